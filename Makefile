@@ -1,0 +1,41 @@
+# Everything a fresh clone needs is installed by these targets (Python venv, npm CDK CLI).
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+# Re-install when the pinned dependencies change.
+PY_STAMP   := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
+NODE_STAMP := node_modules/.installed-$(shell cat package.json package-lock.json 2>/dev/null | sha1sum | cut -c1-12)
+export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
+export PYTHONDONTWRITEBYTECODE := 1
+
+.PHONY: run demo test synth bench install clean
+
+run: $(PY_STAMP)                 ## the pipeline on localhost (API :3000, AWS endpoint :4566), demo, Ctrl-C to stop
+	$(BIN)/python -m infra.local $(ARGS)
+
+demo: $(PY_STAMP)                ## play the demo and exit: 0 only if every step happened
+	$(BIN)/python -m infra.local --demo-only $(ARGS)
+
+test: $(PY_STAMP)                ## the whole test suite
+	$(BIN)/python -m pytest $(ARGS)
+
+synth: $(PY_STAMP) $(NODE_STAMP) ## CloudFormation template into cdk.out/ (no Docker, no AWS credentials)
+	npx --no-install cdk synth --quiet $(ARGS)
+
+bench: $(PY_STAMP)               ## benchmarks; results in bench/results/
+	$(BIN)/python -m bench.cold_start
+
+install: $(PY_STAMP) $(NODE_STAMP)
+
+$(PY_STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[dev]"
+	rm -f $(VENV)/.installed-* && touch $@
+
+$(NODE_STAMP): package.json
+	npm install --no-audit --no-fund --loglevel=error
+	rm -f node_modules/.installed-* && touch $@
+
+clean:
+	rm -rf $(VENV) node_modules cdk.out .pytest_cache build

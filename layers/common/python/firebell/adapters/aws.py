@@ -1,0 +1,104 @@
+"""boto3-backed implementations of the ports. The only place (with data/) that touches boto3."""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from typing import Any
+
+import boto3
+from botocore.exceptions import ClientError
+
+from ..domain.models import EscalationPlan, IncidentEvent
+
+
+@cache
+def client(service: str, region: str) -> Any:
+    """One client per service per container, made on first use (never at import time)."""
+    return boto3.session.Session().client(service, region_name=region)
+
+
+class SnsEventPublisher:
+    def __init__(self, topic_arn: str, region: str) -> None:
+        self._topic_arn = topic_arn
+        self._region = region
+
+    def publish(self, event: IncidentEvent) -> None:
+        client("sns", self._region).publish(
+            TopicArn=self._topic_arn,
+            Message=event.model_dump_json(),
+            MessageAttributes={"type": {"DataType": "String", "StringValue": event.type.value}},
+        )
+
+
+class StepFunctionsEscalation:
+    def __init__(self, state_machine_arn: str, region: str) -> None:
+        self._arn = state_machine_arn
+        self._region = region
+
+    def start(self, plan: EscalationPlan) -> str:
+        sfn = client("stepfunctions", self._region)
+        # Execution name = incident id: a redelivered classify message cannot start a second escalation.
+        try:
+            return sfn.start_execution(
+                stateMachineArn=self._arn, name=plan.incident_id, input=plan.model_dump_json()
+            )["executionArn"]
+        except ClientError as error:
+            if error.response["Error"]["Code"] != "ExecutionAlreadyExists":
+                raise
+        machine = self._arn.split(":stateMachine:")
+        return f"{machine[0]}:execution:{machine[1]}:{plan.incident_id}"
+
+    def stop_paging(self, task_token: str, outcome: str) -> bool:
+        try:
+            client("stepfunctions", self._region).send_task_success(
+                taskToken=task_token, output=json.dumps({"outcome": outcome})
+            )
+            return True
+        except ClientError as error:
+            # The wait already ended (timed out to the next level, or completed by someone else).
+            if error.response["Error"]["Code"] in ("TaskTimedOut", "InvalidToken", "TaskDoesNotExist"):
+                return False
+            raise
+
+
+class AwsMessenger:
+    """Email through SES, SMS through SNS."""
+
+    def __init__(self, region: str) -> None:
+        self._region = region
+
+    def send_email(self, sender: str, to: str, subject: str, body: str) -> str:
+        response = client("ses", self._region).send_email(
+            Source=sender,
+            Destination={"ToAddresses": [to]},
+            Message={"Subject": {"Data": subject}, "Body": {"Text": {"Data": body}}},
+        )
+        return response["MessageId"]
+
+    def send_sms(self, phone: str, text: str) -> str:
+        response = client("sns", self._region).publish(
+            PhoneNumber=phone,
+            Message=text,
+            MessageAttributes={"AWS.SNS.SMS.SMSType": {"DataType": "String", "StringValue": "Transactional"}},
+        )
+        return response["MessageId"]
+
+
+class SqsDeadLetters:
+    """Puts an unprocessable message on the dead-letter queue with the reason next to it."""
+
+    def __init__(self, queue_url: str, region: str) -> None:
+        self._queue_url = queue_url
+        self._region = region
+
+    def send(self, body: str, reason: str, source: str, attempts: int) -> None:
+        client("sqs", self._region).send_message(
+            QueueUrl=self._queue_url,
+            MessageBody=body,
+            MessageAttributes={
+                "reason": {"DataType": "String", "StringValue": reason[:1024] or "unknown"},
+                "source": {"DataType": "String", "StringValue": source},
+                "attempts": {"DataType": "Number", "StringValue": str(attempts)},
+            },
+        )

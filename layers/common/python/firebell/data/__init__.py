@@ -1,0 +1,1 @@
+"""Data access: pynamodb models and the DynamoDB implementation of the IncidentStore port."""

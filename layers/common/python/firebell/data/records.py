@@ -1,0 +1,113 @@
+"""DynamoDB single-table layout, as pynamodb models. The CDK table and the local tables are rendered
+from these (infra/topology.py), and tests/infra holds the synthesized template to them.
+
+  pk                     sk                          what
+  INCIDENT#<ulid>        INCIDENT                    the incident (indexed fields on top, the rest in `document`)
+  INCIDENT#<ulid>        TIMELINE#<iso time>#<ulid>  one timeline entry
+  DEDUP#<dedup key>      DEDUP                       which open incident an alarm belongs to
+  COUNTER#reference      COUNTER                     the last human reference number handed out
+"""
+
+from pynamodb.attributes import JSONAttribute, NumberAttribute, UnicodeAttribute, VersionAttribute
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.models import Model
+
+DEFAULT_TABLE_NAME = "firebell-incidents"
+
+
+class _TableMeta:
+    # Replaced by bind_table() at first use: nothing reads settings at import time.
+    table_name = DEFAULT_TABLE_NAME
+    region = "us-east-1"
+    billing_mode = "PAY_PER_REQUEST"
+
+
+class StatusIndex(GlobalSecondaryIndex["IncidentRecord"]):
+    class Meta:
+        index_name = "by-status"
+        projection = AllProjection()
+
+    status = UnicodeAttribute(hash_key=True)
+    opened_at = UnicodeAttribute(range_key=True)
+
+
+class ReferenceIndex(GlobalSecondaryIndex["IncidentRecord"]):
+    class Meta:
+        index_name = "by-reference"
+        projection = AllProjection()
+
+    reference = UnicodeAttribute(hash_key=True)
+
+
+class RecencyIndex(GlobalSecondaryIndex["IncidentRecord"]):
+    """Every incident, newest first; sparse (only incident items carry `entity`)."""
+
+    class Meta:
+        index_name = "by-recency"
+        projection = AllProjection()
+
+    entity = UnicodeAttribute(hash_key=True)
+    opened_at = UnicodeAttribute(range_key=True)
+
+
+class IncidentRecord(Model):
+    class Meta(_TableMeta):
+        pass
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    entity = UnicodeAttribute(default="incident")
+    incident_id = UnicodeAttribute()
+    reference = UnicodeAttribute()
+    status = UnicodeAttribute()
+    priority = UnicodeAttribute(null=True)
+    team = UnicodeAttribute(null=True)
+    opened_at = UnicodeAttribute()
+    occurrences = NumberAttribute(default=1)
+    last_seen_at = UnicodeAttribute()
+    document = JSONAttribute()
+    version = VersionAttribute()
+
+    by_status = StatusIndex()
+    by_reference = ReferenceIndex()
+    by_recency = RecencyIndex()
+
+
+class TimelineRecord(Model):
+    class Meta(_TableMeta):
+        pass
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    document = JSONAttribute()
+
+
+class DedupRecord(Model):
+    class Meta(_TableMeta):
+        pass
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True, default="DEDUP")
+    incident_id = UnicodeAttribute()
+
+
+class CounterRecord(Model):
+    class Meta(_TableMeta):
+        pass
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True, default="COUNTER")
+    value = NumberAttribute(default=0)
+
+
+ALL_RECORDS: tuple[type[Model], ...] = (IncidentRecord, TimelineRecord, DedupRecord, CounterRecord)
+TABLE_MODEL = IncidentRecord  # carries the key schema and every index of the table
+
+
+def bind_table(table_name: str, region: str) -> None:
+    """Point every model at the deployed table (idempotent; drops cached connections on change)."""
+    for model in ALL_RECORDS:
+        if model.Meta.table_name != table_name or model.Meta.region != region:
+            model.Meta.table_name = table_name
+            model.Meta.region = region
+            model._connection = None

@@ -1,0 +1,201 @@
+"""DynamoDB implementation of the IncidentStore port."""
+
+from __future__ import annotations
+
+import base64
+import json
+from datetime import datetime
+
+from pynamodb.exceptions import DeleteError, PutError, UpdateError
+from ulid import ULID
+
+from ..domain.errors import ConcurrentUpdate
+from ..domain.models import Incident, TimelineEntry
+from ..ports import IncidentFilter, Page
+from .records import CounterRecord, DedupRecord, IncidentRecord, TimelineRecord, bind_table
+
+# Fields kept as top-level attributes (keys, indexes, atomic counters); the rest lives in `document`.
+_TOP_LEVEL = {"incident_id", "reference", "status", "priority", "team", "opened_at", "occurrences", "last_seen_at", "version"}
+_INCIDENT_SK = "INCIDENT"
+_REFERENCE_COUNTER = "COUNTER#reference"
+
+
+def _incident_pk(incident_id: str) -> str:
+    return f"INCIDENT#{incident_id}"
+
+
+def _conditional_failure(error: Exception) -> bool:
+    return getattr(error, "cause_response_code", None) == "ConditionalCheckFailedException"
+
+
+def _to_record(incident: Incident) -> IncidentRecord:
+    data = incident.model_dump(mode="json")
+    return IncidentRecord(
+        pk=_incident_pk(incident.incident_id),
+        sk=_INCIDENT_SK,
+        incident_id=incident.incident_id,
+        reference=incident.reference,
+        status=incident.status.value,
+        priority=data["priority"],
+        team=incident.team,
+        opened_at=data["opened_at"],
+        occurrences=incident.occurrences,
+        last_seen_at=data["last_seen_at"],
+        document={k: v for k, v in data.items() if k not in _TOP_LEVEL},
+        version=incident.version or None,
+    )
+
+
+def _from_record(record: IncidentRecord) -> Incident:
+    return Incident.model_validate(
+        {
+            **record.document,
+            "incident_id": record.incident_id,
+            "reference": record.reference,
+            "status": record.status,
+            "priority": record.priority,
+            "team": record.team,
+            "opened_at": record.opened_at,
+            "occurrences": int(record.occurrences),
+            "last_seen_at": record.last_seen_at,
+            "version": int(record.version or 0),
+        }
+    )
+
+
+def _encode_cursor(key: dict | None) -> str | None:
+    return base64.urlsafe_b64encode(json.dumps(key).encode()).decode() if key else None
+
+
+def _decode_cursor(cursor: str | None) -> dict | None:
+    if not cursor:
+        return None
+    try:
+        decoded = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+    except (ValueError, TypeError):
+        raise InvalidCursor(cursor) from None
+    if not isinstance(decoded, dict):
+        raise InvalidCursor(cursor)
+    return decoded
+
+
+class InvalidCursor(ValueError):
+    def __init__(self, cursor: str) -> None:
+        super().__init__("cursor is not one this API returned")
+
+
+class DynamoIncidentStore:
+    def __init__(self, table_name: str, region: str) -> None:
+        bind_table(table_name, region)
+
+    def next_reference(self) -> str:
+        counter = CounterRecord(_REFERENCE_COUNTER)
+        # ADD is atomic on the server: concurrent callers each get their own number.
+        counter.update(actions=[CounterRecord.value.add(1)])
+        return f"INC-{int(counter.value)}"
+
+    def create(self, incident: Incident) -> Incident:
+        record = _to_record(incident.model_copy(update={"version": 0}))
+        try:
+            record.save(condition=IncidentRecord.pk.does_not_exist())
+        except PutError as error:
+            if _conditional_failure(error):
+                raise ConcurrentUpdate(f"incident {incident.incident_id} already exists") from error
+            raise
+        return _from_record(record)
+
+    def get(self, incident_id: str) -> Incident | None:
+        try:
+            return _from_record(IncidentRecord.get(_incident_pk(incident_id), _INCIDENT_SK, consistent_read=True))
+        except IncidentRecord.DoesNotExist:
+            return None
+
+    def get_by_reference(self, reference: str) -> Incident | None:
+        found = next(iter(IncidentRecord.by_reference.query(reference, limit=1)), None)
+        # The index is eventually consistent: read the item itself for the current version.
+        return self.get(found.incident_id) if found else None
+
+    def save(self, incident: Incident) -> Incident:
+        record = _to_record(incident)
+        try:
+            record.save()  # pynamodb adds `version = <loaded version>` as the condition
+        except PutError as error:
+            if _conditional_failure(error):
+                raise ConcurrentUpdate(incident.incident_id) from error
+            raise
+        return _from_record(record)
+
+    def list(self, filters: IncidentFilter, limit: int, cursor: str | None) -> Page:
+        condition = None
+        if filters.priority:
+            condition &= IncidentRecord.priority == filters.priority.value
+        if filters.team:
+            condition &= IncidentRecord.team == filters.team
+        if filters.status:
+            index, key = IncidentRecord.by_status, filters.status.value
+        else:
+            index, key = IncidentRecord.by_recency, "incident"
+        results = index.query(
+            key,
+            filter_condition=condition,
+            scan_index_forward=False,
+            limit=limit,
+            last_evaluated_key=_decode_cursor(cursor),
+        )
+        items = [_from_record(record) for record in results]
+        return Page(items=items, cursor=_encode_cursor(results.last_evaluated_key))
+
+    def claim_dedup_key(self, dedup_key: str, incident_id: str) -> str | None:
+        pointer = DedupRecord(f"DEDUP#{dedup_key}", incident_id=incident_id)
+        try:
+            pointer.save(condition=DedupRecord.pk.does_not_exist())
+            return None
+        except PutError as error:
+            if not _conditional_failure(error):
+                raise
+        return self.dedup_holder(dedup_key)
+
+    def dedup_holder(self, dedup_key: str) -> str | None:
+        try:
+            return DedupRecord.get(f"DEDUP#{dedup_key}", "DEDUP", consistent_read=True).incident_id
+        except DedupRecord.DoesNotExist:
+            return None
+
+    def release_dedup_key(self, dedup_key: str, incident_id: str) -> None:
+        try:
+            DedupRecord(f"DEDUP#{dedup_key}").delete(condition=DedupRecord.incident_id == incident_id)
+        except DeleteError as error:
+            if not _conditional_failure(error):
+                raise  # a key now held by another incident is not ours to release
+
+    def record_occurrence(self, incident_id: str, seen_at: datetime) -> int | None:
+        record = IncidentRecord(_incident_pk(incident_id), _INCIDENT_SK)
+        try:
+            # Bumping `version` too makes a concurrent full save retry instead of overwriting the count.
+            record.update(
+                actions=[
+                    IncidentRecord.occurrences.add(1),
+                    IncidentRecord.version.add(1),
+                    IncidentRecord.last_seen_at.set(seen_at.isoformat()),
+                ],
+                condition=IncidentRecord.pk.exists(),
+                add_version_condition=False,
+            )
+        except UpdateError as error:
+            if _conditional_failure(error):
+                return None
+            raise
+        return int(record.occurrences)
+
+    def append_timeline(self, entry: TimelineEntry) -> None:
+        TimelineRecord(
+            _incident_pk(entry.incident_id),
+            f"TIMELINE#{entry.at.isoformat()}#{ULID()}",
+            document=entry.model_dump(mode="json"),
+        ).save()
+
+    def timeline(self, incident_id: str) -> list[TimelineEntry]:
+        records = TimelineRecord.query(
+            _incident_pk(incident_id), TimelineRecord.sk.startswith("TIMELINE#"), consistent_read=True
+        )
+        return [TimelineEntry.model_validate(record.document) for record in records]

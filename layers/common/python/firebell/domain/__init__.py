@@ -1,0 +1,1 @@
+"""Pure, typed incident domain: no boto3, no I/O."""

@@ -1,0 +1,72 @@
+from enum import StrEnum
+
+
+class Status(StrEnum):
+    TRIGGERED = "triggered"
+    ACKNOWLEDGED = "acknowledged"
+    RESOLVED = "resolved"
+    CLOSED = "closed"
+
+
+class Action(StrEnum):
+    ACKNOWLEDGE = "acknowledge"
+    RESOLVE = "resolve"
+    CLOSE = "close"
+    REOPEN = "reopen"
+
+
+class Impact(StrEnum):
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"
+
+
+class Urgency(StrEnum):
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"
+
+
+class Priority(StrEnum):
+    P1 = "P1"
+    P2 = "P2"
+    P3 = "P3"
+    P4 = "P4"
+    P5 = "P5"
+
+
+class Source(StrEnum):
+    CLOUDWATCH_ALARM = "cloudwatch_alarm"
+    API = "api"
+
+
+class AlarmState(StrEnum):
+    ALARM = "ALARM"
+    OK = "OK"
+    INSUFFICIENT_DATA = "INSUFFICIENT_DATA"
+
+
+class TimelineKind(StrEnum):
+    OPENED = "opened"
+    OCCURRENCE = "occurrence"
+    ALARM_STATE = "alarm_state"
+    CLASSIFIED = "classified"
+    ESCALATION_STARTED = "escalation_started"
+    PAGED = "paged"
+    NOTIFICATION_SENT = "notification_sent"
+    PAGE_SKIPPED = "page_skipped"
+    ESCALATION_EXHAUSTED = "escalation_exhausted"
+    ACKNOWLEDGED = "acknowledged"
+    RESOLVED = "resolved"
+    REOPENED = "reopened"
+    CLOSED = "closed"
+    NOTE = "note"
+
+
+class EventType(StrEnum):
+    """Types published on the events topic; subscriptions filter on them."""
+
+    OPENED = "incident.opened"
+    CLASSIFIED = "incident.classified"
+    ACKNOWLEDGED = "incident.acknowledged"
+    RESOLVED = "incident.resolved"
