@@ -178,8 +178,9 @@ ESCALATION = "escalation"
 _COMMON_ENV = {"TABLE_NAME": ("table", TABLE), "EVENTS_TOPIC_ARN": ("topic", EVENTS_TOPIC)}
 
 
+# Consumers find their DLQ and retry budget in their queue's redrive policy, not in the environment.
 def _consumer_env(queue: str) -> dict[str, tuple[str, str]]:
-    return {**_COMMON_ENV, "DEAD_LETTER_QUEUE_URL": ("queue_url", f"{queue}-dlq"), "MAX_RECEIVE_COUNT": ("max_receive_count", queue)}
+    return dict(_COMMON_ENV)
 
 
 TOPOLOGY = Topology(

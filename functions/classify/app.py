@@ -8,7 +8,6 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from firebell import wiring
 from firebell.batch import process_queue_batch
 from firebell.domain.models import IncidentEvent
-from firebell.settings import get_settings
 
 logger = Logger()
 tracer = Tracer()
@@ -28,4 +27,4 @@ def handle_record(record: SQSRecord) -> None:
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def handler(event: dict, context: LambdaContext) -> dict:
-    return process_queue_batch(event, context, handle_record, wiring.dead_letters(), get_settings().max_receive_count)
+    return process_queue_batch(event, context, handle_record, wiring.dead_letters())

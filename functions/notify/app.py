@@ -13,7 +13,6 @@ from firebell.domain.enums import EventType
 from firebell.domain.errors import PermanentMessageError
 from firebell.domain.models import EscalationExhausted, IncidentEvent, PageRequest
 from firebell.service import Delivery
-from firebell.settings import get_settings
 
 logger = Logger()
 tracer = Tracer()
@@ -46,4 +45,4 @@ def handle_record(record: SQSRecord) -> None:
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def handler(event: dict, context: LambdaContext) -> dict:
-    return process_queue_batch(event, context, handle_record, wiring.dead_letters(), get_settings().max_receive_count)
+    return process_queue_batch(event, context, handle_record, wiring.dead_letters())

@@ -1,13 +1,14 @@
 """SQS consumers: partial batch responses (powertools), and a dead-letter queue that says why.
 
-A message no retry can fix (a malformed payload, PermanentMessageError) or one that has used up its
-retries is sent to the function's DLQ with the reason as a message attribute and is removed from the
-source queue; the rest of the batch carries on. The queue's own redrive policy stays as the backstop
-for a crashed function.
+A message no retry can fix (a malformed payload, PermanentMessageError) or one on its last allowed
+attempt is sent to its queue's DLQ with the reason as a message attribute and removed from the source
+queue; the rest of the batch carries on. The DLQ and the retry budget are the source queue's own redrive
+policy (one definition, in infra/topology.py), which also stays as the backstop for a crashed function.
 """
 
 import json
 from collections.abc import Callable
+from typing import Protocol
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
@@ -23,23 +24,32 @@ PERMANENT_ERRORS = (ValidationError, json.JSONDecodeError, PermanentMessageError
 logger = Logger(child=True)
 
 
-class DeadLetterSink:
-    def send(self, body: str, reason: str, source: str, attempts: int) -> None: ...
+class DeadLetterQueues(Protocol):
+    def max_receive_count(self, source_queue_arn: str) -> int:
+        """How many receives the source queue allows before its redrive policy moves a message."""
+
+    def send(self, source_queue_arn: str, body: str, reason: str, attempts: int) -> None:
+        """Put `body` on the source queue's dead-letter queue, with the reason."""
 
 
 class DeadLetteringProcessor(BatchProcessor):
-    def __init__(self, dead_letters: DeadLetterSink, max_receive_count: int) -> None:
-        super().__init__(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+    def __init__(self, dead_letters: DeadLetterQueues) -> None:
+        super().__init__(event_type=EventType.SQS, raise_on_entire_batch_failure=False, logger=logger)
         self._dead_letters = dead_letters
-        self._max_receive_count = max_receive_count
 
     def failure_handler(self, record: SQSRecord, exception):  # type: ignore[override]
         error = exception[1]
+        source = record.event_source_arn or ""
         attempts = int(record.attributes.approximate_receive_count or 1)
-        if isinstance(error, PERMANENT_ERRORS) or attempts >= self._max_receive_count:
+        try:
+            last_attempt = attempts >= self._dead_letters.max_receive_count(source)
+        except Exception:
+            logger.exception("could not read the redrive policy", extra={"queue": source})
+            last_attempt = False
+        if isinstance(error, PERMANENT_ERRORS) or last_attempt:
             reason = f"{type(error).__name__}: {error}"
             try:
-                self._dead_letters.send(record.body, reason, source=record.event_source_arn or "", attempts=attempts)
+                self._dead_letters.send(source, record.body, reason, attempts)
             except Exception:  # the DLQ is unreachable: retry the message instead of losing it
                 logger.exception("could not dead-letter message", extra={"message_id": record.message_id})
                 return super().failure_handler(record, exception)
@@ -52,8 +62,7 @@ def process_queue_batch(
     event: dict,
     context: LambdaContext,
     handle_record: Callable[[SQSRecord], object],
-    dead_letters: DeadLetterSink,
-    max_receive_count: int,
+    dead_letters: DeadLetterQueues,
 ) -> PartialItemFailureResponse:
-    processor = DeadLetteringProcessor(dead_letters, max_receive_count)
+    processor = DeadLetteringProcessor(dead_letters)
     return process_partial_response(event=event, record_handler=handle_record, processor=processor, context=context)

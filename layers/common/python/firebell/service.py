@@ -114,7 +114,7 @@ class IncidentService:
                 resolved = self.resolve(
                     holder,
                     by="cloudwatch",
-                    notes=f"Resolved automatically: alarm {alarm.name} returned to OK ({alarm.reason})",
+                    notes=f"alarm {alarm.name} returned to OK: {alarm.reason}",
                     automatic=True,
                 )
             except InvalidTransition:
@@ -135,7 +135,7 @@ class IncidentService:
             candidate = holder  # the key was claimed but the incident never written (a crash): finish the job
         incident = self._open(
             incident_id=candidate,
-            title=f"{alarm.name}: {alarm.reason}" if alarm.reason else alarm.name,
+            title=f"{alarm.name}: {alarm.description}" if alarm.description else alarm.name,
             description=alarm.reason,
             source=Source.CLOUDWATCH_ALARM,
             reporter="cloudwatch",

@@ -11,11 +11,9 @@ class Settings(BaseModel):
     region: str = Field(min_length=1)
     events_topic_arn: str = ""
     escalation_state_machine_arn: str = ""
-    dead_letter_queue_url: str = ""
     config_dir: str = "/opt/firebell/config"
     time_scale: float = Field(default=1.0, gt=0)
     public_api_url: str = ""
-    max_receive_count: int = Field(default=5, ge=1)
 
 
 _ENV = {
@@ -23,11 +21,9 @@ _ENV = {
     "region": "AWS_REGION",
     "events_topic_arn": "EVENTS_TOPIC_ARN",
     "escalation_state_machine_arn": "ESCALATION_STATE_MACHINE_ARN",
-    "dead_letter_queue_url": "DEAD_LETTER_QUEUE_URL",
     "config_dir": "FIREBELL_CONFIG_DIR",
     "time_scale": "FIREBELL_TIME_SCALE",
     "public_api_url": "PUBLIC_API_URL",
-    "max_receive_count": "MAX_RECEIVE_COUNT",
 }
 
 

@@ -4,7 +4,7 @@ from datetime import UTC, datetime
 from functools import cache
 
 from .adapters import aws
-from .batch import DeadLetterSink
+from .batch import DeadLetterQueues
 from .config import cached_config
 from .data.store import DynamoIncidentStore
 from .service import IncidentService
@@ -31,9 +31,8 @@ def incident_service() -> IncidentService:
 
 
 @cache
-def dead_letters() -> DeadLetterSink:
-    settings = get_settings()
-    return aws.SqsDeadLetters(settings.dead_letter_queue_url, settings.region)
+def dead_letters() -> DeadLetterQueues:
+    return aws.SqsRedriveDeadLetters(get_settings().region)
 
 
 def reset() -> None:

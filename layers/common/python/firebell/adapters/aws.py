@@ -85,20 +85,35 @@ class AwsMessenger:
         return response["MessageId"]
 
 
-class SqsDeadLetters:
-    """Puts an unprocessable message on the dead-letter queue with the reason next to it."""
+class SqsRedriveDeadLetters:
+    """Dead-letters a message to its source queue's DLQ (from the queue's redrive policy), with the reason."""
 
-    def __init__(self, queue_url: str, region: str) -> None:
-        self._queue_url = queue_url
+    def __init__(self, region: str) -> None:
         self._region = region
+        self._policies: dict[str, tuple[str, int]] = {}
 
-    def send(self, body: str, reason: str, source: str, attempts: int) -> None:
+    def _policy(self, source_queue_arn: str) -> tuple[str, int]:
+        if source_queue_arn not in self._policies:
+            sqs = client("sqs", self._region)
+            _, _, _, _, account, name = source_queue_arn.split(":")
+            url = sqs.get_queue_url(QueueName=name, QueueOwnerAWSAccountId=account)["QueueUrl"]
+            attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["RedrivePolicy"])["Attributes"]
+            policy = json.loads(attributes["RedrivePolicy"])
+            _, _, _, _, dlq_account, dlq_name = policy["deadLetterTargetArn"].split(":")
+            dlq_url = sqs.get_queue_url(QueueName=dlq_name, QueueOwnerAWSAccountId=dlq_account)["QueueUrl"]
+            self._policies[source_queue_arn] = (dlq_url, int(policy["maxReceiveCount"]))
+        return self._policies[source_queue_arn]
+
+    def max_receive_count(self, source_queue_arn: str) -> int:
+        return self._policy(source_queue_arn)[1]
+
+    def send(self, source_queue_arn: str, body: str, reason: str, attempts: int) -> None:
         client("sqs", self._region).send_message(
-            QueueUrl=self._queue_url,
+            QueueUrl=self._policy(source_queue_arn)[0],
             MessageBody=body,
             MessageAttributes={
                 "reason": {"DataType": "String", "StringValue": reason[:1024] or "unknown"},
-                "source": {"DataType": "String", "StringValue": source},
+                "source": {"DataType": "String", "StringValue": source_queue_arn},
                 "attempts": {"DataType": "Number", "StringValue": str(attempts)},
             },
         )

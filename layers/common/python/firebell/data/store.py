@@ -30,6 +30,8 @@ def _conditional_failure(error: Exception) -> bool:
 
 def _to_record(incident: Incident) -> IncidentRecord:
     data = incident.model_dump(mode="json")
+    # A VersionAttribute must be absent (not None) on a new item: pynamodb then saves version 1.
+    version = {"version": incident.version} if incident.version else {}
     return IncidentRecord(
         pk=_incident_pk(incident.incident_id),
         sk=_INCIDENT_SK,
@@ -42,7 +44,7 @@ def _to_record(incident: Incident) -> IncidentRecord:
         occurrences=incident.occurrences,
         last_seen_at=data["last_seen_at"],
         document={k: v for k, v in data.items() if k not in _TOP_LEVEL},
-        version=incident.version or None,
+        **version,
     )
 
 

@@ -46,6 +46,7 @@ class CloudWatchAlarmNotification(_Lenient):
             arn=self.AlarmArn,
             state=self.NewStateValue,
             reason=self.NewStateReason,
+            description=self.AlarmDescription,
             namespace=namespace,
             metric=trigger.MetricName,
             dimensions={d.name: d.value for d in trigger.Dimensions},

@@ -67,6 +67,11 @@ def classify(incident: Incident, rules: Rules, directory: Directory) -> Classifi
     )
 
 
+def scaled_timeout(delay_minutes: float, time_scale: float) -> int:
+    """Seconds a level waits for an acknowledgement; Step Functions needs a whole number of at least 1."""
+    return max(1, round(delay_minutes * 60 * time_scale))
+
+
 def escalation_plan(incident: Incident, directory: Directory, time_scale: float) -> EscalationPlan:
     """The owning team's policy, frozen into the workflow input; `time_scale` shrinks delays for demos."""
     team = directory.team(incident.team or directory.default_team)
@@ -77,7 +82,7 @@ def escalation_plan(incident: Incident, directory: Directory, time_scale: float)
             EscalationLevel(
                 level=number,
                 targets=list(level.targets),
-                timeout_seconds=max(1, round(level.delay_minutes * 60 * time_scale)),
+                timeout_seconds=scaled_timeout(level.delay_minutes, time_scale),
             )
             for number, level in enumerate(team.escalation_policy.levels, start=1)
         ],

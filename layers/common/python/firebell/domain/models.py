@@ -23,6 +23,7 @@ class AlarmDetails(_Model):
     arn: str
     state: AlarmState
     reason: str = ""
+    description: str | None = None
     namespace: str | None = None
     metric: str | None = None
     dimensions: dict[str, str] = {}

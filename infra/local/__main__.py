@@ -1,0 +1,69 @@
+"""`python -m infra.local`: start the pipeline on localhost, play the demo, serve until Ctrl-C.
+
+  --demo-only   play the demo and exit (status 0 only if every step happened)
+  --no-demo     just serve
+"""
+
+import argparse
+import logging
+import os
+import signal
+import sys
+import threading
+
+from infra.local.demo import Demo, DemoFailed, level_timeouts
+from infra.local.runtime import LocalRuntime
+from infra.topology import ALARMS_TOPIC, CONFIG_DIR, EVENTS_TOPIC
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m infra.local", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--api-port", type=int, default=int(os.environ.get("FIREBELL_API_PORT", 3000)), help="HTTP API port (default 3000, like sam local)")
+    parser.add_argument("--aws-port", type=int, default=int(os.environ.get("FIREBELL_AWS_PORT", 4566)), help="AWS-compatible endpoint port (default 4566, like LocalStack)")
+    parser.add_argument("--time-scale", type=float, default=float(os.environ.get("FIREBELL_TIME_SCALE", 0.01)), help="multiply escalation delays (default 0.01: 5 min → 3 s)")
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--demo-only", action="store_true", help="play the demo and exit")
+    mode.add_argument("--no-demo", action="store_true", help="serve without playing the demo")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+
+    runtime = LocalRuntime(api_port=args.api_port, aws_port=args.aws_port, time_scale=args.time_scale)
+    try:
+        runtime.start()
+    except RuntimeError as error:
+        print(f"firebell: {error}", file=sys.stderr)
+        return 2
+    alarms_topic = runtime.resources[("topic", ALARMS_TOPIC)]
+    print(
+        f"firebell is running locally (no AWS account)\n"
+        f"  HTTP API        {runtime.api_url}   (GET /openapi.json, /incidents; outbox at /_local/outbox)\n"
+        f"  AWS endpoint    {runtime.aws_url}   (aws --endpoint-url {runtime.aws_url} …, region us-east-1)\n"
+        f"  alarms topic    {alarms_topic}\n"
+        f"  events topic    {runtime.resources[('topic', EVENTS_TOPIC)]}\n"
+    )
+    status = 0
+    try:
+        if not args.no_demo:
+            demo = Demo(runtime.api_url, runtime.aws_url, alarms_topic, level_timeouts(CONFIG_DIR, args.time_scale))
+            try:
+                demo.play()
+                print(f"\ndemo passed: {len(demo.steps_passed)} steps")
+            except DemoFailed as failure:
+                print(f"\ndemo FAILED after {len(demo.steps_passed)} steps: {failure}", file=sys.stderr)
+                status = 1
+        if not args.demo_only:
+            print(f"\nserving until Ctrl-C; try:\n  curl -s -XPOST {runtime.api_url}/incidents -d '{{\"title\":\"Checkout is slow\",\"reporter\":\"me\"}}'\n"
+                  f"  aws --endpoint-url {runtime.aws_url} --region us-east-1 sns publish --topic-arn {alarms_topic} --message file://events/cloudwatch/alarm-state-alarm.json")
+            stop = threading.Event()
+            signal.signal(signal.SIGTERM, lambda *_: stop.set())
+            try:
+                stop.wait()
+            except KeyboardInterrupt:
+                pass
+    finally:
+        runtime.stop()
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,177 @@
+"""The demo scenario, played only through the public doors: SNS on the AWS endpoint and the HTTP API.
+
+alarm → INC opened → classified → level 1 paged (email + SMS) → nobody acks → level 2 paged →
+acknowledged over HTTP (paging stops) → the alarm's OK resolves it → stakeholders told.
+Every step is checked; the demo passes only if all of them happened.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+import boto3
+
+from infra.topology import ROOT
+
+EVENTS = ROOT / "events" / "cloudwatch"
+T = TypeVar("T")
+
+
+class DemoFailed(AssertionError):
+    pass
+
+
+def http(method: str, url: str, body: dict | None = None) -> tuple[int, Any]:
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(url, data=data, method=method, headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, json.loads(response.read() or b"null")
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read() or b"null")
+
+
+@dataclass
+class Demo:
+    api_url: str
+    aws_url: str
+    alarms_topic_arn: str
+    level_timeouts: list[int]
+    out: Callable[[str], None] = print
+    region: str = "us-east-1"
+    steps_passed: list[str] = field(default_factory=list)
+    _started: float = field(default_factory=time.monotonic)
+
+    # --- narration -------------------------------------------------------------------------------
+
+    def _say(self, mark: str, text: str) -> None:
+        self.out(f"  {time.monotonic() - self._started:6.1f}s  {mark} {text}")
+
+    def _passed(self, text: str) -> None:
+        self.steps_passed.append(text)
+        self._say("✓", text)
+
+    def _wait_for(self, what: str, probe: Callable[[], T | None], timeout: float) -> T:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            found = probe()
+            if found:
+                return found
+            time.sleep(0.2)
+        raise DemoFailed(f"{what}: did not happen within {timeout:.0f}s")
+
+    # --- the doors -------------------------------------------------------------------------------
+
+    def publish_alarm(self, file_name: str) -> dict:
+        alarm = json.loads((EVENTS / file_name).read_text())
+        sns = boto3.client("sns", region_name=self.region, endpoint_url=self.aws_url)
+        sns.publish(
+            TopicArn=self.alarms_topic_arn,
+            Subject=f'{alarm["NewStateValue"]}: "{alarm["AlarmName"]}" in US East (N. Virginia)',
+            Message=json.dumps(alarm),
+        )
+        return alarm
+
+    def incident_for(self, alarm_name: str) -> dict | None:
+        status, page = http("GET", f"{self.api_url}/incidents?limit=100")
+        if status != 200:
+            raise DemoFailed(f"GET /incidents answered {status}: {page}")
+        return next((i for i in page["items"] if i.get("alarm") and i["alarm"]["name"] == alarm_name), None)
+
+    def incident(self, reference: str) -> dict:
+        status, body = http("GET", f"{self.api_url}/incidents/{reference}")
+        if status != 200:
+            raise DemoFailed(f"GET /incidents/{reference} answered {status}: {body}")
+        return body
+
+    def outbox(self) -> list[dict]:
+        return http("GET", f"{self.api_url}/_local/outbox")[1]["items"]
+
+    def pages_to(self, address: str) -> list[dict]:
+        return [m for m in self.outbox() if address in m["to"]]
+
+    def execution_status(self, execution_arn: str) -> str:
+        sfn = boto3.client("stepfunctions", region_name=self.region, endpoint_url=self.aws_url)
+        return sfn.describe_execution(executionArn=execution_arn)["status"]
+
+    # --- the scenario ----------------------------------------------------------------------------
+
+    def play(self) -> str:
+        level1, level2 = self.level_timeouts[:2]
+        self.out(f"firebell demo: level 1 has {level1}s to acknowledge, level 2 {level2}s (scaled timers)\n")
+
+        alarm = self.publish_alarm("alarm-state-alarm.json")
+        self._say("▶", f'CloudWatch alarm "{alarm["AlarmName"]}" → ALARM, published to the alarms topic')
+        opened = self._wait_for("incident opened", lambda: self.incident_for(alarm["AlarmName"]), 15)
+        reference = opened["reference"]
+        self._passed(f"{reference} opened: {opened['title']}")
+
+        classified = self._wait_for("incident classified", lambda: (i := self.incident(reference))["priority"] and i, 15)
+        self._passed(
+            f"classified {classified['category']}: impact {classified['impact']} × urgency {classified['urgency']} → "
+            f"{classified['priority']}; team {classified['team']}; respond by {classified['sla']['response_due_at'][11:16]} UTC, "
+            f"resolve by {classified['sla']['resolution_due_at'][11:16]} UTC"
+        )
+
+        level1_pages = self._wait_for("level 1 paged", lambda: (p := self.pages_to("alice@example.com")) and
+                                      any(self.pages_to("+15550100001")) and p, 15)
+        self._passed(f"level 1 paged: email to alice@example.com and SMS to +15550100001: \"{level1_pages[0]['subject'][:60]}…\"")
+
+        self._say("…", f"nobody acknowledges for {level1}s")
+        paged_at = time.monotonic()
+        self._wait_for("level 2 paged", lambda: self.pages_to("bob@example.com") and self.pages_to("+15550100002"), level1 + 15)
+        self._passed(f"level 2 paged after {time.monotonic() - paged_at:.1f}s: email to bob@example.com and SMS to +15550100002")
+
+        self._say("▶", f"bob acknowledges over HTTP: POST /incidents/{reference}/acknowledge")
+        acked_at = time.monotonic()
+        status, body = http("POST", f"{self.api_url}/incidents/{reference}/acknowledge", {"by": "bob"})
+        if status != 200 or body["status"] != "acknowledged":
+            raise DemoFailed(f"acknowledge answered {status}: {body}")
+        execution = body["escalation"]["execution_arn"]
+        self._wait_for("escalation stopped", lambda: self.execution_status(execution) == "SUCCEEDED", 10)
+        self._passed(f"acknowledged; escalation workflow ended {time.monotonic() - acked_at:.1f}s later")
+
+        time.sleep(level2 + 1)  # past the moment level 2 would have escalated to the incident manager
+        if self.pages_to("carol@example.com"):
+            raise DemoFailed("the incident manager was paged after the acknowledgement")
+        self._passed(f"no more pages in the {level2 + 1}s after it: the incident manager was not paged")
+
+        alarm = self.publish_alarm("alarm-state-ok.json")
+        self._say("▶", f'CloudWatch alarm "{alarm["AlarmName"]}" → OK, published to the alarms topic')
+        resolved = self._wait_for("resolved automatically", lambda: (i := self.incident(reference))["status"] == "resolved" and i, 15)
+        if not resolved["auto_resolved"]:
+            raise DemoFailed("the incident was resolved, but not automatically")
+        self._passed(f"{reference} resolved automatically: {resolved['resolution_notes'][:60]}…")
+        self._wait_for("stakeholders told", lambda: any("resolved" in m.get("subject", "") for m in self.pages_to("dave@example.com")), 15)
+        self._passed("stakeholder dave@example.com told of the resolution by email")
+
+        self._print_timeline(reference)
+        return reference
+
+    def _print_timeline(self, reference: str) -> None:
+        _, timeline = http("GET", f"{self.api_url}/incidents/{reference}/timeline")
+        self.out(f"\nTimeline of {reference}:")
+        start = None
+        for entry in timeline["items"]:
+            at = entry["at"]
+            start = start or at
+            self.out(f"  {at[11:23]}  {entry['kind']:<20} {entry['message'][:110]}")
+        outbox = self.outbox()
+        emails = sum(1 for m in outbox if m["channel"] == "email")
+        self.out(f"\nOutbox: {emails} emails, {len(outbox) - emails} SMS  (GET {self.api_url}/_local/outbox)")
+
+
+def level_timeouts(config_dir: Path, time_scale: float) -> list[int]:
+    from firebell.config import load_config
+    from firebell.domain.classification import scaled_timeout
+
+    directory = load_config(config_dir).directory
+    levels = directory.team(directory.default_team).escalation_policy.levels
+    return [scaled_timeout(level.delay_minutes, time_scale) for level in levels]

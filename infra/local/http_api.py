@@ -1,0 +1,110 @@
+"""API Gateway (REST, proxy integration) on localhost: HTTP requests in, Lambda proxy events to the api handler.
+
+Paths under /_local/ are the runtime's own (outbox, dead letters, health), never the api function's.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import threading
+import time
+import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qs, urlsplit
+
+if TYPE_CHECKING:
+    from infra.local.runtime import LocalFunction, LocalRuntime
+
+MAX_BODY_BYTES = 10 * 1024 * 1024  # API Gateway's payload limit
+
+
+def proxy_event(method: str, raw_path: str, headers: dict[str, str], body: bytes, source_ip: str) -> dict[str, Any]:
+    url = urlsplit(raw_path)
+    query = parse_qs(url.query, keep_blank_values=True)
+    text = body.decode("utf-8", errors="replace") if body else None
+    return {
+        "resource": "/{proxy+}",
+        "path": url.path,
+        "httpMethod": method,
+        "headers": headers,
+        "multiValueHeaders": {k: [v] for k, v in headers.items()},
+        "queryStringParameters": {k: v[-1] for k, v in query.items()} or None,
+        "multiValueQueryStringParameters": query or None,
+        "pathParameters": {"proxy": url.path.lstrip("/")},
+        "stageVariables": None,
+        "requestContext": {
+            "accountId": "123456789012",
+            "apiId": "local",
+            "resourceId": "local",
+            "resourcePath": "/{proxy+}",
+            "httpMethod": method,
+            "path": f"/local{url.path}",
+            "stage": "local",
+            "requestId": str(uuid.uuid4()),
+            "requestTimeEpoch": int(time.time() * 1000),
+            "identity": {"sourceIp": source_ip, "userAgent": headers.get("User-Agent", "")},
+        },
+        "body": text,
+        "isBase64Encoded": False,
+    }
+
+
+def start_http_api(runtime: "LocalRuntime", function: "LocalFunction", port: int) -> ThreadingHTTPServer:
+    class Handler(BaseHTTPRequestHandler):
+        server_version = "firebell-local"
+
+        def log_message(self, *_: Any) -> None:  # the timeline is the log that matters
+            pass
+
+        def _reply(self, status: int, headers: dict[str, str], body: bytes) -> None:
+            self.send_response(status)
+            for name, value in headers.items():
+                self.send_header(name, value)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def _json(self, status: int, payload: Any) -> None:
+            self._reply(status, {"Content-Type": "application/json"}, json.dumps(payload, default=str).encode())
+
+        def _handle(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            if length > MAX_BODY_BYTES:
+                self._json(413, {"error": "payload_too_large", "message": f"body over {MAX_BODY_BYTES} bytes"})
+                return
+            body = self.rfile.read(length) if length else b""
+            path = urlsplit(self.path).path
+            if path.startswith("/_local/"):
+                self._local(path)
+                return
+            event = proxy_event(self.command, self.path, dict(self.headers.items()), body, self.client_address[0])
+            try:
+                response = function.invoke(event)
+            except Exception as error:  # what API Gateway answers when the integration fails
+                self._json(502, {"message": "Internal server error", "detail": type(error).__name__})
+                return
+            headers = dict(response.get("headers") or {})
+            for name, values in (response.get("multiValueHeaders") or {}).items():
+                headers[name] = ", ".join(values)
+            payload = response.get("body") or ""
+            data = base64.b64decode(payload) if response.get("isBase64Encoded") else payload.encode()
+            self._reply(int(response.get("statusCode", 200)), headers, data)
+
+        def _local(self, path: str) -> None:
+            if path == "/_local/outbox":
+                self._json(200, {"items": runtime.outbox()})
+            elif path == "/_local/dead-letters":
+                self._json(200, runtime.dead_letters())
+            elif path == "/_local/health":
+                self._json(200, {"status": "ok", "aws_endpoint": runtime.aws_url, "resources": {f"{k}:{n}": v for (k, n), v in runtime.resources.items()}})
+            else:
+                self._json(404, {"error": "route_not_found", "message": f"no local route {path}"})
+
+        do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = _handle
+
+    server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, name="http-api", daemon=True).start()
+    return server

@@ -1,0 +1,378 @@
+"""The local renderer: infra/topology.py onto moto, with the function handlers called in-process.
+
+- moto's server on 127.0.0.1:<aws_port> is the AWS endpoint for everything (the handlers, the
+  Step Functions engine's own SDK calls, and `aws --endpoint-url` / boto3 from outside);
+- each queue trigger gets a poller that feeds batches to its handler the way Lambda's event source
+  mapping does (partial batch failures are left on the queue to be retried);
+- the api handler is served over HTTP as API Gateway REST proxy events (infra/local/http_api.py);
+- emails (SES) and SMS (SNS) that moto captures are the outbox.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import json
+import logging
+import os
+import socket
+import threading
+import time
+import uuid
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import boto3
+
+from infra.topology import CONFIG_DIR, TOPOLOGY, ApiTrigger, FunctionSpec, QueueTrigger, Topology
+
+ACCOUNT_ID = "123456789012"
+REGION = "us-east-1"
+log = logging.getLogger("firebell.local")
+
+
+@dataclass
+class LambdaContext:
+    """Enough of Lambda's context object for powertools."""
+
+    function_name: str
+    memory_limit_in_mb: int
+    timeout_seconds: int
+    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    _deadline: float = 0.0
+
+    def __post_init__(self) -> None:
+        self.invoked_function_arn = f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:{self.function_name}"
+        self.function_version = "$LATEST"
+        self.log_group_name = f"/aws/lambda/{self.function_name}"
+        self.log_stream_name = "local"
+        self._deadline = time.monotonic() + self.timeout_seconds
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self._deadline - time.monotonic()) * 1000))
+
+
+class LocalFunction:
+    """One function 'container': its handler imported once, one invocation at a time (like one Lambda instance)."""
+
+    def __init__(self, spec: FunctionSpec) -> None:
+        self.spec = spec
+        self._handler: Callable[[dict, Any], Any] = getattr(importlib.import_module(spec.module), spec.handler.rsplit(".", 1)[1])
+        self._lock = threading.Lock()
+        self.invocations = 0
+        self.errors = 0
+
+    def invoke(self, event: dict) -> Any:
+        with self._lock:
+            self.invocations += 1
+            context = LambdaContext(self.spec.name, self.spec.memory_mb, self.spec.timeout_seconds)
+            try:
+                return self._handler(event, context)
+            except Exception:
+                self.errors += 1
+                raise
+
+
+class QueuePoller(threading.Thread):
+    """Lambda's SQS event source mapping, locally: long-poll, invoke with a batch, delete what succeeded."""
+
+    def __init__(self, function: LocalFunction, trigger: QueueTrigger, queue_url: str, queue_arn: str, stop: threading.Event) -> None:
+        super().__init__(name=f"poller-{trigger.queue}", daemon=True)
+        self._function = function
+        self._trigger = trigger
+        self._queue_url = queue_url
+        self._queue_arn = queue_arn
+        self._stopping = stop
+        self._sqs = boto3.client("sqs", region_name=REGION)
+
+    def run(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                self._poll_once()
+            except Exception:  # a broken batch must not stop the pipeline; the messages stay queued
+                log.exception("poller %s failed", self._trigger.queue)
+                self._stopping.wait(1)
+
+    def _poll_once(self) -> None:
+        messages = self._sqs.receive_message(
+            QueueUrl=self._queue_url,
+            MaxNumberOfMessages=self._trigger.batch_size,
+            WaitTimeSeconds=1,
+            AttributeNames=["All"],
+            MessageAttributeNames=["All"],
+        ).get("Messages", [])
+        if not messages:
+            return
+        event = {"Records": [self._record(m) for m in messages]}
+        try:
+            response = self._function.invoke(event) or {}
+        except Exception:
+            log.exception("%s failed on a batch of %d; it will be retried", self._function.spec.name, len(messages))
+            return
+        failed = {item["itemIdentifier"] for item in response.get("batchItemFailures", [])}
+        done = [m for m in messages if m["MessageId"] not in failed]
+        for start in range(0, len(done), 10):
+            self._sqs.delete_message_batch(
+                QueueUrl=self._queue_url,
+                Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(done[start : start + 10])],
+            )
+
+    def _record(self, message: dict) -> dict:
+        return {
+            "messageId": message["MessageId"],
+            "receiptHandle": message["ReceiptHandle"],
+            "body": message["Body"],
+            "attributes": message.get("Attributes", {}),
+            "messageAttributes": {
+                name: {
+                    "stringValue": value.get("StringValue"),
+                    "binaryValue": value.get("BinaryValue"),
+                    "stringListValues": [],
+                    "binaryListValues": [],
+                    "dataType": value["DataType"],
+                }
+                for name, value in message.get("MessageAttributes", {}).items()
+            },
+            "md5OfBody": message.get("MD5OfBody") or hashlib.md5(message["Body"].encode()).hexdigest(),
+            "eventSource": "aws:sqs",
+            "eventSourceARN": self._queue_arn,
+            "awsRegion": REGION,
+        }
+
+
+def port_is_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(("127.0.0.1", port))
+            return True
+        except OSError:
+            return False
+
+
+class LocalRuntime:
+    def __init__(
+        self,
+        api_port: int = 3000,
+        aws_port: int = 4566,
+        time_scale: float = 0.01,
+        config_dir: Path = CONFIG_DIR,
+        topology: Topology = TOPOLOGY,
+    ) -> None:
+        self.api_port = api_port
+        self.aws_port = aws_port
+        self.time_scale = time_scale
+        self.config_dir = config_dir
+        self.topology = topology
+        self.api_url = f"http://127.0.0.1:{api_port}"
+        self.aws_url = f"http://127.0.0.1:{aws_port}"
+        self.resources: dict[tuple[str, str], str] = {}
+        self.functions: dict[str, LocalFunction] = {}
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self._moto_server: Any = None
+        self._http: Any = None
+
+    # --- lifecycle -------------------------------------------------------------------------------
+
+    def start(self) -> "LocalRuntime":
+        for port in (self.api_port, self.aws_port):
+            if not port_is_free(port):
+                raise RuntimeError(f"port {port} on 127.0.0.1 is in use: pass --api-port/--aws-port (or FIREBELL_API_PORT/FIREBELL_AWS_PORT)")
+        self._configure_process_environment()
+        self._start_moto()
+        self._render_resources()
+        self._export_function_environment()
+        self._start_functions()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._http is not None:
+            self._http.shutdown()
+            self._http.server_close()
+        for thread in self._threads:
+            thread.join(timeout=5)
+        if self._moto_server is not None:
+            self._moto_server.stop()
+
+    def __enter__(self) -> "LocalRuntime":
+        return self.start()
+
+    def __exit__(self, *_: object) -> None:
+        self.stop()
+
+    # --- set-up ----------------------------------------------------------------------------------
+
+    def _configure_process_environment(self) -> None:
+        os.environ.update(
+            {
+                "AWS_ACCESS_KEY_ID": "testing",
+                "AWS_SECRET_ACCESS_KEY": "testing",
+                "AWS_SESSION_TOKEN": "testing",
+                "AWS_REGION": REGION,
+                "AWS_DEFAULT_REGION": REGION,
+                "AWS_ENDPOINT_URL": self.aws_url,
+                # moto's Step Functions engine sends its own SDK calls (sqs:sendMessage) to this port.
+                "MOTO_PORT": str(self.aws_port),
+                "POWERTOOLS_TRACE_DISABLED": "true",
+                "POWERTOOLS_METRICS_DISABLED": "true",
+                "POWERTOOLS_METRICS_NAMESPACE": "firebell",
+                "POWERTOOLS_LOG_LEVEL": os.environ.get("POWERTOOLS_LOG_LEVEL", "WARNING"),
+            }
+        )
+        os.environ.pop("AWS_PROFILE", None)
+        # Metrics are disabled locally, so every flush would warn that there is nothing to publish.
+        warnings.filterwarnings("ignore", message="No application metrics to publish")
+
+    def _start_moto(self) -> None:
+        from moto.core.config import default_user_config
+        from moto.server import ThreadedMotoServer
+
+        # Run state machines for real (Wait states wait, task tokens work, SDK integrations execute).
+        default_user_config["stepfunctions"]["execute_state_machine"] = True
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's request log drowns the timeline
+        self._moto_server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.aws_port, verbose=False)
+        self._moto_server.start()
+
+    def _client(self, service: str) -> Any:
+        return boto3.client(service, region_name=REGION)
+
+    def _render_resources(self) -> None:
+        dynamodb, sns, sqs, sfn, ses = (self._client(s) for s in ("dynamodb", "sns", "sqs", "stepfunctions", "ses"))
+        for table in self.topology.tables:
+            self.resources[("table", table.name)] = self._create_table(dynamodb, table)
+        for topic in self.topology.topics:
+            self.resources[("topic", topic.name)] = sns.create_topic(Name=f"firebell-{topic.name}")["TopicArn"]
+        for queue in self.topology.queues:
+            dlq_name = self.topology.dlq_name(queue.name)
+            dlq_url = sqs.create_queue(QueueName=f"firebell-{dlq_name}")["QueueUrl"]
+            dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+            url = sqs.create_queue(
+                QueueName=f"firebell-{queue.name}",
+                Attributes={
+                    "VisibilityTimeout": str(queue.visibility_timeout_seconds),
+                    "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": queue.max_receive_count}),
+                },
+            )["QueueUrl"]
+            arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+            self.resources.update({("queue_url", queue.name): url, ("queue_arn", queue.name): arn,
+                                   ("queue_url", dlq_name): dlq_url, ("queue_arn", dlq_name): dlq_arn})
+            for subscription in queue.subscriptions:
+                attributes = {"RawMessageDelivery": str(subscription.raw_message_delivery).lower()}
+                if subscription.filter_policy:
+                    attributes["FilterPolicy"] = json.dumps(subscription.filter_policy)
+                sns.subscribe(
+                    TopicArn=self.resources[("topic", subscription.topic)], Protocol="sqs", Endpoint=arn,
+                    Attributes=attributes,
+                )
+        for machine in self.topology.state_machines:
+            definition = machine.definition_file.read_text()
+            for placeholder, ref in machine.substitutions.items():
+                definition = definition.replace("${" + placeholder + "}", self.resources[ref])
+            self.resources[("state_machine", machine.name)] = sfn.create_state_machine(
+                name=f"firebell-{machine.name}",
+                definition=definition,
+                roleArn=f"arn:aws:iam::{ACCOUNT_ID}:role/firebell-{machine.name}",
+                type="STANDARD",
+            )["stateMachineArn"]
+        self.resources[("api_url", "api")] = self.api_url
+        from firebell.config import load_config
+
+        ses.verify_email_identity(EmailAddress=load_config(self.config_dir).directory.notifications.sender)
+
+    @staticmethod
+    def _create_table(dynamodb: Any, table) -> str:
+        name = f"firebell-{table.name}"
+        keys = [table.hash_key] + ([table.range_key] if table.range_key else [])
+        attributes = {k.name: k.type for k in keys}
+        indexes = []
+        for index in table.indexes:
+            index_keys = [index.hash_key] + ([index.range_key] if index.range_key else [])
+            attributes.update({k.name: k.type for k in index_keys})
+            indexes.append(
+                {
+                    "IndexName": index.name,
+                    "KeySchema": [{"AttributeName": k.name, "KeyType": t} for k, t in zip(index_keys, ("HASH", "RANGE"))],
+                    "Projection": {"ProjectionType": index.projection},
+                }
+            )
+        dynamodb.create_table(
+            TableName=name,
+            BillingMode="PAY_PER_REQUEST",
+            KeySchema=[{"AttributeName": k.name, "KeyType": t} for k, t in zip(keys, ("HASH", "RANGE"))],
+            AttributeDefinitions=[{"AttributeName": n, "AttributeType": t} for n, t in attributes.items()],
+            GlobalSecondaryIndexes=indexes,
+        )
+        return name
+
+    def _export_function_environment(self) -> None:
+        """Handlers share this process, so they share one environment: the union of theirs, which must agree."""
+        merged: dict[str, str] = {"FIREBELL_CONFIG_DIR": str(self.config_dir), "FIREBELL_TIME_SCALE": str(self.time_scale)}
+        for function in self.topology.functions:
+            for variable, ref in function.environment.items():
+                value = self.resources[ref]
+                if merged.setdefault(variable, value) != value:
+                    raise RuntimeError(f"{variable} differs between functions; the local runtime cannot host both in one process")
+        os.environ.update(merged)
+        from firebell import wiring
+
+        wiring.reset()
+
+    def _start_functions(self) -> None:
+        from infra.local.http_api import start_http_api
+
+        for spec in self.topology.functions:
+            function = self.functions[spec.name] = LocalFunction(spec)
+            if isinstance(spec.trigger, QueueTrigger):
+                poller = QueuePoller(
+                    function,
+                    spec.trigger,
+                    self.resources[("queue_url", spec.trigger.queue)],
+                    self.resources[("queue_arn", spec.trigger.queue)],
+                    self._stop,
+                )
+                poller.start()
+                self._threads.append(poller)
+            elif isinstance(spec.trigger, ApiTrigger):
+                self._http = start_http_api(self, function, self.api_port)
+
+    # --- what happened ---------------------------------------------------------------------------
+
+    def outbox(self) -> list[dict[str, Any]]:
+        """Every email and SMS sent, oldest first (as captured by moto's SES and SNS)."""
+        from moto.ses.models import ses_backends
+        from moto.sns.models import sns_backends
+
+        items: list[dict[str, Any]] = []
+        for message in list(ses_backends[ACCOUNT_ID][REGION].sent_messages):
+            items.append(
+                {
+                    "channel": "email",
+                    "id": message.id,
+                    "to": list(message.destinations.get("ToAddresses", [])),
+                    "subject": message.subject,
+                    "body": message.body,
+                }
+            )
+        for message_id, (phone, text) in list(sns_backends[ACCOUNT_ID][REGION].sms_messages.items()):
+            items.append({"channel": "sms", "id": message_id, "to": [phone], "body": text})
+        return items
+
+    def dead_letters(self) -> dict[str, list[dict[str, Any]]]:
+        """Messages waiting in each DLQ, with their reasons (peeked: they stay in the queue)."""
+        sqs = self._client("sqs")
+        found: dict[str, list[dict[str, Any]]] = {}
+        for queue in self.topology.queues:
+            name = self.topology.dlq_name(queue.name)
+            messages = sqs.receive_message(
+                QueueUrl=self.resources[("queue_url", name)], MaxNumberOfMessages=10,
+                MessageAttributeNames=["All"], VisibilityTimeout=0,
+            ).get("Messages", [])
+            found[name] = [
+                {"body": m["Body"], "reason": m.get("MessageAttributes", {}).get("reason", {}).get("StringValue")}
+                for m in messages
+            ]
+        return found

@@ -1,0 +1,366 @@
+"""In-memory fakes of every port in firebell/ports.py (and of the batch dead-letter sink).
+
+They keep the semantics of the AWS implementations that matter to the service:
+
+* ``InMemoryIncidentStore`` behaves like ``firebell.data.store.DynamoIncidentStore``: ``create`` refuses an
+  existing id and stores version 1; ``save`` is conditional on ``incident.version`` (0 means "no version yet",
+  as pynamodb's VersionAttribute) and bumps it; ``record_occurrence`` bumps ``occurrences`` *and* ``version``;
+  references come from one atomic counter; the dedup pointer is claimed with one conditional write and only
+  released by its holder; the timeline reads back ordered by time; ``list`` is newest first with an opaque
+  cursor (a bad one raises the same ``InvalidCursor``).
+* Every fake is thread-safe: the concurrency tests hammer them from many threads.
+
+Stored objects are deep copies in both directions, so a caller mutating what it got back cannot change the
+store behind its back (DynamoDB would not let it either).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import itertools
+import json
+import threading
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from firebell.data.store import InvalidCursor
+from firebell.domain.errors import ConcurrentUpdate
+from firebell.domain.models import EscalationPlan, Incident, IncidentEvent, TimelineEntry
+from firebell.ports import IncidentFilter, Page
+
+__all__ = [
+    "DeadLetter",
+    "FakeWorkflow",
+    "FixedClock",
+    "InMemoryIncidentStore",
+    "OutboxMessenger",
+    "RecordingDeadLetters",
+    "RecordingEvents",
+    "SentEmail",
+    "SentSms",
+]
+
+
+# --- IncidentStore ------------------------------------------------------------------------------
+
+
+class InMemoryIncidentStore:
+    """IncidentStore with DynamoIncidentStore's conditional-write semantics, behind one lock."""
+
+    def __init__(self) -> None:
+        self._lock = threading.RLock()
+        self._incidents: dict[str, Incident] = {}
+        self._dedup: dict[str, str] = {}
+        self._timeline: dict[str, list[tuple[datetime, int, TimelineEntry]]] = {}
+        self._reference_counter = 0
+        self._sequence = itertools.count()
+
+    # references
+
+    def next_reference(self) -> str:
+        with self._lock:  # DynamoDB's ADD is atomic: each caller gets its own number, none is reused
+            self._reference_counter += 1
+            return f"INC-{self._reference_counter}"
+
+    # incidents
+
+    def create(self, incident: Incident) -> Incident:
+        with self._lock:
+            if incident.incident_id in self._incidents:
+                raise ConcurrentUpdate(f"incident {incident.incident_id} already exists")
+            stored = incident.model_copy(update={"version": 1}, deep=True)  # pynamodb: no version → 1
+            self._incidents[incident.incident_id] = stored
+            return stored.model_copy(deep=True)
+
+    def get(self, incident_id: str) -> Incident | None:
+        with self._lock:
+            found = self._incidents.get(incident_id)
+            return found.model_copy(deep=True) if found else None
+
+    def get_by_reference(self, reference: str) -> Incident | None:
+        with self._lock:
+            found = next((i for i in self._incidents.values() if i.reference == reference), None)
+            return found.model_copy(deep=True) if found else None
+
+    def save(self, incident: Incident) -> Incident:
+        with self._lock:
+            current = self._incidents.get(incident.incident_id)
+            # pynamodb: `version = <loaded>` when the loaded version is truthy, else `attribute_not_exists(version)`
+            stored_version = current.version if current else 0
+            if incident.version != stored_version:
+                raise ConcurrentUpdate(incident.incident_id)
+            stored = incident.model_copy(update={"version": stored_version + 1}, deep=True)
+            self._incidents[incident.incident_id] = stored
+            return stored.model_copy(deep=True)
+
+    def list(self, filters: IncidentFilter, limit: int, cursor: str | None) -> Page:
+        if limit < 1:
+            raise ValueError("limit must be at least 1")
+        after = _decode_cursor(cursor)
+        with self._lock:
+            matching = [
+                i
+                for i in self._incidents.values()
+                if (filters.status is None or i.status == filters.status)
+                and (filters.priority is None or i.priority == filters.priority)
+                and (filters.team is None or i.team == filters.team)
+            ]
+        matching.sort(key=_list_key, reverse=True)  # the indexes are read newest first
+        if after is not None:
+            matching = [i for i in matching if _list_key(i) < after]
+        items = [i.model_copy(deep=True) for i in matching[:limit]]
+        more = len(matching) > limit
+        return Page(items=items, cursor=_encode_cursor(_list_key(items[-1])) if more else None)
+
+    # deduplication
+
+    def claim_dedup_key(self, dedup_key: str, incident_id: str) -> str | None:
+        with self._lock:
+            holder = self._dedup.get(dedup_key)
+            if holder is None:
+                self._dedup[dedup_key] = incident_id
+            return holder
+
+    def dedup_holder(self, dedup_key: str) -> str | None:
+        with self._lock:
+            return self._dedup.get(dedup_key)
+
+    def release_dedup_key(self, dedup_key: str, incident_id: str) -> None:
+        with self._lock:
+            if self._dedup.get(dedup_key) == incident_id:  # a key now held by another incident is not ours
+                del self._dedup[dedup_key]
+
+    def record_occurrence(self, incident_id: str, seen_at: datetime) -> int | None:
+        with self._lock:
+            current = self._incidents.get(incident_id)
+            if current is None:
+                return None
+            # Bumps `version` too, so a concurrent full save of a stale copy is refused (as in DynamoDB).
+            updated = current.model_copy(
+                update={"occurrences": current.occurrences + 1, "version": current.version + 1, "last_seen_at": seen_at}
+            )
+            self._incidents[incident_id] = updated
+            return updated.occurrences
+
+    # timeline
+
+    def append_timeline(self, entry: TimelineEntry) -> None:
+        with self._lock:
+            self._timeline.setdefault(entry.incident_id, []).append(
+                (entry.at, next(self._sequence), entry.model_copy(deep=True))
+            )
+
+    def timeline(self, incident_id: str) -> list[TimelineEntry]:
+        with self._lock:
+            entries = sorted(self._timeline.get(incident_id, []), key=lambda e: (e[0], e[1]))
+            return [entry.model_copy(deep=True) for _, _, entry in entries]
+
+    # inspection helpers for tests (not part of the port)
+
+    def all_incidents(self) -> list[Incident]:
+        with self._lock:
+            return [i.model_copy(deep=True) for i in self._incidents.values()]
+
+    def dedup_keys(self) -> dict[str, str]:
+        with self._lock:
+            return dict(self._dedup)
+
+
+def _list_key(incident: Incident) -> tuple[datetime, str]:
+    return (incident.opened_at, incident.incident_id)
+
+
+def _encode_cursor(key: tuple[datetime, str]) -> str:
+    payload = {"opened_at": key[0].isoformat(), "incident_id": key[1]}
+    return base64.urlsafe_b64encode(json.dumps(payload).encode()).decode()
+
+
+def _decode_cursor(cursor: str | None) -> tuple[datetime, str] | None:
+    if not cursor:
+        return None
+    try:
+        decoded = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+        return (datetime.fromisoformat(decoded["opened_at"]), str(decoded["incident_id"]))
+    except (ValueError, TypeError, KeyError, binascii.Error):
+        raise InvalidCursor(cursor) from None
+
+
+# --- EventPublisher -----------------------------------------------------------------------------
+
+
+class RecordingEvents:
+    """EventPublisher that remembers what was published; `fail_next` makes the next publishes raise."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.published: list[IncidentEvent] = []
+        self._failures: list[Exception] = []
+
+    def fail_next(self, error: Exception, times: int = 1) -> None:
+        with self._lock:
+            self._failures.extend([error] * times)
+
+    def publish(self, event: IncidentEvent) -> None:
+        with self._lock:
+            if self._failures:
+                raise self._failures.pop(0)
+            self.published.append(event)
+
+    def types(self, incident_id: str | None = None) -> list[str]:
+        with self._lock:
+            return [e.type.value for e in self.published if incident_id is None or e.incident_id == incident_id]
+
+
+# --- EscalationWorkflow -------------------------------------------------------------------------
+
+
+class FakeWorkflow:
+    """EscalationWorkflow: records started plans; a task token can be stopped once (True), then False.
+
+    Like Step Functions with execution name = incident id, `start` is idempotent per incident: a second
+    start returns the same execution id (it is still recorded in `started`, so tests can count calls).
+    """
+
+    ARN_PREFIX = "arn:aws:states:us-east-1:123456789012:execution:firebell-escalation:"
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.started: list[EscalationPlan] = []
+        self.stops: list[tuple[str, str]] = []
+        self._stopped_tokens: set[str] = set()
+        self._start_failures: list[Exception] = []
+
+    def fail_next_start(self, error: Exception, times: int = 1) -> None:
+        with self._lock:
+            self._start_failures.extend([error] * times)
+
+    def start(self, plan: EscalationPlan) -> str:
+        with self._lock:
+            if self._start_failures:
+                raise self._start_failures.pop(0)
+            self.started.append(plan.model_copy(deep=True))
+            return self.ARN_PREFIX + plan.incident_id
+
+    def stop_paging(self, task_token: str, outcome: str) -> bool:
+        with self._lock:
+            self.stops.append((task_token, outcome))
+            if task_token in self._stopped_tokens:
+                return False
+            self._stopped_tokens.add(task_token)
+            return True
+
+    def stopped_tokens(self) -> list[str]:
+        with self._lock:
+            return [token for token, _ in self.stops]
+
+
+# --- Messenger ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SentEmail:
+    message_id: str
+    sender: str
+    to: str
+    subject: str
+    body: str
+
+
+@dataclass(frozen=True)
+class SentSms:
+    message_id: str
+    phone: str
+    text: str
+
+
+class OutboxMessenger:
+    """Messenger that keeps every email and SMS in an outbox and returns SES/SNS-like message ids."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._ids = itertools.count(1)
+        self.emails: list[SentEmail] = []
+        self.sms: list[SentSms] = []
+
+    def send_email(self, sender: str, to: str, subject: str, body: str) -> str:
+        with self._lock:
+            sent = SentEmail(f"email-{next(self._ids)}", sender, to, subject, body)
+            self.emails.append(sent)
+            return sent.message_id
+
+    def send_sms(self, phone: str, text: str) -> str:
+        with self._lock:
+            sent = SentSms(f"sms-{next(self._ids)}", phone, text)
+            self.sms.append(sent)
+            return sent.message_id
+
+    def recipients(self) -> list[str]:
+        """Every address/number reached, in order."""
+        with self._lock:
+            return [e.to for e in self.emails] + [s.phone for s in self.sms]
+
+
+# --- Clock --------------------------------------------------------------------------------------
+
+
+class FixedClock:
+    """A Clock (callable) that stands still until told: `set` or `advance` it. Always aware UTC."""
+
+    DEFAULT = datetime(2024, 5, 1, 10, 0, 0, tzinfo=UTC)
+
+    def __init__(self, now: datetime = DEFAULT) -> None:
+        self._lock = threading.Lock()
+        self._now = _aware_utc(now)
+
+    def __call__(self) -> datetime:
+        with self._lock:
+            return self._now
+
+    @property
+    def now(self) -> datetime:
+        return self()
+
+    def set(self, now: datetime) -> None:
+        with self._lock:
+            self._now = _aware_utc(now)
+
+    def advance(self, delta: timedelta | None = None, **kwargs: float) -> datetime:
+        """`advance(timedelta(minutes=5))` or `advance(minutes=5)`; returns the new time."""
+        step = (delta or timedelta()) + timedelta(**kwargs)
+        with self._lock:
+            self._now += step
+            return self._now
+
+
+def _aware_utc(moment: datetime) -> datetime:
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise ValueError("FixedClock needs an aware datetime")
+    return moment.astimezone(UTC)
+
+
+# --- batch dead-letter sink ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    body: str
+    reason: str
+    source: str
+    attempts: int
+
+
+@dataclass
+class RecordingDeadLetters:
+    """firebell.batch.DeadLetterSink keeping what it was sent; `unreachable` makes `send` raise."""
+
+    sent: list[DeadLetter] = field(default_factory=list)
+    unreachable: bool = False
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def send(self, body: str, reason: str, source: str, attempts: int) -> None:
+        if self.unreachable:
+            raise ConnectionError("dead-letter queue unreachable")
+        with self._lock:
+            self.sent.append(DeadLetter(body, reason, source, attempts))
+

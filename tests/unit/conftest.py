@@ -1,0 +1,67 @@
+"""Unit-test fixtures: the shipped config, the service wired to in-memory fakes, and no network at all."""
+
+from __future__ import annotations
+
+import socket
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from firebell.config import FirebellConfig, load_config
+from firebell.service import IncidentService
+from tests.fakes import FakeWorkflow, FixedClock, InMemoryIncidentStore, OutboxMessenger, RecordingEvents
+
+ROOT = Path(__file__).resolve().parents[2]
+CONFIG_DIR = ROOT / "config"
+API_URL = "https://api.example.com/prod"
+
+
+@pytest.fixture(autouse=True)
+def _no_network(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Unit tests never talk to anything: any attempt to connect a socket fails loudly."""
+
+    def refuse(self, *args, **kwargs):
+        raise RuntimeError(f"unit tests must not use the network (tried to connect to {args[0] if args else '?'})")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket.socket, "connect_ex", refuse)
+
+
+@pytest.fixture(scope="session")
+def shipped_config() -> FirebellConfig:
+    return load_config(CONFIG_DIR)
+
+
+@dataclass
+class World:
+    """The service under test and every fake around it."""
+
+    service: IncidentService
+    store: InMemoryIncidentStore
+    events: RecordingEvents
+    workflow: FakeWorkflow
+    messenger: OutboxMessenger
+    clock: FixedClock
+    config: FirebellConfig
+
+
+def build_world(config: FirebellConfig, time_scale: float = 1.0, store: InMemoryIncidentStore | None = None) -> World:
+    store = store or InMemoryIncidentStore()
+    events, workflow, messenger, clock = RecordingEvents(), FakeWorkflow(), OutboxMessenger(), FixedClock()
+    service = IncidentService(
+        store=store,
+        events=events,
+        clock=clock,
+        config=lambda: config,
+        workflow=workflow,
+        messenger=messenger,
+        time_scale=time_scale,
+        public_api_url=API_URL + "/",
+    )
+    return World(service, store, events, workflow, messenger, clock, config)
+
+
+@pytest.fixture
+def world(shipped_config: FirebellConfig) -> World:
+    return build_world(shipped_config)
