@@ -10,9 +10,7 @@
 
 from __future__ import annotations
 
-import hashlib
 import importlib
-import json
 import logging
 import os
 import socket
@@ -26,10 +24,17 @@ from typing import Any, Callable
 
 import boto3
 
+from infra.local.render import (
+    ACCOUNT_ID,
+    REGION,
+    captured_outbox,
+    function_environment,
+    peek_dead_letters,
+    render_topology,
+    sqs_lambda_record,
+)
 from infra.topology import CONFIG_DIR, TOPOLOGY, ApiTrigger, FunctionSpec, QueueTrigger, Topology
 
-ACCOUNT_ID = "123456789012"
-REGION = "us-east-1"
 log = logging.getLogger("firebell.local")
 
 
@@ -105,7 +110,7 @@ class QueuePoller(threading.Thread):
         ).get("Messages", [])
         if not messages:
             return
-        event = {"Records": [self._record(m) for m in messages]}
+        event = {"Records": [sqs_lambda_record(m, self._queue_arn) for m in messages]}
         try:
             response = self._function.invoke(event) or {}
         except Exception:
@@ -118,28 +123,6 @@ class QueuePoller(threading.Thread):
                 QueueUrl=self._queue_url,
                 Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(done[start : start + 10])],
             )
-
-    def _record(self, message: dict) -> dict:
-        return {
-            "messageId": message["MessageId"],
-            "receiptHandle": message["ReceiptHandle"],
-            "body": message["Body"],
-            "attributes": message.get("Attributes", {}),
-            "messageAttributes": {
-                name: {
-                    "stringValue": value.get("StringValue"),
-                    "binaryValue": value.get("BinaryValue"),
-                    "stringListValues": [],
-                    "binaryListValues": [],
-                    "dataType": value["DataType"],
-                }
-                for name, value in message.get("MessageAttributes", {}).items()
-            },
-            "md5OfBody": message.get("MD5OfBody") or hashlib.md5(message["Body"].encode()).hexdigest(),
-            "eventSource": "aws:sqs",
-            "eventSourceARN": self._queue_arn,
-            "awsRegion": REGION,
-        }
 
 
 def port_is_free(port: int) -> bool:
@@ -241,82 +224,10 @@ class LocalRuntime:
         return boto3.client(service, region_name=REGION)
 
     def _render_resources(self) -> None:
-        dynamodb, sns, sqs, sfn, ses = (self._client(s) for s in ("dynamodb", "sns", "sqs", "stepfunctions", "ses"))
-        for table in self.topology.tables:
-            self.resources[("table", table.name)] = self._create_table(dynamodb, table)
-        for topic in self.topology.topics:
-            self.resources[("topic", topic.name)] = sns.create_topic(Name=f"firebell-{topic.name}")["TopicArn"]
-        for queue in self.topology.queues:
-            dlq_name = self.topology.dlq_name(queue.name)
-            dlq_url = sqs.create_queue(QueueName=f"firebell-{dlq_name}")["QueueUrl"]
-            dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-            url = sqs.create_queue(
-                QueueName=f"firebell-{queue.name}",
-                Attributes={
-                    "VisibilityTimeout": str(queue.visibility_timeout_seconds),
-                    "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": queue.max_receive_count}),
-                },
-            )["QueueUrl"]
-            arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-            self.resources.update({("queue_url", queue.name): url, ("queue_arn", queue.name): arn,
-                                   ("queue_url", dlq_name): dlq_url, ("queue_arn", dlq_name): dlq_arn})
-            for subscription in queue.subscriptions:
-                attributes = {"RawMessageDelivery": str(subscription.raw_message_delivery).lower()}
-                if subscription.filter_policy:
-                    attributes["FilterPolicy"] = json.dumps(subscription.filter_policy)
-                sns.subscribe(
-                    TopicArn=self.resources[("topic", subscription.topic)], Protocol="sqs", Endpoint=arn,
-                    Attributes=attributes,
-                )
-        for machine in self.topology.state_machines:
-            definition = machine.definition_file.read_text()
-            for placeholder, ref in machine.substitutions.items():
-                definition = definition.replace("${" + placeholder + "}", self.resources[ref])
-            self.resources[("state_machine", machine.name)] = sfn.create_state_machine(
-                name=f"firebell-{machine.name}",
-                definition=definition,
-                roleArn=f"arn:aws:iam::{ACCOUNT_ID}:role/firebell-{machine.name}",
-                type="STANDARD",
-            )["stateMachineArn"]
-        self.resources[("api_url", "api")] = self.api_url
-        from firebell.config import load_config
-
-        ses.verify_email_identity(EmailAddress=load_config(self.config_dir).directory.notifications.sender)
-
-    @staticmethod
-    def _create_table(dynamodb: Any, table) -> str:
-        name = f"firebell-{table.name}"
-        keys = [table.hash_key] + ([table.range_key] if table.range_key else [])
-        attributes = {k.name: k.type for k in keys}
-        indexes = []
-        for index in table.indexes:
-            index_keys = [index.hash_key] + ([index.range_key] if index.range_key else [])
-            attributes.update({k.name: k.type for k in index_keys})
-            indexes.append(
-                {
-                    "IndexName": index.name,
-                    "KeySchema": [{"AttributeName": k.name, "KeyType": t} for k, t in zip(index_keys, ("HASH", "RANGE"))],
-                    "Projection": {"ProjectionType": index.projection},
-                }
-            )
-        dynamodb.create_table(
-            TableName=name,
-            BillingMode="PAY_PER_REQUEST",
-            KeySchema=[{"AttributeName": k.name, "KeyType": t} for k, t in zip(keys, ("HASH", "RANGE"))],
-            AttributeDefinitions=[{"AttributeName": n, "AttributeType": t} for n, t in attributes.items()],
-            GlobalSecondaryIndexes=indexes,
-        )
-        return name
+        self.resources = render_topology(self.topology, self.config_dir, self.api_url)
 
     def _export_function_environment(self) -> None:
-        """Handlers share this process, so they share one environment: the union of theirs, which must agree."""
-        merged: dict[str, str] = {"FIREBELL_CONFIG_DIR": str(self.config_dir), "FIREBELL_TIME_SCALE": str(self.time_scale)}
-        for function in self.topology.functions:
-            for variable, ref in function.environment.items():
-                value = self.resources[ref]
-                if merged.setdefault(variable, value) != value:
-                    raise RuntimeError(f"{variable} differs between functions; the local runtime cannot host both in one process")
-        os.environ.update(merged)
+        os.environ.update(function_environment(self.topology, self.resources, self.config_dir, self.time_scale))
         from firebell import wiring
 
         wiring.reset()
@@ -342,37 +253,7 @@ class LocalRuntime:
     # --- what happened ---------------------------------------------------------------------------
 
     def outbox(self) -> list[dict[str, Any]]:
-        """Every email and SMS sent, oldest first (as captured by moto's SES and SNS)."""
-        from moto.ses.models import ses_backends
-        from moto.sns.models import sns_backends
-
-        items: list[dict[str, Any]] = []
-        for message in list(ses_backends[ACCOUNT_ID][REGION].sent_messages):
-            items.append(
-                {
-                    "channel": "email",
-                    "id": message.id,
-                    "to": list(message.destinations.get("ToAddresses", [])),
-                    "subject": message.subject,
-                    "body": message.body,
-                }
-            )
-        for message_id, (phone, text) in list(sns_backends[ACCOUNT_ID][REGION].sms_messages.items()):
-            items.append({"channel": "sms", "id": message_id, "to": [phone], "body": text})
-        return items
+        return captured_outbox()
 
     def dead_letters(self) -> dict[str, list[dict[str, Any]]]:
-        """Messages waiting in each DLQ, with their reasons (peeked: they stay in the queue)."""
-        sqs = self._client("sqs")
-        found: dict[str, list[dict[str, Any]]] = {}
-        for queue in self.topology.queues:
-            name = self.topology.dlq_name(queue.name)
-            messages = sqs.receive_message(
-                QueueUrl=self.resources[("queue_url", name)], MaxNumberOfMessages=10,
-                MessageAttributeNames=["All"], VisibilityTimeout=0,
-            ).get("Messages", [])
-            found[name] = [
-                {"body": m["Body"], "reason": m.get("MessageAttributes", {}).get("reason", {}).get("StringValue")}
-                for m in messages
-            ]
-        return found
+        return peek_dead_letters(self.topology, self.resources)

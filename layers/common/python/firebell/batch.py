@@ -24,6 +24,16 @@ PERMANENT_ERRORS = (ValidationError, json.JSONDecodeError, PermanentMessageError
 logger = Logger(child=True)
 
 
+def describe(error: BaseException) -> str:
+    """One line a person reading the DLQ can act on, naming the offending fields."""
+    if isinstance(error, ValidationError):
+        problems = "; ".join(
+            f"{'.'.join(str(part) for part in e['loc']) or '(body)'}: {e['msg']}" for e in error.errors(include_url=False)
+        )
+        return f"ValidationError ({error.title}): {problems}"
+    return f"{type(error).__name__}: {error}"
+
+
 class DeadLetterQueues(Protocol):
     def max_receive_count(self, source_queue_arn: str) -> int:
         """How many receives the source queue allows before its redrive policy moves a message."""
@@ -47,7 +57,7 @@ class DeadLetteringProcessor(BatchProcessor):
             logger.exception("could not read the redrive policy", extra={"queue": source})
             last_attempt = False
         if isinstance(error, PERMANENT_ERRORS) or last_attempt:
-            reason = f"{type(error).__name__}: {error}"
+            reason = describe(error)
             try:
                 self._dead_letters.send(source, record.body, reason, attempts)
             except Exception:  # the DLQ is unreachable: retry the message instead of losing it

@@ -171,23 +171,26 @@ class DynamoIncidentStore:
                 raise  # a key now held by another incident is not ours to release
 
     def record_occurrence(self, incident_id: str, seen_at: datetime) -> int | None:
-        record = IncidentRecord(_incident_pk(incident_id), _INCIDENT_SK)
+        # One UpdateItem. Bumping `version` makes a concurrent full save retry instead of overwriting
+        # the count; the table connection is used because Model.update would *reset* a version it has
+        # not loaded.
         try:
-            # Bumping `version` too makes a concurrent full save retry instead of overwriting the count.
-            record.update(
+            response = IncidentRecord._get_connection().update_item(
+                _incident_pk(incident_id),
+                range_key=_INCIDENT_SK,
                 actions=[
                     IncidentRecord.occurrences.add(1),
                     IncidentRecord.version.add(1),
                     IncidentRecord.last_seen_at.set(seen_at.isoformat()),
                 ],
                 condition=IncidentRecord.pk.exists(),
-                add_version_condition=False,
+                return_values="UPDATED_NEW",
             )
         except UpdateError as error:
             if _conditional_failure(error):
                 return None
             raise
-        return int(record.occurrences)
+        return int(response["Attributes"]["occurrences"]["N"])
 
     def append_timeline(self, entry: TimelineEntry) -> None:
         TimelineRecord(

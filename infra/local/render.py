@@ -1,0 +1,155 @@
+"""infra/topology.py rendered onto whatever AWS endpoint boto3 is pointed at: moto's server (the local
+runtime) or moto's in-process mock (the integration tests)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+import boto3
+
+from infra.topology import TableSpec, Topology
+
+ACCOUNT_ID = "123456789012"
+REGION = "us-east-1"
+Resources = dict[tuple[str, str], str]
+
+
+def render_topology(topology: Topology, config_dir: Path, api_url: str) -> Resources:
+    """Create every table, topic, queue (with its DLQ, redrive policy and subscriptions) and state machine.
+
+    Returns (kind, name) → name/URL/ARN: the references FunctionSpec.environment and ASL substitutions use.
+    """
+    from firebell.config import load_config
+
+    dynamodb, sns, sqs, sfn, ses = (boto3.client(s, region_name=REGION) for s in ("dynamodb", "sns", "sqs", "stepfunctions", "ses"))
+    resources: Resources = {("api_url", "api"): api_url}
+    for table in topology.tables:
+        resources[("table", table.name)] = create_table(dynamodb, table)
+    for topic in topology.topics:
+        resources[("topic", topic.name)] = sns.create_topic(Name=f"firebell-{topic.name}")["TopicArn"]
+    for queue in topology.queues:
+        dlq_name = topology.dlq_name(queue.name)
+        dlq_url = sqs.create_queue(QueueName=f"firebell-{dlq_name}")["QueueUrl"]
+        dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        url = sqs.create_queue(
+            QueueName=f"firebell-{queue.name}",
+            Attributes={
+                "VisibilityTimeout": str(queue.visibility_timeout_seconds),
+                "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": queue.max_receive_count}),
+            },
+        )["QueueUrl"]
+        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        resources.update(
+            {("queue_url", queue.name): url, ("queue_arn", queue.name): arn, ("queue_url", dlq_name): dlq_url, ("queue_arn", dlq_name): dlq_arn}
+        )
+        for subscription in queue.subscriptions:
+            attributes = {"RawMessageDelivery": str(subscription.raw_message_delivery).lower()}
+            if subscription.filter_policy:
+                attributes["FilterPolicy"] = json.dumps(subscription.filter_policy)
+            sns.subscribe(TopicArn=resources[("topic", subscription.topic)], Protocol="sqs", Endpoint=arn, Attributes=attributes)
+    for machine in topology.state_machines:
+        definition = machine.definition_file.read_text()
+        for placeholder, ref in machine.substitutions.items():
+            definition = definition.replace("${" + placeholder + "}", resources[ref])
+        resources[("state_machine", machine.name)] = sfn.create_state_machine(
+            name=f"firebell-{machine.name}",
+            definition=definition,
+            roleArn=f"arn:aws:iam::{ACCOUNT_ID}:role/firebell-{machine.name}",
+            type="STANDARD",
+        )["stateMachineArn"]
+    ses.verify_email_identity(EmailAddress=load_config(config_dir).directory.notifications.sender)
+    return resources
+
+
+def create_table(dynamodb: Any, table: TableSpec) -> str:
+    name = f"firebell-{table.name}"
+    keys = [table.hash_key] + ([table.range_key] if table.range_key else [])
+    attributes = {k.name: k.type for k in keys}
+    indexes = []
+    for index in table.indexes:
+        index_keys = [index.hash_key] + ([index.range_key] if index.range_key else [])
+        attributes.update({k.name: k.type for k in index_keys})
+        indexes.append(
+            {
+                "IndexName": index.name,
+                "KeySchema": [{"AttributeName": k.name, "KeyType": t} for k, t in zip(index_keys, ("HASH", "RANGE"))],
+                "Projection": {"ProjectionType": index.projection},
+            }
+        )
+    dynamodb.create_table(
+        TableName=name,
+        BillingMode="PAY_PER_REQUEST",
+        KeySchema=[{"AttributeName": k.name, "KeyType": t} for k, t in zip(keys, ("HASH", "RANGE"))],
+        AttributeDefinitions=[{"AttributeName": n, "AttributeType": t} for n, t in attributes.items()],
+        GlobalSecondaryIndexes=indexes,
+    )
+    return name
+
+
+def function_environment(topology: Topology, resources: Resources, config_dir: Path, time_scale: float) -> dict[str, str]:
+    """The union of every function's environment: handlers sharing a process must agree on each variable."""
+    merged: dict[str, str] = {"FIREBELL_CONFIG_DIR": str(config_dir), "FIREBELL_TIME_SCALE": str(time_scale)}
+    for function in topology.functions:
+        for variable, ref in function.environment.items():
+            value = resources[ref]
+            if merged.setdefault(variable, value) != value:
+                raise RuntimeError(f"{variable} differs between functions; they cannot share one process")
+    return merged
+
+
+def sqs_lambda_record(message: dict[str, Any], queue_arn: str) -> dict[str, Any]:
+    """An SQS ReceiveMessage result as Lambda's event source mapping hands it to a function."""
+    return {
+        "messageId": message["MessageId"],
+        "receiptHandle": message["ReceiptHandle"],
+        "body": message["Body"],
+        "attributes": message.get("Attributes", {}),
+        "messageAttributes": {
+            name: {
+                "stringValue": value.get("StringValue"),
+                "binaryValue": value.get("BinaryValue"),
+                "stringListValues": [],
+                "binaryListValues": [],
+                "dataType": value["DataType"],
+            }
+            for name, value in message.get("MessageAttributes", {}).items()
+        },
+        "md5OfBody": message.get("MD5OfBody") or hashlib.md5(message["Body"].encode()).hexdigest(),
+        "eventSource": "aws:sqs",
+        "eventSourceARN": queue_arn,
+        "awsRegion": REGION,
+    }
+
+
+def captured_outbox() -> list[dict[str, Any]]:
+    """Every email (SES) and SMS (SNS) moto captured, oldest first within each channel."""
+    from moto.ses.models import ses_backends
+    from moto.sns.models import sns_backends
+
+    emails = [
+        {"channel": "email", "id": m.id, "to": list(m.destinations.get("ToAddresses", [])), "subject": m.subject, "body": m.body}
+        for m in list(ses_backends[ACCOUNT_ID][REGION].sent_messages)
+    ]
+    texts = [
+        {"channel": "sms", "id": message_id, "to": [phone], "body": text}
+        for message_id, (phone, text) in list(sns_backends[ACCOUNT_ID][REGION].sms_messages.items())
+    ]
+    return emails + texts
+
+
+def peek_dead_letters(topology: Topology, resources: Resources) -> dict[str, list[dict[str, Any]]]:
+    """Messages in each DLQ with their reasons; peeked with a zero visibility timeout, so they stay."""
+    sqs = boto3.client("sqs", region_name=REGION)
+    found: dict[str, list[dict[str, Any]]] = {}
+    for queue in topology.queues:
+        name = topology.dlq_name(queue.name)
+        messages = sqs.receive_message(
+            QueueUrl=resources[("queue_url", name)], MaxNumberOfMessages=10, MessageAttributeNames=["All"], VisibilityTimeout=0
+        ).get("Messages", [])
+        found[name] = [
+            {"body": m["Body"], "reason": m.get("MessageAttributes", {}).get("reason", {}).get("StringValue")} for m in messages
+        ]
+    return found

@@ -1,0 +1,143 @@
+"""Intake under moto: CloudWatch alarm notifications arriving through the alarms topic → SQS → intake."""
+
+import json
+
+from tests.integration.conftest import Pipeline, load_event
+
+
+def incidents(pipeline: Pipeline) -> list[dict]:
+    status, page = pipeline.api("GET", "/incidents")
+    assert status == 200
+    return page["items"]
+
+
+def test_alarm_opens_an_incident_and_announces_it(pipeline: Pipeline) -> None:
+    # Given a real-format CloudWatch ALARM notification, as SNS delivers it to the intake queue
+    event = load_event("sqs/intake-alarm.json")
+
+    # When intake handles it
+    response = pipeline.invoke("intake", event)
+
+    # Then one incident is open with a human reference and the alarm's details
+    assert response == {"batchItemFailures": []}
+    [incident] = incidents(pipeline)
+    assert incident["reference"] == "INC-1"
+    assert incident["status"] == "triggered"
+    assert incident["source"] == "cloudwatch_alarm"
+    assert incident["alarm"]["namespace"] == "AWS/ApplicationELB"
+    assert incident["alarm"]["dimensions"] == {"LoadBalancer": "app/checkout-prod/50dc6c495c0c9188"}
+    assert incident["title"].startswith("checkout-5xx-rate")
+    # And the timeline says so, and classify (only classify) hears of it through its filter policy
+    status, timeline = pipeline.api("GET", "/incidents/INC-1/timeline")
+    assert [e["kind"] for e in timeline["items"]] == ["opened"]
+    classify_event = pipeline.queued("classify")
+    assert json.loads(classify_event["Records"][0]["body"])["type"] == "incident.opened"
+    assert pipeline.queued("notify")["Records"] == []
+
+
+def test_the_same_alarm_again_counts_an_occurrence_instead_of_a_new_incident(pipeline: Pipeline) -> None:
+    # Given an alarm that already opened an incident
+    pipeline.invoke("intake", load_event("sqs/intake-alarm.json"))
+
+    # When the same alarm fires twice more
+    pipeline.invoke("intake", load_event("sqs/intake-alarm.json"))
+    pipeline.invoke("intake", load_event("sqs/intake-alarm.json"))
+
+    # Then there is still one incident, seen three times
+    [incident] = incidents(pipeline)
+    assert incident["occurrences"] == 3
+    assert incident["last_seen_at"] > incident["opened_at"]
+
+
+def test_ok_resolves_the_incident_automatically(pipeline: Pipeline) -> None:
+    # Given an open incident for the alarm
+    pipeline.invoke("intake", load_event("sqs/intake-alarm.json"))
+
+    # When the alarm returns to OK
+    pipeline.invoke("intake", load_event("sqs/intake-ok.json"))
+
+    # Then the incident is resolved, automatically, and the timeline says it
+    [incident] = incidents(pipeline)
+    assert incident["status"] == "resolved"
+    assert incident["auto_resolved"] is True
+    assert incident["resolved_by"] == "cloudwatch"
+    _, timeline = pipeline.api("GET", f"/incidents/{incident['reference']}/timeline")
+    resolved = [e for e in timeline["items"] if e["kind"] == "resolved"]
+    assert resolved and "automatically" in resolved[0]["message"]
+
+    # And a later ALARM opens a new incident rather than counting on the resolved one
+    pipeline.invoke("intake", load_event("sqs/intake-alarm.json"))
+    assert sorted(i["reference"] for i in incidents(pipeline)) == ["INC-1", "INC-2"]
+
+
+def test_insufficient_data_is_recorded_without_paging(pipeline: Pipeline) -> None:
+    # Given an open incident for the alarm
+    pipeline.invoke("intake", load_event("sqs/intake-alarm.json"))
+    pipeline.queued("classify")  # consume the opening event
+
+    # When the alarm goes to INSUFFICIENT_DATA (through the real topic → queue path)
+    pipeline.publish_alarm("cloudwatch/alarm-state-insufficient-data.json")
+    pipeline.deliver("intake", "intake")
+
+    # Then the timeline records it, the incident stays triggered, and nobody is told anything
+    _, timeline = pipeline.api("GET", "/incidents/INC-1/timeline")
+    assert any(e["kind"] == "alarm_state" and "INSUFFICIENT_DATA" in e["message"] for e in timeline["items"])
+    assert incidents(pipeline)[0]["status"] == "triggered"
+    assert pipeline.outbox() == []
+    assert pipeline.queued("classify")["Records"] == [] and pipeline.queued("notify")["Records"] == []
+
+
+def test_metric_math_alarm_takes_its_namespace_from_the_metrics(pipeline: Pipeline) -> None:
+    # Given a metric-math alarm published to the alarms topic
+    pipeline.publish_alarm("cloudwatch/alarm-metric-math.json")
+
+    # When intake handles what arrives on its queue
+    assert pipeline.deliver("intake", "intake") == {"batchItemFailures": []}
+
+    # Then the incident carries the namespace of the math's metrics
+    [incident] = incidents(pipeline)
+    assert incident["alarm"]["namespace"] == "AWS/ApiGateway"
+
+
+def test_a_poison_message_goes_to_the_dlq_with_its_reason_and_the_batch_carries_on(pipeline: Pipeline) -> None:
+    # Given a batch of one good alarm, one body that is not JSON and one alarm missing its fields
+    event = load_event("sqs/intake-batch-with-poison.json")
+    for record in event["Records"]:
+        record["eventSourceARN"] = pipeline.resources[("queue_arn", "intake")]
+
+    # When intake handles the batch
+    response = pipeline.invoke("intake", event)
+
+    # Then no record is left to retry: the good one opened an incident, the two bad ones are dead letters
+    assert response == {"batchItemFailures": []}
+    assert len(incidents(pipeline)) == 1
+    dead = pipeline.dead_letters()["intake-dlq"]
+    assert len(dead) == 2
+    reasons = sorted(d["reason"] for d in dead)
+    assert any("Invalid JSON" in r for r in reasons)
+    assert any("CloudWatchAlarmNotification" in r and "AlarmArn: Field required" in r for r in reasons)
+
+
+def test_a_transient_failure_is_retried_not_dropped(pipeline: Pipeline, monkeypatch) -> None:
+    # Given DynamoDB failing for a moment
+    from firebell.data import store
+
+    def throttled(self, incident):
+        raise RuntimeError("ProvisionedThroughputExceededException")
+
+    monkeypatch.setattr(store.DynamoIncidentStore, "create", throttled)
+    event = load_event("sqs/intake-alarm.json")
+    event["Records"][0]["eventSourceARN"] = pipeline.resources[("queue_arn", "intake")]
+
+    # When intake handles the alarm on its first attempt
+    response = pipeline.invoke("intake", event)
+
+    # Then the record is reported as failed, so SQS delivers it again, and nothing is dead-lettered yet
+    assert response == {"batchItemFailures": [{"itemIdentifier": event["Records"][0]["messageId"]}]}
+    assert pipeline.dead_letters()["intake-dlq"] == []
+
+    # And on its last allowed attempt it goes to the DLQ with the reason
+    event["Records"][0]["attributes"]["ApproximateReceiveCount"] = "5"
+    assert pipeline.invoke("intake", event) == {"batchItemFailures": []}
+    [dead] = pipeline.dead_letters()["intake-dlq"]
+    assert "ProvisionedThroughputExceededException" in dead["reason"]
