@@ -15,7 +15,16 @@ from firebell import wiring
 from firebell.data.store import InvalidCursor
 from firebell.domain.enums import Priority, Status
 from firebell.domain.errors import IncidentNotFound, InvalidTransition
-from firebell.domain.models import AcknowledgeRequest, Incident, IncidentCreate, NoteRequest, ResolveRequest, TimelineEntry
+from firebell.domain.models import (
+    AcknowledgeRequest,
+    IncidentCreate,
+    IncidentPage,
+    IncidentRead,
+    NoteRequest,
+    ResolveRequest,
+    Timeline,
+    TimelineEntry,
+)
 from firebell.ports import IncidentFilter
 
 logger = Logger()
@@ -24,11 +33,6 @@ metrics = Metrics()
 app = APIGatewayRestResolver(enable_validation=True)
 
 _VERSION = "0.1.0"
-
-
-def _incident_view(incident: Incident) -> dict[str, Any]:
-    # The task token lets its holder stop an escalation: it never leaves the backend.
-    return incident.model_dump(mode="json", exclude={"escalation": {"task_token"}})
 
 
 def _error(status: HTTPStatus, code: str, message: str, fields: list[dict] | None = None) -> Response:
@@ -75,18 +79,18 @@ def _no_route(_: Exception) -> Response:
 
 
 @app.get("/openapi.json", include_in_schema=False)
-def openapi_document() -> Response:
+def openapi_document() -> Response[str]:
     return Response(200, "application/json", app.get_openapi_json_schema(title="firebell", version=_VERSION))
 
 
 @app.post("/incidents", summary="Report an incident", responses={201: {"description": "Incident opened"}})
-def create_incident(request: IncidentCreate) -> Response:
+def create_incident(request: IncidentCreate) -> Response[IncidentRead]:
     incident = wiring.incident_service().report(request)
     metrics.add_metric(name="IncidentsReported", unit=MetricUnit.Count, value=1)
     return Response(
         HTTPStatus.CREATED,
         "application/json",
-        _incident_view(incident),
+        IncidentRead.of(incident).model_dump(mode="json"),
         headers={"Location": f"/incidents/{incident.reference}"},
     )
 
@@ -98,40 +102,39 @@ def list_incidents(
     team: Annotated[str | None, Query(max_length=128)] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 25,
     cursor: Annotated[str | None, Query(max_length=2048)] = None,
-) -> dict[str, Any]:
+) -> IncidentPage:
     page = wiring.incident_service().list(IncidentFilter(status=status, priority=priority, team=team), limit, cursor)
-    return {"items": [_incident_view(i) for i in page.items], "cursor": page.cursor}
+    return IncidentPage(items=[IncidentRead.of(i) for i in page.items], cursor=page.cursor)
 
 
 @app.get("/incidents/<incident_id>", summary="Read one incident (by id or INC- reference)")
-def get_incident(incident_id: str) -> dict[str, Any]:
-    return _incident_view(wiring.incident_service().get(incident_id))
+def get_incident(incident_id: str) -> IncidentRead:
+    return IncidentRead.of(wiring.incident_service().get(incident_id))
 
 
 @app.post("/incidents/<incident_id>/acknowledge", summary="Acknowledge: stops paging")
-def acknowledge_incident(incident_id: str, request: AcknowledgeRequest) -> dict[str, Any]:
+def acknowledge_incident(incident_id: str, request: AcknowledgeRequest) -> IncidentRead:
     incident = wiring.incident_service().acknowledge(incident_id, request.by)
     metrics.add_metric(name="IncidentsAcknowledged", unit=MetricUnit.Count, value=1)
-    return _incident_view(incident)
+    return IncidentRead.of(incident)
 
 
 @app.post("/incidents/<incident_id>/resolve", summary="Resolve, with resolution notes")
-def resolve_incident(incident_id: str, request: ResolveRequest) -> dict[str, Any]:
+def resolve_incident(incident_id: str, request: ResolveRequest) -> IncidentRead:
     incident = wiring.incident_service().resolve(incident_id, request.by, request.resolution_notes)
     metrics.add_metric(name="IncidentsResolved", unit=MetricUnit.Count, value=1)
-    return _incident_view(incident)
+    return IncidentRead.of(incident)
 
 
 @app.post("/incidents/<incident_id>/notes", summary="Add a note to the timeline")
-def add_note(incident_id: str, request: NoteRequest) -> Response:
+def add_note(incident_id: str, request: NoteRequest) -> Response[TimelineEntry]:
     entry = wiring.incident_service().add_note(incident_id, request.by, request.text)
     return Response(HTTPStatus.CREATED, "application/json", entry.model_dump(mode="json"))
 
 
 @app.get("/incidents/<incident_id>/timeline", summary="Every change and every notification, oldest first")
-def read_timeline(incident_id: str) -> dict[str, list[dict[str, Any]]]:
-    entries: list[TimelineEntry] = wiring.incident_service().timeline(incident_id)
-    return {"items": [e.model_dump(mode="json") for e in entries]}
+def read_timeline(incident_id: str) -> Timeline:
+    return Timeline(items=wiring.incident_service().timeline(incident_id))
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)

@@ -78,6 +78,27 @@ class Incident(_Model):
     version: int = 0
 
 
+class EscalationView(_Model):
+    execution_arn: str | None = None
+    level: int = 0
+    exhausted: bool = False
+
+
+class IncidentRead(Incident):
+    """What the API shows: the task token that can stop an escalation never leaves the backend."""
+
+    escalation: EscalationView = EscalationView()
+
+    @classmethod
+    def of(cls, incident: Incident) -> "IncidentRead":
+        return cls.model_validate(incident.model_dump(exclude={"escalation": {"task_token"}}))
+
+
+class IncidentPage(_Model):
+    items: list[IncidentRead]
+    cursor: str | None = None
+
+
 class TimelineEntry(_Model):
     incident_id: str
     at: datetime
@@ -85,6 +106,10 @@ class TimelineEntry(_Model):
     actor: str
     message: str
     details: dict[str, Any] = {}
+
+
+class Timeline(_Model):
+    items: list[TimelineEntry]
 
 
 # --- API inputs -------------------------------------------------------------------------------

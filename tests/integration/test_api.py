@@ -1,0 +1,177 @@
+"""The HTTP API (API Gateway REST proxy events → api function) under moto."""
+
+import json
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from tests.integration.conftest import Pipeline, load_event
+
+REPORT = {"title": "Customers cannot log in to the web shop", "reporter": "service-desk"}
+
+
+def report(pipeline: Pipeline, **overrides) -> dict:
+    status, incident = pipeline.api("POST", "/incidents", {**REPORT, **overrides})
+    assert status == 201, incident
+    return incident
+
+
+def test_a_person_reports_an_incident(pipeline: Pipeline) -> None:
+    # Given the API Gateway event in events/ (a service-desk report with high impact and urgency)
+    event = load_event("api/create-incident.json")
+
+    # When the api function handles it
+    response = pipeline.invoke("api", event)
+
+    # Then the incident is opened with a reference, a Location header and the reporter's assessment
+    assert response["statusCode"] == 201
+    incident = json.loads(response["body"])
+    assert incident["reference"] == "INC-1"
+    assert response["multiValueHeaders"]["Location"] == ["/incidents/INC-1"] or response["headers"].get("Location") == "/incidents/INC-1"
+    assert (incident["status"], incident["source"], incident["impact"], incident["urgency"]) == ("triggered", "api", "high", "high")
+    # And classification hears of it
+    assert json.loads(pipeline.queued("classify")["Records"][0]["body"])["reference"] == "INC-1"
+
+
+def test_read_by_reference_or_id_and_list_with_filters_and_pages(pipeline: Pipeline) -> None:
+    # Given three reported incidents, one of them acknowledged
+    first, second, third = (report(pipeline, title=f"Incident {n}") for n in range(3))
+    pipeline.api("POST", f"/incidents/{second['reference']}/acknowledge", {"by": "alice"})
+
+    # Then each reads the same by reference and by id
+    assert pipeline.api("GET", "/incidents/INC-1")[1]["incident_id"] == first["incident_id"]
+    assert pipeline.api("GET", f"/incidents/{first['incident_id']}")[1]["reference"] == "INC-1"
+    # And the list filters by status, newest first
+    _, triggered = pipeline.api("GET", "/incidents?status=triggered")
+    assert [i["reference"] for i in triggered["items"]] == [third["reference"], first["reference"]]
+    _, acknowledged = pipeline.api("GET", "/incidents?status=acknowledged")
+    assert [i["reference"] for i in acknowledged["items"]] == [second["reference"]]
+    # And pages with an opaque cursor until the end
+    seen, cursor = [], None
+    while True:
+        _, page = pipeline.api("GET", "/incidents?limit=2" + (f"&cursor={cursor}" if cursor else ""))
+        seen += [i["reference"] for i in page["items"]]
+        cursor = page["cursor"]
+        if not cursor:
+            break
+    assert seen == ["INC-3", "INC-2", "INC-1"]
+
+
+def test_acknowledge_resolve_note_and_timeline(pipeline: Pipeline) -> None:
+    # Given a reported incident
+    report(pipeline)
+
+    # When it is acknowledged, annotated and resolved with notes
+    assert pipeline.api("POST", "/incidents/INC-1/acknowledge", {"by": "alice"})[0] == 200
+    status, note = pipeline.api("POST", "/incidents/INC-1/notes", {"by": "alice", "text": "Identity provider returns 503"})
+    assert status == 201 and note["kind"] == "note"
+    status, resolved = pipeline.api("POST", "/incidents/INC-1/resolve", {"by": "alice", "resolution_notes": "IdP failed over"})
+
+    # Then the incident says who did what, and the timeline lists every change in order
+    assert status == 200
+    assert (resolved["status"], resolved["acknowledged_by"], resolved["resolved_by"], resolved["resolution_notes"]) == (
+        "resolved", "alice", "alice", "IdP failed over")
+    _, timeline = pipeline.api("GET", "/incidents/INC-1/timeline")
+    assert [e["kind"] for e in timeline["items"]] == ["opened", "acknowledged", "note", "resolved"]
+
+
+@pytest.mark.parametrize(
+    ("action", "body", "reason"),
+    [
+        ("acknowledge", {"by": "bob"}, "it is resolved; reopen it first"),
+        ("resolve", {"by": "bob", "resolution_notes": "again"}, "it is already resolved"),
+    ],
+)
+def test_an_invalid_transition_is_refused_with_409_saying_why(pipeline: Pipeline, action, body, reason) -> None:
+    # Given a resolved incident
+    report(pipeline)
+    pipeline.api("POST", "/incidents/INC-1/resolve", {"by": "alice", "resolution_notes": "fixed"})
+
+    # When someone tries to acknowledge or resolve it
+    status, error = pipeline.api("POST", f"/incidents/INC-1/{action}", body)
+
+    # Then the answer is 409 and says why
+    assert status == 409
+    assert error == {"error": "invalid_transition", "message": f"cannot {action} INC-1: {reason}"}
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "status", "field"),
+    [
+        ("POST", "/incidents", {"reporter": "me"}, 422, "body.title"),
+        ("POST", "/incidents", {"title": "x"}, 422, "body.reporter"),
+        ("POST", "/incidents", {"title": 42, "reporter": "me"}, 422, "body.title"),
+        ("POST", "/incidents", {"title": "", "reporter": "me"}, 422, "body.title"),
+        ("POST", "/incidents", {"title": "x" * 1025, "reporter": "me"}, 422, "body.title"),
+        ("POST", "/incidents", {"title": "x", "reporter": "me", "impact": "catastrophic"}, 422, "body.impact"),
+        ("POST", "/incidents", {"title": "x", "reporter": "me", "colour": "red"}, 422, "body.colour"),
+        ("POST", "/incidents", ["not", "an", "object"], 422, "body"),
+        ("POST", "/incidents/INC-1/resolve", {"by": "me"}, 422, "body.resolution_notes"),
+        ("POST", "/incidents/INC-1/acknowledge", {}, 422, "body.by"),
+        ("GET", "/incidents?status=sleeping", None, 422, "query.status"),
+        ("GET", "/incidents?limit=0", None, 422, "query.limit"),
+        ("GET", "/incidents?limit=many", None, 422, "query.limit"),
+        ("GET", "/incidents?cursor=bm90LWEtY3Vyc29y", None, 400, "query.cursor"),
+    ],
+)
+def test_bad_input_gets_a_4xx_naming_the_field(pipeline: Pipeline, method, path, body, status, field) -> None:
+    # Given an open incident INC-1
+    report(pipeline)
+
+    # When a request with a bad field arrives
+    got, error = pipeline.api(method, path, body)
+
+    # Then the answer is a 4xx JSON error that names the field
+    assert got == status, error
+    assert field in [f["field"] for f in error["fields"]] or any(f["field"].startswith(field) for f in error["fields"]), error
+
+
+def test_malformed_json_is_a_400(pipeline: Pipeline) -> None:
+    status, error = pipeline.api("POST", "/incidents", raw_body='{"title": "half')
+    assert status == 400 and error["error"] == "invalid_json"
+
+
+@pytest.mark.parametrize("path", ["/incidents/INC-999", "/incidents/01JDQ8Z3M4X2V6N8B0C2D4F6H8", "/incidents/INC-999/timeline"])
+def test_an_unknown_incident_is_a_404(pipeline: Pipeline, path) -> None:
+    status, error = pipeline.api("GET", path)
+    assert status == 404 and error["error"] == "incident_not_found"
+
+
+def test_unknown_route_is_a_json_404(pipeline: Pipeline) -> None:
+    status, error = pipeline.api("GET", "/nothing-here")
+    assert status == 404 and error["error"] == "route_not_found"
+
+
+def test_openapi_document_describes_every_route(pipeline: Pipeline) -> None:
+    status, document = pipeline.api("GET", "/openapi.json")
+    assert status == 200 and document["openapi"].startswith("3.")
+    assert set(document["paths"]) >= {
+        "/incidents", "/incidents/{incident_id}", "/incidents/{incident_id}/acknowledge",
+        "/incidents/{incident_id}/resolve", "/incidents/{incident_id}/notes", "/incidents/{incident_id}/timeline",
+    }
+    assert "IncidentCreate" in document["components"]["schemas"]
+
+
+def test_references_are_unique_under_concurrent_reports(pipeline: Pipeline) -> None:
+    # When 20 people report at the same moment
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        references = list(pool.map(lambda n: report(pipeline, title=f"storm {n}")["reference"], range(20)))
+
+    # Then every one got its own reference, none skipped
+    assert sorted(references, key=lambda r: int(r[4:])) == [f"INC-{n}" for n in range(1, 21)]
+
+
+def test_concurrent_updates_are_never_lost(pipeline: Pipeline) -> None:
+    # Given an incident raised by an alarm
+    pipeline.invoke("intake", load_event("sqs/intake-alarm.json"))
+
+    # When the alarm repeats while a responder acknowledges, concurrently
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        repeats = [pool.submit(pipeline.invoke, "intake", load_event("sqs/intake-alarm.json")) for _ in range(6)]
+        acknowledgement = pool.submit(pipeline.api, "POST", "/incidents/INC-1/acknowledge", {"by": "alice"})
+        [r.result() for r in repeats]
+
+    # Then both the acknowledgement and every occurrence survived
+    assert acknowledgement.result()[0] == 200
+    _, incident = pipeline.api("GET", "/incidents/INC-1")
+    assert incident["status"] == "acknowledged" and incident["occurrences"] == 7
