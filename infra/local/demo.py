@@ -38,6 +38,13 @@ def http(method: str, url: str, body: dict | None = None) -> tuple[int, Any]:
         return error.code, json.loads(error.read() or b"null")
 
 
+def local_aws_client(service: str, endpoint_url: str, region: str = "us-east-1"):
+    """A boto3 client for the local AWS endpoint (moto accepts any credentials)."""
+    return boto3.client(
+        service, region_name=region, endpoint_url=endpoint_url, aws_access_key_id="local", aws_secret_access_key="local"
+    )
+
+
 @dataclass
 class Demo:
     api_url: str
@@ -71,7 +78,7 @@ class Demo:
 
     def publish_alarm(self, file_name: str) -> dict:
         alarm = json.loads((EVENTS / file_name).read_text())
-        sns = boto3.client("sns", region_name=self.region, endpoint_url=self.aws_url)
+        sns = local_aws_client("sns", self.aws_url, self.region)
         sns.publish(
             TopicArn=self.alarms_topic_arn,
             Subject=f'{alarm["NewStateValue"]}: "{alarm["AlarmName"]}" in US East (N. Virginia)',
@@ -98,7 +105,7 @@ class Demo:
         return [m for m in self.outbox() if address in m["to"]]
 
     def execution_status(self, execution_arn: str) -> str:
-        sfn = boto3.client("stepfunctions", region_name=self.region, endpoint_url=self.aws_url)
+        sfn = local_aws_client("stepfunctions", self.aws_url, self.region)
         return sfn.describe_execution(executionArn=execution_arn)["status"]
 
     # --- the scenario ----------------------------------------------------------------------------
