@@ -6,8 +6,10 @@ They keep the semantics of the AWS implementations that matter to the service:
   existing id and stores version 1; ``save`` is conditional on ``incident.version`` (0 means "no version yet",
   as pynamodb's VersionAttribute) and bumps it; ``record_occurrence`` bumps ``occurrences`` *and* ``version``;
   references come from one atomic counter; the dedup pointer is claimed with one conditional write and only
-  released by its holder; the timeline reads back ordered by time; ``list`` is newest first with an opaque
-  cursor (a bad one raises the same ``InvalidCursor``).
+  released by its holder; the timeline reads back ordered by time (ties in insertion order); ``list`` is
+  newest first (by opened_at, like the by-recency/by-status indexes), filters before the limit as pynamodb's
+  iterator does, and returns an opaque cursor (a bad one raises the same ``InvalidCursor``). One difference:
+  the cursor is None as soon as nothing is left, where DynamoDB may hand back one last empty page.
 * Every fake is thread-safe: the concurrency tests hammer them from many threads.
 
 Stored objects are deep copies in both directions, so a caller mutating what it got back cannot change the
@@ -344,23 +346,33 @@ def _aware_utc(moment: datetime) -> datetime:
 
 @dataclass(frozen=True)
 class DeadLetter:
+    source_queue_arn: str
     body: str
     reason: str
-    source: str
     attempts: int
 
 
 @dataclass
 class RecordingDeadLetters:
-    """firebell.batch.DeadLetterSink keeping what it was sent; `unreachable` makes `send` raise."""
+    """firebell.batch.DeadLetterQueues keeping what it was sent.
 
+    `max_receives` is every source queue's redrive maxReceiveCount; `unreachable` makes `send` raise and
+    `policy_unreadable` makes `max_receive_count` raise (the DLQ or the queue attributes cannot be reached).
+    """
+
+    max_receives: int = 5
     sent: list[DeadLetter] = field(default_factory=list)
     unreachable: bool = False
+    policy_unreadable: bool = False
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
-    def send(self, body: str, reason: str, source: str, attempts: int) -> None:
+    def max_receive_count(self, source_queue_arn: str) -> int:
+        if self.policy_unreadable:
+            raise ConnectionError(f"cannot read the redrive policy of {source_queue_arn}")
+        return self.max_receives
+
+    def send(self, source_queue_arn: str, body: str, reason: str, attempts: int) -> None:
         if self.unreachable:
             raise ConnectionError("dead-letter queue unreachable")
         with self._lock:
-            self.sent.append(DeadLetter(body, reason, source, attempts))
-
+            self.sent.append(DeadLetter(source_queue_arn, body, reason, attempts))

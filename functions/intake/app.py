@@ -19,7 +19,8 @@ metrics = Metrics()
 def handle_record(record: SQSRecord) -> None:
     notification = SnsNotificationModel.model_validate_json(record.body)
     alarm = CloudWatchAlarmNotification.model_validate_json(notification.Message).details()
-    outcome, incident = wiring.incident_service().handle_alarm(alarm)
+    redelivered = int(record.attributes.approximate_receive_count or 1) > 1
+    outcome, incident = wiring.incident_service().handle_alarm(alarm, redelivered=redelivered)
     logger.info("alarm handled", extra={"alarm": alarm.name, "state": alarm.state, "outcome": outcome,
                                          "reference": incident.reference if incident else None})
     metrics.add_metric(name=f"Alarm{outcome.value.title()}", unit=MetricUnit.Count, value=1)

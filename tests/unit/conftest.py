@@ -46,9 +46,20 @@ class World:
     config: FirebellConfig
 
 
-def build_world(config: FirebellConfig, time_scale: float = 1.0, store: InMemoryIncidentStore | None = None) -> World:
+def build_world(
+    config: FirebellConfig,
+    time_scale: float = 1.0,
+    store: InMemoryIncidentStore | None = None,
+    workflow: FakeWorkflow | None = None,
+    messenger: OutboxMessenger | None = None,
+    clock: FixedClock | None = None,
+) -> World:
+    """The service wired to fakes; pass a fake to share it with another world (two function instances)."""
     store = store or InMemoryIncidentStore()
-    events, workflow, messenger, clock = RecordingEvents(), FakeWorkflow(), OutboxMessenger(), FixedClock()
+    workflow = workflow or FakeWorkflow()
+    messenger = messenger or OutboxMessenger()
+    clock = clock or FixedClock()
+    events = RecordingEvents()
     service = IncidentService(
         store=store,
         events=events,

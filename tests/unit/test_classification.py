@@ -253,3 +253,11 @@ def test_escalation_plan_defaults_to_the_default_team(two_teams):
     """Given an incident without a team, then the default team's policy is used."""
     plan = escalation_plan(incident(), two_teams, time_scale=1.0)
     assert [lvl.targets for lvl in plan.levels] == [["alice"]]
+
+
+def test_escalation_plan_of_a_team_removed_from_config_uses_the_default_team(two_teams):
+    """Given an incident owned by a team that has since left the config, then the default team's policy
+    is used rather than failing."""
+    plan = escalation_plan(incident(team="disbanded"), two_teams, time_scale=1.0)
+    assert [lvl.targets for lvl in plan.levels] == [["alice"]]
+    assert plan.incident_managers == ["carol"]

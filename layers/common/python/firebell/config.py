@@ -87,11 +87,14 @@ class Directory(_Strict):
             raise ValueError("; ".join(problems))
         return self
 
-    def person(self, person_id: str) -> Person:
-        return next(p for p in self.people if p.id == person_id)
+    def person(self, person_id: str) -> Person | None:
+        """None once someone has left the config (an incident keeps the policy it opened with)."""
+        return next((p for p in self.people if p.id == person_id), None)
 
-    def team(self, team_id: str) -> Team:
-        return next(t for t in self.teams if t.id == team_id)
+    def team(self, team_id: str | None) -> Team:
+        """The team, or the default team if it no longer exists."""
+        found = next((t for t in self.teams if t.id == team_id), None)
+        return found or next(t for t in self.teams if t.id == self.default_team)
 
 
 class FirebellConfig(_Strict):

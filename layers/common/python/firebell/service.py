@@ -103,9 +103,10 @@ class IncidentService:
             urgency=request.urgency,
         )
 
-    def handle_alarm(self, alarm: AlarmDetails) -> tuple[AlarmOutcome, Incident | None]:
+    def handle_alarm(self, alarm: AlarmDetails, redelivered: bool = False) -> tuple[AlarmOutcome, Incident | None]:
+        """`redelivered`: this same message was received before, so an earlier attempt may have failed midway."""
         if alarm.state is AlarmState.ALARM:
-            return self._open_or_count(alarm)
+            return self._open_or_count(alarm, redelivered)
         holder = self._store.dedup_holder(alarm.arn)
         if holder is None:
             return AlarmOutcome.IGNORED, None
@@ -124,14 +125,19 @@ class IncidentService:
         self._log(holder, TimelineKind.ALARM_STATE, "cloudwatch", f"Alarm {alarm.name} is {alarm.state}: {alarm.reason}")
         return AlarmOutcome.RECORDED, self.get(holder)
 
-    def _open_or_count(self, alarm: AlarmDetails) -> tuple[AlarmOutcome, Incident]:
+    def _open_or_count(self, alarm: AlarmDetails, redelivered: bool) -> tuple[AlarmOutcome, Incident]:
         candidate = str(ULID())
         holder = self._store.claim_dedup_key(alarm.arn, candidate)
         if holder is not None:
             count = self._store.record_occurrence(holder, self._clock())
             if count is not None:
                 self._log(holder, TimelineKind.OCCURRENCE, "cloudwatch", f"Alarm {alarm.name} fired again (occurrence {count})")
-                return AlarmOutcome.DEDUPLICATED, self.get(holder)
+                existing = self.get(holder)
+                if redelivered and existing.priority is None:
+                    # An earlier attempt may have written the incident and failed to announce it:
+                    # announce again (classification is idempotent). First deliveries in a storm never do.
+                    self._publish(EventType.OPENED, existing)
+                return AlarmOutcome.DEDUPLICATED, existing
             candidate = holder  # the key was claimed but the incident never written (a crash): finish the job
         incident = self._open(
             incident_id=candidate,
@@ -162,13 +168,19 @@ class IncidentService:
     # --- categorisation, prioritisation, escalation ----------------------------------------------
 
     def classify(self, incident_id: str) -> Incident:
+        """Idempotent: a redelivered event finishes whatever an earlier attempt left undone."""
         config = self._require(self._config)()
         incident = self.get(incident_id)
-        if incident.priority is not None:
-            return incident  # redelivered event: classification already done
+        if incident.priority is None:
+            incident = self._classify(incident, config)
+        if is_open(incident.status) and incident.escalation.execution_arn is None:
+            incident = self._start_escalation(incident, config)
+        return incident
+
+    def _classify(self, incident: Incident, config: FirebellConfig) -> Incident:
         result = classify(incident, config.rules, config.directory)
         classified = self._update(
-            incident_id,
+            incident.incident_id,
             lambda current: current.model_copy(
                 update={
                     "category": result.category,
@@ -182,7 +194,7 @@ class IncidentService:
             ),
         )
         self._log(
-            incident_id,
+            incident.incident_id,
             TimelineKind.CLASSIFIED,
             SYSTEM,
             f"Classified {result.category}: impact {result.impact} × urgency {result.urgency} → {result.priority}; "
@@ -191,8 +203,6 @@ class IncidentService:
             details={"category": result.category, "priority": result.priority, "team": result.team},
         )
         self._publish(EventType.CLASSIFIED, classified)
-        if is_open(classified.status):
-            classified = self._start_escalation(classified, config)
         return classified
 
     def _start_escalation(self, incident: Incident, config: FirebellConfig) -> Incident:
@@ -264,9 +274,10 @@ class IncidentService:
         """Tell stakeholders and everyone paged so far that the incident is resolved."""
         config = self._require(self._config)()
         incident = self.get(incident_id)
-        team = config.directory.team(incident.team or config.directory.default_team)
+        team = config.directory.team(incident.team)
         paged = [t for level in team.escalation_policy.levels[: incident.escalation.level] for t in level.targets]
-        audience = list(dict.fromkeys([*team.stakeholders, *paged]))
+        managers = list(team.incident_managers) if incident.escalation.exhausted else []
+        audience = list(dict.fromkeys([*team.stakeholders, *paged, *managers]))
         return self._reach(incident, audience, urgent=False, why="resolution")
 
     def _reach(self, incident: Incident, person_ids: list[str], urgent: bool, why: str) -> list[Delivery]:
@@ -274,7 +285,10 @@ class IncidentService:
         messenger = self._require(self._messenger)
         directory = config.directory
         deliveries: list[Delivery] = []
-        for person in (directory.person(pid) for pid in person_ids):
+        people = [(pid, directory.person(pid)) for pid in person_ids]
+        for missing in [pid for pid, person in people if person is None]:
+            self._log(incident.incident_id, TimelineKind.NOTIFICATION_FAILED, SYSTEM, f"cannot reach {missing}: no longer in the directory ({why})")
+        for person in [person for _, person in people if person is not None]:
             subject, body, sms = self._compose(incident, person)
             if person.email:
                 message_id = messenger.send_email(directory.notifications.sender, person.email, subject, body)

@@ -74,7 +74,7 @@ def scaled_timeout(delay_minutes: float, time_scale: float) -> int:
 
 def escalation_plan(incident: Incident, directory: Directory, time_scale: float) -> EscalationPlan:
     """The owning team's policy, frozen into the workflow input; `time_scale` shrinks delays for demos."""
-    team = directory.team(incident.team or directory.default_team)
+    team = directory.team(incident.team)
     return EscalationPlan(
         incident_id=incident.incident_id,
         reference=incident.reference,

@@ -54,6 +54,7 @@ class TimelineKind(StrEnum):
     ESCALATION_STARTED = "escalation_started"
     PAGED = "paged"
     NOTIFICATION_SENT = "notification_sent"
+    NOTIFICATION_FAILED = "notification_failed"
     PAGE_SKIPPED = "page_skipped"
     ESCALATION_EXHAUSTED = "escalation_exhausted"
     ACKNOWLEDGED = "acknowledged"

@@ -1,0 +1,212 @@
+"""SQS batches: permanent failures go to the dead-letter queue with a reason, transient ones are retried
+until the queue's last allowed attempt; the rest of the batch carries on."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+
+from firebell.batch import DeadLetteringProcessor, process_queue_batch
+from firebell.domain.alarms import CloudWatchAlarmNotification
+from firebell.domain.errors import IncidentNotFound, PermanentMessageError
+from tests.fakes import RecordingDeadLetters
+
+from .builders import CLOUDWATCH_ALARM, LambdaContextStub, cloudwatch_message, sqs_event, sqs_record
+from .conftest import ROOT
+
+INTAKE_ARN = "arn:aws:sqs:us-east-1:123456789012:firebell-intake"
+
+
+def sns_envelope(message: dict) -> str:
+    """The body SQS holds for an SNS subscription without raw delivery (what intake receives)."""
+    return json.dumps(
+        {
+            "Type": "Notification",
+            "MessageId": "95df01b4-ee98-5cb9-9903-4c221d41eb5e",
+            "TopicArn": "arn:aws:sns:us-east-1:123456789012:firebell-alarms",
+            "Subject": f'ALARM: "{message["AlarmName"]}" in US East (N. Virginia)',
+            "Message": json.dumps(message),
+            "Timestamp": "2024-05-01T10:00:12.400Z",
+            "SignatureVersion": "1",
+            "Signature": "EXAMPLE==",
+            "SigningCertURL": "https://sns.us-east-1.amazonaws.com/SimpleNotificationService-0000.pem",
+            "UnsubscribeURL": "https://sns.us-east-1.amazonaws.com/?Action=Unsubscribe",
+        }
+    )
+
+
+def alarm_body(name: str) -> str:
+    arn = f"arn:aws:cloudwatch:us-east-1:123456789012:alarm:{name}"
+    return sns_envelope(cloudwatch_message(AlarmName=name, AlarmArn=arn))
+
+
+@pytest.fixture
+def dead_letters() -> RecordingDeadLetters:
+    return RecordingDeadLetters(max_receives=5)
+
+
+@pytest.fixture
+def intake(world):
+    """An intake-like record handler over the fake-backed service."""
+
+    def handle(record: SQSRecord) -> None:
+        envelope = json.loads(record.body)
+        world.service.handle_alarm(CloudWatchAlarmNotification.model_validate_json(envelope["Message"]).details())
+
+    return handle
+
+
+def run(event: dict, handler, dead_letters) -> dict:
+    return process_queue_batch(event, LambdaContextStub(), handler, dead_letters)
+
+
+def failing(error: Exception):
+    def handle(record: SQSRecord) -> None:
+        raise error
+
+    return handle
+
+
+def test_malformed_message_is_dead_lettered_and_the_rest_processed(world, intake, dead_letters):
+    """Given a batch of 3 where the middle body is not JSON, when processed, then the two alarms open
+    incidents, the malformed one is dead-lettered with the JSON error as the reason, and nothing is retried."""
+    good_1, bad, good_2 = (
+        sqs_record(alarm_body("checkout-5xx-high"), queue="firebell-intake"),
+        sqs_record('{"Type": "Notification", "Message": ', queue="firebell-intake"),
+        sqs_record(alarm_body("orders-latency"), queue="firebell-intake"),
+    )
+
+    result = run(sqs_event(good_1, bad, good_2), intake, dead_letters)
+
+    assert result == {"batchItemFailures": []}
+    assert sorted(i.title.split(":")[0] for i in world.store.all_incidents()) == ["checkout-5xx-high", "orders-latency"]
+    (letter,) = dead_letters.sent
+    assert letter.body == bad["body"]
+    assert letter.source_queue_arn == INTAKE_ARN
+    assert letter.attempts == 1
+    assert letter.reason.startswith("JSONDecodeError: Expecting value: line 1 column")
+
+
+def test_invalid_alarm_is_dead_lettered_with_the_validation_error(world, intake, dead_letters):
+    """Given an SNS envelope whose alarm lacks its ARN, then the reason names the missing field."""
+    message = {k: v for k, v in CLOUDWATCH_ALARM.items() if k != "AlarmArn"}
+    record = sqs_record(sns_envelope(message))
+
+    assert run(sqs_event(record), intake, dead_letters) == {"batchItemFailures": []}
+    (letter,) = dead_letters.sent
+    assert letter.reason == "ValidationError (CloudWatchAlarmNotification): AlarmArn: Field required"
+
+
+def test_reason_names_every_offending_field():
+    """Given a validation error with nested problems, then the reason lists each field path and problem."""
+    from pydantic import ValidationError
+
+    from firebell.batch import describe
+    from firebell.domain.models import PageRequest
+
+    with pytest.raises(ValidationError) as caught:
+        PageRequest.model_validate({"type": "escalation.page", "incident_id": "x", "level": {"level": 0, "targets": []}})
+    assert describe(caught.value) == (
+        "ValidationError (PageRequest): level.level: Input should be greater than or equal to 1; "
+        "level.timeout_seconds: Field required; task_token: Field required"
+    )
+    assert describe(KeyError("x")) == "KeyError: 'x'"
+
+
+def test_transient_error_is_retried(dead_letters):
+    """Given a handler failing with RuntimeError on the first receive, then the record is reported for retry."""
+    record = sqs_record("{}", receive_count=1)
+
+    result = run(sqs_event(record), failing(RuntimeError("DynamoDB throttled")), dead_letters)
+
+    assert result == {"batchItemFailures": [{"itemIdentifier": record["messageId"]}]}
+    assert dead_letters.sent == []
+
+
+@pytest.mark.parametrize("receive_count", [5, 6])
+def test_transient_error_on_the_last_attempt_is_dead_lettered(dead_letters, receive_count):
+    """Given the same RuntimeError on the queue's last allowed receive (maxReceiveCount 5), then the record is
+    dead-lettered with the error as reason instead of being retried."""
+    record = sqs_record('{"type": "escalation.page"}', receive_count=receive_count, queue="firebell-notify")
+
+    result = run(sqs_event(record), failing(RuntimeError("DynamoDB throttled")), dead_letters)
+
+    assert result == {"batchItemFailures": []}
+    (letter,) = dead_letters.sent
+    assert (letter.reason, letter.attempts) == ("RuntimeError: DynamoDB throttled", receive_count)
+    assert letter.source_queue_arn == "arn:aws:sqs:us-east-1:123456789012:firebell-notify"
+
+
+@pytest.mark.parametrize(
+    "error",
+    [PermanentMessageError("type: unknown message type 'x'"), IncidentNotFound("01HX"), json.JSONDecodeError("bad", "{", 0)],
+    ids=["permanent", "domain", "json"],
+)
+def test_permanent_errors_are_dead_lettered_at_once(dead_letters, error):
+    """Given a permanent error on the first receive, then it is dead-lettered without waiting for retries."""
+    result = run(sqs_event(sqs_record("{}", receive_count=1)), failing(error), dead_letters)
+    assert result == {"batchItemFailures": []}
+    assert dead_letters.sent[0].reason == f"{type(error).__name__}: {error}"
+
+
+def test_unreachable_dlq_retries_instead_of_losing_the_message(dead_letters):
+    """Given the DLQ cannot be reached, when a permanent failure happens, then it is reported for retry."""
+    dead_letters.unreachable = True
+    record = sqs_record("{not json}")
+
+    result = run(sqs_event(record), failing(PermanentMessageError("nope")), dead_letters)
+
+    assert result == {"batchItemFailures": [{"itemIdentifier": record["messageId"]}]}
+
+
+def test_unreadable_redrive_policy_retries_transient_but_dead_letters_permanent(dead_letters):
+    """Given the queue's redrive policy cannot be read, then a transient error is retried (the redrive
+    stays the backstop) while a permanent one is still dead-lettered."""
+    dead_letters.policy_unreadable = True
+    transient = sqs_record("{}", receive_count=9)
+    permanent = sqs_record("{}", receive_count=1)
+
+    def handle(record: SQSRecord) -> None:
+        raise RuntimeError("boom") if record.message_id == transient["messageId"] else PermanentMessageError("bad")
+
+    result = run(sqs_event(transient, permanent), handle, dead_letters)
+
+    assert result == {"batchItemFailures": [{"itemIdentifier": transient["messageId"]}]}
+    assert [letter.reason for letter in dead_letters.sent] == ["PermanentMessageError: bad"]
+
+
+def test_whole_batch_failing_is_reported_not_raised(dead_letters):
+    """Given every record fails transiently, then all are reported (no exception fails the invocation)."""
+    records = [sqs_record("{}") for _ in range(3)]
+    result = run(sqs_event(*records), failing(TimeoutError("slow")), dead_letters)
+    assert result == {"batchItemFailures": [{"itemIdentifier": r["messageId"]} for r in records]}
+
+
+def test_processor_can_be_used_directly(dead_letters):
+    """Given the processor itself, then it reads the budget from the queue via the dead-letter port."""
+    processor = DeadLetteringProcessor(dead_letters)
+    record = sqs_record("{}", receive_count=5)
+    with processor([record], failing(RuntimeError("x")), LambdaContextStub()):
+        processor.process()
+    assert processor.response() == {"batchItemFailures": []}
+    assert len(dead_letters.sent) == 1
+
+
+def test_shipped_poison_batch(world, intake, dead_letters):
+    """Given events/sqs/intake-batch-with-poison.json (one alarm, one non-JSON body, one incomplete alarm),
+    then one incident is opened and the two others are dead-lettered with their reasons."""
+    path = ROOT / "events" / "sqs" / "intake-batch-with-poison.json"
+    if not path.exists():
+        pytest.skip("no sample SQS batch in events/sqs yet")
+    event = json.loads(path.read_text(encoding="utf-8"))
+
+    result = run(event, intake, dead_letters)
+
+    assert result == {"batchItemFailures": []}
+    assert [i.title.split(":")[0] for i in world.store.all_incidents()] == ["checkout-5xx-rate"]
+    reasons = [letter.reason for letter in dead_letters.sent]
+    assert reasons[0].startswith("JSONDecodeError: ")
+    assert reasons[1].startswith("ValidationError (CloudWatchAlarmNotification): ")
+    assert "AlarmArn: Field required" in reasons[1] and "NewStateValue: Field required" in reasons[1]

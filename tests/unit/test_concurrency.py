@@ -1,0 +1,235 @@
+"""Concurrent writers: optimistic locking never loses an update, references are never shared.
+
+Lambda runs many instances at once against one table; here threads share one InMemoryIncidentStore
+whose conditional writes behave like DynamoDB's.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from firebell.domain.enums import Status, TimelineKind
+from firebell.domain.errors import ConcurrentUpdate, InvalidTransition
+from firebell.domain.models import Incident, IncidentCreate
+from firebell.service import AlarmOutcome
+from tests.fakes import InMemoryIncidentStore
+
+from .builders import alarm
+from .conftest import World, build_world
+
+
+@pytest.fixture
+def racy(shipped_config) -> World:
+    return build_world(shipped_config, store=YieldingStore())
+
+
+@pytest.fixture
+def busy_switching():
+    """Make the interpreter switch threads very often, so interleavings actually happen."""
+    previous = sys.getswitchinterval()
+    sys.setswitchinterval(1e-5)
+    yield
+    sys.setswitchinterval(previous)
+
+
+def run_together(count: int, work: Callable[[int], object]) -> list[object]:
+    """Start `count` threads at the same instant; results (or the exception raised) in thread order."""
+    barrier = threading.Barrier(count)
+
+    def one(n: int) -> object:
+        barrier.wait()
+        try:
+            return work(n)
+        except Exception as error:  # collected, asserted on by the caller
+            return error
+
+    with ThreadPoolExecutor(max_workers=count) as pool:
+        return list(pool.map(one, range(count)))
+
+
+class InterleavingStore(InMemoryIncidentStore):
+    """Lets another writer in between a read and the next save (exactly the race optimistic locking covers)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.before_next_save: Callable[[], object] | None = None
+        self.save_attempts = 0
+
+    def save(self, incident: Incident) -> Incident:
+        self.save_attempts += 1
+        hook, self.before_next_save = self.before_next_save, None
+        if hook:
+            hook()
+        return super().save(incident)
+
+
+class YieldingStore(InMemoryIncidentStore):
+    """Gives other threads a chance right after every read, widening the read→save window as a network
+    round trip would; without it the GIL makes real races rare."""
+
+    def get(self, incident_id: str) -> Incident | None:
+        found = super().get(incident_id)
+        time.sleep(0)
+        return found
+
+
+def with_retries(call: Callable[[], object], attempts: int = 3) -> object:
+    """What the caller does with ConcurrentUpdate (SQS redelivers; an API client retries the 5xx)."""
+    for _ in range(attempts - 1):
+        try:
+            return call()
+        except ConcurrentUpdate:
+            continue
+    return call()
+
+
+class AlwaysConflictingStore(InMemoryIncidentStore):
+    def save(self, incident: Incident) -> Incident:
+        raise ConcurrentUpdate(incident.incident_id)
+
+
+# --- deterministic interleavings ----------------------------------------------------------------
+
+
+def test_acknowledge_retries_over_a_concurrent_occurrence(shipped_config):
+    """Given the alarm fires again between acknowledge's read and its save, when acknowledge saves, then its
+    stale write is refused, it re-reads and re-applies: acknowledged *and* 2 occurrences."""
+    store = InterleavingStore()
+    world = build_world(shipped_config, store=store)
+    _, incident = world.service.handle_alarm(alarm("ALARM"))
+    store.before_next_save = lambda: world.service.handle_alarm(alarm("ALARM"))
+
+    acknowledged = world.service.acknowledge(incident.incident_id, by="alice")
+
+    assert store.save_attempts == 2
+    assert (acknowledged.status, acknowledged.acknowledged_by, acknowledged.occurrences) == (Status.ACKNOWLEDGED, "alice", 2)
+    assert world.service.get(incident.incident_id) == acknowledged
+
+
+def test_classification_retries_over_a_concurrent_acknowledgement(shipped_config):
+    """Given alice acknowledges while the incident is being classified, then both the classification and
+    the acknowledgement survive, and the escalation's first page is skipped rather than sent."""
+    from .test_paging import page_request
+
+    store = InterleavingStore()
+    world = build_world(shipped_config, store=store)
+    incident = world.service.report(IncidentCreate(title="database deadlock", reporter="erin"))
+    store.before_next_save = lambda: world.service.acknowledge(incident.incident_id, by="alice")
+
+    classified = world.service.classify(incident.incident_id)
+
+    assert classified.priority == "P1" and classified.status is Status.ACKNOWLEDGED
+    assert classified.acknowledged_by == "alice"
+    assert world.service.page(page_request(incident.incident_id, 1, ["alice"], token="t1")) == []
+    assert world.messenger.recipients() == []
+
+
+def test_acknowledge_loses_to_a_concurrent_resolution(shipped_config):
+    """Given bob resolves between alice's read and her save, when her acknowledgement retries, then it is
+    refused (a resolved incident cannot be acknowledged) instead of overwriting the resolution."""
+    store = InterleavingStore()
+    world = build_world(shipped_config, store=store)
+    incident = world.service.report(IncidentCreate(title="x", reporter="erin"))
+    store.before_next_save = lambda: world.service.resolve(incident.incident_id, by="bob", notes="fixed")
+
+    with pytest.raises(InvalidTransition, match="it is resolved"):
+        world.service.acknowledge(incident.incident_id, by="alice")
+
+    assert world.service.get(incident.incident_id).resolved_by == "bob"
+
+
+def test_gives_up_after_too_many_conflicts(shipped_config):
+    """Given a store where every save conflicts, then the service gives up with ConcurrentUpdate (a retry)."""
+    world = build_world(shipped_config, store=AlwaysConflictingStore())
+    incident = world.service.report(IncidentCreate(title="x", reporter="erin"))
+    with pytest.raises(ConcurrentUpdate, match="too many concurrent updates"):
+        world.service.acknowledge(incident.incident_id, by="alice")
+
+
+# --- real threads -------------------------------------------------------------------------------
+
+
+def test_references_are_unique_under_concurrency(racy, busy_switching):
+    """Given 50 people reporting at the same instant, then the incidents are INC-1..INC-50, none shared."""
+    world = racy
+    results = run_together(50, lambda n: world.service.report(IncidentCreate(title=f"report {n}", reporter=f"user{n}")))
+
+    assert not [r for r in results if isinstance(r, Exception)]
+    references = [r.reference for r in results]
+    assert sorted(references, key=lambda r: int(r[4:])) == [f"INC-{n}" for n in range(1, 51)]
+    assert len({r.incident_id for r in results}) == 50
+    assert len(world.store.all_incidents()) == 50
+    assert world.events.types().count("incident.opened") == 50
+
+
+def test_acknowledge_and_occurrences_together_lose_nothing(racy, busy_switching):
+    """Given 20 repeats of the alarm and alice's acknowledgement at the same time, then all 21 occurrences
+    are counted and the incident is acknowledged by alice."""
+    world = racy
+    _, incident = world.service.handle_alarm(alarm("ALARM"))
+
+    def work(n: int):
+        if n == 0:
+            return with_retries(lambda: world.service.acknowledge(incident.incident_id, by="alice"))
+        return world.service.handle_alarm(alarm("ALARM"))
+
+    results = run_together(21, work)
+
+    assert not [r for r in results if isinstance(r, Exception)]
+    assert all(outcome is AlarmOutcome.DEDUPLICATED for outcome, _ in results[1:])
+    final = world.service.get(incident.incident_id)
+    assert (final.occurrences, final.status, final.acknowledged_by) == (21, Status.ACKNOWLEDGED, "alice")
+    timeline = world.store.timeline(incident.incident_id)
+    assert sum(e.kind is TimelineKind.OCCURRENCE for e in timeline) == 20
+    assert sum(e.kind is TimelineKind.ACKNOWLEDGED for e in timeline) == 1
+
+
+def test_two_people_acknowledging_at_once(racy, busy_switching):
+    """Given alice and bob acknowledge the same paged incident at the same instant, then exactly one wins,
+    the other is told it is already acknowledged, and paging is stopped once."""
+    world = racy
+    from .test_paging import page_request
+
+    incident = world.service.report(IncidentCreate(title="database deadlock", reporter="erin"))
+    world.service.classify(incident.incident_id)
+    world.service.page(page_request(incident.incident_id, 1, ["alice"], token="token-1"))
+
+    results = run_together(
+        2, lambda n: with_retries(lambda: world.service.acknowledge(incident.incident_id, by=["alice", "bob"][n]))
+    )
+
+    winners = [r for r in results if isinstance(r, Incident)]
+    losers = [r for r in results if isinstance(r, InvalidTransition)]
+    assert len(winners) == 1 and len(losers) == 1
+    assert "already acknowledged" in str(losers[0])
+    assert world.service.get(incident.incident_id).acknowledged_by == winners[0].acknowledged_by
+    assert world.workflow.stops == [("token-1", f"acknowledged by {winners[0].acknowledged_by}")]
+    assert world.events.types().count("incident.acknowledged") == 1
+
+
+def test_same_alarm_delivered_concurrently_is_one_incident(racy: World, busy_switching):
+    """Given 10 instances receive the same firing alarm at once (each retried by SQS on a transient error),
+    then there is one incident, announced once, counting 10 occurrences."""
+    world = racy
+
+    def deliver(_: int):
+        for _attempt in range(5):  # SQS redelivery
+            try:
+                return world.service.handle_alarm(alarm("ALARM"))
+            except ConcurrentUpdate:
+                continue
+        raise AssertionError("not delivered after 5 attempts")
+
+    results = run_together(10, deliver)
+
+    assert not [r for r in results if isinstance(r, Exception)]
+    (incident,) = world.store.all_incidents()
+    assert incident.occurrences == 10
+    assert sorted(outcome.value for outcome, _ in results) == ["deduplicated"] * 9 + ["opened"]
+    assert world.events.types() == ["incident.opened"]

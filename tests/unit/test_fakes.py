@@ -1,0 +1,202 @@
+"""The fakes keep the semantics of the AWS adapters the service relies on (so service tests mean something)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from firebell.data.store import InvalidCursor
+from firebell.domain.enums import Priority, Source, Status, TimelineKind
+from firebell.domain.errors import ConcurrentUpdate
+from firebell.domain.models import EscalationLevel, EscalationPlan, Incident, TimelineEntry
+from firebell.ports import IncidentFilter
+from tests.fakes import FakeWorkflow, FixedClock, InMemoryIncidentStore, OutboxMessenger, RecordingDeadLetters
+
+T0 = datetime(2024, 5, 1, 10, 0, tzinfo=UTC)
+
+
+def new_incident(n: int, opened_at: datetime = T0, **fields) -> Incident:
+    return Incident(
+        incident_id=f"01ID{n:04d}",
+        reference=f"INC-{n}",
+        title=f"incident {n}",
+        source=Source.API,
+        reporter="erin",
+        opened_at=opened_at,
+        last_seen_at=opened_at,
+        **fields,
+    )
+
+
+@pytest.fixture
+def store() -> InMemoryIncidentStore:
+    return InMemoryIncidentStore()
+
+
+def test_references_count_up_from_one(store):
+    """Given a fresh store, then references are INC-1, INC-2, INC-3."""
+    assert [store.next_reference() for _ in range(3)] == ["INC-1", "INC-2", "INC-3"]
+
+
+def test_create_stores_version_one_and_refuses_duplicates(store):
+    """Given a new incident, when created twice, then the first gets version 1 and the second is refused."""
+    created = store.create(new_incident(1))
+    assert created.version == 1
+    with pytest.raises(ConcurrentUpdate, match="already exists"):
+        store.create(new_incident(1))
+
+
+def test_save_is_conditional_on_version(store):
+    """Given two readers of version 1, when both save, then the first wins (version 2) and the second is refused."""
+    store.create(new_incident(1))
+    first, second = store.get("01ID0001"), store.get("01ID0001")
+
+    saved = store.save(first.model_copy(update={"title": "first"}))
+    assert saved.version == 2
+    with pytest.raises(ConcurrentUpdate):
+        store.save(second.model_copy(update={"title": "second"}))
+    assert store.get("01ID0001").title == "first"
+
+
+def test_save_of_unversioned_copy_over_existing_is_refused(store):
+    """Given a stored incident, when an incident with version 0 is saved over it, then it is refused."""
+    store.create(new_incident(1))
+    with pytest.raises(ConcurrentUpdate):
+        store.save(new_incident(1))
+
+
+def test_record_occurrence_bumps_count_and_version(store):
+    """Given an incident, when an occurrence is recorded, then occurrences, version and last_seen_at move."""
+    store.create(new_incident(1))
+    stale = store.get("01ID0001")
+    later = T0 + timedelta(minutes=3)
+
+    assert store.record_occurrence("01ID0001", later) == 2
+    current = store.get("01ID0001")
+    assert (current.occurrences, current.version, current.last_seen_at) == (2, 2, later)
+    with pytest.raises(ConcurrentUpdate):  # a full save of the stale copy would lose the count
+        store.save(stale)
+
+
+def test_record_occurrence_of_missing_incident(store):
+    assert store.record_occurrence("nope", T0) is None
+
+
+def test_dedup_claim_holder_release(store):
+    """Given a key, then the first claim wins, later claims see the holder, and only the holder can release."""
+    assert store.claim_dedup_key("arn:alarm", "A") is None
+    assert store.claim_dedup_key("arn:alarm", "B") == "A"
+    assert store.dedup_holder("arn:alarm") == "A"
+    store.release_dedup_key("arn:alarm", "B")
+    assert store.dedup_holder("arn:alarm") == "A"
+    store.release_dedup_key("arn:alarm", "A")
+    assert store.dedup_holder("arn:alarm") is None
+    assert store.claim_dedup_key("arn:alarm", "B") is None
+
+
+def test_timeline_is_ordered_by_time_then_insertion(store):
+    """Given entries appended out of time order, then the timeline reads back in time order."""
+
+    def entry(minute: int, message: str) -> TimelineEntry:
+        return TimelineEntry(incident_id="X", at=T0 + timedelta(minutes=minute), kind=TimelineKind.NOTE, actor="a", message=message)
+
+    for minute, message in [(5, "c"), (1, "a"), (5, "d"), (3, "b")]:
+        store.append_timeline(entry(minute, message))
+    store.append_timeline(TimelineEntry(incident_id="Y", at=T0, kind=TimelineKind.NOTE, actor="a", message="other"))
+
+    assert [e.message for e in store.timeline("X")] == ["a", "b", "c", "d"]
+    assert store.timeline("nobody") == []
+
+
+def test_get_returns_copies(store):
+    """Given a stored incident, when the caller mutates what it read, then the store is unchanged."""
+    store.create(new_incident(1))
+    read = store.get("01ID0001")
+    read.title = "changed behind the store's back"
+    assert store.get("01ID0001").title == "incident 1"
+    assert store.get_by_reference("INC-1").incident_id == "01ID0001"
+    assert store.get_by_reference("INC-2") is None
+
+
+def test_list_filters_and_pages_newest_first(store):
+    """Given 7 incidents, when listed 3 at a time with a filter, then pages are newest first and complete."""
+    for n in range(1, 8):
+        store.create(
+            new_incident(
+                n,
+                opened_at=T0 + timedelta(minutes=n),
+                status=Status.RESOLVED if n % 2 else Status.TRIGGERED,
+                priority=Priority.P1 if n <= 4 else Priority.P3,
+                team="platform" if n != 6 else "payments",
+            )
+        )
+
+    seen, cursor = [], None
+    while True:
+        page = store.list(IncidentFilter(), limit=3, cursor=cursor)
+        seen.append([i.reference for i in page.items])
+        if not (cursor := page.cursor):
+            break
+    assert seen == [["INC-7", "INC-6", "INC-5"], ["INC-4", "INC-3", "INC-2"], ["INC-1"]]
+
+    def refs(**filters) -> list[str]:
+        return [i.reference for i in store.list(IncidentFilter(**filters), limit=50, cursor=None).items]
+
+    assert refs(status=Status.TRIGGERED) == ["INC-6", "INC-4", "INC-2"]
+    assert refs(priority=Priority.P1, status=Status.RESOLVED) == ["INC-3", "INC-1"]
+    assert refs(team="payments") == ["INC-6"]
+    assert store.list(IncidentFilter(), limit=7, cursor=None).cursor is None
+
+
+@pytest.mark.parametrize("cursor", ["not-base64!!", "bm90IGpzb24=", "W10="])
+def test_list_refuses_foreign_cursor(store, cursor):
+    """Given a cursor the store never returned, then InvalidCursor (the API's 400)."""
+    with pytest.raises(InvalidCursor):
+        store.list(IncidentFilter(), limit=5, cursor=cursor)
+
+
+def test_workflow_stops_a_token_once():
+    """Given a token, then stop_paging is True the first time and False afterwards; every call is recorded."""
+    workflow = FakeWorkflow()
+    plan = EscalationPlan(
+        incident_id="X", reference="INC-1", levels=[EscalationLevel(level=1, targets=["a"], timeout_seconds=1)], incident_managers=[]
+    )
+    assert workflow.start(plan) == workflow.start(plan)
+    assert len(workflow.started) == 2
+    assert workflow.stop_paging("t1", "ack") is True
+    assert workflow.stop_paging("t1", "again") is False
+    assert workflow.stop_paging("t2", "ack") is True
+    assert workflow.stopped_tokens() == ["t1", "t1", "t2"]
+
+
+def test_messenger_and_clock():
+    messenger = OutboxMessenger()
+    assert messenger.send_email("s@x", "a@x", "subject", "body") != messenger.send_sms("+15550100001", "text")
+    assert messenger.recipients() == ["a@x", "+15550100001"]
+
+    clock = FixedClock(datetime(2024, 1, 1, tzinfo=UTC))
+    assert clock() == clock() == datetime(2024, 1, 1, tzinfo=UTC)
+    assert clock.advance(minutes=5) == datetime(2024, 1, 1, 0, 5, tzinfo=UTC)
+    with pytest.raises(ValueError):
+        clock.set(datetime(2024, 1, 1))
+
+
+def test_dead_letter_sink_records_and_can_be_unreachable():
+    sink = RecordingDeadLetters(max_receives=3)
+    assert sink.max_receive_count("arn:aws:sqs:us-east-1:123456789012:q") == 3
+    sink.send("arn:aws:sqs:us-east-1:123456789012:q", "{}", "why", 2)
+    assert (sink.sent[0].source_queue_arn, sink.sent[0].reason, sink.sent[0].attempts) == ("arn:aws:sqs:us-east-1:123456789012:q", "why", 2)
+    sink.unreachable = sink.policy_unreadable = True
+    with pytest.raises(ConnectionError):
+        sink.send("q", "{}", "why", 2)
+    with pytest.raises(ConnectionError):
+        sink.max_receive_count("q")
+
+
+def test_unit_tests_cannot_reach_the_network():
+    """Given the autouse guard, when anything tries to connect a socket, then it fails at once."""
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock, pytest.raises(RuntimeError, match="network"):
+        sock.connect(("127.0.0.1", 9))
