@@ -92,7 +92,7 @@ class QueueSpec:
     subscriptions: tuple[Subscription, ...] = ()
     # Our batch processor dead-letters (with the reason) on the last attempt; the redrive is the backstop.
     max_receive_count: int = 5
-    visibility_timeout_seconds: int = 60
+    visibility_timeout_seconds: int = 180  # six times the functions' 30 s timeout, as AWS advises
 
 
 @dataclass(frozen=True)

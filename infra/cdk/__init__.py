@@ -1,0 +1,1 @@
+"""CDK (Python) renderer of infra.topology: `python -m infra.cdk.app` (what `make synth` runs)."""

@@ -1,0 +1,142 @@
+"""The common Lambda layer, built on this machine (no Docker): pinned wheels for the Lambda platform, the
+firebell package and the YAML config.
+
+Layer layout (extracted under /opt by Lambda):
+  python/<runtime dependencies>   cp312 manylinux x86_64 wheels from pyproject's [project].dependencies
+  python/firebell/                layers/common/python/firebell
+  firebell/config/*.yaml          config/, read through FIREBELL_CONFIG_DIR=/opt/firebell/config
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import subprocess
+import sys
+import tomllib
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import jsii
+from aws_cdk import AssetHashType, BundlingOptions, DockerImage, ILocalBundling
+from aws_cdk import aws_lambda as lambda_
+from constructs import Construct
+
+from infra.topology import CONFIG_DIR, ROOT
+
+LAYER_SOURCE_DIR = ROOT / "layers" / "common"
+PACKAGE_DIR = LAYER_SOURCE_DIR / "python" / "firebell"
+PYPROJECT = ROOT / "pyproject.toml"
+
+PYTHON_VERSION = "3.12"
+PLATFORM = "manylinux2014_x86_64"
+
+_IGNORED_PARTS = {"__pycache__", ".pytest_cache", ".mypy_cache"}
+
+
+def runtime_requirements(pyproject: Path = PYPROJECT) -> tuple[str, ...]:
+    with pyproject.open("rb") as file:
+        return tuple(tomllib.load(file)["project"]["dependencies"])
+
+
+def _files(directory: Path, pattern: str = "**/*") -> Iterator[Path]:
+    for path in sorted(directory.glob(pattern)):
+        if path.is_file() and path.suffix != ".pyc" and not _IGNORED_PARTS.intersection(path.parts):
+            yield path
+
+
+@jsii.implements(ILocalBundling)
+class LayerBundler:
+    """Local bundling for the common layer: CDK calls try_bundle() with the asset's output directory."""
+
+    def __init__(
+        self,
+        package_dir: Path = PACKAGE_DIR,
+        config_dir: Path = CONFIG_DIR,
+        requirements: Sequence[str] | None = None,
+    ) -> None:
+        self.package_dir = package_dir
+        self.config_dir = config_dir
+        self.requirements = tuple(requirements) if requirements is not None else runtime_requirements()
+
+    def pip_command(self, target: Path) -> list[str]:
+        return [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            # Wheels for the Lambda runtime, whatever interpreter and OS run the synth.
+            "--platform",
+            PLATFORM,
+            "--only-binary=:all:",
+            "--python-version",
+            PYTHON_VERSION,
+            "--implementation",
+            "cp",
+            # Bytecode compiled by this interpreter would not be the runtime's (cpython-312): skip it.
+            "--no-compile",
+            "--target",
+            str(target),
+            *self.requirements,
+        ]
+
+    def fingerprint(self) -> str:
+        """Hash of every input of the layer: this recipe (the module's own source), the pinned requirements,
+        the package and the config.
+
+        A custom hash rather than AssetHashType.OUTPUT: OUTPUT would have to run pip on every synth to learn
+        the hash, and the default SOURCE hash would only see layers/common (not config/ or pyproject.toml).
+        With this one, a synth reuses cdk.out's bundle until an input changes.
+        """
+        digest = hashlib.sha256(Path(__file__).read_bytes())
+        for requirement in self.requirements:
+            digest.update(requirement.encode() + b"\0")
+        inputs = [(self.package_dir, _files(self.package_dir)), (self.config_dir, _files(self.config_dir, "*.yaml"))]
+        for base, files in inputs:
+            for path in files:
+                digest.update(f"{base.name}/{path.relative_to(base).as_posix()}".encode() + b"\0")
+                digest.update(hashlib.sha256(path.read_bytes()).digest())
+        return digest.hexdigest()
+
+    def bundle(self, output_dir: Path) -> None:
+        site = output_dir / "python"
+        site.mkdir(parents=True, exist_ok=True)
+        subprocess.run(self.pip_command(site), check=True)
+        shutil.rmtree(site / "bin", ignore_errors=True)  # console scripts: nothing runs them in Lambda
+        shutil.copytree(
+            self.package_dir,
+            site / "firebell",
+            ignore=shutil.ignore_patterns(*_IGNORED_PARTS, "*.pyc"),
+            dirs_exist_ok=True,
+        )
+        config_target = output_dir / "firebell" / "config"
+        config_target.mkdir(parents=True, exist_ok=True)
+        for path in _files(self.config_dir, "*.yaml"):
+            shutil.copy2(path, config_target / path.name)
+
+    def try_bundle(self, output_dir: str, options: BundlingOptions) -> bool:  # noqa: ARG002 (jsii signature)
+        self.bundle(Path(output_dir))
+        return True
+
+
+def common_layer(scope: Construct, construct_id: str, bundler: LayerBundler | None = None) -> lambda_.LayerVersion:
+    bundler = bundler or LayerBundler()
+    return lambda_.LayerVersion(
+        scope,
+        construct_id,
+        description="firebell package, its pinned runtime dependencies and config/*.yaml",
+        code=lambda_.Code.from_asset(
+            str(LAYER_SOURCE_DIR),
+            asset_hash_type=AssetHashType.CUSTOM,
+            asset_hash=bundler.fingerprint(),
+            bundling=BundlingOptions(
+                # Never pulled: local bundling always succeeds, and there is no Docker here.
+                image=DockerImage.from_registry("local-bundling-only"),
+                local=bundler,
+            ),
+        ),
+        compatible_runtimes=[lambda_.Runtime.PYTHON_3_12],
+        compatible_architectures=[lambda_.Architecture.X86_64],
+    )

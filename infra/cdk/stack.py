@@ -1,0 +1,477 @@
+"""FirebellStack: infra.topology.TOPOLOGY rendered as CloudFormation. Every resource comes from the topology;
+this module only decides how each kind of resource is built (encryption, logging, tracing, least privilege)."""
+
+from __future__ import annotations
+
+import re
+from typing import Any, cast
+
+from aws_cdk import Aws, CfnElement, CfnOutput, Duration, RemovalPolicy, Stack
+from aws_cdk import aws_apigateway as apigw
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_lambda_event_sources as event_sources
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_ses as ses
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sns_subscriptions as subscriptions
+from aws_cdk import aws_sqs as sqs
+from aws_cdk import aws_stepfunctions as sfn
+from cdk_nag import NagPackSuppression, NagSuppressions
+from constructs import Construct
+
+from firebell.config import load_config
+from infra.cdk.layer import common_layer
+from infra.topology import (
+    ALARMS_TOPIC,
+    CONFIG_DIR,
+    TOPOLOGY,
+    ApiTrigger,
+    FunctionSpec,
+    QueueSpec,
+    QueueTrigger,
+    StateMachineSpec,
+    TableSpec,
+    Topology,
+)
+
+ASL_PLACEHOLDER = re.compile(r"\$\{(\w+)\}")
+LAYER_CONFIG_DIR = "/opt/firebell/config"
+METRICS_NAMESPACE = "firebell"
+LOG_RETENTION = logs.RetentionDays.ONE_MONTH
+DLQ_RETENTION = Duration.days(14)
+# AWS's guidance for SQS event sources: visibility timeout at least six times the function's timeout.
+VISIBILITY_TIMEOUT_FACTOR = 6
+
+_ATTRIBUTE_TYPES = {
+    "S": dynamodb.AttributeType.STRING,
+    "N": dynamodb.AttributeType.NUMBER,
+    "B": dynamodb.AttributeType.BINARY,
+}
+_PROJECTIONS = {"ALL": dynamodb.ProjectionType.ALL, "KEYS_ONLY": dynamodb.ProjectionType.KEYS_ONLY}
+
+
+def pascal(name: str) -> str:
+    """`intake-dlq` → `IntakeDlq`: construct ids from topology names."""
+    return "".join(part.capitalize() for part in name.replace("_", "-").split("-"))
+
+
+class FirebellStack(Stack):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        topology: Topology = TOPOLOGY,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        self.topology = topology
+        # The same config/ the layer ships to the functions, so the identity is the address they send from.
+        self.sender = load_config(CONFIG_DIR).directory.notifications.sender
+
+        self.tables = {spec.name: self._table(spec) for spec in topology.tables}
+        self.topics_key = self._topics_key()
+        self.topics = {
+            spec.name: sns.Topic(self, f"{pascal(spec.name)}Topic", master_key=self.topics_key, enforce_ssl=True)
+            for spec in topology.topics
+        }
+        self.queues: dict[str, sqs.Queue] = {}
+        for spec in topology.queues:
+            self._queue(spec)
+        self.layer = common_layer(self, "CommonLayer")
+        self.sender_identity = ses.EmailIdentity(self, "SenderIdentity", identity=ses.Identity.email(self.sender))
+        self.functions = {spec.name: self._function(spec) for spec in topology.functions}
+        self.state_machines = {spec.name: self._state_machine(spec) for spec in topology.state_machines}
+        self.apis = {
+            spec.name: self._rest_api(spec, self.functions[spec.name])
+            for spec in topology.functions
+            if isinstance(spec.trigger, ApiTrigger)
+        }
+        # Wired last: environments and grants refer to resources of every kind (notify needs the API's URL).
+        for spec in topology.functions:
+            self._wire(spec, self.functions[spec.name])
+
+        self._allow_cloudwatch_alarms()
+        self._outputs()
+
+    # --- resources ---------------------------------------------------------------------------------
+
+    def _table(self, spec: TableSpec) -> dynamodb.Table:
+        table = dynamodb.Table(
+            self,
+            f"{pascal(spec.name)}Table",
+            partition_key=dynamodb.Attribute(name=spec.hash_key.name, type=_ATTRIBUTE_TYPES[spec.hash_key.type]),
+            sort_key=(
+                dynamodb.Attribute(name=spec.range_key.name, type=_ATTRIBUTE_TYPES[spec.range_key.type])
+                if spec.range_key
+                else None
+            ),
+            billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
+            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
+                point_in_time_recovery_enabled=True
+            ),
+            encryption=dynamodb.TableEncryption.AWS_MANAGED,
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+        for index in spec.indexes:
+            if index.projection not in _PROJECTIONS:
+                # INCLUDE needs the non-key attribute list, which the topology does not carry yet.
+                raise NotImplementedError(f"{spec.name}.{index.name}: projection {index.projection}")
+            table.add_global_secondary_index(
+                index_name=index.name,
+                partition_key=dynamodb.Attribute(name=index.hash_key.name, type=_ATTRIBUTE_TYPES[index.hash_key.type]),
+                sort_key=(
+                    dynamodb.Attribute(name=index.range_key.name, type=_ATTRIBUTE_TYPES[index.range_key.type])
+                    if index.range_key
+                    else None
+                ),
+                projection_type=_PROJECTIONS[index.projection],
+            )
+        return table
+
+    def _topics_key(self) -> kms.Key:
+        return kms.Key(
+            self,
+            "TopicsKey",
+            description="firebell: encrypts the SNS topics at rest",
+            enable_key_rotation=True,
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+
+    def _queue(self, spec: QueueSpec) -> None:
+        dlq_name = self.topology.dlq_name(spec.name)
+        dlq = sqs.Queue(
+            self,
+            f"{pascal(dlq_name)}Queue",
+            retention_period=DLQ_RETENTION,
+            encryption=sqs.QueueEncryption.SQS_MANAGED,
+            enforce_ssl=True,
+        )
+        queue = sqs.Queue(
+            self,
+            f"{pascal(spec.name)}Queue",
+            visibility_timeout=Duration.seconds(self._visibility_timeout(spec)),
+            dead_letter_queue=sqs.DeadLetterQueue(queue=dlq, max_receive_count=spec.max_receive_count),
+            encryption=sqs.QueueEncryption.SQS_MANAGED,
+            enforce_ssl=True,
+        )
+        for subscription in spec.subscriptions:
+            self.topics[subscription.topic].add_subscription(
+                subscriptions.SqsSubscription(
+                    queue,
+                    raw_message_delivery=subscription.raw_message_delivery,
+                    filter_policy=(
+                        {
+                            attribute: sns.SubscriptionFilter.string_filter(allowlist=list(values))
+                            for attribute, values in subscription.filter_policy.items()
+                        }
+                        if subscription.filter_policy
+                        else None
+                    ),
+                )
+            )
+        self.queues[spec.name] = queue
+        self.queues[dlq_name] = dlq
+
+    def _visibility_timeout(self, spec: QueueSpec) -> int:
+        consumer_timeouts = [
+            f.timeout_seconds
+            for f in self.topology.functions
+            if isinstance(f.trigger, QueueTrigger) and f.trigger.queue == spec.name
+        ]
+        return max([spec.visibility_timeout_seconds, *(VISIBILITY_TIMEOUT_FACTOR * t for t in consumer_timeouts)])
+
+    def _function(self, spec: FunctionSpec) -> lambda_.Function:
+        name = pascal(spec.name)
+        log_group = logs.LogGroup(self, f"{name}FunctionLogs", retention=LOG_RETENTION)
+        # Our own role instead of the default one with AWSLambdaBasicExecutionRole: it may write to this
+        # function's log group only, not create and write any log group in the account.
+        role = iam.Role(
+            self,
+            f"{name}FunctionRole",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description=f"firebell {spec.name} function",
+        )
+        log_group.grant_write(role)
+        function = lambda_.Function(
+            self,
+            f"{name}Function",
+            description=spec.description,
+            runtime=lambda_.Runtime.PYTHON_3_12,
+            architecture=lambda_.Architecture.X86_64,
+            handler=spec.handler,
+            code=lambda_.Code.from_asset(str(spec.code_dir), exclude=["__pycache__", "*.pyc"]),
+            layers=[self.layer],
+            memory_size=spec.memory_mb,
+            timeout=Duration.seconds(spec.timeout_seconds),
+            tracing=lambda_.Tracing.ACTIVE,
+            log_group=log_group,
+            role=role,
+            environment={
+                "POWERTOOLS_SERVICE_NAME": spec.name,
+                "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
+                "FIREBELL_CONFIG_DIR": LAYER_CONFIG_DIR,
+                "LOG_LEVEL": "INFO",
+            },
+        )
+        NagSuppressions.add_resource_suppressions(
+            role,
+            [
+                NagPackSuppression(
+                    id="AwsSolutions-IAM5",
+                    reason="Active tracing: X-Ray PutTraceSegments/PutTelemetryRecords support only Resource '*'",
+                    applies_to=["Resource::*"],
+                )
+            ],
+            apply_to_children=True,
+        )
+        NagSuppressions.add_resource_suppressions(
+            function,
+            [
+                NagPackSuppression(
+                    id="AwsSolutions-L1",
+                    reason="Pinned to python3.12 on purpose: the layer's wheels are built for cp312 "
+                    "(infra/cdk/layer.py); moving to a newer runtime is a deliberate change of both",
+                )
+            ],
+        )
+        return function
+
+    def _state_machine(self, spec: StateMachineSpec) -> sfn.StateMachine:
+        name = pascal(spec.name)
+        definition = spec.definition_file.read_text(encoding="utf-8")
+        unfilled = set(ASL_PLACEHOLDER.findall(definition)) - set(spec.substitutions)
+        if unfilled:
+            raise ValueError(f"{spec.definition_file}: no substitution for {sorted(unfilled)}")
+        log_group = logs.LogGroup(
+            self,
+            f"{name}StateMachineLogs",
+            # The /aws/vendedlogs/ prefix keeps CloudWatch Logs' resource policy from growing with each machine.
+            log_group_name=f"/aws/vendedlogs/states/{Aws.STACK_NAME}-{spec.name}",
+            retention=LOG_RETENTION,
+        )
+        machine = sfn.StateMachine(
+            self,
+            f"{name}StateMachine",
+            # Inline (DefinitionString) rather than from_file's separate S3 asset: the definition stays readable
+            # in the template; CloudFormation fills its ${...} placeholders from DefinitionSubstitutions.
+            definition_body=sfn.DefinitionBody.from_string(definition),
+            definition_substitutions={
+                placeholder: self._resolve(kind, target) for placeholder, (kind, target) in spec.substitutions.items()
+            },
+            state_machine_type=sfn.StateMachineType.STANDARD,
+            # Execution data would put task tokens (which can stop an escalation) in the logs: states only.
+            logs=sfn.LogOptions(destination=log_group, level=sfn.LogLevel.ALL, include_execution_data=False),
+            tracing_enabled=True,
+        )
+        for queue in spec.sends_to_queues:
+            self.queues[queue].grant_send_messages(machine)
+        NagSuppressions.add_resource_suppressions(
+            machine.role,
+            [
+                NagPackSuppression(
+                    id="AwsSolutions-IAM5",
+                    reason="Step Functions log delivery (logs:*LogDelivery*, DescribeLogGroups...) and X-Ray tracing "
+                    "actions support only Resource '*'",
+                    applies_to=["Resource::*"],
+                )
+            ],
+            apply_to_children=True,
+        )
+        return machine
+
+    def _rest_api(self, spec: FunctionSpec, function: lambda_.Function) -> apigw.RestApi:
+        name = pascal(spec.name)
+        access_logs = logs.LogGroup(self, f"{name}ApiAccessLogs", retention=LOG_RETENTION)
+        api = apigw.RestApi(
+            self,
+            f"{name}RestApi",
+            rest_api_name=f"{self.stack_name}-{spec.name}",
+            description=spec.description,
+            # Every method requires SigV4-signed requests from IAM principals allowed execute-api:Invoke.
+            default_method_options=apigw.MethodOptions(authorization_type=apigw.AuthorizationType.IAM),
+            deploy_options=apigw.StageOptions(
+                access_log_destination=apigw.LogGroupLogDestination(access_logs),
+                access_log_format=apigw.AccessLogFormat.json_with_standard_fields(
+                    caller=True,
+                    http_method=True,
+                    ip=True,
+                    protocol=True,
+                    request_time=True,
+                    resource_path=True,
+                    response_length=True,
+                    status=True,
+                    user=True,
+                ),
+                logging_level=apigw.MethodLoggingLevel.INFO,
+                data_trace_enabled=False,  # request/response bodies would put incident data in the logs
+                metrics_enabled=True,
+                tracing_enabled=True,
+                throttling_rate_limit=50,
+                throttling_burst_limit=100,
+            ),
+            cloud_watch_role=True,
+        )
+        # The function validates bodies and parameters itself (Powertools, enable_validation=True); this
+        # validator applies to the proxy methods' declared parameters and models, of which there are none yet.
+        validator = api.add_request_validator(
+            "RequestValidator", validate_request_body=True, validate_request_parameters=True
+        )
+        integration = apigw.LambdaIntegration(function)
+        # Explicit methods: a Method takes its validator from its own options only, never from defaults.
+        for resource in (api.root, api.root.add_proxy(any_method=False)):
+            resource.add_method("ANY", integration, request_validator=validator)
+        # RestApi always adds an `Endpoint` output; the stack's ApiUrl output (below) is the one to use.
+        api.node.try_remove_child("Endpoint")
+        NagSuppressions.add_resource_suppressions(
+            api,
+            [
+                NagPackSuppression(
+                    id="AwsSolutions-COG4",
+                    reason="Callers are IAM principals (AWS_IAM authorization, SigV4), not Cognito user pool users",
+                ),
+                NagPackSuppression(
+                    id="AwsSolutions-APIG3",
+                    reason="No WAF web ACL: unsigned requests are rejected by IAM authorization and the stage is "
+                    "throttled; a web ACL is an account-level choice made where the stack is deployed",
+                ),
+                NagPackSuppression(
+                    id="AwsSolutions-IAM4",
+                    reason="API Gateway's account-wide CloudWatch role (needed for execution and access logging) uses "
+                    "the AWS managed AmazonAPIGatewayPushToCloudWatchLogs policy, as AWS documents",
+                    applies_to=[
+                        "Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs"
+                    ],
+                ),
+            ],
+            apply_to_children=True,
+        )
+        return api
+
+    # --- wiring ------------------------------------------------------------------------------------
+
+    def _resolve(self, kind: str, name: str) -> str:
+        match kind:
+            case "table":
+                return self.tables[name].table_name
+            case "topic":
+                return self.topics[name].topic_arn
+            case "queue_url":
+                return self.queues[name].queue_url
+            case "state_machine":
+                return self.state_machines[name].state_machine_arn
+            case "api_url":
+                return self.apis[name].url
+            case "max_receive_count":
+                return str(self.topology.queue(name).max_receive_count)
+        raise ValueError(f"unknown resource kind {kind!r} (for {name!r})")
+
+    def _wire(self, spec: FunctionSpec, function: lambda_.Function) -> None:
+        for variable, (kind, name) in spec.environment.items():
+            function.add_environment(variable, self._resolve(kind, name))
+
+        if isinstance(spec.trigger, QueueTrigger):
+            function.add_event_source(
+                event_sources.SqsEventSource(
+                    self.queues[spec.trigger.queue],
+                    batch_size=spec.trigger.batch_size,
+                    max_batching_window=Duration.seconds(spec.trigger.max_batching_window_seconds),
+                    report_batch_item_failures=True,
+                )
+            )
+
+        permissions = spec.permissions
+        role = function.role
+        assert role is not None  # the role made in _function()
+        for table in permissions.table_read_write:
+            self.tables[table].grant_read_write_data(function)
+        for topic in permissions.publish_to_topics:
+            # grant_publish() minus its kms:GenerateDataKey* wildcard: SNS calls GenerateDataKey for a publisher.
+            self.topics[topic].grants.actions(
+                function, ["sns:Publish"], key_actions=["kms:Decrypt", "kms:GenerateDataKey"]
+            )
+        for queue in permissions.send_to_queues:
+            self.queues[queue].grant_send_messages(function)
+        for machine in permissions.start_executions:
+            self.state_machines[machine].grant_start_execution(function)
+        for machine in permissions.answer_tasks:
+            self.state_machines[machine].grant_task_response(function)
+        if permissions.send_email:
+            self.sender_identity.grant_send_email(function)
+        if permissions.send_sms:
+            self._allow_sms(spec, role)
+        if permissions.table_read_write:
+            self._explain_index_grants(role, permissions.table_read_write)
+
+    def _explain_index_grants(self, role: iam.IRole, tables: tuple[str, ...]) -> None:
+        indexes = ", ".join(i.name for t in self.topology.tables if t.name in tables for i in t.indexes)
+        NagSuppressions.add_resource_suppressions(
+            role,
+            [
+                NagPackSuppression(
+                    id="AwsSolutions-IAM5",
+                    reason="Table grants cover the table's own global secondary indexes (<table ARN>/index/*), "
+                    f"which the shared store (firebell.data.store) queries: {indexes}",
+                    applies_to=[
+                        f"Resource::<{self.get_logical_id(cast(CfnElement, self.tables[t].node.default_child))}.Arn>"
+                        "/index/*"
+                        for t in tables
+                    ],
+                )
+            ],
+            apply_to_children=True,
+        )
+
+    def _allow_sms(self, spec: FunctionSpec, role: iam.IRole) -> None:
+        # A policy of its own, so that its suppression covers exactly this statement.
+        policy = iam.Policy(
+            self,
+            f"{pascal(spec.name)}SmsPolicy",
+            statements=[
+                # Topics are granted one by one above; this statement exists for phone numbers.
+                iam.PolicyStatement(actions=["sns:Publish"], resources=["*"])
+            ],
+        )
+        policy.attach_to_role(role)
+        NagSuppressions.add_resource_suppressions(
+            policy,
+            [
+                NagPackSuppression(
+                    id="AwsSolutions-IAM5",
+                    reason="SMS: sns:Publish to a phone number (PhoneNumber=...) has no resource ARN, so IAM "
+                    "requires Resource '*'",
+                    applies_to=["Resource::*"],
+                )
+            ],
+        )
+
+    def _allow_cloudwatch_alarms(self) -> None:
+        """CloudWatch alarm actions publish to the alarms topic, and so encrypt with the topics key."""
+        cloudwatch = iam.ServicePrincipal("cloudwatch.amazonaws.com")
+        alarms = self.topics[ALARMS_TOPIC]
+        alarms.add_to_resource_policy(
+            iam.PolicyStatement(
+                principals=[cloudwatch],
+                actions=["sns:Publish"],
+                resources=[alarms.topic_arn],
+                # Only this account's alarms (confused-deputy guard, as the CloudWatch documentation shows).
+                conditions={
+                    "ArnLike": {
+                        "aws:SourceArn": f"arn:{Aws.PARTITION}:cloudwatch:{Aws.REGION}:{Aws.ACCOUNT_ID}:alarm:*"
+                    }
+                },
+            )
+        )
+        # The key statement AWS documents for alarms on encrypted topics (no condition keys: CloudWatch's
+        # calls to KMS are not documented to carry them, and a failed check would silence every alarm).
+        self.topics_key.grant(cloudwatch, "kms:Decrypt", "kms:GenerateDataKey*")
+
+    def _outputs(self) -> None:
+        for name, api in self.apis.items():
+            CfnOutput(self, f"{pascal(name)}Url", value=api.url)
+        for spec in self.topology.topics:
+            topic = self.topics[spec.name]
+            CfnOutput(self, f"{pascal(spec.name)}TopicArn", value=topic.topic_arn, description=spec.description)

@@ -1,0 +1,86 @@
+"""The common layer's local bundler (infra/cdk/layer.py).
+
+The fingerprint tests are fast and offline. The real build downloads wheels: it runs only with
+FIREBELL_TEST_LAYER_BUILD=1 (`make synth` builds the same layer into cdk.out/).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from firebell.config import load_config
+from infra.cdk.layer import PLATFORM, PYPROJECT, PYTHON_VERSION, LayerBundler, runtime_requirements
+
+
+@pytest.fixture
+def inputs(tmp_path: Path) -> tuple[Path, Path]:
+    package = tmp_path / "firebell"
+    (package / "data").mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    (package / "data" / "records.py").write_text("TABLE = 1\n")
+    config = tmp_path / "config"
+    config.mkdir()
+    (config / "firebell.yaml").write_text("notifications: {}\n")
+    return package, config
+
+
+def test_requirements_are_pyproject_runtime_dependencies() -> None:
+    with PYPROJECT.open("rb") as file:
+        assert runtime_requirements() == tuple(tomllib.load(file)["project"]["dependencies"])
+
+
+def test_pip_targets_the_lambda_platform(tmp_path: Path) -> None:
+    # Given a bundler with two requirements
+    command = LayerBundler(requirements=["a==1", "b==2"]).pip_command(tmp_path)
+    # Then pip installs wheels for the Lambda runtime, not for this machine, without local bytecode
+    joined = " ".join(command)
+    for flag in (f"--platform {PLATFORM}", "--only-binary=:all:", f"--python-version {PYTHON_VERSION}", "--no-compile"):
+        assert flag in joined
+    assert command[-2:] == ["a==1", "b==2"]
+
+
+def test_fingerprint_follows_every_input(inputs: tuple[Path, Path]) -> None:
+    package, config = inputs
+
+    def fingerprint(requirements: tuple[str, ...] = ("a==1",)) -> str:
+        return LayerBundler(package, config, requirements).fingerprint()
+
+    # Given a fingerprint of the inputs
+    original = fingerprint()
+    # Then it is stable, and ignores bytecode caches
+    (package / "__pycache__").mkdir()
+    (package / "__pycache__" / "records.cpython-311.pyc").write_bytes(b"\0")
+    assert fingerprint() == original
+    # And it changes with the requirements, the package and the config
+    assert fingerprint(("a==2",)) != original
+    (package / "data" / "records.py").write_text("TABLE = 2\n")
+    changed_package = fingerprint()
+    assert changed_package != original
+    (config / "rules.yaml").write_text("rules: []\n")
+    assert fingerprint() != changed_package
+
+
+@pytest.mark.skipif(
+    os.environ.get("FIREBELL_TEST_LAYER_BUILD") != "1",
+    reason="downloads the layer's wheels; set FIREBELL_TEST_LAYER_BUILD=1 to run (make synth also builds it)",
+)
+def test_real_layer_build(tmp_path: Path) -> None:
+    # Given the real bundler, When it builds the layer
+    bundler = LayerBundler()
+    bundler.bundle(tmp_path)
+    site = tmp_path / "python"
+    # Then the firebell package, its dependencies (as cp312 manylinux wheels) and the config are in place
+    assert (site / "firebell" / "__init__.py").is_file()
+    installed = {p.name.split("-")[0].lower() for p in site.glob("*.dist-info")}
+    for requirement in bundler.requirements:
+        name = re.split(r"[\[=<>~ ]", requirement, maxsplit=1)[0]
+        assert name.replace("-", "_").lower() in installed, requirement
+    assert list(site.glob("pydantic_core/_pydantic_core.cpython-312-x86_64-linux-gnu.so"))
+    assert not list(tmp_path.rglob("*.pyc"))
+    # And the functions can load the config from where FIREBELL_CONFIG_DIR points (/opt/firebell/config)
+    assert load_config(tmp_path / "firebell" / "config").directory.notifications.sender
