@@ -1,0 +1,1 @@
+"""Benchmarks (run with `make bench`); results in bench/results/."""
