@@ -24,6 +24,7 @@ synth: $(PY_STAMP) $(NODE_STAMP) ## CloudFormation template into cdk.out/ (no Do
 
 bench: $(PY_STAMP)               ## benchmarks; results in bench/results/
 	$(BIN)/python -m bench.cold_start
+	$(BIN)/python -m bench.state_transitions
 
 install: $(PY_STAMP) $(NODE_STAMP)
 

@@ -5,13 +5,14 @@ A change to the pipeline (a queue, a filter policy, a function's trigger or perm
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
 
 from pynamodb.indexes import GlobalSecondaryIndex
 from pynamodb.models import Model
 
+from firebell import workflows as machines
 from firebell.data.records import TABLE_MODEL
 from firebell.domain.enums import EventType
 
@@ -96,6 +97,12 @@ class QueueSpec:
 
 
 @dataclass(frozen=True)
+class SecretSpec:
+    name: str
+    description: str
+
+
+@dataclass(frozen=True)
 class StateMachineSpec:
     name: str
     definition_file: Path
@@ -126,7 +133,9 @@ class Permissions:
     publish_to_topics: tuple[str, ...] = ()
     send_to_queues: tuple[str, ...] = ()  # includes the function's own DLQ, named "<queue>-dlq"
     start_executions: tuple[str, ...] = ()
-    answer_tasks: tuple[str, ...] = ()  # SendTaskSuccess on these state machines
+    stop_executions: tuple[str, ...] = ()
+    answer_tasks: tuple[str, ...] = ()  # SendTaskSuccess/Failure/Heartbeat on these state machines
+    read_secrets: tuple[str, ...] = ()
     send_email: bool = False
     send_sms: bool = False
 
@@ -137,7 +146,7 @@ class FunctionSpec:
     description: str
     trigger: ApiTrigger | QueueTrigger
     permissions: Permissions
-    # Environment variable → (resource kind, resource name); kinds: table, topic, queue_url, state_machine, api_url.
+    # Environment variable → (resource kind, resource name); kinds: table, topic, queue_url, state_machine, secret, api_url.
     environment: dict[str, tuple[str, str]] = field(default_factory=dict)
     handler: str = "app.handler"
     memory_mb: int = 512
@@ -159,6 +168,7 @@ class Topology:
     queues: tuple[QueueSpec, ...]
     functions: tuple[FunctionSpec, ...]
     state_machines: tuple[StateMachineSpec, ...]
+    secrets: tuple[SecretSpec, ...] = ()
 
     def dlq_name(self, queue: str) -> str:
         return f"{queue}-dlq"
@@ -173,14 +183,33 @@ class Topology:
 TABLE = "incidents"
 ALARMS_TOPIC = "alarms"
 EVENTS_TOPIC = "events"
-ESCALATION = "escalation"
+ACK_SECRET = "ack-links"
+MACHINES = machines.ALL
 
-_COMMON_ENV = {"TABLE_NAME": ("table", TABLE), "EVENTS_TOPIC_ARN": ("topic", EVENTS_TOPIC)}
+_COMMON_ENV: dict[str, tuple[str, str]] = {
+    "TABLE_NAME": ("table", TABLE),
+    "EVENTS_TOPIC_ARN": ("topic", EVENTS_TOPIC),
+    **{f"{name.upper()}_STATE_MACHINE_ARN": ("state_machine", name) for name in MACHINES},
+}
+_SIGNS_ACK_LINKS = {"ACK_SECRET_ARN": ("secret", ACK_SECRET)}
+_ACTS_ON_INCIDENTS = Permissions(
+    table_read_write=(TABLE,),
+    publish_to_topics=(EVENTS_TOPIC,),
+    # Resolving starts the confirmation window and a review; reopening restarts escalation, SLA and updates.
+    start_executions=MACHINES,
+    stop_executions=(machines.SLA,),
+    answer_tasks=MACHINES,
+)
 
 
-# Consumers find their DLQ and retry budget in their queue's redrive policy, not in the environment.
-def _consumer_env(queue: str) -> dict[str, tuple[str, str]]:
-    return dict(_COMMON_ENV)
+def _state_machine(name: str, queue: str = "notify") -> StateMachineSpec:
+    placeholder = "ClassifyQueueUrl" if queue == "classify" else "NotifyQueueUrl"
+    return StateMachineSpec(
+        name=name,
+        definition_file=STATE_MACHINE_DIR / f"{name}.asl.json",
+        substitutions={placeholder: ("queue_url", queue)},
+        sends_to_queues=(queue,),
+    )
 
 
 TOPOLOGY = Topology(
@@ -191,74 +220,63 @@ TOPOLOGY = Topology(
     ),
     queues=(
         QueueSpec("intake", subscriptions=(Subscription(ALARMS_TOPIC, raw_message_delivery=False),)),
-        QueueSpec(
-            "classify",
-            subscriptions=(Subscription(EVENTS_TOPIC, True, {"type": [EventType.OPENED.value]}),),
-        ),
-        QueueSpec(
-            "notify",
-            subscriptions=(Subscription(EVENTS_TOPIC, True, {"type": [EventType.RESOLVED.value]}),),
-        ),
+        # Also woken by the maintenance state machine (maintenance.ended).
+        QueueSpec("classify", subscriptions=(Subscription(EVENTS_TOPIC, True, {"type": [EventType.OPENED.value]}),)),
+        # Fed by the state machines: pages, acknowledgement watch, SLA, reminders, confirmation window.
+        QueueSpec("notify"),
     ),
     functions=(
         FunctionSpec(
             name="api",
-            description="HTTP API: report, list, read, acknowledge, resolve, annotate incidents",
+            description="HTTP API: report, read, acknowledge, hold, escalate, resolve, reopen incidents; on-call schedules",
             trigger=ApiTrigger(),
-            permissions=Permissions(
-                table_read_write=(TABLE,), publish_to_topics=(EVENTS_TOPIC,), answer_tasks=(ESCALATION,)
-            ),
-            environment={**_COMMON_ENV, "ESCALATION_STATE_MACHINE_ARN": ("state_machine", ESCALATION)},
+            permissions=replace(_ACTS_ON_INCIDENTS, read_secrets=(ACK_SECRET,)),
+            environment={**_COMMON_ENV, **_SIGNS_ACK_LINKS},
         ),
         FunctionSpec(
             name="intake",
-            description="CloudWatch alarm notifications: open, deduplicate, resolve",
+            description="CloudWatch alarm notifications: open, deduplicate, resolve, reopen",
             trigger=QueueTrigger("intake"),
-            permissions=Permissions(
-                table_read_write=(TABLE,),
-                publish_to_topics=(EVENTS_TOPIC,),
-                send_to_queues=("intake-dlq",),
-                answer_tasks=(ESCALATION,),
-            ),
-            environment={**_consumer_env("intake"), "ESCALATION_STATE_MACHINE_ARN": ("state_machine", ESCALATION)},
+            permissions=replace(_ACTS_ON_INCIDENTS, send_to_queues=("intake-dlq",)),
+            environment=dict(_COMMON_ENV),
         ),
         FunctionSpec(
             name="classify",
-            description="Categorise and prioritise new incidents; start their escalation",
+            description="Categorise and prioritise new incidents; start escalation, SLA clocks and duties",
             trigger=QueueTrigger("classify"),
             permissions=Permissions(
                 table_read_write=(TABLE,),
                 publish_to_topics=(EVENTS_TOPIC,),
                 send_to_queues=("classify-dlq",),
-                start_executions=(ESCALATION,),
+                start_executions=(machines.ESCALATION, machines.SLA, machines.REMINDER, machines.MAINTENANCE),
+                read_secrets=(ACK_SECRET,),
+                send_email=True,
+                send_sms=True,
             ),
-            environment={**_consumer_env("classify"), "ESCALATION_STATE_MACHINE_ARN": ("state_machine", ESCALATION)},
+            environment={**_COMMON_ENV, **_SIGNS_ACK_LINKS, "PUBLIC_API_URL": ("api_url", "api")},
         ),
         FunctionSpec(
             name="notify",
-            description="Email and SMS to responders and stakeholders; records every delivery",
+            description="Acts on timers (pages, SLA, reminders, confirmation window); email and SMS; records every delivery",
             trigger=QueueTrigger("notify", batch_size=5),
             permissions=Permissions(
                 table_read_write=(TABLE,),
                 publish_to_topics=(EVENTS_TOPIC,),
                 send_to_queues=("notify-dlq",),
-                answer_tasks=(ESCALATION,),
+                answer_tasks=MACHINES,
+                read_secrets=(ACK_SECRET,),
                 send_email=True,
                 send_sms=True,
             ),
-            environment={
-                **_consumer_env("notify"),
-                "ESCALATION_STATE_MACHINE_ARN": ("state_machine", ESCALATION),
-                "PUBLIC_API_URL": ("api_url", "api"),
-            },
+            environment={**_COMMON_ENV, **_SIGNS_ACK_LINKS, "PUBLIC_API_URL": ("api_url", "api")},
         ),
     ),
     state_machines=(
-        StateMachineSpec(
-            name=ESCALATION,
-            definition_file=STATE_MACHINE_DIR / "escalation.asl.json",
-            substitutions={"NotifyQueueUrl": ("queue_url", "notify")},
-            sends_to_queues=("notify",),
-        ),
+        _state_machine(machines.ESCALATION),
+        _state_machine(machines.SLA),
+        _state_machine(machines.REMINDER),
+        _state_machine(machines.RESOLUTION),
+        _state_machine(machines.MAINTENANCE, queue="classify"),
     ),
+    secrets=(SecretSpec(ACK_SECRET, "Signs the one-click acknowledgement links in emails and SMS"),),
 )

@@ -10,6 +10,11 @@ They keep the semantics of the AWS implementations that matter to the service:
   newest first (by opened_at, like the by-recency/by-status indexes), filters before the limit as pynamodb's
   iterator does, and returns an opaque cursor (a bad one raises the same ``InvalidCursor``). One difference:
   the cursor is None as soon as nothing is left, where DynamoDB may hand back one last empty page.
+* ``consume_once`` is one conditional write, like DynamoDB's: True the first time a key is presented, False
+  ever after (whatever its expiry says: expired keys are refused by the caller before they get here).
+* ``FakeWorkflows`` behaves like ``firebell.adapters.aws.StepFunctionsWorkflows``: ``start`` is idempotent per
+  (machine, execution name) and needs a JSON-serialisable input; a task token can be answered once (True),
+  after which, or once its wait has ended (``expire``), ``answer`` is False; ``stop`` of anything is fine.
 * Every fake is thread-safe: the concurrency tests hammer them from many threads.
 
 Stored objects are deep copies in both directions, so a caller mutating what it got back cannot change the
@@ -28,12 +33,12 @@ from datetime import UTC, datetime, timedelta
 
 from firebell.data.store import InvalidCursor
 from firebell.domain.errors import ConcurrentUpdate
-from firebell.domain.models import EscalationPlan, Incident, IncidentEvent, TimelineEntry
+from firebell.domain.models import Incident, IncidentEvent, TimelineEntry
 from firebell.ports import IncidentFilter, Page
 
 __all__ = [
     "DeadLetter",
-    "FakeWorkflow",
+    "FakeWorkflows",
     "FixedClock",
     "InMemoryIncidentStore",
     "OutboxMessenger",
@@ -41,6 +46,7 @@ __all__ = [
     "RecordingEvents",
     "SentEmail",
     "SentSms",
+    "Started",
 ]
 
 
@@ -57,6 +63,7 @@ class InMemoryIncidentStore:
         self._timeline: dict[str, list[tuple[datetime, int, TimelineEntry]]] = {}
         self._reference_counter = 0
         self._sequence = itertools.count()
+        self._once: dict[str, datetime] = {}
 
     # references
 
@@ -158,6 +165,15 @@ class InMemoryIncidentStore:
             entries = sorted(self._timeline.get(incident_id, []), key=lambda e: (e[0], e[1]))
             return [entry.model_copy(deep=True) for _, _, entry in entries]
 
+    # single use
+
+    def consume_once(self, key: str, expires_at: datetime) -> bool:
+        with self._lock:  # one conditional put (attribute_not_exists): the first presenter wins, for good
+            if key in self._once:
+                return False
+            self._once[key] = expires_at
+            return True
+
     # inspection helpers for tests (not part of the port)
 
     def all_incidents(self) -> list[Incident]:
@@ -214,47 +230,87 @@ class RecordingEvents:
             return [e.type.value for e in self.published if incident_id is None or e.incident_id == incident_id]
 
 
-# --- EscalationWorkflow -------------------------------------------------------------------------
+# --- Workflows ----------------------------------------------------------------------------------
 
 
-class FakeWorkflow:
-    """EscalationWorkflow: records started plans; a task token can be stopped once (True), then False.
+@dataclass(frozen=True)
+class Started:
+    machine: str
+    name: str
+    payload: dict
+    execution_id: str
 
-    Like Step Functions with execution name = incident id, `start` is idempotent per incident: a second
-    start returns the same execution id (it is still recorded in `started`, so tests can count calls).
+
+class FakeWorkflows:
+    """Workflows (the Step Functions state machines) recording every start, answer and stop.
+
+    * ``start`` is idempotent per (machine, name) like StartExecution with an execution name: a second start
+      returns the same id (and is still recorded in ``starts``, so tests can count calls). The payload must
+      survive ``json.dumps`` (Step Functions input is JSON) and is stored as it would be read back.
+    * ``answer`` is True the first time a token is answered and False ever after (SendTaskSuccess on an ended
+      wait is TaskTimedOut/InvalidToken); ``expire(token)`` ends a wait as its timeout would.
+    * ``stop`` records (execution id, cause); stopping an unknown or stopped execution is fine.
     """
 
-    ARN_PREFIX = "arn:aws:states:us-east-1:123456789012:execution:firebell-escalation:"
+    ARN_FORMAT = "arn:aws:states:us-east-1:123456789012:execution:firebell-{machine}:{name}"
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self.started: list[EscalationPlan] = []
+        self.starts: list[Started] = []
+        self.answers: list[tuple[str, str]] = []
         self.stops: list[tuple[str, str]] = []
-        self._stopped_tokens: set[str] = set()
-        self._start_failures: list[Exception] = []
+        self._ended_tokens: set[str] = set()
+        self._start_failures: list[tuple[str | None, Exception]] = []
 
-    def fail_next_start(self, error: Exception, times: int = 1) -> None:
-        with self._lock:
-            self._start_failures.extend([error] * times)
+    @classmethod
+    def execution_id(cls, machine: str, name: str) -> str:
+        return cls.ARN_FORMAT.format(machine=machine, name=name)
 
-    def start(self, plan: EscalationPlan) -> str:
+    def fail_next_start(self, error: Exception, times: int = 1, machine: str | None = None) -> None:
+        """The next `times` starts (of `machine` only, if given) raise `error` (throttling, say)."""
         with self._lock:
-            if self._start_failures:
-                raise self._start_failures.pop(0)
-            self.started.append(plan.model_copy(deep=True))
-            return self.ARN_PREFIX + plan.incident_id
+            self._start_failures.extend([(machine, error)] * times)
 
-    def stop_paging(self, task_token: str, outcome: str) -> bool:
+    def start(self, machine: str, name: str, payload: dict) -> str:
+        stored = json.loads(json.dumps(payload))  # raises TypeError on anything Step Functions could not take
         with self._lock:
-            self.stops.append((task_token, outcome))
-            if task_token in self._stopped_tokens:
+            failure = next((f for f in self._start_failures if f[0] in (None, machine)), None)
+            if failure is not None:
+                self._start_failures.remove(failure)
+                raise failure[1]
+            execution = self.execution_id(machine, name)
+            self.starts.append(Started(machine, name, stored, execution))
+            return execution
+
+    def answer(self, task_token: str, outcome: str) -> bool:
+        with self._lock:
+            self.answers.append((task_token, outcome))
+            if task_token in self._ended_tokens:
                 return False
-            self._stopped_tokens.add(task_token)
+            self._ended_tokens.add(task_token)
             return True
 
-    def stopped_tokens(self) -> list[str]:
+    def stop(self, execution_id: str, cause: str) -> None:
         with self._lock:
-            return [token for token, _ in self.stops]
+            self.stops.append((execution_id, cause))
+
+    def expire(self, task_token: str) -> None:
+        """The wait of `task_token` ended without an answer (its timeout fired)."""
+        with self._lock:
+            self._ended_tokens.add(task_token)
+
+    # inspection helpers
+
+    def started(self, machine: str | None = None) -> list[Started]:
+        with self._lock:
+            return [s for s in self.starts if machine is None or s.machine == machine]
+
+    def names(self, machine: str | None = None) -> list[str]:
+        return [s.name for s in self.started(machine)]
+
+    def outcomes(self, task_token: str | None = None) -> list[str]:
+        with self._lock:
+            return [outcome for token, outcome in self.answers if task_token is None or token == task_token]
 
 
 # --- Messenger ----------------------------------------------------------------------------------
@@ -309,7 +365,7 @@ class OutboxMessenger:
 class FixedClock:
     """A Clock (callable) that stands still until told: `set` or `advance` it. Always aware UTC."""
 
-    DEFAULT = datetime(2024, 5, 1, 10, 0, 0, tzinfo=UTC)
+    DEFAULT = datetime(2026, 5, 1, 10, 0, 0, tzinfo=UTC)  # a Friday: alice is on call on platform-primary
 
     def __init__(self, now: datetime = DEFAULT) -> None:
         self._lock = threading.Lock()

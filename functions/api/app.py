@@ -1,5 +1,7 @@
 """HTTP API (API Gateway REST proxy): report, list, read, acknowledge, resolve, annotate incidents."""
 
+import html
+from datetime import datetime
 from http import HTTPStatus
 from typing import Annotated, Any
 
@@ -12,11 +14,18 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from firebell import wiring
+from firebell.admin_api import router as admin_router
 from firebell.data.store import InvalidCursor
 from firebell.domain.enums import Priority, Status
-from firebell.domain.errors import IncidentNotFound, InvalidTransition
+from firebell.domain.ack_links import InvalidAckLink
+from firebell.domain.errors import IncidentNotFound, InvalidTransition, UnknownSchedule
 from firebell.domain.models import (
     AcknowledgeRequest,
+    ByRequest,
+    ReassignRequest,
+    ReasonRequest,
+    ReviewRequest,
+    StakeholderUpdateRequest,
     IncidentCreate,
     IncidentPage,
     IncidentRead,
@@ -26,11 +35,14 @@ from firebell.domain.models import (
     TimelineEntry,
 )
 from firebell.ports import IncidentFilter
+from firebell.schedule_service import NobodyOnCall
+from firebell.service import UnknownPerson
 
 logger = Logger()
 tracer = Tracer()
 metrics = Metrics()
 app = APIGatewayRestResolver(enable_validation=True)
+app.include_router(admin_router, prefix="/admin")
 
 _VERSION = "0.1.0"
 
@@ -60,9 +72,24 @@ def _not_found(error: IncidentNotFound) -> Response:
     return _error(HTTPStatus.NOT_FOUND, "incident_not_found", str(error))
 
 
+@app.exception_handler(NobodyOnCall)
+def _nobody_on_call(error: NobodyOnCall) -> Response:
+    return _error(HTTPStatus.UNPROCESSABLE_ENTITY, "nobody_on_call", str(error), [{"field": "query.at", "problem": str(error)}])
+
+
+@app.exception_handler(UnknownSchedule)
+def _unknown_schedule(error: UnknownSchedule) -> Response:
+    return _error(HTTPStatus.NOT_FOUND, "schedule_not_found", str(error))
+
+
 @app.exception_handler(InvalidTransition)
 def _conflict(error: InvalidTransition) -> Response:
     return _error(HTTPStatus.CONFLICT, "invalid_transition", str(error))
+
+
+@app.exception_handler(UnknownPerson)
+def _unknown_person(error: UnknownPerson) -> Response:
+    return _error(HTTPStatus.UNPROCESSABLE_ENTITY, "unknown_person", str(error), [{"field": "body.to", "problem": str(error)}])
 
 
 @app.exception_handler(InvalidCursor)
@@ -90,7 +117,7 @@ def create_incident(request: IncidentCreate) -> Response[IncidentRead]:
     return Response(
         HTTPStatus.CREATED,
         "application/json",
-        IncidentRead.of(incident).model_dump(mode="json"),
+        wiring.incident_service().read(incident).model_dump(mode="json"),
         headers={"Location": f"/incidents/{incident.reference}"},
     )
 
@@ -104,26 +131,28 @@ def list_incidents(
     cursor: Annotated[str | None, Query(max_length=2048)] = None,
 ) -> IncidentPage:
     page = wiring.incident_service().list(IncidentFilter(status=status, priority=priority, team=team), limit, cursor)
-    return IncidentPage(items=[IncidentRead.of(i) for i in page.items], cursor=page.cursor)
+    service = wiring.incident_service()
+    return IncidentPage(items=[service.read(i) for i in page.items], cursor=page.cursor)
 
 
 @app.get("/incidents/<incident_id>", summary="Read one incident (by id or INC- reference)")
 def get_incident(incident_id: str) -> IncidentRead:
-    return IncidentRead.of(wiring.incident_service().get(incident_id))
+    service = wiring.incident_service()
+    return service.read(service.get(incident_id))
 
 
 @app.post("/incidents/<incident_id>/acknowledge", summary="Acknowledge: stops paging")
 def acknowledge_incident(incident_id: str, request: AcknowledgeRequest) -> IncidentRead:
     incident = wiring.incident_service().acknowledge(incident_id, request.by)
     metrics.add_metric(name="IncidentsAcknowledged", unit=MetricUnit.Count, value=1)
-    return IncidentRead.of(incident)
+    return wiring.incident_service().read(incident)
 
 
 @app.post("/incidents/<incident_id>/resolve", summary="Resolve, with resolution notes")
 def resolve_incident(incident_id: str, request: ResolveRequest) -> IncidentRead:
     incident = wiring.incident_service().resolve(incident_id, request.by, request.resolution_notes)
     metrics.add_metric(name="IncidentsResolved", unit=MetricUnit.Count, value=1)
-    return IncidentRead.of(incident)
+    return wiring.incident_service().read(incident)
 
 
 @app.post("/incidents/<incident_id>/notes", summary="Add a note to the timeline")
@@ -135,6 +164,86 @@ def add_note(incident_id: str, request: NoteRequest) -> Response[TimelineEntry]:
 @app.get("/incidents/<incident_id>/timeline", summary="Every change and every notification, oldest first")
 def read_timeline(incident_id: str) -> Timeline:
     return Timeline(items=wiring.incident_service().timeline(incident_id))
+
+
+@app.post("/incidents/<incident_id>/hold", summary="Put on hold (waiting on someone outside the team): SLA clocks pause")
+def hold_incident(incident_id: str, request: ReasonRequest) -> IncidentRead:
+    service = wiring.incident_service()
+    return service.read(service.hold(incident_id, request.by, request.reason))
+
+
+@app.post("/incidents/<incident_id>/resume", summary="Resume from hold: SLA clocks run again")
+def resume_incident(incident_id: str, request: ByRequest) -> IncidentRead:
+    service = wiring.incident_service()
+    return service.read(service.resume(incident_id, request.by))
+
+
+@app.post("/incidents/<incident_id>/escalate", summary="Escalate by hand to the next level now")
+def escalate_incident(incident_id: str, request: ReasonRequest) -> IncidentRead:
+    service = wiring.incident_service()
+    return service.read(service.escalate(incident_id, request.by, request.reason))
+
+
+@app.post("/incidents/<incident_id>/reassign", summary="Reassign to a person, who is paged")
+def reassign_incident(incident_id: str, request: ReassignRequest) -> IncidentRead:
+    service = wiring.incident_service()
+    return service.read(service.reassign(incident_id, request.to, request.by))
+
+
+@app.post("/incidents/<incident_id>/reopen", summary="Reopen a resolved incident (within its confirmation window)")
+def reopen_incident(incident_id: str, request: ReasonRequest) -> IncidentRead:
+    service = wiring.incident_service()
+    return service.read(service.reopen(incident_id, request.by, request.reason))
+
+
+@app.post("/incidents/<incident_id>/updates", summary="Post a stakeholder update (emailed to the team's stakeholders)")
+def post_stakeholder_update(incident_id: str, request: StakeholderUpdateRequest) -> Response[Timeline]:
+    service = wiring.incident_service()
+    service.post_update(incident_id, request.by, request.message)
+    return Response(HTTPStatus.CREATED, "application/json", {"items": [e.model_dump(mode="json") for e in service.timeline(incident_id)[-1:]]})
+
+
+@app.post("/incidents/<incident_id>/review", summary="Complete the post-incident review")
+def complete_review(incident_id: str, request: ReviewRequest) -> IncidentRead:
+    service = wiring.incident_service()
+    return service.read(service.complete_review(incident_id, request.by, request.summary))
+
+
+_ACK_PAGE = """<!doctype html><html><head><meta charset="utf-8"><title>firebell</title></head>
+<body style="font-family:sans-serif;max-width:32em;margin:3em auto">{body}</body></html>"""
+
+
+@app.get("/ack/<token>", include_in_schema=False)
+def acknowledge_link_page(token: str) -> Response[str]:
+    # A GET never acknowledges: mail scanners open links, and must not silence a page.
+    body = ('<h1>Acknowledge this incident?</h1><p>Acknowledging stops paging.</p>'
+            f'<form method="post" action="{html.escape(token)}"><button type="submit">Acknowledge</button></form>')
+    return Response(HTTPStatus.OK, "text/html; charset=utf-8", _ACK_PAGE.format(body=body))
+
+
+@app.post("/ack/<token>", include_in_schema=False)
+def acknowledge_by_link(token: str) -> Response[str]:
+    try:
+        incident = wiring.incident_service().acknowledge_by_link(token)
+    except (InvalidAckLink, InvalidTransition) as refusal:
+        return Response(HTTPStatus.GONE, "text/html; charset=utf-8", _ACK_PAGE.format(body=f"<h1>Not acknowledged</h1><p>{html.escape(str(refusal))}</p>"))
+    message = f"<h1>{incident.reference} acknowledged</h1><p>Paging has stopped. Thank you, {html.escape(incident.acknowledged_by or '')}.</p>"
+    return Response(HTTPStatus.OK, "text/html; charset=utf-8", _ACK_PAGE.format(body=message))
+
+
+@app.get("/schedules/<schedule_id>/on-call", summary="Who is on call now, or at a given time")
+def who_is_on_call(schedule_id: str, at: Annotated[datetime | None, Query()] = None) -> dict[str, Any]:
+    return wiring.schedules().on_call(schedule_id, at)
+
+
+@app.get("/schedules/<schedule_id>/calendar.ics", summary="The schedule's shifts as an iCalendar feed")
+def schedule_calendar(
+    schedule_id: str,
+    person: Annotated[str | None, Query(max_length=128)] = None,
+    days: Annotated[int, Query(ge=1, le=366)] = 28,
+) -> Response[str]:
+    calendar = wiring.schedules().calendar(schedule_id, person, days)
+    return Response(HTTPStatus.OK, "text/calendar; charset=utf-8", calendar)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)

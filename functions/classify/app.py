@@ -1,26 +1,35 @@
-"""Classify: on incident.opened — category, impact × urgency → priority, SLA, owning team; starts escalation."""
+"""Classify: on incident.opened — category, impact × urgency → priority, SLA, owning team; starts the
+escalation (or defers it while the service is in maintenance, until maintenance.ended wakes it)."""
+
+from typing import Annotated
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import Field, TypeAdapter
 
 from firebell import wiring
 from firebell.batch import process_queue_batch
-from firebell.domain.models import IncidentEvent
+from firebell.domain.models import IncidentOpened, MaintenanceEnded
 
 logger = Logger()
 tracer = Tracer()
 metrics = Metrics()
 
+ClassifyMessage = TypeAdapter(Annotated[IncidentOpened | MaintenanceEnded, Field(discriminator="type")])
+
 
 @tracer.capture_method
 def handle_record(record: SQSRecord) -> None:
-    event = IncidentEvent.model_validate_json(record.body)
-    incident = wiring.incident_service().classify(event.incident_id)
+    message = ClassifyMessage.validate_json(record.body)
+    service = wiring.incident_service()
+    if isinstance(message, MaintenanceEnded):
+        service.maintenance_ended(message.incident_id)
+        return
+    incident = service.classify(message.incident_id)
     logger.info("incident classified", extra={"reference": incident.reference, "priority": incident.priority})
     metrics.add_metric(name="IncidentsClassified", unit=MetricUnit.Count, value=1)
-    metrics.add_metadata(key="priority", value=str(incident.priority))
 
 
 @logger.inject_lambda_context

@@ -1,40 +1,67 @@
-"""Notify: pages escalation levels (from the state machine), the incident manager, and tells people of resolution."""
+"""Notify: acts on every timer's wake-up (pages, acknowledgement watch, SLA, reminders, confirmation window)
+and reaches people by email and SMS, recording each delivery on the timeline."""
 
-import json
+from typing import Annotated
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import Field, TypeAdapter
 
 from firebell import wiring
 from firebell.batch import process_queue_batch
-from firebell.domain.enums import EventType
-from firebell.domain.errors import PermanentMessageError
-from firebell.domain.models import EscalationExhausted, IncidentEvent, PageRequest
+from firebell.domain.models import (
+    EscalationExhausted,
+    PageRequest,
+    ReminderDue,
+    ResolutionConfirming,
+    ResolutionWindowClosed,
+    SlaWakeUp,
+    WatchRequest,
+)
 from firebell.service import Delivery
 
 logger = Logger()
 tracer = Tracer()
 metrics = Metrics()
 
+NotifyMessage = TypeAdapter(
+    Annotated[
+        PageRequest | WatchRequest | EscalationExhausted | SlaWakeUp | ReminderDue | ResolutionConfirming | ResolutionWindowClosed,
+        Field(discriminator="type"),
+    ]
+)
 
-def _deliver(body: str) -> list[Delivery]:
+
+def _act(message) -> list[Delivery]:
     service = wiring.incident_service()
-    payload = json.loads(body)
-    message_type = payload.get("type") if isinstance(payload, dict) else None
-    if message_type == "escalation.page":
-        return service.page(PageRequest.model_validate_json(body))
-    if message_type == "escalation.exhausted":
-        return service.page_incident_managers(EscalationExhausted.model_validate_json(body))
-    if message_type == EventType.RESOLVED:
-        return service.announce_resolution(IncidentEvent.model_validate_json(body).incident_id)
-    raise PermanentMessageError(f"type: unknown message type {message_type!r}")
+    match message:
+        case PageRequest():
+            return service.page(message)
+        case WatchRequest():
+            service.watch(message)
+            return []
+        case EscalationExhausted():
+            return service.page_incident_managers(message)
+        case SlaWakeUp():
+            deliveries = service.sla_wake_up(message)
+            if message.type == "sla.breached" and deliveries:
+                metrics.add_metric(name=f"Sla{message.clock.title()}Breached", unit=MetricUnit.Count, value=1)
+            return deliveries
+        case ReminderDue():
+            return service.reminder_due(message)
+        case ResolutionConfirming():
+            return service.resolution_confirming(message)
+        case ResolutionWindowClosed():
+            service.resolution_window_closed(message.incident_id)
+            return []
+    raise AssertionError(f"unhandled message {message!r}")  # the union above is exhaustive
 
 
 @tracer.capture_method
 def handle_record(record: SQSRecord) -> None:
-    deliveries = _deliver(record.body)
+    deliveries = _act(NotifyMessage.validate_json(record.body))
     for channel in ("email", "sms"):
         sent = sum(1 for d in deliveries if d.channel == channel)
         if sent:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from typing import Any, cast
 
-from aws_cdk import Aws, CfnElement, CfnOutput, Duration, RemovalPolicy, Stack
+from aws_cdk import ArnFormat, Aws, CfnElement, CfnOutput, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
@@ -14,6 +14,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_event_sources as event_sources
 from aws_cdk import aws_logs as logs
+from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_ses as ses
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
@@ -32,6 +33,7 @@ from infra.topology import (
     FunctionSpec,
     QueueSpec,
     QueueTrigger,
+    SecretSpec,
     StateMachineSpec,
     TableSpec,
     Topology,
@@ -44,6 +46,9 @@ LOG_RETENTION = logs.RetentionDays.ONE_MONTH
 DLQ_RETENTION = Duration.days(14)
 # AWS's guidance for SQS event sources: visibility timeout at least six times the function's timeout.
 VISIBILITY_TIMEOUT_FACTOR = 6
+# Generated secret values: 64 letters and digits (~380 bits), plain SecretString, as the functions read it
+# (firebell.adapters.aws.SecretsManagerSecret uses the string's bytes as the HMAC key).
+SECRET_LENGTH = 64
 
 _ATTRIBUTE_TYPES = {
     "S": dynamodb.AttributeType.STRING,
@@ -81,6 +86,7 @@ class FirebellStack(Stack):
         self.queues: dict[str, sqs.Queue] = {}
         for spec in topology.queues:
             self._queue(spec)
+        self.secrets = {spec.name: self._secret(spec) for spec in topology.secrets}
         self.layer = common_layer(self, "CommonLayer")
         self.sender_identity = ses.EmailIdentity(self, "SenderIdentity", identity=ses.Identity.email(self.sender))
         self.functions = {spec.name: self._function(spec) for spec in topology.functions}
@@ -90,7 +96,7 @@ class FirebellStack(Stack):
             for spec in topology.functions
             if isinstance(spec.trigger, ApiTrigger)
         }
-        # Wired last: environments and grants refer to resources of every kind (notify needs the API's URL).
+        # Wired last: environments and grants refer to resources of every kind (classify, notify: the API's URL).
         for spec in topology.functions:
             self._wire(spec, self.functions[spec.name])
 
@@ -175,6 +181,29 @@ class FirebellStack(Stack):
             )
         self.queues[spec.name] = queue
         self.queues[dlq_name] = dlq
+
+    def _secret(self, spec: SecretSpec) -> secretsmanager.Secret:
+        secret = secretsmanager.Secret(
+            self,
+            f"{pascal(spec.name)}Secret",
+            description=f"firebell: {spec.description}",
+            # Encrypted with the account's aws/secretsmanager key: only IAM decides who reads it (grant_read).
+            generate_secret_string=secretsmanager.SecretStringGenerator(
+                password_length=SECRET_LENGTH, exclude_punctuation=True, include_space=False
+            ),
+        )
+        NagSuppressions.add_resource_suppressions(
+            secret,
+            [
+                NagPackSuppression(
+                    id="AwsSolutions-SMG4",
+                    reason="No automatic rotation: the value is the HMAC key of short-lived acknowledgement links, "
+                    "and rotating it would invalidate every link still outstanding in emails and SMS. Rotation "
+                    "can be added once verification accepts the current and the previous key (dual-key verify)",
+                )
+            ],
+        )
+        return secret
 
     def _visibility_timeout(self, spec: QueueSpec) -> int:
         consumer_timeouts = [
@@ -363,6 +392,8 @@ class FirebellStack(Stack):
                 return self.queues[name].queue_url
             case "state_machine":
                 return self.state_machines[name].state_machine_arn
+            case "secret":
+                return self.secrets[name].secret_arn
             case "api_url":
                 return self.apis[name].url
             case "max_receive_count":
@@ -396,15 +427,57 @@ class FirebellStack(Stack):
         for queue in permissions.send_to_queues:
             self.queues[queue].grant_send_messages(function)
         for machine in permissions.start_executions:
-            self.state_machines[machine].grant_start_execution(function)
+            self.state_machines[machine].grants.start_execution(function)
+        if permissions.stop_executions:
+            self._allow_stop_executions(role, permissions.stop_executions)
         for machine in permissions.answer_tasks:
-            self.state_machines[machine].grant_task_response(function)
+            # SendTaskSuccess, SendTaskFailure and SendTaskHeartbeat.
+            self.state_machines[machine].grants.task_response(function)
+        for secret in permissions.read_secrets:
+            # GetSecretValue and DescribeSecret on this secret only (its key is AWS managed: no KMS grant).
+            self.secrets[secret].grant_read(function)
         if permissions.send_email:
             self.sender_identity.grant_send_email(function)
         if permissions.send_sms:
             self._allow_sms(spec, role)
         if permissions.table_read_write:
             self._explain_index_grants(role, permissions.table_read_write)
+
+    def executions_arn(self, machine: str) -> str:
+        """`arn:…:states:<region>:<account>:execution:<machine name>:*`: every execution of one state machine.
+
+        What grants.execution() grants, spelled with the machine's Name attribute so that the suppression
+        below can name the exact wildcard it allows."""
+        return self.format_arn(
+            service="states",
+            resource="execution",
+            resource_name=f"{self.state_machines[machine].state_machine_name}:*",
+            arn_format=ArnFormat.COLON_RESOURCE_NAME,
+        )
+
+    def _allow_stop_executions(self, role: iam.IRole, machines: tuple[str, ...]) -> None:
+        iam.Grant.add_to_principal(
+            grantee=role,
+            actions=["states:StopExecution"],
+            # On the machines' executions, not on the machines themselves (StopExecution takes an execution ARN).
+            resource_arns=[self.executions_arn(m) for m in machines],
+        )
+        NagSuppressions.add_resource_suppressions(
+            role,
+            [
+                NagPackSuppression(
+                    id="AwsSolutions-IAM5",
+                    reason="StopExecution acts on an execution, whose ARN ends in a name chosen when it starts; "
+                    f"'<machine name>:*' limits it to the executions of these state machines: {', '.join(machines)}",
+                    applies_to=[
+                        "Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:"
+                        f"<{self.get_logical_id(cast(CfnElement, self.state_machines[m].node.default_child))}.Name>:*"
+                        for m in machines
+                    ],
+                )
+            ],
+            apply_to_children=True,
+        )
 
     def _explain_index_grants(self, role: iam.IRole, tables: tuple[str, ...]) -> None:
         indexes = ", ".join(i.name for t in self.topology.tables if t.name in tables for i in t.indexes)

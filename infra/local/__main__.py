@@ -10,6 +10,7 @@ import os
 import signal
 import sys
 import threading
+from pathlib import Path
 
 from infra.local.demo import Demo, DemoFailed, level_timeouts
 from infra.local.runtime import LocalRuntime
@@ -21,13 +22,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--api-port", type=int, default=int(os.environ.get("FIREBELL_API_PORT", 3000)), help="HTTP API port (default 3000, like sam local)")
     parser.add_argument("--aws-port", type=int, default=int(os.environ.get("FIREBELL_AWS_PORT", 4566)), help="AWS-compatible endpoint port (default 4566, like LocalStack)")
     parser.add_argument("--time-scale", type=float, default=float(os.environ.get("FIREBELL_TIME_SCALE", 0.01)), help="multiply escalation delays (default 0.01: 5 min → 3 s)")
+    parser.add_argument("--config-dir", type=Path, default=Path(os.environ.get("FIREBELL_CONFIG_DIR", CONFIG_DIR)), help="firebell.yaml and rules.yaml (default config/)")
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--demo-only", action="store_true", help="play the demo and exit")
     mode.add_argument("--no-demo", action="store_true", help="serve without playing the demo")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
 
-    runtime = LocalRuntime(api_port=args.api_port, aws_port=args.aws_port, time_scale=args.time_scale)
+    runtime = LocalRuntime(api_port=args.api_port, aws_port=args.aws_port, time_scale=args.time_scale, config_dir=args.config_dir)
     try:
         runtime.start()
     except RuntimeError as error:
@@ -44,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     status = 0
     try:
         if not args.no_demo:
-            demo = Demo(runtime.api_url, runtime.aws_url, alarms_topic, level_timeouts(CONFIG_DIR, args.time_scale))
+            demo = Demo(runtime.api_url, runtime.aws_url, alarms_topic, level_timeouts(args.config_dir, args.time_scale))
             try:
                 demo.play()
                 print(f"\ndemo passed: {len(demo.steps_passed)} steps")

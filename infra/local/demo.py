@@ -21,6 +21,9 @@ import boto3
 from infra.topology import ROOT
 
 EVENTS = ROOT / "events" / "cloudwatch"
+CONFIG = ROOT / "config"
+DEMO_SERVICE = "checkout"  # the demo alarm's service (checkout- prefix)
+PRIMARY_SCHEDULE = "platform-primary"
 T = TypeVar("T")
 
 
@@ -123,13 +126,16 @@ class Demo:
         classified = self._wait_for("incident classified", lambda: (i := self.incident(reference))["priority"] and i, 15)
         self._passed(
             f"classified {classified['category']}: impact {classified['impact']} × urgency {classified['urgency']} → "
-            f"{classified['priority']}; team {classified['team']}; respond by {classified['sla']['response_due_at'][11:16]} UTC, "
-            f"resolve by {classified['sla']['resolution_due_at'][11:16]} UTC"
+            f"{classified['priority']}; team {classified['team']}; respond by {classified['sla']['response']['due_at'][11:19]} UTC, "
+            f"resolve by {classified['sla']['resolution']['due_at'][11:19]} UTC (timers scaled)"
         )
 
-        level1_pages = self._wait_for("level 1 paged", lambda: (p := self.pages_to("alice@example.com")) and
-                                      any(self.pages_to("+15550100001")) and p, 15)
-        self._passed(f"level 1 paged: email to alice@example.com and SMS to +15550100001: \"{level1_pages[0]['subject'][:60]}…\"")
+        _, on_call = http("GET", f"{self.api_url}/schedules/{PRIMARY_SCHEDULE}/on-call")
+        primary = on_call["person"]["id"]
+        email, phone = contacts(CONFIG)[primary]
+        self._say("·", f"{primary} is on call for {PRIMARY_SCHEDULE} (GET /schedules/{PRIMARY_SCHEDULE}/on-call)")
+        level1_pages = self._wait_for("level 1 paged", lambda: (p := self.pages_to(email)) and any(self.pages_to(phone)) and p, 15)
+        self._passed(f"level 1 paged: email to {email} and SMS to {phone}: \"{level1_pages[0]['subject'][:60]}…\"")
 
         self._say("…", f"nobody acknowledges for {level1}s")
         paged_at = time.monotonic()
@@ -142,8 +148,8 @@ class Demo:
         if status != 200 or body["status"] != "acknowledged":
             raise DemoFailed(f"acknowledge answered {status}: {body}")
         execution = body["escalation"]["execution_arn"]
-        self._wait_for("escalation stopped", lambda: self.execution_status(execution) == "SUCCEEDED", 10)
-        self._passed(f"acknowledged; escalation workflow ended {time.monotonic() - acked_at:.1f}s later")
+        self._wait_for("paging stopped", lambda: self.incident(reference)["escalation"]["watching"], 10)
+        self._passed(f"acknowledged; paging stopped {time.monotonic() - acked_at:.1f}s later (the workflow now watches the acknowledgement)")
 
         time.sleep(level2 + 1)  # past the moment level 2 would have escalated to the incident manager
         if self.pages_to("carol@example.com"):
@@ -156,6 +162,8 @@ class Demo:
         if not resolved["auto_resolved"]:
             raise DemoFailed("the incident was resolved, but not automatically")
         self._passed(f"{reference} resolved automatically: {resolved['resolution_notes'][:60]}…")
+        self._wait_for("escalation ended", lambda: self.execution_status(execution) == "SUCCEEDED", 10)
+        self._passed("escalation workflow ended; the confirmation window is open (a returning alarm would reopen the incident)")
         self._wait_for("stakeholders told", lambda: any("resolved" in m.get("subject", "") for m in self.pages_to("dave@example.com")), 15)
         self._passed("stakeholder dave@example.com told of the resolution by email")
 
@@ -177,8 +185,15 @@ class Demo:
 
 def level_timeouts(config_dir: Path, time_scale: float) -> list[int]:
     from firebell.config import load_config
-    from firebell.domain.classification import scaled_timeout
+    from firebell.domain.escalation import scaled_timeout
 
     directory = load_config(config_dir).directory
-    levels = directory.team(directory.default_team).escalation_policy.levels
+    levels = directory.policy_for(directory.default_team, DEMO_SERVICE).levels
     return [scaled_timeout(level.delay_minutes, time_scale) for level in levels]
+
+
+def contacts(config_dir: Path) -> dict[str, tuple[str | None, str | None]]:
+    """person id → (email, phone), to recognise the demo's pages in the outbox."""
+    from firebell.config import load_config
+
+    return {p.id: (p.email, p.phone) for p in load_config(config_dir).directory.people}

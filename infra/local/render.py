@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import secrets
 from pathlib import Path
 from typing import Any
 
@@ -60,6 +61,11 @@ def render_topology(topology: Topology, config_dir: Path, api_url: str) -> Resou
             roleArn=f"arn:aws:iam::{ACCOUNT_ID}:role/firebell-{machine.name}",
             type="STANDARD",
         )["stateMachineArn"]
+    secretsmanager = boto3.client("secretsmanager", region_name=REGION)
+    for secret in topology.secrets:
+        resources[("secret", secret.name)] = secretsmanager.create_secret(
+            Name=f"firebell-{secret.name}", Description=secret.description, SecretString=secrets.token_urlsafe(32)
+        )["ARN"]
     ses.verify_email_identity(EmailAddress=load_config(config_dir).directory.notifications.sender)
     return resources
 

@@ -10,6 +10,8 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from dataclasses import dataclass
 
 import pytest
@@ -35,10 +37,18 @@ class RunningPipeline:
 
 @pytest.fixture(scope="module")
 def local_pipeline() -> Iterator[RunningPipeline]:
+    """The runtime with the repository's own config/, as `make run` starts it."""
+    with running_pipeline(ROOT / "config", TIME_SCALE) as pipeline:
+        yield pipeline
+
+
+@contextmanager
+def running_pipeline(config_dir: Path, time_scale: float) -> Iterator[RunningPipeline]:
     api_port, aws_port = free_port(), free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     process = subprocess.Popen(
-        [sys.executable, "-m", "infra.local", "--no-demo", f"--api-port={api_port}", f"--aws-port={aws_port}", f"--time-scale={TIME_SCALE}"],
+        [sys.executable, "-m", "infra.local", "--no-demo", f"--api-port={api_port}", f"--aws-port={aws_port}",
+         f"--time-scale={time_scale}", f"--config-dir={config_dir}"],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
     api_url = f"http://127.0.0.1:{api_port}"

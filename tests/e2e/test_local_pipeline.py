@@ -4,7 +4,7 @@ import json
 import subprocess
 import sys
 
-from infra.local.demo import Demo, http, level_timeouts, local_aws_client
+from infra.local.demo import Demo, contacts, http, level_timeouts, local_aws_client
 from infra.topology import CONFIG_DIR, ROOT
 from tests.e2e.conftest import TIME_SCALE, RunningPipeline
 
@@ -20,7 +20,7 @@ def test_the_demo_scenario_happens_step_by_step(local_pipeline: RunningPipeline)
     reference = demo.play()
 
     # Then every step of the demo happened
-    assert len(demo.steps_passed) == 8, demo.steps_passed
+    assert len(demo.steps_passed) == 9, demo.steps_passed
     # And the timeline tells the whole story in order
     _, timeline = http("GET", f"{local_pipeline.api_url}/incidents/{reference}/timeline")
     kinds = [entry["kind"] for entry in timeline["items"]]
@@ -29,19 +29,25 @@ def test_the_demo_scenario_happens_step_by_step(local_pipeline: RunningPipeline)
     assert kinds.index("acknowledged") > max(i for i, k in enumerate(kinds) if k == "paged")
     assert kinds.index("resolved") > kinds.index("acknowledged")
     assert "escalation_exhausted" not in kinds
-    # And the outbox holds exactly the pages and the resolution notices, never the incident manager
+    # And the outbox holds exactly the pages, the resolution notices and bob's review assignment,
+    # never the incident manager
+    _, on_call = http("GET", f"{local_pipeline.api_url}/schedules/platform-primary/on-call")
+    primary_email, primary_phone = contacts(CONFIG_DIR)[on_call["person"]["id"]]
     outbox = http("GET", f"{local_pipeline.api_url}/_local/outbox")[1]["items"]
     recipients = sorted((m["channel"], m["to"][0]) for m in outbox)
     assert recipients == sorted([
-        ("email", "alice@example.com"), ("sms", "+15550100001"),
+        ("email", primary_email), ("sms", primary_phone),
         ("email", "bob@example.com"), ("sms", "+15550100002"),
-        ("email", "dave@example.com"), ("email", "alice@example.com"), ("email", "bob@example.com"),
+        ("email", "dave@example.com"), ("email", primary_email), ("email", "bob@example.com"),
+        ("email", "bob@example.com"),
     ])
+    assert any("post-incident review assigned" in m["body"] for m in outbox if m["to"] == ["bob@example.com"])
     # And the incident ends resolved automatically, its escalation workflow finished
     _, incident = http("GET", f"{local_pipeline.api_url}/incidents/{reference}")
     assert (incident["status"], incident["auto_resolved"], incident["acknowledged_by"]) == ("resolved", True, "bob")
     sfn = local_aws_client("stepfunctions", local_pipeline.aws_url)
     assert sfn.describe_execution(executionArn=incident["escalation"]["execution_arn"])["status"] == "SUCCEEDED"
+    assert incident["review"]["owner"] == "bob" and incident["review"]["completed_at"] is None
 
 
 def test_an_unreadable_alarm_lands_in_the_dlq_with_its_reason(local_pipeline: RunningPipeline) -> None:

@@ -1,11 +1,14 @@
 """One synthesis of the Firebell stack per test session, with the cdk-nag checks applied, offline and fast.
 
-The layer is not bundled here: the context key `aws:cdk:bundling-stacks` = [] makes every asset with bundling
-skip it (CDK's Stack.bundlingRequired matches no stack), so no pip runs. `make synth` and test_layer.py build it.
+The app gets cdk.json's context (the feature flags `cdk synth` applies, e.g. minimizePolicies), so the template
+tested is the one `make synth` writes. The layer is not bundled here: the context key
+`aws:cdk:bundling-stacks` = [] makes every asset with bundling skip it (CDK's Stack.bundlingRequired matches
+no stack), so no pip runs. `make synth` and test_layer.py build it.
 """
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -18,10 +21,12 @@ from aws_cdk.cx_api import SynthesisMessage
 
 from infra.cdk.app import build
 from infra.cdk.stack import FirebellStack
+from infra.topology import ROOT
 
 os.environ.setdefault("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION", "1")
 
 NAG_MESSAGE = Match.string_like_regexp("AwsSolutions-.*")
+CDK_JSON = ROOT / "cdk.json"
 
 
 @dataclass(frozen=True)
@@ -43,7 +48,8 @@ class Synthesized:
 
 @pytest.fixture(scope="session")
 def synthesized() -> Iterator[Synthesized]:
-    app = App(context={"aws:cdk:bundling-stacks": []})
+    context = json.loads(CDK_JSON.read_text(encoding="utf-8")).get("context", {})
+    app = App(context={**context, "aws:cdk:bundling-stacks": []})
     stack = build(app)
     template = Template.from_stack(stack)  # synthesizes the app: the cdk-nag aspect runs here
     annotations = Annotations.from_stack(stack)

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from firebell import workflows
 from firebell.data.records import TABLE_MODEL
 from infra.cdk.stack import ASL_PLACEHOLDER, VISIBILITY_TIMEOUT_FACTOR
 from infra.topology import (
@@ -20,6 +21,7 @@ from infra.topology import (
     ApiTrigger,
     FunctionSpec,
     QueueTrigger,
+    StateMachineSpec,
     table_from_model,
 )
 
@@ -32,6 +34,12 @@ LOG_RETENTION_DAYS = 30
 DLQ_RETENTION_SECONDS = 14 * 24 * 3600
 QUEUE_TRIGGERED = [f for f in TOPOLOGY.functions if isinstance(f.trigger, QueueTrigger)]
 MIN_REASON_LENGTH = 10
+# IAM's limit on the inline policies of one role, in characters without whitespace, once CloudFormation has
+# resolved every reference; ARN_ESTIMATE stands for any resolved reference (a state machine ARN is ~100).
+ROLE_POLICY_LIMIT = 10_240
+ARN_ESTIMATE = "x" * 160
+PSEUDO_PARAMETERS = {"AWS::Partition": "aws-us-gov", "AWS::Region": "ap-southeast-2", "AWS::AccountId": "1" * 12}
+TASK_RESPONSE_ACTIONS = ("states:SendTaskSuccess", "states:SendTaskFailure", "states:SendTaskHeartbeat")
 
 
 def of_type(resources: Resources, cfn_type: str) -> Resources:
@@ -61,13 +69,51 @@ def as_list(value: Any) -> list[Any]:
 
 
 def allowed(statements: list[dict[str, Any]], action: str) -> list[Any]:
-    """Resources on which the statements allow exactly this action."""
-    return [
-        resource
-        for s in statements
-        if s["Effect"] == "Allow" and action in as_list(s["Action"])
-        for resource in as_list(s["Resource"])
-    ]
+    """Resources on which the statements allow exactly this action, in a canonical order (cdk.json's
+    minimizePolicies merges statements, so the template's order says nothing)."""
+    return sorted(
+        (
+            resource
+            for s in statements
+            if s["Effect"] == "Allow" and action in as_list(s["Action"])
+            for resource in as_list(s["Resource"])
+        ),
+        key=json.dumps,
+    )
+
+
+def canonical(resources: list[Any]) -> list[Any]:
+    return sorted(resources, key=json.dumps)
+
+
+def actions_of(statements: list[dict[str, Any]], prefix: str) -> set[str]:
+    return {a for s in statements if s["Effect"] == "Allow" for a in as_list(s["Action"]) if a.startswith(prefix)}
+
+
+def flatten(value: Any) -> str:
+    """A resource as one string: `{"Ref": "X"}` → `${X}`, GetAtt → `${X.Attr}`, Fn::Join → the joined parts."""
+    if isinstance(value, str):
+        return value
+    if "Ref" in value:
+        return "${" + value["Ref"] + "}"
+    if "Fn::GetAtt" in value:
+        return "${" + ".".join(value["Fn::GetAtt"]) + "}"
+    if "Fn::Join" in value:
+        separator, parts = value["Fn::Join"]
+        return separator.join(flatten(part) for part in parts)
+    raise ValueError(f"cannot flatten {value}")
+
+
+def resolved(value: Any) -> Any:
+    """A policy document as CloudFormation resolves it: pseudo parameters by their longest usual values, any
+    other reference by ARN_ESTIMATE."""
+    if isinstance(value, list):
+        return [resolved(v) for v in value]
+    if isinstance(value, dict) and {"Ref", "Fn::GetAtt", "Fn::Join"} & set(value):
+        return re.sub(r"\$\{([^}]*)\}", lambda m: PSEUDO_PARAMETERS.get(m[1], ARN_ESTIMATE), flatten(value))
+    if isinstance(value, dict):
+        return {k: resolved(v) for k, v in value.items()}
+    return value
 
 
 def function_role(synthesized: Synthesized, name: str) -> str:
@@ -269,12 +315,25 @@ def test_function_environment_resolves_every_variable(synthesized: Synthesized, 
                 assert value == ref(synthesized.logical_id(stack.queues[name])), variable
             case "state_machine":
                 assert value == ref(synthesized.logical_id(stack.state_machines[name])), variable
+            case "secret":
+                # Ref of a Secrets Manager secret is its ARN: the value itself never enters the template.
+                assert value == ref(synthesized.logical_id(stack.secrets[name])), variable
             case "api_url":
                 assert ref(synthesized.logical_id(stack.apis[name])) in value["Fn::Join"][1], variable
             case "max_receive_count":
                 assert value == str(TOPOLOGY.queue(name).max_receive_count), variable
             case _:
                 pytest.fail(f"{variable}: unknown kind {kind}")
+
+
+@pytest.mark.parametrize("spec", TOPOLOGY.functions, ids=lambda f: f.name)
+def test_every_function_knows_every_state_machine(synthesized: Synthesized, spec: FunctionSpec) -> None:
+    # Given a function's rendered environment
+    variables = synthesized.resource(synthesized.stack.functions[spec.name])["Properties"]["Environment"]["Variables"]
+    # Then it has <NAME>_STATE_MACHINE_ARN for each of the five workflows, each the ARN of that machine
+    for name in workflows.ALL:
+        machine = synthesized.logical_id(synthesized.stack.state_machines[name])
+        assert variables[f"{name.upper()}_STATE_MACHINE_ARN"] == ref(machine), name
 
 
 @pytest.mark.parametrize("spec", QUEUE_TRIGGERED, ids=lambda f: f.name)
@@ -354,54 +413,162 @@ def test_outputs(template_json: dict[str, Any]) -> None:
 # --- Step Functions --------------------------------------------------------------------------------------
 
 
+def _tasks(states: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every Task state of an ASL definition, inside Parallel branches and Map iterators too."""
+    found = []
+    for state in states.values():
+        if state["Type"] == "Task":
+            found.append(state)
+        for branch in state.get("Branches", []) + [state[k] for k in ("Iterator", "ItemProcessor") if k in state]:
+            found.extend(_tasks(branch["States"]))
+    return found
+
+
+def test_all_five_workflows_are_rendered(synthesized: Synthesized) -> None:
+    # Given the workflows the service starts, stops and answers (firebell.workflows)
+    # Then each is a state machine of the topology, rendered once
+    assert sorted(s.name for s in TOPOLOGY.state_machines) == sorted(workflows.ALL)
+    assert sorted(synthesized.stack.state_machines) == sorted(workflows.ALL)
+
+
 @pytest.mark.parametrize("spec", TOPOLOGY.state_machines, ids=lambda s: s.name)
-def test_state_machine_logs_traces_and_is_wired_to_its_queues(
-    synthesized: Synthesized, resources: Resources, spec: Any
+def test_state_machine_logs_without_execution_data_and_traces(
+    synthesized: Synthesized, resources: Resources, spec: StateMachineSpec
 ) -> None:
     # Given a state machine of the topology
+    machine = synthesized.resource(synthesized.stack.state_machines[spec.name])["Properties"]
+    # Then it is a STANDARD machine logging ALL events to its own retained log group, traced
+    assert machine["StateMachineType"] == "STANDARD"
+    logging = machine["LoggingConfiguration"]
+    assert logging["Level"] == "ALL"
+    # Task tokens can stop an escalation or close an incident: they must not be copied into the logs.
+    assert logging["IncludeExecutionData"] is False
+    (destination,) = logging["Destinations"]
+    log_group = resources[destination["CloudWatchLogsLogGroup"]["LogGroupArn"]["Fn::GetAtt"][0]]
+    assert log_group["Properties"]["RetentionInDays"] == LOG_RETENTION_DAYS
+    assert machine["TracingConfiguration"] == {"Enabled": True}
+
+
+@pytest.mark.parametrize("spec", TOPOLOGY.state_machines, ids=lambda s: s.name)
+def test_state_machine_definition_is_its_asl_file_with_every_placeholder_filled(
+    synthesized: Synthesized, spec: StateMachineSpec
+) -> None:
+    # Given a state machine and its ASL file
     stack = synthesized.stack
     machine = synthesized.resource(stack.state_machines[spec.name])["Properties"]
-    # Then it is a STANDARD machine logging ALL events (without execution data), traced
-    assert machine["StateMachineType"] == "STANDARD"
-    assert machine["LoggingConfiguration"]["Level"] == "ALL"
-    # Task tokens can stop an escalation: they must not be copied into the logs.
-    assert machine["LoggingConfiguration"]["IncludeExecutionData"] is False
-    assert machine["TracingConfiguration"] == {"Enabled": True}
-    # And its definition is the ASL file, whose every ${...} CloudFormation fills with the rendered resource
     definition = machine["DefinitionString"]
-    assert json.loads(definition) == json.loads(spec.definition_file.read_text())
-    assert set(ASL_PLACEHOLDER.findall(definition)) == set(spec.substitutions)
+    # Then the definition is the file, verbatim
+    assert json.loads(definition) == json.loads(spec.definition_file.read_text(encoding="utf-8"))
+    # And CloudFormation fills each of its ${...} (and nothing else) with the rendered resource
+    placeholders = set(ASL_PLACEHOLDER.findall(definition))
+    assert placeholders and placeholders == set(spec.substitutions) == set(machine["DefinitionSubstitutions"])
     for placeholder, (kind, name) in spec.substitutions.items():
         assert kind == "queue_url"  # the only kind the topology uses today
         assert machine["DefinitionSubstitutions"][placeholder] == ref(synthesized.logical_id(stack.queues[name]))
-    # And its role may send to exactly the queues it pages through
+    # And once filled it is valid JSON without any placeholder left
+    filled = ASL_PLACEHOLDER.sub(lambda m: f"queue-url-of-{spec.substitutions[m[1]][1]}", definition)
+    assert "${" not in filled
+    # And every queue its tasks send to is one it is meant to send to
+    queue_urls = {
+        task["Parameters"]["QueueUrl"]
+        for task in _tasks(json.loads(filled)["States"])
+        if task["Resource"].startswith("arn:aws:states:::sqs:sendMessage")
+    }
+    assert queue_urls == {f"queue-url-of-{q}" for q in spec.sends_to_queues}
+
+
+@pytest.mark.parametrize("spec", TOPOLOGY.state_machines, ids=lambda s: s.name)
+def test_state_machine_role_sends_to_exactly_its_queues(
+    synthesized: Synthesized, resources: Resources, spec: StateMachineSpec
+) -> None:
+    # Given a state machine's role
+    stack = synthesized.stack
     statements = statements_of_role(resources, synthesized.logical_id(stack.state_machines[spec.name].role))
-    assert allowed(statements, "sqs:SendMessage") == [
-        arn_of(synthesized.logical_id(stack.queues[q])) for q in spec.sends_to_queues
-    ]
+    # Then it may send to exactly the queues it pages or wakes through, and do nothing else with SQS
+    assert allowed(statements, "sqs:SendMessage") == canonical(
+        [arn_of(synthesized.logical_id(stack.queues[q])) for q in spec.sends_to_queues]
+    )
+    assert actions_of(statements, "sqs:") <= {"sqs:SendMessage", "sqs:GetQueueAttributes", "sqs:GetQueueUrl"}
+    # And it starts, stops or answers no workflow, and reads no secret
+    assert actions_of(statements, "states:") == set()
+    assert actions_of(statements, "secretsmanager:") == set()
 
 
 def test_notify_queue_url_reaches_the_escalation_definition(synthesized: Synthesized) -> None:
     # Given the escalation machine, whose ASL names ${NotifyQueueUrl}
-    machine = synthesized.resource(synthesized.stack.state_machines["escalation"])["Properties"]
+    machine = synthesized.resource(synthesized.stack.state_machines[workflows.ESCALATION])["Properties"]
     notify_queue = synthesized.logical_id(synthesized.stack.queues["notify"])
     # Then the placeholder is bound to the notify queue's URL (Ref of an SQS queue = its URL)
     assert "${NotifyQueueUrl}" in machine["DefinitionString"]
     assert machine["DefinitionSubstitutions"] == {"NotifyQueueUrl": ref(notify_queue)}
 
 
+def test_notify_queue_is_fed_only_by_the_state_machines(synthesized: Synthesized, resources: Resources) -> None:
+    # Given the notify queue
+    stack = synthesized.stack
+    notify = synthesized.logical_id(stack.queues["notify"])
+    # Then no topic delivers to it any more
+    subscriptions = of_type(resources, "AWS::SNS::Subscription").values()
+    assert [s for s in subscriptions if s["Properties"]["Endpoint"] == arn_of(notify)] == []
+    # And every workflow but maintenance sends to it, each through its own role
+    for name in (n for n in workflows.ALL if n != workflows.MAINTENANCE):
+        statements = statements_of_role(resources, synthesized.logical_id(stack.state_machines[name].role))
+        assert allowed(statements, "sqs:SendMessage") == [arn_of(notify)], name
+
+
+def test_classify_queue_is_woken_by_the_maintenance_machine(synthesized: Synthesized, resources: Resources) -> None:
+    # Given the maintenance machine and the classify queue (also subscribed to incident.opened)
+    stack = synthesized.stack
+    classify = synthesized.logical_id(stack.queues["classify"])
+    machine = synthesized.resource(stack.state_machines[workflows.MAINTENANCE])["Properties"]
+    # Then its ${ClassifyQueueUrl} is the classify queue's URL, and its role may send there and nowhere else
+    assert machine["DefinitionSubstitutions"] == {"ClassifyQueueUrl": ref(classify)}
+    statements = statements_of_role(resources, synthesized.logical_id(stack.state_machines[workflows.MAINTENANCE].role))
+    assert allowed(statements, "sqs:SendMessage") == [arn_of(classify)]
+    # And the queue's policy denies nothing to it beyond requests without TLS
+    for policy in of_type(resources, "AWS::SQS::QueuePolicy").values():
+        if ref(classify) in policy["Properties"]["Queues"]:
+            denies = [s for s in policy["Properties"]["PolicyDocument"]["Statement"] if s["Effect"] == "Deny"]
+            assert all(s["Condition"] == {"Bool": {"aws:SecureTransport": "false"}} for s in denies)
+
+
+# --- Secrets Manager -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("spec", TOPOLOGY.secrets, ids=lambda s: s.name)
+def test_secret_value_is_generated_not_written_in_the_template(synthesized: Synthesized, spec: Any) -> None:
+    # Given a secret of the topology
+    secret = synthesized.resource(synthesized.stack.secrets[spec.name])
+    properties = secret["Properties"]
+    # Then Secrets Manager generates its value (a plain string: the functions use its bytes as the HMAC key)
+    assert "SecretString" not in properties
+    generated = properties["GenerateSecretString"]
+    assert generated["PasswordLength"] >= 32
+    assert "SecretStringTemplate" not in generated and "GenerateStringKey" not in generated
+    assert spec.description in properties["Description"]
+    # And the missing rotation is a decision with its reason, not an oversight
+    (smg4,) = [s for s in secret["Metadata"]["cdk_nag"]["rules_to_suppress"] if s["id"] == "AwsSolutions-SMG4"]
+    assert "rotat" in smg4["reason"] and "dual-key" in smg4["reason"]
+
+
+@pytest.mark.parametrize("spec", TOPOLOGY.secrets, ids=lambda s: s.name)
+def test_only_the_functions_that_sign_links_may_read_the_secret(
+    synthesized: Synthesized, resources: Resources, spec: Any
+) -> None:
+    # Given every role in the template
+    secret = ref(synthesized.logical_id(synthesized.stack.secrets[spec.name]))
+    readers = {
+        role_id
+        for role_id in of_type(resources, "AWS::IAM::Role")
+        if secret in allowed(statements_of_role(resources, role_id), "secretsmanager:GetSecretValue")
+    }
+    # Then exactly the functions whose permissions name the secret may read its value
+    assert readers == {
+        function_role(synthesized, f.name) for f in TOPOLOGY.functions if spec.name in f.permissions.read_secrets
+    }
+
+
 # --- IAM ----------------------------------------------------------------------------------------------
-
-
-def test_api_function_cannot_start_escalations_and_classify_can(synthesized: Synthesized, resources: Resources) -> None:
-    machine = ref(synthesized.logical_id(synthesized.stack.state_machines["escalation"]))
-    # Given the api and classify functions' policies
-    api = statements_of_role(resources, function_role(synthesized, "api"))
-    classify = statements_of_role(resources, function_role(synthesized, "classify"))
-    # Then only classify may start executions, on the escalation machine only
-    assert allowed(api, "states:StartExecution") == []
-    assert not any(a in ("states:*", "*") for s in api for a in as_list(s["Action"]))
-    assert allowed(classify, "states:StartExecution") == [machine]
 
 
 @pytest.mark.parametrize("spec", TOPOLOGY.functions, ids=lambda f: f.name)
@@ -414,14 +581,22 @@ def test_function_permissions_are_the_topology_s(
     p = spec.permissions
 
     def refs(registry: dict[str, Any], names: tuple[str, ...]) -> list[Any]:
-        return [ref(synthesized.logical_id(registry[n])) for n in names]
+        return canonical([ref(synthesized.logical_id(registry[n])) for n in names])
 
     def arns(registry: dict[str, Any], names: tuple[str, ...]) -> list[Any]:
-        return [arn_of(synthesized.logical_id(registry[n])) for n in names]
+        return canonical([arn_of(synthesized.logical_id(registry[n])) for n in names])
 
     # Then each kind of access is granted exactly where the topology says
     assert allowed(statements, "states:StartExecution") == refs(stack.state_machines, p.start_executions)
-    assert allowed(statements, "states:SendTaskSuccess") == refs(stack.state_machines, p.answer_tasks)
+    for action in TASK_RESPONSE_ACTIONS:
+        assert allowed(statements, action) == refs(stack.state_machines, p.answer_tasks), action
+    # StopExecution on the machines' executions (arn:…:execution:<machine name>:*), never on a machine itself
+    assert sorted(flatten(r) for r in allowed(statements, "states:StopExecution")) == sorted(
+        "arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:execution:"
+        f"${{{synthesized.logical_id(stack.state_machines[m])}.Name}}:*"
+        for m in p.stop_executions
+    )
+    assert allowed(statements, "secretsmanager:GetSecretValue") == refs(stack.secrets, p.read_secrets)
     assert allowed(statements, "sqs:SendMessage") == arns(stack.queues, p.send_to_queues)
     topic_publish = [r for r in allowed(statements, "sns:Publish") if r != "*"]
     assert topic_publish == refs(stack.topics, p.publish_to_topics)
@@ -429,8 +604,47 @@ def test_function_permissions_are_the_topology_s(
     assert bool(allowed(statements, "ses:SendEmail")) is p.send_email
     table_arns = [a for a in allowed(statements, "dynamodb:PutItem") if "Fn::GetAtt" in a]
     assert table_arns == arns(stack.tables, p.table_read_write)
+    # And no other Step Functions or Secrets Manager action
+    expected_states = (
+        ({"states:StartExecution"} if p.start_executions else set())
+        | ({"states:StopExecution"} if p.stop_executions else set())
+        | (set(TASK_RESPONSE_ACTIONS) if p.answer_tasks else set())
+    )
+    assert actions_of(statements, "states:") == expected_states
+    assert actions_of(statements, "secretsmanager:") == (
+        {"secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"} if p.read_secrets else set()
+    )
     # And nothing is granted on every action
     assert not [s for s in statements if "*" in as_list(s["Action"])]
+
+
+def test_only_sla_clocks_are_ever_stopped(synthesized: Synthesized, resources: Resources) -> None:
+    # Given every function's StopExecution grants (pausing an SLA stops its clock's execution; nothing else is
+    # stopped: the other workflows end when answered)
+    sla = synthesized.logical_id(synthesized.stack.state_machines[workflows.SLA])
+    stops = {
+        spec.name: allowed(statements_of_role(resources, function_role(synthesized, spec.name)), "states:StopExecution")
+        for spec in TOPOLOGY.functions
+    }
+    # Then each is on the executions of the SLA machine: not another machine's, not a machine, not every execution
+    stopped = {flatten(r).split(":execution:", 1)[1] for grants in stops.values() for r in grants}
+    assert stopped == {f"${{{sla}.Name}}:*"}
+    # And the functions that pause and resume SLAs (the API and the alarm intake) have it
+    assert stops["api"] and stops["intake"]
+
+
+def test_role_policies_fit_iam_s_size_limit(resources: Resources) -> None:
+    # Given every role's inline policies, resolved as CloudFormation would (references as long ARNs)
+    sizes = {
+        role_id: sum(
+            len(json.dumps(resolved(p["Properties"]["PolicyDocument"]), separators=(",", ":")))
+            for p in of_type(resources, "AWS::IAM::Policy").values()
+            if ref(role_id) in p["Properties"]["Roles"]
+        )
+        for role_id in of_type(resources, "AWS::IAM::Role")
+    }
+    # Then each stays under IAM's limit, which a deployment would otherwise hit only in CloudFormation
+    assert {role_id: size for role_id, size in sizes.items() if size >= ROLE_POLICY_LIMIT} == {}
 
 
 def test_publishers_may_use_the_topics_key_without_wildcard_actions(
@@ -454,6 +668,7 @@ def test_every_topology_resource_is_rendered_once(resources: Resources) -> None:
         "AWS::SQS::Queue": 2 * len(TOPOLOGY.queues),  # and their dead-letter queues
         "AWS::Lambda::Function": len(TOPOLOGY.functions),
         "AWS::StepFunctions::StateMachine": len(TOPOLOGY.state_machines),
+        "AWS::SecretsManager::Secret": len(TOPOLOGY.secrets),
         "AWS::ApiGateway::RestApi": sum(isinstance(f.trigger, ApiTrigger) for f in TOPOLOGY.functions),
         "AWS::Lambda::LayerVersion": 1,
     }

@@ -15,12 +15,14 @@ import pytest
 from moto import mock_aws
 
 from firebell import wiring
+from firebell.config import load_config
 from infra.local.http_api import proxy_event
 from infra.local.render import REGION, captured_outbox, function_environment, peek_dead_letters, render_topology, sqs_lambda_record
 from infra.local.runtime import LocalFunction
 from infra.topology import CONFIG_DIR, ROOT, TOPOLOGY
 
 EVENTS = ROOT / "events"
+CONTACTS = {p.id: (p.email, p.phone) for p in load_config(CONFIG_DIR).directory.people}
 
 
 def load_event(relative: str) -> dict[str, Any]:

@@ -65,9 +65,10 @@ def test_ok_resolves_the_incident_automatically(pipeline: Pipeline) -> None:
     resolved = [e for e in timeline["items"] if e["kind"] == "resolved"]
     assert resolved and "automatically" in resolved[0]["message"]
 
-    # And a later ALARM opens a new incident rather than counting on the resolved one
+    # And the same alarm firing again inside the confirmation window reopens the same incident
     pipeline.invoke("intake", load_event("sqs/intake-alarm.json"))
-    assert sorted(i["reference"] for i in incidents(pipeline)) == ["INC-1", "INC-2"]
+    [reopened] = incidents(pipeline)
+    assert (reopened["reference"], reopened["status"], reopened["reopened_count"]) == ("INC-1", "triggered", 1)
 
 
 def test_insufficient_data_is_recorded_without_paging(pipeline: Pipeline) -> None:

@@ -1,5 +1,5 @@
-"""Realistic payloads: CloudWatch alarm notifications exactly as CloudWatch publishes them to SNS, and
-SQS events as Lambda receives them."""
+"""Realistic payloads: CloudWatch alarm notifications exactly as CloudWatch publishes them to SNS, SQS events
+as Lambda receives them, and the messages the state machines send."""
 
 from __future__ import annotations
 
@@ -10,7 +10,15 @@ import uuid
 from typing import Any
 
 from firebell.domain.alarms import CloudWatchAlarmNotification
-from firebell.domain.models import AlarmDetails
+from firebell.domain.models import (
+    AlarmDetails,
+    EscalationExhausted,
+    PageRequest,
+    ReminderDue,
+    ResolutionConfirming,
+    SlaWakeUp,
+    WatchRequest,
+)
 
 ACCOUNT = "123456789012"
 ALARM_ARN = f"arn:aws:cloudwatch:us-east-1:{ACCOUNT}:alarm:checkout-5xx-high"
@@ -162,3 +170,55 @@ class LambdaContextStub:
 
     def get_remaining_time_in_millis(self) -> int:
         return 30_000
+
+
+# --- messages the state machines send to notify/classify (infra/statemachines/*.asl.json) ----------
+
+PAGE_TIMEOUTS = {1: 300, 2: 600}
+
+
+def _plan_target(target: str | tuple[str, str]) -> dict[str, str]:
+    kind, ref = target if isinstance(target, tuple) else ("person", target)
+    return {"kind": kind, "ref": ref}
+
+
+def page_request(
+    incident_id: str,
+    level: int,
+    targets: list[str | tuple[str, str]],
+    token: str,
+    round: int = 1,
+    retrigger: bool = False,
+) -> PageRequest:
+    """escalation.page for one level; a target is a person id or (kind, ref), e.g. ("schedule", "platform-primary")."""
+    return PageRequest.model_validate(
+        {
+            "type": "escalation.page",
+            "incident_id": incident_id,
+            "level": {"level": level, "targets": [_plan_target(t) for t in targets], "timeout_seconds": PAGE_TIMEOUTS.get(level, 60)},
+            "round": round,
+            "retrigger": retrigger,
+            "task_token": token,
+        }
+    )
+
+
+def watch_request(incident_id: str, token: str) -> WatchRequest:
+    return WatchRequest(type="escalation.watch", incident_id=incident_id, task_token=token)
+
+
+def exhausted(incident_id: str, managers: list[str] | None = None) -> EscalationExhausted:
+    return EscalationExhausted(type="escalation.exhausted", incident_id=incident_id, incident_managers=managers or ["carol"])
+
+
+def sla_wake(incident_id: str, kind: str, clock: str, generation: int = 0) -> SlaWakeUp:
+    """kind: "at_risk" or "breached"."""
+    return SlaWakeUp(type=f"sla.{kind}", incident_id=incident_id, clock=clock, generation=generation)
+
+
+def reminder(incident_id: str, duty: str, round: int, token: str) -> ReminderDue:
+    return ReminderDue(type="reminder.due", incident_id=incident_id, duty=duty, round=round, task_token=token)
+
+
+def confirming(incident_id: str, token: str) -> ResolutionConfirming:
+    return ResolutionConfirming(type="resolution.confirming", incident_id=incident_id, task_token=token)

@@ -10,11 +10,12 @@ import pytest
 
 from firebell.config import FirebellConfig, load_config
 from firebell.service import IncidentService
-from tests.fakes import FakeWorkflow, FixedClock, InMemoryIncidentStore, OutboxMessenger, RecordingEvents
+from tests.fakes import FakeWorkflows, FixedClock, InMemoryIncidentStore, OutboxMessenger, RecordingEvents
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG_DIR = ROOT / "config"
 API_URL = "https://api.example.com/prod"
+ACK_SECRET = b"unit-test-ack-link-secret"
 
 
 @pytest.fixture(autouse=True)
@@ -40,7 +41,7 @@ class World:
     service: IncidentService
     store: InMemoryIncidentStore
     events: RecordingEvents
-    workflow: FakeWorkflow
+    workflows: FakeWorkflows
     messenger: OutboxMessenger
     clock: FixedClock
     config: FirebellConfig
@@ -50,13 +51,14 @@ def build_world(
     config: FirebellConfig,
     time_scale: float = 1.0,
     store: InMemoryIncidentStore | None = None,
-    workflow: FakeWorkflow | None = None,
+    workflows: FakeWorkflows | None = None,
     messenger: OutboxMessenger | None = None,
     clock: FixedClock | None = None,
+    ack_secret: bytes | None = ACK_SECRET,
 ) -> World:
     """The service wired to fakes; pass a fake to share it with another world (two function instances)."""
     store = store or InMemoryIncidentStore()
-    workflow = workflow or FakeWorkflow()
+    workflows = workflows or FakeWorkflows()
     messenger = messenger or OutboxMessenger()
     clock = clock or FixedClock()
     events = RecordingEvents()
@@ -65,12 +67,13 @@ def build_world(
         events=events,
         clock=clock,
         config=lambda: config,
-        workflow=workflow,
+        workflows=workflows,
         messenger=messenger,
         time_scale=time_scale,
         public_api_url=API_URL + "/",
+        ack_secret=(lambda: ack_secret) if ack_secret is not None else None,
     )
-    return World(service, store, events, workflow, messenger, clock, config)
+    return World(service, store, events, workflows, messenger, clock, config)
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""Categorisation and ownership: category, impact/urgency, priority, team, SLA, and the escalation plan."""
+"""Categorisation and ownership: category, impact/urgency, priority, team and SLA (escalation plans: test_escalation)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from firebell.config import Directory
-from firebell.domain.classification import classify, escalation_plan
+from firebell.domain.classification import classify
 from firebell.domain.enums import AlarmState, Impact, Priority, Source, Urgency
 from firebell.domain.models import AlarmDetails, Incident
 
@@ -49,24 +49,19 @@ def two_teams() -> Directory:
                 {"id": "bob", "name": "Bob", "email": "bob@example.com"},
                 {"id": "carol", "name": "Carol", "email": "carol@example.com"},
             ],
-            "teams": [
-                {
-                    "id": "platform",
-                    "name": "Platform",
-                    "escalation_policy": {"levels": [{"delay_minutes": 5, "targets": ["alice"]}]},
-                    "incident_managers": ["carol"],
-                },
+            "escalation_policies": [
+                {"id": "platform", "levels": [{"delay_minutes": 5, "targets": [{"person": "alice"}]}]},
                 {
                     "id": "payments",
-                    "name": "Payments",
-                    "escalation_policy": {
-                        "levels": [
-                            {"delay_minutes": 2, "targets": ["bob"]},
-                            {"delay_minutes": 0.25, "targets": ["alice", "bob"]},
-                        ]
-                    },
-                    "incident_managers": ["carol", "alice"],
+                    "levels": [
+                        {"delay_minutes": 2, "targets": [{"person": "bob"}]},
+                        {"delay_minutes": 0.25, "targets": [{"person": "alice"}, {"person": "bob"}]},
+                    ],
                 },
+            ],
+            "teams": [
+                {"id": "platform", "name": "Platform", "escalation_policy": "platform", "incident_managers": ["carol"]},
+                {"id": "payments", "name": "Payments", "escalation_policy": "payments", "incident_managers": ["carol", "alice"]},
             ],
             "services": [
                 {"id": "checkout", "team": "payments", "alarm_name_prefixes": ["checkout-", "pay-"]},
@@ -169,8 +164,17 @@ def test_reporter_impact_and_urgency_win(shipped_config, impact, urgency, priori
 def test_sla_starts_at_opening(shipped_config):
     """Given a P1, when classified, then its SLA clock runs from opened_at (not from classification time)."""
     result = classify(incident(alarm=alarm_details(namespace="AWS/RDS")), shipped_config.rules, shipped_config.directory)
-    assert result.sla.response_due_at == OPENED + timedelta(minutes=15)
-    assert result.sla.resolution_due_at == OPENED + timedelta(minutes=240)
+    assert result.sla.response.due_at == OPENED + timedelta(minutes=15)
+    assert result.sla.resolution.due_at == OPENED + timedelta(minutes=240)
+    assert result.sla.response.at_risk_at == OPENED + timedelta(minutes=15 * 0.75)
+    assert (result.sla.generation, result.sla.paused_since, result.sla.execution_arn) == (0, None, None)
+
+
+def test_sla_is_scaled_by_the_time_scale(shipped_config):
+    """Given time_scale 0.01 (the local runtime), when a P1 is classified, then 15 min respond in 9 s."""
+    result = classify(incident(alarm=alarm_details(namespace="AWS/RDS")), shipped_config.rules, shipped_config.directory, 0.01)
+    assert result.sla.response.due_at == OPENED + timedelta(seconds=9)
+    assert result.sla.response.target_minutes == 15  # the target itself is not scaled, only the moments
 
 
 # --- ownership ----------------------------------------------------------------------------------
@@ -215,49 +219,3 @@ def test_shipped_directory_routes_checkout_alarms_to_platform(shipped_config):
         shipped_config.directory,
     )
     assert (result.category, result.priority, result.service, result.team) == ("application", "P2", "checkout", "platform")
-
-
-# --- escalation plan ----------------------------------------------------------------------------
-
-
-def test_escalation_plan_at_real_time(shipped_config):
-    """Given the platform policy (5 then 10 minutes), when planned at time_scale 1, then 300 s then 600 s."""
-    plan = escalation_plan(incident(team="platform"), shipped_config.directory, time_scale=1.0)
-    assert [(lvl.level, lvl.targets, lvl.timeout_seconds) for lvl in plan.levels] == [(1, ["alice"], 300), (2, ["bob"], 600)]
-    assert plan.incident_managers == ["carol"]
-    assert (plan.incident_id, plan.reference) == ("01HXAMPLE", "INC-1")
-
-
-@pytest.mark.parametrize(("scale", "timeouts"), [(0.01, [3, 6]), (0.1, [30, 60]), (2.0, [600, 1200])])
-def test_escalation_plan_scales_delays(shipped_config, scale, timeouts):
-    """Given a time_scale, when planned, then every level's delay is multiplied by it."""
-    plan = escalation_plan(incident(team="platform"), shipped_config.directory, time_scale=scale)
-    assert [lvl.timeout_seconds for lvl in plan.levels] == timeouts
-
-
-@pytest.mark.parametrize("scale", [0.001, 1e-9])
-def test_escalation_plan_never_waits_less_than_a_second(shipped_config, scale):
-    """Given a tiny time_scale, when planned, then each level still waits at least 1 second."""
-    plan = escalation_plan(incident(team="platform"), shipped_config.directory, time_scale=scale)
-    assert [lvl.timeout_seconds for lvl in plan.levels] == [1, 1]
-
-
-def test_escalation_plan_uses_the_owning_team(two_teams):
-    """Given an incident of team payments, then its policy (2 min, 15 s) and managers are used."""
-    plan = escalation_plan(incident(team="payments"), two_teams, time_scale=1.0)
-    assert [(lvl.targets, lvl.timeout_seconds) for lvl in plan.levels] == [(["bob"], 120), (["alice", "bob"], 15)]
-    assert plan.incident_managers == ["carol", "alice"]
-
-
-def test_escalation_plan_defaults_to_the_default_team(two_teams):
-    """Given an incident without a team, then the default team's policy is used."""
-    plan = escalation_plan(incident(), two_teams, time_scale=1.0)
-    assert [lvl.targets for lvl in plan.levels] == [["alice"]]
-
-
-def test_escalation_plan_of_a_team_removed_from_config_uses_the_default_team(two_teams):
-    """Given an incident owned by a team that has since left the config, then the default team's policy
-    is used rather than failing."""
-    plan = escalation_plan(incident(team="disbanded"), two_teams, time_scale=1.0)
-    assert [lvl.targets for lvl in plan.levels] == [["alice"]]
-    assert plan.incident_managers == ["carol"]

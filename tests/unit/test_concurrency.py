@@ -20,7 +20,7 @@ from firebell.domain.models import Incident, IncidentCreate
 from firebell.service import AlarmOutcome
 from tests.fakes import InMemoryIncidentStore
 
-from .builders import alarm
+from .builders import alarm, page_request
 from .conftest import World, build_world
 
 
@@ -115,8 +115,6 @@ def test_acknowledge_retries_over_a_concurrent_occurrence(shipped_config):
 def test_classification_retries_over_a_concurrent_acknowledgement(shipped_config):
     """Given alice acknowledges while the incident is being classified, then both the classification and
     the acknowledgement survive, and the escalation's first page is skipped rather than sent."""
-    from .test_paging import page_request
-
     store = InterleavingStore()
     world = build_world(shipped_config, store=store)
     incident = world.service.report(IncidentCreate(title="database deadlock", reporter="erin"))
@@ -127,7 +125,8 @@ def test_classification_retries_over_a_concurrent_acknowledgement(shipped_config
     assert classified.priority == "P1" and classified.status is Status.ACKNOWLEDGED
     assert classified.acknowledged_by == "alice"
     assert world.service.page(page_request(incident.incident_id, 1, ["alice"], token="t1")) == []
-    assert world.messenger.recipients() == []
+    assert world.workflows.answers == [("t1", "acknowledged")]
+    assert "alice@example.com" not in world.messenger.recipients()
 
 
 def test_acknowledge_loses_to_a_concurrent_resolution(shipped_config):
@@ -192,10 +191,8 @@ def test_acknowledge_and_occurrences_together_lose_nothing(racy, busy_switching)
 
 def test_two_people_acknowledging_at_once(racy, busy_switching):
     """Given alice and bob acknowledge the same paged incident at the same instant, then exactly one wins,
-    the other is told it is already acknowledged, and paging is stopped once."""
+    the other is told it is already acknowledged, and the page is answered once."""
     world = racy
-    from .test_paging import page_request
-
     incident = world.service.report(IncidentCreate(title="database deadlock", reporter="erin"))
     world.service.classify(incident.incident_id)
     world.service.page(page_request(incident.incident_id, 1, ["alice"], token="token-1"))
@@ -209,7 +206,7 @@ def test_two_people_acknowledging_at_once(racy, busy_switching):
     assert len(winners) == 1 and len(losers) == 1
     assert "already acknowledged" in str(losers[0])
     assert world.service.get(incident.incident_id).acknowledged_by == winners[0].acknowledged_by
-    assert world.workflow.stops == [("token-1", f"acknowledged by {winners[0].acknowledged_by}")]
+    assert world.workflows.answers == [("token-1", "acknowledged")]
     assert world.events.types().count("incident.acknowledged") == 1
 
 
@@ -233,3 +230,38 @@ def test_same_alarm_delivered_concurrently_is_one_incident(racy: World, busy_swi
     assert incident.occurrences == 10
     assert sorted(outcome.value for outcome, _ in results) == ["deduplicated"] * 9 + ["opened"]
     assert world.events.types() == ["incident.opened"]
+
+
+def test_acknowledge_by_link_and_api_at_once(racy, busy_switching):
+    """Given alice clicks her acknowledgement link while bob acknowledges over the API, then exactly one wins
+    and the other is told it is already acknowledged."""
+    world = racy
+    incident = world.service.report(IncidentCreate(title="database deadlock", reporter="erin"))
+    world.service.classify(incident.incident_id)
+    token = world.service.acknowledge_link(world.service.get(incident.incident_id), "alice").rsplit("/", 1)[1]
+
+    def work(n: int):
+        if n == 0:
+            return with_retries(lambda: world.service.acknowledge_by_link(token))
+        return with_retries(lambda: world.service.acknowledge(incident.incident_id, by="bob"))
+
+    results = run_together(2, work)
+
+    assert sum(isinstance(r, Incident) for r in results) == 1
+    assert sum(isinstance(r, InvalidTransition) and "already acknowledged" in str(r) for r in results) == 1
+    assert world.events.types().count("incident.acknowledged") == 1
+
+
+def test_many_clicks_on_one_ack_link_acknowledge_once(racy, busy_switching):
+    """Given the same link clicked 10 times at once (a mail scanner, an impatient engineer), then the link is
+    consumed once: one acknowledgement, nine refusals."""
+    from firebell.domain.ack_links import InvalidAckLink
+
+    world = racy
+    incident = world.service.report(IncidentCreate(title="x", reporter="erin"))
+    token = world.service.acknowledge_link(world.service.get(incident.incident_id), "alice").rsplit("/", 1)[1]
+
+    results = run_together(10, lambda n: with_retries(lambda: world.service.acknowledge_by_link(token)))
+
+    assert sum(isinstance(r, Incident) for r in results) == 1
+    assert sum(isinstance(r, InvalidAckLink) for r in results) == 9

@@ -37,9 +37,18 @@ def test_shipped_config_loads():
     """Given config/ as shipped, when loaded, then people, teams, services and rules are all there."""
     config = load_config(CONFIG_DIR)
     assert isinstance(config, FirebellConfig)
-    assert {p.id for p in config.directory.people} == {"alice", "bob", "carol", "dave"}
-    assert config.directory.team("platform").escalation_policy.levels[0].targets == ["alice"]
-    assert config.directory.default_team == "platform"
+    directory = config.directory
+    assert {p.id for p in directory.people} == {"alice", "erin", "bob", "carol", "frank", "dave"}
+    assert directory.team("platform").escalation_policy == "platform-default"
+    assert directory.team("platform").manager == "frank"
+    policy = directory.policy_for("platform", "checkout")
+    assert [[(t.kind, t.ref) for t in level.targets] for level in policy.levels] == [
+        [("schedule", "platform-primary")],
+        [("person", "bob")],
+    ]
+    assert (policy.repeat, [level.delay_minutes for level in policy.levels]) == (0, [5, 10])
+    assert directory.schedule("platform-primary").layers[0].members == ["alice", "erin"]
+    assert directory.default_team == "platform"
     assert [c.name for c in config.rules.categories][:2] == ["database", "application"]
     assert config.rules.default_category.name == "general"
 
@@ -55,10 +64,10 @@ def test_cached_config_reads_once():
 
 def test_unknown_escalation_target(config_dir):
     """Given a level targeting someone not in `people`, then the error names file, path and the person."""
-    edit(config_dir / "firebell.yaml", lambda d: d["teams"][0]["escalation_policy"]["levels"][0].update(targets=["zed"]))
+    edit(config_dir / "firebell.yaml", lambda d: d["escalation_policies"][0]["levels"][0].update(targets=[{"person": "zed"}]))
     message = load_error(config_dir)
     assert message.startswith(f"{config_dir / 'firebell.yaml'}: ")
-    assert "teams[0].escalation_policy.levels[0].targets: unknown person 'zed'" in message
+    assert "escalation_policies[0].levels[0].targets[0].person: unknown person 'zed'" in message
 
 
 def test_unknown_incident_manager_and_stakeholder_are_all_reported(config_dir):
@@ -97,15 +106,15 @@ def test_bad_phone(config_dir, phone):
 
 def test_bad_delay(config_dir):
     """Given a level with a zero delay, then the path down to delay_minutes is named."""
-    edit(config_dir / "firebell.yaml", lambda d: d["teams"][0]["escalation_policy"]["levels"][1].update(delay_minutes=0))
+    edit(config_dir / "firebell.yaml", lambda d: d["escalation_policies"][0]["levels"][1].update(delay_minutes=0))
     message = load_error(config_dir)
-    assert "teams[0].escalation_policy.levels[1].delay_minutes: Input should be greater than 0" in message
+    assert "escalation_policies[0].levels[1].delay_minutes: Input should be greater than 0" in message
 
 
 def test_empty_targets(config_dir):
     """Given a level with no targets, then it is refused at that level's targets."""
-    edit(config_dir / "firebell.yaml", lambda d: d["teams"][0]["escalation_policy"]["levels"][0].update(targets=[]))
-    assert "teams[0].escalation_policy.levels[0].targets: List should have at least 1 item" in load_error(config_dir)
+    edit(config_dir / "firebell.yaml", lambda d: d["escalation_policies"][0]["levels"][0].update(targets=[]))
+    assert "escalation_policies[0].levels[0].targets: List should have at least 1 item" in load_error(config_dir)
 
 
 def test_bad_sender(config_dir):
@@ -161,6 +170,116 @@ def test_incomplete_matrix_in_rules_yaml(config_dir):
     message = load_error(config_dir)
     assert str(config_dir / "rules.yaml") in message
     assert "priority_matrix.medium lacks urgencies ['low']" in message
+
+
+# --- v2: escalation policies, schedules, managers, maintenance windows ------------------------------
+
+
+def test_team_with_unknown_policy(config_dir):
+    """Given a team naming a policy nobody defined, then the error names the team's escalation_policy."""
+    edit(config_dir / "firebell.yaml", lambda d: d["teams"][0].update(escalation_policy="nightly"))
+    assert "teams[0].escalation_policy: unknown policy 'nightly'" in load_error(config_dir)
+
+
+def test_service_with_unknown_policy(config_dir):
+    """Given a service overriding its team's policy with an unknown one, then the service's field is named."""
+    edit(config_dir / "firebell.yaml", lambda d: d["services"][0].update(escalation_policy="vip"))
+    assert "services[0].escalation_policy: unknown policy 'vip'" in load_error(config_dir)
+
+
+def test_unknown_schedule_target(config_dir):
+    """Given a level paging a schedule that does not exist, then the target's schedule is named."""
+    edit(config_dir / "firebell.yaml", lambda d: d["escalation_policies"][0]["levels"][0].update(targets=[{"schedule": "nights"}]))
+    assert "escalation_policies[0].levels[0].targets[0].schedule: unknown schedule 'nights'" in load_error(config_dir)
+
+
+def test_unknown_team_manager_target(config_dir):
+    """Given a level paging the manager of a team that does not exist, then the target is named."""
+    edit(config_dir / "firebell.yaml", lambda d: d["escalation_policies"][0]["levels"][1].update(targets=[{"team_manager": "dba"}]))
+    assert "escalation_policies[0].levels[1].targets[0].team_manager: unknown team manager 'dba'" in load_error(config_dir)
+
+
+def test_team_manager_target_of_a_team_without_manager(config_dir):
+    """Given a level paging platform's manager, when platform has no manager, then the level is named with why."""
+
+    def change(d):
+        d["escalation_policies"][0]["levels"][1]["targets"] = [{"team_manager": "platform"}]
+        del d["teams"][0]["manager"]
+
+    edit(config_dir / "firebell.yaml", change)
+    assert "escalation_policies[0].levels[1]: team 'platform' has no manager to page" in load_error(config_dir)
+
+
+def test_unknown_manager(config_dir):
+    edit(config_dir / "firebell.yaml", lambda d: d["teams"][0].update(manager="boss"))
+    assert "teams[0].manager: unknown person 'boss'" in load_error(config_dir)
+
+
+@pytest.mark.parametrize(
+    ("section", "duplicate"),
+    [("people", "alice"), ("escalation_policies", "platform-default"), ("teams", "platform"), ("schedules", "platform-primary"),
+     ("services", "checkout")],
+)
+def test_duplicate_ids(config_dir, section, duplicate):
+    """Given two entries of a section with the same id, then the section and the id are named."""
+    edit(config_dir / "firebell.yaml", lambda d: d[section].append(dict(d[section][0])))
+    assert f"{section}: duplicate id {duplicate!r}" in load_error(config_dir)
+
+
+@pytest.mark.parametrize(
+    ("target", "named"),
+    [({"person": "bob", "schedule": "platform-primary"}, "['person', 'schedule']"), ({}, "none")],
+)
+def test_target_names_exactly_one_thing(config_dir, target, named):
+    """Given a target naming two things (or nothing), then that target is refused saying what it named."""
+    edit(config_dir / "firebell.yaml", lambda d: d["escalation_policies"][0]["levels"][1].update(targets=[target]))
+    message = load_error(config_dir)
+    assert "escalation_policies[0].levels[1].targets[0]: Value error, a target names exactly one of person, schedule, team_manager" in message
+    assert f"(got {named})" in message
+
+
+def test_bare_string_target_is_refused(config_dir):
+    """Given a v1-style target (a bare person id), then it is refused at that target rather than guessed."""
+    edit(config_dir / "firebell.yaml", lambda d: d["escalation_policies"][0]["levels"][1].update(targets=["bob"]))
+    assert "escalation_policies[0].levels[1].targets[0]: " in load_error(config_dir)
+
+
+@pytest.mark.parametrize(("repeat", "ok"), [(0, True), (9, True), (10, False), (-1, False)])
+def test_repeat_is_bounded(config_dir, repeat, ok):
+    """Given a policy repeat, then 0..9 is accepted and anything else refused at escalation_policies[0].repeat."""
+    edit(config_dir / "firebell.yaml", lambda d: d["escalation_policies"][0].update(repeat=repeat))
+    if ok:
+        assert load_config(config_dir).directory.escalation_policies[0].repeat == repeat
+    else:
+        assert "escalation_policies[0].repeat: " in load_error(config_dir)
+
+
+def test_unknown_schedule_member(config_dir):
+    edit(config_dir / "firebell.yaml", lambda d: d["schedules"][0]["layers"][0].update(members=["alice", "mallory"]))
+    assert "schedules[0].layers[0].members: unknown person 'mallory'" in load_error(config_dir)
+
+
+def test_maintenance_window_must_end_after_it_starts(config_dir):
+    edit(config_dir / "firebell.yaml", lambda d: d["services"][0].update(
+        maintenance_windows=[{"start": "2026-05-01T12:00:00Z", "end": "2026-05-01T11:00:00Z"}]))
+    assert "services[0].maintenance_windows[0]: Value error, end must be after start" in load_error(config_dir)
+
+
+def test_maintenance_window_needs_a_time_zone(config_dir):
+    edit(config_dir / "firebell.yaml", lambda d: d["services"][0].update(
+        maintenance_windows=[{"start": "2026-05-01T10:00:00", "end": "2026-05-01T11:00:00Z"}]))
+    assert "services[0].maintenance_windows[0].start: Input should have timezone info" in load_error(config_dir)
+
+
+def test_directory_lookups(shipped_config):
+    """Given the shipped directory, then unknown people are None, unknown teams fall back to the default team,
+    and a service without its own policy uses its team's."""
+    directory = shipped_config.directory
+    assert directory.person("alice").email == "alice@example.com"
+    assert directory.person("ghost") is None
+    assert directory.team("disbanded").id == directory.team(None).id == "platform"
+    assert directory.service("nope") is None and directory.schedule("nope") is None
+    assert directory.policy_for("platform", None).id == directory.policy_for("platform", "checkout").id == "platform-default"
 
 
 def test_config_error_is_a_value_error():

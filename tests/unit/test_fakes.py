@@ -9,9 +9,9 @@ import pytest
 from firebell.data.store import InvalidCursor
 from firebell.domain.enums import Priority, Source, Status, TimelineKind
 from firebell.domain.errors import ConcurrentUpdate
-from firebell.domain.models import EscalationLevel, EscalationPlan, Incident, TimelineEntry
+from firebell.domain.models import Incident, TimelineEntry
 from firebell.ports import IncidentFilter
-from tests.fakes import FakeWorkflow, FixedClock, InMemoryIncidentStore, OutboxMessenger, RecordingDeadLetters
+from tests.fakes import FakeWorkflows, FixedClock, InMemoryIncidentStore, OutboxMessenger, RecordingDeadLetters
 
 T0 = datetime(2024, 5, 1, 10, 0, tzinfo=UTC)
 
@@ -156,18 +156,59 @@ def test_list_refuses_foreign_cursor(store, cursor):
         store.list(IncidentFilter(), limit=5, cursor=cursor)
 
 
-def test_workflow_stops_a_token_once():
-    """Given a token, then stop_paging is True the first time and False afterwards; every call is recorded."""
-    workflow = FakeWorkflow()
-    plan = EscalationPlan(
-        incident_id="X", reference="INC-1", levels=[EscalationLevel(level=1, targets=["a"], timeout_seconds=1)], incident_managers=[]
-    )
-    assert workflow.start(plan) == workflow.start(plan)
-    assert len(workflow.started) == 2
-    assert workflow.stop_paging("t1", "ack") is True
-    assert workflow.stop_paging("t1", "again") is False
-    assert workflow.stop_paging("t2", "ack") is True
-    assert workflow.stopped_tokens() == ["t1", "t1", "t2"]
+def test_workflows_start_is_idempotent_per_machine_and_name():
+    """Given the same execution name started twice on a machine, then the same id comes back (both starts are
+    recorded); the same name on another machine is another execution."""
+    workflows = FakeWorkflows()
+    first = workflows.start("escalation", "01HX", {"incident_id": "01HX", "levels": [1, 2]})
+    assert workflows.start("escalation", "01HX", {"incident_id": "01HX"}) == first
+    other = workflows.start("sla", "01HX", {"incident_id": "01HX"})
+    assert other != first
+    assert first == "arn:aws:states:us-east-1:123456789012:execution:firebell-escalation:01HX"
+    assert [(s.machine, s.name) for s in workflows.starts] == [("escalation", "01HX"), ("escalation", "01HX"), ("sla", "01HX")]
+    assert workflows.started("escalation")[0].payload == {"incident_id": "01HX", "levels": [1, 2]}
+    assert workflows.names("sla") == ["01HX"]
+
+
+def test_workflows_input_must_be_json():
+    """Given a payload Step Functions could not take (a datetime), then start refuses it, as json.dumps would."""
+    with pytest.raises(TypeError):
+        FakeWorkflows().start("sla", "x", {"at": T0})
+
+
+def test_workflows_answer_a_token_once():
+    """Given a token, then answer is True the first time and False afterwards (or once its wait expired);
+    every call is recorded."""
+    workflows = FakeWorkflows()
+    assert workflows.answer("t1", "acknowledged") is True
+    assert workflows.answer("t1", "stop") is False
+    assert workflows.answer("t2", "touched") is True
+    workflows.expire("t3")
+    assert workflows.answer("t3", "escalate") is False
+    assert workflows.answers == [("t1", "acknowledged"), ("t1", "stop"), ("t2", "touched"), ("t3", "escalate")]
+    assert workflows.outcomes("t1") == ["acknowledged", "stop"]
+
+
+def test_workflows_record_stops_and_failures():
+    workflows = FakeWorkflows()
+    workflows.stop("arn:x", "resolved")
+    workflows.stop("arn:x", "again")  # stopping a stopped execution is fine
+    assert workflows.stops == [("arn:x", "resolved"), ("arn:x", "again")]
+    workflows.fail_next_start(RuntimeError("ThrottlingException"))
+    with pytest.raises(RuntimeError):
+        workflows.start("escalation", "a", {})
+    assert workflows.start("escalation", "a", {}).endswith(":a") and len(workflows.starts) == 1
+    workflows.fail_next_start(RuntimeError("throttled"), machine="sla")
+    workflows.start("escalation", "b", {})  # another machine is not affected
+    with pytest.raises(RuntimeError):
+        workflows.start("sla", "b", {})
+
+
+def test_consume_once(store):
+    """Given a key, then the first presentation wins and every later one is refused, whatever its expiry."""
+    assert store.consume_once("ACKLINK#n1", T0) is True
+    assert store.consume_once("ACKLINK#n1", T0 + timedelta(days=1)) is False
+    assert store.consume_once("ACKLINK#n2", T0) is True
 
 
 def test_messenger_and_clock():

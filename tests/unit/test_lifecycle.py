@@ -12,8 +12,12 @@ from firebell.domain.lifecycle import is_open, next_status
 
 ALLOWED = {
     (Status.TRIGGERED, Action.ACKNOWLEDGE): Status.ACKNOWLEDGED,
+    (Status.ACKNOWLEDGED, Action.HOLD): Status.ON_HOLD,
+    (Status.ON_HOLD, Action.RESUME): Status.ACKNOWLEDGED,
+    (Status.ACKNOWLEDGED, Action.RETRIGGER): Status.TRIGGERED,
     (Status.TRIGGERED, Action.RESOLVE): Status.RESOLVED,
     (Status.ACKNOWLEDGED, Action.RESOLVE): Status.RESOLVED,
+    (Status.ON_HOLD, Action.RESOLVE): Status.RESOLVED,
     (Status.RESOLVED, Action.CLOSE): Status.CLOSED,
     (Status.RESOLVED, Action.REOPEN): Status.TRIGGERED,
 }
@@ -21,15 +25,30 @@ ALLOWED = {
 # The reason a caller reads in the 409 for every refused pair.
 REFUSED = {
     (Status.ACKNOWLEDGED, Action.ACKNOWLEDGE): "it is already acknowledged",
+    (Status.ON_HOLD, Action.ACKNOWLEDGE): "it is on hold (acknowledged); resume it instead",
     (Status.RESOLVED, Action.ACKNOWLEDGE): "it is resolved; reopen it first",
     (Status.CLOSED, Action.ACKNOWLEDGE): "it is closed",
+    (Status.TRIGGERED, Action.HOLD): "acknowledge it before putting it on hold",
+    (Status.ON_HOLD, Action.HOLD): "it is already on hold",
+    (Status.RESOLVED, Action.HOLD): "it is resolved",
+    (Status.CLOSED, Action.HOLD): "it is closed",
+    (Status.TRIGGERED, Action.RESUME): "it is not on hold",
+    (Status.ACKNOWLEDGED, Action.RESUME): "it is not on hold",
+    (Status.RESOLVED, Action.RESUME): "it is resolved",
+    (Status.CLOSED, Action.RESUME): "it is closed",
+    (Status.TRIGGERED, Action.RETRIGGER): "it is already triggered",
+    (Status.ON_HOLD, Action.RETRIGGER): "it is on hold; resume it first",
+    (Status.RESOLVED, Action.RETRIGGER): "it is resolved",
+    (Status.CLOSED, Action.RETRIGGER): "it is closed",
     (Status.RESOLVED, Action.RESOLVE): "it is already resolved",
     (Status.CLOSED, Action.RESOLVE): "it is closed",
     (Status.TRIGGERED, Action.CLOSE): "only a resolved incident can be closed",
     (Status.ACKNOWLEDGED, Action.CLOSE): "only a resolved incident can be closed",
+    (Status.ON_HOLD, Action.CLOSE): "only a resolved incident can be closed",
     (Status.CLOSED, Action.CLOSE): "it is already closed",
     (Status.TRIGGERED, Action.REOPEN): "it is still open",
     (Status.ACKNOWLEDGED, Action.REOPEN): "it is still open",
+    (Status.ON_HOLD, Action.REOPEN): "it is still open",
     (Status.CLOSED, Action.REOPEN): "a closed incident cannot be reopened; open a new one",
 }
 
@@ -41,7 +60,8 @@ def _id(pair) -> str:
 
 
 def test_every_pair_is_either_allowed_or_refused():
-    """Given the 4 statuses × 4 actions, then each of the 16 pairs is classified exactly once."""
+    """Given the 5 statuses × 7 actions, then each of the 35 pairs is classified exactly once."""
+    assert len(ALL_PAIRS) == 35
     assert set(ALLOWED) | set(REFUSED) == set(ALL_PAIRS)
     assert not set(ALLOWED) & set(REFUSED)
 
@@ -77,9 +97,10 @@ def test_every_pair_either_moves_or_raises(current, action):
 
 
 @pytest.mark.parametrize("status", list(Status))
-def test_only_triggered_and_acknowledged_are_open(status):
-    """Given each status, then only triggered and acknowledged incidents count as open (they page)."""
-    assert is_open(status) is (status in (Status.TRIGGERED, Status.ACKNOWLEDGED))
+def test_only_triggered_acknowledged_and_on_hold_are_open(status):
+    """Given each status, then triggered, acknowledged and on-hold incidents count as open; resolved and
+    closed ones do not."""
+    assert is_open(status) is (status in (Status.TRIGGERED, Status.ACKNOWLEDGED, Status.ON_HOLD))
 
 
 def test_closed_is_terminal():
@@ -87,3 +108,14 @@ def test_closed_is_terminal():
     for action in Action:
         with pytest.raises(InvalidTransition):
             next_status("INC-1", Status.CLOSED, action)
+
+
+def test_on_hold_round_trip_and_retrigger():
+    """Given an acknowledged incident, when held then resumed, then it is acknowledged again; an
+    acknowledged incident re-triggered (ack timeout or manual escalation) is triggered and can be
+    acknowledged once more."""
+    held = next_status("INC-1", Status.ACKNOWLEDGED, Action.HOLD)
+    resumed = next_status("INC-1", held, Action.RESUME)
+    retriggered = next_status("INC-1", resumed, Action.RETRIGGER)
+    assert (held, resumed, retriggered) == (Status.ON_HOLD, Status.ACKNOWLEDGED, Status.TRIGGERED)
+    assert next_status("INC-1", retriggered, Action.ACKNOWLEDGE) is Status.ACKNOWLEDGED

@@ -1,41 +1,31 @@
-"""Notification: paging escalation levels, stopping on acknowledgement, the incident manager, resolution notices."""
+"""Notification: paging escalation levels (people, schedules), answering the escalation workflow, the
+acknowledgement watch and its re-trigger, escalating and reassigning by hand, the incident manager."""
 
 from __future__ import annotations
 
 import pytest
 
+from firebell import workflows as machines
+from firebell.domain import ack_links
 from firebell.domain.enums import Status, TimelineKind
-from firebell.domain.models import EscalationExhausted, EscalationLevel, IncidentCreate, PageRequest
-from firebell.service import Delivery
+from firebell.domain.errors import InvalidTransition
+from firebell.domain.models import IncidentCreate
+from firebell.service import Delivery, UnknownPerson
 from tests.fakes import OutboxMessenger
 
-from .conftest import API_URL, World, build_world
-
-TIMEOUTS = {1: 300, 2: 600}
-
-
-def page_request(incident_id: str, level: int, targets: list[str], token: str) -> PageRequest:
-    """What the state machine sends to the notify queue for one level."""
-    return PageRequest.model_validate(
-        {
-            "type": "escalation.page",
-            "incident_id": incident_id,
-            "level": {"level": level, "targets": targets, "timeout_seconds": TIMEOUTS.get(level, 60)},
-            "task_token": token,
-        }
-    )
-
-
-def exhausted(incident_id: str, managers: list[str] | None = None) -> EscalationExhausted:
-    return EscalationExhausted(type="escalation.exhausted", incident_id=incident_id, incident_managers=managers or ["carol"])
+from .builders import exhausted, page_request, watch_request
+from .conftest import ACK_SECRET, API_URL, World, build_world
 
 
 @pytest.fixture
 def incident_id(world: World) -> str:
-    """A classified P1 (database) incident INC-1 of team platform, escalation started."""
+    """A classified P1 (database) incident INC-1 of team platform, escalation started; the incident
+    manager's page at classification is cleared from the outbox."""
     incident = world.service.report(IncidentCreate(title="Primary database deadlock", reporter="erin"))
     world.service.classify(incident.incident_id)
     world.clock.advance(seconds=5)
+    world.messenger.emails.clear()
+    world.messenger.sms.clear()
     return incident.incident_id
 
 
@@ -43,12 +33,19 @@ def entries(world: World, incident_id: str, kind: TimelineKind):
     return [e for e in world.store.timeline(incident_id) if e.kind is kind]
 
 
+def acknowledged_and_watched(world: World, incident_id: str, token: str = "watch-1") -> None:
+    """Level 1 paged, alice acknowledged, the state machine moved to the watch and sent its token."""
+    world.service.page(page_request(incident_id, 1, ["alice"], token="token-1"))
+    world.service.acknowledge(incident_id, by="alice")
+    world.service.watch(watch_request(incident_id, token))
+
+
 # --- paging a level -----------------------------------------------------------------------------
 
 
 def test_page_emails_and_texts_the_level(world, incident_id):
-    """Given a classified incident, when level 1 is paged, then alice gets an email and an SMS, each on the
-    timeline, and the level's task token is kept for the acknowledgement."""
+    """Given a classified incident, when level 1 is paged, then alice gets an email and an SMS with a one-click
+    acknowledgement link, each delivery is on the timeline, and the level's task token is kept."""
     deliveries = world.service.page(page_request(incident_id, 1, ["alice"], token="token-1"))
 
     assert deliveries == [
@@ -59,13 +56,17 @@ def test_page_emails_and_texts_the_level(world, incident_id):
     assert (email.sender, email.to) == ("firebell@example.com", "alice@example.com")
     assert email.subject == "[firebell] INC-1 P1 triggered: Primary database deadlock"
     assert "Hello Alice Ops," in email.body
-    assert "INC-1 (P1, database) is triggered." in email.body
-    assert "Respond by 2024-05-01 10:15 UTC; resolve by 2024-05-01 14:00 UTC" in email.body
-    assert f"Acknowledge (stops paging): POST {API_URL}/incidents/INC-1/acknowledge" in email.body
+    assert "INC-1 (P1, database) is triggered — you are receiving this for: level 1." in email.body
+    assert "Respond by 2026-05-01 10:15 UTC; resolve by 2026-05-01 14:00 UTC" in email.body
+    (link_line,) = [line for line in email.body.splitlines() if line.startswith("Acknowledge (stops paging): ")]
+    link = link_line.removeprefix("Acknowledge (stops paging): ")
+    assert link.startswith(f"{API_URL}/ack/")
+    claim = ack_links.verify(link.rsplit("/", 1)[1], ACK_SECRET, world.clock())
+    assert (claim.incident_id, claim.person) == (incident_id, "alice")
     (sms,) = world.messenger.sms
-    assert sms.text == "firebell INC-1 P1 triggered: Primary database deadlock"
+    assert sms.text.startswith("firebell INC-1 P1 triggered: Primary database deadlock Ack: " + f"{API_URL}/ack/")
 
-    sent = entries(world, incident_id, TimelineKind.NOTIFICATION_SENT)
+    sent = entries(world, incident_id, TimelineKind.NOTIFICATION_SENT)[-2:]
     assert [e.message for e in sent] == [
         "email to alice <alice@example.com> (level 1)",
         "sms to alice <+15550100001> (level 1)",
@@ -73,10 +74,48 @@ def test_page_emails_and_texts_the_level(world, incident_id):
     assert sent[0].details["message_id"] == email.message_id
     (paged,) = entries(world, incident_id, TimelineKind.PAGED)
     assert paged.message == "Level 1 paged: alice; escalates in 300s unless acknowledged"
+    assert paged.details == {"level": 1, "round": 1, "people": ["alice"]}
 
     incident = world.service.get(incident_id)
-    assert (incident.escalation.level, incident.escalation.task_token) == (1, "token-1")
-    assert world.workflow.stops == []
+    assert (incident.escalation.level, incident.escalation.task_token, incident.escalation.watching) == (1, "token-1", False)
+    assert world.workflows.answers == []
+
+
+def test_page_without_ack_secret_has_no_link(shipped_config):
+    """Given a service without a signing key (the local runtime may run without), then pages carry no link."""
+    world = build_world(shipped_config, ack_secret=None)
+    incident = world.service.report(IncidentCreate(title="x", reporter="erin"))
+    world.service.page(page_request(incident.incident_id, 1, ["alice"], token="t"))
+    assert "Acknowledge" not in world.messenger.emails[0].body and "Ack:" not in world.messenger.sms[0].text
+
+
+def test_schedule_target_pages_whoever_is_on_call(world, incident_id):
+    """Given level 1 targets the platform-primary schedule, when paged on a Friday in May 2026, then alice
+    (on call that week) is paged; after Monday's 09:00 London handover, erin is."""
+    world.service.page(page_request(incident_id, 1, [("schedule", "platform-primary")], token="token-1"))
+    assert entries(world, incident_id, TimelineKind.PAGED)[-1].details["people"] == ["alice"]
+
+    world.clock.set(world.clock().replace(day=4, hour=8, minute=30))  # Monday 09:30 London (BST)
+    world.service.page(page_request(incident_id, 1, [("schedule", "platform-primary")], token="token-2", round=2))
+
+    paged = entries(world, incident_id, TimelineKind.PAGED)[-1]
+    assert paged.details == {"level": 1, "round": 2, "people": ["erin"]}
+    assert paged.message.startswith("Level 1, round 2 paged: erin;")
+    assert world.messenger.emails[-1].to == "erin@example.com"
+
+
+def test_team_manager_target(world, incident_id):
+    """Given a level targeting platform's team manager, then frank is paged."""
+    world.service.page(page_request(incident_id, 2, [("team_manager", "platform")], token="token-2"))
+    assert world.messenger.recipients() == ["frank@example.com", "+15550100006"]
+
+
+def test_level_with_nobody_reachable_is_still_recorded(world, incident_id):
+    """Given a level whose only target is a schedule since removed, then nobody is paged, the timeline says
+    so, and the token is kept (the state machine's timeout moves on to the next level)."""
+    assert world.service.page(page_request(incident_id, 1, [("schedule", "gone")], token="token-1")) == []
+    assert entries(world, incident_id, TimelineKind.PAGED)[-1].message.startswith("Level 1 paged: nobody reachable;")
+    assert world.service.get(incident_id).escalation.task_token == "token-1"
 
 
 def test_redelivered_page_is_not_sent_twice(world, incident_id):
@@ -98,15 +137,15 @@ def test_next_level_is_paged_after_timeout(world, incident_id):
     assert (incident.escalation.level, incident.escalation.task_token) == (2, "token-2")
 
 
-def test_page_after_acknowledge_stops_instead(world, incident_id):
-    """Given an acknowledged incident, when the next level's page arrives, then nobody is paged and the
-    state machine is told to stop."""
+def test_page_after_acknowledge_moves_the_workflow_to_the_watch(world, incident_id):
+    """Given an acknowledged incident, when the next level's page arrives, then nobody is paged and the state
+    machine is answered `acknowledged` (it goes on to watch the acknowledgement)."""
     world.service.acknowledge(incident_id, by="alice")
 
     assert world.service.page(page_request(incident_id, 2, ["bob"], token="token-2")) == []
 
     assert world.messenger.recipients() == []
-    assert world.workflow.stops == [("token-2", "incident already acknowledged")]
+    assert world.workflows.answers == [("token-2", "acknowledged")]
     (skipped,) = entries(world, incident_id, TimelineKind.PAGE_SKIPPED)
     assert skipped.message == "Level 2 not paged: incident acknowledged"
 
@@ -114,30 +153,50 @@ def test_page_after_acknowledge_stops_instead(world, incident_id):
 def test_page_after_resolve_stops_instead(world, incident_id):
     world.service.resolve(incident_id, by="alice", notes="fixed")
     assert world.service.page(page_request(incident_id, 1, ["alice"], token="token-1")) == []
-    assert world.workflow.stops == [("token-1", "incident already resolved")]
+    assert world.workflows.answers[-1] == ("token-1", "stop")
+    assert world.messenger.recipients() == []
 
 
-def test_acknowledge_stops_paging_with_the_stored_token(world, incident_id):
-    """Given level 1 is being paged, when alice acknowledges, then the level's wait is completed with its token."""
+def test_page_on_hold_answers_acknowledged_without_paging(world, incident_id):
+    """Given an incident on hold whose acknowledgement timed out (the watch re-triggered), when the retrigger
+    page arrives, then nobody is paged, the incident stays on hold, and the workflow goes back to watching."""
+    acknowledged_and_watched(world, incident_id)
+    world.service.hold(incident_id, by="alice", reason="waiting on the vendor")
+    world.messenger.emails.clear()
+    world.messenger.sms.clear()
+
+    assert world.service.page(page_request(incident_id, 1, ["alice"], token="token-r", retrigger=True)) == []
+
+    assert world.messenger.recipients() == []
+    assert world.workflows.answers[-1] == ("token-r", "acknowledged")
+    incident = world.service.get(incident_id)
+    assert incident.status is Status.ON_HOLD
+    assert (incident.escalation.task_token, incident.escalation.watching) == ("token-r", True)
+
+
+def test_acknowledge_answers_the_page_token(world, incident_id):
+    """Given level 1 is being paged, when alice acknowledges, then the level's wait is answered `acknowledged`
+    with its token (the workflow moves to the acknowledgement watch instead of paging level 2)."""
     world.service.page(page_request(incident_id, 1, ["alice"], token="token-1"))
 
     world.service.acknowledge("INC-1", by="alice")
 
-    assert world.workflow.stops == [("token-1", "acknowledged by alice")]
+    assert world.workflows.answers == [("token-1", "acknowledged")]
 
 
-def test_resolve_after_acknowledge_stops_again_harmlessly(world, incident_id):
-    """Given an acknowledged (already stopped) level, when resolved, then the stop is attempted and reports False."""
+def test_resolve_after_a_late_acknowledgement_answer_is_harmless(world, incident_id):
+    """Given an acknowledged level whose watch token has not arrived yet, when resolved, then the stale page
+    token is answered `stop` and the fake reports False (the wait already ended): no error."""
     world.service.page(page_request(incident_id, 1, ["alice"], token="token-1"))
     world.service.acknowledge("INC-1", by="alice")
     world.service.resolve("INC-1", by="alice", notes="done")
-    assert world.workflow.stops == [("token-1", "acknowledged by alice"), ("token-1", "resolved by alice")]
-    assert world.workflow.stop_paging("token-1", "again") is False
+    assert world.workflows.answers[:2] == [("token-1", "acknowledged"), ("token-1", "stop")]
+    assert world.workflows.answer("token-1", "again") is False
 
 
 def test_acknowledge_while_a_level_is_being_paged(world, incident_id):
-    """Given alice acknowledges while level 1's messages are still being sent, then the level is stopped
-    as soon as its token is stored."""
+    """Given alice acknowledges while level 1's messages are still being sent, then the level is answered
+    `acknowledged` as soon as its token is stored."""
 
     class AckDuringSend(OutboxMessenger):
         def send_sms(self, phone, text):
@@ -145,12 +204,12 @@ def test_acknowledge_while_a_level_is_being_paged(world, incident_id):
             world.service.acknowledge(incident_id, by="alice")  # she answered the email already
             return message_id
 
-    # the notify function's instance of the service, sharing the table and the state machine with the API's
-    racing = build_world(world.config, store=world.store, workflow=world.workflow, messenger=AckDuringSend(), clock=world.clock)
+    # the notify function's instance of the service, sharing the table and the state machines with the API's
+    racing = build_world(world.config, store=world.store, workflows=world.workflows, messenger=AckDuringSend(), clock=world.clock)
 
     racing.service.page(page_request(incident_id, 1, ["alice"], token="token-1"))
 
-    assert world.workflow.stops == [("token-1", "incident acknowledged while paging")]
+    assert world.workflows.answers == [("token-1", "acknowledged")]
     assert world.service.get(incident_id).status is Status.ACKNOWLEDGED
 
 
@@ -172,11 +231,213 @@ def test_page_with_a_target_removed_from_config_pages_the_others(world, incident
     assert world.service.get(incident_id).escalation.task_token == "token-1"
 
 
-def test_exhausted_with_a_manager_removed_from_config(world, incident_id):
-    """Given the frozen plan names a manager who left, when escalation is exhausted, then the others are paged."""
-    deliveries = world.service.page_incident_managers(exhausted(incident_id, ["gone", "carol"]))
-    assert {d.person for d in deliveries} == {"carol"}
-    assert len(entries(world, incident_id, TimelineKind.NOTIFICATION_FAILED)) == 1
+# --- the acknowledgement watch and re-triggering ---------------------------------------------------
+
+
+def test_watch_keeps_its_token(world, incident_id):
+    """Given an acknowledged incident, when the watch's message arrives, then its token is kept as a watch token."""
+    acknowledged_and_watched(world, incident_id, token="watch-1")
+    incident = world.service.get(incident_id)
+    assert (incident.escalation.task_token, incident.escalation.watching) == ("watch-1", True)
+    assert world.workflows.outcomes("watch-1") == []
+
+
+def test_watch_of_a_resolved_incident_stops_the_workflow(world, incident_id):
+    world.service.acknowledge(incident_id, by="alice")
+    world.service.resolve(incident_id, by="alice", notes="fixed")
+    world.service.watch(watch_request(incident_id, "watch-late"))
+    assert world.workflows.outcomes("watch-late") == ["stop"]
+
+
+@pytest.mark.parametrize(
+    "touch",
+    [
+        lambda s, i: s.add_note(i, by="alice", text="found the blocking session"),
+        lambda s, i: s.post_update(i, by="carol", message="Mitigation in progress"),
+        lambda s, i: s.hold(i, by="alice", reason="waiting on AWS support"),
+        lambda s, i: s.reassign(i, to="bob", by="alice"),
+    ],
+    ids=["note", "stakeholder update", "hold", "reassign"],
+)
+def test_activity_on_an_acknowledged_incident_answers_touched(world, incident_id, touch):
+    """Given an acknowledged, watched incident, when someone works on it, then the watch is answered
+    `touched` (the acknowledgement timeout starts again)."""
+    acknowledged_and_watched(world, incident_id)
+
+    touch(world.service, incident_id)
+
+    assert world.workflows.outcomes("watch-1") == ["touched"]
+
+
+def test_note_while_paging_does_not_answer_the_page(world, incident_id):
+    """Given level 1 is being paged (not acknowledged), when someone adds a note, then the page is not
+    answered: a note is not an acknowledgement."""
+    world.service.page(page_request(incident_id, 1, ["alice"], token="token-1"))
+    world.service.add_note(incident_id, by="erin", text="users see errors")
+    assert world.workflows.answers == []
+
+
+def test_retrigger_page_after_the_ack_timeout(world, incident_id):
+    """Given alice acknowledged and then nobody touched the incident for the ack timeout, when the state
+    machine pages level 1 again with retrigger, then the incident is triggered again and alice is paged."""
+    acknowledged_and_watched(world, incident_id)
+    world.messenger.emails.clear()
+    world.messenger.sms.clear()
+    world.clock.advance(minutes=30)
+
+    deliveries = world.service.page(page_request(incident_id, 1, ["alice"], token="token-r", retrigger=True))
+
+    assert [d.person for d in deliveries] == ["alice", "alice"]
+    incident = world.service.get(incident_id)
+    assert incident.status is Status.TRIGGERED
+    assert (incident.escalation.task_token, incident.escalation.watching) == ("token-r", False)
+    (retriggered,) = entries(world, incident_id, TimelineKind.RETRIGGERED)
+    assert retriggered.message == "Acknowledged but untouched past the acknowledgement timeout: paging again"
+    assert "Acknowledge (stops paging)" in world.messenger.emails[0].body
+    # and it can be acknowledged again
+    assert world.service.acknowledge(incident_id, by="bob").acknowledged_by == "bob"
+    assert world.workflows.outcomes("token-r") == ["acknowledged"]
+
+
+def test_acknowledgement_between_retrigger_levels_is_kept(world, incident_id):
+    """Given a re-triggered incident whose level 1 re-page timed out, when bob acknowledges before level 2's page
+    (still flagged retrigger) is processed, then that page leaves bob's acknowledgement alone: nobody is paged and
+    the workflow is answered `acknowledged`."""
+    acknowledged_and_watched(world, incident_id)
+    world.clock.advance(minutes=30)
+    world.service.page(page_request(incident_id, 1, ["alice"], token="token-r1", retrigger=True))
+    world.workflows.expire("token-r1")  # level 1's wait timed out: the state machine moves to level 2
+    world.service.acknowledge(incident_id, by="bob")  # answers token-r1, too late
+    world.messenger.emails.clear()
+    world.messenger.sms.clear()
+
+    deliveries = world.service.page(page_request(incident_id, 2, ["bob"], token="token-r2", retrigger=True))
+
+    assert deliveries == [] and world.messenger.recipients() == []
+    assert world.service.get(incident_id).status is Status.ACKNOWLEDGED
+    assert world.workflows.outcomes("token-r2") == ["acknowledged"]
+
+
+def test_retrigger_flag_on_a_triggered_incident_just_pages(world, incident_id):
+    world.service.page(page_request(incident_id, 1, ["alice"], token="token-r", retrigger=True))
+    assert entries(world, incident_id, TimelineKind.RETRIGGERED) == []
+    assert len(world.messenger.emails) == 1
+
+
+# --- escalating by hand -------------------------------------------------------------------------
+
+
+def test_escalate_answers_escalate(world, incident_id):
+    """Given level 1 is being paged, when erin escalates, then the level's wait is answered `escalate`
+    (the state machine pages the next level now) and the timeline says who and why."""
+    world.service.page(page_request(incident_id, 1, ["alice"], token="token-1"))
+
+    escalated = world.service.escalate("INC-1", by="erin", reason="alice is on a plane")
+
+    assert world.workflows.answers == [("token-1", "escalate")]
+    assert escalated.status is Status.TRIGGERED
+    (entry,) = entries(world, incident_id, TimelineKind.ESCALATED)
+    assert (entry.actor, entry.message) == ("erin", "Escalated by erin to the next level: alice is on a plane")
+
+
+def test_escalate_an_acknowledged_incident_retriggers_it(world, incident_id):
+    """Given alice acknowledged (the workflow is watching), when carol escalates, then the incident is
+    triggered again and the watch is answered `escalate`; the next level's page then pages bob."""
+    acknowledged_and_watched(world, incident_id)
+
+    escalated = world.service.escalate(incident_id, by="carol")
+
+    assert escalated.status is Status.TRIGGERED
+    assert world.workflows.outcomes("watch-1") == ["escalate"]
+    deliveries = world.service.page(page_request(incident_id, 2, ["bob"], token="token-2"))
+    assert {d.person for d in deliveries} == {"bob"}
+
+
+def test_escalate_without_a_waiting_escalation_starts_one(world):
+    """Given an incident with no escalation waiting (none started yet), when someone escalates it, then a
+    new escalation run starts rather than the request being silently lost."""
+    world.service.report(IncidentCreate(title="x", reporter="erin"))
+    escalated = world.service.escalate("INC-1", by="erin")
+    assert escalated.escalation.execution_arn is not None
+    assert [start.machine for start in world.workflows.starts] == ["escalation"]
+
+
+def test_escalate_a_resolved_incident_is_refused(world, incident_id):
+    world.service.page(page_request(incident_id, 1, ["alice"], token="token-1"))
+    world.service.resolve(incident_id, by="alice", notes="fixed")
+    with pytest.raises(InvalidTransition, match="cannot escalate INC-1: it is resolved"):
+        world.service.escalate(incident_id, by="erin")
+
+
+def test_escalate_an_on_hold_incident_is_refused_or_pages(world, incident_id):
+    """Given an incident on hold, when someone escalates it, then either it is refused (resume it first, as the
+    lifecycle refuses re-triggering an on-hold incident) or the next level is really paged."""
+    acknowledged_and_watched(world, incident_id)
+    world.service.hold(incident_id, by="alice", reason="vendor")
+    world.messenger.emails.clear()
+    world.messenger.sms.clear()
+    try:
+        world.service.escalate(incident_id, by="carol")
+    except InvalidTransition as refused:
+        assert "on hold" in str(refused)
+        return
+    world.service.page(page_request(incident_id, 2, ["bob"], token="token-2"))
+    assert "bob@example.com" in world.messenger.recipients()
+
+
+def test_escalate_after_the_escalation_ended_is_refused_or_restarts_it(world, incident_id):
+    """Given every level timed out (the execution ended after paging the incident manager) and carol then
+    acknowledged, when someone escalates, then either it is refused or a new escalation is started."""
+    world.service.page(page_request(incident_id, 1, ["alice"], token="token-1"))
+    world.workflows.expire("token-1")
+    world.service.page(page_request(incident_id, 2, ["bob"], token="token-2"))
+    world.workflows.expire("token-2")
+    world.service.page_incident_managers(exhausted(incident_id))
+    world.service.acknowledge(incident_id, by="carol")
+    before = len(world.workflows.started(machines.ESCALATION))
+
+    try:
+        world.service.escalate(incident_id, by="erin")
+    except InvalidTransition:
+        assert world.service.get(incident_id).status is Status.ACKNOWLEDGED
+        return
+    assert len(world.workflows.started(machines.ESCALATION)) == before + 1
+
+
+# --- reassigning ------------------------------------------------------------------------------------
+
+
+def test_reassign_pages_the_new_assignee(world, incident_id):
+    """Given a triggered incident, when erin reassigns it to bob, then bob is its assignee and is paged (email
+    and SMS: it is still triggered), and the timeline says so."""
+    updated = world.service.reassign("INC-1", to="bob", by="erin")
+
+    assert updated.assignee == "bob"
+    assert world.messenger.recipients() == ["bob@example.com", "+15550100002"]
+    (entry,) = entries(world, incident_id, TimelineKind.REASSIGNED)
+    assert (entry.actor, entry.message) == ("erin", "Reassigned to bob by erin")
+    assert "assigned by erin" in world.messenger.emails[0].body
+
+
+def test_reassign_an_acknowledged_incident_emails_only(world, incident_id):
+    acknowledged_and_watched(world, incident_id)
+    world.messenger.emails.clear()
+    world.messenger.sms.clear()
+    world.service.reassign(incident_id, to="bob", by="alice")
+    assert world.messenger.recipients() == ["bob@example.com"]
+
+
+def test_reassign_to_an_unknown_person_is_refused(world, incident_id):
+    with pytest.raises(UnknownPerson, match="unknown person 'zed'"):
+        world.service.reassign(incident_id, to="zed", by="erin")
+    assert world.service.get(incident_id).assignee is None
+    assert world.messenger.recipients() == []
+
+
+def test_reassign_a_resolved_incident_is_refused(world, incident_id):
+    world.service.resolve(incident_id, by="alice", notes="fixed")
+    with pytest.raises(InvalidTransition, match="cannot reassign INC-1: it is resolved"):
+        world.service.reassign(incident_id, to="bob", by="erin")
 
 
 # --- incident manager ---------------------------------------------------------------------------
@@ -201,6 +462,13 @@ def test_exhausted_escalation_pages_incident_managers_once(world, incident_id):
     assert len(world.messenger.recipients()) == before + 2
 
 
+def test_exhausted_with_a_manager_removed_from_config(world, incident_id):
+    """Given the frozen plan names a manager who left, when escalation is exhausted, then the others are paged."""
+    deliveries = world.service.page_incident_managers(exhausted(incident_id, ["gone", "carol"]))
+    assert {d.person for d in deliveries} == {"carol"}
+    assert len(entries(world, incident_id, TimelineKind.NOTIFICATION_FAILED)) == 1
+
+
 @pytest.mark.parametrize("action", ["acknowledge", "resolve"])
 def test_exhausted_after_acknowledge_or_resolve_pages_nobody(world, incident_id, action):
     if action == "acknowledge":
@@ -214,9 +482,9 @@ def test_exhausted_after_acknowledge_or_resolve_pages_nobody(world, incident_id,
 # --- resolution notice --------------------------------------------------------------------------
 
 
-def test_resolution_is_announced_to_stakeholders_and_those_paged(world, incident_id):
-    """Given level 1 (alice) was paged and the incident resolved, when resolution is announced, then dave
-    (stakeholder) and alice get an email, and nobody gets an SMS (not urgent)."""
+def test_resolution_is_announced_to_stakeholders_those_paged_and_the_incident_manager(world, incident_id):
+    """Given level 1 (alice) was paged on a P1 (carol its incident manager) and the incident resolved, when
+    resolution is announced, then dave (stakeholder), alice and carol get an email, and nobody an SMS."""
     world.service.page(page_request(incident_id, 1, ["alice"], token="token-1"))
     world.service.resolve(incident_id, by="alice", notes="Killed the blocking session")
     world.messenger.emails.clear()
@@ -224,7 +492,7 @@ def test_resolution_is_announced_to_stakeholders_and_those_paged(world, incident
 
     deliveries = world.service.announce_resolution(incident_id)
 
-    assert [(d.channel, d.person) for d in deliveries] == [("email", "dave"), ("email", "alice")]
+    assert [(d.channel, d.person) for d in deliveries] == [("email", "dave"), ("email", "alice"), ("email", "carol")]
     assert world.messenger.sms == []
     email = world.messenger.emails[0]
     assert email.subject == "[firebell] INC-1 P1 resolved: Primary database deadlock"
@@ -233,9 +501,9 @@ def test_resolution_is_announced_to_stakeholders_and_those_paged(world, incident
     assert entries(world, incident_id, TimelineKind.NOTIFICATION_SENT)[-1].message.endswith("(resolution)")
 
 
-def test_resolution_of_an_unpaged_incident_goes_to_stakeholders_only(world, incident_id):
+def test_resolution_of_an_unpaged_p1_goes_to_stakeholders_and_its_incident_manager(world, incident_id):
     world.service.resolve(incident_id, by="erin", notes="false alarm")
-    assert [d.person for d in world.service.announce_resolution(incident_id)] == ["dave"]
+    assert [d.person for d in world.service.announce_resolution(incident_id)] == ["dave", "carol"]
 
 
 def test_resolution_is_announced_to_incident_managers_who_were_paged(world, incident_id):
@@ -248,3 +516,10 @@ def test_resolution_is_announced_to_incident_managers_who_were_paged(world, inci
     people = [d.person for d in world.service.announce_resolution(incident_id)]
 
     assert set(people) == {"dave", "alice", "bob", "carol"}
+    assert len(people) == len(set(people))  # each told once
+
+
+def test_resolution_is_announced_to_the_assignee(world, incident_id):
+    world.service.reassign(incident_id, to="bob", by="erin")
+    world.service.resolve(incident_id, by="bob", notes="fixed")
+    assert "bob" in [d.person for d in world.service.announce_resolution(incident_id)]

@@ -10,7 +10,8 @@ import yaml
 from pydantic import ValidationError
 
 from firebell.domain.enums import Impact, Priority, Urgency
-from firebell.domain.priority import priority_for, sla_clock
+from firebell.domain.priority import priority_for
+from firebell.domain.sla import start_clock
 from firebell.domain.rules import Rules, SlaTarget
 
 from .conftest import CONFIG_DIR
@@ -121,6 +122,43 @@ def test_sla_minutes_must_be_positive(minutes):
         SlaTarget(response_minutes=minutes, resolution_minutes=60)
 
 
+def test_shipped_process_rules(raw_rules):
+    """Given the shipped rules.yaml, then the process timers are the documented ITIL-style ones."""
+    process = Rules.model_validate(raw_rules).process
+    assert (process.ack_timeout_minutes, process.confirmation_window_minutes, process.sla_at_risk_share) == (30, 60, 0.75)
+    assert process.stakeholder_update_minutes == {Priority.P1: 30, Priority.P2: 60}
+    assert process.review_required == [Priority.P1, Priority.P2]
+    assert process.incident_manager_priorities == [Priority.P1]
+
+
+def test_process_rules_default_when_absent(raw_rules):
+    """Given rules without a `process:` section, then the defaults apply (older rules files still load)."""
+    rules = Rules.model_validate({k: v for k, v in raw_rules.items() if k != "process"})
+    assert rules.process.ack_timeout_minutes == 30 and rules.process.ack_link_hours == 24
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "problem"),
+    [
+        ("sla_at_risk_share", 1, "less than 1"),
+        ("sla_at_risk_share", 0, "greater than 0"),
+        ("ack_timeout_minutes", 0, "greater than 0"),
+        ("confirmation_window_minutes", -1, "greater than 0"),
+        ("review_required", ["P0"], "Input should be"),
+        ("ack_timout_minutes", 5, "Extra inputs are not permitted"),
+    ],
+)
+def test_process_rules_are_validated(raw_rules, field, value, problem):
+    """Given a bad process setting, when validated, then it is refused at process.<field>."""
+    broken = copy.deepcopy(raw_rules)
+    broken.setdefault("process", {})[field] = value
+    with pytest.raises(ValidationError) as caught:
+        Rules.model_validate(broken)
+    (error,) = caught.value.errors()
+    assert error["loc"][:2] == ("process", field)
+    assert problem in error["msg"]
+
+
 def test_rules_refuse_unknown_fields(raw_rules):
     """Given a typo'd top-level key, when validated, then it is refused rather than silently ignored."""
     broken = {**raw_rules, "priority_matrx": {}}
@@ -137,22 +175,22 @@ def test_sla_due_times_are_opening_plus_targets(shipped_config, priority):
     opened = datetime(2024, 12, 31, 23, 50, tzinfo=UTC)
     response, resolution = SLA_MINUTES[priority]
 
-    clock = sla_clock(Priority(priority), opened, shipped_config.rules)
+    clock = start_clock(Priority(priority), opened, shipped_config.rules)
 
-    assert (clock.response_minutes, clock.resolution_minutes) == (response, resolution)
-    assert clock.response_due_at == opened + timedelta(minutes=response)
-    assert clock.resolution_due_at == opened + timedelta(minutes=resolution)
-    assert clock.response_due_at.tzinfo is not None
+    assert (clock.response.target_minutes, clock.resolution.target_minutes) == (response, resolution)
+    assert clock.response.due_at == opened + timedelta(minutes=response)
+    assert clock.resolution.due_at == opened + timedelta(minutes=resolution)
+    assert clock.response.due_at.tzinfo is not None
 
 
 def test_p1_due_times_concretely(shipped_config):
     """Given a P1 opened at 10:00, then respond by 10:15 and resolve by 14:00 the same day."""
-    clock = sla_clock(Priority.P1, datetime(2024, 5, 1, 10, 0, tzinfo=UTC), shipped_config.rules)
-    assert clock.response_due_at == datetime(2024, 5, 1, 10, 15, tzinfo=UTC)
-    assert clock.resolution_due_at == datetime(2024, 5, 1, 14, 0, tzinfo=UTC)
+    clock = start_clock(Priority.P1, datetime(2024, 5, 1, 10, 0, tzinfo=UTC), shipped_config.rules)
+    assert clock.response.due_at == datetime(2024, 5, 1, 10, 15, tzinfo=UTC)
+    assert clock.resolution.due_at == datetime(2024, 5, 1, 14, 0, tzinfo=UTC)
 
 
 def test_p5_resolution_crosses_a_week(shipped_config):
     """Given a P5 opened on 1 May, then it must be resolved by 8 May (10080 minutes = 7 days)."""
-    clock = sla_clock(Priority.P5, datetime(2024, 5, 1, 10, 0, tzinfo=UTC), shipped_config.rules)
-    assert clock.resolution_due_at == datetime(2024, 5, 8, 10, 0, tzinfo=UTC)
+    clock = start_clock(Priority.P5, datetime(2024, 5, 1, 10, 0, tzinfo=UTC), shipped_config.rules)
+    assert clock.resolution.due_at == datetime(2024, 5, 8, 10, 0, tzinfo=UTC)

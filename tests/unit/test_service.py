@@ -1,4 +1,7 @@
-"""IncidentService with in-memory fakes: identification, alarms, classification, acknowledgement, resolution."""
+"""IncidentService with in-memory fakes: identification, alarms, classification, acknowledgement, resolution.
+
+The process around them (SLA clocks, duties, maintenance, confirmation window, reopening, ack links) is in
+test_service_process.py; paging and the acknowledgement watch in test_paging.py."""
 
 from __future__ import annotations
 
@@ -6,14 +9,15 @@ from datetime import timedelta
 
 import pytest
 
+from firebell import workflows as machines
 from firebell.domain.enums import EventType, Priority, Source, Status, TimelineKind
 from firebell.domain.errors import IncidentNotFound, InvalidTransition
 from firebell.domain.models import IncidentCreate
 from firebell.ports import IncidentFilter
 from firebell.service import AlarmOutcome, IncidentService
-from tests.fakes import FakeWorkflow, InMemoryIncidentStore, RecordingEvents
+from tests.fakes import FakeWorkflows, InMemoryIncidentStore, RecordingEvents
 
-from .builders import ALARM_ARN, alarm
+from .builders import ALARM_ARN, alarm, page_request
 from .conftest import World, build_world
 
 
@@ -45,7 +49,7 @@ def test_report_opens_inc_1(world):
     (event,) = world.events.published
     assert (event.type, event.incident_id, event.reference) == (EventType.OPENED, incident.incident_id, "INC-1")
     assert event.occurred_at == world.clock()
-    assert world.messenger.recipients() == [] and world.workflow.started == []
+    assert world.messenger.recipients() == [] and world.workflows.starts == []
 
 
 def test_reports_get_successive_references(world):
@@ -114,9 +118,9 @@ def test_alarm_twice_is_one_incident_with_two_occurrences(world):
     assert (entry.kind, entry.message) == (TimelineKind.OCCURRENCE, "Alarm checkout-5xx-high fired again (occurrence 2)")
 
 
-def test_ok_resolves_automatically_and_frees_the_alarm(world):
-    """Given an open alarm incident, when the alarm returns to OK, then it is resolved automatically and
-    the next ALARM opens a new incident (INC-2)."""
+def test_ok_resolves_automatically(world):
+    """Given an open alarm incident, when the alarm returns to OK, then it is resolved automatically; the alarm
+    stays tied to it during the confirmation window (so a return of the alarm reopens it)."""
     _, opened = world.service.handle_alarm(alarm("ALARM"))
     world.clock.advance(minutes=15)
 
@@ -126,15 +130,45 @@ def test_ok_resolves_automatically_and_frees_the_alarm(world):
     assert resolved.status is Status.RESOLVED and resolved.auto_resolved is True
     assert (resolved.resolved_by, resolved.resolved_at) == ("cloudwatch", world.clock())
     assert resolved.resolution_notes.startswith("alarm checkout-5xx-high returned to OK: Threshold Crossed")
-    entry = world.store.timeline(opened.incident_id)[-1]
+    entry = next(e for e in world.store.timeline(opened.incident_id) if e.kind is TimelineKind.RESOLVED)
     assert (entry.kind, entry.actor, entry.details) == (TimelineKind.RESOLVED, "cloudwatch", {"automatic": True})
     assert entry.message.startswith("Resolved automatically: alarm checkout-5xx-high returned to OK: ")
     assert world.events.types() == ["incident.opened", "incident.resolved"]
-    assert world.store.dedup_keys() == {}
+    assert world.store.dedup_keys() == {ALARM_ARN: opened.incident_id}
+
+
+def test_alarm_returning_after_resolution_reopens_the_same_incident(world):
+    """Given an alarm incident resolved by OK (inside its confirmation window), when the alarm fires again,
+    then INC-1 is reopened (not a new INC-2), and the timeline says the alarm came back."""
+    _, opened = world.service.handle_alarm(alarm("ALARM"))
+    world.service.classify(opened.incident_id)
+    world.service.handle_alarm(alarm("OK"))
+    world.clock.advance(minutes=10)
 
     outcome, reopened = world.service.handle_alarm(alarm("ALARM"))
-    assert (outcome, reopened.reference) == (AlarmOutcome.OPENED, "INC-2")
-    assert reopened.incident_id != opened.incident_id
+
+    assert outcome is AlarmOutcome.REOPENED
+    assert (reopened.incident_id, reopened.reference, reopened.status) == (opened.incident_id, "INC-1", Status.TRIGGERED)
+    assert reopened.reopened_count == 1 and reopened.resolved_at is None
+    assert len(world.store.all_incidents()) == 1
+    entry = [e for e in world.store.timeline(opened.incident_id) if e.kind is TimelineKind.REOPENED][-1]
+    assert (entry.actor, entry.message) == ("cloudwatch", "Reopened by cloudwatch: alarm checkout-5xx-high fired again")
+    assert world.events.types()[-1] == "incident.reopened"
+    assert world.workflows.names(machines.ESCALATION) == [opened.incident_id, f"{opened.incident_id}-2"]
+
+
+def test_alarm_after_the_incident_closed_opens_a_new_one(world):
+    """Given an alarm incident resolved and then closed by its confirmation window, when the alarm fires
+    again, then a new incident INC-2 is opened."""
+    _, opened = world.service.handle_alarm(alarm("ALARM"))
+    world.service.handle_alarm(alarm("OK"))
+    world.service.resolution_window_closed(opened.incident_id)
+    assert world.store.dedup_keys() == {}
+
+    outcome, second = world.service.handle_alarm(alarm("ALARM"))
+
+    assert (outcome, second.reference) == (AlarmOutcome.OPENED, "INC-2")
+    assert second.incident_id != opened.incident_id
 
 
 def test_ok_without_open_incident_is_ignored(world):
@@ -144,12 +178,15 @@ def test_ok_without_open_incident_is_ignored(world):
 
 
 def test_ok_after_manual_resolution_is_ignored(world):
-    """Given an alarm incident a person resolved (freeing the alarm), when OK arrives, then it is ignored."""
+    """Given an alarm incident a person resolved, when OK arrives, then it is ignored (not resolved twice)."""
     _, incident = world.service.handle_alarm(alarm("ALARM"))
     world.service.resolve(incident.incident_id, by="alice", notes="rolled back")
 
-    assert world.service.handle_alarm(alarm("OK")) == (AlarmOutcome.IGNORED, None)
-    assert world.service.get("INC-1").auto_resolved is False
+    outcome, same = world.service.handle_alarm(alarm("OK"))
+
+    assert (outcome, same.incident_id) == (AlarmOutcome.IGNORED, incident.incident_id)
+    assert same.auto_resolved is False and same.resolved_by == "alice"
+    assert world.events.types().count("incident.resolved") == 1
 
 
 def test_insufficient_data_is_recorded_never_paged(world):
@@ -165,7 +202,7 @@ def test_insufficient_data_is_recorded_never_paged(world):
     entry = world.store.timeline(incident.incident_id)[-1]
     assert (entry.kind, entry.actor) == (TimelineKind.ALARM_STATE, "cloudwatch")
     assert entry.message == "Alarm checkout-5xx-high is INSUFFICIENT_DATA: Insufficient Data: 1 datapoint was unknown."
-    assert world.messenger.recipients() == [] and world.workflow.stops == []
+    assert world.messenger.recipients() == [] and world.workflows.answers == []
     assert world.events.types() == ["incident.opened"]
 
 
@@ -174,16 +211,14 @@ def test_insufficient_data_without_incident_is_ignored(world):
 
 
 def test_ok_on_a_paged_incident_stops_paging(world):
-    """Given an alarm incident whose level 1 is being paged, when OK arrives, then paging stops."""
-    from .test_paging import page_request  # shared builder
-
+    """Given an alarm incident whose level 1 is being paged, when OK arrives, then the page is answered `stop`."""
     _, incident = world.service.handle_alarm(alarm("ALARM"))
     world.service.classify(incident.incident_id)
     world.service.page(page_request(incident.incident_id, 1, ["alice"], token="token-1"))
 
     world.service.handle_alarm(alarm("OK"))
 
-    assert world.workflow.stops == [("token-1", "resolved automatically")]
+    assert world.workflows.answers == [("token-1", "stop")]
 
 
 def test_alarm_claimed_but_never_written_is_finished(world):
@@ -215,9 +250,10 @@ def test_alarms_of_different_arns_are_different_incidents(world):
 # --- classification -----------------------------------------------------------------------------
 
 
-def test_classify_sets_priority_sla_team_and_starts_escalation_once(world):
-    """Given a reported database incident, when classified, then it is P1 for platform with SLA due times,
-    and escalation starts; a second classify (redelivered event) changes nothing."""
+def test_classify_p1_sets_priority_sla_team_and_starts_everything_once(world):
+    """Given a reported database incident, when classified, then it is P1 for platform with SLA clocks armed,
+    escalation started, carol assigned and paged as incident manager and stakeholder updates due every 30 min;
+    a second classify (redelivered event) changes nothing."""
     incident = report(world, "Primary database deadlock")
     world.clock.advance(minutes=1)
 
@@ -225,30 +261,72 @@ def test_classify_sets_priority_sla_team_and_starts_escalation_once(world):
 
     assert (classified.category, classified.impact, classified.urgency) == ("database", "high", "high")
     assert (classified.priority, classified.team) == (Priority.P1, "platform")
-    assert classified.sla.response_due_at == incident.opened_at + timedelta(minutes=15)
-    assert classified.sla.resolution_due_at == incident.opened_at + timedelta(minutes=240)
-    assert classified.escalation.execution_arn == FakeWorkflow.ARN_PREFIX + incident.incident_id
+    assert classified.sla.response.due_at == incident.opened_at + timedelta(minutes=15)
+    assert classified.sla.resolution.due_at == incident.opened_at + timedelta(minutes=240)
+    assert classified.sla.execution_arn == FakeWorkflows.execution_id(machines.SLA, f"{incident.incident_id}-sla-0")
+    assert classified.escalation.execution_arn == FakeWorkflows.execution_id(machines.ESCALATION, incident.incident_id)
+    assert (classified.escalation.runs, classified.incident_manager) == (1, "carol")
+    assert classified.updates.every_minutes == 30
+    assert classified.updates.execution_arn == FakeWorkflows.execution_id(machines.REMINDER, f"{incident.incident_id}-updates-1")
 
-    (plan,) = world.workflow.started
-    assert (plan.incident_id, plan.reference, plan.incident_managers) == (incident.incident_id, "INC-1", ["carol"])
-    assert [(lvl.targets, lvl.timeout_seconds) for lvl in plan.levels] == [(["alice"], 300), (["bob"], 600)]
+    assert [s.machine for s in world.workflows.starts] == [machines.SLA, machines.ESCALATION, machines.REMINDER]
+    sla_run, escalation_run, updates_run = world.workflows.starts
+    assert sla_run.payload == {
+        "incident_id": incident.incident_id,
+        "generation": 0,
+        "response": {"at_risk_at": "2026-05-01T10:11:15Z", "breach_at": "2026-05-01T10:15:00Z"},
+        "resolution": {"at_risk_at": "2026-05-01T13:00:00Z", "breach_at": "2026-05-01T14:00:00Z"},
+    }
+    plan = escalation_run.payload
+    assert (plan["incident_id"], plan["reference"], plan["incident_managers"]) == (incident.incident_id, "INC-1", ["carol"])
+    assert (plan["rounds"], plan["ack_timeout_seconds"]) == (1, 1800)
+    assert [(lvl["targets"], lvl["timeout_seconds"]) for lvl in plan["levels"]] == [
+        ([{"kind": "schedule", "ref": "platform-primary"}], 300),
+        ([{"kind": "person", "ref": "bob"}], 600),
+    ]
+    assert updates_run.payload == {"incident_id": incident.incident_id, "duty": "updates", "max_rounds": 500, "interval_seconds": 1800}
+    assert world.messenger.recipients() == ["carol@example.com", "+15550100003"]
 
     timeline = world.store.timeline(incident.incident_id)
-    assert [e.kind for e in timeline] == [TimelineKind.OPENED, TimelineKind.CLASSIFIED, TimelineKind.ESCALATION_STARTED]
+    assert [e.kind for e in timeline] == [
+        TimelineKind.OPENED, TimelineKind.CLASSIFIED, TimelineKind.ESCALATION_STARTED, TimelineKind.INCIDENT_MANAGER,
+        TimelineKind.NOTIFICATION_SENT, TimelineKind.NOTIFICATION_SENT, TimelineKind.STAKEHOLDER_UPDATE,
+    ]
     assert timeline[1].message == (
         "Classified database: impact high × urgency high → P1; team platform; respond by 10:15 UTC, "
-        "resolve by 2024-05-01 14:00 UTC"
+        "resolve by 2026-05-01 14:00 UTC"
     )
     assert timeline[1].details == {"category": "database", "priority": "P1", "team": "platform"}
-    assert timeline[2].message == "Escalation started: level 1 (alice) for 300s, then level 2 (bob) for 600s; then incident manager"
+    assert timeline[2].message == (
+        "Escalation started: level 1 (platform-primary) for 300s, then level 2 (bob) for 600s; then incident manager"
+    )
+    assert timeline[3].message == "P1: carol assigned as incident manager"
+    assert timeline[4].message == "email to carol <carol@example.com> (incident manager for P1)"
+    assert timeline[6].message == "P1: stakeholder updates due every 30 min while open"
     assert world.events.types() == ["incident.opened", "incident.classified"]
 
     again = world.service.classify(incident.incident_id)
 
     assert again == world.service.get(incident.incident_id)
-    assert len(world.workflow.started) == 1
-    assert len(world.store.timeline(incident.incident_id)) == 3
+    assert len(world.workflows.starts) == 3
+    assert len(world.store.timeline(incident.incident_id)) == 7
+    assert len(world.messenger.recipients()) == 2
     assert world.events.types() == ["incident.opened", "incident.classified"]
+
+
+def test_classify_p2_has_stakeholder_updates_but_no_incident_manager(world):
+    """Given a checkout ALB alarm (P2), when classified, then updates are due hourly and nobody is paged yet."""
+    _, incident = world.service.handle_alarm(alarm("ALARM"))
+    classified = world.service.classify(incident.incident_id)
+    assert classified.incident_manager is None and classified.updates.every_minutes == 60
+    assert world.messenger.recipients() == []
+
+
+def test_classify_p3_has_neither_incident_manager_nor_updates(world):
+    incident = report(world, "Disk full on build host")
+    classified = world.service.classify(incident.incident_id)
+    assert (classified.priority, classified.incident_manager, classified.updates) == (Priority.P3, None, None)
+    assert [s.machine for s in world.workflows.starts] == [machines.SLA, machines.ESCALATION]
 
 
 def test_classify_alarm_incident(world):
@@ -270,11 +348,14 @@ def test_classify_keeps_reporter_impact_and_urgency(world):
 
 
 def test_classify_uses_the_time_scale(shipped_config):
-    """Given a service running at time_scale 0.01, when classifying, then the plan waits 3 s then 6 s."""
+    """Given a service running at time_scale 0.01, when classifying, then the plan waits 3 s then 6 s and the
+    acknowledgement watch 18 s."""
     world = build_world(shipped_config, time_scale=0.01)
     incident = report(world)
     world.service.classify(incident.incident_id)
-    assert [lvl.timeout_seconds for lvl in world.workflow.started[0].levels] == [3, 6]
+    (escalation,) = world.workflows.started(machines.ESCALATION)
+    assert [lvl["timeout_seconds"] for lvl in escalation.payload["levels"]] == [3, 6]
+    assert escalation.payload["ack_timeout_seconds"] == 18
 
 
 def test_classify_a_resolved_incident_does_not_escalate(world):
@@ -285,7 +366,7 @@ def test_classify_a_resolved_incident_does_not_escalate(world):
     classified = world.service.classify(incident.incident_id)
 
     assert classified.priority is not None and classified.status is Status.RESOLVED
-    assert world.workflow.started == []
+    assert world.workflows.started(machines.ESCALATION) == [] and world.workflows.started(machines.SLA) == []
     assert classified.escalation.execution_arn is None
 
 
@@ -300,14 +381,15 @@ def test_classify_redelivered_after_escalation_start_failed_still_starts_escalat
     """Given classification saved but starting the escalation failed (throttled), when the classify message
     is redelivered, then the escalation is started (otherwise nobody is ever paged)."""
     incident = report(world, "Primary database deadlock")
-    world.workflow.fail_next_start(RuntimeError("ThrottlingException: Rate exceeded"))
+    world.workflows.fail_next_start(RuntimeError("ThrottlingException: Rate exceeded"), machine=machines.ESCALATION)
     with pytest.raises(RuntimeError):
         world.service.classify(incident.incident_id)
 
     world.service.classify(incident.incident_id)  # SQS redelivers the incident.opened event
 
-    assert len(world.workflow.started) == 1
+    assert len(world.workflows.started(machines.ESCALATION)) == 1
     assert world.service.get(incident.incident_id).escalation.execution_arn is not None
+    assert world.service.get(incident.incident_id).incident_manager == "carol"
     assert kinds(world, incident.incident_id).count("classified") == 1  # not classified twice
     assert world.events.types().count("incident.classified") == 1
 
@@ -373,7 +455,7 @@ def test_acknowledge(world):
     entry = world.store.timeline(acknowledged.incident_id)[-1]
     assert (entry.kind, entry.actor, entry.message) == (TimelineKind.ACKNOWLEDGED, "alice", "Acknowledged by alice; paging stopped")
     assert world.events.types() == ["incident.opened", "incident.acknowledged"]
-    assert world.workflow.stops == []  # nothing was being paged yet
+    assert world.workflows.answers == []  # nothing was being paged yet
 
 
 def test_acknowledge_twice_is_refused(world):
@@ -437,8 +519,6 @@ def test_add_note(world):
 
 def test_timeline_tells_the_story_in_order(world):
     """Given a whole alarm incident (open, repeat, classify, page, ack, note, OK), then the timeline is in time order."""
-    from .test_paging import page_request
-
     _, incident = world.service.handle_alarm(alarm("ALARM"))
     steps = [
         lambda: world.service.handle_alarm(alarm("ALARM")),
@@ -459,10 +539,12 @@ def test_timeline_tells_the_story_in_order(world):
         "occurrence",
         "classified",
         "escalation_started",
+        "stakeholder_update",
         "notification_sent",
         "notification_sent",
         "paged",
         "acknowledged",
         "note",
         "resolved",
+        "review",
     ]

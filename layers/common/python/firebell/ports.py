@@ -6,10 +6,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from .domain.enums import Priority, Status
-from .domain.models import EscalationPlan, Incident, IncidentEvent, TimelineEntry
+from .domain.models import Incident, IncidentEvent, TimelineEntry
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,17 +56,25 @@ class IncidentStore(Protocol):
 
     def timeline(self, incident_id: str) -> list[TimelineEntry]: ...
 
+    def consume_once(self, key: str, expires_at: datetime) -> bool:
+        """True the first time `key` is presented (one conditional write), False ever after."""
+
 
 class EventPublisher(Protocol):
     def publish(self, event: IncidentEvent) -> None: ...
 
 
-class EscalationWorkflow(Protocol):
-    def start(self, plan: EscalationPlan) -> str:
-        """Start the escalation for an incident (idempotent per incident); returns the execution id."""
+class Workflows(Protocol):
+    """The state machines in infra/statemachines: escalation, sla, reminder, resolution, maintenance."""
 
-    def stop_paging(self, task_token: str, outcome: str) -> bool:
-        """Complete the waiting level so escalation ends; False if that wait already ended."""
+    def start(self, machine: str, name: str, payload: dict[str, Any]) -> str:
+        """Start an execution (idempotent per name); returns its id."""
+
+    def answer(self, task_token: str, outcome: str) -> bool:
+        """Answer a waiting task (SendTaskSuccess); False if that wait already ended."""
+
+    def stop(self, execution_id: str, cause: str) -> None:
+        """Stop an execution (already finished is fine)."""
 
 
 class Messenger(Protocol):

@@ -11,9 +11,18 @@ class Settings(BaseModel):
     region: str = Field(min_length=1)
     events_topic_arn: str = ""
     escalation_state_machine_arn: str = ""
+    sla_state_machine_arn: str = ""
+    reminder_state_machine_arn: str = ""
+    resolution_state_machine_arn: str = ""
+    maintenance_state_machine_arn: str = ""
+    ack_secret_arn: str = ""  # AWS: Secrets Manager holds the ack-link signing key
+    ack_secret: str = ""  # local runtime and tests: the key itself
     config_dir: str = "/opt/firebell/config"
     time_scale: float = Field(default=1.0, gt=0)
     public_api_url: str = ""
+
+    def state_machine_arns(self) -> dict[str, str]:
+        return {name: getattr(self, f"{name}_state_machine_arn") for name in ("escalation", "sla", "reminder", "resolution", "maintenance")}
 
 
 _ENV = {
@@ -21,6 +30,12 @@ _ENV = {
     "region": "AWS_REGION",
     "events_topic_arn": "EVENTS_TOPIC_ARN",
     "escalation_state_machine_arn": "ESCALATION_STATE_MACHINE_ARN",
+    "sla_state_machine_arn": "SLA_STATE_MACHINE_ARN",
+    "reminder_state_machine_arn": "REMINDER_STATE_MACHINE_ARN",
+    "resolution_state_machine_arn": "RESOLUTION_STATE_MACHINE_ARN",
+    "maintenance_state_machine_arn": "MAINTENANCE_STATE_MACHINE_ARN",
+    "ack_secret_arn": "ACK_SECRET_ARN",
+    "ack_secret": "FIREBELL_ACK_SECRET",
     "config_dir": "FIREBELL_CONFIG_DIR",
     "time_scale": "FIREBELL_TIME_SCALE",
     "public_api_url": "PUBLIC_API_URL",

@@ -1,14 +1,18 @@
 """Builds the service and adapters from settings, once per container, on first use."""
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import cache
 
 from .adapters import aws
 from .batch import DeadLetterQueues
-from .config import cached_config
+from .config import FirebellConfig, cached_config
+from .data.directory_store import DynamoDirectoryStore
 from .data.store import DynamoIncidentStore
+from .directory_overlay import DirectoryAdmin, TtlCache
+from .schedule_service import ScheduleService
 from .service import IncidentService
-from .settings import get_settings
+from .settings import Settings, get_settings
 
 
 def utc_now() -> datetime:
@@ -22,12 +26,53 @@ def incident_service() -> IncidentService:
         store=DynamoIncidentStore(settings.table_name, settings.region),
         events=aws.SnsEventPublisher(settings.events_topic_arn, settings.region),
         clock=utc_now,
-        config=lambda: cached_config(settings.config_dir),
-        workflow=aws.StepFunctionsEscalation(settings.escalation_state_machine_arn, settings.region),
+        config=effective_config,
+        workflows=aws.StepFunctionsWorkflows(settings.state_machine_arns(), settings.region),
         messenger=aws.AwsMessenger(settings.region),
         time_scale=settings.time_scale,
         public_api_url=settings.public_api_url,
+        ack_secret=_ack_secret(settings),
     )
+
+
+def _ack_secret(settings: Settings) -> Callable[[], bytes] | None:
+    if settings.ack_secret:
+        key = settings.ack_secret.encode()
+        return lambda: key
+    if settings.ack_secret_arn:
+        return aws.SecretsManagerSecret(settings.ack_secret_arn, settings.region)
+    return None
+
+
+@cache
+def schedules() -> ScheduleService:
+    return ScheduleService(effective_config, utc_now)
+
+
+# How long a function may use the directory before it looks for admin changes again (the container
+# that made a change sees it at once).
+EFFECTIVE_CONFIG_TTL_SECONDS = 15.0
+
+
+@cache
+def directory_admin() -> DirectoryAdmin:
+    settings = get_settings()
+    return DirectoryAdmin(
+        store=DynamoDirectoryStore(settings.table_name, settings.region),
+        base=lambda: cached_config(settings.config_dir),
+        clock=utc_now,
+        on_change=lambda: _effective_config().invalidate(),
+    )
+
+
+@cache
+def _effective_config() -> TtlCache[FirebellConfig]:
+    return TtlCache(lambda: directory_admin().effective_config(), EFFECTIVE_CONFIG_TTL_SECONDS)
+
+
+def effective_config() -> FirebellConfig:
+    """config/ with the admin API's directory changes applied, at most EFFECTIVE_CONFIG_TTL_SECONDS old."""
+    return _effective_config().get()
 
 
 @cache
@@ -37,5 +82,5 @@ def dead_letters() -> DeadLetterQueues:
 
 def reset() -> None:
     """Forget everything built from the environment (tests change it between cases)."""
-    for cached in (incident_service, dead_letters, get_settings, aws.client, cached_config):
+    for cached in (incident_service, schedules, directory_admin, _effective_config, dead_letters, get_settings, aws.client, cached_config):
         cached.cache_clear()

@@ -9,7 +9,7 @@ from typing import Any
 import botocore.session
 from botocore.exceptions import ClientError
 
-from ..domain.models import EscalationPlan, IncidentEvent
+from ..domain.models import IncidentEvent
 
 
 @cache
@@ -34,35 +34,53 @@ class SnsEventPublisher:
         )
 
 
-class StepFunctionsEscalation:
-    def __init__(self, state_machine_arn: str, region: str) -> None:
-        self._arn = state_machine_arn
+class StepFunctionsWorkflows:
+    def __init__(self, state_machine_arns: dict[str, str], region: str) -> None:
+        self._arns = state_machine_arns
         self._region = region
 
-    def start(self, plan: EscalationPlan) -> str:
+    def start(self, machine: str, name: str, payload: dict[str, Any]) -> str:
         sfn = client("stepfunctions", self._region)
-        # Execution name = incident id: a redelivered classify message cannot start a second escalation.
+        arn = self._arns[machine]
+        # Execution names are unique per machine: a redelivered message cannot start a second one.
         try:
-            return sfn.start_execution(
-                stateMachineArn=self._arn, name=plan.incident_id, input=plan.model_dump_json()
-            )["executionArn"]
+            return sfn.start_execution(stateMachineArn=arn, name=name, input=json.dumps(payload))["executionArn"]
         except ClientError as error:
             if error.response["Error"]["Code"] != "ExecutionAlreadyExists":
                 raise
-        machine = self._arn.split(":stateMachine:")
-        return f"{machine[0]}:execution:{machine[1]}:{plan.incident_id}"
+        prefix, machine_name = arn.split(":stateMachine:")
+        return f"{prefix}:execution:{machine_name}:{name}"
 
-    def stop_paging(self, task_token: str, outcome: str) -> bool:
+    def answer(self, task_token: str, outcome: str) -> bool:
         try:
-            client("stepfunctions", self._region).send_task_success(
-                taskToken=task_token, output=json.dumps({"outcome": outcome})
-            )
+            client("stepfunctions", self._region).send_task_success(taskToken=task_token, output=json.dumps({"outcome": outcome}))
             return True
         except ClientError as error:
-            # The wait already ended (timed out to the next level, or completed by someone else).
+            # The wait already ended (timed out to its next step, or answered by someone else).
             if error.response["Error"]["Code"] in ("TaskTimedOut", "InvalidToken", "TaskDoesNotExist"):
                 return False
             raise
+
+    def stop(self, execution_id: str, cause: str) -> None:
+        try:
+            client("stepfunctions", self._region).stop_execution(executionArn=execution_id, cause=cause[:256])
+        except ClientError as error:
+            if error.response["Error"]["Code"] not in ("ExecutionDoesNotExist", "ExecutionNotRunning"):
+                raise
+
+
+class SecretsManagerSecret:
+    """The ack-link signing key, read once per container."""
+
+    def __init__(self, secret_arn: str, region: str) -> None:
+        self._arn = secret_arn
+        self._region = region
+        self._value: bytes | None = None
+
+    def __call__(self) -> bytes:
+        if self._value is None:
+            self._value = client("secretsmanager", self._region).get_secret_value(SecretId=self._arn)["SecretString"].encode()
+        return self._value
 
 
 class AwsMessenger:

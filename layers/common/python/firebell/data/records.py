@@ -6,6 +6,7 @@ from these (infra/topology.py), and tests/infra holds the synthesized template t
   INCIDENT#<ulid>        TIMELINE#<iso time>#<ulid>  one timeline entry
   DEDUP#<dedup key>      DEDUP                       which open incident an alarm belongs to
   COUNTER#reference      COUNTER                     the last human reference number handed out
+  DIRECTORY              HEAD | ENTRY#<kind>#<id>    the admin API's changes to config/firebell.yaml (data/directory_store.py)
 """
 
 from pynamodb.attributes import JSONAttribute, NumberAttribute, UnicodeAttribute, VersionAttribute

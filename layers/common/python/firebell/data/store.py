@@ -192,6 +192,16 @@ class DynamoIncidentStore:
             raise
         return int(response["Attributes"]["occurrences"]["N"])
 
+    def consume_once(self, key: str, expires_at: datetime) -> bool:
+        try:
+            # The same item shape as a dedup pointer; `incident_id` carries the expiry for readers.
+            DedupRecord(f"ONCE#{key}", sk="ONCE", incident_id=expires_at.isoformat()).save(condition=DedupRecord.pk.does_not_exist())
+            return True
+        except PutError as error:
+            if _conditional_failure(error):
+                return False
+            raise
+
     def append_timeline(self, entry: TimelineEntry) -> None:
         TimelineRecord(
             _incident_pk(entry.incident_id),

@@ -6,8 +6,9 @@ from datetime import datetime
 
 from ..config import Directory
 from .enums import Impact, Priority, Urgency
-from .models import EscalationLevel, EscalationPlan, Incident, SlaClock
-from .priority import priority_for, sla_clock
+from .models import Incident, SlaClock
+from .priority import priority_for
+from .sla import start_clock
 from .rules import CategoryRule, Rules
 
 
@@ -48,7 +49,7 @@ def _service_for(incident: Incident, directory: Directory) -> str | None:
     return None
 
 
-def classify(incident: Incident, rules: Rules, directory: Directory) -> Classification:
+def classify(incident: Incident, rules: Rules, directory: Directory, time_scale: float = 1.0) -> Classification:
     """Reporter-given impact/urgency win over the category's defaults; SLA clocks start at opening."""
     rule = _category_for(incident, rules)
     impact = incident.impact or rule.impact
@@ -63,28 +64,5 @@ def classify(incident: Incident, rules: Rules, directory: Directory) -> Classifi
         priority=priority,
         team=owning,
         service=service,
-        sla=sla_clock(priority, incident.opened_at, rules),
-    )
-
-
-def scaled_timeout(delay_minutes: float, time_scale: float) -> int:
-    """Seconds a level waits for an acknowledgement; Step Functions needs a whole number of at least 1."""
-    return max(1, round(delay_minutes * 60 * time_scale))
-
-
-def escalation_plan(incident: Incident, directory: Directory, time_scale: float) -> EscalationPlan:
-    """The owning team's policy, frozen into the workflow input; `time_scale` shrinks delays for demos."""
-    team = directory.team(incident.team)
-    return EscalationPlan(
-        incident_id=incident.incident_id,
-        reference=incident.reference,
-        levels=[
-            EscalationLevel(
-                level=number,
-                targets=list(level.targets),
-                timeout_seconds=scaled_timeout(level.delay_minutes, time_scale),
-            )
-            for number, level in enumerate(team.escalation_policy.levels, start=1)
-        ],
-        incident_managers=list(team.incident_managers),
+        sla=start_clock(priority, incident.opened_at, rules, time_scale),
     )

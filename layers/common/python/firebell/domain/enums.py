@@ -4,12 +4,16 @@ from enum import StrEnum
 class Status(StrEnum):
     TRIGGERED = "triggered"
     ACKNOWLEDGED = "acknowledged"
+    ON_HOLD = "on_hold"  # waiting on someone outside the team: the SLA clocks pause
     RESOLVED = "resolved"
     CLOSED = "closed"
 
 
 class Action(StrEnum):
     ACKNOWLEDGE = "acknowledge"
+    HOLD = "hold"
+    RESUME = "resume"
+    RETRIGGER = "retrigger"  # an acknowledgement timed out, or someone escalated by hand
     RESOLVE = "resolve"
     CLOSE = "close"
     REOPEN = "reopen"
@@ -62,6 +66,18 @@ class TimelineKind(StrEnum):
     REOPENED = "reopened"
     CLOSED = "closed"
     NOTE = "note"
+    ON_HOLD = "on_hold"
+    RESUMED = "resumed"
+    RETRIGGERED = "retriggered"
+    ESCALATED = "escalated"
+    REASSIGNED = "reassigned"
+    MAINTENANCE = "maintenance"
+    SLA_AT_RISK = "sla_at_risk"
+    SLA_BREACHED = "sla_breached"
+    INCIDENT_MANAGER = "incident_manager"
+    STAKEHOLDER_UPDATE = "stakeholder_update"
+    UPDATE_OVERDUE = "update_overdue"
+    REVIEW = "review"
 
 
 class EventType(StrEnum):
@@ -71,3 +87,5 @@ class EventType(StrEnum):
     CLASSIFIED = "incident.classified"
     ACKNOWLEDGED = "incident.acknowledged"
     RESOLVED = "incident.resolved"
+    REOPENED = "incident.reopened"
+    CLOSED = "incident.closed"

@@ -11,6 +11,11 @@ class IncidentNotFound(DomainError):
         self.incident_id = incident_id
 
 
+class UnknownSchedule(DomainError):
+    def __init__(self, schedule_id: str) -> None:
+        super().__init__(f"schedule {schedule_id!r} not found")
+
+
 class InvalidTransition(DomainError):
     """An action that the incident's current status does not allow (HTTP 409)."""
 

@@ -3,7 +3,7 @@
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, PlainSerializer, SerializationInfo, StringConstraints
 
 from .enums import AlarmState, EventType, Impact, Priority, Source, Status, TimelineKind, Urgency
 
@@ -16,6 +16,14 @@ Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+
+def _hidden_in_public(value: str | None, info: SerializationInfo) -> str | None:
+    return None if (info.context or {}).get("public") else value
+
+
+# A task token lets its holder stop or steer a workflow: stored, never shown by the API.
+Secret = Annotated[str | None, PlainSerializer(_hidden_in_public)]
 
 
 class AlarmDetails(_Model):
@@ -32,18 +40,63 @@ class AlarmDetails(_Model):
     changed_at: datetime | None = None
 
 
+class SlaTimer(_Model):
+    """One SLA target (response or resolution): when it is at risk, when it breaches, what happened."""
+
+    target_minutes: float
+    at_risk_at: datetime
+    due_at: datetime
+    met_at: datetime | None = None
+    at_risk_notified_at: datetime | None = None
+    breached_at: datetime | None = None
+
+
 class SlaClock(_Model):
-    response_minutes: int
-    resolution_minutes: int
-    response_due_at: datetime
-    resolution_due_at: datetime
+    response: SlaTimer
+    resolution: SlaTimer
+    paused_since: datetime | None = None
+    paused_seconds: float = 0
+    # Bumped each time the timers are (re)armed: a wake-up from an older arming is stale and ignored.
+    generation: int = 0
+    execution_arn: str | None = None
 
 
 class EscalationState(_Model):
     execution_arn: str | None = None
+    runs: int = 0  # escalations started so far (a reopen starts another)
     level: int = 0
-    task_token: str | None = None
+    round: int = 1
+    task_token: Secret = None
+    watching: bool = False  # the token belongs to the acknowledgement watch, not to a page
     exhausted: bool = False
+    deferred_until: datetime | None = None  # opened during maintenance: escalation starts then
+
+
+class Duty(_Model):
+    """A recurring duty run by the reminder state machine (a review, stakeholder updates)."""
+
+    execution_arn: str | None = None
+    task_token: Secret = None
+    reminders_sent: int = 0
+
+
+class Review(Duty):
+    owner: str
+    due_at: datetime
+    completed_at: datetime | None = None
+    completed_by: str | None = None
+    summary: str | None = None
+
+
+class StakeholderUpdates(Duty):
+    every_minutes: float
+    last_update_at: datetime | None = None
+    overdue_rounds: int = 0
+
+
+class ResolutionWorkflow(_Model):
+    execution_arn: str | None = None
+    task_token: Secret = None
 
 
 class Incident(_Model):
@@ -64,6 +117,8 @@ class Incident(_Model):
     priority: Priority | None = None
     team: str | None = None
     sla: SlaClock | None = None
+    assignee: str | None = None
+    incident_manager: str | None = None
     opened_at: datetime
     acknowledged_at: datetime | None = None
     acknowledged_by: str | None = None
@@ -71,27 +126,41 @@ class Incident(_Model):
     resolved_by: str | None = None
     resolution_notes: str | None = None
     auto_resolved: bool = False
+    reopened_count: int = 0
     closed_at: datetime | None = None
+    closed_by: str | None = None
+    closure_notes: str | None = None
     occurrences: int = 1
     last_seen_at: datetime
     escalation: EscalationState = EscalationState()
+    resolution: ResolutionWorkflow = ResolutionWorkflow()
+    review: Review | None = None
+    updates: StakeholderUpdates | None = None
     version: int = 0
 
 
-class EscalationView(_Model):
-    execution_arn: str | None = None
-    level: int = 0
-    exhausted: bool = False
+class SlaTimerView(_Model):
+    state: Literal["running", "paused", "at_risk", "breached", "met"]
+    due_at: datetime
+    seconds_left: float | None  # None once met; negative once breached
+
+
+class SlaStatus(_Model):
+    response: SlaTimerView
+    resolution: SlaTimerView
 
 
 class IncidentRead(Incident):
-    """What the API shows: the task token that can stop an escalation never leaves the backend."""
+    """What the API shows: the incident without its secrets, plus where its SLA clocks stand now."""
 
-    escalation: EscalationView = EscalationView()
+    sla_status: SlaStatus | None = None
 
     @classmethod
-    def of(cls, incident: Incident) -> "IncidentRead":
-        return cls.model_validate(incident.model_dump(exclude={"escalation": {"task_token"}}))
+    def of(cls, incident: Incident, now: datetime) -> "IncidentRead":
+        from .sla import sla_status
+
+        public = incident.model_dump(context={"public": True})
+        return cls.model_validate({**public, "sla_status": sla_status(incident.sla, now) if incident.sla else None})
 
 
 class IncidentPage(_Model):
@@ -150,18 +219,31 @@ class IncidentEvent(_Model):
     occurred_at: AwareDatetime
 
 
+class PlanTarget(_Model):
+    kind: Literal["person", "schedule", "team_manager"]
+    ref: str
+
+
+class IncidentOpened(IncidentEvent):
+    """incident.opened as classify receives it (raw delivery from the events topic)."""
+
+    type: Literal[EventType.OPENED]
+
+
 class EscalationLevel(_Model):
     level: Annotated[int, Field(ge=1)]
-    targets: list[str]
+    targets: list[PlanTarget]
     timeout_seconds: Annotated[int, Field(ge=1)]
 
 
 class EscalationPlan(_Model):
-    """State machine input: the policy as it was when the incident opened."""
+    """Escalation state machine input: the policy as it was when the incident opened."""
 
     incident_id: str
     reference: str
     levels: Annotated[list[EscalationLevel], Field(min_length=1)]
+    rounds: Annotated[int, Field(ge=1)]
+    ack_timeout_seconds: Annotated[int, Field(ge=1)]
     incident_managers: list[str]
 
 
@@ -171,6 +253,16 @@ class PageRequest(_Model):
     type: Literal["escalation.page"]
     incident_id: str
     level: EscalationLevel
+    round: int = 1
+    retrigger: bool = False  # the acknowledgement timed out: put the incident back to triggered first
+    task_token: str
+
+
+class WatchRequest(_Model):
+    """The incident is acknowledged: hold this token; answer `touched` on activity, or let it time out."""
+
+    type: Literal["escalation.watch"]
+    incident_id: str
     task_token: str
 
 
@@ -180,3 +272,61 @@ class EscalationExhausted(_Model):
     type: Literal["escalation.exhausted"]
     incident_id: str
     incident_managers: list[str]
+
+
+class SlaWakeUp(_Model):
+    type: Literal["sla.at_risk", "sla.breached"]
+    incident_id: str
+    clock: Literal["response", "resolution"]
+    generation: int
+
+
+class ReminderDue(_Model):
+    type: Literal["reminder.due"]
+    incident_id: str
+    duty: Literal["review", "updates"]
+    round: int
+    task_token: str
+
+
+class ResolutionConfirming(_Model):
+    type: Literal["resolution.confirming"]
+    incident_id: str
+    task_token: str
+
+
+class ResolutionWindowClosed(_Model):
+    type: Literal["resolution.window_closed"]
+    incident_id: str
+
+
+class MaintenanceEnded(_Model):
+    type: Literal["maintenance.ended"]
+    incident_id: str
+
+
+# --- more API inputs ------------------------------------------------------------------------------
+
+
+class ByRequest(_Model):
+    by: Actor
+
+
+class ReasonRequest(_Model):
+    by: Actor
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, max_length=4096)] = ""
+
+
+class ReassignRequest(_Model):
+    by: Actor
+    to: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128)]
+
+
+class StakeholderUpdateRequest(_Model):
+    by: Actor
+    message: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=65_536)]
+
+
+class ReviewRequest(_Model):
+    by: Actor
+    summary: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=65_536)]

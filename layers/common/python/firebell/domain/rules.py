@@ -32,11 +32,31 @@ class CategoryRule(_Strict):
     urgency: Urgency = Urgency.MEDIUM
 
 
+class ProcessRules(_Strict):
+    """Timers and duties of the incident process (all configurable, ITIL-style defaults)."""
+
+    # An acknowledged incident untouched this long is re-triggered and paged again.
+    ack_timeout_minutes: Annotated[float, Field(gt=0)] = 30
+    # After resolution: how long the reporter or a returning alarm can reopen it before it closes.
+    confirmation_window_minutes: Annotated[float, Field(gt=0)] = 60
+    # Share of an SLA target at which the owner is warned that it is at risk.
+    sla_at_risk_share: Annotated[float, Field(gt=0, lt=1)] = 0.75
+    # While open, stakeholder updates are due this often.
+    stakeholder_update_minutes: dict[Priority, Annotated[float, Field(gt=0)]] = {Priority.P1: 30, Priority.P2: 60}
+    review_required: list[Priority] = [Priority.P1, Priority.P2]
+    review_due_days: Annotated[float, Field(gt=0)] = 5
+    review_reminder_hours: Annotated[float, Field(gt=0)] = 24
+    ack_link_hours: Annotated[float, Field(gt=0)] = 24
+    # Priorities that get an incident manager assigned and paged as soon as they are classified.
+    incident_manager_priorities: list[Priority] = [Priority.P1]
+
+
 class Rules(_Strict):
     priority_matrix: dict[Impact, dict[Urgency, Priority]]
     sla_targets: dict[Priority, SlaTarget]
     categories: list[CategoryRule]
     default_category: CategoryRule
+    process: ProcessRules = ProcessRules()
 
     @model_validator(mode="after")
     def _complete(self) -> "Rules":

@@ -1,0 +1,197 @@
+"""Admin API (/admin/...): people, schedules, escalation policies, teams, services, maintenance windows.
+
+Included by functions/api/app.py under /admin. config/firebell.yaml stays the baseline a team reviews in
+git; what is changed here is stored as an overlay (firebell.directory_overlay) and reaches every function
+within seconds. Every change is validated against the whole directory first: a change that would leave
+it invalid is refused with 422 and the path of each problem, and nothing is stored.
+
+  GET    /admin/directory                             the effective directory, and where each entry comes from
+  GET    /admin/<kind>                                people | schedules | escalation_policies | teams | services
+  GET    /admin/<kind>/<id>                           one entry (ETag: its overlay version)
+  PUT    /admin/<kind>/<id>                           create or replace (body: the entry; If-Match: version, optional)
+  DELETE /admin/<kind>/<id>                           remove, also one from the file (If-Match optional)
+  POST   /admin/<kind>/<id>/revert                    drop the admin change: the file's entry applies again
+  POST   /admin/schedules/<id>/overrides              append a temporary override {person, start, end}
+  POST   /admin/services/<id>/maintenance-windows     append a maintenance window {start, end, reason}
+
+Errors are JSON like the rest of the API: {"error", "message", "fields": [{"field", "problem"}]};
+request fields are named `body.…`, `path.id` or `header.If-Match`, problems elsewhere in the directory
+`directory.<kind>['<id>'].…`.
+"""
+
+from __future__ import annotations
+
+import binascii
+import json
+from http import HTTPStatus
+from typing import Any
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.api_gateway import Router
+
+from . import wiring
+from .directory_overlay import (
+    DirectoryBusy,
+    DirectoryProblem,
+    EntryNotFound,
+    EntryView,
+    InvalidDirectory,
+    InvalidEntry,
+    Problem,
+    UnknownKind,
+    VersionMismatch,
+    canonical_kind,
+)
+
+router = Router()
+
+MAX_BODY_BYTES = 1024 * 1024
+
+
+class _BadRequest(Exception):
+    def __init__(self, status: HTTPStatus, code: str, message: str, field: str) -> None:
+        super().__init__(message)
+        self.status, self.code, self.field = status, code, field
+
+
+def _error(status: HTTPStatus, code: str, message: str, problems: list[Problem] | None = None) -> Response[dict[str, Any]]:
+    body: dict[str, Any] = {"error": code, "message": message}
+    if problems is not None:
+        body["fields"] = [{"field": p.path, "problem": p.problem} for p in problems]
+    return Response(status_code=status, content_type="application/json", body=body)
+
+
+@router.exception_handler(InvalidEntry)
+def _invalid_entry(error: InvalidEntry) -> Response[dict[str, Any]]:
+    return _error(HTTPStatus.UNPROCESSABLE_ENTITY, "validation_failed", str(error), error.problems)
+
+
+@router.exception_handler(InvalidDirectory)
+def _invalid_directory(error: InvalidDirectory) -> Response[dict[str, Any]]:
+    return _error(HTTPStatus.UNPROCESSABLE_ENTITY, "invalid_directory", str(error), error.problems)
+
+
+@router.exception_handler(DirectoryProblem)
+def _directory_problem(error: DirectoryProblem) -> Response[dict[str, Any]]:
+    return _error(HTTPStatus.UNPROCESSABLE_ENTITY, "validation_failed", str(error), error.problems)
+
+
+@router.exception_handler(UnknownKind)
+def _unknown_kind(error: UnknownKind) -> Response[dict[str, Any]]:
+    return _error(HTTPStatus.NOT_FOUND, "unknown_kind", str(error), [Problem("path.kind", str(error))])
+
+
+@router.exception_handler(EntryNotFound)
+def _entry_not_found(error: EntryNotFound) -> Response[dict[str, Any]]:
+    return _error(HTTPStatus.NOT_FOUND, "entry_not_found", str(error))
+
+
+@router.exception_handler(VersionMismatch)
+def _version_mismatch(error: VersionMismatch) -> Response[dict[str, Any]]:
+    return _error(HTTPStatus.PRECONDITION_FAILED, "version_mismatch", str(error), [Problem("header.If-Match", str(error))])
+
+
+@router.exception_handler(DirectoryBusy)
+def _busy(error: DirectoryBusy) -> Response[dict[str, Any]]:
+    return _error(HTTPStatus.CONFLICT, "concurrent_update", str(error))
+
+
+@router.exception_handler(_BadRequest)
+def _bad_request(error: _BadRequest) -> Response[dict[str, Any]]:
+    return _error(error.status, error.code, str(error), [Problem(error.field, str(error))])
+
+
+# --- request helpers --------------------------------------------------------------------------------
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _body() -> Any:
+    """The JSON body (NaN and Infinity refused: they are not JSON, and no field wants them)."""
+    try:
+        text = router.current_event.decoded_body
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        raise _BadRequest(HTTPStatus.BAD_REQUEST, "invalid_json", "request body is not valid JSON", "body") from None
+    if text is None or not text.strip():
+        raise InvalidEntry("a JSON body is required", [Problem("body", "Field required")])
+    if len(text.encode("utf-8", errors="replace")) > MAX_BODY_BYTES:
+        raise _BadRequest(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "payload_too_large",
+                          f"request body is over {MAX_BODY_BYTES // 1024} KiB", "body")
+    try:
+        return json.loads(text, parse_constant=_reject_constant)
+    except (ValueError, RecursionError):
+        raise _BadRequest(HTTPStatus.BAD_REQUEST, "invalid_json", "request body is not valid JSON", "body") from None
+
+
+def _if_match() -> int | None:
+    raw = (router.current_event.headers or {}).get("If-Match")
+    if raw is None or raw.strip() == "*":
+        return None
+    value = raw.strip().removeprefix("W/").strip('"')
+    if not value.isdigit() or len(value) > 12:
+        raise _BadRequest(HTTPStatus.BAD_REQUEST, "invalid_header", f"If-Match must be an entry version such as \"3\" (got {raw!r})",
+                          "header.If-Match")
+    return int(value)
+
+
+def _actor() -> str | None:
+    """Who made the change, as API Gateway's IAM authorizer saw them (absent locally)."""
+    try:
+        identity = router.current_event.request_context.identity
+        return identity.user_arn or identity.caller
+    except (KeyError, AttributeError, TypeError):
+        return None
+
+
+def _entry(view: EntryView, status: HTTPStatus = HTTPStatus.OK) -> Response[dict[str, Any]]:
+    return Response(status_code=status, content_type="application/json", body=view.to_json(), headers={"ETag": f'"{view.version}"'})
+
+
+# --- routes ---------------------------------------------------------------------------------------
+
+
+@router.get("/directory", summary="The effective directory (file + admin changes), and where each entry comes from")
+def read_directory() -> Response[dict[str, Any]]:
+    return Response(HTTPStatus.OK, "application/json", wiring.directory_admin().snapshot().to_json())
+
+
+@router.get("/<kind>", summary="List one kind of directory entry (people, schedules, escalation_policies, teams, services)")
+def list_entries(kind: str) -> Response[dict[str, Any]]:
+    views = wiring.directory_admin().list(kind)
+    return Response(HTTPStatus.OK, "application/json", {"kind": views[0].kind if views else kind, "items": [v.to_json() for v in views]})
+
+
+@router.get("/<kind>/<entry_id>", summary="Read one directory entry")
+def read_entry(kind: str, entry_id: str) -> Response[dict[str, Any]]:
+    return _entry(wiring.directory_admin().get(kind, entry_id))
+
+
+@router.put("/<kind>/<entry_id>", summary="Create or replace a directory entry (validated against the whole directory)")
+def put_entry(kind: str, entry_id: str) -> Response[dict[str, Any]]:
+    canonical_kind(kind)  # an unknown kind is a 404 whatever the body says
+    view, created = wiring.directory_admin().put(kind, entry_id, _body(), if_match=_if_match(), by=_actor())
+    return _entry(view, HTTPStatus.CREATED if created else HTTPStatus.OK)
+
+
+@router.delete("/<kind>/<entry_id>", summary="Remove a directory entry (also one the file defines)")
+def delete_entry(kind: str, entry_id: str) -> Response[dict[str, Any] | None]:
+    wiring.directory_admin().delete(kind, entry_id, if_match=_if_match(), by=_actor())
+    return Response(HTTPStatus.NO_CONTENT, "application/json", None)
+
+
+@router.post("/<kind>/<entry_id>/revert", summary="Drop the admin change to an entry: the file's version applies again")
+def revert_entry(kind: str, entry_id: str) -> Response[dict[str, Any] | None]:
+    view = wiring.directory_admin().revert(kind, entry_id, if_match=_if_match())
+    return _entry(view) if view else Response(HTTPStatus.NO_CONTENT, "application/json", None)
+
+
+@router.post("/schedules/<entry_id>/overrides", summary="Add a temporary on-call override {person, start, end}")
+def add_override(entry_id: str) -> Response[dict[str, Any]]:
+    return _entry(wiring.directory_admin().add_override(entry_id, _body(), by=_actor()), HTTPStatus.CREATED)
+
+
+@router.post("/services/<entry_id>/maintenance-windows", summary="Add a maintenance window {start, end, reason}: nobody is paged during it")
+def add_maintenance_window(entry_id: str) -> Response[dict[str, Any]]:
+    return _entry(wiring.directory_admin().add_maintenance_window(entry_id, _body(), by=_actor()), HTTPStatus.CREATED)

@@ -1,0 +1,53 @@
+"""Escalation policies frozen into a plan when an incident opens, and targets resolved to people when paged."""
+
+from datetime import datetime
+
+from ..config import Directory, Rules
+from .models import EscalationLevel, EscalationPlan, Incident, PlanTarget
+from .schedules import on_call
+
+
+def scaled_timeout(delay_minutes: float, time_scale: float) -> int:
+    """Seconds a timer waits; Step Functions needs a whole number of at least 1."""
+    return max(1, round(delay_minutes * 60 * time_scale))
+
+
+def escalation_plan(incident: Incident, directory: Directory, rules: Rules, time_scale: float) -> EscalationPlan:
+    """The service's (or team's) policy as it is now: the incident keeps it even if the config changes."""
+    policy = directory.policy_for(incident.team, incident.service)
+    team = directory.team(incident.team)
+    return EscalationPlan(
+        incident_id=incident.incident_id,
+        reference=incident.reference,
+        levels=[
+            EscalationLevel(
+                level=number,
+                targets=[PlanTarget(kind=t.kind, ref=t.ref) for t in level.targets],
+                timeout_seconds=scaled_timeout(level.delay_minutes, time_scale),
+            )
+            for number, level in enumerate(policy.levels, start=1)
+        ],
+        rounds=policy.repeat + 1,
+        ack_timeout_seconds=scaled_timeout(rules.process.ack_timeout_minutes, time_scale),
+        incident_managers=list(team.incident_managers),
+    )
+
+
+def people_for(targets: list[PlanTarget], directory: Directory, at: datetime) -> list[str]:
+    """Who the targets mean at `at`: a schedule's on-call person, a person, a team's manager (deduplicated)."""
+    people: list[str] = []
+    for target in targets:
+        if target.kind == "person":
+            people.append(target.ref)
+        elif target.kind == "schedule":
+            schedule = directory.schedule(target.ref)
+            if schedule is not None:
+                try:
+                    people.append(on_call(schedule, at))
+                except ValueError:
+                    pass  # nobody on call yet: the level's other targets (or the next level) carry it
+        elif target.kind == "team_manager":
+            manager = directory.team(target.ref).manager
+            if manager:
+                people.append(manager)
+    return list(dict.fromkeys(people))

@@ -1,0 +1,113 @@
+"""SLA clocks: response and resolution targets per priority, at-risk and breach moments, pause and resume.
+
+Every duration is multiplied by `time_scale` (1 in AWS; the local runtime shrinks minutes to seconds).
+"""
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from .enums import Priority
+from .models import SlaClock, SlaStatus, SlaTimer, SlaTimerView
+from .rules import Rules
+
+
+def state_machine_time(moment: datetime) -> str:
+    """RFC 3339 in UTC with an uppercase Z, as TimestampPath wants, rounded UP to the second: Wait
+    states are second-grained, and a wake-up must never come before the moment it stands for."""
+    utc = moment.astimezone(UTC)
+    if utc.microsecond:
+        utc = utc.replace(microsecond=0) + timedelta(seconds=1)
+    return utc.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def scaled(minutes: float, time_scale: float) -> timedelta:
+    return timedelta(minutes=minutes * time_scale)
+
+
+def _timer(target_minutes: float, start: datetime, at_risk_share: float, time_scale: float) -> SlaTimer:
+    return SlaTimer(
+        target_minutes=target_minutes,
+        at_risk_at=start + scaled(target_minutes * at_risk_share, time_scale),
+        due_at=start + scaled(target_minutes, time_scale),
+    )
+
+
+def start_clock(priority: Priority, opened_at: datetime, rules: Rules, time_scale: float = 1.0) -> SlaClock:
+    target = rules.sla_targets[priority]
+    share = rules.process.sla_at_risk_share
+    return SlaClock(
+        response=_timer(target.response_minutes, opened_at, share, time_scale),
+        resolution=_timer(target.resolution_minutes, opened_at, share, time_scale),
+    )
+
+
+def pause(clock: SlaClock, at: datetime) -> SlaClock:
+    return clock if clock.paused_since else clock.model_copy(update={"paused_since": at})
+
+
+def resume(clock: SlaClock, at: datetime) -> SlaClock:
+    """Shift every unmet moment by the time spent paused, and re-arm (a new generation)."""
+    if clock.paused_since is None:
+        return clock
+    pause_length = at - clock.paused_since
+
+    def shifted(timer: SlaTimer) -> SlaTimer:
+        if timer.met_at or timer.breached_at:
+            return timer
+        return timer.model_copy(update={"at_risk_at": timer.at_risk_at + pause_length, "due_at": timer.due_at + pause_length})
+
+    return clock.model_copy(
+        update={
+            "response": shifted(clock.response),
+            "resolution": shifted(clock.resolution),
+            "paused_since": None,
+            "paused_seconds": clock.paused_seconds + pause_length.total_seconds(),
+            "generation": clock.generation + 1,
+        }
+    )
+
+
+def meet(clock: SlaClock, which: str, at: datetime) -> SlaClock:
+    timer: SlaTimer = getattr(clock, which)
+    if timer.met_at:
+        return clock
+    return clock.model_copy(update={which: timer.model_copy(update={"met_at": at})})
+
+
+def _view(timer: SlaTimer, paused_since: datetime | None, now: datetime) -> SlaTimerView:
+    if timer.met_at:
+        return SlaTimerView(state="met", due_at=timer.due_at, seconds_left=None)
+    effective_now = paused_since or now  # a paused clock does not run
+    left = (timer.due_at - effective_now).total_seconds()
+    if timer.breached_at or left <= 0:
+        state = "breached"
+    elif paused_since:
+        state = "paused"
+    elif timer.at_risk_notified_at or effective_now >= timer.at_risk_at:
+        state = "at_risk"
+    else:
+        state = "running"
+    return SlaTimerView(state=state, due_at=timer.due_at, seconds_left=left)
+
+
+def sla_status(clock: SlaClock, now: datetime) -> SlaStatus:
+    return SlaStatus(
+        response=_view(clock.response, clock.paused_since, now),
+        resolution=_view(clock.resolution, clock.paused_since, now),
+    )
+
+
+def timers_input(clock: SlaClock, incident_id: str) -> dict[str, Any]:
+    """Input of the SLA state machine: the moments still to come, per clock (None when nothing is left)."""
+
+    def moments(timer: SlaTimer) -> dict[str, str] | None:
+        if timer.met_at or timer.breached_at:
+            return None
+        return {"at_risk_at": state_machine_time(timer.at_risk_at), "breach_at": state_machine_time(timer.due_at)}
+
+    return {
+        "incident_id": incident_id,
+        "generation": clock.generation,
+        "response": moments(clock.response),
+        "resolution": moments(clock.resolution),
+    }

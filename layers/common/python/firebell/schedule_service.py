@@ -1,0 +1,46 @@
+"""On-call questions answered from the directory: who is on call, and the iCalendar feed of shifts."""
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+from typing import Any
+
+from .config import FirebellConfig
+from .domain.errors import DomainError, UnknownSchedule
+from .domain.schedules import Schedule, on_call, shifts, to_icalendar
+from .ports import Clock
+
+
+class NobodyOnCall(DomainError):
+    """A question about on-call the schedule cannot answer (before its start, or a naive time)."""
+
+
+class ScheduleService:
+    def __init__(self, config: Callable[[], FirebellConfig], clock: Clock) -> None:
+        self._config = config
+        self._clock = clock
+
+    def _schedule(self, schedule_id: str) -> Schedule:
+        schedule = self._config().directory.schedule(schedule_id)
+        if schedule is None:
+            raise UnknownSchedule(schedule_id)
+        return schedule
+
+    def on_call(self, schedule_id: str, at: datetime | None) -> dict[str, Any]:
+        schedule = self._schedule(schedule_id)
+        when = at or self._clock()
+        if when.tzinfo is None:
+            raise NobodyOnCall("at: give a time zone offset, e.g. 2026-11-22T09:00:00Z")
+        try:
+            person_id = on_call(schedule, when)
+        except ValueError as error:
+            raise NobodyOnCall(f"at: {error}") from error
+        person = self._config().directory.person(person_id)
+        return {"schedule": schedule.id, "at": when.isoformat(), "person": {"id": person_id, "name": person.name if person else None}}
+
+    def calendar(self, schedule_id: str, person: str | None, days: int) -> str:
+        schedule = self._schedule(schedule_id)
+        # From local midnight, so the first event (and its UID) is the same on every fetch of the day.
+        zone = ZoneInfo(schedule.time_zone)
+        start = self._clock().astimezone(zone).replace(hour=0, minute=0, second=0, microsecond=0)
+        return to_icalendar(schedule, shifts(schedule, start, start + timedelta(days=days)), person)

@@ -1,0 +1,386 @@
+"""The incident process end to end: escalation policies, acknowledgement, SLA clocks, resolution,
+reviews, stakeholder updates and maintenance windows, every timer a real Step Functions timer on the
+local runtime, scaled so a minute lasts 0.6 s. Driven over HTTP only, one scenario per behaviour."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pytest
+import yaml
+
+from infra.local.demo import http
+from infra.topology import ROOT
+from tests.e2e.conftest import RunningPipeline, running_pipeline
+
+T = TypeVar("T")
+TIME_SCALE = 0.01  # one configured minute lasts 0.6 s
+LEVEL_SECONDS = 2  # 3 min × 0.01, rounded: how long each level waits for an acknowledgement
+MAINTENANCE_SECONDS = 20  # the batch service's window ends this long after the runtime starts
+
+
+def process_config(directory: Path) -> Path:
+    """A directory and rules with short timers; the batch service is in maintenance from now on."""
+    rules = yaml.safe_load((ROOT / "config" / "rules.yaml").read_text())
+    rules["sla_targets"] = {p: {"response_minutes": 10, "resolution_minutes": 20} for p in ("P1", "P2", "P3", "P4")}
+    rules["sla_targets"]["P5"] = {"response_minutes": 600, "resolution_minutes": 1200}
+    rules["process"] = {
+        "ack_timeout_minutes": 5,  # 3 s
+        "confirmation_window_minutes": 6,  # ~4 s
+        "sla_at_risk_share": 0.75,
+        "stakeholder_update_minutes": {"P1": 4},  # every ~2 s
+        "review_required": ["P1", "P2"],
+        "review_due_days": 1,
+        "review_reminder_hours": 0.05,  # every ~2 s
+        "incident_manager_priorities": ["P1"],
+    }
+    now = datetime.now(UTC)
+    people = [("alice", "+15550100001"), ("bob", "+15550100002"), ("carol", "+15550100003"),
+              ("frank", "+15550100006"), ("dave", None)]
+    firebell = {
+        "notifications": {"sender": "firebell@example.com"},
+        "people": [{"id": p, "name": p.title(), "email": f"{p}@example.com", **({"phone": ph} if ph else {})} for p, ph in people],
+        "schedules": [{
+            "id": "web-primary", "name": "Web primary", "time_zone": "Europe/London",
+            "layers": [{"name": "daily", "rotation": {"type": "daily", "start": "2020-01-06", "handoff": "09:00"}, "members": ["alice"]}],
+        }],
+        "escalation_policies": [{
+            "id": "web", "repeat": 1,
+            "levels": [{"delay_minutes": 3, "targets": [{"schedule": "web-primary"}]}, {"delay_minutes": 3, "targets": [{"person": "bob"}]}],
+        }],
+        "teams": [{"id": "web", "name": "Web", "escalation_policy": "web", "manager": "frank",
+                   "incident_managers": ["carol"], "stakeholders": ["dave"]}],
+        "services": [
+            {"id": "web", "team": "web"},
+            {"id": "batch", "team": "web", "maintenance_windows": [{
+                "start": (now - timedelta(minutes=1)).isoformat(),
+                "end": (now + timedelta(seconds=MAINTENANCE_SECONDS)).isoformat(), "reason": "database upgrade"}]},
+        ],
+        "default_team": "web",
+    }
+    (directory / "rules.yaml").write_text(yaml.safe_dump(rules))
+    (directory / "firebell.yaml").write_text(yaml.safe_dump(firebell))
+    return directory
+
+
+@pytest.fixture(scope="module")
+def pipeline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningPipeline]:
+    with running_pipeline(process_config(tmp_path_factory.mktemp("config")), TIME_SCALE) as running:
+        yield running
+
+
+# --- helpers: what a person sees through the API and the outbox -----------------------------------
+
+
+def wait_for(what: str, probe: Callable[[], T | None], seconds: float) -> T:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        found = probe()
+        if found:
+            return found
+        time.sleep(0.1)
+    raise AssertionError(f"{what}: not within {seconds}s")
+
+
+def report(pipeline: RunningPipeline, title: str, impact: str = "medium", urgency: str = "medium", service: str = "web") -> str:
+    status, body = http("POST", f"{pipeline.api_url}/incidents",
+                        {"title": title, "reporter": "dave", "service": service, "impact": impact, "urgency": urgency})
+    assert status == 201, body
+    return body["reference"]
+
+
+def incident(pipeline: RunningPipeline, reference: str) -> dict[str, Any]:
+    status, body = http("GET", f"{pipeline.api_url}/incidents/{reference}")
+    assert status == 200, body
+    return body
+
+
+def act(pipeline: RunningPipeline, reference: str, action: str, body: dict) -> dict[str, Any]:
+    status, answer = http("POST", f"{pipeline.api_url}/incidents/{reference}/{action}", body)
+    assert status in (200, 201), answer
+    return answer
+
+
+def timeline(pipeline: RunningPipeline, reference: str) -> list[dict[str, Any]]:
+    return http("GET", f"{pipeline.api_url}/incidents/{reference}/timeline")[1]["items"]
+
+
+def kinds(pipeline: RunningPipeline, reference: str) -> list[str]:
+    return [e["kind"] for e in timeline(pipeline, reference)]
+
+
+def messages(pipeline: RunningPipeline, reference: str, to: str, why: str = "") -> list[dict]:
+    """Emails and SMS about `reference` sent to `to` (an address or number), for the reason `why`."""
+    outbox = http("GET", f"{pipeline.api_url}/_local/outbox")[1]["items"]
+    return [m for m in outbox if to in m["to"] and reference in (m.get("subject") or m["body"])
+            and (why in m["body"] if m["channel"] == "email" else True)]
+
+
+def pages(pipeline: RunningPipeline, reference: str, person: str, why: str) -> list[dict]:
+    return messages(pipeline, reference, f"{person}@example.com", f"for: {why}")
+
+
+def classified(pipeline: RunningPipeline, reference: str) -> dict[str, Any]:
+    return wait_for("classified", lambda: (i := incident(pipeline, reference))["escalation"]["execution_arn"] and i, 10)
+
+
+# --- maintenance windows (first: the window opens when the runtime starts) ---------------------------------------------------------------------------
+
+
+def test_maintenance_records_without_paging_and_escalates_when_the_window_ends(pipeline: RunningPipeline) -> None:
+    # Given the batch service in maintenance
+    reference = report(pipeline, "Batch jobs failing", service="batch")
+
+    # Then the incident is recorded and classified, but nobody is paged during the window
+    wait_for("deferred", lambda: "maintenance" in kinds(pipeline, reference), 10)
+    deferred = incident(pipeline, reference)
+    assert deferred["escalation"]["execution_arn"] is None and deferred["escalation"]["deferred_until"]
+    time.sleep(LEVEL_SECONDS)
+    assert pages(pipeline, reference, "alice", "level 1") == []
+
+    # When the window ends with the incident still open, Then its escalation starts
+    window_end = datetime.fromisoformat(deferred["escalation"]["deferred_until"])
+    seconds_left = (window_end - datetime.now(UTC)).total_seconds()
+    wait_for("paged after the window", lambda: pages(pipeline, reference, "alice", "level 1"), seconds_left + 8)
+    assert kinds(pipeline, reference).count("maintenance") == 2
+
+
+# --- acknowledgement and escalation -----------------------------------------------------------------
+
+
+def test_acknowledgement_stops_paging_within_two_seconds(pipeline: RunningPipeline) -> None:
+    # Given an incident whose level 1 (alice, on call) has been paged
+    reference = report(pipeline, "Checkout page slow")
+    wait_for("level 1 paged", lambda: pages(pipeline, reference, "alice", "level 1"), 10)
+
+    # When alice acknowledges
+    acked_at = time.monotonic()
+    act(pipeline, reference, "acknowledge", {"by": "alice"})
+
+    # Then within 2 s the workflow stops paging and watches the acknowledgement instead
+    wait_for("paging stopped", lambda: incident(pipeline, reference)["escalation"]["watching"], 2)
+    assert time.monotonic() - acked_at < 2
+    # And level 2 is never paged, even after its delay has passed
+    time.sleep(LEVEL_SECONDS + 1)
+    assert pages(pipeline, reference, "bob", "level 2") == []
+
+
+def test_an_unacknowledged_level_escalates_within_two_seconds_after_its_delay(pipeline: RunningPipeline) -> None:
+    # Given an incident whose level 1 was paged and nobody answers
+    reference = report(pipeline, "Search returns nothing")
+    wait_for("level 1 paged", lambda: pages(pipeline, reference, "alice", "level 1"), 10)
+
+    # When level 1's delay passes, Then level 2 (bob) is paged by email and SMS within 2 s of it
+    wait_for("level 2 paged", lambda: pages(pipeline, reference, "bob", "level 2"), LEVEL_SECONDS + 4)
+    assert messages(pipeline, reference, "+15550100002")
+    # (measured on the timeline, where each page is stamped when it was sent)
+    paged = [datetime.fromisoformat(e["at"]) for e in timeline(pipeline, reference) if e["kind"] == "paged"]
+    assert LEVEL_SECONDS - 0.5 <= (paged[1] - paged[0]).total_seconds() <= LEVEL_SECONDS + 2
+
+
+def test_the_policy_repeats_after_its_last_level_then_pages_the_incident_manager(pipeline: RunningPipeline) -> None:
+    # Given a policy of two levels with repeat: 1, and nobody acknowledging
+    reference = report(pipeline, "Login errors")
+
+    # When both rounds run out
+    wait_for("round 2 level 1", lambda: pages(pipeline, reference, "alice", "level 1, round 2"), 4 * LEVEL_SECONDS + 6)
+    wait_for("round 2 level 2", lambda: pages(pipeline, reference, "bob", "level 2, round 2"), LEVEL_SECONDS + 4)
+
+    # Then the incident manager is paged, once, and the escalation is over
+    wait_for("incident manager", lambda: pages(pipeline, reference, "carol", "nobody acknowledged"), LEVEL_SECONDS + 4)
+    assert kinds(pipeline, reference).count("paged") == 4
+    assert "escalation_exhausted" in kinds(pipeline, reference)
+
+
+def test_an_acknowledgement_left_untouched_triggers_the_paging_again(pipeline: RunningPipeline) -> None:
+    # Given an acknowledged incident nobody touches
+    reference = report(pipeline, "Image uploads fail")
+    wait_for("level 1 paged", lambda: pages(pipeline, reference, "alice", "level 1"), 10)
+    act(pipeline, reference, "acknowledge", {"by": "alice"})
+    wait_for("watching", lambda: incident(pipeline, reference)["escalation"]["watching"], 3)
+
+    # When the acknowledgement timeout (3 s) passes
+    # Then it is triggered again and level 1 is paged a second time
+    wait_for("paged again", lambda: len(pages(pipeline, reference, "alice", "level 1")) >= 2, 3 + 4)
+    assert incident(pipeline, reference)["status"] == "triggered"
+    assert "retriggered" in kinds(pipeline, reference)
+
+
+def test_activity_on_an_acknowledged_incident_postpones_the_ack_timeout(pipeline: RunningPipeline) -> None:
+    # Given an acknowledged incident
+    reference = report(pipeline, "Slow reports")
+    wait_for("level 1 paged", lambda: pages(pipeline, reference, "alice", "level 1"), 10)
+    act(pipeline, reference, "acknowledge", {"by": "alice"})
+    wait_for("watching", lambda: incident(pipeline, reference)["escalation"]["watching"], 3)
+
+    # When alice adds a note every 2 s (inside the 3 s timeout) for 6 s
+    for n in range(3):
+        time.sleep(2)
+        act(pipeline, reference, "notes", {"by": "alice", "text": f"still digging ({n})"})
+        wait_for("watch restarted", lambda: incident(pipeline, reference)["escalation"]["watching"], 2)
+
+    # Then it was never re-triggered
+    assert incident(pipeline, reference)["status"] == "acknowledged"
+    assert len(pages(pipeline, reference, "alice", "level 1")) == 1
+
+
+def test_escalating_by_hand_pages_the_next_level_now(pipeline: RunningPipeline) -> None:
+    # Given a triggered incident paged at level 1
+    reference = report(pipeline, "Payments stuck")
+    wait_for("level 1 paged", lambda: pages(pipeline, reference, "alice", "level 1"), 10)
+
+    # When alice escalates by hand
+    escalated_at = time.monotonic()
+    act(pipeline, reference, "escalate", {"by": "alice", "reason": "needs the backend team"})
+
+    # Then bob is paged well before level 1's delay would have run out
+    wait_for("level 2 paged", lambda: pages(pipeline, reference, "bob", "level 2"), LEVEL_SECONDS)
+    assert time.monotonic() - escalated_at < LEVEL_SECONDS
+
+
+def test_reassigning_pages_the_new_assignee(pipeline: RunningPipeline) -> None:
+    reference = report(pipeline, "Emails delayed")
+    classified(pipeline, reference)
+    act(pipeline, reference, "reassign", {"by": "alice", "to": "frank"})
+    wait_for("frank paged", lambda: pages(pipeline, reference, "frank", "assigned by alice"), 3)
+    assert incident(pipeline, reference)["assignee"] == "frank"
+    status, error = http("POST", f"{pipeline.api_url}/incidents/{reference}/reassign", {"by": "alice", "to": "nobody"})
+    assert status == 422 and error["fields"][0]["field"] == "body.to"
+
+
+def test_the_one_click_link_acknowledges_once(pipeline: RunningPipeline) -> None:
+    # Given the level 1 email with its acknowledgement link
+    reference = report(pipeline, "Cart empties itself")
+    [email] = wait_for("level 1 paged", lambda: pages(pipeline, reference, "alice", "level 1"), 10)
+    link = re.search(r"Acknowledge \(stops paging\): (\S+)", email["body"]).group(1)
+    path = link.split("/ack/", 1)[1]
+
+    # When alice opens it, a GET only shows a confirmation page (mail scanners must not acknowledge)
+    local_link = f"{pipeline.api_url}/ack/{path}"
+    page = wait_for("page", lambda: __import__("urllib.request").request.urlopen(local_link).read().decode(), 3)
+    assert "Acknowledge" in page and incident(pipeline, reference)["status"] == "triggered"
+
+    # And her click (POST) acknowledges it as her
+    import urllib.request
+
+    with urllib.request.urlopen(urllib.request.Request(local_link, data=b"", method="POST")) as response:
+        assert response.status == 200
+    assert (incident(pipeline, reference)["status"], incident(pipeline, reference)["acknowledged_by"]) == ("acknowledged", "alice")
+
+    # Then the same link cannot be used again, and a forged one is refused
+    for url in (local_link, local_link[:-3] + "abc"):
+        try:
+            urllib.request.urlopen(urllib.request.Request(url, data=b"", method="POST"))
+            raise AssertionError("link accepted twice")
+        except urllib.error.HTTPError as refused:
+            assert refused.code == 410
+
+
+# --- SLA clocks ------------------------------------------------------------------------------------
+
+
+def test_sla_at_risk_warns_the_owner_and_breach_pages_the_incident_manager(pipeline: RunningPipeline) -> None:
+    # Given a P3 incident with a 10 min (6 s) response target that nobody acknowledges
+    reference = report(pipeline, "Invoices not generated")
+
+    # When 75 % of the target passes, Then its owner (level 1: alice) is warned
+    wait_for("at risk", lambda: pages(pipeline, reference, "alice", "response SLA at risk"), 8)
+    assert incident(pipeline, reference)["sla_status"]["response"]["state"] == "at_risk"
+    # And at the target the incident manager is paged and the timeline records the breach
+    wait_for("breached", lambda: pages(pipeline, reference, "carol", "response SLA breached"), 4)
+    assert "sla_breached" in kinds(pipeline, reference)
+    assert incident(pipeline, reference)["sla_status"]["response"]["state"] == "breached"
+
+
+def test_sla_clocks_pause_on_hold_and_resume_after(pipeline: RunningPipeline) -> None:
+    # Given an acknowledged incident whose 20 min (12 s) resolution clock is running
+    reference = report(pipeline, "Partner API down")
+    classified(pipeline, reference)
+    act(pipeline, reference, "acknowledge", {"by": "alice"})
+    due_before = datetime.fromisoformat(incident(pipeline, reference)["sla"]["resolution"]["due_at"])
+
+    # When it waits 3 s on hold for the partner
+    held = act(pipeline, reference, "hold", {"by": "alice", "reason": "waiting for the partner"})
+    assert held["sla_status"]["resolution"]["state"] == "paused"
+    left_when_paused = held["sla_status"]["resolution"]["seconds_left"]
+    time.sleep(3)
+    still = incident(pipeline, reference)["sla_status"]["resolution"]
+    assert still["state"] == "paused" and still["seconds_left"] == pytest.approx(left_when_paused, abs=0.01)
+    resumed = act(pipeline, reference, "resume", {"by": "alice"})
+
+    # Then the clock runs again and its due time moved by the time on hold
+    due_after = datetime.fromisoformat(resumed["sla"]["resolution"]["due_at"])
+    assert resumed["sla_status"]["resolution"]["state"] in ("running", "at_risk")
+    assert (due_after - due_before).total_seconds() == pytest.approx(3, abs=1)
+    assert "on_hold" in kinds(pipeline, reference) and "resumed" in kinds(pipeline, reference)
+
+
+# --- resolution, reopening, closure, reviews --------------------------------------------------------
+
+
+def test_reopened_inside_the_window_then_closed_automatically_after_it(pipeline: RunningPipeline) -> None:
+    # Given a resolved incident
+    reference = report(pipeline, "Feed not updating")
+    classified(pipeline, reference)
+    act(pipeline, reference, "resolve", {"by": "alice", "resolution_notes": "restarted the feeder"})
+
+    # When the reporter says it is not fixed, inside the confirmation window
+    reopened = act(pipeline, reference, "reopen", {"by": "dave", "reason": "still stale"})
+
+    # Then the same incident is open again and paging restarts
+    assert (reopened["status"], reopened["reopened_count"]) == ("triggered", 1)
+    wait_for("paged again", lambda: len(pages(pipeline, reference, "alice", "level 1")) >= 2, 8)
+
+    # When it is resolved again and nobody reopens it within the window (~4 s)
+    act(pipeline, reference, "resolve", {"by": "alice", "resolution_notes": "replaced the feeder's disk"})
+
+    # Then it closes by itself with closure details
+    closed = wait_for("closed", lambda: (i := incident(pipeline, reference))["status"] == "closed" and i, 10)
+    assert closed["closed_by"] == "firebell" and "replaced the feeder's disk" in closed["closure_notes"]
+    status, error = http("POST", f"{pipeline.api_url}/incidents/{reference}/reopen", {"by": "dave"})
+    assert status == 409 and "closed" in error["message"]
+
+
+def test_p1_and_p2_require_a_review_whose_owner_is_reminded_until_done(pipeline: RunningPipeline) -> None:
+    # Given a P2 incident acknowledged by alice and resolved
+    reference = report(pipeline, "Checkout errors", impact="high", urgency="medium")
+    classified(pipeline, reference)
+    act(pipeline, reference, "acknowledge", {"by": "alice"})
+    resolved = act(pipeline, reference, "resolve", {"by": "alice", "resolution_notes": "rolled back"})
+
+    # Then a review is due, owned by alice, who is told and then reminded
+    assert resolved["review"]["owner"] == "alice"
+    wait_for("reminded", lambda: pages(pipeline, reference, "alice", "post-incident review reminder #1"), 6)
+
+    # When she completes it, Then the reminders stop
+    act(pipeline, reference, "review", {"by": "alice", "summary": "root cause: a bad config push; action: canary config"})
+    sent = len(pages(pipeline, reference, "alice", "post-incident review"))
+    time.sleep(4)
+    assert len(pages(pipeline, reference, "alice", "post-incident review")) == sent
+
+    # And a P3 needs no review
+    minor = report(pipeline, "Typo on the help page", impact="low", urgency="low")
+    classified(pipeline, minor)
+    assert act(pipeline, minor, "resolve", {"by": "alice", "resolution_notes": "fixed"})["review"] is None
+
+
+def test_p1_gets_an_incident_manager_and_overdue_updates_are_reminded_then_escalated(pipeline: RunningPipeline) -> None:
+    # Given a P1: carol is assigned as incident manager and paged at once
+    reference = report(pipeline, "Site down", impact="high", urgency="high")
+    wait_for("incident manager paged", lambda: pages(pipeline, reference, "carol", "incident manager for P1"), 10)
+    assert incident(pipeline, reference)["incident_manager"] == "carol"
+
+    # When no stakeholder update is posted for one cadence (~2 s), Then carol is reminded;
+    wait_for("reminded", lambda: pages(pipeline, reference, "carol", "stakeholder update overdue"), 8)
+    # and after another overdue cadence, it is escalated to the team's manager
+    wait_for("escalated", lambda: pages(pipeline, reference, "frank", "stakeholder update overdue ×2"), 8)
+
+    # When carol posts an update, Then the stakeholders get it
+    act(pipeline, reference, "updates", {"by": "carol", "message": "Failover to the second region under way"})
+    update = wait_for("update sent", lambda: pages(pipeline, reference, "dave", "stakeholder update"), 3)
+    assert "Failover to the second region" in update[0]["body"]

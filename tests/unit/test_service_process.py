@@ -1,0 +1,687 @@
+"""The incident process around the lifecycle, with fakes: one-click acknowledgement links, maintenance windows,
+on hold (SLA pause/resume), SLA wake-ups, stakeholder-update and review duties, the resolution confirmation
+window, closure and reopening."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from firebell import workflows as machines
+from firebell.config import FirebellConfig
+from firebell.domain.ack_links import InvalidAckLink
+from firebell.domain.enums import Priority, Status, TimelineKind
+from firebell.domain.errors import InvalidTransition
+from firebell.domain.models import WatchRequest, IncidentCreate, IncidentRead
+from tests.fakes import FakeWorkflows
+
+from .builders import ALARM_ARN, alarm, confirming, page_request, reminder, sla_wake, watch_request
+from .conftest import API_URL, World, build_world
+
+
+def entries(world: World, incident_id: str, kind: TimelineKind):
+    return [e for e in world.store.timeline(incident_id) if e.kind is kind]
+
+
+def clear_outbox(world: World) -> None:
+    world.messenger.emails.clear()
+    world.messenger.sms.clear()
+
+
+def with_directory(config: FirebellConfig, change: Callable[[dict[str, Any]], None]) -> FirebellConfig:
+    """The shipped config with its directory edited as YAML would be (and validated again)."""
+    raw = config.directory.model_dump(mode="json", exclude_none=True)
+    change(raw)
+    return FirebellConfig.model_validate({"directory": raw, "rules": config.rules.model_dump(mode="json")})
+
+
+@pytest.fixture
+def p1(world: World) -> str:
+    """INC-1: a classified P1 (database) of team platform, opened 10:00; carol's incident-manager page cleared."""
+    incident = world.service.report(IncidentCreate(title="Primary database deadlock", reporter="erin"))
+    world.service.classify(incident.incident_id)
+    clear_outbox(world)
+    return incident.incident_id
+
+
+@pytest.fixture
+def p2(world: World) -> str:
+    """INC-1: a classified P2 checkout alarm incident (no incident manager), opened 10:00."""
+    _, incident = world.service.handle_alarm(alarm("ALARM"))
+    world.service.classify(incident.incident_id)
+    return incident.incident_id
+
+
+def acknowledged_and_watched(world: World, incident_id: str, by: str = "alice", token: str = "watch-1") -> None:
+    world.service.page(page_request(incident_id, 1, ["alice"], token="token-1"))
+    world.service.acknowledge(incident_id, by=by)
+    world.service.watch(watch_request(incident_id, token))
+    clear_outbox(world)
+
+
+# --- one-click acknowledgement links --------------------------------------------------------------
+
+
+def link_token(world: World, incident_id: str, person: str) -> str:
+    link = world.service.acknowledge_link(world.service.get(incident_id), person)
+    assert link.startswith(f"{API_URL}/ack/")
+    return link.rsplit("/", 1)[1]
+
+
+def test_ack_link_acknowledges_as_its_person(world, p1):
+    """Given alice's link from her page, when she clicks it, then INC-1 is acknowledged by alice and the
+    page is answered `acknowledged`."""
+    world.service.page(page_request(p1, 1, ["alice"], token="token-1"))
+    token = link_token(world, p1, "alice")
+    world.clock.advance(minutes=2)
+
+    acknowledged = world.service.acknowledge_by_link(token)
+
+    assert (acknowledged.status, acknowledged.acknowledged_by) == (Status.ACKNOWLEDGED, "alice")
+    assert world.workflows.answers == [("token-1", "acknowledged")]
+
+
+def test_ack_link_is_single_use(world, p1):
+    """Given a link already used, when it is used again (even after a re-trigger), then it is refused."""
+    token = link_token(world, p1, "alice")
+    world.service.acknowledge_by_link(token)
+    world.service.watch(WatchRequest(type="escalation.watch", incident_id=p1, task_token="token-w"))
+    world.service.page(page_request(p1, 1, ["alice"], token="token-r", retrigger=True))  # the watch timed out
+
+    with pytest.raises(InvalidAckLink, match="already used"):
+        world.service.acknowledge_by_link(token)
+    assert world.service.get(p1).status is Status.TRIGGERED
+
+
+def test_ack_link_expires_after_ack_link_hours(world, p1):
+    token = link_token(world, p1, "alice")
+    world.clock.advance(hours=24)
+    with pytest.raises(InvalidAckLink, match="expired"):
+        world.service.acknowledge_by_link(token)
+    assert world.service.get(p1).status is Status.TRIGGERED
+
+
+def test_tampered_ack_link_is_refused_without_consuming_anything(world, p1):
+    token = link_token(world, p1, "alice")
+    with pytest.raises(InvalidAckLink, match="not issued by firebell"):
+        world.service.acknowledge_by_link(token[:-2] + ("AA" if not token.endswith("AA") else "BB"))
+    assert world.service.acknowledge_by_link(token).acknowledged_by == "alice"  # the real link still works
+
+
+def test_ack_link_signed_with_another_secret_is_refused(shipped_config, world, p1):
+    other = build_world(shipped_config, store=world.store, clock=world.clock, ack_secret=b"another deployment")
+    token = link_token(other, p1, "alice")
+    with pytest.raises(InvalidAckLink, match="not issued by firebell"):
+        world.service.acknowledge_by_link(token)
+
+
+def test_ack_link_for_an_already_acknowledged_incident_says_so(world, p1):
+    world.service.acknowledge(p1, by="bob")
+    with pytest.raises(InvalidTransition, match="already acknowledged"):
+        world.service.acknowledge_by_link(link_token(world, p1, "alice"))
+
+
+def test_ack_link_needs_a_secret(shipped_config):
+    world = build_world(shipped_config, ack_secret=None)
+    incident = world.service.report(IncidentCreate(title="x", reporter="erin"))
+    with pytest.raises(RuntimeError, match="did not wire"):
+        world.service.acknowledge_link(incident, "alice")
+
+
+# --- maintenance windows ------------------------------------------------------------------------
+
+
+@pytest.fixture
+def maintenance(shipped_config) -> World:
+    """checkout is in maintenance from 09:00 to 12:00 on the day (the clock says 10:00)."""
+
+    def change(d):
+        d["services"][0]["maintenance_windows"] = [
+            {"start": "2026-05-01T09:00:00Z", "end": "2026-05-01T12:00:00Z", "reason": "database upgrade"}
+        ]
+
+    return build_world(with_directory(shipped_config, change))
+
+
+def test_classify_during_maintenance_defers_escalation(maintenance):
+    """Given checkout in maintenance until 12:00, when its alarm incident is classified, then nobody is paged,
+    no escalation starts, the maintenance machine waits for 12:00, and the timeline says why."""
+    world = maintenance
+    _, incident = world.service.handle_alarm(alarm("ALARM"))
+
+    classified = world.service.classify(incident.incident_id)
+
+    assert world.workflows.started(machines.ESCALATION) == []
+    (waiting,) = world.workflows.started(machines.MAINTENANCE)
+    assert (waiting.name, waiting.payload) == (
+        f"{incident.incident_id}-maintenance",
+        {"incident_id": incident.incident_id, "window_ends_at": "2026-05-01T12:00:00Z"},
+    )
+    assert classified.escalation.deferred_until == datetime.fromisoformat("2026-05-01T12:00:00+00:00")
+    assert classified.escalation.execution_arn is None
+    (entry,) = entries(world, incident.incident_id, TimelineKind.MAINTENANCE)
+    assert entry.message == (
+        "Service checkout is in maintenance until 2026-05-01 12:00 UTC (database upgrade): recorded, nobody paged until then"
+    )
+    assert world.messenger.recipients() == []
+
+    world.service.classify(incident.incident_id)  # redelivered
+    assert len(world.workflows.started(machines.MAINTENANCE)) == 1 and world.workflows.started(machines.ESCALATION) == []
+
+
+def test_maintenance_ended_starts_escalation(maintenance):
+    """Given an incident deferred by maintenance and still open at the window's end, when the maintenance
+    machine wakes classify, then escalation starts; a redelivered wake-up starts nothing more."""
+    world = maintenance
+    _, incident = world.service.handle_alarm(alarm("ALARM"))
+    world.service.classify(incident.incident_id)
+    world.clock.set(datetime.fromisoformat("2026-05-01T12:00:00+00:00"))
+
+    started = world.service.maintenance_ended(incident.incident_id)
+
+    assert started.escalation.execution_arn == FakeWorkflows.execution_id(machines.ESCALATION, incident.incident_id)
+    assert started.escalation.deferred_until is None and started.escalation.runs == 1
+    assert entries(world, incident.incident_id, TimelineKind.MAINTENANCE)[-1].message == (
+        "Maintenance window over and the incident is still open: escalation starts"
+    )
+    world.service.maintenance_ended(incident.incident_id)
+    assert len(world.workflows.started(machines.ESCALATION)) == 1
+
+
+def test_maintenance_ended_after_resolution_starts_nothing(maintenance):
+    world = maintenance
+    _, incident = world.service.handle_alarm(alarm("ALARM"))
+    world.service.classify(incident.incident_id)
+    world.service.handle_alarm(alarm("OK"))
+
+    world.service.maintenance_ended(incident.incident_id)
+
+    assert world.workflows.started(machines.ESCALATION) == []
+
+
+@pytest.mark.parametrize("now", ["2026-05-01T08:59:59+00:00", "2026-05-01T12:00:00+00:00"])
+def test_outside_the_window_escalation_starts_at_once(maintenance, now):
+    """Given a moment before the window or at its end (the end is exclusive), then escalation starts normally."""
+    world = maintenance
+    world.clock.set(datetime.fromisoformat(now))
+    _, incident = world.service.handle_alarm(alarm("ALARM"))
+    world.service.classify(incident.incident_id)
+    assert len(world.workflows.started(machines.ESCALATION)) == 1 and world.workflows.started(machines.MAINTENANCE) == []
+
+
+def test_maintenance_of_another_service_does_not_defer(maintenance):
+    world = maintenance
+    incident = world.service.report(IncidentCreate(title="Disk full on build host", reporter="erin"))
+    world.service.classify(incident.incident_id)
+    assert len(world.workflows.started(machines.ESCALATION)) == 1
+
+
+def test_p1_during_maintenance_pages_nobody(maintenance):
+    """Given checkout in maintenance, when a P1 for checkout is reported and classified, then nobody is paged
+    (the incident manager included) until the window ends."""
+    world = maintenance
+    incident = world.service.report(IncidentCreate(title="Primary database deadlock", reporter="erin", service="checkout"))
+
+    classified = world.service.classify(incident.incident_id)
+
+    assert classified.priority is Priority.P1 and classified.escalation.deferred_until is not None
+    assert world.messenger.recipients() == []
+
+
+# --- on hold: the SLA clocks pause ----------------------------------------------------------------
+
+
+def test_hold_pauses_the_sla(world, p1):
+    """Given an acknowledged P1, when alice puts it on hold, then it is on hold, its SLA clocks are paused
+    (the SLA execution stopped) and the timeline says why."""
+    acknowledged_and_watched(world, p1)
+    sla_execution = world.service.get(p1).sla.execution_arn
+    world.clock.advance(minutes=10)
+
+    held = world.service.hold("INC-1", by="alice", reason="waiting on AWS support")
+
+    assert held.status is Status.ON_HOLD
+    assert held.sla.paused_since == world.clock()
+    assert world.workflows.stops == [(sla_execution, "SLA paused")]
+    (entry,) = entries(world, p1, TimelineKind.ON_HOLD)
+    assert (entry.actor, entry.message) == ("alice", "On hold: waiting on AWS support; SLA clocks paused")
+    view = world.service.read(world.service.get(p1)).sla_status
+    assert (view.response.state, view.resolution.state) == ("met", "paused")
+
+
+def test_hold_a_triggered_incident_is_refused(world, p1):
+    with pytest.raises(InvalidTransition, match="acknowledge it before putting it on hold"):
+        world.service.hold(p1, by="alice", reason="")
+    assert world.workflows.stops == []
+
+
+def test_resume_rearms_the_sla_shifted_by_the_pause(world, p1):
+    """Given a P1 on hold for 20 minutes, when resumed, then it is acknowledged again, the resolution clock is
+    due 20 minutes later and a new SLA execution (generation 1) waits for the shifted moments."""
+    acknowledged_and_watched(world, p1)
+    world.clock.advance(minutes=10)
+    world.service.hold(p1, by="alice", reason="vendor")
+    world.clock.advance(minutes=20)
+
+    resumed = world.service.resume("INC-1", by="alice")
+
+    assert resumed.status is Status.ACKNOWLEDGED
+    assert (resumed.sla.generation, resumed.sla.paused_since, resumed.sla.paused_seconds) == (1, None, 1200)
+    assert resumed.sla.resolution.due_at == datetime.fromisoformat("2026-05-01T14:20:00+00:00")
+    assert resumed.sla.execution_arn == FakeWorkflows.execution_id(machines.SLA, f"{p1}-sla-1")
+    rearmed = world.workflows.started(machines.SLA)[-1]
+    assert rearmed.payload == {
+        "incident_id": p1,
+        "generation": 1,
+        "response": None,  # met when alice acknowledged
+        "resolution": {"at_risk_at": "2026-05-01T13:20:00Z", "breach_at": "2026-05-01T14:20:00Z"},
+    }
+    assert entries(world, p1, TimelineKind.RESUMED)[0].message == "Resumed; SLA clocks running again"
+    assert world.workflows.outcomes("watch-1") == ["touched", "touched"]  # hold and resume are activity
+
+
+def test_resume_when_not_on_hold_is_refused(world, p1):
+    acknowledged_and_watched(world, p1)
+    with pytest.raises(InvalidTransition, match="it is not on hold"):
+        world.service.resume(p1, by="alice")
+
+
+def test_hold_and_resume_without_sla_clocks(world):
+    """Given an unclassified incident (no SLA yet), then hold and resume work and touch no SLA execution."""
+    incident = world.service.report(IncidentCreate(title="x", reporter="erin"))
+    world.service.acknowledge(incident.incident_id, by="alice")
+    assert world.service.hold(incident.incident_id, by="alice", reason="").status is Status.ON_HOLD
+    assert world.service.resume(incident.incident_id, by="alice").status is Status.ACKNOWLEDGED
+    assert world.workflows.stops == [] and world.workflows.started(machines.SLA) == []
+
+
+def test_resolve_on_hold(world, p1):
+    acknowledged_and_watched(world, p1)
+    world.service.hold(p1, by="alice", reason="vendor")
+    resolved = world.service.resolve(p1, by="alice", notes="vendor fixed it")
+    assert resolved.status is Status.RESOLVED and resolved.sla.resolution.met_at == world.clock()
+    assert world.workflows.outcomes("watch-1")[-1] == "stop"
+
+
+# --- SLA wake-ups ---------------------------------------------------------------------------------
+
+
+def test_response_at_risk_warns_the_on_call_owner_once(world, p1):
+    """Given an unacknowledged P1 at 75% of its response target, when the SLA machine wakes, then whoever is
+    on call on the first level (alice) is warned by email, once; a redelivered wake-up warns nobody."""
+    world.clock.advance(minutes=11.25)
+
+    deliveries = world.service.sla_wake_up(sla_wake(p1, "at_risk", "response"))
+
+    assert [(d.channel, d.person) for d in deliveries] == [("email", "alice")]
+    (entry,) = entries(world, p1, TimelineKind.SLA_AT_RISK)
+    assert entry.message == "Response SLA at risk: 225s left of 15 min"
+    assert world.service.get(p1).sla.response.at_risk_notified_at == world.clock()
+    assert world.service.sla_wake_up(sla_wake(p1, "at_risk", "response")) == []
+    assert len(world.messenger.emails) == 1
+
+
+def test_at_risk_warns_the_assignee_first(world, p1):
+    world.service.reassign(p1, to="bob", by="erin")
+    clear_outbox(world)
+    assert [d.person for d in world.service.sla_wake_up(sla_wake(p1, "at_risk", "resolution"))] == ["bob"]
+
+
+def test_at_risk_warns_whoever_acknowledged(world, p1):
+    acknowledged_and_watched(world, p1, by="erin")
+    assert [d.person for d in world.service.sla_wake_up(sla_wake(p1, "at_risk", "resolution"))] == ["erin"]
+
+
+def test_met_clock_is_never_at_risk(world, p1):
+    """Given alice acknowledged in time (response met), when the response at-risk wake-up arrives, then nothing."""
+    world.service.acknowledge(p1, by="alice")
+    assert world.service.get(p1).sla.response.met_at == world.clock()
+    assert world.service.sla_wake_up(sla_wake(p1, "at_risk", "response")) == []
+    assert world.service.sla_wake_up(sla_wake(p1, "breached", "response")) == []
+
+
+def test_breach_pages_the_incident_manager_once(world, p1):
+    """Given a P1 (carol its incident manager) unresolved at its resolution target, when the breach wake-up
+    arrives, then carol is paged (email and SMS) and the breach recorded, once."""
+    world.clock.advance(hours=4)
+
+    deliveries = world.service.sla_wake_up(sla_wake(p1, "breached", "resolution"))
+
+    assert [(d.channel, d.person) for d in deliveries] == [("email", "carol"), ("sms", "carol")]
+    assert world.service.get(p1).sla.resolution.breached_at == world.clock()
+    (entry,) = entries(world, p1, TimelineKind.SLA_BREACHED)
+    assert (entry.message, entry.details) == ("Resolution SLA breached: target 240 min", {"clock": "resolution"})
+    assert world.service.sla_wake_up(sla_wake(p1, "breached", "resolution")) == []
+    view = world.service.read(world.service.get(p1)).sla_status.resolution
+    assert view.state == "breached"
+
+
+def test_breach_without_incident_manager_pages_the_team_incident_managers(world, p2):
+    deliveries = world.service.sla_wake_up(sla_wake(p2, "breached", "response"))
+    assert {d.person for d in deliveries} == {"carol"}
+
+
+def test_stale_generation_is_ignored(world, p1):
+    """Given the clocks were re-armed (hold, resume: generation 1), when a wake-up of generation 0 arrives,
+    then it is ignored: its moments are out of date."""
+    acknowledged_and_watched(world, p1)
+    world.service.hold(p1, by="alice", reason="vendor")
+    world.service.resume(p1, by="alice")
+
+    assert world.service.sla_wake_up(sla_wake(p1, "breached", "resolution", generation=0)) == []
+    assert world.service.get(p1).sla.resolution.breached_at is None
+    assert len(world.service.sla_wake_up(sla_wake(p1, "breached", "resolution", generation=1))) == 2
+
+
+def test_wake_up_while_paused_or_resolved_is_ignored(world, p1):
+    acknowledged_and_watched(world, p1)
+    world.service.hold(p1, by="alice", reason="vendor")
+    assert world.service.sla_wake_up(sla_wake(p1, "breached", "resolution")) == []
+    world.service.resolve(p1, by="alice", notes="fixed")
+    assert world.service.sla_wake_up(sla_wake(p1, "breached", "resolution", generation=0)) == []
+
+
+# --- stakeholder updates --------------------------------------------------------------------------
+
+
+def test_updates_first_round_only_keeps_the_token(world, p1):
+    assert world.service.reminder_due(reminder(p1, "updates", 1, "u1")) == []
+    assert world.service.get(p1).updates.task_token == "u1"
+    assert world.messenger.recipients() == []
+
+
+def test_overdue_update_reminds_then_escalates_to_the_team_manager(world, p1):
+    """Given a P1 (updates every 30 min) nobody has posted about, when round 2 comes, then carol (incident
+    manager) is reminded by email; when round 3 comes still without an update, then carol and frank (the
+    team's manager) are paged."""
+    world.service.reminder_due(reminder(p1, "updates", 1, "u1"))
+    world.clock.advance(minutes=30)
+
+    reminded = world.service.reminder_due(reminder(p1, "updates", 2, "u2"))
+
+    assert [(d.channel, d.person) for d in reminded] == [("email", "carol")]
+    assert entries(world, p1, TimelineKind.UPDATE_OVERDUE)[-1].message == "Stakeholder update overdue: carol reminded"
+    world.clock.advance(minutes=30)
+
+    escalated = world.service.reminder_due(reminder(p1, "updates", 3, "u3"))
+
+    assert [(d.channel, d.person) for d in escalated] == [("email", "carol"), ("sms", "carol"), ("email", "frank"), ("sms", "frank")]
+    assert entries(world, p1, TimelineKind.UPDATE_OVERDUE)[-1].message == (
+        "Stakeholder update overdue 2 times in a row: escalated to carol, frank"
+    )
+    updates = world.service.get(p1).updates
+    assert (updates.overdue_rounds, updates.reminders_sent, updates.task_token) == (2, 2, "u3")
+
+
+def test_an_update_in_time_resets_the_reminders(world, p1):
+    """Given one overdue round, when carol posts an update, then stakeholders (dave) get it, and the next round
+    is quiet and counts nothing overdue."""
+    world.service.reminder_due(reminder(p1, "updates", 1, "u1"))
+    world.clock.advance(minutes=30)
+    world.service.reminder_due(reminder(p1, "updates", 2, "u2"))
+    world.clock.advance(minutes=10)
+    clear_outbox(world)
+
+    told = world.service.post_update("INC-1", by="carol", message="Failover in progress, ETA 20 minutes")
+
+    assert [(d.channel, d.person) for d in told] == [("email", "dave")]
+    assert "Failover in progress, ETA 20 minutes" in world.messenger.emails[0].body
+    (entry,) = [e for e in entries(world, p1, TimelineKind.STAKEHOLDER_UPDATE) if e.actor == "carol"]
+    assert entry.message == "Failover in progress, ETA 20 minutes"
+    world.clock.advance(minutes=20)
+    assert world.service.reminder_due(reminder(p1, "updates", 3, "u3")) == []
+    assert world.service.get(p1).updates.overdue_rounds == 0
+
+
+def test_updates_of_a_p2_go_to_the_team_incident_manager(world, p2):
+    world.service.reminder_due(reminder(p2, "updates", 1, "u1"))
+    world.clock.advance(minutes=60)
+    assert [d.person for d in world.service.reminder_due(reminder(p2, "updates", 2, "u2"))] == ["carol"]
+
+
+def test_resolving_ends_the_updates(world, p1):
+    """Given the updates reminder is waiting, when the incident is resolved, then it is answered `done`; a
+    later round (already in flight) is answered `done` too."""
+    world.service.reminder_due(reminder(p1, "updates", 1, "u1"))
+    world.service.resolve(p1, by="alice", notes="fixed")
+    assert world.workflows.outcomes("u1") == ["done"]
+    assert world.service.reminder_due(reminder(p1, "updates", 2, "u2")) == []
+    assert world.workflows.outcomes("u2") == ["done"]
+
+
+# --- post-incident reviews --------------------------------------------------------------------------
+
+
+def test_resolving_a_p1_requires_a_review(world, p1):
+    """Given a P1 with carol as incident manager, when resolved, then a review is due in 5 days, owned by carol,
+    with a daily reminder running; the resolution confirmation window starts too."""
+    resolved = world.service.resolve(p1, by="alice", notes="killed the blocking session")
+
+    assert (resolved.review.owner, resolved.review.due_at) == ("carol", world.clock() + timedelta(days=5))
+    (review_run,) = world.workflows.started(machines.REMINDER)[1:]
+    assert (review_run.name, review_run.payload) == (
+        f"{p1}-review-0", {"incident_id": p1, "duty": "review", "max_rounds": 500, "interval_seconds": 86400})
+    assert resolved.review.execution_arn == review_run.execution_id
+    (resolution_run,) = world.workflows.started(machines.RESOLUTION)
+    assert (resolution_run.name, resolution_run.payload) == (f"{p1}-resolution-0", {"incident_id": p1, "confirmation_seconds": 3600})
+    assert resolved.resolution.execution_arn == resolution_run.execution_id
+    assert entries(world, p1, TimelineKind.REVIEW)[0].message == "P1: post-incident review required, owner carol, due 2026-05-06 10:00 UTC"
+    assert world.workflows.stops[-1] == (FakeWorkflows.execution_id(machines.SLA, f"{p1}-sla-0"), "resolved")
+
+
+def test_review_owner_of_a_p2_is_whoever_acknowledged(world, p2):
+    world.service.acknowledge(p2, by="erin")
+    assert world.service.resolve(p2, by="erin", notes="rolled back").review.owner == "erin"
+
+
+def test_review_owner_falls_back_to_the_team_incident_manager(world, p2):
+    """Given a P2 acknowledged by someone not in the directory (a bot), when resolved, then the team's first
+    incident manager owns the review (someone who can be reminded)."""
+    world.service.acknowledge(p2, by="ops-bot")
+    assert world.service.resolve(p2, by="ops-bot", notes="auto-remediated").review.owner == "carol"
+
+
+def test_p3_needs_no_review(world):
+    incident = world.service.report(IncidentCreate(title="Disk full on build host", reporter="erin"))
+    world.service.classify(incident.incident_id)
+    resolved = world.service.resolve(incident.incident_id, by="erin", notes="cleaned up")
+    assert resolved.review is None
+    assert len(world.workflows.started(machines.RESOLUTION)) == 1
+
+
+def test_review_reminders_then_completion(world, p1):
+    """Given a required review, then round 1 tells carol it is assigned (with where to post it), later rounds
+    remind her; once she completes it the waiting reminder is answered `done`, and later rounds end too."""
+    world.service.resolve(p1, by="alice", notes="fixed")
+    clear_outbox(world)
+
+    assigned = world.service.reminder_due(reminder(p1, "review", 1, "r1"))
+
+    assert [(d.channel, d.person) for d in assigned] == [("email", "carol")]
+    body = world.messenger.emails[-1].body
+    assert "post-incident review assigned" in body
+    assert f"Post-incident review due 2026-05-06 10:00 UTC: POST {API_URL}/incidents/INC-1/review" in body
+    world.clock.advance(days=1)
+    world.service.reminder_due(reminder(p1, "review", 2, "r2"))
+    assert "post-incident review reminder #1" in world.messenger.emails[-1].body
+    assert world.service.get(p1).review.reminders_sent == 1
+
+    done = world.service.complete_review("INC-1", by="carol", summary="Connection pool too small; raised it")
+
+    assert (done.review.completed_by, done.review.summary) == ("carol", "Connection pool too small; raised it")
+    assert world.workflows.outcomes("r2") == ["done"]
+    assert entries(world, p1, TimelineKind.REVIEW)[-1].message == "Post-incident review done: Connection pool too small; raised it"
+    assert world.service.reminder_due(reminder(p1, "review", 3, "r3")) == []
+    assert world.workflows.outcomes("r3") == ["done"]
+    with pytest.raises(InvalidTransition, match="the review is already done"):
+        world.service.complete_review("INC-1", by="carol", summary="again")
+
+
+def test_complete_a_review_that_does_not_exist_is_refused(world):
+    world.service.report(IncidentCreate(title="x", reporter="erin"))
+    with pytest.raises(InvalidTransition, match="it has no post-incident review"):
+        world.service.complete_review("INC-1", by="carol", summary="?")
+
+
+# --- confirmation window and closure ----------------------------------------------------------------
+
+
+def test_confirmation_window_keeps_its_token_and_announces(world, p1):
+    """Given a resolved P1, when the resolution machine opens the confirmation window, then its token is kept
+    and stakeholders (and the incident manager) are told; a redelivered message tells nobody again."""
+    world.service.resolve(p1, by="alice", notes="fixed")
+    clear_outbox(world)
+
+    told = world.service.resolution_confirming(confirming(p1, "c1"))
+
+    assert [d.person for d in told] == ["dave", "carol"]
+    assert world.service.get(p1).resolution.task_token == "c1"
+    assert world.service.resolution_confirming(confirming(p1, "c1")) == []
+    assert len(world.messenger.emails) == 2
+
+
+def test_confirmation_of_an_already_reopened_incident_answers_reopened(world, p1):
+    world.service.resolve(p1, by="alice", notes="fixed")
+    world.service.reopen(p1, by="erin", reason="still broken")
+    assert world.service.resolution_confirming(confirming(p1, "c1")) == []
+    assert world.workflows.outcomes("c1") == ["reopened"]
+
+
+def test_window_closed_closes_the_incident_and_frees_the_alarm(world, p2):
+    """Given a resolved alarm incident nobody reopened, when the confirmation window closes, then it is closed
+    by firebell with closure notes, the alarm is free for a new incident, and incident.closed is published."""
+    world.service.handle_alarm(alarm("OK"))
+    world.clock.advance(minutes=60)
+
+    closed = world.service.resolution_window_closed(p2)
+
+    assert (closed.status, closed.closed_by, closed.closed_at) == (Status.CLOSED, "firebell", world.clock())
+    assert closed.closure_notes.startswith(
+        "Closed automatically: not reopened within the confirmation window. Resolution: alarm checkout-5xx-high returned to OK"
+    )
+    assert world.store.dedup_keys() == {}
+    assert world.events.types()[-1] == "incident.closed"
+    assert entries(world, p2, TimelineKind.CLOSED)[0].message == closed.closure_notes
+
+    assert world.service.resolution_window_closed(p2).status is Status.CLOSED  # redelivered: nothing more
+    assert world.events.types().count("incident.closed") == 1
+
+
+def test_window_closed_after_a_reopen_changes_nothing(world, p1):
+    world.service.resolve(p1, by="alice", notes="fixed")
+    world.service.reopen(p1, by="erin", reason="")
+    assert world.service.resolution_window_closed(p1).status is Status.TRIGGERED
+
+
+def test_closed_incident_cannot_be_reopened(world, p1):
+    world.service.resolve(p1, by="alice", notes="fixed")
+    world.service.resolution_window_closed(p1)
+    with pytest.raises(InvalidTransition, match="a closed incident cannot be reopened; open a new one"):
+        world.service.reopen(p1, by="erin", reason="")
+
+
+# --- reopening ------------------------------------------------------------------------------------
+
+
+def test_reopen_answers_the_window_restarts_escalation_and_resumes_the_sla(world, p1):
+    """Given a P1 resolved at 11:00 whose confirmation window is open, when erin reopens it at 11:30, then the
+    window is answered `reopened`, the incident is triggered again, a second escalation starts under a new
+    execution name, the resolution clock resumes 30 minutes later than it was, and updates start again."""
+    world.clock.advance(hours=1)
+    world.service.resolve(p1, by="alice", notes="restarted the primary")
+    world.service.resolution_confirming(confirming(p1, "c1"))
+    world.clock.advance(minutes=30)
+
+    reopened = world.service.reopen("INC-1", by="erin", reason="checkout still failing")
+
+    assert world.workflows.outcomes("c1") == ["reopened"]
+    assert (reopened.status, reopened.reopened_count, reopened.resolved_at, reopened.resolved_by) == (Status.TRIGGERED, 1, None, None)
+    assert world.workflows.names(machines.ESCALATION) == [p1, f"{p1}-2"]
+    assert (reopened.escalation.runs, reopened.escalation.execution_arn) == (2, FakeWorkflows.execution_id(machines.ESCALATION, f"{p1}-2"))
+    assert reopened.sla.resolution.met_at is None
+    assert reopened.sla.resolution.due_at == datetime.fromisoformat("2026-05-01T14:30:00+00:00")
+    assert (reopened.sla.generation, reopened.sla.paused_since) == (1, None)
+    assert world.workflows.started(machines.SLA)[-1].name == f"{p1}-sla-1"
+    assert world.workflows.started(machines.REMINDER)[-1].name == f"{p1}-updates-2"
+    assert reopened.updates.overdue_rounds == 0
+    (entry,) = entries(world, p1, TimelineKind.REOPENED)
+    assert (entry.actor, entry.message) == ("erin", "Reopened by erin: checkout still failing")
+    assert world.events.types()[-1] == "incident.reopened"
+
+
+def test_reopened_incident_resolves_again_with_a_new_window_and_the_same_review(world, p1):
+    world.service.resolve(p1, by="alice", notes="first try")
+    review = world.service.get(p1).review
+    world.service.reopen(p1, by="erin", reason="")
+    world.service.acknowledge(p1, by="bob")
+
+    again = world.service.resolve(p1, by="bob", notes="second try")
+
+    assert world.workflows.names(machines.RESOLUTION) == [f"{p1}-resolution-0", f"{p1}-resolution-1"]
+    assert again.review == review
+
+
+@pytest.mark.parametrize("status", ["triggered", "acknowledged"])
+def test_reopen_an_open_incident_is_refused(world, p1, status):
+    if status == "acknowledged":
+        world.service.acknowledge(p1, by="alice")
+    with pytest.raises(InvalidTransition, match="it is still open"):
+        world.service.reopen(p1, by="erin", reason="")
+
+
+def test_alarm_returning_inside_the_window_answers_it(world, p2):
+    """Given an alarm incident resolved by OK whose confirmation window is open, when the alarm fires again,
+    then the window is answered `reopened` and the same incident escalates again."""
+    world.service.handle_alarm(alarm("OK"))
+    world.service.resolution_confirming(confirming(p2, "c1"))
+
+    world.service.handle_alarm(alarm("ALARM"))
+
+    assert world.workflows.outcomes("c1") == ["reopened"]
+    assert world.service.get(p2).status is Status.TRIGGERED
+    assert world.store.dedup_keys() == {ALARM_ARN: p2}
+
+
+def test_reopen_after_resolving_on_hold_keeps_the_hold_time_paused(world, p1):
+    """Given a P1 put on hold at 10:10 and resolved (still on hold) at 11:10, when reopened at 11:30, then the
+    resolution clock was stopped from 10:10 to 11:30: it is due 80 minutes later than at opening."""
+    world.clock.advance(minutes=5)
+    acknowledged_and_watched(world, p1)
+    world.clock.advance(minutes=5)
+    world.service.hold(p1, by="alice", reason="vendor")
+    world.clock.advance(hours=1)
+    world.service.resolve(p1, by="alice", notes="vendor fixed it")
+    world.clock.advance(minutes=20)
+
+    reopened = world.service.reopen(p1, by="erin", reason="not fixed")
+
+    assert reopened.sla.paused_seconds == 80 * 60
+    assert reopened.sla.resolution.due_at == datetime.fromisoformat("2026-05-01T15:20:00+00:00")
+
+
+# --- what the API shows -----------------------------------------------------------------------------
+
+
+def test_read_hides_task_tokens_and_shows_sla_status(world, p1):
+    """Given an incident holding task tokens, when read for the API, then no token is shown and the SLA
+    status says where each clock stands now."""
+    world.service.page(page_request(p1, 1, ["alice"], token="secret-token"))
+    world.service.reminder_due(reminder(p1, "updates", 1, "secret-updates"))
+    world.clock.advance(minutes=12)
+
+    shown = world.service.read(world.service.get(p1))
+
+    assert isinstance(shown, IncidentRead)
+    assert shown.escalation.task_token is None and shown.updates.task_token is None
+    assert "secret" not in shown.model_dump_json()
+    assert world.service.get(p1).escalation.task_token == "secret-token"  # still stored
+    assert (shown.sla_status.response.state, shown.sla_status.response.seconds_left) == ("at_risk", 180)
+    assert shown.sla_status.resolution.state == "running"
+
+
+def test_read_of_an_unclassified_incident_has_no_sla_status(world):
+    incident = world.service.report(IncidentCreate(title="x", reporter="erin"))
+    assert world.service.read(incident).sla_status is None
