@@ -115,7 +115,18 @@ class StateMachineSpec:
 
 
 @dataclass(frozen=True)
+class PublicRoute:
+    """A path callers reach without AWS credentials; `authenticated_by` says what authenticates them instead."""
+
+    path: str
+    methods: tuple[str, ...]
+    authenticated_by: str
+
+
+@dataclass(frozen=True)
 class ApiTrigger:
+    # Everything else requires IAM (SigV4) authorization.
+    public_routes: tuple[PublicRoute, ...] = ()
     kind: Literal["api"] = "api"
 
 
@@ -229,7 +240,10 @@ TOPOLOGY = Topology(
         FunctionSpec(
             name="api",
             description="HTTP API: report, read, acknowledge, hold, escalate, resolve, reopen incidents; on-call schedules",
-            trigger=ApiTrigger(),
+            trigger=ApiTrigger(public_routes=(
+                PublicRoute("/ack/{token}", ("GET", "POST"),
+                            "the one-click link's HMAC-signed, expiring, single-use token (people click it from a phone)"),
+            )),
             permissions=replace(_ACTS_ON_INCIDENTS, read_secrets=(ACK_SECRET,)),
             environment={**_COMMON_ENV, **_SIGNS_ACK_LINKS},
         ),

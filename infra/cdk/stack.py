@@ -353,6 +353,19 @@ class FirebellStack(Stack):
         # Explicit methods: a Method takes its validator from its own options only, never from defaults.
         for resource in (api.root, api.root.add_proxy(any_method=False)):
             resource.add_method("ANY", integration, request_validator=validator)
+        for route in spec.trigger.public_routes:
+            resource = api.root.resource_for_path(route.path.strip("/"))
+            for method in route.methods:
+                public = resource.add_method(
+                    method, integration, request_validator=validator, authorization_type=apigw.AuthorizationType.NONE
+                )
+                NagSuppressions.add_resource_suppressions(
+                    public,
+                    [
+                        NagPackSuppression(id="AwsSolutions-APIG4", reason=f"Public by design: authenticated by {route.authenticated_by}"),
+                        NagPackSuppression(id="AwsSolutions-COG4", reason=f"Public by design: authenticated by {route.authenticated_by}"),
+                    ],
+                )
         # RestApi always adds an `Endpoint` output; the stack's ApiUrl output (below) is the one to use.
         api.node.try_remove_child("Endpoint")
         NagSuppressions.add_resource_suppressions(

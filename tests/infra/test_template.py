@@ -364,17 +364,31 @@ def test_queue_triggers_report_batch_item_failures(
 # --- API Gateway ----------------------------------------------------------------------------------------
 
 
-def test_api_methods_require_iam_authorization(resources: Resources) -> None:
+def _method_path(resources: Resources, method: dict) -> str:
+    parts = []
+    resource_ref = method["Properties"]["ResourceId"]
+    while isinstance(resource_ref, dict) and "Ref" in resource_ref:
+        resource = resources[resource_ref["Ref"]]["Properties"]
+        parts.insert(0, resource["PathPart"])
+        resource_ref = resource["ParentId"]
+    return "/" + "/".join(parts)
+
+
+def test_api_methods_require_iam_authorization_except_the_declared_public_routes(resources: Resources) -> None:
     # Given every API method
     methods = of_type(resources, "AWS::ApiGateway::Method")
     assert methods
-    # Then none is open to anonymous callers (CORS preflight would be the only exception)
-    open_methods = {
-        logical_id: m["Properties"].get("AuthorizationType")
-        for logical_id, m in methods.items()
+    # Then only the topology's public routes (each authenticated some other way) skip IAM authorization
+    open_methods = sorted(
+        (_method_path(resources, m), m["Properties"]["HttpMethod"])
+        for m in methods.values()
         if m["Properties"]["HttpMethod"] != "OPTIONS" and m["Properties"].get("AuthorizationType") != "AWS_IAM"
-    }
-    assert open_methods == {}
+    )
+    (api_spec,) = [f for f in TOPOLOGY.functions if isinstance(f.trigger, ApiTrigger)]
+    declared = sorted((route.path, method) for route in api_spec.trigger.public_routes for method in route.methods)
+    assert open_methods == declared
+    assert all(m["Properties"].get("AuthorizationType") == "NONE" for m in methods.values()
+               if (_method_path(resources, m), m["Properties"]["HttpMethod"]) in declared)
     # And every method goes through the request validator
     assert all("RequestValidatorId" in m["Properties"] for m in methods.values())
 
@@ -383,9 +397,9 @@ def test_api_proxies_every_route_to_the_api_function(synthesized: Synthesized, r
     # Given the function with the API trigger
     (api_spec,) = [f for f in TOPOLOGY.functions if isinstance(f.trigger, ApiTrigger)]
     function_id = synthesized.logical_id(synthesized.stack.functions[api_spec.name])
-    # Then the root and {proxy+} methods integrate with it (Lambda proxy)
+    # Then the root, {proxy+} and public-route methods all integrate with it (Lambda proxy)
     integrations = [m["Properties"]["Integration"] for m in of_type(resources, "AWS::ApiGateway::Method").values()]
-    assert len(integrations) == 2
+    assert len(integrations) == 2 + sum(len(route.methods) for route in api_spec.trigger.public_routes)
     for integration in integrations:
         assert integration["Type"] == "AWS_PROXY"
         assert arn_of(function_id) in integration["Uri"]["Fn::Join"][1]
