@@ -130,7 +130,7 @@ def _if_match() -> int | None:
     if raw is None or raw.strip() == "*":
         return None
     value = raw.strip().removeprefix("W/").strip('"')
-    if not value.isdigit() or len(value) > 12:
+    if not (value.isascii() and value.isdigit()) or len(value) > 12:
         raise _BadRequest(HTTPStatus.BAD_REQUEST, "invalid_header", f"If-Match must be an entry version such as \"3\" (got {raw!r})",
                           "header.If-Match")
     return int(value)
@@ -160,7 +160,7 @@ def read_directory() -> Response[dict[str, Any]]:
 @router.get("/<kind>", summary="List one kind of directory entry (people, schedules, escalation_policies, teams, services)")
 def list_entries(kind: str) -> Response[dict[str, Any]]:
     views = wiring.directory_admin().list(kind)
-    return Response(HTTPStatus.OK, "application/json", {"kind": views[0].kind if views else kind, "items": [v.to_json() for v in views]})
+    return Response(HTTPStatus.OK, "application/json", {"kind": canonical_kind(kind), "items": [v.to_json() for v in views]})
 
 
 @router.get("/<kind>/<entry_id>", summary="Read one directory entry")
