@@ -14,6 +14,7 @@ from pynamodb.models import Model
 
 from firebell import workflows as machines
 from firebell.data.records import TABLE_MODEL
+from firebell.domain.alarms import ALARM_STATE_CHANGE_PATTERN
 from firebell.domain.enums import EventType
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -44,6 +45,8 @@ class TableSpec:
     hash_key: KeyAttribute
     range_key: KeyAttribute | None
     indexes: tuple[IndexSpec, ...]
+    # DynamoDB deletes an item once the epoch seconds in this attribute have passed (None: never).
+    ttl_attribute: str | None = None
 
 
 def table_from_model(name: str, model: type[Model]) -> TableSpec:
@@ -94,6 +97,17 @@ class QueueSpec:
     # Our batch processor dead-letters (with the reason) on the last attempt; the redrive is the backstop.
     max_receive_count: int = 5
     visibility_timeout_seconds: int = 180  # six times the functions' 30 s timeout, as AWS advises
+
+
+@dataclass(frozen=True)
+class EventRuleSpec:
+    """An EventBridge rule on the account's default bus: matching events go to `queue` (the event itself, as the
+    message body). Events EventBridge cannot deliver go to the queue's DLQ."""
+
+    name: str
+    description: str
+    pattern: dict[str, list[str]]
+    queue: str
 
 
 @dataclass(frozen=True)
@@ -180,6 +194,7 @@ class Topology:
     functions: tuple[FunctionSpec, ...]
     state_machines: tuple[StateMachineSpec, ...]
     secrets: tuple[SecretSpec, ...] = ()
+    event_rules: tuple[EventRuleSpec, ...] = ()
 
     def dlq_name(self, queue: str) -> str:
         return f"{queue}-dlq"
@@ -192,6 +207,9 @@ class Topology:
 
 
 TABLE = "incidents"
+# Powertools idempotency records (POST /incidents with an Idempotency-Key): its DynamoDBPersistenceLayer's
+# default key and expiry attributes.
+IDEMPOTENCY_TABLE = "idempotency"
 ALARMS_TOPIC = "alarms"
 EVENTS_TOPIC = "events"
 ACK_SECRET = "ack-links"
@@ -224,12 +242,16 @@ def _state_machine(name: str, queue: str = "notify") -> StateMachineSpec:
 
 
 TOPOLOGY = Topology(
-    tables=(table_from_model(TABLE, TABLE_MODEL),),
+    tables=(
+        table_from_model(TABLE, TABLE_MODEL),
+        TableSpec(IDEMPOTENCY_TABLE, KeyAttribute("id", "S"), None, (), ttl_attribute="expiration"),
+    ),
     topics=(
         TopicSpec(ALARMS_TOPIC, "CloudWatch alarm actions publish here"),
         TopicSpec(EVENTS_TOPIC, "Incident lifecycle events; consumers subscribe with filter policies"),
     ),
     queues=(
+        # Also fed by the alarm-state-changes EventBridge rule (event_rules, below).
         QueueSpec("intake", subscriptions=(Subscription(ALARMS_TOPIC, raw_message_delivery=False),)),
         # Also woken by the maintenance state machine (maintenance.ended).
         QueueSpec("classify", subscriptions=(Subscription(EVENTS_TOPIC, True, {"type": [EventType.OPENED.value]}),)),
@@ -243,9 +265,15 @@ TOPOLOGY = Topology(
             trigger=ApiTrigger(public_routes=(
                 PublicRoute("/ack/{token}", ("GET", "POST"),
                             "the one-click link's HMAC-signed, expiring, single-use token (people click it from a phone)"),
+                PublicRoute("/v2/enqueue", ("POST",),
+                            "the routing key in the body, an integration key of one service (PagerDuty Events API v2)"),
+                PublicRoute("/v1/alertmanager/{routing_key}", ("POST",),
+                            "the routing key in the path, an integration key of one service (Alertmanager webhook)"),
             )),
-            permissions=replace(_ACTS_ON_INCIDENTS, read_secrets=(ACK_SECRET,)),
-            environment={**_COMMON_ENV, **_SIGNS_ACK_LINKS},
+            permissions=replace(
+                _ACTS_ON_INCIDENTS, table_read_write=(TABLE, IDEMPOTENCY_TABLE), read_secrets=(ACK_SECRET,)
+            ),
+            environment={**_COMMON_ENV, **_SIGNS_ACK_LINKS, "IDEMPOTENCY_TABLE_NAME": ("table", IDEMPOTENCY_TABLE)},
         ),
         FunctionSpec(
             name="intake",
@@ -262,7 +290,7 @@ TOPOLOGY = Topology(
                 table_read_write=(TABLE,),
                 publish_to_topics=(EVENTS_TOPIC,),
                 send_to_queues=("classify-dlq",),
-                start_executions=(machines.ESCALATION, machines.SLA, machines.REMINDER, machines.MAINTENANCE),
+                start_executions=(machines.ESCALATION, machines.SLA, machines.REMINDER, machines.MAINTENANCE, machines.QUIET),
                 read_secrets=(ACK_SECRET,),
                 send_email=True,
                 send_sms=True,
@@ -291,6 +319,11 @@ TOPOLOGY = Topology(
         _state_machine(machines.REMINDER),
         _state_machine(machines.RESOLUTION),
         _state_machine(machines.MAINTENANCE, queue="classify"),
+        _state_machine(machines.QUIET),
     ),
     secrets=(SecretSpec(ACK_SECRET, "Signs the one-click acknowledgement links in emails and SMS"),),
+    event_rules=(
+        # Every alarm's state changes, composite and metric-math included, with or without alarm actions.
+        EventRuleSpec("alarm-state-changes", "CloudWatch alarm state changes to intake", ALARM_STATE_CHANGE_PATTERN, "intake"),
+    ),
 )

@@ -4,12 +4,18 @@ They keep the semantics of the AWS implementations that matter to the service:
 
 * ``InMemoryIncidentStore`` behaves like ``firebell.data.store.DynamoIncidentStore``: ``create`` refuses an
   existing id and stores version 1; ``save`` is conditional on ``incident.version`` (0 means "no version yet",
-  as pynamodb's VersionAttribute) and bumps it; ``record_occurrence`` bumps ``occurrences`` *and* ``version``;
-  references come from one atomic counter; the dedup pointer is claimed with one conditional write and only
-  released by its holder; the timeline reads back ordered by time (ties in insertion order); ``list`` is
+  as pynamodb's VersionAttribute) and bumps it; references come from one atomic counter; the timeline reads back ordered by time (ties in insertion order); ``list`` is
   newest first (by opened_at, like the by-recency/by-status indexes), filters before the limit as pynamodb's
   iterator does, and returns an opaque cursor (a bad one raises the same ``InvalidCursor``). One difference:
   the cursor is None as soon as nothing is left, where DynamoDB may hand back one last empty page.
+* The dedup pointers are kept as DynamoDB keeps the DEDUP items (ISO-8601 strings, absent attributes missing):
+  ``record_signal`` is one UpdateItem (``if_not_exists`` on incident_id and first_seen, ``ADD occurrences 1``)
+  and says ``claimed`` exactly when the store's rule does (the candidate holds the key and the count is 1);
+  ``mark_dedup``/``replace_dedup``/``release_dedup_key`` are conditional on the key still feeding the given
+  incident (``mark_dedup`` also on ``last_logged_at``, compared as the stored string); ``sync_occurrences``
+  only raises the incident's count and bumps its ``version``, so a stale full save is refused.
+* ``calls`` counts every port call by name (``writes()`` the writes among them), so tests can assert what an
+  operation costs.
 * ``consume_once`` is one conditional write, like DynamoDB's: True the first time a key is presented, False
   ever after (whatever its expiry says: expired keys are refused by the caller before they get here).
 * ``FakeWorkflows`` behaves like ``firebell.adapters.aws.StepFunctionsWorkflows``: ``start`` is idempotent per
@@ -25,6 +31,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import collections
 import itertools
 import json
 import threading
@@ -34,7 +41,7 @@ from datetime import UTC, datetime, timedelta
 from firebell.data.store import InvalidCursor
 from firebell.domain.errors import ConcurrentUpdate
 from firebell.domain.models import Incident, IncidentEvent, TimelineEntry
-from firebell.ports import IncidentFilter, Page
+from firebell.ports import DedupState, IncidentFilter, Page
 
 __all__ = [
     "DeadLetter",
@@ -56,18 +63,35 @@ __all__ = [
 class InMemoryIncidentStore:
     """IncidentStore with DynamoIncidentStore's conditional-write semantics, behind one lock."""
 
+    # The port calls that write (what DynamoDB bills as a write request).
+    WRITES = frozenset({
+        "next_reference", "create", "save", "record_signal", "mark_dedup", "replace_dedup", "release_dedup_key",
+        "sync_occurrences", "append_timeline", "consume_once",
+    })
+
     def __init__(self) -> None:
         self._lock = threading.RLock()
         self._incidents: dict[str, Incident] = {}
-        self._dedup: dict[str, str] = {}
+        self._dedup: dict[str, dict] = {}  # DEDUP#<key> items, attribute name → stored value
         self._timeline: dict[str, list[tuple[datetime, int, TimelineEntry]]] = {}
         self._reference_counter = 0
         self._sequence = itertools.count()
         self._once: dict[str, datetime] = {}
+        self.calls: collections.Counter[str] = collections.Counter()
+
+    def _count(self, method: str) -> None:
+        with self._lock:
+            self.calls[method] += 1
+
+    def writes(self) -> int:
+        """How many writing port calls were made so far."""
+        with self._lock:
+            return sum(n for method, n in self.calls.items() if method in self.WRITES)
 
     # references
 
     def next_reference(self) -> str:
+        self._count("next_reference")
         with self._lock:  # DynamoDB's ADD is atomic: each caller gets its own number, none is reused
             self._reference_counter += 1
             return f"INC-{self._reference_counter}"
@@ -75,6 +99,7 @@ class InMemoryIncidentStore:
     # incidents
 
     def create(self, incident: Incident) -> Incident:
+        self._count("create")
         with self._lock:
             if incident.incident_id in self._incidents:
                 raise ConcurrentUpdate(f"incident {incident.incident_id} already exists")
@@ -83,16 +108,19 @@ class InMemoryIncidentStore:
             return stored.model_copy(deep=True)
 
     def get(self, incident_id: str) -> Incident | None:
+        self._count("get")
         with self._lock:
             found = self._incidents.get(incident_id)
             return found.model_copy(deep=True) if found else None
 
     def get_by_reference(self, reference: str) -> Incident | None:
+        self._count("get_by_reference")
         with self._lock:
             found = next((i for i in self._incidents.values() if i.reference == reference), None)
             return found.model_copy(deep=True) if found else None
 
     def save(self, incident: Incident) -> Incident:
+        self._count("save")
         with self._lock:
             current = self._incidents.get(incident.incident_id)
             # pynamodb: `version = <loaded>` when the loaded version is truthy, else `attribute_not_exists(version)`
@@ -104,6 +132,7 @@ class InMemoryIncidentStore:
             return stored.model_copy(deep=True)
 
     def list(self, filters: IncidentFilter, limit: int, cursor: str | None) -> Page:
+        self._count("list")
         if limit < 1:
             raise ValueError("limit must be at least 1")
         after = _decode_cursor(cursor)
@@ -122,45 +151,93 @@ class InMemoryIncidentStore:
         more = len(matching) > limit
         return Page(items=items, cursor=_encode_cursor(_list_key(items[-1])) if more else None)
 
-    # deduplication
+    # deduplication: one pointer per alert key, stored as DynamoDB holds it (ISO strings, absent = missing)
 
-    def claim_dedup_key(self, dedup_key: str, incident_id: str) -> str | None:
-        with self._lock:
-            holder = self._dedup.get(dedup_key)
-            if holder is None:
-                self._dedup[dedup_key] = incident_id
-            return holder
+    def record_signal(self, dedup_key: str, candidate_id: str, seen_at: datetime) -> DedupState:
+        self._count("record_signal")
+        now = seen_at.isoformat()
+        with self._lock:  # one UpdateItem: SET incident_id = if_not_exists(...), first_seen = if_not_exists(...),
+            pointer = self._dedup.setdefault(dedup_key, {})  # last_seen = now, ADD occurrences 1; ALL_NEW
+            pointer.setdefault("incident_id", candidate_id)
+            pointer.setdefault("first_seen", now)
+            pointer["last_seen"] = now
+            pointer["occurrences"] = pointer.get("occurrences", 0) + 1
+            pointer.setdefault("created", False)
+            return _dedup_state(pointer, candidate_id)
 
-    def dedup_holder(self, dedup_key: str) -> str | None:
+    def dedup_state(self, dedup_key: str) -> DedupState | None:
+        self._count("dedup_state")
         with self._lock:
-            return self._dedup.get(dedup_key)
+            pointer = self._dedup.get(dedup_key)
+            return _dedup_state(pointer, None) if pointer is not None else None
+
+    def mark_dedup(self, dedup_key: str, incident_id: str, *, created: bool | None = None,
+                   resolved_at: datetime | None | bool = False, logged_at: datetime | None = None,
+                   logged_before: datetime | None | bool = False) -> bool:
+        self._count("mark_dedup")
+        if created is None and resolved_at is False and logged_at is None:
+            raise ValueError("'actions' cannot be empty")  # pynamodb refuses an UpdateItem that changes nothing
+        with self._lock:
+            pointer = self._dedup.get(dedup_key)
+            # Condition: incident_id = :id (false on a missing item) [AND last_logged_at check]
+            if pointer is None or pointer.get("incident_id") != incident_id:
+                return False
+            if logged_before is None and "last_logged_at" in pointer:
+                return False
+            if isinstance(logged_before, datetime) and pointer.get("last_logged_at") != logged_before.isoformat():
+                return False
+            if created is not None:
+                pointer["created"] = created
+            if resolved_at is None:
+                pointer.pop("resolved_at", None)
+            elif resolved_at is not False:
+                pointer["resolved_at"] = resolved_at.isoformat()
+            if logged_at is not None:
+                pointer["last_logged_at"] = logged_at.isoformat()
+            return True
+
+    def replace_dedup(self, dedup_key: str, old_incident_id: str, candidate_id: str, seen_at: datetime) -> bool:
+        self._count("replace_dedup")
+        now = seen_at.isoformat()
+        with self._lock:
+            pointer = self._dedup.get(dedup_key)
+            if pointer is None or pointer.get("incident_id") != old_incident_id:
+                return False
+            pointer.update(incident_id=candidate_id, first_seen=now, last_seen=now, occurrences=1, created=False)
+            pointer.pop("resolved_at", None)
+            pointer.pop("last_logged_at", None)
+            return True
 
     def release_dedup_key(self, dedup_key: str, incident_id: str) -> None:
+        self._count("release_dedup_key")
         with self._lock:
-            if self._dedup.get(dedup_key) == incident_id:  # a key now held by another incident is not ours
+            pointer = self._dedup.get(dedup_key)
+            if pointer is not None and pointer.get("incident_id") == incident_id:  # a key feeding another is not ours
                 del self._dedup[dedup_key]
 
-    def record_occurrence(self, incident_id: str, seen_at: datetime) -> int | None:
+    def sync_occurrences(self, incident_id: str, occurrences: int, last_seen: datetime) -> None:
+        self._count("sync_occurrences")
         with self._lock:
             current = self._incidents.get(incident_id)
-            if current is None:
-                return None
-            # Bumps `version` too, so a concurrent full save of a stale copy is refused (as in DynamoDB).
-            updated = current.model_copy(
-                update={"occurrences": current.occurrences + 1, "version": current.version + 1, "last_seen_at": seen_at}
+            # Condition: the incident exists and its count is lower (only ever upwards); bumps `version` too,
+            # so a concurrent full save of a stale copy is refused (as in DynamoDB).
+            if current is None or not current.occurrences < occurrences:
+                return
+            self._incidents[incident_id] = current.model_copy(
+                update={"occurrences": occurrences, "version": current.version + 1, "last_seen_at": last_seen}
             )
-            self._incidents[incident_id] = updated
-            return updated.occurrences
 
     # timeline
 
     def append_timeline(self, entry: TimelineEntry) -> None:
+        self._count("append_timeline")
         with self._lock:
             self._timeline.setdefault(entry.incident_id, []).append(
                 (entry.at, next(self._sequence), entry.model_copy(deep=True))
             )
 
     def timeline(self, incident_id: str) -> list[TimelineEntry]:
+        self._count("timeline")
         with self._lock:
             entries = sorted(self._timeline.get(incident_id, []), key=lambda e: (e[0], e[1]))
             return [entry.model_copy(deep=True) for _, _, entry in entries]
@@ -168,6 +245,7 @@ class InMemoryIncidentStore:
     # single use
 
     def consume_once(self, key: str, expires_at: datetime) -> bool:
+        self._count("consume_once")
         with self._lock:  # one conditional put (attribute_not_exists): the first presenter wins, for good
             if key in self._once:
                 return False
@@ -180,9 +258,34 @@ class InMemoryIncidentStore:
         with self._lock:
             return [i.model_copy(deep=True) for i in self._incidents.values()]
 
-    def dedup_keys(self) -> dict[str, str]:
+    def seed_pointer(self, dedup_key: str, **attributes: object) -> None:
+        """Put a DEDUP item exactly as given (e.g. one written before the item had a count: only incident_id)."""
         with self._lock:
-            return dict(self._dedup)
+            self._dedup[dedup_key] = dict(attributes)
+
+    def dedup_keys(self) -> dict[str, str]:
+        """Which incident each alert key feeds."""
+        with self._lock:
+            return {key: pointer["incident_id"] for key, pointer in self._dedup.items()}
+
+
+def _when(text: str | None) -> datetime | None:
+    return datetime.fromisoformat(text) if text else None
+
+
+def _dedup_state(pointer: dict, candidate_id: str | None) -> DedupState:
+    """As firebell.data.store._dedup_state reads a DEDUP item."""
+    occurrences = int(pointer.get("occurrences") or 0)
+    return DedupState(
+        incident_id=pointer["incident_id"],
+        occurrences=occurrences,
+        first_seen=_when(pointer.get("first_seen")),
+        last_seen=_when(pointer.get("last_seen")),
+        created=pointer.get("created") is not False,  # pointers from before `created` existed were written
+        resolved_at=_when(pointer.get("resolved_at")),
+        last_logged_at=_when(pointer.get("last_logged_at")),
+        claimed=candidate_id is not None and pointer["incident_id"] == candidate_id and occurrences == 1,
+    )
 
 
 def _list_key(incident: Incident) -> tuple[datetime, str]:

@@ -8,13 +8,14 @@ from typing import Annotated, Any
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
-from aws_lambda_powertools.event_handler.openapi.params import Query
+from aws_lambda_powertools.event_handler.openapi.params import Header, Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from firebell import wiring
+from firebell import idempotency, wiring
 from firebell.admin_api import router as admin_router
+from firebell.integrations_api import router as integrations_router
 from firebell.data.store import InvalidCursor
 from firebell.domain.enums import Priority, Status
 from firebell.domain.ack_links import InvalidAckLink
@@ -43,6 +44,7 @@ tracer = Tracer()
 metrics = Metrics()
 app = APIGatewayRestResolver(enable_validation=True)
 app.include_router(admin_router, prefix="/admin")
+app.include_router(integrations_router)
 
 _VERSION = "0.1.0"
 
@@ -97,6 +99,17 @@ def _bad_cursor(error: InvalidCursor) -> Response:
     return _error(HTTPStatus.BAD_REQUEST, "invalid_cursor", str(error), [{"field": "query.cursor", "problem": str(error)}])
 
 
+@app.exception_handler(idempotency.IdempotencyKeyReused)
+def _idempotency_key_reused(error: idempotency.IdempotencyKeyReused) -> Response:
+    problem = [{"field": "header.Idempotency-Key", "problem": str(error)}]
+    return _error(HTTPStatus.UNPROCESSABLE_ENTITY, "idempotency_key_reused", str(error), problem)
+
+
+@app.exception_handler(idempotency.IdempotencyInProgress)
+def _idempotency_key_in_progress(error: idempotency.IdempotencyInProgress) -> Response:
+    return _error(HTTPStatus.CONFLICT, "idempotency_key_in_progress", str(error))
+
+
 @app.not_found
 def _no_route(_: Exception) -> Response:
     return _error(HTTPStatus.NOT_FOUND, "route_not_found", f"no route for {app.current_event.http_method} {app.current_event.path}")
@@ -110,16 +123,48 @@ def openapi_document() -> Response[str]:
     return Response(200, "application/json", app.get_openapi_json_schema(title="firebell", version=_VERSION))
 
 
-@app.post("/incidents", summary="Report an incident", responses={201: {"description": "Incident opened"}})
-def create_incident(request: IncidentCreate) -> Response[IncidentRead]:
-    incident = wiring.incident_service().report(request)
-    metrics.add_metric(name="IncidentsReported", unit=MetricUnit.Count, value=1)
-    return Response(
-        HTTPStatus.CREATED,
-        "application/json",
-        wiring.incident_service().read(incident).model_dump(mode="json"),
-        headers={"Location": f"/incidents/{incident.reference}"},
-    )
+@app.post(
+    "/incidents",
+    summary="Report an incident",
+    description="With an Idempotency-Key header (any string up to 255 characters, unique per request), a retry "
+    "of the same request returns the incident the first one opened (201, Idempotent-Replayed: true) instead of "
+    "opening another, for 24 hours. The same key with a different body is refused (422 idempotency_key_reused); "
+    "a retry while the first request is still running gets 409 idempotency_key_in_progress.",
+    responses={
+        201: {"description": "Incident opened (or, for a retried Idempotency-Key, the one the first request opened)"},
+        409: {"description": "A request with the same Idempotency-Key is still being processed: retry it shortly"},
+        422: {"description": "Invalid request, or an Idempotency-Key already used with a different body"},
+    },
+)
+def create_incident(
+    request: IncidentCreate,
+    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", min_length=1, max_length=255)] = None,
+) -> Response[IncidentRead]:
+    service = wiring.incident_service()
+    replayed = False
+    if idempotency_key is None:
+        incident = service.report(request)
+    else:
+        identity = app.current_event.request_context.identity
+        # Refusals (key reused with another body, first request still running) raise: handled above.
+        outcome = idempotency.run_once(
+            scope="firebell.api.create_incident",
+            key=idempotency_key,
+            # The IAM principal API Gateway authenticated: callers' keys never collide.
+            caller=identity.user_arn or identity.caller or "anonymous",
+            body=request.model_dump(mode="json"),
+            operation=lambda: {"incident_id": service.report(request).incident_id},
+            store=wiring.idempotency_store(),
+            lambda_context=app.lambda_context,
+        )
+        incident = service.get(outcome.result["incident_id"])
+        replayed = outcome.replayed
+    headers = {"Location": f"/incidents/{incident.reference}"}
+    if replayed:
+        headers["Idempotent-Replayed"] = "true"
+    else:
+        metrics.add_metric(name="IncidentsReported", unit=MetricUnit.Count, value=1)
+    return Response(HTTPStatus.CREATED, "application/json", service.read(incident).model_dump(mode="json"), headers=headers)
 
 
 @app.get("/incidents", summary="List incidents, newest first")

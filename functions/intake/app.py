@@ -1,28 +1,48 @@
-"""Intake: CloudWatch alarm notifications (alarms topic → SQS) open, count, resolve or record incidents."""
+"""Intake: CloudWatch alarm state changes open, count, resolve or record incidents.
+
+They reach the intake queue two ways: alarm actions publish to the alarms topic (SNS-wrapped notifications),
+and an EventBridge rule forwards every "CloudWatch Alarm State Change" event (metric, metric-math and composite
+alarms, with or without actions). Both become the same AlarmDetails.
+"""
+
+from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.parser.models import SnsNotificationModel
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import RootModel
 
 from firebell import wiring
 from firebell.batch import process_queue_batch
-from firebell.domain.alarms import CloudWatchAlarmNotification
+from firebell.domain.alarms import CloudWatchAlarmNotification, CloudWatchAlarmStateChange
+from firebell.domain.models import AlarmDetails
 
 logger = Logger()
 tracer = Tracer()
 metrics = Metrics()
 
 
+class IntakeMessage(RootModel[dict[str, Any]]):
+    """A message on the intake queue: an SNS notification (alarm actions) or an EventBridge event (the rule)."""
+
+
+def alarm_details(body: str) -> AlarmDetails:
+    message = IntakeMessage.model_validate_json(body).root
+    # EventBridge events always carry `detail-type`; SNS notifications never do.
+    if "detail-type" in message:
+        return CloudWatchAlarmStateChange.model_validate(message).details()
+    notification = SnsNotificationModel.model_validate(message)
+    return CloudWatchAlarmNotification.model_validate_json(notification.Message).details()
+
+
 @tracer.capture_method
 def handle_record(record: SQSRecord) -> None:
-    notification = SnsNotificationModel.model_validate_json(record.body)
-    alarm = CloudWatchAlarmNotification.model_validate_json(notification.Message).details()
+    alarm = alarm_details(record.body)
     redelivered = int(record.attributes.approximate_receive_count or 1) > 1
-    outcome, incident = wiring.incident_service().handle_alarm(alarm, redelivered=redelivered)
-    logger.info("alarm handled", extra={"alarm": alarm.name, "state": alarm.state, "outcome": outcome,
-                                         "reference": incident.reference if incident else None})
+    outcome, incident_id = wiring.incident_service().handle_alarm(alarm, redelivered=redelivered)
+    logger.info("alarm handled", extra={"alarm": alarm.name, "state": alarm.state, "outcome": outcome, "incident_id": incident_id})
     metrics.add_metric(name=f"Alarm{outcome.value.title()}", unit=MetricUnit.Count, value=1)
 
 

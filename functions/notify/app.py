@@ -14,6 +14,7 @@ from firebell.batch import process_queue_batch
 from firebell.domain.models import (
     EscalationExhausted,
     PageRequest,
+    QuietCheck,
     ReminderDue,
     ResolutionConfirming,
     ResolutionWindowClosed,
@@ -28,7 +29,8 @@ metrics = Metrics()
 
 NotifyMessage = TypeAdapter(
     Annotated[
-        PageRequest | WatchRequest | EscalationExhausted | SlaWakeUp | ReminderDue | ResolutionConfirming | ResolutionWindowClosed,
+        PageRequest | WatchRequest | EscalationExhausted | SlaWakeUp | ReminderDue | ResolutionConfirming | ResolutionWindowClosed
+        | QuietCheck,
         Field(discriminator="type"),
     ]
 )
@@ -55,6 +57,9 @@ def _act(message) -> list[Delivery]:
             return service.resolution_confirming(message)
         case ResolutionWindowClosed():
             service.resolution_window_closed(message.incident_id)
+            return []
+        case QuietCheck():
+            service.quiet_check(message)
             return []
     raise AssertionError(f"unhandled message {message!r}")  # the union above is exhaustive
 

@@ -9,6 +9,8 @@ from typing import Any, cast
 from aws_cdk import ArnFormat, Aws, CfnElement, CfnOutput, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as event_targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
@@ -30,6 +32,7 @@ from infra.topology import (
     CONFIG_DIR,
     TOPOLOGY,
     ApiTrigger,
+    EventRuleSpec,
     FunctionSpec,
     QueueSpec,
     QueueTrigger,
@@ -56,6 +59,18 @@ _ATTRIBUTE_TYPES = {
     "B": dynamodb.AttributeType.BINARY,
 }
 _PROJECTIONS = {"ALL": dynamodb.ProjectionType.ALL, "KEYS_ONLY": dynamodb.ProjectionType.KEYS_ONLY}
+# Event pattern fields (EventBridge's names) → events.EventPattern's keyword arguments.
+_PATTERN_FIELDS = {
+    "version": "version",
+    "id": "id",
+    "detail-type": "detail_type",
+    "source": "source",
+    "account": "account",
+    "time": "time",
+    "region": "region",
+    "resources": "resources",
+    "detail": "detail",
+}
 
 
 def pascal(name: str) -> str:
@@ -86,6 +101,7 @@ class FirebellStack(Stack):
         self.queues: dict[str, sqs.Queue] = {}
         for spec in topology.queues:
             self._queue(spec)
+        self.event_rules = {spec.name: self._event_rule(spec) for spec in topology.event_rules}
         self.secrets = {spec.name: self._secret(spec) for spec in topology.secrets}
         self.layer = common_layer(self, "CommonLayer")
         self.sender_identity = ses.EmailIdentity(self, "SenderIdentity", identity=ses.Identity.email(self.sender))
@@ -120,6 +136,7 @@ class FirebellStack(Stack):
                 point_in_time_recovery_enabled=True
             ),
             encryption=dynamodb.TableEncryption.AWS_MANAGED,
+            time_to_live_attribute=spec.ttl_attribute,
             removal_policy=RemovalPolicy.RETAIN,
         )
         for index in spec.indexes:
@@ -181,6 +198,27 @@ class FirebellStack(Stack):
             )
         self.queues[spec.name] = queue
         self.queues[dlq_name] = dlq
+
+    def _event_rule(self, spec: EventRuleSpec) -> events.Rule:
+        """A rule on the default bus whose target is a queue of the topology; what EventBridge cannot deliver
+        (after its retries, for up to 24 h) goes to that queue's DLQ, with EventBridge's error attributes."""
+        unknown = set(spec.pattern) - set(_PATTERN_FIELDS)
+        if unknown:
+            raise ValueError(f"event rule {spec.name}: unsupported pattern fields {sorted(unknown)}")
+        rule = events.Rule(
+            self,
+            f"{pascal(spec.name)}Rule",
+            description=f"firebell: {spec.description}",
+            event_pattern=events.EventPattern(**{_PATTERN_FIELDS[k]: list(v) for k, v in spec.pattern.items()}),
+        )
+        # The queue's resource policy lets events.amazonaws.com send, for this rule only (aws:SourceArn); the
+        # queues use SQS-managed encryption (SSE-SQS), so EventBridge needs no KMS grant.
+        rule.add_target(
+            event_targets.SqsQueue(
+                self.queues[spec.queue], dead_letter_queue=self.queues[self.topology.dlq_name(spec.queue)]
+            )
+        )
+        return rule
 
     def _secret(self, spec: SecretSpec) -> secretsmanager.Secret:
         secret = secretsmanager.Secret(
@@ -453,8 +491,9 @@ class FirebellStack(Stack):
             self.sender_identity.grant_send_email(function)
         if permissions.send_sms:
             self._allow_sms(spec, role)
-        if permissions.table_read_write:
-            self._explain_index_grants(role, permissions.table_read_write)
+        indexed = tuple(t.name for t in self.topology.tables if t.name in permissions.table_read_write and t.indexes)
+        if indexed:
+            self._explain_index_grants(role, indexed)
 
     def executions_arn(self, machine: str) -> str:
         """`arn:…:states:<region>:<account>:execution:<machine name>:*`: every execution of one state machine.

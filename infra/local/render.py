@@ -11,7 +11,7 @@ from typing import Any
 
 import boto3
 
-from infra.topology import TableSpec, Topology
+from infra.topology import EventRuleSpec, TableSpec, Topology
 
 ACCOUNT_ID = "123456789012"
 REGION = "us-east-1"
@@ -19,7 +19,8 @@ Resources = dict[tuple[str, str], str]
 
 
 def render_topology(topology: Topology, config_dir: Path, api_url: str) -> Resources:
-    """Create every table, topic, queue (with its DLQ, redrive policy and subscriptions) and state machine.
+    """Create every table, topic, queue (with its DLQ, redrive policy and subscriptions), EventBridge rule and
+    state machine.
 
     Returns (kind, name) → name/URL/ARN: the references FunctionSpec.environment and ASL substitutions use.
     """
@@ -51,6 +52,9 @@ def render_topology(topology: Topology, config_dir: Path, api_url: str) -> Resou
             if subscription.filter_policy:
                 attributes["FilterPolicy"] = json.dumps(subscription.filter_policy)
             sns.subscribe(TopicArn=resources[("topic", subscription.topic)], Protocol="sqs", Endpoint=arn, Attributes=attributes)
+    events = boto3.client("events", region_name=REGION)
+    for rule in topology.event_rules:
+        resources[("event_rule", rule.name)] = create_event_rule(events, rule, topology, resources)
     for machine in topology.state_machines:
         definition = machine.definition_file.read_text()
         for placeholder, ref in machine.substitutions.items():
@@ -90,9 +94,28 @@ def create_table(dynamodb: Any, table: TableSpec) -> str:
         BillingMode="PAY_PER_REQUEST",
         KeySchema=[{"AttributeName": k.name, "KeyType": t} for k, t in zip(keys, ("HASH", "RANGE"))],
         AttributeDefinitions=[{"AttributeName": n, "AttributeType": t} for n, t in attributes.items()],
-        GlobalSecondaryIndexes=indexes,
+        **({"GlobalSecondaryIndexes": indexes} if indexes else {}),
     )
+    if table.ttl_attribute:
+        dynamodb.update_time_to_live(
+            TableName=name, TimeToLiveSpecification={"Enabled": True, "AttributeName": table.ttl_attribute}
+        )
     return name
+
+
+def create_event_rule(events: Any, rule: EventRuleSpec, topology: Topology, resources: Resources) -> str:
+    """The rule on the default bus, its queue as the target (the event as the body), the queue's DLQ for what
+    EventBridge cannot deliver. Returns the rule's ARN."""
+    name = f"firebell-{rule.name}"
+    arn = events.put_rule(Name=name, EventPattern=json.dumps(rule.pattern), State="ENABLED", Description=rule.description)["RuleArn"]
+    dlq_arn = resources[("queue_arn", topology.dlq_name(rule.queue))]
+    failed = events.put_targets(
+        Rule=name,
+        Targets=[{"Id": rule.queue, "Arn": resources[("queue_arn", rule.queue)], "DeadLetterConfig": {"Arn": dlq_arn}}],
+    )
+    if failed.get("FailedEntryCount"):
+        raise RuntimeError(f"EventBridge rule {name}: could not add its target: {failed['FailedEntries']}")
+    return arn
 
 
 def function_environment(topology: Topology, resources: Resources, config_dir: Path, time_scale: float) -> dict[str, str]:

@@ -4,6 +4,7 @@ local runtime, scaled so a minute lasts 0.6 s. Driven over HTTP only, one scenar
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from collections.abc import Callable, Iterator
@@ -14,7 +15,7 @@ from typing import Any, TypeVar
 import pytest
 import yaml
 
-from infra.local.demo import http
+from infra.local.demo import http, local_aws_client
 from infra.topology import ROOT
 from tests.e2e.conftest import RunningPipeline, running_pipeline
 
@@ -57,6 +58,7 @@ def process_config(directory: Path) -> Path:
                    "incident_managers": ["carol"], "stakeholders": ["dave"]}],
         "services": [
             {"id": "web", "team": "web"},
+            {"id": "queue", "team": "web", "alarm_name_prefixes": ["queue-"], "auto_resolve_quiet_minutes": 5},
             {"id": "batch", "team": "web", "maintenance_windows": [{
                 "start": (now - timedelta(minutes=1)).isoformat(),
                 "end": (now + timedelta(seconds=MAINTENANCE_SECONDS)).isoformat(), "reason": "database upgrade"}]},
@@ -384,3 +386,33 @@ def test_p1_gets_an_incident_manager_and_overdue_updates_are_reminded_then_escal
     act(pipeline, reference, "updates", {"by": "carol", "message": "Failover to the second region under way"})
     update = wait_for("update sent", lambda: pages(pipeline, reference, "dave", "stakeholder update"), 3)
     assert "Failover to the second region" in update[0]["body"]
+
+
+# --- alert-raised incidents that resolve themselves once quiet ------------------------------------
+
+
+def test_an_alert_quiet_for_its_services_period_resolves_itself(pipeline: RunningPipeline) -> None:
+    # Given a service that auto-resolves alert incidents after 5 quiet minutes (3 s), and its alarm firing
+    alarm = json.loads((ROOT / "events" / "cloudwatch" / "alarm-state-alarm.json").read_text())
+    alarm.update(AlarmName="queue-depth", AlarmArn="arn:aws:cloudwatch:us-east-1:123456789012:alarm:queue-depth",
+                 AlarmDescription="Backlog of the order queue")
+    sns = local_aws_client("sns", pipeline.aws_url)
+
+    def fire() -> None:
+        sns.publish(TopicArn=pipeline.resources["topic:alarms"], Message=json.dumps(alarm))
+
+    fire()
+    reference = wait_for("opened", lambda: next((i["reference"] for i in http("GET", f"{pipeline.api_url}/incidents?limit=100")[1]["items"]
+                                                 if i["title"].startswith("queue-depth")), None), 10)
+    classified(pipeline, reference)
+
+    # When it fires again 2 s later, Then the quiet period starts over: still open 2 s after that
+    time.sleep(2)
+    fire()
+    time.sleep(2)
+    assert incident(pipeline, reference)["status"] == "triggered"
+
+    # And once it has been quiet for 3 s, it resolves itself
+    resolved = wait_for("resolved", lambda: (i := incident(pipeline, reference))["status"] == "resolved" and i, 8)
+    assert resolved["auto_resolved"] is True and "quiet period" in resolved["resolution_notes"]
+    assert resolved["occurrences"] == 2

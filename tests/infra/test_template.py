@@ -16,9 +16,11 @@ from firebell import workflows
 from firebell.data.records import TABLE_MODEL
 from infra.cdk.stack import ASL_PLACEHOLDER, VISIBILITY_TIMEOUT_FACTOR
 from infra.topology import (
+    IDEMPOTENCY_TABLE,
     TABLE,
     TOPOLOGY,
     ApiTrigger,
+    EventRuleSpec,
     FunctionSpec,
     QueueTrigger,
     StateMachineSpec,
@@ -172,14 +174,42 @@ def test_table_keys_match_the_model_attributes_directly(synthesized: Synthesized
     assert model_indexes, "the model declares global secondary indexes"
 
 
-def test_table_is_on_demand_recoverable_encrypted_and_retained(synthesized: Synthesized) -> None:
-    # Given / When the rendered table
-    table = synthesized.resource(synthesized.stack.tables[TABLE])
+@pytest.mark.parametrize("spec", TOPOLOGY.tables, ids=lambda t: t.name)
+def test_table_is_on_demand_recoverable_encrypted_and_retained(synthesized: Synthesized, spec: Any) -> None:
+    # Given / When a rendered table
+    table = synthesized.resource(synthesized.stack.tables[spec.name])
     # Then
     assert table["Properties"]["BillingMode"] == "PAY_PER_REQUEST"
     assert table["Properties"]["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
     assert table["Properties"]["SSESpecification"] == {"SSEEnabled": True}
     assert table["DeletionPolicy"] == table["UpdateReplacePolicy"] == "Retain"
+    # And DynamoDB expires its items by the topology's TTL attribute, if it has one
+    expected_ttl = {"AttributeName": spec.ttl_attribute, "Enabled": True} if spec.ttl_attribute else None
+    assert table["Properties"].get("TimeToLiveSpecification") == expected_ttl
+
+
+def test_idempotency_table_is_powertools_layout(synthesized: Synthesized, resources: Resources) -> None:
+    # Given the idempotency table (powertools' DynamoDBPersistenceLayer defaults: key `id`, expiry `expiration`)
+    stack = synthesized.stack
+    table_id = synthesized.logical_id(stack.tables[IDEMPOTENCY_TABLE])
+    table = resources[table_id]["Properties"]
+    # Then its key is `id` (a string), it has no index, and records expire by `expiration` (epoch seconds)
+    assert table["KeySchema"] == [{"AttributeName": "id", "KeyType": "HASH"}]
+    assert table["AttributeDefinitions"] == [{"AttributeName": "id", "AttributeType": "S"}]
+    assert "GlobalSecondaryIndexes" not in table
+    assert table["TimeToLiveSpecification"] == {"AttributeName": "expiration", "Enabled": True}
+    # And the api function, and no other, may read and write it, and knows its name
+    writers = {
+        role_id
+        for role_id in of_type(resources, "AWS::IAM::Role")
+        if arn_of(table_id) in allowed(statements_of_role(resources, role_id), "dynamodb:PutItem")
+    }
+    assert writers == {function_role(synthesized, "api")}
+    api_statements = statements_of_role(resources, function_role(synthesized, "api"))
+    for action in ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"):
+        assert arn_of(table_id) in allowed(api_statements, action), action
+    variables = synthesized.resource(stack.functions["api"])["Properties"]["Environment"]["Variables"]
+    assert variables["IDEMPOTENCY_TABLE_NAME"] == ref(table_id)
 
 
 # --- topics, queues, subscriptions ----------------------------------------------------------------------
@@ -271,6 +301,65 @@ def test_subscriptions_are_the_topology_s(synthesized: Synthesized, resources: R
         assert rendered[key]["Protocol"] == "sqs"
         assert rendered[key]["RawMessageDelivery"] is raw
         assert rendered[key].get("FilterPolicy") == filter_policy
+
+
+# --- EventBridge rules -----------------------------------------------------------------------------------
+
+
+def _rule(synthesized: Synthesized, spec: EventRuleSpec) -> tuple[str, dict[str, Any]]:
+    logical_id = synthesized.logical_id(synthesized.stack.event_rules[spec.name])
+    return logical_id, synthesized.json["Resources"][logical_id]["Properties"]
+
+
+@pytest.mark.parametrize("spec", TOPOLOGY.event_rules, ids=lambda r: r.name)
+def test_event_rule_sends_matching_events_to_its_queue(synthesized: Synthesized, spec: EventRuleSpec) -> None:
+    # Given a rule of the topology
+    stack = synthesized.stack
+    _, rule = _rule(synthesized, spec)
+    # Then it is enabled on the default bus with exactly the topology's pattern
+    assert rule["EventPattern"] == spec.pattern
+    assert rule["State"] == "ENABLED"
+    assert "EventBusName" not in rule
+    # And its one target is the queue, the event itself as the body, with the queue's DLQ for what cannot be delivered
+    (target,) = rule["Targets"]
+    assert target["Arn"] == arn_of(synthesized.logical_id(stack.queues[spec.queue]))
+    assert "Input" not in target and "InputTransformer" not in target and "InputPath" not in target
+    assert target["DeadLetterConfig"] == {"Arn": arn_of(synthesized.logical_id(stack.queues[TOPOLOGY.dlq_name(spec.queue)]))}
+
+
+def test_alarm_state_changes_go_to_intake() -> None:
+    (spec,) = [r for r in TOPOLOGY.event_rules if r.queue == "intake"]
+    assert spec.pattern == {"source": ["aws.cloudwatch"], "detail-type": ["CloudWatch Alarm State Change"]}
+
+
+@pytest.mark.parametrize("spec", TOPOLOGY.event_rules, ids=lambda r: r.name)
+def test_eventbridge_may_send_to_the_queue_for_this_rule_only(
+    synthesized: Synthesized, resources: Resources, spec: EventRuleSpec
+) -> None:
+    # Given the rule, its queue and the queue's DLQ
+    stack = synthesized.stack
+    rule_id, _ = _rule(synthesized, spec)
+    for queue_name in (spec.queue, TOPOLOGY.dlq_name(spec.queue)):
+        queue_id = synthesized.logical_id(stack.queues[queue_name])
+        statements = [
+            s
+            for p in of_type(resources, "AWS::SQS::QueuePolicy").values()
+            if ref(queue_id) in p["Properties"]["Queues"]
+            for s in p["Properties"]["PolicyDocument"]["Statement"]
+        ]
+        # Then the queue's policy lets EventBridge send to it, for deliveries of this rule only
+        grants = [s for s in statements if s["Effect"] == "Allow" and s.get("Principal") == {"Service": "events.amazonaws.com"}]
+        assert grants, queue_name
+        for grant in grants:
+            assert "sqs:SendMessage" in as_list(grant["Action"])
+            assert set(as_list(grant["Action"])) <= {"sqs:SendMessage", "sqs:GetQueueAttributes", "sqs:GetQueueUrl"}
+            assert grant["Resource"] == arn_of(queue_id)
+            assert grant["Condition"] == {"ArnEquals": {"aws:SourceArn": arn_of(rule_id)}}
+        # And it still refuses requests without TLS
+        assert any(s["Effect"] == "Deny" and s["Condition"] == {"Bool": {"aws:SecureTransport": "false"}} for s in statements)
+        # And it is encrypted with SQS-managed keys, which EventBridge can send to without a KMS grant
+        queue = resources[queue_id]["Properties"]
+        assert queue["SqsManagedSseEnabled"] is True and "KmsMasterKeyId" not in queue, queue_name
 
 
 # --- functions ------------------------------------------------------------------------------------------
@@ -683,6 +772,7 @@ def test_every_topology_resource_is_rendered_once(resources: Resources) -> None:
         "AWS::Lambda::Function": len(TOPOLOGY.functions),
         "AWS::StepFunctions::StateMachine": len(TOPOLOGY.state_machines),
         "AWS::SecretsManager::Secret": len(TOPOLOGY.secrets),
+        "AWS::Events::Rule": len(TOPOLOGY.event_rules),
         "AWS::ApiGateway::RestApi": sum(isinstance(f.trigger, ApiTrigger) for f in TOPOLOGY.functions),
         "AWS::Lambda::LayerVersion": 1,
     }

@@ -93,6 +93,8 @@ def pipeline(monkeypatch: pytest.MonkeyPatch, time_scale: float) -> Iterator[Pip
         "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing",
         "AWS_REGION": REGION, "AWS_DEFAULT_REGION": REGION,
         "POWERTOOLS_TRACE_DISABLED": "true", "POWERTOOLS_METRICS_DISABLED": "true", "POWERTOOLS_LOG_LEVEL": "WARNING",
+        # As deployed: without a namespace powertools raises once 100 values of one metric pile up.
+        "POWERTOOLS_METRICS_NAMESPACE": "firebell",
     }.items():
         monkeypatch.setenv(variable, value)
     with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):

@@ -63,8 +63,7 @@ def test_classification_prioritises_and_starts_the_escalation(pipeline: Pipeline
     assert incident["sla_status"]["response"]["state"] == "running"
     # And the escalation workflow runs and hands level 1 to notify with a task token
     assert pipeline.execution_status(incident["escalation"]["execution_arn"]) == "RUNNING"
-    page = json.loads(pipeline.queued("notify", wait_seconds=5)["Records"][0]["body"])
-    assert page["type"] == "escalation.page"
+    page = next_message(pipeline, "escalation.page")
     assert page["level"] == {"level": 1, "targets": [{"kind": "schedule", "ref": "platform-primary"}], "timeout_seconds": 300}
     assert page["task_token"]
 
@@ -91,7 +90,7 @@ def test_level_one_is_paged_by_email_and_sms_and_acknowledging_stops_the_workflo
     incident = open_and_classify(pipeline)
 
     # When notify handles the page
-    assert pipeline.deliver("notify", "notify", wait_seconds=5) == {"batchItemFailures": []}
+    deliver_until(pipeline, lambda: "paged" in [e["kind"] for e in pipeline.api("GET", "/incidents/INC-1/timeline")[1]["items"]])
 
     # Then whoever is on call for the primary schedule gets an email and an SMS, each on the timeline
     _, on_call = pipeline.api("GET", "/schedules/platform-primary/on-call")
@@ -121,7 +120,6 @@ def test_level_one_is_paged_by_email_and_sms_and_acknowledging_stops_the_workflo
 def test_unacknowledged_levels_escalate_then_page_the_incident_manager(pipeline: Pipeline) -> None:
     # Given an incident paged at level 1 that nobody acknowledges
     incident = open_and_classify(pipeline)
-    pipeline.deliver("notify", "notify", wait_seconds=5)
 
     # When level 1's delay passes, level 2 is asked for; and when level 2's passes, the incident manager
     deliver_until(pipeline, lambda: any("level 2" in m["body"] for m in to(pipeline, "bob@example.com")))
@@ -138,9 +136,11 @@ def test_unacknowledged_levels_escalate_then_page_the_incident_manager(pipeline:
 def test_a_page_that_arrives_after_the_acknowledgement_pages_nobody(pipeline: Pipeline) -> None:
     # Given an incident acknowledged before notify got to its level-1 page
     incident = open_and_classify(pipeline)
-    pending_page = pipeline.queued("notify", wait_seconds=5)
-    assert [json.loads(r["body"])["type"] for r in pending_page["Records"]].count("escalation.page") == 1
+    page = next_message(pipeline, "escalation.page")
     pipeline.api("POST", "/incidents/INC-1/acknowledge", {"by": "alice"})
+    pending_page = load_event("sqs/notify-escalation-page.json")
+    pending_page["Records"][0]["body"] = json.dumps(page)
+    pending_page["Records"][0]["eventSourceARN"] = pipeline.resources[("queue_arn", "notify")]
 
     # When notify handles that page
     assert pipeline.invoke("notify", pending_page) == {"batchItemFailures": []}
@@ -153,7 +153,7 @@ def test_a_page_that_arrives_after_the_acknowledgement_pages_nobody(pipeline: Pi
 def test_resolution_tells_stakeholders_and_those_paged(pipeline: Pipeline) -> None:
     # Given an incident whose level 1 was paged
     open_and_classify(pipeline)
-    pipeline.deliver("notify", "notify", wait_seconds=5)
+    deliver_until(pipeline, lambda: "paged" in [e["kind"] for e in pipeline.api("GET", "/incidents/INC-1/timeline")[1]["items"]])
 
     # When a responder resolves it with notes
     status, resolved = pipeline.api("POST", "/incidents/INC-1/resolve", {"by": "alice", "resolution_notes": "Rolled back release 2026.11.22-1"})

@@ -86,75 +86,87 @@ def test_list_passes_filters_and_cursor(world):
 
 # --- alarms -------------------------------------------------------------------------------------
 
+TITLE = "checkout-5xx-high: Checkout load balancer returns 5xx to more than 5 requests a minute"
+
 
 def test_alarm_opens_an_incident(world):
-    """Given a CloudWatch ALARM, when handled, then an incident is opened, keyed by the alarm ARN."""
-    outcome, incident = world.service.handle_alarm(alarm("ALARM"))
+    """Given a CloudWatch ALARM, when handled, then an incident is opened, keyed by the alarm ARN, and its ID
+    (not the incident) comes back; the dedup pointer says the incident is written and counts 1."""
+    outcome, incident_id = world.service.handle_alarm(alarm("ALARM"))
 
-    assert outcome is AlarmOutcome.OPENED
+    assert outcome is AlarmOutcome.OPENED and isinstance(incident_id, str)
+    incident = world.service.get(incident_id)
     assert incident.reference == "INC-1"
     assert (incident.source, incident.reporter, incident.dedup_key) == (Source.CLOUDWATCH_ALARM, "cloudwatch", ALARM_ARN)
-    assert incident.title == "checkout-5xx-high: Checkout load balancer returns 5xx to more than 5 requests a minute"
+    assert incident.title == TITLE
     assert incident.description.startswith("Threshold Crossed: 1 out of the last 1 datapoints")
     assert incident.alarm.namespace == "AWS/ApplicationELB"
-    assert world.store.dedup_keys() == {ALARM_ARN: incident.incident_id}
-    assert world.store.timeline(incident.incident_id)[0].message.startswith("INC-1 opened from alarm checkout-5xx-high: ")
+    assert world.store.dedup_keys() == {ALARM_ARN: incident_id}
+    pointer = world.store.dedup_state(ALARM_ARN)
+    assert (pointer.occurrences, pointer.created, pointer.resolved_at, pointer.first_seen) == (1, True, None, world.clock())
+    assert world.store.timeline(incident_id)[0].message == f"INC-1 opened from alarm checkout-5xx-high: {TITLE}"
     assert world.events.types() == ["incident.opened"]
 
 
 def test_alarm_twice_is_one_incident_with_two_occurrences(world):
-    """Given an open alarm incident, when the same alarm fires again, then it is counted, not reopened."""
+    """Given an open alarm incident, when the same alarm fires again, then it is counted, not reopened, and the
+    first repeat is on the timeline with the count."""
     _, first = world.service.handle_alarm(alarm("ALARM"))
     later = world.clock.advance(minutes=7)
 
     outcome, second = world.service.handle_alarm(alarm("ALARM"))
 
-    assert outcome is AlarmOutcome.DEDUPLICATED
-    assert second.incident_id == first.incident_id and second.reference == "INC-1"
-    assert (second.occurrences, second.last_seen_at) == (2, later)
+    assert (outcome, second) == (AlarmOutcome.DEDUPLICATED, first)
+    shown = world.service.read(world.service.get(first))
+    assert (shown.reference, shown.occurrences, shown.last_seen_at) == ("INC-1", 2, later)
     assert len(world.store.all_incidents()) == 1
     assert world.events.types() == ["incident.opened"]  # no second opening, no second classification
-    entry = world.store.timeline(first.incident_id)[-1]
-    assert (entry.kind, entry.message) == (TimelineKind.OCCURRENCE, "Alarm checkout-5xx-high fired again (occurrence 2)")
+    entry = world.store.timeline(first)[-1]
+    assert (entry.kind, entry.actor, entry.at) == (TimelineKind.OCCURRENCE, "cloudwatch", later)
+    assert entry.message == f"{TITLE} fired again: 2 occurrences since 10:00:00 UTC"
 
 
 def test_ok_resolves_automatically(world):
     """Given an open alarm incident, when the alarm returns to OK, then it is resolved automatically; the alarm
-    stays tied to it during the confirmation window (so a return of the alarm reopens it)."""
+    stays tied to it (pointer marked resolved) so that its return within the flapping window reopens it."""
     _, opened = world.service.handle_alarm(alarm("ALARM"))
     world.clock.advance(minutes=15)
 
-    outcome, resolved = world.service.handle_alarm(alarm("OK"))
+    outcome, resolved_id = world.service.handle_alarm(alarm("OK"))
 
-    assert outcome is AlarmOutcome.RESOLVED
+    assert (outcome, resolved_id) == (AlarmOutcome.RESOLVED, opened)
+    resolved = world.service.get(opened)
     assert resolved.status is Status.RESOLVED and resolved.auto_resolved is True
     assert (resolved.resolved_by, resolved.resolved_at) == ("cloudwatch", world.clock())
-    assert resolved.resolution_notes.startswith("alarm checkout-5xx-high returned to OK: Threshold Crossed")
-    entry = next(e for e in world.store.timeline(opened.incident_id) if e.kind is TimelineKind.RESOLVED)
+    assert resolved.resolution_notes.startswith(f"{TITLE} recovered: Threshold Crossed")
+    entry = next(e for e in world.store.timeline(opened) if e.kind is TimelineKind.RESOLVED)
     assert (entry.kind, entry.actor, entry.details) == (TimelineKind.RESOLVED, "cloudwatch", {"automatic": True})
-    assert entry.message.startswith("Resolved automatically: alarm checkout-5xx-high returned to OK: ")
+    assert entry.message.startswith(f"Resolved automatically: {TITLE} recovered: ")
     assert world.events.types() == ["incident.opened", "incident.resolved"]
-    assert world.store.dedup_keys() == {ALARM_ARN: opened.incident_id}
+    assert world.store.dedup_keys() == {ALARM_ARN: opened}
+    assert world.store.dedup_state(ALARM_ARN).resolved_at == world.clock()
 
 
 def test_alarm_returning_after_resolution_reopens_the_same_incident(world):
-    """Given an alarm incident resolved by OK (inside its confirmation window), when the alarm fires again,
-    then INC-1 is reopened (not a new INC-2), and the timeline says the alarm came back."""
+    """Given an alarm incident resolved by OK, when the alarm fires again 10 minutes later (within the
+    30-minute flapping window), then INC-1 is reopened (not a new INC-2), and the timeline says it came back."""
     _, opened = world.service.handle_alarm(alarm("ALARM"))
-    world.service.classify(opened.incident_id)
+    world.service.classify(opened)
     world.service.handle_alarm(alarm("OK"))
     world.clock.advance(minutes=10)
 
-    outcome, reopened = world.service.handle_alarm(alarm("ALARM"))
+    outcome, reopened_id = world.service.handle_alarm(alarm("ALARM"))
 
-    assert outcome is AlarmOutcome.REOPENED
-    assert (reopened.incident_id, reopened.reference, reopened.status) == (opened.incident_id, "INC-1", Status.TRIGGERED)
+    assert (outcome, reopened_id) == (AlarmOutcome.REOPENED, opened)
+    reopened = world.service.get(opened)
+    assert (reopened.reference, reopened.status) == ("INC-1", Status.TRIGGERED)
     assert reopened.reopened_count == 1 and reopened.resolved_at is None
     assert len(world.store.all_incidents()) == 1
-    entry = [e for e in world.store.timeline(opened.incident_id) if e.kind is TimelineKind.REOPENED][-1]
-    assert (entry.actor, entry.message) == ("cloudwatch", "Reopened by cloudwatch: alarm checkout-5xx-high fired again")
+    entry = [e for e in world.store.timeline(opened) if e.kind is TimelineKind.REOPENED][-1]
+    assert (entry.actor, entry.message) == ("cloudwatch", f"Reopened by cloudwatch: {TITLE} fired again 600s after it recovered")
     assert world.events.types()[-1] == "incident.reopened"
-    assert world.workflows.names(machines.ESCALATION) == [opened.incident_id, f"{opened.incident_id}-2"]
+    assert world.workflows.names(machines.ESCALATION) == [opened, f"{opened}-2"]
+    assert world.store.dedup_state(ALARM_ARN).resolved_at is None
 
 
 def test_alarm_after_the_incident_closed_opens_a_new_one(world):
@@ -162,13 +174,13 @@ def test_alarm_after_the_incident_closed_opens_a_new_one(world):
     again, then a new incident INC-2 is opened."""
     _, opened = world.service.handle_alarm(alarm("ALARM"))
     world.service.handle_alarm(alarm("OK"))
-    world.service.resolution_window_closed(opened.incident_id)
+    world.service.resolution_window_closed(opened)
     assert world.store.dedup_keys() == {}
 
     outcome, second = world.service.handle_alarm(alarm("ALARM"))
 
-    assert (outcome, second.reference) == (AlarmOutcome.OPENED, "INC-2")
-    assert second.incident_id != opened.incident_id
+    assert (outcome, world.service.get(second).reference) == (AlarmOutcome.OPENED, "INC-2")
+    assert second != opened
 
 
 def test_ok_without_open_incident_is_ignored(world):
@@ -179,29 +191,31 @@ def test_ok_without_open_incident_is_ignored(world):
 
 def test_ok_after_manual_resolution_is_ignored(world):
     """Given an alarm incident a person resolved, when OK arrives, then it is ignored (not resolved twice)."""
-    _, incident = world.service.handle_alarm(alarm("ALARM"))
-    world.service.resolve(incident.incident_id, by="alice", notes="rolled back")
+    _, incident_id = world.service.handle_alarm(alarm("ALARM"))
+    world.service.resolve(incident_id, by="alice", notes="rolled back")
 
-    outcome, same = world.service.handle_alarm(alarm("OK"))
+    assert world.service.handle_alarm(alarm("OK")) == (AlarmOutcome.IGNORED, incident_id)
 
-    assert (outcome, same.incident_id) == (AlarmOutcome.IGNORED, incident.incident_id)
+    same = world.service.get(incident_id)
     assert same.auto_resolved is False and same.resolved_by == "alice"
     assert world.events.types().count("incident.resolved") == 1
 
 
 def test_insufficient_data_is_recorded_never_paged(world):
-    """Given an open alarm incident, when INSUFFICIENT_DATA arrives, then the timeline says so; no page, no event."""
-    _, incident = world.service.handle_alarm(alarm("ALARM"))
+    """Given an open alarm incident, when INSUFFICIENT_DATA arrives, then the timeline says so; no page, no
+    event, and it is not counted as an occurrence."""
+    _, incident_id = world.service.handle_alarm(alarm("ALARM"))
 
     outcome, same = world.service.handle_alarm(
         alarm("INSUFFICIENT_DATA", NewStateReason="Insufficient Data: 1 datapoint was unknown.")
     )
 
-    assert outcome is AlarmOutcome.RECORDED
-    assert same.status is Status.TRIGGERED and same.occurrences == 1
-    entry = world.store.timeline(incident.incident_id)[-1]
+    assert (outcome, same) == (AlarmOutcome.RECORDED, incident_id)
+    incident = world.service.read(world.service.get(incident_id))
+    assert incident.status is Status.TRIGGERED and incident.occurrences == 1
+    entry = world.store.timeline(incident_id)[-1]
     assert (entry.kind, entry.actor) == (TimelineKind.ALARM_STATE, "cloudwatch")
-    assert entry.message == "Alarm checkout-5xx-high is INSUFFICIENT_DATA: Insufficient Data: 1 datapoint was unknown."
+    assert entry.message == f"{TITLE}: alarm is INSUFFICIENT_DATA: Insufficient Data: 1 datapoint was unknown."
     assert world.messenger.recipients() == [] and world.workflows.answers == []
     assert world.events.types() == ["incident.opened"]
 
@@ -212,39 +226,71 @@ def test_insufficient_data_without_incident_is_ignored(world):
 
 def test_ok_on_a_paged_incident_stops_paging(world):
     """Given an alarm incident whose level 1 is being paged, when OK arrives, then the page is answered `stop`."""
-    _, incident = world.service.handle_alarm(alarm("ALARM"))
-    world.service.classify(incident.incident_id)
-    world.service.page(page_request(incident.incident_id, 1, ["alice"], token="token-1"))
+    _, incident_id = world.service.handle_alarm(alarm("ALARM"))
+    world.service.classify(incident_id)
+    world.service.page(page_request(incident_id, 1, ["alice"], token="token-1"))
 
     world.service.handle_alarm(alarm("OK"))
 
     assert world.workflows.answers == [("token-1", "stop")]
 
 
-def test_alarm_claimed_but_never_written_is_finished(world):
-    """Given a dedup key claimed by an incident that was never written (a crash), when the alarm fires
-    again, then the incident is opened under that id instead of being lost."""
-    world.store.claim_dedup_key(ALARM_ARN, "01ORPHANED0000000000000000")
+ORPHAN = "01ORPHANED0000000000000000"
 
-    outcome, incident = world.service.handle_alarm(alarm("ALARM"))
 
-    assert outcome is AlarmOutcome.OPENED
-    assert incident.incident_id == "01ORPHANED0000000000000000"
+def test_alarm_claimed_but_never_written_is_finished_on_redelivery(world):
+    """Given a dedup key claimed by a delivery that crashed before writing its incident, when that message is
+    redelivered, then the incident is opened under the claimed id, the pointer marked written, and announced."""
+    world.store.record_signal(ALARM_ARN, ORPHAN, world.clock())  # what the crashed attempt left behind
+    world.clock.advance(seconds=5)
+
+    outcome, incident_id = world.service.handle_alarm(alarm("ALARM"), redelivered=True)
+
+    assert (outcome, incident_id) == (AlarmOutcome.OPENED, ORPHAN)
+    assert world.service.get(ORPHAN).reference == "INC-1"
+    assert world.store.dedup_state(ALARM_ARN).created is True
+    assert world.events.types() == ["incident.opened"]
+    assert world.service.handle_alarm(alarm("ALARM")) == (AlarmOutcome.DEDUPLICATED, ORPHAN)
+    assert len(world.store.all_incidents()) == 1
+
+
+def test_fresh_claim_is_left_to_its_writer(world):
+    """Given a key claimed 30 s ago or less by a delivery still writing its incident, when another first
+    delivery of the alarm arrives, then it only counts (a storm does not race the writer); the OK of an
+    incident not yet written is ignored."""
+    world.store.record_signal(ALARM_ARN, ORPHAN, world.clock())
+    world.clock.advance(seconds=30)
+
+    assert world.service.handle_alarm(alarm("ALARM")) == (AlarmOutcome.DEDUPLICATED, ORPHAN)
+    assert world.service.handle_alarm(alarm("OK")) == (AlarmOutcome.IGNORED, None)
+    assert world.store.all_incidents() == [] and world.events.published == []
+    assert world.store.dedup_state(ALARM_ARN).occurrences == 2
+
+
+def test_claim_older_than_the_grace_is_finished_by_any_delivery(world):
+    """Given a key claimed more than 30 s ago whose incident was never written, when a first delivery of the
+    alarm arrives, then it opens the incident under the claimed id."""
+    world.store.record_signal(ALARM_ARN, ORPHAN, world.clock())
+    world.clock.advance(seconds=31)
+
+    assert world.service.handle_alarm(alarm("ALARM")) == (AlarmOutcome.OPENED, ORPHAN)
+    assert world.store.dedup_state(ALARM_ARN).created is True
     assert world.events.types() == ["incident.opened"]
 
 
 def test_alarm_without_description_is_titled_by_its_name(world):
     """Given an alarm without AlarmDescription, when it opens an incident, then the title is the alarm name."""
-    _, incident = world.service.handle_alarm(alarm("ALARM", AlarmDescription=None))
-    assert incident.title == "checkout-5xx-high"
+    _, incident_id = world.service.handle_alarm(alarm("ALARM", AlarmDescription=None))
+    assert world.service.get(incident_id).title == "checkout-5xx-high"
 
 
 def test_alarms_of_different_arns_are_different_incidents(world):
     """Given two alarms, then each has its own incident."""
-    world.service.handle_alarm(alarm("ALARM"))
+    _, first = world.service.handle_alarm(alarm("ALARM"))
     other = "arn:aws:cloudwatch:us-east-1:123456789012:alarm:checkout-latency"
-    outcome, incident = world.service.handle_alarm(alarm("ALARM", AlarmName="checkout-latency", AlarmArn=other))
-    assert (outcome, incident.reference) == (AlarmOutcome.OPENED, "INC-2")
+    outcome, second = world.service.handle_alarm(alarm("ALARM", AlarmName="checkout-latency", AlarmArn=other))
+    assert (outcome, world.service.get(second).reference) == (AlarmOutcome.OPENED, "INC-2")
+    assert world.store.dedup_keys() == {ALARM_ARN: first, other: second}
 
 
 # --- classification -----------------------------------------------------------------------------
@@ -316,8 +362,8 @@ def test_classify_p1_sets_priority_sla_team_and_starts_everything_once(world):
 
 def test_classify_p2_has_stakeholder_updates_but_no_incident_manager(world):
     """Given a checkout ALB alarm (P2), when classified, then updates are due hourly and nobody is paged yet."""
-    _, incident = world.service.handle_alarm(alarm("ALARM"))
-    classified = world.service.classify(incident.incident_id)
+    _, incident_id = world.service.handle_alarm(alarm("ALARM"))
+    classified = world.service.classify(incident_id)
     assert classified.incident_manager is None and classified.updates.every_minutes == 60
     assert world.messenger.recipients() == []
 
@@ -331,8 +377,8 @@ def test_classify_p3_has_neither_incident_manager_nor_updates(world):
 
 def test_classify_alarm_incident(world):
     """Given a checkout-* ALB alarm, when classified, then application/P2, service checkout, team platform."""
-    _, incident = world.service.handle_alarm(alarm("ALARM"))
-    classified = world.service.classify(incident.incident_id)
+    _, incident_id = world.service.handle_alarm(alarm("ALARM"))
+    classified = world.service.classify(incident_id)
     assert (classified.category, classified.priority, classified.service, classified.team) == (
         "application",
         Priority.P2,
@@ -401,10 +447,37 @@ def test_alarm_redelivered_after_publish_failed_still_announces_the_incident(wor
     with pytest.raises(RuntimeError):
         world.service.handle_alarm(alarm("ALARM"))
 
-    outcome, incident = world.service.handle_alarm(alarm("ALARM"), redelivered=True)
+    outcome, incident_id = world.service.handle_alarm(alarm("ALARM"), redelivered=True)
 
-    assert outcome is AlarmOutcome.DEDUPLICATED and incident.reference == "INC-1"
+    assert outcome in (AlarmOutcome.OPENED, AlarmOutcome.DEDUPLICATED)
+    assert world.service.get(incident_id).reference == "INC-1"
     assert world.events.types() == ["incident.opened"]
+    assert world.store.dedup_state(ALARM_ARN).created is True
+
+
+def test_ok_of_an_incident_whose_announcement_failed_still_resolves_it(world):
+    """Given an alarm incident written but not announced (SNS throttled) and its redelivery handled, when the
+    alarm returns to OK, then the incident is resolved automatically."""
+    world.events.fail_next(RuntimeError("Throttling: Rate exceeded"))
+    with pytest.raises(RuntimeError):
+        world.service.handle_alarm(alarm("ALARM"))
+    _, incident_id = world.service.handle_alarm(alarm("ALARM"), redelivered=True)
+
+    assert world.service.handle_alarm(alarm("OK")) == (AlarmOutcome.RESOLVED, incident_id)
+    assert world.service.get(incident_id).status is Status.RESOLVED
+
+
+def test_repeats_of_a_half_written_claim_do_not_burn_references(world):
+    """Given an alarm incident written but not announced, when the alarm repeats three times over the next
+    minutes, then the next person's report is INC-2 (references are handed out only to incidents)."""
+    world.events.fail_next(RuntimeError("Throttling: Rate exceeded"))
+    with pytest.raises(RuntimeError):
+        world.service.handle_alarm(alarm("ALARM"))
+    for _ in range(3):
+        world.clock.advance(minutes=1)
+        world.service.handle_alarm(alarm("ALARM"))
+
+    assert report(world).reference == "INC-2"
 
 
 def test_first_delivery_of_a_repeat_does_not_announce_again(world):
@@ -417,16 +490,16 @@ def test_first_delivery_of_a_repeat_does_not_announce_again(world):
 
 def test_redelivery_of_a_classified_incident_does_not_announce_again(world):
     """Given a classified alarm incident, when a notification is redelivered, then nothing is re-announced."""
-    _, incident = world.service.handle_alarm(alarm("ALARM"))
-    world.service.classify(incident.incident_id)
+    _, incident_id = world.service.handle_alarm(alarm("ALARM"))
+    world.service.classify(incident_id)
     world.service.handle_alarm(alarm("ALARM"), redelivered=True)
     assert world.events.types() == ["incident.opened", "incident.classified"]
 
 
 @pytest.mark.xfail(
     strict=True,
-    reason="bug: _open_or_count records an occurrence before anything else, so a redelivered copy of the same "
-    "CloudWatch notification (same StateChangeTime) is counted and logged as the alarm firing again",
+    reason="bug: service._trigger counts with store.record_signal before anything else, so a redelivered copy of "
+    "the same CloudWatch notification (same StateChangeTime) is counted and logged as the alarm firing again",
 )
 def test_redelivered_notification_is_not_a_new_occurrence(world):
     """Given INC-1 opened from a notification, when SQS redelivers that very notification, then the alarm
@@ -519,11 +592,11 @@ def test_add_note(world):
 
 def test_timeline_tells_the_story_in_order(world):
     """Given a whole alarm incident (open, repeat, classify, page, ack, note, OK), then the timeline is in time order."""
-    _, incident = world.service.handle_alarm(alarm("ALARM"))
+    _, incident_id = world.service.handle_alarm(alarm("ALARM"))
     steps = [
         lambda: world.service.handle_alarm(alarm("ALARM")),
-        lambda: world.service.classify(incident.incident_id),
-        lambda: world.service.page(page_request(incident.incident_id, 1, ["alice"], token="t1")),
+        lambda: world.service.classify(incident_id),
+        lambda: world.service.page(page_request(incident_id, 1, ["alice"], token="t1")),
         lambda: world.service.acknowledge("INC-1", by="alice"),
         lambda: world.service.add_note("INC-1", by="alice", text="cache stampede"),
         lambda: world.service.handle_alarm(alarm("OK")),

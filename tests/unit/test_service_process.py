@@ -50,9 +50,9 @@ def p1(world: World) -> str:
 @pytest.fixture
 def p2(world: World) -> str:
     """INC-1: a classified P2 checkout alarm incident (no incident manager), opened 10:00."""
-    _, incident = world.service.handle_alarm(alarm("ALARM"))
-    world.service.classify(incident.incident_id)
-    return incident.incident_id
+    _, incident_id = world.service.handle_alarm(alarm("ALARM"))
+    world.service.classify(incident_id)
+    return incident_id
 
 
 def acknowledged_and_watched(world: World, incident_id: str, by: str = "alice", token: str = "watch-1") -> None:
@@ -150,25 +150,25 @@ def test_classify_during_maintenance_defers_escalation(maintenance):
     """Given checkout in maintenance until 12:00, when its alarm incident is classified, then nobody is paged,
     no escalation starts, the maintenance machine waits for 12:00, and the timeline says why."""
     world = maintenance
-    _, incident = world.service.handle_alarm(alarm("ALARM"))
+    _, incident_id = world.service.handle_alarm(alarm("ALARM"))
 
-    classified = world.service.classify(incident.incident_id)
+    classified = world.service.classify(incident_id)
 
     assert world.workflows.started(machines.ESCALATION) == []
     (waiting,) = world.workflows.started(machines.MAINTENANCE)
     assert (waiting.name, waiting.payload) == (
-        f"{incident.incident_id}-maintenance",
-        {"incident_id": incident.incident_id, "window_ends_at": "2026-05-01T12:00:00Z"},
+        f"{incident_id}-maintenance",
+        {"incident_id": incident_id, "window_ends_at": "2026-05-01T12:00:00Z"},
     )
     assert classified.escalation.deferred_until == datetime.fromisoformat("2026-05-01T12:00:00+00:00")
     assert classified.escalation.execution_arn is None
-    (entry,) = entries(world, incident.incident_id, TimelineKind.MAINTENANCE)
+    (entry,) = entries(world, incident_id, TimelineKind.MAINTENANCE)
     assert entry.message == (
         "Service checkout is in maintenance until 2026-05-01 12:00 UTC (database upgrade): recorded, nobody paged until then"
     )
     assert world.messenger.recipients() == []
 
-    world.service.classify(incident.incident_id)  # redelivered
+    world.service.classify(incident_id)  # redelivered
     assert len(world.workflows.started(machines.MAINTENANCE)) == 1 and world.workflows.started(machines.ESCALATION) == []
 
 
@@ -176,28 +176,28 @@ def test_maintenance_ended_starts_escalation(maintenance):
     """Given an incident deferred by maintenance and still open at the window's end, when the maintenance
     machine wakes classify, then escalation starts; a redelivered wake-up starts nothing more."""
     world = maintenance
-    _, incident = world.service.handle_alarm(alarm("ALARM"))
-    world.service.classify(incident.incident_id)
+    _, incident_id = world.service.handle_alarm(alarm("ALARM"))
+    world.service.classify(incident_id)
     world.clock.set(datetime.fromisoformat("2026-05-01T12:00:00+00:00"))
 
-    started = world.service.maintenance_ended(incident.incident_id)
+    started = world.service.maintenance_ended(incident_id)
 
-    assert started.escalation.execution_arn == FakeWorkflows.execution_id(machines.ESCALATION, incident.incident_id)
+    assert started.escalation.execution_arn == FakeWorkflows.execution_id(machines.ESCALATION, incident_id)
     assert started.escalation.deferred_until is None and started.escalation.runs == 1
-    assert entries(world, incident.incident_id, TimelineKind.MAINTENANCE)[-1].message == (
+    assert entries(world, incident_id, TimelineKind.MAINTENANCE)[-1].message == (
         "Maintenance window over and the incident is still open: escalation starts"
     )
-    world.service.maintenance_ended(incident.incident_id)
+    world.service.maintenance_ended(incident_id)
     assert len(world.workflows.started(machines.ESCALATION)) == 1
 
 
 def test_maintenance_ended_after_resolution_starts_nothing(maintenance):
     world = maintenance
-    _, incident = world.service.handle_alarm(alarm("ALARM"))
-    world.service.classify(incident.incident_id)
+    _, incident_id = world.service.handle_alarm(alarm("ALARM"))
+    world.service.classify(incident_id)
     world.service.handle_alarm(alarm("OK"))
 
-    world.service.maintenance_ended(incident.incident_id)
+    world.service.maintenance_ended(incident_id)
 
     assert world.workflows.started(machines.ESCALATION) == []
 
@@ -207,8 +207,8 @@ def test_outside_the_window_escalation_starts_at_once(maintenance, now):
     """Given a moment before the window or at its end (the end is exclusive), then escalation starts normally."""
     world = maintenance
     world.clock.set(datetime.fromisoformat(now))
-    _, incident = world.service.handle_alarm(alarm("ALARM"))
-    world.service.classify(incident.incident_id)
+    _, incident_id = world.service.handle_alarm(alarm("ALARM"))
+    world.service.classify(incident_id)
     assert len(world.workflows.started(machines.ESCALATION)) == 1 and world.workflows.started(machines.MAINTENANCE) == []
 
 
@@ -560,7 +560,8 @@ def test_window_closed_closes_the_incident_and_frees_the_alarm(world, p2):
 
     assert (closed.status, closed.closed_by, closed.closed_at) == (Status.CLOSED, "firebell", world.clock())
     assert closed.closure_notes.startswith(
-        "Closed automatically: not reopened within the confirmation window. Resolution: alarm checkout-5xx-high returned to OK"
+        "Closed automatically: not reopened within the confirmation window. Resolution: checkout-5xx-high: Checkout load "
+        "balancer returns 5xx to more than 5 requests a minute recovered: Threshold Crossed"
     )
     assert world.store.dedup_keys() == {}
     assert world.events.types()[-1] == "incident.closed"

@@ -93,6 +93,11 @@ class Service(_Strict):
     escalation_policy: str | None = None  # the team's policy unless set
     namespaces: list[str] = []
     alarm_name_prefixes: list[str] = []
+    # Integration keys monitoring tools send with their events (PagerDuty routing_key, Alertmanager URL).
+    # Treat them as secrets: anyone holding one can open incidents on this service.
+    routing_keys: list[Annotated[str, Field(pattern=r"^[A-Za-z0-9]{20,64}$")]] = []
+    # Resolve an alert-raised incident by itself once its alert has been quiet this long (off when unset).
+    auto_resolve_quiet_minutes: Annotated[float | None, Field(gt=0)] = None
     maintenance_windows: list[MaintenanceWindow] = []
 
     def maintenance_at(self, at: datetime) -> MaintenanceWindow | None:
@@ -172,6 +177,9 @@ class Directory(_Strict):
 
     def service(self, service_id: str | None) -> Service | None:
         return next((s for s in self.services if s.id == service_id), None)
+
+    def service_for_routing_key(self, routing_key: str) -> Service | None:
+        return next((s for s in self.services if routing_key in s.routing_keys), None)
 
     def schedule(self, schedule_id: str) -> Schedule | None:
         return next((s for s in self.schedules if s.id == schedule_id), None)

@@ -25,6 +25,20 @@ class Page:
     cursor: str | None
 
 
+@dataclass(frozen=True, slots=True)
+class DedupState:
+    """The dedup pointer of one alert key: which incident it feeds and how often it has fired."""
+
+    incident_id: str
+    occurrences: int
+    first_seen: datetime
+    last_seen: datetime
+    created: bool  # the incident was written (a claim whose writer crashed is finished by a later signal)
+    resolved_at: datetime | None  # its incident is resolved: a new trigger within the flapping window reopens it
+    last_logged_at: datetime | None  # last repeat put on the timeline
+    claimed: bool  # this very signal claimed the key (it must open the incident)
+
+
 class IncidentStore(Protocol):
     def next_reference(self) -> str:
         """Atomically allocate the next human reference (INC-1, INC-2, …); never reused."""
@@ -41,16 +55,23 @@ class IncidentStore(Protocol):
 
     def list(self, filters: IncidentFilter, limit: int, cursor: str | None) -> Page: ...
 
-    def claim_dedup_key(self, dedup_key: str, incident_id: str) -> str | None:
-        """One conditional write: claim the key for `incident_id`, or return the incident already holding it."""
+    def record_signal(self, dedup_key: str, candidate_id: str, seen_at: datetime) -> DedupState:
+        """ONE write: claim the key for `candidate_id` if nobody holds it, and count this occurrence."""
 
-    def dedup_holder(self, dedup_key: str) -> str | None:
-        """The open incident holding the key, if any."""
+    def dedup_state(self, dedup_key: str) -> DedupState | None: ...
+
+    def mark_dedup(self, dedup_key: str, incident_id: str, *, created: bool | None = None,
+                   resolved_at: datetime | None | bool = False, logged_at: datetime | None = None,
+                   logged_before: datetime | None | bool = False) -> bool:
+        """Conditional on the key still feeding `incident_id` (and, if given, on the last log time): False if not."""
+
+    def replace_dedup(self, dedup_key: str, old_incident_id: str, candidate_id: str, seen_at: datetime) -> bool:
+        """Point the key at a new incident (the old one resolved long ago); False if someone else did first."""
 
     def release_dedup_key(self, dedup_key: str, incident_id: str) -> None: ...
 
-    def record_occurrence(self, incident_id: str, seen_at: datetime) -> int | None:
-        """Count one more occurrence; the new count, or None if the incident does not exist."""
+    def sync_occurrences(self, incident_id: str, occurrences: int, last_seen: datetime) -> None:
+        """Copy the pointer's count onto the incident (only ever upwards)."""
 
     def append_timeline(self, entry: TimelineEntry) -> None: ...
 
@@ -70,8 +91,8 @@ class Workflows(Protocol):
     def start(self, machine: str, name: str, payload: dict[str, Any]) -> str:
         """Start an execution (idempotent per name); returns its id."""
 
-    def answer(self, task_token: str, outcome: str) -> bool:
-        """Answer a waiting task (SendTaskSuccess); False if that wait already ended."""
+    def answer(self, task_token: str, outcome: str, **details: Any) -> bool:
+        """Answer a waiting task (SendTaskSuccess with {"outcome": …, **details}); False if that wait already ended."""
 
     def stop(self, execution_id: str, cause: str) -> None:
         """Stop an execution (already finished is fine)."""

@@ -7,6 +7,8 @@ wake-up means, and answers the waiting tasks.
 
 from __future__ import annotations
 
+import dataclasses
+import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -32,7 +34,9 @@ from .domain.models import (
     IncidentEvent,
     IncidentRead,
     PageRequest,
+    QuietCheck,
     ReminderDue,
+    Signal,
     ResolutionConfirming,
     Review,
     SlaWakeUp,
@@ -40,17 +44,20 @@ from .domain.models import (
     TimelineEntry,
     WatchRequest,
 )
-from .ports import Clock, EventPublisher, IncidentFilter, IncidentStore, Messenger, Page, Workflows
+from .ports import Clock, DedupState, EventPublisher, IncidentFilter, IncidentStore, Messenger, Page, Workflows
 
 T = TypeVar("T")
 SYSTEM = "firebell"
 _REFERENCE = re.compile(r"^INC-\d+$")
 _SAVE_ATTEMPTS = 8
-_MAX_REMINDER_ROUNDS = 500  # a duty nobody ever does still ends (Standard executions last at most a year)
+_MAX_REMINDER_ROUNDS = 500
+# How long an alert's claim may stay unwritten before a later signal assumes its writer crashed.
+_CLAIM_GRACE = timedelta(seconds=30)  # a duty nobody ever does still ends (Standard executions last at most a year)
 
 
 class AlarmOutcome(StrEnum):
     OPENED = "opened"
+    ACKNOWLEDGED = "acknowledged"
     DEDUPLICATED = "deduplicated"
     REOPENED = "reopened"
     RESOLVED = "resolved"
@@ -106,6 +113,11 @@ class IncidentService:
         return found
 
     def read(self, incident: Incident) -> IncidentRead:
+        """The API's view: the exact occurrence count lives on the dedup pointer (one write per repeat)."""
+        if incident.dedup_key:
+            state = self._store.dedup_state(incident.dedup_key)
+            if state is not None and state.incident_id == incident.incident_id and state.occurrences > incident.occurrences:
+                incident = incident.model_copy(update={"occurrences": state.occurrences, "last_seen_at": state.last_seen})
         return IncidentRead.of(incident, self._clock())
 
     def list(self, filters: IncidentFilter, limit: int, cursor: str | None) -> Page:
@@ -128,57 +140,140 @@ class IncidentService:
             urgency=request.urgency,
         )
 
-    def handle_alarm(self, alarm: AlarmDetails, redelivered: bool = False) -> tuple[AlarmOutcome, Incident | None]:
-        """`redelivered`: this same message was received before, so an earlier attempt may have failed midway."""
-        if alarm.state is AlarmState.ALARM:
-            return self._open_or_count(alarm, redelivered)
-        holder = self._store.dedup_holder(alarm.arn)
-        if holder is None:
-            return AlarmOutcome.IGNORED, None
-        if alarm.state is AlarmState.OK:
-            try:
-                resolved = self.resolve(holder, by="cloudwatch", notes=f"alarm {alarm.name} returned to OK: {alarm.reason}", automatic=True)
-            except InvalidTransition:
-                return AlarmOutcome.IGNORED, self.get(holder)
-            return AlarmOutcome.RESOLVED, resolved
-        # INSUFFICIENT_DATA: worth a line on the timeline, never a page.
-        self._log(holder, TimelineKind.ALARM_STATE, "cloudwatch", f"Alarm {alarm.name} is {alarm.state}: {alarm.reason}")
-        return AlarmOutcome.RECORDED, self.get(holder)
-
-    def _open_or_count(self, alarm: AlarmDetails, redelivered: bool) -> tuple[AlarmOutcome, Incident]:
-        candidate = str(ULID())
-        holder = self._store.claim_dedup_key(alarm.arn, candidate)
-        if holder is not None:
-            existing = self._store.get(holder)
-            if existing is not None and existing.status is Status.RESOLVED:
-                # The alarm came back inside the confirmation window: the same incident reopens.
-                return AlarmOutcome.REOPENED, self.reopen(holder, by="cloudwatch", reason=f"alarm {alarm.name} fired again")
-            count = self._store.record_occurrence(holder, self._clock())
-            if count is not None:
-                self._log(holder, TimelineKind.OCCURRENCE, "cloudwatch", f"Alarm {alarm.name} fired again (occurrence {count})")
-                existing = self.get(holder)
-                if redelivered and existing.priority is None:
-                    # An earlier attempt may have written the incident and failed to announce it:
-                    # announce again (classification is idempotent). First deliveries in a storm never do.
-                    self._publish(EventType.OPENED, existing)
-                return AlarmOutcome.DEDUPLICATED, existing
-            candidate = holder  # the key was claimed but the incident never written (a crash): finish the job
-        incident = self._open(
-            incident_id=candidate,
-            title=f"{alarm.name}: {alarm.description}" if alarm.description else alarm.name,
-            description=alarm.reason,
+    def handle_alarm(self, alarm: AlarmDetails, redelivered: bool = False) -> tuple[AlarmOutcome, str | None]:
+        """A CloudWatch alarm state change: ALARM triggers, OK resolves, INSUFFICIENT_DATA is recorded."""
+        action = {AlarmState.ALARM: "trigger", AlarmState.OK: "resolve", AlarmState.INSUFFICIENT_DATA: "record"}[alarm.state]
+        if alarm.actions_suppressed_by and action == "trigger":
+            action = "record"
+        signal = Signal(
             source=Source.CLOUDWATCH_ALARM,
-            reporter="cloudwatch",
-            alarm=alarm,
+            action=action,
             dedup_key=alarm.arn,
+            summary=f"{alarm.name}: {alarm.description}"[:1024] if alarm.description else alarm.name,
+            details=alarm.reason if action != "record" else f"alarm is {alarm.state}"
+            + (f" (actions suppressed: {alarm.actions_suppressed_by})" if alarm.actions_suppressed_by else "") + f": {alarm.reason}",
+            actor="cloudwatch",
+            alarm=alarm,
         )
-        return AlarmOutcome.OPENED, incident
+        return self.handle_signal(signal, redelivered)
+
+    def handle_signal(self, signal: Signal, redelivered: bool = False) -> tuple[AlarmOutcome, str | None]:
+        """Any monitoring source's alert. Returns what happened and the incident it concerned.
+
+        `redelivered`: this same message was received before, so an earlier attempt may have failed midway.
+        """
+        if signal.action == "trigger":
+            return self._trigger(signal, redelivered)
+        state = self._store.dedup_state(signal.dedup_key)
+        if state is None or not state.created:
+            return AlarmOutcome.IGNORED, None
+        try:
+            if signal.action == "resolve":
+                notes = f"{signal.summary} recovered" + (f": {signal.details}" if signal.details else "")
+                self.resolve(state.incident_id, by=signal.actor, notes=notes, automatic=True)
+                return AlarmOutcome.RESOLVED, state.incident_id
+            if signal.action == "acknowledge":
+                self.acknowledge(state.incident_id, by=signal.actor)
+                return AlarmOutcome.ACKNOWLEDGED, state.incident_id
+        except InvalidTransition:
+            return AlarmOutcome.IGNORED, state.incident_id
+        # "record": worth a line on the timeline (e.g. INSUFFICIENT_DATA), never a page.
+        self._log(state.incident_id, TimelineKind.ALARM_STATE, signal.actor, f"{signal.summary}: {signal.details}".rstrip(": "))
+        return AlarmOutcome.RECORDED, state.incident_id
+
+    def _trigger(self, signal: Signal, redelivered: bool) -> tuple[AlarmOutcome, str | None]:
+        now = self._clock()
+        candidate = str(ULID())
+        # The one write every alert costs: claim the key or count a repeat, atomically.
+        state = self._store.record_signal(signal.dedup_key, candidate, now)
+        if state.claimed:
+            return AlarmOutcome.OPENED, self._open_from_signal(state.incident_id, signal).incident_id
+        if state.resolved_at is not None:
+            return self._flapped(signal, state, candidate, now, redelivered)
+        if not state.created:
+            # Another delivery claimed the key and is writing the incident. If it crashed (it is long ago,
+            # or this is a redelivery), finish its job; the conditional create makes a race harmless.
+            if not (redelivered or now - state.first_seen > _CLAIM_GRACE):
+                return AlarmOutcome.DEDUPLICATED, state.incident_id
+            if self._store.get(state.incident_id) is None:
+                try:
+                    return AlarmOutcome.OPENED, self._open_from_signal(state.incident_id, signal).incident_id
+                except ConcurrentUpdate:
+                    pass
+            # Written but never marked (the announcement failed): mark it and carry on as a repeat, which
+            # re-announces an unclassified incident on redelivery.
+            self._store.mark_dedup(signal.dedup_key, state.incident_id, created=True)
+            state = dataclasses.replace(state, created=True)
+        self._log_repeat(signal, state, now)
+        if redelivered or not state.created:
+            existing = self.get(state.incident_id)
+            if existing.priority is None:
+                # An earlier attempt may have written the incident and failed to announce it:
+                # announce again (classification is idempotent). First deliveries in a storm never do.
+                self._publish(EventType.OPENED, existing)
+        return AlarmOutcome.DEDUPLICATED, state.incident_id
+
+    def _log_repeat(self, signal: Signal, state: DedupState, now: datetime) -> None:
+        """At most one timeline entry per few minutes in a storm; the count itself is always exact."""
+        every = timedelta(minutes=self._process().occurrence_log_minutes)
+        if state.last_logged_at is not None and now - state.last_logged_at < every:
+            return
+        if not self._store.mark_dedup(signal.dedup_key, state.incident_id, logged_at=now, logged_before=state.last_logged_at):
+            return  # a concurrent repeat took this slot
+        self._store.sync_occurrences(state.incident_id, state.occurrences, now)
+        self._log(state.incident_id, TimelineKind.OCCURRENCE, signal.actor,
+                  f"{signal.summary} fired again: {state.occurrences} occurrences since {state.first_seen:%H:%M:%S} UTC")
+
+    def _flapped(self, signal: Signal, state: DedupState, candidate: str, now: datetime, redelivered: bool) -> tuple[AlarmOutcome, str | None]:
+        """It recovered and fires again: within the flapping window the same incident reopens."""
+        window = sla.scaled(self._process().flapping_window_minutes, self._time_scale)
+        if now - state.resolved_at <= window:
+            try:
+                after = (now - state.resolved_at).total_seconds()
+                self.reopen(state.incident_id, by=signal.actor, reason=f"{signal.summary} fired again {after:.0f}s after it recovered")
+                return AlarmOutcome.REOPENED, state.incident_id
+            except InvalidTransition:
+                if self.get(state.incident_id).status is not Status.CLOSED:
+                    return AlarmOutcome.DEDUPLICATED, state.incident_id  # a concurrent repeat reopened it
+                # it closed meanwhile: this alert starts a new incident
+        self._store.sync_occurrences(state.incident_id, state.occurrences - 1, state.last_seen)
+        if self._store.replace_dedup(signal.dedup_key, state.incident_id, candidate, now):
+            return AlarmOutcome.OPENED, self._open_from_signal(candidate, signal).incident_id
+        return self._trigger(signal, redelivered)  # another trigger replaced it first: count this one there
+
+    def _open_from_signal(self, incident_id: str, signal: Signal) -> Incident:
+        incident = self._open(
+            incident_id=incident_id,
+            title=signal.summary,
+            description=signal.details,
+            source=signal.source,
+            reporter=signal.actor,
+            service=signal.service,
+            impact=signal.impact,
+            urgency=signal.urgency,
+            alarm=signal.alarm,
+            dedup_key=signal.dedup_key,
+            labels=signal.labels,
+            custom_details=signal.custom_details,
+            links=signal.links,
+        )
+        self._store.mark_dedup(signal.dedup_key, incident_id, created=True)
+        return incident
+
+    def _process(self):
+        from .domain.rules import ProcessRules
+
+        return self._config().rules.process if self._config else ProcessRules()
 
     def _open(self, incident_id: str, **fields) -> Incident:
         now = self._clock()
         incident = Incident(incident_id=incident_id, reference=self._store.next_reference(), opened_at=now, last_seen_at=now, **fields)
         created = self._store.create(incident)
-        origin = f"alarm {incident.alarm.name}" if incident.alarm else f"report by {incident.reporter}"
+        origin = (
+            f"alarm {incident.alarm.name}" if incident.alarm
+            else {Source.PAGERDUTY: "a PagerDuty Events v2 event", Source.ALERTMANAGER: "an Alertmanager alert"}.get(
+                incident.source, f"report by {incident.reporter}")
+        )
         self._log(created.incident_id, TimelineKind.OPENED, incident.reporter, f"{created.reference} opened from {origin}: {created.title}")
         self._publish(EventType.OPENED, created)
         return created
@@ -200,7 +295,36 @@ class IncidentService:
             incident = self._defer(incident, window) if window else self._start_escalation(incident, config)
         if incident.escalation.execution_arn is None:
             return incident  # in maintenance: nobody is paged or chased until the window ends
+        incident = self._start_quiet_period(incident, config)
         return self._start_duties(incident, config)
+
+    def _start_quiet_period(self, incident: Incident, config: FirebellConfig) -> Incident:
+        """Services that auto-resolve their alerts: resolve once the alert has been quiet long enough."""
+        service = config.directory.service(incident.service)
+        if not incident.dedup_key or service is None or service.auto_resolve_quiet_minutes is None:
+            return incident
+        self._need(self._workflows).start(
+            machines.QUIET, f"{incident.incident_id}-quiet-{incident.reopened_count}",
+            {"incident_id": incident.incident_id, "quiet_seconds": scaled_timeout(service.auto_resolve_quiet_minutes, self._time_scale)},
+        )
+        return incident
+
+    def quiet_check(self, request: QuietCheck) -> None:
+        incident = self.get(request.incident_id)
+        workflows = self._need(self._workflows)
+        service = self._need(self._config)().directory.service(incident.service)
+        minutes = service.auto_resolve_quiet_minutes if service else None
+        if not is_open(incident.status) or minutes is None or not incident.dedup_key:
+            workflows.answer(request.task_token, "done")
+            return
+        state = self._store.dedup_state(incident.dedup_key)
+        last_seen = state.last_seen if state and state.incident_id == incident.incident_id else incident.last_seen_at
+        remaining = (last_seen + sla.scaled(minutes, self._time_scale) - self._clock()).total_seconds()
+        if remaining > 0:  # it fired again meanwhile: the quiet period starts over from that occurrence
+            workflows.answer(request.task_token, "wait", seconds=max(1, math.ceil(remaining)))
+            return
+        self.resolve(incident.incident_id, by=SYSTEM, notes=f"no new occurrence for {minutes:g} min (quiet period)", automatic=True)
+        workflows.answer(request.task_token, "done")
 
     def _start_duties(self, incident: Incident, config: FirebellConfig) -> Incident:
         """What a major incident needs besides paging: an incident manager, stakeholder updates."""
@@ -592,8 +716,10 @@ class IncidentService:
     # --- resolution, confirmation, closure, reopening --------------------------------------------
 
     def resolve(self, incident_id_or_reference: str, by: str, notes: str, automatic: bool = False) -> Incident:
-        incident_id = self.get(incident_id_or_reference).incident_id
+        incident = self.get(incident_id_or_reference)
+        incident_id = incident.incident_id
         now = self._clock()
+        before = self._store.dedup_state(incident.dedup_key) if incident.dedup_key else None
         updated = self._transition(
             incident_id, Action.RESOLVE,
             lambda i, at: {"resolved_at": at, "resolved_by": by, "resolution_notes": notes, "auto_resolved": automatic},
@@ -603,6 +729,13 @@ class IncidentService:
             updated = self._update(incident_id, lambda c: c.model_copy(update={"sla": sla.meet(sla.meet(c.sla, "response", now), "resolution", now)}))
             if updated.sla.execution_arn and self._workflows:
                 self._workflows.stop(updated.sla.execution_arn, "resolved")
+        if updated.dedup_key:
+            self._store.mark_dedup(updated.dedup_key, incident_id, resolved_at=now)
+            after = self._store.dedup_state(updated.dedup_key)
+            if before and after and after.incident_id == incident_id and after.occurrences > before.occurrences and not automatic:
+                # The alert fired while we were resolving: it counted as a repeat of an open incident.
+                self._log(incident_id, TimelineKind.RESOLVED, by, f"Resolved by {by}: {notes}")
+                return self.reopen(incident_id, by="firebell", reason="the alert fired again while it was being resolved")
         how = "automatically" if automatic else f"by {by}"
         self._log(incident_id, TimelineKind.RESOLVED, by, f"Resolved {how}: {notes}", details={"automatic": automatic})
         self._answer_escalation(updated, "stop")
@@ -670,6 +803,9 @@ class IncidentService:
         notes = f"Closed automatically: not reopened within the confirmation window. Resolution: {incident.resolution_notes}"
         closed = self._transition(incident_id, Action.CLOSE, lambda i, at: {"closed_at": at, "closed_by": SYSTEM, "closure_notes": notes})
         if closed.dedup_key:
+            state = self._store.dedup_state(closed.dedup_key)
+            if state and state.incident_id == incident_id:
+                self._store.sync_occurrences(incident_id, state.occurrences, state.last_seen)
             self._store.release_dedup_key(closed.dedup_key, incident_id)
         self._log(incident_id, TimelineKind.CLOSED, SYSTEM, notes)
         self._publish(EventType.CLOSED, closed)
@@ -683,6 +819,8 @@ class IncidentService:
                            "acknowledged_at": None, "acknowledged_by": None},
         )
         self._log(incident.incident_id, TimelineKind.REOPENED, by, f"Reopened by {by}: {reason or 'no reason given'}")
+        if incident.dedup_key:
+            self._store.mark_dedup(incident.dedup_key, incident.incident_id, resolved_at=None)
         if incident.resolution.task_token:
             self._need(self._workflows).answer(incident.resolution.task_token, "reopened")
         if updated.sla:

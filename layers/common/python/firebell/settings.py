@@ -15,14 +15,18 @@ class Settings(BaseModel):
     reminder_state_machine_arn: str = ""
     resolution_state_machine_arn: str = ""
     maintenance_state_machine_arn: str = ""
+    quiet_state_machine_arn: str = ""
     ack_secret_arn: str = ""  # AWS: Secrets Manager holds the ack-link signing key
     ack_secret: str = ""  # local runtime and tests: the key itself
     config_dir: str = "/opt/firebell/config"
     time_scale: float = Field(default=1.0, gt=0)
     public_api_url: str = ""
+    idempotency_table_name: str = ""  # the api function: powertools idempotency records (Idempotency-Key)
 
     def state_machine_arns(self) -> dict[str, str]:
-        return {name: getattr(self, f"{name}_state_machine_arn") for name in ("escalation", "sla", "reminder", "resolution", "maintenance")}
+        from .workflows import ALL
+
+        return {name: getattr(self, f"{name}_state_machine_arn") for name in ALL}
 
 
 _ENV = {
@@ -34,11 +38,13 @@ _ENV = {
     "reminder_state_machine_arn": "REMINDER_STATE_MACHINE_ARN",
     "resolution_state_machine_arn": "RESOLUTION_STATE_MACHINE_ARN",
     "maintenance_state_machine_arn": "MAINTENANCE_STATE_MACHINE_ARN",
+    "quiet_state_machine_arn": "QUIET_STATE_MACHINE_ARN",
     "ack_secret_arn": "ACK_SECRET_ARN",
     "ack_secret": "FIREBELL_ACK_SECRET",
     "config_dir": "FIREBELL_CONFIG_DIR",
     "time_scale": "FIREBELL_TIME_SCALE",
     "public_api_url": "PUBLIC_API_URL",
+    "idempotency_table_name": "IDEMPOTENCY_TABLE_NAME",
 }
 
 

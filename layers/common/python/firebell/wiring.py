@@ -3,7 +3,9 @@
 from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import cache
+from typing import Any
 
+from . import idempotency
 from .adapters import aws
 from .batch import DeadLetterQueues
 from .config import FirebellConfig, cached_config
@@ -80,7 +82,14 @@ def dead_letters() -> DeadLetterQueues:
     return aws.SqsRedriveDeadLetters(get_settings().region)
 
 
+@cache
+def idempotency_store() -> Any:
+    """powertools' idempotency persistence layer (a BasePersistenceLayer) on the idempotency table."""
+    settings = get_settings()
+    return idempotency.dynamodb_store(settings.idempotency_table_name, settings.region)
+
+
 def reset() -> None:
     """Forget everything built from the environment (tests change it between cases)."""
-    for cached in (incident_service, schedules, directory_admin, _effective_config, dead_letters, get_settings, aws.client, cached_config):
+    for cached in (incident_service, schedules, directory_admin, _effective_config, dead_letters, idempotency_store, get_settings, aws.client, cached_config):
         cached.cache_clear()

@@ -51,9 +51,10 @@ class StepFunctionsWorkflows:
         prefix, machine_name = arn.split(":stateMachine:")
         return f"{prefix}:execution:{machine_name}:{name}"
 
-    def answer(self, task_token: str, outcome: str) -> bool:
+    def answer(self, task_token: str, outcome: str, **details: Any) -> bool:
         try:
-            client("stepfunctions", self._region).send_task_success(taskToken=task_token, output=json.dumps({"outcome": outcome}))
+            output = json.dumps({"outcome": outcome, **details})
+            client("stepfunctions", self._region).send_task_success(taskToken=task_token, output=output)
             return True
         except ClientError as error:
             # The wait already ended (timed out to its next step, or answered by someone else).

@@ -9,11 +9,20 @@ from these (infra/topology.py), and tests/infra holds the synthesized template t
   DIRECTORY              HEAD | ENTRY#<kind>#<id>    the admin API's changes to config/firebell.yaml (data/directory_store.py)
 """
 
-from pynamodb.attributes import JSONAttribute, NumberAttribute, UnicodeAttribute, VersionAttribute
+import json
+
+from pynamodb.attributes import BooleanAttribute, JSONAttribute, NumberAttribute, UnicodeAttribute, VersionAttribute
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
 DEFAULT_TABLE_NAME = "firebell-incidents"
+
+
+class Utf8JSONAttribute(JSONAttribute):
+    """JSON stored as UTF-8 rather than \\u-escaped: long non-ASCII text stays far below the 400 KB item limit."""
+
+    def serialize(self, value):
+        return None if value is None else json.dumps(value, ensure_ascii=False)
 
 
 class _TableMeta:
@@ -66,7 +75,7 @@ class IncidentRecord(Model):
     opened_at = UnicodeAttribute()
     occurrences = NumberAttribute(default=1)
     last_seen_at = UnicodeAttribute()
-    document = JSONAttribute()
+    document = Utf8JSONAttribute()
     version = VersionAttribute()
 
     by_status = StatusIndex()
@@ -80,16 +89,24 @@ class TimelineRecord(Model):
 
     pk = UnicodeAttribute(hash_key=True)
     sk = UnicodeAttribute(range_key=True)
-    document = JSONAttribute()
+    document = Utf8JSONAttribute()
 
 
 class DedupRecord(Model):
+    """Which incident an alert key feeds, and its exact occurrence count (one UpdateItem per signal)."""
+
     class Meta(_TableMeta):
         pass
 
     pk = UnicodeAttribute(hash_key=True)
     sk = UnicodeAttribute(range_key=True, default="DEDUP")
     incident_id = UnicodeAttribute()
+    occurrences = NumberAttribute(null=True)
+    first_seen = UnicodeAttribute(null=True)
+    last_seen = UnicodeAttribute(null=True)
+    created = BooleanAttribute(null=True)
+    resolved_at = UnicodeAttribute(null=True)
+    last_logged_at = UnicodeAttribute(null=True)
 
 
 class CounterRecord(Model):

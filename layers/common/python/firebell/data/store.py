@@ -11,7 +11,7 @@ from ulid import ULID
 
 from ..domain.errors import ConcurrentUpdate
 from ..domain.models import Incident, TimelineEntry
-from ..ports import IncidentFilter, Page
+from ..ports import DedupState, IncidentFilter, Page
 from .records import CounterRecord, DedupRecord, IncidentRecord, TimelineRecord, bind_table
 
 # Fields kept as top-level attributes (keys, indexes, atomic counters); the rest lives in `document`.
@@ -22,6 +22,30 @@ _REFERENCE_COUNTER = "COUNTER#reference"
 
 def _incident_pk(incident_id: str) -> str:
     return f"INCIDENT#{incident_id}"
+
+
+_DEDUP_SK = "DEDUP"
+
+
+def _dedup_pk(dedup_key: str) -> str:
+    return f"DEDUP#{dedup_key}"
+
+
+def _when(text: str | None) -> datetime | None:
+    return datetime.fromisoformat(text) if text else None
+
+
+def _dedup_state(record: DedupRecord, candidate_id: str | None) -> DedupState:
+    return DedupState(
+        incident_id=record.incident_id,
+        occurrences=int(record.occurrences or 0),
+        first_seen=_when(record.first_seen),
+        last_seen=_when(record.last_seen),
+        created=record.created is not False,  # pointers from before `created` existed were always written
+        resolved_at=_when(record.resolved_at),
+        last_logged_at=_when(record.last_logged_at),
+        claimed=candidate_id is not None and record.incident_id == candidate_id and int(record.occurrences or 0) == 1,
+    )
 
 
 def _conditional_failure(error: Exception) -> bool:
@@ -147,50 +171,84 @@ class DynamoIncidentStore:
         items = [_from_record(record) for record in results]
         return Page(items=items, cursor=_encode_cursor(results.last_evaluated_key))
 
-    def claim_dedup_key(self, dedup_key: str, incident_id: str) -> str | None:
-        pointer = DedupRecord(f"DEDUP#{dedup_key}", incident_id=incident_id)
-        try:
-            pointer.save(condition=DedupRecord.pk.does_not_exist())
-            return None
-        except PutError as error:
-            if not _conditional_failure(error):
-                raise
-        return self.dedup_holder(dedup_key)
+    def record_signal(self, dedup_key: str, candidate_id: str, seen_at: datetime) -> DedupState:
+        now = seen_at.isoformat()
+        response = DedupRecord._get_connection().update_item(
+            _dedup_pk(dedup_key),
+            range_key=_DEDUP_SK,
+            actions=[
+                DedupRecord.incident_id.set(DedupRecord.incident_id | candidate_id),  # if_not_exists
+                DedupRecord.first_seen.set(DedupRecord.first_seen | now),
+                DedupRecord.last_seen.set(now),
+                DedupRecord.occurrences.add(1),
+                DedupRecord.created.set(DedupRecord.created | False),
+            ],
+            return_values="ALL_NEW",
+        )
+        return _dedup_state(DedupRecord.from_raw_data(response["Attributes"]), candidate_id)
 
-    def dedup_holder(self, dedup_key: str) -> str | None:
+    def dedup_state(self, dedup_key: str) -> DedupState | None:
         try:
-            return DedupRecord.get(f"DEDUP#{dedup_key}", "DEDUP", consistent_read=True).incident_id
+            return _dedup_state(DedupRecord.get(_dedup_pk(dedup_key), _DEDUP_SK, consistent_read=True), None)
         except DedupRecord.DoesNotExist:
             return None
 
-    def release_dedup_key(self, dedup_key: str, incident_id: str) -> None:
-        try:
-            DedupRecord(f"DEDUP#{dedup_key}").delete(condition=DedupRecord.incident_id == incident_id)
-        except DeleteError as error:
-            if not _conditional_failure(error):
-                raise  # a key now held by another incident is not ours to release
+    def mark_dedup(self, dedup_key, incident_id, *, created=None, resolved_at=False, logged_at=None, logged_before=False) -> bool:
+        actions = []
+        if created is not None:
+            actions.append(DedupRecord.created.set(created))
+        if resolved_at is None:
+            actions.append(DedupRecord.resolved_at.remove())
+        elif resolved_at is not False:
+            actions.append(DedupRecord.resolved_at.set(resolved_at.isoformat()))
+        if logged_at is not None:
+            actions.append(DedupRecord.last_logged_at.set(logged_at.isoformat()))
+        condition = DedupRecord.incident_id == incident_id
+        if logged_before is None:
+            condition &= DedupRecord.last_logged_at.does_not_exist()
+        elif logged_before is not False:
+            condition &= DedupRecord.last_logged_at == logged_before.isoformat()
+        return self._conditional_update(dedup_key, actions, condition)
 
-    def record_occurrence(self, incident_id: str, seen_at: datetime) -> int | None:
-        # One UpdateItem. Bumping `version` makes a concurrent full save retry instead of overwriting
-        # the count; the table connection is used because Model.update would *reset* a version it has
-        # not loaded.
+    def replace_dedup(self, dedup_key: str, old_incident_id: str, candidate_id: str, seen_at: datetime) -> bool:
+        now = seen_at.isoformat()
+        return self._conditional_update(
+            dedup_key,
+            [DedupRecord.incident_id.set(candidate_id), DedupRecord.first_seen.set(now), DedupRecord.last_seen.set(now),
+             DedupRecord.occurrences.set(1), DedupRecord.created.set(False), DedupRecord.resolved_at.remove(),
+             DedupRecord.last_logged_at.remove()],
+            DedupRecord.incident_id == old_incident_id,
+        )
+
+    def _conditional_update(self, dedup_key: str, actions, condition) -> bool:
         try:
-            response = IncidentRecord._get_connection().update_item(
-                _incident_pk(incident_id),
-                range_key=_INCIDENT_SK,
-                actions=[
-                    IncidentRecord.occurrences.add(1),
-                    IncidentRecord.version.add(1),
-                    IncidentRecord.last_seen_at.set(seen_at.isoformat()),
-                ],
-                condition=IncidentRecord.pk.exists(),
-                return_values="UPDATED_NEW",
-            )
+            DedupRecord._get_connection().update_item(_dedup_pk(dedup_key), range_key=_DEDUP_SK, actions=actions, condition=condition)
+            return True
         except UpdateError as error:
             if _conditional_failure(error):
-                return None
+                return False
             raise
-        return int(response["Attributes"]["occurrences"]["N"])
+
+    def release_dedup_key(self, dedup_key: str, incident_id: str) -> None:
+        try:
+            DedupRecord(_dedup_pk(dedup_key)).delete(condition=DedupRecord.incident_id == incident_id)
+        except DeleteError as error:
+            if not _conditional_failure(error):
+                raise  # a key now feeding another incident is not ours to release
+
+    def sync_occurrences(self, incident_id: str, occurrences: int, last_seen: datetime) -> None:
+        # Bumping `version` makes a concurrent full save re-read instead of writing an older count back.
+        try:
+            IncidentRecord._get_connection().update_item(
+                _incident_pk(incident_id),
+                range_key=_INCIDENT_SK,
+                actions=[IncidentRecord.occurrences.set(occurrences), IncidentRecord.version.add(1),
+                         IncidentRecord.last_seen_at.set(last_seen.isoformat())],
+                condition=IncidentRecord.pk.exists() & (IncidentRecord.occurrences < occurrences),
+            )
+        except UpdateError as error:
+            if not _conditional_failure(error):
+                raise
 
     def consume_once(self, key: str, expires_at: datetime) -> bool:
         try:

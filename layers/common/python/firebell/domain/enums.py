@@ -40,7 +40,9 @@ class Priority(StrEnum):
 
 
 class Source(StrEnum):
-    CLOUDWATCH_ALARM = "cloudwatch_alarm"
+    CLOUDWATCH_ALARM = "cloudwatch_alarm"  # SNS notification or EventBridge state change
+    PAGERDUTY = "pagerduty_events"  # PagerDuty Events API v2, on the wire
+    ALERTMANAGER = "alertmanager"  # Prometheus Alertmanager webhook
     API = "api"
 
 

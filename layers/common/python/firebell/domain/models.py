@@ -38,6 +38,9 @@ class AlarmDetails(_Model):
     region: str | None = None
     account_id: str | None = None
     changed_at: datetime | None = None
+    # EventBridge also delivers changes whose actions CloudWatch suppressed (composite alarm suppression),
+    # which SNS never does: those are recorded, not paged.
+    actions_suppressed_by: str | None = None
 
 
 class SlaTimer(_Model):
@@ -99,6 +102,28 @@ class ResolutionWorkflow(_Model):
     task_token: Secret = None
 
 
+class Signal(_Model):
+    """One alert from any monitoring source, normalised: all intake acts on.
+
+    `dedup_key` is namespaced by source (an alarm ARN, `pagerduty:<service>:<dedup_key>`,
+    `alertmanager:<service>:<fingerprint>`), so sources never collide.
+    """
+
+    source: Source
+    action: Literal["trigger", "acknowledge", "resolve", "record"]
+    dedup_key: Annotated[str, StringConstraints(min_length=1, max_length=1024)]
+    summary: Title
+    details: LongText = ""
+    actor: str
+    service: str | None = None
+    impact: Impact | None = None
+    urgency: Urgency | None = None
+    alarm: AlarmDetails | None = None
+    labels: dict[str, str] = {}
+    custom_details: dict[str, Any] = {}
+    links: list[dict[str, str]] = []
+
+
 class Incident(_Model):
     incident_id: str
     reference: str
@@ -110,6 +135,10 @@ class Incident(_Model):
     reporter: str
     service: str | None = None
     alarm: AlarmDetails | None = None
+    # What the monitoring source said (Alertmanager labels/annotations, PagerDuty custom_details, links).
+    labels: dict[str, str] = {}
+    custom_details: dict[str, Any] = {}
+    links: list[dict[str, str]] = []
     # Set by classification; a reporter may preset impact/urgency.
     category: str | None = None
     impact: Impact | None = None
@@ -298,6 +327,14 @@ class ResolutionConfirming(_Model):
 class ResolutionWindowClosed(_Model):
     type: Literal["resolution.window_closed"]
     incident_id: str
+
+
+class QuietCheck(_Model):
+    """The quiet-period machine asks: has this alert been quiet long enough to resolve its incident?"""
+
+    type: Literal["alert.quiet_check"]
+    incident_id: str
+    task_token: str
 
 
 class MaintenanceEnded(_Model):

@@ -1,8 +1,9 @@
 """Classification, priority and SLA rules: data (config/rules.yaml), validated here."""
 
+from enum import StrEnum
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from .enums import Impact, Priority, Urgency
 
@@ -47,8 +48,89 @@ class ProcessRules(_Strict):
     review_due_days: Annotated[float, Field(gt=0)] = 5
     review_reminder_hours: Annotated[float, Field(gt=0)] = 24
     ack_link_hours: Annotated[float, Field(gt=0)] = 24
+    # In an alert storm, a repeat goes on the timeline at most this often (the count is always exact).
+    occurrence_log_minutes: Annotated[float, Field(gt=0)] = 5
+    # An alert that recovers and fires again within this window reopens the same incident (flapping).
+    flapping_window_minutes: Annotated[float, Field(gt=0)] = 30
     # Priorities that get an incident manager assigned and paged as soon as they are classified.
     incident_manager_priorities: list[Priority] = [Priority.P1]
+
+
+# --- severity of monitoring sources → impact and urgency (docs/integrations.md) ---------------
+
+
+class PagerDutySeverity(StrEnum):
+    """payload.severity of the PagerDuty Events API v2."""
+
+    CRITICAL = "critical"
+    ERROR = "error"
+    WARNING = "warning"
+    INFO = "info"
+
+
+class ImpactUrgency(_Strict):
+    impact: Impact
+    urgency: Urgency
+
+
+def _iu(impact: str, urgency: str) -> ImpactUrgency:
+    return ImpactUrgency(impact=Impact(impact), urgency=Urgency(urgency))
+
+
+_PAGERDUTY_DEFAULTS = {
+    PagerDutySeverity.CRITICAL: _iu("high", "high"),
+    PagerDutySeverity.ERROR: _iu("high", "medium"),
+    PagerDutySeverity.WARNING: _iu("medium", "medium"),
+    PagerDutySeverity.INFO: _iu("low", "low"),
+}
+
+
+class AlertmanagerSeverityRules(_Strict):
+    """Alertmanager has no severity field: by convention an alert carries it as a label."""
+
+    label: Annotated[str, Field(min_length=1, max_length=256)] = "severity"
+    # The label's value (compared case-insensitively) → impact and urgency.
+    values: dict[Annotated[str, Field(min_length=1, max_length=256)], ImpactUrgency] = {
+        "critical": _iu("high", "high"),
+        "error": _iu("high", "medium"),
+        "warning": _iu("medium", "medium"),
+        "info": _iu("low", "low"),
+    }
+    # The label is missing or has another value. None: the category rules decide.
+    default: ImpactUrgency | None = _iu("medium", "medium")
+
+    @field_validator("values")
+    @classmethod
+    def _lower_case(cls, values: dict[str, ImpactUrgency]) -> dict[str, ImpactUrgency]:
+        lowered: dict[str, ImpactUrgency] = {}
+        for value, mapped in values.items():
+            key = value.strip().lower()
+            if key in lowered:
+                raise ValueError(f"{value!r} is listed twice (values are compared case-insensitively)")
+            lowered[key] = mapped
+        return lowered
+
+
+class SeverityRules(_Strict):
+    pagerduty: dict[PagerDutySeverity, ImpactUrgency] = _PAGERDUTY_DEFAULTS
+    alertmanager: AlertmanagerSeverityRules = AlertmanagerSeverityRules()
+
+    @model_validator(mode="after")
+    def _every_pagerduty_severity(self) -> "SeverityRules":
+        missing = [s.value for s in PagerDutySeverity if s not in self.pagerduty]
+        if missing:
+            raise ValueError(f"pagerduty lacks severities {missing}")
+        return self
+
+    def for_pagerduty(self, severity: PagerDutySeverity) -> ImpactUrgency:
+        return self.pagerduty[severity]
+
+    def for_alertmanager(self, labels: dict[str, str]) -> ImpactUrgency | None:
+        rules = self.alertmanager
+        value = labels.get(rules.label)
+        if value is None:
+            return rules.default
+        return rules.values.get(value.strip().lower(), rules.default)
 
 
 class Rules(_Strict):
@@ -57,6 +139,7 @@ class Rules(_Strict):
     categories: list[CategoryRule]
     default_category: CategoryRule
     process: ProcessRules = ProcessRules()
+    severity: SeverityRules = SeverityRules()
 
     @model_validator(mode="after")
     def _complete(self) -> "Rules":

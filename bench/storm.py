@@ -1,0 +1,845 @@
+"""Alarm storm: many copies of one alarm plus many distinct alarms, concurrently, through the real intake path.
+
+What runs: moto's server on a free 127.0.0.1 port is the AWS endpoint; the real topology is rendered onto it
+(infra/local/render.py); `--workers` threads (at least 16 by default) each hold their own intake "container"
+(infra.local.runtime.LocalFunction) and invoke the intake handler in-process with SQS Lambda events of 10
+records, exactly as Lambda's event source mapping would hand them over. Every record is a real-format SNS
+envelope (taken from what moto's SNS actually delivers to the intake queue) around a real-format CloudWatch
+alarm notification (events/cloudwatch/alarm-state-alarm.json): `--duplicates` copies of one alarm ARN and
+`--distinct` other ARNs, shuffled. The handlers talk to DynamoDB and SNS over HTTP.
+
+Then, in the same run and against the same server, the same number of conditional UpdateItems of the shape
+firebell's one-write-per-duplicate uses (if_not_exists + ADD a counter, with a condition) are sent with
+plain boto3 from the same number of threads, as the baseline: the ratio between the two rates is what
+firebell (parsing, validation, powertools, the service, the writes that opening an incident takes) costs on
+top of the one write. moto's server runs in a process of its own by default (`--moto thread` puts it in a
+thread of this one), so the CPU time of each process, per alarm and per raw update, shows which side costs what.
+
+Measured and checked:
+- incidents created (scanned from the table; must be distinct + 1) and the reference counter (no gaps);
+- the stormed alarm's occurrence count as the API reports it (must equal --duplicates), every other alarm 1;
+- incident.opened events that reached the classify queue (the only road to paging): one per incident;
+- DynamoDB write calls (PutItem, UpdateItem, DeleteItem, BatchWriteItem, TransactWriteItems, counted at
+  botocore's `BaseClient._make_api_call`, conditional failures included) per alarm, split by what intake did
+  with the alarm (opened / deduplicated), so "writes per duplicate alarm" is measured, not derived;
+- alarms/s through intake, raw conditional updates/s, and their ratio.
+
+moto executes a DynamoDB request in several Python steps (read the item, check the condition, write it back)
+without a lock, so concurrent requests to one item lose updates and two conditional "creates" can both
+succeed; DynamoDB itself applies each single-item write atomically. The bench therefore serialises moto's
+DynamoDB request handling with one lock (`dynamodb_item_atomicity`), for the intake phase and the baseline
+alike; without it even the baseline's plain counter loses increments.
+
+    .venv/bin/python -m bench.storm [--duplicates 10000 --distinct 1000 --workers 16 --moto process --seed 7]
+        → bench/results/storm.json, bench/results/storm.md; exit status 1 if a check fails
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import logging
+import os
+import platform
+import queue
+import random
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import uuid
+import warnings
+from collections import Counter, defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager, redirect_stdout
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+LAYER = ROOT / "layers" / "common" / "python"
+for _path in (str(ROOT), str(LAYER)):
+    if _path not in sys.path:
+        sys.path.insert(0, _path)
+
+RESULTS = ROOT / "bench" / "results"
+REGION = "us-east-1"
+BATCH_SIZE = 10  # the intake trigger's batch size (infra/topology.py)
+MAX_RECEIVES = 5  # the intake queue's maxReceiveCount: a record failing this often is dead-lettered by intake
+WRITE_OPERATIONS = frozenset({"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems"})
+READ_OPERATIONS = frozenset({"GetItem", "Query", "Scan", "BatchGetItem", "TransactGetItems"})
+STORM_EVENT = ROOT / "events" / "cloudwatch" / "alarm-state-alarm.json"
+
+
+# --- the environment ------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def configure_process(aws_url: str, port: int) -> None:
+    os.environ.update(
+        {
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_SESSION_TOKEN": "testing",
+            "AWS_REGION": REGION,
+            "AWS_DEFAULT_REGION": REGION,
+            "AWS_ENDPOINT_URL": aws_url,
+            "MOTO_PORT": str(port),
+            "POWERTOOLS_TRACE_DISABLED": "true",
+            "POWERTOOLS_METRICS_DISABLED": "true",
+            "POWERTOOLS_METRICS_NAMESPACE": "firebell",
+            "POWERTOOLS_LOG_LEVEL": "WARNING",
+            "LOG_LEVEL": "WARNING",
+        }
+    )
+    os.environ.pop("AWS_PROFILE", None)
+    warnings.filterwarnings("ignore", message="No application metrics to publish")
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's request log: one line per request
+    # 16 threads share pynamodb's and botocore's pools of 10 connections; the overflow is reopened, not an error.
+    logging.getLogger("urllib3.connectionpool").setLevel(logging.ERROR)
+
+
+@contextmanager
+def dynamodb_item_atomicity() -> Iterator[None]:
+    """DynamoDB applies each write to an item atomically; moto does not. One lock around its DynamoDB handler."""
+    from moto.dynamodb.responses import DynamoHandler
+
+    original = DynamoHandler.call_action
+    lock = threading.Lock()
+
+    def call_action(self):  # type: ignore[no-untyped-def]
+        with lock:
+            return original(self)
+
+    DynamoHandler.call_action = call_action  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        DynamoHandler.call_action = original  # type: ignore[method-assign]
+
+
+# --- counting DynamoDB calls ----------------------------------------------------------------------
+
+
+class DynamoCalls:
+    """Every DynamoDB API call made in this process (pynamodb's, the adapters', boto3's), by operation.
+
+    Counted at `BaseClient._make_api_call`, which pynamodb calls directly and every botocore/boto3 client
+    method goes through; one count per API call (SDK retries inside it are not separate calls). Calls made
+    while a thread is handling one alarm are also charged to that alarm (`charge`).
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._local = threading.local()
+        self.by_operation: Counter[str] = Counter()
+        self._original: Any = None
+
+    def install(self) -> None:
+        from botocore.client import BaseClient
+
+        self._original = original = BaseClient._make_api_call
+        calls = self
+
+        def _make_api_call(client, operation_name, api_params):  # type: ignore[no-untyped-def]
+            if client.meta.service_model.service_name == "dynamodb":
+                calls._count(operation_name)
+            return original(client, operation_name, api_params)
+
+        BaseClient._make_api_call = _make_api_call  # type: ignore[method-assign]
+
+    def uninstall(self) -> None:
+        from botocore.client import BaseClient
+
+        if self._original is not None:
+            BaseClient._make_api_call = self._original  # type: ignore[method-assign]
+
+    def _count(self, operation: str) -> None:
+        with self._lock:
+            self.by_operation[operation] += 1
+        charged = getattr(self._local, "charged", None)
+        if charged is not None:
+            charged[operation] += 1
+
+    @contextmanager
+    def charge(self) -> Iterator[Counter[str]]:
+        """The DynamoDB calls this thread makes inside the block."""
+        self._local.charged = charged = Counter()
+        try:
+            yield charged
+        finally:
+            self._local.charged = None
+
+    def snapshot(self) -> Counter[str]:
+        with self._lock:
+            return Counter(self.by_operation)
+
+
+def writes(operations: Counter[str]) -> int:
+    return sum(n for op, n in operations.items() if op in WRITE_OPERATIONS)
+
+
+def reads(operations: Counter[str]) -> int:
+    return sum(n for op, n in operations.items() if op in READ_OPERATIONS)
+
+
+class AlarmLedger:
+    """What intake did with each alarm and the DynamoDB calls it cost, grouped by (storm|distinct, outcome)."""
+
+    def __init__(self, calls: DynamoCalls, storm_arn: str) -> None:
+        self._calls = calls
+        self._storm_arn = storm_arn
+        self._lock = threading.Lock()
+        self.groups: dict[tuple[str, str], dict[str, Any]] = defaultdict(
+            lambda: {"alarms": 0, "operations": Counter(), "writes_per_alarm": Counter()}
+        )
+        self._original: Any = None
+
+    def install(self) -> None:
+        from firebell.service import IncidentService
+
+        self._original = original = IncidentService.handle_alarm
+        ledger = self
+
+        def handle_alarm(service, alarm, redelivered=False):  # type: ignore[no-untyped-def]
+            with ledger._calls.charge() as charged:
+                outcome, incident_id = original(service, alarm, redelivered=redelivered)
+            ledger._record("storm" if alarm.arn == ledger._storm_arn else "distinct", str(outcome), charged)
+            return outcome, incident_id
+
+        IncidentService.handle_alarm = handle_alarm  # type: ignore[method-assign]
+
+    def uninstall(self) -> None:
+        from firebell.service import IncidentService
+
+        if self._original is not None:
+            IncidentService.handle_alarm = self._original  # type: ignore[method-assign]
+
+    def _record(self, kind: str, outcome: str, operations: Counter[str]) -> None:
+        with self._lock:
+            group = self.groups[(kind, outcome)]
+            group["alarms"] += 1
+            group["operations"].update(operations)
+            group["writes_per_alarm"][writes(operations)] += 1
+
+    def summary(self) -> list[dict[str, Any]]:
+        rows = []
+        for (kind, outcome), group in sorted(self.groups.items()):
+            ops: Counter[str] = group["operations"]
+            rows.append(
+                {
+                    "alarms": kind,
+                    "outcome": outcome,
+                    "count": group["alarms"],
+                    "dynamodb_writes": writes(ops),
+                    "dynamodb_reads": reads(ops),
+                    "writes_per_alarm": round(writes(ops) / group["alarms"], 4),
+                    "reads_per_alarm": round(reads(ops) / group["alarms"], 4),
+                    "by_operation": dict(sorted(ops.items())),
+                    "alarms_by_write_count": {str(k): v for k, v in sorted(group["writes_per_alarm"].items())},
+                }
+            )
+        return rows
+
+
+# --- the alarms -----------------------------------------------------------------------------------
+
+
+def sns_envelope_template(resources: dict[tuple[str, str], str]) -> dict[str, Any]:
+    """What SNS really delivers to the intake queue (no raw delivery): publish one alarm, read it back."""
+    import boto3
+
+    sns, sqs = boto3.client("sns", region_name=REGION), boto3.client("sqs", region_name=REGION)
+    sns.publish(TopicArn=resources[("topic", "alarms")], Message=STORM_EVENT.read_text(), Subject='ALARM: "checkout-5xx-rate"')
+    url = resources[("queue_url", "intake")]
+    for _ in range(50):
+        messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=1, AttributeNames=["All"], WaitTimeSeconds=1).get("Messages", [])
+        if messages:
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=messages[0]["ReceiptHandle"])
+            return {"envelope": json.loads(messages[0]["Body"]), "attributes": messages[0].get("Attributes", {})}
+    raise RuntimeError("the alarm published to the alarms topic never reached the intake queue")
+
+
+def alarm_message(alarm: dict[str, Any], template: dict[str, Any], sent_ms: int) -> dict[str, Any]:
+    """One SQS message (as ReceiveMessage returns it) carrying `alarm` in SNS's envelope."""
+    envelope = dict(template["envelope"])
+    envelope.update(
+        MessageId=str(uuid.uuid4()),
+        Subject=f'ALARM: "{alarm["AlarmName"]}" in {alarm["Region"]}',
+        Message=json.dumps(alarm),
+        Timestamp=datetime.fromtimestamp(sent_ms / 1000, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+    )
+    attributes = dict(template["attributes"])
+    attributes.update(ApproximateReceiveCount="1", SentTimestamp=str(sent_ms), ApproximateFirstReceiveTimestamp=str(sent_ms))
+    return {
+        "MessageId": str(uuid.uuid4()),
+        "ReceiptHandle": uuid.uuid4().hex,
+        "Body": json.dumps(envelope),
+        "Attributes": attributes,
+        "MessageAttributes": {},
+    }
+
+
+def storm_alarms(duplicates: int, distinct: int, seed: int) -> tuple[str, list[dict[str, Any]]]:
+    """`duplicates` copies of the sample alarm and `distinct` alarms of their own, shuffled."""
+    storm = json.loads(STORM_EVENT.read_text())
+    alarms = [storm] * duplicates
+    prefix = storm["AlarmArn"].rsplit(":", 1)[0]
+    for i in range(distinct):
+        other = dict(storm)
+        other["AlarmName"] = name = f"bench-distinct-{i:05d}"
+        other["AlarmArn"] = f"{prefix}:{name}"
+        other["AlarmDescription"] = f"Distinct alarm {i} of the storm benchmark"
+        alarms.append(other)
+    random.Random(seed).shuffle(alarms)
+    return storm["AlarmArn"], alarms
+
+
+# --- phases ---------------------------------------------------------------------------------------
+
+
+def run_intake(events: list[dict[str, Any]], workers: int, cpu_seconds: Any) -> dict[str, Any]:
+    """`workers` threads, one intake container each, take SQS events off a shared queue and invoke intake.
+
+    A record intake reports as failed comes back with its receive count raised, as SQS would redeliver it.
+    """
+    from infra.local.runtime import LocalFunction
+    from infra.topology import TOPOLOGY
+
+    spec = TOPOLOGY.function("intake")
+    work: queue.Queue[dict[str, Any] | None] = queue.Queue()
+    for event in events:
+        work.put(event)
+    latencies: list[float] = []
+    redelivered = Counter()
+    errors: list[str] = []
+    lock = threading.Lock()
+    pending = [len(events)]
+    done = threading.Event()
+    start = threading.Barrier(workers + 1)
+
+    def finish_one() -> None:
+        with lock:
+            pending[0] -= 1
+            if pending[0] == 0:
+                done.set()
+
+    def worker() -> None:
+        function = LocalFunction(spec)  # one Lambda instance per worker
+        start.wait()
+        while not done.is_set():
+            try:
+                event = work.get(timeout=0.1)
+            except queue.Empty:
+                continue
+            try:
+                began = time.perf_counter()
+                try:
+                    response = function.invoke(event) or {}
+                except Exception as error:  # the whole batch failed: SQS would deliver all of it again
+                    with lock:
+                        errors.append(f"{type(error).__name__}: {error}")
+                    response = {"batchItemFailures": [{"itemIdentifier": r["messageId"]} for r in event["Records"]]}
+                with lock:
+                    latencies.append(time.perf_counter() - began)
+                failed = {f["itemIdentifier"] for f in response.get("batchItemFailures", [])}
+                retry = [
+                    {**r, "attributes": {**r["attributes"], "ApproximateReceiveCount": str(int(r["attributes"]["ApproximateReceiveCount"]) + 1)}}
+                    for r in event["Records"]
+                    if r["messageId"] in failed and int(r["attributes"]["ApproximateReceiveCount"]) < MAX_RECEIVES
+                ]
+                if retry:
+                    with lock:
+                        redelivered[len(retry)] += 1
+                        pending[0] += 1
+                    work.put({"Records": retry})
+            finally:  # even if handling the response broke, so the run ends
+                finish_one()
+
+    threads = [threading.Thread(target=worker, name=f"intake-{i}", daemon=True) for i in range(workers)]
+    for thread in threads:
+        thread.start()
+    start.wait()
+    began, cpu_began = time.perf_counter(), cpu_seconds()
+    done.wait()
+    elapsed, cpu_ended = time.perf_counter() - began, cpu_seconds()
+    for thread in threads:
+        thread.join(timeout=10)
+    ordered = sorted(latencies)
+    return {
+        "seconds": elapsed,
+        "cpu_ms_per_alarm": cpu_ms_per(cpu_began, cpu_ended, sum(len(e["Records"]) for e in events)),
+        "invocations": len(latencies),
+        "redelivered_records": sum(k * v for k, v in redelivered.items()),
+        "invocation_errors": errors[:10],
+        "invocation_ms": {
+            "median": round(statistics.median(ordered) * 1000, 1),
+            "p95": round(ordered[int(0.95 * (len(ordered) - 1))] * 1000, 1),
+            "max": round(ordered[-1] * 1000, 1),
+        },
+    }
+
+
+def run_raw_updates(keys: list[str], workers: int, cpu_seconds: Any) -> dict[str, Any]:
+    """The baseline: the same kind of conditional UpdateItem, plain boto3, `workers` threads, same server."""
+    import boto3
+
+    dynamodb = boto3.client("dynamodb", region_name=REGION)
+    table = "bench-raw-conditional-updates"
+    dynamodb.create_table(
+        TableName=table,
+        BillingMode="PAY_PER_REQUEST",
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}, {"AttributeName": "sk", "AttributeType": "S"}],
+    )
+    work: queue.Queue[str] = queue.Queue()
+    for key in keys:
+        work.put(key)
+    start = threading.Barrier(workers + 1)
+    failures: list[str] = []
+
+    def worker() -> None:
+        client = boto3.session.Session().client("dynamodb", region_name=REGION)  # clients are made per thread
+        start.wait()
+        while True:
+            try:
+                key = work.get_nowait()
+            except queue.Empty:
+                return
+            now = datetime.now(UTC).isoformat()
+            try:
+                # record_signal's shape (data/store.py), plus a condition that holds: the write DynamoDB must check.
+                client.update_item(
+                    TableName=table,
+                    Key={"pk": {"S": f"DEDUP#{key}"}, "sk": {"S": "DEDUP"}},
+                    UpdateExpression="SET incident_id = if_not_exists(incident_id, :candidate), "
+                    "first_seen = if_not_exists(first_seen, :now), last_seen = :now ADD occurrences :one",
+                    ConditionExpression="attribute_not_exists(resolved_at)",
+                    ExpressionAttributeValues={":candidate": {"S": uuid.uuid4().hex}, ":now": {"S": now}, ":one": {"N": "1"}},
+                    ReturnValues="ALL_NEW",
+                )
+            except Exception as error:  # noqa: BLE001 - reported, and it fails the run
+                failures.append(f"{type(error).__name__}: {error}")
+
+    threads = [threading.Thread(target=worker, name=f"raw-{i}", daemon=True) for i in range(workers)]
+    for thread in threads:
+        thread.start()
+    start.wait()
+    began, cpu_began = time.perf_counter(), cpu_seconds()
+    for thread in threads:
+        thread.join()
+    elapsed, cpu_ended = time.perf_counter() - began, cpu_seconds()
+    hot = Counter(keys).most_common(1)[0]
+    item = dynamodb.get_item(TableName=table, Key={"pk": {"S": f"DEDUP#{hot[0]}"}, "sk": {"S": "DEDUP"}}, ConsistentRead=True)
+    return {
+        "updates": len(keys),
+        "seconds": elapsed,
+        "cpu_ms_per_update": cpu_ms_per(cpu_began, cpu_ended, len(keys)),
+        "failures": failures[:10],
+        "hot_key_expected": hot[1],
+        "hot_key_counted": int(item["Item"]["occurrences"]["N"]),
+    }
+
+
+# --- checks ---------------------------------------------------------------------------------------
+
+
+def scan_all(table: str, **kwargs: Any) -> Iterator[dict[str, Any]]:
+    import boto3
+
+    paginator = boto3.client("dynamodb", region_name=REGION).get_paginator("scan")
+    for page in paginator.paginate(TableName=table, ConsistentRead=True, **kwargs):
+        yield from page["Items"]
+
+
+def drain(queue_url: str) -> list[dict[str, Any]]:
+    import boto3
+
+    sqs = boto3.client("sqs", region_name=REGION)
+    found: list[dict[str, Any]] = []
+    empty_polls = 0
+    while empty_polls < 2:
+        messages = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, MessageAttributeNames=["All"]).get("Messages", [])
+        if not messages:
+            empty_polls += 1
+            continue
+        empty_polls = 0
+        found += messages
+        sqs.delete_message_batch(QueueUrl=queue_url, Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)])
+    return found
+
+
+def api_get(path: str) -> tuple[int, Any]:
+    """GET through the real api handler, as API Gateway would call it."""
+    from infra.local.http_api import proxy_event
+    from infra.local.runtime import LocalFunction
+    from infra.topology import TOPOLOGY
+
+    response = LocalFunction(TOPOLOGY.function("api")).invoke(proxy_event("GET", path, {"Accept": "application/json"}, b"", "198.51.100.7"))
+    return response["statusCode"], json.loads(response["body"]) if response.get("body") else None
+
+
+def verify(resources: dict[tuple[str, str], str], storm_arn: str, duplicates: int, distinct: int) -> dict[str, Any]:
+    from infra.local.render import peek_dead_letters
+    from infra.topology import TOPOLOGY
+
+    table = resources[("table", "incidents")]
+    incidents = [i for i in scan_all(table) if i["pk"]["S"].startswith("INCIDENT#") and i["sk"]["S"] == "INCIDENT"]
+    pointers = {i["pk"]["S"].removeprefix("DEDUP#"): i for i in scan_all(table) if i["pk"]["S"].startswith("DEDUP#")}
+    counter = next((i for i in scan_all(table) if i["pk"]["S"] == "COUNTER#reference"), None)
+    storm_pointer = pointers.get(storm_arn)
+    storm_incident_id = storm_pointer["incident_id"]["S"] if storm_pointer else None
+    storm_reference = next((i["reference"]["S"] for i in incidents if i["incident_id"]["S"] == storm_incident_id), None)
+    status, read = api_get(f"/incidents/{storm_reference}") if storm_reference else (None, None)
+    others = Counter(int(p["occurrences"]["N"]) for arn, p in pointers.items() if arn != storm_arn)
+    opened = drain(resources[("queue_url", "classify")])
+    opened_types = Counter(json.loads(m["Body"]).get("type") for m in opened)
+    opened_incidents = Counter(json.loads(m["Body"]).get("incident_id") for m in opened)
+    dead = {name: len(items) for name, items in peek_dead_letters(TOPOLOGY, resources).items()}
+    return {
+        "incidents_created": len(incidents),
+        "incidents_expected": distinct + 1,
+        "reference_counter": int(counter["value"]["N"]) if counter and "value" in counter else None,
+        "storm_incident": storm_reference,
+        "storm_occurrences_api": read.get("occurrences") if status == 200 and read else None,
+        "storm_occurrences_expected": duplicates,
+        "storm_occurrences_on_incident_item": next(
+            (int(i["occurrences"]["N"]) for i in incidents if i["incident_id"]["S"] == storm_incident_id), None
+        ),
+        "distinct_alarm_occurrences": {str(k): v for k, v in sorted(others.items())},
+        "dedup_pointers": len(pointers),
+        "dedup_pointers_not_marked_created": sum(1 for p in pointers.values() if not p.get("created", {}).get("BOOL")),
+        "incident_opened_events": opened_types.get("incident.opened", 0),
+        "incident_opened_events_by_type": dict(opened_types),
+        "incidents_announced_more_than_once": sum(1 for n in opened_incidents.values() if n > 1),
+        "dead_letters": dead,
+    }
+
+
+# --- report ---------------------------------------------------------------------------------------
+
+
+def machine() -> dict[str, Any]:
+    def version(package: str) -> str:
+        try:
+            return metadata.version(package)
+        except metadata.PackageNotFoundError:
+            return "?"
+
+    return {
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "python": f"{platform.python_version()} ({platform.python_implementation()})",
+        "platform": platform.platform(),
+        "cpu_count": os.cpu_count(),
+        "processor": platform.processor() or platform.machine(),
+        "packages": {p: version(p) for p in ("moto", "botocore", "boto3", "pynamodb", "aws-lambda-powertools", "pydantic", "werkzeug")},
+    }
+
+
+def markdown(result: dict[str, Any]) -> str:
+    c, t, checks = result["config"], result["throughput"], result["checks"]
+    storm_dup = next((r for r in result["dynamodb"]["per_alarm"] if r["alarms"] == "storm" and r["outcome"] == "deduplicated"), None)
+    ok = "✓" if result["passed"] else "✗"
+
+    def cpu(ms: dict[str, float | None]) -> str:
+        moto = f"{ms['moto_process']} ms" if ms["moto_process"] is not None else "(in the bench process)"
+        return f"{ms['bench_process']} ms / {moto}"
+
+    def busy(ms: dict[str, float | None], rate: float) -> str:
+        return ", ".join("–" if v is None else f"{v * rate / 1000:.2f}" for v in (ms["bench_process"], ms["moto_process"]))
+
+    where = ("its own process (moto's request handling has a core of its own, as DynamoDB does)" if c["moto"] == "process"
+             else "a thread of the bench process (it shares the GIL with the workers)")
+    lines = [
+        "# Alarm storm through intake",
+        "",
+        f"{c['duplicates']:,} copies of one alarm and {c['distinct']:,} distinct alarms, shuffled, in SQS events of {c['batch_size']} "
+        f"real-format SNS-wrapped CloudWatch notifications, handed to the intake handler by {c['workers']} concurrent workers "
+        f"(one intake container each, in-process) against moto's server over HTTP, running in {where}. Baseline: the same number of "
+        "conditional UpdateItems (record_signal's shape) from as many threads with plain boto3, same server, same run.",
+        "",
+        "| measure | value |",
+        "|---|---:|",
+        f"| incidents created (expected {checks['incidents_expected']:,}) | {ok if checks['incidents_created'] == checks['incidents_expected'] else '✗'} {checks['incidents_created']:,} |",
+        f"| occurrences of the stormed alarm, `GET /incidents/{checks['storm_incident']}` (expected {checks['storm_occurrences_expected']:,}) | "
+        f"{ok if checks['storm_occurrences_api'] == checks['storm_occurrences_expected'] else '✗'} {checks['storm_occurrences_api']:,} |",
+        f"| occurrences of each distinct alarm | {', '.join(f'{k}: {v:,} alarms' for k, v in checks['distinct_alarm_occurrences'].items()) or '–'} |",
+        f"| incident.opened events on the classify queue (announced twice: {checks['incidents_announced_more_than_once']}) | {checks['incident_opened_events']:,} |",
+        f"| DynamoDB writes per duplicate alarm | **{storm_dup['writes_per_alarm'] if storm_dup else '–'}** |",
+        f"| DynamoDB writes per alarm, all {c['alarms']:,} alarms | {result['dynamodb']['writes_per_alarm_overall']} |",
+        f"| alarms/s through intake ({t['intake_seconds']:.1f} s) | {t['alarms_per_second']:,.1f} |",
+        f"| raw conditional UpdateItem/s, {c['workers']} threads, plain boto3 ({t['raw_seconds']:.1f} s) | {t['raw_updates_per_second']:,.1f} |",
+        f"| ratio alarms/s ÷ raw updates/s | **{t['ratio']:.3f}** (firebell costs ×{t['overhead_factor']:.2f} the bare write) |",
+        f"| CPU per alarm through intake: bench process (handlers) / moto process | {cpu(t['cpu_ms_per_alarm'])} |",
+        f"| CPU per raw update: bench process (boto3) / moto process | {cpu(t['cpu_ms_per_raw_update'])} |",
+        f"| cores busy during intake / during the baseline: bench process, moto process | {busy(t['cpu_ms_per_alarm'], t['alarms_per_second'])}"
+        f" / {busy(t['cpu_ms_per_raw_update'], t['raw_updates_per_second'])} |",
+        f"| intake invocation (10 records): median / p95 / max | {t['invocation_ms']['median']} / {t['invocation_ms']['p95']} / {t['invocation_ms']['max']} ms |",
+        f"| records redelivered after a failure; dead letters | {t['redelivered_records']}; {sum(checks['dead_letters'].values())} |",
+        "",
+        "DynamoDB calls per alarm, by what intake did with it (counted at botocore's `BaseClient._make_api_call`; "
+        "conditional writes that failed count as writes):",
+        "",
+        "| alarms | outcome | count | writes/alarm | reads/alarm | alarms by number of writes | calls by operation |",
+        "|---|---|---:|---:|---:|---|---|",
+        *[
+            f"| {r['alarms']} | {r['outcome']} | {r['count']:,} | {r['writes_per_alarm']} | {r['reads_per_alarm']} | "
+            f"{', '.join(f'{k}: {v:,}' for k, v in r['alarms_by_write_count'].items())} | "
+            f"{', '.join(f'{k} {v:,}' for k, v in r['by_operation'].items())} |"
+            for r in result["dynamodb"]["per_alarm"]
+        ],
+        "",
+        "moto's DynamoDB requests are serialised by one lock, because moto does not apply a write to an item "
+        "atomically and DynamoDB does; moto spends milliseconds of Python per request, so both rates are bounded by "
+        "moto, not by DynamoDB. Compare the ratio and the CPU per alarm across machines, not the rates. "
+        f"powertools printed {t['emf_lines_printed_with_metrics_disabled']} EMF metric lines during the storm although "
+        "POWERTOOLS_METRICS_DISABLED is set (captured, not shown).",
+        "",
+        "Machine:",
+        "",
+        *[f"- {k}: {v}" for k, v in result["machine"].items() if k != "packages"],
+        "- " + ", ".join(f"{p} {v}" for p, v in result["machine"]["packages"].items()),
+        "",
+        f"Command: `{result['command']}`",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+# --- the endpoint ---------------------------------------------------------------------------------
+
+
+def serve_moto(port: int) -> None:
+    """The child process of `--moto process`: moto's server, DynamoDB made item-atomic, until stdin closes."""
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    from moto.server import ThreadedMotoServer
+
+    with dynamodb_item_atomicity():
+        server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+        server.start()
+        print("ready", flush=True)
+        sys.stdin.read()
+        server.stop()
+
+
+class MotoEndpoint:
+    """moto's ThreadedMotoServer on a free port: in its own process (default) or in this one (`thread`).
+
+    In its own process moto's request handling has a core and a GIL of its own, as DynamoDB and SNS have
+    their own machines: the bench process's CPU time is then the client side alone (the handlers, or boto3).
+    """
+
+    def __init__(self, mode: str) -> None:
+        self.mode = mode
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self._child: subprocess.Popen[str] | None = None
+        self._server: Any = None
+        self._atomicity: Any = None
+
+    def start(self) -> None:
+        if self.mode == "process":
+            self._child = subprocess.Popen(
+                [sys.executable, "-m", "bench.storm", "--serve-moto", str(self.port)],
+                cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+            )
+            if self._child.stdout is None or self._child.stdout.readline().strip() != "ready":
+                raise RuntimeError("moto's server process did not start")
+            return
+        from moto.server import ThreadedMotoServer
+
+        self._atomicity = dynamodb_item_atomicity()
+        self._atomicity.__enter__()
+        self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.port, verbose=False)
+        self._server.start()
+
+    def stop(self) -> None:
+        if self._child is not None:
+            assert self._child.stdin is not None
+            self._child.stdin.close()
+            try:
+                self._child.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self._child.kill()
+                self._child.wait()
+        if self._server is not None:
+            self._server.stop()
+        if self._atomicity is not None:
+            self._atomicity.__exit__(None, None, None)
+
+    def cpu_seconds(self) -> tuple[float, float | None]:
+        """CPU time (user + system) used so far by this process and, if it has its own, moto's process."""
+        own = time.process_time()
+        if self._child is None:
+            return own, None
+        try:
+            fields = Path(f"/proc/{self._child.pid}/stat").read_text().rsplit(")", 1)[1].split()
+            return own, (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        except (OSError, ValueError, IndexError):
+            return own, None
+
+
+def cpu_ms_per(before: tuple[float, float | None], after: tuple[float, float | None], count: int) -> dict[str, float | None]:
+    client = (after[0] - before[0]) * 1000 / count
+    server = (after[1] - before[1]) * 1000 / count if after[1] is not None and before[1] is not None else None
+    return {"bench_process": round(client, 3), "moto_process": round(server, 3) if server is not None else None}
+
+
+@contextmanager
+def captured_stdout() -> Iterator[io.StringIO]:
+    """powertools prints EMF metric lines every 100 values even with POWERTOOLS_METRICS_DISABLED (it only
+    skips its per-invocation flush, so the set fills up); keep them off the terminal, and count them."""
+    sink = io.StringIO()
+    with redirect_stdout(sink):
+        yield sink
+
+
+# --- main -----------------------------------------------------------------------------------------
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--duplicates", type=int, default=10_000, help="copies of the one stormed alarm (default 10000)")
+    parser.add_argument("--distinct", type=int, default=1_000, help="alarms with their own ARN (default 1000)")
+    parser.add_argument("--workers", type=int, default=16, help="concurrent intake containers (default 16)")
+    parser.add_argument("--moto", choices=("process", "thread"), default="process",
+                        help="moto's server in its own process (default) or in a thread of this one")
+    parser.add_argument("--seed", type=int, default=7, help="shuffle seed")
+    parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument("--serve-moto", type=int, metavar="PORT", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.serve_moto:
+        serve_moto(args.serve_moto)
+        return 0
+    if args.duplicates < 1 or args.distinct < 0 or args.workers < 1:
+        parser.error("--duplicates ≥ 1, --distinct ≥ 0, --workers ≥ 1")
+
+    endpoint = MotoEndpoint(args.moto)
+    configure_process(endpoint.url, endpoint.port)
+
+    from firebell import wiring
+    from infra.local.render import function_environment, render_topology, sqs_lambda_record
+    from infra.topology import CONFIG_DIR, TOPOLOGY
+
+    endpoint.start()
+    calls = DynamoCalls()
+    try:
+        resources = render_topology(TOPOLOGY, CONFIG_DIR, "http://127.0.0.1:9/bench")
+        os.environ.update(function_environment(TOPOLOGY, resources, CONFIG_DIR, 1.0))
+        wiring.reset()
+
+        storm_arn, alarms = storm_alarms(args.duplicates, args.distinct, args.seed)
+        template = sns_envelope_template(resources)
+        queue_arn = resources[("queue_arn", "intake")]
+        sent_ms = int(time.time() * 1000)
+        records = [sqs_lambda_record(alarm_message(a, template, sent_ms), queue_arn) for a in alarms]
+        events = [{"Records": records[i : i + BATCH_SIZE]} for i in range(0, len(records), BATCH_SIZE)]
+
+        ledger = AlarmLedger(calls, storm_arn)
+        calls.install()
+        ledger.install()
+        try:
+            print(f"intake: {len(alarms):,} alarms in {len(events):,} events, {args.workers} workers, moto in a {args.moto} …", flush=True)
+            before = calls.snapshot()
+            with captured_stdout() as printed:
+                intake = run_intake(events, args.workers, endpoint.cpu_seconds)
+            during = calls.snapshot() - before
+        finally:
+            ledger.uninstall()
+            calls.uninstall()
+        intake["emf_lines_printed"] = sum(1 for line in printed.getvalue().splitlines() if '"_aws"' in line)
+        print(f"  {intake['seconds']:.1f} s; checking …", flush=True)
+        checks = verify(resources, storm_arn, args.duplicates, args.distinct)
+
+        keys = [a["AlarmArn"] for a in alarms]
+        print(f"baseline: {len(keys):,} conditional UpdateItems, {args.workers} threads …", flush=True)
+        raw = run_raw_updates(keys, args.workers, endpoint.cpu_seconds)
+        print(f"  {raw['seconds']:.1f} s", flush=True)
+    finally:
+        calls.uninstall()
+        endpoint.stop()
+
+    alarms_per_second = len(alarms) / intake["seconds"]
+    raw_per_second = raw["updates"] / raw["seconds"]
+    per_alarm = ledger.summary()
+    storm_dup = next((r for r in per_alarm if r["alarms"] == "storm" and r["outcome"] == "deduplicated"), None)
+    problems = []
+    if checks["incidents_created"] != checks["incidents_expected"]:
+        problems.append(f"{checks['incidents_created']} incidents, expected {checks['incidents_expected']}")
+    if checks["storm_occurrences_api"] != args.duplicates:
+        problems.append(f"{checks['storm_occurrences_api']} occurrences of the stormed alarm, expected {args.duplicates}")
+    if checks["incident_opened_events"] != checks["incidents_expected"] or checks["incidents_announced_more_than_once"]:
+        problems.append(f"{checks['incident_opened_events']} incident.opened events, expected {checks['incidents_expected']}")
+    if raw["failures"] or raw["hot_key_counted"] != raw["hot_key_expected"]:
+        problems.append(f"baseline: {raw['hot_key_counted']} of {raw['hot_key_expected']} increments, failures {raw['failures'][:2]}")
+    result = {
+        "benchmark": "alarm storm through intake",
+        "command": f"python -m bench.storm --duplicates {args.duplicates} --distinct {args.distinct} --workers {args.workers} "
+        f"--moto {args.moto} --seed {args.seed}",
+        "config": {
+            "duplicates": args.duplicates,
+            "distinct": args.distinct,
+            "alarms": len(alarms),
+            "workers": args.workers,
+            "batch_size": BATCH_SIZE,
+            "events": len(events),
+            "seed": args.seed,
+            "moto": args.moto,
+            "moto_dynamodb_serialised": True,
+        },
+        "checks": checks,
+        "dynamodb": {
+            "writes_per_duplicate_alarm": storm_dup["writes_per_alarm"] if storm_dup else None,
+            "writes_per_alarm_overall": round(writes(during) / len(alarms), 4),
+            "reads_per_alarm_overall": round(reads(during) / len(alarms), 4),
+            "intake_phase_by_operation": dict(sorted(during.items())),
+            "per_alarm": per_alarm,
+        },
+        "throughput": {
+            "intake_seconds": round(intake["seconds"], 3),
+            "alarms_per_second": round(alarms_per_second, 1),
+            "raw_seconds": round(raw["seconds"], 3),
+            "raw_updates": raw["updates"],
+            "raw_updates_per_second": round(raw_per_second, 1),
+            "ratio": round(alarms_per_second / raw_per_second, 4),
+            "overhead_factor": round(raw_per_second / alarms_per_second, 2),
+            "cpu_ms_per_alarm": intake["cpu_ms_per_alarm"],
+            "cpu_ms_per_raw_update": raw["cpu_ms_per_update"],
+            "invocations": intake["invocations"],
+            "invocation_ms": intake["invocation_ms"],
+            "redelivered_records": intake["redelivered_records"],
+            "invocation_errors": intake["invocation_errors"],
+            "emf_lines_printed_with_metrics_disabled": intake["emf_lines_printed"],
+            "raw_hot_key": {"expected": raw["hot_key_expected"], "counted": raw["hot_key_counted"]},
+        },
+        "passed": not problems,
+        "problems": problems,
+        "machine": machine(),
+    }
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "storm.json").write_text(json.dumps(result, indent=2) + "\n")
+    (args.out / "storm.md").write_text(markdown(result))
+    print(
+        f"incidents {checks['incidents_created']:,} (expected {checks['incidents_expected']:,}); "
+        f"occurrences {checks['storm_occurrences_api']} (expected {args.duplicates:,}); "
+        f"incident.opened {checks['incident_opened_events']:,}; "
+        f"writes/duplicate {result['dynamodb']['writes_per_duplicate_alarm']}; "
+        f"{alarms_per_second:,.1f} alarms/s vs {raw_per_second:,.1f} raw updates/s (ratio {result['throughput']['ratio']:.3f})"
+    )
+    print(f"results: {args.out / 'storm.json'}, {args.out / 'storm.md'}")
+    for problem in problems:
+        print(f"FAILED: {problem}", file=sys.stderr)
+    return 0 if not problems else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,224 @@
+"""The storm rule under concurrency: N copies of one alarm arriving at once give one incident seen N times,
+announced once, paged once, each copy costing one DynamoDB write.
+
+moto applies a DynamoDB write in several Python steps without a lock (read the item, check the condition,
+write it back), so concurrent writes to one item can lose an ADD or let two conditional creates both
+succeed; DynamoDB applies each single-item write atomically, and firebell relies on exactly that. The
+`item_atomic_dynamodb` fixture gives moto that guarantee with one lock around its DynamoDB handler.
+bench/storm.py runs the same storm at scale (10,000 copies) against moto's server.
+"""
+
+from __future__ import annotations
+
+import json
+import queue
+import threading
+import time
+import uuid
+from collections import Counter
+from collections.abc import Iterator
+
+import pytest
+
+from infra.local.runtime import LocalFunction
+from infra.topology import TOPOLOGY
+from tests.integration.conftest import CONTACTS, Pipeline, load_event
+
+COPIES = 200
+WORKERS = 16
+BATCH_SIZE = 10  # the intake trigger's batch size
+WRITE_OPERATIONS = frozenset({"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems"})
+
+
+@pytest.fixture
+def item_atomic_dynamodb(monkeypatch: pytest.MonkeyPatch) -> None:
+    from moto.dynamodb.responses import DynamoHandler
+
+    original = DynamoHandler.call_action
+    lock = threading.Lock()
+
+    def call_action(self):  # type: ignore[no-untyped-def]
+        with lock:
+            return original(self)
+
+    monkeypatch.setattr(DynamoHandler, "call_action", call_action)
+
+
+@pytest.fixture
+def metrics_namespace(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The functions' metrics namespace, as the stack and the local runtime set it (POWERTOOLS_METRICS_NAMESPACE).
+
+    With POWERTOOLS_METRICS_DISABLED, powertools skips the per-invocation flush and so never empties its
+    process-wide metric set; at the 100th value of one metric it serialises the set anyway, which raises
+    SchemaValidationError without a namespace and fails the record being handled. A storm gets there.
+    """
+    import importlib
+
+    for spec in TOPOLOGY.functions:
+        provider = importlib.import_module(spec.module).metrics.provider
+        monkeypatch.setattr(provider, "namespace", "firebell")
+
+
+class AlarmCosts:
+    """Per alarm intake handled: its outcome and the DynamoDB writes made while handling it (failed conditions too)."""
+
+    def __init__(self) -> None:
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        self.handled: list[tuple[str, int]] = []
+
+    def count(self, operation: str) -> None:
+        charged = getattr(self._local, "writes", None)
+        if charged is not None and operation in WRITE_OPERATIONS:
+            self._local.writes = charged + 1
+
+    def start(self) -> None:
+        self._local.writes = 0
+
+    def finish(self, outcome: str) -> None:
+        writes, self._local.writes = self._local.writes, None
+        with self._lock:
+            self.handled.append((outcome, writes))
+
+    def writes_for(self, outcome: str) -> list[int]:
+        return [writes for handled_outcome, writes in self.handled if handled_outcome == outcome]
+
+
+@pytest.fixture
+def alarm_costs(monkeypatch: pytest.MonkeyPatch) -> Iterator[AlarmCosts]:
+    from botocore.client import BaseClient
+
+    from firebell.service import IncidentService
+
+    costs = AlarmCosts()
+    make_api_call, handle_alarm = BaseClient._make_api_call, IncidentService.handle_alarm
+
+    def counting_api_call(client, operation_name, api_params):  # type: ignore[no-untyped-def]
+        if client.meta.service_model.service_name == "dynamodb":
+            costs.count(operation_name)
+        return make_api_call(client, operation_name, api_params)
+
+    def costed_handle_alarm(service, alarm, redelivered=False):  # type: ignore[no-untyped-def]
+        costs.start()
+        try:
+            outcome, incident_id = handle_alarm(service, alarm, redelivered=redelivered)
+        except BaseException:
+            costs.finish("failed")
+            raise
+        costs.finish(str(outcome))
+        return outcome, incident_id
+
+    monkeypatch.setattr(BaseClient, "_make_api_call", counting_api_call)
+    monkeypatch.setattr(IncidentService, "handle_alarm", costed_handle_alarm)
+    yield costs
+
+
+def the_same_alarm(pipeline: Pipeline, copies: int) -> list[dict]:
+    """`copies` SQS records of the sample ALARM notification, each its own SQS message (as N publishes make)."""
+    [record] = load_event("sqs/intake-alarm.json")["Records"]
+    queue_arn = pipeline.resources[("queue_arn", "intake")]
+    return [{**record, "messageId": str(uuid.uuid4()), "eventSourceARN": queue_arn} for _ in range(copies)]
+
+
+def deliver_concurrently(records: list[dict], workers: int) -> list[dict]:
+    """`workers` intake instances (one invocation at a time each, like Lambda) take batches off one queue, all at once."""
+    batches: queue.Queue[list[dict]] = queue.Queue()
+    for start in range(0, len(records), BATCH_SIZE):
+        batches.put(records[start : start + BATCH_SIZE])
+    ready = threading.Barrier(workers)
+    responses: list[dict] = []
+    errors: list[BaseException] = []
+
+    def worker(function: LocalFunction) -> None:
+        ready.wait()
+        while True:
+            try:
+                batch = batches.get_nowait()
+            except queue.Empty:
+                return
+            try:
+                responses.append(function.invoke({"Records": batch}))
+            except BaseException as error:  # noqa: BLE001 - re-raised below, in the test's thread
+                errors.append(error)
+
+    threads = [threading.Thread(target=worker, args=(LocalFunction(TOPOLOGY.function("intake")),)) for _ in range(workers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert not any(thread.is_alive() for thread in threads), "an intake worker did not finish"
+    if errors:
+        raise errors[0]
+    return responses
+
+
+def timeline_kinds(pipeline: Pipeline) -> list[str]:
+    status, timeline = pipeline.api("GET", "/incidents/INC-1/timeline")
+    assert status == 200
+    return [entry["kind"] for entry in timeline["items"]]
+
+
+def play_notify(pipeline: Pipeline, seconds: float) -> None:
+    """The notify event source mapping, for `seconds`: every message on the queue goes to notify."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        event = pipeline.queued("notify", wait_seconds=0.3)
+        if event["Records"]:
+            assert pipeline.invoke("notify", event) == {"batchItemFailures": []}
+
+
+def test_concurrent_copies_of_one_alarm_open_one_incident_counted_n_times_and_page_once(
+    pipeline: Pipeline, item_atomic_dynamodb: None, metrics_namespace: None, alarm_costs: AlarmCosts
+) -> None:
+    # Given 200 copies of the same CloudWatch alarm, each its own SQS message from the alarms topic
+    records = the_same_alarm(pipeline, COPIES)
+
+    # When 16 intake instances handle them at the same time, in batches of 10
+    responses = deliver_concurrently(records, WORKERS)
+
+    # Then every copy was handled (none left to retry): one opened the incident, the rest counted as repeats
+    assert len(responses) == COPIES // BATCH_SIZE
+    assert all(response == {"batchItemFailures": []} for response in responses)
+    outcomes = Counter(outcome for outcome, _ in alarm_costs.handled)
+    assert outcomes == {"opened": 1, "deduplicated": COPIES - 1}
+    assert pipeline.dead_letters()["intake-dlq"] == []
+
+    # And there is exactly one incident, and it says it was seen 200 times
+    status, page = pipeline.api("GET", "/incidents")
+    assert status == 200
+    assert [incident["reference"] for incident in page["items"]] == ["INC-1"]
+    status, incident = pipeline.api("GET", "/incidents/INC-1")
+    assert status == 200
+    assert incident["occurrences"] == COPIES
+    assert incident["status"] == "triggered"
+
+    # And each repeat cost one DynamoDB write: the dedup pointer's UpdateItem, plus now and then a (throttled)
+    # occurrence entry on the timeline, shared by the whole storm
+    repeat_writes = alarm_costs.writes_for("deduplicated")
+    assert min(repeat_writes) == 1
+    assert sum(repeat_writes) / len(repeat_writes) < 1.1, Counter(repeat_writes)
+    assert timeline_kinds(pipeline).count("occurrence") <= 1
+
+    # And classify (the only road to paging) heard of it exactly once
+    opened = pipeline.queued("classify", wait_seconds=1.0, expect=2)
+    assert [json.loads(record["body"])["type"] for record in opened["Records"]] == ["incident.opened"]
+    assert json.loads(opened["Records"][0]["body"])["incident_id"] == incident["incident_id"]
+
+    # When classify handles it and notify handles whatever the escalation asks for
+    assert pipeline.invoke("classify", opened) == {"batchItemFailures": []}
+    deadline = time.monotonic() + 10
+    while "paged" not in timeline_kinds(pipeline):
+        assert time.monotonic() < deadline, "level 1 was never paged"
+        play_notify(pipeline, 0.5)
+    play_notify(pipeline, 2.0)  # anything else the storm might have set off
+
+    # Then one escalation runs and level 1 was paged once: whoever is on call got one email and one SMS,
+    # and nobody got anything twice
+    machine = pipeline.resources[("state_machine", "escalation")]
+    assert len(pipeline.client("stepfunctions").list_executions(stateMachineArn=machine)["executions"]) == 1
+    assert timeline_kinds(pipeline).count("paged") == 1
+    _, on_call = pipeline.api("GET", "/schedules/platform-primary/on-call")
+    email, phone = CONTACTS[on_call["person"]["id"]]
+    received = Counter((message["channel"], recipient) for message in pipeline.outbox() for recipient in message["to"])
+    assert received[("email", email)] == 1 and received[("sms", phone)] == 1
+    assert max(received.values()) == 1, received
