@@ -20,7 +20,7 @@ from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 
-from infra.local.demo import http, local_aws_client
+from infra.local.demo import http, local_aws_client, wait_for
 from infra.local.runtime import LocalRuntime, port_is_free
 
 RESULTS = Path(__file__).parent / "results"
@@ -29,16 +29,6 @@ TIME_SCALE = 0.002  # level 1 (5 min) and level 2 (10 min) wait 1 s each; the co
 
 def free_port(start: int) -> int:
     return next(port for port in range(start, start + 200) if port_is_free(port))
-
-
-def wait_for(what: str, probe, seconds: float):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        found = probe()
-        if found:
-            return found
-        time.sleep(0.1)
-    raise RuntimeError(f"{what}: not within {seconds}s")
 
 
 def run_scenario(runtime: LocalRuntime) -> str:

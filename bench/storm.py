@@ -51,7 +51,6 @@ import sys
 import threading
 import time
 import uuid
-import warnings
 from collections import Counter, defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager, redirect_stdout
@@ -85,25 +84,10 @@ def free_port() -> int:
 
 
 def configure_process(aws_url: str, port: int) -> None:
-    os.environ.update(
-        {
-            "AWS_ACCESS_KEY_ID": "testing",
-            "AWS_SECRET_ACCESS_KEY": "testing",
-            "AWS_SESSION_TOKEN": "testing",
-            "AWS_REGION": REGION,
-            "AWS_DEFAULT_REGION": REGION,
-            "AWS_ENDPOINT_URL": aws_url,
-            "MOTO_PORT": str(port),
-            "POWERTOOLS_TRACE_DISABLED": "true",
-            "POWERTOOLS_METRICS_DISABLED": "true",
-            "POWERTOOLS_METRICS_NAMESPACE": "firebell",
-            "POWERTOOLS_LOG_LEVEL": "WARNING",
-            "LOG_LEVEL": "WARNING",
-        }
-    )
-    os.environ.pop("AWS_PROFILE", None)
-    warnings.filterwarnings("ignore", message="No application metrics to publish")
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's request log: one line per request
+    from infra.local.runtime import configure_local_process  # imports moto's world: not at module import
+
+    configure_local_process(aws_url, port)
+    os.environ["LOG_LEVEL"] = "WARNING"
     # 16 threads share pynamodb's and botocore's pools of 10 connections; the overflow is reopened, not an error.
     logging.getLogger("urllib3.connectionpool").setLevel(logging.ERROR)
 

@@ -31,6 +31,17 @@ class DemoFailed(AssertionError):
     pass
 
 
+def wait_for(what: str, probe: Callable[[], T | None], seconds: float, interval: float = 0.1) -> T:
+    """Poll `probe` until it returns something truthy; DemoFailed (an AssertionError) if it never does."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        found = probe()
+        if found:
+            return found
+        time.sleep(interval)
+    raise DemoFailed(f"{what}: did not happen within {seconds:.0f}s")
+
+
 def http(method: str, url: str, body: dict | None = None) -> tuple[int, Any]:
     data = json.dumps(body).encode() if body is not None else None
     request = urllib.request.Request(url, data=data, method=method, headers={"Content-Type": "application/json"})
@@ -69,13 +80,7 @@ class Demo:
         self._say("✓", text)
 
     def _wait_for(self, what: str, probe: Callable[[], T | None], timeout: float) -> T:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            found = probe()
-            if found:
-                return found
-            time.sleep(0.2)
-        raise DemoFailed(f"{what}: did not happen within {timeout:.0f}s")
+        return wait_for(what, probe, timeout)
 
     # --- the doors -------------------------------------------------------------------------------
 

@@ -125,6 +125,30 @@ class QueuePoller(threading.Thread):
             )
 
 
+def configure_local_process(aws_url: str, aws_port: int) -> None:
+    """Point this process (handlers, boto3, moto's Step Functions engine) at the local AWS endpoint."""
+    os.environ.update(
+        {
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_SESSION_TOKEN": "testing",
+            "AWS_REGION": REGION,
+            "AWS_DEFAULT_REGION": REGION,
+            "AWS_ENDPOINT_URL": aws_url,
+            # moto's Step Functions engine sends its own SDK calls (sqs:sendMessage) to this port.
+            "MOTO_PORT": str(aws_port),
+            "POWERTOOLS_TRACE_DISABLED": "true",
+            "POWERTOOLS_METRICS_DISABLED": "true",
+            "POWERTOOLS_METRICS_NAMESPACE": "firebell",
+            "POWERTOOLS_LOG_LEVEL": os.environ.get("POWERTOOLS_LOG_LEVEL", "WARNING"),
+        }
+    )
+    os.environ.pop("AWS_PROFILE", None)
+    # Metrics are disabled locally, so every flush would warn that there is nothing to publish.
+    warnings.filterwarnings("ignore", message="No application metrics to publish")
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's request log drowns the timeline
+
+
 def port_is_free(port: int) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -190,25 +214,7 @@ class LocalRuntime:
     # --- set-up ----------------------------------------------------------------------------------
 
     def _configure_process_environment(self) -> None:
-        os.environ.update(
-            {
-                "AWS_ACCESS_KEY_ID": "testing",
-                "AWS_SECRET_ACCESS_KEY": "testing",
-                "AWS_SESSION_TOKEN": "testing",
-                "AWS_REGION": REGION,
-                "AWS_DEFAULT_REGION": REGION,
-                "AWS_ENDPOINT_URL": self.aws_url,
-                # moto's Step Functions engine sends its own SDK calls (sqs:sendMessage) to this port.
-                "MOTO_PORT": str(self.aws_port),
-                "POWERTOOLS_TRACE_DISABLED": "true",
-                "POWERTOOLS_METRICS_DISABLED": "true",
-                "POWERTOOLS_METRICS_NAMESPACE": "firebell",
-                "POWERTOOLS_LOG_LEVEL": os.environ.get("POWERTOOLS_LOG_LEVEL", "WARNING"),
-            }
-        )
-        os.environ.pop("AWS_PROFILE", None)
-        # Metrics are disabled locally, so every flush would warn that there is nothing to publish.
-        warnings.filterwarnings("ignore", message="No application metrics to publish")
+        configure_local_process(self.aws_url, self.aws_port)
 
     def _start_moto(self) -> None:
         from moto.core.config import default_user_config
@@ -216,7 +222,6 @@ class LocalRuntime:
 
         # Run state machines for real (Wait states wait, task tokens work, SDK integrations execute).
         default_user_config["stepfunctions"]["execute_state_machine"] = True
-        logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's request log drowns the timeline
         self._moto_server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.aws_port, verbose=False)
         self._moto_server.start()
 

@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 import pytest
 import yaml
 
-from infra.local.demo import http, local_aws_client
+from infra.local.demo import http, local_aws_client, wait_for
 from infra.topology import ROOT
 from tests.e2e.conftest import RunningPipeline, running_pipeline
 
@@ -77,16 +77,6 @@ def pipeline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningPipeli
 
 
 # --- helpers: what a person sees through the API and the outbox -----------------------------------
-
-
-def wait_for(what: str, probe: Callable[[], T | None], seconds: float) -> T:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        found = probe()
-        if found:
-            return found
-        time.sleep(0.1)
-    raise AssertionError(f"{what}: not within {seconds}s")
 
 
 def report(pipeline: RunningPipeline, title: str, impact: str = "medium", urgency: str = "medium", service: str = "web") -> str:
