@@ -227,12 +227,15 @@ def test_escalating_by_hand_pages_the_next_level_now(pipeline: RunningPipeline) 
     wait_for("level 1 paged", lambda: pages(pipeline, reference, "alice", "level 1"), 10)
 
     # When alice escalates by hand
-    escalated_at = time.monotonic()
     act(pipeline, reference, "escalate", {"by": "alice", "reason": "needs the backend team"})
 
-    # Then bob is paged well before level 1's delay would have run out
-    wait_for("level 2 paged", lambda: pages(pipeline, reference, "bob", "level 2"), LEVEL_SECONDS)
-    assert time.monotonic() - escalated_at < LEVEL_SECONDS
+    # Then bob is paged at once: within LEVEL_SECONDS of the escalation, as stamped on the timeline
+    # (the test's own polling under a loaded machine is not part of the measurement)
+    wait_for("level 2 paged", lambda: pages(pipeline, reference, "bob", "level 2"), LEVEL_SECONDS + 4)
+    entries = timeline(pipeline, reference)
+    escalated = next(datetime.fromisoformat(e["at"]) for e in entries if e["kind"] == "escalated")
+    level2 = next(datetime.fromisoformat(e["at"]) for e in entries if e["kind"] == "paged" and e["details"]["level"] == 2)
+    assert timedelta(0) < level2 - escalated < timedelta(seconds=LEVEL_SECONDS)
 
 
 def test_reassigning_pages_the_new_assignee(pipeline: RunningPipeline) -> None:
