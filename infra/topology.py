@@ -12,6 +12,7 @@ from typing import Literal
 from pynamodb.indexes import GlobalSecondaryIndex
 from pynamodb.models import Model
 
+from firebell import idempotency
 from firebell import workflows as machines
 from firebell.data.records import TABLE_MODEL
 from firebell.domain.alarms import ALARM_STATE_CHANGE_PATTERN
@@ -20,6 +21,8 @@ from firebell.domain.enums import EventType
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG_DIR = ROOT / "config"
 STATE_MACHINE_DIR = ROOT / "infra" / "statemachines"
+# AWS's guidance for SQS event sources: visibility timeout at least six times the consuming function's timeout.
+VISIBILITY_TIMEOUT_FACTOR = 6
 
 
 # --- resources ------------------------------------------------------------------------------------
@@ -205,10 +208,17 @@ class Topology:
     def queue(self, name: str) -> QueueSpec:
         return next(q for q in self.queues if q.name == name)
 
+    def visibility_timeout_seconds(self, queue: QueueSpec) -> int:
+        """The queue's own, raised to VISIBILITY_TIMEOUT_FACTOR times the timeout of any function it triggers."""
+        consumer_timeouts = [
+            f.timeout_seconds for f in self.functions if isinstance(f.trigger, QueueTrigger) and f.trigger.queue == queue.name
+        ]
+        return max([queue.visibility_timeout_seconds, *(VISIBILITY_TIMEOUT_FACTOR * t for t in consumer_timeouts)])
+
 
 TABLE = "incidents"
-# Powertools idempotency records (POST /incidents with an Idempotency-Key): its DynamoDBPersistenceLayer's
-# default key and expiry attributes.
+# Powertools idempotency records (POST /incidents with an Idempotency-Key), keyed and expired by the attributes
+# firebell.idempotency gives its DynamoDBPersistenceLayer.
 IDEMPOTENCY_TABLE = "idempotency"
 ALARMS_TOPIC = "alarms"
 EVENTS_TOPIC = "events"
@@ -244,7 +254,13 @@ def _state_machine(name: str, queue: str = "notify") -> StateMachineSpec:
 TOPOLOGY = Topology(
     tables=(
         table_from_model(TABLE, TABLE_MODEL),
-        TableSpec(IDEMPOTENCY_TABLE, KeyAttribute("id", "S"), None, (), ttl_attribute="expiration"),
+        TableSpec(
+            IDEMPOTENCY_TABLE,
+            KeyAttribute(idempotency.KEY_ATTRIBUTE, "S"),
+            None,
+            (),
+            ttl_attribute=idempotency.EXPIRY_ATTRIBUTE,
+        ),
     ),
     topics=(
         TopicSpec(ALARMS_TOPIC, "CloudWatch alarm actions publish here"),

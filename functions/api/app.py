@@ -17,7 +17,7 @@ from firebell import idempotency, wiring
 from firebell.admin_api import router as admin_router
 from firebell.integrations_api import router as integrations_router
 from firebell.data.store import InvalidCursor
-from firebell.domain.enums import Priority, Status
+from firebell.domain.enums import Priority, Status, TimelineKind
 from firebell.domain.ack_links import InvalidAckLink
 from firebell.domain.errors import IncidentNotFound, InvalidTransition, UnknownSchedule
 from firebell.domain.models import (
@@ -175,8 +175,8 @@ def list_incidents(
     limit: Annotated[int, Query(ge=1, le=100)] = 25,
     cursor: Annotated[str | None, Query(max_length=2048)] = None,
 ) -> IncidentPage:
-    page = wiring.incident_service().list(IncidentFilter(status=status, priority=priority, team=team), limit, cursor)
     service = wiring.incident_service()
+    page = service.list(IncidentFilter(status=status, priority=priority, team=team), limit, cursor)
     return IncidentPage(items=[service.read(i) for i in page.items], cursor=page.cursor)
 
 
@@ -188,16 +188,18 @@ def get_incident(incident_id: str) -> IncidentRead:
 
 @app.post("/incidents/<incident_id>/acknowledge", summary="Acknowledge: stops paging")
 def acknowledge_incident(incident_id: str, request: AcknowledgeRequest) -> IncidentRead:
-    incident = wiring.incident_service().acknowledge(incident_id, request.by)
+    service = wiring.incident_service()
+    incident = service.acknowledge(incident_id, request.by)
     metrics.add_metric(name="IncidentsAcknowledged", unit=MetricUnit.Count, value=1)
-    return wiring.incident_service().read(incident)
+    return service.read(incident)
 
 
 @app.post("/incidents/<incident_id>/resolve", summary="Resolve, with resolution notes")
 def resolve_incident(incident_id: str, request: ResolveRequest) -> IncidentRead:
-    incident = wiring.incident_service().resolve(incident_id, request.by, request.resolution_notes)
+    service = wiring.incident_service()
+    incident = service.resolve(incident_id, request.by, request.resolution_notes)
     metrics.add_metric(name="IncidentsResolved", unit=MetricUnit.Count, value=1)
-    return wiring.incident_service().read(incident)
+    return service.read(incident)
 
 
 @app.post("/incidents/<incident_id>/notes", summary="Add a note to the timeline")
@@ -245,7 +247,9 @@ def reopen_incident(incident_id: str, request: ReasonRequest) -> IncidentRead:
 def post_stakeholder_update(incident_id: str, request: StakeholderUpdateRequest) -> Response[Timeline]:
     service = wiring.incident_service()
     service.post_update(incident_id, request.by, request.message)
-    return Response(HTTPStatus.CREATED, "application/json", {"items": [e.model_dump(mode="json") for e in service.timeline(incident_id)[-1:]]})
+    # The update's own entry (the deliveries to stakeholders are logged after it).
+    posted = [e for e in service.timeline(incident_id) if e.kind is TimelineKind.STAKEHOLDER_UPDATE][-1:]
+    return Response(HTTPStatus.CREATED, "application/json", {"items": [e.model_dump(mode="json") for e in posted]})
 
 
 @app.post("/incidents/<incident_id>/review", summary="Complete the post-incident review")

@@ -31,9 +31,11 @@ from infra.topology import (
     ALARMS_TOPIC,
     CONFIG_DIR,
     TOPOLOGY,
+    VISIBILITY_TIMEOUT_FACTOR,  # noqa: F401 (tests/infra reads it here)
     ApiTrigger,
     EventRuleSpec,
     FunctionSpec,
+    KeyAttribute,
     QueueSpec,
     QueueTrigger,
     SecretSpec,
@@ -47,8 +49,6 @@ LAYER_CONFIG_DIR = "/opt/firebell/config"
 METRICS_NAMESPACE = "firebell"
 LOG_RETENTION = logs.RetentionDays.ONE_MONTH
 DLQ_RETENTION = Duration.days(14)
-# AWS's guidance for SQS event sources: visibility timeout at least six times the function's timeout.
-VISIBILITY_TIMEOUT_FACTOR = 6
 # Generated secret values: 64 letters and digits (~380 bits), plain SecretString, as the functions read it
 # (firebell.adapters.aws.SecretsManagerSecret uses the string's bytes as the HMAC key).
 SECRET_LENGTH = 64
@@ -76,6 +76,10 @@ _PATTERN_FIELDS = {
 def pascal(name: str) -> str:
     """`intake-dlq` → `IntakeDlq`: construct ids from topology names."""
     return "".join(part.capitalize() for part in name.replace("_", "-").split("-"))
+
+
+def _attribute(key: KeyAttribute) -> dynamodb.Attribute:
+    return dynamodb.Attribute(name=key.name, type=_ATTRIBUTE_TYPES[key.type])
 
 
 class FirebellStack(Stack):
@@ -125,12 +129,8 @@ class FirebellStack(Stack):
         table = dynamodb.Table(
             self,
             f"{pascal(spec.name)}Table",
-            partition_key=dynamodb.Attribute(name=spec.hash_key.name, type=_ATTRIBUTE_TYPES[spec.hash_key.type]),
-            sort_key=(
-                dynamodb.Attribute(name=spec.range_key.name, type=_ATTRIBUTE_TYPES[spec.range_key.type])
-                if spec.range_key
-                else None
-            ),
+            partition_key=_attribute(spec.hash_key),
+            sort_key=_attribute(spec.range_key) if spec.range_key else None,
             billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
             point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
                 point_in_time_recovery_enabled=True
@@ -145,12 +145,8 @@ class FirebellStack(Stack):
                 raise NotImplementedError(f"{spec.name}.{index.name}: projection {index.projection}")
             table.add_global_secondary_index(
                 index_name=index.name,
-                partition_key=dynamodb.Attribute(name=index.hash_key.name, type=_ATTRIBUTE_TYPES[index.hash_key.type]),
-                sort_key=(
-                    dynamodb.Attribute(name=index.range_key.name, type=_ATTRIBUTE_TYPES[index.range_key.type])
-                    if index.range_key
-                    else None
-                ),
+                partition_key=_attribute(index.hash_key),
+                sort_key=_attribute(index.range_key) if index.range_key else None,
                 projection_type=_PROJECTIONS[index.projection],
             )
         return table
@@ -176,7 +172,7 @@ class FirebellStack(Stack):
         queue = sqs.Queue(
             self,
             f"{pascal(spec.name)}Queue",
-            visibility_timeout=Duration.seconds(self._visibility_timeout(spec)),
+            visibility_timeout=Duration.seconds(self.topology.visibility_timeout_seconds(spec)),
             dead_letter_queue=sqs.DeadLetterQueue(queue=dlq, max_receive_count=spec.max_receive_count),
             encryption=sqs.QueueEncryption.SQS_MANAGED,
             enforce_ssl=True,
@@ -242,14 +238,6 @@ class FirebellStack(Stack):
             ],
         )
         return secret
-
-    def _visibility_timeout(self, spec: QueueSpec) -> int:
-        consumer_timeouts = [
-            f.timeout_seconds
-            for f in self.topology.functions
-            if isinstance(f.trigger, QueueTrigger) and f.trigger.queue == spec.name
-        ]
-        return max([spec.visibility_timeout_seconds, *(VISIBILITY_TIMEOUT_FACTOR * t for t in consumer_timeouts)])
 
     def _function(self, spec: FunctionSpec) -> lambda_.Function:
         name = pascal(spec.name)
@@ -447,8 +435,6 @@ class FirebellStack(Stack):
                 return self.secrets[name].secret_arn
             case "api_url":
                 return self.apis[name].url
-            case "max_receive_count":
-                return str(self.topology.queue(name).max_receive_count)
         raise ValueError(f"unknown resource kind {kind!r} (for {name!r})")
 
     def _wire(self, spec: FunctionSpec, function: lambda_.Function) -> None:

@@ -18,10 +18,9 @@ from typing import Any, TypeVar
 
 import boto3
 
-from infra.topology import ROOT
+from infra.topology import CONFIG_DIR, ROOT
 
 EVENTS = ROOT / "events" / "cloudwatch"
-CONFIG = ROOT / "config"
 DEMO_SERVICE = "checkout"  # the demo alarm's service (checkout- prefix)
 PRIMARY_SCHEDULE = "platform-primary"
 T = TypeVar("T")
@@ -112,6 +111,12 @@ class Demo:
     def pages_to(self, address: str) -> list[dict]:
         return [m for m in self.outbox() if address in m["to"]]
 
+    def pages_to_each(self, first: str, *others: str) -> list[dict] | None:
+        """The pages to `first` once every address has been paged (one read of the outbox), else None."""
+        outbox = self.outbox()
+        pages = [[m for m in outbox if address in m["to"]] for address in (first, *others)]
+        return pages[0] if all(pages) else None
+
     def execution_status(self, execution_arn: str) -> str:
         sfn = local_aws_client("stepfunctions", self.aws_url, self.region)
         return sfn.describe_execution(executionArn=execution_arn)["status"]
@@ -137,14 +142,14 @@ class Demo:
 
         _, on_call = http("GET", f"{self.api_url}/schedules/{PRIMARY_SCHEDULE}/on-call")
         primary = on_call["person"]["id"]
-        email, phone = contacts(CONFIG)[primary]
+        email, phone = contacts(CONFIG_DIR)[primary]
         self._say("·", f"{primary} is on call for {PRIMARY_SCHEDULE} (GET /schedules/{PRIMARY_SCHEDULE}/on-call)")
-        level1_pages = self._wait_for("level 1 paged", lambda: (p := self.pages_to(email)) and any(self.pages_to(phone)) and p, 15)
+        level1_pages = self._wait_for("level 1 paged", lambda: self.pages_to_each(email, phone), 15)
         self._passed(f"level 1 paged: email to {email} and SMS to {phone}: \"{level1_pages[0]['subject'][:60]}…\"")
 
         self._say("…", f"nobody acknowledges for {level1}s")
         paged_at = time.monotonic()
-        self._wait_for("level 2 paged", lambda: self.pages_to("bob@example.com") and self.pages_to("+15550100002"), level1 + 15)
+        self._wait_for("level 2 paged", lambda: self.pages_to_each("bob@example.com", "+15550100002"), level1 + 15)
         self._passed(f"level 2 paged after {time.monotonic() - paged_at:.1f}s: email to bob@example.com and SMS to +15550100002")
 
         self._say("▶", f"bob acknowledges over HTTP: POST /incidents/{reference}/acknowledge")
@@ -178,10 +183,8 @@ class Demo:
     def _print_timeline(self, reference: str) -> None:
         _, timeline = http("GET", f"{self.api_url}/incidents/{reference}/timeline")
         self.out(f"\nTimeline of {reference}:")
-        start = None
         for entry in timeline["items"]:
             at = entry["at"]
-            start = start or at
             self.out(f"  {at[11:23]}  {entry['kind']:<20} {entry['message'][:110]}")
         outbox = self.outbox()
         emails = sum(1 for m in outbox if m["channel"] == "email")

@@ -14,6 +14,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
+from infra.local.render import ACCOUNT_ID
+
 if TYPE_CHECKING:
     from infra.local.runtime import LocalFunction, LocalRuntime
 
@@ -35,7 +37,7 @@ def proxy_event(method: str, raw_path: str, headers: dict[str, str], body: bytes
         "pathParameters": {"proxy": url.path.lstrip("/")},
         "stageVariables": None,
         "requestContext": {
-            "accountId": "123456789012",
+            "accountId": ACCOUNT_ID,
             "apiId": "local",
             "resourceId": "local",
             "resourcePath": "/{proxy+}",

@@ -39,7 +39,7 @@ def render_topology(topology: Topology, config_dir: Path, api_url: str) -> Resou
         url = sqs.create_queue(
             QueueName=f"firebell-{queue.name}",
             Attributes={
-                "VisibilityTimeout": str(queue.visibility_timeout_seconds),
+                "VisibilityTimeout": str(topology.visibility_timeout_seconds(queue)),
                 "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": queue.max_receive_count}),
             },
         )["QueueUrl"]

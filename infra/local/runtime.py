@@ -188,7 +188,7 @@ class LocalRuntime:
         for port in (self.api_port, self.aws_port):
             if not port_is_free(port):
                 raise RuntimeError(f"port {port} on 127.0.0.1 is in use: pass --api-port/--aws-port (or FIREBELL_API_PORT/FIREBELL_AWS_PORT)")
-        self._configure_process_environment()
+        configure_local_process(self.aws_url, self.aws_port)
         self._start_moto()
         self._render_resources()
         self._export_function_environment()
@@ -213,9 +213,6 @@ class LocalRuntime:
 
     # --- set-up ----------------------------------------------------------------------------------
 
-    def _configure_process_environment(self) -> None:
-        configure_local_process(self.aws_url, self.aws_port)
-
     def _start_moto(self) -> None:
         from moto.core.config import default_user_config
         from moto.server import ThreadedMotoServer
@@ -224,9 +221,6 @@ class LocalRuntime:
         default_user_config["stepfunctions"]["execute_state_machine"] = True
         self._moto_server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.aws_port, verbose=False)
         self._moto_server.start()
-
-    def _client(self, service: str) -> Any:
-        return boto3.client(service, region_name=REGION)
 
     def _render_resources(self) -> None:
         self.resources = render_topology(self.topology, self.config_dir, self.api_url)

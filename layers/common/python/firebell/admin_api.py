@@ -32,7 +32,6 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from . import wiring
 from .directory_overlay import (
     DirectoryBusy,
-    DirectoryProblem,
     EntryNotFound,
     EntryView,
     InvalidDirectory,
@@ -69,11 +68,6 @@ def _invalid_entry(error: InvalidEntry) -> Response[dict[str, Any]]:
 @router.exception_handler(InvalidDirectory)
 def _invalid_directory(error: InvalidDirectory) -> Response[dict[str, Any]]:
     return _error(HTTPStatus.UNPROCESSABLE_ENTITY, "invalid_directory", str(error), error.problems)
-
-
-@router.exception_handler(DirectoryProblem)
-def _directory_problem(error: DirectoryProblem) -> Response[dict[str, Any]]:
-    return _error(HTTPStatus.UNPROCESSABLE_ENTITY, "validation_failed", str(error), error.problems)
 
 
 @router.exception_handler(UnknownKind)

@@ -363,10 +363,14 @@ class DirectoryAdmin:
             return base
         return base.model_copy(update={"directory": directory})
 
-    def snapshot(self) -> DirectorySnapshot:
+    def _read(self) -> tuple[Directory, OverlayState, _Merged]:
+        """The file's directory, the stored overlay, and the two merged (not yet validated)."""
         base = self._base().directory
         state = self._store.load()
-        merged = _merge(base, state.entries.values())
+        return base, state, _merge(base, state.entries.values())
+
+    def snapshot(self) -> DirectorySnapshot:
+        base, state, merged = self._read()
         try:
             return DirectorySnapshot(state.revision, _validate(merged), merged.sources, merged.removed, [])
         except InvalidDirectory as error:
@@ -375,16 +379,12 @@ class DirectoryAdmin:
 
     def list(self, kind: str) -> list[EntryView]:
         kind = canonical_kind(kind)
-        base = self._base().directory
-        state = self._store.load()
-        merged = _merge(base, state.entries.values())
+        base, state, merged = self._read()
         return [self._view(kind, entry_id, merged, state, base) for entry_id in merged.ids(kind)]
 
     def get(self, kind: str, entry_id: str) -> EntryView:
         kind = canonical_kind(kind)
-        base = self._base().directory
-        state = self._store.load()
-        merged = _merge(base, state.entries.values())
+        base, state, merged = self._read()
         if merged.entry(kind, entry_id) is None:
             raise EntryNotFound(kind, entry_id)
         return self._view(kind, entry_id, merged, state, base)
@@ -447,27 +447,21 @@ class DirectoryAdmin:
 
     def add_override(self, schedule_id: str, body: Any, *, by: str | None = None) -> EntryView:
         """Append a temporary on-call override ({person, start, end}) to a schedule."""
-        override = _parse(Override, body)
-
-        def change(current: BaseModel | None) -> BaseModel:
-            if not isinstance(current, Schedule):
-                raise EntryNotFound("schedules", schedule_id)
-            return current.model_copy(update={"overrides": [*current.overrides, override]})
-
-        view, _ = self._change("schedules", schedule_id, change, by=by, appended="overrides")
-        assert view is not None
-        return view
+        return self._append("schedules", schedule_id, "overrides", _parse(Override, body), by=by)
 
     def add_maintenance_window(self, service_id: str, body: Any, *, by: str | None = None) -> EntryView:
         """Append a maintenance window ({start, end, reason}): incidents for the service page nobody during it."""
-        window = _parse(MaintenanceWindow, body)
+        return self._append("services", service_id, "maintenance_windows", _parse(MaintenanceWindow, body), by=by)
+
+    def _append(self, kind: str, entry_id: str, field_name: str, item: BaseModel, *, by: str | None) -> EntryView:
+        """Append `item` to the list `field_name` of an existing entry."""
 
         def change(current: BaseModel | None) -> BaseModel:
-            if not isinstance(current, Service):
-                raise EntryNotFound("services", service_id)
-            return current.model_copy(update={"maintenance_windows": [*current.maintenance_windows, window]})
+            if current is None:
+                raise EntryNotFound(kind, entry_id)
+            return current.model_copy(update={field_name: [*getattr(current, field_name), item]})
 
-        view, _ = self._change("services", service_id, change, by=by, appended="maintenance_windows")
+        view, _ = self._change(kind, entry_id, change, by=by, appended=field_name)
         assert view is not None
         return view
 

@@ -24,8 +24,9 @@ if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
 RECORD_SECONDS = 24 * 3600
-KEY_ATTRIBUTE = "id"  # the table's hash key (infra/topology.py)
-EXPIRY_ATTRIBUTE = "expiration"  # the table's TTL attribute (infra/topology.py)
+# infra/topology.py renders the idempotency table from these two.
+KEY_ATTRIBUTE = "id"  # the table's hash key
+EXPIRY_ATTRIBUTE = "expiration"  # the table's TTL attribute
 
 
 class IdempotencyKeyReused(Exception):

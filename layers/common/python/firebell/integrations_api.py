@@ -67,15 +67,19 @@ def _error(status: HTTPStatus, code: str, message: str, problems: list[FieldProb
     return status, {"error": code, "message": message, "fields": [{"field": p.field, "problem": p.problem} for p in problems]}
 
 
-_AM_STATUS = {"invalid_json": HTTPStatus.BAD_REQUEST, "too_large": HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "invalid": HTTPStatus.UNPROCESSABLE_ENTITY}
-_AM_CODE = {"invalid_json": "invalid_json", "too_large": "payload_too_large", "invalid": "validation_failed"}
+# InvalidPayload.kind → (status, error code)
+_AM_ERRORS = {
+    "invalid_json": (HTTPStatus.BAD_REQUEST, "invalid_json"),
+    "too_large": (HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "payload_too_large"),
+    "invalid": (HTTPStatus.UNPROCESSABLE_ENTITY, "validation_failed"),
+}
 
 
 def alertmanager_rejection(invalid: InvalidPayload) -> Answer:
     """firebell's API error format, fields named body.<path> as for every other route."""
     problems = [FieldProblem(p.field if p.field == "body" else f"body.{p.field}", p.problem) for p in invalid.problems]
     names = ", ".join(p.field for p in problems)
-    return _error(_AM_STATUS[invalid.kind], _AM_CODE[invalid.kind], f"invalid Alertmanager webhook: {names}", problems)
+    return _error(*_AM_ERRORS[invalid.kind], f"invalid Alertmanager webhook: {names}", problems)
 
 
 def alertmanager(routing_key: str, body: bytes | str | None, config: Callable[[], FirebellConfig],

@@ -24,8 +24,9 @@ from .domain import ack_links, sla
 from .domain.classification import classify
 from .domain.enums import Action, AlarmState, EventType, Source, Status, TimelineKind
 from .domain.errors import ConcurrentUpdate, DomainError, IncidentNotFound, InvalidTransition
-from .domain.escalation import escalation_plan, people_for, scaled_timeout
+from .domain.escalation import escalation_plan, people_for, plan_targets, scaled_timeout
 from .domain.lifecycle import is_open, next_status
+from .domain.rules import ProcessRules
 from .domain.models import (
     AlarmDetails,
     EscalationExhausted,
@@ -50,9 +51,9 @@ T = TypeVar("T")
 SYSTEM = "firebell"
 _REFERENCE = re.compile(r"^INC-\d+$")
 _SAVE_ATTEMPTS = 8
-_MAX_REMINDER_ROUNDS = 500
+_MAX_REMINDER_ROUNDS = 500  # a duty nobody ever does still ends (Standard executions last at most a year)
 # How long an alert's claim may stay unwritten before a later signal assumes its writer crashed.
-_CLAIM_GRACE = timedelta(seconds=30)  # a duty nobody ever does still ends (Standard executions last at most a year)
+_CLAIM_GRACE = timedelta(seconds=30)
 
 
 class AlarmOutcome(StrEnum):
@@ -145,13 +146,16 @@ class IncidentService:
         action = {AlarmState.ALARM: "trigger", AlarmState.OK: "resolve", AlarmState.INSUFFICIENT_DATA: "record"}[alarm.state]
         if alarm.actions_suppressed_by and action == "trigger":
             action = "record"
+        details = alarm.reason
+        if action == "record":
+            suppressed = f" (actions suppressed: {alarm.actions_suppressed_by})" if alarm.actions_suppressed_by else ""
+            details = f"alarm is {alarm.state}{suppressed}: {alarm.reason}"
         signal = Signal(
             source=Source.CLOUDWATCH_ALARM,
             action=action,
             dedup_key=alarm.arn,
             summary=f"{alarm.name}: {alarm.description}"[:1024] if alarm.description else alarm.name,
-            details=alarm.reason if action != "record" else f"alarm is {alarm.state}"
-            + (f" (actions suppressed: {alarm.actions_suppressed_by})" if alarm.actions_suppressed_by else "") + f": {alarm.reason}",
+            details=details,
             actor="cloudwatch",
             alarm=alarm,
         )
@@ -190,6 +194,7 @@ class IncidentService:
             return AlarmOutcome.OPENED, self._open_from_signal(state.incident_id, signal).incident_id
         if state.resolved_at is not None:
             return self._flapped(signal, state, candidate, now, redelivered)
+        took_over = False
         if not state.created:
             # Another delivery claimed the key and is writing the incident. If it crashed (it is long ago,
             # or this is a redelivery), finish its job; the conditional create makes a race harmless.
@@ -204,8 +209,9 @@ class IncidentService:
             # re-announces an unclassified incident on redelivery.
             self._store.mark_dedup(signal.dedup_key, state.incident_id, created=True)
             state = dataclasses.replace(state, created=True)
+            took_over = True
         self._log_repeat(signal, state, now)
-        if redelivered or not state.created:
+        if redelivered or took_over:
             existing = self.get(state.incident_id)
             if existing.priority is None:
                 # An earlier attempt may have written the incident and failed to announce it:
@@ -260,9 +266,7 @@ class IncidentService:
         self._store.mark_dedup(signal.dedup_key, incident_id, created=True)
         return incident
 
-    def _process(self):
-        from .domain.rules import ProcessRules
-
+    def _process(self) -> ProcessRules:
         return self._config().rules.process if self._config else ProcessRules()
 
     def _open(self, incident_id: str, **fields) -> Incident:
@@ -363,10 +367,7 @@ class IncidentService:
             machines.MAINTENANCE, f"{incident.incident_id}-maintenance",
             {"incident_id": incident.incident_id, "window_ends_at": sla.state_machine_time(window.end)},
         )
-        updated = self._update(
-            incident.incident_id,
-            lambda current: current.model_copy(update={"escalation": current.escalation.model_copy(update={"deferred_until": window.end})}),
-        )
+        updated = self._update_part(incident.incident_id, "escalation", deferred_until=window.end)
         self._log(incident.incident_id, TimelineKind.MAINTENANCE, SYSTEM,
                   f"Service {incident.service} is in maintenance until {window.end:%Y-%m-%d %H:%M} UTC ({window.reason or 'no reason given'}): "
                   f"recorded, nobody paged until then", details={"execution": execution})
@@ -385,12 +386,9 @@ class IncidentService:
         run = incident.escalation.runs + 1
         name = incident.incident_id if run == 1 else f"{incident.incident_id}-{run}"
         execution = self._need(self._workflows).start(machines.ESCALATION, name, plan.model_dump(mode="json"))
-        updated = self._update(
-            incident.incident_id,
-            lambda current: current.model_copy(update={"escalation": current.escalation.model_copy(update={
-                "execution_arn": execution, "runs": run, "level": 0, "round": 1, "task_token": None,
-                "watching": False, "exhausted": False, "deferred_until": None,
-            })}),
+        updated = self._update_part(
+            incident.incident_id, "escalation", execution_arn=execution, runs=run, level=0, round=1, task_token=None,
+            watching=False, exhausted=False, deferred_until=None,
         )
         steps = ", then ".join(
             f"level {lvl.level} ({', '.join(t.ref for t in lvl.targets)}) for {lvl.timeout_seconds}s" for lvl in plan.levels
@@ -435,10 +433,8 @@ class IncidentService:
             f"escalates in {request.level.timeout_seconds}s unless acknowledged",
             details={"level": request.level.level, "round": request.round, "people": people},
         )
-        updated = self._update(
-            incident.incident_id,
-            lambda current: current.model_copy(update={"escalation": current.escalation.model_copy(
-                update={"level": request.level.level, "round": request.round, "task_token": request.task_token, "watching": False})}),
+        updated = self._update_part(
+            incident.incident_id, "escalation", level=request.level.level, round=request.round, task_token=request.task_token, watching=False
         )
         if updated.status is not Status.TRIGGERED:  # acknowledged or resolved while we were paging
             workflows.answer(request.task_token, "acknowledged" if updated.status in (Status.ACKNOWLEDGED, Status.ON_HOLD) else "stop")
@@ -452,20 +448,14 @@ class IncidentService:
         self._remember_token(incident.incident_id, request.task_token, watching=True)
 
     def _remember_token(self, incident_id: str, token: str, watching: bool) -> Incident:
-        return self._update(
-            incident_id,
-            lambda current: current.model_copy(update={"escalation": current.escalation.model_copy(update={"task_token": token, "watching": watching})}),
-        )
+        return self._update_part(incident_id, "escalation", task_token=token, watching=watching)
 
     def page_incident_managers(self, request: EscalationExhausted) -> list[Delivery]:
         incident = self.get(request.incident_id)
         if incident.status is not Status.TRIGGERED or incident.escalation.exhausted:
             return []
         deliveries = self._reach(incident, request.incident_managers, urgent=True, why="nobody acknowledged")
-        self._update(
-            incident.incident_id,
-            lambda current: current.model_copy(update={"escalation": current.escalation.model_copy(update={"exhausted": True})}),
-        )
+        self._update_part(incident.incident_id, "escalation", exhausted=True)
         self._log(incident.incident_id, TimelineKind.ESCALATION_EXHAUSTED, SYSTEM,
                   f"No level acknowledged: incident manager paged ({', '.join(request.incident_managers)})")
         return deliveries
@@ -478,10 +468,7 @@ class IncidentService:
         execution = self._need(self._workflows).start(
             machines.SLA, f"{incident.incident_id}-sla-{clock.generation}", sla.timers_input(clock, incident.incident_id)
         )
-        return self._update(
-            incident.incident_id,
-            lambda current: current.model_copy(update={"sla": current.sla.model_copy(update={"execution_arn": execution})}),
-        )
+        return self._update_part(incident.incident_id, "sla", execution_arn=execution)
 
     def _pause_sla(self, incident: Incident) -> Incident:
         if incident.sla is None or incident.sla.paused_since:
@@ -514,20 +501,22 @@ class IncidentService:
         if wake.type == "sla.at_risk":
             if timer.at_risk_notified_at:
                 return []
-            self._update(incident.incident_id, lambda current: current.model_copy(update={"sla": current.sla.model_copy(
-                update={wake.clock: getattr(current.sla, wake.clock).model_copy(update={"at_risk_notified_at": now})})}))
+            self._mark_sla_timer(incident.incident_id, wake.clock, at_risk_notified_at=now)
             left = (timer.due_at - now).total_seconds()
             self._log(incident.incident_id, TimelineKind.SLA_AT_RISK, SYSTEM,
                       f"{wake.clock.title()} SLA at risk: {left:.0f}s left of {timer.target_minutes:g} min", details={"clock": wake.clock})
             return self._reach(incident, self._owners(incident, config), urgent=False, why=f"{wake.clock} SLA at risk")
         if timer.breached_at:
             return []
-        self._update(incident.incident_id, lambda current: current.model_copy(update={"sla": current.sla.model_copy(
-            update={wake.clock: getattr(current.sla, wake.clock).model_copy(update={"breached_at": now})})}))
+        self._mark_sla_timer(incident.incident_id, wake.clock, breached_at=now)
         self._log(incident.incident_id, TimelineKind.SLA_BREACHED, SYSTEM,
                   f"{wake.clock.title()} SLA breached: target {timer.target_minutes:g} min", details={"clock": wake.clock})
         managers = [incident.incident_manager] if incident.incident_manager else list(config.directory.team(incident.team).incident_managers)
         return self._reach(incident, managers, urgent=True, why=f"{wake.clock} SLA breached")
+
+    def _mark_sla_timer(self, incident_id: str, which: str, **fields) -> Incident:
+        return self._update(incident_id, lambda current: current.model_copy(update={"sla": current.sla.model_copy(
+            update={which: getattr(current.sla, which).model_copy(update=fields)})}))
 
     def _owners(self, incident: Incident, config: FirebellConfig) -> list[str]:
         """Who owns the incident now: its assignee, whoever acknowledged it, else the first level's people."""
@@ -536,10 +525,7 @@ class IncidentService:
         if incident.acknowledged_by and config.directory.person(incident.acknowledged_by):
             return [incident.acknowledged_by]
         policy = config.directory.policy_for(incident.team, incident.service)
-        from .domain.models import PlanTarget
-
-        targets = [PlanTarget(kind=t.kind, ref=t.ref) for t in policy.levels[0].targets]
-        return people_for(targets, config.directory, self._clock())
+        return people_for(plan_targets(policy.levels[0]), config.directory, self._clock())
 
     # --- duties: stakeholder updates and post-incident reviews -----------------------------------
 
@@ -580,7 +566,7 @@ class IncidentService:
             return []
         window_start = self._clock() - sla.scaled(updates.every_minutes, self._time_scale)
         if updates.last_update_at and updates.last_update_at >= window_start:
-            self._update(incident.incident_id, lambda c: c.model_copy(update={"updates": c.updates.model_copy(update={"overdue_rounds": 0})}))
+            self._update_part(incident.incident_id, "updates", overdue_rounds=0)
             return []
         overdue = updates.overdue_rounds + 1
         self._update(incident.incident_id, lambda c: c.model_copy(update={"updates": c.updates.model_copy(
@@ -608,8 +594,7 @@ class IncidentService:
         incident = self.get(incident_id_or_reference)
         now = self._clock()
         if incident.updates:
-            self._update(incident.incident_id, lambda c: c.model_copy(update={"updates": c.updates.model_copy(
-                update={"last_update_at": now, "overdue_rounds": 0})}))
+            self._update_part(incident.incident_id, "updates", last_update_at=now, overdue_rounds=0)
         self._log(incident.incident_id, TimelineKind.STAKEHOLDER_UPDATE, by, message)
         team = config.directory.team(incident.team)
         deliveries = self._reach(incident, list(team.stakeholders), urgent=False, why="stakeholder update", note=message)
@@ -623,8 +608,7 @@ class IncidentService:
         if incident.review.completed_at:
             raise InvalidTransition(incident.reference, incident.status, "complete the review of", "the review is already done")
         now = self._clock()
-        updated = self._update(incident.incident_id, lambda c: c.model_copy(update={"review": c.review.model_copy(
-            update={"completed_at": now, "completed_by": by, "summary": summary})}))
+        updated = self._update_part(incident.incident_id, "review", completed_at=now, completed_by=by, summary=summary)
         self._log(incident.incident_id, TimelineKind.REVIEW, by, f"Post-incident review done: {summary}")
         if incident.review.task_token:
             self._need(self._workflows).answer(incident.review.task_token, "done")
@@ -719,7 +703,8 @@ class IncidentService:
         incident = self.get(incident_id_or_reference)
         incident_id = incident.incident_id
         now = self._clock()
-        before = self._store.dedup_state(incident.dedup_key) if incident.dedup_key else None
+        # A person resolving may race the alert firing again; an automatic resolve is that alert itself.
+        before = self._store.dedup_state(incident.dedup_key) if incident.dedup_key and not automatic else None
         updated = self._transition(
             incident_id, Action.RESOLVE,
             lambda i, at: {"resolved_at": at, "resolved_by": by, "resolution_notes": notes, "auto_resolved": automatic},
@@ -731,10 +716,11 @@ class IncidentService:
                 self._workflows.stop(updated.sla.execution_arn, "resolved")
         if updated.dedup_key:
             self._store.mark_dedup(updated.dedup_key, incident_id, resolved_at=now)
-            after = self._store.dedup_state(updated.dedup_key)
-            if before and after and after.incident_id == incident_id and after.occurrences > before.occurrences and not automatic:
+            after = self._store.dedup_state(updated.dedup_key) if before else None
+            if before and after and after.incident_id == incident_id and after.occurrences > before.occurrences:
                 # The alert fired while we were resolving: it counted as a repeat of an open incident.
                 self._log(incident_id, TimelineKind.RESOLVED, by, f"Resolved by {by}: {notes}")
+                self._answer_escalation(updated, "stop")  # the reopen starts a fresh run; never two at once
                 return self.reopen(incident_id, by="firebell", reason="the alert fired again while it was being resolved")
         how = "automatically" if automatic else f"by {by}"
         self._log(incident_id, TimelineKind.RESOLVED, by, f"Resolved {how}: {notes}", details={"automatic": automatic})
@@ -754,17 +740,17 @@ class IncidentService:
             {"incident_id": incident.incident_id,
              "confirmation_seconds": scaled_timeout(config.rules.process.confirmation_window_minutes, self._time_scale)},
         )
-        return self._update(incident.incident_id, lambda c: c.model_copy(
-            update={"resolution": c.resolution.model_copy(update={"execution_arn": execution, "task_token": None})}))
+        return self._update_part(incident.incident_id, "resolution", execution_arn=execution, task_token=None)
 
     def _require_review(self, incident: Incident) -> Incident:
         config = self._need(self._config)()
         process = config.rules.process
         if incident.priority not in process.review_required or incident.review is not None:
             return incident
-        owner = incident.incident_manager or incident.acknowledged_by or config.directory.team(incident.team).incident_managers[0]
-        if config.directory.person(owner) is None:
-            owner = config.directory.team(incident.team).incident_managers[0]
+        fallback = config.directory.team(incident.team).incident_managers[0]
+        owner = incident.incident_manager or incident.acknowledged_by or fallback
+        if config.directory.person(owner) is None:  # e.g. acknowledged by "cloudwatch" or a PagerDuty client
+            owner = fallback
         due = self._clock() + sla.scaled(process.review_due_days * 24 * 60, self._time_scale)
         execution = self._start_reminder(incident, "review", process.review_reminder_hours * 60, incident.reopened_count)
         updated = self._update(incident.incident_id, lambda c: c.model_copy(
@@ -781,8 +767,7 @@ class IncidentService:
             return []
         if incident.resolution.task_token == request.task_token:
             return []  # redelivered
-        self._update(incident.incident_id, lambda c: c.model_copy(
-            update={"resolution": c.resolution.model_copy(update={"task_token": request.task_token})}))
+        self._update_part(incident.incident_id, "resolution", task_token=request.task_token)
         return self.announce_resolution(incident.incident_id)
 
     def announce_resolution(self, incident_id: str) -> list[Delivery]:
@@ -836,8 +821,7 @@ class IncidentService:
             updated = self._start_escalation(updated, config)
             if updated.updates:
                 execution = self._start_reminder(updated, "updates", updated.updates.every_minutes, updated.escalation.runs)
-                updated = self._update(updated.incident_id, lambda c: c.model_copy(update={"updates": c.updates.model_copy(
-                    update={"execution_arn": execution, "task_token": None, "overdue_rounds": 0})}))
+                updated = self._update_part(updated.incident_id, "updates", execution_arn=execution, task_token=None, overdue_rounds=0)
         return updated
 
     # --- reaching people -------------------------------------------------------------------------
@@ -899,6 +883,11 @@ class IncidentService:
             return current.model_copy(update={"status": status, **changes(current, self._clock())})
 
         return self._update(incident_id, apply)
+
+    def _update_part(self, incident_id: str, part: str, **fields) -> Incident:
+        """Change fields of one nested part of the incident (escalation, sla, updates, review, resolution)."""
+        return self._update(incident_id, lambda current: current.model_copy(
+            update={part: getattr(current, part).model_copy(update=fields)}))
 
     def _update(self, incident_id: str, change: Callable[[Incident], Incident]) -> Incident:
         """Optimistic read-modify-write: a concurrent save makes us re-read and re-apply, never lose it."""

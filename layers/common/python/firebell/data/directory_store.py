@@ -22,7 +22,7 @@ from pynamodb.transactions import TransactWrite
 
 from ..directory_overlay import OverlayEntry, OverlayState
 from ..domain.errors import ConcurrentUpdate
-from .records import _TableMeta
+from .records import _TableMeta, bind_table
 
 _PK = "DIRECTORY"
 _HEAD = "HEAD"
@@ -70,12 +70,8 @@ def _conflict(error: TransactWriteError) -> bool:
 
 class DynamoDirectoryStore:
     def __init__(self, table_name: str, region: str) -> None:
-        # Like records.bind_table, for this model (bound here so records.py need not know the overlay).
-        meta = DirectoryRecord.Meta
-        if meta.table_name != table_name or meta.region != region:
-            meta.table_name = table_name
-            meta.region = region
-            DirectoryRecord._connection = None
+        # Bound here, not in records.ALL_RECORDS, so that records.py need not know the overlay.
+        bind_table(table_name, region, (DirectoryRecord,))
 
     def load(self) -> OverlayState:
         revision = 0

@@ -109,6 +109,17 @@ class DedupRecord(Model):
     last_logged_at = UnicodeAttribute(null=True)
 
 
+class OnceRecord(Model):
+    """A key that may be used once (an acknowledgement link's nonce), kept until it could no longer be valid."""
+
+    class Meta(_TableMeta):
+        pass
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True, default="ONCE")
+    expires_at = UnicodeAttribute()
+
+
 class CounterRecord(Model):
     class Meta(_TableMeta):
         pass
@@ -118,13 +129,13 @@ class CounterRecord(Model):
     value = NumberAttribute(default=0)
 
 
-ALL_RECORDS: tuple[type[Model], ...] = (IncidentRecord, TimelineRecord, DedupRecord, CounterRecord)
+ALL_RECORDS: tuple[type[Model], ...] = (IncidentRecord, TimelineRecord, DedupRecord, OnceRecord, CounterRecord)
 TABLE_MODEL = IncidentRecord  # carries the key schema and every index of the table
 
 
-def bind_table(table_name: str, region: str) -> None:
-    """Point every model at the deployed table (idempotent; drops cached connections on change)."""
-    for model in ALL_RECORDS:
+def bind_table(table_name: str, region: str, models: tuple[type[Model], ...] = ALL_RECORDS) -> None:
+    """Point every model (or `models`) at the deployed table (idempotent; drops cached connections on change)."""
+    for model in models:
         if model.Meta.table_name != table_name or model.Meta.region != region:
             model.Meta.table_name = table_name
             model.Meta.region = region

@@ -12,7 +12,7 @@ from ulid import ULID
 from ..domain.errors import ConcurrentUpdate
 from ..domain.models import Incident, TimelineEntry
 from ..ports import DedupState, IncidentFilter, Page
-from .records import CounterRecord, DedupRecord, IncidentRecord, TimelineRecord, bind_table
+from .records import CounterRecord, DedupRecord, IncidentRecord, OnceRecord, TimelineRecord, bind_table
 
 # Fields kept as top-level attributes (keys, indexes, atomic counters); the rest lives in `document`.
 _TOP_LEVEL = {"incident_id", "reference", "status", "priority", "team", "opened_at", "occurrences", "last_seen_at", "version"}
@@ -252,8 +252,7 @@ class DynamoIncidentStore:
 
     def consume_once(self, key: str, expires_at: datetime) -> bool:
         try:
-            # The same item shape as a dedup pointer; `incident_id` carries the expiry for readers.
-            DedupRecord(f"ONCE#{key}", sk="ONCE", incident_id=expires_at.isoformat()).save(condition=DedupRecord.pk.does_not_exist())
+            OnceRecord(f"ONCE#{key}", expires_at=expires_at.isoformat()).save(condition=OnceRecord.pk.does_not_exist())
             return True
         except PutError as error:
             if _conditional_failure(error):

@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from ..config import Directory, Rules
+from ..config import Directory, PolicyLevel, Rules
 from .models import EscalationLevel, EscalationPlan, Incident, PlanTarget
 from .schedules import on_call
 
@@ -10,6 +10,10 @@ from .schedules import on_call
 def scaled_timeout(delay_minutes: float, time_scale: float) -> int:
     """Seconds a timer waits; Step Functions needs a whole number of at least 1."""
     return max(1, round(delay_minutes * 60 * time_scale))
+
+
+def plan_targets(level: PolicyLevel) -> list[PlanTarget]:
+    return [PlanTarget(kind=t.kind, ref=t.ref) for t in level.targets]
 
 
 def escalation_plan(incident: Incident, directory: Directory, rules: Rules, time_scale: float) -> EscalationPlan:
@@ -22,7 +26,7 @@ def escalation_plan(incident: Incident, directory: Directory, rules: Rules, time
         levels=[
             EscalationLevel(
                 level=number,
-                targets=[PlanTarget(kind=t.kind, ref=t.ref) for t in level.targets],
+                targets=plan_targets(level),
                 timeout_seconds=scaled_timeout(level.delay_minutes, time_scale),
             )
             for number, level in enumerate(policy.levels, start=1)
