@@ -4,7 +4,7 @@ import json
 import subprocess
 import sys
 
-from infra.local.demo import Demo, contacts, http, level_timeouts, local_aws_client
+from infra.local.demo import Demo, contacts, http, level_timeouts, local_aws_client, wait_for
 from infra.topology import CONFIG_DIR, ROOT
 from tests.e2e.conftest import TIME_SCALE, RunningPipeline
 
@@ -33,14 +33,23 @@ def test_the_demo_scenario_happens_step_by_step(local_pipeline: RunningPipeline)
     # never the incident manager
     _, on_call = http("GET", f"{local_pipeline.api_url}/schedules/platform-primary/on-call")
     primary_email, primary_phone = contacts(CONFIG_DIR)[on_call["person"]["id"]]
-    outbox = http("GET", f"{local_pipeline.api_url}/_local/outbox")[1]["items"]
-    recipients = sorted((m["channel"], m["to"][0]) for m in outbox)
-    assert recipients == sorted([
+    expected = sorted([
         ("email", primary_email), ("sms", primary_phone),
         ("email", "bob@example.com"), ("sms", "+15550100002"),
         ("email", "dave@example.com"), ("email", primary_email), ("email", "bob@example.com"),
         ("email", "bob@example.com"),
     ])
+
+    def recipients() -> list[tuple[str, str]]:
+        return sorted((m["channel"], m["to"][0]) for m in http("GET", f"{local_pipeline.api_url}/_local/outbox")[1]["items"])
+
+    # (the last notices are sent asynchronously by the resolution and review workflows: wait for them)
+    try:
+        wait_for("every notice sent", lambda: recipients() == expected, 15)
+    except AssertionError:
+        pass
+    assert recipients() == expected
+    outbox = http("GET", f"{local_pipeline.api_url}/_local/outbox")[1]["items"]
     assert any("post-incident review assigned" in m["body"] for m in outbox if m["to"] == ["bob@example.com"])
     # And the incident ends resolved automatically, its escalation workflow finished
     _, incident = http("GET", f"{local_pipeline.api_url}/incidents/{reference}")
