@@ -102,5 +102,15 @@ def pipeline(monkeypatch: pytest.MonkeyPatch, time_scale: float) -> Iterator[Pip
         for variable, value in function_environment(TOPOLOGY, resources, Path(CONFIG_DIR), time_scale).items():
             monkeypatch.setenv(variable, value)
         wiring.reset()
-        yield Pipeline(resources)
+        pipeline = Pipeline(resources)
+        yield pipeline
+        # Executions a test started end with it: their threads outlive mock_aws and would otherwise send
+        # into the next test's (identically named) queues.
+        sfn = pipeline.client("stepfunctions")
+        for machine in sfn.list_state_machines()["stateMachines"]:
+            for execution in sfn.list_executions(stateMachineArn=machine["stateMachineArn"], statusFilter="RUNNING")["executions"]:
+                try:
+                    sfn.stop_execution(executionArn=execution["executionArn"])
+                except Exception:  # noqa: BLE001 - moto cannot stop an execution that is just finishing: fine
+                    pass
     wiring.reset()

@@ -3,7 +3,6 @@ validated against the whole directory, and used by every function at once."""
 
 import json
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -17,16 +16,6 @@ from infra.local.http_api import proxy_event
 from tests.integration.conftest import Pipeline
 
 ZOE = {"name": "Zoe Oncall", "email": "zoe@example.com", "phone": "+15550100009"}
-
-
-@pytest.fixture(autouse=True)
-def _stop_workflows(pipeline: Pipeline) -> Iterator[None]:
-    """Executions this test started end with it, so their threads cannot touch the next test's queues."""
-    yield
-    sfn = pipeline.client("stepfunctions")
-    for machine in sfn.list_state_machines()["stateMachines"]:
-        for execution in sfn.list_executions(stateMachineArn=machine["stateMachineArn"], statusFilter="RUNNING")["executions"]:
-            sfn.stop_execution(executionArn=execution["executionArn"])
 
 
 def iso(at: datetime) -> str:
