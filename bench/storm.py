@@ -94,21 +94,11 @@ def configure_process(aws_url: str, port: int) -> None:
 
 @contextmanager
 def dynamodb_item_atomicity() -> Iterator[None]:
-    """DynamoDB applies each write to an item atomically; moto does not. One lock around its DynamoDB handler."""
-    from moto.dynamodb.responses import DynamoHandler
+    """DynamoDB applies each write to an item atomically; moto does not (infra/local/moto_patches.py)."""
+    from infra.local.moto_patches import serialise_dynamodb
 
-    original = DynamoHandler.call_action
-    lock = threading.Lock()
-
-    def call_action(self):  # type: ignore[no-untyped-def]
-        with lock:
-            return original(self)
-
-    DynamoHandler.call_action = call_action  # type: ignore[method-assign]
-    try:
-        yield
-    finally:
-        DynamoHandler.call_action = original  # type: ignore[method-assign]
+    serialise_dynamodb()
+    yield
 
 
 # --- counting DynamoDB calls ----------------------------------------------------------------------
@@ -189,24 +179,24 @@ class AlarmLedger:
         self._original: Any = None
 
     def install(self) -> None:
-        from firebell.service import IncidentService
+        from firebell.usecases.intake import AlertIntake
 
-        self._original = original = IncidentService.handle_alarm
+        self._original = original = AlertIntake.handle_alarm
         ledger = self
 
-        def handle_alarm(service, alarm, redelivered=False):  # type: ignore[no-untyped-def]
+        def handle_alarm(service, alarm, message_id=None, redelivered=False):  # type: ignore[no-untyped-def]
             with ledger._calls.charge() as charged:
-                outcome, incident_id = original(service, alarm, redelivered=redelivered)
+                outcome, incident_id = original(service, alarm, message_id=message_id, redelivered=redelivered)
             ledger._record("storm" if alarm.arn == ledger._storm_arn else "distinct", str(outcome), charged)
             return outcome, incident_id
 
-        IncidentService.handle_alarm = handle_alarm  # type: ignore[method-assign]
+        AlertIntake.handle_alarm = handle_alarm  # type: ignore[method-assign]
 
     def uninstall(self) -> None:
-        from firebell.service import IncidentService
+        from firebell.usecases.intake import AlertIntake
 
         if self._original is not None:
-            IncidentService.handle_alarm = self._original  # type: ignore[method-assign]
+            AlertIntake.handle_alarm = self._original  # type: ignore[method-assign]
 
     def _record(self, kind: str, outcome: str, operations: Counter[str]) -> None:
         with self._lock:

@@ -14,7 +14,7 @@ from pynamodb.models import Model
 
 from firebell import idempotency
 from firebell import workflows as machines
-from firebell.data.records import TABLE_MODEL
+from firebell.data.records import ALL_RECORDS, EXPIRY_ATTRIBUTE, TABLE_MODEL
 from firebell.domain.alarms import ALARM_STATE_CHANGE_PATTERN
 from firebell.domain.enums import EventType
 
@@ -52,8 +52,8 @@ class TableSpec:
     ttl_attribute: str | None = None
 
 
-def table_from_model(name: str, model: type[Model]) -> TableSpec:
-    """Keys and global indexes exactly as the pynamodb model declares them."""
+def table_from_model(name: str, model: type[Model], *others: type[Model], ttl_attribute: str | None = None) -> TableSpec:
+    """Keys as the pynamodb model declares them; global indexes as it and the `others` sharing its table do."""
 
     def key(attrs, role: str) -> KeyAttribute | None:
         for attr in attrs.values():
@@ -62,7 +62,7 @@ def table_from_model(name: str, model: type[Model]) -> TableSpec:
         return None
 
     indexes = []
-    for value in vars(model).values():
+    for value in {id(v): v for m in (model, *others) for v in vars(m).values()}.values():
         if isinstance(value, GlobalSecondaryIndex):
             index_attrs = value.Meta.attributes
             indexes.append(
@@ -76,7 +76,7 @@ def table_from_model(name: str, model: type[Model]) -> TableSpec:
     model_attrs = model.get_attributes()
     hash_key = key(model_attrs, "hash")
     assert hash_key is not None, f"{model.__name__} has no hash key"
-    return TableSpec(name, hash_key, key(model_attrs, "range"), tuple(sorted(indexes, key=lambda i: i.name)))
+    return TableSpec(name, hash_key, key(model_attrs, "range"), tuple(sorted(indexes, key=lambda i: i.name)), ttl_attribute)
 
 
 @dataclass(frozen=True)
@@ -156,6 +156,15 @@ class QueueTrigger:
 
 
 @dataclass(frozen=True)
+class ScheduleTrigger:
+    """Invoked on a timer (an EventBridge schedule in AWS; a thread locally, every `local_interval_seconds`)."""
+
+    rate_minutes: int
+    local_interval_seconds: float
+    kind: Literal["schedule"] = "schedule"
+
+
+@dataclass(frozen=True)
 class Permissions:
     table_read_write: tuple[str, ...] = ()
     publish_to_topics: tuple[str, ...] = ()
@@ -172,7 +181,7 @@ class Permissions:
 class FunctionSpec:
     name: str
     description: str
-    trigger: ApiTrigger | QueueTrigger
+    trigger: ApiTrigger | QueueTrigger | ScheduleTrigger
     permissions: Permissions
     # Environment variable → (resource kind, resource name); kinds: table, topic, queue_url, state_machine, secret, api_url.
     environment: dict[str, tuple[str, str]] = field(default_factory=dict)
@@ -236,7 +245,7 @@ _ACTS_ON_INCIDENTS = Permissions(
     publish_to_topics=(EVENTS_TOPIC,),
     # Resolving starts the confirmation window and a review; reopening restarts escalation, SLA and updates.
     start_executions=MACHINES,
-    stop_executions=(machines.SLA,),
+    stop_executions=(machines.ESCALATION, machines.SLA),
     answer_tasks=MACHINES,
 )
 
@@ -253,7 +262,7 @@ def _state_machine(name: str, queue: str = "notify") -> StateMachineSpec:
 
 TOPOLOGY = Topology(
     tables=(
-        table_from_model(TABLE, TABLE_MODEL),
+        table_from_model(TABLE, TABLE_MODEL, *ALL_RECORDS, ttl_attribute=EXPIRY_ATTRIBUTE),
         TableSpec(
             IDEMPOTENCY_TABLE,
             KeyAttribute(idempotency.KEY_ATTRIBUTE, "S"),
@@ -327,6 +336,21 @@ TOPOLOGY = Topology(
                 send_sms=True,
             ),
             environment={**_COMMON_ENV, **_SIGNS_ACK_LINKS, "PUBLIC_API_URL": ("api_url", "api")},
+        ),
+        FunctionSpec(
+            name="outbox",
+            description="Outbox relay: carries out committed effects a crash or a failure left pending",
+            trigger=ScheduleTrigger(rate_minutes=1, local_interval_seconds=1.0),
+            permissions=Permissions(
+                table_read_write=(TABLE,),
+                publish_to_topics=(EVENTS_TOPIC,),
+                start_executions=MACHINES,
+                stop_executions=(machines.ESCALATION, machines.SLA),
+                answer_tasks=MACHINES,
+                send_email=True,
+                send_sms=True,
+            ),
+            environment=dict(_COMMON_ENV),
         ),
     ),
     state_machines=(

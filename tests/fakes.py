@@ -39,8 +39,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from firebell.data.store import InvalidCursor
-from firebell.domain.errors import ConcurrentUpdate
+from firebell.domain.errors import ConcurrentUpdate, IdempotencyKeyTaken, OnceKeyUsed
 from firebell.domain.models import Incident, IncidentEvent, TimelineEntry
+from firebell.outbox import Change, DedupMark, Effect, EffectStatus
 from firebell.ports import DedupState, IncidentFilter, Page
 
 __all__ = [
@@ -61,27 +62,42 @@ __all__ = [
 
 
 class InMemoryIncidentStore:
-    """IncidentStore with DynamoIncidentStore's conditional-write semantics, behind one lock."""
+    """IncidentStore with DynamoIncidentStore's transaction and conditional-write semantics, behind one lock."""
 
-    # The port calls that write (what DynamoDB bills as a write request).
+    # The port calls that write (what DynamoDB bills as a write request; a transaction is one).
     WRITES = frozenset({
-        "next_reference", "create", "save", "record_signal", "mark_dedup", "replace_dedup", "release_dedup_key",
-        "sync_occurrences", "append_timeline", "consume_once",
+        "next_reference", "commit", "record_signal", "log_repeat", "replace_dedup", "claim_effect", "complete_effect",
+        "release_effect",
     })
 
     def __init__(self) -> None:
         self._lock = threading.RLock()
         self._incidents: dict[str, Incident] = {}
         self._dedup: dict[str, dict] = {}  # DEDUP#<key> items, attribute name → stored value
+        self._messages: set[tuple[str, str]] = set()  # DEDUP#<key> / MSG#<id> markers
         self._timeline: dict[str, list[tuple[datetime, int, TimelineEntry]]] = {}
+        self._effects: dict[str, dict] = {}  # effect id → {"effect", "status", "lease_until", "committed_at", "result"}
+        self._idempotency: dict[str, tuple[str, str]] = {}
         self._reference_counter = 0
         self._sequence = itertools.count()
         self._once: dict[str, datetime] = {}
         self.calls: collections.Counter[str] = collections.Counter()
+        self._fail: collections.deque[tuple[str, Exception, bool]] = collections.deque()
 
     def _count(self, method: str) -> None:
         with self._lock:
             self.calls[method] += 1
+
+    def fail_next(self, method: str, error: Exception, after_effect: bool = False) -> None:
+        """Make the next call of `method` raise `error`: before it took effect, or (after_effect) after it did."""
+        with self._lock:
+            self._fail.append((method, error, after_effect))
+
+    def _fault(self, method: str, after: bool) -> None:
+        with self._lock:
+            if self._fail and self._fail[0][0] == method and self._fail[0][2] == after:
+                _, error, _ = self._fail.popleft()
+                raise error
 
     def writes(self) -> int:
         """How many writing port calls were made so far."""
@@ -98,15 +114,6 @@ class InMemoryIncidentStore:
 
     # incidents
 
-    def create(self, incident: Incident) -> Incident:
-        self._count("create")
-        with self._lock:
-            if incident.incident_id in self._incidents:
-                raise ConcurrentUpdate(f"incident {incident.incident_id} already exists")
-            stored = incident.model_copy(update={"version": 1}, deep=True)  # pynamodb: no version → 1
-            self._incidents[incident.incident_id] = stored
-            return stored.model_copy(deep=True)
-
     def get(self, incident_id: str) -> Incident | None:
         self._count("get")
         with self._lock:
@@ -118,18 +125,6 @@ class InMemoryIncidentStore:
         with self._lock:
             found = next((i for i in self._incidents.values() if i.reference == reference), None)
             return found.model_copy(deep=True) if found else None
-
-    def save(self, incident: Incident) -> Incident:
-        self._count("save")
-        with self._lock:
-            current = self._incidents.get(incident.incident_id)
-            # pynamodb: `version = <loaded>` when the loaded version is truthy, else `attribute_not_exists(version)`
-            stored_version = current.version if current else 0
-            if incident.version != stored_version:
-                raise ConcurrentUpdate(incident.incident_id)
-            stored = incident.model_copy(update={"version": stored_version + 1}, deep=True)
-            self._incidents[incident.incident_id] = stored
-            return stored.model_copy(deep=True)
 
     def list(self, filters: IncidentFilter, limit: int, cursor: str | None) -> Page:
         self._count("list")
@@ -151,19 +146,82 @@ class InMemoryIncidentStore:
         more = len(matching) > limit
         return Page(items=items, cursor=_encode_cursor(_list_key(items[-1])) if more else None)
 
+    def idempotent_incident(self, key: str) -> tuple[str, str] | None:
+        self._count("idempotent_incident")
+        with self._lock:
+            return self._idempotency.get(key)
+
+    # one change, one transaction: every condition is checked before anything is written
+
+    def commit(self, change: Change) -> Incident:
+        self._count("commit")
+        self._fault("commit", after=False)
+        with self._lock:
+            marks = []
+            for mark in change.dedup:
+                pointer = self._dedup.get(mark.dedup_key)
+                if pointer is not None and pointer.get("incident_id") == mark.incident_id:
+                    marks.append(mark)  # DynamoIncidentStore drops a mark whose pointer moved on, and commits again
+            current = self._incidents.get(change.incident_id)
+            if change.new:
+                if current is not None:
+                    raise ConcurrentUpdate(f"incident {change.incident_id} already exists")
+            elif current is None or current.version != change.before.version:
+                raise ConcurrentUpdate(change.incident_id)
+            for once in change.once:
+                if once.key in self._once:
+                    raise OnceKeyUsed(once.key)
+            if change.idempotency and change.idempotency.key in self._idempotency:
+                raise IdempotencyKeyTaken(change.idempotency.key)
+            committed = change.committed_state()
+            self._incidents[change.incident_id] = committed.model_copy(deep=True)
+            for entry in change.entries:
+                self._append(entry)
+            for effect in change.effects(committed.version):
+                self._effects[effect.effect_id] = {"effect": effect.model_copy(deep=True), "status": EffectStatus.PENDING,
+                                                   "lease_until": None, "committed_at": change.now, "result": None}
+            for once in change.once:
+                self._once[once.key] = once.expires_at
+            if change.idempotency:
+                self._idempotency[change.idempotency.key] = (change.idempotency.incident_id, change.idempotency.fingerprint)
+            for mark in marks:
+                self._apply_mark(mark)
+        self._fault("commit", after=True)
+        return committed.model_copy(deep=True)
+
+    def _apply_mark(self, mark: DedupMark) -> None:
+        if mark.release:
+            del self._dedup[mark.dedup_key]
+            return
+        pointer = self._dedup[mark.dedup_key]
+        if mark.created is not None:
+            pointer["created"] = mark.created
+        if mark.resolved_at is not None:
+            pointer["resolved_at"] = mark.resolved_at.isoformat()
+        elif mark.clear_resolved:
+            pointer.pop("resolved_at", None)
+
     # deduplication: one pointer per alert key, stored as DynamoDB holds it (ISO strings, absent = missing)
 
-    def record_signal(self, dedup_key: str, candidate_id: str, seen_at: datetime) -> DedupState:
+    def record_signal(self, dedup_key: str, candidate_id: str, seen_at: datetime, message_id: str | None = None) -> DedupState:
         self._count("record_signal")
+        self._fault("record_signal", after=False)
         now = seen_at.isoformat()
-        with self._lock:  # one UpdateItem: SET incident_id = if_not_exists(...), first_seen = if_not_exists(...),
-            pointer = self._dedup.setdefault(dedup_key, {})  # last_seen = now, ADD occurrences 1; ALL_NEW
-            pointer.setdefault("incident_id", candidate_id)
-            pointer.setdefault("first_seen", now)
-            pointer["last_seen"] = now
-            pointer["occurrences"] = pointer.get("occurrences", 0) + 1
-            pointer.setdefault("created", False)
-            return _dedup_state(pointer, candidate_id)
+        with self._lock:  # one UpdateItem (with the message marker, one transaction); then its ALL_NEW / a read
+            replayed = message_id is not None and (dedup_key, message_id) in self._messages
+            pointer = self._dedup.setdefault(dedup_key, {})
+            if not replayed:
+                if message_id is not None:
+                    self._messages.add((dedup_key, message_id))
+                    pointer.setdefault("claim_message", message_id)
+                pointer.setdefault("incident_id", candidate_id)
+                pointer.setdefault("first_seen", now)
+                pointer["last_seen"] = now
+                pointer["occurrences"] = pointer.get("occurrences", 0) + 1
+                pointer.setdefault("created", False)
+            state = _dedup_state(pointer, candidate_id, message_id, replayed)
+        self._fault("record_signal", after=True)
+        return state
 
     def dedup_state(self, dedup_key: str) -> DedupState | None:
         self._count("dedup_state")
@@ -171,32 +229,21 @@ class InMemoryIncidentStore:
             pointer = self._dedup.get(dedup_key)
             return _dedup_state(pointer, None) if pointer is not None else None
 
-    def mark_dedup(self, dedup_key: str, incident_id: str, *, created: bool | None = None,
-                   resolved_at: datetime | None | bool = False, logged_at: datetime | None = None,
-                   logged_before: datetime | None | bool = False) -> bool:
-        self._count("mark_dedup")
-        if created is None and resolved_at is False and logged_at is None:
-            raise ValueError("'actions' cannot be empty")  # pynamodb refuses an UpdateItem that changes nothing
+    def log_repeat(self, dedup_key: str, incident_id: str, logged_before: datetime | None, entry: TimelineEntry) -> bool:
+        self._count("log_repeat")
         with self._lock:
             pointer = self._dedup.get(dedup_key)
-            # Condition: incident_id = :id (false on a missing item) [AND last_logged_at check]
             if pointer is None or pointer.get("incident_id") != incident_id:
                 return False
-            if logged_before is None and "last_logged_at" in pointer:
+            expected = logged_before.isoformat() if logged_before else None
+            if pointer.get("last_logged_at") != expected:
                 return False
-            if isinstance(logged_before, datetime) and pointer.get("last_logged_at") != logged_before.isoformat():
-                return False
-            if created is not None:
-                pointer["created"] = created
-            if resolved_at is None:
-                pointer.pop("resolved_at", None)
-            elif resolved_at is not False:
-                pointer["resolved_at"] = resolved_at.isoformat()
-            if logged_at is not None:
-                pointer["last_logged_at"] = logged_at.isoformat()
+            pointer["last_logged_at"] = entry.at.isoformat()
+            self._append(entry)
             return True
 
-    def replace_dedup(self, dedup_key: str, old_incident_id: str, candidate_id: str, seen_at: datetime) -> bool:
+    def replace_dedup(self, dedup_key: str, old_incident_id: str, candidate_id: str, seen_at: datetime,
+                      message_id: str | None = None) -> bool:
         self._count("replace_dedup")
         now = seen_at.isoformat()
         with self._lock:
@@ -206,35 +253,15 @@ class InMemoryIncidentStore:
             pointer.update(incident_id=candidate_id, first_seen=now, last_seen=now, occurrences=1, created=False)
             pointer.pop("resolved_at", None)
             pointer.pop("last_logged_at", None)
+            pointer.pop("claim_message", None)
+            if message_id:
+                pointer["claim_message"] = message_id
             return True
-
-    def release_dedup_key(self, dedup_key: str, incident_id: str) -> None:
-        self._count("release_dedup_key")
-        with self._lock:
-            pointer = self._dedup.get(dedup_key)
-            if pointer is not None and pointer.get("incident_id") == incident_id:  # a key feeding another is not ours
-                del self._dedup[dedup_key]
-
-    def sync_occurrences(self, incident_id: str, occurrences: int, last_seen: datetime) -> None:
-        self._count("sync_occurrences")
-        with self._lock:
-            current = self._incidents.get(incident_id)
-            # Condition: the incident exists and its count is lower (only ever upwards); bumps `version` too,
-            # so a concurrent full save of a stale copy is refused (as in DynamoDB).
-            if current is None or not current.occurrences < occurrences:
-                return
-            self._incidents[incident_id] = current.model_copy(
-                update={"occurrences": occurrences, "version": current.version + 1, "last_seen_at": last_seen}
-            )
 
     # timeline
 
-    def append_timeline(self, entry: TimelineEntry) -> None:
-        self._count("append_timeline")
-        with self._lock:
-            self._timeline.setdefault(entry.incident_id, []).append(
-                (entry.at, next(self._sequence), entry.model_copy(deep=True))
-            )
+    def _append(self, entry: TimelineEntry) -> None:
+        self._timeline.setdefault(entry.incident_id, []).append((entry.at, next(self._sequence), entry.model_copy(deep=True)))
 
     def timeline(self, incident_id: str) -> list[TimelineEntry]:
         self._count("timeline")
@@ -242,17 +269,80 @@ class InMemoryIncidentStore:
             entries = sorted(self._timeline.get(incident_id, []), key=lambda e: (e[0], e[1]))
             return [entry.model_copy(deep=True) for _, _, entry in entries]
 
-    # single use
+    # the outbox
 
-    def consume_once(self, key: str, expires_at: datetime) -> bool:
-        self._count("consume_once")
-        with self._lock:  # one conditional put (attribute_not_exists): the first presenter wins, for good
-            if key in self._once:
+    def pending_effects(self, incident_id: str) -> list[Effect]:
+        self._count("pending_effects")
+        with self._lock:
+            found = [e for e in self._effects.values() if e["effect"].incident_id == incident_id
+                     and e["status"] in (EffectStatus.PENDING, EffectStatus.SENDING)]
+            return [e["effect"].model_copy(deep=True) for e in sorted(found, key=lambda e: _commit_order(e["effect"]))]
+
+    def claim_effect(self, effect: Effect, now: datetime, lease_until: datetime) -> bool:
+        self._count("claim_effect")
+        self._fault("claim_effect", after=False)
+        with self._lock:
+            item = self._effects.get(effect.effect_id)
+            if item is None:
                 return False
-            self._once[key] = expires_at
+            free = item["status"] is EffectStatus.PENDING or (item["status"] is EffectStatus.SENDING and item["lease_until"] < now)
+            if not free:
+                return False
+            item.update(status=EffectStatus.SENDING, lease_until=lease_until)
             return True
 
+    def complete_effect(self, effect: Effect, status: EffectStatus, result: str, entries: list[TimelineEntry] = ()) -> None:
+        self._count("complete_effect")
+        self._fault("complete_effect", after=False)
+        with self._lock:
+            self._effects[effect.effect_id].update(status=status, lease_until=None, result=result)
+            for entry in entries:
+                self._append(entry)
+
+    def release_effect(self, effect: Effect) -> None:
+        self._count("release_effect")
+        with self._lock:
+            item = self._effects[effect.effect_id]
+            if item["status"] is EffectStatus.SENDING:
+                item.update(status=EffectStatus.PENDING, lease_until=None)
+
+    def effect_status(self, incident_id: str, effect_id: str) -> EffectStatus | None:
+        self._count("effect_status")
+        with self._lock:
+            item = self._effects.get(effect_id)
+            return item["status"] if item else None
+
+    def outbox(self, committed_before: datetime, limit: int = 100) -> list[Effect]:
+        self._count("outbox")
+        with self._lock:
+            found = [e for e in self._effects.values()
+                     if e["status"] in (EffectStatus.PENDING, EffectStatus.SENDING) and e["committed_at"] < committed_before]
+            found.sort(key=lambda e: e["committed_at"])
+            return [e["effect"].model_copy(deep=True) for e in found[:limit]]
+
     # inspection helpers for tests (not part of the port)
+
+    def effects(self, incident_id: str | None = None) -> list[tuple[Effect, EffectStatus]]:
+        with self._lock:
+            return [(e["effect"].model_copy(deep=True), e["status"]) for e in self._effects.values()
+                    if incident_id is None or e["effect"].incident_id == incident_id]
+
+    def create(self, incident: Incident) -> Incident:
+        """Put an incident as it is (tests that need one in a given state)."""
+        with self._lock:
+            if incident.incident_id in self._incidents:
+                raise ConcurrentUpdate(f"incident {incident.incident_id} already exists")
+            stored = incident.model_copy(update={"version": 1}, deep=True)
+            self._incidents[incident.incident_id] = stored
+            return stored.model_copy(deep=True)
+
+    def put(self, incident: Incident) -> Incident:
+        """Overwrite an incident as it is, bumping its version (tests that set a state directly)."""
+        with self._lock:
+            current = self._incidents.get(incident.incident_id)
+            stored = incident.model_copy(update={"version": (current.version if current else 0) + 1}, deep=True)
+            self._incidents[incident.incident_id] = stored
+            return stored.model_copy(deep=True)
 
     def all_incidents(self) -> list[Incident]:
         with self._lock:
@@ -269,11 +359,16 @@ class InMemoryIncidentStore:
             return {key: pointer["incident_id"] for key, pointer in self._dedup.items()}
 
 
+def _commit_order(effect: Effect) -> tuple[str, int, int]:
+    incident_id, version, position = effect.effect_id.rsplit(":", 2)
+    return incident_id, int(version), int(position)
+
+
 def _when(text: str | None) -> datetime | None:
     return datetime.fromisoformat(text) if text else None
 
 
-def _dedup_state(pointer: dict, candidate_id: str | None) -> DedupState:
+def _dedup_state(pointer: dict, candidate_id: str | None, message_id: str | None = None, replayed: bool = False) -> DedupState:
     """As firebell.data.store._dedup_state reads a DEDUP item."""
     occurrences = int(pointer.get("occurrences") or 0)
     return DedupState(
@@ -284,7 +379,9 @@ def _dedup_state(pointer: dict, candidate_id: str | None) -> DedupState:
         created=pointer.get("created") is not False,  # pointers from before `created` existed were written
         resolved_at=_when(pointer.get("resolved_at")),
         last_logged_at=_when(pointer.get("last_logged_at")),
-        claimed=candidate_id is not None and pointer["incident_id"] == candidate_id and occurrences == 1,
+        claimed=(pointer.get("claim_message") == message_id) if message_id else (
+            candidate_id is not None and pointer["incident_id"] == candidate_id and occurrences == 1),
+        replayed=replayed,
     )
 
 
@@ -369,6 +466,9 @@ class FakeWorkflows:
     def execution_id(cls, machine: str, name: str) -> str:
         return cls.ARN_FORMAT.format(machine=machine, name=name)
 
+    def execution_arn(self, machine: str, name: str) -> str:
+        return self.execution_id(machine, name)
+
     def fail_next_start(self, error: Exception, times: int = 1, machine: str | None = None) -> None:
         """The next `times` starts (of `machine` only, if given) raise `error` (throttling, say)."""
         with self._lock:
@@ -385,7 +485,8 @@ class FakeWorkflows:
             self.starts.append(Started(machine, name, stored, execution))
             return execution
 
-    def answer(self, task_token: str, outcome: str) -> bool:
+    def answer(self, task_token: str, outcome: str, **details: object) -> bool:
+        json.dumps(details)  # SendTaskSuccess output is JSON
         with self._lock:
             self.answers.append((task_token, outcome))
             if task_token in self._ended_tokens:

@@ -37,7 +37,8 @@ from firebell.domain.models import (
 )
 from firebell.ports import IncidentFilter
 from firebell.schedule_service import NobodyOnCall
-from firebell.service import UnknownPerson
+from firebell.usecases.intake import IdempotencyKeyReused
+from firebell.usecases.lifecycle import UnknownPerson
 
 logger = Logger()
 tracer = Tracer()
@@ -100,7 +101,8 @@ def _bad_cursor(error: InvalidCursor) -> Response:
 
 
 @app.exception_handler(idempotency.IdempotencyKeyReused)
-def _idempotency_key_reused(error: idempotency.IdempotencyKeyReused) -> Response:
+@app.exception_handler(IdempotencyKeyReused)
+def _idempotency_key_reused(error: Exception) -> Response:
     problem = [{"field": "header.Idempotency-Key", "problem": str(error)}]
     return _error(HTTPStatus.UNPROCESSABLE_ENTITY, "idempotency_key_reused", str(error), problem)
 
@@ -140,31 +142,34 @@ def create_incident(
     request: IncidentCreate,
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", min_length=1, max_length=255)] = None,
 ) -> Response[IncidentRead]:
-    service = wiring.incident_service()
+    intake, incidents = wiring.intake(), wiring.incidents()
     replayed = False
     if idempotency_key is None:
-        incident = service.report(request)
+        incident = intake.report(request)
     else:
         identity = app.current_event.request_context.identity
+        # The IAM principal API Gateway authenticated: callers' keys never collide.
+        caller = identity.user_arn or identity.caller or "anonymous"
         # Refusals (key reused with another body, first request still running) raise: handled above.
         outcome = idempotency.run_once(
             scope="firebell.api.create_incident",
             key=idempotency_key,
-            # The IAM principal API Gateway authenticated: callers' keys never collide.
-            caller=identity.user_arn or identity.caller or "anonymous",
+            caller=caller,
             body=request.model_dump(mode="json"),
-            operation=lambda: {"incident_id": service.report(request).incident_id},
+            # The key is also bound to the incident in its own transaction: a retry after a failure that made
+            # powertools forget the key still finds the incident the first attempt opened.
+            operation=lambda: {"incident_id": intake.report(request, idempotency_key=f"{caller}|{idempotency_key}").incident_id},
             store=wiring.idempotency_store(),
             lambda_context=app.lambda_context,
         )
-        incident = service.get(outcome.result["incident_id"])
+        incident = incidents.get(outcome.result["incident_id"])
         replayed = outcome.replayed
     headers = {"Location": f"/incidents/{incident.reference}"}
     if replayed:
         headers["Idempotent-Replayed"] = "true"
     else:
         metrics.add_metric(name="IncidentsReported", unit=MetricUnit.Count, value=1)
-    return Response(HTTPStatus.CREATED, "application/json", service.read(incident).model_dump(mode="json"), headers=headers)
+    return Response(HTTPStatus.CREATED, "application/json", incidents.read(incident).model_dump(mode="json"), headers=headers)
 
 
 @app.get("/incidents", summary="List incidents, newest first")
@@ -175,87 +180,76 @@ def list_incidents(
     limit: Annotated[int, Query(ge=1, le=100)] = 25,
     cursor: Annotated[str | None, Query(max_length=2048)] = None,
 ) -> IncidentPage:
-    service = wiring.incident_service()
-    page = service.list(IncidentFilter(status=status, priority=priority, team=team), limit, cursor)
-    return IncidentPage(items=[service.read(i) for i in page.items], cursor=page.cursor)
+    incidents = wiring.incidents()
+    page = incidents.list(IncidentFilter(status=status, priority=priority, team=team), limit, cursor)
+    return IncidentPage(items=[incidents.read(i) for i in page.items], cursor=page.cursor)
 
 
 @app.get("/incidents/<incident_id>", summary="Read one incident (by id or INC- reference)")
 def get_incident(incident_id: str) -> IncidentRead:
-    service = wiring.incident_service()
-    return service.read(service.get(incident_id))
+    incidents = wiring.incidents()
+    return incidents.read(incidents.get(incident_id))
 
 
 @app.post("/incidents/<incident_id>/acknowledge", summary="Acknowledge: stops paging")
 def acknowledge_incident(incident_id: str, request: AcknowledgeRequest) -> IncidentRead:
-    service = wiring.incident_service()
-    incident = service.acknowledge(incident_id, request.by)
+    outcome = wiring.lifecycle().acknowledge(incident_id, request.by)
     metrics.add_metric(name="IncidentsAcknowledged", unit=MetricUnit.Count, value=1)
-    return service.read(incident)
+    return wiring.incidents().read(outcome.incident)
 
 
 @app.post("/incidents/<incident_id>/resolve", summary="Resolve, with resolution notes")
 def resolve_incident(incident_id: str, request: ResolveRequest) -> IncidentRead:
-    service = wiring.incident_service()
-    incident = service.resolve(incident_id, request.by, request.resolution_notes)
+    outcome = wiring.resolution().resolve(incident_id, request.by, request.resolution_notes)
     metrics.add_metric(name="IncidentsResolved", unit=MetricUnit.Count, value=1)
-    return service.read(incident)
+    return wiring.incidents().read(outcome.incident)
 
 
 @app.post("/incidents/<incident_id>/notes", summary="Add a note to the timeline")
 def add_note(incident_id: str, request: NoteRequest) -> Response[TimelineEntry]:
-    entry = wiring.incident_service().add_note(incident_id, request.by, request.text)
+    entry = wiring.lifecycle().add_note(incident_id, request.by, request.text)
     return Response(HTTPStatus.CREATED, "application/json", entry.model_dump(mode="json"))
 
 
 @app.get("/incidents/<incident_id>/timeline", summary="Every change and every notification, oldest first")
 def read_timeline(incident_id: str) -> Timeline:
-    return Timeline(items=wiring.incident_service().timeline(incident_id))
+    return Timeline(items=wiring.incidents().timeline(incident_id))
 
 
 @app.post("/incidents/<incident_id>/hold", summary="Put on hold (waiting on someone outside the team): SLA clocks pause")
 def hold_incident(incident_id: str, request: ReasonRequest) -> IncidentRead:
-    service = wiring.incident_service()
-    return service.read(service.hold(incident_id, request.by, request.reason))
+    return wiring.incidents().read(wiring.lifecycle().hold(incident_id, request.by, request.reason).incident)
 
 
 @app.post("/incidents/<incident_id>/resume", summary="Resume from hold: SLA clocks run again")
 def resume_incident(incident_id: str, request: ByRequest) -> IncidentRead:
-    service = wiring.incident_service()
-    return service.read(service.resume(incident_id, request.by))
+    return wiring.incidents().read(wiring.lifecycle().resume(incident_id, request.by).incident)
 
 
 @app.post("/incidents/<incident_id>/escalate", summary="Escalate by hand to the next level now")
 def escalate_incident(incident_id: str, request: ReasonRequest) -> IncidentRead:
-    service = wiring.incident_service()
-    return service.read(service.escalate(incident_id, request.by, request.reason))
+    return wiring.incidents().read(wiring.lifecycle().escalate(incident_id, request.by, request.reason).incident)
 
 
 @app.post("/incidents/<incident_id>/reassign", summary="Reassign to a person, who is paged")
 def reassign_incident(incident_id: str, request: ReassignRequest) -> IncidentRead:
-    service = wiring.incident_service()
-    return service.read(service.reassign(incident_id, request.to, request.by))
+    return wiring.incidents().read(wiring.lifecycle().reassign(incident_id, request.to, request.by).incident)
 
 
 @app.post("/incidents/<incident_id>/reopen", summary="Reopen a resolved incident (within its confirmation window)")
 def reopen_incident(incident_id: str, request: ReasonRequest) -> IncidentRead:
-    service = wiring.incident_service()
-    return service.read(service.reopen(incident_id, request.by, request.reason))
+    return wiring.incidents().read(wiring.resolution().reopen(incident_id, request.by, request.reason).incident)
 
 
 @app.post("/incidents/<incident_id>/updates", summary="Post a stakeholder update (emailed to the team's stakeholders)")
 def post_stakeholder_update(incident_id: str, request: StakeholderUpdateRequest) -> Response[Timeline]:
-    service = wiring.incident_service()
-    service.post_update(incident_id, request.by, request.message)
-    # The update's own entry (the deliveries to stakeholders are logged after it).
-    posted = [e for e in service.timeline(incident_id) if e.kind is TimelineKind.STAKEHOLDER_UPDATE][-1:]
-    return Response(HTTPStatus.CREATED, "application/json", {"items": [e.model_dump(mode="json") for e in posted]})
+    posted, _ = wiring.duties().post_update(incident_id, request.by, request.message)
+    return Response(HTTPStatus.CREATED, "application/json", {"items": [posted.model_dump(mode="json")]})
 
 
 @app.post("/incidents/<incident_id>/review", summary="Complete the post-incident review")
 def complete_review(incident_id: str, request: ReviewRequest) -> IncidentRead:
-    service = wiring.incident_service()
-    return service.read(service.complete_review(incident_id, request.by, request.summary))
+    return wiring.incidents().read(wiring.duties().complete_review(incident_id, request.by, request.summary).incident)
 
 
 _ACK_PAGE = """<!doctype html><html><head><meta charset="utf-8"><title>firebell</title></head>
@@ -273,7 +267,7 @@ def acknowledge_link_page(token: str) -> Response[str]:
 @app.post("/ack/<token>", include_in_schema=False)
 def acknowledge_by_link(token: str) -> Response[str]:
     try:
-        incident = wiring.incident_service().acknowledge_by_link(token)
+        incident = wiring.lifecycle().acknowledge_by_link(token).incident
     except (InvalidAckLink, InvalidTransition) as refusal:
         return Response(HTTPStatus.GONE, "text/html; charset=utf-8", _ACK_PAGE.format(body=f"<h1>Not acknowledged</h1><p>{html.escape(str(refusal))}</p>"))
     message = f"<h1>{incident.reference} acknowledged</h1><p>Paging has stopped. Thank you, {html.escape(incident.acknowledged_by or '')}.</p>"

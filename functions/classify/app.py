@@ -23,11 +23,11 @@ ClassifyMessage = TypeAdapter(Annotated[IncidentOpened | MaintenanceEnded, Field
 @tracer.capture_method
 def handle_record(record: SQSRecord) -> None:
     message = ClassifyMessage.validate_json(record.body)
-    service = wiring.incident_service()
+    escalation = wiring.escalation()
     if isinstance(message, MaintenanceEnded):
-        service.maintenance_ended(message.incident_id)
+        escalation.maintenance_ended(message.incident_id)
         return
-    incident = service.classify(message.incident_id)
+    incident = escalation.classify(message.incident_id).incident
     logger.info("incident classified", extra={"reference": incident.reference, "priority": incident.priority})
     metrics.add_metric(name="IncidentsClassified", unit=MetricUnit.Count, value=1)
 

@@ -28,20 +28,22 @@ class IntakeMessage(RootModel[dict[str, Any]]):
     """A message on the intake queue: an SNS notification (alarm actions) or an EventBridge event (the rule)."""
 
 
-def alarm_details(body: str) -> AlarmDetails:
+def alarm_details(body: str) -> tuple[AlarmDetails, str | None]:
+    """The alarm, and the id of the notification carrying it (the same on every redelivery of it)."""
     message = IntakeMessage.model_validate_json(body).root
     # EventBridge events always carry `detail-type`; SNS notifications never do.
     if "detail-type" in message:
-        return CloudWatchAlarmStateChange.model_validate(message).details()
+        event = CloudWatchAlarmStateChange.model_validate(message)
+        return event.details(), f"events:{event.id}" if event.id else None
     notification = SnsNotificationModel.model_validate(message)
-    return CloudWatchAlarmNotification.model_validate_json(notification.Message).details()
+    return CloudWatchAlarmNotification.model_validate_json(notification.Message).details(), f"sns:{notification.MessageId}"
 
 
 @tracer.capture_method
 def handle_record(record: SQSRecord) -> None:
-    alarm = alarm_details(record.body)
+    alarm, message_id = alarm_details(record.body)
     redelivered = int(record.attributes.approximate_receive_count or 1) > 1
-    outcome, incident_id = wiring.incident_service().handle_alarm(alarm, redelivered=redelivered)
+    outcome, incident_id = wiring.intake().handle_alarm(alarm, message_id=message_id, redelivered=redelivered)
     logger.info("alarm handled", extra={"alarm": alarm.name, "state": alarm.state, "outcome": outcome, "incident_id": incident_id})
     metrics.add_metric(name=f"Alarm{outcome.value.title()}", unit=MetricUnit.Count, value=1)
 

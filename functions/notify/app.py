@@ -21,7 +21,7 @@ from firebell.domain.models import (
     SlaWakeUp,
     WatchRequest,
 )
-from firebell.service import Delivery
+from firebell.dispatch import Delivery
 
 logger = Logger()
 tracer = Tracer()
@@ -37,30 +37,26 @@ NotifyMessage = TypeAdapter(
 
 
 def _act(message) -> list[Delivery]:
-    service = wiring.incident_service()
     match message:
         case PageRequest():
-            return service.page(message)
+            return wiring.escalation().page(message).deliveries
         case WatchRequest():
-            service.watch(message)
-            return []
+            return wiring.escalation().watch(message).deliveries
         case EscalationExhausted():
-            return service.page_incident_managers(message)
+            return wiring.escalation().page_incident_managers(message).deliveries
         case SlaWakeUp():
-            deliveries = service.sla_wake_up(message)
+            deliveries = wiring.sla_clocks().wake_up(message).deliveries
             if message.type == "sla.breached" and deliveries:
                 metrics.add_metric(name=f"Sla{message.clock.title()}Breached", unit=MetricUnit.Count, value=1)
             return deliveries
         case ReminderDue():
-            return service.reminder_due(message)
+            return wiring.duties().reminder_due(message).deliveries
         case ResolutionConfirming():
-            return service.resolution_confirming(message)
+            return wiring.resolution().confirming(message).deliveries
         case ResolutionWindowClosed():
-            service.resolution_window_closed(message.incident_id)
-            return []
+            return wiring.resolution().window_closed(message.incident_id).deliveries
         case QuietCheck():
-            service.quiet_check(message)
-            return []
+            return wiring.resolution().quiet_check(message).deliveries
     raise AssertionError(f"unhandled message {message!r}")  # the union above is exhaustive
 
 

@@ -38,6 +38,7 @@ from infra.topology import (
     KeyAttribute,
     QueueSpec,
     QueueTrigger,
+    ScheduleTrigger,
     SecretSpec,
     StateMachineSpec,
     TableSpec,
@@ -449,6 +450,13 @@ class FirebellStack(Stack):
                     max_batching_window=Duration.seconds(spec.trigger.max_batching_window_seconds),
                     report_batch_item_failures=True,
                 )
+            )
+        elif isinstance(spec.trigger, ScheduleTrigger):
+            events.Rule(
+                self, f"{spec.name}-schedule",
+                description=f"Runs {spec.name} every {spec.trigger.rate_minutes} min",
+                schedule=events.Schedule.rate(Duration.minutes(spec.trigger.rate_minutes)),
+                targets=[event_targets.LambdaFunction(function, retry_attempts=0)],
             )
 
         permissions = spec.permissions

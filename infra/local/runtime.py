@@ -33,7 +33,7 @@ from infra.local.render import (
     render_topology,
     sqs_lambda_record,
 )
-from infra.topology import CONFIG_DIR, TOPOLOGY, ApiTrigger, FunctionSpec, QueueTrigger, Topology
+from infra.topology import CONFIG_DIR, TOPOLOGY, ApiTrigger, FunctionSpec, QueueTrigger, ScheduleTrigger, Topology
 
 log = logging.getLogger("firebell.local")
 
@@ -123,6 +123,23 @@ class QueuePoller(threading.Thread):
                 QueueUrl=self._queue_url,
                 Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(done[start : start + 10])],
             )
+
+
+class SchedulePoller(threading.Thread):
+    """An EventBridge schedule, locally: invoke the function every `interval` seconds until stopped."""
+
+    def __init__(self, function: LocalFunction, interval: float, stop: threading.Event) -> None:
+        super().__init__(name=f"schedule-{function.spec.name}", daemon=True)
+        self._function = function
+        self._interval = interval
+        self._stopping = stop
+
+    def run(self) -> None:
+        while not self._stopping.wait(self._interval):
+            try:
+                self._function.invoke({"source": "aws.events", "detail-type": "Scheduled Event", "detail": {}})
+            except Exception:
+                log.exception("scheduled %s failed", self._function.spec.name)
 
 
 def configure_local_process(aws_url: str, aws_port: int) -> None:
@@ -217,8 +234,11 @@ class LocalRuntime:
         from moto.core.config import default_user_config
         from moto.server import ThreadedMotoServer
 
+        from infra.local.moto_patches import serialise_dynamodb
+
         # Run state machines for real (Wait states wait, task tokens work, SDK integrations execute).
         default_user_config["stepfunctions"]["execute_state_machine"] = True
+        serialise_dynamodb()
         self._moto_server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.aws_port, verbose=False)
         self._moto_server.start()
 
@@ -246,6 +266,10 @@ class LocalRuntime:
                 )
                 poller.start()
                 self._threads.append(poller)
+            elif isinstance(spec.trigger, ScheduleTrigger):
+                schedule = SchedulePoller(function, spec.trigger.local_interval_seconds, self._stop)
+                schedule.start()
+                self._threads.append(schedule)
             elif isinstance(spec.trigger, ApiTrigger):
                 self._http = start_http_api(self, function, self.api_port)
 

@@ -169,7 +169,7 @@ def test_an_unacknowledged_level_escalates_within_two_seconds_after_its_delay(pi
 
     # When level 1's delay passes, Then level 2 (bob) is paged by email and SMS within 2 s of it
     wait_for("level 2 paged", lambda: pages(pipeline, reference, "bob", "level 2"), LEVEL_SECONDS + 4)
-    assert messages(pipeline, reference, "+15550100002")
+    wait_for("level 2 SMS", lambda: messages(pipeline, reference, "+15550100002"), 2)  # sent right after the email
     # (measured on the timeline, where each page is stamped when it was sent)
     paged = [datetime.fromisoformat(e["at"]) for e in timeline(pipeline, reference) if e["kind"] == "paged"]
     assert LEVEL_SECONDS - 0.5 <= (paged[1] - paged[0]).total_seconds() <= LEVEL_SECONDS + 2
@@ -285,7 +285,10 @@ def test_sla_at_risk_warns_the_owner_and_breach_pages_the_incident_manager(pipel
 
     # When 75 % of the target passes, Then its owner (level 1: alice) is warned
     wait_for("at risk", lambda: pages(pipeline, reference, "alice", "response SLA at risk"), 8)
-    assert incident(pipeline, reference)["sla_status"]["response"]["state"] == "at_risk"
+    # (measured on the timeline: on a loaded machine the breach may already be due by the time we read)
+    due = datetime.fromisoformat(incident(pipeline, reference)["sla"]["response"]["due_at"])
+    (at_risk,) = [e for e in timeline(pipeline, reference) if e["kind"] == "sla_at_risk"]
+    assert datetime.fromisoformat(at_risk["at"]) < due
     # And at the target the incident manager is paged and the timeline records the breach
     wait_for("breached", lambda: pages(pipeline, reference, "carol", "response SLA breached"), 4)
     assert "sla_breached" in kinds(pipeline, reference)

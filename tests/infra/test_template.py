@@ -13,13 +13,14 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from firebell import workflows
-from firebell.data.records import TABLE_MODEL
+from firebell.data.records import ALL_RECORDS, TABLE_MODEL
 from infra.cdk.stack import ASL_PLACEHOLDER, VISIBILITY_TIMEOUT_FACTOR
 from infra.topology import (
     IDEMPOTENCY_TABLE,
     TABLE,
     TOPOLOGY,
     ApiTrigger,
+    ScheduleTrigger,
     EventRuleSpec,
     FunctionSpec,
     QueueTrigger,
@@ -127,7 +128,7 @@ def function_role(synthesized: Synthesized, name: str) -> str:
 
 def test_table_keys_and_indexes_are_the_pynamodb_models(synthesized: Synthesized) -> None:
     # Given the table spec derived from the pynamodb model that carries the table's keys and indexes
-    spec = table_from_model(TABLE, TABLE_MODEL)
+    spec = table_from_model(TABLE, TABLE_MODEL, *ALL_RECORDS)
     # When we read the rendered table
     table = synthesized.resource(synthesized.stack.tables[TABLE])["Properties"]
 
@@ -152,7 +153,7 @@ def test_table_keys_and_indexes_are_the_pynamodb_models(synthesized: Synthesized
 
 
 def test_table_keys_match_the_model_attributes_directly(synthesized: Synthesized) -> None:
-    # Given the pynamodb model's own attribute and index declarations (not via infra.topology)
+    # Given the pynamodb models' own attribute and index declarations (not via infra.topology)
     attributes = TABLE_MODEL.get_attributes()
     hash_key = next(a.attr_name for a in attributes.values() if a.is_hash_key)
     range_key = next(a.attr_name for a in attributes.values() if a.is_range_key)
@@ -161,7 +162,8 @@ def test_table_keys_match_the_model_attributes_directly(synthesized: Synthesized
             next(a.attr_name for a in index.Meta.attributes.values() if a.is_hash_key),
             *(a.attr_name for a in index.Meta.attributes.values() if a.is_range_key),
         ]
-        for index in (getattr(TABLE_MODEL, name) for name in dir(TABLE_MODEL))
+        for model in ALL_RECORDS
+        for index in (getattr(model, name) for name in dir(model))
         if hasattr(index, "Meta") and hasattr(index.Meta, "index_name")
     }
     # When we read the rendered table
@@ -721,17 +723,18 @@ def test_function_permissions_are_the_topology_s(
     assert not [s for s in statements if "*" in as_list(s["Action"])]
 
 
-def test_only_sla_clocks_are_ever_stopped(synthesized: Synthesized, resources: Resources) -> None:
-    # Given every function's StopExecution grants (pausing an SLA stops its clock's execution; nothing else is
-    # stopped: the other workflows end when answered)
+def test_only_escalation_runs_and_sla_clocks_are_ever_stopped(synthesized: Synthesized, resources: Resources) -> None:
+    # Given every function's StopExecution grants (resolving stops the escalation run for certain, a new run
+    # stops the one before it, pausing an SLA stops its clock's execution; the other workflows end when answered)
     sla = synthesized.logical_id(synthesized.stack.state_machines[workflows.SLA])
+    escalation = synthesized.logical_id(synthesized.stack.state_machines[workflows.ESCALATION])
     stops = {
         spec.name: allowed(statements_of_role(resources, function_role(synthesized, spec.name)), "states:StopExecution")
         for spec in TOPOLOGY.functions
     }
-    # Then each is on the executions of the SLA machine: not another machine's, not a machine, not every execution
+    # Then each is on the executions of those machines: not another machine's, not a machine, not every execution
     stopped = {flatten(r).split(":execution:", 1)[1] for grants in stops.values() for r in grants}
-    assert stopped == {f"${{{sla}.Name}}:*"}
+    assert stopped == {f"${{{sla}.Name}}:*", f"${{{escalation}.Name}}:*"}
     # And the functions that pause and resume SLAs (the API and the alarm intake) have it
     assert stops["api"] and stops["intake"]
 
@@ -772,7 +775,7 @@ def test_every_topology_resource_is_rendered_once(resources: Resources) -> None:
         "AWS::Lambda::Function": len(TOPOLOGY.functions),
         "AWS::StepFunctions::StateMachine": len(TOPOLOGY.state_machines),
         "AWS::SecretsManager::Secret": len(TOPOLOGY.secrets),
-        "AWS::Events::Rule": len(TOPOLOGY.event_rules),
+        "AWS::Events::Rule": len(TOPOLOGY.event_rules) + sum(isinstance(f.trigger, ScheduleTrigger) for f in TOPOLOGY.functions),
         "AWS::ApiGateway::RestApi": sum(isinstance(f.trigger, ApiTrigger) for f in TOPOLOGY.functions),
         "AWS::Lambda::LayerVersion": 1,
     }

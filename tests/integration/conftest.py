@@ -4,6 +4,7 @@ with Lambda-shaped events (from events/ or read off the real queues)."""
 from __future__ import annotations
 
 import json
+import uuid
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ from moto import mock_aws
 from firebell import wiring
 from firebell.config import load_config
 from infra.local.http_api import proxy_event
+from infra.local.moto_patches import serialise_dynamodb
 from infra.local.render import REGION, captured_outbox, function_environment, peek_dead_letters, render_topology, sqs_lambda_record
 from infra.local.runtime import LocalFunction
 from infra.topology import CONFIG_DIR, ROOT, TOPOLOGY
@@ -27,6 +29,16 @@ CONTACTS = {p.id: (p.email, p.phone) for p in load_config(CONFIG_DIR).directory.
 
 def load_event(relative: str) -> dict[str, Any]:
     return json.loads((EVENTS / relative).read_text())
+
+
+def another_copy(event: dict[str, Any]) -> dict[str, Any]:
+    """The same alarm notification published again: a new SNS MessageId (a redelivery keeps the old one)."""
+    for record in event["Records"]:
+        body = json.loads(record["body"])
+        body["MessageId"] = str(uuid.uuid4())
+        record["body"] = json.dumps(body)
+        record["messageId"] = str(uuid.uuid4())
+    return event
 
 
 @dataclass
@@ -97,6 +109,7 @@ def pipeline(monkeypatch: pytest.MonkeyPatch, time_scale: float) -> Iterator[Pip
         "POWERTOOLS_METRICS_NAMESPACE": "firebell",
     }.items():
         monkeypatch.setenv(variable, value)
+    serialise_dynamodb()  # DynamoDB's item atomicity and transaction isolation, which moto lacks under threads
     with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
         resources = render_topology(TOPOLOGY, CONFIG_DIR, "https://api.example.test/prod")
         for variable, value in function_environment(TOPOLOGY, resources, Path(CONFIG_DIR), time_scale).items():

@@ -5,7 +5,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from tests.integration.conftest import Pipeline, load_event
+from tests.integration.conftest import Pipeline, another_copy, load_event
 
 REPORT = {"title": "Customers cannot log in to the web shop", "reporter": "service-desk"}
 
@@ -167,7 +167,7 @@ def test_concurrent_updates_are_never_lost(pipeline: Pipeline) -> None:
 
     # When the alarm repeats while a responder acknowledges, concurrently
     with ThreadPoolExecutor(max_workers=4) as pool:
-        repeats = [pool.submit(pipeline.invoke, "intake", load_event("sqs/intake-alarm.json")) for _ in range(6)]
+        repeats = [pool.submit(pipeline.invoke, "intake", another_copy(load_event("sqs/intake-alarm.json"))) for _ in range(6)]
         acknowledgement = pool.submit(pipeline.api, "POST", "/incidents/INC-1/acknowledge", {"by": "alice"})
         [r.result() for r in repeats]
 

@@ -121,13 +121,13 @@ def test_keys_are_scoped_to_the_caller(pipeline: Pipeline) -> None:
 
 def test_a_duplicate_while_the_first_request_is_in_flight_gets_409(pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch) -> None:
     # Given a first request that is still opening its incident when its duplicate arrives
-    service = wiring.incident_service()
+    service = wiring.intake()
     report = service.report
     duplicates: list[Answer] = []
 
-    def report_while_a_duplicate_arrives(request: Any) -> Any:
+    def report_while_a_duplicate_arrives(request: Any, idempotency_key: str | None = None) -> Any:
         duplicates.append(post(pipeline, REPORT, "in-flight"))
-        return report(request)
+        return report(request, idempotency_key)
 
     monkeypatch.setattr(service, "report", report_while_a_duplicate_arrives)
 
@@ -147,10 +147,10 @@ def test_a_duplicate_while_the_first_request_is_in_flight_gets_409(pipeline: Pip
 
 def test_a_request_that_failed_can_be_retried_with_its_key(pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch) -> None:
     # Given a first attempt that fails before opening anything (the table is throttled, say)
-    service = wiring.incident_service()
+    service = wiring.intake()
     report = service.report
 
-    def fail(request: Any) -> Any:
+    def fail(request: Any, idempotency_key: str | None = None) -> Any:
         raise ConnectionError("throttled")
 
     monkeypatch.setattr(service, "report", fail)
@@ -193,3 +193,28 @@ def test_records_expire_through_the_table_s_ttl(pipeline: Pipeline) -> None:
     assert item["status"]["S"] == "COMPLETED"
     assert int(item["expiration"]["N"]) > 0
     assert json.loads(item["data"]["S"]) == {"incident_id": post(pipeline, REPORT, "ttl").body["incident_id"]}
+
+
+def test_a_request_that_failed_after_opening_its_incident_returns_it_on_retry(pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given a first attempt that opened its incident and then failed (its answer lost, a timeout after the
+    # write): powertools forgets the key of a failed request
+    service = wiring.intake()
+    report = service.report
+
+    def open_then_fail(request: Any, idempotency_key: str | None = None) -> Any:
+        report(request, idempotency_key)
+        raise TimeoutError("Read timeout on endpoint URL")
+
+    monkeypatch.setattr(service, "report", open_then_fail)
+    with pytest.raises(TimeoutError):
+        post(pipeline, REPORT, "opened-then-failed")
+
+    # When the caller retries with the same key
+    monkeypatch.setattr(service, "report", report)
+    retry = post(pipeline, REPORT, "opened-then-failed")
+
+    # Then it gets the incident the first attempt opened: never a second one
+    assert retry.status == 201 and retry.body["reference"] == "INC-1"
+    assert references(pipeline) == ["INC-1"]
+    # And the same key with another body is still refused
+    assert post(pipeline, REPORT | {"title": "Search is down"}, "opened-then-failed").status == 422

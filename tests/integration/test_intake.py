@@ -2,7 +2,7 @@
 
 import json
 
-from tests.integration.conftest import Pipeline, load_event
+from tests.integration.conftest import Pipeline, another_copy, load_event
 
 
 def incidents(pipeline: Pipeline) -> list[dict]:
@@ -40,8 +40,8 @@ def test_the_same_alarm_again_counts_an_occurrence_instead_of_a_new_incident(pip
     pipeline.invoke("intake", load_event("sqs/intake-alarm.json"))
 
     # When the same alarm fires twice more
-    pipeline.invoke("intake", load_event("sqs/intake-alarm.json"))
-    pipeline.invoke("intake", load_event("sqs/intake-alarm.json"))
+    pipeline.invoke("intake", another_copy(load_event("sqs/intake-alarm.json")))
+    pipeline.invoke("intake", another_copy(load_event("sqs/intake-alarm.json")))
 
     # Then there is still one incident, seen three times
     [incident] = incidents(pipeline)
@@ -66,7 +66,7 @@ def test_ok_resolves_the_incident_automatically(pipeline: Pipeline) -> None:
     assert resolved and "automatically" in resolved[0]["message"]
 
     # And the same alarm firing again inside the confirmation window reopens the same incident
-    pipeline.invoke("intake", load_event("sqs/intake-alarm.json"))
+    pipeline.invoke("intake", another_copy(load_event("sqs/intake-alarm.json")))
     [reopened] = incidents(pipeline)
     assert (reopened["reference"], reopened["status"], reopened["reopened_count"]) == ("INC-1", "triggered", 1)
 
@@ -123,10 +123,10 @@ def test_a_transient_failure_is_retried_not_dropped(pipeline: Pipeline, monkeypa
     # Given DynamoDB failing for a moment
     from firebell.data import store
 
-    def throttled(self, incident):
+    def throttled(self, change):
         raise RuntimeError("ProvisionedThroughputExceededException")
 
-    monkeypatch.setattr(store.DynamoIncidentStore, "create", throttled)
+    monkeypatch.setattr(store.DynamoIncidentStore, "commit", throttled)
     event = load_event("sqs/intake-alarm.json")
     event["Records"][0]["eventSourceARN"] = pipeline.resources[("queue_arn", "intake")]
 

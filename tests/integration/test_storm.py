@@ -22,7 +22,7 @@ import pytest
 
 from infra.local.runtime import LocalFunction
 from infra.topology import TOPOLOGY
-from tests.integration.conftest import CONTACTS, Pipeline, load_event
+from tests.integration.conftest import another_copy, CONTACTS, Pipeline, load_event
 
 COPIES = 200
 WORKERS = 16
@@ -31,17 +31,10 @@ WRITE_OPERATIONS = frozenset({"PutItem", "UpdateItem", "DeleteItem", "BatchWrite
 
 
 @pytest.fixture
-def item_atomic_dynamodb(monkeypatch: pytest.MonkeyPatch) -> None:
-    from moto.dynamodb.responses import DynamoHandler
+def item_atomic_dynamodb() -> None:
+    from infra.local.moto_patches import serialise_dynamodb
 
-    original = DynamoHandler.call_action
-    lock = threading.Lock()
-
-    def call_action(self):  # type: ignore[no-untyped-def]
-        with lock:
-            return original(self)
-
-    monkeypatch.setattr(DynamoHandler, "call_action", call_action)
+    serialise_dynamodb()  # already done by the pipeline fixture; named here because the storm depends on it
 
 
 @pytest.fixture
@@ -88,20 +81,20 @@ class AlarmCosts:
 def alarm_costs(monkeypatch: pytest.MonkeyPatch) -> Iterator[AlarmCosts]:
     from botocore.client import BaseClient
 
-    from firebell.service import IncidentService
+    from firebell.usecases.intake import AlertIntake
 
     costs = AlarmCosts()
-    make_api_call, handle_alarm = BaseClient._make_api_call, IncidentService.handle_alarm
+    make_api_call, handle_alarm = BaseClient._make_api_call, AlertIntake.handle_alarm
 
     def counting_api_call(client, operation_name, api_params):  # type: ignore[no-untyped-def]
         if client.meta.service_model.service_name == "dynamodb":
             costs.count(operation_name)
         return make_api_call(client, operation_name, api_params)
 
-    def costed_handle_alarm(service, alarm, redelivered=False):  # type: ignore[no-untyped-def]
+    def costed_handle_alarm(service, alarm, message_id=None, redelivered=False):  # type: ignore[no-untyped-def]
         costs.start()
         try:
-            outcome, incident_id = handle_alarm(service, alarm, redelivered=redelivered)
+            outcome, incident_id = handle_alarm(service, alarm, message_id=message_id, redelivered=redelivered)
         except BaseException:
             costs.finish("failed")
             raise
@@ -109,15 +102,14 @@ def alarm_costs(monkeypatch: pytest.MonkeyPatch) -> Iterator[AlarmCosts]:
         return outcome, incident_id
 
     monkeypatch.setattr(BaseClient, "_make_api_call", counting_api_call)
-    monkeypatch.setattr(IncidentService, "handle_alarm", costed_handle_alarm)
+    monkeypatch.setattr(AlertIntake, "handle_alarm", costed_handle_alarm)
     yield costs
 
 
 def the_same_alarm(pipeline: Pipeline, copies: int) -> list[dict]:
-    """`copies` SQS records of the sample ALARM notification, each its own SQS message (as N publishes make)."""
-    [record] = load_event("sqs/intake-alarm.json")["Records"]
+    """`copies` SQS records of the sample ALARM notification, each its own SNS and SQS message (as N publishes make)."""
     queue_arn = pipeline.resources[("queue_arn", "intake")]
-    return [{**record, "messageId": str(uuid.uuid4()), "eventSourceARN": queue_arn} for _ in range(copies)]
+    return [{**another_copy(load_event("sqs/intake-alarm.json"))["Records"][0], "eventSourceARN": queue_arn} for _ in range(copies)]
 
 
 def deliver_concurrently(records: list[dict], workers: int) -> list[dict]:

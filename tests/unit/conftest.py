@@ -9,7 +9,16 @@ from pathlib import Path
 import pytest
 
 from firebell.config import FirebellConfig, load_config
-from firebell.service import IncidentService
+from firebell.dispatch import Delivery, Dispatcher, OutboxRelay
+from firebell.domain.models import Incident
+from firebell.usecases import messages
+from firebell.usecases.base import Context, Incidents
+from firebell.usecases.duties import Duties
+from firebell.usecases.escalation import Escalation
+from firebell.usecases.intake import AlertIntake
+from firebell.usecases.lifecycle import Lifecycle
+from firebell.usecases.resolution import Resolution
+from firebell.usecases.sla_clocks import SlaClocks
 from tests.fakes import FakeWorkflows, FixedClock, InMemoryIncidentStore, OutboxMessenger, RecordingEvents
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -34,17 +43,126 @@ def shipped_config() -> FirebellConfig:
     return load_config(CONFIG_DIR)
 
 
+class Service:
+    """Every use case of one function instance, under the names the tests use: commands answer with the
+    incident (or the deliveries) they produced, as the handlers read them from each Outcome."""
+
+    def __init__(self, incidents: Incidents, ctx: Context) -> None:
+        self.incidents = incidents
+        self.ctx = ctx
+        self.lifecycle = Lifecycle(incidents, ctx)
+        self.resolution = Resolution(incidents, ctx)
+        self.intake = AlertIntake(incidents, ctx, self.lifecycle, self.resolution)
+        self.escalation = Escalation(incidents, ctx)
+        self.sla_clocks = SlaClocks(incidents, ctx)
+        self.duties = Duties(incidents, ctx)
+
+    # reading
+    def get(self, ref: str) -> Incident:
+        return self.incidents.get(ref)
+
+    def read(self, incident: Incident):
+        return self.incidents.read(incident)
+
+    def list(self, *args):
+        return self.incidents.list(*args)
+
+    def timeline(self, ref: str):
+        return self.incidents.timeline(ref)
+
+    # intake
+    def report(self, request, idempotency_key: str | None = None) -> Incident:
+        return self.intake.report(request, idempotency_key)
+
+    def handle_alarm(self, alarm, redelivered: bool = False, message_id: str | None = None):
+        return self.intake.handle_alarm(alarm, message_id=message_id, redelivered=redelivered)
+
+    def handle_signal(self, signal, redelivered: bool = False, message_id: str | None = None):
+        return self.intake.handle_signal(signal, message_id=message_id, redelivered=redelivered)
+
+    # lifecycle
+    def acknowledge(self, ref: str, by: str) -> Incident:
+        return self.lifecycle.acknowledge(ref, by).incident
+
+    def acknowledge_by_link(self, token: str) -> Incident:
+        return self.lifecycle.acknowledge_by_link(token).incident
+
+    def acknowledge_link(self, incident: Incident, person: str) -> str:
+        return messages.acknowledge_link(self.ctx, self.ctx.config(), incident, person, self.ctx.clock())
+
+    def hold(self, ref: str, by: str, reason: str) -> Incident:
+        return self.lifecycle.hold(ref, by, reason).incident
+
+    def resume(self, ref: str, by: str) -> Incident:
+        return self.lifecycle.resume(ref, by).incident
+
+    def add_note(self, ref: str, by: str, text: str):
+        return self.lifecycle.add_note(ref, by, text)
+
+    def escalate(self, ref: str, by: str, reason: str = "") -> Incident:
+        return self.lifecycle.escalate(ref, by, reason).incident
+
+    def reassign(self, ref: str, to: str, by: str) -> Incident:
+        return self.lifecycle.reassign(ref, to, by).incident
+
+    # paging and escalation
+    def classify(self, incident_id: str) -> Incident:
+        return self.escalation.classify(incident_id).incident
+
+    def maintenance_ended(self, incident_id: str) -> Incident:
+        return self.escalation.maintenance_ended(incident_id).incident
+
+    def page(self, request) -> list[Delivery]:
+        return self.escalation.page(request).deliveries
+
+    def watch(self, request) -> None:
+        self.escalation.watch(request)
+
+    def page_incident_managers(self, request) -> list[Delivery]:
+        return self.escalation.page_incident_managers(request).deliveries
+
+    # SLA, duties
+    def sla_wake_up(self, wake) -> list[Delivery]:
+        return self.sla_clocks.wake_up(wake).deliveries
+
+    def reminder_due(self, due) -> list[Delivery]:
+        return self.duties.reminder_due(due).deliveries
+
+    def post_update(self, ref: str, by: str, message: str) -> list[Delivery]:
+        return self.duties.post_update(ref, by, message)[1].deliveries
+
+    def complete_review(self, ref: str, by: str, summary: str) -> Incident:
+        return self.duties.complete_review(ref, by, summary).incident
+
+    # resolution
+    def resolve(self, ref: str, by: str, notes: str, automatic: bool = False) -> Incident:
+        return self.resolution.resolve(ref, by, notes, automatic).incident
+
+    def reopen(self, ref: str, by: str, reason: str) -> Incident:
+        return self.resolution.reopen(ref, by, reason).incident
+
+    def resolution_confirming(self, request) -> list[Delivery]:
+        return self.resolution.confirming(request).deliveries
+
+    def resolution_window_closed(self, incident_id: str) -> Incident:
+        return self.resolution.window_closed(incident_id).incident
+
+    def quiet_check(self, request) -> None:
+        self.resolution.quiet_check(request)
+
+
 @dataclass
 class World:
-    """The service under test and every fake around it."""
+    """The use cases under test and every fake around them."""
 
-    service: IncidentService
+    service: Service
     store: InMemoryIncidentStore
     events: RecordingEvents
     workflows: FakeWorkflows
     messenger: OutboxMessenger
     clock: FixedClock
     config: FirebellConfig
+    relay: OutboxRelay
 
 
 def build_world(
@@ -56,24 +174,24 @@ def build_world(
     clock: FixedClock | None = None,
     ack_secret: bytes | None = ACK_SECRET,
 ) -> World:
-    """The service wired to fakes; pass a fake to share it with another world (two function instances)."""
+    """The use cases wired to fakes; pass a fake to share it with another world (two function instances)."""
     store = store or InMemoryIncidentStore()
     workflows = workflows or FakeWorkflows()
     messenger = messenger or OutboxMessenger()
     clock = clock or FixedClock()
     events = RecordingEvents()
-    service = IncidentService(
-        store=store,
-        events=events,
-        clock=clock,
+    dispatcher = Dispatcher(store=store, events=events, workflows=workflows, messenger=messenger, clock=clock)
+    ctx = Context(
         config=lambda: config,
-        workflows=workflows,
-        messenger=messenger,
+        clock=clock,
+        execution_arn=workflows.execution_arn,
         time_scale=time_scale,
-        public_api_url=API_URL + "/",
+        api_url=API_URL + "/",
         ack_secret=(lambda: ack_secret) if ack_secret is not None else None,
     )
-    return World(service, store, events, workflows, messenger, clock, config)
+    service = Service(Incidents(store, dispatcher, clock), ctx)
+    relay = OutboxRelay(store, dispatcher, clock)
+    return World(service, store, events, workflows, messenger, clock, config, relay)
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ def test_benchmark_covers_every_function_of_the_topology():
         ("intake", "functions.intake.app"),
         ("classify", "functions.classify.app"),
         ("notify", "functions.notify.app"),
+        ("outbox", "functions.outbox.app"),
     ]
 
 

@@ -173,12 +173,14 @@ def sns_body(notification: dict[str, Any]) -> str:
 def test_intake_tells_an_eventbridge_event_from_an_sns_notification() -> None:
     # Given the same kind of alarm arriving both ways
     notification = json.loads((EVENTS / "cloudwatch" / "alarm-metric-math.json").read_text())
-    from_sns = alarm_details(sns_body(notification))
-    from_eventbridge = alarm_details(json.dumps(sample("metric-math-alarm.json")))
+    from_sns, sns_message = alarm_details(sns_body(notification))
+    from_eventbridge, event_id = alarm_details(json.dumps(sample("metric-math-alarm.json")))
     # Then each is parsed with its own model into the same kind of details
     assert from_sns == CloudWatchAlarmNotification.model_validate(notification).details()
     assert from_eventbridge == parse(sample("metric-math-alarm.json")).details()
     assert from_sns.namespace == "AWS/ApiGateway" and from_eventbridge.namespace == "AWS/EC2"
+    # And each carries the id its redeliveries share (so a redelivery is not counted again)
+    assert sns_message.startswith("sns:") and event_id == f"events:{sample('metric-math-alarm.json')['id']}"
 
 
 def test_intake_refuses_what_is_neither() -> None:

@@ -10,7 +10,9 @@ from firebell.domain import ack_links
 from firebell.domain.enums import Status, TimelineKind
 from firebell.domain.errors import InvalidTransition
 from firebell.domain.models import IncidentCreate
-from firebell.service import Delivery, UnknownPerson
+from firebell.dispatch import Delivery
+from firebell.domain.models import ResolutionConfirming
+from firebell.usecases.lifecycle import UnknownPerson
 from tests.fakes import OutboxMessenger
 
 from .builders import exhausted, page_request, watch_request
@@ -184,14 +186,15 @@ def test_acknowledge_answers_the_page_token(world, incident_id):
     assert world.workflows.answers == [("token-1", "acknowledged")]
 
 
-def test_resolve_after_a_late_acknowledgement_answer_is_harmless(world, incident_id):
-    """Given an acknowledged level whose watch token has not arrived yet, when resolved, then the stale page
-    token is answered `stop` and the fake reports False (the wait already ended): no error."""
+def test_resolve_after_acknowledgement_stops_the_run_itself(world, incident_id):
+    """Given an acknowledged level whose watch token has not arrived yet, when resolved, then the answered page
+    token is not answered again, and the escalation run is stopped outright (StopExecution): it cannot page."""
     world.service.page(page_request(incident_id, 1, ["alice"], token="token-1"))
     world.service.acknowledge("INC-1", by="alice")
     world.service.resolve("INC-1", by="alice", notes="done")
-    assert world.workflows.answers[:2] == [("token-1", "acknowledged"), ("token-1", "stop")]
-    assert world.workflows.answer("token-1", "again") is False
+    assert world.workflows.answers == [("token-1", "acknowledged")]
+    escalation = world.service.get(incident_id).escalation.execution_arn
+    assert (escalation, "resolved") in world.workflows.stops
 
 
 def test_acknowledge_while_a_level_is_being_paged(world, incident_id):
@@ -482,6 +485,12 @@ def test_exhausted_after_acknowledge_or_resolve_pages_nobody(world, incident_id,
 # --- resolution notice --------------------------------------------------------------------------
 
 
+def announce_resolution(world, incident_id: str):
+    """The resolution machine's confirmation window opens: everyone who needs to know is told."""
+    return world.service.resolution_confirming(
+        ResolutionConfirming(type="resolution.confirming", incident_id=incident_id, task_token="resolution-token"))
+
+
 def test_resolution_is_announced_to_stakeholders_those_paged_and_the_incident_manager(world, incident_id):
     """Given level 1 (alice) was paged on a P1 (carol its incident manager) and the incident resolved, when
     resolution is announced, then dave (stakeholder), alice and carol get an email, and nobody an SMS."""
@@ -490,7 +499,7 @@ def test_resolution_is_announced_to_stakeholders_those_paged_and_the_incident_ma
     world.messenger.emails.clear()
     world.messenger.sms.clear()
 
-    deliveries = world.service.announce_resolution(incident_id)
+    deliveries = announce_resolution(world, incident_id)
 
     assert [(d.channel, d.person) for d in deliveries] == [("email", "dave"), ("email", "alice"), ("email", "carol")]
     assert world.messenger.sms == []
@@ -503,7 +512,7 @@ def test_resolution_is_announced_to_stakeholders_those_paged_and_the_incident_ma
 
 def test_resolution_of_an_unpaged_p1_goes_to_stakeholders_and_its_incident_manager(world, incident_id):
     world.service.resolve(incident_id, by="erin", notes="false alarm")
-    assert [d.person for d in world.service.announce_resolution(incident_id)] == ["dave", "carol"]
+    assert [d.person for d in announce_resolution(world, incident_id)] == ["dave", "carol"]
 
 
 def test_resolution_is_announced_to_incident_managers_who_were_paged(world, incident_id):
@@ -513,7 +522,7 @@ def test_resolution_is_announced_to_incident_managers_who_were_paged(world, inci
     world.service.page_incident_managers(exhausted(incident_id))
     world.service.resolve(incident_id, by="carol", notes="failed over")
 
-    people = [d.person for d in world.service.announce_resolution(incident_id)]
+    people = [d.person for d in announce_resolution(world, incident_id)]
 
     assert set(people) == {"dave", "alice", "bob", "carol"}
     assert len(people) == len(set(people))  # each told once
@@ -522,4 +531,4 @@ def test_resolution_is_announced_to_incident_managers_who_were_paged(world, inci
 def test_resolution_is_announced_to_the_assignee(world, incident_id):
     world.service.reassign(incident_id, to="bob", by="erin")
     world.service.resolve(incident_id, by="bob", notes="fixed")
-    assert "bob" in [d.person for d in world.service.announce_resolution(incident_id)]
+    assert "bob" in [d.person for d in announce_resolution(world, incident_id)]

@@ -2,7 +2,7 @@
 Alertmanager webhook (/v1/alertmanager/<routing key>). Included by functions/api/app.py.
 
 Both routes are public (infra/topology.py): the routing key, an integration key of one service, is the
-credential. Parsing is in domain/integrations.py; what happens to each alert is IncidentService.handle_signal.
+credential. Parsing is in domain/integrations.py; what happens to each alert is AlertIntake.handle_signal.
 The answers here never raise for a malformed payload: it gets a 4xx JSON body naming the field.
 """
 
@@ -22,7 +22,7 @@ from . import wiring
 from .config import FirebellConfig
 from .domain import integrations
 from .domain.integrations import FieldProblem, InvalidPayload
-from .service import IncidentService
+from .usecases.intake import AlertIntake
 
 router = Router()
 logger = Logger(child=True)
@@ -41,7 +41,7 @@ def pagerduty_rejection(problems: list[FieldProblem]) -> Answer:
     }
 
 
-def enqueue(body: bytes | str | None, config: Callable[[], FirebellConfig], service: Callable[[], IncidentService]) -> Answer:
+def enqueue(body: bytes | str | None, config: Callable[[], FirebellConfig], service: Callable[[], AlertIntake]) -> Answer:
     """POST /v2/enqueue: 202 with the dedup key, as PagerDuty answers."""
     try:
         event = integrations.parse_pagerduty_event(body)
@@ -83,7 +83,7 @@ def alertmanager_rejection(invalid: InvalidPayload) -> Answer:
 
 
 def alertmanager(routing_key: str, body: bytes | str | None, config: Callable[[], FirebellConfig],
-                 service: Callable[[], IncidentService]) -> Answer:
+                 service: Callable[[], AlertIntake]) -> Answer:
     """POST /v1/alertmanager/<routing key>: 200 with what happened to each alert."""
     current = config()
     owner = current.directory.service_for_routing_key(routing_key) if len(routing_key) <= integrations.MAX_ROUTING_KEY else None
@@ -127,7 +127,7 @@ def _respond(answer: Answer) -> Response[dict[str, Any]]:
     responses={202: {"description": "Event processed"}, 400: {"description": "Invalid event, or unknown routing_key"}},
 )
 def pagerduty_enqueue() -> Response[dict[str, Any]]:
-    return _respond(enqueue(_raw_body(), wiring.effective_config, wiring.incident_service))
+    return _respond(enqueue(_raw_body(), wiring.effective_config, wiring.intake))
 
 
 @router.post(
@@ -138,4 +138,4 @@ def pagerduty_enqueue() -> Response[dict[str, Any]]:
                422: {"description": "Invalid webhook"}},
 )
 def alertmanager_webhook(routing_key: str) -> Response[dict[str, Any]]:
-    return _respond(alertmanager(routing_key, _raw_body(), wiring.effective_config, wiring.incident_service))
+    return _respond(alertmanager(routing_key, _raw_body(), wiring.effective_config, wiring.intake))

@@ -10,6 +10,7 @@ from typing import Any, Protocol
 
 from .domain.enums import Priority, Status
 from .domain.models import Incident, IncidentEvent, TimelineEntry
+from .outbox import Change, Effect, EffectStatus
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,48 +38,55 @@ class DedupState:
     resolved_at: datetime | None  # its incident is resolved: a new trigger within the flapping window reopens it
     last_logged_at: datetime | None  # last repeat put on the timeline
     claimed: bool  # this very signal claimed the key (it must open the incident)
+    replayed: bool = False  # this very notification was counted before (a redelivery): not counted again
 
 
 class IncidentStore(Protocol):
+    """Reads, and one transaction per change (data/store.py; tests/fakes.py keeps the same semantics)."""
+
     def next_reference(self) -> str:
         """Atomically allocate the next human reference (INC-1, INC-2, …); never reused."""
-
-    def create(self, incident: Incident) -> Incident:
-        """Insert a new incident; fails if the id exists."""
 
     def get(self, incident_id: str) -> Incident | None: ...
 
     def get_by_reference(self, reference: str) -> Incident | None: ...
 
-    def save(self, incident: Incident) -> Incident:
-        """Conditional on `incident.version`; raises ConcurrentUpdate if someone saved first."""
-
     def list(self, filters: IncidentFilter, limit: int, cursor: str | None) -> Page: ...
-
-    def record_signal(self, dedup_key: str, candidate_id: str, seen_at: datetime) -> DedupState:
-        """ONE write: claim the key for `candidate_id` if nobody holds it, and count this occurrence."""
-
-    def dedup_state(self, dedup_key: str) -> DedupState | None: ...
-
-    def mark_dedup(self, dedup_key: str, incident_id: str, *, created: bool | None = None,
-                   resolved_at: datetime | None | bool = False, logged_at: datetime | None = None,
-                   logged_before: datetime | None | bool = False) -> bool:
-        """Conditional on the key still feeding `incident_id` (and, if given, on the last log time): False if not."""
-
-    def replace_dedup(self, dedup_key: str, old_incident_id: str, candidate_id: str, seen_at: datetime) -> bool:
-        """Point the key at a new incident (the old one resolved long ago); False if someone else did first."""
-
-    def release_dedup_key(self, dedup_key: str, incident_id: str) -> None: ...
-
-    def sync_occurrences(self, incident_id: str, occurrences: int, last_seen: datetime) -> None:
-        """Copy the pointer's count onto the incident (only ever upwards)."""
-
-    def append_timeline(self, entry: TimelineEntry) -> None: ...
 
     def timeline(self, incident_id: str) -> list[TimelineEntry]: ...
 
-    def consume_once(self, key: str, expires_at: datetime) -> bool:
-        """True the first time `key` is presented (one conditional write), False ever after."""
+    def dedup_state(self, dedup_key: str) -> DedupState | None: ...
+
+    def idempotent_incident(self, key: str) -> tuple[str, str] | None:
+        """(incident id, request fingerprint) that a client's Idempotency-Key opened, if any."""
+
+    def commit(self, change: Change) -> Incident:
+        """State, timeline entries, pending effects and the change's side items in ONE transaction, conditioned on
+        the version read; ConcurrentUpdate if someone committed first, OnceKeyUsed / IdempotencyKeyTaken."""
+
+    def record_signal(self, dedup_key: str, candidate_id: str, seen_at: datetime, message_id: str | None = None) -> DedupState:
+        """ONE write: claim the key for `candidate_id` if nobody holds it, and count this occurrence (once per message)."""
+
+    def log_repeat(self, dedup_key: str, incident_id: str, logged_before: datetime | None, entry: TimelineEntry) -> bool:
+        """Take the storm's next timeline slot and write its line, together; False if another repeat took it."""
+
+    def replace_dedup(self, dedup_key: str, old_incident_id: str, candidate_id: str, seen_at: datetime, message_id: str | None = None) -> bool:
+        """Point the key at a new incident (the old one resolved long ago); False if someone else did first."""
+
+    def pending_effects(self, incident_id: str) -> list[Effect]: ...
+
+    def claim_effect(self, effect: Effect, now: datetime, lease_until: datetime) -> bool:
+        """Take a pending effect (or one whose claimer's lease ran out); False if another dispatcher has it or it is done."""
+
+    def complete_effect(self, effect: Effect, status: EffectStatus, result: str, entries: list[TimelineEntry] = ()) -> None: ...
+
+    def release_effect(self, effect: Effect) -> None:
+        """Give a claimed effect back (it failed): the next dispatch may take it without waiting for the lease."""
+
+    def effect_status(self, incident_id: str, effect_id: str) -> EffectStatus | None: ...
+
+    def outbox(self, committed_before: datetime, limit: int = 100) -> list[Effect]:
+        """Effects not done that committed before `committed_before`, oldest first (for the relay)."""
 
 
 class EventPublisher(Protocol):
@@ -87,6 +95,9 @@ class EventPublisher(Protocol):
 
 class Workflows(Protocol):
     """The state machines in infra/statemachines: escalation, sla, reminder, resolution, maintenance."""
+
+    def execution_arn(self, machine: str, name: str) -> str:
+        """The id an execution of `machine` named `name` has (or will have): names are unique per machine."""
 
     def start(self, machine: str, name: str, payload: dict[str, Any]) -> str:
         """Start an execution (idempotent per name); returns its id."""

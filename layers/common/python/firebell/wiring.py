@@ -1,7 +1,7 @@
 """Builds the service and adapters from settings, once per container, on first use."""
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import cache
 from typing import Any
 
@@ -12,9 +12,16 @@ from .config import FirebellConfig, cached_config
 from .data.directory_store import DynamoDirectoryStore
 from .data.store import DynamoIncidentStore
 from .directory_overlay import DirectoryAdmin, TtlCache
+from .dispatch import Dispatcher, OutboxRelay
 from .schedule_service import ScheduleService
-from .service import IncidentService
 from .settings import Settings, get_settings
+from .usecases.base import Context, Incidents
+from .usecases.duties import Duties
+from .usecases.escalation import Escalation
+from .usecases.intake import AlertIntake
+from .usecases.lifecycle import Lifecycle
+from .usecases.resolution import Resolution
+from .usecases.sla_clocks import SlaClocks
 
 
 def utc_now() -> datetime:
@@ -22,19 +29,82 @@ def utc_now() -> datetime:
 
 
 @cache
-def incident_service() -> IncidentService:
+def _workflows() -> aws.StepFunctionsWorkflows:
     settings = get_settings()
-    return IncidentService(
-        store=DynamoIncidentStore(settings.table_name, settings.region),
+    return aws.StepFunctionsWorkflows(settings.state_machine_arns(), settings.region)
+
+
+@cache
+def _store() -> DynamoIncidentStore:
+    settings = get_settings()
+    return DynamoIncidentStore(settings.table_name, settings.region)
+
+
+@cache
+def _dispatcher() -> Dispatcher:
+    settings = get_settings()
+    return Dispatcher(
+        store=_store(),
         events=aws.SnsEventPublisher(settings.events_topic_arn, settings.region),
-        clock=utc_now,
-        config=effective_config,
-        workflows=aws.StepFunctionsWorkflows(settings.state_machine_arns(), settings.region),
+        workflows=_workflows(),
         messenger=aws.AwsMessenger(settings.region),
+        clock=utc_now,
+    )
+
+
+@cache
+def incidents() -> Incidents:
+    """Reading incidents and running commands: the store, and the dispatcher that carries out their effects."""
+    return Incidents(_store(), _dispatcher(), utc_now)
+
+
+@cache
+def outbox_relay() -> OutboxRelay:
+    return OutboxRelay(_store(), _dispatcher(), utc_now, timedelta(seconds=get_settings().outbox_grace_seconds))
+
+
+@cache
+def context() -> Context:
+    settings = get_settings()
+    return Context(
+        config=effective_config,
+        clock=utc_now,
+        execution_arn=_workflows().execution_arn,
         time_scale=settings.time_scale,
-        public_api_url=settings.public_api_url,
+        api_url=settings.public_api_url,
         ack_secret=_ack_secret(settings),
     )
+
+
+# One function per use case: a function builds only the ones it runs.
+@cache
+def lifecycle() -> Lifecycle:
+    return Lifecycle(incidents(), context())
+
+
+@cache
+def resolution() -> Resolution:
+    return Resolution(incidents(), context())
+
+
+@cache
+def intake() -> AlertIntake:
+    return AlertIntake(incidents(), context(), lifecycle(), resolution())
+
+
+@cache
+def escalation() -> Escalation:
+    return Escalation(incidents(), context())
+
+
+@cache
+def sla_clocks() -> SlaClocks:
+    return SlaClocks(incidents(), context())
+
+
+@cache
+def duties() -> Duties:
+    return Duties(incidents(), context())
 
 
 def _ack_secret(settings: Settings) -> Callable[[], bytes] | None:
@@ -91,5 +161,5 @@ def idempotency_store() -> Any:
 
 def reset() -> None:
     """Forget everything built from the environment (tests change it between cases)."""
-    for cached in (incident_service, schedules, directory_admin, _effective_config, dead_letters, idempotency_store, get_settings, aws.client, cached_config):
+    for cached in (_store, _dispatcher, outbox_relay, incidents, context, _workflows, lifecycle, resolution, intake, escalation, sla_clocks, duties, schedules, directory_admin, _effective_config, dead_letters, idempotency_store, get_settings, aws.client, cached_config):
         cached.cache_clear()

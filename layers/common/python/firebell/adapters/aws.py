@@ -39,17 +39,19 @@ class StepFunctionsWorkflows:
         self._arns = state_machine_arns
         self._region = region
 
+    def execution_arn(self, machine: str, name: str) -> str:
+        prefix, machine_name = self._arns[machine].split(":stateMachine:")
+        return f"{prefix}:execution:{machine_name}:{name}"
+
     def start(self, machine: str, name: str, payload: dict[str, Any]) -> str:
         sfn = client("stepfunctions", self._region)
-        arn = self._arns[machine]
         # Execution names are unique per machine: a redelivered message cannot start a second one.
         try:
-            return sfn.start_execution(stateMachineArn=arn, name=name, input=json.dumps(payload))["executionArn"]
+            return sfn.start_execution(stateMachineArn=self._arns[machine], name=name, input=json.dumps(payload))["executionArn"]
         except ClientError as error:
             if error.response["Error"]["Code"] != "ExecutionAlreadyExists":
                 raise
-        prefix, machine_name = arn.split(":stateMachine:")
-        return f"{prefix}:execution:{machine_name}:{name}"
+        return self.execution_arn(machine, name)
 
     def answer(self, task_token: str, outcome: str, **details: Any) -> bool:
         try:

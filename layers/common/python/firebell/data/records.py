@@ -4,7 +4,11 @@ from these (infra/topology.py), and tests/infra holds the synthesized template t
   pk                     sk                          what
   INCIDENT#<ulid>        INCIDENT                    the incident (indexed fields on top, the rest in `document`)
   INCIDENT#<ulid>        TIMELINE#<iso time>#<ulid>  one timeline entry
+  INCIDENT#<ulid>        EFFECT#<effect id>          one effect of a committed change (the outbox), pending → done
   DEDUP#<dedup key>      DEDUP                       which open incident an alarm belongs to
+  DEDUP#<dedup key>      MSG#<message id>            this notification was counted (a redelivery is not)
+  IDEMPOTENCY#<sha256>   IDEMPOTENCY                 the incident a client's Idempotency-Key opened
+  ONCE#<key>             ONCE                        a single-use key (an acknowledgement link's nonce) was used
   COUNTER#reference      COUNTER                     the last human reference number handed out
   DIRECTORY              HEAD | ENTRY#<kind>#<id>    the admin API's changes to config/firebell.yaml (data/directory_store.py)
 """
@@ -16,6 +20,8 @@ from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
 DEFAULT_TABLE_NAME = "firebell-incidents"
+# DynamoDB's TTL attribute (epoch seconds): outbox entries, message markers, used nonces and idempotency claims expire.
+EXPIRY_ATTRIBUTE = "expires"
 
 
 class Utf8JSONAttribute(JSONAttribute):
@@ -105,6 +111,7 @@ class DedupRecord(Model):
     first_seen = UnicodeAttribute(null=True)
     last_seen = UnicodeAttribute(null=True)
     created = BooleanAttribute(null=True)
+    claim_message = UnicodeAttribute(null=True)  # the notification that claimed the key (its redelivery finishes the job)
     resolved_at = UnicodeAttribute(null=True)
     last_logged_at = UnicodeAttribute(null=True)
 
@@ -118,6 +125,59 @@ class OnceRecord(Model):
     pk = UnicodeAttribute(hash_key=True)
     sk = UnicodeAttribute(range_key=True, default="ONCE")
     expires_at = UnicodeAttribute()
+    expires = NumberAttribute(null=True)
+
+
+class OutboxIndex(GlobalSecondaryIndex["EffectRecord"]):
+    """Effects not yet done, oldest first; sparse (`outbox` is removed when an effect completes)."""
+
+    class Meta:
+        index_name = "by-outbox"
+        projection = AllProjection()
+
+    outbox = UnicodeAttribute(hash_key=True)
+    committed_at = UnicodeAttribute(range_key=True)
+
+
+class EffectRecord(Model):
+    """One effect of a committed change: pending until a dispatcher claims (lease) and completes it."""
+
+    class Meta(_TableMeta):
+        pass
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    outbox = UnicodeAttribute(null=True)  # "pending" until done: the relay finds what a crash left behind
+    committed_at = UnicodeAttribute()
+    status = UnicodeAttribute()
+    lease_until = UnicodeAttribute(null=True)
+    result = UnicodeAttribute(null=True)
+    document = Utf8JSONAttribute()
+    expires = NumberAttribute(null=True)
+
+    by_outbox = OutboxIndex()
+
+
+class MessageRecord(Model):
+    """Marks one notification as counted against its alert's dedup pointer."""
+
+    class Meta(_TableMeta):
+        pass
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    expires = NumberAttribute(null=True)
+
+
+class IdempotencyRecord(Model):
+    class Meta(_TableMeta):
+        pass
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True, default="IDEMPOTENCY")
+    incident_id = UnicodeAttribute()
+    fingerprint = UnicodeAttribute()
+    expires = NumberAttribute(null=True)
 
 
 class CounterRecord(Model):
@@ -129,8 +189,10 @@ class CounterRecord(Model):
     value = NumberAttribute(default=0)
 
 
-ALL_RECORDS: tuple[type[Model], ...] = (IncidentRecord, TimelineRecord, DedupRecord, OnceRecord, CounterRecord)
-TABLE_MODEL = IncidentRecord  # carries the key schema and every index of the table
+ALL_RECORDS: tuple[type[Model], ...] = (
+    IncidentRecord, TimelineRecord, DedupRecord, OnceRecord, CounterRecord, EffectRecord, MessageRecord, IdempotencyRecord,
+)
+TABLE_MODEL = IncidentRecord  # carries the key schema of the table; the indexes are every model's
 
 
 def bind_table(table_name: str, region: str, models: tuple[type[Model], ...] = ALL_RECORDS) -> None:

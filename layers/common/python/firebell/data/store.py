@@ -6,16 +6,33 @@ import base64
 import json
 from datetime import datetime
 
-from pynamodb.exceptions import DeleteError, PutError, UpdateError
+import hashlib
+
+from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
+from pynamodb.transactions import TransactWrite
 from ulid import ULID
 
-from ..domain.errors import ConcurrentUpdate
+from ..domain.errors import ConcurrentUpdate, IdempotencyKeyTaken, OnceKeyUsed
 from ..domain.models import Incident, TimelineEntry
+from ..outbox import Change, DedupMark, Effect, EffectStatus
 from ..ports import DedupState, IncidentFilter, Page
-from .records import CounterRecord, DedupRecord, IncidentRecord, OnceRecord, TimelineRecord, bind_table
+from .records import (
+    CounterRecord,
+    DedupRecord,
+    EffectRecord,
+    IdempotencyRecord,
+    IncidentRecord,
+    MessageRecord,
+    OnceRecord,
+    TimelineRecord,
+    bind_table,
+)
 
 # Fields kept as top-level attributes (keys, indexes, atomic counters); the rest lives in `document`.
 _TOP_LEVEL = {"incident_id", "reference", "status", "priority", "team", "opened_at", "occurrences", "last_seen_at", "version"}
+# How long outbox entries, message markers and idempotency claims are kept (DynamoDB TTL deletes them after).
+_KEEP_DAYS = 14
+_OUTBOX = "pending"
 _INCIDENT_SK = "INCIDENT"
 _REFERENCE_COUNTER = "COUNTER#reference"
 
@@ -35,7 +52,7 @@ def _when(text: str | None) -> datetime | None:
     return datetime.fromisoformat(text) if text else None
 
 
-def _dedup_state(record: DedupRecord, candidate_id: str | None) -> DedupState:
+def _dedup_state(record: DedupRecord, candidate_id: str | None, message_id: str | None = None, replayed: bool = False) -> DedupState:
     return DedupState(
         incident_id=record.incident_id,
         occurrences=int(record.occurrences or 0),
@@ -44,12 +61,33 @@ def _dedup_state(record: DedupRecord, candidate_id: str | None) -> DedupState:
         created=record.created is not False,  # pointers from before `created` existed were always written
         resolved_at=_when(record.resolved_at),
         last_logged_at=_when(record.last_logged_at),
-        claimed=candidate_id is not None and record.incident_id == candidate_id and int(record.occurrences or 0) == 1,
+        claimed=(record.claim_message == message_id) if message_id else (
+            candidate_id is not None and record.incident_id == candidate_id and int(record.occurrences or 0) == 1),
+        replayed=replayed,
     )
 
 
 def _conditional_failure(error: Exception) -> bool:
     return getattr(error, "cause_response_code", None) == "ConditionalCheckFailedException"
+
+
+def _failed_conditions(error: TransactWriteError) -> list[int]:
+    """Positions of the transaction's items whose condition failed (empty: cancelled for another reason)."""
+    if error.cause_response_code != "TransactionCanceledException":
+        return []
+    return [i for i, reason in enumerate(error.cancellation_reasons or []) if reason and reason.code == "ConditionalCheckFailed"]
+
+
+def _expiry(at: datetime, days: int = _KEEP_DAYS) -> int:
+    return int(at.timestamp()) + days * 86_400
+
+
+def _hashed(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def _effect_sk(effect_id: str) -> str:
+    return f"EFFECT#{effect_id}"
 
 
 def _to_record(incident: Incident) -> IncidentRecord:
@@ -114,21 +152,13 @@ class DynamoIncidentStore:
     def __init__(self, table_name: str, region: str) -> None:
         bind_table(table_name, region)
 
+    # --- reading ---------------------------------------------------------------------------------
+
     def next_reference(self) -> str:
         counter = CounterRecord(_REFERENCE_COUNTER)
         # ADD is atomic on the server: concurrent callers each get their own number.
         counter.update(actions=[CounterRecord.value.add(1)])
         return f"INC-{int(counter.value)}"
-
-    def create(self, incident: Incident) -> Incident:
-        record = _to_record(incident.model_copy(update={"version": 0}))
-        try:
-            record.save(condition=IncidentRecord.pk.does_not_exist())
-        except PutError as error:
-            if _conditional_failure(error):
-                raise ConcurrentUpdate(f"incident {incident.incident_id} already exists") from error
-            raise
-        return _from_record(record)
 
     def get(self, incident_id: str) -> Incident | None:
         try:
@@ -140,16 +170,6 @@ class DynamoIncidentStore:
         found = next(iter(IncidentRecord.by_reference.query(reference, limit=1)), None)
         # The index is eventually consistent: read the item itself for the current version.
         return self.get(found.incident_id) if found else None
-
-    def save(self, incident: Incident) -> Incident:
-        record = _to_record(incident)
-        try:
-            record.save()  # pynamodb adds `version = <loaded version>` as the condition
-        except PutError as error:
-            if _conditional_failure(error):
-                raise ConcurrentUpdate(incident.incident_id) from error
-            raise
-        return _from_record(record)
 
     def list(self, filters: IncidentFilter, limit: int, cursor: str | None) -> Page:
         condition = None
@@ -171,21 +191,11 @@ class DynamoIncidentStore:
         items = [_from_record(record) for record in results]
         return Page(items=items, cursor=_encode_cursor(results.last_evaluated_key))
 
-    def record_signal(self, dedup_key: str, candidate_id: str, seen_at: datetime) -> DedupState:
-        now = seen_at.isoformat()
-        response = DedupRecord._get_connection().update_item(
-            _dedup_pk(dedup_key),
-            range_key=_DEDUP_SK,
-            actions=[
-                DedupRecord.incident_id.set(DedupRecord.incident_id | candidate_id),  # if_not_exists
-                DedupRecord.first_seen.set(DedupRecord.first_seen | now),
-                DedupRecord.last_seen.set(now),
-                DedupRecord.occurrences.add(1),
-                DedupRecord.created.set(DedupRecord.created | False),
-            ],
-            return_values="ALL_NEW",
+    def timeline(self, incident_id: str) -> list[TimelineEntry]:
+        records = TimelineRecord.query(
+            _incident_pk(incident_id), TimelineRecord.sk.startswith("TIMELINE#"), consistent_read=True
         )
-        return _dedup_state(DedupRecord.from_raw_data(response["Attributes"]), candidate_id)
+        return [TimelineEntry.model_validate(record.document) for record in records]
 
     def dedup_state(self, dedup_key: str) -> DedupState | None:
         try:
@@ -193,81 +203,215 @@ class DynamoIncidentStore:
         except DedupRecord.DoesNotExist:
             return None
 
-    def mark_dedup(self, dedup_key, incident_id, *, created=None, resolved_at=False, logged_at=None, logged_before=False) -> bool:
+    def idempotent_incident(self, key: str) -> tuple[str, str] | None:
+        """(incident id, request fingerprint) that this Idempotency-Key opened, if any."""
+        try:
+            record = IdempotencyRecord.get(f"IDEMPOTENCY#{_hashed(key)}", "IDEMPOTENCY", consistent_read=True)
+        except DoesNotExist:
+            return None
+        return record.incident_id, record.fingerprint
+
+    # --- one change, one transaction ------------------------------------------------------------------
+
+    def commit(self, change: Change) -> Incident:
+        """State + timeline + pending effects (+ dedup pointer, single-use key, idempotency claim) atomically.
+
+        Raises ConcurrentUpdate when the incident changed since it was read (the caller decides again),
+        OnceKeyUsed / IdempotencyKeyTaken when their keys were taken first.
+        """
+        marks = list(change.dedup)
+        while True:
+            try:
+                return self._transact(change, marks)
+            except TransactWriteError as error:
+                failed = _failed_conditions(error)
+                if not failed:
+                    raise
+                labels = self._labels(change, marks)
+                reasons = {labels[i] for i in failed}
+                if "incident" in reasons:
+                    raise ConcurrentUpdate(change.incident_id) from error
+                if "once" in reasons:
+                    raise OnceKeyUsed(change.once[0].key) from error
+                if "idempotency" in reasons:
+                    raise IdempotencyKeyTaken(change.idempotency.key) from error
+                # A dedup pointer that moved on to another incident is no longer this change's to update.
+                marks = [m for position, m in enumerate(marks) if f"dedup{position}" not in reasons]
+
+    @staticmethod
+    def _labels(change: Change, marks: list[DedupMark]) -> list[str]:
+        """What each position of the transaction is, in the order pynamodb sends them (checks, deletes, puts, updates)."""
+        deletes = [f"dedup{i}" for i, m in enumerate(marks) if m.release]
+        puts = (["incident"] + ["entry"] * len(change.entries) + ["effect"] * len(change.effects(0))
+                + ["once"] * len(change.once) + (["idempotency"] if change.idempotency else []))
+        updates = [f"dedup{i}" for i, m in enumerate(marks) if not m.release]
+        return deletes + puts + updates
+
+    def _transact(self, change: Change, marks: list[DedupMark]) -> Incident:
+        committed = change.committed_state()
+        record = _to_record(committed.model_copy(update={"version": 0 if change.new else change.before.version}))
+        expires = _expiry(change.now)
+        with TransactWrite(connection=IncidentRecord._get_connection().connection) as tx:
+            for position, mark in enumerate(marks):
+                pointer = DedupRecord(_dedup_pk(mark.dedup_key), _DEDUP_SK)
+                owned = DedupRecord.incident_id == mark.incident_id
+                if mark.release:
+                    tx.delete(pointer, condition=owned)
+                else:
+                    tx.update(pointer, actions=self._mark_actions(mark), condition=owned)
+            # pynamodb adds `version = <read version>` (or "absent" for a new incident) as the condition.
+            tx.save(record, condition=IncidentRecord.pk.does_not_exist() if change.new else None)
+            for entry in change.entries:
+                tx.save(TimelineRecord(_incident_pk(entry.incident_id), f"TIMELINE#{entry.at.isoformat()}#{ULID()}",
+                                       document=entry.model_dump(mode="json")))
+            for effect in change.effects(committed.version):
+                tx.save(EffectRecord(_incident_pk(effect.incident_id), _effect_sk(effect.effect_id), status=EffectStatus.PENDING.value,
+                                     outbox=_OUTBOX, committed_at=change.now.isoformat(), document=effect.model_dump(mode="json"),
+                                     expires=expires))
+            for once in change.once:
+                tx.save(OnceRecord(f"ONCE#{once.key}", expires_at=once.expires_at.isoformat(), expires=int(once.expires_at.timestamp()) + 86_400),
+                        condition=OnceRecord.pk.does_not_exist())
+            if change.idempotency:
+                claim = change.idempotency
+                tx.save(IdempotencyRecord(f"IDEMPOTENCY#{_hashed(claim.key)}", incident_id=claim.incident_id, fingerprint=claim.fingerprint,
+                                          expires=int(claim.expires_at.timestamp())),
+                        condition=IdempotencyRecord.pk.does_not_exist())
+        return committed
+
+    @staticmethod
+    def _mark_actions(mark: DedupMark) -> list:
         actions = []
-        if created is not None:
-            actions.append(DedupRecord.created.set(created))
-        if resolved_at is None:
+        if mark.created is not None:
+            actions.append(DedupRecord.created.set(mark.created))
+        if mark.resolved_at is not None:
+            actions.append(DedupRecord.resolved_at.set(mark.resolved_at.isoformat()))
+        elif mark.clear_resolved:
             actions.append(DedupRecord.resolved_at.remove())
-        elif resolved_at is not False:
-            actions.append(DedupRecord.resolved_at.set(resolved_at.isoformat()))
-        if logged_at is not None:
-            actions.append(DedupRecord.last_logged_at.set(logged_at.isoformat()))
+        return actions or [DedupRecord.incident_id.set(mark.incident_id)]
+
+    # --- alerts: one write per occurrence ---------------------------------------------------------------
+
+    def record_signal(self, dedup_key: str, candidate_id: str, seen_at: datetime, message_id: str | None = None) -> DedupState:
+        """Claim the key for `candidate_id` if nobody holds it, and count this occurrence, in one write.
+
+        With a `message_id` (the SNS MessageId or EventBridge event id, the same on every redelivery) the count
+        and a marker of that message commit together: a redelivered notification counts once.
+        """
+        now = seen_at.isoformat()
+        actions = [
+            DedupRecord.incident_id.set(DedupRecord.incident_id | candidate_id),  # if_not_exists
+            DedupRecord.first_seen.set(DedupRecord.first_seen | now),
+            DedupRecord.last_seen.set(now),
+            DedupRecord.occurrences.add(1),
+            DedupRecord.created.set(DedupRecord.created | False),
+        ]
+        if message_id is None:
+            response = DedupRecord._get_connection().update_item(_dedup_pk(dedup_key), range_key=_DEDUP_SK, actions=actions, return_values="ALL_NEW")
+            return _dedup_state(DedupRecord.from_raw_data(response["Attributes"]), candidate_id)
+        actions.append(DedupRecord.claim_message.set(DedupRecord.claim_message | message_id))
+        replayed = False
+        try:
+            with TransactWrite(connection=DedupRecord._get_connection().connection) as tx:
+                tx.save(MessageRecord(_dedup_pk(dedup_key), f"MSG#{message_id}", expires=_expiry(seen_at, 1)),
+                        condition=MessageRecord.pk.does_not_exist())
+                tx.update(DedupRecord(_dedup_pk(dedup_key), _DEDUP_SK), actions=actions)
+        except TransactWriteError as error:
+            if _failed_conditions(error) != [0]:
+                raise
+            replayed = True  # this very notification was counted before
+        record = DedupRecord.get(_dedup_pk(dedup_key), _DEDUP_SK, consistent_read=True)
+        return _dedup_state(record, candidate_id, message_id, replayed)
+
+    def log_repeat(self, dedup_key: str, incident_id: str, logged_before: datetime | None, entry: TimelineEntry) -> bool:
+        """Take the storm's next timeline slot and write its line together; False if a concurrent repeat took it."""
         condition = DedupRecord.incident_id == incident_id
         if logged_before is None:
             condition &= DedupRecord.last_logged_at.does_not_exist()
-        elif logged_before is not False:
+        else:
             condition &= DedupRecord.last_logged_at == logged_before.isoformat()
-        return self._conditional_update(dedup_key, actions, condition)
-
-    def replace_dedup(self, dedup_key: str, old_incident_id: str, candidate_id: str, seen_at: datetime) -> bool:
-        now = seen_at.isoformat()
-        return self._conditional_update(
-            dedup_key,
-            [DedupRecord.incident_id.set(candidate_id), DedupRecord.first_seen.set(now), DedupRecord.last_seen.set(now),
-             DedupRecord.occurrences.set(1), DedupRecord.created.set(False), DedupRecord.resolved_at.remove(),
-             DedupRecord.last_logged_at.remove()],
-            DedupRecord.incident_id == old_incident_id,
-        )
-
-    def _conditional_update(self, dedup_key: str, actions, condition) -> bool:
         try:
-            DedupRecord._get_connection().update_item(_dedup_pk(dedup_key), range_key=_DEDUP_SK, actions=actions, condition=condition)
+            with TransactWrite(connection=DedupRecord._get_connection().connection) as tx:
+                tx.save(TimelineRecord(_incident_pk(incident_id), f"TIMELINE#{entry.at.isoformat()}#{ULID()}", document=entry.model_dump(mode="json")))
+                tx.update(DedupRecord(_dedup_pk(dedup_key), _DEDUP_SK), actions=[DedupRecord.last_logged_at.set(entry.at.isoformat())], condition=condition)
+            return True
+        except TransactWriteError as error:
+            if _failed_conditions(error):
+                return False
+            raise
+
+    def replace_dedup(self, dedup_key: str, old_incident_id: str, candidate_id: str, seen_at: datetime, message_id: str | None = None) -> bool:
+        """Point the key at a new incident (the old one resolved long ago); False if someone else did first."""
+        now = seen_at.isoformat()
+        actions = [DedupRecord.incident_id.set(candidate_id), DedupRecord.first_seen.set(now), DedupRecord.last_seen.set(now),
+                   DedupRecord.occurrences.set(1), DedupRecord.created.set(False), DedupRecord.resolved_at.remove(),
+                   DedupRecord.last_logged_at.remove()]
+        actions.append(DedupRecord.claim_message.set(message_id) if message_id else DedupRecord.claim_message.remove())
+        try:
+            DedupRecord._get_connection().update_item(_dedup_pk(dedup_key), range_key=_DEDUP_SK, actions=actions,
+                                                      condition=DedupRecord.incident_id == old_incident_id)
             return True
         except UpdateError as error:
             if _conditional_failure(error):
                 return False
             raise
 
-    def release_dedup_key(self, dedup_key: str, incident_id: str) -> None:
-        try:
-            DedupRecord(_dedup_pk(dedup_key)).delete(condition=DedupRecord.incident_id == incident_id)
-        except DeleteError as error:
-            if not _conditional_failure(error):
-                raise  # a key now feeding another incident is not ours to release
+    # --- the outbox -------------------------------------------------------------------------------------
 
-    def sync_occurrences(self, incident_id: str, occurrences: int, last_seen: datetime) -> None:
-        # Bumping `version` makes a concurrent full save re-read instead of writing an older count back.
+    def pending_effects(self, incident_id: str) -> list[Effect]:
+        """Effects of this incident not yet done (pending, or claimed by a dispatcher), in commit order."""
+        records = EffectRecord.query(_incident_pk(incident_id), EffectRecord.sk.startswith("EFFECT#"), consistent_read=True,
+                                     filter_condition=EffectRecord.status.is_in(EffectStatus.PENDING.value, EffectStatus.SENDING.value))
+        return [Effect.model_validate(record.document) for record in records]
+
+    def claim_effect(self, effect: Effect, now: datetime, lease_until: datetime) -> bool:
+        """Take the effect for this dispatcher: pending, or claimed by one whose lease ran out."""
+        condition = (EffectRecord.status == EffectStatus.PENDING.value) | (
+            (EffectRecord.status == EffectStatus.SENDING.value) & (EffectRecord.lease_until < now.isoformat()))
         try:
-            IncidentRecord._get_connection().update_item(
-                _incident_pk(incident_id),
-                range_key=_INCIDENT_SK,
-                actions=[IncidentRecord.occurrences.set(occurrences), IncidentRecord.version.add(1),
-                         IncidentRecord.last_seen_at.set(last_seen.isoformat())],
-                condition=IncidentRecord.pk.exists() & (IncidentRecord.occurrences < occurrences),
+            EffectRecord._get_connection().update_item(
+                _incident_pk(effect.incident_id), range_key=_effect_sk(effect.effect_id),
+                actions=[EffectRecord.status.set(EffectStatus.SENDING.value), EffectRecord.lease_until.set(lease_until.isoformat())],
+                condition=EffectRecord.pk.exists() & condition,
+            )
+            return True
+        except UpdateError as error:
+            if _conditional_failure(error):
+                return False
+            raise
+
+    def complete_effect(self, effect: Effect, status: EffectStatus, result: str, entries: list[TimelineEntry] = ()) -> None:
+        """Mark it done (or skipped) together with the timeline lines that record it (e.g. the delivery)."""
+        with TransactWrite(connection=EffectRecord._get_connection().connection) as tx:
+            tx.update(EffectRecord(_incident_pk(effect.incident_id), _effect_sk(effect.effect_id)),
+                      actions=[EffectRecord.status.set(status.value), EffectRecord.result.set(result[:1024] or "-"),
+                               EffectRecord.lease_until.remove(), EffectRecord.outbox.remove()])
+            for entry in entries:
+                tx.save(TimelineRecord(_incident_pk(entry.incident_id), f"TIMELINE#{entry.at.isoformat()}#{ULID()}", document=entry.model_dump(mode="json")))
+
+    def release_effect(self, effect: Effect) -> None:
+        """Give a claimed effect back (it failed): the next dispatch may take it without waiting for the lease."""
+        try:
+            EffectRecord._get_connection().update_item(
+                _incident_pk(effect.incident_id), range_key=_effect_sk(effect.effect_id),
+                actions=[EffectRecord.status.set(EffectStatus.PENDING.value), EffectRecord.lease_until.remove()],
+                condition=EffectRecord.status == EffectStatus.SENDING.value,
             )
         except UpdateError as error:
             if not _conditional_failure(error):
                 raise
 
-    def consume_once(self, key: str, expires_at: datetime) -> bool:
+    def outbox(self, committed_before: datetime, limit: int = 100) -> list[Effect]:
+        """Effects not done that were committed before `committed_before`, oldest first (eventually consistent)."""
+        records = EffectRecord.by_outbox.query(_OUTBOX, EffectRecord.committed_at < committed_before.isoformat(), limit=limit)
+        return [Effect.model_validate(record.document) for record in records]
+
+    def effect_status(self, incident_id: str, effect_id: str) -> EffectStatus | None:
         try:
-            OnceRecord(f"ONCE#{key}", expires_at=expires_at.isoformat()).save(condition=OnceRecord.pk.does_not_exist())
-            return True
-        except PutError as error:
-            if _conditional_failure(error):
-                return False
-            raise
+            return EffectStatus(EffectRecord.get(_incident_pk(incident_id), _effect_sk(effect_id), consistent_read=True).status)
+        except DoesNotExist:
+            return None
 
-    def append_timeline(self, entry: TimelineEntry) -> None:
-        TimelineRecord(
-            _incident_pk(entry.incident_id),
-            f"TIMELINE#{entry.at.isoformat()}#{ULID()}",
-            document=entry.model_dump(mode="json"),
-        ).save()
-
-    def timeline(self, incident_id: str) -> list[TimelineEntry]:
-        records = TimelineRecord.query(
-            _incident_pk(incident_id), TimelineRecord.sk.startswith("TIMELINE#"), consistent_read=True
-        )
-        return [TimelineEntry.model_validate(record.document) for record in records]
+    def effects(self, incident_id: str) -> list[tuple[Effect, EffectStatus]]:
+        """Every effect of the incident with its status (tests and the fault suite count them)."""
+        records = EffectRecord.query(_incident_pk(incident_id), EffectRecord.sk.startswith("EFFECT#"), consistent_read=True)
+        return [(Effect.model_validate(r.document), EffectStatus(r.status)) for r in records]

@@ -129,6 +129,7 @@ class CloudWatchAlarmStateChange(_Lenient):
     """An EventBridge "CloudWatch Alarm State Change" event, as the rule's SQS target receives it."""
 
     detail_type: Literal["CloudWatch Alarm State Change"] = Field(alias="detail-type")
+    id: str | None = None  # EventBridge's event id: the same on every redelivery of this event
     source: Literal["aws.cloudwatch"]
     time: datetime
     # The alarm's ARN is the event's one resource; its region and account are the alarm's (the event's own

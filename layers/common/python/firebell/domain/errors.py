@@ -31,3 +31,19 @@ class ConcurrentUpdate(Exception):
 
 class PermanentMessageError(Exception):
     """A queued message that no retry can fix: it goes to the dead-letter queue with this reason."""
+
+
+class OnceKeyUsed(DomainError):
+    """A single-use key (an acknowledgement link's nonce) was used before."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__("this acknowledgement link was already used")
+        self.key = key
+
+
+class IdempotencyKeyTaken(Exception):
+    """Another request with the same Idempotency-Key opened an incident first; the caller returns that one."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__("idempotency key already bound to an incident")
+        self.key = key

@@ -1,6 +1,6 @@
 """Monitoring tools on the wire: PagerDuty Events API v2 events and Prometheus Alertmanager webhooks (v4).
 
-Pure: bytes in, validated models out, then `Signal`s for IncidentService.handle_signal. Anything malformed
+Pure: bytes in, validated models out, then `Signal`s for AlertIntake.handle_signal. Anything malformed
 raises `InvalidPayload` listing every problem with the field it concerns; nothing else escapes a parser.
 The limits below are documented in docs/integrations.md.
 """

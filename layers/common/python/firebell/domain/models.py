@@ -166,6 +166,7 @@ class Incident(_Model):
     review: Review | None = None
     updates: StakeholderUpdates | None = None
     version: int = 0
+    last_change: str | None = None  # id of the change that wrote this version: a commit whose answer was lost is recognised
 
 
 class SlaTimerView(_Model):
@@ -204,6 +205,9 @@ class TimelineEntry(_Model):
     actor: str
     message: str
     details: dict[str, Any] = {}
+    # The incident version the change that wrote it committed (None for what the outbox records after it):
+    # entries of one version happened together, in one transaction.
+    version: int | None = None
 
 
 class Timeline(_Model):
@@ -281,6 +285,7 @@ class PageRequest(_Model):
 
     type: Literal["escalation.page"]
     incident_id: str
+    execution: str | None = None  # the escalation run that sent it: a stale run pages nobody
     level: EscalationLevel
     round: int = 1
     retrigger: bool = False  # the acknowledgement timed out: put the incident back to triggered first
@@ -292,6 +297,7 @@ class WatchRequest(_Model):
 
     type: Literal["escalation.watch"]
     incident_id: str
+    execution: str | None = None  # the escalation run that sent it: a stale run pages nobody
     task_token: str
 
 
@@ -300,6 +306,7 @@ class EscalationExhausted(_Model):
 
     type: Literal["escalation.exhausted"]
     incident_id: str
+    execution: str | None = None  # the escalation run that sent it: a stale run pages nobody
     incident_managers: list[str]
 
 

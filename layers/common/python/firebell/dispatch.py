@@ -1,0 +1,186 @@
+"""Carries out what changes committed: publish, start/stop workflows, answer tasks, send email and SMS.
+
+Each effect is claimed (a conditional write with a lease) before it is carried out and marked done after,
+so two dispatchers (the function right after its commit, and the table stream's safety net) never both do
+it; only a crash between doing and marking can repeat one, once its lease ran out. Effects of one change
+run in order and the first failure stops the rest: a later effect (start the next escalation) never
+overtakes an earlier one (stop the previous), and what is left stays pending for the next dispatch.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+
+from .domain.enums import TimelineKind
+from .domain.models import IncidentEvent, TimelineEntry
+from .outbox import Effect, EffectKind, EffectStatus
+from .ports import Clock, EventPublisher, IncidentStore, Messenger, Workflows
+
+logger = logging.getLogger(__name__)
+SYSTEM = "firebell"
+_RUN_LIFECYCLE = (EffectKind.START, EffectKind.STOP)
+_FINISHED = (EffectStatus.DONE, EffectStatus.SKIPPED)
+# Longer than any single effect takes (an SES or SNS call with the SDK's retries), shorter than a redelivery.
+LEASE = timedelta(seconds=60)
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    channel: str
+    to: str
+    person: str
+    message_id: str
+
+
+class Dispatcher:
+    def __init__(self, store: IncidentStore, events: EventPublisher, workflows: Workflows, messenger: Messenger, clock: Clock) -> None:
+        self._store = store
+        self._events = events
+        self._workflows = workflows
+        self._messenger = messenger
+        self._clock = clock
+
+    def dispatch(self, effects: list[Effect]) -> list[Delivery]:
+        """Carry out `effects` in order; stop at the first failure (it stays pending and is retried later)."""
+        deliveries: list[Delivery] = []
+        earlier: list[Effect] = []
+        if any(e.kind in _RUN_LIFECYCLE for e in effects):
+            earlier = self._earlier_runs(effects)
+        for effect in earlier + effects:
+            try:
+                delivery = self._run(effect, in_turn=effect in earlier)
+            except Exception as error:
+                logger.warning("effect %s (%s) failed; left for the next dispatch", effect.effect_id, effect.kind, exc_info=True)
+                raise EffectsPending(effect.incident_id, str(error)) from error
+            if delivery:
+                deliveries.append(delivery)
+        return deliveries
+
+    def _earlier_runs(self, effects: list[Effect]) -> list[Effect]:
+        """Starting and stopping workflow runs happens in commit order across dispatchers: an earlier change's
+        `start` must not land after a later change's `stop` (two escalation runs at once). So the run effects of
+        earlier changes still pending go first (see _run's `in_turn`)."""
+        first = _commit_order(effects[0])
+        return [e for e in self._store.pending_effects(effects[0].incident_id) if e.kind in _RUN_LIFECYCLE and _commit_order(e) < first]
+
+    def dispatch_pending(self, incident_id: str) -> list[Delivery]:
+        """Whatever an earlier attempt committed and did not finish (a redelivery, the stream's safety net)."""
+        return self.dispatch(self._store.pending_effects(incident_id))
+
+    def _run(self, effect: Effect, in_turn: bool = False) -> Delivery | None:
+        now = self._clock()
+        if not self._store.claim_effect(effect, now, now + LEASE):
+            if in_turn and self._store.effect_status(effect.incident_id, effect.effect_id) not in _FINISHED:
+                # Another dispatcher is carrying out an earlier run effect: ours wait (the relay does them after).
+                raise EffectsPending(effect.incident_id, f"earlier run effect {effect.effect_id} in progress elsewhere")
+            return None  # done already, or another dispatcher holds it
+        checked_at = checked_version = None
+        try:
+            if effect.guard is not None:
+                # A fresh read just before sending: a page for an incident acknowledged meanwhile is not sent.
+                incident = self._store.get(effect.incident_id)
+                checked_at = self._clock()
+                checked_version = incident.version if incident else None
+                if not effect.guard.holds(incident):
+                    self._skip(effect, incident.status if incident else "gone")
+                    return None
+            result, delivery = self._carry_out(effect)
+            if effect.kind is EffectKind.START and effect.guard is not None:
+                # A resolve may have committed between the read above and the start: check once more, and stop
+                # a run nobody wants any more (so two runs never overlap beyond this instant).
+                if not effect.guard.holds(self._store.get(effect.incident_id)):
+                    self._workflows.stop(result, "no longer wanted when it started")
+                    result = f"stopped at once: {result}"
+        except Exception:
+            self._store.release_effect(effect)  # the next dispatch may take it at once
+            raise
+        entries = []
+        if delivery:
+            entries.append(self._entry(
+                effect, TimelineKind.NOTIFICATION_SENT, f"{delivery.channel} to {delivery.person} <{delivery.to}> ({effect.payload['why']})",
+                {"channel": delivery.channel, "to": delivery.to, "person": delivery.person, "message_id": delivery.message_id,
+                 "why": effect.payload["why"], "effect": effect.effect_id,
+                 # when the incident was last seen still wanting it (a page is only ever sent right after)
+                 **({"checked_at": checked_at.isoformat(), "checked_version": checked_version} if checked_at else {})},
+            ))
+        self._store.complete_effect(effect, EffectStatus.DONE, result, entries)
+        return delivery
+
+    def _skip(self, effect: Effect, status: str) -> None:
+        entries = []
+        if effect.kind in (EffectKind.EMAIL, EffectKind.SMS):
+            p = effect.payload
+            entries.append(self._entry(effect, TimelineKind.PAGE_SKIPPED, f"{effect.kind} to {p['person']} not sent: incident is {status} ({p['why']})",
+                                       {"effect": effect.effect_id, "person": p["person"], "channel": str(effect.kind)}))
+        self._store.complete_effect(effect, EffectStatus.SKIPPED, f"incident {status}", entries)
+
+    def _carry_out(self, effect: Effect) -> tuple[str, Delivery | None]:
+        p = effect.payload
+        match effect.kind:
+            case EffectKind.PUBLISH:
+                self._events.publish(IncidentEvent.model_validate(p))
+                return "published", None
+            case EffectKind.START:
+                return self._workflows.start(p["machine"], p["name"], p["input"]), None
+            case EffectKind.STOP:
+                self._workflows.stop(p["execution_arn"], p["cause"])
+                return "stopped", None
+            case EffectKind.ANSWER:
+                answered = self._workflows.answer(p["task_token"], p["outcome"], **p["details"])
+                return "answered" if answered else "the wait had already ended", None
+            case EffectKind.EMAIL:
+                message_id = self._messenger.send_email(p["sender"], p["to"], p["subject"], p["body"])
+                return message_id, Delivery("email", p["to"], p["person"], message_id)
+            case EffectKind.SMS:
+                message_id = self._messenger.send_sms(p["to"], p["text"])
+                return message_id, Delivery("sms", p["to"], p["person"], message_id)
+        raise AssertionError(f"unknown effect kind {effect.kind}")
+
+    def _entry(self, effect: Effect, kind: TimelineKind, message: str, details: dict) -> TimelineEntry:
+        return TimelineEntry(incident_id=effect.incident_id, at=self._clock(), kind=kind, actor=SYSTEM, message=message, details=details)
+
+
+class EffectsPending(Exception):
+    """The change committed, but one of its effects failed: it stays in the outbox for the next dispatch.
+
+    Transient: a queue consumer lets its message be redelivered (which dispatches what is left); the outbox
+    relay picks up the rest.
+    """
+
+    def __init__(self, incident_id: str, cause: str) -> None:
+        super().__init__(f"{incident_id}: effect left pending ({cause})")
+        self.incident_id = incident_id
+
+
+class OutboxRelay:
+    """The safety net: effects still pending some time after their commit (the function crashed, or an effect
+    failed) are carried out here, on a schedule. The in-process dispatch right after a commit does the rest."""
+
+    def __init__(self, store: IncidentStore, dispatcher: Dispatcher, clock: Clock, grace: timedelta = timedelta(seconds=10)) -> None:
+        self._store = store
+        self._dispatcher = dispatcher
+        self._clock = clock
+        self._grace = grace
+
+    def run(self, limit: int = 100) -> int:
+        """Dispatch what is left, incident by incident in commit order; returns how many effects it found."""
+        effects = self._store.outbox(self._clock() - self._grace, limit)
+        by_incident: dict[str, list[Effect]] = {}
+        for effect in sorted(effects, key=_commit_order):
+            by_incident.setdefault(effect.incident_id, []).append(effect)
+        for incident_id, pending in by_incident.items():
+            try:
+                self._dispatcher.dispatch(pending)
+            except EffectsPending:
+                logger.warning("outbox of %s still pending", incident_id)
+        return len(effects)
+
+
+def _commit_order(effect: Effect) -> tuple[str, int, int]:
+    incident_id, version, position = effect.effect_id.rsplit(":", 2)
+    return incident_id, int(version), int(position)
+
+
+__all__ = ["Delivery", "Dispatcher", "EffectsPending", "OutboxRelay"]

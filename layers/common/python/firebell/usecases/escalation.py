@@ -1,0 +1,175 @@
+"""Paging & escalation: classification starts it; each level is paged when its state machine asks; an
+acknowledgement moves it to the watch; at most one escalation run per incident, and a stale run pages nobody."""
+
+from __future__ import annotations
+
+from .. import workflows as machines
+from ..config import FirebellConfig
+from ..domain import sla
+from ..domain.classification import classify
+from ..domain.enums import Action, EventType, Status, TimelineKind
+from ..domain.escalation import escalation_plan, people_for, scaled_timeout
+from ..domain.lifecycle import is_open, next_status
+from ..domain.models import EscalationExhausted, PageRequest, WatchRequest
+from ..outbox import Change, Guard
+from . import sla_clocks
+from .base import SYSTEM, Context, Incidents, Outcome
+from .duties import reach, start_duties
+
+_OPEN = (Status.TRIGGERED, Status.ACKNOWLEDGED, Status.ON_HOLD)
+
+
+def start_escalation(c: Change, ctx: Context, config: FirebellConfig) -> None:
+    """A new run of the incident's policy; the previous run (if any) is stopped first: never two at once."""
+    incident = c.incident
+    plan = escalation_plan(incident, config.directory, config.rules, ctx.time_scale)
+    run = incident.escalation.runs + 1
+    name = incident.incident_id if run == 1 else f"{incident.incident_id}-{run}"
+    execution = ctx.execution_arn(machines.ESCALATION, name)
+    c.answer(incident.escalation.task_token, "stop")
+    c.stop(incident.escalation.execution_arn, "superseded by a new escalation run")
+    # Started only while the incident still wants this very run (a resolve may commit before it starts).
+    c.start(machines.ESCALATION, name, plan.model_dump(mode="json"), guard=Guard(statuses=_OPEN, escalation_execution=execution))
+    c.set_part("escalation", execution_arn=execution, runs=run, level=0, round=1, task_token=None, watching=False, exhausted=False,
+               deferred_until=None)
+    steps = ", then ".join(f"level {lvl.level} ({', '.join(t.ref for t in lvl.targets)}) for {lvl.timeout_seconds}s" for lvl in plan.levels)
+    repeat = f" ×{plan.rounds}" if plan.rounds > 1 else ""
+    c.log(TimelineKind.ESCALATION_STARTED, SYSTEM, f"Escalation started: {steps}{repeat}; then incident manager",
+          details={"execution": execution, "run": run})
+
+
+def page_guard(c: Change) -> Guard:
+    """A page goes out only while the incident is still triggered and this run is still its escalation."""
+    return Guard(statuses=(Status.TRIGGERED,), escalation_execution=c.incident.escalation.execution_arn)
+
+
+def _stale(c: Change, execution: str | None) -> bool:
+    current = c.incident.escalation.execution_arn
+    return execution is not None and current is not None and execution != current
+
+
+class Escalation:
+    def __init__(self, incidents: Incidents, ctx: Context) -> None:
+        self._incidents = incidents
+        self._ctx = ctx
+
+    # --- categorisation, prioritisation, start -------------------------------------------------------
+
+    def classify(self, incident_id: str) -> Outcome:
+        """Idempotent: a redelivered event finds everything done and changes nothing."""
+        config = self._ctx.config()
+        return self._incidents.change(incident_id, lambda c: self._classify(c, config))
+
+    def _classify(self, c: Change, config: FirebellConfig) -> None:
+        if c.incident.priority is None:
+            result = classify(c.incident, config.rules, config.directory, self._ctx.time_scale)
+            c.set(category=result.category, impact=result.impact, urgency=result.urgency, priority=result.priority,
+                  team=result.team, service=result.service, sla=result.sla)
+            c.log(TimelineKind.CLASSIFIED, SYSTEM,
+                  f"Classified {result.category}: impact {result.impact} × urgency {result.urgency} → {result.priority}; "
+                  f"team {result.team}; respond by {result.sla.response.due_at:%H:%M} UTC, "
+                  f"resolve by {result.sla.resolution.due_at:%Y-%m-%d %H:%M} UTC",
+                  details={"category": result.category, "priority": result.priority, "team": result.team})
+            c.publish(EventType.CLASSIFIED)
+        if not is_open(c.incident.status):
+            return
+        if c.incident.sla and c.incident.sla.execution_arn is None:
+            sla_clocks.arm(c, self._ctx)
+        escalation = c.incident.escalation
+        if escalation.execution_arn is not None or escalation.deferred_until is not None:
+            return  # started (or deferred) by an earlier delivery
+        service = config.directory.service(c.incident.service)
+        window = service.maintenance_at(c.now) if service else None
+        if window:
+            self._defer(c, window)
+            return
+        start_escalation(c, self._ctx, config)
+        self._start_quiet_period(c, config)
+        start_duties(c, self._ctx, config)
+
+    def _start_quiet_period(self, c: Change, config: FirebellConfig) -> None:
+        """Services that auto-resolve their alerts: resolve once the alert has been quiet long enough."""
+        service = config.directory.service(c.incident.service)
+        if not c.incident.dedup_key or service is None or service.auto_resolve_quiet_minutes is None:
+            return
+        c.start(machines.QUIET, f"{c.incident_id}-quiet-{c.incident.reopened_count}",
+                {"incident_id": c.incident_id, "quiet_seconds": scaled_timeout(service.auto_resolve_quiet_minutes, self._ctx.time_scale)})
+
+    def _defer(self, c: Change, window) -> None:
+        """During maintenance the incident is recorded, nobody is paged; escalation starts when the window ends."""
+        name = f"{c.incident_id}-maintenance"
+        c.start(machines.MAINTENANCE, name, {"incident_id": c.incident_id, "window_ends_at": sla.state_machine_time(window.end)})
+        c.set_part("escalation", deferred_until=window.end)
+        c.log(TimelineKind.MAINTENANCE, SYSTEM,
+              f"Service {c.incident.service} is in maintenance until {window.end:%Y-%m-%d %H:%M} UTC ({window.reason or 'no reason given'}): "
+              f"recorded, nobody paged until then", details={"execution": self._ctx.execution_arn(machines.MAINTENANCE, name)})
+
+    def maintenance_ended(self, incident_id: str) -> Outcome:
+        config = self._ctx.config()
+
+        def decide(c: Change) -> None:
+            if not is_open(c.incident.status) or c.incident.escalation.execution_arn:
+                return
+            c.log(TimelineKind.MAINTENANCE, SYSTEM, "Maintenance window over and the incident is still open: escalation starts")
+            start_escalation(c, self._ctx, config)
+            start_duties(c, self._ctx, config)
+
+        return self._incidents.change(incident_id, decide)
+
+    # --- paging and the acknowledgement watch ---------------------------------------------------------
+
+    def page(self, request: PageRequest) -> Outcome:
+        config = self._ctx.config()
+        return self._incidents.change(request.incident_id, lambda c: self._page(c, request, config))
+
+    def _page(self, c: Change, request: PageRequest, config: FirebellConfig) -> None:
+        incident = c.incident
+        if _stale(c, request.execution):
+            c.answer(request.task_token, "stop")
+            return  # a run that was superseded or stopped pages nobody
+        if incident.escalation.task_token == request.task_token:
+            return  # this level was already paged (redelivered message)
+        if request.retrigger and incident.status is Status.ACKNOWLEDGED and incident.escalation.watching:
+            c.set(status=next_status(incident.reference, incident.status, Action.RETRIGGER))
+            c.log(TimelineKind.RETRIGGERED, SYSTEM, "Acknowledged but untouched past the acknowledgement timeout: paging again")
+        status = c.incident.status
+        if status is Status.ON_HOLD:
+            # On hold is acknowledged: the watch goes on, nobody is paged.
+            c.set_part("escalation", task_token=request.task_token, watching=True)
+            c.answer(request.task_token, "acknowledged")
+            return
+        if status is not Status.TRIGGERED:
+            c.answer(request.task_token, "acknowledged" if status is Status.ACKNOWLEDGED else "stop")
+            c.log(TimelineKind.PAGE_SKIPPED, SYSTEM, f"Level {request.level.level} not paged: incident {status}")
+            return
+        people = people_for(request.level.targets, config.directory, c.now)
+        round_note = f", round {request.round}" if request.round > 1 else ""
+        c.set_part("escalation", level=request.level.level, round=request.round, task_token=request.task_token, watching=False)
+        reach(c, self._ctx, config, people, urgent=True, why=f"level {request.level.level}{round_note}", guard=page_guard(c))
+        c.log(TimelineKind.PAGED, SYSTEM,
+              f"Level {request.level.level}{round_note} paged: {', '.join(people) or 'nobody reachable'}; "
+              f"escalates in {request.level.timeout_seconds}s unless acknowledged",
+              details={"level": request.level.level, "round": request.round, "people": people})
+
+    def watch(self, request: WatchRequest) -> Outcome:
+        def decide(c: Change) -> None:
+            if not is_open(c.incident.status) or _stale(c, request.execution):
+                c.answer(request.task_token, "stop")
+                return
+            if c.incident.escalation.task_token != request.task_token:
+                c.set_part("escalation", task_token=request.task_token, watching=True)
+
+        return self._incidents.change(request.incident_id, decide)
+
+    def page_incident_managers(self, request: EscalationExhausted) -> Outcome:
+        config = self._ctx.config()
+
+        def decide(c: Change) -> None:
+            incident = c.incident
+            if incident.status is not Status.TRIGGERED or incident.escalation.exhausted or _stale(c, request.execution):
+                return
+            c.set_part("escalation", exhausted=True)
+            reach(c, self._ctx, config, request.incident_managers, urgent=True, why="nobody acknowledged", guard=page_guard(c))
+            c.log(TimelineKind.ESCALATION_EXHAUSTED, SYSTEM, f"No level acknowledged: incident manager paged ({', '.join(request.incident_managers)})")
+
+        return self._incidents.change(request.incident_id, decide)

@@ -1,0 +1,213 @@
+"""Alert intake & dedup: identification and logging. Alerts from every source become one Signal; the first
+occurrence opens an incident, repeats are counted with one write each, recovery resolves, a quick return
+reopens. People report incidents through the API (an Idempotency-Key makes a retry find the first one)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import timedelta
+from enum import StrEnum
+
+from ulid import ULID
+
+from ..domain import sla
+from ..domain.enums import AlarmState, EventType, Source, Status, TimelineKind
+from ..domain.errors import ConcurrentUpdate, IdempotencyKeyTaken, InvalidTransition
+from ..domain.models import AlarmDetails, Incident, IncidentCreate, Signal, TimelineEntry
+from ..outbox import Change, DedupMark, IdempotencyClaim
+from ..ports import DedupState
+from .base import Context, Incidents
+from .lifecycle import Lifecycle
+from .resolution import Resolution
+
+# How long an alert's claim may stay unwritten before a later signal assumes its writer crashed.
+_CLAIM_GRACE = timedelta(seconds=30)
+_IDEMPOTENCY_DAYS = 1
+
+
+class AlarmOutcome(StrEnum):
+    OPENED = "opened"
+    ACKNOWLEDGED = "acknowledged"
+    DEDUPLICATED = "deduplicated"
+    REOPENED = "reopened"
+    RESOLVED = "resolved"
+    RECORDED = "recorded"
+    IGNORED = "ignored"
+
+
+class IdempotencyKeyReused(Exception):
+    """The Idempotency-Key opened an incident for a different request body."""
+
+
+def fingerprint(request: IncidentCreate) -> str:
+    return hashlib.sha256(json.dumps(request.model_dump(mode="json"), sort_keys=True).encode()).hexdigest()
+
+
+def alarm_signal(alarm: AlarmDetails) -> Signal:
+    """A CloudWatch alarm state change: ALARM triggers, OK resolves, INSUFFICIENT_DATA is recorded."""
+    action = {AlarmState.ALARM: "trigger", AlarmState.OK: "resolve", AlarmState.INSUFFICIENT_DATA: "record"}[alarm.state]
+    if alarm.actions_suppressed_by and action == "trigger":
+        action = "record"
+    details = alarm.reason
+    if action == "record":
+        suppressed = f" (actions suppressed: {alarm.actions_suppressed_by})" if alarm.actions_suppressed_by else ""
+        details = f"alarm is {alarm.state}{suppressed}: {alarm.reason}"
+    return Signal(
+        source=Source.CLOUDWATCH_ALARM,
+        action=action,
+        dedup_key=alarm.arn,
+        summary=f"{alarm.name}: {alarm.description}"[:1024] if alarm.description else alarm.name,
+        details=details,
+        actor="cloudwatch",
+        alarm=alarm,
+    )
+
+
+class AlertIntake:
+    def __init__(self, incidents: Incidents, ctx: Context, lifecycle: Lifecycle, resolution: Resolution) -> None:
+        self._incidents = incidents
+        self._store = incidents.store
+        self._ctx = ctx
+        self._lifecycle = lifecycle
+        self._resolution = resolution
+
+    # --- people -----------------------------------------------------------------------------------
+
+    def report(self, request: IncidentCreate, idempotency_key: str | None = None) -> Incident:
+        """Open an incident. With an Idempotency-Key, the key is bound to it in the same transaction: a retry
+        after any failure finds this incident (or is refused if its body differs), never opens a second."""
+        print_ = fingerprint(request)
+        if idempotency_key:
+            existing = self._bound(idempotency_key, print_)
+            if existing:
+                return existing
+        change = self._new(
+            str(ULID()), title=request.title, description=request.description, source=Source.API, reporter=request.reporter,
+            service=request.service, impact=request.impact, urgency=request.urgency,
+        )
+        if idempotency_key:
+            change.idempotency = IdempotencyClaim(key=idempotency_key, incident_id=change.incident_id, fingerprint=print_,
+                                                  expires_at=change.now + timedelta(days=_IDEMPOTENCY_DAYS))
+        try:
+            return self._incidents.open(change).incident
+        except IdempotencyKeyTaken:
+            return self._bound(idempotency_key, print_)
+
+    def _bound(self, key: str, print_: str) -> Incident | None:
+        found = self._store.idempotent_incident(key)
+        if found is None:
+            return None
+        incident_id, bound_print = found
+        if bound_print != print_:
+            raise IdempotencyKeyReused(f"Idempotency-Key {key!r} was already used with a different request body; use a new key")
+        return self._incidents.get(incident_id)
+
+    # --- monitoring tools ----------------------------------------------------------------------------
+
+    def handle_alarm(self, alarm: AlarmDetails, message_id: str | None = None, redelivered: bool = False) -> tuple[AlarmOutcome, str | None]:
+        return self.handle_signal(alarm_signal(alarm), message_id, redelivered)
+
+    def handle_signal(self, signal: Signal, message_id: str | None = None, redelivered: bool = False) -> tuple[AlarmOutcome, str | None]:
+        """Any monitoring source's alert. `message_id` identifies this notification across redeliveries (it
+        counts once); `redelivered`: an earlier attempt at this message may have failed midway."""
+        if signal.action == "trigger":
+            return self._trigger(signal, message_id, redelivered)
+        state = self._store.dedup_state(signal.dedup_key)
+        if state is None or not state.created:
+            return AlarmOutcome.IGNORED, None
+        try:
+            if signal.action == "resolve":
+                notes = f"{signal.summary} recovered" + (f": {signal.details}" if signal.details else "")
+                self._resolution.resolve(state.incident_id, by=signal.actor, notes=notes, automatic=True)
+                return AlarmOutcome.RESOLVED, state.incident_id
+            if signal.action == "acknowledge":
+                self._lifecycle.acknowledge(state.incident_id, by=signal.actor)
+                return AlarmOutcome.ACKNOWLEDGED, state.incident_id
+        except InvalidTransition:
+            return AlarmOutcome.IGNORED, state.incident_id
+        # "record": worth a line on the timeline (e.g. INSUFFICIENT_DATA), never a page.
+        line = f"{signal.summary}: {signal.details}".rstrip(": ")
+        self._incidents.change(state.incident_id, lambda c: c.log(TimelineKind.ALARM_STATE, signal.actor, line))
+        return AlarmOutcome.RECORDED, state.incident_id
+
+    def _trigger(self, signal: Signal, message_id: str | None, redelivered: bool) -> tuple[AlarmOutcome, str | None]:
+        now = self._ctx.clock()
+        candidate = str(ULID())
+        # The one write every alert costs: claim the key or count a repeat, atomically (once per message).
+        state = self._store.record_signal(signal.dedup_key, candidate, now, message_id)
+        if state.claimed:
+            return self._open_from_signal(state.incident_id, signal)
+        if state.resolved_at is not None and not state.replayed:
+            return self._flapped(signal, state, candidate, now, message_id, redelivered)
+        if not state.created:
+            # Another delivery claimed the key and is writing the incident. If it crashed (it is long ago, or
+            # this is a redelivery), finish its job; the conditional create makes a race harmless.
+            if not (redelivered or state.replayed or now - state.first_seen > _CLAIM_GRACE):
+                return AlarmOutcome.DEDUPLICATED, state.incident_id
+            if self._store.get(state.incident_id) is None:
+                return self._open_from_signal(state.incident_id, signal)
+        if not state.replayed:
+            self._log_repeat(signal, state, now)
+        return AlarmOutcome.DEDUPLICATED, state.incident_id
+
+    def _log_repeat(self, signal: Signal, state: DedupState, now) -> None:
+        """At most one timeline entry per few minutes in a storm; the count itself is always exact."""
+        every = timedelta(minutes=self._ctx.config().rules.process.occurrence_log_minutes)
+        if state.last_logged_at is not None and now - state.last_logged_at < every:
+            return
+        entry = TimelineEntry(incident_id=state.incident_id, at=now, kind=TimelineKind.OCCURRENCE, actor=signal.actor,
+                              message=f"{signal.summary} fired again: {state.occurrences} occurrences since {state.first_seen:%H:%M:%S} UTC",
+                              details={"occurrences": state.occurrences})
+        self._store.log_repeat(signal.dedup_key, state.incident_id, state.last_logged_at, entry)
+
+    def _flapped(self, signal: Signal, state: DedupState, candidate: str, now, message_id: str | None,
+                 redelivered: bool) -> tuple[AlarmOutcome, str | None]:
+        """It recovered and fires again: within the flapping window the same incident reopens."""
+        window = sla.scaled(self._ctx.config().rules.process.flapping_window_minutes, self._ctx.time_scale)
+        if now - state.resolved_at <= window:
+            try:
+                after = (now - state.resolved_at).total_seconds()
+                self._resolution.reopen(state.incident_id, by=signal.actor, reason=f"{signal.summary} fired again {after:.0f}s after it recovered")
+                return AlarmOutcome.REOPENED, state.incident_id
+            except InvalidTransition:
+                if self._incidents.get(state.incident_id).status is not Status.CLOSED:
+                    return AlarmOutcome.DEDUPLICATED, state.incident_id  # a concurrent repeat reopened it
+                # it closed meanwhile: this alert starts a new incident
+        old = state.incident_id
+        self._incidents.change(old, lambda c: c.set(occurrences=state.occurrences - 1, last_seen_at=state.last_seen)
+                               if state.occurrences - 1 > c.incident.occurrences else None)
+        if self._store.replace_dedup(signal.dedup_key, old, candidate, now, message_id):
+            return self._open_from_signal(candidate, signal)
+        return self._trigger(signal, None, redelivered)  # another trigger replaced it first: count this one there
+
+    # --- opening ----------------------------------------------------------------------------------------
+
+    def _open_from_signal(self, incident_id: str, signal: Signal) -> tuple[AlarmOutcome, str]:
+        change = self._new(
+            incident_id, title=signal.summary, description=signal.details, source=signal.source, reporter=signal.actor,
+            service=signal.service, impact=signal.impact, urgency=signal.urgency, alarm=signal.alarm, dedup_key=signal.dedup_key,
+            labels=signal.labels, custom_details=signal.custom_details, links=signal.links,
+        )
+        change.dedup.append(DedupMark(dedup_key=signal.dedup_key, incident_id=incident_id, created=True))
+        try:
+            self._incidents.open(change)
+            return AlarmOutcome.OPENED, incident_id
+        except ConcurrentUpdate:
+            return AlarmOutcome.DEDUPLICATED, incident_id  # a redelivery of the claimer, or a concurrent takeover, opened it
+
+    def _new(self, incident_id: str, **fields) -> Change:
+        """A new incident with its reference, its "opened" line and its announcement, as one change."""
+        now = self._ctx.clock()
+        incident = Incident(incident_id=incident_id, reference=self._store.next_reference(), opened_at=now, last_seen_at=now, **fields)
+        change = Change(incident, now, new=True)
+        origin = (
+            f"alarm {incident.alarm.name}" if incident.alarm
+            else {Source.PAGERDUTY: "a PagerDuty Events v2 event", Source.ALERTMANAGER: "an Alertmanager alert"}.get(
+                incident.source, f"report by {incident.reporter}")
+        )
+        change.log(TimelineKind.OPENED, incident.reporter, f"{incident.reference} opened from {origin}: {incident.title}")
+        change.publish(EventType.OPENED)
+        return change
+
+

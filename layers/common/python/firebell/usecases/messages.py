@@ -1,0 +1,49 @@
+"""What people read: the email and SMS texts, and the one-click acknowledgement link in them."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from ..config import FirebellConfig, Person
+from ..domain import ack_links
+from ..domain.enums import Status
+from ..domain.models import Incident
+from .base import Context
+
+
+def acknowledge_link(ctx: Context, config: FirebellConfig, incident: Incident, person: str, now: datetime) -> str:
+    if ctx.ack_secret is None:
+        raise RuntimeError("no acknowledgement-link secret is configured (ACK_SECRET_ARN or FIREBELL_ACK_SECRET)")
+    expires = now + timedelta(hours=config.rules.process.ack_link_hours)
+    token = ack_links.sign(incident.incident_id, person, expires, ctx.ack_secret())
+    return f"{ctx.api_url.rstrip('/')}/ack/{token}"
+
+
+def compose(ctx: Context, config: FirebellConfig, incident: Incident, person: Person, why: str, note: str | None,
+            now: datetime) -> tuple[str, str, str]:
+    """(email subject, email body, SMS text) for one person."""
+    api_url = ctx.api_url.rstrip("/")
+    priority = incident.priority or "unprioritised"
+    state = incident.status.value.replace("_", " ")
+    subject = f"[firebell] {incident.reference} {priority} {state}: {incident.title}"[:200]
+    lines = [
+        f"Hello {person.name},",
+        "",
+        f"{incident.reference} ({priority}, {incident.category or 'uncategorised'}) is {state} — you are receiving this for: {why}.",
+        f"Title: {incident.title}",
+        f"Team: {incident.team or '-'}   Service: {incident.service or '-'}",
+    ]
+    if note:
+        lines += ["", note]
+    if incident.sla:
+        lines.append(f"Respond by {incident.sla.response.due_at:%Y-%m-%d %H:%M} UTC; resolve by {incident.sla.resolution.due_at:%Y-%m-%d %H:%M} UTC")
+    if incident.resolution_notes and incident.status in (Status.RESOLVED, Status.CLOSED):
+        lines.append(f"Resolution: {incident.resolution_notes}")
+    if incident.review and not incident.review.completed_at and incident.review.owner == person.id:
+        lines.append(f"Post-incident review due {incident.review.due_at:%Y-%m-%d %H:%M} UTC: POST {api_url}/incidents/{incident.reference}/review")
+    link = ""
+    if incident.status is Status.TRIGGERED and api_url and ctx.ack_secret is not None:
+        link = acknowledge_link(ctx, config, incident, person.id, now)
+        lines += ["", f"Acknowledge (stops paging): {link}"]
+    text = f"firebell {incident.reference} {priority} {state}: {incident.title}"[:120] + (f" Ack: {link}" if link else "")
+    return subject, "\n".join(lines), text

@@ -1,0 +1,151 @@
+"""Resolution & closure: resolve (by a person, the alert's recovery or a quiet period), the confirmation
+window that tells everyone and closes, reopening."""
+
+from __future__ import annotations
+
+import math
+
+from .. import workflows as machines
+from ..config import FirebellConfig
+from ..domain import sla
+from ..domain.enums import Action, EventType, Status, TimelineKind
+from ..domain.escalation import scaled_timeout
+from ..domain.lifecycle import is_open
+from ..domain.models import QuietCheck, ResolutionConfirming
+from ..outbox import Change, DedupMark
+from . import sla_clocks
+from .base import SYSTEM, Context, Incidents, Outcome
+from .duties import reach, require_review, start_reminder
+from .escalation import start_escalation
+from .lifecycle import transition
+
+
+class Resolution:
+    def __init__(self, incidents: Incidents, ctx: Context) -> None:
+        self._incidents = incidents
+        self._ctx = ctx
+
+    def resolve(self, incident_id_or_reference: str, by: str, notes: str, automatic: bool = False) -> Outcome:
+        config = self._ctx.config()
+        incident = self._incidents.get(incident_id_or_reference)
+        store = self._incidents.store
+        # A person resolving may race the alert firing again; an automatic resolve is that alert itself.
+        before = store.dedup_state(incident.dedup_key) if incident.dedup_key and not automatic else None
+        outcome = self._incidents.change(incident.incident_id, lambda c: self._resolve(c, by, notes, automatic, config))
+        if before is not None:
+            after = store.dedup_state(incident.dedup_key)
+            if after and after.incident_id == incident.incident_id and after.occurrences > before.occurrences:
+                # The alert fired while we were resolving: it counted as a repeat of an open incident.
+                return self.reopen(incident.incident_id, by=SYSTEM, reason="the alert fired again while it was being resolved")
+        return outcome
+
+    def _resolve(self, c: Change, by: str, notes: str, automatic: bool, config: FirebellConfig) -> None:
+        transition(c, Action.RESOLVE, resolved_at=c.now, resolved_by=by, resolution_notes=notes, auto_resolved=automatic)
+        incident = c.incident
+        if incident.sla:
+            # Response is met by now whatever happened; the resolution clock stops (a reopen resumes it).
+            c.set(sla=sla.meet(sla.meet(incident.sla, "response", c.now), "resolution", c.now))
+            c.stop(incident.sla.execution_arn, "resolved")
+        if incident.dedup_key:
+            c.dedup.append(DedupMark(dedup_key=incident.dedup_key, incident_id=incident.incident_id, resolved_at=c.now))
+        how = "automatically" if automatic else f"by {by}"
+        c.log(TimelineKind.RESOLVED, by, f"Resolved {how}: {notes}", details={"automatic": automatic})
+        # Paging stops for certain: the waiting task is answered and the run itself stopped.
+        c.answer(incident.escalation.task_token, "stop")
+        c.stop(incident.escalation.execution_arn, "resolved")
+        c.set_part("escalation", task_token=None, watching=False)
+        if incident.updates:
+            c.answer(incident.updates.task_token, "done")
+        name = f"{incident.incident_id}-resolution-{incident.reopened_count}"
+        c.start(machines.RESOLUTION, name, {"incident_id": incident.incident_id,
+                                            "confirmation_seconds": scaled_timeout(config.rules.process.confirmation_window_minutes, self._ctx.time_scale)})
+        c.set_part("resolution", execution_arn=self._ctx.execution_arn(machines.RESOLUTION, name), task_token=None)
+        require_review(c, self._ctx, config)
+        c.publish(EventType.RESOLVED)
+
+    def reopen(self, incident_id_or_reference: str, by: str, reason: str) -> Outcome:
+        config = self._ctx.config()
+
+        def decide(c: Change) -> None:
+            before = c.incident
+            transition(c, Action.REOPEN, resolved_at=None, resolved_by=None, auto_resolved=False,
+                       reopened_count=before.reopened_count + 1, acknowledged_at=None, acknowledged_by=None)
+            c.log(TimelineKind.REOPENED, by, f"Reopened by {by}: {reason or 'no reason given'}")
+            if before.dedup_key:
+                c.dedup.append(DedupMark(dedup_key=before.dedup_key, incident_id=before.incident_id, clear_resolved=True))
+            c.answer(before.resolution.task_token, "reopened")
+            c.set_part("resolution", task_token=None)
+            if before.sla:
+                # The resolution clock carries on from where resolving stopped it.
+                stopped_at = before.resolved_at or c.now
+                clock = c.incident.sla
+                c.set(sla=clock.model_copy(update={"resolution": clock.resolution.model_copy(update={"met_at": None}),
+                                                   "paused_since": clock.paused_since or stopped_at, "execution_arn": None}))
+                sla_clocks.resume(c, self._ctx)
+            c.publish(EventType.REOPENED)
+            start_escalation(c, self._ctx, config)
+            if c.incident.updates:
+                execution = start_reminder(c, self._ctx, "updates", c.incident.updates.every_minutes, c.incident.escalation.runs)
+                c.set_part("updates", execution_arn=execution, task_token=None, overdue_rounds=0)
+
+        return self._incidents.change(incident_id_or_reference, decide)
+
+    # --- the confirmation window ---------------------------------------------------------------------------
+
+    def confirming(self, request: ResolutionConfirming) -> Outcome:
+        """The confirmation window opened: keep its token, tell stakeholders and those paged."""
+        config = self._ctx.config()
+        paged = [p for entry in self._incidents.store.timeline(request.incident_id) if entry.kind is TimelineKind.PAGED
+                 for p in entry.details.get("people", [])]
+
+        def decide(c: Change) -> None:
+            incident = c.incident
+            if incident.status is not Status.RESOLVED:
+                c.answer(request.task_token, "reopened")
+                return
+            if incident.resolution.task_token == request.task_token:
+                return  # redelivered
+            c.set_part("resolution", task_token=request.task_token)
+            team = config.directory.team(incident.team)
+            managers = list(team.incident_managers) if incident.escalation.exhausted else []
+            extra = [p for p in (incident.incident_manager, incident.assignee) if p]
+            audience = list(dict.fromkeys([*team.stakeholders, *paged, *managers, *extra]))
+            reach(c, self._ctx, config, audience, urgent=False, why="resolution")
+
+        return self._incidents.change(request.incident_id, decide)
+
+    def window_closed(self, incident_id: str) -> Outcome:
+        incident = self._incidents.get(incident_id)
+        pointer = self._incidents.store.dedup_state(incident.dedup_key) if incident.dedup_key else None
+
+        def decide(c: Change) -> None:
+            incident = c.incident
+            if incident.status is not Status.RESOLVED:
+                return
+            notes = f"Closed automatically: not reopened within the confirmation window. Resolution: {incident.resolution_notes}"
+            transition(c, Action.CLOSE, closed_at=c.now, closed_by=SYSTEM, closure_notes=notes)
+            if incident.dedup_key:
+                if pointer and pointer.incident_id == incident_id and pointer.occurrences > incident.occurrences:
+                    c.set(occurrences=pointer.occurrences, last_seen_at=pointer.last_seen)
+                # The alert's next firing opens a new incident.
+                c.dedup.append(DedupMark(dedup_key=incident.dedup_key, incident_id=incident_id, release=True))
+            c.log(TimelineKind.CLOSED, SYSTEM, notes)
+            c.publish(EventType.CLOSED)
+
+        return self._incidents.change(incident_id, decide)
+
+    # --- quiet period auto-resolve ---------------------------------------------------------------------------
+
+    def quiet_check(self, request: QuietCheck) -> Outcome:
+        config = self._ctx.config()
+        incident = self._incidents.get(request.incident_id)
+        service = config.directory.service(incident.service)
+        minutes = service.auto_resolve_quiet_minutes if service else None
+        if is_open(incident.status) and minutes is not None and incident.dedup_key:
+            state = self._incidents.store.dedup_state(incident.dedup_key)
+            last_seen = state.last_seen if state and state.incident_id == incident.incident_id else incident.last_seen_at
+            remaining = (last_seen + sla.scaled(minutes, self._ctx.time_scale) - self._ctx.clock()).total_seconds()
+            if remaining > 0:  # it fired again meanwhile: the quiet period starts over from that occurrence
+                return self._incidents.change(incident.incident_id, lambda c: c.answer(request.task_token, "wait", seconds=max(1, math.ceil(remaining))))
+            self.resolve(incident.incident_id, by=SYSTEM, notes=f"no new occurrence for {minutes:g} min (quiet period)", automatic=True)
+        return self._incidents.change(incident.incident_id, lambda c: c.answer(request.task_token, "done"))

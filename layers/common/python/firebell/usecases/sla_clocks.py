@@ -1,0 +1,88 @@
+"""SLA clocks: armed at classification, paused on hold, resumed, met; at-risk warns the owner, breach pages
+the incident manager. The timers themselves are the `sla` state machine."""
+
+from __future__ import annotations
+
+from .. import workflows as machines
+from ..config import FirebellConfig
+from ..domain import sla
+from ..domain.enums import TimelineKind
+from ..domain.escalation import people_for, plan_targets
+from ..domain.lifecycle import is_open
+from ..domain.models import Incident, SlaWakeUp
+from ..outbox import Change
+from .base import SYSTEM, Context, Incidents, Outcome
+from .duties import reach
+
+
+def arm(c: Change, ctx: Context) -> None:
+    clock = c.incident.sla
+    name = f"{c.incident_id}-sla-{clock.generation}"
+    c.start(machines.SLA, name, sla.timers_input(clock, c.incident_id))
+    c.set(sla=clock.model_copy(update={"execution_arn": ctx.execution_arn(machines.SLA, name)}))
+
+
+def pause(c: Change) -> None:
+    clock = c.incident.sla
+    if clock is None or clock.paused_since:
+        return
+    c.stop(clock.execution_arn, "SLA paused")
+    c.set(sla=sla.pause(clock, c.now))
+
+
+def resume(c: Change, ctx: Context) -> None:
+    clock = c.incident.sla
+    if clock is None or clock.paused_since is None:
+        return
+    c.set(sla=sla.resume(clock, c.now).model_copy(update={"execution_arn": None}))
+    arm(c, ctx)
+
+
+def owners(incident: Incident, config: FirebellConfig, now) -> list[str]:
+    """Who owns the incident now: its assignee, whoever acknowledged it, else the first level's people."""
+    if incident.assignee:
+        return [incident.assignee]
+    if incident.acknowledged_by and config.directory.person(incident.acknowledged_by):
+        return [incident.acknowledged_by]
+    policy = config.directory.policy_for(incident.team, incident.service)
+    return people_for(plan_targets(policy.levels[0]), config.directory, now)
+
+
+class SlaClocks:
+    def __init__(self, incidents: Incidents, ctx: Context) -> None:
+        self._incidents = incidents
+        self._ctx = ctx
+
+    def wake_up(self, wake: SlaWakeUp) -> Outcome:
+        config = self._ctx.config()
+        return self._incidents.change(wake.incident_id, lambda c: self._decide(c, wake, config))
+
+    def _decide(self, c: Change, wake: SlaWakeUp, config: FirebellConfig) -> None:
+        incident = c.incident
+        clock = incident.sla
+        if clock is None or wake.generation != clock.generation or clock.paused_since or not is_open(incident.status):
+            return  # stale: the clock was paused, re-armed or stopped since this wake-up was scheduled
+        timer = getattr(clock, wake.clock)
+        if timer.met_at:
+            return
+        if wake.type == "sla.at_risk":
+            if timer.at_risk_notified_at:
+                return
+            self._mark(c, wake.clock, at_risk_notified_at=c.now)
+            left = (timer.due_at - c.now).total_seconds()
+            c.log(TimelineKind.SLA_AT_RISK, SYSTEM, f"{wake.clock.title()} SLA at risk: {left:.0f}s left of {timer.target_minutes:g} min",
+                  details={"clock": wake.clock})
+            reach(c, self._ctx, config, owners(incident, config, c.now), urgent=False, why=f"{wake.clock} SLA at risk")
+            return
+        if timer.breached_at:
+            return
+        self._mark(c, wake.clock, breached_at=c.now)
+        c.log(TimelineKind.SLA_BREACHED, SYSTEM, f"{wake.clock.title()} SLA breached: target {timer.target_minutes:g} min",
+              details={"clock": wake.clock})
+        managers = [incident.incident_manager] if incident.incident_manager else list(config.directory.team(incident.team).incident_managers)
+        reach(c, self._ctx, config, managers, urgent=True, why=f"{wake.clock} SLA breached")
+
+    @staticmethod
+    def _mark(c: Change, which: str, **fields) -> None:
+        clock = c.incident.sla
+        c.set(sla=clock.model_copy(update={which: getattr(clock, which).model_copy(update=fields)}))

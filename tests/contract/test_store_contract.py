@@ -1,0 +1,201 @@
+"""The store contract: one suite, run against the in-memory fake (tests/fakes.py) and DynamoIncidentStore on
+moto's DynamoDB (the table rendered from the topology). Where the fake says what DynamoDB does, the unit
+tests that use it mean something."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from firebell.data.store import DynamoIncidentStore, InvalidCursor
+from firebell.domain.enums import EventType, Source, Status, TimelineKind
+from firebell.domain.errors import ConcurrentUpdate, IdempotencyKeyTaken, OnceKeyUsed
+from firebell.domain.models import Incident
+from firebell.outbox import Change, DedupMark, EffectKind, EffectStatus, IdempotencyClaim, UseOnce
+from firebell.ports import IncidentFilter
+from infra.local.moto_patches import serialise_dynamodb
+from infra.local.render import create_table
+from infra.topology import TOPOLOGY
+from tests.fakes import InMemoryIncidentStore
+
+T0 = datetime(2026, 5, 1, 10, 0, tzinfo=UTC)
+KEY = "arn:aws:cloudwatch:us-east-1:123456789012:alarm:disk"
+
+
+@pytest.fixture(params=["fake", "dynamodb"])
+def store(request, monkeypatch) -> Iterator:
+    if request.param == "fake":
+        yield InMemoryIncidentStore()
+        return
+    for name, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"}.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    serialise_dynamodb()
+    with mock_aws():
+        spec = TOPOLOGY.tables[0]
+        table = create_table(boto3.client("dynamodb", region_name="us-east-1"), spec)
+        yield DynamoIncidentStore(table, "us-east-1")
+
+
+def new_change(n: int = 1, at: datetime = T0, **fields) -> Change:
+    incident = Incident(incident_id=f"01ID{n:022d}", reference=f"INC-{n}", title=f"incident {n}", source=Source.API,
+                        reporter="erin", opened_at=at, last_seen_at=at, **fields)
+    change = Change(incident, at, new=True)
+    change.log(TimelineKind.OPENED, "erin", "opened")
+    change.publish(EventType.OPENED)
+    return change
+
+
+def test_references_count_up_from_one(store):
+    assert [store.next_reference() for _ in range(3)] == ["INC-1", "INC-2", "INC-3"]
+
+
+def test_a_new_incident_commits_with_its_timeline_and_effects_at_version_one(store):
+    committed = store.commit(new_change())
+    assert committed.version == 1 and store.get(committed.incident_id) == committed
+    assert [e.kind for e in store.timeline(committed.incident_id)] == [TimelineKind.OPENED]
+    (effect,) = store.pending_effects(committed.incident_id)
+    assert (effect.effect_id, effect.kind) == (f"{committed.incident_id}:1:00", EffectKind.PUBLISH)
+    with pytest.raises(ConcurrentUpdate):
+        store.commit(new_change())  # the same id again
+
+
+def test_a_change_is_conditional_on_the_version_it_read_and_all_or_nothing(store):
+    incident = store.commit(new_change())
+    first, second = Change(incident, T0), Change(incident, T0)
+    first.set(title="first")
+    first.log(TimelineKind.NOTE, "alice", "a")
+    second.set(title="second")
+    second.log(TimelineKind.NOTE, "bob", "b")
+    second.answer("token", "stop")
+
+    assert store.commit(first).version == 2
+    with pytest.raises(ConcurrentUpdate):
+        store.commit(second)
+
+    assert store.get(incident.incident_id).title == "first"
+    assert [e.actor for e in store.timeline(incident.incident_id) if e.kind is TimelineKind.NOTE] == ["alice"]
+    assert len(store.pending_effects(incident.incident_id)) == 1  # only the opening's publish
+
+
+def test_the_committed_change_is_stamped_with_its_id(store):
+    incident = store.commit(new_change())
+    change = Change(incident, T0)
+    change.set(title="x")
+    assert store.commit(change).last_change == change.change_id == store.get(incident.incident_id).last_change
+
+
+def test_a_used_once_key_fails_the_whole_change(store):
+    incident = store.commit(new_change())
+    change = Change(incident, T0)
+    change.once.append(UseOnce(key="ACKLINK#n1", expires_at=T0 + timedelta(hours=1)))
+    change.set(status=Status.ACKNOWLEDGED)
+    store.commit(change)
+    again = Change(store.get(incident.incident_id), T0)
+    again.once.append(UseOnce(key="ACKLINK#n1", expires_at=T0 + timedelta(hours=1)))
+    again.set(title="changed")
+    with pytest.raises(OnceKeyUsed):
+        store.commit(again)
+    assert store.get(incident.incident_id).title == "incident 1"
+
+
+def test_an_idempotency_key_binds_one_incident(store):
+    change = new_change(1)
+    change.idempotency = IdempotencyClaim(key="caller|k1", incident_id=change.incident_id, fingerprint="f", expires_at=T0 + timedelta(days=1))
+    store.commit(change)
+    other = new_change(2)
+    other.idempotency = IdempotencyClaim(key="caller|k1", incident_id=other.incident_id, fingerprint="f", expires_at=T0 + timedelta(days=1))
+    with pytest.raises(IdempotencyKeyTaken):
+        store.commit(other)
+    assert store.idempotent_incident("caller|k1") == (change.incident_id, "f")
+    assert store.get(other.incident_id) is None
+    assert store.idempotent_incident("caller|other") is None
+
+
+def test_record_signal_claims_then_counts_and_a_message_counts_once(store):
+    first = store.record_signal(KEY, "01A", T0, "sns:m1")
+    assert (first.incident_id, first.occurrences, first.claimed, first.created, first.replayed) == ("01A", 1, True, False, False)
+    again = store.record_signal(KEY, "01B", T0 + timedelta(seconds=1), "sns:m1")  # redelivered: not counted
+    assert (again.incident_id, again.occurrences, again.claimed, again.replayed) == ("01A", 1, True, True)
+    copy = store.record_signal(KEY, "01C", T0 + timedelta(seconds=2), "sns:m2")  # a genuine copy
+    assert (copy.occurrences, copy.claimed, copy.replayed) == (2, False, False)
+    plain = store.record_signal(KEY, "01D", T0 + timedelta(seconds=3))  # no message identity (HTTP)
+    assert (plain.occurrences, plain.claimed, plain.last_seen) == (3, False, T0 + timedelta(seconds=3))
+
+
+def test_dedup_marks_commit_with_the_change_and_skip_a_pointer_that_moved_on(store):
+    store.record_signal(KEY, "01ID0000000000000000000001", T0)
+    change = new_change(1, dedup_key=KEY)
+    change.dedup.append(DedupMark(dedup_key=KEY, incident_id=change.incident_id, created=True))
+    incident = store.commit(change)
+    assert store.dedup_state(KEY).created is True
+
+    resolve = Change(incident, T0)
+    resolve.dedup.append(DedupMark(dedup_key=KEY, incident_id=incident.incident_id, resolved_at=T0))
+    incident = store.commit(resolve)
+    assert store.dedup_state(KEY).resolved_at == T0
+
+    assert store.replace_dedup(KEY, incident.incident_id, "01NEW", T0) is True
+    assert store.replace_dedup(KEY, incident.incident_id, "01OTHER", T0) is False
+    close = Change(incident, T0)
+    close.set(status=Status.CLOSED)
+    close.dedup.append(DedupMark(dedup_key=KEY, incident_id=incident.incident_id, release=True))
+    assert store.commit(close).status is Status.CLOSED  # the mark is dropped: the key feeds 01NEW now
+    assert store.dedup_state(KEY).incident_id == "01NEW"
+
+
+def test_log_repeat_is_a_compare_and_set_with_its_line(store):
+    store.record_signal(KEY, "01A", T0)
+    entry = new_change(1).entries[0].model_copy(update={"incident_id": "01A", "kind": TimelineKind.OCCURRENCE, "at": T0})
+    assert store.log_repeat(KEY, "01A", None, entry) is True
+    assert store.log_repeat(KEY, "01A", None, entry) is False  # the slot was taken
+    later = entry.model_copy(update={"at": T0 + timedelta(minutes=5)})
+    assert store.log_repeat(KEY, "01A", T0, later) is True
+    assert store.dedup_state(KEY).last_logged_at == later.at
+    assert [e.at for e in store.timeline("01A")] == [T0, later.at]
+
+
+def test_an_effect_is_claimed_once_released_and_completed_with_its_lines(store):
+    incident = store.commit(new_change())
+    (effect,) = store.pending_effects(incident.incident_id)
+    assert store.claim_effect(effect, T0, T0 + timedelta(seconds=60)) is True
+    assert store.claim_effect(effect, T0 + timedelta(seconds=1), T0 + timedelta(seconds=61)) is False  # leased
+    assert store.claim_effect(effect, T0 + timedelta(seconds=61), T0 + timedelta(seconds=121)) is True  # lease ran out
+    store.release_effect(effect)
+    assert store.claim_effect(effect, T0 + timedelta(seconds=62), T0 + timedelta(seconds=122)) is True
+    line = new_change().entries[0].model_copy(update={"incident_id": incident.incident_id, "kind": TimelineKind.NOTIFICATION_SENT})
+    store.complete_effect(effect, EffectStatus.DONE, "published", [line])
+    assert store.claim_effect(effect, T0 + timedelta(hours=1), T0 + timedelta(hours=2)) is False
+    assert store.pending_effects(incident.incident_id) == []
+    assert TimelineKind.NOTIFICATION_SENT in [e.kind for e in store.timeline(incident.incident_id)]
+
+
+def test_the_outbox_lists_what_is_not_done_oldest_first(store):
+    a = store.commit(new_change(1, at=T0))
+    b = store.commit(new_change(2, at=T0 + timedelta(seconds=5)))
+    assert [e.incident_id for e in store.outbox(T0 + timedelta(seconds=10))] == [a.incident_id, b.incident_id]
+    assert [e.incident_id for e in store.outbox(T0 + timedelta(seconds=1))] == [a.incident_id]
+    (effect,) = store.pending_effects(a.incident_id)
+    store.claim_effect(effect, T0, T0 + timedelta(seconds=60))
+    store.complete_effect(effect, EffectStatus.DONE, "ok")
+    assert [e.incident_id for e in store.outbox(T0 + timedelta(seconds=10))] == [b.incident_id]
+
+
+def test_list_filters_and_pages_newest_first(store):
+    for n in range(1, 6):
+        store.commit(new_change(n, at=T0 + timedelta(minutes=n)))
+    first = store.list(IncidentFilter(status=Status.TRIGGERED), 2, None)
+    second = store.list(IncidentFilter(status=Status.TRIGGERED), 2, first.cursor)
+    assert [i.reference for i in first.items + second.items] == ["INC-5", "INC-4", "INC-3", "INC-2"]
+    with pytest.raises(InvalidCursor):
+        store.list(IncidentFilter(), 2, "not-a-cursor!")
+
+
+def test_get_by_reference(store):
+    incident = store.commit(new_change(7))
+    assert store.get_by_reference("INC-7") == incident
+    assert store.get_by_reference("INC-8") is None
