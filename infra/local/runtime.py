@@ -181,6 +181,8 @@ class LocalRuntime:
         self._threads: list[threading.Thread] = []
         self._moto_server: Any = None
         self._http: Any = None
+        self.started_at = time.time()
+        self.heartbeat: Any = None  # infra.local.health.HeartbeatTimer, when the topology has monitoring
 
     # --- lifecycle -------------------------------------------------------------------------------
 
@@ -192,7 +194,9 @@ class LocalRuntime:
         self._start_moto()
         self._render_resources()
         self._export_function_environment()
+        self.started_at = time.time()
         self._start_functions()
+        self._start_heartbeat()
         return self
 
     def stop(self) -> None:
@@ -249,7 +253,24 @@ class LocalRuntime:
             elif isinstance(spec.trigger, ApiTrigger):
                 self._http = start_http_api(self, function, self.api_port)
 
+    def _start_heartbeat(self) -> None:
+        from infra.local.health import HeartbeatTimer, heartbeat_interval
+
+        if self.topology.monitoring is None:
+            return
+        spec = self.topology.monitoring.heartbeat
+        self.heartbeat = HeartbeatTimer(
+            spec, self.resources[("queue_url", spec.queue)], heartbeat_interval(spec, self.time_scale), self._stop
+        )
+        self.heartbeat.start()
+        self._threads.append(self.heartbeat)
+
     # --- what happened ---------------------------------------------------------------------------
+
+    def health(self) -> dict[str, Any]:
+        from infra.local.health import local_health
+
+        return local_health(self)
 
     def outbox(self) -> list[dict[str, Any]]:
         return captured_outbox()
