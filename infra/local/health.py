@@ -30,6 +30,9 @@ log = logging.getLogger("firebell.local")
 
 # Below this a scaled heartbeat would only add load (time scale 0.01: 5 min → 3 s).
 MIN_HEARTBEAT_SECONDS = 2.0
+# Scaled down, three periods are seconds; a busy laptop (or CI) can hold a poller up that long without anything
+# being broken, so locally the heartbeat counts as missing after at least this long.
+MIN_MISSING_SECONDS = 30.0
 NOT_OBSERVABLE = {
     "function-throttles": "not observable locally: each function runs as one in-process instance, with no "
     "concurrency limit to be throttled by",
@@ -71,13 +74,14 @@ class HeartbeatTimer(threading.Thread):
         self.sent += 1
 
 
-def heartbeat_status(
-    *, started_at: float, last_seen: float | None, now: float, interval: float, missing_periods: int
-) -> dict[str, Any]:
-    """As the heartbeat alarm judges it: missing once `missing_periods` intervals pass with none seen (counted
-    from the start while none has arrived yet, as an alarm's first periods are)."""
+def missing_after(interval: float, missing_periods: int) -> float:
+    return max(MIN_MISSING_SECONDS, interval * missing_periods)
+
+
+def heartbeat_status(*, started_at: float, last_seen: float | None, now: float, allowed: float) -> dict[str, Any]:
+    """As the heartbeat alarm judges it: missing once `allowed` seconds (its periods) pass with none seen,
+    counted from the start while none has arrived yet, as an alarm's first periods are."""
     since = last_seen if last_seen is not None else started_at
-    allowed = interval * missing_periods
     age = now - since
     return {
         "ok": age <= allowed,
@@ -115,7 +119,7 @@ def measure(check: Check, runtime: LocalRuntime, sqs: Any, sfn: Any) -> dict[str
         seen, last_seen = heartbeat.seen()
         status = heartbeat_status(
             started_at=runtime.started_at, last_seen=last_seen, now=time.time(),
-            interval=timer.interval, missing_periods=timer.spec.missing_periods,
+            allowed=missing_after(timer.interval, timer.spec.missing_periods),
         )
         return {**entry, **status, "observable": True, "sent": timer.sent, "seen": seen}
     raise ValueError(f"no local measurement for check kind {check.kind!r}")

@@ -13,7 +13,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from firebell import heartbeat, wiring
 from firebell.config import ConfigError, load_config
 from functions.intake import app as intake
-from infra.local.health import heartbeat_status
+from infra.local.health import MIN_MISSING_SECONDS, heartbeat_status, missing_after
 from tests.unit.conftest import CONFIG_DIR, World
 
 EVENTS = Path(__file__).resolve().parents[2] / "events"
@@ -99,16 +99,21 @@ def test_firebell_s_own_ops_alarms_are_skipped(world: World, intake_on_fakes: Re
 @pytest.mark.parametrize(
     ("last_seen", "now", "ok"),
     [
-        (None, 100.0 + 8.9, True),  # none yet, inside the first periods
-        (None, 100.0 + 9.1, False),  # none at all for three periods
-        (105.0, 105.0 + 9.0, True),  # seen, not yet three periods ago
-        (105.0, 105.0 + 9.5, False),  # stopped
+        (None, 100.0 + 29.9, True),  # none yet, inside the first periods
+        (None, 100.0 + 30.1, False),  # none at all for the whole allowance
+        (105.0, 105.0 + 30.0, True),  # seen, not yet too long ago
+        (105.0, 105.0 + 30.5, False),  # stopped
     ],
 )
-def test_local_heartbeat_is_missing_after_three_silent_periods(last_seen: float | None, now: float, ok: bool) -> None:
-    status = heartbeat_status(started_at=100.0, last_seen=last_seen, now=now, interval=3.0, missing_periods=3)
+def test_local_heartbeat_is_missing_after_its_silent_periods(last_seen: float | None, now: float, ok: bool) -> None:
+    status = heartbeat_status(started_at=100.0, last_seen=last_seen, now=now, allowed=30.0)
     assert status["ok"] is ok
-    assert status["missing_after_seconds"] == 9.0
+    assert status["missing_after_seconds"] == 30.0
+
+
+def test_local_allowance_is_three_scaled_periods_with_a_floor_for_busy_machines() -> None:
+    assert missing_after(interval=20.0, missing_periods=3) == 60.0
+    assert missing_after(interval=3.0, missing_periods=3) == MIN_MISSING_SECONDS
 
 
 def test_ops_section_is_validated(tmp_path: Path) -> None:
