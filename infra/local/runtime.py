@@ -195,8 +195,10 @@ class LocalRuntime:
         self._render_resources()
         self._export_function_environment()
         self.started_at = time.time()
-        self._start_functions()
+        # Before the HTTP server exists, so that GET /_local/health always finds it; beats wait on the queue
+        # until intake's poller starts.
         self._start_heartbeat()
+        self._start_functions()
         return self
 
     def stop(self) -> None:
