@@ -13,7 +13,8 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from firebell import heartbeat, wiring
 from firebell.config import ConfigError, load_config
 from functions.intake import app as intake
-from infra.local.health import MIN_MISSING_SECONDS, heartbeat_status, missing_after
+from infra.local.health import MIN_HEARTBEAT_SECONDS, heartbeat_interval, heartbeat_status, missing_after
+from infra.monitoring import HeartbeatSpec
 from tests.unit.conftest import CONFIG_DIR, World
 
 EVENTS = Path(__file__).resolve().parents[2] / "events"
@@ -111,9 +112,13 @@ def test_local_heartbeat_is_missing_after_its_silent_periods(last_seen: float | 
     assert status["missing_after_seconds"] == 30.0
 
 
-def test_local_allowance_is_three_scaled_periods_with_a_floor_for_busy_machines() -> None:
-    assert missing_after(interval=20.0, missing_periods=3) == 60.0
-    assert missing_after(interval=3.0, missing_periods=3) == MIN_MISSING_SECONDS
+def test_local_heartbeat_is_scaled_like_the_other_timers_with_a_floor() -> None:
+    spec = HeartbeatSpec()
+    # Given real time (scale 1), the local heartbeat beats as the schedule does and is missing when the alarm fires
+    assert heartbeat_interval(spec, 1.0) == spec.every_minutes * 60
+    assert missing_after(heartbeat_interval(spec, 1.0), spec.missing_periods) == spec.every_minutes * 60 * spec.missing_periods
+    # And scaled down, not more often than every MIN_HEARTBEAT_SECONDS
+    assert heartbeat_interval(spec, 0.01) == MIN_HEARTBEAT_SECONDS
 
 
 def test_ops_section_is_validated(tmp_path: Path) -> None:
