@@ -17,6 +17,7 @@ from firebell import workflows as machines
 from firebell.data.records import ALL_RECORDS, EXPIRY_ATTRIBUTE, TABLE_MODEL
 from firebell.domain.alarms import ALARM_STATE_CHANGE_PATTERN
 from firebell.domain.enums import EventType
+from infra.monitoring import MonitoringSpec
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG_DIR = ROOT / "config"
@@ -207,6 +208,8 @@ class Topology:
     state_machines: tuple[StateMachineSpec, ...]
     secrets: tuple[SecretSpec, ...] = ()
     event_rules: tuple[EventRuleSpec, ...] = ()
+    # The pager watches itself: the ops topic, the heartbeat; what is checked derives from the rest (infra/monitoring.py).
+    monitoring: MonitoringSpec | None = None
 
     def dlq_name(self, queue: str) -> str:
         return f"{queue}-dlq"
@@ -366,4 +369,5 @@ TOPOLOGY = Topology(
         # Every alarm's state changes, composite and metric-math included, with or without alarm actions.
         EventRuleSpec("alarm-state-changes", "CloudWatch alarm state changes to intake", ALARM_STATE_CHANGE_PATTERN, "intake"),
     ),
+    monitoring=MonitoringSpec(),
 )

@@ -14,7 +14,7 @@ from aws_lambda_powertools.utilities.parser.models import SnsNotificationModel
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import RootModel
 
-from firebell import wiring
+from firebell import heartbeat, wiring
 from firebell.batch import process_queue_batch
 from firebell.domain.alarms import CloudWatchAlarmNotification, CloudWatchAlarmStateChange
 from firebell.domain.models import AlarmDetails
@@ -42,6 +42,11 @@ def alarm_details(body: str) -> tuple[AlarmDetails, str | None]:
 @tracer.capture_method
 def handle_record(record: SQSRecord) -> None:
     alarm, message_id = alarm_details(record.body)
+    # The heartbeat and firebell's own ops alarms are counted, never incidents (firebell/heartbeat.py).
+    skipped = heartbeat.intercept(alarm, metrics)
+    if skipped:
+        logger.debug("alarm not handled as an incident", extra={"alarm": alarm.name, "as": skipped})
+        return
     redelivered = int(record.attributes.approximate_receive_count or 1) > 1
     outcome, incident_id = wiring.intake().handle_alarm(alarm, message_id=message_id, redelivered=redelivered)
     logger.info("alarm handled", extra={"alarm": alarm.name, "state": alarm.state, "outcome": outcome, "incident_id": incident_id})

@@ -123,6 +123,11 @@ class FirebellStack(Stack):
 
         self._allow_cloudwatch_alarms()
         self._outputs()
+        if topology.monitoring is not None:
+            # Imported here: infra/cdk/monitoring.py builds on this module (pascal, METRICS_NAMESPACE).
+            from infra.cdk.monitoring import Monitoring
+
+            self.monitoring = Monitoring(self, "Monitoring", spec=topology.monitoring)
 
     # --- resources ---------------------------------------------------------------------------------
 

@@ -100,7 +100,13 @@ def start_http_api(runtime: "LocalRuntime", function: "LocalFunction", port: int
             elif path == "/_local/dead-letters":
                 self._json(200, runtime.dead_letters())
             elif path == "/_local/health":
-                self._json(200, {"status": "ok", "aws_endpoint": runtime.aws_url, "resources": {f"{k}:{n}": v for (k, n), v in runtime.resources.items()}})
+                # The same checks as the stack's CloudWatch alarms (infra/local/health.py); 503 while any fails.
+                try:
+                    health = runtime.health()
+                except Exception as error:  # a check that cannot be measured is not a healthy one
+                    self._json(503, {"ok": False, "status": "failing", "error": f"{type(error).__name__}: {error}"})
+                    return
+                self._json(200 if health["ok"] else 503, health)
             else:
                 self._json(404, {"error": "route_not_found", "message": f"no local route {path}"})
 

@@ -32,6 +32,15 @@ def render_topology(topology: Topology, config_dir: Path, api_url: str) -> Resou
         resources[("table", table.name)] = create_table(dynamodb, table)
     for topic in topology.topics:
         resources[("topic", topic.name)] = sns.create_topic(Name=f"firebell-{topic.name}")["TopicArn"]
+    if topology.monitoring is not None:
+        # The ops topic and its config subscribers, as in AWS; locally nothing alarms onto it (GET /_local/health).
+        ops_topic = resources[("topic", topology.monitoring.ops_topic)] = sns.create_topic(
+            Name=f"firebell-{topology.monitoring.ops_topic}"
+        )["TopicArn"]
+        ops = load_config(config_dir).directory.ops
+        for protocol, endpoints in (("email", ops.emails), ("sms", ops.phones)):
+            for endpoint in endpoints:
+                sns.subscribe(TopicArn=ops_topic, Protocol=protocol, Endpoint=endpoint)
     for queue in topology.queues:
         dlq_name = topology.dlq_name(queue.name)
         dlq_url = sqs.create_queue(QueueName=f"firebell-{dlq_name}")["QueueUrl"]

@@ -198,6 +198,8 @@ class LocalRuntime:
         self._threads: list[threading.Thread] = []
         self._moto_server: Any = None
         self._http: Any = None
+        self.started_at = time.time()
+        self.heartbeat: Any = None  # infra.local.health.HeartbeatTimer, when the topology has monitoring
 
     # --- lifecycle -------------------------------------------------------------------------------
 
@@ -209,6 +211,10 @@ class LocalRuntime:
         self._start_moto()
         self._render_resources()
         self._export_function_environment()
+        self.started_at = time.time()
+        # Before the HTTP server exists, so that GET /_local/health always finds it; beats wait on the queue
+        # until intake's poller starts.
+        self._start_heartbeat()
         self._start_functions()
         return self
 
@@ -273,7 +279,24 @@ class LocalRuntime:
             elif isinstance(spec.trigger, ApiTrigger):
                 self._http = start_http_api(self, function, self.api_port)
 
+    def _start_heartbeat(self) -> None:
+        from infra.local.health import HeartbeatTimer, heartbeat_interval
+
+        if self.topology.monitoring is None:
+            return
+        spec = self.topology.monitoring.heartbeat
+        self.heartbeat = HeartbeatTimer(
+            spec, self.resources[("queue_url", spec.queue)], heartbeat_interval(spec, self.time_scale), self._stop
+        )
+        self.heartbeat.start()
+        self._threads.append(self.heartbeat)
+
     # --- what happened ---------------------------------------------------------------------------
+
+    def health(self) -> dict[str, Any]:
+        from infra.local.health import local_health
+
+        return local_health(self)
 
     def outbox(self) -> list[dict[str, Any]]:
         return captured_outbox()

@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -59,6 +60,9 @@ def running_pipeline(config_dir: Path, time_scale: float) -> Iterator[RunningPip
             with urllib.request.urlopen(f"{api_url}/_local/health", timeout=2) as response:
                 health = json.loads(response.read())
                 break
+        except urllib.error.HTTPError as unhealthy:  # up, though a check fails (503): started all the same
+            health = json.loads(unhealthy.read())
+            break
         except OSError:
             time.sleep(0.2)
     if health is None:

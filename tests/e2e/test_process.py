@@ -232,7 +232,12 @@ def test_escalating_by_hand_pages_the_next_level_now(pipeline: RunningPipeline) 
     # Then bob is paged at once: within LEVEL_SECONDS of the escalation, as stamped on the timeline
     # (the test's own polling under a loaded machine is not part of the measurement)
     wait_for("level 2 paged", lambda: pages(pipeline, reference, "bob", "level 2"), LEVEL_SECONDS + 4)
-    entries = timeline(pipeline, reference)
+    # (notify records the page on the timeline just after sending it: wait for the entry, not only the message)
+    def with_level_2_page() -> list[dict[str, Any]] | None:
+        entries = timeline(pipeline, reference)
+        return entries if any(e["kind"] == "paged" and e["details"]["level"] == 2 for e in entries) else None
+
+    entries = wait_for("level 2 page on the timeline", with_level_2_page, 5)
     escalated = next(datetime.fromisoformat(e["at"]) for e in entries if e["kind"] == "escalated")
     level2 = next(datetime.fromisoformat(e["at"]) for e in entries if e["kind"] == "paged" and e["details"]["level"] == 2)
     assert timedelta(0) < level2 - escalated < timedelta(seconds=LEVEL_SECONDS)

@@ -284,10 +284,11 @@ def test_visibility_timeout_covers_six_function_timeouts(
 
 
 def test_subscriptions_are_the_topology_s(synthesized: Synthesized, resources: Resources) -> None:
-    # Given every subscription rendered
+    # Given every queue subscription rendered (the ops topic's email and SMS ones are test_monitoring.py's)
     rendered = {
         (r["Properties"]["TopicArn"]["Ref"], r["Properties"]["Endpoint"]["Fn::GetAtt"][0]): r["Properties"]
         for r in of_type(resources, "AWS::SNS::Subscription").values()
+        if r["Properties"]["Protocol"] == "sqs"
     }
     # Then there is one per topology subscription, with its raw delivery and filter policy
     expected = {}
@@ -341,6 +342,11 @@ def test_eventbridge_may_send_to_the_queue_for_this_rule_only(
     # Given the rule, its queue and the queue's DLQ
     stack = synthesized.stack
     rule_id, _ = _rule(synthesized, spec)
+    # (the heartbeat schedule sends to the intake queue too: the rules that may are exactly these two)
+    heartbeat = TOPOLOGY.monitoring.heartbeat if TOPOLOGY.monitoring else None
+    senders = [arn_of(rule_id)] + (
+        [arn_of(synthesized.logical_id(stack.monitoring.heartbeat_rule))] if heartbeat and heartbeat.queue == spec.queue else []
+    )
     for queue_name in (spec.queue, TOPOLOGY.dlq_name(spec.queue)):
         queue_id = synthesized.logical_id(stack.queues[queue_name])
         statements = [
@@ -356,7 +362,8 @@ def test_eventbridge_may_send_to_the_queue_for_this_rule_only(
             assert "sqs:SendMessage" in as_list(grant["Action"])
             assert set(as_list(grant["Action"])) <= {"sqs:SendMessage", "sqs:GetQueueAttributes", "sqs:GetQueueUrl"}
             assert grant["Resource"] == arn_of(queue_id)
-            assert grant["Condition"] == {"ArnEquals": {"aws:SourceArn": arn_of(rule_id)}}
+            assert grant["Condition"]["ArnEquals"]["aws:SourceArn"] in senders
+        assert {json.dumps(g["Condition"]["ArnEquals"]["aws:SourceArn"]) for g in grants} == {json.dumps(s) for s in senders}
         # And it still refuses requests without TLS
         assert any(s["Effect"] == "Deny" and s["Condition"] == {"Bool": {"aws:SecureTransport": "false"}} for s in statements)
         # And it is encrypted with SQS-managed keys, which EventBridge can send to without a KMS grant
@@ -512,7 +519,7 @@ def test_api_stage_logs_traces_and_measures(resources: Resources) -> None:
 
 def test_outputs(template_json: dict[str, Any]) -> None:
     # Then the deployment tells where the API and the topics are, and nothing else
-    assert set(template_json["Outputs"]) == {"ApiUrl", "AlarmsTopicArn", "EventsTopicArn"}
+    assert set(template_json["Outputs"]) == {"ApiUrl", "AlarmsTopicArn", "EventsTopicArn", "OpsTopicArn"}
 
 
 # --- Step Functions --------------------------------------------------------------------------------------
@@ -770,12 +777,13 @@ def test_publishers_may_use_the_topics_key_without_wildcard_actions(
 def test_every_topology_resource_is_rendered_once(resources: Resources) -> None:
     counts = {
         "AWS::DynamoDB::Table": len(TOPOLOGY.tables),
-        "AWS::SNS::Topic": len(TOPOLOGY.topics),
+        "AWS::SNS::Topic": len(TOPOLOGY.topics) + 1,  # and the ops topic (test_monitoring.py)
         "AWS::SQS::Queue": 2 * len(TOPOLOGY.queues),  # and their dead-letter queues
         "AWS::Lambda::Function": len(TOPOLOGY.functions),
         "AWS::StepFunctions::StateMachine": len(TOPOLOGY.state_machines),
         "AWS::SecretsManager::Secret": len(TOPOLOGY.secrets),
-        "AWS::Events::Rule": len(TOPOLOGY.event_rules) + sum(isinstance(f.trigger, ScheduleTrigger) for f in TOPOLOGY.functions),
+        "AWS::Events::Rule": len(TOPOLOGY.event_rules) + sum(isinstance(f.trigger, ScheduleTrigger) for f in TOPOLOGY.functions)
+        + 1,  # the functions' schedules and the heartbeat's
         "AWS::ApiGateway::RestApi": sum(isinstance(f.trigger, ApiTrigger) for f in TOPOLOGY.functions),
         "AWS::Lambda::LayerVersion": 1,
     }

@@ -108,10 +108,33 @@ class Notifications(_Strict):
     sender: Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+$")]
 
 
+E164 = Annotated[str, Field(pattern=r"^\+[1-9]\d{6,14}$")]  # as SNS SMS needs
+EmailAddress = Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
+
+
+class Ops(_Strict):
+    """Who hears about firebell's own health: subscribed by email and SMS to the ops topic its self-monitoring
+    alarms notify (infra/cdk/monitoring.py). Reached directly by SNS, never through firebell's own pipeline,
+    which may be the thing that is broken."""
+
+    emails: list[EmailAddress] = []
+    phones: list[E164] = []
+
+    @model_validator(mode="after")
+    def _no_duplicates(self) -> "Ops":
+        for field in ("emails", "phones"):
+            values = getattr(self, field)
+            duplicates = sorted({v for v in values if values.count(v) > 1})
+            if duplicates:
+                raise ValueError(f"{field}: listed twice: {', '.join(duplicates)}")
+        return self
+
+
 class Directory(_Strict):
     """config/firebell.yaml: who is paged, for what, and from which address."""
 
     notifications: Notifications
+    ops: Ops = Ops()
     people: Annotated[list[Person], Field(min_length=1)]
     schedules: list[Schedule] = []
     escalation_policies: Annotated[list[EscalationPolicy], Field(min_length=1)]
