@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from firebell.config import FirebellConfig, load_config
+from firebell.config import load_config
+from firebell.domain.directory import FirebellConfig
 from firebell.service import IncidentService
 from tests.fakes import FakeWorkflows, FixedClock, InMemoryIncidentStore, OutboxMessenger, RecordingEvents
 

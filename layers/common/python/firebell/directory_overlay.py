@@ -25,8 +25,18 @@ from typing import Any, Generic, Literal, Protocol, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from .config import Directory, EscalationPolicy, FirebellConfig, MaintenanceWindow, Person, Service, Team
-from .domain.errors import ConcurrentUpdate, DomainError
+from .domain.directory import Directory, EscalationPolicy, FirebellConfig, MaintenanceWindow, Person, Service, Team
+from .domain.errors import (
+    ConcurrentUpdate,
+    DirectoryBusy,
+    EntryNotFound,
+    FieldProblem,
+    InvalidDirectory,
+    InvalidEntry,
+    UnknownKind,
+    VersionMismatch,
+    field_problems,
+)
 from .domain.schedules import Override, Schedule
 
 logger = logging.getLogger(__name__)
@@ -46,47 +56,6 @@ ALIASES = {"escalation-policies": "escalation_policies"}
 # Ids an admin may use (the file's own ids are whatever the file says); also keeps them DynamoDB-key safe.
 ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+-]{0,127}$")
 MAX_DOCUMENT_BYTES = 256 * 1024  # one entry, as stored JSON; a DynamoDB item holds at most 400 KB
-
-
-# --- errors (the API maps each to one status) ------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Problem:
-    path: str  # inside the directory (`teams['platform'].manager`) or the request (`body.phone`)
-    problem: str
-
-
-class DirectoryProblem(DomainError):
-    def __init__(self, message: str, problems: list[Problem]) -> None:
-        super().__init__(message)
-        self.problems = problems
-
-
-class InvalidDirectory(DirectoryProblem):
-    """The directory the overlay makes is not valid; `problems` name paths inside it."""
-
-
-class InvalidEntry(DirectoryProblem):
-    """A request that is wrong on its own (types, missing fields, id mismatch); `problems` name request fields."""
-
-
-class UnknownKind(DomainError):
-    def __init__(self, kind: str) -> None:
-        super().__init__(f"no such kind {kind!r}: use one of {', '.join(KINDS)}")
-
-
-class EntryNotFound(DomainError):
-    def __init__(self, kind: str, entry_id: str) -> None:
-        super().__init__(f"{kind} {entry_id!r} not found")
-
-
-class VersionMismatch(DomainError):
-    """If-Match named another version than the entry has now."""
-
-
-class DirectoryBusy(DomainError):
-    """Other admin changes kept landing first; the caller may simply try again."""
 
 
 # --- the overlay, pure -----------------------------------------------------------------------------
@@ -114,7 +83,7 @@ class OverlayState:
 def canonical_kind(kind: str) -> str:
     kind = ALIASES.get(kind, kind)
     if kind not in KINDS:
-        raise UnknownKind(kind)
+        raise UnknownKind(kind, KINDS)
     return kind
 
 
@@ -183,28 +152,16 @@ def _by_id(path: str, merged: _Merged) -> str:
     return _INDEXED.sub(name, path, count=1)
 
 
-def _path(loc: Iterable[Any]) -> str:
-    path = ""
-    for part in loc:
-        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
-    return path
-
-
-def _message(error: dict[str, Any]) -> str:
-    message = str(error["msg"])
-    return message.removeprefix("Value error, ")
-
-
-def _problems(error: ValidationError, merged: _Merged) -> list[Problem]:
-    problems: list[Problem] = []
-    for e in error.errors():
+def _problems(error: ValidationError, merged: _Merged) -> list[FieldProblem]:
+    problems: list[FieldProblem] = []
+    for e, named in zip(error.errors(), field_problems(error), strict=True):
         if not e["loc"] and e["type"] == "value_error":
             # The directory's cross-reference check reports every problem in one message: "path: what; …".
-            for part in _message(e).split("; "):
+            for part in named.problem.split("; "):
                 path, _, what = part.partition(": ")
-                problems.append(Problem(_by_id(path, merged), what) if what else Problem("(directory)", part))
+                problems.append(FieldProblem(_by_id(path, merged), what) if what else FieldProblem("(directory)", part))
         else:
-            problems.append(Problem(_by_id(_path(e["loc"]), merged) or "(directory)", _message(e)))
+            problems.append(FieldProblem(_by_id(named.field, merged), named.problem))
     return problems
 
 
@@ -214,7 +171,7 @@ def _validate(merged: _Merged) -> Directory:
     except ValidationError as error:
         problems = _problems(error, merged)
         raise InvalidDirectory(
-            "the directory would not be valid: " + "; ".join(f"{p.path}: {p.problem}" for p in problems), problems
+            "the directory would not be valid: " + "; ".join(f"{p.field}: {p.problem}" for p in problems), problems
         ) from None
 
 
@@ -235,12 +192,12 @@ def validate_entry(kind: str, entry_id: str, body: Any) -> BaseModel:
     """One entry as the admin API receives it; problems name request fields (`body.phone`, `path.id`)."""
     kind = canonical_kind(kind)
     if not ID_PATTERN.match(entry_id):
-        raise InvalidEntry(f"invalid {kind} id", [Problem("path.id", f"an id is 1-128 letters, digits and . _ @ + - (got {entry_id!r})")])
+        raise InvalidEntry(f"invalid {kind} id", [FieldProblem("path.id", f"an id is 1-128 letters, digits and . _ @ + - (got {entry_id!r})")])
     if not isinstance(body, dict):
-        raise InvalidEntry("the body must be a JSON object", [Problem("body", f"expected a JSON object with the {kind} entry")])
+        raise InvalidEntry("the body must be a JSON object", [FieldProblem("body", f"expected a JSON object with the {kind} entry")])
     if "id" in body and body["id"] != entry_id:
         raise InvalidEntry("the id in the body differs from the one in the path",
-                           [Problem("body.id", f"must equal the id in the path ({entry_id!r}); got {body['id']!r}")])
+                           [FieldProblem("body.id", f"must equal the id in the path ({entry_id!r}); got {body['id']!r}")])
     return _parse(KINDS[kind], {**body, "id": entry_id})
 
 
@@ -249,14 +206,14 @@ M = TypeVar("M", bound=BaseModel)
 
 def _parse(model: type[M], body: Any, prefix: str = "body") -> M:
     if not isinstance(body, dict):
-        raise InvalidEntry("the body must be a JSON object", [Problem(prefix, "expected a JSON object")])
+        raise InvalidEntry("the body must be a JSON object", [FieldProblem(prefix, "expected a JSON object")])
     try:
         parsed = model.model_validate(body)
     except ValidationError as error:
-        problems = [Problem(_path((prefix, *e["loc"])), _message(e)) for e in error.errors()]
-        raise InvalidEntry("invalid request: " + ", ".join(p.path for p in problems), problems) from None
+        problems = field_problems(error, prefix=(prefix,))
+        raise InvalidEntry("invalid request: " + ", ".join(p.field for p in problems), problems) from None
     if len(json.dumps(_dump(parsed)).encode()) > MAX_DOCUMENT_BYTES:
-        raise InvalidEntry("entry too large", [Problem(prefix, f"an entry is at most {MAX_DOCUMENT_BYTES // 1024} KiB as JSON")])
+        raise InvalidEntry("entry too large", [FieldProblem(prefix, f"an entry is at most {MAX_DOCUMENT_BYTES // 1024} KiB as JSON")])
     return parsed
 
 
@@ -305,7 +262,7 @@ class DirectorySnapshot:
     directory: Directory  # the effective one; the file's alone when the overlay no longer fits the file
     sources: dict[str, dict[str, Source]]
     removed: dict[str, list[str]]
-    problems: list[Problem]  # why the overlay is not applied (the file changed under it); empty normally
+    problems: list[FieldProblem]  # why the overlay is not applied (the file changed under it); empty normally
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -313,7 +270,7 @@ class DirectorySnapshot:
             "directory": _dump(self.directory),
             "sources": self.sources,
             "removed_from_file": self.removed,
-            "problems": [{"field": p.path, "problem": p.problem} for p in self.problems],
+            "problems": [{"field": p.field, "problem": p.problem} for p in self.problems],
         }
 
 
@@ -325,12 +282,12 @@ def _model(kind: str, entry_id: str, merged: _Merged) -> BaseModel:
     try:
         return KINDS[kind].model_validate(document)
     except ValidationError as error:  # an entry stored before a change to the format
-        problems = [Problem(_path((f"{kind}[{entry_id!r}]", *e["loc"])), _message(e)) for e in error.errors()]
+        problems = field_problems(error, prefix=(f"{kind}[{entry_id!r}]",))
         raise InvalidDirectory(f"stored {kind} {entry_id!r} is no longer valid", problems) from None
 
 
 def _in_directory_terms(error: InvalidDirectory) -> InvalidDirectory:
-    return InvalidDirectory(str(error), [Problem("directory." + p.path if not p.path.startswith("(") else p.path, p.problem)
+    return InvalidDirectory(str(error), [FieldProblem("directory." + p.field if not p.field.startswith("(") else p.field, p.problem)
                                          for p in error.problems])
 
 
@@ -518,15 +475,15 @@ class DirectoryAdmin:
         own = f"{kind}[{entry_id!r}]"
         problems = []
         for p in error.problems:
-            if p.path == own or p.path.startswith((own + ".", own + "[")):
-                rest = p.path[len(own):]
+            if p.field == own or p.field.startswith((own + ".", own + "[")):
+                rest = p.field[len(own):]
                 if appended:
                     # POST …/overrides sent one item: `overrides[3].person` is the body's `person`.
                     items = (merged.entry(kind, entry_id) or {}).get(appended, [])
                     last = f".{appended}[{len(items) - 1}]"
                     rest = rest[len(last):] if rest.startswith(last) else None
                 if rest is not None:
-                    problems.append(Problem("body" + rest, p.problem))
+                    problems.append(FieldProblem("body" + rest, p.problem))
                     continue
             problems += _in_directory_terms(InvalidDirectory("", [p])).problems
         return InvalidDirectory(str(error), problems)
