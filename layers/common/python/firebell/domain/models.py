@@ -5,7 +5,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, PlainSerializer, SerializationInfo, StringConstraints
 
-from .enums import AlarmState, EventType, Impact, Priority, Source, Status, TimelineKind, Urgency
+from .enums import AlarmState, EventType, Impact, MessageType, Priority, Source, Status, TimelineKind, Urgency
 
 # Limits documented in docs/api.md; the API refuses anything longer with a 422 naming the field.
 Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1024)]
@@ -279,7 +279,7 @@ class EscalationPlan(_Model):
 class PageRequest(_Model):
     """Sent by the escalation state machine (sqs:sendMessage.waitForTaskToken) to the notify queue."""
 
-    type: Literal["escalation.page"]
+    type: Literal[MessageType.PAGE]
     incident_id: str
     level: EscalationLevel
     round: int = 1
@@ -290,7 +290,7 @@ class PageRequest(_Model):
 class WatchRequest(_Model):
     """The incident is acknowledged: hold this token; answer `touched` on activity, or let it time out."""
 
-    type: Literal["escalation.watch"]
+    type: Literal[MessageType.WATCH]
     incident_id: str
     task_token: str
 
@@ -298,20 +298,20 @@ class WatchRequest(_Model):
 class EscalationExhausted(_Model):
     """Sent by the state machine when the last level timed out: page the incident manager."""
 
-    type: Literal["escalation.exhausted"]
+    type: Literal[MessageType.ESCALATION_EXHAUSTED]
     incident_id: str
     incident_managers: list[str]
 
 
 class SlaWakeUp(_Model):
-    type: Literal["sla.at_risk", "sla.breached"]
+    type: Literal[MessageType.SLA_AT_RISK, MessageType.SLA_BREACHED]
     incident_id: str
     clock: Literal["response", "resolution"]
     generation: int
 
 
 class ReminderDue(_Model):
-    type: Literal["reminder.due"]
+    type: Literal[MessageType.REMINDER_DUE]
     incident_id: str
     duty: Literal["review", "updates"]
     round: int
@@ -319,26 +319,26 @@ class ReminderDue(_Model):
 
 
 class ResolutionConfirming(_Model):
-    type: Literal["resolution.confirming"]
+    type: Literal[MessageType.RESOLUTION_CONFIRMING]
     incident_id: str
     task_token: str
 
 
 class ResolutionWindowClosed(_Model):
-    type: Literal["resolution.window_closed"]
+    type: Literal[MessageType.RESOLUTION_WINDOW_CLOSED]
     incident_id: str
 
 
 class QuietCheck(_Model):
     """The quiet-period machine asks: has this alert been quiet long enough to resolve its incident?"""
 
-    type: Literal["alert.quiet_check"]
+    type: Literal[MessageType.QUIET_CHECK]
     incident_id: str
     task_token: str
 
 
 class MaintenanceEnded(_Model):
-    type: Literal["maintenance.ended"]
+    type: Literal[MessageType.MAINTENANCE_ENDED]
     incident_id: str
 
 
