@@ -98,7 +98,7 @@ def start_http_api(runtime: "LocalRuntime", function: "LocalFunction", port: int
             if path == "/_local/outbox":
                 self._json(200, {"items": runtime.outbox()})
             elif path == "/_local/dead-letters":
-                self._json(200, runtime.dead_letters())
+                self._json(200, runtime.dead_letters_view())
             elif path == "/_local/health":
                 self._json(200, {"status": "ok", "aws_endpoint": runtime.aws_url, "resources": {f"{k}:{n}": v for (k, n), v in runtime.resources.items()}})
             else:
