@@ -43,6 +43,17 @@ class AlarmDetails(_Model):
     actions_suppressed_by: str | None = None
 
 
+class SlaTimerView(_Model):
+    state: Literal["running", "paused", "at_risk", "breached", "met"]
+    due_at: datetime
+    seconds_left: float | None  # None once met; negative once breached
+
+
+class SlaStatus(_Model):
+    response: SlaTimerView
+    resolution: SlaTimerView
+
+
 class SlaTimer(_Model):
     """One SLA target (response or resolution): when it is at risk, when it breaches, what happened."""
 
@@ -53,6 +64,21 @@ class SlaTimer(_Model):
     at_risk_notified_at: datetime | None = None
     breached_at: datetime | None = None
 
+    def view(self, paused_since: datetime | None, now: datetime) -> SlaTimerView:
+        if self.met_at:
+            return SlaTimerView(state="met", due_at=self.due_at, seconds_left=None)
+        effective_now = paused_since or now  # a paused clock does not run
+        left = (self.due_at - effective_now).total_seconds()
+        if self.breached_at or left <= 0:
+            state = "breached"
+        elif paused_since:
+            state = "paused"
+        elif self.at_risk_notified_at or effective_now >= self.at_risk_at:
+            state = "at_risk"
+        else:
+            state = "running"
+        return SlaTimerView(state=state, due_at=self.due_at, seconds_left=left)
+
 
 class SlaClock(_Model):
     response: SlaTimer
@@ -62,6 +88,10 @@ class SlaClock(_Model):
     # Bumped each time the timers are (re)armed: a wake-up from an older arming is stale and ignored.
     generation: int = 0
     execution_arn: str | None = None
+
+    def status(self, now: datetime) -> SlaStatus:
+        """Where both clocks stand at `now` (what GET /incidents/{id} shows as sla_status)."""
+        return SlaStatus(response=self.response.view(self.paused_since, now), resolution=self.resolution.view(self.paused_since, now))
 
 
 class EscalationState(_Model):
@@ -168,17 +198,6 @@ class Incident(_Model):
     version: int = 0
 
 
-class SlaTimerView(_Model):
-    state: Literal["running", "paused", "at_risk", "breached", "met"]
-    due_at: datetime
-    seconds_left: float | None  # None once met; negative once breached
-
-
-class SlaStatus(_Model):
-    response: SlaTimerView
-    resolution: SlaTimerView
-
-
 class IncidentRead(Incident):
     """What the API shows: the incident without its secrets, plus where its SLA clocks stand now."""
 
@@ -186,10 +205,8 @@ class IncidentRead(Incident):
 
     @classmethod
     def of(cls, incident: Incident, now: datetime) -> "IncidentRead":
-        from .sla import sla_status
-
         public = incident.model_dump(context={"public": True})
-        return cls.model_validate({**public, "sla_status": sla_status(incident.sla, now) if incident.sla else None})
+        return cls.model_validate({**public, "sla_status": incident.sla.status(now) if incident.sla else None})
 
 
 class IncidentPage(_Model):
