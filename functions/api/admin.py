@@ -30,7 +30,8 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
 from firebell import wiring
-from firebell.directory_overlay import EntryView, canonical_kind
+from firebell.directory_admin import EntryView
+from firebell.directory_overlay import canonical_kind
 from firebell.domain.errors import FieldProblem, InvalidEntry, InvalidHeader, InvalidJson, PayloadTooLarge
 
 router = Router()

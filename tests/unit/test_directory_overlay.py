@@ -9,11 +9,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from firebell.domain.directory import Directory, FirebellConfig, Person
+from firebell.directory_admin import DirectoryAdmin, TtlCache
 from firebell.directory_overlay import (
-    DirectoryAdmin,
     OverlayEntry,
     OverlayState,
-    TtlCache,
     apply_overlay,
     canonical_kind,
     entry_sources,

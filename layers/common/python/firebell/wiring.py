@@ -12,7 +12,7 @@ from .config import cached_config
 from .domain.directory import FirebellConfig
 from .data.directory_store import DynamoDirectoryStore
 from .data.store import DynamoIncidentStore
-from .directory_overlay import DirectoryAdmin, TtlCache
+from .directory_admin import DirectoryAdmin, TtlCache
 from .schedule_service import ScheduleService
 from .service import IncidentService
 from .settings import Settings, get_settings

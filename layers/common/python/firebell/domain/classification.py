@@ -2,7 +2,6 @@
 
 import re
 from dataclasses import dataclass
-from datetime import datetime
 
 from .directory import Directory
 from .enums import Impact, Priority, Urgency
