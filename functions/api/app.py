@@ -14,12 +14,21 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from firebell import idempotency, wiring
-from firebell.admin_api import router as admin_router
-from firebell.integrations_api import router as integrations_router
-from firebell.data.store import InvalidCursor
-from firebell.domain.enums import Priority, Status, TimelineKind
-from firebell.domain.ack_links import InvalidAckLink
-from firebell.domain.errors import IncidentNotFound, InvalidTransition, UnknownSchedule
+from firebell.domain.enums import Priority, Status
+from firebell.domain.errors import (
+    HTTP_ANSWERS,
+    FirebellError,
+    InvalidAckLink,
+    InvalidCursor,
+    InvalidJson,
+    InvalidRequest,
+    InvalidTransition,
+    UnknownPerson,
+    field_problems,
+    http_answer,
+    http_body,
+    is_transient,
+)
 from firebell.domain.models import (
     AcknowledgeRequest,
     ByRequest,
@@ -36,9 +45,13 @@ from firebell.domain.models import (
     TimelineEntry,
 )
 from firebell.ports import IncidentFilter
-from firebell.schedule_service import NobodyOnCall
-from firebell.usecases.intake import IdempotencyKeyReused
-from firebell.usecases.lifecycle import UnknownPerson
+
+if __package__:  # functions.api.app: tests, the local runtime, the cold-start bench
+    from .admin import router as admin_router
+    from .integrations import router as integrations_router
+else:  # `app` in Lambda, where this folder is the asset's root
+    from admin import router as admin_router
+    from integrations import router as integrations_router
 
 logger = Logger()
 tracer = Tracer()
@@ -50,66 +63,32 @@ app.include_router(integrations_router)
 _VERSION = "0.1.0"
 
 
-def _error(status: HTTPStatus, code: str, message: str, fields: list[dict] | None = None) -> Response:
-    body: dict[str, Any] = {"error": code, "message": message}
-    if fields is not None:
-        body["fields"] = fields
-    return Response(status_code=status, content_type="application/json", body=body)
+def _error(status: HTTPStatus, code: str, message: str) -> Response:
+    return Response(status_code=status, content_type="application/json", body={"error": code, "message": message})
 
 
-# --- one place where exceptions become HTTP answers ---------------------------------------------
+# --- one place where exceptions become HTTP answers: domain/errors.py's table ----------------------------
+
+def refusal(error: Exception) -> Response:
+    answer = http_answer(error)
+    if answer is None:  # raised on purpose, but not a refusal of the request (e.g. a ConfigError)
+        logger.exception("no HTTP answer for this error")
+        if is_transient(error):
+            return _error(HTTPStatus.SERVICE_UNAVAILABLE, "try_again", "a dependency is busy; retry shortly")
+        return _error(HTTPStatus.INTERNAL_SERVER_ERROR, "internal_error", "the request could not be completed")
+    return Response(status_code=answer.status, content_type="application/json", body=http_body(error, answer))
+
+
+app.exception_handler(FirebellError)(refusal)
 
 
 @app.exception_handler(RequestValidationError)
 def _invalid_request(error: RequestValidationError) -> Response:
     problems = error.errors()
     if any(p.get("type") == "json_invalid" for p in problems):
-        return _error(HTTPStatus.BAD_REQUEST, "invalid_json", "request body is not valid JSON")
-    fields = [{"field": ".".join(str(part) for part in p["loc"]), "problem": p["msg"]} for p in problems]
-    names = ", ".join(f["field"] for f in fields)
-    return _error(HTTPStatus.UNPROCESSABLE_ENTITY, "validation_failed", f"invalid request: {names}", fields)
-
-
-@app.exception_handler(IncidentNotFound)
-def _not_found(error: IncidentNotFound) -> Response:
-    return _error(HTTPStatus.NOT_FOUND, "incident_not_found", str(error))
-
-
-@app.exception_handler(NobodyOnCall)
-def _nobody_on_call(error: NobodyOnCall) -> Response:
-    return _error(HTTPStatus.UNPROCESSABLE_ENTITY, "nobody_on_call", str(error), [{"field": "query.at", "problem": str(error)}])
-
-
-@app.exception_handler(UnknownSchedule)
-def _unknown_schedule(error: UnknownSchedule) -> Response:
-    return _error(HTTPStatus.NOT_FOUND, "schedule_not_found", str(error))
-
-
-@app.exception_handler(InvalidTransition)
-def _conflict(error: InvalidTransition) -> Response:
-    return _error(HTTPStatus.CONFLICT, "invalid_transition", str(error))
-
-
-@app.exception_handler(UnknownPerson)
-def _unknown_person(error: UnknownPerson) -> Response:
-    return _error(HTTPStatus.UNPROCESSABLE_ENTITY, "unknown_person", str(error), [{"field": "body.to", "problem": str(error)}])
-
-
-@app.exception_handler(InvalidCursor)
-def _bad_cursor(error: InvalidCursor) -> Response:
-    return _error(HTTPStatus.BAD_REQUEST, "invalid_cursor", str(error), [{"field": "query.cursor", "problem": str(error)}])
-
-
-@app.exception_handler(idempotency.IdempotencyKeyReused)
-@app.exception_handler(IdempotencyKeyReused)
-def _idempotency_key_reused(error: Exception) -> Response:
-    problem = [{"field": "header.Idempotency-Key", "problem": str(error)}]
-    return _error(HTTPStatus.UNPROCESSABLE_ENTITY, "idempotency_key_reused", str(error), problem)
-
-
-@app.exception_handler(idempotency.IdempotencyInProgress)
-def _idempotency_key_in_progress(error: idempotency.IdempotencyInProgress) -> Response:
-    return _error(HTTPStatus.CONFLICT, "idempotency_key_in_progress", str(error))
+        return refusal(InvalidJson("request body is not valid JSON"))
+    fields = field_problems(problems)
+    return refusal(InvalidRequest(f"invalid request: {', '.join(f.field for f in fields)}", fields))
 
 
 @app.not_found
@@ -268,8 +247,11 @@ def acknowledge_link_page(token: str) -> Response[str]:
 def acknowledge_by_link(token: str) -> Response[str]:
     try:
         incident = wiring.lifecycle().acknowledge_by_link(token).incident
-    except (InvalidAckLink, InvalidTransition) as refusal:
-        return Response(HTTPStatus.GONE, "text/html; charset=utf-8", _ACK_PAGE.format(body=f"<h1>Not acknowledged</h1><p>{html.escape(str(refusal))}</p>"))
+    except (InvalidAckLink, InvalidTransition) as refused:
+        # The incident moved on (resolved, already acknowledged): for the link's holder, the link is gone.
+        link_refusal = refused if isinstance(refused, InvalidAckLink) else InvalidAckLink(str(refused))
+        status = HTTP_ANSWERS[InvalidAckLink].status
+        return Response(status, "text/html; charset=utf-8", _ACK_PAGE.format(body=f"<h1>Not acknowledged</h1><p>{html.escape(str(link_refusal))}</p>"))
     message = f"<h1>{incident.reference} acknowledged</h1><p>Paging has stopped. Thank you, {html.escape(incident.acknowledged_by or '')}.</p>"
     return Response(HTTPStatus.OK, "text/html; charset=utf-8", _ACK_PAGE.format(body=message))
 

@@ -11,6 +11,7 @@ from pydantic import Field, TypeAdapter
 
 from firebell import wiring
 from firebell.batch import process_queue_batch
+from firebell.domain.enums import MessageType
 from firebell.domain.models import (
     EscalationExhausted,
     PageRequest,
@@ -46,7 +47,7 @@ def _act(message) -> list[Delivery]:
             return wiring.escalation().page_incident_managers(message).deliveries
         case SlaWakeUp():
             deliveries = wiring.sla_clocks().wake_up(message).deliveries
-            if message.type == "sla.breached" and deliveries:
+            if message.type is MessageType.SLA_BREACHED and deliveries:
                 metrics.add_metric(name=f"Sla{message.clock.title()}Breached", unit=MetricUnit.Count, value=1)
             return deliveries
         case ReminderDue():

@@ -98,7 +98,7 @@ def start_http_api(runtime: "LocalRuntime", function: "LocalFunction", port: int
             if path == "/_local/outbox":
                 self._json(200, {"items": runtime.outbox()})
             elif path == "/_local/dead-letters":
-                self._json(200, runtime.dead_letters())
+                self._json(200, runtime.dead_letters_view())
             elif path == "/_local/health":
                 # The same checks as the stack's CloudWatch alarms (infra/local/health.py); 503 while any fails.
                 try:

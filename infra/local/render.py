@@ -179,16 +179,49 @@ def captured_outbox() -> list[dict[str, Any]]:
     return emails + texts
 
 
+def _dead_letter(message: Any) -> dict[str, Any]:
+    attributes = {name: value.get("StringValue") for name, value in message.message_attributes.items()}
+    # Dead-lettered by firebell.batch: the attempts it saw. Moved by the redrive policy: moto keeps the
+    # message's receive count from the source queue when it moves it.
+    receive_count = int(attributes["attempts"]) if attributes.get("attempts") else message.approximate_receive_count
+    reason = attributes.get("reason")
+    return {
+        "message_id": message.id,
+        "body": message.body,
+        "reason": reason or (
+            f"moved by the redrive policy after {receive_count} receives (no reason recorded: the function crashed "
+            "or timed out before its batch processor could say why)"
+        ),
+        "reason_recorded": reason is not None,
+        "receive_count": receive_count,
+        "source": attributes.get("source"),
+    }
+
+
 def peek_dead_letters(topology: Topology, resources: Resources) -> dict[str, list[dict[str, Any]]]:
-    """Messages in each DLQ with their reasons; peeked with a zero visibility timeout, so they stay."""
-    sqs = boto3.client("sqs", region_name=REGION)
+    """Every message in each DLQ, oldest first, with why it is there.
+
+    Read from moto's own queues (the local runtime's AWS is moto, in this process) rather than received:
+    a receive, even with a zero visibility timeout, returns at most 10 messages, keeps returning the same ones,
+    and adds to each message's receive count, the one number that tells how often a crashing function got
+    a message the redrive policy moved. Nothing here changes a queue.
+    """
+    from moto.sqs.models import sqs_backends
+
+    queues = sqs_backends[ACCOUNT_ID][REGION].queues
     found: dict[str, list[dict[str, Any]]] = {}
     for queue in topology.queues:
         name = topology.dlq_name(queue.name)
-        messages = sqs.receive_message(
-            QueueUrl=resources[("queue_url", name)], MaxNumberOfMessages=10, MessageAttributeNames=["All"], VisibilityTimeout=0
-        ).get("Messages", [])
-        found[name] = [
-            {"body": m["Body"], "reason": m.get("MessageAttributes", {}).get("reason", {}).get("StringValue")} for m in messages
-        ]
+        physical = resources[("queue_url", name)].rsplit("/", 1)[1]
+        messages = sorted(list(queues[physical]._messages), key=lambda m: (m.sent_timestamp or 0, m.id))
+        found[name] = [_dead_letter(m) for m in messages]
     return found
+
+
+def dead_letters_view(topology: Topology, resources: Resources) -> dict[str, Any]:
+    """GET /_local/dead-letters: per DLQ, how many messages and every one of them."""
+    per_queue = peek_dead_letters(topology, resources)
+    return {
+        "total": sum(len(messages) for messages in per_queue.values()),
+        "queues": {name: {"count": len(messages), "messages": messages} for name, messages in per_queue.items()},
+    }

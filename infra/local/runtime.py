@@ -29,6 +29,7 @@ from infra.local.render import (
     REGION,
     captured_outbox,
     function_environment,
+    dead_letters_view,
     peek_dead_letters,
     render_topology,
     sqs_lambda_record,
@@ -303,3 +304,6 @@ class LocalRuntime:
 
     def dead_letters(self) -> dict[str, list[dict[str, Any]]]:
         return peek_dead_letters(self.topology, self.resources)
+
+    def dead_letters_view(self) -> dict[str, Any]:
+        return dead_letters_view(self.topology, self.resources)

@@ -68,7 +68,7 @@ def test_an_unreadable_alarm_lands_in_the_dlq_with_its_reason(local_pipeline: Ru
     demo = Demo(local_pipeline.api_url, local_pipeline.aws_url, "", [1, 1], out=lambda line: None)
     dead = demo._wait_for(
         "dead letter",
-        lambda: http("GET", f"{local_pipeline.api_url}/_local/dead-letters")[1]["intake-dlq"],
+        lambda: http("GET", f"{local_pipeline.api_url}/_local/dead-letters")[1]["queues"]["intake-dlq"]["messages"],
         15,
     )
 

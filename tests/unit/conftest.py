@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from firebell.config import FirebellConfig, load_config
+from firebell.config import load_config
+from firebell.domain.directory import FirebellConfig
 from firebell.dispatch import Delivery, Dispatcher, OutboxRelay
 from firebell.domain.models import Incident
 from firebell.usecases import messages

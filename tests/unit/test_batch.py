@@ -1,5 +1,6 @@
-"""SQS batches: permanent failures go to the dead-letter queue with a reason, transient ones are retried
-until the queue's last allowed attempt; the rest of the batch carries on."""
+"""SQS batches: permanent failures go to the dead-letter queue with a reason at once; transient ones
+(throttling, timeouts, lost races) and unknown ones are retried until the queue's last allowed attempt,
+then dead-lettered with their reason; the rest of the batch carries on."""
 
 from __future__ import annotations
 
@@ -10,7 +11,9 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from firebell.batch import DeadLetteringProcessor, process_queue_batch
 from firebell.domain.alarms import CloudWatchAlarmNotification
-from firebell.domain.errors import IncidentNotFound, PermanentMessageError
+from botocore.exceptions import ClientError, EndpointConnectionError, ReadTimeoutError
+
+from firebell.domain.errors import ConcurrentUpdate, IncidentNotFound, PermanentMessageError
 from tests.fakes import RecordingDeadLetters
 
 from .builders import CLOUDWATCH_ALARM, LambdaContextStub, cloudwatch_message, sqs_event, sqs_record
@@ -115,35 +118,100 @@ def test_reason_names_every_offending_field():
     assert describe(KeyError("x")) == "KeyError: 'x'"
 
 
-def test_transient_error_is_retried(dead_letters):
-    """Given a handler failing with RuntimeError on the first receive, then the record is reported for retry."""
+def client_error(code: str, operation: str = "PutItem", status: int = 400, **extra) -> ClientError:
+    return ClientError({"Error": {"Code": code, "Message": code}, "ResponseMetadata": {"HTTPStatusCode": status}, **extra}, operation)
+
+
+TRANSIENT = {
+    "throttled": client_error("ProvisionedThroughputExceededException"),
+    "sfn-throttled": client_error("ThrottlingException", "SendTaskSuccess"),
+    "request-limit": client_error("RequestLimitExceeded"),
+    "5xx": client_error("InternalServerError", status=500),
+    "unavailable": client_error("ServiceUnavailable", "Publish", status=503),
+    "transaction-conflict": client_error(
+        "TransactionCanceledException", "TransactWriteItems",
+        CancellationReasons=[{"Code": "None"}, {"Code": "TransactionConflict"}]),
+    "read-timeout": ReadTimeoutError(endpoint_url="https://dynamodb.us-east-1.amazonaws.com"),
+    "no-endpoint": EndpointConnectionError(endpoint_url="https://sqs.us-east-1.amazonaws.com"),
+    "lost-race": ConcurrentUpdate("01HX: too many concurrent updates"),
+    "timeout": TimeoutError("slow"),
+}
+
+
+@pytest.mark.parametrize("error", TRANSIENT.values(), ids=TRANSIENT.keys())
+def test_transient_error_is_retried_never_dead_lettered_on_the_first_try(dead_letters, error):
+    """Given a handler failing with throttling, a timeout or a lost race on the first receive, then the record
+    is reported for retry (SQS delivers it again) and nothing goes to the DLQ."""
     record = sqs_record("{}", receive_count=1)
 
-    result = run(sqs_event(record), failing(RuntimeError("DynamoDB throttled")), dead_letters)
+    result = run(sqs_event(record), failing(error), dead_letters)
 
     assert result == {"batchItemFailures": [{"itemIdentifier": record["messageId"]}]}
     assert dead_letters.sent == []
 
 
+@pytest.mark.parametrize("receive_count", [2, 4])
+def test_transient_error_before_the_last_attempt_is_still_retried(dead_letters, receive_count):
+    record = sqs_record("{}", receive_count=receive_count)
+    result = run(sqs_event(record), failing(TRANSIENT["throttled"]), dead_letters)
+    assert result == {"batchItemFailures": [{"itemIdentifier": record["messageId"]}]}
+    assert dead_letters.sent == []
+
+
+def test_unknown_error_is_retried(dead_letters):
+    """Given an error nobody raised on purpose (a bug) on the first receive, then it is retried too."""
+    record = sqs_record("{}", receive_count=1)
+
+    result = run(sqs_event(record), failing(RuntimeError("unexpected")), dead_letters)
+
+    assert result == {"batchItemFailures": [{"itemIdentifier": record["messageId"]}]}
+    assert dead_letters.sent == []
+
+
+def test_escaped_conditional_check_failure_is_retried_not_dead_lettered(dead_letters):
+    """ConditionalCheckFailed belongs to the caller that set the condition; one that escapes is not proof that
+    the message is bad, so it is retried like any unknown error."""
+    record = sqs_record("{}", receive_count=1)
+    result = run(sqs_event(record), failing(client_error("ConditionalCheckFailedException")), dead_letters)
+    assert result == {"batchItemFailures": [{"itemIdentifier": record["messageId"]}]}
+
+
 @pytest.mark.parametrize("receive_count", [5, 6])
-def test_transient_error_on_the_last_attempt_is_dead_lettered(dead_letters, receive_count):
-    """Given the same RuntimeError on the queue's last allowed receive (maxReceiveCount 5), then the record is
-    dead-lettered with the error as reason instead of being retried."""
+def test_transient_error_on_the_last_attempt_is_dead_lettered_with_its_reason(dead_letters, receive_count):
+    """Given throttling on the queue's last allowed receive (maxReceiveCount 5), then the record is dead-lettered
+    with the error and the attempts as reason instead of being retried: nothing is lost."""
     record = sqs_record('{"type": "escalation.page"}', receive_count=receive_count, queue="firebell-notify")
 
-    result = run(sqs_event(record), failing(RuntimeError("DynamoDB throttled")), dead_letters)
+    result = run(sqs_event(record), failing(TRANSIENT["throttled"]), dead_letters)
 
     assert result == {"batchItemFailures": []}
     (letter,) = dead_letters.sent
-    assert (letter.reason, letter.attempts) == ("RuntimeError: DynamoDB throttled", receive_count)
+    assert letter.attempts == receive_count
+    assert letter.reason == (
+        "ClientError: An error occurred (ProvisionedThroughputExceededException) when calling the PutItem operation: "
+        f"ProvisionedThroughputExceededException (transient error, still failing after {receive_count} attempts)"
+    )
     assert letter.source_queue_arn == "arn:aws:sqs:us-east-1:123456789012:firebell-notify"
 
 
-@pytest.mark.parametrize(
-    "error",
-    [PermanentMessageError("type: unknown message type 'x'"), IncidentNotFound("01HX"), json.JSONDecodeError("bad", "{", 0)],
-    ids=["permanent", "domain", "json"],
-)
+def test_unknown_error_on_the_last_attempt_is_dead_lettered_with_its_reason(dead_letters):
+    record = sqs_record("{}", receive_count=5)
+    assert run(sqs_event(record), failing(RuntimeError("DynamoDB throttled")), dead_letters) == {"batchItemFailures": []}
+    (letter,) = dead_letters.sent
+    assert letter.reason == "RuntimeError: DynamoDB throttled (unknown error, still failing after 5 attempts)"
+
+
+PERMANENT = {
+    "permanent": PermanentMessageError("type: unknown message type 'x'"),
+    "domain": IncidentNotFound("01HX"),
+    "json": json.JSONDecodeError("bad", "{", 0),
+    "aws-validation": client_error("ValidationException"),
+    "transaction-validation": client_error(
+        "TransactionCanceledException", "TransactWriteItems", CancellationReasons=[{"Code": "ValidationError"}]),
+}
+
+
+@pytest.mark.parametrize("error", PERMANENT.values(), ids=PERMANENT.keys())
 def test_permanent_errors_are_dead_lettered_at_once(dead_letters, error):
     """Given a permanent error on the first receive, then it is dead-lettered without waiting for retries."""
     result = run(sqs_event(sqs_record("{}", receive_count=1)), failing(error), dead_letters)

@@ -8,7 +8,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from firebell.config import ConfigError, FirebellConfig, cached_config, load_config
+from firebell.config import cached_config, load_config
+from firebell.domain.directory import FirebellConfig
+from firebell.domain.errors import ConfigError
 
 from .conftest import CONFIG_DIR
 
@@ -234,7 +236,7 @@ def test_target_names_exactly_one_thing(config_dir, target, named):
     """Given a target naming two things (or nothing), then that target is refused saying what it named."""
     edit(config_dir / "firebell.yaml", lambda d: d["escalation_policies"][0]["levels"][1].update(targets=[target]))
     message = load_error(config_dir)
-    assert "escalation_policies[0].levels[1].targets[0]: Value error, a target names exactly one of person, schedule, team_manager" in message
+    assert "escalation_policies[0].levels[1].targets[0]: a target names exactly one of person, schedule, team_manager" in message
     assert f"(got {named})" in message
 
 
@@ -262,7 +264,7 @@ def test_unknown_schedule_member(config_dir):
 def test_maintenance_window_must_end_after_it_starts(config_dir):
     edit(config_dir / "firebell.yaml", lambda d: d["services"][0].update(
         maintenance_windows=[{"start": "2026-05-01T12:00:00Z", "end": "2026-05-01T11:00:00Z"}]))
-    assert "services[0].maintenance_windows[0]: Value error, end must be after start" in load_error(config_dir)
+    assert "services[0].maintenance_windows[0]: end must be after start" in load_error(config_dir)
 
 
 def test_maintenance_window_needs_a_time_zone(config_dir):

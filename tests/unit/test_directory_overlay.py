@@ -8,24 +8,25 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from firebell.config import Directory, FirebellConfig, Person
+from firebell.domain.directory import Directory, FirebellConfig, Person
+from firebell.directory_admin import DirectoryAdmin, TtlCache
 from firebell.directory_overlay import (
-    DirectoryAdmin,
-    DirectoryBusy,
-    EntryNotFound,
-    InvalidDirectory,
-    InvalidEntry,
     OverlayEntry,
     OverlayState,
-    TtlCache,
-    UnknownKind,
-    VersionMismatch,
     apply_overlay,
     canonical_kind,
     entry_sources,
     validate_entry,
 )
-from firebell.domain.errors import ConcurrentUpdate
+from firebell.domain.errors import (
+    ConcurrentUpdate,
+    DirectoryBusy,
+    EntryNotFound,
+    InvalidDirectory,
+    InvalidEntry,
+    UnknownKind,
+    VersionMismatch,
+)
 
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 ZOE = {"id": "zoe", "name": "Zoe Oncall", "email": "zoe@example.com", "phone": "+15550100009"}
@@ -40,7 +41,7 @@ def tombstone(kind: str, entry_id: str) -> OverlayEntry:
 
 
 def paths(error: InvalidDirectory | InvalidEntry) -> dict[str, str]:
-    return {p.path: p.problem for p in error.problems}
+    return {p.field: p.problem for p in error.problems}
 
 
 class InMemoryOverlayStore:
@@ -304,7 +305,7 @@ def test_an_overlay_the_file_no_longer_fits_falls_back_to_the_file(world: Admin,
     assert world.admin.effective_config() is world.config
     snapshot = world.admin.snapshot()
     assert snapshot.directory == world.config.directory
-    assert {p.path: p.problem for p in snapshot.problems} == {
+    assert {p.field: p.problem for p in snapshot.problems} == {
         "escalation_policies['bob-first'].levels[0].targets[0].person": "unknown person 'bob'"}
     # And a change that does not fix it is refused, naming the problem; one that fixes it is accepted
     with pytest.raises(InvalidDirectory):

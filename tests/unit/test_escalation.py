@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from firebell.config import Directory
+from firebell.domain.directory import Directory
 from firebell.domain.escalation import escalation_plan, people_for, scaled_timeout
 from firebell.domain.enums import Source
 from firebell.domain.models import Incident, PlanTarget

@@ -13,6 +13,7 @@ import pytest
 from pydantic import ValidationError
 
 from firebell.batch import describe
+from firebell.domain.errors import field_path
 from firebell.domain.alarms import (
     ALARM_STATE_CHANGE_PATTERN,
     CloudWatchAlarmNotification,
@@ -37,7 +38,7 @@ def parse(event: dict[str, Any]) -> CloudWatchAlarmStateChange:
 
 
 def problems(error: pytest.ExceptionInfo[ValidationError]) -> dict[str, str]:
-    return {".".join(str(p) for p in e["loc"]): e["type"] for e in error.value.errors()}
+    return {field_path(e["loc"]): e["type"] for e in error.value.errors()}
 
 
 @pytest.mark.parametrize("path", SAMPLES, ids=lambda p: p.stem)
@@ -136,7 +137,7 @@ def test_without_a_state_timestamp_the_event_time_is_used() -> None:
         (lambda e: e.update({"detail-type": "CloudWatch Alarm Configuration Change"}), "detail-type", "literal_error"),
         (lambda e: e.update(source="my.app"), "source", "literal_error"),
         (lambda e: e.update(resources=[]), "resources", "too_short"),
-        (lambda e: e.update(resources=["arn:aws:sns:us-east-1:123456789012:topic"]), "resources.0", "string_pattern_mismatch"),
+        (lambda e: e.update(resources=["arn:aws:sns:us-east-1:123456789012:topic"]), "resources[0]", "string_pattern_mismatch"),
         (lambda e: e["detail"]["state"].update(reason="x" * 4097), "detail.state.reason", "string_too_long"),
     ],
     ids=["no-state", "unknown-state", "no-name", "configuration-change", "other-source", "no-resources", "not-an-alarm-arn", "long-reason"],

@@ -12,12 +12,12 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from firebell.config import FirebellConfig
+from firebell.domain.directory import FirebellConfig
 from firebell.domain import integrations as wire
 from firebell.domain.enums import Impact, Source, Status, Urgency
-from firebell.domain.integrations import InvalidPayload
+from firebell.domain.errors import FieldProblem, InvalidJson, InvalidPayload, InvalidRequest, PayloadTooLarge
 from firebell.domain.rules import ImpactUrgency, Rules, SeverityRules
-from firebell.integrations_api import alertmanager, enqueue
+from functions.api.integrations import alertmanager, enqueue
 from tests.unit.conftest import World, build_world
 
 KEY = "R0UT1NGKEYCHECKOUT0000000000DEMO"  # the checkout service's demo key in config/firebell.yaml
@@ -140,7 +140,7 @@ def test_acknowledge_and_resolve_need_only_the_dedup_key(action: str) -> None:
 
     with pytest.raises(InvalidPayload) as invalid:
         wire.parse_pagerduty_event(body({"routing_key": KEY, "event_action": action}))
-    assert invalid.value.problems == [wire.FieldProblem("dedup_key", f"is missing or blank (required to {action})")]
+    assert invalid.value.problems == [FieldProblem("dedup_key", f"is missing or blank (required to {action})")]
 
 
 def test_invalid_pagerduty_events_name_every_field_at_once() -> None:
@@ -220,10 +220,10 @@ def test_pagerduty_limits(at_limit: dict, over_limit: dict, field: str) -> None:
 def test_oversized_bodies_are_refused_before_parsing() -> None:
     with pytest.raises(InvalidPayload) as invalid:
         wire.parse_pagerduty_event("x" * (wire.PAGERDUTY_MAX_BODY_BYTES + 1))
-    assert (invalid.value.kind, fields(invalid)) == ("too_large", ["body"])
+    assert (type(invalid.value), fields(invalid)) == (PayloadTooLarge, ["body"])
     with pytest.raises(InvalidPayload) as invalid:
         wire.parse_alertmanager_webhook(b" " * (wire.ALERTMANAGER_MAX_BODY_BYTES + 1))
-    assert (invalid.value.kind, fields(invalid)) == ("too_large", ["body"])
+    assert (type(invalid.value), fields(invalid)) == (PayloadTooLarge, ["body"])
 
 
 def _am(**alert_changes: Any) -> dict[str, Any]:
@@ -426,12 +426,12 @@ junk_text = st.text(min_size=1, max_size=12).filter(lambda t: t.strip())
 PROPERTY = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 
 
-def assert_clean_rejection(parse, raw: Any) -> list[wire.FieldProblem]:
+def assert_clean_rejection(parse, raw: Any) -> list[FieldProblem]:
     """The parser either accepts, or raises InvalidPayload with at least one named field: nothing else."""
     try:
         parse(raw)
     except InvalidPayload as invalid:
-        assert invalid.kind in ("invalid_json", "too_large", "invalid")
+        assert isinstance(invalid, InvalidJson | PayloadTooLarge | InvalidRequest)
         assert invalid.problems
         for problem in invalid.problems:
             assert isinstance(problem.field, str) and problem.field
@@ -575,7 +575,7 @@ def test_an_event_too_big_to_store_is_refused_naming_its_biggest_field(world: Wo
     assert wire._json_bytes(big_details["payload"]["custom_details"]) == 65_536
     with pytest.raises(InvalidPayload) as invalid:
         wire.pagerduty_signal(wire.parse_pagerduty_event(body(big_details)), "checkout", SeverityRules())
-    assert (invalid.value.kind, fields(invalid)) == ("too_large", ["payload.custom_details"])
+    assert (type(invalid.value), fields(invalid)) == (PayloadTooLarge, ["payload.custom_details"])
 
     many_links = pd(links=[{"href": "https://x.example/", "text": "😀" * 1024}] * 20)
     status, answer = answer_pd(world, many_links)

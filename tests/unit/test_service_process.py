@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from firebell import workflows as machines
-from firebell.config import FirebellConfig
+from firebell.domain.directory import FirebellConfig
 from firebell.domain.ack_links import InvalidAckLink
 from firebell.domain.enums import Priority, Status, TimelineKind
 from firebell.domain.errors import InvalidTransition

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from firebell import workflows as machines
-from firebell.config import FirebellConfig
+from firebell.domain.directory import FirebellConfig
 from firebell.domain.enums import Source, Status, TimelineKind
 from firebell.domain.models import IncidentCreate, Signal
 from firebell.ports import DedupState

@@ -111,32 +111,32 @@ def test_meet_records_the_first_moment_only(p1):
 )
 def test_response_status_over_time(p1, minutes, state, left):
     """Given a running P1 response clock, then running until 75%, at risk until due, breached from due on."""
-    view = sla.sla_status(p1, OPENED + timedelta(minutes=minutes)).response
+    view = p1.status(OPENED + timedelta(minutes=minutes)).response
     assert (view.state, view.seconds_left, view.due_at) == (state, left, p1.response.due_at)
 
 
 def test_status_of_a_met_clock(p1):
     met = sla.meet(p1, "response", OPENED + timedelta(minutes=30))  # even late: met is met
-    view = sla.sla_status(met, OPENED + timedelta(hours=1)).response
+    view = met.status(OPENED + timedelta(hours=1)).response
     assert (view.state, view.seconds_left) == ("met", None)
 
 
 def test_status_of_a_paused_clock_stands_still(p1):
     """Given a clock paused at 10:05, then an hour later it is paused with the 10 minutes it had left."""
     paused = sla.pause(p1, OPENED + timedelta(minutes=5))
-    view = sla.sla_status(paused, OPENED + timedelta(hours=1)).response
+    view = paused.status(OPENED + timedelta(hours=1)).response
     assert (view.state, view.seconds_left) == ("paused", 600)
 
 
 def test_status_of_a_clock_paused_after_its_breach_is_breached(p1):
     paused = sla.pause(p1, OPENED + timedelta(minutes=20))
-    assert sla.sla_status(paused, OPENED + timedelta(hours=1)).response.state == "breached"
+    assert paused.status(OPENED + timedelta(hours=1)).response.state == "breached"
 
 
 def test_status_breached_once_recorded_even_if_time_was_added(p1):
     """Given a breach recorded at 10:15, then it stays breached whatever the clock says after."""
     breached = p1.model_copy(update={"response": p1.response.model_copy(update={"breached_at": OPENED + timedelta(minutes=15)})})
-    assert sla.sla_status(breached, OPENED).response.state == "breached"
+    assert breached.status(OPENED).response.state == "breached"
 
 
 # --- state machine input ----------------------------------------------------------------------------

@@ -1,12 +1,20 @@
 """SQS consumers: partial batch responses (powertools), and a dead-letter queue that says why.
 
-A message no retry can fix (a malformed payload, PermanentMessageError) or one on its last allowed
-attempt is sent to its queue's DLQ with the reason as a message attribute and removed from the source
-queue; the rest of the batch carries on. The DLQ and the retry budget are the source queue's own redrive
-policy (one definition, in infra/topology.py), which also stays as the backstop for a crashed function.
+What happens to a record whose handler raised depends on the error's class (domain/errors.py: classify):
+- transient (throttling, timeouts, connection errors, a lost optimistic-lock race): reported as a batch item
+  failure, so SQS delivers it again after the visibility timeout; never dead-lettered on a first try;
+- permanent (a malformed or invalid payload, a request the domain refuses, an AWS validation error): sent
+  to the queue's DLQ at once, with the reason, and removed from the source queue;
+- unknown (not raised on purpose, e.g. a bug): retried like a transient error;
+- on the last attempt the queue allows, anything still failing goes to the DLQ with its reason: nothing is lost.
+The rest of the batch carries on either way.
+
+The DLQ and the retry budget are the source queue's own redrive policy (one definition, in infra/topology.py).
+That policy is also the backstop when the function itself crashes or times out (no record reaches
+failure_handler): SQS then moves the message after maxReceiveCount receives with no `reason` attribute,
+and GET /_local/dead-letters says so.
 """
 
-import json
 from collections.abc import Callable
 from typing import Protocol
 
@@ -15,23 +23,12 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import ValidationError
 
-from .domain.errors import DomainError, PermanentMessageError
+from .domain.errors import Retry, classify, describe
 
-PERMANENT_ERRORS = (ValidationError, json.JSONDecodeError, PermanentMessageError, DomainError)
+__all__ = ["DeadLetterQueues", "DeadLetteringProcessor", "describe", "process_queue_batch"]
 
 logger = Logger(child=True)
-
-
-def describe(error: BaseException) -> str:
-    """One line a person reading the DLQ can act on, naming the offending fields."""
-    if isinstance(error, ValidationError):
-        problems = "; ".join(
-            f"{'.'.join(str(part) for part in e['loc']) or '(body)'}: {e['msg']}" for e in error.errors(include_url=False)
-        )
-        return f"ValidationError ({error.title}): {problems}"
-    return f"{type(error).__name__}: {error}"
 
 
 class DeadLetterQueues(Protocol):
@@ -56,8 +53,11 @@ class DeadLetteringProcessor(BatchProcessor):
         except Exception:
             logger.exception("could not read the redrive policy", extra={"queue": source})
             last_attempt = False
-        if isinstance(error, PERMANENT_ERRORS) or last_attempt:
+        retry = classify(error)
+        if retry is Retry.PERMANENT or last_attempt:
             reason = describe(error)
+            if retry is not Retry.PERMANENT:  # say it was the retries running out, not the message itself
+                reason += f" ({retry} error, still failing after {attempts} attempts)"
             try:
                 self._dead_letters.send(source, record.body, reason, attempts)
             except Exception:  # the DLQ is unreachable: retry the message instead of losing it
@@ -65,6 +65,7 @@ class DeadLetteringProcessor(BatchProcessor):
                 return super().failure_handler(record, exception)
             logger.warning("message dead-lettered", extra={"message_id": record.message_id, "reason": reason})
             return self.success_handler(record, result=None)
+        logger.info("message will be retried", extra={"message_id": record.message_id, "error": describe(error), "retry": str(retry)})
         return super().failure_handler(record, exception)
 
 

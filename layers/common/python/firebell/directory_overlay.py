@@ -6,30 +6,25 @@ that would break it is refused with the problems, each naming a path inside the 
 ``escalation_policies['platform-default'].levels[1].targets[0].person: unknown person 'bob'``.
 Entries are named by id rather than by list position, because positions shift as entries come and go.
 
-The first part of this module is pure (`apply_overlay`, `entry_sources`, `validate_entry`). Below it,
-`DirectoryAdmin` holds the use cases over a `DirectoryOverlayStore` port (DynamoDB in
-data/directory_store.py), and `TtlCache` keeps the effective config in each container for a few seconds.
+Pure (`apply_overlay`, `entry_sources`, `validate_entry`); the use cases over a store of overlay entries
+are in directory_admin.py.
 """
 
 from __future__ import annotations
 
 import json
-import logging
 import re
-import threading
-import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Generic, Literal, Protocol, TypeVar
+from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from .config import Directory, EscalationPolicy, FirebellConfig, MaintenanceWindow, Person, Service, Team
-from .domain.errors import ConcurrentUpdate, DomainError
-from .domain.schedules import Override, Schedule
+from .domain.directory import Directory, EscalationPolicy, Person, Service, Team
+from .domain.errors import FieldProblem, InvalidDirectory, InvalidEntry, UnknownKind, field_problems
+from .domain.schedules import Schedule
 
-logger = logging.getLogger(__name__)
 
 Source = Literal["file", "admin"]
 
@@ -46,47 +41,6 @@ ALIASES = {"escalation-policies": "escalation_policies"}
 # Ids an admin may use (the file's own ids are whatever the file says); also keeps them DynamoDB-key safe.
 ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+-]{0,127}$")
 MAX_DOCUMENT_BYTES = 256 * 1024  # one entry, as stored JSON; a DynamoDB item holds at most 400 KB
-
-
-# --- errors (the API maps each to one status) ------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Problem:
-    path: str  # inside the directory (`teams['platform'].manager`) or the request (`body.phone`)
-    problem: str
-
-
-class DirectoryProblem(DomainError):
-    def __init__(self, message: str, problems: list[Problem]) -> None:
-        super().__init__(message)
-        self.problems = problems
-
-
-class InvalidDirectory(DirectoryProblem):
-    """The directory the overlay makes is not valid; `problems` name paths inside it."""
-
-
-class InvalidEntry(DirectoryProblem):
-    """A request that is wrong on its own (types, missing fields, id mismatch); `problems` name request fields."""
-
-
-class UnknownKind(DomainError):
-    def __init__(self, kind: str) -> None:
-        super().__init__(f"no such kind {kind!r}: use one of {', '.join(KINDS)}")
-
-
-class EntryNotFound(DomainError):
-    def __init__(self, kind: str, entry_id: str) -> None:
-        super().__init__(f"{kind} {entry_id!r} not found")
-
-
-class VersionMismatch(DomainError):
-    """If-Match named another version than the entry has now."""
-
-
-class DirectoryBusy(DomainError):
-    """Other admin changes kept landing first; the caller may simply try again."""
 
 
 # --- the overlay, pure -----------------------------------------------------------------------------
@@ -114,12 +68,12 @@ class OverlayState:
 def canonical_kind(kind: str) -> str:
     kind = ALIASES.get(kind, kind)
     if kind not in KINDS:
-        raise UnknownKind(kind)
+        raise UnknownKind(kind, KINDS)
     return kind
 
 
 @dataclass(frozen=True)
-class _Merged:
+class MergedDirectory:
     """The effective directory as JSON, before validation, and where each entry came from."""
 
     document: dict[str, Any]
@@ -133,12 +87,12 @@ class _Merged:
         return [e.get("id") if isinstance(e, dict) else None for e in self.document[kind]]
 
 
-def _dump(model: BaseModel) -> dict[str, Any]:
+def dump(model: BaseModel) -> dict[str, Any]:
     return model.model_dump(mode="json", exclude_none=True)
 
 
-def _merge(base: Directory, entries: Iterable[OverlayEntry]) -> _Merged:
-    document = _dump(base)
+def merge(base: Directory, entries: Iterable[OverlayEntry]) -> MergedDirectory:
+    document = dump(base)
     overlay: dict[str, dict[str, OverlayEntry]] = {kind: {} for kind in KINDS}
     for entry in entries:
         overlay[canonical_kind(entry.kind)][entry.id] = entry
@@ -166,13 +120,13 @@ def _merge(base: Directory, entries: Iterable[OverlayEntry]) -> _Merged:
                 kind_sources[entry_id] = "admin"
         document[kind] = merged
         sources[kind] = kind_sources
-    return _Merged(document, sources, removed)
+    return MergedDirectory(document, sources, removed)
 
 
 _INDEXED = re.compile(rf"^({'|'.join(KINDS)})\[(\d+)\]")
 
 
-def _by_id(path: str, merged: _Merged) -> str:
+def _by_id(path: str, merged: MergedDirectory) -> str:
     """`teams[2].manager` → `teams['platform'].manager`: the id says which entry, a position does not."""
 
     def name(match: re.Match[str]) -> str:
@@ -183,38 +137,26 @@ def _by_id(path: str, merged: _Merged) -> str:
     return _INDEXED.sub(name, path, count=1)
 
 
-def _path(loc: Iterable[Any]) -> str:
-    path = ""
-    for part in loc:
-        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
-    return path
-
-
-def _message(error: dict[str, Any]) -> str:
-    message = str(error["msg"])
-    return message.removeprefix("Value error, ")
-
-
-def _problems(error: ValidationError, merged: _Merged) -> list[Problem]:
-    problems: list[Problem] = []
-    for e in error.errors():
+def _problems(error: ValidationError, merged: MergedDirectory) -> list[FieldProblem]:
+    problems: list[FieldProblem] = []
+    for e, named in zip(error.errors(), field_problems(error), strict=True):
         if not e["loc"] and e["type"] == "value_error":
             # The directory's cross-reference check reports every problem in one message: "path: what; …".
-            for part in _message(e).split("; "):
+            for part in named.problem.split("; "):
                 path, _, what = part.partition(": ")
-                problems.append(Problem(_by_id(path, merged), what) if what else Problem("(directory)", part))
+                problems.append(FieldProblem(_by_id(path, merged), what) if what else FieldProblem("(directory)", part))
         else:
-            problems.append(Problem(_by_id(_path(e["loc"]), merged) or "(directory)", _message(e)))
+            problems.append(FieldProblem(_by_id(named.field, merged), named.problem))
     return problems
 
 
-def _validate(merged: _Merged) -> Directory:
+def validate_merged(merged: MergedDirectory) -> Directory:
     try:
         return Directory.model_validate(merged.document)
     except ValidationError as error:
         problems = _problems(error, merged)
         raise InvalidDirectory(
-            "the directory would not be valid: " + "; ".join(f"{p.path}: {p.problem}" for p in problems), problems
+            "the directory would not be valid: " + "; ".join(f"{p.field}: {p.problem}" for p in problems), problems
         ) from None
 
 
@@ -223,353 +165,38 @@ def apply_overlay(base: Directory, entries: Iterable[OverlayEntry]) -> Directory
 
     Raises InvalidDirectory (with every problem, by path) if the result does not validate.
     """
-    return _validate(_merge(base, entries))
+    return validate_merged(merge(base, entries))
 
 
 def entry_sources(base: Directory, entries: Iterable[OverlayEntry]) -> dict[str, dict[str, Source]]:
     """For each kind, each effective entry's id → "file" or "admin" (admin also when it replaces the file's)."""
-    return _merge(base, entries).sources
+    return merge(base, entries).sources
 
 
 def validate_entry(kind: str, entry_id: str, body: Any) -> BaseModel:
     """One entry as the admin API receives it; problems name request fields (`body.phone`, `path.id`)."""
     kind = canonical_kind(kind)
     if not ID_PATTERN.match(entry_id):
-        raise InvalidEntry(f"invalid {kind} id", [Problem("path.id", f"an id is 1-128 letters, digits and . _ @ + - (got {entry_id!r})")])
+        raise InvalidEntry(f"invalid {kind} id", [FieldProblem("path.id", f"an id is 1-128 letters, digits and . _ @ + - (got {entry_id!r})")])
     if not isinstance(body, dict):
-        raise InvalidEntry("the body must be a JSON object", [Problem("body", f"expected a JSON object with the {kind} entry")])
+        raise InvalidEntry("the body must be a JSON object", [FieldProblem("body", f"expected a JSON object with the {kind} entry")])
     if "id" in body and body["id"] != entry_id:
         raise InvalidEntry("the id in the body differs from the one in the path",
-                           [Problem("body.id", f"must equal the id in the path ({entry_id!r}); got {body['id']!r}")])
-    return _parse(KINDS[kind], {**body, "id": entry_id})
+                           [FieldProblem("body.id", f"must equal the id in the path ({entry_id!r}); got {body['id']!r}")])
+    return parse_entry(KINDS[kind], {**body, "id": entry_id})
 
 
 M = TypeVar("M", bound=BaseModel)
 
 
-def _parse(model: type[M], body: Any, prefix: str = "body") -> M:
+def parse_entry(model: type[M], body: Any, prefix: str = "body") -> M:
     if not isinstance(body, dict):
-        raise InvalidEntry("the body must be a JSON object", [Problem(prefix, "expected a JSON object")])
+        raise InvalidEntry("the body must be a JSON object", [FieldProblem(prefix, "expected a JSON object")])
     try:
         parsed = model.model_validate(body)
     except ValidationError as error:
-        problems = [Problem(_path((prefix, *e["loc"])), _message(e)) for e in error.errors()]
-        raise InvalidEntry("invalid request: " + ", ".join(p.path for p in problems), problems) from None
-    if len(json.dumps(_dump(parsed)).encode()) > MAX_DOCUMENT_BYTES:
-        raise InvalidEntry("entry too large", [Problem(prefix, f"an entry is at most {MAX_DOCUMENT_BYTES // 1024} KiB as JSON")])
+        problems = field_problems(error, prefix=(prefix,))
+        raise InvalidEntry("invalid request: " + ", ".join(p.field for p in problems), problems) from None
+    if len(json.dumps(dump(parsed)).encode()) > MAX_DOCUMENT_BYTES:
+        raise InvalidEntry("entry too large", [FieldProblem(prefix, f"an entry is at most {MAX_DOCUMENT_BYTES // 1024} KiB as JSON")])
     return parsed
-
-
-# --- use cases -------------------------------------------------------------------------------------
-
-
-class DirectoryOverlayStore(Protocol):
-    def load(self) -> OverlayState:
-        """Every overlay entry (tombstones too), strongly consistent, with the directory revision."""
-        ...
-
-    def put(self, entry: OverlayEntry, *, expected_revision: int) -> OverlayEntry:
-        """Store the entry (its `version` is the one read) if the directory is still at `expected_revision`.
-
-        Returns it as stored (new version). Raises ConcurrentUpdate when another change landed first.
-        """
-        ...
-
-    def remove(self, entry: OverlayEntry, *, expected_revision: int) -> None:
-        """Drop the entry (so the file's applies again) under the same condition; ConcurrentUpdate otherwise."""
-        ...
-
-
-@dataclass(frozen=True)
-class EntryView:
-    kind: str
-    id: str
-    entry: BaseModel
-    source: Source
-    in_file: bool
-    version: int  # of the overlay entry; 0 while the file's entry applies unchanged
-    updated_at: datetime | None = None
-    updated_by: str | None = None
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "kind": self.kind, "id": self.id, "source": self.source, "in_file": self.in_file, "version": self.version,
-            "updated_at": self.updated_at.isoformat() if self.updated_at else None, "updated_by": self.updated_by,
-            "entry": _dump(self.entry),
-        }
-
-
-@dataclass(frozen=True)
-class DirectorySnapshot:
-    revision: int
-    directory: Directory  # the effective one; the file's alone when the overlay no longer fits the file
-    sources: dict[str, dict[str, Source]]
-    removed: dict[str, list[str]]
-    problems: list[Problem]  # why the overlay is not applied (the file changed under it); empty normally
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "revision": self.revision,
-            "directory": _dump(self.directory),
-            "sources": self.sources,
-            "removed_from_file": self.removed,
-            "problems": [{"field": p.path, "problem": p.problem} for p in self.problems],
-        }
-
-
-_ATTEMPTS = 5
-
-
-def _model(kind: str, entry_id: str, merged: _Merged) -> BaseModel:
-    document = merged.entry(kind, entry_id)
-    try:
-        return KINDS[kind].model_validate(document)
-    except ValidationError as error:  # an entry stored before a change to the format
-        problems = [Problem(_path((f"{kind}[{entry_id!r}]", *e["loc"])), _message(e)) for e in error.errors()]
-        raise InvalidDirectory(f"stored {kind} {entry_id!r} is no longer valid", problems) from None
-
-
-def _in_directory_terms(error: InvalidDirectory) -> InvalidDirectory:
-    return InvalidDirectory(str(error), [Problem("directory." + p.path if not p.path.startswith("(") else p.path, p.problem)
-                                         for p in error.problems])
-
-
-class DirectoryAdmin:
-    def __init__(
-        self,
-        store: DirectoryOverlayStore,
-        base: Callable[[], FirebellConfig],
-        clock: Callable[[], datetime],
-        on_change: Callable[[], None] = lambda: None,
-    ) -> None:
-        self._store = store
-        self._base = base
-        self._clock = clock
-        self._on_change = on_change
-
-    # --- reading -------------------------------------------------------------------------------
-
-    def effective_config(self) -> FirebellConfig:
-        """The config every function uses. If the overlay no longer fits the file (a deploy removed
-        something an admin entry needs), the file applies alone until an admin fixes it, and it is logged."""
-        base = self._base()
-        state = self._store.load()
-        if not state.entries:
-            return base
-        try:
-            directory = apply_overlay(base.directory, state.entries.values())
-        except InvalidDirectory as error:
-            logger.error("directory overlay not applied, using config/firebell.yaml alone: %s", error)
-            return base
-        return base.model_copy(update={"directory": directory})
-
-    def _read(self) -> tuple[Directory, OverlayState, _Merged]:
-        """The file's directory, the stored overlay, and the two merged (not yet validated)."""
-        base = self._base().directory
-        state = self._store.load()
-        return base, state, _merge(base, state.entries.values())
-
-    def snapshot(self) -> DirectorySnapshot:
-        base, state, merged = self._read()
-        try:
-            return DirectorySnapshot(state.revision, _validate(merged), merged.sources, merged.removed, [])
-        except InvalidDirectory as error:
-            file_only = _merge(base, [])
-            return DirectorySnapshot(state.revision, base, file_only.sources, {}, error.problems)
-
-    def list(self, kind: str) -> list[EntryView]:
-        kind = canonical_kind(kind)
-        base, state, merged = self._read()
-        return [self._view(kind, entry_id, merged, state, base) for entry_id in merged.ids(kind)]
-
-    def get(self, kind: str, entry_id: str) -> EntryView:
-        kind = canonical_kind(kind)
-        base, state, merged = self._read()
-        if merged.entry(kind, entry_id) is None:
-            raise EntryNotFound(kind, entry_id)
-        return self._view(kind, entry_id, merged, state, base)
-
-    def _view(self, kind: str, entry_id: str, merged: _Merged, state: OverlayState, base: Directory) -> EntryView:
-        stored = state.entries.get((kind, entry_id))
-        return EntryView(
-            kind=kind, id=entry_id, entry=_model(kind, entry_id, merged), source=merged.sources[kind][entry_id],
-            in_file=any(e.id == entry_id for e in getattr(base, kind)),
-            version=stored.version if stored else 0,
-            updated_at=stored.updated_at if stored else None, updated_by=stored.updated_by if stored else None,
-        )
-
-    # --- changing ------------------------------------------------------------------------------
-
-    def put(self, kind: str, entry_id: str, body: Any, *, if_match: int | None = None, by: str | None = None) -> tuple[EntryView, bool]:
-        """Create or replace an entry; returns it and whether it is new."""
-        kind = canonical_kind(kind)
-        entry = validate_entry(kind, entry_id, body)
-        view, existed = self._change(kind, entry_id, lambda _: entry, if_match=if_match, by=by)
-        assert view is not None
-        return view, not existed
-
-    def delete(self, kind: str, entry_id: str, *, if_match: int | None = None, by: str | None = None) -> None:
-        """Remove an entry from the effective directory (a tombstone hides the file's entry too)."""
-        kind = canonical_kind(kind)
-
-        def change(current: BaseModel | None) -> None:
-            if current is None:
-                raise EntryNotFound(kind, entry_id)
-            return None
-
-        self._change(kind, entry_id, change, if_match=if_match, by=by)
-
-    def revert(self, kind: str, entry_id: str, *, if_match: int | None = None) -> EntryView | None:
-        """Drop the admin change: the file's entry applies again (None when the file has none)."""
-        kind = canonical_kind(kind)
-        for _ in range(_ATTEMPTS):
-            base = self._base().directory
-            state = self._store.load()
-            stored = state.entries.get((kind, entry_id))
-            if stored is None:
-                raise EntryNotFound(kind, entry_id)
-            self._check_version(kind, entry_id, stored, if_match)
-            rest = {key: e for key, e in state.entries.items() if key != (kind, entry_id)}
-            merged = _merge(base, rest.values())
-            try:
-                _validate(merged)
-            except InvalidDirectory as error:
-                raise _in_directory_terms(error) from None
-            try:
-                self._store.remove(stored, expected_revision=state.revision)
-            except ConcurrentUpdate:
-                continue
-            self._on_change()
-            if merged.entry(kind, entry_id) is None:
-                return None
-            return self._view(kind, entry_id, merged, OverlayState(state.revision + 1, rest), base)
-        raise DirectoryBusy("other directory changes kept landing first; try again")
-
-    def add_override(self, schedule_id: str, body: Any, *, by: str | None = None) -> EntryView:
-        """Append a temporary on-call override ({person, start, end}) to a schedule."""
-        return self._append("schedules", schedule_id, "overrides", _parse(Override, body), by=by)
-
-    def add_maintenance_window(self, service_id: str, body: Any, *, by: str | None = None) -> EntryView:
-        """Append a maintenance window ({start, end, reason}): incidents for the service page nobody during it."""
-        return self._append("services", service_id, "maintenance_windows", _parse(MaintenanceWindow, body), by=by)
-
-    def _append(self, kind: str, entry_id: str, field_name: str, item: BaseModel, *, by: str | None) -> EntryView:
-        """Append `item` to the list `field_name` of an existing entry."""
-
-        def change(current: BaseModel | None) -> BaseModel:
-            if current is None:
-                raise EntryNotFound(kind, entry_id)
-            return current.model_copy(update={field_name: [*getattr(current, field_name), item]})
-
-        view, _ = self._change(kind, entry_id, change, by=by, appended=field_name)
-        assert view is not None
-        return view
-
-    def _check_version(self, kind: str, entry_id: str, stored: OverlayEntry | None, if_match: int | None) -> None:
-        current = stored.version if stored else 0
-        if if_match is not None and if_match != current:
-            raise VersionMismatch(f"{kind} {entry_id!r} is at version {current}, not {if_match}: read it again and reapply your change")
-
-    def _change(
-        self,
-        kind: str,
-        entry_id: str,
-        change: Callable[[BaseModel | None], BaseModel | None],
-        *,
-        if_match: int | None = None,
-        by: str | None = None,
-        appended: str | None = None,
-    ) -> tuple[EntryView | None, bool]:
-        """Read, change one entry, validate the whole directory, store only if nothing changed meanwhile.
-
-        Returns the entry as now (None once deleted) and whether it existed before."""
-        for _ in range(_ATTEMPTS):
-            base = self._base().directory
-            state = self._store.load()
-            stored = state.entries.get((kind, entry_id))
-            self._check_version(kind, entry_id, stored, if_match)
-            merged = _merge(base, state.entries.values())
-            current = _model(kind, entry_id, merged) if merged.entry(kind, entry_id) is not None else None
-            updated = change(current)
-            entry = OverlayEntry(
-                kind=kind, id=entry_id, document=_dump(updated) if updated is not None else {}, deleted=updated is None,
-                version=stored.version if stored else 0, updated_at=self._clock(), updated_by=by,
-            )
-            entries = {**state.entries, (kind, entry_id): entry}
-            after = _merge(base, entries.values())
-            try:
-                _validate(after)
-            except InvalidDirectory as error:
-                raise self._in_request_terms(error, kind, entry_id, after, appended) from None
-            try:
-                saved = self._store.put(entry, expected_revision=state.revision)
-            except ConcurrentUpdate:
-                continue
-            self._on_change()
-            if updated is None:
-                return None, current is not None
-            view = self._view(kind, entry_id, after, OverlayState(state.revision + 1, {**entries, (kind, entry_id): saved}), base)
-            return view, current is not None
-        raise DirectoryBusy("other directory changes kept landing first; try again")
-
-    @staticmethod
-    def _in_request_terms(error: InvalidDirectory, kind: str, entry_id: str, merged: _Merged, appended: str | None) -> InvalidDirectory:
-        """Problems inside the entry being written name the request body; the rest name the directory."""
-        own = f"{kind}[{entry_id!r}]"
-        problems = []
-        for p in error.problems:
-            if p.path == own or p.path.startswith((own + ".", own + "[")):
-                rest = p.path[len(own):]
-                if appended:
-                    # POST …/overrides sent one item: `overrides[3].person` is the body's `person`.
-                    items = (merged.entry(kind, entry_id) or {}).get(appended, [])
-                    last = f".{appended}[{len(items) - 1}]"
-                    rest = rest[len(last):] if rest.startswith(last) else None
-                if rest is not None:
-                    problems.append(Problem("body" + rest, p.problem))
-                    continue
-            problems += _in_directory_terms(InvalidDirectory("", [p])).problems
-        return InvalidDirectory(str(error), problems)
-
-
-# --- the effective config in each container ------------------------------------------------------
-
-T = TypeVar("T")
-
-
-class TtlCache(Generic[T]):
-    """Loads at most once per `ttl_seconds`; `invalidate()` forces the next `get()` to load.
-
-    If a reload fails and a value was loaded before, the stale value is served (and the failure logged):
-    a DynamoDB hiccup must not stop paging with the directory it had a few seconds ago.
-    """
-
-    def __init__(self, load: Callable[[], T], ttl_seconds: float, monotonic: Callable[[], float] = time.monotonic) -> None:
-        self._load = load
-        self._ttl = ttl_seconds
-        self._monotonic = monotonic
-        self._lock = threading.Lock()
-        self._value: tuple[float, T] | None = None
-        self._stale = False
-
-    def get(self) -> T:
-        with self._lock:
-            now = self._monotonic()
-            if self._value is not None and not self._stale and now - self._value[0] < self._ttl:
-                return self._value[1]
-            try:
-                value = self._load()
-            except Exception:
-                if self._value is None:
-                    raise
-                logger.exception("reloading the directory failed; using the one loaded %.0f s ago", now - self._value[0])
-                self._value = (now, self._value[1])  # try again after another ttl, not on every call
-                self._stale = False
-                return self._value[1]
-            self._value = (now, value)
-            self._stale = False
-            return value
-
-    def invalidate(self) -> None:
-        with self._lock:
-            self._stale = True

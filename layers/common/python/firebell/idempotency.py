@@ -19,6 +19,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from .domain.errors import IdempotencyInProgress, IdempotencyKeyReused
+
+__all__ = ["IdempotencyInProgress", "IdempotencyKeyReused", "Outcome", "dynamodb_store", "run_once"]
+
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.idempotency.persistence.base import BasePersistenceLayer
     from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -29,12 +33,6 @@ KEY_ATTRIBUTE = "id"  # the table's hash key
 EXPIRY_ATTRIBUTE = "expiration"  # the table's TTL attribute
 
 
-class IdempotencyKeyReused(Exception):
-    """The key was used before with a different request body."""
-
-
-class IdempotencyInProgress(Exception):
-    """A request with this key is still being processed."""
 
 
 @dataclass(frozen=True)

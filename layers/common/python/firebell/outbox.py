@@ -15,7 +15,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 from ulid import ULID
 
-from .domain.enums import EventType, Status, TimelineKind
+from .domain.enums import EventType, Status, TaskOutcome, TimelineKind
 from .domain.models import Incident, IncidentEvent, TimelineEntry
 
 
@@ -143,7 +143,7 @@ class Change:
         if execution_arn:
             self._effects.append((EffectKind.STOP, {"execution_arn": execution_arn, "cause": cause}, None))
 
-    def answer(self, task_token: str | None, outcome: str, **details: Any) -> None:
+    def answer(self, task_token: str | None, outcome: TaskOutcome, **details: Any) -> None:
         if task_token:
             self._effects.append((EffectKind.ANSWER, {"task_token": task_token, "outcome": outcome, "details": details}, None))
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from .domain.enums import Priority, Status
+from .domain.enums import Priority, Status, TaskOutcome
 from .domain.models import Incident, IncidentEvent, TimelineEntry
 from .outbox import Change, Effect, EffectStatus
 
@@ -102,7 +102,7 @@ class Workflows(Protocol):
     def start(self, machine: str, name: str, payload: dict[str, Any]) -> str:
         """Start an execution (idempotent per name); returns its id."""
 
-    def answer(self, task_token: str, outcome: str, **details: Any) -> bool:
+    def answer(self, task_token: str, outcome: TaskOutcome, **details: Any) -> bool:
         """Answer a waiting task (SendTaskSuccess with {"outcome": …, **details}); False if that wait already ended."""
 
     def stop(self, execution_id: str, cause: str) -> None:

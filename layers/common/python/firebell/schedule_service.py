@@ -5,14 +5,10 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 from typing import Any
 
-from .config import FirebellConfig
-from .domain.errors import DomainError, UnknownSchedule
+from .domain.directory import FirebellConfig
+from .domain.errors import NobodyOnCall, UnknownSchedule
 from .domain.schedules import Schedule, on_call, shifts, to_icalendar
 from .ports import Clock
-
-
-class NobodyOnCall(DomainError):
-    """A question about on-call the schedule cannot answer (before its start, or a naive time)."""
 
 
 class ScheduleService:

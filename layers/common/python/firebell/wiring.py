@@ -8,10 +8,11 @@ from typing import Any
 from . import idempotency
 from .adapters import aws
 from .batch import DeadLetterQueues
-from .config import FirebellConfig, cached_config
+from .config import cached_config
+from .domain.directory import FirebellConfig
 from .data.directory_store import DynamoDirectoryStore
 from .data.store import DynamoIncidentStore
-from .directory_overlay import DirectoryAdmin, TtlCache
+from .directory_admin import DirectoryAdmin, TtlCache
 from .dispatch import Dispatcher, OutboxRelay
 from .schedule_service import ScheduleService
 from .settings import Settings, get_settings

@@ -9,6 +9,7 @@ from typing import Any
 import botocore.session
 from botocore.exceptions import ClientError
 
+from ..domain.enums import TaskOutcome
 from ..domain.models import IncidentEvent
 
 
@@ -53,7 +54,7 @@ class StepFunctionsWorkflows:
                 raise
         return self.execution_arn(machine, name)
 
-    def answer(self, task_token: str, outcome: str, **details: Any) -> bool:
+    def answer(self, task_token: str, outcome: TaskOutcome, **details: Any) -> bool:
         try:
             output = json.dumps({"outcome": outcome, **details})
             client("stepfunctions", self._region).send_task_success(taskToken=task_token, output=output)

@@ -12,7 +12,7 @@ from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
 from pynamodb.transactions import TransactWrite
 from ulid import ULID
 
-from ..domain.errors import ConcurrentUpdate, IdempotencyKeyTaken, OnceKeyUsed
+from ..domain.errors import ConcurrentUpdate, IdempotencyKeyTaken, InvalidCursor, OnceKeyUsed
 from ..domain.models import Incident, TimelineEntry
 from ..outbox import Change, DedupMark, Effect, EffectStatus
 from ..ports import DedupState, IncidentFilter, Page
@@ -141,11 +141,6 @@ def _decode_cursor(cursor: str | None) -> dict | None:
     if not isinstance(decoded, dict):
         raise InvalidCursor(cursor)
     return decoded
-
-
-class InvalidCursor(ValueError):
-    def __init__(self, cursor: str) -> None:
-        super().__init__("cursor is not one this API returned")
 
 
 class DynamoIncidentStore:

@@ -7,11 +7,9 @@ import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from .errors import DomainError
+from .errors import InvalidAckLink
 
-
-class InvalidAckLink(DomainError):
-    pass
+__all__ = ["AckClaim", "InvalidAckLink", "sign", "verify"]
 
 
 @dataclass(frozen=True, slots=True)

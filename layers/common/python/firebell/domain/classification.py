@@ -2,9 +2,8 @@
 
 import re
 from dataclasses import dataclass
-from datetime import datetime
 
-from ..config import Directory
+from .directory import Directory
 from .enums import Impact, Priority, Urgency
 from .models import Incident, SlaClock
 from .priority import priority_for

@@ -91,3 +91,45 @@ class EventType(StrEnum):
     RESOLVED = "incident.resolved"
     REOPENED = "incident.reopened"
     CLOSED = "incident.closed"
+
+
+# --- the contract with the state machines (infra/statemachines/*.asl.json; tests/unit/test_state_machine_contracts.py
+# holds every machine to these, and these to the machines) --------------------------------------------------------
+
+
+class MessageType(StrEnum):
+    """`type` of each message a state machine sends to a queue; each has its model in domain/models.py."""
+
+    PAGE = "escalation.page"  # with a task token: page one level, then wait for an answer or the level's delay
+    WATCH = "escalation.watch"  # with a task token: acknowledged; wait for activity or the acknowledgement timeout
+    ESCALATION_EXHAUSTED = "escalation.exhausted"  # every level of every round timed out
+    SLA_AT_RISK = "sla.at_risk"
+    SLA_BREACHED = "sla.breached"
+    REMINDER_DUE = "reminder.due"  # with a task token: is the duty (review, stakeholder update) done?
+    RESOLUTION_CONFIRMING = "resolution.confirming"  # with a task token: the confirmation window is open
+    RESOLUTION_WINDOW_CLOSED = "resolution.window_closed"
+    QUIET_CHECK = "alert.quiet_check"  # with a task token: has the alert been quiet long enough to resolve?
+    MAINTENANCE_ENDED = "maintenance.ended"  # to classify: start the deferred escalation
+
+
+class TaskOutcome(StrEnum):
+    """`outcome` in the output of SendTaskSuccess: what firebell answers a state machine waiting on a message."""
+
+    ACKNOWLEDGED = "acknowledged"  # page/watch: someone acknowledged (or it is on hold): watch the acknowledgement
+    ESCALATE = "escalate"  # page/watch: escalated by hand: the next level now
+    TOUCHED = "touched"  # watch: activity on the incident: restart the acknowledgement timeout
+    STOP = "stop"  # page/watch: resolved or closed: the escalation ends
+    DONE = "done"  # reminder: the duty is done; quiet check: resolved (or nothing left to do)
+    WAIT = "wait"  # quiet check: not quiet long enough yet; `seconds` says how long still
+    REOPENED = "reopened"  # resolution: reopened inside the confirmation window: do not close it
+
+
+# The answers each waiting message may get. A machine's Choice after the wait names some of them; the others
+# take its Default (escalation: Stopped; reminder, resolution and quiet: the machine ends).
+OUTCOMES_FOR: dict[MessageType, frozenset[TaskOutcome]] = {
+    MessageType.PAGE: frozenset({TaskOutcome.ACKNOWLEDGED, TaskOutcome.ESCALATE, TaskOutcome.STOP}),
+    MessageType.WATCH: frozenset({TaskOutcome.TOUCHED, TaskOutcome.ACKNOWLEDGED, TaskOutcome.ESCALATE, TaskOutcome.STOP}),
+    MessageType.REMINDER_DUE: frozenset({TaskOutcome.DONE}),
+    MessageType.RESOLUTION_CONFIRMING: frozenset({TaskOutcome.REOPENED}),
+    MessageType.QUIET_CHECK: frozenset({TaskOutcome.DONE, TaskOutcome.WAIT}),
+}

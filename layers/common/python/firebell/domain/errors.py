@@ -1,8 +1,70 @@
-"""Domain errors. The API maps each to one HTTP status in one place (functions/api)."""
+"""The error model: every exception firebell raises on purpose, in one place.
+
+- Each is explicitly *permanent* (no retry can fix it: a queued message goes to its dead-letter queue, a
+  request gets a 4xx) or *transient* (a retry may succeed: throttling, timeouts, a lost optimistic-lock race).
+  `is_transient` also classifies what AWS SDKs raise.
+- `HTTP_ANSWERS` is the one exception → HTTP status table; functions/api renders every refusal from it.
+- `field_problems` turns a pydantic ValidationError into problems that name their fields, for every caller
+  (API answers, dead-letter reasons, config files, admin changes).
+
+Pure: no AWS SDK is imported at module level (botocore's exception types are looked up when classifying).
+`Retry.UNKNOWN` is what was not raised on purpose (a bug): queue consumers retry it, and dead-letter it with
+its reason when the queue's retries run out.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from http import HTTPStatus
+from typing import Any, ClassVar
+
+from pydantic import ValidationError
 
 
-class DomainError(Exception):
-    """Base class: a request the domain refuses, with a message meant for the caller."""
+@dataclass(frozen=True, slots=True)
+class FieldProblem:
+    field: str  # `body.title`, `query.at`, `header.If-Match`, `teams[0].manager`, `directory.people['bob'].phone`
+    problem: str
+
+
+# --- the two families -----------------------------------------------------------------------------
+
+
+class FirebellError(Exception):
+    """Raised on purpose. `transient`: the same operation may succeed if retried."""
+
+    transient: ClassVar[bool] = False
+
+
+class PermanentError(FirebellError):
+    """No retry can fix it."""
+
+
+class TransientError(FirebellError):
+    """A retry may succeed (a race lost, a resource busy)."""
+
+    transient = True
+
+
+# --- transient ------------------------------------------------------------------------------------
+
+
+class ConcurrentUpdate(TransientError):
+    """Another writer saved first (optimistic lock or condition lost); the caller reloads and retries."""
+
+
+class IdempotencyInProgress(TransientError):
+    """A request with this Idempotency-Key is still being processed."""
+
+
+# --- permanent: requests refused by the domain ----------------------------------------------------
+
+
+class DomainError(PermanentError):
+    """A request the domain refuses, with a message meant for the caller."""
 
 
 class IncidentNotFound(DomainError):
@@ -16,8 +78,18 @@ class UnknownSchedule(DomainError):
         super().__init__(f"schedule {schedule_id!r} not found")
 
 
+class UnknownPerson(DomainError):
+    def __init__(self, person: str) -> None:
+        super().__init__(f"unknown person {person!r}")
+        self.person = person
+
+
+class NobodyOnCall(DomainError):
+    """A question about on-call the schedule cannot answer (before its start, or a naive time)."""
+
+
 class InvalidTransition(DomainError):
-    """An action that the incident's current status does not allow (HTTP 409)."""
+    """An action that the incident's current status does not allow."""
 
     def __init__(self, reference: str, status: str, action: str, reason: str) -> None:
         super().__init__(f"cannot {action} {reference}: {reason}")
@@ -25,15 +97,93 @@ class InvalidTransition(DomainError):
         self.action = action
 
 
-class ConcurrentUpdate(Exception):
-    """Another writer saved the incident first; the caller reloads and retries."""
+class InvalidAckLink(DomainError):
+    """An acknowledgement link that is forged, expired, used, or for an incident that moved on."""
 
 
-class PermanentMessageError(Exception):
+class UnknownRoutingKey(DomainError):
+    def __init__(self) -> None:
+        super().__init__("no service has this routing key")
+        self.problems = [FieldProblem("path.routing_key", "is not the integration key of any service")]
+
+
+class IdempotencyKeyReused(DomainError):
+    """The Idempotency-Key was used before with a different request body."""
+
+
+# --- permanent: directory administration ------------------------------------------------------------
+
+
+class DirectoryProblem(DomainError):
+    def __init__(self, message: str, problems: list[FieldProblem]) -> None:
+        super().__init__(message)
+        self.problems = problems
+
+
+class InvalidDirectory(DirectoryProblem):
+    """The directory a change would make is not valid; `problems` name paths inside it."""
+
+
+class UnknownKind(DomainError):
+    def __init__(self, kind: str, known: Iterable[str]) -> None:
+        super().__init__(f"no such kind {kind!r}: use one of {', '.join(known)}")
+
+
+class EntryNotFound(DomainError):
+    def __init__(self, kind: str, entry_id: str) -> None:
+        super().__init__(f"{kind} {entry_id!r} not found")
+
+
+class VersionMismatch(DomainError):
+    """If-Match named another version than the entry has now."""
+
+
+class DirectoryBusy(TransientError):
+    """Other admin changes kept landing first; the caller may simply try again."""
+
+
+# --- permanent: inputs that are wrong in themselves -------------------------------------------------
+
+
+class InvalidPayload(PermanentError, ValueError):
+    """A payload or request that is wrong in itself; `problems` name the fields at fault."""
+
+    def __init__(self, message: str | None = None, problems: Sequence[FieldProblem] = ()) -> None:
+        super().__init__(message or "; ".join(f"{p.field}: {p.problem}" for p in problems))
+        self.problems = list(problems)
+
+
+class InvalidJson(InvalidPayload):
+    pass
+
+
+class PayloadTooLarge(InvalidPayload):
+    pass
+
+
+class InvalidRequest(InvalidPayload):
+    """Well-formed, but the content is wrong (types, missing fields, limits)."""
+
+
+class InvalidHeader(InvalidPayload):
+    pass
+
+
+class InvalidEntry(InvalidRequest):
+    """An admin change that is wrong on its own (types, missing fields, id mismatch)."""
+
+
+class InvalidCursor(InvalidPayload):
+    def __init__(self, cursor: str) -> None:
+        super().__init__("cursor is not one this API returned")
+        self.cursor = cursor
+
+
+class PermanentMessageError(PermanentError):
     """A queued message that no retry can fix: it goes to the dead-letter queue with this reason."""
 
 
-class OnceKeyUsed(DomainError):
+class OnceKeyUsed(InvalidAckLink):
     """A single-use key (an acknowledgement link's nonce) was used before."""
 
     def __init__(self, key: str) -> None:
@@ -47,3 +197,168 @@ class IdempotencyKeyTaken(Exception):
     def __init__(self, key: str) -> None:
         super().__init__("idempotency key already bound to an incident")
         self.key = key
+
+
+class ConfigError(PermanentError, ValueError):
+    """A configuration file that cannot be read or does not validate (names the file and the path in it)."""
+
+
+# --- one exception → HTTP status table ------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class HttpAnswer:
+    status: HTTPStatus
+    code: str  # the `error` member of the JSON body
+    field: str | None = None  # the request field the refusal is about, when it is always the same one
+
+
+HTTP_ANSWERS: dict[type[Exception], HttpAnswer] = {
+    IncidentNotFound: HttpAnswer(HTTPStatus.NOT_FOUND, "incident_not_found"),
+    UnknownSchedule: HttpAnswer(HTTPStatus.NOT_FOUND, "schedule_not_found"),
+    UnknownPerson: HttpAnswer(HTTPStatus.UNPROCESSABLE_ENTITY, "unknown_person", "body.to"),
+    NobodyOnCall: HttpAnswer(HTTPStatus.UNPROCESSABLE_ENTITY, "nobody_on_call", "query.at"),
+    InvalidTransition: HttpAnswer(HTTPStatus.CONFLICT, "invalid_transition"),
+    # A link is the only thing a person holds: once it cannot acknowledge, it is gone for good.
+    InvalidAckLink: HttpAnswer(HTTPStatus.GONE, "invalid_ack_link"),
+    UnknownRoutingKey: HttpAnswer(HTTPStatus.NOT_FOUND, "unknown_routing_key"),
+    IdempotencyKeyReused: HttpAnswer(HTTPStatus.UNPROCESSABLE_ENTITY, "idempotency_key_reused", "header.Idempotency-Key"),
+    IdempotencyInProgress: HttpAnswer(HTTPStatus.CONFLICT, "idempotency_key_in_progress"),
+    InvalidDirectory: HttpAnswer(HTTPStatus.UNPROCESSABLE_ENTITY, "invalid_directory"),
+    UnknownKind: HttpAnswer(HTTPStatus.NOT_FOUND, "unknown_kind", "path.kind"),
+    EntryNotFound: HttpAnswer(HTTPStatus.NOT_FOUND, "entry_not_found"),
+    VersionMismatch: HttpAnswer(HTTPStatus.PRECONDITION_FAILED, "version_mismatch", "header.If-Match"),
+    DirectoryBusy: HttpAnswer(HTTPStatus.CONFLICT, "concurrent_update"),
+    ConcurrentUpdate: HttpAnswer(HTTPStatus.CONFLICT, "concurrent_update"),
+    InvalidJson: HttpAnswer(HTTPStatus.BAD_REQUEST, "invalid_json", "body"),
+    PayloadTooLarge: HttpAnswer(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "payload_too_large", "body"),
+    InvalidRequest: HttpAnswer(HTTPStatus.UNPROCESSABLE_ENTITY, "validation_failed"),
+    InvalidHeader: HttpAnswer(HTTPStatus.BAD_REQUEST, "invalid_header"),
+    InvalidCursor: HttpAnswer(HTTPStatus.BAD_REQUEST, "invalid_cursor", "query.cursor"),
+}
+
+
+def http_answer(error: BaseException) -> HttpAnswer | None:
+    """The row for the error's class or its nearest ancestor in the table; None: not a refusal (a 500)."""
+    for cls in type(error).__mro__:
+        if cls in HTTP_ANSWERS:
+            return HTTP_ANSWERS[cls]
+    return None
+
+
+def http_body(error: BaseException, answer: HttpAnswer) -> dict[str, Any]:
+    """{"error", "message", "fields"?}: fields from the error's own problems, else the row's field."""
+    body: dict[str, Any] = {"error": answer.code, "message": str(error)}
+    problems: list[FieldProblem] | None = getattr(error, "problems", None)
+    if problems:
+        body["fields"] = [{"field": p.field, "problem": p.problem} for p in problems]
+    elif answer.field:
+        body["fields"] = [{"field": answer.field, "problem": str(error)}]
+    return body
+
+
+# --- pydantic errors → named fields ---------------------------------------------------------------------
+
+
+def field_path(loc: Iterable[Any]) -> str:
+    """("teams", 0, "manager") → teams[0].manager"""
+    path = ""
+    for part in loc:
+        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
+    return path
+
+
+def field_problems(error: ValidationError | Sequence[dict[str, Any]], prefix: Sequence[str | int] = ()) -> list[FieldProblem]:
+    """Each problem of a pydantic ValidationError (or its `.errors()` list), named by its field path under `prefix`."""
+    details = error if isinstance(error, Sequence) else error.errors(include_url=False, include_input=False)
+    return [
+        FieldProblem(field_path((*prefix, *detail["loc"])) or "(top level)", str(detail["msg"]).removeprefix("Value error, "))
+        for detail in details
+    ]
+
+
+def describe(error: BaseException) -> str:
+    """One line a person can act on: the error's type and, for a ValidationError, each offending field."""
+    if isinstance(error, ValidationError):
+        problems = "; ".join(f"{p.field}: {p.problem}" for p in field_problems(error))
+        return f"ValidationError ({error.title}): {problems}"
+    return f"{type(error).__name__}: {error}"
+
+
+# --- transient or permanent -----------------------------------------------------------------------------
+
+
+class Retry(StrEnum):
+    TRANSIENT = "transient"  # retry it: throttled, timed out, a race lost
+    PERMANENT = "permanent"  # no retry can fix it: dead-letter it at once, or answer 4xx
+    UNKNOWN = "unknown"  # not raised on purpose (a bug, an unexpected answer): retried, dead-lettered when retries run out
+
+
+# ClientError codes a retry can fix (AWS's own retry classification, plus lost transaction races).
+TRANSIENT_AWS_CODES = frozenset({
+    "ThrottlingException", "Throttling", "ThrottledException", "TooManyRequestsException",
+    "ProvisionedThroughputExceededException", "RequestLimitExceeded", "LimitExceededException",
+    "RequestThrottled", "RequestThrottledException", "SlowDown", "EC2ThrottledException",
+    "TransactionConflictException", "TransactionInProgressException",
+    "ServiceUnavailable", "ServiceUnavailableException", "InternalServerError", "InternalFailure",
+    "InternalError", "RequestTimeout", "RequestTimeoutException", "PriorRequestNotComplete",
+})
+# TransactionCanceledException reasons a retry can fix; any other reason (a validation error) is permanent.
+TRANSIENT_CANCELLATION_REASONS = frozenset({"TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded", "RequestLimitExceeded"})
+
+
+def _client_error_class(response: dict[str, Any]) -> Retry:
+    error = response.get("Error") or {}
+    code = str(error.get("Code") or "")
+    if code == "TransactionCanceledException":
+        reasons = [str(r.get("Code") or "None") for r in response.get("CancellationReasons") or []]
+        if not reasons:  # without the list, botocore's message names them: "… reasons [None, TransactionConflict]"
+            reasons = str(error.get("Message") or "").rpartition("[")[2].rstrip("]").replace(" ", "").split(",")
+        if any(reason in TRANSIENT_CANCELLATION_REASONS for reason in reasons):
+            return Retry.TRANSIENT
+        if all(reason in ("None", "ConditionalCheckFailed") for reason in reasons):
+            return Retry.UNKNOWN  # a lost condition means what its caller says; escaping here, it is a bug
+        return Retry.PERMANENT  # e.g. ValidationError: the same items fail the same way
+    if code == "ConditionalCheckFailedException":
+        return Retry.UNKNOWN
+    if code in TRANSIENT_AWS_CODES or int((response.get("ResponseMetadata") or {}).get("HTTPStatusCode") or 0) >= 500:
+        return Retry.TRANSIENT
+    return Retry.PERMANENT  # validation, access denied, not found: the same call fails the same way
+
+
+def _botocore_network_errors() -> tuple[type[BaseException], ...]:
+    try:
+        from botocore.exceptions import ConnectionError as BotoConnectionError
+        from botocore.exceptions import HTTPClientError
+    except ImportError:  # pragma: no cover - botocore ships with every Lambda runtime
+        return ()
+    # EndpointConnectionError and ConnectTimeoutError are ConnectionErrors; ReadTimeoutError and
+    # ConnectionClosedError are HTTPClientErrors.
+    return (BotoConnectionError, HTTPClientError)
+
+
+def classify(error: BaseException) -> Retry:
+    if isinstance(error, FirebellError):
+        return Retry.TRANSIENT if error.transient else Retry.PERMANENT
+    if isinstance(error, json.JSONDecodeError | ValidationError):
+        return Retry.PERMANENT  # a malformed or invalid message stays so
+    response = getattr(error, "response", None)
+    if isinstance(response, dict) and "Error" in response:  # botocore's ClientError
+        return _client_error_class(response)
+    if isinstance(error, (TimeoutError, ConnectionError, *_botocore_network_errors())):
+        return Retry.TRANSIENT
+    # pynamodb wraps what botocore raised (PutError, TransactWriteError, …) in `cause`: judge by that.
+    cause = getattr(error, "cause", None)
+    if isinstance(cause, BaseException) and cause is not error:
+        return classify(cause)
+    return Retry.UNKNOWN
+
+
+def is_transient(error: BaseException) -> bool:
+    """True if retrying the same operation may succeed."""
+    return classify(error) is Retry.TRANSIENT
+
+
+def is_permanent(error: BaseException) -> bool:
+    """True if no retry can fix it."""
+    return classify(error) is Retry.PERMANENT

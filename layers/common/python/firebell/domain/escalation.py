@@ -2,7 +2,8 @@
 
 from datetime import datetime
 
-from ..config import Directory, PolicyLevel, Rules
+from .directory import Directory, PolicyLevel
+from .rules import Rules
 from .models import EscalationLevel, EscalationPlan, Incident, PlanTarget
 from .schedules import on_call
 

@@ -1,7 +1,8 @@
 """Monitoring tools on the wire: PagerDuty Events API v2 events and Prometheus Alertmanager webhooks (v4).
 
 Pure: bytes in, validated models out, then `Signal`s for AlertIntake.handle_signal. Anything malformed
-raises `InvalidPayload` listing every problem with the field it concerns; nothing else escapes a parser.
+raises an `InvalidPayload` (InvalidJson, PayloadTooLarge or InvalidRequest, in domain/errors.py) listing every
+problem with the field it concerns; nothing else escapes a parser.
 The limits below are documented in docs/integrations.md.
 """
 
@@ -19,6 +20,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictInt, StringConstraints, ValidationError, field_validator
 
 from .enums import Source
+from .errors import FieldProblem, InvalidJson, InvalidRequest, PayloadTooLarge
 from .models import Signal
 from .rules import PagerDutySeverity, SeverityRules
 
@@ -45,21 +47,6 @@ MAX_DESCRIPTION_DETAILS = 8_192  # characters of custom_details repeated in the 
 # with non-ASCII escaped. Every field can be within its limit and the sum still too big for a DynamoDB item
 # (400 KB with everything else the incident collects), so the sum has a limit too.
 MAX_STORED_BYTES = 192 * 1024
-
-
-@dataclass(frozen=True, slots=True)
-class FieldProblem:
-    field: str  # dotted path inside the body, e.g. payload.summary or alerts.0.labels
-    problem: str
-
-
-class InvalidPayload(ValueError):
-    """A payload firebell cannot accept. `kind`: invalid_json, too_large or invalid (well-formed JSON, wrong content)."""
-
-    def __init__(self, kind: Literal["invalid_json", "too_large", "invalid"], problems: list[FieldProblem]) -> None:
-        super().__init__("; ".join(f"{p.field}: {p.problem}" for p in problems))
-        self.kind = kind
-        self.problems = problems
 
 
 # --- JSON with bounds --------------------------------------------------------------------------------
@@ -112,25 +99,25 @@ def _is_unicode(text: str) -> bool:
 def decode_json_object(body: bytes | str | None, max_bytes: int) -> dict[str, Any]:
     """The body as a JSON object, or InvalidPayload naming `body` (or the path that nests too deeply)."""
     if body is None or len(body) == 0:
-        raise InvalidPayload("invalid_json", [FieldProblem("body", "is empty: expected a JSON object")])
+        raise InvalidJson(problems=[FieldProblem("body", "is empty: expected a JSON object")])
     raw = body.encode("utf-8", errors="surrogatepass") if isinstance(body, str) else body
     if len(raw) > max_bytes:
-        raise InvalidPayload("too_large", [FieldProblem("body", f"is larger than {max_bytes:,} bytes")])
+        raise PayloadTooLarge(problems=[FieldProblem("body", f"is larger than {max_bytes:,} bytes")])
     try:
         text = raw.decode("utf-8")
         document = json.loads(text, parse_constant=_no_constant, parse_float=_finite)
     except UnicodeDecodeError as error:
-        raise InvalidPayload("invalid_json", [FieldProblem("body", f"is not UTF-8 text (byte {error.start})")]) from None
+        raise InvalidJson(problems=[FieldProblem("body", f"is not UTF-8 text (byte {error.start})")]) from None
     except RecursionError:
-        raise InvalidPayload("invalid_json", [FieldProblem("body", f"nests deeper than {MAX_DEPTH} levels")]) from None
+        raise InvalidJson(problems=[FieldProblem("body", f"nests deeper than {MAX_DEPTH} levels")]) from None
     except ValueError as error:  # JSONDecodeError, NaN/Infinity, huge numbers
-        raise InvalidPayload("invalid_json", [FieldProblem("body", f"is not valid JSON ({str(error)[:200]})")]) from None
+        raise InvalidJson(problems=[FieldProblem("body", f"is not valid JSON ({str(error)[:200]})")]) from None
     if not isinstance(document, dict):
-        raise InvalidPayload("invalid", [FieldProblem("body", f"must be a JSON object, not {_json_type(document)}")])
+        raise InvalidRequest(problems=[FieldProblem("body", f"must be a JSON object, not {_json_type(document)}")])
     flaw = _flaw(document, MAX_DEPTH)
     if flaw is not None:
         path, problem = flaw
-        raise InvalidPayload("invalid", [FieldProblem(_dotted(path[:4]), problem)])
+        raise InvalidRequest(problems=[FieldProblem(_dotted(path[:4]), problem)])
     return document
 
 
@@ -253,7 +240,7 @@ def _storable(signal: Signal, sources: dict[str, Any]) -> Signal:
     stored = _stored_bytes(signal.model_dump(mode="json", include={"summary", "details", "labels", "custom_details", "links"}))
     if stored > MAX_STORED_BYTES:
         field = max(sources, key=lambda name: _stored_bytes(sources[name]))
-        raise InvalidPayload("too_large", [FieldProblem(
+        raise PayloadTooLarge(problems=[FieldProblem(
             field, f"is too large: with the rest of the alert it comes to {stored:,} bytes as stored, at most {MAX_STORED_BYTES:,}")])
     return signal
 
@@ -332,7 +319,7 @@ def parse_pagerduty_event(body: bytes | str | None) -> PagerDutyEvent:
     elif action in ("acknowledge", "resolve") and _blank_is_none(document.get("dedup_key")) is None:
         problems.append(FieldProblem("dedup_key", f"is missing or blank (required to {action})"))
     if problems:
-        raise InvalidPayload("invalid", problems)
+        raise InvalidRequest(problems=problems)
     assert envelope is not None
     return PagerDutyEvent(envelope, payload)
 
@@ -353,7 +340,7 @@ def pagerduty_signal(
     event: PagerDutyEvent, service: str, severity: SeverityRules, new_key: Callable[[], str] = lambda: uuid.uuid4().hex,
 ) -> tuple[Signal, str]:
     """The Signal for an event of the service the routing key belongs to, and the dedup key to answer with
-    (the caller's, or a new one for a trigger without). InvalidPayload (too_large) if it would not fit on an incident."""
+    (the caller's, or a new one for a trigger without). PayloadTooLarge if it would not fit on an incident."""
     envelope = event.envelope
     dedup_key = envelope.dedup_key or new_key()
     actor = _clip(envelope.client or "pagerduty-events", 256)
@@ -465,7 +452,7 @@ def parse_alertmanager_webhook(body: bytes | str | None) -> AlertmanagerWebhook:
     try:
         webhook = AlertmanagerWebhook.model_validate(document)
     except ValidationError as error:
-        raise InvalidPayload("invalid", _problems(error, blank="is missing")) from None
+        raise InvalidRequest(problems=_problems(error, blank="is missing")) from None
     # The annotations that become the incident title have the title's limit.
     too_long = [
         FieldProblem(f"alerts.{i}.annotations.{name}", f"is longer than {MAX_SUMMARY:,} characters (it becomes the incident title)")
@@ -473,7 +460,7 @@ def parse_alertmanager_webhook(body: bytes | str | None) -> AlertmanagerWebhook:
         if len(alert.annotations.get(name, "")) > MAX_SUMMARY
     ]
     if too_long:
-        raise InvalidPayload("invalid", too_long)
+        raise InvalidRequest(problems=too_long)
     return webhook
 
 
@@ -496,7 +483,7 @@ def _title(alert: AlertmanagerAlert) -> str:
 
 
 def alertmanager_signals(webhook: AlertmanagerWebhook, service: str, severity: SeverityRules) -> list[Signal]:
-    """One Signal per alert: firing triggers (or counts a repeat), resolved resolves. InvalidPayload (too_large)
+    """One Signal per alert: firing triggers (or counts a repeat), resolved resolves. PayloadTooLarge
     if any alert would not fit on its incident."""
     signals = []
     for index, alert in enumerate(webhook.alerts):

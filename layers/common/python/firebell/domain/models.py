@@ -5,7 +5,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, PlainSerializer, SerializationInfo, StringConstraints
 
-from .enums import AlarmState, EventType, Impact, Priority, Source, Status, TimelineKind, Urgency
+from .enums import AlarmState, EventType, Impact, MessageType, Priority, Source, Status, TimelineKind, Urgency
 
 # Limits documented in docs/api.md; the API refuses anything longer with a 422 naming the field.
 Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1024)]
@@ -43,6 +43,17 @@ class AlarmDetails(_Model):
     actions_suppressed_by: str | None = None
 
 
+class SlaTimerView(_Model):
+    state: Literal["running", "paused", "at_risk", "breached", "met"]
+    due_at: datetime
+    seconds_left: float | None  # None once met; negative once breached
+
+
+class SlaStatus(_Model):
+    response: SlaTimerView
+    resolution: SlaTimerView
+
+
 class SlaTimer(_Model):
     """One SLA target (response or resolution): when it is at risk, when it breaches, what happened."""
 
@@ -53,6 +64,21 @@ class SlaTimer(_Model):
     at_risk_notified_at: datetime | None = None
     breached_at: datetime | None = None
 
+    def view(self, paused_since: datetime | None, now: datetime) -> SlaTimerView:
+        if self.met_at:
+            return SlaTimerView(state="met", due_at=self.due_at, seconds_left=None)
+        effective_now = paused_since or now  # a paused clock does not run
+        left = (self.due_at - effective_now).total_seconds()
+        if self.breached_at or left <= 0:
+            state = "breached"
+        elif paused_since:
+            state = "paused"
+        elif self.at_risk_notified_at or effective_now >= self.at_risk_at:
+            state = "at_risk"
+        else:
+            state = "running"
+        return SlaTimerView(state=state, due_at=self.due_at, seconds_left=left)
+
 
 class SlaClock(_Model):
     response: SlaTimer
@@ -62,6 +88,10 @@ class SlaClock(_Model):
     # Bumped each time the timers are (re)armed: a wake-up from an older arming is stale and ignored.
     generation: int = 0
     execution_arn: str | None = None
+
+    def status(self, now: datetime) -> SlaStatus:
+        """Where both clocks stand at `now` (what GET /incidents/{id} shows as sla_status)."""
+        return SlaStatus(response=self.response.view(self.paused_since, now), resolution=self.resolution.view(self.paused_since, now))
 
 
 class EscalationState(_Model):
@@ -169,17 +199,6 @@ class Incident(_Model):
     last_change: str | None = None  # id of the change that wrote this version: a commit whose answer was lost is recognised
 
 
-class SlaTimerView(_Model):
-    state: Literal["running", "paused", "at_risk", "breached", "met"]
-    due_at: datetime
-    seconds_left: float | None  # None once met; negative once breached
-
-
-class SlaStatus(_Model):
-    response: SlaTimerView
-    resolution: SlaTimerView
-
-
 class IncidentRead(Incident):
     """What the API shows: the incident without its secrets, plus where its SLA clocks stand now."""
 
@@ -187,10 +206,8 @@ class IncidentRead(Incident):
 
     @classmethod
     def of(cls, incident: Incident, now: datetime) -> "IncidentRead":
-        from .sla import sla_status
-
         public = incident.model_dump(context={"public": True})
-        return cls.model_validate({**public, "sla_status": sla_status(incident.sla, now) if incident.sla else None})
+        return cls.model_validate({**public, "sla_status": incident.sla.status(now) if incident.sla else None})
 
 
 class IncidentPage(_Model):
@@ -283,7 +300,7 @@ class EscalationPlan(_Model):
 class PageRequest(_Model):
     """Sent by the escalation state machine (sqs:sendMessage.waitForTaskToken) to the notify queue."""
 
-    type: Literal["escalation.page"]
+    type: Literal[MessageType.PAGE]
     incident_id: str
     execution: str | None = None  # the escalation run that sent it: a stale run pages nobody
     level: EscalationLevel
@@ -295,7 +312,7 @@ class PageRequest(_Model):
 class WatchRequest(_Model):
     """The incident is acknowledged: hold this token; answer `touched` on activity, or let it time out."""
 
-    type: Literal["escalation.watch"]
+    type: Literal[MessageType.WATCH]
     incident_id: str
     execution: str | None = None  # the escalation run that sent it: a stale run pages nobody
     task_token: str
@@ -304,21 +321,21 @@ class WatchRequest(_Model):
 class EscalationExhausted(_Model):
     """Sent by the state machine when the last level timed out: page the incident manager."""
 
-    type: Literal["escalation.exhausted"]
+    type: Literal[MessageType.ESCALATION_EXHAUSTED]
     incident_id: str
     execution: str | None = None  # the escalation run that sent it: a stale run pages nobody
     incident_managers: list[str]
 
 
 class SlaWakeUp(_Model):
-    type: Literal["sla.at_risk", "sla.breached"]
+    type: Literal[MessageType.SLA_AT_RISK, MessageType.SLA_BREACHED]
     incident_id: str
     clock: Literal["response", "resolution"]
     generation: int
 
 
 class ReminderDue(_Model):
-    type: Literal["reminder.due"]
+    type: Literal[MessageType.REMINDER_DUE]
     incident_id: str
     duty: Literal["review", "updates"]
     round: int
@@ -326,26 +343,26 @@ class ReminderDue(_Model):
 
 
 class ResolutionConfirming(_Model):
-    type: Literal["resolution.confirming"]
+    type: Literal[MessageType.RESOLUTION_CONFIRMING]
     incident_id: str
     task_token: str
 
 
 class ResolutionWindowClosed(_Model):
-    type: Literal["resolution.window_closed"]
+    type: Literal[MessageType.RESOLUTION_WINDOW_CLOSED]
     incident_id: str
 
 
 class QuietCheck(_Model):
     """The quiet-period machine asks: has this alert been quiet long enough to resolve its incident?"""
 
-    type: Literal["alert.quiet_check"]
+    type: Literal[MessageType.QUIET_CHECK]
     incident_id: str
     task_token: str
 
 
 class MaintenanceEnded(_Model):
-    type: Literal["maintenance.ended"]
+    type: Literal[MessageType.MAINTENANCE_ENDED]
     incident_id: str
 
 

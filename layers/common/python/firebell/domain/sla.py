@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from .enums import Priority
-from .models import SlaClock, SlaStatus, SlaTimer, SlaTimerView
+from .models import SlaClock, SlaTimer
 from .rules import Rules
 
 
@@ -72,29 +72,6 @@ def meet(clock: SlaClock, which: str, at: datetime) -> SlaClock:
     if timer.met_at:
         return clock
     return clock.model_copy(update={which: timer.model_copy(update={"met_at": at})})
-
-
-def _view(timer: SlaTimer, paused_since: datetime | None, now: datetime) -> SlaTimerView:
-    if timer.met_at:
-        return SlaTimerView(state="met", due_at=timer.due_at, seconds_left=None)
-    effective_now = paused_since or now  # a paused clock does not run
-    left = (timer.due_at - effective_now).total_seconds()
-    if timer.breached_at or left <= 0:
-        state = "breached"
-    elif paused_since:
-        state = "paused"
-    elif timer.at_risk_notified_at or effective_now >= timer.at_risk_at:
-        state = "at_risk"
-    else:
-        state = "running"
-    return SlaTimerView(state=state, due_at=timer.due_at, seconds_left=left)
-
-
-def sla_status(clock: SlaClock, now: datetime) -> SlaStatus:
-    return SlaStatus(
-        response=_view(clock.response, clock.paused_since, now),
-        resolution=_view(clock.resolution, clock.paused_since, now),
-    )
 
 
 def timers_input(clock: SlaClock, incident_id: str) -> dict[str, Any]:

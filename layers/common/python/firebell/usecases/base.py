@@ -7,7 +7,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from ..config import FirebellConfig
+from ..domain.directory import FirebellConfig
 from ..dispatch import Delivery, Dispatcher, EffectsPending
 from ..domain.errors import ConcurrentUpdate, IncidentNotFound
 from ..domain.models import Incident, IncidentRead, TimelineEntry

@@ -4,9 +4,9 @@ and post-incident reviews, with the reminders that chase them."""
 from __future__ import annotations
 
 from .. import workflows as machines
-from ..config import FirebellConfig
+from ..domain.directory import FirebellConfig
 from ..domain import sla
-from ..domain.enums import TimelineKind
+from ..domain.enums import TaskOutcome, TimelineKind
 from ..domain.errors import InvalidTransition
 from ..domain.escalation import scaled_timeout
 from ..domain.lifecycle import is_open
@@ -38,7 +38,7 @@ def touch(c: Change) -> None:
     """Activity on an acknowledged incident restarts its acknowledgement timeout."""
     escalation = c.incident.escalation
     if escalation.watching and escalation.task_token and is_open(c.incident.status):
-        c.answer(escalation.task_token, "touched")
+        c.answer(escalation.task_token, TaskOutcome.TOUCHED)
         c.set_part("escalation", task_token=None)  # answered: the machine sends a fresh watch token
 
 
@@ -94,7 +94,7 @@ class Duties:
         if due.duty == "review":
             review = incident.review
             if review is None or review.completed_at:
-                c.answer(due.task_token, "done")
+                c.answer(due.task_token, TaskOutcome.DONE)
                 return
             if review.task_token == due.task_token:
                 return  # redelivered
@@ -104,7 +104,7 @@ class Duties:
             return
         updates = incident.updates
         if updates is None or not is_open(incident.status):
-            c.answer(due.task_token, "done")
+            c.answer(due.task_token, TaskOutcome.DONE)
             return
         if updates.task_token == due.task_token:
             return  # redelivered
@@ -152,7 +152,7 @@ class Duties:
                 raise InvalidTransition(incident.reference, incident.status, "complete the review of", "the review is already done")
             c.set_part("review", completed_at=c.now, completed_by=by, summary=summary)
             c.log(TimelineKind.REVIEW, by, f"Post-incident review done: {summary}")
-            c.answer(incident.review.task_token, "done")
+            c.answer(incident.review.task_token, TaskOutcome.DONE)
 
         return self._incidents.change(incident_id_or_reference, decide)
 

@@ -4,10 +4,10 @@ acknowledgement moves it to the watch; at most one escalation run per incident, 
 from __future__ import annotations
 
 from .. import workflows as machines
-from ..config import FirebellConfig
+from ..domain.directory import FirebellConfig
 from ..domain import sla
 from ..domain.classification import classify
-from ..domain.enums import Action, EventType, Status, TimelineKind
+from ..domain.enums import Action, EventType, Status, TaskOutcome, TimelineKind
 from ..domain.escalation import escalation_plan, people_for, scaled_timeout
 from ..domain.lifecycle import is_open, next_status
 from ..domain.models import EscalationExhausted, PageRequest, WatchRequest
@@ -26,7 +26,7 @@ def start_escalation(c: Change, ctx: Context, config: FirebellConfig) -> None:
     run = incident.escalation.runs + 1
     name = incident.incident_id if run == 1 else f"{incident.incident_id}-{run}"
     execution = ctx.execution_arn(machines.ESCALATION, name)
-    c.answer(incident.escalation.task_token, "stop")
+    c.answer(incident.escalation.task_token, TaskOutcome.STOP)
     c.stop(incident.escalation.execution_arn, "superseded by a new escalation run")
     # Started only while the incident still wants this very run (a resolve may commit before it starts).
     c.start(machines.ESCALATION, name, plan.model_dump(mode="json"), guard=Guard(statuses=_OPEN, escalation_execution=execution))
@@ -125,7 +125,7 @@ class Escalation:
     def _page(self, c: Change, request: PageRequest, config: FirebellConfig) -> None:
         incident = c.incident
         if _stale(c, request.execution):
-            c.answer(request.task_token, "stop")
+            c.answer(request.task_token, TaskOutcome.STOP)
             return  # a run that was superseded or stopped pages nobody
         if incident.escalation.task_token == request.task_token:
             return  # this level was already paged (redelivered message)
@@ -136,10 +136,10 @@ class Escalation:
         if status is Status.ON_HOLD:
             # On hold is acknowledged: the watch goes on, nobody is paged.
             c.set_part("escalation", task_token=request.task_token, watching=True)
-            c.answer(request.task_token, "acknowledged")
+            c.answer(request.task_token, TaskOutcome.ACKNOWLEDGED)
             return
         if status is not Status.TRIGGERED:
-            c.answer(request.task_token, "acknowledged" if status is Status.ACKNOWLEDGED else "stop")
+            c.answer(request.task_token, TaskOutcome.ACKNOWLEDGED if status is Status.ACKNOWLEDGED else TaskOutcome.STOP)
             c.log(TimelineKind.PAGE_SKIPPED, SYSTEM, f"Level {request.level.level} not paged: incident {status}")
             return
         people = people_for(request.level.targets, config.directory, c.now)
@@ -154,7 +154,7 @@ class Escalation:
     def watch(self, request: WatchRequest) -> Outcome:
         def decide(c: Change) -> None:
             if not is_open(c.incident.status) or _stale(c, request.execution):
-                c.answer(request.task_token, "stop")
+                c.answer(request.task_token, TaskOutcome.STOP)
                 return
             if c.incident.escalation.task_token != request.task_token:
                 c.set_part("escalation", task_token=request.task_token, watching=True)

@@ -13,7 +13,7 @@ from ulid import ULID
 
 from ..domain import sla
 from ..domain.enums import AlarmState, EventType, Source, Status, TimelineKind
-from ..domain.errors import ConcurrentUpdate, IdempotencyKeyTaken, InvalidTransition
+from ..domain.errors import ConcurrentUpdate, IdempotencyKeyReused, IdempotencyKeyTaken, InvalidTransition
 from ..domain.models import AlarmDetails, Incident, IncidentCreate, Signal, TimelineEntry
 from ..outbox import Change, DedupMark, IdempotencyClaim
 from ..ports import DedupState
@@ -34,10 +34,6 @@ class AlarmOutcome(StrEnum):
     RESOLVED = "resolved"
     RECORDED = "recorded"
     IGNORED = "ignored"
-
-
-class IdempotencyKeyReused(Exception):
-    """The Idempotency-Key opened an incident for a different request body."""
 
 
 def fingerprint(request: IncidentCreate) -> str:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from ..domain import ack_links
 from ..domain import sla as sla_rules
-from ..domain.enums import Action, EventType, Status, TimelineKind
-from ..domain.errors import DomainError, InvalidTransition, OnceKeyUsed
+from ..domain.enums import Action, EventType, Status, TaskOutcome, TimelineKind
+from ..domain.errors import InvalidAckLink, InvalidTransition, OnceKeyUsed, UnknownPerson
 from ..domain.lifecycle import is_open, next_status
 from ..domain.models import TimelineEntry
 from ..outbox import Change, UseOnce
@@ -13,11 +13,6 @@ from . import sla_clocks
 from .base import Context, Incidents, Outcome
 from .duties import reach, touch
 from .escalation import start_escalation
-
-
-class UnknownPerson(DomainError):
-    def __init__(self, person: str) -> None:
-        super().__init__(f"unknown person {person!r}")
 
 
 def transition(c: Change, action: Action, **fields) -> None:
@@ -30,7 +25,7 @@ def acknowledge(c: Change, by: str) -> None:
     if c.incident.sla:
         c.set(sla=sla_rules.meet(c.incident.sla, "response", c.now))
     c.log(TimelineKind.ACKNOWLEDGED, by, f"Acknowledged by {by}; paging stopped")
-    c.answer(c.incident.escalation.task_token, "acknowledged")
+    c.answer(c.incident.escalation.task_token, TaskOutcome.ACKNOWLEDGED)
     c.set_part("escalation", task_token=None)
     c.publish(EventType.ACKNOWLEDGED)
 
@@ -53,7 +48,7 @@ class Lifecycle:
         try:
             return self._incidents.change(claim.incident_id, decide)
         except OnceKeyUsed:
-            raise ack_links.InvalidAckLink("this acknowledgement link was already used") from None
+            raise InvalidAckLink("this acknowledgement link was already used") from None
 
     def hold(self, incident_id_or_reference: str, by: str, reason: str) -> Outcome:
         def decide(c: Change) -> None:
@@ -97,7 +92,7 @@ class Lifecycle:
             c.log(TimelineKind.ESCALATED, by, f"Escalated by {by} to the next level{': ' + reason if reason else ''}")
             escalation = c.incident.escalation
             if escalation.task_token and escalation.execution_arn and not escalation.exhausted:
-                c.answer(escalation.task_token, "escalate")
+                c.answer(escalation.task_token, TaskOutcome.ESCALATE)
                 c.set_part("escalation", task_token=None)
             else:
                 # No escalation is waiting any more (it ran out, or never started): start a new one.

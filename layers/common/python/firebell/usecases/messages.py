@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from ..config import FirebellConfig, Person
+from ..domain.directory import FirebellConfig, Person
 from ..domain import ack_links
 from ..domain.enums import Status
 from ..domain.models import Incident

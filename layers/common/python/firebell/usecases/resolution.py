@@ -6,9 +6,9 @@ from __future__ import annotations
 import math
 
 from .. import workflows as machines
-from ..config import FirebellConfig
+from ..domain.directory import FirebellConfig
 from ..domain import sla
-from ..domain.enums import Action, EventType, Status, TimelineKind
+from ..domain.enums import Action, EventType, Status, TaskOutcome, TimelineKind
 from ..domain.escalation import scaled_timeout
 from ..domain.lifecycle import is_open
 from ..domain.models import QuietCheck, ResolutionConfirming
@@ -51,11 +51,11 @@ class Resolution:
         how = "automatically" if automatic else f"by {by}"
         c.log(TimelineKind.RESOLVED, by, f"Resolved {how}: {notes}", details={"automatic": automatic})
         # Paging stops for certain: the waiting task is answered and the run itself stopped.
-        c.answer(incident.escalation.task_token, "stop")
+        c.answer(incident.escalation.task_token, TaskOutcome.STOP)
         c.stop(incident.escalation.execution_arn, "resolved")
         c.set_part("escalation", task_token=None, watching=False)
         if incident.updates:
-            c.answer(incident.updates.task_token, "done")
+            c.answer(incident.updates.task_token, TaskOutcome.DONE)
         name = f"{incident.incident_id}-resolution-{incident.reopened_count}"
         c.start(machines.RESOLUTION, name, {"incident_id": incident.incident_id,
                                             "confirmation_seconds": scaled_timeout(config.rules.process.confirmation_window_minutes, self._ctx.time_scale)})
@@ -73,7 +73,7 @@ class Resolution:
             c.log(TimelineKind.REOPENED, by, f"Reopened by {by}: {reason or 'no reason given'}")
             if before.dedup_key:
                 c.dedup.append(DedupMark(dedup_key=before.dedup_key, incident_id=before.incident_id, clear_resolved=True))
-            c.answer(before.resolution.task_token, "reopened")
+            c.answer(before.resolution.task_token, TaskOutcome.REOPENED)
             c.set_part("resolution", task_token=None)
             if before.sla:
                 # The resolution clock carries on from where resolving stopped it.
@@ -101,7 +101,7 @@ class Resolution:
         def decide(c: Change) -> None:
             incident = c.incident
             if incident.status is not Status.RESOLVED:
-                c.answer(request.task_token, "reopened")
+                c.answer(request.task_token, TaskOutcome.REOPENED)
                 return
             if incident.resolution.task_token == request.task_token:
                 return  # redelivered
@@ -146,6 +146,6 @@ class Resolution:
             last_seen = state.last_seen if state and state.incident_id == incident.incident_id else incident.last_seen_at
             remaining = (last_seen + sla.scaled(minutes, self._ctx.time_scale) - self._ctx.clock()).total_seconds()
             if remaining > 0:  # it fired again meanwhile: the quiet period starts over from that occurrence
-                return self._incidents.change(incident.incident_id, lambda c: c.answer(request.task_token, "wait", seconds=max(1, math.ceil(remaining))))
+                return self._incidents.change(incident.incident_id, lambda c: c.answer(request.task_token, TaskOutcome.WAIT, seconds=max(1, math.ceil(remaining))))
             self.resolve(incident.incident_id, by=SYSTEM, notes=f"no new occurrence for {minutes:g} min (quiet period)", automatic=True)
-        return self._incidents.change(incident.incident_id, lambda c: c.answer(request.task_token, "done"))
+        return self._incidents.change(incident.incident_id, lambda c: c.answer(request.task_token, TaskOutcome.DONE))

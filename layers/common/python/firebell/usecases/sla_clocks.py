@@ -4,9 +4,9 @@ the incident manager. The timers themselves are the `sla` state machine."""
 from __future__ import annotations
 
 from .. import workflows as machines
-from ..config import FirebellConfig
+from ..domain.directory import FirebellConfig
 from ..domain import sla
-from ..domain.enums import TimelineKind
+from ..domain.enums import MessageType, TimelineKind
 from ..domain.escalation import people_for, plan_targets
 from ..domain.lifecycle import is_open
 from ..domain.models import Incident, SlaWakeUp
@@ -65,7 +65,7 @@ class SlaClocks:
         timer = getattr(clock, wake.clock)
         if timer.met_at:
             return
-        if wake.type == "sla.at_risk":
+        if wake.type is MessageType.SLA_AT_RISK:
             if timer.at_risk_notified_at:
                 return
             self._mark(c, wake.clock, at_risk_notified_at=c.now)

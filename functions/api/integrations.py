@@ -1,5 +1,5 @@
 """Monitoring-tool integrations on the wire: PagerDuty Events API v2 (/v2/enqueue) and the Prometheus
-Alertmanager webhook (/v1/alertmanager/<routing key>). Included by functions/api/app.py.
+Alertmanager webhook (/v1/alertmanager/<routing key>). Included by app.py.
 
 Both routes are public (infra/topology.py): the routing key, an integration key of one service, is the
 credential. Parsing is in domain/integrations.py; what happens to each alert is AlertIntake.handle_signal.
@@ -18,11 +18,11 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
-from . import wiring
-from .config import FirebellConfig
-from .domain import integrations
-from .domain.integrations import FieldProblem, InvalidPayload
-from .usecases.intake import AlertIntake
+from firebell import wiring
+from firebell.domain import integrations
+from firebell.domain.directory import FirebellConfig
+from firebell.domain.errors import FieldProblem, InvalidPayload, UnknownRoutingKey, http_answer, http_body
+from firebell.usecases.intake import AlertIntake
 
 router = Router()
 logger = Logger(child=True)
@@ -33,7 +33,8 @@ Answer = tuple[int, dict[str, Any]]
 
 
 def pagerduty_rejection(problems: list[FieldProblem]) -> Answer:
-    """PagerDuty's own answer to an invalid event (always 400), each error naming its field."""
+    """PagerDuty's own answer to an invalid event (always 400, whatever the problem: clients built for PagerDuty
+    expect exactly this), each error naming its field. The one refusal not answered from domain/errors.py's table."""
     return HTTPStatus.BAD_REQUEST, {
         "status": "invalid event",
         "message": "Event object is invalid",
@@ -63,23 +64,17 @@ def enqueue(body: bytes | str | None, config: Callable[[], FirebellConfig], serv
 # --- Prometheus Alertmanager webhook ---------------------------------------------------------------------
 
 
-def _error(status: HTTPStatus, code: str, message: str, problems: list[FieldProblem]) -> Answer:
-    return status, {"error": code, "message": message, "fields": [{"field": p.field, "problem": p.problem} for p in problems]}
-
-
-# InvalidPayload.kind → (status, error code)
-_AM_ERRORS = {
-    "invalid_json": (HTTPStatus.BAD_REQUEST, "invalid_json"),
-    "too_large": (HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "payload_too_large"),
-    "invalid": (HTTPStatus.UNPROCESSABLE_ENTITY, "validation_failed"),
-}
+def _refusal(error: Exception) -> Answer:
+    answer = http_answer(error)
+    assert answer is not None, error  # only errors with a row in domain/errors.py's table come here
+    return answer.status, http_body(error, answer)
 
 
 def alertmanager_rejection(invalid: InvalidPayload) -> Answer:
-    """firebell's API error format, fields named body.<path> as for every other route."""
+    """firebell's API error format and statuses (domain/errors.py), fields named body.<path> as for every other route."""
     problems = [FieldProblem(p.field if p.field == "body" else f"body.{p.field}", p.problem) for p in invalid.problems]
     names = ", ".join(p.field for p in problems)
-    return _error(*_AM_ERRORS[invalid.kind], f"invalid Alertmanager webhook: {names}", problems)
+    return _refusal(type(invalid)(f"invalid Alertmanager webhook: {names}", problems))
 
 
 def alertmanager(routing_key: str, body: bytes | str | None, config: Callable[[], FirebellConfig],
@@ -88,8 +83,7 @@ def alertmanager(routing_key: str, body: bytes | str | None, config: Callable[[]
     current = config()
     owner = current.directory.service_for_routing_key(routing_key) if len(routing_key) <= integrations.MAX_ROUTING_KEY else None
     if owner is None:
-        return _error(HTTPStatus.NOT_FOUND, "unknown_routing_key", "no service has this routing key",
-                      [FieldProblem("path.routing_key", "is not the integration key of any service")])
+        return _refusal(UnknownRoutingKey())
     try:
         webhook = integrations.parse_alertmanager_webhook(body)
         signals = integrations.alertmanager_signals(webhook, owner.id, current.rules.severity)

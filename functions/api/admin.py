@@ -1,6 +1,6 @@
 """Admin API (/admin/...): people, schedules, escalation policies, teams, services, maintenance windows.
 
-Included by functions/api/app.py under /admin. config/firebell.yaml stays the baseline a team reviews in
+Included by app.py under /admin. config/firebell.yaml stays the baseline a team reviews in
 git; what is changed here is stored as an overlay (firebell.directory_overlay) and reaches every function
 within seconds. Every change is validated against the whole directory first: a change that would leave
 it invalid is refused with 422 and the path of each problem, and nothing is stored.
@@ -14,9 +14,9 @@ it invalid is refused with 422 and the path of each problem, and nothing is stor
   POST   /admin/schedules/<id>/overrides              append a temporary override {person, start, end}
   POST   /admin/services/<id>/maintenance-windows     append a maintenance window {start, end, reason}
 
-Errors are JSON like the rest of the API: {"error", "message", "fields": [{"field", "problem"}]};
-request fields are named `body.…`, `path.id` or `header.If-Match`, problems elsewhere in the directory
-`directory.<kind>['<id>'].…`.
+Refusals raise the errors of firebell.domain.errors; functions/api/app.py answers them from its one table,
+as JSON like the rest of the API: {"error", "message", "fields": [{"field", "problem"}]}; request fields are
+named `body.…`, `path.id` or `header.If-Match`, problems elsewhere in the directory `directory.<kind>['<id>'].…`.
 """
 
 from __future__ import annotations
@@ -29,70 +29,14 @@ from typing import Any
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
-from . import wiring
-from .directory_overlay import (
-    DirectoryBusy,
-    EntryNotFound,
-    EntryView,
-    InvalidDirectory,
-    InvalidEntry,
-    Problem,
-    UnknownKind,
-    VersionMismatch,
-    canonical_kind,
-)
+from firebell import wiring
+from firebell.directory_admin import EntryView
+from firebell.directory_overlay import canonical_kind
+from firebell.domain.errors import FieldProblem, InvalidEntry, InvalidHeader, InvalidJson, PayloadTooLarge
 
 router = Router()
 
 MAX_BODY_BYTES = 1024 * 1024
-
-
-class _BadRequest(Exception):
-    def __init__(self, status: HTTPStatus, code: str, message: str, field: str) -> None:
-        super().__init__(message)
-        self.status, self.code, self.field = status, code, field
-
-
-def _error(status: HTTPStatus, code: str, message: str, problems: list[Problem] | None = None) -> Response[dict[str, Any]]:
-    body: dict[str, Any] = {"error": code, "message": message}
-    if problems is not None:
-        body["fields"] = [{"field": p.path, "problem": p.problem} for p in problems]
-    return Response(status_code=status, content_type="application/json", body=body)
-
-
-@router.exception_handler(InvalidEntry)
-def _invalid_entry(error: InvalidEntry) -> Response[dict[str, Any]]:
-    return _error(HTTPStatus.UNPROCESSABLE_ENTITY, "validation_failed", str(error), error.problems)
-
-
-@router.exception_handler(InvalidDirectory)
-def _invalid_directory(error: InvalidDirectory) -> Response[dict[str, Any]]:
-    return _error(HTTPStatus.UNPROCESSABLE_ENTITY, "invalid_directory", str(error), error.problems)
-
-
-@router.exception_handler(UnknownKind)
-def _unknown_kind(error: UnknownKind) -> Response[dict[str, Any]]:
-    return _error(HTTPStatus.NOT_FOUND, "unknown_kind", str(error), [Problem("path.kind", str(error))])
-
-
-@router.exception_handler(EntryNotFound)
-def _entry_not_found(error: EntryNotFound) -> Response[dict[str, Any]]:
-    return _error(HTTPStatus.NOT_FOUND, "entry_not_found", str(error))
-
-
-@router.exception_handler(VersionMismatch)
-def _version_mismatch(error: VersionMismatch) -> Response[dict[str, Any]]:
-    return _error(HTTPStatus.PRECONDITION_FAILED, "version_mismatch", str(error), [Problem("header.If-Match", str(error))])
-
-
-@router.exception_handler(DirectoryBusy)
-def _busy(error: DirectoryBusy) -> Response[dict[str, Any]]:
-    return _error(HTTPStatus.CONFLICT, "concurrent_update", str(error))
-
-
-@router.exception_handler(_BadRequest)
-def _bad_request(error: _BadRequest) -> Response[dict[str, Any]]:
-    return _error(error.status, error.code, str(error), [Problem(error.field, str(error))])
 
 
 # --- request helpers --------------------------------------------------------------------------------
@@ -102,21 +46,25 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
 
 
+def _not_json() -> InvalidJson:
+    return InvalidJson("request body is not valid JSON", [FieldProblem("body", "request body is not valid JSON")])
+
+
 def _body() -> Any:
     """The JSON body (NaN and Infinity refused: they are not JSON, and no field wants them)."""
     try:
         text = router.current_event.decoded_body
     except (binascii.Error, UnicodeDecodeError, ValueError):
-        raise _BadRequest(HTTPStatus.BAD_REQUEST, "invalid_json", "request body is not valid JSON", "body") from None
+        raise _not_json() from None
     if text is None or not text.strip():
-        raise InvalidEntry("a JSON body is required", [Problem("body", "Field required")])
+        raise InvalidEntry("a JSON body is required", [FieldProblem("body", "Field required")])
     if len(text.encode("utf-8", errors="replace")) > MAX_BODY_BYTES:
-        raise _BadRequest(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "payload_too_large",
-                          f"request body is over {MAX_BODY_BYTES // 1024} KiB", "body")
+        too_large = f"request body is over {MAX_BODY_BYTES // 1024} KiB"
+        raise PayloadTooLarge(too_large, [FieldProblem("body", too_large)])
     try:
         return json.loads(text, parse_constant=_reject_constant)
     except (ValueError, RecursionError):
-        raise _BadRequest(HTTPStatus.BAD_REQUEST, "invalid_json", "request body is not valid JSON", "body") from None
+        raise _not_json() from None
 
 
 def _if_match() -> int | None:
@@ -125,8 +73,8 @@ def _if_match() -> int | None:
         return None
     value = raw.strip().removeprefix("W/").strip('"')
     if not (value.isascii() and value.isdigit()) or len(value) > 12:
-        raise _BadRequest(HTTPStatus.BAD_REQUEST, "invalid_header", f"If-Match must be an entry version such as \"3\" (got {raw!r})",
-                          "header.If-Match")
+        problem = f"If-Match must be an entry version such as \"3\" (got {raw!r})"
+        raise InvalidHeader(problem, [FieldProblem("header.If-Match", problem)])
     return int(value)
 
 

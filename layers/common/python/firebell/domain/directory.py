@@ -1,0 +1,211 @@
+"""The directory: people, on-call schedules, escalation policies, teams and services (config/firebell.yaml,
+changed at run time by the admin API). Pure models and the cross-reference checks; loading is config.py's."""
+
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+
+from .rules import Rules
+from .schedules import Schedule
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Person(_Strict):
+    id: Annotated[str, Field(min_length=1)]
+    name: str
+    email: str | None = None
+    phone: Annotated[str | None, Field(pattern=r"^\+[1-9]\d{6,14}$")] = None  # E.164, as SNS SMS needs
+
+
+class Target(_Strict):
+    """Who a level pages: exactly one of a person, whoever is on call on a schedule, or a team's manager."""
+
+    person: str | None = None
+    schedule: str | None = None
+    team_manager: str | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> "Target":
+        given = [name for name in ("person", "schedule", "team_manager") if getattr(self, name)]
+        if len(given) != 1:
+            raise ValueError(f"a target names exactly one of person, schedule, team_manager (got {given or 'none'})")
+        return self
+
+    @property
+    def kind(self) -> str:
+        return next(name for name in ("person", "schedule", "team_manager") if getattr(self, name))
+
+    @property
+    def ref(self) -> str:
+        return getattr(self, self.kind)
+
+
+class PolicyLevel(_Strict):
+    delay_minutes: Annotated[float, Field(gt=0)]
+    targets: Annotated[list[Target], Field(min_length=1)]
+
+
+class EscalationPolicy(_Strict):
+    id: Annotated[str, Field(min_length=1)]
+    levels: Annotated[list[PolicyLevel], Field(min_length=1)]
+    # How many more times the whole policy runs after the first pass, before the incident manager is paged.
+    repeat: Annotated[int, Field(ge=0, le=9)] = 0
+
+
+class Team(_Strict):
+    id: Annotated[str, Field(min_length=1)]
+    name: str
+    escalation_policy: str
+    manager: str | None = None
+    incident_managers: Annotated[list[str], Field(min_length=1)]
+    stakeholders: list[str] = []
+
+
+class MaintenanceWindow(_Strict):
+    start: AwareDatetime
+    end: AwareDatetime
+    reason: str = ""
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "MaintenanceWindow":
+        if self.end <= self.start:
+            raise ValueError("end must be after start")
+        return self
+
+
+class Service(_Strict):
+    id: Annotated[str, Field(min_length=1)]
+    team: str
+    escalation_policy: str | None = None  # the team's policy unless set
+    namespaces: list[str] = []
+    alarm_name_prefixes: list[str] = []
+    # Integration keys monitoring tools send with their events (PagerDuty routing_key, Alertmanager URL).
+    # Treat them as secrets: anyone holding one can open incidents on this service.
+    routing_keys: list[Annotated[str, Field(pattern=r"^[A-Za-z0-9]{20,64}$")]] = []
+    # Resolve an alert-raised incident by itself once its alert has been quiet this long (off when unset).
+    auto_resolve_quiet_minutes: Annotated[float | None, Field(gt=0)] = None
+    maintenance_windows: list[MaintenanceWindow] = []
+
+    def maintenance_at(self, at: datetime) -> MaintenanceWindow | None:
+        return next((w for w in self.maintenance_windows if w.start <= at < w.end), None)
+
+
+class Notifications(_Strict):
+    sender: Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+$")]
+
+
+E164 = Annotated[str, Field(pattern=r"^\+[1-9]\d{6,14}$")]  # as SNS SMS needs
+EmailAddress = Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
+
+
+class Ops(_Strict):
+    """Who hears about firebell's own health: subscribed by email and SMS to the ops topic its self-monitoring
+    alarms notify (infra/cdk/monitoring.py). Reached directly by SNS, never through firebell's own pipeline,
+    which may be the thing that is broken."""
+
+    emails: list[EmailAddress] = []
+    phones: list[E164] = []
+
+    @model_validator(mode="after")
+    def _no_duplicates(self) -> "Ops":
+        for field in ("emails", "phones"):
+            values = getattr(self, field)
+            duplicates = sorted({v for v in values if values.count(v) > 1})
+            if duplicates:
+                raise ValueError(f"{field}: listed twice: {', '.join(duplicates)}")
+        return self
+
+
+class Directory(_Strict):
+    """config/firebell.yaml: who is paged, for what, and from which address."""
+
+    notifications: Notifications
+    ops: Ops = Ops()
+    people: Annotated[list[Person], Field(min_length=1)]
+    schedules: list[Schedule] = []
+    escalation_policies: Annotated[list[EscalationPolicy], Field(min_length=1)]
+    teams: Annotated[list[Team], Field(min_length=1)]
+    services: list[Service] = []
+    default_team: str
+
+    @model_validator(mode="after")
+    def _references_exist(self) -> "Directory":
+        people = {p.id for p in self.people}
+        teams = {t.id for t in self.teams}
+        known = {"person": people, "schedule": {s.id for s in self.schedules}, "team_manager": teams}
+        policies = {p.id for p in self.escalation_policies}
+        problems: list[str] = []
+        for kind, items in (("people", self.people), ("schedules", self.schedules), ("escalation_policies", self.escalation_policies),
+                            ("teams", self.teams), ("services", self.services)):
+            ids = [item.id for item in items]
+            problems += [f"{kind}: duplicate id {i!r}" for i in sorted({i for i in ids if ids.count(i) > 1})]
+        for si, schedule in enumerate(self.schedules):
+            for li, layer in enumerate(schedule.layers):
+                problems += [f"schedules[{si}].layers[{li}].members: unknown person {m!r}" for m in layer.members if m not in people]
+            problems += [f"schedules[{si}].overrides[{oi}].person: unknown person {o.person!r}"
+                         for oi, o in enumerate(schedule.overrides) if o.person not in people]
+        for pi, policy in enumerate(self.escalation_policies):
+            for li, level in enumerate(policy.levels):
+                problems += [
+                    f"escalation_policies[{pi}].levels[{li}].targets[{ti}].{t.kind}: unknown {t.kind.replace('_', ' ')} {t.ref!r}"
+                    for ti, t in enumerate(level.targets) if t.ref not in known[t.kind]
+                ]
+        for ti, team in enumerate(self.teams):
+            if team.escalation_policy not in policies:
+                problems.append(f"teams[{ti}].escalation_policy: unknown policy {team.escalation_policy!r}")
+            if team.manager and team.manager not in people:
+                problems.append(f"teams[{ti}].manager: unknown person {team.manager!r}")
+            for field in ("incident_managers", "stakeholders"):
+                problems += [f"teams[{ti}].{field}: unknown person {p!r}" for p in getattr(team, field) if p not in people]
+        for si, service in enumerate(self.services):
+            if service.team not in teams:
+                problems.append(f"services[{si}].team: unknown team {service.team!r}")
+            if service.escalation_policy and service.escalation_policy not in policies:
+                problems.append(f"services[{si}].escalation_policy: unknown policy {service.escalation_policy!r}")
+        for ti, team in enumerate(self.teams):
+            manager_targets = [
+                f"escalation_policies[{pi}].levels[{li}]"
+                for pi, policy in enumerate(self.escalation_policies) for li, level in enumerate(policy.levels)
+                for t in level.targets if t.team_manager == team.id and not team.manager
+            ]
+            problems += [f"{where}: team {team.id!r} has no manager to page" for where in manager_targets]
+        if self.default_team not in teams:
+            problems.append(f"default_team: unknown team {self.default_team!r}")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    def person(self, person_id: str) -> Person | None:
+        """None once someone has left the config (an incident keeps the policy it opened with)."""
+        return next((p for p in self.people if p.id == person_id), None)
+
+    def team(self, team_id: str | None) -> Team:
+        """The team, or the default team if it no longer exists."""
+        found = next((t for t in self.teams if t.id == team_id), None)
+        return found or next(t for t in self.teams if t.id == self.default_team)
+
+    def service(self, service_id: str | None) -> Service | None:
+        return next((s for s in self.services if s.id == service_id), None)
+
+    def service_for_routing_key(self, routing_key: str) -> Service | None:
+        return next((s for s in self.services if routing_key in s.routing_keys), None)
+
+    def schedule(self, schedule_id: str) -> Schedule | None:
+        return next((s for s in self.schedules if s.id == schedule_id), None)
+
+    def policy_for(self, team_id: str | None, service_id: str | None) -> EscalationPolicy:
+        """The service's own policy, else its team's."""
+        service = self.service(service_id)
+        policy_id = (service.escalation_policy if service else None) or self.team(team_id).escalation_policy
+        return next(p for p in self.escalation_policies if p.id == policy_id)
+
+
+class FirebellConfig(_Strict):
+    """What firebell runs on: the directory (config/firebell.yaml) and the rules (config/rules.yaml)."""
+
+    directory: Directory
+    rules: Rules
