@@ -210,6 +210,8 @@ class LocalRuntime:
             thread.join(timeout=5)
         if self._moto_server is not None:
             self._moto_server.stop()
+        if self.faults is not None:
+            self.faults.uninstall()
 
     def __enter__(self) -> "LocalRuntime":
         return self.start()
