@@ -182,9 +182,34 @@ class FaultInjector:
             }
 
 
+def serialise_moto_dynamodb() -> None:
+    """DynamoDB applies each request to an item atomically; moto's server does not (read, check, write in Python
+    steps, one thread per request), so two concurrent conditional writes can both pass. Exact counts under
+    concurrency need DynamoDB's guarantee: one lock around moto's DynamoDB handler (as bench/storm.py does)."""
+    from moto.dynamodb.responses import DynamoHandler
+
+    if getattr(DynamoHandler.call_action, "_firebell_serialised", False):
+        return
+    original, lock = DynamoHandler.call_action, threading.Lock()
+
+    def call_action(self: Any) -> Any:
+        with lock:
+            return original(self)
+
+    call_action._firebell_serialised = True  # type: ignore[attr-defined]
+    DynamoHandler.call_action = call_action  # type: ignore[method-assign]
+
+
 def install_from_env(environ: dict[str, str] | None = None) -> FaultInjector | None:
-    """The runtime's opt-in: FIREBELL_FAULT_RATE (0–1) and FIREBELL_FAULT_SEED (default 7)."""
+    """The runtime's opt-in: FIREBELL_FAULT_RATE (0–1) and FIREBELL_FAULT_SEED (default 7).
+
+    Set at all (even to 0, the harness's control run), it also gives moto's DynamoDB per-request atomicity, so
+    that a miscount is firebell's, never the emulator's.
+    """
     environ = os.environ if environ is None else environ
+    if "FIREBELL_FAULT_RATE" not in environ:
+        return None
+    serialise_moto_dynamodb()
     rate = float(environ.get("FIREBELL_FAULT_RATE") or 0)
     if not rate:
         return None

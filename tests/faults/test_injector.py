@@ -150,9 +150,12 @@ def test_the_rate_and_the_seed_decide_the_faults(aws: None, injector) -> None:
     assert 20 <= first[0] <= 60  # ~10 % of 400
 
 
-def test_the_runtime_opts_in_only_when_asked() -> None:
-    assert install_from_env({}) is None
-    assert install_from_env({"FIREBELL_FAULT_RATE": "0"}) is None
+def test_the_runtime_opts_in_only_when_asked(monkeypatch: pytest.MonkeyPatch) -> None:
+    serialised: list[bool] = []
+    monkeypatch.setattr("infra.local.faults.serialise_moto_dynamodb", lambda: serialised.append(True))
+    assert install_from_env({}) is None and not serialised
+    # the harness's control run: no injector, but moto's DynamoDB made atomic like the faulted runs
+    assert install_from_env({"FIREBELL_FAULT_RATE": "0"}) is None and serialised
     installed = install_from_env({"FIREBELL_FAULT_RATE": "0.2", "FIREBELL_FAULT_SEED": "5"})
     try:
         assert installed is not None and (installed.rate, installed.seed) == (0.2, 5)
