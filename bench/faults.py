@@ -43,7 +43,8 @@ def markdown(runs: list[dict], load: dict, note: str) -> str:
         lines.append(
             f"- {run['fault_rate']:.0%}: {d['seconds']} s, quiet before the deadline: {d['quiet_before_deadline']}; "
             f"faults {d['faults']['by_kind']} over {d['faults']['eligible_calls']} handler calls; duplicate emails "
-            f"{d['duplicate_emails']}, SMS {d['duplicate_sms']}; alarms with several incidents {d['alarms_with_several_incidents']}, "
+            f"{d['duplicate_emails']}, SMS {d['duplicate_sms']}; alarms without an incident {d['alarms_without_an_incident']}, "
+            f"with several {d['alarms_with_several_incidents']}; acknowledgements that took {d['acknowledged']}, "
             f"Idempotency-Keys with several incidents {d['keys_with_several_incidents']}, without one {d['keys_without_an_incident']}; "
             f"dead letters {d['dead_letters']} (the /_local view showed {d['dead_letters_shown_by_local_view']}); "
             f"final HTTP statuses {d['final_http_statuses']}"
