@@ -31,7 +31,9 @@ def markdown(runs: list[dict], load: dict, note: str) -> str:
         f"{load['reports']} POST /incidents with an Idempotency-Key, {load['acks']} acknowledgements; clients retry 5xx "
         "and connection errors (6 attempts). Faults: throttling, 500, 503, connection errors (before the call) and read "
         "timeouts after the call took effect, on every AWS call a handler makes (`infra/local/faults.py`). "
-        "Every invariant column should read 0 and incidents_created should equal incidents_expected.",
+        "Every invariant column should read 0 and incidents_created should equal incidents_expected. Timers are scaled up "
+        "(level 1 waits 50 min), so every page in a run is a level-1 (or P1 incident-manager) page: acked_then_paged can only "
+        "catch a late copy of a level-1 page; paging that continues past an acknowledgement is the concurrency test's subject.",
         "",
         "| " + " | ".join(COLUMNS) + " |",
         "|" + "---|" * len(COLUMNS),
