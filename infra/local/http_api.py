@@ -79,7 +79,7 @@ def start_http_api(runtime: "LocalRuntime", function: "LocalFunction", port: int
             body = self.rfile.read(length) if length else b""
             path = urlsplit(self.path).path
             if path.startswith("/_local/"):
-                self._local(path)
+                self._local(path, body)
                 return
             event = proxy_event(self.command, self.path, dict(self.headers.items()), body, self.client_address[0])
             try:
@@ -94,8 +94,10 @@ def start_http_api(runtime: "LocalRuntime", function: "LocalFunction", port: int
             data = base64.b64decode(payload) if response.get("isBase64Encoded") else payload.encode()
             self._reply(int(response.get("statusCode", 200)), headers, data)
 
-        def _local(self, path: str) -> None:
-            if path == "/_local/outbox":
+        def _local(self, path: str, body: bytes) -> None:
+            if path == "/_local/faults":
+                self._faults(body)
+            elif path == "/_local/outbox":
                 self._json(200, {"items": runtime.outbox()})
             elif path == "/_local/dead-letters":
                 self._json(200, runtime.dead_letters_view())
@@ -109,6 +111,17 @@ def start_http_api(runtime: "LocalRuntime", function: "LocalFunction", port: int
                 self._json(200 if health["ok"] else 503, health)
             else:
                 self._json(404, {"error": "route_not_found", "message": f"no local route {path}"})
+
+        def _faults(self, body: bytes) -> None:
+            injector = runtime.faults
+            if self.command == "POST":  # {"rate": 0}: the harness stops faults before it measures
+                rate = float(json.loads(body or b"{}").get("rate", 0))
+                if injector is not None:
+                    injector.rate = rate
+                elif rate:
+                    self._json(409, {"error": "faults_not_installed", "message": "start with FIREBELL_FAULT_RATE to inject faults"})
+                    return
+            self._json(200, injector.snapshot() if injector else {"rate": 0.0, "seed": None, "faults_injected": 0, "eligible_calls": 0, "by_kind": {}, "by_operation": {}})
 
         do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = _handle
 

@@ -24,6 +24,7 @@ from typing import Any, Callable
 
 import boto3
 
+from infra.local import faults
 from infra.local.render import (
     ACCOUNT_ID,
     REGION,
@@ -75,7 +76,8 @@ class LocalFunction:
             self.invocations += 1
             context = LambdaContext(self.spec.name, self.spec.memory_mb, self.spec.timeout_seconds)
             try:
-                return self._handler(event, context)
+                with faults.handler_scope(self.spec.name):  # the AWS calls made in here are the handler's
+                    return self._handler(event, context)
             except Exception:
                 self.errors += 1
                 raise
@@ -201,6 +203,7 @@ class LocalRuntime:
         self._http: Any = None
         self.started_at = time.time()
         self.heartbeat: Any = None  # infra.local.health.HeartbeatTimer, when the topology has monitoring
+        self.faults: faults.FaultInjector | None = None
 
     # --- lifecycle -------------------------------------------------------------------------------
 
@@ -211,11 +214,14 @@ class LocalRuntime:
         configure_local_process(self.aws_url, self.aws_port)
         self._start_moto()
         self._render_resources()
+        self._shorten_visibility_timeouts()
         self._export_function_environment()
         self.started_at = time.time()
         # Before the HTTP server exists, so that GET /_local/health always finds it; beats wait on the queue
         # until intake's poller starts.
         self._start_heartbeat()
+        # Opt-in fault injection (infra/local/faults.py), installed before any handler makes a client.
+        self.faults = faults.install_from_env()
         self._start_functions()
         return self
 
@@ -228,6 +234,8 @@ class LocalRuntime:
             thread.join(timeout=5)
         if self._moto_server is not None:
             self._moto_server.stop()
+        if self.faults is not None:
+            self.faults.uninstall()
 
     def __enter__(self) -> "LocalRuntime":
         return self.start()
@@ -251,6 +259,18 @@ class LocalRuntime:
 
     def _render_resources(self) -> None:
         self.resources = render_topology(self.topology, self.config_dir, self.api_url)
+
+    def _shorten_visibility_timeouts(self) -> None:
+        """FIREBELL_VISIBILITY_TIMEOUT=<s>: retry failed records after seconds, not minutes (fault harness, demos).
+
+        The topology's 180 s (six times the functions' timeout) would make every retried record wait 3 minutes.
+        """
+        seconds = os.environ.get("FIREBELL_VISIBILITY_TIMEOUT")
+        if not seconds:
+            return
+        sqs = boto3.client("sqs", region_name=REGION)
+        for queue in self.topology.queues:
+            sqs.set_queue_attributes(QueueUrl=self.resources[("queue_url", queue.name)], Attributes={"VisibilityTimeout": str(int(seconds))})
 
     def _export_function_environment(self) -> None:
         os.environ.update(function_environment(self.topology, self.resources, self.config_dir, self.time_scale))
