@@ -273,7 +273,8 @@ def identity(run: Run, incident: dict[str, Any]) -> tuple[str, str] | None:
 
 
 def wait_until_quiet(pipeline: Pipeline, seconds: float) -> bool:
-    """Source queues empty (nothing in flight either) and nothing new in the outbox or the DLQs for 3 s."""
+    """Source queues and the transactional outbox empty (nothing in flight either), and nothing new in the
+    outbox of sent messages or the DLQs for 3 s."""
     sqs = local_aws_client("sqs", pipeline.aws_url)
     queues = [pipeline.resources[f"queue_url:{q.name}"] for q in TOPOLOGY.queues]
     dlqs = [pipeline.resources[f"queue_url:{TOPOLOGY.dlq_name(q.name)}"] for q in TOPOLOGY.queues]
@@ -283,8 +284,15 @@ def wait_until_quiet(pipeline: Pipeline, seconds: float) -> bool:
     def depth(url: str) -> int:
         return sum(int(v) for v in sqs.get_queue_attributes(QueueUrl=url, AttributeNames=names)["Attributes"].values())
 
+    dynamodb = local_aws_client("dynamodb", pipeline.aws_url)
+
+    def outbox_pending() -> int:
+        """Effects committed and not yet carried out (the relay's index), read off DynamoDB itself."""
+        return dynamodb.query(TableName=pipeline.resources["table:incidents"], IndexName="by-outbox", Select="COUNT",
+                              KeyConditionExpression="outbox = :p", ExpressionAttributeValues={":p": {"S": "pending"}})["Count"]
+
     def quiet() -> bool:
-        busy = sum(depth(u) for u in queues)
+        busy = sum(depth(u) for u in queues) + outbox_pending()
         fingerprint = (busy, len(outbox(pipeline.api_url)), sum(depth(u) for u in dlqs))
         if fingerprint != last["fingerprint"]:
             last.update(fingerprint=fingerprint, since=time.monotonic())

@@ -12,7 +12,6 @@ from typing import Literal
 from pynamodb.indexes import GlobalSecondaryIndex
 from pynamodb.models import Model
 
-from firebell import idempotency
 from firebell import workflows as machines
 from firebell.data.records import ALL_RECORDS, EXPIRY_ATTRIBUTE, TABLE_MODEL
 from firebell.domain.alarms import ALARM_STATE_CHANGE_PATTERN
@@ -229,9 +228,6 @@ class Topology:
 
 
 TABLE = "incidents"
-# Powertools idempotency records (POST /incidents with an Idempotency-Key), keyed and expired by the attributes
-# firebell.idempotency gives its DynamoDBPersistenceLayer.
-IDEMPOTENCY_TABLE = "idempotency"
 ALARMS_TOPIC = "alarms"
 EVENTS_TOPIC = "events"
 ACK_SECRET = "ack-links"
@@ -266,13 +262,6 @@ def _state_machine(name: str, queue: str = "notify") -> StateMachineSpec:
 TOPOLOGY = Topology(
     tables=(
         table_from_model(TABLE, TABLE_MODEL, *ALL_RECORDS, ttl_attribute=EXPIRY_ATTRIBUTE),
-        TableSpec(
-            IDEMPOTENCY_TABLE,
-            KeyAttribute(idempotency.KEY_ATTRIBUTE, "S"),
-            None,
-            (),
-            ttl_attribute=idempotency.EXPIRY_ATTRIBUTE,
-        ),
     ),
     topics=(
         TopicSpec(ALARMS_TOPIC, "CloudWatch alarm actions publish here"),
@@ -299,9 +288,9 @@ TOPOLOGY = Topology(
                             "the routing key in the path, an integration key of one service (Alertmanager webhook)"),
             )),
             permissions=replace(
-                _ACTS_ON_INCIDENTS, table_read_write=(TABLE, IDEMPOTENCY_TABLE), read_secrets=(ACK_SECRET,)
+                _ACTS_ON_INCIDENTS, read_secrets=(ACK_SECRET,)
             ),
-            environment={**_COMMON_ENV, **_SIGNS_ACK_LINKS, "IDEMPOTENCY_TABLE_NAME": ("table", IDEMPOTENCY_TABLE)},
+            environment={**_COMMON_ENV, **_SIGNS_ACK_LINKS},
         ),
         FunctionSpec(
             name="intake",

@@ -295,7 +295,10 @@ class InMemoryIncidentStore:
         self._count("complete_effect")
         self._fault("complete_effect", after=False)
         with self._lock:
-            self._effects[effect.effect_id].update(status=status, lease_until=None, result=result)
+            item = self._effects[effect.effect_id]
+            if item["status"] is not EffectStatus.SENDING:
+                return  # completed before (DynamoDB: the condition fails, nothing is written)
+            item.update(status=status, lease_until=None, result=result)
             for entry in entries:
                 self._append(entry)
 

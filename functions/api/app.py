@@ -13,7 +13,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from firebell import idempotency, wiring
+from firebell import wiring
 from firebell.domain.enums import Priority, Status
 from firebell.domain.errors import (
     HTTP_ANSWERS,
@@ -109,11 +109,10 @@ def openapi_document() -> Response[str]:
     summary="Report an incident",
     description="With an Idempotency-Key header (any string up to 255 characters, unique per request), a retry "
     "of the same request returns the incident the first one opened (201, Idempotent-Replayed: true) instead of "
-    "opening another, for 24 hours. The same key with a different body is refused (422 idempotency_key_reused); "
-    "a retry while the first request is still running gets 409 idempotency_key_in_progress.",
+    "opening another, for 24 hours (also while the first request is still running, and after it failed midway). "
+    "The same key with a different body is refused (422 idempotency_key_reused).",
     responses={
         201: {"description": "Incident opened (or, for a retried Idempotency-Key, the one the first request opened)"},
-        409: {"description": "A request with the same Idempotency-Key is still being processed: retry it shortly"},
         422: {"description": "Invalid request, or an Idempotency-Key already used with a different body"},
     },
 )
@@ -129,20 +128,9 @@ def create_incident(
         identity = app.current_event.request_context.identity
         # The IAM principal API Gateway authenticated: callers' keys never collide.
         caller = identity.user_arn or identity.caller or "anonymous"
-        # Refusals (key reused with another body, first request still running) raise: handled above.
-        outcome = idempotency.run_once(
-            scope="firebell.api.create_incident",
-            key=idempotency_key,
-            caller=caller,
-            body=request.model_dump(mode="json"),
-            # The key is also bound to the incident in its own transaction: a retry after a failure that made
-            # powertools forget the key still finds the incident the first attempt opened.
-            operation=lambda: {"incident_id": intake.report(request, idempotency_key=f"{caller}|{idempotency_key}").incident_id},
-            store=wiring.idempotency_store(),
-            lambda_context=app.lambda_context,
-        )
-        incident = incidents.get(outcome.result["incident_id"])
-        replayed = outcome.replayed
+        # The key is bound to the incident in the transaction that opens it: a retry (after any failure, or
+        # racing the first request) finds that incident, never opens a second; another body is refused.
+        incident, replayed = intake.report_once(request, f"{caller}|{idempotency_key}")
     headers = {"Location": f"/incidents/{incident.reference}"}
     if replayed:
         headers["Idempotent-Replayed"] = "true"

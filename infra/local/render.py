@@ -130,7 +130,9 @@ def create_event_rule(events: Any, rule: EventRuleSpec, topology: Topology, reso
 def function_environment(topology: Topology, resources: Resources, config_dir: Path, time_scale: float) -> dict[str, str]:
     """The union of every function's environment: handlers sharing a process must agree on each variable."""
     # The outbox relay runs every second locally; effects a second old are its business.
-    merged: dict[str, str] = {"FIREBELL_CONFIG_DIR": str(config_dir), "FIREBELL_TIME_SCALE": str(time_scale), "FIREBELL_OUTBOX_GRACE_SECONDS": "1"}
+    merged: dict[str, str] = {"FIREBELL_CONFIG_DIR": str(config_dir), "FIREBELL_TIME_SCALE": str(time_scale), "FIREBELL_OUTBOX_GRACE_SECONDS": "1",
+                               # Locally a handler is a thread that never times out: a short lease lets the relay retry soon.
+                               "FIREBELL_OUTBOX_LEASE_SECONDS": "5"}
     for function in topology.functions:
         for variable, ref in function.environment.items():
             value = resources[ref]

@@ -169,6 +169,8 @@ def test_an_effect_is_claimed_once_released_and_completed_with_its_lines(store):
     assert store.claim_effect(effect, T0 + timedelta(seconds=62), T0 + timedelta(seconds=122)) is True
     line = new_change().entries[0].model_copy(update={"incident_id": incident.incident_id, "kind": TimelineKind.NOTIFICATION_SENT})
     store.complete_effect(effect, EffectStatus.DONE, "published", [line])
+    store.complete_effect(effect, EffectStatus.DONE, "published", [line])  # a retry whose first answer was lost
+    assert [e.kind for e in store.timeline(incident.incident_id)].count(TimelineKind.NOTIFICATION_SENT) == 1
     assert store.claim_effect(effect, T0 + timedelta(hours=1), T0 + timedelta(hours=2)) is False
     assert store.pending_effects(incident.incident_id) == []
     assert TimelineKind.NOTIFICATION_SENT in [e.kind for e in store.timeline(incident.incident_id)]

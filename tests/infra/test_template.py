@@ -16,7 +16,6 @@ from firebell import workflows
 from firebell.data.records import ALL_RECORDS, TABLE_MODEL
 from infra.cdk.stack import ASL_PLACEHOLDER, VISIBILITY_TIMEOUT_FACTOR
 from infra.topology import (
-    IDEMPOTENCY_TABLE,
     TABLE,
     TOPOLOGY,
     ApiTrigger,
@@ -188,30 +187,6 @@ def test_table_is_on_demand_recoverable_encrypted_and_retained(synthesized: Synt
     # And DynamoDB expires its items by the topology's TTL attribute, if it has one
     expected_ttl = {"AttributeName": spec.ttl_attribute, "Enabled": True} if spec.ttl_attribute else None
     assert table["Properties"].get("TimeToLiveSpecification") == expected_ttl
-
-
-def test_idempotency_table_is_powertools_layout(synthesized: Synthesized, resources: Resources) -> None:
-    # Given the idempotency table (powertools' DynamoDBPersistenceLayer defaults: key `id`, expiry `expiration`)
-    stack = synthesized.stack
-    table_id = synthesized.logical_id(stack.tables[IDEMPOTENCY_TABLE])
-    table = resources[table_id]["Properties"]
-    # Then its key is `id` (a string), it has no index, and records expire by `expiration` (epoch seconds)
-    assert table["KeySchema"] == [{"AttributeName": "id", "KeyType": "HASH"}]
-    assert table["AttributeDefinitions"] == [{"AttributeName": "id", "AttributeType": "S"}]
-    assert "GlobalSecondaryIndexes" not in table
-    assert table["TimeToLiveSpecification"] == {"AttributeName": "expiration", "Enabled": True}
-    # And the api function, and no other, may read and write it, and knows its name
-    writers = {
-        role_id
-        for role_id in of_type(resources, "AWS::IAM::Role")
-        if arn_of(table_id) in allowed(statements_of_role(resources, role_id), "dynamodb:PutItem")
-    }
-    assert writers == {function_role(synthesized, "api")}
-    api_statements = statements_of_role(resources, function_role(synthesized, "api"))
-    for action in ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"):
-        assert arn_of(table_id) in allowed(api_statements, action), action
-    variables = synthesized.resource(stack.functions["api"])["Properties"]["Environment"]["Variables"]
-    assert variables["IDEMPOTENCY_TABLE_NAME"] == ref(table_id)
 
 
 # --- topics, queues, subscriptions ----------------------------------------------------------------------

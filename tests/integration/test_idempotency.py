@@ -1,5 +1,6 @@
-"""POST /incidents with an Idempotency-Key under moto: powertools idempotency with its records in the topology's
-idempotency table. A retried request returns the incident the first one opened, never a second one."""
+"""POST /incidents with an Idempotency-Key under moto: the key is bound to the incident it opened in the same
+transaction (an IDEMPOTENCY# item of the incidents table, expiring by its TTL). A retried request returns the
+incident the first one opened, never a second one, whatever happened to the first."""
 
 from __future__ import annotations
 
@@ -44,6 +45,12 @@ def references(pipeline: Pipeline) -> list[str]:
     return sorted(i["reference"] for i in page["items"])
 
 
+def idempotency_items(pipeline: Pipeline) -> list[dict[str, Any]]:
+    table = pipeline.resources[("table", "incidents")]
+    items = pipeline.client("dynamodb").scan(TableName=table)["Items"]
+    return [i for i in items if i["pk"]["S"].startswith("IDEMPOTENCY#")]
+
+
 def opened_events(pipeline: Pipeline) -> list[dict[str, Any]]:
     return [json.loads(r["body"]) for r in pipeline.queued("classify")["Records"]]
 
@@ -82,10 +89,8 @@ def test_without_the_header_every_request_opens_an_incident(pipeline: Pipeline) 
     answers = [post(pipeline, REPORT) for _ in range(2)]
     assert [a.status for a in answers] == [201, 201]
     assert references(pipeline) == ["INC-1", "INC-2"]
-    # And the idempotency store was never even built (no client, nothing read or written)
-    assert wiring.idempotency_store.cache_info().currsize == 0
-    items = pipeline.client("dynamodb").scan(TableName="firebell-idempotency")["Items"]
-    assert items == []
+    # And no key was bound
+    assert idempotency_items(pipeline) == []
 
 
 def test_different_keys_are_different_requests(pipeline: Pipeline) -> None:
@@ -119,46 +124,46 @@ def test_keys_are_scoped_to_the_caller(pipeline: Pipeline) -> None:
     assert "idempotent-replayed" not in bob.headers
 
 
-def test_a_duplicate_while_the_first_request_is_in_flight_gets_409(pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch) -> None:
-    # Given a first request that is still opening its incident when its duplicate arrives
+def test_a_duplicate_while_the_first_request_is_in_flight_gets_the_same_incident(pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given a first request that is still opening its incident when its duplicate arrives (and completes first)
     service = wiring.intake()
-    report = service.report
+    open_ = service._incidents.open
     duplicates: list[Answer] = []
+    arrived: list[bool] = []
 
-    def report_while_a_duplicate_arrives(request: Any, idempotency_key: str | None = None) -> Any:
-        duplicates.append(post(pipeline, REPORT, "in-flight"))
-        return report(request, idempotency_key)
+    def open_while_a_duplicate_arrives(change):
+        if not arrived:
+            arrived.append(True)  # the duplicate's own open goes through
+            duplicates.append(post(pipeline, REPORT, "in-flight"))
+        return open_(change)
 
-    monkeypatch.setattr(service, "report", report_while_a_duplicate_arrives)
+    monkeypatch.setattr(service._incidents, "open", open_while_a_duplicate_arrives)
 
     # When the first request completes
     first = post(pipeline, REPORT, "in-flight")
 
-    # Then the duplicate was refused with 409 (retry later), the first opened the one incident
+    # Then both answer with the one incident the duplicate happened to open first: nobody is told to come back
     (duplicate,) = duplicates
-    assert duplicate.status == 409
-    assert duplicate.body["error"] == "idempotency_key_in_progress"
-    assert first.status == 201
-    assert references(pipeline) == ["INC-1"]
-    # And retrying the duplicate now returns that incident
-    monkeypatch.setattr(service, "report", report)
-    assert post(pipeline, REPORT, "in-flight").body["reference"] == "INC-1"
+    assert duplicate.status == first.status == 201
+    assert duplicate.body["incident_id"] == first.body["incident_id"]
+    assert first.headers["idempotent-replayed"] == "true"
+    assert len(references(pipeline)) == 1
 
 
 def test_a_request_that_failed_can_be_retried_with_its_key(pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch) -> None:
     # Given a first attempt that fails before opening anything (the table is throttled, say)
     service = wiring.intake()
-    report = service.report
+    report = service.report_once
 
     def fail(request: Any, idempotency_key: str | None = None) -> Any:
         raise ConnectionError("throttled")
 
-    monkeypatch.setattr(service, "report", fail)
+    monkeypatch.setattr(service, "report_once", fail)
     with pytest.raises(ConnectionError):
         post(pipeline, REPORT, "after-failure")
 
     # When the caller retries with the same key
-    monkeypatch.setattr(service, "report", report)
+    monkeypatch.setattr(service, "report_once", report)
     retry = post(pipeline, REPORT, "after-failure")
 
     # Then the retry runs (the failed attempt left no record behind) and opens the incident
@@ -178,43 +183,17 @@ def test_an_invalid_key_is_refused_naming_the_header(pipeline: Pipeline, key: st
 def test_an_invalid_body_with_a_key_is_refused_and_records_nothing(pipeline: Pipeline) -> None:
     refused = post(pipeline, {"reporter": "alice"}, "bad-body")
     assert refused.status == 422 and [f["field"] for f in refused.body["fields"]] == ["body.title"]
-    assert pipeline.client("dynamodb").scan(TableName="firebell-idempotency")["Items"] == []
+    assert idempotency_items(pipeline) == []
 
 
-def test_records_expire_through_the_table_s_ttl(pipeline: Pipeline) -> None:
+def test_bindings_expire_through_the_table_s_ttl(pipeline: Pipeline) -> None:
     # Given a completed request
-    post(pipeline, REPORT, "ttl")
+    first = post(pipeline, REPORT, "ttl")
     dynamodb = pipeline.client("dynamodb")
-    # Then its record is in the idempotency table, with the expiry the table's TTL deletes it by
-    ttl = dynamodb.describe_time_to_live(TableName="firebell-idempotency")["TimeToLiveDescription"]
-    assert (ttl["TimeToLiveStatus"], ttl["AttributeName"]) == ("ENABLED", "expiration")
-    (item,) = dynamodb.scan(TableName="firebell-idempotency")["Items"]
-    assert item["id"]["S"].startswith("firebell.api.create_incident#")
-    assert item["status"]["S"] == "COMPLETED"
-    assert int(item["expiration"]["N"]) > 0
-    assert json.loads(item["data"]["S"]) == {"incident_id": post(pipeline, REPORT, "ttl").body["incident_id"]}
-
-
-def test_a_request_that_failed_after_opening_its_incident_returns_it_on_retry(pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch) -> None:
-    # Given a first attempt that opened its incident and then failed (its answer lost, a timeout after the
-    # write): powertools forgets the key of a failed request
-    service = wiring.intake()
-    report = service.report
-
-    def open_then_fail(request: Any, idempotency_key: str | None = None) -> Any:
-        report(request, idempotency_key)
-        raise TimeoutError("Read timeout on endpoint URL")
-
-    monkeypatch.setattr(service, "report", open_then_fail)
-    with pytest.raises(TimeoutError):
-        post(pipeline, REPORT, "opened-then-failed")
-
-    # When the caller retries with the same key
-    monkeypatch.setattr(service, "report", report)
-    retry = post(pipeline, REPORT, "opened-then-failed")
-
-    # Then it gets the incident the first attempt opened: never a second one
-    assert retry.status == 201 and retry.body["reference"] == "INC-1"
-    assert references(pipeline) == ["INC-1"]
-    # And the same key with another body is still refused
-    assert post(pipeline, REPORT | {"title": "Search is down"}, "opened-then-failed").status == 422
+    # Then its key's binding is in the incidents table, with the expiry the table's TTL deletes it by (a day on)
+    ttl = dynamodb.describe_time_to_live(TableName=pipeline.resources[("table", "incidents")])["TimeToLiveDescription"]
+    assert (ttl["TimeToLiveStatus"], ttl["AttributeName"]) == ("ENABLED", "expires")
+    (item,) = idempotency_items(pipeline)
+    assert item["incident_id"]["S"] == first.body["incident_id"]
+    assert int(item["expires"]["N"]) > 0
+    assert "alice" not in json.dumps(item)  # the caller and the key are hashed: a key is a client's secret

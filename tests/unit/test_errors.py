@@ -102,7 +102,6 @@ def client_error(code: str, status: int = 400, **extra) -> ClientError:
         (TimeoutError(), Retry.TRANSIENT),
         (ConcurrentUpdate("lost"), Retry.TRANSIENT),
         (errors.DirectoryBusy("busy"), Retry.TRANSIENT),
-        (errors.IdempotencyInProgress("busy"), Retry.TRANSIENT),
         (errors.IncidentNotFound("x"), Retry.PERMANENT),
         (errors.PermanentMessageError("x"), Retry.PERMANENT),
         (RuntimeError("a bug"), Retry.UNKNOWN),

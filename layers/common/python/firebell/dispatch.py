@@ -10,10 +10,12 @@ overtakes an earlier one (stop the previous), and what is left stays pending for
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 from datetime import timedelta
 
 from .domain.enums import TimelineKind
+from .domain.errors import is_transient
 from .domain.models import IncidentEvent, TimelineEntry
 from .outbox import Effect, EffectKind, EffectStatus
 from .ports import Clock, EventPublisher, IncidentStore, Messenger, Workflows
@@ -35,12 +37,14 @@ class Delivery:
 
 
 class Dispatcher:
-    def __init__(self, store: IncidentStore, events: EventPublisher, workflows: Workflows, messenger: Messenger, clock: Clock) -> None:
+    def __init__(self, store: IncidentStore, events: EventPublisher, workflows: Workflows, messenger: Messenger, clock: Clock,
+                 lease: timedelta = LEASE) -> None:
         self._store = store
         self._events = events
         self._workflows = workflows
         self._messenger = messenger
         self._clock = clock
+        self._lease = lease
 
     def dispatch(self, effects: list[Effect]) -> list[Delivery]:
         """Carry out `effects` in order; stop at the first failure (it stays pending and is retried later)."""
@@ -71,7 +75,7 @@ class Dispatcher:
 
     def _run(self, effect: Effect, in_turn: bool = False) -> Delivery | None:
         now = self._clock()
-        if not self._store.claim_effect(effect, now, now + LEASE):
+        if not self._store.claim_effect(effect, now, now + self._lease):
             if in_turn and self._store.effect_status(effect.incident_id, effect.effect_id) not in _FINISHED:
                 # Another dispatcher is carrying out an earlier run effect: ours wait (the relay does them after).
                 raise EffectsPending(effect.incident_id, f"earlier run effect {effect.effect_id} in progress elsewhere")
@@ -94,7 +98,7 @@ class Dispatcher:
                     self._workflows.stop(result, "no longer wanted when it started")
                     result = f"stopped at once: {result}"
         except Exception:
-            self._store.release_effect(effect)  # the next dispatch may take it at once
+            _persevering(lambda: self._store.release_effect(effect))  # the next dispatch may take it at once
             raise
         entries = []
         if delivery:
@@ -105,7 +109,8 @@ class Dispatcher:
                  # when the incident was last seen still wanting it (a page is only ever sent right after)
                  **({"checked_at": checked_at.isoformat(), "checked_version": checked_version} if checked_at else {})},
             ))
-        self._store.complete_effect(effect, EffectStatus.DONE, result, entries)
+        # Done is written with some perseverance: once a page is out, failing to say so would send it again.
+        _persevering(lambda: self._store.complete_effect(effect, EffectStatus.DONE, result, entries))
         return delivery
 
     def _skip(self, effect: Effect, status: str) -> None:
@@ -140,6 +145,18 @@ class Dispatcher:
 
     def _entry(self, effect: Effect, kind: TimelineKind, message: str, details: dict) -> TimelineEntry:
         return TimelineEntry(incident_id=effect.incident_id, at=self._clock(), kind=kind, actor=SYSTEM, message=message, details=details)
+
+
+def _persevering(write, attempts: int = 5) -> None:
+    """A conditional write retried over transient errors (throttling, timeouts) with a short backoff; the store's
+    conditions make a retry of a write that had landed harmless."""
+    for attempt in range(attempts):
+        try:
+            return write()
+        except Exception as error:
+            if attempt == attempts - 1 or not is_transient(error):
+                raise
+            time.sleep(0.05 * 2**attempt)
 
 
 class EffectsPending(Exception):

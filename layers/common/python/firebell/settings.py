@@ -21,9 +21,10 @@ class Settings(BaseModel):
     config_dir: str = "/opt/firebell/config"
     time_scale: float = Field(default=1.0, gt=0)
     public_api_url: str = ""
-    idempotency_table_name: str = ""  # the api function: powertools idempotency records (Idempotency-Key)
     # The outbox relay leaves effects younger than this to the function that committed them.
     outbox_grace_seconds: float = Field(default=10.0, ge=0)
+    # How long a dispatcher holds an effect it claimed: longer than an effect can take (the function's timeout).
+    outbox_lease_seconds: float = Field(default=60.0, gt=0)
 
     def state_machine_arns(self) -> dict[str, str]:
         from .workflows import ALL
@@ -46,8 +47,8 @@ _ENV = {
     "config_dir": "FIREBELL_CONFIG_DIR",
     "time_scale": "FIREBELL_TIME_SCALE",
     "public_api_url": "PUBLIC_API_URL",
-    "idempotency_table_name": "IDEMPOTENCY_TABLE_NAME",
     "outbox_grace_seconds": "FIREBELL_OUTBOX_GRACE_SECONDS",
+    "outbox_lease_seconds": "FIREBELL_OUTBOX_LEASE_SECONDS",
 }
 
 

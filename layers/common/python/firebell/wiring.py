@@ -5,7 +5,6 @@ from datetime import UTC, datetime, timedelta
 from functools import cache
 from typing import Any
 
-from . import idempotency
 from .adapters import aws
 from .batch import DeadLetterQueues
 from .config import cached_config
@@ -50,6 +49,7 @@ def _dispatcher() -> Dispatcher:
         workflows=_workflows(),
         messenger=aws.AwsMessenger(settings.region),
         clock=utc_now,
+        lease=timedelta(seconds=settings.outbox_lease_seconds),
     )
 
 
@@ -153,14 +153,7 @@ def dead_letters() -> DeadLetterQueues:
     return aws.SqsRedriveDeadLetters(get_settings().region)
 
 
-@cache
-def idempotency_store() -> Any:
-    """powertools' idempotency persistence layer (a BasePersistenceLayer) on the idempotency table."""
-    settings = get_settings()
-    return idempotency.dynamodb_store(settings.idempotency_table_name, settings.region)
-
-
 def reset() -> None:
     """Forget everything built from the environment (tests change it between cases)."""
-    for cached in (_store, _dispatcher, outbox_relay, incidents, context, _workflows, lifecycle, resolution, intake, escalation, sla_clocks, duties, schedules, directory_admin, _effective_config, dead_letters, idempotency_store, get_settings, aws.client, cached_config):
+    for cached in (_store, _dispatcher, outbox_relay, incidents, context, _workflows, lifecycle, resolution, intake, escalation, sla_clocks, duties, schedules, directory_admin, _effective_config, dead_letters, get_settings, aws.client, cached_config):
         cached.cache_clear()

@@ -375,13 +375,19 @@ class DynamoIncidentStore:
             raise
 
     def complete_effect(self, effect: Effect, status: EffectStatus, result: str, entries: list[TimelineEntry] = ()) -> None:
-        """Mark it done (or skipped) together with the timeline lines that record it (e.g. the delivery)."""
-        with TransactWrite(connection=EffectRecord._get_connection().connection) as tx:
-            tx.update(EffectRecord(_incident_pk(effect.incident_id), _effect_sk(effect.effect_id)),
-                      actions=[EffectRecord.status.set(status.value), EffectRecord.result.set(result[:1024] or "-"),
-                               EffectRecord.lease_until.remove(), EffectRecord.outbox.remove()])
-            for entry in entries:
-                tx.save(TimelineRecord(_incident_pk(entry.incident_id), f"TIMELINE#{entry.at.isoformat()}#{ULID()}", document=entry.model_dump(mode="json")))
+        """Mark it done (or skipped) together with the timeline lines that record it (e.g. the delivery); a second
+        completion (a retry of one whose answer was lost) changes nothing and writes no line twice."""
+        try:
+            with TransactWrite(connection=EffectRecord._get_connection().connection) as tx:
+                tx.update(EffectRecord(_incident_pk(effect.incident_id), _effect_sk(effect.effect_id)),
+                          actions=[EffectRecord.status.set(status.value), EffectRecord.result.set(result[:1024] or "-"),
+                                   EffectRecord.lease_until.remove(), EffectRecord.outbox.remove()],
+                          condition=EffectRecord.status == EffectStatus.SENDING.value)
+                for entry in entries:
+                    tx.save(TimelineRecord(_incident_pk(entry.incident_id), f"TIMELINE#{entry.at.isoformat()}#{ULID()}", document=entry.model_dump(mode="json")))
+        except TransactWriteError as error:
+            if _failed_conditions(error) != [len(entries)]:  # pynamodb sends the puts first, the update last
+                raise
 
     def release_effect(self, effect: Effect) -> None:
         """Give a claimed effect back (it failed): the next dispatch may take it without waiting for the lease."""

@@ -56,10 +56,6 @@ class ConcurrentUpdate(TransientError):
     """Another writer saved first (optimistic lock or condition lost); the caller reloads and retries."""
 
 
-class IdempotencyInProgress(TransientError):
-    """A request with this Idempotency-Key is still being processed."""
-
-
 # --- permanent: requests refused by the domain ----------------------------------------------------
 
 
@@ -223,7 +219,6 @@ HTTP_ANSWERS: dict[type[Exception], HttpAnswer] = {
     InvalidAckLink: HttpAnswer(HTTPStatus.GONE, "invalid_ack_link"),
     UnknownRoutingKey: HttpAnswer(HTTPStatus.NOT_FOUND, "unknown_routing_key"),
     IdempotencyKeyReused: HttpAnswer(HTTPStatus.UNPROCESSABLE_ENTITY, "idempotency_key_reused", "header.Idempotency-Key"),
-    IdempotencyInProgress: HttpAnswer(HTTPStatus.CONFLICT, "idempotency_key_in_progress"),
     InvalidDirectory: HttpAnswer(HTTPStatus.UNPROCESSABLE_ENTITY, "invalid_directory"),
     UnknownKind: HttpAnswer(HTTPStatus.NOT_FOUND, "unknown_kind", "path.kind"),
     EntryNotFound: HttpAnswer(HTTPStatus.NOT_FOUND, "entry_not_found"),

@@ -71,13 +71,17 @@ class AlertIntake:
     # --- people -----------------------------------------------------------------------------------
 
     def report(self, request: IncidentCreate, idempotency_key: str | None = None) -> Incident:
-        """Open an incident. With an Idempotency-Key, the key is bound to it in the same transaction: a retry
-        after any failure finds this incident (or is refused if its body differs), never opens a second."""
+        return self.report_once(request, idempotency_key)[0]
+
+    def report_once(self, request: IncidentCreate, idempotency_key: str | None = None) -> tuple[Incident, bool]:
+        """Open an incident; True when an earlier request with this Idempotency-Key had opened it. The key is bound
+        to the incident in the same transaction: a retry after any failure, or racing the first request, finds
+        that incident (a different body is refused: IdempotencyKeyReused), never opens a second."""
         print_ = fingerprint(request)
         if idempotency_key:
             existing = self._bound(idempotency_key, print_)
             if existing:
-                return existing
+                return existing, True
         change = self._new(
             str(ULID()), title=request.title, description=request.description, source=Source.API, reporter=request.reporter,
             service=request.service, impact=request.impact, urgency=request.urgency,
@@ -86,9 +90,9 @@ class AlertIntake:
             change.idempotency = IdempotencyClaim(key=idempotency_key, incident_id=change.incident_id, fingerprint=print_,
                                                   expires_at=change.now + timedelta(days=_IDEMPOTENCY_DAYS))
         try:
-            return self._incidents.open(change).incident
+            return self._incidents.open(change).incident, False
         except IdempotencyKeyTaken:
-            return self._bound(idempotency_key, print_)
+            return self._bound(idempotency_key, print_), True
 
     def _bound(self, key: str, print_: str) -> Incident | None:
         found = self._store.idempotent_incident(key)
