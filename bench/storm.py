@@ -701,14 +701,14 @@ def main(argv: list[str] | None = None) -> int:
     configure_process(endpoint.url, endpoint.port)
 
     from firebell import wiring
-    from infra.local.render import function_environment, render_topology, sqs_lambda_record
+    from infra.local.render import common_environment, render_topology, sqs_lambda_record
     from infra.topology import CONFIG_DIR, TOPOLOGY
 
     endpoint.start()
     calls = DynamoCalls()
     try:
         resources = render_topology(TOPOLOGY, CONFIG_DIR, "http://127.0.0.1:9/bench")
-        os.environ.update(function_environment(TOPOLOGY, resources, CONFIG_DIR, 1.0))
+        os.environ.update(common_environment(CONFIG_DIR, 1.0))
         wiring.reset()
 
         storm_arn, alarms = storm_alarms(args.duplicates, args.distinct, args.seed)

@@ -5,7 +5,9 @@ A change to the pipeline (a queue, a filter policy, a function's trigger or perm
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+import operator
+from dataclasses import dataclass, field
+from functools import reduce
 from pathlib import Path
 from typing import Literal
 
@@ -14,6 +16,14 @@ from pynamodb.models import Model
 
 from firebell import workflows as machines
 from firebell.data.records import ALL_RECORDS, EXPIRY_ATTRIBUTE, TABLE_MODEL
+from firebell.dispatch import OutboxRelay
+from firebell.outbox import EffectKind, Needs
+from firebell.usecases.duties import Duties
+from firebell.usecases.escalation import Escalation
+from firebell.usecases.intake import AlertIntake
+from firebell.usecases.lifecycle import Lifecycle
+from firebell.usecases.resolution import Resolution
+from firebell.usecases.sla_clocks import SlaClocks
 from firebell.domain.alarms import ALARM_STATE_CHANGE_PATTERN
 from firebell.domain.enums import EventType
 from infra.monitoring import MonitoringSpec
@@ -179,15 +189,55 @@ class Permissions:
 
 @dataclass(frozen=True)
 class FunctionSpec:
+    """A function is built from the use cases it `runs`; its IAM grants and environment are derived from what
+    those need (their NEEDS, held to the code by tests/unit/test_needs.py), never listed by hand."""
+
     name: str
     description: str
     trigger: ApiTrigger | QueueTrigger | ScheduleTrigger
-    permissions: Permissions
-    # Environment variable → (resource kind, resource name); kinds: table, topic, queue_url, state_machine, secret, api_url.
-    environment: dict[str, tuple[str, str]] = field(default_factory=dict)
+    runs: tuple[type, ...]  # use case classes (each with NEEDS: firebell.outbox.Needs)
     handler: str = "app.handler"
     memory_mb: int = 512
     timeout_seconds: int = 30
+
+    @property
+    def needs(self) -> Needs:
+        return reduce(operator.or_, (use_case.NEEDS for use_case in self.runs), Needs())
+
+    @property
+    def permissions(self) -> Permissions:
+        needs = self.needs
+        return Permissions(
+            table_read_write=(TABLE,) if self.runs else (),
+            publish_to_topics=(EVENTS_TOPIC,) if EffectKind.PUBLISH in needs.effects else (),
+            # A queue consumer dead-letters what no retry can fix, with the reason (firebell/batch.py).
+            send_to_queues=(f"{self.trigger.queue}-dlq",) if isinstance(self.trigger, QueueTrigger) else (),
+            start_executions=_in_order(needs.starts),
+            stop_executions=_in_order(needs.stops),
+            answer_tasks=_in_order(needs.answers),
+            read_secrets=(ACK_SECRET,) if needs.signs_ack_links else (),
+            send_email=EffectKind.EMAIL in needs.effects,
+            send_sms=EffectKind.SMS in needs.effects,
+        )
+
+    @property
+    def environment(self) -> dict[str, tuple[str, str]]:
+        """Environment variable → (resource kind, resource name): just what its use cases read."""
+        needs, permissions = self.needs, self.permissions
+        variables: dict[str, tuple[str, str]] = {}
+        if permissions.table_read_write:
+            variables["TABLE_NAME"] = ("table", TABLE)
+        if permissions.publish_to_topics:
+            variables["EVENTS_TOPIC_ARN"] = ("topic", EVENTS_TOPIC)
+        for machine in _in_order(needs.starts | needs.stops | needs.answers):
+            variables[f"{machine.upper()}_STATE_MACHINE_ARN"] = ("state_machine", machine)
+        if needs.signs_ack_links:
+            variables["ACK_SECRET_ARN"] = ("secret", ACK_SECRET)
+            # The API's own URL would make the API depend on itself (CloudFormation cannot): its function's
+            # pages carry no one-click link; the people it pages have the API at hand anyway.
+            if not isinstance(self.trigger, ApiTrigger):
+                variables["PUBLIC_API_URL"] = ("api_url", "api")
+        return variables
 
     @property
     def code_dir(self) -> Path:
@@ -233,20 +283,10 @@ EVENTS_TOPIC = "events"
 ACK_SECRET = "ack-links"
 MACHINES = machines.ALL
 
-_COMMON_ENV: dict[str, tuple[str, str]] = {
-    "TABLE_NAME": ("table", TABLE),
-    "EVENTS_TOPIC_ARN": ("topic", EVENTS_TOPIC),
-    **{f"{name.upper()}_STATE_MACHINE_ARN": ("state_machine", name) for name in MACHINES},
-}
-_SIGNS_ACK_LINKS = {"ACK_SECRET_ARN": ("secret", ACK_SECRET)}
-_ACTS_ON_INCIDENTS = Permissions(
-    table_read_write=(TABLE,),
-    publish_to_topics=(EVENTS_TOPIC,),
-    # Resolving starts the confirmation window and a review; reopening restarts escalation, SLA and updates.
-    start_executions=MACHINES,
-    stop_executions=(machines.ESCALATION, machines.SLA),
-    answer_tasks=MACHINES,
-)
+
+
+def _in_order(names: frozenset[str]) -> tuple[str, ...]:
+    return tuple(m for m in MACHINES if m in names)
 
 
 def _state_machine(name: str, queue: str = "notify") -> StateMachineSpec:
@@ -287,62 +327,32 @@ TOPOLOGY = Topology(
                 PublicRoute("/v1/alertmanager/{routing_key}", ("POST",),
                             "the routing key in the path, an integration key of one service (Alertmanager webhook)"),
             )),
-            permissions=replace(
-                _ACTS_ON_INCIDENTS, read_secrets=(ACK_SECRET,)
-            ),
-            environment={**_COMMON_ENV, **_SIGNS_ACK_LINKS},
+            # Reports and monitoring tools' alerts, people's commands, stakeholder updates and reviews.
+            runs=(AlertIntake, Lifecycle, Resolution, Duties),
         ),
         FunctionSpec(
             name="intake",
             description="CloudWatch alarm notifications: open, deduplicate, resolve, reopen",
             trigger=QueueTrigger("intake"),
-            permissions=replace(_ACTS_ON_INCIDENTS, send_to_queues=("intake-dlq",)),
-            environment=dict(_COMMON_ENV),
+            runs=(AlertIntake,),
         ),
         FunctionSpec(
             name="classify",
             description="Categorise and prioritise new incidents; start escalation, SLA clocks and duties",
             trigger=QueueTrigger("classify"),
-            permissions=Permissions(
-                table_read_write=(TABLE,),
-                publish_to_topics=(EVENTS_TOPIC,),
-                send_to_queues=("classify-dlq",),
-                start_executions=(machines.ESCALATION, machines.SLA, machines.REMINDER, machines.MAINTENANCE, machines.QUIET),
-                read_secrets=(ACK_SECRET,),
-                send_email=True,
-                send_sms=True,
-            ),
-            environment={**_COMMON_ENV, **_SIGNS_ACK_LINKS, "PUBLIC_API_URL": ("api_url", "api")},
+            runs=(Escalation,),
         ),
         FunctionSpec(
             name="notify",
             description="Acts on timers (pages, SLA, reminders, confirmation window); email and SMS; records every delivery",
             trigger=QueueTrigger("notify", batch_size=5),
-            permissions=Permissions(
-                table_read_write=(TABLE,),
-                publish_to_topics=(EVENTS_TOPIC,),
-                send_to_queues=("notify-dlq",),
-                answer_tasks=MACHINES,
-                read_secrets=(ACK_SECRET,),
-                send_email=True,
-                send_sms=True,
-            ),
-            environment={**_COMMON_ENV, **_SIGNS_ACK_LINKS, "PUBLIC_API_URL": ("api_url", "api")},
+            runs=(Escalation, SlaClocks, Duties, Resolution),
         ),
         FunctionSpec(
             name="outbox",
             description="Outbox relay: carries out committed effects a crash or a failure left pending",
             trigger=ScheduleTrigger(rate_minutes=1, local_interval_seconds=1.0),
-            permissions=Permissions(
-                table_read_write=(TABLE,),
-                publish_to_topics=(EVENTS_TOPIC,),
-                start_executions=MACHINES,
-                stop_executions=(machines.ESCALATION, machines.SLA),
-                answer_tasks=MACHINES,
-                send_email=True,
-                send_sms=True,
-            ),
-            environment=dict(_COMMON_ENV),
+            runs=(OutboxRelay,),
         ),
     ),
     state_machines=(

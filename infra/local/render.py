@@ -11,7 +11,7 @@ from typing import Any
 
 import boto3
 
-from infra.topology import EventRuleSpec, TableSpec, Topology
+from infra.topology import EventRuleSpec, FunctionSpec, TableSpec, Topology
 
 ACCOUNT_ID = "123456789012"
 REGION = "us-east-1"
@@ -19,6 +19,12 @@ Resources = dict[tuple[str, str], str]
 
 
 def render_topology(topology: Topology, config_dir: Path, api_url: str) -> Resources:
+    resources = _render_topology(topology, config_dir, api_url)
+    _rendered.append(resources)
+    return resources
+
+
+def _render_topology(topology: Topology, config_dir: Path, api_url: str) -> Resources:
     """Create every table, topic, queue (with its DLQ, redrive policy and subscriptions), EventBridge rule and
     state machine.
 
@@ -127,18 +133,30 @@ def create_event_rule(events: Any, rule: EventRuleSpec, topology: Topology, reso
     return arn
 
 
-def function_environment(topology: Topology, resources: Resources, config_dir: Path, time_scale: float) -> dict[str, str]:
-    """The union of every function's environment: handlers sharing a process must agree on each variable."""
-    # The outbox relay runs every second locally; effects a second old are its business.
-    merged: dict[str, str] = {"FIREBELL_CONFIG_DIR": str(config_dir), "FIREBELL_TIME_SCALE": str(time_scale), "FIREBELL_OUTBOX_GRACE_SECONDS": "1",
-                               # Locally a handler is a thread that never times out: a short lease lets the relay retry soon.
-                               "FIREBELL_OUTBOX_LEASE_SECONDS": "5"}
-    for function in topology.functions:
-        for variable, ref in function.environment.items():
-            value = resources[ref]
-            if merged.setdefault(variable, value) != value:
-                raise RuntimeError(f"{variable} differs between functions; they cannot share one process")
-    return merged
+def common_environment(config_dir: Path, time_scale: float) -> dict[str, str]:
+    """What every local function reads besides its own variables (in AWS: the stack's settings for all)."""
+    return {
+        "FIREBELL_CONFIG_DIR": str(config_dir), "FIREBELL_TIME_SCALE": str(time_scale),
+        # The outbox relay runs every second locally; effects a second old are its business.
+        "FIREBELL_OUTBOX_GRACE_SECONDS": "1",
+        # Locally a handler is a thread that never times out: a short lease lets the relay retry soon.
+        "FIREBELL_OUTBOX_LEASE_SECONDS": "5",
+    }
+
+
+def own_environment(function: FunctionSpec, resources: Resources) -> dict[str, str]:
+    """Exactly the variables the topology gives this function (derived from the use cases it runs)."""
+    return {variable: resources[ref] for variable, ref in function.environment.items()}
+
+
+_rendered: list[Resources] = []
+
+
+def rendered() -> Resources:
+    """The resources this process rendered last (local functions take their environment from them)."""
+    if not _rendered:
+        raise RuntimeError("nothing rendered yet: render_topology() first")
+    return _rendered[-1]
 
 
 def sqs_lambda_record(message: dict[str, Any], queue_arn: str) -> dict[str, Any]:

@@ -29,12 +29,17 @@ from infra.local.render import (
     ACCOUNT_ID,
     REGION,
     captured_outbox,
-    function_environment,
+    Resources,
+    common_environment,
+    own_environment,
+    rendered,
     dead_letters_view,
     peek_dead_letters,
     render_topology,
     sqs_lambda_record,
 )
+from firebell.container import running_as
+from infra.local.iam import enforce
 from infra.topology import CONFIG_DIR, TOPOLOGY, ApiTrigger, FunctionSpec, QueueTrigger, ScheduleTrigger, Topology
 
 log = logging.getLogger("firebell.local")
@@ -64,8 +69,10 @@ class LambdaContext:
 class LocalFunction:
     """One function 'container': its handler imported once, one invocation at a time (like one Lambda instance)."""
 
-    def __init__(self, spec: FunctionSpec) -> None:
+    def __init__(self, spec: FunctionSpec, resources: Resources | None = None) -> None:
         self.spec = spec
+        # Its own variables only, over the process's common ones: a variable it was not given fails here too.
+        self.environment = own_environment(spec, resources if resources is not None else rendered())
         self._handler: Callable[[dict, Any], Any] = getattr(importlib.import_module(spec.module), spec.handler.rsplit(".", 1)[1])
         self._lock = threading.Lock()
         self.invocations = 0
@@ -76,7 +83,9 @@ class LocalFunction:
             self.invocations += 1
             context = LambdaContext(self.spec.name, self.spec.memory_mb, self.spec.timeout_seconds)
             try:
-                with faults.handler_scope(self.spec.name):  # the AWS calls made in here are the handler's
+                environment = {**os.environ, **self.environment}
+                # The AWS calls made in here are the handler's, with its environment and its role.
+                with faults.handler_scope(self.spec.name), running_as(self.spec.name, environment):
                     return self._handler(event, context)
             except Exception:
                 self.errors += 1
@@ -273,7 +282,9 @@ class LocalRuntime:
             sqs.set_queue_attributes(QueueUrl=self.resources[("queue_url", queue.name)], Attributes={"VisibilityTimeout": str(int(seconds))})
 
     def _export_function_environment(self) -> None:
-        os.environ.update(function_environment(self.topology, self.resources, self.config_dir, self.time_scale))
+        # Only what every function shares; each function's own variables are its own (LocalFunction).
+        os.environ.update(common_environment(self.config_dir, self.time_scale))
+        enforce(self.topology, self.resources)  # each function's calls held to its role, as AWS would
         from firebell import wiring
 
         wiring.reset()

@@ -17,7 +17,7 @@ pytestmark = pytest.mark.e2e
 SEED = 7
 @pytest.fixture(scope="module")
 def without_faults() -> dict[str, Any]:
-    return run_load(0.0, SEED, SMALL, deadline_seconds=150)
+    return run_load(0.0, SEED, SMALL, deadline_seconds=240)
 
 
 @pytest.fixture(scope="module")

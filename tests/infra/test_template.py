@@ -400,13 +400,18 @@ def test_function_environment_resolves_every_variable(synthesized: Synthesized, 
 
 
 @pytest.mark.parametrize("spec", TOPOLOGY.functions, ids=lambda f: f.name)
-def test_every_function_knows_every_state_machine(synthesized: Synthesized, spec: FunctionSpec) -> None:
-    # Given a function's rendered environment
+def test_every_function_knows_the_state_machines_its_use_cases_use(synthesized: Synthesized, spec: FunctionSpec) -> None:
+    # Given a function's rendered environment, and the machines its use cases start, stop or answer
     variables = synthesized.resource(synthesized.stack.functions[spec.name])["Properties"]["Environment"]["Variables"]
-    # Then it has <NAME>_STATE_MACHINE_ARN for each of the five workflows, each the ARN of that machine
+    needs = spec.needs
+    used = needs.starts | needs.stops | needs.answers
+    # Then it has <NAME>_STATE_MACHINE_ARN for each of those, the ARN of that machine, and none for the others
     for name in workflows.ALL:
-        machine = synthesized.logical_id(synthesized.stack.state_machines[name])
-        assert variables[f"{name.upper()}_STATE_MACHINE_ARN"] == ref(machine), name
+        variable = f"{name.upper()}_STATE_MACHINE_ARN"
+        if name in used:
+            assert variables[variable] == ref(synthesized.logical_id(synthesized.stack.state_machines[name])), name
+        else:
+            assert variable not in variables, name
 
 
 @pytest.mark.parametrize("spec", QUEUE_TRIGGERED, ids=lambda f: f.name)

@@ -4,6 +4,7 @@ with Lambda-shaped events (from events/ or read off the real queues)."""
 from __future__ import annotations
 
 import json
+import os
 import uuid
 import time
 from collections.abc import Iterator
@@ -19,7 +20,9 @@ from firebell import wiring
 from firebell.config import load_config
 from infra.local.http_api import proxy_event
 from infra.local.moto_patches import serialise_dynamodb
-from infra.local.render import REGION, captured_outbox, function_environment, peek_dead_letters, render_topology, sqs_lambda_record
+from firebell.container import running_as
+from infra.local.iam import enforce, stop_enforcing
+from infra.local.render import REGION, captured_outbox, common_environment, own_environment, peek_dead_letters, render_topology, sqs_lambda_record
 from infra.local.runtime import LocalFunction
 from infra.topology import CONFIG_DIR, ROOT, TOPOLOGY
 
@@ -44,12 +47,19 @@ def another_copy(event: dict[str, Any]) -> dict[str, Any]:
 @dataclass
 class Pipeline:
     resources: dict[tuple[str, str], str]
+    iam: Any = None  # infra.local.iam.LocalIam: what each function's role allows, and what it denied
 
     def client(self, service: str) -> Any:
         return boto3.client(service, region_name=REGION)
 
+    def built_for(self, function: str, build):
+        """What `build` (a wiring builder) gives inside `function`'s container (e.g. to watch or patch it)."""
+        environment = {**os.environ, **own_environment(TOPOLOGY.function(function), self.resources)}
+        with running_as(function, environment):
+            return build()
+
     def invoke(self, function: str, event: dict) -> Any:
-        return LocalFunction(TOPOLOGY.function(function)).invoke(event)
+        return LocalFunction(TOPOLOGY.function(function), self.resources).invoke(event)
 
     def api(self, method: str, path: str, body: Any = None, raw_body: str | None = None) -> tuple[int, Any]:
         payload = raw_body if raw_body is not None else (json.dumps(body) if body is not None else "")
@@ -112,11 +122,16 @@ def pipeline(monkeypatch: pytest.MonkeyPatch, time_scale: float) -> Iterator[Pip
     serialise_dynamodb()  # DynamoDB's item atomicity and transaction isolation, which moto lacks under threads
     with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
         resources = render_topology(TOPOLOGY, CONFIG_DIR, "https://api.example.test/prod")
-        for variable, value in function_environment(TOPOLOGY, resources, Path(CONFIG_DIR), time_scale).items():
+        for variable, value in common_environment(Path(CONFIG_DIR), time_scale).items():
             monkeypatch.setenv(variable, value)
+        # Each function runs with its own environment and may call only what its role allows (infra/local/iam.py):
+        # a missing grant or variable fails these tests, not a deploy.
+        pipeline_iam = enforce(TOPOLOGY, resources)
         wiring.reset()
-        pipeline = Pipeline(resources)
+        pipeline = Pipeline(resources, pipeline_iam)
         yield pipeline
+        stop_enforcing()
+        assert pipeline_iam.denied == [], f"calls outside the functions' roles: {pipeline_iam.denied}"
         # Executions a test started end with it: their threads outlive mock_aws and would otherwise send
         # into the next test's (identically named) queues.
         sfn = pipeline.client("stepfunctions")

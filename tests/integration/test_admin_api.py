@@ -280,7 +280,7 @@ def test_if_match_guards_against_lost_updates(pipeline: Pipeline) -> None:
 
 def test_changes_validated_against_an_older_revision_are_not_stored(pipeline: Pipeline) -> None:
     # Given the store, and a change validated when the directory was at revision 0
-    store = DynamoDirectoryStore(wiring.get_settings().table_name, wiring.get_settings().region)
+    store = DynamoDirectoryStore(pipeline.resources[("table", "incidents")], "us-east-1")
     assert pipeline.api("PUT", "/admin/people/zoe", ZOE)[0] == 201  # revision 1 now
 
     # When that change is written as if nothing had happened since

@@ -126,7 +126,7 @@ def test_keys_are_scoped_to_the_caller(pipeline: Pipeline) -> None:
 
 def test_a_duplicate_while_the_first_request_is_in_flight_gets_the_same_incident(pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch) -> None:
     # Given a first request that is still opening its incident when its duplicate arrives (and completes first)
-    service = wiring.intake()
+    service = pipeline.built_for("api", wiring.intake)
     open_ = service._incidents.open
     duplicates: list[Answer] = []
     arrived: list[bool] = []
@@ -152,7 +152,7 @@ def test_a_duplicate_while_the_first_request_is_in_flight_gets_the_same_incident
 
 def test_a_request_that_failed_can_be_retried_with_its_key(pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch) -> None:
     # Given a first attempt that fails before opening anything (the table is throttled, say)
-    service = wiring.intake()
+    service = pipeline.built_for("api", wiring.intake)
     report = service.report_once
 
     def fail(request: Any, idempotency_key: str | None = None) -> Any:

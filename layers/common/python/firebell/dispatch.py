@@ -17,7 +17,8 @@ from datetime import timedelta
 from .domain.enums import TimelineKind
 from .domain.errors import is_transient
 from .domain.models import IncidentEvent, TimelineEntry
-from .outbox import Effect, EffectKind, EffectStatus
+from . import workflows as machines
+from .outbox import Effect, EffectKind, EffectStatus, Needs
 from .ports import Clock, EventPublisher, IncidentStore, Messenger, Workflows
 
 logger = logging.getLogger(__name__)
@@ -174,6 +175,11 @@ class EffectsPending(Exception):
 class OutboxRelay:
     """The safety net: effects still pending some time after their commit (the function crashed, or an effect
     failed) are carried out here, on a schedule. The in-process dispatch right after a commit does the rest."""
+
+    # Whatever any use case committed: every kind of effect, on every machine (runs stopped: escalation, SLA;
+    # tasks answered: the machines that wait for an answer).
+    NEEDS = Needs(effects=frozenset(EffectKind), starts=frozenset(machines.ALL), stops=frozenset({machines.ESCALATION, machines.SLA}),
+                  answers=frozenset({machines.ESCALATION, machines.REMINDER, machines.RESOLUTION, machines.QUIET}))
 
     def __init__(self, store: IncidentStore, dispatcher: Dispatcher, clock: Clock, grace: timedelta = timedelta(seconds=10)) -> None:
         self._store = store

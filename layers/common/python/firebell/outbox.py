@@ -8,6 +8,7 @@ stable effect id so that a redelivery or a second dispatcher never repeats one.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -26,6 +27,22 @@ class EffectKind(StrEnum):
     ANSWER = "answer"  # SendTaskSuccess to a waiting task
     EMAIL = "email"
     SMS = "sms"
+
+
+@dataclass(frozen=True)
+class Needs:
+    """What a use case may ask of AWS through its effects: infra/topology.py derives each function's IAM grants
+    and environment from the Needs of the use cases it runs (tests/unit/test_needs.py holds them to the code)."""
+
+    effects: frozenset[EffectKind] = frozenset()
+    starts: frozenset[str] = frozenset()  # state machines whose runs it starts
+    stops: frozenset[str] = frozenset()  # ... whose runs it stops
+    answers: frozenset[str] = frozenset()  # ... whose waiting tasks it answers
+    signs_ack_links: bool = False  # its emails and SMS carry one-click acknowledgement links
+
+    def __or__(self, other: Needs) -> Needs:
+        return Needs(self.effects | other.effects, self.starts | other.starts, self.stops | other.stops,
+                     self.answers | other.answers, self.signs_ack_links or other.signs_ack_links)
 
 
 class EffectStatus(StrEnum):

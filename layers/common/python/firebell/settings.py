@@ -1,7 +1,6 @@
 """Function settings from the environment, validated once per container on first use."""
 
-import os
-from functools import cache
+from .container import environ, per_function
 
 from pydantic import BaseModel, Field
 
@@ -52,6 +51,7 @@ _ENV = {
 }
 
 
-@cache
+@per_function
 def get_settings() -> Settings:
-    return Settings.model_validate({field: os.environ[var] for field, var in _ENV.items() if var in os.environ})
+    env = environ()
+    return Settings.model_validate({field: env[var] for field, var in _ENV.items() if var in env})

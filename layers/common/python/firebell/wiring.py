@@ -1,11 +1,11 @@
-"""Builds the service and adapters from settings, once per container, on first use."""
+"""Builds the use cases and adapters from settings, once per container (locally: once per function), on first use."""
 
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from functools import cache
 from typing import Any
 
 from .adapters import aws
+from .container import per_function
 from .batch import DeadLetterQueues
 from .config import cached_config
 from .domain.directory import FirebellConfig
@@ -28,19 +28,19 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-@cache
+@per_function
 def _workflows() -> aws.StepFunctionsWorkflows:
     settings = get_settings()
     return aws.StepFunctionsWorkflows(settings.state_machine_arns(), settings.region)
 
 
-@cache
+@per_function
 def _store() -> DynamoIncidentStore:
     settings = get_settings()
     return DynamoIncidentStore(settings.table_name, settings.region)
 
 
-@cache
+@per_function
 def _dispatcher() -> Dispatcher:
     settings = get_settings()
     return Dispatcher(
@@ -53,18 +53,18 @@ def _dispatcher() -> Dispatcher:
     )
 
 
-@cache
+@per_function
 def incidents() -> Incidents:
     """Reading incidents and running commands: the store, and the dispatcher that carries out their effects."""
     return Incidents(_store(), _dispatcher(), utc_now)
 
 
-@cache
+@per_function
 def outbox_relay() -> OutboxRelay:
     return OutboxRelay(_store(), _dispatcher(), utc_now, timedelta(seconds=get_settings().outbox_grace_seconds))
 
 
-@cache
+@per_function
 def context() -> Context:
     settings = get_settings()
     return Context(
@@ -78,32 +78,32 @@ def context() -> Context:
 
 
 # One function per use case: a function builds only the ones it runs.
-@cache
+@per_function
 def lifecycle() -> Lifecycle:
     return Lifecycle(incidents(), context())
 
 
-@cache
+@per_function
 def resolution() -> Resolution:
     return Resolution(incidents(), context())
 
 
-@cache
+@per_function
 def intake() -> AlertIntake:
     return AlertIntake(incidents(), context(), lifecycle(), resolution())
 
 
-@cache
+@per_function
 def escalation() -> Escalation:
     return Escalation(incidents(), context())
 
 
-@cache
+@per_function
 def sla_clocks() -> SlaClocks:
     return SlaClocks(incidents(), context())
 
 
-@cache
+@per_function
 def duties() -> Duties:
     return Duties(incidents(), context())
 
@@ -117,7 +117,7 @@ def _ack_secret(settings: Settings) -> Callable[[], bytes] | None:
     return None
 
 
-@cache
+@per_function
 def schedules() -> ScheduleService:
     return ScheduleService(effective_config, utc_now)
 
@@ -127,7 +127,7 @@ def schedules() -> ScheduleService:
 EFFECTIVE_CONFIG_TTL_SECONDS = 15.0
 
 
-@cache
+@per_function
 def directory_admin() -> DirectoryAdmin:
     settings = get_settings()
     return DirectoryAdmin(
@@ -138,7 +138,7 @@ def directory_admin() -> DirectoryAdmin:
     )
 
 
-@cache
+@per_function
 def _effective_config() -> TtlCache[FirebellConfig]:
     return TtlCache(lambda: directory_admin().effective_config(), EFFECTIVE_CONFIG_TTL_SECONDS)
 
@@ -148,7 +148,7 @@ def effective_config() -> FirebellConfig:
     return _effective_config().get()
 
 
-@cache
+@per_function
 def dead_letters() -> DeadLetterQueues:
     return aws.SqsRedriveDeadLetters(get_settings().region)
 

@@ -11,7 +11,7 @@ from ..domain.errors import InvalidTransition
 from ..domain.escalation import scaled_timeout
 from ..domain.lifecycle import is_open
 from ..domain.models import ReminderDue, Review, StakeholderUpdates, TimelineEntry
-from ..outbox import Change, Guard
+from ..outbox import Change, EffectKind, Guard, Needs
 from .base import SYSTEM, Context, Incidents, Outcome
 from .messages import compose
 
@@ -81,6 +81,11 @@ def require_review(c: Change, ctx: Context, config: FirebellConfig) -> None:
 
 
 class Duties:
+    NEEDS = Needs(
+        effects=frozenset({EffectKind.ANSWER, EffectKind.EMAIL, EffectKind.SMS}),
+        answers=frozenset({machines.REMINDER, machines.ESCALATION}), signs_ack_links=True,
+    )
+
     def __init__(self, incidents: Incidents, ctx: Context) -> None:
         self._incidents = incidents
         self._ctx = ctx

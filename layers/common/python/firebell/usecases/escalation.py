@@ -11,7 +11,7 @@ from ..domain.enums import Action, EventType, Status, TaskOutcome, TimelineKind
 from ..domain.escalation import escalation_plan, people_for, scaled_timeout
 from ..domain.lifecycle import is_open, next_status
 from ..domain.models import EscalationExhausted, PageRequest, WatchRequest
-from ..outbox import Change, Guard
+from ..outbox import Change, EffectKind, Guard, Needs
 from . import sla_clocks
 from .base import SYSTEM, Context, Incidents, Outcome
 from .duties import reach, start_duties
@@ -49,6 +49,13 @@ def _stale(c: Change, execution: str | None) -> bool:
 
 
 class Escalation:
+    NEEDS = Needs(
+        # (it starts only the first run: no run before it to stop)
+        effects=frozenset({EffectKind.PUBLISH, EffectKind.ANSWER, EffectKind.START, EffectKind.EMAIL, EffectKind.SMS}),
+        starts=frozenset({machines.ESCALATION, machines.SLA, machines.QUIET, machines.MAINTENANCE, machines.REMINDER}),
+        answers=frozenset({machines.ESCALATION}), signs_ack_links=True,
+    )
+
     def __init__(self, incidents: Incidents, ctx: Context) -> None:
         self._incidents = incidents
         self._ctx = ctx

@@ -15,7 +15,7 @@ from ..domain import sla
 from ..domain.enums import AlarmState, EventType, Source, Status, TimelineKind
 from ..domain.errors import ConcurrentUpdate, IdempotencyKeyReused, IdempotencyKeyTaken, InvalidTransition
 from ..domain.models import AlarmDetails, Incident, IncidentCreate, Signal, TimelineEntry
-from ..outbox import Change, DedupMark, IdempotencyClaim
+from ..outbox import Change, DedupMark, EffectKind, IdempotencyClaim, Needs
 from ..ports import DedupState
 from .base import Context, Incidents
 from .lifecycle import Lifecycle
@@ -61,6 +61,9 @@ def alarm_signal(alarm: AlarmDetails) -> Signal:
 
 
 class AlertIntake:
+    # It opens incidents (and announces them); recovery resolves, a quick return reopens, PagerDuty acknowledges.
+    NEEDS = Needs(effects=frozenset({EffectKind.PUBLISH})) | Lifecycle.NEEDS | Resolution.NEEDS
+
     def __init__(self, incidents: Incidents, ctx: Context, lifecycle: Lifecycle, resolution: Resolution) -> None:
         self._incidents = incidents
         self._store = incidents.store

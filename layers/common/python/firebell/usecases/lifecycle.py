@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from .. import workflows as machines
 from ..domain import ack_links
 from ..domain import sla as sla_rules
 from ..domain.enums import Action, EventType, Status, TaskOutcome, TimelineKind
 from ..domain.errors import InvalidAckLink, InvalidTransition, OnceKeyUsed, UnknownPerson
 from ..domain.lifecycle import is_open, next_status
 from ..domain.models import TimelineEntry
-from ..outbox import Change, UseOnce
+from ..outbox import Change, EffectKind, Needs, UseOnce
 from . import sla_clocks
 from .base import Context, Incidents, Outcome
 from .duties import reach, touch
@@ -31,6 +32,12 @@ def acknowledge(c: Change, by: str) -> None:
 
 
 class Lifecycle:
+    NEEDS = Needs(
+        effects=frozenset({EffectKind.PUBLISH, EffectKind.ANSWER, EffectKind.START, EffectKind.STOP, EffectKind.EMAIL, EffectKind.SMS}),
+        starts=frozenset({machines.ESCALATION, machines.SLA}), stops=frozenset({machines.ESCALATION, machines.SLA}),
+        answers=frozenset({machines.ESCALATION}), signs_ack_links=True,
+    )
+
     def __init__(self, incidents: Incidents, ctx: Context) -> None:
         self._incidents = incidents
         self._ctx = ctx

@@ -12,7 +12,7 @@ from ..domain.enums import Action, EventType, Status, TaskOutcome, TimelineKind
 from ..domain.escalation import scaled_timeout
 from ..domain.lifecycle import is_open
 from ..domain.models import QuietCheck, ResolutionConfirming
-from ..outbox import Change, DedupMark
+from ..outbox import Change, DedupMark, EffectKind, Needs
 from . import sla_clocks
 from .base import SYSTEM, Context, Incidents, Outcome
 from .duties import reach, require_review, start_reminder
@@ -21,6 +21,13 @@ from .lifecycle import transition
 
 
 class Resolution:
+    NEEDS = Needs(
+        effects=frozenset({EffectKind.PUBLISH, EffectKind.ANSWER, EffectKind.START, EffectKind.STOP, EffectKind.EMAIL}),
+        starts=frozenset({machines.RESOLUTION, machines.REMINDER, machines.ESCALATION, machines.SLA}),
+        stops=frozenset({machines.ESCALATION, machines.SLA}),
+        answers=frozenset({machines.ESCALATION, machines.REMINDER, machines.RESOLUTION, machines.QUIET}),
+    )
+
     def __init__(self, incidents: Incidents, ctx: Context) -> None:
         self._incidents = incidents
         self._ctx = ctx

@@ -10,7 +10,7 @@ from ..domain.enums import MessageType, TimelineKind
 from ..domain.escalation import people_for, plan_targets
 from ..domain.lifecycle import is_open
 from ..domain.models import Incident, SlaWakeUp
-from ..outbox import Change
+from ..outbox import Change, EffectKind, Needs
 from .base import SYSTEM, Context, Incidents, Outcome
 from .duties import reach
 
@@ -49,6 +49,8 @@ def owners(incident: Incident, config: FirebellConfig, now) -> list[str]:
 
 
 class SlaClocks:
+    NEEDS = Needs(effects=frozenset({EffectKind.EMAIL, EffectKind.SMS}), signs_ack_links=True)
+
     def __init__(self, incidents: Incidents, ctx: Context) -> None:
         self._incidents = incidents
         self._ctx = ctx
