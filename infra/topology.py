@@ -6,7 +6,7 @@ A change to the pipeline (a queue, a filter policy, a function's trigger or perm
 from __future__ import annotations
 
 import operator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import reduce
 from pathlib import Path
 from typing import Literal

@@ -139,8 +139,9 @@ def common_environment(config_dir: Path, time_scale: float) -> dict[str, str]:
         "FIREBELL_CONFIG_DIR": str(config_dir), "FIREBELL_TIME_SCALE": str(time_scale),
         # The outbox relay runs every second locally; effects a second old are its business.
         "FIREBELL_OUTBOX_GRACE_SECONDS": "1",
-        # Locally a handler is a thread that never times out: a short lease lets the relay retry soon.
-        "FIREBELL_OUTBOX_LEASE_SECONDS": "5",
+        # Locally a handler is a thread with no timeout: the lease must outlast a slow one on a loaded machine (a
+        # lease that runs out mid-send lets the relay send again), and is shorter than AWS's for quicker retries.
+        "FIREBELL_OUTBOX_LEASE_SECONDS": "30",
     }
 
 

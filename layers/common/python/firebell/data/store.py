@@ -14,8 +14,10 @@ from ulid import ULID
 
 from ..domain.errors import ConcurrentUpdate, IdempotencyKeyTaken, InvalidCursor, OnceKeyUsed
 from ..domain.models import Incident, TimelineEntry
-from ..outbox import Change, DedupMark, Effect, EffectStatus
+from ..outbox import Change, DedupMark, EffectStatus
 from ..ports import DedupState, IncidentFilter, Page
+from .items import OUTBOX_PENDING, conditional_failure, effect_sk, expiry, failed_conditions, incident_pk
+from .outbox_store import OutboxStore
 from .records import (
     CounterRecord,
     DedupRecord,
@@ -30,15 +32,8 @@ from .records import (
 
 # Fields kept as top-level attributes (keys, indexes, atomic counters); the rest lives in `document`.
 _TOP_LEVEL = {"incident_id", "reference", "status", "priority", "team", "opened_at", "occurrences", "last_seen_at", "version"}
-# How long outbox entries, message markers and idempotency claims are kept (DynamoDB TTL deletes them after).
-_KEEP_DAYS = 14
-_OUTBOX = "pending"
 _INCIDENT_SK = "INCIDENT"
 _REFERENCE_COUNTER = "COUNTER#reference"
-
-
-def _incident_pk(incident_id: str) -> str:
-    return f"INCIDENT#{incident_id}"
 
 
 _DEDUP_SK = "DEDUP"
@@ -67,27 +62,8 @@ def _dedup_state(record: DedupRecord, candidate_id: str | None, message_id: str 
     )
 
 
-def _conditional_failure(error: Exception) -> bool:
-    return getattr(error, "cause_response_code", None) == "ConditionalCheckFailedException"
-
-
-def _failed_conditions(error: TransactWriteError) -> list[int]:
-    """Positions of the transaction's items whose condition failed (empty: cancelled for another reason)."""
-    if error.cause_response_code != "TransactionCanceledException":
-        return []
-    return [i for i, reason in enumerate(error.cancellation_reasons or []) if reason and reason.code == "ConditionalCheckFailed"]
-
-
-def _expiry(at: datetime, days: int = _KEEP_DAYS) -> int:
-    return int(at.timestamp()) + days * 86_400
-
-
 def _hashed(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
-
-
-def _effect_sk(effect_id: str) -> str:
-    return f"EFFECT#{effect_id}"
 
 
 def _to_record(incident: Incident) -> IncidentRecord:
@@ -95,7 +71,7 @@ def _to_record(incident: Incident) -> IncidentRecord:
     # A VersionAttribute must be absent (not None) on a new item: pynamodb then saves version 1.
     version = {"version": incident.version} if incident.version else {}
     return IncidentRecord(
-        pk=_incident_pk(incident.incident_id),
+        pk=incident_pk(incident.incident_id),
         sk=_INCIDENT_SK,
         incident_id=incident.incident_id,
         reference=incident.reference,
@@ -143,7 +119,7 @@ def _decode_cursor(cursor: str | None) -> dict | None:
     return decoded
 
 
-class DynamoIncidentStore:
+class DynamoIncidentStore(OutboxStore):
     def __init__(self, table_name: str, region: str) -> None:
         bind_table(table_name, region)
 
@@ -157,7 +133,7 @@ class DynamoIncidentStore:
 
     def get(self, incident_id: str) -> Incident | None:
         try:
-            return _from_record(IncidentRecord.get(_incident_pk(incident_id), _INCIDENT_SK, consistent_read=True))
+            return _from_record(IncidentRecord.get(incident_pk(incident_id), _INCIDENT_SK, consistent_read=True))
         except IncidentRecord.DoesNotExist:
             return None
 
@@ -188,7 +164,7 @@ class DynamoIncidentStore:
 
     def timeline(self, incident_id: str) -> list[TimelineEntry]:
         records = TimelineRecord.query(
-            _incident_pk(incident_id), TimelineRecord.sk.startswith("TIMELINE#"), consistent_read=True
+            incident_pk(incident_id), TimelineRecord.sk.startswith("TIMELINE#"), consistent_read=True
         )
         return [TimelineEntry.model_validate(record.document) for record in records]
 
@@ -219,7 +195,7 @@ class DynamoIncidentStore:
             try:
                 return self._transact(change, marks)
             except TransactWriteError as error:
-                failed = _failed_conditions(error)
+                failed = failed_conditions(error)
                 if not failed:
                     raise
                 labels = self._labels(change, marks)
@@ -245,7 +221,7 @@ class DynamoIncidentStore:
     def _transact(self, change: Change, marks: list[DedupMark]) -> Incident:
         committed = change.committed_state()
         record = _to_record(committed.model_copy(update={"version": 0 if change.new else change.before.version}))
-        expires = _expiry(change.now)
+        expires = expiry(change.now)
         with TransactWrite(connection=IncidentRecord._get_connection().connection) as tx:
             for position, mark in enumerate(marks):
                 pointer = DedupRecord(_dedup_pk(mark.dedup_key), _DEDUP_SK)
@@ -257,11 +233,11 @@ class DynamoIncidentStore:
             # pynamodb adds `version = <read version>` (or "absent" for a new incident) as the condition.
             tx.save(record, condition=IncidentRecord.pk.does_not_exist() if change.new else None)
             for entry in change.entries:
-                tx.save(TimelineRecord(_incident_pk(entry.incident_id), f"TIMELINE#{entry.at.isoformat()}#{ULID()}",
+                tx.save(TimelineRecord(incident_pk(entry.incident_id), f"TIMELINE#{entry.at.isoformat()}#{ULID()}",
                                        document=entry.model_dump(mode="json")))
             for effect in change.effects(committed.version):
-                tx.save(EffectRecord(_incident_pk(effect.incident_id), _effect_sk(effect.effect_id), status=EffectStatus.PENDING.value,
-                                     outbox=_OUTBOX, committed_at=change.now.isoformat(), document=effect.model_dump(mode="json"),
+                tx.save(EffectRecord(incident_pk(effect.incident_id), effect_sk(effect.effect_id), status=EffectStatus.PENDING.value,
+                                     outbox=OUTBOX_PENDING, committed_at=change.now.isoformat(), document=effect.model_dump(mode="json"),
                                      expires=expires))
             for once in change.once:
                 tx.save(OnceRecord(f"ONCE#{once.key}", expires_at=once.expires_at.isoformat(), expires=int(once.expires_at.timestamp()) + 86_400),
@@ -307,11 +283,11 @@ class DynamoIncidentStore:
         replayed = False
         try:
             with TransactWrite(connection=DedupRecord._get_connection().connection) as tx:
-                tx.save(MessageRecord(_dedup_pk(dedup_key), f"MSG#{message_id}", expires=_expiry(seen_at, 1)),
+                tx.save(MessageRecord(_dedup_pk(dedup_key), f"MSG#{message_id}", expires=expiry(seen_at, 1)),
                         condition=MessageRecord.pk.does_not_exist())
                 tx.update(DedupRecord(_dedup_pk(dedup_key), _DEDUP_SK), actions=actions)
         except TransactWriteError as error:
-            if _failed_conditions(error) != [0]:
+            if failed_conditions(error) != [0]:
                 raise
             replayed = True  # this very notification was counted before
         record = DedupRecord.get(_dedup_pk(dedup_key), _DEDUP_SK, consistent_read=True)
@@ -326,11 +302,11 @@ class DynamoIncidentStore:
             condition &= DedupRecord.last_logged_at == logged_before.isoformat()
         try:
             with TransactWrite(connection=DedupRecord._get_connection().connection) as tx:
-                tx.save(TimelineRecord(_incident_pk(incident_id), f"TIMELINE#{entry.at.isoformat()}#{ULID()}", document=entry.model_dump(mode="json")))
+                tx.save(TimelineRecord(incident_pk(incident_id), f"TIMELINE#{entry.at.isoformat()}#{ULID()}", document=entry.model_dump(mode="json")))
                 tx.update(DedupRecord(_dedup_pk(dedup_key), _DEDUP_SK), actions=[DedupRecord.last_logged_at.set(entry.at.isoformat())], condition=condition)
             return True
         except TransactWriteError as error:
-            if _failed_conditions(error):
+            if failed_conditions(error):
                 return False
             raise
 
@@ -346,73 +322,6 @@ class DynamoIncidentStore:
                                                       condition=DedupRecord.incident_id == old_incident_id)
             return True
         except UpdateError as error:
-            if _conditional_failure(error):
+            if conditional_failure(error):
                 return False
             raise
-
-    # --- the outbox -------------------------------------------------------------------------------------
-
-    def pending_effects(self, incident_id: str) -> list[Effect]:
-        """Effects of this incident not yet done (pending, or claimed by a dispatcher), in commit order."""
-        records = EffectRecord.query(_incident_pk(incident_id), EffectRecord.sk.startswith("EFFECT#"), consistent_read=True,
-                                     filter_condition=EffectRecord.status.is_in(EffectStatus.PENDING.value, EffectStatus.SENDING.value))
-        return [Effect.model_validate(record.document) for record in records]
-
-    def claim_effect(self, effect: Effect, now: datetime, lease_until: datetime) -> bool:
-        """Take the effect for this dispatcher: pending, or claimed by one whose lease ran out."""
-        condition = (EffectRecord.status == EffectStatus.PENDING.value) | (
-            (EffectRecord.status == EffectStatus.SENDING.value) & (EffectRecord.lease_until < now.isoformat()))
-        try:
-            EffectRecord._get_connection().update_item(
-                _incident_pk(effect.incident_id), range_key=_effect_sk(effect.effect_id),
-                actions=[EffectRecord.status.set(EffectStatus.SENDING.value), EffectRecord.lease_until.set(lease_until.isoformat())],
-                condition=EffectRecord.pk.exists() & condition,
-            )
-            return True
-        except UpdateError as error:
-            if _conditional_failure(error):
-                return False
-            raise
-
-    def complete_effect(self, effect: Effect, status: EffectStatus, result: str, entries: list[TimelineEntry] = ()) -> None:
-        """Mark it done (or skipped) together with the timeline lines that record it (e.g. the delivery); a second
-        completion (a retry of one whose answer was lost) changes nothing and writes no line twice."""
-        try:
-            with TransactWrite(connection=EffectRecord._get_connection().connection) as tx:
-                tx.update(EffectRecord(_incident_pk(effect.incident_id), _effect_sk(effect.effect_id)),
-                          actions=[EffectRecord.status.set(status.value), EffectRecord.result.set(result[:1024] or "-"),
-                                   EffectRecord.lease_until.remove(), EffectRecord.outbox.remove()],
-                          condition=EffectRecord.status == EffectStatus.SENDING.value)
-                for entry in entries:
-                    tx.save(TimelineRecord(_incident_pk(entry.incident_id), f"TIMELINE#{entry.at.isoformat()}#{ULID()}", document=entry.model_dump(mode="json")))
-        except TransactWriteError as error:
-            if _failed_conditions(error) != [len(entries)]:  # pynamodb sends the puts first, the update last
-                raise
-
-    def release_effect(self, effect: Effect) -> None:
-        """Give a claimed effect back (it failed): the next dispatch may take it without waiting for the lease."""
-        try:
-            EffectRecord._get_connection().update_item(
-                _incident_pk(effect.incident_id), range_key=_effect_sk(effect.effect_id),
-                actions=[EffectRecord.status.set(EffectStatus.PENDING.value), EffectRecord.lease_until.remove()],
-                condition=EffectRecord.status == EffectStatus.SENDING.value,
-            )
-        except UpdateError as error:
-            if not _conditional_failure(error):
-                raise
-
-    def outbox(self, committed_before: datetime, limit: int = 100) -> list[Effect]:
-        """Effects not done that were committed before `committed_before`, oldest first (eventually consistent)."""
-        records = EffectRecord.by_outbox.query(_OUTBOX, EffectRecord.committed_at < committed_before.isoformat(), limit=limit)
-        return [Effect.model_validate(record.document) for record in records]
-
-    def effect_status(self, incident_id: str, effect_id: str) -> EffectStatus | None:
-        try:
-            return EffectStatus(EffectRecord.get(_incident_pk(incident_id), _effect_sk(effect_id), consistent_read=True).status)
-        except DoesNotExist:
-            return None
-
-    def effects(self, incident_id: str) -> list[tuple[Effect, EffectStatus]]:
-        """Every effect of the incident with its status (tests and the fault suite count them)."""
-        records = EffectRecord.query(_incident_pk(incident_id), EffectRecord.sk.startswith("EFFECT#"), consistent_read=True)
-        return [(Effect.model_validate(r.document), EffectStatus(r.status)) for r in records]

@@ -1,0 +1,34 @@
+"""Keys and small helpers shared by the store's parts (data/store.py, data/outbox_store.py)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pynamodb.exceptions import TransactWriteError
+
+# How long outbox entries, message markers and idempotency claims are kept (DynamoDB TTL deletes them after).
+KEEP_DAYS = 14
+OUTBOX_PENDING = "pending"  # the by-outbox index's key while an effect is not done
+
+
+def incident_pk(incident_id: str) -> str:
+    return f"INCIDENT#{incident_id}"
+
+
+def effect_sk(effect_id: str) -> str:
+    return f"EFFECT#{effect_id}"
+
+
+def conditional_failure(error: Exception) -> bool:
+    return getattr(error, "cause_response_code", None) == "ConditionalCheckFailedException"
+
+
+def failed_conditions(error: TransactWriteError) -> list[int]:
+    """Positions of the transaction's items whose condition failed (empty: cancelled for another reason)."""
+    if error.cause_response_code != "TransactionCanceledException":
+        return []
+    return [i for i, reason in enumerate(error.cancellation_reasons or []) if reason and reason.code == "ConditionalCheckFailed"]
+
+
+def expiry(at: datetime, days: int = KEEP_DAYS) -> int:
+    return int(at.timestamp()) + days * 86_400

@@ -1,0 +1,82 @@
+"""The outbox part of the DynamoDB store: effects committed with their change, claimed under a lease by a
+dispatcher, completed with their timeline lines; the by-outbox index lists what is not done yet (the relay)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
+from pynamodb.transactions import TransactWrite
+from ulid import ULID
+
+from ..domain.models import TimelineEntry
+from ..outbox import Effect, EffectStatus
+from .items import OUTBOX_PENDING, conditional_failure, effect_sk, failed_conditions, incident_pk
+from .records import EffectRecord, TimelineRecord
+
+
+class OutboxStore:
+    def pending_effects(self, incident_id: str) -> list[Effect]:
+        """Effects of this incident not yet done (pending, or claimed by a dispatcher), in commit order."""
+        records = EffectRecord.query(incident_pk(incident_id), EffectRecord.sk.startswith("EFFECT#"), consistent_read=True,
+                                     filter_condition=EffectRecord.status.is_in(EffectStatus.PENDING.value, EffectStatus.SENDING.value))
+        return [Effect.model_validate(record.document) for record in records]
+
+    def claim_effect(self, effect: Effect, now: datetime, lease_until: datetime) -> bool:
+        """Take the effect for this dispatcher: pending, or claimed by one whose lease ran out."""
+        condition = (EffectRecord.status == EffectStatus.PENDING.value) | (
+            (EffectRecord.status == EffectStatus.SENDING.value) & (EffectRecord.lease_until < now.isoformat()))
+        try:
+            EffectRecord._get_connection().update_item(
+                incident_pk(effect.incident_id), range_key=effect_sk(effect.effect_id),
+                actions=[EffectRecord.status.set(EffectStatus.SENDING.value), EffectRecord.lease_until.set(lease_until.isoformat())],
+                condition=EffectRecord.pk.exists() & condition,
+            )
+            return True
+        except UpdateError as error:
+            if conditional_failure(error):
+                return False
+            raise
+
+    def complete_effect(self, effect: Effect, status: EffectStatus, result: str, entries: list[TimelineEntry] = ()) -> None:
+        """Mark it done (or skipped) together with the timeline lines that record it (e.g. the delivery); a second
+        completion (a retry of one whose answer was lost) changes nothing and writes no line twice."""
+        try:
+            with TransactWrite(connection=EffectRecord._get_connection().connection) as tx:
+                tx.update(EffectRecord(incident_pk(effect.incident_id), effect_sk(effect.effect_id)),
+                          actions=[EffectRecord.status.set(status.value), EffectRecord.result.set(result[:1024] or "-"),
+                                   EffectRecord.lease_until.remove(), EffectRecord.outbox.remove()],
+                          condition=EffectRecord.status == EffectStatus.SENDING.value)
+                for entry in entries:
+                    tx.save(TimelineRecord(incident_pk(entry.incident_id), f"TIMELINE#{entry.at.isoformat()}#{ULID()}", document=entry.model_dump(mode="json")))
+        except TransactWriteError as error:
+            if failed_conditions(error) != [len(entries)]:  # pynamodb sends the puts first, the update last
+                raise
+
+    def release_effect(self, effect: Effect) -> None:
+        """Give a claimed effect back (it failed): the next dispatch may take it without waiting for the lease."""
+        try:
+            EffectRecord._get_connection().update_item(
+                incident_pk(effect.incident_id), range_key=effect_sk(effect.effect_id),
+                actions=[EffectRecord.status.set(EffectStatus.PENDING.value), EffectRecord.lease_until.remove()],
+                condition=EffectRecord.status == EffectStatus.SENDING.value,
+            )
+        except UpdateError as error:
+            if not conditional_failure(error):
+                raise
+
+    def outbox(self, committed_before: datetime, limit: int = 100) -> list[Effect]:
+        """Effects not done that were committed before `committed_before`, oldest first (eventually consistent)."""
+        records = EffectRecord.by_outbox.query(OUTBOX_PENDING, EffectRecord.committed_at < committed_before.isoformat(), limit=limit)
+        return [Effect.model_validate(record.document) for record in records]
+
+    def effect_status(self, incident_id: str, effect_id: str) -> EffectStatus | None:
+        try:
+            return EffectStatus(EffectRecord.get(incident_pk(incident_id), effect_sk(effect_id), consistent_read=True).status)
+        except DoesNotExist:
+            return None
+
+    def effects(self, incident_id: str) -> list[tuple[Effect, EffectStatus]]:
+        """Every effect of the incident with its status (tests and the fault suite count them)."""
+        records = EffectRecord.query(incident_pk(incident_id), EffectRecord.sk.startswith("EFFECT#"), consistent_read=True)
+        return [(Effect.model_validate(r.document), EffectStatus(r.status)) for r in records]
