@@ -32,7 +32,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from infra.local.demo import DemoFailed, local_aws_client, wait_for
+from infra.local.demo import stop_process, DemoFailed, local_aws_client, wait_for
 from infra.topology import ROOT, TOPOLOGY
 
 ALARM_EVENT = ROOT / "events" / "cloudwatch" / "alarm-state-alarm.json"
@@ -109,11 +109,7 @@ def local_runtime(fault_rate: float, seed: int, time_scale: float = TIME_SCALE) 
         pipeline.resources = wait_for("local runtime started", started, 90, interval=0.3)["resources"]
         yield pipeline
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        stop_process(process)
         log.close()
 
 

@@ -8,6 +8,7 @@ Every step is checked; the demo passes only if all of them happened.
 from __future__ import annotations
 
 import json
+import subprocess
 import time
 import urllib.error
 import urllib.request
@@ -39,6 +40,15 @@ def wait_for(what: str, probe: Callable[[], T | None], seconds: float, interval:
             return found
         time.sleep(interval)
     raise DemoFailed(f"{what}: did not happen within {seconds:.0f}s")
+
+
+def stop_process(process: Any) -> None:
+    """End a local runtime started as a subprocess: politely, then for certain."""
+    process.terminate()
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        process.kill()
 
 
 def http(method: str, url: str, body: dict | None = None) -> tuple[int, Any]:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import pytest
 
+from infra.local.demo import stop_process
 from infra.topology import ROOT
 
 TIME_SCALE = 0.01  # level 1: 5 min → 3 s, level 2: 10 min → 6 s
@@ -71,8 +72,4 @@ def running_pipeline(config_dir: Path, time_scale: float) -> Iterator[RunningPip
     try:
         yield RunningPipeline(api_url, f"http://127.0.0.1:{aws_port}", health["resources"], process)
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        stop_process(process)
