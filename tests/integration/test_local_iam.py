@@ -3,9 +3,8 @@ runs), and it sees only its own environment: what would fail after `cdk deploy` 
 
 from __future__ import annotations
 
-import time
-
 from firebell import wiring
+from infra.local.demo import wait_for
 from infra.local.iam import Grant
 from infra.topology import TOPOLOGY
 from tests.integration.conftest import Pipeline, load_event
@@ -28,10 +27,11 @@ def test_removing_one_needed_grant_fails_locally(pipeline: Pipeline) -> None:
         pipeline.iam.denied.clear()
 
     # And with the grant back, the outbox relay announces it once its grace is over (the effect was kept)
-    deadline = time.monotonic() + 10
-    while not pipeline.queued("classify", wait_seconds=0.5)["Records"]:
-        assert time.monotonic() < deadline, "the relay never announced the incident"
+    def relayed() -> bool:
         pipeline.invoke("outbox", {})
+        return bool(pipeline.queued("classify", wait_seconds=0.5)["Records"])
+
+    wait_for("the relay announcing the incident", relayed, 10)
 
 
 def test_each_function_sees_only_its_own_environment(pipeline: Pipeline) -> None:

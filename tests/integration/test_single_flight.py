@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from infra.local.demo import wait_for
 from infra.local.runtime import LocalFunction
 from infra.topology import TOPOLOGY
 from tests.integration.conftest import Pipeline, load_event
@@ -107,10 +108,7 @@ def test_mixed_commands_from_many_threads_never_run_two_escalations_and_page_onl
     assert pipeline.deliver("classify", "classify") == {"batchItemFailures": []}
     poller = NotifyPoller(pipeline)
     poller.start()
-    deadline = time.monotonic() + 10
-    while not [m for m in pipeline.outbox() if "(level 1)" in m.get("body", "") or "level 1" in json.dumps(m)]:
-        assert time.monotonic() < deadline, "level 1 was never paged"
-        time.sleep(0.1)
+    wait_for("level 1 paged", lambda: [m for m in pipeline.outbox() if "level 1" in json.dumps(m)], 10)
     apis = [LocalFunction(TOPOLOGY.function("api")) for _ in range(3)]  # three containers
     rng = random.Random(7)
     plans = [[rng.choice(["acknowledge", "notes", "resolve", "reopen", "reassign"]) for _ in range(ACTIONS_PER_THREAD)]
@@ -132,10 +130,8 @@ def test_mixed_commands_from_many_threads_never_run_two_escalations_and_page_onl
         status, incident = pipeline.api("GET", "/incidents/INC-1")
         if incident["status"] != "resolved":
             assert final == 200
-        deadline = time.monotonic() + 10
-        while any(r["status"] == "RUNNING" for r in escalation_runs(pipeline, incident["incident_id"])):
-            assert time.monotonic() < deadline, "an escalation run is still going after the incident was resolved"
-            time.sleep(0.1)
+        wait_for("every escalation run over after the resolution",
+                 lambda: not any(r["status"] == "RUNNING" for r in escalation_runs(pipeline, incident["incident_id"])), 10)
     finally:
         poller.stopping.set()
         poller.join(timeout=10)
