@@ -24,6 +24,7 @@ from aws_lambda_powertools.utilities.batch.types import PartialItemFailureRespon
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from .retrying import persevering
 from .domain.errors import Retry, classify, describe
 
 __all__ = ["DeadLetterQueues", "DeadLetteringProcessor", "describe", "process_queue_batch"]
@@ -49,7 +50,8 @@ class DeadLetteringProcessor(BatchProcessor):
         source = record.event_source_arn or ""
         attempts = int(record.attributes.approximate_receive_count or 1)
         try:
-            last_attempt = attempts >= self._dead_letters.max_receive_count(source)
+            # (read with perseverance: on the last attempt, a failed read would let SQS move it without a reason)
+            last_attempt = attempts >= persevering(lambda: self._dead_letters.max_receive_count(source))
         except Exception:
             logger.exception("could not read the redrive policy", extra={"queue": source})
             last_attempt = False
@@ -59,7 +61,7 @@ class DeadLetteringProcessor(BatchProcessor):
             if retry is not Retry.PERMANENT:  # say it was the retries running out, not the message itself
                 reason += f" ({retry} error, still failing after {attempts} attempts)"
             try:
-                self._dead_letters.send(source, record.body, reason, attempts)
+                persevering(lambda: self._dead_letters.send(source, record.body, reason, attempts))
             except Exception:  # the DLQ is unreachable: retry the message instead of losing it
                 logger.exception("could not dead-letter message", extra={"message_id": record.message_id})
                 return super().failure_handler(record, exception)

@@ -10,12 +10,11 @@ overtakes an earlier one (stop the previous), and what is left stays pending for
 from __future__ import annotations
 
 import logging
-import time
 from dataclasses import dataclass
 from datetime import timedelta
 
 from .domain.enums import TimelineKind
-from .domain.errors import is_transient
+from .retrying import persevering
 from .domain.models import IncidentEvent, TimelineEntry
 from . import workflows as machines
 from .outbox import Effect, EffectKind, EffectStatus, Needs
@@ -99,7 +98,7 @@ class Dispatcher:
                     self._workflows.stop(result, "no longer wanted when it started")
                     result = f"stopped at once: {result}"
         except Exception:
-            _persevering(lambda: self._store.release_effect(effect))  # the next dispatch may take it at once
+            persevering(lambda: self._store.release_effect(effect))  # the next dispatch may take it at once
             raise
         entries = []
         if delivery:
@@ -111,7 +110,7 @@ class Dispatcher:
                  **({"checked_at": checked_at.isoformat(), "checked_version": checked_version} if checked_at else {})},
             ))
         # Done is written with some perseverance: once a page is out, failing to say so would send it again.
-        _persevering(lambda: self._store.complete_effect(effect, EffectStatus.DONE, result, entries))
+        persevering(lambda: self._store.complete_effect(effect, EffectStatus.DONE, result, entries))
         return delivery
 
     def _skip(self, effect: Effect, status: str) -> None:
@@ -146,18 +145,6 @@ class Dispatcher:
 
     def _entry(self, effect: Effect, kind: TimelineKind, message: str, details: dict) -> TimelineEntry:
         return TimelineEntry(incident_id=effect.incident_id, at=self._clock(), kind=kind, actor=SYSTEM, message=message, details=details)
-
-
-def _persevering(write, attempts: int = 5) -> None:
-    """A conditional write retried over transient errors (throttling, timeouts) with a short backoff; the store's
-    conditions make a retry of a write that had landed harmless."""
-    for attempt in range(attempts):
-        try:
-            return write()
-        except Exception as error:
-            if attempt == attempts - 1 or not is_transient(error):
-                raise
-            time.sleep(0.05 * 2**attempt)
 
 
 class EffectsPending(Exception):
