@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 from ..domain.directory import FirebellConfig
 from ..dispatch import Delivery, Dispatcher, EffectsPending
-from ..domain.errors import ConcurrentUpdate, IncidentNotFound
+from ..domain.errors import ConcurrentUpdate, DomainError, IdempotencyKeyTaken, IncidentNotFound
 from ..domain.models import Incident, IncidentRead, TimelineEntry
 from ..outbox import Change
 from ..ports import Clock, IncidentFilter, IncidentStore, Page
@@ -101,8 +101,8 @@ class Incidents:
     def _commit(self, change: Change) -> Incident:
         try:
             return self.store.commit(change)
-        except ConcurrentUpdate:
-            raise
+        except (ConcurrentUpdate, DomainError, IdempotencyKeyTaken):
+            raise  # refused on purpose by a condition: nothing to recognise
         except Exception:
             # The answer was lost (a timeout after the write took effect, say): the stamp tells if it landed.
             landed = self._landed(change)
