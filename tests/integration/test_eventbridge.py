@@ -60,7 +60,7 @@ def test_the_rule_routes_alarm_state_changes_to_the_intake_queue(pipeline: Pipel
     put_event(pipeline, configuration_change)
 
     # Then only the state change arrives on the intake queue, the event itself as the body
-    (record,) = pipeline.queued("intake", wait_seconds=1, expect=2)["Records"]
+    (record,) = pipeline.queued("intake", wait_seconds=15, expect=2)["Records"]
     body = json.loads(record["body"])
     assert body["detail-type"] == "CloudWatch Alarm State Change"
     assert body["resources"] == ["arn:aws:cloudwatch:us-east-1:123456789012:alarm:ServerCpuTooHigh"]
@@ -127,7 +127,7 @@ def test_the_same_alarm_by_sns_and_by_eventbridge_is_one_incident(pipeline: Pipe
     put_event(pipeline, event)
 
     # When intake handles both messages in one batch
-    assert pipeline.deliver("intake", "intake", wait_seconds=1, expect=2) == {"batchItemFailures": []}
+    assert pipeline.deliver("intake", "intake", wait_seconds=15, expect=2) == {"batchItemFailures": []}
 
     # Then the alarm's ARN deduplicates them: one incident, seen twice
     [incident] = incidents(pipeline)
@@ -142,7 +142,7 @@ def test_a_malformed_event_goes_to_the_dlq_with_its_reason(pipeline: Pipeline) -
     put_event(pipeline, load_event("eventbridge/metric-alarm.json"))
 
     # When intake handles the batch
-    assert pipeline.deliver("intake", "intake", wait_seconds=1, expect=2) == {"batchItemFailures": []}
+    assert pipeline.deliver("intake", "intake", wait_seconds=15, expect=2) == {"batchItemFailures": []}
 
     # Then the good one opened an incident and the broken one is a dead letter that says what is wrong
     assert len(incidents(pipeline)) == 1

@@ -74,7 +74,7 @@ def test_ok_resolves_the_incident_automatically(pipeline: Pipeline) -> None:
 def test_insufficient_data_is_recorded_without_paging(pipeline: Pipeline) -> None:
     # Given an open incident for the alarm
     pipeline.invoke("intake", load_event("sqs/intake-alarm.json"))
-    assert pipeline.queued("classify", wait_seconds=5, expect=1)["Records"]  # consume the opening event (SNS delivers it a moment later)
+    assert pipeline.queued("classify", wait_seconds=15, expect=1)["Records"]  # consume the opening event (SNS delivers it a moment later)
 
     # When the alarm goes to INSUFFICIENT_DATA (through the real topic → queue path)
     pipeline.publish_alarm("cloudwatch/alarm-state-insufficient-data.json")
