@@ -12,7 +12,7 @@ import pytest
 
 from tests.integration.conftest import Pipeline, load_event
 
-SAMPLES = ["eventbridge/metric-alarm.json", "eventbridge/metric-math-alarm.json", "eventbridge/composite-alarm.json"]
+SAMPLES = ["eventbridge/metric-alarm.json", "eventbridge/metric-math-alarm.json", "eventbridge/anomaly-detection-alarm.json", "eventbridge/composite-alarm.json"]
 
 
 def put_event(pipeline: Pipeline, event: dict[str, Any]) -> None:
