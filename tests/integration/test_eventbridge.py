@@ -12,7 +12,7 @@ import pytest
 
 from tests.integration.conftest import Pipeline, load_event
 
-SAMPLES = ["eventbridge/metric-alarm.json", "eventbridge/metric-math-alarm.json", "eventbridge/composite-alarm.json"]
+SAMPLES = ["eventbridge/metric-alarm.json", "eventbridge/metric-math-alarm.json", "eventbridge/anomaly-detection-alarm.json", "eventbridge/composite-alarm.json"]
 
 
 def put_event(pipeline: Pipeline, event: dict[str, Any]) -> None:
@@ -149,3 +149,22 @@ def test_a_malformed_event_goes_to_the_dlq_with_its_reason(pipeline: Pipeline) -
     (dead,) = pipeline.dead_letters()["intake-dlq"]
     assert "CloudWatchAlarmStateChange" in dead["reason"] and "detail.state: Field required" in dead["reason"]
     assert json.loads(dead["body"])["detail"]["alarmName"] == "ServiceAggregatedAlarm"
+
+
+def test_an_event_without_resources_is_named_by_its_account_and_region(pipeline: Pipeline) -> None:
+    # Given AWS's metric-alarm example put on the bus without its resources (as replays and hand-made events come)
+    event = load_event("eventbridge/metric-alarm.json") | {"resources": []}
+
+    # When it reaches intake, and then its return to OK
+    put_event(pipeline, event)
+    assert pipeline.deliver("intake", "intake") == {"batchItemFailures": []}
+    [incident] = incidents(pipeline)
+    put_event(pipeline, returned_to_ok(event))
+    assert pipeline.deliver("intake", "intake") == {"batchItemFailures": []}
+
+    # Then the incident's alarm ARN is built from the event's account, region and alarm name, and the OK resolved it
+    body_arn = "arn:aws:cloudwatch:us-east-1:123456789012:alarm:ServerCpuTooHigh"
+    assert incident["alarm"]["arn"] == body_arn
+    [resolved] = incidents(pipeline)
+    assert (resolved["reference"], resolved["status"]) == (incident["reference"], "resolved")
+    assert pipeline.dead_letters()["intake-dlq"] == []

@@ -3,10 +3,11 @@
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
-from .adapters import aws
+from .adapters import aws, regions
 from .container import per_function
 from .batch import DeadLetterQueues
 from .config import cached_config
+from .domain.alarms import RegionLookup
 from .domain.directory import FirebellConfig
 from .data.directory_store import DynamoDirectoryStore
 from .data.store import DynamoIncidentStore
@@ -150,6 +151,11 @@ def effective_config() -> FirebellConfig:
 @per_function
 def dead_letters() -> DeadLetterQueues:
     return aws.SqsRedriveDeadLetters(get_settings().region)
+
+
+def region_lookup() -> RegionLookup:
+    """Region codes and display names, for alarm formats that name the region but carry no alarm ARN."""
+    return regions.lookup
 
 
 def reset() -> None:
