@@ -81,7 +81,7 @@ def web_acl(scope: Construct, construct_id: str, api: apigw.RestApi, trigger: Ap
         scope,
         construct_id,
         scope="REGIONAL",
-        description="firebell: per-IP rate limit on the public routes (integration keys, ack links)",
+        description="firebell: per-IP rate limit on the public routes - integration keys and ack links",
         default_action=wafv2.CfnWebACL.DefaultActionProperty(allow={}),
         visibility_config=_visibility("firebell-api"),
         rules=[
