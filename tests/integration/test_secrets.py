@@ -4,6 +4,7 @@ keys live as hashes in config and admin changes, and a used ack-link nonce expir
 from __future__ import annotations
 
 import json
+import logging
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -37,13 +38,20 @@ def incidents(pipeline: Pipeline) -> list[dict[str, Any]]:
     return page["items"]
 
 
-def test_a_deployed_function_refuses_the_demo_key_and_takes_a_generated_one(pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_deployed_function_refuses_the_demo_key_and_takes_a_generated_one(
+    pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture,
+) -> None:
     # Given the api function as deployed (not the local runtime)
     as_deployed(monkeypatch)
 
     # When a monitoring tool sends the published demo key, on either route
-    enqueued = pipeline.api("POST", "/v2/enqueue", PAGERDUTY_TRIGGER)
+    with caplog.at_level(logging.WARNING, logger=wiring.__name__):
+        enqueued = pipeline.api("POST", "/v2/enqueue", PAGERDUTY_TRIGGER)
     webhook = pipeline.api("POST", f"/v1/alertmanager/{KEY}", ALERTMANAGER_FIRING)
+
+    # Then loading the shipped config said once that its only keys are demo keys
+    warned = [r for r in caplog.records if "every routing key" in r.getMessage()]
+    assert len(warned) == 1 and "python -m firebell.keys new" in warned[0].getMessage()
 
     # Then both are forbidden, in the API's error format, saying why; nothing is opened
     for status, answer in (enqueued, webhook):
