@@ -202,7 +202,7 @@ class Directory(_Strict):
     def service(self, service_id: str | None) -> Service | None:
         return next((s for s in self.services if s.id == service_id), None)
 
-    def routing_key_entry(self, routing_key: str) -> tuple[Service, StoredRoutingKey] | None:
+    def _routing_key_entry(self, routing_key: str) -> tuple[Service, StoredRoutingKey] | None:
         """The service a presented key belongs to, and its stored entry (demo or not)."""
         presented = routing_key_sha256(routing_key)
         for service in self.services:
@@ -214,7 +214,7 @@ class Directory(_Strict):
     def service_for_routing_key(self, routing_key: str) -> Service | None:
         """The service whose integration key this is (None: nobody's). DemoRoutingKeyRefused for a demo key,
         unless this directory was loaded for the local runtime (`accepting_demo_keys`)."""
-        found = self.routing_key_entry(routing_key)
+        found = self._routing_key_entry(routing_key)
         if found is None:
             return None
         service, key = found
