@@ -16,6 +16,8 @@ import threading
 
 _lock = threading.Lock()
 _installed = False
+_writes = 0
+_READS = ("Get", "BatchGet", "TransactGet", "Query", "Scan", "Describe", "List")
 
 
 def serialise_dynamodb() -> None:
@@ -28,12 +30,22 @@ def serialise_dynamodb() -> None:
     original = DynamoHandler.call_action
 
     def call_action(self):  # type: ignore[no-untyped-def]
+        global _writes
         with _lock:
-            return original(self)
+            try:
+                return original(self)
+            finally:
+                if not (self.get_endpoint_name(self.headers) or "").startswith(_READS):
+                    _writes += 1
 
     DynamoHandler.call_action = call_action  # type: ignore[method-assign]
     _back_up_items_not_tables()
     _installed = True
+
+
+def dynamodb_writes() -> int:
+    """How many DynamoDB requests other than reads moto served so far (the local state saves when it grows)."""
+    return _writes
 
 
 def _back_up_items_not_tables() -> None:
