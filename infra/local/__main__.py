@@ -13,7 +13,7 @@ import sys
 import threading
 from pathlib import Path
 
-from infra.local.demo import Demo, DemoFailed, level_timeouts
+from infra.local.demo import Demo, DemoFailed, confirmation_seconds, level_timeouts
 from infra.local.runtime import LocalRuntime
 from infra.local.state import DEFAULT_STATE_DIR
 from infra.topology import ALARMS_TOPIC, CONFIG_DIR, EVENTS_TOPIC
@@ -54,7 +54,8 @@ def main(argv: list[str] | None = None) -> int:
     status = 0
     try:
         if not args.no_demo:
-            demo = Demo(runtime.api_url, runtime.aws_url, alarms_topic, level_timeouts(args.config_dir, args.time_scale))
+            demo = Demo(runtime.api_url, runtime.aws_url, alarms_topic, level_timeouts(args.config_dir, args.time_scale),
+                        confirmation_seconds=confirmation_seconds(args.config_dir, args.time_scale))
             try:
                 demo.play()
                 print(f"\ndemo passed: {len(demo.steps_passed)} steps")

@@ -234,10 +234,12 @@ class LocalRuntime:
         for port in (self.api_port, self.aws_port):
             if not port_is_free(port):
                 raise RuntimeError(f"port {port} on 127.0.0.1 is in use: pass --api-port/--aws-port (or FIREBELL_API_PORT/FIREBELL_AWS_PORT)")
+        if self.state is not None:
+            self.state.take()
+            if self.fresh:
+                self.state.erase()
         configure_local_process(self.aws_url, self.aws_port)
         self._start_moto()
-        if self.state is not None and self.fresh:
-            self.state.erase()
         self._render_resources()
         self._restore_state()
         self._shorten_visibility_timeouts()
@@ -266,6 +268,8 @@ class LocalRuntime:
             self._moto_server.stop()
         if self.faults is not None:
             self.faults.uninstall()
+        if self.state is not None:
+            self.state.release()
 
     def __enter__(self) -> "LocalRuntime":
         return self.start()
@@ -346,6 +350,7 @@ class LocalRuntime:
     def _start_functions(self) -> None:
         from infra.local.http_api import start_http_api
 
+        api: LocalFunction | None = None
         for spec in self.topology.functions:
             function = self.functions[spec.name] = LocalFunction(spec)
             if isinstance(spec.trigger, QueueTrigger):
@@ -363,7 +368,9 @@ class LocalRuntime:
                 schedule.start()
                 self._threads.append(schedule)
             elif isinstance(spec.trigger, ApiTrigger):
-                self._http = start_http_api(self, function, self.api_port)
+                api = function
+        if api is not None:  # once every function exists: GET /_local/health reads them all
+            self._http = start_http_api(self, api, self.api_port)
 
     def _start_heartbeat(self) -> None:
         from infra.local.health import HeartbeatTimer, heartbeat_interval

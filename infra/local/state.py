@@ -1,6 +1,7 @@
 """The local runtime's state, kept in a folder across restarts (moto keeps everything in memory only).
 
   <state dir>/                       (default .firebell/state/ at the repository root; --state-dir, FIREBELL_STATE_DIR)
+    lock                             held by the runtime using the folder
     manifest.json                    format, when and how it was saved (clean stop or periodic), what it holds
     table-<table>.jsonl              every item of each table, one per line, in DynamoDB JSON: incidents, timelines,
                                      the outbox's effects, dedup pointers, used nonces, the reference counter and
@@ -17,6 +18,7 @@ incident's timers are re-armed from its state at start), the dead-letter queues.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import logging
 import os
@@ -41,6 +43,22 @@ class StateDir:
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        self._lock: Any = None
+
+    def take(self) -> None:
+        """One runtime per folder: a second would overwrite the first's saves. The OS drops the lock with the process."""
+        self.path.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self._lock = (self.path / "lock").open("w")
+        try:
+            fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            self._lock.close()
+            raise RuntimeError(f"state folder {self.path} is in use by another local runtime: pass --state-dir (or FIREBELL_STATE_DIR)") from None
+
+    def release(self) -> None:
+        if self._lock is not None:
+            self._lock.close()  # (closing drops the lock)
+            self._lock = None
 
     @property
     def manifest(self) -> dict[str, Any] | None:
@@ -88,7 +106,6 @@ class StateDir:
     # --- saving ----------------------------------------------------------------------------------
 
     def save(self, topology: Topology, resources: Resources, outbox: list[dict[str, Any]], how: str) -> dict[str, int]:
-        self.path.mkdir(parents=True, exist_ok=True, mode=0o700)
         dynamodb = boto3.client("dynamodb", region_name=REGION)
         counts: dict[str, int] = {}
         for table in topology.tables:
