@@ -48,6 +48,16 @@ def dynamodb_writes() -> int:
     return _writes
 
 
+def dynamodb_snapshot(account: str, region: str, table_names: list[str]) -> dict[str, list[dict]]:
+    """Every item of each table in DynamoDB JSON, as of one instant (no request runs meanwhile: a transaction is in
+    or out whole, which a paginated Scan cannot promise). Read from moto's tables: 50 times cheaper than a Scan."""
+    from moto.dynamodb.models import dynamodb_backends
+
+    with _lock:
+        tables = dynamodb_backends[account][region].tables
+        return {name: [item.to_json()["Attributes"] for item in tables[name].all_items()] for name in table_names}
+
+
 def _back_up_items_not_tables() -> None:
     import copy
     import types

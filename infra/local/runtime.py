@@ -201,8 +201,7 @@ class LocalRuntime:
         fresh: bool = False,
         save_interval: float = 1.0,
     ) -> None:
-        """`state_dir`: where state is kept across restarts (infra/local/state.py); None keeps it in memory only.
-        `fresh`: forget what the folder kept before starting."""
+        """`state_dir`: kept across restarts there (infra/local/state.py), else in memory only; `fresh`: forget it."""
         self.api_port = api_port
         self.aws_port = aws_port
         self.time_scale = time_scale
@@ -318,12 +317,8 @@ class LocalRuntime:
         from infra.local.moto_patches import dynamodb_writes
 
         state = self.state
-        self._saver = PeriodicSave(
-            lambda how: state.save(self.topology, self.resources, self.outbox(), how),
-            lambda: (dynamodb_writes(), len(self.outbox())),
-            self._save_interval,
-            self._stop,
-        )
+        self._saver = PeriodicSave(lambda how: state.save(self.topology, self.resources, self.outbox(), how),
+                                   lambda: (dynamodb_writes(), len(self.outbox())), self._save_interval, self._stop)
         self._saver.start()
         self._threads.append(self._saver)
 

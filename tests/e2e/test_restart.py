@@ -12,6 +12,7 @@ import pytest
 from infra.local.demo import http, wait_for
 from infra.topology import ROOT
 from tests.e2e.conftest import RunningPipeline, running_pipeline
+from tests.e2e.test_process import incident, report as report_in
 
 # Level 1 waits 5 min × 0.05 = 15 s: an escalation is still running when the runtime stops.
 TIME_SCALE = 0.05
@@ -19,15 +20,7 @@ CONFIG = ROOT / "config"
 
 
 def report(pipeline: RunningPipeline, title: str) -> str:
-    status, body = http("POST", f"{pipeline.api_url}/incidents", {"title": title, "reporter": "dave", "service": "checkout"})
-    assert status == 201, body
-    return body["reference"]
-
-
-def incident(pipeline: RunningPipeline, reference: str) -> dict[str, Any]:
-    status, body = http("GET", f"{pipeline.api_url}/incidents/{reference}")
-    assert status == 200, body
-    return body
+    return report_in(pipeline, title, service="checkout")
 
 
 def kinds(pipeline: RunningPipeline, reference: str) -> list[str]:
