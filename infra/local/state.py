@@ -13,9 +13,9 @@ Loaded through the public API (BatchWriteItem; the secrets when they are created
 the lock every DynamoDB request takes (infra/local/moto_patches.py): one consistent instant, in 0.1 s of CPU for
 10,000 items where a paginated Scan takes 5 s and holds that lock page by page (`python -m bench.state_save`).
 Saved on a clean stop, and every `interval` seconds while anything changed: a kill -9 loses at most the last
-interval's changes. Each file is replaced whole (write, then rename): a
-crash mid-save leaves the previous save. Never kept: messages still in a queue, Step Functions executions (each
-incident's timers are re-armed from its state at start), the dead-letter queues.
+interval's changes. Each file is replaced whole (write, then rename): a crash mid-save leaves the previous save.
+Never kept: messages still in a queue, Step Functions executions (each incident's timers are re-armed from its
+state at start), the dead-letter queues.
 """
 
 from __future__ import annotations
