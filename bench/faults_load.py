@@ -19,6 +19,7 @@ import json
 import os
 import random
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -93,8 +94,10 @@ def local_runtime(fault_rate: float, seed: int, time_scale: float = TIME_SCALE) 
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     env.update(FIREBELL_FAULT_RATE=str(fault_rate), FIREBELL_FAULT_SEED=str(seed), FIREBELL_VISIBILITY_TIMEOUT=str(VISIBILITY_TIMEOUT))
     log = tempfile.NamedTemporaryFile("w", prefix="firebell-faults-", suffix=".log", delete=False)
+    state_dir = tempfile.mkdtemp(prefix="firebell-faults-state-")  # never the repository's kept state
     process = subprocess.Popen(
-        [sys.executable, "-m", "infra.local", "--no-demo", f"--api-port={api_port}", f"--aws-port={aws_port}", f"--time-scale={time_scale}"],
+        [sys.executable, "-m", "infra.local", "--no-demo", f"--api-port={api_port}", f"--aws-port={aws_port}", f"--time-scale={time_scale}",
+         f"--state-dir={state_dir}"],
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, text=True,
     )
     pipeline = Pipeline(f"http://127.0.0.1:{api_port}", f"http://127.0.0.1:{aws_port}", {}, log.name)
@@ -111,6 +114,7 @@ def local_runtime(fault_rate: float, seed: int, time_scale: float = TIME_SCALE) 
     finally:
         stop_process(process)
         log.close()
+        shutil.rmtree(state_dir, ignore_errors=True)
 
 
 # --- clients --------------------------------------------------------------------------------------

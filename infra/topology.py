@@ -22,6 +22,7 @@ from firebell.usecases.duties import Duties
 from firebell.usecases.escalation import Escalation
 from firebell.usecases.intake import AlertIntake
 from firebell.usecases.lifecycle import Lifecycle
+from firebell.usecases.rearm import TimerRearm
 from firebell.usecases.resolution import Resolution
 from firebell.usecases.sla_clocks import SlaClocks
 from firebell.domain.alarms import ALARM_STATE_CHANGE_PATTERN
@@ -370,9 +371,9 @@ TOPOLOGY = Topology(
         ),
         FunctionSpec(
             name="outbox",
-            description="Outbox relay: carries out committed effects a crash or a failure left pending",
+            description="Outbox relay: carries out committed effects a crash or a failure left pending; re-arms lost timers on request",
             trigger=ScheduleTrigger(rate_minutes=1, local_interval_seconds=1.0),
-            runs=(OutboxRelay,),
+            runs=(OutboxRelay, TimerRearm),
         ),
     ),
     state_machines=(

@@ -1,5 +1,10 @@
 """Outbox relay: on a schedule, carries out effects that committed but were not done right after their commit
-(a function crashed between commit and dispatch, or an effect failed and was given back)."""
+(a function crashed between commit and dispatch, or an effect failed and was given back).
+
+Invoked with {"detail-type": "Re-arm timers"} it starts again the timers every incident's state implies: after the
+executions were lost and the incidents kept (the local runtime does it at each start with kept state; in AWS, after
+restoring the table into a new stack).
+"""
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
@@ -10,12 +15,18 @@ from firebell import wiring
 logger = Logger()
 tracer = Tracer()
 metrics = Metrics()
+REARM_TIMERS = "Re-arm timers"
 
 
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def handler(event: dict, context: LambdaContext) -> dict:
+    if event.get("detail-type") == REARM_TIMERS:
+        rearmed = wiring.timer_rearm().rearm_all()
+        logger.info("timers re-armed", extra={"incidents": rearmed})
+        metrics.add_metric(name="IncidentsRearmed", unit=MetricUnit.Count, value=len(rearmed))
+        return {"rearmed": rearmed}
     found = wiring.outbox_relay().run()
     if found:
         logger.warning("outbox relay found pending effects", extra={"effects": found})

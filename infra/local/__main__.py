@@ -2,6 +2,7 @@
 
   --demo-only   play the demo and exit (status 0 only if every step happened)
   --no-demo     just serve
+  --fresh       forget the state kept in --state-dir (default .firebell/state/) and start empty
 """
 
 import argparse
@@ -12,8 +13,9 @@ import sys
 import threading
 from pathlib import Path
 
-from infra.local.demo import Demo, DemoFailed, level_timeouts
+from infra.local.demo import Demo, DemoFailed, confirmation_seconds, level_timeouts
 from infra.local.runtime import LocalRuntime
+from infra.local.state import DEFAULT_STATE_DIR
 from infra.topology import ALARMS_TOPIC, CONFIG_DIR, EVENTS_TOPIC
 
 
@@ -23,13 +25,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--aws-port", type=int, default=int(os.environ.get("FIREBELL_AWS_PORT", 4566)), help="AWS-compatible endpoint port (default 4566, like LocalStack)")
     parser.add_argument("--time-scale", type=float, default=float(os.environ.get("FIREBELL_TIME_SCALE", 0.01)), help="multiply escalation delays (default 0.01: 5 min → 3 s)")
     parser.add_argument("--config-dir", type=Path, default=Path(os.environ.get("FIREBELL_CONFIG_DIR", CONFIG_DIR)), help="firebell.yaml and rules.yaml (default config/)")
+    parser.add_argument("--state-dir", type=Path, default=Path(os.environ.get("FIREBELL_STATE_DIR", DEFAULT_STATE_DIR)),
+                        help="where incidents, the outbox and the directory changes are kept across restarts (default .firebell/state/)")
+    parser.add_argument("--fresh", action="store_true", help="forget what the state folder kept and start empty (INC-1 again)")
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--demo-only", action="store_true", help="play the demo and exit")
     mode.add_argument("--no-demo", action="store_true", help="serve without playing the demo")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
 
-    runtime = LocalRuntime(api_port=args.api_port, aws_port=args.aws_port, time_scale=args.time_scale, config_dir=args.config_dir)
+    runtime = LocalRuntime(api_port=args.api_port, aws_port=args.aws_port, time_scale=args.time_scale, config_dir=args.config_dir,
+                           state_dir=args.state_dir.resolve(), fresh=args.fresh)
     try:
         runtime.start()
     except RuntimeError as error:
@@ -42,11 +48,14 @@ def main(argv: list[str] | None = None) -> int:
         f"  AWS endpoint    {runtime.aws_url}   (aws --endpoint-url {runtime.aws_url} …, region us-east-1)\n"
         f"  alarms topic    {alarms_topic}\n"
         f"  events topic    {runtime.resources[('topic', EVENTS_TOPIC)]}\n"
+        f"  state folder    {runtime.state.path}   (kept across restarts; --fresh starts empty)\n"
+        f"                  {kept_state(runtime)}\n"
     )
     status = 0
     try:
         if not args.no_demo:
-            demo = Demo(runtime.api_url, runtime.aws_url, alarms_topic, level_timeouts(args.config_dir, args.time_scale))
+            demo = Demo(runtime.api_url, runtime.aws_url, alarms_topic, level_timeouts(args.config_dir, args.time_scale),
+                        confirmation_seconds=confirmation_seconds(args.config_dir, args.time_scale))
             try:
                 demo.play()
                 print(f"\ndemo passed: {len(demo.steps_passed)} steps")
@@ -65,6 +74,14 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         runtime.stop()
     return status
+
+
+def kept_state(runtime: LocalRuntime) -> str:
+    manifest = runtime.kept_from
+    if not any(runtime.restored.values()) or manifest is None:
+        return "nothing kept: a new state" + (" (--fresh)" if runtime.fresh else "")
+    rearmed = f"; timers re-armed: {', '.join(runtime.rearmed)}" if runtime.rearmed else "; no timers to re-arm"
+    return f"{sum(runtime.restored.values())} items and {len(runtime.outbox())} sent messages kept from {manifest['saved_at']} ({manifest['saved_by']}){rearmed}"
 
 
 if __name__ == "__main__":

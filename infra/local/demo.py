@@ -76,8 +76,13 @@ class Demo:
     level_timeouts: list[int]
     out: Callable[[str], None] = print
     region: str = "us-east-1"
+    # How long an earlier run's incident for the demo alarm may take to close (its confirmation window).
+    confirmation_seconds: int = 60
     steps_passed: list[str] = field(default_factory=list)
     _started: float = field(default_factory=time.monotonic)
+    # What the runtime kept from earlier runs (--state-dir) is not this run's: messages and incidents seen at the start.
+    _earlier_messages: set[str] = field(default_factory=set)
+    _earlier_incidents: set[str] = field(default_factory=set)
 
     # --- narration -------------------------------------------------------------------------------
 
@@ -103,11 +108,15 @@ class Demo:
         )
         return alarm
 
-    def incident_for(self, alarm_name: str) -> dict | None:
+    def incidents_for(self, alarm_name: str) -> list[dict]:
         status, page = http("GET", f"{self.api_url}/incidents?limit=100")
         if status != 200:
             raise DemoFailed(f"GET /incidents answered {status}: {page}")
-        return next((i for i in page["items"] if i.get("alarm") and i["alarm"]["name"] == alarm_name), None)
+        return [i for i in page["items"] if i.get("alarm") and i["alarm"]["name"] == alarm_name]
+
+    def incident_for(self, alarm_name: str) -> dict | None:
+        """The incident this run's alarm opened (not one kept from an earlier run)."""
+        return next((i for i in self.incidents_for(alarm_name) if i["incident_id"] not in self._earlier_incidents), None)
 
     def incident(self, reference: str) -> dict:
         status, body = http("GET", f"{self.api_url}/incidents/{reference}")
@@ -116,7 +125,8 @@ class Demo:
         return body
 
     def outbox(self) -> list[dict]:
-        return http("GET", f"{self.api_url}/_local/outbox")[1]["items"]
+        """This run's emails and SMS."""
+        return [m for m in http("GET", f"{self.api_url}/_local/outbox")[1]["items"] if m["id"] not in self._earlier_messages]
 
     def pages_to(self, address: str) -> list[dict]:
         return [m for m in self.outbox() if address in m["to"]]
@@ -143,6 +153,7 @@ class Demo:
     def play(self) -> str:
         level1, level2 = self.level_timeouts[:2]
         self.out(f"firebell demo: level 1 has {level1}s to acknowledge, level 2 {level2}s (scaled timers)\n")
+        self._set_earlier_apart(json.loads((EVENTS / "alarm-state-alarm.json").read_text())["AlarmName"])
 
         alarm = self.publish_alarm("alarm-state-alarm.json")
         self._say("▶", f'CloudWatch alarm "{alarm["AlarmName"]}" → ALARM, published to the alarms topic')
@@ -199,6 +210,23 @@ class Demo:
         self._print_timeline(reference)
         return reference
 
+    def _set_earlier_apart(self, alarm_name: str) -> None:
+        """With state kept from earlier runs, this run's alarm must open an incident of its own: an earlier incident
+        for it still open is resolved, and one resolved is left to close (a returning alarm would reopen it)."""
+        self._earlier_messages = {m["id"] for m in self.outbox()}
+        earlier = self.incidents_for(alarm_name)
+        self._earlier_incidents = {i["incident_id"] for i in earlier}
+        for incident in earlier:
+            reference = incident["reference"]
+            if incident["status"] in ("triggered", "acknowledged", "on_hold"):
+                status, body = http("POST", f"{self.api_url}/incidents/{reference}/resolve",
+                                    {"by": "demo", "resolution_notes": "set apart by a new run of the demo"})
+                if status != 200:
+                    raise DemoFailed(f"resolving {reference}, kept from an earlier run, answered {status}: {body}")
+            if incident["status"] != "closed":
+                self._say("·", f"{reference}, kept from an earlier run, is resolved: waiting for its confirmation window to close it")
+                self._wait_for(f"{reference} closed", lambda: self.incident(reference)["status"] == "closed", self.confirmation_seconds + 15)
+
     def _print_timeline(self, reference: str) -> None:
         _, timeline = http("GET", f"{self.api_url}/incidents/{reference}/timeline")
         self.out(f"\nTimeline of {reference}:")
@@ -217,6 +245,13 @@ def level_timeouts(config_dir: Path, time_scale: float) -> list[int]:
     directory = load_config(config_dir).directory
     levels = directory.policy_for(directory.default_team, DEMO_SERVICE).levels
     return [scaled_timeout(level.delay_minutes, time_scale) for level in levels]
+
+
+def confirmation_seconds(config_dir: Path, time_scale: float) -> int:
+    from firebell.config import load_config
+    from firebell.domain.escalation import scaled_timeout
+
+    return scaled_timeout(load_config(config_dir).rules.process.confirmation_window_minutes, time_scale)
 
 
 def contacts(config_dir: Path) -> dict[str, tuple[str | None, str | None]]:

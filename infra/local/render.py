@@ -19,15 +19,15 @@ REGION = "us-east-1"
 Resources = dict[tuple[str, str], str]
 
 
-def render_topology(topology: Topology, config_dir: Path, api_url: str) -> Resources:
-    resources = _render_topology(topology, config_dir, api_url)
+def render_topology(topology: Topology, config_dir: Path, api_url: str, secret_values: dict[str, str] | None = None) -> Resources:
+    resources = _render_topology(topology, config_dir, api_url, secret_values or {})
     _rendered.append(resources)
     return resources
 
 
-def _render_topology(topology: Topology, config_dir: Path, api_url: str) -> Resources:
+def _render_topology(topology: Topology, config_dir: Path, api_url: str, secret_values: dict[str, str]) -> Resources:
     """Create every table, topic, queue (with its DLQ, redrive policy and subscriptions), EventBridge rule and
-    state machine.
+    state machine. Secrets get a new random value unless `secret_values` (kept state) has theirs.
 
     Returns (kind, name) → name/URL/ARN: the references FunctionSpec.environment and ASL substitutions use.
     """
@@ -84,7 +84,8 @@ def _render_topology(topology: Topology, config_dir: Path, api_url: str) -> Reso
     secretsmanager = boto3.client("secretsmanager", region_name=REGION)
     for secret in topology.secrets:
         resources[("secret", secret.name)] = secretsmanager.create_secret(
-            Name=f"firebell-{secret.name}", Description=secret.description, SecretString=secrets.token_urlsafe(32)
+            Name=f"firebell-{secret.name}", Description=secret.description,
+            SecretString=secret_values.get(secret.name) or secrets.token_urlsafe(32),
         )["ARN"]
     ses.verify_email_identity(EmailAddress=load_config(config_dir).directory.notifications.sender)
     return resources

@@ -40,6 +40,7 @@ from infra.local.render import (
 )
 from firebell.container import running_as
 from infra.local.iam import enforce
+from infra.local.state import PeriodicSave, StateDir
 from infra.topology import CONFIG_DIR, TOPOLOGY, ApiTrigger, FunctionSpec, QueueTrigger, ScheduleTrigger, Topology
 
 log = logging.getLogger("firebell.local")
@@ -196,7 +197,11 @@ class LocalRuntime:
         time_scale: float = 0.01,
         config_dir: Path = CONFIG_DIR,
         topology: Topology = TOPOLOGY,
+        state_dir: Path | None = None,
+        fresh: bool = False,
+        save_interval: float = 1.0,
     ) -> None:
+        """`state_dir`: kept across restarts there (infra/local/state.py), else in memory only; `fresh`: forget it."""
         self.api_port = api_port
         self.aws_port = aws_port
         self.time_scale = time_scale
@@ -213,6 +218,14 @@ class LocalRuntime:
         self.started_at = time.time()
         self.heartbeat: Any = None  # infra.local.health.HeartbeatTimer, when the topology has monitoring
         self.faults: faults.FaultInjector | None = None
+        self.state = StateDir(state_dir) if state_dir is not None else None
+        self.fresh = fresh
+        self._save_interval = save_interval
+        self._saver: PeriodicSave | None = None
+        self._earlier_outbox: list[dict[str, Any]] = []
+        self.restored: dict[str, int] = {}  # items loaded per table from the state folder
+        self.kept_from: dict[str, Any] | None = None  # the manifest of the save they came from
+        self.rearmed: list[str] = []  # references whose timers were re-armed at start
 
     # --- lifecycle -------------------------------------------------------------------------------
 
@@ -220,9 +233,14 @@ class LocalRuntime:
         for port in (self.api_port, self.aws_port):
             if not port_is_free(port):
                 raise RuntimeError(f"port {port} on 127.0.0.1 is in use: pass --api-port/--aws-port (or FIREBELL_API_PORT/FIREBELL_AWS_PORT)")
+        if self.state is not None:
+            self.state.take()
+            if self.fresh:
+                self.state.erase()
         configure_local_process(self.aws_url, self.aws_port)
         self._start_moto()
         self._render_resources()
+        self._restore_state()
         self._shorten_visibility_timeouts()
         self._export_function_environment()
         self.started_at = time.time()
@@ -232,6 +250,8 @@ class LocalRuntime:
         # Opt-in fault injection (infra/local/faults.py), installed before any handler makes a client.
         self.faults = faults.install_from_env()
         self._start_functions()
+        self._rearm_timers()
+        self._start_saving()
         return self
 
     def stop(self) -> None:
@@ -241,10 +261,14 @@ class LocalRuntime:
             self._http.server_close()
         for thread in self._threads:
             thread.join(timeout=5)
+        if self._saver is not None:  # after every function stopped: nothing changes any more
+            self._saver.save_if_changed("clean stop", always=True)
         if self._moto_server is not None:
             self._moto_server.stop()
         if self.faults is not None:
             self.faults.uninstall()
+        if self.state is not None:
+            self.state.release()
 
     def __enter__(self) -> "LocalRuntime":
         return self.start()
@@ -268,7 +292,36 @@ class LocalRuntime:
         self._moto_server.start()
 
     def _render_resources(self) -> None:
-        self.resources = render_topology(self.topology, self.config_dir, self.api_url)
+        secret_values = self.state.secrets() if self.state is not None else {}
+        self.resources = render_topology(self.topology, self.config_dir, self.api_url, secret_values)
+
+    def _restore_state(self) -> None:
+        """What the state folder kept, into the new tables, before any function runs."""
+        if self.state is None:
+            return
+        self.kept_from = self.state.manifest
+        self._earlier_outbox = self.state.outbox()
+        self.restored = self.state.load_tables(self.topology, self.resources)
+
+    def _rearm_timers(self) -> None:
+        """Executions are not kept: the timers each kept incident's state implies start again (functions/outbox)."""
+        if not any(self.restored.values()):
+            return
+        from functions.outbox.app import REARM_TIMERS
+
+        answer = self.functions["outbox"].invoke({"source": "firebell.local", "detail-type": REARM_TIMERS, "detail": {}})
+        self.rearmed = answer["rearmed"]
+
+    def _start_saving(self) -> None:
+        if self.state is None:
+            return
+        from infra.local.moto_patches import dynamodb_writes
+
+        state = self.state
+        self._saver = PeriodicSave(lambda how: state.save(self.topology, self.resources, self.outbox(), how),
+                                   lambda: (dynamodb_writes(), len(self.outbox())), self._save_interval, self._stop)
+        self._saver.start()
+        self._threads.append(self._saver)
 
     def _shorten_visibility_timeouts(self) -> None:
         """FIREBELL_VISIBILITY_TIMEOUT=<s>: retry failed records after seconds, not minutes (fault harness, demos).
@@ -293,6 +346,7 @@ class LocalRuntime:
     def _start_functions(self) -> None:
         from infra.local.http_api import start_http_api
 
+        api: LocalFunction | None = None
         for spec in self.topology.functions:
             function = self.functions[spec.name] = LocalFunction(spec)
             if isinstance(spec.trigger, QueueTrigger):
@@ -310,7 +364,9 @@ class LocalRuntime:
                 schedule.start()
                 self._threads.append(schedule)
             elif isinstance(spec.trigger, ApiTrigger):
-                self._http = start_http_api(self, function, self.api_port)
+                api = function
+        if api is not None:  # once every function exists: GET /_local/health reads them all
+            self._http = start_http_api(self, api, self.api_port)
 
     def _start_heartbeat(self) -> None:
         from infra.local.health import HeartbeatTimer, heartbeat_interval
@@ -332,7 +388,9 @@ class LocalRuntime:
         return local_health(self)
 
     def outbox(self) -> list[dict[str, Any]]:
-        return captured_outbox()
+        """Emails, then SMS, oldest first: those kept from earlier runs, then this run's."""
+        current = captured_outbox()
+        return [m for channel in ("email", "sms") for m in (*self._earlier_outbox, *current) if m["channel"] == channel]
 
     def dead_letters(self) -> dict[str, list[dict[str, Any]]]:
         return peek_dead_letters(self.topology, self.resources)

@@ -7,6 +7,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -45,12 +46,18 @@ def local_pipeline() -> Iterator[RunningPipeline]:
 
 
 @contextmanager
-def running_pipeline(config_dir: Path, time_scale: float) -> Iterator[RunningPipeline]:
+def running_pipeline(config_dir: Path, time_scale: float, state_dir: Path | None = None, *args: str) -> Iterator[RunningPipeline]:
+    """`state_dir`: where it keeps its state (default: a temporary folder of its own, never the repository's)."""
+    if state_dir is None:
+        with tempfile.TemporaryDirectory(prefix="firebell-state-") as temporary:
+            with running_pipeline(config_dir, time_scale, Path(temporary), *args) as pipeline:
+                yield pipeline
+        return
     api_port, aws_port = free_port(), free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "FIREBELL_STATE_DIR"))}
     process = subprocess.Popen(
         [sys.executable, "-m", "infra.local", "--no-demo", f"--api-port={api_port}", f"--aws-port={aws_port}",
-         f"--time-scale={time_scale}", f"--config-dir={config_dir}"],
+         f"--time-scale={time_scale}", f"--config-dir={config_dir}", f"--state-dir={state_dir}", *args],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
     api_url = f"http://127.0.0.1:{api_port}"

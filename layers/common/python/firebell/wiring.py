@@ -21,6 +21,7 @@ from .usecases.duties import Duties
 from .usecases.escalation import Escalation
 from .usecases.intake import AlertIntake
 from .usecases.lifecycle import Lifecycle
+from .usecases.rearm import TimerRearm
 from .usecases.resolution import Resolution
 from .usecases.sla_clocks import SlaClocks
 
@@ -110,6 +111,11 @@ def duties() -> Duties:
     return Duties(incidents(), context())
 
 
+@per_function
+def timer_rearm() -> TimerRearm:
+    return TimerRearm(incidents(), context())
+
+
 def _ack_secret(settings: Settings) -> Callable[[], bytes] | None:
     if settings.ack_secret:
         key = settings.ack_secret.encode()
@@ -178,5 +184,5 @@ def region_lookup() -> RegionLookup:
 
 def reset() -> None:
     """Forget everything built from the environment (tests change it between cases)."""
-    for cached in (_store, _dispatcher, outbox_relay, incidents, context, _workflows, lifecycle, resolution, intake, escalation, sla_clocks, duties, schedules, directory_admin, _shipped_config, _effective_config, dead_letters, get_settings, aws.client, cached_config):
+    for cached in (_store, _dispatcher, outbox_relay, incidents, context, _workflows, lifecycle, resolution, intake, escalation, sla_clocks, duties, timer_rearm, schedules, directory_admin, _shipped_config, _effective_config, dead_letters, get_settings, aws.client, cached_config):
         cached.cache_clear()

@@ -80,6 +80,7 @@ class TimelineKind(StrEnum):
     STAKEHOLDER_UPDATE = "stakeholder_update"
     UPDATE_OVERDUE = "update_overdue"
     REVIEW = "review"
+    TIMERS_REARMED = "timers_rearmed"
 
 
 class EventType(StrEnum):

@@ -42,8 +42,8 @@ def touch(c: Change) -> None:
         c.set_part("escalation", task_token=None)  # answered: the machine sends a fresh watch token
 
 
-def start_reminder(c: Change, ctx: Context, duty: str, every_minutes: float, run: int) -> str:
-    name = f"{c.incident_id}-{duty}-{run}"
+def start_reminder(c: Change, ctx: Context, duty: str, every_minutes: float, run: int, suffix: str = "") -> str:
+    name = f"{c.incident_id}-{duty}-{run}" + (f"-{suffix}" if suffix else "")
     c.start(machines.REMINDER, name, {"incident_id": c.incident_id, "duty": duty, "max_rounds": _MAX_REMINDER_ROUNDS,
                                       "interval_seconds": scaled_timeout(every_minutes, ctx.time_scale)})
     return ctx.execution_arn(machines.REMINDER, name)
@@ -103,6 +103,10 @@ class Duties:
                 return
             if review.task_token == due.task_token:
                 return  # redelivered
+            if due.round == 1 and review.task_token is not None:
+                # A re-armed run (the first one's token is kept): its owner was told already.
+                c.set_part("review", task_token=due.task_token)
+                return
             c.set_part("review", task_token=due.task_token, reminders_sent=review.reminders_sent + (1 if due.round > 1 else 0))
             why = "post-incident review assigned" if due.round == 1 else f"post-incident review reminder #{due.round - 1}"
             reach(c, self._ctx, config, [review.owner], urgent=False, why=why)

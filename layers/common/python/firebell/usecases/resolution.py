@@ -112,7 +112,10 @@ class Resolution:
                 return
             if incident.resolution.task_token == request.task_token:
                 return  # redelivered
+            told_already = incident.resolution.task_token is not None  # a re-armed window (a reopen clears the token)
             c.set_part("resolution", task_token=request.task_token)
+            if told_already:
+                return
             team = config.directory.team(incident.team)
             managers = list(team.incident_managers) if incident.escalation.exhausted else []
             extra = [p for p in (incident.incident_manager, incident.assignee) if p]

@@ -1,0 +1,106 @@
+"""The local runtime keeps its state across restarts (infra/local/state.py): incidents, the reference counter, the
+outbox and the directory overlay come back, and the timers each incident's state implies are re-armed."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from infra.local.demo import http, wait_for
+from infra.topology import ROOT
+from tests.e2e.conftest import RunningPipeline, running_pipeline
+from tests.e2e.test_process import incident, report as report_in
+
+# Level 1 waits 5 min × 0.05 = 15 s: an escalation is still running when the runtime stops.
+TIME_SCALE = 0.05
+CONFIG = ROOT / "config"
+
+
+def report(pipeline: RunningPipeline, title: str) -> str:
+    return report_in(pipeline, title, service="checkout")
+
+
+def kinds(pipeline: RunningPipeline, reference: str) -> list[str]:
+    return [e["kind"] for e in http("GET", f"{pipeline.api_url}/incidents/{reference}/timeline")[1]["items"]]
+
+
+def outbox(pipeline: RunningPipeline) -> list[dict[str, Any]]:
+    return http("GET", f"{pipeline.api_url}/_local/outbox")[1]["items"]
+
+
+def about(messages: list[dict[str, Any]], reference: str) -> list[dict[str, Any]]:
+    return [m for m in messages if f"{reference} " in (m.get("subject") or m["body"])]
+
+
+def kept(state_dir: Path, reference: str) -> bool:
+    """Whether the folder's last save holds the incident `reference`."""
+    table = state_dir / "table-incidents.jsonl"
+    return table.exists() and any(json.loads(line).get("reference", {}).get("S") == reference for line in table.read_text().splitlines())
+
+
+def test_a_clean_restart_keeps_incidents_counter_outbox_and_directory_and_re_arms_the_escalation(tmp_path: Path) -> None:
+    # Given a runtime with an acknowledged incident, one whose escalation is running, and a directory change
+    with running_pipeline(CONFIG, TIME_SCALE, tmp_path) as first:
+        acknowledged = report(first, "Checkout is slow")
+        running = report(first, "Payments fail")
+        wait_for("level 1 paged", lambda: "paged" in kinds(first, running), 20)
+        wait_for("classified", lambda: incident(first, acknowledged)["escalation"]["execution_arn"], 20)
+        assert http("POST", f"{first.api_url}/incidents/{acknowledged}/acknowledge", {"by": "bob"})[0] == 200
+        status, person = http("PUT", f"{first.api_url}/admin/people/zoe", {"name": "Zoe", "email": "zoe@example.com"})
+        assert status == 201, person
+        sent_before = outbox(first)
+        pages_before = about(sent_before, running)
+        assert pages_before
+    # When it is stopped cleanly (SIGTERM) and started again on the same folder
+    assert json.loads((tmp_path / "manifest.json").read_text())["saved_by"] == "clean stop"
+    with running_pipeline(CONFIG, TIME_SCALE, tmp_path) as second:
+        # Then the incidents are there, as they were
+        assert incident(second, acknowledged)["status"] == "acknowledged"
+        assert incident(second, running)["status"] == "triggered"
+        # And references go on from where they were
+        assert report(second, "After the restart") == "INC-3"
+        # And the outbox keeps what was sent before
+        after = outbox(second)
+        assert all(message in after for message in sent_before)
+        # And the directory change made through the admin API is kept
+        status, snapshot = http("GET", f"{second.api_url}/admin/directory")
+        assert status == 200 and snapshot["sources"]["people"]["zoe"] == "admin", snapshot
+        # And the running escalation pages again (its timer re-armed), the acknowledged one pages nobody
+        wait_for("paged again", lambda: len(about(outbox(second), running)) > len(pages_before), 20)
+        assert "timers_rearmed" in kinds(second, running) and "timers_rearmed" in kinds(second, acknowledged)
+        assert about(outbox(second), acknowledged) == about(sent_before, acknowledged)
+
+
+def test_a_killed_runtime_keeps_what_it_saved_up_to_a_second_before(tmp_path: Path) -> None:
+    # Given a runtime that saved an incident in its periodic save
+    with running_pipeline(CONFIG, TIME_SCALE, tmp_path) as first:
+        reference = report(first, "Checkout is slow")
+        wait_for("saved", lambda: kept(tmp_path, reference), 10)
+        # When it is killed (no clean stop)
+        first.process.kill()
+        first.process.wait(timeout=10)
+    assert json.loads((tmp_path / "manifest.json").read_text())["saved_by"] == "periodic"
+    # Then the next start has it, and goes on counting after it
+    with running_pipeline(CONFIG, TIME_SCALE, tmp_path) as second:
+        assert incident(second, reference)["title"] == "Checkout is slow"
+        assert report(second, "Next") == "INC-2"
+
+
+def test_fresh_starts_empty_at_inc_1(tmp_path: Path) -> None:
+    with running_pipeline(CONFIG, TIME_SCALE, tmp_path) as first:
+        report(first, "Checkout is slow")
+        report(first, "Payments fail")
+    with running_pipeline(CONFIG, TIME_SCALE, tmp_path, "--fresh") as fresh:
+        assert http("GET", f"{fresh.api_url}/incidents")[1]["items"] == []
+        assert outbox(fresh) == []
+        assert report(fresh, "First again") == "INC-1"
+
+
+def test_one_folder_serves_one_runtime(tmp_path: Path) -> None:
+    with running_pipeline(CONFIG, TIME_SCALE, tmp_path):
+        with pytest.raises(pytest.fail.Exception, match="in use by another local runtime"):
+            with running_pipeline(CONFIG, TIME_SCALE, tmp_path):
+                pass

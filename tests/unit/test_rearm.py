@@ -1,0 +1,136 @@
+"""Re-arming timers (firebell/usecases/rearm.py): after the executions were lost and the incidents kept, each
+incident's own state says which timers run again; deadlines that passed meanwhile fire at once, and nobody is told
+twice what they were told before."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from firebell import workflows as machines
+from firebell.domain.enums import EventType, Status, TimelineKind
+from firebell.domain.models import IncidentCreate
+from firebell.usecases.rearm import TimerRearm
+
+from .builders import alarm, confirming, page_request, reminder
+from .conftest import World
+from .test_service_process import clear_outbox
+
+
+@pytest.fixture
+def rearm(world: World) -> TimerRearm:
+    return TimerRearm(world.service.incidents, world.service.ctx)
+
+
+def opened(world: World, title: str = "Checkout errors") -> str:
+    incident = world.service.report(IncidentCreate(title=title, reporter="erin", impact="high", urgency="medium", service="checkout"))
+    world.service.classify(incident.incident_id)
+    return incident.incident_id
+
+
+def rearmed(world: World, incident_id: str) -> list[str]:
+    [entry] = [e for e in world.store.timeline(incident_id) if e.kind is TimelineKind.TIMERS_REARMED]
+    return entry.details["timers"]
+
+
+def test_a_running_escalation_starts_a_new_run_and_the_sla_a_new_generation(world: World, rearm: TimerRearm) -> None:
+    # Given a P2 whose level 1 was paged, its SLA clocks running
+    incident_id = opened(world)
+    world.service.page(page_request(incident_id, 1, ["alice"], token="token-1"))
+    before = world.service.get(incident_id)
+
+    # When its timers are re-armed
+    assert rearm.rearm_all() == [before.reference]
+
+    # Then a new escalation run supersedes the lost one, and the SLA clocks run under a new generation
+    after = world.service.get(incident_id)
+    assert after.escalation.runs == 2 and after.escalation.execution_arn.endswith(f"{incident_id}-2")
+    assert world.workflows.names(machines.ESCALATION)[-1] == f"{incident_id}-2"
+    assert after.sla.generation == before.sla.generation + 1
+    assert world.workflows.started(machines.SLA)[-1].payload["generation"] == after.sla.generation
+    assert (before.sla.execution_arn, "re-armed") in world.workflows.stops
+    assert rearmed(world, incident_id)[:2] == ["escalation (run 2, from level 1)", "SLA clocks"]
+
+
+def test_an_acknowledged_incident_pages_nobody_when_its_watch_is_re_armed(world: World, rearm: TimerRearm) -> None:
+    incident_id = opened(world)
+    world.service.page(page_request(incident_id, 1, ["alice"], token="token-1"))
+    world.service.acknowledge(incident_id, by="alice")
+    rearm.rearm_all()
+    clear_outbox(world)
+
+    # When the new run asks for level 1
+    world.service.page(page_request(incident_id, 1, ["alice"], token="token-2"))
+
+    # Then nobody is paged, and the run goes on to watch the acknowledgement
+    assert world.messenger.emails == [] and world.messenger.sms == []
+    assert world.service.get(incident_id).status is Status.ACKNOWLEDGED
+    assert ("token-2", "acknowledged") in world.workflows.answers
+
+
+def test_the_confirmation_window_gets_what_is_left_and_tells_nobody_again(world: World, rearm: TimerRearm) -> None:
+    # Given an incident resolved 10 minutes ago whose stakeholders were told (window: 60 min)
+    incident_id = opened(world)
+    world.service.resolve(incident_id, by="alice", notes="rolled back")
+    world.service.resolution_confirming(confirming(incident_id, "confirm-1"))
+    world.clock.advance(timedelta(minutes=10))
+    clear_outbox(world)
+
+    # When its timers are re-armed
+    rearm.rearm_all()
+
+    # Then the window runs for the 50 minutes left of it
+    started = world.workflows.started(machines.RESOLUTION)[-1]
+    assert started.payload["confirmation_seconds"] == 50 * 60
+    assert world.service.get(incident_id).resolution.execution_arn.endswith(started.name)
+    # And the new window's opening tells nobody a second time
+    world.service.resolution_confirming(confirming(incident_id, "confirm-2"))
+    assert world.messenger.emails == []
+    assert world.service.get(incident_id).resolution.task_token == "confirm-2"
+
+
+def test_a_window_that_ended_while_stopped_closes_at_once(world: World, rearm: TimerRearm) -> None:
+    incident_id = opened(world)
+    world.service.resolve(incident_id, by="alice", notes="rolled back")
+    world.clock.advance(timedelta(hours=3))
+    rearm.rearm_all()
+    assert world.workflows.started(machines.RESOLUTION)[-1].payload["confirmation_seconds"] == 1
+
+
+def test_a_pending_review_of_a_closed_incident_is_chased_again_without_a_second_assignment(world: World, rearm: TimerRearm) -> None:
+    # Given a closed P2 whose review owner was told and has not done it
+    incident_id = opened(world)
+    world.service.resolve(incident_id, by="alice", notes="rolled back")
+    world.service.reminder_due(reminder(incident_id, "review", 1, "review-1"))
+    world.service.resolution_window_closed(incident_id)
+    assert world.service.get(incident_id).status is Status.CLOSED
+    clear_outbox(world)
+
+    # When its timers are re-armed
+    rearm.rearm_all()
+
+    # Then only the review reminder starts again, and its first round assigns nothing a second time
+    assert rearmed(world, incident_id) == ["review reminders"]
+    world.service.reminder_due(reminder(incident_id, "review", 1, "review-2"))
+    assert world.messenger.emails == []
+    # (its next round reminds, as before)
+    world.service.reminder_due(reminder(incident_id, "review", 2, "review-3"))
+    assert ["post-incident review reminder #1" in e.body for e in world.messenger.emails] == [True]
+
+
+def test_a_closed_incident_without_duties_is_left_alone(world: World, rearm: TimerRearm) -> None:
+    incident = world.service.report(IncidentCreate(title="Typo", reporter="erin", impact="low", urgency="low"))
+    world.service.classify(incident.incident_id)
+    world.service.resolve(incident.incident_id, by="alice", notes="fixed")
+    world.service.resolution_window_closed(incident.incident_id)
+    starts = len(world.workflows.starts)
+    assert rearm.rearm_all() == []
+    assert len(world.workflows.starts) == starts
+
+
+def test_an_incident_never_classified_is_announced_again(world: World, rearm: TimerRearm) -> None:
+    incident = world.service.report(IncidentCreate(title="Checkout errors", reporter="erin"))
+    world.events.published.clear()
+    rearm.rearm_all()
+    assert [(e.type, e.incident_id) for e in world.events.published] == [(EventType.OPENED, incident.incident_id)]
