@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import boto3
+from botocore.exceptions import ClientError
 
 from infra.topology import CONFIG_DIR, ROOT
 
@@ -140,9 +141,18 @@ class Demo:
     def execution_status(self, execution_arn: str) -> str:
         return self._execution(execution_arn)["status"]
 
-    def confirmation_seconds(self, resolution_arn: str) -> int:
-        """How long the resolution workflow keeps the window open, as the workflow was started."""
-        return json.loads(self._execution(resolution_arn)["input"])["confirmation_seconds"]
+    def window_seconds(self, resolution_arn: str) -> int:
+        """How long the resolution workflow keeps the window open, as the workflow was started (the incident
+        names its execution in the commit that resolves it; the outbox starts it a moment later)."""
+        def started() -> dict | None:
+            try:
+                return self._execution(resolution_arn)
+            except ClientError as error:
+                if error.response["Error"]["Code"] != "ExecutionDoesNotExist":
+                    raise
+                return None
+
+        return json.loads(self._wait_for("confirmation window open", started, 15)["input"])["confirmation_seconds"]
 
     def _execution(self, execution_arn: str) -> dict:
         sfn = local_aws_client("stepfunctions", self.aws_url, self.region)
@@ -201,7 +211,7 @@ class Demo:
             raise DemoFailed("the incident was resolved, but not automatically")
         self._passed(f"{reference} resolved automatically: {resolved['resolution_notes'][:60]}…")
         self._wait_for("escalation ended", lambda: self.execution_status(execution) == "SUCCEEDED", 10)
-        window = self.confirmation_seconds(resolved["resolution"]["execution_arn"])
+        window = self.window_seconds(resolved["resolution"]["execution_arn"])
         self._passed(f"escalation workflow ended; the confirmation window is open for {window}s: the alarm returning "
                      f"inside it reopens {reference}, after it a new incident opens (rules.yaml: confirmation_window_minutes)")
         self._wait_for("stakeholders told", lambda: any("resolved" in m.get("subject", "") for m in self.pages_to("dave@example.com")), 15)
