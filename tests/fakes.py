@@ -214,8 +214,10 @@ class InMemoryIncidentStore:
                 if message_id is not None:
                     self._messages.add((dedup_key, message_id))
                     pointer.setdefault("claim_message", message_id)
+                    pointer["last_message"] = message_id
                 pointer.setdefault("incident_id", candidate_id)
                 pointer.setdefault("first_seen", now)
+                pointer["previous_seen"] = pointer.get("last_seen", now)
                 pointer["last_seen"] = now
                 pointer["occurrences"] = pointer.get("occurrences", 0) + 1
                 pointer.setdefault("created", False)
@@ -250,7 +252,7 @@ class InMemoryIncidentStore:
             pointer = self._dedup.get(dedup_key)
             if pointer is None or pointer.get("incident_id") != old_incident_id:
                 return False
-            pointer.update(incident_id=candidate_id, first_seen=now, last_seen=now, occurrences=1, created=False)
+            pointer.update(incident_id=candidate_id, first_seen=now, last_seen=now, previous_seen=now, occurrences=1, created=False)
             pointer.pop("resolved_at", None)
             pointer.pop("last_logged_at", None)
             pointer.pop("claim_message", None)
@@ -385,6 +387,7 @@ def _dedup_state(pointer: dict, candidate_id: str | None, message_id: str | None
         claimed=(pointer.get("claim_message") == message_id) if message_id else (
             candidate_id is not None and pointer["incident_id"] == candidate_id and occurrences == 1),
         replayed=replayed,
+        previous_seen=_when(pointer.get("previous_seen")) if not replayed or pointer.get("last_message") == message_id else None,
     )
 
 

@@ -127,6 +127,19 @@ def test_record_signal_claims_then_counts_and_a_message_counts_once(store):
     assert (plain.occurrences, plain.claimed, plain.last_seen) == (3, False, T0 + timedelta(seconds=3))
 
 
+def test_record_signal_tells_the_silence_each_occurrence_broke(store):
+    """previous_seen: when the alert fired before this notification (a long gap re-notifies an acknowledged incident)."""
+    first = store.record_signal(KEY, "01A", T0, "sns:m1")
+    assert first.previous_seen == T0
+    later = store.record_signal(KEY, "01B", T0 + timedelta(hours=3), "sns:m2")
+    assert (later.previous_seen, later.last_seen) == (T0, T0 + timedelta(hours=3))
+    # A redelivery of the latest notification still knows the silence it broke; one of an older notification does not
+    assert store.record_signal(KEY, "01C", T0 + timedelta(hours=4), "sns:m2").previous_seen == T0
+    assert store.record_signal(KEY, "01C", T0 + timedelta(hours=4), "sns:m1").previous_seen is None
+    plain = store.record_signal(KEY, "01D", T0 + timedelta(hours=5))
+    assert plain.previous_seen == T0 + timedelta(hours=3)
+
+
 def test_dedup_marks_commit_with_the_change_and_skip_a_pointer_that_moved_on(store):
     store.record_signal(KEY, "01ID0000000000000000000001", T0)
     change = new_change(1, dedup_key=KEY)

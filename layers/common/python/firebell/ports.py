@@ -39,6 +39,8 @@ class DedupState:
     last_logged_at: datetime | None  # last repeat put on the timeline
     claimed: bool  # this very signal claimed the key (it must open the incident)
     replayed: bool = False  # this very notification was counted before (a redelivery): not counted again
+    # When it fired before this notification (the silence it broke); None on a replay others have come after.
+    previous_seen: datetime | None = None
 
 
 class IncidentStore(Protocol):

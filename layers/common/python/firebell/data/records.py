@@ -114,6 +114,8 @@ class DedupRecord(Model):
     claim_message = UnicodeAttribute(null=True)  # the notification that claimed the key (its redelivery finishes the job)
     resolved_at = UnicodeAttribute(null=True)
     last_logged_at = UnicodeAttribute(null=True)
+    previous_seen = UnicodeAttribute(null=True)  # last_seen before the latest occurrence: how long the alert was silent
+    last_message = UnicodeAttribute(null=True)  # the notification counted last (a redelivery of it knows its silence)
 
 
 class OnceRecord(Model):
