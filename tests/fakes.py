@@ -32,6 +32,7 @@ from __future__ import annotations
 import base64
 import binascii
 import collections
+import copy
 import itertools
 import json
 import threading
@@ -67,7 +68,7 @@ class InMemoryIncidentStore:
     # The port calls that write (what DynamoDB bills as a write request; a transaction is one).
     WRITES = frozenset({
         "next_reference", "commit", "record_signal", "log_repeat", "replace_dedup", "claim_effect", "complete_effect",
-        "release_effect",
+        "release_effect", "count_sms", "hold_sms", "close_digest",
     })
 
     def __init__(self) -> None:
@@ -81,6 +82,7 @@ class InMemoryIncidentStore:
         self._reference_counter = 0
         self._sequence = itertools.count()
         self._once: dict[str, datetime] = {}
+        self._sms_windows: dict[tuple[str, int], dict] = {}  # {"sent": set of effect ids, "held": {effect id: item}, "closed_at"}
         self.calls: collections.Counter[str] = collections.Counter()
         self._fail: collections.deque[tuple[str, Exception, bool]] = collections.deque()
 
@@ -324,6 +326,52 @@ class InMemoryIncidentStore:
                      if e["status"] in (EffectStatus.PENDING, EffectStatus.SENDING) and e["committed_at"] < committed_before]
             found.sort(key=lambda e: e["committed_at"])
             return [e["effect"].model_copy(deep=True) for e in found[:limit]]
+
+    # SMS digest windows
+
+    def _sms_window(self, person: str, window: int) -> dict:
+        return self._sms_windows.setdefault((person, window), {"sent": set(), "held": {}, "closed_at": None})
+
+    def count_sms(self, person: str, window: int, effect_id: str, limit: int, at: datetime) -> bool:
+        self._count("count_sms")
+        self._fault("count_sms", after=False)
+        with self._lock:
+            sent = self._sms_window(person, window)["sent"]
+            if effect_id not in sent and len(sent) >= limit:
+                return False
+            sent.add(effect_id)
+        self._fault("count_sms", after=True)
+        return True
+
+    def hold_sms(self, person: str, window: int, effect_id: str, held: dict, at: datetime) -> bool:
+        self._count("hold_sms")
+        self._fault("hold_sms", after=False)
+        with self._lock:
+            item = self._sms_window(person, window)
+            if item["closed_at"] is not None:
+                return False
+            item["held"][effect_id] = copy.deepcopy(held)
+        self._fault("hold_sms", after=True)
+        return True
+
+    def close_digest(self, person: str, window: int, effect: Effect | None, at: datetime) -> bool:
+        self._count("close_digest")
+        self._fault("close_digest", after=False)
+        with self._lock:
+            item = self._sms_window(person, window)
+            if item["closed_at"] is not None:
+                return False
+            item["closed_at"] = at
+            if effect is not None:
+                self._effects[effect.effect_id] = {"effect": effect.model_copy(deep=True), "status": EffectStatus.PENDING,
+                                                   "lease_until": None, "committed_at": at, "result": None}
+        self._fault("close_digest", after=True)
+        return True
+
+    def held_sms(self, person: str, window: int) -> list[dict]:
+        self._count("held_sms")
+        with self._lock:
+            return sorted(copy.deepcopy(list(self._sms_window(person, window)["held"].values())), key=lambda held: held["held_at"])
 
     # inspection helpers for tests (not part of the port)
 

@@ -21,6 +21,7 @@ from .usecases.intake import AlertIntake
 from .usecases.lifecycle import Lifecycle
 from .usecases.resolution import Resolution
 from .usecases.sla_clocks import SlaClocks
+from .usecases.sms_digests import SmsDigests
 
 
 def utc_now() -> datetime:
@@ -98,6 +99,11 @@ def escalation() -> Escalation:
 
 
 @per_function
+def sms_digests() -> SmsDigests:
+    return SmsDigests(incidents(), context())
+
+
+@per_function
 def sla_clocks() -> SlaClocks:
     return SlaClocks(incidents(), context())
 
@@ -154,5 +160,5 @@ def dead_letters() -> DeadLetterQueues:
 
 def reset() -> None:
     """Forget everything built from the environment (tests change it between cases)."""
-    for cached in (_store, _dispatcher, outbox_relay, incidents, context, _workflows, lifecycle, resolution, intake, escalation, sla_clocks, duties, schedules, directory_admin, _effective_config, dead_letters, get_settings, aws.client, cached_config):
+    for cached in (_store, _dispatcher, outbox_relay, incidents, context, _workflows, lifecycle, resolution, intake, escalation, sms_digests, sla_clocks, duties, schedules, directory_admin, _effective_config, dead_letters, get_settings, aws.client, cached_config):
         cached.cache_clear()

@@ -18,6 +18,7 @@ from ..outbox import Change, DedupMark, EffectStatus
 from ..ports import DedupState, IncidentFilter, Page
 from .items import OUTBOX_PENDING, conditional_failure, effect_sk, expiry, failed_conditions, incident_pk
 from .outbox_store import OutboxStore
+from .sms_window_store import SmsWindowStore
 from .records import (
     CounterRecord,
     DedupRecord,
@@ -120,7 +121,7 @@ def _decode_cursor(cursor: str | None) -> dict | None:
     return decoded
 
 
-class DynamoIncidentStore(OutboxStore):
+class DynamoIncidentStore(OutboxStore, SmsWindowStore):
     def __init__(self, table_name: str, region: str) -> None:
         bind_table(table_name, region)
 

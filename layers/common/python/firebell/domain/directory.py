@@ -98,8 +98,17 @@ class Service(_Strict):
         return next((w for w in self.maintenance_windows if w.start <= at < w.end), None)
 
 
+class SmsDigest(_Strict):
+    """Past `after` SMS pages to one person within `per_minutes`, the window's further SMS pages go out as one
+    digest when it ends (domain/sms_digest.py)."""
+
+    after: Annotated[int, Field(ge=1, le=100)]
+    per_minutes: Annotated[float, Field(gt=0, le=24 * 60)]
+
+
 class Notifications(_Strict):
     sender: Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+$")]
+    sms_digest: SmsDigest | None = None  # off when unset: every SMS page is sent
 
 
 E164 = Annotated[str, Field(pattern=r"^\+[1-9]\d{6,14}$")]  # as SNS SMS needs
