@@ -139,7 +139,9 @@ def test_maintenance_records_without_paging_and_escalates_when_the_window_ends(p
     window_end = datetime.fromisoformat(deferred["escalation"]["deferred_until"])
     seconds_left = (window_end - datetime.now(UTC)).total_seconds()
     wait_for("paged after the window", lambda: pages(pipeline, reference, "alice", "level 1"), seconds_left + 8)
-    assert kinds(pipeline, reference).count("maintenance") == 2
+    # (deferred, then over; moto's Wait may wake a moment before the window's end, and a page still inside the
+    # window is held once more until it ends: issue 8, GoAlert #2594)
+    assert kinds(pipeline, reference).count("maintenance") >= 2
 
 
 # --- acknowledgement and escalation -----------------------------------------------------------------
