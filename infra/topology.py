@@ -143,12 +143,28 @@ class StateMachineSpec:
 
 
 @dataclass(frozen=True)
+class Throttle:
+    """API Gateway's token bucket: requests per second on average, and how many at once (for all callers together)."""
+
+    rate_per_second: float
+    burst: int
+
+
+# Every route that requires IAM (SigV4) signatures: the stage's own throttle.
+STAGE_THROTTLE = Throttle(rate_per_second=50, burst=100)
+# Routes anyone on the internet can reach get less, each its own bucket: a flood of unsigned requests on one of
+# them cannot take the signed routes' capacity (docs/security.md has the numbers and the WAF rule).
+PUBLIC_ROUTE_THROTTLE = Throttle(rate_per_second=10, burst=20)
+
+
+@dataclass(frozen=True)
 class PublicRoute:
     """A path callers reach without AWS credentials; `authenticated_by` says what authenticates them instead."""
 
     path: str
     methods: tuple[str, ...]
     authenticated_by: str
+    throttle: Throttle = PUBLIC_ROUTE_THROTTLE
 
 
 @dataclass(frozen=True)
@@ -325,10 +341,14 @@ TOPOLOGY = Topology(
             name="api",
             description="HTTP API: report, read, acknowledge, hold, escalate, resolve, reopen incidents; on-call schedules",
             trigger=ApiTrigger(public_routes=(
+                # People, one click each: a handful a second is plenty even in a storm.
                 PublicRoute("/ack/{token}", ("GET", "POST"),
-                            "the one-click link's HMAC-signed, expiring, single-use token (people click it from a phone)"),
+                            "the one-click link's HMAC-signed, expiring, single-use token (people click it from a phone)",
+                            Throttle(rate_per_second=5, burst=10)),
+                # One request per alert; PagerDuty's senders retry a 429 (PagerDuty itself allows 120 a minute per key).
                 PublicRoute("/v2/enqueue", ("POST",),
-                            "the routing key in the body, an integration key of one service (PagerDuty Events API v2)"),
+                            "the routing key in the body, an integration key of one service (PagerDuty Events API v2)",
+                            Throttle(rate_per_second=20, burst=40)),
                 PublicRoute("/v1/alertmanager/{routing_key}", ("POST",),
                             "the routing key in the path, an integration key of one service (Alertmanager webhook)"),
             )),

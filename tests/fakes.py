@@ -401,6 +401,14 @@ class InMemoryIncidentStore:
         with self._lock:
             return [i.model_copy(deep=True) for i in self._incidents.values()]
 
+    def expire_once_keys(self, now: datetime) -> list[str]:
+        """What DynamoDB's TTL does some time after a used key's link expired: the marker is gone."""
+        with self._lock:
+            gone = [key for key, expires_at in self._once.items() if expires_at <= now]
+            for key in gone:
+                del self._once[key]
+            return gone
+
     def seed_pointer(self, dedup_key: str, **attributes: object) -> None:
         """Put a DEDUP item exactly as given (e.g. one written before the item had a count: only incident_id)."""
         with self._lock:

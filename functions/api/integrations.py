@@ -2,7 +2,8 @@
 Alertmanager webhook (/v1/alertmanager/<routing key>). Included by app.py.
 
 Both routes are public (infra/topology.py): the routing key, an integration key of one service, is the
-credential. Parsing is in domain/integrations.py; what happens to each alert is AlertIntake.handle_signal.
+credential; the directory knows it by its hash (`service_for_routing_key`, which refuses demo keys outside the
+local runtime: 403). Parsing is in domain/integrations.py; what happens to each alert is AlertIntake.handle_signal.
 The answers here never raise for a malformed payload: it gets a 4xx JSON body naming the field.
 """
 
@@ -22,6 +23,7 @@ from firebell import wiring
 from firebell.domain import integrations
 from firebell.domain.directory import FirebellConfig
 from firebell.domain.errors import FieldProblem, InvalidPayload, UnknownRoutingKey, http_answer, http_body
+from firebell.domain.routing_keys import fingerprint
 from firebell.usecases.intake import AlertIntake
 
 router = Router()
@@ -57,7 +59,7 @@ def enqueue(body: bytes | str | None, config: Callable[[], FirebellConfig], serv
     except InvalidPayload as invalid:
         return pagerduty_rejection(invalid.problems)
     outcome, incident_id = service().handle_signal(signal)
-    logger.info("PagerDuty event", extra={"service": owner.id, "action": signal.action, "outcome": outcome.value, "incident_id": incident_id})
+    logger.info("PagerDuty event", extra={"service": owner.id, "routing_key": fingerprint(event.envelope.routing_key), "action": signal.action, "outcome": outcome.value, "incident_id": incident_id})
     return HTTPStatus.ACCEPTED, {"status": "success", "message": "Event processed", "dedup_key": dedup_key}
 
 
@@ -93,7 +95,7 @@ def alertmanager(routing_key: str, body: bytes | str | None, config: Callable[[]
     for alert, signal in zip(webhook.alerts, signals, strict=True):
         outcome, incident_id = service().handle_signal(signal)
         results.append({"fingerprint": alert.key(), "status": alert.status, "outcome": outcome.value, "incident_id": incident_id})
-    logger.info("Alertmanager webhook", extra={"service": owner.id, "alerts": results})
+    logger.info("Alertmanager webhook", extra={"service": owner.id, "routing_key": fingerprint(routing_key), "alerts": results})
     return HTTPStatus.OK, {"status": "success", "service": owner.id, "alerts": results, "truncated_alerts": webhook.truncatedAlerts}
 
 
@@ -118,7 +120,8 @@ def _respond(answer: Answer) -> Response[dict[str, Any]]:
 @router.post(
     "/v2/enqueue",
     summary="PagerDuty Events API v2: trigger, acknowledge or resolve an alert (docs/integrations.md)",
-    responses={202: {"description": "Event processed"}, 400: {"description": "Invalid event, or unknown routing_key"}},
+    responses={202: {"description": "Event processed"}, 400: {"description": "Invalid event, or unknown routing_key"},
+               403: {"description": "A demo routing key, outside the local runtime"}},
 )
 def pagerduty_enqueue() -> Response[dict[str, Any]]:
     return _respond(enqueue(_raw_body(), wiring.effective_config, wiring.intake))
@@ -128,6 +131,7 @@ def pagerduty_enqueue() -> Response[dict[str, Any]]:
     "/v1/alertmanager/<routing_key>",
     summary="Prometheus Alertmanager webhook (version 4): firing alerts open or repeat, resolved ones resolve",
     responses={200: {"description": "What happened to each alert"}, 400: {"description": "Not JSON"},
+               403: {"description": "A demo routing key, outside the local runtime"},
                404: {"description": "Unknown routing key"}, 413: {"description": "Too large"},
                422: {"description": "Invalid webhook"}},
 )

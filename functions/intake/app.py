@@ -16,7 +16,7 @@ from pydantic import RootModel
 
 from firebell import heartbeat, wiring
 from firebell.batch import process_queue_batch
-from firebell.domain.alarms import CloudWatchAlarmNotification, CloudWatchAlarmStateChange
+from firebell.domain.alarms import REGIONS, CloudWatchAlarmNotification, CloudWatchAlarmStateChange
 from firebell.domain.models import AlarmDetails
 
 logger = Logger()
@@ -31,12 +31,15 @@ class IntakeMessage(RootModel[dict[str, Any]]):
 def alarm_details(body: str) -> tuple[AlarmDetails, str | None]:
     """The alarm, and the id of the notification carrying it (the same on every redelivery of it)."""
     message = IntakeMessage.model_validate_json(body).root
+    # Alarms that carry no ARN are named by account, region and name; the region may be a display name.
+    context = {REGIONS: wiring.region_lookup()}
     # EventBridge events always carry `detail-type`; SNS notifications never do.
     if "detail-type" in message:
-        event = CloudWatchAlarmStateChange.model_validate(message)
+        event = CloudWatchAlarmStateChange.model_validate(message, context=context)
         return event.details(), f"events:{event.id}" if event.id else None
     notification = SnsNotificationModel.model_validate(message)
-    return CloudWatchAlarmNotification.model_validate_json(notification.Message).details(), f"sns:{notification.MessageId}"
+    alarm = CloudWatchAlarmNotification.model_validate_json(notification.Message, context=context)
+    return alarm.details(), f"sns:{notification.MessageId}"
 
 
 @tracer.capture_method

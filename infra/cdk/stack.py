@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from typing import Any, cast
 
-from aws_cdk import ArnFormat, Aws, CfnElement, CfnOutput, Duration, RemovalPolicy, Stack
+from aws_cdk import Annotations, ArnFormat, Aws, CfnElement, CfnOutput, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_events as events
@@ -26,6 +26,7 @@ from cdk_nag import NagPackSuppression, NagSuppressions
 from constructs import Construct
 
 from firebell.config import load_config
+from infra.cdk.api_protection import public_method_options, stage_throttling, waf_requested, web_acl
 from infra.cdk.layer import common_layer
 from infra.topology import (
     ALARMS_TOPIC,
@@ -45,6 +46,11 @@ from infra.topology import (
     Topology,
 )
 
+DEMO_KEYS_WARNING = "firebell:demo-routing-keys-only"
+DEMO_KEYS_MESSAGE = (
+    "config/firebell.yaml's only routing keys are demo keys, which a deployed firebell refuses: PagerDuty and "
+    "Alertmanager senders need keys of your own (python -m firebell.keys new, docs/security.md)"
+)
 ASL_PLACEHOLDER = re.compile(r"\$\{(\w+)\}")
 LAYER_CONFIG_DIR = "/opt/firebell/config"
 METRICS_NAMESPACE = "firebell"
@@ -95,7 +101,10 @@ class FirebellStack(Stack):
         super().__init__(scope, construct_id, **kwargs)
         self.topology = topology
         # The same config/ the layer ships to the functions, so the identity is the address they send from.
-        self.sender = load_config(CONFIG_DIR).directory.notifications.sender
+        config = load_config(CONFIG_DIR)
+        self.sender = config.directory.notifications.sender
+        if config.directory.demo_keys_only():
+            Annotations.of(self).add_warning_v2(DEMO_KEYS_WARNING, DEMO_KEYS_MESSAGE)
 
         self.tables = {spec.name: self._table(spec) for spec in topology.tables}
         self.topics_key = self._topics_key()
@@ -371,8 +380,8 @@ class FirebellStack(Stack):
                 data_trace_enabled=False,  # request/response bodies would put incident data in the logs
                 metrics_enabled=True,
                 tracing_enabled=True,
-                throttling_rate_limit=50,
-                throttling_burst_limit=100,
+                **stage_throttling(),
+                method_options=public_method_options(spec.trigger),
             ),
             cloud_watch_role=True,
         )
@@ -400,17 +409,25 @@ class FirebellStack(Stack):
                 )
         # RestApi always adds an `Endpoint` output; the stack's ApiUrl output (below) is the one to use.
         api.node.try_remove_child("Endpoint")
+        suppressions = []
+        if waf_requested(self):
+            self.web_acl = web_acl(self, f"{name}WebAcl", api, spec.trigger)
+        else:
+            public = ", ".join(f"{route.path} ({route.throttle.rate_per_second:g}/s, burst {route.throttle.burst})"
+                               for route in spec.trigger.public_routes)
+            suppressions.append(NagPackSuppression(
+                id="AwsSolutions-APIG3",
+                reason="No WAF web ACL unless deployed with -c firebell:waf=true (a per-IP rate rule, infra/cdk/api_protection.py): "
+                "IAM authorization refuses unsigned requests on every other route; the public routes authenticate by "
+                f"key or signed token and each has its own method throttle below the stage's: {public}",
+            ))
         NagSuppressions.add_resource_suppressions(
             api,
             [
+                *suppressions,
                 NagPackSuppression(
                     id="AwsSolutions-COG4",
                     reason="Callers are IAM principals (AWS_IAM authorization, SigV4), not Cognito user pool users",
-                ),
-                NagPackSuppression(
-                    id="AwsSolutions-APIG3",
-                    reason="No WAF web ACL: unsigned requests are rejected by IAM authorization and the stage is "
-                    "throttled; a web ACL is an account-level choice made where the stack is deployed",
                 ),
                 NagPackSuppression(
                     id="AwsSolutions-IAM4",

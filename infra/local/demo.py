@@ -128,8 +128,15 @@ class Demo:
         return pages[0] if all(pages) else None
 
     def execution_status(self, execution_arn: str) -> str:
+        return self._execution(execution_arn)["status"]
+
+    def confirmation_seconds(self, resolution_arn: str) -> int:
+        """How long the resolution workflow keeps the window open, as the workflow was started."""
+        return json.loads(self._execution(resolution_arn)["input"])["confirmation_seconds"]
+
+    def _execution(self, execution_arn: str) -> dict:
         sfn = local_aws_client("stepfunctions", self.aws_url, self.region)
-        return sfn.describe_execution(executionArn=execution_arn)["status"]
+        return sfn.describe_execution(executionArn=execution_arn)
 
     # --- the scenario ----------------------------------------------------------------------------
 
@@ -183,7 +190,9 @@ class Demo:
             raise DemoFailed("the incident was resolved, but not automatically")
         self._passed(f"{reference} resolved automatically: {resolved['resolution_notes'][:60]}…")
         self._wait_for("escalation ended", lambda: self.execution_status(execution) == "SUCCEEDED", 10)
-        self._passed("escalation workflow ended; the confirmation window is open (a returning alarm would reopen the incident)")
+        window = self.confirmation_seconds(resolved["resolution"]["execution_arn"])
+        self._passed(f"escalation workflow ended; the confirmation window is open for {window}s: the alarm returning "
+                     f"inside it reopens {reference}, after it a new incident opens (rules.yaml: confirmation_window_minutes)")
         self._wait_for("stakeholders told", lambda: any("resolved" in m.get("subject", "") for m in self.pages_to("dave@example.com")), 15)
         self._passed("stakeholder dave@example.com told of the resolution by email")
 

@@ -99,9 +99,13 @@ def _executions(sfn: Any, machine_arn: str, status: str) -> int:
     return sum(len(page["executions"]) for page in pages)
 
 
+def described(check: Check) -> dict[str, Any]:
+    return {"name": check.name, "kind": check.kind, "subject": check.subject, "description": check.description}
+
+
 def measure(check: Check, runtime: LocalRuntime, sqs: Any, sfn: Any) -> dict[str, Any]:
     """One check as JSON: `ok` true/false, or null with `detail` when it cannot be measured here."""
-    entry: dict[str, Any] = {"name": check.name, "kind": check.kind, "subject": check.subject, "description": check.description}
+    entry = described(check)
     if check.kind in NOT_OBSERVABLE:
         return {**entry, "ok": None, "observable": False, "detail": NOT_OBSERVABLE[check.kind]}
     if check.kind == "dlq-depth":
@@ -124,10 +128,19 @@ def measure(check: Check, runtime: LocalRuntime, sqs: Any, sfn: Any) -> dict[str
     raise ValueError(f"no local measurement for check kind {check.kind!r}")
 
 
+def measured_or_failing(check: Check, runtime: LocalRuntime, sqs: Any, sfn: Any) -> dict[str, Any]:
+    """A check that cannot be measured right now (a busy endpoint, a timer not yet armed) is not a healthy one;
+    the report around it stays whole, so whoever reads it still learns the runtime's resources."""
+    try:
+        return measure(check, runtime, sqs, sfn)
+    except Exception as error:
+        return {**described(check), "ok": False, "observable": True, "detail": f"could not be measured: {type(error).__name__}: {error}"}
+
+
 def local_health(runtime: LocalRuntime) -> dict[str, Any]:
     sqs = boto3.client("sqs", region_name=REGION)
     sfn = boto3.client("stepfunctions", region_name=REGION)
-    measured = [measure(check, runtime, sqs, sfn) for check in checks(runtime.topology)]
+    measured = [measured_or_failing(check, runtime, sqs, sfn) for check in checks(runtime.topology)]
     failing = [m["name"] for m in measured if m["ok"] is False]
     return {
         "ok": not failing,

@@ -8,6 +8,8 @@ local runtime is for).
 moto also backs up every table a TransactWriteItems touches by deep-copying it whole, before each transaction:
 the time and memory grow with the table (a few thousand transactions on a few hundred incidents took a local
 runtime past 20 GB). With the lock, backing up just the items the transaction writes is enough to roll back.
+
+EventBridge delivers every event with its `account`; moto's default target input leaves it out.
 """
 
 from __future__ import annotations
@@ -73,3 +75,12 @@ def _back_up_items_not_tables() -> None:
             raise
 
     models.DynamoDBBackend.transact_write_items = transact_write_items
+
+
+def deliver_events_with_their_account() -> None:
+    """Idempotent: events moto's EventBridge hands to a target carry `account`, as EventBridge's do."""
+    from moto.events.utils import EventTemplateParser
+
+    template = EventTemplateParser.DEFAULT_EVENT_INPUT_TEMPLATE
+    if '"account"' not in template:
+        EventTemplateParser.DEFAULT_EVENT_INPUT_TEMPLATE = template.replace('"source": "<source>", ', '"source": "<source>", "account": "<account>", ')

@@ -11,6 +11,7 @@ from typing import Any
 
 import boto3
 
+from firebell.settings import LOCAL_RUNTIME_VARIABLE
 from infra.topology import EventRuleSpec, FunctionSpec, TableSpec, Topology
 
 ACCOUNT_ID = "123456789012"
@@ -137,6 +138,8 @@ def common_environment(config_dir: Path, time_scale: float) -> dict[str, str]:
     """What every local function reads besides its own variables (in AWS: the stack's settings for all)."""
     return {
         "FIREBELL_CONFIG_DIR": str(config_dir), "FIREBELL_TIME_SCALE": str(time_scale),
+        # Demo routing keys work here and nowhere else (the stack never sets it: tests/infra holds it to that).
+        LOCAL_RUNTIME_VARIABLE: "1",
         # The outbox relay runs every second locally; effects a second old are its business.
         "FIREBELL_OUTBOX_GRACE_SECONDS": "1",
         # Locally a handler is a thread with no timeout: the lease must outlast a slow one on a loaded machine (a

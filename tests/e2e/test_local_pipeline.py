@@ -74,7 +74,7 @@ def test_an_unreadable_alarm_lands_in_the_dlq_with_its_reason(local_pipeline: Ru
 
     # Then it waits in the intake DLQ, saying which fields were missing
     assert "half-an-alarm" in dead[0]["body"]
-    assert "AlarmArn: Field required" in dead[0]["reason"]
+    assert "AWSAccountId: Field required" in dead[0]["reason"]
 
 
 def test_bad_http_input_gets_a_4xx_json_error(local_pipeline: RunningPipeline) -> None:

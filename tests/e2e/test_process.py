@@ -1,6 +1,12 @@
 """The incident process end to end: escalation policies, acknowledgement, SLA clocks, resolution,
 reviews, stakeholder updates and maintenance windows, every timer a real Step Functions timer on the
-local runtime, scaled so a minute lasts 0.6 s. Driven over HTTP only, one scenario per behaviour."""
+local runtime, scaled so a minute lasts 0.6 s. Driven over HTTP only, one scenario per behaviour.
+
+Nothing here depends on the machine's speed (the suite runs on busy 2-core machines): a test never races a
+timer it must beat (scenarios where a person acts first use the `steady` service, whose levels wait 36 s),
+latencies are read from the timeline's stamps rather than the test's clock, absence is checked once the
+system has moved past the moment (a workflow ended, a later entry exists), and every wait is a generous
+upper bound that only a missing behaviour reaches."""
 
 from __future__ import annotations
 
@@ -22,17 +28,22 @@ from tests.e2e.conftest import RunningPipeline, running_pipeline
 T = TypeVar("T")
 TIME_SCALE = 0.01  # one configured minute lasts 0.6 s
 LEVEL_SECONDS = 2  # 3 min × 0.01, rounded: how long each level waits for an acknowledgement
-MAINTENANCE_SECONDS = 20  # the batch service's window ends this long after the runtime starts
+STEADY_LEVEL_SECONDS = 36  # 60 min × 0.01: the steady policy's levels, which no test waits for
+ACK_TIMEOUT_SECONDS = 6  # 10 min × 0.01
+CONFIRMATION_SECONDS = 6  # 10 min × 0.01
+QUIET_SECONDS = 6  # the queue service's 10 quiet minutes × 0.01
+MAINTENANCE_SECONDS = 30  # the window the maintenance test opens lasts this long
+PATIENCE = 30  # seconds added to every wait: a slow machine reaches it, a missing behaviour does not
 
 
 def process_config(directory: Path) -> Path:
-    """A directory and rules with short timers; the batch service is in maintenance from now on."""
+    """A directory and rules with short timers."""
     rules = yaml.safe_load((ROOT / "config" / "rules.yaml").read_text())
     rules["sla_targets"] = {p: {"response_minutes": 10, "resolution_minutes": 20} for p in ("P1", "P2", "P3", "P4")}
     rules["sla_targets"]["P5"] = {"response_minutes": 600, "resolution_minutes": 1200}
     rules["process"] = {
-        "ack_timeout_minutes": 5,  # 3 s
-        "confirmation_window_minutes": 6,  # ~4 s
+        "ack_timeout_minutes": 10,  # 6 s
+        "confirmation_window_minutes": 10,  # 6 s
         "sla_at_risk_share": 0.75,
         "stakeholder_update_minutes": {"P1": 4},  # every ~2 s
         "review_required": ["P1", "P2"],
@@ -40,7 +51,6 @@ def process_config(directory: Path) -> Path:
         "review_reminder_hours": 0.05,  # every ~2 s
         "incident_manager_priorities": ["P1"],
     }
-    now = datetime.now(UTC)
     people = [("alice", "+15550100001"), ("bob", "+15550100002"), ("carol", "+15550100003"),
               ("frank", "+15550100006"), ("dave", None)]
     firebell = {
@@ -53,15 +63,19 @@ def process_config(directory: Path) -> Path:
         "escalation_policies": [{
             "id": "web", "repeat": 1,
             "levels": [{"delay_minutes": 3, "targets": [{"schedule": "web-primary"}]}, {"delay_minutes": 3, "targets": [{"person": "bob"}]}],
+        }, {
+            "id": "steady", "repeat": 0,
+            "levels": [{"delay_minutes": 60, "targets": [{"schedule": "web-primary"}]}, {"delay_minutes": 60, "targets": [{"person": "bob"}]}],
         }],
         "teams": [{"id": "web", "name": "Web", "escalation_policy": "web", "manager": "frank",
+                   "incident_managers": ["carol"], "stakeholders": ["dave"]},
+                  {"id": "steady", "name": "Steady", "escalation_policy": "steady", "manager": "frank",
                    "incident_managers": ["carol"], "stakeholders": ["dave"]}],
         "services": [
             {"id": "web", "team": "web"},
-            {"id": "queue", "team": "web", "alarm_name_prefixes": ["queue-"], "auto_resolve_quiet_minutes": 5},
-            {"id": "batch", "team": "web", "maintenance_windows": [{
-                "start": (now - timedelta(minutes=1)).isoformat(),
-                "end": (now + timedelta(seconds=MAINTENANCE_SECONDS)).isoformat(), "reason": "database upgrade"}]},
+            {"id": "steady", "team": "steady"},
+            {"id": "queue", "team": "web", "alarm_name_prefixes": ["queue-"], "auto_resolve_quiet_minutes": 10},
+            {"id": "batch", "team": "web"},
         ],
         "default_team": "web",
     }
@@ -121,60 +135,66 @@ def classified(pipeline: RunningPipeline, reference: str) -> dict[str, Any]:
     return wait_for("classified", lambda: (i := incident(pipeline, reference))["escalation"]["execution_arn"] and i, 10)
 
 
-# --- maintenance windows (first: the window opens when the runtime starts) ---------------------------------------------------------------------------
+# --- maintenance windows ----------------------------------------------------------------------------
 
 
 def test_maintenance_records_without_paging_and_escalates_when_the_window_ends(pipeline: RunningPipeline) -> None:
-    # Given the batch service in maintenance
+    # Given the batch service in maintenance from now on
+    now = datetime.now(UTC)
+    status, body = http("POST", f"{pipeline.api_url}/admin/services/batch/maintenance-windows", {
+        "start": (now - timedelta(minutes=1)).isoformat(), "end": (now + timedelta(seconds=MAINTENANCE_SECONDS)).isoformat(),
+        "reason": "database upgrade"})
+    assert status == 201, body
     reference = report(pipeline, "Batch jobs failing", service="batch")
 
-    # Then the incident is recorded and classified, but nobody is paged during the window
-    wait_for("deferred", lambda: "maintenance" in kinds(pipeline, reference), 10)
+    # Then the incident is recorded and classified, but its escalation waits for the window's end
+    wait_for("deferred", lambda: "maintenance" in kinds(pipeline, reference), PATIENCE)
     deferred = incident(pipeline, reference)
     assert deferred["escalation"]["execution_arn"] is None and deferred["escalation"]["deferred_until"]
-    time.sleep(LEVEL_SECONDS)
-    assert pages(pipeline, reference, "alice", "level 1") == []
 
-    # When the window ends with the incident still open, Then its escalation starts
+    # When the window ends with the incident still open, Then its escalation starts: nobody was paged before
     window_end = datetime.fromisoformat(deferred["escalation"]["deferred_until"])
     seconds_left = (window_end - datetime.now(UTC)).total_seconds()
-    wait_for("paged after the window", lambda: pages(pipeline, reference, "alice", "level 1"), seconds_left + 8)
+    wait_for("paged after the window", lambda: pages(pipeline, reference, "alice", "level 1"), seconds_left + PATIENCE)
+    entries = timeline(pipeline, reference)
+    first_page = min(datetime.fromisoformat(e["at"]) for e in entries if e["kind"] == "paged")
+    assert first_page >= window_end
     # (deferred, then over; moto's Wait may wake a moment before the window's end, and a page still inside the
     # window is held once more until it ends: issue 8, GoAlert #2594)
-    assert kinds(pipeline, reference).count("maintenance") >= 2
+    assert [e["kind"] for e in entries].count("maintenance") >= 2
 
 
 # --- acknowledgement and escalation -----------------------------------------------------------------
 
 
-def test_acknowledgement_stops_paging_within_two_seconds(pipeline: RunningPipeline) -> None:
+def test_acknowledgement_stops_paging(pipeline: RunningPipeline) -> None:
     # Given an incident whose level 1 (alice, on call) has been paged
-    reference = report(pipeline, "Checkout page slow")
-    wait_for("level 1 paged", lambda: pages(pipeline, reference, "alice", "level 1"), 10)
+    reference = report(pipeline, "Checkout page slow", service="steady")
+    wait_for("level 1 paged", lambda: pages(pipeline, reference, "alice", "level 1"), PATIENCE)
 
     # When alice acknowledges
-    acked_at = time.monotonic()
     act(pipeline, reference, "acknowledge", {"by": "alice"})
 
-    # Then within 2 s the workflow stops paging and watches the acknowledgement instead
-    wait_for("paging stopped", lambda: incident(pipeline, reference)["escalation"]["watching"], 2)
-    assert time.monotonic() - acked_at < 2
-    # And level 2 is never paged, even after its delay has passed
-    time.sleep(LEVEL_SECONDS + 1)
+    # Then the workflow stops paging and watches the acknowledgement instead (how fast: bench/state_transitions)
+    wait_for("paging stopped", lambda: incident(pipeline, reference)["escalation"]["watching"], PATIENCE)
+    # And the escalation does not go on to level 2: when the untouched acknowledgement times out, paging starts
+    # over at level 1
+    wait_for("re-triggered", lambda: "retriggered" in kinds(pipeline, reference), ACK_TIMEOUT_SECONDS + PATIENCE)
+    wait_for("level 1 paged again", lambda: len(pages(pipeline, reference, "alice", "level 1")) == 2, PATIENCE)
     assert pages(pipeline, reference, "bob", "level 2") == []
 
 
-def test_an_unacknowledged_level_escalates_within_two_seconds_after_its_delay(pipeline: RunningPipeline) -> None:
+def test_an_unacknowledged_level_escalates_after_its_delay(pipeline: RunningPipeline) -> None:
     # Given an incident whose level 1 was paged and nobody answers
     reference = report(pipeline, "Search returns nothing")
-    wait_for("level 1 paged", lambda: pages(pipeline, reference, "alice", "level 1"), 10)
+    wait_for("level 1 paged", lambda: pages(pipeline, reference, "alice", "level 1"), PATIENCE)
 
-    # When level 1's delay passes, Then level 2 (bob) is paged by email and SMS within 2 s of it
-    wait_for("level 2 paged", lambda: pages(pipeline, reference, "bob", "level 2"), LEVEL_SECONDS + 4)
-    wait_for("level 2 SMS", lambda: messages(pipeline, reference, "+15550100002"), 2)  # sent right after the email
-    # (measured on the timeline, where each page is stamped when it was sent)
+    # When level 1's delay passes, Then level 2 (bob) is paged by email and SMS
+    wait_for("level 2 paged", lambda: pages(pipeline, reference, "bob", "level 2"), LEVEL_SECONDS + PATIENCE)
+    wait_for("level 2 SMS", lambda: messages(pipeline, reference, "+15550100002"), PATIENCE)
+    # not before its delay (stamped on the timeline when each page was sent; how late at most: bench/)
     paged = [datetime.fromisoformat(e["at"]) for e in timeline(pipeline, reference) if e["kind"] == "paged"]
-    assert LEVEL_SECONDS - 0.5 <= (paged[1] - paged[0]).total_seconds() <= LEVEL_SECONDS + 2
+    assert (paged[1] - paged[0]).total_seconds() >= LEVEL_SECONDS - 0.5
 
 
 def test_the_policy_repeats_after_its_last_level_then_pages_the_incident_manager(pipeline: RunningPipeline) -> None:
@@ -182,74 +202,75 @@ def test_the_policy_repeats_after_its_last_level_then_pages_the_incident_manager
     reference = report(pipeline, "Login errors")
 
     # When both rounds run out
-    wait_for("round 2 level 1", lambda: pages(pipeline, reference, "alice", "level 1, round 2"), 4 * LEVEL_SECONDS + 6)
-    wait_for("round 2 level 2", lambda: pages(pipeline, reference, "bob", "level 2, round 2"), LEVEL_SECONDS + 4)
+    wait_for("round 2 level 1", lambda: pages(pipeline, reference, "alice", "level 1, round 2"), 4 * LEVEL_SECONDS + PATIENCE)
+    wait_for("round 2 level 2", lambda: pages(pipeline, reference, "bob", "level 2, round 2"), LEVEL_SECONDS + PATIENCE)
 
     # Then the incident manager is paged, once, and the escalation is over
-    wait_for("incident manager", lambda: pages(pipeline, reference, "carol", "nobody acknowledged"), LEVEL_SECONDS + 4)
+    wait_for("incident manager", lambda: pages(pipeline, reference, "carol", "nobody acknowledged"), LEVEL_SECONDS + PATIENCE)
+    wait_for("exhausted", lambda: "escalation_exhausted" in kinds(pipeline, reference), PATIENCE)
     assert kinds(pipeline, reference).count("paged") == 4
     assert "escalation_exhausted" in kinds(pipeline, reference)
 
 
 def test_an_acknowledgement_left_untouched_triggers_the_paging_again(pipeline: RunningPipeline) -> None:
     # Given an acknowledged incident nobody touches
-    reference = report(pipeline, "Image uploads fail")
-    wait_for("level 1 paged", lambda: pages(pipeline, reference, "alice", "level 1"), 10)
+    reference = report(pipeline, "Image uploads fail", service="steady")
+    wait_for("level 1 paged", lambda: pages(pipeline, reference, "alice", "level 1"), PATIENCE)
     act(pipeline, reference, "acknowledge", {"by": "alice"})
-    wait_for("watching", lambda: incident(pipeline, reference)["escalation"]["watching"], 3)
+    wait_for("watching", lambda: incident(pipeline, reference)["escalation"]["watching"], PATIENCE)
 
-    # When the acknowledgement timeout (3 s) passes
+    # When the acknowledgement timeout (6 s) passes
     # Then it is triggered again and level 1 is paged a second time
-    wait_for("paged again", lambda: len(pages(pipeline, reference, "alice", "level 1")) >= 2, 3 + 4)
+    wait_for("paged again", lambda: len(pages(pipeline, reference, "alice", "level 1")) >= 2, ACK_TIMEOUT_SECONDS + PATIENCE)
     assert incident(pipeline, reference)["status"] == "triggered"
     assert "retriggered" in kinds(pipeline, reference)
 
 
 def test_activity_on_an_acknowledged_incident_postpones_the_ack_timeout(pipeline: RunningPipeline) -> None:
     # Given an acknowledged incident
-    reference = report(pipeline, "Slow reports")
-    wait_for("level 1 paged", lambda: pages(pipeline, reference, "alice", "level 1"), 10)
+    reference = report(pipeline, "Slow reports", service="steady")
+    wait_for("level 1 paged", lambda: pages(pipeline, reference, "alice", "level 1"), PATIENCE)
     act(pipeline, reference, "acknowledge", {"by": "alice"})
-    wait_for("watching", lambda: incident(pipeline, reference)["escalation"]["watching"], 3)
+    wait_for("watching", lambda: incident(pipeline, reference)["escalation"]["watching"], PATIENCE)
 
-    # When alice adds a note every 2 s (inside the 3 s timeout) for 6 s
-    for n in range(3):
-        time.sleep(2)
+    # When alice adds a note every 2 s (well inside the 6 s timeout) for 10 s, longer than the timeout
+    for n in range(5):
+        time.sleep(2)  # alice's pace, not a synchronisation
         act(pipeline, reference, "notes", {"by": "alice", "text": f"still digging ({n})"})
-        wait_for("watch restarted", lambda: incident(pipeline, reference)["escalation"]["watching"], 2)
 
     # Then it was never re-triggered
     assert incident(pipeline, reference)["status"] == "acknowledged"
+    assert "retriggered" not in kinds(pipeline, reference)
     assert len(pages(pipeline, reference, "alice", "level 1")) == 1
 
 
 def test_escalating_by_hand_pages_the_next_level_now(pipeline: RunningPipeline) -> None:
     # Given a triggered incident paged at level 1
-    reference = report(pipeline, "Payments stuck")
-    wait_for("level 1 paged", lambda: pages(pipeline, reference, "alice", "level 1"), 10)
+    reference = report(pipeline, "Payments stuck", service="steady")
+    wait_for("level 1 paged", lambda: pages(pipeline, reference, "alice", "level 1"), PATIENCE)
 
     # When alice escalates by hand
     act(pipeline, reference, "escalate", {"by": "alice", "reason": "needs the backend team"})
 
-    # Then bob is paged at once: within LEVEL_SECONDS of the escalation, as stamped on the timeline
-    # (the test's own polling under a loaded machine is not part of the measurement)
-    wait_for("level 2 paged", lambda: pages(pipeline, reference, "bob", "level 2"), LEVEL_SECONDS + 4)
+    # Then bob is paged after the escalation, long before level 1's delay would have paged him (as stamped
+    # on the timeline: the test's own polling is not part of the measurement)
+    wait_for("level 2 paged", lambda: pages(pipeline, reference, "bob", "level 2"), PATIENCE)
     # (notify records the page on the timeline just after sending it: wait for the entry, not only the message)
     def with_level_2_page() -> list[dict[str, Any]] | None:
         entries = timeline(pipeline, reference)
         return entries if any(e["kind"] == "paged" and e["details"]["level"] == 2 for e in entries) else None
 
-    entries = wait_for("level 2 page on the timeline", with_level_2_page, 5)
+    entries = wait_for("level 2 page on the timeline", with_level_2_page, PATIENCE)
     escalated = next(datetime.fromisoformat(e["at"]) for e in entries if e["kind"] == "escalated")
     level2 = next(datetime.fromisoformat(e["at"]) for e in entries if e["kind"] == "paged" and e["details"]["level"] == 2)
-    assert timedelta(0) < level2 - escalated < timedelta(seconds=LEVEL_SECONDS)
+    assert timedelta(0) < level2 - escalated < timedelta(seconds=STEADY_LEVEL_SECONDS)
 
 
 def test_reassigning_pages_the_new_assignee(pipeline: RunningPipeline) -> None:
-    reference = report(pipeline, "Emails delayed")
+    reference = report(pipeline, "Emails delayed", service="steady")
     classified(pipeline, reference)
     act(pipeline, reference, "reassign", {"by": "alice", "to": "frank"})
-    wait_for("frank paged", lambda: pages(pipeline, reference, "frank", "assigned by alice"), 3)
+    wait_for("frank paged", lambda: pages(pipeline, reference, "frank", "assigned by alice"), PATIENCE)
     assert incident(pipeline, reference)["assignee"] == "frank"
     status, error = http("POST", f"{pipeline.api_url}/incidents/{reference}/reassign", {"by": "alice", "to": "nobody"})
     assert status == 422 and error["fields"][0]["field"] == "body.to"
@@ -257,14 +278,14 @@ def test_reassigning_pages_the_new_assignee(pipeline: RunningPipeline) -> None:
 
 def test_the_one_click_link_acknowledges_once(pipeline: RunningPipeline) -> None:
     # Given the level 1 email with its acknowledgement link
-    reference = report(pipeline, "Cart empties itself")
-    [email] = wait_for("level 1 paged", lambda: pages(pipeline, reference, "alice", "level 1"), 10)
+    reference = report(pipeline, "Cart empties itself", service="steady")
+    [email] = wait_for("level 1 paged", lambda: pages(pipeline, reference, "alice", "level 1"), PATIENCE)
     link = re.search(r"Acknowledge \(stops paging\): (\S+)", email["body"]).group(1)
     path = link.split("/ack/", 1)[1]
 
     # When alice opens it, a GET only shows a confirmation page (mail scanners must not acknowledge)
     local_link = f"{pipeline.api_url}/ack/{path}"
-    page = wait_for("page", lambda: __import__("urllib.request").request.urlopen(local_link).read().decode(), 3)
+    page = wait_for("page", lambda: __import__("urllib.request").request.urlopen(local_link).read().decode(), PATIENCE)
     assert "Acknowledge" in page and incident(pipeline, reference)["status"] == "triggered"
 
     # And her click (POST) acknowledges it as her
@@ -291,14 +312,14 @@ def test_sla_at_risk_warns_the_owner_and_breach_pages_the_incident_manager(pipel
     reference = report(pipeline, "Invoices not generated")
 
     # When 75 % of the target passes, Then its owner (level 1: alice) is warned
-    wait_for("at risk", lambda: pages(pipeline, reference, "alice", "response SLA at risk"), 8)
+    wait_for("at risk", lambda: pages(pipeline, reference, "alice", "response SLA at risk"), PATIENCE)
     # (measured on the timeline: on a loaded machine the breach may already be due by the time we read)
     due = datetime.fromisoformat(incident(pipeline, reference)["sla"]["response"]["due_at"])
     (at_risk,) = [e for e in timeline(pipeline, reference) if e["kind"] == "sla_at_risk"]
     assert datetime.fromisoformat(at_risk["at"]) < due
     # And at the target the incident manager is paged and the timeline records the breach
-    wait_for("breached", lambda: pages(pipeline, reference, "carol", "response SLA breached"), 4)
-    assert "sla_breached" in kinds(pipeline, reference)
+    wait_for("breached", lambda: pages(pipeline, reference, "carol", "response SLA breached"), PATIENCE)
+    wait_for("breach on the timeline", lambda: "sla_breached" in kinds(pipeline, reference), PATIENCE)
     assert incident(pipeline, reference)["sla_status"]["response"]["state"] == "breached"
 
 
@@ -313,7 +334,7 @@ def test_sla_clocks_pause_on_hold_and_resume_after(pipeline: RunningPipeline) ->
     held = act(pipeline, reference, "hold", {"by": "alice", "reason": "waiting for the partner"})
     assert held["sla_status"]["resolution"]["state"] == "paused"
     left_when_paused = held["sla_status"]["resolution"]["seconds_left"]
-    time.sleep(3)
+    time.sleep(3)  # the time on hold: the scenario's duration, not a synchronisation
     still = incident(pipeline, reference)["sla_status"]["resolution"]
     assert still["state"] == "paused" and still["seconds_left"] == pytest.approx(left_when_paused, abs=0.01)
     resumed = act(pipeline, reference, "resume", {"by": "alice"})
@@ -342,13 +363,13 @@ def test_reopened_inside_the_window_then_closed_automatically_after_it(pipeline:
 
     # Then the same incident is open again and paging restarts
     assert (reopened["status"], reopened["reopened_count"]) == ("triggered", 1)
-    wait_for("paged again", lambda: len(pages(pipeline, reference, "alice", "level 1")) >= 2, 8)
+    wait_for("paged again", lambda: len(pages(pipeline, reference, "alice", "level 1")) >= 2, PATIENCE)
 
-    # When it is resolved again and nobody reopens it within the window (~4 s)
+    # When it is resolved again and nobody reopens it within the window (~6 s)
     act(pipeline, reference, "resolve", {"by": "alice", "resolution_notes": "replaced the feeder's disk"})
 
     # Then it closes by itself with closure details
-    closed = wait_for("closed", lambda: (i := incident(pipeline, reference))["status"] == "closed" and i, 10)
+    closed = wait_for("closed", lambda: (i := incident(pipeline, reference))["status"] == "closed" and i, CONFIRMATION_SECONDS + PATIENCE)
     assert closed["closed_by"] == "firebell" and "replaced the feeder's disk" in closed["closure_notes"]
     status, error = http("POST", f"{pipeline.api_url}/incidents/{reference}/reopen", {"by": "dave"})
     assert status == 409 and "closed" in error["message"]
@@ -363,13 +384,15 @@ def test_p1_and_p2_require_a_review_whose_owner_is_reminded_until_done(pipeline:
 
     # Then a review is due, owned by alice, who is told and then reminded
     assert resolved["review"]["owner"] == "alice"
-    wait_for("reminded", lambda: pages(pipeline, reference, "alice", "post-incident review reminder #1"), 6)
+    wait_for("reminded", lambda: pages(pipeline, reference, "alice", "post-incident review reminder #1"), PATIENCE)
 
-    # When she completes it, Then the reminders stop
-    act(pipeline, reference, "review", {"by": "alice", "summary": "root cause: a bad config push; action: canary config"})
-    sent = len(pages(pipeline, reference, "alice", "post-incident review"))
-    time.sleep(4)
-    assert len(pages(pipeline, reference, "alice", "post-incident review")) == sent
+    # When she completes it, Then the reminders stop: the reminder workflow ends, and no reminder follows
+    reviewed = act(pipeline, reference, "review", {"by": "alice", "summary": "root cause: a bad config push; action: canary config"})
+    sfn = local_aws_client("stepfunctions", pipeline.aws_url)
+    execution = reviewed["review"]["execution_arn"]
+    wait_for("reminders ended", lambda: sfn.describe_execution(executionArn=execution)["status"] != "RUNNING", PATIENCE)
+    reminded = incident(pipeline, reference)["review"]["reminders_sent"]
+    assert len(pages(pipeline, reference, "alice", "post-incident review reminder")) == reminded
 
     # And a P3 needs no review
     minor = report(pipeline, "Typo on the help page", impact="low", urgency="low")
@@ -380,18 +403,18 @@ def test_p1_and_p2_require_a_review_whose_owner_is_reminded_until_done(pipeline:
 def test_p1_gets_an_incident_manager_and_overdue_updates_are_reminded_then_escalated(pipeline: RunningPipeline) -> None:
     # Given a P1: carol is assigned as incident manager and paged at once
     reference = report(pipeline, "Site down", impact="high", urgency="high")
-    wait_for("incident manager paged", lambda: pages(pipeline, reference, "carol", "incident manager for P1"), 10)
+    wait_for("incident manager paged", lambda: pages(pipeline, reference, "carol", "incident manager for P1"), PATIENCE)
     assert incident(pipeline, reference)["incident_manager"] == "carol"
 
     # When no stakeholder update is posted for one cadence (~2 s), Then carol is reminded;
     # (generous deadlines: on a loaded 2-core CI machine moto's workflow threads run late)
-    wait_for("reminded", lambda: pages(pipeline, reference, "carol", "stakeholder update overdue"), 20)
+    wait_for("reminded", lambda: pages(pipeline, reference, "carol", "stakeholder update overdue"), PATIENCE)
     # and after another overdue cadence, it is escalated to the team's manager
-    wait_for("escalated", lambda: pages(pipeline, reference, "frank", "stakeholder update overdue ×2"), 20)
+    wait_for("escalated", lambda: pages(pipeline, reference, "frank", "stakeholder update overdue ×2"), PATIENCE)
 
     # When carol posts an update, Then the stakeholders get it
     act(pipeline, reference, "updates", {"by": "carol", "message": "Failover to the second region under way"})
-    update = wait_for("update sent", lambda: pages(pipeline, reference, "dave", "stakeholder update"), 3)
+    update = wait_for("update sent", lambda: pages(pipeline, reference, "dave", "stakeholder update"), PATIENCE)
     assert "Failover to the second region" in update[0]["body"]
 
 
@@ -399,7 +422,7 @@ def test_p1_gets_an_incident_manager_and_overdue_updates_are_reminded_then_escal
 
 
 def test_an_alert_quiet_for_its_services_period_resolves_itself(pipeline: RunningPipeline) -> None:
-    # Given a service that auto-resolves alert incidents after 5 quiet minutes (3 s), and its alarm firing
+    # Given a service that auto-resolves alert incidents after 10 quiet minutes (6 s), and its alarm firing
     alarm = json.loads((ROOT / "events" / "cloudwatch" / "alarm-state-alarm.json").read_text())
     alarm.update(AlarmName="queue-depth", AlarmArn="arn:aws:cloudwatch:us-east-1:123456789012:alarm:queue-depth",
                  AlarmDescription="Backlog of the order queue")
@@ -410,16 +433,19 @@ def test_an_alert_quiet_for_its_services_period_resolves_itself(pipeline: Runnin
 
     fire()
     reference = wait_for("opened", lambda: next((i["reference"] for i in http("GET", f"{pipeline.api_url}/incidents?limit=100")[1]["items"]
-                                                 if i["title"].startswith("queue-depth")), None), 10)
+                                                 if i["title"].startswith("queue-depth")), None), PATIENCE)
     classified(pipeline, reference)
 
-    # When it fires again 2 s later, Then the quiet period starts over: still open 2 s after that
-    time.sleep(2)
+    # When it fires again inside the quiet period
     fire()
-    time.sleep(2)
-    assert incident(pipeline, reference)["status"] == "triggered"
+    wait_for("second occurrence", lambda: incident(pipeline, reference)["occurrences"] == 2, PATIENCE)
 
-    # And once it has been quiet for 3 s, it resolves itself
-    resolved = wait_for("resolved", lambda: (i := incident(pipeline, reference))["status"] == "resolved" and i, 8)
+    # Then the quiet period starts over, and once the alert has been quiet for 6 s the incident resolves itself
+    resolved = wait_for("resolved", lambda: (i := incident(pipeline, reference))["status"] == "resolved" and i, QUIET_SECONDS + PATIENCE)
     assert resolved["auto_resolved"] is True and "quiet period" in resolved["resolution_notes"]
     assert resolved["occurrences"] == 2
+    # (timed from the last occurrence, as stamped on the timeline, not from the first)
+    entries = timeline(pipeline, reference)
+    last_seen = max(datetime.fromisoformat(e["at"]) for e in entries if e["kind"] in ("occurrence", "opened"))
+    resolved_at = max(datetime.fromisoformat(e["at"]) for e in entries if e["kind"] == "resolved")
+    assert (resolved_at - last_seen).total_seconds() >= QUIET_SECONDS - 0.5

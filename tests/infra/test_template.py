@@ -488,10 +488,11 @@ def test_api_stage_logs_traces_and_measures(resources: Resources) -> None:
     (stage,) = [s["Properties"] for s in of_type(resources, "AWS::ApiGateway::Stage").values()]
     # Then access logs go to a log group, execution logs are INFO without bodies, metrics and tracing are on
     assert resources[stage["AccessLogSetting"]["DestinationArn"]["Fn::GetAtt"][0]]["Type"] == "AWS::Logs::LogGroup"
-    (settings,) = stage["MethodSettings"]
-    assert settings["LoggingLevel"] == "INFO"
-    assert settings["DataTraceEnabled"] is False
-    assert settings["MetricsEnabled"] is True
+    # (on every method: the public routes' own settings, tests/infra/test_api_protection.py, repeat them)
+    for settings in stage["MethodSettings"]:
+        assert settings["LoggingLevel"] == "INFO"
+        assert settings["DataTraceEnabled"] is False
+        assert settings["MetricsEnabled"] is True
     assert stage["TracingEnabled"] is True
     (validator,) = [v["Properties"] for v in of_type(resources, "AWS::ApiGateway::RequestValidator").values()]
     assert validator["ValidateRequestBody"] is validator["ValidateRequestParameters"] is True

@@ -12,7 +12,7 @@ import pytest
 
 from tests.integration.conftest import Pipeline, load_event
 
-SAMPLES = ["eventbridge/metric-alarm.json", "eventbridge/metric-math-alarm.json", "eventbridge/composite-alarm.json"]
+SAMPLES = ["eventbridge/metric-alarm.json", "eventbridge/metric-math-alarm.json", "eventbridge/anomaly-detection-alarm.json", "eventbridge/composite-alarm.json"]
 
 
 def put_event(pipeline: Pipeline, event: dict[str, Any]) -> None:
@@ -60,7 +60,7 @@ def test_the_rule_routes_alarm_state_changes_to_the_intake_queue(pipeline: Pipel
     put_event(pipeline, configuration_change)
 
     # Then only the state change arrives on the intake queue, the event itself as the body
-    (record,) = pipeline.queued("intake", wait_seconds=1, expect=2)["Records"]
+    (record,) = pipeline.queued("intake", wait_seconds=15, expect=2)["Records"]
     body = json.loads(record["body"])
     assert body["detail-type"] == "CloudWatch Alarm State Change"
     assert body["resources"] == ["arn:aws:cloudwatch:us-east-1:123456789012:alarm:ServerCpuTooHigh"]
@@ -127,7 +127,7 @@ def test_the_same_alarm_by_sns_and_by_eventbridge_is_one_incident(pipeline: Pipe
     put_event(pipeline, event)
 
     # When intake handles both messages in one batch
-    assert pipeline.deliver("intake", "intake", wait_seconds=1, expect=2) == {"batchItemFailures": []}
+    assert pipeline.deliver("intake", "intake", wait_seconds=15, expect=2) == {"batchItemFailures": []}
 
     # Then the alarm's ARN deduplicates them: one incident, seen twice
     [incident] = incidents(pipeline)
@@ -142,10 +142,29 @@ def test_a_malformed_event_goes_to_the_dlq_with_its_reason(pipeline: Pipeline) -
     put_event(pipeline, load_event("eventbridge/metric-alarm.json"))
 
     # When intake handles the batch
-    assert pipeline.deliver("intake", "intake", wait_seconds=1, expect=2) == {"batchItemFailures": []}
+    assert pipeline.deliver("intake", "intake", wait_seconds=15, expect=2) == {"batchItemFailures": []}
 
     # Then the good one opened an incident and the broken one is a dead letter that says what is wrong
     assert len(incidents(pipeline)) == 1
     (dead,) = pipeline.dead_letters()["intake-dlq"]
     assert "CloudWatchAlarmStateChange" in dead["reason"] and "detail.state: Field required" in dead["reason"]
     assert json.loads(dead["body"])["detail"]["alarmName"] == "ServiceAggregatedAlarm"
+
+
+def test_an_event_without_resources_is_named_by_its_account_and_region(pipeline: Pipeline) -> None:
+    # Given AWS's metric-alarm example put on the bus without its resources (as replays and hand-made events come)
+    event = load_event("eventbridge/metric-alarm.json") | {"resources": []}
+
+    # When it reaches intake, and then its return to OK
+    put_event(pipeline, event)
+    assert pipeline.deliver("intake", "intake") == {"batchItemFailures": []}
+    [incident] = incidents(pipeline)
+    put_event(pipeline, returned_to_ok(event))
+    assert pipeline.deliver("intake", "intake") == {"batchItemFailures": []}
+
+    # Then the incident's alarm ARN is built from the event's account, region and alarm name, and the OK resolved it
+    body_arn = "arn:aws:cloudwatch:us-east-1:123456789012:alarm:ServerCpuTooHigh"
+    assert incident["alarm"]["arn"] == body_arn
+    [resolved] = incidents(pipeline)
+    assert (resolved["reference"], resolved["status"]) == (incident["reference"], "resolved")
+    assert pipeline.dead_letters()["intake-dlq"] == []

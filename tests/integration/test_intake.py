@@ -77,7 +77,7 @@ def test_ok_resolves_the_incident_automatically(pipeline: Pipeline) -> None:
 def test_insufficient_data_is_recorded_without_paging(pipeline: Pipeline) -> None:
     # Given an open incident for the alarm
     pipeline.invoke("intake", load_event("sqs/intake-alarm.json"))
-    assert pipeline.queued("classify", wait_seconds=5, expect=1)["Records"]  # consume the opening event (SNS delivers it a moment later)
+    assert pipeline.queued("classify", wait_seconds=15, expect=1)["Records"]  # consume the opening event (SNS delivers it a moment later)
 
     # When the alarm goes to INSUFFICIENT_DATA (through the real topic → queue path)
     pipeline.publish_alarm("cloudwatch/alarm-state-insufficient-data.json")
@@ -119,7 +119,7 @@ def test_a_poison_message_goes_to_the_dlq_with_its_reason_and_the_batch_carries_
     assert len(dead) == 2
     reasons = sorted(d["reason"] for d in dead)
     assert any("Invalid JSON" in r for r in reasons)
-    assert any("CloudWatchAlarmNotification" in r and "AlarmArn: Field required" in r for r in reasons)
+    assert any("CloudWatchAlarmNotification" in r and "AWSAccountId: Field required" in r for r in reasons)
 
 
 def test_a_transient_failure_is_retried_not_dropped(pipeline: Pipeline, monkeypatch) -> None:
@@ -173,7 +173,7 @@ def test_an_acknowledged_incidents_alarm_back_after_a_long_silence_pages_again(p
     # Then it is triggered again, a second escalation run starts, and notify pages level 1 of that run
     _, incident = pipeline.api("GET", "/incidents/INC-1")
     assert (incident["status"], incident["occurrences"], incident["escalation"]["runs"]) == ("triggered", 3, 2)
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + 30
     while "paged" not in [e["kind"] for e in pipeline.api("GET", "/incidents/INC-1/timeline")[1]["items"]]:
         assert time.monotonic() < deadline, "level 1 was not paged again"
         event = pipeline.queued("notify", wait_seconds=0.5)

@@ -31,7 +31,7 @@ def test_removing_one_needed_grant_fails_locally(pipeline: Pipeline) -> None:
         pipeline.invoke("outbox", {})
         return bool(pipeline.queued("classify", wait_seconds=0.5)["Records"])
 
-    wait_for("the relay announcing the incident", relayed, 10)
+    wait_for("the relay announcing the incident", relayed, 30)
 
 
 def test_each_function_sees_only_its_own_environment(pipeline: Pipeline) -> None:

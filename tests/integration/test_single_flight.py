@@ -108,7 +108,7 @@ def test_mixed_commands_from_many_threads_never_run_two_escalations_and_page_onl
     assert pipeline.deliver("classify", "classify") == {"batchItemFailures": []}
     poller = NotifyPoller(pipeline)
     poller.start()
-    wait_for("level 1 paged", lambda: [m for m in pipeline.outbox() if "level 1" in json.dumps(m)], 10)
+    wait_for("level 1 paged", lambda: [m for m in pipeline.outbox() if "level 1" in json.dumps(m)], 30)
     apis = [LocalFunction(TOPOLOGY.function("api")) for _ in range(3)]  # three containers
     rng = random.Random(7)
     plans = [[rng.choice(["acknowledge", "notes", "resolve", "reopen", "reassign"]) for _ in range(ACTIONS_PER_THREAD)]
@@ -131,7 +131,7 @@ def test_mixed_commands_from_many_threads_never_run_two_escalations_and_page_onl
         if incident["status"] != "resolved":
             assert final == 200
         wait_for("every escalation run over after the resolution",
-                 lambda: not any(r["status"] == "RUNNING" for r in escalation_runs(pipeline, incident["incident_id"])), 10)
+                 lambda: not any(r["status"] == "RUNNING" for r in escalation_runs(pipeline, incident["incident_id"])), 30)
     finally:
         poller.stopping.set()
         poller.join(timeout=10)

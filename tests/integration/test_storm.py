@@ -192,7 +192,7 @@ def test_concurrent_copies_of_one_alarm_open_one_incident_counted_n_times_and_pa
     assert timeline_kinds(pipeline).count("occurrence") <= 1
 
     # And classify (the only road to paging) heard of it exactly once
-    opened = pipeline.queued("classify", wait_seconds=1.0, expect=2)
+    opened = pipeline.queued("classify", wait_seconds=15, expect=2)
     assert [json.loads(record["body"])["type"] for record in opened["Records"]] == ["incident.opened"]
     assert json.loads(opened["Records"][0]["body"])["incident_id"] == incident["incident_id"]
 

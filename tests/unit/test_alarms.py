@@ -134,7 +134,7 @@ def test_unknown_state_is_rejected(state):
     assert [e["loc"] for e in caught.value.errors()] == [("NewStateValue",)]
 
 
-@pytest.mark.parametrize("missing", ["AlarmName", "AlarmArn", "AWSAccountId", "NewStateValue", "StateChangeTime"])
+@pytest.mark.parametrize("missing", ["AlarmName", "AWSAccountId", "NewStateValue", "StateChangeTime"])
 def test_required_fields(missing):
     """Given a notification missing a required field, then parsing fails naming it."""
     message = {k: v for k, v in CLOUDWATCH_ALARM.items() if k != missing}

@@ -93,13 +93,13 @@ def test_malformed_message_is_dead_lettered_and_the_rest_processed(world, intake
 
 
 def test_invalid_alarm_is_dead_lettered_with_the_validation_error(world, intake, dead_letters):
-    """Given an SNS envelope whose alarm lacks its ARN, then the reason names the missing field."""
-    message = {k: v for k, v in CLOUDWATCH_ALARM.items() if k != "AlarmArn"}
+    """Given an SNS envelope whose alarm lacks its account, then the reason names the missing field."""
+    message = {k: v for k, v in CLOUDWATCH_ALARM.items() if k != "AWSAccountId"}
     record = sqs_record(sns_envelope(message))
 
     assert run(sqs_event(record), intake, dead_letters) == {"batchItemFailures": []}
     (letter,) = dead_letters.sent
-    assert letter.reason == "ValidationError (CloudWatchAlarmNotification): AlarmArn: Field required"
+    assert letter.reason == "ValidationError (CloudWatchAlarmNotification): AWSAccountId: Field required"
 
 
 def test_reason_names_every_offending_field():
@@ -277,4 +277,4 @@ def test_shipped_poison_batch(world, intake, dead_letters):
     reasons = [letter.reason for letter in dead_letters.sent]
     assert reasons[0].startswith("JSONDecodeError: ")
     assert reasons[1].startswith("ValidationError (CloudWatchAlarmNotification): ")
-    assert "AlarmArn: Field required" in reasons[1] and "NewStateValue: Field required" in reasons[1]
+    assert "AWSAccountId: Field required" in reasons[1] and "NewStateValue: Field required" in reasons[1]

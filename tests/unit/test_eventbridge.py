@@ -136,11 +136,10 @@ def test_without_a_state_timestamp_the_event_time_is_used() -> None:
         (lambda e: e["detail"].pop("alarmName"), "detail.alarmName", "missing"),
         (lambda e: e.update({"detail-type": "CloudWatch Alarm Configuration Change"}), "detail-type", "literal_error"),
         (lambda e: e.update(source="my.app"), "source", "literal_error"),
-        (lambda e: e.update(resources=[]), "resources", "too_short"),
         (lambda e: e.update(resources=["arn:aws:sns:us-east-1:123456789012:topic"]), "resources[0]", "string_pattern_mismatch"),
         (lambda e: e["detail"]["state"].update(reason="x" * 4097), "detail.state.reason", "string_too_long"),
     ],
-    ids=["no-state", "unknown-state", "no-name", "configuration-change", "other-source", "no-resources", "not-an-alarm-arn", "long-reason"],
+    ids=["no-state", "unknown-state", "no-name", "configuration-change", "other-source", "not-an-alarm-arn", "long-reason"],
 )
 def test_a_malformed_event_is_refused_naming_the_field(change, field: str, error_type: str) -> None:
     # Given a metric alarm event with one thing wrong

@@ -121,7 +121,7 @@ def drive_the_whole_process(world: World) -> None:
     s.quiet_check(QuietCheck(type=MessageType.QUIET_CHECK, incident_id=alarmed, task_token="quiet-1"))
     s.handle_alarm(alarm("OK"), message_id="sns:3")
     world.clock.advance(minutes=1)
-    s.handle_alarm(alarm("ALARM"), message_id="sns:4")  # back within the flapping window: reopened
+    s.handle_alarm(alarm("ALARM"), message_id="sns:4")  # back inside the confirmation window: reopened
     s.acknowledge_by_link(s.acknowledge_link(s.get(alarmed), "alice").rsplit("/", 1)[1])
     world.clock.advance(timedelta(days=1))
 

@@ -128,7 +128,7 @@ def test_alarm_twice_is_one_incident_with_two_occurrences(world):
 
 def test_ok_resolves_automatically(world):
     """Given an open alarm incident, when the alarm returns to OK, then it is resolved automatically; the alarm
-    stays tied to it (pointer marked resolved) so that its return within the flapping window reopens it."""
+    stays tied to it (pointer marked resolved) so that its return inside the confirmation window reopens it."""
     _, opened = world.service.handle_alarm(alarm("ALARM"))
     world.clock.advance(minutes=15)
 
@@ -149,7 +149,7 @@ def test_ok_resolves_automatically(world):
 
 def test_alarm_returning_after_resolution_reopens_the_same_incident(world):
     """Given an alarm incident resolved by OK, when the alarm fires again 10 minutes later (within the
-    30-minute flapping window), then INC-1 is reopened (not a new INC-2), and the timeline says it came back."""
+    60-minute confirmation window), then INC-1 is reopened (not a new INC-2), and the timeline says it came back."""
     _, opened = world.service.handle_alarm(alarm("ALARM"))
     world.service.classify(opened)
     world.service.handle_alarm(alarm("OK"))

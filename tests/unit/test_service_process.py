@@ -104,6 +104,17 @@ def test_ack_link_expires_after_ack_link_hours(world, p1):
     assert world.service.get(p1).status is Status.TRIGGERED
 
 
+def test_a_used_link_stays_refused_by_its_own_expiry_once_ttl_removed_its_marker(world, p1):
+    """Given a used link whose single-use marker DynamoDB's TTL deleted after the link expired, then it is still
+    refused: the link's signed expiry does it, before any marker is looked at."""
+    token = link_token(world, p1, "alice")
+    world.service.acknowledge_by_link(token)
+    world.clock.advance(hours=25)
+    assert len(world.store.expire_once_keys(world.clock())) == 1
+    with pytest.raises(InvalidAckLink, match="expired"):
+        world.service.acknowledge_by_link(token)
+
+
 def test_tampered_ack_link_is_refused_without_consuming_anything(world, p1):
     token = link_token(world, p1, "alice")
     with pytest.raises(InvalidAckLink, match="not issued by firebell"):

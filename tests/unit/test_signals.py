@@ -1,5 +1,5 @@
 """Alert intake from any monitoring tool (IncidentService.handle_signal), with fakes: one write per duplicate,
-exact counts on the dedup pointer, a throttled timeline, flapping, the acknowledge/resolve/record actions, claims
+exact counts on the dedup pointer, a throttled timeline, returning after recovery, the acknowledge/resolve/record actions, claims
 whose writer crashed, and the pointer following the incident through resolve, reopen and close."""
 
 from __future__ import annotations
@@ -236,7 +236,7 @@ def test_a_redelivered_duplicate_costs_its_write_only(world):
     assert world.events.types() == ["incident.opened", "incident.classified"]
 
 
-# --- flapping ---------------------------------------------------------------------------------------
+# --- returning after recovery: the one reopen rule (rules.yaml: confirmation_window_minutes) ----------
 
 
 def resolved_at_ten(world: World) -> str:
@@ -247,10 +247,22 @@ def resolved_at_ten(world: World) -> str:
     return incident_id
 
 
-@pytest.mark.parametrize("after", [timedelta(seconds=1), timedelta(minutes=29, seconds=59), timedelta(minutes=30)])
-def test_trigger_within_the_flapping_window_reopens(world, after):
-    """Given INC-1 resolved at 10:00, when it triggers again within 30 minutes (the window's end included),
-    then INC-1 is reopened, escalates again, and the pointer is no longer marked resolved."""
+def closed_with_its_pointer_left_resolved(world: World) -> str:
+    """INC-1 resolved at 10:00 and closed, its key still marked resolved (as a pointer written before closing
+    released it): the next trigger finds a closed incident behind the key and must replace it."""
+    incident_id = resolved_at_ten(world)
+    left = dict(world.store._dedup[KEY])
+    world.service.resolution_window_closed(incident_id)
+    world.store.seed_pointer(KEY, **left)
+    world.clock.advance(minutes=61)
+    return incident_id
+
+
+@pytest.mark.parametrize("after", [timedelta(seconds=1), timedelta(minutes=30, seconds=1), timedelta(minutes=59, seconds=59)])
+def test_trigger_while_the_incident_is_resolved_reopens(world, after):
+    """Given INC-1 resolved at 10:00, its confirmation window (60 minutes) open, when it triggers again at any
+    time before the window closes it, then INC-1 is reopened, escalates again, and the pointer is no longer
+    marked resolved."""
     incident_id = resolved_at_ten(world)
     world.clock.advance(after)
 
@@ -266,31 +278,36 @@ def test_trigger_within_the_flapping_window_reopens(world, after):
     assert world.events.types().count("incident.reopened") == 1
 
 
-def test_trigger_after_the_flapping_window_opens_a_new_incident(world):
-    """Given INC-1 resolved at 10:00 and still in its confirmation window, when it triggers at 10:30:01, then
-    INC-2 is opened and the key feeds INC-2 from a count of 1; INC-1 stays resolved, its window closing later
-    leaves INC-2's pointer alone, and the next resolve resolves INC-2."""
+def test_trigger_after_the_window_closed_the_incident_opens_a_new_one(world):
+    """Given INC-1 resolved at 10:00 and closed by its confirmation window, when it triggers again, then INC-2
+    is opened and the key feeds INC-2 from a count of 1; the next resolve resolves INC-2."""
     first = resolved_at_ten(world)
-    world.clock.advance(minutes=30, seconds=1)
+    world.clock.advance(minutes=60)
+    world.service.resolution_window_closed(first)
 
     outcome, second = world.service.handle_signal(signal())
 
     assert outcome is AlarmOutcome.OPENED and second != first
     assert world.service.get(second).reference == "INC-2"
-    assert world.service.get(first).status is Status.RESOLVED
+    assert world.service.get(first).status is Status.CLOSED
     state = pointer(world)
     assert (state.incident_id, state.occurrences, state.created, state.resolved_at, state.first_seen) == (
         second, 1, True, None, world.clock())
-    assert world.events.types().count("incident.opened") == 2
-
-    world.service.resolution_window_closed(first)
-    assert world.service.get(first).status is Status.CLOSED
-    assert world.store.dedup_keys() == {KEY: second}
-
     assert world.service.handle_signal(signal("resolve")) == (AlarmOutcome.RESOLVED, second)
 
 
-def test_manual_resolution_also_starts_the_flapping_window(world):
+def test_a_pointer_left_resolved_for_a_closed_incident_is_replaced(world):
+    """Given INC-1 closed but its key still marked resolved, when it triggers, then INC-2 is opened and fed."""
+    first = closed_with_its_pointer_left_resolved(world)
+
+    outcome, second = world.service.handle_signal(signal())
+
+    assert outcome is AlarmOutcome.OPENED and second != first
+    assert world.store.dedup_keys() == {KEY: second}
+    assert world.events.types().count("incident.opened") == 2
+
+
+def test_manual_resolution_also_opens_the_window(world):
     """Given INC-1 resolved by a person, when the source triggers again 5 minutes later, then INC-1 reopens."""
     _, incident_id = world.service.handle_signal(signal())
     world.service.resolve(incident_id, by="alice", notes="cleaned /var/log")
@@ -300,26 +317,30 @@ def test_manual_resolution_also_starts_the_flapping_window(world):
     assert world.service.handle_signal(signal()) == (AlarmOutcome.REOPENED, incident_id)
 
 
-def test_flapping_window_comes_from_the_rules_and_the_time_scale(shipped_config):
-    """Given flapping_window_minutes = 10 at time scale 0.1 (a 60-second window), then a trigger 60 s after
-    the resolution reopens and one 61 s after it opens a new incident."""
-    world = build_world(with_process(shipped_config, flapping_window_minutes=10), time_scale=0.1)
+def test_the_window_is_the_rules_confirmation_window_at_the_time_scale(shipped_config):
+    """Given confirmation_window_minutes = 60 at the local runtime's default time scale 0.01, then resolving
+    starts a 36-second confirmation window, a trigger 35 s later reopens, and once the window has closed the
+    incident a trigger opens a new one. No other window decides it (there used to be a shorter flapping one)."""
+    world = build_world(shipped_config, time_scale=0.01)
     first = resolved_at_ten(world)
-    world.clock.advance(seconds=60)
+    (window,) = world.workflows.started(machines.RESOLUTION)
+    assert window.payload["confirmation_seconds"] == 36
+    world.clock.advance(seconds=35)
     assert world.service.handle_signal(signal()) == (AlarmOutcome.REOPENED, first)
 
     world.service.handle_signal(signal("resolve"))
-    world.clock.advance(seconds=61)
+    world.clock.advance(seconds=36)
+    world.service.resolution_window_closed(first)
     outcome, second = world.service.handle_signal(signal())
     assert outcome is AlarmOutcome.OPENED and second != first
 
 
-def test_storm_returning_within_the_window_reopens_once(shipped_config, busy_switching):
-    """Given INC-1 resolved, when 20 triggers arrive at once 2 minutes later, then INC-1 is reopened exactly
+def test_storm_returning_while_resolved_reopens_once(shipped_config, busy_switching):
+    """Given INC-1 resolved, when 20 triggers arrive at once 45 minutes later, then INC-1 is reopened exactly
     once (one reopened event, one new escalation), the others are counted against it."""
     world = build_world(shipped_config, store=YieldingStore())
     incident_id = resolved_at_ten(world)
-    world.clock.advance(minutes=2)
+    world.clock.advance(minutes=45)
     before = pointer(world).occurrences
 
     results = run_together(20, lambda _: world.service.handle_signal(signal()))
@@ -333,12 +354,11 @@ def test_storm_returning_within_the_window_reopens_once(shipped_config, busy_swi
     assert pointer(world).occurrences == before + 20 and pointer(world).resolved_at is None
 
 
-def test_storm_returning_after_the_window_opens_exactly_one_new_incident(shipped_config, busy_switching):
-    """Given INC-1 resolved, when 20 triggers arrive at once 31 minutes later, then exactly one new incident is
-    opened and announced, and the key feeds it."""
+def test_storm_returning_to_a_closed_incident_opens_exactly_one_new_incident(shipped_config, busy_switching):
+    """Given INC-1 closed with its key left resolved, when 20 triggers arrive at once, then exactly one new
+    incident is opened and announced, and the key feeds it."""
     world = build_world(shipped_config, store=YieldingStore())
-    first = resolved_at_ten(world)
-    world.clock.advance(minutes=31)
+    first = closed_with_its_pointer_left_resolved(world)
 
     results = run_together(20, lambda _: world.service.handle_signal(signal()))
 
@@ -350,13 +370,12 @@ def test_storm_returning_after_the_window_opens_exactly_one_new_incident(shipped
     assert pointer(world).incident_id == opened[0]
 
 
-def test_two_triggers_racing_past_the_window_are_both_counted_on_the_new_incident(shipped_config):
-    """Given INC-1 resolved 31 minutes ago, when a second trigger replaces the pointer between the first
-    trigger's count and its own replace, then both triggers concern INC-2, which counts 2 occurrences."""
+def test_two_triggers_racing_to_replace_a_closed_incident_are_both_counted_on_the_new_one(shipped_config):
+    """Given INC-1 closed with its key left resolved, when a second trigger replaces the pointer between the
+    first trigger's count and its own replace, then both triggers concern INC-2, which counts 2 occurrences."""
     store = HookedStore()
     world = build_world(shipped_config, store=store)
-    first = resolved_at_ten(world)
-    world.clock.advance(minutes=31)
+    first = closed_with_its_pointer_left_resolved(world)
     racer: list[tuple] = []
     store.hooks["replace_dedup"] = lambda: racer.append(world.service.handle_signal(signal()))
 
@@ -611,24 +630,24 @@ def test_closed_incident_keeps_its_exact_count(world):
     assert world.service.read(world.service.get(incident_id)).occurrences == 10
 
 
-def test_incident_replaced_after_the_window_keeps_its_exact_count(world):
+def test_incident_replaced_after_closing_keeps_its_exact_count(world):
     _, first = world.service.handle_signal(signal())
     for _ in range(9):
         world.service.handle_signal(signal())
     world.service.handle_signal(signal("resolve"))
-    world.clock.advance(minutes=31)
+    world.clock.advance(minutes=60)
+    world.service.resolution_window_closed(first)
 
     world.service.handle_signal(signal())
 
     assert world.service.read(world.service.get(first)).occurrences == 10
 
 
-def test_closing_after_a_replacement_keeps_the_new_pointer(shipped_config):
-    """Given INC-1's key replaced by INC-2 (after the flapping window), when INC-1's confirmation window closes
-    while INC-2 is being written, then INC-2's pointer survives (release is conditional on INC-1)."""
+def test_closing_again_after_a_replacement_keeps_the_new_pointer(shipped_config):
+    """Given INC-1's key replaced by INC-2 (INC-1 closed, its key left resolved), when INC-1's confirmation
+    window closes again (a redelivered close), then INC-2's pointer survives (release is conditional on INC-1)."""
     world = build_world(shipped_config)
-    first = resolved_at_ten(world)
-    world.clock.advance(minutes=45)
+    first = closed_with_its_pointer_left_resolved(world)
     _, second = world.service.handle_signal(signal())
 
     world.service.resolution_window_closed(first)
@@ -638,9 +657,9 @@ def test_closing_after_a_replacement_keeps_the_new_pointer(shipped_config):
 
 
 def test_trigger_while_the_incident_is_being_closed_is_not_lost(shipped_config):
-    """Given a 10-minute confirmation window and a 30-minute flapping window, when the source triggers while the
-    close is being decided, then an incident is open for it afterwards: the trigger reopens INC-1 (it is still
-    resolved, within the flapping window) and the close, deciding again, finds nothing to close."""
+    """Given a 10-minute confirmation window, when the source triggers while the close is being decided, then an
+    incident is open for it afterwards: the trigger reopens INC-1 (it is still resolved) and the close, deciding
+    again, finds nothing to close."""
     store = HookedStore()
     world = build_world(with_process(shipped_config, confirmation_window_minutes=10), store=store)
     first = resolved_at_ten(world)

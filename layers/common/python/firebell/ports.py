@@ -35,7 +35,7 @@ class DedupState:
     first_seen: datetime
     last_seen: datetime
     created: bool  # the incident was written (a claim whose writer crashed is finished by a later signal)
-    resolved_at: datetime | None  # its incident is resolved: a new trigger within the flapping window reopens it
+    resolved_at: datetime | None  # its incident is resolved: a new trigger inside the confirmation window reopens it
     last_logged_at: datetime | None  # last repeat put on the timeline
     claimed: bool  # this very signal claimed the key (it must open the incident)
     replayed: bool = False  # this very notification was counted before (a redelivery): not counted again

@@ -25,6 +25,8 @@ class Settings(BaseModel):
     outbox_grace_seconds: float = Field(default=10.0, ge=0)
     # How long a dispatcher holds an effect it claimed: longer than an effect can take (the function's timeout).
     outbox_lease_seconds: float = Field(default=60.0, gt=0)
+    # Set only by the local runtime (infra/local/render.py), never by the stack: demo routing keys work here alone.
+    local_runtime: bool = False
 
     def state_machine_arns(self) -> dict[str, str]:
         from .workflows import ALL
@@ -50,7 +52,9 @@ _ENV = {
     "public_api_url": "PUBLIC_API_URL",
     "outbox_grace_seconds": "FIREBELL_OUTBOX_GRACE_SECONDS",
     "outbox_lease_seconds": "FIREBELL_OUTBOX_LEASE_SECONDS",
+    "local_runtime": "FIREBELL_LOCAL_RUNTIME",
 }
+LOCAL_RUNTIME_VARIABLE = _ENV["local_runtime"]
 
 
 @per_function

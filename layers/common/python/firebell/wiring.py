@@ -1,12 +1,14 @@
 """Builds the use cases and adapters from settings, once per container (locally: once per function), on first use."""
 
+import logging
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
-from .adapters import aws
+from .adapters import aws, regions
 from .container import per_function
 from .batch import DeadLetterQueues
 from .config import cached_config
+from .domain.alarms import RegionLookup
 from .domain.directory import FirebellConfig
 from .data.directory_store import DynamoDirectoryStore
 from .data.store import DynamoIncidentStore
@@ -23,6 +25,7 @@ from .usecases.resolution import Resolution
 from .usecases.sla_clocks import SlaClocks
 from .usecases.sms_digests import SmsDigests
 
+logger = logging.getLogger(__name__)
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
@@ -133,19 +136,35 @@ EFFECTIVE_CONFIG_TTL_SECONDS = 15.0
 
 
 @per_function
+def _shipped_config() -> FirebellConfig:
+    """config/ as the layer ships it, read once per container; a deployed function says so at once if no
+    monitoring tool could reach it (its only routing keys are demo keys, which it refuses)."""
+    settings = get_settings()
+    config = cached_config(settings.config_dir)
+    if not settings.local_runtime and config.directory.demo_keys_only():
+        logger.warning("every routing key in %s/firebell.yaml is a demo key, refused outside the local runtime: "
+                       "PagerDuty and Alertmanager senders need keys of your own (python -m firebell.keys new)", settings.config_dir)
+    return config
+
+
+@per_function
 def directory_admin() -> DirectoryAdmin:
     settings = get_settings()
     return DirectoryAdmin(
         store=DynamoDirectoryStore(settings.table_name, settings.region),
-        base=lambda: cached_config(settings.config_dir),
+        base=_shipped_config,
         clock=utc_now,
         on_change=lambda: _effective_config().invalidate(),
     )
 
 
+def _for_this_runtime(config: FirebellConfig) -> FirebellConfig:
+    return config.accepting_demo_keys() if get_settings().local_runtime else config
+
+
 @per_function
 def _effective_config() -> TtlCache[FirebellConfig]:
-    return TtlCache(lambda: directory_admin().effective_config(), EFFECTIVE_CONFIG_TTL_SECONDS)
+    return TtlCache(lambda: _for_this_runtime(directory_admin().effective_config()), EFFECTIVE_CONFIG_TTL_SECONDS)
 
 
 def effective_config() -> FirebellConfig:
@@ -158,7 +177,12 @@ def dead_letters() -> DeadLetterQueues:
     return aws.SqsRedriveDeadLetters(get_settings().region)
 
 
+def region_lookup() -> RegionLookup:
+    """Region codes and display names, for alarm formats that name the region but carry no alarm ARN."""
+    return regions.lookup
+
+
 def reset() -> None:
     """Forget everything built from the environment (tests change it between cases)."""
-    for cached in (_store, _dispatcher, outbox_relay, incidents, context, _workflows, lifecycle, resolution, intake, escalation, sms_digests, sla_clocks, duties, schedules, directory_admin, _effective_config, dead_letters, get_settings, aws.client, cached_config):
+    for cached in (_store, _dispatcher, outbox_relay, incidents, context, _workflows, lifecycle, resolution, intake, escalation, sms_digests, sla_clocks, duties, schedules, directory_admin, _shipped_config, _effective_config, dead_letters, get_settings, aws.client, cached_config):
         cached.cache_clear()

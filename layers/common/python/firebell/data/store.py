@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import hashlib
 
@@ -38,6 +38,10 @@ _REFERENCE_COUNTER = "COUNTER#reference"
 
 
 _DEDUP_SK = "DEDUP"
+# A used single-use key (an acknowledgement link's nonce) is kept this long past the link's own expiry, then DynamoDB's
+# TTL deletes it. TTL never deletes early, but a function's clock may lag DynamoDB's; once the link has expired, its
+# own expiry refuses it (domain/ack_links.verify), so the marker is no longer needed.
+ONCE_KEY_MARGIN = timedelta(days=1)
 
 
 def _dedup_pk(dedup_key: str) -> str:
@@ -242,7 +246,7 @@ class DynamoIncidentStore(OutboxStore, SmsWindowStore):
                                      outbox=OUTBOX_PENDING, committed_at=change.now.isoformat(), document=effect.model_dump(mode="json"),
                                      expires=expires))
             for once in change.once:
-                tx.save(OnceRecord(f"ONCE#{once.key}", expires_at=once.expires_at.isoformat(), expires=int(once.expires_at.timestamp()) + 86_400),
+                tx.save(OnceRecord(f"ONCE#{once.key}", expires_at=once.expires_at.isoformat(), expires=int((once.expires_at + ONCE_KEY_MARGIN).timestamp())),
                         condition=OnceRecord.pk.does_not_exist())
             if change.idempotency:
                 claim = change.idempotency

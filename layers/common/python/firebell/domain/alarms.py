@@ -4,13 +4,17 @@
 - CloudWatchAlarmStateChange: the "CloudWatch Alarm State Change" event CloudWatch sends to EventBridge for
   every alarm, metric, metric-math and composite alike, whether or not it has actions.
 
-Both become the same AlarmDetails.
+Both become the same AlarmDetails, keyed by the alarm's ARN. Notifications from before ~2018 carry no
+AlarmArn, only the account, the alarm name and the region's display name ("EU - Ireland", "US East (N.
+Virginia)"): their ARN is built from those, so an alarm has the same key whichever format announced it. The
+display names come from a RegionLookup passed as validation context (adapters/regions.py reads botocore's).
 """
 
+import re
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Literal, NamedTuple, Protocol
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationInfo, model_validator
 
 from .enums import AlarmState
 from .models import AlarmDetails
@@ -39,30 +43,82 @@ AlarmArnStr = Annotated[str, Field(pattern=r"^arn:aws[a-z-]*:cloudwatch:[a-z0-9-
 StateReasonStr = Annotated[str, Field(max_length=4096)]
 
 
+# --- regions ------------------------------------------------------------------------------------------------
+
+
+class Region(NamedTuple):
+    code: str  # us-east-1
+    partition: str  # aws, aws-cn, aws-us-gov …
+
+
+class RegionLookup(Protocol):
+    def __call__(self, name: str) -> Region | None:
+        """The region a code or display name (any spelling region_key accepts) stands for, if any."""
+
+
+REGIONS = "regions"  # the validation context key holding the RegionLookup
+
+
+def region_key(name: str) -> str:
+    """One spelling for the ways CloudWatch and botocore have written a region's name: whitespace collapsed,
+    case folded, "US East - N. Virginia" (before ~2018) as "US East (N. Virginia)", "EU (Ireland)" (before
+    2020) as "Europe (Ireland)"."""
+    key = " ".join(name.split()).casefold()
+    key = re.sub(r"^(.+?) - (.+)$", r"\1 (\2)", key)
+    return re.sub(r"^eu \(", "europe (", key)
+
+
+def _region(info: ValidationInfo, name: str | None) -> Region | None:
+    lookup: RegionLookup | None = (info.context or {}).get(REGIONS)
+    return lookup(name) if lookup and name else None
+
+
+def alarm_arn(region: Region, account: str, name: str) -> str:
+    return f"arn:{region.partition}:cloudwatch:{region.code}:{account}:alarm:{name}"
+
+
+# --- SNS ----------------------------------------------------------------------------------------------------
+
+
 class CloudWatchAlarmNotification(_Lenient):
     AlarmName: AlarmNameStr
-    AlarmArn: AlarmArnStr
+    # Absent from notifications sent before ~2018: then Region (a display name) must be one we know.
+    AlarmArn: AlarmArnStr | None = None
     AWSAccountId: str
     NewStateValue: AlarmState
     NewStateReason: StateReasonStr = ""
     StateChangeTime: datetime
+    Region: str | None = None
     OldStateValue: AlarmState | None = None
     AlarmDescription: str | None = None
     Trigger: AlarmTrigger | None = None
+    _arn: str = PrivateAttr("")
+
+    @model_validator(mode="after")
+    def _locate(self, info: ValidationInfo) -> "CloudWatchAlarmNotification":
+        if self.AlarmArn:
+            self._arn = self.AlarmArn
+            return self
+        region = _region(info, self.Region)
+        if region is None:
+            raise ValueError(f"AlarmArn is missing and Region {self.Region!r} is not a known AWS region name, "
+                             "so the alarm cannot be identified")
+        self._arn = alarm_arn(region, self.AWSAccountId, self.AlarmName)
+        return self
 
     def details(self) -> AlarmDetails:
         trigger = self.Trigger or AlarmTrigger()
         namespace = trigger.Namespace or _math_namespace(trigger.Metrics)
         return AlarmDetails(
             name=self.AlarmName,
-            arn=self.AlarmArn,
+            arn=self._arn,
             state=self.NewStateValue,
             reason=self.NewStateReason,
             description=self.AlarmDescription,
             namespace=namespace,
             metric=trigger.MetricName,
             dimensions={d.name: d.value for d in trigger.Dimensions},
-            region=self.AlarmArn.split(":")[3],  # the notification's `Region` is a display name
+            region=self._arn.split(":")[3],  # the notification's `Region` is a display name
             account_id=self.AWSAccountId,
             changed_at=self.StateChangeTime,
         )
@@ -132,13 +188,28 @@ class CloudWatchAlarmStateChange(_Lenient):
     id: str | None = None  # EventBridge's event id: the same on every redelivery of this event
     source: Literal["aws.cloudwatch"]
     time: datetime
-    # The alarm's ARN is the event's one resource; its region and account are the alarm's (the event's own
-    # `account` and `region` fields say the same, and are not needed).
-    resources: Annotated[list[AlarmArnStr], Field(min_length=1)]
+    # The alarm's ARN is the event's one resource; without it (seen in events replayed or hand-made) the
+    # event's own account and region, which are the alarm's, give the same ARN.
+    resources: list[AlarmArnStr] = []
+    account: str | None = None
+    region: str | None = None
     detail: AlarmStateChangeDetail
+    _arn: str = PrivateAttr("")
+
+    @model_validator(mode="after")
+    def _locate(self, info: ValidationInfo) -> "CloudWatchAlarmStateChange":
+        if self.resources:
+            self._arn = self.resources[0]
+            return self
+        region = _region(info, self.region)
+        if region is None or not self.account:
+            raise ValueError("resources is empty, so the event's account and region must name the alarm's: "
+                             f"account {self.account!r}, region {self.region!r}")
+        self._arn = alarm_arn(region, self.account, self.detail.alarmName)
+        return self
 
     def details(self) -> AlarmDetails:
-        arn = self.resources[0]
+        arn = self._arn
         configuration = self.detail.configuration
         metrics = [m.metricStat.metric for m in configuration.metrics if m.metricStat]
         is_math = any(m.expression for m in configuration.metrics)

@@ -4,8 +4,10 @@ changed at run time by the admin API). Pure models and the cross-reference check
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
+from .errors import DemoRoutingKeyRefused
+from .routing_keys import RoutingKey, StoredRoutingKey, routing_key_sha256
 from .rules import Rules
 from .schedules import Schedule
 
@@ -87,9 +89,9 @@ class Service(_Strict):
     escalation_policy: str | None = None  # the team's policy unless set
     namespaces: list[str] = []
     alarm_name_prefixes: list[str] = []
-    # Integration keys monitoring tools send with their events (PagerDuty routing_key, Alertmanager URL).
-    # Treat them as secrets: anyone holding one can open incidents on this service.
-    routing_keys: list[Annotated[str, Field(pattern=r"^[A-Za-z0-9]{20,64}$")]] = []
+    # Integration keys monitoring tools send with their events (PagerDuty routing_key, Alertmanager URL), as
+    # their SHA-256 only (domain/routing_keys.py): anyone holding a key can open incidents on this service.
+    routing_keys: list[RoutingKey] = []
     # Resolve an alert-raised incident by itself once its alert has been quiet this long (off when unset).
     auto_resolve_quiet_minutes: Annotated[float | None, Field(gt=0)] = None
     maintenance_windows: list[MaintenanceWindow] = []
@@ -144,6 +146,8 @@ class Directory(_Strict):
     teams: Annotated[list[Team], Field(min_length=1)]
     services: list[Service] = []
     default_team: str
+    # Demo routing keys work only where the loader says so (the local runtime): refused unless set.
+    _demo_keys_accepted: bool = PrivateAttr(default=False)
 
     @model_validator(mode="after")
     def _references_exist(self) -> "Directory":
@@ -179,6 +183,13 @@ class Directory(_Strict):
                 problems.append(f"services[{si}].team: unknown team {service.team!r}")
             if service.escalation_policy and service.escalation_policy not in policies:
                 problems.append(f"services[{si}].escalation_policy: unknown policy {service.escalation_policy!r}")
+        key_owners: dict[str, str] = {}
+        for si, service in enumerate(self.services):
+            for ki, key in enumerate(service.routing_keys):
+                if key.sha256 in key_owners:
+                    problems.append(f"services[{si}].routing_keys[{ki}]: listed before, for service {key_owners[key.sha256]!r} "
+                                    "(a key identifies one service)")
+                key_owners.setdefault(key.sha256, service.id)
         for ti, team in enumerate(self.teams):
             manager_targets = [
                 f"escalation_policies[{pi}].levels[{li}]"
@@ -245,8 +256,36 @@ class Directory(_Strict):
     def service(self, service_id: str | None) -> Service | None:
         return next((s for s in self.services if s.id == service_id), None)
 
+    def _routing_key_entry(self, routing_key: str) -> tuple[Service, StoredRoutingKey] | None:
+        """The service a presented key belongs to, and its stored entry (demo or not)."""
+        presented = routing_key_sha256(routing_key)
+        for service in self.services:
+            for key in service.routing_keys:
+                if key.matches(presented):
+                    return service, key
+        return None
+
     def service_for_routing_key(self, routing_key: str) -> Service | None:
-        return next((s for s in self.services if routing_key in s.routing_keys), None)
+        """The service whose integration key this is (None: nobody's). DemoRoutingKeyRefused for a demo key,
+        unless this directory was loaded for the local runtime (`accepting_demo_keys`)."""
+        found = self._routing_key_entry(routing_key)
+        if found is None:
+            return None
+        service, key = found
+        if key.demo and not self._demo_keys_accepted:
+            raise DemoRoutingKeyRefused()
+        return service
+
+    def accepting_demo_keys(self) -> "Directory":
+        accepting = self.model_copy()
+        accepting._demo_keys_accepted = True
+        return accepting
+
+    def demo_keys_only(self) -> bool:
+        """True if services have routing keys and every one is a demo key: no monitoring tool can reach a
+        deployed firebell."""
+        keys = [k for s in self.services for k in s.routing_keys]
+        return bool(keys) and all(k.demo for k in keys)
 
     def schedule(self, schedule_id: str) -> Schedule | None:
         return next((s for s in self.schedules if s.id == schedule_id), None)
@@ -263,3 +302,6 @@ class FirebellConfig(_Strict):
 
     directory: Directory
     rules: Rules
+
+    def accepting_demo_keys(self) -> "FirebellConfig":
+        return self.model_copy(update={"directory": self.directory.accepting_demo_keys()})

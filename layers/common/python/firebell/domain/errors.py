@@ -103,6 +103,14 @@ class UnknownRoutingKey(DomainError):
         self.problems = [FieldProblem("path.routing_key", "is not the integration key of any service")]
 
 
+class DemoRoutingKeyRefused(DomainError):
+    """A routing key marked demo (published in the docs) sent to a deployed firebell."""
+
+    def __init__(self) -> None:
+        super().__init__("this is a demo routing key, accepted only by the local runtime: "
+                         "send a key of your own (python -m firebell.keys new, docs/security.md)")
+
+
 class IdempotencyKeyReused(DomainError):
     """The Idempotency-Key was used before with a different request body."""
 
@@ -218,6 +226,8 @@ HTTP_ANSWERS: dict[type[Exception], HttpAnswer] = {
     # A link is the only thing a person holds: once it cannot acknowledge, it is gone for good.
     InvalidAckLink: HttpAnswer(HTTPStatus.GONE, "invalid_ack_link"),
     UnknownRoutingKey: HttpAnswer(HTTPStatus.NOT_FOUND, "unknown_routing_key"),
+    # The key is known but not valid here: forbidden, not unknown (the sender should learn why).
+    DemoRoutingKeyRefused: HttpAnswer(HTTPStatus.FORBIDDEN, "demo_routing_key"),
     IdempotencyKeyReused: HttpAnswer(HTTPStatus.UNPROCESSABLE_ENTITY, "idempotency_key_reused", "header.Idempotency-Key"),
     InvalidDirectory: HttpAnswer(HTTPStatus.UNPROCESSABLE_ENTITY, "invalid_directory"),
     UnknownKind: HttpAnswer(HTTPStatus.NOT_FOUND, "unknown_kind", "path.kind"),

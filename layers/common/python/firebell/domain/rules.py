@@ -38,7 +38,8 @@ class ProcessRules(_Strict):
 
     # An acknowledged incident untouched this long is re-triggered and paged again.
     ack_timeout_minutes: Annotated[float, Field(gt=0)] = 30
-    # After resolution: how long the reporter or a returning alarm can reopen it before it closes.
+    # The one reopen rule. After resolution, for this long, the reporter (or anyone) may reopen the incident and
+    # the same alert firing again reopens it; then it closes, and the alert's next firing opens a new incident.
     confirmation_window_minutes: Annotated[float, Field(gt=0)] = 60
     # Share of an SLA target at which the owner is warned that it is at risk.
     sla_at_risk_share: Annotated[float, Field(gt=0, lt=1)] = 0.75
@@ -50,8 +51,6 @@ class ProcessRules(_Strict):
     ack_link_hours: Annotated[float, Field(gt=0)] = 24
     # In an alert storm, a repeat goes on the timeline at most this often (the count is always exact).
     occurrence_log_minutes: Annotated[float, Field(gt=0)] = 5
-    # An alert that recovers and fires again within this window reopens the same incident (flapping).
-    flapping_window_minutes: Annotated[float, Field(gt=0)] = 30
     # An acknowledged incident's alert that fires again after being silent this long re-triggers it and pages from
     # level 1 again (Alertmanager #3959); repeats that come sooner are counted only. Keep it above the
     # repeat_interval of an Alertmanager that sends here: its resends of a still-firing alert are not a return.

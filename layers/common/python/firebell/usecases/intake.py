@@ -142,7 +142,7 @@ class AlertIntake:
         if state.claimed:
             return self._open_from_signal(state.incident_id, signal)
         if state.resolved_at is not None and not state.replayed:
-            return self._flapped(signal, state, candidate, now, message_id, redelivered)
+            return self._returned(signal, state, candidate, now, message_id, redelivered)
         if not state.created:
             # Another delivery claimed the key and is writing the incident. If it crashed (it is long ago, or
             # this is a redelivery), finish its job; the conditional create makes a race harmless.
@@ -169,19 +169,19 @@ class AlertIntake:
                               details={"occurrences": state.occurrences})
         self._store.log_repeat(signal.dedup_key, state.incident_id, state.last_logged_at, entry)
 
-    def _flapped(self, signal: Signal, state: DedupState, candidate: str, now, message_id: str | None,
-                 redelivered: bool) -> tuple[AlarmOutcome, str | None]:
-        """It recovered and fires again: within the flapping window the same incident reopens."""
-        window = sla.scaled(self._ctx.config().rules.process.flapping_window_minutes, self._ctx.time_scale)
-        if now - state.resolved_at <= window:
-            try:
-                after = (now - state.resolved_at).total_seconds()
-                self._resolution.reopen(state.incident_id, by=signal.actor, reason=f"{signal.summary} fired again {after:.0f}s after it recovered")
-                return AlarmOutcome.REOPENED, state.incident_id
-            except InvalidTransition:
-                if self._incidents.get(state.incident_id).status is not Status.CLOSED:
-                    return AlarmOutcome.DEDUPLICATED, state.incident_id  # a concurrent repeat reopened it
-                # it closed meanwhile: this alert starts a new incident
+    def _returned(self, signal: Signal, state: DedupState, candidate: str, now, message_id: str | None,
+                  redelivered: bool) -> tuple[AlarmOutcome, str | None]:
+        """It recovered and fires again. The one reopen rule (rules.yaml: confirmation_window_minutes): while its
+        incident is resolved, i.e. its confirmation window is open, that incident reopens; once the window has
+        closed it, a new incident opens."""
+        try:
+            after = (now - state.resolved_at).total_seconds()
+            self._resolution.reopen(state.incident_id, by=signal.actor, reason=f"{signal.summary} fired again {after:.0f}s after it recovered")
+            return AlarmOutcome.REOPENED, state.incident_id
+        except InvalidTransition:
+            if self._incidents.get(state.incident_id).status is not Status.CLOSED:
+                return AlarmOutcome.DEDUPLICATED, state.incident_id  # a concurrent repeat reopened it
+            # the window closed it meanwhile: this alert starts a new incident
         old = state.incident_id
         self._incidents.change(old, lambda c: c.set(occurrences=state.occurrences - 1, last_seen_at=state.last_seen)
                                if state.occurrences - 1 > c.incident.occurrences else None)
