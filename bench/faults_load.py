@@ -178,6 +178,18 @@ def page_key(message: dict[str, Any]) -> tuple[str, str, str, str]:
     return reference, message["to"][0], message["channel"], reason
 
 
+def each_page(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """An SMS digest stands for each page it lists (one line each, as that page's SMS would have said it): a page
+    sent by itself and again in a digest, or in two digests, is then one message twice."""
+    pages = []
+    for m in messages:
+        if m["channel"] == "sms" and m["body"].startswith("firebell digest "):
+            pages += [{**m, "body": line} for line in m["body"].splitlines()[1:] if REF.search(line)]
+        else:
+            pages.append(m)
+    return pages
+
+
 def is_page(message: dict[str, Any]) -> bool:
     return message["channel"] == "sms" or page_key(message)[3].startswith("level")
 
@@ -328,12 +340,12 @@ def measure(pipeline: Pipeline, run: Run, quiet: bool, fault_rate: float) -> dic
     mine: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
     for incident in incidents:
         mine[identity(run, incident)].append(incident)
-    messages = outbox(pipeline.api_url)
+    messages = each_page(outbox(pipeline.api_url))
     copies = Counter(page_key(m) for m in messages)
     paged = {page_key(m)[0] for m in messages if m["channel"] == "email" and page_key(m)[3] == "level 1"}
     pages_now = Counter(page_key(m)[0] for m in messages if is_page(m))
 
-    occurrence_errors, timeline_missing = [], []
+    occurrence_errors, timeline_missing, held = [], [], Counter()
     for alarm in run.alarms:
         found = mine.get(("alarm", alarm["AlarmName"]), [])
         expected = 1 + run.copies.get(alarm["AlarmName"], 0)
@@ -342,6 +354,10 @@ def measure(pipeline: Pipeline, run: Run, quiet: bool, fault_rate: float) -> dic
     for incident in incidents:
         status, timeline, _ = retrying("GET", f"{pipeline.api_url}/incidents/{incident['reference']}/timeline")
         kinds = {e["kind"] for e in timeline["items"]} if status == 200 else set()
+        # SMS pages past the person's limit are held for a digest (its window outlasts a run): one hold per page
+        holds = sum(1 for e in timeline["items"] if e["kind"] == "notification_held") if status == 200 else 0
+        if holds:
+            held[incident["reference"]] = holds
         needed = {"opened", "classified"} | ({"acknowledged"} if incident.get("acknowledged_at") or incident["reference"] in run.acked else set())
         timeline_missing += [(incident["reference"], kind) for kind in sorted(needed - kinds)]
     shown = request("GET", f"{pipeline.api_url}/_local/dead-letters")[1]  # before dead_letters() hides them
@@ -355,7 +371,9 @@ def measure(pipeline: Pipeline, run: Run, quiet: bool, fault_rate: float) -> dic
         "incidents_expected": run.load.incidents_expected,
         "incidents_created": len(incidents),
         "incidents_unpaged": len(unpaged),
-        "duplicate_pages": sum(n - 1 for n in copies.values()),
+        # (a page's SMS held twice, or held and also sent, is a duplicate too)
+        "duplicate_pages": sum(n - 1 for n in copies.values()) + sum(n - 1 for n in held.values() if n > 1)
+        + sum(1 for ref in held if any(k[0] == ref and k[2] == "sms" for k in copies)),
         "occurrence_count_errors": len(occurrence_errors),
         "missing_timeline_entries": len(timeline_missing),
         "dead_letters_without_reason": sum(1 for d in letters if not d["reason"]),
@@ -371,6 +389,7 @@ def measure(pipeline: Pipeline, run: Run, quiet: bool, fault_rate: float) -> dic
             "duplicate_emails": sum(n - 1 for k, n in copies.items() if k[2] == "email"),
             "duplicate_sms": sum(n - 1 for k, n in copies.items() if k[2] == "sms"),
             "messages_in_outbox": len(messages),
+            "sms_held_for_digests": sum(held.values()),
             "unpaged": unpaged[:20],
             "occurrence_errors": occurrence_errors[:20],
             "missing_timeline": timeline_missing[:20],

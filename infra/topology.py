@@ -25,6 +25,7 @@ from firebell.usecases.lifecycle import Lifecycle
 from firebell.usecases.rearm import TimerRearm
 from firebell.usecases.resolution import Resolution
 from firebell.usecases.sla_clocks import SlaClocks
+from firebell.usecases.sms_digests import SmsDigests
 from firebell.domain.alarms import ALARM_STATE_CHANGE_PATTERN
 from firebell.domain.enums import EventType
 from infra.monitoring import MonitoringSpec
@@ -219,7 +220,11 @@ class FunctionSpec:
 
     @property
     def needs(self) -> Needs:
-        return reduce(operator.or_, (use_case.NEEDS for use_case in self.runs), Needs())
+        needs = reduce(operator.or_, (use_case.NEEDS for use_case in self.runs), Needs())
+        if EffectKind.SMS in needs.effects:
+            # The dispatcher arms an SMS digest's timer when it holds a page past the limit (firebell/dispatch.py).
+            needs |= Needs(starts=frozenset({machines.DIGEST}))
+        return needs
 
     @property
     def permissions(self) -> Permissions:
@@ -367,7 +372,7 @@ TOPOLOGY = Topology(
             name="notify",
             description="Acts on timers (pages, SLA, reminders, confirmation window); email and SMS; records every delivery",
             trigger=QueueTrigger("notify", batch_size=5),
-            runs=(Escalation, SlaClocks, Duties, Resolution),
+            runs=(Escalation, SlaClocks, Duties, Resolution, SmsDigests),
         ),
         FunctionSpec(
             name="outbox",
@@ -383,6 +388,7 @@ TOPOLOGY = Topology(
         _state_machine(machines.RESOLUTION),
         _state_machine(machines.MAINTENANCE, queue="classify"),
         _state_machine(machines.QUIET),
+        _state_machine(machines.DIGEST),
     ),
     secrets=(SecretSpec(ACK_SECRET, "Signs the one-click acknowledgement links in emails and SMS"),),
     event_rules=(

@@ -32,6 +32,7 @@ from __future__ import annotations
 import base64
 import binascii
 import collections
+import copy
 import itertools
 import json
 import threading
@@ -67,7 +68,7 @@ class InMemoryIncidentStore:
     # The port calls that write (what DynamoDB bills as a write request; a transaction is one).
     WRITES = frozenset({
         "next_reference", "commit", "record_signal", "log_repeat", "replace_dedup", "claim_effect", "complete_effect",
-        "release_effect",
+        "release_effect", "count_sms", "hold_sms", "close_digest",
     })
 
     def __init__(self) -> None:
@@ -81,6 +82,7 @@ class InMemoryIncidentStore:
         self._reference_counter = 0
         self._sequence = itertools.count()
         self._once: dict[str, datetime] = {}
+        self._sms_windows: dict[tuple[str, int], dict] = {}  # {"sent": set of effect ids, "held": {effect id: item}, "closed_at"}
         self.calls: collections.Counter[str] = collections.Counter()
         self._fail: collections.deque[tuple[str, Exception, bool]] = collections.deque()
 
@@ -214,8 +216,10 @@ class InMemoryIncidentStore:
                 if message_id is not None:
                     self._messages.add((dedup_key, message_id))
                     pointer.setdefault("claim_message", message_id)
+                    pointer["last_message"] = message_id
                 pointer.setdefault("incident_id", candidate_id)
                 pointer.setdefault("first_seen", now)
+                pointer["previous_seen"] = pointer.get("last_seen", now)
                 pointer["last_seen"] = now
                 pointer["occurrences"] = pointer.get("occurrences", 0) + 1
                 pointer.setdefault("created", False)
@@ -250,7 +254,7 @@ class InMemoryIncidentStore:
             pointer = self._dedup.get(dedup_key)
             if pointer is None or pointer.get("incident_id") != old_incident_id:
                 return False
-            pointer.update(incident_id=candidate_id, first_seen=now, last_seen=now, occurrences=1, created=False)
+            pointer.update(incident_id=candidate_id, first_seen=now, last_seen=now, previous_seen=now, occurrences=1, created=False)
             pointer.pop("resolved_at", None)
             pointer.pop("last_logged_at", None)
             pointer.pop("claim_message", None)
@@ -323,6 +327,52 @@ class InMemoryIncidentStore:
             found.sort(key=lambda e: e["committed_at"])
             return [e["effect"].model_copy(deep=True) for e in found[:limit]]
 
+    # SMS digest windows
+
+    def _sms_window(self, person: str, window: int) -> dict:
+        return self._sms_windows.setdefault((person, window), {"sent": set(), "held": {}, "closed_at": None})
+
+    def count_sms(self, person: str, window: int, effect_id: str, limit: int, at: datetime) -> bool:
+        self._count("count_sms")
+        self._fault("count_sms", after=False)
+        with self._lock:
+            sent = self._sms_window(person, window)["sent"]
+            if effect_id not in sent and len(sent) >= limit:
+                return False
+            sent.add(effect_id)
+        self._fault("count_sms", after=True)
+        return True
+
+    def hold_sms(self, person: str, window: int, effect_id: str, held: dict, at: datetime) -> bool:
+        self._count("hold_sms")
+        self._fault("hold_sms", after=False)
+        with self._lock:
+            item = self._sms_window(person, window)
+            if item["closed_at"] is not None:
+                return False
+            item["held"][effect_id] = copy.deepcopy(held)
+        self._fault("hold_sms", after=True)
+        return True
+
+    def close_digest(self, person: str, window: int, effect: Effect | None, at: datetime) -> bool:
+        self._count("close_digest")
+        self._fault("close_digest", after=False)
+        with self._lock:
+            item = self._sms_window(person, window)
+            if item["closed_at"] is not None:
+                return False
+            item["closed_at"] = at
+            if effect is not None:
+                self._effects[effect.effect_id] = {"effect": effect.model_copy(deep=True), "status": EffectStatus.PENDING,
+                                                   "lease_until": None, "committed_at": at, "result": None}
+        self._fault("close_digest", after=True)
+        return True
+
+    def held_sms(self, person: str, window: int) -> list[dict]:
+        self._count("held_sms")
+        with self._lock:
+            return sorted(copy.deepcopy(list(self._sms_window(person, window)["held"].values())), key=lambda held: held["held_at"])
+
     # inspection helpers for tests (not part of the port)
 
     def effects(self, incident_id: str | None = None) -> list[tuple[Effect, EffectStatus]]:
@@ -393,6 +443,7 @@ def _dedup_state(pointer: dict, candidate_id: str | None, message_id: str | None
         claimed=(pointer.get("claim_message") == message_id) if message_id else (
             candidate_id is not None and pointer["incident_id"] == candidate_id and occurrences == 1),
         replayed=replayed,
+        previous_seen=_when(pointer.get("previous_seen")) if not replayed or pointer.get("last_message") == message_id else None,
     )
 
 

@@ -20,6 +20,7 @@ from firebell.domain.models import (
     ResolutionConfirming,
     ResolutionWindowClosed,
     SlaWakeUp,
+    SmsDigestDue,
     WatchRequest,
 )
 from firebell.dispatch import Delivery
@@ -31,7 +32,7 @@ metrics = Metrics()
 NotifyMessage = TypeAdapter(
     Annotated[
         PageRequest | WatchRequest | EscalationExhausted | SlaWakeUp | ReminderDue | ResolutionConfirming | ResolutionWindowClosed
-        | QuietCheck,
+        | QuietCheck | SmsDigestDue,
         Field(discriminator="type"),
     ]
 )
@@ -58,6 +59,8 @@ def _act(message) -> list[Delivery]:
             return wiring.resolution().window_closed(message.incident_id).deliveries
         case QuietCheck():
             return wiring.resolution().quiet_check(message).deliveries
+        case SmsDigestDue():
+            return wiring.sms_digests().digest_due(message)
     raise AssertionError(f"unhandled message {message!r}")  # the union above is exhaustive
 
 

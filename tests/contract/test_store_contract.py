@@ -15,7 +15,7 @@ from firebell.data.store import DynamoIncidentStore, InvalidCursor
 from firebell.domain.enums import EventType, Source, Status, TimelineKind
 from firebell.domain.errors import ConcurrentUpdate, IdempotencyKeyTaken, OnceKeyUsed
 from firebell.domain.models import Incident
-from firebell.outbox import Change, DedupMark, EffectKind, EffectStatus, IdempotencyClaim, UseOnce
+from firebell.outbox import Change, DedupMark, Effect, EffectKind, EffectStatus, IdempotencyClaim, UseOnce
 from firebell.ports import IncidentFilter
 from infra.local.moto_patches import serialise_dynamodb
 from infra.local.render import create_table
@@ -127,6 +127,19 @@ def test_record_signal_claims_then_counts_and_a_message_counts_once(store):
     assert (plain.occurrences, plain.claimed, plain.last_seen) == (3, False, T0 + timedelta(seconds=3))
 
 
+def test_record_signal_tells_the_silence_each_occurrence_broke(store):
+    """previous_seen: when the alert fired before this notification (a long gap re-notifies an acknowledged incident)."""
+    first = store.record_signal(KEY, "01A", T0, "sns:m1")
+    assert first.previous_seen == T0
+    later = store.record_signal(KEY, "01B", T0 + timedelta(hours=3), "sns:m2")
+    assert (later.previous_seen, later.last_seen) == (T0, T0 + timedelta(hours=3))
+    # A redelivery of the latest notification still knows the silence it broke; one of an older notification does not
+    assert store.record_signal(KEY, "01C", T0 + timedelta(hours=4), "sns:m2").previous_seen == T0
+    assert store.record_signal(KEY, "01C", T0 + timedelta(hours=4), "sns:m1").previous_seen is None
+    plain = store.record_signal(KEY, "01D", T0 + timedelta(hours=5))
+    assert plain.previous_seen == T0 + timedelta(hours=3)
+
+
 def test_dedup_marks_commit_with_the_change_and_skip_a_pointer_that_moved_on(store):
     store.record_signal(KEY, "01ID0000000000000000000001", T0)
     change = new_change(1, dedup_key=KEY)
@@ -201,3 +214,25 @@ def test_get_by_reference(store):
     incident = store.commit(new_change(7))
     assert store.get_by_reference("INC-7") == incident
     assert store.get_by_reference("INC-8") is None
+
+
+def test_an_sms_window_counts_each_effect_once_then_holds_until_its_digest_closes_it(store):
+    """The SMS digest's store (domain/sms_digest.py): at most `limit` SMS counted per person and window (a retried
+    effect counts once), then holds; closing the window commits the digest's effect and refuses later holds."""
+    assert [store.count_sms("alice", 7, f"i:{n}:00", 2, T0) for n in (1, 2, 1, 3)] == [True, True, True, False]
+    assert store.count_sms("alice", 8, "i:3:00", 2, T0) is True  # the next window starts again
+    assert store.count_sms("bob", 7, "i:3:00", 2, T0) is True  # and every person has their own
+    held = {"effect_id": "i:3:00", "incident_id": "i", "text": "firebell INC-3 P4 triggered: disk", "why": "level 1",
+            "held_at": T0.isoformat(), "guard": None}
+    later = {**held, "effect_id": "i:4:00", "held_at": (T0 + timedelta(seconds=1)).isoformat()}
+    assert store.hold_sms("alice", 7, "i:4:00", later, T0) and store.hold_sms("alice", 7, "i:3:00", held, T0)
+    assert store.hold_sms("alice", 7, "i:3:00", held, T0)  # a retried hold keeps one
+    assert store.held_sms("alice", 7) == [held, later]
+
+    effect = Effect(effect_id="sms-digest-alice-7:1:00", incident_id="sms-digest-alice-7", kind=EffectKind.SMS,
+                    payload={"to": "+15550100001", "person": "alice", "text": "", "why": "SMS digest", "digest": {"window": 7}})
+    assert store.close_digest("alice", 7, effect, T0 + timedelta(hours=1)) is True
+    assert store.close_digest("alice", 7, effect, T0 + timedelta(hours=1)) is False
+    assert [e.effect_id for e in store.pending_effects("sms-digest-alice-7")] == [effect.effect_id]
+    assert store.hold_sms("alice", 7, "i:5:00", {**held, "effect_id": "i:5:00"}, T0) is False
+    assert len(store.held_sms("alice", 7)) == 2

@@ -159,7 +159,9 @@ def test_maintenance_records_without_paging_and_escalates_when_the_window_ends(p
     entries = timeline(pipeline, reference)
     first_page = min(datetime.fromisoformat(e["at"]) for e in entries if e["kind"] == "paged")
     assert first_page >= window_end
-    assert [e["kind"] for e in entries].count("maintenance") == 2
+    # (deferred, then over; moto's Wait may wake a moment before the window's end, and a page still inside the
+    # window is held once more until it ends: issue 8, GoAlert #2594)
+    assert [e["kind"] for e in entries].count("maintenance") >= 2
 
 
 # --- acknowledgement and escalation -----------------------------------------------------------------

@@ -203,6 +203,8 @@ def test_the_ids_in_path_and_body_must_agree(pipeline: Pipeline) -> None:
         ("/admin/services/billing", {"team": "platform", "maintenance_windows": [
             {"start": "2026-01-05T10:00:00Z", "end": "2026-01-05T09:00:00Z"}]}, "body.maintenance_windows[0]"),
         ("/admin/services/billing", {"team": "nobody"}, "body.team"),
+        # an escalation target without a usable contact method (a level that would page nobody)
+        ("/admin/people/bob", {"name": "Bob Backend"}, "body.email"),
         ("/admin/schedules/platform-primary/overrides", {"person": "alice", "start": "yesterday", "end": "2026-01-05T09:00:00Z"},
          "body.start"),
         ("/admin/schedules/platform-primary/overrides", {"person": "ghost", "start": "2026-01-05T09:00:00Z", "end": "2026-01-06T09:00:00Z"},

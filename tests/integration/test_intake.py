@@ -1,6 +1,9 @@
 """Intake under moto: CloudWatch alarm notifications arriving through the alarms topic → SQS → intake."""
 
 import json
+import time
+
+import pytest
 
 from tests.integration.conftest import Pipeline, another_copy, load_event
 
@@ -142,3 +145,41 @@ def test_a_transient_failure_is_retried_not_dropped(pipeline: Pipeline, monkeypa
     assert pipeline.invoke("intake", event) == {"batchItemFailures": []}
     [dead] = pipeline.dead_letters()["intake-dlq"]
     assert "ProvisionedThroughputExceededException" in dead["reason"]
+
+
+@pytest.mark.parametrize("time_scale", [0.002])  # renotify_after_silence_minutes 60 → 7.2 s
+def test_an_acknowledged_incidents_alarm_back_after_a_long_silence_pages_again(pipeline: Pipeline) -> None:
+    """Alertmanager #3959, through the real topic → queue path: an alarm without an OK action fires, is acknowledged,
+    repeats at once (counted only), then comes back after the silence rules.yaml names: the incident is re-triggered
+    and its level 1 is paged again."""
+    pipeline.publish_alarm("cloudwatch/alarm-state-alarm.json")
+    assert pipeline.deliver("intake", "intake", wait_seconds=5) == {"batchItemFailures": []}
+    assert pipeline.deliver("classify", "classify", wait_seconds=5) == {"batchItemFailures": []}
+    status, _ = pipeline.api("POST", "/incidents/INC-1/acknowledge", {"by": "alice"})
+    assert status == 200
+    pipeline.publish_alarm("cloudwatch/alarm-state-alarm.json")
+    last_repeat = time.monotonic()
+    assert pipeline.deliver("intake", "intake", wait_seconds=5) == {"batchItemFailures": []}
+    _, incident = pipeline.api("GET", "/incidents/INC-1")
+    assert (incident["status"], incident["occurrences"], incident["escalation"]["runs"]) == ("acknowledged", 2, 1)
+
+    # When the alarm stays silent past the window (nothing else reaches intake meanwhile), then fires again
+    silence = 60 * 60 * 0.002
+    while time.monotonic() - last_repeat <= silence:
+        assert pipeline.queued("intake", wait_seconds=min(1.0, silence))["Records"] == []
+    pipeline.publish_alarm("cloudwatch/alarm-state-alarm.json")
+    assert pipeline.deliver("intake", "intake", wait_seconds=5) == {"batchItemFailures": []}
+
+    # Then it is triggered again, a second escalation run starts, and notify pages level 1 of that run
+    _, incident = pipeline.api("GET", "/incidents/INC-1")
+    assert (incident["status"], incident["occurrences"], incident["escalation"]["runs"]) == ("triggered", 3, 2)
+    deadline = time.monotonic() + 30
+    while "paged" not in [e["kind"] for e in pipeline.api("GET", "/incidents/INC-1/timeline")[1]["items"]]:
+        assert time.monotonic() < deadline, "level 1 was not paged again"
+        event = pipeline.queued("notify", wait_seconds=0.5)
+        if event["Records"]:
+            assert pipeline.invoke("notify", event) == {"batchItemFailures": []}
+    _, timeline = pipeline.api("GET", "/incidents/INC-1/timeline")
+    [back] = [e for e in timeline["items"] if e["kind"] == "retriggered"]
+    assert "of silence while acknowledged by alice: paging again" in back["message"]
+    assert pipeline.outbox()

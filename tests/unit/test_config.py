@@ -287,3 +287,48 @@ def test_directory_lookups(shipped_config):
 def test_config_error_is_a_value_error():
     """ConfigError stays a ValueError so callers that catch ValueError still see it."""
     assert issubclass(ConfigError, ValueError)
+
+
+# --- escalation targets without a usable contact method -----------------------------------------------
+
+
+def _without_contact(person: dict) -> None:
+    person.pop("email", None)
+    person.pop("phone", None)
+
+
+def test_a_paged_person_without_email_or_phone_is_refused_at_load(config_dir):
+    """Given bob (level 2's only target) without email or phone, then loading fails naming the target and bob's entry:
+    a level that can page nobody is found when the config loads, not when an incident needs it."""
+    edit(config_dir / "firebell.yaml", lambda d: _without_contact(next(p for p in d["people"] if p["id"] == "bob")))
+    message = load_error(config_dir)
+    assert "escalation_policies[0].levels[1].targets[0].person: 'bob' (the person paged) has no email or phone to be paged at" in message
+    assert "people[2].email: neither email nor phone, yet paged by escalation_policies['platform-default'].levels[1]" in message
+
+
+def test_a_schedule_member_without_contact_is_refused_at_load(config_dir):
+    """Given erin (on call every other week on the level-1 schedule) without email or phone, then loading fails:
+    those weeks level 1 would page nobody."""
+    edit(config_dir / "firebell.yaml", lambda d: _without_contact(next(p for p in d["people"] if p["id"] == "erin")))
+    message = load_error(config_dir)
+    assert ("escalation_policies[0].levels[0].targets[0].schedule: 'erin' (on call in turn on schedule 'platform-primary') "
+            "has no email or phone to be paged at") in message
+
+
+def test_incident_managers_and_team_manager_targets_need_contact(config_dir):
+    def change(d):
+        for person in d["people"]:
+            if person["id"] in ("carol", "frank"):
+                _without_contact(person)
+        d["escalation_policies"][0]["levels"].append({"delay_minutes": 5, "targets": [{"team_manager": "platform"}]})
+
+    edit(config_dir / "firebell.yaml", change)
+    message = load_error(config_dir)
+    assert "teams[0].incident_managers: 'carol' (paged when no level acknowledges) has no email or phone" in message
+    assert "escalation_policies[0].levels[2].targets[0].team_manager: 'frank' (manager of team 'platform') has no email" in message
+
+
+def test_people_nobody_pages_may_go_without_contact(config_dir):
+    """A person who is no escalation target (dave, a stakeholder) may lack both: nobody waits on a page to them."""
+    edit(config_dir / "firebell.yaml", lambda d: _without_contact(next(p for p in d["people"] if p["id"] == "dave")))
+    assert load_config(config_dir).directory.person("dave").reachable is False

@@ -222,6 +222,28 @@ def test_a_change_that_breaks_the_directory_stores_nothing(world: Admin) -> None
     assert (world.store.writes, world.changes) == (0, 0)
 
 
+def test_a_write_that_leaves_a_target_unreachable_is_refused_naming_the_field(world: Admin) -> None:
+    """Escalation targets without a usable contact method are refused on admin writes, naming the body's field."""
+    # Given bob, level 2's target: taking away his email and phone is refused at body.email
+    with pytest.raises(InvalidDirectory) as raised:
+        world.admin.put("people", "bob", {"name": "Bob Backend"})
+    assert paths(raised.value) == {
+        "body.email": "neither email nor phone, yet paged by escalation_policies['platform-default'].levels[1]",
+        "directory.escalation_policies['platform-default'].levels[1].targets[0].person":
+            "'bob' (the person paged) has no email or phone to be paged at",
+    }
+    # A policy that pages a person without contact is refused at the target
+    world.admin.put("people", "yan", {"name": "Yan"})  # nobody pages yan yet: allowed
+    with pytest.raises(InvalidDirectory) as raised:
+        world.admin.put("escalation_policies", "yan-first", {"levels": [{"delay_minutes": 1, "targets": [{"person": "yan"}]}]})
+    assert paths(raised.value)["body.levels[0].targets[0].person"] == "'yan' (the person paged) has no email or phone to be paged at"
+    # And so is an override that puts them on call
+    with pytest.raises(InvalidDirectory) as raised:
+        world.admin.add_override("platform-primary", {"person": "yan", "start": "2026-03-02T09:00:00Z", "end": "2026-03-02T17:00:00Z"})
+    assert "directory.escalation_policies['platform-default'].levels[0].targets[0].schedule" in paths(raised.value)
+    assert world.store.writes == 1  # yan alone
+
+
 def test_delete_and_revert(world: Admin) -> None:
     world.admin.put("people", "zoe", ZOE)
     world.admin.delete("people", "zoe")
@@ -234,7 +256,7 @@ def test_delete_and_revert(world: Admin) -> None:
     with pytest.raises(EntryNotFound):
         world.admin.revert("people", "zoe")
     # A changed file entry reverts to the file's
-    world.admin.put("people", "bob", {"name": "Robert"})
+    world.admin.put("people", "bob", {"name": "Robert", "email": "bob@example.org"})
     assert world.admin.get("people", "bob").entry.name == "Robert"
     view = world.admin.revert("people", "bob")
     assert view is not None and (view.source, view.version, view.entry.name) == ("file", 0, "Bob Backend")
@@ -255,7 +277,7 @@ def test_if_match_must_name_the_current_version(world: Admin) -> None:
         world.admin.put("people", "zoe", ZOE, if_match=3)
     with pytest.raises(VersionMismatch):
         world.admin.delete("people", "alice", if_match=1)  # a file entry nobody changed is version 0
-    world.admin.put("people", "alice", {"name": "Alice"}, if_match=0)
+    world.admin.put("people", "alice", {"name": "Alice", "phone": "+15550100001"}, if_match=0)
 
 
 def test_a_concurrent_change_is_revalidated_and_retried(world: Admin) -> None:

@@ -48,7 +48,7 @@ def test_record_signal_claims_a_free_key_then_counts(store):
     first = store.record_signal("arn:alarm", "A", T0)
     assert first == DedupState(
         incident_id="A", occurrences=1, first_seen=T0, last_seen=T0, created=False, resolved_at=None,
-        last_logged_at=None, claimed=True,
+        last_logged_at=None, claimed=True, previous_seen=T0,
     )
     second = store.record_signal("arn:alarm", "B", T0 + timedelta(minutes=1))
     third = store.record_signal("arn:alarm", "C", T0 + timedelta(minutes=2))

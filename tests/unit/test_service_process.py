@@ -18,7 +18,7 @@ from firebell.domain.errors import InvalidTransition
 from firebell.domain.models import WatchRequest, IncidentCreate, IncidentRead
 from tests.fakes import FakeWorkflows
 
-from .builders import ALARM_ARN, alarm, confirming, page_request, reminder, sla_wake, watch_request
+from .builders import ALARM_ARN, alarm, confirming, exhausted, page_request, reminder, sla_wake, watch_request
 from .conftest import API_URL, World, build_world
 
 
@@ -240,6 +240,77 @@ def test_p1_during_maintenance_pages_nobody(maintenance):
 
     assert classified.priority is Priority.P1 and classified.escalation.deferred_until is not None
     assert world.messenger.recipients() == []
+
+
+@pytest.fixture
+def maintenance_later(shipped_config) -> World:
+    """checkout goes into maintenance from 10:30 to 12:00 (the clock says 10:00: escalation starts first)."""
+
+    def change(d):
+        d["services"][0]["maintenance_windows"] = [{"start": "2026-05-01T10:30:00Z", "end": "2026-05-01T12:00:00Z", "reason": "failover drill"}]
+
+    return build_world(with_directory(shipped_config, change))
+
+
+def run_page(world: World, incident_id: str, level: int, targets, token: str):
+    """A page as the current escalation run sends it (its execution id included)."""
+    execution = world.store.get(incident_id).escalation.execution_arn
+    return world.service.page(page_request(incident_id, level, targets, token=token).model_copy(update={"execution": execution}))
+
+
+def test_a_window_that_starts_mid_escalation_stops_its_paging_and_its_end_resumes_it(maintenance_later):
+    """GoAlert #2594: maintenance turned on while an incident's escalation runs did not cancel the notification cycle
+    already under way. Given level 1 paged at 10:00, when level 2 falls due at 10:35 inside the window, then nobody is
+    paged, that run ends (its token answered `stop`) and the maintenance timer waits for 12:00; at 12:00 a new run
+    pages level 1 again, and a late page of the old run pages nobody."""
+    world = maintenance_later
+    _, incident_id = world.service.handle_alarm(alarm("ALARM"))
+    world.service.classify(incident_id)
+    assert {d.person for d in run_page(world, incident_id, 1, [("schedule", "platform-primary")], "run1-level1")} == {"alice"}
+    first_run = world.store.get(incident_id).escalation.execution_arn
+    clear_outbox(world)
+
+    world.clock.set(datetime.fromisoformat("2026-05-01T10:35:00+00:00"))
+    assert run_page(world, incident_id, 2, ["bob"], "run1-level2") == []
+
+    assert world.messenger.recipients() == []
+    assert world.workflows.outcomes("run1-level2") == ["stop"]
+    paused = world.store.get(incident_id)
+    assert paused.escalation.execution_arn is None and paused.escalation.deferred_until == datetime.fromisoformat("2026-05-01T12:00:00+00:00")
+    (timer,) = world.workflows.started(machines.MAINTENANCE)
+    assert (timer.name, timer.payload["window_ends_at"]) == (f"{incident_id}-maintenance-1", "2026-05-01T12:00:00Z")
+    assert entries(world, incident_id, TimelineKind.MAINTENANCE)[-1].message == (
+        "Service checkout is in maintenance until 2026-05-01 12:00 UTC (failover drill): level 2 not paged, nobody paged until then")
+
+    # The incident manager is not paged either, should the old run get that far
+    world.service.page_incident_managers(exhausted(incident_id).model_copy(update={"execution": first_run}))
+    assert world.messenger.recipients() == []
+
+    world.clock.set(datetime.fromisoformat("2026-05-01T12:00:00+00:00"))
+    resumed = world.service.maintenance_ended(incident_id)
+    assert resumed.escalation.runs == 2 and resumed.escalation.execution_arn not in (None, first_run)
+    assert {d.person for d in run_page(world, incident_id, 1, [("schedule", "platform-primary")], "run2-level1")} == {"alice"}
+    clear_outbox(world)
+    stale = page_request(incident_id, 2, ["bob"], token="run1-level2-late").model_copy(update={"execution": first_run})
+    assert world.service.page(stale) == [] and world.workflows.outcomes("run1-level2-late") == ["stop"]
+
+
+def test_a_window_that_starts_while_acknowledged_holds_the_retrigger(maintenance_later):
+    """Acknowledged before the window, left untouched past the acknowledgement timeout inside it: nobody is paged
+    until the window ends."""
+    world = maintenance_later
+    _, incident_id = world.service.handle_alarm(alarm("ALARM"))
+    world.service.classify(incident_id)
+    run_page(world, incident_id, 1, ["alice"], "token-1")
+    world.service.acknowledge(incident_id, by="alice")
+    world.service.watch(watch_request(incident_id, "watch-1"))
+    clear_outbox(world)
+
+    world.clock.set(datetime.fromisoformat("2026-05-01T11:00:00+00:00"))
+    execution = world.store.get(incident_id).escalation.execution_arn
+    world.service.page(page_request(incident_id, 1, ["alice"], token="retrigger-1", retrigger=True).model_copy(update={"execution": execution}))
+
+    assert world.messenger.recipients() == [] and world.store.get(incident_id).escalation.deferred_until is not None
 
 
 # --- on hold: the SLA clocks pause ----------------------------------------------------------------

@@ -20,7 +20,7 @@ from firebell.ports import DedupState
 from firebell.usecases.intake import AlarmOutcome
 from tests.fakes import InMemoryIncidentStore
 
-from .builders import ALARM_ARN, alarm, confirming, page_request
+from .builders import ALARM_ARN, alarm, confirming, page_request, watch_request
 from .conftest import World, build_world
 from .test_concurrency import YieldingStore, busy_switching, run_together  # noqa: F401 (fixture)
 
@@ -680,3 +680,71 @@ def test_pointer_written_before_the_upgrade_still_resolves_its_incident(world):
     world.store.seed_pointer(ALARM_ARN, incident_id=incident_id)  # the old DEDUP item shape
 
     assert world.service.handle_alarm(alarm("OK")) == (AlarmOutcome.RESOLVED, incident_id)
+
+
+# --- an acknowledged incident's alert back after a long silence (Alertmanager #3959) ------------------------
+
+
+def acknowledged_alarm_incident(world: World) -> str:
+    """A classified checkout alarm incident, level 1 paged and acknowledged by alice at 10:00, its watch running."""
+    _, incident_id = world.service.handle_alarm(alarm("ALARM"), message_id="sns:first")
+    world.service.classify(incident_id)
+    execution = world.store.get(incident_id).escalation.execution_arn
+    world.service.page(page_request(incident_id, 1, ["alice"], token="page-1").model_copy(update={"execution": execution}))
+    world.service.acknowledge(incident_id, by="alice")
+    world.service.watch(watch_request(incident_id, "watch-1"))
+    world.messenger.emails.clear()
+    world.messenger.sms.clear()
+    return incident_id
+
+
+def test_a_repeat_inside_the_silence_window_is_counted_only(world):
+    incident_id = acknowledged_alarm_incident(world)
+    world.clock.advance(minutes=59)
+
+    world.service.handle_alarm(alarm("ALARM"), message_id="sns:soon")
+
+    incident = world.store.get(incident_id)
+    assert incident.status is Status.ACKNOWLEDGED and incident.escalation.runs == 1
+    assert pointer(world, ALARM_ARN).occurrences == 2 and world.messenger.recipients() == []
+
+
+def test_an_acknowledged_incidents_alert_back_after_a_long_silence_pages_again(world):
+    """Alertmanager #3959: the alert of an acknowledged incident fired again after a long silence and nobody heard of
+    it. Given INC-1 acknowledged at 10:00 whose alarm (no OK action: it never resolved it) fires again at 12:30, then the
+    incident is re-triggered, the acknowledgement watch ends and a new escalation run pages level 1; a redelivery of
+    that notification starts nothing more."""
+    incident_id = acknowledged_alarm_incident(world)
+    world.clock.advance(hours=2, minutes=30)
+
+    assert world.service.handle_alarm(alarm("ALARM"), message_id="sns:back") == (AlarmOutcome.DEDUPLICATED, incident_id)
+
+    incident = world.store.get(incident_id)
+    assert incident.status is Status.TRIGGERED and incident.escalation.runs == 2
+    assert world.workflows.outcomes("watch-1") == ["stop"]
+    assert len(world.workflows.started(machines.ESCALATION)) == 2
+    (entry,) = [e for e in world.store.timeline(incident_id) if e.kind is TimelineKind.RETRIGGERED]
+    assert entry.message.endswith("fired again after 2h30m of silence while acknowledged by alice: paging again")
+    execution = incident.escalation.execution_arn
+    paged = world.service.page(page_request(incident_id, 1, ["alice"], token="page-2").model_copy(update={"execution": execution}))
+    assert {(d.channel, d.person) for d in paged} == {("email", "alice"), ("sms", "alice")}
+
+    world.service.handle_alarm(alarm("ALARM"), message_id="sns:back", redelivered=True)
+    assert world.store.get(incident_id).escalation.runs == 2 and len(world.workflows.started(machines.ESCALATION)) == 2
+
+
+def test_the_silence_that_renotifies_comes_from_the_rules(shipped_config):
+    world = build_world(with_process(shipped_config, renotify_after_silence_minutes=300))
+    incident_id = acknowledged_alarm_incident(world)
+    world.clock.advance(hours=4)
+    world.service.handle_alarm(alarm("ALARM"), message_id="sns:back")
+    assert world.store.get(incident_id).status is Status.ACKNOWLEDGED
+
+
+def test_an_incident_on_hold_is_not_retriggered_by_its_alert(world):
+    """On hold waits on someone else (a vendor, a change window): its alert coming back is counted, not paged."""
+    incident_id = acknowledged_alarm_incident(world)
+    world.service.hold(incident_id, by="alice", reason="waiting on the vendor")
+    world.clock.advance(hours=3)
+    world.service.handle_alarm(alarm("ALARM"), message_id="sns:back")
+    assert world.store.get(incident_id).status is Status.ON_HOLD and world.messenger.recipients() == []

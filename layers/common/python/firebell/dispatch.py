@@ -13,11 +13,13 @@ import logging
 from dataclasses import dataclass
 from datetime import timedelta
 
+from .domain import sms_digest
 from .domain.enums import TimelineKind
+from .domain.sla import state_machine_time
 from .retrying import persevering
 from .domain.models import IncidentEvent, TimelineEntry
 from . import workflows as machines
-from .outbox import Effect, EffectKind, EffectStatus, Needs
+from .outbox import Effect, EffectKind, EffectStatus, Guard, Needs
 from .ports import Clock, EventPublisher, IncidentStore, Messenger, Workflows
 
 logger = logging.getLogger(__name__)
@@ -81,6 +83,8 @@ class Dispatcher:
                 raise EffectsPending(effect.incident_id, f"earlier run effect {effect.effect_id} in progress elsewhere")
             return None  # done already, or another dispatcher holds it
         checked_at = checked_version = None
+        held: TimelineEntry | None = None
+        digest_entries: list[TimelineEntry] = []
         try:
             if effect.guard is not None:
                 # A fresh read just before sending: a page for an incident acknowledged meanwhile is not sent.
@@ -90,7 +94,14 @@ class Dispatcher:
                 if not effect.guard.holds(incident):
                     self._skip(effect, incident.status if incident else "gone")
                     return None
-            result, delivery = self._carry_out(effect)
+            if effect.kind is EffectKind.SMS and "limit" in effect.payload:
+                held = self._hold_if_over_limit(effect)
+            if held is not None:
+                result, delivery = held.message, None
+            elif effect.kind is EffectKind.SMS and "digest" in effect.payload:
+                result, delivery, digest_entries = self._send_digest(effect)
+            else:
+                result, delivery = self._carry_out(effect)
             if effect.kind is EffectKind.START and effect.guard is not None:
                 # A resolve may have committed between the read above and the start: check once more, and stop
                 # a run nobody wants any more (so two runs never overlap beyond this instant).
@@ -100,8 +111,8 @@ class Dispatcher:
         except Exception:
             persevering(lambda: self._store.release_effect(effect))  # the next dispatch may take it at once
             raise
-        entries = []
-        if delivery:
+        entries = [held] if held else digest_entries
+        if delivery and "digest" not in effect.payload:
             entries.append(self._entry(
                 effect, TimelineKind.NOTIFICATION_SENT, f"{delivery.channel} to {delivery.person} <{delivery.to}> ({effect.payload['why']})",
                 {"channel": delivery.channel, "to": delivery.to, "person": delivery.person, "message_id": delivery.message_id,
@@ -112,6 +123,57 @@ class Dispatcher:
         # Done is written with some perseverance: once a page is out, failing to say so would send it again.
         persevering(lambda: self._store.complete_effect(effect, EffectStatus.DONE, result, entries))
         return delivery
+
+    def _hold_if_over_limit(self, effect: Effect) -> TimelineEntry | None:
+        """Count this SMS page against its person's window; past the limit, hold it for the window's digest and
+        arm the digest's timer (idempotent by name). None: send it now."""
+        p, now = effect.payload, self._clock()
+        limit = p["limit"]
+        window = sms_digest.window_of(now, limit["window_seconds"])
+        if self._store.count_sms(p["person"], window, effect.effect_id, limit["after"], now):
+            return None
+        digest = sms_digest.digest_id(p["person"], window)
+        ends = sms_digest.window_end(window, limit["window_seconds"])
+        kept = {"effect_id": effect.effect_id, "incident_id": effect.incident_id, "text": p["text"], "why": p["why"], "held_at": now.isoformat(),
+                "guard": effect.guard.model_dump(mode="json") if effect.guard else None}
+        if not self._store.hold_sms(p["person"], window, effect.effect_id, kept, now):
+            return None  # that window's digest went already: a page this late goes out by itself
+        self._workflows.start(machines.DIGEST, digest, {"person": p["person"], "window": window, "digest_id": digest,
+                                                        "window_ends_at": state_machine_time(ends)})
+        return self._entry(
+            effect, TimelineKind.NOTIFICATION_HELD,
+            f"sms to {p['person']} <{p['to']}> held for digest {digest}: {limit['after']} SMS to them in {limit['per_minutes']:g} min "
+            f"already; the digest goes out at {ends:%H:%M:%S} UTC ({p['why']})",
+            {"channel": "sms", "person": p["person"], "digest": digest, "window_ends_at": ends.isoformat(), "effect": effect.effect_id})
+
+    def _send_digest(self, effect: Effect) -> tuple[str, Delivery | None, list[TimelineEntry]]:
+        """One SMS naming every page held in the window that is still wanted (a page's guard, checked as a page's
+        is just before sending), and a line on each held incident's timeline."""
+        p = effect.payload
+        digest = p["digest"]
+        held, moot = [], []
+        for item in self._store.held_sms(p["person"], digest["window"]):
+            incident = self._store.get(item["incident_id"]) if item.get("guard") else None
+            wanted = not item.get("guard") or Guard.model_validate(item["guard"]).holds(incident)
+            (held if wanted else moot).append((item, incident.status if incident else "gone"))
+        at = self._clock()
+        entries = [TimelineEntry(
+            incident_id=item["incident_id"], at=at, kind=TimelineKind.PAGE_SKIPPED, actor=SYSTEM,
+            message=f"sms to {p['person']} held for digest {digest['digest_id']} not sent: incident is {status} ({item['why']})",
+            details={"channel": "sms", "person": p["person"], "digest": digest["digest_id"], "effect": item["effect_id"]},
+        ) for item, status in moot]
+        held = [item for item, _ in held]
+        if not held:
+            return "nothing held is still wanted", None, entries
+        message_id = self._messenger.send_sms(p["to"], sms_digest.digest_text(digest["digest_id"], held, digest["after"], digest["per_minutes"]))
+        entries += [TimelineEntry(
+            incident_id=item["incident_id"], at=at, kind=TimelineKind.NOTIFICATION_SENT, actor=SYSTEM,
+            message=f"sms to {p['person']} <{p['to']}> sent in digest {digest['digest_id']} at {at:%H:%M:%S} UTC, "
+                    f"one SMS for {len(held)} held page(s) ({item['why']})",
+            details={"channel": "sms", "to": p["to"], "person": p["person"], "message_id": message_id, "why": item["why"],
+                     "digest": digest["digest_id"], "effect": item["effect_id"]},
+        ) for item in held]
+        return message_id, Delivery("sms", p["to"], p["person"], message_id), entries
 
     def _skip(self, effect: Effect, status: str) -> None:
         entries = []

@@ -167,8 +167,10 @@ class Change:
     def email(self, *, sender: str, to: str, person: str, subject: str, body: str, why: str, guard: Guard | None = None) -> None:
         self._effects.append((EffectKind.EMAIL, {"sender": sender, "to": to, "person": person, "subject": subject, "body": body, "why": why}, guard))
 
-    def sms(self, *, to: str, person: str, text: str, why: str, guard: Guard | None = None) -> None:
-        self._effects.append((EffectKind.SMS, {"to": to, "person": person, "text": text, "why": why}, guard))
+    def sms(self, *, to: str, person: str, text: str, why: str, guard: Guard | None = None, limit: dict | None = None) -> None:
+        """`limit`: the person's SMS digest rule (domain/sms_digest.py): past it, the SMS is held for the digest."""
+        payload = {"to": to, "person": person, "text": text, "why": why} | ({"limit": limit} if limit else {})
+        self._effects.append((EffectKind.SMS, payload, guard))
 
     # committing -----------------------------------------------------------------------------------------
 

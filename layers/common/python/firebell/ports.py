@@ -39,6 +39,8 @@ class DedupState:
     last_logged_at: datetime | None  # last repeat put on the timeline
     claimed: bool  # this very signal claimed the key (it must open the incident)
     replayed: bool = False  # this very notification was counted before (a redelivery): not counted again
+    # When it fired before this notification (the silence it broke); None on a replay others have come after.
+    previous_seen: datetime | None = None
 
 
 class IncidentStore(Protocol):
@@ -87,6 +89,21 @@ class IncidentStore(Protocol):
 
     def outbox(self, committed_before: datetime, limit: int = 100) -> list[Effect]:
         """Effects not done that committed before `committed_before`, oldest first (for the relay)."""
+
+    # SMS digest windows (domain/sms_digest.py), one item per person and window
+
+    def count_sms(self, person: str, window: int, effect_id: str, limit: int, at: datetime) -> bool:
+        """ONE write: count this SMS effect in the window if fewer than `limit` are (or it was counted before):
+        True, send it; False, the window is full."""
+
+    def hold_sms(self, person: str, window: int, effect_id: str, held: dict[str, Any], at: datetime) -> bool:
+        """ONE write (idempotent per effect): keep it for the window's digest; False if the digest went already."""
+
+    def close_digest(self, person: str, window: int, effect: Effect | None, at: datetime) -> bool:
+        """ONE transaction: mark the window's digest sent (no more holds) and commit its SMS effect; False if done before."""
+
+    def held_sms(self, person: str, window: int) -> list[dict[str, Any]]:
+        """What `hold_sms` kept for the window, in the order held."""
 
 
 class EventPublisher(Protocol):

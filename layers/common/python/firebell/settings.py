@@ -15,6 +15,7 @@ class Settings(BaseModel):
     resolution_state_machine_arn: str = ""
     maintenance_state_machine_arn: str = ""
     quiet_state_machine_arn: str = ""
+    digest_state_machine_arn: str = ""
     ack_secret_arn: str = ""  # AWS: Secrets Manager holds the ack-link signing key
     ack_secret: str = ""  # local runtime and tests: the key itself
     config_dir: str = "/opt/firebell/config"
@@ -43,6 +44,7 @@ _ENV = {
     "resolution_state_machine_arn": "RESOLUTION_STATE_MACHINE_ARN",
     "maintenance_state_machine_arn": "MAINTENANCE_STATE_MACHINE_ARN",
     "quiet_state_machine_arn": "QUIET_STATE_MACHINE_ARN",
+    "digest_state_machine_arn": "DIGEST_STATE_MACHINE_ARN",
     "ack_secret_arn": "ACK_SECRET_ARN",
     "ack_secret": "FIREBELL_ACK_SECRET",
     "config_dir": "FIREBELL_CONFIG_DIR",

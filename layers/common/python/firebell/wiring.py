@@ -24,6 +24,7 @@ from .usecases.lifecycle import Lifecycle
 from .usecases.rearm import TimerRearm
 from .usecases.resolution import Resolution
 from .usecases.sla_clocks import SlaClocks
+from .usecases.sms_digests import SmsDigests
 
 logger = logging.getLogger(__name__)
 
@@ -99,6 +100,11 @@ def intake() -> AlertIntake:
 @per_function
 def escalation() -> Escalation:
     return Escalation(incidents(), context())
+
+
+@per_function
+def sms_digests() -> SmsDigests:
+    return SmsDigests(incidents(), context())
 
 
 @per_function
@@ -184,5 +190,5 @@ def region_lookup() -> RegionLookup:
 
 def reset() -> None:
     """Forget everything built from the environment (tests change it between cases)."""
-    for cached in (_store, _dispatcher, outbox_relay, incidents, context, _workflows, lifecycle, resolution, intake, escalation, sla_clocks, duties, timer_rearm, schedules, directory_admin, _shipped_config, _effective_config, dead_letters, get_settings, aws.client, cached_config):
+    for cached in (_store, _dispatcher, outbox_relay, incidents, context, _workflows, lifecycle, resolution, intake, escalation, sms_digests, sla_clocks, duties, timer_rearm, schedules, directory_admin, _shipped_config, _effective_config, dead_letters, get_settings, aws.client, cached_config):
         cached.cache_clear()

@@ -6,5 +6,6 @@ REMINDER = "reminder"
 RESOLUTION = "resolution"
 MAINTENANCE = "maintenance"
 QUIET = "quiet"
+DIGEST = "digest"  # waits for an SMS digest window to end
 
-ALL = (ESCALATION, SLA, REMINDER, RESOLUTION, MAINTENANCE, QUIET)
+ALL = (ESCALATION, SLA, REMINDER, RESOLUTION, MAINTENANCE, QUIET, DIGEST)

@@ -10,12 +10,13 @@ from these (infra/topology.py), and tests/infra holds the synthesized template t
   IDEMPOTENCY#<sha256>   IDEMPOTENCY                 the incident a client's Idempotency-Key opened
   ONCE#<key>             ONCE                        a single-use key (an acknowledgement link's nonce) was used
   COUNTER#reference      COUNTER                     the last human reference number handed out
+  SMS#<person>#<window>  WINDOW | HELD#<effect id>   an SMS digest window: SMS pages counted, pages held for the digest
   DIRECTORY              HEAD | ENTRY#<kind>#<id>    the admin API's changes to config/firebell.yaml (data/directory_store.py)
 """
 
 import json
 
-from pynamodb.attributes import BooleanAttribute, JSONAttribute, NumberAttribute, UnicodeAttribute, VersionAttribute
+from pynamodb.attributes import BooleanAttribute, JSONAttribute, NumberAttribute, UnicodeAttribute, UnicodeSetAttribute, VersionAttribute
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
@@ -114,6 +115,8 @@ class DedupRecord(Model):
     claim_message = UnicodeAttribute(null=True)  # the notification that claimed the key (its redelivery finishes the job)
     resolved_at = UnicodeAttribute(null=True)
     last_logged_at = UnicodeAttribute(null=True)
+    previous_seen = UnicodeAttribute(null=True)  # last_seen before the latest occurrence: how long the alert was silent
+    last_message = UnicodeAttribute(null=True)  # the notification counted last (a redelivery of it knows its silence)
 
 
 class OnceRecord(Model):
@@ -189,8 +192,34 @@ class CounterRecord(Model):
     value = NumberAttribute(default=0)
 
 
+class SmsWindowRecord(Model):
+    """One person's SMS digest window (domain/sms_digest.py): the SMS pages counted, and when its digest went."""
+
+    class Meta(_TableMeta):
+        pass
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True, default="WINDOW")
+    sent = UnicodeSetAttribute(null=True)  # effect ids: a retried effect counts once
+    closed_at = UnicodeAttribute(null=True)
+    expires = NumberAttribute(null=True)
+
+
+class SmsHeldRecord(Model):
+    """An SMS page held for its window's digest."""
+
+    class Meta(_TableMeta):
+        pass
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    document = Utf8JSONAttribute()
+    expires = NumberAttribute(null=True)
+
+
 ALL_RECORDS: tuple[type[Model], ...] = (
     IncidentRecord, TimelineRecord, DedupRecord, OnceRecord, CounterRecord, EffectRecord, MessageRecord, IdempotencyRecord,
+    SmsWindowRecord, SmsHeldRecord,
 )
 TABLE_MODEL = IncidentRecord  # carries the key schema of the table; the indexes are every model's
 

@@ -18,6 +18,7 @@ from ..outbox import Change, DedupMark, EffectStatus
 from ..ports import DedupState, IncidentFilter, Page
 from .items import OUTBOX_PENDING, conditional_failure, effect_sk, expiry, failed_conditions, incident_pk
 from .outbox_store import OutboxStore
+from .sms_window_store import SmsWindowStore
 from .records import (
     CounterRecord,
     DedupRecord,
@@ -63,6 +64,7 @@ def _dedup_state(record: DedupRecord, candidate_id: str | None, message_id: str 
         claimed=(record.claim_message == message_id) if message_id else (
             candidate_id is not None and record.incident_id == candidate_id and int(record.occurrences or 0) == 1),
         replayed=replayed,
+        previous_seen=_when(record.previous_seen) if not replayed or record.last_message == message_id else None,
     )
 
 
@@ -123,7 +125,7 @@ def _decode_cursor(cursor: str | None) -> dict | None:
     return decoded
 
 
-class DynamoIncidentStore(OutboxStore):
+class DynamoIncidentStore(OutboxStore, SmsWindowStore):
     def __init__(self, table_name: str, region: str) -> None:
         bind_table(table_name, region)
 
@@ -276,6 +278,8 @@ class DynamoIncidentStore(OutboxStore):
         actions = [
             DedupRecord.incident_id.set(DedupRecord.incident_id | candidate_id),  # if_not_exists
             DedupRecord.first_seen.set(DedupRecord.first_seen | now),
+            # (every operand is read before the update: this keeps the last_seen being replaced)
+            DedupRecord.previous_seen.set(DedupRecord.last_seen | now),
             DedupRecord.last_seen.set(now),
             DedupRecord.occurrences.add(1),
             DedupRecord.created.set(DedupRecord.created | False),
@@ -283,7 +287,7 @@ class DynamoIncidentStore(OutboxStore):
         if message_id is None:
             response = DedupRecord._get_connection().update_item(_dedup_pk(dedup_key), range_key=_DEDUP_SK, actions=actions, return_values="ALL_NEW")
             return _dedup_state(DedupRecord.from_raw_data(response["Attributes"]), candidate_id)
-        actions.append(DedupRecord.claim_message.set(DedupRecord.claim_message | message_id))
+        actions += [DedupRecord.claim_message.set(DedupRecord.claim_message | message_id), DedupRecord.last_message.set(message_id)]
         replayed = False
         try:
             with TransactWrite(connection=DedupRecord._get_connection().connection) as tx:
@@ -319,7 +323,7 @@ class DynamoIncidentStore(OutboxStore):
         now = seen_at.isoformat()
         actions = [DedupRecord.incident_id.set(candidate_id), DedupRecord.first_seen.set(now), DedupRecord.last_seen.set(now),
                    DedupRecord.occurrences.set(1), DedupRecord.created.set(False), DedupRecord.resolved_at.remove(),
-                   DedupRecord.last_logged_at.remove()]
+                   DedupRecord.last_logged_at.remove(), DedupRecord.previous_seen.set(now)]
         actions.append(DedupRecord.claim_message.set(message_id) if message_id else DedupRecord.claim_message.remove())
         try:
             DedupRecord._get_connection().update_item(_dedup_pk(dedup_key), range_key=_DEDUP_SK, actions=actions,

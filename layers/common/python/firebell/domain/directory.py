@@ -22,6 +22,10 @@ class Person(_Strict):
     email: str | None = None
     phone: Annotated[str | None, Field(pattern=r"^\+[1-9]\d{6,14}$")] = None  # E.164, as SNS SMS needs
 
+    @property
+    def reachable(self) -> bool:
+        return bool(self.email or self.phone)
+
 
 class Target(_Strict):
     """Who a level pages: exactly one of a person, whoever is on call on a schedule, or a team's manager."""
@@ -96,8 +100,17 @@ class Service(_Strict):
         return next((w for w in self.maintenance_windows if w.start <= at < w.end), None)
 
 
+class SmsDigest(_Strict):
+    """Past `after` SMS pages to one person within `per_minutes`, the window's further SMS pages go out as one
+    digest when it ends (domain/sms_digest.py)."""
+
+    after: Annotated[int, Field(ge=1, le=100)]
+    per_minutes: Annotated[float, Field(gt=0, le=24 * 60)]
+
+
 class Notifications(_Strict):
     sender: Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+$")]
+    sms_digest: SmsDigest | None = None  # off when unset: every SMS page is sent
 
 
 E164 = Annotated[str, Field(pattern=r"^\+[1-9]\d{6,14}$")]  # as SNS SMS needs
@@ -186,9 +199,50 @@ class Directory(_Strict):
             problems += [f"{where}: team {team.id!r} has no manager to page" for where in manager_targets]
         if self.default_team not in teams:
             problems.append(f"default_team: unknown team {self.default_team!r}")
+        problems += self._unreachable_targets()
         if problems:
             raise ValueError("; ".join(problems))
         return self
+
+    def _unreachable_targets(self) -> list[str]:
+        """Everyone a page can reach must have an email or a phone. An error, not a warning: a target without one
+        is a hole in the rota (the weeks that member is on call, the level pages nobody) that a warning in a
+        function's log would not close; the incident managers are the last level."""
+        people = {p.id: p for p in self.people}
+        teams = {t.id: t for t in self.teams}
+        schedules = {s.id: s for s in self.schedules}
+        silent = {pid for pid, p in people.items() if not p.reachable}
+        paged_by: dict[str, list[str]] = {}
+        problems: list[str] = []
+
+        def flag(where: str, named: str, who: list[str], what: str) -> None:
+            unreachable = [p for p in dict.fromkeys(who) if p in silent]
+            for pid in unreachable:
+                paged_by.setdefault(pid, []).append(named)
+            if unreachable:
+                problems.append(f"{where}: {', '.join(map(repr, unreachable))} ({what}) "
+                                f"{'has' if len(unreachable) == 1 else 'have'} no email or phone to be paged at")
+
+        for pi, policy in enumerate(self.escalation_policies):
+            for li, level in enumerate(policy.levels):
+                for ti, target in enumerate(level.targets):
+                    where = f"escalation_policies[{pi}].levels[{li}].targets[{ti}].{target.kind}"
+                    named = f"escalation_policies[{policy.id!r}].levels[{li}]"
+                    if target.kind == "person":
+                        flag(where, named, [target.ref], "the person paged")
+                    elif target.kind == "schedule" and target.ref in schedules:
+                        schedule = schedules[target.ref]
+                        who = [m for layer in schedule.layers for m in layer.members] + [o.person for o in schedule.overrides]
+                        flag(where, named, who, f"on call in turn on schedule {target.ref!r}")
+                    elif target.kind == "team_manager" and target.ref in teams and teams[target.ref].manager:
+                        flag(where, named, [teams[target.ref].manager], f"manager of team {target.ref!r}")
+        for ti, team in enumerate(self.teams):
+            flag(f"teams[{ti}].incident_managers", f"teams[{team.id!r}].incident_managers", list(team.incident_managers),
+                 "paged when no level acknowledges")
+        for pi, person in enumerate(self.people):
+            if person.id in paged_by:
+                problems.append(f"people[{pi}].email: neither email nor phone, yet paged by {', '.join(paged_by[person.id])}")
+        return problems
 
     def person(self, person_id: str) -> Person | None:
         """None once someone has left the config (an incident keeps the policy it opened with)."""

@@ -61,6 +61,7 @@ class TimelineKind(StrEnum):
     PAGED = "paged"
     NOTIFICATION_SENT = "notification_sent"
     NOTIFICATION_FAILED = "notification_failed"
+    NOTIFICATION_HELD = "notification_held"  # an SMS page past the person's limit: held for the window's digest
     PAGE_SKIPPED = "page_skipped"
     ESCALATION_EXHAUSTED = "escalation_exhausted"
     ACKNOWLEDGED = "acknowledged"
@@ -111,6 +112,7 @@ class MessageType(StrEnum):
     RESOLUTION_WINDOW_CLOSED = "resolution.window_closed"
     QUIET_CHECK = "alert.quiet_check"  # with a task token: has the alert been quiet long enough to resolve?
     MAINTENANCE_ENDED = "maintenance.ended"  # to classify: start the deferred escalation
+    SMS_DIGEST_DUE = "sms.digest_due"  # an SMS digest window ended: send its held pages as one SMS
 
 
 class TaskOutcome(StrEnum):

@@ -327,6 +327,15 @@ class EscalationExhausted(_Model):
     incident_managers: list[str]
 
 
+class SmsDigestDue(_Model):
+    """Sent by the digest state machine when a person's SMS digest window ended (domain/sms_digest.py)."""
+
+    type: Literal[MessageType.SMS_DIGEST_DUE]
+    person: str
+    window: int
+    digest_id: str
+
+
 class SlaWakeUp(_Model):
     type: Literal[MessageType.SLA_AT_RISK, MessageType.SLA_BREACHED]
     incident_id: str

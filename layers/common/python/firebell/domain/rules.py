@@ -51,6 +51,10 @@ class ProcessRules(_Strict):
     ack_link_hours: Annotated[float, Field(gt=0)] = 24
     # In an alert storm, a repeat goes on the timeline at most this often (the count is always exact).
     occurrence_log_minutes: Annotated[float, Field(gt=0)] = 5
+    # An acknowledged incident's alert that fires again after being silent this long re-triggers it and pages from
+    # level 1 again (Alertmanager #3959); repeats that come sooner are counted only. Keep it above the
+    # repeat_interval of an Alertmanager that sends here: its resends of a still-firing alert are not a return.
+    renotify_after_silence_minutes: Annotated[float, Field(gt=0)] = 60
     # Priorities that get an incident manager assigned and paged as soon as they are classified.
     incident_manager_priorities: list[Priority] = [Priority.P1]
 

@@ -22,6 +22,10 @@ def reach(c: Change, ctx: Context, config: FirebellConfig, person_ids: list[str]
           note: str | None = None, guard: Guard | None = None) -> None:
     """Email (and SMS when urgent) to each person, as effects of this change; each delivery lands on the timeline."""
     directory = config.directory
+    digest = directory.notifications.sms_digest
+    # The dispatcher counts each SMS page against this when it is due (after its guard): held past the limit.
+    limit = {"after": digest.after, "per_minutes": digest.per_minutes,
+             "window_seconds": scaled_timeout(digest.per_minutes, ctx.time_scale)} if digest else None
     for pid in person_ids:
         person = directory.person(pid)
         if person is None:
@@ -31,7 +35,7 @@ def reach(c: Change, ctx: Context, config: FirebellConfig, person_ids: list[str]
         if person.email:
             c.email(sender=directory.notifications.sender, to=person.email, person=person.id, subject=subject, body=body, why=why, guard=guard)
         if person.phone and urgent:
-            c.sms(to=person.phone, person=person.id, text=text, why=why, guard=guard)
+            c.sms(to=person.phone, person=person.id, text=text, why=why, guard=guard, limit=limit)
 
 
 def touch(c: Change) -> None:

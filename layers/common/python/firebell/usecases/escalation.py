@@ -4,7 +4,7 @@ acknowledgement moves it to the watch; at most one escalation run per incident, 
 from __future__ import annotations
 
 from .. import workflows as machines
-from ..domain.directory import FirebellConfig
+from ..domain.directory import FirebellConfig, MaintenanceWindow
 from ..domain import sla
 from ..domain.classification import classify
 from ..domain.enums import Action, EventType, Status, TaskOutcome, TimelineKind
@@ -43,9 +43,14 @@ def page_guard(c: Change) -> Guard:
     return Guard(statuses=(Status.TRIGGERED,), escalation_execution=c.incident.escalation.execution_arn)
 
 
+def _maintenance(c: Change, config: FirebellConfig) -> MaintenanceWindow | None:
+    service = config.directory.service(c.incident.service)
+    return service.maintenance_at(c.now) if service else None
+
+
 def _stale(c: Change, execution: str | None) -> bool:
-    current = c.incident.escalation.execution_arn
-    return execution is not None and current is not None and execution != current
+    # (no current run: it was paused for maintenance, or never started; either way this one is over)
+    return execution is not None and execution != c.incident.escalation.execution_arn
 
 
 class Escalation:
@@ -85,8 +90,7 @@ class Escalation:
         escalation = c.incident.escalation
         if escalation.execution_arn is not None or escalation.deferred_until is not None:
             return  # started (or deferred) by an earlier delivery
-        service = config.directory.service(c.incident.service)
-        window = service.maintenance_at(c.now) if service else None
+        window = _maintenance(c, config)
         if window:
             self._defer(c, window)
             return
@@ -102,14 +106,21 @@ class Escalation:
         c.start(machines.QUIET, f"{c.incident_id}-quiet-{c.incident.reopened_count}",
                 {"incident_id": c.incident_id, "quiet_seconds": scaled_timeout(service.auto_resolve_quiet_minutes, self._ctx.time_scale)})
 
-    def _defer(self, c: Change, window) -> None:
+    def _defer(self, c: Change, window: MaintenanceWindow, name: str | None = None, what: str = "recorded") -> None:
         """During maintenance the incident is recorded, nobody is paged; escalation starts when the window ends."""
-        name = f"{c.incident_id}-maintenance"
+        name = name or f"{c.incident_id}-maintenance"
         c.start(machines.MAINTENANCE, name, {"incident_id": c.incident_id, "window_ends_at": sla.state_machine_time(window.end)})
         c.set_part("escalation", deferred_until=window.end)
         c.log(TimelineKind.MAINTENANCE, SYSTEM,
               f"Service {c.incident.service} is in maintenance until {window.end:%Y-%m-%d %H:%M} UTC ({window.reason or 'no reason given'}): "
-              f"recorded, nobody paged until then", details={"execution": self._ctx.execution_arn(machines.MAINTENANCE, name)})
+              f"{what}, nobody paged until then", details={"execution": self._ctx.execution_arn(machines.MAINTENANCE, name)})
+
+    def _pause_for_maintenance(self, c: Change, window: MaintenanceWindow, task_token: str | None, what: str) -> None:
+        """A window that began while the escalation ran (GoAlert #2594): this run ends here without paging, and a
+        new run starts from level 1 when the window ends if the incident is still open."""
+        c.answer(task_token, TaskOutcome.STOP)
+        c.set_part("escalation", execution_arn=None, task_token=None, watching=False)
+        self._defer(c, window, name=f"{c.incident_id}-maintenance-{c.incident.escalation.runs}", what=f"{what} not paged")
 
     def maintenance_ended(self, incident_id: str) -> Outcome:
         config = self._ctx.config()
@@ -140,6 +151,10 @@ class Escalation:
             c.set(status=next_status(incident.reference, incident.status, Action.RETRIGGER))
             c.log(TimelineKind.RETRIGGERED, SYSTEM, "Acknowledged but untouched past the acknowledgement timeout: paging again")
         status = c.incident.status
+        window = _maintenance(c, config) if status is Status.TRIGGERED else None
+        if window:
+            self._pause_for_maintenance(c, window, request.task_token, f"level {request.level.level}")
+            return
         if status is Status.ON_HOLD:
             # On hold is acknowledged: the watch goes on, nobody is paged.
             c.set_part("escalation", task_token=request.task_token, watching=True)
@@ -174,6 +189,10 @@ class Escalation:
         def decide(c: Change) -> None:
             incident = c.incident
             if incident.status is not Status.TRIGGERED or incident.escalation.exhausted or _stale(c, request.execution):
+                return
+            window = _maintenance(c, config)
+            if window:
+                self._pause_for_maintenance(c, window, None, "the incident manager")
                 return
             c.set_part("escalation", exhausted=True)
             reach(c, self._ctx, config, request.incident_managers, urgent=True, why="nobody acknowledged", guard=page_guard(c))

@@ -11,6 +11,7 @@ from enum import StrEnum
 
 from ulid import ULID
 
+from ..domain import sla
 from ..domain.enums import AlarmState, EventType, Source, Status, TimelineKind
 from ..domain.errors import ConcurrentUpdate, IdempotencyKeyReused, IdempotencyKeyTaken, InvalidTransition
 from ..domain.models import AlarmDetails, Incident, IncidentCreate, Signal, TimelineEntry
@@ -151,6 +152,11 @@ class AlertIntake:
                 return self._open_from_signal(state.incident_id, signal)
         if not state.replayed:
             self._log_repeat(signal, state, now)
+        silence = state.last_seen - state.previous_seen if state.previous_seen else None
+        after = sla.scaled(self._ctx.config().rules.process.renotify_after_silence_minutes, self._ctx.time_scale)
+        if silence is not None and silence >= after:
+            # (a redelivery decides again: the retrigger is a no-op once the incident is no longer acknowledged)
+            self._resolution.returned(state.incident_id, by=signal.actor, summary=signal.summary, silence=silence)
         return AlarmOutcome.DEDUPLICATED, state.incident_id
 
     def _log_repeat(self, signal: Signal, state: DedupState, now) -> None:

@@ -4,13 +4,14 @@ window that tells everyone and closes, reopening."""
 from __future__ import annotations
 
 import math
+from datetime import timedelta
 
 from .. import workflows as machines
 from ..domain.directory import FirebellConfig
 from ..domain import sla
 from ..domain.enums import Action, EventType, Status, TaskOutcome, TimelineKind
 from ..domain.escalation import scaled_timeout
-from ..domain.lifecycle import is_open
+from ..domain.lifecycle import is_open, next_status
 from ..domain.models import QuietCheck, ResolutionConfirming
 from ..outbox import Change, DedupMark, EffectKind, Needs
 from . import sla_clocks
@@ -97,6 +98,24 @@ class Resolution:
 
         return self._incidents.change(incident_id_or_reference, decide)
 
+    def returned(self, incident_id: str, by: str, summary: str, silence: timedelta) -> Outcome:
+        """The alert of an acknowledged incident fired again after a long silence: that is news, not a repeat
+        (Alertmanager #3959 swallowed it). Like the acknowledgement timeout, it re-triggers the incident and pages
+        from level 1 again, so whoever is on call now hears of it, not only the one who acknowledged hours ago."""
+        config = self._ctx.config()
+
+        def decide(c: Change) -> None:
+            incident = c.incident
+            if incident.status is not Status.ACKNOWLEDGED:
+                return  # still paging (triggered), or on hold waiting on someone else: counted only
+            c.set(status=next_status(incident.reference, incident.status, Action.RETRIGGER))
+            c.log(TimelineKind.RETRIGGERED, by,
+                  f"{summary} fired again after {_duration(silence)} of silence while acknowledged by {incident.acknowledged_by}: "
+                  f"paging again", details={"silence_seconds": round(silence.total_seconds())})
+            start_escalation(c, self._ctx, config)
+
+        return self._incidents.change(incident_id, decide)
+
     # --- the confirmation window ---------------------------------------------------------------------------
 
     def confirming(self, request: ResolutionConfirming) -> Outcome:
@@ -159,3 +178,10 @@ class Resolution:
                 return self._incidents.change(incident.incident_id, lambda c: c.answer(request.task_token, TaskOutcome.WAIT, seconds=max(1, math.ceil(remaining))))
             self.resolve(incident.incident_id, by=SYSTEM, notes=f"no new occurrence for {minutes:g} min (quiet period)", automatic=True)
         return self._incidents.change(incident.incident_id, lambda c: c.answer(request.task_token, TaskOutcome.DONE))
+
+
+def _duration(span: timedelta) -> str:
+    minutes = round(span.total_seconds() / 60)
+    if minutes < 1:
+        return f"{span.total_seconds():.0f}s"
+    return f"{minutes // 60}h{minutes % 60:02d}m" if minutes >= 60 else f"{minutes}m"
