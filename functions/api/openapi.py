@@ -174,7 +174,9 @@ def _complete(operation: dict[str, Any], route: Any, path: str, schemas: dict[st
     declared_refusals = {int(status) for status in responses if status.isdigit() and int(status) >= 400}
     for status in sorted(declared_refusals | set(_refusals(path, method, operation))):
         answer = responses.get(str(status))
-        if answer is None or "HTTPValidationError" in json.dumps(answer) or "content" not in answer:
+        # Powertools gives every declared response the route's success model: a refusal keeps content only
+        # when the route declared it (PagerDuty's own 400).
+        if "content" not in ((route.responses or {}).get(status) or {}):
             description = (answer or {}).get("description") or _ERROR_DESCRIPTIONS.get(status, HTTPStatus(status).phrase)
             responses[str(status)] = _error_response(description)
 

@@ -257,7 +257,7 @@ HTTP_ANSWERS: dict[type[Exception], HttpAnswer] = {
     InvalidHeader: HttpAnswer(HTTPStatus.BAD_REQUEST, "invalid_header"),
     InvalidCursor: HttpAnswer(HTTPStatus.BAD_REQUEST, "invalid_cursor", "query.cursor"),
     UnsupportedMediaType: HttpAnswer(HTTPStatus.UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", "header.Content-Type"),
-    MethodNotAllowed: HttpAnswer(HTTPStatus.METHOD_NOT_ALLOWED, "method_not_allowed", "method"),
+    MethodNotAllowed: HttpAnswer(HTTPStatus.METHOD_NOT_ALLOWED, "method_not_allowed"),
 }
 
 
