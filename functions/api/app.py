@@ -20,7 +20,6 @@ from firebell.domain.errors import (
     FirebellError,
     MethodNotAllowed,
     InvalidAckLink,
-    InvalidJson,
     InvalidRequest,
     InvalidTransition,
     error_body,
@@ -49,12 +48,12 @@ from firebell.ports import IncidentFilter
 if __package__:  # functions.api.app: tests, the local runtime, the cold-start bench
     from . import openapi
     from .admin import router as admin_router
-    from .http_rules import method_not_allowed, not_utf8, read_bodies_as_json, read_json
+    from .http_rules import method_not_allowed, read_bodies_as_json, read_json
     from .integrations import router as integrations_router
 else:  # `app` in Lambda, where this folder is the asset's root
     import openapi
     from admin import router as admin_router
-    from http_rules import method_not_allowed, not_utf8, read_bodies_as_json, read_json
+    from http_rules import method_not_allowed, read_bodies_as_json, read_json
     from integrations import router as integrations_router
 
 logger = Logger()
@@ -86,18 +85,10 @@ def refusal(error: Exception) -> Response:
 app.exception_handler(FirebellError)(refusal)
 
 
-@app.exception_handler(UnicodeDecodeError)
-def _not_utf8(error: UnicodeDecodeError) -> Response:
-    # Powertools decodes a base64 body as UTF-8 before any of our code sees it.
-    return refusal(not_utf8(error))
-
-
 @app.exception_handler(RequestValidationError)
 def _invalid_request(error: RequestValidationError) -> Response:
-    problems = error.errors()
-    if any(p.get("type") == "json_invalid" for p in problems):
-        return refusal(InvalidJson("request body is not valid JSON"))
-    fields = field_problems(problems)
+    # Bodies that are not JSON never get here: http_rules.read_json refuses them first (400).
+    fields = field_problems(error.errors())
     return refusal(InvalidRequest(f"invalid request: {', '.join(f.field for f in fields)}", fields))
 
 

@@ -49,12 +49,8 @@ def json_body(event: BaseProxyEvent) -> Any:
     require_json(event)
     try:
         return event.json_body
-    except UnicodeDecodeError as error:
-        raise not_utf8(error) from None
-
-
-def not_utf8(error: UnicodeDecodeError) -> InvalidJson:
-    return InvalidJson(problems=[FieldProblem("body", f"is not UTF-8 text (byte {error.start})")])
+    except UnicodeDecodeError as error:  # Powertools decodes a base64 body as UTF-8 before read_json sees it
+        raise InvalidJson(problems=[FieldProblem("body", f"is not UTF-8 text (byte {error.start})")]) from None
 
 
 class JsonBodies(OpenAPIRequestValidationMiddleware):

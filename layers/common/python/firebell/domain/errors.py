@@ -65,7 +65,7 @@ class DomainError(PermanentError):
 
 class IncidentNotFound(DomainError):
     def __init__(self, incident_id: str) -> None:
-        super().__init__(f"incident {incident_id!r} not found")
+        super().__init__(f"incident {incident_id[:100]!r} not found")
         self.incident_id = incident_id
 
 
