@@ -22,10 +22,11 @@ named `body.…`, `path.id` or `header.If-Match`, problems elsewhere in the dire
 from __future__ import annotations
 
 from http import HTTPStatus
-from typing import Any
+from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.openapi.params import Header
 
 from firebell import wiring
 from firebell.directory_admin import EntryView
@@ -66,8 +67,12 @@ def _body() -> Any:
     return json_body(event)
 
 
-def _if_match() -> int | None:
-    raw = (router.current_event.headers or {}).get("If-Match")
+# Declared so the document shows it; parsed here, so a malformed one is a 400 naming header.If-Match.
+IfMatch = Annotated[str | None, Header(alias="If-Match", max_length=64,
+                                       description='The version the change expects (the entry\'s ETag, e.g. "3"), or *')]
+
+
+def _if_match(raw: str | None) -> int | None:
     if raw is None or raw.strip() == "*":
         return None
     value = raw.strip().removeprefix("W/").strip('"')
@@ -113,23 +118,23 @@ def read_entry(kind: str, entry_id: str) -> Response[dict[str, Any]]:
             responses={200: {"description": "Replaced"}, 201: {"description": "Created"}, **IF_MATCH_REFUSALS})
 @request_body(ENTRY, {"id": "grace", "name": "Grace Ops", "email": "grace@example.com", "phone": "+15550100007"},
               "The whole entry (for PUT /admin/people/grace: a person)")
-def put_entry(kind: str, entry_id: str) -> Response[dict[str, Any]]:
+def put_entry(kind: str, entry_id: str, if_match: IfMatch = None) -> Response[dict[str, Any]]:
     canonical_kind(kind)  # an unknown kind is a 404 whatever the body says
-    view, created = wiring.directory_admin().put(kind, entry_id, _body(), if_match=_if_match(), by=_actor())
+    view, created = wiring.directory_admin().put(kind, entry_id, _body(), if_match=_if_match(if_match), by=_actor())
     return _entry(view, HTTPStatus.CREATED if created else HTTPStatus.OK)
 
 
 @router.delete("/<kind>/<entry_id>", summary="Remove a directory entry (also one the file defines)",
                responses={204: {"description": "Removed"}, **IF_MATCH_REFUSALS})
-def delete_entry(kind: str, entry_id: str) -> Response[dict[str, Any] | None]:
-    wiring.directory_admin().delete(kind, entry_id, if_match=_if_match(), by=_actor())
+def delete_entry(kind: str, entry_id: str, if_match: IfMatch = None) -> Response[dict[str, Any] | None]:
+    wiring.directory_admin().delete(kind, entry_id, if_match=_if_match(if_match), by=_actor())
     return Response(HTTPStatus.NO_CONTENT, "application/json", None)
 
 
 @router.post("/<kind>/<entry_id>/revert", summary="Drop the admin change to an entry: the file's version applies again",
              responses={200: ENTRY_ANSWER, 204: {"description": "Removed: only the admin change defined it"}, **IF_MATCH_REFUSALS})
-def revert_entry(kind: str, entry_id: str) -> Response[dict[str, Any] | None]:
-    view = wiring.directory_admin().revert(kind, entry_id, if_match=_if_match())
+def revert_entry(kind: str, entry_id: str, if_match: IfMatch = None) -> Response[dict[str, Any] | None]:
+    view = wiring.directory_admin().revert(kind, entry_id, if_match=_if_match(if_match))
     return _entry(view) if view else Response(HTTPStatus.NO_CONTENT, "application/json", None)
 
 

@@ -236,16 +236,26 @@ _ACK_PAGE = """<!doctype html><html><head><meta charset="utf-8"><title>firebell<
 <body style="font-family:sans-serif;max-width:32em;margin:3em auto">{body}</body></html>"""
 
 
-@app.get("/ack/<token>", include_in_schema=False)
+_HTML = {"text/html": {"schema": {"type": "string"}}}
+_LINK_GONE = {"description": "The link is forged, expired, used, or its incident moved on (an HTML page saying which)",
+              "content": _HTML}
+
+
+@app.get("/ack/<token>", summary="The page an acknowledgement link opens: a button that acknowledges",
+         responses={200: {"description": "The page, with its button", "content": _HTML}})
 def acknowledge_link_page(token: str) -> Response[str]:
+    """What a person sees on opening the link in a page (email or SMS). Opening it changes nothing."""
     # A GET never acknowledges: mail scanners open links, and must not silence a page.
     body = ('<h1>Acknowledge this incident?</h1><p>Acknowledging stops paging.</p>'
             f'<form method="post" action="{html.escape(token)}"><button type="submit">Acknowledge</button></form>')
     return Response(HTTPStatus.OK, "text/html; charset=utf-8", _ACK_PAGE.format(body=body))
 
 
-@app.post("/ack/<token>", include_in_schema=False)
+@app.post("/ack/<token>", summary="Acknowledge by link (the page's button)",
+          responses={200: {"description": "Acknowledged: paging has stopped (an HTML page)", "content": _HTML}, 410: _LINK_GONE})
 def acknowledge_by_link(token: str) -> Response[str]:
+    """Acknowledges the incident the link was sent for, as the person it was sent to. The token is HMAC-signed,
+    expires, and works once."""
     try:
         incident = wiring.lifecycle().acknowledge_by_link(token).incident
     except (InvalidAckLink, InvalidTransition) as refused:

@@ -21,7 +21,7 @@ from enum import StrEnum
 from http import HTTPStatus
 from typing import Any, ClassVar
 
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 
 @dataclass(frozen=True, slots=True)
@@ -268,6 +268,10 @@ class FieldError(BaseModel):
 
 class ErrorBody(BaseModel):
     """Every refusal's body, from the handler (http_body below) and from the gateway in front of it."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "error": "validation_failed", "message": "invalid request: body.title",
+        "fields": [{"field": "body.title", "problem": "Field required"}]}]})
 
     error: str = Field(description="What went wrong, as a stable code: validation_failed, invalid_json, incident_not_found, …")
     message: str = Field(description="The same for a person to read")
