@@ -55,12 +55,13 @@ PUBLIC: dict[str, str] = {
     "/v1/alertmanager/": "the routing key in the path",
     "/ack/": "the acknowledgement link's HMAC-signed, expiring, single-use token",
 }
+INTEGRATIONS = ("integrations", "Alerts from monitoring tools (PagerDuty Events API v2, Alertmanager)")
 TAGS: dict[str, tuple[str, str]] = {  # path prefix → tag and its description
     "/incidents": ("incidents", "Report incidents and take them through acknowledgement, resolution and review"),
     "/schedules": ("schedules", "Who is on call, and the shifts as a calendar"),
     "/admin": ("admin", "The directory: people, schedules, escalation policies, teams, services"),
-    "/v2/": ("integrations", "Alerts from monitoring tools (PagerDuty Events API v2, Alertmanager)"),
-    "/v1/": ("integrations", "Alerts from monitoring tools (PagerDuty Events API v2, Alertmanager)"),
+    "/v2/": INTEGRATIONS,
+    "/v1/": INTEGRATIONS,
     "/ack/": ("acknowledgement links", "One-click links sent in pages"),
 }
 SECURITY_SCHEMES = {
