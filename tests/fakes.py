@@ -29,8 +29,6 @@ store behind its back (DynamoDB would not let it either).
 
 from __future__ import annotations
 
-import base64
-import binascii
 import collections
 import copy
 import itertools
@@ -40,6 +38,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from firebell.data.store import InvalidCursor
+from firebell.domain import cursors
 from firebell.domain.errors import ConcurrentUpdate, IdempotencyKeyTaken, OnceKeyUsed
 from firebell.domain.models import Incident, IncidentEvent, TimelineEntry
 from firebell.outbox import Change, DedupMark, Effect, EffectStatus
@@ -132,7 +131,7 @@ class InMemoryIncidentStore:
         self._count("list")
         if limit < 1:
             raise ValueError("limit must be at least 1")
-        after = _decode_cursor(cursor)
+        after = _decode_cursor(cursor, filters)
         with self._lock:
             matching = [
                 i
@@ -146,7 +145,7 @@ class InMemoryIncidentStore:
             matching = [i for i in matching if _list_key(i) < after]
         items = [i.model_copy(deep=True) for i in matching[:limit]]
         more = len(matching) > limit
-        return Page(items=items, cursor=_encode_cursor(_list_key(items[-1])) if more else None)
+        return Page(items=items, cursor=_encode_cursor(_list_key(items[-1]), filters) if more else None)
 
     def idempotent_incident(self, key: str) -> tuple[str, str] | None:
         self._count("idempotent_incident")
@@ -451,18 +450,21 @@ def _list_key(incident: Incident) -> tuple[datetime, str]:
     return (incident.opened_at, incident.incident_id)
 
 
-def _encode_cursor(key: tuple[datetime, str]) -> str:
-    payload = {"opened_at": key[0].isoformat(), "incident_id": key[1]}
-    return base64.urlsafe_b64encode(json.dumps(payload).encode()).decode()
+def _query(filters: IncidentFilter) -> list[str | None]:
+    return [filters.status and filters.status.value, filters.priority and filters.priority.value, filters.team]
 
 
-def _decode_cursor(cursor: str | None) -> tuple[datetime, str] | None:
+def _encode_cursor(key: tuple[datetime, str], filters: IncidentFilter) -> str:
+    return cursors.seal({"opened_at": key[0].isoformat(), "incident_id": key[1]}, _query(filters))
+
+
+def _decode_cursor(cursor: str | None, filters: IncidentFilter) -> tuple[datetime, str] | None:
     if not cursor:
         return None
+    decoded = cursors.unseal(cursor, _query(filters))
     try:
-        decoded = json.loads(base64.urlsafe_b64decode(cursor.encode()))
         return (datetime.fromisoformat(decoded["opened_at"]), str(decoded["incident_id"]))
-    except (ValueError, TypeError, KeyError, binascii.Error):
+    except (ValueError, TypeError, KeyError):
         raise InvalidCursor(cursor) from None
 
 

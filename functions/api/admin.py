@@ -21,54 +21,58 @@ named `body.…`, `path.id` or `header.If-Match`, problems elsewhere in the dire
 
 from __future__ import annotations
 
-import binascii
-import json
 from http import HTTPStatus
-from typing import Any
+from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.openapi.params import Header
 
 from firebell import wiring
 from firebell.directory_admin import EntryView
 from firebell.directory_overlay import canonical_kind
-from firebell.domain.errors import FieldProblem, InvalidEntry, InvalidHeader, InvalidJson, PayloadTooLarge
+from firebell.domain.errors import FieldProblem, InvalidEntry, InvalidHeader
+
+if __package__:
+    from .http_rules import json_body
+    from .openapi import request_body
+else:  # Lambda: this folder is the asset's root
+    from http_rules import json_body
+    from openapi import request_body
 
 router = Router()
 
-MAX_BODY_BYTES = 1024 * 1024
+ENTRY_ANSWER = {"description": "The entry (ETag: its version)"}
+IF_MATCH_REFUSALS: dict[int, dict[str, Any]] = {
+    400: {"description": "If-Match is not an entry version such as \"3\""},
+    412: {"description": "If-Match names another version than the entry has now"},
+}
+
+ENTRY = {"type": "object", "description": "The entry, with the fields config/firebell.yaml gives this kind (people: "
+         "id, name, email, phone; schedules: id, name, time_zone, layers; …); its id must match the path's."}
+OVERRIDE = {"type": "object", "required": ["person", "start", "end"], "properties": {
+    "person": {"type": "string"}, "start": {"type": "string", "format": "date-time"}, "end": {"type": "string", "format": "date-time"}}}
+MAINTENANCE_WINDOW = {"type": "object", "required": ["start", "end"], "properties": {
+    "start": {"type": "string", "format": "date-time"}, "end": {"type": "string", "format": "date-time"}, "reason": {"type": "string"}}}
 
 
 # --- request helpers --------------------------------------------------------------------------------
 
 
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")
-
-
-def _not_json() -> InvalidJson:
-    return InvalidJson("request body is not valid JSON", [FieldProblem("body", "request body is not valid JSON")])
-
-
 def _body() -> Any:
-    """The JSON body (NaN and Infinity refused: they are not JSON, and no field wants them)."""
-    try:
-        text = router.current_event.decoded_body
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        raise _not_json() from None
-    if text is None or not text.strip():
+    """The JSON body, read under the API's one rule (http_rules.py: Content-Type, UTF-8, bounds)."""
+    event = router.current_event
+    if not (event.body or "").strip():
         raise InvalidEntry("a JSON body is required", [FieldProblem("body", "Field required")])
-    if len(text.encode("utf-8", errors="replace")) > MAX_BODY_BYTES:
-        too_large = f"request body is over {MAX_BODY_BYTES // 1024} KiB"
-        raise PayloadTooLarge(too_large, [FieldProblem("body", too_large)])
-    try:
-        return json.loads(text, parse_constant=_reject_constant)
-    except (ValueError, RecursionError):
-        raise _not_json() from None
+    return json_body(event)
 
 
-def _if_match() -> int | None:
-    raw = (router.current_event.headers or {}).get("If-Match")
+# Declared so the document shows it; parsed here, so a malformed one is a 400 naming header.If-Match.
+IfMatch = Annotated[str | None, Header(alias="If-Match", max_length=64,
+                                       description='The version the change expects (the entry\'s ETag, e.g. "3"), or *')]
+
+
+def _if_match(raw: str | None) -> int | None:
     if raw is None or raw.strip() == "*":
         return None
     value = raw.strip().removeprefix("W/").strip('"')
@@ -110,30 +114,39 @@ def read_entry(kind: str, entry_id: str) -> Response[dict[str, Any]]:
     return _entry(wiring.directory_admin().get(kind, entry_id))
 
 
-@router.put("/<kind>/<entry_id>", summary="Create or replace a directory entry (validated against the whole directory)")
-def put_entry(kind: str, entry_id: str) -> Response[dict[str, Any]]:
+@router.put("/<kind>/<entry_id>", summary="Create or replace a directory entry (validated against the whole directory)",
+            responses={200: {"description": "Replaced"}, 201: {"description": "Created"}, **IF_MATCH_REFUSALS})
+@request_body(ENTRY, {"id": "grace", "name": "Grace Ops", "email": "grace@example.com", "phone": "+15550100007"},
+              "The whole entry (for PUT /admin/people/grace: a person)")
+def put_entry(kind: str, entry_id: str, if_match: IfMatch = None) -> Response[dict[str, Any]]:
     canonical_kind(kind)  # an unknown kind is a 404 whatever the body says
-    view, created = wiring.directory_admin().put(kind, entry_id, _body(), if_match=_if_match(), by=_actor())
+    view, created = wiring.directory_admin().put(kind, entry_id, _body(), if_match=_if_match(if_match), by=_actor())
     return _entry(view, HTTPStatus.CREATED if created else HTTPStatus.OK)
 
 
-@router.delete("/<kind>/<entry_id>", summary="Remove a directory entry (also one the file defines)")
-def delete_entry(kind: str, entry_id: str) -> Response[dict[str, Any] | None]:
-    wiring.directory_admin().delete(kind, entry_id, if_match=_if_match(), by=_actor())
+@router.delete("/<kind>/<entry_id>", summary="Remove a directory entry (also one the file defines)",
+               responses={204: {"description": "Removed"}, **IF_MATCH_REFUSALS})
+def delete_entry(kind: str, entry_id: str, if_match: IfMatch = None) -> Response[dict[str, Any] | None]:
+    wiring.directory_admin().delete(kind, entry_id, if_match=_if_match(if_match), by=_actor())
     return Response(HTTPStatus.NO_CONTENT, "application/json", None)
 
 
-@router.post("/<kind>/<entry_id>/revert", summary="Drop the admin change to an entry: the file's version applies again")
-def revert_entry(kind: str, entry_id: str) -> Response[dict[str, Any] | None]:
-    view = wiring.directory_admin().revert(kind, entry_id, if_match=_if_match())
+@router.post("/<kind>/<entry_id>/revert", summary="Drop the admin change to an entry: the file's version applies again",
+             responses={200: ENTRY_ANSWER, 204: {"description": "Removed: only the admin change defined it"}, **IF_MATCH_REFUSALS})
+def revert_entry(kind: str, entry_id: str, if_match: IfMatch = None) -> Response[dict[str, Any] | None]:
+    view = wiring.directory_admin().revert(kind, entry_id, if_match=_if_match(if_match))
     return _entry(view) if view else Response(HTTPStatus.NO_CONTENT, "application/json", None)
 
 
-@router.post("/schedules/<entry_id>/overrides", summary="Add a temporary on-call override {person, start, end}")
+@router.post("/schedules/<entry_id>/overrides", summary="Add a temporary on-call override {person, start, end}",
+             responses={201: {"description": "The schedule with the override (ETag: its version)"}})
+@request_body(OVERRIDE, {"person": "bob", "start": "2026-12-24T18:00:00Z", "end": "2026-12-27T09:00:00Z"})
 def add_override(entry_id: str) -> Response[dict[str, Any]]:
     return _entry(wiring.directory_admin().add_override(entry_id, _body(), by=_actor()), HTTPStatus.CREATED)
 
 
-@router.post("/services/<entry_id>/maintenance-windows", summary="Add a maintenance window {start, end, reason}: nobody is paged during it")
+@router.post("/services/<entry_id>/maintenance-windows", summary="Add a maintenance window {start, end, reason}: nobody is paged during it",
+             responses={201: {"description": "The service with the window (ETag: its version)"}})
+@request_body(MAINTENANCE_WINDOW, {"start": "2026-12-06T02:00:00Z", "end": "2026-12-06T04:00:00Z", "reason": "Database upgrade"})
 def add_maintenance_window(entry_id: str) -> Response[dict[str, Any]]:
     return _entry(wiring.directory_admin().add_maintenance_window(entry_id, _body(), by=_actor()), HTTPStatus.CREATED)

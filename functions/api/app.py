@@ -18,10 +18,11 @@ from firebell.domain.enums import Priority, Status
 from firebell.domain.errors import (
     HTTP_ANSWERS,
     FirebellError,
+    MethodNotAllowed,
     InvalidAckLink,
-    InvalidJson,
     InvalidRequest,
     InvalidTransition,
+    error_body,
     field_problems,
     http_answer,
     http_body,
@@ -45,24 +46,27 @@ from firebell.domain.models import (
 from firebell.ports import IncidentFilter
 
 if __package__:  # functions.api.app: tests, the local runtime, the cold-start bench
+    from . import openapi
     from .admin import router as admin_router
+    from .http_rules import method_not_allowed, read_bodies_as_json, read_json
     from .integrations import router as integrations_router
 else:  # `app` in Lambda, where this folder is the asset's root
+    import openapi
     from admin import router as admin_router
+    from http_rules import method_not_allowed, read_bodies_as_json, read_json
     from integrations import router as integrations_router
 
 logger = Logger()
 tracer = Tracer()
 metrics = Metrics()
-app = APIGatewayRestResolver(enable_validation=True)
+app = APIGatewayRestResolver(enable_validation=True, json_body_deserializer=read_json)
+read_bodies_as_json(app)
 app.include_router(admin_router, prefix="/admin")
 app.include_router(integrations_router)
 
-_VERSION = "0.1.0"
-
 
 def _error(status: HTTPStatus, code: str, message: str) -> Response:
-    return Response(status_code=status, content_type="application/json", body={"error": code, "message": message})
+    return Response(status_code=status, content_type="application/json", body=error_body(code, message))
 
 
 # --- one place where exceptions become HTTP answers: domain/errors.py's table ----------------------------
@@ -74,7 +78,8 @@ def refusal(error: Exception) -> Response:
         if is_transient(error):
             return _error(HTTPStatus.SERVICE_UNAVAILABLE, "try_again", "a dependency is busy; retry shortly")
         return _error(HTTPStatus.INTERNAL_SERVER_ERROR, "internal_error", "the request could not be completed")
-    return Response(status_code=answer.status, content_type="application/json", body=http_body(error, answer))
+    headers = {"Allow": ", ".join(error.allowed)} if isinstance(error, MethodNotAllowed) else None
+    return Response(status_code=answer.status, content_type="application/json", body=http_body(error, answer), headers=headers)
 
 
 app.exception_handler(FirebellError)(refusal)
@@ -82,16 +87,18 @@ app.exception_handler(FirebellError)(refusal)
 
 @app.exception_handler(RequestValidationError)
 def _invalid_request(error: RequestValidationError) -> Response:
-    problems = error.errors()
-    if any(p.get("type") == "json_invalid" for p in problems):
-        return refusal(InvalidJson("request body is not valid JSON"))
-    fields = field_problems(problems)
+    # Bodies that are not JSON never get here: http_rules.read_json refuses them first (400).
+    fields = field_problems(error.errors())
     return refusal(InvalidRequest(f"invalid request: {', '.join(f.field for f in fields)}", fields))
 
 
 @app.not_found
 def _no_route(_: Exception) -> Response:
-    return _error(HTTPStatus.NOT_FOUND, "route_not_found", f"no route for {app.current_event.http_method} {app.current_event.path}")
+    method, path = app.current_event.http_method, app.current_event.path
+    other_methods = method_not_allowed(app, method, path)
+    if other_methods is not None:
+        return refusal(other_methods)
+    return _error(HTTPStatus.NOT_FOUND, "route_not_found", f"no route for {method[:20]} {path[:200]}")
 
 
 # --- routes ---------------------------------------------------------------------------------------
@@ -99,7 +106,13 @@ def _no_route(_: Exception) -> Response:
 
 @app.get("/openapi.json", include_in_schema=False)
 def openapi_document() -> Response[str]:
-    return Response(200, "application/json", app.get_openapi_json_schema(title="firebell", version=_VERSION))
+    return Response(HTTPStatus.OK, "application/json", openapi.document_json(app))
+
+
+@app.get("/docs", include_in_schema=False)
+def api_docs() -> Response[str]:
+    # Swagger UI with its script and styles inline: no CDN, the same page locally and on Lambda.
+    return Response(HTTPStatus.OK, "text/html; charset=utf-8", openapi.swagger_page(app))
 
 
 @app.post(
@@ -170,7 +183,8 @@ def resolve_incident(incident_id: str, request: ResolveRequest) -> IncidentRead:
     return wiring.incidents().read(outcome.incident)
 
 
-@app.post("/incidents/<incident_id>/notes", summary="Add a note to the timeline")
+@app.post("/incidents/<incident_id>/notes", summary="Add a note to the timeline",
+          responses={201: {"description": "The note, as it is on the timeline"}})
 def add_note(incident_id: str, request: NoteRequest) -> Response[TimelineEntry]:
     entry = wiring.lifecycle().add_note(incident_id, request.by, request.text)
     return Response(HTTPStatus.CREATED, "application/json", entry.model_dump(mode="json"))
@@ -206,7 +220,8 @@ def reopen_incident(incident_id: str, request: ReasonRequest) -> IncidentRead:
     return wiring.incidents().read(wiring.resolution().reopen(incident_id, request.by, request.reason).incident)
 
 
-@app.post("/incidents/<incident_id>/updates", summary="Post a stakeholder update (emailed to the team's stakeholders)")
+@app.post("/incidents/<incident_id>/updates", summary="Post a stakeholder update (emailed to the team's stakeholders)",
+          responses={201: {"description": "The update, as it is on the timeline"}})
 def post_stakeholder_update(incident_id: str, request: StakeholderUpdateRequest) -> Response[Timeline]:
     posted, _ = wiring.duties().post_update(incident_id, request.by, request.message)
     return Response(HTTPStatus.CREATED, "application/json", {"items": [posted.model_dump(mode="json")]})
@@ -221,16 +236,26 @@ _ACK_PAGE = """<!doctype html><html><head><meta charset="utf-8"><title>firebell<
 <body style="font-family:sans-serif;max-width:32em;margin:3em auto">{body}</body></html>"""
 
 
-@app.get("/ack/<token>", include_in_schema=False)
+_HTML = {"text/html": {"schema": {"type": "string"}}}
+_LINK_GONE = {"description": "The link is forged, expired, used, or its incident moved on (an HTML page saying which)",
+              "content": _HTML}
+
+
+@app.get("/ack/<token>", summary="The page an acknowledgement link opens: a button that acknowledges",
+         responses={200: {"description": "The page, with its button", "content": _HTML}})
 def acknowledge_link_page(token: str) -> Response[str]:
+    """What a person sees on opening the link in a page (email or SMS). Opening it changes nothing."""
     # A GET never acknowledges: mail scanners open links, and must not silence a page.
     body = ('<h1>Acknowledge this incident?</h1><p>Acknowledging stops paging.</p>'
             f'<form method="post" action="{html.escape(token)}"><button type="submit">Acknowledge</button></form>')
     return Response(HTTPStatus.OK, "text/html; charset=utf-8", _ACK_PAGE.format(body=body))
 
 
-@app.post("/ack/<token>", include_in_schema=False)
+@app.post("/ack/<token>", summary="Acknowledge by link (the page's button)",
+          responses={200: {"description": "Acknowledged: paging has stopped (an HTML page)", "content": _HTML}, 410: _LINK_GONE})
 def acknowledge_by_link(token: str) -> Response[str]:
+    """Acknowledges the incident the link was sent for, as the person it was sent to. The token is HMAC-signed,
+    expires, and works once."""
     try:
         incident = wiring.lifecycle().acknowledge_by_link(token).incident
     except (InvalidAckLink, InvalidTransition) as refused:

@@ -26,8 +26,22 @@ from firebell.domain.errors import FieldProblem, InvalidPayload, UnknownRoutingK
 from firebell.domain.routing_keys import fingerprint
 from firebell.usecases.intake import AlertIntake
 
+if __package__:
+    from .openapi import request_body
+else:  # Lambda: this folder is the asset's root
+    from openapi import request_body
+
 router = Router()
 logger = Logger(child=True)
+
+PAGERDUTY_REJECTION = {"type": "object", "required": ["status", "message", "errors"], "properties": {
+    "status": {"type": "string", "const": "invalid event"}, "message": {"type": "string"},
+    "errors": {"type": "array", "items": {"type": "string"}}}}
+PAGERDUTY_EVENT = {
+    "allOf": [{"$ref": "#/components/schemas/PagerDutyEnvelope"}],
+    "properties": {"payload": {"$ref": "#/components/schemas/PagerDutyPayload",
+                               "description": "Required for trigger; acknowledge and resolve ignore it"}},
+}
 
 Answer = tuple[int, dict[str, Any]]
 
@@ -120,10 +134,20 @@ def _respond(answer: Answer) -> Response[dict[str, Any]]:
 @router.post(
     "/v2/enqueue",
     summary="PagerDuty Events API v2: trigger, acknowledge or resolve an alert (docs/integrations.md)",
-    responses={202: {"description": "Event processed"}, 400: {"description": "Invalid event, or unknown routing_key"},
+    responses={202: {"description": "Event processed"},
+               400: {"description": "Invalid event, or unknown routing_key (PagerDuty's own answer format)",
+                     "content": {"application/json": {"schema": PAGERDUTY_REJECTION}}},
                403: {"description": "A demo routing key, outside the local runtime"}},
 )
+@request_body(PAGERDUTY_EVENT, {
+    "routing_key": "R0UT1NGKEY0000000000000000000001", "event_action": "trigger", "dedup_key": "disk-full-db-1",
+    "payload": {"summary": "Disk 95% full on db-1", "source": "db-1", "severity": "critical"}},
+    "A PagerDuty Events API v2 event, as PagerDuty's own clients send it",
+    models=(integrations.PagerDutyEnvelope, integrations.PagerDutyPayload))
 def pagerduty_enqueue() -> Response[dict[str, Any]]:
+    """Accepts the events PagerDuty's Events API v2 accepts, and answers as it does (202 with the dedup key;
+    400 {status, message, errors} for an invalid event). A trigger opens an incident on the routing key's
+    service, or repeats the open one with the same dedup_key; acknowledge and resolve act on that incident."""
     return _respond(enqueue(_raw_body(), wiring.effective_config, wiring.intake))
 
 
@@ -135,5 +159,13 @@ def pagerduty_enqueue() -> Response[dict[str, Any]]:
                404: {"description": "Unknown routing key"}, 413: {"description": "Too large"},
                422: {"description": "Invalid webhook"}},
 )
+@request_body(integrations.AlertmanagerWebhook, {
+    "version": "4", "status": "firing", "receiver": "firebell", "groupKey": "{}:{alertname=\"HighLatency\"}",
+    "alerts": [{"status": "firing", "labels": {"alertname": "HighLatency", "severity": "critical"},
+                "annotations": {"summary": "p99 latency above 2 s"}, "startsAt": "2026-12-01T10:00:00Z",
+                "fingerprint": "5f2a9c0e1b7d3a64"}]},
+    "Alertmanager's webhook (version 4), as its webhook_config sends it")
 def alertmanager_webhook(routing_key: str) -> Response[dict[str, Any]]:
+    """Each firing alert opens an incident on the routing key's service (or repeats the open one with the same
+    fingerprint); each resolved alert resolves it. Point an Alertmanager webhook_config at this URL."""
     return _respond(alertmanager(routing_key, _raw_body(), wiring.effective_config, wiring.intake))

@@ -363,6 +363,9 @@ class FirebellStack(Stack):
             description=spec.description,
             # Every method requires SigV4-signed requests from IAM principals allowed execute-api:Invoke.
             default_method_options=apigw.MethodOptions(authorization_type=apigw.AuthorizationType.IAM),
+            # Every body reaches the function as the bytes sent (base64): without this, API Gateway passes text
+            # and replaces invalid UTF-8 with U+FFFD, which the function could then not refuse.
+            binary_media_types=["*/*"],
             deploy_options=apigw.StageOptions(
                 access_log_destination=apigw.LogGroupLogDestination(access_logs),
                 access_log_format=apigw.AccessLogFormat.json_with_standard_fields(
@@ -407,6 +410,14 @@ class FirebellStack(Stack):
                         NagPackSuppression(id="AwsSolutions-COG4", reason=f"Public by design: authenticated by {route.authenticated_by}"),
                     ],
                 )
+        # API Gateway's own refusals (403 unsigned, 429 throttled, 413 too large, …) in the API's error format
+        # (domain/errors.py ErrorBody), as GET /openapi.json documents them.
+        for response_type in (apigw.ResponseType.DEFAULT_4_XX, apigw.ResponseType.DEFAULT_5_XX):
+            api.add_gateway_response(
+                f"{response_type.response_type}Response",
+                type=response_type,
+                templates={"application/json": '{"error":"$context.error.responseType","message":$context.error.messageString}'},
+            )
         # RestApi always adds an `Endpoint` output; the stack's ApiUrl output (below) is the one to use.
         api.node.try_remove_child("Endpoint")
         suppressions = []

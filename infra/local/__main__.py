@@ -44,7 +44,7 @@ def main(argv: list[str] | None = None) -> int:
     alarms_topic = runtime.resources[("topic", ALARMS_TOPIC)]
     print(
         f"firebell is running locally (no AWS account)\n"
-        f"  HTTP API        {runtime.api_url}   (GET /openapi.json, /incidents; outbox at /_local/outbox, health at /_local/health)\n"
+        f"  HTTP API        {runtime.api_url}   (GET /openapi.json, /docs, /incidents; outbox at /_local/outbox, health at /_local/health)\n"
         f"  AWS endpoint    {runtime.aws_url}   (aws --endpoint-url {runtime.aws_url} …, region us-east-1)\n"
         f"  alarms topic    {alarms_topic}\n"
         f"  events topic    {runtime.resources[('topic', EVENTS_TOPIC)]}\n"

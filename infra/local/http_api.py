@@ -1,6 +1,10 @@
 """API Gateway (REST, proxy integration) on localhost: HTTP requests in, Lambda proxy events to the api handler.
 
 Paths under /_local/ are the runtime's own (outbox, dead letters, health), never the api function's.
+As the deployed API (infra/cdk: binaryMediaTypes */*), every body reaches the function base64-encoded, byte
+for byte: text that is not UTF-8 is the function's to refuse, not replaced on the way. Every method reaches
+the function (which answers 405 with Allow for one no route declares); chunked bodies are read; a client
+that stops sending mid-request is answered 408 after BODY_TIMEOUT_SECONDS and its connection closed.
 """
 
 from __future__ import annotations
@@ -14,18 +18,25 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
+from firebell.domain.errors import error_body
 from infra.local.render import ACCOUNT_ID
 
 if TYPE_CHECKING:
     from infra.local.runtime import LocalFunction, LocalRuntime
 
 MAX_BODY_BYTES = 10 * 1024 * 1024  # API Gateway's payload limit
+BODY_TIMEOUT_SECONDS = 10.0
+
+
+class RequestRefused(Exception):
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status, self.code = status, code
 
 
 def proxy_event(method: str, raw_path: str, headers: dict[str, str], body: bytes, source_ip: str) -> dict[str, Any]:
     url = urlsplit(raw_path)
     query = parse_qs(url.query, keep_blank_values=True)
-    text = body.decode("utf-8", errors="replace") if body else None
     return {
         "resource": "/{proxy+}",
         "path": url.path,
@@ -48,14 +59,16 @@ def proxy_event(method: str, raw_path: str, headers: dict[str, str], body: bytes
             "requestTimeEpoch": int(time.time() * 1000),
             "identity": {"sourceIp": source_ip, "userAgent": headers.get("User-Agent", "")},
         },
-        "body": text,
-        "isBase64Encoded": False,
+        "body": base64.b64encode(body).decode("ascii") if body else None,
+        "isBase64Encoded": bool(body),
     }
 
 
 def start_http_api(runtime: "LocalRuntime", function: "LocalFunction", port: int) -> ThreadingHTTPServer:
     class Handler(BaseHTTPRequestHandler):
         server_version = "firebell-local"
+        protocol_version = "HTTP/1.1"  # keep-alive and chunked request bodies, as API Gateway speaks
+        timeout = BODY_TIMEOUT_SECONDS  # a socket timeout: a stalled client never holds a thread for ever
 
         def log_message(self, *_: Any) -> None:  # the timeline is the log that matters
             pass
@@ -71,12 +84,52 @@ def start_http_api(runtime: "LocalRuntime", function: "LocalFunction", port: int
         def _json(self, status: int, payload: Any) -> None:
             self._reply(status, {"Content-Type": "application/json"}, json.dumps(payload, default=str).encode())
 
-        def _handle(self) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
+        def _refuse(self, refused: RequestRefused) -> None:
+            self.close_connection = True  # what is left of the body is unread: the connection cannot be reused
+            self._json(refused.status, error_body(refused.code, str(refused)))
+
+        def _read_body(self) -> bytes:
+            if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
+                return self._read_chunks()
+            declared = self.headers.get("Content-Length") or "0"
+            if not declared.strip().isdigit():
+                raise RequestRefused(400, "invalid_header", f"Content-Length is not a number: {declared[:40]!r}")
+            length = int(declared)
             if length > MAX_BODY_BYTES:
-                self._json(413, {"error": "payload_too_large", "message": f"body over {MAX_BODY_BYTES} bytes"})
-                return
+                raise RequestRefused(413, "payload_too_large", f"the body is larger than {MAX_BODY_BYTES:,} bytes")
             body = self.rfile.read(length) if length else b""
+            if len(body) < length:
+                raise RequestRefused(400, "incomplete_body", f"the body ended after {len(body)} of {length} bytes")
+            return body
+
+        def _read_chunks(self) -> bytes:
+            body = bytearray()
+            while True:
+                size_line = self.rfile.readline(1026).split(b";", 1)[0].strip()
+                try:
+                    size = int(size_line, 16)
+                except ValueError:
+                    raise RequestRefused(400, "invalid_chunk", "a chunk size is not hexadecimal") from None
+                if len(body) + size > MAX_BODY_BYTES:
+                    raise RequestRefused(413, "payload_too_large", f"the body is larger than {MAX_BODY_BYTES:,} bytes")
+                if size == 0:
+                    while self.rfile.readline(8194).strip():  # trailers: none that matter here
+                        pass
+                    return bytes(body)
+                chunk = self.rfile.read(size)
+                if len(chunk) < size or self.rfile.readline(3).strip():
+                    raise RequestRefused(400, "invalid_chunk", "a chunk is shorter than its size says")
+                body += chunk
+
+        def _handle(self) -> None:
+            try:
+                body = self._read_body()
+            except RequestRefused as refused:
+                self._refuse(refused)
+                return
+            except TimeoutError:
+                self._refuse(RequestRefused(408, "request_timeout", f"no complete body within {BODY_TIMEOUT_SECONDS:g} s"))
+                return
             path = urlsplit(self.path).path
             if path.startswith("/_local/"):
                 self._local(path, body)
@@ -85,7 +138,7 @@ def start_http_api(runtime: "LocalRuntime", function: "LocalFunction", port: int
             try:
                 response = function.invoke(event)
             except Exception as error:  # what API Gateway answers when the integration fails
-                self._json(502, {"message": "Internal server error", "detail": type(error).__name__})
+                self._json(502, error_body("internal_error", f"Internal server error ({type(error).__name__})"))
                 return
             headers = dict(response.get("headers") or {})
             for name, values in (response.get("multiValueHeaders") or {}).items():
@@ -123,7 +176,11 @@ def start_http_api(runtime: "LocalRuntime", function: "LocalFunction", port: int
                     return
             self._json(200, injector.snapshot() if injector else {"rate": 0.0, "seed": None, "faults_injected": 0, "eligible_calls": 0, "by_kind": {}, "by_operation": {}})
 
-        do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = _handle
+        def __getattr__(self, name: str) -> Any:
+            # Every method (PROPFIND, TRACE, …) goes to the function, which knows which ones each path takes.
+            if name.startswith("do_"):
+                return self._handle
+            raise AttributeError(name)
 
     server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
     server.daemon_threads = True

@@ -210,6 +210,21 @@ def test_list_filters_and_pages_newest_first(store):
         store.list(IncidentFilter(), 2, "not-a-cursor!")
 
 
+@pytest.mark.parametrize("other", [IncidentFilter(), IncidentFilter(status=Status.ACKNOWLEDGED),
+                                   IncidentFilter(status=Status.TRIGGERED, team="payments")])
+def test_a_cursor_reused_with_another_filter_or_altered_is_refused(store, other):
+    for n in range(1, 4):
+        store.commit(new_change(n, at=T0 + timedelta(minutes=n)))
+    cursor = store.list(IncidentFilter(status=Status.TRIGGERED), 1, None).cursor
+    with pytest.raises(InvalidCursor, match="another filter"):
+        store.list(other, 1, cursor)
+    encoded, _, checksum = cursor.partition(".")
+    altered = f"{encoded[:-2]}{'A' if encoded[-2] != 'A' else 'B'}{encoded[-1]}.{checksum}"
+    for tampered in (altered, encoded, cursor + "0"):
+        with pytest.raises(InvalidCursor):
+            store.list(IncidentFilter(status=Status.TRIGGERED), 1, tampered)
+
+
 def test_get_by_reference(store):
     incident = store.commit(new_change(7))
     assert store.get_by_reference("INC-7") == incident

@@ -630,3 +630,12 @@ def test_timeline_tells_the_story_in_order(world):
         "resolved",
         "review",
     ]
+
+
+@pytest.mark.parametrize("key", ["x" * 3_000, "INC-" + "9" * 3_000])
+def test_an_id_longer_than_any_incident_has_is_not_found_without_asking_the_store(world, key) -> None:
+    # DynamoDB answers a key over 2,048 bytes with a ValidationException (a 5xx), not with "no such item".
+    with pytest.raises(IncidentNotFound) as missing:
+        world.service.incidents.get(key)
+    assert not world.store.calls["get"] and not world.store.calls["get_by_reference"]
+    assert len(str(missing.value)) < 200

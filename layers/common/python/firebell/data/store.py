@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import json
 from datetime import datetime, timedelta
 
@@ -12,6 +11,7 @@ from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
 from pynamodb.transactions import TransactWrite
 from ulid import ULID
 
+from ..domain import cursors
 from ..domain.errors import ConcurrentUpdate, IdempotencyKeyTaken, InvalidCursor, OnceKeyUsed
 from ..domain.models import Incident, TimelineEntry
 from ..outbox import Change, DedupMark, EffectStatus
@@ -109,20 +109,22 @@ def _from_record(record: IncidentRecord) -> Incident:
     )
 
 
-def _encode_cursor(key: dict | None) -> str | None:
-    return base64.urlsafe_b64encode(json.dumps(key).encode()).decode() if key else None
+def _list_query(filters: IncidentFilter) -> list[str | None]:
+    return [filters.status and filters.status.value, filters.priority and filters.priority.value, filters.team]
 
 
-def _decode_cursor(cursor: str | None) -> dict | None:
+def _decode_cursor(cursor: str | None, filters: IncidentFilter, index_key: tuple[str, str]) -> dict | None:
+    """The start key sealed in the cursor, if it has exactly the shape the index's own pages return (table and
+    index keys, strings) and starts inside the same partition: anything else would make DynamoDB refuse the query."""
     if not cursor:
         return None
-    try:
-        decoded = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-    except (ValueError, TypeError):
-        raise InvalidCursor(cursor) from None
-    if not isinstance(decoded, dict):
+    key = cursors.unseal(cursor, _list_query(filters))
+    hash_name, hash_value = index_key
+    if not (isinstance(key, dict) and set(key) == {"pk", "sk", hash_name, "opened_at"}
+            and all(isinstance(v, dict) and list(v) == ["S"] and isinstance(v["S"], str) for v in key.values())
+            and key[hash_name]["S"] == hash_value):
         raise InvalidCursor(cursor)
-    return decoded
+    return key
 
 
 class DynamoIncidentStore(OutboxStore, SmsWindowStore):
@@ -155,18 +157,19 @@ class DynamoIncidentStore(OutboxStore, SmsWindowStore):
         if filters.team:
             condition &= IncidentRecord.team == filters.team
         if filters.status:
-            index, key = IncidentRecord.by_status, filters.status.value
+            index, hash_name, key = IncidentRecord.by_status, "status", filters.status.value
         else:
-            index, key = IncidentRecord.by_recency, "incident"
+            index, hash_name, key = IncidentRecord.by_recency, "entity", "incident"
         results = index.query(
             key,
             filter_condition=condition,
             scan_index_forward=False,
             limit=limit,
-            last_evaluated_key=_decode_cursor(cursor),
+            last_evaluated_key=_decode_cursor(cursor, filters, (hash_name, key)),
         )
         items = [_from_record(record) for record in results]
-        return Page(items=items, cursor=_encode_cursor(results.last_evaluated_key))
+        last = results.last_evaluated_key
+        return Page(items=items, cursor=cursors.seal(last, _list_query(filters)) if last else None)
 
     def timeline(self, incident_id: str) -> list[TimelineEntry]:
         records = TimelineRecord.query(

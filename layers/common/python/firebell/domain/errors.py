@@ -21,7 +21,7 @@ from enum import StrEnum
 from http import HTTPStatus
 from typing import Any, ClassVar
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,7 +65,7 @@ class DomainError(PermanentError):
 
 class IncidentNotFound(DomainError):
     def __init__(self, incident_id: str) -> None:
-        super().__init__(f"incident {incident_id!r} not found")
+        super().__init__(f"incident {incident_id[:100]!r} not found")
         self.incident_id = incident_id
 
 
@@ -177,9 +177,25 @@ class InvalidEntry(InvalidRequest):
     """An admin change that is wrong on its own (types, missing fields, id mismatch)."""
 
 
+class UnsupportedMediaType(InvalidPayload):
+    """A body in a format the API does not read (it reads JSON only)."""
+
+    def __init__(self, content_type: str) -> None:
+        problem = f"is {content_type[:100]!r}: send application/json"
+        super().__init__(f"unsupported Content-Type {content_type[:100]!r}: the API reads JSON", [FieldProblem("header.Content-Type", problem)])
+
+
+class MethodNotAllowed(DomainError):
+    """The path exists, but not with this method; `allowed` goes into the Allow header."""
+
+    def __init__(self, method: str, path: str, allowed: Sequence[str]) -> None:
+        super().__init__(f"{method[:20]} is not allowed on {path[:200]}: use {', '.join(allowed)}")
+        self.allowed = list(allowed)
+
+
 class InvalidCursor(InvalidPayload):
-    def __init__(self, cursor: str) -> None:
-        super().__init__("cursor is not one this API returned")
+    def __init__(self, cursor: str, reason: str = "is not one this API returned") -> None:
+        super().__init__(f"cursor {reason}", [FieldProblem("query.cursor", reason)])
         self.cursor = cursor
 
 
@@ -240,7 +256,26 @@ HTTP_ANSWERS: dict[type[Exception], HttpAnswer] = {
     InvalidRequest: HttpAnswer(HTTPStatus.UNPROCESSABLE_ENTITY, "validation_failed"),
     InvalidHeader: HttpAnswer(HTTPStatus.BAD_REQUEST, "invalid_header"),
     InvalidCursor: HttpAnswer(HTTPStatus.BAD_REQUEST, "invalid_cursor", "query.cursor"),
+    UnsupportedMediaType: HttpAnswer(HTTPStatus.UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", "header.Content-Type"),
+    MethodNotAllowed: HttpAnswer(HTTPStatus.METHOD_NOT_ALLOWED, "method_not_allowed"),
 }
+
+
+class FieldError(BaseModel):
+    field: str = Field(description="Where: `body.title`, `query.cursor`, `header.Content-Type`, `path.kind`, …")
+    problem: str
+
+
+class ErrorBody(BaseModel):
+    """Every refusal's body, from the handler (http_body below) and from the gateway in front of it."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "error": "validation_failed", "message": "invalid request: body.title",
+        "fields": [{"field": "body.title", "problem": "Field required"}]}]})
+
+    error: str = Field(description="What went wrong, as a stable code: validation_failed, invalid_json, incident_not_found, …")
+    message: str = Field(description="The same for a person to read")
+    fields: list[FieldError] | None = Field(None, description="The request fields at fault, when there are any")
 
 
 def http_answer(error: BaseException) -> HttpAnswer | None:
@@ -251,15 +286,18 @@ def http_answer(error: BaseException) -> HttpAnswer | None:
     return None
 
 
+def error_body(code: str, message: str, problems: Sequence[FieldProblem] = ()) -> dict[str, Any]:
+    """An ErrorBody as JSON-ready data: {"error", "message", "fields"?}."""
+    fields = [FieldError(field=p.field, problem=p.problem) for p in problems] or None
+    return ErrorBody(error=code, message=message, fields=fields).model_dump(exclude_none=True)
+
+
 def http_body(error: BaseException, answer: HttpAnswer) -> dict[str, Any]:
-    """{"error", "message", "fields"?}: fields from the error's own problems, else the row's field."""
-    body: dict[str, Any] = {"error": answer.code, "message": str(error)}
+    """The ErrorBody for a refusal: fields from the error's own problems, else the row's field."""
     problems: list[FieldProblem] | None = getattr(error, "problems", None)
-    if problems:
-        body["fields"] = [{"field": p.field, "problem": p.problem} for p in problems]
-    elif answer.field:
-        body["fields"] = [{"field": answer.field, "problem": str(error)}]
-    return body
+    if not problems and answer.field:
+        problems = [FieldProblem(answer.field, str(error))]
+    return error_body(answer.code, str(error), problems or ())
 
 
 # --- pydantic errors → named fields ---------------------------------------------------------------------

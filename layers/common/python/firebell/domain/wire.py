@@ -53,41 +53,52 @@ def _finite(text: str) -> float:
     return number
 
 
-def _flaw(document: Any, limit: int) -> tuple[tuple[str | int, ...], str] | None:
+# C0 controls other than tab, line feed and carriage return, and DEL: JSON may escape them, but no field means
+# them, and a NUL or an ESC would travel on into email subjects, SMS and terminals. Refused, never stripped.
+_CONTROL_CHARACTERS = frozenset(chr(c) for c in (*range(0x20), 0x7F)) - {"\t", "\n", "\r"}
+
+
+def _text_problem(text: str) -> str | None:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return "contains an unpaired surrogate (not Unicode text)"
+    control = next((c for c in text if c in _CONTROL_CHARACTERS), None)
+    if control is not None:
+        return f"contains the control character U+{ord(control):04X}"
+    return None
+
+
+def _flaw(document: Any, limit: int) -> tuple[tuple[str | int, ...], str, type[InvalidPayload]] | None:
     """The first place the document nests deeper than `limit` or holds text that is not Unicode (an unpaired
-    surrogate escape), found iteratively: a deep document must not blow the stack."""
+    surrogate escape) or holds a control character, found iteratively: a deep document must not blow the stack."""
     stack: list[tuple[Any, tuple[str | int, ...]]] = [(document, ())]
     while stack:
         value, path = stack.pop()
         if isinstance(value, str):
-            if not _is_unicode(value):
-                return path, "contains an unpaired surrogate (not Unicode text)"
+            problem = _text_problem(value)
+            if problem:
+                return path, problem, InvalidJson
             continue
         if isinstance(value, dict):
             for key in value:
-                if not _is_unicode(key):
-                    return path, "has a field name with an unpaired surrogate (not Unicode text)"
+                problem = _text_problem(key)
+                if problem:
+                    return path, f"has a field name that {problem}", InvalidJson
             children = value.items()
         elif isinstance(value, list):
             children = enumerate(value)
         else:
             continue
         if len(path) >= limit:
-            return path, f"nests deeper than {limit} levels"
+            return path, f"nests deeper than {limit} levels", InvalidRequest
         stack.extend((child, (*path, key)) for key, child in children)
     return None
 
 
-def _is_unicode(text: str) -> bool:
-    try:
-        text.encode("utf-8")
-        return True
-    except UnicodeEncodeError:
-        return False
-
-
-def decode_json_object(body: bytes | str | None, max_bytes: int) -> dict[str, Any]:
-    """The body as a JSON object, or InvalidPayload naming `body` (or the path that nests too deeply)."""
+def decode_json(body: bytes | str | None, max_bytes: int, prefix: tuple[str, ...] = ()) -> Any:
+    """Any JSON document within bounds (size, depth, number size, UTF-8, no control characters), or InvalidPayload
+    naming the field at fault (under `prefix`, e.g. ("body",) for the API's names)."""
     if body is None or len(body) == 0:
         raise InvalidJson(problems=[FieldProblem("body", "is empty: expected a JSON object")])
     raw = body.encode("utf-8", errors="surrogatepass") if isinstance(body, str) else body
@@ -100,14 +111,20 @@ def decode_json_object(body: bytes | str | None, max_bytes: int) -> dict[str, An
         raise InvalidJson(problems=[FieldProblem("body", f"is not UTF-8 text (byte {error.start})")]) from None
     except RecursionError:
         raise InvalidJson(problems=[FieldProblem("body", f"nests deeper than {MAX_DEPTH} levels")]) from None
-    except ValueError as error:  # JSONDecodeError, NaN/Infinity, huge numbers
+    except ValueError as error:  # JSONDecodeError, NaN/Infinity, huge numbers (over 4,300 digits)
         raise InvalidJson(problems=[FieldProblem("body", f"is not valid JSON ({str(error)[:200]})")]) from None
-    if not isinstance(document, dict):
-        raise InvalidRequest(problems=[FieldProblem("body", f"must be a JSON object, not {_json_type(document)}")])
     flaw = _flaw(document, MAX_DEPTH)
     if flaw is not None:
-        path, problem = flaw
-        raise InvalidRequest(problems=[FieldProblem(_dotted(path[:4]), problem)])
+        path, problem, error_type = flaw
+        raise error_type(problems=[FieldProblem(_dotted((*prefix, *path[:4])), problem)])
+    return document
+
+
+def decode_json_object(body: bytes | str | None, max_bytes: int) -> dict[str, Any]:
+    """The body as a JSON object, or InvalidPayload naming `body` (or the field at fault)."""
+    document = decode_json(body, max_bytes)
+    if not isinstance(document, dict):
+        raise InvalidRequest(problems=[FieldProblem("body", f"must be a JSON object, not {_json_type(document)}")])
     return document
 
 

@@ -17,6 +17,8 @@ from ..ports import Clock, IncidentFilter, IncidentStore, Page
 logger = logging.getLogger(__name__)
 SYSTEM = "firebell"
 _REFERENCE = re.compile(r"^INC-\d+$")
+# Far above a ULID (26) or a reference; DynamoDB refuses keys over 2,048 bytes with an error, not "not found".
+MAX_INCIDENT_KEY = 64
 # Lost races re-read and decide again; this many in a row means something is hammering one incident.
 _ATTEMPTS = 8
 
@@ -54,6 +56,8 @@ class Incidents:
     # --- reading ----------------------------------------------------------------------------------
 
     def get(self, incident_id_or_reference: str) -> Incident:
+        if len(incident_id_or_reference) > MAX_INCIDENT_KEY:
+            raise IncidentNotFound(incident_id_or_reference)
         if _REFERENCE.match(incident_id_or_reference):
             found = self.store.get_by_reference(incident_id_or_reference)
         else:

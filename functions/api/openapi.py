@@ -1,0 +1,233 @@
+"""GET /openapi.json and GET /docs: Powertools' generated document, completed from what the routes really do.
+
+Powertools derives paths, parameters, request and success schemas from the route functions. What it cannot see
+is added here, for every route the same way, so a new route declared like the others is documented with no
+extra work:
+- the refusals it can answer, all with the one ErrorBody schema of domain/errors.py (Powertools' own
+  HTTPValidationError is not what the API sends, and goes): see `_refusals`;
+- its security: SigV4 (API Gateway's AWS_IAM authorization) unless its path is public (`PUBLIC`, held equal to
+  infra/topology.py's public routes by a test), its tag (by path), a readable operationId (the function's
+  name), a description (the function's docstring) and an example body;
+- request bodies of routes that read their body themselves (integrations, admin): `@request_body(...)`.
+"""
+
+from __future__ import annotations
+
+import copy
+import inspect
+import json
+from collections.abc import Callable
+from functools import cache
+from http import HTTPStatus
+from pathlib import Path
+from typing import Any, TypeVar
+
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver
+from aws_lambda_powertools.event_handler.openapi.swagger_ui import generate_swagger_html
+from pydantic import BaseModel
+
+from firebell.domain.errors import ErrorBody
+
+VERSION = "0.1.0"
+SCHEMAS = "#/components/schemas/"
+
+DESCRIPTION = """firebell's HTTP API: report and run incidents, read on-call schedules, administer the directory,
+and receive alerts from monitoring tools.
+
+**Errors.** Every refusal is JSON in one format, `ErrorBody`: `{"error": code, "message": text, "fields":
+[{"field", "problem"}]}`, fields named `body.…`, `query.…`, `path.…` or `header.…` (the PagerDuty route answers
+its own 400 format, as PagerDuty does). Statuses from API Gateway in front (403 unsigned, 429 throttled, 413 over
+10 MB) use the same format.
+
+**Bodies** are JSON (UTF-8, at most 32 levels deep, numbers within float range, no control characters other
+than tab, CR and LF). They are read as JSON when Content-Type is absent, `application/json`, `application/*+json`
+or `application/x-www-form-urlencoded` (what `curl -d` sends); any other type is answered 415.
+
+**Authentication.** Most routes need requests signed with AWS Signature Version 4 by an IAM principal allowed
+`execute-api:Invoke` (security scheme `sigv4`). The integration routes are public at the HTTP level and
+authenticated by a routing key (an integration key of one service: in the body for PagerDuty, in the path for
+Alertmanager); acknowledgement links by their HMAC-signed, expiring, single-use token. The local runtime
+(`make run`) checks no signatures."""
+
+# Public paths (no SigV4) and what authenticates them instead; infra/topology.py declares the same.
+PUBLIC: dict[str, str] = {
+    "/v2/": "the routing key in the body (PagerDuty Events API v2 semantics)",
+    "/v1/alertmanager/": "the routing key in the path",
+    "/ack/": "the acknowledgement link's HMAC-signed, expiring, single-use token",
+}
+INTEGRATIONS = ("integrations", "Alerts from monitoring tools (PagerDuty Events API v2, Alertmanager)")
+TAGS: dict[str, tuple[str, str]] = {  # path prefix → tag and its description
+    "/incidents": ("incidents", "Report incidents and take them through acknowledgement, resolution and review"),
+    "/schedules": ("schedules", "Who is on call, and the shifts as a calendar"),
+    "/admin": ("admin", "The directory: people, schedules, escalation policies, teams, services"),
+    "/v2/": INTEGRATIONS,
+    "/v1/": INTEGRATIONS,
+    "/ack/": ("acknowledgement links", "One-click links sent in pages"),
+}
+SECURITY_SCHEMES = {
+    "sigv4": {
+        "type": "apiKey", "in": "header", "name": "Authorization",
+        "description": "AWS Signature Version 4 (API Gateway AWS_IAM authorization): sign with credentials of an "
+                       "IAM principal allowed execute-api:Invoke on this API.",
+        "x-amazon-apigateway-authtype": "awsSigv4",
+    },
+}
+# Request examples by body schema name, shown in the document and in /docs.
+EXAMPLES: dict[str, Any] = {
+    "IncidentCreate": {"title": "Checkout is slow", "reporter": "service-desk", "impact": "high", "urgency": "medium"},
+    "AcknowledgeRequest": {"by": "alice"},
+    "ByRequest": {"by": "alice"},
+    "ResolveRequest": {"by": "alice", "resolution_notes": "Rolled back release 2026.11.3"},
+    "NoteRequest": {"by": "alice", "text": "Payment provider confirms elevated latency"},
+    "ReasonRequest": {"by": "alice", "reason": "Waiting on the payment provider"},
+    "ReassignRequest": {"by": "alice", "to": "bob"},
+    "StakeholderUpdateRequest": {"by": "carol", "message": "Checkout is degraded; next update in 30 minutes"},
+    "ReviewRequest": {"by": "carol", "summary": "A release doubled database connections; pool limits added"},
+}
+
+_ERROR_DESCRIPTIONS = {
+    400: "Not readable: not JSON, not UTF-8, a control character, nesting or a number too large, a bad cursor or header",
+    403: "API Gateway: the request is not signed (SigV4), or the signer may not invoke this API",
+    404: "Something the path names does not exist",
+    409: "The incident's state does not allow this now, or another change landed first (retry)",
+    413: "The body is too large",
+    415: "The body is not JSON (see Content-Type rule above)",
+    422: "Readable, but a field is invalid: `fields` names each",
+    429: "API Gateway: throttled; retry with backoff",
+    503: "A dependency is busy; retry shortly",
+}
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def request_body(schema: type[BaseModel] | dict[str, Any], example: Any, description: str = "",
+                 models: tuple[type[BaseModel], ...] = ()) -> Callable[[F], F]:
+    """Documents the JSON body of a route that reads its body itself (place it under the route decorator);
+    `models`: those a schema given as a dict refers to (#/components/schemas/<name>)."""
+
+    def mark(function: F) -> F:
+        function.openapi_request_body = (schema, example, description, models)  # type: ignore[attr-defined]
+        return function
+
+    return mark
+
+
+def _prefixed(table: dict[str, Any], path: str) -> Any:
+    return next((value for prefix, value in table.items() if path.startswith(prefix)), None)
+
+
+def _camel(name: str) -> str:
+    first, *rest = name.split("_")
+    return first + "".join(part.title() for part in rest)
+
+
+def _refusals(path: str, method: str, operation: dict[str, Any]) -> list[int]:
+    """The refusal statuses a route can answer, from what it takes (body, parameters) and does (writes)."""
+    statuses = {429, 503} | ({403} if _prefixed(PUBLIC, path) is None else set())
+    parameters = operation.get("parameters") or []
+    if "{" in path:
+        statuses.add(404)
+    if any(p.get("in") in ("query", "header") for p in parameters) or "requestBody" in operation:
+        statuses |= {400, 422}
+    if "requestBody" in operation:
+        statuses |= {413, 415}
+    if method in ("post", "put", "delete"):
+        statuses.add(409)
+    return sorted(statuses)
+
+
+def _error_response(description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": {"$ref": f"{SCHEMAS}ErrorBody"}}}}
+
+
+def _schema_of(source: type[BaseModel] | dict[str, Any], schemas: dict[str, Any]) -> dict[str, Any]:
+    if isinstance(source, dict):
+        return source
+    schema = source.model_json_schema(ref_template=SCHEMAS + "{model}")
+    schemas.update(schema.pop("$defs", {}))
+    schemas[source.__name__] = schema
+    return {"$ref": SCHEMAS + source.__name__}
+
+
+def _complete(operation: dict[str, Any], route: Any, path: str, schemas: dict[str, Any]) -> None:
+    method = route.method.lower()
+    operation["operationId"] = _camel(route.func.__name__)
+    operation["tags"] = [_prefixed(TAGS, path)[0]]
+    docstring = inspect.getdoc(route.func)
+    operation.setdefault("description", docstring or operation.get("summary", ""))
+    public = _prefixed(PUBLIC, path)
+    if public is not None:
+        operation["security"] = []
+        operation["description"] += f"\n\nPublic: authenticated by {public}."
+    declared = getattr(route.func, "openapi_request_body", None)
+    if declared is not None:
+        schema, example, description, models = declared
+        for model in models:
+            _schema_of(model, schemas)
+        operation["requestBody"] = {"required": True, "description": description,
+                                    "content": {"application/json": {"schema": _schema_of(schema, schemas), "example": example}}}
+    elif "requestBody" in operation:
+        for media in operation["requestBody"].get("content", {}).values():
+            name = media.get("schema", {}).get("$ref", "").removeprefix(SCHEMAS)
+            if name in EXAMPLES:
+                media["example"] = EXAMPLES[name]
+    responses = operation.setdefault("responses", {})
+    declared_refusals = {int(status) for status in responses if status.isdigit() and int(status) >= 400}
+    for status in sorted(declared_refusals | set(_refusals(path, method, operation))):
+        answer = responses.get(str(status))
+        # Powertools gives every declared response the route's success model: a refusal keeps content only
+        # when the route declared it (PagerDuty's own 400).
+        if "content" not in ((route.responses or {}).get(status) or {}):
+            description = (answer or {}).get("description") or _ERROR_DESCRIPTIONS.get(status, HTTPStatus(status).phrase)
+            responses[str(status)] = _error_response(description)
+
+
+def _drop_unreferenced(document: dict[str, Any]) -> None:
+    """Schemas nothing refers to any more (Powertools' HTTPValidationError, which the API never sends)."""
+    schemas = document["components"]["schemas"]
+    while True:
+        text = json.dumps({"paths": document["paths"], "schemas": schemas})
+        unused = [name for name in schemas if f'"{SCHEMAS}{name}"' not in text and name != "ErrorBody"]
+        if not unused:
+            return
+        for name in unused:
+            del schemas[name]
+
+
+def build_document(app: APIGatewayRestResolver) -> dict[str, Any]:
+    document = app.get_openapi_schema(title="firebell", version=VERSION, description=DESCRIPTION).model_dump(
+        mode="json", by_alias=True, exclude_none=True)
+    schemas: dict[str, Any] = document.setdefault("components", {}).setdefault("schemas", {})
+    for route in [*app._static_routes, *app._dynamic_routes]:
+        if not route.include_in_schema:
+            continue
+        _complete(document["paths"][route.openapi_path][route.method.lower()], route, route.openapi_path, schemas)
+    _schema_of(ErrorBody, schemas)
+    _drop_unreferenced(document)
+    document["components"]["securitySchemes"] = copy.deepcopy(SECURITY_SCHEMES)
+    document["security"] = [{"sigv4": []}]
+    document["tags"] = [{"name": name, "description": text} for name, text in dict(TAGS.values()).items()]
+    return document
+
+
+@cache
+def document_json(app: APIGatewayRestResolver) -> str:
+    """The document, built once per container (routes do not change while it runs)."""
+    return json.dumps(build_document(app), separators=(",", ":"))
+
+
+@cache
+def _swagger_assets() -> tuple[str, str]:
+    # Swagger UI ships inside Powertools (pinned, in the Lambda layer): served inline, no CDN.
+    import aws_lambda_powertools.event_handler.openapi.swagger_ui as bundled
+
+    folder = Path(bundled.__file__).parent
+    return (folder / "swagger-ui-bundle.min.js").read_text(encoding="utf-8"), (folder / "swagger-ui.min.css").read_text(encoding="utf-8")
+
+
+def swagger_page(app: APIGatewayRestResolver) -> str:
+    script, style = _swagger_assets()
+    page = generate_swagger_html(document_json(app).replace("</", "<\\/"), script, style, "", None)
+    # The page asks for ?format=json to show the document's URL: point it at the real one.
+    return page.replace('currentUrl.pathname + "?format=json"', '"openapi.json"').replace(
+        "<title>Swagger UI</title>", f"<title>firebell API {VERSION}</title>")
