@@ -40,9 +40,12 @@ from infra.local.render import (
 )
 from firebell.container import running_as
 from infra.local.iam import enforce
-from infra.topology import CONFIG_DIR, TOPOLOGY, ApiTrigger, FunctionSpec, QueueTrigger, ScheduleTrigger, Topology
+from infra.local.tls import TlsFiles, ensure_certificate, https_server_class
+from infra.topology import CONFIG_DIR, ROOT, TOPOLOGY, ApiTrigger, FunctionSpec, QueueTrigger, ScheduleTrigger, Topology
 
 log = logging.getLogger("firebell.local")
+# The local runtime's own files (gitignored); the generated CA and certificate live in tls/.
+TLS_DIR = ROOT / ".firebell" / "tls"
 
 
 @dataclass
@@ -196,20 +199,27 @@ class LocalRuntime:
         time_scale: float = 0.01,
         config_dir: Path = CONFIG_DIR,
         topology: Topology = TOPOLOGY,
+        tls_port: int | None = None,
+        tls_dir: Path = TLS_DIR,
     ) -> None:
         self.api_port = api_port
+        self.tls_port = tls_port  # None: no HTTPS listener
+        self.tls_dir = tls_dir
+        self.tls: TlsFiles | None = None
         self.aws_port = aws_port
         self.time_scale = time_scale
         self.config_dir = config_dir
         self.topology = topology
         self.api_url = f"http://127.0.0.1:{api_port}"
         self.aws_url = f"http://127.0.0.1:{aws_port}"
+        self.https_url = f"https://127.0.0.1:{tls_port}" if tls_port is not None else None
         self.resources: dict[tuple[str, str], str] = {}
         self.functions: dict[str, LocalFunction] = {}
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._moto_server: Any = None
         self._http: Any = None
+        self._https: Any = None
         self.started_at = time.time()
         self.heartbeat: Any = None  # infra.local.health.HeartbeatTimer, when the topology has monitoring
         self.faults: faults.FaultInjector | None = None
@@ -217,9 +227,12 @@ class LocalRuntime:
     # --- lifecycle -------------------------------------------------------------------------------
 
     def start(self) -> "LocalRuntime":
-        for port in (self.api_port, self.aws_port):
-            if not port_is_free(port):
-                raise RuntimeError(f"port {port} on 127.0.0.1 is in use: pass --api-port/--aws-port (or FIREBELL_API_PORT/FIREBELL_AWS_PORT)")
+        for port in (self.api_port, self.aws_port, self.tls_port):
+            if port is not None and not port_is_free(port):
+                raise RuntimeError(f"port {port} on 127.0.0.1 is in use: pass --api-port/--aws-port/--tls-port "
+                                   "(or FIREBELL_API_PORT/FIREBELL_AWS_PORT/FIREBELL_TLS_PORT)")
+        if self.tls_port is not None:
+            self.tls = ensure_certificate(self.tls_dir)  # before anything starts: a folder it cannot write fails here
         configure_local_process(self.aws_url, self.aws_port)
         self._start_moto()
         self._render_resources()
@@ -236,9 +249,10 @@ class LocalRuntime:
 
     def stop(self) -> None:
         self._stop.set()
-        if self._http is not None:
-            self._http.shutdown()
-            self._http.server_close()
+        for server in (self._http, self._https):
+            if server is not None:
+                server.shutdown()
+                server.server_close()
         for thread in self._threads:
             thread.join(timeout=5)
         if self._moto_server is not None:
@@ -310,6 +324,8 @@ class LocalRuntime:
                 self._threads.append(schedule)
             elif isinstance(spec.trigger, ApiTrigger):
                 self._http = start_http_api(self, function, self.api_port)
+                if self.tls is not None:
+                    self._https = start_http_api(self, function, self.tls_port, https_server_class(self.tls), name="https-api")
 
     def _start_heartbeat(self) -> None:
         from infra.local.health import HeartbeatTimer, heartbeat_interval
