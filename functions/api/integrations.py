@@ -1,4 +1,4 @@
-"""Monitoring-tool integrations on the wire: PagerDuty Events API v2 (/v2/enqueue) and the Prometheus
+"""Monitoring-tool integrations on the wire: PagerDuty Events API v2 (/v2/enqueue, /v2/change/enqueue) and the Prometheus
 Alertmanager webhook (/v1/alertmanager/<routing key>). Included by app.py.
 
 Both routes are public (infra/topology.py): the routing key, an integration key of one service, is the
@@ -20,8 +20,10 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 
 from firebell import wiring
 from firebell.domain import integrations
+from firebell.domain.change_events import parse_change_event
 from firebell.domain.directory import FirebellConfig
 from firebell.domain.errors import FieldProblem, InvalidPayload, UnknownRoutingKey, http_answer, http_body
+from firebell.usecases.change_events import ChangeEvents
 from firebell.usecases.intake import AlertIntake
 
 router = Router()
@@ -59,6 +61,21 @@ def enqueue(body: bytes | str | None, config: Callable[[], FirebellConfig], serv
     outcome, incident_id = service().handle_signal(signal)
     logger.info("PagerDuty event", extra={"service": owner.id, "action": signal.action, "outcome": outcome.value, "incident_id": incident_id})
     return HTTPStatus.ACCEPTED, {"status": "success", "message": "Event processed", "dedup_key": dedup_key}
+
+
+def change_enqueue(body: bytes | str | None, config: Callable[[], FirebellConfig], service: Callable[[], ChangeEvents]) -> Answer:
+    """POST /v2/change/enqueue: 202 as PagerDuty answers; the change goes on the timeline of the service's open incidents."""
+    try:
+        event = parse_change_event(body)
+    except InvalidPayload as invalid:
+        return pagerduty_rejection(invalid.problems)
+    owner = config().directory.service_for_routing_key(event.routing_key)
+    if owner is None:
+        return pagerduty_rejection([FieldProblem("routing_key", "is not the integration key of any service")])
+    recorded = service().record(event, owner.id)
+    logger.info("PagerDuty change event", extra={"service": owner.id, "recorded_on": recorded.on, "already_on": recorded.already,
+                                                 "skipped": recorded.skipped})
+    return HTTPStatus.ACCEPTED, {"status": "success", "message": "Change event processed"}
 
 
 # --- Prometheus Alertmanager webhook ---------------------------------------------------------------------
@@ -122,6 +139,15 @@ def _respond(answer: Answer) -> Response[dict[str, Any]]:
 )
 def pagerduty_enqueue() -> Response[dict[str, Any]]:
     return _respond(enqueue(_raw_body(), wiring.effective_config, wiring.intake))
+
+
+@router.post(
+    "/v2/change/enqueue",
+    summary="PagerDuty Change Events: a deploy or config change, put on the timeline of the service's open incidents",
+    responses={202: {"description": "Change event processed"}, 400: {"description": "Invalid event, or unknown routing_key"}},
+)
+def pagerduty_change_enqueue() -> Response[dict[str, Any]]:
+    return _respond(change_enqueue(_raw_body(), wiring.effective_config, wiring.change_events))
 
 
 @router.post(

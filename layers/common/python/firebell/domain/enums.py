@@ -80,6 +80,7 @@ class TimelineKind(StrEnum):
     STAKEHOLDER_UPDATE = "stakeholder_update"
     UPDATE_OVERDUE = "update_overdue"
     REVIEW = "review"
+    CHANGE_EVENT = "change_event"  # a deploy or config change on the incident's service (PagerDuty Change Events)
 
 
 class EventType(StrEnum):
