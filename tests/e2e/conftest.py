@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -14,10 +16,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
 
-from infra.local.demo import stop_process
+from infra.local.demo import http, stop_process
 from infra.topology import ROOT
 
 TIME_SCALE = 0.01  # level 1: 5 min → 3 s, level 2: 10 min → 6 s
@@ -35,6 +38,8 @@ class RunningPipeline:
     aws_url: str
     resources: dict[str, str]
     process: subprocess.Popen
+    https_url: str
+    ca_file: Path  # the CA the runtime made on start: what a client trusts to reach https_url
 
 
 @pytest.fixture(scope="module")
@@ -45,12 +50,15 @@ def local_pipeline() -> Iterator[RunningPipeline]:
 
 
 @contextmanager
-def running_pipeline(config_dir: Path, time_scale: float) -> Iterator[RunningPipeline]:
-    api_port, aws_port = free_port(), free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+def running_pipeline(config_dir: Path, time_scale: float, demo: bool = False) -> Iterator[RunningPipeline]:
+    """`demo`: play the demo first, as `make run` does (the fixture yields once it passed)."""
+    api_port, aws_port, tls_port = free_port(), free_port(), free_port()
+    tls_dir = Path(tempfile.mkdtemp(prefix="firebell-tls-"))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")} | {"PYTHONUNBUFFERED": "1"}
     process = subprocess.Popen(
-        [sys.executable, "-m", "infra.local", "--no-demo", f"--api-port={api_port}", f"--aws-port={aws_port}",
-         f"--time-scale={time_scale}", f"--config-dir={config_dir}"],
+        [sys.executable, "-m", "infra.local", *([] if demo else ["--no-demo"]), f"--api-port={api_port}",
+         f"--aws-port={aws_port}", f"--tls-port={tls_port}", f"--tls-dir={tls_dir}", f"--time-scale={time_scale}",
+         f"--config-dir={config_dir}"],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
     api_url = f"http://127.0.0.1:{api_port}"
@@ -69,7 +77,32 @@ def running_pipeline(config_dir: Path, time_scale: float) -> Iterator[RunningPip
     if health is None:
         process.kill()
         pytest.fail(f"local runtime did not start:\n{process.communicate()[0]}")
+    if demo:
+        wait_for_demo(process)
     try:
-        yield RunningPipeline(api_url, f"http://127.0.0.1:{aws_port}", health["resources"], process)
+        yield RunningPipeline(api_url, f"http://127.0.0.1:{aws_port}", health["resources"], process,
+                              f"https://127.0.0.1:{tls_port}", tls_dir / "ca.pem")
     finally:
         stop_process(process)
+        shutil.rmtree(tls_dir, ignore_errors=True)
+
+
+def pagerduty_incident(pipeline: RunningPipeline, dedup_key: str, service: str = "checkout") -> dict[str, Any]:
+    """The incident a PagerDuty client's dedup key names, as GET /incidents shows it."""
+    status, page = http("GET", f"{pipeline.api_url}/incidents?limit=100")
+    assert status == 200
+    [incident] = [i for i in page["items"] if i["dedup_key"] == f"pagerduty:{service}:{dedup_key}"]
+    return incident
+
+
+def wait_for_demo(process: subprocess.Popen) -> None:
+    """Read the runtime's output until the demo's verdict (it prints nothing more until stopped, so the pipe cannot fill)."""
+    seen = []
+    for line in process.stdout:
+        seen.append(line)
+        if line.startswith("demo passed"):
+            return
+        if line.startswith("demo FAILED"):
+            break
+    process.kill()
+    pytest.fail("the demo did not pass:\n" + "".join(seen) + process.communicate()[0])
