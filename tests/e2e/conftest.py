@@ -50,10 +50,12 @@ def local_pipeline() -> Iterator[RunningPipeline]:
 
 
 @contextmanager
-def running_pipeline(config_dir: Path, time_scale: float, demo: bool = False) -> Iterator[RunningPipeline]:
-    """`demo`: play the demo first, as `make run` does (the fixture yields once it passed)."""
+def running_pipeline(config_dir: Path, time_scale: float, demo: bool = False, tls_dir: Path | None = None) -> Iterator[RunningPipeline]:
+    """`demo`: play the demo first, as `make run` does (the fixture yields once it passed). `tls_dir`: where the runtime
+    keeps its CA and certificate (default: a folder of its own, removed after)."""
     api_port, aws_port, tls_port = free_port(), free_port(), free_port()
-    tls_dir = Path(tempfile.mkdtemp(prefix="firebell-tls-"))
+    own_tls_dir = tls_dir is None
+    tls_dir = Path(tempfile.mkdtemp(prefix="firebell-tls-")) if tls_dir is None else tls_dir
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")} | {"PYTHONUNBUFFERED": "1"}
     process = subprocess.Popen(
         [sys.executable, "-m", "infra.local", *([] if demo else ["--no-demo"]), f"--api-port={api_port}",
@@ -84,7 +86,8 @@ def running_pipeline(config_dir: Path, time_scale: float, demo: bool = False) ->
                               f"https://127.0.0.1:{tls_port}", tls_dir / "ca.pem")
     finally:
         stop_process(process)
-        shutil.rmtree(tls_dir, ignore_errors=True)
+        if own_tls_dir:
+            shutil.rmtree(tls_dir, ignore_errors=True)
 
 
 def pagerduty_incident(pipeline: RunningPipeline, dedup_key: str, service: str = "checkout") -> dict[str, Any]:
