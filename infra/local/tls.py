@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from cryptography import x509
+from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
@@ -120,6 +121,17 @@ def _valid_until(path: Path) -> datetime.datetime | None:
         return None
 
 
+def _leaf_fits(files: TlsFiles, ca: x509.Certificate, now: datetime.datetime) -> bool:
+    """Signed by this CA (not just one of the same name), matching its key, and not about to expire."""
+    try:
+        leaf = x509.load_pem_x509_certificate(files.cert.read_bytes())
+        key = serialization.load_pem_private_key(files.key.read_bytes(), password=None)
+        leaf.verify_directly_issued_by(ca)
+    except (OSError, ValueError, TypeError, InvalidSignature):
+        return False
+    return leaf.public_key() == key.public_key() and leaf.not_valid_after_utc - now >= RENEW_BEFORE
+
+
 def ensure_certificate(folder: Path) -> TlsFiles:
     """The CA and the server certificate in `folder`: kept while valid, made (or renewed) otherwise."""
     files = TlsFiles(folder)
@@ -133,9 +145,7 @@ def ensure_certificate(folder: Path) -> TlsFiles:
         else:
             ca = x509.load_pem_x509_certificate(files.ca.read_bytes())
             ca_key = serialization.load_pem_private_key(files.ca_key.read_bytes(), password=None)
-        leaf_until = _valid_until(files.cert)
-        leaf_issuer = x509.load_pem_x509_certificate(files.cert.read_bytes()).issuer if leaf_until else None
-        if leaf_until is None or leaf_until - now < RENEW_BEFORE or leaf_issuer != ca.subject or not files.key.exists():
+        if not _leaf_fits(files, ca, now):
             _new_leaf(files, ca, ca_key, now)
     return files
 
