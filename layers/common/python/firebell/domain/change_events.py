@@ -11,12 +11,11 @@ import hashlib
 import json
 from typing import Annotated, Any
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError
 
 from .errors import InvalidRequest
-from .integrations import PagerDutyLink
+from .integrations import CustomDetails, PagerDutyLink
 from .wire import (
-    MAX_DETAILS_BYTES,
     MAX_LINKS,
     MAX_ROUTING_KEY,
     MAX_SUMMARY,
@@ -24,7 +23,6 @@ from .wire import (
     PAGERDUTY_MAX_BODY_BYTES,
     Timestamp,
     _Wire,
-    _json_bytes,
     _optional_text,
     _problems,
     _text,
@@ -36,14 +34,7 @@ class ChangePayload(_Wire):
     summary: _text(MAX_SUMMARY)
     source: _optional_text(MAX_TEXT) = None
     timestamp: Timestamp | None = None
-    custom_details: Any = None
-
-    @field_validator("custom_details")
-    @classmethod
-    def _bounded(cls, value: Any) -> Any:
-        if value is not None and _json_bytes(value) > MAX_DETAILS_BYTES:
-            raise ValueError(f"is larger than {MAX_DETAILS_BYTES // 1024} KiB ({MAX_DETAILS_BYTES:,} bytes) as JSON")
-        return value
+    custom_details: CustomDetails = None
 
 
 class ChangeEvent(_Wire):
