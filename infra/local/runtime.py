@@ -231,8 +231,12 @@ class LocalRuntime:
             if port is not None and not port_is_free(port):
                 raise RuntimeError(f"port {port} on 127.0.0.1 is in use: pass --api-port/--aws-port/--tls-port "
                                    "(or FIREBELL_API_PORT/FIREBELL_AWS_PORT/FIREBELL_TLS_PORT)")
-        if self.tls_port is not None:
-            self.tls = ensure_certificate(self.tls_dir)  # before anything starts: a folder it cannot write fails here
+        if self.tls_port is not None:  # before anything starts: a folder it cannot write fails here, saying so
+            try:
+                self.tls = ensure_certificate(self.tls_dir)
+            except OSError as error:
+                raise RuntimeError(f"cannot keep the local CA and certificate in {self.tls_dir}: {error}; pass --tls-dir "
+                                   "(or FIREBELL_TLS_DIR)") from error
         configure_local_process(self.aws_url, self.aws_port)
         self._start_moto()
         self._render_resources()
