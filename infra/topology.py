@@ -20,6 +20,7 @@ from firebell.dispatch import OutboxRelay
 from firebell.outbox import EffectKind, Needs
 from firebell.usecases.duties import Duties
 from firebell.usecases.escalation import Escalation
+from firebell.usecases.change_events import ChangeEvents
 from firebell.usecases.intake import AlertIntake
 from firebell.usecases.lifecycle import Lifecycle
 from firebell.usecases.rearm import TimerRearm
@@ -350,11 +351,13 @@ TOPOLOGY = Topology(
                 PublicRoute("/v2/enqueue", ("POST",),
                             "the routing key in the body, an integration key of one service (PagerDuty Events API v2)",
                             Throttle(rate_per_second=20, burst=40)),
+                PublicRoute("/v2/change/enqueue", ("POST",),
+                            "the routing key in the body, an integration key of one service (PagerDuty Change Events)"),
                 PublicRoute("/v1/alertmanager/{routing_key}", ("POST",),
                             "the routing key in the path, an integration key of one service (Alertmanager webhook)"),
             )),
             # Reports and monitoring tools' alerts, people's commands, stakeholder updates and reviews.
-            runs=(AlertIntake, Lifecycle, Resolution, Duties),
+            runs=(AlertIntake, Lifecycle, Resolution, Duties, ChangeEvents),
         ),
         FunctionSpec(
             name="intake",

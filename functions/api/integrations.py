@@ -1,4 +1,4 @@
-"""Monitoring-tool integrations on the wire: PagerDuty Events API v2 (/v2/enqueue) and the Prometheus
+"""Monitoring-tool integrations on the wire: PagerDuty Events API v2 (/v2/enqueue, /v2/change/enqueue) and the Prometheus
 Alertmanager webhook (/v1/alertmanager/<routing key>). Included by app.py.
 
 Both routes are public (infra/topology.py): the routing key, an integration key of one service, is the
@@ -21,9 +21,11 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 
 from firebell import wiring
 from firebell.domain import integrations
+from firebell.domain.change_events import ChangeEvent, parse_change_event
 from firebell.domain.directory import FirebellConfig
 from firebell.domain.errors import FieldProblem, InvalidPayload, UnknownRoutingKey, http_answer, http_body
 from firebell.domain.routing_keys import fingerprint
+from firebell.usecases.change_events import ChangeEvents
 from firebell.usecases.intake import AlertIntake
 
 if __package__:
@@ -75,6 +77,21 @@ def enqueue(body: bytes | str | None, config: Callable[[], FirebellConfig], serv
     outcome, incident_id = service().handle_signal(signal)
     logger.info("PagerDuty event", extra={"service": owner.id, "routing_key": fingerprint(event.envelope.routing_key), "action": signal.action, "outcome": outcome.value, "incident_id": incident_id})
     return HTTPStatus.ACCEPTED, {"status": "success", "message": "Event processed", "dedup_key": dedup_key}
+
+
+def change_enqueue(body: bytes | str | None, config: Callable[[], FirebellConfig], service: Callable[[], ChangeEvents]) -> Answer:
+    """POST /v2/change/enqueue: 202 as PagerDuty answers; the change goes on the timeline of the service's open incidents."""
+    try:
+        event = parse_change_event(body)
+    except InvalidPayload as invalid:
+        return pagerduty_rejection(invalid.problems)
+    owner = config().directory.service_for_routing_key(event.routing_key)
+    if owner is None:
+        return pagerduty_rejection([FieldProblem("routing_key", "is not the integration key of any service")])
+    recorded = service().record(event, owner.id)
+    logger.info("PagerDuty change event", extra={"service": owner.id, "recorded_on": recorded.on, "already_on": recorded.already,
+                                                 "skipped": recorded.skipped})
+    return HTTPStatus.ACCEPTED, {"status": "success", "message": "Change event processed"}
 
 
 # --- Prometheus Alertmanager webhook ---------------------------------------------------------------------
@@ -149,6 +166,26 @@ def pagerduty_enqueue() -> Response[dict[str, Any]]:
     400 {status, message, errors} for an invalid event). A trigger opens an incident on the routing key's
     service, or repeats the open one with the same dedup_key; acknowledge and resolve act on that incident."""
     return _respond(enqueue(_raw_body(), wiring.effective_config, wiring.intake))
+
+
+@router.post(
+    "/v2/change/enqueue",
+    summary="PagerDuty Change Events: a deploy or config change, put on the timeline of the service's open incidents",
+    responses={202: {"description": "Change event processed"},
+               400: {"description": "Invalid event, or unknown routing_key (PagerDuty's own answer format)",
+                     "content": {"application/json": {"schema": PAGERDUTY_REJECTION}}},
+               403: {"description": "A demo routing key, outside the local runtime"}},
+)
+@request_body(ChangeEvent, {
+    "routing_key": "R0UT1NGKEY0000000000000000000001",
+    "payload": {"summary": "Deployed checkout v2.4.1", "source": "ci-pipeline", "timestamp": "2026-12-01T10:00:00Z",
+                "custom_details": {"commit": "9f3c2ab"}},
+    "links": [{"href": "https://ci.example.com/build/812", "text": "Build 812"}]},
+    "A PagerDuty Change Event, as PagerDuty's own clients send it")
+def pagerduty_change_enqueue() -> Response[dict[str, Any]]:
+    """Accepted as PagerDuty accepts change events (202); each open incident of the routing key's service gets the
+    change on its timeline. Pages nobody, opens nothing."""
+    return _respond(change_enqueue(_raw_body(), wiring.effective_config, wiring.change_events))
 
 
 @router.post(

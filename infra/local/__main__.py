@@ -14,8 +14,9 @@ import threading
 from pathlib import Path
 
 from infra.local.demo import Demo, DemoFailed, confirmation_seconds, level_timeouts
-from infra.local.runtime import LocalRuntime
+from infra.local.runtime import TLS_DIR, LocalRuntime
 from infra.local.state import DEFAULT_STATE_DIR
+from infra.local.tls import trust_hint
 from infra.topology import ALARMS_TOPIC, CONFIG_DIR, EVENTS_TOPIC
 
 
@@ -23,6 +24,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m infra.local", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--api-port", type=int, default=int(os.environ.get("FIREBELL_API_PORT", 3000)), help="HTTP API port (default 3000, like sam local)")
     parser.add_argument("--aws-port", type=int, default=int(os.environ.get("FIREBELL_AWS_PORT", 4566)), help="AWS-compatible endpoint port (default 4566, like LocalStack)")
+    parser.add_argument("--tls-port", type=int, default=int(os.environ.get("FIREBELL_TLS_PORT", 3443)), help="HTTPS API port (default 3443), the same routes as --api-port")
+    parser.add_argument("--tls-dir", type=Path, default=Path(os.environ.get("FIREBELL_TLS_DIR", TLS_DIR)), help="where the local CA and certificate are made on first start (default .firebell/tls/)")
     parser.add_argument("--time-scale", type=float, default=float(os.environ.get("FIREBELL_TIME_SCALE", 0.01)), help="multiply escalation delays (default 0.01: 5 min → 3 s)")
     parser.add_argument("--config-dir", type=Path, default=Path(os.environ.get("FIREBELL_CONFIG_DIR", CONFIG_DIR)), help="firebell.yaml and rules.yaml (default config/)")
     parser.add_argument("--state-dir", type=Path, default=Path(os.environ.get("FIREBELL_STATE_DIR", DEFAULT_STATE_DIR)),
@@ -35,7 +38,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
 
     runtime = LocalRuntime(api_port=args.api_port, aws_port=args.aws_port, time_scale=args.time_scale, config_dir=args.config_dir,
-                           state_dir=args.state_dir.resolve(), fresh=args.fresh)
+                           tls_port=args.tls_port, tls_dir=args.tls_dir, state_dir=args.state_dir.resolve(), fresh=args.fresh)
     try:
         runtime.start()
     except RuntimeError as error:
@@ -45,7 +48,8 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"firebell is running locally (no AWS account)\n"
         f"  HTTP API        {runtime.api_url}   (GET /openapi.json, /docs, /incidents; outbox at /_local/outbox, health at /_local/health)\n"
-        f"  AWS endpoint    {runtime.aws_url}   (aws --endpoint-url {runtime.aws_url} …, region us-east-1)\n"
+        f"  HTTPS API       {runtime.https_url}  (the same routes; {trust_hint(runtime.tls)})\n"
+        f"  AWS endpoint    {runtime.aws_url}   (aws --endpoint-url {runtime.aws_url} …, region us-east-1, any credentials)\n"
         f"  alarms topic    {alarms_topic}\n"
         f"  events topic    {runtime.resources[('topic', EVENTS_TOPIC)]}\n"
         f"  state folder    {runtime.state.path}   (kept across restarts; --fresh starts empty)\n"
@@ -64,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
                 status = 1
         if not args.demo_only:
             print(f"\nserving until Ctrl-C; try:\n  curl -s -XPOST {runtime.api_url}/incidents -d '{{\"title\":\"Checkout is slow\",\"reporter\":\"me\"}}'\n"
-                  f"  aws --endpoint-url {runtime.aws_url} --region us-east-1 sns publish --topic-arn {alarms_topic} --message file://events/cloudwatch/alarm-state-alarm.json")
+                  f"  AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test .venv/bin/aws --endpoint-url {runtime.aws_url} --region us-east-1 sns publish --topic-arn {alarms_topic} --message file://events/cloudwatch/alarm-state-alarm.json")
             stop = threading.Event()
             signal.signal(signal.SIGTERM, lambda *_: stop.set())
             try:

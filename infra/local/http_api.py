@@ -64,7 +64,9 @@ def proxy_event(method: str, raw_path: str, headers: dict[str, str], body: bytes
     }
 
 
-def start_http_api(runtime: "LocalRuntime", function: "LocalFunction", port: int) -> ThreadingHTTPServer:
+def start_http_api(runtime: "LocalRuntime", function: "LocalFunction", port: int,
+                   server_class: type[ThreadingHTTPServer] = ThreadingHTTPServer, name: str = "http-api") -> ThreadingHTTPServer:
+    """`server_class`: infra/local/tls.py passes one that speaks TLS, for the same routes over HTTPS."""
     class Handler(BaseHTTPRequestHandler):
         server_version = "firebell-local"
         protocol_version = "HTTP/1.1"  # keep-alive and chunked request bodies, as API Gateway speaks
@@ -182,7 +184,7 @@ def start_http_api(runtime: "LocalRuntime", function: "LocalFunction", port: int
                 return self._handle
             raise AttributeError(name)
 
-    server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+    server = server_class(("127.0.0.1", port), Handler)
     server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, name="http-api", daemon=True).start()
+    threading.Thread(target=server.serve_forever, name=name, daemon=True).start()
     return server

@@ -41,9 +41,12 @@ from infra.local.render import (
 from firebell.container import running_as
 from infra.local.iam import enforce
 from infra.local.state import PeriodicSave, StateDir
-from infra.topology import CONFIG_DIR, TOPOLOGY, ApiTrigger, FunctionSpec, QueueTrigger, ScheduleTrigger, Topology
+from infra.local.tls import TlsFiles, ensure_certificate, https_server_class
+from infra.topology import CONFIG_DIR, ROOT, TOPOLOGY, ApiTrigger, FunctionSpec, QueueTrigger, ScheduleTrigger, Topology
 
 log = logging.getLogger("firebell.local")
+# The local runtime's own files (gitignored); the generated CA and certificate live in tls/.
+TLS_DIR = ROOT / ".firebell" / "tls"
 
 
 @dataclass
@@ -200,21 +203,28 @@ class LocalRuntime:
         state_dir: Path | None = None,
         fresh: bool = False,
         save_interval: float = 1.0,
+        tls_port: int | None = None,
+        tls_dir: Path = TLS_DIR,
     ) -> None:
         """`state_dir`: kept across restarts there (infra/local/state.py), else in memory only; `fresh`: forget it."""
         self.api_port = api_port
+        self.tls_port = tls_port  # None: no HTTPS listener
+        self.tls_dir = tls_dir
+        self.tls: TlsFiles | None = None
         self.aws_port = aws_port
         self.time_scale = time_scale
         self.config_dir = config_dir
         self.topology = topology
         self.api_url = f"http://127.0.0.1:{api_port}"
         self.aws_url = f"http://127.0.0.1:{aws_port}"
+        self.https_url = f"https://127.0.0.1:{tls_port}" if tls_port is not None else None
         self.resources: dict[tuple[str, str], str] = {}
         self.functions: dict[str, LocalFunction] = {}
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._moto_server: Any = None
         self._http: Any = None
+        self._https: Any = None
         self.started_at = time.time()
         self.heartbeat: Any = None  # infra.local.health.HeartbeatTimer, when the topology has monitoring
         self.faults: faults.FaultInjector | None = None
@@ -230,9 +240,16 @@ class LocalRuntime:
     # --- lifecycle -------------------------------------------------------------------------------
 
     def start(self) -> "LocalRuntime":
-        for port in (self.api_port, self.aws_port):
-            if not port_is_free(port):
-                raise RuntimeError(f"port {port} on 127.0.0.1 is in use: pass --api-port/--aws-port (or FIREBELL_API_PORT/FIREBELL_AWS_PORT)")
+        for port in (self.api_port, self.aws_port, self.tls_port):
+            if port is not None and not port_is_free(port):
+                raise RuntimeError(f"port {port} on 127.0.0.1 is in use: pass --api-port/--aws-port/--tls-port "
+                                   "(or FIREBELL_API_PORT/FIREBELL_AWS_PORT/FIREBELL_TLS_PORT)")
+        if self.tls_port is not None:  # before anything starts: a folder it cannot write fails here, saying so
+            try:
+                self.tls = ensure_certificate(self.tls_dir)
+            except OSError as error:
+                raise RuntimeError(f"cannot keep the local CA and certificate in {self.tls_dir}: {error}; pass --tls-dir "
+                                   "(or FIREBELL_TLS_DIR)") from error
         if self.state is not None:
             self.state.take()
             if self.fresh:
@@ -256,9 +273,10 @@ class LocalRuntime:
 
     def stop(self) -> None:
         self._stop.set()
-        if self._http is not None:
-            self._http.shutdown()
-            self._http.server_close()
+        for server in (self._http, self._https):
+            if server is not None:
+                server.shutdown()
+                server.server_close()
         for thread in self._threads:
             thread.join(timeout=5)
         if self._saver is not None:  # after every function stopped: nothing changes any more
@@ -367,6 +385,8 @@ class LocalRuntime:
                 api = function
         if api is not None:  # once every function exists: GET /_local/health reads them all
             self._http = start_http_api(self, api, self.api_port)
+            if self.tls is not None:
+                self._https = start_http_api(self, api, self.tls_port, https_server_class(self.tls), name="https-api")
 
     def _start_heartbeat(self) -> None:
         from infra.local.health import HeartbeatTimer, heartbeat_interval

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 
-from infra.local.demo import http
 from infra.topology import ROOT
-from tests.e2e.conftest import TIME_SCALE, RunningPipeline, running_pipeline
+from tests.e2e.conftest import TIME_SCALE, RunningPipeline, pagerduty_incident, running_pipeline
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")  # pdpyras announces on import that it is superseded by "pagerduty"
@@ -33,13 +31,6 @@ def events_session(pipeline: RunningPipeline, routing_key: str = KEY) -> pdpyras
     return session
 
 
-def incident_for(pipeline: RunningPipeline, dedup_key: str) -> dict[str, Any]:
-    status, page = http("GET", f"{pipeline.api_url}/incidents?limit=100")
-    assert status == 200
-    [incident] = [i for i in page["items"] if i["dedup_key"] == f"pagerduty:checkout:{dedup_key}"]
-    return incident
-
-
 def test_pdpyras_triggers_deduplicates_acknowledges_and_resolves(firebell: RunningPipeline) -> None:
     session = events_session(firebell)
 
@@ -54,7 +45,7 @@ def test_pdpyras_triggers_deduplicates_acknowledges_and_resolves(firebell: Runni
     assert dedup_key
 
     # Then an incident is open with impact and urgency from the severity and what the client sent
-    incident = incident_for(firebell, dedup_key)
+    incident = pagerduty_incident(firebell, dedup_key)
     assert (incident["source"], incident["service"], incident["status"]) == ("pagerduty_events", "checkout", "triggered")
     assert (incident["impact"], incident["urgency"]) == ("high", "medium")
     assert incident["title"] == "Checkout database replication lag above 30 s"
@@ -65,14 +56,14 @@ def test_pdpyras_triggers_deduplicates_acknowledges_and_resolves(firebell: Runni
     # When the client triggers again with that key, it is the same incident, seen twice
     assert session.trigger("Checkout database replication lag above 30 s", "db-checkout-1.example.com",
                            severity="error", dedup_key=dedup_key) == dedup_key
-    again = incident_for(firebell, dedup_key)
+    again = pagerduty_incident(firebell, dedup_key)
     assert (again["reference"], again["occurrences"]) == (incident["reference"], 2)
 
     # And acknowledge and resolve act on it
     assert session.acknowledge(dedup_key) == dedup_key
-    assert incident_for(firebell, dedup_key)["status"] == "acknowledged"
+    assert pagerduty_incident(firebell, dedup_key)["status"] == "acknowledged"
     assert session.resolve(dedup_key) == dedup_key
-    resolved = incident_for(firebell, dedup_key)
+    resolved = pagerduty_incident(firebell, dedup_key)
     assert (resolved["status"], resolved["auto_resolved"]) == ("resolved", True)
 
 

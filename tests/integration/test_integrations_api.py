@@ -12,6 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.integration.conftest import Pipeline
+from tests.unit.test_change_events import CHANGE
 from tests.unit.test_integrations import ALERTMANAGER_FIRING, KEY, PAGERDUTY_TRIGGER, json_values
 
 ALERTMANAGER_URL = f"/v1/alertmanager/{KEY}"
@@ -244,3 +245,23 @@ def test_anything_malformed_on_the_wire_gets_a_4xx_never_a_500(pipeline: Pipelin
     assert status == 400 and answer["errors"]
     status, answer = pipeline.api("POST", ALERTMANAGER_URL, raw_body=payload)
     assert status in (400, 422) and answer["fields"]
+
+
+# --- PagerDuty Change Events -------------------------------------------------------------------------------
+
+
+def test_a_change_event_goes_on_the_open_incidents_timeline_once_per_event(pipeline: Pipeline) -> None:
+    # Given an open checkout incident
+    enqueue(pipeline, PAGERDUTY_TRIGGER)
+    [incident] = incidents(pipeline)
+
+    # When a build pipeline sends PagerDuty's documented change event twice (a retry), and a later one
+    for change in (CHANGE, CHANGE, {**CHANGE, "payload": {**CHANGE["payload"], "timestamp": "2020-07-17T09:00:00Z"}}):
+        status, answer = pipeline.api("POST", "/v2/change/enqueue", change)
+        assert (status, answer) == (202, {"status": "success", "message": "Change event processed"})
+
+    # Then DynamoDB holds two timeline entries: the retry was recognised in the transaction (its single-use key)
+    status, timeline = pipeline.api("GET", f"/incidents/{incident['incident_id']}/timeline")
+    changes = [e for e in timeline["items"] if e["kind"] == "change_event"]
+    assert [e["details"]["timestamp"][:19] for e in changes] == ["2020-07-17T08:42:58", "2020-07-17T09:00:00"]
+    assert changes[0]["message"] == f"Change on checkout (from {CHANGE['payload']['source']}): {CHANGE['payload']['summary']}"

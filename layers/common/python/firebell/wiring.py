@@ -17,6 +17,7 @@ from .dispatch import Dispatcher, OutboxRelay
 from .schedule_service import ScheduleService
 from .settings import Settings, get_settings
 from .usecases.base import Context, Incidents
+from .usecases.change_events import ChangeEvents
 from .usecases.duties import Duties
 from .usecases.escalation import Escalation
 from .usecases.intake import AlertIntake
@@ -95,6 +96,11 @@ def resolution() -> Resolution:
 @per_function
 def intake() -> AlertIntake:
     return AlertIntake(incidents(), context(), lifecycle(), resolution())
+
+
+@per_function
+def change_events() -> ChangeEvents:
+    return ChangeEvents(incidents())
 
 
 @per_function

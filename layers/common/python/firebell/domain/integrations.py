@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BeforeValidator, Field, StrictInt, StringConstraints, ValidationError, field_validator
+from pydantic import AfterValidator, BeforeValidator, Field, StrictInt, StringConstraints, ValidationError, field_validator
 
 from .enums import Source
 from .errors import FieldProblem, InvalidRequest
@@ -70,6 +70,15 @@ class PagerDutyImage(_Wire):
     alt: _optional_text(MAX_TEXT) = None
 
 
+def _bounded_details(value: Any) -> Any:
+    if value is not None and _json_bytes(value) > MAX_DETAILS_BYTES:
+        raise ValueError(f"is larger than {MAX_DETAILS_BYTES // 1024} KiB ({MAX_DETAILS_BYTES:,} bytes) as JSON")
+    return value
+
+
+CustomDetails = Annotated[Any, AfterValidator(_bounded_details)]  # payload.custom_details: any JSON, bounded
+
+
 class PagerDutyPayload(_Wire):
     summary: _text(MAX_SUMMARY)
     source: _text(MAX_TEXT)
@@ -78,14 +87,7 @@ class PagerDutyPayload(_Wire):
     component: _optional_text(MAX_TEXT) = None
     group: _optional_text(MAX_TEXT) = None
     class_: _optional_text(MAX_TEXT) = Field(default=None, alias="class")
-    custom_details: Any = None
-
-    @field_validator("custom_details")
-    @classmethod
-    def _bounded(cls, value: Any) -> Any:
-        if value is not None and _json_bytes(value) > MAX_DETAILS_BYTES:
-            raise ValueError(f"is larger than {MAX_DETAILS_BYTES // 1024} KiB ({MAX_DETAILS_BYTES:,} bytes) as JSON")
-        return value
+    custom_details: CustomDetails = None
 
 
 class PagerDutyEnvelope(_Wire):
