@@ -381,6 +381,8 @@ def measure(pipeline: Pipeline, run: Run, quiet: bool, fault_rate: float) -> dic
         "http_5xx_after_retries": len(failed_requests),
         "details": {
             "quiet_before_deadline": quiet,
+            "runtime_log": pipeline.log_path,  # kept: what the handlers logged, to explain a broken invariant
+            "alarms_without_an_incident_names": [a["AlarmName"] for a in run.alarms if not mine.get(("alarm", a["AlarmName"]))][:20],
             "faults": faults,
             "alarms_without_an_incident": sum(1 for a in run.alarms if not mine.get(("alarm", a["AlarmName"]))),
             "alarms_with_several_incidents": sum(1 for a in run.alarms if len(mine.get(("alarm", a["AlarmName"]), [])) > 1),

@@ -7,6 +7,7 @@ Before the core rewrite (issue 7) most of them failed; bench/results/faults.md h
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -54,4 +55,4 @@ def test_the_faulted_run_was_meaningful(under_faults: dict[str, Any]) -> None:
 @pytest.mark.parametrize("invariant", ["incidents_created", *INVARIANTS])
 def test_every_invariant_holds_under_ten_percent_faults(under_faults: dict[str, Any], invariant: str) -> None:
     expected = under_faults["incidents_expected"] if invariant == "incidents_created" else 0
-    assert under_faults[invariant] == expected, under_faults["details"]
+    assert under_faults[invariant] == expected, json.dumps(under_faults["details"], default=str)
