@@ -55,6 +55,10 @@ def main(argv: list[str] | None = None) -> int:
         f"  state folder    {runtime.state.path}   (kept across restarts; --fresh starts empty)\n"
         f"                  {kept_state(runtime)}\n"
     )
+    # Ctrl-C and SIGTERM both end in the clean stop that saves the state, also when started in the background
+    # (a shell's `&` makes the process ignore SIGINT).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     status = 0
     try:
         if not args.no_demo:
@@ -69,14 +73,15 @@ def main(argv: list[str] | None = None) -> int:
         if not args.demo_only:
             print(f"\nserving until Ctrl-C; try:\n  curl -s -XPOST {runtime.api_url}/incidents -d '{{\"title\":\"Checkout is slow\",\"reporter\":\"me\"}}'\n"
                   f"  AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test .venv/bin/aws --endpoint-url {runtime.aws_url} --region us-east-1 sns publish --topic-arn {alarms_topic} --message file://events/cloudwatch/alarm-state-alarm.json")
-            stop = threading.Event()
-            signal.signal(signal.SIGTERM, lambda *_: stop.set())
-            try:
-                stop.wait()
-            except KeyboardInterrupt:
-                pass
+            threading.Event().wait()  # until Ctrl-C or SIGTERM
+    except KeyboardInterrupt:
+        pass
     finally:
+        for stopping_signal in (signal.SIGINT, signal.SIGTERM):  # a second one must not cut the state's save short
+            signal.signal(stopping_signal, signal.SIG_IGN)
         runtime.stop()
+        if runtime.state is not None:
+            print(f"stopped; state saved in {runtime.state.path}")
     return status
 
 

@@ -8,6 +8,7 @@ Every step is checked; the demo passes only if all of them happened.
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import time
 import urllib.error
@@ -129,13 +130,14 @@ class Demo:
         """This run's emails and SMS."""
         return [m for m in http("GET", f"{self.api_url}/_local/outbox")[1]["items"] if m["id"] not in self._earlier_messages]
 
-    def pages_to(self, address: str) -> list[dict]:
-        return [m for m in self.outbox() if address in m["to"]]
+    def pages_to(self, address: str, reference: str) -> list[dict]:
+        """This run's messages to `address` about `reference` (kept incidents may page the same people meanwhile)."""
+        about = re.compile(rf"\b{re.escape(reference)}\b")
+        return [m for m in self.outbox() if address in m["to"] and about.search(m.get("subject") or m["body"])]
 
-    def pages_to_each(self, first: str, *others: str) -> list[dict] | None:
-        """The pages to `first` once every address has been paged (one read of the outbox), else None."""
-        outbox = self.outbox()
-        pages = [[m for m in outbox if address in m["to"]] for address in (first, *others)]
+    def pages_to_each(self, reference: str, first: str, *others: str) -> list[dict] | None:
+        """The pages about `reference` to `first` once every address has been paged, else None."""
+        pages = [self.pages_to(address, reference) for address in (first, *others)]
         return pages[0] if all(pages) else None
 
     def execution_status(self, execution_arn: str) -> str:
@@ -182,12 +184,12 @@ class Demo:
         primary = on_call["person"]["id"]
         email, phone = contacts(CONFIG_DIR)[primary]
         self._say("·", f"{primary} is on call for {PRIMARY_SCHEDULE} (GET /schedules/{PRIMARY_SCHEDULE}/on-call)")
-        level1_pages = self._wait_for("level 1 paged", lambda: self.pages_to_each(email, phone), 15)
+        level1_pages = self._wait_for("level 1 paged", lambda: self.pages_to_each(reference, email, phone), 15)
         self._passed(f"level 1 paged: email to {email} and SMS to {phone}: \"{level1_pages[0]['subject'][:60]}…\"")
 
         self._say("…", f"nobody acknowledges for {level1}s")
         paged_at = time.monotonic()
-        self._wait_for("level 2 paged", lambda: self.pages_to_each("bob@example.com", "+15550100002"), level1 + 15)
+        self._wait_for("level 2 paged", lambda: self.pages_to_each(reference, "bob@example.com", "+15550100002"), level1 + 15)
         self._passed(f"level 2 paged after {time.monotonic() - paged_at:.1f}s: email to bob@example.com and SMS to +15550100002")
 
         self._say("▶", f"bob acknowledges over HTTP: POST /incidents/{reference}/acknowledge")
@@ -200,7 +202,7 @@ class Demo:
         self._passed(f"acknowledged; paging stopped {time.monotonic() - acked_at:.1f}s later (the workflow now watches the acknowledgement)")
 
         time.sleep(level2 + 1)  # past the moment level 2 would have escalated to the incident manager
-        if self.pages_to("carol@example.com"):
+        if self.pages_to("carol@example.com", reference):
             raise DemoFailed("the incident manager was paged after the acknowledgement")
         self._passed(f"no more pages in the {level2 + 1}s after it: the incident manager was not paged")
 
@@ -214,7 +216,7 @@ class Demo:
         window = self.window_seconds(resolved["resolution"]["execution_arn"])
         self._passed(f"escalation workflow ended; the confirmation window is open for {window}s: the alarm returning "
                      f"inside it reopens {reference}, after it a new incident opens (rules.yaml: confirmation_window_minutes)")
-        self._wait_for("stakeholders told", lambda: any("resolved" in m.get("subject", "") for m in self.pages_to("dave@example.com")), 15)
+        self._wait_for("stakeholders told", lambda: any("resolved" in m.get("subject", "") for m in self.pages_to("dave@example.com", reference)), 15)
         self._passed("stakeholder dave@example.com told of the resolution by email")
 
         self._print_timeline(reference)

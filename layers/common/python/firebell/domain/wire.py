@@ -90,8 +90,8 @@ def _flaw(document: Any, limit: int) -> tuple[tuple[str | int, ...], str, type[I
             children = enumerate(value)
         else:
             continue
-        if len(path) >= limit:
-            return path, f"nests deeper than {limit} levels", InvalidRequest
+        if len(path) >= limit:  # as the parser's own limit answers (400), however deep
+            return path, f"nests deeper than {limit} levels", InvalidJson
         stack.extend((child, (*path, key)) for key, child in children)
     return None
 
@@ -112,7 +112,9 @@ def decode_json(body: bytes | str | None, max_bytes: int, prefix: tuple[str, ...
     except RecursionError:
         raise InvalidJson(problems=[FieldProblem("body", f"nests deeper than {MAX_DEPTH} levels")]) from None
     except ValueError as error:  # JSONDecodeError, NaN/Infinity, huge numbers (over 4,300 digits)
-        raise InvalidJson(problems=[FieldProblem("body", f"is not valid JSON ({str(error)[:200]})")]) from None
+        # (Python's advice on raising its digit limit means nothing to a client)
+        reason = str(error).split("; use sys.set_int_max_str_digits()")[0][:200]
+        raise InvalidJson(problems=[FieldProblem("body", f"is not valid JSON ({reason})")]) from None
     flaw = _flaw(document, MAX_DEPTH)
     if flaw is not None:
         path, problem, error_type = flaw
