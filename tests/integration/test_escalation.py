@@ -8,6 +8,7 @@ import pytest
 
 from firebell import wiring
 
+from infra.local.demo import wait_for
 from tests.integration.conftest import CONTACTS, Pipeline, load_event
 
 
@@ -19,13 +20,8 @@ def open_and_classify(pipeline: Pipeline) -> dict:
     return incident
 
 
-def wait_for_status(pipeline: Pipeline, execution_arn: str, wanted: str, seconds: float) -> float:
-    started = time.monotonic()
-    while time.monotonic() - started < seconds:
-        if pipeline.execution_status(execution_arn) == wanted:
-            return time.monotonic() - started
-        time.sleep(0.1)
-    raise AssertionError(f"execution not {wanted} after {seconds}s: {pipeline.execution_status(execution_arn)}")
+def wait_for_status(pipeline: Pipeline, execution_arn: str, wanted: str, seconds: float) -> None:
+    wait_for(f"execution {wanted}", lambda: pipeline.execution_status(execution_arn) == wanted, seconds)
 
 
 def to(pipeline: Pipeline, address: str) -> list[dict]:
@@ -130,7 +126,7 @@ def test_unacknowledged_levels_escalate_then_page_the_incident_manager(pipeline:
 
     # Then carol, the incident manager, was paged by email and SMS, and the escalation is over
     assert to(pipeline, "+15550100003")
-    wait_for_status(pipeline, incident["escalation"]["execution_arn"], "SUCCEEDED", 5)
+    wait_for_status(pipeline, incident["escalation"]["execution_arn"], "SUCCEEDED", 30)
     _, timeline = pipeline.api("GET", "/incidents/INC-1/timeline")
     kinds = [e["kind"] for e in timeline["items"]]
     assert kinds.count("paged") == 2 and "escalation_exhausted" in kinds
