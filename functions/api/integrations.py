@@ -39,6 +39,12 @@ logger = Logger(child=True)
 PAGERDUTY_REJECTION = {"type": "object", "required": ["status", "message", "errors"], "properties": {
     "status": {"type": "string", "const": "invalid event"}, "message": {"type": "string"},
     "errors": {"type": "array", "items": {"type": "string"}}}}
+# Both /v2 routes refuse as PagerDuty does.
+PAGERDUTY_REFUSALS = {
+    400: {"description": "Invalid event, or unknown routing_key (PagerDuty's own answer format)",
+          "content": {"application/json": {"schema": PAGERDUTY_REJECTION}}},
+    403: {"description": "A demo routing key, outside the local runtime"},
+}
 PAGERDUTY_EVENT = {
     "allOf": [{"$ref": "#/components/schemas/PagerDutyEnvelope"}],
     "properties": {"payload": {"$ref": "#/components/schemas/PagerDutyPayload",
@@ -151,10 +157,7 @@ def _respond(answer: Answer) -> Response[dict[str, Any]]:
 @router.post(
     "/v2/enqueue",
     summary="PagerDuty Events API v2: trigger, acknowledge or resolve an alert (docs/integrations.md)",
-    responses={202: {"description": "Event processed"},
-               400: {"description": "Invalid event, or unknown routing_key (PagerDuty's own answer format)",
-                     "content": {"application/json": {"schema": PAGERDUTY_REJECTION}}},
-               403: {"description": "A demo routing key, outside the local runtime"}},
+    responses={202: {"description": "Event processed"}, **PAGERDUTY_REFUSALS},
 )
 @request_body(PAGERDUTY_EVENT, {
     "routing_key": "R0UT1NGKEY0000000000000000000001", "event_action": "trigger", "dedup_key": "disk-full-db-1",
@@ -171,10 +174,7 @@ def pagerduty_enqueue() -> Response[dict[str, Any]]:
 @router.post(
     "/v2/change/enqueue",
     summary="PagerDuty Change Events: a deploy or config change, put on the timeline of the service's open incidents",
-    responses={202: {"description": "Change event processed"},
-               400: {"description": "Invalid event, or unknown routing_key (PagerDuty's own answer format)",
-                     "content": {"application/json": {"schema": PAGERDUTY_REJECTION}}},
-               403: {"description": "A demo routing key, outside the local runtime"}},
+    responses={202: {"description": "Change event processed"}, **PAGERDUTY_REFUSALS},
 )
 @request_body(ChangeEvent, {
     "routing_key": "R0UT1NGKEY0000000000000000000001",

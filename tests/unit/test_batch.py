@@ -9,7 +9,7 @@ import json
 import pytest
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
-from firebell.batch import DeadLetteringProcessor, process_queue_batch
+from firebell.batch import TRIES_IN_PLACE, DeadLetteringProcessor, process_queue_batch
 from firebell.domain.alarms import CloudWatchAlarmNotification
 from botocore.exceptions import ClientError, EndpointConnectionError, ReadTimeoutError
 
@@ -43,6 +43,14 @@ def sns_envelope(message: dict) -> str:
 def alarm_body(name: str) -> str:
     arn = f"arn:aws:cloudwatch:us-east-1:123456789012:alarm:{name}"
     return sns_envelope(cloudwatch_message(AlarmName=name, AlarmArn=arn))
+
+
+@pytest.fixture(autouse=True)
+def backoffs(monkeypatch) -> list[float]:
+    """The backoff between tries in place, recorded instead of slept."""
+    slept: list[float] = []
+    monkeypatch.setattr("firebell.batch.time.sleep", slept.append)
+    return slept
 
 
 @pytest.fixture
@@ -148,6 +156,65 @@ def test_transient_error_is_retried_never_dead_lettered_on_the_first_try(dead_le
 
     assert result == {"batchItemFailures": [{"itemIdentifier": record["messageId"]}]}
     assert dead_letters.sent == []
+
+
+def flaky(*errors: Exception):
+    """A handler failing with each of `errors` in turn, then succeeding; it records the receive count it saw."""
+    seen: list[int] = []
+
+    def handle(record: SQSRecord) -> None:
+        seen.append(int(record.attributes.approximate_receive_count))
+        if len(seen) <= len(errors):
+            raise errors[len(seen) - 1]
+
+    handle.seen = seen  # type: ignore[attr-defined]
+    return handle
+
+
+def test_transient_errors_are_tried_again_in_place_before_the_record_goes_back_to_sqs(dead_letters, backoffs):
+    """Given a handler throttled twice, then succeeding, then the record succeeds within the one delivery, after
+    backoffs of 0.1 s and 0.2 s, and each later try sees the record as redelivered (an earlier try may have
+    failed midway: intake then finishes a claim left without its incident)."""
+    record = sqs_record("{}", receive_count=1)
+    handler = flaky(TRANSIENT["throttled"], TRANSIENT["read-timeout"])
+
+    assert run(sqs_event(record), handler, dead_letters) == {"batchItemFailures": []}
+    assert handler.seen == [1, 2, 3]
+    assert backoffs == [0.1, 0.2]
+    assert dead_letters.sent == []
+
+
+def test_a_record_still_failing_after_its_tries_in_place_goes_back_to_sqs(dead_letters, backoffs):
+    record = sqs_record("{}", receive_count=2)
+    handler = flaky(*[TRANSIENT["5xx"]] * TRIES_IN_PLACE)
+
+    assert run(sqs_event(record), handler, dead_letters) == {"batchItemFailures": [{"itemIdentifier": record["messageId"]}]}
+    assert handler.seen == [2, 3, 4]
+    assert dead_letters.sent == []
+
+
+@pytest.mark.parametrize("error", [PermanentMessageError("bad"), RuntimeError("a bug")], ids=["permanent", "unknown"])
+def test_only_transient_errors_are_tried_in_place(dead_letters, error):
+    """A refused message cannot succeed on a second try, and a bug is left to SQS's slower redelivery."""
+    handler = flaky(error)
+    run(sqs_event(sqs_record("{}")), handler, dead_letters)
+    assert handler.seen == [1]
+
+
+def test_no_try_in_place_when_the_invocation_is_running_out_of_time(dead_letters):
+    """With little time left the record goes back to SQS at once: the rest of the batch needs the time."""
+
+    class AlmostOutOfTime(LambdaContextStub):
+        def get_remaining_time_in_millis(self) -> int:
+            return 2_000
+
+    record = sqs_record("{}")
+    handler = flaky(TRANSIENT["throttled"])
+
+    result = process_queue_batch(sqs_event(record), AlmostOutOfTime(), handler, dead_letters)
+
+    assert result == {"batchItemFailures": [{"itemIdentifier": record["messageId"]}]}
+    assert handler.seen == [1]
 
 
 @pytest.mark.parametrize("receive_count", [2, 4])

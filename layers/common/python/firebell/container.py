@@ -18,6 +18,7 @@ from typing import TypeVar
 
 T = TypeVar("T")
 _running_as: ContextVar[tuple[str, Mapping[str, str]] | None] = ContextVar("firebell_function", default=None)
+_every_per_function_cache: list[Callable[[], None]] = []
 
 
 def current_function() -> str | None:
@@ -55,4 +56,11 @@ def per_function(build: Callable[[], T]) -> Callable[[], T]:
         return built[key]
 
     get.cache_clear = built.clear  # type: ignore[attr-defined]
+    _every_per_function_cache.append(built.clear)
     return get
+
+
+def forget_everything_built() -> None:
+    """Clear every per_function cache (tests change the environment between cases)."""
+    for clear in _every_per_function_cache:
+        clear()

@@ -5,7 +5,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from .adapters import aws, regions
-from .container import per_function
+from .container import forget_everything_built, per_function
 from .batch import DeadLetterQueues
 from .config import cached_config
 from .domain.alarms import RegionLookup
@@ -196,5 +196,6 @@ def region_lookup() -> RegionLookup:
 
 def reset() -> None:
     """Forget everything built from the environment (tests change it between cases)."""
-    for cached in (_store, _dispatcher, outbox_relay, incidents, context, _workflows, lifecycle, resolution, intake, escalation, sms_digests, sla_clocks, duties, timer_rearm, schedules, directory_admin, _shipped_config, _effective_config, dead_letters, get_settings, aws.client, cached_config):
-        cached.cache_clear()
+    forget_everything_built()  # every @per_function builder, here and in settings
+    aws.client.cache_clear()
+    cached_config.cache_clear()
