@@ -45,6 +45,7 @@ def rest_api(
     endpoint_types: list[apigw.EndpointType] | None = None,
     cloud_watch_role: bool = True,
     waf_enabled: bool = False,
+    one_invoke_permission: bool = False,
 ) -> apigw.RestApi:
     """`<name>ApiAccessLogs` and `<name>RestApi` in `scope`: the machine API keeps the ids it always had."""
     access_logs = logs.LogGroup(scope, f"{name}ApiAccessLogs", retention=LOG_RETENTION)
@@ -84,7 +85,9 @@ def rest_api(
     validator = api.add_request_validator(
         "RequestValidator", validate_request_body=True, validate_request_parameters=True
     )
-    integration = apigw.LambdaIntegration(function)
+    # One invoke permission for the whole API instead of two per method: every method of it calls this one
+    # function anyway, and the function's resource policy (20 KB) is shared by every API in front of it.
+    integration = apigw.LambdaIntegration(function, scope_permission_to_method=not one_invoke_permission)
     # Explicit methods: a Method takes its validator from its own options only, never from defaults. The guard
     # goes on each method (not default_method_options): a default authorizer could not be lifted off the public
     # routes below.

@@ -126,9 +126,13 @@ class FirebellStack(Stack):
             for spec in topology.functions
             if isinstance(spec.trigger, ApiTrigger)
         }
+        self._people_and_console()
         if waf_requested(self):
             self.web_acl = web_acl(
-                self, "ApiWebAcl", [(api, self.topology.function(name).trigger) for name, api in self.apis.items()]
+                self,
+                "ApiWebAcl",
+                [(api, self.topology.function(name).trigger) for name, api in self.apis.items()]
+                + [(self.people.api, self.people_trigger)],
             )
         # Wired last: environments and grants refer to resources of every kind (classify, notify: the API's URL).
         for spec in topology.functions:
@@ -381,6 +385,43 @@ class FirebellStack(Stack):
             ),
             waf_enabled=waf_requested(self),
         )
+
+    def _people_and_console(self) -> None:
+        """People's front door (docs/access.md): the user pool and the people API on the API function, then the
+        console's distribution (which routes /api/* to that API), then the app clients (whose redirect is the
+        console's URL), then the console's files and its config.json (which name all of them)."""
+        # Imported here, as Monitoring is: the modules build on this one's helpers.
+        from infra.cdk.console import API_PATH, Console
+        from infra.cdk.people import People
+
+        (spec,) = [spec for spec in self.topology.functions if isinstance(spec.trigger, ApiTrigger)]
+        assert isinstance(spec.trigger, ApiTrigger)
+        self.people_trigger = spec.trigger
+        self.people = People(
+            self,
+            "People",
+            function=self.functions[spec.name],
+            trigger=spec.trigger,
+            api_logging_account=self.apis[spec.name].node.try_find_child("Account"),
+            waf_enabled=waf_requested(self),
+        )
+        self.console = Console(self, "Console", api=self.people.api, sign_in_url=self.people.sign_in_url)
+        self.people.add_clients(self.console.url)
+        assert self.people.console_client is not None
+        # The console's runtime configuration: what it needs to sign people in and call the API.
+        self.console.deploy({
+            "region": Aws.REGION,
+            "user_pool_id": self.people.user_pool.user_pool_id,
+            "client_id": self.people.console_client.user_pool_client_id,
+            "sign_in_url": self.people.sign_in_url,
+            "redirect_uri": f"{self.console.url}/",
+            "logout_uri": f"{self.console.url}/",
+            "scopes": ["openid", "email", "profile"],
+            "identity_providers": [provider.name for provider in self.people.federation],
+            "api_url": API_PATH,
+        })
+        self.people.outputs()
+        self.console.outputs()
 
     # --- wiring ------------------------------------------------------------------------------------
 
