@@ -318,15 +318,16 @@ CONSOLE_DIR = ROOT / "console"
 CLI_SIGN_IN_CALLBACK = "http://localhost:8765/callback"
 
 
-def console_content_security_policy(sign_in_origin: str) -> str:
+def console_content_security_policy(*sign_in_origins: str) -> str:
     """The console's Content-Security-Policy: its own files only (vendored, no CDN), no inline script or style,
-    and fetches to itself (the API under /api) and to the sign-in service (the OAuth token exchange)."""
+    and fetches to itself (the API under /api) and to the sign-in services (deployed: the hosted UI's token
+    exchange, Cognito's user API for MFA set-up)."""
     return "; ".join((
         "default-src 'self'",
         "script-src 'self'",
         "style-src 'self'",
         "img-src 'self' data:",
-        f"connect-src 'self' {sign_in_origin}",
+        " ".join(("connect-src 'self'", *sign_in_origins)),
         "object-src 'none'",
         "base-uri 'self'",
         "form-action 'self'",

@@ -48,7 +48,7 @@ STRIP_API_PREFIX = """function handler(event) {
 
 
 class Console(Construct):
-    def __init__(self, scope: Stack, construct_id: str, *, api: apigw.RestApi, sign_in_url: str) -> None:
+    def __init__(self, scope: Stack, construct_id: str, *, api: apigw.RestApi, sign_in_origins: list[str]) -> None:
         super().__init__(scope, construct_id)
         self._stack = scope
         self.log_bucket = self._log_bucket()
@@ -70,7 +70,7 @@ class Console(Construct):
             comment="firebell console: HSTS, CSP, no framing, no sniffing, no referrer",
             security_headers_behavior=cloudfront.ResponseSecurityHeadersBehavior(
                 content_security_policy=cloudfront.ResponseHeadersContentSecurityPolicy(
-                    content_security_policy=console_content_security_policy(sign_in_url), override=True
+                    content_security_policy=console_content_security_policy(*sign_in_origins), override=True
                 ),
                 content_type_options=cloudfront.ResponseHeadersContentTypeOptions(override=True),
                 frame_options=cloudfront.ResponseHeadersFrameOptions(

@@ -29,6 +29,10 @@ DOMAIN_PREFIX_CONTEXT = "firebell:auth-domain-prefix"
 DOMAIN_PREFIX = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
 RESERVED_IN_PREFIX = ("aws", "amazon", "cognito")
 OAUTH_SCOPES = [cognito.OAuthScope.OPENID, cognito.OAuthScope.EMAIL, cognito.OAuthScope.PROFILE]
+# The console's access token may also call Cognito's own user API for the signed-in person: with MFA optional,
+# the hosted UI never offers to set it up, so the console does (AssociateSoftwareToken, VerifySoftwareToken,
+# SetUserMFAPreference), and changes the password. Email stays unwritable (the clients' write attributes).
+CONSOLE_SCOPES = [*OAUTH_SCOPES, cognito.OAuthScope.COGNITO_ADMIN]
 PASSWORD_MIN_LENGTH = 12
 INVITATION_BODY = (
     "You have been given access to firebell. Your user name is {username} and your temporary password is {####}. "
@@ -76,6 +80,8 @@ class People(Construct):
             "HostedUi", cognito_domain=cognito.CognitoDomainOptions(domain_prefix=domain_prefix(stack))
         )
         self.sign_in_url = self.domain.base_url()
+        # Cognito's user API (AssociateSoftwareToken, …), which the console calls with the person's access token.
+        self.user_api_url = f"https://cognito-idp.{Aws.REGION}.{Aws.URL_SUFFIX}"
         self.api = self._api(function, trigger, api_logging_account, waf_enabled)
         self.console_client: cognito.UserPoolClient | None = None
         self.cli_client: cognito.UserPoolClient | None = None
@@ -135,8 +141,8 @@ class People(Construct):
 
     def _risk_responses(self) -> None:
         """What threat protection does, explicitly: a password seen in a breach cannot sign in (the person resets
-        it); a risky sign-in must pass MFA (high risk, even if the person has not set it up) or pass it if set up
-        (medium). No notification emails: they would need an SES identity in the pool's region."""
+        it); a high-risk sign-in must pass MFA (someone without it set up is stopped), a medium-risk one passes it
+        if set up. No notification emails: they would need an SES identity in the pool's region."""
         def action(event: str) -> cognito.CfnUserPoolRiskConfigurationAttachment.AccountTakeoverActionTypeProperty:
             return cognito.CfnUserPoolRiskConfigurationAttachment.AccountTakeoverActionTypeProperty(
                 event_action=event, notify=False
@@ -167,10 +173,14 @@ class People(Construct):
     def add_clients(self, console_url: str) -> None:
         """The console's and the CLI's app clients. Made once the console's URL exists (its distribution needs
         the people API and the sign-in URL, so the clients come after it)."""
-        self.console_client = self._client("ConsoleClient", "console", callback=f"{console_url}/", logout=f"{console_url}/")
-        self.cli_client = self._client("CliClient", "cli", callback=CLI_SIGN_IN_CALLBACK, logout=None)
+        self.console_client = self._client(
+            "ConsoleClient", "console", callback=f"{console_url}/", logout=f"{console_url}/", scopes=CONSOLE_SCOPES
+        )
+        self.cli_client = self._client("CliClient", "cli", callback=CLI_SIGN_IN_CALLBACK, logout=None, scopes=OAUTH_SCOPES)
 
-    def _client(self, construct_id: str, name: str, *, callback: str, logout: str | None) -> cognito.UserPoolClient:
+    def _client(
+        self, construct_id: str, name: str, *, callback: str, logout: str | None, scopes: list[cognito.OAuthScope]
+    ) -> cognito.UserPoolClient:
         client = self.user_pool.add_client(
             construct_id,
             user_pool_client_name=f"{self._stack.stack_name}-{name}",
@@ -179,7 +189,7 @@ class People(Construct):
             generate_secret=False,
             o_auth=cognito.OAuthSettings(
                 flows=cognito.OAuthFlows(authorization_code_grant=True),
-                scopes=OAUTH_SCOPES,
+                scopes=scopes,
                 callback_urls=[callback],
                 logout_urls=[logout] if logout else None,
             ),
@@ -212,7 +222,7 @@ class People(Construct):
             self,
             "Authorizer",
             authorizer_name=f"{self._stack.stack_name}-people",
-            # API Gateway checks the ID token (signature, expiry, audience); the function reads its claims (email,
+            # API Gateway checks the ID token (signature, issuer, expiry); the function reads its claims (email,
             # cognito:groups) from requestContext.authorizer.claims.
             cognito_user_pools=[self.user_pool],
         )

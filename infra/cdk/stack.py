@@ -392,7 +392,7 @@ class FirebellStack(Stack):
         console's URL), then the console's files and its config.json (which name all of them)."""
         # Imported here, as Monitoring is: the modules build on this one's helpers.
         from infra.cdk.console import API_PATH, Console
-        from infra.cdk.people import People
+        from infra.cdk.people import CONSOLE_SCOPES, People
 
         (spec,) = [spec for spec in self.topology.functions if isinstance(spec.trigger, ApiTrigger)]
         assert isinstance(spec.trigger, ApiTrigger)
@@ -405,7 +405,9 @@ class FirebellStack(Stack):
             api_logging_account=self.apis[spec.name].node.try_find_child("Account"),
             waf_enabled=waf_requested(self),
         )
-        self.console = Console(self, "Console", api=self.people.api, sign_in_url=self.people.sign_in_url)
+        self.console = Console(
+            self, "Console", api=self.people.api, sign_in_origins=[self.people.sign_in_url, self.people.user_api_url]
+        )
         self.people.add_clients(self.console.url)
         assert self.people.console_client is not None
         # The console's runtime configuration: what it needs to sign people in and call the API.
@@ -416,7 +418,7 @@ class FirebellStack(Stack):
             "sign_in_url": self.people.sign_in_url,
             "redirect_uri": f"{self.console.url}/",
             "logout_uri": f"{self.console.url}/",
-            "scopes": ["openid", "email", "profile"],
+            "scopes": [scope.scope_name for scope in CONSOLE_SCOPES],
             "identity_providers": [provider.name for provider in self.people.federation],
             "api_url": API_PATH,
         })

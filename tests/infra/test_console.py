@@ -37,6 +37,16 @@ def config(synthesized: Synthesized) -> dict[str, Any]:
     return synthesized.resource(synthesized.stack.console.distribution)["Properties"]["DistributionConfig"]
 
 
+def flatten(value: Any) -> str:
+    """A template string as one: `{"Ref": "X"}` → `${X}`, Fn::Join → the joined parts."""
+    if isinstance(value, str):
+        return value
+    if "Ref" in value:
+        return "${" + value["Ref"] + "}"
+    separator, parts = value["Fn::Join"]
+    return separator.join(flatten(part) for part in parts)
+
+
 def _policy_of(resources: Resources, bucket_id: str) -> list[dict[str, Any]]:
     (policy,) = [p for p in of_type(resources, "AWS::S3::BucketPolicy").values() if p["Properties"]["Bucket"] == {"Ref": bucket_id}]
     return policy["Properties"]["PolicyDocument"]["Statement"]
@@ -102,11 +112,13 @@ def test_every_response_carries_the_security_headers(synthesized: Synthesized, r
     assert headers["ContentTypeOptions"] == {"Override": True}
     assert headers["FrameOptions"] == {"FrameOption": "DENY", "Override": True}
     assert headers["ReferrerPolicy"]["ReferrerPolicy"] == "no-referrer"
-    # The CSP lets the console fetch only itself and the hosted UI (the OAuth token exchange)
-    csp = headers["ContentSecurityPolicy"]["ContentSecurityPolicy"]["Fn::Join"][1]
-    domain_id = synthesized.logical_id(synthesized.stack.people.domain)
-    assert csp[0].startswith("default-src 'self'; script-src 'self'") and csp[0].endswith("connect-src 'self' https://")
-    assert csp[1] == {"Ref": domain_id} and "frame-ancestors 'none'" in csp[-1]
+    # The CSP lets the console run only its own files, and fetch only itself, the hosted UI (the OAuth token
+    # exchange) and Cognito's user API (MFA set-up)
+    csp = dict(d.strip().split(" ", 1) for d in flatten(headers["ContentSecurityPolicy"]["ContentSecurityPolicy"]).split(";"))
+    domain = "${" + synthesized.logical_id(synthesized.stack.people.domain) + "}"
+    assert csp["connect-src"] == f"'self' https://{domain}.auth.${{AWS::Region}}.amazoncognito.com https://cognito-idp.${{AWS::Region}}.${{AWS::URLSuffix}}"
+    assert csp["default-src"] == csp["script-src"] == csp["style-src"] == csp["base-uri"] == csp["form-action"] == "'self'"
+    assert csp["frame-ancestors"] == csp["object-src"] == "'none'"
 
 
 def test_api_paths_go_to_the_people_api_uncached_with_the_caller_s_headers(synthesized: Synthesized, config: dict[str, Any]) -> None:
@@ -235,7 +247,8 @@ def test_config_json_tells_the_console_how_to_sign_in_and_where_the_api_is(synth
     distribution = {"Fn::GetAtt": [synthesized.logical_id(console.distribution), "DomainName"]}
     assert value("redirect_uri") == value("logout_uri") == ['"https://', distribution, '/"']
     # Same-origin API, the scopes the clients allow, no IdP without -c firebell:idp
-    assert (config["api_url"], config["scopes"], config["identity_providers"]) == (API_PATH, ["openid", "email", "profile"], [])
+    assert (config["api_url"], config["identity_providers"]) == (API_PATH, [])
+    assert config["scopes"] == synthesized.resource(people.console_client)["Properties"]["AllowedOAuthScopes"]
 
 
 def test_the_console_url_is_an_output(synthesized: Synthesized) -> None:
