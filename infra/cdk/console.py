@@ -22,7 +22,7 @@ from cdk_nag import NagPackSuppression, NagSuppressions, RegexAppliesTo
 from constructs import Construct
 
 from infra.cdk.rest_api import LOG_RETENTION
-from infra.topology import CONSOLE_DIR, console_content_security_policy
+from infra.people import CONSOLE_DIR, console_content_security_policy
 
 API_PATH = "/api"
 CONFIG_KEY = "config.json"

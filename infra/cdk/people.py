@@ -19,7 +19,8 @@ from constructs import Construct, IConstruct
 
 from infra.cdk.federation import IDP_CONTEXT, IdentityProviderSpec, identity_provider, parse
 from infra.cdk.rest_api import Guard, rest_api
-from infra.topology import CLI_SIGN_IN_CALLBACK, ROLES, ROOT, ApiTrigger
+from infra.people import CLI_SIGN_IN_CALLBACK, ROLES
+from infra.topology import ROOT, ApiTrigger
 
 if TYPE_CHECKING:
     from aws_cdk import Stack

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from infra.cdk.console import API_PATH, CONFIG_KEY, SPA_FALLBACK, STRIP_API_PREFIX
-from infra.topology import CONSOLE_DIR
+from infra.people import CONSOLE_DIR
 
 if TYPE_CHECKING:
     from conftest import Synthesized

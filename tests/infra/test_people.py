@@ -14,7 +14,8 @@ import pytest
 from aws_cdk import App, Aws, Stack
 
 from infra.cdk.people import DOMAIN_PREFIX_CONTEXT, PASSWORD_MIN_LENGTH, domain_prefix
-from infra.topology import CLI_SIGN_IN_CALLBACK, ROLES, ROOT, TOPOLOGY, ApiTrigger
+from infra.people import CLI_SIGN_IN_CALLBACK, ROLES
+from infra.topology import ROOT, TOPOLOGY, ApiTrigger
 
 if TYPE_CHECKING:
     from conftest import Synthesized
