@@ -393,6 +393,7 @@ class FirebellStack(Stack):
         # Imported here, as Monitoring is: the modules build on this one's helpers.
         from infra.cdk.console import API_PATH, Console
         from infra.cdk.people import CONSOLE_SCOPES, People
+        from infra.people import CLI_SIGN_IN_CALLBACK
 
         (spec,) = [spec for spec in self.topology.functions if isinstance(spec.trigger, ApiTrigger)]
         assert isinstance(spec.trigger, ApiTrigger)
@@ -411,7 +412,9 @@ class FirebellStack(Stack):
         self.people.add_clients(self.console.url)
         assert self.people.console_client is not None
         # The console's runtime configuration: what it needs to sign people in and call the API.
+        assert self.people.cli_client is not None
         self.console.deploy({
+            "auth": "cognito",  # the local runtime's config.json says "local" (its sign-in page)
             "region": Aws.REGION,
             "user_pool_id": self.people.user_pool.user_pool_id,
             "client_id": self.people.console_client.user_pool_client_id,
@@ -421,6 +424,9 @@ class FirebellStack(Stack):
             "scopes": [scope.scope_name for scope in CONSOLE_SCOPES],
             "identity_providers": [provider.name for provider in self.people.federation],
             "api_url": API_PATH,
+            # `firebell login` reads these from the console's URL (firebell/cli/login.py)
+            "cli_client_id": self.people.cli_client.user_pool_client_id,
+            "cli_redirect_uri": CLI_SIGN_IN_CALLBACK,
         })
         self.people.outputs()
         self.console.outputs()

@@ -242,6 +242,9 @@ def test_config_json_tells_the_console_how_to_sign_in_and_where_the_api_is(synth
 
     assert {"Ref": synthesized.logical_id(people.user_pool)} in value("user_pool_id")
     assert {"Ref": synthesized.logical_id(people.console_client)} in value("client_id")
+    assert {"Ref": synthesized.logical_id(people.cli_client)} in value("cli_client_id")
+    assert config["auth"] == "cognito"
+    assert config["cli_redirect_uri"] in synthesized.resource(people.cli_client)["Properties"]["CallbackURLs"]
     assert {"Ref": synthesized.logical_id(people.domain)} in value("sign_in_url")
     assert {"Ref": "AWS::Region"} in value("region")
     distribution = {"Fn::GetAtt": [synthesized.logical_id(console.distribution), "DomainName"]}
