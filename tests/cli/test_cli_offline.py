@@ -59,6 +59,14 @@ class Recorder(BaseHTTPRequestHandler):
     do_GET = do_POST = do_PUT = do_DELETE = _answer
 
 
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
 @pytest.fixture
 def server() -> Iterator[tuple[str, type[Recorder]]]:
     handler = type("Script", (Recorder,), {"script": {}, "seen": []})
@@ -168,8 +176,8 @@ def test_cognito_sign_in_trades_the_code_for_tokens_with_the_verifier(server, co
     """The hosted UI redirects the browser to the CLI's 127.0.0.1 listener with a code; the CLI trades it at the
     token endpoint with its PKCE verifier and keeps the ID token for the API behind the console."""
     url, handler = server
-    handler.script[("GET", "/config.json")] = (200, {"api": "/api", "auth": "cognito",
-                                                      "cognito": {"domain": url, "cli_client_id": "cli-client"}})
+    handler.script[("GET", "/config.json")] = (200, {"api_url": "/api", "sign_in_url": url, "cli_client_id": "cli-client",
+                                                      "cli_redirect_uri": f"http://localhost:{free_port()}/callback"})
     handler.script[("POST", "/oauth2/token")] = (200, {"id_token": "id.jwt", "refresh_token": "refresh", "expires_in": 3600})
 
     def browser(authorize_url: str) -> None:  # the hosted UI signs the person in and redirects
@@ -187,7 +195,8 @@ def test_cognito_sign_in_trades_the_code_for_tokens_with_the_verifier(server, co
 
 def test_cognito_sign_in_refuses_a_callback_with_another_state(server, config_home):
     url, handler = server
-    handler.script[("GET", "/config.json")] = (200, {"api": "/api", "cognito": {"domain": url, "cli_client_id": "c"}})
+    handler.script[("GET", "/config.json")] = (200, {"api_url": "/api", "sign_in_url": url, "cli_client_id": "c",
+                                                      "cli_redirect_uri": f"http://localhost:{free_port()}/callback"})
 
     def forged(authorize_url: str) -> None:
         query = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(authorize_url).query))

@@ -25,6 +25,8 @@ from .client import Api, CliError, NotSignedIn, Unavailable, _parsed, describe_r
 from .profiles import Profile, TokenStore
 
 CALLBACK_PATH = "/callback"
+# Cognito matches a redirect URI exactly, port included: the CLI's app client allows this one (infra/cdk/people.py).
+DEFAULT_REDIRECT_URI = "http://localhost:8765/callback"
 SIGN_IN_WAIT_SECONDS = 300
 
 
@@ -66,10 +68,9 @@ def login_local(profile: Profile, tokens: TokenStore, person: str) -> dict[str, 
 
 
 def console_config(profile: Profile) -> dict[str, Any]:
-    """The deployed console's config.json: where the API is and how people sign in."""
+    """The deployed console's config.json (infra/cdk/stack.py writes it): where the API is and how people sign in."""
     config = _send(urllib.request.Request(f"{profile.endpoint}/config.json", headers={"Accept": "application/json"}))
-    cognito = config.get("cognito") if isinstance(config, dict) else None
-    if not cognito or not cognito.get("domain") or not cognito.get("cli_client_id"):
+    if not isinstance(config, dict) or not config.get("sign_in_url") or not config.get("cli_client_id"):
         raise CliError(f"{profile.endpoint}/config.json names no Cognito sign-in (is the endpoint the console URL?)")
     return config
 
@@ -116,13 +117,16 @@ class _CallbackHandler(BaseHTTPRequestHandler):
 def login_cognito(profile: Profile, tokens: TokenStore, open_browser: Callable[[str], Any] = webbrowser.open,
                   say: Callable[[str], None] = print, wait_seconds: float = SIGN_IN_WAIT_SECONDS) -> dict[str, Any]:
     config = console_config(profile)
-    cognito = config["cognito"]
     verifier, challenge = pkce_pair()
-    server = _OneCallback(("127.0.0.1", 0), _CallbackHandler)
+    redirect_uri = config.get("cli_redirect_uri") or DEFAULT_REDIRECT_URI
+    port = urllib.parse.urlsplit(redirect_uri).port or 80
+    try:
+        server = _OneCallback(("127.0.0.1", port), _CallbackHandler)
+    except OSError as error:
+        raise CliError(f"cannot listen on {redirect_uri} for the sign-in's answer ({error.strerror}): is another sign-in running?") from None
     server.state = secrets.token_urlsafe(24)
-    redirect_uri = f"http://localhost:{server.server_address[1]}{CALLBACK_PATH}"
-    authorize = f"{cognito['domain'].rstrip('/')}/oauth2/authorize?" + urllib.parse.urlencode({
-        "response_type": "code", "client_id": cognito["cli_client_id"], "redirect_uri": redirect_uri,
+    authorize = f"{config['sign_in_url'].rstrip('/')}/oauth2/authorize?" + urllib.parse.urlencode({
+        "response_type": "code", "client_id": config["cli_client_id"], "redirect_uri": redirect_uri,
         "scope": "openid email profile", "state": server.state, "code_challenge": challenge, "code_challenge_method": "S256"})
     say(f"Opening the sign-in page; if no browser opens, visit:\n  {authorize}")
     open_browser(authorize)
@@ -135,7 +139,7 @@ def login_cognito(profile: Profile, tokens: TokenStore, open_browser: Callable[[
         server.server_close()
     if server.code is None:
         raise NotSignedIn(server.error or f"no sign-in within {wait_seconds:.0f} s")
-    answer = _token_request(cognito, {"grant_type": "authorization_code", "code": server.code,
+    answer = _token_request(config, {"grant_type": "authorization_code", "code": server.code,
                                       "redirect_uri": redirect_uri, "code_verifier": verifier})
     saved = _saved_tokens(answer, config, profile)
     tokens.put(profile.name, saved)
@@ -145,19 +149,19 @@ def login_cognito(profile: Profile, tokens: TokenStore, open_browser: Callable[[
 def refresh_cognito(profile: Profile, saved: dict[str, Any]) -> dict[str, Any]:
     """A fresh ID token from the refresh token (Api calls this when the saved one is about to expire)."""
     config = console_config(profile)
-    answer = _token_request(config["cognito"], {"grant_type": "refresh_token", "refresh_token": saved["refresh_token"]})
+    answer = _token_request(config, {"grant_type": "refresh_token", "refresh_token": saved["refresh_token"]})
     return {**_saved_tokens(answer, config, profile), "refresh_token": saved["refresh_token"]}
 
 
-def _token_request(cognito: dict[str, Any], form: dict[str, str]) -> dict[str, Any]:
-    data = urllib.parse.urlencode({**form, "client_id": cognito["cli_client_id"]}).encode()
-    request = urllib.request.Request(f"{cognito['domain'].rstrip('/')}/oauth2/token", data=data, method="POST",
+def _token_request(config: dict[str, Any], form: dict[str, str]) -> dict[str, Any]:
+    data = urllib.parse.urlencode({**form, "client_id": config["cli_client_id"]}).encode()
+    request = urllib.request.Request(f"{config['sign_in_url'].rstrip('/')}/oauth2/token", data=data, method="POST",
                                      headers={"Content-Type": "application/x-www-form-urlencoded"})
     return _send(request)
 
 
 def _saved_tokens(answer: dict[str, Any], config: dict[str, Any], profile: Profile) -> dict[str, Any]:
-    api = str(config.get("api") or "")
+    api = str(config.get("api_url") or "")
     api_url = api if api.startswith("http") else profile.endpoint + api  # "/api" behind the console's CloudFront
     return {"token": answer["id_token"], "refresh_token": answer.get("refresh_token"),
             "expires_at": time.time() + int(answer.get("expires_in", 3600)), "api_url": api_url.rstrip("/")}
