@@ -1,5 +1,6 @@
-import sys
+"""`python -m firebell.cli`: the same as the `firebell` command."""
 
-from .main import main
+from .main import run_entry_point
 
-sys.exit(main())
+if __name__ == "__main__":
+    run_entry_point()
