@@ -1,0 +1,84 @@
+"""The `firebell` command as a person types it (the installed console script, in a shell-like subprocess) against
+the local runtime: sign in, report, act, read, and the refusals and exit codes a script relies on."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.conftest import RunningPipeline
+
+pytestmark = pytest.mark.e2e
+
+FIREBELL = Path(sys.executable).parent / "firebell"  # what `make install` put on the venv's PATH
+
+
+@pytest.fixture
+def firebell(local_pipeline: RunningPipeline, tmp_path: Path):
+    """Run `firebell …` with its own config home (profiles, tokens) against the local runtime."""
+    environment = {**os.environ, "FIREBELL_CONFIG_HOME": str(tmp_path / "firebell-home")}
+    environment.pop("FIREBELL_PROFILE", None)
+
+    def run(*argv: str, endpoint: str | None = local_pipeline.api_url) -> subprocess.CompletedProcess:
+        prefix = ["--endpoint", endpoint] if endpoint else []
+        return subprocess.run([str(FIREBELL), *prefix, *argv], env=environment, capture_output=True, text=True, timeout=120)
+
+    return run
+
+
+def test_a_responder_reports_acknowledges_notes_and_resolves(firebell) -> None:
+    signed_in = firebell("login", "--as", "alice")
+    assert signed_in.returncode == 0, signed_in.stderr
+    assert "signed in as alice" in signed_in.stdout
+
+    reported = firebell("-o", "json", "report", "Disk full on db-1", "--service", "checkout", "--impact", "high", "--urgency", "high")
+    assert reported.returncode == 0, reported.stderr
+    reference = json.loads(reported.stdout)["reference"]
+
+    for argv in (("ack", reference), ("note", reference, "freeing space"), ("resolve", reference, "--notes", "old logs removed")):
+        done = firebell(*argv)
+        assert done.returncode == 0, (argv, done.stderr)
+
+    shown = json.loads(firebell("-o", "json", "incidents", "show", reference).stdout)
+    assert (shown["status"], shown["acknowledged_by"], shown["resolved_by"]) == ("resolved", "alice", "alice")
+    timeline = json.loads(firebell("-o", "json", "incidents", "timeline", reference).stdout)["items"]
+    assert {e["actor"] for e in timeline if e["kind"] in ("acknowledged", "note", "resolved")} == {"alice"}
+    table = firebell("incidents", "list", "--limit", "5")
+    assert table.returncode == 0 and table.stdout.splitlines()[0].split()[:3] == ["REFERENCE", "STATUS", "PRIORITY"]
+    assert reference in table.stdout
+
+
+def test_a_viewer_is_refused_in_the_apis_words_with_exit_code_1(firebell) -> None:
+    assert firebell("login", "--as", "alice").returncode == 0
+    reference = json.loads(firebell("-o", "json", "report", "Printer on fire").stdout)["reference"]
+    assert firebell("login", "--as", "dave").returncode == 0
+
+    refused = firebell("ack", reference)
+
+    assert refused.returncode == 1
+    assert refused.stderr.startswith("firebell: 403 forbidden:"), refused.stderr
+    assert json.loads(firebell("-o", "json", "incidents", "show", reference).stdout)["status"] == "triggered"
+
+
+def test_on_call_and_whoami(firebell) -> None:
+    assert firebell("login", "--as", "bob").returncode == 0
+    me = json.loads(firebell("-o", "json", "whoami").stdout)
+    assert me["person"] == "bob" and me["kind"] == "person"
+    now = firebell("oncall", "now")
+    assert now.returncode == 0 and "platform-primary" in now.stdout
+    mine = firebell("-o", "json", "oncall", "mine", "--days", "14")
+    assert mine.returncode == 0 and json.loads(mine.stdout)["person"] == "bob"
+
+
+def test_exit_codes_for_no_sign_in_unreachable_and_usage(firebell) -> None:
+    assert firebell("incidents", "list").returncode == 3  # never signed in
+    assert firebell("login", "--as", "alice").returncode == 0
+    assert firebell("incidents", "list", endpoint="http://127.0.0.1:9").returncode == 4  # nothing listens there
+    assert firebell("incidents", "frobnicate").returncode == 2
+    validated = firebell("config", "validate", "config", endpoint=None)
+    assert validated.returncode == 0 and "valid" in validated.stdout
