@@ -1,0 +1,26 @@
+// What each role may do, as docs/access.md says: used only to show the buttons a person may press.
+// The API decides (deny by default); a button shown wrongly would only earn a 403.
+
+const READ = ["read_incidents", "read_oncall", "read_directory"];
+const REPORT = ["report", "read_own_reports"];
+const WORK = ["acknowledge", "note", "hold", "resume", "escalate", "reassign", "resolve", "reopen", "take_shift"];
+const MANAGE = ["post_update", "complete_review"];
+
+const GRANTS = {
+  viewer: READ,
+  reporter: REPORT,
+  responder: [...READ, ...REPORT, ...WORK],
+  incident_manager: [...READ, ...REPORT, ...WORK, ...MANAGE],
+  admin: [...READ, ...REPORT, ...WORK, ...MANAGE, "edit_directory"],
+};
+
+export const ROLE_NAMES = {
+  viewer: "viewer", reporter: "reporter", responder: "responder", incident_manager: "incident manager", admin: "admin",
+};
+
+/** `me` is GET /auth/me's answer; a machine (IAM) may call every route. */
+export function may(me, what) {
+  if (!me) return false;
+  if (me.kind === "machine") return true;
+  return (me.roles || []).some((role) => (GRANTS[role] || []).includes(what));
+}
