@@ -90,7 +90,8 @@ export function render(main, ctx, { parts }) {
       intro: id ? `Version ${current.body.version} (${current.body.source}). A change someone saved since is refused, not overwritten.` : null,
       fields: [
         { name: "id", label: "Id", value: id || "", dataField: "path.id" },
-        { name: "entry", label: `The ${singular} as JSON (without its id)`, type: "json", value: JSON.stringify(entry, null, 2), dataField: "body" },
+        { name: "entry", label: `The ${singular}, as JSON`, type: "json", value: JSON.stringify(entry, null, 2), dataField: "body",
+          hint: "Every field but the id, which the Id box gives." },
       ],
       submitLabel: "Save",
       returnFocus: opener,
