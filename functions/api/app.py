@@ -272,6 +272,16 @@ def who_is_on_call(schedule_id: str, at: Annotated[datetime | None, Query()] = N
     return wiring.schedules().on_call(schedule_id, at)
 
 
+@app.get("/on-call", summary="Who is on call on every schedule, now or at a given time")
+def who_is_on_call_everywhere(at: Annotated[datetime | None, Query()] = None) -> dict[str, Any]:
+    return wiring.schedules().on_call_everywhere(at)
+
+
+@app.get("/people/<person_id>/shifts", summary="A person's upcoming shifts on every schedule (overrides applied)")
+def upcoming_shifts(person_id: str, days: Annotated[int, Query(ge=1, le=366)] = 28) -> dict[str, Any]:
+    return {"person": person_id, "days": days, "shifts": wiring.schedules().upcoming_shifts(person_id, days)}
+
+
 @app.get("/schedules/<schedule_id>/calendar.ics", summary="The schedule's shifts as an iCalendar feed")
 def schedule_calendar(
     schedule_id: str,

@@ -51,7 +51,7 @@ def _static_prefix(route: PublicRoute) -> str:
     return route.path.split("{", 1)[0]
 
 
-def _public_paths_statement(trigger: ApiTrigger) -> wafv2.CfnWebACL.StatementProperty:
+def _public_paths_statement(routes: tuple[PublicRoute, ...]) -> wafv2.CfnWebACL.StatementProperty:
     # The URI WAF sees starts with the stage name (/prod/v2/enqueue): match on what the route's path contains.
     matches = [
         wafv2.CfnWebACL.StatementProperty(
@@ -62,7 +62,7 @@ def _public_paths_statement(trigger: ApiTrigger) -> wafv2.CfnWebACL.StatementPro
                 text_transformations=[wafv2.CfnWebACL.TextTransformationProperty(priority=0, type="NONE")],
             )
         )
-        for prefix in sorted({_static_prefix(route) for route in trigger.public_routes})
+        for prefix in sorted({_static_prefix(route) for route in routes})
     ]
     if len(matches) == 1:
         return matches[0]
@@ -75,8 +75,10 @@ def _visibility(metric: str) -> wafv2.CfnWebACL.VisibilityConfigProperty:
     )
 
 
-def web_acl(scope: Construct, construct_id: str, api: apigw.RestApi, trigger: ApiTrigger) -> wafv2.CfnWebACL:
-    """A regional web ACL on the API's stage: allow by default; block (429) a client IP over the public routes' rate."""
+def web_acl(scope: Construct, construct_id: str, apis: list[tuple[apigw.RestApi, ApiTrigger]]) -> wafv2.CfnWebACL:
+    """One regional web ACL on every API's stage (one ACL, one monthly fee): allow by default; block (429) a client
+    IP over the public routes' rate, counted across the APIs."""
+    routes = tuple(route for _, trigger in apis for route in trigger.public_routes)
     acl = wafv2.CfnWebACL(
         scope,
         construct_id,
@@ -93,7 +95,7 @@ def web_acl(scope: Construct, construct_id: str, api: apigw.RestApi, trigger: Ap
                         aggregate_key_type="IP",
                         limit=WAF_PUBLIC_LIMIT,
                         evaluation_window_sec=WAF_WINDOW_SECONDS,
-                        scope_down_statement=_public_paths_statement(trigger),
+                        scope_down_statement=_public_paths_statement(routes),
                     )
                 ),
                 # 429, not WAF's default 403: PagerDuty senders retry a 429 once the window has passed.
@@ -106,7 +108,12 @@ def web_acl(scope: Construct, construct_id: str, api: apigw.RestApi, trigger: Ap
             )
         ],
     )
-    wafv2.CfnWebACLAssociation(
-        scope, f"{construct_id}Association", resource_arn=api.deployment_stage.stage_arn, web_acl_arn=acl.attr_arn
-    )
+    for index, (api, _) in enumerate(apis):
+        # The first association keeps the id it had when the machine API was the only one.
+        wafv2.CfnWebACLAssociation(
+            scope,
+            f"{construct_id}Association{index or ''}",
+            resource_arn=api.deployment_stage.stage_arn,
+            web_acl_arn=acl.attr_arn,
+        )
     return acl

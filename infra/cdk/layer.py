@@ -32,6 +32,8 @@ PYTHON_VERSION = "3.12"
 PLATFORM = "manylinux2014_x86_64"
 
 _IGNORED_PARTS = {"__pycache__", ".pytest_cache", ".mypy_cache"}
+# firebell/cli runs on people's machines (the `firebell` command), never in Lambda.
+_NOT_FOR_LAMBDA = {"cli"}
 
 
 def runtime_requirements(pyproject: Path = PYPROJECT) -> tuple[str, ...]:
@@ -41,8 +43,19 @@ def runtime_requirements(pyproject: Path = PYPROJECT) -> tuple[str, ...]:
 
 def _files(directory: Path, pattern: str = "**/*") -> Iterator[Path]:
     for path in sorted(directory.glob(pattern)):
-        if path.is_file() and path.suffix != ".pyc" and not _IGNORED_PARTS.intersection(path.parts):
+        relative = path.relative_to(directory).parts
+        if path.is_file() and path.suffix != ".pyc" and not _IGNORED_PARTS.intersection(relative) \
+                and not (len(relative) > 1 and relative[0] in _NOT_FOR_LAMBDA):
             yield path
+
+
+def _ignored_in(package_dir: Path):
+    """copytree's `ignore`: caches everywhere, and what is not for Lambda at the package's top."""
+    def ignored(folder: str, names: list[str]) -> set[str]:
+        found = set(shutil.ignore_patterns(*_IGNORED_PARTS, "*.pyc")(folder, names))
+        return found | _NOT_FOR_LAMBDA.intersection(names) if Path(folder) == package_dir else found
+
+    return ignored
 
 
 @jsii.implements(ILocalBundling)
@@ -108,7 +121,7 @@ class LayerBundler:
         shutil.copytree(
             self.package_dir,
             site / "firebell",
-            ignore=shutil.ignore_patterns(*_IGNORED_PARTS, "*.pyc"),
+            ignore=_ignored_in(self.package_dir),
             dirs_exist_ok=True,
         )
         config_target = output_dir / "firebell" / "config"

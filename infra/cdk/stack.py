@@ -26,8 +26,9 @@ from cdk_nag import NagPackSuppression, NagSuppressions
 from constructs import Construct
 
 from firebell.config import load_config
-from infra.cdk.api_protection import public_method_options, stage_throttling, waf_requested, web_acl
+from infra.cdk.api_protection import waf_requested, web_acl
 from infra.cdk.layer import common_layer
+from infra.cdk.rest_api import LOG_RETENTION, Guard, rest_api
 from infra.topology import (
     ALARMS_TOPIC,
     CONFIG_DIR,
@@ -54,7 +55,6 @@ DEMO_KEYS_MESSAGE = (
 ASL_PLACEHOLDER = re.compile(r"\$\{(\w+)\}")
 LAYER_CONFIG_DIR = "/opt/firebell/config"
 METRICS_NAMESPACE = "firebell"
-LOG_RETENTION = logs.RetentionDays.ONE_MONTH
 DLQ_RETENTION = Duration.days(14)
 # Generated secret values: 64 letters and digits (~380 bits), plain SecretString, as the functions read it
 # (firebell.adapters.aws.SecretsManagerSecret uses the string's bytes as the HMAC key).
@@ -126,6 +126,14 @@ class FirebellStack(Stack):
             for spec in topology.functions
             if isinstance(spec.trigger, ApiTrigger)
         }
+        self._people_and_console()
+        if waf_requested(self):
+            self.web_acl = web_acl(
+                self,
+                "ApiWebAcl",
+                [(api, self.topology.function(name).trigger) for name, api in self.apis.items()]
+                + [(self.people.api, self.people_trigger)],
+            )
         # Wired last: environments and grants refer to resources of every kind (classify, notify: the API's URL).
         for spec in topology.functions:
             self._wire(spec, self.functions[spec.name])
@@ -354,104 +362,74 @@ class FirebellStack(Stack):
         return machine
 
     def _rest_api(self, spec: FunctionSpec, function: lambda_.Function) -> apigw.RestApi:
-        name = pascal(spec.name)
-        access_logs = logs.LogGroup(self, f"{name}ApiAccessLogs", retention=LOG_RETENTION)
-        api = apigw.RestApi(
+        """The machine API: every non-public method requires SigV4-signed requests from IAM principals allowed
+        execute-api:Invoke."""
+        assert isinstance(spec.trigger, ApiTrigger)
+        return rest_api(
             self,
-            f"{name}RestApi",
+            pascal(spec.name),
             rest_api_name=f"{self.stack_name}-{spec.name}",
             description=spec.description,
-            # Every method requires SigV4-signed requests from IAM principals allowed execute-api:Invoke.
-            default_method_options=apigw.MethodOptions(authorization_type=apigw.AuthorizationType.IAM),
-            # Every body reaches the function as the bytes sent (base64): without this, API Gateway passes text
-            # and replaces invalid UTF-8 with U+FFFD, which the function could then not refuse.
-            binary_media_types=["*/*"],
-            deploy_options=apigw.StageOptions(
-                access_log_destination=apigw.LogGroupLogDestination(access_logs),
-                access_log_format=apigw.AccessLogFormat.json_with_standard_fields(
-                    caller=True,
-                    http_method=True,
-                    ip=True,
-                    protocol=True,
-                    request_time=True,
-                    resource_path=True,
-                    response_length=True,
-                    status=True,
-                    user=True,
+            function=function,
+            trigger=spec.trigger,
+            guard=Guard(
+                method_options=apigw.MethodOptions(authorization_type=apigw.AuthorizationType.IAM),
+                refuses="IAM authorization refuses unsigned requests",
+                suppressions=(
+                    NagPackSuppression(
+                        id="AwsSolutions-COG4",
+                        reason="Callers are IAM principals (AWS_IAM authorization, SigV4), not Cognito user pool "
+                        "users; people call the people API (infra/cdk/people.py)",
+                    ),
                 ),
-                logging_level=apigw.MethodLoggingLevel.INFO,
-                data_trace_enabled=False,  # request/response bodies would put incident data in the logs
-                metrics_enabled=True,
-                tracing_enabled=True,
-                **stage_throttling(),
-                method_options=public_method_options(spec.trigger),
             ),
-            cloud_watch_role=True,
+            waf_enabled=waf_requested(self),
         )
-        # The function validates bodies and parameters itself (Powertools, enable_validation=True); this
-        # validator applies to the proxy methods' declared parameters and models, of which there are none yet.
-        validator = api.add_request_validator(
-            "RequestValidator", validate_request_body=True, validate_request_parameters=True
+
+    def _people_and_console(self) -> None:
+        """People's front door (docs/access.md): the user pool and the people API on the API function, then the
+        console's distribution (which routes /api/* to that API), then the app clients (whose redirect is the
+        console's URL), then the console's files and its config.json (which name all of them)."""
+        # Imported here, as Monitoring is: the modules build on this one's helpers.
+        from infra.cdk.console import API_PATH, Console
+        from infra.cdk.people import CONSOLE_SCOPES, People
+        from infra.people import CLI_SIGN_IN_CALLBACK
+
+        (spec,) = [spec for spec in self.topology.functions if isinstance(spec.trigger, ApiTrigger)]
+        assert isinstance(spec.trigger, ApiTrigger)
+        self.people_trigger = spec.trigger
+        self.people = People(
+            self,
+            "People",
+            function=self.functions[spec.name],
+            trigger=spec.trigger,
+            api_logging_account=self.apis[spec.name].node.try_find_child("Account"),
+            waf_enabled=waf_requested(self),
         )
-        integration = apigw.LambdaIntegration(function)
-        # Explicit methods: a Method takes its validator from its own options only, never from defaults.
-        for resource in (api.root, api.root.add_proxy(any_method=False)):
-            resource.add_method("ANY", integration, request_validator=validator)
-        for route in spec.trigger.public_routes:
-            resource = api.root.resource_for_path(route.path.strip("/"))
-            for method in route.methods:
-                public = resource.add_method(
-                    method, integration, request_validator=validator, authorization_type=apigw.AuthorizationType.NONE
-                )
-                NagSuppressions.add_resource_suppressions(
-                    public,
-                    [
-                        NagPackSuppression(id="AwsSolutions-APIG4", reason=f"Public by design: authenticated by {route.authenticated_by}"),
-                        NagPackSuppression(id="AwsSolutions-COG4", reason=f"Public by design: authenticated by {route.authenticated_by}"),
-                    ],
-                )
-        # API Gateway's own refusals (403 unsigned, 429 throttled, 413 too large, …) in the API's error format
-        # (domain/errors.py ErrorBody), as GET /openapi.json documents them.
-        for response_type in (apigw.ResponseType.DEFAULT_4_XX, apigw.ResponseType.DEFAULT_5_XX):
-            api.add_gateway_response(
-                f"{response_type.response_type}Response",
-                type=response_type,
-                templates={"application/json": '{"error":"$context.error.responseType","message":$context.error.messageString}'},
-            )
-        # RestApi always adds an `Endpoint` output; the stack's ApiUrl output (below) is the one to use.
-        api.node.try_remove_child("Endpoint")
-        suppressions = []
-        if waf_requested(self):
-            self.web_acl = web_acl(self, f"{name}WebAcl", api, spec.trigger)
-        else:
-            public = ", ".join(f"{route.path} ({route.throttle.rate_per_second:g}/s, burst {route.throttle.burst})"
-                               for route in spec.trigger.public_routes)
-            suppressions.append(NagPackSuppression(
-                id="AwsSolutions-APIG3",
-                reason="No WAF web ACL unless deployed with -c firebell:waf=true (a per-IP rate rule, infra/cdk/api_protection.py): "
-                "IAM authorization refuses unsigned requests on every other route; the public routes authenticate by "
-                f"key or signed token and each has its own method throttle below the stage's: {public}",
-            ))
-        NagSuppressions.add_resource_suppressions(
-            api,
-            [
-                *suppressions,
-                NagPackSuppression(
-                    id="AwsSolutions-COG4",
-                    reason="Callers are IAM principals (AWS_IAM authorization, SigV4), not Cognito user pool users",
-                ),
-                NagPackSuppression(
-                    id="AwsSolutions-IAM4",
-                    reason="API Gateway's account-wide CloudWatch role (needed for execution and access logging) uses "
-                    "the AWS managed AmazonAPIGatewayPushToCloudWatchLogs policy, as AWS documents",
-                    applies_to=[
-                        "Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs"
-                    ],
-                ),
-            ],
-            apply_to_children=True,
+        self.console = Console(
+            self, "Console", api=self.people.api, sign_in_origins=[self.people.sign_in_url, self.people.user_api_url]
         )
-        return api
+        self.people.add_clients(self.console.url)
+        assert self.people.console_client is not None
+        # The console's runtime configuration: what it needs to sign people in and call the API.
+        assert self.people.cli_client is not None
+        self.console.deploy({
+            "auth": "cognito",  # the local runtime's config.json says "local" (its sign-in page)
+            "region": Aws.REGION,
+            "user_pool_id": self.people.user_pool.user_pool_id,
+            "client_id": self.people.console_client.user_pool_client_id,
+            "sign_in_url": self.people.sign_in_url,
+            "redirect_uri": f"{self.console.url}/",
+            "logout_uri": f"{self.console.url}/",
+            "scopes": [scope.scope_name for scope in CONSOLE_SCOPES],
+            "identity_providers": [provider.name for provider in self.people.federation],
+            "api_url": API_PATH,
+            # `firebell login` reads these from the console's URL (firebell/cli/login.py)
+            "cli_client_id": self.people.cli_client.user_pool_client_id,
+            "cli_redirect_uri": CLI_SIGN_IN_CALLBACK,
+        })
+        self.people.outputs()
+        self.console.outputs()
 
     # --- wiring ------------------------------------------------------------------------------------
 

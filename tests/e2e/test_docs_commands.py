@@ -4,7 +4,8 @@ repository's folder against a fresh local runtime that has played its demo, as a
 Only the ports change (each test run takes free ones); the CA path is the runtime's default, .firebell/tls/. A command
 passes when it exits 0 and, if it prints JSON, that JSON is not an error (curl -s exits 0 on a 4xx); a `# {…}` line
 below a command is what it prints (each key shown must have that value). No AWS_* variable reaches the commands:
-what a command needs, it must say.
+what a command needs, it must say. Blocks fenced ```shell are commands for a deployed stack (docs/access.md), which
+need real AWS credentials: they are not run here.
 """
 
 from __future__ import annotations

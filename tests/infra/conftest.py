@@ -46,20 +46,25 @@ class Synthesized:
         return self.json["Resources"][self.logical_id(construct)]
 
 
-@pytest.fixture(scope="session")
-def synthesized() -> Iterator[Synthesized]:
+def synthesize(extra_context: dict[str, Any] | None = None) -> Synthesized:
+    """The stack as `cdk synth -c key=value …` would make it (each call a whole synthesis: a few seconds)."""
     context = json.loads(CDK_JSON.read_text(encoding="utf-8")).get("context", {})
-    app = App(context={**context, "aws:cdk:bundling-stacks": []})
+    app = App(context={**context, "aws:cdk:bundling-stacks": [], **(extra_context or {})})
     stack = build(app)
     template = Template.from_stack(stack)  # synthesizes the app: the cdk-nag aspect runs here
     annotations = Annotations.from_stack(stack)
-    yield Synthesized(
+    return Synthesized(
         stack=stack,
         template=template,
         json=template.to_json(),
         nag_errors=annotations.find_error("*", NAG_MESSAGE),
         nag_warnings=annotations.find_warning("*", NAG_MESSAGE),
     )
+
+
+@pytest.fixture(scope="session")
+def synthesized() -> Iterator[Synthesized]:
+    yield synthesize()
 
 
 @pytest.fixture(scope="session")

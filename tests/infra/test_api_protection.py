@@ -31,43 +31,50 @@ def of_type(resources: dict[str, Any], cfn_type: str) -> dict[str, dict[str, Any
     return {k: v for k, v in resources.items() if v["Type"] == cfn_type}
 
 
-def stage_of(resources: dict[str, Any]) -> dict[str, Any]:
-    (stage,) = of_type(resources, "AWS::ApiGateway::Stage").values()
-    return stage
+def stages(resources: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Each REST API's stage (the machine API's and the people API's), by the API's logical id."""
+    return {s["Properties"]["RestApiId"]["Ref"]: s for s in of_type(resources, "AWS::ApiGateway::Stage").values()}
 
 
 def method_settings(stage: dict[str, Any]) -> dict[tuple[str, str], dict[str, Any]]:
     return {(s["ResourcePath"], s["HttpMethod"]): s for s in stage["Properties"]["MethodSettings"]}
 
 
-def apig3_reasons(resources: dict[str, Any]) -> list[str]:
-    return [s["reason"] for r in resources.values() for s in r.get("Metadata", {}).get("cdk_nag", {}).get("rules_to_suppress", [])
-            if s["id"] == "AwsSolutions-APIG3"]
+def apig3_reasons(resources: dict[str, Any], logical_id: str | None = None) -> list[str]:
+    return [s["reason"] for k, r in resources.items() if logical_id in (None, k)
+            for s in r.get("Metadata", {}).get("cdk_nag", {}).get("rules_to_suppress", []) if s["id"] == "AwsSolutions-APIG3"]
 
 
 def test_every_public_method_has_its_own_throttle_below_the_stage_s(resources: dict[str, Any]) -> None:
-    settings = method_settings(stage_of(resources))
-    # Given the stage-wide throttle, for IAM-signed routes
-    stage_wide = settings[("/*", "*")]
-    assert (stage_wide["ThrottlingRateLimit"], stage_wide["ThrottlingBurstLimit"]) == (STAGE_THROTTLE.rate_per_second, STAGE_THROTTLE.burst)
-    # Then each public route's method has its own, lower, as the topology says (paths escaped as API Gateway wants)
-    assert PUBLIC_METHODS
-    for route, method in PUBLIC_METHODS:
-        own = settings[("/" + route.path.replace("/", "~1"), method)]
-        assert (own["ThrottlingRateLimit"], own["ThrottlingBurstLimit"]) == (route.throttle.rate_per_second, route.throttle.burst)
-        assert own["ThrottlingRateLimit"] < STAGE_THROTTLE.rate_per_second and own["ThrottlingBurstLimit"] < STAGE_THROTTLE.burst
-    assert len(settings) == 1 + len(PUBLIC_METHODS)
+    # Given both APIs' stages: the machine API's and the people API's, which throttle alike
+    assert len(stages(resources)) == 2
+    for stage in stages(resources).values():
+        settings = method_settings(stage)
+        # Given the stage-wide throttle, for the authorized routes
+        stage_wide = settings[("/*", "*")]
+        assert (stage_wide["ThrottlingRateLimit"], stage_wide["ThrottlingBurstLimit"]) == (STAGE_THROTTLE.rate_per_second, STAGE_THROTTLE.burst)
+        # Then each public route's method has its own, lower, as the topology says (paths escaped as API Gateway wants)
+        assert PUBLIC_METHODS
+        for route, method in PUBLIC_METHODS:
+            own = settings[("/" + route.path.replace("/", "~1"), method)]
+            assert (own["ThrottlingRateLimit"], own["ThrottlingBurstLimit"]) == (route.throttle.rate_per_second, route.throttle.burst)
+            assert own["ThrottlingRateLimit"] < STAGE_THROTTLE.rate_per_second and own["ThrottlingBurstLimit"] < STAGE_THROTTLE.burst
+        assert len(settings) == 1 + len(PUBLIC_METHODS)
 
 
-def test_without_the_waf_flag_there_is_no_web_acl_and_apig3_says_why(resources: dict[str, Any]) -> None:
+def test_without_the_waf_flag_there_is_no_web_acl_and_apig3_says_why(synthesized: Synthesized, resources: dict[str, Any]) -> None:
     assert not [r for r in resources.values() if r["Type"].startswith("AWS::WAFv2::")]
-    reasons = set(apig3_reasons(resources))
-    assert len(reasons) == 1
-    (reason,) = reasons
-    # The reason names the flag and every public route with its throttle: true of the template it is in
-    assert WAF_CONTEXT in reason
-    for route in API.trigger.public_routes:
-        assert f"{route.path} ({route.throttle.rate_per_second:g}/s, burst {route.throttle.burst})" in reason
+    # Given each API's own reason, naming what refuses unauthenticated requests on its other routes
+    refusers = {
+        synthesized.logical_id(synthesized.stack.apis[API.name]): "IAM authorization",
+        synthesized.logical_id(synthesized.stack.people.api): "Cognito user pool authorizer",
+    }
+    for api_id, refuser in refusers.items():
+        (reason,) = apig3_reasons(resources, api_id)
+        # The reason names the flag and every public route with its throttle: true of the template it is in
+        assert WAF_CONTEXT in reason and refuser in reason
+        for route in API.trigger.public_routes:
+            assert f"{route.path} ({route.throttle.rate_per_second:g}/s, burst {route.throttle.burst})" in reason
 
 
 def test_no_function_is_told_it_is_the_local_runtime(resources: dict[str, Any]) -> None:
@@ -105,11 +112,13 @@ def test_the_waf_flag_adds_a_per_ip_rate_rule_on_the_public_routes(with_waf: tup
     # Scoped to every public route's path (and nothing else)
     searched = {s["ByteMatchStatement"]["SearchString"] for s in rate["ScopeDownStatement"]["OrStatement"]["Statements"]}
     assert searched == {route.path.split("{")[0] for route in API.trigger.public_routes}
-    # And associated with the API's stage
-    (association,) = of_type(resources, "AWS::WAFv2::WebACLAssociation").values()
-    assert association["Properties"]["WebACLArn"] == {"Fn::GetAtt": [acl_id, "Arn"]}
-    (stage_id,) = of_type(resources, "AWS::ApiGateway::Stage")
-    assert {"Ref": stage_id} in association["Properties"]["ResourceArn"]["Fn::Join"][1]
+    # And associated with both APIs' stages (one ACL, one fee): the machine API's and the people API's
+    associations = of_type(resources, "AWS::WAFv2::WebACLAssociation").values()
+    assert all(a["Properties"]["WebACLArn"] == {"Fn::GetAtt": [acl_id, "Arn"]} for a in associations)
+    stage_ids = set(of_type(resources, "AWS::ApiGateway::Stage"))
+    associated = {part["Ref"] for a in associations for part in a["Properties"]["ResourceArn"]["Fn::Join"][1]
+                  if isinstance(part, dict) and part.get("Ref") in stage_ids}
+    assert len(associations) == len(stage_ids) == 2 and associated == stage_ids
 
 
 def test_with_the_waf_apig3_holds_without_a_suppression(with_waf: tuple[dict[str, Any], list[Any]]) -> None:

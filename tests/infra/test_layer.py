@@ -84,3 +84,19 @@ def test_real_layer_build(tmp_path: Path) -> None:
     assert not list(tmp_path.rglob("*.pyc"))
     # And the functions can load the config from where FIREBELL_CONFIG_DIR points (/opt/firebell/config)
     assert load_config(tmp_path / "firebell" / "config").directory.notifications.sender
+
+
+def test_the_command_line_is_not_in_the_layer(inputs: tuple[Path, Path], tmp_path: Path) -> None:
+    """firebell/cli is the `firebell` command on people's machines: changing it redeploys no layer, and the
+    layer's copy of the package leaves it out."""
+    package, config = inputs
+    bundler = LayerBundler(package, config, ("a==1",))
+    original = bundler.fingerprint()
+    (package / "cli").mkdir()
+    (package / "cli" / "main.py").write_text("print('hello')\n")
+    assert bundler.fingerprint() == original
+
+    from infra.cdk.layer import _ignored_in
+
+    assert _ignored_in(package)(str(package), ["cli", "data", "__init__.py"]) == {"cli"}
+    assert _ignored_in(package)(str(package / "data"), ["cli", "records.py"]) == set()

@@ -103,6 +103,8 @@ def flatten(value: Any) -> str:
     if "Fn::Join" in value:
         separator, parts = value["Fn::Join"]
         return separator.join(flatten(part) for part in parts)
+    if isinstance(value.get("Fn::Sub"), str):  # its ${X} placeholders are already written as flatten() writes them
+        return value["Fn::Sub"]
     raise ValueError(f"cannot flatten {value}")
 
 
@@ -452,9 +454,14 @@ def _method_path(resources: Resources, method: dict) -> str:
     return "/" + "/".join(parts)
 
 
-def test_api_methods_require_iam_authorization_except_the_declared_public_routes(resources: Resources) -> None:
-    # Given every API method
-    methods = of_type(resources, "AWS::ApiGateway::Method")
+def methods_of(resources: Resources, api_logical_id: str) -> Resources:
+    return {k: m for k, m in of_type(resources, "AWS::ApiGateway::Method").items() if m["Properties"]["RestApiId"] == ref(api_logical_id)}
+
+
+def test_api_methods_require_iam_authorization_except_the_declared_public_routes(synthesized: Synthesized, resources: Resources) -> None:
+    # Given every method of the machine API (the people API's: tests/infra/test_people.py)
+    (api_spec,) = [f for f in TOPOLOGY.functions if isinstance(f.trigger, ApiTrigger)]
+    methods = methods_of(resources, synthesized.logical_id(synthesized.stack.apis[api_spec.name]))
     assert methods
     # Then only the topology's public routes (each authenticated some other way) skip IAM authorization
     open_methods = sorted(
@@ -462,7 +469,6 @@ def test_api_methods_require_iam_authorization_except_the_declared_public_routes
         for m in methods.values()
         if m["Properties"]["HttpMethod"] != "OPTIONS" and m["Properties"].get("AuthorizationType") != "AWS_IAM"
     )
-    (api_spec,) = [f for f in TOPOLOGY.functions if isinstance(f.trigger, ApiTrigger)]
     declared = sorted((route.path, method) for route in api_spec.trigger.public_routes for method in route.methods)
     assert open_methods == declared
     assert all(m["Properties"].get("AuthorizationType") == "NONE" for m in methods.values()
@@ -475,32 +481,51 @@ def test_api_proxies_every_route_to_the_api_function(synthesized: Synthesized, r
     # Given the function with the API trigger
     (api_spec,) = [f for f in TOPOLOGY.functions if isinstance(f.trigger, ApiTrigger)]
     function_id = synthesized.logical_id(synthesized.stack.functions[api_spec.name])
-    # Then the root, {proxy+} and public-route methods all integrate with it (Lambda proxy)
-    integrations = [m["Properties"]["Integration"] for m in of_type(resources, "AWS::ApiGateway::Method").values()]
-    assert len(integrations) == 2 + sum(len(route.methods) for route in api_spec.trigger.public_routes)
-    for integration in integrations:
-        assert integration["Type"] == "AWS_PROXY"
-        assert arn_of(function_id) in integration["Uri"]["Fn::Join"][1]
+    # Then on both APIs (machine and people) the root, {proxy+} and public-route methods all integrate with it (Lambda proxy)
+    for api in (synthesized.stack.apis[api_spec.name], synthesized.stack.people.api):
+        integrations = [m["Properties"]["Integration"] for m in methods_of(resources, synthesized.logical_id(api)).values()]
+        assert len(integrations) == 2 + sum(len(route.methods) for route in api_spec.trigger.public_routes)
+        for integration in integrations:
+            assert integration["Type"] == "AWS_PROXY"
+            assert arn_of(function_id) in integration["Uri"]["Fn::Join"][1]
 
 
 def test_api_stage_logs_traces_and_measures(resources: Resources) -> None:
-    # Given the API stage
-    (stage,) = [s["Properties"] for s in of_type(resources, "AWS::ApiGateway::Stage").values()]
-    # Then access logs go to a log group, execution logs are INFO without bodies, metrics and tracing are on
-    assert resources[stage["AccessLogSetting"]["DestinationArn"]["Fn::GetAtt"][0]]["Type"] == "AWS::Logs::LogGroup"
-    # (on every method: the public routes' own settings, tests/infra/test_api_protection.py, repeat them)
-    for settings in stage["MethodSettings"]:
-        assert settings["LoggingLevel"] == "INFO"
-        assert settings["DataTraceEnabled"] is False
-        assert settings["MetricsEnabled"] is True
-    assert stage["TracingEnabled"] is True
-    (validator,) = [v["Properties"] for v in of_type(resources, "AWS::ApiGateway::RequestValidator").values()]
-    assert validator["ValidateRequestBody"] is validator["ValidateRequestParameters"] is True
+    # Given each API's stage (the machine API's and the people API's)
+    stages = [s["Properties"] for s in of_type(resources, "AWS::ApiGateway::Stage").values()]
+    assert len(stages) == 2
+    for stage in stages:
+        # Then access logs go to a log group of its own, execution logs are INFO without bodies, metrics and tracing are on
+        assert resources[stage["AccessLogSetting"]["DestinationArn"]["Fn::GetAtt"][0]]["Type"] == "AWS::Logs::LogGroup"
+        # (on every method: the public routes' own settings, tests/infra/test_api_protection.py, repeat them)
+        for settings in stage["MethodSettings"]:
+            assert settings["LoggingLevel"] == "INFO"
+            assert settings["DataTraceEnabled"] is False
+            assert settings["MetricsEnabled"] is True
+        assert stage["TracingEnabled"] is True
+    assert len({json.dumps(stage["AccessLogSetting"]) for stage in stages}) == 2
+    validators = [v["Properties"] for v in of_type(resources, "AWS::ApiGateway::RequestValidator").values()]
+    assert len(validators) == 2
+    assert all(v["ValidateRequestBody"] is v["ValidateRequestParameters"] is True for v in validators)
+
+
+def test_both_apis_answer_api_gateway_s_own_refusals_in_the_api_s_error_format(resources: Resources) -> None:
+    responses = of_type(resources, "AWS::ApiGateway::GatewayResponse").values()
+    for api_id in of_type(resources, "AWS::ApiGateway::RestApi"):
+        own = {r["Properties"]["ResponseType"]: r["Properties"] for r in responses if r["Properties"]["RestApiId"] == ref(api_id)}
+        for response_type in ("DEFAULT_4XX", "DEFAULT_5XX"):
+            assert own[response_type]["ResponseTemplates"]["application/json"] == (
+                '{"error":"$context.error.responseType","message":$context.error.messageString}'
+            )
 
 
 def test_outputs(template_json: dict[str, Any]) -> None:
     # Then the deployment tells where the API and the topics are, and nothing else
-    assert set(template_json["Outputs"]) == {"ApiUrl", "AlarmsTopicArn", "EventsTopicArn", "OpsTopicArn"}
+    assert set(template_json["Outputs"]) == {
+        "ApiUrl", "AlarmsTopicArn", "EventsTopicArn", "OpsTopicArn",
+        # people's front door (tests/infra/test_people.py, test_console.py)
+        "PeopleApiUrl", "UserPoolId", "HostedUiUrl", "ConsoleClientId", "CliClientId", "ConsoleUrl",
+    }
 
 
 # --- Step Functions --------------------------------------------------------------------------------------
@@ -760,13 +785,15 @@ def test_every_topology_resource_is_rendered_once(resources: Resources) -> None:
         "AWS::DynamoDB::Table": len(TOPOLOGY.tables),
         "AWS::SNS::Topic": len(TOPOLOGY.topics) + 1,  # and the ops topic (test_monitoring.py)
         "AWS::SQS::Queue": 2 * len(TOPOLOGY.queues),  # and their dead-letter queues
-        "AWS::Lambda::Function": len(TOPOLOGY.functions),
+        # and CDK's BucketDeployment handler, which copies the console into its bucket (test_console.py)
+        "AWS::Lambda::Function": len(TOPOLOGY.functions) + 1,
         "AWS::StepFunctions::StateMachine": len(TOPOLOGY.state_machines),
         "AWS::SecretsManager::Secret": len(TOPOLOGY.secrets),
         "AWS::Events::Rule": len(TOPOLOGY.event_rules) + sum(isinstance(f.trigger, ScheduleTrigger) for f in TOPOLOGY.functions)
         + 1,  # the functions' schedules and the heartbeat's
-        "AWS::ApiGateway::RestApi": sum(isinstance(f.trigger, ApiTrigger) for f in TOPOLOGY.functions),
-        "AWS::Lambda::LayerVersion": 1,
+        # each API function behind two APIs: the machine API (IAM) and the people API (Cognito)
+        "AWS::ApiGateway::RestApi": 2 * sum(isinstance(f.trigger, ApiTrigger) for f in TOPOLOGY.functions),
+        "AWS::Lambda::LayerVersion": 2,  # ours and the BucketDeployment handler's AWS CLI layer
     }
     assert {cfn_type: len(of_type(resources, cfn_type)) for cfn_type in counts} == counts
 

@@ -34,9 +34,37 @@ class ScheduleService:
         person = self._config().directory.person(person_id)
         return {"schedule": schedule.id, "at": when.isoformat(), "person": {"id": person_id, "name": person.name if person else None}}
 
+    def on_call_everywhere(self, at: datetime | None) -> dict[str, Any]:
+        """Who is on call on every schedule at one instant (a schedule nobody covers then says so)."""
+        when = at or self._clock()
+        if when.tzinfo is None:
+            raise NobodyOnCall("at: give a time zone offset, e.g. 2026-11-22T09:00:00Z")
+        directory = self._config().directory
+        answers = []
+        for schedule in directory.schedules:
+            try:
+                person_id: str | None = on_call(schedule, when)
+            except ValueError:
+                person_id = None
+            person = directory.person(person_id) if person_id else None
+            answers.append({"schedule": schedule.id, "name": schedule.name,
+                            "person": {"id": person_id, "name": person.name if person else None} if person_id else None})
+        return {"at": when.isoformat(), "schedules": answers}
+
     def calendar(self, schedule_id: str, person: str | None, days: int) -> str:
         schedule = self._schedule(schedule_id)
+        return to_icalendar(schedule, self._upcoming(schedule, days), person)
+
+    def upcoming_shifts(self, person: str, days: int) -> list[dict[str, Any]]:
+        """A person's shifts on every schedule from today on, in time order (what `firebell oncall mine` shows)."""
+        found = []
+        for schedule in self._config().directory.schedules:
+            found += [{"schedule": schedule.id, "start": s.start.isoformat(), "end": s.end.isoformat(), "source": s.source}
+                      for s in self._upcoming(schedule, days) if s.person == person and s.end > self._clock()]
+        return sorted(found, key=lambda shift: datetime.fromisoformat(shift["start"]))
+
+    def _upcoming(self, schedule: Schedule, days: int) -> list:
         # From local midnight, so the first event (and its UID) is the same on every fetch of the day.
         zone = ZoneInfo(schedule.time_zone)
         start = self._clock().astimezone(zone).replace(hour=0, minute=0, second=0, microsecond=0)
-        return to_icalendar(schedule, shifts(schedule, start, start + timedelta(days=days)), person)
+        return shifts(schedule, start, start + timedelta(days=days))

@@ -1,0 +1,51 @@
+"""--output json (the API's answer, as it came) or table (columns a person reads at a glance)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any, TextIO
+
+
+def cell(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, ensure_ascii=False)
+    text = str(value)
+    return text if len(text) <= 60 else text[:59] + "…"
+
+
+def table(rows: Sequence[dict[str, Any]], columns: Sequence[str], out: TextIO) -> None:
+    if not rows:
+        print("(none)", file=out)
+        return
+    shown = [[cell(_dig(row, column)) for column in columns] for row in rows]
+    widths = [max(len(column), *(len(r[i]) for r in shown)) for i, column in enumerate(columns)]
+    print("  ".join(c.upper().ljust(w) for c, w in zip(columns, widths)).rstrip(), file=out)
+    for r in shown:
+        print("  ".join(v.ljust(w) for v, w in zip(r, widths)).rstrip(), file=out)
+
+
+def fields(record: dict[str, Any], names: Sequence[str], out: TextIO) -> None:
+    width = max(len(n) for n in names)
+    for name in names:
+        value = _dig(record, name)
+        if value not in (None, "", [], {}):
+            print(f"{name.ljust(width)}  {cell(value)}", file=out)
+
+
+def emit(answer: Any, how: str, out: TextIO, columns: Sequence[str] = (), detail: Sequence[str] = ()) -> None:
+    if how == "json" or (not columns and not detail):
+        print(json.dumps(answer, indent=2, ensure_ascii=False), file=out)
+    elif columns:
+        table(answer, columns, out)
+    else:
+        fields(answer, detail, out)
+
+
+def _dig(record: dict[str, Any], dotted: str) -> Any:
+    value: Any = record
+    for part in dotted.split("."):
+        value = value.get(part) if isinstance(value, dict) else None
+    return value
