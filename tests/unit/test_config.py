@@ -40,7 +40,7 @@ def test_shipped_config_loads():
     config = load_config(CONFIG_DIR)
     assert isinstance(config, FirebellConfig)
     directory = config.directory
-    assert {p.id for p in directory.people} == {"alice", "erin", "bob", "carol", "frank", "dave"}
+    assert {p.id for p in directory.people} == {"alice", "erin", "bob", "carol", "frank", "dave", "gus"}
     assert directory.team("platform").escalation_policy == "platform-default"
     assert directory.team("platform").manager == "frank"
     policy = directory.policy_for("platform", "checkout")
@@ -332,3 +332,47 @@ def test_people_nobody_pages_may_go_without_contact(config_dir):
     """A person who is no escalation target (dave, a stakeholder) may lack both: nobody waits on a page to them."""
     edit(config_dir / "firebell.yaml", lambda d: _without_contact(next(p for p in d["people"] if p["id"] == "dave")))
     assert load_config(config_dir).directory.person("dave").reachable is False
+
+
+# --- roles (docs/access.md) ------------------------------------------------------------------------------
+
+
+def test_shipped_roles():
+    """The shipped people: responders on call, carol the incident manager who also keeps the directory, frank the
+    team's lead as an incident manager, dave a stakeholder who reads, gus an employee with the default role."""
+    people = {p.id: [r.value for r in p.roles] for p in load_config(CONFIG_DIR).directory.people}
+    assert people == {"alice": ["responder"], "erin": ["responder"], "bob": ["responder"],
+                      "carol": ["incident_manager", "admin"], "frank": ["incident_manager"], "dave": ["viewer"],
+                      "gus": ["reporter"]}
+
+
+def test_a_person_without_roles_is_a_reporter_and_an_empty_list_is_no_role(config_dir):
+    def change(d):
+        d["people"][0].pop("roles")
+        d["people"][1]["roles"] = []
+
+    edit(config_dir / "firebell.yaml", change)
+    people = load_config(config_dir).directory.people
+    assert ([r.value for r in people[0].roles], people[1].roles) == (["reporter"], [])
+
+
+def test_an_unknown_role_is_refused_naming_the_person_and_the_roles_there_are(config_dir):
+    edit(config_dir / "firebell.yaml", lambda d: d["people"][2].update(roles=["responder", "superuser"]))
+    message = load_error(config_dir)
+    assert "people[2].roles[1]: Input should be 'viewer', 'reporter', 'responder', 'incident_manager' or 'admin'" in message
+
+
+def test_a_role_listed_twice_is_refused(config_dir):
+    edit(config_dir / "firebell.yaml", lambda d: d["people"][0].update(roles=["responder", "admin", "responder"]))
+    assert "people[0].roles: listed twice: responder" in load_error(config_dir)
+
+
+def test_one_email_names_one_person(config_dir):
+    """A signed-in person is found by email (Cognito's email claim): two people sharing one would be ambiguous."""
+    edit(config_dir / "firebell.yaml", lambda d: d["people"][3].update(email="Alice@Example.com"))
+    assert "people[3].email: 'Alice@Example.com' is also person 'alice''s (one email, one person)" in load_error(config_dir)
+
+
+def test_a_person_is_found_by_email_whatever_its_case(shipped_config):
+    assert shipped_config.directory.person_by_email(" BOB@example.COM ").id == "bob"
+    assert shipped_config.directory.person_by_email("nobody@example.com") is None

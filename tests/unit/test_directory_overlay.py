@@ -29,7 +29,7 @@ from firebell.domain.errors import (
 )
 
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
-ZOE = {"id": "zoe", "name": "Zoe Oncall", "email": "zoe@example.com", "phone": "+15550100009"}
+ZOE = {"id": "zoe", "name": "Zoe Oncall", "email": "zoe@example.com", "phone": "+15550100009", "roles": ["responder"]}
 
 
 def person(entry_id: str, **fields) -> OverlayEntry:
@@ -116,12 +116,12 @@ def test_entries_replace_by_id_in_place_remove_and_add(shipped_config: FirebellC
     directory = apply_overlay(base, entries)
 
     # Then bob keeps his place with the new entry, dave is gone, and the new people follow the file's in id order
-    assert [p.id for p in directory.people] == ["alice", "erin", "bob", "carol", "frank", "yan", "zoe"]
+    assert [p.id for p in directory.people] == ["alice", "erin", "bob", "carol", "frank", "gus", "yan", "zoe"]
     assert directory.person("bob") == Person(id="bob", name="Bob", email="bob@example.org")
     assert directory.team("platform").stakeholders == []
     sources = entry_sources(base, entries)
     assert sources["people"] == {"alice": "file", "erin": "file", "bob": "admin", "carol": "file", "frank": "file",
-                                 "yan": "admin", "zoe": "admin"}
+                                 "gus": "file", "yan": "admin", "zoe": "admin"}
     assert sources["teams"] == {"platform": "admin"} and sources["schedules"] == {"platform-primary": "file"}
 
 

@@ -27,6 +27,8 @@ class Settings(BaseModel):
     outbox_lease_seconds: float = Field(default=60.0, gt=0)
     # Set only by the local runtime (infra/local/render.py), never by the stack: demo routing keys work here alone.
     local_runtime: bool = False
+    # Signs the local sign-in's sessions: made once per state folder by the local runtime, which alone sets it.
+    session_secret: str = ""
 
     def state_machine_arns(self) -> dict[str, str]:
         from .workflows import ALL
@@ -53,6 +55,7 @@ _ENV = {
     "outbox_grace_seconds": "FIREBELL_OUTBOX_GRACE_SECONDS",
     "outbox_lease_seconds": "FIREBELL_OUTBOX_LEASE_SECONDS",
     "local_runtime": "FIREBELL_LOCAL_RUNTIME",
+    "session_secret": "FIREBELL_SESSION_SECRET",
 }
 LOCAL_RUNTIME_VARIABLE = _ENV["local_runtime"]
 

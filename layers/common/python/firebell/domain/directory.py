@@ -4,8 +4,9 @@ changed at run time by the admin API). Pure models and the cross-reference check
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, PrivateAttr, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
+from .access import Role
 from .errors import DemoRoutingKeyRefused
 from .routing_keys import RoutingKey, StoredRoutingKey, routing_key_sha256
 from .rules import Rules
@@ -21,6 +22,17 @@ class Person(_Strict):
     name: str
     email: str | None = None
     phone: Annotated[str | None, Field(pattern=r"^\+[1-9]\d{6,14}$")] = None  # E.164, as SNS SMS needs
+    # What they may do when they sign in locally (domain/access.py; deployed, their Cognito groups say it).
+    # Everyone may report an incident unless the config says otherwise; [] is someone who is only paged.
+    roles: list[Role] = [Role.REPORTER]
+
+    @field_validator("roles")
+    @classmethod
+    def _each_role_once(cls, roles: list[Role]) -> list[Role]:
+        twice = sorted({r.value for r in roles if roles.count(r) > 1})
+        if twice:
+            raise ValueError(f"listed twice: {', '.join(twice)}")
+        return roles
 
     @property
     def reachable(self) -> bool:
@@ -160,6 +172,12 @@ class Directory(_Strict):
                             ("teams", self.teams), ("services", self.services)):
             ids = [item.id for item in items]
             problems += [f"{kind}: duplicate id {i!r}" for i in sorted({i for i in ids if ids.count(i) > 1})]
+        emails: dict[str, str] = {}
+        for pi, person in enumerate(self.people):
+            if person.email:  # a signed-in email must name one person (Cognito's email claim → directory id)
+                owner = emails.setdefault(person.email.casefold(), person.id)
+                if owner != person.id:
+                    problems.append(f"people[{pi}].email: {person.email!r} is also person {owner!r}'s (one email, one person)")
         for si, schedule in enumerate(self.schedules):
             for li, layer in enumerate(schedule.layers):
                 problems += [f"schedules[{si}].layers[{li}].members: unknown person {m!r}" for m in layer.members if m not in people]
@@ -247,6 +265,11 @@ class Directory(_Strict):
     def person(self, person_id: str) -> Person | None:
         """None once someone has left the config (an incident keeps the policy it opened with)."""
         return next((p for p in self.people if p.id == person_id), None)
+
+    def person_by_email(self, email: str) -> Person | None:
+        """The person a signed-in email belongs to (Cognito's `email` claim), compared case-insensitively."""
+        wanted = email.strip().casefold()
+        return next((p for p in self.people if p.email and p.email.casefold() == wanted), None)
 
     def team(self, team_id: str | None) -> Team:
         """The team, or the default team if it no longer exists."""

@@ -75,9 +75,10 @@ class UnknownSchedule(DomainError):
 
 
 class UnknownPerson(DomainError):
-    def __init__(self, person: str) -> None:
-        super().__init__(f"unknown person {person!r}")
+    def __init__(self, person: str, field: str = "body.to") -> None:
+        super().__init__(f"unknown person {person[:128]!r}")
         self.person = person
+        self.problems = [FieldProblem(field, str(self))]
 
 
 class NobodyOnCall(DomainError):
@@ -113,6 +114,25 @@ class DemoRoutingKeyRefused(DomainError):
 
 class IdempotencyKeyReused(DomainError):
     """The Idempotency-Key was used before with a different request body."""
+
+
+# --- permanent: who may call (domain/access.py decides; docs/access.md) -------------------------------------
+
+
+class Unauthenticated(DomainError):
+    """No credentials, or ones that are invalid or expired."""
+
+
+class Forbidden(DomainError):
+    """Authenticated, but none of the caller's roles may call the route (or not on this incident)."""
+
+
+class NotInDirectory(Forbidden):
+    """Signed in, but no directory person has the token's email."""
+
+
+class LocalOnly(DomainError):
+    """A route the local runtime alone serves (its pick-a-person sign-in)."""
 
 
 # --- permanent: directory administration ------------------------------------------------------------
@@ -258,6 +278,10 @@ HTTP_ANSWERS: dict[type[Exception], HttpAnswer] = {
     InvalidCursor: HttpAnswer(HTTPStatus.BAD_REQUEST, "invalid_cursor", "query.cursor"),
     UnsupportedMediaType: HttpAnswer(HTTPStatus.UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", "header.Content-Type"),
     MethodNotAllowed: HttpAnswer(HTTPStatus.METHOD_NOT_ALLOWED, "method_not_allowed"),
+    Unauthenticated: HttpAnswer(HTTPStatus.UNAUTHORIZED, "unauthenticated"),
+    Forbidden: HttpAnswer(HTTPStatus.FORBIDDEN, "forbidden"),
+    NotInDirectory: HttpAnswer(HTTPStatus.FORBIDDEN, "not_in_directory"),
+    LocalOnly: HttpAnswer(HTTPStatus.NOT_FOUND, "local_only"),
 }
 
 
