@@ -12,20 +12,18 @@ import mimetypes
 from pathlib import Path
 from typing import Any
 
-from infra.topology import ROOT
+from infra.people import CONSOLE_DIR, console_content_security_policy
 
-CONSOLE_DIR = ROOT / "console"
 ASSETS = "/assets/"
 CONTENT_TYPES = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8", ".html": "text/html; charset=utf-8",
                  ".svg": "image/svg+xml", ".json": "application/json", ".png": "image/png", ".woff2": "font/woff2"}
-# What CloudFront's response headers policy sends in AWS, the same here: the console loads nothing from elsewhere.
+# As CloudFront's response headers policy in AWS (infra/cdk/console.py), with the same Content-Security-Policy less
+# the hosted UI (locally nobody signs in elsewhere): the console loads and calls nothing but this origin.
 HEADERS = {
     "Cache-Control": "no-cache",
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
-    "Content-Security-Policy": "; ".join((
-        "default-src 'self'", "script-src 'self'", "style-src 'self'", "img-src 'self' data:", "connect-src 'self'",
-        "object-src 'none'", "base-uri 'self'", "form-action 'self'", "frame-ancestors 'none'")),
+    "Content-Security-Policy": console_content_security_policy(),
 }
 
 

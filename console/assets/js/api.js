@@ -21,7 +21,9 @@ export async function loadConfig() {
   if (!["local", "cognito"].includes(loaded.auth)) {
     throw new ApiError(0, { error: "bad_config", message: `config.json: auth must be "local" or "cognito" (got ${JSON.stringify(loaded.auth)})` });
   }
-  config = { ...loaded, api: String(loaded.api || "").replace(/\/+$/, "") };
+  // `api`: the local runtime's name for the API's base URL; the stack writes it as `api_url` (the CLI reads that too).
+  const base = "api" in loaded ? loaded.api : loaded.api_url;
+  config = { ...loaded, api: String(base || "").replace(/\/+$/, "") };
   return config;
 }
 
