@@ -17,6 +17,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 from playwright.sync_api import Route, expect
 
+from infra.people import console_content_security_policy
 from tests.browser.conftest import screenshot
 from tests.e2e.conftest import RunningPipeline
 
@@ -47,15 +48,17 @@ def test_cognito_sign_in_uses_the_code_grant_with_pkce_and_sends_the_id_token_as
     page = open_page()
 
     def console_page(route: Route) -> None:
-        # CloudFront's policy (infra/topology.py console_content_security_policy): fetches to itself and the hosted UI.
+        # CloudFront's policy (infra/people.py): fetches to itself and the hosted UI.
         response = route.fetch()
-        headers = {**response.headers, "content-security-policy": f"default-src 'self'; script-src 'self'; style-src 'self'; "
-                   f"img-src 'self' data:; connect-src 'self' {HOSTED_UI}; object-src 'none'; base-uri 'self'; frame-ancestors 'none'"}
+        headers = {**response.headers, "content-security-policy": console_content_security_policy(HOSTED_UI)}
         route.fulfill(response=response, headers=headers)
 
     def config(route: Route) -> None:
-        route.fulfill(json={"api": "/api", "auth": "cognito", "sign_in_url": HOSTED_UI, "client_id": CLIENT_ID,
-                            "redirect_uri": f"{console}/", "logout_uri": f"{console}/", "scopes": ["openid", "email", "profile"]})
+        # As infra/cdk/stack.py writes it (api_url: CloudFront sends /api/* to the people API).
+        route.fulfill(json={"auth": "cognito", "region": "us-east-1", "user_pool_id": "us-east-1_test", "sign_in_url": HOSTED_UI,
+                            "client_id": CLIENT_ID, "redirect_uri": f"{console}/", "logout_uri": f"{console}/",
+                            "scopes": ["openid", "email", "profile"], "identity_providers": [], "api_url": "/api",
+                            "cli_client_id": "cli-client-id", "cli_redirect_uri": "http://localhost:8765/callback"})
 
     def authorize(route: Route) -> None:
         query = {k: v[0] for k, v in parse_qs(urlsplit(route.request.url).query).items()}
