@@ -5,6 +5,7 @@ import { enc, get, post } from "./api.js";
 import { announce, cell, clear, duration, every, h, priorityBadge, showAlert, statusBadge, time } from "./dom.js";
 import { openForm } from "./dialog.js";
 import { REFRESH_MS, incidentTable } from "./incidents.js";
+import { mayOn } from "./roles.js";
 
 const OPEN = ["triggered", "acknowledged", "on_hold"];
 const reasonField = (label) => ({ name: "reason", label, type: "textarea", optional: true });
@@ -140,7 +141,7 @@ export function render(main, ctx, reference) {
   }
 
   function renderActions() {
-    const allowed = ACTIONS.filter((a) => ctx.may(a.name) && applies(a, incident));
+    const allowed = ACTIONS.filter((a) => mayOn(ctx.me, a.name, incident) && applies(a, incident));
     const key = allowed.map((a) => a.name).join(",");
     if (key === actionKey) return;
     const focused = actions.contains(document.activeElement) ? document.activeElement.dataset.action : null;

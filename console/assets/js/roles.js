@@ -24,3 +24,17 @@ export function may(me, what) {
   if (me.kind === "machine") return true;
   return (me.roles || []).some((role) => (GRANTS[role] || []).includes(what));
 }
+
+// What a role may do only on what is the person's own (firebell/domain/access.py: `own`): a reporter reopens an
+// incident they reported (it is not fixed, they say), a responder completes the review they own.
+const OWN = {
+  reopen: ["reporter", (incident, me) => incident.reporter === me.person],
+  complete_review: ["responder", (incident, me) => Boolean(incident.review && incident.review.owner === me.person)],
+};
+
+/** may(), or allowed on this incident because it is the person's own. */
+export function mayOn(me, what, incident) {
+  if (may(me, what)) return true;
+  const own = OWN[what];
+  return Boolean(me && own && (me.roles || []).includes(own[0]) && own[1](incident, me));
+}
