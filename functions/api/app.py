@@ -6,7 +6,7 @@ from http import HTTPStatus
 from typing import Annotated, Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
-from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
+from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.event_handler.openapi.params import Header, Query
 from aws_lambda_powertools.logging import correlation_paths
@@ -22,6 +22,7 @@ from firebell.domain.errors import (
     InvalidAckLink,
     InvalidRequest,
     InvalidTransition,
+    Unauthenticated,
     error_body,
     field_problems,
     http_answer,
@@ -30,9 +31,9 @@ from firebell.domain.errors import (
 )
 from firebell.domain.models import (
     AcknowledgeRequest,
-    ByRequest,
     ReassignRequest,
     ReasonRequest,
+    ResumeRequest,
     ReviewRequest,
     StakeholderUpdateRequest,
     IncidentCreate,
@@ -46,23 +47,29 @@ from firebell.domain.models import (
 from firebell.ports import IncidentFilter
 
 if __package__:  # functions.api.app: tests, the local runtime, the cold-start bench
-    from . import openapi
+    from . import guard, openapi
     from .admin import router as admin_router
-    from .http_rules import method_not_allowed, read_bodies_as_json, read_json
+    from .auth import router as auth_router
+    from .http_rules import method_not_allowed, read_json
     from .integrations import router as integrations_router
+    from .resolver import PerThreadRestResolver
 else:  # `app` in Lambda, where this folder is the asset's root
+    import guard
     import openapi
     from admin import router as admin_router
-    from http_rules import method_not_allowed, read_bodies_as_json, read_json
+    from auth import router as auth_router
+    from http_rules import method_not_allowed, read_json
     from integrations import router as integrations_router
+    from resolver import PerThreadRestResolver
 
 logger = Logger()
 tracer = Tracer()
 metrics = Metrics()
-app = APIGatewayRestResolver(enable_validation=True, json_body_deserializer=read_json)
-read_bodies_as_json(app)
+app = PerThreadRestResolver(enable_validation=True, json_body_deserializer=read_json)
+guard.install(app)  # who may call each route (firebell/domain/access.py), before its body is read
 app.include_router(admin_router, prefix="/admin")
 app.include_router(integrations_router)
+app.include_router(auth_router)
 
 
 def _error(status: HTTPStatus, code: str, message: str) -> Response:
@@ -79,6 +86,8 @@ def refusal(error: Exception) -> Response:
             return _error(HTTPStatus.SERVICE_UNAVAILABLE, "try_again", "a dependency is busy; retry shortly")
         return _error(HTTPStatus.INTERNAL_SERVER_ERROR, "internal_error", "the request could not be completed")
     headers = {"Allow": ", ".join(error.allowed)} if isinstance(error, MethodNotAllowed) else None
+    if isinstance(error, Unauthenticated):  # RFC 9110: a 401 names the schemes that would do
+        headers = {"WWW-Authenticate": 'Bearer realm="firebell"'}
     return Response(status_code=answer.status, content_type="application/json", body=http_body(error, answer), headers=headers)
 
 
@@ -132,16 +141,15 @@ def create_incident(
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", min_length=1, max_length=255)] = None,
 ) -> Response[IncidentRead]:
     intake, incidents = wiring.intake(), wiring.incidents()
+    actor = guard.actor(app)
     replayed = False
     if idempotency_key is None:
-        incident = intake.report(request)
+        incident = intake.report(request, actor=actor)
     else:
-        identity = app.current_event.request_context.identity
-        # The IAM principal API Gateway authenticated: callers' keys never collide.
-        caller = identity.user_arn or identity.caller or "anonymous"
-        # The key is bound to the incident in the transaction that opens it: a retry (after any failure, or
-        # racing the first request) finds that incident, never opens a second; another body is refused.
-        incident, replayed = intake.report_once(request, f"{caller}|{idempotency_key}")
+        # Keys are the caller's own (the authenticated person or principal): callers' keys never collide. The key
+        # is bound to the incident in the transaction that opens it: a retry (after any failure, or racing the
+        # first request) finds that incident, never opens a second; another body is refused.
+        incident, replayed = intake.report_once(request, f"{actor}|{idempotency_key}", actor=actor)
     headers = {"Location": f"/incidents/{incident.reference}"}
     if replayed:
         headers["Idempotent-Replayed"] = "true"
@@ -166,19 +174,21 @@ def list_incidents(
 @app.get("/incidents/<incident_id>", summary="Read one incident (by id or INC- reference)")
 def get_incident(incident_id: str) -> IncidentRead:
     incidents = wiring.incidents()
-    return incidents.read(incidents.get(incident_id))
+    incident = incidents.get(incident_id)
+    guard.require_own(app, incident)
+    return incidents.read(incident)
 
 
 @app.post("/incidents/<incident_id>/acknowledge", summary="Acknowledge: stops paging")
-def acknowledge_incident(incident_id: str, request: AcknowledgeRequest) -> IncidentRead:
-    outcome = wiring.lifecycle().acknowledge(incident_id, request.by)
+def acknowledge_incident(incident_id: str, request: AcknowledgeRequest | None = None) -> IncidentRead:
+    outcome = wiring.lifecycle().acknowledge(incident_id, guard.actor(app))
     metrics.add_metric(name="IncidentsAcknowledged", unit=MetricUnit.Count, value=1)
     return wiring.incidents().read(outcome.incident)
 
 
 @app.post("/incidents/<incident_id>/resolve", summary="Resolve, with resolution notes")
 def resolve_incident(incident_id: str, request: ResolveRequest) -> IncidentRead:
-    outcome = wiring.resolution().resolve(incident_id, request.by, request.resolution_notes)
+    outcome = wiring.resolution().resolve(incident_id, guard.actor(app), request.resolution_notes)
     metrics.add_metric(name="IncidentsResolved", unit=MetricUnit.Count, value=1)
     return wiring.incidents().read(outcome.incident)
 
@@ -186,50 +196,57 @@ def resolve_incident(incident_id: str, request: ResolveRequest) -> IncidentRead:
 @app.post("/incidents/<incident_id>/notes", summary="Add a note to the timeline",
           responses={201: {"description": "The note, as it is on the timeline"}})
 def add_note(incident_id: str, request: NoteRequest) -> Response[TimelineEntry]:
-    entry = wiring.lifecycle().add_note(incident_id, request.by, request.text)
+    entry = wiring.lifecycle().add_note(incident_id, guard.actor(app), request.text)
     return Response(HTTPStatus.CREATED, "application/json", entry.model_dump(mode="json"))
 
 
 @app.get("/incidents/<incident_id>/timeline", summary="Every change and every notification, oldest first")
 def read_timeline(incident_id: str) -> Timeline:
-    return Timeline(items=wiring.incidents().timeline(incident_id))
+    incidents = wiring.incidents()
+    if guard.limited_to_own(app):  # only then is the incident itself needed first
+        guard.require_own(app, incidents.get(incident_id))
+    return Timeline(items=incidents.timeline(incident_id))
 
 
 @app.post("/incidents/<incident_id>/hold", summary="Put on hold (waiting on someone outside the team): SLA clocks pause")
 def hold_incident(incident_id: str, request: ReasonRequest) -> IncidentRead:
-    return wiring.incidents().read(wiring.lifecycle().hold(incident_id, request.by, request.reason).incident)
+    return wiring.incidents().read(wiring.lifecycle().hold(incident_id, guard.actor(app), request.reason).incident)
 
 
 @app.post("/incidents/<incident_id>/resume", summary="Resume from hold: SLA clocks run again")
-def resume_incident(incident_id: str, request: ByRequest) -> IncidentRead:
-    return wiring.incidents().read(wiring.lifecycle().resume(incident_id, request.by).incident)
+def resume_incident(incident_id: str, request: ResumeRequest | None = None) -> IncidentRead:
+    return wiring.incidents().read(wiring.lifecycle().resume(incident_id, guard.actor(app)).incident)
 
 
 @app.post("/incidents/<incident_id>/escalate", summary="Escalate by hand to the next level now")
 def escalate_incident(incident_id: str, request: ReasonRequest) -> IncidentRead:
-    return wiring.incidents().read(wiring.lifecycle().escalate(incident_id, request.by, request.reason).incident)
+    return wiring.incidents().read(wiring.lifecycle().escalate(incident_id, guard.actor(app), request.reason).incident)
 
 
 @app.post("/incidents/<incident_id>/reassign", summary="Reassign to a person, who is paged")
 def reassign_incident(incident_id: str, request: ReassignRequest) -> IncidentRead:
-    return wiring.incidents().read(wiring.lifecycle().reassign(incident_id, request.to, request.by).incident)
+    return wiring.incidents().read(wiring.lifecycle().reassign(incident_id, request.to, guard.actor(app)).incident)
 
 
 @app.post("/incidents/<incident_id>/reopen", summary="Reopen a resolved incident (within its confirmation window)")
 def reopen_incident(incident_id: str, request: ReasonRequest) -> IncidentRead:
-    return wiring.incidents().read(wiring.resolution().reopen(incident_id, request.by, request.reason).incident)
+    if guard.limited_to_own(app):  # a reporter, on one of their reports
+        guard.require_own(app, wiring.incidents().get(incident_id))
+    return wiring.incidents().read(wiring.resolution().reopen(incident_id, guard.actor(app), request.reason).incident)
 
 
 @app.post("/incidents/<incident_id>/updates", summary="Post a stakeholder update (emailed to the team's stakeholders)",
           responses={201: {"description": "The update, as it is on the timeline"}})
 def post_stakeholder_update(incident_id: str, request: StakeholderUpdateRequest) -> Response[Timeline]:
-    posted, _ = wiring.duties().post_update(incident_id, request.by, request.message)
+    posted, _ = wiring.duties().post_update(incident_id, guard.actor(app), request.message)
     return Response(HTTPStatus.CREATED, "application/json", {"items": [posted.model_dump(mode="json")]})
 
 
 @app.post("/incidents/<incident_id>/review", summary="Complete the post-incident review")
 def complete_review(incident_id: str, request: ReviewRequest) -> IncidentRead:
-    return wiring.incidents().read(wiring.duties().complete_review(incident_id, request.by, request.summary).incident)
+    if guard.limited_to_own(app):  # a responder, on a review they own
+        guard.require_own(app, wiring.incidents().get(incident_id))
+    return wiring.incidents().read(wiring.duties().complete_review(incident_id, guard.actor(app), request.summary).incident)
 
 
 _ACK_PAGE = """<!doctype html><html><head><meta charset="utf-8"><title>firebell</title></head>
@@ -296,4 +313,5 @@ def schedule_calendar(
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def handler(event: dict, context: LambdaContext) -> dict:
-    return app.resolve(event, context)
+    with guard.reading_caller(event):  # who asks, before the resolver takes the event (functions/api/guard.py)
+        return app.resolve(event, context)

@@ -61,11 +61,6 @@ class JsonBodies(OpenAPIRequestValidationMiddleware):
         return json_body(app.current_event)
 
 
-def read_bodies_as_json(app: APIGatewayRestResolver) -> None:
-    # Powertools builds each route's middleware stack from this attribute (api_gateway.py, Route._build_middleware_stack).
-    app._request_validation_middleware = JsonBodies()
-
-
 def method_not_allowed(app: APIGatewayRestResolver, method: str, path: str) -> MethodNotAllowed | None:
     """405 for a path some route serves with other methods; None if no route serves the path at all."""
     routes = [*app._static_routes, *app._dynamic_routes]

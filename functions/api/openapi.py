@@ -5,9 +5,10 @@ is added here, for every route the same way, so a new route declared like the ot
 extra work:
 - the refusals it can answer, all with the one ErrorBody schema of domain/errors.py (Powertools' own
   HTTPValidationError is not what the API sends, and goes): see `_refusals`;
-- its security: SigV4 (API Gateway's AWS_IAM authorization) unless its path is public (`PUBLIC`, held equal to
-  infra/topology.py's public routes by a test), its tag (by path), a readable operationId (the function's
-  name), a description (the function's docstring) and an example body;
+- its security and roles, from firebell/domain/access.py's ROUTES: SigV4 (API Gateway's AWS_IAM authorization),
+  a bearer token or the session cookie, unless the route is public (held equal to infra/topology.py's public
+  routes by a test), and the roles that may call it (`x-firebell-roles`); its tag (by path), a readable
+  operationId (the function's name), a description (the function's docstring) and an example body;
 - request bodies of routes that read their body themselves (integrations, admin): `@request_body(...)`.
 """
 
@@ -26,6 +27,7 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver
 from aws_lambda_powertools.event_handler.openapi.swagger_ui import generate_swagger_html
 from pydantic import BaseModel
 
+from firebell.domain.access import ROUTES, Allowed, Public, Role, Rule, role_names
 from firebell.domain.errors import ErrorBody
 
 VERSION = "0.1.0"
@@ -43,18 +45,16 @@ its own 400 format, as PagerDuty does). Statuses from API Gateway in front (403 
 than tab, CR and LF). They are read as JSON when Content-Type is absent, `application/json`, `application/*+json`
 or `application/x-www-form-urlencoded` (what `curl -d` sends); any other type is answered 415.
 
-**Authentication.** Most routes need requests signed with AWS Signature Version 4 by an IAM principal allowed
-`execute-api:Invoke` (security scheme `sigv4`). The integration routes are public at the HTTP level and
-authenticated by a routing key (an integration key of one service: in the body for PagerDuty, in the path for
-Alertmanager); acknowledgement links by their HMAC-signed, expiring, single-use token. The local runtime
-(`make run`) checks no signatures."""
+**Authentication** (docs/access.md). Machines sign requests with AWS Signature Version 4 as an IAM principal
+allowed `execute-api:Invoke` (security scheme `sigv4`) and may call every route. People send a token
+(`bearer`): deployed, a Cognito ID token, and their Cognito groups are their roles; in the local runtime, the
+token `POST /auth/local/sign-in` answers (or its cookie, `session`), with the roles config/firebell.yaml gives
+them. Each operation names the roles that may call it (`x-firebell-roles`): 401 without valid credentials, 403
+for a role that may not. The integration routes are public at the HTTP level and authenticated by a routing key
+(an integration key of one service: in the body for PagerDuty, in the path for Alertmanager); acknowledgement
+links by their HMAC-signed, expiring, single-use token. The local runtime does not check SigV4 signatures: a
+request signed that way is taken as the IAM user `local`."""
 
-# Public paths (no SigV4) and what authenticates them instead; infra/topology.py declares the same.
-PUBLIC: dict[str, str] = {
-    "/v2/": "the routing key in the body (PagerDuty Events API v2 semantics)",
-    "/v1/alertmanager/": "the routing key in the path",
-    "/ack/": "the acknowledgement link's HMAC-signed, expiring, single-use token",
-}
 INTEGRATIONS = ("integrations", "Alerts from monitoring tools (PagerDuty Events API v2, Alertmanager)")
 TAGS: dict[str, tuple[str, str]] = {  # path prefix → tag and its description
     "/incidents": ("incidents", "Report incidents and take them through acknowledgement, resolution and review"),
@@ -63,6 +63,7 @@ TAGS: dict[str, tuple[str, str]] = {  # path prefix → tag and its description
     "/v2/": INTEGRATIONS,
     "/v1/": INTEGRATIONS,
     "/ack/": ("acknowledgement links", "One-click links sent in pages"),
+    "/auth/": ("sign-in", "Who the caller is; the local runtime's pick-a-person sign-in"),
 }
 SECURITY_SCHEMES = {
     "sigv4": {
@@ -71,23 +72,37 @@ SECURITY_SCHEMES = {
                        "IAM principal allowed execute-api:Invoke on this API.",
         "x-amazon-apigateway-authtype": "awsSigv4",
     },
+    "bearer": {
+        "type": "http", "scheme": "bearer",
+        "description": "A person's token: deployed, a Cognito ID token (API Gateway's Cognito authorizer verifies it; "
+                       "the person is the directory person with its email, the roles its groups); in the local "
+                       "runtime, the token POST /auth/local/sign-in answers.",
+    },
+    "session": {
+        "type": "apiKey", "in": "cookie", "name": "firebell_session",
+        "description": "The local runtime's session cookie, set by POST /auth/local/sign-in (the same token).",
+    },
 }
+SECURITY = [{"sigv4": []}, {"bearer": []}, {"session": []}]
 # Request examples by body schema name, shown in the document and in /docs.
 EXAMPLES: dict[str, Any] = {
     "IncidentCreate": {"title": "Checkout is slow", "reporter": "service-desk", "impact": "high", "urgency": "medium"},
-    "AcknowledgeRequest": {"by": "alice"},
-    "ByRequest": {"by": "alice"},
-    "ResolveRequest": {"by": "alice", "resolution_notes": "Rolled back release 2026.11.3"},
-    "NoteRequest": {"by": "alice", "text": "Payment provider confirms elevated latency"},
-    "ReasonRequest": {"by": "alice", "reason": "Waiting on the payment provider"},
-    "ReassignRequest": {"by": "alice", "to": "bob"},
-    "StakeholderUpdateRequest": {"by": "carol", "message": "Checkout is degraded; next update in 30 minutes"},
-    "ReviewRequest": {"by": "carol", "summary": "A release doubled database connections; pool limits added"},
+    "AcknowledgeRequest": {},
+    "ResumeRequest": {},
+    "ResolveRequest": {"resolution_notes": "Rolled back release 2026.11.3"},
+    "NoteRequest": {"text": "Payment provider confirms elevated latency"},
+    "ReasonRequest": {"reason": "Waiting on the payment provider"},
+    "ReassignRequest": {"to": "bob"},
+    "StakeholderUpdateRequest": {"message": "Checkout is degraded; next update in 30 minutes"},
+    "ReviewRequest": {"summary": "A release doubled database connections; pool limits added"},
+    "SignInRequest": {"person": "alice"},
 }
 
 _ERROR_DESCRIPTIONS = {
     400: "Not readable: not JSON, not UTF-8, a control character, nesting or a number too large, a bad cursor or header",
-    403: "API Gateway: the request is not signed (SigV4), or the signer may not invoke this API",
+    401: "No credentials, or invalid or expired ones (`unauthenticated`)",
+    403: "The caller's roles may not call this (`forbidden`, naming the roles that may), a signed-in person who is "
+         "not in the directory (`not_in_directory`), or API Gateway: the signer may not invoke this API",
     404: "Something the path names does not exist",
     409: "The incident's state does not allow this now, or another change landed first (retry)",
     413: "The body is too large",
@@ -121,9 +136,11 @@ def _camel(name: str) -> str:
     return first + "".join(part.title() for part in rest)
 
 
-def _refusals(path: str, method: str, operation: dict[str, Any]) -> list[int]:
-    """The refusal statuses a route can answer, from what it takes (body, parameters) and does (writes)."""
-    statuses = {429, 503} | ({403} if _prefixed(PUBLIC, path) is None else set())
+def _refusals(path: str, method: str, operation: dict[str, Any], rule: Rule | None) -> list[int]:
+    """The refusal statuses a route can answer, from who may call it, what it takes (body, parameters) and does (writes)."""
+    statuses = {429, 503} | ({401, 403} if not isinstance(rule, Public) else set())
+    if isinstance(rule, Public) and rule.local_only:
+        statuses.add(404)
     parameters = operation.get("parameters") or []
     if "{" in path:
         statuses.add(404)
@@ -155,10 +172,16 @@ def _complete(operation: dict[str, Any], route: Any, path: str, schemas: dict[st
     operation["tags"] = [_prefixed(TAGS, path)[0]]
     docstring = inspect.getdoc(route.func)
     operation.setdefault("description", docstring or operation.get("summary", ""))
-    public = _prefixed(PUBLIC, path)
-    if public is not None:
+    rule = ROUTES.get((route.method, route.path))
+    if isinstance(rule, Public):
         operation["security"] = []
-        operation["description"] += f"\n\nPublic: authenticated by {public}."
+        operation["description"] += f"\n\nPublic: authenticated by {rule.authenticated_by}."
+        if rule.local_only:
+            operation["description"] += " Served by the local runtime only (404 deployed)."
+    elif isinstance(rule, Allowed):
+        operation["x-firebell-roles"] = [role.value for role in Role if role in rule.all_roles]
+        own = f"; {role_names(rule.own)} only on {rule.own_phrase}" if rule.own else ""
+        operation["description"] += f"\n\nRoles: {role_names(rule.roles)}{own}; or an IAM principal (SigV4)."
     declared = getattr(route.func, "openapi_request_body", None)
     if declared is not None:
         schema, example, description, models = declared
@@ -168,12 +191,16 @@ def _complete(operation: dict[str, Any], route: Any, path: str, schemas: dict[st
                                     "content": {"application/json": {"schema": _schema_of(schema, schemas), "example": example}}}
     elif "requestBody" in operation:
         for media in operation["requestBody"].get("content", {}).values():
+            optional = [s for s in media.get("schema", {}).get("anyOf", []) if s != {"type": "null"}]
+            if len(optional) == 1 and "$ref" in optional[0]:  # `request: X | None = None`: the body may be absent
+                media["schema"] = optional[0]
+                operation["requestBody"]["required"] = False
             name = media.get("schema", {}).get("$ref", "").removeprefix(SCHEMAS)
             if name in EXAMPLES:
                 media["example"] = EXAMPLES[name]
     responses = operation.setdefault("responses", {})
     declared_refusals = {int(status) for status in responses if status.isdigit() and int(status) >= 400}
-    for status in sorted(declared_refusals | set(_refusals(path, method, operation))):
+    for status in sorted(declared_refusals | set(_refusals(path, method, operation, rule))):
         answer = responses.get(str(status))
         # Powertools gives every declared response the route's success model: a refusal keeps content only
         # when the route declared it (PagerDuty's own 400).
@@ -205,7 +232,7 @@ def build_document(app: APIGatewayRestResolver) -> dict[str, Any]:
     _schema_of(ErrorBody, schemas)
     _drop_unreferenced(document)
     document["components"]["securitySchemes"] = copy.deepcopy(SECURITY_SCHEMES)
-    document["security"] = [{"sigv4": []}]
+    document["security"] = copy.deepcopy(SECURITY)
     document["tags"] = [{"name": name, "description": text} for name, text in dict(TAGS.values()).items()]
     return document
 

@@ -72,7 +72,9 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"\ndemo FAILED after {len(demo.steps_passed)} steps: {failure}", file=sys.stderr)
                 status = 1
         if not args.demo_only:
-            print(f"\nserving until Ctrl-C; try:\n  curl -s -XPOST {runtime.api_url}/incidents -d '{{\"title\":\"Checkout is slow\",\"reporter\":\"me\"}}'\n"
+            print(f"\nserving until Ctrl-C; try (sign in as anyone of the config, then act as them):\n"
+                  f"  curl -s -c .firebell/alice.cookies -XPOST {runtime.api_url}/auth/local/sign-in -d '{{\"person\":\"alice\"}}'\n"
+                  f"  curl -s -b .firebell/alice.cookies -XPOST {runtime.api_url}/incidents -d '{{\"title\":\"Checkout is slow\"}}'\n"
                   f"  AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test .venv/bin/aws --endpoint-url {runtime.aws_url} --region us-east-1 sns publish --topic-arn {alarms_topic} --message file://events/cloudwatch/alarm-state-alarm.json")
             threading.Event().wait()  # until Ctrl-C or SIGTERM
     except KeyboardInterrupt:

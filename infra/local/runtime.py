@@ -13,6 +13,7 @@ from __future__ import annotations
 import importlib
 import logging
 import os
+import secrets
 import socket
 import threading
 import time
@@ -356,6 +357,9 @@ class LocalRuntime:
     def _export_function_environment(self) -> None:
         # Only what every function shares; each function's own variables are its own (LocalFunction).
         os.environ.update(common_environment(self.config_dir, self.time_scale))
+        # The local sign-in's signing secret (the api function's; no stack ever sets it): kept with the state, so
+        # a session outlives a restart; without a state folder, one for this run.
+        os.environ["FIREBELL_SESSION_SECRET"] = self.state.session_secret() if self.state is not None else secrets.token_urlsafe(32)
         enforce(self.topology, self.resources)  # each function's calls held to its role, as AWS would
         from firebell import wiring
 

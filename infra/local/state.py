@@ -8,6 +8,8 @@
                                      the admin API's directory overlay
     outbox.jsonl                     every email and SMS sent (what GET /_local/outbox lists), earlier runs included
     secrets.json                     the generated secrets' values (ack links in kept emails stay valid); mode 0600
+    session.key                      signs the local sign-in's sessions (docs/access.md): made on first start, kept
+                                     even by --fresh (a browser's session stays valid across restarts); mode 0600
 
 Loaded through the public API (BatchWriteItem; the secrets when they are created). Saved from moto's tables under
 the lock every DynamoDB request takes (infra/local/moto_patches.py): one consistent instant, in 0.1 s of CPU for
@@ -24,6 +26,7 @@ import fcntl
 import json
 import logging
 import os
+import secrets
 import threading
 import time
 from pathlib import Path
@@ -76,6 +79,15 @@ class StateDir:
             (self.path / name).unlink(missing_ok=True)
         for table in self.path.glob("table-*.jsonl"):
             table.unlink()
+
+    def session_secret(self) -> str:
+        """The local sign-in's signing secret, made once for this folder."""
+        path = self.path / "session.key"
+        try:
+            return path.read_text().strip()
+        except FileNotFoundError:
+            _replace_text(path, secrets.token_urlsafe(32), mode=0o600)
+            return path.read_text().strip()
 
     # --- loading ---------------------------------------------------------------------------------
 

@@ -27,7 +27,20 @@ from infra.local.runtime import LocalFunction
 from infra.topology import CONFIG_DIR, ROOT, TOPOLOGY
 
 EVENTS = ROOT / "events"
-CONTACTS = {p.id: (p.email, p.phone) for p in load_config(CONFIG_DIR).directory.people}
+PEOPLE = {p.id: p for p in load_config(CONFIG_DIR).directory.people}
+CONTACTS = {p.id: (p.email, p.phone) for p in PEOPLE.values()}
+MACHINE = "machine"
+# What a SigV4-signing client sends (the local gateway checks no signature: infra/local/http_api.py).
+SIGV4 = ("AWS4-HMAC-SHA256 Credential=AKIDLOCAL/20261201/us-east-1/execute-api/aws4_request, "
+         "SignedHeaders=host;x-amz-date, Signature=0000")
+
+
+def cognito_claims(person: str) -> dict[str, str]:
+    """What API Gateway's Cognito authorizer hands the function for this config person's ID token: every claim a
+    string, the groups (their roles) comma-separated as a REST API passes them."""
+    found = PEOPLE[person]
+    return {"sub": f"sub-{person}", "email": found.email or f"{person}@example.com", "token_use": "id",
+            "cognito:groups": ",".join(role.value for role in found.roles)}
 
 
 def load_event(relative: str) -> dict[str, Any]:
@@ -61,11 +74,25 @@ class Pipeline:
     def invoke(self, function: str, event: dict) -> Any:
         return LocalFunction(TOPOLOGY.function(function), self.resources).invoke(event)
 
-    def api(self, method: str, path: str, body: Any = None, raw_body: str | None = None) -> tuple[int, Any]:
+    def api(self, method: str, path: str, body: Any = None, raw_body: str | None = None, as_: str | None = MACHINE,
+            headers: dict[str, str] | None = None) -> tuple[int, Any]:
+        """`as_`: MACHINE (SigV4, an IAM principal: may call anything), a config person's id (signed in with Cognito,
+        their config roles as groups), or None (no credentials)."""
+        return self.api_response(method, path, body, raw_body, as_, headers)[:2]
+
+    def api_response(self, method: str, path: str, body: Any = None, raw_body: str | None = None, as_: str | None = MACHINE,
+                     headers: dict[str, str] | None = None) -> tuple[int, Any, dict[str, Any]]:
         payload = raw_body if raw_body is not None else (json.dumps(body) if body is not None else "")
-        event = proxy_event(method, path, {"Content-Type": "application/json"}, payload.encode(), "198.51.100.7")
+        sent = {"Content-Type": "application/json", **({"Authorization": SIGV4} if as_ == MACHINE else {}), **(headers or {})}
+        event = proxy_event(method, path, sent, payload.encode(), "198.51.100.7")
+        if as_ not in (None, MACHINE):
+            event["requestContext"]["authorizer"] = {"claims": cognito_claims(as_)}
         response = self.invoke("api", event)
-        return response["statusCode"], json.loads(response["body"]) if response.get("body") else None
+        try:
+            answer = json.loads(response["body"]) if response.get("body") else None
+        except ValueError:  # a page (the acknowledgement link's), a calendar
+            answer = response["body"]
+        return response["statusCode"], answer, response
 
     def queued(self, queue: str, wait_seconds: float = 0.0, expect: int = 1) -> dict[str, Any]:
         """Take what is on a queue as one Lambda SQS event (waiting up to `wait_seconds` for `expect` messages)."""
@@ -117,6 +144,8 @@ def pipeline(monkeypatch: pytest.MonkeyPatch, time_scale: float) -> Iterator[Pip
         "POWERTOOLS_TRACE_DISABLED": "true", "POWERTOOLS_METRICS_DISABLED": "true", "POWERTOOLS_LOG_LEVEL": "WARNING",
         # As deployed: without a namespace powertools raises once 100 values of one metric pile up.
         "POWERTOOLS_METRICS_NAMESPACE": "firebell",
+        # What the local runtime gives the api function for its sign-in (infra/local/runtime.py).
+        "FIREBELL_SESSION_SECRET": "integration-test-session-secret",
     }.items():
         monkeypatch.setenv(variable, value)
     serialise_dynamodb()  # DynamoDB's item atomicity and transaction isolation, which moto lacks under threads

@@ -12,10 +12,9 @@ from firebell import wiring
 from firebell.data.directory_store import DynamoDirectoryStore
 from firebell.directory_overlay import OverlayEntry
 from firebell.domain.errors import ConcurrentUpdate
-from infra.local.http_api import proxy_event
 from tests.integration.conftest import Pipeline
 
-ZOE = {"name": "Zoe Oncall", "email": "zoe@example.com", "phone": "+15550100009"}
+ZOE = {"name": "Zoe Oncall", "email": "zoe@example.com", "phone": "+15550100009", "roles": ["responder"]}
 
 
 def iso(at: datetime) -> str:
@@ -31,10 +30,10 @@ def fields(body: dict[str, Any]) -> dict[str, str]:
 
 
 def api_with_headers(pipeline: Pipeline, method: str, path: str, headers: dict[str, str], body: Any = None) -> tuple[int, Any, dict]:
-    payload = json.dumps(body).encode() if body is not None else b""
-    response = pipeline.invoke("api", proxy_event(method, path, {"Content-Type": "application/json", **headers}, payload, "198.51.100.7"))
+    """As carol, an admin (signed in with Cognito)."""
+    status, answer, response = pipeline.api_response(method, path, body, as_="carol", headers=headers)
     headers_out = {**(response.get("headers") or {}), **{k: v[-1] for k, v in (response.get("multiValueHeaders") or {}).items()}}
-    return response["statusCode"], json.loads(response["body"]) if response.get("body") else None, headers_out
+    return status, answer, headers_out
 
 
 def test_the_effective_directory_shows_where_each_entry_comes_from(pipeline: Pipeline) -> None:
@@ -52,13 +51,14 @@ def test_the_effective_directory_shows_where_each_entry_comes_from(pipeline: Pip
     assert people["zoe"]["email"] == "zoe@example.com" and people["bob"]["email"] == "bob@example.org"
     assert "phone" not in people["bob"]  # a replacement is the whole entry
     assert snapshot["sources"]["people"] == {
-        "alice": "file", "erin": "file", "bob": "admin", "carol": "file", "frank": "file", "dave": "file", "zoe": "admin"}
+        "alice": "file", "erin": "file", "bob": "admin", "carol": "file", "frank": "file", "dave": "file", "gus": "file",
+        "zoe": "admin"}
     assert snapshot["sources"]["teams"] == {"platform": "file"} and snapshot["revision"] == 2
     # And each kind lists the same, entry by entry
     status, listing = pipeline.api("GET", "/admin/people")
-    assert status == 200 and [(i["id"], i["source"]) for i in listing["items"]][-2:] == [("dave", "file"), ("zoe", "admin")]
+    assert status == 200 and [(i["id"], i["source"]) for i in listing["items"]][-2:] == [("gus", "file"), ("zoe", "admin")]
     assert pipeline.api("GET", "/admin/people/alice")[1]["entry"] == {
-        "id": "alice", "name": "Alice Ops", "email": "alice@example.com", "phone": "+15550100001"}
+        "id": "alice", "name": "Alice Ops", "email": "alice@example.com", "phone": "+15550100001", "roles": ["responder"]}
 
 
 def test_add_a_person_then_put_them_on_call_with_an_override(pipeline: Pipeline) -> None:

@@ -104,7 +104,7 @@ def test_level_one_is_paged_by_email_and_sms_and_acknowledging_stops_the_workflo
     assert sorted(sent) == ["email", "sms"]
 
     # When the responder acknowledges over the API
-    status, acknowledged = pipeline.api("POST", "/incidents/INC-1/acknowledge", {"by": "alice"})
+    status, acknowledged = pipeline.api("POST", "/incidents/INC-1/acknowledge", as_="alice")
 
     # Then the incident is acknowledged, its response SLA met, and the workflow stops paging at once:
     # it moves on to watching the acknowledgement (its next message is a watch, not a page)
@@ -136,7 +136,7 @@ def test_a_page_that_arrives_after_the_acknowledgement_pages_nobody(pipeline: Pi
     # Given an incident acknowledged before notify got to its level-1 page
     incident = open_and_classify(pipeline)
     page = next_message(pipeline, "escalation.page")
-    pipeline.api("POST", "/incidents/INC-1/acknowledge", {"by": "alice"})
+    pipeline.api("POST", "/incidents/INC-1/acknowledge", as_="alice")
     pending_page = load_event("sqs/notify-escalation-page.json")
     pending_page["Records"][0]["body"] = json.dumps(page)
     pending_page["Records"][0]["eventSourceARN"] = pipeline.resources[("queue_arn", "notify")]
@@ -155,7 +155,7 @@ def test_resolution_tells_stakeholders_and_those_paged(pipeline: Pipeline) -> No
     deliver_until(pipeline, lambda: "paged" in [e["kind"] for e in pipeline.api("GET", "/incidents/INC-1/timeline")[1]["items"]])
 
     # When a responder resolves it with notes
-    status, resolved = pipeline.api("POST", "/incidents/INC-1/resolve", {"by": "alice", "resolution_notes": "Rolled back release 2026.11.22-1"})
+    status, resolved = pipeline.api("POST", "/incidents/INC-1/resolve", {"resolution_notes": "Rolled back release 2026.11.22-1"}, as_="alice")
     assert status == 200 and resolved["status"] == "resolved"
 
     # Then the resolution workflow's confirmation window opens and notify tells the stakeholder and

@@ -27,12 +27,11 @@ class Answer:
 
 
 def post(pipeline: Pipeline, body: dict[str, Any], key: str | None = None, *, header: str = "Idempotency-Key",
-         caller: str | None = ALICE) -> Answer:
+         caller: str = ALICE) -> Answer:
     headers = {"Content-Type": "application/json", **({header: key} if key is not None else {})}
     event = proxy_event("POST", "/incidents", headers, json.dumps(body).encode(), "198.51.100.7")
-    if caller:
-        # What API Gateway puts there for a SigV4-signed (IAM-authorised) request
-        event["requestContext"]["identity"].update(userArn=caller, caller="AIDAEXAMPLE", accountId="123456789012")
+    # What API Gateway puts there for a SigV4-signed (IAM-authorised) request
+    event["requestContext"]["identity"].update(userArn=caller, caller="AIDAEXAMPLE", accountId="123456789012")
     response = pipeline.invoke("api", event)
     headers = {k.lower(): v for k, v in (response.get("headers") or {}).items()}
     headers |= {k.lower(): v[-1] for k, v in (response.get("multiValueHeaders") or {}).items()}
@@ -155,7 +154,7 @@ def test_a_request_that_failed_can_be_retried_with_its_key(pipeline: Pipeline, m
     service = pipeline.built_for("api", wiring.intake)
     report = service.report_once
 
-    def fail(request: Any, idempotency_key: str | None = None) -> Any:
+    def fail(request: Any, idempotency_key: str | None = None, actor: str | None = None) -> Any:
         raise ConnectionError("throttled")
 
     monkeypatch.setattr(service, "report_once", fail)

@@ -155,7 +155,7 @@ def test_an_acknowledged_incidents_alarm_back_after_a_long_silence_pages_again(p
     pipeline.publish_alarm("cloudwatch/alarm-state-alarm.json")
     assert pipeline.deliver("intake", "intake", wait_seconds=5) == {"batchItemFailures": []}
     assert pipeline.deliver("classify", "classify", wait_seconds=5) == {"batchItemFailures": []}
-    status, _ = pipeline.api("POST", "/incidents/INC-1/acknowledge", {"by": "alice"})
+    status, _ = pipeline.api("POST", "/incidents/INC-1/acknowledge", as_="alice")
     assert status == 200
     pipeline.publish_alarm("cloudwatch/alarm-state-alarm.json")
     last_repeat = time.monotonic()

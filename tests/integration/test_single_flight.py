@@ -17,7 +17,7 @@ import pytest
 from infra.local.demo import wait_for
 from infra.local.runtime import LocalFunction
 from infra.topology import TOPOLOGY
-from tests.integration.conftest import Pipeline, load_event
+from tests.integration.conftest import Pipeline, cognito_claims, load_event
 
 THREADS = 20
 ACTIONS_PER_THREAD = 6
@@ -54,11 +54,12 @@ def act(pipeline: Pipeline, api: LocalFunction, action: str, who: str) -> int:
     from infra.local.http_api import proxy_event
 
     body = {
-        "acknowledge": {"by": who}, "notes": {"by": who, "text": f"{who} looking"},
-        "resolve": {"by": who, "resolution_notes": "restarted"}, "reopen": {"by": who, "reason": "still broken"},
-        "reassign": {"by": who, "to": random.choice(["alice", "bob", "erin"])},
+        "acknowledge": {}, "notes": {"text": f"{who} looking"},
+        "resolve": {"resolution_notes": "restarted"}, "reopen": {"reason": "still broken"},
+        "reassign": {"to": random.choice(["alice", "bob", "erin"])},
     }[action]
     event = proxy_event("POST", f"/incidents/INC-1/{action}", {"Content-Type": "application/json"}, json.dumps(body).encode(), "198.51.100.7")
+    event["requestContext"]["authorizer"] = {"claims": cognito_claims(who)}  # signed in as `who`
     status = api.invoke(event)["statusCode"]
     if status == 200 and action in ("acknowledge", "resolve"):
         STOPPED_PAGING.append((datetime.now(UTC), action))

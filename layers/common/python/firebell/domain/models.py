@@ -237,23 +237,27 @@ class Timeline(_Model):
 class IncidentCreate(_Model):
     title: Title
     description: LongText = ""
-    reporter: Actor
+    # Who the incident is reported for (a service desk reporting a caller's problem); the authenticated caller
+    # when absent. Whoever sends it, the timeline names the caller as the one who opened it.
+    reporter: Actor | None = None
     service: Name | None = None
     impact: Impact | None = None
     urgency: Urgency | None = None
 
 
+# The actor of every command is the authenticated caller (docs/access.md), never a body field: a body that still
+# carries `by` is refused (extra="forbid") with 422 naming body.by, so an old client learns it at once.
+
+
 class AcknowledgeRequest(_Model):
-    by: Actor
+    """Nothing to say: the body may be absent or {}."""
 
 
 class ResolveRequest(_Model):
-    by: Actor
     resolution_notes: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=65_536)]
 
 
 class NoteRequest(_Model):
-    by: Actor
     text: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=65_536)]
 
 
@@ -378,25 +382,21 @@ class MaintenanceEnded(_Model):
 # --- more API inputs ------------------------------------------------------------------------------
 
 
-class ByRequest(_Model):
-    by: Actor
+class ResumeRequest(_Model):
+    """Nothing to say: the body may be absent or {}."""
 
 
 class ReasonRequest(_Model):
-    by: Actor
     reason: Annotated[str, StringConstraints(strip_whitespace=True, max_length=4096)] = ""
 
 
 class ReassignRequest(_Model):
-    by: Actor
     to: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128)]
 
 
 class StakeholderUpdateRequest(_Model):
-    by: Actor
     message: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=65_536)]
 
 
 class ReviewRequest(_Model):
-    by: Actor
     summary: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=65_536)]

@@ -73,21 +73,28 @@ class AlertIntake:
 
     # --- people -----------------------------------------------------------------------------------
 
-    def report(self, request: IncidentCreate, idempotency_key: str | None = None) -> Incident:
-        return self.report_once(request, idempotency_key)[0]
+    def report(self, request: IncidentCreate, idempotency_key: str | None = None, actor: str | None = None) -> Incident:
+        return self.report_once(request, idempotency_key, actor)[0]
 
-    def report_once(self, request: IncidentCreate, idempotency_key: str | None = None) -> tuple[Incident, bool]:
+    def report_once(self, request: IncidentCreate, idempotency_key: str | None = None,
+                    actor: str | None = None) -> tuple[Incident, bool]:
         """Open an incident; True when an earlier request with this Idempotency-Key had opened it. The key is bound
         to the incident in the same transaction: a retry after any failure, or racing the first request, finds
-        that incident (a different body is refused: IdempotencyKeyReused), never opens a second."""
+        that incident (a different body is refused: IdempotencyKeyReused), never opens a second.
+
+        `actor`: who asked (the authenticated caller), named on the timeline; the incident's reporter is the
+        request's `reporter` (someone reporting for another) or else the actor."""
         print_ = fingerprint(request)
         if idempotency_key:
             existing = self._bound(idempotency_key, print_)
             if existing:
                 return existing, True
+        reporter = request.reporter or actor
+        if reporter is None:
+            raise ValueError("a report names its reporter, or is made by an authenticated actor")
         change = self._new(
-            str(ULID()), title=request.title, description=request.description, source=Source.API, reporter=request.reporter,
-            service=request.service, impact=request.impact, urgency=request.urgency,
+            str(ULID()), title=request.title, description=request.description, source=Source.API, reporter=reporter,
+            service=request.service, impact=request.impact, urgency=request.urgency, opened_by=actor,
         )
         if idempotency_key:
             change.idempotency = IdempotencyClaim(key=idempotency_key, incident_id=change.incident_id, fingerprint=print_,
@@ -204,8 +211,9 @@ class AlertIntake:
         except ConcurrentUpdate:
             return AlarmOutcome.DEDUPLICATED, incident_id  # a redelivery of the claimer, or a concurrent takeover, opened it
 
-    def _new(self, incident_id: str, **fields) -> Change:
-        """A new incident with its reference, its "opened" line and its announcement, as one change."""
+    def _new(self, incident_id: str, opened_by: str | None = None, **fields) -> Change:
+        """A new incident with its reference, its "opened" line (by `opened_by`, else its reporter) and its
+        announcement, as one change."""
         now = self._ctx.clock()
         incident = Incident(incident_id=incident_id, reference=self._store.next_reference(), opened_at=now, last_seen_at=now, **fields)
         change = Change(incident, now, new=True)
@@ -214,7 +222,7 @@ class AlertIntake:
             else {Source.PAGERDUTY: "a PagerDuty Events v2 event", Source.ALERTMANAGER: "an Alertmanager alert"}.get(
                 incident.source, f"report by {incident.reporter}")
         )
-        change.log(TimelineKind.OPENED, incident.reporter, f"{incident.reference} opened from {origin}: {incident.title}")
+        change.log(TimelineKind.OPENED, opened_by or incident.reporter, f"{incident.reference} opened from {origin}: {incident.title}")
         change.publish(EventType.OPENED)
         return change
 

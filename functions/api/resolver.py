@@ -1,0 +1,44 @@
+"""The API's resolver: Powertools' REST resolver with its per-request state kept per thread.
+
+Lambda runs one invocation per container at a time, and Powertools relies on it: the current event is a class
+attribute (BaseRouter.current_event) and the matched route and its arguments sit in one dict (`context`). The
+local runtime and the tests run several "containers" of this function as threads of one process (three API
+containers racing on one incident, tests/integration/test_single_flight.py): there, one thread's request could
+read another's route or body. Each thread keeping its own event and context keeps them apart, as separate
+containers are. In Lambda there is one thread, and this changes nothing.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver
+
+
+class PerThreadRestResolver(APIGatewayRestResolver):
+    _request = threading.local()
+
+    @property  # type: ignore[override]
+    def context(self) -> dict:
+        state = self._request.__dict__
+        if "context" not in state:
+            state["context"] = {}
+        return state["context"]
+
+    @context.setter
+    def context(self, value: dict) -> None:
+        self._request.context = value
+
+    @property  # type: ignore[override]
+    def current_event(self) -> Any:
+        return self._request.event
+
+    @current_event.setter
+    def current_event(self, value: Any) -> None:
+        self._request.event = value
+
+    def resolve(self, event: Any, context: Any) -> dict[str, Any]:
+        # Powertools sets the class attribute, which other threads share; reads go to this thread's copy.
+        self._request.event = self._to_proxy_event(event if isinstance(event, dict) else event.raw_event)
+        return super().resolve(event, context)
