@@ -1,7 +1,6 @@
 """HTTP API (API Gateway REST proxy): report, list, read, acknowledge, resolve, annotate incidents."""
 
 import html
-from datetime import datetime
 from http import HTTPStatus
 from typing import Annotated, Any
 
@@ -40,6 +39,7 @@ from firebell.domain.models import (
     IncidentPage,
     IncidentRead,
     NoteRequest,
+    QueryTime,
     ResolveRequest,
     Timeline,
     TimelineEntry,
@@ -285,12 +285,12 @@ def acknowledge_by_link(token: str) -> Response[str]:
 
 
 @app.get("/schedules/<schedule_id>/on-call", summary="Who is on call now, or at a given time")
-def who_is_on_call(schedule_id: str, at: Annotated[datetime | None, Query()] = None) -> dict[str, Any]:
+def who_is_on_call(schedule_id: str, at: Annotated[QueryTime | None, Query()] = None) -> dict[str, Any]:
     return wiring.schedules().on_call(schedule_id, at)
 
 
 @app.get("/on-call", summary="Who is on call on every schedule, now or at a given time")
-def who_is_on_call_everywhere(at: Annotated[datetime | None, Query()] = None) -> dict[str, Any]:
+def who_is_on_call_everywhere(at: Annotated[QueryTime | None, Query()] = None) -> dict[str, Any]:
     return wiring.schedules().on_call_everywhere(at)
 
 

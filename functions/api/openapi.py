@@ -56,9 +56,12 @@ links by their HMAC-signed, expiring, single-use token. The local runtime does n
 request signed that way is taken as the IAM user `local`."""
 
 INTEGRATIONS = ("integrations", "Alerts from monitoring tools (PagerDuty Events API v2, Alertmanager)")
+ON_CALL = ("schedules", "Who is on call, people's shifts, and the shifts as a calendar")
 TAGS: dict[str, tuple[str, str]] = {  # path prefix → tag and its description
     "/incidents": ("incidents", "Report incidents and take them through acknowledgement, resolution and review"),
-    "/schedules": ("schedules", "Who is on call, and the shifts as a calendar"),
+    "/schedules": ON_CALL,
+    "/on-call": ON_CALL,
+    "/people/": ON_CALL,
     "/admin": ("admin", "The directory: people, schedules, escalation policies, teams, services"),
     "/v2/": INTEGRATIONS,
     "/v1/": INTEGRATIONS,

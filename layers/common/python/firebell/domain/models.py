@@ -3,7 +3,7 @@
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, PlainSerializer, SerializationInfo, StringConstraints
+from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, SerializationInfo, StringConstraints
 
 from .enums import AlarmState, EventType, Impact, MessageType, Priority, Source, Status, TimelineKind, Urgency
 
@@ -12,6 +12,18 @@ Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, ma
 LongText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=65_536)]
 Actor = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=256)]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128)]
+
+
+def _written_as_a_date(value: object) -> object:
+    # pydantic's lax mode reads "0.5" or "1700000000" as seconds since 1970: a query parameter documented as
+    # an ISO 8601 time should refuse them, not answer for 1970.
+    if isinstance(value, str) and not value[:10].count("-") == 2:
+        raise ValueError("give an ISO 8601 time, e.g. 2026-11-22T09:00:00Z")
+    return value
+
+
+# A time given in a query string (the time zone offset is checked where the answer needs it).
+QueryTime = Annotated[datetime, BeforeValidator(_written_as_a_date)]
 
 
 class _Model(BaseModel):
