@@ -37,8 +37,7 @@ export async function currentToken() {
 
 /** The people of the local directory, with their roles: GET /auth/local/people. */
 export async function localPeople() {
-  const answer = await api("GET", "/auth/local/people", { anonymous: true });
-  return Array.isArray(answer) ? answer : answer.items || answer.people || [];
+  return (await api("GET", "/auth/local/people", { anonymous: true })).items;
 }
 
 export async function signInLocal(person) {

@@ -110,10 +110,19 @@ export function render(main, ctx, { query }) {
     field("Service", serviceSelect),
     field("Opened", select("since", [["", "Any time"], ["1h", "In the last hour"], ["24h", "In the last 24 hours"], ["7d", "In the last 7 days"], ["30d", "In the last 30 days"]], filters.since)),
   );
+  // Teams and services to choose from: the directory's for an admin, else those of the incidents seen so far.
+  const offer = (selectEl, entries) => {
+    const known = new Set([...selectEl.options].map((o) => o.value));
+    for (const [value, text] of entries) {
+      if (value && !known.has(value)) selectEl.append(h("option", { value, selected: value === filters[selectEl.name] }, text));
+    }
+  };
+  if (filters.team) offer(teamSelect, [[filters.team, filters.team]]);
+  if (filters.service) offer(serviceSelect, [[filters.service, filters.service]]);
   ctx.directory().then((dir) => {
     if (!dir) return;
-    teamSelect.append(...dir.teams.map((t) => h("option", { value: t.id, selected: t.id === filters.team }, t.name || t.id)));
-    serviceSelect.append(...dir.services.map((s) => h("option", { value: s.id, selected: s.id === filters.service }, s.id)));
+    offer(teamSelect, dir.teams.map((t) => [t.id, t.name || t.id]));
+    offer(serviceSelect, dir.services.map((s) => [s.id, s.id]));
   }).catch(showAlert);
 
   let shown = null;
@@ -128,6 +137,8 @@ export function render(main, ctx, { query }) {
       const answer = await fetchIncidents({ status, priority, team });
       if (key !== apiKey()) return;  // the filters changed while this was loading: their own load shows them
       fetched = { key, ...answer };
+      offer(teamSelect, answer.items.map((i) => [i.team, i.team]));
+      offer(serviceSelect, answer.items.map((i) => [i.service, i.service]));
     }
     const rows = fetched.items.filter((i) => matches(i, filters));
     const next = JSON.stringify([filters, rows.map((i) => [i.reference, i.status, i.priority, i.version, i.sla_status])]);

@@ -35,6 +35,7 @@ const ctx = {
   may: (what) => may(me, what),
   /** The effective directory (GET /admin/directory), once per session; null for a role that may not read it. */
   async directory(fresh = false) {
+    if (!ctx.may("read_directory")) return null;
     if (fresh || !directoryCache) {
       directoryCache = get("/admin/directory").then((d) => d.directory).catch((error) => {
         directoryCache = null;

@@ -1,7 +1,7 @@
 // What each role may do, as docs/access.md says: used only to show the buttons a person may press.
 // The API decides (deny by default); a button shown wrongly would only earn a 403.
 
-const READ = ["read_incidents", "read_oncall", "read_directory"];
+const READ = ["read_incidents", "read_oncall"];
 const REPORT = ["report", "read_own_reports"];
 const WORK = ["acknowledge", "note", "hold", "resume", "escalate", "reassign", "resolve", "reopen", "take_shift"];
 const MANAGE = ["post_update", "complete_review"];
@@ -11,7 +11,8 @@ const GRANTS = {
   reporter: REPORT,
   responder: [...READ, ...REPORT, ...WORK],
   incident_manager: [...READ, ...REPORT, ...WORK, ...MANAGE],
-  admin: [...READ, ...REPORT, ...WORK, ...MANAGE, "edit_directory"],
+  // The directory is read through the admin API, which only admins may call (firebell/domain/access.py).
+  admin: [...READ, ...REPORT, ...WORK, ...MANAGE, "read_directory", "edit_directory"],
 };
 
 export const ROLE_NAMES = {
