@@ -80,9 +80,12 @@ def browser() -> Iterator[Any]:
 
 
 @pytest.fixture(scope="session")
-def pipeline(browser: Any) -> Iterator[RunningPipeline]:
+def pipeline(browser: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningPipeline]:
+    """The runtime with a directory that has a person for each role (tests/browser/console.py)."""
     # After the browser: without one (FIREBELL_REQUIRE_BROWSER=1) the tests fail before a runtime starts for nothing.
-    with running_pipeline(ROOT / "config", TIME_SCALE) as running:
+    from tests.browser.console import write_config
+
+    with running_pipeline(write_config(tmp_path_factory.mktemp("config")), TIME_SCALE) as running:
         yield running
 
 
