@@ -33,7 +33,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from infra.local.demo import stop_process, DemoFailed, local_aws_client, wait_for
+from infra.local.demo import stop_process, DemoFailed, local_aws_client, machine_headers, wait_for
 from infra.topology import ROOT, TOPOLOGY
 
 ALARM_EVENT = ROOT / "events" / "cloudwatch" / "alarm-state-alarm.json"
@@ -121,9 +121,12 @@ def local_runtime(fault_rate: float, seed: int, time_scale: float = TIME_SCALE) 
 
 
 def request(method: str, url: str, body: Any = None, headers: dict[str, str] | None = None) -> tuple[int | None, Any]:
-    """One HTTP request; (None, error) when the connection itself failed."""
+    """One HTTP request, signed with SigV4 as the scripts and tools this load stands for sign theirs (an IAM
+    principal: it may call every route, and its authentication makes no AWS call a fault could hit);
+    (None, error) when the connection itself failed."""
     data = json.dumps(body).encode() if body is not None else None
-    req = urllib.request.Request(url, data=data, method=method, headers={"Content-Type": "application/json", **(headers or {})})
+    signed = machine_headers(method, url, data, {"Content-Type": "application/json", **(headers or {})})
+    req = urllib.request.Request(url, data=data, method=method, headers=signed)
     try:
         with urllib.request.urlopen(req, timeout=30) as response:
             return response.status, json.loads(response.read() or b"null")
@@ -257,7 +260,7 @@ def drive(pipeline: Pipeline, run: Run, deadline_seconds: float) -> None:
                 if reference is None and late:  # its incident was never opened: counted by incidents_created
                     pending.remove(target)
                 elif reference and (pages[reference] or late):
-                    status, _, _ = retrying("POST", f"{pipeline.api_url}/incidents/{reference}/acknowledge", {"by": "bob"})
+                    status, _, _ = retrying("POST", f"{pipeline.api_url}/incidents/{reference}/acknowledge")
                     run.outcomes.append((f"acknowledge {reference}", status))
                     if status is not None and status < 300 or status == 409:  # 409: an earlier attempt took effect
                         run.acked[reference] = sum(1 for m in outbox(pipeline.api_url) if is_page(m) and page_key(m)[0] == reference)

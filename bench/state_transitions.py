@@ -44,11 +44,11 @@ def run_scenario(runtime: LocalRuntime) -> str:
                    for m in http("GET", f"{api}/_local/outbox")[1]["items"])
 
     wait_for("level 2 paged", lambda: paged("bob"), 20)
-    http("POST", f"{api}/incidents/{reference}/acknowledge", {"by": "bob"})
-    http("POST", f"{api}/incidents/{reference}/updates", {"by": "carol", "message": "Rolling back the release"})
-    http("POST", f"{api}/incidents/{reference}/resolve", {"by": "bob", "resolution_notes": "rolled back"})
+    http("POST", f"{api}/incidents/{reference}/acknowledge", as_="bob")
+    http("POST", f"{api}/incidents/{reference}/updates", {"message": "Rolling back the release"}, as_="carol")
+    http("POST", f"{api}/incidents/{reference}/resolve", {"resolution_notes": "rolled back"}, as_="bob")
     wait_for("review created", lambda: http("GET", f"{api}/incidents/{reference}")[1]["review"], 10)
-    http("POST", f"{api}/incidents/{reference}/review", {"by": "carol", "summary": "bad release; add a canary"})
+    http("POST", f"{api}/incidents/{reference}/review", {"summary": "bad release; add a canary"}, as_="carol")
     wait_for("closed", lambda: http("GET", f"{api}/incidents/{reference}")[1]["status"] == "closed", 30)
     return reference
 

@@ -453,12 +453,14 @@ def drain(queue_url: str) -> list[dict[str, Any]]:
 
 
 def api_get(path: str) -> tuple[int, Any]:
-    """GET through the real api handler, as API Gateway would call it."""
-    from infra.local.http_api import proxy_event
+    """GET through the real api handler, as API Gateway would call it for a SigV4-signed script (an IAM principal)."""
+    from infra.local.http_api import LOCAL_IAM_USER_ARN, proxy_event
     from infra.local.runtime import LocalFunction
     from infra.topology import TOPOLOGY
 
-    response = LocalFunction(TOPOLOGY.function("api")).invoke(proxy_event("GET", path, {"Accept": "application/json"}, b"", "198.51.100.7"))
+    event = proxy_event("GET", path, {"Accept": "application/json"}, b"", "198.51.100.7")
+    event["requestContext"]["identity"]["userArn"] = LOCAL_IAM_USER_ARN
+    response = LocalFunction(TOPOLOGY.function("api")).invoke(event)
     return response["statusCode"], json.loads(response["body"]) if response.get("body") else None
 
 

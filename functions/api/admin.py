@@ -126,14 +126,14 @@ def put_entry(kind: str, entry_id: str, if_match: IfMatch = None) -> Response[di
                responses={204: {"description": "Removed"}, **IF_MATCH_REFUSALS})
 def delete_entry(kind: str, entry_id: str, if_match: IfMatch = None) -> Response[dict[str, Any] | None]:
     wiring.directory_admin().delete(kind, entry_id, if_match=_if_match(if_match), by=_actor())
-    return Response(HTTPStatus.NO_CONTENT, "application/json", None)
+    return Response(HTTPStatus.NO_CONTENT, None, None)  # no Content-Type, no body (not JSON null): HTTP forbids one on 204
 
 
 @router.post("/<kind>/<entry_id>/revert", summary="Drop the admin change to an entry: the file's version applies again",
              responses={200: ENTRY_ANSWER, 204: {"description": "Removed: only the admin change defined it"}, **IF_MATCH_REFUSALS})
 def revert_entry(kind: str, entry_id: str, if_match: IfMatch = None) -> Response[dict[str, Any] | None]:
     view = wiring.directory_admin().revert(kind, entry_id, if_match=_if_match(if_match))
-    return _entry(view) if view else Response(HTTPStatus.NO_CONTENT, "application/json", None)
+    return _entry(view) if view else Response(HTTPStatus.NO_CONTENT, None, None)
 
 
 @router.post("/schedules/<entry_id>/overrides", summary="Add a temporary on-call override {person, start, end}",

@@ -113,11 +113,12 @@ def sign_in(request: SignInRequest) -> Response[SignedIn]:
                         404: {"description": "Not the local runtime"}})
 def sign_out() -> Response[None]:
     """Drops the `firebell_session` cookie. A token kept elsewhere stays valid until it expires."""
-    return Response(HTTPStatus.NO_CONTENT, "application/json", None, headers={"Set-Cookie": _cookie("", 0)})
+    return Response(HTTPStatus.NO_CONTENT, None, None, headers={"Set-Cookie": _cookie("", 0)})  # HTTP: no body on 204
 
 
 @router.get("/auth/local/people", summary="The people the local sign-in offers, with their roles (local runtime only)",
-            responses={404: {"description": "Not the local runtime"}})
+            responses={200: {"description": "Everyone of the directory, with their roles"},
+                       404: {"description": "Not the local runtime"}})
 def local_people() -> People:
     directory = wiring.effective_config().directory
     return People(items=[PersonChoice(id=p.id, name=p.name, roles=_ordered(p.roles)) for p in directory.people])

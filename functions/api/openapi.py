@@ -202,6 +202,8 @@ def _complete(operation: dict[str, Any], route: Any, path: str, schemas: dict[st
             if name in EXAMPLES:
                 media["example"] = EXAMPLES[name]
     responses = operation.setdefault("responses", {})
+    if "204" in responses:  # Powertools gives it the route's return model; a 204 has no body
+        responses["204"].pop("content", None)
     declared_refusals = {int(status) for status in responses if status.isdigit() and int(status) >= 400}
     for status in sorted(declared_refusals | set(_refusals(path, method, operation, rule))):
         answer = responses.get(str(status))

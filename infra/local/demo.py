@@ -3,6 +3,9 @@
 alarm → INC opened → classified → level 1 paged (email + SMS) → nobody acks → level 2 paged →
 acknowledged over HTTP (paging stops) → the alarm's OK resolves it → stakeholders told.
 Every step is checked; the demo passes only if all of them happened.
+
+It watches as a script would, signing its requests with SigV4 (an IAM principal); bob signs in
+(POST /auth/local/sign-in) and acknowledges as himself, so the timeline names him.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ import re
 import subprocess
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -53,9 +57,54 @@ def stop_process(process: Any) -> None:
         process.kill()
 
 
-def http(method: str, url: str, body: dict | None = None) -> tuple[int, Any]:
+MACHINE = "machine"
+_sessions: dict[tuple[str, str], str] = {}  # (API origin, person) → session token
+
+
+def machine_headers(method: str, url: str, data: bytes | None, headers: dict[str, str]) -> dict[str, str]:
+    """`headers` signed with SigV4 as an IAM principal signs for API Gateway (service execute-api), with the local
+    endpoint's stand-in credentials: the local gateway takes any such signature as the IAM user `local`
+    (docs/access.md); deployed, real credentials make the same request."""
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+
+    request = AWSRequest(method=method, url=url, data=data or b"", headers=headers)
+    SigV4Auth(Credentials("local", "local"), "execute-api", "us-east-1").add_auth(request)
+    return dict(request.headers.items())
+
+
+def sign_in(url: str, person: str, fresh: bool = False) -> str:
+    """A session token for `person` from the local runtime serving `url` (POST /auth/local/sign-in), kept per origin."""
+    parts = urllib.parse.urlsplit(url)
+    origin = f"{parts.scheme}://{parts.netloc}"
+    if fresh or (origin, person) not in _sessions:
+        status, body = _send("POST", f"{origin}/auth/local/sign-in", json.dumps({"person": person}).encode(),
+                             {"Content-Type": "application/json"})
+        if status != 200:
+            raise DemoFailed(f"signing in as {person} answered {status}: {body}")
+        _sessions[(origin, person)] = body["token"]
+    return _sessions[(origin, person)]
+
+
+def http(method: str, url: str, body: Any = None, as_: str | None = MACHINE, headers: dict[str, str] | None = None) -> tuple[int, Any]:
+    """One request to the local runtime, as a client would send it. `as_`: MACHINE (signed with SigV4: an IAM
+    principal, who may call every route), a person of the config (signed in: their roles, and the timeline names
+    them), or None (no credentials)."""
     data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(url, data=data, method=method, headers={"Content-Type": "application/json"})
+    sent = {"Content-Type": "application/json", **(headers or {})}
+    if as_ is None:
+        return _send(method, url, data, sent)
+    if as_ == MACHINE:
+        return _send(method, url, data, machine_headers(method, url, data, sent))
+    status, answer = _send(method, url, data, {**sent, "Authorization": f"Bearer {sign_in(url, as_)}"})
+    if status == 401:  # a token of a runtime that was on this port before: sign in again, once
+        status, answer = _send(method, url, data, {**sent, "Authorization": f"Bearer {sign_in(url, as_, fresh=True)}"})
+    return status, answer
+
+
+def _send(method: str, url: str, data: bytes | None, headers: dict[str, str]) -> tuple[int, Any]:
+    request = urllib.request.Request(url, data=data, method=method, headers=headers)
     try:
         with urllib.request.urlopen(request, timeout=10) as response:
             return response.status, json.loads(response.read() or b"null")
@@ -192,9 +241,9 @@ class Demo:
         self._wait_for("level 2 paged", lambda: self.pages_to_each(reference, "bob@example.com", "+15550100002"), level1 + 15)
         self._passed(f"level 2 paged after {time.monotonic() - paged_at:.1f}s: email to bob@example.com and SMS to +15550100002")
 
-        self._say("▶", f"bob acknowledges over HTTP: POST /incidents/{reference}/acknowledge")
+        self._say("▶", f"bob, signed in, acknowledges over HTTP: POST /incidents/{reference}/acknowledge")
         acked_at = time.monotonic()
-        status, body = http("POST", f"{self.api_url}/incidents/{reference}/acknowledge", {"by": "bob"})
+        status, body = http("POST", f"{self.api_url}/incidents/{reference}/acknowledge", as_="bob")
         if status != 200 or body["status"] != "acknowledged":
             raise DemoFailed(f"acknowledge answered {status}: {body}")
         execution = body["escalation"]["execution_arn"]
@@ -232,7 +281,7 @@ class Demo:
             reference = incident["reference"]
             if incident["status"] in ("triggered", "acknowledged", "on_hold"):
                 status, body = http("POST", f"{self.api_url}/incidents/{reference}/resolve",
-                                    {"by": "demo", "resolution_notes": "set apart by a new run of the demo"})
+                                    {"resolution_notes": "set apart by a new run of the demo"})
                 if status != 200:
                     raise DemoFailed(f"resolving {reference}, kept from an earlier run, answered {status}: {body}")
             if incident["status"] != "closed":

@@ -97,7 +97,10 @@ def start_http_api(runtime: "LocalRuntime", function: "LocalFunction", port: int
             self.send_response(status)
             for name, value in headers.items():
                 self.send_header(name, value)
-            self.send_header("Content-Length", str(len(body)))
+            if status in (204, 304):  # HTTP: no body; a client reads none, and would take it for the next answer
+                body = b""
+            else:
+                self.send_header("Content-Length", str(len(body)))
             self.end_headers()
             if not head:
                 self.wfile.write(body)

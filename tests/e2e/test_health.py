@@ -61,8 +61,8 @@ def test_heartbeat_reaches_intake(pipeline: RunningPipeline) -> None:
     beat = wait_for("a heartbeat seen by intake", seen, 30)
     assert beat["ok"] is True and beat["sent"] >= 1 and beat["last_seen_seconds_ago"] is not None
     # And it opened no incident
-    with urllib.request.urlopen(f"{pipeline.api_url}/incidents", timeout=10) as response:
-        assert json.loads(response.read())["items"] == []
+    status, page = http("GET", f"{pipeline.api_url}/incidents")
+    assert status == 200 and page["items"] == []
 
 
 def test_a_dead_letter_turns_health_503_naming_the_queue(pipeline: RunningPipeline) -> None:

@@ -17,6 +17,9 @@ from tests.e2e.conftest import RunningPipeline
 pytestmark = pytest.mark.e2e
 
 REPORT = '{"title": "Checkout is slow", "reporter": "me"}'
+# Signed as a machine (SigV4; the local gateway checks no signature): the hostility here is in the bodies.
+SIGNED = {"Authorization": "AWS4-HMAC-SHA256 Credential=AKIDLOCAL/20261201/us-east-1/execute-api/aws4_request, "
+                           "SignedHeaders=host;x-amz-date, Signature=0000"}
 
 
 def send(pipeline: RunningPipeline, raw: bytes, pause_after: int | None = None) -> tuple[int, dict[str, str], bytes]:
@@ -43,9 +46,10 @@ def _length(answer: bytes) -> int:
     return 0
 
 
-def request(method: str, path: str, body: bytes = b"", headers: dict[str, str] | None = None, length: int | None = None) -> bytes:
+def request(method: str, path: str, body: bytes = b"", headers: dict[str, str] | None = None, length: int | None = None,
+            credentials: dict[str, str] = SIGNED) -> bytes:
     lines = [f"{method} {path} HTTP/1.1", "Host: localhost", "Connection: close"]
-    lines += [f"{name}: {value}" for name, value in (headers or {}).items()]
+    lines += [f"{name}: {value}" for name, value in {**credentials, **(headers or {})}.items()]
     if not any(name.lower() == "transfer-encoding" for name in headers or {}):
         lines.append(f"Content-Length: {len(body) if length is None else length}")
     return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
@@ -93,6 +97,10 @@ CASES: dict[str, tuple[Case, int, str]] = {  # name → (request, expected statu
     "stalled body (headers, 10 of 100 bytes, then silence)": (lambda p: (request("POST", "/incidents", b'{"title": ', JSON, length=100), len(request("POST", "/incidents", b'{"title": ', JSON, length=100))), 408, "request_timeout"),
     "README's curl -d (form-urlencoded JSON)": (lambda p: (request("POST", "/incidents", REPORT.encode(), {"Content-Type": "application/x-www-form-urlencoded"}), None), 201, "INC-"),
     "form-urlencoded form fields": (lambda p: (request("POST", "/incidents", b"title=x&reporter=me", {"Content-Type": "application/x-www-form-urlencoded"}), None), 400, "invalid_json"),
+    "no credentials, a broken body": (lambda p: (request("POST", "/incidents", b'{"title": ', JSON, credentials={}), None), 401, "unauthenticated"),
+    "a forged session token": (lambda p: (request("GET", "/incidents", headers={"Authorization": "Bearer eyJhbGciOiJub25lIn0.e30."}, credentials={}), None), 401, "not one this runtime signed"),
+    "a session cookie 8 KB long": (lambda p: (request("GET", "/incidents", headers={"Cookie": "firebell_session=" + "A" * 8192}, credentials={}), None), 401, "unauthenticated"),
+    "a stale body field `by`": (lambda p: (request("POST", "/incidents/INC-1/acknowledge", b'{"by": "bob"}', JSON), None), 422, "body.by"),
 }
 
 

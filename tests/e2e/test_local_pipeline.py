@@ -78,10 +78,14 @@ def test_an_unreadable_alarm_lands_in_the_dlq_with_its_reason(local_pipeline: Ru
 
 
 def test_bad_http_input_gets_a_4xx_json_error(local_pipeline: RunningPipeline) -> None:
-    status, error = http("POST", f"{local_pipeline.api_url}/incidents", {"title": "no reporter"})
-    assert status == 422 and error["fields"][0]["field"] == "body.reporter"
+    status, error = http("POST", f"{local_pipeline.api_url}/incidents", {"reporter": "me"})
+    assert status == 422 and error["fields"][0]["field"] == "body.title"
     status, error = http("POST", f"{local_pipeline.api_url}/incidents/INC-424242/acknowledge", {"by": "me"})
+    assert status == 422 and error["fields"] == [{"field": "body.by", "problem": "Extra inputs are not permitted"}]
+    status, error = http("POST", f"{local_pipeline.api_url}/incidents/INC-424242/acknowledge", as_="bob")
     assert status == 404 and error["error"] == "incident_not_found"
+    status, error = http("GET", f"{local_pipeline.api_url}/incidents", as_=None)
+    assert status == 401 and error["error"] == "unauthenticated"
 
 
 def test_the_cli_refuses_ports_in_use_with_a_clear_message(local_pipeline: RunningPipeline) -> None:

@@ -51,11 +51,14 @@ def process_config(directory: Path) -> Path:
         "review_reminder_hours": 0.05,  # every ~2 s
         "incident_manager_priorities": ["P1"],
     }
-    people = [("alice", "+15550100001"), ("bob", "+15550100002"), ("carol", "+15550100003"),
-              ("frank", "+15550100006"), ("dave", None)]
+    # dave, the stakeholder, reports incidents here: the default role, reporter.
+    people = [("alice", "+15550100001", ["responder"]), ("bob", "+15550100002", ["responder"]),
+              ("carol", "+15550100003", ["incident_manager"]), ("frank", "+15550100006", ["incident_manager"]),
+              ("dave", None, ["reporter"])]
     firebell = {
         "notifications": {"sender": "firebell@example.com"},
-        "people": [{"id": p, "name": p.title(), "email": f"{p}@example.com", **({"phone": ph} if ph else {})} for p, ph in people],
+        "people": [{"id": p, "name": p.title(), "email": f"{p}@example.com", **({"phone": ph} if ph else {}), "roles": roles}
+                   for p, ph, roles in people],
         "schedules": [{
             "id": "web-primary", "name": "Web primary", "time_zone": "Europe/London",
             "layers": [{"name": "daily", "rotation": {"type": "daily", "start": "2020-01-06", "handoff": "09:00"}, "members": ["alice"]}],
@@ -93,9 +96,11 @@ def pipeline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningPipeli
 # --- helpers: what a person sees through the API and the outbox -----------------------------------
 
 
-def report(pipeline: RunningPipeline, title: str, impact: str = "medium", urgency: str = "medium", service: str = "web") -> str:
+def report(pipeline: RunningPipeline, title: str, impact: str = "medium", urgency: str = "medium", service: str = "web",
+           reporter: str = "dave") -> str:
+    """Reported by `reporter`, signed in (a person whose roles let them report)."""
     status, body = http("POST", f"{pipeline.api_url}/incidents",
-                        {"title": title, "reporter": "dave", "service": service, "impact": impact, "urgency": urgency})
+                        {"title": title, "service": service, "impact": impact, "urgency": urgency}, as_=reporter)
     assert status == 201, body
     return body["reference"]
 
@@ -106,8 +111,9 @@ def incident(pipeline: RunningPipeline, reference: str) -> dict[str, Any]:
     return body
 
 
-def act(pipeline: RunningPipeline, reference: str, action: str, body: dict) -> dict[str, Any]:
-    status, answer = http("POST", f"{pipeline.api_url}/incidents/{reference}/{action}", body)
+def act(pipeline: RunningPipeline, reference: str, action: str, body: dict, as_: str) -> dict[str, Any]:
+    """`action` on the incident, signed in as `as_`."""
+    status, answer = http("POST", f"{pipeline.api_url}/incidents/{reference}/{action}", body, as_=as_)
     assert status in (200, 201), answer
     return answer
 
@@ -173,7 +179,7 @@ def test_acknowledgement_stops_paging(pipeline: RunningPipeline) -> None:
     wait_for("level 1 paged", lambda: pages(pipeline, reference, "alice", "level 1"), PATIENCE)
 
     # When alice acknowledges
-    act(pipeline, reference, "acknowledge", {"by": "alice"})
+    act(pipeline, reference, "acknowledge", {}, as_="alice")
 
     # Then the workflow stops paging and watches the acknowledgement instead (how fast: bench/state_transitions)
     wait_for("paging stopped", lambda: incident(pipeline, reference)["escalation"]["watching"], PATIENCE)
@@ -216,7 +222,7 @@ def test_an_acknowledgement_left_untouched_triggers_the_paging_again(pipeline: R
     # Given an acknowledged incident nobody touches
     reference = report(pipeline, "Image uploads fail", service="steady")
     wait_for("level 1 paged", lambda: pages(pipeline, reference, "alice", "level 1"), PATIENCE)
-    act(pipeline, reference, "acknowledge", {"by": "alice"})
+    act(pipeline, reference, "acknowledge", {}, as_="alice")
     wait_for("watching", lambda: incident(pipeline, reference)["escalation"]["watching"], PATIENCE)
 
     # When the acknowledgement timeout (6 s) passes
@@ -230,13 +236,13 @@ def test_activity_on_an_acknowledged_incident_postpones_the_ack_timeout(pipeline
     # Given an acknowledged incident
     reference = report(pipeline, "Slow reports", service="steady")
     wait_for("level 1 paged", lambda: pages(pipeline, reference, "alice", "level 1"), PATIENCE)
-    act(pipeline, reference, "acknowledge", {"by": "alice"})
+    act(pipeline, reference, "acknowledge", {}, as_="alice")
     wait_for("watching", lambda: incident(pipeline, reference)["escalation"]["watching"], PATIENCE)
 
     # When alice adds a note every 2 s (well inside the 6 s timeout) for 10 s, longer than the timeout
     for n in range(5):
         time.sleep(2)  # alice's pace, not a synchronisation
-        act(pipeline, reference, "notes", {"by": "alice", "text": f"still digging ({n})"})
+        act(pipeline, reference, "notes", {"text": f"still digging ({n})"}, as_="alice")
 
     # Then it was never re-triggered
     assert incident(pipeline, reference)["status"] == "acknowledged"
@@ -250,7 +256,7 @@ def test_escalating_by_hand_pages_the_next_level_now(pipeline: RunningPipeline) 
     wait_for("level 1 paged", lambda: pages(pipeline, reference, "alice", "level 1"), PATIENCE)
 
     # When alice escalates by hand
-    act(pipeline, reference, "escalate", {"by": "alice", "reason": "needs the backend team"})
+    act(pipeline, reference, "escalate", {"reason": "needs the backend team"}, as_="alice")
 
     # Then bob is paged after the escalation, long before level 1's delay would have paged him (as stamped
     # on the timeline: the test's own polling is not part of the measurement)
@@ -269,10 +275,10 @@ def test_escalating_by_hand_pages_the_next_level_now(pipeline: RunningPipeline) 
 def test_reassigning_pages_the_new_assignee(pipeline: RunningPipeline) -> None:
     reference = report(pipeline, "Emails delayed", service="steady")
     classified(pipeline, reference)
-    act(pipeline, reference, "reassign", {"by": "alice", "to": "frank"})
+    act(pipeline, reference, "reassign", {"to": "frank"}, as_="alice")
     wait_for("frank paged", lambda: pages(pipeline, reference, "frank", "assigned by alice"), PATIENCE)
     assert incident(pipeline, reference)["assignee"] == "frank"
-    status, error = http("POST", f"{pipeline.api_url}/incidents/{reference}/reassign", {"by": "alice", "to": "nobody"})
+    status, error = http("POST", f"{pipeline.api_url}/incidents/{reference}/reassign", {"to": "nobody"}, as_="alice")
     assert status == 422 and error["fields"][0]["field"] == "body.to"
 
 
@@ -327,17 +333,17 @@ def test_sla_clocks_pause_on_hold_and_resume_after(pipeline: RunningPipeline) ->
     # Given an acknowledged incident whose 20 min (12 s) resolution clock is running
     reference = report(pipeline, "Partner API down")
     classified(pipeline, reference)
-    act(pipeline, reference, "acknowledge", {"by": "alice"})
+    act(pipeline, reference, "acknowledge", {}, as_="alice")
     due_before = datetime.fromisoformat(incident(pipeline, reference)["sla"]["resolution"]["due_at"])
 
     # When it waits 3 s on hold for the partner
-    held = act(pipeline, reference, "hold", {"by": "alice", "reason": "waiting for the partner"})
+    held = act(pipeline, reference, "hold", {"reason": "waiting for the partner"}, as_="alice")
     assert held["sla_status"]["resolution"]["state"] == "paused"
     left_when_paused = held["sla_status"]["resolution"]["seconds_left"]
     time.sleep(3)  # the time on hold: the scenario's duration, not a synchronisation
     still = incident(pipeline, reference)["sla_status"]["resolution"]
     assert still["state"] == "paused" and still["seconds_left"] == pytest.approx(left_when_paused, abs=0.01)
-    resumed = act(pipeline, reference, "resume", {"by": "alice"})
+    resumed = act(pipeline, reference, "resume", {}, as_="alice")
 
     # Then the clock runs again and its due time moved by the time on hold (measured on the timeline: the
     # requests' own latency is not time on hold)
@@ -356,22 +362,22 @@ def test_reopened_inside_the_window_then_closed_automatically_after_it(pipeline:
     # Given a resolved incident
     reference = report(pipeline, "Feed not updating")
     classified(pipeline, reference)
-    act(pipeline, reference, "resolve", {"by": "alice", "resolution_notes": "restarted the feeder"})
+    act(pipeline, reference, "resolve", {"resolution_notes": "restarted the feeder"}, as_="alice")
 
     # When the reporter says it is not fixed, inside the confirmation window
-    reopened = act(pipeline, reference, "reopen", {"by": "dave", "reason": "still stale"})
+    reopened = act(pipeline, reference, "reopen", {"reason": "still stale"}, as_="dave")
 
     # Then the same incident is open again and paging restarts
     assert (reopened["status"], reopened["reopened_count"]) == ("triggered", 1)
     wait_for("paged again", lambda: len(pages(pipeline, reference, "alice", "level 1")) >= 2, PATIENCE)
 
     # When it is resolved again and nobody reopens it within the window (~6 s)
-    act(pipeline, reference, "resolve", {"by": "alice", "resolution_notes": "replaced the feeder's disk"})
+    act(pipeline, reference, "resolve", {"resolution_notes": "replaced the feeder's disk"}, as_="alice")
 
     # Then it closes by itself with closure details
     closed = wait_for("closed", lambda: (i := incident(pipeline, reference))["status"] == "closed" and i, CONFIRMATION_SECONDS + PATIENCE)
     assert closed["closed_by"] == "firebell" and "replaced the feeder's disk" in closed["closure_notes"]
-    status, error = http("POST", f"{pipeline.api_url}/incidents/{reference}/reopen", {"by": "dave"})
+    status, error = http("POST", f"{pipeline.api_url}/incidents/{reference}/reopen", {}, as_="dave")
     assert status == 409 and "closed" in error["message"]
 
 
@@ -379,15 +385,18 @@ def test_p1_and_p2_require_a_review_whose_owner_is_reminded_until_done(pipeline:
     # Given a P2 incident acknowledged by alice and resolved
     reference = report(pipeline, "Checkout errors", impact="high", urgency="medium")
     classified(pipeline, reference)
-    act(pipeline, reference, "acknowledge", {"by": "alice"})
-    resolved = act(pipeline, reference, "resolve", {"by": "alice", "resolution_notes": "rolled back"})
+    act(pipeline, reference, "acknowledge", {}, as_="alice")
+    resolved = act(pipeline, reference, "resolve", {"resolution_notes": "rolled back"}, as_="alice")
 
     # Then a review is due, owned by alice, who is told and then reminded
     assert resolved["review"]["owner"] == "alice"
     wait_for("reminded", lambda: pages(pipeline, reference, "alice", "post-incident review reminder #1"), PATIENCE)
 
+    # Bob, another responder, may not complete a review he does not own
+    status, refused = http("POST", f"{pipeline.api_url}/incidents/{reference}/review", {"summary": "not mine"}, as_="bob")
+    assert status == 403 and "incidents whose review they own" in refused["message"], refused
     # When she completes it, Then the reminders stop: the reminder workflow ends, and no reminder follows
-    reviewed = act(pipeline, reference, "review", {"by": "alice", "summary": "root cause: a bad config push; action: canary config"})
+    reviewed = act(pipeline, reference, "review", {"summary": "root cause: a bad config push; action: canary config"}, as_="alice")
     sfn = local_aws_client("stepfunctions", pipeline.aws_url)
     execution = reviewed["review"]["execution_arn"]
     wait_for("reminders ended", lambda: sfn.describe_execution(executionArn=execution)["status"] != "RUNNING", PATIENCE)
@@ -397,7 +406,7 @@ def test_p1_and_p2_require_a_review_whose_owner_is_reminded_until_done(pipeline:
     # And a P3 needs no review
     minor = report(pipeline, "Typo on the help page", impact="low", urgency="low")
     classified(pipeline, minor)
-    assert act(pipeline, minor, "resolve", {"by": "alice", "resolution_notes": "fixed"})["review"] is None
+    assert act(pipeline, minor, "resolve", {"resolution_notes": "fixed"}, as_="alice")["review"] is None
 
 
 def test_p1_gets_an_incident_manager_and_overdue_updates_are_reminded_then_escalated(pipeline: RunningPipeline) -> None:
@@ -413,7 +422,7 @@ def test_p1_gets_an_incident_manager_and_overdue_updates_are_reminded_then_escal
     wait_for("escalated", lambda: pages(pipeline, reference, "frank", "stakeholder update overdue ×2"), PATIENCE)
 
     # When carol posts an update, Then the stakeholders get it
-    act(pipeline, reference, "updates", {"by": "carol", "message": "Failover to the second region under way"})
+    act(pipeline, reference, "updates", {"message": "Failover to the second region under way"}, as_="carol")
     update = wait_for("update sent", lambda: pages(pipeline, reference, "dave", "stakeholder update"), PATIENCE)
     assert "Failover to the second region" in update[0]["body"]
 

@@ -20,7 +20,7 @@ CONFIG = ROOT / "config"
 
 
 def report(pipeline: RunningPipeline, title: str) -> str:
-    return report_in(pipeline, title, service="checkout")
+    return report_in(pipeline, title, service="checkout", reporter="gus")  # an employee of the shipped config
 
 
 def kinds(pipeline: RunningPipeline, reference: str) -> list[str]:
@@ -50,7 +50,7 @@ def test_a_clean_restart_keeps_incidents_counter_outbox_and_directory_and_re_arm
         running = report(first, "Payments fail")
         wait_for("level 1 paged", lambda: "paged" in kinds(first, running), 60)
         wait_for("classified", lambda: incident(first, acknowledged)["escalation"]["execution_arn"], 60)
-        assert http("POST", f"{first.api_url}/incidents/{acknowledged}/acknowledge", {"by": "bob"})[0] == 200
+        assert http("POST", f"{first.api_url}/incidents/{acknowledged}/acknowledge", as_="bob")[0] == 200
         status, person = http("PUT", f"{first.api_url}/admin/people/zoe", {"name": "Zoe", "email": "zoe@example.com"})
         assert status == 201, person
         sent_before = outbox(first)

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from infra.local.demo import sign_in
 from tests.e2e.conftest import RunningPipeline
 
 pytestmark = pytest.mark.e2e
@@ -27,28 +28,28 @@ EXAMPLES_PER_OPERATION = 15
 SEED = 8
 
 
-def _local_document(pipeline: RunningPipeline, folder: Path) -> Path:
-    """The served document, without SigV4: the local runtime checks no signatures (API Gateway does, in AWS;
-    tests/unit/test_openapi.py holds the document's security to the topology), so schemathesis would only
-    report that the local runtime ignores auth."""
-    with urllib.request.urlopen(f"{pipeline.api_url}/openapi.json", timeout=30) as response:
+def _served_document(pipeline: RunningPipeline, folder: Path, token: str) -> Path:
+    """The document as served, security schemes and all: the local runtime enforces who may call what
+    (docs/access.md), so schemathesis checks that each secured operation refuses no credentials and forged ones."""
+    request = urllib.request.Request(f"{pipeline.api_url}/openapi.json", headers={"Authorization": f"Bearer {token}"})
+    with urllib.request.urlopen(request, timeout=30) as response:
         document = json.loads(response.read())
-    assert document["security"] == [{"sigv4": []}]
-    document.pop("security")
-    document["components"].pop("securitySchemes")
-    path = folder / "openapi.local.json"
+    assert document["security"] == [{"sigv4": []}, {"bearer": []}, {"session": []}]
+    path = folder / "openapi.json"
     path.write_text(json.dumps(document))
     return path
 
 
 @pytest.mark.timeout(900)
 def test_schemathesis_finds_nothing(local_pipeline: RunningPipeline, tmp_path: Path) -> None:
-    document = _local_document(local_pipeline, tmp_path)
+    # carol is an incident manager and an admin: her roles may call every operation (x-firebell-roles)
+    token = sign_in(local_pipeline.api_url, "carol")
+    document = _served_document(local_pipeline, tmp_path, token)
     reports = tmp_path / "reports"
     started = time.monotonic()
     run = subprocess.run(
         [str(Path(sys.executable).with_name("st")), "--config-file", str(CONFIG), "--no-color", "run", str(document),
-         "--url", local_pipeline.api_url, "--checks", "all", "--max-examples", str(EXAMPLES_PER_OPERATION),
+         "--url", local_pipeline.api_url, "--header", f"Authorization: Bearer {token}", "--checks", "all", "--max-examples", str(EXAMPLES_PER_OPERATION),
          "--seed", str(SEED), "--workers", "2", "--request-timeout", "60", "--report", "json,har",
          "--report-dir", str(reports)],
         capture_output=True, text=True, timeout=840, cwd=tmp_path,  # its cache (.schemathesis/) stays out of the repo
