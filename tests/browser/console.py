@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import json
 import re
-import urllib.error
-import urllib.request
 import uuid
 from pathlib import Path
 from typing import Any
@@ -14,7 +12,7 @@ from typing import Any
 import yaml
 from playwright.sync_api import Page, expect
 
-from infra.local.demo import local_aws_client
+from infra.local.demo import MACHINE, http, local_aws_client
 from infra.topology import ROOT
 from tests.e2e.conftest import RunningPipeline
 
@@ -49,15 +47,8 @@ def sign_in(page: Page, pipeline: RunningPipeline, person: str) -> None:
 
 
 def machine(pipeline: RunningPipeline, method: str, path: str, body: Any = None) -> tuple[int, Any]:
-    """The API as a machine (IAM) caller: the local runtime takes a SigV4-looking Authorization as one (docs/access.md)."""
-    data = json.dumps(body).encode() if body is not None else None
-    headers = {"Content-Type": "application/json", "Authorization": "AWS4-HMAC-SHA256 Credential=local/browser-tests"}
-    request = urllib.request.Request(f"{pipeline.api_url}{path}", data=data, method=method, headers=headers)
-    try:
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return response.status, json.loads(response.read() or b"null")
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read() or b"null")
+    """The API as a machine (IAM, SigV4-signed) caller, for set-up and for checking what the console did."""
+    return http(method, f"{pipeline.api_url}{path}", body, as_=MACHINE)
 
 
 def publish_alarm(pipeline: RunningPipeline) -> str:

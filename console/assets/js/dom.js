@@ -68,7 +68,10 @@ export function showFormError(form, error) {
     if (!input) continue;
     const note = h("span", { class: "field-error", id: uid("err") }, `${problem.field}: ${problem.problem}`);
     input.setAttribute("aria-invalid", "true");
-    input.setAttribute("aria-describedby", note.id);
+    // The problem is read with the field, after its hint (kept aside to be restored when the error clears).
+    const hint = input.getAttribute("aria-describedby");
+    if (hint && !input.dataset.hint) input.dataset.hint = hint;
+    input.setAttribute("aria-describedby", [input.dataset.hint, note.id].filter(Boolean).join(" "));
     input.after(note);
   }
   const first = form.querySelector('[aria-invalid="true"]');
@@ -79,7 +82,11 @@ export function clearFormError(form) {
   const box = form.querySelector(".form-error");
   if (box) { box.hidden = true; box.replaceChildren(); }
   form.querySelectorAll(".field-error").forEach((n) => n.remove());
-  form.querySelectorAll("[aria-invalid]").forEach((n) => { n.removeAttribute("aria-invalid"); n.removeAttribute("aria-describedby"); });
+  form.querySelectorAll("[aria-invalid]").forEach((n) => {
+    n.removeAttribute("aria-invalid");
+    if (n.dataset.hint) n.setAttribute("aria-describedby", n.dataset.hint);
+    else n.removeAttribute("aria-describedby");
+  });
 }
 
 export const formErrorBox = () => h("div", { class: "error form-error", role: "alert", hidden: true });
