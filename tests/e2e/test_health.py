@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from infra.local.demo import local_aws_client, wait_for
+from infra.local.demo import http, local_aws_client, wait_for
 from infra.monitoring import checks
 from infra.topology import ROOT, TOPOLOGY
 from tests.e2e.conftest import TIME_SCALE, RunningPipeline, running_pipeline
