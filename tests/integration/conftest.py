@@ -109,6 +109,12 @@ class Pipeline:
             time.sleep(0.1)
         return {"Records": [sqs_lambda_record(m, self.resources[("queue_arn", queue)]) for m in messages]}
 
+    def queued_about(self, queue: str, incident_id: str) -> list[dict[str, Any]]:
+        """What is on a queue about one incident. Queues keep their names from test to test, and an execution an
+        earlier test stopped may finish the send it was making (seen on a busy machine): a test that says
+        "nothing was sent" means about its own incident."""
+        return [r for r in self.queued(queue)["Records"] if json.loads(r["body"]).get("incident_id") == incident_id]
+
     def deliver(self, queue: str, function: str, wait_seconds: float = 0.0, expect: int = 1) -> dict[str, Any]:
         """What the event source mapping does: hand the queue's messages to the function."""
         event = self.queued(queue, wait_seconds, expect)

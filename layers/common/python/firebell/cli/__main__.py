@@ -1,6 +1,6 @@
-import sys
+"""`python -m firebell.cli`: the same as the `firebell` command."""
 
-from .main import main
+from .main import run_entry_point
 
-if __name__ == "__main__":  # python -m firebell.cli; importing the module (tests/unit/test_import_graph.py) runs nothing
-    sys.exit(main())
+if __name__ == "__main__":
+    run_entry_point()
