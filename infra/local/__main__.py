@@ -47,6 +47,7 @@ def main(argv: list[str] | None = None) -> int:
     alarms_topic = runtime.resources[("topic", ALARMS_TOPIC)]
     print(
         f"firebell is running locally (no AWS account)\n"
+        f"  console         {runtime.api_url}/   (the web console: sign in as anyone in config/firebell.yaml, no password; docs/console.md)\n"
         f"  HTTP API        {runtime.api_url}   (GET /openapi.json, /docs, /incidents; outbox at /_local/outbox, health at /_local/health)\n"
         f"  HTTPS API       {runtime.https_url}  (the same routes; {trust_hint(runtime.tls)})\n"
         f"  AWS endpoint    {runtime.aws_url}   (aws --endpoint-url {runtime.aws_url} …, region us-east-1, any credentials)\n"

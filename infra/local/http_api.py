@@ -1,6 +1,7 @@
 """API Gateway (REST, proxy integration) on localhost: HTTP requests in, Lambda proxy events to the api handler.
 
-Paths under /_local/ are the runtime's own (outbox, dead letters, health), never the api function's.
+Paths under /_local/ are the runtime's own (outbox, dead letters, health), never the api function's; GET /,
+/assets/… and /config.json are the web console's (infra/local/console.py), as CloudFront serves them in AWS.
 As the deployed API (infra/cdk: binaryMediaTypes */*), every body reaches the function base64-encoded, byte
 for byte: text that is not UTF-8 is the function's to refuse, not replaced on the way. Every method reaches
 the function (which answers 405 with Allow for one no route declares); chunked bodies are read; a client
@@ -19,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
 from firebell.domain.errors import error_body
+from infra.local.console import console_file, is_console_path
 from infra.local.render import ACCOUNT_ID
 
 if TYPE_CHECKING:
@@ -91,7 +93,7 @@ def start_http_api(runtime: "LocalRuntime", function: "LocalFunction", port: int
         def log_message(self, *_: Any) -> None:  # the timeline is the log that matters
             pass
 
-        def _reply(self, status: int, headers: dict[str, str], body: bytes) -> None:
+        def _reply(self, status: int, headers: dict[str, str], body: bytes, head: bool = False) -> None:
             self.send_response(status)
             for name, value in headers.items():
                 self.send_header(name, value)
@@ -100,7 +102,8 @@ def start_http_api(runtime: "LocalRuntime", function: "LocalFunction", port: int
             else:
                 self.send_header("Content-Length", str(len(body)))
             self.end_headers()
-            self.wfile.write(body)
+            if not head:
+                self.wfile.write(body)
 
         def _json(self, status: int, payload: Any) -> None:
             self._reply(status, {"Content-Type": "application/json"}, json.dumps(payload, default=str).encode())
@@ -154,6 +157,10 @@ def start_http_api(runtime: "LocalRuntime", function: "LocalFunction", port: int
             path = urlsplit(self.path).path
             if path.startswith("/_local/"):
                 self._local(path, body)
+                return
+            if self.command in ("GET", "HEAD") and is_console_path(path):
+                status, headers, content = console_file(path)
+                self._reply(status, headers, content, head=self.command == "HEAD")
                 return
             event = proxy_event(self.command, self.path, dict(self.headers.items()), body, self.client_address[0])
             try:

@@ -217,7 +217,10 @@ def test_console_and_config_json_are_deployed_and_cloudfront_invalidated(synthes
     assert deployment["DistributionPaths"] == ["/*"]
     assert len(deployment["SourceObjectKeys"]) == 2
     staged = [_staged(synthesized, key) for key in deployment["SourceObjectKeys"]]
-    assert sorted(p.name for folder in staged for p in folder.iterdir()) == sorted(["index.html", CONFIG_KEY])
+    files = sorted(p.relative_to(folder).as_posix() for folder in staged for p in folder.rglob("*") if p.is_file())
+    console = sorted(p.relative_to(CONSOLE_DIR).as_posix() for p in CONSOLE_DIR.rglob("*") if p.is_file())
+    assert "index.html" in console and any(name.startswith("assets/js/") for name in console)
+    assert files == sorted([*console, CONFIG_KEY])
 
 
 def _staged(synthesized: Synthesized, object_key: str) -> Path:

@@ -155,7 +155,7 @@ ROUTES: dict[tuple[str, str], Rule] = {
     ("GET", "/schedules/<schedule_id>/on-call"): _allow(READERS, "read who is on call"),
     ("GET", "/schedules/<schedule_id>/calendar.ics"): _allow(READERS, "read schedules"),
     ("GET", "/on-call"): _allow(READERS, "read who is on call"),
-    ("GET", "/people/<person_id>/shifts"): _allow(READERS, "read people's shifts"),
+    ("GET", "/people/<person_id>/shifts"): _allow(READERS, "read schedules"),
     # The admin API.
     ("GET", "/admin/directory"): _allow(ADMINS, "read the admin directory"),
     ("GET", "/admin/<kind>"): _allow(ADMINS, "read the admin directory"),
@@ -163,7 +163,8 @@ ROUTES: dict[tuple[str, str], Rule] = {
     ("PUT", "/admin/<kind>/<entry_id>"): _allow(ADMINS, "change the directory"),
     ("DELETE", "/admin/<kind>/<entry_id>"): _allow(ADMINS, "change the directory"),
     ("POST", "/admin/<kind>/<entry_id>/revert"): _allow(ADMINS, "change the directory"),
-    ("POST", "/admin/schedules/<entry_id>/overrides"): _allow(ADMINS, "change the directory"),
+    # Taking or giving a shift is a responder's (docs/access.md): an override, checked like any directory change.
+    ("POST", "/admin/schedules/<entry_id>/overrides"): _allow(WORKERS, "take or give a shift"),
     ("POST", "/admin/services/<entry_id>/maintenance-windows"): _allow(ADMINS, "change the directory"),
     # Secrets other than a person's or a machine's credentials.
     ("GET", "/ack/<token>"): Public("the acknowledgement link's HMAC-signed, expiring, single-use token"),

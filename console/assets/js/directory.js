@@ -1,0 +1,129 @@
+// The directory (people, teams, schedules, escalation policies, services) as the functions see it, and, for
+// admins, editing it through the admin API: an entry as JSON, validated against the whole directory there.
+
+import { api, enc, get } from "./api.js";
+import { announce, cell, clear, h, showAlert, time } from "./dom.js";
+import { openForm } from "./dialog.js";
+
+const KINDS = [
+  ["people", "People", "person"],
+  ["teams", "Teams", "team"],
+  ["schedules", "Schedules", "schedule"],
+  ["escalation_policies", "Escalation policies", "escalation policy"],
+  ["services", "Services", "service"],
+];
+
+// What "Add" starts from: the fields config/firebell.yaml gives each kind.
+const TEMPLATES = {
+  people: { name: "", email: "", phone: "", roles: ["responder"] },
+  teams: { name: "", escalation_policy: "", manager: "", incident_managers: [], stakeholders: [] },
+  schedules: { name: "", time_zone: "UTC", layers: [{ name: "weekly", rotation: { type: "weekly", start: "2026-01-05", handoff: "09:00" }, members: [] }] },
+  escalation_policies: { repeat: 0, levels: [{ delay_minutes: 5, targets: [{ schedule: "" }] }] },
+  services: { team: "", alarm_name_prefixes: [], namespaces: [] },
+};
+
+const list = (values) => (values && values.length ? values.join(", ") : "—");
+const target = (t) => Object.entries(t).map(([k, v]) => `${k.replace("_", " ")} ${v}`).join(", ");
+const span = (from, to) => [time(from, true), " → ", time(to, true)];
+
+// Columns per kind: [heading, (entry) => content].
+const COLUMNS = {
+  people: [["Name", (p) => p.name], ["Email", (p) => p.email], ["Phone", (p) => p.phone || "—"], ["Roles", (p) => list(p.roles)]],
+  teams: [["Name", (t) => t.name], ["Escalation policy", (t) => t.escalation_policy], ["Manager", (t) => t.manager || "—"],
+    ["Incident managers", (t) => list(t.incident_managers)], ["Stakeholders", (t) => list(t.stakeholders)]],
+  schedules: [["Name", (s) => s.name], ["Time zone", (s) => s.time_zone],
+    ["Layers", (s) => h("ul", {}, s.layers.map((l) => h("li", {}, `${l.name}: ${l.rotation.type} from ${l.rotation.start} at ${l.rotation.handoff}; ${list(l.members)}`)))],
+    ["Overrides", (s) => ((s.overrides || []).length ? h("ul", {}, s.overrides.map((o) => h("li", {}, `${o.person}: `, span(o.start, o.end)))) : "—")]],
+  escalation_policies: [["Levels", (p) => h("ol", {}, p.levels.map((l) => h("li", {}, `${l.targets.map(target).join("; ")}, ${l.delay_minutes} min to acknowledge`)))],
+    ["Repeat", (p) => String(p.repeat ?? 0)]],
+  services: [["Team", (s) => s.team || "—"], ["Alarm name prefixes", (s) => list(s.alarm_name_prefixes)], ["Namespaces", (s) => list(s.namespaces)],
+    ["Maintenance windows", (s) => ((s.maintenance_windows || []).length ? h("ul", {}, s.maintenance_windows.map((w) => h("li", {}, span(w.start, w.end), w.reason ? ` (${w.reason})` : ""))) : "—")]],
+};
+
+export function render(main, ctx, { parts }) {
+  const kind = KINDS.find(([k]) => k === parts[0]) ? parts[0] : "people";
+  const [, title, singular] = KINDS.find(([k]) => k === kind);
+  const admin = ctx.may("edit_directory");
+  const body = h("div", { "aria-busy": "true" }, h("p", {}, "Loading…"));
+  main.append(h("h1", { tabindex: "-1" }, `Directory: ${title}`),
+    h("nav", { class: "subnav", "aria-label": "Directory" }, h("ul", {}, KINDS.map(([k, t]) =>
+      h("li", {}, h("a", { href: `#/directory/${k}`, "aria-current": k === kind ? "page" : null }, t))))),
+    admin ? h("p", { class: "muted" }, "Changes are stored as admin changes over config/firebell.yaml and reach every function within seconds; ",
+      "each is checked against the whole directory first.") : null,
+    admin ? h("div", { class: "actions" }, h("button", { type: "button", onclick: (e) => edit(null, e.currentTarget) }, `Add ${singular}`)) : null,
+    body);
+
+  async function load() {
+    const snapshot = await get("/admin/directory");
+    ctx.directory(true).catch(() => null);  // other pages read the new directory too
+    const entries = snapshot.directory[kind] || [];
+    const sources = (snapshot.sources || {})[kind] || {};
+    const columns = COLUMNS[kind];
+    const problems = snapshot.problems || [];
+    clear(body, problems.length ? h("div", { class: "error", role: "alert" }, "The admin changes no longer fit config/firebell.yaml and are not applied: ",
+      h("ul", {}, problems.map((p) => h("li", {}, h("code", {}, p.field), `: ${p.problem}`)))) : null,
+    entries.length ? h("table", { class: "stack" }, h("caption", {}, `${entries.length} ${title.toLowerCase()}`),
+      h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Id"), columns.map(([t]) => h("th", { scope: "col" }, t)), h("th", { scope: "col" }, "Source"),
+        admin ? h("th", { scope: "col" }, "Actions") : null)),
+      h("tbody", {}, entries.map((entry) => h("tr", {},
+        h("th", { scope: "row", "data-label": "Id" }, h("span", {}, entry.id)),
+        columns.map(([t, value]) => cell(t, value(entry))),
+        cell("Source", sources[entry.id] || "file"),
+        admin ? cell("Actions", h("div", { class: "actions" },
+          h("button", { type: "button", class: "secondary", "aria-label": `Edit ${singular} ${entry.id}`, onclick: (e) => edit(entry.id, e.currentTarget) }, "Edit"),
+          sources[entry.id] && sources[entry.id] !== "file" ? h("button", { type: "button", class: "secondary", "aria-label": `Revert ${singular} ${entry.id} to the file's`,
+            onclick: (e) => confirmThen("revert", entry.id, e.currentTarget) }, "Revert") : null,
+          h("button", { type: "button", class: "danger", "aria-label": `Remove ${singular} ${entry.id}`, onclick: (e) => confirmThen("remove", entry.id, e.currentTarget) }, "Remove"))) : null))))
+      : h("p", {}, `No ${title.toLowerCase()}.`));
+    body.setAttribute("aria-busy", "false");
+  }
+
+  async function edit(id, opener) {
+    let current = null;
+    if (id) {
+      try { current = await api("GET", `/admin/${kind}/${enc(id)}`, { withEtag: true }); } catch (error) { showAlert(error); return; }
+    }
+    const entry = current ? { ...current.body.entry } : { ...TEMPLATES[kind] };
+    delete entry.id;
+    openForm({
+      title: id ? `Edit ${singular} ${id}` : `Add ${singular}`,
+      intro: id ? `Version ${current.body.version} (${current.body.source}). A change someone saved since is refused, not overwritten.` : null,
+      fields: [
+        { name: "id", label: "Id", value: id || "", dataField: "path.id" },
+        { name: "entry", label: `The ${singular}, as JSON`, type: "json", value: JSON.stringify(entry, null, 2), dataField: "body",
+          hint: "Every field but the id, which the Id box gives." },
+      ],
+      submitLabel: "Save",
+      returnFocus: opener,
+      submit: async (values) => {
+        let rawBody = values.entry;
+        try {
+          const parsed = JSON.parse(values.entry);
+          if (parsed && typeof parsed === "object" && !Array.isArray(parsed)) rawBody = JSON.stringify({ id: values.id, ...parsed });
+        } catch { /* not JSON: sent as typed, for the API to refuse in its own words (400 invalid_json) */ }
+        const headers = current && current.etag ? { "If-Match": current.etag } : {};
+        await api("PUT", `/admin/${kind}/${enc(values.id)}`, { rawBody, headers });
+        announce(`${singular} ${values.id} saved.`);
+        await load();
+      },
+    });
+  }
+
+  function confirmThen(what, id, opener) {
+    const removing = what === "remove";
+    openForm({
+      title: removing ? `Remove ${singular} ${id}?` : `Revert ${singular} ${id}?`,
+      intro: removing ? "It is removed from the directory everyone uses, also when config/firebell.yaml defines it. Entries that name it must be changed first."
+        : "The admin change is dropped: config/firebell.yaml's entry applies again.",
+      fields: [], submitLabel: removing ? "Remove" : "Revert", returnFocus: opener, afterClose: () => main.querySelector("h1").focus(),
+      submit: async () => {
+        if (removing) await api("DELETE", `/admin/${kind}/${enc(id)}`);
+        else await api("POST", `/admin/${kind}/${enc(id)}/revert`);
+        announce(`${singular} ${id} ${removing ? "removed" : "reverted"}.`);
+        await load();
+      },
+    });
+  }
+
+  load().catch(showAlert);
+}

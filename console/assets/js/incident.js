@@ -1,0 +1,201 @@
+// One incident: summary, SLA, who was paged when, occurrences, related alerts, the whole timeline, and the
+// actions the signed-in person's roles allow in the incident's state. Refreshes itself like the list.
+
+import { enc, get, post } from "./api.js";
+import { announce, cell, clear, duration, every, h, priorityBadge, showAlert, statusBadge, time } from "./dom.js";
+import { openForm } from "./dialog.js";
+import { REFRESH_MS, incidentTable } from "./incidents.js";
+import { mayOn } from "./roles.js";
+
+const OPEN = ["triggered", "acknowledged", "on_hold"];
+const reasonField = (label) => ({ name: "reason", label, type: "textarea", optional: true });
+
+// Each action: the role grant it needs (roles.js), the states it applies in, its route and its form (none: one press).
+export const ACTIONS = [
+  { name: "acknowledge", label: "Acknowledge", when: ["triggered"], path: "acknowledge", done: "acknowledged" },
+  { name: "note", label: "Add note", when: [...OPEN, "resolved"], path: "notes", done: "note added",
+    fields: [{ name: "text", label: "Note", type: "textarea" }] },
+  { name: "hold", label: "Put on hold", when: ["acknowledged"], path: "hold", done: "put on hold",
+    fields: [reasonField("What is it waiting on? (optional)")] },
+  { name: "resume", label: "Resume", when: ["on_hold"], path: "resume", done: "resumed" },
+  { name: "escalate", label: "Escalate", when: ["triggered", "acknowledged"], path: "escalate", done: "escalated to the next level",
+    fields: [reasonField("Why escalate? (optional)")] },
+  { name: "reassign", label: "Reassign", when: OPEN, path: "reassign", done: "reassigned",
+    fields: [{ name: "to", label: "Reassign to", type: "person" }] },
+  { name: "resolve", label: "Resolve", when: OPEN, path: "resolve", done: "resolved",
+    fields: [{ name: "resolution_notes", label: "Resolution notes", type: "textarea" }] },
+  { name: "reopen", label: "Reopen", when: ["resolved"], path: "reopen", done: "reopened",
+    fields: [reasonField("Why reopen? (optional)")] },
+  { name: "post_update", label: "Post stakeholder update", when: [...OPEN, "resolved"], path: "updates", done: "stakeholder update posted",
+    fields: [{ name: "message", label: "Update for stakeholders", type: "textarea" }] },
+  { name: "complete_review", label: "Complete review", when: (i) => Boolean(i.review && !i.review.completed_at), path: "review",
+    done: "review completed", fields: [{ name: "summary", label: "Review summary", type: "textarea" }] },
+];
+
+const applies = (action, incident) => (typeof action.when === "function" ? action.when(incident) : action.when.includes(incident.status));
+
+const PAGING = ["paged", "notification_sent", "notification_failed", "notification_held", "page_skipped", "escalation_exhausted", "incident_manager", "reassigned"];
+const OCCURRENCES = ["opened", "occurrence", "alarm_state", "change_event", "reopened"];
+const SLA_WORDS = { running: "on track", at_risk: "at risk", breached: "breached", paused: "paused (on hold)", met: "met" };
+
+const facts = (pairs) => h("dl", { class: "facts" }, pairs.filter(([, v]) => v !== null && v !== undefined && v !== "")
+  .map(([term, value]) => [h("dt", {}, term), h("dd", {}, value)]));
+
+function slaClock(name, view) {
+  if (!view) return null;
+  let left = "";
+  if (view.state !== "met") {
+    const seconds = (Date.parse(view.due_at) - Date.now()) / 1000;
+    left = view.state === "paused" ? `; ${duration(view.seconds_left)} left when resumed`
+      : seconds >= 0 ? `; ${duration(seconds)} left` : `; overdue by ${duration(seconds)}`;
+  }
+  return [name, h("span", {}, h("span", { class: `badge sla-${view.state}` }, SLA_WORDS[view.state] || view.state), ` due `, time(view.due_at), left)];
+}
+
+function summary(incident, ctx, dir) {
+  const person = (id) => (id ? ctx.personName(id, dir) : null);
+  const review = incident.review;
+  return facts([
+    ["Status", statusBadge(incident.status)],
+    ["Priority", [priorityBadge(incident.priority), incident.impact ? ` impact ${incident.impact} × urgency ${incident.urgency}` : ""]],
+    ["Category", incident.category],
+    ["Team", incident.team],
+    ["Service", incident.service],
+    ["Assignee", person(incident.assignee)],
+    ["Incident manager", person(incident.incident_manager)],
+    ["Reported by", person(incident.reporter)],
+    ["Source", incident.source],
+    ["Opened", time(incident.opened_at)],
+    ["Acknowledged", incident.acknowledged_at ? [time(incident.acknowledged_at), ` by ${person(incident.acknowledged_by)}`] : null],
+    ["Resolved", incident.resolved_at ? [time(incident.resolved_at), ` by ${person(incident.resolved_by)}`] : null],
+    ["Resolution notes", incident.resolution_notes],
+    ["Closed", incident.closed_at ? [time(incident.closed_at), incident.closure_notes ? ` — ${incident.closure_notes}` : ""] : null],
+    ["Post-incident review", review ? (review.completed_at ? [`done by ${person(review.completed_by)} `, time(review.completed_at), `: ${review.summary}`]
+      : [`owner ${person(review.owner)}, due `, time(review.due_at)]) : null],
+    ["Stakeholder updates", incident.updates ? [`due every ${incident.updates.every_minutes} min; last `, incident.updates.last_update_at ? time(incident.updates.last_update_at) : "none yet"] : null],
+    ["Description", incident.description ? h("pre", {}, incident.description) : null],
+  ]);
+}
+
+const entryRow = (entry) => h("tr", {},
+  cell("When", time(entry.at)),
+  cell("What", entry.kind.replaceAll("_", " ")),
+  cell("Who", entry.details.person || (entry.details.people || []).join(", ") || entry.actor),
+  cell("Detail", entry.message));
+
+function entryTable(entries, caption) {
+  if (!entries.length) return h("p", { class: "muted" }, `${caption}: none.`);
+  return h("table", { class: "stack" }, h("caption", {}, caption),
+    h("thead", {}, h("tr", {}, ["When", "What", "Who", "Detail"].map((t) => h("th", { scope: "col" }, t)))),
+    h("tbody", {}, entries.map(entryRow)));
+}
+
+const entryList = (entries) => h("ol", { class: "timeline" }, entries.map((e) => h("li", {},
+  h("span", { class: "when" }, time(e.at)), " ", h("span", { class: "kind" }, e.kind.replaceAll("_", " ")), " — ", e.message,
+  h("span", { class: "muted" }, ` (${e.actor})`))));
+
+function alerts(incident, related) {
+  const alarm = incident.alarm;
+  const parts = [];
+  if (alarm) {
+    parts.push(h("h3", {}, `CloudWatch alarm ${alarm.name}`), facts([
+      ["State", alarm.state], ["Reason", alarm.reason], ["Description", alarm.description],
+      ["Metric", alarm.metric ? `${alarm.namespace || ""} ${alarm.metric}` : null],
+      ["Dimensions", Object.entries(alarm.dimensions || {}).map(([k, v]) => `${k}=${v}`).join(", ")],
+      ["Region", alarm.region], ["Changed", time(alarm.changed_at)],
+    ]));
+  }
+  if (Object.keys(incident.labels || {}).length) parts.push(h("h3", {}, "Labels"), facts(Object.entries(incident.labels)));
+  if ((incident.links || []).length) {
+    parts.push(h("h3", {}, "Links"), h("ul", {}, incident.links.map((l) => h("li", {},
+      /^https?:\/\//.test(l.href || "") ? h("a", { href: l.href, rel: "noopener noreferrer" }, l.text || l.href) : (l.text || l.href)))));
+  }
+  if (Object.keys(incident.custom_details || {}).length) parts.push(h("h3", {}, "Details from the source"), h("pre", {}, JSON.stringify(incident.custom_details, null, 2)));
+  if (related && related.length) parts.push(incidentTable(related, `Other incidents on ${incident.service}`));
+  if (!parts.length) parts.push(h("p", { class: "muted" }, "No alert is attached: this incident was reported by hand."));
+  return parts;
+}
+
+export function render(main, ctx, reference) {
+  const heading = h("h1", { tabindex: "-1" }, reference);
+  const badges = h("p");
+  const actions = h("div", { class: "actions", role: "group", "aria-label": "Actions" });
+  const sections = {};
+  for (const [key, title] of [["summary", "Summary"], ["sla", "SLA"], ["paging", "Who was paged, when"], ["occurrences", "Occurrences"], ["alerts", "Related alerts"], ["timeline", "Timeline"]]) {
+    sections[key] = h("div");
+    sections[`${key}Section`] = h("section", { class: "card", "aria-labelledby": `h-${key}` }, h("h2", { id: `h-${key}` }, title), sections[key]);
+  }
+  main.append(h("p", {}, h("a", { href: ctx.may("read_incidents") ? "#/incidents" : "#/my-reports" }, "← All incidents")),
+    heading, badges, actions, sections.summarySection, h("div", { class: "columns" }, sections.slaSection, sections.occurrencesSection),
+    sections.pagingSection, sections.alertsSection, sections.timelineSection);
+
+  let incident = null;
+  let signature = null;
+  let actionKey = null;
+  let related = null;
+
+  async function act(action, values) {
+    await post(`/incidents/${enc(reference)}/${action.path}`, values);
+    announce(`${reference} ${action.done}.`);
+    await load(true);
+  }
+
+  function renderActions() {
+    const allowed = ACTIONS.filter((a) => mayOn(ctx.me, a.name, incident) && applies(a, incident));
+    const key = allowed.map((a) => a.name).join(",");
+    if (key === actionKey) return;
+    const focused = actions.contains(document.activeElement) ? document.activeElement.dataset.action : null;
+    actionKey = key;
+    clear(actions, allowed.map((action) => h("button", {
+      type: "button", "data-action": action.name, class: action.name === "acknowledge" ? null : "secondary",
+      onclick: async (event) => {
+        const button = event.currentTarget;  // (null once the handler awaits)
+        if (!action.fields) {
+          button.disabled = true;
+          try {
+            await act(action, {});
+            if (!button.isConnected) heading.focus();  // its button is gone (acknowledged): focus stays on the page
+          } catch (error) { showAlert(error); button.disabled = false; }
+          return;
+        }
+        const people = action.fields.some((f) => f.type === "person") ? await ctx.directory().then((d) => d && d.people) : null;
+        openForm({ title: `${action.label}: ${reference}`, fields: action.fields, people, submitLabel: action.label,
+          submit: (values) => act(action, values), returnFocus: button, afterClose: () => heading.focus() });
+      },
+    }, action.label)));
+    if (focused) { const again = actions.querySelector(`[data-action="${focused}"]`); if (again) again.focus(); }
+  }
+
+  async function load(force = false) {
+    const [fresh, timeline] = await Promise.all([get(`/incidents/${enc(reference)}`), get(`/incidents/${enc(reference)}/timeline`)]);
+    incident = fresh;
+    const dir = await ctx.directory().catch(() => null);
+    clear(sections.sla, facts([slaClock("Response", fresh.sla_status && fresh.sla_status.response), slaClock("Resolution", fresh.sla_status && fresh.sla_status.resolution)].filter(Boolean)));
+    if (!fresh.sla_status) clear(sections.sla, h("p", { class: "muted" }, "No SLA yet: it starts when the incident is classified."));
+    const next = JSON.stringify([fresh.version, timeline.items.length, fresh.occurrences]);
+    renderActions();
+    if (!force && next === signature) return;
+    const announceChange = signature !== null && !force;
+    signature = next;
+    heading.textContent = `${fresh.reference}: ${fresh.title}`;
+    document.title = `${fresh.reference} · firebell`;
+    clear(badges, statusBadge(fresh.status), " ", priorityBadge(fresh.priority));
+    clear(sections.summary, summary(fresh, ctx, dir));
+    const items = timeline.items;
+    clear(sections.paging, entryTable(items.filter((e) => PAGING.includes(e.kind)), "Pages and notifications"));
+    clear(sections.occurrences, h("p", {}, `Seen ${fresh.occurrences} time${fresh.occurrences === 1 ? "" : "s"}; last `, time(fresh.last_seen_at), "."),
+      entryList(items.filter((e) => OCCURRENCES.includes(e.kind))));
+    if (related === null && fresh.service && ctx.may("read_incidents")) {
+      related = await get(`/incidents?limit=100`).then((page) => page.items.filter((i) => i.service === fresh.service && i.reference !== fresh.reference).slice(0, 5)).catch(() => []);
+    }
+    clear(sections.alerts, alerts(fresh, related));
+    clear(sections.timeline, entryList(items));
+    if (announceChange) announce(`${fresh.reference} changed: ${items[items.length - 1].message}`);
+  }
+
+  load().catch((error) => {
+    showAlert(error);
+    if (error.status === 404) clear(sections.summary, h("p", {}, `${reference} was not found.`));
+  });
+  return every(REFRESH_MS, () => load());
+}
