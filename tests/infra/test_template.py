@@ -15,6 +15,7 @@ import pytest
 from firebell import workflows
 from firebell.data.records import ALL_RECORDS, TABLE_MODEL
 from infra.cdk.stack import ASL_PLACEHOLDER, VISIBILITY_TIMEOUT_FACTOR
+from tests.infra.test_people import method_path
 from infra.topology import (
     TABLE,
     TOPOLOGY,
@@ -444,16 +445,6 @@ def test_queue_triggers_report_batch_item_failures(
 # --- API Gateway ----------------------------------------------------------------------------------------
 
 
-def _method_path(resources: Resources, method: dict) -> str:
-    parts = []
-    resource_ref = method["Properties"]["ResourceId"]
-    while isinstance(resource_ref, dict) and "Ref" in resource_ref:
-        resource = resources[resource_ref["Ref"]]["Properties"]
-        parts.insert(0, resource["PathPart"])
-        resource_ref = resource["ParentId"]
-    return "/" + "/".join(parts)
-
-
 def methods_of(resources: Resources, api_logical_id: str) -> Resources:
     return {k: m for k, m in of_type(resources, "AWS::ApiGateway::Method").items() if m["Properties"]["RestApiId"] == ref(api_logical_id)}
 
@@ -465,14 +456,14 @@ def test_api_methods_require_iam_authorization_except_the_declared_public_routes
     assert methods
     # Then only the topology's public routes (each authenticated some other way) skip IAM authorization
     open_methods = sorted(
-        (_method_path(resources, m), m["Properties"]["HttpMethod"])
+        (method_path(resources, m), m["Properties"]["HttpMethod"])
         for m in methods.values()
         if m["Properties"]["HttpMethod"] != "OPTIONS" and m["Properties"].get("AuthorizationType") != "AWS_IAM"
     )
     declared = sorted((route.path, method) for route in api_spec.trigger.public_routes for method in route.methods)
     assert open_methods == declared
     assert all(m["Properties"].get("AuthorizationType") == "NONE" for m in methods.values()
-               if (_method_path(resources, m), m["Properties"]["HttpMethod"]) in declared)
+               if (method_path(resources, m), m["Properties"]["HttpMethod"]) in declared)
     # And every method goes through the request validator
     assert all("RequestValidatorId" in m["Properties"] for m in methods.values())
 
