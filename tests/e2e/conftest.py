@@ -9,7 +9,6 @@ import socket
 import subprocess
 import sys
 import tempfile
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -20,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from infra.local.demo import http, stop_process
+from infra.local.demo import http, stop_process, wait_for
 from infra.topology import ROOT
 
 TIME_SCALE = 0.01  # level 1: 5 min → 3 s, level 2: 10 min → 6 s
@@ -71,25 +70,28 @@ def running_pipeline(config_dir: Path, time_scale: float, state_dir: Path | None
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
     api_url = f"http://127.0.0.1:{api_port}"
-    deadline = time.monotonic() + 60
-    health = None
-    while time.monotonic() < deadline and process.poll() is None:
+    def health() -> dict[str, Any] | None:
+        if process.poll() is not None:
+            return {"exited": process.returncode}
         try:
             with urllib.request.urlopen(f"{api_url}/_local/health", timeout=2) as response:
-                health = json.loads(response.read())
-                break
+                return json.loads(response.read())
         except urllib.error.HTTPError as unhealthy:  # up, though a check fails (503): started all the same
-            health = json.loads(unhealthy.read())
-            break
-        except OSError:
-            time.sleep(0.2)
-    if health is None:
+            return json.loads(unhealthy.read())
+        except OSError:  # not listening yet
+            return None
+
+    try:
+        started: dict[str, Any] | None = wait_for("the local runtime answering /_local/health", health, 60, interval=0.2)
+    except AssertionError:
+        started = None
+    if started is None or "exited" in started:
         process.kill()
         pytest.fail(f"local runtime did not start:\n{process.communicate()[0]}")
     if demo:
         wait_for_demo(process)
     try:
-        yield RunningPipeline(api_url, f"http://127.0.0.1:{aws_port}", health["resources"], process,
+        yield RunningPipeline(api_url, f"http://127.0.0.1:{aws_port}", started["resources"], process,
                               f"https://127.0.0.1:{tls_port}", tls_dir / "ca.pem")
     finally:
         stop_process(process)

@@ -4,6 +4,7 @@ with Lambda-shaped events (from events/ or read off the real queues)."""
 from __future__ import annotations
 
 import json
+import math
 import os
 import uuid
 import time
@@ -100,13 +101,15 @@ class Pipeline:
         deadline = time.monotonic() + wait_seconds
         messages: list[dict] = []
         while True:
+            # SQS long polling waits for a message itself (up to 20 s a call), so no pause is needed here.
+            remaining = deadline - time.monotonic()
             messages += sqs.receive_message(
                 QueueUrl=self.resources[("queue_url", queue)], MaxNumberOfMessages=10,
                 AttributeNames=["All"], MessageAttributeNames=["All"],
+                WaitTimeSeconds=min(20, max(0, math.ceil(remaining))),
             ).get("Messages", [])
             if len(messages) >= expect or time.monotonic() >= deadline:
                 break
-            time.sleep(0.1)
         return {"Records": [sqs_lambda_record(m, self.resources[("queue_arn", queue)]) for m in messages]}
 
     def queued_about(self, queue: str, incident_id: str) -> list[dict[str, Any]]:
