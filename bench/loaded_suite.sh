@@ -11,10 +11,10 @@ for n in $(seq 1 "$runs"); do
     python3 -c 'while True: pass' & busy1=$!
     python3 -c 'while True: pass' & busy2=$!
     start=$(date +%s)
-    (cd "$clone" && make test ARGS="-q -p no:cacheprovider" > "$clone.log" 2>&1)
+    (cd "$clone" && make test ARGS="-q -rfE -p no:cacheprovider" > "$clone.log" 2>&1)
     rc=$?
     kill "$busy1" "$busy2"
-    line="$(date -u +%FT%TZ) run $n/$runs commit $(git -C "$clone" rev-parse --short HEAD) exit $rc in $(( $(date +%s) - start )) s: $(grep -E '[0-9]+ passed' "$clone.log" | tail -1)"
+    line="$(date -u +%FT%TZ) run $n/$runs commit $(git -C "$clone" rev-parse --short HEAD) exit $rc in $(( $(date +%s) - start )) s: $(grep -E '[0-9]+ passed' "$clone.log" | tail -1)$(grep -E '^(FAILED|ERROR) ' "$clone.log" | sed 's/^/ — /' | tr '\n' ' ')"
     echo "$line" | tee -a "$repo/bench/results/loaded_suite.txt"
     [ "$rc" -eq 0 ] && rm -rf "$clone" "$clone.log" || echo "kept $clone and $clone.log"
     [ "$rc" -eq 0 ] || exit "$rc"
