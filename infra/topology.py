@@ -351,6 +351,10 @@ TOPOLOGY = Topology(
                 PublicRoute("/v2/enqueue", ("POST",),
                             "the routing key in the body, an integration key of one service (PagerDuty Events API v2)",
                             Throttle(rate_per_second=20, burst=40)),
+                # Calendar apps poll a feed every few hours at most.
+                PublicRoute("/feeds/{token}/calendar.ics", ("GET",),
+                            "a person's secret calendar feed token in the path (stored as SHA-256, revocable)",
+                            Throttle(rate_per_second=5, burst=10)),
                 PublicRoute("/v2/change/enqueue", ("POST",),
                             "the routing key in the body, an integration key of one service (PagerDuty Change Events)"),
                 PublicRoute("/v1/alertmanager/{routing_key}", ("POST",),

@@ -139,6 +139,7 @@ class InMemoryIncidentStore:
                 if (filters.status is None or i.status == filters.status)
                 and (filters.priority is None or i.priority == filters.priority)
                 and (filters.team is None or i.team == filters.team)
+                and (filters.reporter is None or i.reporter == filters.reporter)
             ]
         matching.sort(key=_list_key, reverse=True)  # the indexes are read newest first
         if after is not None:
@@ -450,18 +451,14 @@ def _list_key(incident: Incident) -> tuple[datetime, str]:
     return (incident.opened_at, incident.incident_id)
 
 
-def _query(filters: IncidentFilter) -> list[str | None]:
-    return [filters.status and filters.status.value, filters.priority and filters.priority.value, filters.team]
-
-
 def _encode_cursor(key: tuple[datetime, str], filters: IncidentFilter) -> str:
-    return cursors.seal({"opened_at": key[0].isoformat(), "incident_id": key[1]}, _query(filters))
+    return cursors.seal({"opened_at": key[0].isoformat(), "incident_id": key[1]}, filters.sealed_as())
 
 
 def _decode_cursor(cursor: str | None, filters: IncidentFilter) -> tuple[datetime, str] | None:
     if not cursor:
         return None
-    decoded = cursors.unseal(cursor, _query(filters))
+    decoded = cursors.unseal(cursor, filters.sealed_as())
     try:
         return (datetime.fromisoformat(decoded["opened_at"]), str(decoded["incident_id"]))
     except (ValueError, TypeError, KeyError):

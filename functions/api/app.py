@@ -51,6 +51,8 @@ if __package__:  # functions.api.app: tests, the local runtime, the cold-start b
     from . import guard, openapi
     from .admin import router as admin_router
     from .auth import router as auth_router
+    from .directory import router as directory_router
+    from .feeds import router as feeds_router
     from .http_rules import method_not_allowed, read_json
     from .integrations import router as integrations_router
     from .resolver import PerThreadRestResolver
@@ -59,6 +61,8 @@ else:  # `app` in Lambda, where this folder is the asset's root
     import openapi
     from admin import router as admin_router
     from auth import router as auth_router
+    from directory import router as directory_router
+    from feeds import router as feeds_router
     from http_rules import method_not_allowed, read_json
     from integrations import router as integrations_router
     from resolver import PerThreadRestResolver
@@ -71,6 +75,8 @@ guard.install(app)  # who may call each route (firebell/domain/access.py), befor
 app.include_router(admin_router, prefix="/admin")
 app.include_router(integrations_router)
 app.include_router(auth_router)
+app.include_router(feeds_router)
+app.include_router(directory_router)
 
 
 def _error(status: HTTPStatus, code: str, message: str) -> Response:
@@ -164,11 +170,14 @@ def list_incidents(
     status: Annotated[Status | None, Query()] = None,
     priority: Annotated[Priority | None, Query()] = None,
     team: Annotated[str | None, Query(max_length=128)] = None,
+    reporter: Annotated[str | None, Query(max_length=128, description="Who reported them (a person's id, or `me`); "
+                                          "a reporter's list is always their own")] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 25,
     cursor: Annotated[str | None, Query(max_length=2048)] = None,
 ) -> IncidentPage:
     incidents = wiring.incidents()
-    page = incidents.list(IncidentFilter(status=status, priority=priority, team=team), limit, cursor)
+    reporter = guard.reporter_filter(app, reporter)
+    page = incidents.list(IncidentFilter(status=status, priority=priority, team=team, reporter=reporter), limit, cursor)
     return IncidentPage(items=[incidents.read(i) for i in page.items], cursor=page.cursor)
 
 

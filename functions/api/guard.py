@@ -111,6 +111,17 @@ def limited_to_own(resolver: APIGatewayRestResolver | Router) -> bool:
     return decision is not None and decision.own_only
 
 
+def reporter_filter(resolver: APIGatewayRestResolver | Router, asked: str | None) -> str | None:
+    """The `reporter` a list filters by: `me` is the caller; someone allowed the list only on their own reports gets
+    their own whatever they asked, and 403 for asking for another's."""
+    me = caller(resolver)
+    mine = me.actor if asked == "me" or limited_to_own(resolver) else asked
+    if limited_to_own(resolver) and asked not in (None, "me", me.actor):
+        decision = _decision.get()
+        raise Forbidden(own_only_refusal(me, decision.rule))  # type: ignore[union-attr, arg-type]
+    return mine
+
+
 def require_own(resolver: APIGatewayRestResolver | Router, incident: Incident) -> None:
     """For a caller allowed this route only on what is theirs: 403 unless this incident is."""
     decision = _decision.get()

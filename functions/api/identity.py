@@ -6,7 +6,9 @@ In order, the first that applies:
    people API). The person is the directory person whose email is the `email` claim (case-insensitive); their
    roles are the token's `cognito:groups` named like roles. A REST API authorizer hands every claim over as a
    string, so several groups arrive as one: "responder,admin" or, as other API Gateway authorizers write
-   arrays, "[responder admin]"; a list is taken as it is.
+   arrays, "[responder admin]"; a list is taken as it is. The person's `roles` in the directory add to them:
+   people who sign in through the company's IdP get their roles from the (git-reviewed) directory without
+   anyone adding them to Cognito groups, which Cognito does not map from the IdP by itself.
 2. `requestContext.identity.userArn`: API Gateway's AWS_IAM authorization verified a SigV4 signature (the
    machine API; locally, infra/local/http_api.py says so of any request signed that way).
 3. Local runtime only (FIREBELL_LOCAL_RUNTIME=1, with the secret it made): a session token from
@@ -75,7 +77,7 @@ def _cognito_person(claims: Mapping[str, Any], directory: Directory) -> Caller:
     person = directory.person_by_email(email)
     if person is None:
         return Caller.stranger(email.strip()[:256])
-    return Caller.of_person(person.id, roles_from_groups(cognito_groups(claims.get("cognito:groups"))))
+    return Caller.of_person(person.id, roles_from_groups(cognito_groups(claims.get("cognito:groups"))) | set(person.roles))
 
 
 def session_token(headers: Mapping[str, str]) -> str | None:

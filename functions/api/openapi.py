@@ -47,12 +47,12 @@ or `application/x-www-form-urlencoded` (what `curl -d` sends); any other type is
 
 **Authentication** (docs/access.md). Machines sign requests with AWS Signature Version 4 as an IAM principal
 allowed `execute-api:Invoke` (security scheme `sigv4`) and may call every route. People send a token
-(`bearer`): deployed, a Cognito ID token, and their Cognito groups are their roles; in the local runtime, the
+(`bearer`): deployed, a Cognito ID token, and their roles are their Cognito groups and the directory's `roles`; in the local runtime, the
 token `POST /auth/local/sign-in` answers (or its cookie, `session`), with the roles config/firebell.yaml gives
 them. Each operation names the roles that may call it (`x-firebell-roles`): 401 without valid credentials, 403
 for a role that may not. The integration routes are public at the HTTP level and authenticated by a routing key
 (an integration key of one service: in the body for PagerDuty, in the path for Alertmanager); acknowledgement
-links by their HMAC-signed, expiring, single-use token. The local runtime does not check SigV4 signatures: a
+links by their HMAC-signed, expiring, single-use token; calendar feeds by a person's secret address. The local runtime does not check SigV4 signatures: a
 request signed that way is taken as the IAM user `local`."""
 
 INTEGRATIONS = ("integrations", "Alerts from monitoring tools (PagerDuty Events API v2, Alertmanager)")
@@ -62,6 +62,9 @@ TAGS: dict[str, tuple[str, str]] = {  # path prefix → tag and its description
     "/schedules": ON_CALL,
     "/on-call": ON_CALL,
     "/people/": ON_CALL,
+    "/me/": ON_CALL,
+    "/feeds/": ON_CALL,
+    "/directory": ("directory", "The directory as every signed-in person may read it"),
     "/admin": ("admin", "The directory: people, schedules, escalation policies, teams, services"),
     "/v2/": INTEGRATIONS,
     "/v1/": INTEGRATIONS,

@@ -419,6 +419,8 @@ class FirebellStack(Stack):
             "user_pool_id": self.people.user_pool.user_pool_id,
             "client_id": self.people.console_client.user_pool_client_id,
             "sign_in_url": self.people.sign_in_url,
+            # Cognito's user API, which the console calls with the access token to set up MFA (console/assets/js/mfa.js)
+            "user_api_url": self.people.user_api_url,
             "redirect_uri": f"{self.console.url}/",
             "logout_uri": f"{self.console.url}/",
             "scopes": [scope.scope_name for scope in CONSOLE_SCOPES],

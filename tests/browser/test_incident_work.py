@@ -105,14 +105,18 @@ def test_a_viewer_reads_an_incident_but_is_offered_no_action(pipeline: RunningPi
     expect(viewer.locator("#h-sla + div")).to_contain_text("Response")
     expect(actions(viewer).get_by_role("button")).to_have_count(0)
     screenshot(viewer, "incident-viewer")
-    # Nor anywhere else: no report form, no directory (the admin API's), no shift to take or give
+    # Nor anywhere else: no report form, a directory to read but not change, no shift to take or give
     navigation = viewer.get_by_role("navigation", name="Main")
     expect(navigation.get_by_role("link", name="Report an incident")).to_have_count(0)
-    expect(navigation.get_by_role("link", name="Directory")).to_have_count(0)
+    navigation.get_by_role("link", name="Directory").click()
+    expect(viewer.get_by_role("rowheader", name="alice", exact=True)).to_be_visible(timeout=WAIT_MS)
+    expect(viewer.get_by_role("main").get_by_role("button")).to_have_count(0)
+    expect(viewer.get_by_role("columnheader", name="Phone")).to_have_count(0)
     navigation.get_by_role("link", name="On call").click()
     expect(viewer.locator("#h-now + div")).to_contain_text("Platform primary", timeout=WAIT_MS)
     expect(viewer.locator("#h-mine + div")).to_contain_text("no shifts", timeout=WAIT_MS)
-    expect(viewer.get_by_role("button")).to_have_count(1)  # Sign out
+    # Sign out, and their own calendar address: nothing that changes who is on call
+    expect(viewer.get_by_role("button")).to_have_text(["Sign out", "Make an address"])
 
 
 def test_an_incident_is_acknowledged_with_the_keyboard_alone(pipeline: RunningPipeline, open_page: Any) -> None:

@@ -4,9 +4,12 @@ edits the directory, and at phone width no page scrolls sideways while every act
 from __future__ import annotations
 
 import re
+import urllib.error
+import urllib.request
 import uuid
 from typing import Any
 
+import pytest
 from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import screenshot
@@ -38,7 +41,7 @@ def test_an_employee_reports_an_incident_and_follows_it_in_their_reports(pipelin
     # When she says what is wrong, where, and how bad, in her words
     page.get_by_label("In one line, what is wrong?").fill(title)
     page.get_by_label("More details (optional)").fill("Card is charged, then a 500 page. Since 09:40.")
-    page.get_by_label("Which service?").fill("checkout")  # a box: only admins read the directory's list
+    page.get_by_label("Which service?").select_option("checkout")  # the directory's services (GET /directory)
     page.get_by_label(re.compile("^Many people")).check()
     page.get_by_label(re.compile("^Work has stopped")).check()
     screenshot(page, "report")
@@ -90,6 +93,31 @@ def test_a_responder_takes_a_shift_and_is_on_call_now(pipeline: RunningPipeline,
     screenshot(page, "on-call")
     status, on_call = machine(pipeline, "GET", "/schedules/platform-primary/on-call")
     assert (status, on_call["person"]["id"]) == (200, "bob")
+
+
+def test_a_responder_subscribes_a_calendar_app_to_their_shifts_then_revokes_the_address(pipeline: RunningPipeline, open_page: Any) -> None:
+    page = open_page()
+    sign_in(page, pipeline, "alice")
+    page.get_by_role("link", name="On call").click()
+    feed = page.get_by_role("region", name="Your shifts in your calendar app")
+    expect(feed).to_contain_text("You have no calendar address", timeout=WAIT_MS)
+
+    # When she makes an address, it is shown once, whole, for a calendar app
+    feed.get_by_role("button", name="Make an address").click()
+    address = feed.get_by_label(re.compile("^Your calendar address"))
+    expect(address).to_have_value(re.compile(r"^http://127\.0\.0\.1:\d+/feeds/[\w-]+\.[\w-]+/calendar\.ics$"), timeout=WAIT_MS)
+    url = address.input_value()
+    screenshot(page, "calendar-feed")
+    # Then a calendar app, which cannot sign in, reads her shifts from it
+    with urllib.request.urlopen(url, timeout=30) as answer:
+        assert "SUMMARY:On call: Platform primary (alice)" in answer.read().decode()
+
+    # And once she revokes it, it reads nothing
+    feed.get_by_role("button", name="Revoke").click()
+    expect(feed).to_contain_text("You have no calendar address", timeout=WAIT_MS)
+    with pytest.raises(urllib.error.HTTPError) as gone:
+        urllib.request.urlopen(url, timeout=30)
+    assert gone.value.code == 404
 
 
 def test_an_admin_adds_a_person_and_sees_the_directorys_refusal_first(pipeline: RunningPipeline, open_page: Any) -> None:

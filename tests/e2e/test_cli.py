@@ -7,6 +7,8 @@ import json
 import os
 import subprocess
 import sys
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -73,6 +75,21 @@ def test_on_call_and_whoami(firebell) -> None:
     assert now.returncode == 0 and "platform-primary" in now.stdout
     mine = firebell("-o", "json", "oncall", "mine", "--days", "14")
     assert mine.returncode == 0 and json.loads(mine.stdout)["person"] == "bob"
+
+
+def test_a_calendar_feed_address_from_the_cli_is_what_a_calendar_app_subscribes_to(firebell) -> None:
+    assert firebell("login", "--as", "alice").returncode == 0
+    made = firebell("-o", "json", "oncall", "feed", "new")
+    assert made.returncode == 0, made.stderr
+    url = json.loads(made.stdout)["url"]
+    with urllib.request.urlopen(url, timeout=30) as answer:  # no credentials: the address is the credential
+        calendar = answer.read().decode()
+    assert answer.headers["Content-Type"].startswith("text/calendar") and "SUMMARY:On call: Platform primary (alice)" in calendar
+    assert "url" not in json.loads(firebell("-o", "json", "oncall", "feed").stdout)  # shown once, when made
+    assert firebell("oncall", "feed", "revoke").returncode == 0
+    with pytest.raises(urllib.error.HTTPError) as gone:
+        urllib.request.urlopen(url, timeout=30)
+    assert gone.value.code == 404
 
 
 def test_exit_codes_for_no_sign_in_unreachable_and_usage(firebell) -> None:

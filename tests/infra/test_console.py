@@ -250,6 +250,7 @@ def test_config_json_tells_the_console_how_to_sign_in_and_where_the_api_is(synth
     assert config["cli_redirect_uri"] in synthesized.resource(people.cli_client)["Properties"]["CallbackURLs"]
     assert {"Ref": synthesized.logical_id(people.domain)} in value("sign_in_url")
     assert {"Ref": "AWS::Region"} in value("region")
+    assert value("user_api_url") == ['"https://cognito-idp.', {"Ref": "AWS::Region"}, ".", {"Ref": "AWS::URLSuffix"}, '"']
     distribution = {"Fn::GetAtt": [synthesized.logical_id(console.distribution), "DomainName"]}
     assert value("redirect_uri") == value("logout_uri") == ['"https://', distribution, '/"']
     # Same-origin API, the scopes the clients allow, no IdP without -c firebell:idp

@@ -3,6 +3,7 @@ machine and nobody; the actor on the timeline; the local sign-in."""
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import UTC, datetime
 from typing import Any
@@ -40,7 +41,9 @@ def expected(rule: Any, caller: str) -> str:
         return "open"
     if caller == "nobody":
         return "401"
-    if caller == MACHINE or Role(caller) in rule.all_roles:
+    if caller == MACHINE:
+        return "403" if rule.people_only else "open"
+    if Role(caller) in rule.all_roles:
         return "open"
     return "403"
 
@@ -60,7 +63,7 @@ def test_every_registered_route_for_every_role_a_machine_and_nobody(pipeline: Pi
             if got != want or status >= 500:
                 wrong.append(f"{method} {template} as {caller}: {status} {body}, expected {want}")
             elif want == "403":
-                assert body["error"] == "forbidden" and "needs one of" in body["message"], body
+                assert body["error"] == "forbidden" and ("needs one of" in body["message"] or "only a signed-in person" in body["message"]), body
     assert wrong == []
 
 
@@ -124,7 +127,6 @@ def test_a_reporter_follows_their_own_reports_only(pipeline: Pipeline) -> None:
     assert status == 403 and error["message"] == "reporter may read incidents only on incidents they reported; needs one of " \
         "viewer, responder, incident_manager, admin"
     assert pipeline.api("GET", "/incidents/INC-2/timeline", as_="gus")[0] == 403
-    assert pipeline.api("GET", "/incidents", as_="gus")[0] == 403
 
 
 def test_the_cognito_sample_event_acts_as_its_person(pipeline: Pipeline) -> None:
@@ -179,3 +181,29 @@ def test_local_sign_in_is_not_there_deployed(pipeline: Pipeline, monkeypatch: py
     status, error = pipeline.api("POST", "/auth/local/sign-in", {"person": "carol"}, as_=None)
     assert (status, error["error"]) == (404, "local_only")
     assert pipeline.api("GET", "/admin/directory", headers=token, as_=None)[0] == 401
+
+
+def test_a_reporter_follows_their_own_reports_and_only_theirs(pipeline: Pipeline) -> None:
+    mine = pipeline.api("POST", "/incidents", REPORT, as_="gus")[1]["reference"]
+    others = pipeline.api("POST", "/incidents", {**REPORT, "title": "Search is down"}, as_="alice")[1]["reference"]
+    for query in ("", "?reporter=me", "?reporter=gus"):
+        status, page = pipeline.api("GET", f"/incidents{query}", as_="gus")
+        assert status == 200 and [i["reference"] for i in page["items"]] == [mine], (query, page)
+    status, refusal = pipeline.api("GET", "/incidents?reporter=alice", as_="gus")
+    assert status == 403 and "only on incidents they reported" in refusal["message"]
+    # A reader filters by anyone; `me` is the caller.
+    assert [i["reference"] for i in pipeline.api("GET", "/incidents?reporter=me", as_="alice")[1]["items"]] == [others]
+    assert [i["reference"] for i in pipeline.api("GET", "/incidents?reporter=gus", as_="dave")[1]["items"]] == [mine]
+    assert len(pipeline.api("GET", "/incidents", as_="dave")[1]["items"]) == 2
+
+
+def test_everyone_signed_in_reads_the_directory_without_phones_or_routing_keys(pipeline: Pipeline) -> None:
+    status, answer = pipeline.api("GET", "/directory", as_="gus")
+    assert status == 200
+    directory = answer["directory"]
+    assert {"alice", "gus"} <= {p["id"] for p in directory["people"]} and "checkout" in {s["id"] for s in directory["services"]}
+    text = json.dumps(directory)
+    assert '"phone"' not in text and "routing_keys" not in text and "sha256" not in text
+    admin = pipeline.api("GET", "/admin/directory", as_="carol")[1]["directory"]
+    assert any(p.get("phone") for p in admin["people"])  # the admin's view keeps them
+    assert pipeline.api("GET", "/directory", as_=None)[0] == 401

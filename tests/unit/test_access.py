@@ -4,10 +4,12 @@ sign-in's sessions (firebell/domain/sessions.py): pure, no AWS."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
-from firebell.domain.access import ALL_ROLES, ROUTES, Allowed, Caller, Public, Role, decide, owns_incident, roles_from_groups
+from firebell.domain.access import (ALL_ROLES, ROUTES, Allowed, Caller, Public, Role, decide, owns_incident, roles_from_groups,
+                                    route_table_markdown)
 from firebell.domain.sessions import SESSION_HOURS, InvalidSession, issue, verify
 from functions.api.app import app
 from functions.api.identity import IdentitySources, caller_of, cognito_groups, session_token
@@ -48,14 +50,14 @@ def test_what_each_role_may_do_as_docs_access_md_says() -> None:
     tests/integration/test_access.py)."""
     may = {
         Role.VIEWER: {("GET", "/incidents"), ("GET", "/incidents/<incident_id>"), ("GET", "/schedules/<schedule_id>/on-call")},
-        Role.REPORTER: {("POST", "/incidents"), ("GET", "/incidents/<incident_id>")},
+        Role.REPORTER: {("POST", "/incidents"), ("GET", "/incidents"), ("GET", "/incidents/<incident_id>")},
         Role.RESPONDER: {("POST", "/incidents"), ("GET", "/incidents"), ("POST", ACK), ("POST", "/incidents/<incident_id>/reopen")},
         Role.INCIDENT_MANAGER: {("POST", ACK), ("POST", "/incidents/<incident_id>/updates"), ("POST", "/incidents/<incident_id>/review")},
         Role.ADMIN: set(ROUTES),
     }
     may_not = {
         Role.VIEWER: {("POST", "/incidents"), ("POST", ACK), ("GET", "/admin/directory")},
-        Role.REPORTER: {("GET", "/incidents"), ("POST", ACK), ("GET", "/schedules/<schedule_id>/on-call")},
+        Role.REPORTER: {("POST", ACK), ("GET", "/schedules/<schedule_id>/on-call")},
         Role.RESPONDER: {("POST", "/incidents/<incident_id>/updates"), ("PUT", "/admin/<kind>/<entry_id>")},
         Role.INCIDENT_MANAGER: {("GET", "/admin/directory"), ("DELETE", "/admin/<kind>/<entry_id>")},
         Role.ADMIN: set(),
@@ -80,9 +82,11 @@ def test_nobody_is_401_and_says_why() -> None:
     assert expired.status == 401 and expired.message.startswith("the session token has expired: sign in")
 
 
-def test_a_machine_may_call_every_route_and_acts_as_its_principal() -> None:
+def test_a_machine_may_call_every_route_but_a_persons_own_and_acts_as_its_principal() -> None:
     machine = Caller.machine("arn:aws:iam::123456789012:role/deployer")
-    assert all(decide(method, path, machine, local_runtime=True).allowed for method, path in ROUTES)
+    refused = {(method, path) for method, path in ROUTES if not decide(method, path, machine, local_runtime=True).allowed}
+    assert refused == {(m, "/me/calendar-feed") for m in ("GET", "POST", "DELETE")}
+    assert "only a signed-in person" in decide("POST", "/me/calendar-feed", machine).message
     assert machine.actor == "iam:arn:aws:iam::123456789012:role/deployer"
 
 
@@ -191,7 +195,9 @@ class _Directory:
     def person_by_email(self, email: str):
         from firebell.domain.directory import Person
 
-        return Person(id="bob", name="Bob", email="bob@example.com") if email.casefold() == "bob@example.com" else None
+        people = {"bob@example.com": Person(id="bob", name="Bob", email="bob@example.com", roles=[]),
+                  "ida@example.com": Person(id="ida", name="Ida", email="ida@example.com", roles=[Role.INCIDENT_MANAGER])}
+        return people.get(email.casefold())
 
 
 def sources(local_runtime: bool = True, secret: bytes | None = SECRET) -> IdentitySources:
@@ -208,6 +214,15 @@ def test_cognito_claims_name_the_directory_person_by_email_with_their_groups_as_
     stranger = caller_of(event(authorizer={"claims": {"email": "eve@example.com", "cognito:groups": "admin"}}), sources())
     assert (stranger.kind, stranger.email) == ("stranger", "eve@example.com")
     assert caller_of(event(authorizer={"claims": {"sub": "x", "token_use": "access"}}), sources()).kind == "stranger"
+
+
+def test_the_directorys_roles_add_to_the_groups_so_people_from_an_idp_need_no_cognito_group() -> None:
+    federated = caller_of(event(authorizer={"claims": {"email": "ida@example.com"}}), sources())
+    assert (federated.person, federated.roles) == ("ida", {Role.INCIDENT_MANAGER})
+    both = caller_of(event(authorizer={"claims": {"email": "ida@example.com", "cognito:groups": "[admin]"}}), sources())
+    assert both.roles == {Role.INCIDENT_MANAGER, Role.ADMIN}
+    nothing = caller_of(event(authorizer={"claims": {"email": "bob@example.com"}}), sources())
+    assert nothing.roles == frozenset()  # `roles: []` in the directory and no group: only paged
 
 
 def test_an_iam_principal_is_a_machine() -> None:
@@ -245,3 +260,9 @@ def test_session_token_prefers_the_header_and_ignores_other_cookies() -> None:
     assert session_token({"Authorization": "Bearer a", "Cookie": "firebell_session=b"}) == "a"
     assert session_token({"Cookie": "firebell_sessionx=b; x=firebell_session"}) is None
     assert session_token({}) is None
+
+
+def test_docs_access_md_shows_the_route_table_as_it_is() -> None:
+    text = (Path(__file__).parents[2] / "docs" / "access.md").read_text(encoding="utf-8")
+    shown = text.split("<!-- route-table -->\n", 1)[1].split("<!-- /route-table -->", 1)[0]
+    assert shown == route_table_markdown(), "docs/access.md: paste `python -m firebell.domain.access` between the route-table markers"

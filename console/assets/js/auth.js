@@ -99,7 +99,8 @@ export async function completeCognito() {
 async function refreshCognito(session) {
   const { domain, client_id: clientId } = cognito();
   const tokens = await tokenRequest(domain, { grant_type: "refresh_token", client_id: clientId, refresh_token: session.refresh_token });
-  const renewed = sessionFrom(tokens, session.refresh_token);  // Cognito sends no new refresh token
+  const renewed = sessionFrom(tokens, session.refresh_token);  // Cognito sends no new refresh token (nor, refreshing, always an access token)
+  if (!renewed.access_token) renewed.access_token = session.access_token;
   keep(renewed);
   return renewed;
 }
@@ -116,7 +117,33 @@ async function tokenRequest(domain, form) {
 
 function sessionFrom(tokens, refreshToken) {
   const claims = JSON.parse(atob(tokens.id_token.split(".")[1].replace(/-/g, "+").replace(/_/g, "/")));
-  return { kind: "cognito", token: tokens.id_token, refresh_token: refreshToken, expires_at: new Date(claims.exp * 1000).toISOString() };
+  // The access token is for Cognito's own user API only (MFA set-up); the API takes the ID token.
+  return { kind: "cognito", token: tokens.id_token, access_token: tokens.access_token, refresh_token: refreshToken,
+    expires_at: new Date(claims.exp * 1000).toISOString() };
+}
+
+/**
+ * Calls Cognito's user API for the signed-in person (`action`: AssociateSoftwareToken, VerifySoftwareToken,
+ * SetUserMFAPreference, GetUser) with their access token. Throws with Cognito's own words.
+ */
+export async function cognitoUserApi(action, body = {}) {
+  await currentToken();  // refreshes both tokens when they are about to expire
+  const session = storedSession();
+  if (!session || session.kind !== "cognito" || !session.access_token) throw new Error("MFA is set up with a Cognito sign-in; sign in again.");
+  const { user_api_url: url, region } = currentConfig();
+  let response;
+  try {
+    response = await fetch(`${url || `https://cognito-idp.${region}.amazonaws.com`}/`, {
+      method: "POST", credentials: "omit", cache: "no-store",
+      headers: { "Content-Type": "application/x-amz-json-1.1", "X-Amz-Target": `AWSCognitoIdentityProviderService.${action}` },
+      body: JSON.stringify({ AccessToken: session.access_token, ...body }),
+    });
+  } catch (error) {
+    throw new Error(`Cognito could not be reached (${error.message}). Check your connection and try again.`);
+  }
+  const answer = await response.json().catch(() => ({}));
+  if (!response.ok) throw new Error(`Cognito refused: ${answer.message || answer.Message || answer.__type || `HTTP ${response.status}`}`);
+  return answer;
 }
 
 /** Signs out of this tab; with Cognito, of the hosted UI too (its logout returns to the console). */

@@ -28,7 +28,7 @@ const span = (from, to) => [time(from, true), " → ", time(to, true)];
 
 // Columns per kind: [heading, (entry) => content].
 const COLUMNS = {
-  people: [["Name", (p) => p.name], ["Email", (p) => p.email], ["Phone", (p) => p.phone || "—"], ["Roles", (p) => list(p.roles)]],
+  people: [["Name", (p) => p.name], ["Email", (p) => p.email || "—"], ["Phone", (p) => p.phone || "—", "admin"], ["Roles", (p) => list(p.roles)]],
   teams: [["Name", (t) => t.name], ["Escalation policy", (t) => t.escalation_policy], ["Manager", (t) => t.manager || "—"],
     ["Incident managers", (t) => list(t.incident_managers)], ["Stakeholders", (t) => list(t.stakeholders)]],
   schedules: [["Name", (s) => s.name], ["Time zone", (s) => s.time_zone],
@@ -54,21 +54,22 @@ export function render(main, ctx, { parts }) {
     body);
 
   async function load() {
-    const snapshot = await get("/admin/directory");
+    // Admins read the admin API's view: phone numbers, where each entry comes from, problems with the changes.
+    const snapshot = await get(admin ? "/admin/directory" : "/directory");
     ctx.directory(true).catch(() => null);  // other pages read the new directory too
     const entries = snapshot.directory[kind] || [];
     const sources = (snapshot.sources || {})[kind] || {};
-    const columns = COLUMNS[kind];
+    const columns = COLUMNS[kind].filter(([, , only]) => admin || only !== "admin");  // GET /directory has no phones
     const problems = snapshot.problems || [];
     clear(body, problems.length ? h("div", { class: "error", role: "alert" }, "The admin changes no longer fit config/firebell.yaml and are not applied: ",
       h("ul", {}, problems.map((p) => h("li", {}, h("code", {}, p.field), `: ${p.problem}`)))) : null,
     entries.length ? h("table", { class: "stack" }, h("caption", {}, `${entries.length} ${title.toLowerCase()}`),
-      h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Id"), columns.map(([t]) => h("th", { scope: "col" }, t)), h("th", { scope: "col" }, "Source"),
-        admin ? h("th", { scope: "col" }, "Actions") : null)),
+      h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Id"), columns.map(([t]) => h("th", { scope: "col" }, t)),
+        admin ? h("th", { scope: "col" }, "Source") : null, admin ? h("th", { scope: "col" }, "Actions") : null)),
       h("tbody", {}, entries.map((entry) => h("tr", {},
         h("th", { scope: "row", "data-label": "Id" }, h("span", {}, entry.id)),
         columns.map(([t, value]) => cell(t, value(entry))),
-        cell("Source", sources[entry.id] || "file"),
+        admin ? cell("Source", sources[entry.id] || "file") : null,
         admin ? cell("Actions", h("div", { class: "actions" },
           h("button", { type: "button", class: "secondary", "aria-label": `Edit ${singular} ${entry.id}`, onclick: (e) => edit(entry.id, e.currentTarget) }, "Edit"),
           sources[entry.id] && sources[entry.id] !== "file" ? h("button", { type: "button", class: "secondary", "aria-label": `Revert ${singular} ${entry.id} to the file's`,

@@ -10,6 +10,7 @@ import * as incident from "./incident.js";
 import * as oncall from "./oncall.js";
 import * as report from "./report.js";
 import * as directory from "./directory.js";
+import * as account from "./account.js";
 
 const main = document.getElementById("main");
 let me = null;
@@ -22,6 +23,7 @@ const PAGES = [
   { path: "/report", title: "Report an incident", may: "report", page: report },
   { path: "/my-reports", title: "My reports", may: "read_own_reports", page: report, mine: true },
   { path: "/directory", title: "Directory", may: "read_directory", page: directory },
+  { path: "/account", title: "Your account", may: "account", page: account },
 ];
 
 function route() {
@@ -33,11 +35,11 @@ function route() {
 const ctx = {
   get me() { return me; },
   may: (what) => may(me, what),
-  /** The effective directory (GET /admin/directory), once per session; null for a role that may not read it. */
+  /** The effective directory as everyone may read it (GET /directory), once per session; null if refused. */
   async directory(fresh = false) {
     if (!ctx.may("read_directory")) return null;
     if (fresh || !directoryCache) {
-      directoryCache = get("/admin/directory").then((d) => d.directory).catch((error) => {
+      directoryCache = get("/directory").then((d) => d.directory).catch((error) => {
         directoryCache = null;
         if (error instanceof ApiError && error.status === 403) return null;
         throw error;

@@ -1,8 +1,9 @@
 // Who is on call now across every schedule (GET /on-call), the signed-in person's own shifts
 // (GET /people/{id}/shifts), and taking or giving a shift: an override (POST /admin/schedules/{id}/overrides),
-// validated by the directory like any admin change.
+// validated by the directory like any admin change; and the person's secret calendar feed address
+// (POST/DELETE /me/calendar-feed), which calendar apps subscribe to without signing in.
 
-import { enc, get, post } from "./api.js";
+import { api, currentConfig, enc, get, post } from "./api.js";
 import { announce, cell, clear, clearFormError, every, field, formErrorBox, h, inputToIso, localInputValue, radios, select, showAlert, showFormError, time } from "./dom.js";
 
 const SHIFT_DAYS = 28;
@@ -12,9 +13,12 @@ export function render(main, ctx) {
   const now = h("div", {}, h("p", {}, "Loading…"));
   const mine = h("div", {}, h("p", {}, "Loading…"));
   const formBox = h("div");
+  const feedBox = h("div", {}, h("p", {}, "Loading…"));
   main.append(h("h1", { tabindex: "-1" }, "On call"),
     h("section", { class: "card", "aria-labelledby": "h-now" }, h("h2", { id: "h-now" }, "On call now"), now),
     h("section", { class: "card", "aria-labelledby": "h-mine" }, h("h2", { id: "h-mine" }, `Your shifts, next ${SHIFT_DAYS} days`), mine),
+    ctx.me.kind === "person" ? h("section", { class: "card", "aria-labelledby": "h-feed" },
+      h("h2", { id: "h-feed" }, "Your shifts in your calendar app"), feedBox) : null,
     formBox);
 
   let schedules = null;  // [{schedule, name, person}] from GET /on-call
@@ -108,6 +112,39 @@ export function render(main, ctx) {
     (mode === "give" ? form.person : form.start).focus();
   }
 
+  async function loadFeed(made = null) {
+    const feed = made || await get("/me/calendar-feed");
+    const act = (label, method, attrs = {}) => h("button", {
+      type: "button", ...attrs,
+      onclick: async () => {
+        try {
+          const answer = await api(method, "/me/calendar-feed");
+          announce(method === "POST" ? "New calendar address made; the previous one no longer works." : "Calendar address revoked.");
+          await loadFeed(method === "POST" ? answer : null);
+        } catch (error) { showAlert(error); }
+      },
+    }, label);
+    const about = h("p", {}, "Subscribe to a secret address in Google Calendar, Outlook or Apple Calendar to see your shifts on every ",
+      "schedule there. Anyone who has the address can read your shifts: make a new one (the old stops working) or revoke it if it leaks.");
+    const parts = [about];
+    if (made && made.path) {
+      const url = new URL(currentConfig().api + made.path, location.href).href;
+      const input = h("input", { type: "text", readonly: true, value: url, id: "feed-url", onfocus: (e) => e.currentTarget.select() });
+      parts.push(field("Your calendar address (shown this once: copy it now)", input),
+        h("div", { class: "actions" }, h("button", { type: "button", class: "secondary", onclick: async () => {
+          try { await navigator.clipboard.writeText(url); announce("Address copied."); } catch { input.select(); announce("Select the address and copy it."); }
+        } }, "Copy address")));
+    } else if (feed.active) {
+      parts.push(h("p", {}, `You have an address, made ${time(feed.created_at, true)}. It was shown once; make a new one to see it again.`));
+    } else {
+      parts.push(h("p", { class: "muted" }, "You have no calendar address."));
+    }
+    parts.push(h("div", { class: "actions" }, act(feed.active ? "Make a new address" : "Make an address", "POST"),
+      feed.active ? act("Revoke", "DELETE", { class: "danger" }) : null));
+    clear(feedBox, ...parts);
+  }
+
+  if (ctx.me.kind === "person") loadFeed().catch(showAlert);
   Promise.all([loadNow(), ctx.directory().then((d) => { people = d && d.people; }).catch(() => null)])
     .then(() => { renderForm(); return loadMine(); }).catch(showAlert);
   return every(30000, loadNow);

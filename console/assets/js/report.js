@@ -3,7 +3,7 @@
 
 import { enc, get, post } from "./api.js";
 import { announce, clear, clearFormError, every, field, formErrorBox, h, radios, select, showAlert, showFormError } from "./dom.js";
-import { REFRESH_MS, changes, fetchIncidents, incidentTable, replaceKeepingFocus } from "./incidents.js";
+import { REFRESH_MS, changes, incidentTable, replaceKeepingFocus } from "./incidents.js";
 
 // "How bad" in an employee's words → the impact × urgency the priority matrix reads (rules.yaml).
 export const IMPACT = [
@@ -52,7 +52,6 @@ function reportForm(ctx, services, onReported) {
       clear(done, h("p", { class: "notice" }, "Reported as ", h("a", { href: `#/incidents/${enc(incident.reference)}` }, incident.reference),
         `: ${incident.title}. The team on call has been told; follow it under My reports.`));
       announce(`Reported as ${incident.reference}.`);
-      keepReport(ctx, incident.reference);
       form.reset();
       onReported(incident);
     } catch (error) {
@@ -62,26 +61,16 @@ function reportForm(ctx, services, onReported) {
   return form;
 }
 
-// A reporter may read the incidents they reported, one by one, but not list incidents (GET /incidents is for
-// readers): the references they report here are kept in this browser, per person, and read back one by one.
-const keptKey = (ctx) => `firebell.reports.${ctx.me.person}`;
-const keptReports = (ctx) => { try { return JSON.parse(localStorage.getItem(keptKey(ctx)) || "[]"); } catch { return []; } };
-const keepReport = (ctx, reference) => localStorage.setItem(keptKey(ctx), JSON.stringify([reference, ...keptReports(ctx).filter((r) => r !== reference)].slice(0, 100)));
-
-async function ownReports(ctx) {
-  if (ctx.may("read_incidents")) return (await fetchIncidents({})).items.filter((i) => i.reporter === ctx.me.person);
-  const read = await Promise.all(keptReports(ctx).map((reference) => get(`/incidents/${enc(reference)}`).catch((error) => {
-    if (error.status === 404 || error.status === 403) return null;  // gone, or not theirs after all
-    throw error;
-  })));
-  return read.filter(Boolean).sort((a, b) => Date.parse(b.opened_at) - Date.parse(a.opened_at));
+// GET /incidents?reporter=me: everyone's own reports (a reporter may list no other incidents).
+async function ownReports() {
+  return (await get("/incidents?reporter=me&limit=100")).items;
 }
 
 function myReports(ctx, container) {
   let shown = null;
   let signature = null;
   return async (announceChanges) => {
-    const rows = await ownReports(ctx);
+    const rows = await ownReports();
     const next = JSON.stringify(rows.map((i) => [i.reference, i.status, i.version]));
     if (next === signature) return;
     const said = announceChanges ? changes(shown, rows) : [];
@@ -98,8 +87,7 @@ export function render(main, ctx, { mine }) {
   const load = myReports(ctx, list);
   if (mine) {
     main.append(h("h1", { tabindex: "-1" }, "My reports"),
-      h("p", {}, ctx.may("read_incidents") ? "Incidents you reported, refreshed every few seconds. "
-        : "Incidents you reported from this browser, refreshed every few seconds. ", ctx.may("report") ? h("a", { href: "#/report" }, "Report another") : null),
+      h("p", {}, "Incidents you reported, refreshed every few seconds. ", ctx.may("report") ? h("a", { href: "#/report" }, "Report another") : null),
       list);
   } else {
     const formBox = h("div", {}, h("p", {}, "Loading…"));

@@ -1,8 +1,9 @@
 // What each role may do, as docs/access.md says: used only to show the buttons a person may press.
 // The API decides (deny by default); a button shown wrongly would only earn a 403.
 
-const READ = ["read_incidents", "read_oncall"];
-const REPORT = ["report", "read_own_reports"];
+// Everyone signed in reads the directory (GET /directory, without phone numbers or routing keys).
+const READ = ["read_incidents", "read_oncall", "read_directory", "account"];
+const REPORT = ["report", "read_own_reports", "read_directory", "account"];
 const WORK = ["acknowledge", "note", "hold", "resume", "escalate", "reassign", "resolve", "reopen", "take_shift"];
 const MANAGE = ["post_update", "complete_review"];
 
@@ -11,8 +12,7 @@ const GRANTS = {
   reporter: REPORT,
   responder: [...READ, ...REPORT, ...WORK],
   incident_manager: [...READ, ...REPORT, ...WORK, ...MANAGE],
-  // The directory is read through the admin API, which only admins may call (firebell/domain/access.py).
-  admin: [...READ, ...REPORT, ...WORK, ...MANAGE, "read_directory", "edit_directory"],
+  admin: [...READ, ...REPORT, ...WORK, ...MANAGE, "edit_directory"],
 };
 
 export const ROLE_NAMES = {

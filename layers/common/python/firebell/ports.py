@@ -18,6 +18,13 @@ class IncidentFilter:
     status: Status | None = None
     priority: Priority | None = None
     team: str | None = None
+    reporter: str | None = None
+
+    def sealed_as(self) -> list[str | None]:
+        """What a page cursor is bound to (domain/cursors.py). The reporter only when filtered by: cursors made
+        before it existed stay valid."""
+        reporter = [self.reporter] if self.reporter else []
+        return [self.status and self.status.value, self.priority and self.priority.value, self.team, *reporter]
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,3 +140,13 @@ class Messenger(Protocol):
 
 
 Clock = Callable[[], datetime]
+
+
+class FeedSecrets(Protocol):
+    """Per person, the SHA-256 of their calendar feed token (data/feed_store.py)."""
+
+    def feed(self, person: str) -> tuple[str, datetime] | None: ...
+
+    def replace(self, person: str, secret_sha256: str, created_at: datetime) -> None: ...
+
+    def delete(self, person: str) -> None: ...

@@ -63,6 +63,10 @@ class ScheduleService:
                       for s in self._upcoming(schedule, days) if s.person == person and s.end > self._clock()]
         return sorted(found, key=lambda shift: datetime.fromisoformat(shift["start"]))
 
+    def upcoming_by_schedule(self, days: int) -> list[tuple[Schedule, list]]:
+        """Every schedule with its shifts from today on (a person's feed picks theirs)."""
+        return [(schedule, self._upcoming(schedule, days)) for schedule in self._config().directory.schedules]
+
     def _upcoming(self, schedule: Schedule, days: int) -> list:
         # From local midnight, so the first event (and its UID) is the same on every fetch of the day.
         zone = ZoneInfo(schedule.time_zone)

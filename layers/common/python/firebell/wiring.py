@@ -10,7 +10,9 @@ from .batch import DeadLetterQueues
 from .config import cached_config
 from .domain.alarms import RegionLookup
 from .domain.directory import FirebellConfig
+from .calendar_feeds import CalendarFeeds
 from .data.directory_store import DynamoDirectoryStore
+from .data.feed_store import DynamoFeedStore
 from .data.store import DynamoIncidentStore
 from .directory_admin import DirectoryAdmin, TtlCache
 from .dispatch import Dispatcher, OutboxRelay
@@ -140,6 +142,12 @@ def _ack_secret(settings: Settings) -> Callable[[], bytes] | None:
 @per_function
 def schedules() -> ScheduleService:
     return ScheduleService(effective_config, utc_now)
+
+
+@per_function
+def calendar_feeds() -> CalendarFeeds:
+    settings = get_settings()
+    return CalendarFeeds(DynamoFeedStore(settings.table_name, settings.region), schedules(), effective_config, utc_now)
 
 
 # How long a function may use the directory before it looks for admin changes again (the container

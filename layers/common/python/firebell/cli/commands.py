@@ -99,6 +99,7 @@ def _register_incidents(sub: argparse._SubParsersAction) -> None:
     listing.add_argument("--status")
     listing.add_argument("--priority")
     listing.add_argument("--team")
+    listing.add_argument("--reporter", help="who reported them: a person's id, or me (a reporter's list is always their own)")
     listing.add_argument("--limit", type=int, default=25)
     listing.add_argument("--all", action="store_true", help="follow the cursor to the last page")
     listing.set_defaults(run=_list_incidents)
@@ -142,7 +143,7 @@ def _register_incidents(sub: argparse._SubParsersAction) -> None:
 
 
 def _list_incidents(args: argparse.Namespace, api: Api, out: TextIO) -> None:
-    query = {"status": args.status, "priority": args.priority, "team": args.team, "limit": args.limit}
+    query = {"status": args.status, "priority": args.priority, "team": args.team, "reporter": args.reporter, "limit": args.limit}
     items: list[dict[str, Any]] = []
     page = api.call("GET", "/incidents", query=query)
     items += page["items"]
@@ -176,6 +177,19 @@ def _register_oncall(sub: argparse._SubParsersAction) -> None:
     mine.add_argument("--person")
     mine.add_argument("--days", type=int, default=28)
     mine.set_defaults(run=_my_shifts)
+    feed = oncall.add_parser("feed", help="your secret calendar feed address: make (a new one replaces the old), show, revoke")
+    feed.add_argument("what", choices=("new", "show", "revoke"), nargs="?", default="show")
+    feed.set_defaults(run=_calendar_feed)
+
+
+def _calendar_feed(args: argparse.Namespace, api: Api, out: TextIO) -> None:
+    method = {"new": "POST", "show": "GET", "revoke": "DELETE"}[args.what]
+    answer = api.call(method, "/me/calendar-feed")
+    if args.what == "revoke":
+        answer = {"active": False, "created_at": None, "path": None}
+    if answer.get("path"):  # a calendar app needs the whole address; it is shown this once
+        answer["url"] = api.base_url.rstrip("/") + answer["path"]
+    emit(answer, args.output, out, detail=("active", "created_at", "url"))
 
 
 def _oncall_now(args: argparse.Namespace, api: Api, out: TextIO) -> None:

@@ -79,6 +79,7 @@ class IncidentRecord(Model):
     status = UnicodeAttribute()
     priority = UnicodeAttribute(null=True)
     team = UnicodeAttribute(null=True)
+    reporter = UnicodeAttribute(null=True)  # also in `document`: on top only so that a list can filter by it
     opened_at = UnicodeAttribute()
     occurrences = NumberAttribute(default=1)
     last_seen_at = UnicodeAttribute()

@@ -84,6 +84,7 @@ def _to_record(incident: Incident) -> IncidentRecord:
         status=incident.status.value,
         priority=data["priority"],
         team=incident.team,
+        reporter=incident.reporter,
         opened_at=data["opened_at"],
         occurrences=incident.occurrences,
         last_seen_at=data["last_seen_at"],
@@ -109,16 +110,12 @@ def _from_record(record: IncidentRecord) -> Incident:
     )
 
 
-def _list_query(filters: IncidentFilter) -> list[str | None]:
-    return [filters.status and filters.status.value, filters.priority and filters.priority.value, filters.team]
-
-
 def _decode_cursor(cursor: str | None, filters: IncidentFilter, index_key: tuple[str, str]) -> dict | None:
     """The start key sealed in the cursor, if it has exactly the shape the index's own pages return (table and
     index keys, strings) and starts inside the same partition: anything else would make DynamoDB refuse the query."""
     if not cursor:
         return None
-    key = cursors.unseal(cursor, _list_query(filters))
+    key = cursors.unseal(cursor, filters.sealed_as())
     hash_name, hash_value = index_key
     if not (isinstance(key, dict) and set(key) == {"pk", "sk", hash_name, "opened_at"}
             and all(isinstance(v, dict) and list(v) == ["S"] and isinstance(v["S"], str) for v in key.values())
@@ -156,6 +153,8 @@ class DynamoIncidentStore(OutboxStore, SmsWindowStore):
             condition &= IncidentRecord.priority == filters.priority.value
         if filters.team:
             condition &= IncidentRecord.team == filters.team
+        if filters.reporter:
+            condition &= IncidentRecord.reporter == filters.reporter
         if filters.status:
             index, hash_name, key = IncidentRecord.by_status, "status", filters.status.value
         else:
@@ -169,7 +168,7 @@ class DynamoIncidentStore(OutboxStore, SmsWindowStore):
         )
         items = [_from_record(record) for record in results]
         last = results.last_evaluated_key
-        return Page(items=items, cursor=cursors.seal(last, _list_query(filters)) if last else None)
+        return Page(items=items, cursor=cursors.seal(last, filters.sealed_as()) if last else None)
 
     def timeline(self, incident_id: str) -> list[TimelineEntry]:
         records = TimelineRecord.query(

@@ -91,7 +91,7 @@ class Public:
 
 @dataclass(frozen=True)
 class Allowed:
-    """The roles that may call a route (a machine always may); `own`: roles allowed it only on an incident that is
+    """The roles that may call a route (a machine always may, unless `people_only`); `own`: roles allowed it only on an incident that is
     theirs, as `owns` says: one they reported (`report`), or whose post-incident review they own (`review`). The
     handler checks which incident once it has read it (`owns_incident`)."""
 
@@ -99,6 +99,7 @@ class Allowed:
     own: frozenset[Role] = field(default_factory=frozenset)
     owns: Literal["report", "review"] = "report"
     summary: str = ""
+    people_only: bool = False  # about the caller's own person (their calendar feed): no machine's
 
     @property
     def all_roles(self) -> frozenset[Role]:
@@ -113,8 +114,12 @@ Rule = Public | Allowed
 
 
 def _allow(roles: frozenset[Role], summary: str, own: frozenset[Role] = frozenset(),
-           owns: Literal["report", "review"] = "report") -> Allowed:
-    return Allowed(roles, own, owns, summary)
+           owns: Literal["report", "review"] = "report", people_only: bool = False) -> Allowed:
+    return Allowed(roles, own, owns, summary, people_only)
+
+
+def _own_feed() -> Allowed:
+    return _allow(ALL_ROLES, "manage their calendar feed", people_only=True)
 
 
 _REPORTER = frozenset({Role.REPORTER})
@@ -135,7 +140,8 @@ ROUTES: dict[tuple[str, str], Rule] = {
     ("GET", "/auth/local/people"): Public("nothing: the people the local sign-in offers", local_only=True),
     # Incidents.
     ("POST", "/incidents"): _allow(REPORTERS, "report an incident"),
-    ("GET", "/incidents"): _allow(READERS, "list incidents"),
+    # A reporter lists only what they reported (GET /incidents?reporter=me: "follow their own reports").
+    ("GET", "/incidents"): _allow(READERS, "list incidents", own=_REPORTER),
     ("GET", _INCIDENT): _allow(READERS, "read incidents", own=_REPORTER),
     ("GET", f"{_INCIDENT}/timeline"): _allow(READERS, "read timelines", own=_REPORTER),
     ("POST", f"{_INCIDENT}/acknowledge"): _allow(WORKERS, "acknowledge incidents"),
@@ -156,6 +162,13 @@ ROUTES: dict[tuple[str, str], Rule] = {
     ("GET", "/schedules/<schedule_id>/calendar.ics"): _allow(READERS, "read schedules"),
     ("GET", "/on-call"): _allow(READERS, "read who is on call"),
     ("GET", "/people/<person_id>/shifts"): _allow(READERS, "read schedules"),
+    # A person's secret calendar feed address (functions/api/feeds.py): their own; an admin may revoke anyone's.
+    ("GET", "/me/calendar-feed"): _own_feed(),
+    ("POST", "/me/calendar-feed"): _own_feed(),
+    ("DELETE", "/me/calendar-feed"): _own_feed(),
+    ("DELETE", "/people/<person_id>/calendar-feed"): _allow(ADMINS, "revoke someone's calendar feed"),
+    # The directory without phone numbers or routing keys: the report form's services, the console's pickers.
+    ("GET", "/directory"): _allow(ALL_ROLES, "read the directory"),
     # The admin API.
     ("GET", "/admin/directory"): _allow(ADMINS, "read the admin directory"),
     ("GET", "/admin/<kind>"): _allow(ADMINS, "read the admin directory"),
@@ -169,6 +182,7 @@ ROUTES: dict[tuple[str, str], Rule] = {
     # Secrets other than a person's or a machine's credentials.
     ("GET", "/ack/<token>"): Public("the acknowledgement link's HMAC-signed, expiring, single-use token"),
     ("POST", "/ack/<token>"): Public("the acknowledgement link's HMAC-signed, expiring, single-use token"),
+    ("GET", "/feeds/<token>/calendar.ics"): Public("the person's secret calendar feed token in the path (stored as SHA-256, revocable)"),
     ("POST", "/v2/enqueue"): Public(f"{_KEY} (PagerDuty Events API v2)"),
     ("POST", "/v2/change/enqueue"): Public(f"{_KEY} (PagerDuty Change Events)"),
     ("POST", "/v1/alertmanager/<routing_key>"): Public("the routing key in the path, an integration key of one service (Alertmanager)"),
@@ -212,6 +226,8 @@ def decide(method: str, path: str, caller: Caller, local_runtime: bool = False) 
     if caller.kind == "stranger":
         who = f"{caller.email!r}" if caller.email else "a token without an email claim"
         return Decision(403, "not_in_directory", f"{who} is no person of the directory: ask an admin to add them", rule=rule)
+    if caller.kind == "machine" and rule.people_only:
+        return Decision(403, "forbidden", f"an IAM principal may not {rule.summary}: only a signed-in person has one", rule=rule)
     roles = caller.effective_roles
     if roles & rule.roles:
         return Decision(None, rule=rule)
@@ -234,3 +250,22 @@ def roles_from_groups(groups: Iterable[str]) -> frozenset[Role]:
     """The roles named among a person's groups (Cognito groups of the same names); other groups are ignored."""
     known = {role.value: role for role in Role}
     return frozenset(known[g] for g in groups if g in known)
+
+
+def route_table_markdown() -> str:
+    """ROUTES as docs/access.md shows it: one row a route, one column a role and a machine (tests/unit/test_access.py
+    holds the document to it; `python -m firebell.domain.access` prints it)."""
+    heads = [role.value for role in Role] + ["machine (IAM)"]
+    rows = ["| route | " + " | ".join(heads) + " |", "|---|" + "---|" * len(heads)]
+    for (method, path), rule in ROUTES.items():
+        if isinstance(rule, Public):
+            cells = ["public" + (", local only" if rule.local_only else "")] * len(heads)
+        else:
+            cells = ["yes" if role in rule.roles else "own" if role in rule.own else "—" for role in Role]
+            cells.append("—" if rule.people_only else "yes")
+        rows.append(f"| `{method} {path}` | " + " | ".join(cells) + " |")
+    return "\n".join(rows) + "\n"
+
+
+if __name__ == "__main__":
+    print(route_table_markdown(), end="")

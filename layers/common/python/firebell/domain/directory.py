@@ -2,7 +2,7 @@
 changed at run time by the admin API). Pure models and the cross-reference checks; loading is config.py's."""
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
@@ -160,6 +160,15 @@ class Directory(_Strict):
     default_team: str
     # Demo routing keys work only where the loader says so (the local runtime): refused unless set.
     _demo_keys_accepted: bool = PrivateAttr(default=False)
+
+    def readable(self) -> dict[str, list[dict[str, Any]]]:
+        """What every signed-in person may read (GET /directory): who is who and what pages whom; not phone
+        numbers, routing keys (even hashed) or the ops contacts, which the admin API shows admins."""
+        def dump(entries: list[Any], hidden: set[str] | None = None) -> list[dict[str, Any]]:
+            return [entry.model_dump(mode="json", exclude=hidden) for entry in entries]
+
+        return {"people": dump(self.people, {"phone"}), "teams": dump(self.teams), "schedules": dump(self.schedules),
+                "escalation_policies": dump(self.escalation_policies), "services": dump(self.services, {"routing_keys"})}
 
     @model_validator(mode="after")
     def _references_exist(self) -> "Directory":

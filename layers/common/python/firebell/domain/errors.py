@@ -74,6 +74,12 @@ class UnknownSchedule(DomainError):
         super().__init__(f"schedule {schedule_id!r} not found")
 
 
+class UnknownFeed(DomainError):
+    def __init__(self) -> None:
+        super().__init__("no calendar feed at this address: it was replaced or revoked, or never existed; "
+                         "make a new one in the console (or POST /me/calendar-feed)")
+
+
 class UnknownPerson(DomainError):
     def __init__(self, person: str, field: str = "body.to") -> None:
         super().__init__(f"unknown person {person[:128]!r}")
@@ -256,6 +262,7 @@ class HttpAnswer:
 HTTP_ANSWERS: dict[type[Exception], HttpAnswer] = {
     IncidentNotFound: HttpAnswer(HTTPStatus.NOT_FOUND, "incident_not_found"),
     UnknownSchedule: HttpAnswer(HTTPStatus.NOT_FOUND, "schedule_not_found"),
+    UnknownFeed: HttpAnswer(HTTPStatus.NOT_FOUND, "feed_not_found", "path.token"),
     UnknownPerson: HttpAnswer(HTTPStatus.UNPROCESSABLE_ENTITY, "unknown_person", "body.to"),
     NobodyOnCall: HttpAnswer(HTTPStatus.UNPROCESSABLE_ENTITY, "nobody_on_call", "query.at"),
     InvalidTransition: HttpAnswer(HTTPStatus.CONFLICT, "invalid_transition"),

@@ -267,6 +267,16 @@ def shifts(schedule: Schedule, start: datetime, end: datetime) -> list[Shift]:
 def to_icalendar(schedule: Schedule, shifts_: list[Shift], person: str | None = None) -> str:
     """An RFC 5545 VCALENDAR of the shifts (of one person if given)."""
     calendar_name = schedule.name if person is None else f"{schedule.name} ({person})"
+    return _vcalendar(calendar_name, [(schedule, s) for s in shifts_ if person is None or s.person == person])
+
+
+def person_icalendar(person: str, name: str, upcoming: list[tuple[Schedule, list[Shift]]]) -> str:
+    """One person's shifts on every schedule, as one VCALENDAR (their secret feed, calendar_feeds.py)."""
+    mine = [(schedule, s) for schedule, shifts_ in upcoming for s in shifts_ if s.person == person]
+    return _vcalendar(f"On call: {name}", sorted(mine, key=lambda pair: pair[1].start))
+
+
+def _vcalendar(calendar_name: str, events: list[tuple[Schedule, Shift]]) -> str:
     lines = [
         "BEGIN:VCALENDAR",
         "VERSION:2.0",
@@ -275,9 +285,7 @@ def to_icalendar(schedule: Schedule, shifts_: list[Shift], person: str | None = 
         "METHOD:PUBLISH",
         f"X-WR-CALNAME:{_ical_text(calendar_name)}",
     ]
-    for shift in shifts_:
-        if person is not None and shift.person != person:
-            continue
+    for schedule, shift in events:
         begin = _require_aware(shift.start, "shift start").strftime(_UTC_FORMAT)
         finish = _require_aware(shift.end, "shift end").strftime(_UTC_FORMAT)
         lines += [
