@@ -119,15 +119,26 @@ def test_a_refusal_is_shown_in_the_apis_words_with_exit_code_1(server, config_ho
 
 def test_a_server_error_or_no_answer_is_exit_code_4(server, config_home):
     url, handler = server
-    TokenStore().put("local", {"token": "t"})
+    TokenStore().put("local", {"token": "t", "endpoint": url})
     handler.script[("GET", "/incidents")] = (503, {"error": "unavailable", "message": "try again"})
     assert run("--endpoint", url, "incidents", "list")[0] == 4
+    TokenStore().put("local", {"token": "t", "endpoint": "http://127.0.0.1:9"})
     assert run("--endpoint", "http://127.0.0.1:9", "incidents", "list")[0] == 4
+
+
+def test_a_sign_in_is_never_sent_to_another_endpoint(server, config_home):
+    url, handler = server
+    TokenStore().put("local", {"token": "secret-of-the-other-endpoint", "endpoint": "https://prod.example.com"})
+
+    code, _, err = run("--endpoint", url, "incidents", "list")
+
+    assert code == 3 and "(the sign-in kept is for https://prod.example.com)" in err and "firebell login" in err
+    assert handler.seen == []  # not even asked: the token stays with the endpoint it was made for
 
 
 def test_table_and_json_output(server, config_home):
     url, handler = server
-    TokenStore().put("local", {"token": "t"})
+    TokenStore().put("local", {"token": "t", "endpoint": url})
     incident = {"reference": "INC-3", "status": "triggered", "priority": "P2", "service": "checkout", "title": "5xx high",
                 "opened_at": "2026-12-01T10:00:00Z"}
     handler.script[("GET", "/incidents")] = (200, {"items": [incident], "cursor": None})

@@ -95,7 +95,10 @@ def test_a_calendar_feed_address_from_the_cli_is_what_a_calendar_app_subscribes_
 def test_exit_codes_for_no_sign_in_unreachable_and_usage(firebell) -> None:
     assert firebell("incidents", "list").returncode == 3  # never signed in
     assert firebell("login", "--as", "alice").returncode == 0
-    assert firebell("incidents", "list", endpoint="http://127.0.0.1:9").returncode == 4  # nothing listens there
+    assert firebell("login", "--as", "alice", endpoint="http://127.0.0.1:9").returncode == 4  # nothing listens there
+    # The sign-in is the local runtime's: pointed elsewhere, the command asks for another instead of sending it
+    elsewhere = firebell("incidents", "list", endpoint="http://127.0.0.1:9")
+    assert elsewhere.returncode == 3 and "the sign-in kept is for" in elsewhere.stderr
     assert firebell("incidents", "frobnicate").returncode == 2
     validated = firebell("config", "validate", "config", endpoint=None)
     assert validated.returncode == 0 and "valid" in validated.stdout

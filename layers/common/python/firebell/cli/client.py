@@ -66,10 +66,15 @@ class Api:
         self.tokens = tokens
         self._refresh = refresh  # cognito: a fresh ID token from the refresh token (login.py)
 
+    def _sign_in(self) -> dict[str, Any] | None:
+        """The profile's saved sign-in, if it was made with the endpoint the profile names now: a token is never
+        sent to another endpoint (`--endpoint` changes where a profile points, not who it signed in to)."""
+        saved = self.tokens.get(self.profile.name)
+        return saved if saved and saved.get("endpoint") == self.profile.endpoint else None
+
     @property
     def base_url(self) -> str:
-        saved = self.tokens.get(self.profile.name) or {}
-        return saved.get("api_url") or self.profile.endpoint
+        return (self._sign_in() or {}).get("api_url") or self.profile.endpoint
 
     def call(self, method: str, path: str, body: Any = None, query: dict[str, Any] | None = None,
              headers: dict[str, str] | None = None) -> Any:
@@ -100,9 +105,11 @@ class Api:
     def _credentials(self, method: str, url: str, data: bytes | None, headers: dict[str, str]) -> dict[str, str]:
         if self.profile.auth == "sigv4":
             return _sigv4(self.profile, method, url, data, headers)
-        saved = self.tokens.get(self.profile.name)
+        saved = self._sign_in()
         if not saved or not saved.get("token"):
-            raise NotSignedIn(f"not signed in (profile {self.profile.name}): run `firebell login`")
+            elsewhere = self.tokens.get(self.profile.name)
+            where = f" to {self.profile.endpoint} (the sign-in kept is for {elsewhere.get('endpoint') or 'another endpoint'})" if elsewhere else ""
+            raise NotSignedIn(f"not signed in{where} (profile {self.profile.name}): run `firebell login`")
         if saved.get("expires_at") and saved["expires_at"] <= time.time() + 30:
             if self._refresh is None or not saved.get("refresh_token"):
                 raise NotSignedIn(f"the sign-in has expired (profile {self.profile.name}): run `firebell login`")

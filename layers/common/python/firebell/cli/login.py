@@ -59,7 +59,7 @@ def login_local(profile: Profile, tokens: TokenStore, person: str) -> dict[str, 
     """POST /auth/local/sign-in: the local runtime signs anyone of its config in, no password."""
     answer = _post_json(f"{profile.endpoint}/auth/local/sign-in", {"person": person})
     saved = {"token": answer["token"], "person": answer.get("person", person), "roles": answer.get("roles", []),
-             "expires_at": _epoch(answer.get("expires_at"))}
+             "expires_at": _epoch(answer.get("expires_at")), "endpoint": profile.endpoint}
     tokens.put(profile.name, saved)
     return saved
 
@@ -164,7 +164,8 @@ def _saved_tokens(answer: dict[str, Any], config: dict[str, Any], profile: Profi
     api = str(config.get("api_url") or "")
     api_url = api if api.startswith("http") else profile.endpoint + api  # "/api" behind the console's CloudFront
     return {"token": answer["id_token"], "refresh_token": answer.get("refresh_token"),
-            "expires_at": time.time() + int(answer.get("expires_in", 3600)), "api_url": api_url.rstrip("/")}
+            "expires_at": time.time() + int(answer.get("expires_in", 3600)), "api_url": api_url.rstrip("/"),
+            "endpoint": profile.endpoint}
 
 
 def whoami(api: Api) -> dict[str, Any]:

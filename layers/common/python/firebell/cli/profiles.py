@@ -15,7 +15,8 @@
     endpoint = "https://d111111abcdef8.cloudfront.net"
     auth = "cognito"                      # firebell login: the hosted sign-in, in a browser
 
-Tokens are kept in ~/.cache/firebell/tokens.json (0600), one per profile; `firebell logout` forgets them.
+Tokens are kept in ~/.cache/firebell/tokens.json (0600), one per profile, with the endpoint they were made for: a
+token is only ever sent there (`--endpoint` elsewhere asks for a new sign-in); `firebell logout` forgets them.
 """
 
 from __future__ import annotations
