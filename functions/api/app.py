@@ -178,15 +178,13 @@ def list_incidents(
     incidents = wiring.incidents()
     reporter = guard.reporter_filter(app, reporter)
     page = incidents.list(IncidentFilter(status=status, priority=priority, team=team, reporter=reporter), limit, cursor)
-    return IncidentPage(items=[incidents.read(i) for i in page.items], cursor=page.cursor)
+    return guard.for_caller(app, IncidentPage(items=[incidents.read(i) for i in page.items], cursor=page.cursor))
 
 
 @app.get("/incidents/<incident_id>", summary="Read one incident (by id or INC- reference)")
 def get_incident(incident_id: str) -> IncidentRead:
     incidents = wiring.incidents()
-    incident = incidents.get(incident_id)
-    guard.require_own(app, incident)
-    return incidents.read(incident)
+    return guard.for_caller(app, incidents.read(incidents.get(incident_id)))  # (a reporter's own: guard.check)
 
 
 def _no_body_or_an_object() -> None:
@@ -222,10 +220,7 @@ def add_note(incident_id: str, request: NoteRequest) -> Response[TimelineEntry]:
 
 @app.get("/incidents/<incident_id>/timeline", summary="Every change and every notification, oldest first")
 def read_timeline(incident_id: str) -> Timeline:
-    incidents = wiring.incidents()
-    if guard.limited_to_own(app):  # only then is the incident itself needed first
-        guard.require_own(app, incidents.get(incident_id))
-    return Timeline(items=incidents.timeline(incident_id))
+    return guard.for_caller(app, Timeline(items=wiring.incidents().timeline(incident_id)))
 
 
 @app.post("/incidents/<incident_id>/hold", summary="Put on hold (waiting on someone outside the team): SLA clocks pause")
@@ -251,8 +246,6 @@ def reassign_incident(incident_id: str, request: ReassignRequest) -> IncidentRea
 
 @app.post("/incidents/<incident_id>/reopen", summary="Reopen a resolved incident (within its confirmation window)")
 def reopen_incident(incident_id: str, request: ReasonRequest) -> IncidentRead:
-    if guard.limited_to_own(app):  # a reporter, on one of their reports
-        guard.require_own(app, wiring.incidents().get(incident_id))
     return wiring.incidents().read(wiring.resolution().reopen(incident_id, guard.actor(app), request.reason).incident)
 
 
@@ -265,8 +258,6 @@ def post_stakeholder_update(incident_id: str, request: StakeholderUpdateRequest)
 
 @app.post("/incidents/<incident_id>/review", summary="Complete the post-incident review")
 def complete_review(incident_id: str, request: ReviewRequest) -> IncidentRead:
-    if guard.limited_to_own(app):  # a responder, on a review they own
-        guard.require_own(app, wiring.incidents().get(incident_id))
     return wiring.incidents().read(wiring.duties().complete_review(incident_id, guard.actor(app), request.summary).incident)
 
 

@@ -19,11 +19,14 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from pydantic import BaseModel
 
 from firebell import wiring
 from firebell.domain.access import Allowed, Caller, Decision, decide, own_only_refusal, owns_incident
 from firebell.domain.models import Incident
+from firebell.domain.redaction import sees_contacts, without_phone_numbers
 from firebell.domain.errors import Forbidden, LocalOnly, NotInDirectory, Unauthenticated
 from firebell.settings import get_settings
 
@@ -38,6 +41,7 @@ if TYPE_CHECKING:
     from aws_lambda_powertools.event_handler import APIGatewayRestResolver
     from aws_lambda_powertools.event_handler.api_gateway import Router
 
+M = TypeVar("M", bound=BaseModel)
 _caller: ContextVar[Caller | None] = ContextVar("firebell_caller", default=None)
 _decision: ContextVar[Decision | None] = ContextVar("firebell_decision", default=None)
 _REFUSALS = {"unauthenticated": Unauthenticated, "not_in_directory": NotInDirectory, "local_only": LocalOnly}
@@ -76,6 +80,10 @@ def check(app: Any) -> None:
     _decision.set(decision)
     if not decision.allowed:
         raise _REFUSALS.get(decision.code, Forbidden)(decision.message)
+    incident_id = (app.context.get("_route_args") or {}).get("incident_id")
+    if decision.own_only and incident_id is not None:
+        # Allowed only on what is theirs: whether this incident is, before the body is read, like any refusal.
+        require_own(app, wiring.incidents().get(incident_id))
 
 
 class GuardedJsonBodies(JsonBodies):
@@ -113,13 +121,22 @@ def limited_to_own(resolver: APIGatewayRestResolver | Router) -> bool:
 
 def reporter_filter(resolver: APIGatewayRestResolver | Router, asked: str | None) -> str | None:
     """The `reporter` a list filters by: `me` is the caller; someone allowed the list only on their own reports gets
-    their own whatever they asked, and 403 for asking for another's."""
+    their own whatever they asked, and 403 for asking for another's. Empty is no filter; `me` in any case."""
+    asked = (asked or "").strip() or None
+    asked = "me" if asked is not None and asked.casefold() == "me" else asked
     me = caller(resolver)
     mine = me.actor if asked == "me" or limited_to_own(resolver) else asked
     if limited_to_own(resolver) and asked not in (None, "me", me.actor):
         decision = _decision.get()
         raise Forbidden(own_only_refusal(me, decision.rule))  # type: ignore[union-attr, arg-type]
     return mine
+
+
+def for_caller(resolver: APIGatewayRestResolver | Router, answer: M) -> M:
+    """`answer` as this caller may read it: phone numbers masked for those who do not work incidents."""
+    if sees_contacts(caller(resolver)):
+        return answer
+    return type(answer).model_validate(without_phone_numbers(answer.model_dump(mode="json")))
 
 
 def require_own(resolver: APIGatewayRestResolver | Router, incident: Incident) -> None:

@@ -15,6 +15,7 @@ import json
 import threading
 import time
 import uuid
+from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
@@ -107,6 +108,16 @@ def start_http_api(runtime: "LocalRuntime", function: "LocalFunction", port: int
 
         def _json(self, status: int, payload: Any) -> None:
             self._reply(status, {"Content-Type": "application/json"}, json.dumps(payload, default=str).encode())
+
+        def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+            # http.server's own refusals (a request line or headers too long, a malformed request) in the API's
+            # error format rather than its HTML page, as API Gateway words its own.
+            self.close_connection = True
+            try:
+                phrase = HTTPStatus(code).phrase
+            except ValueError:
+                phrase = "Error"
+            self._json(code, error_body(phrase.lower().replace(" ", "_").replace("-", "_"), message or phrase))
 
         def _refuse(self, refused: RequestRefused) -> None:
             self.close_connection = True  # what is left of the body is unread: the connection cannot be reused

@@ -155,8 +155,9 @@ def test_table_and_json_output(server, config_home):
 
 
 def test_describe_refusal_names_the_fields():
-    body = {"error": "invalid_request", "message": "1 field is invalid", "fields": [{"field": "body.to", "message": "Field required"}]}
-    assert describe_refusal(422, body) == "422 invalid_request: 1 field is invalid (body.to: Field required)"
+    # The API's ErrorBody (domain/errors.py): each field's `problem`
+    body = {"error": "validation_failed", "message": "invalid request: body.to", "fields": [{"field": "body.to", "problem": "Field required"}]}
+    assert describe_refusal(422, body) == "422 validation_failed: invalid request: body.to (body.to: Field required)"
 
 
 def test_sigv4_signs_for_execute_api_in_the_endpoints_region(server, monkeypatch):

@@ -82,6 +82,9 @@ def test_a_calendar_feed_address_from_the_cli_is_what_a_calendar_app_subscribes_
     made = firebell("-o", "json", "oncall", "feed", "new")
     assert made.returncode == 0, made.stderr
     url = json.loads(made.stdout)["url"]
+    shown = firebell("oncall", "feed", "new")  # as a table: the address whole (it is shown this once)
+    assert shown.returncode == 0 and url.split("/feeds/")[0] in shown.stdout and "…" not in shown.stdout
+    url = next(line.split()[-1] for line in shown.stdout.splitlines() if line.startswith("url"))
     with urllib.request.urlopen(url, timeout=30) as answer:  # no credentials: the address is the credential
         calendar = answer.read().decode()
     assert answer.headers["Content-Type"].startswith("text/calendar") and "SUMMARY:On call: Platform primary (alice)" in calendar
@@ -100,5 +103,7 @@ def test_exit_codes_for_no_sign_in_unreachable_and_usage(firebell) -> None:
     elsewhere = firebell("incidents", "list", endpoint="http://127.0.0.1:9")
     assert elsewhere.returncode == 3 and "the sign-in kept is for" in elsewhere.stderr
     assert firebell("incidents", "frobnicate").returncode == 2
+    refused = firebell("login", "--as", "nobody-of-the-config")  # refused by the API: exit 1, in its words
+    assert refused.returncode == 1 and "unknown_person" in refused.stderr and "body.person: unknown person" in refused.stderr
     validated = firebell("config", "validate", "config", endpoint=None)
     assert validated.returncode == 0 and "valid" in validated.stdout

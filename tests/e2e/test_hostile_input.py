@@ -104,6 +104,10 @@ CASES: dict[str, tuple[Case, int, str]] = {  # name → (request, expected statu
     # Powertools takes a list of nulls for no body at all (schemathesis: ST201 on acknowledge)
     "a body of nulls where none or {} is due": (lambda p: (request("POST", "/incidents/INC-1/acknowledge", b"[null, null]", JSON), None), 422, "body"),
     "a body of nulls to resume": (lambda p: (request("POST", "/incidents/INC-1/resume", b"[null]", JSON), None), 422, "body"),
+    # http.server's own refusals, in the API's format rather than its HTML page
+    "a 100 KB address": (lambda p: (request("GET", "/incidents/" + "x" * 100_000), None), 414, "request_uri_too_long"),
+    "a 70 KB header": (lambda p: (request("GET", "/incidents", headers={"X-Padding": "y" * 70_000}), None), 431, "request_header_fields_too_large"),
+    "a calendar feed address that is no token": (lambda p: (request("GET", "/feeds/" + "%00.x" * 2_000 + "/calendar.ics", credentials={}), None), 404, "feed_not_found"),
 }
 
 

@@ -207,3 +207,24 @@ def test_everyone_signed_in_reads_the_directory_without_phones_or_routing_keys(p
     admin = pipeline.api("GET", "/admin/directory", as_="carol")[1]["directory"]
     assert any(p.get("phone") for p in admin["people"])  # the admin's view keeps them
     assert pipeline.api("GET", "/directory", as_=None)[0] == 401
+
+
+def test_a_reporter_on_someone_elses_incident_is_refused_before_the_body_is_read(pipeline: Pipeline) -> None:
+    others = pipeline.api("POST", "/incidents", REPORT, as_="alice")[1]["reference"]
+    for body in (None, {"by": "x"}, {"reason": "not fixed"}):
+        status, refusal = pipeline.api("POST", f"/incidents/{others}/reopen", body, as_="gus")
+        assert (status, refusal["error"]) == (403, "forbidden"), (body, refusal)
+    assert pipeline.api("POST", "/incidents/INC-404/reopen", None, as_="gus")[0] == 404
+
+
+def test_people_who_do_not_work_incidents_read_no_phone_numbers(pipeline: Pipeline) -> None:
+    reference = pipeline.api("POST", "/incidents", {**REPORT, "impact": "high", "urgency": "high"}, as_="gus")[1]["reference"]
+    pipeline.deliver("classify", "classify", wait_seconds=10)
+    pipeline.deliver("notify", "notify", wait_seconds=10)
+    worker = json.dumps(pipeline.api("GET", f"/incidents/{reference}/timeline", as_="alice")[1])
+    phones = set(re.findall(r"\+[1-9]\d{6,14}", worker))
+    assert phones, "an SMS page names the phone it went to"
+    for reader in ("gus", "dave"):
+        seen = json.dumps([pipeline.api("GET", path, as_=reader)[1] for path in
+                           (f"/incidents/{reference}/timeline", f"/incidents/{reference}", "/incidents")], ensure_ascii=False)
+        assert not any(phone in seen for phone in phones) and "••" in seen, reader

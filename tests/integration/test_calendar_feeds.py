@@ -4,6 +4,8 @@ without credentials, replaced, revoked by its person or an admin; only its SHA-2
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -81,3 +83,14 @@ def test_only_the_secrets_hash_is_stored(pipeline: Pipeline) -> None:
     dynamodb = pipeline.client("dynamodb")
     stored = json.dumps([dynamodb.scan(TableName=name)["Items"] for name in dynamodb.list_tables()["TableNames"]])
     assert "FEED#alice" in stored and token not in stored and token.split(".")[1] not in stored
+
+
+def test_the_shift_on_now_comes_whole_so_its_event_is_the_same_on_every_days_fetch(pipeline: Pipeline) -> None:
+    on_call = pipeline.api("GET", "/schedules/platform-primary/on-call")[1]["person"]["id"]
+    status, calendar = fetch(pipeline, subscribe(pipeline, on_call))
+    assert status == 200
+    first = next(line for line in calendar.splitlines() if line.startswith("DTSTART:"))
+    began = datetime.strptime(first.removeprefix("DTSTART:"), "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
+    # The weekly rotation hands over on Mondays at 09:00 London time (config/firebell.yaml): not today's midnight
+    london = began.astimezone(ZoneInfo("Europe/London"))
+    assert began <= datetime.now(UTC) and (london.weekday(), london.hour, london.minute) == (0, 9, 0), first

@@ -1,7 +1,7 @@
 // A form in a modal <dialog>: the browser keeps focus inside it and Escape closes it. Nothing is checked here
 // before sending: the API's refusal is shown in its own words, each named field marked beside its control.
 
-import { clearFormError, field, formErrorBox, h, select, showFormError } from "./dom.js";
+import { append, clearFormError, field, formErrorBox, h, select, showFormError } from "./dom.js";
 
 /**
  * fields: [{name, label, type: "textarea" | "text" | "person" | "json", optional, value, hint}]; people: the
@@ -29,7 +29,7 @@ export function openForm({ title, intro, fields, people, submitLabel, submit, re
   const cancel = h("button", { type: "button", class: "secondary", onclick: () => dialog.close() }, "Cancel");
   const send = h("button", { type: "submit" }, submitLabel);
   form.append(formErrorBox(), ...controls, h("div", { class: "form-buttons" }, send, cancel));
-  dialog.append(h("h2", { id: titleId }, title), intro ? h("p", {}, intro) : null, form);
+  append(dialog, [h("h2", { id: titleId }, title), intro ? h("p", {}, intro) : null, form]);
 
   form.addEventListener("submit", async (event) => {
     event.preventDefault();

@@ -2,7 +2,7 @@
 // admins, editing it through the admin API: an entry as JSON, validated against the whole directory there.
 
 import { api, enc, get } from "./api.js";
-import { announce, cell, clear, h, showAlert, time } from "./dom.js";
+import { announce, append, cell, clear, h, showAlert, time } from "./dom.js";
 import { openForm } from "./dialog.js";
 
 const KINDS = [
@@ -45,13 +45,13 @@ export function render(main, ctx, { parts }) {
   const [, title, singular] = KINDS.find(([k]) => k === kind);
   const admin = ctx.may("edit_directory");
   const body = h("div", { "aria-busy": "true" }, h("p", {}, "Loading…"));
-  main.append(h("h1", { tabindex: "-1" }, `Directory: ${title}`),
+  append(main, [h("h1", { tabindex: "-1" }, `Directory: ${title}`),
     h("nav", { class: "subnav", "aria-label": "Directory" }, h("ul", {}, KINDS.map(([k, t]) =>
       h("li", {}, h("a", { href: `#/directory/${k}`, "aria-current": k === kind ? "page" : null }, t))))),
     admin ? h("p", { class: "muted" }, "Changes are stored as admin changes over config/firebell.yaml and reach every function within seconds; ",
       "each is checked against the whole directory first.") : null,
     admin ? h("div", { class: "actions" }, h("button", { type: "button", onclick: (e) => edit(null, e.currentTarget) }, `Add ${singular}`)) : null,
-    body);
+    body]);
 
   async function load() {
     // Admins read the admin API's view: phone numbers, where each entry comes from, problems with the changes.
@@ -63,7 +63,7 @@ export function render(main, ctx, { parts }) {
     const problems = snapshot.problems || [];
     clear(body, problems.length ? h("div", { class: "error", role: "alert" }, "The admin changes no longer fit config/firebell.yaml and are not applied: ",
       h("ul", {}, problems.map((p) => h("li", {}, h("code", {}, p.field), `: ${p.problem}`)))) : null,
-    entries.length ? h("table", { class: "stack" }, h("caption", {}, `${entries.length} ${title.toLowerCase()}`),
+    entries.length ? h("table", { class: "stack" }, h("caption", {}, `${entries.length} ${entries.length === 1 ? singular : title.toLowerCase()}`),
       h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Id"), columns.map(([t]) => h("th", { scope: "col" }, t)),
         admin ? h("th", { scope: "col" }, "Source") : null, admin ? h("th", { scope: "col" }, "Actions") : null)),
       h("tbody", {}, entries.map((entry) => h("tr", {},

@@ -4,7 +4,7 @@
 // (POST/DELETE /me/calendar-feed), which calendar apps subscribe to without signing in.
 
 import { api, currentConfig, enc, get, post } from "./api.js";
-import { announce, cell, clear, clearFormError, every, field, formErrorBox, h, inputToIso, localInputValue, radios, select, showAlert, showFormError, time } from "./dom.js";
+import { announce, append, cell, clear, clearFormError, every, field, formErrorBox, h, inputToIso, localInputValue, radios, select, showAlert, showFormError, time } from "./dom.js";
 
 const SHIFT_DAYS = 28;
 const HOUR = 3600 * 1000;
@@ -14,12 +14,12 @@ export function render(main, ctx) {
   const mine = h("div", {}, h("p", {}, "Loading…"));
   const formBox = h("div");
   const feedBox = h("div", {}, h("p", {}, "Loading…"));
-  main.append(h("h1", { tabindex: "-1" }, "On call"),
+  append(main, [h("h1", { tabindex: "-1" }, "On call"),
     h("section", { class: "card", "aria-labelledby": "h-now" }, h("h2", { id: "h-now" }, "On call now"), now),
     h("section", { class: "card", "aria-labelledby": "h-mine" }, h("h2", { id: "h-mine" }, `Your shifts, next ${SHIFT_DAYS} days`), mine),
     ctx.me.kind === "person" ? h("section", { class: "card", "aria-labelledby": "h-feed" },
       h("h2", { id: "h-feed" }, "Your shifts in your calendar app"), feedBox) : null,
-    formBox);
+    formBox]);
 
   let schedules = null;  // [{schedule, name, person}] from GET /on-call
   let people = null;  // the directory's people, for admins (others name a person by id)
@@ -135,7 +135,7 @@ export function render(main, ctx) {
           try { await navigator.clipboard.writeText(url); announce("Address copied."); } catch { input.select(); announce("Select the address and copy it."); }
         } }, "Copy address")));
     } else if (feed.active) {
-      parts.push(h("p", {}, `You have an address, made ${time(feed.created_at, true)}. It was shown once; make a new one to see it again.`));
+      parts.push(h("p", {}, "You have an address, made ", time(feed.created_at, true), ". It was shown once; make a new one to see it again."));
     } else {
       parts.push(h("p", { class: "muted" }, "You have no calendar address."));
     }

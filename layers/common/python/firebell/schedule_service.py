@@ -11,6 +11,11 @@ from .domain.schedules import Schedule, on_call, shifts, to_icalendar
 from .ports import Clock
 
 
+# How far beyond the asked window shifts are read so that those crossing its edges come out whole (a shift longer
+# than this is still cut here: rotations are daily or weekly, and an override rarely lasts a month).
+WHOLE_SHIFT_MARGIN = timedelta(days=35)
+
+
 class ScheduleService:
     def __init__(self, config: Callable[[], FirebellConfig], clock: Clock) -> None:
         self._config = config
@@ -68,7 +73,10 @@ class ScheduleService:
         return [(schedule, self._upcoming(schedule, days)) for schedule in self._config().directory.schedules]
 
     def _upcoming(self, schedule: Schedule, days: int) -> list:
-        # From local midnight, so the first event (and its UID) is the same on every fetch of the day.
+        """The shifts that overlap the next `days` from local midnight, each whole: a shift that began yesterday
+        keeps its start (and its calendar UID) from one day's fetch to the next, and the last one its end."""
         zone = ZoneInfo(schedule.time_zone)
         start = self._clock().astimezone(zone).replace(hour=0, minute=0, second=0, microsecond=0)
-        return shifts(schedule, start, start + timedelta(days=days))
+        end = start + timedelta(days=days)
+        found = shifts(schedule, start - WHOLE_SHIFT_MARGIN, end + WHOLE_SHIFT_MARGIN)
+        return [shift for shift in found if shift.end > start and shift.start < end]

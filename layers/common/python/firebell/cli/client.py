@@ -47,7 +47,7 @@ def describe_refusal(status: int, body: Any) -> str:
         return f"{status}: {body}" if body else str(status)
     code = body.get("error") or body.get("status") or ""
     message = body.get("message") or ""
-    fields = [f"{f.get('field')}: {f.get('message')}" for f in body.get("fields") or [] if isinstance(f, dict)]
+    fields = [f"{f.get('field')}: {f.get('problem') or f.get('message')}" for f in body.get("fields") or [] if isinstance(f, dict)]
     fields += [str(e) for e in body.get("errors") or []]  # PagerDuty's own refusal shape
     text = f"{status} {code}: {message}".strip().rstrip(":")
     return f"{text} ({'; '.join(fields)})" if fields else text

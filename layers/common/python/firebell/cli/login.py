@@ -21,7 +21,7 @@ from datetime import datetime
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from typing import Any
 
-from .client import Api, CliError, NotSignedIn, Unavailable, _parsed, describe_refusal
+from .client import Api, CliError, NotSignedIn, Refused, Unavailable, _parsed, describe_refusal
 from .profiles import Profile, TokenStore
 
 CALLBACK_PATH = "/callback"
@@ -42,7 +42,11 @@ def _send(request: urllib.request.Request) -> Any:
             return _parsed(response.read(), response.headers.get_content_type())
     except urllib.error.HTTPError as error:
         answer = _parsed(error.read(), error.headers.get_content_type() if error.headers else "")
-        raise (Unavailable if error.code >= 500 else NotSignedIn)(describe_refusal(error.code, answer)) from None
+        if error.code >= 500:
+            raise Unavailable(describe_refusal(error.code, answer)) from None
+        # A sign-in refused (an unknown person, a code the hosted UI does not know) is a refusal, exit 1, like any
+        # other; only a 401 says that credentials are missing.
+        raise (NotSignedIn(describe_refusal(error.code, answer)) if error.code == 401 else Refused(error.code, answer)) from None
     except (urllib.error.URLError, TimeoutError, ConnectionError) as error:
         raise Unavailable(f"no answer from {request.full_url} ({getattr(error, 'reason', error)})") from None
 

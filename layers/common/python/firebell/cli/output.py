@@ -7,13 +7,14 @@ from collections.abc import Sequence
 from typing import Any, TextIO
 
 
-def cell(value: Any) -> str:
+def cell(value: Any, limit: int | None = 60) -> str:
+    """A value as a table shows it: long text cut to `limit` (None: whole, for a field on a line of its own)."""
     if value is None:
         return "-"
     if isinstance(value, (dict, list)):
         return json.dumps(value, ensure_ascii=False)
     text = str(value)
-    return text if len(text) <= 60 else text[:59] + "…"
+    return text if limit is None or len(text) <= limit else text[: limit - 1] + "…"
 
 
 def table(rows: Sequence[dict[str, Any]], columns: Sequence[str], out: TextIO) -> None:
@@ -32,7 +33,7 @@ def fields(record: dict[str, Any], names: Sequence[str], out: TextIO) -> None:
     for name in names:
         value = _dig(record, name)
         if value not in (None, "", [], {}):
-            print(f"{name.ljust(width)}  {cell(value)}", file=out)
+            print(f"{name.ljust(width)}  {cell(value, limit=None)}", file=out)  # a URL or a description whole
 
 
 def emit(answer: Any, how: str, out: TextIO, columns: Sequence[str] = (), detail: Sequence[str] = ()) -> None:

@@ -165,7 +165,7 @@ class Directory(_Strict):
         """What every signed-in person may read (GET /directory): who is who and what pages whom; not phone
         numbers, routing keys (even hashed) or the ops contacts, which the admin API shows admins."""
         def dump(entries: list[Any], hidden: set[str] | None = None) -> list[dict[str, Any]]:
-            return [entry.model_dump(mode="json", exclude=hidden) for entry in entries]
+            return [entry.model_dump(mode="json", exclude=hidden, exclude_none=True) for entry in entries]  # as /admin/ shows them
 
         return {"people": dump(self.people, {"phone"}), "teams": dump(self.teams), "schedules": dump(self.schedules),
                 "escalation_policies": dump(self.escalation_policies), "services": dump(self.services, {"routing_keys"})}
