@@ -206,4 +206,5 @@ def reset() -> None:
     """Forget everything built from the environment (tests change it between cases)."""
     forget_everything_built()  # every @per_function builder, here and in settings
     aws.client.cache_clear()
+    aws.session.cache_clear()
     cached_config.cache_clear()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 from functools import cache
 from typing import Any
 
@@ -13,13 +14,24 @@ from ..domain.enums import TaskOutcome
 from ..domain.models import IncidentEvent
 
 
+_making_clients = threading.Lock()
+
+
+@cache
+def session() -> botocore.session.Session:
+    """One botocore session per process: its loaders and parsed service models are shared by every client
+    (a session each costs them again: issue 10 measured 7 clients at 370 ms and 95 MB, 88 ms and 47 MB from one)."""
+    return botocore.session.get_session()
+
+
 @cache
 def client(service: str, region: str) -> Any:
     """One client per service per container, made on first use (never at import time).
 
     botocore rather than boto3: boto3's import pulls in s3transfer, ~90 ms of cold start we never use.
     """
-    return botocore.session.get_session().create_client(service, region_name=region)
+    with _making_clients:  # a Session is not thread-safe while it makes clients; the clients themselves are
+        return session().create_client(service, region_name=region)
 
 
 class SnsEventPublisher:

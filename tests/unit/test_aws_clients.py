@@ -1,0 +1,16 @@
+"""Every AWS client of a process comes from one botocore session (firebell/adapters/aws.py): the service models
+are loaded once, not once per client."""
+
+from firebell import wiring
+from firebell.adapters import aws
+
+
+def test_clients_share_one_session_and_each_is_made_once(monkeypatch) -> None:
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")  # no credential lookup beyond the environment
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    wiring.reset()
+    sns, sqs = aws.client("sns", "us-east-1"), aws.client("sqs", "us-east-1")
+    assert sns is aws.client("sns", "us-east-1")
+    assert sns._loader is sqs._loader is aws.session().get_component("data_loader")
+    wiring.reset()  # tests that change the environment get a new session and new clients
+    assert aws.client("sns", "us-east-1") is not sns
