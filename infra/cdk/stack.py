@@ -27,7 +27,7 @@ from constructs import Construct
 
 from firebell.config import load_config
 from infra.cdk.api_protection import waf_requested, web_acl
-from infra.cdk.layer import common_layer
+from infra.cdk.layer import LAMBDA_RUNTIME, common_layer
 from infra.cdk.rest_api import LOG_RETENTION, Guard, rest_api
 from infra.topology import (
     ALARMS_TOPIC,
@@ -278,7 +278,7 @@ class FirebellStack(Stack):
             self,
             f"{name}Function",
             description=spec.description,
-            runtime=lambda_.Runtime.PYTHON_3_12,
+            runtime=LAMBDA_RUNTIME,
             architecture=lambda_.Architecture.X86_64,
             handler=spec.handler,
             code=lambda_.Code.from_asset(str(spec.code_dir), exclude=["__pycache__", "*.pyc"]),
@@ -311,8 +311,8 @@ class FirebellStack(Stack):
             [
                 NagPackSuppression(
                     id="AwsSolutions-L1",
-                    reason="Pinned to python3.12 on purpose: the layer's wheels are built for cp312 "
-                    "(infra/cdk/layer.py); moving to a newer runtime is a deliberate change of both",
+                    reason="Pinned to python3.11 on purpose: the layer ships bytecode and cp311 wheels, which only "
+                    "the interpreter that built them can use (infra/cdk/layer.py); a newer runtime means building with it",
                 )
             ],
         )

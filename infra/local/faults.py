@@ -12,8 +12,8 @@ Where the hooks sit (botocore/client.py, BaseClient._make_api_call):
 - `after-call.<service>.<operation>`: raising ReadTimeoutError there means the request took effect and the
   caller believes it failed: the retry it makes must be harmless.
 Both are registered on every botocore client made once the injector is installed (handlers' clients come
-from `botocore.session.Session.create_client`, pynamodb's included: its Connection makes its own session and
-client the same way), so the injector does not depend on how the code under test wires its clients.
+from `botocore.session.Session.create_client`, pynamodb's included: its connections make their clients the same
+way, from the process's session), so the injector does not depend on how the code under test wires its clients.
 
 Which calls: only those made on a thread that is inside a handler invocation (`handler_scope`, entered by
 LocalFunction.invoke). Left alone, on purpose:

@@ -6,6 +6,7 @@ FIREBELL_TEST_LAYER_BUILD=1 (`make synth` builds the same layer into cdk.out/).
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import re
 import tomllib
@@ -74,14 +75,19 @@ def test_real_layer_build(tmp_path: Path) -> None:
     bundler = LayerBundler()
     bundler.bundle(tmp_path)
     site = tmp_path / "python"
-    # Then the firebell package, its dependencies (as cp312 manylinux wheels) and the config are in place
+    # Then the firebell package, its dependencies (as cp311 manylinux wheels) and the config are in place
     assert (site / "firebell" / "__init__.py").is_file()
     installed = {p.name.split("-")[0].lower() for p in site.glob("*.dist-info")}
     for requirement in bundler.requirements:
         name = re.split(r"[\[=<>~ ]", requirement, maxsplit=1)[0]
         assert name.replace("-", "_").lower() in installed, requirement
-    assert list(site.glob("pydantic_core/_pydantic_core.cpython-312-x86_64-linux-gnu.so"))
-    assert not list(tmp_path.rglob("*.pyc"))
+    assert list(site.glob("pydantic_core/_pydantic_core.cpython-311-x86_64-linux-gnu.so"))
+    # And every module ships its bytecode for the runtime's interpreter, used without checking the sources
+    sources = [p for p in site.rglob("*.py") if "__pycache__" not in p.parts]
+    compiled = {p.parent.parent / (p.name.split(".")[0] + ".py") for p in site.rglob("__pycache__/*.cpython-311.pyc")}
+    assert sources and not [p for p in sources if p not in compiled and p.stat().st_size], "modules without bytecode"
+    header = (site / "firebell" / "__pycache__" / "wiring.cpython-311.pyc").read_bytes()[:8]
+    assert header[:4] == importlib.util.MAGIC_NUMBER and int.from_bytes(header[4:8], "little") == 0b01  # hash-based, unchecked
     # And the functions can load the config from where FIREBELL_CONFIG_DIR points (/opt/firebell/config)
     assert load_config(tmp_path / "firebell" / "config").directory.notifications.sender
 

@@ -14,7 +14,7 @@ from ..domain.enums import TaskOutcome
 from ..domain.models import IncidentEvent
 
 
-_making_clients = threading.Lock()
+MAKING_CLIENTS = threading.Lock()
 
 
 @cache
@@ -30,7 +30,7 @@ def client(service: str, region: str) -> Any:
 
     botocore rather than boto3: boto3's import pulls in s3transfer, ~90 ms of cold start we never use.
     """
-    with _making_clients:  # a Session is not thread-safe while it makes clients; the clients themselves are
+    with MAKING_CLIENTS:  # a Session is not thread-safe while it makes clients; the clients themselves are
         return session().create_client(service, region_name=region)
 
 

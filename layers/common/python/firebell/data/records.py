@@ -15,10 +15,15 @@ from these (infra/topology.py), and tests/infra holds the synthesized template t
 """
 
 import json
+from typing import Any
+
+import pynamodb.connection.base as pynamodb_connections
 
 from pynamodb.attributes import BooleanAttribute, JSONAttribute, NumberAttribute, UnicodeAttribute, UnicodeSetAttribute, VersionAttribute
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
+
+from ..adapters import aws
 
 DEFAULT_TABLE_NAME = "firebell-incidents"
 # DynamoDB's TTL attribute (epoch seconds): outbox entries, message markers, used nonces and idempotency claims expire.
@@ -225,8 +230,25 @@ ALL_RECORDS: tuple[type[Model], ...] = (
 TABLE_MODEL = IncidentRecord  # carries the key schema of the table; the indexes are every model's
 
 
+class _ProcessSession:
+    """What pynamodb's connections get from `get_session()`: the process's one botocore session
+    (firebell.adapters.aws.session), whose clients are made one at a time. pynamodb otherwise makes a session for
+    every model's connection, and loads every service model again for each."""
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(aws.session(), name)
+
+    def create_client(self, *args: Any, **kwargs: Any) -> Any:
+        with aws.MAKING_CLIENTS:
+            return aws.session().create_client(*args, **kwargs)
+
+
+_PROCESS_SESSION = _ProcessSession()
+
+
 def bind_table(table_name: str, region: str, models: tuple[type[Model], ...] = ALL_RECORDS) -> None:
     """Point every model (or `models`) at the deployed table (idempotent; drops cached connections on change)."""
+    pynamodb_connections.get_session = lambda: _PROCESS_SESSION  # pynamodb looks the name up on every new session
     for model in models:
         if model.Meta.table_name != table_name or model.Meta.region != region:
             model.Meta.table_name = table_name
