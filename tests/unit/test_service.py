@@ -315,8 +315,9 @@ def test_classify_p1_sets_priority_sla_team_and_starts_everything_once(world):
     assert classified.updates.every_minutes == 30
     assert classified.updates.execution_arn == FakeWorkflows.execution_id(machines.REMINDER, f"{incident.incident_id}-updates-1")
 
-    assert [s.machine for s in world.workflows.starts] == [machines.SLA, machines.ESCALATION, machines.REMINDER]
-    sla_run, escalation_run, updates_run = world.workflows.starts
+    # The escalation first: the first page waits for no other effect (issue 10)
+    assert [s.machine for s in world.workflows.starts] == [machines.ESCALATION, machines.REMINDER, machines.SLA]
+    escalation_run, updates_run, sla_run = world.workflows.starts
     assert sla_run.payload == {
         "incident_id": incident.incident_id,
         "generation": 0,
@@ -372,7 +373,7 @@ def test_classify_p3_has_neither_incident_manager_nor_updates(world):
     incident = report(world, "Disk full on build host")
     classified = world.service.classify(incident.incident_id)
     assert (classified.priority, classified.incident_manager, classified.updates) == (Priority.P3, None, None)
-    assert [s.machine for s in world.workflows.starts] == [machines.SLA, machines.ESCALATION]
+    assert [s.machine for s in world.workflows.starts] == [machines.ESCALATION, machines.SLA]
 
 
 def test_classify_alarm_incident(world):

@@ -73,7 +73,8 @@ class Escalation:
         return self._incidents.change(incident_id, lambda c: self._classify(c, config))
 
     def _classify(self, c: Change, config: FirebellConfig) -> None:
-        if c.incident.priority is None:
+        newly = c.incident.priority is None
+        if newly:
             result = classify(c.incident, config.rules, config.directory, self._ctx.time_scale)
             c.set(category=result.category, impact=result.impact, urgency=result.urgency, priority=result.priority,
                   team=result.team, service=result.service, sla=result.sla)
@@ -82,11 +83,16 @@ class Escalation:
                   f"team {result.team}; respond by {result.sla.response.due_at:%H:%M} UTC, "
                   f"resolve by {result.sla.resolution.due_at:%Y-%m-%d %H:%M} UTC",
                   details={"category": result.category, "priority": result.priority, "team": result.team})
+        if is_open(c.incident.status):
+            # Effects run in the order they are added: the escalation's start first, so the first page waits for
+            # nothing else (issue 10: the event and the SLA clocks' start used to go before it).
+            self._start_paging(c, config)
+        if newly:
             c.publish(EventType.CLASSIFIED)
-        if not is_open(c.incident.status):
-            return
-        if c.incident.sla and c.incident.sla.execution_arn is None:
+        if is_open(c.incident.status) and c.incident.sla and c.incident.sla.execution_arn is None:
             sla_clocks.arm(c, self._ctx)
+
+    def _start_paging(self, c: Change, config: FirebellConfig) -> None:
         escalation = c.incident.escalation
         if escalation.execution_arn is not None or escalation.deferred_until is not None:
             return  # started (or deferred) by an earlier delivery
