@@ -144,10 +144,14 @@ def timelines_once_paged(api_url: str, references: list[str], timeout: float) ->
 
 
 def commit() -> str:
+    """HEAD, marked `+changes` when the working tree differs from it (the numbers are then of code no commit has)."""
     try:
-        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.strip()
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.strip()
+        changed = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT, capture_output=True,
+                                 text=True, check=True).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
+    return f"{head}+changes" if changed else head
 
 
 def markdown(result: dict[str, Any]) -> str:
