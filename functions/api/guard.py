@@ -122,14 +122,15 @@ def limited_to_own(resolver: APIGatewayRestResolver | Router) -> bool:
 def reporter_filter(resolver: APIGatewayRestResolver | Router, asked: str | None) -> str | None:
     """The `reporter` a list filters by: `me` is the caller; someone allowed the list only on their own reports gets
     their own whatever they asked, and 403 for asking for another's. Empty is no filter; `me` in any case."""
-    asked = (asked or "").strip() or None
-    asked = "me" if asked is not None and asked.casefold() == "me" else asked
     me = caller(resolver)
-    mine = me.actor if asked == "me" or limited_to_own(resolver) else asked
-    if limited_to_own(resolver) and asked not in (None, "me", me.actor):
-        decision = _decision.get()
-        raise Forbidden(own_only_refusal(me, decision.rule))  # type: ignore[union-attr, arg-type]
-    return mine
+    asked = (asked or "").strip() or None
+    if asked is not None and asked.casefold() == "me":
+        asked = me.actor
+    if not limited_to_own(resolver):
+        return asked
+    if asked not in (None, me.actor):
+        raise Forbidden(own_only_refusal(me, _decision.get().rule))  # type: ignore[union-attr, arg-type]
+    return me.actor
 
 
 def for_caller(resolver: APIGatewayRestResolver | Router, answer: M) -> M:

@@ -47,6 +47,14 @@ def send_back(route: Route, url: str) -> None:
     route.fulfill(content_type="text/html", body=f'<meta http-equiv="refresh" content="0;url={url}">')
 
 
+def hosted_ui_signs_in(route: Route) -> dict[str, str]:
+    """The hosted UI's authorize page once the person signed in: back to the redirect URI with a code and the
+    state it was given. Answers the query it was asked with."""
+    query = {k: v[0] for k, v in parse_qs(urlsplit(route.request.url).query).items()}
+    send_back(route, f"{query['redirect_uri']}?{urlencode({'code': 'the-code', 'state': query['state']})}")
+    return query
+
+
 def deployed_policy(*origins: str):
     """Serves the console's page with CloudFront's Content-Security-Policy (infra/people.py): fetches to itself
     and the sign-in services the stack names (the hosted UI; Cognito's user API)."""
@@ -72,10 +80,7 @@ def test_cognito_sign_in_uses_the_code_grant_with_pkce_and_sends_the_id_token_as
                             "cli_client_id": "cli-client-id", "cli_redirect_uri": "http://localhost:8765/callback"})
 
     def authorize(route: Route) -> None:
-        query = {k: v[0] for k, v in parse_qs(urlsplit(route.request.url).query).items()}
-        seen["authorize"] = query
-        back = f"{query['redirect_uri']}?{urlencode({'code': 'the-code', 'state': query['state']})}"
-        send_back(route, back)
+        seen["authorize"] = hosted_ui_signs_in(route)
 
     def token_endpoint(route: Route) -> None:
         form = {k: v[0] for k, v in parse_qs(route.request.post_data or "").items()}
@@ -183,10 +188,6 @@ def test_a_person_sets_up_an_authenticator_app_through_cognitos_user_api(pipelin
         route.fulfill(json={"auth": "cognito", "region": "us-east-1", "sign_in_url": HOSTED_UI, "client_id": CLIENT_ID,
                             "redirect_uri": f"{console}/", "api_url": "/api", "user_api_url": USER_API})
 
-    def authorize(route: Route) -> None:
-        query = {k: v[0] for k, v in parse_qs(urlsplit(route.request.url).query).items()}
-        send_back(route, f"{query['redirect_uri']}?{urlencode({'code': 'the-code', 'state': query['state']})}")
-
     def token_endpoint(route: Route) -> None:
         route.fulfill(json={"id_token": id_token("grace@example.com"), "access_token": issued["AccessToken"],
                             "refresh_token": "refresh", "expires_in": 3600, "token_type": "Bearer"},
@@ -211,7 +212,7 @@ def test_a_person_sets_up_an_authenticator_app_through_cognitos_user_api(pipelin
 
     page.route(lambda url: url.startswith(console) and urlsplit(url).path == "/", deployed_policy(HOSTED_UI, USER_API))
     page.route(f"{console}/config.json", config)
-    page.route(f"{HOSTED_UI}/oauth2/authorize?*", authorize)
+    page.route(f"{HOSTED_UI}/oauth2/authorize?*", hosted_ui_signs_in)
     page.route(f"{HOSTED_UI}/oauth2/token", token_endpoint)
     page.route(f"{USER_API}/", user_api)
     page.route(f"{console}/api/**", people_api)
