@@ -58,8 +58,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     # Ctrl-C and SIGTERM both end in the clean stop that saves the state, also when started in the background
     # (a shell's `&` makes the process ignore SIGINT).
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    signal.signal(signal.SIGINT, _stop_once)
+    signal.signal(signal.SIGTERM, _stop_once)
     status = 0
     try:
         if not args.no_demo:
@@ -76,16 +76,31 @@ def main(argv: list[str] | None = None) -> int:
                   f"  curl -s -c .firebell/alice.cookies -XPOST {runtime.api_url}/auth/local/sign-in -d '{{\"person\":\"alice\"}}'\n"
                   f"  curl -s -b .firebell/alice.cookies -XPOST {runtime.api_url}/incidents -d '{{\"title\":\"Checkout is slow\"}}'\n"
                   f"  AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test .venv/bin/aws --endpoint-url {runtime.aws_url} --region us-east-1 sns publish --topic-arn {alarms_topic} --message file://events/cloudwatch/alarm-state-alarm.json")
-            threading.Event().wait()  # until Ctrl-C or SIGTERM
+            # Until Ctrl-C or SIGTERM. Python runs signal handlers in the main thread only, and the OS may deliver the
+            # signal to any of the runtime's threads: a wait without a timeout would then never wake to run it.
+            idle = threading.Event()
+            while not idle.wait(0.5):
+                pass
     except KeyboardInterrupt:
         pass
     finally:
-        for stopping_signal in (signal.SIGINT, signal.SIGTERM):  # a second one must not cut the state's save short
-            signal.signal(stopping_signal, signal.SIG_IGN)
+        _ignore_stopping_signals()
         runtime.stop()
         if runtime.state is not None:
             print(f"stopped; state saved in {runtime.state.path}")
     return status
+
+
+def _ignore_stopping_signals() -> None:
+    for stopping_signal in (signal.SIGINT, signal.SIGTERM):  # a second one must not cut the state's save short
+        signal.signal(stopping_signal, signal.SIG_IGN)
+
+
+def _stop_once(signum: int, frame: object) -> None:
+    """Ctrl-C or SIGTERM: the clean stop. Further signals are ignored from the first on: a second one arriving while
+    the first's KeyboardInterrupt unwinds a lock wait (threading.Event.wait) ended the run in a RuntimeError."""
+    _ignore_stopping_signals()
+    raise KeyboardInterrupt
 
 
 def kept_state(runtime: LocalRuntime) -> str:
