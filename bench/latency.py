@@ -1,14 +1,19 @@
 """How long until the first page: a CloudWatch alarm published to the alarms topic, and an incident reported with
 POST /incidents, each until its first email or SMS left, on the local runtime (issue 10).
 
-What runs: `python -m infra.local --no-demo` (no faults) in its own process, as `make run` starts it. One alarm
-a second (`--interval`), each with a name of its own (a real-format notification, events/cloudwatch/), then as
-many reports, one a second. A path's latency is from the moment this process published (or sent the request)
+What runs: `python -m infra.local --no-demo` (no faults) in its own process, as `make run` starts it, a fresh one
+for each path (one path's incidents and their timers are not the other's load). One alarm a second
+(`--interval`), each with a name of its own (a real-format notification, events/cloudwatch/); in the next
+runtime as many reports, one a second. A path's latency is from the moment this process published (or sent the request)
 to the `at` of the incident's first `notification_sent` timeline entry: the runtime writes it when SES or SNS
 accepted the message. Both clocks are this machine's. The hops come from the same timeline:
 
-  publish → opened (SNS, the intake queue, intake) → classified (classify) → paged (the escalation workflow's
-  first wait, notify's decision) → notification_sent (the email or SMS delivered)
+  publish → opened (SNS, the intake queue, intake) → classified → paged → notification_sent (the email or SMS
+  delivered)
+
+Since issue 10 an incident is opened, classified and its level 1 paged in one change (one timestamp: those
+hops read 0), and the first page is the first effect carried out after that commit; before it, classify and
+then the escalation workflow and notify each were a hop of their own.
 
 Percentiles over all samples (`statistics.quantiles`, inclusive); the run's machine, Python and commit go with
 them. Compare runs on one machine; a shared machine's load shows in p99 first.
@@ -175,15 +180,16 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     run = uuid.uuid4().hex[:6]
     paths: dict[str, Any] = {}
-    with local_runtime(0.0, 0, TIME_SCALE) as pipeline:
-        if args.alarms:
+    if args.alarms:
+        with local_runtime(0.0, 0, TIME_SCALE) as pipeline:
             published = publish_alarms(pipeline, args.alarms, args.interval, run)
             by_name = wait_for(f"{args.alarms} incidents opened", lambda: (
                 found if len(found := {i["alarm"]["name"]: i["reference"] for i in every_incident(pipeline.api_url)
                                        if (i.get("alarm") or {}).get("name") in published}) == len(published) else None), 120, interval=1)
             started = {by_name[name]: at for name, at in published.items()}
             paths["alarm → first page"] = breakdown(started, timelines_once_paged(pipeline.api_url, list(started), 120))
-        if args.reports:
+    if args.reports:
+        with local_runtime(0.0, 0, TIME_SCALE) as pipeline:
             started = send_reports(pipeline, args.reports, args.interval, run)
             paths["POST /incidents → first page"] = breakdown(started, timelines_once_paged(pipeline.api_url, list(started), 120))
     result = {"date": datetime.now(UTC).isoformat(timespec="seconds"), "commit": commit(), "interval_s": args.interval,

@@ -180,7 +180,9 @@ class ApiTrigger:
 class QueueTrigger:
     queue: str
     batch_size: int = 10
-    max_batching_window_seconds: int = 1
+    # 0: Lambda hands over what one poll found at once (a storm still fills batches). Any window is waited out
+    # on every message: on the paging path (intake opens and pages; notify pages the next levels) it is latency.
+    max_batching_window_seconds: int = 0
     kind: Literal["queue"] = "queue"
 
 
@@ -365,13 +367,13 @@ TOPOLOGY = Topology(
         ),
         FunctionSpec(
             name="intake",
-            description="CloudWatch alarm notifications: open, deduplicate, resolve, reopen",
+            description="CloudWatch alarm notifications: open (classified, level 1 paged at once), deduplicate, resolve, reopen",
             trigger=QueueTrigger("intake"),
             runs=(AlertIntake,),
         ),
         FunctionSpec(
             name="classify",
-            description="Categorise and prioritise new incidents; start escalation, SLA clocks and duties",
+            description="Ends of maintenance windows (the deferred escalation starts); incident.opened as a safety net (classifies what opened unclassified)",
             trigger=QueueTrigger("classify"),
             runs=(Escalation,),
         ),

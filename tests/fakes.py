@@ -180,8 +180,9 @@ class InMemoryIncidentStore:
             for entry in change.entries:
                 self._append(entry)
             for effect in change.effects(committed.version):
-                self._effects[effect.effect_id] = {"effect": effect.model_copy(deep=True), "status": EffectStatus.PENDING,
-                                                   "lease_until": None, "committed_at": change.now, "result": None}
+                self._effects[effect.effect_id] = {"effect": effect.model_copy(deep=True),
+                                                   "status": EffectStatus.SENDING if change.claimed_until else EffectStatus.PENDING,
+                                                   "lease_until": change.claimed_until, "committed_at": change.now, "result": None}
             for once in change.once:
                 self._once[once.key] = once.expires_at
             if change.idempotency:
@@ -282,14 +283,15 @@ class InMemoryIncidentStore:
                      and e["status"] in (EffectStatus.PENDING, EffectStatus.SENDING)]
             return [e["effect"].model_copy(deep=True) for e in sorted(found, key=lambda e: _commit_order(e["effect"]))]
 
-    def claim_effect(self, effect: Effect, now: datetime, lease_until: datetime) -> bool:
+    def claim_effect(self, effect: Effect, now: datetime, lease_until: datetime, ours_until: datetime | None = None) -> bool:
         self._count("claim_effect")
         self._fault("claim_effect", after=False)
         with self._lock:
             item = self._effects.get(effect.effect_id)
             if item is None:
                 return False
-            free = item["status"] is EffectStatus.PENDING or (item["status"] is EffectStatus.SENDING and item["lease_until"] < now)
+            free = item["status"] is EffectStatus.PENDING or (item["status"] is EffectStatus.SENDING and (
+                item["lease_until"] < now or (ours_until is not None and item["lease_until"] == ours_until)))
             if not free:
                 return False
             item.update(status=EffectStatus.SENDING, lease_until=lease_until)

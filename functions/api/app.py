@@ -53,7 +53,7 @@ if __package__:  # functions.api.app: tests, the local runtime, the cold-start b
     from .auth import router as auth_router
     from .directory import router as directory_router
     from .feeds import router as feeds_router
-    from .http_rules import method_not_allowed, read_json
+    from .http_rules import method_not_allowed, public_url, read_json
     from .integrations import router as integrations_router
     from .resolver import PerThreadRestResolver
 else:  # `app` in Lambda, where this folder is the asset's root
@@ -63,7 +63,7 @@ else:  # `app` in Lambda, where this folder is the asset's root
     from auth import router as auth_router
     from directory import router as directory_router
     from feeds import router as feeds_router
-    from http_rules import method_not_allowed, read_json
+    from http_rules import method_not_allowed, public_url, read_json
     from integrations import router as integrations_router
     from resolver import PerThreadRestResolver
 
@@ -325,5 +325,6 @@ def schedule_calendar(
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def handler(event: dict, context: LambdaContext) -> dict:
+    wiring.serving_at(public_url(event))  # the pages this request sends link back to where it came from
     with guard.reading_caller(event):  # who asks, before the resolver takes the event (functions/api/guard.py)
         return app.resolve(event, context)

@@ -24,6 +24,20 @@ if TYPE_CHECKING:
     from aws_lambda_powertools.event_handler import APIGatewayRestResolver
     from aws_lambda_powertools.utilities.data_classes.common import BaseProxyEvent
 
+def public_url(event: dict[str, Any]) -> str:
+    """The URL this request reached the API at, up to the routes' paths: https://<domain>[/<stage or base path>].
+    API Gateway sets requestContext.domainName (the execute-api host or the custom domain: never the client's Host
+    header) and puts the stage or base path before the route's path in requestContext.path."""
+    context = event.get("requestContext") or {}
+    domain, full, route = context.get("domainName"), context.get("path") or "", event.get("path") or ""
+    if not domain:
+        return ""
+    headers = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
+    scheme = "http" if headers.get("x-forwarded-proto") == "http" else "https"  # API Gateway: always https
+    prefix = full[: len(full) - len(route)] if route and full.endswith(route) else ""
+    return f"{scheme}://{domain}{prefix}"
+
+
 MAX_BODY_BYTES = 1024 * 1024  # far above any route's fields, far below API Gateway's 10 MB
 JSON_MEDIA_TYPES = ("application/json", "application/x-www-form-urlencoded")
 

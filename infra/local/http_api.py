@@ -53,9 +53,14 @@ def iam_identity(headers: dict[str, str]) -> dict[str, str]:
             "accessKey": access_key}
 
 
-def proxy_event(method: str, raw_path: str, headers: dict[str, str], body: bytes, source_ip: str) -> dict[str, Any]:
+def proxy_event(method: str, raw_path: str, headers: dict[str, str], body: bytes, source_ip: str,
+                domain: str = "127.0.0.1", scheme: str = "http", base_path: str = "") -> dict[str, Any]:
+    """`base_path`: what API Gateway puts before the route in requestContext.path (the stage on the execute-api
+    domain; a custom domain's base path): the local gateway serves at the root."""
     url = urlsplit(raw_path)
     query = parse_qs(url.query, keep_blank_values=True)
+    # API Gateway sets X-Forwarded-Proto itself, whatever the client sent.
+    headers = {k: v for k, v in headers.items() if k.lower() != "x-forwarded-proto"} | {"X-Forwarded-Proto": scheme}
     return {
         "resource": "/{proxy+}",
         "path": url.path,
@@ -72,8 +77,9 @@ def proxy_event(method: str, raw_path: str, headers: dict[str, str], body: bytes
             "resourceId": "local",
             "resourcePath": "/{proxy+}",
             "httpMethod": method,
-            "path": f"/local{url.path}",
+            "path": f"{base_path}{url.path}",
             "stage": "local",
+            "domainName": domain,
             "requestId": str(uuid.uuid4()),
             "requestTimeEpoch": int(time.time() * 1000),
             "identity": {"sourceIp": source_ip, "userAgent": headers.get("User-Agent", ""), **iam_identity(headers)},
@@ -173,7 +179,9 @@ def start_http_api(runtime: "LocalRuntime", function: "LocalFunction", port: int
                 status, headers, content = console_file(path)
                 self._reply(status, headers, content, head=self.command == "HEAD")
                 return
-            event = proxy_event(self.command, self.path, dict(self.headers.items()), body, self.client_address[0])
+            host, port = self.server.server_address[:2]
+            event = proxy_event(self.command, self.path, dict(self.headers.items()), body, self.client_address[0],
+                                domain=f"{host}:{port}", scheme=getattr(self.server, "scheme", "http"))
             try:
                 response = function.invoke(event)
             except Exception as error:  # what API Gateway answers when the integration fails

@@ -158,6 +158,8 @@ class HttpsServer(ThreadingHTTPServer):
     """TLS per connection, the handshake in the request's own thread: a client that never finishes one holds
     up only itself, not the server's accept loop."""
 
+    scheme = "https"  # what the gateway tells the api function (X-Forwarded-Proto), as API Gateway does
+
     def __init__(self, address: tuple[str, int], handler: Any, context: ssl.SSLContext) -> None:
         self._context = context
         super().__init__(address, handler)

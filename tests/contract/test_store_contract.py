@@ -189,6 +189,21 @@ def test_an_effect_is_claimed_once_released_and_completed_with_its_lines(store):
     assert TimelineKind.NOTIFICATION_SENT in [e.kind for e in store.timeline(incident.incident_id)]
 
 
+def test_a_change_committed_with_its_claim_holds_its_effects_for_its_committer_only(store):
+    """Given a change committed with its effects claimed until T0+60 s (the committing function runs them at once),
+    then nobody else can claim them before that, its committer can extend the claim, and the relay still lists
+    them (not done) and may take them once the claim ran out."""
+    change = new_change()
+    change.claimed_until = T0 + timedelta(seconds=60)
+    incident = store.commit(change)
+    (effect,) = store.pending_effects(incident.incident_id)
+    assert [e.effect_id for e in store.outbox(T0 + timedelta(seconds=10))] == [effect.effect_id]
+    assert store.claim_effect(effect, T0 + timedelta(seconds=1), T0 + timedelta(seconds=61)) is False
+    assert store.claim_effect(effect, T0 + timedelta(seconds=2), T0 + timedelta(seconds=62), ours_until=T0 + timedelta(seconds=59)) is False
+    assert store.claim_effect(effect, T0 + timedelta(seconds=3), T0 + timedelta(seconds=63), ours_until=T0 + timedelta(seconds=60)) is True
+    assert store.claim_effect(effect, T0 + timedelta(seconds=64), T0 + timedelta(seconds=124)) is True  # the extension ran out
+
+
 def test_the_outbox_lists_what_is_not_done_oldest_first(store):
     a = store.commit(new_change(1, at=T0))
     b = store.commit(new_change(2, at=T0 + timedelta(seconds=5)))

@@ -85,7 +85,10 @@ class Pipeline:
                      headers: dict[str, str] | None = None) -> tuple[int, Any, dict[str, Any]]:
         payload = raw_body if raw_body is not None else (json.dumps(body) if body is not None else "")
         sent = {"Content-Type": "application/json", **({"Authorization": SIGV4} if as_ == MACHINE else {}), **(headers or {})}
-        event = proxy_event(method, path, sent, payload.encode(), "198.51.100.7")
+        # As API Gateway hands it over at the URL the topology is rendered with (its stage in requestContext.path):
+        # the pages the api sends link back there, as the other functions' do.
+        event = proxy_event(method, path, sent, payload.encode(), "198.51.100.7", domain="api.example.test", scheme="https",
+                            base_path="/prod")
         if as_ not in (None, MACHINE):
             event["requestContext"]["authorizer"] = {"claims": cognito_claims(as_)}
         response = self.invoke("api", event)

@@ -5,6 +5,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+from infra.local.http_api import proxy_event
 from tests.integration.conftest import Pipeline, another_copy, load_event
 
 REPORT = {"title": "Customers cannot log in to the web shop", "reporter": "service-desk"}
@@ -57,6 +58,24 @@ def test_read_by_reference_or_id_and_list_with_filters_and_pages(pipeline: Pipel
     assert seen == ["INC-3", "INC-2", "INC-1"]
 
 
+def test_a_report_pages_level_1_before_it_is_answered_with_a_link_back_to_where_it_was_made(pipeline: Pipeline) -> None:
+    # Given the API reached at https://api.example.test/prod (API Gateway's domain and stage, in the request)
+    # When someone reports an incident
+    incident = report(pipeline, service="checkout", impact="high", urgency="medium")
+
+    # Then by the time the report is answered it is classified and level 1 has been paged, the one-click link in
+    # the page leading back to the API it was reported at (the api function cannot be told its own URL)
+    assert (incident["priority"], incident["status"]) == ("P2", "triggered")
+    [email] = [m for m in pipeline.outbox() if m["channel"] == "email"]
+    link = next(line for line in email["body"].splitlines() if line.startswith("Acknowledge (stops paging): "))
+    assert link.startswith("Acknowledge (stops paging): https://api.example.test/prod/ack/")
+    # And the link acknowledges it
+    token = link.rsplit("/ack/", 1)[1]
+    response = pipeline.invoke("api", proxy_event("POST", f"/ack/{token}", {}, b"", "198.51.100.7"))
+    assert response["statusCode"] == 200
+    assert pipeline.api("GET", "/incidents/INC-1")[1]["status"] == "acknowledged"
+
+
 def test_acknowledge_resolve_note_and_timeline(pipeline: Pipeline) -> None:
     # Given a reported incident
     report(pipeline)
@@ -72,7 +91,9 @@ def test_acknowledge_resolve_note_and_timeline(pipeline: Pipeline) -> None:
     assert (resolved["status"], resolved["acknowledged_by"], resolved["resolved_by"], resolved["resolution_notes"]) == (
         "resolved", "alice", "alice", "IdP failed over")
     _, timeline = pipeline.api("GET", "/incidents/INC-1/timeline")
-    assert [e["kind"] for e in timeline["items"]] == ["opened", "acknowledged", "note", "resolved"]
+    # (firebell's own lines between them: classified and paged as it opened, each delivery, the resolution's)
+    assert [e["kind"] for e in timeline["items"] if e["actor"] != "firebell"] == ["opened", "acknowledged", "note", "resolved"]
+    assert [e["at"] for e in timeline["items"]] == sorted(e["at"] for e in timeline["items"])
 
 
 @pytest.mark.parametrize(

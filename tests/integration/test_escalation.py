@@ -86,13 +86,18 @@ def test_a_redelivered_opened_event_starts_no_second_escalation(pipeline: Pipeli
 
 
 def test_level_one_is_paged_by_email_and_sms_and_acknowledging_stops_the_workflow(pipeline: Pipeline) -> None:
-    # Given a classified incident whose escalation has asked for level 1 to be paged
+    # Given an alarm's incident: level 1 is paged in the change that opens it
     incident = open_and_classify(pipeline)
 
-    # When notify handles the page
-    deliver_until(pipeline, lambda: "paged" in [e["kind"] for e in pipeline.api("GET", "/incidents/INC-1/timeline")[1]["items"]])
+    # When notify then takes the escalation's level-1 request (it hands over the wait's task token)
+    page = next_message(pipeline, "escalation.page")
+    assert page["level"]["level"] == 1
+    request = load_event("sqs/notify-escalation-page.json")
+    request["Records"][0]["body"] = json.dumps(page)
+    request["Records"][0]["eventSourceARN"] = pipeline.resources[("queue_arn", "notify")]
+    assert pipeline.invoke("notify", request) == {"batchItemFailures": []}
 
-    # Then whoever is on call for the primary schedule gets an email and an SMS, each on the timeline
+    # Then whoever is on call for the primary schedule got one email and one SMS, each on the timeline
     _, on_call = pipeline.api("GET", "/schedules/platform-primary/on-call")
     email_address, phone = CONTACTS[on_call["person"]["id"]]
     [email] = to(pipeline, email_address)
@@ -133,10 +138,11 @@ def test_unacknowledged_levels_escalate_then_page_the_incident_manager(pipeline:
 
 
 def test_a_page_that_arrives_after_the_acknowledgement_pages_nobody(pipeline: Pipeline) -> None:
-    # Given an incident acknowledged before notify got to its level-1 page
+    # Given an incident (level 1 paged when it opened) acknowledged before notify got the workflow's level-1 request
     incident = open_and_classify(pipeline)
     page = next_message(pipeline, "escalation.page")
     pipeline.api("POST", "/incidents/INC-1/acknowledge", as_="alice")
+    paged_at_opening = pipeline.outbox()
     pending_page = load_event("sqs/notify-escalation-page.json")
     pending_page["Records"][0]["body"] = json.dumps(page)
     pending_page["Records"][0]["eventSourceARN"] = pipeline.resources[("queue_arn", "notify")]
@@ -144,8 +150,10 @@ def test_a_page_that_arrives_after_the_acknowledgement_pages_nobody(pipeline: Pi
     # When notify handles that page
     assert pipeline.invoke("notify", pending_page) == {"batchItemFailures": []}
 
-    # Then nobody is paged and the page's own token moves the workflow on to the acknowledgement watch
-    assert pipeline.outbox() == []
+    # Then nobody more is paged, no "not paged" line is written (level 1 was), and the request's own token moves
+    # the workflow on to the acknowledgement watch
+    assert pipeline.outbox() == paged_at_opening
+    assert "page_skipped" not in [e["kind"] for e in pipeline.api("GET", "/incidents/INC-1/timeline")[1]["items"]]
     next_message(pipeline, "escalation.watch")
 
 

@@ -30,12 +30,19 @@ def test_alarm_opens_an_incident_and_announces_it(pipeline: Pipeline) -> None:
     assert incident["alarm"]["namespace"] == "AWS/ApplicationELB"
     assert incident["alarm"]["dimensions"] == {"LoadBalancer": "app/checkout-prod/50dc6c495c0c9188"}
     assert incident["title"].startswith("checkout-5xx-rate")
-    # And the timeline says so, and classify (only classify) hears of it through its filter policy
+    # And it was classified and its level 1 paged in the change that opened it, before intake answered: the
+    # first page waited for no queue or workflow (issue 10)
     status, timeline = pipeline.api("GET", "/incidents/INC-1/timeline")
-    assert [e["kind"] for e in timeline["items"]] == ["opened"]
-    classify_event = pipeline.queued("classify")
+    kinds = [e["kind"] for e in timeline["items"]]
+    assert kinds[:4] == ["opened", "classified", "escalation_started", "paged"]
+    assert len({e["at"] for e in timeline["items"][:4]}) == 1  # one change, one moment
+    assert sorted(m["channel"] for m in pipeline.outbox()) == ["email", "sms"] and kinds.count("notification_sent") == 2
+    # And classify still hears of the opening through its filter policy (its safety net: it finds it done)
+    classify_event = pipeline.queued("classify", wait_seconds=15, expect=1)
     assert json.loads(classify_event["Records"][0]["body"])["type"] == "incident.opened"
-    assert pipeline.queued_about("notify", incident["incident_id"]) == []
+    assert pipeline.invoke("classify", classify_event) == {"batchItemFailures": []}
+    _, again = pipeline.api("GET", "/incidents/INC-1/timeline")
+    assert again["items"] == timeline["items"]
 
 
 def test_the_same_alarm_again_counts_an_occurrence_instead_of_a_new_incident(pipeline: Pipeline) -> None:
@@ -75,9 +82,12 @@ def test_ok_resolves_the_incident_automatically(pipeline: Pipeline) -> None:
 
 
 def test_insufficient_data_is_recorded_without_paging(pipeline: Pipeline) -> None:
-    # Given an open incident for the alarm
+    # Given an open incident for the alarm, its level 1 paged when it opened
     pipeline.invoke("intake", load_event("sqs/intake-alarm.json"))
     assert pipeline.queued("classify", wait_seconds=15, expect=1)["Records"]  # consume the opening event (SNS delivers it a moment later)
+    paged = pipeline.outbox()
+    [incident] = incidents(pipeline)
+    level_one = pipeline.queued_about("notify", incident["incident_id"])  # the escalation's level-1 request, taken off
 
     # When the alarm goes to INSUFFICIENT_DATA (through the real topic → queue path)
     pipeline.publish_alarm("cloudwatch/alarm-state-insufficient-data.json")
@@ -88,9 +98,12 @@ def test_insufficient_data_is_recorded_without_paging(pipeline: Pipeline) -> Non
     assert any(e["kind"] == "alarm_state" and "INSUFFICIENT_DATA" in e["message"] for e in timeline["items"])
     [incident] = incidents(pipeline)
     assert incident["status"] == "triggered"
-    assert pipeline.outbox() == []
+    assert pipeline.outbox() == paged
     assert pipeline.queued_about("classify", incident["incident_id"]) == []
-    assert pipeline.queued_about("notify", incident["incident_id"]) == []
+    # (only what the opening's own timers send: the escalation's level-1 request, handing over its token, and the
+    # stakeholder-update duty's first reminder)
+    queued = level_one + pipeline.queued_about("notify", incident["incident_id"])
+    assert {json.loads(r["body"])["type"] for r in queued} <= {"escalation.page", "reminder.due"}
 
 
 def test_metric_math_alarm_takes_its_namespace_from_the_metrics(pipeline: Pipeline) -> None:

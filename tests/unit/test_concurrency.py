@@ -21,7 +21,7 @@ from firebell.usecases.intake import AlarmOutcome
 from tests.fakes import InMemoryIncidentStore
 
 from .builders import ALARM_ARN, alarm, page_request
-from .conftest import World, build_world
+from .conftest import World, build_world, open_unclassified
 
 
 @pytest.fixture
@@ -133,11 +133,12 @@ def test_an_alarm_repeat_does_not_touch_the_incident(shipped_config):
 
 
 def test_classification_retries_over_a_concurrent_acknowledgement(shipped_config):
-    """Given alice acknowledges while the incident is being classified, then both the classification and
-    the acknowledgement survive, and the escalation's first page is skipped rather than sent."""
+    """Given an incident opened unclassified (before classification moved into the opening change), when alice
+    acknowledges while the classify function classifies it, then both the classification and the
+    acknowledgement survive, and the escalation's first page is skipped rather than sent."""
     store = InterleavingStore()
     world = build_world(shipped_config, store=store)
-    incident = world.service.report(IncidentCreate(title="database deadlock", reporter="erin"))
+    incident = open_unclassified(world, "database deadlock")
     store.before_next_save = lambda: world.service.acknowledge(incident.incident_id, by="alice")
 
     classified = world.service.classify(incident.incident_id)
@@ -232,8 +233,9 @@ def test_two_people_acknowledging_at_once(racy, busy_switching):
 
 
 def test_same_alarm_delivered_concurrently_is_one_incident(racy: World, busy_switching):
-    """Given 10 instances receive the same firing alarm at once, then there is one incident, announced once,
-    counting 10 occurrences, and every delivery names it; none fails (a repeat never conflicts)."""
+    """Given 10 instances receive the same firing alarm at once, then there is one incident, announced (and
+    classified) once, its level 1 paged once, counting 10 occurrences, and every delivery names it; none fails
+    (a repeat never conflicts)."""
     world = racy
 
     results = run_together(10, lambda _: world.service.handle_alarm(alarm("ALARM")))
@@ -243,7 +245,8 @@ def test_same_alarm_delivered_concurrently_is_one_incident(racy: World, busy_swi
     assert world.service.read(incident).occurrences == 10
     assert sorted(outcome.value for outcome, _ in results) == ["deduplicated"] * 9 + ["opened"]
     assert {incident_id for _, incident_id in results} == {incident.incident_id}
-    assert world.events.types() == ["incident.opened"]
+    assert world.events.types() == ["incident.opened", "incident.classified"]
+    assert world.messenger.recipients() == ["alice@example.com", "+15550100001"]
 
 
 def test_acknowledge_by_link_and_api_at_once(racy, busy_switching):

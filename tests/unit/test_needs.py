@@ -22,7 +22,7 @@ from firebell.usecases.sla_clocks import SlaClocks
 from tests.fakes import FakeWorkflows
 
 from .builders import alarm, confirming, page_request, reminder, sla_wake, watch_request
-from .conftest import World, build_world
+from .conftest import World, build_world, open_unclassified
 
 ARN_MACHINE = FakeWorkflows.ARN_FORMAT.split("{machine}")[0]
 
@@ -77,19 +77,23 @@ def recorded(shipped_config) -> tuple[World, Recorded]:
 
     service.lifecycle = Lifecycle(own(Lifecycle), ctx)
     service.resolution = Resolution(own(Resolution), ctx)
-    service.intake = AlertIntake(own(AlertIntake), ctx, service.lifecycle, service.resolution)
     service.escalation = Escalation(own(Escalation), ctx)
+    # (the opening change is AlertIntake's, classification and first page included)
+    service.intake = AlertIntake(own(AlertIntake), ctx, service.lifecycle, service.resolution, Escalation(own(AlertIntake), ctx))
     service.sla_clocks = SlaClocks(own(SlaClocks), ctx)
     service.duties = Duties(own(Duties), ctx)
     return world, recorded
 
 
 def drive_the_whole_process(world: World) -> None:
-    """A P1 from report to closure, an alarm incident from ALARM to OK, and everything people do between."""
+    """A P1 from report to closure, an alarm incident from ALARM to OK, an incident stored unclassified (opened
+    before classification moved into the opening change) classified by the classify function, and everything
+    people do between."""
     s = world.service
+    # opened, classified, SLA, escalation with level 1 paged, incident manager, stakeholder updates: one change
     p1 = s.report(IncidentCreate(title="Primary database deadlock", reporter="erin")).incident_id
-    s.classify(p1)  # SLA, escalation, incident manager, stakeholder updates
-    s.page(page_request(p1, 1, ["alice"], token="page-1"))
+    s.classify(p1)  # the classify function's delivery of incident.opened: nothing left to do
+    s.page(page_request(p1, 1, ["alice"], token="page-1"))  # level 1 was paged at opening: its token only
     s.acknowledge(p1, by="alice")
     s.page(page_request(p1, 2, ["bob"], token="page-2"))  # level 2 was already on its way: answered, nobody paged
     s.watch(watch_request(p1, "watch-1"))
@@ -123,6 +127,9 @@ def drive_the_whole_process(world: World) -> None:
     world.clock.advance(minutes=1)
     s.handle_alarm(alarm("ALARM"), message_id="sns:4")  # back inside the confirmation window: reopened
     s.acknowledge_by_link(s.acknowledge_link(s.get(alarmed), "alice").rsplit("/", 1)[1])
+
+    legacy = open_unclassified(world, "Checkout errors").incident_id
+    s.classify(legacy)  # classified, escalation started with level 1 paged, SLA clocks armed, announced
     world.clock.advance(timedelta(days=1))
 
 

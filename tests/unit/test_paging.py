@@ -7,24 +7,25 @@ import pytest
 
 from firebell import workflows as machines
 from firebell.domain import ack_links
-from firebell.domain.enums import Status, TimelineKind
+from firebell.domain.enums import Priority, Status, TimelineKind
 from firebell.domain.errors import InvalidTransition
 from firebell.domain.models import IncidentCreate
 from firebell.dispatch import Delivery
 from firebell.domain.models import ResolutionConfirming
+from firebell.outbox import EffectKind, Guard
 from firebell.usecases.lifecycle import UnknownPerson
-from tests.fakes import OutboxMessenger
+from tests.fakes import FakeWorkflows, OutboxMessenger
 
-from .builders import exhausted, page_request, watch_request
-from .conftest import ACK_SECRET, API_URL, World, build_world
+from .builders import alarm, exhausted, page_request, watch_request
+from .conftest import ACK_SECRET, API_URL, World, build_world, committed_effects, open_unclassified
 
 
 @pytest.fixture
 def incident_id(world: World) -> str:
-    """A classified P1 (database) incident INC-1 of team platform, escalation started; the incident
-    manager's page at classification is cleared from the outbox."""
+    """A P1 (database) incident INC-1 of team platform, classified and its escalation started in the change that
+    opened it; the pages of that change (level 1: alice, and carol as incident manager) are cleared from the
+    outbox. The escalation's first page request (level 1's task token) has not arrived yet."""
     incident = world.service.report(IncidentCreate(title="Primary database deadlock", reporter="erin"))
-    world.service.classify(incident.incident_id)
     world.clock.advance(seconds=5)
     world.messenger.emails.clear()
     world.messenger.sms.clear()
@@ -42,44 +43,196 @@ def acknowledged_and_watched(world: World, incident_id: str, token: str = "watch
     world.service.watch(watch_request(incident_id, token))
 
 
+# --- level 1 paged by the change that opens the incident (issue 10) --------------------------------
+
+
+class StartsWitness(OutboxMessenger):
+    """Notes, at each email and SMS it sends, how many workflow runs had been started by then."""
+
+    def __init__(self, workflows: FakeWorkflows) -> None:
+        super().__init__()
+        self._workflows = workflows
+        self.runs_started_before: list[int] = []
+
+    def send_email(self, sender, to, subject, body):
+        self.runs_started_before.append(len(self._workflows.starts))
+        return super().send_email(sender, to, subject, body)
+
+    def send_sms(self, phone, text):
+        self.runs_started_before.append(len(self._workflows.starts))
+        return super().send_sms(phone, text)
+
+
+def first_request(world: World, incident_id: str, token: str = "token-1", retrigger: bool = False):
+    """Level 1's page request (round 1) as the incident's current escalation run sends it."""
+    execution = world.store.get(incident_id).escalation.execution_arn
+    request = page_request(incident_id, 1, [("schedule", "platform-primary")], token=token, retrigger=retrigger)
+    return request.model_copy(update={"execution": execution})
+
+
+def cleared(world: World) -> None:
+    world.messenger.emails.clear()
+    world.messenger.sms.clear()
+
+
+def test_an_alarms_first_page_goes_out_in_the_change_that_opens_it_before_the_escalation_starts(shipped_config):
+    """Given a CloudWatch ALARM for checkout (P2), when it is handled, then the one change that opens the incident
+    also pages level 1 (alice, on call): its email and SMS are that change's first effects, before the escalation
+    run's start and the announcement, and guarded by that run; they went out before any run was started (no wait
+    for the classify function, the state machine or the notify queue: issue 10)."""
+    workflows = FakeWorkflows()
+    witness = StartsWitness(workflows)
+    world = build_world(shipped_config, workflows=workflows, messenger=witness)
+
+    _, incident_id = world.service.handle_alarm(alarm("ALARM"))
+
+    assert world.store.calls["commit"] == 1
+    incident = world.service.get(incident_id)
+    assert (incident.version, incident.priority) == (1, Priority.P2)
+    run = incident.escalation
+    assert (run.level, run.round, run.task_token, run.paged_at_start) == (1, 1, None, True)
+
+    effects = committed_effects(world, incident_id, version=1)
+    first_start = [e.kind for e in effects].index(EffectKind.START)
+    page, after = effects[:first_start], effects[first_start:]
+    assert [(e.kind, e.payload["to"]) for e in page] == [(EffectKind.EMAIL, "alice@example.com"), (EffectKind.SMS, "+15550100001")]
+    assert {e.guard for e in page} == {Guard(statuses=(Status.TRIGGERED,), escalation_execution=run.execution_arn)}
+    assert after[0].payload["machine"] == machines.ESCALATION
+    assert [e.payload["type"] for e in after if e.kind is EffectKind.PUBLISH] == ["incident.opened", "incident.classified"]
+    assert witness.recipients() == ["alice@example.com", "+15550100001"] and witness.runs_started_before == [0, 0]
+    (paged,) = entries(world, incident_id, TimelineKind.PAGED)
+    assert (paged.version, paged.message) == (1, "Level 1 paged: alice; escalates in 300s unless acknowledged")
+
+
+def test_the_runs_first_level_1_request_pages_nobody_and_keeps_its_token(world):
+    """Given an alarm incident whose level 1 (alice) was paged by the change that opened it, when the escalation
+    run's first page request (level 1) arrives, then nobody is paged again and no second "paged" line is written,
+    but the level's task token is kept: alice's acknowledgement answers it. A redelivery of the request changes
+    nothing."""
+    _, incident_id = world.service.handle_alarm(alarm("ALARM"))
+    cleared(world)
+
+    assert world.service.page(first_request(world, incident_id)) == []
+
+    assert world.messenger.recipients() == [] and world.workflows.answers == []
+    incident = world.service.get(incident_id)
+    run = incident.escalation
+    assert (run.level, run.round, run.task_token, run.watching, run.paged_at_start) == (1, 1, "token-1", False, False)
+    assert len(entries(world, incident_id, TimelineKind.PAGED)) == 1
+    assert entries(world, incident_id, TimelineKind.PAGE_SKIPPED) == []
+
+    assert world.service.page(first_request(world, incident_id)) == []  # redelivered
+    assert world.service.get(incident_id) == incident and world.messenger.recipients() == []
+
+    world.service.acknowledge(incident_id, by="alice")
+    assert world.workflows.answers == [("token-1", "acknowledged")]
+
+
+def test_escalated_by_hand_before_the_runs_first_request_goes_on_to_level_2_without_paging_level_1_again(world):
+    """Given an alarm incident whose level 1 (alice) was paged by the change that opened it, when erin escalates
+    it before the escalation run's first page request arrived (no task token to answer yet), then no new run
+    starts (it would page alice again) and that request, when it comes, is answered `escalate`: the run pages
+    level 2 next, and alice was paged once."""
+    _, incident_id = world.service.handle_alarm(alarm("ALARM"))
+    cleared(world)
+    runs = len(world.workflows.started(machines.ESCALATION))
+
+    world.service.escalate(incident_id, by="erin", reason="customers are shouting")
+
+    assert len(world.workflows.started(machines.ESCALATION)) == runs and world.workflows.answers == []
+    assert world.service.page(first_request(world, incident_id)) == []
+    assert world.workflows.answers == [("token-1", "escalate")]
+    assert world.messenger.recipients() == [] and len(entries(world, incident_id, TimelineKind.PAGED)) == 1
+    assert world.service.get(incident_id).escalation.escalate_on_first_request is False
+
+
+@pytest.mark.parametrize(("action", "answer"), [("acknowledge", "acknowledged"), ("resolve", "stop")])
+def test_acknowledged_before_the_runs_first_request_answers_it_without_a_not_paged_line(world, action, answer):
+    """Given alice acknowledged (or resolved) from the page the opening change sent her before the escalation
+    run's first page request arrived (no task token to answer yet), when that request arrives, then it is answered
+    (`acknowledged`: the run moves on to the acknowledgement watch; `stop` once resolved), nobody is paged, and the
+    timeline has no "Level 1 not paged" line: level 1 was paged."""
+    _, incident_id = world.service.handle_alarm(alarm("ALARM"))
+    if action == "acknowledge":
+        world.service.acknowledge(incident_id, by="alice")
+    else:
+        world.service.resolve(incident_id, by="alice", notes="rolled back")
+    assert world.workflows.answers == []
+    cleared(world)
+
+    assert world.service.page(first_request(world, incident_id)) == []
+
+    assert world.workflows.answers == [("token-1", answer)]
+    assert world.messenger.recipients() == []
+    assert entries(world, incident_id, TimelineKind.PAGE_SKIPPED) == []
+    assert world.service.get(incident_id).escalation.paged_at_start is False
+
+
+@pytest.mark.parametrize("acknowledged_before_the_first_request", [False, True], ids=["after", "before"])
+def test_a_retrigger_level_1_request_after_the_watch_timed_out_still_pages(world, acknowledged_before_the_first_request):
+    """Given an alarm incident paged at opening and acknowledged by alice (before or after the run's first request
+    took over that page's wait), the run then watching the acknowledgement, when the watch times out untouched and
+    the state machine pages level 1 again with retrigger, then the incident is triggered again and alice is paged:
+    a retrigger is never the page made at opening."""
+    _, incident_id = world.service.handle_alarm(alarm("ALARM"))
+    if acknowledged_before_the_first_request:
+        world.service.acknowledge(incident_id, by="alice")
+        world.service.page(first_request(world, incident_id))
+    else:
+        world.service.page(first_request(world, incident_id))
+        world.service.acknowledge(incident_id, by="alice")
+    world.service.watch(watch_request(incident_id, "watch-1"))
+    cleared(world)
+    world.clock.advance(minutes=30)
+
+    deliveries = world.service.page(first_request(world, incident_id, token="token-r", retrigger=True))
+
+    assert [(d.channel, d.person) for d in deliveries] == [("email", "alice"), ("sms", "alice")]
+    incident = world.service.get(incident_id)
+    assert incident.status is Status.TRIGGERED
+    assert (incident.escalation.task_token, incident.escalation.watching) == ("token-r", False)
+    assert len(entries(world, incident_id, TimelineKind.RETRIGGERED)) == 1
+    assert len(entries(world, incident_id, TimelineKind.PAGED)) == 2  # at opening, and now
+
+
 # --- paging a level -----------------------------------------------------------------------------
 
 
 def test_page_emails_and_texts_the_level(world, incident_id):
-    """Given a classified incident, when level 1 is paged, then alice gets an email and an SMS with a one-click
-    acknowledgement link, each delivery is on the timeline, and the level's task token is kept."""
-    deliveries = world.service.page(page_request(incident_id, 1, ["alice"], token="token-1"))
+    """Given a classified incident, when the escalation pages level 2, then bob gets an email and an SMS with a
+    one-click acknowledgement link, each delivery is on the timeline, and the level's task token is kept."""
+    deliveries = world.service.page(page_request(incident_id, 2, ["bob"], token="token-2"))
 
     assert deliveries == [
-        Delivery("email", "alice@example.com", "alice", world.messenger.emails[0].message_id),
-        Delivery("sms", "+15550100001", "alice", world.messenger.sms[0].message_id),
+        Delivery("email", "bob@example.com", "bob", world.messenger.emails[0].message_id),
+        Delivery("sms", "+15550100002", "bob", world.messenger.sms[0].message_id),
     ]
     (email,) = world.messenger.emails
-    assert (email.sender, email.to) == ("firebell@example.com", "alice@example.com")
+    assert (email.sender, email.to) == ("firebell@example.com", "bob@example.com")
     assert email.subject == "[firebell] INC-1 P1 triggered: Primary database deadlock"
-    assert "Hello Alice Ops," in email.body
-    assert "INC-1 (P1, database) is triggered — you are receiving this for: level 1." in email.body
+    assert "Hello Bob Backend," in email.body
+    assert "INC-1 (P1, database) is triggered — you are receiving this for: level 2." in email.body
     assert "Respond by 2026-05-01 10:15 UTC; resolve by 2026-05-01 14:00 UTC" in email.body
     (link_line,) = [line for line in email.body.splitlines() if line.startswith("Acknowledge (stops paging): ")]
     link = link_line.removeprefix("Acknowledge (stops paging): ")
     assert link.startswith(f"{API_URL}/ack/")
     claim = ack_links.verify(link.rsplit("/", 1)[1], ACK_SECRET, world.clock())
-    assert (claim.incident_id, claim.person) == (incident_id, "alice")
+    assert (claim.incident_id, claim.person) == (incident_id, "bob")
     (sms,) = world.messenger.sms
     assert sms.text.startswith("firebell INC-1 P1 triggered: Primary database deadlock Ack: " + f"{API_URL}/ack/")
 
     sent = entries(world, incident_id, TimelineKind.NOTIFICATION_SENT)[-2:]
     assert [e.message for e in sent] == [
-        "email to alice <alice@example.com> (level 1)",
-        "sms to alice <+15550100001> (level 1)",
+        "email to bob <bob@example.com> (level 2)",
+        "sms to bob <+15550100002> (level 2)",
     ]
     assert sent[0].details["message_id"] == email.message_id
-    (paged,) = entries(world, incident_id, TimelineKind.PAGED)
-    assert paged.message == "Level 1 paged: alice; escalates in 300s unless acknowledged"
-    assert paged.details == {"level": 1, "round": 1, "people": ["alice"]}
+    paged = entries(world, incident_id, TimelineKind.PAGED)[-1]
+    assert paged.message == "Level 2 paged: bob; escalates in 600s unless acknowledged"
+    assert paged.details == {"level": 2, "round": 1, "people": ["bob"]}
 
     incident = world.service.get(incident_id)
-    assert (incident.escalation.level, incident.escalation.task_token, incident.escalation.watching) == (1, "token-1", False)
+    assert (incident.escalation.level, incident.escalation.task_token, incident.escalation.watching) == (2, "token-2", False)
     assert world.workflows.answers == []
 
 
@@ -115,26 +268,28 @@ def test_team_manager_target(world, incident_id):
 def test_level_with_nobody_reachable_is_still_recorded(world, incident_id):
     """Given a level whose only target is a schedule since removed, then nobody is paged, the timeline says
     so, and the token is kept (the state machine's timeout moves on to the next level)."""
-    assert world.service.page(page_request(incident_id, 1, [("schedule", "gone")], token="token-1")) == []
-    assert entries(world, incident_id, TimelineKind.PAGED)[-1].message.startswith("Level 1 paged: nobody reachable;")
-    assert world.service.get(incident_id).escalation.task_token == "token-1"
+    assert world.service.page(page_request(incident_id, 2, [("schedule", "gone")], token="token-2")) == []
+    assert entries(world, incident_id, TimelineKind.PAGED)[-1].message.startswith("Level 2 paged: nobody reachable;")
+    assert world.service.get(incident_id).escalation.task_token == "token-2"
 
 
 def test_redelivered_page_is_not_sent_twice(world, incident_id):
-    """Given level 1 was paged, when the same page message is redelivered, then nobody is paged again."""
-    world.service.page(page_request(incident_id, 1, ["alice"], token="token-1"))
-    assert world.service.page(page_request(incident_id, 1, ["alice"], token="token-1")) == []
+    """Given level 2 was paged, when the same page message is redelivered, then nobody is paged again."""
+    world.service.page(page_request(incident_id, 2, ["bob"], token="token-2"))
+    assert world.service.page(page_request(incident_id, 2, ["bob"], token="token-2")) == []
     assert len(world.messenger.emails) == 1 and len(world.messenger.sms) == 1
+    assert len(entries(world, incident_id, TimelineKind.PAGED)) == 2  # level 1 at opening, level 2 once
 
 
 def test_next_level_is_paged_after_timeout(world, incident_id):
-    """Given level 1 timed out unacknowledged, when level 2 is paged, then bob is paged and the new token kept."""
+    """Given level 1 (paged at opening, its token handed over) timed out unacknowledged, when level 2 is paged,
+    then bob is paged and the new token kept."""
     world.service.page(page_request(incident_id, 1, ["alice"], token="token-1"))
     world.clock.advance(minutes=5)
 
     world.service.page(page_request(incident_id, 2, ["bob"], token="token-2"))
 
-    assert world.messenger.recipients() == ["alice@example.com", "bob@example.com", "+15550100001", "+15550100002"]
+    assert world.messenger.recipients() == ["bob@example.com", "+15550100002"]
     incident = world.service.get(incident_id)
     assert (incident.escalation.level, incident.escalation.task_token) == (2, "token-2")
 
@@ -198,40 +353,40 @@ def test_resolve_after_acknowledgement_stops_the_run_itself(world, incident_id):
 
 
 def test_acknowledge_while_a_level_is_being_paged(world, incident_id):
-    """Given alice acknowledges while level 1's messages are still being sent, then the level is answered
+    """Given bob acknowledges while level 2's messages are still being sent, then the level is answered
     `acknowledged` as soon as its token is stored."""
 
     class AckDuringSend(OutboxMessenger):
         def send_sms(self, phone, text):
             message_id = super().send_sms(phone, text)
-            world.service.acknowledge(incident_id, by="alice")  # she answered the email already
+            world.service.acknowledge(incident_id, by="bob")  # he answered the email already
             return message_id
 
     # the notify function's instance of the service, sharing the table and the state machines with the API's
     racing = build_world(world.config, store=world.store, workflows=world.workflows, messenger=AckDuringSend(), clock=world.clock)
 
-    racing.service.page(page_request(incident_id, 1, ["alice"], token="token-1"))
+    racing.service.page(page_request(incident_id, 2, ["bob"], token="token-2"))
 
-    assert world.workflows.answers == [("token-1", "acknowledged")]
+    assert world.workflows.answers == [("token-2", "acknowledged")]
     assert world.service.get(incident_id).status is Status.ACKNOWLEDGED
 
 
 def test_person_without_phone_gets_email_only(world, incident_id):
     """Given a level targeting dave (email only), then dave is emailed and no SMS is attempted."""
-    deliveries = world.service.page(page_request(incident_id, 1, ["dave"], token="token-1"))
+    deliveries = world.service.page(page_request(incident_id, 2, ["dave"], token="token-2"))
     assert [(d.channel, d.person) for d in deliveries] == [("email", "dave")]
 
 
 def test_page_with_a_target_removed_from_config_pages_the_others(world, incident_id):
     """Given an escalation plan frozen with `ghost`, who was since removed from config/firebell.yaml, when
-    the level is paged, then alice is still paged (once, no transient failure to retry) and the timeline
+    the level is paged, then bob is still paged (once, no transient failure to retry) and the timeline
     says ghost could not be reached."""
-    deliveries = world.service.page(page_request(incident_id, 1, ["alice", "ghost"], token="token-1"))
+    deliveries = world.service.page(page_request(incident_id, 2, ["bob", "ghost"], token="token-2"))
 
-    assert [(d.channel, d.person) for d in deliveries] == [("email", "alice"), ("sms", "alice")]
+    assert [(d.channel, d.person) for d in deliveries] == [("email", "bob"), ("sms", "bob")]
     (failed,) = entries(world, incident_id, TimelineKind.NOTIFICATION_FAILED)
-    assert "ghost" in failed.message and "level 1" in failed.message
-    assert world.service.get(incident_id).escalation.task_token == "token-1"
+    assert "ghost" in failed.message and "level 2" in failed.message
+    assert world.service.get(incident_id).escalation.task_token == "token-2"
 
 
 # --- the acknowledgement watch and re-triggering ---------------------------------------------------
@@ -357,9 +512,10 @@ def test_escalate_an_acknowledged_incident_retriggers_it(world, incident_id):
 
 
 def test_escalate_without_a_waiting_escalation_starts_one(world):
-    """Given an incident with no escalation waiting (none started yet), when someone escalates it, then a
-    new escalation run starts rather than the request being silently lost."""
-    world.service.report(IncidentCreate(title="x", reporter="erin"))
+    """Given an incident with no escalation waiting (none started yet: opened before classification moved into
+    the opening change, and not classified yet), when someone escalates it, then a new escalation run starts
+    rather than the request being silently lost."""
+    open_unclassified(world, "x")
     escalated = world.service.escalate("INC-1", by="erin")
     assert escalated.escalation.execution_arn is not None
     assert [start.machine for start in world.workflows.starts] == ["escalation"]
@@ -510,9 +666,11 @@ def test_resolution_is_announced_to_stakeholders_those_paged_and_the_incident_ma
     assert entries(world, incident_id, TimelineKind.NOTIFICATION_SENT)[-1].message.endswith("(resolution)")
 
 
-def test_resolution_of_an_unpaged_p1_goes_to_stakeholders_and_its_incident_manager(world, incident_id):
+def test_resolution_of_a_p1_paged_only_at_opening_goes_to_stakeholders_level_1_and_its_incident_manager(world, incident_id):
+    """Given a P1 resolved before its escalation asked for any page (level 1, alice, was paged by the change that
+    opened it), when resolution is announced, then dave (stakeholder), alice and carol are told."""
     world.service.resolve(incident_id, by="erin", notes="false alarm")
-    assert [d.person for d in announce_resolution(world, incident_id)] == ["dave", "carol"]
+    assert [d.person for d in announce_resolution(world, incident_id)] == ["dave", "alice", "carol"]
 
 
 def test_resolution_is_announced_to_incident_managers_who_were_paged(world, incident_id):

@@ -14,7 +14,7 @@ from firebell.domain.models import IncidentCreate
 from firebell.usecases.rearm import TimerRearm
 
 from .builders import alarm, confirming, page_request, reminder
-from .conftest import World
+from .conftest import World, open_unclassified
 from .test_service_process import clear_outbox
 
 
@@ -24,8 +24,8 @@ def rearm(world: World) -> TimerRearm:
 
 
 def opened(world: World, title: str = "Checkout errors") -> str:
+    """A P2 for checkout, classified and its level 1 (alice) paged by the change that opened it."""
     incident = world.service.report(IncidentCreate(title=title, reporter="erin", impact="high", urgency="medium", service="checkout"))
-    world.service.classify(incident.incident_id)
     return incident.incident_id
 
 
@@ -130,7 +130,34 @@ def test_a_closed_incident_without_duties_is_left_alone(world: World, rearm: Tim
 
 
 def test_an_incident_never_classified_is_announced_again(world: World, rearm: TimerRearm) -> None:
-    incident = world.service.report(IncidentCreate(title="Checkout errors", reporter="erin"))
+    # Given an incident opened before classification moved into the opening change, never classified (its
+    # incident.opened was lost on the way to the classify function)
+    incident = open_unclassified(world, "Checkout errors")
     world.events.published.clear()
+
+    # When the timers are re-armed, then it is announced again (for the classify function, which is idempotent)
     rearm.rearm_all()
     assert [(e.type, e.incident_id) for e in world.events.published] == [(EventType.OPENED, incident.incident_id)]
+    assert rearmed(world, incident.incident_id) == ["classification"]
+
+    # And classifying it then pages its level 1 in that change, as opening it would now
+    world.service.classify(incident.incident_id)
+    assert world.messenger.recipients() == ["alice@example.com", "+15550100001"]
+
+
+def test_a_run_re_armed_before_its_first_request_pages_level_1_on_that_request(world: World, rearm: TimerRearm) -> None:
+    # Given a P2 whose level 1 was paged by its opening change, and whose escalation run was lost before it asked
+    # for its first page (so before it took over that page's wait)
+    incident_id = opened(world)
+    clear_outbox(world)
+
+    # When its timers are re-armed
+    rearm.rearm_all()
+
+    # Then the new run does not count on a page made at its start: its first level-1 request pages (again: the
+    # lost run's wait for an acknowledgement is gone with it)
+    run = world.service.get(incident_id).escalation
+    assert (run.runs, run.paged_at_start, run.task_token) == (2, False, None)
+    request = page_request(incident_id, 1, [("schedule", "platform-primary")], token="run2-level1")
+    assert {d.person for d in world.service.page(request.model_copy(update={"execution": run.execution_arn}))} == {"alice"}
+    assert world.service.get(incident_id).escalation.task_token == "run2-level1"

@@ -18,7 +18,7 @@ from firebell.usecases.intake import AlarmOutcome
 from tests.fakes import FakeWorkflows, InMemoryIncidentStore, RecordingEvents
 
 from .builders import ALARM_ARN, alarm, page_request
-from .conftest import World, build_world
+from .conftest import World, build_world, committed_effects, open_unclassified
 
 
 def report(world: World, title: str = "Checkout is throwing 5xx", **fields):
@@ -33,23 +33,27 @@ def kinds(world: World, incident_id: str) -> list[str]:
 
 
 def test_report_opens_inc_1(world):
-    """Given an empty store, when erin reports, then INC-1 is open, on the timeline and announced."""
+    """Given an empty store, when erin reports, then INC-1 is open, on the timeline, classified, its level 1
+    (alice) paged and announced, all in its first version (one change: issue 10)."""
     incident = report(world, description="since 10:00", service="checkout")
 
     assert incident.reference == "INC-1"
     assert incident.status is Status.TRIGGERED
     assert (incident.source, incident.reporter, incident.service) == (Source.API, "erin", "checkout")
     assert incident.opened_at == incident.last_seen_at == world.clock()
-    assert (incident.occurrences, incident.priority, incident.version) == (1, None, 1)
+    assert (incident.occurrences, incident.priority, incident.version) == (1, Priority.P2, 1)
 
-    (entry,) = world.store.timeline(incident.incident_id)
-    assert (entry.kind, entry.actor, entry.at) == (TimelineKind.OPENED, "erin", world.clock())
-    assert entry.message == "INC-1 opened from report by erin: Checkout is throwing 5xx"
+    opened, classified = world.store.timeline(incident.incident_id)[:2]
+    assert (opened.kind, opened.actor, opened.at) == (TimelineKind.OPENED, "erin", world.clock())
+    assert opened.message == "INC-1 opened from report by erin: Checkout is throwing 5xx"
+    assert classified.kind is TimelineKind.CLASSIFIED and classified.version == opened.version == 1
 
-    (event,) = world.events.published
-    assert (event.type, event.incident_id, event.reference) == (EventType.OPENED, incident.incident_id, "INC-1")
-    assert event.occurred_at == world.clock()
-    assert world.messenger.recipients() == [] and world.workflows.starts == []
+    announced, classified_event = world.events.published
+    assert (announced.type, announced.incident_id, announced.reference) == (EventType.OPENED, incident.incident_id, "INC-1")
+    assert announced.occurred_at == world.clock()
+    assert classified_event.type is EventType.CLASSIFIED
+    assert world.messenger.recipients() == ["alice@example.com", "+15550100001"]
+    assert world.workflows.started(machines.ESCALATION)[0].name == incident.incident_id
 
 
 def test_reports_get_successive_references(world):
@@ -105,7 +109,7 @@ def test_alarm_opens_an_incident(world):
     pointer = world.store.dedup_state(ALARM_ARN)
     assert (pointer.occurrences, pointer.created, pointer.resolved_at, pointer.first_seen) == (1, True, None, world.clock())
     assert world.store.timeline(incident_id)[0].message == f"INC-1 opened from alarm checkout-5xx-high: {TITLE}"
-    assert world.events.types() == ["incident.opened"]
+    assert world.events.types() == ["incident.opened", "incident.classified"]
 
 
 def test_alarm_twice_is_one_incident_with_two_occurrences(world):
@@ -120,7 +124,8 @@ def test_alarm_twice_is_one_incident_with_two_occurrences(world):
     shown = world.service.read(world.service.get(first))
     assert (shown.reference, shown.occurrences, shown.last_seen_at) == ("INC-1", 2, later)
     assert len(world.store.all_incidents()) == 1
-    assert world.events.types() == ["incident.opened"]  # no second opening, no second classification
+    assert world.events.types() == ["incident.opened", "incident.classified"]  # no second opening, no second classification
+    assert world.messenger.recipients() == ["alice@example.com", "+15550100001"]  # nor a second page
     entry = world.store.timeline(first)[-1]
     assert (entry.kind, entry.actor, entry.at) == (TimelineKind.OCCURRENCE, "cloudwatch", later)
     assert entry.message == f"{TITLE} fired again: 2 occurrences since 10:00:00 UTC"
@@ -142,7 +147,7 @@ def test_ok_resolves_automatically(world):
     entry = next(e for e in world.store.timeline(opened) if e.kind is TimelineKind.RESOLVED)
     assert (entry.kind, entry.actor, entry.details) == (TimelineKind.RESOLVED, "cloudwatch", {"automatic": True})
     assert entry.message.startswith(f"Resolved automatically: {TITLE} recovered: ")
-    assert world.events.types() == ["incident.opened", "incident.resolved"]
+    assert world.events.types() == ["incident.opened", "incident.classified", "incident.resolved"]
     assert world.store.dedup_keys() == {ALARM_ARN: opened}
     assert world.store.dedup_state(ALARM_ARN).resolved_at == world.clock()
 
@@ -202,9 +207,10 @@ def test_ok_after_manual_resolution_is_ignored(world):
 
 
 def test_insufficient_data_is_recorded_never_paged(world):
-    """Given an open alarm incident, when INSUFFICIENT_DATA arrives, then the timeline says so; no page, no
-    event, and it is not counted as an occurrence."""
+    """Given an open alarm incident (its level 1 paged when it opened), when INSUFFICIENT_DATA arrives, then the
+    timeline says so; no page, no event, and it is not counted as an occurrence."""
     _, incident_id = world.service.handle_alarm(alarm("ALARM"))
+    paged, answers, events = world.messenger.recipients(), list(world.workflows.answers), world.events.types()
 
     outcome, same = world.service.handle_alarm(
         alarm("INSUFFICIENT_DATA", NewStateReason="Insufficient Data: 1 datapoint was unknown.")
@@ -216,8 +222,8 @@ def test_insufficient_data_is_recorded_never_paged(world):
     entry = world.store.timeline(incident_id)[-1]
     assert (entry.kind, entry.actor) == (TimelineKind.ALARM_STATE, "cloudwatch")
     assert entry.message == f"{TITLE}: alarm is INSUFFICIENT_DATA: Insufficient Data: 1 datapoint was unknown."
-    assert world.messenger.recipients() == [] and world.workflows.answers == []
-    assert world.events.types() == ["incident.opened"]
+    assert world.messenger.recipients() == paged and world.workflows.answers == answers
+    assert world.events.types() == events
 
 
 def test_insufficient_data_without_incident_is_ignored(world):
@@ -249,7 +255,7 @@ def test_alarm_claimed_but_never_written_is_finished_on_redelivery(world):
     assert (outcome, incident_id) == (AlarmOutcome.OPENED, ORPHAN)
     assert world.service.get(ORPHAN).reference == "INC-1"
     assert world.store.dedup_state(ALARM_ARN).created is True
-    assert world.events.types() == ["incident.opened"]
+    assert world.events.types() == ["incident.opened", "incident.classified"]
     assert world.service.handle_alarm(alarm("ALARM")) == (AlarmOutcome.DEDUPLICATED, ORPHAN)
     assert len(world.store.all_incidents()) == 1
 
@@ -275,7 +281,7 @@ def test_claim_older_than_the_grace_is_finished_by_any_delivery(world):
 
     assert world.service.handle_alarm(alarm("ALARM")) == (AlarmOutcome.OPENED, ORPHAN)
     assert world.store.dedup_state(ALARM_ARN).created is True
-    assert world.events.types() == ["incident.opened"]
+    assert world.events.types() == ["incident.opened", "incident.classified"]
 
 
 def test_alarm_without_description_is_titled_by_its_name(world):
@@ -297,13 +303,12 @@ def test_alarms_of_different_arns_are_different_incidents(world):
 
 
 def test_classify_p1_sets_priority_sla_team_and_starts_everything_once(world):
-    """Given a reported database incident, when classified, then it is P1 for platform with SLA clocks armed,
-    escalation started, carol assigned and paged as incident manager and stakeholder updates due every 30 min;
-    a second classify (redelivered event) changes nothing."""
+    """Given a database incident, when reported (classified in the change that opens it), then it is P1 for
+    platform with SLA clocks armed, escalation started with level 1 (alice) paged, carol assigned and paged as
+    incident manager and stakeholder updates due every 30 min; the classify function's delivery of its
+    incident.opened a minute later (and a redelivery of it) changes nothing."""
     incident = report(world, "Primary database deadlock")
-    world.clock.advance(minutes=1)
-
-    classified = world.service.classify(incident.incident_id)
+    classified = world.service.get(incident.incident_id)
 
     assert (classified.category, classified.impact, classified.urgency) == ("database", "high", "high")
     assert (classified.priority, classified.team) == (Priority.P1, "platform")
@@ -315,7 +320,7 @@ def test_classify_p1_sets_priority_sla_team_and_starts_everything_once(world):
     assert classified.updates.every_minutes == 30
     assert classified.updates.execution_arn == FakeWorkflows.execution_id(machines.REMINDER, f"{incident.incident_id}-updates-1")
 
-    # The escalation first: the first page waits for no other effect (issue 10)
+    # Of the runs, the escalation's first (level 1's page went before any of them: test_paging.py, issue 10)
     assert [s.machine for s in world.workflows.starts] == [machines.ESCALATION, machines.REMINDER, machines.SLA]
     escalation_run, updates_run, sla_run = world.workflows.starts
     assert sla_run.payload == {
@@ -332,12 +337,12 @@ def test_classify_p1_sets_priority_sla_team_and_starts_everything_once(world):
         ([{"kind": "person", "ref": "bob"}], 600),
     ]
     assert updates_run.payload == {"incident_id": incident.incident_id, "duty": "updates", "max_rounds": 500, "interval_seconds": 1800}
-    assert world.messenger.recipients() == ["carol@example.com", "+15550100003"]
+    assert world.messenger.recipients() == ["alice@example.com", "carol@example.com", "+15550100001", "+15550100003"]
 
     timeline = world.store.timeline(incident.incident_id)
     assert [e.kind for e in timeline] == [
-        TimelineKind.OPENED, TimelineKind.CLASSIFIED, TimelineKind.ESCALATION_STARTED, TimelineKind.INCIDENT_MANAGER,
-        TimelineKind.STAKEHOLDER_UPDATE, TimelineKind.NOTIFICATION_SENT, TimelineKind.NOTIFICATION_SENT,
+        TimelineKind.OPENED, TimelineKind.CLASSIFIED, TimelineKind.ESCALATION_STARTED, TimelineKind.PAGED,
+        TimelineKind.INCIDENT_MANAGER, TimelineKind.STAKEHOLDER_UPDATE, *[TimelineKind.NOTIFICATION_SENT] * 4,
     ]
     assert timeline[1].message == (
         "Classified database: impact high × urgency high → P1; team platform; respond by 10:15 UTC, "
@@ -347,26 +352,79 @@ def test_classify_p1_sets_priority_sla_team_and_starts_everything_once(world):
     assert timeline[2].message == (
         "Escalation started: level 1 (platform-primary) for 300s, then level 2 (bob) for 600s; then incident manager"
     )
-    assert timeline[3].message == "P1: carol assigned as incident manager"
-    assert timeline[4].message == "P1: stakeholder updates due every 30 min while open"
-    assert timeline[5].message == "email to carol <carol@example.com> (incident manager for P1)"
+    assert timeline[3].message == "Level 1 paged: alice; escalates in 300s unless acknowledged"
+    assert timeline[4].message == "P1: carol assigned as incident manager"
+    assert timeline[5].message == "P1: stakeholder updates due every 30 min while open"
+    assert [e.message for e in timeline[6:]] == [
+        "email to alice <alice@example.com> (level 1)", "sms to alice <+15550100001> (level 1)",
+        "email to carol <carol@example.com> (incident manager for P1)", "sms to carol <+15550100003> (incident manager for P1)",
+    ]
     assert world.events.types() == ["incident.opened", "incident.classified"]
 
-    again = world.service.classify(incident.incident_id)
+    for _ in range(2):  # the classify function's delivery of incident.opened, then a redelivery
+        world.clock.advance(minutes=1)
+        again = world.service.classify(incident.incident_id)
 
-    assert again == world.service.get(incident.incident_id)
-    assert len(world.workflows.starts) == 3
-    assert len(world.store.timeline(incident.incident_id)) == 7
-    assert len(world.messenger.recipients()) == 2
-    assert world.events.types() == ["incident.opened", "incident.classified"]
+        assert again == classified == world.service.get(incident.incident_id)
+        assert len(world.workflows.starts) == 3
+        assert len(world.store.timeline(incident.incident_id)) == 10
+        assert len(world.messenger.recipients()) == 4
+        assert world.events.types() == ["incident.opened", "incident.classified"]
+
+
+def observed(world: World, incident_id: str) -> tuple:
+    """Everything a command could have changed about the incident or done about it."""
+    return (world.service.get(incident_id), world.store.timeline(incident_id), world.store.effects(incident_id),
+            world.events.types(), [s.name for s in world.workflows.starts], world.workflows.answers[:], world.messenger.recipients())
+
+
+def test_classify_of_an_incident_classified_when_it_opened_changes_nothing(world):
+    """Given an alarm incident classified and paged by the change that opened it, when the classify function gets
+    its incident.opened (it is still subscribed to it, as a safety net), and again once alice has acknowledged,
+    then nothing changes: no commit, no timeline line, no effect, no event, no run, no page."""
+    _, incident_id = world.service.handle_alarm(alarm("ALARM"))
+    before, commits = observed(world, incident_id), world.store.calls["commit"]
+
+    assert world.service.escalation.classify(incident_id).changed is False
+
+    assert observed(world, incident_id) == before and world.store.calls["commit"] == commits
+
+    world.service.acknowledge(incident_id, by="alice")
+    before, commits = observed(world, incident_id), world.store.calls["commit"]
+
+    assert world.service.escalation.classify(incident_id).changed is False
+
+    assert observed(world, incident_id) == before and world.store.calls["commit"] == commits
+
+
+def test_classify_of_an_incident_opened_unclassified_pages_its_level_1_itself(world):
+    """Given an incident stored unclassified (opened before classification moved into the opening change), when
+    the classify function classifies it, then that change pages level 1 (alice) too, before the escalation run's
+    start, and the run's first level-1 request then only takes over the wait: alice is paged once."""
+    incident = open_unclassified(world, "Checkout is throwing 5xx", service="checkout")
+    assert world.messenger.recipients() == [] and world.workflows.starts == []
+
+    classified = world.service.classify(incident.incident_id)
+
+    assert (classified.priority, classified.escalation.level, classified.escalation.paged_at_start) == (Priority.P2, 1, True)
+    assert world.messenger.recipients() == ["alice@example.com", "+15550100001"]
+    kinds_in_order = [e.kind.value for e in committed_effects(world, incident.incident_id, classified.version)]
+    assert kinds_in_order[:3] == ["email", "sms", "start"]
+    execution = classified.escalation.execution_arn
+    request = page_request(incident.incident_id, 1, [("schedule", "platform-primary")], token="token-1")
+    assert world.service.page(request.model_copy(update={"execution": execution})) == []
+    assert world.service.get(incident.incident_id).escalation.task_token == "token-1"
+    assert world.messenger.recipients() == ["alice@example.com", "+15550100001"]
 
 
 def test_classify_p2_has_stakeholder_updates_but_no_incident_manager(world):
-    """Given a checkout ALB alarm (P2), when classified, then updates are due hourly and nobody is paged yet."""
+    """Given a checkout ALB alarm (P2), when it opens, then updates are due hourly and only level 1 (alice) is
+    paged: there is no incident manager to page."""
     _, incident_id = world.service.handle_alarm(alarm("ALARM"))
-    classified = world.service.classify(incident_id)
+    classified = world.service.get(incident_id)
+    assert classified.priority is Priority.P2
     assert classified.incident_manager is None and classified.updates.every_minutes == 60
-    assert world.messenger.recipients() == []
+    assert world.messenger.recipients() == ["alice@example.com", "+15550100001"]
 
 
 def test_classify_p3_has_neither_incident_manager_nor_updates(world):
@@ -406,8 +464,10 @@ def test_classify_uses_the_time_scale(shipped_config):
 
 
 def test_classify_a_resolved_incident_does_not_escalate(world):
-    """Given an incident resolved before it was classified, when classified, then no escalation starts."""
-    incident = report(world)
+    """Given an incident opened before classification moved into the opening change, and resolved before it was
+    classified, when the classify function classifies it, then it is classified but no escalation starts and
+    nobody is paged."""
+    incident = open_unclassified(world)
     world.service.resolve("INC-1", by="erin", notes="false alarm")
 
     classified = world.service.classify(incident.incident_id)
@@ -415,6 +475,7 @@ def test_classify_a_resolved_incident_does_not_escalate(world):
     assert classified.priority is not None and classified.status is Status.RESOLVED
     assert world.workflows.started(machines.ESCALATION) == [] and world.workflows.started(machines.SLA) == []
     assert classified.escalation.execution_arn is None
+    assert world.messenger.recipients() == [] and "paged" not in kinds(world, incident.incident_id)
 
 
 def relay_later(world) -> None:
@@ -424,14 +485,15 @@ def relay_later(world) -> None:
 
 
 def test_escalation_whose_start_failed_is_started_by_the_outbox_relay(world):
-    """Given classification committed but starting the escalation failed (throttled), then classification
-    still succeeded (it committed), the start stays in the outbox, and the relay starts it, once."""
-    incident = report(world, "Primary database deadlock")
+    """Given the opening change (classification and level 1's page included) committed but starting the
+    escalation failed (throttled), then the report still succeeded (it committed), level 1 was paged all the
+    same (its page goes before the start), the start stays in the outbox, and the relay starts it, once."""
     world.workflows.fail_next_start(RuntimeError("ThrottlingException: Rate exceeded"), machine=machines.ESCALATION)
-    world.service.classify(incident.incident_id)
+    incident = report(world, "Primary database deadlock")
     assert world.workflows.started(machines.ESCALATION) == []
+    assert world.messenger.recipients() == ["alice@example.com", "+15550100001"]
 
-    world.service.classify(incident.incident_id)  # SQS redelivers the incident.opened event: nothing to decide
+    world.service.classify(incident.incident_id)  # the classify function gets incident.opened: nothing to decide
     relay_later(world)
 
     assert len(world.workflows.started(machines.ESCALATION)) == 1
@@ -439,20 +501,25 @@ def test_escalation_whose_start_failed_is_started_by_the_outbox_relay(world):
     assert world.service.get(incident.incident_id).incident_manager == "carol"
     assert kinds(world, incident.incident_id).count("classified") == 1  # not classified twice
     assert world.events.types().count("incident.classified") == 1
+    assert kinds(world, incident.incident_id).count("paged") == 1  # nor paged twice
 
 
 def test_incident_whose_announcement_failed_is_announced_by_the_outbox_relay(world):
     """Given the incident committed but publishing incident.opened failed (SNS throttled), then the alarm is
-    handled (opened), and the relay publishes the announcement exactly once."""
+    handled (opened, level 1 paged: its page goes before the announcement), and the relay publishes the
+    announcement and the classification (which waited behind it) exactly once, and starts the SLA clocks."""
     world.events.fail_next(RuntimeError("Throttling: Rate exceeded"))
     outcome, incident_id = world.service.handle_alarm(alarm("ALARM"))
     assert outcome is AlarmOutcome.OPENED and world.events.types() == []
+    assert world.messenger.recipients() == ["alice@example.com", "+15550100001"]
+    assert world.workflows.started(machines.SLA) == []
 
     relay_later(world)
     relay_later(world)
 
     assert world.service.get(incident_id).reference == "INC-1"
-    assert world.events.types() == ["incident.opened"]
+    assert world.events.types() == ["incident.opened", "incident.classified"]
+    assert len(world.workflows.started(machines.SLA)) == 1
     assert world.store.dedup_state(ALARM_ARN).created is True
 
 
@@ -479,11 +546,12 @@ def test_repeats_of_an_unannounced_incident_do_not_burn_references(world):
 
 
 def test_first_delivery_of_a_repeat_does_not_announce_again(world):
-    """Given an unclassified alarm incident, when a *new* notification of the alarm arrives (first receive),
-    then it is only counted: a storm of repeats does not flood classify with incident.opened."""
+    """Given an alarm incident, when a *new* notification of the alarm arrives (first receive), then it is only
+    counted: a storm of repeats does not flood classify with incident.opened, nor page again."""
     world.service.handle_alarm(alarm("ALARM"))
     world.service.handle_alarm(alarm("ALARM"), redelivered=False)
-    assert world.events.types() == ["incident.opened"]
+    assert world.events.types() == ["incident.opened", "incident.classified"]
+    assert world.messenger.recipients() == ["alice@example.com", "+15550100001"]
 
 
 def test_redelivery_of_a_classified_incident_does_not_announce_again(world):
@@ -520,14 +588,15 @@ def test_redelivered_claimer_finishes_its_own_incident(world):
 
     assert outcome is AlarmOutcome.OPENED
     assert world.service.read(world.service.get(incident_id)).occurrences == 1
-    assert world.events.types() == ["incident.opened"]
+    assert world.events.types() == ["incident.opened", "incident.classified"]
 
 
 # --- acknowledgement, resolution, notes ---------------------------------------------------------
 
 
 def test_acknowledge(world):
-    """Given a triggered incident, when alice acknowledges, then it is acknowledged by her, now, and announced."""
+    """Given a triggered incident (level 1 paged when it opened, the escalation's first page request not
+    arrived yet), when alice acknowledges, then it is acknowledged by her, now, and announced."""
     report(world)
     world.clock.advance(minutes=4)
 
@@ -537,8 +606,8 @@ def test_acknowledge(world):
     assert (acknowledged.acknowledged_by, acknowledged.acknowledged_at) == ("alice", world.clock())
     entry = world.store.timeline(acknowledged.incident_id)[-1]
     assert (entry.kind, entry.actor, entry.message) == (TimelineKind.ACKNOWLEDGED, "alice", "Acknowledged by alice; paging stopped")
-    assert world.events.types() == ["incident.opened", "incident.acknowledged"]
-    assert world.workflows.answers == []  # nothing was being paged yet
+    assert world.events.types() == ["incident.opened", "incident.classified", "incident.acknowledged"]
+    assert world.workflows.answers == []  # no task token handed over yet (test_paging.py: the request then is answered)
 
 
 def test_acknowledge_twice_is_refused(world):
@@ -561,9 +630,9 @@ def test_resolve(world):
     assert resolved.status is Status.RESOLVED
     assert (resolved.resolved_by, resolved.resolved_at, resolved.resolution_notes) == ("alice", world.clock(), "Restarted the pool")
     assert resolved.auto_resolved is False
-    entry = world.store.timeline(resolved.incident_id)[-1]
-    assert (entry.kind, entry.message, entry.details) == (TimelineKind.RESOLVED, "Resolved by alice: Restarted the pool", {"automatic": False})
-    assert world.events.types() == ["incident.opened", "incident.acknowledged", "incident.resolved"]
+    (entry,) = [e for e in world.store.timeline(resolved.incident_id) if e.kind is TimelineKind.RESOLVED]
+    assert (entry.at, entry.message, entry.details) == (world.clock(), "Resolved by alice: Restarted the pool", {"automatic": False})
+    assert world.events.types() == ["incident.opened", "incident.classified", "incident.acknowledged", "incident.resolved"]
 
 
 def test_resolve_already_resolved_is_refused(world):
@@ -601,7 +670,8 @@ def test_add_note(world):
 
 
 def test_timeline_tells_the_story_in_order(world):
-    """Given a whole alarm incident (open, repeat, classify, page, ack, note, OK), then the timeline is in time order."""
+    """Given a whole alarm incident (open: classified and paged, repeat, the classify function's late delivery,
+    the escalation's first page request, ack, note, OK), then the timeline is in time order."""
     _, incident_id = world.service.handle_alarm(alarm("ALARM"))
     steps = [
         lambda: world.service.handle_alarm(alarm("ALARM")),
@@ -619,13 +689,13 @@ def test_timeline_tells_the_story_in_order(world):
     assert [e.at for e in timeline] == sorted(e.at for e in timeline)
     assert [e.kind.value for e in timeline] == [
         "opened",
-        "occurrence",
         "classified",
         "escalation_started",
-        "stakeholder_update",
         "paged",
+        "stakeholder_update",
         "notification_sent",
         "notification_sent",
+        "occurrence",
         "acknowledged",
         "note",
         "resolved",

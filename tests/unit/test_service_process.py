@@ -19,7 +19,7 @@ from firebell.domain.models import WatchRequest, IncidentCreate, IncidentRead
 from tests.fakes import FakeWorkflows
 
 from .builders import ALARM_ARN, alarm, confirming, exhausted, page_request, reminder, sla_wake, watch_request
-from .conftest import API_URL, World, build_world
+from .conftest import API_URL, World, build_world, open_unclassified
 
 
 def entries(world: World, incident_id: str, kind: TimelineKind):
@@ -40,18 +40,18 @@ def with_directory(config: FirebellConfig, change: Callable[[dict[str, Any]], No
 
 @pytest.fixture
 def p1(world: World) -> str:
-    """INC-1: a classified P1 (database) of team platform, opened 10:00; carol's incident-manager page cleared."""
+    """INC-1: a P1 (database) of team platform, opened 10:00 and classified in that change; its pages (level 1:
+    alice, incident manager: carol) cleared."""
     incident = world.service.report(IncidentCreate(title="Primary database deadlock", reporter="erin"))
-    world.service.classify(incident.incident_id)
     clear_outbox(world)
     return incident.incident_id
 
 
 @pytest.fixture
 def p2(world: World) -> str:
-    """INC-1: a classified P2 checkout alarm incident (no incident manager), opened 10:00."""
+    """INC-1: a P2 checkout alarm incident (no incident manager), opened 10:00 and classified in that change
+    (level 1, alice, paged)."""
     _, incident_id = world.service.handle_alarm(alarm("ALARM"))
-    world.service.classify(incident_id)
     return incident_id
 
 
@@ -260,13 +260,15 @@ def run_page(world: World, incident_id: str, level: int, targets, token: str):
 
 def test_a_window_that_starts_mid_escalation_stops_its_paging_and_its_end_resumes_it(maintenance_later):
     """GoAlert #2594: maintenance turned on while an incident's escalation runs did not cancel the notification cycle
-    already under way. Given level 1 paged at 10:00, when level 2 falls due at 10:35 inside the window, then nobody is
-    paged, that run ends (its token answered `stop`) and the maintenance timer waits for 12:00; at 12:00 a new run
-    pages level 1 again, and a late page of the old run pages nobody."""
+    already under way. Given level 1 paged at 10:00 (by the change that opened the incident; the run's first page
+    request only hands over its token), when level 2 falls due at 10:35 inside the window, then nobody is paged,
+    that run ends (its token answered `stop`) and the maintenance timer waits for 12:00; at 12:00 a new run pages
+    level 1 again (on its own first request: it was not paged at the new run's start), and a late page of the old
+    run pages nobody."""
     world = maintenance_later
     _, incident_id = world.service.handle_alarm(alarm("ALARM"))
-    world.service.classify(incident_id)
-    assert {d.person for d in run_page(world, incident_id, 1, [("schedule", "platform-primary")], "run1-level1")} == {"alice"}
+    assert world.messenger.recipients() == ["alice@example.com", "+15550100001"]
+    assert run_page(world, incident_id, 1, [("schedule", "platform-primary")], "run1-level1") == []
     first_run = world.store.get(incident_id).escalation.execution_arn
     clear_outbox(world)
 
@@ -373,8 +375,9 @@ def test_resume_when_not_on_hold_is_refused(world, p1):
 
 
 def test_hold_and_resume_without_sla_clocks(world):
-    """Given an unclassified incident (no SLA yet), then hold and resume work and touch no SLA execution."""
-    incident = world.service.report(IncidentCreate(title="x", reporter="erin"))
+    """Given an unclassified incident (no SLA yet: opened before classification moved into the opening change),
+    then hold and resume work and touch no SLA execution."""
+    incident = open_unclassified(world, "x")
     world.service.acknowledge(incident.incident_id, by="alice")
     assert world.service.hold(incident.incident_id, by="alice", reason="").status is Status.ON_HOLD
     assert world.service.resume(incident.incident_id, by="alice").status is Status.ACKNOWLEDGED
@@ -614,16 +617,17 @@ def test_complete_a_review_that_does_not_exist_is_refused(world):
 
 def test_confirmation_window_keeps_its_token_and_announces(world, p1):
     """Given a resolved P1, when the resolution machine opens the confirmation window, then its token is kept
-    and stakeholders (and the incident manager) are told; a redelivered message tells nobody again."""
+    and stakeholders, whoever was paged (alice: level 1, when it opened) and the incident manager are told; a
+    redelivered message tells nobody again."""
     world.service.resolve(p1, by="alice", notes="fixed")
     clear_outbox(world)
 
     told = world.service.resolution_confirming(confirming(p1, "c1"))
 
-    assert [d.person for d in told] == ["dave", "carol"]
+    assert [d.person for d in told] == ["dave", "alice", "carol"]
     assert world.service.get(p1).resolution.task_token == "c1"
     assert world.service.resolution_confirming(confirming(p1, "c1")) == []
-    assert len(world.messenger.emails) == 2
+    assert len(world.messenger.emails) == 3
 
 
 def test_confirmation_of_an_already_reopened_incident_answers_reopened(world, p1):
@@ -767,5 +771,7 @@ def test_read_hides_task_tokens_and_shows_sla_status(world, p1):
 
 
 def test_read_of_an_unclassified_incident_has_no_sla_status(world):
-    incident = world.service.report(IncidentCreate(title="x", reporter="erin"))
+    """Given an incident stored unclassified (opened before classification moved into the opening change), then
+    its read has no SLA status."""
+    incident = open_unclassified(world, "x")
     assert world.service.read(incident).sla_status is None

@@ -95,8 +95,8 @@ class HookedStore(InMemoryIncidentStore):
 @pytest.mark.parametrize("storm", [2, 25, 60])
 def test_storm_of_identical_triggers_is_one_incident_counting_every_one(shipped_config, busy_switching, storm):
     """Given `storm` instances receive the same trigger at the same instant, then there is exactly one incident,
-    one incident.opened, every delivery names that incident, the pointer counts `storm` and the API shows
-    `storm` occurrences; the timeline has the opening and at most one repeat line."""
+    one incident.opened (and one classification), every delivery names that incident, the pointer counts `storm`
+    and the API shows `storm` occurrences; the timeline has the opening and at most one repeat line."""
     world = build_world(shipped_config, store=SlowCreateStore())
 
     results = run_together(storm, lambda _: world.service.handle_signal(signal()))
@@ -105,7 +105,7 @@ def test_storm_of_identical_triggers_is_one_incident_counting_every_one(shipped_
     (incident,) = world.store.all_incidents()
     assert sorted(outcome.value for outcome, _ in results) == ["deduplicated"] * (storm - 1) + ["opened"]
     assert {incident_id for _, incident_id in results} == {incident.incident_id}
-    assert world.events.types() == ["incident.opened"]
+    assert world.events.types() == ["incident.opened", "incident.classified"]
     assert (pointer(world).occurrences, pointer(world).created, pointer(world).incident_id) == (storm, True, incident.incident_id)
     shown = world.service.read(world.service.get(incident.incident_id))
     assert (shown.reference, shown.occurrences) == ("INC-1", storm)
@@ -201,6 +201,7 @@ def test_a_duplicate_costs_exactly_one_store_write_and_no_read(world):
     _, incident_id = world.service.handle_signal(signal())
     world.service.handle_signal(signal())
     world.store.calls.clear()
+    events, starts, paged = world.events.types(), len(world.workflows.starts), world.messenger.recipients()
 
     for n in range(25):
         world.clock.advance(seconds=10)
@@ -208,7 +209,8 @@ def test_a_duplicate_costs_exactly_one_store_write_and_no_read(world):
         assert world.store.calls == {"record_signal": n + 1}
 
     assert world.store.writes() == 25
-    assert world.events.published[1:] == [] and world.workflows.starts == []
+    # (nothing but the opening announced, started or paged anything)
+    assert world.events.types() == events and len(world.workflows.starts) == starts and world.messenger.recipients() == paged
 
 
 def test_a_duplicate_due_a_timeline_line_costs_two_writes(world):
@@ -450,7 +452,7 @@ def test_record_action_is_a_timeline_line_only(world):
     """Given an open incident, when the source sends a record, then the timeline says what it said; no page,
     no event, no occurrence counted."""
     _, incident_id = world.service.handle_signal(signal())
-    writes = world.store.writes()
+    writes, events, paged = world.store.writes(), world.events.types(), world.messenger.recipients()
 
     assert world.service.handle_signal(signal("record", details="inode usage 80%")) == (AlarmOutcome.RECORDED, incident_id)
     assert world.service.handle_signal(signal("record")) == (AlarmOutcome.RECORDED, incident_id)
@@ -462,7 +464,7 @@ def test_record_action_is_a_timeline_line_only(world):
     ]
     assert world.store.writes() == writes + 2  # one timeline entry each
     assert pointer(world).occurrences == 1
-    assert world.events.types() == ["incident.opened"] and world.messenger.recipients() == []
+    assert world.events.types() == events and world.messenger.recipients() == paged
 
 
 @pytest.mark.parametrize("action", ["acknowledge", "resolve", "record"])
@@ -532,8 +534,8 @@ class CrashingStore(InMemoryIncidentStore):
 def test_claim_whose_writer_crashed_is_finished_on_redelivery(shipped_config):
     """Given the first delivery claimed the key and died before writing the incident, when another first
     delivery arrives at once it leaves the claim alone, and when the crashed message is redelivered it opens
-    the incident under the claimed id, marks the pointer written and announces it once; the OK that follows
-    resolves it."""
+    the incident under the claimed id, marks the pointer written and announces (and classifies) it once; the OK
+    that follows resolves it."""
     store = CrashingStore()
     world = build_world(shipped_config, store=store)
     with pytest.raises(TimeoutError):
@@ -550,14 +552,13 @@ def test_claim_whose_writer_crashed_is_finished_on_redelivery(shipped_config):
     assert incident.incident_id == claimed.incident_id
     assert world.service.read(incident).occurrences == 3
     assert pointer(world).created is True
-    assert world.events.types() == ["incident.opened"]
+    assert world.events.types() == ["incident.opened", "incident.classified"]
     assert world.service.handle_signal(signal("resolve")) == (AlarmOutcome.RESOLVED, incident.incident_id)
 
 
 def test_two_redeliveries_finishing_one_claim_write_one_incident(shipped_config, busy_switching):
     """Given a claim whose writer crashed, when 8 redeliveries finish it at once, then one incident is written
-    and opened once (the conditional create settles the race). Redeliveries that find it already written but
-    unclassified announce it again, by design (classify is idempotent)."""
+    and opened once (the conditional create settles the race): announced, classified and paged once."""
     world = build_world(shipped_config, store=YieldingStore())
     world.store.record_signal(KEY, "01CRASHED00000000000000000", world.clock())
 
@@ -568,7 +569,8 @@ def test_two_redeliveries_finishing_one_claim_write_one_incident(shipped_config,
     assert sorted(outcome.value for outcome, _ in results) == ["deduplicated"] * 7 + ["opened"]
     assert {i for _, i in results} == {"01CRASHED00000000000000000"}
     assert [e.kind for e in world.store.timeline("01CRASHED00000000000000000")].count(TimelineKind.OPENED) == 1
-    assert world.events.types() == ["incident.opened"]  # committed once, announced once
+    assert world.events.types() == ["incident.opened", "incident.classified"]  # committed once, announced once
+    assert len([e for e in world.store.timeline("01CRASHED00000000000000000") if e.kind is TimelineKind.PAGED]) == 1
     assert pointer(world).created is True
 
 

@@ -1,8 +1,12 @@
 """Carries out what changes committed: publish, start/stop workflows, answer tasks, send email and SMS.
 
 Each effect is claimed (a conditional write with a lease) before it is carried out and marked done after,
-so two dispatchers (the function right after its commit, and the table stream's safety net) never both do
-it; only a crash between doing and marking can repeat one, once its lease ran out. Effects of one change
+so two dispatchers (the function right after its commit, and the outbox relay's safety net) never both do
+it; only a crash between doing and marking can repeat one, once its lease ran out. Right after a commit the
+function needs no claim write (the commit wrote its effects claimed by it) and no read for a page's guard (the
+state it just committed is the incident as last seen): the first page costs one call to SES or SNS and the
+write that marks it done. The price: effects a crashed function left claimed wait for the lease before the
+relay takes them. Effects of one change
 run in order and the first failure stops the rest: a later effect (start the next escalation) never
 overtakes an earlier one (stop the previous), and what is left stays pending for the next dispatch.
 """
@@ -11,13 +15,13 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from .domain import sms_digest
 from .domain.enums import TimelineKind
 from .domain.sla import state_machine_time
 from .retrying import persevering
-from .domain.models import IncidentEvent, TimelineEntry
+from .domain.models import Incident, IncidentEvent, TimelineEntry
 from . import workflows as machines
 from .outbox import Effect, EffectKind, EffectStatus, Guard, Needs
 from .ports import Clock, EventPublisher, IncidentStore, Messenger, Workflows
@@ -28,6 +32,18 @@ _RUN_LIFECYCLE = (EffectKind.START, EffectKind.STOP)
 _FINISHED = (EffectStatus.DONE, EffectStatus.SKIPPED)
 # Longer than any single effect takes (an SES or SNS call with the SDK's retries), shorter than a redelivery.
 LEASE = timedelta(seconds=60)
+# How long the state a function just committed stands in for a fresh read of the incident (a page's guard).
+COMMITTED_STATE_FRESH = timedelta(seconds=1)
+
+
+@dataclass(frozen=True, slots=True)
+class Committed:
+    """A change this dispatcher runs right after committing it: the state it wrote, when, and until when the
+    commit claimed its effects for it."""
+
+    incident: Incident
+    at: datetime
+    claimed_until: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,21 +64,38 @@ class Dispatcher:
         self._clock = clock
         self._lease = lease
 
-    def dispatch(self, effects: list[Effect]) -> list[Delivery]:
-        """Carry out `effects` in order; stop at the first failure (it stays pending and is retried later)."""
+    def claim_until(self, now: datetime) -> datetime:
+        """Until when a change committed now holds its effects for this dispatcher (Change.claimed_until)."""
+        return now + self._lease
+
+    def dispatch(self, effects: list[Effect], committed: Committed | None = None) -> list[Delivery]:
+        """Carry out `effects` in order; stop at the first failure (it stays pending and is retried later).
+        `committed`: they are the change this dispatcher has just committed."""
         deliveries: list[Delivery] = []
         earlier: list[Effect] = []
-        if any(e.kind in _RUN_LIFECYCLE for e in effects):
+        # (a new incident's first change has no earlier one)
+        if any(e.kind in _RUN_LIFECYCLE for e in effects) and not (committed and committed.incident.version == 1):
             earlier = self._earlier_runs(effects)
-        for effect in earlier + effects:
+        for position, effect in enumerate(earlier + effects):
             try:
-                delivery = self._run(effect, in_turn=effect in earlier)
+                delivery = self._run(effect, in_turn=effect in earlier, committed=None if effect in earlier else committed)
             except Exception as error:
                 logger.warning("effect %s (%s) failed; left for the next dispatch", effect.effect_id, effect.kind, exc_info=True)
+                if committed is not None:
+                    self._hand_back([e for e in (earlier + effects)[position + 1:] if e not in earlier])
                 raise EffectsPending(effect.incident_id, str(error)) from error
             if delivery:
                 deliveries.append(delivery)
         return deliveries
+
+    def _hand_back(self, claimed: list[Effect]) -> None:
+        """The commit claimed these for us and we stop before them: the relay may take them at once, not after the
+        lease (a crash leaves them to the lease)."""
+        for effect in claimed:
+            try:
+                self._store.release_effect(effect)
+            except Exception:
+                logger.warning("effect %s stays claimed until its lease runs out", effect.effect_id, exc_info=True)
 
     def _earlier_runs(self, effects: list[Effect]) -> list[Effect]:
         """Starting and stopping workflow runs happens in commit order across dispatchers: an earlier change's
@@ -75,9 +108,21 @@ class Dispatcher:
         """Whatever an earlier attempt committed and did not finish (a redelivery, the stream's safety net)."""
         return self.dispatch(self._store.pending_effects(incident_id))
 
-    def _run(self, effect: Effect, in_turn: bool = False) -> Delivery | None:
+    def _claimed(self, effect: Effect, now: datetime, committed: Committed | None) -> bool:
+        if committed is not None and now + self._lease / 2 < committed.claimed_until:
+            return True  # the commit claimed it, with time to spare
+        return self._store.claim_effect(effect, now, now + self._lease, ours_until=committed.claimed_until if committed else None)
+
+    def _last_seen(self, effect: Effect, committed: Committed | None) -> tuple[Incident | None, datetime]:
+        """The incident as last seen, for a guard: what we committed a moment ago, else a fresh read."""
+        if committed is not None and self._clock() - committed.at <= COMMITTED_STATE_FRESH:
+            return committed.incident, committed.at
+        incident = self._store.get(effect.incident_id)
+        return incident, self._clock()
+
+    def _run(self, effect: Effect, in_turn: bool = False, committed: Committed | None = None) -> Delivery | None:
         now = self._clock()
-        if not self._store.claim_effect(effect, now, now + self._lease):
+        if not self._claimed(effect, now, committed):
             if in_turn and self._store.effect_status(effect.incident_id, effect.effect_id) not in _FINISHED:
                 # Another dispatcher is carrying out an earlier run effect: ours wait (the relay does them after).
                 raise EffectsPending(effect.incident_id, f"earlier run effect {effect.effect_id} in progress elsewhere")
@@ -87,9 +132,8 @@ class Dispatcher:
         digest_entries: list[TimelineEntry] = []
         try:
             if effect.guard is not None:
-                # A fresh read just before sending: a page for an incident acknowledged meanwhile is not sent.
-                incident = self._store.get(effect.incident_id)
-                checked_at = self._clock()
+                # Just before sending: a page for an incident acknowledged meanwhile is not sent.
+                incident, checked_at = self._last_seen(effect, committed)
                 checked_version = incident.version if incident else None
                 if not effect.guard.holds(incident):
                     self._skip(effect, incident.status if incident else "gone")
@@ -255,4 +299,4 @@ def _commit_order(effect: Effect) -> tuple[str, int, int]:
     return incident_id, int(version), int(position)
 
 
-__all__ = ["Delivery", "Dispatcher", "EffectsPending", "OutboxRelay"]
+__all__ = ["Committed", "Delivery", "Dispatcher", "EffectsPending", "OutboxRelay"]

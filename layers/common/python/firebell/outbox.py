@@ -124,6 +124,8 @@ class Change:
         self.dedup: list[DedupMark] = []
         self.once: list[UseOnce] = []
         self.idempotency: IdempotencyClaim | None = None
+        # Set by the committer: its effects are written already claimed by it until then (no claim write each).
+        self.claimed_until: datetime | None = None
 
     @property
     def incident_id(self) -> str:

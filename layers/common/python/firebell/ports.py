@@ -84,8 +84,9 @@ class IncidentStore(Protocol):
 
     def pending_effects(self, incident_id: str) -> list[Effect]: ...
 
-    def claim_effect(self, effect: Effect, now: datetime, lease_until: datetime) -> bool:
-        """Take a pending effect (or one whose claimer's lease ran out); False if another dispatcher has it or it is done."""
+    def claim_effect(self, effect: Effect, now: datetime, lease_until: datetime, ours_until: datetime | None = None) -> bool:
+        """Take a pending effect (or one whose claimer's lease ran out, or, with `ours_until`, one its commit claimed
+        for us until then: the lease is extended); False if another dispatcher has it or it is done."""
 
     def complete_effect(self, effect: Effect, status: EffectStatus, result: str, entries: list[TimelineEntry] = ()) -> None: ...
 

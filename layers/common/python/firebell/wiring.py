@@ -81,7 +81,18 @@ def context() -> Context:
         time_scale=settings.time_scale,
         api_url=settings.public_api_url,
         ack_secret=_ack_secret(settings),
+        api_url_served=lambda: _api_url_served()[0],
     )
+
+
+@per_function
+def _api_url_served() -> list[str]:
+    return [""]
+
+
+def serving_at(url: str) -> None:
+    """The API function's public URL, as its requests show it (functions/api/http_rules.py public_url)."""
+    _api_url_served()[0] = url
 
 
 # One function per use case: a function builds only the ones it runs.
@@ -97,7 +108,7 @@ def resolution() -> Resolution:
 
 @per_function
 def intake() -> AlertIntake:
-    return AlertIntake(incidents(), context(), lifecycle(), resolution())
+    return AlertIntake(incidents(), context(), lifecycle(), resolution(), escalation())
 
 
 @per_function

@@ -22,10 +22,13 @@ class OutboxStore:
                                      filter_condition=EffectRecord.status.is_in(EffectStatus.PENDING.value, EffectStatus.SENDING.value))
         return [Effect.model_validate(record.document) for record in records]
 
-    def claim_effect(self, effect: Effect, now: datetime, lease_until: datetime) -> bool:
-        """Take the effect for this dispatcher: pending, or claimed by one whose lease ran out."""
+    def claim_effect(self, effect: Effect, now: datetime, lease_until: datetime, ours_until: datetime | None = None) -> bool:
+        """Take the effect for this dispatcher: pending, or claimed by one whose lease ran out (or, `ours_until`, by
+        our own commit until then: extended)."""
         condition = (EffectRecord.status == EffectStatus.PENDING.value) | (
             (EffectRecord.status == EffectStatus.SENDING.value) & (EffectRecord.lease_until < now.isoformat()))
+        if ours_until is not None:
+            condition = condition | ((EffectRecord.status == EffectStatus.SENDING.value) & (EffectRecord.lease_until == ours_until.isoformat()))
         try:
             EffectRecord._get_connection().update_item(
                 incident_pk(effect.incident_id), range_key=effect_sk(effect.effect_id),
@@ -41,12 +44,20 @@ class OutboxStore:
     def complete_effect(self, effect: Effect, status: EffectStatus, result: str, entries: list[TimelineEntry] = ()) -> None:
         """Mark it done (or skipped) together with the timeline lines that record it (e.g. the delivery); a second
         completion (a retry of one whose answer was lost) changes nothing and writes no line twice."""
+        actions = [EffectRecord.status.set(status.value), EffectRecord.result.set(result[:1024] or "-"),
+                   EffectRecord.lease_until.remove(), EffectRecord.outbox.remove()]
+        condition = EffectRecord.status == EffectStatus.SENDING.value
+        if not entries:  # one item: a plain conditional update (a transaction costs twice the write units)
+            try:
+                EffectRecord._get_connection().update_item(incident_pk(effect.incident_id), range_key=effect_sk(effect.effect_id),
+                                                           actions=actions, condition=condition)
+            except UpdateError as error:
+                if not conditional_failure(error):
+                    raise
+            return
         try:
             with TransactWrite(connection=EffectRecord._get_connection().connection) as tx:
-                tx.update(EffectRecord(incident_pk(effect.incident_id), effect_sk(effect.effect_id)),
-                          actions=[EffectRecord.status.set(status.value), EffectRecord.result.set(result[:1024] or "-"),
-                                   EffectRecord.lease_until.remove(), EffectRecord.outbox.remove()],
-                          condition=EffectRecord.status == EffectStatus.SENDING.value)
+                tx.update(EffectRecord(incident_pk(effect.incident_id), effect_sk(effect.effect_id)), actions=actions, condition=condition)
                 for entry in entries:
                     tx.save(TimelineRecord(incident_pk(entry.incident_id), f"TIMELINE#{entry.at.isoformat()}#{ULID()}", document=entry.model_dump(mode="json")))
         except TransactWriteError as error:

@@ -243,8 +243,10 @@ class DynamoIncidentStore(OutboxStore, SmsWindowStore):
             for entry in change.entries:
                 tx.save(TimelineRecord(incident_pk(entry.incident_id), f"TIMELINE#{entry.at.isoformat()}#{ULID()}",
                                        document=entry.model_dump(mode="json")))
+            claimed = change.claimed_until.isoformat() if change.claimed_until else None
             for effect in change.effects(committed.version):
-                tx.save(EffectRecord(incident_pk(effect.incident_id), effect_sk(effect.effect_id), status=EffectStatus.PENDING.value,
+                tx.save(EffectRecord(incident_pk(effect.incident_id), effect_sk(effect.effect_id),
+                                     status=(EffectStatus.SENDING if claimed else EffectStatus.PENDING).value, lease_until=claimed,
                                      outbox=OUTBOX_PENDING, committed_at=change.now.isoformat(), document=effect.model_dump(mode="json"),
                                      expires=expires))
             for once in change.once:

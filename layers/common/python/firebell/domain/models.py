@@ -115,6 +115,11 @@ class EscalationState(_Model):
     watching: bool = False  # the token belongs to the acknowledgement watch, not to a page
     exhausted: bool = False
     deferred_until: datetime | None = None  # opened during maintenance: escalation starts then
+    # Level 1 went out with the run's start (no hop through the state machine and the notify queue): the run's
+    # first page request only hands over its task token.
+    paged_at_start: bool = False
+    # Escalated by hand before that first request came: it is answered "escalate" at once (level 2 is paged).
+    escalate_on_first_request: bool = False
 
 
 class Duty(_Model):

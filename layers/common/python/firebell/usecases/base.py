@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from ..domain.directory import FirebellConfig
-from ..dispatch import Delivery, Dispatcher, EffectsPending
+from ..dispatch import Committed, Delivery, Dispatcher, EffectsPending
 from ..domain.errors import ConcurrentUpdate, DomainError, IdempotencyKeyTaken, IncidentNotFound
 from ..domain.models import Incident, IncidentRead, TimelineEntry
 from ..outbox import Change
@@ -33,6 +33,14 @@ class Context:
     time_scale: float = 1.0
     api_url: str = ""
     ack_secret: Callable[[], bytes] | None = None
+    # The API function cannot be told its own URL (CloudFormation: it would depend on itself); it learns it from
+    # the requests it serves, so that the pages it sends carry one-click links too.
+    api_url_served: Callable[[], str] = lambda: ""
+
+    @property
+    def public_url(self) -> str:
+        """Where people reach the API (one-click links, review links); "" when unknown."""
+        return (self.api_url or self.api_url_served()).rstrip("/")
 
 
 @dataclass
@@ -103,6 +111,7 @@ class Incidents:
         return Outcome(committed, self._dispatch(change, committed), changed=True)
 
     def _commit(self, change: Change) -> Incident:
+        change.claimed_until = self._dispatcher.claim_until(self._clock())
         try:
             return self.store.commit(change)
         except (ConcurrentUpdate, DomainError, IdempotencyKeyTaken):
@@ -124,7 +133,8 @@ class Incidents:
 
     def _dispatch(self, change: Change, committed: Incident) -> list[Delivery]:
         try:
-            return self._dispatcher.dispatch(change.effects(committed.version))
+            return self._dispatcher.dispatch(change.effects(committed.version),
+                                             Committed(committed, self._clock(), change.claimed_until))
         except EffectsPending:
             # Committed: what is left stays in the outbox, and the relay carries it out.
             return []

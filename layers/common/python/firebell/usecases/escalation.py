@@ -10,7 +10,7 @@ from ..domain.classification import classify
 from ..domain.enums import Action, EventType, Status, TaskOutcome, TimelineKind
 from ..domain.escalation import escalation_plan, people_for, scaled_timeout
 from ..domain.lifecycle import is_open, next_status
-from ..domain.models import EscalationExhausted, PageRequest, WatchRequest
+from ..domain.models import EscalationExhausted, EscalationLevel, Incident, PageRequest, WatchRequest
 from ..outbox import Change, EffectKind, Guard, Needs
 from . import sla_clocks
 from .base import SYSTEM, Context, Incidents, Outcome
@@ -19,8 +19,12 @@ from .duties import reach, start_duties
 _OPEN = (Status.TRIGGERED, Status.ACKNOWLEDGED, Status.ON_HOLD)
 
 
-def start_escalation(c: Change, ctx: Context, config: FirebellConfig) -> None:
-    """A new run of the incident's policy; the previous run (if any) is stopped first: never two at once."""
+def start_escalation(c: Change, ctx: Context, config: FirebellConfig, page_first_level: bool = False) -> None:
+    """A new run of the incident's policy; the previous run (if any) is stopped first: never two at once.
+
+    `page_first_level`: level 1 is paged by this very change, its pages going before the run's start (whose first
+    page request then only hands over its token): the first page waits for no workflow, queue or function.
+    """
     incident = c.incident
     plan = escalation_plan(incident, config.directory, config.rules, ctx.time_scale)
     run = incident.escalation.runs + 1
@@ -28,14 +32,28 @@ def start_escalation(c: Change, ctx: Context, config: FirebellConfig) -> None:
     execution = ctx.execution_arn(machines.ESCALATION, name)
     c.answer(incident.escalation.task_token, TaskOutcome.STOP)
     c.stop(incident.escalation.execution_arn, "superseded by a new escalation run")
-    # Started only while the incident still wants this very run (a resolve may commit before it starts).
-    c.start(machines.ESCALATION, name, plan.model_dump(mode="json"), guard=Guard(statuses=_OPEN, escalation_execution=execution))
     c.set_part("escalation", execution_arn=execution, runs=run, level=0, round=1, task_token=None, watching=False, exhausted=False,
-               deferred_until=None)
+               deferred_until=None, paged_at_start=False, escalate_on_first_request=False)
     steps = ", then ".join(f"level {lvl.level} ({', '.join(t.ref for t in lvl.targets)}) for {lvl.timeout_seconds}s" for lvl in plan.levels)
     repeat = f" ×{plan.rounds}" if plan.rounds > 1 else ""
     c.log(TimelineKind.ESCALATION_STARTED, SYSTEM, f"Escalation started: {steps}{repeat}; then incident manager",
           details={"execution": execution, "run": run})
+    if page_first_level and c.incident.status is Status.TRIGGERED:
+        page_level(c, ctx, config, plan.levels[0], 1, task_token=None)
+        c.set_part("escalation", paged_at_start=True)
+    # Started only while the incident still wants this very run (a resolve may commit before it starts).
+    c.start(machines.ESCALATION, name, plan.model_dump(mode="json"), guard=Guard(statuses=_OPEN, escalation_execution=execution))
+
+
+def page_level(c: Change, ctx: Context, config: FirebellConfig, level: EscalationLevel, round_: int, task_token: str | None) -> None:
+    people = people_for(level.targets, config.directory, c.now)
+    round_note = f", round {round_}" if round_ > 1 else ""
+    c.set_part("escalation", level=level.level, round=round_, task_token=task_token, watching=False)
+    reach(c, ctx, config, people, urgent=True, why=f"level {level.level}{round_note}", guard=page_guard(c))
+    c.log(TimelineKind.PAGED, SYSTEM,
+          f"Level {level.level}{round_note} paged: {', '.join(people) or 'nobody reachable'}; "
+          f"escalates in {level.timeout_seconds}s unless acknowledged",
+          details={"level": level.level, "round": round_, "people": people})
 
 
 def page_guard(c: Change) -> Guard:
@@ -46,6 +64,12 @@ def page_guard(c: Change) -> Guard:
 def _maintenance(c: Change, config: FirebellConfig) -> MaintenanceWindow | None:
     service = config.directory.service(c.incident.service)
     return service.maintenance_at(c.now) if service else None
+
+
+def _paged_at_start(incident: Incident, request: PageRequest) -> bool:
+    """The run's first page request, for a level 1 paged when the run started."""
+    return (incident.escalation.paged_at_start and request.level.level == 1 and request.round == 1 and not request.retrigger
+            and incident.escalation.task_token is None)
 
 
 def _stale(c: Change, execution: str | None) -> bool:
@@ -72,7 +96,12 @@ class Escalation:
         config = self._ctx.config()
         return self._incidents.change(incident_id, lambda c: self._classify(c, config))
 
-    def _classify(self, c: Change, config: FirebellConfig) -> None:
+    def classify_opening(self, c: Change) -> None:
+        """Classify a new incident in the change that opens it, paging level 1 in that same change: no hop
+        through the events topic and the classify queue (whose consumer then finds it done)."""
+        self._classify(c, self._ctx.config(), announce_opened=True)
+
+    def _classify(self, c: Change, config: FirebellConfig, announce_opened: bool = False) -> None:
         newly = c.incident.priority is None
         if newly:
             result = classify(c.incident, config.rules, config.directory, self._ctx.time_scale)
@@ -84,9 +113,11 @@ class Escalation:
                   f"resolve by {result.sla.resolution.due_at:%Y-%m-%d %H:%M} UTC",
                   details={"category": result.category, "priority": result.priority, "team": result.team})
         if is_open(c.incident.status):
-            # Effects run in the order they are added: the escalation's start first, so the first page waits for
-            # nothing else (issue 10: the event and the SLA clocks' start used to go before it).
+            # Effects run in the order they are added: level 1's pages first, then the escalation's start, so the
+            # first page waits for nothing else (issue 10).
             self._start_paging(c, config)
+        if announce_opened:
+            c.publish(EventType.OPENED)  # after the first page's effects: it waits for nothing else
         if newly:
             c.publish(EventType.CLASSIFIED)
         if is_open(c.incident.status) and c.incident.sla and c.incident.sla.execution_arn is None:
@@ -100,7 +131,7 @@ class Escalation:
         if window:
             self._defer(c, window)
             return
-        start_escalation(c, self._ctx, config)
+        start_escalation(c, self._ctx, config, page_first_level=True)
         self._start_quiet_period(c, config)
         start_duties(c, self._ctx, config)
 
@@ -153,6 +184,16 @@ class Escalation:
             return  # a run that was superseded or stopped pages nobody
         if incident.escalation.task_token == request.task_token:
             return  # this level was already paged (redelivered message)
+        if _paged_at_start(incident, request):
+            if incident.status is Status.TRIGGERED and incident.escalation.escalate_on_first_request:
+                c.answer(request.task_token, TaskOutcome.ESCALATE)  # on to level 2, as asked
+                c.set_part("escalation", paged_at_start=False, escalate_on_first_request=False)
+                return
+            if incident.status is Status.TRIGGERED:
+                c.set_part("escalation", task_token=request.task_token, paged_at_start=False)
+                return
+            # Acknowledged (or more) before the token came: answered below, without a "not paged" line.
+            c.set_part("escalation", paged_at_start=False)
         if request.retrigger and incident.status is Status.ACKNOWLEDGED and incident.escalation.watching:
             c.set(status=next_status(incident.reference, incident.status, Action.RETRIGGER))
             c.log(TimelineKind.RETRIGGERED, SYSTEM, "Acknowledged but untouched past the acknowledgement timeout: paging again")
@@ -168,16 +209,10 @@ class Escalation:
             return
         if status is not Status.TRIGGERED:
             c.answer(request.task_token, TaskOutcome.ACKNOWLEDGED if status is Status.ACKNOWLEDGED else TaskOutcome.STOP)
-            c.log(TimelineKind.PAGE_SKIPPED, SYSTEM, f"Level {request.level.level} not paged: incident {status}")
+            if not _paged_at_start(incident, request):
+                c.log(TimelineKind.PAGE_SKIPPED, SYSTEM, f"Level {request.level.level} not paged: incident {status}")
             return
-        people = people_for(request.level.targets, config.directory, c.now)
-        round_note = f", round {request.round}" if request.round > 1 else ""
-        c.set_part("escalation", level=request.level.level, round=request.round, task_token=request.task_token, watching=False)
-        reach(c, self._ctx, config, people, urgent=True, why=f"level {request.level.level}{round_note}", guard=page_guard(c))
-        c.log(TimelineKind.PAGED, SYSTEM,
-              f"Level {request.level.level}{round_note} paged: {', '.join(people) or 'nobody reachable'}; "
-              f"escalates in {request.level.timeout_seconds}s unless acknowledged",
-              details={"level": request.level.level, "round": request.round, "people": people})
+        page_level(c, self._ctx, config, request.level, request.round, request.task_token)
 
     def watch(self, request: WatchRequest) -> Outcome:
         def decide(c: Change) -> None:

@@ -18,6 +18,7 @@ from ..domain.models import AlarmDetails, Incident, IncidentCreate, Signal, Time
 from ..outbox import Change, DedupMark, EffectKind, IdempotencyClaim, Needs
 from ..ports import DedupState
 from .base import Context, Incidents
+from .escalation import Escalation
 from .lifecycle import Lifecycle
 from .resolution import Resolution
 
@@ -61,15 +62,17 @@ def alarm_signal(alarm: AlarmDetails) -> Signal:
 
 
 class AlertIntake:
-    # It opens incidents (and announces them); recovery resolves, a quick return reopens, PagerDuty acknowledges.
-    NEEDS = Needs(effects=frozenset({EffectKind.PUBLISH})) | Lifecycle.NEEDS | Resolution.NEEDS
+    # It opens incidents, classified and paged in the same change (and announces them); recovery resolves, a
+    # quick return reopens, PagerDuty acknowledges.
+    NEEDS = Needs(effects=frozenset({EffectKind.PUBLISH})) | Escalation.NEEDS | Lifecycle.NEEDS | Resolution.NEEDS
 
-    def __init__(self, incidents: Incidents, ctx: Context, lifecycle: Lifecycle, resolution: Resolution) -> None:
+    def __init__(self, incidents: Incidents, ctx: Context, lifecycle: Lifecycle, resolution: Resolution, escalation: Escalation) -> None:
         self._incidents = incidents
         self._store = incidents.store
         self._ctx = ctx
         self._lifecycle = lifecycle
         self._resolution = resolution
+        self._escalation = escalation
 
     # --- people -----------------------------------------------------------------------------------
 
@@ -212,8 +215,8 @@ class AlertIntake:
             return AlarmOutcome.DEDUPLICATED, incident_id  # a redelivery of the claimer, or a concurrent takeover, opened it
 
     def _new(self, incident_id: str, opened_by: str | None = None, **fields) -> Change:
-        """A new incident with its reference, its "opened" line (by `opened_by`, else its reporter) and its
-        announcement, as one change."""
+        """A new incident with its reference, its "opened" line (by `opened_by`, else its reporter), its
+        classification and first page, and its announcement, as one change."""
         now = self._ctx.clock()
         incident = Incident(incident_id=incident_id, reference=self._store.next_reference(), opened_at=now, last_seen_at=now, **fields)
         change = Change(incident, now, new=True)
@@ -223,7 +226,7 @@ class AlertIntake:
                 incident.source, f"report by {incident.reporter}")
         )
         change.log(TimelineKind.OPENED, opened_by or incident.reporter, f"{incident.reference} opened from {origin}: {incident.title}")
-        change.publish(EventType.OPENED)
+        self._escalation.classify_opening(change)
         return change
 
 

@@ -101,6 +101,10 @@ class Lifecycle:
             if escalation.task_token and escalation.execution_arn and not escalation.exhausted:
                 c.answer(escalation.task_token, TaskOutcome.ESCALATE)
                 c.set_part("escalation", task_token=None)
+            elif escalation.paged_at_start and escalation.execution_arn:
+                # Level 1 went out as the run started and its first request (with the token) has not come yet: a
+                # new run would page level 1 again; that request is answered "escalate" instead.
+                c.set_part("escalation", escalate_on_first_request=True)
             else:
                 # No escalation is waiting any more (it ran out, or never started): start a new one.
                 start_escalation(c, self._ctx, config)

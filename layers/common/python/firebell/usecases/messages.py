@@ -16,13 +16,13 @@ def acknowledge_link(ctx: Context, config: FirebellConfig, incident: Incident, p
         raise RuntimeError("no acknowledgement-link secret is configured (ACK_SECRET_ARN or FIREBELL_ACK_SECRET)")
     expires = now + timedelta(hours=config.rules.process.ack_link_hours)
     token = ack_links.sign(incident.incident_id, person, expires, ctx.ack_secret())
-    return f"{ctx.api_url.rstrip('/')}/ack/{token}"
+    return f"{ctx.public_url}/ack/{token}"
 
 
 def compose(ctx: Context, config: FirebellConfig, incident: Incident, person: Person, why: str, note: str | None,
             now: datetime) -> tuple[str, str, str]:
     """(email subject, email body, SMS text) for one person."""
-    api_url = ctx.api_url.rstrip("/")
+    api_url = ctx.public_url
     priority = incident.priority or "unprioritised"
     state = incident.status.value.replace("_", " ")
     subject = f"[firebell] {incident.reference} {priority} {state}: {incident.title}"[:200]
