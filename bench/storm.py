@@ -8,20 +8,23 @@ envelope (taken from what moto's SNS actually delivers to the intake queue) arou
 alarm notification (events/cloudwatch/alarm-state-alarm.json): `--duplicates` copies of one alarm ARN and
 `--distinct` other ARNs, shuffled. The handlers talk to DynamoDB and SNS over HTTP.
 
-Then, in the same run and against the same server, the same number of conditional UpdateItems of the shape
-firebell's one-write-per-duplicate uses (if_not_exists + ADD a counter, with a condition) are sent with
-plain boto3 from the same number of threads, as the baseline: the ratio between the two rates is what
-firebell (parsing, validation, powertools, the service, the writes that opening an incident takes) costs on
-top of the one write. moto's server runs in a process of its own by default (`--moto thread` puts it in a
-thread of this one), so the CPU time of each process, per alarm and per raw update, shows which side costs what.
+Then, in the same run and against the same server, as many conditional UpdateItems of the dedup pointer's shape
+(if_not_exists + ADD a counter, with a condition) are sent with plain boto3 from the same number of threads, as
+the baseline: one bare write per alarm. The ratio between the two rates is what firebell (parsing, validation,
+powertools, the service, the writes that opening an incident takes, less what counting a batch's copies of an
+alarm in one write saves) costs against that. moto's server runs in a process of its own by default (`--moto
+thread` puts it in a thread of this one), so the CPU time of each process, per alarm and per raw update, shows
+which side costs what.
 
 Measured and checked:
 - incidents created (scanned from the table; must be distinct + 1) and the reference counter (no gaps);
-- the stormed alarm's occurrence count as the API reports it (must equal --duplicates), every other alarm 1;
-- incident.opened events that reached the classify queue (the only road to paging): one per incident;
+- the stormed alarm's occurrence count as the API reports it (must equal --duplicates), every other alarm's
+  dedup pointer exactly 1;
+- each incident's "opened" timeline line, scanned from the table: one per incident, none twice;
 - DynamoDB write calls (PutItem, UpdateItem, DeleteItem, BatchWriteItem, TransactWriteItems, counted at
-  botocore's `BaseClient._make_api_call`, conditional failures included) per alarm, split by what intake did
-  with the alarm (opened / deduplicated), so "writes per duplicate alarm" is measured, not derived;
+  botocore's `BaseClient._make_api_call`, conditional failures included) charged to each unit of intake's work
+  (bench/storm_ledger.py: a group of one alarm's copies in a batch, or one alarm in code without groups), split
+  by what intake did (opened / deduplicated), so "writes per duplicate alarm" is measured, not derived;
 - alarms/s through intake, raw conditional updates/s, and their ratio.
 
 moto executes a DynamoDB request in several Python steps (read the item, check the condition, write it back)
@@ -31,6 +34,7 @@ DynamoDB request handling with one lock (`dynamodb_item_atomicity`), for the int
 alike; without it even the baseline's plain counter loses increments.
 
     .venv/bin/python -m bench.storm [--duplicates 10000 --distinct 1000 --workers 16 --moto process --seed 7]
+                                    [--before earlier/storm.json] [--code "what code, if not HEAD"]
         → bench/results/storm.json, bench/results/storm.md; exit status 1 if a check fails
 """
 
@@ -51,7 +55,7 @@ import sys
 import threading
 import time
 import uuid
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager, redirect_stdout
 from datetime import UTC, datetime
@@ -65,12 +69,12 @@ for _path in (str(ROOT), str(LAYER)):
     if _path not in sys.path:
         sys.path.insert(0, _path)
 
+from bench.storm_ledger import AlarmLedger, DynamoCalls, reads, writes  # noqa: E402 (after the paths it needs)
+
 RESULTS = ROOT / "bench" / "results"
 REGION = "us-east-1"
 BATCH_SIZE = 10  # the intake trigger's batch size (infra/topology.py)
 MAX_RECEIVES = 5  # the intake queue's maxReceiveCount: a record failing this often is dead-lettered by intake
-WRITE_OPERATIONS = frozenset({"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems"})
-READ_OPERATIONS = frozenset({"GetItem", "Query", "Scan", "BatchGetItem", "TransactGetItems"})
 STORM_EVENT = ROOT / "events" / "cloudwatch" / "alarm-state-alarm.json"
 
 
@@ -99,130 +103,6 @@ def dynamodb_item_atomicity() -> Iterator[None]:
 
     serialise_dynamodb()
     yield
-
-
-# --- counting DynamoDB calls ----------------------------------------------------------------------
-
-
-class DynamoCalls:
-    """Every DynamoDB API call made in this process (pynamodb's, the adapters', boto3's), by operation.
-
-    Counted at `BaseClient._make_api_call`, which pynamodb calls directly and every botocore/boto3 client
-    method goes through; one count per API call (SDK retries inside it are not separate calls). Calls made
-    while a thread is handling one alarm are also charged to that alarm (`charge`).
-    """
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._local = threading.local()
-        self.by_operation: Counter[str] = Counter()
-        self._original: Any = None
-
-    def install(self) -> None:
-        from botocore.client import BaseClient
-
-        self._original = original = BaseClient._make_api_call
-        calls = self
-
-        def _make_api_call(client, operation_name, api_params):  # type: ignore[no-untyped-def]
-            if client.meta.service_model.service_name == "dynamodb":
-                calls._count(operation_name)
-            return original(client, operation_name, api_params)
-
-        BaseClient._make_api_call = _make_api_call  # type: ignore[method-assign]
-
-    def uninstall(self) -> None:
-        from botocore.client import BaseClient
-
-        if self._original is not None:
-            BaseClient._make_api_call = self._original  # type: ignore[method-assign]
-
-    def _count(self, operation: str) -> None:
-        with self._lock:
-            self.by_operation[operation] += 1
-        charged = getattr(self._local, "charged", None)
-        if charged is not None:
-            charged[operation] += 1
-
-    @contextmanager
-    def charge(self) -> Iterator[Counter[str]]:
-        """The DynamoDB calls this thread makes inside the block."""
-        self._local.charged = charged = Counter()
-        try:
-            yield charged
-        finally:
-            self._local.charged = None
-
-    def snapshot(self) -> Counter[str]:
-        with self._lock:
-            return Counter(self.by_operation)
-
-
-def writes(operations: Counter[str]) -> int:
-    return sum(n for op, n in operations.items() if op in WRITE_OPERATIONS)
-
-
-def reads(operations: Counter[str]) -> int:
-    return sum(n for op, n in operations.items() if op in READ_OPERATIONS)
-
-
-class AlarmLedger:
-    """What intake did with each alarm and the DynamoDB calls it cost, grouped by (storm|distinct, outcome)."""
-
-    def __init__(self, calls: DynamoCalls, storm_arn: str) -> None:
-        self._calls = calls
-        self._storm_arn = storm_arn
-        self._lock = threading.Lock()
-        self.groups: dict[tuple[str, str], dict[str, Any]] = defaultdict(
-            lambda: {"alarms": 0, "operations": Counter(), "writes_per_alarm": Counter()}
-        )
-        self._original: Any = None
-
-    def install(self) -> None:
-        from firebell.usecases.intake import AlertIntake
-
-        self._original = original = AlertIntake.handle_alarm
-        ledger = self
-
-        def handle_alarm(service, alarm, message_id=None, redelivered=False):  # type: ignore[no-untyped-def]
-            with ledger._calls.charge() as charged:
-                outcome, incident_id = original(service, alarm, message_id=message_id, redelivered=redelivered)
-            ledger._record("storm" if alarm.arn == ledger._storm_arn else "distinct", str(outcome), charged)
-            return outcome, incident_id
-
-        AlertIntake.handle_alarm = handle_alarm  # type: ignore[method-assign]
-
-    def uninstall(self) -> None:
-        from firebell.usecases.intake import AlertIntake
-
-        if self._original is not None:
-            AlertIntake.handle_alarm = self._original  # type: ignore[method-assign]
-
-    def _record(self, kind: str, outcome: str, operations: Counter[str]) -> None:
-        with self._lock:
-            group = self.groups[(kind, outcome)]
-            group["alarms"] += 1
-            group["operations"].update(operations)
-            group["writes_per_alarm"][writes(operations)] += 1
-
-    def summary(self) -> list[dict[str, Any]]:
-        rows = []
-        for (kind, outcome), group in sorted(self.groups.items()):
-            ops: Counter[str] = group["operations"]
-            rows.append(
-                {
-                    "alarms": kind,
-                    "outcome": outcome,
-                    "count": group["alarms"],
-                    "dynamodb_writes": writes(ops),
-                    "dynamodb_reads": reads(ops),
-                    "writes_per_alarm": round(writes(ops) / group["alarms"], 4),
-                    "reads_per_alarm": round(reads(ops) / group["alarms"], 4),
-                    "by_operation": dict(sorted(ops.items())),
-                    "alarms_by_write_count": {str(k): v for k, v in sorted(group["writes_per_alarm"].items())},
-                }
-            )
-        return rows
 
 
 # --- the alarms -----------------------------------------------------------------------------------
@@ -391,7 +271,7 @@ def run_raw_updates(keys: list[str], workers: int, cpu_seconds: Any) -> dict[str
                 return
             now = datetime.now(UTC).isoformat()
             try:
-                # record_signal's shape (data/store.py), plus a condition that holds: the write DynamoDB must check.
+                # The dedup pointer's counting update (data/store.py), plus a condition that holds: the write DynamoDB must check.
                 client.update_item(
                     TableName=table,
                     Key={"pk": {"S": f"DEDUP#{key}"}, "sk": {"S": "DEDUP"}},
@@ -435,23 +315,6 @@ def scan_all(table: str, **kwargs: Any) -> Iterator[dict[str, Any]]:
         yield from page["Items"]
 
 
-def drain(queue_url: str) -> list[dict[str, Any]]:
-    import boto3
-
-    sqs = boto3.client("sqs", region_name=REGION)
-    found: list[dict[str, Any]] = []
-    empty_polls = 0
-    while empty_polls < 2:
-        messages = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, MessageAttributeNames=["All"]).get("Messages", [])
-        if not messages:
-            empty_polls += 1
-            continue
-        empty_polls = 0
-        found += messages
-        sqs.delete_message_batch(QueueUrl=queue_url, Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)])
-    return found
-
-
 def api_get(path: str) -> tuple[int, Any]:
     """GET through the real api handler, as API Gateway would call it for a SigV4-signed script (an IAM principal)."""
     from infra.local.http_api import LOCAL_IAM_USER_ARN, proxy_event
@@ -464,23 +327,35 @@ def api_get(path: str) -> tuple[int, Any]:
     return response["statusCode"], json.loads(response["body"]) if response.get("body") else None
 
 
-def verify(resources: dict[tuple[str, str], str], storm_arn: str, duplicates: int, distinct: int) -> dict[str, Any]:
-    from infra.local.render import peek_dead_letters
+def dead_letter_counts(resources: dict[tuple[str, str], str]) -> dict[str, int]:
+    """Messages in each DLQ, asked over the API (moto may be in another process: its queues can't be peeked)."""
+    import boto3
+
     from infra.topology import TOPOLOGY
 
-    table = resources[("table", "incidents")]
-    incidents = [i for i in scan_all(table) if i["pk"]["S"].startswith("INCIDENT#") and i["sk"]["S"] == "INCIDENT"]
-    pointers = {i["pk"]["S"].removeprefix("DEDUP#"): i for i in scan_all(table) if i["pk"]["S"].startswith("DEDUP#")}
-    counter = next((i for i in scan_all(table) if i["pk"]["S"] == "COUNTER#reference"), None)
+    sqs = boto3.client("sqs", region_name=REGION)
+    counts = {}
+    for queue in TOPOLOGY.queues:
+        name = TOPOLOGY.dlq_name(queue.name)
+        attributes = sqs.get_queue_attributes(QueueUrl=resources[("queue_url", name)], AttributeNames=["All"])["Attributes"]
+        counts[name] = int(attributes["ApproximateNumberOfMessages"]) + int(attributes["ApproximateNumberOfMessagesNotVisible"])
+    return counts
+
+
+def verify(resources: dict[tuple[str, str], str], storm_arn: str, duplicates: int, distinct: int) -> dict[str, Any]:
+    items = list(scan_all(resources[("table", "incidents")]))
+    incidents = [i for i in items if i["pk"]["S"].startswith("INCIDENT#") and i["sk"]["S"] == "INCIDENT"]
+    # (the DEDUP# partitions also hold one marker per counted notification, MSG#<id>)
+    pointers = {i["pk"]["S"].removeprefix("DEDUP#"): i for i in items if i["pk"]["S"].startswith("DEDUP#") and i["sk"]["S"] == "DEDUP"}
+    counter = next((i for i in items if i["pk"]["S"] == "COUNTER#reference"), None)
+    # Opened once: each incident's "opened" timeline lines, from the table (whatever carries the announcement on)
+    opened = Counter(i["pk"]["S"] for i in items if i["sk"]["S"].startswith("TIMELINE#") and json.loads(i["document"]["S"]).get("kind") == "opened")
     storm_pointer = pointers.get(storm_arn)
     storm_incident_id = storm_pointer["incident_id"]["S"] if storm_pointer else None
     storm_reference = next((i["reference"]["S"] for i in incidents if i["incident_id"]["S"] == storm_incident_id), None)
     status, read = api_get(f"/incidents/{storm_reference}") if storm_reference else (None, None)
     others = Counter(int(p["occurrences"]["N"]) for arn, p in pointers.items() if arn != storm_arn)
-    opened = drain(resources[("queue_url", "classify")])
-    opened_types = Counter(json.loads(m["Body"]).get("type") for m in opened)
-    opened_incidents = Counter(json.loads(m["Body"]).get("incident_id") for m in opened)
-    dead = {name: len(items) for name, items in peek_dead_letters(TOPOLOGY, resources).items()}
+    dead = dead_letter_counts(resources)
     return {
         "incidents_created": len(incidents),
         "incidents_expected": distinct + 1,
@@ -494,9 +369,9 @@ def verify(resources: dict[tuple[str, str], str], storm_arn: str, duplicates: in
         "distinct_alarm_occurrences": {str(k): v for k, v in sorted(others.items())},
         "dedup_pointers": len(pointers),
         "dedup_pointers_not_marked_created": sum(1 for p in pointers.values() if not p.get("created", {}).get("BOOL")),
-        "incident_opened_events": opened_types.get("incident.opened", 0),
-        "incident_opened_events_by_type": dict(opened_types),
-        "incidents_announced_more_than_once": sum(1 for n in opened_incidents.values() if n > 1),
+        "notification_markers": sum(1 for i in items if i["pk"]["S"].startswith("DEDUP#") and i["sk"]["S"].startswith("MSG#")),
+        "incidents_with_opened_line": len(opened),
+        "incidents_opened_more_than_once": sum(1 for n in opened.values() if n > 1),
         "dead_letters": dead,
     }
 
@@ -521,6 +396,64 @@ def machine() -> dict[str, Any]:
     }
 
 
+def commit() -> str:
+    """HEAD, marked `+changes` when the working tree differs from it (the numbers are then of code no commit has)."""
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.strip()
+        changed = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT, capture_output=True,
+                                 text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return f"{head}+changes" if changed else head
+
+
+# The figures a before/after table compares (each run's ratios are of its own baseline, in its own run).
+COMPARED = [
+    ("code", ("code",)),
+    ("incidents created", ("checks", "incidents_created")),
+    ("occurrences of the stormed alarm (API)", ("checks", "storm_occurrences_api")),
+    ("DynamoDB writes per duplicate alarm", ("dynamodb", "writes_per_duplicate_alarm")),
+    ("DynamoDB writes per alarm of the stormed one, opening included", ("dynamodb", "storm_writes_per_alarm")),
+    ("DynamoDB writes per alarm, all alarms", ("dynamodb", "writes_per_alarm_overall")),
+    ("DynamoDB reads per alarm, all alarms", ("dynamodb", "reads_per_alarm_overall")),
+    ("alarms/s through intake", ("throughput", "alarms_per_second")),
+    ("raw conditional UpdateItem/s, same run", ("throughput", "raw_updates_per_second")),
+    ("ratio alarms/s ÷ raw updates/s", ("throughput", "ratio")),
+    ("CPU ms per alarm, bench process (handlers)", ("throughput", "cpu_ms_per_alarm", "bench_process")),
+    ("CPU ms per raw update, bench process (boto3)", ("throughput", "cpu_ms_per_raw_update", "bench_process")),
+    ("CPU ms per alarm, moto process", ("throughput", "cpu_ms_per_alarm", "moto_process")),
+    ("intake invocation median ms", ("throughput", "invocation_ms", "median")),
+    ("checks passed", ("passed",)),
+    ("date", ("machine", "date")),
+    ("command", ("command",)),
+]
+
+
+def summary_of(result: dict[str, Any]) -> dict[str, Any]:
+    found: dict[str, Any] = {}
+    for label, path in COMPARED:
+        value: Any = result
+        for key in path:
+            value = value.get(key) if isinstance(value, dict) else None
+        found[label] = value
+    return found
+
+
+def before_after(result: dict[str, Any]) -> list[str]:
+    if "before" not in result:
+        return []
+    now = summary_of(result)
+    return ["", "Before and after (each run's ratio is to its own baseline, measured in that run):", "",
+            "| measure | before | after |", "|---|---|---|",
+            *[f"| {label} | {_cell(result['before'].get(label))} | {_cell(now[label])} |" for label, _ in COMPARED]]
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, str) and value.startswith("python -m"):
+        return f"`{value}`"
+    return "–" if value is None else f"{value:,}" if isinstance(value, int) and not isinstance(value, bool) else str(value)
+
+
 def markdown(result: dict[str, Any]) -> str:
     c, t, checks = result["config"], result["throughput"], result["checks"]
     storm_dup = next((r for r in result["dynamodb"]["per_alarm"] if r["alarms"] == "storm" and r["outcome"] == "deduplicated"), None)
@@ -533,15 +466,18 @@ def markdown(result: dict[str, Any]) -> str:
     def busy(ms: dict[str, float | None], rate: float) -> str:
         return ", ".join("–" if v is None else f"{v * rate / 1000:.2f}" for v in (ms["bench_process"], ms["moto_process"]))
 
+    unit = {"group": "a group of one alarm's copies in a batch, `AlertIntake.handle_group`",
+            "alarm": "one alarm, `AlertIntake.handle_alarm`"}[result["dynamodb"]["charged_per"]]
     where = ("its own process (moto's request handling has a core of its own, as DynamoDB does)" if c["moto"] == "process"
              else "a thread of the bench process (it shares the GIL with the workers)")
     lines = [
-        "# Alarm storm through intake",
+        f"# Alarm storm through intake ({result['machine']['date']}, code of {result['code']})",
         "",
         f"{c['duplicates']:,} copies of one alarm and {c['distinct']:,} distinct alarms, shuffled, in SQS events of {c['batch_size']} "
         f"real-format SNS-wrapped CloudWatch notifications, handed to the intake handler by {c['workers']} concurrent workers "
         f"(one intake container each, in-process) against moto's server over HTTP, running in {where}. Baseline: the same number of "
-        "conditional UpdateItems (record_signal's shape) from as many threads with plain boto3, same server, same run.",
+        "conditional UpdateItems of the dedup pointer's counting shape (one bare write per alarm) from as many threads with plain "
+        "boto3, same server, same run.",
         "",
         "| measure | value |",
         "|---|---:|",
@@ -549,8 +485,10 @@ def markdown(result: dict[str, Any]) -> str:
         f"| occurrences of the stormed alarm, `GET /incidents/{checks['storm_incident']}` (expected {checks['storm_occurrences_expected']:,}) | "
         f"{ok if checks['storm_occurrences_api'] == checks['storm_occurrences_expected'] else '✗'} {checks['storm_occurrences_api']:,} |",
         f"| occurrences of each distinct alarm | {', '.join(f'{k}: {v:,} alarms' for k, v in checks['distinct_alarm_occurrences'].items()) or '–'} |",
-        f"| incident.opened events on the classify queue (announced twice: {checks['incidents_announced_more_than_once']}) | {checks['incident_opened_events']:,} |",
-        f"| DynamoDB writes per duplicate alarm | **{storm_dup['writes_per_alarm'] if storm_dup else '–'}** |",
+        f"| incidents with their opened line on the timeline, from the table (opened twice: {checks['incidents_opened_more_than_once']}) | "
+        f"{checks['incidents_with_opened_line']:,} |",
+        f"| DynamoDB writes per duplicate alarm (units that only counted repeats) | **{storm_dup['writes_per_alarm'] if storm_dup else '–'}** |",
+        f"| DynamoDB writes per alarm of the stormed one, its opening included | {result['dynamodb']['storm_writes_per_alarm']} |",
         f"| DynamoDB writes per alarm, all {c['alarms']:,} alarms | {result['dynamodb']['writes_per_alarm_overall']} |",
         f"| alarms/s through intake ({t['intake_seconds']:.1f} s) | {t['alarms_per_second']:,.1f} |",
         f"| raw conditional UpdateItem/s, {c['workers']} threads, plain boto3 ({t['raw_seconds']:.1f} s) | {t['raw_updates_per_second']:,.1f} |",
@@ -562,17 +500,20 @@ def markdown(result: dict[str, Any]) -> str:
         f"| intake invocation (10 records): median / p95 / max | {t['invocation_ms']['median']} / {t['invocation_ms']['p95']} / {t['invocation_ms']['max']} ms |",
         f"| records redelivered after a failure; dead letters | {t['redelivered_records']}; {sum(checks['dead_letters'].values())} |",
         "",
-        "DynamoDB calls per alarm, by what intake did with it (counted at botocore's `BaseClient._make_api_call`; "
-        "conditional writes that failed count as writes):",
+        f"DynamoDB calls charged to each unit of intake's work (a unit: {unit}), by what intake did with it (a group's "
+        "outcome is its first alarm's; counted at botocore's `BaseClient._make_api_call`; conditional writes that failed "
+        "count as writes):",
         "",
-        "| alarms | outcome | count | writes/alarm | reads/alarm | alarms by number of writes | calls by operation |",
-        "|---|---|---:|---:|---:|---|---|",
+        "| alarms | outcome | units | alarms | writes/alarm | reads/alarm | units by number of writes | units by number of alarms | calls by operation |",
+        "|---|---|---:|---:|---:|---:|---|---|---|",
         *[
-            f"| {r['alarms']} | {r['outcome']} | {r['count']:,} | {r['writes_per_alarm']} | {r['reads_per_alarm']} | "
-            f"{', '.join(f'{k}: {v:,}' for k, v in r['alarms_by_write_count'].items())} | "
+            f"| {r['alarms']} | {r['outcome']} | {r['units']:,} | {r['count']:,} | {r['writes_per_alarm']} | {r['reads_per_alarm']} | "
+            f"{', '.join(f'{k}: {v:,}' for k, v in r['units_by_write_count'].items())} | "
+            f"{', '.join(f'{k}: {v:,}' for k, v in r['units_by_alarm_count'].items())} | "
             f"{', '.join(f'{k} {v:,}' for k, v in r['by_operation'].items())} |"
             for r in result["dynamodb"]["per_alarm"]
         ],
+        *before_after(result),
         "",
         "moto's DynamoDB requests are serialised by one lock, because moto does not apply a write to an item "
         "atomically and DynamoDB does; moto spends milliseconds of Python per request, so both rates are bounded by "
@@ -691,6 +632,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="moto's server in its own process (default) or in a thread of this one")
     parser.add_argument("--seed", type=int, default=7, help="shuffle seed")
     parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument("--before", type=Path, help="an earlier run's storm.json: its figures go beside this run's")
+    parser.add_argument("--code", help="what code this run measures, when not this checkout's HEAD (default: the commit)")
     parser.add_argument("--serve-moto", type=int, metavar="PORT", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.serve_moto:
@@ -753,12 +696,16 @@ def main(argv: list[str] | None = None) -> int:
         problems.append(f"{checks['incidents_created']} incidents, expected {checks['incidents_expected']}")
     if checks["storm_occurrences_api"] != args.duplicates:
         problems.append(f"{checks['storm_occurrences_api']} occurrences of the stormed alarm, expected {args.duplicates}")
-    if checks["incident_opened_events"] != checks["incidents_expected"] or checks["incidents_announced_more_than_once"]:
-        problems.append(f"{checks['incident_opened_events']} incident.opened events, expected {checks['incidents_expected']}")
+    if checks["distinct_alarm_occurrences"] != ({"1": args.distinct} if args.distinct else {}):
+        problems.append(f"occurrences of the distinct alarms {checks['distinct_alarm_occurrences']}, expected 1 each")
+    if checks["incidents_with_opened_line"] != checks["incidents_expected"] or checks["incidents_opened_more_than_once"]:
+        problems.append(f"{checks['incidents_with_opened_line']} incidents with an opened line ({checks['incidents_opened_more_than_once']} "
+                        f"twice), expected {checks['incidents_expected']}")
     if raw["failures"] or raw["hot_key_counted"] != raw["hot_key_expected"]:
         problems.append(f"baseline: {raw['hot_key_counted']} of {raw['hot_key_expected']} increments, failures {raw['failures'][:2]}")
     result = {
         "benchmark": "alarm storm through intake",
+        "code": args.code or commit(),
         "command": f"python -m bench.storm --duplicates {args.duplicates} --distinct {args.distinct} --workers {args.workers} "
         f"--moto {args.moto} --seed {args.seed}",
         "config": {
@@ -775,6 +722,8 @@ def main(argv: list[str] | None = None) -> int:
         "checks": checks,
         "dynamodb": {
             "writes_per_duplicate_alarm": storm_dup["writes_per_alarm"] if storm_dup else None,
+            "storm_writes_per_alarm": ledger.storm_writes_per_alarm(),
+            "charged_per": ledger.unit,
             "writes_per_alarm_overall": round(writes(during) / len(alarms), 4),
             "reads_per_alarm_overall": round(reads(during) / len(alarms), 4),
             "intake_phase_by_operation": dict(sorted(during.items())),
@@ -801,13 +750,15 @@ def main(argv: list[str] | None = None) -> int:
         "problems": problems,
         "machine": machine(),
     }
+    if args.before:
+        result["before"] = summary_of(json.loads(args.before.read_text()))
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "storm.json").write_text(json.dumps(result, indent=2) + "\n")
     (args.out / "storm.md").write_text(markdown(result))
     print(
         f"incidents {checks['incidents_created']:,} (expected {checks['incidents_expected']:,}); "
         f"occurrences {checks['storm_occurrences_api']} (expected {args.duplicates:,}); "
-        f"incident.opened {checks['incident_opened_events']:,}; "
+        f"opened lines {checks['incidents_with_opened_line']:,}; "
         f"writes/duplicate {result['dynamodb']['writes_per_duplicate_alarm']}; "
         f"{alarms_per_second:,.1f} alarms/s vs {raw_per_second:,.1f} raw updates/s (ratio {result['throughput']['ratio']:.3f})"
     )
