@@ -205,7 +205,7 @@ def test_a_duplicate_costs_exactly_one_store_write_and_no_read(world):
     for n in range(25):
         world.clock.advance(seconds=10)
         assert world.service.handle_signal(signal()) == (AlarmOutcome.DEDUPLICATED, incident_id)
-        assert world.store.calls == {"record_signal": n + 1}
+        assert world.store.calls == {"record_signals": n + 1}
 
     assert world.store.writes() == 25
     assert world.events.published[1:] == [] and world.workflows.starts == []
@@ -219,7 +219,7 @@ def test_a_duplicate_due_a_timeline_line_costs_two_writes(world):
 
     world.service.handle_signal(signal())
 
-    assert world.store.calls == {"record_signal": 1, "log_repeat": 1}
+    assert world.store.calls == {"record_signals": 1, "log_repeat": 1}
 
 
 def test_a_redelivered_duplicate_costs_its_write_only(world):
@@ -232,7 +232,7 @@ def test_a_redelivered_duplicate_costs_its_write_only(world):
 
     world.service.handle_signal(signal(), redelivered=True)
 
-    assert world.store.calls == {"record_signal": 1}
+    assert world.store.calls == {"record_signals": 1}
     assert world.events.types() == ["incident.opened", "incident.classified"]
 
 
@@ -559,7 +559,7 @@ def test_two_redeliveries_finishing_one_claim_write_one_incident(shipped_config,
     and opened once (the conditional create settles the race). Redeliveries that find it already written but
     unclassified announce it again, by design (classify is idempotent)."""
     world = build_world(shipped_config, store=YieldingStore())
-    world.store.record_signal(KEY, "01CRASHED00000000000000000", world.clock())
+    world.store.record_signals(KEY, "01CRASHED00000000000000000", world.clock(), [None])
 
     results = run_together(8, lambda _: world.service.handle_signal(signal(), redelivered=True))
 
