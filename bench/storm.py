@@ -396,17 +396,6 @@ def machine() -> dict[str, Any]:
     }
 
 
-def commit() -> str:
-    """HEAD, marked `+changes` when the working tree differs from it (the numbers are then of code no commit has)."""
-    try:
-        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.strip()
-        changed = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT, capture_output=True,
-                                 text=True, check=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-    return f"{head}+changes" if changed else head
-
-
 # The figures a before/after table compares (each run's ratios are of its own baseline, in its own run).
 COMPARED = [
     ("code", ("code",)),
@@ -645,6 +634,7 @@ def main(argv: list[str] | None = None) -> int:
     endpoint = MotoEndpoint(args.moto)
     configure_process(endpoint.url, endpoint.port)
 
+    from bench.latency import commit
     from firebell import wiring
     from infra.local.render import common_environment, render_topology, sqs_lambda_record
     from infra.topology import CONFIG_DIR, TOPOLOGY
@@ -705,7 +695,7 @@ def main(argv: list[str] | None = None) -> int:
         problems.append(f"baseline: {raw['hot_key_counted']} of {raw['hot_key_expected']} increments, failures {raw['failures'][:2]}")
     result = {
         "benchmark": "alarm storm through intake",
-        "code": args.code or commit(),
+        "code": args.code or commit(),  # the checkout's HEAD, "+changes" if the tree differs
         "command": f"python -m bench.storm --duplicates {args.duplicates} --distinct {args.distinct} --workers {args.workers} "
         f"--moto {args.moto} --seed {args.seed}",
         "config": {
