@@ -30,7 +30,7 @@ Measured and checked:
 moto executes a DynamoDB request in several Python steps (read the item, check the condition, write it back)
 without a lock, so concurrent requests to one item lose updates and two conditional "creates" can both
 succeed; DynamoDB itself applies each single-item write atomically. The bench therefore serialises moto's
-DynamoDB request handling with one lock (`dynamodb_item_atomicity`), for the intake phase and the baseline
+DynamoDB request handling with one lock (bench/storm_endpoint.py), for the intake phase and the baseline
 alike; without it even the baseline's plain counter loses increments.
 
     .venv/bin/python -m bench.storm [--duplicates 10000 --distinct 1000 --workers 16 --moto process --seed 7]
@@ -45,12 +45,9 @@ import io
 import json
 import logging
 import os
-import platform
 import queue
 import random
-import socket
 import statistics
-import subprocess
 import sys
 import threading
 import time
@@ -59,7 +56,6 @@ from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager, redirect_stdout
 from datetime import UTC, datetime
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -69,7 +65,9 @@ for _path in (str(ROOT), str(LAYER)):
     if _path not in sys.path:
         sys.path.insert(0, _path)
 
-from bench.storm_ledger import AlarmLedger, DynamoCalls, reads, writes  # noqa: E402 (after the paths it needs)
+from bench.storm_endpoint import MotoEndpoint, cpu_ms_per, serve_moto  # noqa: E402 (after the paths they need)
+from bench.storm_ledger import AlarmLedger, DynamoCalls, reads, writes  # noqa: E402
+from bench.storm_report import machine, markdown, summary_of  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
 REGION = "us-east-1"
@@ -81,12 +79,6 @@ STORM_EVENT = ROOT / "events" / "cloudwatch" / "alarm-state-alarm.json"
 # --- the environment ------------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def configure_process(aws_url: str, port: int) -> None:
     from infra.local.runtime import configure_local_process  # imports moto's world: not at module import
 
@@ -94,15 +86,6 @@ def configure_process(aws_url: str, port: int) -> None:
     os.environ["LOG_LEVEL"] = "WARNING"
     # 16 threads share pynamodb's and botocore's pools of 10 connections; the overflow is reopened, not an error.
     logging.getLogger("urllib3.connectionpool").setLevel(logging.ERROR)
-
-
-@contextmanager
-def dynamodb_item_atomicity() -> Iterator[None]:
-    """DynamoDB applies each write to an item atomically; moto does not (infra/local/moto_patches.py)."""
-    from infra.local.moto_patches import serialise_dynamodb
-
-    serialise_dynamodb()
-    yield
 
 
 # --- the alarms -----------------------------------------------------------------------------------
@@ -374,230 +357,6 @@ def verify(resources: dict[tuple[str, str], str], storm_arn: str, duplicates: in
         "incidents_opened_more_than_once": sum(1 for n in opened.values() if n > 1),
         "dead_letters": dead,
     }
-
-
-# --- report ---------------------------------------------------------------------------------------
-
-
-def machine() -> dict[str, Any]:
-    def version(package: str) -> str:
-        try:
-            return metadata.version(package)
-        except metadata.PackageNotFoundError:
-            return "?"
-
-    return {
-        "date": datetime.now(UTC).isoformat(timespec="seconds"),
-        "python": f"{platform.python_version()} ({platform.python_implementation()})",
-        "platform": platform.platform(),
-        "cpu_count": os.cpu_count(),
-        "processor": platform.processor() or platform.machine(),
-        "packages": {p: version(p) for p in ("moto", "botocore", "boto3", "pynamodb", "aws-lambda-powertools", "pydantic", "werkzeug")},
-    }
-
-
-# The figures a before/after table compares (each run's ratios are of its own baseline, in its own run).
-COMPARED = [
-    ("code", ("code",)),
-    ("incidents created", ("checks", "incidents_created")),
-    ("occurrences of the stormed alarm (API)", ("checks", "storm_occurrences_api")),
-    ("DynamoDB writes per duplicate alarm", ("dynamodb", "writes_per_duplicate_alarm")),
-    ("DynamoDB writes per alarm of the stormed one, opening included", ("dynamodb", "storm_writes_per_alarm")),
-    ("DynamoDB writes per alarm, all alarms", ("dynamodb", "writes_per_alarm_overall")),
-    ("DynamoDB reads per alarm, all alarms", ("dynamodb", "reads_per_alarm_overall")),
-    ("alarms/s through intake", ("throughput", "alarms_per_second")),
-    ("raw conditional UpdateItem/s, same run", ("throughput", "raw_updates_per_second")),
-    ("ratio alarms/s ÷ raw updates/s", ("throughput", "ratio")),
-    ("CPU ms per alarm, bench process (handlers)", ("throughput", "cpu_ms_per_alarm", "bench_process")),
-    ("CPU ms per raw update, bench process (boto3)", ("throughput", "cpu_ms_per_raw_update", "bench_process")),
-    ("CPU ms per alarm, moto process", ("throughput", "cpu_ms_per_alarm", "moto_process")),
-    ("intake invocation median ms", ("throughput", "invocation_ms", "median")),
-    ("checks passed", ("passed",)),
-    ("date", ("machine", "date")),
-    ("command", ("command",)),
-]
-
-
-def summary_of(result: dict[str, Any]) -> dict[str, Any]:
-    found: dict[str, Any] = {}
-    for label, path in COMPARED:
-        value: Any = result
-        for key in path:
-            value = value.get(key) if isinstance(value, dict) else None
-        found[label] = value
-    return found
-
-
-def before_after(result: dict[str, Any]) -> list[str]:
-    if "before" not in result:
-        return []
-    now = summary_of(result)
-    return ["", "Before and after (each run's ratio is to its own baseline, measured in that run):", "",
-            "| measure | before | after |", "|---|---|---|",
-            *[f"| {label} | {_cell(result['before'].get(label))} | {_cell(now[label])} |" for label, _ in COMPARED]]
-
-
-def _cell(value: Any) -> str:
-    if isinstance(value, str) and value.startswith("python -m"):
-        return f"`{value}`"
-    return "–" if value is None else f"{value:,}" if isinstance(value, int) and not isinstance(value, bool) else str(value)
-
-
-def markdown(result: dict[str, Any]) -> str:
-    c, t, checks = result["config"], result["throughput"], result["checks"]
-    storm_dup = next((r for r in result["dynamodb"]["per_alarm"] if r["alarms"] == "storm" and r["outcome"] == "deduplicated"), None)
-    ok = "✓" if result["passed"] else "✗"
-
-    def cpu(ms: dict[str, float | None]) -> str:
-        moto = f"{ms['moto_process']} ms" if ms["moto_process"] is not None else "(in the bench process)"
-        return f"{ms['bench_process']} ms / {moto}"
-
-    def busy(ms: dict[str, float | None], rate: float) -> str:
-        return ", ".join("–" if v is None else f"{v * rate / 1000:.2f}" for v in (ms["bench_process"], ms["moto_process"]))
-
-    unit = {"group": "a group of one alarm's copies in a batch, `AlertIntake.handle_group`",
-            "alarm": "one alarm, `AlertIntake.handle_alarm`"}[result["dynamodb"]["charged_per"]]
-    where = ("its own process (moto's request handling has a core of its own, as DynamoDB does)" if c["moto"] == "process"
-             else "a thread of the bench process (it shares the GIL with the workers)")
-    lines = [
-        f"# Alarm storm through intake ({result['machine']['date']}, code of {result['code']})",
-        "",
-        f"{c['duplicates']:,} copies of one alarm and {c['distinct']:,} distinct alarms, shuffled, in SQS events of {c['batch_size']} "
-        f"real-format SNS-wrapped CloudWatch notifications, handed to the intake handler by {c['workers']} concurrent workers "
-        f"(one intake container each, in-process) against moto's server over HTTP, running in {where}. Baseline: the same number of "
-        "conditional UpdateItems of the dedup pointer's counting shape (one bare write per alarm) from as many threads with plain "
-        "boto3, same server, same run.",
-        "",
-        "| measure | value |",
-        "|---|---:|",
-        f"| incidents created (expected {checks['incidents_expected']:,}) | {ok if checks['incidents_created'] == checks['incidents_expected'] else '✗'} {checks['incidents_created']:,} |",
-        f"| occurrences of the stormed alarm, `GET /incidents/{checks['storm_incident']}` (expected {checks['storm_occurrences_expected']:,}) | "
-        f"{ok if checks['storm_occurrences_api'] == checks['storm_occurrences_expected'] else '✗'} {checks['storm_occurrences_api']:,} |",
-        f"| occurrences of each distinct alarm | {', '.join(f'{k}: {v:,} alarms' for k, v in checks['distinct_alarm_occurrences'].items()) or '–'} |",
-        f"| incidents with their opened line on the timeline, from the table (opened twice: {checks['incidents_opened_more_than_once']}) | "
-        f"{checks['incidents_with_opened_line']:,} |",
-        f"| DynamoDB writes per duplicate alarm (units that only counted repeats) | **{storm_dup['writes_per_alarm'] if storm_dup else '–'}** |",
-        f"| DynamoDB writes per alarm of the stormed one, its opening included | {result['dynamodb']['storm_writes_per_alarm']} |",
-        f"| DynamoDB writes per alarm, all {c['alarms']:,} alarms | {result['dynamodb']['writes_per_alarm_overall']} |",
-        f"| alarms/s through intake ({t['intake_seconds']:.1f} s) | {t['alarms_per_second']:,.1f} |",
-        f"| raw conditional UpdateItem/s, {c['workers']} threads, plain boto3 ({t['raw_seconds']:.1f} s) | {t['raw_updates_per_second']:,.1f} |",
-        f"| ratio alarms/s ÷ raw updates/s | **{t['ratio']:.3f}** (firebell costs ×{t['overhead_factor']:.2f} the bare write) |",
-        f"| CPU per alarm through intake: bench process (handlers) / moto process | {cpu(t['cpu_ms_per_alarm'])} |",
-        f"| CPU per raw update: bench process (boto3) / moto process | {cpu(t['cpu_ms_per_raw_update'])} |",
-        f"| cores busy during intake / during the baseline: bench process, moto process | {busy(t['cpu_ms_per_alarm'], t['alarms_per_second'])}"
-        f" / {busy(t['cpu_ms_per_raw_update'], t['raw_updates_per_second'])} |",
-        f"| intake invocation (10 records): median / p95 / max | {t['invocation_ms']['median']} / {t['invocation_ms']['p95']} / {t['invocation_ms']['max']} ms |",
-        f"| records redelivered after a failure; dead letters | {t['redelivered_records']}; {sum(checks['dead_letters'].values())} |",
-        "",
-        f"DynamoDB calls charged to each unit of intake's work (a unit: {unit}), by what intake did with it (a group's "
-        "outcome is its first alarm's; counted at botocore's `BaseClient._make_api_call`; conditional writes that failed "
-        "count as writes):",
-        "",
-        "| alarms | outcome | units | alarms | writes/alarm | reads/alarm | units by number of writes | units by number of alarms | calls by operation |",
-        "|---|---|---:|---:|---:|---:|---|---|---|",
-        *[
-            f"| {r['alarms']} | {r['outcome']} | {r['units']:,} | {r['count']:,} | {r['writes_per_alarm']} | {r['reads_per_alarm']} | "
-            f"{', '.join(f'{k}: {v:,}' for k, v in r['units_by_write_count'].items())} | "
-            f"{', '.join(f'{k}: {v:,}' for k, v in r['units_by_alarm_count'].items())} | "
-            f"{', '.join(f'{k} {v:,}' for k, v in r['by_operation'].items())} |"
-            for r in result["dynamodb"]["per_alarm"]
-        ],
-        *before_after(result),
-        "",
-        "moto's DynamoDB requests are serialised by one lock, because moto does not apply a write to an item "
-        "atomically and DynamoDB does; moto spends milliseconds of Python per request, so both rates are bounded by "
-        "moto, not by DynamoDB. Compare the ratio and the CPU per alarm across machines, not the rates. "
-        f"powertools printed {t['emf_lines_printed_with_metrics_disabled']} EMF metric lines during the storm although "
-        "POWERTOOLS_METRICS_DISABLED is set (captured, not shown).",
-        "",
-        "Machine:",
-        "",
-        *[f"- {k}: {v}" for k, v in result["machine"].items() if k != "packages"],
-        "- " + ", ".join(f"{p} {v}" for p, v in result["machine"]["packages"].items()),
-        "",
-        f"Command: `{result['command']}`",
-        "",
-    ]
-    return "\n".join(lines)
-
-
-# --- the endpoint ---------------------------------------------------------------------------------
-
-
-def serve_moto(port: int) -> None:
-    """The child process of `--moto process`: moto's server, DynamoDB made item-atomic, until stdin closes."""
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    from moto.server import ThreadedMotoServer
-
-    with dynamodb_item_atomicity():
-        server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-        server.start()
-        print("ready", flush=True)
-        sys.stdin.read()
-        server.stop()
-
-
-class MotoEndpoint:
-    """moto's ThreadedMotoServer on a free port: in its own process (default) or in this one (`thread`).
-
-    In its own process moto's request handling has a core and a GIL of its own, as DynamoDB and SNS have
-    their own machines: the bench process's CPU time is then the client side alone (the handlers, or boto3).
-    """
-
-    def __init__(self, mode: str) -> None:
-        self.mode = mode
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self._child: subprocess.Popen[str] | None = None
-        self._server: Any = None
-        self._atomicity: Any = None
-
-    def start(self) -> None:
-        if self.mode == "process":
-            self._child = subprocess.Popen(
-                [sys.executable, "-m", "bench.storm", "--serve-moto", str(self.port)],
-                cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-            )
-            if self._child.stdout is None or self._child.stdout.readline().strip() != "ready":
-                raise RuntimeError("moto's server process did not start")
-            return
-        from moto.server import ThreadedMotoServer
-
-        self._atomicity = dynamodb_item_atomicity()
-        self._atomicity.__enter__()
-        self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.port, verbose=False)
-        self._server.start()
-
-    def stop(self) -> None:
-        if self._child is not None:
-            assert self._child.stdin is not None
-            self._child.stdin.close()
-            try:
-                self._child.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self._child.kill()
-                self._child.wait()
-        if self._server is not None:
-            self._server.stop()
-        if self._atomicity is not None:
-            self._atomicity.__exit__(None, None, None)
-
-    def cpu_seconds(self) -> tuple[float, float | None]:
-        """CPU time (user + system) used so far by this process and, if it has its own, moto's process."""
-        own = time.process_time()
-        if self._child is None:
-            return own, None
-        try:
-            fields = Path(f"/proc/{self._child.pid}/stat").read_text().rsplit(")", 1)[1].split()
-            return own, (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-        except (OSError, ValueError, IndexError):
-            return own, None
-
-
-def cpu_ms_per(before: tuple[float, float | None], after: tuple[float, float | None], count: int) -> dict[str, float | None]:
-    client = (after[0] - before[0]) * 1000 / count
-    server = (after[1] - before[1]) * 1000 / count if after[1] is not None and before[1] is not None else None
-    return {"bench_process": round(client, 3), "moto_process": round(server, 3) if server is not None else None}
 
 
 @contextmanager
