@@ -8,29 +8,33 @@ envelope (taken from what moto's SNS actually delivers to the intake queue) arou
 alarm notification (events/cloudwatch/alarm-state-alarm.json): `--duplicates` copies of one alarm ARN and
 `--distinct` other ARNs, shuffled. The handlers talk to DynamoDB and SNS over HTTP.
 
-Then, in the same run and against the same server, the same number of conditional UpdateItems of the shape
-firebell's one-write-per-duplicate uses (if_not_exists + ADD a counter, with a condition) are sent with
-plain boto3 from the same number of threads, as the baseline: the ratio between the two rates is what
-firebell (parsing, validation, powertools, the service, the writes that opening an incident takes) costs on
-top of the one write. moto's server runs in a process of its own by default (`--moto thread` puts it in a
-thread of this one), so the CPU time of each process, per alarm and per raw update, shows which side costs what.
+Then, in the same run and against the same server, as many conditional UpdateItems of the dedup pointer's shape
+(if_not_exists + ADD a counter, with a condition) are sent with plain boto3 from the same number of threads, as
+the baseline: one bare write per alarm. The ratio between the two rates is what firebell (parsing, validation,
+powertools, the service, the writes that opening an incident takes, less what counting a batch's copies of an
+alarm in one write saves) costs against that. moto's server runs in a process of its own by default (`--moto
+thread` puts it in a thread of this one), so the CPU time of each process, per alarm and per raw update, shows
+which side costs what.
 
 Measured and checked:
 - incidents created (scanned from the table; must be distinct + 1) and the reference counter (no gaps);
-- the stormed alarm's occurrence count as the API reports it (must equal --duplicates), every other alarm 1;
-- incident.opened events that reached the classify queue (the only road to paging): one per incident;
+- the stormed alarm's occurrence count as the API reports it (must equal --duplicates), every other alarm's
+  dedup pointer exactly 1;
+- each incident's "opened" timeline line, scanned from the table: one per incident, none twice;
 - DynamoDB write calls (PutItem, UpdateItem, DeleteItem, BatchWriteItem, TransactWriteItems, counted at
-  botocore's `BaseClient._make_api_call`, conditional failures included) per alarm, split by what intake did
-  with the alarm (opened / deduplicated), so "writes per duplicate alarm" is measured, not derived;
+  botocore's `BaseClient._make_api_call`, conditional failures included) charged to each unit of intake's work
+  (bench/storm_ledger.py: a group of one alarm's copies in a batch, or one alarm in code without groups), split
+  by what intake did (opened / deduplicated), so "writes per duplicate alarm" is measured, not derived;
 - alarms/s through intake, raw conditional updates/s, and their ratio.
 
 moto executes a DynamoDB request in several Python steps (read the item, check the condition, write it back)
 without a lock, so concurrent requests to one item lose updates and two conditional "creates" can both
 succeed; DynamoDB itself applies each single-item write atomically. The bench therefore serialises moto's
-DynamoDB request handling with one lock (`dynamodb_item_atomicity`), for the intake phase and the baseline
+DynamoDB request handling with one lock (bench/storm_endpoint.py), for the intake phase and the baseline
 alike; without it even the baseline's plain counter loses increments.
 
     .venv/bin/python -m bench.storm [--duplicates 10000 --distinct 1000 --workers 16 --moto process --seed 7]
+                                    [--before earlier/storm.json] [--code "what code, if not HEAD"]
         → bench/results/storm.json, bench/results/storm.md; exit status 1 if a check fails
 """
 
@@ -41,21 +45,17 @@ import io
 import json
 import logging
 import os
-import platform
 import queue
 import random
-import socket
 import statistics
-import subprocess
 import sys
 import threading
 import time
 import uuid
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager, redirect_stdout
 from datetime import UTC, datetime
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -65,22 +65,18 @@ for _path in (str(ROOT), str(LAYER)):
     if _path not in sys.path:
         sys.path.insert(0, _path)
 
+from bench.storm_endpoint import MotoEndpoint, cpu_ms_per, serve_moto  # noqa: E402 (after the paths they need)
+from bench.storm_ledger import AlarmLedger, DynamoCalls, reads, writes  # noqa: E402
+from bench.storm_report import machine, markdown, summary_of  # noqa: E402
+
 RESULTS = ROOT / "bench" / "results"
 REGION = "us-east-1"
 BATCH_SIZE = 10  # the intake trigger's batch size (infra/topology.py)
 MAX_RECEIVES = 5  # the intake queue's maxReceiveCount: a record failing this often is dead-lettered by intake
-WRITE_OPERATIONS = frozenset({"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems"})
-READ_OPERATIONS = frozenset({"GetItem", "Query", "Scan", "BatchGetItem", "TransactGetItems"})
 STORM_EVENT = ROOT / "events" / "cloudwatch" / "alarm-state-alarm.json"
 
 
 # --- the environment ------------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def configure_process(aws_url: str, port: int) -> None:
@@ -90,139 +86,6 @@ def configure_process(aws_url: str, port: int) -> None:
     os.environ["LOG_LEVEL"] = "WARNING"
     # 16 threads share pynamodb's and botocore's pools of 10 connections; the overflow is reopened, not an error.
     logging.getLogger("urllib3.connectionpool").setLevel(logging.ERROR)
-
-
-@contextmanager
-def dynamodb_item_atomicity() -> Iterator[None]:
-    """DynamoDB applies each write to an item atomically; moto does not (infra/local/moto_patches.py)."""
-    from infra.local.moto_patches import serialise_dynamodb
-
-    serialise_dynamodb()
-    yield
-
-
-# --- counting DynamoDB calls ----------------------------------------------------------------------
-
-
-class DynamoCalls:
-    """Every DynamoDB API call made in this process (pynamodb's, the adapters', boto3's), by operation.
-
-    Counted at `BaseClient._make_api_call`, which pynamodb calls directly and every botocore/boto3 client
-    method goes through; one count per API call (SDK retries inside it are not separate calls). Calls made
-    while a thread is handling one alarm are also charged to that alarm (`charge`).
-    """
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._local = threading.local()
-        self.by_operation: Counter[str] = Counter()
-        self._original: Any = None
-
-    def install(self) -> None:
-        from botocore.client import BaseClient
-
-        self._original = original = BaseClient._make_api_call
-        calls = self
-
-        def _make_api_call(client, operation_name, api_params):  # type: ignore[no-untyped-def]
-            if client.meta.service_model.service_name == "dynamodb":
-                calls._count(operation_name)
-            return original(client, operation_name, api_params)
-
-        BaseClient._make_api_call = _make_api_call  # type: ignore[method-assign]
-
-    def uninstall(self) -> None:
-        from botocore.client import BaseClient
-
-        if self._original is not None:
-            BaseClient._make_api_call = self._original  # type: ignore[method-assign]
-
-    def _count(self, operation: str) -> None:
-        with self._lock:
-            self.by_operation[operation] += 1
-        charged = getattr(self._local, "charged", None)
-        if charged is not None:
-            charged[operation] += 1
-
-    @contextmanager
-    def charge(self) -> Iterator[Counter[str]]:
-        """The DynamoDB calls this thread makes inside the block."""
-        self._local.charged = charged = Counter()
-        try:
-            yield charged
-        finally:
-            self._local.charged = None
-
-    def snapshot(self) -> Counter[str]:
-        with self._lock:
-            return Counter(self.by_operation)
-
-
-def writes(operations: Counter[str]) -> int:
-    return sum(n for op, n in operations.items() if op in WRITE_OPERATIONS)
-
-
-def reads(operations: Counter[str]) -> int:
-    return sum(n for op, n in operations.items() if op in READ_OPERATIONS)
-
-
-class AlarmLedger:
-    """What intake did with each alarm and the DynamoDB calls it cost, grouped by (storm|distinct, outcome)."""
-
-    def __init__(self, calls: DynamoCalls, storm_arn: str) -> None:
-        self._calls = calls
-        self._storm_arn = storm_arn
-        self._lock = threading.Lock()
-        self.groups: dict[tuple[str, str], dict[str, Any]] = defaultdict(
-            lambda: {"alarms": 0, "operations": Counter(), "writes_per_alarm": Counter()}
-        )
-        self._original: Any = None
-
-    def install(self) -> None:
-        from firebell.usecases.intake import AlertIntake
-
-        self._original = original = AlertIntake.handle_alarm
-        ledger = self
-
-        def handle_alarm(service, alarm, message_id=None, redelivered=False):  # type: ignore[no-untyped-def]
-            with ledger._calls.charge() as charged:
-                outcome, incident_id = original(service, alarm, message_id=message_id, redelivered=redelivered)
-            ledger._record("storm" if alarm.arn == ledger._storm_arn else "distinct", str(outcome), charged)
-            return outcome, incident_id
-
-        AlertIntake.handle_alarm = handle_alarm  # type: ignore[method-assign]
-
-    def uninstall(self) -> None:
-        from firebell.usecases.intake import AlertIntake
-
-        if self._original is not None:
-            AlertIntake.handle_alarm = self._original  # type: ignore[method-assign]
-
-    def _record(self, kind: str, outcome: str, operations: Counter[str]) -> None:
-        with self._lock:
-            group = self.groups[(kind, outcome)]
-            group["alarms"] += 1
-            group["operations"].update(operations)
-            group["writes_per_alarm"][writes(operations)] += 1
-
-    def summary(self) -> list[dict[str, Any]]:
-        rows = []
-        for (kind, outcome), group in sorted(self.groups.items()):
-            ops: Counter[str] = group["operations"]
-            rows.append(
-                {
-                    "alarms": kind,
-                    "outcome": outcome,
-                    "count": group["alarms"],
-                    "dynamodb_writes": writes(ops),
-                    "dynamodb_reads": reads(ops),
-                    "writes_per_alarm": round(writes(ops) / group["alarms"], 4),
-                    "reads_per_alarm": round(reads(ops) / group["alarms"], 4),
-                    "by_operation": dict(sorted(ops.items())),
-                    "alarms_by_write_count": {str(k): v for k, v in sorted(group["writes_per_alarm"].items())},
-                }
-            )
-        return rows
 
 
 # --- the alarms -----------------------------------------------------------------------------------
@@ -391,7 +254,7 @@ def run_raw_updates(keys: list[str], workers: int, cpu_seconds: Any) -> dict[str
                 return
             now = datetime.now(UTC).isoformat()
             try:
-                # record_signal's shape (data/store.py), plus a condition that holds: the write DynamoDB must check.
+                # The dedup pointer's counting update (data/store.py), plus a condition that holds: the write DynamoDB must check.
                 client.update_item(
                     TableName=table,
                     Key={"pk": {"S": f"DEDUP#{key}"}, "sk": {"S": "DEDUP"}},
@@ -435,23 +298,6 @@ def scan_all(table: str, **kwargs: Any) -> Iterator[dict[str, Any]]:
         yield from page["Items"]
 
 
-def drain(queue_url: str) -> list[dict[str, Any]]:
-    import boto3
-
-    sqs = boto3.client("sqs", region_name=REGION)
-    found: list[dict[str, Any]] = []
-    empty_polls = 0
-    while empty_polls < 2:
-        messages = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, MessageAttributeNames=["All"]).get("Messages", [])
-        if not messages:
-            empty_polls += 1
-            continue
-        empty_polls = 0
-        found += messages
-        sqs.delete_message_batch(QueueUrl=queue_url, Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)])
-    return found
-
-
 def api_get(path: str) -> tuple[int, Any]:
     """GET through the real api handler, as API Gateway would call it for a SigV4-signed script (an IAM principal)."""
     from infra.local.http_api import LOCAL_IAM_USER_ARN, proxy_event
@@ -464,23 +310,35 @@ def api_get(path: str) -> tuple[int, Any]:
     return response["statusCode"], json.loads(response["body"]) if response.get("body") else None
 
 
-def verify(resources: dict[tuple[str, str], str], storm_arn: str, duplicates: int, distinct: int) -> dict[str, Any]:
-    from infra.local.render import peek_dead_letters
+def dead_letter_counts(resources: dict[tuple[str, str], str]) -> dict[str, int]:
+    """Messages in each DLQ, asked over the API (moto may be in another process: its queues can't be peeked)."""
+    import boto3
+
     from infra.topology import TOPOLOGY
 
-    table = resources[("table", "incidents")]
-    incidents = [i for i in scan_all(table) if i["pk"]["S"].startswith("INCIDENT#") and i["sk"]["S"] == "INCIDENT"]
-    pointers = {i["pk"]["S"].removeprefix("DEDUP#"): i for i in scan_all(table) if i["pk"]["S"].startswith("DEDUP#")}
-    counter = next((i for i in scan_all(table) if i["pk"]["S"] == "COUNTER#reference"), None)
+    sqs = boto3.client("sqs", region_name=REGION)
+    counts = {}
+    for queue in TOPOLOGY.queues:
+        name = TOPOLOGY.dlq_name(queue.name)
+        attributes = sqs.get_queue_attributes(QueueUrl=resources[("queue_url", name)], AttributeNames=["All"])["Attributes"]
+        counts[name] = int(attributes["ApproximateNumberOfMessages"]) + int(attributes["ApproximateNumberOfMessagesNotVisible"])
+    return counts
+
+
+def verify(resources: dict[tuple[str, str], str], storm_arn: str, duplicates: int, distinct: int) -> dict[str, Any]:
+    items = list(scan_all(resources[("table", "incidents")]))
+    incidents = [i for i in items if i["pk"]["S"].startswith("INCIDENT#") and i["sk"]["S"] == "INCIDENT"]
+    # (the DEDUP# partitions also hold one marker per counted notification, MSG#<id>)
+    pointers = {i["pk"]["S"].removeprefix("DEDUP#"): i for i in items if i["pk"]["S"].startswith("DEDUP#") and i["sk"]["S"] == "DEDUP"}
+    counter = next((i for i in items if i["pk"]["S"] == "COUNTER#reference"), None)
+    # Opened once: each incident's "opened" timeline lines, from the table (whatever carries the announcement on)
+    opened = Counter(i["pk"]["S"] for i in items if i["sk"]["S"].startswith("TIMELINE#") and json.loads(i["document"]["S"]).get("kind") == "opened")
     storm_pointer = pointers.get(storm_arn)
     storm_incident_id = storm_pointer["incident_id"]["S"] if storm_pointer else None
     storm_reference = next((i["reference"]["S"] for i in incidents if i["incident_id"]["S"] == storm_incident_id), None)
     status, read = api_get(f"/incidents/{storm_reference}") if storm_reference else (None, None)
     others = Counter(int(p["occurrences"]["N"]) for arn, p in pointers.items() if arn != storm_arn)
-    opened = drain(resources[("queue_url", "classify")])
-    opened_types = Counter(json.loads(m["Body"]).get("type") for m in opened)
-    opened_incidents = Counter(json.loads(m["Body"]).get("incident_id") for m in opened)
-    dead = {name: len(items) for name, items in peek_dead_letters(TOPOLOGY, resources).items()}
+    dead = dead_letter_counts(resources)
     return {
         "incidents_created": len(incidents),
         "incidents_expected": distinct + 1,
@@ -494,180 +352,11 @@ def verify(resources: dict[tuple[str, str], str], storm_arn: str, duplicates: in
         "distinct_alarm_occurrences": {str(k): v for k, v in sorted(others.items())},
         "dedup_pointers": len(pointers),
         "dedup_pointers_not_marked_created": sum(1 for p in pointers.values() if not p.get("created", {}).get("BOOL")),
-        "incident_opened_events": opened_types.get("incident.opened", 0),
-        "incident_opened_events_by_type": dict(opened_types),
-        "incidents_announced_more_than_once": sum(1 for n in opened_incidents.values() if n > 1),
+        "notification_markers": sum(1 for i in items if i["pk"]["S"].startswith("DEDUP#") and i["sk"]["S"].startswith("MSG#")),
+        "incidents_with_opened_line": len(opened),
+        "incidents_opened_more_than_once": sum(1 for n in opened.values() if n > 1),
         "dead_letters": dead,
     }
-
-
-# --- report ---------------------------------------------------------------------------------------
-
-
-def machine() -> dict[str, Any]:
-    def version(package: str) -> str:
-        try:
-            return metadata.version(package)
-        except metadata.PackageNotFoundError:
-            return "?"
-
-    return {
-        "date": datetime.now(UTC).isoformat(timespec="seconds"),
-        "python": f"{platform.python_version()} ({platform.python_implementation()})",
-        "platform": platform.platform(),
-        "cpu_count": os.cpu_count(),
-        "processor": platform.processor() or platform.machine(),
-        "packages": {p: version(p) for p in ("moto", "botocore", "boto3", "pynamodb", "aws-lambda-powertools", "pydantic", "werkzeug")},
-    }
-
-
-def markdown(result: dict[str, Any]) -> str:
-    c, t, checks = result["config"], result["throughput"], result["checks"]
-    storm_dup = next((r for r in result["dynamodb"]["per_alarm"] if r["alarms"] == "storm" and r["outcome"] == "deduplicated"), None)
-    ok = "✓" if result["passed"] else "✗"
-
-    def cpu(ms: dict[str, float | None]) -> str:
-        moto = f"{ms['moto_process']} ms" if ms["moto_process"] is not None else "(in the bench process)"
-        return f"{ms['bench_process']} ms / {moto}"
-
-    def busy(ms: dict[str, float | None], rate: float) -> str:
-        return ", ".join("–" if v is None else f"{v * rate / 1000:.2f}" for v in (ms["bench_process"], ms["moto_process"]))
-
-    where = ("its own process (moto's request handling has a core of its own, as DynamoDB does)" if c["moto"] == "process"
-             else "a thread of the bench process (it shares the GIL with the workers)")
-    lines = [
-        "# Alarm storm through intake",
-        "",
-        f"{c['duplicates']:,} copies of one alarm and {c['distinct']:,} distinct alarms, shuffled, in SQS events of {c['batch_size']} "
-        f"real-format SNS-wrapped CloudWatch notifications, handed to the intake handler by {c['workers']} concurrent workers "
-        f"(one intake container each, in-process) against moto's server over HTTP, running in {where}. Baseline: the same number of "
-        "conditional UpdateItems (record_signal's shape) from as many threads with plain boto3, same server, same run.",
-        "",
-        "| measure | value |",
-        "|---|---:|",
-        f"| incidents created (expected {checks['incidents_expected']:,}) | {ok if checks['incidents_created'] == checks['incidents_expected'] else '✗'} {checks['incidents_created']:,} |",
-        f"| occurrences of the stormed alarm, `GET /incidents/{checks['storm_incident']}` (expected {checks['storm_occurrences_expected']:,}) | "
-        f"{ok if checks['storm_occurrences_api'] == checks['storm_occurrences_expected'] else '✗'} {checks['storm_occurrences_api']:,} |",
-        f"| occurrences of each distinct alarm | {', '.join(f'{k}: {v:,} alarms' for k, v in checks['distinct_alarm_occurrences'].items()) or '–'} |",
-        f"| incident.opened events on the classify queue (announced twice: {checks['incidents_announced_more_than_once']}) | {checks['incident_opened_events']:,} |",
-        f"| DynamoDB writes per duplicate alarm | **{storm_dup['writes_per_alarm'] if storm_dup else '–'}** |",
-        f"| DynamoDB writes per alarm, all {c['alarms']:,} alarms | {result['dynamodb']['writes_per_alarm_overall']} |",
-        f"| alarms/s through intake ({t['intake_seconds']:.1f} s) | {t['alarms_per_second']:,.1f} |",
-        f"| raw conditional UpdateItem/s, {c['workers']} threads, plain boto3 ({t['raw_seconds']:.1f} s) | {t['raw_updates_per_second']:,.1f} |",
-        f"| ratio alarms/s ÷ raw updates/s | **{t['ratio']:.3f}** (firebell costs ×{t['overhead_factor']:.2f} the bare write) |",
-        f"| CPU per alarm through intake: bench process (handlers) / moto process | {cpu(t['cpu_ms_per_alarm'])} |",
-        f"| CPU per raw update: bench process (boto3) / moto process | {cpu(t['cpu_ms_per_raw_update'])} |",
-        f"| cores busy during intake / during the baseline: bench process, moto process | {busy(t['cpu_ms_per_alarm'], t['alarms_per_second'])}"
-        f" / {busy(t['cpu_ms_per_raw_update'], t['raw_updates_per_second'])} |",
-        f"| intake invocation (10 records): median / p95 / max | {t['invocation_ms']['median']} / {t['invocation_ms']['p95']} / {t['invocation_ms']['max']} ms |",
-        f"| records redelivered after a failure; dead letters | {t['redelivered_records']}; {sum(checks['dead_letters'].values())} |",
-        "",
-        "DynamoDB calls per alarm, by what intake did with it (counted at botocore's `BaseClient._make_api_call`; "
-        "conditional writes that failed count as writes):",
-        "",
-        "| alarms | outcome | count | writes/alarm | reads/alarm | alarms by number of writes | calls by operation |",
-        "|---|---|---:|---:|---:|---|---|",
-        *[
-            f"| {r['alarms']} | {r['outcome']} | {r['count']:,} | {r['writes_per_alarm']} | {r['reads_per_alarm']} | "
-            f"{', '.join(f'{k}: {v:,}' for k, v in r['alarms_by_write_count'].items())} | "
-            f"{', '.join(f'{k} {v:,}' for k, v in r['by_operation'].items())} |"
-            for r in result["dynamodb"]["per_alarm"]
-        ],
-        "",
-        "moto's DynamoDB requests are serialised by one lock, because moto does not apply a write to an item "
-        "atomically and DynamoDB does; moto spends milliseconds of Python per request, so both rates are bounded by "
-        "moto, not by DynamoDB. Compare the ratio and the CPU per alarm across machines, not the rates. "
-        f"powertools printed {t['emf_lines_printed_with_metrics_disabled']} EMF metric lines during the storm although "
-        "POWERTOOLS_METRICS_DISABLED is set (captured, not shown).",
-        "",
-        "Machine:",
-        "",
-        *[f"- {k}: {v}" for k, v in result["machine"].items() if k != "packages"],
-        "- " + ", ".join(f"{p} {v}" for p, v in result["machine"]["packages"].items()),
-        "",
-        f"Command: `{result['command']}`",
-        "",
-    ]
-    return "\n".join(lines)
-
-
-# --- the endpoint ---------------------------------------------------------------------------------
-
-
-def serve_moto(port: int) -> None:
-    """The child process of `--moto process`: moto's server, DynamoDB made item-atomic, until stdin closes."""
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    from moto.server import ThreadedMotoServer
-
-    with dynamodb_item_atomicity():
-        server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-        server.start()
-        print("ready", flush=True)
-        sys.stdin.read()
-        server.stop()
-
-
-class MotoEndpoint:
-    """moto's ThreadedMotoServer on a free port: in its own process (default) or in this one (`thread`).
-
-    In its own process moto's request handling has a core and a GIL of its own, as DynamoDB and SNS have
-    their own machines: the bench process's CPU time is then the client side alone (the handlers, or boto3).
-    """
-
-    def __init__(self, mode: str) -> None:
-        self.mode = mode
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self._child: subprocess.Popen[str] | None = None
-        self._server: Any = None
-        self._atomicity: Any = None
-
-    def start(self) -> None:
-        if self.mode == "process":
-            self._child = subprocess.Popen(
-                [sys.executable, "-m", "bench.storm", "--serve-moto", str(self.port)],
-                cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-            )
-            if self._child.stdout is None or self._child.stdout.readline().strip() != "ready":
-                raise RuntimeError("moto's server process did not start")
-            return
-        from moto.server import ThreadedMotoServer
-
-        self._atomicity = dynamodb_item_atomicity()
-        self._atomicity.__enter__()
-        self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.port, verbose=False)
-        self._server.start()
-
-    def stop(self) -> None:
-        if self._child is not None:
-            assert self._child.stdin is not None
-            self._child.stdin.close()
-            try:
-                self._child.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self._child.kill()
-                self._child.wait()
-        if self._server is not None:
-            self._server.stop()
-        if self._atomicity is not None:
-            self._atomicity.__exit__(None, None, None)
-
-    def cpu_seconds(self) -> tuple[float, float | None]:
-        """CPU time (user + system) used so far by this process and, if it has its own, moto's process."""
-        own = time.process_time()
-        if self._child is None:
-            return own, None
-        try:
-            fields = Path(f"/proc/{self._child.pid}/stat").read_text().rsplit(")", 1)[1].split()
-            return own, (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-        except (OSError, ValueError, IndexError):
-            return own, None
-
-
-def cpu_ms_per(before: tuple[float, float | None], after: tuple[float, float | None], count: int) -> dict[str, float | None]:
-    client = (after[0] - before[0]) * 1000 / count
-    server = (after[1] - before[1]) * 1000 / count if after[1] is not None and before[1] is not None else None
-    return {"bench_process": round(client, 3), "moto_process": round(server, 3) if server is not None else None}
 
 
 @contextmanager
@@ -691,6 +380,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="moto's server in its own process (default) or in a thread of this one")
     parser.add_argument("--seed", type=int, default=7, help="shuffle seed")
     parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument("--before", type=Path, help="an earlier run's storm.json: its figures go beside this run's")
+    parser.add_argument("--code", help="what code this run measures, when not this checkout's HEAD (default: the commit)")
     parser.add_argument("--serve-moto", type=int, metavar="PORT", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.serve_moto:
@@ -702,6 +393,7 @@ def main(argv: list[str] | None = None) -> int:
     endpoint = MotoEndpoint(args.moto)
     configure_process(endpoint.url, endpoint.port)
 
+    from bench.latency import commit
     from firebell import wiring
     from infra.local.render import common_environment, render_topology, sqs_lambda_record
     from infra.topology import CONFIG_DIR, TOPOLOGY
@@ -753,12 +445,16 @@ def main(argv: list[str] | None = None) -> int:
         problems.append(f"{checks['incidents_created']} incidents, expected {checks['incidents_expected']}")
     if checks["storm_occurrences_api"] != args.duplicates:
         problems.append(f"{checks['storm_occurrences_api']} occurrences of the stormed alarm, expected {args.duplicates}")
-    if checks["incident_opened_events"] != checks["incidents_expected"] or checks["incidents_announced_more_than_once"]:
-        problems.append(f"{checks['incident_opened_events']} incident.opened events, expected {checks['incidents_expected']}")
+    if checks["distinct_alarm_occurrences"] != ({"1": args.distinct} if args.distinct else {}):
+        problems.append(f"occurrences of the distinct alarms {checks['distinct_alarm_occurrences']}, expected 1 each")
+    if checks["incidents_with_opened_line"] != checks["incidents_expected"] or checks["incidents_opened_more_than_once"]:
+        problems.append(f"{checks['incidents_with_opened_line']} incidents with an opened line ({checks['incidents_opened_more_than_once']} "
+                        f"twice), expected {checks['incidents_expected']}")
     if raw["failures"] or raw["hot_key_counted"] != raw["hot_key_expected"]:
         problems.append(f"baseline: {raw['hot_key_counted']} of {raw['hot_key_expected']} increments, failures {raw['failures'][:2]}")
     result = {
         "benchmark": "alarm storm through intake",
+        "code": args.code or commit(),  # the checkout's HEAD, "+changes" if the tree differs
         "command": f"python -m bench.storm --duplicates {args.duplicates} --distinct {args.distinct} --workers {args.workers} "
         f"--moto {args.moto} --seed {args.seed}",
         "config": {
@@ -775,6 +471,8 @@ def main(argv: list[str] | None = None) -> int:
         "checks": checks,
         "dynamodb": {
             "writes_per_duplicate_alarm": storm_dup["writes_per_alarm"] if storm_dup else None,
+            "storm_writes_per_alarm": ledger.storm_writes_per_alarm(),
+            "charged_per": ledger.unit,
             "writes_per_alarm_overall": round(writes(during) / len(alarms), 4),
             "reads_per_alarm_overall": round(reads(during) / len(alarms), 4),
             "intake_phase_by_operation": dict(sorted(during.items())),
@@ -801,13 +499,15 @@ def main(argv: list[str] | None = None) -> int:
         "problems": problems,
         "machine": machine(),
     }
+    if args.before:
+        result["before"] = summary_of(json.loads(args.before.read_text()))
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "storm.json").write_text(json.dumps(result, indent=2) + "\n")
     (args.out / "storm.md").write_text(markdown(result))
     print(
         f"incidents {checks['incidents_created']:,} (expected {checks['incidents_expected']:,}); "
         f"occurrences {checks['storm_occurrences_api']} (expected {args.duplicates:,}); "
-        f"incident.opened {checks['incident_opened_events']:,}; "
+        f"opened lines {checks['incidents_with_opened_line']:,}; "
         f"writes/duplicate {result['dynamodb']['writes_per_duplicate_alarm']}; "
         f"{alarms_per_second:,.1f} alarms/s vs {raw_per_second:,.1f} raw updates/s (ratio {result['throughput']['ratio']:.3f})"
     )

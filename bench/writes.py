@@ -44,9 +44,9 @@ class CountingStore(InMemoryIncidentStore):
         self._add(1 + len(change.entries) + len(change.effects(0)) + marks)
         return super().commit(change)
 
-    def record_signal(self, dedup_key, candidate_id, seen_at, message_id=None):
-        self._add(2 if message_id else 1)  # with a message id: its marker and the count, one transaction
-        return super().record_signal(dedup_key, candidate_id, seen_at, message_id)
+    def record_signals(self, dedup_key, candidate_id, seen_at, message_ids):
+        self._add(1 + sum(1 for m in message_ids if m))  # a marker per message id and the count, one transaction
+        return super().record_signals(dedup_key, candidate_id, seen_at, message_ids)
 
     def log_repeat(self, *args):
         self._add(2)

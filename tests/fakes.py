@@ -9,8 +9,9 @@ They keep the semantics of the AWS implementations that matter to the service:
   iterator does, and returns an opaque cursor (a bad one raises the same ``InvalidCursor``). One difference:
   the cursor is None as soon as nothing is left, where DynamoDB may hand back one last empty page.
 * The dedup pointers are kept as DynamoDB keeps the DEDUP items (ISO-8601 strings, absent attributes missing):
-  ``record_signal`` is one UpdateItem (``if_not_exists`` on incident_id and first_seen, ``ADD occurrences 1``)
-  and says ``claimed`` exactly when the store's rule does (the candidate holds the key and the count is 1);
+  ``record_signals`` is one write (``if_not_exists`` on incident_id and first_seen, ``ADD occurrences n``; with the
+  notifications' markers, one transaction, each marker counted once) and says ``claimed`` exactly when the store's
+  rule does (a named notification of the call claimed the key; without names, the candidate holds it at count n);
   ``mark_dedup``/``replace_dedup``/``release_dedup_key`` are conditional on the key still feeding the given
   incident (``mark_dedup`` also on ``last_logged_at``, compared as the stored string); ``sync_occurrences``
   only raises the incident's count and bumps its ``version``, so a stale full save is refused.
@@ -34,6 +35,7 @@ import copy
 import itertools
 import json
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -42,7 +44,7 @@ from firebell.domain import cursors
 from firebell.domain.errors import ConcurrentUpdate, IdempotencyKeyTaken, OnceKeyUsed
 from firebell.domain.models import Incident, IncidentEvent, TimelineEntry
 from firebell.outbox import Change, DedupMark, Effect, EffectStatus
-from firebell.ports import DedupState, IncidentFilter, Page
+from firebell.ports import SIGNALS_PER_WRITE, DedupState, IncidentFilter, Page
 
 __all__ = [
     "DeadLetter",
@@ -66,7 +68,7 @@ class InMemoryIncidentStore:
 
     # The port calls that write (what DynamoDB bills as a write request; a transaction is one).
     WRITES = frozenset({
-        "next_reference", "commit", "record_signal", "log_repeat", "replace_dedup", "claim_effect", "complete_effect",
+        "next_reference", "commit", "record_signals", "log_repeat", "replace_dedup", "claim_effect", "complete_effect",
         "release_effect", "count_sms", "hold_sms", "close_digest",
     })
 
@@ -206,26 +208,30 @@ class InMemoryIncidentStore:
 
     # deduplication: one pointer per alert key, stored as DynamoDB holds it (ISO strings, absent = missing)
 
-    def record_signal(self, dedup_key: str, candidate_id: str, seen_at: datetime, message_id: str | None = None) -> DedupState:
-        self._count("record_signal")
-        self._fault("record_signal", after=False)
+    def record_signals(self, dedup_key: str, candidate_id: str, seen_at: datetime, message_ids: Sequence[str | None]) -> DedupState:
+        self._count("record_signals")
+        self._fault("record_signals", after=False)
+        named = list(dict.fromkeys(m for m in message_ids if m is not None))
+        if not message_ids or len(named) > SIGNALS_PER_WRITE:
+            raise ValueError(f"record_signals takes 1 to {SIGNALS_PER_WRITE} notifications, not {len(message_ids)}")
         now = seen_at.isoformat()
-        with self._lock:  # one UpdateItem (with the message marker, one transaction); then its ALL_NEW / a read
-            replayed = message_id is not None and (dedup_key, message_id) in self._messages
+        with self._lock:  # one transaction (the markers and one UpdateItem), then a read; or one UpdateItem (ALL_NEW)
+            fresh = [m for m in named if (dedup_key, m) not in self._messages]
+            counted = len(fresh) + sum(1 for m in message_ids if m is None)
             pointer = self._dedup.setdefault(dedup_key, {})
-            if not replayed:
-                if message_id is not None:
-                    self._messages.add((dedup_key, message_id))
-                    pointer.setdefault("claim_message", message_id)
-                    pointer["last_message"] = message_id
+            if counted:
+                self._messages.update((dedup_key, m) for m in fresh)
+                if fresh:
+                    pointer.setdefault("claim_message", fresh[0])
+                    pointer["last_message"] = fresh[-1]
                 pointer.setdefault("incident_id", candidate_id)
                 pointer.setdefault("first_seen", now)
                 pointer["previous_seen"] = pointer.get("last_seen", now)
                 pointer["last_seen"] = now
-                pointer["occurrences"] = pointer.get("occurrences", 0) + 1
+                pointer["occurrences"] = pointer.get("occurrences", 0) + counted
                 pointer.setdefault("created", False)
-            state = _dedup_state(pointer, candidate_id, message_id, replayed)
-        self._fault("record_signal", after=True)
+            state = _dedup_state(pointer, candidate_id, named, counted, replayed=not counted)
+        self._fault("record_signals", after=True)
         return state
 
     def dedup_state(self, dedup_key: str) -> DedupState | None:
@@ -248,14 +254,14 @@ class InMemoryIncidentStore:
             return True
 
     def replace_dedup(self, dedup_key: str, old_incident_id: str, candidate_id: str, seen_at: datetime,
-                      message_id: str | None = None) -> bool:
+                      message_id: str | None = None, occurrences: int = 1) -> bool:
         self._count("replace_dedup")
         now = seen_at.isoformat()
         with self._lock:
             pointer = self._dedup.get(dedup_key)
             if pointer is None or pointer.get("incident_id") != old_incident_id:
                 return False
-            pointer.update(incident_id=candidate_id, first_seen=now, last_seen=now, previous_seen=now, occurrences=1, created=False)
+            pointer.update(incident_id=candidate_id, first_seen=now, last_seen=now, previous_seen=now, occurrences=occurrences, created=False)
             pointer.pop("resolved_at", None)
             pointer.pop("last_logged_at", None)
             pointer.pop("claim_message", None)
@@ -431,7 +437,8 @@ def _when(text: str | None) -> datetime | None:
     return datetime.fromisoformat(text) if text else None
 
 
-def _dedup_state(pointer: dict, candidate_id: str | None, message_id: str | None = None, replayed: bool = False) -> DedupState:
+def _dedup_state(pointer: dict, candidate_id: str | None, message_ids: Sequence[str] = (), counted: int = 0,
+                 replayed: bool = False) -> DedupState:
     """As firebell.data.store._dedup_state reads a DEDUP item."""
     occurrences = int(pointer.get("occurrences") or 0)
     return DedupState(
@@ -442,10 +449,11 @@ def _dedup_state(pointer: dict, candidate_id: str | None, message_id: str | None
         created=pointer.get("created") is not False,  # pointers from before `created` existed were written
         resolved_at=_when(pointer.get("resolved_at")),
         last_logged_at=_when(pointer.get("last_logged_at")),
-        claimed=(pointer.get("claim_message") == message_id) if message_id else (
-            candidate_id is not None and pointer["incident_id"] == candidate_id and occurrences == 1),
+        claimed=(pointer.get("claim_message") in message_ids) if message_ids else (
+            candidate_id is not None and pointer["incident_id"] == candidate_id and occurrences == counted),
         replayed=replayed,
-        previous_seen=_when(pointer.get("previous_seen")) if not replayed or pointer.get("last_message") == message_id else None,
+        previous_seen=_when(pointer.get("previous_seen")) if not replayed or pointer.get("last_message") in message_ids else None,
+        counted=counted,
     )
 
 

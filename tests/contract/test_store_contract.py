@@ -16,7 +16,7 @@ from firebell.domain.enums import EventType, Source, Status, TimelineKind
 from firebell.domain.errors import ConcurrentUpdate, IdempotencyKeyTaken, OnceKeyUsed
 from firebell.domain.models import Incident
 from firebell.outbox import Change, DedupMark, Effect, EffectKind, EffectStatus, IdempotencyClaim, UseOnce
-from firebell.ports import IncidentFilter
+from firebell.ports import SIGNALS_PER_WRITE, IncidentFilter
 from infra.local.moto_patches import serialise_dynamodb
 from infra.local.render import create_table
 from infra.topology import TOPOLOGY
@@ -117,31 +117,56 @@ def test_an_idempotency_key_binds_one_incident(store):
 
 
 def test_record_signal_claims_then_counts_and_a_message_counts_once(store):
-    first = store.record_signal(KEY, "01A", T0, "sns:m1")
+    first = store.record_signals(KEY, "01A", T0, ["sns:m1"])
     assert (first.incident_id, first.occurrences, first.claimed, first.created, first.replayed) == ("01A", 1, True, False, False)
-    again = store.record_signal(KEY, "01B", T0 + timedelta(seconds=1), "sns:m1")  # redelivered: not counted
+    again = store.record_signals(KEY, "01B", T0 + timedelta(seconds=1), ["sns:m1"])  # redelivered: not counted
     assert (again.incident_id, again.occurrences, again.claimed, again.replayed) == ("01A", 1, True, True)
-    copy = store.record_signal(KEY, "01C", T0 + timedelta(seconds=2), "sns:m2")  # a genuine copy
+    copy = store.record_signals(KEY, "01C", T0 + timedelta(seconds=2), ["sns:m2"])  # a genuine copy
     assert (copy.occurrences, copy.claimed, copy.replayed) == (2, False, False)
-    plain = store.record_signal(KEY, "01D", T0 + timedelta(seconds=3))  # no message identity (HTTP)
+    plain = store.record_signals(KEY, "01D", T0 + timedelta(seconds=3), [None])  # no message identity (HTTP)
     assert (plain.occurrences, plain.claimed, plain.last_seen) == (3, False, T0 + timedelta(seconds=3))
+
+
+def test_record_signals_counts_a_batchs_notifications_in_one_write_each_once(store):
+    first = store.record_signals(KEY, "01A", T0, ["sns:m1", "sns:m2", "sns:m3"])
+    assert (first.incident_id, first.occurrences, first.claimed, first.counted, first.replayed) == ("01A", 3, True, 3, False)
+    # m2 and m3 redelivered with a new m4 (twice in the batch) and a copy without identity: m4 and the copy count
+    at = T0 + timedelta(seconds=1)
+    again = store.record_signals(KEY, "01B", at, ["sns:m2", "sns:m4", "sns:m3", "sns:m4", None])
+    assert (again.incident_id, again.occurrences, again.claimed, again.counted, again.replayed, again.last_seen) == (
+        "01A", 5, False, 2, False, at)
+    assert again.previous_seen == T0
+    # every one counted before (the claimer's among them): nothing counted, and the claim is still this batch's
+    replay = store.record_signals(KEY, "01C", T0 + timedelta(seconds=2), ["sns:m1", "sns:m4"])
+    assert (replay.occurrences, replay.claimed, replay.counted, replay.replayed) == (5, True, 0, True)
+    assert replay.last_seen == at
+
+
+def test_record_signals_takes_as_many_notifications_as_one_transaction_holds(store):
+    full = store.record_signals(KEY, "01A", T0, [f"sns:{n}" for n in range(SIGNALS_PER_WRITE)])
+    assert (full.occurrences, full.counted) == (SIGNALS_PER_WRITE, SIGNALS_PER_WRITE)
+    with pytest.raises(ValueError):
+        store.record_signals(KEY, "01B", T0, [f"sns:more-{n}" for n in range(SIGNALS_PER_WRITE + 1)])
+    with pytest.raises(ValueError):
+        store.record_signals(KEY, "01B", T0, [])
+    assert store.dedup_state(KEY).occurrences == SIGNALS_PER_WRITE
 
 
 def test_record_signal_tells_the_silence_each_occurrence_broke(store):
     """previous_seen: when the alert fired before this notification (a long gap re-notifies an acknowledged incident)."""
-    first = store.record_signal(KEY, "01A", T0, "sns:m1")
+    first = store.record_signals(KEY, "01A", T0, ["sns:m1"])
     assert first.previous_seen == T0
-    later = store.record_signal(KEY, "01B", T0 + timedelta(hours=3), "sns:m2")
+    later = store.record_signals(KEY, "01B", T0 + timedelta(hours=3), ["sns:m2"])
     assert (later.previous_seen, later.last_seen) == (T0, T0 + timedelta(hours=3))
     # A redelivery of the latest notification still knows the silence it broke; one of an older notification does not
-    assert store.record_signal(KEY, "01C", T0 + timedelta(hours=4), "sns:m2").previous_seen == T0
-    assert store.record_signal(KEY, "01C", T0 + timedelta(hours=4), "sns:m1").previous_seen is None
-    plain = store.record_signal(KEY, "01D", T0 + timedelta(hours=5))
+    assert store.record_signals(KEY, "01C", T0 + timedelta(hours=4), ["sns:m2"]).previous_seen == T0
+    assert store.record_signals(KEY, "01C", T0 + timedelta(hours=4), ["sns:m1"]).previous_seen is None
+    plain = store.record_signals(KEY, "01D", T0 + timedelta(hours=5), [None])
     assert plain.previous_seen == T0 + timedelta(hours=3)
 
 
 def test_dedup_marks_commit_with_the_change_and_skip_a_pointer_that_moved_on(store):
-    store.record_signal(KEY, "01ID0000000000000000000001", T0)
+    store.record_signals(KEY, "01ID0000000000000000000001", T0, [None])
     change = new_change(1, dedup_key=KEY)
     change.dedup.append(DedupMark(dedup_key=KEY, incident_id=change.incident_id, created=True))
     incident = store.commit(change)
@@ -162,7 +187,7 @@ def test_dedup_marks_commit_with_the_change_and_skip_a_pointer_that_moved_on(sto
 
 
 def test_log_repeat_is_a_compare_and_set_with_its_line(store):
-    store.record_signal(KEY, "01A", T0)
+    store.record_signals(KEY, "01A", T0, [None])
     entry = new_change(1).entries[0].model_copy(update={"incident_id": "01A", "kind": TimelineKind.OCCURRENCE, "at": T0})
     assert store.log_repeat(KEY, "01A", None, entry) is True
     assert store.log_repeat(KEY, "01A", None, entry) is False  # the slot was taken

@@ -1,5 +1,6 @@
 """The storm rule under concurrency: N copies of one alarm arriving at once give one incident seen N times,
-announced once, paged once, each copy costing one DynamoDB write.
+announced once, paged once, each batch's copies costing one DynamoDB write; and a batch whose write fails midway
+comes back and counts exactly.
 
 moto applies a DynamoDB write in several Python steps without a lock (read the item, check the condition,
 write it back), so concurrent writes to one item can lose an ADD or let two conditional creates both
@@ -53,12 +54,13 @@ def metrics_namespace(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 class AlarmCosts:
-    """Per alarm intake handled: its outcome and the DynamoDB writes made while handling it (failed conditions too)."""
+    """Per group of one alarm's copies intake handled (AlertIntake.handle_group): its outcomes and the DynamoDB
+    writes made while handling it (failed conditions too)."""
 
     def __init__(self) -> None:
         self._local = threading.local()
         self._lock = threading.Lock()
-        self.handled: list[tuple[str, int]] = []
+        self.handled: list[tuple[list[str], int]] = []
 
     def count(self, operation: str) -> None:
         charged = getattr(self._local, "writes", None)
@@ -68,13 +70,17 @@ class AlarmCosts:
     def start(self) -> None:
         self._local.writes = 0
 
-    def finish(self, outcome: str) -> None:
+    def finish(self, outcomes: list[str]) -> None:
         writes, self._local.writes = self._local.writes, None
         with self._lock:
-            self.handled.append((outcome, writes))
+            self.handled.append((outcomes, writes))
 
-    def writes_for(self, outcome: str) -> list[int]:
-        return [writes for handled_outcome, writes in self.handled if handled_outcome == outcome]
+    def outcomes(self) -> Counter[str]:
+        return Counter(outcome for outcomes, _ in self.handled for outcome in outcomes)
+
+    def repeat_groups(self) -> list[tuple[int, int]]:
+        """(copies, writes) of each group that only counted repeats."""
+        return [(len(outcomes), writes) for outcomes, writes in self.handled if set(outcomes) == {"deduplicated"}]
 
 
 @pytest.fixture
@@ -84,25 +90,25 @@ def alarm_costs(monkeypatch: pytest.MonkeyPatch) -> Iterator[AlarmCosts]:
     from firebell.usecases.intake import AlertIntake
 
     costs = AlarmCosts()
-    make_api_call, handle_alarm = BaseClient._make_api_call, AlertIntake.handle_alarm
+    make_api_call, handle_group = BaseClient._make_api_call, AlertIntake.handle_group
 
     def counting_api_call(client, operation_name, api_params):  # type: ignore[no-untyped-def]
         if client.meta.service_model.service_name == "dynamodb":
             costs.count(operation_name)
         return make_api_call(client, operation_name, api_params)
 
-    def costed_handle_alarm(service, alarm, message_id=None, redelivered=False):  # type: ignore[no-untyped-def]
+    def costed_handle_group(service, group, redelivered):  # type: ignore[no-untyped-def]
         costs.start()
         try:
-            outcome, incident_id = handle_alarm(service, alarm, message_id=message_id, redelivered=redelivered)
+            results = handle_group(service, group, redelivered)
         except BaseException:
-            costs.finish("failed")
+            costs.finish(["failed"] * len(group.arrivals))
             raise
-        costs.finish(str(outcome))
-        return outcome, incident_id
+        costs.finish([str(outcome) for outcome, _ in results])
+        return results
 
     monkeypatch.setattr(BaseClient, "_make_api_call", counting_api_call)
-    monkeypatch.setattr(AlertIntake, "handle_alarm", costed_handle_alarm)
+    monkeypatch.setattr(AlertIntake, "handle_group", costed_handle_group)
     yield costs
 
 
@@ -171,8 +177,7 @@ def test_concurrent_copies_of_one_alarm_open_one_incident_counted_n_times_and_pa
     # Then every copy was handled (none left to retry): one opened the incident, the rest counted as repeats
     assert len(responses) == COPIES // BATCH_SIZE
     assert all(response == {"batchItemFailures": []} for response in responses)
-    outcomes = Counter(outcome for outcome, _ in alarm_costs.handled)
-    assert outcomes == {"opened": 1, "deduplicated": COPIES - 1}
+    assert alarm_costs.outcomes() == {"opened": 1, "deduplicated": COPIES - 1}
     assert pipeline.dead_letters()["intake-dlq"] == []
 
     # And there is exactly one incident, and it says it was seen 200 times
@@ -184,11 +189,11 @@ def test_concurrent_copies_of_one_alarm_open_one_incident_counted_n_times_and_pa
     assert incident["occurrences"] == COPIES
     assert incident["status"] == "triggered"
 
-    # And each repeat cost one DynamoDB write: the dedup pointer's UpdateItem, plus now and then a (throttled)
-    # occurrence entry on the timeline, shared by the whole storm
-    repeat_writes = alarm_costs.writes_for("deduplicated")
-    assert min(repeat_writes) == 1
-    assert sum(repeat_writes) / len(repeat_writes) < 1.1, Counter(repeat_writes)
+    # And each batch's copies cost one DynamoDB write together: the dedup pointer's count with the notifications'
+    # markers, one transaction, plus now and then a (throttled) occurrence entry on the timeline for the whole storm
+    repeats = alarm_costs.repeat_groups()
+    assert min(writes for _, writes in repeats) == 1
+    assert sum(writes for _, writes in repeats) / sum(copies for copies, _ in repeats) <= 0.25, repeats
     assert timeline_kinds(pipeline).count("occurrence") <= 1
 
     # And classify (the only road to paging) heard of it exactly once
@@ -214,3 +219,75 @@ def test_concurrent_copies_of_one_alarm_open_one_incident_counted_n_times_and_pa
     received = Counter((message["channel"], recipient) for message in pipeline.outbox() for recipient in message["to"])
     assert received[("email", email)] == 1 and received[("sms", phone)] == 1
     assert max(received.values()) == 1, received
+
+
+def renamed(record: dict, name: str) -> dict:
+    """The record's notification as another alarm of the same account sends it."""
+    body = json.loads(record["body"])
+    message = json.loads(body["Message"])
+    message.update(AlarmName=name, AlarmArn=message["AlarmArn"].rsplit(":", 1)[0] + f":{name}")
+    body["Message"] = json.dumps(message)
+    return {**record, "body": json.dumps(body)}
+
+
+@pytest.fixture
+def counting_write_faults(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str]]:
+    """Faults for the transactions that count an alarm's notifications (markers and count), in the order given:
+    (dedup key, "after": the write takes effect, then the call times out | "before": it fails before reaching
+    DynamoDB). Every other call goes through."""
+    from botocore.client import BaseClient
+    from botocore.exceptions import EndpointConnectionError, ReadTimeoutError
+
+    faults: list[tuple[str, str]] = []
+    make_api_call = BaseClient._make_api_call
+
+    def faulty_api_call(client, operation_name, api_params):  # type: ignore[no-untyped-def]
+        puts = [item["Put"]["Item"] for item in api_params.get("TransactItems", []) if "Put" in item]
+        counting = {put["pk"]["S"] for put in puts if put["sk"]["S"].startswith("MSG#")}
+        if operation_name == "TransactWriteItems" and faults and f"DEDUP#{faults[0][0]}" in counting:
+            _, when = faults.pop(0)
+            if when == "before":
+                raise EndpointConnectionError(endpoint_url="https://dynamodb.us-east-1.amazonaws.com")
+            make_api_call(client, operation_name, api_params)
+            raise ReadTimeoutError(endpoint_url="https://dynamodb.us-east-1.amazonaws.com")
+        return make_api_call(client, operation_name, api_params)
+
+    monkeypatch.setattr(BaseClient, "_make_api_call", faulty_api_call)
+    return faults
+
+
+def test_a_batch_whose_alarm_write_fails_midway_is_redelivered_and_counted_exactly(
+    pipeline: Pipeline, counting_write_faults: list[tuple[str, str]]
+) -> None:
+    from firebell.batch import TRIES_IN_PLACE
+
+    # Given a batch of 10: 7 copies of one alarm with 3 copies of another among them
+    copies = the_same_alarm(pipeline, 10)
+    stormed = json.loads(json.loads(copies[0]["body"])["Message"])["AlarmArn"]
+    batch = copies[:3] + [renamed(r, "orders-latency") for r in copies[3:6]] + copies[6:]
+    stormed_ids = [r["messageId"] for n, r in enumerate(batch) if not 3 <= n < 6]
+    # and the stormed alarm's counting write takes effect but times out, then fails on each try in place
+    counting_write_faults += [(stormed, "after")] + [(stormed, "before")] * (TRIES_IN_PLACE - 1)
+
+    # When intake handles the batch
+    response = pipeline.invoke("intake", {"Records": batch})
+
+    # Then the stormed alarm's 7 records, and only they, go back to the queue; the other alarm's were handled
+    assert sorted(f["itemIdentifier"] for f in response["batchItemFailures"]) == sorted(stormed_ids)
+    assert counting_write_faults == []
+    status, page = pipeline.api("GET", "/incidents")
+    assert status == 200 and [i["title"].split(":")[0] for i in page["items"]] == ["orders-latency"]
+
+    # When SQS delivers the 7 again
+    again = [{**r, "attributes": {**r["attributes"], "ApproximateReceiveCount": "2"}} for r in batch if r["messageId"] in stormed_ids]
+    assert pipeline.invoke("intake", {"Records": again}) == {"batchItemFailures": []}
+
+    # Then each alarm has one incident, seen exactly as often as it was sent (the first write's count is not doubled)
+    status, page = pipeline.api("GET", "/incidents")
+    assert status == 200 and len(page["items"]) == 2
+    seen = {}
+    for item in page["items"]:
+        status, incident = pipeline.api("GET", f"/incidents/{item['reference']}")
+        seen[incident["title"].split(":")[0]] = incident["occurrences"]
+    assert seen == {"checkout-5xx-rate": 7, "orders-latency": 3}
+    assert pipeline.dead_letters()["intake-dlq"] == []

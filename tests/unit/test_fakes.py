@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -45,19 +46,19 @@ def test_references_count_up_from_one(store):
 def test_record_signal_claims_a_free_key_then_counts(store):
     """Given a free key, when three signals arrive, then the first claims it for its candidate (count 1,
     first_seen = last_seen = its time) and the others only count and move last_seen; nobody else claims."""
-    first = store.record_signal("arn:alarm", "A", T0)
+    first = store.record_signals("arn:alarm", "A", T0, [None])
     assert first == DedupState(
         incident_id="A", occurrences=1, first_seen=T0, last_seen=T0, created=False, resolved_at=None,
-        last_logged_at=None, claimed=True, previous_seen=T0,
+        last_logged_at=None, claimed=True, previous_seen=T0, counted=1,
     )
-    second = store.record_signal("arn:alarm", "B", T0 + timedelta(minutes=1))
-    third = store.record_signal("arn:alarm", "C", T0 + timedelta(minutes=2))
+    second = store.record_signals("arn:alarm", "B", T0 + timedelta(minutes=1), [None])
+    third = store.record_signals("arn:alarm", "C", T0 + timedelta(minutes=2), [None])
     assert (second.incident_id, second.occurrences, second.claimed) == ("A", 2, False)
     assert (third.incident_id, third.occurrences, third.first_seen, third.last_seen, third.claimed) == (
         "A", 3, T0, T0 + timedelta(minutes=2), False)
-    assert store.dedup_state("arn:alarm") == third  # a read never claims
+    assert store.dedup_state("arn:alarm") == replace(third, counted=0)  # a read never claims, nor counts
     assert store.dedup_state("arn:other") is None
-    assert store.calls["record_signal"] == 3 and store.writes() == 3
+    assert store.calls["record_signals"] == 3 and store.writes() == 3
 
 
 def test_record_signal_is_atomic_under_threads(store):
@@ -66,7 +67,7 @@ def test_record_signal_is_atomic_under_threads(store):
 
     def signal(n: int):
         barrier.wait()
-        return store.record_signal("arn:alarm", f"cand-{n}", T0)
+        return store.record_signals("arn:alarm", f"cand-{n}", T0, [None])
 
     with ThreadPoolExecutor(max_workers=40) as pool:
         states = list(pool.map(signal, range(40)))

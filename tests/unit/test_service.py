@@ -247,7 +247,7 @@ ORPHAN = "01ORPHANED0000000000000000"
 def test_alarm_claimed_but_never_written_is_finished_on_redelivery(world):
     """Given a dedup key claimed by a delivery that crashed before writing its incident, when that message is
     redelivered, then the incident is opened under the claimed id, the pointer marked written, and announced."""
-    world.store.record_signal(ALARM_ARN, ORPHAN, world.clock())  # what the crashed attempt left behind
+    world.store.record_signals(ALARM_ARN, ORPHAN, world.clock(), [None])  # what the crashed attempt left behind
     world.clock.advance(seconds=5)
 
     outcome, incident_id = world.service.handle_alarm(alarm("ALARM"), redelivered=True)
@@ -264,7 +264,7 @@ def test_fresh_claim_is_left_to_its_writer(world):
     """Given a key claimed 30 s ago or less by a delivery still writing its incident, when another first
     delivery of the alarm arrives, then it only counts (a storm does not race the writer); the OK of an
     incident not yet written is ignored."""
-    world.store.record_signal(ALARM_ARN, ORPHAN, world.clock())
+    world.store.record_signals(ALARM_ARN, ORPHAN, world.clock(), [None])
     world.clock.advance(seconds=30)
 
     assert world.service.handle_alarm(alarm("ALARM")) == (AlarmOutcome.DEDUPLICATED, ORPHAN)
@@ -276,7 +276,7 @@ def test_fresh_claim_is_left_to_its_writer(world):
 def test_claim_older_than_the_grace_is_finished_by_any_delivery(world):
     """Given a key claimed more than 30 s ago whose incident was never written, when a first delivery of the
     alarm arrives, then it opens the incident under the claimed id."""
-    world.store.record_signal(ALARM_ARN, ORPHAN, world.clock())
+    world.store.record_signals(ALARM_ARN, ORPHAN, world.clock(), [None])
     world.clock.advance(seconds=31)
 
     assert world.service.handle_alarm(alarm("ALARM")) == (AlarmOutcome.OPENED, ORPHAN)

@@ -206,7 +206,7 @@ def test_a_duplicate_costs_exactly_one_store_write_and_no_read(world):
     for n in range(25):
         world.clock.advance(seconds=10)
         assert world.service.handle_signal(signal()) == (AlarmOutcome.DEDUPLICATED, incident_id)
-        assert world.store.calls == {"record_signal": n + 1}
+        assert world.store.calls == {"record_signals": n + 1}
 
     assert world.store.writes() == 25
     # (nothing but the opening announced, started or paged anything)
@@ -221,7 +221,7 @@ def test_a_duplicate_due_a_timeline_line_costs_two_writes(world):
 
     world.service.handle_signal(signal())
 
-    assert world.store.calls == {"record_signal": 1, "log_repeat": 1}
+    assert world.store.calls == {"record_signals": 1, "log_repeat": 1}
 
 
 def test_a_redelivered_duplicate_costs_its_write_only(world):
@@ -234,7 +234,7 @@ def test_a_redelivered_duplicate_costs_its_write_only(world):
 
     world.service.handle_signal(signal(), redelivered=True)
 
-    assert world.store.calls == {"record_signal": 1}
+    assert world.store.calls == {"record_signals": 1}
     assert world.events.types() == ["incident.opened", "incident.classified"]
 
 
@@ -560,7 +560,7 @@ def test_two_redeliveries_finishing_one_claim_write_one_incident(shipped_config,
     """Given a claim whose writer crashed, when 8 redeliveries finish it at once, then one incident is written
     and opened once (the conditional create settles the race): announced, classified and paged once."""
     world = build_world(shipped_config, store=YieldingStore())
-    world.store.record_signal(KEY, "01CRASHED00000000000000000", world.clock())
+    world.store.record_signals(KEY, "01CRASHED00000000000000000", world.clock(), [None])
 
     results = run_together(8, lambda _: world.service.handle_signal(signal(), redelivered=True))
 

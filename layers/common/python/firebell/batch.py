@@ -19,8 +19,8 @@ and GET /_local/dead-letters says so.
 """
 
 import time
-from collections.abc import Callable
-from typing import Protocol
+from collections.abc import Callable, Mapping
+from typing import Any, Protocol, TypeVar
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
@@ -31,13 +31,14 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from .retrying import persevering
 from .domain.errors import Retry, classify, describe, is_transient
 
-__all__ = ["DeadLetterQueues", "DeadLetteringProcessor", "describe", "process_queue_batch"]
+__all__ = ["DeadLetterQueues", "DeadLetteringProcessor", "describe", "process_queue_batch", "process_queue_batch_at_once"]
 
 logger = Logger(child=True)
 
 TRIES_IN_PLACE = 3
 _BACKOFF_SECONDS = 0.1  # doubled before each further try: 0.1 s, then 0.2 s
 _TIME_KEPT_FOR_THE_REST_MS = 10_000  # no try in place once the invocation has less left than this
+T = TypeVar("T")
 
 
 class DeadLetterQueues(Protocol):
@@ -79,26 +80,33 @@ class DeadLetteringProcessor(BatchProcessor):
         return super().failure_handler(record, exception)
 
 
+def tries_in_place(context: LambdaContext) -> Callable[[Callable[[int], T]], T]:
+    """Runs work (given the attempt, 0 first), and again at once over transient errors while the invocation has
+    time to spare."""
+    return lambda work: _tried(work, context, {})
+
+
 def tried_in_place(handle_record: Callable[[SQSRecord], object], context: LambdaContext) -> Callable[[SQSRecord], object]:
     """`handle_record`, tried again at once over transient errors while the invocation has time to spare.
 
     A further try sees the record as redelivered (its receive count one higher): an earlier try may have failed
     midway, which is what a handler asks the receive count (intake: finish a claim left without its incident).
     """
+    return lambda record: _tried(lambda attempt: handle_record(record if attempt == 0 else _tried_again(record, attempt)),
+                                 context, {"message_id": record.message_id})
 
-    def handle(record: SQSRecord) -> object:
-        for attempt in range(TRIES_IN_PLACE):
-            try:
-                return handle_record(record if attempt == 0 else _tried_again(record, attempt))
-            except Exception as error:
-                out_of_tries = attempt == TRIES_IN_PLACE - 1
-                if out_of_tries or not is_transient(error) or context.get_remaining_time_in_millis() < _TIME_KEPT_FOR_THE_REST_MS:
-                    raise
-                logger.info("record tried again in place", extra={"message_id": record.message_id, "error": describe(error)})
-                time.sleep(_BACKOFF_SECONDS * 2**attempt)
-        raise AssertionError("unreachable")
 
-    return handle
+def _tried(work: Callable[[int], T], context: LambdaContext, about: dict[str, Any]) -> T:
+    for attempt in range(TRIES_IN_PLACE):
+        try:
+            return work(attempt)
+        except Exception as error:
+            out_of_tries = attempt == TRIES_IN_PLACE - 1
+            if out_of_tries or not is_transient(error) or context.get_remaining_time_in_millis() < _TIME_KEPT_FOR_THE_REST_MS:
+                raise
+            logger.info("tried again in place", extra={**about, "error": describe(error)})
+            time.sleep(_BACKOFF_SECONDS * 2**attempt)
+    raise AssertionError("unreachable")
 
 
 def _tried_again(record: SQSRecord, attempt: int) -> SQSRecord:
@@ -115,3 +123,24 @@ def process_queue_batch(
 ) -> PartialItemFailureResponse:
     processor = DeadLetteringProcessor(dead_letters)
     return process_partial_response(event=event, record_handler=tried_in_place(handle_record, context), processor=processor, context=context)
+
+
+BatchHandler = Callable[[list[SQSRecord], Callable[[Callable[[int], Any]], Any]], Mapping[str, Exception]]
+
+
+def process_queue_batch_at_once(event: dict, context: LambdaContext, handle_batch: BatchHandler,
+                                dead_letters: DeadLetterQueues) -> PartialItemFailureResponse:
+    """For a handler that takes its batch whole (intake counts an alert's copies in one write):
+    `handle_batch(records, tried)` does the work, running each unit of it through `tried` (the tries in place),
+    and answers the error of each record that failed, by SQS message id. Those then go where failed records go
+    (the DLQ with their reason, or back to the queue: DeadLetteringProcessor); the others are done."""
+    records = [SQSRecord(raw) for raw in event.get("Records") or []]
+    failed = handle_batch(records, tries_in_place(context))
+
+    def settled(record: SQSRecord) -> None:
+        error = failed.get(record.message_id)
+        if error is not None:
+            raise error
+
+    processor = DeadLetteringProcessor(dead_letters)
+    return process_partial_response(event=event, record_handler=settled, processor=processor, context=context)

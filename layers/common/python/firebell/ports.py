@@ -3,7 +3,7 @@ tests replace them with in-memory fakes (tests/fakes.py)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -48,6 +48,12 @@ class DedupState:
     replayed: bool = False  # this very notification was counted before (a redelivery): not counted again
     # When it fired before this notification (the silence it broke); None on a replay others have come after.
     previous_seen: datetime | None = None
+    counted: int = 0  # occurrences this very write added (0 on a read, or when every notification was replayed)
+
+
+# The most notifications record_signals takes at once: their markers and the count are one DynamoDB transaction,
+# which holds at most 100 items.
+SIGNALS_PER_WRITE = 99
 
 
 class IncidentStore(Protocol):
@@ -73,14 +79,17 @@ class IncidentStore(Protocol):
         """State, timeline entries, pending effects and the change's side items in ONE transaction, conditioned on
         the version read; ConcurrentUpdate if someone committed first, OnceKeyUsed / IdempotencyKeyTaken."""
 
-    def record_signal(self, dedup_key: str, candidate_id: str, seen_at: datetime, message_id: str | None = None) -> DedupState:
-        """ONE write: claim the key for `candidate_id` if nobody holds it, and count this occurrence (once per message)."""
+    def record_signals(self, dedup_key: str, candidate_id: str, seen_at: datetime, message_ids: Sequence[str | None]) -> DedupState:
+        """ONE write: claim the key for `candidate_id` if nobody holds it, and count these occurrences, one per entry
+        (a notification's id, counted once across redeliveries, or None); at most SIGNALS_PER_WRITE of them."""
 
     def log_repeat(self, dedup_key: str, incident_id: str, logged_before: datetime | None, entry: TimelineEntry) -> bool:
         """Take the storm's next timeline slot and write its line, together; False if another repeat took it."""
 
-    def replace_dedup(self, dedup_key: str, old_incident_id: str, candidate_id: str, seen_at: datetime, message_id: str | None = None) -> bool:
-        """Point the key at a new incident (the old one resolved long ago); False if someone else did first."""
+    def replace_dedup(self, dedup_key: str, old_incident_id: str, candidate_id: str, seen_at: datetime, message_id: str | None = None,
+                      occurrences: int = 1) -> bool:
+        """Point the key at a new incident (the old one resolved long ago), seen `occurrences` times so far; False if
+        someone else did first."""
 
     def pending_effects(self, incident_id: str) -> list[Effect]: ...
 

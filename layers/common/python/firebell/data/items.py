@@ -24,8 +24,12 @@ def conditional_failure(error: Exception) -> bool:
 
 
 def failed_conditions(error: TransactWriteError) -> list[int]:
-    """Positions of the transaction's items whose condition failed (empty: cancelled for another reason)."""
-    if error.cause_response_code != "TransactionCanceledException":
+    """Positions of the transaction's items whose condition failed (empty: cancelled for another reason, or not
+    cancelled at all: a timeout or a connection error)."""
+    # (not error.cause_response_code: it raises AttributeError when the cause is one of botocore's HTTP errors,
+    # e.g. a read timeout, whose `response` is None)
+    response = getattr(error.cause, "response", None) or {}
+    if response.get("Error", {}).get("Code") != "TransactionCanceledException":
         return []
     return [i for i, reason in enumerate(error.cancellation_reasons or []) if reason and reason.code == "ConditionalCheckFailed"]
 

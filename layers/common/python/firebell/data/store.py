@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 import hashlib
@@ -15,7 +16,7 @@ from ..domain import cursors
 from ..domain.errors import ConcurrentUpdate, IdempotencyKeyTaken, InvalidCursor, OnceKeyUsed
 from ..domain.models import Incident, TimelineEntry
 from ..outbox import Change, DedupMark, EffectStatus
-from ..ports import DedupState, IncidentFilter, Page
+from ..ports import SIGNALS_PER_WRITE, DedupState, IncidentFilter, Page
 from .items import OUTBOX_PENDING, conditional_failure, effect_sk, expiry, failed_conditions, incident_pk
 from .outbox_store import OutboxStore
 from .sms_window_store import SmsWindowStore
@@ -52,7 +53,9 @@ def _when(text: str | None) -> datetime | None:
     return datetime.fromisoformat(text) if text else None
 
 
-def _dedup_state(record: DedupRecord, candidate_id: str | None, message_id: str | None = None, replayed: bool = False) -> DedupState:
+def _dedup_state(record: DedupRecord, candidate_id: str | None, message_ids: Sequence[str] = (), counted: int = 0,
+                 replayed: bool = False) -> DedupState:
+    """The pointer as record_signals left it; `message_ids`: the named notifications it was given (redeliveries too)."""
     return DedupState(
         incident_id=record.incident_id,
         occurrences=int(record.occurrences or 0),
@@ -61,11 +64,29 @@ def _dedup_state(record: DedupRecord, candidate_id: str | None, message_id: str 
         created=record.created is not False,  # pointers from before `created` existed were always written
         resolved_at=_when(record.resolved_at),
         last_logged_at=_when(record.last_logged_at),
-        claimed=(record.claim_message == message_id) if message_id else (
-            candidate_id is not None and record.incident_id == candidate_id and int(record.occurrences or 0) == 1),
+        claimed=(record.claim_message in message_ids) if message_ids else (
+            candidate_id is not None and record.incident_id == candidate_id and int(record.occurrences or 0) == counted),
         replayed=replayed,
-        previous_seen=_when(record.previous_seen) if not replayed or record.last_message == message_id else None,
+        previous_seen=_when(record.previous_seen) if not replayed or record.last_message in message_ids else None,
+        counted=counted,
     )
+
+
+def _counting(candidate_id: str, seen_at: datetime, count: int, fresh: Sequence[str]) -> list:
+    """record_signals' update: `count` more occurrences, the key claimed for `candidate_id` if nobody holds it."""
+    now = seen_at.isoformat()
+    actions = [
+        DedupRecord.incident_id.set(DedupRecord.incident_id | candidate_id),  # if_not_exists
+        DedupRecord.first_seen.set(DedupRecord.first_seen | now),
+        # (every operand is read before the update: this keeps the last_seen being replaced)
+        DedupRecord.previous_seen.set(DedupRecord.last_seen | now),
+        DedupRecord.last_seen.set(now),
+        DedupRecord.occurrences.add(count),
+        DedupRecord.created.set(DedupRecord.created | False),
+    ]
+    if fresh:
+        actions += [DedupRecord.claim_message.set(DedupRecord.claim_message | fresh[0]), DedupRecord.last_message.set(fresh[-1])]
+    return actions
 
 
 def _hashed(key: str) -> str:
@@ -270,40 +291,41 @@ class DynamoIncidentStore(OutboxStore, SmsWindowStore):
             actions.append(DedupRecord.resolved_at.remove())
         return actions or [DedupRecord.incident_id.set(mark.incident_id)]
 
-    # --- alerts: one write per occurrence ---------------------------------------------------------------
+    # --- alerts: one write per batch of an alert's occurrences ---------------------------------------------------
 
-    def record_signal(self, dedup_key: str, candidate_id: str, seen_at: datetime, message_id: str | None = None) -> DedupState:
-        """Claim the key for `candidate_id` if nobody holds it, and count this occurrence, in one write.
+    def record_signals(self, dedup_key: str, candidate_id: str, seen_at: datetime, message_ids: Sequence[str | None]) -> DedupState:
+        """Claim the key for `candidate_id` if nobody holds it, and count these occurrences, in one write.
 
-        With a `message_id` (the SNS MessageId or EventBridge event id, the same on every redelivery) the count
-        and a marker of that message commit together: a redelivered notification counts once.
+        One occurrence per entry: the id of the notification that carried it (the SNS MessageId or EventBridge event
+        id, the same on every redelivery), or None. The count and a marker per named notification commit together,
+        so a redelivered notification counts once: if some were counted before, DynamoDB refuses the transaction,
+        naming their markers, and it is made again without them.
         """
-        now = seen_at.isoformat()
-        actions = [
-            DedupRecord.incident_id.set(DedupRecord.incident_id | candidate_id),  # if_not_exists
-            DedupRecord.first_seen.set(DedupRecord.first_seen | now),
-            # (every operand is read before the update: this keeps the last_seen being replaced)
-            DedupRecord.previous_seen.set(DedupRecord.last_seen | now),
-            DedupRecord.last_seen.set(now),
-            DedupRecord.occurrences.add(1),
-            DedupRecord.created.set(DedupRecord.created | False),
-        ]
-        if message_id is None:
-            response = DedupRecord._get_connection().update_item(_dedup_pk(dedup_key), range_key=_DEDUP_SK, actions=actions, return_values="ALL_NEW")
-            return _dedup_state(DedupRecord.from_raw_data(response["Attributes"]), candidate_id)
-        actions += [DedupRecord.claim_message.set(DedupRecord.claim_message | message_id), DedupRecord.last_message.set(message_id)]
-        replayed = False
-        try:
-            with TransactWrite(connection=DedupRecord._get_connection().connection) as tx:
-                tx.save(MessageRecord(_dedup_pk(dedup_key), f"MSG#{message_id}", expires=expiry(seen_at, 1)),
-                        condition=MessageRecord.pk.does_not_exist())
-                tx.update(DedupRecord(_dedup_pk(dedup_key), _DEDUP_SK), actions=actions)
-        except TransactWriteError as error:
-            if failed_conditions(error) != [0]:
-                raise
-            replayed = True  # this very notification was counted before
-        record = DedupRecord.get(_dedup_pk(dedup_key), _DEDUP_SK, consistent_read=True)
-        return _dedup_state(record, candidate_id, message_id, replayed)
+        named = list(dict.fromkeys(m for m in message_ids if m is not None))  # (a transaction writes an item once)
+        if not message_ids or len(named) > SIGNALS_PER_WRITE:
+            raise ValueError(f"record_signals takes 1 to {SIGNALS_PER_WRITE} notifications, not {len(message_ids)}")
+        plain = sum(1 for m in message_ids if m is None)
+        pk, fresh = _dedup_pk(dedup_key), named
+        while fresh:
+            try:
+                with TransactWrite(connection=DedupRecord._get_connection().connection) as tx:
+                    for message_id in fresh:
+                        tx.save(MessageRecord(pk, f"MSG#{message_id}", expires=expiry(seen_at, 1)), condition=MessageRecord.pk.does_not_exist())
+                    tx.update(DedupRecord(pk, _DEDUP_SK), actions=_counting(candidate_id, seen_at, len(fresh) + plain, fresh))
+                break
+            except TransactWriteError as error:
+                failed = failed_conditions(error)  # the markers come first, in `fresh`'s order
+                if not failed or max(failed) >= len(fresh):
+                    raise
+                fresh = [m for position, m in enumerate(fresh) if position not in failed]
+        else:
+            if plain:  # nothing named is left to count: the plain update says the new state itself
+                response = DedupRecord._get_connection().update_item(
+                    pk, range_key=_DEDUP_SK, actions=_counting(candidate_id, seen_at, plain, []), return_values="ALL_NEW")
+                return _dedup_state(DedupRecord.from_raw_data(response["Attributes"]), candidate_id, named, plain)
+        counted = len(fresh) + plain
+        record = DedupRecord.get(pk, _DEDUP_SK, consistent_read=True)
+        return _dedup_state(record, candidate_id, named, counted, replayed=counted == 0)
 
     def log_repeat(self, dedup_key: str, incident_id: str, logged_before: datetime | None, entry: TimelineEntry) -> bool:
         """Take the storm's next timeline slot and write its line together; False if a concurrent repeat took it."""
@@ -322,11 +344,13 @@ class DynamoIncidentStore(OutboxStore, SmsWindowStore):
                 return False
             raise
 
-    def replace_dedup(self, dedup_key: str, old_incident_id: str, candidate_id: str, seen_at: datetime, message_id: str | None = None) -> bool:
-        """Point the key at a new incident (the old one resolved long ago); False if someone else did first."""
+    def replace_dedup(self, dedup_key: str, old_incident_id: str, candidate_id: str, seen_at: datetime, message_id: str | None = None,
+                      occurrences: int = 1) -> bool:
+        """Point the key at a new incident (the old one resolved long ago), seen `occurrences` times so far; False if
+        someone else did first."""
         now = seen_at.isoformat()
         actions = [DedupRecord.incident_id.set(candidate_id), DedupRecord.first_seen.set(now), DedupRecord.last_seen.set(now),
-                   DedupRecord.occurrences.set(1), DedupRecord.created.set(False), DedupRecord.resolved_at.remove(),
+                   DedupRecord.occurrences.set(occurrences), DedupRecord.created.set(False), DedupRecord.resolved_at.remove(),
                    DedupRecord.last_logged_at.remove(), DedupRecord.previous_seen.set(now)]
         actions.append(DedupRecord.claim_message.set(message_id) if message_id else DedupRecord.claim_message.remove())
         try:

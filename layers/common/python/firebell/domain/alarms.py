@@ -14,7 +14,7 @@ import re
 from datetime import datetime
 from typing import Annotated, Literal, NamedTuple, Protocol
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationInfo, model_validator
+from pydantic import BaseModel, ConfigDict, Field, Json, PrivateAttr, ValidationInfo, model_validator
 
 from .enums import AlarmState
 from .models import AlarmDetails
@@ -122,6 +122,15 @@ class CloudWatchAlarmNotification(_Lenient):
             account_id=self.AWSAccountId,
             changed_at=self.StateChangeTime,
         )
+
+
+class SnsAlarmEnvelope(_Lenient):
+    """The SNS notification (no raw delivery) that carries an alarm action's message to the intake queue, and the
+    message in it: one validation for both. Signatures are not checked: the queue takes only the topic's messages."""
+
+    Type: Literal["Notification"]
+    MessageId: str  # the same on every redelivery of this notification
+    Message: Json[CloudWatchAlarmNotification]
 
 
 def _math_namespace(metrics: list[dict] | None) -> str | None:

@@ -56,6 +56,14 @@ class ConcurrentUpdate(TransientError):
     """Another writer saved first (optimistic lock or condition lost); the caller reloads and retries."""
 
 
+class HeldBack(TransientError):
+    """An alert's signal not applied because an earlier one of the same alert in its batch failed: both come back
+    on the redelivery, so a recovery never overtakes the alarm it recovers from."""
+
+    def __init__(self, dedup_key: str) -> None:
+        super().__init__(f"held back behind an earlier signal of {dedup_key[:200]!r} in this batch that failed")
+
+
 # --- permanent: requests refused by the domain ----------------------------------------------------
 
 

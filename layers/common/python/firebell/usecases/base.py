@@ -75,7 +75,7 @@ class Incidents:
         return found
 
     def read(self, incident: Incident) -> IncidentRead:
-        """The API's view: the exact occurrence count lives on the dedup pointer (one write per repeat)."""
+        """The API's view: the exact occurrence count lives on the dedup pointer (one write per batch of repeats)."""
         if incident.dedup_key:
             state = self.store.dedup_state(incident.dedup_key)
             if state is not None and state.incident_id == incident.incident_id and state.occurrences > incident.occurrences:

@@ -1,11 +1,13 @@
 """Alert intake & dedup: identification and logging. Alerts from every source become one Signal; the first
-occurrence opens an incident, repeats are counted with one write each, recovery resolves, a quick return
-reopens. People report incidents through the API (an Idempotency-Key makes a retry find the first one)."""
+occurrence opens an incident, repeats are counted with one write (all of an alert's copies in a queue batch
+together), recovery resolves, a quick return reopens. People report incidents through the API (an
+Idempotency-Key makes a retry find the first one)."""
 
 from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable, Sequence
 from datetime import timedelta
 from enum import StrEnum
 
@@ -13,10 +15,11 @@ from ulid import ULID
 
 from ..domain import sla
 from ..domain.enums import AlarmState, EventType, Source, Status, TimelineKind
-from ..domain.errors import ConcurrentUpdate, IdempotencyKeyReused, IdempotencyKeyTaken, InvalidTransition
+from ..domain.errors import ConcurrentUpdate, HeldBack, IdempotencyKeyReused, IdempotencyKeyTaken, InvalidTransition
 from ..domain.models import AlarmDetails, Incident, IncidentCreate, Signal, TimelineEntry
+from ..domain.signal_groups import Arrival, SignalGroup, group_arrivals
 from ..outbox import Change, DedupMark, EffectKind, IdempotencyClaim, Needs
-from ..ports import DedupState
+from ..ports import SIGNALS_PER_WRITE, DedupState
 from .base import Context, Incidents
 from .escalation import Escalation
 from .lifecycle import Lifecycle
@@ -35,6 +38,14 @@ class AlarmOutcome(StrEnum):
     RESOLVED = "resolved"
     RECORDED = "recorded"
     IGNORED = "ignored"
+
+
+Handled = tuple[AlarmOutcome, str | None] | Exception  # an arrival's outcome and incident, or why its group failed
+Tried = Callable[[Callable[[int], list[Handled]]], list[Handled]]  # runs work (given the attempt, 0 first), maybe again
+
+
+def _once(work: Callable[[int], list[Handled]]) -> list[Handled]:
+    return work(0)
 
 
 def fingerprint(request: IncidentCreate) -> str:
@@ -125,7 +136,7 @@ class AlertIntake:
         """Any monitoring source's alert. `message_id` identifies this notification across redeliveries (it
         counts once); `redelivered`: an earlier attempt at this message may have failed midway."""
         if signal.action == "trigger":
-            return self._trigger(signal, message_id, redelivered)
+            return self._trigger(signal, [message_id], redelivered)
         state = self._store.dedup_state(signal.dedup_key)
         if state is None or not state.created:
             return AlarmOutcome.IGNORED, None
@@ -144,15 +155,17 @@ class AlertIntake:
         self._incidents.change(state.incident_id, lambda c: c.log(TimelineKind.ALARM_STATE, signal.actor, line))
         return AlarmOutcome.RECORDED, state.incident_id
 
-    def _trigger(self, signal: Signal, message_id: str | None, redelivered: bool) -> tuple[AlarmOutcome, str | None]:
+    def _trigger(self, signal: Signal, message_ids: Sequence[str | None], redelivered: bool) -> tuple[AlarmOutcome, str | None]:
+        """`signal` arrived once per entry of `message_ids` (its notifications' ids, or None): what the first copy
+        did; the others are its repeats."""
         now = self._ctx.clock()
         candidate = str(ULID())
-        # The one write every alert costs: claim the key or count a repeat, atomically (once per message).
-        state = self._store.record_signal(signal.dedup_key, candidate, now, message_id)
+        # The one write a batch's copies of an alert cost: claim the key and count them all, atomically (once per message).
+        state = self._store.record_signals(signal.dedup_key, candidate, now, message_ids)
         if state.claimed:
             return self._open_from_signal(state.incident_id, signal)
         if state.resolved_at is not None and not state.replayed:
-            return self._returned(signal, state, candidate, now, message_id, redelivered)
+            return self._returned(signal, state, candidate, now, message_ids, redelivered)
         if not state.created:
             # Another delivery claimed the key and is writing the incident. If it crashed (it is long ago, or
             # this is a redelivery), finish its job; the conditional create makes a race harmless.
@@ -179,7 +192,7 @@ class AlertIntake:
                               details={"occurrences": state.occurrences})
         self._store.log_repeat(signal.dedup_key, state.incident_id, state.last_logged_at, entry)
 
-    def _returned(self, signal: Signal, state: DedupState, candidate: str, now, message_id: str | None,
+    def _returned(self, signal: Signal, state: DedupState, candidate: str, now, message_ids: Sequence[str | None],
                   redelivered: bool) -> tuple[AlarmOutcome, str | None]:
         """It recovered and fires again. The one reopen rule (rules.yaml: confirmation_window_minutes): while its
         incident is resolved, i.e. its confirmation window is open, that incident reopens; once the window has
@@ -192,12 +205,42 @@ class AlertIntake:
             if self._incidents.get(state.incident_id).status is not Status.CLOSED:
                 return AlarmOutcome.DEDUPLICATED, state.incident_id  # a concurrent repeat reopened it
             # the window closed it meanwhile: this alert starts a new incident
-        old = state.incident_id
-        self._incidents.change(old, lambda c: c.set(occurrences=state.occurrences - 1, last_seen_at=state.last_seen)
-                               if state.occurrences - 1 > c.incident.occurrences else None)
-        if self._store.replace_dedup(signal.dedup_key, old, candidate, now, message_id):
+        old, moved = state.incident_id, state.counted  # what this write counted goes to the new incident
+        self._incidents.change(old, lambda c: c.set(occurrences=state.occurrences - moved, last_seen_at=state.last_seen)
+                               if state.occurrences - moved > c.incident.occurrences else None)
+        claim = next((m for m in message_ids if m is not None), None)
+        if self._store.replace_dedup(signal.dedup_key, old, candidate, now, claim, moved):
             return self._open_from_signal(candidate, signal)
-        return self._trigger(signal, None, redelivered)  # another trigger replaced it first: count this one there
+        return self._trigger(signal, [None] * moved, redelivered)  # another trigger replaced it first: count these there
+
+    # --- a queue's batch at once ------------------------------------------------------------------------
+
+    def handle_batch(self, arrivals: Sequence[Arrival], tried: Tried = _once) -> list[Handled]:
+        """What became of each arrival (its outcome), or the error that failed its group: a group's arrivals fail or
+        succeed together, as its one write counted all of them or none. `tried` runs each group's work (the queue's
+        tries in place; the work takes the attempt, 0 first). An alert's groups are applied in arrival order, and
+        once one failed its later ones are held back (HeldBack) until the redelivery."""
+        handled: dict[int, Handled] = {}
+        failed: set[str] = set()
+        for group in group_arrivals(arrivals, SIGNALS_PER_WRITE):
+            try:
+                if group.dedup_key in failed:
+                    raise HeldBack(group.dedup_key)
+                results: list[Handled] = tried(lambda attempt: self.handle_group(group, group.redelivered or attempt > 0))
+            except Exception as error:
+                failed.add(group.dedup_key)
+                results = [error] * len(group.arrivals)
+            handled.update(zip(group.positions, results, strict=True))
+        return [handled[position] for position in range(len(arrivals))]
+
+    def handle_group(self, group: SignalGroup, redelivered: bool) -> list[tuple[AlarmOutcome, str | None]]:
+        """One group of a batch (domain/signal_groups.py): an alert's copies counted in one write, the first one
+        deciding; anything else as handle_signal."""
+        if group.signal.action != "trigger":  # (alone in its group)
+            (arrival,) = group.arrivals
+            return [self.handle_signal(arrival.signal, arrival.message_id, redelivered)]
+        outcome, incident_id = self._trigger(group.signal, group.message_ids, redelivered)
+        return [(outcome, incident_id)] + [(AlarmOutcome.DEDUPLICATED, incident_id)] * (len(group.arrivals) - 1)
 
     # --- opening ----------------------------------------------------------------------------------------
 
