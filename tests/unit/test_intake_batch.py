@@ -92,7 +92,7 @@ def test_ten_copies_in_a_batch_are_one_write_one_incident_counted_ten_times(worl
     assert world.store.calls["record_signals"] == 1
     assert world.store.dedup_state(ALARM_ARN).occurrences == 10
     assert world.service.read(world.service.get(incident.incident_id)).occurrences == 10  # as the API reads it
-    assert world.events.types() == ["incident.opened"]
+    assert world.events.types() == ["incident.opened", "incident.classified"]  # once: opened, classified and paged in one change
 
 
 def test_a_repeat_group_costs_one_write(world: World) -> None:
