@@ -68,7 +68,7 @@ class InMemoryIncidentStore:
 
     # The port calls that write (what DynamoDB bills as a write request; a transaction is one).
     WRITES = frozenset({
-        "next_reference", "commit", "record_signals", "log_repeat", "replace_dedup", "claim_effect", "complete_effect",
+        "next_reference", "commit", "record_signals", "log_repeat", "replace_dedup", "claim_effect", "complete_effect", "complete_effects",
         "release_effect", "count_sms", "hold_sms", "close_digest",
     })
 
@@ -313,6 +313,15 @@ class InMemoryIncidentStore:
             item.update(status=status, lease_until=None, result=result)
             for entry in entries:
                 self._append(entry)
+
+    def complete_effects(self, done: list[tuple[Effect, str]]) -> None:
+        self._count("complete_effects")
+        self._fault("complete_effects", after=False)
+        with self._lock:
+            for effect, result in done:
+                item = self._effects[effect.effect_id]
+                if item["status"] is EffectStatus.SENDING:
+                    item.update(status=EffectStatus.DONE, lease_until=None, result=result)
 
     def release_effect(self, effect: Effect) -> None:
         self._count("release_effect")

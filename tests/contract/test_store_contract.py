@@ -229,6 +229,24 @@ def test_a_change_committed_with_its_claim_holds_its_effects_for_its_committer_o
     assert store.claim_effect(effect, T0 + timedelta(seconds=64), T0 + timedelta(seconds=124)) is True  # the extension ran out
 
 
+def test_effects_completed_together_are_each_done_once(store):
+    """Given a change with three effects claimed at its commit, one of them completed already (a retry whose answer
+    was lost), when the three are completed together, then all are done and none is pending."""
+    change = new_change()
+    change.publish(EventType.CLASSIFIED)
+    change.publish(EventType.ACKNOWLEDGED)
+    change.claimed_until = T0 + timedelta(seconds=60)
+    incident = store.commit(change)
+    first, *others = store.pending_effects(incident.incident_id)
+    store.complete_effect(first, EffectStatus.DONE, "published")
+
+    store.complete_effects([(first, "published"), *((e, "published") for e in others)])
+
+    assert store.pending_effects(incident.incident_id) == []
+    assert {status for _, status in store.effects(incident.incident_id)} == {EffectStatus.DONE}
+    assert store.outbox(T0 + timedelta(hours=1)) == []
+
+
 def test_the_outbox_lists_what_is_not_done_oldest_first(store):
     a = store.commit(new_change(1, at=T0))
     b = store.commit(new_change(2, at=T0 + timedelta(seconds=5)))

@@ -30,6 +30,10 @@ logger = logging.getLogger(__name__)
 SYSTEM = "firebell"
 _RUN_LIFECYCLE = (EffectKind.START, EffectKind.STOP)
 _FINISHED = (EffectStatus.DONE, EffectStatus.SKIPPED)
+# Repeating one of these harms nobody (a run's name, a token's answer, an event consumers deduplicate): right after
+# a commit they are marked done together, in one write, once the change's effects ran. People's email and SMS are
+# marked one by one, as each is sent.
+_REPEATABLE = (EffectKind.PUBLISH, EffectKind.START, EffectKind.STOP, EffectKind.ANSWER)
 # Longer than any single effect takes (an SES or SNS call with the SDK's retries), shorter than a redelivery.
 LEASE = timedelta(seconds=60)
 # How long the state a function just committed stands in for a fresh read of the incident (a page's guard).
@@ -72,21 +76,34 @@ class Dispatcher:
         """Carry out `effects` in order; stop at the first failure (it stays pending and is retried later).
         `committed`: they are the change this dispatcher has just committed."""
         deliveries: list[Delivery] = []
+        done_together: list[tuple[Effect, str]] | None = [] if committed else None
         earlier: list[Effect] = []
         # (a new incident's first change has no earlier one)
         if any(e.kind in _RUN_LIFECYCLE for e in effects) and not (committed and committed.incident.version == 1):
             earlier = self._earlier_runs(effects)
         for position, effect in enumerate(earlier + effects):
             try:
-                delivery = self._run(effect, in_turn=effect in earlier, committed=None if effect in earlier else committed)
+                delivery = self._run(effect, in_turn=effect in earlier, committed=None if effect in earlier else committed,
+                                     done_together=None if effect in earlier else done_together)
             except Exception as error:
                 logger.warning("effect %s (%s) failed; left for the next dispatch", effect.effect_id, effect.kind, exc_info=True)
                 if committed is not None:
                     self._hand_back([e for e in (earlier + effects)[position + 1:] if e not in earlier])
+                self._mark_done(done_together)
                 raise EffectsPending(effect.incident_id, str(error)) from error
             if delivery:
                 deliveries.append(delivery)
+        self._mark_done(done_together)
         return deliveries
+
+    def _mark_done(self, done: list[tuple[Effect, str]] | None) -> None:
+        if not done:
+            return
+        try:
+            persevering(lambda: self._store.complete_effects(done))
+        except Exception:
+            # Left claimed: once the lease runs out the relay carries them out again, which harms nobody.
+            logger.warning("effects %s stay claimed until their lease runs out", [e.effect_id for e, _ in done], exc_info=True)
 
     def _hand_back(self, claimed: list[Effect]) -> None:
         """The commit claimed these for us and we stop before them: the relay may take them at once, not after the
@@ -120,7 +137,8 @@ class Dispatcher:
         incident = self._store.get(effect.incident_id)
         return incident, self._clock()
 
-    def _run(self, effect: Effect, in_turn: bool = False, committed: Committed | None = None) -> Delivery | None:
+    def _run(self, effect: Effect, in_turn: bool = False, committed: Committed | None = None,
+             done_together: list[tuple[Effect, str]] | None = None) -> Delivery | None:
         now = self._clock()
         if not self._claimed(effect, now, committed):
             if in_turn and self._store.effect_status(effect.incident_id, effect.effect_id) not in _FINISHED:
@@ -164,6 +182,9 @@ class Dispatcher:
                  # when the incident was last seen still wanting it (a page is only ever sent right after)
                  **({"checked_at": checked_at.isoformat(), "checked_version": checked_version} if checked_at else {})},
             ))
+        if done_together is not None and effect.kind in _REPEATABLE and not entries:
+            done_together.append((effect, result))
+            return delivery
         # Done is written with some perseverance: once a page is out, failing to say so would send it again.
         persevering(lambda: self._store.complete_effect(effect, EffectStatus.DONE, result, entries))
         return delivery

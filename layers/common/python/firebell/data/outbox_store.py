@@ -44,8 +44,7 @@ class OutboxStore:
     def complete_effect(self, effect: Effect, status: EffectStatus, result: str, entries: list[TimelineEntry] = ()) -> None:
         """Mark it done (or skipped) together with the timeline lines that record it (e.g. the delivery); a second
         completion (a retry of one whose answer was lost) changes nothing and writes no line twice."""
-        actions = [EffectRecord.status.set(status.value), EffectRecord.result.set(result[:1024] or "-"),
-                   EffectRecord.lease_until.remove(), EffectRecord.outbox.remove()]
+        actions = _completion(status, result)
         condition = EffectRecord.status == EffectStatus.SENDING.value
         if not entries:  # one item: a plain conditional update (a transaction costs twice the write units)
             try:
@@ -63,6 +62,23 @@ class OutboxStore:
         except TransactWriteError as error:
             if failed_conditions(error) != [len(entries)]:  # pynamodb sends the puts first, the update last
                 raise
+
+    def complete_effects(self, done: list[tuple[Effect, str]]) -> None:
+        """One transaction marks them all done; if one of them was completed already (its condition fails), each
+        is completed on its own."""
+        if len(done) == 1:
+            self.complete_effect(done[0][0], EffectStatus.DONE, done[0][1])
+            return
+        try:
+            with TransactWrite(connection=EffectRecord._get_connection().connection) as tx:
+                for effect, result in done:
+                    tx.update(EffectRecord(incident_pk(effect.incident_id), effect_sk(effect.effect_id)),
+                              actions=_completion(EffectStatus.DONE, result), condition=EffectRecord.status == EffectStatus.SENDING.value)
+        except TransactWriteError as error:
+            if not failed_conditions(error):
+                raise
+            for effect, result in done:
+                self.complete_effect(effect, EffectStatus.DONE, result)
 
     def release_effect(self, effect: Effect) -> None:
         """Give a claimed effect back (it failed): the next dispatch may take it without waiting for the lease."""
@@ -91,3 +107,8 @@ class OutboxStore:
         """Every effect of the incident with its status (tests and the fault suite count them)."""
         records = EffectRecord.query(incident_pk(incident_id), EffectRecord.sk.startswith("EFFECT#"), consistent_read=True)
         return [(Effect.model_validate(r.document), EffectStatus(r.status)) for r in records]
+
+
+def _completion(status: EffectStatus, result: str) -> list:
+    return [EffectRecord.status.set(status.value), EffectRecord.result.set(result[:1024] or "-"),
+            EffectRecord.lease_until.remove(), EffectRecord.outbox.remove()]
