@@ -144,7 +144,8 @@ def test_table_keys_and_indexes_are_the_pynamodb_models(synthesized: Synthesized
         {
             "IndexName": index.name,
             "KeySchema": key_schema(index.hash_key, index.range_key),
-            "Projection": {"ProjectionType": index.projection},
+            "Projection": {"ProjectionType": index.projection}
+            | ({"NonKeyAttributes": list(index.non_key_attributes)} if index.non_key_attributes else {}),
         }
         for index in spec.indexes
     ]
