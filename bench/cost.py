@@ -223,7 +223,7 @@ def _by_kind(counts: Counter, billable: Callable[[str], bool]) -> dict[str, int]
 
 def tally(name: str, description: str, meter: Any, capacity: Any, executions: dict, incident: dict, timeline: list[dict]) -> dict[str, Any]:
     def billable(caller: str) -> bool:
-        return not caller.startswith("background") and caller not in ("driver", "event-source-mapping-idle")
+        return not caller.startswith("fixed:") and caller not in ("driver", "event-source-mapping-idle")
 
     calls = {f"{c} {s}:{o}": n for (c, s, o), n in sorted(meter.calls.items())}
     by_service = Counter()

@@ -4,7 +4,8 @@ Every SDK call made in this process passes botocore's `BaseClient._make_api_call
 operation and charged to who made it: a function's invocation (LocalFunction.invoke, wrapped here), Lambda's
 event source mapping (the queue pollers' receive/delete), Step Functions' own service integrations (moto's
 engine, in its execution threads) or the bench driver (only its alarm notifications are billable: CloudWatch
-publishes them). Calls of scheduled functions (the outbox relay) are fixed costs, counted apart.
+publishes them). A scheduled function's invocations and its look-ups (the outbox relay's Query) are fixed costs,
+counted apart; the effects it then carries out are the incident's.
 
 DynamoDB bills capacity units, which moto does not compute (it answers a constant ConsumedCapacity). They are
 computed here from moto's own items, inside its request lock, with the item before and after each write:
@@ -32,8 +33,11 @@ CALLER_HEADER = "X-Firebell-Caller"
 _local = threading.local()
 
 
-def _caller() -> str:
+def _caller(operation: str) -> str:
     found = getattr(_local, "caller", None)
+    if found and found.startswith("schedule:"):
+        # A scheduled function's own look-up is a fixed cost; what it then does for an incident is that incident's.
+        return f"fixed:{found.split(':', 1)[1]}" if operation == "Query" else f"function:{found.split(':', 1)[1]}"
     if found:
         return found
     name = threading.current_thread().name
@@ -243,7 +247,7 @@ class CallMeter:
         def counted(client, operation_name, api_params):  # type: ignore[no-untyped-def]
             answer = make_api_call(client, operation_name, api_params)
             if meter.armed:
-                service, caller = client.meta.service_model.service_name, _caller()
+                service, caller = client.meta.service_model.service_name, _caller(operation_name)
                 if caller == "event-source-mapping" and operation_name == "ReceiveMessage" and not answer.get("Messages"):
                     caller += "-idle"  # Lambda's pollers ask all the time: a fixed cost, not an incident's
                 with meter._lock:
@@ -253,7 +257,7 @@ class CallMeter:
             return answer
 
         def tagged(endpoint, params, operation_model=None):  # type: ignore[no-untyped-def]
-            params.setdefault("headers", {})[CALLER_HEADER] = _caller()
+            params.setdefault("headers", {})[CALLER_HEADER] = _caller(operation_model.name if operation_model else "")
             return create_request(endpoint, params, operation_model)
 
         botocore.client.BaseClient._make_api_call = counted  # type: ignore[method-assign]
@@ -262,7 +266,7 @@ class CallMeter:
 
         def timed(function, event):  # type: ignore[no-untyped-def]
             trigger = function.spec.trigger.kind
-            with self.charged_to(f"{'background' if trigger == 'schedule' else 'function'}:{function.spec.name}"):
+            with self.charged_to(f"{'schedule' if trigger == 'schedule' else 'function'}:{function.spec.name}"):
                 started = time.perf_counter()
                 try:
                     return invoke(function, event)
