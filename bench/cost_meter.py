@@ -26,20 +26,21 @@ import math
 import threading
 import time
 from collections import Counter, defaultdict
-from contextlib import contextmanager
 from typing import Any
 
 CALLER_HEADER = "X-Firebell-Caller"
-_local = threading.local()
 
 
 def _caller(operation: str) -> str:
-    found = getattr(_local, "caller", None)
-    if found and found.startswith("schedule:"):
+    from infra.local.faults import current_function  # (the runtime marks each handler invocation's thread)
+    from infra.topology import TOPOLOGY
+
+    function = current_function()
+    if function and TOPOLOGY.function(function).trigger.kind == "schedule":
         # A scheduled function's own look-up is a fixed cost; what it then does for an incident is that incident's.
-        return f"fixed:{found.split(':', 1)[1]}" if operation == "Query" else f"function:{found.split(':', 1)[1]}"
-    if found:
-        return found
+        return f"fixed:{function}" if operation == "Query" else f"function:{function}"
+    if function:
+        return f"function:{function}"
     name = threading.current_thread().name
     if name.startswith("poller-"):
         return "event-source-mapping"
@@ -266,26 +267,15 @@ class CallMeter:
 
         def timed(function, event):  # type: ignore[no-untyped-def]
             trigger = function.spec.trigger.kind
-            with self.charged_to(f"{'schedule' if trigger == 'schedule' else 'function'}:{function.spec.name}"):
-                started = time.perf_counter()
-                try:
-                    return invoke(function, event)
-                finally:
-                    if meter.armed:
-                        # Lambda bills each invocation's duration rounded up to the millisecond, times its memory.
-                        billed_ms = math.ceil((time.perf_counter() - started) * 1000)
-                        with meter._lock:
-                            meter.invocations[(function.spec.name, trigger)] += 1
-                            meter.gb_seconds[(function.spec.name, trigger)] += billed_ms / 1000 * function.spec.memory_mb / 1024
+            started = time.perf_counter()
+            try:
+                return invoke(function, event)
+            finally:
+                if meter.armed:
+                    # Lambda bills each invocation's duration rounded up to the millisecond, times its memory.
+                    billed_ms = math.ceil((time.perf_counter() - started) * 1000)
+                    with meter._lock:
+                        meter.invocations[(function.spec.name, trigger)] += 1
+                        meter.gb_seconds[(function.spec.name, trigger)] += billed_ms / 1000 * function.spec.memory_mb / 1024
 
         runtime.LocalFunction.invoke = timed  # type: ignore[method-assign]
-
-    @staticmethod
-    @contextmanager
-    def charged_to(caller: str):  # type: ignore[no-untyped-def]
-        earlier = getattr(_local, "caller", None)
-        _local.caller = caller
-        try:
-            yield
-        finally:
-            _local.caller = earlier
