@@ -24,11 +24,12 @@ test: $(PY_STAMP)                ## the whole test suite
 synth: $(PY_STAMP) $(NODE_STAMP) ## CloudFormation template into cdk.out/ (no Docker, no AWS credentials)
 	npx --no-install cdk synth --quiet $(ARGS)
 
-bench: $(PY_STAMP)               ## benchmarks (~20 min); results in bench/results/
+bench: $(PY_STAMP)               ## benchmarks (~25 min); results in bench/results/
 	$(BIN)/python -m bench.cold_start
 	$(BIN)/python -m bench.layer_bytecode
 	$(BIN)/python -m bench.latency
 	$(BIN)/python -m bench.state_transitions
+	$(BIN)/python -m bench.cost
 	$(BIN)/python -m bench.writes
 	$(BIN)/python -m bench.storm
 	$(BIN)/python -m bench.faults

@@ -53,6 +53,7 @@ class IndexSpec:
     hash_key: KeyAttribute
     range_key: KeyAttribute | None
     projection: str  # ALL | KEYS_ONLY | INCLUDE
+    non_key_attributes: tuple[str, ...] = ()  # what INCLUDE carries besides the keys
 
 
 @dataclass(frozen=True)
@@ -84,6 +85,7 @@ def table_from_model(name: str, model: type[Model], *others: type[Model], ttl_at
                     hash_key=key(index_attrs, "hash"),
                     range_key=key(index_attrs, "range"),
                     projection=value.Meta.projection.projection_type,
+                    non_key_attributes=tuple(value.Meta.projection.non_key_attributes or ()),
                 )
             )
     model_attrs = model.get_attributes()

@@ -65,7 +65,8 @@ _ATTRIBUTE_TYPES = {
     "N": dynamodb.AttributeType.NUMBER,
     "B": dynamodb.AttributeType.BINARY,
 }
-_PROJECTIONS = {"ALL": dynamodb.ProjectionType.ALL, "KEYS_ONLY": dynamodb.ProjectionType.KEYS_ONLY}
+_PROJECTIONS = {"ALL": dynamodb.ProjectionType.ALL, "KEYS_ONLY": dynamodb.ProjectionType.KEYS_ONLY,
+                "INCLUDE": dynamodb.ProjectionType.INCLUDE}
 # Event pattern fields (EventBridge's names) → events.EventPattern's keyword arguments.
 _PATTERN_FIELDS = {
     "version": "version",
@@ -163,14 +164,12 @@ class FirebellStack(Stack):
             removal_policy=RemovalPolicy.RETAIN,
         )
         for index in spec.indexes:
-            if index.projection not in _PROJECTIONS:
-                # INCLUDE needs the non-key attribute list, which the topology does not carry yet.
-                raise NotImplementedError(f"{spec.name}.{index.name}: projection {index.projection}")
             table.add_global_secondary_index(
                 index_name=index.name,
                 partition_key=_attribute(index.hash_key),
                 sort_key=_attribute(index.range_key) if index.range_key else None,
                 projection_type=_PROJECTIONS[index.projection],
+                non_key_attributes=list(index.non_key_attributes) or None,
             )
         return table
 

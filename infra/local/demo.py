@@ -261,7 +261,7 @@ class Demo:
         if not resolved["auto_resolved"]:
             raise DemoFailed("the incident was resolved, but not automatically")
         self._passed(f"{reference} resolved automatically: {resolved['resolution_notes'][:60]}…")
-        self._wait_for("escalation ended", lambda: self.execution_status(execution) == "SUCCEEDED", 10)
+        self._wait_for("escalation ended", lambda: self.execution_status(execution) != "RUNNING", 10)  # (stopped: ABORTED)
         window = self.window_seconds(resolved["resolution"]["execution_arn"])
         self._passed(f"escalation workflow ended; the confirmation window is open for {window}s: the alarm returning "
                      f"inside it reopens {reference}, after it a new incident opens (rules.yaml: confirmation_window_minutes)")

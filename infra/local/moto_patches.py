@@ -10,6 +10,10 @@ the time and memory grow with the table (a few thousand transactions on a few hu
 runtime past 20 GB). With the lock, backing up just the items the transaction writes is enough to roll back.
 
 EventBridge delivers every event with its `account`; moto's default target input leaves it out.
+
+Step Functions' StopExecution aborts an execution at once, whatever state it is in; moto's leaves one that waits for
+a task token blocked until the wait times out (then fails it). firebell stops such runs (an escalation when the
+incident is resolved, reminders of a duty done) without answering their tokens first, which would cost transitions.
 """
 
 from __future__ import annotations
@@ -106,3 +110,40 @@ def deliver_events_with_their_account() -> None:
     template = EventTemplateParser.DEFAULT_EVENT_INPUT_TEMPLATE
     if '"account"' not in template:
         EventTemplateParser.DEFAULT_EVENT_INPUT_TEMPLATE = template.replace('"source": "<source>", ', '"source": "<source>", "account": "<account>", ')
+
+
+_stops_installed = False
+
+
+def abort_callback_waits_on_stop() -> None:
+    """Idempotent: a task waiting for its token ends as soon as its execution is stopped (then ABORTED, as in AWS)."""
+    global _stops_installed
+    if _stops_installed:
+        return
+    import time
+
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_callback import (
+        StateTaskServiceCallback,
+    )
+    from moto.stepfunctions.parser.asl.eval.callback.callback import CallbackOutcomeSuccess, CallbackOutcomeTimedOut
+
+    original = StateTaskServiceCallback._eval_wait_for_task_token
+
+    def wait_until_answered_timed_out_or_stopped(self, env, timeout_seconds, callback_endpoint, heartbeat_endpoint):  # type: ignore[no-untyped-def]
+        if heartbeat_endpoint is not None:
+            return original(self, env, timeout_seconds, callback_endpoint, heartbeat_endpoint)  # (that one checks already)
+        deadline = time.monotonic() + timeout_seconds
+        while True:
+            outcome = callback_endpoint.wait(timeout=min(0.2, max(0.0, deadline - time.monotonic())))
+            if outcome is not None:
+                return outcome
+            if not env.is_running():
+                # Stopped: end the wait quietly, as a Wait state does (an error would fail the execution); the program
+                # loop then ends it ABORTED without entering another state.
+                return CallbackOutcomeSuccess(callback_id=callback_endpoint.callback_id, output="{}")
+            if time.monotonic() >= deadline:
+                return CallbackOutcomeTimedOut(callback_id=callback_endpoint.callback_id)
+
+    StateTaskServiceCallback._eval_wait_for_task_token = wait_until_answered_timed_out_or_stopped  # type: ignore[method-assign]
+    _stops_installed = True
+

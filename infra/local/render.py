@@ -103,7 +103,8 @@ def create_table(dynamodb: Any, table: TableSpec) -> str:
             {
                 "IndexName": index.name,
                 "KeySchema": [{"AttributeName": k.name, "KeyType": t} for k, t in zip(index_keys, ("HASH", "RANGE"))],
-                "Projection": {"ProjectionType": index.projection},
+                "Projection": {"ProjectionType": index.projection}
+                | ({"NonKeyAttributes": list(index.non_key_attributes)} if index.non_key_attributes else {}),
             }
         )
     dynamodb.create_table(

@@ -12,7 +12,7 @@ import pytest
 from moto import mock_aws
 
 from firebell.data.store import DynamoIncidentStore, InvalidCursor
-from firebell.domain.enums import EventType, Source, Status, TimelineKind
+from firebell.domain.enums import EventType, Priority, Source, Status, TimelineKind
 from firebell.domain.errors import ConcurrentUpdate, IdempotencyKeyTaken, OnceKeyUsed
 from firebell.domain.models import Incident
 from firebell.outbox import Change, DedupMark, Effect, EffectKind, EffectStatus, IdempotencyClaim, UseOnce
@@ -266,6 +266,23 @@ def test_list_filters_and_pages_newest_first(store):
     assert [i.reference for i in first.items + second.items] == ["INC-5", "INC-4", "INC-3", "INC-2"]
     with pytest.raises(InvalidCursor):
         store.list(IncidentFilter(), 2, "not-a-cursor!")
+
+
+@pytest.mark.parametrize("status", [None, Status.TRIGGERED])
+def test_list_filters_on_priority_team_and_reporter_and_gives_whole_incidents(store, status):
+    """The indexes carry only what the list filters on (data/records.py): each filter still finds its incidents,
+    with or without a status, and each item is the whole incident."""
+    shapes = [("P1", "platform", "erin"), ("P2", "platform", "dave"), ("P1", "payments", "dave")]
+    committed = []
+    for n, (priority, team, reporter) in enumerate(shapes, start=1):
+        change = new_change(n, at=T0 + timedelta(minutes=n), priority=priority, team=team)
+        change.set(reporter=reporter)
+        committed.append(store.commit(change))
+    for filters, wanted in (({"priority": Priority.P1}, ["INC-3", "INC-1"]), ({"team": "platform"}, ["INC-2", "INC-1"]),
+                            ({"reporter": "dave"}, ["INC-3", "INC-2"]), ({"priority": Priority.P1, "team": "payments"}, ["INC-3"])):
+        page = store.list(IncidentFilter(status=status, **filters), 10, None)
+        assert [i.reference for i in page.items] == wanted, filters
+    assert store.list(IncidentFilter(status=status), 10, None).items == committed[::-1]
 
 
 @pytest.mark.parametrize("other", [IncidentFilter(), IncidentFilter(status=Status.ACKNOWLEDGED),

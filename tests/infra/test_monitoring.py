@@ -73,14 +73,15 @@ def test_every_state_machine_alarms_on_failed_timed_out_and_aborted_executions(
     arn = ref(synthesized.logical_id(synthesized.stack.state_machines[machine]))
     watched = {a["MetricName"] for a in alarms(resources).values() if {"Name": "StateMachineArn", "Value": arn} in a.get("Dimensions", [])}
     # ABORTED is normal operation for a machine the pipeline stops on purpose (SLA clocks on hold or resolution,
-    # escalation runs on resolution or when a new run supersedes them)
+    # escalation runs on resolution or when a new run supersedes them, reminders of a duty done)
     expected = {"ExecutionsFailed", "ExecutionsTimedOut"} | (set() if machine in stopped_on_purpose(TOPOLOGY) else {"ExecutionsAborted"})
     assert watched == expected
 
 
-def test_only_sla_clocks_and_escalation_runs_are_stopped_on_purpose() -> None:
-    # (a new escalation run stops the one before it; resolving stops the run for certain)
-    assert stopped_on_purpose(TOPOLOGY) == {"sla", "escalation"}
+def test_only_sla_clocks_escalation_runs_and_reminders_are_stopped_on_purpose() -> None:
+    # (a new escalation run stops the one before it; resolving stops the run for certain, and the stakeholder-update
+    # reminders; a completed review stops its reminders)
+    assert stopped_on_purpose(TOPOLOGY) == {"sla", "escalation", "reminder"}
 
 
 def test_sms_and_email_delivery_failures_alarm(resources: Resources) -> None:

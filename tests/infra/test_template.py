@@ -144,7 +144,8 @@ def test_table_keys_and_indexes_are_the_pynamodb_models(synthesized: Synthesized
         {
             "IndexName": index.name,
             "KeySchema": key_schema(index.hash_key, index.range_key),
-            "Projection": {"ProjectionType": index.projection},
+            "Projection": {"ProjectionType": index.projection}
+            | ({"NonKeyAttributes": list(index.non_key_attributes)} if index.non_key_attributes else {}),
         }
         for index in spec.indexes
     ]
@@ -727,18 +728,20 @@ def test_function_permissions_are_the_topology_s(
     assert not [s for s in statements if "*" in as_list(s["Action"])]
 
 
-def test_only_escalation_runs_and_sla_clocks_are_ever_stopped(synthesized: Synthesized, resources: Resources) -> None:
-    # Given every function's StopExecution grants (resolving stops the escalation run for certain, a new run
-    # stops the one before it, pausing an SLA stops its clock's execution; the other workflows end when answered)
+def test_only_escalation_runs_sla_clocks_and_reminders_are_ever_stopped(synthesized: Synthesized, resources: Resources) -> None:
+    # Given every function's StopExecution grants (resolving stops the escalation run for certain, and the
+    # stakeholder-update reminders; a new run stops the one before it, pausing an SLA or meeting its response
+    # target stops its clock's execution, completing a review its reminders; the other workflows end when answered)
     sla = synthesized.logical_id(synthesized.stack.state_machines[workflows.SLA])
     escalation = synthesized.logical_id(synthesized.stack.state_machines[workflows.ESCALATION])
+    reminder = synthesized.logical_id(synthesized.stack.state_machines[workflows.REMINDER])
     stops = {
         spec.name: allowed(statements_of_role(resources, function_role(synthesized, spec.name)), "states:StopExecution")
         for spec in TOPOLOGY.functions
     }
     # Then each is on the executions of those machines: not another machine's, not a machine, not every execution
     stopped = {flatten(r).split(":execution:", 1)[1] for grants in stops.values() for r in grants}
-    assert stopped == {f"${{{sla}.Name}}:*", f"${{{escalation}.Name}}:*"}
+    assert stopped == {f"${{{sla}.Name}}:*", f"${{{escalation}.Name}}:*", f"${{{reminder}.Name}}:*"}
     # And the functions that pause and resume SLAs (the API and the alarm intake) have it
     assert stops["api"] and stops["intake"]
 

@@ -173,6 +173,24 @@ def test_resolution_tells_stakeholders_and_those_paged(pipeline: Pipeline) -> No
     assert "resolved" in stakeholder["subject"] and "Rolled back release" in stakeholder["body"]
 
 
+def test_resolving_an_acknowledged_incident_stops_its_escalation_and_sla_runs(pipeline: Pipeline) -> None:
+    # Given an acknowledged incident: its escalation watches the acknowledgement (waiting for a task token) and its
+    # SLA run waits for the resolution target's at-risk moment (the acknowledgement met the response target)
+    incident = open_and_classify(pipeline)
+    deliver_until(pipeline, lambda: "paged" in [e["kind"] for e in timeline(pipeline)])
+    _, acknowledged = pipeline.api("POST", "/incidents/INC-1/acknowledge", as_="alice")
+    assert acknowledged["sla"]["execution_arn"].endswith("-sla-0-resolution-at-risk")
+    deliver_until(pipeline, lambda: pipeline.api("GET", "/incidents/INC-1")[1]["escalation"]["watching"])
+
+    # When it is resolved
+    status, _ = pipeline.api("POST", "/incidents/INC-1/resolve", {"resolution_notes": "rolled back"}, as_="alice")
+    assert status == 200
+
+    # Then both runs are stopped (aborted) at once, not left to time out: nobody answers the watch's token
+    wait_for_status(pipeline, incident["escalation"]["execution_arn"], "ABORTED", 10)
+    wait_for_status(pipeline, acknowledged["sla"]["execution_arn"], "ABORTED", 10)
+
+
 def timeline(pipeline: Pipeline) -> list[dict]:
     return pipeline.api("GET", "/incidents/INC-1/timeline")[1]["items"]
 

@@ -216,8 +216,8 @@ def sla_wake(incident_id: str, kind: str, clock: str, generation: int = 0) -> Sl
     return SlaWakeUp(type=f"sla.{kind}", incident_id=incident_id, clock=clock, generation=generation)
 
 
-def reminder(incident_id: str, duty: str, round: int, token: str) -> ReminderDue:
-    return ReminderDue(type="reminder.due", incident_id=incident_id, duty=duty, round=round, task_token=token)
+def reminder(incident_id: str, duty: str, round: int, token: str, max_rounds: int | None = None) -> ReminderDue:
+    return ReminderDue(type="reminder.due", incident_id=incident_id, duty=duty, round=round, task_token=token, max_rounds=max_rounds)
 
 
 def confirming(incident_id: str, token: str) -> ResolutionConfirming:

@@ -117,6 +117,7 @@ def drive_the_whole_process(world: World) -> None:
     s.resolve(p1, by="alice", notes="really fixed")
     s.reminder_due(reminder(p1, "review", 1, "review-1"))
     s.complete_review(p1, by="carol", summary="added an index")
+    s.reminder_due(reminder(p1, "review", 2, "review-2"))  # a round already on its way: answered done
     s.resolution_window_closed(p1)
 
     _, alarmed = s.handle_alarm(alarm("ALARM"), message_id="sns:1")

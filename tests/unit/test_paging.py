@@ -663,7 +663,10 @@ def test_resolution_is_announced_to_stakeholders_those_paged_and_the_incident_ma
     assert email.subject == "[firebell] INC-1 P1 resolved: Primary database deadlock"
     assert "Resolution: Killed the blocking session" in email.body
     assert "Acknowledge" not in email.body
-    assert entries(world, incident_id, TimelineKind.NOTIFICATION_SENT)[-1].message.endswith("(resolution)")
+    # carol owns the P1's review: her resolution email says so, and is the only one she gets for it
+    assert "Post-incident review due" in world.messenger.emails[-1].body and "Post-incident review due" not in email.body
+    told = [e.message.split(" (", 1)[1] for e in entries(world, incident_id, TimelineKind.NOTIFICATION_SENT)][-3:]
+    assert told == ["resolution)", "resolution)", "resolution; the post-incident review is yours)"]
 
 
 def test_resolution_of_a_p1_paged_only_at_opening_goes_to_stakeholders_level_1_and_its_incident_manager(world, incident_id):
@@ -690,3 +693,16 @@ def test_resolution_is_announced_to_the_assignee(world, incident_id):
     world.service.reassign(incident_id, to="bob", by="erin")
     world.service.resolve(incident_id, by="bob", notes="fixed")
     assert "bob" in [d.person for d in announce_resolution(world, incident_id)]
+
+
+def test_a_person_reached_by_several_routes_gets_one_email_and_one_sms(world, incident_id):
+    """Given alice named twice (e.g. the incident manager who is also the team's manager), when she is reached,
+    then one email and one SMS go to her, not two of each."""
+    from firebell.outbox import Change
+    from firebell.usecases.duties import reach
+
+    change = Change(world.service.get(incident_id), world.clock())
+    reach(change, world.service.ctx, world.config, ["alice", "bob", "alice"], urgent=True, why="stakeholder update overdue ×2")
+
+    sent = [(e.kind, e.payload["person"]) for e in change.effects(0)]
+    assert sent == [("email", "alice"), ("sms", "alice"), ("email", "bob"), ("sms", "bob")]

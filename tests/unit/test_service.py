@@ -231,14 +231,16 @@ def test_insufficient_data_without_incident_is_ignored(world):
 
 
 def test_ok_on_a_paged_incident_stops_paging(world):
-    """Given an alarm incident whose level 1 is being paged, when OK arrives, then the page is answered `stop`."""
+    """Given an alarm incident whose level 1 is being paged, when OK arrives, then its escalation run is stopped
+    (answering the page as well would only cost the machine two more transitions)."""
     _, incident_id = world.service.handle_alarm(alarm("ALARM"))
-    world.service.classify(incident_id)
+    escalation = world.service.classify(incident_id).escalation.execution_arn
     world.service.page(page_request(incident_id, 1, ["alice"], token="token-1"))
 
     world.service.handle_alarm(alarm("OK"))
 
-    assert world.workflows.answers == [("token-1", "stop")]
+    assert (escalation, "resolved") in world.workflows.stops
+    assert world.workflows.answers == []
 
 
 ORPHAN = "01ORPHANED0000000000000000"
@@ -314,7 +316,7 @@ def test_classify_p1_sets_priority_sla_team_and_starts_everything_once(world):
     assert (classified.priority, classified.team) == (Priority.P1, "platform")
     assert classified.sla.response.due_at == incident.opened_at + timedelta(minutes=15)
     assert classified.sla.resolution.due_at == incident.opened_at + timedelta(minutes=240)
-    assert classified.sla.execution_arn == FakeWorkflows.execution_id(machines.SLA, f"{incident.incident_id}-sla-0")
+    assert classified.sla.execution_arn == FakeWorkflows.execution_id(machines.SLA, f"{incident.incident_id}-sla-0-response-at-risk")
     assert classified.escalation.execution_arn == FakeWorkflows.execution_id(machines.ESCALATION, incident.incident_id)
     assert (classified.escalation.runs, classified.incident_manager) == (1, "carol")
     assert classified.updates.every_minutes == 30
@@ -323,12 +325,9 @@ def test_classify_p1_sets_priority_sla_team_and_starts_everything_once(world):
     # Of the runs, the escalation's first (level 1's page went before any of them: test_paging.py, issue 10)
     assert [s.machine for s in world.workflows.starts] == [machines.ESCALATION, machines.REMINDER, machines.SLA]
     escalation_run, updates_run, sla_run = world.workflows.starts
-    assert sla_run.payload == {
-        "incident_id": incident.incident_id,
-        "generation": 0,
-        "response": {"at_risk_at": "2026-05-01T10:11:15Z", "breach_at": "2026-05-01T10:15:00Z"},
-        "resolution": {"at_risk_at": "2026-05-01T13:00:00Z", "breach_at": "2026-05-01T14:00:00Z"},
-    }
+    # The SLA run waits for the first moment to come: the response target at risk (75 % of 15 min).
+    assert sla_run.payload == {"incident_id": incident.incident_id, "generation": 0, "clock": "response", "moment": "at_risk",
+                               "at": "2026-05-01T10:11:15Z"}
     plan = escalation_run.payload
     assert (plan["incident_id"], plan["reference"], plan["incident_managers"]) == (incident.incident_id, "INC-1", ["carol"])
     assert (plan["rounds"], plan["ack_timeout_seconds"]) == (1, 1800)
@@ -336,7 +335,8 @@ def test_classify_p1_sets_priority_sla_team_and_starts_everything_once(world):
         ([{"kind": "schedule", "ref": "platform-primary"}], 300),
         ([{"kind": "person", "ref": "bob"}], 600),
     ]
-    assert updates_run.payload == {"incident_id": incident.incident_id, "duty": "updates", "max_rounds": 500, "interval_seconds": 1800}
+    assert updates_run.payload == {"incident_id": incident.incident_id, "duty": "updates", "max_rounds": 500, "interval_seconds": 1800,
+                                  "round": 1}
     assert world.messenger.recipients() == ["alice@example.com", "carol@example.com", "+15550100001", "+15550100003"]
 
     timeline = world.store.timeline(incident.incident_id)

@@ -329,7 +329,7 @@ def test_hold_pauses_the_sla(world, p1):
 
     assert held.status is Status.ON_HOLD
     assert held.sla.paused_since == world.clock()
-    assert world.workflows.stops == [(sla_execution, "SLA paused")]
+    assert world.workflows.stops[-1:] == [(sla_execution, "SLA paused")]  # (before it: the response run, met at the ack)
     (entry,) = entries(world, p1, TimelineKind.ON_HOLD)
     assert (entry.actor, entry.message) == ("alice", "On hold: waiting on AWS support; SLA clocks paused")
     view = world.service.read(world.service.get(p1)).sla_status
@@ -355,14 +355,10 @@ def test_resume_rearms_the_sla_shifted_by_the_pause(world, p1):
     assert resumed.status is Status.ACKNOWLEDGED
     assert (resumed.sla.generation, resumed.sla.paused_since, resumed.sla.paused_seconds) == (1, None, 1200)
     assert resumed.sla.resolution.due_at == datetime.fromisoformat("2026-05-01T14:20:00+00:00")
-    assert resumed.sla.execution_arn == FakeWorkflows.execution_id(machines.SLA, f"{p1}-sla-1")
+    assert resumed.sla.execution_arn == FakeWorkflows.execution_id(machines.SLA, f"{p1}-sla-1-resolution-at-risk")
     rearmed = world.workflows.started(machines.SLA)[-1]
-    assert rearmed.payload == {
-        "incident_id": p1,
-        "generation": 1,
-        "response": None,  # met when alice acknowledged
-        "resolution": {"at_risk_at": "2026-05-01T13:20:00Z", "breach_at": "2026-05-01T14:20:00Z"},
-    }
+    # (the response target was met when alice acknowledged: the next moment is the resolution's, shifted)
+    assert rearmed.payload == {"incident_id": p1, "generation": 1, "clock": "resolution", "moment": "at_risk", "at": "2026-05-01T13:20:00Z"}
     assert entries(world, p1, TimelineKind.RESUMED)[0].message == "Resumed; SLA clocks running again"
     # Hold is activity: the watch is answered (its machine then sends a fresh token, which resume would answer).
     assert world.workflows.outcomes("watch-1") == ["touched"]
@@ -462,6 +458,38 @@ def test_stale_generation_is_ignored(world, p1):
     assert len(world.service.sla_wake_up(sla_wake(p1, "breached", "resolution", generation=1))) == 2
 
 
+def test_an_sla_run_waits_for_one_moment_and_its_wake_up_arms_the_next(world, p1):
+    """Given an unacknowledged P1 whose SLA run waits for the response target's at-risk moment, when that wake-up
+    comes, then the owner is warned and a run for the response breach is started, the incident naming it."""
+    (first,) = world.workflows.started(machines.SLA)
+    assert (first.name, first.payload["at"]) == (f"{p1}-sla-0-response-at-risk", "2026-05-01T10:11:15Z")
+    world.clock.advance(minutes=11.25)
+
+    assert [d.person for d in world.service.sla_wake_up(sla_wake(p1, "at_risk", "response"))] == ["alice"]
+
+    breach = world.workflows.started(machines.SLA)[-1]
+    assert (breach.name, breach.payload) == (f"{p1}-sla-0-response-breach", {
+        "incident_id": p1, "generation": 0, "clock": "response", "moment": "breach", "at": "2026-05-01T10:15:00Z"})
+    assert world.service.get(p1).sla.execution_arn == breach.execution_id
+    assert world.workflows.stops == []  # the run that woke has ended by itself
+
+
+def test_acknowledging_swaps_the_response_run_for_the_resolution_one(world, p1):
+    """Given a P1 whose SLA run waits for the response target, when alice acknowledges (the target met), then that
+    run is stopped and one waits for the resolution target's at-risk moment; the first run's late wake-up arms
+    nothing more and warns nobody."""
+    response_run = world.service.get(p1).sla.execution_arn
+
+    world.service.acknowledge(p1, by="alice")
+
+    assert world.workflows.stops == [(response_run, "SLA target met")]
+    resolution_run = world.workflows.started(machines.SLA)[-1]
+    assert (resolution_run.name, resolution_run.payload["at"]) == (f"{p1}-sla-0-resolution-at-risk", "2026-05-01T13:00:00Z")
+    assert world.service.get(p1).sla.execution_arn == resolution_run.execution_id
+    assert world.service.sla_wake_up(sla_wake(p1, "at_risk", "response")) == []
+    assert len(world.workflows.started(machines.SLA)) == 2
+
+
 def test_wake_up_while_paused_or_resolved_is_ignored(world, p1):
     acknowledged_and_watched(world, p1)
     world.service.hold(p1, by="alice", reason="vendor")
@@ -473,9 +501,11 @@ def test_wake_up_while_paused_or_resolved_is_ignored(world, p1):
 # --- stakeholder updates --------------------------------------------------------------------------
 
 
-def test_updates_first_round_only_keeps_the_token(world, p1):
+def test_updates_first_round_says_and_saves_nothing(world, p1):
+    """Round 1 comes as the run starts: nothing is due, and nothing is saved (resolving stops the run itself)."""
+    before = world.service.get(p1)
     assert world.service.reminder_due(reminder(p1, "updates", 1, "u1")) == []
-    assert world.service.get(p1).updates.task_token == "u1"
+    assert world.service.get(p1) == before
     assert world.messenger.recipients() == []
 
 
@@ -529,11 +559,11 @@ def test_updates_of_a_p2_go_to_the_team_incident_manager(world, p2):
 
 
 def test_resolving_ends_the_updates(world, p1):
-    """Given the updates reminder is waiting, when the incident is resolved, then it is answered `done`; a
-    later round (already in flight) is answered `done` too."""
+    """Given the updates reminder is waiting, when the incident is resolved, then its run is stopped; a later
+    round (already in flight) is answered `done`."""
     world.service.reminder_due(reminder(p1, "updates", 1, "u1"))
     world.service.resolve(p1, by="alice", notes="fixed")
-    assert world.workflows.outcomes("u1") == ["done"]
+    assert (world.service.get(p1).updates.execution_arn, "resolved") in world.workflows.stops
     assert world.service.reminder_due(reminder(p1, "updates", 2, "u2")) == []
     assert world.workflows.outcomes("u2") == ["done"]
 
@@ -549,13 +579,13 @@ def test_resolving_a_p1_requires_a_review(world, p1):
     assert (resolved.review.owner, resolved.review.due_at) == ("carol", world.clock() + timedelta(days=5))
     (review_run,) = world.workflows.started(machines.REMINDER)[1:]
     assert (review_run.name, review_run.payload) == (
-        f"{p1}-review-0", {"incident_id": p1, "duty": "review", "max_rounds": 500, "interval_seconds": 86400})
+        f"{p1}-review-0", {"incident_id": p1, "duty": "review", "max_rounds": 7, "interval_seconds": 86400, "round": 1})
     assert resolved.review.execution_arn == review_run.execution_id
     (resolution_run,) = world.workflows.started(machines.RESOLUTION)
     assert (resolution_run.name, resolution_run.payload) == (f"{p1}-resolution-0", {"incident_id": p1, "confirmation_seconds": 3600})
     assert resolved.resolution.execution_arn == resolution_run.execution_id
     assert entries(world, p1, TimelineKind.REVIEW)[0].message == "P1: post-incident review required, owner carol, due 2026-05-06 10:00 UTC"
-    assert (FakeWorkflows.execution_id(machines.SLA, f"{p1}-sla-0"), "resolved") in world.workflows.stops
+    assert (FakeWorkflows.execution_id(machines.SLA, f"{p1}-sla-0-response-at-risk"), "resolved") in world.workflows.stops
 
 
 def test_review_owner_of_a_p2_is_whoever_acknowledged(world, p2):
@@ -579,17 +609,16 @@ def test_p3_needs_no_review(world):
 
 
 def test_review_reminders_then_completion(world, p1):
-    """Given a required review, then round 1 tells carol it is assigned (with where to post it), later rounds
-    remind her; once she completes it the waiting reminder is answered `done`, and later rounds end too."""
+    """Given a required review, then carol learns of it with the resolution (where to post it, when it is due),
+    round 1 says nothing more, later rounds remind her; once she completes it the reminder run is stopped, and a
+    round already on its way is answered `done`."""
     world.service.resolve(p1, by="alice", notes="fixed")
     clear_outbox(world)
+    world.service.resolution_confirming(confirming(p1, "c1"))
+    (told,) = [e for e in world.messenger.emails if e.to == "carol@example.com"]
+    assert f"Post-incident review due 2026-05-06 10:00 UTC: POST {API_URL}/incidents/INC-1/review" in told.body
 
-    assigned = world.service.reminder_due(reminder(p1, "review", 1, "r1"))
-
-    assert [(d.channel, d.person) for d in assigned] == [("email", "carol")]
-    body = world.messenger.emails[-1].body
-    assert "post-incident review assigned" in body
-    assert f"Post-incident review due 2026-05-06 10:00 UTC: POST {API_URL}/incidents/INC-1/review" in body
+    assert world.service.reminder_due(reminder(p1, "review", 1, "r1")) == []
     world.clock.advance(days=1)
     world.service.reminder_due(reminder(p1, "review", 2, "r2"))
     assert "post-incident review reminder #1" in world.messenger.emails[-1].body
@@ -598,12 +627,43 @@ def test_review_reminders_then_completion(world, p1):
     done = world.service.complete_review("INC-1", by="carol", summary="Connection pool too small; raised it")
 
     assert (done.review.completed_by, done.review.summary) == ("carol", "Connection pool too small; raised it")
-    assert world.workflows.outcomes("r2") == ["done"]
+    assert (done.review.execution_arn, "review done") in world.workflows.stops
     assert entries(world, p1, TimelineKind.REVIEW)[-1].message == "Post-incident review done: Connection pool too small; raised it"
     assert world.service.reminder_due(reminder(p1, "review", 3, "r3")) == []
     assert world.workflows.outcomes("r3") == ["done"]
     with pytest.raises(InvalidTransition, match="the review is already done"):
         world.service.complete_review("INC-1", by="carol", summary="again")
+
+
+def test_review_reminders_stop_at_the_cap_and_the_timeline_says_so(world, p1):
+    """Given a review nobody does, when its run's last round (rules.yaml: 7) comes, then carol gets reminder #6,
+    the run is answered `done` and the timeline says no more reminders will come; a round past it (its answer
+    lost) reminds nobody."""
+    world.service.resolve(p1, by="alice", notes="fixed")
+    for round_ in range(2, 7):
+        world.service.reminder_due(reminder(p1, "review", round_, f"r{round_}", max_rounds=7))
+    assert world.workflows.outcomes("r6") == []
+    clear_outbox(world)
+
+    last = world.service.reminder_due(reminder(p1, "review", 7, "r7", max_rounds=7))
+
+    assert [(d.channel, d.person) for d in last] == [("email", "carol")]
+    assert world.workflows.outcomes("r7") == ["done"]
+    assert entries(world, p1, TimelineKind.REVIEW)[-1].message == (
+        "No more post-incident review reminders: round 7 of 7 was the last (6 reminder(s) sent and the review is not done; "
+        "rules.yaml process.review_reminder_max_rounds)")
+    assert world.service.reminder_due(reminder(p1, "review", 8, "r8", max_rounds=7)) == []
+    assert world.workflows.outcomes("r8") == ["done"]
+
+
+def test_the_review_reminders_cap_is_configurable(shipped_config):
+    """rules.yaml process.review_reminder_max_rounds is what a review's run is started with."""
+    process = shipped_config.rules.process.model_copy(update={"review_reminder_max_rounds": 3})
+    world = build_world(shipped_config.model_copy(update={"rules": shipped_config.rules.model_copy(update={"process": process})}))
+    incident = world.service.report(IncidentCreate(title="Primary database deadlock", reporter="erin"))
+    world.service.classify(incident.incident_id)
+    world.service.resolve(incident.incident_id, by="alice", notes="fixed")
+    assert world.workflows.started(machines.REMINDER)[-1].payload["max_rounds"] == 3
 
 
 def test_complete_a_review_that_does_not_exist_is_refused(world):
@@ -692,7 +752,7 @@ def test_reopen_answers_the_window_restarts_escalation_and_resumes_the_sla(world
     assert reopened.sla.resolution.met_at is None
     assert reopened.sla.resolution.due_at == datetime.fromisoformat("2026-05-01T14:30:00+00:00")
     assert (reopened.sla.generation, reopened.sla.paused_since) == (1, None)
-    assert world.workflows.started(machines.SLA)[-1].name == f"{p1}-sla-1"
+    assert world.workflows.started(machines.SLA)[-1].name == f"{p1}-sla-1-resolution-at-risk"
     assert world.workflows.started(machines.REMINDER)[-1].name == f"{p1}-updates-2"
     assert reopened.updates.overdue_rounds == 0
     (entry,) = entries(world, p1, TimelineKind.REOPENED)

@@ -164,12 +164,14 @@ def test_state_machine_time_is_never_early():
         assert datetime.fromisoformat(sla.state_machine_time(moment)) >= moment
 
 
-def test_timers_input_lists_the_moments_still_to_come(p1):
-    """Given response met and resolution running, then only the resolution moments are sent, with the generation."""
-    clock = sla.meet(p1, "response", OPENED + timedelta(minutes=3)).model_copy(update={"generation": 4})
-    assert sla.timers_input(clock, "01HX") == {
-        "incident_id": "01HX",
-        "generation": 4,
-        "response": None,
-        "resolution": {"at_risk_at": "2026-05-01T13:00:00Z", "breach_at": "2026-05-01T14:00:00Z"},
-    }
+def test_the_next_moment_is_the_earliest_still_to_come(p1):
+    """Given both clocks running, then the response at-risk moment comes first; once it was told, the response
+    breach; once the response target is met, the resolution's (its at-risk first); none when both are done."""
+    assert sla.next_moment(p1) == ("response", "at_risk", p1.response.at_risk_at)
+    told = p1.model_copy(update={"response": p1.response.model_copy(update={"at_risk_notified_at": p1.response.at_risk_at})})
+    assert sla.next_moment(told) == ("response", "breach", p1.response.due_at)
+    met = sla.meet(told, "response", OPENED + timedelta(minutes=13))
+    assert sla.next_moment(met) == ("resolution", "at_risk", p1.resolution.at_risk_at)
+    assert sla.next_moment(sla.meet(met, "resolution", OPENED + timedelta(hours=1))) is None
+    assert sla.wake_input("01HX", 4, "resolution", "at_risk", p1.resolution.at_risk_at) == {
+        "incident_id": "01HX", "generation": 4, "clock": "resolution", "moment": "at_risk", "at": "2026-05-01T13:00:00Z"}

@@ -290,9 +290,9 @@ class OutboxRelay:
     """The safety net: effects still pending some time after their commit (the function crashed, or an effect
     failed) are carried out here, on a schedule. The in-process dispatch right after a commit does the rest."""
 
-    # Whatever any use case committed: every kind of effect, on every machine (runs stopped: escalation, SLA;
+    # Whatever any use case committed: every kind of effect, on every machine (runs stopped: escalation, SLA, reminders;
     # tasks answered: the machines that wait for an answer).
-    NEEDS = Needs(effects=frozenset(EffectKind), starts=frozenset(machines.ALL), stops=frozenset({machines.ESCALATION, machines.SLA}),
+    NEEDS = Needs(effects=frozenset(EffectKind), starts=frozenset(machines.ALL), stops=frozenset({machines.ESCALATION, machines.SLA, machines.REMINDER}),
                   answers=frozenset({machines.ESCALATION, machines.REMINDER, machines.RESOLUTION, machines.QUIET}))
 
     def __init__(self, store: IncidentStore, dispatcher: Dispatcher, clock: Clock, grace: timedelta = timedelta(seconds=10)) -> None:

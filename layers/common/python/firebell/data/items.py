@@ -15,6 +15,10 @@ def incident_pk(incident_id: str) -> str:
     return f"INCIDENT#{incident_id}"
 
 
+def incident_id_of(pk: str) -> str:
+    return pk.removeprefix("INCIDENT#")
+
+
 def effect_sk(effect_id: str) -> str:
     return f"EFFECT#{effect_id}"
 

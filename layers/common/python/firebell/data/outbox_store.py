@@ -94,8 +94,9 @@ class OutboxStore:
 
     def outbox(self, committed_before: datetime, limit: int = 100) -> list[Effect]:
         """Effects not done that were committed before `committed_before`, oldest first (eventually consistent)."""
-        records = EffectRecord.by_outbox.query(OUTBOX_PENDING, EffectRecord.committed_at < committed_before.isoformat(), limit=limit)
-        return [Effect.model_validate(record.document) for record in records]
+        keys = [(k.pk, k.sk) for k in EffectRecord.by_outbox.query(OUTBOX_PENDING, EffectRecord.committed_at < committed_before.isoformat(), limit=limit)]
+        found = {(r.pk, r.sk): r for r in EffectRecord.batch_get(keys)} if keys else {}  # (the index carries keys only)
+        return [Effect.model_validate(found[key].document) for key in keys if key in found]
 
     def effect_status(self, incident_id: str, effect_id: str) -> EffectStatus | None:
         try:

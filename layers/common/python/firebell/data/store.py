@@ -17,7 +17,7 @@ from ..domain.errors import ConcurrentUpdate, IdempotencyKeyTaken, InvalidCursor
 from ..domain.models import Incident, TimelineEntry
 from ..outbox import Change, DedupMark, EffectStatus
 from ..ports import SIGNALS_PER_WRITE, DedupState, IncidentFilter, Page
-from .items import OUTBOX_PENDING, conditional_failure, effect_sk, expiry, failed_conditions, incident_pk
+from .items import OUTBOX_PENDING, conditional_failure, effect_sk, expiry, failed_conditions, incident_id_of, incident_pk
 from .outbox_store import OutboxStore
 from .sms_window_store import SmsWindowStore
 from .records import (
@@ -165,8 +165,8 @@ class DynamoIncidentStore(OutboxStore, SmsWindowStore):
 
     def get_by_reference(self, reference: str) -> Incident | None:
         found = next(iter(IncidentRecord.by_reference.query(reference, limit=1)), None)
-        # The index is eventually consistent: read the item itself for the current version.
-        return self.get(found.incident_id) if found else None
+        # The index carries the key only (and is eventually consistent): read the item itself.
+        return self.get(incident_id_of(found.pk)) if found else None
 
     def list(self, filters: IncidentFilter, limit: int, cursor: str | None) -> Page:
         condition = None
@@ -187,7 +187,10 @@ class DynamoIncidentStore(OutboxStore, SmsWindowStore):
             limit=limit,
             last_evaluated_key=_decode_cursor(cursor, filters, (hash_name, key)),
         )
-        items = [_from_record(record) for record in results]
+        keys = [(record.pk, record.sk) for record in results]
+        # The indexes carry what they are filtered on, not whole incidents: read the page's items themselves.
+        found = {record.pk: record for record in IncidentRecord.batch_get(keys)} if keys else {}
+        items = [_from_record(found[pk]) for pk, _ in keys if pk in found]
         last = results.last_evaluated_key
         return Page(items=items, cursor=cursors.seal(last, filters.sealed_as()) if last else None)
 

@@ -369,6 +369,7 @@ class ReminderDue(_Model):
     incident_id: str
     duty: Literal["review", "updates"]
     round: int
+    max_rounds: int | None = None  # the run's last round (None from runs started before the reminder cap)
     task_token: str
 
 

@@ -48,6 +48,9 @@ class ProcessRules(_Strict):
     review_required: list[Priority] = [Priority.P1, Priority.P2]
     review_due_days: Annotated[float, Field(gt=0)] = 5
     review_reminder_hours: Annotated[float, Field(gt=0)] = 24
+    # Rounds of a review's reminder run (the first is the resolution email that tells its owner): a review nobody
+    # does stops being chased after this many, and the timeline says so.
+    review_reminder_max_rounds: Annotated[int, Field(ge=1, le=500)] = 7
     ack_link_hours: Annotated[float, Field(gt=0)] = 24
     # In an alert storm, a repeat goes on the timeline at most this often (the count is always exact).
     occurrence_log_minutes: Annotated[float, Field(gt=0)] = 5

@@ -74,17 +74,21 @@ def meet(clock: SlaClock, which: str, at: datetime) -> SlaClock:
     return clock.model_copy(update={which: timer.model_copy(update={"met_at": at})})
 
 
-def timers_input(clock: SlaClock, incident_id: str) -> dict[str, Any]:
-    """Input of the SLA state machine: the moments still to come, per clock (None when nothing is left)."""
-
-    def moments(timer: SlaTimer) -> dict[str, str] | None:
+def next_moment(clock: SlaClock) -> tuple[str, str, datetime] | None:
+    """The next SLA moment still to come: (clock, "at_risk" or "breach", when), the earliest of either clock's;
+    None when both targets are met or breached. The SLA state machine waits for one moment a run."""
+    moments = []
+    for which in ("response", "resolution"):
+        timer: SlaTimer = getattr(clock, which)
         if timer.met_at or timer.breached_at:
-            return None
-        return {"at_risk_at": state_machine_time(timer.at_risk_at), "breach_at": state_machine_time(timer.due_at)}
+            continue
+        moments.append((timer.due_at, which, "breach") if timer.at_risk_notified_at else (timer.at_risk_at, which, "at_risk"))
+    if not moments:
+        return None
+    at, which, moment = min(moments)
+    return which, moment, at
 
-    return {
-        "incident_id": incident_id,
-        "generation": clock.generation,
-        "response": moments(clock.response),
-        "resolution": moments(clock.resolution),
-    }
+
+def wake_input(incident_id: str, generation: int, clock: str, moment: str, at: datetime) -> dict[str, Any]:
+    """Input of the SLA state machine: the one moment it waits for."""
+    return {"incident_id": incident_id, "generation": generation, "clock": clock, "moment": moment, "at": state_machine_time(at)}

@@ -15,13 +15,16 @@ from ..outbox import Change, EffectKind, Guard, Needs
 from .base import SYSTEM, Context, Incidents, Outcome
 from .messages import compose
 
-_MAX_REMINDER_ROUNDS = 500  # a duty nobody ever does still ends (Standard executions last at most a year)
+# Stakeholder updates are due while the incident is open; their reminders still end (Standard executions last at
+# most a year).
+_MAX_UPDATE_ROUNDS = 500
 
 
 def reach(c: Change, ctx: Context, config: FirebellConfig, person_ids: list[str], urgent: bool, why: str,
           note: str | None = None, guard: Guard | None = None) -> None:
     """Email (and SMS when urgent) to each person, as effects of this change; each delivery lands on the timeline."""
     directory = config.directory
+    person_ids = list(dict.fromkeys(person_ids))  # one message per person, however many routes lead to them
     digest = directory.notifications.sms_digest
     # The dispatcher counts each SMS page against this when it is due (after its guard): held past the limit.
     limit = {"after": digest.after, "per_minutes": digest.per_minutes,
@@ -46,11 +49,17 @@ def touch(c: Change) -> None:
         c.set_part("escalation", task_token=None)  # answered: the machine sends a fresh watch token
 
 
-def start_reminder(c: Change, ctx: Context, duty: str, every_minutes: float, run: int, suffix: str = "") -> str:
+def start_reminder(c: Change, ctx: Context, duty: str, every_minutes: float, run: int, suffix: str = "",
+                   max_rounds: int = _MAX_UPDATE_ROUNDS) -> str:
     name = f"{c.incident_id}-{duty}-{run}" + (f"-{suffix}" if suffix else "")
-    c.start(machines.REMINDER, name, {"incident_id": c.incident_id, "duty": duty, "max_rounds": _MAX_REMINDER_ROUNDS,
-                                      "interval_seconds": scaled_timeout(every_minutes, ctx.time_scale)})
+    c.start(machines.REMINDER, name, {"incident_id": c.incident_id, "duty": duty, "max_rounds": max_rounds,
+                                      "interval_seconds": scaled_timeout(every_minutes, ctx.time_scale), "round": 1})
     return ctx.execution_arn(machines.REMINDER, name)
+
+
+def start_review_reminder(c: Change, ctx: Context, config: FirebellConfig, run: int, suffix: str = "") -> str:
+    process = config.rules.process
+    return start_reminder(c, ctx, "review", process.review_reminder_hours * 60, run, suffix, process.review_reminder_max_rounds)
 
 
 def start_duties(c: Change, ctx: Context, config: FirebellConfig) -> None:
@@ -79,15 +88,15 @@ def require_review(c: Change, ctx: Context, config: FirebellConfig) -> None:
     if config.directory.person(owner) is None:  # e.g. acknowledged by "cloudwatch" or a PagerDuty client
         owner = fallback
     due = c.now + sla.scaled(process.review_due_days * 24 * 60, ctx.time_scale)
-    execution = start_reminder(c, ctx, "review", process.review_reminder_hours * 60, incident.reopened_count)
+    execution = start_review_reminder(c, ctx, config, incident.reopened_count)
     c.set(review=Review(owner=owner, due_at=due, execution_arn=execution))
     c.log(TimelineKind.REVIEW, SYSTEM, f"{incident.priority}: post-incident review required, owner {owner}, due {due:%Y-%m-%d %H:%M} UTC")
 
 
 class Duties:
     NEEDS = Needs(
-        effects=frozenset({EffectKind.ANSWER, EffectKind.EMAIL, EffectKind.SMS}),
-        answers=frozenset({machines.REMINDER, machines.ESCALATION}), signs_ack_links=True,
+        effects=frozenset({EffectKind.ANSWER, EffectKind.STOP, EffectKind.EMAIL, EffectKind.SMS}),
+        answers=frozenset({machines.REMINDER, machines.ESCALATION}), stops=frozenset({machines.REMINDER}), signs_ack_links=True,
     )
 
     def __init__(self, incidents: Incidents, ctx: Context) -> None:
@@ -99,39 +108,41 @@ class Duties:
         return self._incidents.change(due.incident_id, lambda c: self._remind(c, due, config))
 
     def _remind(self, c: Change, due: ReminderDue, config: FirebellConfig) -> None:
-        incident = c.incident
+        # Round 1 comes as the run starts: nothing is due yet (a review's owner is told with the resolution,
+        # Resolution.confirming), and nothing is saved: completing the review or resolving stops the run.
+        past_cap = due.max_rounds is not None and due.round > due.max_rounds  # (its end was said in the last round)
         if due.duty == "review":
-            review = incident.review
-            if review is None or review.completed_at:
+            review = c.incident.review
+            if review is None or review.completed_at or past_cap:
                 c.answer(due.task_token, TaskOutcome.DONE)
                 return
-            if review.task_token == due.task_token:
-                return  # redelivered
-            if due.round == 1 and review.task_token is not None:
-                # A re-armed run (the first one's token is kept): its owner was told already.
-                c.set_part("review", task_token=due.task_token)
-                return
-            c.set_part("review", task_token=due.task_token, reminders_sent=review.reminders_sent + (1 if due.round > 1 else 0))
-            why = "post-incident review assigned" if due.round == 1 else f"post-incident review reminder #{due.round - 1}"
-            reach(c, self._ctx, config, [review.owner], urgent=False, why=why)
+            sent = review.reminders_sent
+            if due.round > 1:
+                if review.task_token == due.task_token:
+                    return  # redelivered
+                sent += 1
+                c.set_part("review", task_token=due.task_token, reminders_sent=sent)
+                reach(c, self._ctx, config, [review.owner], urgent=False, why=f"post-incident review reminder #{due.round - 1}")
+            self._last_round(c, due, f"{sent} reminder(s) sent and the review is not done; rules.yaml process.review_reminder_max_rounds")
             return
-        updates = incident.updates
-        if updates is None or not is_open(incident.status):
+        updates = c.incident.updates
+        if updates is None or not is_open(c.incident.status) or past_cap:
             c.answer(due.task_token, TaskOutcome.DONE)
             return
-        if updates.task_token == due.task_token:
-            return  # redelivered
-        c.set_part("updates", task_token=due.task_token)
-        if due.round == 1:
+        if due.round == 1 or updates.task_token == due.task_token:
             return
         window_start = c.now - sla.scaled(updates.every_minutes, self._ctx.time_scale)
-        if updates.last_update_at and updates.last_update_at >= window_start:
-            c.set_part("updates", overdue_rounds=0)
-            return
+        if not (updates.last_update_at and updates.last_update_at >= window_start):
+            self._overdue(c, due, config)  # (an update in time: posting it set overdue_rounds back to 0)
+        self._last_round(c, due, f"stakeholder updates are reminded for {due.max_rounds} rounds at most")
+
+    def _overdue(self, c: Change, due: ReminderDue, config: FirebellConfig) -> None:
+        """No update in the last interval: remind the incident manager; overdue again, escalate to the team manager."""
+        updates = c.incident.updates
         overdue = updates.overdue_rounds + 1
-        c.set_part("updates", overdue_rounds=overdue, reminders_sent=updates.reminders_sent + 1)
-        team = config.directory.team(incident.team)
-        manager = incident.incident_manager or team.incident_managers[0]
+        c.set_part("updates", task_token=due.task_token, overdue_rounds=overdue, reminders_sent=updates.reminders_sent + 1)
+        team = config.directory.team(c.incident.team)
+        manager = c.incident.incident_manager or team.incident_managers[0]
         if overdue == 1:
             c.log(TimelineKind.UPDATE_OVERDUE, SYSTEM, f"Stakeholder update overdue: {manager} reminded")
             reach(c, self._ctx, config, [manager], urgent=False, why="stakeholder update overdue")
@@ -139,6 +150,17 @@ class Duties:
         escalate_to = [p for p in (manager, team.manager) if p]
         c.log(TimelineKind.UPDATE_OVERDUE, SYSTEM, f"Stakeholder update overdue {overdue} times in a row: escalated to {', '.join(escalate_to)}")
         reach(c, self._ctx, config, escalate_to, urgent=True, why=f"stakeholder update overdue ×{overdue}")
+
+    @staticmethod
+    def _last_round(c: Change, due: ReminderDue, why: str) -> None:
+        """The run's last round: it ends here, and the timeline says why nobody will be reminded again."""
+        if due.max_rounds is None or due.round < due.max_rounds:
+            return
+        kind = TimelineKind.REVIEW if due.duty == "review" else TimelineKind.UPDATE_OVERDUE
+        what = "post-incident review" if due.duty == "review" else "stakeholder update"
+        c.log(kind, SYSTEM, f"No more {what} reminders: round {due.round} of {due.max_rounds} was the last ({why})",
+              details={"duty": due.duty, "rounds": due.round})
+        c.answer(due.task_token, TaskOutcome.DONE)
 
     def post_update(self, incident_id_or_reference: str, by: str, message: str) -> tuple[TimelineEntry, Outcome]:
         config = self._ctx.config()
@@ -165,7 +187,7 @@ class Duties:
                 raise InvalidTransition(incident.reference, incident.status, "complete the review of", "the review is already done")
             c.set_part("review", completed_at=c.now, completed_by=by, summary=summary)
             c.log(TimelineKind.REVIEW, by, f"Post-incident review done: {summary}")
-            c.answer(incident.review.task_token, TaskOutcome.DONE)
+            c.stop(incident.review.execution_arn, "review done")  # (its first round keeps no token to answer)
 
         return self._incidents.change(incident_id_or_reference, decide)
 

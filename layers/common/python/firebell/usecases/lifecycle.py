@@ -20,11 +20,12 @@ def transition(c: Change, action: Action, **fields) -> None:
     c.set(status=next_status(c.incident.reference, c.incident.status, action), **fields)
 
 
-def acknowledge(c: Change, by: str) -> None:
+def acknowledge(c: Change, by: str, ctx: Context) -> None:
     """Paging stops: the escalation's waiting task is answered and moves to the acknowledgement watch."""
     transition(c, Action.ACKNOWLEDGE, acknowledged_at=c.now, acknowledged_by=by)
     if c.incident.sla:
         c.set(sla=sla_rules.meet(c.incident.sla, "response", c.now))
+        sla_clocks.rearm(c, ctx)  # the response target's moments are moot: wait for the resolution target's
     c.log(TimelineKind.ACKNOWLEDGED, by, f"Acknowledged by {by}; paging stopped")
     c.answer(c.incident.escalation.task_token, TaskOutcome.ACKNOWLEDGED)
     c.set_part("escalation", task_token=None)
@@ -43,14 +44,14 @@ class Lifecycle:
         self._ctx = ctx
 
     def acknowledge(self, incident_id_or_reference: str, by: str) -> Outcome:
-        return self._incidents.change(incident_id_or_reference, lambda c: acknowledge(c, by))
+        return self._incidents.change(incident_id_or_reference, lambda c: acknowledge(c, by, self._ctx))
 
     def acknowledge_by_link(self, token: str) -> Outcome:
         claim = ack_links.verify(token, self._ctx.ack_secret(), self._ctx.clock())
 
         def decide(c: Change) -> None:
             c.once.append(UseOnce(key=f"ACKLINK#{claim.nonce}", expires_at=claim.expires_at))
-            acknowledge(c, claim.person)
+            acknowledge(c, claim.person, self._ctx)
 
         try:
             return self._incidents.change(claim.incident_id, decide)

@@ -22,7 +22,7 @@ from ..outbox import Change, EffectKind, Needs
 from ..ports import IncidentFilter
 from . import sla_clocks
 from .base import SYSTEM, Context, Incidents, Outcome
-from .duties import start_reminder
+from .duties import start_reminder, start_review_reminder
 from .escalation import start_escalation
 
 _PAGE = 100
@@ -84,10 +84,9 @@ class TimerRearm:
         elif incident.status is Status.RESOLVED:
             armed += self._confirmation_window(c, config, tag)
         if _review_pending(c.incident):
-            review = c.incident.review
-            execution = start_reminder(c, self._ctx, "review", config.rules.process.review_reminder_hours * 60, 0, suffix=tag)
-            # The token of the lost run stays: the new run's first round then knows the owner was told already.
-            c.set_part("review", execution_arn=execution, task_token=review.task_token)
+            # (its first round says nothing: the owner was told with the resolution)
+            execution = start_review_reminder(c, self._ctx, config, 0, suffix=tag)
+            c.set_part("review", execution_arn=execution)
             armed.append("review reminders")
         if armed:
             c.log(TimelineKind.TIMERS_REARMED, SYSTEM, f"Timers re-armed after a restart: {', '.join(armed)}",

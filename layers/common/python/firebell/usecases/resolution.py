@@ -25,7 +25,7 @@ class Resolution:
     NEEDS = Needs(
         effects=frozenset({EffectKind.PUBLISH, EffectKind.ANSWER, EffectKind.START, EffectKind.STOP, EffectKind.EMAIL}),
         starts=frozenset({machines.RESOLUTION, machines.REMINDER, machines.ESCALATION, machines.SLA}),
-        stops=frozenset({machines.ESCALATION, machines.SLA}),
+        stops=frozenset({machines.ESCALATION, machines.SLA, machines.REMINDER}),
         answers=frozenset({machines.ESCALATION, machines.REMINDER, machines.RESOLUTION, machines.QUIET}),
     )
 
@@ -58,12 +58,12 @@ class Resolution:
             c.dedup.append(DedupMark(dedup_key=incident.dedup_key, incident_id=incident.incident_id, resolved_at=c.now))
         how = "automatically" if automatic else f"by {by}"
         c.log(TimelineKind.RESOLVED, by, f"Resolved {how}: {notes}", details={"automatic": automatic})
-        # Paging stops for certain: the waiting task is answered and the run itself stopped.
-        c.answer(incident.escalation.task_token, TaskOutcome.STOP)
+        # Paging stops for certain: the run is stopped (answering its waiting task as well would only cost the
+        # machine two more transitions on its way out). So are the stakeholder-update reminders.
         c.stop(incident.escalation.execution_arn, "resolved")
         c.set_part("escalation", task_token=None, watching=False)
         if incident.updates:
-            c.answer(incident.updates.task_token, TaskOutcome.DONE)
+            c.stop(incident.updates.execution_arn, "resolved")
         name = f"{incident.incident_id}-resolution-{incident.reopened_count}"
         c.start(machines.RESOLUTION, name, {"incident_id": incident.incident_id,
                                             "confirmation_seconds": scaled_timeout(config.rules.process.confirmation_window_minutes, self._ctx.time_scale)})
@@ -139,7 +139,12 @@ class Resolution:
             managers = list(team.incident_managers) if incident.escalation.exhausted else []
             extra = [p for p in (incident.incident_manager, incident.assignee) if p]
             audience = list(dict.fromkeys([*team.stakeholders, *paged, *managers, *extra]))
-            reach(c, self._ctx, config, audience, urgent=False, why="resolution")
+            # The review's owner learns of it here (the email says when it is due): one email, not a second one
+            # from the review reminder's first round.
+            owner = incident.review.owner if incident.review and not incident.review.completed_at else None
+            reach(c, self._ctx, config, [p for p in audience if p != owner], urgent=False, why="resolution")
+            if owner:
+                reach(c, self._ctx, config, [owner], urgent=False, why="resolution; the post-incident review is yours")
 
         return self._incidents.change(request.incident_id, decide)
 

@@ -15,11 +15,41 @@ from .base import SYSTEM, Context, Incidents, Outcome
 from .duties import reach
 
 
-def arm(c: Change, ctx: Context) -> None:
+def _run_name(incident_id: str, generation: int, clock: str, moment: str) -> str:
+    """One run per moment per arming: a later wake-up finds its own run replaced and knows it is stale."""
+    return f"{incident_id}-sla-{generation}-{clock}-{moment.replace('_', '-')}"
+
+
+def _legacy(c: Change, ctx: Context) -> bool:
+    """A run of the machine before issue 10, which waited for every moment itself (it still does)."""
     clock = c.incident.sla
-    name = f"{c.incident_id}-sla-{clock.generation}"
-    c.start(machines.SLA, name, sla.timers_input(clock, c.incident_id))
-    c.set(sla=clock.model_copy(update={"execution_arn": ctx.execution_arn(machines.SLA, name)}))
+    return clock.execution_arn == ctx.execution_arn(machines.SLA, f"{c.incident_id}-sla-{clock.generation}")
+
+
+def arm(c: Change, ctx: Context) -> None:
+    """Start the run for the next moment still to come (none when both targets are met or breached)."""
+    clock = c.incident.sla
+    found = sla.next_moment(clock)
+    if found is None:
+        c.set(sla=clock.model_copy(update={"execution_arn": None}))
+        return
+    which, moment, at = found
+    name = _run_name(c.incident_id, clock.generation, which, moment)
+    execution = ctx.execution_arn(machines.SLA, name)
+    if execution != clock.execution_arn:
+        c.start(machines.SLA, name, sla.wake_input(c.incident_id, clock.generation, which, moment, at))
+        c.set(sla=clock.model_copy(update={"execution_arn": execution}))
+
+
+def rearm(c: Change, ctx: Context) -> None:
+    """A target was met: the run waiting for its moment is no longer wanted, the next moment's is."""
+    clock = c.incident.sla
+    if clock is None or clock.paused_since or clock.execution_arn is None or _legacy(c, ctx):
+        return
+    before = clock.execution_arn
+    arm(c, ctx)
+    if c.incident.sla.execution_arn != before:
+        c.stop(before, "SLA target met")
 
 
 def pause(c: Change) -> None:
@@ -49,7 +79,8 @@ def owners(incident: Incident, config: FirebellConfig, now) -> list[str]:
 
 
 class SlaClocks:
-    NEEDS = Needs(effects=frozenset({EffectKind.EMAIL, EffectKind.SMS}), signs_ack_links=True)
+    # Each wake-up arms the run for the moment after it.
+    NEEDS = Needs(effects=frozenset({EffectKind.EMAIL, EffectKind.SMS, EffectKind.START}), starts=frozenset({machines.SLA}), signs_ack_links=True)
 
     def __init__(self, incidents: Incidents, ctx: Context) -> None:
         self._incidents = incidents
@@ -64,7 +95,14 @@ class SlaClocks:
         clock = incident.sla
         if clock is None or wake.generation != clock.generation or clock.paused_since or not is_open(incident.status):
             return  # stale: the clock was paused, re-armed or stopped since this wake-up was scheduled
-        timer = getattr(clock, wake.clock)
+        self._notify(c, wake, config)
+        moment = "at_risk" if wake.type is MessageType.SLA_AT_RISK else "breach"
+        if clock.execution_arn == self._ctx.execution_arn(machines.SLA, _run_name(c.incident_id, clock.generation, wake.clock, moment)):
+            arm(c, self._ctx)  # that run is over: the one for the moment after it
+
+    def _notify(self, c: Change, wake: SlaWakeUp, config: FirebellConfig) -> None:
+        incident = c.incident
+        timer = getattr(incident.sla, wake.clock)
         if timer.met_at:
             return
         if wake.type is MessageType.SLA_AT_RISK:
