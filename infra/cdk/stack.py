@@ -55,6 +55,14 @@ DEMO_KEYS_MESSAGE = (
 ASL_PLACEHOLDER = re.compile(r"\$\{(\w+)\}")
 LAYER_CONFIG_DIR = "/opt/firebell/config"
 METRICS_NAMESPACE = "firebell"
+
+
+def stack_environment(function: str, config_dir: str = LAYER_CONFIG_DIR) -> dict[str, str]:
+    """What every function gets besides its topology variables (the benches run the handlers with it too)."""
+    return {"POWERTOOLS_SERVICE_NAME": function, "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
+            "FIREBELL_CONFIG_DIR": config_dir, "LOG_LEVEL": "INFO"}
+
+
 DLQ_RETENTION = Duration.days(14)
 # Generated secret values: 64 letters and digits (~380 bits), plain SecretString, as the functions read it
 # (firebell.adapters.aws.SecretsManagerSecret uses the string's bytes as the HMAC key).
@@ -288,12 +296,7 @@ class FirebellStack(Stack):
             tracing=lambda_.Tracing.ACTIVE,
             log_group=log_group,
             role=role,
-            environment={
-                "POWERTOOLS_SERVICE_NAME": spec.name,
-                "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
-                "FIREBELL_CONFIG_DIR": LAYER_CONFIG_DIR,
-                "LOG_LEVEL": "INFO",
-            },
+            environment=stack_environment(spec.name),
         )
         NagSuppressions.add_resource_suppressions(
             role,
