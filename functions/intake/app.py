@@ -7,7 +7,7 @@ alarms, with or without actions). Both become the same AlarmDetails.
 
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.parser.models import SnsNotificationModel
@@ -18,9 +18,10 @@ from firebell import heartbeat, wiring
 from firebell.batch import process_queue_batch
 from firebell.domain.alarms import REGIONS, CloudWatchAlarmNotification, CloudWatchAlarmStateChange
 from firebell.domain.models import AlarmDetails
+from firebell.tracing import lazy_tracer
 
 logger = Logger()
-tracer = Tracer()
+tracer = lazy_tracer()
 metrics = Metrics()
 
 

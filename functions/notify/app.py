@@ -3,7 +3,7 @@ and reaches people by email and SMS, recording each delivery on the timeline."""
 
 from typing import Annotated
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -24,9 +24,10 @@ from firebell.domain.models import (
     WatchRequest,
 )
 from firebell.dispatch import Delivery
+from firebell.tracing import lazy_tracer
 
 logger = Logger()
-tracer = Tracer()
+tracer = lazy_tracer()
 metrics = Metrics()
 
 NotifyMessage = TypeAdapter(
