@@ -10,13 +10,12 @@ from typing import Any
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
-from aws_lambda_powertools.utilities.parser.models import SnsNotificationModel
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import RootModel
 
 from firebell import heartbeat, wiring
 from firebell.batch import process_queue_batch
-from firebell.domain.alarms import REGIONS, CloudWatchAlarmNotification, CloudWatchAlarmStateChange
+from firebell.domain.alarms import REGIONS, CloudWatchAlarmNotification, CloudWatchAlarmStateChange, SnsNotification
 from firebell.domain.models import AlarmDetails
 from firebell.tracing import lazy_tracer
 
@@ -38,7 +37,7 @@ def alarm_details(body: str) -> tuple[AlarmDetails, str | None]:
     if "detail-type" in message:
         event = CloudWatchAlarmStateChange.model_validate(message, context=context)
         return event.details(), f"events:{event.id}" if event.id else None
-    notification = SnsNotificationModel.model_validate(message)
+    notification = SnsNotification.model_validate(message)
     alarm = CloudWatchAlarmNotification.model_validate_json(notification.Message, context=context)
     return alarm.details(), f"sns:{notification.MessageId}"
 
