@@ -11,12 +11,18 @@ bytecode is compiled again on every cold start (issue 10 measured ×2.8 on the i
 the interpreter version that wrote it, so the functions run the version the build runs (LAMBDA_RUNTIME,
 PYTHON_VERSION: 3.11, this machine's and CI's) and the build refuses another. The .pyc files are "unchecked
 hash" ones: used as they are, whatever the sources' timestamps in the zip.
+
+botocore keeps only the models of the AWS services firebell calls (BOTOCORE_SERVICES) and their entries in
+endpoints.json: a client's first model load lists every one of botocore's 400-odd service folders, and the first
+client parses the whole 1.2 MB endpoints.json (issue 10: 40–80 ms of the first event, and 25 MB of layer).
 """
 
 from __future__ import annotations
 
 import compileall
+import gzip
 import hashlib
+import json
 import py_compile
 import shutil
 import subprocess
@@ -39,6 +45,10 @@ PYPROJECT = ROOT / "pyproject.toml"
 PYTHON_VERSION = "3.11"
 LAMBDA_RUNTIME = lambda_.Runtime.PYTHON_3_11
 PLATFORM = "manylinux2014_x86_64"
+
+# The AWS services firebell calls, as botocore names them (firebell/adapters/aws.py; pynamodb: dynamodb). A client
+# of any other fails in the deployed layer with UnknownServiceError: tests/infra/test_layer.py holds this to the code.
+BOTOCORE_SERVICES = ("dynamodb", "secretsmanager", "ses", "sns", "sqs", "stepfunctions")
 
 _IGNORED_PARTS = {"__pycache__", ".pytest_cache", ".mypy_cache"}
 # firebell/cli runs on people's machines (the `firebell` command), never in Lambda.
@@ -127,6 +137,7 @@ class LayerBundler:
         site.mkdir(parents=True, exist_ok=True)
         subprocess.run(self.pip_command(site), check=True)
         shutil.rmtree(site / "bin", ignore_errors=True)  # console scripts: nothing runs them in Lambda
+        prune_botocore_data(site / "botocore" / "data")
         shutil.copytree(
             self.package_dir,
             site / "firebell",
@@ -142,6 +153,27 @@ class LayerBundler:
     def try_bundle(self, output_dir: str, options: BundlingOptions) -> bool:  # noqa: ARG002 (jsii signature)
         self.bundle(Path(output_dir))
         return True
+
+
+def _endpoint_prefix(service_folder: Path) -> str:
+    """The service's key in endpoints.json (its model's endpointPrefix: `states` for stepfunctions, `email` for ses)."""
+    model = sorted(service_folder.glob("*/service-2.json*"))[-1]  # the newest API version
+    text = gzip.decompress(model.read_bytes()) if model.suffix == ".gz" else model.read_bytes()
+    return json.loads(text)["metadata"]["endpointPrefix"]
+
+
+def prune_botocore_data(data: Path, keep: Sequence[str] = BOTOCORE_SERVICES) -> None:
+    """Only the kept services' models and endpoints; the partitions and their regions stay whole (adapters/regions.py
+    reads the regions' display names)."""
+    for folder in data.iterdir():
+        if folder.is_dir() and folder.name not in keep:
+            shutil.rmtree(folder)
+    prefixes = {_endpoint_prefix(data / service) for service in keep}
+    endpoints = data / "endpoints.json"
+    document = json.loads(endpoints.read_text(encoding="utf-8"))
+    for partition in document["partitions"]:
+        partition["services"] = {name: about for name, about in partition["services"].items() if name in prefixes}
+    endpoints.write_text(json.dumps(document, separators=(",", ":")), encoding="utf-8")
 
 
 def compile_site(site: Path) -> None:
