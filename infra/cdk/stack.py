@@ -27,7 +27,7 @@ from constructs import Construct
 
 from firebell.config import load_config
 from infra.cdk.api_protection import waf_requested, web_acl
-from infra.cdk.layer import LAMBDA_RUNTIME, common_layer
+from infra.cdk.layer import LAMBDA_RUNTIME, common_layer, function_code
 from infra.cdk.rest_api import LOG_RETENTION, Guard, rest_api
 from infra.topology import (
     ALARMS_TOPIC,
@@ -289,7 +289,7 @@ class FirebellStack(Stack):
             runtime=LAMBDA_RUNTIME,
             architecture=lambda_.Architecture.X86_64,
             handler=spec.handler,
-            code=lambda_.Code.from_asset(str(spec.code_dir), exclude=["__pycache__", "*.pyc"]),
+            code=function_code(spec.code_dir),
             layers=[self.layer],
             memory_size=spec.memory_mb,
             timeout=Duration.seconds(spec.timeout_seconds),

@@ -23,6 +23,7 @@ from infra.cdk.layer import (
     PLATFORM,
     PYPROJECT,
     PYTHON_VERSION,
+    FunctionBundler,
     LayerBundler,
     prune_botocore_data,
     runtime_requirements,
@@ -151,3 +152,22 @@ def test_pruned_botocore_data_keeps_the_services_models_endpoints_and_every_regi
     assert sorted(p.name for p in tmp_path.iterdir()) == ["_retry.json", "endpoints.json", "sns", "stepfunctions"]
     (partition,) = json.loads((tmp_path / "endpoints.json").read_text())["partitions"]
     assert partition["services"] == {"sns": {}, "states": {}} and partition["regions"] == regions
+
+
+def test_a_function_ships_its_modules_with_bytecode_checked_against_them(tmp_path: Path) -> None:
+    # Given a function folder (with a stale cache in it)
+    code = tmp_path / "code"
+    (code / "__pycache__").mkdir(parents=True)
+    (code / "app.py").write_text("def handler(event, context):\n    return 1\n")
+    (code / "__pycache__" / "stale.cpython-311.pyc").write_bytes(b"\0")
+    bundler = FunctionBundler(code)
+    original = bundler.fingerprint()
+    # When it is bundled
+    bundler.bundle(tmp_path / "out")
+    # Then the module ships with its bytecode, hash-checked (the console's editor can change app.py), and no stale cache
+    assert sorted(p.name for p in (tmp_path / "out" / "__pycache__").iterdir()) == ["app.cpython-311.pyc"]
+    header = (tmp_path / "out" / "__pycache__" / "app.cpython-311.pyc").read_bytes()[:8]
+    assert header[:4] == importlib.util.MAGIC_NUMBER and int.from_bytes(header[4:8], "little") == 0b11  # hash-based, checked
+    # And the asset's fingerprint follows the code
+    (code / "app.py").write_text("def handler(event, context):\n    return 2\n")
+    assert bundler.fingerprint() != original
