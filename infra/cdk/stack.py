@@ -60,7 +60,10 @@ METRICS_NAMESPACE = "firebell"
 def stack_environment(function: str, config_dir: str = LAYER_CONFIG_DIR) -> dict[str, str]:
     """What every function gets besides its topology variables (the benches run the handlers with it too)."""
     return {"POWERTOOLS_SERVICE_NAME": function, "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
-            "FIREBELL_CONFIG_DIR": config_dir, "LOG_LEVEL": "INFO"}
+            "FIREBELL_CONFIG_DIR": config_dir, "LOG_LEVEL": "INFO",
+            # firebell uses no pydantic plugin: without this, the first model reads every installed package's
+            # metadata looking for one (cold start).
+            "PYDANTIC_DISABLE_PLUGINS": "__all__"}
 
 
 DLQ_RETENTION = Duration.days(14)
