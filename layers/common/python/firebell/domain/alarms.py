@@ -23,7 +23,8 @@ from .models import AlarmDetails
 
 class _Lenient(BaseModel):
     # CloudWatch adds fields over time; unknown ones must not turn an alarm into a dead letter.
-    model_config = ConfigDict(extra="ignore")
+    # defer_build: a model's validator is built on its first use, so a function builds only the models it uses (cold start).
+    model_config = ConfigDict(defer_build=True, extra="ignore")
 
 
 class MetricDimension(_Lenient):
