@@ -9,12 +9,11 @@ from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import RootModel
 
 from firebell import heartbeat, wiring
-from firebell.batch import process_queue_batch
+from firebell.batch import QueueRecord, process_queue_batch
 from firebell.domain.alarms import REGIONS, CloudWatchAlarmNotification, CloudWatchAlarmStateChange, SnsNotification
 from firebell.domain.models import AlarmDetails
 from firebell.tracing import lazy_tracer
@@ -43,14 +42,14 @@ def alarm_details(body: str) -> tuple[AlarmDetails, str | None]:
 
 
 @tracer.capture_method
-def handle_record(record: SQSRecord) -> None:
+def handle_record(record: QueueRecord) -> None:
     alarm, message_id = alarm_details(record.body)
     # The heartbeat and firebell's own ops alarms are counted, never incidents (firebell/heartbeat.py).
     skipped = heartbeat.intercept(alarm, metrics)
     if skipped:
         logger.debug("alarm not handled as an incident", extra={"alarm": alarm.name, "as": skipped})
         return
-    redelivered = int(record.attributes.approximate_receive_count or 1) > 1
+    redelivered = record.receive_count > 1
     outcome, incident_id = wiring.intake().handle_alarm(alarm, message_id=message_id, redelivered=redelivered)
     logger.info("alarm handled", extra={"alarm": alarm.name, "state": alarm.state, "outcome": outcome, "incident_id": incident_id})
     metrics.add_metric(name=f"Alarm{outcome.value.title()}", unit=MetricUnit.Count, value=1)
