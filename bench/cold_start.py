@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.lambda_like import BASELINE, build_deployment, lambda_like, source_of
-from infra.topology import ROOT, TOPOLOGY
+from infra.topology import ROOT, TOPOLOGY, FunctionSpec
 
 RESULTS = ROOT / "bench" / "results"
 GOAL = 2.5
@@ -55,7 +55,7 @@ def summary(samples: list[dict[str, Any]], baseline: dict[str, float]) -> dict[s
     }
 
 
-def measure(runs: int, before: str | None) -> dict[str, Any]:
+def measure(runs: int, before: str | None, functions: tuple[FunctionSpec, ...] = TOPOLOGY.functions) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="firebell-cold-start-") as temporary:
         folder = Path(temporary)
         deployments = {"after": build_deployment(folder / "after")}
@@ -68,7 +68,7 @@ def measure(runs: int, before: str | None) -> dict[str, Any]:
             samples: dict[tuple[str, str], list[dict[str, Any]]] = {}
             baseline: list[dict[str, Any]] = []
             for round_ in range(runs + 1):
-                for spec in TOPOLOGY.functions:
+                for spec in functions:
                     for kind, deployment in deployments.items():
                         result = env.run(deployment, spec, events.for_function(spec.name, 1))
                         if round_:
@@ -82,7 +82,7 @@ def measure(runs: int, before: str | None) -> dict[str, Any]:
             "cpu_median_ms": round(statistics.median(cpu), 1), "cpu_samples_ms": cpu}
     return {
         "baseline": base,
-        **{kind: [{"name": spec.name, **summary(samples[(kind, spec.name)], base)} for spec in TOPOLOGY.functions]
+        **{kind: [{"name": spec.name, **summary(samples[(kind, spec.name)], base)} for spec in functions]
            for kind in deployments},
     }
 
@@ -127,11 +127,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=7, help="rounds measured (one more is run first and discarded)")
     parser.add_argument("--before", metavar="REV", help="also measure this commit's code in the same rounds")
+    parser.add_argument("--functions", nargs="+", choices=[f.name for f in TOPOLOGY.functions], help="only these")
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
     if args.runs < 1:
         parser.error("--runs must be at least 1")
-    measured = measure(args.runs, args.before)
+    functions = tuple(TOPOLOGY.function(name) for name in args.functions) if args.functions else TOPOLOGY.functions
+    measured = measure(args.runs, args.before, functions)
     about = machine()
     result = {
         "what": "median wall time of `import app` plus the first event, in a fresh interpreter as Lambda runs it",

@@ -157,7 +157,7 @@ class LambdaLike:
         }
 
     def run(self, deployment: Deployment, spec: FunctionSpec, events: list[dict[str, Any]], module: str = "app",
-            flags: tuple[str, ...] = ()) -> dict[str, Any]:
+            flags: tuple[str, ...] = (), wrapper: tuple[str, ...] = ()) -> dict[str, Any]:
         """A fresh interpreter imports `module` (from the function's folder, then the layer) and hands each event to
         its handler (none for the baseline, `module=BASELINE`). The probe's result, the segments it sent, and the
         responses checked: a failed record or a 4xx/5xx is an error here, not a fast sample."""
@@ -169,8 +169,8 @@ class LambdaLike:
             job_path, result_path = Path(folder) / "job.json", Path(folder) / "result.json"
             job_path.write_text(json.dumps(job))
             self.xray.take()
-            # `flags`: e.g. -X importtime, to see where the time goes (its report is in `stderr`).
-            done = subprocess.run([sys.executable, "-I", "-S", "-B", *flags, str(PROBE), str(job_path), str(result_path)],
+            # To see where the time goes: `flags` such as -X importtime, a `wrapper` such as valgrind (reports in `stderr`).
+            done = subprocess.run([*wrapper, sys.executable, "-I", "-S", "-B", *flags, str(PROBE), str(job_path), str(result_path)],
                                   env=self.environment(spec, deployment), cwd=task, capture_output=True, text=True, timeout=300, check=False)
             if done.returncode != 0:
                 raise RuntimeError(f"{spec.name} ({module}) failed:\n{done.stderr.strip()[-4000:]}")
