@@ -57,3 +57,19 @@ def test_a_handler_runs_with_lambdas_environment_tracing_on_and_its_own_variable
     for variable, ref in spec.environment.items():
         assert env[variable] == resources[ref]
     assert "FIREBELL_LOCAL_RUNTIME" not in env and not any(k.startswith("PYTHON") for k in env)
+
+
+def test_memory_reports_the_highest_peak_and_what_each_size_buys():
+    from bench.memory import SIZES_MB, markdown as memory_markdown, row
+
+    # Given two runs of a function that handled two events (CPU: 300 ms to the first event's end, then 20 ms)
+    runs = [{"after_event_ms": [350, 380], "after_event_cpu_ms": [300, 320],
+             "peak_rss_kib": {"import": 40_960, "first_event": 51_200, "last_event": peak}} for peak in (56_320, 61_440)]
+    found = row(TOPOLOGY.function("intake"), runs)
+    # Then the highest peak of each stage, and the CPU-bound time at each size (1,769 MB is a full vCPU)
+    assert found["peak_rss_mb"] == {"import": 40.0, "first_event": 50.0, "last_event": 60.0}
+    assert found["cold_start_ms_by_memory_mb"][1769] == 300 and found["cold_start_ms_by_memory_mb"][512] == round(300 * 1769 / 512)
+    assert found["warm_event_ms_by_memory_mb"][1769] == 20 and set(found["cold_start_ms_by_memory_mb"]) == set(SIZES_MB)
+    result = {"date": "2026-12-01", "commit": "abc1234", "machine": "x86_64", "events": 2, "runs": 2, "command": "python -m bench.memory",
+              "functions": [found]}
+    assert "| intake | 40.0 | 50.0 | **60.0** |" in memory_markdown(result) and "within the 90 MB goal" in memory_markdown(result)
