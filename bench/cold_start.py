@@ -20,15 +20,13 @@ the same rounds (the before/after table); both run the same events against the s
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import sys
-import tempfile
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from bench.lambda_like import BASELINE, build_deployment, lambda_like, source_of
+from bench.lambda_like import BASELINE, measured_builds, run_facts, write_result
 from infra.topology import ROOT, TOPOLOGY, FunctionSpec
 
 RESULTS = ROOT / "bench" / "results"
@@ -56,27 +54,19 @@ def summary(samples: list[dict[str, Any]], baseline: dict[str, float]) -> dict[s
 
 
 def measure(runs: int, before: str | None, functions: tuple[FunctionSpec, ...] = TOPOLOGY.functions) -> dict[str, Any]:
-    with tempfile.TemporaryDirectory(prefix="firebell-cold-start-") as temporary:
-        folder = Path(temporary)
-        deployments = {"after": build_deployment(folder / "after")}
-        if before:
-            deployments["before"] = build_deployment(folder / "before", source_of(before, folder / "before-source"))
-        with lambda_like() as env:
-            from bench.lambda_events import Events
-
-            events = Events(env.resources)
-            samples: dict[tuple[str, str], list[dict[str, Any]]] = {}
-            baseline: list[dict[str, Any]] = []
-            for round_ in range(runs + 1):
-                for spec in functions:
-                    for kind, deployment in deployments.items():
-                        result = env.run(deployment, spec, events.for_function(spec.name, 1))
-                        if round_:
-                            samples.setdefault((kind, spec.name), []).append(result)
-                result = env.run(deployments["after"], TOPOLOGY.functions[0], [], module=BASELINE)
-                if round_:
-                    baseline.append(result)
-                print(f"round {round_}/{runs} done{' (warm-up, discarded)' if not round_ else ''}", file=sys.stderr, flush=True)
+    with measured_builds(before) as (deployments, env, events):
+        samples: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        baseline: list[dict[str, Any]] = []
+        for round_ in range(runs + 1):
+            for spec in functions:
+                for kind, deployment in deployments.items():
+                    result = env.run(deployment, spec, events.for_function(spec.name, 1))
+                    if round_:
+                        samples.setdefault((kind, spec.name), []).append(result)
+            result = env.run(deployments["after"], TOPOLOGY.functions[0], [], module=BASELINE)
+            if round_:
+                baseline.append(result)
+            print(f"round {round_}/{runs} done{' (warm-up, discarded)' if not round_ else ''}", file=sys.stderr, flush=True)
     wall, cpu = [round(b["import_ms"], 1) for b in baseline], [round(b["import_cpu_ms"], 1) for b in baseline]
     base = {"module": BASELINE, "median_ms": round(statistics.median(wall), 1), "samples_ms": wall,
             "cpu_median_ms": round(statistics.median(cpu), 1), "cpu_samples_ms": cpu}
@@ -121,9 +111,6 @@ def markdown(result: dict[str, Any]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from bench.latency import commit
-    from bench.storm import machine
-
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=7, help="rounds measured (one more is run first and discarded)")
     parser.add_argument("--before", metavar="REV", help="also measure this commit's code in the same rounds")
@@ -134,22 +121,9 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--runs must be at least 1")
     functions = tuple(TOPOLOGY.function(name) for name in args.functions) if args.functions else TOPOLOGY.functions
     measured = measure(args.runs, args.before, functions)
-    about = machine()
-    result = {
-        "what": "median wall time of `import app` plus the first event, in a fresh interpreter as Lambda runs it",
-        "command": "python -m bench.cold_start " + " ".join(argv if argv is not None else sys.argv[1:]),
-        "date": about["date"], "commit": commit(), "runs": args.runs, "goal_ratio": GOAL,
-        "machine": f"{about['processor']}, {about['cpu_count']} CPUs, Python {about['python']}",
-        "packages": about["packages"],
-        "baseline": measured["baseline"],
-        "functions": measured["after"],
-    }
-    if "before" in measured:
-        result["before"] = {"commit": args.before, "functions": measured["before"]}
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "cold_start.json").write_text(json.dumps(result, indent=2) + "\n")
-    (args.out / "cold_start.md").write_text(markdown(result))
-    print(markdown(result))
+    result = {"what": "median wall time of `import app` plus the first event, in a fresh interpreter as Lambda runs it",
+              **run_facts("cold_start", argv), "runs": args.runs, "goal_ratio": GOAL, "baseline": measured["baseline"]}
+    write_result(args.out, "cold_start", result, args.before, measured, markdown)
     return 0
 
 

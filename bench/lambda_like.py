@@ -208,3 +208,40 @@ def lambda_like() -> Iterator[LambdaLike]:
     finally:
         endpoint.stop()
         xray.stop()
+
+
+@contextmanager
+def measured_builds(before: str | None) -> Iterator[tuple[dict[str, Deployment], LambdaLike, Any]]:
+    """This tree's deployment ("after") and, given a commit, that commit's ("before"), built by their own recipes;
+    the endpoint; and the maker of representative events (bench/lambda_events.py)."""
+    with tempfile.TemporaryDirectory(prefix="firebell-bench-") as temporary:
+        folder = Path(temporary)
+        deployments = {"after": build_deployment(folder / "after")}
+        if before:
+            deployments["before"] = build_deployment(folder / "before", source_of(before, folder / "before-source"))
+        with lambda_like() as env:
+            from bench.lambda_events import Events
+
+            yield deployments, env, Events(env.resources)
+
+
+def run_facts(bench: str, argv: list[str] | None) -> dict[str, Any]:
+    """What a result says of its run: the command, when, which code, on what."""
+    from bench.latency import commit
+    from bench.storm import machine
+
+    about = machine()
+    return {"command": f"python -m bench.{bench} " + " ".join(argv if argv is not None else sys.argv[1:]),
+            "date": about["date"], "commit": commit(),
+            "machine": f"{about['processor']}, {about['cpu_count']} CPUs, Python {about['python']}", "packages": about["packages"]}
+
+
+def write_result(out: Path, stem: str, result: dict[str, Any], before: str | None, measured: dict[str, Any], text) -> None:
+    """`measured`'s rows into the result (the `before` commit's beside), written as <stem>.json and .md (`text`)."""
+    result["functions"] = measured["after"]
+    if "before" in measured:
+        result["before"] = {"commit": before, "functions": measured["before"]}
+    out.mkdir(parents=True, exist_ok=True)
+    (out / f"{stem}.json").write_text(json.dumps(result, indent=2) + "\n")
+    (out / f"{stem}.md").write_text(text(result))
+    print(text(result))

@@ -17,14 +17,12 @@ function, the configured memory (infra/topology.py), the share of a vCPU it buys
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
-from bench.lambda_like import build_deployment, lambda_like, source_of
+from bench.lambda_like import measured_builds, run_facts, write_result
 from infra.topology import ROOT, TOPOLOGY
 
 RESULTS = ROOT / "bench" / "results"
@@ -38,21 +36,13 @@ def mb(kib: int) -> float:
 
 
 def measure(events: int, runs: int, before: str | None) -> dict[str, list[dict[str, Any]]]:
-    with tempfile.TemporaryDirectory(prefix="firebell-memory-") as temporary:
-        folder = Path(temporary)
-        deployments = {"after": build_deployment(folder / "after")}
-        if before:
-            deployments["before"] = build_deployment(folder / "before", source_of(before, folder / "before-source"))
-        with lambda_like() as env:
-            from bench.lambda_events import Events
-
-            made = Events(env.resources)
-            samples: dict[tuple[str, str], list[dict[str, Any]]] = {}
-            for round_ in range(runs):
-                for spec in TOPOLOGY.functions:
-                    for kind, deployment in deployments.items():
-                        samples.setdefault((kind, spec.name), []).append(env.run(deployment, spec, made.for_function(spec.name, events)))
-                print(f"run {round_ + 1}/{runs} done", file=sys.stderr, flush=True)
+    with measured_builds(before) as (deployments, env, made):
+        samples: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        for round_ in range(runs):
+            for spec in TOPOLOGY.functions:
+                for kind, deployment in deployments.items():
+                    samples.setdefault((kind, spec.name), []).append(env.run(deployment, spec, made.for_function(spec.name, events)))
+            print(f"run {round_ + 1}/{runs} done", file=sys.stderr, flush=True)
     return {kind: [row(spec, samples[(kind, spec.name)]) for spec in TOPOLOGY.functions] for kind in deployments}
 
 
@@ -118,9 +108,6 @@ def markdown(result: dict[str, Any]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from bench.latency import commit
-    from bench.storm import machine
-
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--events", type=int, default=20, help="events per function (default 20)")
     parser.add_argument("--runs", type=int, default=3, help="fresh interpreters per function (default 3)")
@@ -130,20 +117,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.events < 1 or args.runs < 1:
         parser.error("--events and --runs must be at least 1")
     measured = measure(args.events, args.runs, args.before)
-    about = machine()
-    result = {
-        "what": "peak resident set (VmHWM) of a fresh interpreter handling the events in a row, as Lambda runs it",
-        "command": "python -m bench.memory " + " ".join(argv if argv is not None else sys.argv[1:]),
-        "date": about["date"], "commit": commit(), "events": args.events, "runs": args.runs, "goal_mb": GOAL_MB,
-        "machine": f"{about['processor']}, {about['cpu_count']} CPUs, Python {about['python']}",
-        "functions": measured["after"],
-    }
-    if "before" in measured:
-        result["before"] = {"commit": args.before, "functions": measured["before"]}
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "memory.json").write_text(json.dumps(result, indent=2) + "\n")
-    (args.out / "memory.md").write_text(markdown(result))
-    print(markdown(result))
+    result = {"what": "peak resident set (VmHWM) of a fresh interpreter handling the events in a row, as Lambda runs it",
+              **run_facts("memory", argv), "events": args.events, "runs": args.runs, "goal_mb": GOAL_MB}
+    write_result(args.out, "memory", result, args.before, measured, markdown)
     return 0 if all(r["peak_rss_mb"]["last_event"] <= GOAL_MB for r in result["functions"]) else 1
 
 
