@@ -26,6 +26,7 @@ synth: $(PY_STAMP) $(NODE_STAMP) ## CloudFormation template into cdk.out/ (no Do
 
 bench: $(PY_STAMP)               ## benchmarks (~25 min); results in bench/results/
 	$(BIN)/python -m bench.cold_start
+	$(BIN)/python -m bench.memory
 	$(BIN)/python -m bench.layer_bytecode
 	$(BIN)/python -m bench.latency
 	$(BIN)/python -m bench.state_transitions

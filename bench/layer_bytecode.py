@@ -1,8 +1,8 @@
 """Handler import as Lambda does it, from the layer as built for deployment, with and without its bytecode.
 
 /opt is read-only in Lambda, so a layer shipped without .pyc files is compiled again on every cold start. This
-builds the layer with infra/cdk/layer.py's bundler (pip downloads its wheels), makes a copy without any
-__pycache__, copies each function's folder (no bytecode: CDK ships them as they are), and imports each handler
+builds the layer with infra/cdk/layer.py's bundler (pip downloads its wheels; bench/lambda_like.py), makes a copy
+without any __pycache__, takes each function's folder without its bytecode (the same for both), and imports each handler
 (`app`, as Lambda's `app.handler` does) in fresh interpreters with bytecode writing off, rounds alternating
 between the two layers; `import botocore.session` from each layer is the baseline. Medians, one warm-up round
 discarded; the ratios are what travels between machines.
@@ -25,7 +25,7 @@ import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 
-from infra.cdk.layer import LayerBundler
+from bench.lambda_like import build_deployment
 from infra.topology import ROOT, TOPOLOGY
 
 RESULTS = ROOT / "bench" / "results"
@@ -45,14 +45,14 @@ def import_ms(paths: list[str], module: str, cwd: Path) -> float:
 
 
 def build(folder: Path) -> dict[str, Path]:
-    """The layer with its bytecode, the same without, and each function's folder: their paths."""
-    with_bytecode = folder / "layer-with-bytecode"
-    LayerBundler().bundle(with_bytecode)
+    """The layer with its bytecode, the same without, and each function's folder (its sources: the import compiles
+    them alike in both): their paths."""
+    deployment = build_deployment(folder / "with")
     without = folder / "layer-without-bytecode"
-    shutil.copytree(with_bytecode, without, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(deployment.opt, without, ignore=shutil.ignore_patterns("__pycache__"))
     for spec in TOPOLOGY.functions:
-        shutil.copytree(spec.code_dir, folder / "functions" / spec.name, ignore=shutil.ignore_patterns("__pycache__"))
-    return {"with bytecode": with_bytecode / "python", "without bytecode": without / "python"}
+        shutil.copytree(deployment.tasks[spec.name], folder / "functions" / spec.name, ignore=shutil.ignore_patterns("__pycache__"))
+    return {"with bytecode": deployment.site, "without bytecode": without / "python"}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -304,6 +304,12 @@ class Topology:
         return max([queue.visibility_timeout_seconds, *(VISIBILITY_TIMEOUT_FACTOR * t for t in consumer_timeouts)])
 
 
+# Sized from bench/memory.py: every handler peaks under 60 MB, so CPU decides (a function gets memory / 1,769 MB of a
+# vCPU). The paging path and the API get 1,024 MB: half the CPU-bound part of a cold start at 512 MB, for under $0.01
+# more per 1,000 incidents (bench/results/memory.md, the trade-off); the outbox relay, background and mostly waiting, 256.
+PAGING_MEMORY_MB = 1024
+BACKGROUND_MEMORY_MB = 256
+
 TABLE = "incidents"
 ALARMS_TOPIC = "alarms"
 EVENTS_TOPIC = "events"
@@ -366,30 +372,35 @@ TOPOLOGY = Topology(
             )),
             # Reports and monitoring tools' alerts, people's commands, stakeholder updates and reviews.
             runs=(AlertIntake, Lifecycle, Resolution, Duties, ChangeEvents),
+            memory_mb=PAGING_MEMORY_MB,
         ),
         FunctionSpec(
             name="intake",
             description="CloudWatch alarm notifications: open (classified, level 1 paged at once), deduplicate, resolve, reopen",
             trigger=QueueTrigger("intake"),
             runs=(AlertIntake,),
+            memory_mb=PAGING_MEMORY_MB,
         ),
         FunctionSpec(
             name="classify",
             description="Ends of maintenance windows (the deferred escalation starts); incident.opened as a safety net (classifies what opened unclassified)",
             trigger=QueueTrigger("classify"),
             runs=(Escalation,),
+            memory_mb=PAGING_MEMORY_MB,
         ),
         FunctionSpec(
             name="notify",
             description="Acts on timers (pages, SLA, reminders, confirmation window); email and SMS; records every delivery",
             trigger=QueueTrigger("notify", batch_size=5),
             runs=(Escalation, SlaClocks, Duties, Resolution, SmsDigests),
+            memory_mb=PAGING_MEMORY_MB,
         ),
         FunctionSpec(
             name="outbox",
             description="Outbox relay: carries out committed effects a crash or a failure left pending; re-arms lost timers on request",
             trigger=ScheduleTrigger(rate_minutes=1, local_interval_seconds=1.0),
             runs=(OutboxRelay, TimerRearm),
+            memory_mb=BACKGROUND_MEMORY_MB,
         ),
     ),
     state_machines=(

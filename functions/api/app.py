@@ -4,7 +4,7 @@ import html
 from http import HTTPStatus
 from typing import Annotated, Any
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.event_handler.openapi.params import Header, Query
@@ -46,6 +46,7 @@ from firebell.domain.models import (
     TimelineEntry,
 )
 from firebell.ports import IncidentFilter
+from firebell.tracing import lazy_tracer
 
 if __package__:  # functions.api.app: tests, the local runtime, the cold-start bench
     from . import guard, openapi
@@ -68,7 +69,7 @@ else:  # `app` in Lambda, where this folder is the asset's root
     from resolver import PerThreadRestResolver
 
 logger = Logger()
-tracer = Tracer()
+tracer = lazy_tracer()
 metrics = Metrics()
 app = PerThreadRestResolver(enable_validation=True, json_body_deserializer=read_json)
 guard.install(app)  # who may call each route (firebell/domain/access.py), before its body is read

@@ -3,25 +3,25 @@ escalation (or defers it while the service is in maintenance, until maintenance.
 
 from typing import Annotated
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import Field, TypeAdapter
 
 from firebell import wiring
-from firebell.batch import process_queue_batch
+from firebell.batch import QueueRecord, process_queue_batch
 from firebell.domain.models import IncidentOpened, MaintenanceEnded
+from firebell.tracing import lazy_tracer
 
 logger = Logger()
-tracer = Tracer()
+tracer = lazy_tracer()
 metrics = Metrics()
 
 ClassifyMessage = TypeAdapter(Annotated[IncidentOpened | MaintenanceEnded, Field(discriminator="type")])
 
 
 @tracer.capture_method
-def handle_record(record: SQSRecord) -> None:
+def handle_record(record: QueueRecord) -> None:
     message = ClassifyMessage.validate_json(record.body)
     escalation = wiring.escalation()
     if isinstance(message, MaintenanceEnded):

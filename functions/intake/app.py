@@ -13,21 +13,21 @@ from collections import Counter
 from collections.abc import Mapping
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import RootModel
 
 from firebell import heartbeat, wiring
-from firebell.batch import process_queue_batch_at_once
+from firebell.batch import QueueRecord, process_queue_batch_at_once
 from firebell.domain.alarms import REGIONS, CloudWatchAlarmStateChange, SnsAlarmEnvelope
 from firebell.domain.models import AlarmDetails
 from firebell.domain.signal_groups import Arrival
+from firebell.tracing import lazy_tracer
 from firebell.usecases.intake import Tried, alarm_signal
 
 logger = Logger()
-tracer = Tracer()
+tracer = lazy_tracer()
 metrics = Metrics()
 
 
@@ -48,7 +48,7 @@ def alarm_details(body: str) -> tuple[AlarmDetails, str | None]:
     return notification.Message.details(), f"sns:{notification.MessageId}"
 
 
-def arrival(record: SQSRecord) -> Arrival | None:
+def arrival(record: QueueRecord) -> Arrival | None:
     """The record's alarm as intake handles it; None for the heartbeat and firebell's own ops alarms, which are
     counted, never incidents (firebell/heartbeat.py)."""
     alarm, message_id = alarm_details(record.body)
@@ -56,12 +56,12 @@ def arrival(record: SQSRecord) -> Arrival | None:
     if skipped:
         logger.debug("alarm not handled as an incident", extra={"alarm": alarm.name, "as": skipped})
         return None
-    redelivered = int(record.attributes.approximate_receive_count or 1) > 1
+    redelivered = record.receive_count > 1
     return Arrival(alarm_signal(alarm), message_id, redelivered)
 
 
 @tracer.capture_method(capture_response=False)
-def handle_batch(records: list[SQSRecord], tried: Tried) -> Mapping[str, Exception]:
+def handle_batch(records: list[QueueRecord], tried: Tried) -> Mapping[str, Exception]:
     """The error of each record that failed (by SQS message id): unreadable ones alone, the others with their group."""
     failed: dict[str, Exception] = {}
     arrivals: list[tuple[str, Arrival]] = []

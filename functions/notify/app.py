@@ -3,14 +3,13 @@ and reaches people by email and SMS, recording each delivery on the timeline."""
 
 from typing import Annotated
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import Field, TypeAdapter
 
 from firebell import wiring
-from firebell.batch import process_queue_batch
+from firebell.batch import QueueRecord, process_queue_batch
 from firebell.domain.enums import MessageType
 from firebell.domain.models import (
     EscalationExhausted,
@@ -24,9 +23,10 @@ from firebell.domain.models import (
     WatchRequest,
 )
 from firebell.dispatch import Delivery
+from firebell.tracing import lazy_tracer
 
 logger = Logger()
-tracer = Tracer()
+tracer = lazy_tracer()
 metrics = Metrics()
 
 NotifyMessage = TypeAdapter(
@@ -65,7 +65,7 @@ def _act(message) -> list[Delivery]:
 
 
 @tracer.capture_method
-def handle_record(record: SQSRecord) -> None:
+def handle_record(record: QueueRecord) -> None:
     deliveries = _act(NotifyMessage.validate_json(record.body))
     for channel in ("email", "sms"):
         sent = sum(1 for d in deliveries if d.channel == channel)

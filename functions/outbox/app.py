@@ -6,14 +6,15 @@ executions were lost and the incidents kept (the local runtime does it at each s
 restoring the table into a new stack).
 """
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from firebell import wiring
+from firebell.tracing import lazy_tracer
 
 logger = Logger()
-tracer = Tracer()
+tracer = lazy_tracer()
 metrics = Metrics()
 REARM_TIMERS = "Re-arm timers"
 

@@ -4,19 +4,26 @@ firebell package and the YAML config.
 Layer layout (extracted under /opt by Lambda):
   python/<runtime dependencies>   cp311 manylinux x86_64 wheels from pyproject's [project].dependencies
   python/firebell/                layers/common/python/firebell
-  firebell/config/*.yaml          config/, read through FIREBELL_CONFIG_DIR=/opt/firebell/config
+  firebell/config/*.yaml          config/, read through FIREBELL_CONFIG_DIR=/opt/firebell/config, each with its
+                                  document parsed at build time beside it (*.yaml.parsed, firebell/config.py)
 
 Everything under python/ ships compiled (__pycache__/*.cpython-311.pyc): /opt is read-only, so a layer without
 bytecode is compiled again on every cold start (issue 10 measured ×2.8 on the import). Bytecode is only good for
 the interpreter version that wrote it, so the functions run the version the build runs (LAMBDA_RUNTIME,
 PYTHON_VERSION: 3.11, this machine's and CI's) and the build refuses another. The .pyc files are "unchecked
 hash" ones: used as they are, whatever the sources' timestamps in the zip.
+
+botocore keeps only the models of the AWS services firebell calls (BOTOCORE_SERVICES) and their entries in
+endpoints.json: a client's first model load lists every one of botocore's 400-odd service folders, and the first
+client parses the whole 1.2 MB endpoints.json (issue 10: 40–80 ms of the first event, and 25 MB of layer).
 """
 
 from __future__ import annotations
 
 import compileall
+import gzip
 import hashlib
+import json
 import py_compile
 import shutil
 import subprocess
@@ -30,6 +37,7 @@ from aws_cdk import AssetHashType, BundlingOptions, DockerImage, ILocalBundling
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
+from firebell.config import write_parsed
 from infra.topology import CONFIG_DIR, ROOT
 
 LAYER_SOURCE_DIR = ROOT / "layers" / "common"
@@ -39,6 +47,10 @@ PYPROJECT = ROOT / "pyproject.toml"
 PYTHON_VERSION = "3.11"
 LAMBDA_RUNTIME = lambda_.Runtime.PYTHON_3_11
 PLATFORM = "manylinux2014_x86_64"
+
+# The AWS services firebell calls, as botocore names them (firebell/adapters/aws.py; pynamodb: dynamodb). A client
+# of any other fails in the deployed layer with UnknownServiceError: tests/infra/test_layer.py holds this to the code.
+BOTOCORE_SERVICES = ("dynamodb", "secretsmanager", "ses", "sns", "sqs", "stepfunctions")
 
 _IGNORED_PARTS = {"__pycache__", ".pytest_cache", ".mypy_cache"}
 # firebell/cli runs on people's machines (the `firebell` command), never in Lambda.
@@ -112,21 +124,15 @@ class LayerBundler:
         the hash, and the default SOURCE hash would only see layers/common (not config/ or pyproject.toml).
         With this one, a synth reuses cdk.out's bundle until an input changes.
         """
-        digest = hashlib.sha256(Path(__file__).read_bytes() + sys.version.encode())  # the bytecode is this interpreter's
-        for requirement in self.requirements:
-            digest.update(requirement.encode() + b"\0")
         inputs = [(self.package_dir, _files(self.package_dir)), (self.config_dir, _files(self.config_dir, "*.yaml"))]
-        for base, files in inputs:
-            for path in files:
-                digest.update(f"{base.name}/{path.relative_to(base).as_posix()}".encode() + b"\0")
-                digest.update(hashlib.sha256(path.read_bytes()).digest())
-        return digest.hexdigest()
+        return _fingerprint(inputs, self.requirements)
 
     def bundle(self, output_dir: Path) -> None:
         site = output_dir / "python"
         site.mkdir(parents=True, exist_ok=True)
         subprocess.run(self.pip_command(site), check=True)
         shutil.rmtree(site / "bin", ignore_errors=True)  # console scripts: nothing runs them in Lambda
+        prune_botocore_data(site / "botocore" / "data")
         shutil.copytree(
             self.package_dir,
             site / "firebell",
@@ -138,19 +144,74 @@ class LayerBundler:
         config_target.mkdir(parents=True, exist_ok=True)
         for path in _files(self.config_dir, "*.yaml"):
             shutil.copy2(path, config_target / path.name)
+            write_parsed(config_target / path.name)  # read instead of the YAML while it is unchanged (firebell/config.py)
 
     def try_bundle(self, output_dir: str, options: BundlingOptions) -> bool:  # noqa: ARG002 (jsii signature)
         self.bundle(Path(output_dir))
         return True
 
 
-def compile_site(site: Path) -> None:
+@jsii.implements(ILocalBundling)
+class FunctionBundler:
+    """Local bundling for a function's folder: its modules and their bytecode (the api's dozen modules took ~20 ms
+    to compile on every cold start). Checked-hash .pyc: whoever edits app.py in the Lambda console gets that code,
+    for the cost of hashing a few kilobytes."""
+
+    def __init__(self, code_dir: Path) -> None:
+        self.code_dir = code_dir
+
+    def fingerprint(self) -> str:
+        return _fingerprint([(self.code_dir, _files(self.code_dir))])
+
+    def bundle(self, output_dir: Path) -> None:
+        shutil.copytree(self.code_dir, output_dir, ignore=shutil.ignore_patterns(*_IGNORED_PARTS, "*.pyc"), dirs_exist_ok=True)
+        compile_site(output_dir, py_compile.PycInvalidationMode.CHECKED_HASH)
+
+    def try_bundle(self, output_dir: str, options: BundlingOptions) -> bool:  # noqa: ARG002 (jsii signature)
+        self.bundle(Path(output_dir))
+        return True
+
+
+def _fingerprint(inputs: Sequence[tuple[Path, Iterator[Path]]], requirements: Sequence[str] = ()) -> str:
+    """This recipe (the module's own source), the interpreter (the bytecode is its), the requirements and the files."""
+    digest = hashlib.sha256(Path(__file__).read_bytes() + sys.version.encode())
+    for requirement in requirements:
+        digest.update(requirement.encode() + b"\0")
+    for base, files in inputs:
+        for path in files:
+            digest.update(f"{base.name}/{path.relative_to(base).as_posix()}".encode() + b"\0")
+            digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()
+
+
+def _endpoint_prefix(service_folder: Path) -> str:
+    """The service's key in endpoints.json (its model's endpointPrefix: `states` for stepfunctions, `email` for ses)."""
+    model = sorted(service_folder.glob("*/service-2.json*"))[-1]  # the newest API version
+    text = gzip.decompress(model.read_bytes()) if model.suffix == ".gz" else model.read_bytes()
+    return json.loads(text)["metadata"]["endpointPrefix"]
+
+
+def prune_botocore_data(data: Path, keep: Sequence[str] = BOTOCORE_SERVICES) -> None:
+    """Only the kept services' models and endpoints; the partitions and their regions stay whole (adapters/regions.py
+    reads the regions' display names)."""
+    for folder in data.iterdir():
+        if folder.is_dir() and folder.name not in keep:
+            shutil.rmtree(folder)
+    prefixes = {_endpoint_prefix(data / service) for service in keep}
+    endpoints = data / "endpoints.json"
+    document = json.loads(endpoints.read_text(encoding="utf-8"))
+    for partition in document["partitions"]:
+        partition["services"] = {name: about for name, about in partition["services"].items() if name in prefixes}
+    endpoints.write_text(json.dumps(document, separators=(",", ":")), encoding="utf-8")
+
+
+def compile_site(site: Path, invalidation: py_compile.PycInvalidationMode = py_compile.PycInvalidationMode.UNCHECKED_HASH) -> None:
     """Bytecode for everything the functions import, for the runtime's interpreter (this one, checked)."""
     running = f"{sys.version_info.major}.{sys.version_info.minor}"
     if running != PYTHON_VERSION:
         raise RuntimeError(f"the layer's bytecode must be compiled by Python {PYTHON_VERSION}, the functions' runtime; "
                            f"this is Python {running} (make install with python{PYTHON_VERSION})")
-    if not compileall.compile_dir(site, quiet=2, workers=0, invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH):
+    if not compileall.compile_dir(site, quiet=2, workers=0, invalidation_mode=invalidation):
         raise RuntimeError(f"compiling {site} failed")
 
 
@@ -172,4 +233,15 @@ def common_layer(scope: Construct, construct_id: str, bundler: LayerBundler | No
         ),
         compatible_runtimes=[LAMBDA_RUNTIME],
         compatible_architectures=[lambda_.Architecture.X86_64],
+    )
+
+
+def function_code(code_dir: Path) -> lambda_.Code:
+    """A function's asset: its folder with bytecode (FunctionBundler), rebuilt when a file in it changes."""
+    bundler = FunctionBundler(code_dir)
+    return lambda_.Code.from_asset(
+        str(code_dir),
+        asset_hash_type=AssetHashType.CUSTOM,
+        asset_hash=bundler.fingerprint(),
+        bundling=BundlingOptions(image=DockerImage.from_registry("local-bundling-only"), local=bundler),
     )

@@ -27,7 +27,7 @@ from constructs import Construct
 
 from firebell.config import load_config
 from infra.cdk.api_protection import waf_requested, web_acl
-from infra.cdk.layer import LAMBDA_RUNTIME, common_layer
+from infra.cdk.layer import LAMBDA_RUNTIME, common_layer, function_code
 from infra.cdk.rest_api import LOG_RETENTION, Guard, rest_api
 from infra.topology import (
     ALARMS_TOPIC,
@@ -55,6 +55,17 @@ DEMO_KEYS_MESSAGE = (
 ASL_PLACEHOLDER = re.compile(r"\$\{(\w+)\}")
 LAYER_CONFIG_DIR = "/opt/firebell/config"
 METRICS_NAMESPACE = "firebell"
+
+
+def stack_environment(function: str, config_dir: str = LAYER_CONFIG_DIR) -> dict[str, str]:
+    """What every function gets besides its topology variables (the benches run the handlers with it too)."""
+    return {"POWERTOOLS_SERVICE_NAME": function, "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
+            "FIREBELL_CONFIG_DIR": config_dir, "LOG_LEVEL": "INFO",
+            # firebell uses no pydantic plugin: without this, the first model reads every installed package's
+            # metadata looking for one (cold start).
+            "PYDANTIC_DISABLE_PLUGINS": "__all__"}
+
+
 DLQ_RETENTION = Duration.days(14)
 # Generated secret values: 64 letters and digits (~380 bits), plain SecretString, as the functions read it
 # (firebell.adapters.aws.SecretsManagerSecret uses the string's bytes as the HMAC key).
@@ -280,19 +291,14 @@ class FirebellStack(Stack):
             runtime=LAMBDA_RUNTIME,
             architecture=lambda_.Architecture.X86_64,
             handler=spec.handler,
-            code=lambda_.Code.from_asset(str(spec.code_dir), exclude=["__pycache__", "*.pyc"]),
+            code=function_code(spec.code_dir),
             layers=[self.layer],
             memory_size=spec.memory_mb,
             timeout=Duration.seconds(spec.timeout_seconds),
             tracing=lambda_.Tracing.ACTIVE,
             log_group=log_group,
             role=role,
-            environment={
-                "POWERTOOLS_SERVICE_NAME": spec.name,
-                "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
-                "FIREBELL_CONFIG_DIR": LAYER_CONFIG_DIR,
-                "LOG_LEVEL": "INFO",
-            },
+            environment=stack_environment(spec.name),
         )
         NagSuppressions.add_resource_suppressions(
             role,

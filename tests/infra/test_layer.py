@@ -6,7 +6,9 @@ FIREBELL_TEST_LAYER_BUILD=1 (`make synth` builds the same layer into cdk.out/).
 
 from __future__ import annotations
 
+import gzip
 import importlib.util
+import json
 import os
 import re
 import tomllib
@@ -15,7 +17,18 @@ from pathlib import Path
 import pytest
 
 from firebell.config import load_config
-from infra.cdk.layer import PLATFORM, PYPROJECT, PYTHON_VERSION, LayerBundler, runtime_requirements
+from infra.cdk.layer import (
+    BOTOCORE_SERVICES,
+    PACKAGE_DIR,
+    PLATFORM,
+    PYPROJECT,
+    PYTHON_VERSION,
+    FunctionBundler,
+    LayerBundler,
+    prune_botocore_data,
+    runtime_requirements,
+)
+from infra.topology import TOPOLOGY
 
 
 @pytest.fixture
@@ -90,6 +103,8 @@ def test_real_layer_build(tmp_path: Path) -> None:
     assert header[:4] == importlib.util.MAGIC_NUMBER and int.from_bytes(header[4:8], "little") == 0b01  # hash-based, unchecked
     # And the functions can load the config from where FIREBELL_CONFIG_DIR points (/opt/firebell/config)
     assert load_config(tmp_path / "firebell" / "config").directory.notifications.sender
+    # And botocore keeps the models of the services firebell calls, and only those
+    assert {p.name for p in (site / "botocore" / "data").iterdir() if p.is_dir()} == set(BOTOCORE_SERVICES)
 
 
 def test_the_command_line_is_not_in_the_layer(inputs: tuple[Path, Path], tmp_path: Path) -> None:
@@ -106,3 +121,53 @@ def test_the_command_line_is_not_in_the_layer(inputs: tuple[Path, Path], tmp_pat
 
     assert _ignored_in(package)(str(package), ["cli", "data", "__init__.py"]) == {"cli"}
     assert _ignored_in(package)(str(package / "data"), ["cli", "records.py"]) == set()
+
+
+def test_every_aws_service_the_code_calls_keeps_its_botocore_model() -> None:
+    """The layer drops every other service's model: a client of a service left out fails only once deployed
+    (UnknownServiceError), so the list is held to the code here."""
+    called = {"dynamodb"}  # pynamodb's
+    for path in PACKAGE_DIR.rglob("*.py"):
+        if "cli" not in path.relative_to(PACKAGE_DIR).parts:
+            called |= set(re.findall(r"""\bclient\(\s*["'](\w+)["']""", path.read_text(encoding="utf-8")))
+    for spec in TOPOLOGY.functions:
+        for path in spec.code_dir.rglob("*.py"):
+            called |= set(re.findall(r"""\bclient\(\s*["'](\w+)["']""", path.read_text(encoding="utf-8")))
+    assert called == set(BOTOCORE_SERVICES)
+
+
+def test_pruned_botocore_data_keeps_the_services_models_endpoints_and_every_region(tmp_path: Path) -> None:
+    # Given botocore's data with three services, one of which is spelled differently in endpoints.json
+    for service, prefix in (("sns", "sns"), ("stepfunctions", "states"), ("ec2", "ec2")):
+        (tmp_path / service / "2020-01-01").mkdir(parents=True)
+        model = json.dumps({"metadata": {"endpointPrefix": prefix}}).encode()
+        (tmp_path / service / "2020-01-01" / "service-2.json.gz").write_bytes(gzip.compress(model))
+    regions = {"us-east-1": {"description": "US East (N. Virginia)"}}
+    endpoints = {"partitions": [{"partition": "aws", "regions": regions, "services": {"sns": {}, "states": {}, "ec2": {}}}]}
+    (tmp_path / "endpoints.json").write_text(json.dumps(endpoints))
+    (tmp_path / "_retry.json").write_text("{}")
+    # When it is pruned to two of them
+    prune_botocore_data(tmp_path, keep=("sns", "stepfunctions"))
+    # Then their models stay, the other goes; endpoints keep their entries (by endpoint prefix) and every region
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["_retry.json", "endpoints.json", "sns", "stepfunctions"]
+    (partition,) = json.loads((tmp_path / "endpoints.json").read_text())["partitions"]
+    assert partition["services"] == {"sns": {}, "states": {}} and partition["regions"] == regions
+
+
+def test_a_function_ships_its_modules_with_bytecode_checked_against_them(tmp_path: Path) -> None:
+    # Given a function folder (with a stale cache in it)
+    code = tmp_path / "code"
+    (code / "__pycache__").mkdir(parents=True)
+    (code / "app.py").write_text("def handler(event, context):\n    return 1\n")
+    (code / "__pycache__" / "stale.cpython-311.pyc").write_bytes(b"\0")
+    bundler = FunctionBundler(code)
+    original = bundler.fingerprint()
+    # When it is bundled
+    bundler.bundle(tmp_path / "out")
+    # Then the module ships with its bytecode, hash-checked (the console's editor can change app.py), and no stale cache
+    assert sorted(p.name for p in (tmp_path / "out" / "__pycache__").iterdir()) == ["app.cpython-311.pyc"]
+    header = (tmp_path / "out" / "__pycache__" / "app.cpython-311.pyc").read_bytes()[:8]
+    assert header[:4] == importlib.util.MAGIC_NUMBER and int.from_bytes(header[4:8], "little") == 0b11  # hash-based, checked
+    # And the asset's fingerprint follows the code
+    (code / "app.py").write_text("def handler(event, context):\n    return 2\n")
+    assert bundler.fingerprint() != original

@@ -7,9 +7,8 @@ from __future__ import annotations
 import json
 
 import pytest
-from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
-from firebell.batch import TRIES_IN_PLACE, DeadLetteringProcessor, process_queue_batch
+from firebell.batch import TRIES_IN_PLACE, QueueRecord, process_queue_batch, should_retry
 from firebell.domain.alarms import CloudWatchAlarmNotification
 from botocore.exceptions import ClientError, EndpointConnectionError, ReadTimeoutError
 
@@ -62,7 +61,7 @@ def dead_letters() -> RecordingDeadLetters:
 def intake(world):
     """An intake-like record handler over the fake-backed service."""
 
-    def handle(record: SQSRecord) -> None:
+    def handle(record: QueueRecord) -> None:
         envelope = json.loads(record.body)
         world.service.handle_alarm(CloudWatchAlarmNotification.model_validate_json(envelope["Message"]).details())
 
@@ -74,7 +73,7 @@ def run(event: dict, handler, dead_letters) -> dict:
 
 
 def failing(error: Exception):
-    def handle(record: SQSRecord) -> None:
+    def handle(record: QueueRecord) -> None:
         raise error
 
     return handle
@@ -162,8 +161,8 @@ def flaky(*errors: Exception):
     """A handler failing with each of `errors` in turn, then succeeding; it records the receive count it saw."""
     seen: list[int] = []
 
-    def handle(record: SQSRecord) -> None:
-        seen.append(int(record.attributes.approximate_receive_count))
+    def handle(record: QueueRecord) -> None:
+        seen.append(record.receive_count)
         if len(seen) <= len(errors):
             raise errors[len(seen) - 1]
 
@@ -303,7 +302,7 @@ def test_unreadable_redrive_policy_retries_transient_but_dead_letters_permanent(
     transient = sqs_record("{}", receive_count=9)
     permanent = sqs_record("{}", receive_count=1)
 
-    def handle(record: SQSRecord) -> None:
+    def handle(record: QueueRecord) -> None:
         raise RuntimeError("boom") if record.message_id == transient["messageId"] else PermanentMessageError("bad")
 
     result = run(sqs_event(transient, permanent), handle, dead_letters)
@@ -319,14 +318,26 @@ def test_whole_batch_failing_is_reported_not_raised(dead_letters):
     assert result == {"batchItemFailures": [{"itemIdentifier": r["messageId"]} for r in records]}
 
 
-def test_processor_can_be_used_directly(dead_letters):
-    """Given the processor itself, then it reads the budget from the queue via the dead-letter port."""
-    processor = DeadLetteringProcessor(dead_letters)
-    record = sqs_record("{}", receive_count=5)
-    with processor([record], failing(RuntimeError("x")), LambdaContextStub()):
-        processor.process()
-    assert processor.response() == {"batchItemFailures": []}
+def test_the_verdict_on_a_failed_record_can_be_asked_directly(dead_letters):
+    """Given a record that failed on the queue's last allowed attempt, then it reads the budget from the queue via
+    the dead-letter port and dead-letters it (nothing to retry)."""
+    record = QueueRecord(sqs_record("{}", receive_count=5))
+    assert should_retry(record, RuntimeError("x"), dead_letters) is False
     assert len(dead_letters.sent) == 1
+
+
+def test_an_event_that_is_no_sqs_batch_fails_the_invocation(dead_letters):
+    for event in ({}, {"Records": []}, {"Records": "x"}):
+        with pytest.raises(ValueError, match="no Records"):
+            run(event, failing(RuntimeError("x")), dead_letters)
+
+
+def test_a_record_reads_as_lambda_hands_it_over():
+    raw = sqs_record("{}", receive_count=3)
+    record = QueueRecord(raw)
+    assert (record.body, record.message_id, record.receive_count) == ("{}", raw["messageId"], 3)
+    assert record.event_source_arn == raw["eventSourceARN"] and record.raw_event is raw
+    assert QueueRecord({"body": "", "messageId": "m"}).receive_count == 1  # no attributes: a first delivery
 
 
 def test_shipped_poison_batch(world, intake, dead_letters):

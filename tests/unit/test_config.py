@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 import yaml
 
-from firebell.config import cached_config, load_config
+from firebell.config import cached_config, load_config, write_parsed
 from firebell.domain.directory import FirebellConfig
 from firebell.domain.errors import ConfigError
 
@@ -376,3 +379,33 @@ def test_one_email_names_one_person(config_dir):
 def test_a_person_is_found_by_email_whatever_its_case(shipped_config):
     assert shipped_config.directory.person_by_email(" BOB@example.COM ").id == "bob"
     assert shipped_config.directory.person_by_email("nobody@example.com") is None
+
+
+# --- the documents the layer ships parsed ------------------------------------------------------------
+
+
+def test_a_document_parsed_at_build_is_read_instead_of_the_yaml(config_dir):
+    """Given config/ with each file's document written beside it (the layer build's step), then loading it gives
+    the same config without importing PyYAML (a fresh interpreter: what is imported is process-wide)."""
+    for path in config_dir.glob("*.yaml"):
+        write_parsed(path)
+    probe = (f"import sys; from pathlib import Path; from firebell.config import load_config; "
+             f"config = load_config(Path({str(config_dir)!r})); print(config.model_dump_json()); print('yaml' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120, check=True,
+                          env={**os.environ, "PYTHONPATH": str(CONFIG_DIR.parent / "layers" / "common" / "python")})
+    dumped, yaml_imported = done.stdout.strip().splitlines()[-2:]
+    assert dumped == load_config(CONFIG_DIR).model_dump_json() and yaml_imported == "False"
+
+
+def test_a_file_changed_after_the_build_is_parsed_anew(config_dir):
+    # Given a document parsed at build time, and the file edited afterwards
+    write_parsed(config_dir / "rules.yaml")
+    edit(config_dir / "rules.yaml", lambda rules: rules["process"].update(confirmation_window_minutes=90))
+    # Then the edited file is what loads
+    assert load_config(config_dir).rules.process.confirmation_window_minutes == 90
+
+
+def test_a_broken_file_with_a_stale_parsed_document_still_fails_as_yaml(config_dir):
+    write_parsed(config_dir / "firebell.yaml")
+    (config_dir / "firebell.yaml").write_text("people: [unclosed\n", encoding="utf-8")
+    assert "not valid YAML" in load_error(config_dir)

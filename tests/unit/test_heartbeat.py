@@ -8,9 +8,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from firebell import heartbeat, wiring
+from firebell.batch import QueueRecord
 from firebell.config import ConfigError, load_config
 from functions.intake import app as intake
 from infra.local.health import MIN_HEARTBEAT_SECONDS, heartbeat_interval, heartbeat_status, missing_after
@@ -28,8 +28,8 @@ class RecordingMetrics:
         self.added.append((name, value))
 
 
-def sqs_record(body: dict[str, Any]) -> SQSRecord:
-    return SQSRecord(
+def sqs_record(body: dict[str, Any]) -> QueueRecord:
+    return QueueRecord(
         {
             "messageId": "m-1",
             "receiptHandle": "r-1",
@@ -43,7 +43,7 @@ def sqs_record(body: dict[str, Any]) -> SQSRecord:
     )
 
 
-def handled(record: SQSRecord) -> None:
+def handled(record: QueueRecord) -> None:
     """Intake's batch handling of one record, which must not fail."""
     assert intake.handle_batch([record], lambda work: work(0)) == {}
 

@@ -1,4 +1,4 @@
-"""SQS consumers: partial batch responses (powertools), and a dead-letter queue that says why.
+"""SQS consumers: partial batch responses, and a dead-letter queue that says why.
 
 What happens to a record whose handler raised depends on the error's class (domain/errors.py: classify):
 - transient (throttling, timeouts, connection errors, a lost optimistic-lock race): tried again at once, a few
@@ -14,24 +14,26 @@ The rest of the batch carries on either way.
 
 The DLQ and the retry budget are the source queue's own redrive policy (one definition, in infra/topology.py).
 That policy is also the backstop when the function itself crashes or times out (no record reaches
-failure_handler): SQS then moves the message after maxReceiveCount receives with no `reason` attribute,
+should_retry): SQS then moves the message after maxReceiveCount receives with no `reason` attribute,
 and GET /_local/dead-letters says so.
+
+The batch is walked here rather than by powertools' BatchProcessor: importing its batch utility imports every
+event data class powertools has and, with pydantic loaded, every parser model (issue 10: ~250 M instructions,
+0.45× of `import botocore.session`, of each queue function's cold start). The answer is Lambda's
+ReportBatchItemFailures response, as powertools gave it (`raise_on_entire_batch_failure=False`).
 """
 
 import time
 from collections.abc import Callable, Mapping
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol, TypedDict, TypeVar
 
 from aws_lambda_powertools import Logger
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
-from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
-from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from .retrying import persevering
 from .domain.errors import Retry, classify, describe, is_transient
 
-__all__ = ["DeadLetterQueues", "DeadLetteringProcessor", "describe", "process_queue_batch", "process_queue_batch_at_once"]
+__all__ = ["DeadLetterQueues", "QueueRecord", "describe", "process_queue_batch", "process_queue_batch_at_once", "should_retry"]
 
 logger = Logger(child=True)
 
@@ -49,35 +51,65 @@ class DeadLetterQueues(Protocol):
         """Put `body` on the source queue's dead-letter queue, with the reason."""
 
 
-class DeadLetteringProcessor(BatchProcessor):
-    def __init__(self, dead_letters: DeadLetterQueues) -> None:
-        super().__init__(event_type=EventType.SQS, raise_on_entire_batch_failure=False, logger=logger)
-        self._dead_letters = dead_letters
+class QueueRecord:
+    """One SQS message as Lambda's event source mapping hands it to the function (`raw_event`), read by name."""
 
-    def failure_handler(self, record: SQSRecord, exception):  # type: ignore[override]
-        error = exception[1]
-        source = record.event_source_arn or ""
-        attempts = int(record.attributes.approximate_receive_count or 1)
+    __slots__ = ("raw_event",)
+
+    def __init__(self, raw_event: Mapping[str, Any]) -> None:
+        self.raw_event = raw_event
+
+    @property
+    def body(self) -> str:
+        return self.raw_event["body"]
+
+    @property
+    def message_id(self) -> str:
+        return self.raw_event["messageId"]
+
+    @property
+    def event_source_arn(self) -> str | None:
+        return self.raw_event.get("eventSourceARN")
+
+    @property
+    def receive_count(self) -> int:
+        """How many times SQS has handed this message out, this time included."""
+        return int((self.raw_event.get("attributes") or {}).get("ApproximateReceiveCount") or 1)
+
+
+class BatchItemFailure(TypedDict):
+    itemIdentifier: str
+
+
+class PartialBatchResponse(TypedDict):
+    batchItemFailures: list[BatchItemFailure]
+
+
+def should_retry(record: QueueRecord, error: Exception, dead_letters: DeadLetterQueues) -> bool:
+    """What becomes of a record its handler failed on: True to have SQS deliver it again (a batch item failure),
+    False once it is in the DLQ with its reason."""
+    source = record.event_source_arn or ""
+    attempts = record.receive_count
+    try:
+        # (read with perseverance: on the last attempt, a failed read would let SQS move it without a reason)
+        last_attempt = attempts >= persevering(lambda: dead_letters.max_receive_count(source))
+    except Exception:
+        logger.exception("could not read the redrive policy", extra={"queue": source})
+        last_attempt = False
+    retry = classify(error)
+    if retry is Retry.PERMANENT or last_attempt:
+        reason = describe(error)
+        if retry is not Retry.PERMANENT:  # say it was the retries running out, not the message itself
+            reason += f" ({retry} error, still failing after {attempts} attempts)"
         try:
-            # (read with perseverance: on the last attempt, a failed read would let SQS move it without a reason)
-            last_attempt = attempts >= persevering(lambda: self._dead_letters.max_receive_count(source))
-        except Exception:
-            logger.exception("could not read the redrive policy", extra={"queue": source})
-            last_attempt = False
-        retry = classify(error)
-        if retry is Retry.PERMANENT or last_attempt:
-            reason = describe(error)
-            if retry is not Retry.PERMANENT:  # say it was the retries running out, not the message itself
-                reason += f" ({retry} error, still failing after {attempts} attempts)"
-            try:
-                persevering(lambda: self._dead_letters.send(source, record.body, reason, attempts))
-            except Exception:  # the DLQ is unreachable: retry the message instead of losing it
-                logger.exception("could not dead-letter message", extra={"message_id": record.message_id})
-                return super().failure_handler(record, exception)
-            logger.warning("message dead-lettered", extra={"message_id": record.message_id, "reason": reason})
-            return self.success_handler(record, result=None)
-        logger.info("message will be retried", extra={"message_id": record.message_id, "error": describe(error), "retry": str(retry)})
-        return super().failure_handler(record, exception)
+            persevering(lambda: dead_letters.send(source, record.body, reason, attempts))
+        except Exception:  # the DLQ is unreachable: retry the message instead of losing it
+            logger.exception("could not dead-letter message", extra={"message_id": record.message_id})
+            return True
+        logger.warning("message dead-lettered", extra={"message_id": record.message_id, "reason": reason})
+        return False
+    logger.info("message will be retried", extra={"message_id": record.message_id, "error": describe(error), "retry": str(retry)})
+    return True
 
 
 def tries_in_place(context: LambdaContext) -> Callable[[Callable[[int], T]], T]:
@@ -86,7 +118,7 @@ def tries_in_place(context: LambdaContext) -> Callable[[Callable[[int], T]], T]:
     return lambda work: _tried(work, context, {})
 
 
-def tried_in_place(handle_record: Callable[[SQSRecord], object], context: LambdaContext) -> Callable[[SQSRecord], object]:
+def tried_in_place(handle_record: Callable[[QueueRecord], object], context: LambdaContext) -> Callable[[QueueRecord], object]:
     """`handle_record`, tried again at once over transient errors while the invocation has time to spare.
 
     A further try sees the record as redelivered (its receive count one higher): an earlier try may have failed
@@ -109,38 +141,49 @@ def _tried(work: Callable[[int], T], context: LambdaContext, about: dict[str, An
     raise AssertionError("unreachable")
 
 
-def _tried_again(record: SQSRecord, attempt: int) -> SQSRecord:
+def _tried_again(record: QueueRecord, attempt: int) -> QueueRecord:
     attributes = record.raw_event.get("attributes") or {}
     received = int(attributes.get("ApproximateReceiveCount") or 1)
-    return SQSRecord({**record.raw_event, "attributes": {**attributes, "ApproximateReceiveCount": str(received + attempt)}})
+    return QueueRecord({**record.raw_event, "attributes": {**attributes, "ApproximateReceiveCount": str(received + attempt)}})
 
 
 def process_queue_batch(
     event: dict,
     context: LambdaContext,
-    handle_record: Callable[[SQSRecord], object],
+    handle_record: Callable[[QueueRecord], object],
     dead_letters: DeadLetterQueues,
-) -> PartialItemFailureResponse:
-    processor = DeadLetteringProcessor(dead_letters)
-    return process_partial_response(event=event, record_handler=tried_in_place(handle_record, context), processor=processor, context=context)
+) -> PartialBatchResponse:
+    """Every record handled; those to be delivered again reported, the rest of the batch carrying on regardless
+    (a batch whose every record failed is reported too, not raised)."""
+    handle = tried_in_place(handle_record, context)
+    failures: list[BatchItemFailure] = []
+    for record in _records(event):
+        try:
+            handle(record)
+        except Exception as error:
+            if should_retry(record, error, dead_letters):
+                failures.append({"itemIdentifier": record.message_id})
+    return {"batchItemFailures": failures}
 
 
-BatchHandler = Callable[[list[SQSRecord], Callable[[Callable[[int], Any]], Any]], Mapping[str, Exception]]
+BatchHandler = Callable[[list[QueueRecord], Callable[[Callable[[int], Any]], Any]], Mapping[str, Exception]]
 
 
 def process_queue_batch_at_once(event: dict, context: LambdaContext, handle_batch: BatchHandler,
-                                dead_letters: DeadLetterQueues) -> PartialItemFailureResponse:
+                                dead_letters: DeadLetterQueues) -> PartialBatchResponse:
     """For a handler that takes its batch whole (intake counts an alert's copies in one write):
     `handle_batch(records, tried)` does the work, running each unit of it through `tried` (the tries in place),
     and answers the error of each record that failed, by SQS message id. Those then go where failed records go
-    (the DLQ with their reason, or back to the queue: DeadLetteringProcessor); the others are done."""
-    records = [SQSRecord(raw) for raw in event.get("Records") or []]
+    (the DLQ with their reason, or back to the queue: should_retry); the others are done."""
+    records = _records(event)
     failed = handle_batch(records, tries_in_place(context))
+    failures: list[BatchItemFailure] = [{"itemIdentifier": r.message_id} for r in records
+                                        if r.message_id in failed and should_retry(r, failed[r.message_id], dead_letters)]
+    return {"batchItemFailures": failures}
 
-    def settled(record: SQSRecord) -> None:
-        error = failed.get(record.message_id)
-        if error is not None:
-            raise error
 
-    processor = DeadLetteringProcessor(dead_letters)
-    return process_partial_response(event=event, record_handler=settled, processor=processor, context=context)
+def _records(event: Any) -> list[QueueRecord]:
+    records = event.get("Records") if isinstance(event, Mapping) else None
+    if not isinstance(records, list) or not records:
+        raise ValueError("not an SQS batch: the event has no Records")
+    return [QueueRecord(raw) for raw in records]

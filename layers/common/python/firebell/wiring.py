@@ -1,33 +1,39 @@
-"""Builds the use cases and adapters from settings, once per container (locally: once per function), on first use."""
+"""Builds the use cases and adapters from settings, once per container (locally: once per function), on first use.
+
+Each builder imports what it builds when it first runs: a function loads the modules of the use cases it runs,
+not every function's (issue 10: cold start).
+"""
+
+from __future__ import annotations
 
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
-from .adapters import aws, regions
+from .adapters import aws
 from .container import forget_everything_built, per_function
-from .batch import DeadLetterQueues
-from .config import cached_config
-from .domain.alarms import RegionLookup
-from .domain.directory import FirebellConfig
-from .calendar_feeds import CalendarFeeds
-from .data.directory_store import DynamoDirectoryStore
-from .data.feed_store import DynamoFeedStore
-from .data.store import DynamoIncidentStore
-from .directory_admin import DirectoryAdmin, TtlCache
-from .dispatch import Dispatcher, OutboxRelay
-from .schedule_service import ScheduleService
 from .settings import Settings, get_settings
-from .usecases.base import Context, Incidents
-from .usecases.change_events import ChangeEvents
-from .usecases.duties import Duties
-from .usecases.escalation import Escalation
-from .usecases.intake import AlertIntake
-from .usecases.lifecycle import Lifecycle
-from .usecases.rearm import TimerRearm
-from .usecases.resolution import Resolution
-from .usecases.sla_clocks import SlaClocks
-from .usecases.sms_digests import SmsDigests
+
+if TYPE_CHECKING:
+    from .batch import DeadLetterQueues
+    from .calendar_feeds import CalendarFeeds
+    from .data.store import DynamoIncidentStore
+    from .directory_admin import DirectoryAdmin, TtlCache
+    from .dispatch import Dispatcher, OutboxRelay
+    from .domain.alarms import RegionLookup
+    from .domain.directory import FirebellConfig
+    from .schedule_service import ScheduleService
+    from .usecases.base import Context, Incidents
+    from .usecases.change_events import ChangeEvents
+    from .usecases.duties import Duties
+    from .usecases.escalation import Escalation
+    from .usecases.intake import AlertIntake
+    from .usecases.lifecycle import Lifecycle
+    from .usecases.rearm import TimerRearm
+    from .usecases.resolution import Resolution
+    from .usecases.sla_clocks import SlaClocks
+    from .usecases.sms_digests import SmsDigests
 
 logger = logging.getLogger(__name__)
 
@@ -43,12 +49,16 @@ def _workflows() -> aws.StepFunctionsWorkflows:
 
 @per_function
 def _store() -> DynamoIncidentStore:
+    from .data.store import DynamoIncidentStore
+
     settings = get_settings()
     return DynamoIncidentStore(settings.table_name, settings.region)
 
 
 @per_function
 def _dispatcher() -> Dispatcher:
+    from .dispatch import Dispatcher
+
     settings = get_settings()
     return Dispatcher(
         store=_store(),
@@ -63,16 +73,22 @@ def _dispatcher() -> Dispatcher:
 @per_function
 def incidents() -> Incidents:
     """Reading incidents and running commands: the store, and the dispatcher that carries out their effects."""
+    from .usecases.base import Incidents
+
     return Incidents(_store(), _dispatcher(), utc_now)
 
 
 @per_function
 def outbox_relay() -> OutboxRelay:
+    from .dispatch import OutboxRelay
+
     return OutboxRelay(_store(), _dispatcher(), utc_now, timedelta(seconds=get_settings().outbox_grace_seconds))
 
 
 @per_function
 def context() -> Context:
+    from .usecases.base import Context
+
     settings = get_settings()
     return Context(
         config=effective_config,
@@ -98,46 +114,64 @@ def serving_at(url: str) -> None:
 # One function per use case: a function builds only the ones it runs.
 @per_function
 def lifecycle() -> Lifecycle:
+    from .usecases.lifecycle import Lifecycle
+
     return Lifecycle(incidents(), context())
 
 
 @per_function
 def resolution() -> Resolution:
+    from .usecases.resolution import Resolution
+
     return Resolution(incidents(), context())
 
 
 @per_function
 def intake() -> AlertIntake:
+    from .usecases.intake import AlertIntake
+
     return AlertIntake(incidents(), context(), lifecycle(), resolution(), escalation())
 
 
 @per_function
 def change_events() -> ChangeEvents:
+    from .usecases.change_events import ChangeEvents
+
     return ChangeEvents(incidents())
 
 
 @per_function
 def escalation() -> Escalation:
+    from .usecases.escalation import Escalation
+
     return Escalation(incidents(), context())
 
 
 @per_function
 def sms_digests() -> SmsDigests:
+    from .usecases.sms_digests import SmsDigests
+
     return SmsDigests(incidents(), context())
 
 
 @per_function
 def sla_clocks() -> SlaClocks:
+    from .usecases.sla_clocks import SlaClocks
+
     return SlaClocks(incidents(), context())
 
 
 @per_function
 def duties() -> Duties:
+    from .usecases.duties import Duties
+
     return Duties(incidents(), context())
 
 
 @per_function
 def timer_rearm() -> TimerRearm:
+    from .usecases.rearm import TimerRearm
+
     return TimerRearm(incidents(), context())
 
 
@@ -152,11 +186,16 @@ def _ack_secret(settings: Settings) -> Callable[[], bytes] | None:
 
 @per_function
 def schedules() -> ScheduleService:
+    from .schedule_service import ScheduleService
+
     return ScheduleService(effective_config, utc_now)
 
 
 @per_function
 def calendar_feeds() -> CalendarFeeds:
+    from .calendar_feeds import CalendarFeeds
+    from .data.feed_store import DynamoFeedStore
+
     settings = get_settings()
     return CalendarFeeds(DynamoFeedStore(settings.table_name, settings.region), schedules(), effective_config, utc_now)
 
@@ -170,6 +209,8 @@ EFFECTIVE_CONFIG_TTL_SECONDS = 15.0
 def _shipped_config() -> FirebellConfig:
     """config/ as the layer ships it, read once per container; a deployed function says so at once if no
     monitoring tool could reach it (its only routing keys are demo keys, which it refuses)."""
+    from .config import cached_config  # yaml and the directory's models: not every function reads the config
+
     settings = get_settings()
     config = cached_config(settings.config_dir)
     if not settings.local_runtime and config.directory.demo_keys_only():
@@ -180,6 +221,9 @@ def _shipped_config() -> FirebellConfig:
 
 @per_function
 def directory_admin() -> DirectoryAdmin:
+    from .data.directory_store import DynamoDirectoryStore
+    from .directory_admin import DirectoryAdmin
+
     settings = get_settings()
     return DirectoryAdmin(
         store=DynamoDirectoryStore(settings.table_name, settings.region),
@@ -195,6 +239,8 @@ def _for_this_runtime(config: FirebellConfig) -> FirebellConfig:
 
 @per_function
 def _effective_config() -> TtlCache[FirebellConfig]:
+    from .directory_admin import TtlCache
+
     return TtlCache(lambda: _for_this_runtime(directory_admin().effective_config()), EFFECTIVE_CONFIG_TTL_SECONDS)
 
 
@@ -210,6 +256,8 @@ def dead_letters() -> DeadLetterQueues:
 
 def region_lookup() -> RegionLookup:
     """Region codes and display names, for alarm formats that name the region but carry no alarm ARN."""
+    from .adapters import regions
+
     return regions.lookup
 
 
@@ -218,4 +266,6 @@ def reset() -> None:
     forget_everything_built()  # every @per_function builder, here and in settings
     aws.client.cache_clear()
     aws.session.cache_clear()
+    from .config import cached_config
+
     cached_config.cache_clear()

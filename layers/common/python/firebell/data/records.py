@@ -242,14 +242,28 @@ TABLE_MODEL = IncidentRecord  # carries the key schema of the table; the indexes
 class _ProcessSession:
     """What pynamodb's connections get from `get_session()`: the process's one botocore session
     (firebell.adapters.aws.session), whose clients are made one at a time. pynamodb otherwise makes a session for
-    every model's connection, and loads every service model again for each."""
+    every model's connection, and loads every service model again for each.
+
+    pynamodb makes a client per model's connection, all alike: they share one (issue 10: making each took 10–20 ms
+    of the first event). A client whose credentials are empty is made again, as pynamodb asks for then."""
+
+    def __init__(self) -> None:
+        self._clients: dict[str, Any] = {}
+        self._session: Any = None  # the session they were made from (tests start a new one: wiring.reset)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(aws.session(), name)
 
     def create_client(self, *args: Any, **kwargs: Any) -> Any:
+        options = {name: getattr(value, "_user_provided_options", value) for name, value in kwargs.items()}  # a Config's
+        key = repr((args, sorted(options.items())))
         with aws.MAKING_CLIENTS:
-            return aws.session().create_client(*args, **kwargs)
+            if self._session is not aws.session():
+                self._session, self._clients = aws.session(), {}
+            client = self._clients.get(key)
+            if client is None or (client._request_signer and not client._request_signer._credentials):
+                client = self._clients[key] = aws.session().create_client(*args, **kwargs)
+            return client
 
 
 _PROCESS_SESSION = _ProcessSession()

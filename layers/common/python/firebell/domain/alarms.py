@@ -1,6 +1,7 @@
 """CloudWatch alarm state changes, in the two shapes intake receives them:
 
-- CloudWatchAlarmNotification: what an alarm action publishes to SNS (the `Message` of the notification);
+- CloudWatchAlarmNotification: what an alarm action publishes to SNS (the `Message` of the notification,
+  SnsAlarmEnvelope: SNS's envelope as it reaches an SQS queue, validated with it);
 - CloudWatchAlarmStateChange: the "CloudWatch Alarm State Change" event CloudWatch sends to EventBridge for
   every alarm, metric, metric-math and composite alike, whether or not it has actions.
 
@@ -12,7 +13,7 @@ display names come from a RegionLookup passed as validation context (adapters/re
 
 import re
 from datetime import datetime
-from typing import Annotated, Literal, NamedTuple, Protocol
+from typing import Annotated, Any, Literal, NamedTuple, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, Json, PrivateAttr, ValidationInfo, model_validator
 
@@ -22,7 +23,8 @@ from .models import AlarmDetails
 
 class _Lenient(BaseModel):
     # CloudWatch adds fields over time; unknown ones must not turn an alarm into a dead letter.
-    model_config = ConfigDict(extra="ignore")
+    # defer_build: a model's validator is built on its first use, so a function builds only the models it uses (cold start).
+    model_config = ConfigDict(defer_build=True, extra="ignore")
 
 
 class MetricDimension(_Lenient):

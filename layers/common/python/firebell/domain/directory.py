@@ -14,7 +14,8 @@ from .schedules import Schedule
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # defer_build: a model's validator is built on its first use, so a function builds only the models it uses (cold start).
+    model_config = ConfigDict(defer_build=True, extra="forbid", frozen=True)
 
 
 class Person(_Strict):

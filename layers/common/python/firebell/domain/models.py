@@ -27,7 +27,8 @@ QueryTime = Annotated[datetime, BeforeValidator(_written_as_a_date)]
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # defer_build: a model's validator is built on its first use, so a function builds only the models it uses (cold start).
+    model_config = ConfigDict(defer_build=True, extra="forbid")
 
 
 def _hidden_in_public(value: str | None, info: SerializationInfo) -> str | None:

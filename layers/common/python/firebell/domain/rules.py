@@ -9,7 +9,8 @@ from .enums import Impact, Priority, Urgency
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # defer_build: a model's validator is built on its first use, so a function builds only the models it uses (cold start).
+    model_config = ConfigDict(defer_build=True, extra="forbid", frozen=True)
 
 
 class SlaTarget(_Strict):

@@ -25,7 +25,8 @@ OVERRIDE_SOURCE = "override"  # Shift.source of a piece that comes from an overr
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # defer_build: a model's validator is built on its first use, so a function builds only the models it uses (cold start).
+    model_config = ConfigDict(defer_build=True, extra="forbid", frozen=True)
 
 
 class RotationType(StrEnum):

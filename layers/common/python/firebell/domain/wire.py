@@ -237,7 +237,8 @@ HttpUrl = Annotated[str, BeforeValidator(_http_url), StringConstraints(max_lengt
 
 class _Wire(BaseModel):
     # Tools send fields firebell does not use (and new ones over time): ignored, as PagerDuty does.
-    model_config = ConfigDict(extra="ignore", frozen=True, populate_by_name=True)
+    # defer_build: a model's validator is built on its first use, so a function builds only the models it uses (cold start).
+    model_config = ConfigDict(defer_build=True, extra="ignore", frozen=True, populate_by_name=True)
 
 
 def _stored_bytes(value: Any) -> int:

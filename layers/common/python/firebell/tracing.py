@@ -1,0 +1,61 @@
+"""powertools' Tracer with the X-Ray SDK imported on first use and only the AWS SDK patched.
+
+`Tracer()` as it comes imports the X-Ray SDK when the handler module is imported (even with tracing off) and
+patches every library the SDK knows that is importable (sqlite3, http.client, pynamodb, ...). firebell's only
+calls out are AWS calls, and they all go through botocore (pynamodb's too): patching pynamodb as well traced
+each DynamoDB call twice. Here the recorder is imported, configured and botocore patched when the first
+subsegment opens (the handler's, in Lambda): never at import, never where nothing is traced.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from aws_lambda_powertools import Tracer
+
+# The libraries whose calls are traced: every AWS call (botocore clients, and pynamodb through them).
+TRACED_LIBRARIES = ("botocore",)
+
+
+class LazyXrayProvider:
+    """The X-Ray recorder as powertools' Tracer drives it (its provider interface), loaded on first use."""
+
+    def __init__(self, modules: Sequence[str] = TRACED_LIBRARIES) -> None:
+        self._modules = tuple(modules)
+        self._recorder: Any = None
+
+    def recorder(self) -> Any:
+        if self._recorder is None:
+            from aws_xray_sdk.core import patch, xray_recorder
+
+            # Each subsegment sent as it closes, as Tracer configures its own X-Ray provider (powertools #283).
+            xray_recorder.configure(streaming_threshold=0)
+            patch(self._modules)  # does nothing while tracing is disabled (Tracer disables the SDK then)
+            self._recorder = xray_recorder
+        return self._recorder
+
+    def in_subsegment(self, name: str | None = None, **kwargs: Any) -> Any:
+        return self.recorder().in_subsegment(name=name, **kwargs)
+
+    def in_subsegment_async(self, name: str | None = None, **kwargs: Any) -> Any:
+        return self.recorder().in_subsegment_async(name=name, **kwargs)
+
+    def put_annotation(self, key: str, value: Any) -> None:
+        self.recorder().put_annotation(key=key, value=value)
+
+    def put_metadata(self, key: str, value: Any, namespace: str = "default") -> None:
+        self.recorder().put_metadata(key=key, value=value, namespace=namespace)
+
+    def patch(self, modules: Sequence[str]) -> None:
+        from aws_xray_sdk.core import patch
+
+        patch(modules)
+
+    def patch_all(self) -> None:
+        self.patch(self._modules)
+
+
+def lazy_tracer() -> Tracer:
+    """A function's Tracer: tracing as configured (on in Lambda, POWERTOOLS_TRACE_DISABLED elsewhere), X-Ray lazily."""
+    return Tracer(provider=LazyXrayProvider(), auto_patch=False)
