@@ -13,6 +13,7 @@ from botocore.exceptions import ClientError, EndpointConnectionError, ReadTimeou
 from moto import mock_aws
 from pynamodb.connection import Connection
 
+from firebell import wiring
 from infra.local.faults import FaultInjector, handler_scope, install_from_env
 
 REGION = "us-east-1"
@@ -33,6 +34,9 @@ def injector() -> Iterator[FaultInjector]:
 
     def make(kinds: tuple[str, ...], rate: float = 1.0) -> FaultInjector:
         made.append(FaultInjector(rate, seed=3, kinds=kinds).install())
+        # As in the local runtime, where it is installed before any client is made: the process's clients
+        # (pynamodb's shared one too) are made from here on, hooked. An earlier test's would not be.
+        wiring.reset()
         return made[-1]
 
     yield make  # type: ignore[misc]
