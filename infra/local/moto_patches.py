@@ -147,3 +147,57 @@ def abort_callback_waits_on_stop() -> None:
     StateTaskServiceCallback._eval_wait_for_task_token = wait_until_answered_timed_out_or_stopped  # type: ignore[method-assign]
     _stops_installed = True
 
+
+
+_variables_installed = False
+
+
+def jsonpath_variables_without_jsonata() -> None:
+    """Idempotent: a JSONPath state's reference to a variable (`$at`, `$step.level`: in a Path field, a Parameters
+    value or an intrinsic function's argument) reads the variable, as Step Functions does. moto evaluates every
+    variable reference as a JSONata expression, which needs a JVM (jpype) it does not ship."""
+    global _variables_installed
+    if _variables_installed:
+        return
+    import re
+
+    from moto.stepfunctions.parser.asl.component.common.query_language import QueryLanguageMode
+    from moto.stepfunctions.parser.asl.component.common.string.string_expression import StringVariableSample
+
+    simple = re.compile(r"^\$([A-Za-z_][A-Za-z0-9_]*)((?:\.[A-Za-z_][A-Za-z0-9_]*)*)$")
+    original = StringVariableSample._eval_body
+
+    def read_the_variable(self, env):  # type: ignore[no-untyped-def]
+        match = simple.match(self.expression) if self.query_language_mode == QueryLanguageMode.JSONPath else None
+        if match is None:
+            return original(self, env)
+        value = env.variable_store.get(match.group(1))
+        for field in filter(None, match.group(2).split(".")):
+            value = value[field]
+        env.stack.append(value)
+
+    StringVariableSample._eval_body = read_the_variable  # type: ignore[method-assign]
+
+    # A catcher whose Next is its own state (a wait that loops: the escalation's next step, the watch again): moto
+    # takes "next is this state" for "no catcher chose" and follows the state's End instead.
+    from moto.stepfunctions.parser.asl.component.common.catch.catcher_decl import CatcherDecl
+    from moto.stepfunctions.parser.asl.component.common.catch.catcher_outcome import CatcherOutcomeCaught
+    from moto.stepfunctions.parser.asl.component.state.state import CommonStateField
+
+    catch, set_next = CatcherDecl._eval_body, CommonStateField._set_next
+
+    def remember_the_catch(self, env):  # type: ignore[no-untyped-def]
+        catch(self, env)
+        if isinstance(env.stack[-1], CatcherOutcomeCaught):
+            env.firebell_caught_into = self.next_decl.name
+
+    def follow_the_catch(self, env):  # type: ignore[no-untyped-def]
+        caught_into = getattr(env, "firebell_caught_into", None)
+        env.firebell_caught_into = None
+        if caught_into is not None and caught_into == env.next_state_name:
+            return
+        set_next(self, env)
+
+    CatcherDecl._eval_body = remember_the_catch  # type: ignore[method-assign]
+    CommonStateField._set_next = follow_the_catch  # type: ignore[method-assign]
+    _variables_installed = True

@@ -200,3 +200,16 @@ def test_shipped_schedule_hands_over_on_monday_morning_london_time(shipped_confi
     level = [target("schedule", "platform-primary")]
     assert people_for(level, shipped_config.directory, datetime(2026, 5, 4, 7, 59, tzinfo=UTC)) == ["alice"]
     assert people_for(level, shipped_config.directory, datetime(2026, 5, 4, 8, 0, tzinfo=UTC)) == ["erin"]
+
+
+def test_machine_input_lays_out_every_step_then_the_incident_manager(shipped_config):
+    """Given a plan of two rounds, then the run's input lists each level of each round in order, then a step
+    without a level (the incident manager), with each step's round and delay: the machine walks it by position."""
+    plan = escalation_plan(incident(team="platform"), shipped_config.directory, shipped_config.rules, 1.0)
+    plan = plan.model_copy(update={"rounds": 2})
+    payload = plan.machine_input()
+    levels = [level.level for level in plan.levels]
+    assert [s and s["level"] for s in payload["step_levels"]] == levels + levels + [None]
+    assert payload["step_rounds"] == [1] * len(levels) + [2] * len(levels) + [2]
+    assert payload["step_timeouts"] == [lvl.timeout_seconds for lvl in plan.levels] * 2 + [plan.ack_timeout_seconds]
+    assert payload["levels"] == plan.model_dump(mode="json")["levels"]

@@ -47,6 +47,15 @@ class SnsEventPublisher:
         )
 
 
+# Answers a machine steers by: sent as SendTaskFailure with error `firebell.<outcome>`, which the escalation machine's
+# catchers route (infra/statemachines/escalation.asl.json); the rest (stop, done, reopened, wait) are SendTaskSuccess.
+ROUTED_AS_ERRORS = frozenset({"acknowledged", "escalate", "touched"})
+
+
+def answer_error(outcome: str) -> str:
+    return f"firebell.{outcome}"
+
+
 class StepFunctionsWorkflows:
     def __init__(self, state_machine_arns: dict[str, str], region: str) -> None:
         self._arns = state_machine_arns
@@ -69,7 +78,11 @@ class StepFunctionsWorkflows:
     def answer(self, task_token: str, outcome: TaskOutcome, **details: Any) -> bool:
         try:
             output = json.dumps({"outcome": outcome, **details})
-            client("stepfunctions", self._region).send_task_success(taskToken=task_token, output=output)
+            if outcome in ROUTED_AS_ERRORS:
+                # The escalation machine catches these straight into its next state (no Choice to pay for).
+                client("stepfunctions", self._region).send_task_failure(taskToken=task_token, error=answer_error(outcome), cause=output)
+            else:
+                client("stepfunctions", self._region).send_task_success(taskToken=task_token, output=output)
             return True
         except ClientError as error:
             # The wait already ended (timed out to its next step, or answered by someone else).

@@ -318,6 +318,17 @@ class EscalationPlan(_Model):
     ack_timeout_seconds: Annotated[int, Field(ge=1)]
     incident_managers: list[str]
 
+    def machine_input(self) -> dict[str, Any]:
+        """The escalation run's input: the plan, and its steps laid out flat (every level of every round, then a
+        step without a level: the incident manager), which the machine walks by position without a Choice."""
+        steps = [(level, round_) for round_ in range(1, self.rounds + 1) for level in self.levels]
+        data = self.model_dump(mode="json")
+        return {**data,
+                "step_levels": [data["levels"][level.level - 1] for level, _ in steps] + [None],
+                "step_rounds": [round_ for _, round_ in steps] + [self.rounds],
+                # (the last step waits for notify's answer after paging the incident manager)
+                "step_timeouts": [level.timeout_seconds for level, _ in steps] + [self.ack_timeout_seconds]}
+
 
 class PageRequest(_Model):
     """Sent by the escalation state machine (sqs:sendMessage.waitForTaskToken) to the notify queue."""
@@ -325,9 +336,10 @@ class PageRequest(_Model):
     type: Literal[MessageType.PAGE]
     incident_id: str
     execution: str | None = None  # the escalation run that sent it: a stale run pages nobody
-    level: EscalationLevel
+    level: EscalationLevel | None  # None: every level of every round timed out: page the incident manager
     round: int = 1
     retrigger: bool = False  # the acknowledgement timed out: put the incident back to triggered first
+    incident_managers: list[str] = []  # the plan's, for the last step
     task_token: str
 
 
@@ -341,7 +353,8 @@ class WatchRequest(_Model):
 
 
 class EscalationExhausted(_Model):
-    """Sent by the state machine when the last level timed out: page the incident manager."""
+    """The last level timed out: page the incident manager. Escalation runs now send it as a PageRequest without a
+    level (its last step); runs started before that still send this message, so notify keeps accepting it."""
 
     type: Literal[MessageType.ESCALATION_EXHAUSTED]
     incident_id: str

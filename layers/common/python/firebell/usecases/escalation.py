@@ -42,7 +42,7 @@ def start_escalation(c: Change, ctx: Context, config: FirebellConfig, page_first
         page_level(c, ctx, config, plan.levels[0], 1, task_token=None)
         c.set_part("escalation", paged_at_start=True)
     # Started only while the incident still wants this very run (a resolve may commit before it starts).
-    c.start(machines.ESCALATION, name, plan.model_dump(mode="json"), guard=Guard(statuses=_OPEN, escalation_execution=execution))
+    c.start(machines.ESCALATION, name, plan.machine_input(), guard=Guard(statuses=_OPEN, escalation_execution=execution))
 
 
 def page_level(c: Change, ctx: Context, config: FirebellConfig, level: EscalationLevel, round_: int, task_token: str | None) -> None:
@@ -182,6 +182,11 @@ class Escalation:
         if _stale(c, request.execution):
             c.answer(request.task_token, TaskOutcome.STOP)
             return  # a run that was superseded or stopped pages nobody
+        if request.level is None:
+            # The run's last step: nobody acknowledged any level of any round. The run ends with this answer.
+            self._exhausted(c, config, request.incident_managers, request.execution)
+            c.answer(request.task_token, TaskOutcome.STOP)
+            return
         if incident.escalation.task_token == request.task_token:
             return  # this level was already paged (redelivered message)
         if _paged_at_start(incident, request):
@@ -225,18 +230,18 @@ class Escalation:
         return self._incidents.change(request.incident_id, decide)
 
     def page_incident_managers(self, request: EscalationExhausted) -> Outcome:
+        """escalation.exhausted, from runs started before the last step became a PageRequest without a level."""
         config = self._ctx.config()
+        return self._incidents.change(request.incident_id, lambda c: self._exhausted(c, config, request.incident_managers, request.execution))
 
-        def decide(c: Change) -> None:
-            incident = c.incident
-            if incident.status is not Status.TRIGGERED or incident.escalation.exhausted or _stale(c, request.execution):
-                return
-            window = _maintenance(c, config)
-            if window:
-                self._pause_for_maintenance(c, window, None, "the incident manager")
-                return
-            c.set_part("escalation", exhausted=True)
-            reach(c, self._ctx, config, request.incident_managers, urgent=True, why="nobody acknowledged", guard=page_guard(c))
-            c.log(TimelineKind.ESCALATION_EXHAUSTED, SYSTEM, f"No level acknowledged: incident manager paged ({', '.join(request.incident_managers)})")
-
-        return self._incidents.change(request.incident_id, decide)
+    def _exhausted(self, c: Change, config: FirebellConfig, managers: list[str], execution: str | None) -> None:
+        incident = c.incident
+        if incident.status is not Status.TRIGGERED or incident.escalation.exhausted or _stale(c, execution):
+            return
+        window = _maintenance(c, config)
+        if window:
+            self._pause_for_maintenance(c, window, None, "the incident manager")
+            return
+        c.set_part("escalation", exhausted=True)
+        reach(c, self._ctx, config, managers, urgent=True, why="nobody acknowledged", guard=page_guard(c))
+        c.log(TimelineKind.ESCALATION_EXHAUSTED, SYSTEM, f"No level acknowledged: incident manager paged ({', '.join(managers)})")
