@@ -391,14 +391,14 @@ def test_a_document_parsed_at_build_is_read_instead_of_the_yaml(config_dir):
     for path in config_dir.glob("*.yaml"):
         write_parsed(path)
     probe = (f"import sys; from pathlib import Path; from firebell.config import load_config; "
-             f"from firebell.domain.directory import Directory; from firebell.domain.rules import Rules; "
-             f"config = load_config(Path({str(config_dir)!r})); print(config.model_dump_json()); print('yaml' in sys.modules); "
-             f"print([m.__pydantic_complete__ for m in (Directory, Rules)])")
+             f"from firebell.domain.directory import Directory, FirebellConfig, Ops; from firebell.domain.rules import Rules; "
+             f"config = load_config(Path({str(config_dir)!r})); built = [m.__pydantic_complete__ for m in (Directory, Rules, FirebellConfig, Ops)]; "
+             f"print(config.model_dump_json()); print('yaml' in sys.modules); print(built)")
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120, check=True,
                           env={**os.environ, "PYTHONPATH": str(CONFIG_DIR.parent / "layers" / "common" / "python")})
     dumped, yaml_imported, built = done.stdout.strip().splitlines()[-3:]
     assert dumped == load_config(CONFIG_DIR).model_dump_json() and yaml_imported == "False"
-    assert built == "[False, False]"
+    assert built == "[False, False, False, False]"
 
 
 def test_a_file_that_does_not_validate_at_build_still_fails_with_its_problem(config_dir):

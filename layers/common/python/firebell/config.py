@@ -101,7 +101,9 @@ def _load_yaml_model(path: Path, model: type[M]) -> M:
 
 
 def load_config(config_dir: Path) -> FirebellConfig:
-    return FirebellConfig(
+    # Both parts are validated models already: validating them again as FirebellConfig's fields would build every
+    # validator of the directory and the rules, which the shipped models spare a container.
+    return FirebellConfig.model_construct(
         directory=_load_yaml_model(config_dir / "firebell.yaml", Directory),
         rules=_load_yaml_model(config_dir / "rules.yaml", Rules),
     )
