@@ -1,5 +1,9 @@
 """HTTP API (API Gateway REST proxy): report, list, read, acknowledge, resolve, annotate incidents."""
 
+from firebell import startup
+
+startup.begin()  # no garbage collections while the import runs (firebell/startup.py)
+
 import html
 from http import HTTPStatus
 from typing import Annotated, Any
@@ -329,3 +333,6 @@ def handler(event: dict, context: LambdaContext) -> dict:
     wiring.serving_at(public_url(event))  # the pages this request sends link back to where it came from
     with guard.reading_caller(event):  # who asks, before the resolver takes the event (functions/api/guard.py)
         return app.resolve(event, context)
+
+
+startup.done()  # the import's objects frozen out of later collections, and collecting resumes
