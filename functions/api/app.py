@@ -326,6 +326,7 @@ def schedule_calendar(
     return Response(HTTPStatus.OK, "text/calendar; charset=utf-8", calendar)
 
 
+@startup.first_event
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
 @tracer.capture_lambda_handler
 @metrics.log_metrics

@@ -36,6 +36,7 @@ def handle_record(record: QueueRecord) -> None:
     metrics.add_metric(name="IncidentsClassified", unit=MetricUnit.Count, value=1)
 
 
+@startup.first_event
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
 @metrics.log_metrics

@@ -95,6 +95,7 @@ def handle_batch(records: list[QueueRecord], tried: Tried) -> Mapping[str, Excep
     return failed
 
 
+@startup.first_event
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
 @metrics.log_metrics

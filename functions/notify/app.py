@@ -77,6 +77,7 @@ def handle_record(record: QueueRecord) -> None:
             metrics.add_metric(name=f"{channel.title()}Sent", unit=MetricUnit.Count, value=sent)
 
 
+@startup.first_event
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
 @metrics.log_metrics

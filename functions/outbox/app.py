@@ -23,6 +23,7 @@ metrics = Metrics()
 REARM_TIMERS = "Re-arm timers"
 
 
+@startup.first_event
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
 @metrics.log_metrics
