@@ -11,7 +11,7 @@ FUNCTIONS = Path(__file__).resolve().parents[2] / "functions"
 
 
 def test_no_collection_during_the_import_its_objects_frozen_then_the_usual_pace_after_the_first_event():
-    usual = gc.get_threshold()
+    before = gc.get_threshold()  # (a handler module imported earlier in this process, its handler never run, left it raised)
     try:
         startup.begin()
         assert not gc.isenabled()  # (the import's objects are made here)
@@ -22,10 +22,10 @@ def test_no_collection_during_the_import_its_objects_frozen_then_the_usual_pace_
 
         handler = startup.first_event(lambda event, context: event["answer"])
         assert handler({"answer": 42}, None) == 42
-        assert gc.get_threshold() == usual
+        assert gc.get_threshold() == startup._USUAL
     finally:
         gc.unfreeze()
-        gc.set_threshold(*usual)
+        gc.set_threshold(*before)
         gc.enable()
 
 
