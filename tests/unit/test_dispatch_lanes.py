@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextvars
 import threading
 
 from firebell import concurrency
@@ -39,6 +40,8 @@ def test_work_runs_at_once_with_results_and_errors_in_order_and_the_callers_cont
     seen: list[str] = []
     local = threading.local()
     local.value = "caller's"
+    variable = contextvars.ContextVar("variable", default="unset")
+    variable.set("the caller's variable")
 
     def carrier():
         value = local.value
@@ -50,7 +53,7 @@ def test_work_runs_at_once_with_results_and_errors_in_order_and_the_callers_cont
 
     def second():
         both_running.wait()
-        seen.append(local.value)
+        seen.extend([local.value, variable.get()])
         raise ValueError("second failed")
 
     concurrency.carry_into_threads(carrier)
@@ -60,5 +63,5 @@ def test_work_runs_at_once_with_results_and_errors_in_order_and_the_callers_cont
         concurrency._carriers.remove(carrier)
 
     assert results[0] == "first" and isinstance(results[1], ValueError)
-    assert seen == ["caller's"]
+    assert seen == ["caller's", "the caller's variable"]
     assert concurrency.run_at_once([]) == []

@@ -2,12 +2,15 @@
 
 For work that mostly waits on AWS (a publish, a workflow start): their round trips overlap instead of adding up
 (issue 10: a new incident's effects after its first page). Plain threads, not concurrent.futures: its import costs
-more than the few threads a change needs. What a thread needs from its caller beyond its arguments (the trace
-entity its AWS calls are recorded under: firebell/tracing.py) is carried by the carriers registered here.
+more than the few threads a change needs. Each thread runs in a copy of the caller's context variables (the
+function it runs as, locally: firebell/container.py); what else it needs from its caller (the trace entity its AWS
+calls are recorded under: firebell/tracing.py, whose X-Ray context is per thread) is carried by the carriers
+registered here.
 """
 
 from __future__ import annotations
 
+import contextvars
 import threading
 from collections.abc import Callable, Sequence
 from typing import TypeVar
@@ -46,8 +49,8 @@ def run_at_once(work: Sequence[Callable[[], T]]) -> list[T | Exception]:
             for _, leave in carried:
                 leave()
 
-    threads = [threading.Thread(target=in_worker, args=(position,), name=f"firebell-at-once-{position}", daemon=True)
-               for position in range(1, len(work))]
+    threads = [threading.Thread(target=contextvars.copy_context().run, args=(in_worker, position), name=f"firebell-at-once-{position}",
+                                daemon=True) for position in range(1, len(work))]
     for thread in threads:
         thread.start()
     if work:
