@@ -1,5 +1,9 @@
 """HTTP API (API Gateway REST proxy): report, list, read, acknowledge, resolve, annotate incidents."""
 
+from firebell import startup
+
+startup.begin()  # no garbage collections while the import runs (firebell/startup.py)
+
 import html
 from http import HTTPStatus
 from typing import Annotated, Any
@@ -322,6 +326,7 @@ def schedule_calendar(
     return Response(HTTPStatus.OK, "text/calendar; charset=utf-8", calendar)
 
 
+@startup.first_event
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
 @tracer.capture_lambda_handler
 @metrics.log_metrics
@@ -329,3 +334,6 @@ def handler(event: dict, context: LambdaContext) -> dict:
     wiring.serving_at(public_url(event))  # the pages this request sends link back to where it came from
     with guard.reading_caller(event):  # who asks, before the resolver takes the event (functions/api/guard.py)
         return app.resolve(event, context)
+
+
+startup.done()  # the import's objects frozen out of later collections, and collecting resumes

@@ -1,6 +1,10 @@
 """Classify: on incident.opened — category, impact × urgency → priority, SLA, owning team; starts the
 escalation (or defers it while the service is in maintenance, until maintenance.ended wakes it)."""
 
+from firebell import startup
+
+startup.begin()  # no garbage collections while the import runs (firebell/startup.py)
+
 from typing import Annotated
 
 from aws_lambda_powertools import Logger, Metrics
@@ -32,8 +36,12 @@ def handle_record(record: QueueRecord) -> None:
     metrics.add_metric(name="IncidentsClassified", unit=MetricUnit.Count, value=1)
 
 
+@startup.first_event
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def handler(event: dict, context: LambdaContext) -> dict:
     return process_queue_batch(event, context, handle_record, wiring.dead_letters())
+
+
+startup.done()  # the import's objects frozen out of later collections, and collecting resumes

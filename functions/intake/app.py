@@ -9,6 +9,10 @@ A batch is handled whole: every record is read first, then the copies of one ala
 subsegment and no log line above debug; the batch gets one summary line and one metric value per outcome.
 """
 
+from firebell import startup
+
+startup.begin()  # no garbage collections while the import runs (firebell/startup.py)
+
 from collections import Counter
 from collections.abc import Mapping
 from typing import Any
@@ -91,8 +95,12 @@ def handle_batch(records: list[QueueRecord], tried: Tried) -> Mapping[str, Excep
     return failed
 
 
+@startup.first_event
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def handler(event: dict, context: LambdaContext) -> dict:
     return process_queue_batch_at_once(event, context, handle_batch, wiring.dead_letters())
+
+
+startup.done()  # the import's objects frozen out of later collections, and collecting resumes

@@ -1,6 +1,10 @@
 """Notify: acts on every timer's wake-up (pages, acknowledgement watch, SLA, reminders, confirmation window)
 and reaches people by email and SMS, recording each delivery on the timeline."""
 
+from firebell import startup
+
+startup.begin()  # no garbage collections while the import runs (firebell/startup.py)
+
 from typing import Annotated
 
 from aws_lambda_powertools import Logger, Metrics
@@ -73,8 +77,12 @@ def handle_record(record: QueueRecord) -> None:
             metrics.add_metric(name=f"{channel.title()}Sent", unit=MetricUnit.Count, value=sent)
 
 
+@startup.first_event
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def handler(event: dict, context: LambdaContext) -> dict:
     return process_queue_batch(event, context, handle_record, wiring.dead_letters())
+
+
+startup.done()  # the import's objects frozen out of later collections, and collecting resumes

@@ -6,6 +6,10 @@ executions were lost and the incidents kept (the local runtime does it at each s
 restoring the table into a new stack).
 """
 
+from firebell import startup
+
+startup.begin()  # no garbage collections while the import runs (firebell/startup.py)
+
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -19,6 +23,7 @@ metrics = Metrics()
 REARM_TIMERS = "Re-arm timers"
 
 
+@startup.first_event
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
 @metrics.log_metrics
@@ -33,3 +38,6 @@ def handler(event: dict, context: LambdaContext) -> dict:
         logger.warning("outbox relay found pending effects", extra={"effects": found})
     metrics.add_metric(name="OutboxEffectsRelayed", unit=MetricUnit.Count, value=found)
     return {"effects": found}
+
+
+startup.done()  # the import's objects frozen out of later collections, and collecting resumes

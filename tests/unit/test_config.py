@@ -386,15 +386,27 @@ def test_a_person_is_found_by_email_whatever_its_case(shipped_config):
 
 def test_a_document_parsed_at_build_is_read_instead_of_the_yaml(config_dir):
     """Given config/ with each file's document written beside it (the layer build's step), then loading it gives
-    the same config without importing PyYAML (a fresh interpreter: what is imported is process-wide)."""
+    the same config without importing PyYAML, and without building the directory's and the rules' validators: the
+    build validated them (a fresh interpreter: what is imported and built is process-wide)."""
     for path in config_dir.glob("*.yaml"):
         write_parsed(path)
     probe = (f"import sys; from pathlib import Path; from firebell.config import load_config; "
-             f"config = load_config(Path({str(config_dir)!r})); print(config.model_dump_json()); print('yaml' in sys.modules)")
+             f"from firebell.domain.directory import Directory, FirebellConfig, Ops; from firebell.domain.rules import Rules; "
+             f"config = load_config(Path({str(config_dir)!r})); built = [m.__pydantic_complete__ for m in (Directory, Rules, FirebellConfig, Ops)]; "
+             f"print(config.model_dump_json()); print('yaml' in sys.modules); print(built)")
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120, check=True,
                           env={**os.environ, "PYTHONPATH": str(CONFIG_DIR.parent / "layers" / "common" / "python")})
-    dumped, yaml_imported = done.stdout.strip().splitlines()[-2:]
+    dumped, yaml_imported, built = done.stdout.strip().splitlines()[-3:]
     assert dumped == load_config(CONFIG_DIR).model_dump_json() and yaml_imported == "False"
+    assert built == "[False, False, False, False]"
+
+
+def test_a_file_that_does_not_validate_at_build_still_fails_with_its_problem(config_dir):
+    # Given a file broken before the build: the build ships its document alone
+    edit(config_dir / "rules.yaml", lambda rules: rules["process"].update(confirmation_window_minutes=-1))
+    write_parsed(config_dir / "rules.yaml")
+    # Then loading it says what is wrong, as for any file
+    assert "rules.yaml: process.confirmation_window_minutes" in load_error(config_dir)
 
 
 def test_a_file_changed_after_the_build_is_parsed_anew(config_dir):

@@ -8,7 +8,10 @@ state it just committed is the incident as last seen): the first page costs one 
 write that marks it done. The price: effects a crashed function left claimed wait for the lease before the
 relay takes them. Effects of one change
 run in order and the first failure stops the rest: a later effect (start the next escalation) never
-overtakes an earlier one (stop the previous), and what is left stays pending for the next dispatch.
+overtakes an earlier one (stop the previous), and what is left stays pending for the next dispatch. The one
+exception, right after a commit: the change's last effects, once they are only publishes and run starts (a new
+incident's, after its pages), run at once in lanes (its publishes in order in one; each machine's starts in
+another), so their round trips overlap (issue 10); each lane stops at its own first failure.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from .domain.sla import state_machine_time
 from .retrying import persevering
 from .domain.models import Incident, IncidentEvent, TimelineEntry
 from . import workflows as machines
+from .concurrency import run_at_once
 from .outbox import Effect, EffectKind, EffectStatus, Guard, Needs
 from .ports import Clock, EventPublisher, IncidentStore, Messenger, Workflows
 
@@ -34,6 +38,9 @@ _FINISHED = (EffectStatus.DONE, EffectStatus.SKIPPED)
 # a commit they are marked done together, in one write, once the change's effects ran. People's email and SMS are
 # marked one by one, as each is sent.
 _REPEATABLE = (EffectKind.PUBLISH, EffectKind.START, EffectKind.STOP, EffectKind.ANSWER)
+# Effects that need no order with one another once nothing else follows them: events (consumers deduplicate and
+# never rely on their order) and starts of different machines (each run is named; its guard is checked again).
+_AT_ONCE = (EffectKind.PUBLISH, EffectKind.START)
 # Longer than any single effect takes (an SES or SNS call with the SDK's retries), shorter than a redelivery.
 LEASE = timedelta(seconds=60)
 # How long the state a function just committed stands in for a fresh read of the incident (a page's guard).
@@ -81,7 +88,11 @@ class Dispatcher:
         # (a new incident's first change has no earlier one)
         if any(e.kind in _RUN_LIFECYCLE for e in effects) and not (committed and committed.incident.version == 1):
             earlier = self._earlier_runs(effects)
-        for position, effect in enumerate(earlier + effects):
+        in_order = earlier + effects
+        lanes: list[list[Effect]] = []
+        if committed is not None and not earlier:
+            in_order, lanes = _lanes(effects)
+        for position, effect in enumerate(in_order):
             try:
                 delivery = self._run(effect, in_turn=effect in earlier, committed=None if effect in earlier else committed,
                                      done_together=None if effect in earlier else done_together)
@@ -93,8 +104,45 @@ class Dispatcher:
                 raise EffectsPending(effect.incident_id, str(error)) from error
             if delivery:
                 deliveries.append(delivery)
+        failure = self._run_lanes(lanes, committed, done_together, deliveries) if lanes else None
         self._mark_done(done_together)
+        if failure is not None:
+            raise EffectsPending(failure[0].incident_id, str(failure[1])) from failure[1]
         return deliveries
+
+    def _run_lanes(self, lanes: list[list[Effect]], committed: Committed, done_together: list[tuple[Effect, str]],
+                   deliveries: list[Delivery]) -> tuple[Effect, Exception] | None:
+        """Each lane in order on a thread of its own (firebell/concurrency.py); a lane's first failure hands back the
+        rest of that lane. The first failure, if any (by lane)."""
+
+        def lane_of(lane: list[Effect]):
+            def run() -> tuple[list[tuple[Effect, str]], list[Delivery]]:
+                done: list[tuple[Effect, str]] = []
+                delivered: list[Delivery] = []
+                for position, effect in enumerate(lane):
+                    try:
+                        delivery = self._run(effect, committed=committed, done_together=done)
+                    except Exception as error:
+                        logger.warning("effect %s (%s) failed; left for the next dispatch", effect.effect_id, effect.kind, exc_info=True)
+                        self._hand_back(lane[position + 1:])
+                        raise _LaneStopped(effect, error, done, delivered) from error
+                    if delivery:
+                        delivered.append(delivery)
+                return done, delivered
+            return run
+
+        failure = None
+        for outcome in run_at_once([lane_of(lane) for lane in lanes]):
+            if isinstance(outcome, _LaneStopped):
+                failure = failure or (outcome.effect, outcome.error)
+                done, delivered = outcome.done, outcome.delivered
+            elif isinstance(outcome, Exception):
+                raise outcome
+            else:
+                done, delivered = outcome
+            done_together.extend(done)
+            deliveries.extend(delivered)
+        return failure
 
     def _mark_done(self, done: list[tuple[Effect, str]] | None) -> None:
         if not done:
@@ -313,6 +361,27 @@ class OutboxRelay:
             except EffectsPending:
                 logger.warning("outbox of %s still pending", incident_id)
         return len(effects)
+
+
+class _LaneStopped(Exception):
+    def __init__(self, effect: Effect, error: Exception, done: list[tuple[Effect, str]], delivered: list[Delivery]) -> None:
+        super().__init__(str(error))
+        self.effect, self.error, self.done, self.delivered = effect, error, done, delivered
+
+
+def _lanes(effects: list[Effect]) -> tuple[list[Effect], list[list[Effect]]]:
+    """The effects to run in order, and the lanes of those after them that may run at once: the longest tail of
+    publishes and starts, if it holds more than one lane (publishes in one, each machine's starts in one)."""
+    tail = len(effects)
+    while tail and effects[tail - 1].kind in _AT_ONCE:
+        tail -= 1
+    lanes: dict[str, list[Effect]] = {}
+    for effect in effects[tail:]:
+        key = "publish" if effect.kind is EffectKind.PUBLISH else f"start:{effect.payload['machine']}"
+        lanes.setdefault(key, []).append(effect)
+    if len(lanes) < 2:
+        return effects, []
+    return effects[:tail], list(lanes.values())
 
 
 def _commit_order(effect: Effect) -> tuple[str, int, int]:

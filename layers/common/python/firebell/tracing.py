@@ -14,6 +14,8 @@ from typing import Any
 
 from aws_lambda_powertools import Tracer
 
+from .concurrency import carry_into_threads
+
 # The libraries whose calls are traced: every AWS call (botocore clients, and pynamodb through them).
 TRACED_LIBRARIES = ("botocore",)
 
@@ -33,6 +35,7 @@ class LazyXrayProvider:
             xray_recorder.configure(streaming_threshold=0)
             patch(self._modules)  # does nothing while tracing is disabled (Tracer disables the SDK then)
             self._recorder = xray_recorder
+            carry_into_threads(_trace_entity_of(xray_recorder))  # work run at once is traced where its caller is
         return self._recorder
 
     def in_subsegment(self, name: str | None = None, **kwargs: Any) -> Any:
@@ -54,6 +57,17 @@ class LazyXrayProvider:
 
     def patch_all(self) -> None:
         self.patch(self._modules)
+
+
+def _trace_entity_of(recorder: Any):
+    """The recorder's context is per thread: a thread firebell.concurrency starts records its calls under the
+    (sub)segment current in the thread that started it, as the X-Ray SDK documents for threads."""
+
+    def carrier() -> tuple[Any, Any]:
+        entity = recorder.get_trace_entity()
+        return (lambda: recorder.set_trace_entity(entity)), recorder.clear_trace_entities
+
+    return carrier
 
 
 def lazy_tracer() -> Tracer:

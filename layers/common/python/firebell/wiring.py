@@ -264,7 +264,7 @@ def region_lookup() -> RegionLookup:
 def reset() -> None:
     """Forget everything built from the environment (tests change it between cases)."""
     forget_everything_built()  # every @per_function builder, here and in settings
-    aws.client.cache_clear()
+    aws.forget_clients()
     aws.session.cache_clear()
     from .config import cached_config
 

@@ -24,14 +24,27 @@ def session() -> botocore.session.Session:
     return botocore.session.get_session()
 
 
-@cache
+_clients: dict[tuple[str, str], Any] = {}
+
+
 def client(service: str, region: str) -> Any:
     """One client per service per container, made on first use (never at import time).
 
     botocore rather than boto3: boto3's import pulls in s3transfer, ~90 ms of cold start we never use.
     """
-    with MAKING_CLIENTS:  # a Session is not thread-safe while it makes clients; the clients themselves are
-        return session().create_client(service, region_name=region)
+    made = _clients.get((service, region))
+    if made is None:
+        # A Session is not thread-safe while it makes clients (the clients themselves are); threads that ask for the
+        # same one at once (firebell/concurrency.py) wait for the first to make it rather than make one each.
+        with MAKING_CLIENTS:
+            made = _clients.get((service, region))
+            if made is None:
+                made = _clients[(service, region)] = session().create_client(service, region_name=region)
+    return made
+
+
+def forget_clients() -> None:
+    _clients.clear()
 
 
 class SnsEventPublisher:

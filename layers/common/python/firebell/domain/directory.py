@@ -152,7 +152,7 @@ class Directory(_Strict):
     """config/firebell.yaml: who is paged, for what, and from which address."""
 
     notifications: Notifications
-    ops: Ops = Ops()
+    ops: Ops = Field(default_factory=Ops)  # (not `= Ops()`: that would build Ops's validator at import; issue 10)
     people: Annotated[list[Person], Field(min_length=1)]
     schedules: list[Schedule] = []
     escalation_policies: Annotated[list[EscalationPolicy], Field(min_length=1)]
