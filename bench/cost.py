@@ -28,6 +28,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import zlib
 from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
@@ -79,7 +80,8 @@ def _incident(runtime: Any) -> dict | None:
     """The scenario's one incident, as stored (document merged with the top-level attributes)."""
     for item in _items(runtime):
         if item["sk"]["S"] == "INCIDENT":
-            return {**json.loads(item["document"]["S"]), "status": item["status"]["S"], "reference": item["reference"]["S"],
+            document = json.loads(zlib.decompress(item["packed"]["B"])) if "packed" in item else json.loads(item["document"]["S"])
+            return {**document, "status": item["status"]["S"], "reference": item["reference"]["S"],
                     "incident_id": item["incident_id"]["S"], "priority": item.get("priority", {}).get("S")}
     return None
 
