@@ -64,21 +64,10 @@ class OutboxStore:
                 raise
 
     def complete_effects(self, done: list[tuple[Effect, str]]) -> None:
-        """One transaction marks them all done; if one of them was completed already (its condition fails), each
-        is completed on its own."""
-        if len(done) == 1:
-            self.complete_effect(done[0][0], EffectStatus.DONE, done[0][1])
-            return
-        try:
-            with TransactWrite(connection=EffectRecord._get_connection().connection) as tx:
-                for effect, result in done:
-                    tx.update(EffectRecord(incident_pk(effect.incident_id), effect_sk(effect.effect_id)),
-                              actions=_completion(EffectStatus.DONE, result), condition=EffectRecord.status == EffectStatus.SENDING.value)
-        except TransactWriteError as error:
-            if not failed_conditions(error):
-                raise
-            for effect, result in done:
-                self.complete_effect(effect, EffectStatus.DONE, result)
+        """Mark them done, each in its own conditional update: a done mark needs no other item, and a transaction
+        would bill each item twice (issue 10). One already completed (a retry whose answer was lost) is left as is."""
+        for effect, result in done:
+            self.complete_effect(effect, EffectStatus.DONE, result)
 
     def release_effect(self, effect: Effect) -> None:
         """Give a claimed effect back (it failed): the next dispatch may take it without waiting for the lease."""
