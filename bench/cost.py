@@ -28,7 +28,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import zlib
 from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
@@ -78,11 +77,13 @@ def _items(runtime: Any) -> list[dict]:
 
 def _incident(runtime: Any) -> dict | None:
     """The scenario's one incident, as stored (document merged with the top-level attributes)."""
+    from firebell.data.packing import unpack
+
     for item in _items(runtime):
         if item["sk"]["S"] == "INCIDENT":
-            document = json.loads(zlib.decompress(item["packed"]["B"])) if "packed" in item else json.loads(item["document"]["S"])
+            document = unpack(item["packed"]["B"]) if "packed" in item else json.loads(item["document"]["S"])
             return {**document, "status": item["status"]["S"], "reference": item["reference"]["S"],
-                    "incident_id": item["incident_id"]["S"], "priority": item.get("priority", {}).get("S")}
+                    "incident_id": item["pk"]["S"].removeprefix("INCIDENT#"), "priority": item.get("priority", {}).get("S")}
     return None
 
 

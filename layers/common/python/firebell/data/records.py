@@ -15,7 +15,6 @@ from these (infra/topology.py), and tests/infra holds the synthesized template t
 """
 
 import json
-import zlib
 from typing import Any
 
 import pynamodb.connection.base as pynamodb_connections
@@ -25,6 +24,7 @@ from pynamodb.indexes import GlobalSecondaryIndex, IncludeProjection, KeysOnlyPr
 from pynamodb.models import Model
 
 from ..adapters import aws
+from . import packing
 
 DEFAULT_TABLE_NAME = "firebell-incidents"
 # DynamoDB's TTL attribute (epoch seconds): outbox entries, message markers, used nonces and idempotency claims expire.
@@ -39,18 +39,20 @@ class Utf8JSONAttribute(JSONAttribute):
 
 
 class PackedJSONAttribute(BinaryAttribute):
-    """JSON compressed with zlib (issue 10): DynamoDB bills writes per KB of the whole item, twice in a transaction,
-    and the incident's and the emails' documents are mostly text and repeated keys (an incident's 3.7 KB pack to
-    about 1.2 KB). Binary, so the console shows it as base64: what one looks an item up by stays plain beside it."""
+    """JSON compressed with zlib (data/packing.py, issue 10): DynamoDB bills each write per KB of the whole item,
+    twice in a transaction, and the incident's and the emails' documents are mostly text and repeated keys (an
+    incident's 3.7 KB pack under 1 KB). Binary, so the console shows it as base64: what one looks an item up by
+    stays plain beside it."""
 
-    def __init__(self, **kwargs: Any) -> None:
+    def __init__(self, dictionary: bytes | None = None, **kwargs: Any) -> None:
         super().__init__(legacy_encoding=False, **kwargs)
+        self.dictionary = dictionary
 
     def serialize(self, value):
-        return None if value is None else zlib.compress(json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode(), 9)
+        return None if value is None else packing.pack(value, self.dictionary)
 
     def deserialize(self, value):
-        return json.loads(zlib.decompress(value))
+        return packing.unpack(value)
 
 
 def document_of(record: Any) -> Any:
@@ -108,17 +110,17 @@ class IncidentRecord(Model):
     pk = UnicodeAttribute(hash_key=True)
     sk = UnicodeAttribute(range_key=True)
     entity = UnicodeAttribute(default="incident")
-    incident_id = UnicodeAttribute()
+    incident_id = UnicodeAttribute(null=True)  # items written before issue 10 packed them: now read from pk
     reference = UnicodeAttribute()
     status = UnicodeAttribute()
     priority = UnicodeAttribute(null=True)
     team = UnicodeAttribute(null=True)
-    reporter = UnicodeAttribute(null=True)  # also in `packed`: on top only so that a list can filter by it
+    reporter = UnicodeAttribute(null=True)  # on top so that a list can filter by it
     opened_at = UnicodeAttribute()
     occurrences = NumberAttribute(default=1)
     last_seen_at = UnicodeAttribute()
     document = Utf8JSONAttribute(null=True)  # items written before `packed` (read, never written)
-    packed = PackedJSONAttribute(null=True)  # the rest of the incident: document_of()
+    packed = PackedJSONAttribute(packing.INCIDENT_V1, null=True)  # the rest of the incident: document_of()
     version = VersionAttribute()
 
     by_status = StatusIndex()

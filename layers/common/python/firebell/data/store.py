@@ -33,8 +33,8 @@ from .records import (
     document_of,
 )
 
-# Fields kept as top-level attributes (keys, indexes, atomic counters); the rest is packed (records.PackedJSONAttribute).
-_TOP_LEVEL = {"incident_id", "reference", "status", "priority", "team", "opened_at", "occurrences", "last_seen_at", "version"}
+# Fields kept as top-level attributes (keys, indexes, atomic counters; the id is pk's); the rest is packed (data/packing.py).
+_TOP_LEVEL = {"incident_id", "reference", "status", "priority", "team", "reporter", "opened_at", "occurrences", "last_seen_at", "version"}
 _INCIDENT_SK = "INCIDENT"
 _REFERENCE_COUNTER = "COUNTER#reference"
 
@@ -101,7 +101,6 @@ def _to_record(incident: Incident) -> IncidentRecord:
     return IncidentRecord(
         pk=incident_pk(incident.incident_id),
         sk=_INCIDENT_SK,
-        incident_id=incident.incident_id,
         reference=incident.reference,
         status=incident.status.value,
         priority=data["priority"],
@@ -119,7 +118,8 @@ def _from_record(record: IncidentRecord) -> Incident:
     return Incident.model_validate(
         {
             **document_of(record),
-            "incident_id": record.incident_id,
+            "incident_id": incident_id_of(record.pk),  # (no longer a top-level attribute of its own: pk has it)
+            "reporter": record.reporter,
             "reference": record.reference,
             "status": record.status,
             "priority": record.priority,
