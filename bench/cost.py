@@ -77,10 +77,13 @@ def _items(runtime: Any) -> list[dict]:
 
 def _incident(runtime: Any) -> dict | None:
     """The scenario's one incident, as stored (document merged with the top-level attributes)."""
+    from firebell.data.packing import unpack
+
     for item in _items(runtime):
         if item["sk"]["S"] == "INCIDENT":
-            return {**json.loads(item["document"]["S"]), "status": item["status"]["S"], "reference": item["reference"]["S"],
-                    "incident_id": item["incident_id"]["S"], "priority": item.get("priority", {}).get("S")}
+            document = unpack(item["packed"]["B"]) if "packed" in item else json.loads(item["document"]["S"])
+            return {**document, "status": item["status"]["S"], "reference": item["reference"]["S"],
+                    "incident_id": item["pk"]["S"].removeprefix("INCIDENT#"), "priority": item.get("priority", {}).get("S")}
     return None
 
 

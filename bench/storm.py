@@ -335,7 +335,7 @@ def verify(resources: dict[tuple[str, str], str], storm_arn: str, duplicates: in
     opened = Counter(i["pk"]["S"] for i in items if i["sk"]["S"].startswith("TIMELINE#") and json.loads(i["document"]["S"]).get("kind") == "opened")
     storm_pointer = pointers.get(storm_arn)
     storm_incident_id = storm_pointer["incident_id"]["S"] if storm_pointer else None
-    storm_reference = next((i["reference"]["S"] for i in incidents if i["incident_id"]["S"] == storm_incident_id), None)
+    storm_reference = next((i["reference"]["S"] for i in incidents if i["pk"]["S"] == f"INCIDENT#{storm_incident_id}"), None)
     status, read = api_get(f"/incidents/{storm_reference}") if storm_reference else (None, None)
     others = Counter(int(p["occurrences"]["N"]) for arn, p in pointers.items() if arn != storm_arn)
     dead = dead_letter_counts(resources)
@@ -347,7 +347,7 @@ def verify(resources: dict[tuple[str, str], str], storm_arn: str, duplicates: in
         "storm_occurrences_api": read.get("occurrences") if status == 200 and read else None,
         "storm_occurrences_expected": duplicates,
         "storm_occurrences_on_incident_item": next(
-            (int(i["occurrences"]["N"]) for i in incidents if i["incident_id"]["S"] == storm_incident_id), None
+            (int(i["occurrences"]["N"]) for i in incidents if i["pk"]["S"] == f"INCIDENT#{storm_incident_id}"), None
         ),
         "distinct_alarm_occurrences": {str(k): v for k, v in sorted(others.items())},
         "dedup_pointers": len(pointers),

@@ -22,6 +22,7 @@ state at start), the dead-letter queues.
 
 from __future__ import annotations
 
+import base64
 import fcntl
 import json
 import logging
@@ -112,7 +113,7 @@ class StateDir:
             name = resources[("table", table.name)]
             items = list(_read_lines(self.path / f"table-{table.name}.jsonl"))
             for start in range(0, len(items), _BATCH):
-                requests = [{"PutRequest": {"Item": item}} for item in items[start : start + _BATCH]]
+                requests = [{"PutRequest": {"Item": _with_bytes(item)}} for item in items[start : start + _BATCH]]
                 while requests:
                     requests = dynamodb.batch_write_item(RequestItems={name: requests}).get("UnprocessedItems", {}).get(name, [])
             loaded[table.name] = len(items)
@@ -163,6 +164,11 @@ class PeriodicSave(threading.Thread):
             log.exception("saving the local state failed")
 
 
+def _with_bytes(item: dict[str, Any]) -> dict[str, Any]:
+    """A kept binary attribute (base64 text, _unsupported) as the bytes boto3 takes (it would encode text again)."""
+    return {name: {"B": base64.b64decode(value["B"])} if "B" in value else value for name, value in item.items()}
+
+
 def _read_lines(path: Path):
     try:
         with path.open(encoding="utf-8") as lines:
@@ -188,5 +194,6 @@ def _replace_text(path: Path, text: str, mode: int = 0o644) -> None:
 
 
 def _unsupported(value: Any) -> Any:
-    # firebell's tables hold no binary attributes (B, BS): say so rather than keep them wrong.
+    if isinstance(value, bytes):  # a binary attribute (a packed document): base64, as in DynamoDB's JSON
+        return base64.b64encode(value).decode()
     raise TypeError(f"cannot keep a {type(value).__name__} attribute in the local state")

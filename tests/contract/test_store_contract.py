@@ -4,6 +4,7 @@ tests that use it mean something."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
@@ -11,6 +12,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from firebell.data.packing import unpack
 from firebell.data.store import DynamoIncidentStore, InvalidCursor
 from firebell.domain.enums import EventType, Priority, Source, Status, TimelineKind
 from firebell.domain.errors import ConcurrentUpdate, IdempotencyKeyTaken, OnceKeyUsed
@@ -326,3 +328,32 @@ def test_an_sms_window_counts_each_effect_once_then_holds_until_its_digest_close
     assert [e.effect_id for e in store.pending_effects("sms-digest-alice-7")] == [effect.effect_id]
     assert store.hold_sms("alice", 7, "i:5:00", {**held, "effect_id": "i:5:00"}, T0) is False
     assert len(store.held_sms("alice", 7)) == 2
+
+
+def test_items_written_before_documents_were_packed_are_read_and_packed_when_saved_again(store):
+    """Given an incident and its effect as they were written before issue 10 packed documents (`document`, plain
+    JSON), then they read as before, and the next commit writes the incident packed (a put replaces the item)."""
+    if isinstance(store, InMemoryIncidentStore):
+        pytest.skip("DynamoDB's items only")
+    incident = store.commit(new_change())
+    client = boto3.client("dynamodb", region_name="us-east-1")
+    table = TOPOLOGY.tables[0].name
+    table = next(name for name in client.list_tables()["TableNames"] if table in name)
+    for item in client.scan(TableName=table)["Items"]:
+        if "packed" in item:
+            document = unpack(item.pop("packed")["B"])
+            if item["sk"]["S"] == "INCIDENT":  # the id was an attribute of its own, the reporter in the document too
+                item["incident_id"] = {"S": incident.incident_id}
+                document["reporter"] = item["reporter"]["S"]
+            item["document"] = {"S": json.dumps(document)}
+            client.put_item(TableName=table, Item=item)
+    assert "packed" not in str(client.scan(TableName=table)["Items"])
+
+    assert store.get(incident.incident_id) == incident
+    (effect,) = store.pending_effects(incident.incident_id)
+    assert [e.effect_id for e in store.outbox(T0 + timedelta(seconds=10))] == [effect.effect_id]
+    change = Change(incident, T0)
+    change.set(title="renamed")
+    assert store.commit(change).title == "renamed" and store.get(incident.incident_id).title == "renamed"
+    stored = client.get_item(TableName=table, Key={"pk": {"S": f"INCIDENT#{incident.incident_id}"}, "sk": {"S": "INCIDENT"}})["Item"]
+    assert "packed" in stored and "document" not in stored and "incident_id" not in stored

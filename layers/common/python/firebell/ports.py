@@ -100,7 +100,8 @@ class IncidentStore(Protocol):
     def complete_effect(self, effect: Effect, status: EffectStatus, result: str, entries: list[TimelineEntry] = ()) -> None: ...
 
     def complete_effects(self, done: list[tuple[Effect, str]]) -> None:
-        """Several claimed effects done, with no timeline lines, in one write (each completed once, as above)."""
+        """Several claimed effects done, with no timeline lines (each completed once, as above; not atomically: a
+        done mark stands alone, and DynamoDB bills a transaction's items twice)."""
 
     def release_effect(self, effect: Effect) -> None:
         """Give a claimed effect back (it failed): the next dispatch may take it without waiting for the lease."""

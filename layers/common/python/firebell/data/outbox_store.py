@@ -12,7 +12,7 @@ from ulid import ULID
 from ..domain.models import TimelineEntry
 from ..outbox import Effect, EffectStatus
 from .items import OUTBOX_PENDING, conditional_failure, effect_sk, failed_conditions, incident_pk
-from .records import EffectRecord, TimelineRecord
+from .records import EffectRecord, TimelineRecord, document_of
 
 
 class OutboxStore:
@@ -20,7 +20,7 @@ class OutboxStore:
         """Effects of this incident not yet done (pending, or claimed by a dispatcher), in commit order."""
         records = EffectRecord.query(incident_pk(incident_id), EffectRecord.sk.startswith("EFFECT#"), consistent_read=True,
                                      filter_condition=EffectRecord.status.is_in(EffectStatus.PENDING.value, EffectStatus.SENDING.value))
-        return [Effect.model_validate(record.document) for record in records]
+        return [Effect.model_validate(document_of(record)) for record in records]
 
     def claim_effect(self, effect: Effect, now: datetime, lease_until: datetime, ours_until: datetime | None = None) -> bool:
         """Take the effect for this dispatcher: pending, or claimed by one whose lease ran out (or, `ours_until`, by
@@ -64,21 +64,10 @@ class OutboxStore:
                 raise
 
     def complete_effects(self, done: list[tuple[Effect, str]]) -> None:
-        """One transaction marks them all done; if one of them was completed already (its condition fails), each
-        is completed on its own."""
-        if len(done) == 1:
-            self.complete_effect(done[0][0], EffectStatus.DONE, done[0][1])
-            return
-        try:
-            with TransactWrite(connection=EffectRecord._get_connection().connection) as tx:
-                for effect, result in done:
-                    tx.update(EffectRecord(incident_pk(effect.incident_id), effect_sk(effect.effect_id)),
-                              actions=_completion(EffectStatus.DONE, result), condition=EffectRecord.status == EffectStatus.SENDING.value)
-        except TransactWriteError as error:
-            if not failed_conditions(error):
-                raise
-            for effect, result in done:
-                self.complete_effect(effect, EffectStatus.DONE, result)
+        """Mark them done, each in its own conditional update: a done mark needs no other item, and a transaction
+        would bill each item twice (issue 10). One already completed (a retry whose answer was lost) is left as is."""
+        for effect, result in done:
+            self.complete_effect(effect, EffectStatus.DONE, result)
 
     def release_effect(self, effect: Effect) -> None:
         """Give a claimed effect back (it failed): the next dispatch may take it without waiting for the lease."""
@@ -96,7 +85,7 @@ class OutboxStore:
         """Effects not done that were committed before `committed_before`, oldest first (eventually consistent)."""
         keys = [(k.pk, k.sk) for k in EffectRecord.by_outbox.query(OUTBOX_PENDING, EffectRecord.committed_at < committed_before.isoformat(), limit=limit)]
         found = {(r.pk, r.sk): r for r in EffectRecord.batch_get(keys)} if keys else {}  # (the index carries keys only)
-        return [Effect.model_validate(found[key].document) for key in keys if key in found]
+        return [Effect.model_validate(document_of(found[key])) for key in keys if key in found]
 
     def effect_status(self, incident_id: str, effect_id: str) -> EffectStatus | None:
         try:
@@ -107,7 +96,7 @@ class OutboxStore:
     def effects(self, incident_id: str) -> list[tuple[Effect, EffectStatus]]:
         """Every effect of the incident with its status (tests and the fault suite count them)."""
         records = EffectRecord.query(incident_pk(incident_id), EffectRecord.sk.startswith("EFFECT#"), consistent_read=True)
-        return [(Effect.model_validate(r.document), EffectStatus(r.status)) for r in records]
+        return [(Effect.model_validate(document_of(r)), EffectStatus(r.status)) for r in records]
 
 
 def _completion(status: EffectStatus, result: str) -> list:

@@ -57,7 +57,7 @@ class SmsWindowStore:
                           condition=SmsWindowRecord.closed_at.does_not_exist())
                 if effect is not None:
                     tx.save(EffectRecord(incident_pk(effect.incident_id), effect_sk(effect.effect_id), status=EffectStatus.PENDING.value,
-                                         outbox=OUTBOX_PENDING, committed_at=at.isoformat(), document=effect.model_dump(mode="json"),
+                                         outbox=OUTBOX_PENDING, committed_at=at.isoformat(), packed=effect.model_dump(mode="json"),
                                          expires=expiry(at)))
             return True
         except TransactWriteError as error:

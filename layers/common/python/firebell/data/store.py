@@ -30,10 +30,11 @@ from .records import (
     OnceRecord,
     TimelineRecord,
     bind_table,
+    document_of,
 )
 
-# Fields kept as top-level attributes (keys, indexes, atomic counters); the rest lives in `document`.
-_TOP_LEVEL = {"incident_id", "reference", "status", "priority", "team", "opened_at", "occurrences", "last_seen_at", "version"}
+# Fields kept as top-level attributes (keys, indexes, atomic counters; the id is pk's); the rest is packed (data/packing.py).
+_TOP_LEVEL = {"incident_id", "reference", "status", "priority", "team", "reporter", "opened_at", "occurrences", "last_seen_at", "version"}
 _INCIDENT_SK = "INCIDENT"
 _REFERENCE_COUNTER = "COUNTER#reference"
 
@@ -100,7 +101,6 @@ def _to_record(incident: Incident) -> IncidentRecord:
     return IncidentRecord(
         pk=incident_pk(incident.incident_id),
         sk=_INCIDENT_SK,
-        incident_id=incident.incident_id,
         reference=incident.reference,
         status=incident.status.value,
         priority=data["priority"],
@@ -109,7 +109,7 @@ def _to_record(incident: Incident) -> IncidentRecord:
         opened_at=data["opened_at"],
         occurrences=incident.occurrences,
         last_seen_at=data["last_seen_at"],
-        document={k: v for k, v in data.items() if k not in _TOP_LEVEL},
+        packed={k: v for k, v in data.items() if k not in _TOP_LEVEL},
         **version,
     )
 
@@ -117,8 +117,9 @@ def _to_record(incident: Incident) -> IncidentRecord:
 def _from_record(record: IncidentRecord) -> Incident:
     return Incident.model_validate(
         {
-            **record.document,
-            "incident_id": record.incident_id,
+            **document_of(record),
+            "incident_id": incident_id_of(record.pk),  # (no longer a top-level attribute of its own: pk has it)
+            "reporter": record.reporter,
             "reference": record.reference,
             "status": record.status,
             "priority": record.priority,
@@ -271,7 +272,7 @@ class DynamoIncidentStore(OutboxStore, SmsWindowStore):
             for effect in change.effects(committed.version):
                 tx.save(EffectRecord(incident_pk(effect.incident_id), effect_sk(effect.effect_id),
                                      status=(EffectStatus.SENDING if claimed else EffectStatus.PENDING).value, lease_until=claimed,
-                                     outbox=OUTBOX_PENDING, committed_at=change.now.isoformat(), document=effect.model_dump(mode="json"),
+                                     outbox=OUTBOX_PENDING, committed_at=change.now.isoformat(), packed=effect.model_dump(mode="json"),
                                      expires=expires))
             for once in change.once:
                 tx.save(OnceRecord(f"ONCE#{once.key}", expires_at=once.expires_at.isoformat(), expires=int((once.expires_at + ONCE_KEY_MARGIN).timestamp())),
