@@ -35,8 +35,8 @@ SYSTEM = "firebell"
 _RUN_LIFECYCLE = (EffectKind.START, EffectKind.STOP)
 _FINISHED = (EffectStatus.DONE, EffectStatus.SKIPPED)
 # Repeating one of these harms nobody (a run's name, a token's answer, an event consumers deduplicate): right after
-# a commit they are marked done together, in one write, once the change's effects ran. People's email and SMS are
-# marked one by one, as each is sent.
+# a commit they are marked done at the end, once the change's effects ran, off the pages' path. People's email and
+# SMS are marked one by one, as each is sent.
 _REPEATABLE = (EffectKind.PUBLISH, EffectKind.START, EffectKind.STOP, EffectKind.ANSWER)
 # Effects that need no order with one another once nothing else follows them: events (consumers deduplicate and
 # never rely on their order) and starts of different machines (each run is named; its guard is checked again).
