@@ -5,7 +5,6 @@ whose writer crashed, and the pointer following the incident through resolve, re
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
@@ -56,12 +55,25 @@ def pointer(world: World, key: str = KEY) -> DedupState:
     return state
 
 
-class SlowCreateStore(YieldingStore):
-    """Creating the incident takes a while (a network round trip): a storm piles up behind the claim."""
+class StormBeforeCreateStore(YieldingStore):
+    """The incident is created only once the whole storm has been counted: every other copy arrives while the
+    claimer's create is in flight (a network round trip), whatever the machine's pace."""
+
+    def __init__(self, storm: int) -> None:
+        super().__init__()
+        self._storm = storm
+        self._counted = threading.Condition()
+
+    def record_signals(self, *args, **kwargs):
+        state = super().record_signals(*args, **kwargs)
+        with self._counted:
+            self._counted.notify_all()
+        return state
 
     def commit(self, change):
         if change.new:
-            time.sleep(0.005)
+            with self._counted:  # (the others never wait for the create: they answer deduplicated at once)
+                assert self._counted.wait_for(lambda: self.dedup_state(KEY).occurrences >= self._storm, timeout=30)
         return super().commit(change)
 
 
@@ -97,7 +109,7 @@ def test_storm_of_identical_triggers_is_one_incident_counting_every_one(shipped_
     """Given `storm` instances receive the same trigger at the same instant, then there is exactly one incident,
     one incident.opened (and one classification), every delivery names that incident, the pointer counts `storm`
     and the API shows `storm` occurrences; the timeline has the opening and at most one repeat line."""
-    world = build_world(shipped_config, store=SlowCreateStore())
+    world = build_world(shipped_config, store=StormBeforeCreateStore(storm))
 
     results = run_together(storm, lambda _: world.service.handle_signal(signal()))
 
