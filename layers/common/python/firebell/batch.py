@@ -143,8 +143,7 @@ def _tried(work: Callable[[int], T], context: LambdaContext, about: dict[str, An
 
 def _tried_again(record: QueueRecord, attempt: int) -> QueueRecord:
     attributes = record.raw_event.get("attributes") or {}
-    received = int(attributes.get("ApproximateReceiveCount") or 1)
-    return QueueRecord({**record.raw_event, "attributes": {**attributes, "ApproximateReceiveCount": str(received + attempt)}})
+    return QueueRecord({**record.raw_event, "attributes": {**attributes, "ApproximateReceiveCount": str(record.receive_count + attempt)}})
 
 
 def process_queue_batch(

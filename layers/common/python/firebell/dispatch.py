@@ -93,13 +93,14 @@ class Dispatcher:
         if committed is not None and not earlier:
             in_order, lanes = _lanes(effects)
         for position, effect in enumerate(in_order):
+            is_earlier = position < len(earlier)
             try:
-                delivery = self._run(effect, in_turn=effect in earlier, committed=None if effect in earlier else committed,
-                                     done_together=None if effect in earlier else done_together)
+                delivery = self._run(effect, in_turn=is_earlier, committed=None if is_earlier else committed,
+                                     done_together=None if is_earlier else done_together)
             except Exception as error:
                 logger.warning("effect %s (%s) failed; left for the next dispatch", effect.effect_id, effect.kind, exc_info=True)
-                if committed is not None:
-                    self._hand_back([e for e in (earlier + effects)[position + 1:] if e not in earlier])
+                if committed is not None:  # (ours: this change's effects after this one, lanes included)
+                    self._hand_back(effects[max(0, position + 1 - len(earlier)):])
                 self._mark_done(done_together)
                 raise EffectsPending(effect.incident_id, str(error)) from error
             if delivery:

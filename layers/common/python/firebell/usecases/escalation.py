@@ -189,7 +189,8 @@ class Escalation:
             return
         if incident.escalation.task_token == request.task_token:
             return  # this level was already paged (redelivered message)
-        if _paged_at_start(incident, request):
+        paged_at_start = _paged_at_start(incident, request)
+        if paged_at_start:
             if incident.status is Status.TRIGGERED and incident.escalation.escalate_on_first_request:
                 c.answer(request.task_token, TaskOutcome.ESCALATE)  # on to level 2, as asked
                 c.set_part("escalation", paged_at_start=False, escalate_on_first_request=False)
@@ -214,7 +215,7 @@ class Escalation:
             return
         if status is not Status.TRIGGERED:
             c.answer(request.task_token, TaskOutcome.ACKNOWLEDGED if status is Status.ACKNOWLEDGED else TaskOutcome.STOP)
-            if not _paged_at_start(incident, request):
+            if not paged_at_start:
                 c.log(TimelineKind.PAGE_SKIPPED, SYSTEM, f"Level {request.level.level} not paged: incident {status}")
             return
         page_level(c, self._ctx, config, request.level, request.round, request.task_token)
