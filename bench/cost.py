@@ -57,12 +57,6 @@ PRICES: dict[str, tuple[float, str, str]] = {
 MESSAGING = ("ses", "sms")
 
 
-def _free_port(start: int) -> int:
-    from infra.local.runtime import port_is_free
-
-    return next(port for port in range(start, start + 400) if port_is_free(port))
-
-
 # --- watching the scenario (from moto's state: no calls) ----------------------------------------------------
 
 
@@ -177,6 +171,7 @@ def _executions(runtime: Any, incident_id: str) -> dict[str, dict]:
 
 def run_scenario(name: str) -> dict[str, Any]:
     from bench.cost_meter import CallMeter, DynamoCapacity
+    from bench.state_transitions import free_port
     from infra.local.demo import sign_in
     from infra.local.render import ACCOUNT_ID, REGION
     from infra.local.runtime import LocalRuntime
@@ -188,7 +183,7 @@ def run_scenario(name: str) -> dict[str, Any]:
     meter.install()
     # No heartbeat: it would go through intake like an alarm (a fixed cost, not the incident's).
     topology = dataclasses.replace(TOPOLOGY, monitoring=None)
-    with LocalRuntime(api_port=_free_port(3400), aws_port=_free_port(4800), time_scale=TIME_SCALE, topology=topology) as runtime:
+    with LocalRuntime(api_port=free_port(3400), aws_port=free_port(4800), time_scale=TIME_SCALE, topology=topology) as runtime:
         for person in ("bob", "carol"):  # the local sign-in stands in for Cognito's hosted UI: not the incident's
             sign_in(runtime.api_url, person)
         meter.armed = capacity.armed = True
@@ -221,10 +216,8 @@ def tally(name: str, description: str, meter: Any, capacity: Any, executions: di
     invocations = {f: n for (f, trigger), n in meter.invocations.items() if trigger != "schedule"}
     api_requests = sum(n for (f, trigger), n in meter.invocations.items() if trigger == "api")
     alarms = meter.calls[("driver", "sns", "Publish")]
-    index_units = Counter()
-    for (caller, index), n in capacity.index_write_units.items():
-        if billable(caller):
-            index_units[index] += n
+    index_units = _by_kind(capacity.index_write_units, billable)
+    items_written = _by_kind(capacity.item_writes, billable)
     write_units = sum(n for c, n in capacity.write_units.items() if billable(c)) + sum(index_units.values())
     read_units = sum(n for c, n in capacity.read_units.items() if billable(c))
     emails = by_service["ses:SendEmail"]
@@ -257,9 +250,9 @@ def tally(name: str, description: str, meter: Any, capacity: Any, executions: di
         "units": units,
         "transitions": units["stepfunctions"],
         "executions": executions,
-        "dynamodb": {"table_write_units": write_units - sum(index_units.values()), "index_write_units": dict(index_units),
-                     "read_units": read_units, "incident_saves": _by_kind(capacity.item_writes, billable).get("INCIDENT", 0),
-                     "items_written": _by_kind(capacity.item_writes, billable), "table_write_units_by_item": _by_kind(capacity.kind_write_units, billable)},
+        "dynamodb": {"table_write_units": write_units - sum(index_units.values()), "index_write_units": index_units,
+                     "read_units": read_units, "incident_saves": items_written.get("INCIDENT", 0),
+                     "items_written": items_written, "table_write_units_by_item": _by_kind(capacity.kind_write_units, billable)},
         "lambda_invocations": invocations,
         "emails": [{"person": e["details"].get("person"), "why": e["details"].get("why"), "version": e.get("version")} for e in sent],
         "calls": calls,
@@ -330,8 +323,9 @@ def main(argv: list[str] | None = None) -> int:
     args.results.mkdir(parents=True, exist_ok=True)
     before = json.loads(args.before.read_text()) if args.before.exists() else None
     (args.results / "cost.json").write_text(json.dumps(result, indent=2) + "\n")
-    (args.results / "cost.md").write_text(markdown(result, before))
-    print(markdown(result, before))
+    report = markdown(result, before)
+    (args.results / "cost.md").write_text(report)
+    print(report)
     return 0
 
 

@@ -38,7 +38,7 @@ class Events:
         self._envelope = sns_envelope_template(resources)  # what SNS really delivers to the intake queue
         self._alarm = _fixture("cloudwatch/alarm-state-alarm.json")
         self._ok = _fixture("cloudwatch/alarm-state-ok.json")
-        self._opened = 0
+        self._report = _fixture("api/create-incident.json")
 
     def for_function(self, name: str, count: int) -> list[dict[str, Any]]:
         return [getattr(self, f"_{name}")(i) for i in range(count)]
@@ -73,7 +73,6 @@ class Events:
         from firebell import wiring
         from functions.intake.app import alarm_details
 
-        self._opened += 1
         message = alarm_message(self._alarm_named(f"bench-seed-{uuid.uuid4().hex[:8]}"), self._envelope, int(time.time() * 1000))
         with self._as("intake"):
             alarm, message_id = alarm_details(message["Body"])
@@ -121,7 +120,7 @@ class Events:
         return {"Records": [self._record("notify", self._sqs_message(json.dumps(body)))]}
 
     def _api(self, i: int) -> dict[str, Any]:
-        event = _fixture("api/create-incident.json")
+        event = dict(self._report)  # (only its top-level keys are replaced)
         event["requestContext"] = {**event["requestContext"], "requestId": str(uuid.uuid4()),
                                    "requestTimeEpoch": int(time.time() * 1000)}
         kind = i % 5

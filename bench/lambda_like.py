@@ -188,7 +188,8 @@ class LambdaLike:
 @contextmanager
 def lambda_like() -> Iterator[LambdaLike]:
     """moto's server with the topology on it, and the daemon."""
-    from bench.storm import MotoEndpoint, configure_process
+    from bench.storm import configure_process
+    from bench.storm_endpoint import MotoEndpoint
 
     endpoint = MotoEndpoint("process")
     configure_process(endpoint.url, endpoint.port)
@@ -228,7 +229,7 @@ def measured_builds(before: str | None) -> Iterator[tuple[dict[str, Deployment],
 def run_facts(bench: str, argv: list[str] | None) -> dict[str, Any]:
     """What a result says of its run: the command, when, which code, on what."""
     from bench.latency import commit
-    from bench.storm import machine
+    from bench.storm_report import machine
 
     about = machine()
     return {"command": f"python -m bench.{bench} " + " ".join(argv if argv is not None else sys.argv[1:]),
@@ -243,5 +244,6 @@ def write_result(out: Path, stem: str, result: dict[str, Any], before: str | Non
         result["before"] = {"commit": before, "functions": measured["before"]}
     out.mkdir(parents=True, exist_ok=True)
     (out / f"{stem}.json").write_text(json.dumps(result, indent=2) + "\n")
-    (out / f"{stem}.md").write_text(text(result))
-    print(text(result))
+    report = text(result)
+    (out / f"{stem}.md").write_text(report)
+    print(report)

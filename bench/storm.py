@@ -65,7 +65,7 @@ for _path in (str(ROOT), str(LAYER)):
     if _path not in sys.path:
         sys.path.insert(0, _path)
 
-from bench.storm_endpoint import MotoEndpoint, cpu_ms_per, serve_moto  # noqa: E402 (after the paths they need)
+from bench.storm_endpoint import MotoEndpoint, cpu_ms_per  # noqa: E402 (after the paths they need)
 from bench.storm_ledger import AlarmLedger, DynamoCalls, reads, writes  # noqa: E402
 from bench.storm_report import machine, markdown, summary_of  # noqa: E402
 
@@ -382,11 +382,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=RESULTS)
     parser.add_argument("--before", type=Path, help="an earlier run's storm.json: its figures go beside this run's")
     parser.add_argument("--code", help="what code this run measures, when not this checkout's HEAD (default: the commit)")
-    parser.add_argument("--serve-moto", type=int, metavar="PORT", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    if args.serve_moto:
-        serve_moto(args.serve_moto)
-        return 0
     if args.duplicates < 1 or args.distinct < 0 or args.workers < 1:
         parser.error("--duplicates ≥ 1, --distinct ≥ 0, --workers ≥ 1")
 

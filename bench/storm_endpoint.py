@@ -63,7 +63,7 @@ class MotoEndpoint:
     def start(self) -> None:
         if self.mode == "process":
             self._child = subprocess.Popen(
-                [sys.executable, "-m", "bench.storm", "--serve-moto", str(self.port)],
+                [sys.executable, "-m", "bench.storm_endpoint", str(self.port)],
                 cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
             )
             if self._child.stdout is None or self._child.stdout.readline().strip() != "ready":
@@ -106,3 +106,7 @@ def cpu_ms_per(before: tuple[float, float | None], after: tuple[float, float | N
     client = (after[0] - before[0]) * 1000 / count
     server = (after[1] - before[1]) * 1000 / count if after[1] is not None and before[1] is not None else None
     return {"bench_process": round(client, 3), "moto_process": round(server, 3) if server is not None else None}
+
+
+if __name__ == "__main__":  # the child process of `--moto process`
+    serve_moto(int(sys.argv[1]))

@@ -222,16 +222,7 @@ def common_layer(scope: Construct, construct_id: str, bundler: LayerBundler | No
         scope,
         construct_id,
         description="firebell package, its pinned runtime dependencies and config/*.yaml",
-        code=lambda_.Code.from_asset(
-            str(LAYER_SOURCE_DIR),
-            asset_hash_type=AssetHashType.CUSTOM,
-            asset_hash=bundler.fingerprint(),
-            bundling=BundlingOptions(
-                # Never pulled: local bundling always succeeds, and there is no Docker here.
-                image=DockerImage.from_registry("local-bundling-only"),
-                local=bundler,
-            ),
-        ),
+        code=_bundled_here(LAYER_SOURCE_DIR, bundler),
         compatible_runtimes=[LAMBDA_RUNTIME],
         compatible_architectures=[lambda_.Architecture.X86_64],
     )
@@ -239,10 +230,15 @@ def common_layer(scope: Construct, construct_id: str, bundler: LayerBundler | No
 
 def function_code(code_dir: Path) -> lambda_.Code:
     """A function's asset: its folder with bytecode (FunctionBundler), rebuilt when a file in it changes."""
-    bundler = FunctionBundler(code_dir)
+    return _bundled_here(code_dir, FunctionBundler(code_dir))
+
+
+def _bundled_here(source_dir: Path, bundler: LayerBundler | FunctionBundler) -> lambda_.Code:
+    """An asset bundled on this machine, named by what goes into it (the bundler's fingerprint)."""
     return lambda_.Code.from_asset(
-        str(code_dir),
+        str(source_dir),
         asset_hash_type=AssetHashType.CUSTOM,
         asset_hash=bundler.fingerprint(),
+        # Never pulled: local bundling always succeeds, and there is no Docker here.
         bundling=BundlingOptions(image=DockerImage.from_registry("local-bundling-only"), local=bundler),
     )

@@ -201,3 +201,11 @@ def jsonpath_variables_without_jsonata() -> None:
     CatcherDecl._eval_body = remember_the_catch  # type: ignore[method-assign]
     CommonStateField._set_next = follow_the_catch  # type: ignore[method-assign]
     _variables_installed = True
+
+
+def install_local_patches() -> None:
+    """Everything the local runtime and the integration tests need of moto to behave as AWS does (each idempotent)."""
+    serialise_dynamodb()  # DynamoDB's item atomicity and transaction isolation, which moto lacks under threads
+    deliver_events_with_their_account()
+    abort_callback_waits_on_stop()
+    jsonpath_variables_without_jsonata()

@@ -301,15 +301,11 @@ class LocalRuntime:
         from moto.core.config import default_user_config
         from moto.server import ThreadedMotoServer
 
-        from infra.local.moto_patches import (abort_callback_waits_on_stop, deliver_events_with_their_account,
-                                              jsonpath_variables_without_jsonata, serialise_dynamodb)
+        from infra.local.moto_patches import install_local_patches
 
         # Run state machines for real (Wait states wait, task tokens work, SDK integrations execute).
         default_user_config["stepfunctions"]["execute_state_machine"] = True
-        serialise_dynamodb()
-        deliver_events_with_their_account()
-        abort_callback_waits_on_stop()
-        jsonpath_variables_without_jsonata()
+        install_local_patches()
         self._moto_server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.aws_port, verbose=False)
         self._moto_server.start()
 

@@ -20,12 +20,7 @@ from moto import mock_aws
 from firebell import wiring
 from firebell.config import load_config
 from infra.local.http_api import proxy_event
-from infra.local.moto_patches import (
-    abort_callback_waits_on_stop,
-    deliver_events_with_their_account,
-    jsonpath_variables_without_jsonata,
-    serialise_dynamodb,
-)
+from infra.local.moto_patches import install_local_patches
 from firebell.container import running_as
 from infra.local.iam import enforce, stop_enforcing
 from infra.local.render import REGION, captured_outbox, common_environment, own_environment, peek_dead_letters, render_topology, sqs_lambda_record
@@ -165,10 +160,7 @@ def pipeline(monkeypatch: pytest.MonkeyPatch, time_scale: float) -> Iterator[Pip
         "FIREBELL_SESSION_SECRET": "integration-test-session-secret",
     }.items():
         monkeypatch.setenv(variable, value)
-    serialise_dynamodb()  # DynamoDB's item atomicity and transaction isolation, which moto lacks under threads
-    deliver_events_with_their_account()
-    abort_callback_waits_on_stop()
-    jsonpath_variables_without_jsonata()
+    install_local_patches()
     with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
         resources = render_topology(TOPOLOGY, CONFIG_DIR, "https://api.example.test/prod")
         for variable, value in common_environment(Path(CONFIG_DIR), time_scale).items():
