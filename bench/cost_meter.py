@@ -157,10 +157,12 @@ class DynamoCapacity:
 
         return dynamodb_backends[self._account][self._region].tables[name]
 
-    def _key_of(self, table_name: str, item: dict) -> dict:
+    def _key_names(self, table_name: str) -> list[str]:
         table = self._table(table_name)
-        names = [table.hash_key_attr] + ([table.range_key_attr] if table.range_key_attr else [])
-        return {n: item[n] for n in names}
+        return [table.hash_key_attr] + ([table.range_key_attr] if table.range_key_attr else [])
+
+    def _key_of(self, table_name: str, item: dict) -> dict:
+        return {n: item[n] for n in self._key_names(table_name)}
 
     def _item(self, table_name: str, key: dict) -> dict | None:
         from moto.dynamodb.models.dynamo_type import DynamoType
@@ -172,9 +174,8 @@ class DynamoCapacity:
         return found.to_json()["Attributes"] if found else None
 
     def _indexes(self, table_name: str) -> list[_Index]:
-        table = self._table(table_name)
-        table_keys = [table.hash_key_attr] + ([table.range_key_attr] if table.range_key_attr else [])
-        return [_Index(i.name, [k["AttributeName"] for k in i.schema], table_keys, i.projection) for i in table.global_indexes]
+        table_keys = self._key_names(table_name)
+        return [_Index(i.name, [k["AttributeName"] for k in i.schema], table_keys, i.projection) for i in self._table(table_name).global_indexes]
 
     def _writes(self, operation: str, body: dict) -> list[tuple[str, dict, bool]]:
         """(table, key, transactional) of every item the request may write."""

@@ -75,7 +75,7 @@ def _cell(value: Any) -> str:
 
 def markdown(result: dict[str, Any]) -> str:
     c, t, checks = result["config"], result["throughput"], result["checks"]
-    storm_dup = next((r for r in result["dynamodb"]["per_alarm"] if r["alarms"] == "storm" and r["outcome"] == "deduplicated"), None)
+    per_duplicate = result["dynamodb"]["writes_per_duplicate_alarm"]
     ok = "✓" if result["passed"] else "✗"
 
     def cpu(ms: dict[str, float | None]) -> str:
@@ -106,7 +106,7 @@ def markdown(result: dict[str, Any]) -> str:
         f"| occurrences of each distinct alarm | {', '.join(f'{k}: {v:,} alarms' for k, v in checks['distinct_alarm_occurrences'].items()) or '–'} |",
         f"| incidents with their opened line on the timeline, from the table (opened twice: {checks['incidents_opened_more_than_once']}) | "
         f"{checks['incidents_with_opened_line']:,} |",
-        f"| DynamoDB writes per duplicate alarm (units that only counted repeats) | **{storm_dup['writes_per_alarm'] if storm_dup else '–'}** |",
+        f"| DynamoDB writes per duplicate alarm (units that only counted repeats) | **{'–' if per_duplicate is None else per_duplicate}** |",
         f"| DynamoDB writes per alarm of the stormed one, its opening included | {result['dynamodb']['storm_writes_per_alarm']} |",
         f"| DynamoDB writes per alarm, all {c['alarms']:,} alarms | {result['dynamodb']['writes_per_alarm_overall']} |",
         f"| alarms/s through intake ({t['intake_seconds']:.1f} s) | {t['alarms_per_second']:,.1f} |",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from pynamodb.exceptions import TransactWriteError
 
@@ -40,3 +41,9 @@ def failed_conditions(error: TransactWriteError) -> list[int]:
 
 def expiry(at: datetime, days: int = KEEP_DAYS) -> int:
     return int(at.timestamp()) + days * 86_400
+
+
+def items_in_order(model: Any, keys: list[tuple[str, str]]) -> list[Any]:
+    """The items at `keys` (from an index that carries keys only), in the keys' order; any gone since are left out."""
+    found = {(record.pk, record.sk): record for record in model.batch_get(keys)} if keys else {}
+    return [found[key] for key in keys if key in found]

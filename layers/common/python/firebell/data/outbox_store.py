@@ -11,7 +11,7 @@ from ulid import ULID
 
 from ..domain.models import TimelineEntry
 from ..outbox import Effect, EffectStatus
-from .items import OUTBOX_PENDING, conditional_failure, effect_sk, failed_conditions, incident_pk
+from .items import OUTBOX_PENDING, conditional_failure, effect_sk, failed_conditions, incident_pk, items_in_order
 from .records import EffectRecord, TimelineRecord, document_of
 
 
@@ -84,8 +84,7 @@ class OutboxStore:
     def outbox(self, committed_before: datetime, limit: int = 100) -> list[Effect]:
         """Effects not done that were committed before `committed_before`, oldest first (eventually consistent)."""
         keys = [(k.pk, k.sk) for k in EffectRecord.by_outbox.query(OUTBOX_PENDING, EffectRecord.committed_at < committed_before.isoformat(), limit=limit)]
-        found = {(r.pk, r.sk): r for r in EffectRecord.batch_get(keys)} if keys else {}  # (the index carries keys only)
-        return [Effect.model_validate(document_of(found[key])) for key in keys if key in found]
+        return [Effect.model_validate(document_of(record)) for record in items_in_order(EffectRecord, keys)]
 
     def effect_status(self, incident_id: str, effect_id: str) -> EffectStatus | None:
         try:

@@ -17,7 +17,7 @@ from ..domain.errors import ConcurrentUpdate, IdempotencyKeyTaken, InvalidCursor
 from ..domain.models import Incident, TimelineEntry
 from ..outbox import Change, DedupMark, EffectStatus
 from ..ports import SIGNALS_PER_WRITE, DedupState, IncidentFilter, Page
-from .items import OUTBOX_PENDING, conditional_failure, effect_sk, expiry, failed_conditions, incident_id_of, incident_pk
+from .items import OUTBOX_PENDING, conditional_failure, effect_sk, expiry, failed_conditions, incident_id_of, incident_pk, items_in_order
 from .outbox_store import OutboxStore
 from .sms_window_store import SmsWindowStore
 from .records import (
@@ -190,8 +190,7 @@ class DynamoIncidentStore(OutboxStore, SmsWindowStore):
         )
         keys = [(record.pk, record.sk) for record in results]
         # The indexes carry what they are filtered on, not whole incidents: read the page's items themselves.
-        found = {record.pk: record for record in IncidentRecord.batch_get(keys)} if keys else {}
-        items = [_from_record(found[pk]) for pk, _ in keys if pk in found]
+        items = [_from_record(record) for record in items_in_order(IncidentRecord, keys)]
         last = results.last_evaluated_key
         return Page(items=items, cursor=cursors.seal(last, filters.sealed_as()) if last else None)
 
