@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import collections
 import json
+import os
 import subprocess
 import sys
 import time
@@ -24,6 +25,7 @@ from tests.e2e.conftest import RunningPipeline
 pytestmark = pytest.mark.e2e
 
 CONFIG = Path(__file__).with_name("schemathesis.toml")
+HOOKS = Path(__file__).with_name("schemathesis_hooks.py")
 EXAMPLES_PER_OPERATION = 15
 SEED = 8
 
@@ -52,7 +54,7 @@ def test_schemathesis_finds_nothing(local_pipeline: RunningPipeline, tmp_path: P
          "--url", local_pipeline.api_url, "--header", f"Authorization: Bearer {token}", "--checks", "all", "--max-examples", str(EXAMPLES_PER_OPERATION),
          "--seed", str(SEED), "--workers", "2", "--request-timeout", "60", "--report", "json,har",
          "--report-dir", str(reports)],
-        capture_output=True, text=True, timeout=840, cwd=tmp_path,  # its cache (.schemathesis/) stays out of the repo
+        capture_output=True, text=True, timeout=840, cwd=tmp_path, env={**os.environ, "SCHEMATHESIS_HOOKS": str(HOOKS)},  # its cache (.schemathesis/) stays out of the repo
     )
     elapsed = time.monotonic() - started
     [report_file] = reports.glob("json-*.json")
