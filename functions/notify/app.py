@@ -14,7 +14,6 @@ from pydantic import Field, TypeAdapter
 
 from firebell import wiring
 from firebell.batch import QueueRecord, process_queue_batch
-from firebell.domain.enums import MessageType
 from firebell.domain.models import (
     EscalationExhausted,
     PageRequest,
@@ -52,7 +51,7 @@ def _act(message) -> list[Delivery]:
             return wiring.escalation().page_incident_managers(message).deliveries
         case SlaWakeUp():
             deliveries = wiring.sla_clocks().wake_up(message).deliveries
-            if message.type is MessageType.SLA_BREACHED and deliveries:
+            if message.which_moment == "breach" and deliveries:
                 metrics.add_metric(name=f"Sla{message.clock.title()}Breached", unit=MetricUnit.Count, value=1)
             return deliveries
         case ReminderDue():

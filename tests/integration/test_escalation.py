@@ -175,11 +175,12 @@ def test_resolution_tells_stakeholders_and_those_paged(pipeline: Pipeline) -> No
 
 def test_resolving_an_acknowledged_incident_stops_its_escalation_and_sla_runs(pipeline: Pipeline) -> None:
     # Given an acknowledged incident: its escalation watches the acknowledgement (waiting for a task token) and its
-    # SLA run waits for the resolution target's at-risk moment (the acknowledgement met the response target)
+    # SLA run waits for the next moment (the acknowledgement met the response target): the first stakeholder
+    # update round of this P2, an hour on, before the resolution target at risk
     incident = open_and_classify(pipeline)
     deliver_until(pipeline, lambda: "paged" in [e["kind"] for e in timeline(pipeline)])
     _, acknowledged = pipeline.api("POST", "/incidents/INC-1/acknowledge", as_="alice")
-    assert acknowledged["sla"]["execution_arn"].endswith("-sla-0-resolution-at-risk")
+    assert acknowledged["sla"]["execution_arn"].endswith("-sla-0-updates-1")
     deliver_until(pipeline, lambda: pipeline.api("GET", "/incidents/INC-1")[1]["escalation"]["watching"])
 
     # When it is resolved

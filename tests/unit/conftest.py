@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import socket
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from ulid import ULID
 
+from firebell import workflows as machines
 from firebell.config import load_config
 from firebell.domain.directory import FirebellConfig
 from firebell.dispatch import Delivery, Dispatcher, OutboxRelay
-from firebell.domain.enums import EventType, Source, TimelineKind
-from firebell.domain.models import Incident
+from firebell.domain.enums import EventType, MessageType, Source, TimelineKind
+from firebell.domain.models import Incident, SlaWakeUp
 from firebell.outbox import Change
 from firebell.usecases import messages
 from firebell.usecases.base import Context, Incidents
@@ -222,3 +226,34 @@ def committed_effects(world: World, incident_id: str, version: int) -> list:
     (the order they are carried out in)."""
     found = [effect for effect, _ in world.store.effects(incident_id) if effect.effect_id.split(":")[-2] == str(version)]
     return sorted(found, key=lambda effect: int(effect.effect_id.split(":")[-1]))
+
+
+def sla_run_wakes(world: World, ref: str) -> list[Delivery]:
+    """The incident's SLA run reaches its moment: the clock moves there (never back) and notify gets the
+    run's message, as the machine's Tell state sends it. Returns what the wake-up sent."""
+    incident = world.service.get(ref)
+    execution = incident.sla.execution_arn
+    assert execution is not None, f"{ref}: no SLA run waits"
+    [started] = [s for s in world.workflows.starts if s.execution_id == execution][-1:]
+    payload = started.payload
+    at = datetime.fromisoformat(payload["at"].replace("Z", "+00:00"))
+    if at > world.clock():
+        world.clock.set(at)
+    return world.service.sla_wake_up(SlaWakeUp(type=MessageType.SLA_WAKE, incident_id=incident.incident_id, clock=payload["clock"],
+                                               moment=payload["moment"], generation=payload["generation"], execution=execution))
+
+
+def with_directory(config: FirebellConfig, change: Callable[[dict[str, Any]], None]) -> FirebellConfig:
+    """The shipped config with its directory edited as YAML would be (and validated again)."""
+    raw = config.directory.model_dump(mode="json", exclude_none=True)
+    change(raw)
+    return FirebellConfig.model_validate({"directory": raw, "rules": config.rules.model_dump(mode="json")})
+
+
+def updates_by_a_reminder_run(world: World, ref: str) -> None:
+    """Its stakeholder updates chased by a reminder run of their own, as incidents classified before their rounds
+    became SLA moments are stored (until the timers are re-armed)."""
+    def decide(c: Change) -> None:
+        c.set_part("updates", execution_arn=FakeWorkflows.execution_id(machines.REMINDER, f"{c.incident_id}-updates-1"), started_at=None)
+
+    world.service.incidents.change(ref, decide)

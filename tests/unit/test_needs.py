@@ -5,7 +5,7 @@ recorder, and every effect it committed is held to its declaration."""
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 
@@ -22,7 +22,7 @@ from firebell.usecases.sla_clocks import SlaClocks
 from tests.fakes import FakeWorkflows
 
 from .builders import alarm, confirming, page_request, reminder, sla_wake, watch_request
-from .conftest import World, build_world, open_unclassified
+from .conftest import World, build_world, open_unclassified, sla_run_wakes, updates_by_a_reminder_run, with_directory
 
 ARN_MACHINE = FakeWorkflows.ARN_FORMAT.split("{machine}")[0]
 
@@ -67,7 +67,10 @@ class RecordingIncidents(Incidents):
 
 @pytest.fixture
 def recorded(shipped_config) -> tuple[World, Recorded]:
-    world = build_world(shipped_config)
+    def window(directory):
+        directory["services"][0]["maintenance_windows"] = [{"start": "2026-06-01T09:00:00Z", "end": "2026-06-01T11:00:00Z"}]
+
+    world = build_world(with_directory(shipped_config, window))
     recorded = Recorded()
     service = world.service
     ctx = service.ctx
@@ -103,12 +106,14 @@ def drive_the_whole_process(world: World) -> None:
     s.add_note(p1, by="alice", text="looking")
     s.reassign(p1, to="bob", by="alice")
     s.escalate(p1, by="alice")
-    s.sla_wake_up(sla_wake(p1, "at_risk", "resolution", generation=1))
-    s.sla_wake_up(sla_wake(p1, "breached", "resolution", generation=1))
-    s.reminder_due(reminder(p1, "updates", 1, "updates-1"))
-    world.clock.advance(hours=2)
-    s.reminder_due(reminder(p1, "updates", 2, "updates-2"))
-    s.reminder_due(reminder(p1, "updates", 3, "updates-3"))  # overdue twice: escalated, by SMS too
+    for _ in range(4):  # the SLA run's moments: update rounds (overdue twice: escalated, by SMS too), the resolution target's
+        sla_run_wakes(world, p1)
+    s.sla_wake_up(sla_wake(p1, "at_risk", "resolution", generation=1))  # from a run of the machine before issue 10
+    chased_the_old_way = s.report(IncidentCreate(title="Primary database deadlock again", reporter="erin")).incident_id
+    updates_by_a_reminder_run(world, chased_the_old_way)
+    for round in (1, 2, 3):  # overdue twice: escalated, by SMS too
+        s.reminder_due(reminder(chased_the_old_way, "updates", round, f"old-updates-{round}"))
+        world.clock.advance(minutes=30)
     s.post_update(p1, by="carol", message="failing over")
     s.resolve(p1, by="alice", notes="killed the session")
     s.resolution_confirming(confirming(p1, "confirm-1"))
@@ -132,6 +137,16 @@ def drive_the_whole_process(world: World) -> None:
     legacy = open_unclassified(world, "Checkout errors").incident_id
     s.classify(legacy)  # classified, escalation started with level 1 paged, SLA clocks armed, announced
     world.clock.advance(timedelta(days=1))
+
+    # checkout's maintenance window (the recorded world's config): a high-priority report is recorded, nobody paged;
+    # once the SLA run waits for a moment hours away, the window ends: escalation and stakeholder updates begin,
+    # and the SLA run makes way for the first update round
+    world.clock.set(datetime.fromisoformat("2026-06-01T09:30:00+00:00"))
+    deferred = s.report(IncidentCreate(title="Checkout down", reporter="erin", service="checkout", impact="high", urgency="high")).incident_id
+    while s.get(deferred).sla.execution_arn and "resolution" not in s.get(deferred).sla.execution_arn:
+        sla_run_wakes(world, deferred)
+    world.clock.set(datetime.fromisoformat("2026-06-01T11:00:00+00:00"))
+    s.maintenance_ended(deferred)
 
 
 @pytest.mark.parametrize("use_case", [AlertIntake, Lifecycle, Resolution, Escalation, SlaClocks, Duties])

@@ -14,7 +14,7 @@ from firebell.domain.models import IncidentCreate
 from firebell.usecases.rearm import TimerRearm
 
 from .builders import alarm, confirming, page_request, reminder
-from .conftest import World, open_unclassified
+from .conftest import World, open_unclassified, updates_by_a_reminder_run
 from .test_service_process import clear_outbox
 
 
@@ -161,3 +161,23 @@ def test_a_run_re_armed_before_its_first_request_pages_level_1_on_that_request(w
     request = page_request(incident_id, 1, [("schedule", "platform-primary")], token="run2-level1")
     assert {d.person for d in world.service.page(request.model_copy(update={"execution": run.execution_arn}))} == {"alice"}
     assert world.service.get(incident_id).escalation.task_token == "run2-level1"
+
+
+def test_updates_chased_by_a_reminder_run_of_old_become_moments_of_the_sla_run(world: World, rearm: TimerRearm) -> None:
+    # Given a P2 whose stakeholder updates a reminder run of their own chases (classified before issue 10's change)
+    incident_id = opened(world)
+    updates_by_a_reminder_run(world, incident_id)
+    old_run = world.service.get(incident_id).updates.execution_arn
+    world.clock.advance(timedelta(minutes=20))
+
+    # When its timers are re-armed
+    rearm.rearm_all()
+
+    # Then that run is stopped and the updates are due hourly from now, as moments of the one SLA run
+    after = world.service.get(incident_id)
+    assert (old_run, "re-armed as SLA moments") in world.workflows.stops
+    assert (after.updates.execution_arn, after.updates.started_at, after.updates.rounds) == (None, world.clock(), 0)
+    assert rearmed(world, incident_id)[1:] == ["SLA clocks", "stakeholder update reminders"]
+    world.service.acknowledge(incident_id, by="alice")
+    assert world.workflows.started(machines.SLA)[-1].payload["clock"] == "updates"
+    assert world.workflows.started(machines.SLA)[-1].payload["at"] == (world.clock() + timedelta(minutes=60)).strftime("%Y-%m-%dT%H:%M:%SZ")

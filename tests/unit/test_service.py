@@ -319,15 +319,16 @@ def test_classify_p1_sets_priority_sla_team_and_starts_everything_once(world):
     assert classified.sla.execution_arn == FakeWorkflows.execution_id(machines.SLA, f"{incident.incident_id}-sla-0-response-at-risk")
     assert classified.escalation.execution_arn == FakeWorkflows.execution_id(machines.ESCALATION, incident.incident_id)
     assert (classified.escalation.runs, classified.incident_manager) == (1, "carol")
-    assert classified.updates.every_minutes == 30
-    assert classified.updates.execution_arn == FakeWorkflows.execution_id(machines.REMINDER, f"{incident.incident_id}-updates-1")
+    assert (classified.updates.every_minutes, classified.updates.started_at, classified.updates.rounds) == (30, incident.opened_at, 0)
+    assert classified.updates.execution_arn is None  # (its rounds are moments of the SLA run)
 
     # Each machine's run once (level 1's page went before any of them: test_paging.py, issue 10; runs of different
     # machines start at once, in no particular order: test_dispatch_lanes.py)
     starts = {s.machine: s for s in world.workflows.starts}
-    assert sorted(s.machine for s in world.workflows.starts) == sorted([machines.ESCALATION, machines.REMINDER, machines.SLA])
-    escalation_run, updates_run, sla_run = starts[machines.ESCALATION], starts[machines.REMINDER], starts[machines.SLA]
-    # The SLA run waits for the first moment to come: the response target at risk (75 % of 15 min).
+    assert sorted(s.machine for s in world.workflows.starts) == sorted([machines.ESCALATION, machines.SLA])
+    escalation_run, sla_run = starts[machines.ESCALATION], starts[machines.SLA]
+    # The SLA run waits for the first moment to come: the response target at risk (75 % of 15 min), before the
+    # first stakeholder update round (30 min).
     assert sla_run.payload == {"incident_id": incident.incident_id, "generation": 0, "clock": "response", "moment": "at_risk",
                                "at": "2026-05-01T10:11:15Z"}
     plan = escalation_run.payload
@@ -337,8 +338,6 @@ def test_classify_p1_sets_priority_sla_team_and_starts_everything_once(world):
         ([{"kind": "schedule", "ref": "platform-primary"}], 300),
         ([{"kind": "person", "ref": "bob"}], 600),
     ]
-    assert updates_run.payload == {"incident_id": incident.incident_id, "duty": "updates", "max_rounds": 500, "interval_seconds": 1800,
-                                  "round": 1}
     assert world.messenger.recipients() == ["alice@example.com", "carol@example.com", "+15550100001", "+15550100003"]
 
     timeline = world.store.timeline(incident.incident_id)
@@ -368,7 +367,7 @@ def test_classify_p1_sets_priority_sla_team_and_starts_everything_once(world):
         again = world.service.classify(incident.incident_id)
 
         assert again == classified == world.service.get(incident.incident_id)
-        assert len(world.workflows.starts) == 3
+        assert len(world.workflows.starts) == 2
         assert len(world.store.timeline(incident.incident_id)) == 10
         assert len(world.messenger.recipients()) == 4
         assert world.events.types() == ["incident.opened", "incident.classified"]

@@ -13,13 +13,13 @@ import pytest
 from firebell import workflows as machines
 from firebell.domain.directory import FirebellConfig
 from firebell.domain.ack_links import InvalidAckLink
-from firebell.domain.enums import Priority, Status, TimelineKind
+from firebell.domain.enums import MessageType, Priority, Status, TimelineKind
 from firebell.domain.errors import InvalidTransition
-from firebell.domain.models import WatchRequest, IncidentCreate, IncidentRead
+from firebell.domain.models import IncidentCreate, IncidentRead, SlaWakeUp, WatchRequest
 from tests.fakes import FakeWorkflows
 
 from .builders import ALARM_ARN, alarm, confirming, exhausted, page_request, reminder, sla_wake, watch_request
-from .conftest import API_URL, World, build_world, open_unclassified
+from .conftest import API_URL, World, build_world, open_unclassified, sla_run_wakes, updates_by_a_reminder_run, with_directory
 
 
 def entries(world: World, incident_id: str, kind: TimelineKind):
@@ -29,13 +29,6 @@ def entries(world: World, incident_id: str, kind: TimelineKind):
 def clear_outbox(world: World) -> None:
     world.messenger.emails.clear()
     world.messenger.sms.clear()
-
-
-def with_directory(config: FirebellConfig, change: Callable[[dict[str, Any]], None]) -> FirebellConfig:
-    """The shipped config with its directory edited as YAML would be (and validated again)."""
-    raw = config.directory.model_dump(mode="json", exclude_none=True)
-    change(raw)
-    return FirebellConfig.model_validate({"directory": raw, "rules": config.rules.model_dump(mode="json")})
 
 
 @pytest.fixture
@@ -183,6 +176,27 @@ def test_classify_during_maintenance_defers_escalation(maintenance):
     assert len(world.workflows.started(machines.MAINTENANCE)) == 1 and world.workflows.started(machines.ESCALATION) == []
 
 
+def test_updates_beginning_after_maintenance_take_the_sla_run_and_no_run_name_comes_twice(maintenance):
+    """Given a P1 for checkout reported during its maintenance window (09:00–12:00), recorded and nobody paged, its
+    SLA run past the response target and waiting for the resolution target at risk (13:00), when the window ends,
+    then updates begin and the SLA run gives way to update round 1 (12:30) under a new generation; after that
+    round the resolution target's run comes back under a name never started before."""
+    world = maintenance
+    p1 = world.service.report(IncidentCreate(title="Checkout down", reporter="erin", service="checkout", impact="high", urgency="high")).incident_id
+    while "resolution" not in world.service.get(p1).sla.execution_arn:
+        sla_run_wakes(world, p1)
+    waiting = world.service.get(p1).sla.execution_arn
+    world.clock.set(datetime.fromisoformat("2026-05-01T12:00:00+00:00"))
+
+    started = world.service.maintenance_ended(p1)
+
+    assert (waiting, "stakeholder updates begin") in world.workflows.stops
+    assert started.sla.execution_arn == FakeWorkflows.execution_id(machines.SLA, f"{p1}-sla-1-updates-1")
+    sla_run_wakes(world, p1)
+    names = world.workflows.names(machines.SLA)
+    assert names[-1] == f"{p1}-sla-1-resolution-at-risk" and len(names) == len(set(names))
+
+
 def test_maintenance_ended_starts_escalation(maintenance):
     """Given an incident deferred by maintenance and still open at the window's end, when the maintenance
     machine wakes classify, then escalation starts; a redelivered wake-up starts nothing more."""
@@ -319,21 +333,35 @@ def test_a_window_that_starts_while_acknowledged_holds_the_retrigger(maintenance
 
 
 def test_hold_pauses_the_sla(world, p1):
-    """Given an acknowledged P1, when alice puts it on hold, then it is on hold, its SLA clocks are paused
-    (the SLA execution stopped) and the timeline says why."""
+    """Given an acknowledged P1, its SLA run waiting for update round 1 (10:30, before the resolution target at
+    risk), when alice puts it on hold, then it is on hold, its SLA clocks are paused, the run goes on waiting
+    (updates are still due on hold) and the timeline says why."""
     acknowledged_and_watched(world, p1)
     sla_execution = world.service.get(p1).sla.execution_arn
     world.clock.advance(minutes=10)
+    stops = len(world.workflows.stops)
 
     held = world.service.hold("INC-1", by="alice", reason="waiting on AWS support")
 
     assert held.status is Status.ON_HOLD
     assert held.sla.paused_since == world.clock()
-    assert world.workflows.stops[-1:] == [(sla_execution, "SLA paused")]  # (before it: the response run, met at the ack)
+    assert held.sla.execution_arn == sla_execution == FakeWorkflows.execution_id(machines.SLA, f"{p1}-sla-0-updates-1")
+    assert len(world.workflows.stops) == stops
     (entry,) = entries(world, p1, TimelineKind.ON_HOLD)
     assert (entry.actor, entry.message) == ("alice", "On hold: waiting on AWS support; SLA clocks paused")
     view = world.service.read(world.service.get(p1)).sla_status
     assert (view.response.state, view.resolution.state) == ("met", "paused")
+
+
+def test_hold_stops_a_run_waiting_for_an_sla_moment(world):
+    """Given an acknowledged P3 (no stakeholder updates), its run waiting for the resolution target at risk, when
+    put on hold, then that run is stopped and none replaces it."""
+    p3 = world.service.report(IncidentCreate(title="Disk full on build host", reporter="erin")).incident_id
+    acknowledged_and_watched(world, p3)
+    run = world.service.get(p3).sla.execution_arn
+    assert run == FakeWorkflows.execution_id(machines.SLA, f"{p3}-sla-0-resolution-at-risk")
+    held = world.service.hold(p3, by="alice", reason="vendor")
+    assert world.workflows.stops[-1] == (run, "SLA paused") and held.sla.execution_arn is None
 
 
 def test_hold_a_triggered_incident_is_refused(world, p1):
@@ -342,24 +370,27 @@ def test_hold_a_triggered_incident_is_refused(world, p1):
     assert world.workflows.stops == []
 
 
-def test_resume_rearms_the_sla_shifted_by_the_pause(world, p1):
-    """Given a P1 on hold for 20 minutes, when resumed, then it is acknowledged again, the resolution clock is
-    due 20 minutes later and a new SLA execution (generation 1) waits for the shifted moments."""
-    acknowledged_and_watched(world, p1)
+def test_resume_rearms_the_sla_shifted_by_the_pause(world, p2):
+    """Given a P2 (updates hourly) on hold for 20 minutes, when resumed, then it is acknowledged again, the
+    resolution clock is due 20 minutes later and a new SLA execution (generation 1) waits for the next moment:
+    the first update round (11:00), the run waiting for it on hold stopped."""
+    acknowledged_and_watched(world, p2)
     world.clock.advance(minutes=10)
-    world.service.hold(p1, by="alice", reason="vendor")
+    world.service.hold(p2, by="alice", reason="vendor")
+    held_run = world.service.get(p2).sla.execution_arn
     world.clock.advance(minutes=20)
 
-    resumed = world.service.resume("INC-1", by="alice")
+    resumed = world.service.resume(p2, by="alice")
 
     assert resumed.status is Status.ACKNOWLEDGED
     assert (resumed.sla.generation, resumed.sla.paused_since, resumed.sla.paused_seconds) == (1, None, 1200)
-    assert resumed.sla.resolution.due_at == datetime.fromisoformat("2026-05-01T14:20:00+00:00")
-    assert resumed.sla.execution_arn == FakeWorkflows.execution_id(machines.SLA, f"{p1}-sla-1-resolution-at-risk")
+    assert resumed.sla.resolution.due_at == datetime.fromisoformat("2026-05-01T18:20:00+00:00")
+    assert world.workflows.stops[-1] == (held_run, "SLA resumed")
+    assert resumed.sla.execution_arn == FakeWorkflows.execution_id(machines.SLA, f"{p2}-sla-1-updates-1")
     rearmed = world.workflows.started(machines.SLA)[-1]
-    # (the response target was met when alice acknowledged: the next moment is the resolution's, shifted)
-    assert rearmed.payload == {"incident_id": p1, "generation": 1, "clock": "resolution", "moment": "at_risk", "at": "2026-05-01T13:20:00Z"}
-    assert entries(world, p1, TimelineKind.RESUMED)[0].message == "Resumed; SLA clocks running again"
+    assert rearmed.payload == {"incident_id": p2, "generation": 1, "clock": "updates", "moment": "due", "at": "2026-05-01T11:00:00Z"}
+    assert resumed.sla.resolution.at_risk_at == datetime.fromisoformat("2026-05-01T16:20:00+00:00")
+    assert entries(world, p2, TimelineKind.RESUMED)[0].message == "Resumed; SLA clocks running again"
     # Hold is activity: the watch is answered (its machine then sends a fresh token, which resume would answer).
     assert world.workflows.outcomes("watch-1") == ["touched"]
 
@@ -476,17 +507,19 @@ def test_an_sla_run_waits_for_one_moment_and_its_wake_up_arms_the_next(world, p1
 
 def test_acknowledging_swaps_the_response_run_for_the_resolution_one(world, p1):
     """Given a P1 whose SLA run waits for the response target, when alice acknowledges (the target met), then that
-    run is stopped and one waits for the resolution target's at-risk moment; the first run's late wake-up arms
-    nothing more and warns nobody."""
+    run is stopped and one waits for the next moment: the first stakeholder update round (10:30, before the
+    resolution target at risk at 13:00); the first run's late wake-up arms nothing more and warns nobody."""
     response_run = world.service.get(p1).sla.execution_arn
 
     world.service.acknowledge(p1, by="alice")
 
     assert world.workflows.stops == [(response_run, "SLA target met")]
-    resolution_run = world.workflows.started(machines.SLA)[-1]
-    assert (resolution_run.name, resolution_run.payload["at"]) == (f"{p1}-sla-0-resolution-at-risk", "2026-05-01T13:00:00Z")
-    assert world.service.get(p1).sla.execution_arn == resolution_run.execution_id
+    next_run = world.workflows.started(machines.SLA)[-1]
+    assert (next_run.name, next_run.payload["at"]) == (f"{p1}-sla-0-updates-1", "2026-05-01T10:30:00Z")
+    assert world.service.get(p1).sla.execution_arn == next_run.execution_id
     assert world.service.sla_wake_up(sla_wake(p1, "at_risk", "response")) == []
+    late = SlaWakeUp(type=MessageType.SLA_WAKE, incident_id=p1, clock="response", moment="at_risk", generation=0, execution=response_run)
+    assert world.service.sla_wake_up(late) == []
     assert len(world.workflows.started(machines.SLA)) == 2
 
 
@@ -501,43 +534,56 @@ def test_wake_up_while_paused_or_resolved_is_ignored(world, p1):
 # --- stakeholder updates --------------------------------------------------------------------------
 
 
-def test_updates_first_round_says_and_saves_nothing(world, p1):
-    """Round 1 comes as the run starts: nothing is due, and nothing is saved (resolving stops the run itself)."""
-    before = world.service.get(p1)
-    assert world.service.reminder_due(reminder(p1, "updates", 1, "u1")) == []
-    assert world.service.get(p1) == before
-    assert world.messenger.recipients() == []
+def test_update_rounds_are_moments_of_the_sla_run(world, p1):
+    """Given a P1 (updates every 30 min), its SLA run waits for the response target at risk (10:11:15), then, once
+    alice acknowledges, for update round 1 (10:30) rather than the resolution target at risk (13:00): one run an
+    incident, whichever moment comes first."""
+    assert world.service.get(p1).sla.execution_arn == FakeWorkflows.execution_id(machines.SLA, f"{p1}-sla-0-response-at-risk")
+    world.service.acknowledge(p1, by="alice")
+    assert world.workflows.started(machines.SLA)[-1].payload == {
+        "incident_id": p1, "generation": 0, "clock": "updates", "moment": "due", "at": "2026-05-01T10:30:00Z"}
+    assert world.workflows.started(machines.REMINDER) == []
 
 
 def test_overdue_update_reminds_then_escalates_to_the_team_manager(world, p1):
-    """Given a P1 (updates every 30 min) nobody has posted about, when round 2 comes, then carol (incident
-    manager) is reminded by email; when round 3 comes still without an update, then carol and frank (the
-    team's manager) are paged."""
-    world.service.reminder_due(reminder(p1, "updates", 1, "u1"))
-    world.clock.advance(minutes=30)
+    """Given an acknowledged P1 (updates every 30 min) nobody has posted about, when round 1 comes, then carol
+    (incident manager) is reminded by email; when round 2 comes still without an update, then carol and frank
+    (the team's manager) are paged."""
+    acknowledged_and_watched(world, p1)
+    clear_outbox(world)
 
-    reminded = world.service.reminder_due(reminder(p1, "updates", 2, "u2"))
+    reminded = sla_run_wakes(world, p1)
 
+    assert world.clock() == datetime.fromisoformat("2026-05-01T10:30:00+00:00")
     assert [(d.channel, d.person) for d in reminded] == [("email", "carol")]
     assert entries(world, p1, TimelineKind.UPDATE_OVERDUE)[-1].message == "Stakeholder update overdue: carol reminded"
-    world.clock.advance(minutes=30)
+    assert world.workflows.started(machines.SLA)[-1].name == f"{p1}-sla-0-updates-2"
 
-    escalated = world.service.reminder_due(reminder(p1, "updates", 3, "u3"))
+    escalated = sla_run_wakes(world, p1)
 
+    assert world.clock() == datetime.fromisoformat("2026-05-01T11:00:00+00:00")
     assert [(d.channel, d.person) for d in escalated] == [("email", "carol"), ("sms", "carol"), ("email", "frank"), ("sms", "frank")]
     assert entries(world, p1, TimelineKind.UPDATE_OVERDUE)[-1].message == (
         "Stakeholder update overdue 2 times in a row: escalated to carol, frank"
     )
     updates = world.service.get(p1).updates
-    assert (updates.overdue_rounds, updates.reminders_sent, updates.task_token) == (2, 2, "u3")
+    assert (updates.overdue_rounds, updates.reminders_sent, updates.rounds) == (2, 2, 2)
+
+
+def test_a_redelivered_or_stale_update_round_counts_once(world, p1):
+    acknowledged_and_watched(world, p1)
+    run = world.service.get(p1).sla.execution_arn
+    sla_run_wakes(world, p1)
+    again = SlaWakeUp(type=MessageType.SLA_WAKE, incident_id=p1, clock="updates", moment="due", generation=0, execution=run)
+    assert world.service.sla_wake_up(again) == []
+    assert world.service.get(p1).updates.rounds == 1
 
 
 def test_an_update_in_time_resets_the_reminders(world, p1):
     """Given one overdue round, when carol posts an update, then stakeholders (dave) get it, and the next round
     is quiet and counts nothing overdue."""
-    world.service.reminder_due(reminder(p1, "updates", 1, "u1"))
-    world.clock.advance(minutes=30)
-    world.service.reminder_due(reminder(p1, "updates", 2, "u2"))
+    acknowledged_and_watched(world, p1)
+    sla_run_wakes(world, p1)  # 10:30, overdue
     world.clock.advance(minutes=10)
     clear_outbox(world)
 
@@ -547,25 +593,41 @@ def test_an_update_in_time_resets_the_reminders(world, p1):
     assert "Failover in progress, ETA 20 minutes" in world.messenger.emails[0].body
     (entry,) = [e for e in entries(world, p1, TimelineKind.STAKEHOLDER_UPDATE) if e.actor == "carol"]
     assert entry.message == "Failover in progress, ETA 20 minutes"
-    world.clock.advance(minutes=20)
-    assert world.service.reminder_due(reminder(p1, "updates", 3, "u3")) == []
+    assert sla_run_wakes(world, p1) == []  # 11:00
     assert world.service.get(p1).updates.overdue_rounds == 0
 
 
 def test_updates_of_a_p2_go_to_the_team_incident_manager(world, p2):
-    world.service.reminder_due(reminder(p2, "updates", 1, "u1"))
-    world.clock.advance(minutes=60)
-    assert [d.person for d in world.service.reminder_due(reminder(p2, "updates", 2, "u2"))] == ["carol"]
+    acknowledged_and_watched(world, p2)
+    clear_outbox(world)
+    assert [d.person for d in sla_run_wakes(world, p2)] == ["carol"]
+    assert world.clock() == datetime.fromisoformat("2026-05-01T11:00:00+00:00")
 
 
 def test_resolving_ends_the_updates(world, p1):
-    """Given the updates reminder is waiting, when the incident is resolved, then its run is stopped; a later
-    round (already in flight) is answered `done`."""
-    world.service.reminder_due(reminder(p1, "updates", 1, "u1"))
+    """Given the SLA run waits for an update round, when the incident is resolved, then that run is stopped and
+    its wake-up, were it already on its way, says nothing."""
+    acknowledged_and_watched(world, p1)
+    run = world.service.get(p1).sla.execution_arn
+    world.service.resolve(p1, by="alice", notes="fixed")
+    assert (run, "resolved") in world.workflows.stops
+    late = SlaWakeUp(type=MessageType.SLA_WAKE, incident_id=p1, clock="updates", moment="due", generation=0, execution=run)
+    assert world.service.sla_wake_up(late) == []
+
+
+def test_updates_chased_by_a_reminder_run_of_old_go_on_until_re_armed(world, p1):
+    """Given a P1 classified before update rounds became SLA moments (a reminder run of its own chases them), then
+    that run's rounds still remind (round 1 comes as it starts and says nothing); resolving stops it, and a later
+    round is answered `done`."""
+    updates_by_a_reminder_run(world, p1)
+    assert world.service.reminder_due(reminder(p1, "updates", 1, "u1")) == []
+    world.clock.advance(minutes=30)
+    assert [(d.channel, d.person) for d in world.service.reminder_due(reminder(p1, "updates", 2, "u2"))] == [("email", "carol")]
+    assert world.service.get(p1).updates.task_token == "u2"
     world.service.resolve(p1, by="alice", notes="fixed")
     assert (world.service.get(p1).updates.execution_arn, "resolved") in world.workflows.stops
-    assert world.service.reminder_due(reminder(p1, "updates", 2, "u2")) == []
-    assert world.workflows.outcomes("u2") == ["done"]
+    assert world.service.reminder_due(reminder(p1, "updates", 3, "u3")) == []
+    assert world.workflows.outcomes("u3") == ["done"]
 
 
 # --- post-incident reviews --------------------------------------------------------------------------
@@ -577,7 +639,7 @@ def test_resolving_a_p1_requires_a_review(world, p1):
     resolved = world.service.resolve(p1, by="alice", notes="killed the blocking session")
 
     assert (resolved.review.owner, resolved.review.due_at) == ("carol", world.clock() + timedelta(days=5))
-    (review_run,) = world.workflows.started(machines.REMINDER)[1:]
+    (review_run,) = world.workflows.started(machines.REMINDER)
     assert (review_run.name, review_run.payload) == (
         f"{p1}-review-0", {"incident_id": p1, "duty": "review", "max_rounds": 7, "interval_seconds": 86400, "round": 1})
     assert resolved.review.execution_arn == review_run.execution_id
@@ -752,9 +814,10 @@ def test_reopen_answers_the_window_restarts_escalation_and_resumes_the_sla(world
     assert reopened.sla.resolution.met_at is None
     assert reopened.sla.resolution.due_at == datetime.fromisoformat("2026-05-01T14:30:00+00:00")
     assert (reopened.sla.generation, reopened.sla.paused_since) == (1, None)
-    assert world.workflows.started(machines.SLA)[-1].name == f"{p1}-sla-1-resolution-at-risk"
-    assert world.workflows.started(machines.REMINDER)[-1].name == f"{p1}-updates-2"
-    assert reopened.updates.overdue_rounds == 0
+    # (update rounds are due again from the reopening: the first at 12:00, before the resolution target at risk)
+    assert world.workflows.started(machines.SLA)[-1].name == f"{p1}-sla-1-updates-1"
+    assert world.workflows.started(machines.SLA)[-1].payload["at"] == "2026-05-01T12:00:00Z"
+    assert (reopened.updates.started_at, reopened.updates.rounds, reopened.updates.overdue_rounds) == (world.clock(), 0, 0)
     (entry,) = entries(world, p1, TimelineKind.REOPENED)
     assert (entry.actor, entry.message) == ("erin", "Reopened by erin: checkout still failing")
     assert world.events.types()[-1] == "incident.reopened"

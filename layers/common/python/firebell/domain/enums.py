@@ -106,8 +106,9 @@ class MessageType(StrEnum):
     PAGE = "escalation.page"  # with a task token: page one level, then wait for an answer or the level's delay
     WATCH = "escalation.watch"  # with a task token: acknowledged; wait for activity or the acknowledgement timeout
     ESCALATION_EXHAUSTED = "escalation.exhausted"  # every level of every round timed out
-    SLA_AT_RISK = "sla.at_risk"
-    SLA_BREACHED = "sla.breached"
+    SLA_WAKE = "sla.wake"  # an SLA moment (at risk, breach) or a stakeholder update round is due: `clock`, `moment`
+    SLA_AT_RISK = "sla.at_risk"  # (runs started before issue 10's one-state wake: it said the moment with its type)
+    SLA_BREACHED = "sla.breached"  # (likewise)
     REMINDER_DUE = "reminder.due"  # with a task token: is the duty (review, stakeholder update) done?
     RESOLUTION_CONFIRMING = "resolution.confirming"  # with a task token: the confirmation window is open
     RESOLUTION_WINDOW_CLOSED = "resolution.window_closed"

@@ -140,9 +140,15 @@ class Review(Duty):
 
 
 class StakeholderUpdates(Duty):
+    """Updates due every `every_minutes` while open. Their rounds are moments of the SLA machine's runs (one run
+    waits for the incident's next moment of either kind); `execution_arn` is set only for a reminder run started
+    before that (re-arming the timers converts it)."""
+
     every_minutes: float
     last_update_at: datetime | None = None
     overdue_rounds: int = 0
+    started_at: datetime | None = None  # round n is due every_minutes × n after it
+    rounds: int = 0  # rounds come and gone
 
 
 class ResolutionWorkflow(_Model):
@@ -372,10 +378,19 @@ class SmsDigestDue(_Model):
 
 
 class SlaWakeUp(_Model):
-    type: Literal[MessageType.SLA_AT_RISK, MessageType.SLA_BREACHED]
+    type: Literal[MessageType.SLA_WAKE, MessageType.SLA_AT_RISK, MessageType.SLA_BREACHED]
     incident_id: str
-    clock: Literal["response", "resolution"]
+    clock: Literal["response", "resolution", "updates"]
+    # sla.wake says which moment; runs started before it said so with their type (and named no execution)
+    moment: Literal["at_risk", "breach", "due"] | None = None
     generation: int
+    execution: str | None = None
+
+    @property
+    def which_moment(self) -> str:
+        if self.moment is not None:
+            return self.moment
+        return "at_risk" if self.type is MessageType.SLA_AT_RISK else "breach"
 
 
 class ReminderDue(_Model):

@@ -74,15 +74,25 @@ def meet(clock: SlaClock, which: str, at: datetime) -> SlaClock:
     return clock.model_copy(update={which: timer.model_copy(update={"met_at": at})})
 
 
-def next_moment(clock: SlaClock) -> tuple[str, str, datetime] | None:
-    """The next SLA moment still to come: (clock, "at_risk" or "breach", when), the earliest of either clock's;
-    None when both targets are met or breached. The SLA state machine waits for one moment a run."""
+def pending_moments(clock: SlaClock, update_due: datetime | None = None) -> list[tuple[datetime, str, str]]:
+    """(when, clock, moment) of each moment still to come: either SLA target's next ("at_risk" or "breach"; none
+    while paused) and the next stakeholder update round's ("updates", "due")."""
     moments = []
-    for which in ("response", "resolution"):
-        timer: SlaTimer = getattr(clock, which)
-        if timer.met_at or timer.breached_at:
-            continue
-        moments.append((timer.due_at, which, "breach") if timer.at_risk_notified_at else (timer.at_risk_at, which, "at_risk"))
+    if clock.paused_since is None:
+        for which in ("response", "resolution"):
+            timer: SlaTimer = getattr(clock, which)
+            if timer.met_at or timer.breached_at:
+                continue
+            moments.append((timer.due_at, which, "breach") if timer.at_risk_notified_at else (timer.at_risk_at, which, "at_risk"))
+    if update_due is not None:
+        moments.append((update_due, "updates", "due"))
+    return moments
+
+
+def next_moment(clock: SlaClock, update_due: datetime | None = None) -> tuple[str, str, datetime] | None:
+    """The earliest pending moment as (clock, moment, when); None when nothing is left to wait for. The SLA
+    state machine waits for one moment a run."""
+    moments = pending_moments(clock, update_due)
     if not moments:
         return None
     at, which, moment = min(moments)

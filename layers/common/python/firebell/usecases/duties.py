@@ -3,6 +3,8 @@ and post-incident reviews, with the reminders that chase them."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from .. import workflows as machines
 from ..domain.directory import FirebellConfig
 from ..domain import sla
@@ -10,13 +12,13 @@ from ..domain.enums import TaskOutcome, TimelineKind
 from ..domain.errors import InvalidTransition
 from ..domain.escalation import scaled_timeout
 from ..domain.lifecycle import is_open
-from ..domain.models import ReminderDue, Review, StakeholderUpdates, TimelineEntry
+from ..domain.models import Incident, ReminderDue, Review, StakeholderUpdates, TimelineEntry
 from ..outbox import Change, EffectKind, Guard, Needs
 from .base import SYSTEM, Context, Incidents, Outcome
 from .messages import compose
 
-# Stakeholder updates are due while the incident is open; their reminders still end (Standard executions last at
-# most a year).
+# Stakeholder updates are due while the incident is open; their reminders still end (a Standard execution of the
+# reminder machine, which ran them before, lasts at most a year).
 _MAX_UPDATE_ROUNDS = 500
 
 
@@ -49,17 +51,12 @@ def touch(c: Change) -> None:
         c.set_part("escalation", task_token=None)  # answered: the machine sends a fresh watch token
 
 
-def start_reminder(c: Change, ctx: Context, duty: str, every_minutes: float, run: int, suffix: str = "",
-                   max_rounds: int = _MAX_UPDATE_ROUNDS) -> str:
-    name = f"{c.incident_id}-{duty}-{run}" + (f"-{suffix}" if suffix else "")
-    c.start(machines.REMINDER, name, {"incident_id": c.incident_id, "duty": duty, "max_rounds": max_rounds,
-                                      "interval_seconds": scaled_timeout(every_minutes, ctx.time_scale), "round": 1})
-    return ctx.execution_arn(machines.REMINDER, name)
-
-
 def start_review_reminder(c: Change, ctx: Context, config: FirebellConfig, run: int, suffix: str = "") -> str:
     process = config.rules.process
-    return start_reminder(c, ctx, "review", process.review_reminder_hours * 60, run, suffix, process.review_reminder_max_rounds)
+    name = f"{c.incident_id}-review-{run}" + (f"-{suffix}" if suffix else "")
+    c.start(machines.REMINDER, name, {"incident_id": c.incident_id, "duty": "review", "max_rounds": process.review_reminder_max_rounds,
+                                      "interval_seconds": scaled_timeout(process.review_reminder_hours * 60, ctx.time_scale), "round": 1})
+    return ctx.execution_arn(machines.REMINDER, name)
 
 
 def start_duties(c: Change, ctx: Context, config: FirebellConfig) -> None:
@@ -72,10 +69,50 @@ def start_duties(c: Change, ctx: Context, config: FirebellConfig) -> None:
         c.log(TimelineKind.INCIDENT_MANAGER, SYSTEM, f"{incident.priority}: {manager} assigned as incident manager")
         reach(c, ctx, config, [manager], urgent=True, why=f"incident manager for {incident.priority}")
     if incident.priority in process.stakeholder_update_minutes and incident.updates is None:
+        # (their rounds are moments of the SLA run the caller arms: sla_clocks.arm)
         every = process.stakeholder_update_minutes[incident.priority]
-        execution = start_reminder(c, ctx, "updates", every, incident.escalation.runs)
-        c.set(updates=StakeholderUpdates(every_minutes=every, execution_arn=execution))
+        c.set(updates=StakeholderUpdates(every_minutes=every, started_at=c.now))
         c.log(TimelineKind.STAKEHOLDER_UPDATE, SYSTEM, f"{incident.priority}: stakeholder updates due every {every:g} min while open")
+
+
+def next_update_due(incident: Incident, time_scale: float) -> datetime | None:
+    """When the next stakeholder update round is due: None if the incident has none (or a reminder run of old
+    chases them), is no longer open, or has had its last round."""
+    updates = incident.updates
+    if updates is None or updates.started_at is None or updates.execution_arn is not None or not is_open(incident.status):
+        return None
+    if updates.rounds >= _MAX_UPDATE_ROUNDS:
+        return None
+    return updates.started_at + sla.scaled(updates.every_minutes * (updates.rounds + 1), time_scale)
+
+
+def update_round(c: Change, ctx: Context, config: FirebellConfig) -> None:
+    """A round of stakeholder updates came: overdue unless someone posted one within the last interval."""
+    updates = c.incident.updates
+    rounds = updates.rounds + 1
+    c.set_part("updates", rounds=rounds)
+    window_start = c.now - sla.scaled(updates.every_minutes, ctx.time_scale)
+    if not (updates.last_update_at and updates.last_update_at >= window_start):
+        _overdue(c, ctx, config)  # (an update in time: posting it set overdue_rounds back to 0)
+    if rounds >= _MAX_UPDATE_ROUNDS:
+        c.log(TimelineKind.UPDATE_OVERDUE, SYSTEM, f"No more stakeholder update reminders: round {rounds} of {_MAX_UPDATE_ROUNDS} was the last "
+              f"(stakeholder updates are reminded for {_MAX_UPDATE_ROUNDS} rounds at most)", details={"duty": "updates", "rounds": rounds})
+
+
+def _overdue(c: Change, ctx: Context, config: FirebellConfig, **updates_fields) -> None:
+    """No update in the last interval: remind the incident manager; overdue again, escalate to the team manager."""
+    updates = c.incident.updates
+    overdue = updates.overdue_rounds + 1
+    c.set_part("updates", overdue_rounds=overdue, reminders_sent=updates.reminders_sent + 1, **updates_fields)
+    team = config.directory.team(c.incident.team)
+    manager = c.incident.incident_manager or team.incident_managers[0]
+    if overdue == 1:
+        c.log(TimelineKind.UPDATE_OVERDUE, SYSTEM, f"Stakeholder update overdue: {manager} reminded")
+        reach(c, ctx, config, [manager], urgent=False, why="stakeholder update overdue")
+        return
+    escalate_to = [p for p in (manager, team.manager) if p]
+    c.log(TimelineKind.UPDATE_OVERDUE, SYSTEM, f"Stakeholder update overdue {overdue} times in a row: escalated to {', '.join(escalate_to)}")
+    reach(c, ctx, config, escalate_to, urgent=True, why=f"stakeholder update overdue ×{overdue}")
 
 
 def require_review(c: Change, ctx: Context, config: FirebellConfig) -> None:
@@ -125,31 +162,17 @@ class Duties:
                 reach(c, self._ctx, config, [review.owner], urgent=False, why=f"post-incident review reminder #{due.round - 1}")
             self._last_round(c, due, f"{sent} reminder(s) sent and the review is not done; rules.yaml process.review_reminder_max_rounds")
             return
+        # A reminder run of the updates from before they became SLA moments (until the timers are re-armed).
         updates = c.incident.updates
-        if updates is None or not is_open(c.incident.status) or past_cap:
+        if updates is None or updates.execution_arn is None or not is_open(c.incident.status) or past_cap:
             c.answer(due.task_token, TaskOutcome.DONE)
             return
         if due.round == 1 or updates.task_token == due.task_token:
             return
         window_start = c.now - sla.scaled(updates.every_minutes, self._ctx.time_scale)
         if not (updates.last_update_at and updates.last_update_at >= window_start):
-            self._overdue(c, due, config)  # (an update in time: posting it set overdue_rounds back to 0)
+            _overdue(c, self._ctx, config, task_token=due.task_token)  # (an update in time: posting it set overdue_rounds back to 0)
         self._last_round(c, due, f"stakeholder updates are reminded for {due.max_rounds} rounds at most")
-
-    def _overdue(self, c: Change, due: ReminderDue, config: FirebellConfig) -> None:
-        """No update in the last interval: remind the incident manager; overdue again, escalate to the team manager."""
-        updates = c.incident.updates
-        overdue = updates.overdue_rounds + 1
-        c.set_part("updates", task_token=due.task_token, overdue_rounds=overdue, reminders_sent=updates.reminders_sent + 1)
-        team = config.directory.team(c.incident.team)
-        manager = c.incident.incident_manager or team.incident_managers[0]
-        if overdue == 1:
-            c.log(TimelineKind.UPDATE_OVERDUE, SYSTEM, f"Stakeholder update overdue: {manager} reminded")
-            reach(c, self._ctx, config, [manager], urgent=False, why="stakeholder update overdue")
-            return
-        escalate_to = [p for p in (manager, team.manager) if p]
-        c.log(TimelineKind.UPDATE_OVERDUE, SYSTEM, f"Stakeholder update overdue {overdue} times in a row: escalated to {', '.join(escalate_to)}")
-        reach(c, self._ctx, config, escalate_to, urgent=True, why=f"stakeholder update overdue ×{overdue}")
 
     @staticmethod
     def _last_round(c: Change, due: ReminderDue, why: str) -> None:

@@ -79,9 +79,9 @@ def _stale(c: Change, execution: str | None) -> bool:
 
 class Escalation:
     NEEDS = Needs(
-        # (it starts only the first run: no run before it to stop)
-        effects=frozenset({EffectKind.PUBLISH, EffectKind.ANSWER, EffectKind.START, EffectKind.EMAIL, EffectKind.SMS}),
-        starts=frozenset({machines.ESCALATION, machines.SLA, machines.QUIET, machines.MAINTENANCE, machines.REMINDER}),
+        # (it starts only the first escalation run: no run before it to stop; an SLA run may make way for updates)
+        effects=frozenset({EffectKind.PUBLISH, EffectKind.ANSWER, EffectKind.START, EffectKind.STOP, EffectKind.EMAIL, EffectKind.SMS}),
+        starts=frozenset({machines.ESCALATION, machines.SLA, machines.QUIET, machines.MAINTENANCE}), stops=frozenset({machines.SLA}),
         answers=frozenset({machines.ESCALATION}), signs_ack_links=True,
     )
 
@@ -168,6 +168,8 @@ class Escalation:
             c.log(TimelineKind.MAINTENANCE, SYSTEM, "Maintenance window over and the incident is still open: escalation starts")
             start_escalation(c, self._ctx, config)
             start_duties(c, self._ctx, config)
+            if c.incident.sla:
+                sla_clocks.arm(c, self._ctx, why="stakeholder updates begin")  # their first round may come before its moment
 
         return self._incidents.change(incident_id, decide)
 

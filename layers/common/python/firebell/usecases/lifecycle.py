@@ -61,7 +61,7 @@ class Lifecycle:
     def hold(self, incident_id_or_reference: str, by: str, reason: str) -> Outcome:
         def decide(c: Change) -> None:
             transition(c, Action.HOLD)
-            sla_clocks.pause(c)
+            sla_clocks.pause(c, self._ctx)
             c.log(TimelineKind.ON_HOLD, by, f"On hold: {reason or 'no reason given'}; SLA clocks paused")
             touch(c)
 

@@ -22,7 +22,7 @@ from ..outbox import Change, EffectKind, Needs
 from ..ports import IncidentFilter
 from . import sla_clocks
 from .base import SYSTEM, Context, Incidents, Outcome
-from .duties import start_reminder, start_review_reminder
+from .duties import start_review_reminder
 from .escalation import start_escalation
 
 _PAGE = 100
@@ -49,7 +49,7 @@ class TimerRearm:
     NEEDS = Needs(
         effects=frozenset({EffectKind.PUBLISH, EffectKind.START, EffectKind.STOP, EffectKind.ANSWER}),
         starts=frozenset({machines.ESCALATION, machines.SLA, machines.REMINDER, machines.RESOLUTION, machines.MAINTENANCE, machines.QUIET}),
-        stops=frozenset({machines.ESCALATION, machines.SLA}),
+        stops=frozenset({machines.ESCALATION, machines.SLA, machines.REMINDER}),
         answers=frozenset({machines.ESCALATION}),
     )
 
@@ -107,17 +107,20 @@ class TimerRearm:
         elif escalation.execution_arn is not None and not escalation.exhausted:
             start_escalation(c, self._ctx, config)  # (acknowledged: its first page is skipped and the watch resumes)
             armed.append(f"escalation (run {c.incident.escalation.runs}, from level 1)")
-        if _sla_running(incident):
+        if incident.updates is not None and incident.updates.execution_arn is not None:
+            # A reminder run of old: its rounds become moments of the SLA run armed below, due from now.
+            c.stop(incident.updates.execution_arn, "re-armed as SLA moments")
+            c.set_part("updates", execution_arn=None, task_token=None, started_at=c.now, rounds=0)
+        if incident.sla is not None and (_sla_running(incident) or incident.updates is not None):
             clock = incident.sla
             c.stop(clock.execution_arn, "re-armed")
             # A new generation: a wake-up of the lost run, were it still queued, is stale.
             c.set(sla=clock.model_copy(update={"generation": clock.generation + 1, "execution_arn": None}))
             sla_clocks.arm(c, self._ctx)
-            armed.append("SLA clocks")
-        if incident.updates is not None and incident.updates.execution_arn is not None:
-            execution = start_reminder(c, self._ctx, "updates", incident.updates.every_minutes, c.incident.escalation.runs, suffix=tag)
-            c.set_part("updates", execution_arn=execution, task_token=None)
-            armed.append("stakeholder update reminders")
+            if _sla_running(c.incident):
+                armed.append("SLA clocks")
+            if incident.updates is not None:
+                armed.append("stakeholder update reminders")
         service = config.directory.service(incident.service)
         if incident.dedup_key and service is not None and service.auto_resolve_quiet_minutes is not None:
             quiet = sla.scaled(service.auto_resolve_quiet_minutes, self._ctx.time_scale)

@@ -16,7 +16,7 @@ from ..domain.models import QuietCheck, ResolutionConfirming
 from ..outbox import Change, DedupMark, EffectKind, Needs
 from . import sla_clocks
 from .base import SYSTEM, Context, Incidents, Outcome
-from .duties import reach, require_review, start_reminder
+from .duties import reach, require_review
 from .escalation import start_escalation
 from .lifecycle import transition
 
@@ -59,7 +59,8 @@ class Resolution:
         how = "automatically" if automatic else f"by {by}"
         c.log(TimelineKind.RESOLVED, by, f"Resolved {how}: {notes}", details={"automatic": automatic})
         # Paging stops for certain: the run is stopped (answering its waiting task as well would only cost the
-        # machine two more transitions on its way out). So are the stakeholder-update reminders.
+        # machine two more transitions on its way out). So is the SLA run, which waits for stakeholder update rounds
+        # too (and a reminder run of old for them).
         c.stop(incident.escalation.execution_arn, "resolved")
         c.set_part("escalation", task_token=None, watching=False)
         if incident.updates:
@@ -83,6 +84,9 @@ class Resolution:
                 c.dedup.append(DedupMark(dedup_key=before.dedup_key, incident_id=before.incident_id, clear_resolved=True))
             c.answer(before.resolution.task_token, TaskOutcome.REOPENED)
             c.set_part("resolution", task_token=None)
+            if c.incident.updates:
+                # Updates are due again from now, as SLA moments (a reminder run of old was stopped with the resolution).
+                c.set_part("updates", started_at=c.now, rounds=0, overdue_rounds=0, execution_arn=None, task_token=None)
             if before.sla:
                 # The resolution clock carries on from where resolving stopped it.
                 stopped_at = before.resolved_at or c.now
@@ -92,9 +96,6 @@ class Resolution:
                 sla_clocks.resume(c, self._ctx)
             c.publish(EventType.REOPENED)
             start_escalation(c, self._ctx, config)
-            if c.incident.updates:
-                execution = start_reminder(c, self._ctx, "updates", c.incident.updates.every_minutes, c.incident.escalation.runs)
-                c.set_part("updates", execution_arn=execution, task_token=None, overdue_rounds=0)
 
         return self._incidents.change(incident_id_or_reference, decide)
 

@@ -1,22 +1,26 @@
 """SLA clocks: armed at classification, paused on hold, resumed, met; at-risk warns the owner, breach pages
-the incident manager. The timers themselves are the `sla` state machine."""
+the incident manager. The timers themselves are the `sla` state machine, whose runs wait for stakeholder update
+rounds as well (duties.update_round): one run an incident, waiting for whichever moment comes first."""
 
 from __future__ import annotations
 
 from .. import workflows as machines
 from ..domain.directory import FirebellConfig
 from ..domain import sla
-from ..domain.enums import MessageType, TimelineKind
+from ..domain.enums import TimelineKind
 from ..domain.escalation import people_for, plan_targets
 from ..domain.lifecycle import is_open
 from ..domain.models import Incident, SlaWakeUp
 from ..outbox import Change, EffectKind, Needs
 from .base import SYSTEM, Context, Incidents, Outcome
-from .duties import reach
+from .duties import next_update_due, reach, update_round
 
 
-def _run_name(incident_id: str, generation: int, clock: str, moment: str) -> str:
-    """One run per moment per arming: a later wake-up finds its own run replaced and knows it is stale."""
+def _run_name(incident_id: str, generation: int, clock: str, moment: str, updates_round: int = 0) -> str:
+    """One run per moment per generation: a run stopped while its moment is still to come (an earlier one came
+    first) spends its generation's names, so a name is never started twice."""
+    if clock == "updates":
+        return f"{incident_id}-sla-{generation}-updates-{updates_round}"
     return f"{incident_id}-sla-{generation}-{clock}-{moment.replace('_', '-')}"
 
 
@@ -26,44 +30,59 @@ def _legacy(c: Change, ctx: Context) -> bool:
     return clock.execution_arn == ctx.execution_arn(machines.SLA, f"{c.incident_id}-sla-{clock.generation}")
 
 
-def arm(c: Change, ctx: Context) -> None:
-    """Start the run for the next moment still to come (none when both targets are met or breached)."""
+def arm(c: Change, ctx: Context, why: str = "re-armed", ended: bool = False) -> None:
+    """Have one run wait for the incident's next moment (SLA target or stakeholder update round), or none: the
+    current run stays if it waits for that moment already, else it is stopped (`ended`: it has just woken)."""
     clock = c.incident.sla
-    found = sla.next_moment(clock)
+    current = None if ended else clock.execution_arn
+    update_due = next_update_due(c.incident, ctx.time_scale)
+    found = sla.next_moment(clock, update_due)
+    updates_round = c.incident.updates.rounds + 1 if c.incident.updates else 0
+
+    def run_of(which: str, moment: str) -> str:
+        return ctx.execution_arn(machines.SLA, _run_name(c.incident_id, clock.generation, which, moment, updates_round))
+
+    if found is not None and current == run_of(found[0], found[1]):
+        return
+    if current is not None:
+        c.stop(current, why)
+        if current in {run_of(which, moment) for _, which, moment in sla.pending_moments(clock, update_due)}:
+            clock = clock.model_copy(update={"generation": clock.generation + 1})
     if found is None:
         c.set(sla=clock.model_copy(update={"execution_arn": None}))
         return
     which, moment, at = found
-    name = _run_name(c.incident_id, clock.generation, which, moment)
-    execution = ctx.execution_arn(machines.SLA, name)
-    if execution != clock.execution_arn:
-        c.start(machines.SLA, name, sla.wake_input(c.incident_id, clock.generation, which, moment, at))
-        c.set(sla=clock.model_copy(update={"execution_arn": execution}))
+    name = _run_name(c.incident_id, clock.generation, which, moment, updates_round)
+    c.start(machines.SLA, name, sla.wake_input(c.incident_id, clock.generation, which, moment, at))
+    c.set(sla=clock.model_copy(update={"execution_arn": ctx.execution_arn(machines.SLA, name)}))
 
 
 def rearm(c: Change, ctx: Context) -> None:
     """A target was met: the run waiting for its moment is no longer wanted, the next moment's is."""
     clock = c.incident.sla
-    if clock is None or clock.paused_since or clock.execution_arn is None or _legacy(c, ctx):
+    if clock is None or _legacy(c, ctx):
         return
-    before = clock.execution_arn
-    arm(c, ctx)
-    if c.incident.sla.execution_arn != before:
-        c.stop(before, "SLA target met")
+    arm(c, ctx, why="SLA target met")
 
 
-def pause(c: Change) -> None:
+def pause(c: Change, ctx: Context) -> None:
+    """On hold the SLA targets wait; stakeholder updates are still due."""
     clock = c.incident.sla
     if clock is None or clock.paused_since:
         return
-    c.stop(clock.execution_arn, "SLA paused")
     c.set(sla=sla.pause(clock, c.now))
+    if clock.execution_arn is None or not _legacy(c, ctx):
+        arm(c, ctx, why="SLA paused")
+    else:
+        c.stop(clock.execution_arn, "SLA paused")
+        c.set(sla=c.incident.sla.model_copy(update={"execution_arn": None}))
 
 
 def resume(c: Change, ctx: Context) -> None:
     clock = c.incident.sla
     if clock is None or clock.paused_since is None:
         return
+    c.stop(clock.execution_arn, "SLA resumed")  # (the run for an update round while on hold: a new generation now)
     c.set(sla=sla.resume(clock, c.now).model_copy(update={"execution_arn": None}))
     arm(c, ctx)
 
@@ -93,19 +112,29 @@ class SlaClocks:
     def _decide(self, c: Change, wake: SlaWakeUp, config: FirebellConfig) -> None:
         incident = c.incident
         clock = incident.sla
-        if clock is None or wake.generation != clock.generation or clock.paused_since or not is_open(incident.status):
-            return  # stale: the clock was paused, re-armed or stopped since this wake-up was scheduled
-        self._notify(c, wake, config)
-        moment = "at_risk" if wake.type is MessageType.SLA_AT_RISK else "breach"
-        if clock.execution_arn == self._ctx.execution_arn(machines.SLA, _run_name(c.incident_id, clock.generation, wake.clock, moment)):
-            arm(c, self._ctx)  # that run is over: the one for the moment after it
+        if clock is None or not is_open(incident.status):
+            return
+        if wake.execution is None:  # a run started before issue 10's one-state wake
+            if wake.generation != clock.generation or clock.paused_since:
+                return  # stale: the clock was paused, re-armed or stopped since this wake-up was scheduled
+            self._notify(c, wake, config)
+            if clock.execution_arn == self._ctx.execution_arn(machines.SLA, _run_name(c.incident_id, clock.generation, wake.clock, wake.which_moment)):
+                arm(c, self._ctx, ended=True)  # that run is over: the one for the moment after it
+            return
+        if wake.execution != clock.execution_arn:
+            return  # stale: replaced or stopped since (a met target, a hold, a resolution, re-armed timers)
+        if wake.clock == "updates":
+            update_round(c, self._ctx, config)
+        else:
+            self._notify(c, wake, config)
+        arm(c, self._ctx, ended=True)  # that run is over: the one for the moment after it
 
     def _notify(self, c: Change, wake: SlaWakeUp, config: FirebellConfig) -> None:
         incident = c.incident
         timer = getattr(incident.sla, wake.clock)
         if timer.met_at:
             return
-        if wake.type is MessageType.SLA_AT_RISK:
+        if wake.which_moment == "at_risk":
             if timer.at_risk_notified_at:
                 return
             self._mark(c, wake.clock, at_risk_notified_at=c.now)
