@@ -14,7 +14,7 @@ from firebell.domain.models import IncidentCreate
 from firebell.usecases.rearm import TimerRearm
 
 from .builders import alarm, confirming, page_request, reminder
-from .conftest import World, open_unclassified, updates_by_a_reminder_run
+from .conftest import World, open_unclassified, sla_run_wakes, updates_by_a_reminder_run
 from .test_service_process import clear_outbox
 
 
@@ -181,3 +181,27 @@ def test_updates_chased_by_a_reminder_run_of_old_become_moments_of_the_sla_run(w
     world.service.acknowledge(incident_id, by="alice")
     assert world.workflows.started(machines.SLA)[-1].payload["clock"] == "updates"
     assert world.workflows.started(machines.SLA)[-1].payload["at"] == (world.clock() + timedelta(minutes=60)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def test_update_rounds_missed_while_the_timers_were_lost_come_as_one(world: World, rearm: TimerRearm) -> None:
+    # Given an acknowledged P1 (updates every 30 min) whose executions were lost for 5 hours
+    incident_id = world.service.report(IncidentCreate(title="Primary database deadlock", reporter="erin")).incident_id
+    world.service.acknowledge(incident_id, by="alice")
+    world.clock.advance(timedelta(hours=5))
+    rearmed_at = world.clock()
+
+    # When its timers are re-armed
+    rearm.rearm(incident_id)
+    clear_outbox(world)
+
+    # Then (after the resolution target's moments, which passed too) one round is due at once (the incident
+    # manager reminded once), and the next one interval later
+    while world.workflows.started(machines.SLA)[-1].payload["clock"] != "updates":
+        sla_run_wakes(world, incident_id)
+    clear_outbox(world)
+    assert [(d.channel, d.person) for d in sla_run_wakes(world, incident_id)] == [("email", "carol")]
+    assert world.clock() == rearmed_at
+    sla_run_wakes(world, incident_id)
+    assert world.clock() == rearmed_at + timedelta(minutes=30)
+    assert [e.message for e in world.store.timeline(incident_id) if e.kind is TimelineKind.UPDATE_OVERDUE] == [
+        "Stakeholder update overdue: carol reminded", "Stakeholder update overdue 2 times in a row: escalated to carol, frank"]

@@ -22,7 +22,7 @@ from ..outbox import Change, EffectKind, Needs
 from ..ports import IncidentFilter
 from . import sla_clocks
 from .base import SYSTEM, Context, Incidents, Outcome
-from .duties import start_review_reminder
+from .duties import next_update_due, start_review_reminder
 from .escalation import start_escalation
 
 _PAGE = 100
@@ -36,6 +36,16 @@ def _sla_running(incident: Incident) -> bool:
 
 def _review_pending(incident: Incident) -> bool:
     return incident.review is not None and incident.review.completed_at is None and incident.review.execution_arn is not None
+
+
+def _one_missed_update_round(c: Change, ctx: Context) -> None:
+    """Update rounds that fell due while the timers were lost come as one, at once (then every interval from
+    now): not one overdue reminder, and escalation, per round missed."""
+    due = next_update_due(c.incident, ctx.time_scale)
+    if due is None or due >= c.now:
+        return
+    updates = c.incident.updates
+    c.set_part("updates", started_at=c.now - sla.scaled(updates.every_minutes * (updates.rounds + 1), ctx.time_scale))
 
 
 def has_timers(incident: Incident) -> bool:
@@ -111,6 +121,8 @@ class TimerRearm:
             # A reminder run of old: its rounds become moments of the SLA run armed below, due from now.
             c.stop(incident.updates.execution_arn, "re-armed as SLA moments")
             c.set_part("updates", execution_arn=None, task_token=None, started_at=c.now, rounds=0)
+        else:
+            _one_missed_update_round(c, self._ctx)
         if incident.sla is not None and (_sla_running(incident) or incident.updates is not None):
             clock = incident.sla
             c.stop(clock.execution_arn, "re-armed")
@@ -119,7 +131,7 @@ class TimerRearm:
             sla_clocks.arm(c, self._ctx)
             if _sla_running(c.incident):
                 armed.append("SLA clocks")
-            if incident.updates is not None:
+            if next_update_due(c.incident, self._ctx.time_scale) is not None:
                 armed.append("stakeholder update reminders")
         service = config.directory.service(incident.service)
         if incident.dedup_key and service is not None and service.auto_resolve_quiet_minutes is not None:

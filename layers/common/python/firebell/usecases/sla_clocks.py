@@ -115,7 +115,7 @@ class SlaClocks:
         if clock is None or not is_open(incident.status):
             return
         if wake.execution is None:  # a run started before issue 10's one-state wake
-            if wake.generation != clock.generation or clock.paused_since:
+            if wake.clock == "updates" or wake.generation != clock.generation or clock.paused_since:
                 return  # stale: the clock was paused, re-armed or stopped since this wake-up was scheduled
             self._notify(c, wake, config)
             if clock.execution_arn == self._ctx.execution_arn(machines.SLA, _run_name(c.incident_id, clock.generation, wake.clock, wake.which_moment)):
