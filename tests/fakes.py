@@ -42,6 +42,7 @@ from datetime import UTC, datetime, timedelta
 from firebell.data.store import InvalidCursor
 from firebell.domain import cursors
 from firebell.domain.errors import ConcurrentUpdate, IdempotencyKeyTaken, OnceKeyUsed
+from firebell.domain.facts import IncidentFacts
 from firebell.domain.models import Incident, IncidentEvent, TimelineEntry
 from firebell.outbox import Change, DedupMark, Effect, EffectStatus
 from firebell.ports import SIGNALS_PER_WRITE, DedupState, IncidentFilter, Page
@@ -83,6 +84,7 @@ class InMemoryIncidentStore:
         self._reference_counter = 0
         self._sequence = itertools.count()
         self._once: dict[str, datetime] = {}
+        self._facts: dict[str, IncidentFacts] = {}  # FACTS# items: incident id → facts
         self._sms_windows: dict[tuple[str, int], dict] = {}  # {"sent": set of effect ids, "held": {effect id: item}, "closed_at"}
         self.calls: collections.Counter[str] = collections.Counter()
         self._fail: collections.deque[tuple[str, Exception, bool]] = collections.deque()
@@ -187,6 +189,8 @@ class InMemoryIncidentStore:
                                                    "lease_until": change.claimed_until, "committed_at": change.now, "result": None}
             for once in change.once:
                 self._once[once.key] = once.expires_at
+            if change.facts is not None:
+                self._facts[change.incident_id] = change.facts.model_copy(deep=True)
             if change.idempotency:
                 self._idempotency[change.idempotency.key] = (change.idempotency.incident_id, change.idempotency.fingerprint)
             for mark in marks:
@@ -273,6 +277,11 @@ class InMemoryIncidentStore:
 
     def _append(self, entry: TimelineEntry) -> None:
         self._timeline.setdefault(entry.incident_id, []).append((entry.at, next(self._sequence), entry.model_copy(deep=True)))
+
+    def facts_between(self, start: datetime, end: datetime) -> list[IncidentFacts]:
+        self._count("facts_between")
+        with self._lock:
+            return sorted((f for f in self._facts.values() if start <= f.opened_at < end), key=lambda f: f.opened_at)
 
     def timeline(self, incident_id: str) -> list[TimelineEntry]:
         self._count("timeline")

@@ -69,6 +69,7 @@ TAGS: dict[str, tuple[str, str]] = {  # path prefix → tag and its description
     "/v1/": INTEGRATIONS,
     "/ack/": ("acknowledgement links", "One-click links sent in pages"),
     "/auth/": ("sign-in", "Who the caller is; the local runtime's pick-a-person sign-in"),
+    "/reports": ("reports", "MTTA/MTTR, SLA compliance, escalations, noisy alerts and on-call load for a period"),
 }
 SECURITY_SCHEMES = {
     "sigv4": {

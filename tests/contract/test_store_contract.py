@@ -357,3 +357,25 @@ def test_items_written_before_documents_were_packed_are_read_and_packed_when_sav
     assert store.commit(change).title == "renamed" and store.get(incident.incident_id).title == "renamed"
     stored = client.get_item(TableName=table, Key={"pk": {"S": f"INCIDENT#{incident.incident_id}"}, "sk": {"S": "INCIDENT"}})["Item"]
     assert "packed" in stored and "document" not in stored and "incident_id" not in stored
+
+
+def test_the_facts_a_change_carries_are_found_by_the_month_the_incident_opened(store):
+    from firebell.domain.facts import IncidentFacts, Notice
+
+    def facts_of_the_change(change: Change) -> IncidentFacts:
+        incident = change.incident
+        return IncidentFacts(incident_id=incident.incident_id, reference=incident.reference, title=incident.title, opened_at=incident.opened_at,
+                             source=incident.source.value, notices=[Notice(person="alice", at=incident.opened_at, channel="sms", paging=True)])
+
+    opened = [T0.replace(month=4, day=30, hour=23, minute=59), T0, T0.replace(day=31, hour=23, minute=59, second=59), T0.replace(month=6, day=1, hour=0)]
+    for n, at in enumerate(opened, start=1):
+        change = new_change(n, at)
+        if n != 2:  # (INC-2 did not close: no facts)
+            change.facts = facts_of_the_change(change)
+        store.commit(change)
+
+    may = store.facts_between(datetime(2026, 5, 1, tzinfo=UTC), datetime(2026, 6, 1, tzinfo=UTC))
+    assert [f.reference for f in may] == ["INC-3"]
+    spring = store.facts_between(datetime(2026, 4, 30, 23, 59, tzinfo=UTC), datetime(2026, 6, 1, 0, 0, 1, tzinfo=UTC))
+    assert [f.reference for f in spring] == ["INC-1", "INC-3", "INC-4"]
+    assert spring[0].notices == [Notice(person="alice", at=opened[0], channel="sms", paging=True)]

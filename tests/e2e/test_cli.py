@@ -77,6 +77,23 @@ def test_on_call_and_whoami(firebell) -> None:
     assert mine.returncode == 0 and json.loads(mine.stdout)["person"] == "bob"
 
 
+def test_reports_as_a_table_as_json_and_as_csv(firebell) -> None:
+    assert firebell("login", "--as", "alice").returncode == 0
+    reference = json.loads(firebell("-o", "json", "report", "Queue backlog", "--service", "checkout").stdout)["reference"]
+    assert firebell("ack", reference).returncode == 0
+    assert firebell("login", "--as", "dave").returncode == 0  # a viewer may read reports
+
+    table = firebell("reports", "--by", "on-call")
+    assert table.returncode == 0, table.stderr
+    assert table.stdout.splitlines()[0].split()[0] == "incidents" and "PERSON" in table.stdout and "alice" in table.stdout
+    report = json.loads(firebell("-o", "json", "reports", "--team", "platform").stdout)
+    assert report["incidents"] >= 1 and report["filter"]["team"] == "platform"
+    rows = firebell("reports", "--csv").stdout.splitlines()
+    assert rows[0].startswith("reference,opened_at,") and any(row.startswith(reference + ",") for row in rows[1:])
+    bad = firebell("reports", "--from", "last tuesday")
+    assert bad.returncode == 1 and "--from" in bad.stderr
+
+
 def test_a_calendar_feed_address_from_the_cli_is_what_a_calendar_app_subscribes_to(firebell) -> None:
     assert firebell("login", "--as", "alice").returncode == 0
     made = firebell("-o", "json", "oncall", "feed", "new")

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict
 from ulid import ULID
 
 from .domain.enums import EventType, Status, TaskOutcome, TimelineKind
+from .domain.facts import IncidentFacts
 from .domain.models import Incident, IncidentEvent, TimelineEntry
 
 
@@ -124,6 +125,7 @@ class Change:
         self.dedup: list[DedupMark] = []
         self.once: list[UseOnce] = []
         self.idempotency: IdempotencyClaim | None = None
+        self.facts: IncidentFacts | None = None  # the closing change's: what the reports read of the incident
         # Set by the committer: its effects are written already claimed by it until then (no claim write each).
         self.claimed_until: datetime | None = None
 

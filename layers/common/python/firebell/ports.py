@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from .domain.enums import Priority, Status, TaskOutcome
+from .domain.facts import IncidentFacts
 from .domain.models import Incident, IncidentEvent, TimelineEntry
 from .outbox import Change, Effect, EffectStatus
 
@@ -69,6 +70,9 @@ class IncidentStore(Protocol):
     def list(self, filters: IncidentFilter, limit: int, cursor: str | None) -> Page: ...
 
     def timeline(self, incident_id: str) -> list[TimelineEntry]: ...
+
+    def facts_between(self, start: datetime, end: datetime) -> list[IncidentFacts]:
+        """Facts of the incidents opened in [start, end) that closed (the closing change stores them)."""
 
     def dedup_state(self, dedup_key: str) -> DedupState | None: ...
 

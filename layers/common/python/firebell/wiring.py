@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from .dispatch import Dispatcher, OutboxRelay
     from .domain.alarms import RegionLookup
     from .domain.directory import FirebellConfig
+    from .report_service import ReportService
     from .schedule_service import ScheduleService
     from .usecases.base import Context, Incidents
     from .usecases.change_events import ChangeEvents
@@ -189,6 +190,12 @@ def schedules() -> ScheduleService:
     from .schedule_service import ScheduleService
 
     return ScheduleService(effective_config, utc_now)
+
+
+def reports() -> ReportService:
+    from .report_service import ReportService
+
+    return ReportService(_store(), effective_config)
 
 
 @per_function

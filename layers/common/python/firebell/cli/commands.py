@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TextIO
 from urllib.parse import quote
@@ -40,6 +41,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     _register_session(sub)
     _register_incidents(sub)
     _register_oncall(sub)
+    _register_reports(sub)
     _register_config_and_admin(sub)
 
 
@@ -208,6 +210,57 @@ def _my_shifts(args: argparse.Namespace, api: Api, out: TextIO) -> None:
         raise CliError("the API knows you as no person of the directory: pass --person")
     answer = api.call("GET", _path("people", person, "shifts"), query={"days": args.days})
     emit(answer["shifts"] if args.output == "table" else answer, args.output, out, columns=("schedule", "start", "end", "source"))
+
+
+# --- reports ------------------------------------------------------------------------------------------
+
+BREAKDOWN_COLUMNS = ("key", "incidents", "mtta.p50_seconds", "mtta.p90_seconds", "mttr.p50_seconds", "mttr.p90_seconds")
+SUMMARY = ("incidents", "drills_excluded", "mtta.mean_seconds", "mtta.p50_seconds", "mtta.p90_seconds", "mttr.mean_seconds",
+           "mttr.p50_seconds", "mttr.p90_seconds", "time_to_first_page.p50_seconds", "auto_resolved_share", "escalations")
+
+
+def _register_reports(sub: argparse._SubParsersAction) -> None:
+    reports = sub.add_parser("reports", help="MTTA/MTTR, SLA, escalations, noisy alerts, on-call load for a period (default: the last 30 days)")
+    reports.add_argument("--from", dest="start", help="ISO 8601 time with its offset (default: 30 days before --to)")
+    reports.add_argument("--to", dest="end", help="ISO 8601 time with its offset (default: now)")
+    for name in ("team", "service", "priority", "source"):
+        reports.add_argument(f"--{name}")
+    reports.add_argument("--by", choices=("priority", "team", "service", "period", "sla", "on-call", "alerts"), default="priority",
+                         help="the table shown after the summary")
+    reports.add_argument("--csv", action="store_true", help="the period's incidents as CSV, one row each")
+    reports.set_defaults(run=_reports)
+
+
+def _reports(args: argparse.Namespace, api: Api, out: TextIO) -> None:
+    end = _time("--to", args.end) or datetime.now(UTC)
+    start = _time("--from", args.start) or end - timedelta(days=30)
+    query = {"from": start.isoformat(), "to": end.isoformat(), "team": args.team, "service": args.service, "priority": args.priority,
+             "source": args.source}
+    if args.csv:
+        print(api.call("GET", "/reports/incidents.csv", query=query), end="", file=out)
+        return
+    report = api.call("GET", "/reports", query=query)
+    if args.output == "json":
+        emit(report, "json", out)
+        return
+    emit(report, "table", out, detail=SUMMARY)
+    print(file=out)
+    rows, columns = {
+        "priority": (report["by_priority"], BREAKDOWN_COLUMNS), "team": (report["by_team"], BREAKDOWN_COLUMNS),
+        "service": (report["by_service"], BREAKDOWN_COLUMNS), "period": (report["by_period"], BREAKDOWN_COLUMNS),
+        "sla": (report["sla"], ("priority", "incidents", "response_met", "response_breached", "resolution_met", "resolution_breached")),
+        "on-call": (report["on_call"], ("person", "time_zone", "pages", "interruptions.business", "interruptions.off_hours",
+                                        "interruptions.sleep", "acknowledgements", "hours_on_call")),
+        "alerts": (report["top_alerts_by_incidents"], ("alert", "incidents", "occurrences", "flaps")),
+    }[args.by]
+    emit(rows, "table", out, columns=columns)
+
+
+def _time(flag: str, text: str | None) -> datetime | None:
+    try:
+        return datetime.fromisoformat(text) if text else None
+    except ValueError:
+        raise CliError(f"{flag}: give an ISO 8601 time with its offset, e.g. 2026-11-01T00:00:00Z") from None
 
 
 # --- config and the admin directory ------------------------------------------------------------------

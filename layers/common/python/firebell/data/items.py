@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from pynamodb.exceptions import TransactWriteError
@@ -47,3 +47,20 @@ def items_in_order(model: Any, keys: list[tuple[str, str]]) -> list[Any]:
     """The items at `keys` (from an index that carries keys only), in the keys' order; any gone since are left out."""
     found = {(record.pk, record.sk): record for record in model.batch_get(keys)} if keys else {}
     return [found[key] for key in keys if key in found]
+
+
+def facts_key(opened_at: datetime, incident_id: str) -> tuple[str, str]:
+    """An incident's facts item: partitioned by the month it opened (UTC), in opening order within it."""
+    utc = opened_at.astimezone(UTC)
+    return f"FACTS#{utc:%Y-%m}", f"{utc.isoformat()}#{incident_id}"
+
+
+def months_between(start: datetime, end: datetime) -> list[str]:
+    """The facts partitions a period [start, end) touches."""
+    first, last = start.astimezone(UTC), end.astimezone(UTC)
+    months, year, month = [], first.year, first.month
+    while (year, month) <= (last.year, last.month):
+        months.append(f"FACTS#{year:04d}-{month:02d}")
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return months
+

@@ -302,3 +302,16 @@ def bind_table(table_name: str, region: str, models: tuple[type[Model], ...] = A
             model.Meta.table_name = table_name
             model.Meta.region = region
             model._connection = None
+
+
+class FactsRecord(Model):
+    """An incident's facts for the reports (domain/facts.py), written by the change that closes it: pk FACTS#<month
+    it opened>, sk <opened_at>#<id>, so a period's report queries its months and reads nothing else."""
+
+    class Meta(_TableMeta):
+        pass
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    packed = PackedJSONAttribute()
+

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import hashlib
 
@@ -14,16 +14,19 @@ from ulid import ULID
 
 from ..domain import cursors
 from ..domain.errors import ConcurrentUpdate, IdempotencyKeyTaken, InvalidCursor, OnceKeyUsed
+from ..domain.facts import IncidentFacts
 from ..domain.models import Incident, TimelineEntry
 from ..outbox import Change, DedupMark, EffectStatus
 from ..ports import SIGNALS_PER_WRITE, DedupState, IncidentFilter, Page
-from .items import OUTBOX_PENDING, conditional_failure, effect_sk, expiry, failed_conditions, incident_id_of, incident_pk, items_in_order
+from .items import (OUTBOX_PENDING, conditional_failure, effect_sk, expiry, facts_key, failed_conditions, incident_id_of, incident_pk,
+                    items_in_order, months_between)
 from .outbox_store import OutboxStore
 from .sms_window_store import SmsWindowStore
 from .records import (
     CounterRecord,
     DedupRecord,
     EffectRecord,
+    FactsRecord,
     IdempotencyRecord,
     IncidentRecord,
     MessageRecord,
@@ -246,7 +249,7 @@ class DynamoIncidentStore(OutboxStore, SmsWindowStore):
         """What each position of the transaction is, in the order pynamodb sends them (checks, deletes, puts, updates)."""
         deletes = [f"dedup{i}" for i, m in enumerate(marks) if m.release]
         puts = (["incident"] + ["entry"] * len(change.entries) + ["effect"] * len(change.effects(0))
-                + ["once"] * len(change.once) + (["idempotency"] if change.idempotency else []))
+                + ["once"] * len(change.once) + (["idempotency"] if change.idempotency else []) + (["facts"] if change.facts else []))
         updates = [f"dedup{i}" for i, m in enumerate(marks) if not m.release]
         return deletes + puts + updates
 
@@ -281,7 +284,21 @@ class DynamoIncidentStore(OutboxStore, SmsWindowStore):
                 tx.save(IdempotencyRecord(f"IDEMPOTENCY#{_hashed(claim.key)}", incident_id=claim.incident_id, fingerprint=claim.fingerprint,
                                           expires=int(claim.expires_at.timestamp())),
                         condition=IdempotencyRecord.pk.does_not_exist())
+            if change.facts:
+                tx.save(FactsRecord(*facts_key(change.facts.opened_at, change.incident_id), packed=change.facts.model_dump(mode="json")))
         return committed
+
+    # --- reports: each closed incident's facts, by the month it opened ------------------------------------------
+
+    def facts_between(self, start: datetime, end: datetime) -> list[IncidentFacts]:
+        """Facts of the incidents opened in [start, end) that have closed (eventually consistent), oldest first."""
+        found = []
+        for month in months_between(start, end):
+            for record in FactsRecord.query(month, FactsRecord.sk.between(start.astimezone(UTC).isoformat(), end.astimezone(UTC).isoformat())):
+                facts = IncidentFacts.model_validate(record.packed)
+                if start <= facts.opened_at < end:
+                    found.append(facts)
+        return found
 
     @staticmethod
     def _mark_actions(mark: DedupMark) -> list:

@@ -162,6 +162,8 @@ ROUTES: dict[tuple[str, str], Rule] = {
     ("GET", "/schedules/<schedule_id>/calendar.ics"): _allow(READERS, "read schedules"),
     ("GET", "/on-call"): _allow(READERS, "read who is on call"),
     ("GET", "/people/<person_id>/shifts"): _allow(READERS, "read schedules"),
+    ("GET", "/reports"): _allow(READERS, "read reports"),
+    ("GET", "/reports/incidents.csv"): _allow(READERS, "read reports"),
     # A person's secret calendar feed address (functions/api/feeds.py): their own; an admin may revoke anyone's.
     ("GET", "/me/calendar-feed"): _own_feed(),
     ("POST", "/me/calendar-feed"): _own_feed(),

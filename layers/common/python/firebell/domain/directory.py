@@ -3,6 +3,7 @@ changed at run time by the admin API). Pure models and the cross-reference check
 
 from datetime import datetime
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
@@ -26,6 +27,18 @@ class Person(_Strict):
     # What they may do when they sign in locally (domain/access.py; deployed, their Cognito groups say it).
     # Everyone may report an incident unless the config says otherwise; [] is someone who is only paged.
     roles: list[Role] = [Role.REPORTER]
+    # IANA name: reports count their interruptions in it (business, off hours, sleep); else their first schedule's.
+    time_zone: str | None = None
+
+    @field_validator("time_zone")
+    @classmethod
+    def _known_time_zone(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                ZoneInfo(value)
+            except (ZoneInfoNotFoundError, ValueError, OSError):
+                raise ValueError(f"unknown time zone {value!r}: use an IANA name such as Europe/London") from None
+        return value
 
     @field_validator("roles")
     @classmethod

@@ -11,6 +11,7 @@ from ..domain.directory import FirebellConfig
 from ..domain import sla
 from ..domain.enums import Action, EventType, Status, TaskOutcome, TimelineKind
 from ..domain.escalation import scaled_timeout
+from ..domain.facts import facts_of
 from ..domain.lifecycle import is_open, next_status
 from ..domain.models import QuietCheck, ResolutionConfirming
 from ..outbox import Change, DedupMark, EffectKind, Needs
@@ -152,6 +153,7 @@ class Resolution:
     def window_closed(self, incident_id: str) -> Outcome:
         incident = self._incidents.get(incident_id)
         pointer = self._incidents.store.dedup_state(incident.dedup_key) if incident.dedup_key else None
+        timeline = self._incidents.store.timeline(incident_id) if incident.status is Status.RESOLVED else []
 
         def decide(c: Change) -> None:
             incident = c.incident
@@ -166,6 +168,7 @@ class Resolution:
                 c.dedup.append(DedupMark(dedup_key=incident.dedup_key, incident_id=incident_id, release=True))
             c.log(TimelineKind.CLOSED, SYSTEM, notes)
             c.publish(EventType.CLOSED)
+            c.facts = facts_of(c.incident, timeline + c.entries)  # what the reports read of it, from now on
 
         return self._incidents.change(incident_id, decide)
 

@@ -1,0 +1,122 @@
+"""What the reports read of one incident: a compact record of its times, its SLA outcome, its escalations and
+who it reached, worked out from the incident and its timeline (pure).
+
+The change that closes an incident stores it (one item per incident, keyed by the month it opened, written in the
+closing transaction), so a year's report reads about 20k small items instead of every incident and its timeline;
+incidents not closed yet are worked out live from their timelines (data/facts_store.py, usecases/reports.py).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from .enums import TimelineKind
+from .models import Incident, TimelineEntry
+
+# Why a notification went out, for the ones that page, i.e. reach people urgently (usecases: escalation, lifecycle,
+# sla_clocks, duties): the rest (SLA at risk, resolution notices, stakeholder updates, review reminders) reach
+# people but are not pages.
+_PAGING_REASONS = ("level ", "incident manager", "nobody acknowledged", "assigned by", "response SLA breached",
+                   "resolution SLA breached", "stakeholder update overdue ×")
+
+
+class Notice(BaseModel):
+    """One notification delivered to a person (a timeline `notification_sent` line)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    person: str
+    at: datetime
+    channel: Literal["email", "sms"]
+    paging: bool
+
+
+class IncidentFacts(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    incident_id: str
+    reference: str
+    title: str
+    opened_at: datetime
+    source: str
+    team: str | None = None
+    service: str | None = None
+    priority: str | None = None
+    category: str | None = None
+    alert: str | None = None  # what raised it (the alarm's name, the monitoring tool's dedup key): noisy-alert reports
+    first_page_at: datetime | None = None
+    acknowledged_at: datetime | None = None
+    acknowledged_by: str | None = None
+    resolved_at: datetime | None = None
+    closed_at: datetime | None = None
+    auto_resolved: bool = False
+    reopened: int = 0
+    flaps: int = 0  # resolved by its alert's recovery, then fired again within the confirmation window
+    occurrences: int = 1
+    response_due_at: datetime | None = None
+    resolution_due_at: datetime | None = None
+    response_breached: bool | None = None  # None: no SLA (never classified) or not decided yet
+    resolution_breached: bool | None = None
+    escalated_by_timeout: int = 0
+    escalated_by_hand: int = 0
+    reassigned: int = 0
+    reached_incident_manager: bool = False
+    notices: list[Notice] = []
+    drill: bool = False
+
+
+def facts_of(incident: Incident, timeline: list[TimelineEntry]) -> IncidentFacts:
+    entries = sorted(timeline, key=lambda e: e.at)
+    notices = [_notice(e) for e in entries if e.kind is TimelineKind.NOTIFICATION_SENT and e.details.get("person")]
+    pages = [n for n in notices if n.paging]
+    paged_levels = [e for e in entries if e.kind is TimelineKind.PAGED]
+    by_hand = sum(1 for e in entries if e.kind is TimelineKind.ESCALATED)
+    # A level paged after the first of its run went out because the one before timed out, unless someone escalated.
+    onward = sum(1 for e in paged_levels if (e.details.get("level"), e.details.get("round")) != (1, 1))
+    flaps, after_recovery = 0, False
+    for e in entries:
+        if e.kind is TimelineKind.RESOLVED:
+            after_recovery = bool(e.details.get("automatic"))
+        elif e.kind is TimelineKind.REOPENED:
+            flaps += after_recovery
+            after_recovery = False
+    clock = incident.sla
+    return IncidentFacts(
+        incident_id=incident.incident_id, reference=incident.reference, title=incident.title, opened_at=incident.opened_at,
+        source=incident.source.value, team=incident.team, service=incident.service,
+        priority=incident.priority.value if incident.priority else None, category=incident.category,
+        alert=incident.alarm.name if incident.alarm else incident.dedup_key,
+        first_page_at=pages[0].at if pages else None,
+        acknowledged_at=_first(entries, TimelineKind.ACKNOWLEDGED) or incident.acknowledged_at,
+        acknowledged_by=next((e.actor for e in entries if e.kind is TimelineKind.ACKNOWLEDGED), incident.acknowledged_by),
+        resolved_at=_first(entries, TimelineKind.RESOLVED) or incident.resolved_at, closed_at=incident.closed_at,
+        auto_resolved=incident.auto_resolved, reopened=incident.reopened_count, flaps=flaps, occurrences=incident.occurrences,
+        response_due_at=clock.response.due_at if clock else None, resolution_due_at=clock.resolution.due_at if clock else None,
+        response_breached=_breached(clock.response) if clock else None,
+        resolution_breached=_breached(clock.resolution) if clock else None,
+        escalated_by_timeout=max(0, onward - by_hand), escalated_by_hand=by_hand,
+        reassigned=sum(1 for e in entries if e.kind is TimelineKind.REASSIGNED),
+        reached_incident_manager=any(e.kind is TimelineKind.ESCALATION_EXHAUSTED for e in entries),
+        notices=notices,
+    )
+
+
+def _notice(entry: TimelineEntry) -> Notice:
+    why = str(entry.details.get("why", ""))
+    channel = "sms" if entry.details.get("channel") == "sms" else "email"
+    return Notice(person=entry.details["person"], at=entry.at, channel=channel, paging=why.startswith(_PAGING_REASONS))
+
+
+def _first(entries: list[TimelineEntry], kind: TimelineKind) -> datetime | None:
+    return next((e.at for e in entries if e.kind is kind), None)
+
+
+def _breached(timer) -> bool | None:
+    """Breached: its breach moment came, or it was met late (a paused clock's due time moved with the pause).
+    None while neither happened (still running)."""
+    if timer.breached_at is not None:
+        return True
+    if timer.met_at is not None:
+        return timer.met_at > timer.due_at
+    return None

@@ -1,0 +1,319 @@
+"""Reports over a period (pure): MTTA and MTTR, SLA compliance, escalations, noisy and recurring alerts, on-call
+load per person. Computed from incident facts (domain/facts.py); drills are left out of every figure.
+
+Definitions (each test works them out independently):
+- MTTA: first acknowledgement − opening, over the incidents acknowledged; MTTR: first resolution − opening, over
+  those resolved; time to first page: first page delivered − opening. Mean, p50 and p90 in seconds; a percentile
+  is the nearest rank (the ⌈p·n⌉-th smallest), so every figure is one incident's own.
+- SLA: a target is breached if its breach moment came or it was met after its due time (a hold moves the due time).
+- On-call load, in the person's own time zone (PagerDuty's operational-review bands): business 08–18 Monday to
+  Friday, sleep 22–08 every day, off hours the rest. Interruptions are SMS (email is not one); pages are the
+  notifications that page (levels, incident manager, breaches).
+- Recurring: an alert or a service with at least `recurring_threshold` incidents within 30 days: a problem candidate.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+from collections import defaultdict
+from datetime import UTC, datetime, timedelta
+from typing import Callable, Iterable, Literal
+from zoneinfo import ZoneInfo
+
+from pydantic import BaseModel
+
+from .directory import Directory
+from .facts import IncidentFacts
+from .schedules import shifts
+
+Band = Literal["business", "off_hours", "sleep"]
+RECURRING_WINDOW = timedelta(days=30)
+
+
+class ReportFilter(BaseModel):
+    start: datetime
+    end: datetime
+    team: str | None = None
+    service: str | None = None
+    priority: str | None = None
+    source: str | None = None
+    bucket: Literal["week", "month"] = "week"
+    recurring_threshold: int = 3
+
+    def matches(self, facts: IncidentFacts) -> bool:
+        return (self.start <= facts.opened_at < self.end and not facts.drill
+                and all(wanted is None or wanted == have for wanted, have in (
+                    (self.team, facts.team), (self.service, facts.service), (self.priority, facts.priority), (self.source, facts.source))))
+
+
+class Stats(BaseModel):
+    count: int
+    mean_seconds: float | None
+    p50_seconds: float | None
+    p90_seconds: float | None
+
+
+class Breakdown(BaseModel):
+    key: str
+    incidents: int
+    mtta: Stats
+    mttr: Stats
+
+
+class SlaRow(BaseModel):
+    priority: str
+    incidents: int
+    response_met: int
+    response_breached: int
+    resolution_met: int
+    resolution_breached: int
+
+
+class Breach(BaseModel):
+    reference: str
+    priority: str | None
+    target: Literal["response", "resolution"]
+    due_at: datetime | None
+
+
+class Escalations(BaseModel):
+    by_timeout: int
+    by_hand: int
+    reassignments: int
+    reached_incident_manager: int
+
+
+class AlertRow(BaseModel):
+    alert: str
+    incidents: int
+    occurrences: int
+    flaps: int
+
+
+class Recurring(BaseModel):
+    kind: Literal["alert", "service"]
+    key: str
+    incidents: int  # the most within any 30 days of the period
+    references: list[str]
+
+
+class PersonLoad(BaseModel):
+    person: str
+    time_zone: str
+    pages: int
+    interruptions: dict[Band, int]
+    acknowledgements: int
+    hours_on_call: float
+
+
+class Report(BaseModel):
+    filter: ReportFilter
+    incidents: int
+    drills_excluded: int
+    mtta: Stats
+    mttr: Stats
+    time_to_first_page: Stats
+    auto_resolved_share: float | None
+    by_priority: list[Breakdown]
+    by_team: list[Breakdown]
+    by_service: list[Breakdown]
+    by_period: list[Breakdown]
+    sla: list[SlaRow]
+    breaches: list[Breach]
+    escalations: Escalations
+    top_alerts_by_incidents: list[AlertRow]
+    top_alerts_by_occurrences: list[AlertRow]
+    flapping_alerts: list[AlertRow]
+    problem_candidates: list[Recurring]
+    on_call: list[PersonLoad]
+
+
+def nearest_rank(values: list[float], p: float) -> float | None:
+    ordered = sorted(values)
+    return ordered[max(1, math.ceil(p * len(ordered))) - 1] if ordered else None
+
+
+def stats(values: Iterable[float]) -> Stats:
+    found = list(values)
+    return Stats(count=len(found), mean_seconds=round(sum(found) / len(found), 3) if found else None,
+                 p50_seconds=nearest_rank(found, 0.5), p90_seconds=nearest_rank(found, 0.9))
+
+
+def _seconds(later: datetime | None, earlier: datetime) -> float | None:
+    return (later - earlier).total_seconds() if later else None
+
+
+def _mtta(items: list[IncidentFacts]) -> Stats:
+    return stats(s for f in items if (s := _seconds(f.acknowledged_at, f.opened_at)) is not None)
+
+
+def _mttr(items: list[IncidentFacts]) -> Stats:
+    return stats(s for f in items if (s := _seconds(f.resolved_at, f.opened_at)) is not None)
+
+
+def band(at: datetime, zone: ZoneInfo) -> Band:
+    local = at.astimezone(zone)
+    if local.hour >= 22 or local.hour < 8:
+        return "sleep"
+    return "business" if local.weekday() < 5 and local.hour < 18 else "off_hours"
+
+
+def bucket_of(at: datetime, bucket: str) -> str:
+    """ISO week (2026-W18) or month (2026-05) of a UTC time."""
+    utc = at.astimezone(UTC)
+    if bucket == "month":
+        return f"{utc.year:04d}-{utc.month:02d}"
+    year, week, _ = utc.isocalendar()
+    return f"{year:04d}-W{week:02d}"
+
+
+def _breakdown(items: list[IncidentFacts], key: Callable[[IncidentFacts], str | None]) -> list[Breakdown]:
+    groups: dict[str, list[IncidentFacts]] = defaultdict(list)
+    for f in items:
+        groups[key(f) or "(none)"].append(f)
+    return [Breakdown(key=k, incidents=len(g), mtta=_mtta(g), mttr=_mttr(g)) for k, g in sorted(groups.items())]
+
+
+def _sla(items: list[IncidentFacts]) -> tuple[list[SlaRow], list[Breach]]:
+    rows: dict[str, SlaRow] = {}
+    breaches = []
+    for f in items:
+        if f.priority is None:
+            continue
+        row = rows.setdefault(f.priority, SlaRow(priority=f.priority, incidents=0, response_met=0, response_breached=0,
+                                                  resolution_met=0, resolution_breached=0))
+        row.incidents += 1
+        for target, breached, due in (("response", f.response_breached, f.response_due_at), ("resolution", f.resolution_breached, f.resolution_due_at)):
+            if breached is None:
+                continue
+            setattr(row, f"{target}_{'breached' if breached else 'met'}", getattr(row, f"{target}_{'breached' if breached else 'met'}") + 1)
+            if breached:
+                breaches.append(Breach(reference=f.reference, priority=f.priority, target=target, due_at=due))
+    return [rows[p] for p in sorted(rows)], breaches
+
+
+def _alerts(items: list[IncidentFacts]) -> list[AlertRow]:
+    rows: dict[str, AlertRow] = {}
+    for f in items:
+        if f.alert:
+            row = rows.setdefault(f.alert, AlertRow(alert=f.alert, incidents=0, occurrences=0, flaps=0))
+            row.incidents += 1
+            row.occurrences += f.occurrences
+            row.flaps += f.flaps
+    return list(rows.values())
+
+
+def _recurring(items: list[IncidentFacts], threshold: int) -> list[Recurring]:
+    found = []
+    for kind, key in (("alert", lambda f: f.alert), ("service", lambda f: f.service)):
+        groups: dict[str, list[IncidentFacts]] = defaultdict(list)
+        for f in sorted(items, key=lambda f: f.opened_at):
+            if key(f):
+                groups[key(f)].append(f)
+        for name, group in sorted(groups.items()):
+            best: list[IncidentFacts] = []
+            for i, first in enumerate(group):  # the most incidents in a 30-day window starting at one of them
+                window = [f for f in group[i:] if f.opened_at - first.opened_at < RECURRING_WINDOW]
+                best = window if len(window) > len(best) else best
+            if len(best) >= threshold:
+                found.append(Recurring(kind=kind, key=name, incidents=len(best), references=[f.reference for f in best]))
+    return found
+
+
+def person_zone(directory: Directory, person: str) -> ZoneInfo:
+    """The person's own time zone, else that of the first schedule they are on, else UTC."""
+    who = directory.person(person)
+    if who is not None and who.time_zone:
+        return ZoneInfo(who.time_zone)
+    for schedule in directory.schedules:
+        if any(person in layer.members for layer in schedule.layers):
+            return ZoneInfo(schedule.time_zone)
+    return ZoneInfo("UTC")  # (a ZoneInfo: PersonLoad names its key)
+
+
+def hours_on_call(directory: Directory, start: datetime, end: datetime) -> dict[str, float]:
+    """Hours each person is on call for any schedule in [start, end) (two schedules at once count once)."""
+    spans: dict[str, list[tuple[datetime, datetime]]] = defaultdict(list)
+    for schedule in directory.schedules:
+        for shift in shifts(schedule, start, end):
+            # in UTC: Python subtracts two times of one zone as wall clocks (a DST week would come out 168 h, not 167)
+            spans[shift.person].append((shift.start.astimezone(UTC), shift.end.astimezone(UTC)))
+    hours = {}
+    for person, pieces in spans.items():
+        total, reach = timedelta(), None
+        for begin, finish in sorted(pieces):
+            begin = max(begin, reach) if reach else begin
+            if finish > begin:
+                total += finish - begin
+            reach = max(reach, finish) if reach else finish
+        hours[person] = round(total.total_seconds() / 3600, 2)
+    return hours
+
+
+def _on_call(items: list[IncidentFacts], directory: Directory, period: ReportFilter) -> list[PersonLoad]:
+    hours = hours_on_call(directory, period.start, period.end) if not (period.team or period.service or period.priority or period.source) else {}
+    people = sorted({n.person for f in items for n in f.notices} | {f.acknowledged_by for f in items if f.acknowledged_by and directory.person(f.acknowledged_by)} | set(hours))
+    loads = []
+    for person in people:
+        zone = person_zone(directory, person)
+        notices = [n for f in items for n in f.notices if n.person == person]
+        interruptions: dict[Band, int] = {"business": 0, "off_hours": 0, "sleep": 0}
+        for n in notices:
+            if n.channel == "sms":
+                interruptions[band(n.at, zone)] += 1
+        loads.append(PersonLoad(person=person, time_zone=zone.key, pages=sum(1 for n in notices if n.paging), interruptions=interruptions,
+                                acknowledgements=sum(1 for f in items if f.acknowledged_by == person), hours_on_call=hours.get(person, 0.0)))
+    return loads
+
+
+def build_report(facts: Iterable[IncidentFacts], period: ReportFilter, directory: Directory) -> Report:
+    everything = [f for f in facts if period.start <= f.opened_at < period.end]
+    items = sorted((f for f in everything if period.matches(f)), key=lambda f: f.opened_at)
+    sla_rows, breaches = _sla(items)
+    alerts = _alerts(items)
+    resolved = [f for f in items if f.resolved_at]
+    return Report(
+        filter=period, incidents=len(items), drills_excluded=sum(1 for f in everything if f.drill),
+        mtta=_mtta(items), mttr=_mttr(items),
+        time_to_first_page=stats(s for f in items if (s := _seconds(f.first_page_at, f.opened_at)) is not None),
+        auto_resolved_share=round(sum(f.auto_resolved for f in resolved) / len(resolved), 4) if resolved else None,
+        by_priority=_breakdown(items, lambda f: f.priority), by_team=_breakdown(items, lambda f: f.team),
+        by_service=_breakdown(items, lambda f: f.service), by_period=_breakdown(items, lambda f: bucket_of(f.opened_at, period.bucket)),
+        sla=sla_rows, breaches=breaches,
+        escalations=Escalations(by_timeout=sum(f.escalated_by_timeout for f in items), by_hand=sum(f.escalated_by_hand for f in items),
+                                reassignments=sum(f.reassigned for f in items),
+                                reached_incident_manager=sum(1 for f in items if f.reached_incident_manager)),
+        top_alerts_by_incidents=sorted(alerts, key=lambda a: (-a.incidents, a.alert))[:10],
+        top_alerts_by_occurrences=sorted(alerts, key=lambda a: (-a.occurrences, a.alert))[:10],
+        flapping_alerts=sorted((a for a in alerts if a.flaps >= 2), key=lambda a: (-a.flaps, a.alert)),
+        problem_candidates=_recurring(items, period.recurring_threshold),
+        on_call=_on_call(items, directory, period),
+    )
+
+
+CSV_COLUMNS = ("reference", "opened_at", "source", "team", "service", "priority", "category", "alert", "first_page_at",
+               "acknowledged_at", "acknowledged_by", "resolved_at", "closed_at", "auto_resolved", "reopened", "flaps", "occurrences",
+               "response_breached", "resolution_breached", "escalated_by_timeout", "escalated_by_hand", "reassigned",
+               "reached_incident_manager", "seconds_to_acknowledge", "seconds_to_resolve")
+
+
+def incidents_csv(facts: Iterable[IncidentFacts], period: ReportFilter) -> str:
+    """One row per incident of the report (drills left out), for a spreadsheet."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(CSV_COLUMNS)
+    for f in sorted((f for f in facts if period.matches(f)), key=lambda f: f.opened_at):
+        row = f.model_dump(mode="json")
+        row["seconds_to_acknowledge"] = _seconds(f.acknowledged_at, f.opened_at)
+        row["seconds_to_resolve"] = _seconds(f.resolved_at, f.opened_at)
+        writer.writerow(["" if row[c] is None else _safe_cell(row[c]) for c in CSV_COLUMNS])
+    return out.getvalue()
+
+
+def _safe_cell(value: object) -> object:
+    """A cell a spreadsheet will not run as a formula (titles and alert names come from outside: OWASP CSV injection)."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value

@@ -1,0 +1,65 @@
+"""Reports for a period (domain/reports.py): closed incidents' facts from the store (one query per month), those
+not closed yet worked out live from their timelines (few: the open states' index)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+from .domain.directory import FirebellConfig
+from .domain.enums import Status
+from .domain.errors import FieldProblem, InvalidRequest
+from .domain.facts import IncidentFacts, facts_of
+from .domain.reports import Report, ReportFilter, build_report, incidents_csv
+from .ports import IncidentFilter, IncidentStore
+
+MAX_PERIOD = timedelta(days=400)  # a year's report, with room for a fiscal year's edges
+# Incidents happen in these years (and times at the ends of datetime's range cannot be moved to UTC).
+EARLIEST, LATEST = datetime(1970, 1, 1, tzinfo=UTC), datetime(2200, 1, 1, tzinfo=UTC)
+_NOT_CLOSED = (Status.TRIGGERED, Status.ACKNOWLEDGED, Status.ON_HOLD, Status.RESOLVED)
+
+
+class ReportService:
+    def __init__(self, store: IncidentStore, config: Callable[[], FirebellConfig]) -> None:
+        self._store = store
+        self._config = config
+
+    def report(self, period: ReportFilter) -> Report:
+        return build_report(self.facts(period), period, self._config().directory)
+
+    def csv(self, period: ReportFilter) -> str:
+        return incidents_csv(self.facts(period), period)
+
+    def facts(self, period: ReportFilter) -> list[IncidentFacts]:
+        _check(period)
+        closed = self._store.facts_between(period.start, period.end)
+        known = {f.incident_id for f in closed}
+        live = []
+        for status in _NOT_CLOSED:
+            cursor = None
+            while True:
+                page = self._store.list(IncidentFilter(status=status), 100, cursor)
+                for incident in page.items:
+                    if period.start <= incident.opened_at < period.end and incident.incident_id not in known:
+                        live.append(facts_of(incident, self._store.timeline(incident.incident_id)))
+                        known.add(incident.incident_id)
+                cursor = page.cursor
+                if cursor is None:
+                    break
+        return closed + live
+
+
+def _check(period: ReportFilter) -> None:
+    problems = []
+    outside = [name for name, at in (("query.from", period.start), ("query.to", period.end))
+               if at.tzinfo is not None and not EARLIEST <= at <= LATEST]
+    if period.start.tzinfo is None or period.end.tzinfo is None:
+        problems.append(FieldProblem("query.from" if period.start.tzinfo is None else "query.to", "give a UTC offset, e.g. 2026-01-01T00:00:00Z"))
+    elif outside:
+        problems.append(FieldProblem(outside[0], f"must be between {EARLIEST:%Y} and {LATEST:%Y}"))
+    elif period.end <= period.start:
+        problems.append(FieldProblem("query.to", "must be after `from`"))
+    elif period.end - period.start > MAX_PERIOD:
+        problems.append(FieldProblem("query.to", f"a report covers at most {MAX_PERIOD.days} days"))
+    if problems:
+        raise InvalidRequest(problems=problems)

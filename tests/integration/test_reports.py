@@ -1,0 +1,43 @@
+"""GET /reports and /reports/incidents.csv through the api function on moto (docs/reports.md)."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import UTC, datetime, timedelta
+from urllib.parse import urlencode
+
+from tests.integration.conftest import Pipeline
+
+
+def _period(**extra: str) -> str:
+    now = datetime.now(UTC)
+    return urlencode({"from": (now - timedelta(days=1)).isoformat(), "to": (now + timedelta(days=1)).isoformat(), **extra})
+
+
+def test_a_report_counts_what_happened_and_the_csv_lists_it(pipeline: Pipeline) -> None:
+    status, created = pipeline.api("POST", "/incidents", {"title": "Checkout errors", "service": "checkout"}, as_="erin")
+    assert status == 201
+    pipeline.api("POST", f"/incidents/{created['reference']}/acknowledge", as_="alice")
+
+    status, report = pipeline.api("GET", f"/reports?{_period(bucket='month')}", as_="dave")  # a viewer may read reports
+
+    assert status == 200
+    assert report["incidents"] == 1 and report["mtta"]["count"] == 1
+    assert [row["key"] for row in report["by_team"]] == ["platform"]
+    assert {p["person"]: p["acknowledgements"] for p in report["on_call"]}["alice"] == 1
+    status, body, response = pipeline.api_response("GET", f"/reports/incidents.csv?{_period()}", as_="dave")
+    headers = {**response.get("headers", {}), **{k: v[0] for k, v in response.get("multiValueHeaders", {}).items()}}
+    assert status == 200 and headers["Content-Type"].startswith("text/csv")
+    [row] = list(csv.DictReader(io.StringIO(body)))
+    assert (row["reference"], row["acknowledged_by"], row["service"]) == (created["reference"], "alice", "checkout")
+
+
+def test_a_period_the_api_refuses_is_a_422_naming_the_field(pipeline: Pipeline) -> None:
+    now = datetime.now(UTC)
+    backwards = urlencode({"from": now.isoformat(), "to": (now - timedelta(hours=1)).isoformat()})
+    status, body = pipeline.api("GET", f"/reports?{backwards}")
+    assert status == 422 and [f["field"] for f in body["fields"]] == ["query.to"]
+    status, body = pipeline.api("GET", "/reports?to=2026-01-01T00:00:00Z")
+    assert status == 422 and "from" in str(body)
+    assert pipeline.api("GET", f"/reports?{_period()}", as_="gus")[0] == 403  # a reporter only: not a reader
