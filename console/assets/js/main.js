@@ -9,6 +9,7 @@ import * as incidents from "./incidents.js";
 import * as incident from "./incident.js";
 import * as oncall from "./oncall.js";
 import * as report from "./report.js";
+import * as reports from "./reports.js";
 import * as directory from "./directory.js";
 import * as account from "./account.js";
 
@@ -20,6 +21,7 @@ let directoryCache = null;
 const PAGES = [
   { path: "/incidents", title: "Incidents", may: "read_incidents", page: incidents },
   { path: "/on-call", title: "On call", may: "read_oncall", page: oncall },
+  { path: "/reports", title: "Reports", may: "read_reports", page: reports },
   { path: "/report", title: "Report an incident", may: "report", page: report },
   { path: "/my-reports", title: "My reports", may: "read_own_reports", page: report, mine: true },
   { path: "/directory", title: "Directory", may: "read_directory", page: directory },

@@ -2,7 +2,7 @@
 // The API decides (deny by default); a button shown wrongly would only earn a 403.
 
 // Everyone signed in reads the directory (GET /directory, without phone numbers or routing keys).
-const READ = ["read_incidents", "read_oncall", "read_directory", "account"];
+const READ = ["read_incidents", "read_oncall", "read_reports", "read_directory", "account"];
 const REPORT = ["report", "read_own_reports", "read_directory", "account"];
 const WORK = ["acknowledge", "note", "hold", "resume", "escalate", "reassign", "resolve", "reopen", "take_shift"];
 const MANAGE = ["post_update", "complete_review"];

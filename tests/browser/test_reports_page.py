@@ -1,0 +1,55 @@
+"""The reports page: an incident manager reads the last 30 days' figures, narrows them to a team, and downloads the
+incidents as CSV; at phone width nothing scrolls sideways."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from playwright.sync_api import expect
+
+from tests.browser.conftest import screenshot
+from tests.browser.console import WAIT_MS, machine, sign_in
+from tests.e2e.conftest import RunningPipeline
+
+
+def test_an_incident_manager_reads_the_report_and_downloads_the_csv(pipeline: RunningPipeline, open_page: Any) -> None:
+    status, created = machine(pipeline, "POST", "/incidents", {"title": "Checkout latency above 2 s", "service": "checkout"})
+    assert status == 201
+    assert machine(pipeline, "POST", f"/incidents/{created['reference']}/acknowledge")[0] == 200
+    page = open_page()
+    sign_in(page, pipeline, "carol")
+
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Reports", exact=True).click()
+
+    expect(page.get_by_role("heading", name="Reports", level=1)).to_be_visible(timeout=WAIT_MS)
+    summary = page.get_by_role("region", name="Summary")
+    expect(summary).to_contain_text(re.compile(r"Incidents\s*\d+"), timeout=WAIT_MS)
+    expect(summary).to_contain_text("Time to acknowledge (MTTA)")
+    expect(page.get_by_role("region", name="On-call load").get_by_role("row").filter(has_text="alice")).to_be_visible()
+    expect(page.get_by_role("region", name="Median MTTA and MTTR over time").get_by_role("table")).to_be_visible()
+    screenshot(page, "reports")
+
+    # Narrowed to a team nobody's incidents belong to: nothing
+    page.get_by_label("Team").select_option("platform")
+    page.get_by_label("Priority").select_option("P5")
+    page.get_by_role("button", name="Show").click()
+    expect(summary).to_contain_text(re.compile(r"Incidents\s*0"), timeout=WAIT_MS)
+    page.get_by_label("Priority").select_option("")
+    page.get_by_role("button", name="Show").click()
+    expect(summary).not_to_contain_text(re.compile(r"Incidents\s*0\b"), timeout=WAIT_MS)
+
+    with page.expect_download(timeout=WAIT_MS) as downloading:
+        page.get_by_role("button", name="Download CSV").click()
+    download = downloading.value
+    assert download.suggested_filename == "incidents.csv"
+    rows = open(download.path(), encoding="utf-8").read().splitlines()
+    assert rows[0].startswith("reference,opened_at,") and any(row.startswith(created["reference"] + ",") for row in rows)
+
+
+def test_the_reports_page_fits_a_phone(pipeline: RunningPipeline, open_page: Any) -> None:
+    page = open_page(width=375, height=812)
+    sign_in(page, pipeline, "dave")  # a viewer
+    page.goto(f"{pipeline.api_url}/#/reports")
+    expect(page.get_by_role("region", name="Summary")).to_be_visible(timeout=WAIT_MS)
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
