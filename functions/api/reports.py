@@ -2,20 +2,24 @@
 
   GET /reports                 MTTA/MTTR, SLA compliance, escalations, noisy alerts, on-call load for a period
   GET /reports/incidents.csv   the period's incidents, one row each, for a spreadsheet
+  GET /incidents/<id>/similar  closed incidents most like it, with how each was resolved
 """
 
 from __future__ import annotations
 
+from datetime import datetime
 from http import HTTPStatus
 from typing import Annotated, Literal
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Query
+from pydantic import BaseModel, Field
 
 from firebell import wiring
 from firebell.domain.enums import Priority, Source
 from firebell.domain.models import QueryTime
+from firebell.domain.similarity import Similar
 from firebell.domain.reports import Report, ReportFilter
 
 router = Router()
@@ -57,3 +61,36 @@ def report_csv(
     body = wiring.reports().csv(_period(start, end, team, service, priority, source))
     return Response(HTTPStatus.OK, "text/csv; charset=utf-8", body,
                     headers={"Content-Disposition": 'attachment; filename="incidents.csv"'})
+
+
+class SimilarIncident(BaseModel):
+    reference: str
+    title: str
+    opened_at: datetime
+    score: float = Field(description="0–1: 0.6 × text similarity (TF-IDF cosine) + 0.3 if the same alert + 0.1 if the same service")
+    text_similarity: float
+    same_alert: bool
+    same_service: bool
+    resolved_at: datetime | None
+    resolved_by: str | None
+    resolution_notes: str | None
+    seconds_to_resolve: float | None
+
+
+class SimilarIncidents(BaseModel):
+    items: list[SimilarIncident]
+
+
+def _shown(found: Similar) -> SimilarIncident:
+    f = found.facts
+    return SimilarIncident(reference=f.reference, title=f.title, opened_at=f.opened_at, score=found.score, text_similarity=found.text,
+                           same_alert=found.same_alert, same_service=found.same_service, resolved_at=f.resolved_at, resolved_by=f.resolved_by,
+                           resolution_notes=f.resolution_notes,
+                           seconds_to_resolve=(f.resolved_at - f.opened_at).total_seconds() if f.resolved_at else None)
+
+
+@router.get("/incidents/<incident_id>/similar", summary="Closed incidents most like this one (last 180 days), with how each was resolved")
+def similar_incidents(incident_id: str) -> SimilarIncidents:
+    incident = wiring.incidents().get(incident_id)
+    return SimilarIncidents(items=[_shown(s) for s in wiring.reports().similar(incident)])
+

@@ -1,5 +1,5 @@
 """The reports page: an incident manager reads the last 30 days' figures, narrows them to a team, and downloads the
-incidents as CSV; at phone width nothing scrolls sideways."""
+incidents as CSV; at phone width nothing scrolls sideways. An incident's page shows similar closed incidents."""
 
 from __future__ import annotations
 
@@ -53,3 +53,21 @@ def test_the_reports_page_fits_a_phone(pipeline: RunningPipeline, open_page: Any
     page.goto(f"{pipeline.api_url}/#/reports")
     expect(page.get_by_role("region", name="Summary")).to_be_visible(timeout=WAIT_MS)
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+
+
+def test_an_incident_page_shows_similar_resolved_incidents_and_how_they_were_resolved(pipeline: RunningPipeline, open_page: Any) -> None:
+    # Given a resolved incident (in its confirmation window: closed ones are found by their facts, tests/integration)
+    status, old = machine(pipeline, "POST", "/incidents", {"title": "Build agent out of disk space on ci-runner-2"})
+    assert status == 201
+    assert machine(pipeline, "POST", f"/incidents/{old['reference']}/resolve", {"resolution_notes": "pruned docker images"})[0] == 200
+    # When a new one like it is opened
+    _, new = machine(pipeline, "POST", "/incidents", {"title": "ci-runner-5 out of disk space"})
+    page = open_page()
+    sign_in(page, pipeline, "alice")
+    page.goto(f"{pipeline.api_url}/#/incidents/{new['reference']}")
+
+    # Then its page names the closed one and how it was resolved
+    similar = page.get_by_role("region", name="Similar incidents")
+    expect(similar.get_by_role("link", name=old["reference"])).to_be_visible(timeout=WAIT_MS)
+    expect(similar).to_contain_text("pruned docker images")
+    screenshot(page, "incident-similar")

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlencode
 
-from tests.integration.conftest import Pipeline
+from tests.integration.conftest import Pipeline, load_event
 
 
 def _period(**extra: str) -> str:
@@ -41,3 +42,28 @@ def test_a_period_the_api_refuses_is_a_422_naming_the_field(pipeline: Pipeline) 
     status, body = pipeline.api("GET", "/reports?to=2026-01-01T00:00:00Z")
     assert status == 422 and "from" in str(body)
     assert pipeline.api("GET", f"/reports?{_period()}", as_="gus")[0] == 403  # a reporter only: not a reader
+
+
+def _window_closes(pipeline: Pipeline, incident_id: str) -> None:
+    """What the resolution machine sends notify when the confirmation window ends."""
+    event = load_event("sqs/notify-escalation-page.json")
+    event["Records"][0]["body"] = json.dumps({"type": "resolution.window_closed", "incident_id": incident_id})
+    event["Records"][0]["eventSourceARN"] = pipeline.resources[("queue_arn", "notify")]
+    assert pipeline.invoke("notify", event) == {"batchItemFailures": []}
+
+
+def test_similar_incidents_show_how_a_closed_one_was_resolved(pipeline: Pipeline) -> None:
+    _, old = pipeline.api("POST", "/incidents", {"title": "Orders database deadlock on the primary"}, as_="erin")
+    pipeline.api("POST", f"/incidents/{old['reference']}/resolve", {"resolution_notes": "killed the blocking session"}, as_="alice")
+    _window_closes(pipeline, old["incident_id"])
+    _, unrelated = pipeline.api("POST", "/incidents", {"title": "Office printer jammed"}, as_="erin")
+    pipeline.api("POST", f"/incidents/{unrelated['reference']}/resolve", {"resolution_notes": "paper"}, as_="alice")
+    _window_closes(pipeline, unrelated["incident_id"])
+    _, new = pipeline.api("POST", "/incidents", {"title": "Deadlock in the orders database again"}, as_="erin")
+
+    status, similar = pipeline.api("GET", f"/incidents/{new['reference']}/similar", as_="dave")
+
+    assert status == 200
+    assert [(s["reference"], s["resolution_notes"], s["resolved_by"]) for s in similar["items"]] == [
+        (old["reference"], "killed the blocking session", "alice")]
+    assert pipeline.api("GET", f"/incidents/{new['reference']}/similar", as_="gus")[0] == 403  # not a reader

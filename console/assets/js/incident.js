@@ -116,23 +116,37 @@ function alerts(incident, related) {
   return parts;
 }
 
+/** Closed incidents most like this one (GET /incidents/{id}/similar), with how each was resolved. */
+function similarList(items) {
+  if (!items.length) return h("p", { class: "muted" }, "No resolved or closed incident of the last 180 days looks like this one.");
+  return h("ul", { class: "similar" }, items.map((s) => {
+    const why = [s.same_alert ? "same alert" : null, s.same_service ? "same service" : null, s.text_similarity >= 0.2 ? "similar wording" : null].filter(Boolean);
+    return h("li", {}, h("a", { href: `#/incidents/${encodeURIComponent(s.reference)}` }, s.reference), `: ${s.title} `,
+      h("span", { class: "muted" }, `(${why.join(", ") || "similar"}; ${Math.round(s.score * 100)} %)`),
+      h("br"), s.resolution_notes
+        ? ["Resolved", s.resolved_by ? ` by ${s.resolved_by}` : "", s.seconds_to_resolve !== null ? ` in ${duration(s.seconds_to_resolve)}` : "", `: ${s.resolution_notes}`]
+        : h("span", { class: "muted" }, "No resolution notes."));
+  }));
+}
+
 export function render(main, ctx, reference) {
   const heading = h("h1", { tabindex: "-1" }, reference);
   const badges = h("p");
   const actions = h("div", { class: "actions", role: "group", "aria-label": "Actions" });
   const sections = {};
-  for (const [key, title] of [["summary", "Summary"], ["sla", "SLA"], ["paging", "Who was paged, when"], ["occurrences", "Occurrences"], ["alerts", "Related alerts"], ["timeline", "Timeline"]]) {
+  for (const [key, title] of [["summary", "Summary"], ["sla", "SLA"], ["paging", "Who was paged, when"], ["occurrences", "Occurrences"], ["alerts", "Related alerts"], ["similar", "Similar incidents"], ["timeline", "Timeline"]]) {
     sections[key] = h("div");
     sections[`${key}Section`] = h("section", { class: "card", "aria-labelledby": `h-${key}` }, h("h2", { id: `h-${key}` }, title), sections[key]);
   }
-  main.append(h("p", {}, h("a", { href: ctx.may("read_incidents") ? "#/incidents" : "#/my-reports" }, "← All incidents")),
+  main.append(...[h("p", {}, h("a", { href: ctx.may("read_incidents") ? "#/incidents" : "#/my-reports" }, "← All incidents")),
     heading, badges, actions, sections.summarySection, h("div", { class: "columns" }, sections.slaSection, sections.occurrencesSection),
-    sections.pagingSection, sections.alertsSection, sections.timelineSection);
+    sections.pagingSection, sections.alertsSection, ctx.may("read_incidents") ? sections.similarSection : null, sections.timelineSection].filter(Boolean));
 
   let incident = null;
   let signature = null;
   let actionKey = null;
   let related = null;
+  let similar = null;
 
   async function act(action, values) {
     await post(`/incidents/${enc(reference)}/${action.path}`, values);
@@ -189,6 +203,10 @@ export function render(main, ctx, reference) {
       related = await get(`/incidents?limit=100`).then((page) => page.items.filter((i) => i.service === fresh.service && i.reference !== fresh.reference).slice(0, 5)).catch(() => []);
     }
     clear(sections.alerts, alerts(fresh, related));
+    if (similar === null && ctx.may("read_incidents")) {
+      similar = await get(`/incidents/${enc(reference)}/similar`).then((answer) => answer.items).catch(() => null);
+      clear(sections.similar, similar ? similarList(similar) : h("p", { class: "muted" }, "Similar incidents could not be read."));
+    }
     clear(sections.timeline, entryList(items));
     if (announceChange) announce(`${fresh.reference} changed: ${items[items.length - 1].message}`);
   }

@@ -1,18 +1,22 @@
 """Reports for a period (domain/reports.py): closed incidents' facts from the store (one query per month), those
-not closed yet worked out live from their timelines (few: the open states' index)."""
+not closed yet worked out live from their timelines (few: the open states' index). Similar incidents
+(domain/similarity.py) are ranked among the last SIMILAR_WINDOW's closed ones."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 
 from .domain.directory import FirebellConfig
 from .domain.enums import Status
 from .domain.errors import FieldProblem, InvalidRequest
 from .domain.facts import IncidentFacts, facts_of
+from .domain.models import Incident
 from .domain.reports import Report, ReportFilter, build_report, incidents_csv
+from .domain.similarity import Similar, rank
 from .ports import IncidentFilter, IncidentStore
 
+SIMILAR_WINDOW = timedelta(days=180)  # how far back similar incidents are looked for (six month partitions)
 MAX_PERIOD = timedelta(days=400)  # a year's report, with room for a fiscal year's edges
 # Incidents happen in these years (and times at the ends of datetime's range cannot be moved to UTC).
 EARLIEST, LATEST = datetime(1970, 1, 1, tzinfo=UTC), datetime(2200, 1, 1, tzinfo=UTC)
@@ -30,23 +34,35 @@ class ReportService:
     def csv(self, period: ReportFilter) -> str:
         return incidents_csv(self.facts(period), period)
 
+    def similar(self, incident: Incident, limit: int = 5) -> list[Similar]:
+        """Resolved and closed incidents most like this one, with how each was resolved (the incident page, the API).
+        Resolved ones not closed yet (in their confirmation window: the freshest lesson) come from their index."""
+        since = incident.opened_at - SIMILAR_WINDOW
+        candidates = self._store.facts_between(since, incident.opened_at)
+        candidates += [facts_of(i, []) for i in self._all(Status.RESOLVED) if since <= i.opened_at]
+        alert = incident.alarm.name if incident.alarm else incident.dedup_key
+        return rank(f"{incident.title} {incident.description}", alert, incident.service, candidates, limit, exclude=incident.incident_id)
+
     def facts(self, period: ReportFilter) -> list[IncidentFacts]:
         _check(period)
         closed = self._store.facts_between(period.start, period.end)
         known = {f.incident_id for f in closed}
         live = []
         for status in _NOT_CLOSED:
-            cursor = None
-            while True:
-                page = self._store.list(IncidentFilter(status=status), 100, cursor)
-                for incident in page.items:
-                    if period.start <= incident.opened_at < period.end and incident.incident_id not in known:
-                        live.append(facts_of(incident, self._store.timeline(incident.incident_id)))
-                        known.add(incident.incident_id)
-                cursor = page.cursor
-                if cursor is None:
-                    break
+            for incident in self._all(status):
+                if period.start <= incident.opened_at < period.end and incident.incident_id not in known:
+                    live.append(facts_of(incident, self._store.timeline(incident.incident_id)))
+                    known.add(incident.incident_id)
         return closed + live
+
+    def _all(self, status: Status) -> Iterator[Incident]:
+        cursor = None
+        while True:
+            page = self._store.list(IncidentFilter(status=status), 100, cursor)
+            yield from page.items
+            cursor = page.cursor
+            if cursor is None:
+                return
 
 
 def _check(period: ReportFilter) -> None:

@@ -144,6 +144,7 @@ ROUTES: dict[tuple[str, str], Rule] = {
     ("GET", "/incidents"): _allow(READERS, "list incidents", own=_REPORTER),
     ("GET", _INCIDENT): _allow(READERS, "read incidents", own=_REPORTER),
     ("GET", f"{_INCIDENT}/timeline"): _allow(READERS, "read timelines", own=_REPORTER),
+    ("GET", f"{_INCIDENT}/similar"): _allow(READERS, "read similar incidents"),
     ("POST", f"{_INCIDENT}/acknowledge"): _allow(WORKERS, "acknowledge incidents"),
     ("POST", f"{_INCIDENT}/resolve"): _allow(WORKERS, "resolve incidents"),
     ("POST", f"{_INCIDENT}/notes"): _allow(WORKERS, "add notes"),

@@ -38,6 +38,7 @@ class IncidentFacts(BaseModel):
     incident_id: str
     reference: str
     title: str
+    description: str = ""  # its first 500 characters: what similar incidents are matched on, with the title
     opened_at: datetime
     source: str
     team: str | None = None
@@ -49,6 +50,8 @@ class IncidentFacts(BaseModel):
     acknowledged_at: datetime | None = None
     acknowledged_by: str | None = None
     resolved_at: datetime | None = None
+    resolved_by: str | None = None
+    resolution_notes: str | None = None  # how it was resolved: what similar incidents show the next responder
     closed_at: datetime | None = None
     auto_resolved: bool = False
     reopened: int = 0
@@ -83,14 +86,16 @@ def facts_of(incident: Incident, timeline: list[TimelineEntry]) -> IncidentFacts
             after_recovery = False
     clock = incident.sla
     return IncidentFacts(
-        incident_id=incident.incident_id, reference=incident.reference, title=incident.title, opened_at=incident.opened_at,
+        incident_id=incident.incident_id, reference=incident.reference, title=incident.title,
+        description=incident.description[:500], opened_at=incident.opened_at,
         source=incident.source.value, team=incident.team, service=incident.service,
         priority=incident.priority.value if incident.priority else None, category=incident.category,
         alert=incident.alarm.name if incident.alarm else incident.dedup_key,
         first_page_at=pages[0].at if pages else None,
         acknowledged_at=_first(entries, TimelineKind.ACKNOWLEDGED) or incident.acknowledged_at,
         acknowledged_by=next((e.actor for e in entries if e.kind is TimelineKind.ACKNOWLEDGED), incident.acknowledged_by),
-        resolved_at=_first(entries, TimelineKind.RESOLVED) or incident.resolved_at, closed_at=incident.closed_at,
+        resolved_at=_first(entries, TimelineKind.RESOLVED) or incident.resolved_at, resolved_by=incident.resolved_by,
+        resolution_notes=incident.resolution_notes[:1000] if incident.resolution_notes else None, closed_at=incident.closed_at,
         auto_resolved=incident.auto_resolved, reopened=incident.reopened_count, flaps=flaps, occurrences=incident.occurrences,
         response_due_at=clock.response.due_at if clock else None, resolution_due_at=clock.resolution.due_at if clock else None,
         response_breached=_breached(clock.response) if clock else None,

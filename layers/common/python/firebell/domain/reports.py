@@ -17,7 +17,7 @@ from __future__ import annotations
 import csv
 import io
 import math
-from collections import defaultdict
+from collections import Counter, defaultdict
 from datetime import UTC, datetime, timedelta
 from typing import Callable, Iterable, Literal
 from zoneinfo import ZoneInfo
@@ -213,12 +213,17 @@ def _recurring(items: list[IncidentFacts], threshold: int) -> list[Recurring]:
             if key(f):
                 groups[key(f)].append(f)
         for name, group in sorted(groups.items()):
-            best: list[IncidentFacts] = []
-            for i, first in enumerate(group):  # the most incidents in a 30-day window starting at one of them
-                window = [f for f in group[i:] if f.opened_at - first.opened_at < RECURRING_WINDOW]
-                best = window if len(window) > len(best) else best
-            if len(best) >= threshold:
-                found.append(Recurring(kind=kind, key=name, incidents=len(best), references=[f.reference for f in best]))
+            # The most incidents in a 30-day window starting at one of them (two pointers: linear in the group).
+            best, end = (0, 0), 0
+            for start, first in enumerate(group):
+                end = max(end, start)
+                while end < len(group) and group[end].opened_at - first.opened_at < RECURRING_WINDOW:
+                    end += 1
+                if end - start > best[1] - best[0]:
+                    best = (start, end)
+            if best[1] - best[0] >= threshold:
+                window = group[best[0]:best[1]]
+                found.append(Recurring(kind=kind, key=name, incidents=len(window), references=[f.reference for f in window]))
     return found
 
 
@@ -253,18 +258,25 @@ def hours_on_call(directory: Directory, start: datetime, end: datetime) -> dict[
 
 
 def _on_call(items: list[IncidentFacts], directory: Directory, period: ReportFilter) -> list[PersonLoad]:
-    hours = hours_on_call(directory, period.start, period.end) if not (period.team or period.service or period.priority or period.source) else {}
-    people = sorted({n.person for f in items for n in f.notices} | {f.acknowledged_by for f in items if f.acknowledged_by and directory.person(f.acknowledged_by)} | set(hours))
+    filtered = period.team or period.service or period.priority or period.source
+    hours = {} if filtered else hours_on_call(directory, period.start, period.end)
+    notices: dict[str, list] = defaultdict(list)
+    acknowledged: Counter[str] = Counter()
+    for f in items:  # one pass: grouped by person
+        for n in f.notices:
+            notices[n.person].append(n)
+        if f.acknowledged_by:
+            acknowledged[f.acknowledged_by] += 1
+    people = sorted(set(notices) | {p for p in acknowledged if directory.person(p)} | set(hours))
     loads = []
     for person in people:
         zone = person_zone(directory, person)
-        notices = [n for f in items for n in f.notices if n.person == person]
         interruptions: dict[Band, int] = {"business": 0, "off_hours": 0, "sleep": 0}
-        for n in notices:
+        for n in notices[person]:
             if n.channel == "sms":
                 interruptions[band(n.at, zone)] += 1
-        loads.append(PersonLoad(person=person, time_zone=zone.key, pages=sum(1 for n in notices if n.paging), interruptions=interruptions,
-                                acknowledgements=sum(1 for f in items if f.acknowledged_by == person), hours_on_call=hours.get(person, 0.0)))
+        loads.append(PersonLoad(person=person, time_zone=zone.key, pages=sum(1 for n in notices[person] if n.paging),
+                                interruptions=interruptions, acknowledgements=acknowledged[person], hours_on_call=hours.get(person, 0.0)))
     return loads
 
 
@@ -294,7 +306,7 @@ def build_report(facts: Iterable[IncidentFacts], period: ReportFilter, directory
 
 
 CSV_COLUMNS = ("reference", "opened_at", "source", "team", "service", "priority", "category", "alert", "first_page_at",
-               "acknowledged_at", "acknowledged_by", "resolved_at", "closed_at", "auto_resolved", "reopened", "flaps", "occurrences",
+               "acknowledged_at", "acknowledged_by", "resolved_at", "resolved_by", "closed_at", "auto_resolved", "reopened", "flaps", "occurrences",
                "response_breached", "resolution_breached", "escalated_by_timeout", "escalated_by_hand", "reassigned",
                "reached_incident_manager", "seconds_to_acknowledge", "seconds_to_resolve")
 
