@@ -85,6 +85,7 @@ class InMemoryIncidentStore:
         self._sequence = itertools.count()
         self._once: dict[str, datetime] = {}
         self._facts: dict[str, IncidentFacts] = {}  # FACTS# items: incident id → facts
+        self._last_fix: dict[str, IncidentFacts] = {}  # LASTFIX# items: dedup key → facts of its last closed incident
         self._sms_windows: dict[tuple[str, int], dict] = {}  # {"sent": set of effect ids, "held": {effect id: item}, "closed_at"}
         self.calls: collections.Counter[str] = collections.Counter()
         self._fail: collections.deque[tuple[str, Exception, bool]] = collections.deque()
@@ -191,6 +192,8 @@ class InMemoryIncidentStore:
                 self._once[once.key] = once.expires_at
             if change.facts is not None:
                 self._facts[change.incident_id] = change.facts.model_copy(deep=True)
+                if committed.dedup_key:
+                    self._last_fix[committed.dedup_key] = change.facts.model_copy(deep=True)
             if change.idempotency:
                 self._idempotency[change.idempotency.key] = (change.idempotency.incident_id, change.idempotency.fingerprint)
             for mark in marks:
@@ -277,6 +280,12 @@ class InMemoryIncidentStore:
 
     def _append(self, entry: TimelineEntry) -> None:
         self._timeline.setdefault(entry.incident_id, []).append((entry.at, next(self._sequence), entry.model_copy(deep=True)))
+
+    def last_fix(self, dedup_key: str) -> IncidentFacts | None:
+        self._count("last_fix")
+        with self._lock:
+            found = self._last_fix.get(dedup_key)
+            return found.model_copy(deep=True) if found else None
 
     def facts_between(self, start: datetime, end: datetime) -> list[IncidentFacts]:
         self._count("facts_between")

@@ -379,3 +379,16 @@ def test_the_facts_a_change_carries_are_found_by_the_month_the_incident_opened(s
     spring = store.facts_between(datetime(2026, 4, 30, 23, 59, tzinfo=UTC), datetime(2026, 6, 1, 0, 0, 1, tzinfo=UTC))
     assert [f.reference for f in spring] == ["INC-1", "INC-3", "INC-4"]
     assert spring[0].notices == [Notice(person="alice", at=opened[0], channel="sms", paging=True)]
+
+
+def test_the_closing_change_of_an_alerts_incident_keeps_its_facts_as_the_alerts_last_fix(store):
+    from firebell.domain.facts import IncidentFacts
+
+    assert store.last_fix(KEY) is None
+    for n in (1, 2):
+        change = new_change(n, T0 + timedelta(days=n), dedup_key=KEY)
+        change.facts = IncidentFacts(incident_id=change.incident_id, reference=change.incident.reference, title="disk", opened_at=change.now,
+                                     source="cloudwatch_alarm", resolution_notes=f"fix {n}")
+        store.commit(change)
+    assert store.last_fix(KEY).resolution_notes == "fix 2"  # the later one replaced it
+    assert store.last_fix("another alert") is None

@@ -235,3 +235,24 @@ def test_facts_of_counts_escalations_by_hand_and_flaps(world: World):
     # levels 2 and 3 went out after the first: one because level 1 timed out, one escalated by hand
     assert (found.escalated_by_timeout, found.escalated_by_hand, found.flaps, found.reassigned, found.reached_incident_manager) == (1, 1, 1, 1, True)
     assert found.resolved_at == incident.opened_at + timedelta(minutes=10)  # the first resolution
+
+
+def test_the_next_incident_of_an_alert_tells_whoever_is_paged_how_the_last_one_was_resolved(world: World):
+    # Given a checkout alarm's incident resolved by hand with notes, and closed
+    _, first = world.service.handle_alarm(alarm("ALARM"), message_id="sns:1")
+    world.service.resolve(first, by="bob", notes="recycled the checkout pods")
+    world.service.resolution_window_closed(first)
+    world.messenger.emails.clear()
+    world.clock.advance(hours=3)
+
+    # When the alarm fires again: a new incident
+    _, second = world.service.handle_alarm(alarm("ALARM"), message_id="sns:2")
+
+    assert second != first
+    assert world.service.get(second).previously.reference == world.service.get(first).reference
+    [page] = [e for e in world.messenger.emails if "level 1" in e.body]
+    reference = world.service.get(first).reference
+    assert f"Last time this alert fired ({reference}), it was resolved by bob: recycled the checkout pods" in page.body
+    # and an incident of another source says nothing of it
+    other = world.service.report(IncidentCreate(title="Checkout errors", reporter="erin"))
+    assert other.previously is None

@@ -71,6 +71,9 @@ class IncidentStore(Protocol):
 
     def timeline(self, incident_id: str) -> list[TimelineEntry]: ...
 
+    def last_fix(self, dedup_key: str) -> IncidentFacts | None:
+        """The facts of the last closed incident of this alert (the closing change stores them), if any."""
+
     def facts_between(self, start: datetime, end: datetime) -> list[IncidentFacts]:
         """Facts of the incidents opened in [start, end) that closed (the closing change stores them)."""
 

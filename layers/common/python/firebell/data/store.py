@@ -53,6 +53,13 @@ def _dedup_pk(dedup_key: str) -> str:
     return f"DEDUP#{dedup_key}"
 
 
+_LAST_FIX_SK = "LAST"
+
+
+def _last_fix_pk(dedup_key: str) -> str:
+    return f"LASTFIX#{dedup_key}"
+
+
 def _when(text: str | None) -> datetime | None:
     return datetime.fromisoformat(text) if text else None
 
@@ -249,7 +256,8 @@ class DynamoIncidentStore(OutboxStore, SmsWindowStore):
         """What each position of the transaction is, in the order pynamodb sends them (checks, deletes, puts, updates)."""
         deletes = [f"dedup{i}" for i, m in enumerate(marks) if m.release]
         puts = (["incident"] + ["entry"] * len(change.entries) + ["effect"] * len(change.effects(0))
-                + ["once"] * len(change.once) + (["idempotency"] if change.idempotency else []) + (["facts"] if change.facts else []))
+                + ["once"] * len(change.once) + (["idempotency"] if change.idempotency else []) + (["facts"] if change.facts else [])
+                + (["last fix"] if change.facts and change.incident.dedup_key else []))
         updates = [f"dedup{i}" for i, m in enumerate(marks) if not m.release]
         return deletes + puts + updates
 
@@ -286,9 +294,18 @@ class DynamoIncidentStore(OutboxStore, SmsWindowStore):
                         condition=IdempotencyRecord.pk.does_not_exist())
             if change.facts:
                 tx.save(FactsRecord(*facts_key(change.facts.opened_at, change.incident_id), packed=change.facts.model_dump(mode="json")))
+                if change.incident.dedup_key:  # the alert's last fix: what its next incident's first page says
+                    tx.save(FactsRecord(_last_fix_pk(change.incident.dedup_key), _LAST_FIX_SK, packed=change.facts.model_dump(mode="json")))
         return committed
 
     # --- reports: each closed incident's facts, by the month it opened ------------------------------------------
+
+    def last_fix(self, dedup_key: str) -> IncidentFacts | None:
+        """The facts of the alert's last closed incident (eventually consistent: it closed long before)."""
+        try:
+            return IncidentFacts.model_validate(FactsRecord.get(_last_fix_pk(dedup_key), _LAST_FIX_SK).packed)
+        except DoesNotExist:
+            return None
 
     def facts_between(self, start: datetime, end: datetime) -> list[IncidentFacts]:
         """Facts of the incidents opened in [start, end) that have closed (eventually consistent), oldest first."""

@@ -151,6 +151,15 @@ class StakeholderUpdates(Duty):
     rounds: int = 0  # rounds come and gone
 
 
+class PreviousFix(_Model):
+    """How the last incident of the same alert was resolved, told to whoever is paged for this one."""
+
+    reference: str
+    resolved_at: datetime | None = None
+    resolved_by: str | None = None
+    resolution_notes: str
+
+
 class ResolutionWorkflow(_Model):
     execution_arn: str | None = None
     task_token: Secret = None
@@ -219,6 +228,7 @@ class Incident(_Model):
     resolution: ResolutionWorkflow = ResolutionWorkflow()
     review: Review | None = None
     updates: StakeholderUpdates | None = None
+    previously: PreviousFix | None = None  # the same alert's last incident, closed: how it was resolved
     version: int = 0
     last_change: str | None = None  # id of the change that wrote this version: a commit whose answer was lost is recognised
 

@@ -16,7 +16,7 @@ from ulid import ULID
 from ..domain import sla
 from ..domain.enums import AlarmState, EventType, Source, Status, TimelineKind
 from ..domain.errors import ConcurrentUpdate, HeldBack, IdempotencyKeyReused, IdempotencyKeyTaken, InvalidTransition
-from ..domain.models import AlarmDetails, Incident, IncidentCreate, Signal, TimelineEntry
+from ..domain.models import AlarmDetails, Incident, IncidentCreate, PreviousFix, Signal, TimelineEntry
 from ..domain.signal_groups import Arrival, SignalGroup, group_arrivals
 from ..outbox import Change, DedupMark, EffectKind, IdempotencyClaim, Needs
 from ..ports import SIGNALS_PER_WRITE, DedupState
@@ -261,6 +261,11 @@ class AlertIntake:
         """A new incident with its reference, its "opened" line (by `opened_by`, else its reporter), its
         classification and first page, and its announcement, as one change."""
         now = self._ctx.clock()
+        dedup_key = fields.get("dedup_key")
+        last = self._store.last_fix(dedup_key) if dedup_key else None
+        if last is not None and last.resolution_notes:
+            fields["previously"] = PreviousFix(reference=last.reference, resolved_at=last.resolved_at, resolved_by=last.resolved_by,
+                                               resolution_notes=last.resolution_notes)
         incident = Incident(incident_id=incident_id, reference=self._store.next_reference(), opened_at=now, last_seen_at=now, **fields)
         change = Change(incident, now, new=True)
         origin = (

@@ -35,6 +35,10 @@ def compose(ctx: Context, config: FirebellConfig, incident: Incident, person: Pe
     ]
     if note:
         lines += ["", note]
+    if incident.previously and incident.status is Status.TRIGGERED:
+        last = incident.previously
+        by = f" by {last.resolved_by}" if last.resolved_by else ""
+        lines.append(f"Last time this alert fired ({last.reference}), it was resolved{by}: {last.resolution_notes}")
     if incident.sla:
         lines.append(f"Respond by {incident.sla.response.due_at:%Y-%m-%d %H:%M} UTC; resolve by {incident.sla.resolution.due_at:%Y-%m-%d %H:%M} UTC")
     if incident.resolution_notes and incident.status in (Status.RESOLVED, Status.CLOSED):
