@@ -71,7 +71,7 @@ def measure(size: int, rounds: int) -> dict[str, Any]:
         stored_bytes = sum(len(FactsRecord(*facts_key(f.opened_at, f.incident_id), packed=f.model_dump(mode="json")).serialize()["packed"]["B"])
                            for f in items[:200]) / min(200, size)
         config = load_config(CONFIG_DIR)
-        service = ReportService(store, lambda: config)
+        service = ReportService(store, lambda: config, lambda: YEAR.end)
         query_ms, compute_ms, total_ms = [], [], []
         for _ in range(rounds):
             began = time.perf_counter()

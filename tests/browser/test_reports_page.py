@@ -44,7 +44,7 @@ def test_an_incident_manager_reads_the_report_and_downloads_the_csv(pipeline: Ru
     download = downloading.value
     assert download.suggested_filename == "incidents.csv"
     rows = open(download.path(), encoding="utf-8").read().splitlines()
-    assert rows[0].startswith("reference,opened_at,") and any(row.startswith(created["reference"] + ",") for row in rows)
+    assert rows[0].startswith("reference,title,opened_at,") and any(row.startswith(created["reference"] + ",") for row in rows)
 
 
 def test_the_reports_page_fits_a_phone(pipeline: RunningPipeline, open_page: Any) -> None:

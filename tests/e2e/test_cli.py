@@ -89,7 +89,7 @@ def test_reports_as_a_table_as_json_and_as_csv(firebell) -> None:
     report = json.loads(firebell("-o", "json", "reports", "--team", "platform").stdout)
     assert report["incidents"] >= 1 and report["filter"]["team"] == "platform"
     rows = firebell("reports", "--csv").stdout.splitlines()
-    assert rows[0].startswith("reference,opened_at,") and any(row.startswith(reference + ",") for row in rows[1:])
+    assert rows[0].startswith("reference,title,opened_at,") and any(row.startswith(reference + ",") for row in rows[1:])
     bad = firebell("reports", "--from", "last tuesday")
     assert bad.returncode == 1 and "--from" in bad.stderr
 

@@ -145,8 +145,9 @@ def test_on_call_load_counts_sms_as_interruptions_in_the_persons_zone_and_hours_
     assert hours_on_call(config.directory, period.start, period.end) == {"erin": 167.0}
     report = build_report(items[:2], period, config.directory)
     load = {p.person: p for p in report.on_call}
+    # two pages (Friday's email and SMS went out together: one page), two interruptions (the SMS), one acknowledgement
     assert (load["erin"].pages, load["erin"].interruptions, load["erin"].acknowledgements, load["erin"].hours_on_call, load["erin"].time_zone) == (
-        3, {"business": 0, "off_hours": 1, "sleep": 1}, 1, 167.0, "Europe/London")
+        2, {"business": 0, "off_hours": 1, "sleep": 1}, 1, 167.0, "Europe/London")
     assert (load["carol"].interruptions, load["carol"].time_zone) == ({"business": 0, "off_hours": 0, "sleep": 1}, "America/New_York")
     monday = build_report(items, ReportFilter(start=datetime(2026, 3, 30, 0, 0, tzinfo=UTC), end=datetime(2026, 3, 31, tzinfo=UTC)), config.directory)
     alice = next(p for p in monday.on_call if p.person == "alice")
@@ -197,7 +198,7 @@ def test_the_report_service_adds_incidents_not_closed_yet_live(world: World):
     world.service.resolution_window_closed(closed_one)
     open_one = world.service.report(IncidentCreate(title="Checkout errors", reporter="erin")).incident_id
     world.service.acknowledge(open_one, by="alice")
-    service = ReportService(world.store, lambda: world.config)
+    service = ReportService(world.store, lambda: world.config, world.clock)
 
     found = service.facts(MAY)
 
@@ -215,7 +216,7 @@ def test_the_report_service_adds_incidents_not_closed_yet_live(world: World):
 ])
 def test_a_period_the_service_refuses_names_the_field(world: World, start, end, field):
     with pytest.raises(InvalidRequest) as refused:
-        ReportService(world.store, lambda: world.config).report(ReportFilter(start=start, end=end))
+        ReportService(world.store, lambda: world.config, world.clock).report(ReportFilter(start=start, end=end))
     assert [p.field for p in refused.value.problems] == [field]
 
 
@@ -232,8 +233,9 @@ def test_facts_of_counts_escalations_by_hand_and_flaps(world: World):
                 entry(TimelineKind.RESOLVED, 20, automatic=False), entry(TimelineKind.REOPENED, 21), entry(TimelineKind.REASSIGNED, 22),
                 entry(TimelineKind.ESCALATION_EXHAUSTED, 30)]
     found = facts_of(incident, timeline)
-    # levels 2 and 3 went out after the first: one because level 1 timed out, one escalated by hand
-    assert (found.escalated_by_timeout, found.escalated_by_hand, found.flaps, found.reassigned, found.reached_incident_manager) == (1, 1, 1, 1, True)
+    # level 2 went out because level 1 timed out, level 3 because someone escalated, the incident manager because
+    # level 3 timed out
+    assert (found.escalated_by_timeout, found.escalated_by_hand, found.flaps, found.reassigned, found.reached_incident_manager) == (2, 1, 1, 1, True)
     assert found.resolved_at == incident.opened_at + timedelta(minutes=10)  # the first resolution
 
 
@@ -256,3 +258,32 @@ def test_the_next_incident_of_an_alert_tells_whoever_is_paged_how_the_last_one_w
     # and an incident of another source says nothing of it
     other = world.service.report(IncidentCreate(title="Checkout errors", reporter="erin"))
     assert other.previously is None
+
+
+def test_an_escalation_by_hand_at_the_last_level_leaves_the_timeouts_counted(world: World):
+    incident = world.service.report(IncidentCreate(title="Checkout errors", reporter="erin"))
+
+    def entry(kind, minutes, **details):
+        return TimelineEntry(incident_id=incident.incident_id, at=incident.opened_at + timedelta(minutes=minutes), kind=kind, actor="x",
+                             message="-", details=details)
+
+    # level 2 by timeout, then escalated by hand from the last level: the incident manager, not a later level
+    timeline = [entry(TimelineKind.PAGED, 0, level=1, round=1), entry(TimelineKind.PAGED, 5, level=2, round=1),
+                entry(TimelineKind.ESCALATED, 6), entry(TimelineKind.ESCALATION_EXHAUSTED, 6)]
+    found = facts_of(incident, timeline)
+    assert (found.escalated_by_timeout, found.escalated_by_hand) == (1, 1)
+
+
+def test_one_digest_sms_is_one_interruption_and_one_page_is_its_email_and_sms_together(shipped_config):
+    at = datetime(2026, 5, 4, 12, 0, tzinfo=UTC)  # a Monday noon in London: business hours
+    digest = [Notice(person="erin", at=at, channel="sms", paging=True, sent_with="digest:d1")]
+    items = [facts(0, notices=[Notice(person="erin", at=at, channel="email", paging=True, sent_with="id0:2"),
+                               Notice(person="erin", at=at + timedelta(seconds=1), channel="sms", paging=True, sent_with="id0:2")]),
+             facts(1, notices=digest), facts(2, notices=digest),
+             facts(3, notices=[Notice(person="dave", at=at, channel="email", paging=False, sent_with="id3:4")])]
+    report = build_report(items, MAY, shipped_config.directory, now=MAY.end)
+    erin = next(p for p in report.on_call if p.person == "erin")
+    assert (erin.pages, erin.interruptions["business"]) == (2, 2)  # the page of INC-0, the digest; its SMS and the digest's one
+    assert "dave" not in {p.person for p in report.on_call}  # a stakeholder's resolution email is no on-call load
+    filtered = build_report(items, MAY.model_copy(update={"team": "platform"}), shipped_config.directory, now=MAY.end)
+    assert {p.hours_on_call for p in filtered.on_call} == {None}

@@ -109,6 +109,6 @@ function sections(report) {
         report.on_call.map((p) => h("tr", {}, cell("Person", p.person),
           cell("Pages", String(p.pages)),
           cell("Interruptions: business / off hours / sleep", `${p.interruptions.business} / ${p.interruptions.off_hours} / ${p.interruptions.sleep} (${p.time_zone})`),
-          cell("Acknowledged", String(p.acknowledgements)), cell("Hours on call", String(p.hours_on_call)))))),
+          cell("Acknowledged", String(p.acknowledgements)), cell("Hours on call", p.hours_on_call === null ? "— (not for a filtered report)" : String(p.hours_on_call)))))),
   ];
 }

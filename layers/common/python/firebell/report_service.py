@@ -14,7 +14,7 @@ from .domain.facts import IncidentFacts, facts_of
 from .domain.models import Incident
 from .domain.reports import Report, ReportFilter, build_report, incidents_csv
 from .domain.similarity import Similar, rank
-from .ports import IncidentFilter, IncidentStore
+from .ports import Clock, IncidentFilter, IncidentStore
 
 SIMILAR_WINDOW = timedelta(days=180)  # how far back similar incidents are looked for (six month partitions)
 MAX_PERIOD = timedelta(days=400)  # a year's report, with room for a fiscal year's edges
@@ -24,12 +24,13 @@ _NOT_CLOSED = (Status.TRIGGERED, Status.ACKNOWLEDGED, Status.ON_HOLD, Status.RES
 
 
 class ReportService:
-    def __init__(self, store: IncidentStore, config: Callable[[], FirebellConfig]) -> None:
+    def __init__(self, store: IncidentStore, config: Callable[[], FirebellConfig], clock: Clock) -> None:
         self._store = store
         self._config = config
+        self._clock = clock
 
     def report(self, period: ReportFilter) -> Report:
-        return build_report(self.facts(period), period, self._config().directory)
+        return build_report(self.facts(period), period, self._config().directory, self._clock())
 
     def csv(self, period: ReportFilter) -> str:
         return incidents_csv(self.facts(period), period)
@@ -37,9 +38,9 @@ class ReportService:
     def similar(self, incident: Incident, limit: int = 5) -> list[Similar]:
         """Resolved and closed incidents most like this one, with how each was resolved (the incident page, the API).
         Resolved ones not closed yet (in their confirmation window: the freshest lesson) come from their index."""
-        since = incident.opened_at - SIMILAR_WINDOW
-        candidates = self._store.facts_between(since, incident.opened_at)
-        candidates += [facts_of(i, []) for i in self._all(Status.RESOLVED) if since <= i.opened_at]
+        since, until = incident.opened_at - SIMILAR_WINDOW, self._clock()
+        candidates = self._store.facts_between(since, until)  # (the same span whether they are closed yet or not)
+        candidates += [facts_of(i, []) for i in self._all(Status.RESOLVED) if since <= i.opened_at < until]
         alert = incident.alarm.name if incident.alarm else incident.dedup_key
         return rank(f"{incident.title} {incident.description}", alert, incident.service, candidates, limit, exclude=incident.incident_id)
 
@@ -76,6 +77,7 @@ def _check(period: ReportFilter) -> None:
     elif period.end <= period.start:
         problems.append(FieldProblem("query.to", "must be after `from`"))
     elif period.end - period.start > MAX_PERIOD:
-        problems.append(FieldProblem("query.to", f"a report covers at most {MAX_PERIOD.days} days"))
+        problems.append(FieldProblem("query.to", f"a report covers at most {MAX_PERIOD.days} days: `to` is "
+                                                 f"{(period.end - period.start).days} days after `from`"))
     if problems:
         raise InvalidRequest(problems=problems)

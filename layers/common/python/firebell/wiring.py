@@ -195,7 +195,7 @@ def schedules() -> ScheduleService:
 def reports() -> ReportService:
     from .report_service import ReportService
 
-    return ReportService(_store(), effective_config)
+    return ReportService(_store(), effective_config, utc_now)
 
 
 @per_function

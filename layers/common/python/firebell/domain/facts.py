@@ -31,6 +31,9 @@ class Notice(BaseModel):
     at: datetime
     channel: Literal["email", "sms"]
     paging: bool
+    # What reached them together: the change that decided it (one page is an email and an SMS of one change), or
+    # the SMS digest that carried it (one SMS for several held pages, on each of their incidents).
+    sent_with: str | None = None
 
 
 class IncidentFacts(BaseModel):
@@ -73,10 +76,18 @@ def facts_of(incident: Incident, timeline: list[TimelineEntry]) -> IncidentFacts
     entries = sorted(timeline, key=lambda e: e.at)
     notices = [_notice(e) for e in entries if e.kind is TimelineKind.NOTIFICATION_SENT and e.details.get("person")]
     pages = [n for n in notices if n.paging]
-    paged_levels = [e for e in entries if e.kind is TimelineKind.PAGED]
-    by_hand = sum(1 for e in entries if e.kind is TimelineKind.ESCALATED)
-    # A level paged after the first of its run went out because the one before timed out, unless someone escalated.
-    onward = sum(1 for e in paged_levels if (e.details.get("level"), e.details.get("round")) != (1, 1))
+    # A step after a run's first (a later level or round, or the incident manager when every level went
+    # unanswered) went out because the one before timed out, unless someone escalated by hand just before it.
+    by_hand = by_timeout = asked = 0
+    for e in entries:
+        if e.kind is TimelineKind.ESCALATED:
+            by_hand += 1
+            asked += 1
+        elif (e.kind is TimelineKind.PAGED and (e.details.get("level"), e.details.get("round")) != (1, 1)) or e.kind is TimelineKind.ESCALATION_EXHAUSTED:
+            if asked:
+                asked -= 1
+            else:
+                by_timeout += 1
     flaps, after_recovery = 0, False
     for e in entries:
         if e.kind is TimelineKind.RESOLVED:
@@ -100,7 +111,7 @@ def facts_of(incident: Incident, timeline: list[TimelineEntry]) -> IncidentFacts
         response_due_at=clock.response.due_at if clock else None, resolution_due_at=clock.resolution.due_at if clock else None,
         response_breached=_breached(clock.response) if clock else None,
         resolution_breached=_breached(clock.resolution) if clock else None,
-        escalated_by_timeout=max(0, onward - by_hand), escalated_by_hand=by_hand,
+        escalated_by_timeout=by_timeout, escalated_by_hand=by_hand,
         reassigned=sum(1 for e in entries if e.kind is TimelineKind.REASSIGNED),
         reached_incident_manager=any(e.kind is TimelineKind.ESCALATION_EXHAUSTED for e in entries),
         notices=notices,
@@ -110,7 +121,9 @@ def facts_of(incident: Incident, timeline: list[TimelineEntry]) -> IncidentFacts
 def _notice(entry: TimelineEntry) -> Notice:
     why = str(entry.details.get("why", ""))
     channel = "sms" if entry.details.get("channel") == "sms" else "email"
-    return Notice(person=entry.details["person"], at=entry.at, channel=channel, paging=why.startswith(_PAGING_REASONS))
+    effect = str(entry.details.get("effect", ""))
+    sent_with = f"digest:{entry.details['digest']}" if entry.details.get("digest") else (effect.rsplit(":", 1)[0] or None)
+    return Notice(person=entry.details["person"], at=entry.at, channel=channel, paging=why.startswith(_PAGING_REASONS), sent_with=sent_with)
 
 
 def _first(entries: list[TimelineEntry], kind: TimelineKind) -> datetime | None:

@@ -25,7 +25,7 @@ from zoneinfo import ZoneInfo
 from pydantic import BaseModel
 
 from .directory import Directory
-from .facts import IncidentFacts
+from .facts import IncidentFacts, Notice
 from .schedules import shifts
 
 Band = Literal["business", "off_hours", "sleep"]
@@ -102,10 +102,10 @@ class Recurring(BaseModel):
 class PersonLoad(BaseModel):
     person: str
     time_zone: str
-    pages: int
-    interruptions: dict[Band, int]
+    pages: int  # one per page (its email and SMS together)
+    interruptions: dict[Band, int]  # SMS received (a digest of several held pages is one)
     acknowledgements: int
-    hours_on_call: float
+    hours_on_call: float | None  # None when the report is filtered (shifts belong to no team or service)
 
 
 class Report(BaseModel):
@@ -257,30 +257,34 @@ def hours_on_call(directory: Directory, start: datetime, end: datetime) -> dict[
     return hours
 
 
-def _on_call(items: list[IncidentFacts], directory: Directory, period: ReportFilter) -> list[PersonLoad]:
+def _on_call(items: list[IncidentFacts], directory: Directory, period: ReportFilter, now: datetime) -> list[PersonLoad]:
     filtered = period.team or period.service or period.priority or period.source
-    hours = {} if filtered else hours_on_call(directory, period.start, period.end)
-    notices: dict[str, list] = defaultdict(list)
+    hours = {} if filtered else hours_on_call(directory, period.start, min(period.end, max(now, period.start)))
+    notices: dict[str, list[Notice]] = defaultdict(list)
     acknowledged: Counter[str] = Counter()
     for f in items:  # one pass: grouped by person
         for n in f.notices:
             notices[n.person].append(n)
         if f.acknowledged_by:
             acknowledged[f.acknowledged_by] += 1
-    people = sorted(set(notices) | {p for p in acknowledged if directory.person(p)} | set(hours))
+    paged = {p for p, found in notices.items() if any(n.paging or n.channel == "sms" for n in found)}
+    people = sorted(paged | {p for p in acknowledged if directory.person(p)} | {p for p, h in hours.items() if h})
     loads = []
     for person in people:
         zone = person_zone(directory, person)
         interruptions: dict[Band, int] = {"business": 0, "off_hours": 0, "sleep": 0}
-        for n in notices[person]:
-            if n.channel == "sms":
-                interruptions[band(n.at, zone)] += 1
-        loads.append(PersonLoad(person=person, time_zone=zone.key, pages=sum(1 for n in notices[person] if n.paging),
-                                interruptions=interruptions, acknowledgements=acknowledged[person], hours_on_call=hours.get(person, 0.0)))
+        sms = {(n.sent_with if n.sent_with and n.sent_with.startswith("digest:") else (n.sent_with, n.at)): n
+               for n in notices[person] if n.channel == "sms"}
+        for n in sms.values():
+            interruptions[band(n.at, zone)] += 1
+        loads.append(PersonLoad(person=person, time_zone=zone.key, pages=len({n.sent_with or n.at for n in notices[person] if n.paging}),
+                                interruptions=interruptions, acknowledgements=acknowledged[person],
+                                hours_on_call=None if filtered else hours.get(person, 0.0)))
     return loads
 
 
-def build_report(facts: Iterable[IncidentFacts], period: ReportFilter, directory: Directory) -> Report:
+def build_report(facts: Iterable[IncidentFacts], period: ReportFilter, directory: Directory, now: datetime | None = None) -> Report:
+    """`now`: hours on call count up to it, not shifts still to come (default: the period's end)."""
     everything = [f for f in facts if period.start <= f.opened_at < period.end]
     items = sorted((f for f in everything if period.matches(f)), key=lambda f: f.opened_at)
     sla_rows, breaches = _sla(items)
@@ -301,11 +305,11 @@ def build_report(facts: Iterable[IncidentFacts], period: ReportFilter, directory
         top_alerts_by_occurrences=sorted(alerts, key=lambda a: (-a.occurrences, a.alert))[:10],
         flapping_alerts=sorted((a for a in alerts if a.flaps >= 2), key=lambda a: (-a.flaps, a.alert)),
         problem_candidates=_recurring(items, period.recurring_threshold),
-        on_call=_on_call(items, directory, period),
+        on_call=_on_call(items, directory, period, now or period.end),
     )
 
 
-CSV_COLUMNS = ("reference", "opened_at", "source", "team", "service", "priority", "category", "alert", "first_page_at",
+CSV_COLUMNS = ("reference", "title", "opened_at", "source", "team", "service", "priority", "category", "alert", "first_page_at",
                "acknowledged_at", "acknowledged_by", "resolved_at", "resolved_by", "closed_at", "auto_resolved", "reopened", "flaps", "occurrences",
                "response_breached", "resolution_breached", "escalated_by_timeout", "escalated_by_hand", "reassigned",
                "reached_incident_manager", "seconds_to_acknowledge", "seconds_to_resolve")
