@@ -71,3 +71,21 @@ def test_an_incident_page_shows_similar_resolved_incidents_and_how_they_were_res
     expect(similar.get_by_role("link", name=old["reference"])).to_be_visible(timeout=WAIT_MS)
     expect(similar).to_contain_text("pruned docker images")
     screenshot(page, "incident-similar")
+
+
+def test_a_known_error_shows_its_workaround_on_the_incidents_it_explains(pipeline: RunningPipeline, open_page: Any) -> None:
+    problem = {"title": "Build cache volume fills up", "status": "known_error", "root_cause": "cache never pruned",
+               "workaround": "run the prune-cache job on the runner", "match": {"keywords": ["runner", "cache full"]}}
+    assert machine(pipeline, "PUT", "/admin/problems/PRB-7", problem)[0] in (200, 201)
+    status, incident = machine(pipeline, "POST", "/incidents", {"title": "Runner 4: cache full, builds failing"})
+    assert status == 201 and incident["known_error"]["problem"] == "PRB-7"
+    page = open_page()
+    sign_in(page, pipeline, "alice")
+
+    page.goto(f"{pipeline.api_url}/#/incidents/{incident['reference']}")
+
+    summary = page.get_by_role("region", name="Summary")
+    expect(summary).to_contain_text("Workaround: run the prune-cache job on the runner", timeout=WAIT_MS)
+    summary.get_by_role("link", name="PRB-7").click()
+    expect(page.get_by_role("row").filter(has_text="Build cache volume fills up")).to_contain_text("known error", timeout=WAIT_MS)
+    screenshot(page, "problems")

@@ -67,3 +67,17 @@ def test_similar_incidents_show_how_a_closed_one_was_resolved(pipeline: Pipeline
     assert [(s["reference"], s["resolution_notes"], s["resolved_by"]) for s in similar["items"]] == [
         (old["reference"], "killed the blocking session", "alice")]
     assert pipeline.api("GET", f"/incidents/{new['reference']}/similar", as_="gus")[0] == 403  # not a reader
+
+
+def test_a_known_error_put_by_an_admin_reaches_the_next_incident_it_explains(pipeline: Pipeline) -> None:
+    problem = {"title": "Pool exhausted at peak", "status": "known_error", "workaround": "scale checkout to 6 tasks",
+               "match": {"keywords": ["pool", "exhausted"], "services": ["checkout"]}}
+    assert pipeline.api("PUT", "/admin/problems/PRB-1", problem, as_="carol")[0] == 201
+    status, refused = pipeline.api("PUT", "/admin/problems/PRB-2", {**problem, "workaround": ""}, as_="carol")
+    assert status == 422 and "workaround" in str(refused)
+
+    _, incident = pipeline.api("POST", "/incidents", {"title": "DB pool exhausted on checkout", "service": "checkout"}, as_="erin")
+
+    assert incident["known_error"] == {"problem": "PRB-1", "title": "Pool exhausted at peak", "workaround": "scale checkout to 6 tasks"}
+    [page] = [m for m in pipeline.outbox() if "level 1" in m.get("body", "")]
+    assert "Known error PRB-1 (Pool exhausted at peak). Workaround: scale checkout to 6 tasks" in page["body"]

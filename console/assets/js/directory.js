@@ -1,4 +1,4 @@
-// The directory (people, teams, schedules, escalation policies, services) as the functions see it, and, for
+// The directory (people, teams, schedules, escalation policies, services, problems) as the functions see it, and, for
 // admins, editing it through the admin API: an entry as JSON, validated against the whole directory there.
 
 import { api, enc, get } from "./api.js";
@@ -11,6 +11,7 @@ const KINDS = [
   ["schedules", "Schedules", "schedule"],
   ["escalation_policies", "Escalation policies", "escalation policy"],
   ["services", "Services", "service"],
+  ["problems", "Problems", "problem"],
 ];
 
 // What "Add" starts from: the fields config/firebell.yaml gives each kind.
@@ -20,6 +21,7 @@ const TEMPLATES = {
   schedules: { name: "", time_zone: "UTC", layers: [{ name: "weekly", rotation: { type: "weekly", start: "2026-01-05", handoff: "09:00" }, members: [] }] },
   escalation_policies: { repeat: 0, levels: [{ delay_minutes: 5, targets: [{ schedule: "" }] }] },
   services: { team: "", alarm_name_prefixes: [], namespaces: [] },
+  problems: { title: "", status: "investigating", description: "", root_cause: "", workaround: "", match: { alerts: [], keywords: [], services: [] }, incidents: [] },
 };
 
 const list = (values) => (values && values.length ? values.join(", ") : "—");
@@ -38,6 +40,10 @@ const COLUMNS = {
     ["Repeat", (p) => String(p.repeat ?? 0)]],
   services: [["Team", (s) => s.team || "—"], ["Alarm name prefixes", (s) => list(s.alarm_name_prefixes)], ["Namespaces", (s) => list(s.namespaces)],
     ["Maintenance windows", (s) => ((s.maintenance_windows || []).length ? h("ul", {}, s.maintenance_windows.map((w) => h("li", {}, span(w.start, w.end), w.reason ? ` (${w.reason})` : ""))) : "—")]],
+  problems: [["Title", (p) => p.title], ["Status", (p) => (p.status || "investigating").replace("_", " ")], ["Root cause", (p) => p.root_cause || "—"],
+    ["Workaround", (p) => p.workaround || "—"],
+    ["Matches", (p) => { const m = p.match || {}; return [...(m.alerts || []).map((a) => `alert ${a}`), (m.keywords || []).length ? `all of: ${m.keywords.join(", ")}` : null, (m.services || []).length ? `on ${m.services.join(", ")}` : null].filter(Boolean).join("; ") || "—"; }],
+    ["Incidents", (p) => list(p.incidents)]],
 };
 
 export function render(main, ctx, { parts }) {

@@ -55,7 +55,11 @@ function slaClock(name, view) {
 function summary(incident, ctx, dir) {
   const person = (id) => (id ? ctx.personName(id, dir) : null);
   const review = incident.review;
+  const known = incident.known_error;
+  const last = incident.previously;
   return facts([
+    ["Known error", known ? [h("a", { href: "#/directory/problems" }, known.problem), ` ${known.title}. `, h("strong", {}, "Workaround: "), known.workaround] : null],
+    ["Last time", last ? [h("a", { href: `#/incidents/${encodeURIComponent(last.reference)}` }, last.reference), ` resolved${last.resolved_by ? ` by ${person(last.resolved_by)}` : ""}: ${last.resolution_notes}`] : null],
     ["Status", statusBadge(incident.status)],
     ["Priority", [priorityBadge(incident.priority), incident.impact ? ` impact ${incident.impact} × urgency ${incident.urgency}` : ""]],
     ["Category", incident.category],

@@ -23,6 +23,7 @@ from pydantic import BaseModel, ValidationError
 
 from .domain.directory import Directory, EscalationPolicy, Person, Service, Team
 from .domain.errors import FieldProblem, InvalidDirectory, InvalidEntry, UnknownKind, field_problems
+from .domain.problems import Problem
 from .domain.schedules import Schedule
 
 
@@ -35,6 +36,7 @@ KINDS: dict[str, type[BaseModel]] = {
     "escalation_policies": EscalationPolicy,
     "teams": Team,
     "services": Service,
+    "problems": Problem,
 }
 ALIASES = {"escalation-policies": "escalation_policies"}
 

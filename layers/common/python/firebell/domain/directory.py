@@ -11,6 +11,7 @@ from .access import Role
 from .errors import DemoRoutingKeyRefused
 from .routing_keys import RoutingKey, StoredRoutingKey, routing_key_sha256
 from .rules import Rules
+from .problems import Problem
 from .schedules import Schedule
 
 
@@ -171,6 +172,7 @@ class Directory(_Strict):
     escalation_policies: Annotated[list[EscalationPolicy], Field(min_length=1)]
     teams: Annotated[list[Team], Field(min_length=1)]
     services: list[Service] = []
+    problems: list[Problem] = []  # ITIL problem records and known errors (domain/problems.py)
     default_team: str
     # Demo routing keys work only where the loader says so (the local runtime): refused unless set.
     _demo_keys_accepted: bool = PrivateAttr(default=False)
@@ -182,7 +184,8 @@ class Directory(_Strict):
             return [entry.model_dump(mode="json", exclude=hidden, exclude_none=True) for entry in entries]  # as /admin/ shows them
 
         return {"people": dump(self.people, {"phone"}), "teams": dump(self.teams), "schedules": dump(self.schedules),
-                "escalation_policies": dump(self.escalation_policies), "services": dump(self.services, {"routing_keys"})}
+                "escalation_policies": dump(self.escalation_policies), "services": dump(self.services, {"routing_keys"}),
+                "problems": dump(self.problems)}
 
     @model_validator(mode="after")
     def _references_exist(self) -> "Directory":
@@ -192,7 +195,7 @@ class Directory(_Strict):
         policies = {p.id for p in self.escalation_policies}
         problems: list[str] = []
         for kind, items in (("people", self.people), ("schedules", self.schedules), ("escalation_policies", self.escalation_policies),
-                            ("teams", self.teams), ("services", self.services)):
+                            ("teams", self.teams), ("services", self.services), ("problems", self.problems)):
             ids = [item.id for item in items]
             problems += [f"{kind}: duplicate id {i!r}" for i in sorted({i for i in ids if ids.count(i) > 1})]
         emails: dict[str, str] = {}
@@ -224,6 +227,9 @@ class Directory(_Strict):
                 problems.append(f"services[{si}].team: unknown team {service.team!r}")
             if service.escalation_policy and service.escalation_policy not in policies:
                 problems.append(f"services[{si}].escalation_policy: unknown policy {service.escalation_policy!r}")
+        service_ids = {s.id for s in self.services}
+        for pi, problem in enumerate(self.problems):
+            problems += [f"problems[{pi}].match.services: unknown service {s!r}" for s in problem.match.services if s not in service_ids]
         key_owners: dict[str, str] = {}
         for si, service in enumerate(self.services):
             for ki, key in enumerate(service.routing_keys):

@@ -82,6 +82,7 @@ class TimelineKind(StrEnum):
     UPDATE_OVERDUE = "update_overdue"
     REVIEW = "review"
     TIMERS_REARMED = "timers_rearmed"
+    KNOWN_ERROR = "known_error"  # classified as a case of a known error: its workaround
     CHANGE_EVENT = "change_event"  # a deploy or config change on the incident's service (PagerDuty Change Events)
 
 

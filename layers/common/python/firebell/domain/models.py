@@ -160,6 +160,14 @@ class PreviousFix(_Model):
     resolution_notes: str
 
 
+class KnownError(_Model):
+    """The known error (domain/problems.py) an incident matched when it was classified: what to do about it."""
+
+    problem: str
+    title: str
+    workaround: str
+
+
 class ResolutionWorkflow(_Model):
     execution_arn: str | None = None
     task_token: Secret = None
@@ -229,6 +237,7 @@ class Incident(_Model):
     review: Review | None = None
     updates: StakeholderUpdates | None = None
     previously: PreviousFix | None = None  # the same alert's last incident, closed: how it was resolved
+    known_error: KnownError | None = None
     version: int = 0
     last_change: str | None = None  # id of the change that wrote this version: a commit whose answer was lost is recognised
 

@@ -10,7 +10,8 @@ from ..domain.classification import classify
 from ..domain.enums import Action, EventType, Status, TaskOutcome, TimelineKind
 from ..domain.escalation import escalation_plan, people_for, scaled_timeout
 from ..domain.lifecycle import is_open, next_status
-from ..domain.models import EscalationExhausted, EscalationLevel, Incident, PageRequest, WatchRequest
+from ..domain.models import EscalationExhausted, EscalationLevel, Incident, KnownError, PageRequest, WatchRequest
+from ..domain.problems import known_error_for
 from ..outbox import Change, EffectKind, Guard, Needs
 from . import sla_clocks
 from .base import SYSTEM, Context, Incidents, Outcome
@@ -54,6 +55,16 @@ def page_level(c: Change, ctx: Context, config: FirebellConfig, level: Escalatio
           f"Level {level.level}{round_note} paged: {', '.join(people) or 'nobody reachable'}; "
           f"escalates in {level.timeout_seconds}s unless acknowledged",
           details={"level": level.level, "round": round_, "people": people})
+
+
+def _known_error(c: Change, config: FirebellConfig) -> None:
+    incident = c.incident
+    text = f"{incident.title} {incident.description}"
+    found = next((p for alert in dict.fromkeys((incident.alarm.name if incident.alarm else None, incident.dedup_key))
+                  if (p := known_error_for(config.directory.problems, text, alert, incident.service))), None)
+    if found:
+        c.set(known_error=KnownError(problem=found.id, title=found.title, workaround=found.workaround))
+        c.log(TimelineKind.KNOWN_ERROR, SYSTEM, f"Known error {found.id} ({found.title}): {found.workaround}", details={"problem": found.id})
 
 
 def page_guard(c: Change) -> Guard:
@@ -112,6 +123,7 @@ class Escalation:
                   f"team {result.team}; respond by {result.sla.response.due_at:%H:%M} UTC, "
                   f"resolve by {result.sla.resolution.due_at:%Y-%m-%d %H:%M} UTC",
                   details={"category": result.category, "priority": result.priority, "team": result.team})
+            _known_error(c, config)  # (before the first page, which tells its workaround)
         if is_open(c.incident.status):
             # Effects run in the order they are added: level 1's pages first, then the escalation's start, so the
             # first page waits for nothing else (issue 10).

@@ -35,6 +35,9 @@ def compose(ctx: Context, config: FirebellConfig, incident: Incident, person: Pe
     ]
     if note:
         lines += ["", note]
+    if incident.known_error and incident.status is not Status.CLOSED:
+        known = incident.known_error
+        lines.append(f"Known error {known.problem} ({known.title}). Workaround: {known.workaround}")
     if incident.previously and incident.status is Status.TRIGGERED:
         last = incident.previously
         by = f" by {last.resolved_by}" if last.resolved_by else ""
