@@ -19,6 +19,7 @@ from firebell.data.records import ALL_RECORDS, EXPIRY_ATTRIBUTE, TABLE_MODEL
 from firebell.dispatch import OutboxRelay
 from firebell.outbox import EffectKind, Needs
 from firebell.usecases.duties import Duties
+from firebell.usecases.reviews import Reviews
 from firebell.usecases.escalation import Escalation
 from firebell.usecases.change_events import ChangeEvents
 from firebell.usecases.intake import AlertIntake
@@ -371,7 +372,7 @@ TOPOLOGY = Topology(
                             "the routing key in the path, an integration key of one service (Alertmanager webhook)"),
             )),
             # Reports and monitoring tools' alerts, people's commands, stakeholder updates and reviews.
-            runs=(AlertIntake, Lifecycle, Resolution, Duties, ChangeEvents),
+            runs=(AlertIntake, Lifecycle, Resolution, Duties, Reviews, ChangeEvents),
             memory_mb=PAGING_MEMORY_MB,
         ),
         FunctionSpec(

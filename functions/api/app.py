@@ -62,6 +62,7 @@ if __package__:  # functions.api.app: tests, the local runtime, the cold-start b
     from .integrations import router as integrations_router
     from .reports import router as reports_router
     from .resolver import PerThreadRestResolver
+    from .reviews import router as reviews_router
 else:  # `app` in Lambda, where this folder is the asset's root
     import guard
     import openapi
@@ -73,6 +74,7 @@ else:  # `app` in Lambda, where this folder is the asset's root
     from integrations import router as integrations_router
     from reports import router as reports_router
     from resolver import PerThreadRestResolver
+    from reviews import router as reviews_router
 
 logger = Logger()
 tracer = lazy_tracer()
@@ -85,6 +87,7 @@ app.include_router(auth_router)
 app.include_router(feeds_router)
 app.include_router(directory_router)
 app.include_router(reports_router)
+app.include_router(reviews_router)
 
 
 def _error(status: HTTPStatus, code: str, message: str) -> Response:

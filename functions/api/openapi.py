@@ -101,6 +101,9 @@ EXAMPLES: dict[str, Any] = {
     "ReassignRequest": {"to": "bob"},
     "StakeholderUpdateRequest": {"message": "Checkout is degraded; next update in 30 minutes"},
     "ReviewRequest": {"summary": "A release doubled database connections; pool limits added"},
+    "ReviewDraft": {"root_cause": "Release 2026.11.3 opened a connection per request",
+                    "contributing_factors": ["No load test of the release", "Pool exhaustion was not alarmed"]},
+    "ActionItemCreate": {"text": "Alarm on database connections above 80 % of the pool", "owner": "bob", "due_at": "2026-12-15T17:00:00Z"},
     "SignInRequest": {"person": "alice"},
 }
 

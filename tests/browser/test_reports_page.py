@@ -89,3 +89,38 @@ def test_a_known_error_shows_its_workaround_on_the_incidents_it_explains(pipelin
     summary.get_by_role("link", name="PRB-7").click()
     expect(page.get_by_role("row").filter(has_text="Build cache volume fills up")).to_contain_text("known error", timeout=WAIT_MS)
     screenshot(page, "problems")
+
+
+def test_the_review_owner_writes_findings_adds_an_action_marks_it_done_and_downloads_the_review(pipeline: RunningPipeline, open_page: Any) -> None:
+    status, incident = machine(pipeline, "POST", "/incidents", {"title": "Orders database deadlock", "impact": "high", "urgency": "high"})
+    assert status == 201 and incident["priority"] == "P1"
+    assert machine(pipeline, "POST", f"/incidents/{incident['reference']}/resolve", {"resolution_notes": "killed the session"})[0] == 200
+    page = open_page()
+    sign_in(page, pipeline, "carol")  # the incident manager: the review is hers
+    page.goto(f"{pipeline.api_url}/#/incidents/{incident['reference']}")
+    review = page.get_by_role("region", name="Post-incident review")
+
+    review.get_by_role("button", name="Write findings").click(timeout=WAIT_MS)
+    dialog = page.get_by_role("dialog")
+    dialog.get_by_label("Root cause").fill("A missing index on orders.customer_id")
+    dialog.get_by_label("Contributing factors (one a line)").fill("No slow-query alarm\nLoad test skipped")
+    dialog.get_by_role("button", name="Save").click()
+    expect(review).to_contain_text("A missing index on orders.customer_id", timeout=WAIT_MS)
+    expect(review.get_by_role("listitem").filter(has_text="Load test skipped")).to_be_visible()
+
+    review.get_by_role("button", name="Add action").click()
+    dialog = page.get_by_role("dialog")
+    dialog.get_by_label("What will be done").fill("Alarm on slow queries above 1 s")
+    dialog.get_by_label("Owner").select_option("bob")
+    dialog.get_by_label("Due (your time)").fill("2030-01-15T17:00")
+    dialog.get_by_role("button", name="Add action").click()
+    row = review.get_by_role("row").filter(has_text="Alarm on slow queries above 1 s")
+    expect(row).to_contain_text("bob", timeout=WAIT_MS)
+    screenshot(page, "review")
+
+    row.get_by_role("button", name="Action 1 done").click()
+    expect(row).to_contain_text("by carol", timeout=WAIT_MS)
+    with page.expect_download(timeout=WAIT_MS) as downloading:
+        review.get_by_role("button", name="Download as Markdown").click()
+    text = open(downloading.value.path(), encoding="utf-8").read()
+    assert "## Root cause\n\nA missing index on orders.customer_id" in text and "| 1 | Alarm on slow queries above 1 s | bob |" in text

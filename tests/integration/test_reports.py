@@ -81,3 +81,27 @@ def test_a_known_error_put_by_an_admin_reaches_the_next_incident_it_explains(pip
     assert incident["known_error"] == {"problem": "PRB-1", "title": "Pool exhausted at peak", "workaround": "scale checkout to 6 tasks"}
     [page] = [m for m in pipeline.outbox() if "level 1" in m.get("body", "")]
     assert "Known error PRB-1 (Pool exhausted at peak). Workaround: scale checkout to 6 tasks" in page["body"]
+
+
+def test_a_review_with_its_action_items_and_as_markdown(pipeline: Pipeline) -> None:
+    _, incident = pipeline.api("POST", "/incidents", {"title": "Primary database deadlock", "impact": "high", "urgency": "high"}, as_="erin")
+    reference = incident["reference"]
+    pipeline.api("POST", f"/incidents/{reference}/resolve", {"resolution_notes": "killed the blocking session"}, as_="alice")
+
+    status, drafted = pipeline.api("PUT", f"/incidents/{reference}/review", {"root_cause": "a missing index"}, as_="carol")
+    assert status == 200 and drafted["review"]["root_cause"] == "a missing index"
+    assert pipeline.api("PUT", f"/incidents/{reference}/review", {"root_cause": "x"}, as_="bob")[0] == 403  # not the review's owner
+    due = (datetime.now(UTC) + timedelta(days=7)).isoformat()
+    status, added = pipeline.api("POST", f"/incidents/{reference}/review/actions", {"text": "index the orders table", "owner": "bob", "due_at": due},
+                                 as_="carol")
+    assert status == 201 and added["review"]["actions"][0]["owner"] == "bob"
+    assert "task_token" not in json.dumps(added["review"]["actions"][0]) or added["review"]["actions"][0]["task_token"] is None
+    status, refused = pipeline.api("POST", f"/incidents/{reference}/review/actions", {"text": "x", "owner": "nobody", "due_at": due}, as_="carol")
+    assert status == 422 and [f["field"] for f in refused["fields"]] == ["body.owner"]
+    status, done = pipeline.api("POST", f"/incidents/{reference}/review/actions/1/done", as_="bob")
+    assert status == 200 and done["review"]["actions"][0]["done_by"] == "bob"
+    assert pipeline.api("POST", f"/incidents/{reference}/review/actions/9/done", as_="bob")[0] == 409
+
+    status, text = pipeline.api("GET", f"/incidents/{reference}/review.md", as_="dave")
+    assert status == 200 and text.startswith(f"# {reference}: Primary database deadlock — post-incident review")
+    assert "## Root cause\n\na missing index" in text and "| 1 | index the orders table | bob |" in text

@@ -26,6 +26,7 @@ from firebell.usecases.escalation import Escalation
 from firebell.usecases.intake import AlertIntake
 from firebell.usecases.lifecycle import Lifecycle
 from firebell.usecases.resolution import Resolution
+from firebell.usecases.reviews import Reviews
 from firebell.usecases.sla_clocks import SlaClocks
 from tests.fakes import FakeWorkflows, FixedClock, InMemoryIncidentStore, OutboxMessenger, RecordingEvents
 
@@ -64,6 +65,7 @@ class Service:
         self.intake = AlertIntake(incidents, ctx, self.lifecycle, self.resolution, self.escalation)
         self.sla_clocks = SlaClocks(incidents, ctx)
         self.duties = Duties(incidents, ctx)
+        self.reviews = Reviews(incidents, ctx)
 
     # reading
     def get(self, ref: str) -> Incident:

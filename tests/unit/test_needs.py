@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from firebell.domain.enums import MessageType
-from firebell.domain.models import IncidentCreate, QuietCheck
+from firebell.domain.models import ActionItemCreate, IncidentCreate, QuietCheck, ReviewDraft
 from firebell.outbox import EffectKind, Needs
 from firebell.usecases.base import Incidents
 from firebell.usecases.duties import Duties
@@ -18,6 +18,7 @@ from firebell.usecases.escalation import Escalation
 from firebell.usecases.intake import AlertIntake
 from firebell.usecases.lifecycle import Lifecycle
 from firebell.usecases.resolution import Resolution
+from firebell.usecases.reviews import Reviews
 from firebell.usecases.sla_clocks import SlaClocks
 from tests.fakes import FakeWorkflows
 
@@ -85,6 +86,7 @@ def recorded(shipped_config) -> tuple[World, Recorded]:
     service.intake = AlertIntake(own(AlertIntake), ctx, service.lifecycle, service.resolution, Escalation(own(AlertIntake), ctx))
     service.sla_clocks = SlaClocks(own(SlaClocks), ctx)
     service.duties = Duties(own(Duties), ctx)
+    service.reviews = Reviews(own(Reviews), ctx)
     return world, recorded
 
 
@@ -121,6 +123,12 @@ def drive_the_whole_process(world: World) -> None:
     s.reassign(p1, to="erin", by="carol")  # triggered: paged by SMS too
     s.resolve(p1, by="alice", notes="really fixed")
     s.reminder_due(reminder(p1, "review", 1, "review-1"))
+    s.reviews.draft(p1, "carol", ReviewDraft(root_cause="a missing index", contributing_factors=["no slow-query alarm"]))
+    s.reviews.add_action(p1, "carol", ActionItemCreate(text="alarm on slow queries", owner="bob", due_at=world.clock() + timedelta(days=1)))
+    s.reminder_due(reminder(p1, "action-1", 1, "action-1-1"))
+    world.clock.advance(days=1)
+    s.reminder_due(reminder(p1, "action-1", 2, "action-1-2", max_rounds=9))  # due: bob reminded
+    s.reviews.action_done(p1, "bob", 1)
     s.complete_review(p1, by="carol", summary="added an index")
     s.reminder_due(reminder(p1, "review", 2, "review-2"))  # a round already on its way: answered done
     s.resolution_window_closed(p1)
@@ -149,7 +157,7 @@ def drive_the_whole_process(world: World) -> None:
     s.maintenance_ended(deferred)
 
 
-@pytest.mark.parametrize("use_case", [AlertIntake, Lifecycle, Resolution, Escalation, SlaClocks, Duties])
+@pytest.mark.parametrize("use_case", [AlertIntake, Lifecycle, Resolution, Escalation, SlaClocks, Duties, Reviews])
 def test_what_a_use_case_does_is_what_it_declares(recorded: tuple[World, Recorded], use_case: type) -> None:
     world, seen = recorded
     drive_the_whole_process(world)
@@ -165,6 +173,6 @@ def test_the_declarations_are_not_much_wider_than_what_is_done(recorded: tuple[W
     """Least privilege: every declared effect kind is one some path of the use case emits."""
     world, seen = recorded
     drive_the_whole_process(world)
-    for use_case in (Lifecycle, Resolution, Escalation, SlaClocks, Duties):
+    for use_case in (Lifecycle, Resolution, Escalation, SlaClocks, Duties, Reviews):
         assert use_case.NEEDS.effects == seen.effects[use_case.__name__], use_case.__name__
     assert isinstance(AlertIntake.NEEDS, Needs)

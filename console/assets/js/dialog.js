@@ -1,10 +1,10 @@
 // A form in a modal <dialog>: the browser keeps focus inside it and Escape closes it. Nothing is checked here
 // before sending: the API's refusal is shown in its own words, each named field marked beside its control.
 
-import { append, clearFormError, field, formErrorBox, h, select, showFormError } from "./dom.js";
+import { append, clearFormError, field, formErrorBox, h, inputToIso, select, showFormError } from "./dom.js";
 
 /**
- * fields: [{name, label, type: "textarea" | "text" | "person" | "json", optional, value, hint}]; people: the
+ * fields: [{name, label, type: "textarea" | "text" | "person" | "json" | "datetime", optional, value, hint}]; people: the
  * directory's people for "person" fields (a text box when unknown); submit(values) answers a promise, and
  * a rejection (ApiError) keeps the dialog open with the error. afterClose: where focus goes when the button
  * that opened it is gone (an acknowledged incident no longer has its Acknowledge button).
@@ -17,6 +17,8 @@ export function openForm({ title, intro, fields, people, submitLabel, submit, re
     let control;
     if (f.type === "person" && people && people.length) {
       control = select(f.name, [["", "Choose a person"], ...people.map((p) => [p.id, `${p.name} (${p.id})`])], f.value || "");
+    } else if (f.type === "datetime") {  // the reader's local time; submit() gets it as an ISO instant
+      control = h("input", { type: "datetime-local", name: f.name, value: f.value || "" });
     } else if (f.type === "textarea" || f.type === "json") {
       control = h("textarea", { name: f.name, rows: f.type === "json" ? 14 : 4, spellcheck: f.type === "json" ? "false" : null }, f.value || "");
     } else {
@@ -37,7 +39,7 @@ export function openForm({ title, intro, fields, people, submitLabel, submit, re
     const values = {};
     for (const f of fields) {
       const raw = form.elements[f.name].value;
-      values[f.name] = f.type === "json" ? raw : raw.trim();
+      values[f.name] = f.type === "json" ? raw : f.type === "datetime" ? inputToIso(raw) : raw.trim();
     }
     send.disabled = true;
     try {

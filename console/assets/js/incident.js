@@ -1,7 +1,7 @@
 // One incident: summary, SLA, who was paged when, occurrences, related alerts, the whole timeline, and the
 // actions the signed-in person's roles allow in the incident's state. Refreshes itself like the list.
 
-import { enc, get, post } from "./api.js";
+import { api, enc, get } from "./api.js";
 import { announce, cell, clear, duration, every, h, priorityBadge, showAlert, statusBadge, time } from "./dom.js";
 import { openForm } from "./dialog.js";
 import { REFRESH_MS, incidentTable } from "./incidents.js";
@@ -120,6 +120,48 @@ function alerts(incident, related) {
   return parts;
 }
 
+/** The post-incident review: what it found, its action items (each with a Done button), and what the person may
+ * do with it (write its findings, add an action, download it as Markdown). */
+function reviewSection(incident, ctx, { act, download }) {
+  const review = incident.review;
+  if (!review) return h("p", { class: "muted" }, "No post-incident review: P1 and P2 incidents get one when they are resolved.");
+  const mayWrite = mayOn(ctx.me, "write_review", incident);
+  const rows = review.actions.map((a) => h("tr", {}, cell("#", String(a.number)), cell("Action", a.text), cell("Owner", a.owner),
+    cell("Due", time(a.due_at, true)),
+    cell("Done", a.done_at ? [time(a.done_at, true), ` by ${a.done_by}`] : ctx.may("complete_action")
+      ? h("button", { type: "button", class: "secondary", "aria-label": `Action ${a.number} done`,
+        onclick: () => act({ path: `review/actions/${a.number}/done`, done: `action ${a.number} done` }, undefined).catch(showAlert) }, "Done")
+      : "not yet")));
+  const buttons = [
+    mayWrite ? h("button", { type: "button", class: "secondary", onclick: (event) => openForm({
+      title: `Review findings: ${incident.reference}`, submitLabel: "Save", returnFocus: event.currentTarget,
+      fields: [{ name: "root_cause", label: "Root cause", type: "textarea", value: review.root_cause },
+        { name: "contributing_factors", label: "Contributing factors (one a line)", type: "textarea", optional: true, value: review.contributing_factors.join("\n") }],
+      submit: (v) => act({ path: "review", done: "review findings saved", method: "PUT" },
+        { root_cause: v.root_cause, contributing_factors: v.contributing_factors.split("\n").map((f) => f.trim()).filter(Boolean) }),
+    }) }, "Write findings") : null,
+    mayWrite ? h("button", { type: "button", class: "secondary", onclick: async (event) => {
+      const button = event.currentTarget;
+      const people = await ctx.directory().then((d) => d && d.people);
+      openForm({ title: `Add an action: ${incident.reference}`, submitLabel: "Add action", returnFocus: button, people,
+        fields: [{ name: "text", label: "What will be done", type: "textarea" }, { name: "owner", label: "Owner", type: "person" },
+          { name: "due_at", label: "Due (your time)", type: "datetime" }],
+        submit: (v) => act({ path: "review/actions", done: "action added" }, v) });
+    } }, "Add action") : null,
+    h("button", { type: "button", class: "secondary", onclick: () => download().catch(showAlert) }, "Download as Markdown"),
+  ];
+  return [
+    h("dl", { class: "facts" },
+      h("dt", {}, "Owner"), h("dd", {}, review.owner, review.completed_at ? " (done)" : [", due ", time(review.due_at)]),
+      h("dt", {}, "Root cause"), h("dd", {}, review.root_cause || "—"),
+      h("dt", {}, "Contributing factors"), h("dd", {}, review.contributing_factors.length ? h("ul", {}, review.contributing_factors.map((f) => h("li", {}, f))) : "—")),
+    rows.length ? h("table", { class: "stack" }, h("caption", {}, "Action items"),
+      h("thead", {}, h("tr", {}, ["#", "Action", "Owner", "Due", "Done"].map((t) => h("th", { scope: "col" }, t)))), h("tbody", {}, rows))
+      : h("p", { class: "muted" }, "No action items yet."),
+    h("div", { class: "actions" }, buttons),
+  ];
+}
+
 /** Closed incidents most like this one (GET /incidents/{id}/similar), with how each was resolved. */
 function similarList(items) {
   if (!items.length) return h("p", { class: "muted" }, "No resolved or closed incident of the last 180 days looks like this one.");
@@ -138,22 +180,29 @@ export function render(main, ctx, reference) {
   const badges = h("p");
   const actions = h("div", { class: "actions", role: "group", "aria-label": "Actions" });
   const sections = {};
-  for (const [key, title] of [["summary", "Summary"], ["sla", "SLA"], ["paging", "Who was paged, when"], ["occurrences", "Occurrences"], ["alerts", "Related alerts"], ["similar", "Similar incidents"], ["timeline", "Timeline"]]) {
+  for (const [key, title] of [["summary", "Summary"], ["sla", "SLA"], ["paging", "Who was paged, when"], ["occurrences", "Occurrences"], ["alerts", "Related alerts"], ["similar", "Similar incidents"], ["review", "Post-incident review"], ["timeline", "Timeline"]]) {
     sections[key] = h("div");
     sections[`${key}Section`] = h("section", { class: "card", "aria-labelledby": `h-${key}` }, h("h2", { id: `h-${key}` }, title), sections[key]);
   }
   main.append(...[h("p", {}, h("a", { href: ctx.may("read_incidents") ? "#/incidents" : "#/my-reports" }, "← All incidents")),
     heading, badges, actions, sections.summarySection, h("div", { class: "columns" }, sections.slaSection, sections.occurrencesSection),
-    sections.pagingSection, sections.alertsSection, ctx.may("read_incidents") ? sections.similarSection : null, sections.timelineSection].filter(Boolean));
+    sections.pagingSection, sections.alertsSection, ctx.may("read_incidents") ? sections.similarSection : null, sections.reviewSection, sections.timelineSection].filter(Boolean));
 
   let incident = null;
   let signature = null;
+  async function downloadReview() {
+    const text = await get(`/incidents/${enc(reference)}/review.md`, { text: true });
+    const link = h("a", { href: URL.createObjectURL(new Blob([text], { type: "text/markdown" })), download: `${reference}-review.md` });
+    document.body.append(link);
+    link.click();
+    link.remove();
+  }
   let actionKey = null;
   let related = null;
   let similar = null;
 
   async function act(action, values) {
-    await post(`/incidents/${enc(reference)}/${action.path}`, values);
+    await api(action.method || "POST", `/incidents/${enc(reference)}/${action.path}`, { body: values ?? {} });
     announce(`${reference} ${action.done}.`);
     await load(true);
   }
@@ -211,6 +260,7 @@ export function render(main, ctx, reference) {
       similar = await get(`/incidents/${enc(reference)}/similar`).then((answer) => answer.items).catch(() => null);
       clear(sections.similar, similar ? similarList(similar) : h("p", { class: "muted" }, "Similar incidents could not be read."));
     }
+    clear(sections.review, reviewSection(fresh, ctx, { act, download: downloadReview }));
     clear(sections.timeline, entryList(items));
     if (announceChange) announce(`${fresh.reference} changed: ${items[items.length - 1].message}`);
   }

@@ -4,8 +4,8 @@
 // Everyone signed in reads the directory (GET /directory, without phone numbers or routing keys).
 const READ = ["read_incidents", "read_oncall", "read_reports", "read_directory", "account"];
 const REPORT = ["report", "read_own_reports", "read_directory", "account"];
-const WORK = ["acknowledge", "note", "hold", "resume", "escalate", "reassign", "resolve", "reopen", "take_shift"];
-const MANAGE = ["post_update", "complete_review"];
+const WORK = ["acknowledge", "note", "hold", "resume", "escalate", "reassign", "resolve", "reopen", "take_shift", "complete_action"];
+const MANAGE = ["post_update", "complete_review", "write_review"];
 
 const GRANTS = {
   viewer: READ,
@@ -31,6 +31,7 @@ export function may(me, what) {
 const OWN = {
   reopen: ["reporter", (incident, me) => incident.reporter === me.person],
   complete_review: ["responder", (incident, me) => Boolean(incident.review && incident.review.owner === me.person)],
+  write_review: ["responder", (incident, me) => Boolean(incident.review && incident.review.owner === me.person)],
 };
 
 /** may(), or allowed on this incident because it is the person's own. */

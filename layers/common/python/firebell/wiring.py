@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from .domain.directory import FirebellConfig
     from .report_service import ReportService
     from .schedule_service import ScheduleService
+    from .usecases.reviews import Reviews
     from .usecases.base import Context, Incidents
     from .usecases.change_events import ChangeEvents
     from .usecases.duties import Duties
@@ -190,6 +191,12 @@ def schedules() -> ScheduleService:
     from .schedule_service import ScheduleService
 
     return ScheduleService(effective_config, utc_now)
+
+
+def reviews() -> Reviews:
+    from .usecases.reviews import Reviews
+
+    return Reviews(incidents(), context())
 
 
 def reports() -> ReportService:

@@ -158,6 +158,11 @@ ROUTES: dict[tuple[str, str], Rule] = {
     # A review is owned by whoever resolved the incident (usecases/duties.py), reminded until it is done.
     ("POST", f"{_INCIDENT}/review"): _allow(MANAGERS, "complete post-incident reviews", own=frozenset({Role.RESPONDER}),
                                             owns="review"),
+    ("PUT", f"{_INCIDENT}/review"): _allow(MANAGERS, "write post-incident reviews", own=frozenset({Role.RESPONDER}), owns="review"),
+    ("POST", f"{_INCIDENT}/review/actions"): _allow(MANAGERS, "add post-incident actions", own=frozenset({Role.RESPONDER}), owns="review"),
+    # Whoever does an action says it is done (its owner need not own the review).
+    ("POST", f"{_INCIDENT}/review/actions/<number>/done"): _allow(WORKERS, "complete post-incident actions"),
+    ("GET", f"{_INCIDENT}/review.md"): _allow(READERS, "read post-incident reviews", own=_REPORTER),
     # On call.
     ("GET", "/schedules/<schedule_id>/on-call"): _allow(READERS, "read who is on call"),
     ("GET", "/schedules/<schedule_id>/calendar.ics"): _allow(READERS, "read schedules"),

@@ -131,12 +131,30 @@ class Duty(_Model):
     reminders_sent: int = 0
 
 
+class ActionItem(_Model):
+    """A post-incident action: someone will do something by a date so it does not happen again; reminded until done."""
+
+    number: int
+    text: str
+    owner: str
+    due_at: datetime
+    created_by: str
+    done_at: datetime | None = None
+    done_by: str | None = None
+    execution_arn: str | None = None  # its reminder run
+    task_token: Secret = None  # of the round last reminded (a redelivered round reminds nobody twice)
+    reminders_sent: int = 0
+
+
 class Review(Duty):
     owner: str
     due_at: datetime
     completed_at: datetime | None = None
     completed_by: str | None = None
     summary: str | None = None
+    root_cause: str = ""
+    contributing_factors: list[str] = []
+    actions: list[ActionItem] = []
 
 
 class StakeholderUpdates(Duty):
@@ -415,7 +433,7 @@ class SlaWakeUp(_Model):
 class ReminderDue(_Model):
     type: Literal[MessageType.REMINDER_DUE]
     incident_id: str
-    duty: Literal["review", "updates"]
+    duty: Annotated[str, StringConstraints(pattern=r"^(review|updates|action-[1-9][0-9]{0,3})$")]  # action-<n>: an action item
     round: int
     max_rounds: int | None = None  # the run's last round (None from runs started before the reminder cap)
     task_token: str
@@ -466,3 +484,17 @@ class StakeholderUpdateRequest(_Model):
 
 class ReviewRequest(_Model):
     summary: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=65_536)]
+
+
+class ReviewDraft(_Model):
+    """What the review found so far; a field left out stays as it was."""
+
+    root_cause: LongText | None = None
+    contributing_factors: Annotated[list[Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]],
+                                    Field(max_length=50)] | None = None
+
+
+class ActionItemCreate(_Model):
+    text: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+    owner: Actor  # a person of the directory: reminded until it is done
+    due_at: AwareDatetime

@@ -3,7 +3,7 @@ and post-incident reviews, with the reminders that chase them."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from .. import workflows as machines
 from ..domain.directory import FirebellConfig
@@ -12,7 +12,7 @@ from ..domain.enums import TaskOutcome, TimelineKind
 from ..domain.errors import InvalidTransition
 from ..domain.escalation import scaled_timeout
 from ..domain.lifecycle import is_open
-from ..domain.models import Incident, ReminderDue, Review, StakeholderUpdates, TimelineEntry
+from ..domain.models import ActionItem, Incident, ReminderDue, Review, StakeholderUpdates, TimelineEntry
 from ..outbox import Change, EffectKind, Guard, Needs
 from .base import SYSTEM, Context, Incidents, Outcome
 from .messages import compose
@@ -148,6 +148,9 @@ class Duties:
         # Round 1 comes as the run starts: nothing is due yet (a review's owner is told with the resolution,
         # Resolution.confirming), and nothing is saved: completing the review or resolving stops the run.
         past_cap = due.max_rounds is not None and due.round > due.max_rounds  # (its end was said in the last round)
+        if due.duty.startswith("action-"):
+            remind_action(c, self._ctx, config, due)
+            return
         if due.duty == "review":
             review = c.incident.review
             if review is None or review.completed_at or past_cap:
@@ -214,3 +217,38 @@ class Duties:
 
         return self._incidents.change(incident_id_or_reference, decide)
 
+
+# --- post-incident action items (usecases/reviews.py adds them) -------------------------------------------------
+
+# An action is reminded from the day before it is due, then daily for the review reminders' number of rounds.
+_LEAD = timedelta(days=1)
+
+
+def replace_action(c: Change, item: ActionItem) -> None:
+    c.set_part("review", actions=[item if a.number == item.number else a for a in c.incident.review.actions])
+
+
+def lead(ctx: Context) -> timedelta:
+    return sla.scaled(_LEAD.total_seconds() / 60, ctx.time_scale)
+
+
+def remind_action(c: Change, ctx: Context, config: FirebellConfig, due: ReminderDue) -> None:
+    """A round of an action item's reminder run: silent until the day before it is due, then the owner is reminded
+    each round; the run ends once the item is done, or at its last round (said on the timeline)."""
+    number = int(due.duty.removeprefix("action-"))
+    review = c.incident.review
+    item = next((a for a in review.actions if a.number == number), None) if review else None
+    if item is None or item.done_at or (due.max_rounds is not None and due.round > due.max_rounds):
+        c.answer(due.task_token, TaskOutcome.DONE)
+        return
+    if due.round == 1 or c.now < item.due_at - lead(ctx):
+        return
+    if item.task_token == due.task_token:
+        return  # redelivered
+    late = "overdue" if c.now >= item.due_at else "due"
+    replace_action(c, item.model_copy(update={"reminders_sent": item.reminders_sent + 1, "task_token": due.task_token}))
+    reach(c, ctx, config, [item.owner], urgent=False, why=f"post-incident action #{number} {late} {item.due_at:%Y-%m-%d}", note=item.text)
+    if due.max_rounds is not None and due.round >= due.max_rounds:
+        c.log(TimelineKind.REVIEW, SYSTEM, f"No more reminders for action #{number}: round {due.round} of {due.max_rounds} was the last",
+              details={"action": number, "rounds": due.round})
+        c.answer(due.task_token, TaskOutcome.DONE)
