@@ -25,10 +25,11 @@ else:  # Lambda: this folder is the asset's root
 router = Router()
 
 _NO_REVIEW = {409: {"description": "The incident has no post-incident review (P1 and P2 get one when resolved), or no such action"}}
+_INCIDENT = {200: {"description": "The incident, its review changed", "content": {"application/json": {"model": IncidentRead}}}}
 
 
 @router.put("/incidents/<incident_id>/review", summary="Write what the post-incident review found: root cause, contributing factors",
-            responses=_NO_REVIEW)
+            responses={**_INCIDENT, **_NO_REVIEW})
 def draft_review(incident_id: str, draft: ReviewDraft) -> IncidentRead:
     incidents = wiring.incidents()
     return incidents.read(wiring.reviews().draft(incident_id, guard.actor(router), draft).incident)
@@ -42,7 +43,7 @@ def add_action(incident_id: str, item: ActionItemCreate) -> Response[IncidentRea
 
 
 @router.post("/incidents/<incident_id>/review/actions/<number>/done", summary="Mark an action item done: its reminders stop",
-             responses=_NO_REVIEW)
+             responses={**_INCIDENT, **_NO_REVIEW})
 def action_done(incident_id: str, number: int) -> IncidentRead:
     incidents = wiring.incidents()
     return incidents.read(wiring.reviews().action_done(incident_id, guard.actor(router), number).incident)
