@@ -57,6 +57,7 @@ if __package__:  # functions.api.app: tests, the local runtime, the cold-start b
     from .admin import router as admin_router
     from .auth import router as auth_router
     from .directory import router as directory_router
+    from .drills import router as drills_router
     from .feeds import router as feeds_router
     from .http_rules import method_not_allowed, public_url, read_json
     from .integrations import router as integrations_router
@@ -69,6 +70,7 @@ else:  # `app` in Lambda, where this folder is the asset's root
     from admin import router as admin_router
     from auth import router as auth_router
     from directory import router as directory_router
+    from drills import router as drills_router
     from feeds import router as feeds_router
     from http_rules import method_not_allowed, public_url, read_json
     from integrations import router as integrations_router
@@ -88,6 +90,7 @@ app.include_router(feeds_router)
 app.include_router(directory_router)
 app.include_router(reports_router)
 app.include_router(reviews_router)
+app.include_router(drills_router)
 
 
 def _error(status: HTTPStatus, code: str, message: str) -> Response:

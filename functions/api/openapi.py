@@ -69,6 +69,7 @@ TAGS: dict[str, tuple[str, str]] = {  # path prefix → tag and its description
     "/v1/": INTEGRATIONS,
     "/ack/": ("acknowledgement links", "One-click links sent in pages"),
     "/auth/": ("sign-in", "Who the caller is; the local runtime's pick-a-person sign-in"),
+    "/drills": ("drills", "Training drills: a synthetic incident through the real paging, and how fast each responder answered"),
     "/reports": ("reports", "MTTA/MTTR, SLA compliance, escalations, noisy alerts and on-call load for a period"),
 }
 SECURITY_SCHEMES = {
@@ -103,6 +104,7 @@ EXAMPLES: dict[str, Any] = {
     "ReviewRequest": {"summary": "A release doubled database connections; pool limits added"},
     "ReviewDraft": {"root_cause": "Release 2026.11.3 opened a connection per request",
                     "contributing_factors": ["No load test of the release", "Pool exhaustion was not alarmed"]},
+    "DrillStart": {"title": "Checkout returns errors", "service": "checkout", "impact": "high", "urgency": "medium"},
     "ActionItemCreate": {"text": "Alarm on database connections above 80 % of the pool", "owner": "bob", "due_at": "2026-12-15T17:00:00Z"},
     "SignInRequest": {"person": "alice"},
 }

@@ -124,3 +124,23 @@ def test_the_review_owner_writes_findings_adds_an_action_marks_it_done_and_downl
         review.get_by_role("button", name="Download as Markdown").click()
     text = open(downloading.value.path(), encoding="utf-8").read()
     assert "## Root cause\n\nA missing index on orders.customer_id" in text and "| 1 | Alarm on slow queries above 1 s | bob |" in text
+
+
+def test_an_incident_manager_runs_a_drill_from_the_reports_page_and_ends_it(pipeline: RunningPipeline, open_page: Any) -> None:
+    page = open_page()
+    sign_in(page, pipeline, "carol")
+    page.goto(f"{pipeline.api_url}/#/reports")
+
+    drill = page.get_by_role("form", name="Training drill")
+    drill.get_by_label("Service").select_option("checkout")
+    drill.get_by_role("button", name="Start drill").click()
+
+    expect(page.get_by_role("heading", level=1)).to_contain_text("[DRILL] Checkout returns errors", timeout=WAIT_MS)
+    expect(page.locator(".badge.drill")).to_have_text("Drill")
+    report = page.get_by_role("region", name="Drill report")
+    expect(report.get_by_role("row").nth(1)).to_be_visible(timeout=WAIT_MS)  # whoever level 1 paged
+    page.get_by_role("group", name="Actions").get_by_role("button", name="Acknowledge").click()
+    expect(report).to_contain_text("Acknowledged by carol", timeout=WAIT_MS)
+    screenshot(page, "drill")
+    page.get_by_role("group", name="Actions").get_by_role("button", name="End drill").click()
+    expect(page.locator("#main .badge").first).to_have_text("Closed", timeout=WAIT_MS)

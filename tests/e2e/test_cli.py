@@ -124,3 +124,15 @@ def test_exit_codes_for_no_sign_in_unreachable_and_usage(firebell) -> None:
     assert refused.returncode == 1 and "unknown_person" in refused.stderr and "body.person: unknown person" in refused.stderr
     validated = firebell("config", "validate", "config", endpoint=None)
     assert validated.returncode == 0 and "valid" in validated.stdout
+
+
+def test_a_drill_from_the_cli(firebell) -> None:
+    assert firebell("login", "--as", "carol").returncode == 0
+    started = firebell("-o", "json", "drill", "start", "--service", "checkout")
+    assert started.returncode == 0, started.stderr
+    reference = json.loads(started.stdout)["reference"]
+    assert firebell("ack", reference).returncode == 0
+    assert firebell("drill", "end", reference).returncode == 0
+    report = firebell("drill", "report", reference)
+    assert report.returncode == 0 and "acknowledged_by" in report.stdout and "carol" in report.stdout
+    assert any(line.split()[:2] == ["PERSON", "SECONDS_TO_FIRST_PAGE"] for line in report.stdout.splitlines())

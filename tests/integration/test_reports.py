@@ -105,3 +105,24 @@ def test_a_review_with_its_action_items_and_as_markdown(pipeline: Pipeline) -> N
     status, text = pipeline.api("GET", f"/incidents/{reference}/review.md", as_="dave")
     assert status == 200 and text.startswith(f"# {reference}: Primary database deadlock — post-incident review")
     assert "## Root cause\n\na missing index" in text and "| 1 | index the orders table | bob |" in text
+
+
+def test_a_drill_through_the_api_pages_is_ended_and_reports_each_responder(pipeline: Pipeline) -> None:
+    status, drill = pipeline.api("POST", "/drills", {"service": "checkout"}, as_="carol")
+    assert status == 201 and drill["drill"] and drill["title"].startswith("[DRILL]")
+    assert pipeline.api("POST", "/drills", {}, as_="alice")[0] == 403  # a responder does not start drills
+    pages = [m for m in pipeline.outbox() if "level 1" in m.get("body", "")]
+    assert pages and all("THIS IS A DRILL" in m["body"] for m in pages)
+    pipeline.api("POST", f"/incidents/{drill['reference']}/acknowledge", as_="alice")
+
+    status, ended = pipeline.api("POST", f"/drills/{drill['reference']}/end", as_="carol")
+
+    assert status == 200 and ended["status"] == "closed"
+    status, report = pipeline.api("GET", f"/drills/{drill['reference']}", as_="dave")
+    assert status == 200 and report["acknowledged_by"] == "alice" and report["ended_at"] is not None
+    assert [r["person"] for r in report["responders"]]
+    _, real = pipeline.api("POST", "/incidents", {"title": "Checkout errors"}, as_="erin")
+    assert pipeline.api("POST", f"/drills/{real['reference']}/end", as_="carol")[0] == 409
+    assert pipeline.api("GET", f"/drills/{real['reference']}", as_="carol")[0] == 404
+    _, report = pipeline.api("GET", f"/reports?{_period()}", as_="carol")
+    assert report["drills_excluded"] == 1 and report["incidents"] == 1

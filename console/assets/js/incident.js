@@ -28,6 +28,8 @@ export const ACTIONS = [
     fields: [reasonField("Why reopen? (optional)")] },
   { name: "post_update", label: "Post stakeholder update", when: [...OPEN, "resolved"], path: "updates", done: "stakeholder update posted",
     fields: [{ name: "message", label: "Update for stakeholders", type: "textarea" }] },
+  { name: "run_drill", label: "End drill", when: (i) => i.drill && i.status !== "closed", url: (ref) => `/drills/${enc(ref)}/end`,
+    done: "drill ended: resolved and closed, every timer stopped" },
   { name: "complete_review", label: "Complete review", when: (i) => Boolean(i.review && !i.review.completed_at), path: "review",
     done: "review completed", fields: [{ name: "summary", label: "Review summary", type: "textarea" }] },
 ];
@@ -180,13 +182,14 @@ export function render(main, ctx, reference) {
   const badges = h("p");
   const actions = h("div", { class: "actions", role: "group", "aria-label": "Actions" });
   const sections = {};
-  for (const [key, title] of [["summary", "Summary"], ["sla", "SLA"], ["paging", "Who was paged, when"], ["occurrences", "Occurrences"], ["alerts", "Related alerts"], ["similar", "Similar incidents"], ["review", "Post-incident review"], ["timeline", "Timeline"]]) {
+  for (const [key, title] of [["summary", "Summary"], ["sla", "SLA"], ["paging", "Who was paged, when"], ["occurrences", "Occurrences"], ["alerts", "Related alerts"], ["similar", "Similar incidents"], ["review", "Post-incident review"], ["drill", "Drill report"], ["timeline", "Timeline"]]) {
     sections[key] = h("div");
     sections[`${key}Section`] = h("section", { class: "card", "aria-labelledby": `h-${key}` }, h("h2", { id: `h-${key}` }, title), sections[key]);
   }
   main.append(...[h("p", {}, h("a", { href: ctx.may("read_incidents") ? "#/incidents" : "#/my-reports" }, "← All incidents")),
     heading, badges, actions, sections.summarySection, h("div", { class: "columns" }, sections.slaSection, sections.occurrencesSection),
-    sections.pagingSection, sections.alertsSection, ctx.may("read_incidents") ? sections.similarSection : null, sections.reviewSection, sections.timelineSection].filter(Boolean));
+    sections.pagingSection, sections.alertsSection, ctx.may("read_incidents") ? sections.similarSection : null, sections.reviewSection, sections.drillSection, sections.timelineSection].filter(Boolean));
+  sections.drillSection.hidden = true;
 
   let incident = null;
   let signature = null;
@@ -202,7 +205,7 @@ export function render(main, ctx, reference) {
   let similar = null;
 
   async function act(action, values) {
-    await api(action.method || "POST", `/incidents/${enc(reference)}/${action.path}`, { body: values ?? {} });
+    await api(action.method || "POST", action.url ? action.url(reference) : `/incidents/${enc(reference)}/${action.path}`, { body: values ?? {} });
     announce(`${reference} ${action.done}.`);
     await load(true);
   }
@@ -246,7 +249,7 @@ export function render(main, ctx, reference) {
     signature = next;
     heading.textContent = `${fresh.reference}: ${fresh.title}`;
     document.title = `${fresh.reference} · firebell`;
-    clear(badges, statusBadge(fresh.status), " ", priorityBadge(fresh.priority));
+    clear(badges, statusBadge(fresh.status), " ", priorityBadge(fresh.priority), fresh.drill ? [" ", h("span", { class: "badge drill" }, "Drill")] : null);
     clear(sections.summary, summary(fresh, ctx, dir));
     const items = timeline.items;
     clear(sections.paging, entryTable(items.filter((e) => PAGING.includes(e.kind)), "Pages and notifications"));
@@ -261,6 +264,16 @@ export function render(main, ctx, reference) {
       clear(sections.similar, similar ? similarList(similar) : h("p", { class: "muted" }, "Similar incidents could not be read."));
     }
     clear(sections.review, reviewSection(fresh, ctx, { act, download: downloadReview }));
+    sections.reviewSection.hidden = Boolean(fresh.drill);
+    if (fresh.drill) {
+      sections.drillSection.hidden = false;
+      const report = await get(`/drills/${enc(reference)}`);
+      clear(sections.drill, h("p", {}, report.acknowledged_by ? `Acknowledged by ${report.acknowledged_by} ${duration(report.seconds_to_acknowledge)} after the start.` : "Not acknowledged yet."),
+        h("table", { class: "stack" }, h("caption", {}, "Each responder"),
+          h("thead", {}, h("tr", {}, ["Person", "Paged after", "Acknowledged in"].map((t) => h("th", { scope: "col" }, t)))),
+          h("tbody", {}, report.responders.map((r) => h("tr", {}, cell("Person", r.person), cell("Paged after", duration(r.seconds_to_first_page)),
+            cell("Acknowledged in", r.seconds_to_acknowledge === null ? "—" : duration(r.seconds_to_acknowledge)))))));
+    }
     clear(sections.timeline, entryList(items));
     if (announceChange) announce(`${fresh.reference} changed: ${items[items.length - 1].message}`);
   }

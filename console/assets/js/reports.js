@@ -2,7 +2,7 @@
 // noisy alerts and problem candidates, on-call load by time band; the period's incidents as CSV
 // (GET /reports/incidents.csv, fetched with the token and handed to the browser as a file).
 
-import { get } from "./api.js";
+import { get, post } from "./api.js";
 import { announce, append, cell, clear, duration, field, h, select, showAlert } from "./dom.js";
 
 const DAY = 24 * 3600 * 1000;
@@ -35,7 +35,7 @@ export function render(main, ctx) {
   const form = h("form", { class: "card", "aria-label": "Which incidents" },
     h("div", { class: "form-grid report-filters" }, field("Period", period), field("Team", team), field("Priority", priority)),
     h("div", { class: "form-buttons" }, h("button", { type: "submit" }, "Show"), download));
-  append(main, [h("h1", { tabindex: "-1" }, "Reports"), form, body]);
+  append(main, [h("h1", { tabindex: "-1" }, "Reports"), ctx.may("run_drill") ? drillCard(ctx) : null, form, body]);
 
   ctx.directory().then((dir) => {
     if (dir) dir.teams.forEach((t) => team.append(h("option", { value: t.id }, t.name || t.id)));
@@ -69,6 +69,25 @@ export function render(main, ctx) {
     } catch (error) { showAlert(error); }
   });
   load().catch(showAlert);
+}
+
+/** Start a drill: a practice incident paged through the real policy and schedules (POST /drills). */
+function drillCard(ctx) {
+  const service = select("service", [["", "The default team's"]], "");
+  ctx.directory().then((dir) => { if (dir) dir.services.forEach((s) => service.append(h("option", { value: s.id }, s.id))); }).catch(() => {});
+  const start = h("button", { type: "submit", class: "secondary" }, "Start drill");
+  const card = h("form", { class: "card", "aria-labelledby": "h-drill" }, h("h2", { id: "h-drill" }, "Training drill"),
+    h("p", { class: "muted" }, "Pages whoever is on call now, with every message marked as a drill; the drill's page says how fast each responder answered. Drills are left out of the reports."),
+    field("Service", service), h("div", { class: "form-buttons" }, start));
+  card.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    start.disabled = true;
+    try {
+      const incident = await post("/drills", service.value ? { service: service.value } : {});
+      ctx.go(`#/incidents/${encodeURIComponent(incident.reference)}`);
+    } catch (error) { showAlert(error); } finally { start.disabled = false; }
+  });
+  return card;
 }
 
 function sections(report) {

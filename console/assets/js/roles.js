@@ -5,7 +5,7 @@
 const READ = ["read_incidents", "read_oncall", "read_reports", "read_directory", "account"];
 const REPORT = ["report", "read_own_reports", "read_directory", "account"];
 const WORK = ["acknowledge", "note", "hold", "resume", "escalate", "reassign", "resolve", "reopen", "take_shift", "complete_action"];
-const MANAGE = ["post_update", "complete_review", "write_review"];
+const MANAGE = ["post_update", "complete_review", "write_review", "run_drill"];
 
 const GRANTS = {
   viewer: READ,

@@ -229,6 +229,20 @@ def _register_reports(sub: argparse._SubParsersAction) -> None:
                          help="the table shown after the summary")
     reports.add_argument("--csv", action="store_true", help="the period's incidents as CSV, one row each")
     reports.set_defaults(run=_reports)
+    drill = sub.add_parser("drill", help="training drills: start one, end it, read its report").add_subparsers(dest="action", required=True)
+    start = drill.add_parser("start", help="page whoever is on call with a practice incident, marked as a drill")
+    start.add_argument("--title")
+    start.add_argument("--service")
+    start.add_argument("--impact", choices=("high", "medium", "low"))
+    start.add_argument("--urgency", choices=("high", "medium", "low"))
+    start.set_defaults(run=lambda a, api, out: emit(api.call("POST", "/drills", {k: v for k, v in (
+        ("title", a.title), ("service", a.service), ("impact", a.impact), ("urgency", a.urgency)) if v}), a.output, out, detail=INCIDENT_DETAIL))
+    end = drill.add_parser("end", help="end a drill: resolved and closed at once, every timer stopped")
+    end.add_argument("incident")
+    end.set_defaults(run=lambda a, api, out: emit(api.call("POST", _path("drills", a.incident, "end")), a.output, out, detail=INCIDENT_DETAIL))
+    report = drill.add_parser("report", help="who was paged when, each responder's time to acknowledge")
+    report.add_argument("incident")
+    report.set_defaults(run=_drill_report)
 
 
 def _reports(args: argparse.Namespace, api: Api, out: TextIO) -> None:
@@ -254,6 +268,17 @@ def _reports(args: argparse.Namespace, api: Api, out: TextIO) -> None:
         "alerts": (report["top_alerts_by_incidents"], ("alert", "incidents", "occurrences", "flaps")),
     }[args.by]
     emit(rows, "table", out, columns=columns)
+
+
+def _drill_report(args: argparse.Namespace, api: Api, out: TextIO) -> None:
+    report = api.call("GET", _path("drills", args.incident))
+    if args.output == "json":
+        emit(report, "json", out)
+        return
+    emit(report, "table", out, detail=("reference", "title", "started_at", "ended_at", "acknowledged_by", "seconds_to_acknowledge",
+                                       "escalations_by_timeout"))
+    print(file=out)
+    emit(report["responders"], "table", out, columns=("person", "seconds_to_first_page", "acknowledged", "seconds_to_acknowledge"))
 
 
 def _time(flag: str, text: str | None) -> datetime | None:

@@ -169,6 +169,9 @@ ROUTES: dict[tuple[str, str], Rule] = {
     ("GET", "/on-call"): _allow(READERS, "read who is on call"),
     ("GET", "/people/<person_id>/shifts"): _allow(READERS, "read schedules"),
     ("GET", "/reports"): _allow(READERS, "read reports"),
+    ("POST", "/drills"): _allow(MANAGERS, "run drills"),
+    ("POST", "/drills/<incident_id>/end"): _allow(MANAGERS, "run drills"),
+    ("GET", "/drills/<incident_id>"): _allow(READERS, "read drill reports"),
     ("GET", "/reports/incidents.csv"): _allow(READERS, "read reports"),
     # A person's secret calendar feed address (functions/api/feeds.py): their own; an admin may revoke anyone's.
     ("GET", "/me/calendar-feed"): _own_feed(),

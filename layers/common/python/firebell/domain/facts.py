@@ -114,7 +114,7 @@ def facts_of(incident: Incident, timeline: list[TimelineEntry]) -> IncidentFacts
         escalated_by_timeout=by_timeout, escalated_by_hand=by_hand,
         reassigned=sum(1 for e in entries if e.kind is TimelineKind.REASSIGNED),
         reached_incident_manager=any(e.kind is TimelineKind.ESCALATION_EXHAUSTED for e in entries),
-        notices=notices,
+        notices=notices, drill=incident.drill,
     )
 
 

@@ -256,6 +256,7 @@ class Incident(_Model):
     updates: StakeholderUpdates | None = None
     previously: PreviousFix | None = None  # the same alert's last incident, closed: how it was resolved
     known_error: KnownError | None = None
+    drill: bool = False  # a training drill (usecases/drills.py): its messages say so, reports leave it out
     version: int = 0
     last_change: str | None = None  # id of the change that wrote this version: a commit whose answer was lost is recognised
 
@@ -492,6 +493,15 @@ class ReviewDraft(_Model):
     root_cause: LongText | None = None
     contributing_factors: Annotated[list[Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]],
                                     Field(max_length=50)] | None = None
+
+
+class DrillStart(_Model):
+    """A drill: a synthetic incident paged through the real policy and schedules; a field left out is the demo's."""
+
+    title: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)] = "Checkout returns errors"
+    service: Name | None = None
+    impact: Impact = Impact.HIGH
+    urgency: Urgency = Urgency.MEDIUM
 
 
 class ActionItemCreate(_Model):

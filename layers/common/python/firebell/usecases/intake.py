@@ -16,7 +16,7 @@ from ulid import ULID
 from ..domain import sla
 from ..domain.enums import AlarmState, EventType, Source, Status, TimelineKind
 from ..domain.errors import ConcurrentUpdate, HeldBack, IdempotencyKeyReused, IdempotencyKeyTaken, InvalidTransition
-from ..domain.models import AlarmDetails, Incident, IncidentCreate, PreviousFix, Signal, TimelineEntry
+from ..domain.models import AlarmDetails, DrillStart, Incident, IncidentCreate, PreviousFix, Signal, TimelineEntry
 from ..domain.signal_groups import Arrival, SignalGroup, group_arrivals
 from ..outbox import Change, DedupMark, EffectKind, IdempotencyClaim, Needs
 from ..ports import SIGNALS_PER_WRITE, DedupState
@@ -117,6 +117,13 @@ class AlertIntake:
             return self._incidents.open(change).incident, False
         except IdempotencyKeyTaken:
             return self._bound(idempotency_key, print_), True
+
+    def start_drill(self, request: DrillStart, actor: str) -> Incident:
+        """A training drill: a synthetic incident opened, classified and paged like any (the real policy and
+        schedules), marked as a drill in every message and left out of the reports; Resolution.end_drill ends it."""
+        change = self._new(str(ULID()), title=f"[DRILL] {request.title}", description=f"A drill started by {actor}.", source=Source.API,
+                           reporter=actor, service=request.service, impact=request.impact, urgency=request.urgency, drill=True)
+        return self._incidents.open(change).incident
 
     def _bound(self, key: str, print_: str) -> Incident | None:
         found = self._store.idempotent_incident(key)

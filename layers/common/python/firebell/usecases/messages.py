@@ -25,10 +25,12 @@ def compose(ctx: Context, config: FirebellConfig, incident: Incident, person: Pe
     api_url = ctx.public_url
     priority = incident.priority or "unprioritised"
     state = incident.status.value.replace("_", " ")
-    subject = f"[firebell] {incident.reference} {priority} {state}: {incident.title}"[:200]
+    drill = "DRILL " if incident.drill else ""
+    subject = f"[firebell] {drill}{incident.reference} {priority} {state}: {incident.title}"[:200]
     lines = [
         f"Hello {person.name},",
         "",
+        *(["THIS IS A DRILL: a practice incident. Acknowledge it as you would a real one; nothing is broken.", ""] if incident.drill else []),
         f"{incident.reference} ({priority}, {incident.category or 'uncategorised'}) is {state} — you are receiving this for: {why}.",
         f"Title: {incident.title}",
         f"Team: {incident.team or '-'}   Service: {incident.service or '-'}",
@@ -52,5 +54,5 @@ def compose(ctx: Context, config: FirebellConfig, incident: Incident, person: Pe
     if incident.status is Status.TRIGGERED and api_url and ctx.ack_secret is not None:
         link = acknowledge_link(ctx, config, incident, person.id, now)
         lines += ["", f"Acknowledge (stops paging): {link}"]
-    text = f"firebell {incident.reference} {priority} {state}: {incident.title}"[:120] + (f" Ack: {link}" if link else "")
+    text = f"firebell {drill}{incident.reference} {priority} {state}: {incident.title}"[:120] + (f" Ack: {link}" if link else "")
     return subject, "\n".join(lines), text

@@ -10,6 +10,7 @@ from .. import workflows as machines
 from ..domain.directory import FirebellConfig
 from ..domain import sla
 from ..domain.enums import Action, EventType, Status, TaskOutcome, TimelineKind
+from ..domain.errors import InvalidTransition
 from ..domain.escalation import scaled_timeout
 from ..domain.facts import facts_of
 from ..domain.lifecycle import is_open, next_status
@@ -26,7 +27,7 @@ class Resolution:
     NEEDS = Needs(
         effects=frozenset({EffectKind.PUBLISH, EffectKind.ANSWER, EffectKind.START, EffectKind.STOP, EffectKind.EMAIL}),
         starts=frozenset({machines.RESOLUTION, machines.REMINDER, machines.ESCALATION, machines.SLA}),
-        stops=frozenset({machines.ESCALATION, machines.SLA, machines.REMINDER}),
+        stops=frozenset({machines.ESCALATION, machines.SLA, machines.REMINDER, machines.RESOLUTION}),
         answers=frozenset({machines.ESCALATION, machines.REMINDER, machines.RESOLUTION, machines.QUIET}),
     )
 
@@ -72,6 +73,30 @@ class Resolution:
         c.set_part("resolution", execution_arn=self._ctx.execution_arn(machines.RESOLUTION, name), task_token=None)
         require_review(c, self._ctx, config)
         c.publish(EventType.RESOLVED)
+
+    def end_drill(self, incident_id_or_reference: str, by: str) -> Outcome:
+        """A drill ends in one step: resolved and closed at once, every timer stopped, nobody told, no review; its
+        facts (what the drill report reads) are kept, marked as a drill."""
+        incident = self._incidents.get(incident_id_or_reference)
+        if not incident.drill:
+            raise InvalidTransition(incident.reference, incident.status, "end", "it is not a drill")
+        timeline = self._incidents.store.timeline(incident.incident_id)
+
+        def decide(c: Change) -> None:
+            before = c.incident
+            if before.status is Status.CLOSED:
+                return
+            if is_open(before.status):
+                transition(c, Action.RESOLVE, resolved_at=c.now, resolved_by=by, resolution_notes="drill ended")
+            transition(c, Action.CLOSE, closed_at=c.now, closed_by=by, closure_notes="drill ended")
+            for run in (before.escalation.execution_arn, before.sla and before.sla.execution_arn, before.resolution.execution_arn,
+                        before.updates and before.updates.execution_arn):
+                c.stop(run or None, "drill ended")
+            c.set_part("escalation", task_token=None, watching=False)
+            c.log(TimelineKind.CLOSED, by, f"Drill ended by {by}")
+            c.facts = facts_of(c.incident, timeline + c.entries)
+
+        return self._incidents.change(incident.incident_id, decide)
 
     def reopen(self, incident_id_or_reference: str, by: str, reason: str) -> Outcome:
         config = self._ctx.config()
