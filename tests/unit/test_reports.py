@@ -220,12 +220,19 @@ def test_a_period_the_service_refuses_names_the_field(world: World, start, end, 
     assert [p.field for p in refused.value.problems] == [field]
 
 
-def test_facts_of_counts_escalations_by_hand_and_flaps(world: World):
-    incident = world.service.report(IncidentCreate(title="Checkout errors", reporter="erin"))
-
+def line_of(incident):
+    """A timeline line of `incident`, `minutes` after it opened."""
     def entry(kind, minutes, **details):
         return TimelineEntry(incident_id=incident.incident_id, at=incident.opened_at + timedelta(minutes=minutes), kind=kind, actor="x",
                              message="-", details=details)
+
+    return entry
+
+
+def test_facts_of_counts_escalations_by_hand_and_flaps(world: World):
+    incident = world.service.report(IncidentCreate(title="Checkout errors", reporter="erin"))
+
+    entry = line_of(incident)
 
     timeline = [entry(TimelineKind.PAGED, 0, level=1, round=1), entry(TimelineKind.PAGED, 5, level=2, round=1),
                 entry(TimelineKind.ESCALATED, 6), entry(TimelineKind.PAGED, 6, level=3, round=1),
@@ -263,9 +270,7 @@ def test_the_next_incident_of_an_alert_tells_whoever_is_paged_how_the_last_one_w
 def test_an_escalation_by_hand_at_the_last_level_leaves_the_timeouts_counted(world: World):
     incident = world.service.report(IncidentCreate(title="Checkout errors", reporter="erin"))
 
-    def entry(kind, minutes, **details):
-        return TimelineEntry(incident_id=incident.incident_id, at=incident.opened_at + timedelta(minutes=minutes), kind=kind, actor="x",
-                             message="-", details=details)
+    entry = line_of(incident)
 
     # level 2 by timeout, then escalated by hand from the last level: the incident manager, not a later level
     timeline = [entry(TimelineKind.PAGED, 0, level=1, round=1), entry(TimelineKind.PAGED, 5, level=2, round=1),
