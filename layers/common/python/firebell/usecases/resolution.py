@@ -27,7 +27,7 @@ class Resolution:
     NEEDS = Needs(
         effects=frozenset({EffectKind.PUBLISH, EffectKind.ANSWER, EffectKind.START, EffectKind.STOP, EffectKind.EMAIL}),
         starts=frozenset({machines.RESOLUTION, machines.REMINDER, machines.ESCALATION, machines.SLA}),
-        stops=frozenset({machines.ESCALATION, machines.SLA, machines.REMINDER, machines.RESOLUTION}),
+        stops=frozenset({machines.ESCALATION, machines.SLA, machines.REMINDER}),
         answers=frozenset({machines.ESCALATION, machines.REMINDER, machines.RESOLUTION, machines.QUIET}),
     )
 
@@ -89,8 +89,8 @@ class Resolution:
             if is_open(before.status):
                 transition(c, Action.RESOLVE, resolved_at=c.now, resolved_by=by, resolution_notes="drill ended")
             transition(c, Action.CLOSE, closed_at=c.now, closed_by=by, closure_notes="drill ended")
-            for run in (before.escalation.execution_arn, before.sla and before.sla.execution_arn, before.resolution.execution_arn,
-                        before.updates and before.updates.execution_arn):
+            # (a confirmation window already open closes nothing when it ends: the drill is closed by then)
+            for run in (before.escalation.execution_arn, before.sla and before.sla.execution_arn, before.updates and before.updates.execution_arn):
                 c.stop(run or None, "drill ended")
             c.set_part("escalation", task_token=None, watching=False)
             c.log(TimelineKind.CLOSED, by, f"Drill ended by {by}")
