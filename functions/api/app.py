@@ -33,21 +33,17 @@ from firebell.domain.errors import (
     http_body,
     is_transient,
 )
-from firebell.domain.models import (
+from firebell.domain.models import IncidentPage, IncidentRead, QueryTime, Timeline, TimelineEntry
+from firebell.domain.requests import (
     AcknowledgeRequest,
-    ReassignRequest,
+    IncidentCreate,
+    NoteRequest,
     ReasonRequest,
+    ReassignRequest,
+    ResolveRequest,
     ResumeRequest,
     ReviewRequest,
     StakeholderUpdateRequest,
-    IncidentCreate,
-    IncidentPage,
-    IncidentRead,
-    NoteRequest,
-    QueryTime,
-    ResolveRequest,
-    Timeline,
-    TimelineEntry,
 )
 from firebell.ports import IncidentFilter
 from firebell.tracing import lazy_tracer

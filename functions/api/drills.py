@@ -16,7 +16,8 @@ from firebell import wiring
 from firebell.domain.drills import DrillReport, drill_report
 from firebell.domain.errors import IncidentNotFound
 from firebell.domain.facts import facts_of
-from firebell.domain.models import DrillStart, IncidentRead
+from firebell.domain.models import IncidentRead
+from firebell.domain.requests import DrillStart
 
 if __package__:
     from . import guard

@@ -14,7 +14,8 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
 from firebell import wiring
-from firebell.domain.models import ActionItemCreate, IncidentRead, ReviewDraft
+from firebell.domain.models import IncidentRead
+from firebell.domain.requests import ActionItemCreate, ReviewDraft
 from firebell.domain.review_export import review_markdown
 
 if __package__:

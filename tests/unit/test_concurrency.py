@@ -16,7 +16,8 @@ import pytest
 
 from firebell.domain.enums import Status, TimelineKind
 from firebell.domain.errors import ConcurrentUpdate, InvalidTransition
-from firebell.domain.models import Incident, IncidentCreate
+from firebell.domain.models import Incident
+from firebell.domain.requests import IncidentCreate
 from firebell.usecases.intake import AlarmOutcome
 from tests.fakes import InMemoryIncidentStore
 

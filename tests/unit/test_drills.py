@@ -12,7 +12,7 @@ from firebell.domain.drills import drill_report
 from firebell.domain.enums import Status
 from firebell.domain.errors import InvalidTransition
 from firebell.domain.facts import facts_of
-from firebell.domain.models import DrillStart, IncidentCreate
+from firebell.domain.requests import DrillStart, IncidentCreate
 from firebell.domain.reports import ReportFilter, build_report
 
 from .builders import page_request

@@ -10,7 +10,8 @@ from datetime import datetime, timedelta
 import pytest
 
 from firebell.domain.enums import MessageType
-from firebell.domain.models import ActionItemCreate, IncidentCreate, QuietCheck, ReviewDraft
+from firebell.domain.models import QuietCheck
+from firebell.domain.requests import ActionItemCreate, IncidentCreate, ReviewDraft
 from firebell.outbox import EffectKind, Needs
 from firebell.usecases.base import Incidents
 from firebell.usecases.duties import Duties

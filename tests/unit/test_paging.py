@@ -9,7 +9,7 @@ from firebell import workflows as machines
 from firebell.domain import ack_links
 from firebell.domain.enums import Priority, Status, TimelineKind
 from firebell.domain.errors import InvalidTransition
-from firebell.domain.models import IncidentCreate
+from firebell.domain.requests import IncidentCreate
 from firebell.dispatch import Delivery
 from firebell.domain.models import ResolutionConfirming
 from firebell.outbox import EffectKind, Guard

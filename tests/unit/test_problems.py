@@ -7,7 +7,7 @@ import pytest
 from pydantic import ValidationError
 
 from firebell.domain.enums import TimelineKind
-from firebell.domain.models import IncidentCreate
+from firebell.domain.requests import IncidentCreate
 from firebell.domain.problems import Problem, ProblemMatch, ProblemStatus, known_error_for, matches
 
 from .builders import alarm

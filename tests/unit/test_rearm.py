@@ -10,7 +10,7 @@ import pytest
 
 from firebell import workflows as machines
 from firebell.domain.enums import EventType, Status, TimelineKind
-from firebell.domain.models import IncidentCreate
+from firebell.domain.requests import IncidentCreate
 from firebell.usecases.rearm import TimerRearm
 
 from .builders import alarm, confirming, page_request, reminder

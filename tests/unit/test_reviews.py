@@ -10,7 +10,7 @@ import pytest
 from firebell import workflows as machines
 from firebell.domain.enums import TimelineKind
 from firebell.domain.errors import InvalidTransition, UnknownPerson
-from firebell.domain.models import ActionItemCreate, IncidentCreate, ReviewDraft
+from firebell.domain.requests import ActionItemCreate, IncidentCreate, ReviewDraft
 from firebell.domain.review_export import review_markdown
 from tests.fakes import FakeWorkflows
 

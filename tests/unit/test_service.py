@@ -12,7 +12,7 @@ import pytest
 from firebell import workflows as machines
 from firebell.domain.enums import EventType, Priority, Source, Status, TimelineKind
 from firebell.domain.errors import IncidentNotFound, InvalidTransition
-from firebell.domain.models import IncidentCreate
+from firebell.domain.requests import IncidentCreate
 from firebell.ports import IncidentFilter
 from firebell.usecases.intake import AlarmOutcome
 from tests.fakes import FakeWorkflows, InMemoryIncidentStore, RecordingEvents

@@ -14,7 +14,8 @@ import pytest
 from firebell import workflows as machines
 from firebell.domain.directory import FirebellConfig
 from firebell.domain.enums import Source, Status, TimelineKind
-from firebell.domain.models import IncidentCreate, Signal
+from firebell.domain.models import Signal
+from firebell.domain.requests import IncidentCreate
 from firebell.ports import DedupState
 from firebell.usecases.intake import AlarmOutcome
 from tests.fakes import InMemoryIncidentStore

@@ -26,7 +26,7 @@ def _written_as_a_date(value: object) -> object:
 QueryTime = Annotated[datetime, BeforeValidator(_written_as_a_date)]
 
 
-class _Model(BaseModel):
+class Model(BaseModel):
     # defer_build: a model's validator is built on its first use, so a function builds only the models it uses (cold start).
     model_config = ConfigDict(defer_build=True, extra="forbid")
 
@@ -39,7 +39,7 @@ def _hidden_in_public(value: str | None, info: SerializationInfo) -> str | None:
 Secret = Annotated[str | None, PlainSerializer(_hidden_in_public)]
 
 
-class AlarmDetails(_Model):
+class AlarmDetails(Model):
     name: str
     arn: str
     state: AlarmState
@@ -56,18 +56,18 @@ class AlarmDetails(_Model):
     actions_suppressed_by: str | None = None
 
 
-class SlaTimerView(_Model):
+class SlaTimerView(Model):
     state: Literal["running", "paused", "at_risk", "breached", "met"]
     due_at: datetime
     seconds_left: float | None  # None once met; negative once breached
 
 
-class SlaStatus(_Model):
+class SlaStatus(Model):
     response: SlaTimerView
     resolution: SlaTimerView
 
 
-class SlaTimer(_Model):
+class SlaTimer(Model):
     """One SLA target (response or resolution): when it is at risk, when it breaches, what happened."""
 
     target_minutes: float
@@ -93,7 +93,7 @@ class SlaTimer(_Model):
         return SlaTimerView(state=state, due_at=self.due_at, seconds_left=left)
 
 
-class SlaClock(_Model):
+class SlaClock(Model):
     response: SlaTimer
     resolution: SlaTimer
     paused_since: datetime | None = None
@@ -107,7 +107,7 @@ class SlaClock(_Model):
         return SlaStatus(response=self.response.view(self.paused_since, now), resolution=self.resolution.view(self.paused_since, now))
 
 
-class EscalationState(_Model):
+class EscalationState(Model):
     execution_arn: str | None = None
     runs: int = 0  # escalations started so far (a reopen starts another)
     level: int = 0
@@ -123,7 +123,7 @@ class EscalationState(_Model):
     escalate_on_first_request: bool = False
 
 
-class Duty(_Model):
+class Duty(Model):
     """A recurring duty run by the reminder state machine (a review, stakeholder updates)."""
 
     execution_arn: str | None = None
@@ -131,7 +131,7 @@ class Duty(_Model):
     reminders_sent: int = 0
 
 
-class ActionItem(_Model):
+class ActionItem(Model):
     """A post-incident action: someone will do something by a date so it does not happen again; reminded until done."""
 
     number: int
@@ -169,7 +169,7 @@ class StakeholderUpdates(Duty):
     rounds: int = 0  # rounds come and gone
 
 
-class PreviousFix(_Model):
+class PreviousFix(Model):
     """How the last incident of the same alert was resolved, told to whoever is paged for this one."""
 
     reference: str
@@ -178,7 +178,7 @@ class PreviousFix(_Model):
     resolution_notes: str
 
 
-class KnownError(_Model):
+class KnownError(Model):
     """The known error (domain/problems.py) an incident matched when it was classified: what to do about it."""
 
     problem: str
@@ -186,12 +186,12 @@ class KnownError(_Model):
     workaround: str
 
 
-class ResolutionWorkflow(_Model):
+class ResolutionWorkflow(Model):
     execution_arn: str | None = None
     task_token: Secret = None
 
 
-class Signal(_Model):
+class Signal(Model):
     """One alert from any monitoring source, normalised: all intake acts on.
 
     `dedup_key` is namespaced by source (an alarm ARN, `pagerduty:<service>:<dedup_key>`,
@@ -213,7 +213,7 @@ class Signal(_Model):
     links: list[dict[str, str]] = []
 
 
-class Incident(_Model):
+class Incident(Model):
     incident_id: str
     reference: str
     title: str
@@ -272,12 +272,12 @@ class IncidentRead(Incident):
         return cls.model_validate({**public, "sla_status": incident.sla.status(now) if incident.sla else None})
 
 
-class IncidentPage(_Model):
+class IncidentPage(Model):
     items: list[IncidentRead]
     cursor: str | None = None
 
 
-class TimelineEntry(_Model):
+class TimelineEntry(Model):
     incident_id: str
     at: datetime
     kind: TimelineKind
@@ -289,44 +289,14 @@ class TimelineEntry(_Model):
     version: int | None = None
 
 
-class Timeline(_Model):
+class Timeline(Model):
     items: list[TimelineEntry]
-
-
-# --- API inputs -------------------------------------------------------------------------------
-
-
-class IncidentCreate(_Model):
-    title: Title
-    description: LongText = ""
-    # Who the incident is reported for (a service desk reporting a caller's problem); the authenticated caller
-    # when absent. Whoever sends it, the timeline names the caller as the one who opened it.
-    reporter: Actor | None = None
-    service: Name | None = None
-    impact: Impact | None = None
-    urgency: Urgency | None = None
-
-
-# The actor of every command is the authenticated caller (docs/access.md), never a body field: a body that still
-# carries `by` is refused (extra="forbid") with 422 naming body.by, so an old client learns it at once.
-
-
-class AcknowledgeRequest(_Model):
-    """Nothing to say: the body may be absent or {}."""
-
-
-class ResolveRequest(_Model):
-    resolution_notes: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=65_536)]
-
-
-class NoteRequest(_Model):
-    text: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=65_536)]
 
 
 # --- messages between functions ----------------------------------------------------------------
 
 
-class IncidentEvent(_Model):
+class IncidentEvent(Model):
     """Published on the events topic; `type` is also a message attribute that subscriptions filter on."""
 
     type: EventType
@@ -335,7 +305,7 @@ class IncidentEvent(_Model):
     occurred_at: AwareDatetime
 
 
-class PlanTarget(_Model):
+class PlanTarget(Model):
     kind: Literal["person", "schedule", "team_manager"]
     ref: str
 
@@ -346,13 +316,13 @@ class IncidentOpened(IncidentEvent):
     type: Literal[EventType.OPENED]
 
 
-class EscalationLevel(_Model):
+class EscalationLevel(Model):
     level: Annotated[int, Field(ge=1)]
     targets: list[PlanTarget]
     timeout_seconds: Annotated[int, Field(ge=1)]
 
 
-class EscalationPlan(_Model):
+class EscalationPlan(Model):
     """Escalation state machine input: the policy as it was when the incident opened."""
 
     incident_id: str
@@ -374,7 +344,7 @@ class EscalationPlan(_Model):
                 "step_timeouts": [level.timeout_seconds for level, _ in steps] + [self.ack_timeout_seconds]}
 
 
-class PageRequest(_Model):
+class PageRequest(Model):
     """Sent by the escalation state machine (sqs:sendMessage.waitForTaskToken) to the notify queue."""
 
     type: Literal[MessageType.PAGE]
@@ -387,7 +357,7 @@ class PageRequest(_Model):
     task_token: str
 
 
-class WatchRequest(_Model):
+class WatchRequest(Model):
     """The incident is acknowledged: hold this token; answer `touched` on activity, or let it time out."""
 
     type: Literal[MessageType.WATCH]
@@ -396,7 +366,7 @@ class WatchRequest(_Model):
     task_token: str
 
 
-class EscalationExhausted(_Model):
+class EscalationExhausted(Model):
     """The last level timed out: page the incident manager. Escalation runs now send it as a PageRequest without a
     level (its last step); runs started before that still send this message, so notify keeps accepting it."""
 
@@ -406,7 +376,7 @@ class EscalationExhausted(_Model):
     incident_managers: list[str]
 
 
-class SmsDigestDue(_Model):
+class SmsDigestDue(Model):
     """Sent by the digest state machine when a person's SMS digest window ended (domain/sms_digest.py)."""
 
     type: Literal[MessageType.SMS_DIGEST_DUE]
@@ -415,7 +385,7 @@ class SmsDigestDue(_Model):
     digest_id: str
 
 
-class SlaWakeUp(_Model):
+class SlaWakeUp(Model):
     type: Literal[MessageType.SLA_WAKE, MessageType.SLA_AT_RISK, MessageType.SLA_BREACHED]
     incident_id: str
     clock: Literal["response", "resolution", "updates"]
@@ -431,7 +401,7 @@ class SlaWakeUp(_Model):
         return "at_risk" if self.type is MessageType.SLA_AT_RISK else "breach"
 
 
-class ReminderDue(_Model):
+class ReminderDue(Model):
     type: Literal[MessageType.REMINDER_DUE]
     incident_id: str
     duty: Annotated[str, StringConstraints(pattern=r"^(review|updates|action-[1-9][0-9]{0,3})$")]  # action-<n>: an action item
@@ -440,18 +410,18 @@ class ReminderDue(_Model):
     task_token: str
 
 
-class ResolutionConfirming(_Model):
+class ResolutionConfirming(Model):
     type: Literal[MessageType.RESOLUTION_CONFIRMING]
     incident_id: str
     task_token: str
 
 
-class ResolutionWindowClosed(_Model):
+class ResolutionWindowClosed(Model):
     type: Literal[MessageType.RESOLUTION_WINDOW_CLOSED]
     incident_id: str
 
 
-class QuietCheck(_Model):
+class QuietCheck(Model):
     """The quiet-period machine asks: has this alert been quiet long enough to resolve its incident?"""
 
     type: Literal[MessageType.QUIET_CHECK]
@@ -459,52 +429,6 @@ class QuietCheck(_Model):
     task_token: str
 
 
-class MaintenanceEnded(_Model):
+class MaintenanceEnded(Model):
     type: Literal[MessageType.MAINTENANCE_ENDED]
     incident_id: str
-
-
-# --- more API inputs ------------------------------------------------------------------------------
-
-
-class ResumeRequest(_Model):
-    """Nothing to say: the body may be absent or {}."""
-
-
-class ReasonRequest(_Model):
-    reason: Annotated[str, StringConstraints(strip_whitespace=True, max_length=4096)] = ""
-
-
-class ReassignRequest(_Model):
-    to: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128)]
-
-
-class StakeholderUpdateRequest(_Model):
-    message: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=65_536)]
-
-
-class ReviewRequest(_Model):
-    summary: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=65_536)]
-
-
-class ReviewDraft(_Model):
-    """What the review found so far; a field left out stays as it was."""
-
-    root_cause: LongText | None = None
-    contributing_factors: Annotated[list[Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]],
-                                    Field(max_length=50)] | None = None
-
-
-class DrillStart(_Model):
-    """A drill: a synthetic incident paged through the real policy and schedules; a field left out is the demo's."""
-
-    title: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)] = "Checkout returns errors"
-    service: Name | None = None
-    impact: Impact = Impact.HIGH
-    urgency: Urgency = Urgency.MEDIUM
-
-
-class ActionItemCreate(_Model):
-    text: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
-    owner: Actor  # a person of the directory: reminded until it is done
-    due_at: AwareDatetime

@@ -16,7 +16,8 @@ from ulid import ULID
 from ..domain import sla
 from ..domain.enums import AlarmState, EventType, Source, Status, TimelineKind
 from ..domain.errors import ConcurrentUpdate, HeldBack, IdempotencyKeyReused, IdempotencyKeyTaken, InvalidTransition
-from ..domain.models import AlarmDetails, DrillStart, Incident, IncidentCreate, PreviousFix, Signal, TimelineEntry
+from ..domain.models import AlarmDetails, Incident, PreviousFix, Signal, TimelineEntry
+from ..domain.requests import DrillStart, IncidentCreate
 from ..domain.signal_groups import Arrival, SignalGroup, group_arrivals
 from ..outbox import Change, DedupMark, EffectKind, IdempotencyClaim, Needs
 from ..ports import SIGNALS_PER_WRITE, DedupState

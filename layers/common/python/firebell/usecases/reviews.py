@@ -11,7 +11,8 @@ from .. import workflows as machines
 from ..domain.enums import TimelineKind
 from ..domain.errors import InvalidTransition, UnknownPerson
 from ..domain.escalation import scaled_timeout
-from ..domain.models import ActionItem, ActionItemCreate, ReviewDraft
+from ..domain.models import ActionItem
+from ..domain.requests import ActionItemCreate, ReviewDraft
 from ..outbox import Change, EffectKind, Needs
 from .base import Context, Incidents, Outcome
 from .duties import lead, reach, replace_action

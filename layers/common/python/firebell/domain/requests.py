@@ -1,0 +1,81 @@
+"""What the API reads: the bodies of its requests (each refused with a 422 naming the field it finds wrong).
+The incident and the messages between functions are models.py's."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import AwareDatetime, Field, StringConstraints
+
+from .enums import Impact, Urgency
+from .models import Actor, LongText, Model, Name, Title
+
+
+class IncidentCreate(Model):
+    title: Title
+    description: LongText = ""
+    # Who the incident is reported for (a service desk reporting a caller's problem); the authenticated caller
+    # when absent. Whoever sends it, the timeline names the caller as the one who opened it.
+    reporter: Actor | None = None
+    service: Name | None = None
+    impact: Impact | None = None
+    urgency: Urgency | None = None
+
+
+# The actor of every command is the authenticated caller (docs/access.md), never a body field: a body that still
+# carries `by` is refused (extra="forbid") with 422 naming body.by, so an old client learns it at once.
+
+
+class AcknowledgeRequest(Model):
+    """Nothing to say: the body may be absent or {}."""
+
+
+class ResolveRequest(Model):
+    resolution_notes: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=65_536)]
+
+
+class NoteRequest(Model):
+    text: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=65_536)]
+
+
+class ResumeRequest(Model):
+    """Nothing to say: the body may be absent or {}."""
+
+
+class ReasonRequest(Model):
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, max_length=4096)] = ""
+
+
+class ReassignRequest(Model):
+    to: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128)]
+
+
+class StakeholderUpdateRequest(Model):
+    message: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=65_536)]
+
+
+class ReviewRequest(Model):
+    summary: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=65_536)]
+
+
+class ReviewDraft(Model):
+    """What the review found so far; a field left out stays as it was."""
+
+    root_cause: LongText | None = None
+    contributing_factors: Annotated[list[Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]],
+                                    Field(max_length=50)] | None = None
+
+
+class DrillStart(Model):
+    """A drill: a synthetic incident paged through the real policy and schedules; a field left out is the demo's."""
+
+    title: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)] = "Checkout returns errors"
+    service: Name | None = None
+    impact: Impact = Impact.HIGH
+    urgency: Urgency = Urgency.MEDIUM
+
+
+class ActionItemCreate(Model):
+    text: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+    owner: Actor  # a person of the directory: reminded until it is done
+    due_at: AwareDatetime
