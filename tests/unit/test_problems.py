@@ -20,13 +20,13 @@ POOL = {"id": "PRB-1", "title": "Connection pool too small for the Monday peak",
 
 def test_a_known_error_matches_its_alerts_or_all_its_keywords_on_its_services():
     match = ProblemMatch(alerts=["checkout-5xx-high"], keywords=["checkout", "timeout"], services=["checkout"])
-    assert matches(match, "anything", "checkout-5xx-high", None)
-    assert matches(match, "Checkout TIMEOUT on payment", None, "checkout")
-    assert not matches(match, "Checkout timeout on payment", None, "search")  # another service
-    assert not matches(match, "Checkout is slow", None, "checkout")  # not every keyword
-    assert not matches(ProblemMatch(services=["checkout"]), "Checkout timeout", None, "checkout")  # a service alone explains nothing
+    assert matches(match, "anything", ("checkout-5xx-high",), None)
+    assert matches(match, "Checkout TIMEOUT on payment", (), "checkout")
+    assert not matches(match, "Checkout timeout on payment", (), "search")  # another service
+    assert not matches(match, "Checkout is slow", (), "checkout")  # not every keyword
+    assert not matches(ProblemMatch(services=["checkout"]), "Checkout timeout", (), "checkout")  # a service alone explains nothing
     investigating = Problem(id="PRB-2", title="?", match=ProblemMatch(alerts=["checkout-5xx-high"]))
-    assert known_error_for([investigating], "x", "checkout-5xx-high", None) is None  # only known errors
+    assert known_error_for([investigating], "x", ("checkout-5xx-high",), None) is None  # only known errors
 
 
 def test_a_known_error_must_say_its_workaround():

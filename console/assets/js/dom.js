@@ -175,3 +175,14 @@ export function every(ms, task) {
 
 /** A table cell that stacks as "label: value" at phone width (its content kept in one box for the grid). */
 export const cell = (label, ...content) => h("td", { "data-label": label }, h("span", {}, ...content));
+
+/** Hands text fetched with the person's token to the browser as a file to save (a link could not carry the token). */
+export function saveFile(text, type, filename) {
+  const url = URL.createObjectURL(new Blob([text], { type }));
+  const link = h("a", { href: url, download: filename });
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 60_000);  // (at once, some browsers would cancel the download)
+}
+

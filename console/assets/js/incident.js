@@ -2,7 +2,7 @@
 // actions the signed-in person's roles allow in the incident's state. Refreshes itself like the list.
 
 import { api, enc, get } from "./api.js";
-import { announce, cell, clear, duration, every, h, priorityBadge, showAlert, statusBadge, time } from "./dom.js";
+import { announce, cell, clear, duration, every, h, priorityBadge, saveFile, showAlert, statusBadge, time } from "./dom.js";
 import { openForm } from "./dialog.js";
 import { REFRESH_MS, incidentTable } from "./incidents.js";
 import { mayOn } from "./roles.js";
@@ -194,11 +194,7 @@ export function render(main, ctx, reference) {
   let incident = null;
   let signature = null;
   async function downloadReview() {
-    const text = await get(`/incidents/${enc(reference)}/review.md`, { text: true });
-    const link = h("a", { href: URL.createObjectURL(new Blob([text], { type: "text/markdown" })), download: `${reference}-review.md` });
-    document.body.append(link);
-    link.click();
-    link.remove();
+    saveFile(await get(`/incidents/${enc(reference)}/review.md`, { text: true }), "text/markdown", `${reference}-review.md`);
   }
   let actionKey = null;
   let related = null;

@@ -3,7 +3,7 @@
 // (GET /reports/incidents.csv, fetched with the token and handed to the browser as a file).
 
 import { get, post } from "./api.js";
-import { announce, append, cell, clear, duration, field, h, select, showAlert } from "./dom.js";
+import { announce, append, cell, clear, duration, field, h, saveFile, select, showAlert } from "./dom.js";
 
 const DAY = 24 * 3600 * 1000;
 const PERIODS = [["7", "Last 7 days"], ["30", "Last 30 days"], ["90", "Last 90 days"], ["365", "Last 365 days"]];
@@ -61,11 +61,7 @@ export function render(main, ctx) {
   form.addEventListener("submit", (event) => { event.preventDefault(); load().catch(showAlert); });
   download.addEventListener("click", async () => {
     try {
-      const csv = await get(`/reports/incidents.csv?${query()}`, { text: true });
-      const link = h("a", { href: URL.createObjectURL(new Blob([csv], { type: "text/csv" })), download: "incidents.csv" });
-      document.body.append(link);
-      link.click();
-      link.remove();
+      saveFile(await get(`/reports/incidents.csv?${query()}`, { text: true }), "text/csv", "incidents.csv");
     } catch (error) { showAlert(error); }
   });
   load().catch(showAlert);

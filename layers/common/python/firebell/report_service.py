@@ -41,8 +41,7 @@ class ReportService:
         since, until = incident.opened_at - SIMILAR_WINDOW, self._clock()
         candidates = self._store.facts_between(since, until)  # (the same span whether they are closed yet or not)
         candidates += [facts_of(i, []) for i in self._all(Status.RESOLVED) if since <= i.opened_at < until]
-        alert = incident.alarm.name if incident.alarm else incident.dedup_key
-        return rank(f"{incident.title} {incident.description}", alert, incident.service, candidates, limit, exclude=incident.incident_id)
+        return rank(f"{incident.title} {incident.description}", incident.alert, incident.service, candidates, limit, exclude=incident.incident_id)
 
     def facts(self, period: ReportFilter) -> list[IncidentFacts]:
         _check(period)

@@ -49,10 +49,14 @@ def items_in_order(model: Any, keys: list[tuple[str, str]]) -> list[Any]:
     return [found[key] for key in keys if key in found]
 
 
+def _facts_pk(year: int, month: int) -> str:
+    return f"FACTS#{year:04d}-{month:02d}"
+
+
 def facts_key(opened_at: datetime, incident_id: str) -> tuple[str, str]:
     """An incident's facts item: partitioned by the month it opened (UTC), in opening order within it."""
     utc = opened_at.astimezone(UTC)
-    return f"FACTS#{utc:%Y-%m}", f"{utc.isoformat()}#{incident_id}"
+    return _facts_pk(utc.year, utc.month), f"{utc.isoformat()}#{incident_id}"
 
 
 def months_between(start: datetime, end: datetime) -> list[str]:
@@ -60,7 +64,7 @@ def months_between(start: datetime, end: datetime) -> list[str]:
     first, last = start.astimezone(UTC), end.astimezone(UTC)
     months, year, month = [], first.year, first.month
     while (year, month) <= (last.year, last.month):
-        months.append(f"FACTS#{year:04d}-{month:02d}")
+        months.append(_facts_pk(year, month))
         year, month = (year + 1, 1) if month == 12 else (year, month + 1)
     return months
 

@@ -293,9 +293,10 @@ class DynamoIncidentStore(OutboxStore, SmsWindowStore):
                                           expires=int(claim.expires_at.timestamp())),
                         condition=IdempotencyRecord.pk.does_not_exist())
             if change.facts:
-                tx.save(FactsRecord(*facts_key(change.facts.opened_at, change.incident_id), packed=change.facts.model_dump(mode="json")))
+                facts = change.facts.model_dump(mode="json")
+                tx.save(FactsRecord(*facts_key(change.facts.opened_at, change.incident_id), packed=facts))
                 if change.incident.dedup_key:  # the alert's last fix: what its next incident's first page says
-                    tx.save(FactsRecord(_last_fix_pk(change.incident.dedup_key), _LAST_FIX_SK, packed=change.facts.model_dump(mode="json")))
+                    tx.save(FactsRecord(_last_fix_pk(change.incident.dedup_key), _LAST_FIX_SK, packed=facts))
         return committed
 
     # --- reports: each closed incident's facts, by the month it opened ------------------------------------------

@@ -101,7 +101,7 @@ def facts_of(incident: Incident, timeline: list[TimelineEntry]) -> IncidentFacts
         description=incident.description[:500], opened_at=incident.opened_at,
         source=incident.source.value, team=incident.team, service=incident.service,
         priority=incident.priority.value if incident.priority else None, category=incident.category,
-        alert=incident.alarm.name if incident.alarm else incident.dedup_key,
+        alert=incident.alert,
         first_page_at=pages[0].at if pages else None,
         acknowledged_at=_first(entries, TimelineKind.ACKNOWLEDGED) or incident.acknowledged_at,
         acknowledged_by=next((e.actor for e in entries if e.kind is TimelineKind.ACKNOWLEDGED), incident.acknowledged_by),

@@ -260,6 +260,11 @@ class Incident(Model):
     version: int = 0
     last_change: str | None = None  # id of the change that wrote this version: a commit whose answer was lost is recognised
 
+    @property
+    def alert(self) -> str | None:
+        """What raised it, as reports and problems name it: the alarm's name, else the monitoring tool's dedup key."""
+        return self.alarm.name if self.alarm else self.dedup_key
+
 
 class IncidentRead(Incident):
     """What the API shows: the incident without its secrets, plus where its SLA clocks stand now."""

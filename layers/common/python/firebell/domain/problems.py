@@ -48,8 +48,9 @@ class Problem(BaseModel):
         return self
 
 
-def matches(match: ProblemMatch, text: str, alert: str | None, service: str | None) -> bool:
-    if alert and alert in match.alerts:
+def matches(match: ProblemMatch, text: str, alerts: tuple[str | None, ...], service: str | None) -> bool:
+    """`alerts`: the names the incident's alert goes by (its alarm's name, its dedup key)."""
+    if any(alert and alert in match.alerts for alert in alerts):
         return True
     if not match.keywords or (match.services and service not in match.services):
         return False
@@ -57,6 +58,6 @@ def matches(match: ProblemMatch, text: str, alert: str | None, service: str | No
     return all(keyword.casefold() in lowered for keyword in match.keywords)
 
 
-def known_error_for(problems: list[Problem], text: str, alert: str | None, service: str | None) -> Problem | None:
+def known_error_for(problems: list[Problem], text: str, alerts: tuple[str | None, ...], service: str | None) -> Problem | None:
     """The first known error (in the directory's order) that explains an incident like this, if any."""
-    return next((p for p in problems if p.status is ProblemStatus.KNOWN_ERROR and matches(p.match, text, alert, service)), None)
+    return next((p for p in problems if p.status is ProblemStatus.KNOWN_ERROR and matches(p.match, text, alerts, service)), None)

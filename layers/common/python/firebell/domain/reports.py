@@ -145,12 +145,17 @@ def _seconds(later: datetime | None, earlier: datetime) -> float | None:
     return (later - earlier).total_seconds() if later else None
 
 
+def _since_opening(items: list[IncidentFacts], moment: str) -> Stats:
+    """Stats of `moment` (acknowledged_at, resolved_at, first_page_at) − opening, over the incidents that had it."""
+    return stats(s for f in items if (s := _seconds(getattr(f, moment), f.opened_at)) is not None)
+
+
 def _mtta(items: list[IncidentFacts]) -> Stats:
-    return stats(s for f in items if (s := _seconds(f.acknowledged_at, f.opened_at)) is not None)
+    return _since_opening(items, "acknowledged_at")
 
 
 def _mttr(items: list[IncidentFacts]) -> Stats:
-    return stats(s for f in items if (s := _seconds(f.resolved_at, f.opened_at)) is not None)
+    return _since_opening(items, "resolved_at")
 
 
 def band(at: datetime, zone: ZoneInfo) -> Band:
@@ -185,12 +190,14 @@ def _sla(items: list[IncidentFacts]) -> tuple[list[SlaRow], list[Breach]]:
         row = rows.setdefault(f.priority, SlaRow(priority=f.priority, incidents=0, response_met=0, response_breached=0,
                                                   resolution_met=0, resolution_breached=0))
         row.incidents += 1
-        for target, breached, due in (("response", f.response_breached, f.response_due_at), ("resolution", f.resolution_breached, f.resolution_due_at)):
-            if breached is None:
+        for target in ("response", "resolution"):
+            breached = getattr(f, f"{target}_breached")
+            if breached is None:  # still running: counted in neither
                 continue
-            setattr(row, f"{target}_{'breached' if breached else 'met'}", getattr(row, f"{target}_{'breached' if breached else 'met'}") + 1)
+            counted = f"{target}_{'breached' if breached else 'met'}"
+            setattr(row, counted, getattr(row, counted) + 1)
             if breached:
-                breaches.append(Breach(reference=f.reference, priority=f.priority, target=target, due_at=due))
+                breaches.append(Breach(reference=f.reference, priority=f.priority, target=target, due_at=getattr(f, f"{target}_due_at")))
     return [rows[p] for p in sorted(rows)], breaches
 
 
@@ -207,9 +214,10 @@ def _alerts(items: list[IncidentFacts]) -> list[AlertRow]:
 
 def _recurring(items: list[IncidentFacts], threshold: int) -> list[Recurring]:
     found = []
+    in_order = sorted(items, key=lambda f: f.opened_at)
     for kind, key in (("alert", lambda f: f.alert), ("service", lambda f: f.service)):
         groups: dict[str, list[IncidentFacts]] = defaultdict(list)
-        for f in sorted(items, key=lambda f: f.opened_at):
+        for f in in_order:
             if key(f):
                 groups[key(f)].append(f)
         for name, group in sorted(groups.items()):
@@ -293,7 +301,7 @@ def build_report(facts: Iterable[IncidentFacts], period: ReportFilter, directory
     return Report(
         filter=period, incidents=len(items), drills_excluded=sum(1 for f in everything if f.drill),
         mtta=_mtta(items), mttr=_mttr(items),
-        time_to_first_page=stats(s for f in items if (s := _seconds(f.first_page_at, f.opened_at)) is not None),
+        time_to_first_page=_since_opening(items, "first_page_at"),
         auto_resolved_share=round(sum(f.auto_resolved for f in resolved) / len(resolved), 4) if resolved else None,
         by_priority=_breakdown(items, lambda f: f.priority), by_team=_breakdown(items, lambda f: f.team),
         by_service=_breakdown(items, lambda f: f.service), by_period=_breakdown(items, lambda f: bucket_of(f.opened_at, period.bucket)),

@@ -51,12 +51,20 @@ def touch(c: Change) -> None:
         c.set_part("escalation", task_token=None)  # answered: the machine sends a fresh watch token
 
 
-def start_review_reminder(c: Change, ctx: Context, config: FirebellConfig, run: int, suffix: str = "") -> str:
-    process = config.rules.process
-    name = f"{c.incident_id}-review-{run}" + (f"-{suffix}" if suffix else "")
-    c.start(machines.REMINDER, name, {"incident_id": c.incident_id, "duty": "review", "max_rounds": process.review_reminder_max_rounds,
-                                      "interval_seconds": scaled_timeout(process.review_reminder_hours * 60, ctx.time_scale), "round": 1})
+def start_reminder(c: Change, ctx: Context, name: str, duty: str, interval_seconds: int, max_rounds: int) -> str:
+    """A run of the reminder machine asking notify about `duty` every interval; its execution id."""
+    c.start(machines.REMINDER, name, {"incident_id": c.incident_id, "duty": duty, "max_rounds": max_rounds,
+                                      "interval_seconds": interval_seconds, "round": 1})
     return ctx.execution_arn(machines.REMINDER, name)
+
+
+def review_interval(ctx: Context, config: FirebellConfig) -> int:
+    return scaled_timeout(config.rules.process.review_reminder_hours * 60, ctx.time_scale)
+
+
+def start_review_reminder(c: Change, ctx: Context, config: FirebellConfig, run: int, suffix: str = "") -> str:
+    name = f"{c.incident_id}-review-{run}" + (f"-{suffix}" if suffix else "")
+    return start_reminder(c, ctx, name, "review", review_interval(ctx, config), config.rules.process.review_reminder_max_rounds)
 
 
 def start_duties(c: Change, ctx: Context, config: FirebellConfig) -> None:
@@ -91,17 +99,18 @@ def update_round(c: Change, ctx: Context, config: FirebellConfig) -> None:
     updates = c.incident.updates
     rounds = updates.rounds + 1
     c.set_part("updates", rounds=rounds)
-    window_start = c.now - sla.scaled(updates.every_minutes, ctx.time_scale)
-    if not (updates.last_update_at and updates.last_update_at >= window_start):
-        _overdue(c, ctx, config)  # (an update in time: posting it set overdue_rounds back to 0)
+    _overdue_unless_posted(c, ctx, config)
     if rounds >= _MAX_UPDATE_ROUNDS:
         c.log(TimelineKind.UPDATE_OVERDUE, SYSTEM, f"No more stakeholder update reminders: round {rounds} of {_MAX_UPDATE_ROUNDS} was the last "
               f"(stakeholder updates are reminded for {_MAX_UPDATE_ROUNDS} rounds at most)", details={"duty": "updates", "rounds": rounds})
 
 
-def _overdue(c: Change, ctx: Context, config: FirebellConfig, **updates_fields) -> None:
-    """No update in the last interval: remind the incident manager; overdue again, escalate to the team manager."""
+def _overdue_unless_posted(c: Change, ctx: Context, config: FirebellConfig, **updates_fields) -> None:
+    """No update in the last interval: remind the incident manager; overdue again, escalate to the team manager.
+    (An update in time: posting it set overdue_rounds back to 0.)"""
     updates = c.incident.updates
+    if updates.last_update_at and updates.last_update_at >= c.now - sla.scaled(updates.every_minutes, ctx.time_scale):
+        return
     overdue = updates.overdue_rounds + 1
     c.set_part("updates", overdue_rounds=overdue, reminders_sent=updates.reminders_sent + 1, **updates_fields)
     team = config.directory.team(c.incident.team)
@@ -172,21 +181,15 @@ class Duties:
             return
         if due.round == 1 or updates.task_token == due.task_token:
             return
-        window_start = c.now - sla.scaled(updates.every_minutes, self._ctx.time_scale)
-        if not (updates.last_update_at and updates.last_update_at >= window_start):
-            _overdue(c, self._ctx, config, task_token=due.task_token)  # (an update in time: posting it set overdue_rounds back to 0)
+        _overdue_unless_posted(c, self._ctx, config, task_token=due.task_token)
         self._last_round(c, due, f"stakeholder updates are reminded for {due.max_rounds} rounds at most")
 
     @staticmethod
     def _last_round(c: Change, due: ReminderDue, why: str) -> None:
-        """The run's last round: it ends here, and the timeline says why nobody will be reminded again."""
-        if due.max_rounds is None or due.round < due.max_rounds:
-            return
         kind = TimelineKind.REVIEW if due.duty == "review" else TimelineKind.UPDATE_OVERDUE
         what = "post-incident review" if due.duty == "review" else "stakeholder update"
-        c.log(kind, SYSTEM, f"No more {what} reminders: round {due.round} of {due.max_rounds} was the last ({why})",
-              details={"duty": due.duty, "rounds": due.round})
-        c.answer(due.task_token, TaskOutcome.DONE)
+        _end_at_last_round(c, due, kind, f"No more {what} reminders: round {due.round} of {due.max_rounds} was the last ({why})",
+                           {"duty": due.duty, "rounds": due.round})
 
     def post_update(self, incident_id_or_reference: str, by: str, message: str) -> tuple[TimelineEntry, Outcome]:
         config = self._ctx.config()
@@ -248,7 +251,13 @@ def remind_action(c: Change, ctx: Context, config: FirebellConfig, due: Reminder
     late = "overdue" if c.now >= item.due_at else "due"
     replace_action(c, item.model_copy(update={"reminders_sent": item.reminders_sent + 1, "task_token": due.task_token}))
     reach(c, ctx, config, [item.owner], urgent=False, why=f"post-incident action #{number} {late} {item.due_at:%Y-%m-%d}", note=item.text)
-    if due.max_rounds is not None and due.round >= due.max_rounds:
-        c.log(TimelineKind.REVIEW, SYSTEM, f"No more reminders for action #{number}: round {due.round} of {due.max_rounds} was the last",
-              details={"action": number, "rounds": due.round})
-        c.answer(due.task_token, TaskOutcome.DONE)
+    _end_at_last_round(c, due, TimelineKind.REVIEW, f"No more reminders for action #{number}: round {due.round} of {due.max_rounds} was the last",
+                       {"action": number, "rounds": due.round})
+
+
+def _end_at_last_round(c: Change, due: ReminderDue, kind: TimelineKind, line: str, details: dict) -> None:
+    """The run's last round: it ends here, and the timeline says why nobody will be reminded again."""
+    if due.max_rounds is None or due.round < due.max_rounds:
+        return
+    c.log(kind, SYSTEM, line, details=details)
+    c.answer(due.task_token, TaskOutcome.DONE)

@@ -59,9 +59,8 @@ def page_level(c: Change, ctx: Context, config: FirebellConfig, level: Escalatio
 
 def _known_error(c: Change, config: FirebellConfig) -> None:
     incident = c.incident
-    text = f"{incident.title} {incident.description}"
-    found = next((p for alert in dict.fromkeys((incident.alarm.name if incident.alarm else None, incident.dedup_key))
-                  if (p := known_error_for(config.directory.problems, text, alert, incident.service))), None)
+    found = known_error_for(config.directory.problems, f"{incident.title} {incident.description}", (incident.alert, incident.dedup_key),
+                            incident.service)
     if found:
         c.set(known_error=KnownError(problem=found.id, title=found.title, workaround=found.workaround))
         c.log(TimelineKind.KNOWN_ERROR, SYSTEM, f"Known error {found.id} ({found.title}): {found.workaround}", details={"problem": found.id})

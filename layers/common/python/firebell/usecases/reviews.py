@@ -5,21 +5,15 @@ review). The review as Markdown is domain/review_export.py."""
 from __future__ import annotations
 
 import math
-from datetime import timedelta
 
 from .. import workflows as machines
 from ..domain.enums import TimelineKind
 from ..domain.errors import InvalidTransition, UnknownPerson
-from ..domain.escalation import scaled_timeout
 from ..domain.models import ActionItem
 from ..domain.requests import ActionItemCreate, ReviewDraft
 from ..outbox import Change, EffectKind, Needs
 from .base import Context, Incidents, Outcome
-from .duties import lead, reach, replace_action
-
-def _action_run(incident_id: str, number: int) -> str:
-    return f"{incident_id}-action-{number}"
-
+from .duties import lead, reach, replace_action, review_interval, start_reminder
 
 def _review(c: Change, what: str):
     review = c.incident.review
@@ -39,7 +33,7 @@ class Reviews:
     def draft(self, incident_id_or_reference: str, by: str, draft: ReviewDraft) -> Outcome:
         def decide(c: Change) -> None:
             _review(c, "write the review of")
-            found = {k: v for k, v in draft.model_dump(exclude_none=True).items()}
+            found = draft.model_dump(exclude_none=True)
             if not found:
                 return
             c.set_part("review", **found)
@@ -56,23 +50,18 @@ class Reviews:
         def decide(c: Change) -> None:
             review = _review(c, "add an action to the review of")
             number = len(review.actions) + 1
-            interval = scaled_timeout(config.rules.process.review_reminder_hours * 60, self._ctx.time_scale)
-            silent = max(0, math.ceil((request.due_at - self._lead() - c.now).total_seconds() / interval))  # rounds before it is due
-            rounds = 1 + silent + config.rules.process.review_reminder_max_rounds
-            name = _action_run(c.incident_id, number)
-            c.start(machines.REMINDER, name, {"incident_id": c.incident_id, "duty": f"action-{number}", "max_rounds": rounds, "round": 1,
-                                              "interval_seconds": interval})
+            interval = review_interval(self._ctx, config)
+            silent = max(0, math.ceil((request.due_at - lead(self._ctx) - c.now).total_seconds() / interval))  # rounds before it is due
+            execution = start_reminder(c, self._ctx, f"{c.incident_id}-action-{number}", f"action-{number}", interval,
+                                       1 + silent + config.rules.process.review_reminder_max_rounds)
             item = ActionItem(number=number, text=request.text, owner=request.owner, due_at=request.due_at, created_by=by,
-                              execution_arn=self._ctx.execution_arn(machines.REMINDER, name))
+                              execution_arn=execution)
             c.set_part("review", actions=[*review.actions, item])
             c.log(TimelineKind.REVIEW, by, f"Action #{number} for {request.owner}, due {request.due_at:%Y-%m-%d %H:%M} UTC: {request.text}",
                   details={"action": number, "owner": request.owner})
             reach(c, self._ctx, config, [request.owner], urgent=False, why=f"post-incident action #{number} is yours", note=request.text)
 
         return self._incidents.change(incident_id_or_reference, decide)
-
-    def _lead(self) -> timedelta:
-        return lead(self._ctx)
 
     def action_done(self, incident_id_or_reference: str, by: str, number: int) -> Outcome:
         def decide(c: Change) -> None:
