@@ -208,6 +208,8 @@ def _payload(**changes: Any) -> dict[str, Any]:
     [
         (_payload(summary="s" * 1024), _payload(summary="s" * 1025), "payload.summary"),
         (_payload(source="s" * 1024), _payload(source="s" * 1025), "payload.source"),
+        # The limit counts the string as sent, as the schema says, not what is left after stripping it.
+        (_payload(summary="\t" + "s" * 1023), _payload(summary="\t" + "s" * 1024), "payload.summary"),
         (_payload(component="c" * 1024), _payload(component="c" * 1025), "payload.component"),
         (_payload(custom_details="d" * (65_536 - 2)), _payload(custom_details="d" * (65_536 - 1)), "payload.custom_details"),
         (_payload(custom_details={"k": "é" * ((65_536 - 8) // 2)}), _payload(custom_details={"k": "é" * ((65_536 - 7) // 2 + 1)}), "payload.custom_details"),

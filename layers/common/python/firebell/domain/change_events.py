@@ -15,6 +15,7 @@ from pydantic import Field, ValidationError
 
 from .errors import InvalidRequest
 from .integrations import CustomDetails, PagerDutyLink
+from .models import text
 from .wire import (
     MAX_LINKS,
     MAX_ROUTING_KEY,
@@ -25,13 +26,12 @@ from .wire import (
     _Wire,
     _optional_text,
     _problems,
-    _text,
     decode_json_object,
 )
 
 
 class ChangePayload(_Wire):
-    summary: _text(MAX_SUMMARY)
+    summary: text(MAX_SUMMARY)
     source: _optional_text(MAX_TEXT) = None
     timestamp: Timestamp | None = None
     custom_details: CustomDetails = None
@@ -41,7 +41,7 @@ class ChangeEvent(_Wire):
     """PagerDuty's change event: `routing_key`, `payload` (summary required), `links` (images are ignored, as PagerDuty
     ignores them on change events)."""
 
-    routing_key: _text(MAX_ROUTING_KEY)
+    routing_key: text(MAX_ROUTING_KEY)
     payload: ChangePayload
     links: Annotated[list[PagerDutyLink], Field(max_length=MAX_LINKS)] | None = None
 

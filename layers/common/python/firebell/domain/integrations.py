@@ -20,7 +20,7 @@ from pydantic import AfterValidator, BeforeValidator, Field, StrictInt, StringCo
 
 from .enums import Source
 from .errors import FieldProblem, InvalidRequest
-from .models import Signal
+from .models import Signal, text
 from .rules import PagerDutySeverity, SeverityRules
 from .wire import (  # the shared wire rules; the public ones are part of this module's interface too
     ALERTMANAGER_MAX_BODY_BYTES,
@@ -49,7 +49,6 @@ from .wire import (  # the shared wire rules; the public ones are part of this m
     _optional_text,
     _problems,
     _storable,
-    _text,
     decode_json_object,
 )
 
@@ -80,8 +79,8 @@ CustomDetails = Annotated[Any, AfterValidator(_bounded_details)]  # payload.cust
 
 
 class PagerDutyPayload(_Wire):
-    summary: _text(MAX_SUMMARY)
-    source: _text(MAX_TEXT)
+    summary: text(MAX_SUMMARY)
+    source: text(MAX_TEXT)
     severity: PagerDutySeverity
     timestamp: Timestamp | None = None
     component: _optional_text(MAX_TEXT) = None
@@ -91,7 +90,7 @@ class PagerDutyPayload(_Wire):
 
 
 class PagerDutyEnvelope(_Wire):
-    routing_key: _text(MAX_ROUTING_KEY)
+    routing_key: text(MAX_ROUTING_KEY)
     event_action: Literal["trigger", "acknowledge", "resolve"]
     # Kept verbatim (not stripped): it is the caller's key.
     dedup_key: Annotated[Annotated[str, StringConstraints(max_length=MAX_DEDUP_KEY)] | None, BeforeValidator(_blank_is_none)] = None
@@ -223,7 +222,7 @@ class AlertmanagerAlert(_Wire):
     startsAt: Timestamp | None = None
     endsAt: Timestamp | None = None
     generatorURL: Annotated[str, StringConstraints(max_length=MAX_URL)] | None = None
-    fingerprint: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_FINGERPRINT)] | None = None
+    fingerprint: text(MAX_FINGERPRINT) | None = None
 
     @field_validator("annotations")
     @classmethod

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import AwareDatetime, Field, StringConstraints
+from pydantic import AwareDatetime, Field
 
 from .enums import Impact, Urgency
-from .models import Actor, LongText, Model, Name, Title
+from .models import Actor, LongText, Model, Name, Title, text
 
 
 class IncidentCreate(Model):
@@ -31,11 +31,11 @@ class AcknowledgeRequest(Model):
 
 
 class ResolveRequest(Model):
-    resolution_notes: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=65_536)]
+    resolution_notes: text(65_536)
 
 
 class NoteRequest(Model):
-    text: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=65_536)]
+    text: text(65_536)
 
 
 class ResumeRequest(Model):
@@ -43,39 +43,39 @@ class ResumeRequest(Model):
 
 
 class ReasonRequest(Model):
-    reason: Annotated[str, StringConstraints(strip_whitespace=True, max_length=4096)] = ""
+    reason: text(4096, required=False) = ""
 
 
 class ReassignRequest(Model):
-    to: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128)]
+    to: text(128)
 
 
 class StakeholderUpdateRequest(Model):
-    message: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=65_536)]
+    message: text(65_536)
 
 
 class ReviewRequest(Model):
-    summary: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=65_536)]
+    summary: text(65_536)
 
 
 class ReviewDraft(Model):
     """What the review found so far; a field left out stays as it was."""
 
     root_cause: LongText | None = None
-    contributing_factors: Annotated[list[Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]],
+    contributing_factors: Annotated[list[text(2000)],
                                     Field(max_length=50)] | None = None
 
 
 class DrillStart(Model):
     """A drill: a synthetic incident paged through the real policy and schedules; a field left out is the demo's."""
 
-    title: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)] = "Checkout returns errors"
+    title: text(200) = "Checkout returns errors"
     service: Name | None = None
     impact: Impact = Impact.HIGH
     urgency: Urgency = Urgency.MEDIUM
 
 
 class ActionItemCreate(Model):
-    text: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+    text: text(2000)
     owner: Actor  # a person of the directory: reminded until it is done
     due_at: AwareDatetime

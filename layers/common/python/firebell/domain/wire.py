@@ -12,7 +12,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, BeforeValidator, ConfigDict, StringConstraints, ValidationError
 
 from .errors import FieldProblem, InvalidJson, InvalidRequest, PayloadTooLarge
-from .models import Signal
+from .models import Signal, text
 
 # --- limits -----------------------------------------------------------------------------------------
 
@@ -213,14 +213,9 @@ def _blank_is_none(value: Any) -> Any:
     return None if isinstance(value, str) and not value.strip() else value
 
 
-def _text(max_length: int) -> Any:
-    """A required string: blank is missing."""
-    return Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=max_length)]
-
-
 def _optional_text(max_length: int) -> Any:
     """An optional string: blank or null is absent."""
-    return Annotated[Annotated[str, StringConstraints(strip_whitespace=True, max_length=max_length)] | None, BeforeValidator(_blank_is_none)]
+    return Annotated[text(max_length, required=False) | None, BeforeValidator(_blank_is_none)]
 
 
 Timestamp = Annotated[datetime, BeforeValidator(_iso_string)]
