@@ -61,9 +61,8 @@ MAINTENANCE_WINDOW = {"type": "object", "required": ["start", "end"], "propertie
 # --- request helpers --------------------------------------------------------------------------------
 
 
-def _body() -> Any:
+def entry_body(event: Any) -> Any:
     """The JSON body, read under the API's one rule (http_rules.py: Content-Type, UTF-8, bounds)."""
-    event = router.current_event
     if not (event.body or "").strip():
         raise InvalidEntry("a JSON body is required", [FieldProblem("body", "Field required")])
     return json_body(event)
@@ -74,7 +73,7 @@ IfMatch = Annotated[str | None, Header(alias="If-Match", max_length=64,
                                        description='The version the change expects (the entry\'s ETag, e.g. "3"), or *')]
 
 
-def _if_match(raw: str | None) -> int | None:
+def if_match_version(raw: str | None) -> int | None:
     if raw is None or raw.strip() == "*":
         return None
     value = raw.strip().removeprefix("W/").strip('"')
@@ -89,7 +88,7 @@ def _actor() -> str:
     return guard.actor(router)
 
 
-def _entry(view: EntryView, status: HTTPStatus = HTTPStatus.OK) -> Response[dict[str, Any]]:
+def entry_response(view: EntryView, status: HTTPStatus = HTTPStatus.OK) -> Response[dict[str, Any]]:
     return Response(status_code=status, content_type="application/json", body=view.to_json(), headers={"ETag": f'"{view.version}"'})
 
 
@@ -109,7 +108,7 @@ def list_entries(kind: str) -> Response[dict[str, Any]]:
 
 @router.get("/<kind>/<entry_id>", summary="Read one directory entry")
 def read_entry(kind: str, entry_id: str) -> Response[dict[str, Any]]:
-    return _entry(wiring.directory_admin().get(kind, entry_id))
+    return entry_response(wiring.directory_admin().get(kind, entry_id))
 
 
 @router.put("/<kind>/<entry_id>", summary="Create or replace a directory entry (validated against the whole directory)",
@@ -118,33 +117,33 @@ def read_entry(kind: str, entry_id: str) -> Response[dict[str, Any]]:
               "The whole entry (for PUT /admin/people/grace: a person)")
 def put_entry(kind: str, entry_id: str, if_match: IfMatch = None) -> Response[dict[str, Any]]:
     canonical_kind(kind)  # an unknown kind is a 404 whatever the body says
-    view, created = wiring.directory_admin().put(kind, entry_id, _body(), if_match=_if_match(if_match), by=_actor())
-    return _entry(view, HTTPStatus.CREATED if created else HTTPStatus.OK)
+    view, created = wiring.directory_admin().put(kind, entry_id, entry_body(router.current_event), if_match=if_match_version(if_match), by=_actor())
+    return entry_response(view, HTTPStatus.CREATED if created else HTTPStatus.OK)
 
 
 @router.delete("/<kind>/<entry_id>", summary="Remove a directory entry (also one the file defines)",
                responses={204: {"description": "Removed"}, **IF_MATCH_REFUSALS})
 def delete_entry(kind: str, entry_id: str, if_match: IfMatch = None) -> Response[dict[str, Any] | None]:
-    wiring.directory_admin().delete(kind, entry_id, if_match=_if_match(if_match), by=_actor())
+    wiring.directory_admin().delete(kind, entry_id, if_match=if_match_version(if_match), by=_actor())
     return Response(HTTPStatus.NO_CONTENT, None, None)  # no Content-Type, no body (not JSON null): HTTP forbids one on 204
 
 
 @router.post("/<kind>/<entry_id>/revert", summary="Drop the admin change to an entry: the file's version applies again",
              responses={200: ENTRY_ANSWER, 204: {"description": "Removed: only the admin change defined it"}, **IF_MATCH_REFUSALS})
 def revert_entry(kind: str, entry_id: str, if_match: IfMatch = None) -> Response[dict[str, Any] | None]:
-    view = wiring.directory_admin().revert(kind, entry_id, if_match=_if_match(if_match))
-    return _entry(view) if view else Response(HTTPStatus.NO_CONTENT, None, None)
+    view = wiring.directory_admin().revert(kind, entry_id, if_match=if_match_version(if_match))
+    return entry_response(view) if view else Response(HTTPStatus.NO_CONTENT, None, None)
 
 
 @router.post("/schedules/<entry_id>/overrides", summary="Add a temporary on-call override {person, start, end}",
              responses={201: {"description": "The schedule with the override (ETag: its version)"}})
 @request_body(OVERRIDE, {"person": "bob", "start": "2026-12-24T18:00:00Z", "end": "2026-12-27T09:00:00Z"})
 def add_override(entry_id: str) -> Response[dict[str, Any]]:
-    return _entry(wiring.directory_admin().add_override(entry_id, _body(), by=_actor()), HTTPStatus.CREATED)
+    return entry_response(wiring.directory_admin().add_override(entry_id, entry_body(router.current_event), by=_actor()), HTTPStatus.CREATED)
 
 
 @router.post("/services/<entry_id>/maintenance-windows", summary="Add a maintenance window {start, end, reason}: nobody is paged during it",
              responses={201: {"description": "The service with the window (ETag: its version)"}})
 @request_body(MAINTENANCE_WINDOW, {"start": "2026-12-06T02:00:00Z", "end": "2026-12-06T04:00:00Z", "reason": "Database upgrade"})
 def add_maintenance_window(entry_id: str) -> Response[dict[str, Any]]:
-    return _entry(wiring.directory_admin().add_maintenance_window(entry_id, _body(), by=_actor()), HTTPStatus.CREATED)
+    return entry_response(wiring.directory_admin().add_maintenance_window(entry_id, entry_body(router.current_event), by=_actor()), HTTPStatus.CREATED)

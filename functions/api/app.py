@@ -57,6 +57,7 @@ if __package__:  # functions.api.app: tests, the local runtime, the cold-start b
     from .feeds import router as feeds_router
     from .http_rules import method_not_allowed, public_url, read_json
     from .integrations import router as integrations_router
+    from .problems import router as problems_router
     from .reports import router as reports_router
     from .resolver import PerThreadRestResolver
     from .reviews import router as reviews_router
@@ -70,6 +71,7 @@ else:  # `app` in Lambda, where this folder is the asset's root
     from feeds import router as feeds_router
     from http_rules import method_not_allowed, public_url, read_json
     from integrations import router as integrations_router
+    from problems import router as problems_router
     from reports import router as reports_router
     from resolver import PerThreadRestResolver
     from reviews import router as reviews_router
@@ -87,6 +89,7 @@ app.include_router(directory_router)
 app.include_router(reports_router)
 app.include_router(reviews_router)
 app.include_router(drills_router)
+app.include_router(problems_router)
 
 
 def _error(status: HTTPStatus, code: str, message: str) -> Response:

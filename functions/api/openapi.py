@@ -71,6 +71,7 @@ TAGS: dict[str, tuple[str, str]] = {  # path prefix → tag and its description
     "/auth/": ("sign-in", "Who the caller is; the local runtime's pick-a-person sign-in"),
     "/drills": ("drills", "Training drills: a synthetic incident through the real paging, and how fast each responder answered"),
     "/reports": ("reports", "MTTA/MTTR, SLA compliance, escalations, noisy alerts and on-call load for a period"),
+    "/problems": ("problems", "Problem records (ITIL problem management): root cause, workaround, the incidents they explain"),
 }
 SECURITY_SCHEMES = {
     "sigv4": {
@@ -95,6 +96,7 @@ SECURITY = [{"sigv4": []}, {"bearer": []}, {"session": []}]
 EXAMPLES: dict[str, Any] = {
     "IncidentCreate": {"title": "Checkout is slow", "reporter": "service-desk", "impact": "high", "urgency": "medium"},
     "AcknowledgeRequest": {},
+    "ProblemLink": {"problem": "PRB-1"},
     "ResumeRequest": {},
     "ResolveRequest": {"resolution_notes": "Rolled back release 2026.11.3"},
     "NoteRequest": {"text": "Payment provider confirms elevated latency"},

@@ -93,6 +93,32 @@ def test_a_known_error_shows_its_workaround_on_the_incidents_it_explains(pipelin
     screenshot(page, "problems")
 
 
+def test_an_incident_manager_writes_a_problem_record_and_a_responder_links_an_incident_to_it(pipeline: RunningPipeline, open_page: Any) -> None:
+    page = open_page()
+    sign_in(page, pipeline, "carol")  # an incident manager, not an admin (tests/browser/console.py: ROLES)
+    page.goto(f"{pipeline.api_url}/#/directory/problems")
+    page.get_by_role("button", name="Add problem").click(timeout=WAIT_MS)
+    dialog = page.get_by_role("dialog")
+    dialog.get_by_label("Id").fill("PRB-41")
+    dialog.get_by_label("The problem, as JSON").fill('{"title": "Search index rebuilds stall", "root_cause": "one shard per node"}')
+    dialog.get_by_role("button", name="Save").click()
+    row = page.get_by_role("row").filter(has_text="Search index rebuilds stall")
+    expect(row).to_contain_text("one shard per node", timeout=WAIT_MS)
+    expect(row.get_by_role("button", name="Remove problem PRB-41")).to_have_count(0)  # removing stays an admin's
+
+    _, incident = machine(pipeline, "POST", "/incidents", {"title": "Search results stale for an hour"})
+    page = open_page()
+    sign_in(page, pipeline, "alice")  # a responder
+    page.goto(f"{pipeline.api_url}/#/incidents/{incident['reference']}")
+    page.get_by_role("button", name="Link to problem").click(timeout=WAIT_MS)
+    page.get_by_role("dialog").get_by_label("Problem record id").fill("PRB-41")
+    page.get_by_role("dialog").get_by_role("button", name="Link to problem").click()
+
+    summary = page.get_by_role("region", name="Summary")
+    expect(summary.get_by_role("link", name="PRB-41")).to_be_visible(timeout=WAIT_MS)
+    expect(summary).to_contain_text("Search index rebuilds stall (investigating)")
+
+
 def test_the_review_owner_writes_findings_adds_an_action_marks_it_done_and_downloads_the_review(pipeline: RunningPipeline, open_page: Any) -> None:
     status, incident = machine(pipeline, "POST", "/incidents", {"title": "Orders database deadlock", "impact": "high", "urgency": "high"})
     assert status == 201 and incident["priority"] == "P1"

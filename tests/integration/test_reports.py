@@ -83,6 +83,24 @@ def test_a_known_error_put_by_an_admin_reaches_the_next_incident_it_explains(pip
     assert "Known error PRB-1 (Pool exhausted at peak). Workaround: scale checkout to 6 tasks" in page["body"]
 
 
+def test_an_incident_manager_writes_problem_records_and_a_responder_links_incidents_to_them(pipeline: Pipeline) -> None:
+    problem = {"id": "PRB-30", "title": "Disk fills on build hosts", "root_cause": "no log rotation"}
+    assert pipeline.api("PUT", "/problems/PRB-30", problem, as_="alice")[0] == 403  # a responder may not write one
+    status, written = pipeline.api("PUT", "/problems/PRB-30", problem, as_="frank")  # frank: incident manager, not admin
+    assert status == 201 and written["entry"]["root_cause"] == "no log rotation"
+    status, refused = pipeline.api("PUT", "/problems/PRB-30", {**problem, "status": "known_error"}, as_="frank")
+    assert status == 422 and "workaround" in str(refused)  # a known error says what to do
+    _, incident = pipeline.api("POST", "/incidents", {"title": "Build host disk full"}, as_="erin")
+
+    for _ in range(2):  # linking again changes nothing
+        status, linked = pipeline.api("POST", f"/incidents/{incident['reference']}/problem", {"problem": "PRB-30"}, as_="alice")
+        assert status == 200 and linked["entry"]["incidents"] == [incident["reference"]]
+    assert pipeline.api("POST", f"/incidents/{incident['reference']}/problem", {"problem": "PRB-404"}, as_="alice")[0] == 404
+    assert pipeline.api("POST", f"/incidents/{incident['reference']}/problem", {"problem": "PRB-30"}, as_="dave")[0] == 403
+    _, directory = pipeline.api("GET", "/directory", as_="dave")
+    assert [p["incidents"] for p in directory["directory"]["problems"] if p["id"] == "PRB-30"] == [[incident["reference"]]]
+
+
 def test_a_review_with_its_action_items_and_as_markdown(pipeline: Pipeline) -> None:
     _, incident = pipeline.api("POST", "/incidents", {"title": "Primary database deadlock", "impact": "high", "urgency": "high"}, as_="erin")
     reference = incident["reference"]

@@ -50,13 +50,16 @@ export function render(main, ctx, { parts }) {
   const kind = KINDS.find(([k]) => k === parts[0]) ? parts[0] : "people";
   const [, title, singular] = KINDS.find(([k]) => k === kind);
   const admin = ctx.may("edit_directory");
+  // Incident managers write problem records too, through /problems (functions/api/problems.py); removing stays an admin's.
+  const editor = admin || (kind === "problems" && ctx.may("edit_problems"));
+  const entryUrl = (id) => (admin ? `/admin/${kind}/${enc(id)}` : `/problems/${enc(id)}`);
   const body = h("div", { "aria-busy": "true" }, h("p", {}, "Loading…"));
   append(main, [h("h1", { tabindex: "-1" }, `Directory: ${title}`),
     h("nav", { class: "subnav", "aria-label": "Directory" }, h("ul", {}, KINDS.map(([k, t]) =>
       h("li", {}, h("a", { href: `#/directory/${k}`, "aria-current": k === kind ? "page" : null }, t))))),
     admin ? h("p", { class: "muted" }, "Changes are stored as admin changes over config/firebell.yaml and reach every function within seconds; ",
       "each is checked against the whole directory first.") : null,
-    admin ? h("div", { class: "actions" }, h("button", { type: "button", onclick: (e) => edit(null, e.currentTarget) }, `Add ${singular}`)) : null,
+    editor ? h("div", { class: "actions" }, h("button", { type: "button", onclick: (e) => edit(null, e.currentTarget) }, `Add ${singular}`)) : null,
     body]);
 
   async function load() {
@@ -71,16 +74,16 @@ export function render(main, ctx, { parts }) {
       h("ul", {}, problems.map((p) => h("li", {}, h("code", {}, p.field), `: ${p.problem}`)))) : null,
     entries.length ? h("table", { class: "stack" }, h("caption", {}, `${entries.length} ${entries.length === 1 ? singular : title.toLowerCase()}`),
       h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Id"), columns.map(([t]) => h("th", { scope: "col" }, t)),
-        admin ? h("th", { scope: "col" }, "Source") : null, admin ? h("th", { scope: "col" }, "Actions") : null)),
+        admin ? h("th", { scope: "col" }, "Source") : null, editor ? h("th", { scope: "col" }, "Actions") : null)),
       h("tbody", {}, entries.map((entry) => h("tr", {},
         h("th", { scope: "row", "data-label": "Id" }, h("span", {}, entry.id)),
         columns.map(([t, value]) => cell(t, value(entry))),
         admin ? cell("Source", sources[entry.id] || "file") : null,
-        admin ? cell("Actions", h("div", { class: "actions" },
+        editor ? cell("Actions", h("div", { class: "actions" },
           h("button", { type: "button", class: "secondary", "aria-label": `Edit ${singular} ${entry.id}`, onclick: (e) => edit(entry.id, e.currentTarget) }, "Edit"),
-          sources[entry.id] && sources[entry.id] !== "file" ? h("button", { type: "button", class: "secondary", "aria-label": `Revert ${singular} ${entry.id} to the file's`,
+          admin && sources[entry.id] && sources[entry.id] !== "file" ? h("button", { type: "button", class: "secondary", "aria-label": `Revert ${singular} ${entry.id} to the file's`,
             onclick: (e) => confirmThen("revert", entry.id, e.currentTarget) }, "Revert") : null,
-          h("button", { type: "button", class: "danger", "aria-label": `Remove ${singular} ${entry.id}`, onclick: (e) => confirmThen("remove", entry.id, e.currentTarget) }, "Remove"))) : null))))
+          admin ? h("button", { type: "button", class: "danger", "aria-label": `Remove ${singular} ${entry.id}`, onclick: (e) => confirmThen("remove", entry.id, e.currentTarget) }, "Remove") : null)) : null))))
       : h("p", {}, `No ${title.toLowerCase()}.`));
     body.setAttribute("aria-busy", "false");
   }
@@ -88,7 +91,7 @@ export function render(main, ctx, { parts }) {
   async function edit(id, opener) {
     let current = null;
     if (id) {
-      try { current = await api("GET", `/admin/${kind}/${enc(id)}`, { withEtag: true }); } catch (error) { showAlert(error); return; }
+      try { current = await api("GET", entryUrl(id), { withEtag: true }); } catch (error) { showAlert(error); return; }
     }
     const entry = current ? { ...current.body.entry } : { ...TEMPLATES[kind] };
     delete entry.id;
@@ -109,7 +112,7 @@ export function render(main, ctx, { parts }) {
           if (parsed && typeof parsed === "object" && !Array.isArray(parsed)) rawBody = JSON.stringify({ id: values.id, ...parsed });
         } catch { /* not JSON: sent as typed, for the API to refuse in its own words (400 invalid_json) */ }
         const headers = current && current.etag ? { "If-Match": current.etag } : {};
-        await api("PUT", `/admin/${kind}/${enc(values.id)}`, { rawBody, headers });
+        await api("PUT", entryUrl(values.id), { rawBody, headers });
         announce(`${singular} ${values.id} saved.`);
         await load();
       },

@@ -4,8 +4,8 @@
 // Everyone signed in reads the directory (GET /directory, without phone numbers or routing keys).
 const READ = ["read_incidents", "read_oncall", "read_reports", "read_directory", "account"];
 const REPORT = ["report", "read_own_reports", "read_directory", "account"];
-const WORK = ["acknowledge", "note", "hold", "resume", "escalate", "reassign", "resolve", "reopen", "take_shift", "complete_action"];
-const MANAGE = ["post_update", "complete_review", "write_review", "run_drill"];
+const WORK = ["acknowledge", "note", "hold", "resume", "escalate", "reassign", "resolve", "reopen", "take_shift", "complete_action", "link_problem"];
+const MANAGE = ["post_update", "complete_review", "write_review", "run_drill", "edit_problems"];
 
 const GRANTS = {
   viewer: READ,

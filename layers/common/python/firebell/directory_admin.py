@@ -238,6 +238,19 @@ class DirectoryAdmin:
         """Append a maintenance window ({start, end, reason}): incidents for the service page nobody during it."""
         return self._append("services", service_id, "maintenance_windows", parse_entry(MaintenanceWindow, body), by=by)
 
+    def link_incident(self, problem_id: str, reference: str, *, by: str | None = None) -> EntryView:
+        """Link an incident (its reference) to a problem record; linking it again changes nothing."""
+
+        def change(current: BaseModel | None) -> BaseModel:
+            if current is None:
+                raise EntryNotFound("problems", problem_id)
+            linked = current.incidents  # type: ignore[attr-defined]
+            return current if reference in linked else current.model_copy(update={"incidents": [*linked, reference]})
+
+        view, _ = self._change("problems", problem_id, change, by=by, appended="incidents")
+        assert view is not None
+        return view
+
     def _append(self, kind: str, entry_id: str, field_name: str, item: BaseModel, *, by: str | None) -> EntryView:
         """Append `item` to the list `field_name` of an existing entry."""
 

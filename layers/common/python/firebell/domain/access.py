@@ -180,6 +180,10 @@ ROUTES: dict[tuple[str, str], Rule] = {
     ("DELETE", "/people/<person_id>/calendar-feed"): _allow(ADMINS, "revoke someone's calendar feed"),
     # The directory without phone numbers or routing keys: the report form's services, the console's pickers.
     ("GET", "/directory"): _allow(ALL_ROLES, "read the directory"),
+    # Problem management (functions/api/problems.py): records by incident managers, links by whoever works incidents.
+    ("GET", "/problems/<problem_id>"): _allow(READERS, "read a problem record"),
+    ("PUT", "/problems/<problem_id>"): _allow(MANAGERS, "write a problem record"),
+    ("POST", f"{_INCIDENT}/problem"): _allow(WORKERS, "link an incident to a problem record"),
     # The admin API.
     ("GET", "/admin/directory"): _allow(ADMINS, "read the admin directory"),
     ("GET", "/admin/<kind>"): _allow(ADMINS, "read the admin directory"),

@@ -79,3 +79,7 @@ class ActionItemCreate(Model):
     text: text(2000)
     owner: Actor  # a person of the directory: reminded until it is done
     due_at: AwareDatetime
+
+
+class ProblemLink(Model):
+    problem: Annotated[str, Field(min_length=1, max_length=128, description="The problem record's id, e.g. PRB-1")]
