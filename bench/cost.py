@@ -33,28 +33,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Callable
 
+from firebell.domain.cost import MESSAGING, PRICES, drivers_of, estimate, units_of
+from firebell.domain.models import TimelineEntry
+
 RESULTS = Path(__file__).parent / "results"
 TIME_SCALE = 0.01  # level 1: 3 s, level 2: 6 s, P2 response at risk: 13.5 s, OK at 15 s, confirmation window: 36 s
 MINUTE = 60 * TIME_SCALE
 
-# us-east-1 list prices, USD (checked 2025): what each counted unit costs.
-PRICES: dict[str, tuple[float, str, str]] = {
-    "stepfunctions": (0.025 / 1000, "state transition (Standard)", "https://aws.amazon.com/step-functions/pricing/"),
-    "lambda_requests": (0.20 / 1e6, "invocation", "https://aws.amazon.com/lambda/pricing/"),
-    "lambda_gb_seconds": (0.0000166667, "GB-second (x86_64, as infra/cdk builds them)", "https://aws.amazon.com/lambda/pricing/"),
-    "dynamodb_write_units": (0.625 / 1e6, "write request unit (on-demand)", "https://aws.amazon.com/dynamodb/pricing/on-demand/"),
-    "dynamodb_read_units": (0.125 / 1e6, "read request unit (on-demand)", "https://aws.amazon.com/dynamodb/pricing/on-demand/"),
-    "sqs": (0.40 / 1e6, "request (standard queue)", "https://aws.amazon.com/sqs/pricing/"),
-    "sns": (0.50 / 1e6, "publish (deliveries to SQS are free)", "https://aws.amazon.com/sns/pricing/"),
-    "secretsmanager": (0.05 / 10_000, "API call", "https://aws.amazon.com/secrets-manager/pricing/"),
-    "apigateway": (3.50 / 1e6, "REST API request", "https://aws.amazon.com/api-gateway/pricing/"),
-    "waf": (0.60 / 1e6, "request inspected by the API's web ACL", "https://aws.amazon.com/waf/pricing/"),
-    "xray": (5.00 / 1e6, "trace recorded (one per alarm notification or API request: the rest joins it)",
-             "https://aws.amazon.com/xray/pricing/"),
-    "ses": (0.10 / 1000, "email", "https://aws.amazon.com/ses/pricing/"),
-    "sms": (0.00581, "SMS to a US number (base price; carrier fees on top)", "https://aws.amazon.com/sns/sms-pricing/"),
-}
-MESSAGING = ("ses", "sms")
 
 
 # --- watching the scenario (from moto's state: no calls) ----------------------------------------------------
@@ -256,7 +241,18 @@ def tally(name: str, description: str, meter: Any, capacity: Any, executions: di
         "lambda_invocations": invocations,
         "emails": [{"person": e["details"].get("person"), "why": e["details"].get("why"), "version": e.get("version")} for e in sent],
         "calls": calls,
+        "estimate": _estimate(incident, timeline, units),
     }
+
+
+def _estimate(incident: dict, timeline: list[dict], counted: dict[str, float]) -> dict[str, Any]:
+    """What the reports estimate for this incident from its timeline (firebell/domain/cost.py), next to the count."""
+    drivers = drivers_of([TimelineEntry.model_validate(e) for e in timeline], incident["source"])
+    guessed = estimate(drivers)
+    counted_ex = sum(n * PRICES[u][0] for u, n in counted.items() if u not in MESSAGING)
+    return {"drivers": dataclasses.asdict(drivers), "units": {u: round(n, 3) for u, n in units_of(drivers).items()},
+            "usd_per_1000_incidents_ex_messaging": round(guessed.usd_ex_messaging * 1000, 4),
+            "ratio_to_count_ex_messaging": round(guessed.usd_ex_messaging / counted_ex, 3) if counted_ex else None}
 
 
 # --- both, each in its own process; the report ---------------------------------------------------------------------
@@ -265,7 +261,7 @@ def tally(name: str, description: str, meter: Any, capacity: Any, executions: di
 def markdown(result: dict[str, Any], before: dict[str, Any] | None) -> str:
     lines = [f"# What one incident costs in AWS (bench/cost.py, {result['date']}, commit {result['commit']})", "",
              "`.venv/bin/python -m bench.cost`: every AWS call of each scenario on the local runtime, counted and priced at us-east-1",
-             "list prices (`PRICES` in bench/cost.py, with their sources). USD per 1,000 incidents.", "",
+             "list prices (`PRICES` in firebell/domain/cost.py, with their sources). USD per 1,000 incidents.", "",
              "Issue 10's goals: the P2 at most $0.40 per 1,000 ex messaging, the P1 at most 15 transitions. The issue's own",
              "figure for 615fa25 ($0.87: 26 transitions, 303 write units) counted fewer DynamoDB units than this bench does",
              "(here a transaction writes each item twice and sizes are the items' own) and left out X-Ray, WAF and API Gateway.", ""]
@@ -288,6 +284,11 @@ def markdown(result: dict[str, Any], before: dict[str, Any] | None) -> str:
                   for s in services]
         lines += ["", "| execution | machine | status | transitions |", "|---|---|---|---:|"]
         lines += [f"| `{n}` | {e['machine']} | {e['status']} | {e['transitions']} |" for n, e in sorted(now["executions"].items())]
+        guess = now.get("estimate")
+        if guess:
+            lines += ["", f"The reports' estimate for this incident (firebell/domain/cost.py, from its timeline: {guess['drivers']}): "
+                          f"{guess['usd_per_1000_incidents_ex_messaging']:.3f} per 1,000 ex messaging, "
+                          f"{guess['ratio_to_count_ex_messaging']:.2f}× the count above."]
         lines += ["", "Index write units: " + ", ".join(f"{k} {v}" for k, v in sorted(now["dynamodb"]["index_write_units"].items())) + ".",
                   "Emails: " + "; ".join(f"{m['person']} ({m['why']})" for m in now["emails"]) + ".", ""]
     lines += ["Not counted: fixed costs (the outbox relay's schedule, the pollers' empty receives, the secret's and the KMS key's",

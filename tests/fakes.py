@@ -70,7 +70,7 @@ class InMemoryIncidentStore:
     # The port calls that write (what DynamoDB bills as a write request; a transaction is one).
     WRITES = frozenset({
         "next_reference", "commit", "record_signals", "log_repeat", "replace_dedup", "claim_effect", "complete_effect", "complete_effects",
-        "release_effect", "count_sms", "hold_sms", "close_digest",
+        "release_effect", "count_sms", "hold_sms", "close_digest", "add_facts",
     })
 
     def __init__(self) -> None:
@@ -291,6 +291,22 @@ class InMemoryIncidentStore:
         self._count("facts_between")
         with self._lock:
             return sorted((f for f in self._facts.values() if start <= f.opened_at < end), key=lambda f: f.opened_at)
+
+    def add_facts(self, facts: IncidentFacts) -> bool:
+        self._count("add_facts")
+        with self._lock:
+            if facts.incident_id in self._facts:
+                return False
+            self._facts[facts.incident_id] = facts.model_copy(deep=True)
+            return True
+
+    def recent_facts(self, before: datetime, limit: int) -> list[IncidentFacts]:
+        self._count("recent_facts")
+        last_month = before.astimezone(UTC).replace(day=1) - timedelta(days=1)
+        since = last_month.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+        with self._lock:
+            found = sorted((f for f in self._facts.values() if since <= f.opened_at < before), key=lambda f: f.opened_at, reverse=True)
+            return [f.model_copy(deep=True) for f in found[:limit]]
 
     def timeline(self, incident_id: str) -> list[TimelineEntry]:
         self._count("timeline")

@@ -3,7 +3,8 @@
 
 Invoked with {"detail-type": "Re-arm timers"} it starts again the timers every incident's state implies: after the
 executions were lost and the incidents kept (the local runtime does it at each start with kept state; in AWS, after
-restoring the table into a new stack).
+restoring the table into a new stack). With {"detail-type": "Backfill report facts"} it works out the reports' facts
+of closed incidents that have none (closed before the reports kept them), as their closing change would have.
 """
 
 from firebell import startup
@@ -21,6 +22,7 @@ logger = Logger()
 tracer = lazy_tracer()
 metrics = Metrics()
 REARM_TIMERS = "Re-arm timers"
+BACKFILL_FACTS = "Backfill report facts"
 
 
 @startup.first_event
@@ -33,6 +35,10 @@ def handler(event: dict, context: LambdaContext) -> dict:
         logger.info("timers re-armed", extra={"incidents": rearmed})
         metrics.add_metric(name="IncidentsRearmed", unit=MetricUnit.Count, value=len(rearmed))
         return {"rearmed": rearmed}
+    if event.get("detail-type") == BACKFILL_FACTS:
+        added = wiring.reports().backfill()
+        logger.info("report facts backfilled", extra={"incidents": added})
+        return {"backfilled": added}
     found = wiring.outbox_relay().run()
     if found:
         logger.warning("outbox relay found pending effects", extra={"effects": found})

@@ -325,10 +325,12 @@ class LocalRuntime:
         """Executions are not kept: the timers each kept incident's state implies start again (functions/outbox)."""
         if not any(self.restored.values()):
             return
-        from functions.outbox.app import REARM_TIMERS
+        from functions.outbox.app import BACKFILL_FACTS, REARM_TIMERS
 
         answer = self.functions["outbox"].invoke({"source": "firebell.local", "detail-type": REARM_TIMERS, "detail": {}})
         self.rearmed = answer["rearmed"]
+        # State kept by an older firebell may hold closed incidents without the reports' facts.
+        self.functions["outbox"].invoke({"source": "firebell.local", "detail-type": BACKFILL_FACTS, "detail": {}})
 
     def _start_saving(self) -> None:
         if self.state is None:

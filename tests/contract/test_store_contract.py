@@ -381,6 +381,31 @@ def test_the_facts_a_change_carries_are_found_by_the_month_the_incident_opened(s
     assert spring[0].notices == [Notice(person="alice", at=opened[0], channel="sms", paging=True)]
 
 
+def test_added_facts_are_stored_only_where_an_incident_has_none(store):
+    from firebell.domain.facts import IncidentFacts
+
+    first = IncidentFacts(incident_id="i1", reference="INC-1", title="first", opened_at=T0, source="api")
+    assert store.add_facts(first) is True
+    assert store.add_facts(first.model_copy(update={"title": "second"})) is False
+    assert [f.title for f in store.facts_between(T0, T0 + timedelta(seconds=1))] == ["first"]
+
+
+def test_the_most_recent_facts_come_newest_first_from_this_month_and_the_last(store):
+    from firebell.domain.facts import IncidentFacts
+
+    # T0 is in May: March's is too old, June's (after `before`) not yet; April's and May's count
+    opened = [T0.replace(month=3, day=31), T0.replace(month=4, day=1), T0.replace(month=4, day=30), T0, T0.replace(day=20), T0.replace(month=6, day=2)]
+    for n, at in enumerate(opened, start=1):
+        change = new_change(n, at)
+        change.facts = IncidentFacts(incident_id=change.incident_id, reference=change.incident.reference, title="t", opened_at=at, source="api")
+        store.commit(change)
+
+    before = T0.replace(day=21)
+    assert [f.reference for f in store.recent_facts(before, 10)] == ["INC-5", "INC-4", "INC-3", "INC-2"]
+    assert [f.reference for f in store.recent_facts(before, 3)] == ["INC-5", "INC-4", "INC-3"]
+    assert [f.reference for f in store.recent_facts(T0.replace(month=1, day=5), 3)] == [] and store.recent_facts(before, 1)[0].reference == "INC-5"
+
+
 def test_the_closing_change_of_an_alerts_incident_keeps_its_facts_as_the_alerts_last_fix(store):
     from firebell.domain.facts import IncidentFacts
 

@@ -4,6 +4,7 @@ outbox and the directory overlay come back, and the timers each incident's state
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -106,3 +107,31 @@ def test_one_folder_serves_one_runtime(tmp_path: Path) -> None:
         with pytest.raises(pytest.fail.Exception, match="in use by another local runtime"):
             with running_pipeline(CONFIG, TIME_SCALE, tmp_path):
                 pass
+
+
+def test_a_restart_works_out_the_report_facts_of_incidents_an_older_firebell_closed(tmp_path: Path) -> None:
+    # Given an incident closed (the confirmation window: 60 min × 0.005 = 18 s) in a runtime whose saved state is
+    # then stripped of the reports' facts, as a firebell from before them would have left it
+    with running_pipeline(CONFIG, 0.005, tmp_path) as first:
+        reference = report(first, "Disk full on build host")
+        assert http("POST", f"{first.api_url}/incidents/{reference}/resolve", {"resolution_notes": "pruned"}, as_="bob")[0] == 200
+        wait_for("closed", lambda: incident(first, reference)["status"] == "closed", 90)
+    table = tmp_path / "table-incidents.jsonl"
+    lines = table.read_text().splitlines()
+    kept_lines = [line for line in lines if not json.loads(line)["pk"]["S"].startswith(("FACTS#", "LASTFIX#"))]
+    assert len(kept_lines) < len(lines)
+    table.write_text("".join(line + "\n" for line in kept_lines))
+
+    # When it starts again on that state
+    with running_pipeline(CONFIG, 0.005, tmp_path) as second:
+        # Then the reports have the incident, worked out from its timeline
+        start = (datetime.now(UTC) - timedelta(days=1)).isoformat().replace("+00:00", "Z")
+        end = (datetime.now(UTC) + timedelta(days=1)).isoformat().replace("+00:00", "Z")
+
+        def reported() -> dict[str, Any] | None:  # (the runtime answers while its start-up work still runs)
+            status, answer = http("GET", f"{second.api_url}/reports?from={start}&to={end}", as_="carol")
+            assert status == 200, answer
+            return answer if answer["incidents"] else None
+
+        answer = wait_for("the closed incident in the reports", reported, 30)
+        assert answer["incidents"] == 1 and answer["mttr"]["count"] == 1 and answer["cost"]["estimated_incidents"] == 1, answer

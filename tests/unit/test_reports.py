@@ -167,8 +167,9 @@ def test_csv_has_one_row_per_incident_and_defuses_formulas():
 # --- facts from a real incident's life, stored by the change that closes it ------------------------------------
 
 
-def test_the_closing_change_stores_the_facts_worked_out_from_the_timeline(world: World):
-    # Given a P2 checkout alarm: level 1 (alice) paged at 10:00, unanswered; level 2 (bob) paged after 5 min
+def p2_alarm_resolved_by_recovery(world: World) -> str:
+    """A P2 checkout alarm: level 1 (alice) paged, unanswered; level 2 (bob) paged after 5 min and acknowledges 2 min
+    later; the alarm's OK 10 min after that resolves it; its confirmation window starts. Its id."""
     _, incident_id = world.service.handle_alarm(alarm("ALARM"))
     world.clock.advance(minutes=5)
     world.service.page(page_request(incident_id, 2, ["bob"], token="page-2"))
@@ -177,6 +178,11 @@ def test_the_closing_change_stores_the_facts_worked_out_from_the_timeline(world:
     world.clock.advance(minutes=10)
     world.service.handle_alarm(alarm("OK"), message_id="sns:ok")  # recovered: resolved automatically
     world.service.resolution_confirming(confirming(incident_id, "c1"))
+    return incident_id
+
+
+def test_the_closing_change_stores_the_facts_worked_out_from_the_timeline(world: World):
+    incident_id = p2_alarm_resolved_by_recovery(world)
     assert world.store.facts_between(MAY.start, MAY.end) == []  # not closed yet
     world.clock.advance(hours=1)
 
@@ -206,6 +212,28 @@ def test_the_report_service_adds_incidents_not_closed_yet_live(world: World):
     assert sorted(f.incident_id for f in found) == sorted([closed_one, open_one])
     assert next(f for f in found if f.incident_id == open_one).closed_at is None
     assert world.store.get(open_one).status is Status.ACKNOWLEDGED
+
+
+def test_a_backfill_works_out_the_facts_of_closed_incidents_that_have_none_once(world: World):
+    # Given two closed incidents, one of them closed before the reports kept facts (its facts item is not there)
+    old, kept = (world.service.report(IncidentCreate(title=t, reporter="erin")).incident_id for t in ("Disk full", "Cert expired"))
+    for incident_id in (old, kept):
+        world.service.acknowledge(incident_id, by="alice")
+        world.service.resolve(incident_id, by="alice", notes="fixed")
+        world.service.resolution_window_closed(incident_id)
+    del world.store._facts[old]
+    open_one = world.service.report(IncidentCreate(title="Checkout errors", reporter="erin")).incident_id
+    service = ReportService(world.store, lambda: world.config, world.clock)
+    timeline_reads = world.store.calls["timeline"]
+
+    added = service.backfill()
+
+    # Then only the one without facts gets them, worked out from its timeline; the open one is left to its closing
+    assert added == [world.store.get(old).reference] and world.store.calls["timeline"] == timeline_reads + 1
+    [backfilled] = [f for f in world.store.facts_between(MAY.start, MAY.end) if f.incident_id == old]
+    assert backfilled.acknowledged_by == "alice" and backfilled.resolution_notes == "fixed" and backfilled.closed_at is not None
+    assert open_one not in {f.incident_id for f in world.store.facts_between(MAY.start, MAY.end)}
+    assert service.backfill() == []  # again: nothing to add
 
 
 @pytest.mark.parametrize(("start", "end", "field"), [
@@ -266,6 +294,28 @@ def test_the_next_incident_of_an_alert_tells_whoever_is_paged_how_the_last_one_w
     # and an incident of another source says nothing of it
     other = world.service.report(IncidentCreate(title="Checkout errors", reporter="erin"))
     assert other.previously is None
+
+
+def test_a_report_in_a_persons_words_is_paged_with_the_recent_incidents_like_it_and_their_fixes(world: World):
+    # Given two closed incidents: one about the payment database's connections, one about a certificate
+    for title, fix in (("Payment DB connection pool exhausted", "raised max_connections to 400"),
+                       ("TLS certificate expired on the status page", "renewed it with certbot")):
+        past = world.service.report(IncidentCreate(title=title, reporter="erin", service="checkout")).incident_id
+        world.service.resolve(past, by="bob", notes=fix)
+        world.service.resolution_window_closed(past)
+        world.clock.advance(hours=1)
+    world.messenger.emails.clear()
+
+    # When someone reports what reads like the first
+    incident = world.service.report(IncidentCreate(title="payment database: connections exhausted again", reporter="erin"))
+
+    # Then the first page names it and how it was fixed, and not the unrelated one
+    assert [past.title for past in incident.similar] == ["Payment DB connection pool exhausted"]
+    [page] = [e for e in world.messenger.emails if "level 1" in e.body]
+    assert "Similar past incidents:\n- INC-1 Payment DB connection pool exhausted: resolved by bob: raised max_connections to 400" in page.body
+    assert "certbot" not in page.body
+    # and one like neither names none
+    assert world.service.report(IncidentCreate(title="Login page shows a blank screen", reporter="erin")).similar == []
 
 
 def test_an_escalation_by_hand_at_the_last_level_leaves_the_timeouts_counted(world: World):

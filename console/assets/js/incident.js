@@ -30,6 +30,8 @@ export const ACTIONS = [
     fields: [{ name: "message", label: "Update for stakeholders", type: "textarea" }] },
   { name: "run_drill", label: "End drill", when: (i) => i.drill && i.status !== "closed", url: (ref) => `/drills/${enc(ref)}/end`,
     done: "drill ended: resolved and closed, every timer stopped" },
+  { name: "link_problem", label: "Link to problem", when: () => true, path: "problem", done: "linked to the problem", directoryChanged: true,
+    fields: [{ name: "problem", label: "Problem record id (Directory → Problems), e.g. PRB-1" }] },
   { name: "complete_review", label: "Complete review", when: (i) => Boolean(i.review && !i.review.completed_at), path: "review",
     done: "review completed", fields: [{ name: "summary", label: "Review summary", type: "textarea" }] },
 ];
@@ -54,6 +56,12 @@ function slaClock(name, view) {
   return [name, h("span", {}, h("span", { class: `badge sla-${view.state}` }, SLA_WORDS[view.state] || view.state), ` due `, time(view.due_at), left)];
 }
 
+function linkedProblems(incident, dir) {
+  const linked = ((dir && dir.problems) || []).filter((p) => (p.incidents || []).includes(incident.reference));
+  return linked.length ? linked.map((p, i) => [i ? "; " : "", h("a", { href: "#/directory/problems" }, p.id),
+    ` ${p.title} (${(p.status || "investigating").replace("_", " ")})`]) : null;
+}
+
 function summary(incident, ctx, dir) {
   const person = (id) => (id ? ctx.personName(id, dir) : null);
   const review = incident.review;
@@ -61,6 +69,7 @@ function summary(incident, ctx, dir) {
   const last = incident.previously;
   return facts([
     ["Known error", known ? [h("a", { href: "#/directory/problems" }, known.problem), ` ${known.title}. `, h("strong", {}, "Workaround: "), known.workaround] : null],
+    ["Problems", linkedProblems(incident, dir)],
     ["Last time", last ? [h("a", { href: `#/incidents/${encodeURIComponent(last.reference)}` }, last.reference), ` resolved${last.resolved_by ? ` by ${person(last.resolved_by)}` : ""}: ${last.resolution_notes}`] : null],
     ["Status", statusBadge(incident.status)],
     ["Priority", [priorityBadge(incident.priority), incident.impact ? ` impact ${incident.impact} × urgency ${incident.urgency}` : ""]],
@@ -203,6 +212,7 @@ export function render(main, ctx, reference) {
   async function act(action, values) {
     await api(action.method || "POST", action.url ? action.url(reference) : `/incidents/${enc(reference)}/${action.path}`, { body: values ?? {} });
     announce(`${reference} ${action.done}.`);
+    if (action.directoryChanged) await ctx.directory(true).catch(() => null);
     await load(true);
   }
 

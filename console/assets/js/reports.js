@@ -86,6 +86,17 @@ function drillCard(ctx) {
   return card;
 }
 
+function usd(amount) {
+  return amount < 0.01 ? `$${amount.toFixed(4)}` : `$${amount.toFixed(2)}`;
+}
+
+function costText(cost) {
+  if (cost.aws_usd === null) return "— (no incident here has an estimate yet)";
+  const messaging = cost.messaging_usd ? `; emails and SMS ${usd(cost.messaging_usd)}` : "";
+  const over = `${cost.estimated_incidents} incident${cost.estimated_incidents === 1 ? "" : "s"}`;
+  return `${usd(cost.aws_usd)} for ${over} (${usd(cost.aws_usd_per_incident * 1000)} per 1,000)${messaging}`;
+}
+
 function sections(report) {
   const periods = report.by_period;
   const largest = Math.max(0, ...periods.map((p) => p.mttr.p50_seconds || 0), ...periods.map((p) => p.mtta.p50_seconds || 0));
@@ -99,7 +110,8 @@ function sections(report) {
         h("dt", {}, "Time to resolve (MTTR)"), h("dd", {}, `median ${seconds(report.mttr.p50_seconds)}, 90 % within ${seconds(report.mttr.p90_seconds)}, mean ${seconds(report.mttr.mean_seconds)}`),
         h("dt", {}, "Time to first page"), h("dd", {}, `median ${seconds(report.time_to_first_page.p50_seconds)}`),
         h("dt", {}, "Resolved by their alert's recovery"), h("dd", {}, report.auto_resolved_share === null ? "—" : `${Math.round(report.auto_resolved_share * 100)} %`),
-        h("dt", {}, "Escalations"), h("dd", {}, `${esc.by_timeout} by timeout, ${esc.by_hand} by hand, ${esc.reassignments} reassignments; ${esc.reached_incident_manager} reached the incident manager`))),
+        h("dt", {}, "Escalations"), h("dd", {}, `${esc.by_timeout} by timeout, ${esc.by_hand} by hand, ${esc.reassignments} reassignments; ${esc.reached_incident_manager} reached the incident manager`),
+        h("dt", {}, "AWS cost (estimated)"), h("dd", {}, costText(report.cost)))),
     h("section", { class: "card", "aria-labelledby": "h-trend" }, h("h2", { id: "h-trend" }, "Median MTTA and MTTR over time"),
       table(`${periods.length} ${report.filter.bucket}${periods.length === 1 ? "" : "s"}`, ["Period", "Incidents", "MTTA (median)", "MTTR (median)"],
         periods.map((p) => h("tr", {}, cell("Period", p.key), cell("Incidents", String(p.incidents)),

@@ -77,6 +77,12 @@ class IncidentStore(Protocol):
     def facts_between(self, start: datetime, end: datetime) -> list[IncidentFacts]:
         """Facts of the incidents opened in [start, end) that closed (the closing change stores them)."""
 
+    def add_facts(self, facts: IncidentFacts) -> bool:
+        """Store an incident's facts if it has none (a backfill: the closing change writes them); whether it did."""
+
+    def recent_facts(self, before: datetime, limit: int) -> list[IncidentFacts]:
+        """Facts of the last `limit` closed incidents opened before `before` (this month and the last), newest first."""
+
     def dedup_state(self, dedup_key: str) -> DedupState | None: ...
 
     def idempotent_incident(self, key: str) -> tuple[str, str] | None:

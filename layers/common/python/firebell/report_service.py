@@ -55,6 +55,25 @@ class ReportService:
                     known.add(incident.incident_id)
         return closed + live
 
+    def backfill(self) -> list[str]:
+        """Facts for the closed incidents that have none (closed before the reports kept them, or restored without
+        them), worked out from each one and its timeline as its closing change would have, and stored where none is
+        yet. Returns their references. Each month's stored facts are read once, so incidents that have theirs cost
+        no timeline read; running it again adds nothing."""
+        added, known, months = [], set(), set()
+        for incident in self._all(Status.CLOSED):
+            month = (incident.opened_at.astimezone(UTC).year, incident.opened_at.astimezone(UTC).month)
+            if month not in months:
+                months.add(month)
+                start = datetime(*month, 1, tzinfo=UTC)
+                end = datetime(month[0] + month[1] // 12, month[1] % 12 + 1, 1, tzinfo=UTC)
+                known.update(f.incident_id for f in self._store.facts_between(start, end))
+            if incident.incident_id in known:
+                continue
+            if self._store.add_facts(facts_of(incident, self._store.timeline(incident.incident_id))):
+                added.append(incident.reference)
+        return added
+
     def _all(self, status: Status) -> Iterator[Incident]:
         cursor = None
         while True:

@@ -214,9 +214,10 @@ def _my_shifts(args: argparse.Namespace, api: Api, out: TextIO) -> None:
 
 # --- reports ------------------------------------------------------------------------------------------
 
-BREAKDOWN_COLUMNS = ("key", "incidents", "mtta.p50_seconds", "mtta.p90_seconds", "mttr.p50_seconds", "mttr.p90_seconds")
+BREAKDOWN_COLUMNS = ("key", "incidents", "mtta.p50_seconds", "mtta.p90_seconds", "mttr.p50_seconds", "mttr.p90_seconds", "aws_usd")
 SUMMARY = ("incidents", "drills_excluded", "mtta.mean_seconds", "mtta.p50_seconds", "mtta.p90_seconds", "mttr.mean_seconds",
-           "mttr.p50_seconds", "mttr.p90_seconds", "time_to_first_page.p50_seconds", "auto_resolved_share", "escalations")
+           "mttr.p50_seconds", "mttr.p90_seconds", "time_to_first_page.p50_seconds", "auto_resolved_share", "escalations",
+           "cost.aws_usd", "cost.aws_usd_per_incident", "cost.messaging_usd")
 
 
 def _register_reports(sub: argparse._SubParsersAction) -> None:

@@ -19,7 +19,8 @@ from ..domain.models import Incident, TimelineEntry
 from ..outbox import Change, DedupMark, EffectStatus
 from ..ports import SIGNALS_PER_WRITE, DedupState, IncidentFilter, Page
 from .items import (OUTBOX_PENDING, conditional_failure, effect_sk, expiry, facts_key, failed_conditions, incident_id_of, incident_pk,
-                    items_in_order, months_between)
+                    items_in_order)
+from .facts_store import FactsStore, last_fix_key
 from .outbox_store import OutboxStore
 from .sms_window_store import SmsWindowStore
 from .records import (
@@ -51,13 +52,6 @@ ONCE_KEY_MARGIN = timedelta(days=1)
 
 def _dedup_pk(dedup_key: str) -> str:
     return f"DEDUP#{dedup_key}"
-
-
-_LAST_FIX_SK = "LAST"
-
-
-def _last_fix_pk(dedup_key: str) -> str:
-    return f"LASTFIX#{dedup_key}"
 
 
 def _when(text: str | None) -> datetime | None:
@@ -156,7 +150,7 @@ def _decode_cursor(cursor: str | None, filters: IncidentFilter, index_key: tuple
     return key
 
 
-class DynamoIncidentStore(OutboxStore, SmsWindowStore):
+class DynamoIncidentStore(OutboxStore, SmsWindowStore, FactsStore):
     def __init__(self, table_name: str, region: str) -> None:
         bind_table(table_name, region)
 
@@ -296,27 +290,8 @@ class DynamoIncidentStore(OutboxStore, SmsWindowStore):
                 facts = change.facts.model_dump(mode="json")
                 tx.save(FactsRecord(*facts_key(change.facts.opened_at, change.incident_id), packed=facts))
                 if change.incident.dedup_key:  # the alert's last fix: what its next incident's first page says
-                    tx.save(FactsRecord(_last_fix_pk(change.incident.dedup_key), _LAST_FIX_SK, packed=facts))
+                    tx.save(FactsRecord(*last_fix_key(change.incident.dedup_key), packed=facts))
         return committed
-
-    # --- reports: each closed incident's facts, by the month it opened ------------------------------------------
-
-    def last_fix(self, dedup_key: str) -> IncidentFacts | None:
-        """The facts of the alert's last closed incident (eventually consistent: it closed long before)."""
-        try:
-            return IncidentFacts.model_validate(FactsRecord.get(_last_fix_pk(dedup_key), _LAST_FIX_SK).packed)
-        except DoesNotExist:
-            return None
-
-    def facts_between(self, start: datetime, end: datetime) -> list[IncidentFacts]:
-        """Facts of the incidents opened in [start, end) that have closed (eventually consistent), oldest first."""
-        found = []
-        for month in months_between(start, end):
-            for record in FactsRecord.query(month, FactsRecord.sk.between(start.astimezone(UTC).isoformat(), end.astimezone(UTC).isoformat())):
-                facts = IncidentFacts.model_validate(record.packed)
-                if start <= facts.opened_at < end:
-                    found.append(facts)
-        return found
 
     @staticmethod
     def _mark_actions(mark: DedupMark) -> list:

@@ -13,6 +13,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from .cost import drivers_of, estimate
 from .enums import TimelineKind
 from .models import Incident, TimelineEntry
 
@@ -70,6 +71,9 @@ class IncidentFacts(BaseModel):
     reached_incident_manager: bool = False
     notices: list[Notice] = []
     drill: bool = False
+    # Its own AWS cost, estimated from what it did (domain/cost.py); None in facts stored before the estimate.
+    aws_usd: float | None = None  # AWS's services, messaging left out
+    messaging_usd: float | None = None  # emails and SMS
 
 
 def facts_of(incident: Incident, timeline: list[TimelineEntry]) -> IncidentFacts:
@@ -96,6 +100,7 @@ def facts_of(incident: Incident, timeline: list[TimelineEntry]) -> IncidentFacts
             flaps += after_recovery
             after_recovery = False
     clock = incident.sla
+    cost = estimate(drivers_of(entries, incident.source.value))
     return IncidentFacts(
         incident_id=incident.incident_id, reference=incident.reference, title=incident.title,
         description=incident.description[:500], opened_at=incident.opened_at,
@@ -114,7 +119,7 @@ def facts_of(incident: Incident, timeline: list[TimelineEntry]) -> IncidentFacts
         escalated_by_timeout=by_timeout, escalated_by_hand=by_hand,
         reassigned=sum(1 for e in entries if e.kind is TimelineKind.REASSIGNED),
         reached_incident_manager=any(e.kind is TimelineKind.ESCALATION_EXHAUSTED for e in entries),
-        notices=notices, drill=incident.drill,
+        notices=notices, drill=incident.drill, aws_usd=cost.usd_ex_messaging, messaging_usd=cost.usd_messaging,
     )
 
 

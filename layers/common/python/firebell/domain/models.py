@@ -192,9 +192,11 @@ class StakeholderUpdates(Duty):
 
 
 class PreviousFix(Model):
-    """How the last incident of the same alert was resolved, told to whoever is paged for this one."""
+    """How a past incident was resolved, told to whoever is paged for this one: the same alert's last incident, or
+    one that looks like it (domain/similarity.py)."""
 
     reference: str
+    title: str | None = None
     resolved_at: datetime | None = None
     resolved_by: str | None = None
     resolution_notes: str
@@ -277,6 +279,7 @@ class Incident(Model):
     review: Review | None = None
     updates: StakeholderUpdates | None = None
     previously: PreviousFix | None = None  # the same alert's last incident, closed: how it was resolved
+    similar: list[PreviousFix] = []  # else, recent closed incidents that look like it, when it opened
     known_error: KnownError | None = None
     drill: bool = False  # a training drill (usecases/drills.py): its messages say so, reports leave it out
     version: int = 0

@@ -60,6 +60,17 @@ class Breakdown(BaseModel):
     incidents: int
     mtta: Stats
     mttr: Stats
+    aws_usd: float | None  # the incidents' own AWS cost, estimated (domain/cost.py); None when none has an estimate
+
+
+class Cost(BaseModel):
+    """The incidents' own AWS cost, estimated from what each did (domain/cost.py): not the account's bill, which
+    also has the fixed costs (schedules, idle pollers, logs) that no incident causes."""
+
+    aws_usd: float | None
+    messaging_usd: float | None
+    aws_usd_per_incident: float | None
+    estimated_incidents: int  # how many of them have an estimate (facts stored before it have none)
 
 
 class SlaRow(BaseModel):
@@ -128,6 +139,7 @@ class Report(BaseModel):
     flapping_alerts: list[AlertRow]
     problem_candidates: list[Recurring]
     on_call: list[PersonLoad]
+    cost: Cost
 
 
 def nearest_rank(values: list[float], p: float) -> float | None:
@@ -178,7 +190,20 @@ def _breakdown(items: list[IncidentFacts], key: Callable[[IncidentFacts], str | 
     groups: dict[str, list[IncidentFacts]] = defaultdict(list)
     for f in items:
         groups[key(f) or "(none)"].append(f)
-    return [Breakdown(key=k, incidents=len(g), mtta=_mtta(g), mttr=_mttr(g)) for k, g in sorted(groups.items())]
+    return [Breakdown(key=k, incidents=len(g), mtta=_mtta(g), mttr=_mttr(g), aws_usd=_sum(f.aws_usd for f in g))
+            for k, g in sorted(groups.items())]
+
+
+def _sum(amounts: Iterable[float | None]) -> float | None:
+    known = [a for a in amounts if a is not None]
+    return round(sum(known), 6) if known else None
+
+
+def _cost(items: list[IncidentFacts]) -> Cost:
+    estimated = [f for f in items if f.aws_usd is not None]
+    aws = _sum(f.aws_usd for f in estimated)
+    return Cost(aws_usd=aws, messaging_usd=_sum(f.messaging_usd for f in estimated),
+                aws_usd_per_incident=round(aws / len(estimated), 8) if aws is not None else None, estimated_incidents=len(estimated))
 
 
 def _sla(items: list[IncidentFacts]) -> tuple[list[SlaRow], list[Breach]]:
@@ -314,13 +339,14 @@ def build_report(facts: Iterable[IncidentFacts], period: ReportFilter, directory
         flapping_alerts=sorted((a for a in alerts if a.flaps >= 2), key=lambda a: (-a.flaps, a.alert)),
         problem_candidates=_recurring(items, period.recurring_threshold),
         on_call=_on_call(items, directory, period, now or period.end),
+        cost=_cost(items),
     )
 
 
 CSV_COLUMNS = ("reference", "title", "opened_at", "source", "team", "service", "priority", "category", "alert", "first_page_at",
                "acknowledged_at", "acknowledged_by", "resolved_at", "resolved_by", "closed_at", "auto_resolved", "reopened", "flaps", "occurrences",
                "response_breached", "resolution_breached", "escalated_by_timeout", "escalated_by_hand", "reassigned",
-               "reached_incident_manager", "seconds_to_acknowledge", "seconds_to_resolve")
+               "reached_incident_manager", "seconds_to_acknowledge", "seconds_to_resolve", "aws_usd", "messaging_usd")
 
 
 def incidents_csv(facts: Iterable[IncidentFacts], period: ReportFilter) -> str:

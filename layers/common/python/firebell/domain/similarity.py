@@ -16,9 +16,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from .facts import IncidentFacts
+from .models import PreviousFix
 
 TEXT_WEIGHT, ALERT_WEIGHT, SERVICE_WEIGHT = 0.6, 0.3, 0.1
 THRESHOLD = 0.2
+# What a first page names: the closest past incidents, if they look like it at least this much, with their fix.
+PAGE_THRESHOLD, PAGE_LIMIT = 0.3, 2
 _WORD = re.compile(r"[a-z][a-z0-9]+|[0-9]+[a-z]+[a-z0-9]*")
 # Words that say nothing about what went wrong (an alarm's state, filler).
 _STOP = frozenset("""a an and are as at be by for from has in is it its of on or the to was were with alarm state
@@ -76,3 +79,11 @@ def rank(text: str, alert: str | None, service: str | None, candidates: Sequence
         if score >= THRESHOLD:
             found.append(Similar(candidate, round(score, 4), round(text_score, 4), same_alert, same_service))
     return sorted(found, key=lambda s: (-s.score, -s.facts.opened_at.timestamp()))[:limit]
+
+
+def fixes_like(text: str, alert: str | None, service: str | None, candidates: Sequence[IncidentFacts]) -> list[PreviousFix]:
+    """The past incidents a first page names: the closest that were resolved with notes and look like this one."""
+    resolved = [c for c in candidates if c.resolution_notes]
+    return [PreviousFix(reference=s.facts.reference, title=s.facts.title[:120], resolved_at=s.facts.resolved_at, resolved_by=s.facts.resolved_by,
+                        resolution_notes=s.facts.resolution_notes[:300])
+            for s in rank(text, alert, service, resolved, PAGE_LIMIT) if s.score >= PAGE_THRESHOLD]

@@ -19,6 +19,7 @@ from ..domain.errors import ConcurrentUpdate, HeldBack, IdempotencyKeyReused, Id
 from ..domain.models import AlarmDetails, Incident, PreviousFix, Signal, TimelineEntry
 from ..domain.requests import DrillStart, IncidentCreate
 from ..domain.signal_groups import Arrival, SignalGroup, group_arrivals
+from ..domain.similarity import fixes_like
 from ..outbox import Change, DedupMark, EffectKind, IdempotencyClaim, Needs
 from ..ports import SIGNALS_PER_WRITE, DedupState
 from .base import Context, Incidents
@@ -29,6 +30,7 @@ from .resolution import Resolution
 # How long an alert's claim may stay unwritten before a later signal assumes its writer crashed.
 _CLAIM_GRACE = timedelta(seconds=30)
 _IDEMPOTENCY_DAYS = 1
+_RECENT_FACTS = 200  # the closed incidents a new one is compared with for its first page (the incident page looks back 180 days)
 
 
 class AlarmOutcome(StrEnum):
@@ -275,6 +277,9 @@ class AlertIntake:
             fields["previously"] = PreviousFix(reference=last.reference, resolved_at=last.resolved_at, resolved_by=last.resolved_by,
                                                resolution_notes=last.resolution_notes)
         incident = Incident(incident_id=incident_id, reference=self._store.next_reference(), opened_at=now, last_seen_at=now, **fields)
+        if incident.previously is None:  # no fix of its own alert: recent incidents that look like it (one bounded query)
+            incident.similar = fixes_like(f"{incident.title} {incident.description}", incident.alert, incident.service,
+                                          self._store.recent_facts(now, _RECENT_FACTS))
         change = Change(incident, now, new=True)
         origin = (
             f"alarm {incident.alarm.name}" if incident.alarm

@@ -44,6 +44,10 @@ def compose(ctx: Context, config: FirebellConfig, incident: Incident, person: Pe
         last = incident.previously
         by = f" by {last.resolved_by}" if last.resolved_by else ""
         lines.append(f"Last time this alert fired ({last.reference}), it was resolved{by}: {last.resolution_notes}")
+    if incident.similar and incident.status is Status.TRIGGERED:
+        lines.append("Similar past incidents:")
+        lines += [f"- {past.reference} {past.title or ''}: resolved{f' by {past.resolved_by}' if past.resolved_by else ''}: {past.resolution_notes}"
+                  for past in incident.similar]
     if incident.sla:
         lines.append(f"Respond by {incident.sla.response.due_at:%Y-%m-%d %H:%M} UTC; resolve by {incident.sla.resolution.due_at:%Y-%m-%d %H:%M} UTC")
     if incident.resolution_notes and incident.status in (Status.RESOLVED, Status.CLOSED):
