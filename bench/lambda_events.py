@@ -11,6 +11,8 @@ that handles the event starts: only the child is measured.
 - api: POST /incidents by an IAM caller (events/api/create-incident.json); in longer runs also the list, one
   incident, its timeline and an acknowledgement, in turn.
 - outbox: EventBridge's scheduled event (nothing left pending: the usual case).
+- webhooks: incident.opened of a freshly opened incident, as the events topic delivers it (no subscription in the
+  shipped config: the event is read and nothing is posted).
 """
 
 from __future__ import annotations
@@ -103,11 +105,15 @@ class Events:
         alarm = self._alarm_named(name, ok)
         return {"Records": [self._record("intake", alarm_message(alarm, self._envelope, int(time.time() * 1000)))]}
 
-    def _classify(self, _: int) -> dict[str, Any]:
+    def _opened(self, queue: str) -> dict[str, Any]:
+        """incident.opened of a freshly opened incident, as the events topic delivers it to `queue`."""
         incident = self._open()
         body = {"type": "incident.opened", "incident_id": incident.incident_id, "reference": incident.reference,
                 "occurred_at": incident.opened_at.isoformat()}
-        return {"Records": [self._record("classify", self._sqs_message(json.dumps(body)))]}
+        return {"Records": [self._record(queue, self._sqs_message(json.dumps(body)))]}
+
+    def _classify(self, _: int) -> dict[str, Any]:
+        return self._opened("classify")
 
     def _notify(self, _: int) -> dict[str, Any]:
         import boto3
@@ -133,6 +139,9 @@ class Events:
         event["requestContext"] = {**event["requestContext"], "httpMethod": method, "path": f"/prod{path}"}
         return {**event, "path": path, "httpMethod": method, "pathParameters": {"proxy": path[1:]},
                 "body": "{}" if method == "POST" else None}
+
+    def _webhooks(self, _: int) -> dict[str, Any]:
+        return self._opened("webhooks")
 
     def _outbox(self, _: int) -> dict[str, Any]:
         return {"version": "0", "id": str(uuid.uuid4()), "detail-type": "Scheduled Event", "source": "aws.events",

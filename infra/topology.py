@@ -28,6 +28,8 @@ from firebell.usecases.rearm import TimerRearm
 from firebell.usecases.resolution import Resolution
 from firebell.usecases.sla_clocks import SlaClocks
 from firebell.usecases.sms_digests import SmsDigests
+from firebell.usecases.webhooks import WebhookDeliveries, WebhookSecrets
+from firebell.domain import webhooks
 from firebell.domain.alarms import ALARM_STATE_CHANGE_PATTERN
 from firebell.domain.enums import EventType
 from infra.monitoring import MonitoringSpec
@@ -243,7 +245,7 @@ class FunctionSpec:
             start_executions=_in_order(needs.starts),
             stop_executions=_in_order(needs.stops),
             answer_tasks=_in_order(needs.answers),
-            read_secrets=(ACK_SECRET,) if needs.signs_ack_links else (),
+            read_secrets=((ACK_SECRET,) if needs.signs_ack_links else ()) + ((WEBHOOK_SECRET,) if needs.signs_webhooks else ()),
             send_email=EffectKind.EMAIL in needs.effects,
             send_sms=EffectKind.SMS in needs.effects,
         )
@@ -259,6 +261,8 @@ class FunctionSpec:
             variables["EVENTS_TOPIC_ARN"] = ("topic", EVENTS_TOPIC)
         for machine in _in_order(needs.starts | needs.stops | needs.answers):
             variables[f"{machine.upper()}_STATE_MACHINE_ARN"] = ("state_machine", machine)
+        if needs.signs_webhooks:
+            variables["WEBHOOK_SECRET_ARN"] = ("secret", WEBHOOK_SECRET)
         if needs.signs_ack_links:
             variables["ACK_SECRET_ARN"] = ("secret", ACK_SECRET)
             # The API's own URL would make the API depend on itself (CloudFormation cannot): its function's
@@ -315,6 +319,7 @@ TABLE = "incidents"
 ALARMS_TOPIC = "alarms"
 EVENTS_TOPIC = "events"
 ACK_SECRET = "ack-links"
+WEBHOOK_SECRET = "webhook-key"
 MACHINES = machines.ALL
 
 
@@ -348,6 +353,8 @@ TOPOLOGY = Topology(
         QueueSpec("classify", subscriptions=(Subscription(EVENTS_TOPIC, True, {"type": [EventType.OPENED.value]}),)),
         # Fed by the state machines: pages, acknowledgement watch, SLA, reminders, confirmation window.
         QueueSpec("notify"),
+        # Every incident event, for the outgoing webhooks; each attempt on Standard Webhooks' schedule (about 28 h).
+        QueueSpec("webhooks", subscriptions=(Subscription(EVENTS_TOPIC, True),), max_receive_count=webhooks.ATTEMPTS),
     ),
     functions=(
         FunctionSpec(
@@ -372,7 +379,7 @@ TOPOLOGY = Topology(
                             "the routing key in the path, an integration key of one service (Alertmanager webhook)"),
             )),
             # Reports and monitoring tools' alerts, people's commands, stakeholder updates and reviews.
-            runs=(AlertIntake, Lifecycle, Resolution, Duties, Reviews, ChangeEvents),
+            runs=(AlertIntake, Lifecycle, Resolution, Duties, Reviews, ChangeEvents, WebhookSecrets),
             memory_mb=PAGING_MEMORY_MB,
         ),
         FunctionSpec(
@@ -397,6 +404,13 @@ TOPOLOGY = Topology(
             memory_mb=PAGING_MEMORY_MB,
         ),
         FunctionSpec(
+            name="webhooks",
+            description="Outgoing webhooks: each incident event posted, signed (Standard Webhooks), to the subscriptions that want it",
+            trigger=QueueTrigger("webhooks"),
+            runs=(WebhookDeliveries,),
+            memory_mb=BACKGROUND_MEMORY_MB,
+        ),
+        FunctionSpec(
             name="outbox",
             description="Outbox relay: carries out committed effects a crash or a failure left pending; re-arms lost timers on request",
             trigger=ScheduleTrigger(rate_minutes=1, local_interval_seconds=1.0),
@@ -413,7 +427,8 @@ TOPOLOGY = Topology(
         _state_machine(machines.QUIET),
         _state_machine(machines.DIGEST),
     ),
-    secrets=(SecretSpec(ACK_SECRET, "Signs the one-click acknowledgement links in emails and SMS"),),
+    secrets=(SecretSpec(ACK_SECRET, "Signs the one-click acknowledgement links in emails and SMS"),
+             SecretSpec(WEBHOOK_SECRET, "The key each outgoing webhook subscription's signing secret derives from"),),
     event_rules=(
         # Every alarm's state changes, composite and metric-math included, with or without alarm actions.
         EventRuleSpec("alarm-state-changes", "CloudWatch alarm state changes to intake", ALARM_STATE_CHANGE_PATTERN, "intake"),

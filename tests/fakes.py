@@ -192,7 +192,7 @@ class InMemoryIncidentStore:
                 self._once[once.key] = once.expires_at
             if change.facts is not None:
                 self._facts[change.incident_id] = change.facts.model_copy(deep=True)
-                if committed.dedup_key:
+                if committed.dedup_key and not change.facts.auto_resolved:
                     self._last_fix[committed.dedup_key] = change.facts.model_copy(deep=True)
             if change.idempotency:
                 self._idempotency[change.idempotency.key] = (change.idempotency.incident_id, change.idempotency.fingerprint)

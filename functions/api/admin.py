@@ -106,6 +106,13 @@ def list_entries(kind: str) -> Response[dict[str, Any]]:
     return Response(HTTPStatus.OK, "application/json", {"kind": canonical_kind(kind), "items": [v.to_json() for v in views]})
 
 
+@router.get("/webhooks/<entry_id>/secret", summary="An outgoing webhook subscription's signing secret (whsec_…), for its receiver",
+            responses={200: {"description": "The secret: verify deliveries with any Standard Webhooks library"}})
+def webhook_secret(entry_id: str) -> dict[str, str]:
+    return {"id": entry_id, "secret": wiring.webhook_secrets().secret(entry_id),
+            "scheme": "Standard Webhooks v1 (https://www.standardwebhooks.com): webhook-id, webhook-timestamp, webhook-signature"}
+
+
 @router.get("/<kind>/<entry_id>", summary="Read one directory entry")
 def read_entry(kind: str, entry_id: str) -> Response[dict[str, Any]]:
     return entry_response(wiring.directory_admin().get(kind, entry_id))

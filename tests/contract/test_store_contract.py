@@ -417,3 +417,8 @@ def test_the_closing_change_of_an_alerts_incident_keeps_its_facts_as_the_alerts_
         store.commit(change)
     assert store.last_fix(KEY).resolution_notes == "fix 2"  # the later one replaced it
     assert store.last_fix("another alert") is None
+    change = new_change(3, T0 + timedelta(days=3), dedup_key=KEY)  # resolved by the alert's own recovery: not a fix
+    change.facts = IncidentFacts(incident_id=change.incident_id, reference=change.incident.reference, title="disk", opened_at=change.now,
+                                 source="cloudwatch_alarm", resolution_notes="Threshold Crossed: recovered", auto_resolved=True)
+    store.commit(change)
+    assert store.last_fix(KEY).resolution_notes == "fix 2"

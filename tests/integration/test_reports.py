@@ -92,9 +92,12 @@ def test_an_incident_manager_writes_problem_records_and_a_responder_links_incide
     assert status == 422 and "workaround" in str(refused)  # a known error says what to do
     _, incident = pipeline.api("POST", "/incidents", {"title": "Build host disk full"}, as_="erin")
 
-    for _ in range(2):  # linking again changes nothing
+    versions = set()
+    for _ in range(2):  # linking again changes nothing, its version neither (an edit that read it is not refused)
         status, linked = pipeline.api("POST", f"/incidents/{incident['reference']}/problem", {"problem": "PRB-30"}, as_="alice")
         assert status == 200 and linked["entry"]["incidents"] == [incident["reference"]]
+        versions.add(linked["version"])
+    assert len(versions) == 1
     assert pipeline.api("POST", f"/incidents/{incident['reference']}/problem", {"problem": "PRB-404"}, as_="alice")[0] == 404
     assert pipeline.api("POST", f"/incidents/{incident['reference']}/problem", {"problem": "PRB-30"}, as_="dave")[0] == 403
     _, directory = pipeline.api("GET", "/directory", as_="dave")

@@ -156,6 +156,12 @@ def test_on_call_load_counts_sms_as_interruptions_in_the_persons_zone_and_hours_
     assert (alice.interruptions, alice.acknowledgements, alice.hours_on_call) == ({"business": 1, "off_hours": 0, "sleep": 0}, 1, 16.0)
 
 
+def test_facts_a_later_version_stored_with_more_fields_are_still_read():
+    stored = {**facts(0).model_dump(mode="json"), "a_field_from_a_later_version": 1,
+              "notices": [{"person": "erin", "at": T0.isoformat(), "channel": "sms", "paging": True, "new": "x"}]}
+    assert IncidentFacts.model_validate(stored).notices[0].person == "erin"
+
+
 def test_csv_has_one_row_per_incident_and_defuses_formulas():
     items = [facts(0, alert="=HYPERLINK(\"http://evil\")", acknowledged_at=at(0, 90)), facts(1, drill=True)]
     rows = list(csv.DictReader(io.StringIO(incidents_csv(items, MAY))))

@@ -50,6 +50,9 @@ class DeadLetterQueues(Protocol):
     def send(self, source_queue_arn: str, body: str, reason: str, attempts: int) -> None:
         """Put `body` on the source queue's dead-letter queue, with the reason."""
 
+    def retry_after(self, source_queue_arn: str, receipt_handle: str, seconds: int) -> None:
+        """Have the source queue hand the message out again in `seconds`, not at its visibility timeout."""
+
 
 class QueueRecord:
     """One SQS message as Lambda's event source mapping hands it to the function (`raw_event`), read by name."""
@@ -134,7 +137,8 @@ def _tried(work: Callable[[int], T], context: LambdaContext, about: dict[str, An
             return work(attempt)
         except Exception as error:
             out_of_tries = attempt == TRIES_IN_PLACE - 1
-            if out_of_tries or not is_transient(error) or context.get_remaining_time_in_millis() < _TIME_KEPT_FOR_THE_REST_MS:
+            if (out_of_tries or not is_transient(error) or not getattr(error, "retry_in_place", True)
+                    or context.get_remaining_time_in_millis() < _TIME_KEPT_FOR_THE_REST_MS):
                 raise
             logger.info("tried again in place", extra={**about, "error": describe(error)})
             time.sleep(_BACKOFF_SECONDS * 2**attempt)

@@ -239,7 +239,11 @@ class DirectoryAdmin:
         return self._append("services", service_id, "maintenance_windows", parse_entry(MaintenanceWindow, body), by=by)
 
     def link_incident(self, problem_id: str, reference: str, *, by: str | None = None) -> EntryView:
-        """Link an incident (its reference) to a problem record; linking it again changes nothing."""
+        """Link an incident (its reference) to a problem record; linking it again changes nothing (not even its
+        version: an incident manager's edit that read it before is not refused for it)."""
+        current = self.get("problems", problem_id)
+        if reference in current.entry.incidents:  # type: ignore[attr-defined]
+            return current
 
         def change(current: BaseModel | None) -> BaseModel:
             if current is None:

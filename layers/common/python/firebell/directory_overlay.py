@@ -24,6 +24,7 @@ from pydantic import BaseModel, ValidationError
 from .domain.directory import Directory, EscalationPolicy, Person, Service, Team
 from .domain.errors import FieldProblem, InvalidDirectory, InvalidEntry, UnknownKind, field_problems
 from .domain.problems import Problem
+from .domain.webhooks import WebhookSubscription
 from .domain.schedules import Schedule
 
 
@@ -37,6 +38,7 @@ KINDS: dict[str, type[BaseModel]] = {
     "teams": Team,
     "services": Service,
     "problems": Problem,
+    "webhooks": WebhookSubscription,
 }
 ALIASES = {"escalation-policies": "escalation_policies"}
 

@@ -40,10 +40,12 @@ class Needs:
     stops: frozenset[str] = frozenset()  # ... whose runs it stops
     answers: frozenset[str] = frozenset()  # ... whose waiting tasks it answers
     signs_ack_links: bool = False  # its emails and SMS carry one-click acknowledgement links
+    signs_webhooks: bool = False  # it posts signed webhooks (the stack's webhook key)
 
     def __or__(self, other: Needs) -> Needs:
         return Needs(self.effects | other.effects, self.starts | other.starts, self.stops | other.stops,
-                     self.answers | other.answers, self.signs_ack_links or other.signs_ack_links)
+                     self.answers | other.answers, self.signs_ack_links or other.signs_ack_links,
+                     self.signs_webhooks or other.signs_webhooks)
 
 
 class EffectStatus(StrEnum):

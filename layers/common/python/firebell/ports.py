@@ -140,6 +140,19 @@ class IncidentStore(Protocol):
         """What `hold_sms` kept for the window, in the order held."""
 
 
+class DeliveryLog(Protocol):
+    """Which webhook deliveries (by their webhook-id) an endpoint took."""
+
+    def delivered(self, message_id: str) -> bool: ...
+
+    def mark_delivered(self, message_id: str, keep_until: datetime) -> None: ...
+
+
+class WebhookSender(Protocol):
+    def post(self, url: str, body: str, headers: dict[str, str], timeout_seconds: float) -> int | None:
+        """The endpoint's HTTP status, or None when it gave none (a timeout, a refused connection, a TLS error)."""
+
+
 class EventPublisher(Protocol):
     def publish(self, event: IncidentEvent) -> None: ...
 

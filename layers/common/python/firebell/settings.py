@@ -18,6 +18,7 @@ class Settings(BaseModel):
     digest_state_machine_arn: str = ""
     ack_secret_arn: str = ""  # AWS: Secrets Manager holds the ack-link signing key
     ack_secret: str = ""  # local runtime and tests: the key itself
+    webhook_secret_arn: str = ""  # Secrets Manager holds the key each webhook subscription's secret derives from
     config_dir: str = "/opt/firebell/config"
     time_scale: float = Field(default=1.0, gt=0)
     public_api_url: str = ""
@@ -49,6 +50,7 @@ _ENV = {
     "digest_state_machine_arn": "DIGEST_STATE_MACHINE_ARN",
     "ack_secret_arn": "ACK_SECRET_ARN",
     "ack_secret": "FIREBELL_ACK_SECRET",
+    "webhook_secret_arn": "WEBHOOK_SECRET_ARN",
     "config_dir": "FIREBELL_CONFIG_DIR",
     "time_scale": "FIREBELL_TIME_SCALE",
     "public_api_url": "PUBLIC_API_URL",

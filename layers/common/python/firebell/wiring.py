@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from .usecases.resolution import Resolution
     from .usecases.sla_clocks import SlaClocks
     from .usecases.sms_digests import SmsDigests
+    from .usecases.webhooks import WebhookDeliveries, WebhookSecrets
 
 logger = logging.getLogger(__name__)
 
@@ -197,6 +198,29 @@ def reviews() -> Reviews:
     from .usecases.reviews import Reviews
 
     return Reviews(incidents(), context())
+
+
+def _webhook_key() -> Callable[[], bytes]:
+    settings = get_settings()
+    if not settings.webhook_secret_arn:
+        raise RuntimeError("no webhook signing key is configured (WEBHOOK_SECRET_ARN)")
+    return aws.SecretsManagerSecret(settings.webhook_secret_arn, settings.region)
+
+
+@per_function
+def webhook_deliveries() -> WebhookDeliveries:
+    from .adapters.http import UrllibWebhookSender
+    from .usecases.webhooks import WebhookDeliveries
+
+    store = _store()
+    return WebhookDeliveries(store, store, UrllibWebhookSender(), effective_config, _webhook_key(), utc_now)
+
+
+@per_function
+def webhook_secrets() -> WebhookSecrets:
+    from .usecases.webhooks import WebhookSecrets
+
+    return WebhookSecrets(effective_config, _webhook_key())
 
 
 def reports() -> ReportService:

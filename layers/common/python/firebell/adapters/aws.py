@@ -112,7 +112,7 @@ class StepFunctionsWorkflows:
 
 
 class SecretsManagerSecret:
-    """The ack-link signing key, read once per container."""
+    """A signing key (the ack links', the webhooks'), read once per container."""
 
     def __init__(self, secret_arn: str, region: str) -> None:
         self._arn = secret_arn
@@ -169,6 +169,13 @@ class SqsRedriveDeadLetters:
 
     def max_receive_count(self, source_queue_arn: str) -> int:
         return self._policy(source_queue_arn)[1]
+
+    def retry_after(self, source_queue_arn: str, receipt_handle: str, seconds: int) -> None:
+        """Have SQS hand the message out again in `seconds` (its visibility timeout; at most 12 hours)."""
+        _, _, _, _, account, name = source_queue_arn.split(":")
+        sqs = client("sqs", self._region)
+        url = sqs.get_queue_url(QueueName=name, QueueOwnerAWSAccountId=account)["QueueUrl"]
+        sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=receipt_handle, VisibilityTimeout=min(seconds, 43_200))
 
     def send(self, source_queue_arn: str, body: str, reason: str, attempts: int) -> None:
         client("sqs", self._region).send_message(

@@ -20,6 +20,7 @@ from ..outbox import Change, DedupMark, EffectStatus
 from ..ports import SIGNALS_PER_WRITE, DedupState, IncidentFilter, Page
 from .items import (OUTBOX_PENDING, conditional_failure, effect_sk, expiry, facts_key, failed_conditions, incident_id_of, incident_pk,
                     items_in_order)
+from .delivery_store import DeliveryLog
 from .facts_store import FactsStore, last_fix_key
 from .outbox_store import OutboxStore
 from .sms_window_store import SmsWindowStore
@@ -150,7 +151,7 @@ def _decode_cursor(cursor: str | None, filters: IncidentFilter, index_key: tuple
     return key
 
 
-class DynamoIncidentStore(OutboxStore, SmsWindowStore, FactsStore):
+class DynamoIncidentStore(OutboxStore, SmsWindowStore, FactsStore, DeliveryLog):
     def __init__(self, table_name: str, region: str) -> None:
         bind_table(table_name, region)
 
@@ -289,7 +290,8 @@ class DynamoIncidentStore(OutboxStore, SmsWindowStore, FactsStore):
             if change.facts:
                 facts = change.facts.model_dump(mode="json")
                 tx.save(FactsRecord(*facts_key(change.facts.opened_at, change.incident_id), packed=facts))
-                if change.incident.dedup_key:  # the alert's last fix: what its next incident's first page says
+                # The alert's last fix, what its next incident's first page says: a person's, not its own recovery's.
+                if change.incident.dedup_key and not change.facts.auto_resolved:
                     tx.save(FactsRecord(*last_fix_key(change.incident.dedup_key), packed=facts))
         return committed
 

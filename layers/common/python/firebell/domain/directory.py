@@ -12,6 +12,7 @@ from .errors import DemoRoutingKeyRefused
 from .routing_keys import RoutingKey, StoredRoutingKey, routing_key_sha256
 from .rules import Rules
 from .problems import Problem
+from .webhooks import WebhookSubscription
 from .schedules import Schedule
 
 
@@ -173,6 +174,7 @@ class Directory(_Strict):
     teams: Annotated[list[Team], Field(min_length=1)]
     services: list[Service] = []
     problems: list[Problem] = []  # ITIL problem records and known errors (domain/problems.py)
+    webhooks: list[WebhookSubscription] = []  # outgoing webhooks (domain/webhooks.py): admins only, never in readable()
     default_team: str
     # Demo routing keys work only where the loader says so (the local runtime): refused unless set.
     _demo_keys_accepted: bool = PrivateAttr(default=False)
@@ -195,7 +197,8 @@ class Directory(_Strict):
         policies = {p.id for p in self.escalation_policies}
         problems: list[str] = []
         for kind, items in (("people", self.people), ("schedules", self.schedules), ("escalation_policies", self.escalation_policies),
-                            ("teams", self.teams), ("services", self.services), ("problems", self.problems)):
+                            ("teams", self.teams), ("services", self.services), ("problems", self.problems),
+                            ("webhooks", self.webhooks)):
             ids = [item.id for item in items]
             problems += [f"{kind}: duplicate id {i!r}" for i in sorted({i for i in ids if ids.count(i) > 1})]
         emails: dict[str, str] = {}
@@ -228,6 +231,9 @@ class Directory(_Strict):
             if service.escalation_policy and service.escalation_policy not in policies:
                 problems.append(f"services[{si}].escalation_policy: unknown policy {service.escalation_policy!r}")
         service_ids = {s.id for s in self.services}
+        for wi, hook in enumerate(self.webhooks):
+            problems += [f"webhooks[{wi}].teams: unknown team {t!r}" for t in hook.teams if t not in teams]
+            problems += [f"webhooks[{wi}].services: unknown service {s!r}" for s in hook.services if s not in service_ids]
         for pi, problem in enumerate(self.problems):
             problems += [f"problems[{pi}].match.services: unknown service {s!r}" for s in problem.match.services if s not in service_ids]
         key_owners: dict[str, str] = {}

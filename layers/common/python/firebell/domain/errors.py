@@ -34,9 +34,11 @@ class FieldProblem:
 
 
 class FirebellError(Exception):
-    """Raised on purpose. `transient`: the same operation may succeed if retried."""
+    """Raised on purpose. `transient`: the same operation may succeed if retried; `retry_in_place`: at once, in the
+    same invocation (firebell/batch.py), rather than only when the queue hands the message out again."""
 
     transient: ClassVar[bool] = False
+    retry_in_place: ClassVar[bool] = True
 
 
 class PermanentError(FirebellError):
@@ -49,11 +51,22 @@ class TransientError(FirebellError):
     transient = True
 
 
+class WebhookGone(PermanentError):
+    """A subscription's endpoint answered 410 Gone: no retry will reach it (dead-lettered at once, replayable)."""
+
+
 # --- transient ------------------------------------------------------------------------------------
 
 
 class ConcurrentUpdate(TransientError):
     """Another writer saved first (optimistic lock or condition lost); the caller reloads and retries."""
+
+
+class WebhookUndelivered(TransientError):
+    """Some subscriptions' endpoints did not take an event (no answer, or not a 2xx): tried again on the schedule
+    (domain/webhooks.py), not at once, and dead-lettered with this reason once the attempts run out."""
+
+    retry_in_place = False
 
 
 class HeldBack(TransientError):

@@ -27,7 +27,7 @@ _PAGING_REASONS = ("level ", "incident manager", "nobody acknowledged", "assigne
 class Notice(BaseModel):
     """One notification delivered to a person (a timeline `notification_sent` line)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="ignore", frozen=True)  # stored: what a later version adds is read past
     person: str
     at: datetime
     channel: Literal["email", "sms"]
@@ -38,7 +38,7 @@ class Notice(BaseModel):
 
 
 class IncidentFacts(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="ignore", frozen=True)  # stored: what a later version adds is read past
     incident_id: str
     reference: str
     title: str

@@ -1,0 +1,103 @@
+"""Outgoing webhooks (pure): who subscribes to which incident events, what each delivery says and how it is signed.
+
+A subscription (the directory's `webhooks`, edited with the admin API: PUT /admin/webhooks/<id>) names a URL, the
+event types it wants (all when empty) and, optionally, the teams and services it is about. Each event is delivered
+as Standard Webhooks describe (https://www.standardwebhooks.com, spec v1): a JSON body `{type, timestamp, data}`
+and the headers `webhook-id` (the same on every retry of one event to one subscription: receivers deduplicate on
+it), `webhook-timestamp` (seconds) and `webhook-signature` (`v1,<base64 HMAC-SHA256 of "id.timestamp.body">`).
+Each subscription has its own secret (`whsec_…`), derived from the stack's one webhook key and its id, so a
+subscription's secret reveals nothing of another's; an admin reads it with GET /admin/webhooks/<id>/secret.
+
+Retries follow Standard Webhooks' suggested schedule (immediately, then 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h);
+as the spec says, any answer but a 2xx is a failure and retried (a 404 may be a receiver being deployed). A delivery
+still failing after the last goes to the dead-letter queue with the reason, from where the admin API replays it;
+410 Gone (the receiver says it is gone for good) goes there at once.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+from datetime import UTC, datetime
+from typing import Annotated, Any
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from .enums import EventType
+
+SECRET_PREFIX = "whsec_"
+# Seconds to wait before each retry (the n-th after the first attempt), as Standard Webhooks suggest.
+RETRY_SCHEDULE = (5, 300, 1800, 7200, 18000, 36000, 36000)
+ATTEMPTS = len(RETRY_SCHEDULE) + 1
+TIMEOUT_SECONDS = 10  # what an endpoint gets to answer: Standard Webhooks expect an answer within seconds
+_LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
+
+
+class WebhookSubscription(BaseModel):
+    model_config = ConfigDict(defer_build=True, extra="forbid", frozen=True)
+    id: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")]
+    url: Annotated[str, Field(min_length=1, max_length=2048)]
+    description: str = ""
+    events: list[EventType] = []  # none: every type
+    teams: list[str] = []  # none: every team's incidents
+    services: list[str] = []  # none: every service's
+    enabled: bool = True
+
+    @field_validator("url")
+    @classmethod
+    def _https(cls, url: str) -> str:
+        parts = urlsplit(url)
+        if parts.scheme == "https" and parts.hostname:
+            return url
+        if parts.scheme == "http" and parts.hostname in _LOCAL_HOSTS:  # a receiver on this machine (the local runtime)
+            return url
+        raise ValueError("must be an https:// URL (http:// only to this machine)")
+
+    def wants(self, event_type: EventType, team: str | None, service: str | None) -> bool:
+        return (self.enabled and (not self.events or event_type in self.events)
+                and (not self.teams or team in self.teams) and (not self.services or service in self.services))
+
+
+def subscription_secret(key: bytes, subscription_id: str) -> str:
+    """The subscription's own signing secret, derived from the stack's webhook key."""
+    derived = hmac.new(key, f"firebell webhook {subscription_id}".encode(), hashlib.sha256).digest()
+    return SECRET_PREFIX + base64.b64encode(derived).decode()
+
+
+def message_id(event_type: EventType, incident_id: str, occurred_at: datetime, subscription_id: str) -> str:
+    """The same for every attempt (and every publication) of one event to one subscription."""
+    digest = hashlib.sha256(f"{incident_id}|{event_type.value}|{occurred_at.isoformat()}|{subscription_id}".encode()).hexdigest()
+    return f"msg_{digest[:32]}"
+
+
+def body(event_type: EventType, occurred_at: datetime, incident: dict[str, Any]) -> str:
+    """Standard Webhooks' payload shape; `incident` is the incident as the API shows it, when the delivery was made."""
+    return json.dumps({"type": event_type.value, "timestamp": occurred_at.isoformat(), "data": {"incident": incident}},
+                      separators=(",", ":"), ensure_ascii=False)
+
+
+def headers(secret: str, msg_id: str, sent_at: datetime, payload: str) -> dict[str, str]:
+    """The request's headers, signed with the Standard Webhooks reference library."""
+    from standardwebhooks import Webhook
+
+    timestamp = int(sent_at.timestamp())
+    signed = Webhook(secret).sign(msg_id, datetime.fromtimestamp(timestamp, UTC), payload)
+    return {"content-type": "application/json", "user-agent": "firebell-webhooks/1", "webhook-id": msg_id,
+            "webhook-timestamp": str(timestamp), "webhook-signature": signed}
+
+
+def delivered(status: int | None) -> bool:
+    return status is not None and 200 <= status < 300
+
+
+def gone(status: int | None) -> bool:
+    """The receiver says it is gone for good: no retry will reach it."""
+    return status == 410
+
+
+def retry_delay(attempt: int) -> int:
+    """Seconds before the attempt after `attempt` (1 is the first)."""
+    return RETRY_SCHEDULE[min(attempt, len(RETRY_SCHEDULE)) - 1]
