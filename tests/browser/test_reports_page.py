@@ -7,6 +7,7 @@ import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
 
 from playwright.sync_api import expect
 
@@ -39,6 +40,24 @@ def test_an_incident_manager_reads_the_report_and_downloads_the_csv(pipeline: Ru
     period = urlencode({"from": (datetime.now(UTC) - timedelta(days=30)).isoformat(), "to": (datetime.now(UTC) + timedelta(minutes=5)).isoformat(),
                         "team": "platform", "priority": "P2"})
     expected = machine(pipeline, "GET", f"/reports?{period}")[1]["incidents"]
+    expect(summary).to_contain_text(re.compile(rf"Incidents\s*{expected}(?!\d)"), timeout=WAIT_MS)
+
+    # Dates of one's choice (the browser's London time), one service, reports made by hand
+    london = ZoneInfo("Europe/London")
+    today = datetime.now(london).date()
+    which = page.get_by_role("form", name="Which incidents")
+    which.get_by_label("Period").select_option("custom")
+    which.get_by_label("From (your time, from midnight)").fill(str(today - timedelta(days=1)))
+    which.get_by_label("To (your time, up to midnight after)").fill(str(today))
+    which.get_by_label("Team").select_option("")
+    which.get_by_label("Priority").select_option("")
+    which.get_by_label("Service").select_option("checkout")
+    which.get_by_label("Source").select_option("api")
+    page.get_by_role("button", name="Show").click()
+    start = datetime.combine(today - timedelta(days=1), datetime.min.time(), london)
+    period = urlencode({"from": start.isoformat(), "to": (start + timedelta(days=2)).isoformat(), "service": "checkout", "source": "api"})
+    expected = machine(pipeline, "GET", f"/reports?{period}")[1]["incidents"]
+    assert expected >= 1  # (the incident this test reported)
     expect(summary).to_contain_text(re.compile(rf"Incidents\s*{expected}(?!\d)"), timeout=WAIT_MS)
 
     with page.expect_download(timeout=WAIT_MS) as downloading:

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import subprocess
+import sys
 import threading
 import urllib.parse
 import urllib.request
@@ -228,3 +231,17 @@ def test_config_validate_names_the_first_problem(tmp_path: Path):
     (broken / "rules.yaml").write_text("{}\n")
     code, _, err = run("config", "validate", str(broken))
     assert code == 1 and "people" in err
+
+
+def test_a_command_cut_off_by_its_pipe_ends_quietly(tmp_path: Path):
+    """`firebell reports --csv | head`: the reader leaves while the command still writes; it ends with the
+    shell's code for that (141), without a traceback."""
+    script = tmp_path / "cut.py"
+    script.write_text(
+        "import sys\n"
+        "from firebell.cli import main as cli\n"
+        "cli.main = lambda: print('x' * 1_000_000) or 0\n"  # more than a pipe holds: the write meets the closed pipe
+        "cli.run_entry_point()\n")
+    cut = subprocess.run(f"{sys.executable} {script} | head -c 1", shell=True, capture_output=True, text=True, timeout=60,
+                         env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+    assert cut.stdout == "x" and cut.stderr == "", cut.stderr

@@ -92,6 +92,8 @@ def test_reports_as_a_table_as_json_and_as_csv(firebell) -> None:
     assert rows[0].startswith("reference,title,opened_at,") and any(row.startswith(reference + ",") for row in rows[1:])
     bad = firebell("reports", "--from", "last tuesday")
     assert bad.returncode == 1 and "--from" in bad.stderr
+    monthly = json.loads(firebell("-o", "json", "reports", "--bucket", "month").stdout)
+    assert monthly["filter"]["bucket"] == "month" and all(len(p["key"]) == 7 for p in monthly["by_period"])  # 2026-12
 
 
 def test_a_calendar_feed_address_from_the_cli_is_what_a_calendar_app_subscribes_to(firebell) -> None:

@@ -50,6 +50,8 @@ def test_an_alarm_matching_a_known_error_pages_with_its_workaround(shipped_confi
     assert line.message == "Known error PRB-1 (Connection pool too small for the Monday peak): scale the checkout service to 6 tasks"
     [page] = [e for e in world.messenger.emails if "level 1" in e.body]
     assert "Known error PRB-1 (Connection pool too small for the Monday peak). Workaround: scale the checkout service to 6 tasks" in page.body
+    [sms] = [m for m in world.messenger.sms if incident.reference in m.text][:1]
+    assert "Known error PRB-1: scale the checkout service to 6 tasks" in sms.text  # the SMS page says what to do too
     # a report in words matches by its keywords; one that does not stays without
     worded = world.service.report(IncidentCreate(title="Checkout timeout when paying", reporter="erin", service="checkout"))
     assert worded.known_error.problem == "PRB-1"

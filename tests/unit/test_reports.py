@@ -74,7 +74,11 @@ def test_a_filter_narrows_every_figure_and_drills_are_left_out(shipped_config):
     everything = build_report(items, MAY, shipped_config.directory)
     assert (everything.incidents, everything.drills_excluded, everything.mtta.mean_seconds) == (2, 1, 330)
     platform = build_report(items, MAY.model_copy(update={"team": "platform"}), shipped_config.directory)
-    assert (platform.incidents, platform.mtta.mean_seconds) == (1, 60)
+    assert (platform.incidents, platform.drills_excluded, platform.mtta.mean_seconds) == (1, 1, 60)
+    payments = build_report(items, MAY.model_copy(update={"team": "payments"}), shipped_config.directory)
+    assert (payments.incidents, payments.drills_excluded) == (1, 0)  # (the drill was the platform team's)
+    blank = build_report(items, ReportFilter(start=MAY.start, end=MAY.end, team=""), shipped_config.directory)
+    assert (blank.incidents, blank.on_call == everything.on_call) == (2, True)  # an empty filter filters nothing
 
 
 def test_sla_compliance_and_breaches(shipped_config):

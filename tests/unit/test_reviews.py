@@ -3,13 +3,14 @@ found, action items reminded until done by a reminder run of their own, and the 
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, timedelta
 
 import pytest
+from pydantic import ValidationError
 
 from firebell import workflows as machines
 from firebell.domain.enums import TimelineKind
-from firebell.domain.errors import InvalidTransition, UnknownPerson
+from firebell.domain.errors import InvalidRequest, InvalidTransition, UnknownPerson
 from firebell.domain.requests import ActionItemCreate, IncidentCreate, ReviewDraft
 from firebell.domain.review_export import review_markdown
 from tests.fakes import FakeWorkflows
@@ -80,6 +81,22 @@ def test_an_action_names_a_person_of_the_directory_and_an_action_that_exists(wor
         world.service.reviews.add_action(reviewed, "carol", ActionItemCreate(text="x", owner="nobody", due_at=world.clock()))
     with pytest.raises(InvalidTransition, match="no such action"):
         world.service.reviews.action_done(reviewed, "bob", 3)
+
+
+@pytest.mark.parametrize("due", [timedelta(0), timedelta(days=-1), timedelta(days=366)])
+def test_an_action_is_due_within_the_next_year(world: World, reviewed: str, due: timedelta):
+    with pytest.raises(InvalidRequest) as refused:
+        world.service.reviews.add_action(reviewed, "carol", ActionItemCreate(text="x", owner="bob", due_at=world.clock() + due))
+    assert [p.field for p in refused.value.problems] == ["body.due_at"]
+
+
+def test_a_due_time_given_with_an_offset_is_kept_and_shown_in_utc():
+    from datetime import datetime, timezone
+
+    item = ActionItemCreate(text="x", owner="bob", due_at=datetime(2026, 12, 4, 9, 0, tzinfo=timezone(timedelta(hours=5, minutes=30))))
+    assert item.due_at == datetime(2026, 12, 4, 3, 30, tzinfo=UTC) and item.due_at.tzinfo is UTC
+    with pytest.raises(ValidationError, match="out of range"):
+        ActionItemCreate(text="x", owner="bob", due_at="0001-01-01T00:00:00+05:00")
 
 
 def test_the_review_as_markdown(world: World, reviewed: str):

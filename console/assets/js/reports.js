@@ -6,7 +6,9 @@ import { get, post } from "./api.js";
 import { announce, append, cell, clear, duration, field, h, saveFile, select, showAlert } from "./dom.js";
 
 const DAY = 24 * 3600 * 1000;
-const PERIODS = [["7", "Last 7 days"], ["30", "Last 30 days"], ["90", "Last 90 days"], ["365", "Last 365 days"]];
+const PERIODS = [["7", "Last 7 days"], ["30", "Last 30 days"], ["90", "Last 90 days"], ["365", "Last 365 days"], ["custom", "Dates of your choice"]];
+const SOURCES = [["", "All sources"], ["cloudwatch_alarm", "CloudWatch alarms"], ["pagerduty_events", "PagerDuty Events API"],
+  ["alertmanager", "Alertmanager"], ["api", "Reported (API, console, CLI)"]];
 
 const seconds = (value) => (value === null || value === undefined ? "—" : duration(value));
 const percent = (part, whole) => (whole ? `${Math.round((100 * part) / whole)} %` : "—");
@@ -30,32 +32,58 @@ export function render(main, ctx) {
   const period = select("period", PERIODS, "30");
   const team = select("team", [["", "All teams"]], "");
   const priority = select("priority", [["", "All priorities"], ...["P1", "P2", "P3", "P4", "P5"].map((p) => [p, p])], "");
+  const service = select("service", [["", "All services"]], "");
+  const source = select("source", SOURCES, "");
+  const from = h("input", { type: "date", name: "from" });
+  const to = h("input", { type: "date", name: "to" });
+  const dates = [field("From (your time, from midnight)", from), field("To (your time, up to midnight after)", to)];
+  const showDates = () => dates.forEach((d) => { d.hidden = period.value !== "custom"; });
+  period.addEventListener("change", showDates);
+  showDates();
   const download = h("button", { type: "button", class: "secondary" }, "Download CSV");
   const body = h("div", {}, h("p", {}, "Loading…"));
   const form = h("form", { class: "card", "aria-label": "Which incidents" },
-    h("div", { class: "form-grid report-filters" }, field("Period", period), field("Team", team), field("Priority", priority)),
+    h("div", { class: "form-grid report-filters" }, field("Period", period), ...dates, field("Team", team), field("Service", service),
+      field("Priority", priority), field("Source", source)),
     h("div", { class: "form-buttons" }, h("button", { type: "submit" }, "Show"), download));
   append(main, [h("h1", { tabindex: "-1" }, "Reports"), ctx.may("run_drill") ? drillCard(ctx) : null, form, body]);
 
   ctx.directory().then((dir) => {
-    if (dir) dir.teams.forEach((t) => team.append(h("option", { value: t.id }, t.name || t.id)));
+    if (!dir) return;
+    dir.teams.forEach((t) => team.append(h("option", { value: t.id }, t.name || t.id)));
+    (dir.services || []).forEach((s) => service.append(h("option", { value: s.id }, s.name || s.id)));
   }).catch(() => {});
 
+  // [start, end) of the period: the last N days up to now, or the chosen dates from local midnight to the midnight
+  // after the last one (the API refuses a reversed or over-400-day period, naming the field).
+  const span = () => {
+    if (period.value !== "custom") {
+      const end = new Date();
+      return [new Date(end.getTime() - Number(period.value) * DAY), end];
+    }
+    const start = from.valueAsDate ? new Date(`${from.value}T00:00`) : new Date(Date.now() - 30 * DAY);
+    const end = to.valueAsDate ? new Date(new Date(`${to.value}T00:00`).getTime() + DAY) : new Date();
+    return [start, end];
+  };
+
   const query = () => {
-    const end = new Date();
-    const start = new Date(end.getTime() - Number(period.value) * DAY);
+    const [start, end] = span();
     const params = new URLSearchParams({ from: start.toISOString(), to: end.toISOString() });
-    if (team.value) params.set("team", team.value);
-    if (priority.value) params.set("priority", priority.value);
+    for (const [name, control] of [["team", team], ["service", service], ["priority", priority], ["source", source]]) {
+      if (control.value) params.set(name, control.value);
+    }
     return params;
   };
 
   async function load() {
     const params = query();
-    params.set("bucket", Number(period.value) > 90 ? "month" : "week");
+    const [start, end] = span();
+    params.set("bucket", end - start > 90 * DAY ? "month" : "week");
     const report = await get(`/reports?${params}`);
     clear(body, ...sections(report));
-    announce(`Report for ${PERIODS.find(([v]) => v === period.value)[1].toLowerCase()}: ${report.incidents} incidents`);
+    const which = period.value === "custom" ? `${start.toLocaleDateString()} to ${new Date(end - 1).toLocaleDateString()}`
+      : PERIODS.find(([v]) => v === period.value)[1].toLowerCase();
+    announce(`Report for ${which}: ${report.incidents} incidents`);
   }
 
   form.addEventListener("submit", (event) => { event.preventDefault(); load().catch(showAlert); });

@@ -228,6 +228,7 @@ def _register_reports(sub: argparse._SubParsersAction) -> None:
         reports.add_argument(f"--{name}")
     reports.add_argument("--by", choices=("priority", "team", "service", "period", "sla", "on-call", "alerts"), default="priority",
                          help="the table shown after the summary")
+    reports.add_argument("--bucket", choices=("week", "month"), default="week", help="the periods of --by period (UTC)")
     reports.add_argument("--csv", action="store_true", help="the period's incidents as CSV, one row each")
     reports.set_defaults(run=_reports)
     drill = sub.add_parser("drill", help="training drills: start one, end it, read its report").add_subparsers(dest="action", required=True)
@@ -254,7 +255,7 @@ def _reports(args: argparse.Namespace, api: Api, out: TextIO) -> None:
     if args.csv:
         print(api.call("GET", "/reports/incidents.csv", query=query), end="", file=out)
         return
-    report = api.call("GET", "/reports", query=query)
+    report = api.call("GET", "/reports", query={**query, "bucket": args.bucket})
     if args.output == "json":
         emit(report, "json", out)
         return

@@ -10,7 +10,9 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+
+from .models import text
 
 
 class ProblemStatus(StrEnum):
@@ -32,20 +34,23 @@ class ProblemMatch(BaseModel):
 
 class Problem(BaseModel):
     model_config = ConfigDict(defer_build=True, extra="forbid", frozen=True)
-    id: Annotated[str, Field(min_length=1)]
-    title: Annotated[str, Field(min_length=1)]
+    id: Annotated[str, Field(min_length=1, max_length=64)]
+    title: text(200)
     status: ProblemStatus = ProblemStatus.INVESTIGATING
-    description: str = ""
-    root_cause: str = ""
-    workaround: str = ""
+    description: text(4000, required=False) = ""
+    root_cause: text(4000, required=False) = ""
+    # Copied into the incidents it explains and every page sent for them: a few sentences, not a runbook (link one).
+    workaround: Annotated[text(1000, required=False), Field(validate_default=True)] = ""
     match: ProblemMatch = Field(default_factory=ProblemMatch)
-    incidents: list[str] = []  # incidents linked to it by hand (INC-n), besides those it matched
+    # Incidents linked to it by hand, besides those it matched: their references.
+    incidents: Annotated[list[Annotated[str, Field(pattern=r"^[A-Z][A-Z0-9]*-[0-9]+$", max_length=32)]], Field(max_length=1000)] = []
 
-    @model_validator(mode="after")
-    def _a_known_error_says_what_to_do(self) -> "Problem":
-        if self.status is ProblemStatus.KNOWN_ERROR and not self.workaround.strip():
+    @field_validator("workaround")
+    @classmethod
+    def _a_known_error_says_what_to_do(cls, workaround: str, info: ValidationInfo) -> str:
+        if info.data.get("status") is ProblemStatus.KNOWN_ERROR and not workaround:
             raise ValueError("a known error needs its workaround: what a responder does until the problem is resolved")
-        return self
+        return workaround
 
 
 def matches(match: ProblemMatch, text: str, alerts: tuple[str | None, ...], service: str | None) -> bool:

@@ -22,7 +22,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Callable, Iterable, Literal
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel
+from pydantic import BaseModel, field_validator
 
 from .directory import Directory
 from .facts import IncidentFacts, Notice
@@ -42,8 +42,18 @@ class ReportFilter(BaseModel):
     bucket: Literal["week", "month"] = "week"
     recurring_threshold: int = 3
 
-    def matches(self, facts: IncidentFacts) -> bool:
-        return (self.start <= facts.opened_at < self.end and not facts.drill
+    @field_validator("team", "service", "priority", "source", mode="before")
+    @classmethod
+    def _blank_is_no_filter(cls, value: object) -> object:  # (`?team=` is no filter, as a form sends it)
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @property
+    def filtered(self) -> bool:
+        return any((self.team, self.service, self.priority, self.source))
+
+    def matches(self, facts: IncidentFacts, drills: bool = False) -> bool:
+        """In the period and the filter; drills never, unless `drills` (to count those left out)."""
+        return (self.start <= facts.opened_at < self.end and facts.drill is drills
                 and all(wanted is None or wanted == have for wanted, have in (
                     (self.team, facts.team), (self.service, facts.service), (self.priority, facts.priority), (self.source, facts.source))))
 
@@ -291,7 +301,7 @@ def hours_on_call(directory: Directory, start: datetime, end: datetime) -> dict[
 
 
 def _on_call(items: list[IncidentFacts], directory: Directory, period: ReportFilter, now: datetime) -> list[PersonLoad]:
-    filtered = period.team or period.service or period.priority or period.source
+    filtered = period.filtered
     hours = {} if filtered else hours_on_call(directory, period.start, min(period.end, max(now, period.start)))
     notices: dict[str, list[Notice]] = defaultdict(list)
     acknowledged: Counter[str] = Counter()
@@ -324,7 +334,7 @@ def build_report(facts: Iterable[IncidentFacts], period: ReportFilter, directory
     alerts = _alerts(items)
     resolved = [f for f in items if f.resolved_at]
     return Report(
-        filter=period, incidents=len(items), drills_excluded=sum(1 for f in everything if f.drill),
+        filter=period, incidents=len(items), drills_excluded=sum(1 for f in everything if period.matches(f, drills=True)),
         mtta=_mtta(items), mttr=_mttr(items),
         time_to_first_page=_since_opening(items, "first_page_at"),
         auto_resolved_share=round(sum(f.auto_resolved for f in resolved) / len(resolved), 4) if resolved else None,

@@ -3,9 +3,10 @@ The incident and the messages between functions are models.py's."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Annotated
 
-from pydantic import AwareDatetime, Field
+from pydantic import AfterValidator, AwareDatetime, Field
 
 from .enums import Impact, Urgency
 from .models import Actor, LongText, Model, Name, Title, text
@@ -75,10 +76,17 @@ class DrillStart(Model):
     urgency: Urgency = Urgency.MEDIUM
 
 
+def _in_utc(at: datetime) -> datetime:
+    try:
+        return at.astimezone(UTC)
+    except OverflowError:  # (a time at the very ends of datetime's range, e.g. year 1 with a positive offset)
+        raise ValueError("is out of range") from None
+
+
 class ActionItemCreate(Model):
     text: text(2000)
     owner: Actor  # a person of the directory: reminded until it is done
-    due_at: AwareDatetime
+    due_at: Annotated[AwareDatetime, AfterValidator(_in_utc)]  # within the next year (usecases/reviews.py)
 
 
 class ProblemLink(Model):

@@ -3,7 +3,7 @@ an excerpt of the timeline, for a wiki page or a pull request."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 from .enums import TimelineKind
 from .models import Incident, TimelineEntry
@@ -21,7 +21,7 @@ def cell(text: object) -> str:
 
 
 def _when(at: datetime | None) -> str:
-    return f"{at:%Y-%m-%d %H:%M} UTC" if at else "—"
+    return f"{at.astimezone(UTC):%Y-%m-%d %H:%M} UTC" if at else "—"
 
 
 def _after(later: datetime | None, earlier: datetime) -> str:

@@ -58,5 +58,8 @@ def compose(ctx: Context, config: FirebellConfig, incident: Incident, person: Pe
     if incident.status is Status.TRIGGERED and api_url and ctx.ack_secret is not None:
         link = acknowledge_link(ctx, config, incident, person.id, now)
         lines += ["", f"Acknowledge (stops paging): {link}"]
-    text = f"firebell {drill}{incident.reference} {priority} {state}: {incident.title}"[:120] + (f" Ack: {link}" if link else "")
+    text = f"firebell {drill}{incident.reference} {priority} {state}: {incident.title}"[:120]
+    if incident.known_error and incident.status is not Status.CLOSED:  # what to do, in the SMS too (its first 100 characters)
+        text += f" Known error {incident.known_error.problem}: {incident.known_error.workaround[:100]}"
+    text += f" Ack: {link}" if link else ""
     return subject, "\n".join(lines), text

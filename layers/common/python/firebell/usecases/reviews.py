@@ -5,15 +5,18 @@ review). The review as Markdown is domain/review_export.py."""
 from __future__ import annotations
 
 import math
+from datetime import timedelta
 
 from .. import workflows as machines
 from ..domain.enums import TimelineKind
-from ..domain.errors import InvalidTransition, UnknownPerson
+from ..domain.errors import FieldProblem, InvalidRequest, InvalidTransition, UnknownPerson
 from ..domain.models import ActionItem
 from ..domain.requests import ActionItemCreate, ReviewDraft
 from ..outbox import Change, EffectKind, Needs
 from .base import Context, Incidents, Outcome
 from .duties import lead, reach, replace_action, review_interval, start_reminder
+
+MAX_DUE = timedelta(days=365)
 
 def _review(c: Change, what: str):
     review = c.incident.review
@@ -46,6 +49,9 @@ class Reviews:
         config = self._ctx.config()
         if config.directory.person(request.owner) is None:
             raise UnknownPerson(request.owner, field="body.owner")
+        now = self._ctx.clock()
+        if not now < request.due_at <= now + MAX_DUE:  # (a reminder run lasts at most a year: Step Functions' limit)
+            raise InvalidRequest(problems=[FieldProblem("body.due_at", "must be in the future, at most 365 days from now")])
 
         def decide(c: Change) -> None:
             review = _review(c, "add an action to the review of")
