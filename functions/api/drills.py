@@ -8,9 +8,11 @@
 from __future__ import annotations
 
 from http import HTTPStatus
+from typing import Annotated
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.openapi.params import Header
 
 from firebell import wiring
 from firebell.domain.drills import DrillReport, drill_report
@@ -28,11 +30,17 @@ router = Router()
 
 
 @router.post("/drills", summary="Start a drill: a synthetic incident, marked as a drill, paged through the real policy and schedules",
-             responses={201: {"description": "Started: the drill's incident, paged like any"}})
-def start_drill(request: DrillStart) -> Response[IncidentRead]:
-    incident = wiring.intake().start_drill(request, guard.actor(router))
-    return Response(HTTPStatus.CREATED, "application/json", wiring.incidents().read(incident).model_dump(mode="json"),
-                    headers={"Location": f"/drills/{incident.reference}"})
+             description="With an Idempotency-Key header, a retry returns the drill the first request started (201, "
+                         "Idempotent-Replayed: true), as POST /incidents does.",
+             responses={201: {"description": "Started: the drill's incident, paged like any"},
+                        422: {"description": "Invalid request, or an Idempotency-Key already used with a different body"}})
+def start_drill(request: DrillStart,
+                idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", min_length=1, max_length=255)] = None,
+                ) -> Response[IncidentRead]:
+    actor = guard.actor(router)
+    incident, replayed = wiring.intake().start_drill(request, actor, f"{actor}|{idempotency_key}" if idempotency_key else None)
+    headers = {"Location": f"/drills/{incident.reference}"} | ({"Idempotent-Replayed": "true"} if replayed else {})
+    return Response(HTTPStatus.CREATED, "application/json", wiring.incidents().read(incident).model_dump(mode="json"), headers=headers)
 
 
 @router.post("/drills/<incident_id>/end", summary="End a drill: resolved and closed at once, every timer stopped, nobody told",

@@ -10,7 +10,7 @@ import pytest
 from firebell import workflows as machines
 from firebell.domain.drills import drill_report
 from firebell.domain.enums import Status
-from firebell.domain.errors import InvalidTransition
+from firebell.domain.errors import IdempotencyKeyReused, InvalidTransition
 from firebell.domain.facts import facts_of
 from firebell.domain.requests import DrillStart, IncidentCreate
 from firebell.domain.reports import ReportFilter, build_report
@@ -22,7 +22,7 @@ MAY = ReportFilter(start=datetime(2026, 5, 1, tzinfo=UTC), end=datetime(2026, 6,
 
 
 def test_a_drill_pages_whoever_is_on_call_and_every_message_says_it_is_a_drill(world: World):
-    drill = world.service.intake.start_drill(DrillStart(service="checkout"), actor="carol")
+    drill, _ = world.service.intake.start_drill(DrillStart(service="checkout"), actor="carol")
 
     assert drill.drill and drill.title == "[DRILL] Checkout returns errors" and drill.priority is not None
     assert world.workflows.started(machines.ESCALATION)  # the real escalation
@@ -32,7 +32,7 @@ def test_a_drill_pages_whoever_is_on_call_and_every_message_says_it_is_a_drill(w
 
 
 def test_a_drill_ends_in_one_step_and_its_report_has_each_responders_time(world: World):
-    drill = world.service.intake.start_drill(DrillStart(service="checkout", impact="high", urgency="high"), actor="carol")
+    drill, _ = world.service.intake.start_drill(DrillStart(service="checkout", impact="high", urgency="high"), actor="carol")
     level_1 = next(e.to for e in world.messenger.emails if "level 1" in e.body).split("@")[0]  # (the directory's ids are the addresses' names)
     world.clock.advance(minutes=5)
     world.service.page(page_request(drill.incident_id, 2, ["bob"], token="page-2"))  # level 1 did not answer
@@ -54,7 +54,7 @@ def test_a_drill_ends_in_one_step_and_its_report_has_each_responders_time(world:
 
 
 def test_drills_are_left_out_of_reports_and_a_real_incident_cannot_be_ended_as_one(world: World):
-    drill = world.service.intake.start_drill(DrillStart(), actor="carol")
+    drill, _ = world.service.intake.start_drill(DrillStart(), actor="carol")
     world.service.resolution.end_drill(drill.incident_id, by="carol")
     real = world.service.report(IncidentCreate(title="Checkout errors", reporter="erin"))
     facts = [*world.store.facts_between(MAY.start, MAY.end), facts_of(real, world.store.timeline(real.incident_id))]
@@ -65,3 +65,11 @@ def test_drills_are_left_out_of_reports_and_a_real_incident_cannot_be_ended_as_o
     with pytest.raises(InvalidTransition, match="it is not a drill"):
         world.service.resolution.end_drill(real.incident_id, by="carol")
     world.clock.advance(timedelta(minutes=1))
+
+
+def test_a_retried_start_with_its_idempotency_key_starts_one_drill(world: World):
+    first, replayed_first = world.service.intake.start_drill(DrillStart(), actor="carol", idempotency_key="carol|k1")
+    again, replayed = world.service.intake.start_drill(DrillStart(), actor="carol", idempotency_key="carol|k1")
+    assert (again.incident_id, replayed_first, replayed) == (first.incident_id, False, True)
+    with pytest.raises(IdempotencyKeyReused):  # the same key for another request
+        world.service.intake.start_drill(DrillStart(title="Another"), actor="carol", idempotency_key="carol|k1")

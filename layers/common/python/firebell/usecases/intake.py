@@ -51,8 +51,8 @@ def _once(work: Callable[[int], list[Handled]]) -> list[Handled]:
     return work(0)
 
 
-def fingerprint(request: IncidentCreate) -> str:
-    return hashlib.sha256(json.dumps(request.model_dump(mode="json"), sort_keys=True).encode()).hexdigest()
+def fingerprint(request: IncidentCreate | DrillStart) -> str:
+    return hashlib.sha256(json.dumps({"kind": type(request).__name__, **request.model_dump(mode="json")}, sort_keys=True).encode()).hexdigest()
 
 
 def alarm_signal(alarm: AlarmDetails) -> Signal:
@@ -101,18 +101,28 @@ class AlertIntake:
 
         `actor`: who asked (the authenticated caller), named on the timeline; the incident's reporter is the
         request's `reporter` (someone reporting for another) or else the actor."""
-        print_ = fingerprint(request)
+        reporter = request.reporter or actor
+        if reporter is None:
+            raise ValueError("a report names its reporter, or is made by an authenticated actor")
+        return self._opened_once(idempotency_key, fingerprint(request), lambda: self._new(
+            str(ULID()), title=request.title, description=request.description, source=Source.API, reporter=reporter,
+            service=request.service, impact=request.impact, urgency=request.urgency, opened_by=actor,
+        ))
+
+    def start_drill(self, request: DrillStart, actor: str, idempotency_key: str | None = None) -> tuple[Incident, bool]:
+        """A training drill: a synthetic incident opened, classified and paged like any (the real policy and
+        schedules), marked as a drill in every message and left out of the reports; Resolution.end_drill ends it.
+        With an Idempotency-Key, as report_once: True when an earlier request with it had started it."""
+        return self._opened_once(idempotency_key, fingerprint(request), lambda: self._new(
+            str(ULID()), title=f"[DRILL] {request.title}", description=f"A drill started by {actor}.", source=Source.API,
+            reporter=actor, service=request.service, impact=request.impact, urgency=request.urgency, drill=True))
+
+    def _opened_once(self, idempotency_key: str | None, print_: str, new: Callable[[], Change]) -> tuple[Incident, bool]:
         if idempotency_key:
             existing = self._bound(idempotency_key, print_)
             if existing:
                 return existing, True
-        reporter = request.reporter or actor
-        if reporter is None:
-            raise ValueError("a report names its reporter, or is made by an authenticated actor")
-        change = self._new(
-            str(ULID()), title=request.title, description=request.description, source=Source.API, reporter=reporter,
-            service=request.service, impact=request.impact, urgency=request.urgency, opened_by=actor,
-        )
+        change = new()
         if idempotency_key:
             change.idempotency = IdempotencyClaim(key=idempotency_key, incident_id=change.incident_id, fingerprint=print_,
                                                   expires_at=change.now + timedelta(days=_IDEMPOTENCY_DAYS))
@@ -120,13 +130,6 @@ class AlertIntake:
             return self._incidents.open(change).incident, False
         except IdempotencyKeyTaken:
             return self._bound(idempotency_key, print_), True
-
-    def start_drill(self, request: DrillStart, actor: str) -> Incident:
-        """A training drill: a synthetic incident opened, classified and paged like any (the real policy and
-        schedules), marked as a drill in every message and left out of the reports; Resolution.end_drill ends it."""
-        change = self._new(str(ULID()), title=f"[DRILL] {request.title}", description=f"A drill started by {actor}.", source=Source.API,
-                           reporter=actor, service=request.service, impact=request.impact, urgency=request.urgency, drill=True)
-        return self._incidents.open(change).incident
 
     def _bound(self, key: str, print_: str) -> Incident | None:
         found = self._store.idempotent_incident(key)
