@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from infra.local.demo import stop_process, DemoFailed, local_aws_client, machine_headers, wait_for
+from infra.local.webhook_receiver import WebhookReceiver
 from infra.topology import ROOT, TOPOLOGY
 
 ALARM_EVENT = ROOT / "events" / "cloudwatch" / "alarm-state-alarm.json"
@@ -44,7 +45,10 @@ REF = re.compile(r"\bINC-\d+\b")
 WHY = re.compile(r"receiving this for: (.+?)\.?$", re.M)
 ACK_LINK = re.compile(r"\s*Ack: \S+\s*$")
 INVARIANTS = ("incidents_unpaged", "duplicate_pages", "occurrence_count_errors", "missing_timeline_entries",
-              "dead_letters_without_reason", "acked_then_paged", "http_5xx_after_retries")
+              "dead_letters_without_reason", "acked_then_paged", "http_5xx_after_retries",
+              # outgoing webhooks (docs/webhooks.md): each incident's incident.opened reaches the subscribed receiver,
+              # every attempt of it under one webhook-id (repeats of that id are allowed: receivers deduplicate on it)
+              "webhooks_undelivered", "webhook_ids_conflicting")
 
 
 @dataclass(frozen=True)
@@ -410,13 +414,43 @@ def measure(pipeline: Pipeline, run: Run, quiet: bool, fault_rate: float) -> dic
     }
 
 
+def subscribe_webhooks(pipeline: Pipeline, receiver: WebhookReceiver) -> None:
+    """incident.opened to `receiver`, subscribed before any event (the webhooks function reads it on its first)."""
+    status, answer, _ = retrying("PUT", f"{pipeline.api_url}/admin/webhooks/faults", {"id": "faults", "url": receiver.url,
+                                                                                      "events": ["incident.opened"]})
+    if status not in (200, 201):
+        raise RuntimeError(f"could not subscribe the webhook receiver: {status} {answer}")
+
+
+def webhook_invariants(receiver: WebhookReceiver, incidents: list[dict[str, Any]]) -> tuple[dict[str, int], dict[str, Any]]:
+    ids: dict[str, set[str]] = defaultdict(set)
+    deliveries = Counter()
+    for headers, body, status in receiver.got:
+        reference = json.loads(body)["data"]["incident"]["reference"]
+        ids[reference].add(headers.get("webhook-id", ""))
+        deliveries[reference] += status == 200
+    undelivered = [i["reference"] for i in incidents if not deliveries[i["reference"]]]
+    conflicting = [ref for ref, seen in ids.items() if len(seen) > 1]
+    return ({"webhooks_undelivered": len(undelivered), "webhook_ids_conflicting": len(conflicting)},
+            {"webhooks_received": len(receiver.got), "webhooks_repeated": sum(n - 1 for n in deliveries.values() if n > 1),
+             "webhooks_undelivered": undelivered[:20], "webhook_ids_conflicting": conflicting[:20]})
+
+
 def run_load(fault_rate: float, seed: int, load: Load, deadline_seconds: float = 600) -> dict[str, Any]:
     """One run on a fresh runtime: drive the load, wait until quiet (bounded), measure every invariant."""
     run = make_run(load, seed)
-    with local_runtime(fault_rate, seed) as pipeline:
-        started = time.monotonic()
-        drive(pipeline, run, deadline_seconds / 2)
-        quiet = wait_until_quiet(pipeline, max(30.0, deadline_seconds - (time.monotonic() - started)))
-        result = measure(pipeline, run, quiet, fault_rate)
-        result["details"]["seconds"] = round(time.monotonic() - started, 1)
-        return result
+    receiver = WebhookReceiver()
+    try:
+        with local_runtime(fault_rate, seed) as pipeline:
+            subscribe_webhooks(pipeline, receiver)
+            started = time.monotonic()
+            drive(pipeline, run, deadline_seconds / 2)
+            quiet = wait_until_quiet(pipeline, max(30.0, deadline_seconds - (time.monotonic() - started)))
+            result = measure(pipeline, run, quiet, fault_rate)
+            hooks, hook_details = webhook_invariants(receiver, list_incidents(pipeline.api_url) or [])
+            result.update(hooks)
+            result["details"].update(hook_details)
+            result["details"]["seconds"] = round(time.monotonic() - started, 1)
+            return result
+    finally:
+        receiver.close()
