@@ -28,7 +28,7 @@ from firebell.usecases.rearm import TimerRearm
 from firebell.usecases.resolution import Resolution
 from firebell.usecases.sla_clocks import SlaClocks
 from firebell.usecases.sms_digests import SmsDigests
-from firebell.usecases.webhooks import WebhookDeliveries, WebhookSecrets
+from firebell.usecases.webhooks import WebhookDeliveries, WebhookReplay, WebhookSecrets
 from firebell.domain import webhooks
 from firebell.domain.alarms import ALARM_STATE_CHANGE_PATTERN
 from firebell.domain.enums import EventType
@@ -205,6 +205,7 @@ class Permissions:
     table_read_write: tuple[str, ...] = ()
     publish_to_topics: tuple[str, ...] = ()
     send_to_queues: tuple[str, ...] = ()  # includes the function's own DLQ, named "<queue>-dlq"
+    consume_queues: tuple[str, ...] = ()  # read and delete messages (beyond a queue trigger's own)
     start_executions: tuple[str, ...] = ()
     stop_executions: tuple[str, ...] = ()
     answer_tasks: tuple[str, ...] = ()  # SendTaskSuccess/Failure/Heartbeat on these state machines
@@ -241,7 +242,9 @@ class FunctionSpec:
             table_read_write=(TABLE,) if self.runs else (),
             publish_to_topics=(EVENTS_TOPIC,) if EffectKind.PUBLISH in needs.effects else (),
             # A queue consumer dead-letters what no retry can fix, with the reason (firebell/batch.py).
-            send_to_queues=(f"{self.trigger.queue}-dlq",) if isinstance(self.trigger, QueueTrigger) else (),
+            send_to_queues=((f"{self.trigger.queue}-dlq",) if isinstance(self.trigger, QueueTrigger) else ())
+            + ((WEBHOOKS_QUEUE,) if needs.replays_webhooks else ()),
+            consume_queues=(f"{WEBHOOKS_QUEUE}-dlq",) if needs.replays_webhooks else (),
             start_executions=_in_order(needs.starts),
             stop_executions=_in_order(needs.stops),
             answer_tasks=_in_order(needs.answers),
@@ -263,6 +266,9 @@ class FunctionSpec:
             variables[f"{machine.upper()}_STATE_MACHINE_ARN"] = ("state_machine", machine)
         if needs.signs_webhooks:
             variables["WEBHOOK_SECRET_ARN"] = ("secret", WEBHOOK_SECRET)
+        if needs.replays_webhooks:
+            variables["WEBHOOKS_QUEUE_URL"] = ("queue_url", WEBHOOKS_QUEUE)
+            variables["WEBHOOKS_DLQ_URL"] = ("queue_url", f"{WEBHOOKS_QUEUE}-dlq")
         if needs.signs_ack_links:
             variables["ACK_SECRET_ARN"] = ("secret", ACK_SECRET)
             # The API's own URL would make the API depend on itself (CloudFormation cannot): its function's
@@ -320,6 +326,7 @@ ALARMS_TOPIC = "alarms"
 EVENTS_TOPIC = "events"
 ACK_SECRET = "ack-links"
 WEBHOOK_SECRET = "webhook-key"
+WEBHOOKS_QUEUE = "webhooks"
 MACHINES = machines.ALL
 
 
@@ -354,7 +361,7 @@ TOPOLOGY = Topology(
         # Fed by the state machines: pages, acknowledgement watch, SLA, reminders, confirmation window.
         QueueSpec("notify"),
         # Every incident event, for the outgoing webhooks; each attempt on Standard Webhooks' schedule (about 28 h).
-        QueueSpec("webhooks", subscriptions=(Subscription(EVENTS_TOPIC, True),), max_receive_count=webhooks.ATTEMPTS),
+        QueueSpec(WEBHOOKS_QUEUE, subscriptions=(Subscription(EVENTS_TOPIC, True),), max_receive_count=webhooks.ATTEMPTS),
     ),
     functions=(
         FunctionSpec(
@@ -379,7 +386,7 @@ TOPOLOGY = Topology(
                             "the routing key in the path, an integration key of one service (Alertmanager webhook)"),
             )),
             # Reports and monitoring tools' alerts, people's commands, stakeholder updates and reviews.
-            runs=(AlertIntake, Lifecycle, Resolution, Duties, Reviews, ChangeEvents, WebhookSecrets),
+            runs=(AlertIntake, Lifecycle, Resolution, Duties, Reviews, ChangeEvents, WebhookSecrets, WebhookReplay),
             memory_mb=PAGING_MEMORY_MB,
         ),
         FunctionSpec(
@@ -406,7 +413,7 @@ TOPOLOGY = Topology(
         FunctionSpec(
             name="webhooks",
             description="Outgoing webhooks: each incident event posted, signed (Standard Webhooks), to the subscriptions that want it",
-            trigger=QueueTrigger("webhooks"),
+            trigger=QueueTrigger(WEBHOOKS_QUEUE),
             runs=(WebhookDeliveries,),
             memory_mb=BACKGROUND_MEMORY_MB,
         ),

@@ -113,6 +113,13 @@ def webhook_secret(entry_id: str) -> dict[str, str]:
             "scheme": "Standard Webhooks v1 (https://www.standardwebhooks.com): webhook-id, webhook-timestamp, webhook-signature"}
 
 
+@router.post("/webhooks/dead-letters/replay", summary="Deliver again the webhook events whose attempts ran out (the dead-letter queue)",
+             responses={200: {"description": "How many were put back, and why each had been dead-lettered"}})
+def replay_webhooks() -> dict[str, Any]:
+    reasons = wiring.webhook_replay().replay()
+    return {"replayed": len(reasons), "reasons": reasons}
+
+
 @router.get("/<kind>/<entry_id>", summary="Read one directory entry")
 def read_entry(kind: str, entry_id: str) -> Response[dict[str, Any]]:
     return entry_response(wiring.directory_admin().get(kind, entry_id))

@@ -489,6 +489,8 @@ class FirebellStack(Stack):
             )
         for queue in permissions.send_to_queues:
             self.queues[queue].grant_send_messages(function)
+        for queue in permissions.consume_queues:
+            self.queues[queue].grant_consume_messages(function)
         for machine in permissions.start_executions:
             self.state_machines[machine].grants.start_execution(function)
         if permissions.stop_executions:

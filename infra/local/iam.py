@@ -48,9 +48,10 @@ def grants(spec: FunctionSpec, resources: dict[tuple[str, str], str]) -> list[Gr
     for queue in p.send_to_queues:
         arn = resources[("queue_arn", queue)]
         out += [Grant(f"sqs:{a}", arn) for a in ("SendMessage", "GetQueueAttributes", "GetQueueUrl")]
-    if isinstance(spec.trigger, QueueTrigger):
-        # What the stack's SQS event source grants (grant_consume_messages) on the queue that triggers it.
-        arn = resources[("queue_arn", spec.trigger.queue)]
+    # What the stack's grant_consume_messages grants: on the queue that triggers it (its SQS event source), and others.
+    consumed = [spec.trigger.queue] if isinstance(spec.trigger, QueueTrigger) else []
+    for queue in consumed + list(p.consume_queues):
+        arn = resources[("queue_arn", queue)]
         out += [Grant(f"sqs:{a}", arn) for a in ("ReceiveMessage", "ChangeMessageVisibility", "GetQueueUrl", "DeleteMessage", "GetQueueAttributes")]
     for machine in p.start_executions:
         out.append(Grant("states:StartExecution", resources[("state_machine", machine)]))
@@ -85,7 +86,10 @@ def requested(service: str, operation: str, params: dict[str, Any]) -> list[tupl
             return [(f"dynamodb:{operation}", table(name) + (f"/index/{params['IndexName']}" if params.get("IndexName") else ""))]
         case "sns", "Publish":
             return [("sns:Publish", params.get("TopicArn") or params.get("TargetArn") or f"sms:{params.get('PhoneNumber')}")]
-        case "sqs", "SendMessage" | "SendMessageBatch" | "GetQueueAttributes":
+        case "sqs", "SendMessageBatch" | "DeleteMessageBatch" | "ChangeMessageVisibilityBatch":
+            # A batch needs its single action's permission, as SQS authorizes it (there is no sqs:SendMessageBatch).
+            return [(f"sqs:{operation.removesuffix('Batch')}", _queue_arn(params["QueueUrl"]))]
+        case "sqs", "SendMessage" | "GetQueueAttributes" | "ReceiveMessage" | "DeleteMessage" | "ChangeMessageVisibility":
             return [(f"sqs:{operation}", _queue_arn(params["QueueUrl"]))]
         case "sqs", "GetQueueUrl":
             return [("sqs:GetQueueUrl", f"arn:aws:sqs:{REGION}:{params.get('QueueOwnerAWSAccountId', ACCOUNT_ID)}:{params['QueueName']}")]

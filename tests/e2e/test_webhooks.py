@@ -22,6 +22,15 @@ def receiver() -> Iterator[WebhookReceiver]:
     made.close()
 
 
+@pytest.fixture(autouse=True)
+def unsubscribed(local_pipeline: RunningPipeline) -> Iterator[None]:
+    """Each test's subscriptions removed after it: a later test's delivery is not held up by an earlier receiver
+    gone (once a later subscription is in effect, so are these removals: the directory is read whole)."""
+    yield
+    for hook in ("rx-all", "rx-flaky", "rx-gone"):
+        http("DELETE", f"{local_pipeline.api_url}/admin/webhooks/{hook}", as_="carol")
+
+
 def test_an_admin_subscribes_a_url_and_its_receiver_verifies_every_event_of_an_incident(local_pipeline: RunningPipeline,
                                                                                           receiver: WebhookReceiver) -> None:
     api = local_pipeline.api_url
@@ -72,5 +81,39 @@ def test_a_failing_receiver_gets_the_event_again_with_the_same_id(local_pipeline
                 s == 200 and h["webhook-id"] == first_id for h, _, s in got) else None
 
         assert wait_for("the refused delivery made again, with its id", retried, 45)[:2] == [503, 200]
+    finally:
+        receiver.close()
+
+
+def test_an_event_dead_lettered_with_its_reason_is_delivered_once_replayed(local_pipeline: RunningPipeline) -> None:
+    api = local_pipeline.api_url
+    receiver = WebhookReceiver(lambda body, _: 410 if body["data"]["incident"]["title"] == "Webhook test: gone" else 200)
+    try:
+        assert http("PUT", f"{api}/admin/webhooks/rx-gone", {"id": "rx-gone", "url": receiver.url}, as_="carol")[0] == 201
+
+        def reached() -> bool:  # (as above: the subscription takes effect within 15 s)
+            if not receiver.got:
+                http("POST", f"{api}/incidents", {"title": "Webhook test: subscribed yet?", "service": "checkout"}, as_="erin")
+            return bool(receiver.got)
+
+        wait_for("the subscription in effect", reached, 40, interval=2)
+        _, incident = http("POST", f"{api}/incidents", {"title": "Webhook test: gone", "service": "checkout"}, as_="erin")
+        reference = incident["reference"]
+        wait_for("refused with 410", lambda: any(s == 410 for _, _, s in receiver.about(reference)), 30)
+        # 410 Gone: dead-lettered at once, with the reason (the local runtime's view of the DLQs)
+        wait_for("dead-lettered", lambda: any(reference in str(m.get("reason")) for m in
+                                              http("GET", f"{api}/_local/dead-letters")[1]["queues"]["webhooks-dlq"]["messages"]), 30)
+
+        receiver.answer = lambda _body, _receiver: 200  # the receiver is back
+        status, replayed = http("POST", f"{api}/admin/webhooks/dead-letters/replay", as_="carol")
+        assert status == 200 and replayed["replayed"] >= 1 and any("answered 410" in r for r in replayed["reasons"]), replayed
+        assert http("POST", f"{api}/admin/webhooks/dead-letters/replay", as_="alice")[0] == 403
+
+        def refused_and_taken() -> bool:  # every refused event, under its own id, now taken
+            got = receiver.about(reference)
+            refused = {h["webhook-id"] for h, _, s in got if s == 410}
+            return bool(refused) and refused <= {h["webhook-id"] for h, _, s in got if s == 200}
+
+        wait_for("delivered once replayed", refused_and_taken, 30)
     finally:
         receiver.close()

@@ -41,11 +41,12 @@ class Needs:
     answers: frozenset[str] = frozenset()  # ... whose waiting tasks it answers
     signs_ack_links: bool = False  # its emails and SMS carry one-click acknowledgement links
     signs_webhooks: bool = False  # it posts signed webhooks (the stack's webhook key)
+    replays_webhooks: bool = False  # it moves dead-lettered webhook events back to their queue
 
     def __or__(self, other: Needs) -> Needs:
         return Needs(self.effects | other.effects, self.starts | other.starts, self.stops | other.stops,
                      self.answers | other.answers, self.signs_ack_links or other.signs_ack_links,
-                     self.signs_webhooks or other.signs_webhooks)
+                     self.signs_webhooks or other.signs_webhooks, self.replays_webhooks or other.replays_webhooks)
 
 
 class EffectStatus(StrEnum):

@@ -148,6 +148,11 @@ class DeliveryLog(Protocol):
     def mark_delivered(self, message_id: str, keep_until: datetime) -> None: ...
 
 
+class DeadLetterReplay(Protocol):
+    def move(self, limit: int) -> list[str]:
+        """Move up to `limit` dead-lettered messages back to their queue; the reasons they were dead-lettered for."""
+
+
 class WebhookSender(Protocol):
     def post(self, url: str, body: str, headers: dict[str, str], timeout_seconds: float) -> int | None:
         """The endpoint's HTTP status, or None when it gave none (a timeout, a refused connection, a TLS error)."""

@@ -19,6 +19,8 @@ class Settings(BaseModel):
     ack_secret_arn: str = ""  # AWS: Secrets Manager holds the ack-link signing key
     ack_secret: str = ""  # local runtime and tests: the key itself
     webhook_secret_arn: str = ""  # Secrets Manager holds the key each webhook subscription's secret derives from
+    webhooks_queue_url: str = ""  # where dead-lettered webhook events are replayed to ...
+    webhooks_dlq_url: str = ""  # ... from
     config_dir: str = "/opt/firebell/config"
     time_scale: float = Field(default=1.0, gt=0)
     public_api_url: str = ""
@@ -51,6 +53,8 @@ _ENV = {
     "ack_secret_arn": "ACK_SECRET_ARN",
     "ack_secret": "FIREBELL_ACK_SECRET",
     "webhook_secret_arn": "WEBHOOK_SECRET_ARN",
+    "webhooks_queue_url": "WEBHOOKS_QUEUE_URL",
+    "webhooks_dlq_url": "WEBHOOKS_DLQ_URL",
     "config_dir": "FIREBELL_CONFIG_DIR",
     "time_scale": "FIREBELL_TIME_SCALE",
     "public_api_url": "PUBLIC_API_URL",

@@ -36,7 +36,7 @@ if TYPE_CHECKING:
     from .usecases.resolution import Resolution
     from .usecases.sla_clocks import SlaClocks
     from .usecases.sms_digests import SmsDigests
-    from .usecases.webhooks import WebhookDeliveries, WebhookSecrets
+    from .usecases.webhooks import WebhookDeliveries, WebhookReplay, WebhookSecrets
 
 logger = logging.getLogger(__name__)
 
@@ -214,6 +214,16 @@ def webhook_deliveries() -> WebhookDeliveries:
 
     store = _store()
     return WebhookDeliveries(store, store, UrllibWebhookSender(), effective_config, _webhook_key(), utc_now)
+
+
+@per_function
+def webhook_replay() -> WebhookReplay:
+    from .usecases.webhooks import WebhookReplay
+
+    settings = get_settings()
+    if not (settings.webhooks_dlq_url and settings.webhooks_queue_url):
+        raise RuntimeError("the webhooks queue and its dead-letter queue are not configured (WEBHOOKS_QUEUE_URL, WEBHOOKS_DLQ_URL)")
+    return WebhookReplay(aws.SqsReplay(settings.webhooks_dlq_url, settings.webhooks_queue_url, settings.region))
 
 
 @per_function

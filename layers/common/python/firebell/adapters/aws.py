@@ -187,3 +187,31 @@ class SqsRedriveDeadLetters:
                 "attempts": {"DataType": "Number", "StringValue": str(attempts)},
             },
         )
+
+
+class SqsReplay:
+    """Moves dead-lettered messages back to the queue they came from, with their body (not their reason)."""
+
+    def __init__(self, dlq_url: str, queue_url: str, region: str) -> None:
+        self._dlq_url = dlq_url
+        self._queue_url = queue_url
+        self._region = region
+
+    def move(self, limit: int) -> list[str]:
+        """Up to `limit` messages moved (each sent before it is deleted: a failure in between repeats one, which the
+        deliveries' marks make harmless); their reasons."""
+        sqs = client("sqs", self._region)
+        reasons: list[str] = []
+        while len(reasons) < limit:
+            batch = sqs.receive_message(QueueUrl=self._dlq_url, MaxNumberOfMessages=min(10, limit - len(reasons)), WaitTimeSeconds=0,
+                                        MessageAttributeNames=["reason"]).get("Messages", [])
+            if not batch:
+                break
+            sent = sqs.send_message_batch(QueueUrl=self._queue_url, Entries=[{"Id": str(i), "MessageBody": m["Body"]} for i, m in enumerate(batch)])
+            moved = [batch[int(entry["Id"])] for entry in sent.get("Successful", [])]
+            if moved:
+                sqs.delete_message_batch(QueueUrl=self._dlq_url, Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(moved)])
+            reasons += [m.get("MessageAttributes", {}).get("reason", {}).get("StringValue", "") for m in moved]
+            if len(moved) < len(batch):  # the rest come back after their visibility timeout: try again later
+                break
+        return reasons

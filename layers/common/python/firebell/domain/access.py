@@ -192,6 +192,7 @@ ROUTES: dict[tuple[str, str], Rule] = {
     ("DELETE", "/admin/<kind>/<entry_id>"): _allow(ADMINS, "change the directory"),
     ("POST", "/admin/<kind>/<entry_id>/revert"): _allow(ADMINS, "change the directory"),
     ("GET", "/admin/webhooks/<entry_id>/secret"): _allow(ADMINS, "read a webhook's signing secret"),
+    ("POST", "/admin/webhooks/dead-letters/replay"): _allow(ADMINS, "replay dead-lettered webhook events"),
     # Taking or giving a shift is a responder's (docs/access.md): an override, checked like any directory change.
     ("POST", "/admin/schedules/<entry_id>/overrides"): _allow(WORKERS, "take or give a shift"),
     ("POST", "/admin/services/<entry_id>/maintenance-windows"): _allow(ADMINS, "change the directory"),

@@ -20,7 +20,7 @@ from ..domain.models import IncidentEvent, IncidentRead
 from ..domain.webhooks import WebhookSubscription
 from ..concurrency import run_at_once
 from ..outbox import Needs
-from ..ports import Clock, DeliveryLog, IncidentStore, WebhookSender
+from ..ports import Clock, DeadLetterReplay, DeliveryLog, IncidentStore, WebhookSender
 
 KEEP_DELIVERY_MARKS = timedelta(days=7)  # longer than the retries (about 28 h) and a replay soon after
 
@@ -105,3 +105,16 @@ class WebhookSecrets:
         if not any(s.id == subscription_id for s in self._config().directory.webhooks):
             raise EntryNotFound("webhooks", subscription_id)
         return webhooks.subscription_secret(self._key(), subscription_id)
+
+
+class WebhookReplay:
+    """Events whose deliveries ran out of attempts, back to the webhooks queue (POST /admin/webhooks/dead-letters/replay):
+    each is then delivered to the subscriptions still missing it, on a fresh retry schedule."""
+
+    NEEDS = Needs(replays_webhooks=True)
+
+    def __init__(self, dead_letters: DeadLetterReplay) -> None:
+        self._dead_letters = dead_letters
+
+    def replay(self, limit: int = 1000) -> list[str]:
+        return self._dead_letters.move(limit)
