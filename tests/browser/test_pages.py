@@ -150,6 +150,34 @@ def test_an_admin_adds_a_person_and_sees_the_directorys_refusal_first(pipeline: 
     assert (status, person["entry"]["email"]) == (200, "gina@example.com")
 
 
+def test_an_admin_subscribes_a_webhook_and_reads_its_secret_which_others_never_see(pipeline: RunningPipeline, open_page: Any) -> None:
+    page = open_page()
+    sign_in(page, pipeline, "frank")  # admin
+    page.goto(f"{pipeline.api_url}/#/directory/webhooks")
+    page.get_by_role("button", name="Add webhook").click(timeout=WAIT_MS)
+    dialog = page.get_by_role("dialog")
+    dialog.get_by_label("Id", exact=True).fill("ops-bridge")
+    dialog.get_by_label("The webhook, as JSON").fill('{"url": "ftp://nope.example/", "events": ["incident.opened"]}')
+    dialog.get_by_role("button", name="Save").click()
+    expect(dialog.get_by_role("alert")).to_contain_text("https", timeout=WAIT_MS)  # refused, in the API's words
+    dialog.get_by_label("The webhook, as JSON").fill('{"url": "https://hooks.example.com/firebell", "events": ["incident.opened"]}')
+    dialog.get_by_role("button", name="Save").click()
+    row = page.get_by_role("row").filter(has=page.get_by_role("rowheader", name="ops-bridge", exact=True))
+    expect(row).to_contain_text("https://hooks.example.com/firebell", timeout=WAIT_MS)
+
+    row.get_by_role("button", name="Signing secret of webhook ops-bridge").click()
+    secret = page.get_by_role("dialog").get_by_label("Secret")
+    expect(secret).to_have_value(re.compile(r"^whsec_[A-Za-z0-9+/=]{40,}$"), timeout=WAIT_MS)
+    assert secret.input_value() == machine(pipeline, "GET", "/admin/webhooks/ops-bridge/secret")[1]["secret"]
+    page.get_by_role("dialog").get_by_role("button", name="Cancel").click()
+
+    others = open_page()
+    sign_in(others, pipeline, "carol")  # an incident manager: no Webhooks in her directory
+    others.goto(f"{pipeline.api_url}/#/directory/people")
+    expect(others.get_by_role("navigation", name="Directory").get_by_role("link", name="Problems")).to_be_visible(timeout=WAIT_MS)
+    expect(others.get_by_role("navigation", name="Directory").get_by_role("link", name="Webhooks")).to_have_count(0)
+
+
 def no_sideways_scroll(page: Page, what: str) -> None:
     widths = page.evaluate("() => [document.documentElement.scrollWidth, window.innerWidth]")
     assert widths[0] <= widths[1], f"{what} scrolls sideways at {widths[1]} px: {widths[0]} px wide"

@@ -22,7 +22,7 @@ export function openForm({ title, intro, fields, people, submitLabel, submit, re
     } else if (f.type === "textarea" || f.type === "json") {
       control = h("textarea", { name: f.name, rows: f.type === "json" ? 14 : 4, spellcheck: f.type === "json" ? "false" : null }, f.value || "");
     } else {
-      control = h("input", { type: "text", name: f.name, value: f.value || "", autocomplete: "off" });
+      control = h("input", { type: "text", name: f.name, value: f.value || "", autocomplete: "off", readonly: f.readonly || null });
     }
     control.dataset.field = f.dataField || `body.${f.name}`;
     if (!f.optional) control.setAttribute("aria-required", "true");

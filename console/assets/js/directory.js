@@ -12,6 +12,7 @@ const KINDS = [
   ["escalation_policies", "Escalation policies", "escalation policy"],
   ["services", "Services", "service"],
   ["problems", "Problems", "problem"],
+  ["webhooks", "Webhooks", "webhook", "admin"],  // (admins only: a subscriber's URL may carry its own token)
 ];
 
 // What "Add" starts from: the fields config/firebell.yaml gives each kind.
@@ -22,6 +23,7 @@ const TEMPLATES = {
   escalation_policies: { repeat: 0, levels: [{ delay_minutes: 5, targets: [{ schedule: "" }] }] },
   services: { team: "", alarm_name_prefixes: [], namespaces: [] },
   problems: { title: "", status: "investigating", description: "", root_cause: "", workaround: "", match: { alerts: [], keywords: [], services: [] }, incidents: [] },
+  webhooks: { url: "https://", description: "", events: [], teams: [], services: [], enabled: true },
 };
 
 const list = (values) => (values && values.length ? values.join(", ") : "—");
@@ -44,18 +46,21 @@ const COLUMNS = {
     ["Workaround", (p) => p.workaround || "—"],
     ["Matches", (p) => { const m = p.match || {}; return [...(m.alerts || []).map((a) => `alert ${a}`), (m.keywords || []).length ? `all of: ${m.keywords.join(", ")}` : null, (m.services || []).length ? `on ${m.services.join(", ")}` : null].filter(Boolean).join("; ") || "—"; }],
     ["Incidents", (p) => list(p.incidents)]],
+  webhooks: [["URL", (w) => w.url], ["Events", (w) => list(w.events) === "—" ? "all" : list(w.events)],
+    ["Teams, services", (w) => [...(w.teams || []), ...(w.services || [])].join(", ") || "all"], ["Enabled", (w) => (w.enabled === false ? "no (paused)" : "yes")]],
 };
 
 export function render(main, ctx, { parts }) {
-  const kind = KINDS.find(([k]) => k === parts[0]) ? parts[0] : "people";
-  const [, title, singular] = KINDS.find(([k]) => k === kind);
   const admin = ctx.may("edit_directory");
+  const kinds = KINDS.filter(([, , , only]) => admin || only !== "admin");
+  const kind = kinds.find(([k]) => k === parts[0]) ? parts[0] : "people";
+  const [, title, singular] = kinds.find(([k]) => k === kind);
   // Incident managers write problem records too, through /problems (functions/api/problems.py); removing stays an admin's.
   const editor = admin || (kind === "problems" && ctx.may("edit_problems"));
   const entryUrl = (id) => (admin ? `/admin/${kind}/${enc(id)}` : `/problems/${enc(id)}`);
   const body = h("div", { "aria-busy": "true" }, h("p", {}, "Loading…"));
   append(main, [h("h1", { tabindex: "-1" }, `Directory: ${title}`),
-    h("nav", { class: "subnav", "aria-label": "Directory" }, h("ul", {}, KINDS.map(([k, t]) =>
+    h("nav", { class: "subnav", "aria-label": "Directory" }, h("ul", {}, kinds.map(([k, t]) =>
       h("li", {}, h("a", { href: `#/directory/${k}`, "aria-current": k === kind ? "page" : null }, t))))),
     admin ? h("p", { class: "muted" }, "Changes are stored as admin changes over config/firebell.yaml and reach every function within seconds; ",
       "each is checked against the whole directory first.") : null,
@@ -81,6 +86,8 @@ export function render(main, ctx, { parts }) {
         admin ? cell("Source", sources[entry.id] || "file") : null,
         editor ? cell("Actions", h("div", { class: "actions" },
           h("button", { type: "button", class: "secondary", "aria-label": `Edit ${singular} ${entry.id}`, onclick: (e) => edit(entry.id, e.currentTarget) }, "Edit"),
+          kind === "webhooks" ? h("button", { type: "button", class: "secondary", "aria-label": `Signing secret of webhook ${entry.id}`,
+            onclick: (e) => showSecret(entry.id, e.currentTarget) }, "Secret") : null,
           admin && sources[entry.id] && sources[entry.id] !== "file" ? h("button", { type: "button", class: "secondary", "aria-label": `Revert ${singular} ${entry.id} to the file's`,
             onclick: (e) => confirmThen("revert", entry.id, e.currentTarget) }, "Revert") : null,
           admin ? h("button", { type: "button", class: "danger", "aria-label": `Remove ${singular} ${entry.id}`, onclick: (e) => confirmThen("remove", entry.id, e.currentTarget) }, "Remove") : null)) : null))))
@@ -116,6 +123,17 @@ export function render(main, ctx, { parts }) {
         announce(`${singular} ${values.id} saved.`);
         await load();
       },
+    });
+  }
+
+  async function showSecret(id, opener) {
+    let answer;
+    try { answer = await get(`/admin/webhooks/${enc(id)}/secret`); } catch (error) { showAlert(error); return; }
+    openForm({
+      title: `Signing secret of webhook ${id}`,
+      intro: "Give it to the receiver: it verifies each delivery with any Standard Webhooks library (docs/webhooks.md).",
+      fields: [{ name: "secret", label: "Secret", value: answer.secret, readonly: true, optional: true }],
+      submitLabel: "Done", returnFocus: opener, submit: async () => {},
     });
   }
 
