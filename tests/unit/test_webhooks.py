@@ -47,10 +47,24 @@ def test_one_event_to_one_subscription_keeps_its_id_across_attempts():
                 webhooks.message_id(EventType.OPENED, "01ABC", AT + timedelta(seconds=1), "a")}) == 4
 
 
-@pytest.mark.parametrize("url", ["http://example.com/hook", "ftp://example.com/", "https://", "not a url", "http://10.0.0.1/x"])
-def test_a_subscription_needs_an_https_url(url):
-    with pytest.raises(ValidationError, match="https"):
+@pytest.mark.parametrize("url", ["http://example.com/hook", "ftp://example.com/", "https://", "not a url", "http://10.0.0.1/x",
+                                 "https://exa mple.com/x", "https://example.com:99999/x", "https://localhost\n/x",
+                                 "https://user:pa55@hooks.example.com/x"])
+def test_a_subscription_needs_a_well_formed_https_url_without_credentials(url):
+    with pytest.raises(ValidationError, match="url"):
         WebhookSubscription(id="x", url=url)
+
+
+@pytest.mark.parametrize(("url", "loopback_allowed"), [
+    ("https://127.0.0.1/x", False), ("https://169.254.169.254/latest/meta-data", False), ("https://10.0.0.1/", False),
+    ("https://[::1]/", False), ("https://192.168.1.5:8443/", True), ("https://localhost/", False)])
+def test_webhooks_never_reach_into_the_functions_own_network(url, loopback_allowed):
+    from firebell.adapters.http import UrllibWebhookSender
+    from firebell.domain.errors import UnsafeDestination, is_permanent
+
+    with pytest.raises(UnsafeDestination) as refused:
+        UrllibWebhookSender(loopback_allowed=loopback_allowed).post(url, "{}", {}, 1)
+    assert is_permanent(refused.value)
 
 
 def test_a_subscription_takes_the_events_teams_and_services_it_names():
@@ -128,9 +142,10 @@ def test_an_event_goes_signed_to_each_subscription_that_wants_it_and_a_retry_onl
     deliveries, endpoints = _deliveries(world, hooks, {a: [200], b: [503, None, 204]})
     event = _event(world, EventType.OPENED)
 
-    with pytest.raises(WebhookUndelivered, match=r"webhook b \(https://b.example/hook\): answered 503"):
+    with pytest.raises(WebhookUndelivered, match=r"webhook b: answered 503") as refused:
         deliveries.deliver(event)
-    with pytest.raises(WebhookUndelivered, match="webhook b .*: no answer"):
+    assert "https://" not in str(refused.value)  # (a URL may carry the receiver's token: reasons name the subscription)
+    with pytest.raises(WebhookUndelivered, match="webhook b: no answer"):
         deliveries.deliver(event)  # the retry: only b again
     done = deliveries.deliver(event)
 
@@ -160,3 +175,16 @@ def test_without_subscriptions_nothing_is_read(world):
     event = _event(world, EventType.OPENED)
     reads = world.store.calls["get"]
     assert deliveries.deliver(event).delivered == [] and world.store.calls["get"] == reads and endpoints.received == []
+
+
+def test_a_subscription_into_the_functions_own_network_is_dead_lettered_at_once(world):
+    from firebell.domain.errors import UnsafeDestination, WebhookGone
+
+    class Guarded(Endpoints):
+        def post(self, url, body, headers, timeout_seconds):
+            raise UnsafeDestination("metadata.internal resolves to 169.254.169.254, not a public address")
+
+    deliveries, _ = _deliveries(world, [{"id": "inside", "url": "https://metadata.internal/"}], {})
+    deliveries._sender = Guarded({})
+    with pytest.raises(WebhookGone, match="webhook inside: .*not a public address"):
+        deliveries.deliver(_event(world, EventType.OPENED))

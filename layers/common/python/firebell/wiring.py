@@ -213,7 +213,9 @@ def webhook_deliveries() -> WebhookDeliveries:
     from .usecases.webhooks import WebhookDeliveries
 
     store = _store()
-    return WebhookDeliveries(store, store, UrllibWebhookSender(), effective_config, _webhook_key(), utc_now)
+    # (loopback only in the local runtime, where the receivers live; deployed, 127.0.0.1 is Lambda's own runtime API)
+    sender = UrllibWebhookSender(loopback_allowed=get_settings().local_runtime)
+    return WebhookDeliveries(store, store, sender, effective_config, _webhook_key(), utc_now)
 
 
 @per_function

@@ -203,7 +203,8 @@ class SqsReplay:
         sqs = client("sqs", self._region)
         reasons: list[str] = []
         while len(reasons) < limit:
-            batch = sqs.receive_message(QueueUrl=self._dlq_url, MaxNumberOfMessages=min(10, limit - len(reasons)), WaitTimeSeconds=0,
+            # (a short long-poll: SQS's short poll samples a few servers and may answer nothing while messages wait)
+            batch = sqs.receive_message(QueueUrl=self._dlq_url, MaxNumberOfMessages=min(10, limit - len(reasons)), WaitTimeSeconds=1,
                                         MessageAttributeNames=["reason"]).get("Messages", [])
             if not batch:
                 break

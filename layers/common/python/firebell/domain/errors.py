@@ -51,6 +51,10 @@ class TransientError(FirebellError):
     transient = True
 
 
+class UnsafeDestination(PermanentError):
+    """A webhook's URL leads into the function's own network (loopback, link-local, private ranges): never posted to."""
+
+
 class WebhookGone(PermanentError):
     """A subscription's endpoint answered 410 Gone: no retry will reach it (dead-lettered at once, replayable)."""
 

@@ -49,12 +49,28 @@ class WebhookSubscription(BaseModel):
     @field_validator("url")
     @classmethod
     def _https(cls, url: str) -> str:
+        if any(c.isspace() or ord(c) < 32 for c in url):
+            raise ValueError("url: must have no spaces or control characters")
         parts = urlsplit(url)
+        try:
+            parts.port  # (raises for a port out of range)
+        except ValueError:
+            raise ValueError("url: has an invalid port") from None
+        if parts.username or parts.password:  # (they would travel in logs and reasons: a token goes in a header or the path)
+            raise ValueError("url: must not carry a user name or password")
         if parts.scheme == "https" and parts.hostname:
             return url
-        if parts.scheme == "http" and parts.hostname in _LOCAL_HOSTS:  # a receiver on this machine (the local runtime)
+        # A receiver on this machine (the local runtime; deployed, the sender refuses loopback whatever the scheme).
+        if parts.scheme == "http" and parts.hostname in _LOCAL_HOSTS:
             return url
-        raise ValueError("must be an https:// URL (http:// only to this machine)")
+        raise ValueError("url: must be an https:// URL (http:// only to this machine)")
+
+    @field_validator("events", "teams", "services")
+    @classmethod
+    def _listed_once(cls, values: list) -> list:
+        if len(set(values)) != len(values):
+            raise ValueError("lists an entry twice")
+        return values
 
     def wants(self, event_type: EventType, team: str | None, service: str | None) -> bool:
         return (self.enabled and (not self.events or event_type in self.events)

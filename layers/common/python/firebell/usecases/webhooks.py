@@ -15,14 +15,14 @@ from datetime import timedelta
 
 from ..domain import webhooks
 from ..domain.directory import FirebellConfig
-from ..domain.errors import EntryNotFound, IncidentNotFound, WebhookGone, WebhookUndelivered
+from ..domain.errors import EntryNotFound, IncidentNotFound, UnsafeDestination, WebhookGone, WebhookUndelivered
 from ..domain.models import IncidentEvent, IncidentRead
 from ..domain.webhooks import WebhookSubscription
 from ..concurrency import run_at_once
 from ..outbox import Needs
 from ..ports import Clock, DeadLetterReplay, DeliveryLog, IncidentStore, WebhookSender
 
-KEEP_DELIVERY_MARKS = timedelta(days=7)  # longer than the retries (about 28 h) and a replay soon after
+KEEP_DELIVERY_MARKS = timedelta(days=15)  # longer than the retries (about 28 h) and the dead letters' 14 days
 
 
 @dataclass
@@ -70,6 +70,10 @@ class WebhookDeliveries:
         answers = run_at_once([lambda s=s, m=m: self._post(s, m, payload) for s, m in missing])
         gone = False
         for (subscription, _), status in zip(missing, answers, strict=True):
+            if isinstance(status, UnsafeDestination):
+                done.failed[subscription.id] = str(status)
+                gone = True
+                continue
             if isinstance(status, Exception):  # (noting the delivery failed: it is posted again, with the same id)
                 raise status
             if webhooks.delivered(status):
@@ -78,8 +82,9 @@ class WebhookDeliveries:
                 gone = gone or webhooks.gone(status)
                 done.failed[subscription.id] = f"answered {status}" if status is not None else "no answer"
         if done.failed:
-            reason = "; ".join(f"webhook {s} ({next(w.url for w in wanting if w.id == s)}): {what}" for s, what in done.failed.items())
-            only_gone = gone and all(what == "answered 410" for what in done.failed.values())
+            # (the subscription's id, not its URL: a URL may carry the receiver's token, and reasons are shown and logged)
+            reason = "; ".join(f"webhook {s}: {what}" for s, what in done.failed.items())
+            only_gone = gone and all(what == "answered 410" or "not a public address" in what for what in done.failed.values())
             raise (WebhookGone if only_gone else WebhookUndelivered)(f"{event.type.value} {event.reference}: {reason}")
         return done
 
