@@ -15,7 +15,7 @@ from firebell import wiring
 from firebell.batch import QueueRecord, process_queue_batch
 from firebell.concurrency import run_at_once
 from firebell.domain import webhooks
-from firebell.domain.errors import WebhookUndelivered
+from firebell.domain.webhooks import WebhookUndelivered
 from firebell.domain.models import IncidentEvent
 from firebell.tracing import lazy_tracer
 

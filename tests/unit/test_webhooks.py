@@ -60,7 +60,8 @@ def test_a_subscription_needs_a_well_formed_https_url_without_credentials(url):
     ("https://[::1]/", False), ("https://192.168.1.5:8443/", True), ("https://localhost/", False)])
 def test_webhooks_never_reach_into_the_functions_own_network(url, loopback_allowed):
     from firebell.adapters.http import UrllibWebhookSender
-    from firebell.domain.errors import UnsafeDestination, is_permanent
+    from firebell.domain.errors import is_permanent
+    from firebell.domain.webhooks import UnsafeDestination
 
     with pytest.raises(UnsafeDestination) as refused:
         UrllibWebhookSender(loopback_allowed=loopback_allowed).post(url, "{}", {}, 1)
@@ -134,7 +135,7 @@ def _event(world, kind: EventType):
 
 
 def test_an_event_goes_signed_to_each_subscription_that_wants_it_and_a_retry_only_to_those_missing_it(world):
-    from firebell.domain.errors import WebhookUndelivered
+    from firebell.domain.webhooks import WebhookUndelivered
 
     a, b = "https://a.example/hook", "https://b.example/hook"
     hooks = [{"id": "a", "url": a}, {"id": "b", "url": b}, {"id": "resolved-only", "url": "https://c.example/", "events": ["incident.resolved"]},
@@ -162,7 +163,8 @@ def test_an_event_goes_signed_to_each_subscription_that_wants_it_and_a_retry_onl
 
 
 def test_an_endpoint_that_says_it_is_gone_is_dead_lettered_at_once(world):
-    from firebell.domain.errors import WebhookGone, is_permanent
+    from firebell.domain.errors import is_permanent
+    from firebell.domain.webhooks import WebhookGone
 
     deliveries, _ = _deliveries(world, [{"id": "old", "url": "https://old.example/"}], {"https://old.example/": [410]})
     with pytest.raises(WebhookGone) as gone:
@@ -178,7 +180,7 @@ def test_without_subscriptions_nothing_is_read(world):
 
 
 def test_a_subscription_into_the_functions_own_network_is_dead_lettered_at_once(world):
-    from firebell.domain.errors import UnsafeDestination, WebhookGone
+    from firebell.domain.webhooks import UnsafeDestination, WebhookGone
 
     class Guarded(Endpoints):
         def post(self, url, body, headers, timeout_seconds):

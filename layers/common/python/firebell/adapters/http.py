@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 
 import urllib3
 
-from ..domain.errors import UnsafeDestination
+from ..domain.webhooks import UnsafeDestination
 
 logger = logging.getLogger(__name__)
 

@@ -51,26 +51,11 @@ class TransientError(FirebellError):
     transient = True
 
 
-class UnsafeDestination(PermanentError):
-    """A webhook's URL leads into the function's own network (loopback, link-local, private ranges): never posted to."""
-
-
-class WebhookGone(PermanentError):
-    """A subscription's endpoint answered 410 Gone: no retry will reach it (dead-lettered at once, replayable)."""
-
-
 # --- transient ------------------------------------------------------------------------------------
 
 
 class ConcurrentUpdate(TransientError):
     """Another writer saved first (optimistic lock or condition lost); the caller reloads and retries."""
-
-
-class WebhookUndelivered(TransientError):
-    """Some subscriptions' endpoints did not take an event (no answer, or not a 2xx): tried again on the schedule
-    (domain/webhooks.py), not at once, and dead-lettered with this reason once the attempts run out."""
-
-    retry_in_place = False
 
 
 class HeldBack(TransientError):

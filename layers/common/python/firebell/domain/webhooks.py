@@ -27,6 +27,7 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from .enums import EventType
+from .errors import PermanentError, TransientError
 
 SECRET_PREFIX = "whsec_"
 # Seconds to wait before each retry (the n-th after the first attempt), as Standard Webhooks suggest.
@@ -34,6 +35,21 @@ RETRY_SCHEDULE = (5, 300, 1800, 7200, 18000, 36000, 36000)
 ATTEMPTS = len(RETRY_SCHEDULE) + 1
 TIMEOUT_SECONDS = 10  # what an endpoint gets to answer: Standard Webhooks expect an answer within seconds
 _LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
+
+
+class WebhookUndelivered(TransientError):
+    """Some subscriptions' endpoints did not take an event (no answer, or not a 2xx): tried again on the schedule
+    (domain/webhooks.py), not at once, and dead-lettered with this reason once the attempts run out."""
+
+    retry_in_place = False
+
+
+class WebhookGone(PermanentError):
+    """A subscription's endpoint answered 410 Gone: no retry will reach it (dead-lettered at once, replayable)."""
+
+
+class UnsafeDestination(PermanentError):
+    """A webhook's URL leads into the function's own network (loopback, link-local, private ranges): never posted to."""
 
 
 class WebhookSubscription(BaseModel):

@@ -15,9 +15,9 @@ from datetime import timedelta
 
 from ..domain import webhooks
 from ..domain.directory import FirebellConfig
-from ..domain.errors import EntryNotFound, IncidentNotFound, UnsafeDestination, WebhookGone, WebhookUndelivered
+from ..domain.errors import EntryNotFound, IncidentNotFound
 from ..domain.models import IncidentEvent, IncidentRead
-from ..domain.webhooks import WebhookSubscription
+from ..domain.webhooks import UnsafeDestination, WebhookGone, WebhookSubscription, WebhookUndelivered
 from ..concurrency import run_at_once
 from ..outbox import Needs
 from ..ports import Clock, DeadLetterReplay, DeliveryLog, IncidentStore, WebhookSender
