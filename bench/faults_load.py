@@ -34,6 +34,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from infra.local.demo import stop_process, DemoFailed, local_aws_client, machine_headers, wait_for
+from bench.faults_effects import INVARIANTS as EFFECT_INVARIANTS, chat_invariants, set_up, slack_stand_in, webhook_invariants
+from infra.local.slack_stand_in import SlackStandIn
 from infra.local.webhook_receiver import WebhookReceiver
 from infra.topology import ROOT, TOPOLOGY
 
@@ -45,10 +47,7 @@ REF = re.compile(r"\bINC-\d+\b")
 WHY = re.compile(r"receiving this for: (.+?)\.?$", re.M)
 ACK_LINK = re.compile(r"\s*Ack: \S+\s*$")
 INVARIANTS = ("incidents_unpaged", "duplicate_pages", "occurrence_count_errors", "missing_timeline_entries",
-              "dead_letters_without_reason", "acked_then_paged", "http_5xx_after_retries",
-              # outgoing webhooks (docs/webhooks.md): each incident's incident.opened reaches the subscribed receiver,
-              # every attempt of it under one webhook-id (repeats of that id are allowed: receivers deduplicate on it)
-              "webhooks_undelivered", "webhook_ids_conflicting")
+              "dead_letters_without_reason", "acked_then_paged", "http_5xx_after_retries", *EFFECT_INVARIANTS)
 
 
 @dataclass(frozen=True)
@@ -92,11 +91,14 @@ def free_port() -> int:
 
 
 @contextmanager
-def local_runtime(fault_rate: float, seed: int, time_scale: float = TIME_SCALE) -> Iterator[Pipeline]:
+def local_runtime(fault_rate: float, seed: int, time_scale: float = TIME_SCALE, slack: SlackStandIn | None = None) -> Iterator[Pipeline]:
     """`python -m infra.local --no-demo` with faults at `fault_rate`; output to a file (a full pipe would block it)."""
     api_port, aws_port, tls_port = free_port(), free_port(), free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     env.update(FIREBELL_FAULT_RATE=str(fault_rate), FIREBELL_FAULT_SEED=str(seed), FIREBELL_VISIBILITY_TIMEOUT=str(VISIBILITY_TIMEOUT))
+    if slack is not None:
+        env.update(FIREBELL_SLACK_API_URL=slack.api_url, FIREBELL_SLACK_BOT_TOKEN=slack.bot_token,
+                   FIREBELL_SLACK_SIGNING_SECRET=slack.signing_secret)
     log = tempfile.NamedTemporaryFile("w", prefix="firebell-faults-", suffix=".log", delete=False)
     state_dir = tempfile.mkdtemp(prefix="firebell-faults-state-")  # never the repository's kept state
     tls_dir = tempfile.mkdtemp(prefix="firebell-faults-tls-")  # nor its certificate; its own ports: `make run` may be up
@@ -414,43 +416,23 @@ def measure(pipeline: Pipeline, run: Run, quiet: bool, fault_rate: float) -> dic
     }
 
 
-def subscribe_webhooks(pipeline: Pipeline, receiver: WebhookReceiver) -> None:
-    """incident.opened to `receiver`, subscribed before any event (the webhooks function reads it on its first)."""
-    status, answer, _ = retrying("PUT", f"{pipeline.api_url}/admin/webhooks/faults", {"id": "faults", "url": receiver.url,
-                                                                                      "events": ["incident.opened"]})
-    if status not in (200, 201):
-        raise RuntimeError(f"could not subscribe the webhook receiver: {status} {answer}")
-
-
-def webhook_invariants(receiver: WebhookReceiver, incidents: list[dict[str, Any]]) -> tuple[dict[str, int], dict[str, Any]]:
-    ids: dict[str, set[str]] = defaultdict(set)
-    deliveries = Counter()
-    for headers, body, status in receiver.got:
-        reference = json.loads(body)["data"]["incident"]["reference"]
-        ids[reference].add(headers.get("webhook-id", ""))
-        deliveries[reference] += status == 200
-    undelivered = [i["reference"] for i in incidents if not deliveries[i["reference"]]]
-    conflicting = [ref for ref, seen in ids.items() if len(seen) > 1]
-    return ({"webhooks_undelivered": len(undelivered), "webhook_ids_conflicting": len(conflicting)},
-            {"webhooks_received": len(receiver.got), "webhooks_repeated": sum(n - 1 for n in deliveries.values() if n > 1),
-             "webhooks_undelivered": undelivered[:20], "webhook_ids_conflicting": conflicting[:20]})
-
-
 def run_load(fault_rate: float, seed: int, load: Load, deadline_seconds: float = 600) -> dict[str, Any]:
     """One run on a fresh runtime: drive the load, wait until quiet (bounded), measure every invariant."""
     run = make_run(load, seed)
-    receiver = WebhookReceiver()
+    receiver, teams, slack = WebhookReceiver(), WebhookReceiver(), slack_stand_in(seed, misbehaving=fault_rate > 0)
     try:
-        with local_runtime(fault_rate, seed) as pipeline:
-            subscribe_webhooks(pipeline, receiver)
+        with local_runtime(fault_rate, seed, slack=slack) as pipeline:
+            set_up(lambda path, body: retrying("PUT", f"{pipeline.api_url}{path}", body)[:2], receiver, teams)
             started = time.monotonic()
             drive(pipeline, run, deadline_seconds / 2)
             quiet = wait_until_quiet(pipeline, max(30.0, deadline_seconds - (time.monotonic() - started)))
             result = measure(pipeline, run, quiet, fault_rate)
-            hooks, hook_details = webhook_invariants(receiver, list_incidents(pipeline.api_url) or [])
-            result.update(hooks)
-            result["details"].update(hook_details)
+            incidents = list_incidents(pipeline.api_url) or []
+            for invariants, details in (webhook_invariants(receiver, incidents), chat_invariants(slack, teams, incidents)):
+                result.update(invariants)
+                result["details"].update(details)
             result["details"]["seconds"] = round(time.monotonic() - started, 1)
             return result
     finally:
-        receiver.close()
+        for stand_in in (receiver, teams, slack):
+            stand_in.close()

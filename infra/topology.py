@@ -29,7 +29,10 @@ from firebell.usecases.resolution import Resolution
 from firebell.usecases.sla_clocks import SlaClocks
 from firebell.usecases.sms_digests import SmsDigests
 from firebell.usecases.webhooks import WebhookDeliveries, WebhookReplay, WebhookSecrets
-from firebell.domain import webhooks
+from firebell.usecases.chat import ChatDeliveries
+from firebell.usecases.chat_actions import ChatActions
+from firebell.usecases.contacts import MyContacts
+from firebell.domain import chat, webhooks
 from firebell.domain.alarms import ALARM_STATE_CHANGE_PATTERN
 from firebell.domain.enums import EventType
 from infra.monitoring import MonitoringSpec
@@ -248,7 +251,8 @@ class FunctionSpec:
             start_executions=_in_order(needs.starts),
             stop_executions=_in_order(needs.stops),
             answer_tasks=_in_order(needs.answers),
-            read_secrets=((ACK_SECRET,) if needs.signs_ack_links else ()) + ((WEBHOOK_SECRET,) if needs.signs_webhooks else ()),
+            read_secrets=((ACK_SECRET,) if needs.signs_ack_links else ()) + ((WEBHOOK_SECRET,) if needs.signs_webhooks else ())
+            + ((SLACK_BOT_TOKEN,) if needs.posts_to_slack else ()) + ((SLACK_SIGNING_SECRET,) if needs.verifies_slack else ()),
             send_email=EffectKind.EMAIL in needs.effects,
             send_sms=EffectKind.SMS in needs.effects,
         )
@@ -266,6 +270,12 @@ class FunctionSpec:
             variables[f"{machine.upper()}_STATE_MACHINE_ARN"] = ("state_machine", machine)
         if needs.signs_webhooks:
             variables["WEBHOOK_SECRET_ARN"] = ("secret", WEBHOOK_SECRET)
+        if needs.posts_to_slack:
+            variables["SLACK_BOT_TOKEN_ARN"] = ("secret", SLACK_BOT_TOKEN)
+        if needs.verifies_slack:
+            variables["SLACK_SIGNING_SECRET_ARN"] = ("secret", SLACK_SIGNING_SECRET)
+        if needs.links_to_console:
+            variables["CONSOLE_URL"] = ("console_url", "console")
         if needs.replays_webhooks:
             variables["WEBHOOKS_QUEUE_URL"] = ("queue_url", WEBHOOKS_QUEUE)
             variables["WEBHOOKS_DLQ_URL"] = ("queue_url", f"{WEBHOOKS_QUEUE}-dlq")
@@ -326,7 +336,10 @@ ALARMS_TOPIC = "alarms"
 EVENTS_TOPIC = "events"
 ACK_SECRET = "ack-links"
 WEBHOOK_SECRET = "webhook-key"
+SLACK_BOT_TOKEN = "slack-bot-token"
+SLACK_SIGNING_SECRET = "slack-signing-secret"
 WEBHOOKS_QUEUE = "webhooks"
+CHAT_QUEUE = "chat"
 MACHINES = machines.ALL
 
 
@@ -362,6 +375,8 @@ TOPOLOGY = Topology(
         QueueSpec("notify"),
         # Every incident event, for the outgoing webhooks; each attempt on Standard Webhooks' schedule (about 28 h).
         QueueSpec(WEBHOOKS_QUEUE, subscriptions=(Subscription(EVENTS_TOPIC, True),), max_receive_count=webhooks.ATTEMPTS),
+        # Every incident event, for the chat channels (Slack, Teams, Google Chat).
+        QueueSpec(CHAT_QUEUE, subscriptions=(Subscription(EVENTS_TOPIC, True),), max_receive_count=chat.ATTEMPTS),
     ),
     functions=(
         FunctionSpec(
@@ -384,9 +399,15 @@ TOPOLOGY = Topology(
                             "the routing key in the body, an integration key of one service (PagerDuty Change Events)"),
                 PublicRoute("/v1/alertmanager/{routing_key}", ("POST",),
                             "the routing key in the path, an integration key of one service (Alertmanager webhook)"),
+                # People clicking and typing in Slack: a few a second.
+                PublicRoute("/chat/slack/interactions", ("POST",), "Slack's signature with the app's signing secret",
+                            Throttle(rate_per_second=5, burst=20)),
+                PublicRoute("/chat/slack/commands", ("POST",), "Slack's signature with the app's signing secret",
+                            Throttle(rate_per_second=5, burst=20)),
             )),
             # Reports and monitoring tools' alerts, people's commands, stakeholder updates and reviews.
-            runs=(AlertIntake, Lifecycle, Resolution, Duties, Reviews, ChangeEvents, WebhookSecrets, WebhookReplay),
+            runs=(AlertIntake, Lifecycle, Resolution, Duties, Reviews, ChangeEvents, WebhookSecrets, WebhookReplay, ChatActions,
+                  MyContacts),
             memory_mb=PAGING_MEMORY_MB,
         ),
         FunctionSpec(
@@ -418,6 +439,13 @@ TOPOLOGY = Topology(
             memory_mb=BACKGROUND_MEMORY_MB,
         ),
         FunctionSpec(
+            name="chat",
+            description="Chat: each incident event shown in the chat channels that want it (Slack updated in place, Teams and Google Chat cards)",
+            trigger=QueueTrigger(CHAT_QUEUE),
+            runs=(ChatDeliveries,),
+            memory_mb=BACKGROUND_MEMORY_MB,
+        ),
+        FunctionSpec(
             name="outbox",
             description="Outbox relay: carries out committed effects a crash or a failure left pending; re-arms lost timers on request",
             trigger=ScheduleTrigger(rate_minutes=1, local_interval_seconds=1.0),
@@ -435,7 +463,9 @@ TOPOLOGY = Topology(
         _state_machine(machines.DIGEST),
     ),
     secrets=(SecretSpec(ACK_SECRET, "Signs the one-click acknowledgement links in emails and SMS"),
-             SecretSpec(WEBHOOK_SECRET, "The key each outgoing webhook subscription's signing secret derives from"),),
+             SecretSpec(WEBHOOK_SECRET, "The key each outgoing webhook subscription's signing secret derives from"),
+             SecretSpec(SLACK_BOT_TOKEN, "The Slack app's bot token (xoxb-…): put it here to post in Slack (docs/chat.md)"),
+             SecretSpec(SLACK_SIGNING_SECRET, "The Slack app's signing secret: put it here to take its buttons and /firebell (docs/chat.md)"),),
     event_rules=(
         # Every alarm's state changes, composite and metric-math included, with or without alarm actions.
         EventRuleSpec("alarm-state-changes", "CloudWatch alarm state changes to intake", ALARM_STATE_CHANGE_PATTERN, "intake"),

@@ -61,6 +61,8 @@ if __package__:  # functions.api.app: tests, the local runtime, the cold-start b
     from .reports import router as reports_router
     from .resolver import PerThreadRestResolver
     from .reviews import router as reviews_router
+    from .slack import router as slack_router
+    from .me import router as me_router
 else:  # `app` in Lambda, where this folder is the asset's root
     import guard
     import openapi
@@ -75,6 +77,8 @@ else:  # `app` in Lambda, where this folder is the asset's root
     from reports import router as reports_router
     from resolver import PerThreadRestResolver
     from reviews import router as reviews_router
+    from slack import router as slack_router
+    from me import router as me_router
 
 logger = Logger()
 tracer = lazy_tracer()
@@ -90,6 +94,8 @@ app.include_router(reports_router)
 app.include_router(reviews_router)
 app.include_router(drills_router)
 app.include_router(problems_router)
+app.include_router(slack_router)
+app.include_router(me_router)
 
 
 def _error(status: HTTPStatus, code: str, message: str) -> Response:

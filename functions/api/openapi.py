@@ -72,6 +72,7 @@ TAGS: dict[str, tuple[str, str]] = {  # path prefix → tag and its description
     "/drills": ("drills", "Training drills: a synthetic incident through the real paging, and how fast each responder answered"),
     "/reports": ("reports", "MTTA/MTTR, SLA compliance, escalations, noisy alerts and on-call load for a period"),
     "/problems": ("problems", "Problem records (ITIL problem management): root cause, workaround, the incidents they explain"),
+    "/chat/": ("chat", "Slack's requests: buttons, the resolve dialog and the /firebell command (signed by Slack)"),
 }
 SECURITY_SCHEMES = {
     "sigv4": {
@@ -100,6 +101,12 @@ EXAMPLES: dict[str, Any] = {
     "ResumeRequest": {},
     "ResolveRequest": {"resolution_notes": "Rolled back release 2026.11.3"},
     "NoteRequest": {"text": "Payment provider confirms elevated latency"},
+    "RulesUpdate": {"notification_rules": {"high": {"via": ["sms", "email"], "follow_up": {"every_minutes": 5, "times": 2, "via": ["sms"]}},
+                                           "low": {"via": ["email"]},
+                                           "quiet_hours": {"start": "22:00", "end": "07:00", "low": "nothing"}},
+                    "time_zone": "Europe/London"},
+    "ContactMethod": {"kind": "phone", "value": "+447700900123"},
+    "CodeEntry": {"kind": "phone", "code": "042917"},
     "ReasonRequest": {"reason": "Waiting on the payment provider"},
     "ReassignRequest": {"to": "bob"},
     "StakeholderUpdateRequest": {"message": "Checkout is degraded; next update in 30 minutes"},
@@ -129,12 +136,12 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def request_body(schema: type[BaseModel] | dict[str, Any], example: Any, description: str = "",
-                 models: tuple[type[BaseModel], ...] = ()) -> Callable[[F], F]:
-    """Documents the JSON body of a route that reads its body itself (place it under the route decorator);
-    `models`: those a schema given as a dict refers to (#/components/schemas/<name>)."""
+                 models: tuple[type[BaseModel], ...] = (), media_type: str = "application/json") -> Callable[[F], F]:
+    """Documents the body (JSON unless `media_type` says) of a route that reads its body itself (place it under
+    the route decorator); `models`: those a schema given as a dict refers to (#/components/schemas/<name>)."""
 
     def mark(function: F) -> F:
-        function.openapi_request_body = (schema, example, description, models)  # type: ignore[attr-defined]
+        function.openapi_request_body = (schema, example, description, models, media_type)  # type: ignore[attr-defined]
         return function
 
     return mark
@@ -197,11 +204,11 @@ def _complete(operation: dict[str, Any], route: Any, path: str, schemas: dict[st
         operation["description"] += f"\n\nRoles: {role_names(rule.roles)}{own}; or an IAM principal (SigV4)."
     declared = getattr(route.func, "openapi_request_body", None)
     if declared is not None:
-        schema, example, description, models = declared
+        schema, example, description, models, media_type = declared
         for model in models:
             _schema_of(model, schemas)
         operation["requestBody"] = {"required": True, "description": description,
-                                    "content": {"application/json": {"schema": _schema_of(schema, schemas), "example": example}}}
+                                    "content": {media_type: {"schema": _schema_of(schema, schemas), "example": example}}}
     elif "requestBody" in operation:
         for media in operation["requestBody"].get("content", {}).values():
             optional = [s for s in media.get("schema", {}).get("anyOf", []) if s != {"type": "null"}]

@@ -454,6 +454,8 @@ class FirebellStack(Stack):
                 return self.secrets[name].secret_arn
             case "api_url":
                 return self.apis[name].url
+            case "console_url":
+                return self.console.url
         raise ValueError(f"unknown resource kind {kind!r} (for {name!r})")
 
     def _wire(self, spec: FunctionSpec, function: lambda_.Function) -> None:

@@ -34,7 +34,8 @@ def _render_topology(topology: Topology, config_dir: Path, api_url: str, secret_
     from firebell.config import load_config
 
     dynamodb, sns, sqs, sfn, ses = (boto3.client(s, region_name=REGION) for s in ("dynamodb", "sns", "sqs", "stepfunctions", "ses"))
-    resources: Resources = {("api_url", "api"): api_url}
+    # (the local runtime serves the console at the API's own address)
+    resources: Resources = {("api_url", "api"): api_url, ("console_url", "console"): api_url}
     for table in topology.tables:
         resources[("table", table.name)] = create_table(dynamodb, table)
     for topic in topology.topics:

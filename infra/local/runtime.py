@@ -43,7 +43,8 @@ from firebell.container import running_as
 from infra.local.iam import enforce
 from infra.local.state import PeriodicSave, StateDir
 from infra.local.tls import TlsFiles, ensure_certificate, https_server_class
-from infra.topology import CONFIG_DIR, ROOT, TOPOLOGY, ApiTrigger, FunctionSpec, QueueTrigger, ScheduleTrigger, Topology
+from infra.topology import (CONFIG_DIR, ROOT, SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET, TOPOLOGY, ApiTrigger, FunctionSpec, QueueTrigger,
+                            ScheduleTrigger, Topology)
 
 log = logging.getLogger("firebell.local")
 # The local runtime's own files (gitignored); the generated CA and certificate live in tls/.
@@ -237,6 +238,7 @@ class LocalRuntime:
         self.restored: dict[str, int] = {}  # items loaded per table from the state folder
         self.kept_from: dict[str, Any] | None = None  # the manifest of the save they came from
         self.rearmed: list[str] = []  # references whose timers were re-armed at start
+        self.slack: Any = None  # infra.local.slack_stand_in.SlackStandIn, unless FIREBELL_SLACK_API_URL names a Slack
 
     # --- lifecycle -------------------------------------------------------------------------------
 
@@ -258,6 +260,7 @@ class LocalRuntime:
         configure_local_process(self.aws_url, self.aws_port)
         self._start_moto()
         self._render_resources()
+        self._start_slack()
         self._restore_state()
         self._shorten_visibility_timeouts()
         self._export_function_environment()
@@ -282,6 +285,9 @@ class LocalRuntime:
             thread.join(timeout=5)
         if self._saver is not None:  # after every function stopped: nothing changes any more
             self._saver.save_if_changed("clean stop", always=True)
+        if self.slack is not None:
+            self.slack.close()
+            os.environ.pop("FIREBELL_SLACK_API_URL", None)
         if self._moto_server is not None:
             self._moto_server.stop()
         if self.faults is not None:
@@ -311,7 +317,22 @@ class LocalRuntime:
 
     def _render_resources(self) -> None:
         secret_values = self.state.secrets() if self.state is not None else {}
+        # The Slack app's secrets when given (a test's own Slack stand-in, or a real workspace's app); else kept or made.
+        for name, variable in ((SLACK_BOT_TOKEN, "FIREBELL_SLACK_BOT_TOKEN"), (SLACK_SIGNING_SECRET, "FIREBELL_SLACK_SIGNING_SECRET")):
+            if os.environ.get(variable):
+                secret_values[name] = os.environ[variable]
         self.resources = render_topology(self.topology, self.config_dir, self.api_url, secret_values)
+
+    def _start_slack(self) -> None:
+        """Slack, standing in (infra/local/slack_stand_in.py), unless FIREBELL_SLACK_API_URL says where Slack is."""
+        if os.environ.get("FIREBELL_SLACK_API_URL"):
+            return
+        from infra.local.slack_stand_in import SlackStandIn
+
+        secretsmanager = boto3.client("secretsmanager", region_name=REGION)
+        value = lambda name: secretsmanager.get_secret_value(SecretId=self.resources[("secret", name)])["SecretString"]  # noqa: E731
+        self.slack = SlackStandIn(value(SLACK_BOT_TOKEN), value(SLACK_SIGNING_SECRET))
+        os.environ["FIREBELL_SLACK_API_URL"] = self.slack.api_url
 
     def _restore_state(self) -> None:
         """What the state folder kept, into the new tables, before any function runs."""

@@ -16,6 +16,7 @@ class WebhookReceiver:
     def __init__(self, answer: Answer = lambda _body, _receiver: 200) -> None:
         self.answer = answer
         self.got: list[tuple[dict[str, str], str, int]] = []  # headers (lower-case names), body, the status answered
+        self.paths: list[str] = []  # each request's path and query, in the same order
         self._lock = threading.RLock()  # (an answer may read what it got: about())
         receiver = self
 
@@ -28,6 +29,7 @@ class WebhookReceiver:
                     except ValueError:
                         status = 400
                     receiver.got.append(({k.lower(): v for k, v in self.headers.items()}, body, status))
+                    receiver.paths.append(self.path)
                 self.send_response(status)
                 self.send_header("Content-Length", "0")
                 self.end_headers()

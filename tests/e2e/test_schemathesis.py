@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from infra.local.demo import sign_in
+from infra.local.demo import local_aws_client, sign_in
 from tests.e2e.conftest import RunningPipeline
 
 pytestmark = pytest.mark.e2e
@@ -42,6 +42,12 @@ def _served_document(pipeline: RunningPipeline, folder: Path, token: str) -> Pat
     return path
 
 
+def _slack_signing_secret(pipeline: RunningPipeline) -> str:
+    """The runtime's Slack app signing secret, as a deployer would read it: the hooks sign Slack's routes with it."""
+    secrets = local_aws_client("secretsmanager", pipeline.aws_url)
+    return secrets.get_secret_value(SecretId="firebell-slack-signing-secret")["SecretString"]
+
+
 @pytest.mark.timeout(900)
 def test_schemathesis_finds_nothing(local_pipeline: RunningPipeline, tmp_path: Path) -> None:
     # carol is an incident manager and an admin: her roles may call every operation (x-firebell-roles)
@@ -54,7 +60,8 @@ def test_schemathesis_finds_nothing(local_pipeline: RunningPipeline, tmp_path: P
          "--url", local_pipeline.api_url, "--header", f"Authorization: Bearer {token}", "--checks", "all", "--max-examples", str(EXAMPLES_PER_OPERATION),
          "--seed", str(SEED), "--workers", "2", "--request-timeout", "60", "--report", "json,har",
          "--report-dir", str(reports)],
-        capture_output=True, text=True, timeout=840, cwd=tmp_path, env={**os.environ, "SCHEMATHESIS_HOOKS": str(HOOKS)},  # its cache (.schemathesis/) stays out of the repo
+        capture_output=True, text=True, timeout=840, cwd=tmp_path, env={**os.environ, "SCHEMATHESIS_HOOKS": str(HOOKS),
+                                                      "FIREBELL_SLACK_SIGNING_SECRET": _slack_signing_secret(local_pipeline)},  # its cache (.schemathesis/) stays out of the repo
     )
     elapsed = time.monotonic() - started
     [report_file] = reports.glob("json-*.json")

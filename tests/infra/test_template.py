@@ -397,6 +397,8 @@ def test_function_environment_resolves_every_variable(synthesized: Synthesized, 
                 assert value == ref(synthesized.logical_id(stack.secrets[name])), variable
             case "api_url":
                 assert ref(synthesized.logical_id(stack.apis[name])) in value["Fn::Join"][1], variable
+            case "console_url":  # https:// and the console's CloudFront domain name
+                assert {"Fn::GetAtt": [synthesized.logical_id(stack.console.distribution), "DomainName"]} in value["Fn::Join"][1], variable
             case "max_receive_count":
                 assert value == str(TOPOLOGY.queue(name).max_receive_count), variable
             case _:

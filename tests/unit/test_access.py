@@ -85,7 +85,9 @@ def test_nobody_is_401_and_says_why() -> None:
 def test_a_machine_may_call_every_route_but_a_persons_own_and_acts_as_its_principal() -> None:
     machine = Caller.machine("arn:aws:iam::123456789012:role/deployer")
     refused = {(method, path) for method, path in ROUTES if not decide(method, path, machine, local_runtime=True).allowed}
-    assert refused == {(m, "/me/calendar-feed") for m in ("GET", "POST", "DELETE")}
+    # (a person's own: their calendar feed, how they are reached, their contact methods)
+    assert refused == {(m, "/me/calendar-feed") for m in ("GET", "POST", "DELETE")} | {
+        ("GET", "/me/notifications"), ("PUT", "/me/notification-rules"), ("POST", "/me/contact-methods"), ("POST", "/me/contact-methods/verify")}
     assert "only a signed-in person" in decide("POST", "/me/calendar-feed", machine).message
     assert machine.actor == "iam:arn:aws:iam::123456789012:role/deployer"
 

@@ -13,26 +13,34 @@ const KINDS = [
   ["services", "Services", "service"],
   ["problems", "Problems", "problem"],
   ["webhooks", "Webhooks", "webhook", "admin"],  // (admins only: a subscriber's URL may carry its own token)
+  ["chat_channels", "Chat channels", "chat channel", "admin"],  // (admins only: a Teams or Google Chat URL carries its token)
 ];
 
 // What "Add" starts from: the fields config/firebell.yaml gives each kind.
 const TEMPLATES = {
-  people: { name: "", email: "", phone: "", roles: ["responder"] },
+  people: { name: "", email: "", phone: "", slack_user_id: "", roles: ["responder"] },
   teams: { name: "", escalation_policy: "", manager: "", incident_managers: [], stakeholders: [] },
   schedules: { name: "", time_zone: "UTC", layers: [{ name: "weekly", rotation: { type: "weekly", start: "2026-01-05", handoff: "09:00" }, members: [] }] },
   escalation_policies: { repeat: 0, levels: [{ delay_minutes: 5, targets: [{ schedule: "" }] }] },
   services: { team: "", alarm_name_prefixes: [], namespaces: [] },
   problems: { title: "", status: "investigating", description: "", root_cause: "", workaround: "", match: { alerts: [], keywords: [], services: [] }, incidents: [] },
   webhooks: { url: "https://", description: "", events: [], teams: [], services: [], enabled: true },
+  // Slack: the channel's id; Teams or Google Chat: {"kind": "teams", "url": "https://…"} instead of the channel.
+  chat_channels: { kind: "slack", channel: "C0…", description: "", events: [], teams: [], services: [], enabled: true },
 };
 
 const list = (values) => (values && values.length ? values.join(", ") : "—");
 const target = (t) => Object.entries(t).map(([k, v]) => `${k.replace("_", " ")} ${v}`).join(", ");
+const allWhenEmpty = (values) => (values && values.length ? values.join(", ") : "all");
+const CHAT_KINDS = { slack: "Slack", teams: "Microsoft Teams", google_chat: "Google Chat" };
+// A Teams or Google Chat webhook's URL carries its token (Google Chat's in its query, Teams' in its path): its host only.
+const hostOf = (url) => { try { return new URL(url).host || "?"; } catch { return "(not a URL)"; } };
 const span = (from, to) => [time(from, true), " → ", time(to, true)];
 
 // Columns per kind: [heading, (entry) => content].
 const COLUMNS = {
-  people: [["Name", (p) => p.name], ["Email", (p) => p.email || "—"], ["Phone", (p) => p.phone || "—", "admin"], ["Roles", (p) => list(p.roles)]],
+  people: [["Name", (p) => p.name], ["Email", (p) => p.email || "—"], ["Phone", (p) => p.phone || "—", "admin"],
+    ["Slack", (p) => p.slack_user_id || "—", "admin"], ["Roles", (p) => list(p.roles)]],
   teams: [["Name", (t) => t.name], ["Escalation policy", (t) => t.escalation_policy], ["Manager", (t) => t.manager || "—"],
     ["Incident managers", (t) => list(t.incident_managers)], ["Stakeholders", (t) => list(t.stakeholders)]],
   schedules: [["Name", (s) => s.name], ["Time zone", (s) => s.time_zone],
@@ -48,6 +56,10 @@ const COLUMNS = {
     ["Incidents", (p) => list(p.incidents)]],
   webhooks: [["URL", (w) => w.url], ["Events", (w) => list(w.events) === "—" ? "all" : list(w.events)],
     ["Teams, services", (w) => [...(w.teams || []), ...(w.services || [])].join(", ") || "all"], ["Enabled", (w) => (w.enabled === false ? "no (paused)" : "yes")]],
+  chat_channels: [["Kind", (c) => CHAT_KINDS[c.kind] || c.kind],
+    ["Channel or URL", (c) => (c.kind === "slack" ? c.channel || "—" : c.url ? `${hostOf(c.url)}/…` : "—")],
+    ["Events", (c) => allWhenEmpty(c.events)], ["Teams", (c) => allWhenEmpty(c.teams)], ["Services", (c) => allWhenEmpty(c.services)],
+    ["Enabled", (c) => (c.enabled === false ? "no (paused)" : "yes")]],
 };
 
 export function render(main, ctx, { parts }) {

@@ -186,8 +186,24 @@ function similarList(items) {
   }));
 }
 
-export function render(main, ctx, reference) {
+/** The hash without `do=…` (history.replaceState: no new page, no hashchange), so a reload does not ask again. */
+function dropDo() {
+  const [path, raw] = location.hash.split("?");
+  const query = new URLSearchParams(raw || "");
+  if (!query.has("do")) return;
+  query.delete("do");
+  const rest = query.toString();
+  history.replaceState(history.state, "", `${location.pathname}${location.search}${path}${rest ? `?${rest}` : ""}`);
+}
+
+export function render(main, ctx, reference, { query } = {}) {
   const heading = h("h1", { tabindex: "-1" }, reference);
+  // `?do=acknowledge`: a chat card's Acknowledge link (domain/chat.py: teams_card). Opening a link never acts
+  // (link scanners and previews open them too): the person is asked, and only their click acknowledges.
+  let asked = Boolean(query && query.get("do") === "acknowledge");
+  let promptKey = null;
+  let acknowledging = false;
+  const prompt = h("section", { class: "prompt", "aria-labelledby": "do-prompt", hidden: true });
   const badges = h("p");
   const actions = h("div", { class: "actions", role: "group", "aria-label": "Actions" });
   const sections = {};
@@ -196,7 +212,7 @@ export function render(main, ctx, reference) {
     sections[`${key}Section`] = h("section", { class: "card", "aria-labelledby": `h-${key}` }, h("h2", { id: `h-${key}` }, title), sections[key]);
   }
   main.append(...[h("p", {}, h("a", { href: ctx.may("read_incidents") ? "#/incidents" : "#/my-reports" }, "← All incidents")),
-    heading, badges, actions, sections.summarySection, h("div", { class: "columns" }, sections.slaSection, sections.occurrencesSection),
+    heading, prompt, badges, actions, sections.summarySection, h("div", { class: "columns" }, sections.slaSection, sections.occurrencesSection),
     sections.pagingSection, sections.alertsSection, ctx.may("read_incidents") ? sections.similarSection : null, sections.reviewSection, sections.drillSection, sections.timelineSection].filter(Boolean));
   sections.drillSection.hidden = true;
 
@@ -214,6 +230,61 @@ export function render(main, ctx, reference) {
     announce(`${reference} ${action.done}.`);
     if (action.directoryChanged) await ctx.directory(true).catch(() => null);
     await load(true);
+  }
+
+  /** The question `?do=acknowledge` asks, or why there is nothing to ask: already acknowledged, resolved, not theirs. */
+  function renderPrompt(dir) {
+    if (!asked || acknowledging || !incident) return;
+    const ref = incident.reference;
+    const who = (id) => (!id ? "" : id === ctx.me.person ? " by you" : ` by ${ctx.personName(id, dir)}`);
+    const ask = incident.status === "triggered" && mayOn(ctx.me, "acknowledge", incident);
+    const key = ask ? "ask" : JSON.stringify([incident.status, incident.acknowledged_by, incident.resolved_by]);
+    if (key === promptKey) return;  // unchanged: kept as it is (and the focus where it is)
+    const hadFocus = prompt.contains(document.activeElement);
+    promptKey = key;
+    prompt.hidden = false;
+    if (ask) {
+      clear(prompt, h("p", { id: "do-prompt" }, h("strong", {}, `Acknowledge ${ref} now?`), " This stops paging."),
+        h("div", { class: "actions" },
+          h("button", { type: "button", onclick: (event) => acknowledgeNow(event.currentTarget) }, "Acknowledge"),
+          h("button", { type: "button", class: "secondary", onclick: () => settle(null) }, "Not now")));
+    } else {
+      const words = {
+        triggered: `${ref} is waiting to be acknowledged, but your roles do not allow you to acknowledge it.`,
+        acknowledged: `${ref} is already acknowledged${who(incident.acknowledged_by)}.`,
+        on_hold: `${ref} is already acknowledged${who(incident.acknowledged_by)}, and now on hold.`,
+        resolved: `${ref} is already resolved${who(incident.resolved_by)}.`,
+        closed: `${ref} is already resolved${who(incident.resolved_by)} and closed.`,
+      };
+      clear(prompt, h("p", { id: "do-prompt" }, words[incident.status] || `${ref} is ${incident.status}: there is nothing to acknowledge.`));
+    }
+    if (hadFocus) heading.focus();  // its button went (someone else acted meanwhile): focus stays on the page
+  }
+
+  /** Ends the question: a note of what happened (or nothing, "Not now"), and no `?do=` in the address any more. */
+  function settle(note) {
+    asked = false;
+    dropDo();
+    if (note) clear(prompt, h("p", { id: "do-prompt" }, note));
+    else { clear(prompt); prompt.hidden = true; }
+    heading.focus();
+  }
+
+  async function acknowledgeNow(button) {
+    const buttons = [...prompt.querySelectorAll("button")];
+    buttons.forEach((b) => { b.disabled = true; });
+    acknowledging = true;
+    try {
+      await act(ACTIONS.find((a) => a.name === "acknowledge"), {});  // what the page's own Acknowledge button does
+      acknowledging = false;
+      if (prompt.isConnected) settle(`You acknowledged ${incident.reference}: paging has stopped.`);
+    } catch (error) {
+      acknowledging = false;
+      showAlert(error);
+      buttons.forEach((b) => { b.disabled = false; });
+      if (button.isConnected) button.focus();
+      load(true).catch(() => null);  // e.g. someone acknowledged it first: the prompt says so
+    }
   }
 
   function renderActions() {
@@ -250,6 +321,7 @@ export function render(main, ctx, reference) {
     if (!fresh.sla_status) clear(sections.sla, h("p", { class: "muted" }, "No SLA yet: it starts when the incident is classified."));
     const next = JSON.stringify([fresh.version, timeline.items.length, fresh.occurrences]);
     renderActions();
+    renderPrompt(dir);
     if (!force && next === signature) return;
     const announceChange = signature !== null && !force;
     signature = next;

@@ -86,7 +86,7 @@ async function show(firstLoad = false) {
   if (!ctx.may(entry.may) && !(entry.page === incidents && parts[1] && ctx.may("read_own_reports"))) {
     main.append(h("h1", { tabindex: "-1" }, entry.title), h("p", { class: "error" }, `Your roles do not allow this page. Ask an admin for access.`));
   } else if (entry.page === incidents && parts[1]) {
-    leavePage = incident.render(main, ctx, parts[1]);
+    leavePage = incident.render(main, ctx, parts[1], { query });  // ?do=acknowledge: a chat card's link (incident.js)
   } else {
     leavePage = entry.page.render(main, ctx, { parts: parts.slice(1), query, mine: Boolean(entry.mine) });
   }

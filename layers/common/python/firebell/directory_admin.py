@@ -255,6 +255,18 @@ class DirectoryAdmin:
         assert view is not None
         return view
 
+    def update_person(self, person_id: str, changes: dict[str, Any], *, by: str | None = None) -> EntryView:
+        """Some fields of a person's entry (their own rules, a verified contact), validated as a whole entry."""
+
+        def change(current: BaseModel | None) -> BaseModel:
+            if current is None:
+                raise EntryNotFound("people", person_id)
+            return validate_entry("people", person_id, {**dump(current), **changes})
+
+        view, _ = self._change("people", person_id, change, by=by)
+        assert view is not None
+        return view
+
     def _append(self, kind: str, entry_id: str, field_name: str, item: BaseModel, *, by: str | None) -> EntryView:
         """Append `item` to the list `field_name` of an existing entry."""
 

@@ -25,6 +25,7 @@ from .domain.directory import Directory, EscalationPolicy, Person, Service, Team
 from .domain.errors import FieldProblem, InvalidDirectory, InvalidEntry, UnknownKind, field_problems
 from .domain.problems import Problem
 from .domain.webhooks import WebhookSubscription
+from .domain.chat import ChatChannel
 from .domain.schedules import Schedule
 
 
@@ -39,8 +40,9 @@ KINDS: dict[str, type[BaseModel]] = {
     "services": Service,
     "problems": Problem,
     "webhooks": WebhookSubscription,
+    "chat_channels": ChatChannel,
 }
-ALIASES = {"escalation-policies": "escalation_policies"}
+ALIASES = {"escalation-policies": "escalation_policies", "chat-channels": "chat_channels"}
 
 # Ids an admin may use (the file's own ids are whatever the file says); also keeps them DynamoDB-key safe.
 ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+-]{0,127}$")

@@ -8,7 +8,7 @@ stable effect id so that a redelivery or a second dispatcher never repeats one.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -42,11 +42,13 @@ class Needs:
     signs_ack_links: bool = False  # its emails and SMS carry one-click acknowledgement links
     signs_webhooks: bool = False  # it posts signed webhooks (the stack's webhook key)
     replays_webhooks: bool = False  # it moves dead-lettered webhook events back to their queue
+    posts_to_slack: bool = False  # it calls Slack's Web API (the app's bot token)
+    verifies_slack: bool = False  # it takes Slack's signed requests (the app's signing secret)
+    links_to_console: bool = False  # what it posts links to incidents in the console
 
     def __or__(self, other: Needs) -> Needs:
-        return Needs(self.effects | other.effects, self.starts | other.starts, self.stops | other.stops,
-                     self.answers | other.answers, self.signs_ack_links or other.signs_ack_links,
-                     self.signs_webhooks or other.signs_webhooks, self.replays_webhooks or other.replays_webhooks)
+        # (sets unite, flags add up: every field is one or the other)
+        return Needs(**{f.name: getattr(self, f.name) | getattr(other, f.name) for f in fields(self)})
 
 
 class EffectStatus(StrEnum):

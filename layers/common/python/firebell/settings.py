@@ -21,6 +21,10 @@ class Settings(BaseModel):
     webhook_secret_arn: str = ""  # Secrets Manager holds the key each webhook subscription's secret derives from
     webhooks_queue_url: str = ""  # where dead-lettered webhook events are replayed to ...
     webhooks_dlq_url: str = ""  # ... from
+    slack_bot_token_arn: str = ""  # Secrets Manager: the Slack app's bot token (xoxb-…), for posting and updating
+    slack_signing_secret_arn: str = ""  # Secrets Manager: the Slack app's signing secret, which verifies its requests
+    slack_api_url: str = ""  # Slack's Web API unless set (the local runtime's stand-in)
+    console_url: str = ""  # where chat messages link to (the console); the API's URL when unset (the local runtime)
     config_dir: str = "/opt/firebell/config"
     time_scale: float = Field(default=1.0, gt=0)
     public_api_url: str = ""
@@ -54,6 +58,10 @@ _ENV = {
     "ack_secret": "FIREBELL_ACK_SECRET",
     "webhook_secret_arn": "WEBHOOK_SECRET_ARN",
     "webhooks_queue_url": "WEBHOOKS_QUEUE_URL",
+    "slack_bot_token_arn": "SLACK_BOT_TOKEN_ARN",
+    "slack_signing_secret_arn": "SLACK_SIGNING_SECRET_ARN",
+    "slack_api_url": "FIREBELL_SLACK_API_URL",
+    "console_url": "CONSOLE_URL",
     "webhooks_dlq_url": "WEBHOOKS_DLQ_URL",
     "config_dir": "FIREBELL_CONFIG_DIR",
     "time_scale": "FIREBELL_TIME_SCALE",

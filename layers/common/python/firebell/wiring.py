@@ -37,6 +37,10 @@ if TYPE_CHECKING:
     from .usecases.sla_clocks import SlaClocks
     from .usecases.sms_digests import SmsDigests
     from .usecases.webhooks import WebhookDeliveries, WebhookReplay, WebhookSecrets
+    from .adapters.slack import SlackWebApi
+    from .usecases.chat import ChatDeliveries
+    from .usecases.chat_actions import ChatActions
+    from .usecases.contacts import MyContacts
 
 logger = logging.getLogger(__name__)
 
@@ -233,6 +237,62 @@ def webhook_secrets() -> WebhookSecrets:
     from .usecases.webhooks import WebhookSecrets
 
     return WebhookSecrets(effective_config, _webhook_key())
+
+
+def _slack_secret(arn: str, what: str) -> Callable[[], bytes]:
+    settings = get_settings()
+    if not arn:
+        raise RuntimeError(f"no Slack {what} is configured")
+    return aws.SecretsManagerSecret(arn, settings.region)
+
+
+@per_function
+def slack_api() -> SlackWebApi:
+    from .adapters.slack import SlackWebApi
+
+    settings = get_settings()
+    token = _slack_secret(settings.slack_bot_token_arn, "bot token (SLACK_BOT_TOKEN_ARN)")
+    return SlackWebApi(lambda: token().decode(), settings.slack_api_url)
+
+
+@per_function
+def slack_signing_secret() -> Callable[[], bytes]:
+    return _slack_secret(get_settings().slack_signing_secret_arn, "signing secret (SLACK_SIGNING_SECRET_ARN)")
+
+
+def slack_requests() -> DynamoIncidentStore:
+    """Where a signed Slack request is remembered, so that its replay is refused."""
+    return _store()
+
+
+def _console_url() -> str:
+    settings = get_settings()
+    return (settings.console_url or settings.public_api_url or context().api_url_served()).rstrip("/")
+
+
+@per_function
+def chat_deliveries() -> ChatDeliveries:
+    from .adapters.http import UrllibWebhookSender
+    from .usecases.chat import ChatDeliveries
+
+    store = _store()
+    sender = UrllibWebhookSender(loopback_allowed=get_settings().local_runtime)
+    return ChatDeliveries(store, store, slack_api(), sender, effective_config, utc_now, _console_url)
+
+
+@per_function
+def chat_actions() -> ChatActions:
+    from .usecases.chat_actions import ChatActions
+
+    return ChatActions(effective_config, incidents(), lifecycle(), resolution(), intake(), schedules(), slack_api())
+
+
+@per_function
+def my_contacts() -> MyContacts:
+    from .usecases.contacts import MyContacts
+
+    store = _store()
+    return MyContacts(effective_config, store, directory_admin(), aws.AwsMessenger(get_settings().region), utc_now)
 
 
 def reports() -> ReportService:

@@ -21,7 +21,7 @@ INCIDENT_DETAIL = ("reference", "title", "status", "priority", "impact", "urgenc
                    "resolved_by", "resolved_at", "resolution_notes", "occurrences", "last_seen_at", "sla_status",
                    "description")
 TIMELINE_COLUMNS = ("at", "kind", "actor", "message")
-DIRECTORY_KINDS = ("people", "schedules", "escalation_policies", "teams", "services", "problems", "webhooks")
+DIRECTORY_KINDS = ("people", "schedules", "escalation_policies", "teams", "services", "problems", "webhooks", "chat_channels")
 
 
 def _path(*parts: str) -> str:

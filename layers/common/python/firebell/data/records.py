@@ -11,6 +11,8 @@ from these (infra/topology.py), and tests/infra holds the synthesized template t
   ONCE#<key>             ONCE                        a single-use key (an acknowledgement link's nonce) was used
   COUNTER#reference      COUNTER                     the last human reference number handed out
   SMS#<person>#<window>  WINDOW | HELD#<effect id>   an SMS digest window: SMS pages counted, pages held for the digest
+  CHAT#<ulid>            CHANNEL#<channel id>        the incident's message in a Slack channel (data/chat_store.py)
+  VERIFY#<person>        CONTACT#<email|phone>       a code on its way to a contact method (data/contact_store.py)
   DIRECTORY              HEAD | ENTRY#<kind>#<id>    the admin API's changes to config/firebell.yaml (data/directory_store.py)
 """
 
@@ -257,9 +259,35 @@ class SmsHeldRecord(Model):
     expires = NumberAttribute(null=True)
 
 
+class ChatThreadRecord(Model):
+    """An incident's message in one Slack channel: claimed before it is posted, its `ts` kept once it is."""
+
+    class Meta(_TableMeta):
+        pass
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    claimed_until = UnicodeAttribute()
+    ts = UnicodeAttribute(null=True)
+    expires = NumberAttribute(null=True)
+
+
+class VerificationRecord(Model):
+    """A contact method waiting for its code (domain/contacts.py), kept an hour past its last code (its sending limits)."""
+
+    class Meta(_TableMeta):
+        pass
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    document = Utf8JSONAttribute()
+    guesses_left = NumberAttribute()  # (apart from the document: a wrong guess is one atomic ADD)
+    expires = NumberAttribute(null=True)
+
+
 ALL_RECORDS: tuple[type[Model], ...] = (
     IncidentRecord, TimelineRecord, DedupRecord, OnceRecord, CounterRecord, EffectRecord, MessageRecord, IdempotencyRecord,
-    SmsWindowRecord, SmsHeldRecord,
+    SmsWindowRecord, SmsHeldRecord, ChatThreadRecord, VerificationRecord,
 )
 TABLE_MODEL = IncidentRecord  # carries the key schema of the table; the indexes are every model's
 

@@ -20,6 +20,8 @@ from ..outbox import Change, DedupMark, EffectStatus
 from ..ports import SIGNALS_PER_WRITE, DedupState, IncidentFilter, Page
 from .items import (OUTBOX_PENDING, conditional_failure, effect_sk, expiry, facts_key, failed_conditions, incident_id_of, incident_pk,
                     items_in_order)
+from .chat_store import ChatMarks
+from .contact_store import ContactStore
 from .delivery_store import DeliveryLog
 from .facts_store import FactsStore, last_fix_key
 from .outbox_store import OutboxStore
@@ -151,7 +153,7 @@ def _decode_cursor(cursor: str | None, filters: IncidentFilter, index_key: tuple
     return key
 
 
-class DynamoIncidentStore(OutboxStore, SmsWindowStore, FactsStore, DeliveryLog):
+class DynamoIncidentStore(OutboxStore, SmsWindowStore, FactsStore, DeliveryLog, ChatMarks, ContactStore):
     def __init__(self, table_name: str, region: str) -> None:
         bind_table(table_name, region)
 

@@ -174,6 +174,10 @@ ROUTES: dict[tuple[str, str], Rule] = {
     ("GET", "/drills/<incident_id>"): _allow(READERS, "read drill reports"),
     ("GET", "/reports/incidents.csv"): _allow(READERS, "read reports"),
     # A person's secret calendar feed address (functions/api/feeds.py): their own; an admin may revoke anyone's.
+    ("GET", "/me/notifications"): _allow(ALL_ROLES, "read how they are reached", people_only=True),
+    ("PUT", "/me/notification-rules"): _allow(ALL_ROLES, "set how they are reached", people_only=True),
+    ("POST", "/me/contact-methods"): _allow(ALL_ROLES, "add their contact methods", people_only=True),
+    ("POST", "/me/contact-methods/verify"): _allow(ALL_ROLES, "add their contact methods", people_only=True),
     ("GET", "/me/calendar-feed"): _own_feed(),
     ("POST", "/me/calendar-feed"): _own_feed(),
     ("DELETE", "/me/calendar-feed"): _own_feed(),
@@ -199,6 +203,8 @@ ROUTES: dict[tuple[str, str], Rule] = {
     # Secrets other than a person's or a machine's credentials.
     ("GET", "/ack/<token>"): Public("the acknowledgement link's HMAC-signed, expiring, single-use token"),
     ("POST", "/ack/<token>"): Public("the acknowledgement link's HMAC-signed, expiring, single-use token"),
+    ("POST", "/chat/slack/interactions"): Public("Slack's request signature (the app's signing secret; 5 minutes; each request once)"),
+    ("POST", "/chat/slack/commands"): Public("Slack's request signature (the app's signing secret; 5 minutes; each request once)"),
     ("GET", "/feeds/<token>/calendar.ics"): Public("the person's secret calendar feed token in the path (stored as SHA-256, revocable)"),
     ("POST", "/v2/enqueue"): Public(f"{_KEY} (PagerDuty Events API v2)"),
     ("POST", "/v2/change/enqueue"): Public(f"{_KEY} (PagerDuty Change Events)"),

@@ -12,7 +12,9 @@ from .errors import DemoRoutingKeyRefused
 from .routing_keys import RoutingKey, StoredRoutingKey, routing_key_sha256
 from .rules import Rules
 from .problems import Problem
+from .notification_rules import NotificationRules
 from .webhooks import WebhookSubscription
+from .chat import ChatChannel
 from .schedules import Schedule
 
 
@@ -31,6 +33,10 @@ class Person(_Strict):
     roles: list[Role] = [Role.REPORTER]
     # IANA name: reports count their interruptions in it (business, off hours, sleep); else their first schedule's.
     time_zone: str | None = None
+    # Their Slack member id: the buttons and /firebell they use in Slack act as them, with their directory roles.
+    slack_user_id: Annotated[str | None, Field(pattern=r"^[UW][A-Z0-9]{2,20}$")] = None
+    # How a page reaches them, by urgency (domain/notification_rules.py); none: SMS and email, as always.
+    notification_rules: NotificationRules | None = None
 
     @field_validator("time_zone")
     @classmethod
@@ -49,6 +55,12 @@ class Person(_Strict):
         if twice:
             raise ValueError(f"listed twice: {', '.join(twice)}")
         return roles
+
+    @model_validator(mode="after")
+    def _quiet_hours_have_a_zone(self) -> "Person":
+        if self.notification_rules and self.notification_rules.quiet_hours and not self.time_zone:
+            raise ValueError("notification_rules.quiet_hours: give the person a time_zone (an IANA name) to keep them in")
+        return self
 
     @property
     def reachable(self) -> bool:
@@ -175,6 +187,7 @@ class Directory(_Strict):
     services: list[Service] = []
     problems: list[Problem] = []  # ITIL problem records and known errors (domain/problems.py)
     webhooks: list[WebhookSubscription] = []  # outgoing webhooks (domain/webhooks.py): admins only, never in readable()
+    chat_channels: list[ChatChannel] = []  # Slack, Teams, Google Chat (domain/chat.py): admins only, never in readable()
     default_team: str
     # Demo routing keys work only where the loader says so (the local runtime): refused unless set.
     _demo_keys_accepted: bool = PrivateAttr(default=False)
@@ -198,15 +211,20 @@ class Directory(_Strict):
         problems: list[str] = []
         for kind, items in (("people", self.people), ("schedules", self.schedules), ("escalation_policies", self.escalation_policies),
                             ("teams", self.teams), ("services", self.services), ("problems", self.problems),
-                            ("webhooks", self.webhooks)):
+                            ("webhooks", self.webhooks), ("chat_channels", self.chat_channels)):
             ids = [item.id for item in items]
             problems += [f"{kind}: duplicate id {i!r}" for i in sorted({i for i in ids if ids.count(i) > 1})]
         emails: dict[str, str] = {}
+        slack_users: dict[str, str] = {}
         for pi, person in enumerate(self.people):
             if person.email:  # a signed-in email must name one person (Cognito's email claim → directory id)
                 owner = emails.setdefault(person.email.casefold(), person.id)
                 if owner != person.id:
                     problems.append(f"people[{pi}].email: {person.email!r} is also person {owner!r}'s (one email, one person)")
+            if person.slack_user_id:  # a click in Slack acts as one person
+                owner = slack_users.setdefault(person.slack_user_id, person.id)
+                if owner != person.id:
+                    problems.append(f"people[{pi}].slack_user_id: {person.slack_user_id!r} is also person {owner!r}'s")
         for si, schedule in enumerate(self.schedules):
             for li, layer in enumerate(schedule.layers):
                 problems += [f"schedules[{si}].layers[{li}].members: unknown person {m!r}" for m in layer.members if m not in people]
@@ -231,9 +249,10 @@ class Directory(_Strict):
             if service.escalation_policy and service.escalation_policy not in policies:
                 problems.append(f"services[{si}].escalation_policy: unknown policy {service.escalation_policy!r}")
         service_ids = {s.id for s in self.services}
-        for wi, hook in enumerate(self.webhooks):
-            problems += [f"webhooks[{wi}].teams: unknown team {t!r}" for t in hook.teams if t not in teams]
-            problems += [f"webhooks[{wi}].services: unknown service {s!r}" for s in hook.services if s not in service_ids]
+        for kind, subscribers in (("webhooks", self.webhooks), ("chat_channels", self.chat_channels)):
+            for wi, subscriber in enumerate(subscribers):
+                problems += [f"{kind}[{wi}].teams: unknown team {t!r}" for t in subscriber.teams if t not in teams]
+                problems += [f"{kind}[{wi}].services: unknown service {s!r}" for s in subscriber.services if s not in service_ids]
         for pi, problem in enumerate(self.problems):
             problems += [f"problems[{pi}].match.services: unknown service {s!r}" for s in problem.match.services if s not in service_ids]
         key_owners: dict[str, str] = {}
@@ -305,6 +324,9 @@ class Directory(_Strict):
         """The person a signed-in email belongs to (Cognito's `email` claim), compared case-insensitively."""
         wanted = email.strip().casefold()
         return next((p for p in self.people if p.email and p.email.casefold() == wanted), None)
+
+    def person_by_slack_user(self, slack_user_id: str) -> Person | None:
+        return next((p for p in self.people if p.slack_user_id and p.slack_user_id == slack_user_id), None)
 
     def team(self, team_id: str | None) -> Team:
         """The team, or the default team if it no longer exists."""

@@ -221,6 +221,10 @@ class UnsupportedMediaType(InvalidPayload):
         super().__init__(f"unsupported Content-Type {content_type[:100]!r}: the API reads JSON", [FieldProblem("header.Content-Type", problem)])
 
 
+class TooManyRequests(DomainError):
+    """The caller must wait before asking again (e.g. another verification code)."""
+
+
 class MethodNotAllowed(DomainError):
     """The path exists, but not with this method; `allowed` goes into the Allow header."""
 
@@ -295,6 +299,7 @@ HTTP_ANSWERS: dict[type[Exception], HttpAnswer] = {
     InvalidCursor: HttpAnswer(HTTPStatus.BAD_REQUEST, "invalid_cursor", "query.cursor"),
     UnsupportedMediaType: HttpAnswer(HTTPStatus.UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", "header.Content-Type"),
     MethodNotAllowed: HttpAnswer(HTTPStatus.METHOD_NOT_ALLOWED, "method_not_allowed"),
+    TooManyRequests: HttpAnswer(HTTPStatus.TOO_MANY_REQUESTS, "too_many_requests"),
     Unauthenticated: HttpAnswer(HTTPStatus.UNAUTHORIZED, "unauthenticated"),
     Forbidden: HttpAnswer(HTTPStatus.FORBIDDEN, "forbidden"),
     NotInDirectory: HttpAnswer(HTTPStatus.FORBIDDEN, "not_in_directory"),

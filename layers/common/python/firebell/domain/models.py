@@ -124,6 +124,9 @@ class EscalationState(Model):
     paged_at_start: bool = False
     # Escalated by hand before that first request came: it is answered "escalate" at once (level 2 is paged).
     escalate_on_first_request: bool = False
+    # Personal follow-ups (usecases/reaching.py): person → the version whose page they follow, and the last round sent.
+    follow_ups: dict[str, int] = {}
+    follow_up_rounds: dict[str, str] = {}
 
 
 class Duty(Model):
@@ -415,7 +418,8 @@ class SlaWakeUp(Model):
 class ReminderDue(Model):
     type: Literal[MessageType.REMINDER_DUE]
     incident_id: str
-    duty: Annotated[str, StringConstraints(pattern=r"^(review|updates|action-[1-9][0-9]{0,3})$")]  # action-<n>: an action item
+    # action-<n>: an action item; follow-<version>-<person>: a page's follow-ups (usecases/reaching.py)
+    duty: Annotated[str, StringConstraints(pattern=r"^(review|updates|action-[1-9][0-9]{0,3}|follow-[1-9][0-9]{0,8}-.{1,128})$")]
     round: int
     max_rounds: int | None = None  # the run's last round (None from runs started before the reminder cap)
     task_token: str

@@ -52,34 +52,16 @@ class UnsafeDestination(PermanentError):
     """A webhook's URL leads into the function's own network (loopback, link-local, private ranges): never posted to."""
 
 
-class WebhookSubscription(BaseModel):
+class Subscriber(BaseModel):
+    """Who hears about which incident events: by type (all when empty), the incident's team and its service."""
+
     model_config = ConfigDict(defer_build=True, extra="forbid", frozen=True)
     id: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")]
-    url: Annotated[str, Field(min_length=1, max_length=2048)]
     description: str = ""
     events: list[EventType] = []  # none: every type
     teams: list[str] = []  # none: every team's incidents
     services: list[str] = []  # none: every service's
     enabled: bool = True
-
-    @field_validator("url")
-    @classmethod
-    def _https(cls, url: str) -> str:
-        if any(c.isspace() or ord(c) < 32 for c in url):
-            raise ValueError("url: must have no spaces or control characters")
-        parts = urlsplit(url)
-        try:
-            parts.port  # (raises for a port out of range)
-        except ValueError:
-            raise ValueError("url: has an invalid port") from None
-        if parts.username or parts.password:  # (they would travel in logs and reasons: a token goes in a header or the path)
-            raise ValueError("url: must not carry a user name or password")
-        if parts.scheme == "https" and parts.hostname:
-            return url
-        # A receiver on this machine (the local runtime; deployed, the sender refuses loopback whatever the scheme).
-        if parts.scheme == "http" and parts.hostname in _LOCAL_HOSTS:
-            return url
-        raise ValueError("url: must be an https:// URL (http:// only to this machine)")
 
     @field_validator("events", "teams", "services")
     @classmethod
@@ -91,6 +73,34 @@ class WebhookSubscription(BaseModel):
     def wants(self, event_type: EventType, team: str | None, service: str | None) -> bool:
         return (self.enabled and (not self.events or event_type in self.events)
                 and (not self.teams or team in self.teams) and (not self.services or service in self.services))
+
+
+class WebhookSubscription(Subscriber):
+    url: Annotated[str, Field(min_length=1, max_length=2048)]
+
+    @field_validator("url")
+    @classmethod
+    def _https(cls, url: str) -> str:
+        return check_url(url)
+
+
+def check_url(url: str) -> str:
+    """A receiver's URL as an admin may give it: https, nothing a log or a reason should not show."""
+    if any(c.isspace() or ord(c) < 32 for c in url):
+        raise ValueError("url: must have no spaces or control characters")
+    parts = urlsplit(url)
+    try:
+        parts.port  # (raises for a port out of range)
+    except ValueError:
+        raise ValueError("url: has an invalid port") from None
+    if parts.username or parts.password:  # (they would travel in logs and reasons: a token goes in a header or the path)
+        raise ValueError("url: must not carry a user name or password")
+    if parts.scheme == "https" and parts.hostname:
+        return url
+    # A receiver on this machine (the local runtime; deployed, the sender refuses loopback whatever the scheme).
+    if parts.scheme == "http" and parts.hostname in _LOCAL_HOSTS:
+        return url
+    raise ValueError("url: must be an https:// URL (http:// only to this machine)")
 
 
 def subscription_secret(key: bytes, subscription_id: str) -> str:

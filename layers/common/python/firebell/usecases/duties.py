@@ -15,32 +15,11 @@ from ..domain.lifecycle import is_open
 from ..domain.models import ActionItem, Incident, ReminderDue, Review, StakeholderUpdates, TimelineEntry
 from ..outbox import Change, EffectKind, Guard, Needs
 from .base import SYSTEM, Context, Incidents, Outcome
-from .messages import compose
+from .reaching import follow_up_due, reach
 
 # Stakeholder updates are due while the incident is open; their reminders still end (a Standard execution of the
 # reminder machine, which ran them before, lasts at most a year).
 _MAX_UPDATE_ROUNDS = 500
-
-
-def reach(c: Change, ctx: Context, config: FirebellConfig, person_ids: list[str], urgent: bool, why: str,
-          note: str | None = None, guard: Guard | None = None) -> None:
-    """Email (and SMS when urgent) to each person, as effects of this change; each delivery lands on the timeline."""
-    directory = config.directory
-    person_ids = list(dict.fromkeys(person_ids))  # one message per person, however many routes lead to them
-    digest = directory.notifications.sms_digest
-    # The dispatcher counts each SMS page against this when it is due (after its guard): held past the limit.
-    limit = {"after": digest.after, "per_minutes": digest.per_minutes,
-             "window_seconds": scaled_timeout(digest.per_minutes, ctx.time_scale)} if digest else None
-    for pid in person_ids:
-        person = directory.person(pid)
-        if person is None:
-            c.log(TimelineKind.NOTIFICATION_FAILED, SYSTEM, f"cannot reach {pid}: no longer in the directory ({why})")
-            continue
-        subject, body, text = compose(ctx, config, c.incident, person, why, note, c.now)
-        if person.email:
-            c.email(sender=directory.notifications.sender, to=person.email, person=person.id, subject=subject, body=body, why=why, guard=guard)
-        if person.phone and urgent:
-            c.sms(to=person.phone, person=person.id, text=text, why=why, guard=guard, limit=limit)
 
 
 def touch(c: Change) -> None:
@@ -159,6 +138,9 @@ class Duties:
         past_cap = due.max_rounds is not None and due.round > due.max_rounds  # (its end was said in the last round)
         if due.duty.startswith("action-"):
             remind_action(c, self._ctx, config, due)
+            return
+        if due.duty.startswith("follow-"):
+            follow_up_due(c, self._ctx, config, due)
             return
         if due.duty == "review":
             review = c.incident.review

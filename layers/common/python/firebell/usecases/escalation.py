@@ -15,7 +15,8 @@ from ..domain.problems import known_error_for
 from ..outbox import Change, EffectKind, Guard, Needs
 from . import sla_clocks
 from .base import SYSTEM, Context, Incidents, Outcome
-from .duties import reach, start_duties
+from .duties import start_duties
+from .reaching import reach
 
 _OPEN = (Status.TRIGGERED, Status.ACKNOWLEDGED, Status.ON_HOLD)
 
@@ -91,7 +92,8 @@ class Escalation:
     NEEDS = Needs(
         # (it starts only the first escalation run: no run before it to stop; an SLA run may make way for updates)
         effects=frozenset({EffectKind.PUBLISH, EffectKind.ANSWER, EffectKind.START, EffectKind.STOP, EffectKind.EMAIL, EffectKind.SMS}),
-        starts=frozenset({machines.ESCALATION, machines.SLA, machines.QUIET, machines.MAINTENANCE}), stops=frozenset({machines.SLA}),
+        # (reminder: the follow-ups of a page, as the paged person's notification rules ask: usecases/reaching.py)
+        starts=frozenset({machines.ESCALATION, machines.SLA, machines.QUIET, machines.MAINTENANCE, machines.REMINDER}), stops=frozenset({machines.SLA}),
         answers=frozenset({machines.ESCALATION}), signs_ack_links=True,
     )
 

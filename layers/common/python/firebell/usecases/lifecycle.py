@@ -12,7 +12,8 @@ from ..domain.models import TimelineEntry
 from ..outbox import Change, EffectKind, Needs, UseOnce
 from . import sla_clocks
 from .base import Context, Incidents, Outcome
-from .duties import reach, touch
+from .duties import touch
+from .reaching import reach
 from .escalation import start_escalation
 
 

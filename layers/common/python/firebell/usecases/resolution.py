@@ -18,7 +18,8 @@ from ..domain.models import QuietCheck, ResolutionConfirming
 from ..outbox import Change, DedupMark, EffectKind, Needs
 from . import sla_clocks
 from .base import SYSTEM, Context, Incidents, Outcome
-from .duties import reach, require_review
+from .duties import require_review
+from .reaching import reach
 from .escalation import start_escalation
 from .lifecycle import transition
 

@@ -14,7 +14,8 @@ from ..domain.models import ActionItem
 from ..domain.requests import ActionItemCreate, ReviewDraft
 from ..outbox import Change, EffectKind, Needs
 from .base import Context, Incidents, Outcome
-from .duties import lead, reach, replace_action, review_interval, start_reminder
+from .duties import lead, replace_action, review_interval, start_reminder
+from .reaching import reach
 
 MAX_DUE = timedelta(days=365)
 

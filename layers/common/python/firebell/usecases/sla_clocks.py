@@ -13,7 +13,8 @@ from ..domain.lifecycle import is_open
 from ..domain.models import Incident, SlaWakeUp
 from ..outbox import Change, EffectKind, Needs
 from .base import SYSTEM, Context, Incidents, Outcome
-from .duties import next_update_due, reach, update_round
+from .duties import next_update_due, update_round
+from .reaching import reach
 
 
 def _run_name(incident_id: str, generation: int, clock: str, moment: str, updates_round: int = 0) -> str:
