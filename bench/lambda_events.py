@@ -13,6 +13,7 @@ that handles the event starts: only the child is measured.
 - outbox: EventBridge's scheduled event (nothing left pending: the usual case).
 - webhooks: incident.opened of a freshly opened incident, as the events topic delivers it (no subscription in the
   shipped config: the event is read and nothing is posted).
+- chat: the same, for the chat function (no chat channel in the shipped config).
 """
 
 from __future__ import annotations
@@ -142,6 +143,9 @@ class Events:
 
     def _webhooks(self, _: int) -> dict[str, Any]:
         return self._opened("webhooks")
+
+    def _chat(self, _: int) -> dict[str, Any]:
+        return self._opened("chat")
 
     def _outbox(self, _: int) -> dict[str, Any]:
         return {"version": "0", "id": str(uuid.uuid4()), "detail-type": "Scheduled Event", "source": "aws.events",

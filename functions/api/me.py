@@ -28,13 +28,13 @@ router = Router()
 
 
 class RulesUpdate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
     notification_rules: NotificationRules | None = Field(description="null: a page is SMS and email, as without rules")
     time_zone: text(64) | None = Field(None, description="An IANA name; quiet hours are kept in it")
 
 
 class CodeEntry(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
     kind: Literal["email", "phone"]
     code: text(12)
 

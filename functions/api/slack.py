@@ -44,7 +44,8 @@ _COMMAND = {"description": "`user_id`, `text`, `command`, `team_id`, `response_u
 
 
 class _Slack(BaseModel):
-    model_config = ConfigDict(extra="ignore")  # (Slack sends far more than firebell reads, and adds fields over time)
+    # (Slack sends far more than firebell reads, and adds fields over time; built on first use: cold start)
+    model_config = ConfigDict(extra="ignore", defer_build=True)
 
 
 class SlackUser(_Slack):

@@ -60,6 +60,8 @@ def test_follow_ups_are_the_urgencys_own() -> None:
     {"high": {"via": ["sms"], "follow_up": {"every_minutes": 5, "via": []}}},
     {"quiet_hours": {"start": "22:00", "end": "07:00", "low": "sms"}},
     {"quiet_hours": {"start": "25:00", "end": "07:00"}},
+    {"quiet_hours": {"start": "22:00", "end": "22:00"}},  # empty
+    {"high": {"via": []}},  # a P1 that reaches nobody
 ])
 def test_rules_that_make_no_sense_are_refused(wrong: dict) -> None:
     with pytest.raises(ValidationError):

@@ -2,18 +2,21 @@
 // every sign-in once it is on, but never offers to set it up while MFA is optional for the pool: this page does,
 // through Cognito's user API with the person's access token (AssociateSoftwareToken → VerifySoftwareToken →
 // SetUserMFAPreference). The key is shown as text and as an otpauth:// link, which opens an authenticator app on
-// a phone; no QR code (it would need a library for one screen).
+// a phone; no QR code (it would need a library for one screen). Below it, for a person (not a machine): how pages
+// reach them (reach.js).
 
 import { currentConfig } from "./api.js";
 import { cognitoUserApi } from "./auth.js";
 import { announce, clear, clearFormError, field, formErrorBox, h, showAlert, showFormError } from "./dom.js";
+import { reachSection } from "./reach.js";
 
 const TOTP = "SOFTWARE_TOKEN_MFA";
 
-export function render(main) {
+export function render(main, ctx) {
   const box = h("div", {}, h("p", {}, "Loading…"));
   main.append(h("h1", { tabindex: "-1" }, "Your account"),
     h("section", { class: "card", "aria-labelledby": "h-mfa" }, h("h2", { id: "h-mfa" }, "Two-step sign-in"), box));
+  if (ctx.me && ctx.me.kind === "person") main.append(reachSection(ctx));  // (a machine has no contacts of its own)
   if (currentConfig().auth !== "cognito") {
     clear(box, h("p", {}, "The local runtime has no passwords. Deployed, this page sets up two-step sign-in with an authenticator app."));
     return null;

@@ -30,6 +30,3 @@ class ContactStore:
     def spend_guess(self, person: str, kind: Kind) -> None:
         """One wrong guess fewer left (one atomic update: two guesses at once both count)."""
         VerificationRecord(*_key(person, kind)).update(actions=[VerificationRecord.guesses_left.add(-1)])
-
-    def drop_verification(self, person: str, kind: Kind) -> None:
-        VerificationRecord(*_key(person, kind)).delete()

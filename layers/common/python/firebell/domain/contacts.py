@@ -29,7 +29,7 @@ Kind = Literal["email", "phone"]
 
 
 class ContactMethod(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
     kind: Kind
     value: Annotated[str, Field(min_length=3, max_length=254)]
 
@@ -49,7 +49,7 @@ class ContactMethod(BaseModel):
 class Verification(BaseModel):
     """A code on its way to a contact method, as stored (the code itself only as a salted hash)."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", defer_build=True)
     person: str
     kind: Kind
     value: str
@@ -85,7 +85,10 @@ def check(verification: Verification | None, kind: Kind, code: str, now: datetim
     if verification is None or verification.kind != kind or verification.expires_at <= now or verification.guesses_left <= 0:
         raise _refused(f"no {kind} is waiting to be verified (codes last 10 minutes and take 5 guesses): ask for a new code")
     if not hmac.compare_digest(verification.code_sha256, _hashed(code.strip(), verification.salt)):
-        raise _refused(f"not the code sent to {verification.value} ({verification.guesses_left - 1} guesses left)")
+        left = verification.guesses_left - 1
+        if left == 0:
+            raise _refused(f"not the code sent to {verification.value}, and that was the last guess: ask for a new code")
+        raise _refused(f"not the code sent to {verification.value} ({left} {'guess' if left == 1 else 'guesses'} left)")
     return verification
 
 

@@ -19,7 +19,7 @@ from datetime import datetime, time
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from .enums import Priority
 
@@ -62,6 +62,12 @@ class QuietHours(_Strict):
     end: time
     low: Literal["nothing", "email"] = "nothing"
 
+    @model_validator(mode="after")
+    def _not_empty(self) -> QuietHours:
+        if self.start == self.end:
+            raise ValueError("quiet_hours: start and end are the same time: the window would be empty")
+        return self
+
     def covers(self, at: datetime, time_zone: str) -> bool:
         local = at.astimezone(ZoneInfo(time_zone)).time()
         if self.start <= self.end:
@@ -73,6 +79,12 @@ class NotificationRules(_Strict):
     high: UrgencyRule = Field(default_factory=lambda: UrgencyRule(via=["sms", "email"]))
     low: UrgencyRule = Field(default_factory=lambda: UrgencyRule(via=["sms", "email"]))
     quiet_hours: QuietHours | None = None
+
+    @model_validator(mode="after")
+    def _high_urgency_reaches(self) -> NotificationRules:
+        if not self.high.via and self.high.follow_up is None:
+            raise ValueError("high: a P1 or P2 page must reach you somehow (via, or a follow_up)")
+        return self
 
 
 DEFAULT = NotificationRules()

@@ -13,7 +13,7 @@ from typing import Any, Protocol
 from ..domain import contacts
 from ..domain.contacts import ContactMethod, Kind, Verification
 from ..domain.directory import FirebellConfig
-from ..domain.errors import UnknownPerson
+from ..domain.errors import FieldProblem, InvalidRequest, UnknownPerson
 from ..domain.notification_rules import NotificationRules
 from ..outbox import EffectKind, Needs
 from ..ports import Clock, Messenger
@@ -25,8 +25,6 @@ class Verifications(Protocol):
     def save_verification(self, verification: Verification) -> None: ...
 
     def spend_guess(self, person: str, kind: Kind) -> None: ...
-
-    def drop_verification(self, person: str, kind: Kind) -> None: ...
 
 
 class PersonUpdates(Protocol):
@@ -54,13 +52,17 @@ class MyContacts:
     def show(self, person_id: str) -> dict[str, Any]:
         person = self._person(person_id)
         now = self._clock()
-        waiting = [v for kind in ("email", "phone") if (v := self._store.verification(person_id, kind)) and v.expires_at > now]
+        waiting = [v for kind in ("email", "phone")
+                   if (v := self._store.verification(person_id, kind)) and v.expires_at > now and v.guesses_left > 0]
         return {"email": person.email, "phone": person.phone, "time_zone": person.time_zone,
                 "notification_rules": person.notification_rules.model_dump(mode="json") if person.notification_rules else None,
                 "waiting_for_code": [{"kind": v.kind, "value": v.value, "expires_at": v.expires_at.isoformat()} for v in waiting]}
 
     def set_rules(self, person_id: str, rules: NotificationRules | None, time_zone: str | None) -> dict[str, Any]:
         person = self._person(person_id)
+        if rules and rules.quiet_hours and not (time_zone or person.time_zone):
+            problem = "quiet hours are kept in your time zone: give time_zone (an IANA name, e.g. Europe/London)"
+            raise InvalidRequest(f"body.time_zone: {problem}", [FieldProblem("body.time_zone", problem)])
         changes: dict[str, Any] = {"notification_rules": rules.model_dump(mode="json") if rules else None}
         if time_zone is not None:
             changes["time_zone"] = time_zone
@@ -93,5 +95,6 @@ class MyContacts:
                 self._store.spend_guess(person_id, kind)
             raise
         self._directory.update_person(person_id, {proven.kind: proven.value}, by=person_id)
-        self._store.drop_verification(person_id, kind)
+        # Used up, not forgotten: its sending history still counts toward the hour's limit.
+        self._store.save_verification(proven.model_copy(update={"expires_at": self._clock(), "guesses_left": 0}))
         return self.show(person_id)
