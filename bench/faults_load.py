@@ -94,7 +94,7 @@ def free_port() -> int:
 @contextmanager
 def local_runtime(fault_rate: float, seed: int, time_scale: float = TIME_SCALE) -> Iterator[Pipeline]:
     """`python -m infra.local --no-demo` with faults at `fault_rate`; output to a file (a full pipe would block it)."""
-    api_port, aws_port, tls_port = free_port(), free_port(), free_port()
+    api_port, aws_port, tls_port, smtp_port = free_port(), free_port(), free_port(), free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     env.update(FIREBELL_FAULT_RATE=str(fault_rate), FIREBELL_FAULT_SEED=str(seed), FIREBELL_VISIBILITY_TIMEOUT=str(VISIBILITY_TIMEOUT))
     log = tempfile.NamedTemporaryFile("w", prefix="firebell-faults-", suffix=".log", delete=False)
@@ -102,7 +102,7 @@ def local_runtime(fault_rate: float, seed: int, time_scale: float = TIME_SCALE) 
     tls_dir = tempfile.mkdtemp(prefix="firebell-faults-tls-")  # nor its certificate; its own ports: `make run` may be up
     process = subprocess.Popen(
         [sys.executable, "-m", "infra.local", "--no-demo", f"--api-port={api_port}", f"--aws-port={aws_port}", f"--tls-port={tls_port}",
-         f"--tls-dir={tls_dir}", f"--time-scale={time_scale}", f"--state-dir={state_dir}"],
+         f"--smtp-port={smtp_port}", f"--tls-dir={tls_dir}", f"--time-scale={time_scale}", f"--state-dir={state_dir}"],
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, text=True,
     )
     pipeline = Pipeline(f"http://127.0.0.1:{api_port}", f"http://127.0.0.1:{aws_port}", {}, log.name)

@@ -42,11 +42,13 @@ class Needs:
     signs_ack_links: bool = False  # its emails and SMS carry one-click acknowledgement links
     signs_webhooks: bool = False  # it posts signed webhooks (the stack's webhook key)
     replays_webhooks: bool = False  # it moves dead-lettered webhook events back to their queue
+    reads_mail: bool = False  # it reads received mail from the mail bucket (email intake)
 
     def __or__(self, other: Needs) -> Needs:
         return Needs(self.effects | other.effects, self.starts | other.starts, self.stops | other.stops,
                      self.answers | other.answers, self.signs_ack_links or other.signs_ack_links,
-                     self.signs_webhooks or other.signs_webhooks, self.replays_webhooks or other.replays_webhooks)
+                     self.signs_webhooks or other.signs_webhooks, self.replays_webhooks or other.replays_webhooks,
+                     self.reads_mail or other.reads_mail)
 
 
 class EffectStatus(StrEnum):

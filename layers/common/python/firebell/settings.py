@@ -21,6 +21,7 @@ class Settings(BaseModel):
     webhook_secret_arn: str = ""  # Secrets Manager holds the key each webhook subscription's secret derives from
     webhooks_queue_url: str = ""  # where dead-lettered webhook events are replayed to ...
     webhooks_dlq_url: str = ""  # ... from
+    mail_bucket: str = ""  # where SES stores received mail (email intake reads it)
     config_dir: str = "/opt/firebell/config"
     time_scale: float = Field(default=1.0, gt=0)
     public_api_url: str = ""
@@ -55,6 +56,7 @@ _ENV = {
     "webhook_secret_arn": "WEBHOOK_SECRET_ARN",
     "webhooks_queue_url": "WEBHOOKS_QUEUE_URL",
     "webhooks_dlq_url": "WEBHOOKS_DLQ_URL",
+    "mail_bucket": "MAIL_BUCKET",
     "config_dir": "FIREBELL_CONFIG_DIR",
     "time_scale": "FIREBELL_TIME_SCALE",
     "public_api_url": "PUBLIC_API_URL",
