@@ -8,6 +8,8 @@ from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from firebell.domain.directory import Directory, FirebellConfig
 from firebell.domain.mail import parse, title_of, without_quotes
@@ -252,3 +254,15 @@ def test_keys_name_the_address_a_message_came_to() -> None:
     key = object_prefix("Incidents@Example.com") + "8hk2q0v7mc3f6b1lpd2r9u4e5o0s7t1a2n3m4k01"
     assert recipient_of(key) == "incidents@example.com"
     assert recipient_of("inbound/incidents@example.com/") is None and recipient_of("elsewhere/x@y.z/1") is None
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.one_of(st.binary(max_size=2000),
+                 st.lists(st.sampled_from([b"From: ", b"Subject: =?", b"Content-Type: multipart/mixed; boundary=x",
+                                           b"--x", b"\r\n", b"=?utf-8?b?", b"<>", b"@", b"Re: INC-1", b"\xff\xfe",
+                                           b"Content-Transfer-Encoding: base64", b"charset=\"x\"", b"Return-Path: <>"]),
+                          max_size=40).map(b"".join)))
+def test_no_message_makes_reading_or_deciding_raise(directory: Directory, raw: bytes) -> None:
+    for local in (True, False):
+        assert isinstance(decided(raw, directory, local=local), (Ignored, OpenIncident, AddNote))
+        assert isinstance(decided(b"From: alice@example.com\r\n" + raw, directory, local=local), (Ignored, OpenIncident, AddNote))

@@ -19,7 +19,7 @@ from firebell.usecases.lifecycle import Lifecycle
 from firebell.usecases.mail_intake import MailIntake, MailOutcome, NotReceivedMail
 from functions.mail.app import stored_objects
 
-from .conftest import World
+from .conftest import ROOT, World
 
 BUCKET = "firebell-mail"
 
@@ -111,6 +111,8 @@ def test_s3_events_as_the_queue_carries_them() -> None:
                           "s3": {"s3SchemaVersion": "1.0", "bucket": {"name": BUCKET, "arn": f"arn:aws:s3:::{BUCKET}"},
                                  "object": {"key": "inbound/incidents%40example.com/abc123", "size": 892}}}]}
     assert stored_objects(json.dumps(event)) == [(BUCKET, "inbound/incidents@example.com/abc123")]
+    sample = json.loads((ROOT / "events" / "sqs" / "mail-object-created.json").read_text())["Records"][0]["body"]
+    assert [key for _, key in stored_objects(sample)] == ["inbound/incidents@example.com/8hk2q0v7mc3f6b1lpd2r9u4e5o0s7t1a2n3m4k01"]
     test_event = {"Service": "Amazon S3", "Event": "s3:TestEvent", "Time": "2026-12-01T10:00:00.000Z", "Bucket": BUCKET}
     assert stored_objects(json.dumps(test_event)) == []  # sent when the notification is set up
     for body in ("not json", "{}", json.dumps({"Records": [{"eventSource": "aws:sqs"}]})):
