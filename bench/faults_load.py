@@ -4,7 +4,9 @@ The runtime runs as `python -m infra.local` in a process of its own, with the fa
 FIREBELL_FAULT_RATE/SEED (infra/local/faults.py): only the handlers' AWS calls fail; this driver's are never
 faulted. The load: real-format CloudWatch alarm notifications (events/cloudwatch/alarm-state-alarm.json)
 published to the alarms topic — `distinct` alarms plus `duplicates` copies spread over `stormed` of them —,
-POST /incidents with an Idempotency-Key, and acknowledgements over HTTP of incidents once they were paged.
+POST /incidents with an Idempotency-Key, emails to an intake address over SMTP (half of them sent twice, as a sender's
+server may; docs/email-intake.md) with a reply naming each of some of their incidents once paged (each sent twice), and
+acknowledgements over HTTP of incidents once they were paged.
 Clients retry 5xx and connection errors with the same request (and key), like real clients.
 
 Everything is then measured through the public doors only (HTTP API, /_local/outbox, /_local/dead-letters,
@@ -18,6 +20,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import smtplib
 import re
 import shutil
 import subprocess
@@ -31,6 +34,7 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from email.message import EmailMessage
 from typing import Any
 
 from infra.local.demo import stop_process, DemoFailed, local_aws_client, machine_headers, wait_for
@@ -47,7 +51,11 @@ REF = re.compile(r"\bINC-\d+\b")
 WHY = re.compile(r"receiving this for: (.+?)\.?$", re.M)
 ACK_LINK = re.compile(r"\s*Ack: \S+\s*$")
 INVARIANTS = ("incidents_unpaged", "duplicate_pages", "occurrence_count_errors", "missing_timeline_entries",
-              "dead_letters_without_reason", "acked_then_paged", "http_5xx_after_retries", *EFFECT_INVARIANTS)
+              "dead_letters_without_reason", "acked_then_paged", "http_5xx_after_retries", *EFFECT_INVARIANTS,
+              # email intake: each email opens one incident (incidents_created counts them), each reply is one note
+              "email_replies_not_noted_once")
+MAIL_TO = "checkout-incidents@example.com"  # config/firebell.yaml's intake address for checkout (paged by its team)
+REPLY_TEXT = "fault load: rolled back, watching"
 
 
 @dataclass(frozen=True)
@@ -57,14 +65,16 @@ class Load:
     stormed: int = 5
     reports: int = 50
     acks: int = 30
+    emails: int = 20
+    replies: int = 10  # to the incidents of the first emails
 
     @property
     def incidents_expected(self) -> int:
-        return self.distinct + self.reports
+        return self.distinct + self.reports + self.emails
 
 
 FULL = Load()
-SMALL = Load(distinct=60, duplicates=100, stormed=3, reports=15, acks=10)
+SMALL = Load(distinct=60, duplicates=100, stormed=3, reports=15, acks=10, emails=8, replies=4)
 
 
 # --- the runtime, in its own process ----------------------------------------------------------------
@@ -76,6 +86,7 @@ class Pipeline:
     aws_url: str
     resources: dict[str, str]
     log_path: str
+    smtp_port: int = 0
 
     def log_tail(self, lines: int = 60) -> str:
         with open(self.log_path, errors="replace") as log:
@@ -93,7 +104,7 @@ def free_port() -> int:
 @contextmanager
 def local_runtime(fault_rate: float, seed: int, time_scale: float = TIME_SCALE, slack: SlackStandIn | None = None) -> Iterator[Pipeline]:
     """`python -m infra.local --no-demo` with faults at `fault_rate`; output to a file (a full pipe would block it)."""
-    api_port, aws_port, tls_port = free_port(), free_port(), free_port()
+    api_port, aws_port, tls_port, smtp_port = free_port(), free_port(), free_port(), free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     env.update(FIREBELL_FAULT_RATE=str(fault_rate), FIREBELL_FAULT_SEED=str(seed), FIREBELL_VISIBILITY_TIMEOUT=str(VISIBILITY_TIMEOUT))
     if slack is not None:
@@ -104,10 +115,10 @@ def local_runtime(fault_rate: float, seed: int, time_scale: float = TIME_SCALE, 
     tls_dir = tempfile.mkdtemp(prefix="firebell-faults-tls-")  # nor its certificate; its own ports: `make run` may be up
     process = subprocess.Popen(
         [sys.executable, "-m", "infra.local", "--no-demo", f"--api-port={api_port}", f"--aws-port={aws_port}", f"--tls-port={tls_port}",
-         f"--tls-dir={tls_dir}", f"--time-scale={time_scale}", f"--state-dir={state_dir}"],
+         f"--smtp-port={smtp_port}", f"--tls-dir={tls_dir}", f"--time-scale={time_scale}", f"--state-dir={state_dir}"],
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, text=True,
     )
-    pipeline = Pipeline(f"http://127.0.0.1:{api_port}", f"http://127.0.0.1:{aws_port}", {}, log.name)
+    pipeline = Pipeline(f"http://127.0.0.1:{api_port}", f"http://127.0.0.1:{aws_port}", {}, log.name, smtp_port)
 
     def started() -> dict | None:
         if process.poll() is not None:
@@ -217,6 +228,8 @@ class Run:
     reports: dict[str, dict[str, Any]] = field(default_factory=dict)  # Idempotency-Key → body
     outcomes: list[tuple[str, int | None]] = field(default_factory=list)  # (what, final status) per client request
     acked: dict[str, int] = field(default_factory=dict)  # reference → pages in the outbox when its ack returned
+    emails: list[str] = field(default_factory=list)  # their subjects (the incidents' titles)
+    replied: set[str] = field(default_factory=set)  # references a reply was sent about
 
 
 def make_run(load: Load, seed: int) -> Run:
@@ -229,6 +242,7 @@ def make_run(load: Load, seed: int) -> Run:
     for i in range(load.duplicates):
         name = run.alarms[i % load.stormed]["AlarmName"]
         run.copies[name] = run.copies.get(name, 0) + 1
+    run.emails = [f"fault load email {seed}-{i:03d}" for i in range(load.emails)]
     for i in range(load.reports):
         run.reports[f"fault-load-{seed}-{i:03d}"] = {"title": f"fault load report {seed}-{i:03d}", "reporter": "fault-load",
                                                     "service": "checkout", "impact": "medium", "urgency": "medium"}
@@ -252,9 +266,16 @@ def drive(pipeline: Pipeline, run: Run, deadline_seconds: float) -> None:
         status, _, _ = retrying("POST", f"{pipeline.api_url}/incidents", run.reports[key], {"Idempotency-Key": key})
         run.outcomes.append((f"POST /incidents ({key})", status))
 
+    def mail(subject: str, twice: bool) -> None:
+        for _ in range(2 if twice else 1):  # (the same Message-ID: a sender's server sending it again)
+            send_mail(pipeline, subject, "fault load: checkout is slow", f"<{subject.replace(' ', '-')}@example.com>")
+
+    to_reply = set(run.emails[:run.load.replies])
+
     deadline = time.monotonic() + deadline_seconds
     with ThreadPoolExecutor(4) as pool:
-        jobs = [pool.submit(publish, a) for a in publications] + [pool.submit(report, k) for k in run.reports]
+        jobs = [pool.submit(publish, a) for a in publications] + [pool.submit(report, k) for k in run.reports] \
+            + [pool.submit(mail, subject, i % 2 == 0) for i, subject in enumerate(run.emails)]
         pending = list(targets)
 
         def acknowledge_what_was_paged() -> bool:
@@ -262,6 +283,14 @@ def drive(pipeline: Pipeline, run: Run, deadline_seconds: float) -> None:
             paged = [m for m in outbox(pipeline.api_url) if is_page(m)]
             pages = Counter(page_key(m)[0] for m in paged)
             refs = {identity(run, {"title": m["subject"].split(": ", 1)[1]}): page_key(m)[0] for m in paged if m.get("subject")}
+            for subject in sorted(to_reply):  # once paged, its reply (twice: one note)
+                reference = refs.get(("email", subject))
+                if reference:
+                    for _ in range(2):
+                        send_mail(pipeline, f"Re: [firebell] {reference} triggered: {subject}", f"{REPLY_TEXT}\n\n> paged",
+                                  f"<reply-{subject.replace(' ', '-')}@example.com>", sender="bob@example.com")
+                    run.replied.add(reference)
+                    to_reply.discard(subject)
             late = time.monotonic() > deadline - 30  # never paged: acknowledge anyway, the run must end
             for target in list(pending):
                 reference = refs.get(target)
@@ -273,7 +302,7 @@ def drive(pipeline: Pipeline, run: Run, deadline_seconds: float) -> None:
                     if status is not None and status < 300 or status == 409:  # 409: an earlier attempt took effect
                         run.acked[reference] = sum(1 for m in outbox(pipeline.api_url) if is_page(m) and page_key(m)[0] == reference)
                     pending.remove(target)
-            return not pending
+            return not pending and (not to_reply or late)
 
         try:
             wait_for("every acknowledgement sent", acknowledge_what_was_paged, deadline_seconds, interval=0.5)
@@ -283,9 +312,21 @@ def drive(pipeline: Pipeline, run: Run, deadline_seconds: float) -> None:
             job.result()
 
 
+def send_mail(pipeline: Pipeline, subject: str, text: str, message_id: str, sender: str = "Alice Ops <alice@example.com>") -> None:
+    """One email to the intake address, over SMTP to the runtime's listener (which is never faulted: it plays SES)."""
+    message = EmailMessage()
+    message["From"], message["To"], message["Subject"], message["Message-ID"] = sender, MAIL_TO, subject, message_id
+    message.set_content(text)
+    with smtplib.SMTP("127.0.0.1", pipeline.smtp_port, timeout=30) as smtp:
+        smtp.send_message(message)
+
+
 def identity(run: Run, incident: dict[str, Any]) -> tuple[str, str] | None:
-    """Which alarm or Idempotency-Key an incident came from (by its title: '<alarm name>: …' or the report's)."""
+    """Which alarm, Idempotency-Key or email an incident came from (by its title: '<alarm name>: …', the report's,
+    the email's subject)."""
     title = incident["title"]
+    if title in run.emails:
+        return "email", title
     name = title.split(":", 1)[0]
     if name.startswith("checkout-fault-"):
         return "alarm", name
@@ -356,7 +397,7 @@ def measure(pipeline: Pipeline, run: Run, quiet: bool, fault_rate: float) -> dic
     paged = {page_key(m)[0] for m in messages if m["channel"] == "email" and page_key(m)[3] == "level 1"}
     pages_now = Counter(page_key(m)[0] for m in messages if is_page(m))
 
-    occurrence_errors, timeline_missing, held = [], [], Counter()
+    occurrence_errors, timeline_missing, held, notes = [], [], Counter(), Counter()
     for alarm in run.alarms:
         found = mine.get(("alarm", alarm["AlarmName"]), [])
         expected = 1 + run.copies.get(alarm["AlarmName"], 0)
@@ -369,6 +410,8 @@ def measure(pipeline: Pipeline, run: Run, quiet: bool, fault_rate: float) -> dic
         holds = sum(1 for e in timeline["items"] if e["kind"] == "notification_held") if status == 200 else 0
         if holds:
             held[incident["reference"]] = holds
+        if status == 200:
+            notes[incident["reference"]] = sum(1 for e in timeline["items"] if e["kind"] == "note" and e["message"] == REPLY_TEXT)
         needed = {"opened", "classified"} | ({"acknowledged"} if incident.get("acknowledged_at") or incident["reference"] in run.acked else set())
         timeline_missing += [(incident["reference"], kind) for kind in sorted(needed - kinds)]
     shown = request("GET", f"{pipeline.api_url}/_local/dead-letters")[1]  # before dead_letters() hides them
@@ -390,6 +433,7 @@ def measure(pipeline: Pipeline, run: Run, quiet: bool, fault_rate: float) -> dic
         "dead_letters_without_reason": sum(1 for d in letters if not d["reason"]),
         "acked_then_paged": sum(max(0, pages_now[ref] - before) for ref, before in run.acked.items()),
         "http_5xx_after_retries": len(failed_requests),
+        "email_replies_not_noted_once": sum(1 for ref in run.replied if notes[ref] != 1) + sum(1 for ref, n in notes.items() if n and ref not in run.replied),
         "details": {
             "quiet_before_deadline": quiet,
             "runtime_log": pipeline.log_path,  # kept: what the handlers logged, to explain a broken invariant
@@ -399,6 +443,9 @@ def measure(pipeline: Pipeline, run: Run, quiet: bool, fault_rate: float) -> dic
             "alarms_with_several_incidents": sum(1 for a in run.alarms if len(mine.get(("alarm", a["AlarmName"]), [])) > 1),
             "keys_with_several_incidents": sum(1 for k in run.reports if len(mine.get(("report", k), [])) > 1),
             "keys_without_an_incident": sum(1 for k in run.reports if not mine.get(("report", k))),
+            "emails_with_several_incidents": sum(1 for e in run.emails if len(mine.get(("email", e), [])) > 1),
+            "emails_without_an_incident": sum(1 for e in run.emails if not mine.get(("email", e))),
+            "email_replies_sent": len(run.replied),
             "duplicate_emails": sum(n - 1 for k, n in copies.items() if k[2] == "email"),
             "duplicate_sms": sum(n - 1 for k, n in copies.items() if k[2] == "sms"),
             "messages_in_outbox": len(messages),

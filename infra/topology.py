@@ -5,7 +5,9 @@ A change to the pipeline (a queue, a filter policy, a function's trigger or perm
 
 from __future__ import annotations
 
+import hashlib
 import operator
+import re
 from dataclasses import dataclass
 from functools import reduce
 from pathlib import Path
@@ -24,6 +26,7 @@ from firebell.usecases.escalation import Escalation
 from firebell.usecases.change_events import ChangeEvents
 from firebell.usecases.intake import AlertIntake
 from firebell.usecases.lifecycle import Lifecycle
+from firebell.usecases.mail_intake import MailIntake
 from firebell.usecases.rearm import TimerRearm
 from firebell.usecases.resolution import Resolution
 from firebell.usecases.sla_clocks import SlaClocks
@@ -34,6 +37,7 @@ from firebell.usecases.chat_actions import ChatActions
 from firebell.usecases.contacts import MyContacts
 from firebell.domain import chat, webhooks
 from firebell.domain.alarms import ALARM_STATE_CHANGE_PATTERN
+from firebell.domain.mail_intake import INBOUND_PREFIX
 from firebell.domain.enums import EventType
 from infra.monitoring import MonitoringSpec
 
@@ -135,6 +139,37 @@ class EventRuleSpec:
 
 
 @dataclass(frozen=True)
+class BucketSpec:
+    """A private, encrypted S3 bucket whose objects expire after `expire_after_days`; each object created under
+    `prefix` is announced on `notify_queue` (S3's event notification, the event itself as the message body)."""
+
+    name: str
+    description: str
+    expire_after_days: int
+    prefix: str
+    notify_queue: str
+
+
+@dataclass(frozen=True)
+class MailReceiptSpec:
+    """SES receiving (docs/email-intake.md): one receipt rule per intake address of the config (email_intake), each
+    storing what it receives in `bucket` under `object_prefix(address)` (firebell/domain/mail_intake.py). Locally the
+    SMTP listener plays SES (infra/local/smtp.py)."""
+
+    bucket: str
+    # Spam and virus scanning: SES writes its verdicts into the stored message (X-SES-Spam-Verdict, ...).
+    scan_enabled: bool = True
+    # Refuse senders that do not use TLS (every mail service people send from does).
+    require_tls: bool = True
+
+    @staticmethod
+    def rule_name(address: str) -> str:
+        """The receipt rule's name for one intake address (letters, digits, '.', '_', '-'; at most 64)."""
+        readable = re.sub(r"[^A-Za-z0-9._-]", "-", address)[:48].strip("-._") or "address"
+        return f"{readable}-{hashlib.sha256(address.encode()).hexdigest()[:8]}"
+
+
+@dataclass(frozen=True)
 class SecretSpec:
     name: str
     description: str
@@ -213,6 +248,7 @@ class Permissions:
     stop_executions: tuple[str, ...] = ()
     answer_tasks: tuple[str, ...] = ()  # SendTaskSuccess/Failure/Heartbeat on these state machines
     read_secrets: tuple[str, ...] = ()
+    read_objects: tuple[str, ...] = ()  # s3:GetObject on these buckets' objects under their prefix
     send_email: bool = False
     send_sms: bool = False
 
@@ -253,6 +289,7 @@ class FunctionSpec:
             answer_tasks=_in_order(needs.answers),
             read_secrets=((ACK_SECRET,) if needs.signs_ack_links else ()) + ((WEBHOOK_SECRET,) if needs.signs_webhooks else ())
             + ((SLACK_BOT_TOKEN,) if needs.posts_to_slack else ()) + ((SLACK_SIGNING_SECRET,) if needs.verifies_slack else ()),
+            read_objects=(MAIL_BUCKET,) if needs.reads_mail else (),
             send_email=EffectKind.EMAIL in needs.effects,
             send_sms=EffectKind.SMS in needs.effects,
         )
@@ -279,6 +316,8 @@ class FunctionSpec:
         if needs.replays_webhooks:
             variables["WEBHOOKS_QUEUE_URL"] = ("queue_url", WEBHOOKS_QUEUE)
             variables["WEBHOOKS_DLQ_URL"] = ("queue_url", f"{WEBHOOKS_QUEUE}-dlq")
+        if needs.reads_mail:
+            variables["MAIL_BUCKET"] = ("bucket", MAIL_BUCKET)
         if needs.signs_ack_links:
             variables["ACK_SECRET_ARN"] = ("secret", ACK_SECRET)
             # The API's own URL would make the API depend on itself (CloudFormation cannot): its function's
@@ -305,6 +344,8 @@ class Topology:
     state_machines: tuple[StateMachineSpec, ...]
     secrets: tuple[SecretSpec, ...] = ()
     event_rules: tuple[EventRuleSpec, ...] = ()
+    buckets: tuple[BucketSpec, ...] = ()
+    mail_receipt: MailReceiptSpec | None = None
     # The pager watches itself: the ops topic, the heartbeat; what is checked derives from the rest (infra/monitoring.py).
     monitoring: MonitoringSpec | None = None
 
@@ -316,6 +357,9 @@ class Topology:
 
     def queue(self, name: str) -> QueueSpec:
         return next(q for q in self.queues if q.name == name)
+
+    def bucket(self, name: str) -> BucketSpec:
+        return next(b for b in self.buckets if b.name == name)
 
     def visibility_timeout_seconds(self, queue: QueueSpec) -> int:
         """The queue's own, raised to VISIBILITY_TIMEOUT_FACTOR times the timeout of any function it triggers."""
@@ -340,6 +384,8 @@ SLACK_BOT_TOKEN = "slack-bot-token"
 SLACK_SIGNING_SECRET = "slack-signing-secret"
 WEBHOOKS_QUEUE = "webhooks"
 CHAT_QUEUE = "chat"
+MAIL_BUCKET = "mail"
+MAIL_QUEUE = "mail"
 MACHINES = machines.ALL
 
 
@@ -377,6 +423,8 @@ TOPOLOGY = Topology(
         QueueSpec(WEBHOOKS_QUEUE, subscriptions=(Subscription(EVENTS_TOPIC, True),), max_receive_count=webhooks.ATTEMPTS),
         # Every incident event, for the chat channels (Slack, Teams, Google Chat).
         QueueSpec(CHAT_QUEUE, subscriptions=(Subscription(EVENTS_TOPIC, True),), max_receive_count=chat.ATTEMPTS),
+        # Fed by the mail bucket's event notifications (buckets, below): one S3 event per received message.
+        QueueSpec(MAIL_QUEUE),
     ),
     functions=(
         FunctionSpec(
@@ -446,6 +494,12 @@ TOPOLOGY = Topology(
             memory_mb=BACKGROUND_MEMORY_MB,
         ),
         FunctionSpec(
+            name="mail",
+            description="Email intake: each received message opens an incident, adds a note to the one a reply names, or is ignored with its reason",
+            trigger=QueueTrigger(MAIL_QUEUE),
+            runs=(MailIntake,),
+        ),
+        FunctionSpec(
             name="outbox",
             description="Outbox relay: carries out committed effects a crash or a failure left pending; re-arms lost timers on request",
             trigger=ScheduleTrigger(rate_minutes=1, local_interval_seconds=1.0),
@@ -466,6 +520,12 @@ TOPOLOGY = Topology(
              SecretSpec(WEBHOOK_SECRET, "The key each outgoing webhook subscription's signing secret derives from"),
              SecretSpec(SLACK_BOT_TOKEN, "The Slack app's bot token (xoxb-…): put it here to post in Slack (docs/chat.md)"),
              SecretSpec(SLACK_SIGNING_SECRET, "The Slack app's signing secret: put it here to take its buttons and /firebell (docs/chat.md)"),),
+    buckets=(
+        # Received mail, kept as SES stored it (the original and its attachments) for 90 days.
+        BucketSpec(MAIL_BUCKET, "Mail received at the intake addresses, as SES stores it", expire_after_days=90,
+                   prefix=INBOUND_PREFIX, notify_queue=MAIL_QUEUE),
+    ),
+    mail_receipt=MailReceiptSpec(bucket=MAIL_BUCKET),
     event_rules=(
         # Every alarm's state changes, composite and metric-math included, with or without alarm actions.
         EventRuleSpec("alarm-state-changes", "CloudWatch alarm state changes to intake", ALARM_STATE_CHANGE_PATTERN, "intake"),

@@ -51,7 +51,7 @@ PLATFORM = "manylinux2014_x86_64"
 
 # The AWS services firebell calls, as botocore names them (firebell/adapters/aws.py; pynamodb: dynamodb). A client
 # of any other fails in the deployed layer with UnknownServiceError: tests/infra/test_layer.py holds this to the code.
-BOTOCORE_SERVICES = ("dynamodb", "secretsmanager", "ses", "sns", "sqs", "stepfunctions")
+BOTOCORE_SERVICES = ("dynamodb", "s3", "secretsmanager", "ses", "sns", "sqs", "stepfunctions")
 
 _IGNORED_PARTS = {"__pycache__", ".pytest_cache", ".mypy_cache"}
 # firebell/cli runs on people's machines (the `firebell` command), never in Lambda.

@@ -139,6 +139,7 @@ class FirebellStack(Stack):
             if isinstance(spec.trigger, ApiTrigger)
         }
         self._people_and_console()
+        self._mail(config)
         if waf_requested(self):
             self.web_acl = web_acl(
                 self,
@@ -438,6 +439,17 @@ class FirebellStack(Stack):
         self.people.outputs()
         self.console.outputs()
 
+    def _mail(self, config: Any) -> None:
+        """Email intake (infra/cdk/mail.py): the buckets, their access logs beside the console's, and SES's receipt
+        rules when `-c firebell:email-intake=true` asks for them (SES receives mail in some regions only)."""
+        from infra.cdk.mail import MailBuckets, receipt_rules, receiving_requested
+
+        self.mail = MailBuckets(self, "EmailIntake", specs=self.topology.buckets, queues=self.queues, log_bucket=self.console.log_bucket)
+        self.buckets = self.mail.buckets
+        receipt = self.topology.mail_receipt
+        self.mail_rule_set = (receipt_rules(self, receipt, self.buckets[receipt.bucket], config.directory.email_intake)
+                              if receipt is not None and receiving_requested(self) else None)
+
     # --- wiring ------------------------------------------------------------------------------------
 
     def _resolve(self, kind: str, name: str) -> str:
@@ -456,6 +468,8 @@ class FirebellStack(Stack):
                 return self.apis[name].url
             case "console_url":
                 return self.console.url
+            case "bucket":
+                return self.buckets[name].bucket_name
         raise ValueError(f"unknown resource kind {kind!r} (for {name!r})")
 
     def _wire(self, spec: FunctionSpec, function: lambda_.Function) -> None:
@@ -503,6 +517,8 @@ class FirebellStack(Stack):
         for secret in permissions.read_secrets:
             # GetSecretValue and DescribeSecret on this secret only (its key is AWS managed: no KMS grant).
             self.secrets[secret].grant_read(function)
+        for bucket in permissions.read_objects:
+            self.mail.grant_read(bucket, self.topology.bucket(bucket), role)
         if permissions.send_email:
             self.sender_identity.grant_send_email(function)
         if permissions.send_sms:

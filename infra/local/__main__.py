@@ -25,6 +25,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--api-port", type=int, default=int(os.environ.get("FIREBELL_API_PORT", 3000)), help="HTTP API port (default 3000, like sam local)")
     parser.add_argument("--aws-port", type=int, default=int(os.environ.get("FIREBELL_AWS_PORT", 4566)), help="AWS-compatible endpoint port (default 4566, like LocalStack)")
     parser.add_argument("--tls-port", type=int, default=int(os.environ.get("FIREBELL_TLS_PORT", 3443)), help="HTTPS API port (default 3443), the same routes as --api-port")
+    parser.add_argument("--smtp-port", type=int, default=int(os.environ.get("FIREBELL_SMTP_PORT", 2525)),
+                        help="SMTP port of email intake's listener, which plays SES receiving (default 2525; docs/email-intake.md)")
     parser.add_argument("--tls-dir", type=Path, default=Path(os.environ.get("FIREBELL_TLS_DIR", TLS_DIR)), help="where the local CA and certificate are made on first start (default .firebell/tls/)")
     parser.add_argument("--time-scale", type=float, default=float(os.environ.get("FIREBELL_TIME_SCALE", 0.01)), help="multiply escalation delays (default 0.01: 5 min → 3 s)")
     parser.add_argument("--config-dir", type=Path, default=Path(os.environ.get("FIREBELL_CONFIG_DIR", CONFIG_DIR)), help="firebell.yaml and rules.yaml (default config/)")
@@ -38,7 +40,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
 
     runtime = LocalRuntime(api_port=args.api_port, aws_port=args.aws_port, time_scale=args.time_scale, config_dir=args.config_dir,
-                           tls_port=args.tls_port, tls_dir=args.tls_dir, state_dir=args.state_dir.resolve(), fresh=args.fresh)
+                           tls_port=args.tls_port, tls_dir=args.tls_dir, state_dir=args.state_dir.resolve(), fresh=args.fresh,
+                           smtp_port=args.smtp_port)
     try:
         runtime.start()
     except RuntimeError as error:
@@ -51,6 +54,7 @@ def main(argv: list[str] | None = None) -> int:
         f"  HTTP API        {runtime.api_url}   (GET /openapi.json, /docs, /incidents; outbox at /_local/outbox, health at /_local/health)\n"
         f"  HTTPS API       {runtime.https_url}  (the same routes; {trust_hint(runtime.tls)})\n"
         f"  AWS endpoint    {runtime.aws_url}   (aws --endpoint-url {runtime.aws_url} …, region us-east-1, any credentials)\n"
+        f"  SMTP (mail in)  {runtime.smtp.url}   (mail to an email_intake address of config/firebell.yaml opens an incident; docs/email-intake.md)\n"
         f"  alarms topic    {alarms_topic}\n"
         f"  events topic    {runtime.resources[('topic', EVENTS_TOPIC)]}\n"
         f"  state folder    {runtime.state.path}   (kept across restarts; --fresh starts empty)\n"

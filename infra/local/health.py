@@ -148,5 +148,7 @@ def local_health(runtime: LocalRuntime) -> dict[str, Any]:
         "failing": failing,
         "checks": measured,
         "aws_endpoint": runtime.aws_url,
+        # Email intake's SMTP listener (infra/local/mail.py): where to send mail, how many messages it stored.
+        "smtp": runtime.smtp.view() if runtime.smtp is not None else None,
         "resources": {f"{k}:{n}": v for (k, n), v in runtime.resources.items()},
     }

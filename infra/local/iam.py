@@ -37,7 +37,7 @@ class Grant:
     resource: str  # an ARN, or a pattern with *
 
 
-def grants(spec: FunctionSpec, resources: dict[tuple[str, str], str]) -> list[Grant]:
+def grants(spec: FunctionSpec, resources: dict[tuple[str, str], str], topology: Topology) -> list[Grant]:
     """The function's role as (action, resource) pairs, rendered from its Permissions as the stack renders them."""
     p: Permissions = spec.permissions
     out: list[Grant] = []
@@ -60,6 +60,8 @@ def grants(spec: FunctionSpec, resources: dict[tuple[str, str], str]) -> list[Gr
     for machine in p.answer_tasks:
         out += [Grant(f"states:{a}", resources[("state_machine", machine)]) for a in TASK_RESPONSE_ACTIONS]
     out += [Grant(f"secretsmanager:{a}", resources[("secret", s)] + "*") for s in p.read_secrets for a in ("GetSecretValue", "DescribeSecret")]
+    # GetObject on the bucket's objects under its prefix (received mail: inbound/), as the stack grants it.
+    out += [Grant("s3:GetObject", f"arn:aws:s3:::{resources[('bucket', b)]}/{topology.bucket(b).prefix}*") for b in p.read_objects]
     if p.send_email:
         out.append(Grant("ses:SendEmail", f"arn:aws:ses:{REGION}:{ACCOUNT_ID}:identity/*"))
     if p.send_sms:
@@ -101,6 +103,8 @@ def requested(service: str, operation: str, params: dict[str, Any]) -> list[tupl
             return [(f"states:{operation}", None)]  # the token names the machine; IAM checks it against the role
         case "ses", "SendEmail" | "SendRawEmail":
             return [(f"ses:{operation}", f"arn:aws:ses:{REGION}:{ACCOUNT_ID}:identity/{params.get('Source', '').split('@')[-1]}")]
+        case "s3", "GetObject":
+            return [("s3:GetObject", f"arn:aws:s3:::{params['Bucket']}/{params['Key']}")]
         case "secretsmanager", "GetSecretValue":
             return [("secretsmanager:GetSecretValue", params["SecretId"])]
     return [(f"{service}:{operation}", None)]  # anything else must be granted by action at least
@@ -123,7 +127,7 @@ class LocalIam:
 
     def grants_of(self, function: str) -> list[Grant]:
         if function not in self._grants:
-            self._grants[function] = grants(self.topology.function(function), self.resources)
+            self._grants[function] = grants(self.topology.function(function), self.resources, self.topology)
         return self._grants[function]
 
     def allowed(self, function: str, action: str, resource: str | None) -> bool:

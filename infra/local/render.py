@@ -12,6 +12,7 @@ from typing import Any
 import boto3
 
 from firebell.settings import LOCAL_RUNTIME_VARIABLE
+from infra.local.mail import render_mail
 from infra.topology import EventRuleSpec, FunctionSpec, TableSpec, Topology
 
 ACCOUNT_ID = "123456789012"
@@ -72,6 +73,7 @@ def _render_topology(topology: Topology, config_dir: Path, api_url: str, secret_
     events = boto3.client("events", region_name=REGION)
     for rule in topology.event_rules:
         resources[("event_rule", rule.name)] = create_event_rule(events, rule, topology, resources)
+    render_mail(topology, resources, load_config(config_dir).directory.email_intake, REGION)
     for machine in topology.state_machines:
         definition = machine.definition_file.read_text()
         for placeholder, ref in machine.substitutions.items():

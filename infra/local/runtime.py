@@ -5,7 +5,8 @@
 - each queue trigger gets a poller that feeds batches to its handler the way Lambda's event source
   mapping does (partial batch failures are left on the queue to be retried);
 - the api handler is served over HTTP as API Gateway REST proxy events (infra/local/http_api.py);
-- emails (SES) and SMS (SNS) that moto captures are the outbox.
+- emails (SES) and SMS (SNS) that moto captures are the outbox;
+- an SMTP listener plays SES receiving for email intake (infra/local/mail.py).
 """
 
 from __future__ import annotations
@@ -207,9 +208,13 @@ class LocalRuntime:
         save_interval: float = 1.0,
         tls_port: int | None = None,
         tls_dir: Path = TLS_DIR,
+        smtp_port: int | None = None,
     ) -> None:
-        """`state_dir`: kept across restarts there (infra/local/state.py), else in memory only; `fresh`: forget it."""
+        """`state_dir`: kept across restarts there (infra/local/state.py), else in memory only; `fresh`: forget it.
+        `smtp_port`: where the SMTP listener of email intake listens (None: no listener)."""
         self.api_port = api_port
+        self.smtp_port = smtp_port
+        self.smtp: Any = None  # infra.local.mail.SmtpListener, once started
         self.tls_port = tls_port  # None: no HTTPS listener
         self.tls_dir = tls_dir
         self.tls: TlsFiles | None = None
@@ -243,10 +248,10 @@ class LocalRuntime:
     # --- lifecycle -------------------------------------------------------------------------------
 
     def start(self) -> "LocalRuntime":
-        for port in (self.api_port, self.aws_port, self.tls_port):
+        for port in (self.api_port, self.aws_port, self.tls_port, self.smtp_port):
             if port is not None and not port_is_free(port):
-                raise RuntimeError(f"port {port} on 127.0.0.1 is in use: pass --api-port/--aws-port/--tls-port "
-                                   "(or FIREBELL_API_PORT/FIREBELL_AWS_PORT/FIREBELL_TLS_PORT)")
+                raise RuntimeError(f"port {port} on 127.0.0.1 is in use: pass --api-port/--aws-port/--tls-port/--smtp-port "
+                                   "(or FIREBELL_API_PORT/FIREBELL_AWS_PORT/FIREBELL_TLS_PORT/FIREBELL_SMTP_PORT)")
         if self.tls_port is not None:  # before anything starts: a folder it cannot write fails here, saying so
             try:
                 self.tls = ensure_certificate(self.tls_dir)
@@ -271,12 +276,15 @@ class LocalRuntime:
         # Opt-in fault injection (infra/local/faults.py), installed before any handler makes a client.
         self.faults = faults.install_from_env()
         self._start_functions()
+        self._start_smtp()
         self._rearm_timers()
         self._start_saving()
         return self
 
     def stop(self) -> None:
         self._stop.set()
+        if self.smtp is not None:
+            self.smtp.stop()
         for server in (self._http, self._https):
             if server is not None:
                 server.shutdown()
@@ -413,6 +421,15 @@ class LocalRuntime:
             self._http = start_http_api(self, api, self.api_port)
             if self.tls is not None:
                 self._https = start_http_api(self, api, self.tls_port, https_server_class(self.tls), name="https-api")
+
+    def _start_smtp(self) -> None:
+        """SES receiving, played on 127.0.0.1: what it stores reaches the mail function through the bucket's events."""
+        if self.smtp_port is None:
+            return
+        from infra.local.mail import SmtpListener
+
+        self.smtp = SmtpListener(self.smtp_port, REGION)
+        self.smtp.start()
 
     def _start_heartbeat(self) -> None:
         from infra.local.health import HeartbeatTimer, heartbeat_interval

@@ -39,6 +39,7 @@ class RunningPipeline:
     process: subprocess.Popen
     https_url: str
     ca_file: Path  # the CA the runtime made on start: what a client trusts to reach https_url
+    smtp_port: int  # email intake's SMTP listener (infra/local/mail.py)
 
 
 @pytest.fixture(scope="module")
@@ -59,13 +60,13 @@ def running_pipeline(config_dir: Path, time_scale: float, state_dir: Path | None
             with running_pipeline(config_dir, time_scale, Path(temporary), *args, demo=demo, tls_dir=tls_dir) as pipeline:
                 yield pipeline
         return
-    api_port, aws_port, tls_port = free_port(), free_port(), free_port()
+    api_port, aws_port, tls_port, smtp_port = free_port(), free_port(), free_port(), free_port()
     own_tls_dir = tls_dir is None
     tls_dir = Path(tempfile.mkdtemp(prefix="firebell-tls-")) if tls_dir is None else tls_dir
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "FIREBELL_STATE_DIR"))} | {"PYTHONUNBUFFERED": "1"}
     process = subprocess.Popen(
         [sys.executable, "-m", "infra.local", *([] if demo else ["--no-demo"]), f"--api-port={api_port}",
-         f"--aws-port={aws_port}", f"--tls-port={tls_port}", f"--tls-dir={tls_dir}", f"--time-scale={time_scale}",
+         f"--aws-port={aws_port}", f"--tls-port={tls_port}", f"--smtp-port={smtp_port}", f"--tls-dir={tls_dir}", f"--time-scale={time_scale}",
          f"--config-dir={config_dir}", f"--state-dir={state_dir}", *args],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
@@ -92,7 +93,7 @@ def running_pipeline(config_dir: Path, time_scale: float, state_dir: Path | None
         wait_for_demo(process)
     try:
         yield RunningPipeline(api_url, f"http://127.0.0.1:{aws_port}", started["resources"], process,
-                              f"https://127.0.0.1:{tls_port}", tls_dir / "ca.pem")
+                              f"https://127.0.0.1:{tls_port}", tls_dir / "ca.pem", smtp_port)
     finally:
         stop_process(process)
         if own_tls_dir:

@@ -34,7 +34,7 @@ NOT_RUN = {
     "make run": "what this test's runtime is: the same `python -m infra.local`, on free ports",
     "make test": "the suite this test belongs to",
 }
-DEFAULT_PORTS = {"3000": "api", "3443": "tls", "4566": "aws"}
+DEFAULT_PORTS = {"3000": "api", "3443": "tls", "4566": "aws", "2525": "smtp"}
 ERROR_KEYS = ("error", "errors")
 
 
@@ -87,8 +87,8 @@ def _complete(text: str) -> bool:
 
 
 def on_ports(text: str, pipeline: RunningPipeline) -> str:
-    ports = {"api": pipeline.api_url, "tls": pipeline.https_url, "aws": pipeline.aws_url}
-    return re.sub(r"\b(localhost|127\.0\.0\.1):(3000|3443|4566)\b",
+    ports = {"api": pipeline.api_url, "tls": pipeline.https_url, "aws": pipeline.aws_url, "smtp": f"smtp://127.0.0.1:{pipeline.smtp_port}"}
+    return re.sub(r"\b(localhost|127\.0\.0\.1):(3000|3443|4566|2525)\b",
                   lambda m: f"{m.group(1)}:{ports[DEFAULT_PORTS[m.group(2)]].rsplit(':', 1)[1]}", text)
 
 

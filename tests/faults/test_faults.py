@@ -40,6 +40,7 @@ def test_without_faults_the_harness_counts_every_invariant_at_zero(without_fault
     assert 0 <= 2 * SMALL.incidents_expected - details["messages_in_outbox"] - details["sms_held_for_digests"] <= SMALL.acks
     # (acknowledgements go out once their page is seen, within the run's deadline: on a loaded machine a few may not)
     assert result["details"]["acknowledged"] >= SMALL.acks // 2
+    assert details["email_replies_sent"] == SMALL.replies  # every reply was sent, so their invariant counted something
 
 
 def test_the_faulted_run_was_meaningful(under_faults: dict[str, Any]) -> None:
@@ -50,6 +51,7 @@ def test_the_faulted_run_was_meaningful(under_faults: dict[str, Any]) -> None:
     assert 0.07 * eligible <= under_faults["faults_injected"] <= 0.13 * eligible, details["faults"]
     assert set(details["faults"]["by_kind"]) == {"throttling", "internal_error", "service_unavailable", "connection_error", "read_timeout_after_effect"}
     assert details["acknowledged"] >= SMALL.acks // 2  # (an incident never paged is never acknowledged)
+    assert details["email_replies_sent"] == SMALL.replies  # (a reply goes once its incident was paged)
 
 
 @pytest.mark.parametrize("invariant", ["incidents_created", *INVARIANTS])

@@ -401,6 +401,8 @@ def test_function_environment_resolves_every_variable(synthesized: Synthesized, 
                 assert {"Fn::GetAtt": [synthesized.logical_id(stack.console.distribution), "DomainName"]} in value["Fn::Join"][1], variable
             case "max_receive_count":
                 assert value == str(TOPOLOGY.queue(name).max_receive_count), variable
+            case "bucket":
+                assert value == ref(synthesized.logical_id(stack.buckets[name])), variable
             case _:
                 pytest.fail(f"{variable}: unknown kind {kind}")
 
@@ -714,6 +716,9 @@ def test_function_permissions_are_the_topology_s(
     assert topic_publish == refs(stack.topics, p.publish_to_topics)
     assert ("*" in allowed(statements, "sns:Publish")) is p.send_sms
     assert bool(allowed(statements, "ses:SendEmail")) is p.send_email
+    # received mail: GetObject under the bucket's prefix, on the buckets the topology names (tests/infra/test_mail.py)
+    assert allowed(statements, "s3:GetObject") == canonical([
+        {"Fn::Join": ["", [arn_of(synthesized.logical_id(stack.buckets[b])), f"/{TOPOLOGY.bucket(b).prefix}*"]]} for b in p.read_objects])
     table_arns = [a for a in allowed(statements, "dynamodb:PutItem") if "Fn::GetAtt" in a]
     assert table_arns == arns(stack.tables, p.table_read_write)
     # And no other Step Functions or Secrets Manager action

@@ -8,7 +8,7 @@ import { announce, append, cell, clear, duration, field, h, saveFile, select, sh
 const DAY = 24 * 3600 * 1000;
 const PERIODS = [["7", "Last 7 days"], ["30", "Last 30 days"], ["90", "Last 90 days"], ["365", "Last 365 days"], ["custom", "Dates of your choice"]];
 const SOURCES = [["", "All sources"], ["cloudwatch_alarm", "CloudWatch alarms"], ["pagerduty_events", "PagerDuty Events API"],
-  ["alertmanager", "Alertmanager"], ["api", "Reported (API, console, CLI)"]];
+  ["alertmanager", "Alertmanager"], ["email", "Email"], ["api", "Reported (API, console, CLI)"]];
 
 const seconds = (value) => (value === null || value === undefined ? "—" : duration(value));
 const percent = (part, whole) => (whole ? `${Math.round((100 * part) / whole)} %` : "—");

@@ -45,6 +45,7 @@ class Needs:
     posts_to_slack: bool = False  # it calls Slack's Web API (the app's bot token)
     verifies_slack: bool = False  # it takes Slack's signed requests (the app's signing secret)
     links_to_console: bool = False  # what it posts links to incidents in the console
+    reads_mail: bool = False  # it reads received mail from the mail bucket (email intake)
 
     def __or__(self, other: Needs) -> Needs:
         # (sets unite, flags add up: every field is one or the other)

@@ -195,3 +195,10 @@ class FeedSecrets(Protocol):
     def replace(self, person: str, secret_sha256: str, created_at: datetime) -> None: ...
 
     def delete(self, person: str) -> None: ...
+
+
+class MailBucket(Protocol):
+    """Received mail as SES stores it (adapters/aws.py S3MailBucket)."""
+
+    def read(self, bucket: str, key: str) -> bytes:
+        """The raw message stored at `key`."""

@@ -25,6 +25,7 @@ class Settings(BaseModel):
     slack_signing_secret_arn: str = ""  # Secrets Manager: the Slack app's signing secret, which verifies its requests
     slack_api_url: str = ""  # Slack's Web API unless set (the local runtime's stand-in)
     console_url: str = ""  # where chat messages link to (the console); the API's URL when unset (the local runtime)
+    mail_bucket: str = ""  # where SES stores received mail (email intake reads it)
     config_dir: str = "/opt/firebell/config"
     time_scale: float = Field(default=1.0, gt=0)
     public_api_url: str = ""
@@ -63,6 +64,7 @@ _ENV = {
     "slack_api_url": "FIREBELL_SLACK_API_URL",
     "console_url": "CONSOLE_URL",
     "webhooks_dlq_url": "WEBHOOKS_DLQ_URL",
+    "mail_bucket": "MAIL_BUCKET",
     "config_dir": "FIREBELL_CONFIG_DIR",
     "time_scale": "FIREBELL_TIME_SCALE",
     "public_api_url": "PUBLIC_API_URL",

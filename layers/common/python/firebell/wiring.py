@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from .usecases.escalation import Escalation
     from .usecases.intake import AlertIntake
     from .usecases.lifecycle import Lifecycle
+    from .usecases.mail_intake import MailIntake
     from .usecases.rearm import TimerRearm
     from .usecases.resolution import Resolution
     from .usecases.sla_clocks import SlaClocks
@@ -138,6 +139,17 @@ def intake() -> AlertIntake:
     from .usecases.intake import AlertIntake
 
     return AlertIntake(incidents(), context(), lifecycle(), resolution(), escalation())
+
+
+@per_function
+def mail_intake() -> MailIntake:
+    from .usecases.mail_intake import MailIntake
+
+    settings = get_settings()
+    if not settings.mail_bucket:
+        raise RuntimeError("no mail bucket is configured (MAIL_BUCKET)")
+    return MailIntake(aws.S3MailBucket(settings.region), intake(), lifecycle(), incidents(), effective_config, utc_now,
+                      settings.mail_bucket, local_runtime=settings.local_runtime)
 
 
 @per_function

@@ -148,6 +148,16 @@ class AwsMessenger:
         return response["MessageId"]
 
 
+class S3MailBucket:
+    """Received mail, as SES's receipt rule stores it in the mail bucket (docs/email-intake.md)."""
+
+    def __init__(self, region: str) -> None:
+        self._region = region
+
+    def read(self, bucket: str, key: str) -> bytes:
+        return client("s3", self._region).get_object(Bucket=bucket, Key=key)["Body"].read()
+
+
 class SqsRedriveDeadLetters:
     """Dead-letters a message to its source queue's DLQ (from the queue's redrive policy), with the reason."""
 

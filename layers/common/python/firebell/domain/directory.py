@@ -9,6 +9,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, PrivateAttr, f
 
 from .access import Role
 from .errors import DemoRoutingKeyRefused
+from .mail_intake import EmailIntake
 from .routing_keys import RoutingKey, StoredRoutingKey, routing_key_sha256
 from .rules import Rules
 from .problems import Problem
@@ -188,6 +189,8 @@ class Directory(_Strict):
     problems: list[Problem] = []  # ITIL problem records and known errors (domain/problems.py)
     webhooks: list[WebhookSubscription] = []  # outgoing webhooks (domain/webhooks.py): admins only, never in readable()
     chat_channels: list[ChatChannel] = []  # Slack, Teams, Google Chat (domain/chat.py): admins only, never in readable()
+    # Mail that opens incidents (domain/mail_intake.py, docs/email-intake.md): the file's alone, no admin kind.
+    email_intake: EmailIntake = Field(default_factory=EmailIntake)
     default_team: str
     # Demo routing keys work only where the loader says so (the local runtime): refused unless set.
     _demo_keys_accepted: bool = PrivateAttr(default=False)
@@ -253,6 +256,12 @@ class Directory(_Strict):
             for wi, subscriber in enumerate(subscribers):
                 problems += [f"{kind}[{wi}].teams: unknown team {t!r}" for t in subscriber.teams if t not in teams]
                 problems += [f"{kind}[{wi}].services: unknown service {s!r}" for s in subscriber.services if s not in service_ids]
+        for ai, intake in enumerate(self.email_intake.addresses):
+            if intake.service and intake.service not in service_ids:
+                problems.append(f"email_intake.addresses[{ai}].service: unknown service {intake.service!r}")
+            if intake.address == self.notifications.sender.lower():
+                problems.append(f"email_intake.addresses[{ai}].address: {intake.address!r} is notifications.sender, the "
+                                "address firebell sends from (its own mail would come back to it)")
         for pi, problem in enumerate(self.problems):
             problems += [f"problems[{pi}].match.services: unknown service {s!r}" for s in problem.match.services if s not in service_ids]
         key_owners: dict[str, str] = {}

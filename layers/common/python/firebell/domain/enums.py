@@ -44,6 +44,7 @@ class Source(StrEnum):
     PAGERDUTY = "pagerduty_events"  # PagerDuty Events API v2, on the wire
     ALERTMANAGER = "alertmanager"  # Prometheus Alertmanager webhook
     API = "api"
+    EMAIL = "email"  # a message to an intake address (docs/email-intake.md)
 
 
 class AlarmState(StrEnum):

@@ -10,6 +10,7 @@ import json
 from collections.abc import Callable, Sequence
 from datetime import timedelta
 from enum import StrEnum
+from typing import Any
 
 from ulid import ULID
 
@@ -93,20 +94,23 @@ class AlertIntake:
     def report(self, request: IncidentCreate, idempotency_key: str | None = None, actor: str | None = None) -> Incident:
         return self.report_once(request, idempotency_key, actor)[0]
 
-    def report_once(self, request: IncidentCreate, idempotency_key: str | None = None,
-                    actor: str | None = None) -> tuple[Incident, bool]:
+    def report_once(self, request: IncidentCreate, idempotency_key: str | None = None, actor: str | None = None,
+                    source: Source = Source.API, custom_details: dict[str, Any] | None = None,
+                    links: list[dict[str, str]] | None = None) -> tuple[Incident, bool]:
         """Open an incident; True when an earlier request with this Idempotency-Key had opened it. The key is bound
         to the incident in the same transaction: a retry after any failure, or racing the first request, finds
         that incident (a different body is refused: IdempotencyKeyReused), never opens a second.
 
         `actor`: who asked (the authenticated caller), named on the timeline; the incident's reporter is the
-        request's `reporter` (someone reporting for another) or else the actor."""
+        request's `reporter` (someone reporting for another) or else the actor. `source`, `custom_details` and
+        `links`: where the report came from and what it carried besides (an email: usecases/mail_intake.py)."""
         reporter = request.reporter or actor
         if reporter is None:
             raise ValueError("a report names its reporter, or is made by an authenticated actor")
         return self._opened_once(idempotency_key, fingerprint(request), lambda: self._new(
-            str(ULID()), title=request.title, description=request.description, source=Source.API, reporter=reporter,
+            str(ULID()), title=request.title, description=request.description, source=source, reporter=reporter,
             service=request.service, impact=request.impact, urgency=request.urgency, opened_by=actor,
+            custom_details=custom_details or {}, links=links or [],
         ))
 
     def start_drill(self, request: DrillStart, actor: str, idempotency_key: str | None = None) -> tuple[Incident, bool]:
@@ -286,8 +290,8 @@ class AlertIntake:
         change = Change(incident, now, new=True)
         origin = (
             f"alarm {incident.alarm.name}" if incident.alarm
-            else {Source.PAGERDUTY: "a PagerDuty Events v2 event", Source.ALERTMANAGER: "an Alertmanager alert"}.get(
-                incident.source, f"report by {incident.reporter}")
+            else {Source.PAGERDUTY: "a PagerDuty Events v2 event", Source.ALERTMANAGER: "an Alertmanager alert",
+                  Source.EMAIL: f"an email by {incident.reporter}"}.get(incident.source, f"report by {incident.reporter}")
         )
         change.log(TimelineKind.OPENED, opened_by or incident.reporter, f"{incident.reference} opened from {origin}: {incident.title}")
         self._escalation.classify_opening(change)

@@ -77,10 +77,14 @@ class Lifecycle:
 
         return self._incidents.change(incident_id_or_reference, decide)
 
-    def add_note(self, incident_id_or_reference: str, by: str, text: str) -> TimelineEntry:
+    def add_note(self, incident_id_or_reference: str, by: str, text: str, once: UseOnce | None = None) -> TimelineEntry:
+        """`once`: a key the note is written under once (a reply by email delivered twice notes once); OnceKeyUsed
+        when it was."""
         noted: list[TimelineEntry] = []
 
         def decide(c: Change) -> None:
+            if once is not None:
+                c.once.append(once)
             noted[:] = [c.log(TimelineKind.NOTE, by, text)]
             touch(c)
 
