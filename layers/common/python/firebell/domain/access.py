@@ -83,10 +83,12 @@ class Caller:
 @dataclass(frozen=True)
 class Public:
     """A route anyone may call: `authenticated_by` is the secret that authenticates it instead.
-    `local_only`: served by the local runtime alone (deployed, it answers 404 to everyone)."""
+    `local_only`: served by the local runtime alone (deployed, it answers 404 to everyone).
+    `signed`: the route checks a request signature itself, and answers 401 to a request without a valid one."""
 
     authenticated_by: str
     local_only: bool = False
+    signed: bool = False
 
 
 @dataclass(frozen=True)
@@ -203,8 +205,8 @@ ROUTES: dict[tuple[str, str], Rule] = {
     # Secrets other than a person's or a machine's credentials.
     ("GET", "/ack/<token>"): Public("the acknowledgement link's HMAC-signed, expiring, single-use token"),
     ("POST", "/ack/<token>"): Public("the acknowledgement link's HMAC-signed, expiring, single-use token"),
-    ("POST", "/chat/slack/interactions"): Public("Slack's request signature (the app's signing secret; 5 minutes; each request once)"),
-    ("POST", "/chat/slack/commands"): Public("Slack's request signature (the app's signing secret; 5 minutes; each request once)"),
+    ("POST", "/chat/slack/interactions"): Public("Slack's request signature (the app's signing secret; 5 minutes; each request once)", signed=True),
+    ("POST", "/chat/slack/commands"): Public("Slack's request signature (the app's signing secret; 5 minutes; each request once)", signed=True),
     ("GET", "/feeds/<token>/calendar.ics"): Public("the person's secret calendar feed token in the path (stored as SHA-256, revocable)"),
     ("POST", "/v2/enqueue"): Public(f"{_KEY} (PagerDuty Events API v2)"),
     ("POST", "/v2/change/enqueue"): Public(f"{_KEY} (PagerDuty Change Events)"),
