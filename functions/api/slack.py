@@ -101,7 +101,11 @@ def _verified(body: bytes) -> Response | None:
     timestamp, signature = headers.get("x-slack-request-timestamp", ""), headers.get("x-slack-signature", "")
     verifier = SignatureVerifier(wiring.slack_signing_secret()().decode())
     # (the verifier raises on a timestamp that is not a number: such a request is no more Slack's than a forged one)
-    if not (timestamp.isascii() and timestamp.isdigit() and len(timestamp) <= 12 and signature and verifier.is_valid(body, timestamp, signature)):
+    try:  # (the verifier decodes the body as UTF-8: bytes that are not are no more Slack's than a forgery)
+        signed = timestamp.isascii() and timestamp.isdigit() and len(timestamp) <= 12 and bool(signature) and verifier.is_valid(body, timestamp, signature)
+    except (UnicodeDecodeError, ValueError):
+        signed = False
+    if not signed:
         return _unauthenticated("not signed by Slack: X-Slack-Signature does not match the body, or the timestamp is over 5 minutes old")
     if not wiring.slack_requests().first_time(signature, wiring.utc_now() + SIGNATURE_WINDOW):
         return _unauthenticated("this signed request was received before (a replay)")

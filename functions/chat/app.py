@@ -12,7 +12,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from firebell import wiring
-from firebell.batch import QueueRecord, process_queue_batch
+from firebell.batch import QueueRecord, process_queue_records_at_once
 from firebell.domain.chat import ATTEMPTS
 from firebell.domain.models import IncidentEvent
 from firebell.usecases.chat import ChatUndelivered
@@ -42,7 +42,8 @@ def handle_record(record: QueueRecord) -> None:
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def handler(event: dict, context: LambdaContext) -> dict:
-    return process_queue_batch(event, context, handle_record, wiring.dead_letters())
+    # (each event at once: a slow webhook, up to its 10 s, holds up no other event's channels)
+    return process_queue_records_at_once(event, context, handle_record, wiring.dead_letters())
 
 
 startup.done()  # the import's objects frozen out of later collections, and collecting resumes

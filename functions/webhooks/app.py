@@ -12,8 +12,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from firebell import wiring
-from firebell.batch import QueueRecord, process_queue_batch
-from firebell.concurrency import run_at_once
+from firebell.batch import QueueRecord, process_queue_records_at_once
 from firebell.domain import webhooks
 from firebell.domain.webhooks import WebhookUndelivered
 from firebell.domain.models import IncidentEvent
@@ -43,17 +42,7 @@ def handle_record(record: QueueRecord) -> None:
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def handler(event: dict, context: LambdaContext) -> dict:
-    # The batch's events at once, each as a batch of its own: one slow receiver (up to its timeout) holds up no
-    # other event, and the invocation lasts about as long as its slowest post, well within the function's timeout.
-    dead_letters = wiring.dead_letters()
-    answers = run_at_once([lambda record=record: process_queue_batch({"Records": [record]}, context, handle_record, dead_letters)
-                           for record in event.get("Records") or []])
-    failures = []
-    for answer in answers:
-        if isinstance(answer, Exception):
-            raise answer
-        failures += answer["batchItemFailures"]
-    return {"batchItemFailures": failures}
+    return process_queue_records_at_once(event, context, handle_record, wiring.dead_letters())
 
 
 startup.done()  # the import's objects frozen out of later collections, and collecting resumes

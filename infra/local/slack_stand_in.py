@@ -238,8 +238,8 @@ class SlackStandIn:
         return post_signed(url, body, str(timestamp), signature or "")
 
 
-def post_signed(url: str, body: str, timestamp: str, signature: str) -> tuple[int, str]:
-    request = urllib.request.Request(url, data=body.encode(), method="POST", headers={
+def post_signed(url: str, body: str | bytes, timestamp: str, signature: str) -> tuple[int, str]:
+    request = urllib.request.Request(url, data=body if isinstance(body, bytes) else body.encode(), method="POST", headers={
         "Content-Type": "application/x-www-form-urlencoded", "X-Slack-Request-Timestamp": timestamp, "X-Slack-Signature": signature,
         "User-Agent": "Slackbot 1.0 (+https://api.slack.com/robots)"})
     try:

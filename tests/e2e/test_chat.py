@@ -139,6 +139,9 @@ def test_buttons_act_as_the_directory_person_with_their_roles(pipeline: RunningP
     # Resolve… opens a dialog (Slack's modal, checked with slack_sdk's View model); its notes resolve it as bob.
     assert slack.click(api, PEOPLE["bob"], message, chat.RESOLVE)[0] == 200
     assert slack.views[-1]["view"]["private_metadata"] == incident["incident_id"]
+    status, body = slack.submit_resolve(api, PEOPLE["bob"], "   ")  # blank: the dialog says why, nothing resolves
+    assert status == 200 and json.loads(body)["response_action"] == "errors"
+    assert _incident(pipeline, incident)["status"] == "acknowledged"
     status, body = slack.submit_resolve(api, PEOPLE["bob"], "rotated the webhook signing key")
     assert status == 200 and body == ""
     resolved = _incident(pipeline, incident)
@@ -165,6 +168,9 @@ def test_the_slash_command_as_people_type_it(pipeline: RunningPipeline, slack: S
     assert "Usage" in answer(PEOPLE["bob"], "")
     assert "Unknown command" in answer(PEOPLE["bob"], "dance")
     assert "Say what fixed it" in answer(PEOPLE["bob"], f"resolve {incident['reference']}")
+    # The API's own limits: no control characters, notes within 65,536 characters
+    assert answer(PEOPLE["bob"], "report bad\x00char") == "Not taken: the text contains the control character U+0000."
+    assert answer(PEOPLE["bob"], f"resolve {incident['reference']} {'x' * 70_000}").startswith("Not done:")
     assert answer(PEOPLE["bob"], f"resolve {incident['reference']} rebuilt the index") == f"{incident['reference']} resolved."
     assert "Platform primary" in answer(PEOPLE["dave"], "oncall platform") or "platform" in answer(PEOPLE["dave"], "oncall platform").lower()
     reported = answer(PEOPLE["dave"], "report Printer on fire")
@@ -197,6 +203,7 @@ def test_requests_slack_did_not_sign_or_sent_before_are_refused(pipeline: Runnin
     assert post_signed(url, body, timestamp, "")[0] == 401
     for hostile in ("abc", "1e10", "²", "-1", " " + timestamp):  # not a time: as unsigned as a forgery, never a 5xx
         assert post_signed(url, body, hostile, signature)[0] == 401, hostile
+    assert post_signed(url, b"\xff", timestamp, "v0=forged")[0] == 401  # (not UTF-8: the verifier's decoding raised)
     assert post_signed(f"{pipeline.api_url}/chat/slack/interactions", "payload=%ff%fe", timestamp, signature)[0] == 401
 
 
@@ -209,6 +216,17 @@ def test_a_post_whose_answer_was_lost_is_found_not_posted_twice(pipeline: Runnin
     assert _message(slack, incident, "acknowledged by alice").ts == message.ts
     assert len(slack.message(CHANNEL, incident["incident_id"])) == 1
     assert slack.calls.count("conversations.history") >= 1  # (the retry looked for it before posting)
+
+
+def test_a_deleted_message_is_posted_again_when_the_incident_changes(pipeline: RunningPipeline, slack: SlackStandIn) -> None:
+    incident = _report(pipeline, "Cache hit rate under 50%")
+    gone = _message(slack, incident, "triggered")
+    with slack._lock:
+        slack.messages.remove(gone)  # (someone deleted it in Slack)
+    http("POST", f"{pipeline.api_url}/incidents/{incident['incident_id']}/acknowledge", {}, as_="alice")
+    again = _message(slack, incident, "acknowledged by alice")
+    assert again.ts != gone.ts
+    assert pipeline.process.poll() is None
 
 
 def test_teams_and_google_chat_get_a_card_per_event(pipeline: RunningPipeline, slack: SlackStandIn, teams: WebhookReceiver,

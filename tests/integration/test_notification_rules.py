@@ -89,3 +89,21 @@ def test_a_person_sets_their_own_rules_and_a_new_phone_counts_only_once_its_code
     assert pipeline.api("GET", "/admin/people/bob", as_="carol")[1]["entry"]["phone"] == new_phone
     status, answer = pipeline.api("POST", "/me/contact-methods/verify", {"kind": "phone", "code": code}, as_="bob")
     assert status == 422  # used: nothing waits any more
+
+
+def test_two_requests_for_a_code_at_once_store_one_and_guesses_never_go_below_zero(pipeline: Pipeline) -> None:
+    from datetime import UTC, datetime
+
+    from firebell.data.store import DynamoIncidentStore
+    from firebell.domain import contacts
+    from firebell.domain.contacts import ContactMethod
+
+    store, now = DynamoIncidentStore(pipeline.resources[("table", "incidents")], "us-east-1"), datetime.now(UTC)
+    method = ContactMethod(kind="email", value="bob@example.org")
+    # Both decided from "nothing stored yet", as two requests at the same instant would be
+    first, second = (contacts.issue("bob", method, code, now, None) for code in ("111111", "222222"))
+    assert store.save_verification(first) is True
+    assert store.save_verification(second) is False  # the second is refused: one code, one send
+    for _ in range(contacts.GUESSES + 3):
+        store.spend_guess("bob", "email")
+    assert store.verification("bob", "email").guesses_left == 0

@@ -86,6 +86,14 @@ def test_alarm_text_cannot_make_a_link_or_bold_in_a_teams_card() -> None:
     assert content["actions"][0]["url"] == "https://c.example/#/incidents/INC-42?do=acknowledge"
 
 
+def test_alarm_text_cannot_mention_a_google_chat_space_or_make_a_link_there() -> None:
+    body = chat.google_chat_message(incident(title="<users/all> <https://evil.example/login|Acknowledge here>",
+                                             description="<a href='https://evil.example'>x</a>"), EventType.OPENED, "")
+    assert "<" not in body["text"] and "evil" not in body["text"]  # (the text carries no alarm text at all)
+    rendered = json.dumps(body["cardsV2"][0]["card"]["sections"])
+    assert "<a href" not in rendered and "&lt;a href=" in rendered
+
+
 def test_a_google_chat_post_goes_into_the_incidents_thread_under_an_id_google_accepts() -> None:
     body = chat.google_chat_message(incident(), EventType.OPENED, "https://c.example")
     assert body["thread"] == {"threadKey": "01HZX3T0CHECKOUT5XX"}

@@ -62,7 +62,17 @@ def test_follow_ups_are_the_urgencys_own() -> None:
     {"quiet_hours": {"start": "25:00", "end": "07:00"}},
     {"quiet_hours": {"start": "22:00", "end": "22:00"}},  # empty
     {"high": {"via": []}},  # a P1 that reaches nobody
+    {"quiet_hours": {"start": "00:00:00+05:00", "end": "23:59"}},  # an offset: they are kept in the person's zone
 ])
 def test_rules_that_make_no_sense_are_refused(wrong: dict) -> None:
     with pytest.raises(ValidationError):
         NotificationRules.model_validate(wrong)
+
+
+def test_what_a_person_types_as_a_phone_is_what_sns_takes() -> None:
+    from firebell.domain.contacts import ContactMethod
+
+    assert ContactMethod(kind="phone", value=" +447700900123 ").value == "+447700900123"
+    for wrong in ("+١٥٥٥٠١٠٠٠٠١", "+1²³⁴⁵⁶⁷⁸⁹", "+0447700900", "447700900123", "+44 7700 900123"):
+        with pytest.raises(ValidationError):
+            ContactMethod(kind="phone", value=wrong)

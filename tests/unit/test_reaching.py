@@ -87,3 +87,14 @@ def test_a_later_page_takes_over_the_follow_ups(shipped_config) -> None:
     # A round of an older page (another version) is ended, not sent.
     world.service.reminder_due(reminder(incident.incident_id, "follow-99-alice", 2, "old", max_rounds=4))
     assert len(to_alice(world)[0]) == 1 and world.workflows.outcomes("old") == ["done"]
+
+
+def test_rules_asking_for_sms_of_someone_without_a_phone_say_so_on_the_timeline(shipped_config) -> None:
+    def no_phone(directory: dict[str, Any]) -> None:
+        alice = next(p for p in directory["people"] if p["id"] == "alice")
+        alice.pop("phone")
+        alice["notification_rules"] = {"high": {"via": ["sms"]}}
+    world = build_world(with_directory(shipped_config, no_phone))
+    incident = report(world, "Primary database deadlock", "high", "high")
+    [skipped] = [e for e in world.store.timeline(incident.incident_id) if e.kind is TimelineKind.PAGE_SKIPPED]
+    assert skipped.message.startswith("alice not paged: their notification rules ask for sms, and the directory has no phone for them")

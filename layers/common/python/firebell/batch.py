@@ -33,7 +33,8 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from .retrying import persevering
 from .domain.errors import Retry, classify, describe, is_transient
 
-__all__ = ["DeadLetterQueues", "QueueRecord", "describe", "process_queue_batch", "process_queue_batch_at_once", "should_retry"]
+__all__ = ["DeadLetterQueues", "QueueRecord", "describe", "process_queue_batch", "process_queue_batch_at_once",
+           "process_queue_records_at_once", "should_retry"]
 
 logger = Logger(child=True)
 
@@ -166,6 +167,22 @@ def process_queue_batch(
         except Exception as error:
             if should_retry(record, error, dead_letters):
                 failures.append({"itemIdentifier": record.message_id})
+    return {"batchItemFailures": failures}
+
+
+def process_queue_records_at_once(event: dict, context: LambdaContext, handle_record: Callable[[QueueRecord], object],
+                                  dead_letters: DeadLetterQueues) -> PartialBatchResponse:
+    """process_queue_batch, each record at once as a batch of its own: one slow receiver (up to its timeout) holds up
+    no other record, and the invocation lasts about as long as its slowest record (webhooks, chat)."""
+    from .concurrency import run_at_once
+
+    answers = run_at_once([lambda record=record: process_queue_batch({"Records": [record]}, context, handle_record, dead_letters)
+                           for record in event.get("Records") or []])
+    failures: list[BatchItemFailure] = []
+    for answer in answers:
+        if isinstance(answer, Exception):
+            raise answer
+        failures += answer["batchItemFailures"]
     return {"batchItemFailures": failures}
 
 

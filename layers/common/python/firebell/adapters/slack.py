@@ -22,7 +22,7 @@ _ADVICE = {
     "not_authed": "the bot token (Secrets Manager `slack-bot-token`) is not set",
     "token_revoked": "the bot token was revoked: install the app again",
     "account_inactive": "the bot token's workspace or user is inactive",
-    "missing_scope": "give the app the chat:write and channels:history scopes",
+    "missing_scope": "give the app the chat:write, channels:history and groups:history scopes (docs/chat/slack-app-manifest.yaml)",
     "invalid_blocks": "Slack refused the message's blocks",
     "msg_too_long": "Slack refused the message's length",
 }
@@ -35,6 +35,12 @@ class SlackUnreachable(TransientError):
 
 class SlackRefused(PermanentError):
     """Slack refused the call for a reason no retry mends (the reason says what to change)."""
+
+
+class SlackMessageGone(SlackRefused):
+    """The message to update is not there any more (someone deleted it): a new one may be posted."""
+
+    message_gone = True
 
 
 @cache
@@ -62,6 +68,8 @@ class SlackWebApi:
             code = str(error.response.get("error") or error.response.status_code)
             if code in _TRANSIENT or error.response.status_code >= 500:
                 raise SlackUnreachable(f"Slack {method}: {code}") from None
+            if code == "message_not_found":
+                raise SlackMessageGone(f"Slack {method}: message_not_found") from None
             advice = _ADVICE.get(code, "")
             raise SlackRefused(f"Slack refused {method}: {code}" + (f" ({advice})" if advice else "")) from None
         except OSError as error:  # no answer: refused, reset, timed out (urllib's errors are OSErrors)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 from datetime import datetime
 
-from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError, UpdateError
+from pynamodb.exceptions import DeleteError, DoesNotExist, PutError, TransactWriteError, UpdateError
 from pynamodb.transactions import TransactWrite
 from ulid import ULID
 
@@ -60,6 +60,14 @@ class ChatMarks:
             ChatThreadRecord(pk, sk).update(actions=[ChatThreadRecord.claimed_until.set(now.isoformat())],
                                             condition=ChatThreadRecord.ts.does_not_exist())
         except UpdateError as error:
+            if not conditional_failure(error):
+                raise
+
+    def forget_chat_message(self, incident_id: str, channel_id: str, ts: str) -> None:
+        """The message `ts` is gone from the channel: the incident may have a new one (if nobody forgot it first)."""
+        try:
+            ChatThreadRecord(*_thread_key(incident_id, channel_id)).delete(condition=ChatThreadRecord.ts == ts)
+        except DeleteError as error:
             if not conditional_failure(error):
                 raise
 

@@ -282,6 +282,7 @@ class VerificationRecord(Model):
     sk = UnicodeAttribute(range_key=True)
     document = Utf8JSONAttribute()
     guesses_left = NumberAttribute()  # (apart from the document: a wrong guess is one atomic ADD)
+    revision = NumberAttribute(null=True)  # each new code one more: stored only over the one it was decided from
     expires = NumberAttribute(null=True)
 
 

@@ -12,6 +12,7 @@ A channel (the directory's `chat_channels`, admins only: PUT /admin/chat_channel
 from __future__ import annotations
 
 import hashlib
+import html
 import re
 from typing import Annotated, Any, Literal
 from urllib.parse import quote
@@ -21,6 +22,7 @@ from pydantic import Field, field_validator, model_validator
 from .enums import EventType, Status
 from .models import Incident
 from .webhooks import Subscriber, check_url
+from .wire import text_problem
 
 # The buttons' action ids (block_actions payloads carry them back) and the resolve dialog's callback id.
 ACKNOWLEDGE = "firebell.acknowledge"
@@ -188,14 +190,17 @@ def teams_card(incident: Incident, event_type: EventType, console_url: str) -> d
 
 def google_chat_message(incident: Incident, event_type: EventType, console_url: str) -> dict[str, Any]:
     """An incoming webhook's body (Chat API Message): a text fallback and a card, in the incident's thread."""
-    widgets: list[dict[str, Any]] = [{"decoratedText": {"topLabel": name, "text": value}} for name, value in _facts(incident)]
+    # Google Chat reads <…> in a message's text as mentions and links, and a card's text as HTML: the text carries
+    # nothing an alarm wrote, and the card's text is escaped.
+    widgets: list[dict[str, Any]] = [{"decoratedText": {"topLabel": name, "text": html.escape(value)}} for name, value in _facts(incident)]
     notes = _notes(incident)
     if notes:
-        widgets.append({"textParagraph": {"text": _cut(notes, _SECTION_MAX)}})
+        widgets.append({"textParagraph": {"text": html.escape(_cut(notes, _SECTION_MAX))}})
     if console_url:
         widgets.append({"buttonList": {"buttons": [{"text": "Open in firebell",
                                                     "onClick": {"openLink": {"url": incident_url(console_url, incident.reference)}}}]}})
-    return {"text": f"{headline(incident)} ({event_type.value})",
+    drill = "DRILL " if incident.drill else ""
+    return {"text": f"{_STATUS_MARK[incident.status]} {drill}{incident.reference} {incident.priority or 'unprioritised'} ({event_type.value})",
             "thread": {"threadKey": incident.incident_id},
             "cardsV2": [{"cardId": "incident", "card": {"header": {"title": _cut(headline(incident), 200), "subtitle": event_type.value},
                                                         "sections": [{"widgets": widgets}]}}]}
@@ -226,6 +231,9 @@ class CommandRefused(ValueError):
 
 def parse_command(text: str) -> tuple[str, str | None, str]:
     """(verb, incident reference or None, the rest) of the slash command's text."""
+    problem = text_problem(text)  # (what the API refuses in any text: a NUL would travel on into emails and SMS)
+    if problem:
+        raise CommandRefused(f"Not taken: the text {problem}.")
     verb, _, rest = text.strip().partition(" ")
     verb = {"ack": "acknowledge", "acknowledge": "acknowledge", "resolve": "resolve", "oncall": "oncall",
             "on-call": "oncall", "report": "report", "help": "help", "": "help"}.get(verb.lower(), "")

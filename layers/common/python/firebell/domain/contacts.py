@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
 from datetime import datetime, timedelta
 from typing import Annotated, Literal
@@ -38,7 +39,7 @@ class ContactMethod(BaseModel):
     def _shape(cls, value: str, info) -> str:  # type: ignore[no-untyped-def]
         value = value.strip()
         kind = info.data.get("kind")
-        if kind == "phone" and not (value.startswith("+") and value[1:].isdigit() and 8 <= len(value) <= 16 and value[1] != "0"):
+        if kind == "phone" and not re.fullmatch(r"\+[1-9][0-9]{6,14}", value):  # E.164, ASCII digits: what SNS takes
             raise ValueError("a phone number in E.164 form, e.g. +447700900123")
         if kind == "email" and (value.count("@") != 1 or any(c.isspace() or ord(c) < 32 for c in value)
                                 or not value.split("@")[1] or "." not in value.split("@")[1]):
@@ -58,6 +59,7 @@ class Verification(BaseModel):
     expires_at: datetime
     guesses_left: int = GUESSES
     sent: list[datetime] = []  # when each code of the last hour went
+    revision: int = 0  # as stored: a new code is stored only over the one it was decided from (no two at once)
 
 
 def new_code() -> str:
@@ -77,7 +79,7 @@ def issue(person: str, method: ContactMethod, code: str, now: datetime, earlier:
         raise TooManyRequests(f"{CODES_PER_HOUR} codes in the last hour: try again later")
     salt = secrets.token_hex(8)
     return Verification(person=person, kind=method.kind, value=method.value, code_sha256=_hashed(code, salt), salt=salt,
-                        expires_at=now + CODE_LIFETIME, sent=[*sent, now])
+                        expires_at=now + CODE_LIFETIME, sent=[*sent, now], revision=(earlier.revision if earlier else 0) + 1)
 
 
 def check(verification: Verification | None, kind: Kind, code: str, now: datetime) -> Verification:

@@ -62,6 +62,13 @@ class QuietHours(_Strict):
     end: time
     low: Literal["nothing", "email"] = "nothing"
 
+    @field_validator("start", "end")
+    @classmethod
+    def _local_time(cls, value: time) -> time:
+        if value.tzinfo is not None:
+            raise ValueError("a time of day without an offset, e.g. 22:00: quiet hours are kept in the person's time_zone")
+        return value
+
     @model_validator(mode="after")
     def _not_empty(self) -> QuietHours:
         if self.start == self.end:

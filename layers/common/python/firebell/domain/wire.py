@@ -58,7 +58,7 @@ def _finite(text: str) -> float:
 _CONTROL_CHARACTERS = frozenset(chr(c) for c in (*range(0x20), 0x7F)) - {"\t", "\n", "\r"}
 
 
-def _text_problem(text: str) -> str | None:
+def text_problem(text: str) -> str | None:
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
@@ -76,13 +76,13 @@ def _flaw(document: Any, limit: int) -> tuple[tuple[str | int, ...], str, type[I
     while stack:
         value, path = stack.pop()
         if isinstance(value, str):
-            problem = _text_problem(value)
+            problem = text_problem(value)
             if problem:
                 return path, problem, InvalidJson
             continue
         if isinstance(value, dict):
             for key in value:
-                problem = _text_problem(key)
+                problem = text_problem(key)
                 if problem:
                     return path, f"has a field name that {problem}", InvalidJson
             children = value.items()

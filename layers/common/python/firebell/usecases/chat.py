@@ -38,9 +38,11 @@ class ChatUndelivered(TransientError):
     """Some channel did not take an event: it comes back (and goes to the DLQ with this reason once out of attempts);
     `retry_after_seconds`: not before then (another delivery holds the post's claim until it lapses)."""
 
-    def __init__(self, message: str, retry_after_seconds: int | None = None) -> None:
+    def __init__(self, message: str, retry_after_seconds: int | None = None, retry_in_place: bool = True) -> None:
         super().__init__(message)
         self.retry_after_seconds = retry_after_seconds
+        # A webhook that did not answer within its 10 s is not tried again at once: each try may have posted.
+        self.retry_in_place = retry_in_place
 
 
 class ChatRefused(PermanentError):
@@ -63,6 +65,8 @@ class ChatMarks(Protocol):
     def keep_chat_message(self, incident_id: str, channel_id: str, ts: str, entry: TimelineEntry) -> bool: ...
 
     def release_chat_claim(self, incident_id: str, channel_id: str, now: datetime) -> None: ...
+
+    def forget_chat_message(self, incident_id: str, channel_id: str, ts: str) -> None: ...
 
     def record_chat_post(self, post_id: str, keep_until: datetime, entry: TimelineEntry) -> bool: ...
 
@@ -106,7 +110,8 @@ class ChatDeliveries:
             if all(isinstance(e, PermanentError) for e in done.failed.values()):
                 raise ChatRefused(f"{event.type.value} {event.reference}: {reason}")
             waits = [e.retry_after_seconds for e in done.failed.values() if getattr(e, "retry_after_seconds", None)]
-            raise ChatUndelivered(f"{event.type.value} {event.reference}: {reason}", max(waits) if waits else None)
+            raise ChatUndelivered(f"{event.type.value} {event.reference}: {reason}", max(waits) if waits else None,
+                                  all(getattr(e, "retry_in_place", True) for e in done.failed.values()))
         return done
 
     def _current(self, incident_id: str) -> Incident:
@@ -131,7 +136,18 @@ class ChatDeliveries:
             if ts is None:
                 return  # posted just now, as the incident stands
         for _ in range(_RESHOWS):
-            self._slack.update(channel.channel, ts, chat.slack_message(incident, self._console_url()))
+            try:
+                self._slack.update(channel.channel, ts, chat.slack_message(incident, self._console_url()))
+            except PermanentError as refused:
+                if not getattr(refused, "message_gone", False):
+                    raise
+                # Someone deleted it: the incident gets a message again, posted as the first was.
+                self._marks.forget_chat_message(incident.incident_id, channel.id, ts)
+                reposted = self._post_once(channel, incident, None)
+                if reposted is None:
+                    return
+                ts, incident = reposted, self._current(incident.incident_id)
+                continue
             latest = self._current(incident.incident_id)
             if latest.version == incident.version:
                 return
@@ -187,7 +203,7 @@ class ChatDeliveries:
                                    chat.POST_TIMEOUT_SECONDS)
         # 409: Google Chat has a message under this id already (an earlier attempt whose answer was lost).
         if status is None or status in (408, 429) or status >= 500:
-            raise ChatUndelivered(f"answered {status}" if status is not None else "no answer")
+            raise ChatUndelivered(f"answered {status}" if status is not None else "no answer", retry_in_place=False)
         if not (200 <= status < 300 or (status == 409 and channel.kind == "google_chat")):
             raise ChatRefused(f"answered {status} (check the channel's webhook URL)")
         now = self._clock()

@@ -11,12 +11,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Protocol
 
+from pydantic import ValidationError
+
 from ..domain import chat
 from ..domain.access import Caller, decide
 from ..domain.chat import CommandRefused
 from ..domain.directory import FirebellConfig, Person
-from ..domain.errors import DomainError
-from ..domain.requests import IncidentCreate
+from ..domain.errors import DomainError, FirebellError
+from ..domain.requests import IncidentCreate, ResolveRequest
 from ..outbox import Needs
 
 _RULES = {  # the API route whose rule says who may do each
@@ -73,7 +75,11 @@ class ChatActions:
             if action_id == chat.ESCALATE:
                 self._lifecycle.escalate(incident_id, person.id, "escalated from Slack")
                 return None
-            self._slack.open_view(trigger_id, chat.resolve_dialog(self._incidents.get(incident_id)))
+            incident = self._incidents.get(incident_id)
+            try:
+                self._slack.open_view(trigger_id, chat.resolve_dialog(incident))
+            except FirebellError:  # (an expired trigger, Slack unreachable: the command does the same)
+                return f"Could not open the dialog: type `/firebell resolve {incident.reference} <what fixed it>`."
             return None
         except DomainError as error:
             return f"Not done: {error}"
@@ -84,7 +90,10 @@ class ChatActions:
         if refusal or person is None:
             return refusal
         try:
-            self._resolution.resolve(incident_id, person.id, notes.strip())
+            request = ResolveRequest(resolution_notes=notes)  # (the API's own limits)
+            self._resolution.resolve(incident_id, person.id, request.resolution_notes)
+        except ValidationError as invalid:
+            return _problem(invalid)
         except DomainError as error:
             return str(error)
         return None
@@ -107,12 +116,14 @@ class ChatActions:
                     return f"{incident.reference} acknowledged: paging has stopped."
                 return f"{incident.reference} is {incident.status.value.replace('_', ' ')}."
             if verb == "resolve":
-                incident = self._resolution.resolve(reference, person.id, rest).incident
+                incident = self._resolution.resolve(reference, person.id, ResolveRequest(resolution_notes=rest).resolution_notes).incident
                 return f"{incident.reference} resolved."
             if verb == "report":
-                incident = self._intake.report(IncidentCreate(title=rest[:1024]), actor=person.id)
+                incident = self._intake.report(IncidentCreate(title=rest), actor=person.id)
                 return f"Reported as {incident.reference}: {incident.title}"
             return self._on_call(rest)
+        except ValidationError as invalid:
+            return f"Not done: {_problem(invalid)}"
         except DomainError as error:
             return f"Not done: {error}"
 
@@ -123,3 +134,9 @@ class ChatActions:
             return "No schedules."
         return "\n".join(f"{s['name'] or s['schedule']}: {s['person']['name'] or s['person']['id'] if s['person'] else 'nobody'}"
                          for s in matching)
+
+
+def _problem(invalid: ValidationError) -> str:
+    """What is wrong with what they typed, as the API would say it (its limits, no blank notes, no control characters)."""
+    first = invalid.errors()[0]
+    return str(first.get("msg", "not valid")).removeprefix("Value error, ")

@@ -13,7 +13,7 @@ from typing import Any, Protocol
 from ..domain import contacts
 from ..domain.contacts import ContactMethod, Kind, Verification
 from ..domain.directory import FirebellConfig
-from ..domain.errors import FieldProblem, InvalidRequest, UnknownPerson
+from ..domain.errors import FieldProblem, InvalidRequest, TooManyRequests, UnknownPerson
 from ..domain.notification_rules import NotificationRules
 from ..outbox import EffectKind, Needs
 from ..ports import Clock, Messenger
@@ -22,7 +22,7 @@ from ..ports import Clock, Messenger
 class Verifications(Protocol):
     def verification(self, person: str, kind: Kind) -> Verification | None: ...
 
-    def save_verification(self, verification: Verification) -> None: ...
+    def save_verification(self, verification: Verification) -> bool: ...
 
     def spend_guess(self, person: str, kind: Kind) -> None: ...
 
@@ -75,7 +75,8 @@ class MyContacts:
         now = self._clock()
         code = self._new_code()
         verification = contacts.issue(person_id, method, code, now, self._store.verification(person_id, method.kind))
-        self._store.save_verification(verification)
+        if not self._store.save_verification(verification):  # another request for a code came at the same time
+            raise TooManyRequests("another code was asked for at the same moment: ask again after a minute")
         text = f"firebell: {code} is your code to add this {'number' if method.kind == 'phone' else 'address'}. It expires in 10 minutes."
         if method.kind == "phone":
             self._messenger.send_sms(method.value, text)
@@ -96,5 +97,5 @@ class MyContacts:
             raise
         self._directory.update_person(person_id, {proven.kind: proven.value}, by=person_id)
         # Used up, not forgotten: its sending history still counts toward the hour's limit.
-        self._store.save_verification(proven.model_copy(update={"expires_at": self._clock(), "guesses_left": 0}))
+        self._store.save_verification(proven.model_copy(update={"expires_at": self._clock(), "guesses_left": 0, "revision": proven.revision + 1}))
         return self.show(person_id)

@@ -41,10 +41,19 @@ def reach(c: Change, ctx: Context, config: FirebellConfig, person_ids: list[str]
             c.log(TimelineKind.PAGE_SKIPPED, SYSTEM, f"{pid} not paged: their notification rules say nothing for {because} ({why})",
                   {"person": pid, "urgency": urgency})
             continue
+        if not reachable_by(person, via):
+            c.log(TimelineKind.PAGE_SKIPPED, SYSTEM, f"{pid} not paged: their notification rules ask for {' and '.join(via)}, "
+                  f"and the directory has no {' or '.join('phone' if v == 'sms' else v for v in via)} for them ({why})",
+                  {"person": pid, "urgency": urgency})
+            continue
         send(c, ctx, config, person, via, why, note, guard)
         plan = follow_up(person.notification_rules, urgency)
         if guard is not None and plan is not None:
             _start_follow_ups(c, ctx, person, plan)
+
+
+def reachable_by(person: Person, via: list[Channel]) -> bool:
+    return ("email" in via and bool(person.email)) or ("sms" in via and bool(person.phone))
 
 
 def send(c: Change, ctx: Context, config: FirebellConfig, person: Person, via: list[Channel], why: str, note: str | None,
