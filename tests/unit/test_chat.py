@@ -134,6 +134,7 @@ def test_channels_name_where_they_post_and_card_channels_skip_the_opening_classi
     ("report Printer on fire", ("report", None, "Printer on fire")),
     ("", ("help", None, "")),
     ("HELP", ("help", None, "")),
+    ("ack\tINC-22", ("acknowledge", "INC-22", "")),
 ])
 def test_the_command_as_people_type_it(typed: str, expected: tuple) -> None:
     assert parse_command(typed) == expected

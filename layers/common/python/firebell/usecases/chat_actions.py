@@ -129,11 +129,12 @@ class ChatActions:
 
     def _on_call(self, wanted: str) -> str:
         answer = self._schedules.on_call_everywhere(None)["schedules"]
-        matching = [s for s in answer if wanted.casefold() in (s["schedule"] + " " + (s["name"] or "")).casefold()] or answer
-        if not matching:
+        matching = [s for s in answer if wanted.casefold() in (s["schedule"] + " " + (s["name"] or "")).casefold()]
+        if not answer:
             return "No schedules."
-        return "\n".join(f"{s['name'] or s['schedule']}: {s['person']['name'] or s['person']['id'] if s['person'] else 'nobody'}"
-                         for s in matching)
+        heading = "" if matching or not wanted else f"No schedule's id or name has {wanted!r}; every schedule:\n"
+        return heading + "\n".join(f"{s['name'] or s['schedule']}: {s['person']['name'] or s['person']['id'] if s['person'] else 'nobody'}"
+                         for s in (matching or answer))
 
 
 def _problem(invalid: ValidationError) -> str:
