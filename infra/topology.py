@@ -95,7 +95,7 @@ class FunctionSpec:
             stop_executions=_in_order(needs.stops),
             answer_tasks=_in_order(needs.answers),
             read_secrets=((ACK_SECRET,) if needs.signs_ack_links else ()) + ((WEBHOOK_SECRET,) if needs.signs_webhooks else ())
-            + ((SLACK_BOT_TOKEN,) if needs.posts_to_slack else ()) + ((SLACK_SIGNING_SECRET,) if needs.verifies_slack else ()),
+            + ((SLACK_BOT_TOKEN,) if _posts_to_slack(needs) else ()) + ((SLACK_SIGNING_SECRET,) if needs.verifies_slack else ()),
             read_objects=(MAIL_BUCKET,) if needs.reads_mail else (),
             send_email=EffectKind.EMAIL in needs.effects,
             send_sms=EffectKind.SMS in needs.effects,
@@ -114,7 +114,7 @@ class FunctionSpec:
             variables[f"{machine.upper()}_STATE_MACHINE_ARN"] = ("state_machine", machine)
         if needs.signs_webhooks:
             variables["WEBHOOK_SECRET_ARN"] = ("secret", WEBHOOK_SECRET)
-        if needs.posts_to_slack:
+        if _posts_to_slack(needs):
             variables["SLACK_BOT_TOKEN_ARN"] = ("secret", SLACK_BOT_TOKEN)
         if needs.verifies_slack:
             variables["SLACK_SIGNING_SECRET_ARN"] = ("secret", SLACK_SIGNING_SECRET)
@@ -195,6 +195,11 @@ MAIL_BUCKET = "mail"
 MAIL_QUEUE = "mail"
 MACHINES = machines.ALL
 
+
+
+def _posts_to_slack(needs: Needs) -> bool:
+    """Slack's Web API: chat channels and their buttons, and people's direct messages (their notification rules)."""
+    return needs.posts_to_slack or EffectKind.CHAT in needs.effects
 
 
 def _in_order(names: frozenset[str]) -> tuple[str, ...]:

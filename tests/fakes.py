@@ -658,6 +658,7 @@ class OutboxMessenger:
         self._ids = itertools.count(1)
         self.emails: list[SentEmail] = []
         self.sms: list[SentSms] = []
+        self.chats: list[SentSms] = []  # Slack direct messages: (id, member id, text)
 
     def send_email(self, sender: str, to: str, subject: str, body: str) -> str:
         with self._lock:
@@ -669,6 +670,12 @@ class OutboxMessenger:
         with self._lock:
             sent = SentSms(f"sms-{next(self._ids)}", phone, text)
             self.sms.append(sent)
+            return sent.message_id
+
+    def send_chat(self, user: str, text: str) -> str:
+        with self._lock:
+            sent = SentSms(f"chat-{next(self._ids)}", user, text)
+            self.chats.append(sent)
             return sent.message_id
 
     def recipients(self) -> list[str]:

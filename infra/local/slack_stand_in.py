@@ -40,6 +40,7 @@ class Failure:
     method: str
     error: str  # a Slack error code, "http_429", or "lost_answer" (done, then the connection closed unanswered)
     times: int = 1
+    channel: str | None = None  # only calls about this channel (or member); None: any
 
 
 @dataclass
@@ -88,9 +89,9 @@ class SlackStandIn:
         """The channel's messages about one incident (by their metadata)."""
         return [m for m in self.channel(channel) if ((m.metadata or {}).get("event_payload") or {}).get("incident_id") == incident_id]
 
-    def fail(self, method: str, error: str, times: int = 1) -> None:
+    def fail(self, method: str, error: str, times: int = 1, channel: str | None = None) -> None:
         with self._lock:
-            self.failures.append(Failure(method, error, times))
+            self.failures.append(Failure(method, error, times, channel))
 
     # --- the Web API ------------------------------------------------------------------------------
 
@@ -108,7 +109,8 @@ class SlackStandIn:
         arguments = _arguments(request, raw)
         with self._lock:
             self.calls.append(method)
-            failure = next((f for f in self.failures if f.method == method and f.times > 0), None)
+            failure = next((f for f in self.failures if f.method == method and f.times > 0
+                            and f.channel in (None, arguments.get("channel"))), None)
             if failure is not None:
                 failure.times -= 1
         if failure is not None and failure.error == "http_429":
@@ -177,8 +179,9 @@ class SlackStandIn:
 
     def _refusal(self, arguments: dict[str, Any]) -> str | None:
         """What Slack would answer to a message it would not show, or None."""
-        if arguments.get("channel") not in self.channels:
-            return "not_in_channel" if str(arguments.get("channel", "")).startswith("C") else "channel_not_found"
+        channel = str(arguments.get("channel", ""))
+        if channel not in self.channels and not channel.startswith(("U", "W")):  # (a member id: the app's DM with them)
+            return "not_in_channel" if channel.startswith("C") else "channel_not_found"
         if not (arguments.get("text") or arguments.get("blocks")):
             return "no_text"
         from slack_sdk.models.blocks import Block

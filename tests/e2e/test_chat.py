@@ -27,6 +27,7 @@ from tests.e2e.conftest import TIME_SCALE, RunningPipeline, running_pipeline
 
 CHANNEL = "C0INCIDENTS"
 PEOPLE = {"bob": "U0BOB", "dave": "U0DAVE"}  # a responder, and a viewer
+ON_CALL_SLACK = "U0ONCALL"
 
 
 @pytest.fixture(scope="module")
@@ -66,9 +67,13 @@ def pipeline(slack: SlackStandIn, teams: WebhookReceiver, google: WebhookReceive
                           {"id": "gchat-ops", "kind": "google_chat", "url": f"{google.url}?key=k&token=t", "events": ["incident.opened"]}):
                 status, answer = http("PUT", f"{api}/admin/chat_channels/{entry['id']}", entry, as_="carol")
                 assert status == 201, answer
-            for person, slack_user in PEOPLE.items():
+            # The person on call for the platform (where these tests' reports go) gets pages in Slack too.
+            on_call = http("GET", f"{api}/schedules/platform-primary/on-call")[1]["person"]["id"]
+            for person, slack_user in {**PEOPLE, on_call: PEOPLE.get(on_call, ON_CALL_SLACK)}.items():
                 _, entry = http("GET", f"{api}/admin/people/{person}", as_="carol")
-                status, answer = http("PUT", f"{api}/admin/people/{person}", {**entry["entry"], "slack_user_id": slack_user}, as_="carol")
+                rules = {"notification_rules": {"high": {"via": ["slack", "email"]}}} if person == on_call else {}
+                status, answer = http("PUT", f"{api}/admin/people/{person}", {**entry["entry"], "slack_user_id": slack_user, **rules},
+                                      as_="carol")
                 assert status == 200, answer
             yield running
     finally:
@@ -117,7 +122,7 @@ def test_an_incident_is_one_message_updated_in_place_also_when_acknowledged_else
     message = _message(slack, incident, "acknowledged by alice")
     assert message.edits >= 1 and chat.ACKNOWLEDGE not in _buttons(message)
     timeline = http("GET", f"{pipeline.api_url}/incidents/{incident['incident_id']}/timeline")[1]["items"]
-    posted = [e for e in timeline if e["details"].get("channel") == "slack"]
+    posted = [e for e in timeline if e["details"].get("chat_channel") == "incidents"]  # (the Slack channel's own)
     assert len(posted) == 1 and posted[0]["message"] == "Posted to Slack (incidents)"
 
 
@@ -208,14 +213,27 @@ def test_requests_slack_did_not_sign_or_sent_before_are_refused(pipeline: Runnin
 
 
 def test_a_post_whose_answer_was_lost_is_found_not_posted_twice(pipeline: RunningPipeline, slack: SlackStandIn) -> None:
-    slack.fail("chat.postMessage", "lost_answer")
-    slack.fail("chat.update", "http_429", times=2)  # and Slack rate-limits the updates for a while
+    slack.fail("chat.postMessage", "lost_answer", channel=CHANNEL)
+    slack.fail("chat.update", "http_429", times=2, channel=CHANNEL)  # and Slack rate-limits the updates for a while
     incident = _report(pipeline, "Disk 95% full on db-7")
     message = _message(slack, incident, "triggered")  # (there at once: the post that lost its answer)
     http("POST", f"{pipeline.api_url}/incidents/{incident['incident_id']}/acknowledge", {}, as_="alice")
     assert _message(slack, incident, "acknowledged by alice").ts == message.ts
     assert len(slack.message(CHANNEL, incident["incident_id"])) == 1
     assert slack.calls.count("conversations.history") >= 1  # (the retry looked for it before posting)
+
+
+def test_the_on_call_persons_rules_page_them_in_slack(pipeline: RunningPipeline, slack: SlackStandIn) -> None:
+    on_call = http("GET", f"{pipeline.api_url}/schedules/platform-primary/on-call")[1]["person"]["id"]
+    member = PEOPLE.get(on_call, ON_CALL_SLACK)
+    incident = _report(pipeline, "Primary database deadlock")
+    _message(slack, incident, "triggered")  # (the directory change is in effect by now: a second report follows it)
+    incident = _report(pipeline, "Replica lag over 5 minutes")
+    dm = wait_for("the page as a Slack direct message", lambda: next(
+        (m for m in slack.channel(member) if incident["reference"] in m.text), None), 40)
+    assert "Ack:" in dm.text
+    timeline = http("GET", f"{pipeline.api_url}/incidents/{incident['incident_id']}/timeline")[1]["items"]
+    assert any(e["details"].get("channel") == "slack" and e["details"].get("to") == member for e in timeline)
 
 
 def test_a_deleted_message_is_posted_again_when_the_incident_changes(pipeline: RunningPipeline, slack: SlackStandIn) -> None:

@@ -71,9 +71,10 @@ class RecordingIncidents(Incidents):
 def recorded(shipped_config) -> tuple[World, Recorded]:
     def window(directory):
         directory["services"][0]["maintenance_windows"] = [{"start": "2026-06-01T09:00:00Z", "end": "2026-06-01T11:00:00Z"}]
-        for person in directory["people"]:  # everyone's pages followed up (usecases/reaching.py)
-            person["notification_rules"] = {"high": {"via": ["sms", "email"], "follow_up": {"every_minutes": 5, "via": ["sms"]}},
-                                            "low": {"via": ["email"], "follow_up": {"every_minutes": 10, "via": ["email"]}}}
+        for person in directory["people"]:  # everyone's pages followed up, and in Slack too (usecases/reaching.py)
+            person["slack_user_id"] = "U0" + "".join(c for c in person["id"].upper() if c.isalnum())[:18]
+            person["notification_rules"] = {"high": {"via": ["sms", "email", "slack"], "follow_up": {"every_minutes": 5, "via": ["sms"]}},
+                                            "low": {"via": ["email", "slack"], "follow_up": {"every_minutes": 10, "via": ["email"]}}}
 
     world = build_world(with_directory(shipped_config, window))
     recorded = Recorded()

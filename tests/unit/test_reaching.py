@@ -98,3 +98,30 @@ def test_rules_asking_for_sms_of_someone_without_a_phone_say_so_on_the_timeline(
     incident = report(world, "Primary database deadlock", "high", "high")
     [skipped] = [e for e in world.store.timeline(incident.incident_id) if e.kind is TimelineKind.PAGE_SKIPPED]
     assert skipped.message.startswith("alice not paged: their notification rules ask for sms, and the directory has no phone for them")
+
+
+def test_a_page_may_be_a_slack_direct_message_and_slacks_refusal_ends_on_the_timeline(shipped_config) -> None:
+    from firebell.domain.errors import PermanentError
+    from tests.fakes import OutboxMessenger
+
+    def in_slack(directory: dict[str, Any]) -> None:
+        alice = next(p for p in directory["people"] if p["id"] == "alice")
+        alice["slack_user_id"] = "U0ALICE"
+        alice["notification_rules"] = {"high": {"via": ["slack", "email"]}}
+    config = with_directory(shipped_config, in_slack)
+    world = build_world(config)
+    incident = report(world, "Primary <!channel> database deadlock", "high", "high")
+    [dm] = [m for m in world.messenger.chats if m.phone == "U0ALICE"]
+    assert incident.reference in dm.text and "<!channel>" not in dm.text and "&lt;!channel&gt;" in dm.text
+    assert to_alice(world)[0] == []  # no SMS: her rules say Slack and email
+
+    class SlackRefuses(OutboxMessenger):
+        def send_chat(self, user: str, text: str) -> str:
+            raise PermanentError("Slack refused chat.postMessage: channel_not_found")
+
+    refusing = build_world(config, messenger=SlackRefuses())
+    incident = report(refusing, "Primary database deadlock", "high", "high")
+    failed = [e for e in refusing.store.timeline(incident.incident_id) if e.kind is TimelineKind.NOTIFICATION_FAILED]
+    assert [e.message for e in failed] == [
+        "slack to alice not sent: Slack refused chat.postMessage: channel_not_found (level 1)"]
+    assert refusing.store.pending_effects(incident.incident_id) == []  # not tried again

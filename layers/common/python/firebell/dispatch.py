@@ -22,6 +22,7 @@ from datetime import datetime, timedelta
 
 from .domain import sms_digest
 from .domain.enums import TimelineKind
+from .domain.errors import PermanentError
 from .domain.sla import state_machine_time
 from .retrying import persevering
 from .domain.models import Incident, IncidentEvent, TimelineEntry
@@ -219,6 +220,16 @@ class Dispatcher:
                 if not effect.guard.holds(self._store.get(effect.incident_id)):
                     self._workflows.stop(result, "no longer wanted when it started")
                     result = f"stopped at once: {result}"
+        except PermanentError as refused:
+            if effect.kind is not EffectKind.CHAT:
+                persevering(lambda: self._store.release_effect(effect))
+                raise
+            # Slack refused for good (the app not installed, the member gone): said on the timeline, not tried again.
+            p = effect.payload
+            failed = self._entry(effect, TimelineKind.NOTIFICATION_FAILED, f"slack to {p['person']} not sent: {refused} ({p['why']})",
+                                 {"effect": effect.effect_id, "person": p["person"], "channel": "slack"})
+            persevering(lambda: self._store.complete_effect(effect, EffectStatus.SKIPPED, str(refused)[:200], [failed]))
+            return None
         except Exception:
             persevering(lambda: self._store.release_effect(effect))  # the next dispatch may take it at once
             raise
@@ -291,7 +302,7 @@ class Dispatcher:
 
     def _skip(self, effect: Effect, status: str) -> None:
         entries = []
-        if effect.kind in (EffectKind.EMAIL, EffectKind.SMS):
+        if effect.kind in (EffectKind.EMAIL, EffectKind.SMS, EffectKind.CHAT):
             p = effect.payload
             entries.append(self._entry(effect, TimelineKind.PAGE_SKIPPED, f"{effect.kind} to {p['person']} not sent: incident is {status} ({p['why']})",
                                        {"effect": effect.effect_id, "person": p["person"], "channel": str(effect.kind)}))
@@ -317,6 +328,9 @@ class Dispatcher:
             case EffectKind.SMS:
                 message_id = self._messenger.send_sms(p["to"], p["text"])
                 return message_id, Delivery("sms", p["to"], p["person"], message_id)
+            case EffectKind.CHAT:
+                message_id = self._messenger.send_chat(p["to"], p["text"])
+                return message_id, Delivery("slack", p["to"], p["person"], message_id)
         raise AssertionError(f"unknown effect kind {effect.kind}")
 
     def _entry(self, effect: Effect, kind: TimelineKind, message: str, details: dict) -> TimelineEntry:

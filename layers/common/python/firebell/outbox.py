@@ -28,6 +28,7 @@ class EffectKind(StrEnum):
     ANSWER = "answer"  # SendTaskSuccess to a waiting task
     EMAIL = "email"
     SMS = "sms"
+    CHAT = "chat"  # a Slack direct message to a person (their notification rules: domain/notification_rules.py)
 
 
 @dataclass(frozen=True)
@@ -181,6 +182,10 @@ class Change:
         """`limit`: the person's SMS digest rule (domain/sms_digest.py): past it, the SMS is held for the digest."""
         payload = {"to": to, "person": person, "text": text, "why": why} | ({"limit": limit} if limit else {})
         self._effects.append((EffectKind.SMS, payload, guard))
+
+    def chat(self, *, to: str, person: str, text: str, why: str, guard: Guard | None = None) -> None:
+        """A Slack direct message to the person (`to`: their Slack member id)."""
+        self._effects.append((EffectKind.CHAT, {"to": to, "person": person, "text": text, "why": why}, guard))
 
     # committing -----------------------------------------------------------------------------------------
 

@@ -183,6 +183,10 @@ class Messenger(Protocol):
 
     def send_sms(self, phone: str, text: str) -> str: ...
 
+    def send_chat(self, user: str, text: str) -> str:
+        """A Slack direct message from the firebell app; its message ts."""
+        ...
+
 
 Clock = Callable[[], datetime]
 

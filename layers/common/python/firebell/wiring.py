@@ -72,7 +72,8 @@ def _dispatcher() -> Dispatcher:
         store=_store(),
         events=aws.SnsEventPublisher(settings.events_topic_arn, settings.region),
         workflows=_workflows(),
-        messenger=aws.AwsMessenger(settings.region),
+        # (Slack direct messages only where the bot token is granted: the functions whose use cases page people)
+        messenger=aws.AwsMessenger(settings.region, slack_api if settings.slack_bot_token_arn else None),
         clock=utc_now,
         lease=timedelta(seconds=settings.outbox_lease_seconds),
     )

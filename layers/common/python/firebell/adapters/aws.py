@@ -126,10 +126,17 @@ class SecretsManagerSecret:
 
 
 class AwsMessenger:
-    """Email through SES, SMS through SNS."""
+    """Email through SES, SMS through SNS; Slack direct messages through `slack` (() → the Slack Web API client,
+    made on first use: a function without the bot token's grant fails only if it is asked to send one)."""
 
-    def __init__(self, region: str) -> None:
+    def __init__(self, region: str, slack: Any = None) -> None:
         self._region = region
+        self._slack = slack
+
+    def send_chat(self, user: str, text: str) -> str:
+        if self._slack is None:
+            raise RuntimeError("this function sends no Slack messages (no bot token is configured)")
+        return self._slack().post(user, {"text": text, "unfurl_links": False})
 
     def send_email(self, sender: str, to: str, subject: str, body: str) -> str:
         response = client("ses", self._region).send_email(

@@ -23,7 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from .enums import Priority
 
-Channel = Literal["email", "sms"]
+Channel = Literal["email", "sms", "slack"]  # slack: a direct message from the firebell app (their slack_user_id)
 Urgency = Literal["high", "low"]
 _LOW = (Priority.P3, Priority.P4, Priority.P5)
 

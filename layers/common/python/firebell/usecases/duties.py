@@ -120,7 +120,7 @@ def require_review(c: Change, ctx: Context, config: FirebellConfig) -> None:
 
 class Duties:
     NEEDS = Needs(
-        effects=frozenset({EffectKind.ANSWER, EffectKind.STOP, EffectKind.EMAIL, EffectKind.SMS}),
+        effects=frozenset({EffectKind.ANSWER, EffectKind.STOP, EffectKind.EMAIL, EffectKind.SMS, EffectKind.CHAT}),
         answers=frozenset({machines.REMINDER, machines.ESCALATION}), stops=frozenset({machines.REMINDER}), signs_ack_links=True,
     )
 

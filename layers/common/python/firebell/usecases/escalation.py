@@ -91,7 +91,7 @@ def _stale(c: Change, execution: str | None) -> bool:
 class Escalation:
     NEEDS = Needs(
         # (it starts only the first escalation run: no run before it to stop; an SLA run may make way for updates)
-        effects=frozenset({EffectKind.PUBLISH, EffectKind.ANSWER, EffectKind.START, EffectKind.STOP, EffectKind.EMAIL, EffectKind.SMS}),
+        effects=frozenset({EffectKind.PUBLISH, EffectKind.ANSWER, EffectKind.START, EffectKind.STOP, EffectKind.EMAIL, EffectKind.SMS, EffectKind.CHAT}),
         # (reminder: the follow-ups of a page, as the paged person's notification rules ask: usecases/reaching.py)
         starts=frozenset({machines.ESCALATION, machines.SLA, machines.QUIET, machines.MAINTENANCE, machines.REMINDER}), stops=frozenset({machines.SLA}),
         answers=frozenset({machines.ESCALATION}), signs_ack_links=True,

@@ -35,7 +35,7 @@ def acknowledge(c: Change, by: str, ctx: Context) -> None:
 
 class Lifecycle:
     NEEDS = Needs(
-        effects=frozenset({EffectKind.PUBLISH, EffectKind.ANSWER, EffectKind.START, EffectKind.STOP, EffectKind.EMAIL, EffectKind.SMS}),
+        effects=frozenset({EffectKind.PUBLISH, EffectKind.ANSWER, EffectKind.START, EffectKind.STOP, EffectKind.EMAIL, EffectKind.SMS, EffectKind.CHAT}),
         starts=frozenset({machines.ESCALATION, machines.SLA}), stops=frozenset({machines.ESCALATION, machines.SLA}),
         answers=frozenset({machines.ESCALATION}), signs_ack_links=True,
     )

@@ -63,3 +63,8 @@ def compose(ctx: Context, config: FirebellConfig, incident: Incident, person: Pe
         text += f" Known error {incident.known_error.problem}: {incident.known_error.workaround[:100]}"
     text += f" Ack: {link}" if link else ""
     return subject, "\n".join(lines), text
+
+
+def slack_text(sms_text: str) -> str:
+    """A Slack direct message: the SMS text, escaped for Slack's mrkdwn (an alarm cannot mention or make a link)."""
+    return sms_text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

@@ -18,7 +18,7 @@ from ..domain.models import ReminderDue
 from ..domain.notification_rules import Channel, FollowUp, follow_up, follow_up_channels, page_channels, urgency_of
 from ..outbox import Change, Guard
 from .base import SYSTEM, Context
-from .messages import compose
+from .messages import compose, slack_text
 
 
 def reach(c: Change, ctx: Context, config: FirebellConfig, person_ids: list[str], urgent: bool, why: str,
@@ -43,7 +43,7 @@ def reach(c: Change, ctx: Context, config: FirebellConfig, person_ids: list[str]
             continue
         if not reachable_by(person, via):
             c.log(TimelineKind.PAGE_SKIPPED, SYSTEM, f"{pid} not paged: their notification rules ask for {' and '.join(via)}, "
-                  f"and the directory has no {' or '.join('phone' if v == 'sms' else v for v in via)} for them ({why})",
+                  f"and the directory has no {' or '.join(_CONTACT[v] for v in via)} for them ({why})",
                   {"person": pid, "urgency": urgency})
             continue
         send(c, ctx, config, person, via, why, note, guard)
@@ -52,8 +52,11 @@ def reach(c: Change, ctx: Context, config: FirebellConfig, person_ids: list[str]
             _start_follow_ups(c, ctx, person, plan)
 
 
+_CONTACT = {"email": "email", "sms": "phone", "slack": "slack_user_id"}  # the directory field each channel needs
+
+
 def reachable_by(person: Person, via: list[Channel]) -> bool:
-    return ("email" in via and bool(person.email)) or ("sms" in via and bool(person.phone))
+    return any(getattr(person, _CONTACT[channel]) for channel in via)
 
 
 def send(c: Change, ctx: Context, config: FirebellConfig, person: Person, via: list[Channel], why: str, note: str | None,
@@ -68,6 +71,8 @@ def send(c: Change, ctx: Context, config: FirebellConfig, person: Person, via: l
         limit = {"after": digest.after, "per_minutes": digest.per_minutes,
                  "window_seconds": scaled_timeout(digest.per_minutes, ctx.time_scale)} if digest else None
         c.sms(to=person.phone, person=person.id, text=text, why=why, guard=guard, limit=limit)
+    if "slack" in via and person.slack_user_id:
+        c.chat(to=person.slack_user_id, person=person.id, text=slack_text(text), why=why, guard=guard)
 
 
 def _start_follow_ups(c: Change, ctx: Context, person: Person, plan: FollowUp) -> None:

@@ -100,7 +100,7 @@ def owners(incident: Incident, config: FirebellConfig, now) -> list[str]:
 
 class SlaClocks:
     # Each wake-up arms the run for the moment after it.
-    NEEDS = Needs(effects=frozenset({EffectKind.EMAIL, EffectKind.SMS, EffectKind.START}), starts=frozenset({machines.SLA}), signs_ack_links=True)
+    NEEDS = Needs(effects=frozenset({EffectKind.EMAIL, EffectKind.SMS, EffectKind.CHAT, EffectKind.START}), starts=frozenset({machines.SLA}), signs_ack_links=True)
 
     def __init__(self, incidents: Incidents, ctx: Context) -> None:
         self._incidents = incidents
