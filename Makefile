@@ -18,7 +18,7 @@ run: $(PY_STAMP)                 ## the pipeline on localhost (API :3000, AWS en
 demo: $(PY_STAMP)                ## play the demo and exit: 0 only if every step happened
 	$(BIN)/python -m infra.local --demo-only $(ARGS)
 
-test: $(PY_STAMP)                ## the whole test suite
+test: $(PY_STAMP) $(NODE_STAMP)   ## the whole test suite (npm: the CDK CLI, and Microsoft's Adaptive Cards renderer the browser tests use)
 	$(BIN)/python -m pytest $(ARGS)
 
 synth: $(PY_STAMP) $(NODE_STAMP) ## CloudFormation template into cdk.out/ (no Docker, no AWS credentials)
