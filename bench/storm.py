@@ -72,7 +72,6 @@ from bench.storm_report import machine, markdown, summary_of  # noqa: E402
 RESULTS = ROOT / "bench" / "results"
 REGION = "us-east-1"
 BATCH_SIZE = 10  # the intake trigger's batch size (infra/topology.py)
-MAX_RECEIVES = 5  # the intake queue's maxReceiveCount: a record failing this often is dead-lettered by intake
 STORM_EVENT = ROOT / "events" / "cloudwatch" / "alarm-state-alarm.json"
 
 
@@ -153,6 +152,7 @@ def run_intake(events: list[dict[str, Any]], workers: int, cpu_seconds: Any) -> 
     from infra.topology import TOPOLOGY
 
     spec = TOPOLOGY.function("intake")
+    max_receives = TOPOLOGY.queue("intake").max_receive_count  # a record failing this often is dead-lettered by intake
     work: queue.Queue[dict[str, Any] | None] = queue.Queue()
     for event in events:
         work.put(event)
@@ -192,7 +192,7 @@ def run_intake(events: list[dict[str, Any]], workers: int, cpu_seconds: Any) -> 
                 retry = [
                     {**r, "attributes": {**r["attributes"], "ApproximateReceiveCount": str(int(r["attributes"]["ApproximateReceiveCount"]) + 1)}}
                     for r in event["Records"]
-                    if r["messageId"] in failed and int(r["attributes"]["ApproximateReceiveCount"]) < MAX_RECEIVES
+                    if r["messageId"] in failed and int(r["attributes"]["ApproximateReceiveCount"]) < max_receives
                 ]
                 if retry:
                     with lock:
