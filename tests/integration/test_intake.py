@@ -5,6 +5,7 @@ import time
 
 import pytest
 
+from infra.topology import TOPOLOGY
 from tests.integration.conftest import Pipeline, another_copy, load_event
 
 
@@ -157,7 +158,7 @@ def test_a_transient_failure_is_retried_not_dropped(pipeline: Pipeline, monkeypa
     assert pipeline.dead_letters()["intake-dlq"] == []
 
     # And on its last allowed attempt it goes to the DLQ with the reason
-    event["Records"][0]["attributes"]["ApproximateReceiveCount"] = "5"
+    event["Records"][0]["attributes"]["ApproximateReceiveCount"] = str(TOPOLOGY.queue("intake").max_receive_count)
     assert pipeline.invoke("intake", event) == {"batchItemFailures": []}
     [dead] = pipeline.dead_letters()["intake-dlq"]
     assert "ProvisionedThroughputExceededException" in dead["reason"]
