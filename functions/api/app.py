@@ -31,8 +31,8 @@ from firebell.domain.errors import (
     field_problems,
     http_answer,
     http_body,
-    is_transient,
 )
+from firebell.domain.failures import is_transient
 from firebell.domain.models import IncidentPage, IncidentRead, QueryTime, Timeline, TimelineEntry
 from firebell.domain.requests import (
     AcknowledgeRequest,

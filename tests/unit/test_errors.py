@@ -12,15 +12,14 @@ from pydantic import BaseModel, ValidationError
 from pynamodb.exceptions import PutError, TransactWriteError
 
 from firebell.domain import errors
+from firebell.domain.failures import Retry, classify
 from firebell.domain.errors import (
     ConcurrentUpdate,
     DomainError,
     FieldProblem,
     InvalidPayload,
     PermanentError,
-    Retry,
     TransientError,
-    classify,
     field_problems,
     http_answer,
     http_body,

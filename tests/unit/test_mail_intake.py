@@ -10,7 +10,7 @@ from email.message import EmailMessage
 import pytest
 
 from firebell.domain.enums import Source, TimelineKind
-from firebell.domain.errors import classify, Retry
+from firebell.domain.failures import classify, Retry
 from firebell.domain.mail_intake import object_prefix
 from firebell.outbox import Needs
 from firebell.ports import IncidentFilter

@@ -60,7 +60,7 @@ def test_a_subscription_needs_a_well_formed_https_url_without_credentials(url):
     ("https://[::1]/", False), ("https://192.168.1.5:8443/", True), ("https://localhost/", False)])
 def test_webhooks_never_reach_into_the_functions_own_network(url, loopback_allowed):
     from firebell.adapters.http import UrllibWebhookSender
-    from firebell.domain.errors import is_permanent
+    from firebell.domain.failures import is_permanent
     from firebell.domain.webhooks import UnsafeDestination
 
     with pytest.raises(UnsafeDestination) as refused:
@@ -163,7 +163,7 @@ def test_an_event_goes_signed_to_each_subscription_that_wants_it_and_a_retry_onl
 
 
 def test_an_endpoint_that_says_it_is_gone_is_dead_lettered_at_once(world):
-    from firebell.domain.errors import is_permanent
+    from firebell.domain.failures import is_permanent
     from firebell.domain.webhooks import WebhookGone
 
     deliveries, _ = _deliveries(world, [{"id": "old", "url": "https://old.example/"}], {"https://old.example/": [410]})

@@ -31,7 +31,8 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from .retrying import persevering
-from .domain.errors import Retry, classify, describe, is_transient
+from .domain.errors import describe
+from .domain.failures import Retry, classify, is_transient
 
 __all__ = ["DeadLetterQueues", "QueueRecord", "describe", "process_queue_batch", "process_queue_batch_at_once",
            "process_queue_records_at_once", "should_retry"]

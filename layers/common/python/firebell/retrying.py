@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable
 from typing import TypeVar
 
-from .domain.errors import is_transient
+from .domain.failures import is_transient
 
 T = TypeVar("T")
 

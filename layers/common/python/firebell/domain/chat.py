@@ -69,7 +69,7 @@ def incident_url(console_url: str, reference: str) -> str:
     return f"{console_url.rstrip('/')}/#/incidents/{quote(reference)}"
 
 
-def _slack_escaped(text: str) -> str:
+def slack_escaped(text: str) -> str:
     """Slack's mrkdwn takes &, < and > as markup: escaped, an alarm's text cannot forge a link or a mention."""
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
@@ -123,12 +123,12 @@ def slack_message(incident: Incident, console_url: str) -> dict[str, Any]:
     """chat.postMessage / chat.update arguments (without the channel): the incident as it stands now."""
     blocks: list[dict[str, Any]] = [
         {"type": "header", "text": {"type": "plain_text", "text": _cut(headline(incident), _HEADER_MAX), "emoji": True}},
-        {"type": "section", "fields": [{"type": "mrkdwn", "text": _cut(f"*{name}*\n{_slack_escaped(value)}", _FIELD_MAX)}
+        {"type": "section", "fields": [{"type": "mrkdwn", "text": _cut(f"*{name}*\n{slack_escaped(value)}", _FIELD_MAX)}
                                        for name, value in _facts(incident)]},
     ]
     notes = _notes(incident)
     if notes:
-        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": _cut(_slack_escaped(notes), _SECTION_MAX)}})
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": _cut(slack_escaped(notes), _SECTION_MAX)}})
     buttons: list[dict[str, Any]] = []
     if incident.status is Status.TRIGGERED:
         buttons.append({"type": "button", "action_id": ACKNOWLEDGE, "style": "primary", "value": incident.incident_id,
@@ -147,10 +147,10 @@ def slack_message(incident: Incident, console_url: str) -> dict[str, Any]:
                         "text": {"type": "plain_text", "text": "Open in firebell"}})
     if buttons:
         blocks.append({"type": "actions", "block_id": "firebell.actions", "elements": buttons})
-    blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": _slack_escaped(
+    blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": slack_escaped(
         f"Opened {incident.opened_at:%Y-%m-%d %H:%M} UTC · {incident.source.value} · seen {incident.occurrences}×")}]})
     # (the top-level text is mrkdwn too, and it is what notifications show: escaped as well; the header is plain text)
-    return {"text": _cut(_slack_escaped(f"{headline(incident)} ({_state(incident)})"), 3000), "blocks": blocks,
+    return {"text": _cut(slack_escaped(f"{headline(incident)} ({_state(incident)})"), 3000), "blocks": blocks,
             "metadata": {"event_type": METADATA_TYPE,
                          "event_payload": {"incident_id": incident.incident_id, "reference": incident.reference}},
             "unfurl_links": False}

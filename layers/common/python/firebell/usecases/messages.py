@@ -67,4 +67,6 @@ def compose(ctx: Context, config: FirebellConfig, incident: Incident, person: Pe
 
 def slack_text(sms_text: str) -> str:
     """A Slack direct message: the SMS text, escaped for Slack's mrkdwn (an alarm cannot mention or make a link)."""
-    return sms_text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    from ..domain.chat import slack_escaped  # (only where a page goes to Slack: no import for the others)
+
+    return slack_escaped(sms_text)
