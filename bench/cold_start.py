@@ -66,14 +66,25 @@ def measure(runs: int, before: str | None, functions: tuple[FunctionSpec, ...] =
             result = env.run(deployments["after"], TOPOLOGY.functions[0], [], module=BASELINE)
             if round_:
                 baseline.append(result)
-            print(f"round {round_}/{runs} done{' (warm-up, discarded)' if not round_ else ''}", file=sys.stderr, flush=True)
+            print(
+                f"round {round_}/{runs} done{' (warm-up, discarded)' if not round_ else ''}",
+                file=sys.stderr,
+                flush=True,
+            )
     wall, cpu = [round(b["import_ms"], 1) for b in baseline], [round(b["import_cpu_ms"], 1) for b in baseline]
-    base = {"module": BASELINE, "median_ms": round(statistics.median(wall), 1), "samples_ms": wall,
-            "cpu_median_ms": round(statistics.median(cpu), 1), "cpu_samples_ms": cpu}
+    base = {
+        "module": BASELINE,
+        "median_ms": round(statistics.median(wall), 1),
+        "samples_ms": wall,
+        "cpu_median_ms": round(statistics.median(cpu), 1),
+        "cpu_samples_ms": cpu,
+    }
     return {
         "baseline": base,
-        **{kind: [{"name": spec.name, **summary(samples[(kind, spec.name)], base)} for spec in functions]
-           for kind in deployments},
+        **{
+            kind: [{"name": spec.name, **summary(samples[(kind, spec.name)], base)} for spec in functions]
+            for kind in deployments
+        },
     }
 
 
@@ -81,25 +92,32 @@ def markdown(result: dict[str, Any]) -> str:
     before = {row["name"]: row for row in result.get("before", {}).get("functions", [])}
     base = result["baseline"]
     lines = [
-        f"# Cold start: import + first event, as Lambda runs it ({result['date']}, commit {result['commit']})", "",
+        f"# Cold start: import + first event, as Lambda runs it ({result['date']}, commit {result['commit']})",
+        "",
         f"{result['machine']}; median of {result['runs']} fresh interpreters per function (one warm-up round discarded); "
-        f"`{result['command']}`.", "",
+        f"`{result['command']}`.",
+        "",
         "Each: the layer as built for deployment (bytecode included) and the function's folder only on sys.path; Lambda's "
         "environment with active tracing (LAMBDA_TASK_ROOT, AWS_LAMBDA_FUNCTION_NAME, a sampled _X_AMZN_TRACE_ID, the X-Ray "
         "daemon address) and the function's variables from infra/topology.py; the first event's AWS calls go to moto's "
         f"server. Baseline: `import {BASELINE}` from the same layer, in the same rounds: {base['median_ms']} ms "
         f"({base['cpu_median_ms']} ms CPU). Goal: at most {GOAL}× for every function. Wall time is the goal's measure; "
-        "CPU time (the child's own, without the endpoint's) is the steadier one on a busy machine.", "",
+        "CPU time (the child's own, without the endpoint's) is the steadier one on a busy machine.",
+        "",
     ]
-    head = "| function | import ms | first event ms | import + first event ms | **× botocore.session** | CPU ms | CPU × |"
+    head = (
+        "| function | import ms | first event ms | import + first event ms | **× botocore.session** | CPU ms | CPU × |"
+    )
     rule = "|---|---|---|---|---|---|---|"
     if before:
         head += f" before ({result['before']['commit']}): ms | × | CPU × |"
         rule += "---|---|---|"
     lines += [head + " peak RSS MB | X-Ray segments of the first event |", rule + "---|---|"]
     for row in result["functions"]:
-        line = (f"| {row['name']} | {row['import_median_ms']} | {row['first_event_median_ms']} | {row['median_ms']} | "
-                f"**{row['ratio_to_baseline']}** | {row['cpu_median_ms']} | {row['cpu_ratio_to_baseline']} |")
+        line = (
+            f"| {row['name']} | {row['import_median_ms']} | {row['first_event_median_ms']} | {row['median_ms']} | "
+            f"**{row['ratio_to_baseline']}** | {row['cpu_median_ms']} | {row['cpu_ratio_to_baseline']} |"
+        )
         if before:
             was = before[row["name"]]
             line += f" {was['median_ms']} | {was['ratio_to_baseline']} | {was['cpu_ratio_to_baseline']} |"
@@ -121,8 +139,13 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--runs must be at least 1")
     functions = tuple(TOPOLOGY.function(name) for name in args.functions) if args.functions else TOPOLOGY.functions
     measured = measure(args.runs, args.before, functions)
-    result = {"what": "median wall time of `import app` plus the first event, in a fresh interpreter as Lambda runs it",
-              **run_facts("cold_start", argv), "runs": args.runs, "goal_ratio": GOAL, "baseline": measured["baseline"]}
+    result = {
+        "what": "median wall time of `import app` plus the first event, in a fresh interpreter as Lambda runs it",
+        **run_facts("cold_start", argv),
+        "runs": args.runs,
+        "goal_ratio": GOAL,
+        "baseline": measured["baseline"],
+    }
     write_result(args.out, "cold_start", result, args.before, measured, markdown)
     return 0
 

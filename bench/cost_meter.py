@@ -58,7 +58,7 @@ def _number_size(text: str) -> int:
 
 
 def value_size(value: dict) -> int:
-    (kind, data), = value.items()
+    ((kind, data),) = value.items()
     if kind == "S":
         return len(data.encode())
     if kind == "N":
@@ -137,7 +137,7 @@ class DynamoCapacity:
         def call_action(handler):  # type: ignore[no-untyped-def]
             if not meter.armed:
                 return original(handler)
-            operation = (handler.get_endpoint_name(handler.headers) or "")
+            operation = handler.get_endpoint_name(handler.headers) or ""
             body = json.loads(handler.body or "{}")
             caller = handler.headers.get(CALLER_HEADER, "unknown")
             writes = meter._writes(operation, body)
@@ -175,7 +175,10 @@ class DynamoCapacity:
 
     def _indexes(self, table_name: str) -> list[_Index]:
         table_keys = self._key_names(table_name)
-        return [_Index(i.name, [k["AttributeName"] for k in i.schema], table_keys, i.projection) for i in self._table(table_name).global_indexes]
+        return [
+            _Index(i.name, [k["AttributeName"] for k in i.schema], table_keys, i.projection)
+            for i in self._table(table_name).global_indexes
+        ]
 
     def _writes(self, operation: str, body: dict) -> list[tuple[str, dict, bool]]:
         """(table, key, transactional) of every item the request may write."""
@@ -184,12 +187,19 @@ class DynamoCapacity:
         if operation in ("UpdateItem", "DeleteItem"):
             return [(body["TableName"], body["Key"], False)]
         if operation == "BatchWriteItem":
-            return [(table, self._key_of(table, r["PutRequest"]["Item"]) if "PutRequest" in r else r["DeleteRequest"]["Key"], False)
-                    for table, requests in body["RequestItems"].items() for r in requests]
+            return [
+                (
+                    table,
+                    self._key_of(table, r["PutRequest"]["Item"]) if "PutRequest" in r else r["DeleteRequest"]["Key"],
+                    False,
+                )
+                for table, requests in body["RequestItems"].items()
+                for r in requests
+            ]
         if operation == "TransactWriteItems":
             found = []
             for entry in body["TransactItems"]:
-                (kind, op), = entry.items()
+                ((kind, op),) = entry.items()
                 key = self._key_of(op["TableName"], op["Item"]) if kind == "Put" else op["Key"]
                 found.append((op["TableName"], key, True))
             return found
@@ -197,7 +207,17 @@ class DynamoCapacity:
 
     # --- charging -------------------------------------------------------------------------------------
 
-    def _charge(self, caller: str, operation: str, body: dict, writes: list, before: list, after: list, failed: bool, response: Any) -> None:
+    def _charge(
+        self,
+        caller: str,
+        operation: str,
+        body: dict,
+        writes: list,
+        before: list,
+        after: list,
+        failed: bool,
+        response: Any,
+    ) -> None:
         for (table, key, transactional), old, new in zip(writes, before, after):
             units = (2 if transactional else 1) * _units(max(item_size(old), item_size(new)), 1024)
             kind = (key.get("sk", {}).get("S", "") or "").split("#")[0] or "?"
@@ -209,7 +229,9 @@ class DynamoCapacity:
             for index in self._indexes(table):
                 self.index_write_units[(caller, index.name)] += index.write_units(old, new)
         if operation in ("GetItem", "Query", "BatchGetItem", "TransactGetItems", "Scan") and not failed:
-            self.read_units[caller] += self._read_units(operation, body, json.loads(response[2]) if isinstance(response, tuple) else {})
+            self.read_units[caller] += self._read_units(
+                operation, body, json.loads(response[2]) if isinstance(response, tuple) else {}
+            )
 
     @staticmethod
     def _read_units(operation: str, body: dict, answer: dict) -> float:
@@ -220,8 +242,11 @@ class DynamoCapacity:
             return factor * _units(sum(item_size(i) for i in answer.get("Items", [])), 4096)
         if operation == "BatchGetItem":
             consistent = {t: r.get("ConsistentRead", False) for t, r in body.get("RequestItems", {}).items()}
-            return sum((1.0 if consistent.get(t) else 0.5) * _units(item_size(i), 4096)
-                       for t, items in answer.get("Responses", {}).items() for i in items)
+            return sum(
+                (1.0 if consistent.get(t) else 0.5) * _units(item_size(i), 4096)
+                for t, items in answer.get("Responses", {}).items()
+                for i in items
+            )
         return sum(2 * _units(item_size(r.get("Item")), 4096) for r in answer.get("Responses", []))
 
 
@@ -250,7 +275,11 @@ class CallMeter:
             answer = make_api_call(client, operation_name, api_params)
             if meter.armed:
                 service, caller = client.meta.service_model.service_name, _caller(operation_name)
-                if caller == "event-source-mapping" and operation_name == "ReceiveMessage" and not answer.get("Messages"):
+                if (
+                    caller == "event-source-mapping"
+                    and operation_name == "ReceiveMessage"
+                    and not answer.get("Messages")
+                ):
                     caller += "-idle"  # Lambda's pollers ask all the time: a fixed cost, not an incident's
                 with meter._lock:
                     meter.calls[(caller, service, operation_name)] += 1
@@ -277,6 +306,8 @@ class CallMeter:
                     billed_ms = math.ceil((time.perf_counter() - started) * 1000)
                     with meter._lock:
                         meter.invocations[(function.spec.name, trigger)] += 1
-                        meter.gb_seconds[(function.spec.name, trigger)] += billed_ms / 1000 * function.spec.memory_mb / 1024
+                        meter.gb_seconds[(function.spec.name, trigger)] += (
+                            billed_ms / 1000 * function.spec.memory_mb / 1024
+                        )
 
         runtime.LocalFunction.invoke = timed  # type: ignore[method-assign]

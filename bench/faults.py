@@ -38,8 +38,14 @@ def markdown(runs: list[dict], load: dict, note: str) -> str:
         "| " + " | ".join(COLUMNS) + " |",
         "|" + "---|" * len(COLUMNS),
     ]
-    lines += ["| " + " | ".join(f"{run[c]:.0%}" if c == "fault_rate" else str(run[c]) for c in COLUMNS) + " |" for run in runs]
-    lines += ["", "Details per run (duplicates by channel, incidents per key, dead letters per queue and reason, faults by kind):", ""]
+    lines += [
+        "| " + " | ".join(f"{run[c]:.0%}" if c == "fault_rate" else str(run[c]) for c in COLUMNS) + " |" for run in runs
+    ]
+    lines += [
+        "",
+        "Details per run (duplicates by channel, incidents per key, dead letters per queue and reason, faults by kind):",
+        "",
+    ]
     for run in runs:
         d = run["details"]
         lines.append(
@@ -55,7 +61,9 @@ def markdown(runs: list[dict], load: dict, note: str) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.faults", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.faults", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--rates", type=float, nargs="+", default=[0.0, 0.1, 0.2])
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--small", action="store_true", help="the test's smaller load")
@@ -68,7 +76,12 @@ def main(argv: list[str] | None = None) -> int:
         runs.append(run_load(rate, args.seed, load, deadline_seconds=900))
         print("  " + ", ".join(f"{c}={runs[-1][c]}" for c in COLUMNS[2:]), flush=True)
     load_fields = {k: getattr(load, k) for k in ("distinct", "duplicates", "stormed", "reports", "acks")}
-    meta = {"measured_at": datetime.now(UTC).isoformat(timespec="seconds"), "python": platform.python_version(), "load": load_fields, "note": args.note}
+    meta = {
+        "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "python": platform.python_version(),
+        "load": load_fields,
+        "note": args.note,
+    }
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "faults.json").write_text(json.dumps({"runs": runs, **meta}, indent=2) + "\n")
     (RESULTS / "faults.md").write_text(markdown(runs, load_fields, args.note))

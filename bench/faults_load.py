@@ -38,7 +38,13 @@ from email.message import EmailMessage
 from typing import Any
 
 from infra.local.demo import stop_process, DemoFailed, local_aws_client, machine_headers, wait_for
-from bench.faults_effects import INVARIANTS as EFFECT_INVARIANTS, chat_invariants, set_up, slack_stand_in, webhook_invariants
+from bench.faults_effects import (
+    INVARIANTS as EFFECT_INVARIANTS,
+    chat_invariants,
+    set_up,
+    slack_stand_in,
+    webhook_invariants,
+)
 from infra.local.slack_stand_in import SlackStandIn
 from infra.local.webhook_receiver import WebhookReceiver
 from infra.topology import ROOT, TOPOLOGY
@@ -50,10 +56,18 @@ MAX_ATTEMPTS = 6  # per client request: the first try and five retries
 REF = re.compile(r"\bINC-\d+\b")
 WHY = re.compile(r"receiving this for: (.+?)\.?$", re.M)
 ACK_LINK = re.compile(r"\s*Ack: \S+\s*$")
-INVARIANTS = ("incidents_unpaged", "duplicate_pages", "occurrence_count_errors", "missing_timeline_entries",
-              "dead_letters_without_reason", "acked_then_paged", "http_5xx_after_retries", *EFFECT_INVARIANTS,
-              # email intake: each email opens one incident (incidents_created counts them), each reply is one note
-              "email_replies_not_noted_once")
+INVARIANTS = (
+    "incidents_unpaged",
+    "duplicate_pages",
+    "occurrence_count_errors",
+    "missing_timeline_entries",
+    "dead_letters_without_reason",
+    "acked_then_paged",
+    "http_5xx_after_retries",
+    *EFFECT_INVARIANTS,
+    # email intake: each email opens one incident (incidents_created counts them), each reply is one note
+    "email_replies_not_noted_once",
+)
 MAIL_TO = "checkout-incidents@example.com"  # config/firebell.yaml's intake address for checkout (paged by its team)
 REPLY_TEXT = "fault load: rolled back, watching"
 
@@ -102,21 +116,47 @@ def free_port() -> int:
 
 
 @contextmanager
-def local_runtime(fault_rate: float, seed: int, time_scale: float = TIME_SCALE, slack: SlackStandIn | None = None) -> Iterator[Pipeline]:
+def local_runtime(
+    fault_rate: float, seed: int, time_scale: float = TIME_SCALE, slack: SlackStandIn | None = None
+) -> Iterator[Pipeline]:
     """`python -m infra.local --no-demo` with faults at `fault_rate`; output to a file (a full pipe would block it)."""
     api_port, aws_port, tls_port, smtp_port = free_port(), free_port(), free_port(), free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    env.update(FIREBELL_FAULT_RATE=str(fault_rate), FIREBELL_FAULT_SEED=str(seed), FIREBELL_VISIBILITY_TIMEOUT=str(VISIBILITY_TIMEOUT))
+    env.update(
+        FIREBELL_FAULT_RATE=str(fault_rate),
+        FIREBELL_FAULT_SEED=str(seed),
+        FIREBELL_VISIBILITY_TIMEOUT=str(VISIBILITY_TIMEOUT),
+    )
     if slack is not None:
-        env.update(FIREBELL_SLACK_API_URL=slack.api_url, FIREBELL_SLACK_BOT_TOKEN=slack.bot_token,
-                   FIREBELL_SLACK_SIGNING_SECRET=slack.signing_secret)
+        env.update(
+            FIREBELL_SLACK_API_URL=slack.api_url,
+            FIREBELL_SLACK_BOT_TOKEN=slack.bot_token,
+            FIREBELL_SLACK_SIGNING_SECRET=slack.signing_secret,
+        )
     log = tempfile.NamedTemporaryFile("w", prefix="firebell-faults-", suffix=".log", delete=False)
     state_dir = tempfile.mkdtemp(prefix="firebell-faults-state-")  # never the repository's kept state
-    tls_dir = tempfile.mkdtemp(prefix="firebell-faults-tls-")  # nor its certificate; its own ports: `make run` may be up
+    tls_dir = tempfile.mkdtemp(
+        prefix="firebell-faults-tls-"
+    )  # nor its certificate; its own ports: `make run` may be up
     process = subprocess.Popen(
-        [sys.executable, "-m", "infra.local", "--no-demo", f"--api-port={api_port}", f"--aws-port={aws_port}", f"--tls-port={tls_port}",
-         f"--smtp-port={smtp_port}", f"--tls-dir={tls_dir}", f"--time-scale={time_scale}", f"--state-dir={state_dir}"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, text=True,
+        [
+            sys.executable,
+            "-m",
+            "infra.local",
+            "--no-demo",
+            f"--api-port={api_port}",
+            f"--aws-port={aws_port}",
+            f"--tls-port={tls_port}",
+            f"--smtp-port={smtp_port}",
+            f"--tls-dir={tls_dir}",
+            f"--time-scale={time_scale}",
+            f"--state-dir={state_dir}",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     pipeline = Pipeline(f"http://127.0.0.1:{api_port}", f"http://127.0.0.1:{aws_port}", {}, log.name, smtp_port)
 
@@ -159,7 +199,9 @@ def request(method: str, url: str, body: Any = None, headers: dict[str, str] | N
         return None, repr(error)
 
 
-def retrying(method: str, url: str, body: Any = None, headers: dict[str, str] | None = None) -> tuple[int | None, Any, int]:
+def retrying(
+    method: str, url: str, body: Any = None, headers: dict[str, str] | None = None
+) -> tuple[int | None, Any, int]:
     """A well-behaved client: the same request again on 5xx, connection errors and 409 'still in progress'."""
     status, payload = None, None
     for attempt in range(1, MAX_ATTEMPTS + 1):
@@ -238,14 +280,21 @@ def make_run(load: Load, seed: int) -> Run:
     run = Run(load, seed)
     for i in range(load.distinct):
         name = f"checkout-fault-{seed}-{i:03d}"  # checkout- routes it to a team with an escalation policy
-        run.alarms.append({**template, "AlarmName": name, "AlarmArn": f"{prefix}:{name}", "AlarmDescription": f"fault load alarm {i}"})
+        run.alarms.append(
+            {**template, "AlarmName": name, "AlarmArn": f"{prefix}:{name}", "AlarmDescription": f"fault load alarm {i}"}
+        )
     for i in range(load.duplicates):
         name = run.alarms[i % load.stormed]["AlarmName"]
         run.copies[name] = run.copies.get(name, 0) + 1
     run.emails = [f"fault load email {seed}-{i:03d}" for i in range(load.emails)]
     for i in range(load.reports):
-        run.reports[f"fault-load-{seed}-{i:03d}"] = {"title": f"fault load report {seed}-{i:03d}", "reporter": "fault-load",
-                                                    "service": "checkout", "impact": "medium", "urgency": "medium"}
+        run.reports[f"fault-load-{seed}-{i:03d}"] = {
+            "title": f"fault load report {seed}-{i:03d}",
+            "reporter": "fault-load",
+            "service": "checkout",
+            "impact": "medium",
+            "urgency": "medium",
+        }
     return run
 
 
@@ -255,12 +304,16 @@ def drive(pipeline: Pipeline, run: Run, deadline_seconds: float) -> None:
     by_name = {a["AlarmName"]: a for a in run.alarms}
     publications = list(run.alarms) + [by_name[name] for name, n in run.copies.items() for _ in range(n)]
     rng.shuffle(publications)
-    targets = rng.sample([("alarm", a["AlarmName"]) for a in run.alarms] + [("report", k) for k in run.reports], run.load.acks)
+    targets = rng.sample(
+        [("alarm", a["AlarmName"]) for a in run.alarms] + [("report", k) for k in run.reports], run.load.acks
+    )
     sns = local_aws_client("sns", pipeline.aws_url)
     topic = pipeline.resources["topic:alarms"]
 
     def publish(alarm: dict[str, Any]) -> None:
-        sns.publish(TopicArn=topic, Message=json.dumps(alarm), Subject=f'ALARM: "{alarm["AlarmName"]}" in {alarm["Region"]}')
+        sns.publish(
+            TopicArn=topic, Message=json.dumps(alarm), Subject=f'ALARM: "{alarm["AlarmName"]}" in {alarm["Region"]}'
+        )
 
     def report(key: str) -> None:
         status, _, _ = retrying("POST", f"{pipeline.api_url}/incidents", run.reports[key], {"Idempotency-Key": key})
@@ -270,25 +323,37 @@ def drive(pipeline: Pipeline, run: Run, deadline_seconds: float) -> None:
         for _ in range(2 if twice else 1):  # (the same Message-ID: a sender's server sending it again)
             send_mail(pipeline, subject, "fault load: checkout is slow", f"<{subject.replace(' ', '-')}@example.com>")
 
-    to_reply = set(run.emails[:run.load.replies])
+    to_reply = set(run.emails[: run.load.replies])
 
     deadline = time.monotonic() + deadline_seconds
     with ThreadPoolExecutor(4) as pool:
-        jobs = [pool.submit(publish, a) for a in publications] + [pool.submit(report, k) for k in run.reports] \
+        jobs = (
+            [pool.submit(publish, a) for a in publications]
+            + [pool.submit(report, k) for k in run.reports]
             + [pool.submit(mail, subject, i % 2 == 0) for i, subject in enumerate(run.emails)]
+        )
         pending = list(targets)
 
         def acknowledge_what_was_paged() -> bool:
             # From the outbox, as the person paged would: under faults GET /incidents (many reads) mostly fails.
             paged = [m for m in outbox(pipeline.api_url) if is_page(m)]
             pages = Counter(page_key(m)[0] for m in paged)
-            refs = {identity(run, {"title": m["subject"].split(": ", 1)[1]}): page_key(m)[0] for m in paged if m.get("subject")}
+            refs = {
+                identity(run, {"title": m["subject"].split(": ", 1)[1]}): page_key(m)[0]
+                for m in paged
+                if m.get("subject")
+            }
             for subject in sorted(to_reply):  # once paged, its reply (twice: one note)
                 reference = refs.get(("email", subject))
                 if reference:
                     for _ in range(2):
-                        send_mail(pipeline, f"Re: [firebell] {reference} triggered: {subject}", f"{REPLY_TEXT}\n\n> paged",
-                                  f"<reply-{subject.replace(' ', '-')}@example.com>", sender="bob@example.com")
+                        send_mail(
+                            pipeline,
+                            f"Re: [firebell] {reference} triggered: {subject}",
+                            f"{REPLY_TEXT}\n\n> paged",
+                            f"<reply-{subject.replace(' ', '-')}@example.com>",
+                            sender="bob@example.com",
+                        )
                     run.replied.add(reference)
                     to_reply.discard(subject)
             late = time.monotonic() > deadline - 30  # never paged: acknowledge anyway, the run must end
@@ -300,7 +365,9 @@ def drive(pipeline: Pipeline, run: Run, deadline_seconds: float) -> None:
                     status, _, _ = retrying("POST", f"{pipeline.api_url}/incidents/{reference}/acknowledge")
                     run.outcomes.append((f"acknowledge {reference}", status))
                     if status is not None and status < 300 or status == 409:  # 409: an earlier attempt took effect
-                        run.acked[reference] = sum(1 for m in outbox(pipeline.api_url) if is_page(m) and page_key(m)[0] == reference)
+                        run.acked[reference] = sum(
+                            1 for m in outbox(pipeline.api_url) if is_page(m) and page_key(m)[0] == reference
+                        )
                     pending.remove(target)
             return not pending and (not to_reply or late)
 
@@ -312,7 +379,9 @@ def drive(pipeline: Pipeline, run: Run, deadline_seconds: float) -> None:
             job.result()
 
 
-def send_mail(pipeline: Pipeline, subject: str, text: str, message_id: str, sender: str = "Alice Ops <alice@example.com>") -> None:
+def send_mail(
+    pipeline: Pipeline, subject: str, text: str, message_id: str, sender: str = "Alice Ops <alice@example.com>"
+) -> None:
     """One email to the intake address, over SMTP to the runtime's listener (which is never faulted: it plays SES)."""
     message = EmailMessage()
     message["From"], message["To"], message["Subject"], message["Message-ID"] = sender, MAIL_TO, subject, message_id
@@ -342,7 +411,11 @@ def wait_until_quiet(pipeline: Pipeline, seconds: float) -> bool:
     sqs = local_aws_client("sqs", pipeline.aws_url)
     queues = [pipeline.resources[f"queue_url:{q.name}"] for q in TOPOLOGY.queues]
     dlqs = [pipeline.resources[f"queue_url:{TOPOLOGY.dlq_name(q.name)}"] for q in TOPOLOGY.queues]
-    names = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible", "ApproximateNumberOfMessagesDelayed"]
+    names = [
+        "ApproximateNumberOfMessages",
+        "ApproximateNumberOfMessagesNotVisible",
+        "ApproximateNumberOfMessagesDelayed",
+    ]
     last: dict[str, Any] = {"fingerprint": None, "since": time.monotonic()}
 
     def depth(url: str) -> int:
@@ -352,8 +425,13 @@ def wait_until_quiet(pipeline: Pipeline, seconds: float) -> bool:
 
     def outbox_pending() -> int:
         """Effects committed and not yet carried out (the relay's index), read off DynamoDB itself."""
-        return dynamodb.query(TableName=pipeline.resources["table:incidents"], IndexName="by-outbox", Select="COUNT",
-                              KeyConditionExpression="outbox = :p", ExpressionAttributeValues={":p": {"S": "pending"}})["Count"]
+        return dynamodb.query(
+            TableName=pipeline.resources["table:incidents"],
+            IndexName="by-outbox",
+            Select="COUNT",
+            KeyConditionExpression="outbox = :p",
+            ExpressionAttributeValues={":p": {"S": "pending"}},
+        )["Count"]
 
     def quiet() -> bool:
         busy = sum(depth(u) for u in queues) + outbox_pending()
@@ -379,8 +457,13 @@ def dead_letters(pipeline: Pipeline) -> list[dict[str, Any]]:
     found: list[dict[str, Any]] = []
     for queue in TOPOLOGY.queues:
         url = pipeline.resources[f"queue_url:{TOPOLOGY.dlq_name(queue.name)}"]
-        while batch := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, MessageAttributeNames=["All"], VisibilityTimeout=60).get("Messages", []):
-            found += [{"queue": queue.name, "reason": m.get("MessageAttributes", {}).get("reason", {}).get("StringValue")} for m in batch]
+        while batch := sqs.receive_message(
+            QueueUrl=url, MaxNumberOfMessages=10, MessageAttributeNames=["All"], VisibilityTimeout=60
+        ).get("Messages", []):
+            found += [
+                {"queue": queue.name, "reason": m.get("MessageAttributes", {}).get("reason", {}).get("StringValue")}
+                for m in batch
+            ]
     return found
 
 
@@ -411,8 +494,12 @@ def measure(pipeline: Pipeline, run: Run, quiet: bool, fault_rate: float) -> dic
         if holds:
             held[incident["reference"]] = holds
         if status == 200:
-            notes[incident["reference"]] = sum(1 for e in timeline["items"] if e["kind"] == "note" and e["message"] == REPLY_TEXT)
-        needed = {"opened", "classified"} | ({"acknowledged"} if incident.get("acknowledged_at") or incident["reference"] in run.acked else set())
+            notes[incident["reference"]] = sum(
+                1 for e in timeline["items"] if e["kind"] == "note" and e["message"] == REPLY_TEXT
+            )
+        needed = {"opened", "classified"} | (
+            {"acknowledged"} if incident.get("acknowledged_at") or incident["reference"] in run.acked else set()
+        )
         timeline_missing += [(incident["reference"], kind) for kind in sorted(needed - kinds)]
     shown = request("GET", f"{pipeline.api_url}/_local/dead-letters")[1]  # before dead_letters() hides them
     letters = dead_letters(pipeline)
@@ -426,21 +513,27 @@ def measure(pipeline: Pipeline, run: Run, quiet: bool, fault_rate: float) -> dic
         "incidents_created": len(incidents),
         "incidents_unpaged": len(unpaged),
         # (a page's SMS held twice, or held and also sent, is a duplicate too)
-        "duplicate_pages": sum(n - 1 for n in copies.values()) + sum(n - 1 for n in held.values() if n > 1)
+        "duplicate_pages": sum(n - 1 for n in copies.values())
+        + sum(n - 1 for n in held.values() if n > 1)
         + sum(1 for ref in held if any(k[0] == ref and k[2] == "sms" for k in copies)),
         "occurrence_count_errors": len(occurrence_errors),
         "missing_timeline_entries": len(timeline_missing),
         "dead_letters_without_reason": sum(1 for d in letters if not d["reason"]),
         "acked_then_paged": sum(max(0, pages_now[ref] - before) for ref, before in run.acked.items()),
         "http_5xx_after_retries": len(failed_requests),
-        "email_replies_not_noted_once": sum(1 for ref in run.replied if notes[ref] != 1) + sum(1 for ref, n in notes.items() if n and ref not in run.replied),
+        "email_replies_not_noted_once": sum(1 for ref in run.replied if notes[ref] != 1)
+        + sum(1 for ref, n in notes.items() if n and ref not in run.replied),
         "details": {
             "quiet_before_deadline": quiet,
             "runtime_log": pipeline.log_path,  # kept: what the handlers logged, to explain a broken invariant
-            "alarms_without_an_incident_names": [a["AlarmName"] for a in run.alarms if not mine.get(("alarm", a["AlarmName"]))][:20],
+            "alarms_without_an_incident_names": [
+                a["AlarmName"] for a in run.alarms if not mine.get(("alarm", a["AlarmName"]))
+            ][:20],
             "faults": faults,
             "alarms_without_an_incident": sum(1 for a in run.alarms if not mine.get(("alarm", a["AlarmName"]))),
-            "alarms_with_several_incidents": sum(1 for a in run.alarms if len(mine.get(("alarm", a["AlarmName"]), [])) > 1),
+            "alarms_with_several_incidents": sum(
+                1 for a in run.alarms if len(mine.get(("alarm", a["AlarmName"]), [])) > 1
+            ),
             "keys_with_several_incidents": sum(1 for k in run.reports if len(mine.get(("report", k), [])) > 1),
             "keys_without_an_incident": sum(1 for k in run.reports if not mine.get(("report", k))),
             "emails_with_several_incidents": sum(1 for e in run.emails if len(mine.get(("email", e), [])) > 1),
@@ -475,7 +568,10 @@ def run_load(fault_rate: float, seed: int, load: Load, deadline_seconds: float =
             quiet = wait_until_quiet(pipeline, max(30.0, deadline_seconds - (time.monotonic() - started)))
             result = measure(pipeline, run, quiet, fault_rate)
             incidents = list_incidents(pipeline.api_url) or []
-            for invariants, details in (webhook_invariants(receiver, incidents), chat_invariants(slack, teams, incidents)):
+            for invariants, details in (
+                webhook_invariants(receiver, incidents),
+                chat_invariants(slack, teams, incidents),
+            ):
                 result.update(invariants)
                 result["details"].update(details)
             result["details"]["seconds"] = round(time.monotonic() - started, 1)

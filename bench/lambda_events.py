@@ -60,9 +60,18 @@ class Events:
 
     def _sqs_message(self, body: str) -> dict[str, Any]:
         now = str(int(time.time() * 1000))
-        attributes = {"ApproximateReceiveCount": "1", "SentTimestamp": now, "ApproximateFirstReceiveTimestamp": now,
-                      "SenderId": "AIDAIENQZJOLO23YVJ4VO"}
-        return {"MessageId": str(uuid.uuid4()), "ReceiptHandle": uuid.uuid4().hex, "Body": body, "Attributes": attributes}
+        attributes = {
+            "ApproximateReceiveCount": "1",
+            "SentTimestamp": now,
+            "ApproximateFirstReceiveTimestamp": now,
+            "SenderId": "AIDAIENQZJOLO23YVJ4VO",
+        }
+        return {
+            "MessageId": str(uuid.uuid4()),
+            "ReceiptHandle": uuid.uuid4().hex,
+            "Body": body,
+            "Attributes": attributes,
+        }
 
     def _as(self, function: str):
         from firebell.container import running_as
@@ -76,7 +85,9 @@ class Events:
         from firebell import wiring
         from functions.intake.app import alarm_details
 
-        message = alarm_message(self._alarm_named(f"bench-seed-{uuid.uuid4().hex[:8]}"), self._envelope, int(time.time() * 1000))
+        message = alarm_message(
+            self._alarm_named(f"bench-seed-{uuid.uuid4().hex[:8]}"), self._envelope, int(time.time() * 1000)
+        )
         with self._as("intake"):
             alarm, message_id = alarm_details(message["Body"])
             _, incident_id = wiring.intake().handle_alarm(alarm, message_id=message_id)
@@ -109,8 +120,12 @@ class Events:
     def _opened(self, queue: str) -> dict[str, Any]:
         """incident.opened of a freshly opened incident, as the events topic delivers it to `queue`."""
         incident = self._open()
-        body = {"type": "incident.opened", "incident_id": incident.incident_id, "reference": incident.reference,
-                "occurred_at": incident.opened_at.isoformat()}
+        body = {
+            "type": "incident.opened",
+            "incident_id": incident.incident_id,
+            "reference": incident.reference,
+            "occurred_at": incident.opened_at.isoformat(),
+        }
         return {"Records": [self._record(queue, self._sqs_message(json.dumps(body)))]}
 
     def _classify(self, _: int) -> dict[str, Any]:
@@ -121,15 +136,27 @@ class Events:
 
         incident = self._classified()
         execution = incident.escalation.execution_arn
-        plan = json.loads(boto3.client("stepfunctions", region_name="us-east-1").describe_execution(executionArn=execution)["input"])
-        body = {"type": "escalation.page", "execution": execution, "incident_id": incident.incident_id, "level": plan["levels"][0],
-                "round": 1, "retrigger": False, "task_token": uuid.uuid4().hex * 4}
+        plan = json.loads(
+            boto3.client("stepfunctions", region_name="us-east-1").describe_execution(executionArn=execution)["input"]
+        )
+        body = {
+            "type": "escalation.page",
+            "execution": execution,
+            "incident_id": incident.incident_id,
+            "level": plan["levels"][0],
+            "round": 1,
+            "retrigger": False,
+            "task_token": uuid.uuid4().hex * 4,
+        }
         return {"Records": [self._record("notify", self._sqs_message(json.dumps(body)))]}
 
     def _api(self, i: int) -> dict[str, Any]:
         event = dict(self._report)  # (only its top-level keys are replaced)
-        event["requestContext"] = {**event["requestContext"], "requestId": str(uuid.uuid4()),
-                                   "requestTimeEpoch": int(time.time() * 1000)}
+        event["requestContext"] = {
+            **event["requestContext"],
+            "requestId": str(uuid.uuid4()),
+            "requestTimeEpoch": int(time.time() * 1000),
+        }
         kind = i % 5
         if kind == 0:
             return event
@@ -138,8 +165,13 @@ class Events:
             path += f"/{self._classified().reference}" + {2: "", 3: "/timeline", 4: "/acknowledge"}[kind]
         method = "POST" if kind == 4 else "GET"
         event["requestContext"] = {**event["requestContext"], "httpMethod": method, "path": f"/prod{path}"}
-        return {**event, "path": path, "httpMethod": method, "pathParameters": {"proxy": path[1:]},
-                "body": "{}" if method == "POST" else None}
+        return {
+            **event,
+            "path": path,
+            "httpMethod": method,
+            "pathParameters": {"proxy": path[1:]},
+            "body": "{}" if method == "POST" else None,
+        }
 
     def _webhooks(self, _: int) -> dict[str, Any]:
         return self._opened("webhooks")
@@ -148,6 +180,14 @@ class Events:
         return self._opened("chat")
 
     def _outbox(self, _: int) -> dict[str, Any]:
-        return {"version": "0", "id": str(uuid.uuid4()), "detail-type": "Scheduled Event", "source": "aws.events",
-                "account": "123456789012", "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "region": "us-east-1",
-                "resources": ["arn:aws:events:us-east-1:123456789012:rule/firebell-outbox"], "detail": {}}
+        return {
+            "version": "0",
+            "id": str(uuid.uuid4()),
+            "detail-type": "Scheduled Event",
+            "source": "aws.events",
+            "account": "123456789012",
+            "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "region": "us-east-1",
+            "resources": ["arn:aws:events:us-east-1:123456789012:rule/firebell-outbox"],
+            "detail": {},
+        }

@@ -55,15 +55,22 @@ def build_deployment(folder: Path, source: Path = ROOT) -> Deployment:
     """The layer and each function's folder as `make synth` builds them (pip fetches the layer's wheels), from `source`:
     this tree, or another commit's (`source_of`), built by that commit's own infra/cdk/layer.py."""
     recipe = _layer_recipe(source)
-    recipe.LayerBundler(source / "layers" / "common" / "python" / "firebell", source / "config",
-                        recipe.runtime_requirements(source / "pyproject.toml")).bundle(folder / "opt")
+    recipe.LayerBundler(
+        source / "layers" / "common" / "python" / "firebell",
+        source / "config",
+        recipe.runtime_requirements(source / "pyproject.toml"),
+    ).bundle(folder / "opt")
     tasks = {}
     for spec in TOPOLOGY.functions:
         tasks[spec.name] = folder / "task" / spec.name
         if hasattr(recipe, "FunctionBundler"):
             recipe.FunctionBundler(source / "functions" / spec.name).bundle(tasks[spec.name])
         else:  # before the functions shipped bytecode: their folders as they were (`exclude=["__pycache__", "*.pyc"]`)
-            shutil.copytree(source / "functions" / spec.name, tasks[spec.name], ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+            shutil.copytree(
+                source / "functions" / spec.name,
+                tasks[spec.name],
+                ignore=shutil.ignore_patterns("__pycache__", "*.pyc"),
+            )
     return Deployment(folder / "opt", tasks)
 
 
@@ -71,7 +78,9 @@ def _layer_recipe(source: Path) -> ModuleType:
     """infra/cdk/layer.py of `source` (it imports the CDK: only when a deployment is built)."""
     if source == ROOT:
         return importlib.import_module("infra.cdk.layer")
-    spec = importlib.util.spec_from_file_location(f"layer_of_{abs(hash(source))}", source / "infra" / "cdk" / "layer.py")
+    spec = importlib.util.spec_from_file_location(
+        f"layer_of_{abs(hash(source))}", source / "infra" / "cdk" / "layer.py"
+    )
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -79,8 +88,12 @@ def _layer_recipe(source: Path) -> ModuleType:
 
 def source_of(commit: str, folder: Path) -> Path:
     """What a deployment is built from (the package, functions, config, pins), as of `commit`."""
-    archive = subprocess.run(["git", "archive", commit, "layers/common", "functions", "config", "pyproject.toml", "infra/cdk/layer.py"],
-                             cwd=ROOT, capture_output=True, check=True).stdout
+    archive = subprocess.run(
+        ["git", "archive", commit, "layers/common", "functions", "config", "pyproject.toml", "infra/cdk/layer.py"],
+        cwd=ROOT,
+        capture_output=True,
+        check=True,
+    ).stdout
     folder.mkdir(parents=True, exist_ok=True)
     subprocess.run(["tar", "-x", "-C", str(folder)], input=archive, check=True)
     return folder
@@ -141,37 +154,70 @@ class LambdaLike:
 
         host, port = self.xray.address.split(":")
         return {
-            "PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "en_US.UTF-8", "TZ": ":UTC", "HOME": str(self._home),
-            "LAMBDA_TASK_ROOT": str(deployment.tasks[spec.name]), "LAMBDA_RUNTIME_DIR": "/var/runtime",
-            "AWS_LAMBDA_FUNCTION_NAME": spec.name, "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(spec.memory_mb),
-            "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST", "AWS_EXECUTION_ENV": "AWS_Lambda_python3.11", "_HANDLER": spec.handler,
-            "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{spec.name}", "AWS_LAMBDA_LOG_STREAM_NAME": "bench",
-            "AWS_REGION": REGION, "AWS_DEFAULT_REGION": REGION,
-            "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing",
+            "PATH": "/usr/local/bin:/usr/bin:/bin",
+            "LANG": "en_US.UTF-8",
+            "TZ": ":UTC",
+            "HOME": str(self._home),
+            "LAMBDA_TASK_ROOT": str(deployment.tasks[spec.name]),
+            "LAMBDA_RUNTIME_DIR": "/var/runtime",
+            "AWS_LAMBDA_FUNCTION_NAME": spec.name,
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(spec.memory_mb),
+            "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+            "AWS_EXECUTION_ENV": "AWS_Lambda_python3.11",
+            "_HANDLER": spec.handler,
+            "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{spec.name}",
+            "AWS_LAMBDA_LOG_STREAM_NAME": "bench",
+            "AWS_REGION": REGION,
+            "AWS_DEFAULT_REGION": REGION,
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_SESSION_TOKEN": "testing",
             # Active tracing: Lambda names the daemon; _X_AMZN_TRACE_ID (sampled) is set per invocation by the probe.
-            "AWS_XRAY_DAEMON_ADDRESS": self.xray.address, "_AWS_XRAY_DAEMON_ADDRESS": host, "_AWS_XRAY_DAEMON_PORT": port,
+            "AWS_XRAY_DAEMON_ADDRESS": self.xray.address,
+            "_AWS_XRAY_DAEMON_ADDRESS": host,
+            "_AWS_XRAY_DAEMON_PORT": port,
             "AWS_XRAY_CONTEXT_MISSING": "LOG_ERROR",
             "AWS_ENDPOINT_URL": self.aws_url,  # not Lambda's: the local AWS endpoint
             **stack_environment(spec.name, config_dir=str(deployment.opt / "firebell" / "config")),
             **own_environment(spec, self.resources),
         }
 
-    def run(self, deployment: Deployment, spec: FunctionSpec, events: list[dict[str, Any]], module: str = "app",
-            flags: tuple[str, ...] = (), wrapper: tuple[str, ...] = ()) -> dict[str, Any]:
+    def run(
+        self,
+        deployment: Deployment,
+        spec: FunctionSpec,
+        events: list[dict[str, Any]],
+        module: str = "app",
+        flags: tuple[str, ...] = (),
+        wrapper: tuple[str, ...] = (),
+    ) -> dict[str, Any]:
         """A fresh interpreter imports `module` (from the function's folder, then the layer) and hands each event to
         its handler (none for the baseline, `module=BASELINE`). The probe's result, the segments it sent, and the
         responses checked: a failed record or a 4xx/5xx is an error here, not a fast sample."""
         task = deployment.tasks[spec.name]
         handler = "handler" if module == "app" else None
-        job = {"paths": [str(task), str(deployment.site)], "module": module, "handler": handler,
-               "events": events if handler else [], "function": spec.name, "memory_mb": spec.memory_mb}
+        job = {
+            "paths": [str(task), str(deployment.site)],
+            "module": module,
+            "handler": handler,
+            "events": events if handler else [],
+            "function": spec.name,
+            "memory_mb": spec.memory_mb,
+        }
         with tempfile.TemporaryDirectory(prefix="firebell-probe-") as folder:
             job_path, result_path = Path(folder) / "job.json", Path(folder) / "result.json"
             job_path.write_text(json.dumps(job))
             self.xray.take()
             # To see where the time goes: `flags` such as -X importtime, a `wrapper` such as valgrind (reports in `stderr`).
-            done = subprocess.run([*wrapper, sys.executable, "-I", "-S", "-B", *flags, str(PROBE), str(job_path), str(result_path)],
-                                  env=self.environment(spec, deployment), cwd=task, capture_output=True, text=True, timeout=300, check=False)
+            done = subprocess.run(
+                [*wrapper, sys.executable, "-I", "-S", "-B", *flags, str(PROBE), str(job_path), str(result_path)],
+                env=self.environment(spec, deployment),
+                cwd=task,
+                capture_output=True,
+                text=True,
+                timeout=300,
+                check=False,
+            )
             if done.returncode != 0:
                 raise RuntimeError(f"{spec.name} ({module}) failed:\n{done.stderr.strip()[-4000:]}")
             result = json.loads(result_path.read_text())
@@ -232,12 +278,18 @@ def run_facts(bench: str, argv: list[str] | None) -> dict[str, Any]:
     from bench.storm_report import machine
 
     about = machine()
-    return {"command": f"python -m bench.{bench} " + " ".join(argv if argv is not None else sys.argv[1:]),
-            "date": about["date"], "commit": commit(),
-            "machine": f"{about['processor']}, {about['cpu_count']} CPUs, Python {about['python']}", "packages": about["packages"]}
+    return {
+        "command": f"python -m bench.{bench} " + " ".join(argv if argv is not None else sys.argv[1:]),
+        "date": about["date"],
+        "commit": commit(),
+        "machine": f"{about['processor']}, {about['cpu_count']} CPUs, Python {about['python']}",
+        "packages": about["packages"],
+    }
 
 
-def write_result(out: Path, stem: str, result: dict[str, Any], before: str | None, measured: dict[str, Any], text) -> None:
+def write_result(
+    out: Path, stem: str, result: dict[str, Any], before: str | None, measured: dict[str, Any], text
+) -> None:
     """`measured`'s rows into the result (the `before` commit's beside), written as <stem>.json and .md (`text`)."""
     result["functions"] = measured["after"]
     if "before" in measured:

@@ -79,8 +79,11 @@ def main(job_path: str, result_path: str) -> None:
         "import_cpu_ms": import_cpu_ms,
         "after_event_cpu_ms": after_event_cpu_ms,
         "responses": responses,
-        "peak_rss_kib": {"import": rss_after_import, "first_event": rss_after_first if events else rss_after_import,
-                         "last_event": peak_rss_kib()},
+        "peak_rss_kib": {
+            "import": rss_after_import,
+            "first_event": rss_after_first if events else rss_after_import,
+            "last_event": peak_rss_kib(),
+        },
         "modules": len(sys.modules),
     }
     with open(result_path, "w") as file:

@@ -79,8 +79,12 @@ def breakdown(started: dict[str, float], timelines: dict[str, list[dict[str, Any
             if hop in times:
                 samples.append((times[hop] - previous) * 1000)
                 previous = times[hop]
-    return {**percentiles(totals), "n": len(totals), "unpaged": missing,
-            "hops": {name: {**percentiles(samples), "n": len(samples)} for name, samples in hops.items()}}
+    return {
+        **percentiles(totals),
+        "n": len(totals),
+        "unpaged": missing,
+        "hops": {name: {**percentiles(samples), "n": len(samples)} for name, samples in hops.items()},
+    }
 
 
 def publish_alarms(pipeline: Any, count: int, interval: float, run: str) -> dict[str, float]:
@@ -105,8 +109,11 @@ def send_reports(pipeline: Any, count: int, interval: float, run: str) -> dict[s
     for i in range(count):
         began = time.monotonic()
         at = time.time()
-        status, incident = request("POST", f"{pipeline.api_url}/incidents",
-                                   {"title": f"Checkout fails ({run} {i:03d})", "service": "checkout", "impact": "high", "urgency": "medium"})
+        status, incident = request(
+            "POST",
+            f"{pipeline.api_url}/incidents",
+            {"title": f"Checkout fails ({run} {i:03d})", "service": "checkout", "impact": "high", "urgency": "medium"},
+        )
         if status != 201:
             raise RuntimeError(f"POST /incidents answered {status}: {incident}")
         sent[incident["reference"]] = at
@@ -151,20 +158,34 @@ def timelines_once_paged(api_url: str, references: list[str], timeout: float) ->
 def commit() -> str:
     """HEAD, marked `+changes` when the working tree differs from it (the numbers are then of code no commit has)."""
     try:
-        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.strip()
-        changed = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT, capture_output=True,
-                                 text=True, check=True).stdout.strip()
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=True
+        ).stdout.strip()
+        changed = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
     return f"{head}+changes" if changed else head
 
 
 def markdown(result: dict[str, Any]) -> str:
-    lines = [f"# Time to the first page (bench/latency.py, {result['date']}, commit {result['commit']})", "",
-             f"{result['machine']}; local runtime, one every {result['interval_s']} s; `.venv/bin/python -m bench.latency`.", "",
-             "| path | n | p50 ms | p90 ms | p99 ms | unpaged |", "|---|---|---|---|---|---|"]
+    lines = [
+        f"# Time to the first page (bench/latency.py, {result['date']}, commit {result['commit']})",
+        "",
+        f"{result['machine']}; local runtime, one every {result['interval_s']} s; `.venv/bin/python -m bench.latency`.",
+        "",
+        "| path | n | p50 ms | p90 ms | p99 ms | unpaged |",
+        "|---|---|---|---|---|---|",
+    ]
     for name, path in result["paths"].items():
-        lines.append(f"| {name} | {path['n']} | {path['p50_ms']} | {path['p90_ms']} | {path['p99_ms']} | {len(path['unpaged'])} |")
+        lines.append(
+            f"| {name} | {path['n']} | {path['p50_ms']} | {path['p90_ms']} | {path['p99_ms']} | {len(path['unpaged'])} |"
+        )
     for name, path in result["paths"].items():
         lines += ["", f"## {name}: each hop", "", "| hop | p50 ms | p90 ms | p99 ms |", "|---|---|---|---|"]
         lines += [f"| {hop} | {h['p50_ms']} | {h['p90_ms']} | {h['p99_ms']} |" for hop, h in path["hops"].items()]
@@ -183,17 +204,38 @@ def main(argv: list[str] | None = None) -> int:
     if args.alarms:
         with local_runtime(0.0, 0, TIME_SCALE) as pipeline:
             published = publish_alarms(pipeline, args.alarms, args.interval, run)
-            by_name = wait_for(f"{args.alarms} incidents opened", lambda: (
-                found if len(found := {i["alarm"]["name"]: i["reference"] for i in every_incident(pipeline.api_url)
-                                       if (i.get("alarm") or {}).get("name") in published}) == len(published) else None), 120, interval=1)
+            by_name = wait_for(
+                f"{args.alarms} incidents opened",
+                lambda: (
+                    found
+                    if len(
+                        found := {
+                            i["alarm"]["name"]: i["reference"]
+                            for i in every_incident(pipeline.api_url)
+                            if (i.get("alarm") or {}).get("name") in published
+                        }
+                    )
+                    == len(published)
+                    else None
+                ),
+                120,
+                interval=1,
+            )
             started = {by_name[name]: at for name, at in published.items()}
             paths["alarm → first page"] = breakdown(started, timelines_once_paged(pipeline.api_url, list(started), 120))
     if args.reports:
         with local_runtime(0.0, 0, TIME_SCALE) as pipeline:
             started = send_reports(pipeline, args.reports, args.interval, run)
-            paths["POST /incidents → first page"] = breakdown(started, timelines_once_paged(pipeline.api_url, list(started), 120))
-    result = {"date": datetime.now(UTC).isoformat(timespec="seconds"), "commit": commit(), "interval_s": args.interval,
-              "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}", "paths": paths}
+            paths["POST /incidents → first page"] = breakdown(
+                started, timelines_once_paged(pipeline.api_url, list(started), 120)
+            )
+    result = {
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "commit": commit(),
+        "interval_s": args.interval,
+        "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}",
+        "paths": paths,
+    }
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "latency.json").write_text(json.dumps(result, indent=2) + "\n")
     (args.out / "latency.md").write_text(markdown(result))

@@ -31,14 +31,26 @@ from infra.topology import ROOT, TOPOLOGY
 RESULTS = ROOT / "bench" / "results"
 _PROBE = "import sys, time\nsys.path[:0] = {paths!r}\nstart = time.perf_counter()\nimport {module}\nprint(time.perf_counter() - start)"
 # As Lambda runs them (tracing off: the X-Ray SDK is a measurement of its own).
-ENVIRONMENT = {"PYTHONDONTWRITEBYTECODE": "1", "POWERTOOLS_TRACE_DISABLED": "1", "POWERTOOLS_METRICS_NAMESPACE": "firebell",
-               "AWS_REGION": "us-east-1", "LAMBDA_TASK_ROOT": "/var/task"}
+ENVIRONMENT = {
+    "PYTHONDONTWRITEBYTECODE": "1",
+    "POWERTOOLS_TRACE_DISABLED": "1",
+    "POWERTOOLS_METRICS_NAMESPACE": "firebell",
+    "AWS_REGION": "us-east-1",
+    "LAMBDA_TASK_ROOT": "/var/task",
+}
 
 
 def import_ms(paths: list[str], module: str, cwd: Path) -> float:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")} | ENVIRONMENT
-    done = subprocess.run([sys.executable, "-c", _PROBE.format(paths=paths, module=module)], env=env, cwd=cwd,
-                          capture_output=True, text=True, timeout=120, check=False)
+    done = subprocess.run(
+        [sys.executable, "-c", _PROBE.format(paths=paths, module=module)],
+        env=env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     if done.returncode != 0:
         raise RuntimeError(f"importing {module} from {paths} failed:\n{done.stderr.strip()}")
     return float(done.stdout.split()[-1]) * 1000
@@ -51,7 +63,9 @@ def build(folder: Path) -> dict[str, Path]:
     without = folder / "layer-without-bytecode"
     shutil.copytree(deployment.opt, without, ignore=shutil.ignore_patterns("__pycache__"))
     for spec in TOPOLOGY.functions:
-        shutil.copytree(deployment.tasks[spec.name], folder / "functions" / spec.name, ignore=shutil.ignore_patterns("__pycache__"))
+        shutil.copytree(
+            deployment.tasks[spec.name], folder / "functions" / spec.name, ignore=shutil.ignore_patterns("__pycache__")
+        )
     return {"with bytecode": deployment.site, "without bytecode": without / "python"}
 
 
@@ -78,18 +92,33 @@ def main(argv: list[str] | None = None) -> int:
     for name, _, module in targets:
         row = {"function": name, "module": module}
         for kind in layers:
-            row[kind] = {"median_ms": round(medians[(name, kind)], 1), "samples_ms": samples[(name, kind)],
-                         "ratio_to_baseline": round(medians[(name, kind)] / medians[("baseline", kind)], 2)}
+            row[kind] = {
+                "median_ms": round(medians[(name, kind)], 1),
+                "samples_ms": samples[(name, kind)],
+                "ratio_to_baseline": round(medians[(name, kind)] / medians[("baseline", kind)], 2),
+            }
         row["speed_up"] = round(medians[(name, "without bytecode")] / medians[(name, "with bytecode")], 2)
         rows.append(row)
-    result = {"date": datetime.now(UTC).isoformat(timespec="seconds"), "runs": args.runs, "environment": ENVIRONMENT,
-              "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}", "functions": rows}
-    lines = [f"# Handler import from the deployed layer, with and without bytecode ({result['date']})", "",
-             f"{result['machine']}; median of {args.runs} fresh interpreters each (`.venv/bin/python -m bench.layer_bytecode`).", "",
-             "| function | with bytecode ms | × botocore.session | without ms | × botocore.session | speed-up |", "|---|---|---|---|---|---|"]
+    result = {
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "runs": args.runs,
+        "environment": ENVIRONMENT,
+        "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}",
+        "functions": rows,
+    }
+    lines = [
+        f"# Handler import from the deployed layer, with and without bytecode ({result['date']})",
+        "",
+        f"{result['machine']}; median of {args.runs} fresh interpreters each (`.venv/bin/python -m bench.layer_bytecode`).",
+        "",
+        "| function | with bytecode ms | × botocore.session | without ms | × botocore.session | speed-up |",
+        "|---|---|---|---|---|---|",
+    ]
     for row in rows:
         w, wo = row["with bytecode"], row["without bytecode"]
-        lines.append(f"| {row['function']} | {w['median_ms']} | {w['ratio_to_baseline']} | {wo['median_ms']} | {wo['ratio_to_baseline']} | {row['speed_up']} |")
+        lines.append(
+            f"| {row['function']} | {w['median_ms']} | {w['ratio_to_baseline']} | {wo['median_ms']} | {wo['ratio_to_baseline']} | {row['speed_up']} |"
+        )
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "layer_bytecode.json").write_text(json.dumps(result, indent=2) + "\n")
     (args.out / "layer_bytecode.md").write_text("\n".join(lines) + "\n")

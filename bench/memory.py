@@ -41,15 +41,19 @@ def measure(events: int, runs: int, before: str | None) -> dict[str, list[dict[s
         for round_ in range(runs):
             for spec in TOPOLOGY.functions:
                 for kind, deployment in deployments.items():
-                    samples.setdefault((kind, spec.name), []).append(env.run(deployment, spec, made.for_function(spec.name, events)))
+                    samples.setdefault((kind, spec.name), []).append(
+                        env.run(deployment, spec, made.for_function(spec.name, events))
+                    )
             print(f"run {round_ + 1}/{runs} done", file=sys.stderr, flush=True)
     return {kind: [row(spec, samples[(kind, spec.name)]) for spec in TOPOLOGY.functions] for kind in deployments}
 
 
 def row(spec: Any, samples: list[dict[str, Any]]) -> dict[str, Any]:
     cold_cpu_ms = statistics.median(s["after_event_cpu_ms"][0] for s in samples)
-    warm_cpu_ms = statistics.median((s["after_event_cpu_ms"][-1] - s["after_event_cpu_ms"][0]) / max(1, len(s["after_event_cpu_ms"]) - 1)
-                                    for s in samples)
+    warm_cpu_ms = statistics.median(
+        (s["after_event_cpu_ms"][-1] - s["after_event_cpu_ms"][0]) / max(1, len(s["after_event_cpu_ms"]) - 1)
+        for s in samples
+    )
 
     def at(memory_mb: int, cpu_ms: float) -> int:  # CPU time here, stretched by the share of a vCPU the size buys
         return round(cpu_ms / min(1.0, memory_mb / FULL_VCPU_MB))
@@ -57,7 +61,10 @@ def row(spec: Any, samples: list[dict[str, Any]]) -> dict[str, Any]:
     return {
         "name": spec.name,
         "events": len(samples[0]["after_event_ms"]),
-        "peak_rss_mb": {stage: max(mb(s["peak_rss_kib"][stage]) for s in samples) for stage in ("import", "first_event", "last_event")},
+        "peak_rss_mb": {
+            stage: max(mb(s["peak_rss_kib"][stage]) for s in samples)
+            for stage in ("import", "first_event", "last_event")
+        },
         "peak_rss_mb_samples": [mb(s["peak_rss_kib"]["last_event"]) for s in samples],
         "memory_mb": spec.memory_mb,
         "vcpu_share": round(min(1.0, spec.memory_mb / FULL_VCPU_MB), 3),
@@ -71,10 +78,12 @@ def row(spec: Any, samples: list[dict[str, Any]]) -> dict[str, Any]:
 def markdown(result: dict[str, Any]) -> str:
     before = {r["name"]: r for r in result.get("before", {}).get("functions", [])}
     lines = [
-        f"# Peak memory per function ({result['date']}, commit {result['commit']})", "",
+        f"# Peak memory per function ({result['date']}, commit {result['commit']})",
+        "",
         f"{result['machine']}; each function in a fresh interpreter as Lambda runs it (bench/lambda_like.py), "
         f"{result['events']} events in a row, highest of {result['runs']} runs; `{result['command']}`. "
-        f"Goal: at most {GOAL_MB} MB after {result['events']} events.", "",
+        f"Goal: at most {GOAL_MB} MB after {result['events']} events.",
+        "",
     ]
     head = "| function | after import MB | after the first event MB | after the last MB |"
     rule = "|---|---|---|---|"
@@ -87,23 +96,37 @@ def markdown(result: dict[str, Any]) -> str:
         line = f"| {r['name']} | {peak['import']} | {peak['first_event']} | **{peak['last_event']}** |"
         lines.append(line + (f" {before[r['name']]['peak_rss_mb']['last_event']} |" if before else ""))
     worst = max(r["peak_rss_mb"]["last_event"] for r in result["functions"])
-    lines += ["", f"Highest: {worst} MB ({'within' if worst <= GOAL_MB else 'over'} the {GOAL_MB} MB goal).", "",
-              "## Sizing: memory buys CPU", "",
-              f"Lambda gives a function memory / {FULL_VCPU_MB} MB of a vCPU. Below a full vCPU, CPU-bound work costs the "
-              "same GB-seconds at any size (half the CPU, twice the time); a bigger size costs more only for the time "
-              "spent waiting on AWS calls. The CPU-bound part of a cold start and of a warm event at each size, from this "
-              "machine's CPU time (the calls' latency comes on top whatever the size):", "",
-              "| function | peak MB | configured MB | cold start ms at " + " / ".join(map(str, SIZES_MB)) + " MB | warm event ms at "
-              + " / ".join(map(str, SIZES_MB)) + " MB |", "|---|---|---|---|---|"]
+    lines += [
+        "",
+        f"Highest: {worst} MB ({'within' if worst <= GOAL_MB else 'over'} the {GOAL_MB} MB goal).",
+        "",
+        "## Sizing: memory buys CPU",
+        "",
+        f"Lambda gives a function memory / {FULL_VCPU_MB} MB of a vCPU. Below a full vCPU, CPU-bound work costs the "
+        "same GB-seconds at any size (half the CPU, twice the time); a bigger size costs more only for the time "
+        "spent waiting on AWS calls. The CPU-bound part of a cold start and of a warm event at each size, from this "
+        "machine's CPU time (the calls' latency comes on top whatever the size):",
+        "",
+        "| function | peak MB | configured MB | cold start ms at "
+        + " / ".join(map(str, SIZES_MB))
+        + " MB | warm event ms at "
+        + " / ".join(map(str, SIZES_MB))
+        + " MB |",
+        "|---|---|---|---|---|",
+    ]
     for r in result["functions"]:
         cold = " / ".join(str(ms) for ms in r["cold_start_ms_by_memory_mb"].values())
         warm = " / ".join(str(ms) for ms in r["warm_event_ms_by_memory_mb"].values())
         lines.append(f"| {r['name']} | {r['peak_rss_mb']['last_event']} | **{r['memory_mb']}** | {cold} | {warm} |")
-    lines += ["", "Memory is not the constraint: 128 MB would hold every handler twice over, but would stretch the "
-              "CPU-bound part of a cold start to seconds. The paging path (intake, classify, notify) and the API have "
-              "1,024 MB: half of 512 MB's cold start, for the waiting time's doubled price (tens of milliseconds of AWS "
-              "calls per invocation: under $0.01 per 1,000 incidents). The outbox relay runs every minute in the "
-              "background and mostly waits on one query: 256 MB. infra/topology.py holds the sizes.", ""]
+    lines += [
+        "",
+        "Memory is not the constraint: 128 MB would hold every handler twice over, but would stretch the "
+        "CPU-bound part of a cold start to seconds. The paging path (intake, classify, notify) and the API have "
+        "1,024 MB: half of 512 MB's cold start, for the waiting time's doubled price (tens of milliseconds of AWS "
+        "calls per invocation: under $0.01 per 1,000 incidents). The outbox relay runs every minute in the "
+        "background and mostly waits on one query: 256 MB. infra/topology.py holds the sizes.",
+        "",
+    ]
     return "\n".join(lines)
 
 
@@ -117,8 +140,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.events < 1 or args.runs < 1:
         parser.error("--events and --runs must be at least 1")
     measured = measure(args.events, args.runs, args.before)
-    result = {"what": "peak resident set (VmHWM) of a fresh interpreter handling the events in a row, as Lambda runs it",
-              **run_facts("memory", argv), "events": args.events, "runs": args.runs, "goal_mb": GOAL_MB}
+    result = {
+        "what": "peak resident set (VmHWM) of a fresh interpreter handling the events in a row, as Lambda runs it",
+        **run_facts("memory", argv),
+        "events": args.events,
+        "runs": args.runs,
+        "goal_mb": GOAL_MB,
+    }
     write_result(args.out, "memory", result, args.before, measured, markdown)
     return 0 if all(r["peak_rss_mb"]["last_event"] <= GOAL_MB for r in result["functions"]) else 1
 

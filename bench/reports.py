@@ -43,19 +43,42 @@ def synthetic_facts(n: int, rng: random.Random) -> IncidentFacts:
     acked = opened + timedelta(seconds=rng.lognormvariate(5, 1))
     resolved = acked + timedelta(seconds=rng.lognormvariate(7.5, 1))
     escalated = rng.random() < 0.3
-    notices = [Notice(person="alice", at=opened, channel="email", paging=True), Notice(person="alice", at=opened, channel="sms", paging=True)]
+    notices = [
+        Notice(person="alice", at=opened, channel="email", paging=True),
+        Notice(person="alice", at=opened, channel="sms", paging=True),
+    ]
     if escalated:
         later = opened + timedelta(minutes=5)
-        notices += [Notice(person="bob", at=later, channel="email", paging=True), Notice(person="bob", at=later, channel="sms", paging=True)]
+        notices += [
+            Notice(person="bob", at=later, channel="email", paging=True),
+            Notice(person="bob", at=later, channel="sms", paging=True),
+        ]
     notices += [Notice(person=p, at=resolved, channel="email", paging=False) for p in ("dave", "erin")]
     return IncidentFacts(
-        incident_id=f"01BENCH{n:019d}", reference=f"INC-{n}", title=f"{rng.choice(ALERTS)} in ALARM", opened_at=opened,
-        source="cloudwatch_alarm", team=rng.choice(["platform", "payments", "data"]), service=rng.choice(["checkout", "search", "billing", "ingest"]),
-        priority=rng.choice(["P1", "P2", "P2", "P3", "P3", "P4"]), category="availability", alert=rng.choice(ALERTS), first_page_at=opened,
-        acknowledged_at=acked, acknowledged_by="bob" if escalated else "alice", resolved_at=resolved, closed_at=resolved + timedelta(hours=1),
-        auto_resolved=rng.random() < 0.4, occurrences=rng.randint(1, 40), response_due_at=opened + timedelta(minutes=30),
-        resolution_due_at=opened + timedelta(hours=8), response_breached=(acked - opened) > timedelta(minutes=30),
-        resolution_breached=(resolved - opened) > timedelta(hours=8), escalated_by_timeout=int(escalated), notices=notices)
+        incident_id=f"01BENCH{n:019d}",
+        reference=f"INC-{n}",
+        title=f"{rng.choice(ALERTS)} in ALARM",
+        opened_at=opened,
+        source="cloudwatch_alarm",
+        team=rng.choice(["platform", "payments", "data"]),
+        service=rng.choice(["checkout", "search", "billing", "ingest"]),
+        priority=rng.choice(["P1", "P2", "P2", "P3", "P3", "P4"]),
+        category="availability",
+        alert=rng.choice(ALERTS),
+        first_page_at=opened,
+        acknowledged_at=acked,
+        acknowledged_by="bob" if escalated else "alice",
+        resolved_at=resolved,
+        closed_at=resolved + timedelta(hours=1),
+        auto_resolved=rng.random() < 0.4,
+        occurrences=rng.randint(1, 40),
+        response_due_at=opened + timedelta(minutes=30),
+        resolution_due_at=opened + timedelta(hours=8),
+        response_breached=(acked - opened) > timedelta(minutes=30),
+        resolution_breached=(resolved - opened) > timedelta(hours=8),
+        escalated_by_timeout=int(escalated),
+        notices=notices,
+    )
 
 
 def measure(size: int, rounds: int) -> dict[str, Any]:
@@ -67,9 +90,17 @@ def measure(size: int, rounds: int) -> dict[str, Any]:
         items = [synthetic_facts(n, rng) for n in range(size)]
         with FactsRecord.batch_write() as batch:
             for facts in items:
-                batch.save(FactsRecord(*facts_key(facts.opened_at, facts.incident_id), packed=facts.model_dump(mode="json")))
-        stored_bytes = sum(len(FactsRecord(*facts_key(f.opened_at, f.incident_id), packed=f.model_dump(mode="json")).serialize()["packed"]["B"])
-                           for f in items[:200]) / min(200, size)
+                batch.save(
+                    FactsRecord(*facts_key(facts.opened_at, facts.incident_id), packed=facts.model_dump(mode="json"))
+                )
+        stored_bytes = sum(
+            len(
+                FactsRecord(*facts_key(f.opened_at, f.incident_id), packed=f.model_dump(mode="json")).serialize()[
+                    "packed"
+                ]["B"]
+            )
+            for f in items[:200]
+        ) / min(200, size)
         config = load_config(CONFIG_DIR)
         service = ReportService(store, lambda: config, lambda: YEAR.end)
         query_ms, compute_ms, total_ms = [], [], []
@@ -85,27 +116,41 @@ def measure(size: int, rounds: int) -> dict[str, Any]:
             whole = service.report(YEAR)
             total_ms.append((time.perf_counter() - began) * 1000)
         assert report.incidents == whole.incidents == size, (report.incidents, size)
-    return {"incidents": size, "items_read": len(found), "bytes_per_item": round(stored_bytes),
-            "read_units_eventually_consistent": round(size * stored_bytes / 4096 / 2, 1),
-            "query_ms": round(statistics.median(query_ms), 1), "compute_ms": round(statistics.median(compute_ms), 1),
-            "report_ms": round(statistics.median(total_ms), 1)}
+    return {
+        "incidents": size,
+        "items_read": len(found),
+        "bytes_per_item": round(stored_bytes),
+        "read_units_eventually_consistent": round(size * stored_bytes / 4096 / 2, 1),
+        "query_ms": round(statistics.median(query_ms), 1),
+        "compute_ms": round(statistics.median(compute_ms), 1),
+        "report_ms": round(statistics.median(total_ms), 1),
+    }
 
 
 def markdown(result: dict[str, Any]) -> str:
     rows = result["sizes"]
     first = rows[0]
-    lines = [f"# A year's report (bench/reports.py, {result['date']}, commit {result['commit']})", "",
-             f"`{result['command']}` on {result['machine']}: a fresh table on moto's in-process DynamoDB per size, closed "
-             "incidents' facts items spread over 2026, `ReportService.report` for the year (median of "
-             f"{result['rounds']}). Ratios to the smallest size are the finding; moto's query is slower than DynamoDB's.", "",
-             "| incidents | items read | bytes per item | read units (eventually consistent) | months' queries ms | computation ms | report ms | × the smallest |",
-             "|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    lines = [
+        f"# A year's report (bench/reports.py, {result['date']}, commit {result['commit']})",
+        "",
+        f"`{result['command']}` on {result['machine']}: a fresh table on moto's in-process DynamoDB per size, closed "
+        "incidents' facts items spread over 2026, `ReportService.report` for the year (median of "
+        f"{result['rounds']}). Ratios to the smallest size are the finding; moto's query is slower than DynamoDB's.",
+        "",
+        "| incidents | items read | bytes per item | read units (eventually consistent) | months' queries ms | computation ms | report ms | × the smallest |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
     for row in rows:
-        lines.append(f"| {row['incidents']:,} | {row['items_read']:,} | {row['bytes_per_item']} | {row['read_units_eventually_consistent']:,} | "
-                     f"{row['query_ms']:,} | {row['compute_ms']:,} | {row['report_ms']:,} | {row['report_ms'] / first['report_ms']:.1f} |")
+        lines.append(
+            f"| {row['incidents']:,} | {row['items_read']:,} | {row['bytes_per_item']} | {row['read_units_eventually_consistent']:,} | "
+            f"{row['query_ms']:,} | {row['compute_ms']:,} | {row['report_ms']:,} | {row['report_ms'] / first['report_ms']:.1f} |"
+        )
     per_incident = ", ".join(f"{row['report_ms'] / row['incidents']:.3f}" for row in rows)
-    lines += ["", f"Report ms per incident of the period, by size: {per_incident}. It reads one small item per incident of the "
-              "period (a query per month) and nothing of their timelines or of the history outside the period."]
+    lines += [
+        "",
+        f"Report ms per incident of the period, by size: {per_incident}. It reads one small item per incident of the "
+        "period (a query per month) and nothing of their timelines or of the history outside the period.",
+    ]
     return "\n".join(lines) + "\n"
 
 
@@ -115,9 +160,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
-    for name, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": REGION}.items():
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": REGION,
+    }.items():
         __import__("os").environ.setdefault(name, value)
-    result = {**run_facts("reports", argv), "rounds": args.rounds, "sizes": [measure(size, args.rounds) for size in args.sizes]}
+    result = {
+        **run_facts("reports", argv),
+        "rounds": args.rounds,
+        "sizes": [measure(size, args.rounds) for size in args.sizes],
+    }
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "reports.json").write_text(json.dumps(result, indent=2) + "\n")
     text = markdown(result)

@@ -36,7 +36,9 @@ def main() -> None:
         dynamodb = boto3.client("dynamodb", region_name=REGION)
         items = [{**item, "pk": {"S": f"{item['pk']['S']}-{n}"}} for n in range(args.incidents) for item in sample]
         for start in range(0, len(items), 25):
-            dynamodb.batch_write_item(RequestItems={table: [{"PutRequest": {"Item": i}} for i in items[start : start + 25]]})
+            dynamodb.batch_write_item(
+                RequestItems={table: [{"PutRequest": {"Item": i}} for i in items[start : start + 25]]}
+            )
         state = StateDir(Path(folder))
         began = time.perf_counter()
         state.save(TOPOLOGY, resources, [], "bench")
@@ -48,8 +50,10 @@ def main() -> None:
         began = time.perf_counter()
         loaded = state.load_tables(TOPOLOGY, resources)
         load = time.perf_counter() - began
-    print(f"{args.incidents} incidents, {len(items)} items ({len(sample)} per incident), {size / 1e6:.1f} MB on disk: "
-          f"save {saved:.2f} s, load {load:.2f} s ({loaded['incidents']} items loaded)")
+    print(
+        f"{args.incidents} incidents, {len(items)} items ({len(sample)} per incident), {size / 1e6:.1f} MB on disk: "
+        f"save {saved:.2f} s, load {load:.2f} s ({loaded['incidents']} items loaded)"
+    )
 
 
 if __name__ == "__main__":

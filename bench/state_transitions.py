@@ -28,7 +28,13 @@ TIME_SCALE = 0.002  # level 1 (5 min) and level 2 (10 min) wait 1 s each; the co
 
 
 # The scenario's report (bench/cost plays the same P1).
-P1_REPORT = {"title": "Checkout down for every customer", "reporter": "service-desk", "service": "checkout", "impact": "high", "urgency": "high"}
+P1_REPORT = {
+    "title": "Checkout down for every customer",
+    "reporter": "service-desk",
+    "service": "checkout",
+    "impact": "high",
+    "urgency": "high",
+}
 
 
 def free_port(start: int) -> int:
@@ -42,8 +48,10 @@ def run_scenario(runtime: LocalRuntime) -> str:
     reference = created["reference"]
 
     def paged(person: str) -> bool:
-        return any(f"{person}@example.com" in m["to"] and reference in m.get("subject", "")
-                   for m in http("GET", f"{api}/_local/outbox")[1]["items"])
+        return any(
+            f"{person}@example.com" in m["to"] and reference in m.get("subject", "")
+            for m in http("GET", f"{api}/_local/outbox")[1]["items"]
+        )
 
     wait_for("level 2 paged", lambda: paged("bob"), 20)
     http("POST", f"{api}/incidents/{reference}/acknowledge", as_="bob")
@@ -67,7 +75,11 @@ def count_transitions(runtime: LocalRuntime, incident_id: str, settle: bool = Tr
             if not execution["name"].startswith(incident_id):
                 continue
             if settle:
-                wait_for("execution finished", lambda: sfn.describe_execution(executionArn=execution["executionArn"])["status"] != "RUNNING", 20)
+                wait_for(
+                    "execution finished",
+                    lambda: sfn.describe_execution(executionArn=execution["executionArn"])["status"] != "RUNNING",
+                    20,
+                )
             history = sfn.get_execution_history(executionArn=execution["executionArn"], maxResults=1000)["events"]
             entered = Counter(e["type"] for e in history if e["type"].endswith("StateEntered"))
             retries = max(0, sum(1 for e in history if e["type"] == "TaskScheduled") - entered["TaskStateEntered"])
@@ -104,7 +116,10 @@ def main() -> None:
         "",
         "| execution | machine | status | transitions |",
         "|---|---|---|---:|",
-        *[f"| `{name}` | {e['machine']} | {e['status']} | {e['transitions']} |" for name, e in sorted(executions.items())],
+        *[
+            f"| `{name}` | {e['machine']} | {e['status']} | {e['transitions']} |"
+            for name, e in sorted(executions.items())
+        ],
         f"| **total** | | | **{total}** |",
         "",
         f"At $0.025 per 1,000 transitions (Standard, us-east-1): ${result['cost_usd_at_0.000025_per_transition']:.6f} per incident.",

@@ -95,10 +95,14 @@ def sns_envelope_template(resources: dict[tuple[str, str], str]) -> dict[str, An
     import boto3
 
     sns, sqs = boto3.client("sns", region_name=REGION), boto3.client("sqs", region_name=REGION)
-    sns.publish(TopicArn=resources[("topic", "alarms")], Message=STORM_EVENT.read_text(), Subject='ALARM: "checkout-5xx-rate"')
+    sns.publish(
+        TopicArn=resources[("topic", "alarms")], Message=STORM_EVENT.read_text(), Subject='ALARM: "checkout-5xx-rate"'
+    )
     url = resources[("queue_url", "intake")]
     for _ in range(50):
-        messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=1, AttributeNames=["All"], WaitTimeSeconds=1).get("Messages", [])
+        messages = sqs.receive_message(
+            QueueUrl=url, MaxNumberOfMessages=1, AttributeNames=["All"], WaitTimeSeconds=1
+        ).get("Messages", [])
         if messages:
             sqs.delete_message(QueueUrl=url, ReceiptHandle=messages[0]["ReceiptHandle"])
             return {"envelope": json.loads(messages[0]["Body"]), "attributes": messages[0].get("Attributes", {})}
@@ -115,7 +119,9 @@ def alarm_message(alarm: dict[str, Any], template: dict[str, Any], sent_ms: int)
         Timestamp=datetime.fromtimestamp(sent_ms / 1000, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
     )
     attributes = dict(template["attributes"])
-    attributes.update(ApproximateReceiveCount="1", SentTimestamp=str(sent_ms), ApproximateFirstReceiveTimestamp=str(sent_ms))
+    attributes.update(
+        ApproximateReceiveCount="1", SentTimestamp=str(sent_ms), ApproximateFirstReceiveTimestamp=str(sent_ms)
+    )
     return {
         "MessageId": str(uuid.uuid4()),
         "ReceiptHandle": uuid.uuid4().hex,
@@ -190,7 +196,13 @@ def run_intake(events: list[dict[str, Any]], workers: int, cpu_seconds: Any) -> 
                     latencies.append(time.perf_counter() - began)
                 failed = {f["itemIdentifier"] for f in response.get("batchItemFailures", [])}
                 retry = [
-                    {**r, "attributes": {**r["attributes"], "ApproximateReceiveCount": str(int(r["attributes"]["ApproximateReceiveCount"]) + 1)}}
+                    {
+                        **r,
+                        "attributes": {
+                            **r["attributes"],
+                            "ApproximateReceiveCount": str(int(r["attributes"]["ApproximateReceiveCount"]) + 1),
+                        },
+                    }
                     for r in event["Records"]
                     if r["messageId"] in failed and int(r["attributes"]["ApproximateReceiveCount"]) < max_receives
                 ]
@@ -236,7 +248,10 @@ def run_raw_updates(keys: list[str], workers: int, cpu_seconds: Any) -> dict[str
         TableName=table,
         BillingMode="PAY_PER_REQUEST",
         KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}, {"AttributeName": "sk", "AttributeType": "S"}],
+        AttributeDefinitions=[
+            {"AttributeName": "pk", "AttributeType": "S"},
+            {"AttributeName": "sk", "AttributeType": "S"},
+        ],
     )
     work: queue.Queue[str] = queue.Queue()
     for key in keys:
@@ -261,7 +276,11 @@ def run_raw_updates(keys: list[str], workers: int, cpu_seconds: Any) -> dict[str
                     UpdateExpression="SET incident_id = if_not_exists(incident_id, :candidate), "
                     "first_seen = if_not_exists(first_seen, :now), last_seen = :now ADD occurrences :one",
                     ConditionExpression="attribute_not_exists(resolved_at)",
-                    ExpressionAttributeValues={":candidate": {"S": uuid.uuid4().hex}, ":now": {"S": now}, ":one": {"N": "1"}},
+                    ExpressionAttributeValues={
+                        ":candidate": {"S": uuid.uuid4().hex},
+                        ":now": {"S": now},
+                        ":one": {"N": "1"},
+                    },
                     ReturnValues="ALL_NEW",
                 )
             except Exception as error:  # noqa: BLE001 - reported, and it fails the run
@@ -276,7 +295,9 @@ def run_raw_updates(keys: list[str], workers: int, cpu_seconds: Any) -> dict[str
         thread.join()
     elapsed, cpu_ended = time.perf_counter() - began, cpu_seconds()
     hot = Counter(keys).most_common(1)[0]
-    item = dynamodb.get_item(TableName=table, Key={"pk": {"S": f"DEDUP#{hot[0]}"}, "sk": {"S": "DEDUP"}}, ConsistentRead=True)
+    item = dynamodb.get_item(
+        TableName=table, Key={"pk": {"S": f"DEDUP#{hot[0]}"}, "sk": {"S": "DEDUP"}}, ConsistentRead=True
+    )
     return {
         "updates": len(keys),
         "seconds": elapsed,
@@ -320,8 +341,12 @@ def dead_letter_counts(resources: dict[tuple[str, str], str]) -> dict[str, int]:
     counts = {}
     for queue in TOPOLOGY.queues:
         name = TOPOLOGY.dlq_name(queue.name)
-        attributes = sqs.get_queue_attributes(QueueUrl=resources[("queue_url", name)], AttributeNames=["All"])["Attributes"]
-        counts[name] = int(attributes["ApproximateNumberOfMessages"]) + int(attributes["ApproximateNumberOfMessagesNotVisible"])
+        attributes = sqs.get_queue_attributes(QueueUrl=resources[("queue_url", name)], AttributeNames=["All"])[
+            "Attributes"
+        ]
+        counts[name] = int(attributes["ApproximateNumberOfMessages"]) + int(
+            attributes["ApproximateNumberOfMessagesNotVisible"]
+        )
     return counts
 
 
@@ -329,13 +354,23 @@ def verify(resources: dict[tuple[str, str], str], storm_arn: str, duplicates: in
     items = list(scan_all(resources[("table", "incidents")]))
     incidents = [i for i in items if i["pk"]["S"].startswith("INCIDENT#") and i["sk"]["S"] == "INCIDENT"]
     # (the DEDUP# partitions also hold one marker per counted notification, MSG#<id>)
-    pointers = {i["pk"]["S"].removeprefix("DEDUP#"): i for i in items if i["pk"]["S"].startswith("DEDUP#") and i["sk"]["S"] == "DEDUP"}
+    pointers = {
+        i["pk"]["S"].removeprefix("DEDUP#"): i
+        for i in items
+        if i["pk"]["S"].startswith("DEDUP#") and i["sk"]["S"] == "DEDUP"
+    }
     counter = next((i for i in items if i["pk"]["S"] == "COUNTER#reference"), None)
     # Opened once: each incident's "opened" timeline lines, from the table (whatever carries the announcement on)
-    opened = Counter(i["pk"]["S"] for i in items if i["sk"]["S"].startswith("TIMELINE#") and json.loads(i["document"]["S"]).get("kind") == "opened")
+    opened = Counter(
+        i["pk"]["S"]
+        for i in items
+        if i["sk"]["S"].startswith("TIMELINE#") and json.loads(i["document"]["S"]).get("kind") == "opened"
+    )
     storm_pointer = pointers.get(storm_arn)
     storm_incident_id = storm_pointer["incident_id"]["S"] if storm_pointer else None
-    storm_reference = next((i["reference"]["S"] for i in incidents if i["pk"]["S"] == f"INCIDENT#{storm_incident_id}"), None)
+    storm_reference = next(
+        (i["reference"]["S"] for i in incidents if i["pk"]["S"] == f"INCIDENT#{storm_incident_id}"), None
+    )
     status, read = api_get(f"/incidents/{storm_reference}") if storm_reference else (None, None)
     others = Counter(int(p["occurrences"]["N"]) for arn, p in pointers.items() if arn != storm_arn)
     dead = dead_letter_counts(resources)
@@ -352,7 +387,9 @@ def verify(resources: dict[tuple[str, str], str], storm_arn: str, duplicates: in
         "distinct_alarm_occurrences": {str(k): v for k, v in sorted(others.items())},
         "dedup_pointers": len(pointers),
         "dedup_pointers_not_marked_created": sum(1 for p in pointers.values() if not p.get("created", {}).get("BOOL")),
-        "notification_markers": sum(1 for i in items if i["pk"]["S"].startswith("DEDUP#") and i["sk"]["S"].startswith("MSG#")),
+        "notification_markers": sum(
+            1 for i in items if i["pk"]["S"].startswith("DEDUP#") and i["sk"]["S"].startswith("MSG#")
+        ),
         "incidents_with_opened_line": len(opened),
         "incidents_opened_more_than_once": sum(1 for n in opened.values() if n > 1),
         "dead_letters": dead,
@@ -373,15 +410,23 @@ def captured_stdout() -> Iterator[io.StringIO]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--duplicates", type=int, default=10_000, help="copies of the one stormed alarm (default 10000)")
+    parser.add_argument(
+        "--duplicates", type=int, default=10_000, help="copies of the one stormed alarm (default 10000)"
+    )
     parser.add_argument("--distinct", type=int, default=1_000, help="alarms with their own ARN (default 1000)")
     parser.add_argument("--workers", type=int, default=16, help="concurrent intake containers (default 16)")
-    parser.add_argument("--moto", choices=("process", "thread"), default="process",
-                        help="moto's server in its own process (default) or in a thread of this one")
+    parser.add_argument(
+        "--moto",
+        choices=("process", "thread"),
+        default="process",
+        help="moto's server in its own process (default) or in a thread of this one",
+    )
     parser.add_argument("--seed", type=int, default=7, help="shuffle seed")
     parser.add_argument("--out", type=Path, default=RESULTS)
     parser.add_argument("--before", type=Path, help="an earlier run's storm.json: its figures go beside this run's")
-    parser.add_argument("--code", help="what code this run measures, when not this checkout's HEAD (default: the commit)")
+    parser.add_argument(
+        "--code", help="what code this run measures, when not this checkout's HEAD (default: the commit)"
+    )
     args = parser.parse_args(argv)
     if args.duplicates < 1 or args.distinct < 0 or args.workers < 1:
         parser.error("--duplicates ≥ 1, --distinct ≥ 0, --workers ≥ 1")
@@ -412,7 +457,10 @@ def main(argv: list[str] | None = None) -> int:
         calls.install()
         ledger.install()
         try:
-            print(f"intake: {len(alarms):,} alarms in {len(events):,} events, {args.workers} workers, moto in a {args.moto} …", flush=True)
+            print(
+                f"intake: {len(alarms):,} alarms in {len(events):,} events, {args.workers} workers, moto in a {args.moto} …",
+                flush=True,
+            )
             before = calls.snapshot()
             with captured_stdout() as printed:
                 intake = run_intake(events, args.workers, endpoint.cpu_seconds)
@@ -440,14 +488,23 @@ def main(argv: list[str] | None = None) -> int:
     if checks["incidents_created"] != checks["incidents_expected"]:
         problems.append(f"{checks['incidents_created']} incidents, expected {checks['incidents_expected']}")
     if checks["storm_occurrences_api"] != args.duplicates:
-        problems.append(f"{checks['storm_occurrences_api']} occurrences of the stormed alarm, expected {args.duplicates}")
+        problems.append(
+            f"{checks['storm_occurrences_api']} occurrences of the stormed alarm, expected {args.duplicates}"
+        )
     if checks["distinct_alarm_occurrences"] != ({"1": args.distinct} if args.distinct else {}):
         problems.append(f"occurrences of the distinct alarms {checks['distinct_alarm_occurrences']}, expected 1 each")
-    if checks["incidents_with_opened_line"] != checks["incidents_expected"] or checks["incidents_opened_more_than_once"]:
-        problems.append(f"{checks['incidents_with_opened_line']} incidents with an opened line ({checks['incidents_opened_more_than_once']} "
-                        f"twice), expected {checks['incidents_expected']}")
+    if (
+        checks["incidents_with_opened_line"] != checks["incidents_expected"]
+        or checks["incidents_opened_more_than_once"]
+    ):
+        problems.append(
+            f"{checks['incidents_with_opened_line']} incidents with an opened line ({checks['incidents_opened_more_than_once']} "
+            f"twice), expected {checks['incidents_expected']}"
+        )
     if raw["failures"] or raw["hot_key_counted"] != raw["hot_key_expected"]:
-        problems.append(f"baseline: {raw['hot_key_counted']} of {raw['hot_key_expected']} increments, failures {raw['failures'][:2]}")
+        problems.append(
+            f"baseline: {raw['hot_key_counted']} of {raw['hot_key_expected']} increments, failures {raw['failures'][:2]}"
+        )
     result = {
         "benchmark": "alarm storm through intake",
         "code": args.code or commit(),  # the checkout's HEAD, "+changes" if the tree differs

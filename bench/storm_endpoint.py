@@ -64,7 +64,10 @@ class MotoEndpoint:
         if self.mode == "process":
             self._child = subprocess.Popen(
                 [sys.executable, "-m", "bench.storm_endpoint", str(self.port)],
-                cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+                cwd=ROOT,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                text=True,
             )
             if self._child.stdout is None or self._child.stdout.readline().strip() != "ready":
                 raise RuntimeError("moto's server process did not start")
@@ -102,7 +105,9 @@ class MotoEndpoint:
             return own, None
 
 
-def cpu_ms_per(before: tuple[float, float | None], after: tuple[float, float | None], count: int) -> dict[str, float | None]:
+def cpu_ms_per(
+    before: tuple[float, float | None], after: tuple[float, float | None], count: int
+) -> dict[str, float | None]:
     client = (after[0] - before[0]) * 1000 / count
     server = (after[1] - before[1]) * 1000 / count if after[1] is not None and before[1] is not None else None
     return {"bench_process": round(client, 3), "moto_process": round(server, 3) if server is not None else None}

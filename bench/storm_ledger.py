@@ -88,7 +88,13 @@ class AlarmLedger:
         self._storm_arn = storm_arn
         self._lock = threading.Lock()
         self.rows: dict[tuple[str, str], dict[str, Any]] = defaultdict(
-            lambda: {"units": 0, "alarms": 0, "operations": Counter(), "units_by_writes": Counter(), "units_by_alarms": Counter()}
+            lambda: {
+                "units": 0,
+                "alarms": 0,
+                "operations": Counter(),
+                "units_by_writes": Counter(),
+                "units_by_alarms": Counter(),
+            }
         )
         self.unit = ""
         self._original: tuple[str, Any] | None = None
@@ -134,7 +140,12 @@ class AlarmLedger:
             with self._calls.charge() as charged:
                 yield outcome
         finally:
-            self._record("storm" if dedup_key == self._storm_arn else "distinct", outcome[0] if outcome else "failed", alarms, charged)
+            self._record(
+                "storm" if dedup_key == self._storm_arn else "distinct",
+                outcome[0] if outcome else "failed",
+                alarms,
+                charged,
+            )
 
     def _record(self, kind: str, outcome: str, alarms: int, operations: Counter[str]) -> None:
         with self._lock:

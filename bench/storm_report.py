@@ -22,7 +22,10 @@ def machine() -> dict[str, Any]:
         "platform": platform.platform(),
         "cpu_count": os.cpu_count(),
         "processor": platform.processor() or platform.machine(),
-        "packages": {p: version(p) for p in ("moto", "botocore", "boto3", "pynamodb", "aws-lambda-powertools", "pydantic", "werkzeug")},
+        "packages": {
+            p: version(p)
+            for p in ("moto", "botocore", "boto3", "pynamodb", "aws-lambda-powertools", "pydantic", "werkzeug")
+        },
     }
 
 
@@ -62,15 +65,22 @@ def before_after(result: dict[str, Any]) -> list[str]:
     if "before" not in result:
         return []
     now = summary_of(result)
-    return ["", "Before and after (each run's ratio is to its own baseline, measured in that run):", "",
-            "| measure | before | after |", "|---|---|---|",
-            *[f"| {label} | {_cell(result['before'].get(label))} | {_cell(now[label])} |" for label, _ in COMPARED]]
+    return [
+        "",
+        "Before and after (each run's ratio is to its own baseline, measured in that run):",
+        "",
+        "| measure | before | after |",
+        "|---|---|---|",
+        *[f"| {label} | {_cell(result['before'].get(label))} | {_cell(now[label])} |" for label, _ in COMPARED],
+    ]
 
 
 def _cell(value: Any) -> str:
     if isinstance(value, str) and value.startswith("python -m"):
         return f"`{value}`"
-    return "–" if value is None else f"{value:,}" if isinstance(value, int) and not isinstance(value, bool) else str(value)
+    return (
+        "–" if value is None else f"{value:,}" if isinstance(value, int) and not isinstance(value, bool) else str(value)
+    )
 
 
 def markdown(result: dict[str, Any]) -> str:
@@ -83,12 +93,19 @@ def markdown(result: dict[str, Any]) -> str:
         return f"{ms['bench_process']} ms / {moto}"
 
     def busy(ms: dict[str, float | None], rate: float) -> str:
-        return ", ".join("–" if v is None else f"{v * rate / 1000:.2f}" for v in (ms["bench_process"], ms["moto_process"]))
+        return ", ".join(
+            "–" if v is None else f"{v * rate / 1000:.2f}" for v in (ms["bench_process"], ms["moto_process"])
+        )
 
-    unit = {"group": "a group of one alarm's copies in a batch, `AlertIntake.handle_group`",
-            "alarm": "one alarm, `AlertIntake.handle_alarm`"}[result["dynamodb"]["charged_per"]]
-    where = ("its own process (moto's request handling has a core of its own, as DynamoDB does)" if c["moto"] == "process"
-             else "a thread of the bench process (it shares the GIL with the workers)")
+    unit = {
+        "group": "a group of one alarm's copies in a batch, `AlertIntake.handle_group`",
+        "alarm": "one alarm, `AlertIntake.handle_alarm`",
+    }[result["dynamodb"]["charged_per"]]
+    where = (
+        "its own process (moto's request handling has a core of its own, as DynamoDB does)"
+        if c["moto"] == "process"
+        else "a thread of the bench process (it shares the GIL with the workers)"
+    )
     lines = [
         f"# Alarm storm through intake ({result['machine']['date']}, code of {result['code']})",
         "",

@@ -23,9 +23,17 @@ from tests.unit.conftest import build_world  # noqa: E402
 OUT = ROOT / "bench" / "results"
 # Before issue 7's core (commit e5cd404), the same steps, counted the same way on its fake store.
 BEFORE = {
-    "alarm opens an incident (intake)": 5, "a duplicate alarm, first repeat (intake)": 4, "classify (P2: SLA, escalation)": 7,
-    "page level 1 (email + SMS)": 4, "page level 2 (email + SMS)": 4, "acknowledge": 3, "watch": 1, "note": 1,
-    "resolve (alarm OK)": 7, "confirmation window opens (3 emails)": 4, "closes": 4,
+    "alarm opens an incident (intake)": 5,
+    "a duplicate alarm, first repeat (intake)": 4,
+    "classify (P2: SLA, escalation)": 7,
+    "page level 1 (email + SMS)": 4,
+    "page level 2 (email + SMS)": 4,
+    "acknowledge": 3,
+    "watch": 1,
+    "note": 1,
+    "resolve (alarm OK)": 7,
+    "confirmation window opens (3 emails)": 4,
+    "closes": 4,
 }
 
 
@@ -74,8 +82,14 @@ def measure() -> list[dict]:
     def step(name, action):
         requests, items = store.requests, store.items
         result = action()
-        rows.append({"step": name, "write_requests": store.requests - requests, "items_written": store.items - items,
-                     "before": BEFORE[name]})
+        rows.append(
+            {
+                "step": name,
+                "write_requests": store.requests - requests,
+                "items_written": store.items - items,
+                "before": BEFORE[name],
+            }
+        )
         return result
 
     _, incident = step("alarm opens an incident (intake)", lambda: s.handle_alarm(alarm("ALARM"), message_id="sns:1"))
@@ -93,14 +107,21 @@ def measure() -> list[dict]:
 
 
 def markdown(rows: list[dict]) -> str:
-    lines = ["# DynamoDB writes per use case (one P2 alarm incident, ALARM to closed)", "",
-             "`python -m bench.writes`. Before: the pre-issue-7 core (commit e5cd404), write requests of one item each.",
-             "After: write requests (a transaction is one) and the items they write (each effect is committed, claimed",
-             "and marked done; a delivery's timeline line is written with its done mark).", "",
-             "| step | before: requests | after: requests | after: items |", "|---|---:|---:|---:|"]
+    lines = [
+        "# DynamoDB writes per use case (one P2 alarm incident, ALARM to closed)",
+        "",
+        "`python -m bench.writes`. Before: the pre-issue-7 core (commit e5cd404), write requests of one item each.",
+        "After: write requests (a transaction is one) and the items they write (each effect is committed, claimed",
+        "and marked done; a delivery's timeline line is written with its done mark).",
+        "",
+        "| step | before: requests | after: requests | after: items |",
+        "|---|---:|---:|---:|",
+    ]
     lines += [f"| {r['step']} | {r['before']} | {r['write_requests']} | {r['items_written']} |" for r in rows]
     total = {k: sum(r[k] for r in rows) for k in ("before", "write_requests", "items_written")}
-    lines.append(f"| **total** | **{total['before']}** | **{total['write_requests']}** | **{total['items_written']}** |")
+    lines.append(
+        f"| **total** | **{total['before']}** | **{total['write_requests']}** | **{total['items_written']}** |"
+    )
     return "\n".join(lines) + "\n"
 
 

@@ -88,20 +88,33 @@ def checks(topology: Topology) -> tuple[Check, ...]:
     found: list[Check] = []
     for queue in topology.queues:
         dlq = topology.dlq_name(queue.name)
-        found.append(Check("dlq-depth", dlq, f"messages waiting in {dlq}: {queue.name} could not process them", notify_ok=True))
+        found.append(
+            Check("dlq-depth", dlq, f"messages waiting in {dlq}: {queue.name} could not process them", notify_ok=True)
+        )
     for function in topology.functions:
-        found.append(Check("function-errors", function.name, f"the {function.name} function failed (invocation errors)"))
+        found.append(
+            Check("function-errors", function.name, f"the {function.name} function failed (invocation errors)")
+        )
         found.append(Check("function-throttles", function.name, f"the {function.name} function was throttled"))
     stopped = stopped_on_purpose(topology)
     for machine in topology.state_machines:
         for kind in EXECUTION_CHECKS:
             if kind == "executions-aborted" and machine.name in stopped:
                 continue
-            found.append(Check(kind, machine.name, f"{machine.name} executions {EXECUTION_CHECKS[kind].lower().replace('_', ' ')}"))
+            found.append(
+                Check(
+                    kind, machine.name, f"{machine.name} executions {EXECUTION_CHECKS[kind].lower().replace('_', ' ')}"
+                )
+            )
     found += [
         Check("sms-failures", None, "SMS pages SNS could not deliver"),
         Check("email-bounces", None, "emails (pages, notices) that bounced"),
-        Check("email-bounce-rate", None, "the account's SES bounce rate is high enough to put sending at risk", notify_ok=True),
+        Check(
+            "email-bounce-rate",
+            None,
+            "the account's SES bounce rate is high enough to put sending at risk",
+            notify_ok=True,
+        ),
     ]
     if topology.monitoring is not None:
         heartbeat = topology.monitoring.heartbeat

@@ -27,14 +27,16 @@ def console_content_security_policy(*sign_in_origins: str) -> str:
     """The console's Content-Security-Policy: its own files only (vendored, no CDN), no inline script or style,
     and fetches to itself (the API under /api) and to the sign-in services (deployed: the hosted UI's token
     exchange, Cognito's user API for MFA set-up)."""
-    return "; ".join((
-        "default-src 'self'",
-        "script-src 'self'",
-        "style-src 'self'",
-        "img-src 'self' data:",
-        " ".join(("connect-src 'self'", *sign_in_origins)),
-        "object-src 'none'",
-        "base-uri 'self'",
-        "form-action 'self'",
-        "frame-ancestors 'none'",
-    ))
+    return "; ".join(
+        (
+            "default-src 'self'",
+            "script-src 'self'",
+            "style-src 'self'",
+            "img-src 'self' data:",
+            " ".join(("connect-src 'self'", *sign_in_origins)),
+            "object-src 'none'",
+            "base-uri 'self'",
+            "form-action 'self'",
+            "frame-ancestors 'none'",
+        )
+    )

@@ -41,7 +41,9 @@ class TableSpec:
     ttl_attribute: str | None = None
 
 
-def table_from_model(name: str, model: type[Model], *others: type[Model], ttl_attribute: str | None = None) -> TableSpec:
+def table_from_model(
+    name: str, model: type[Model], *others: type[Model], ttl_attribute: str | None = None
+) -> TableSpec:
     """Keys as the pynamodb model declares them; global indexes as it and the `others` sharing its table do."""
 
     def key(attrs, role: str) -> KeyAttribute | None:
@@ -66,7 +68,9 @@ def table_from_model(name: str, model: type[Model], *others: type[Model], ttl_at
     model_attrs = model.get_attributes()
     hash_key = key(model_attrs, "hash")
     assert hash_key is not None, f"{model.__name__} has no hash key"
-    return TableSpec(name, hash_key, key(model_attrs, "range"), tuple(sorted(indexes, key=lambda i: i.name)), ttl_attribute)
+    return TableSpec(
+        name, hash_key, key(model_attrs, "range"), tuple(sorted(indexes, key=lambda i: i.name)), ttl_attribute
+    )
 
 
 @dataclass(frozen=True)

@@ -35,7 +35,25 @@ from firebell.domain.mail_intake import INBOUND_PREFIX
 from firebell.domain.enums import EventType
 from infra.monitoring import MonitoringSpec
 from infra.specs import (  # noqa: F401  (the kinds of resource, under the names everyone imports them by)
-    KeyAttribute, IndexSpec, TableSpec, table_from_model, TopicSpec, Subscription, QueueSpec, EventRuleSpec, BucketSpec, MailReceiptSpec, SecretSpec, StateMachineSpec, Throttle, STAGE_THROTTLE, PUBLIC_ROUTE_THROTTLE, PublicRoute, ApiTrigger, QueueTrigger, ScheduleTrigger,
+    KeyAttribute,
+    IndexSpec,
+    TableSpec,
+    table_from_model,
+    TopicSpec,
+    Subscription,
+    QueueSpec,
+    EventRuleSpec,
+    BucketSpec,
+    MailReceiptSpec,
+    SecretSpec,
+    StateMachineSpec,
+    Throttle,
+    STAGE_THROTTLE,
+    PUBLIC_ROUTE_THROTTLE,
+    PublicRoute,
+    ApiTrigger,
+    QueueTrigger,
+    ScheduleTrigger,
 )
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -94,8 +112,10 @@ class FunctionSpec:
             start_executions=_in_order(needs.starts),
             stop_executions=_in_order(needs.stops),
             answer_tasks=_in_order(needs.answers),
-            read_secrets=((ACK_SECRET,) if needs.signs_ack_links else ()) + ((WEBHOOK_SECRET,) if needs.signs_webhooks else ())
-            + ((SLACK_BOT_TOKEN,) if _posts_to_slack(needs) else ()) + ((SLACK_SIGNING_SECRET,) if needs.verifies_slack else ()),
+            read_secrets=((ACK_SECRET,) if needs.signs_ack_links else ())
+            + ((WEBHOOK_SECRET,) if needs.signs_webhooks else ())
+            + ((SLACK_BOT_TOKEN,) if _posts_to_slack(needs) else ())
+            + ((SLACK_SIGNING_SECRET,) if needs.verifies_slack else ()),
             read_objects=(MAIL_BUCKET,) if needs.reads_mail else (),
             send_email=EffectKind.EMAIL in needs.effects,
             send_sms=EffectKind.SMS in needs.effects,
@@ -171,7 +191,9 @@ class Topology:
     def visibility_timeout_seconds(self, queue: QueueSpec) -> int:
         """The queue's own, raised to VISIBILITY_TIMEOUT_FACTOR times the timeout of any function it triggers."""
         consumer_timeouts = [
-            f.timeout_seconds for f in self.functions if isinstance(f.trigger, QueueTrigger) and f.trigger.queue == queue.name
+            f.timeout_seconds
+            for f in self.functions
+            if isinstance(f.trigger, QueueTrigger) and f.trigger.queue == queue.name
         ]
         return max([queue.visibility_timeout_seconds, *(VISIBILITY_TIMEOUT_FACTOR * t for t in consumer_timeouts)])
 
@@ -196,7 +218,6 @@ MAIL_QUEUE = "mail"
 MACHINES = machines.ALL
 
 
-
 def _posts_to_slack(needs: Needs) -> bool:
     """Slack's Web API: chat channels and their buttons, and people's direct messages (their notification rules)."""
     return needs.posts_to_slack or EffectKind.CHAT in needs.effects
@@ -217,9 +238,7 @@ def _state_machine(name: str, queue: str = "notify") -> StateMachineSpec:
 
 
 TOPOLOGY = Topology(
-    tables=(
-        table_from_model(TABLE, TABLE_MODEL, *ALL_RECORDS, ttl_attribute=EXPIRY_ATTRIBUTE),
-    ),
+    tables=(table_from_model(TABLE, TABLE_MODEL, *ALL_RECORDS, ttl_attribute=EXPIRY_ATTRIBUTE),),
     topics=(
         TopicSpec(ALARMS_TOPIC, "CloudWatch alarm actions publish here"),
         TopicSpec(EVENTS_TOPIC, "Incident lifecycle events; consumers subscribe with filter policies"),
@@ -228,13 +247,17 @@ TOPOLOGY = Topology(
         # Also fed by the alarm-state-changes EventBridge rule (event_rules, below).
         # An alarm is what must never be lost: ten deliveries (about 30 minutes) before its DLQ. Five ran out once in
         # the fault suite, at 10 % faults on a busy machine (no time left in the invocation to retry in place).
-        QueueSpec("intake", subscriptions=(Subscription(ALARMS_TOPIC, raw_message_delivery=False),), max_receive_count=10),
+        QueueSpec(
+            "intake", subscriptions=(Subscription(ALARMS_TOPIC, raw_message_delivery=False),), max_receive_count=10
+        ),
         # Also woken by the maintenance state machine (maintenance.ended).
         QueueSpec("classify", subscriptions=(Subscription(EVENTS_TOPIC, True, {"type": [EventType.OPENED.value]}),)),
         # Fed by the state machines: pages, acknowledgement watch, SLA, reminders, confirmation window.
         QueueSpec("notify"),
         # Every incident event, for the outgoing webhooks; each attempt on Standard Webhooks' schedule (about 28 h).
-        QueueSpec(WEBHOOKS_QUEUE, subscriptions=(Subscription(EVENTS_TOPIC, True),), max_receive_count=webhooks.ATTEMPTS),
+        QueueSpec(
+            WEBHOOKS_QUEUE, subscriptions=(Subscription(EVENTS_TOPIC, True),), max_receive_count=webhooks.ATTEMPTS
+        ),
         # Every incident event, for the chat channels (Slack, Teams, Google Chat).
         QueueSpec(CHAT_QUEUE, subscriptions=(Subscription(EVENTS_TOPIC, True),), max_receive_count=chat.ATTEMPTS),
         # Fed by the mail bucket's event notifications (buckets, below): one S3 event per received message.
@@ -244,32 +267,67 @@ TOPOLOGY = Topology(
         FunctionSpec(
             name="api",
             description="HTTP API: report, read, acknowledge, hold, escalate, resolve, reopen incidents; on-call schedules",
-            trigger=ApiTrigger(public_routes=(
-                # People, one click each: a handful a second is plenty even in a storm.
-                PublicRoute("/ack/{token}", ("GET", "POST"),
-                            "the one-click link's HMAC-signed, expiring, single-use token (people click it from a phone)",
-                            Throttle(rate_per_second=5, burst=10)),
-                # One request per alert; PagerDuty's senders retry a 429 (PagerDuty itself allows 120 a minute per key).
-                PublicRoute("/v2/enqueue", ("POST",),
-                            "the routing key in the body, an integration key of one service (PagerDuty Events API v2)",
-                            Throttle(rate_per_second=20, burst=40)),
-                # Calendar apps poll a feed every few hours at most.
-                PublicRoute("/feeds/{token}/calendar.ics", ("GET",),
-                            "a person's secret calendar feed token in the path (stored as SHA-256, revocable)",
-                            Throttle(rate_per_second=5, burst=10)),
-                PublicRoute("/v2/change/enqueue", ("POST",),
-                            "the routing key in the body, an integration key of one service (PagerDuty Change Events)"),
-                PublicRoute("/v1/alertmanager/{routing_key}", ("POST",),
-                            "the routing key in the path, an integration key of one service (Alertmanager webhook)"),
-                # People clicking and typing in Slack: a few a second.
-                PublicRoute("/chat/slack/interactions", ("POST",), "Slack's signature with the app's signing secret",
-                            Throttle(rate_per_second=5, burst=20)),
-                PublicRoute("/chat/slack/commands", ("POST",), "Slack's signature with the app's signing secret",
-                            Throttle(rate_per_second=5, burst=20)),
-            )),
+            trigger=ApiTrigger(
+                public_routes=(
+                    # People, one click each: a handful a second is plenty even in a storm.
+                    PublicRoute(
+                        "/ack/{token}",
+                        ("GET", "POST"),
+                        "the one-click link's HMAC-signed, expiring, single-use token (people click it from a phone)",
+                        Throttle(rate_per_second=5, burst=10),
+                    ),
+                    # One request per alert; PagerDuty's senders retry a 429 (PagerDuty itself allows 120 a minute per key).
+                    PublicRoute(
+                        "/v2/enqueue",
+                        ("POST",),
+                        "the routing key in the body, an integration key of one service (PagerDuty Events API v2)",
+                        Throttle(rate_per_second=20, burst=40),
+                    ),
+                    # Calendar apps poll a feed every few hours at most.
+                    PublicRoute(
+                        "/feeds/{token}/calendar.ics",
+                        ("GET",),
+                        "a person's secret calendar feed token in the path (stored as SHA-256, revocable)",
+                        Throttle(rate_per_second=5, burst=10),
+                    ),
+                    PublicRoute(
+                        "/v2/change/enqueue",
+                        ("POST",),
+                        "the routing key in the body, an integration key of one service (PagerDuty Change Events)",
+                    ),
+                    PublicRoute(
+                        "/v1/alertmanager/{routing_key}",
+                        ("POST",),
+                        "the routing key in the path, an integration key of one service (Alertmanager webhook)",
+                    ),
+                    # People clicking and typing in Slack: a few a second.
+                    PublicRoute(
+                        "/chat/slack/interactions",
+                        ("POST",),
+                        "Slack's signature with the app's signing secret",
+                        Throttle(rate_per_second=5, burst=20),
+                    ),
+                    PublicRoute(
+                        "/chat/slack/commands",
+                        ("POST",),
+                        "Slack's signature with the app's signing secret",
+                        Throttle(rate_per_second=5, burst=20),
+                    ),
+                )
+            ),
             # Reports and monitoring tools' alerts, people's commands, stakeholder updates and reviews.
-            runs=(AlertIntake, Lifecycle, Resolution, Duties, Reviews, ChangeEvents, WebhookSecrets, WebhookReplay, ChatActions,
-                  MyContacts),
+            runs=(
+                AlertIntake,
+                Lifecycle,
+                Resolution,
+                Duties,
+                Reviews,
+                ChangeEvents,
+                WebhookSecrets,
+                WebhookReplay,
+                ChatActions,
+                MyContacts,
+            ),
             memory_mb=PAGING_MEMORY_MB,
         ),
         FunctionSpec(
@@ -330,19 +388,31 @@ TOPOLOGY = Topology(
         _state_machine(machines.QUIET),
         _state_machine(machines.DIGEST),
     ),
-    secrets=(SecretSpec(ACK_SECRET, "Signs the one-click acknowledgement links in emails and SMS"),
-             SecretSpec(WEBHOOK_SECRET, "The key each outgoing webhook subscription's signing secret derives from"),
-             SecretSpec(SLACK_BOT_TOKEN, "The Slack app's bot token (xoxb-…): put it here to post in Slack (docs/chat.md)"),
-             SecretSpec(SLACK_SIGNING_SECRET, "The Slack app's signing secret: put it here to take its buttons and /firebell (docs/chat.md)"),),
+    secrets=(
+        SecretSpec(ACK_SECRET, "Signs the one-click acknowledgement links in emails and SMS"),
+        SecretSpec(WEBHOOK_SECRET, "The key each outgoing webhook subscription's signing secret derives from"),
+        SecretSpec(SLACK_BOT_TOKEN, "The Slack app's bot token (xoxb-…): put it here to post in Slack (docs/chat.md)"),
+        SecretSpec(
+            SLACK_SIGNING_SECRET,
+            "The Slack app's signing secret: put it here to take its buttons and /firebell (docs/chat.md)",
+        ),
+    ),
     buckets=(
         # Received mail, kept as SES stored it (the original and its attachments) for 90 days.
-        BucketSpec(MAIL_BUCKET, "Mail received at the intake addresses, as SES stores it", expire_after_days=90,
-                   prefix=INBOUND_PREFIX, notify_queue=MAIL_QUEUE),
+        BucketSpec(
+            MAIL_BUCKET,
+            "Mail received at the intake addresses, as SES stores it",
+            expire_after_days=90,
+            prefix=INBOUND_PREFIX,
+            notify_queue=MAIL_QUEUE,
+        ),
     ),
     mail_receipt=MailReceiptSpec(bucket=MAIL_BUCKET),
     event_rules=(
         # Every alarm's state changes, composite and metric-math included, with or without alarm actions.
-        EventRuleSpec("alarm-state-changes", "CloudWatch alarm state changes to intake", ALARM_STATE_CHANGE_PATTERN, "intake"),
+        EventRuleSpec(
+            "alarm-state-changes", "CloudWatch alarm state changes to intake", ALARM_STATE_CHANGE_PATTERN, "intake"
+        ),
     ),
     monitoring=MonitoringSpec(),
 )

@@ -68,10 +68,23 @@ class InMemoryIncidentStore:
     """IncidentStore with DynamoIncidentStore's transaction and conditional-write semantics, behind one lock."""
 
     # The port calls that write (what DynamoDB bills as a write request; a transaction is one).
-    WRITES = frozenset({
-        "next_reference", "commit", "record_signals", "log_repeat", "replace_dedup", "claim_effect", "complete_effect", "complete_effects",
-        "release_effect", "count_sms", "hold_sms", "close_digest", "add_facts",
-    })
+    WRITES = frozenset(
+        {
+            "next_reference",
+            "commit",
+            "record_signals",
+            "log_repeat",
+            "replace_dedup",
+            "claim_effect",
+            "complete_effect",
+            "complete_effects",
+            "release_effect",
+            "count_sms",
+            "hold_sms",
+            "close_digest",
+            "add_facts",
+        }
+    )
 
     def __init__(self) -> None:
         self._lock = threading.RLock()
@@ -86,7 +99,9 @@ class InMemoryIncidentStore:
         self._once: dict[str, datetime] = {}
         self._facts: dict[str, IncidentFacts] = {}  # FACTS# items: incident id → facts
         self._last_fix: dict[str, IncidentFacts] = {}  # LASTFIX# items: dedup key → facts of its last closed incident
-        self._sms_windows: dict[tuple[str, int], dict] = {}  # {"sent": set of effect ids, "held": {effect id: item}, "closed_at"}
+        self._sms_windows: dict[
+            tuple[str, int], dict
+        ] = {}  # {"sent": set of effect ids, "held": {effect id: item}, "closed_at"}
         self.calls: collections.Counter[str] = collections.Counter()
         self._fail: collections.deque[tuple[str, Exception, bool]] = collections.deque()
 
@@ -185,9 +200,13 @@ class InMemoryIncidentStore:
             for entry in change.entries:
                 self._append(entry)
             for effect in change.effects(committed.version):
-                self._effects[effect.effect_id] = {"effect": effect.model_copy(deep=True),
-                                                   "status": EffectStatus.SENDING if change.claimed_until else EffectStatus.PENDING,
-                                                   "lease_until": change.claimed_until, "committed_at": change.now, "result": None}
+                self._effects[effect.effect_id] = {
+                    "effect": effect.model_copy(deep=True),
+                    "status": EffectStatus.SENDING if change.claimed_until else EffectStatus.PENDING,
+                    "lease_until": change.claimed_until,
+                    "committed_at": change.now,
+                    "result": None,
+                }
             for once in change.once:
                 self._once[once.key] = once.expires_at
             if change.facts is not None:
@@ -195,7 +214,10 @@ class InMemoryIncidentStore:
                 if committed.dedup_key and not change.facts.auto_resolved:
                     self._last_fix[committed.dedup_key] = change.facts.model_copy(deep=True)
             if change.idempotency:
-                self._idempotency[change.idempotency.key] = (change.idempotency.incident_id, change.idempotency.fingerprint)
+                self._idempotency[change.idempotency.key] = (
+                    change.idempotency.incident_id,
+                    change.idempotency.fingerprint,
+                )
             for mark in marks:
                 self._apply_mark(mark)
         self._fault("commit", after=True)
@@ -215,7 +237,9 @@ class InMemoryIncidentStore:
 
     # deduplication: one pointer per alert key, stored as DynamoDB holds it (ISO strings, absent = missing)
 
-    def record_signals(self, dedup_key: str, candidate_id: str, seen_at: datetime, message_ids: Sequence[str | None]) -> DedupState:
+    def record_signals(
+        self, dedup_key: str, candidate_id: str, seen_at: datetime, message_ids: Sequence[str | None]
+    ) -> DedupState:
         self._count("record_signals")
         self._fault("record_signals", after=False)
         named = list(dict.fromkeys(m for m in message_ids if m is not None))
@@ -247,7 +271,9 @@ class InMemoryIncidentStore:
             pointer = self._dedup.get(dedup_key)
             return _dedup_state(pointer, None) if pointer is not None else None
 
-    def log_repeat(self, dedup_key: str, incident_id: str, logged_before: datetime | None, entry: TimelineEntry) -> bool:
+    def log_repeat(
+        self, dedup_key: str, incident_id: str, logged_before: datetime | None, entry: TimelineEntry
+    ) -> bool:
         self._count("log_repeat")
         with self._lock:
             pointer = self._dedup.get(dedup_key)
@@ -260,15 +286,29 @@ class InMemoryIncidentStore:
             self._append(entry)
             return True
 
-    def replace_dedup(self, dedup_key: str, old_incident_id: str, candidate_id: str, seen_at: datetime,
-                      message_id: str | None = None, occurrences: int = 1) -> bool:
+    def replace_dedup(
+        self,
+        dedup_key: str,
+        old_incident_id: str,
+        candidate_id: str,
+        seen_at: datetime,
+        message_id: str | None = None,
+        occurrences: int = 1,
+    ) -> bool:
         self._count("replace_dedup")
         now = seen_at.isoformat()
         with self._lock:
             pointer = self._dedup.get(dedup_key)
             if pointer is None or pointer.get("incident_id") != old_incident_id:
                 return False
-            pointer.update(incident_id=candidate_id, first_seen=now, last_seen=now, previous_seen=now, occurrences=occurrences, created=False)
+            pointer.update(
+                incident_id=candidate_id,
+                first_seen=now,
+                last_seen=now,
+                previous_seen=now,
+                occurrences=occurrences,
+                created=False,
+            )
             pointer.pop("resolved_at", None)
             pointer.pop("last_logged_at", None)
             pointer.pop("claim_message", None)
@@ -279,7 +319,9 @@ class InMemoryIncidentStore:
     # timeline
 
     def _append(self, entry: TimelineEntry) -> None:
-        self._timeline.setdefault(entry.incident_id, []).append((entry.at, next(self._sequence), entry.model_copy(deep=True)))
+        self._timeline.setdefault(entry.incident_id, []).append(
+            (entry.at, next(self._sequence), entry.model_copy(deep=True))
+        )
 
     def last_fix(self, dedup_key: str) -> IncidentFacts | None:
         self._count("last_fix")
@@ -305,7 +347,11 @@ class InMemoryIncidentStore:
         last_month = before.astimezone(UTC).replace(day=1) - timedelta(days=1)
         since = last_month.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
         with self._lock:
-            found = sorted((f for f in self._facts.values() if since <= f.opened_at < before), key=lambda f: f.opened_at, reverse=True)
+            found = sorted(
+                (f for f in self._facts.values() if since <= f.opened_at < before),
+                key=lambda f: f.opened_at,
+                reverse=True,
+            )
             return [f.model_copy(deep=True) for f in found[:limit]]
 
     def timeline(self, incident_id: str) -> list[TimelineEntry]:
@@ -319,25 +365,35 @@ class InMemoryIncidentStore:
     def pending_effects(self, incident_id: str) -> list[Effect]:
         self._count("pending_effects")
         with self._lock:
-            found = [e for e in self._effects.values() if e["effect"].incident_id == incident_id
-                     and e["status"] in (EffectStatus.PENDING, EffectStatus.SENDING)]
+            found = [
+                e
+                for e in self._effects.values()
+                if e["effect"].incident_id == incident_id
+                and e["status"] in (EffectStatus.PENDING, EffectStatus.SENDING)
+            ]
             return [e["effect"].model_copy(deep=True) for e in sorted(found, key=lambda e: _commit_order(e["effect"]))]
 
-    def claim_effect(self, effect: Effect, now: datetime, lease_until: datetime, ours_until: datetime | None = None) -> bool:
+    def claim_effect(
+        self, effect: Effect, now: datetime, lease_until: datetime, ours_until: datetime | None = None
+    ) -> bool:
         self._count("claim_effect")
         self._fault("claim_effect", after=False)
         with self._lock:
             item = self._effects.get(effect.effect_id)
             if item is None:
                 return False
-            free = item["status"] is EffectStatus.PENDING or (item["status"] is EffectStatus.SENDING and (
-                item["lease_until"] < now or (ours_until is not None and item["lease_until"] == ours_until)))
+            free = item["status"] is EffectStatus.PENDING or (
+                item["status"] is EffectStatus.SENDING
+                and (item["lease_until"] < now or (ours_until is not None and item["lease_until"] == ours_until))
+            )
             if not free:
                 return False
             item.update(status=EffectStatus.SENDING, lease_until=lease_until)
             return True
 
-    def complete_effect(self, effect: Effect, status: EffectStatus, result: str, entries: list[TimelineEntry] = ()) -> None:
+    def complete_effect(
+        self, effect: Effect, status: EffectStatus, result: str, entries: list[TimelineEntry] = ()
+    ) -> None:
         self._count("complete_effect")
         self._fault("complete_effect", after=False)
         with self._lock:
@@ -373,8 +429,11 @@ class InMemoryIncidentStore:
     def outbox(self, committed_before: datetime, limit: int = 100) -> list[Effect]:
         self._count("outbox")
         with self._lock:
-            found = [e for e in self._effects.values()
-                     if e["status"] in (EffectStatus.PENDING, EffectStatus.SENDING) and e["committed_at"] < committed_before]
+            found = [
+                e
+                for e in self._effects.values()
+                if e["status"] in (EffectStatus.PENDING, EffectStatus.SENDING) and e["committed_at"] < committed_before
+            ]
             found.sort(key=lambda e: e["committed_at"])
             return [e["effect"].model_copy(deep=True) for e in found[:limit]]
 
@@ -414,22 +473,32 @@ class InMemoryIncidentStore:
                 return False
             item["closed_at"] = at
             if effect is not None:
-                self._effects[effect.effect_id] = {"effect": effect.model_copy(deep=True), "status": EffectStatus.PENDING,
-                                                   "lease_until": None, "committed_at": at, "result": None}
+                self._effects[effect.effect_id] = {
+                    "effect": effect.model_copy(deep=True),
+                    "status": EffectStatus.PENDING,
+                    "lease_until": None,
+                    "committed_at": at,
+                    "result": None,
+                }
         self._fault("close_digest", after=True)
         return True
 
     def held_sms(self, person: str, window: int) -> list[dict]:
         self._count("held_sms")
         with self._lock:
-            return sorted(copy.deepcopy(list(self._sms_window(person, window)["held"].values())), key=lambda held: held["held_at"])
+            return sorted(
+                copy.deepcopy(list(self._sms_window(person, window)["held"].values())), key=lambda held: held["held_at"]
+            )
 
     # inspection helpers for tests (not part of the port)
 
     def effects(self, incident_id: str | None = None) -> list[tuple[Effect, EffectStatus]]:
         with self._lock:
-            return [(e["effect"].model_copy(deep=True), e["status"]) for e in self._effects.values()
-                    if incident_id is None or e["effect"].incident_id == incident_id]
+            return [
+                (e["effect"].model_copy(deep=True), e["status"])
+                for e in self._effects.values()
+                if incident_id is None or e["effect"].incident_id == incident_id
+            ]
 
     def create(self, incident: Incident) -> Incident:
         """Put an incident as it is (tests that need one in a given state)."""
@@ -480,8 +549,9 @@ def _when(text: str | None) -> datetime | None:
     return datetime.fromisoformat(text) if text else None
 
 
-def _dedup_state(pointer: dict, candidate_id: str | None, message_ids: Sequence[str] = (), counted: int = 0,
-                 replayed: bool = False) -> DedupState:
+def _dedup_state(
+    pointer: dict, candidate_id: str | None, message_ids: Sequence[str] = (), counted: int = 0, replayed: bool = False
+) -> DedupState:
     """As firebell.data.store._dedup_state reads a DEDUP item."""
     occurrences = int(pointer.get("occurrences") or 0)
     return DedupState(
@@ -492,10 +562,13 @@ def _dedup_state(pointer: dict, candidate_id: str | None, message_ids: Sequence[
         created=pointer.get("created") is not False,  # pointers from before `created` existed were written
         resolved_at=_when(pointer.get("resolved_at")),
         last_logged_at=_when(pointer.get("last_logged_at")),
-        claimed=(pointer.get("claim_message") in message_ids) if message_ids else (
-            candidate_id is not None and pointer["incident_id"] == candidate_id and occurrences == counted),
+        claimed=(pointer.get("claim_message") in message_ids)
+        if message_ids
+        else (candidate_id is not None and pointer["incident_id"] == candidate_id and occurrences == counted),
         replayed=replayed,
-        previous_seen=_when(pointer.get("previous_seen")) if not replayed or pointer.get("last_message") in message_ids else None,
+        previous_seen=_when(pointer.get("previous_seen"))
+        if not replayed or pointer.get("last_message") in message_ids
+        else None,
         counted=counted,
     )
 

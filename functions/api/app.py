@@ -104,6 +104,7 @@ def _error(status: HTTPStatus, code: str, message: str) -> Response:
 
 # --- one place where exceptions become HTTP answers: domain/errors.py's table ----------------------------
 
+
 def refusal(error: Exception) -> Response:
     answer = http_answer(error)
     if answer is None:  # raised on purpose, but not a refusal of the request (e.g. a ConfigError)
@@ -114,7 +115,9 @@ def refusal(error: Exception) -> Response:
     headers = {"Allow": ", ".join(error.allowed)} if isinstance(error, MethodNotAllowed) else None
     if isinstance(error, Unauthenticated):  # RFC 9110: a 401 names the schemes that would do
         headers = {"WWW-Authenticate": 'Bearer realm="firebell"'}
-    return Response(status_code=answer.status, content_type="application/json", body=http_body(error, answer), headers=headers)
+    return Response(
+        status_code=answer.status, content_type="application/json", body=http_body(error, answer), headers=headers
+    )
 
 
 app.exception_handler(FirebellError)(refusal)
@@ -181,7 +184,9 @@ def create_incident(
         headers["Idempotent-Replayed"] = "true"
     else:
         metrics.add_metric(name="IncidentsReported", unit=MetricUnit.Count, value=1)
-    return Response(HTTPStatus.CREATED, "application/json", incidents.read(incident).model_dump(mode="json"), headers=headers)
+    return Response(
+        HTTPStatus.CREATED, "application/json", incidents.read(incident).model_dump(mode="json"), headers=headers
+    )
 
 
 @app.get("/incidents", summary="List incidents, newest first")
@@ -189,8 +194,13 @@ def list_incidents(
     status: Annotated[Status | None, Query()] = None,
     priority: Annotated[Priority | None, Query()] = None,
     team: Annotated[str | None, Query(max_length=128)] = None,
-    reporter: Annotated[str | None, Query(max_length=128, description="Who reported them (a person's id, or `me`); "
-                                          "a reporter's list is always their own")] = None,
+    reporter: Annotated[
+        str | None,
+        Query(
+            max_length=128,
+            description="Who reported them (a person's id, or `me`); a reporter's list is always their own",
+        ),
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 25,
     cursor: Annotated[str | None, Query(max_length=2048)] = None,
 ) -> IncidentPage:
@@ -230,8 +240,11 @@ def resolve_incident(incident_id: str, request: ResolveRequest) -> IncidentRead:
     return wiring.incidents().read(outcome.incident)
 
 
-@app.post("/incidents/<incident_id>/notes", summary="Add a note to the timeline",
-          responses={201: {"description": "The note, as it is on the timeline"}})
+@app.post(
+    "/incidents/<incident_id>/notes",
+    summary="Add a note to the timeline",
+    responses={201: {"description": "The note, as it is on the timeline"}},
+)
 def add_note(incident_id: str, request: NoteRequest) -> Response[TimelineEntry]:
     entry = wiring.lifecycle().add_note(incident_id, guard.actor(app), request.text)
     return Response(HTTPStatus.CREATED, "application/json", entry.model_dump(mode="json"))
@@ -242,7 +255,9 @@ def read_timeline(incident_id: str) -> Timeline:
     return guard.for_caller(app, Timeline(items=wiring.incidents().timeline(incident_id)))
 
 
-@app.post("/incidents/<incident_id>/hold", summary="Put on hold (waiting on someone outside the team): SLA clocks pause")
+@app.post(
+    "/incidents/<incident_id>/hold", summary="Put on hold (waiting on someone outside the team): SLA clocks pause"
+)
 def hold_incident(incident_id: str, request: ReasonRequest) -> IncidentRead:
     return wiring.incidents().read(wiring.lifecycle().hold(incident_id, guard.actor(app), request.reason).incident)
 
@@ -268,8 +283,11 @@ def reopen_incident(incident_id: str, request: ReasonRequest) -> IncidentRead:
     return wiring.incidents().read(wiring.resolution().reopen(incident_id, guard.actor(app), request.reason).incident)
 
 
-@app.post("/incidents/<incident_id>/updates", summary="Post a stakeholder update (emailed to the team's stakeholders)",
-          responses={201: {"description": "The update, as it is on the timeline"}})
+@app.post(
+    "/incidents/<incident_id>/updates",
+    summary="Post a stakeholder update (emailed to the team's stakeholders)",
+    responses={201: {"description": "The update, as it is on the timeline"}},
+)
 def post_stakeholder_update(incident_id: str, request: StakeholderUpdateRequest) -> Response[Timeline]:
     posted, _ = wiring.duties().post_update(incident_id, guard.actor(app), request.message)
     return Response(HTTPStatus.CREATED, "application/json", {"items": [posted.model_dump(mode="json")]})
@@ -277,7 +295,9 @@ def post_stakeholder_update(incident_id: str, request: StakeholderUpdateRequest)
 
 @app.post("/incidents/<incident_id>/review", summary="Complete the post-incident review")
 def complete_review(incident_id: str, request: ReviewRequest) -> IncidentRead:
-    return wiring.incidents().read(wiring.duties().complete_review(incident_id, guard.actor(app), request.summary).incident)
+    return wiring.incidents().read(
+        wiring.duties().complete_review(incident_id, guard.actor(app), request.summary).incident
+    )
 
 
 _ACK_PAGE = """<!doctype html><html><head><meta charset="utf-8"><title>firebell</title></head>
@@ -285,22 +305,35 @@ _ACK_PAGE = """<!doctype html><html><head><meta charset="utf-8"><title>firebell<
 
 
 _HTML = {"text/html": {"schema": {"type": "string"}}}
-_LINK_GONE = {"description": "The link is forged, expired, used, or its incident moved on (an HTML page saying which)",
-              "content": _HTML}
+_LINK_GONE = {
+    "description": "The link is forged, expired, used, or its incident moved on (an HTML page saying which)",
+    "content": _HTML,
+}
 
 
-@app.get("/ack/<token>", summary="The page an acknowledgement link opens: a button that acknowledges",
-         responses={200: {"description": "The page, with its button", "content": _HTML}})
+@app.get(
+    "/ack/<token>",
+    summary="The page an acknowledgement link opens: a button that acknowledges",
+    responses={200: {"description": "The page, with its button", "content": _HTML}},
+)
 def acknowledge_link_page(token: str) -> Response[str]:
     """What a person sees on opening the link in a page (email or SMS). Opening it changes nothing."""
     # A GET never acknowledges: mail scanners open links, and must not silence a page.
-    body = ('<h1>Acknowledge this incident?</h1><p>Acknowledging stops paging.</p>'
-            f'<form method="post" action="{html.escape(token)}"><button type="submit">Acknowledge</button></form>')
+    body = (
+        "<h1>Acknowledge this incident?</h1><p>Acknowledging stops paging.</p>"
+        f'<form method="post" action="{html.escape(token)}"><button type="submit">Acknowledge</button></form>'
+    )
     return Response(HTTPStatus.OK, "text/html; charset=utf-8", _ACK_PAGE.format(body=body))
 
 
-@app.post("/ack/<token>", summary="Acknowledge by link (the page's button)",
-          responses={200: {"description": "Acknowledged: paging has stopped (an HTML page)", "content": _HTML}, 410: _LINK_GONE})
+@app.post(
+    "/ack/<token>",
+    summary="Acknowledge by link (the page's button)",
+    responses={
+        200: {"description": "Acknowledged: paging has stopped (an HTML page)", "content": _HTML},
+        410: _LINK_GONE,
+    },
+)
 def acknowledge_by_link(token: str) -> Response[str]:
     """Acknowledges the incident the link was sent for, as the person it was sent to. The token is HMAC-signed,
     expires, and works once."""
@@ -310,7 +343,11 @@ def acknowledge_by_link(token: str) -> Response[str]:
         # The incident moved on (resolved, already acknowledged): for the link's holder, the link is gone.
         link_refusal = refused if isinstance(refused, InvalidAckLink) else InvalidAckLink(str(refused))
         status = HTTP_ANSWERS[InvalidAckLink].status
-        return Response(status, "text/html; charset=utf-8", _ACK_PAGE.format(body=f"<h1>Not acknowledged</h1><p>{html.escape(str(link_refusal))}</p>"))
+        return Response(
+            status,
+            "text/html; charset=utf-8",
+            _ACK_PAGE.format(body=f"<h1>Not acknowledged</h1><p>{html.escape(str(link_refusal))}</p>"),
+        )
     message = f"<h1>{incident.reference} acknowledged</h1><p>Paging has stopped. Thank you, {html.escape(incident.acknowledged_by or '')}.</p>"
     return Response(HTTPStatus.OK, "text/html; charset=utf-8", _ACK_PAGE.format(body=message))
 

@@ -73,7 +73,9 @@ def who_am_i() -> Me:
     if caller.kind == "machine":  # its IAM policy is its authority: it may call every route a role may
         return Me(person=caller.actor, name=caller.principal or "", roles=_ordered(ALL_ROLES), kind="machine")
     person = wiring.effective_config().directory.person(caller.actor)
-    return Me(person=caller.actor, name=person.name if person else caller.actor, roles=_ordered(caller.roles), kind="person")
+    return Me(
+        person=caller.actor, name=person.name if person else caller.actor, roles=_ordered(caller.roles), kind="person"
+    )
 
 
 def _session_secret() -> bytes:
@@ -89,9 +91,14 @@ def _cookie(token: str, max_age: int) -> str:
     return f"firebell_session={token}; Path=/; Max-Age={max_age}; HttpOnly; SameSite=Strict"
 
 
-@router.post("/auth/local/sign-in", summary="Sign in locally as any person of the config (no password; local runtime only)",
-             responses={200: {"description": "Signed in: the token (also set as the firebell_session cookie)"},
-                        404: {"description": "Not the local runtime: deployed, people sign in with Cognito"}})
+@router.post(
+    "/auth/local/sign-in",
+    summary="Sign in locally as any person of the config (no password; local runtime only)",
+    responses={
+        200: {"description": "Signed in: the token (also set as the firebell_session cookie)"},
+        404: {"description": "Not the local runtime: deployed, people sign in with Cognito"},
+    },
+)
 def sign_in(request: SignInRequest) -> Response[SignedIn]:
     """Answers a session token for the person, valid 12 hours: send it as `Authorization: Bearer <token>`, or let
     the browser send the `firebell_session` cookie set here. The roles are the person's `roles` in config/firebell.yaml
@@ -104,21 +111,32 @@ def sign_in(request: SignInRequest) -> Response[SignedIn]:
         raise UnknownPerson(request.person, field="body.person")
     token, session = issue(person.id, person.roles, secret, wiring.utc_now())
     body = SignedIn(token=token, person=person.id, roles=_ordered(session.roles), expires_at=session.expires_at)
-    return Response(HTTPStatus.OK, "application/json", body.model_dump(mode="json"),
-                    headers={"Set-Cookie": _cookie(token, SESSION_HOURS * 3600), "Cache-Control": "no-store"})
+    return Response(
+        HTTPStatus.OK,
+        "application/json",
+        body.model_dump(mode="json"),
+        headers={"Set-Cookie": _cookie(token, SESSION_HOURS * 3600), "Cache-Control": "no-store"},
+    )
 
 
-@router.post("/auth/local/sign-out", summary="Sign out locally: the session cookie is dropped (local runtime only)",
-             responses={204: {"description": "Signed out"},
-                        404: {"description": "Not the local runtime"}})
+@router.post(
+    "/auth/local/sign-out",
+    summary="Sign out locally: the session cookie is dropped (local runtime only)",
+    responses={204: {"description": "Signed out"}, 404: {"description": "Not the local runtime"}},
+)
 def sign_out() -> Response[None]:
     """Drops the `firebell_session` cookie. A token kept elsewhere stays valid until it expires."""
     return Response(HTTPStatus.NO_CONTENT, None, None, headers={"Set-Cookie": _cookie("", 0)})  # HTTP: no body on 204
 
 
-@router.get("/auth/local/people", summary="The people the local sign-in offers, with their roles (local runtime only)",
-            responses={200: {"description": "Everyone of the directory, with their roles"},
-                       404: {"description": "Not the local runtime"}})
+@router.get(
+    "/auth/local/people",
+    summary="The people the local sign-in offers, with their roles (local runtime only)",
+    responses={
+        200: {"description": "Everyone of the directory, with their roles"},
+        404: {"description": "Not the local runtime"},
+    },
+)
 def local_people() -> People:
     directory = wiring.effective_config().directory
     return People(items=[PersonChoice(id=p.id, name=p.name, roles=_ordered(p.roles)) for p in directory.people])

@@ -13,7 +13,9 @@ from firebell import wiring
 router = Router()
 
 
-@router.get("/directory", summary="The directory: people, teams, schedules, escalation policies, services (no phone "
-                                  "numbers or routing keys)")
+@router.get(
+    "/directory",
+    summary="The directory: people, teams, schedules, escalation policies, services (no phone numbers or routing keys)",
+)
 def readable_directory() -> dict[str, Any]:
     return {"directory": wiring.effective_config().directory.readable()}

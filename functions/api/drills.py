@@ -1,8 +1,8 @@
 """Training drills (docs/reports.md#training-drills). Included by app.py.
 
-  POST /drills                 start one: a synthetic incident paged through the real policy and schedules
-  POST /drills/<id>/end        end it in one step: resolved, closed, every timer stopped
-  GET  /drills/<id>            its report: who was paged when, each responder's time to acknowledge
+POST /drills                 start one: a synthetic incident paged through the real policy and schedules
+POST /drills/<id>/end        end it in one step: resolved, closed, every timer stopped
+GET  /drills/<id>            its report: who was paged when, each responder's time to acknowledge
 """
 
 from __future__ import annotations
@@ -29,28 +29,48 @@ else:  # Lambda: this folder is the asset's root
 router = Router()
 
 
-@router.post("/drills", summary="Start a drill: a synthetic incident, marked as a drill, paged through the real policy and schedules",
-             description="With an Idempotency-Key header, a retry returns the drill the first request started (201, "
-                         "Idempotent-Replayed: true), as POST /incidents does.",
-             responses={201: {"description": "Started: the drill's incident, paged like any"},
-                        422: {"description": "Invalid request, or an Idempotency-Key already used with a different body"}})
-def start_drill(request: DrillStart,
-                idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", min_length=1, max_length=255)] = None,
-                ) -> Response[IncidentRead]:
+@router.post(
+    "/drills",
+    summary="Start a drill: a synthetic incident, marked as a drill, paged through the real policy and schedules",
+    description="With an Idempotency-Key header, a retry returns the drill the first request started (201, "
+    "Idempotent-Replayed: true), as POST /incidents does.",
+    responses={
+        201: {"description": "Started: the drill's incident, paged like any"},
+        422: {"description": "Invalid request, or an Idempotency-Key already used with a different body"},
+    },
+)
+def start_drill(
+    request: DrillStart,
+    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", min_length=1, max_length=255)] = None,
+) -> Response[IncidentRead]:
     actor = guard.actor(router)
-    incident, replayed = wiring.intake().start_drill(request, actor, f"{actor}|{idempotency_key}" if idempotency_key else None)
+    incident, replayed = wiring.intake().start_drill(
+        request, actor, f"{actor}|{idempotency_key}" if idempotency_key else None
+    )
     headers = {"Location": f"/drills/{incident.reference}"} | ({"Idempotent-Replayed": "true"} if replayed else {})
-    return Response(HTTPStatus.CREATED, "application/json", wiring.incidents().read(incident).model_dump(mode="json"), headers=headers)
+    return Response(
+        HTTPStatus.CREATED,
+        "application/json",
+        wiring.incidents().read(incident).model_dump(mode="json"),
+        headers=headers,
+    )
 
 
-@router.post("/drills/<incident_id>/end", summary="End a drill: resolved and closed at once, every timer stopped, nobody told",
-             responses={200: {"description": "Ended", "content": {"application/json": {"model": IncidentRead}}},
-                        409: {"description": "Not a drill"}})
+@router.post(
+    "/drills/<incident_id>/end",
+    summary="End a drill: resolved and closed at once, every timer stopped, nobody told",
+    responses={
+        200: {"description": "Ended", "content": {"application/json": {"model": IncidentRead}}},
+        409: {"description": "Not a drill"},
+    },
+)
 def end_drill(incident_id: str) -> IncidentRead:
     return wiring.incidents().read(wiring.resolution().end_drill(incident_id, guard.actor(router)).incident)
 
 
-@router.get("/drills/<incident_id>", summary="A drill's report: who was paged when, each responder's time to acknowledge")
+@router.get(
+    "/drills/<incident_id>", summary="A drill's report: who was paged when, each responder's time to acknowledge"
+)
 def drill(incident_id: str) -> DrillReport:
     incidents = wiring.incidents()
     incident = incidents.get(incident_id)

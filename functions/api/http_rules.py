@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from aws_lambda_powertools.event_handler import APIGatewayRestResolver
     from aws_lambda_powertools.utilities.data_classes.common import BaseProxyEvent
 
+
 def public_url(event: dict[str, Any]) -> str:
     """The URL this request reached the API at, up to the routes' paths: https://<domain>[/<stage or base path>].
     API Gateway sets requestContext.domainName (the execute-api host or the custom domain: never the client's Host

@@ -77,7 +77,9 @@ def _cognito_person(claims: Mapping[str, Any], directory: Directory) -> Caller:
     person = directory.person_by_email(email)
     if person is None:
         return Caller.stranger(email.strip()[:256])
-    return Caller.of_person(person.id, roles_from_groups(cognito_groups(claims.get("cognito:groups"))) | set(person.roles))
+    return Caller.of_person(
+        person.id, roles_from_groups(cognito_groups(claims.get("cognito:groups"))) | set(person.roles)
+    )
 
 
 def session_token(headers: Mapping[str, str]) -> str | None:

@@ -36,19 +36,31 @@ else:  # Lambda: this folder is the asset's root
 router = Router()
 logger = Logger(child=True)
 
-PAGERDUTY_REJECTION = {"type": "object", "required": ["status", "message", "errors"], "properties": {
-    "status": {"type": "string", "const": "invalid event"}, "message": {"type": "string"},
-    "errors": {"type": "array", "items": {"type": "string"}}}}
+PAGERDUTY_REJECTION = {
+    "type": "object",
+    "required": ["status", "message", "errors"],
+    "properties": {
+        "status": {"type": "string", "const": "invalid event"},
+        "message": {"type": "string"},
+        "errors": {"type": "array", "items": {"type": "string"}},
+    },
+}
 # Both /v2 routes refuse as PagerDuty does.
 PAGERDUTY_REFUSALS = {
-    400: {"description": "Invalid event, or unknown routing_key (PagerDuty's own answer format)",
-          "content": {"application/json": {"schema": PAGERDUTY_REJECTION}}},
+    400: {
+        "description": "Invalid event, or unknown routing_key (PagerDuty's own answer format)",
+        "content": {"application/json": {"schema": PAGERDUTY_REJECTION}},
+    },
     403: {"description": "A demo routing key, outside the local runtime"},
 }
 PAGERDUTY_EVENT = {
     "allOf": [{"$ref": "#/components/schemas/PagerDutyEnvelope"}],
-    "properties": {"payload": {"$ref": "#/components/schemas/PagerDutyPayload",
-                               "description": "Required for trigger; acknowledge and resolve ignore it"}},
+    "properties": {
+        "payload": {
+            "$ref": "#/components/schemas/PagerDutyPayload",
+            "description": "Required for trigger; acknowledge and resolve ignore it",
+        }
+    },
 }
 
 Answer = tuple[int, dict[str, Any]]
@@ -66,7 +78,9 @@ def pagerduty_rejection(problems: list[FieldProblem]) -> Answer:
     }
 
 
-def enqueue(body: bytes | str | None, config: Callable[[], FirebellConfig], service: Callable[[], AlertIntake]) -> Answer:
+def enqueue(
+    body: bytes | str | None, config: Callable[[], FirebellConfig], service: Callable[[], AlertIntake]
+) -> Answer:
     """POST /v2/enqueue: 202 with the dedup key, as PagerDuty answers."""
     try:
         event = integrations.parse_pagerduty_event(body)
@@ -81,11 +95,22 @@ def enqueue(body: bytes | str | None, config: Callable[[], FirebellConfig], serv
     except InvalidPayload as invalid:
         return pagerduty_rejection(invalid.problems)
     outcome, incident_id = service().handle_signal(signal)
-    logger.info("PagerDuty event", extra={"service": owner.id, "routing_key": fingerprint(event.envelope.routing_key), "action": signal.action, "outcome": outcome.value, "incident_id": incident_id})
+    logger.info(
+        "PagerDuty event",
+        extra={
+            "service": owner.id,
+            "routing_key": fingerprint(event.envelope.routing_key),
+            "action": signal.action,
+            "outcome": outcome.value,
+            "incident_id": incident_id,
+        },
+    )
     return HTTPStatus.ACCEPTED, {"status": "success", "message": "Event processed", "dedup_key": dedup_key}
 
 
-def change_enqueue(body: bytes | str | None, config: Callable[[], FirebellConfig], service: Callable[[], ChangeEvents]) -> Answer:
+def change_enqueue(
+    body: bytes | str | None, config: Callable[[], FirebellConfig], service: Callable[[], ChangeEvents]
+) -> Answer:
     """POST /v2/change/enqueue: 202 as PagerDuty answers; the change goes on the timeline of the service's open incidents."""
     try:
         event = parse_change_event(body)
@@ -95,8 +120,15 @@ def change_enqueue(body: bytes | str | None, config: Callable[[], FirebellConfig
     if owner is None:
         return pagerduty_rejection([FieldProblem("routing_key", "is not the integration key of any service")])
     recorded = service().record(event, owner.id)
-    logger.info("PagerDuty change event", extra={"service": owner.id, "recorded_on": recorded.on, "already_on": recorded.already,
-                                                 "skipped": recorded.skipped})
+    logger.info(
+        "PagerDuty change event",
+        extra={
+            "service": owner.id,
+            "recorded_on": recorded.on,
+            "already_on": recorded.already,
+            "skipped": recorded.skipped,
+        },
+    )
     return HTTPStatus.ACCEPTED, {"status": "success", "message": "Change event processed"}
 
 
@@ -116,11 +148,16 @@ def alertmanager_rejection(invalid: InvalidPayload) -> Answer:
     return _refusal(type(invalid)(f"invalid Alertmanager webhook: {names}", problems))
 
 
-def alertmanager(routing_key: str, body: bytes | str | None, config: Callable[[], FirebellConfig],
-                 service: Callable[[], AlertIntake]) -> Answer:
+def alertmanager(
+    routing_key: str, body: bytes | str | None, config: Callable[[], FirebellConfig], service: Callable[[], AlertIntake]
+) -> Answer:
     """POST /v1/alertmanager/<routing key>: 200 with what happened to each alert."""
     current = config()
-    owner = current.directory.service_for_routing_key(routing_key) if len(routing_key) <= integrations.MAX_ROUTING_KEY else None
+    owner = (
+        current.directory.service_for_routing_key(routing_key)
+        if len(routing_key) <= integrations.MAX_ROUTING_KEY
+        else None
+    )
     if owner is None:
         return _refusal(UnknownRoutingKey())
     try:
@@ -131,9 +168,18 @@ def alertmanager(routing_key: str, body: bytes | str | None, config: Callable[[]
     results = []
     for alert, signal in zip(webhook.alerts, signals, strict=True):
         outcome, incident_id = service().handle_signal(signal)
-        results.append({"fingerprint": alert.key(), "status": alert.status, "outcome": outcome.value, "incident_id": incident_id})
-    logger.info("Alertmanager webhook", extra={"service": owner.id, "routing_key": fingerprint(routing_key), "alerts": results})
-    return HTTPStatus.OK, {"status": "success", "service": owner.id, "alerts": results, "truncated_alerts": webhook.truncatedAlerts}
+        results.append(
+            {"fingerprint": alert.key(), "status": alert.status, "outcome": outcome.value, "incident_id": incident_id}
+        )
+    logger.info(
+        "Alertmanager webhook", extra={"service": owner.id, "routing_key": fingerprint(routing_key), "alerts": results}
+    )
+    return HTTPStatus.OK, {
+        "status": "success",
+        "service": owner.id,
+        "alerts": results,
+        "truncated_alerts": webhook.truncatedAlerts,
+    }
 
 
 # --- routes ---------------------------------------------------------------------------------------------
@@ -159,11 +205,17 @@ def _respond(answer: Answer) -> Response[dict[str, Any]]:
     summary="PagerDuty Events API v2: trigger, acknowledge or resolve an alert (docs/integrations.md)",
     responses={202: {"description": "Event processed"}, **PAGERDUTY_REFUSALS},
 )
-@request_body(PAGERDUTY_EVENT, {
-    "routing_key": "R0UT1NGKEY0000000000000000000001", "event_action": "trigger", "dedup_key": "disk-full-db-1",
-    "payload": {"summary": "Disk 95% full on db-1", "source": "db-1", "severity": "critical"}},
+@request_body(
+    PAGERDUTY_EVENT,
+    {
+        "routing_key": "R0UT1NGKEY0000000000000000000001",
+        "event_action": "trigger",
+        "dedup_key": "disk-full-db-1",
+        "payload": {"summary": "Disk 95% full on db-1", "source": "db-1", "severity": "critical"},
+    },
     "A PagerDuty Events API v2 event, as PagerDuty's own clients send it",
-    models=(integrations.PagerDutyEnvelope, integrations.PagerDutyPayload))
+    models=(integrations.PagerDutyEnvelope, integrations.PagerDutyPayload),
+)
 def pagerduty_enqueue() -> Response[dict[str, Any]]:
     """Accepts the events PagerDuty's Events API v2 accepts, and answers as it does (202 with the dedup key;
     400 {status, message, errors} for an invalid event). A trigger opens an incident on the routing key's
@@ -176,12 +228,20 @@ def pagerduty_enqueue() -> Response[dict[str, Any]]:
     summary="PagerDuty Change Events: a deploy or config change, put on the timeline of the service's open incidents",
     responses={202: {"description": "Change event processed"}, **PAGERDUTY_REFUSALS},
 )
-@request_body(ChangeEvent, {
-    "routing_key": "R0UT1NGKEY0000000000000000000001",
-    "payload": {"summary": "Deployed checkout v2.4.1", "source": "ci-pipeline", "timestamp": "2026-12-01T10:00:00Z",
-                "custom_details": {"commit": "9f3c2ab"}},
-    "links": [{"href": "https://ci.example.com/build/812", "text": "Build 812"}]},
-    "A PagerDuty Change Event, as PagerDuty's own clients send it")
+@request_body(
+    ChangeEvent,
+    {
+        "routing_key": "R0UT1NGKEY0000000000000000000001",
+        "payload": {
+            "summary": "Deployed checkout v2.4.1",
+            "source": "ci-pipeline",
+            "timestamp": "2026-12-01T10:00:00Z",
+            "custom_details": {"commit": "9f3c2ab"},
+        },
+        "links": [{"href": "https://ci.example.com/build/812", "text": "Build 812"}],
+    },
+    "A PagerDuty Change Event, as PagerDuty's own clients send it",
+)
 def pagerduty_change_enqueue() -> Response[dict[str, Any]]:
     """Accepted as PagerDuty accepts change events (202); each open incident of the routing key's service gets the
     change on its timeline. Pages nobody, opens nothing."""
@@ -191,17 +251,34 @@ def pagerduty_change_enqueue() -> Response[dict[str, Any]]:
 @router.post(
     "/v1/alertmanager/<routing_key>",
     summary="Prometheus Alertmanager webhook (version 4): firing alerts open or repeat, resolved ones resolve",
-    responses={200: {"description": "What happened to each alert"}, 400: {"description": "Not JSON"},
-               403: {"description": "A demo routing key, outside the local runtime"},
-               404: {"description": "Unknown routing key"}, 413: {"description": "Too large"},
-               422: {"description": "Invalid webhook"}},
+    responses={
+        200: {"description": "What happened to each alert"},
+        400: {"description": "Not JSON"},
+        403: {"description": "A demo routing key, outside the local runtime"},
+        404: {"description": "Unknown routing key"},
+        413: {"description": "Too large"},
+        422: {"description": "Invalid webhook"},
+    },
 )
-@request_body(integrations.AlertmanagerWebhook, {
-    "version": "4", "status": "firing", "receiver": "firebell", "groupKey": "{}:{alertname=\"HighLatency\"}",
-    "alerts": [{"status": "firing", "labels": {"alertname": "HighLatency", "severity": "critical"},
-                "annotations": {"summary": "p99 latency above 2 s"}, "startsAt": "2026-12-01T10:00:00Z",
-                "fingerprint": "5f2a9c0e1b7d3a64"}]},
-    "Alertmanager's webhook (version 4), as its webhook_config sends it")
+@request_body(
+    integrations.AlertmanagerWebhook,
+    {
+        "version": "4",
+        "status": "firing",
+        "receiver": "firebell",
+        "groupKey": '{}:{alertname="HighLatency"}',
+        "alerts": [
+            {
+                "status": "firing",
+                "labels": {"alertname": "HighLatency", "severity": "critical"},
+                "annotations": {"summary": "p99 latency above 2 s"},
+                "startsAt": "2026-12-01T10:00:00Z",
+                "fingerprint": "5f2a9c0e1b7d3a64",
+            }
+        ],
+    },
+    "Alertmanager's webhook (version 4), as its webhook_config sends it",
+)
 def alertmanager_webhook(routing_key: str) -> Response[dict[str, Any]]:
     """Each firing alert opens an incident on the routing key's service (or repeats the open one with the same
     fingerprint); each resolved alert resolves it. Point an Alertmanager webhook_config at this URL."""

@@ -1,8 +1,8 @@
 """What each person sets for themselves (docs/notification-rules.md). Included by app.py.
-  GET  /me/notifications               my contact methods, notification rules and codes on their way
-  PUT  /me/notification-rules          how pages reach me, by urgency (and my time zone, for quiet hours)
-  POST /me/contact-methods             a new email address or phone number: a code goes to it
-  POST /me/contact-methods/verify      the code: the contact method goes into the directory
+GET  /me/notifications               my contact methods, notification rules and codes on their way
+PUT  /me/notification-rules          how pages reach me, by urgency (and my time zone, for quiet hours)
+POST /me/contact-methods             a new email address or phone number: a code goes to it
+POST /me/contact-methods/verify      the code: the contact method goes into the directory
 """
 
 from __future__ import annotations
@@ -54,8 +54,11 @@ def set_my_rules(request: RulesUpdate) -> dict[str, Any]:
     return wiring.my_contacts().set_rules(_me(), request.notification_rules, request.time_zone)
 
 
-@router.post("/me/contact-methods", summary="Add or change my email or phone: a code is sent to it",
-             responses={202: {"description": "The code is on its way (valid 10 minutes)"}})
+@router.post(
+    "/me/contact-methods",
+    summary="Add or change my email or phone: a code is sent to it",
+    responses={202: {"description": "The code is on its way (valid 10 minutes)"}},
+)
 def add_contact_method(request: ContactMethod) -> Response[dict[str, Any]]:
     """Nothing changes until the code comes back (POST /me/contact-methods/verify): a mistyped number pages nobody."""
     return Response(HTTPStatus.ACCEPTED, "application/json", wiring.my_contacts().send_code(_me(), request))

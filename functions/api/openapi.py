@@ -69,26 +69,37 @@ TAGS: dict[str, tuple[str, str]] = {  # path prefix → tag and its description
     "/v1/": INTEGRATIONS,
     "/ack/": ("acknowledgement links", "One-click links sent in pages"),
     "/auth/": ("sign-in", "Who the caller is; the local runtime's pick-a-person sign-in"),
-    "/drills": ("drills", "Training drills: a synthetic incident through the real paging, and how fast each responder answered"),
+    "/drills": (
+        "drills",
+        "Training drills: a synthetic incident through the real paging, and how fast each responder answered",
+    ),
     "/reports": ("reports", "MTTA/MTTR, SLA compliance, escalations, noisy alerts and on-call load for a period"),
-    "/problems": ("problems", "Problem records (ITIL problem management): root cause, workaround, the incidents they explain"),
+    "/problems": (
+        "problems",
+        "Problem records (ITIL problem management): root cause, workaround, the incidents they explain",
+    ),
     "/chat/": ("chat", "Slack's requests: buttons, the resolve dialog and the /firebell command (signed by Slack)"),
 }
 SECURITY_SCHEMES = {
     "sigv4": {
-        "type": "apiKey", "in": "header", "name": "Authorization",
+        "type": "apiKey",
+        "in": "header",
+        "name": "Authorization",
         "description": "AWS Signature Version 4 (API Gateway AWS_IAM authorization): sign with credentials of an "
-                       "IAM principal allowed execute-api:Invoke on this API.",
+        "IAM principal allowed execute-api:Invoke on this API.",
         "x-amazon-apigateway-authtype": "awsSigv4",
     },
     "bearer": {
-        "type": "http", "scheme": "bearer",
+        "type": "http",
+        "scheme": "bearer",
         "description": "A person's token: deployed, a Cognito ID token (API Gateway's Cognito authorizer verifies it; "
-                       "the person is the directory person with its email, the roles its groups); in the local "
-                       "runtime, the token POST /auth/local/sign-in answers.",
+        "the person is the directory person with its email, the roles its groups); in the local "
+        "runtime, the token POST /auth/local/sign-in answers.",
     },
     "session": {
-        "type": "apiKey", "in": "cookie", "name": "firebell_session",
+        "type": "apiKey",
+        "in": "cookie",
+        "name": "firebell_session",
         "description": "The local runtime's session cookie, set by POST /auth/local/sign-in (the same token).",
     },
 }
@@ -101,20 +112,30 @@ EXAMPLES: dict[str, Any] = {
     "ResumeRequest": {},
     "ResolveRequest": {"resolution_notes": "Rolled back release 2026.11.3"},
     "NoteRequest": {"text": "Payment provider confirms elevated latency"},
-    "RulesUpdate": {"notification_rules": {"high": {"via": ["sms", "email"], "follow_up": {"every_minutes": 5, "times": 2, "via": ["sms"]}},
-                                           "low": {"via": ["email"]},
-                                           "quiet_hours": {"start": "22:00", "end": "07:00", "low": "nothing"}},
-                    "time_zone": "Europe/London"},
+    "RulesUpdate": {
+        "notification_rules": {
+            "high": {"via": ["sms", "email"], "follow_up": {"every_minutes": 5, "times": 2, "via": ["sms"]}},
+            "low": {"via": ["email"]},
+            "quiet_hours": {"start": "22:00", "end": "07:00", "low": "nothing"},
+        },
+        "time_zone": "Europe/London",
+    },
     "ContactMethod": {"kind": "phone", "value": "+447700900123"},
     "CodeEntry": {"kind": "phone", "code": "042917"},
     "ReasonRequest": {"reason": "Waiting on the payment provider"},
     "ReassignRequest": {"to": "bob"},
     "StakeholderUpdateRequest": {"message": "Checkout is degraded; next update in 30 minutes"},
     "ReviewRequest": {"summary": "A release doubled database connections; pool limits added"},
-    "ReviewDraft": {"root_cause": "Release 2026.11.3 opened a connection per request",
-                    "contributing_factors": ["No load test of the release", "Pool exhaustion was not alarmed"]},
+    "ReviewDraft": {
+        "root_cause": "Release 2026.11.3 opened a connection per request",
+        "contributing_factors": ["No load test of the release", "Pool exhaustion was not alarmed"],
+    },
     "DrillStart": {"title": "Checkout returns errors", "service": "checkout", "impact": "high", "urgency": "medium"},
-    "ActionItemCreate": {"text": "Alarm on database connections above 80 % of the pool", "owner": "bob", "due_at": "2026-12-15T17:00:00Z"},
+    "ActionItemCreate": {
+        "text": "Alarm on database connections above 80 % of the pool",
+        "owner": "bob",
+        "due_at": "2026-12-15T17:00:00Z",
+    },
     "SignInRequest": {"person": "alice"},
 }
 
@@ -122,7 +143,7 @@ _ERROR_DESCRIPTIONS = {
     400: "Not readable: not JSON, not UTF-8, a control character, nesting or a number too large, a bad cursor or header",
     401: "No credentials, or invalid or expired ones (`unauthenticated`)",
     403: "The caller's roles may not call this (`forbidden`, naming the roles that may), a signed-in person who is "
-         "not in the directory (`not_in_directory`), or API Gateway: the signer may not invoke this API",
+    "not in the directory (`not_in_directory`), or API Gateway: the signer may not invoke this API",
     404: "Something the path names does not exist",
     409: "The incident's state does not allow this now, or another change landed first (retry)",
     413: "The body is too large",
@@ -135,8 +156,13 @@ _ERROR_DESCRIPTIONS = {
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def request_body(schema: type[BaseModel] | dict[str, Any], example: Any, description: str = "",
-                 models: tuple[type[BaseModel], ...] = (), media_type: str = "application/json") -> Callable[[F], F]:
+def request_body(
+    schema: type[BaseModel] | dict[str, Any],
+    example: Any,
+    description: str = "",
+    models: tuple[type[BaseModel], ...] = (),
+    media_type: str = "application/json",
+) -> Callable[[F], F]:
     """Documents the body (JSON unless `media_type` says) of a route that reads its body itself (place it under
     the route decorator); `models`: those a schema given as a dict refers to (#/components/schemas/<name>)."""
 
@@ -207,8 +233,11 @@ def _complete(operation: dict[str, Any], route: Any, path: str, schemas: dict[st
         schema, example, description, models, media_type = declared
         for model in models:
             _schema_of(model, schemas)
-        operation["requestBody"] = {"required": True, "description": description,
-                                    "content": {media_type: {"schema": _schema_of(schema, schemas), "example": example}}}
+        operation["requestBody"] = {
+            "required": True,
+            "description": description,
+            "content": {media_type: {"schema": _schema_of(schema, schemas), "example": example}},
+        }
     elif "requestBody" in operation:
         for media in operation["requestBody"].get("content", {}).values():
             optional = [s for s in media.get("schema", {}).get("anyOf", []) if s != {"type": "null"}]
@@ -227,7 +256,9 @@ def _complete(operation: dict[str, Any], route: Any, path: str, schemas: dict[st
         # Powertools gives every declared response the route's success model: a refusal keeps content only
         # when the route declared it (PagerDuty's own 400).
         if "content" not in ((route.responses or {}).get(status) or {}):
-            description = (answer or {}).get("description") or _ERROR_DESCRIPTIONS.get(status, HTTPStatus(status).phrase)
+            description = (answer or {}).get("description") or _ERROR_DESCRIPTIONS.get(
+                status, HTTPStatus(status).phrase
+            )
             responses[str(status)] = _error_response(description)
 
 
@@ -245,7 +276,8 @@ def _drop_unreferenced(document: dict[str, Any]) -> None:
 
 def build_document(app: APIGatewayRestResolver) -> dict[str, Any]:
     document = app.get_openapi_schema(title="firebell", version=VERSION, description=DESCRIPTION).model_dump(
-        mode="json", by_alias=True, exclude_none=True)
+        mode="json", by_alias=True, exclude_none=True
+    )
     schemas: dict[str, Any] = document.setdefault("components", {}).setdefault("schemas", {})
     for route in [*app._static_routes, *app._dynamic_routes]:
         if not route.include_in_schema:
@@ -271,7 +303,9 @@ def _swagger_assets() -> tuple[str, str]:
     import aws_lambda_powertools.event_handler.openapi.swagger_ui as bundled
 
     folder = Path(bundled.__file__).parent
-    return (folder / "swagger-ui-bundle.min.js").read_text(encoding="utf-8"), (folder / "swagger-ui.min.css").read_text(encoding="utf-8")
+    return (folder / "swagger-ui-bundle.min.js").read_text(encoding="utf-8"), (folder / "swagger-ui.min.css").read_text(
+        encoding="utf-8"
+    )
 
 
 def swagger_page(app: APIGatewayRestResolver) -> str:
@@ -282,4 +316,5 @@ def swagger_page(app: APIGatewayRestResolver) -> str:
     page = generate_swagger_html(document_json(app).replace("</", "<\\/"), script, style, "", None)
     # The page asks for ?format=json to show the document's URL: point it at the real one.
     return page.replace('currentUrl.pathname + "?format=json"', '"openapi.json"').replace(
-        "<title>Swagger UI</title>", f"<title>firebell API {VERSION}</title>")
+        "<title>Swagger UI</title>", f"<title>firebell API {VERSION}</title>"
+    )

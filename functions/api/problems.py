@@ -29,11 +29,21 @@ else:  # Lambda: this folder is the asset's root
 
 router = Router()
 
-PROBLEM = {"type": "object", "required": ["id", "title"], "description": "A problem record (docs/reports.md: Problems and known errors)",
-           "properties": {"id": {"type": "string"}, "title": {"type": "string"},
-                          "status": {"type": "string", "enum": ["investigating", "known_error", "resolved"]},
-                          "description": {"type": "string"}, "root_cause": {"type": "string"}, "workaround": {"type": "string"},
-                          "match": {"type": "object"}, "incidents": {"type": "array", "items": {"type": "string"}}}}
+PROBLEM = {
+    "type": "object",
+    "required": ["id", "title"],
+    "description": "A problem record (docs/reports.md: Problems and known errors)",
+    "properties": {
+        "id": {"type": "string"},
+        "title": {"type": "string"},
+        "status": {"type": "string", "enum": ["investigating", "known_error", "resolved"]},
+        "description": {"type": "string"},
+        "root_cause": {"type": "string"},
+        "workaround": {"type": "string"},
+        "match": {"type": "object"},
+        "incidents": {"type": "array", "items": {"type": "string"}},
+    },
+}
 _ENTRY = {"description": "The problem record, as the directory keeps it (ETag: its version)"}
 
 
@@ -42,20 +52,39 @@ def read_problem(problem_id: str) -> Response[dict[str, Any]]:
     return entry_response(wiring.directory_admin().get("problems", problem_id))
 
 
-@router.put("/problems/<problem_id>", summary="Create or replace a problem record: root cause, workaround, status, what it matches",
-            responses={200: _ENTRY, 201: {"description": "Created"}, **IF_MATCH_REFUSALS})
-@request_body(PROBLEM, {"id": "PRB-7", "title": "Payment DB runs out of connections", "status": "known_error",
-                        "root_cause": "the pool is sized for 2 app servers; there are 6", "workaround": "restart the payments pods",
-                        "match": {"keywords": ["payment", "connection"]}},
-              "The whole problem record; its id must match the path's")
+@router.put(
+    "/problems/<problem_id>",
+    summary="Create or replace a problem record: root cause, workaround, status, what it matches",
+    responses={200: _ENTRY, 201: {"description": "Created"}, **IF_MATCH_REFUSALS},
+)
+@request_body(
+    PROBLEM,
+    {
+        "id": "PRB-7",
+        "title": "Payment DB runs out of connections",
+        "status": "known_error",
+        "root_cause": "the pool is sized for 2 app servers; there are 6",
+        "workaround": "restart the payments pods",
+        "match": {"keywords": ["payment", "connection"]},
+    },
+    "The whole problem record; its id must match the path's",
+)
 def put_problem(problem_id: str, if_match: IfMatch = None) -> Response[dict[str, Any]]:
-    view, created = wiring.directory_admin().put("problems", problem_id, entry_body(router.current_event),
-                                                 if_match=if_match_version(if_match), by=guard.actor(router))
+    view, created = wiring.directory_admin().put(
+        "problems",
+        problem_id,
+        entry_body(router.current_event),
+        if_match=if_match_version(if_match),
+        by=guard.actor(router),
+    )
     return entry_response(view, HTTPStatus.CREATED if created else HTTPStatus.OK)
 
 
-@router.post("/incidents/<incident_id>/problem", summary="Link the incident to a problem record (linking it again changes nothing)",
-             responses={200: _ENTRY, 404: {"description": "No such incident or problem"}})
+@router.post(
+    "/incidents/<incident_id>/problem",
+    summary="Link the incident to a problem record (linking it again changes nothing)",
+    responses={200: _ENTRY, 404: {"description": "No such incident or problem"}},
+)
 def link_problem(incident_id: str, link: ProblemLink) -> Response[dict[str, Any]]:
     reference = wiring.incidents().get(incident_id).reference
     return entry_response(wiring.directory_admin().link_incident(link.problem, reference, by=guard.actor(router)))

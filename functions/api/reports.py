@@ -1,8 +1,8 @@
 """Reports (docs/reports.md). Included by app.py.
 
-  GET /reports                 MTTA/MTTR, SLA compliance, escalations, noisy alerts, on-call load for a period
-  GET /reports/incidents.csv   the period's incidents, one row each, for a spreadsheet
-  GET /incidents/<id>/similar  closed incidents most like it, with how each was resolved
+GET /reports                 MTTA/MTTR, SLA compliance, escalations, noisy alerts, on-call load for a period
+GET /reports/incidents.csv   the period's incidents, one row each, for a spreadsheet
+GET /incidents/<id>/similar  closed incidents most like it, with how each was resolved
 """
 
 from __future__ import annotations
@@ -25,18 +25,34 @@ from firebell.domain.reports import Report, ReportFilter
 router = Router()
 
 _CSV = {"text/csv": {"schema": {"type": "string"}}}
-_PERIOD = {422: {"description": "A time without its UTC offset, `to` not after `from`, or a period over 400 days (the field is named)"}}
+_PERIOD = {
+    422: {
+        "description": "A time without its UTC offset, `to` not after `from`, or a period over 400 days (the field is named)"
+    }
+}
 
 
 def _period(start, end, team, service, priority, source, bucket="week") -> ReportFilter:
-    return ReportFilter(start=start, end=end, team=team, service=service, priority=priority and priority.value,
-                        source=source and source.value, bucket=bucket)
+    return ReportFilter(
+        start=start,
+        end=end,
+        team=team,
+        service=service,
+        priority=priority and priority.value,
+        source=source and source.value,
+        bucket=bucket,
+    )
 
 
-@router.get("/reports", summary="Reports for a period: MTTA/MTTR, SLA compliance, escalations, noisy alerts, on-call load",
-            responses={200: {"description": "The report", "content": {"application/json": {"model": Report}}}, **_PERIOD})
+@router.get(
+    "/reports",
+    summary="Reports for a period: MTTA/MTTR, SLA compliance, escalations, noisy alerts, on-call load",
+    responses={200: {"description": "The report", "content": {"application/json": {"model": Report}}}, **_PERIOD},
+)
 def report(
-    start: Annotated[QueryTime, Query(alias="from", description="Incidents opened from this time (ISO 8601 with offset)")],
+    start: Annotated[
+        QueryTime, Query(alias="from", description="Incidents opened from this time (ISO 8601 with offset)")
+    ],
     end: Annotated[QueryTime, Query(alias="to", description="… until before this time")],
     team: Annotated[str | None, Query(max_length=128)] = None,
     service: Annotated[str | None, Query(max_length=128)] = None,
@@ -48,8 +64,11 @@ def report(
     return wiring.reports().report(_period(start, end, team, service, priority, source, bucket))
 
 
-@router.get("/reports/incidents.csv", summary="The period's incidents as CSV, one row each (drills left out)",
-            responses={200: {"description": "The incidents", "content": _CSV}, **_PERIOD})
+@router.get(
+    "/reports/incidents.csv",
+    summary="The period's incidents as CSV, one row each (drills left out)",
+    responses={200: {"description": "The incidents", "content": _CSV}, **_PERIOD},
+)
 def report_csv(
     start: Annotated[QueryTime, Query(alias="from")],
     end: Annotated[QueryTime, Query(alias="to")],
@@ -59,15 +78,21 @@ def report_csv(
     source: Annotated[Source | None, Query()] = None,
 ) -> Response[str]:
     body = wiring.reports().csv(_period(start, end, team, service, priority, source))
-    return Response(HTTPStatus.OK, "text/csv; charset=utf-8", body,
-                    headers={"Content-Disposition": 'attachment; filename="incidents.csv"'})
+    return Response(
+        HTTPStatus.OK,
+        "text/csv; charset=utf-8",
+        body,
+        headers={"Content-Disposition": 'attachment; filename="incidents.csv"'},
+    )
 
 
 class SimilarIncident(BaseModel):
     reference: str
     title: str
     opened_at: datetime
-    score: float = Field(description="0–1: 0.6 × text similarity (TF-IDF cosine) + 0.3 if the same alert + 0.1 if the same service")
+    score: float = Field(
+        description="0–1: 0.6 × text similarity (TF-IDF cosine) + 0.3 if the same alert + 0.1 if the same service"
+    )
     text_similarity: float
     same_alert: bool
     same_service: bool
@@ -83,14 +108,25 @@ class SimilarIncidents(BaseModel):
 
 def _shown(found: Similar) -> SimilarIncident:
     f = found.facts
-    return SimilarIncident(reference=f.reference, title=f.title, opened_at=f.opened_at, score=found.score, text_similarity=found.text,
-                           same_alert=found.same_alert, same_service=found.same_service, resolved_at=f.resolved_at, resolved_by=f.resolved_by,
-                           resolution_notes=f.resolution_notes,
-                           seconds_to_resolve=(f.resolved_at - f.opened_at).total_seconds() if f.resolved_at else None)
+    return SimilarIncident(
+        reference=f.reference,
+        title=f.title,
+        opened_at=f.opened_at,
+        score=found.score,
+        text_similarity=found.text,
+        same_alert=found.same_alert,
+        same_service=found.same_service,
+        resolved_at=f.resolved_at,
+        resolved_by=f.resolved_by,
+        resolution_notes=f.resolution_notes,
+        seconds_to_resolve=(f.resolved_at - f.opened_at).total_seconds() if f.resolved_at else None,
+    )
 
 
-@router.get("/incidents/<incident_id>/similar", summary="Closed incidents most like this one (last 180 days), with how each was resolved")
+@router.get(
+    "/incidents/<incident_id>/similar",
+    summary="Closed incidents most like this one (last 180 days), with how each was resolved",
+)
 def similar_incidents(incident_id: str) -> SimilarIncidents:
     incident = wiring.incidents().get(incident_id)
     return SimilarIncidents(items=[_shown(s) for s in wiring.reports().similar(incident)])
-

@@ -33,14 +33,20 @@ else:  # Lambda: this folder is the asset's root
 
 router = Router()
 logger = Logger(child=True)
-SIGNATURE_WINDOW = timedelta(minutes=5)  # slack_sdk's verifier refuses older timestamps; a request is remembered as long
+SIGNATURE_WINDOW = timedelta(
+    minutes=5
+)  # slack_sdk's verifier refuses older timestamps; a request is remembered as long
 _REFUSED = {401: {"description": "Not signed by Slack with the app's signing secret, too old, or seen before"}}
 # What Slack sends, form-encoded. Any body is described as valid: in a form every value is a string, so a
 # "wrong type" is the same bytes as a right one; what the routes refuse (no signature, a replay, no payload or
 # user_id, a payload not Slack's) is refused with a 401 or 400, checked by tests/e2e/test_chat.py.
-_INTERACTION = {"description": "`payload`: the interaction, as JSON (https://api.slack.com/reference/interaction-payloads)"}
-_COMMAND = {"description": "`user_id`, `text`, `command`, `team_id`, `response_url`, `trigger_id` "
-                           "(https://api.slack.com/interactivity/slash-commands)"}
+_INTERACTION = {
+    "description": "`payload`: the interaction, as JSON (https://api.slack.com/reference/interaction-payloads)"
+}
+_COMMAND = {
+    "description": "`user_id`, `text`, `command`, `team_id`, `response_url`, `trigger_id` "
+    "(https://api.slack.com/interactivity/slash-commands)"
+}
 
 
 class _Slack(BaseModel):
@@ -102,11 +108,19 @@ def _verified(body: bytes) -> Response | None:
     verifier = SignatureVerifier(wiring.slack_signing_secret()().decode())
     # (the verifier raises on a timestamp that is not a number: such a request is no more Slack's than a forged one)
     try:  # (the verifier decodes the body as UTF-8: bytes that are not are no more Slack's than a forgery)
-        signed = timestamp.isascii() and timestamp.isdigit() and len(timestamp) <= 12 and bool(signature) and verifier.is_valid(body, timestamp, signature)
+        signed = (
+            timestamp.isascii()
+            and timestamp.isdigit()
+            and len(timestamp) <= 12
+            and bool(signature)
+            and verifier.is_valid(body, timestamp, signature)
+        )
     except (UnicodeDecodeError, ValueError):
         signed = False
     if not signed:
-        return _unauthenticated("not signed by Slack: X-Slack-Signature does not match the body, or the timestamp is over 5 minutes old")
+        return _unauthenticated(
+            "not signed by Slack: X-Slack-Signature does not match the body, or the timestamp is over 5 minutes old"
+        )
     if not wiring.slack_requests().first_time(signature, wiring.utc_now() + SIGNATURE_WINDOW):
         return _unauthenticated("this signed request was received before (a replay)")
     return None
@@ -120,7 +134,9 @@ def _unauthenticated(message: str) -> Response:
 def _form(body: bytes) -> dict[str, str] | None:
     """Slack's form fields; None when the body is not a form Slack would send."""
     try:
-        return {name: values[0] for name, values in parse_qs(body.decode(), max_num_fields=64, strict_parsing=False).items()}
+        return {
+            name: values[0] for name, values in parse_qs(body.decode(), max_num_fields=64, strict_parsing=False).items()
+        }
     except (UnicodeDecodeError, ValueError):  # (not UTF-8, or more fields than any Slack request has)
         return None
 
@@ -129,15 +145,31 @@ def _ephemeral(text: str) -> Response:
     return Response(200, "application/json", json.dumps({"response_type": "ephemeral", "text": text}))
 
 
-@router.post("/chat/slack/interactions", summary="Slack: a button on an incident's message, or the resolve dialog",
-             responses={200: {"description": "Taken (the message changes; a refusal is shown to the clicker only): empty, or the "
-                                             "dialog's errors as Slack expects them (response_action)",
-                              "content": {"text/plain": {"schema": {"type": "string", "maxLength": 0}},
-                                          "application/json": {"schema": {"type": "object"}}}}, **_REFUSED})
-@request_body(_INTERACTION, {"payload": '{"type": "block_actions", "user": {"id": "U0BOB"}, "actions": [{"action_id": '
-                                 '"firebell.acknowledge", "value": "01J..."}], "trigger_id": "1.2.3", "response_url": '
-                                 '"https://hooks.slack.com/actions/..."}'},
-              "Slack's interaction payload, form-encoded (`payload=<JSON>`)", media_type="application/x-www-form-urlencoded")
+@router.post(
+    "/chat/slack/interactions",
+    summary="Slack: a button on an incident's message, or the resolve dialog",
+    responses={
+        200: {
+            "description": "Taken (the message changes; a refusal is shown to the clicker only): empty, or the "
+            "dialog's errors as Slack expects them (response_action)",
+            "content": {
+                "text/plain": {"schema": {"type": "string", "maxLength": 0}},
+                "application/json": {"schema": {"type": "object"}},
+            },
+        },
+        **_REFUSED,
+    },
+)
+@request_body(
+    _INTERACTION,
+    {
+        "payload": '{"type": "block_actions", "user": {"id": "U0BOB"}, "actions": [{"action_id": '
+        '"firebell.acknowledge", "value": "01J..."}], "trigger_id": "1.2.3", "response_url": '
+        '"https://hooks.slack.com/actions/..."}'
+    },
+    "Slack's interaction payload, form-encoded (`payload=<JSON>`)",
+    media_type="application/x-www-form-urlencoded",
+)
 def slack_interactions() -> Response[str]:
     """Acknowledge, Resolve… (opens a dialog for the resolution notes) and Escalate, as the directory person whose
     `slack_user_id` is the clicker's, with what their directory roles allow."""
@@ -149,7 +181,11 @@ def slack_interactions() -> Response[str]:
         interaction = Interaction.model_validate_json((_form(body) or {}).get("payload") or "")
     except ValidationError as invalid:
         where = ", ".join(".".join(str(p) for p in ("body", "payload", *e["loc"])) for e in invalid.errors()[:5])
-        return Response(400, "application/json", json.dumps(error_body("invalid_payload", f"not a Slack interaction payload: {where}")))
+        return Response(
+            400,
+            "application/json",
+            json.dumps(error_body("invalid_payload", f"not a Slack interaction payload: {where}")),
+        )
     actions = wiring.chat_actions()
     user = interaction.user.id
     if interaction.type == "block_actions":
@@ -162,19 +198,43 @@ def slack_interactions() -> Response[str]:
     if interaction.type == "view_submission" and view is not None and view.callback_id == chat.RESOLVE_DIALOG:
         problem = actions.resolve_submitted(user, view.private_metadata, view.value(chat.NOTES_BLOCK, chat.NOTES_INPUT))
         if problem:
-            return Response(200, "application/json", json.dumps({"response_action": "errors", "errors": {chat.NOTES_BLOCK: problem[:150]}}))
+            return Response(
+                200,
+                "application/json",
+                json.dumps({"response_action": "errors", "errors": {chat.NOTES_BLOCK: problem[:150]}}),
+            )
         return Response(200, "text/plain", "")
     return Response(200, "text/plain", "")  # (another kind of interaction: nothing of firebell's)
 
 
-@router.post("/chat/slack/commands", summary="Slack: the /firebell slash command (ack, resolve, oncall, report)",
-             responses={200: {"description": "The answer, shown to the person who typed the command only",
-                              "content": {"application/json": {"schema": {
-                                  "type": "object", "required": ["response_type", "text"],
-                                  "properties": {"response_type": {"type": "string", "const": "ephemeral"}, "text": {"type": "string"}}}}}},
-                        **_REFUSED})
-@request_body(_COMMAND, {"command": "/firebell", "text": "ack INC-12", "user_id": "U0BOB", "team_id": "T0ACME"},
-              "Slack's slash command request, form-encoded", media_type="application/x-www-form-urlencoded")
+@router.post(
+    "/chat/slack/commands",
+    summary="Slack: the /firebell slash command (ack, resolve, oncall, report)",
+    responses={
+        200: {
+            "description": "The answer, shown to the person who typed the command only",
+            "content": {
+                "application/json": {
+                    "schema": {
+                        "type": "object",
+                        "required": ["response_type", "text"],
+                        "properties": {
+                            "response_type": {"type": "string", "const": "ephemeral"},
+                            "text": {"type": "string"},
+                        },
+                    }
+                }
+            },
+        },
+        **_REFUSED,
+    },
+)
+@request_body(
+    _COMMAND,
+    {"command": "/firebell", "text": "ack INC-12", "user_id": "U0BOB", "team_id": "T0ACME"},
+    "Slack's slash command request, form-encoded",
+    media_type="application/x-www-form-urlencoded",
+)
 def slack_command() -> Response[str]:
     """`/firebell ack INC-12`, `/firebell resolve INC-12 <notes>`, `/firebell oncall [team]`, `/firebell report
     <title>`, as the directory person whose `slack_user_id` is the typist's."""

@@ -30,8 +30,9 @@ def handle_record(record: QueueRecord) -> None:
     except ChatUndelivered as undelivered:
         # Another delivery holds the Slack post's claim: come back once it lapses, not at the visibility timeout.
         if undelivered.retry_after_seconds and record.receive_count < ATTEMPTS:
-            wiring.dead_letters().retry_after(record.event_source_arn or "", record.raw_event["receiptHandle"],
-                                              undelivered.retry_after_seconds)
+            wiring.dead_letters().retry_after(
+                record.event_source_arn or "", record.raw_event["receiptHandle"], undelivered.retry_after_seconds
+            )
         raise
     if done.shown:
         metrics.add_metric(name="ChatShown", unit=MetricUnit.Count, value=len(done.shown))

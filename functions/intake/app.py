@@ -88,7 +88,9 @@ def handle_batch(records: list[QueueRecord], tried: Tried) -> Mapping[str, Excep
             continue
         outcome, incident_id = result
         outcomes[outcome.value] += 1
-        logger.debug("alarm handled", extra={"alarm": handled.signal.dedup_key, "outcome": outcome, "incident_id": incident_id})
+        logger.debug(
+            "alarm handled", extra={"alarm": handled.signal.dedup_key, "outcome": outcome, "incident_id": incident_id}
+        )
     for outcome, count in outcomes.items():
         metrics.add_metric(name=f"Alarm{outcome.title()}", unit=MetricUnit.Count, value=count)
     logger.info("batch handled", extra={"records": len(records), "outcomes": dict(outcomes), "failed": len(failed)})

@@ -65,7 +65,11 @@ def stored_objects(body: str) -> list[tuple[str, str]]:
         return []
     if not event.Records:
         raise NotReceivedMail("not an S3 event: no Records")
-    return [(r.s3.bucket.name, unquote_plus(r.s3.object.key)) for r in event.Records if r.eventName.startswith("ObjectCreated:")]
+    return [
+        (r.s3.bucket.name, unquote_plus(r.s3.object.key))
+        for r in event.Records
+        if r.eventName.startswith("ObjectCreated:")
+    ]
 
 
 @tracer.capture_method

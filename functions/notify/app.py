@@ -34,8 +34,15 @@ metrics = Metrics()
 
 NotifyMessage = TypeAdapter(
     Annotated[
-        PageRequest | WatchRequest | EscalationExhausted | SlaWakeUp | ReminderDue | ResolutionConfirming | ResolutionWindowClosed
-        | QuietCheck | SmsDigestDue,
+        PageRequest
+        | WatchRequest
+        | EscalationExhausted
+        | SlaWakeUp
+        | ReminderDue
+        | ResolutionConfirming
+        | ResolutionWindowClosed
+        | QuietCheck
+        | SmsDigestDue,
         Field(discriminator="type"),
     ]
 )

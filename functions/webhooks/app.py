@@ -30,8 +30,11 @@ def handle_record(record: QueueRecord) -> None:
         done = wiring.webhook_deliveries().deliver(event)
     except WebhookUndelivered:
         if record.receive_count < webhooks.ATTEMPTS:  # (the last attempt's failure goes to the DLQ, no wait)
-            wiring.dead_letters().retry_after(record.event_source_arn or "", record.raw_event["receiptHandle"],
-                                              webhooks.retry_delay(record.receive_count))
+            wiring.dead_letters().retry_after(
+                record.event_source_arn or "",
+                record.raw_event["receiptHandle"],
+                webhooks.retry_delay(record.receive_count),
+            )
         raise
     if done.delivered:
         metrics.add_metric(name="WebhooksDelivered", unit=MetricUnit.Count, value=len(done.delivered))

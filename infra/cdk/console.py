@@ -134,14 +134,22 @@ class Console(Construct):
         )
         NagSuppressions.add_resource_suppressions(
             bucket,
-            [NagPackSuppression(id="AwsSolutions-S1", reason="This is the access log bucket (CloudFront and the "
-                                "console bucket log here); logging it into itself would loop")],
+            [
+                NagPackSuppression(
+                    id="AwsSolutions-S1",
+                    reason="This is the access log bucket (CloudFront and the "
+                    "console bucket log here); logging it into itself would loop",
+                )
+            ],
         )
         return bucket
 
     def _function(self, construct_id: str, code: str) -> cloudfront.FunctionAssociation:
         function = cloudfront.Function(
-            self, construct_id, code=cloudfront.FunctionCode.from_inline(code), runtime=cloudfront.FunctionRuntime.JS_2_0
+            self,
+            construct_id,
+            code=cloudfront.FunctionCode.from_inline(code),
+            runtime=cloudfront.FunctionRuntime.JS_2_0,
         )
         return cloudfront.FunctionAssociation(function=function, event_type=cloudfront.FunctionEventType.VIEWER_REQUEST)
 
@@ -198,7 +206,9 @@ class Console(Construct):
                 NagPackSuppression(
                     id="AwsSolutions-IAM4",
                     reason="CDK's BucketDeployment handler logs with the AWS managed basic execution policy",
-                    applies_to=["Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"],
+                    applies_to=[
+                        "Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
+                    ],
                 ),
                 NagPackSuppression(
                     id="AwsSolutions-IAM5",
@@ -211,7 +221,9 @@ class Console(Construct):
                         "Action::s3:List*",
                         "Action::s3:Abort*",
                         "Action::s3:DeleteObject*",
-                        RegexAppliesTo(regex=r"/^Resource::arn:<AWS::Partition>:s3:::cdk-[a-z0-9]+-assets-<AWS::AccountId>-<AWS::Region>\/\*$/g"),
+                        RegexAppliesTo(
+                            regex=r"/^Resource::arn:<AWS::Partition>:s3:::cdk-[a-z0-9]+-assets-<AWS::AccountId>-<AWS::Region>\/\*$/g"
+                        ),
                         f"Resource::<{bucket}.Arn>/*",
                         "Resource::*",
                     ],

@@ -95,7 +95,9 @@ def _spec(entry: Any, index: int) -> IdentityProviderSpec:
     missing = sorted(fields["required"] - set(entry))
     unknown = sorted(set(entry) - _COMMON - fields["required"] - fields["optional"])
     if missing or unknown:
-        raise FederationError(f"{where}: {kind} needs {sorted(fields['required'])}; missing {missing}, unknown {unknown}")
+        raise FederationError(
+            f"{where}: {kind} needs {sorted(fields['required'])}; missing {missing}, unknown {unknown}"
+        )
     name = entry.get("name")
     if not isinstance(name, str) or not NAME.fullmatch(name) or name.lower() in RESERVED_NAMES:
         raise FederationError(
@@ -120,7 +122,9 @@ def _spec(entry: Any, index: int) -> IdentityProviderSpec:
     )
 
 
-def identity_provider(scope: Construct, spec: IdentityProviderSpec, user_pool: cognito.IUserPool) -> cognito.UserPoolIdentityProviderBase:
+def identity_provider(
+    scope: Construct, spec: IdentityProviderSpec, user_pool: cognito.IUserPool
+) -> cognito.UserPoolIdentityProviderBase:
     """The provider in the user pool, its email mapped to the pool's email (the username, and what the API
     maps to a directory person)."""
     mapping = cognito.AttributeMapping(email=cognito.ProviderAttribute.other(spec.email_attribute))

@@ -66,13 +66,18 @@ def runtime_requirements(pyproject: Path = PYPROJECT) -> tuple[str, ...]:
 def _files(directory: Path, pattern: str = "**/*") -> Iterator[Path]:
     for path in sorted(directory.glob(pattern)):
         relative = path.relative_to(directory).parts
-        if path.is_file() and path.suffix != ".pyc" and not _IGNORED_PARTS.intersection(relative) \
-                and not (len(relative) > 1 and relative[0] in _NOT_FOR_LAMBDA):
+        if (
+            path.is_file()
+            and path.suffix != ".pyc"
+            and not _IGNORED_PARTS.intersection(relative)
+            and not (len(relative) > 1 and relative[0] in _NOT_FOR_LAMBDA)
+        ):
             yield path
 
 
 def _ignored_in(package_dir: Path):
     """copytree's `ignore`: caches everywhere, and what is not for Lambda at the package's top."""
+
     def ignored(folder: str, names: list[str]) -> set[str]:
         found = set(shutil.ignore_patterns(*_IGNORED_PARTS, "*.pyc")(folder, names))
         return found | _NOT_FOR_LAMBDA.intersection(names) if Path(folder) == package_dir else found
@@ -145,7 +150,9 @@ class LayerBundler:
         config_target.mkdir(parents=True, exist_ok=True)
         for path in _files(self.config_dir, "*.yaml"):
             shutil.copy2(path, config_target / path.name)
-            write_parsed(config_target / path.name)  # read instead of the YAML while it is unchanged (firebell/config.py)
+            write_parsed(
+                config_target / path.name
+            )  # read instead of the YAML while it is unchanged (firebell/config.py)
 
     def try_bundle(self, output_dir: str, options: BundlingOptions) -> bool:  # noqa: ARG002 (jsii signature)
         self.bundle(Path(output_dir))
@@ -165,7 +172,9 @@ class FunctionBundler:
         return _fingerprint([(self.code_dir, _files(self.code_dir))])
 
     def bundle(self, output_dir: Path) -> None:
-        shutil.copytree(self.code_dir, output_dir, ignore=shutil.ignore_patterns(*_IGNORED_PARTS, "*.pyc"), dirs_exist_ok=True)
+        shutil.copytree(
+            self.code_dir, output_dir, ignore=shutil.ignore_patterns(*_IGNORED_PARTS, "*.pyc"), dirs_exist_ok=True
+        )
         compile_site(output_dir, py_compile.PycInvalidationMode.CHECKED_HASH)
 
     def try_bundle(self, output_dir: str, options: BundlingOptions) -> bool:  # noqa: ARG002 (jsii signature)
@@ -206,12 +215,16 @@ def prune_botocore_data(data: Path, keep: Sequence[str] = BOTOCORE_SERVICES) -> 
     endpoints.write_text(json.dumps(document, separators=(",", ":")), encoding="utf-8")
 
 
-def compile_site(site: Path, invalidation: py_compile.PycInvalidationMode = py_compile.PycInvalidationMode.UNCHECKED_HASH) -> None:
+def compile_site(
+    site: Path, invalidation: py_compile.PycInvalidationMode = py_compile.PycInvalidationMode.UNCHECKED_HASH
+) -> None:
     """Bytecode for everything the functions import, for the runtime's interpreter (this one, checked)."""
     running = f"{sys.version_info.major}.{sys.version_info.minor}"
     if running != PYTHON_VERSION:
-        raise RuntimeError(f"the layer's bytecode must be compiled by Python {PYTHON_VERSION}, the functions' runtime; "
-                           f"this is Python {running} (make install with python{PYTHON_VERSION})")
+        raise RuntimeError(
+            f"the layer's bytecode must be compiled by Python {PYTHON_VERSION}, the functions' runtime; "
+            f"this is Python {running} (make install with python{PYTHON_VERSION})"
+        )
     if not compileall.compile_dir(site, quiet=2, workers=0, invalidation_mode=invalidation):
         raise RuntimeError(f"compiling {site} failed")
 

@@ -36,8 +36,15 @@ def receiving_requested(scope: Construct) -> bool:
 
 
 class MailBuckets(Construct):
-    def __init__(self, scope: Stack, construct_id: str, *, specs: tuple[BucketSpec, ...], queues: dict[str, sqs.Queue],
-                 log_bucket: s3.IBucket) -> None:
+    def __init__(
+        self,
+        scope: Stack,
+        construct_id: str,
+        *,
+        specs: tuple[BucketSpec, ...],
+        queues: dict[str, sqs.Queue],
+        log_bucket: s3.IBucket,
+    ) -> None:
         super().__init__(scope, construct_id)
         self._stack = scope
         self.buckets = {spec.name: self._bucket(spec, queues[spec.notify_queue], log_bucket) for spec in specs}
@@ -59,21 +66,31 @@ class MailBuckets(Construct):
             # Received mail is evidence of what was reported: the stack's removal leaves it to its expiry.
             removal_policy=RemovalPolicy.RETAIN,
         )
-        queue.add_to_resource_policy(iam.PolicyStatement(
-            principals=[iam.ServicePrincipal("s3.amazonaws.com")],
-            actions=["sqs:SendMessage"],
-            resources=[queue.queue_arn],
-            conditions={"ArnEquals": {"aws:SourceArn": Fn.join("", [f"arn:{Aws.PARTITION}:s3:::", name])},
-                        "StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID}},
-        ))
-        cfn = cast(s3.CfnBucket, bucket.node.default_child)
-        cfn.notification_configuration = s3.CfnBucket.NotificationConfigurationProperty(queue_configurations=[
-            s3.CfnBucket.QueueConfigurationProperty(
-                event="s3:ObjectCreated:*", queue=queue.queue_arn,
-                filter=s3.CfnBucket.NotificationFilterProperty(s3_key=s3.CfnBucket.S3KeyFilterProperty(
-                    rules=[s3.CfnBucket.FilterRuleProperty(name="prefix", value=spec.prefix)])),
+        queue.add_to_resource_policy(
+            iam.PolicyStatement(
+                principals=[iam.ServicePrincipal("s3.amazonaws.com")],
+                actions=["sqs:SendMessage"],
+                resources=[queue.queue_arn],
+                conditions={
+                    "ArnEquals": {"aws:SourceArn": Fn.join("", [f"arn:{Aws.PARTITION}:s3:::", name])},
+                    "StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID},
+                },
             )
-        ])
+        )
+        cfn = cast(s3.CfnBucket, bucket.node.default_child)
+        cfn.notification_configuration = s3.CfnBucket.NotificationConfigurationProperty(
+            queue_configurations=[
+                s3.CfnBucket.QueueConfigurationProperty(
+                    event="s3:ObjectCreated:*",
+                    queue=queue.queue_arn,
+                    filter=s3.CfnBucket.NotificationFilterProperty(
+                        s3_key=s3.CfnBucket.S3KeyFilterProperty(
+                            rules=[s3.CfnBucket.FilterRuleProperty(name="prefix", value=spec.prefix)]
+                        )
+                    ),
+                )
+            ]
+        )
         policy = queue.node.find_child("Policy")  # the queue's QueuePolicy (enforce_ssl's, and the statement above)
         cfn.node.add_dependency(policy)
         return bucket
@@ -81,15 +98,21 @@ class MailBuckets(Construct):
     def grant_read(self, name: str, spec: BucketSpec, role: iam.IRole) -> None:
         """GetObject on the bucket's objects under its prefix, and nothing else (no List, no Get* on the bucket)."""
         bucket = self.buckets[name]
-        iam.Grant.add_to_principal(grantee=role, actions=["s3:GetObject"], resource_arns=[bucket.arn_for_objects(f"{spec.prefix}*")])
+        iam.Grant.add_to_principal(
+            grantee=role, actions=["s3:GetObject"], resource_arns=[bucket.arn_for_objects(f"{spec.prefix}*")]
+        )
         NagSuppressions.add_resource_suppressions(
             role,
-            [NagPackSuppression(
-                id="AwsSolutions-IAM5",
-                reason="Received mail is one object per message under the bucket's prefix, each named by SES's "
-                f"message id: GetObject on {spec.prefix}* of this bucket only",
-                applies_to=[f"Resource::<{self._stack.get_logical_id(cast(CfnElement, bucket.node.default_child))}.Arn>/{spec.prefix}*"],
-            )],
+            [
+                NagPackSuppression(
+                    id="AwsSolutions-IAM5",
+                    reason="Received mail is one object per message under the bucket's prefix, each named by SES's "
+                    f"message id: GetObject on {spec.prefix}* of this bucket only",
+                    applies_to=[
+                        f"Resource::<{self._stack.get_logical_id(cast(CfnElement, bucket.node.default_child))}.Arn>/{spec.prefix}*"
+                    ],
+                )
+            ],
             apply_to_children=True,
         )
 
@@ -106,6 +129,10 @@ def receipt_rules(scope: Stack, spec: MailReceiptSpec, bucket: s3.IBucket, intak
             scan_enabled=spec.scan_enabled,
             tls_policy=ses.TlsPolicy.REQUIRE if spec.require_tls else ses.TlsPolicy.OPTIONAL,
         )
-    CfnOutput(scope, "MailRuleSetName", value=rule_set.receipt_rule_set_name,
-              description="Activate once: aws ses set-active-receipt-rule-set --rule-set-name <this> (docs/email-intake.md)")
+    CfnOutput(
+        scope,
+        "MailRuleSetName",
+        value=rule_set.receipt_rule_set_name,
+        description="Activate once: aws ses set-active-receipt-rule-set --rule-set-name <this> (docs/email-intake.md)",
+    )
     return rule_set

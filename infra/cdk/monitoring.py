@@ -112,7 +112,11 @@ class Monitoring(Construct):
                     period=DLQ_PERIOD, statistic="Maximum"
                 )
                 return cloudwatch.Alarm(
-                    self, f"{pascal(check.name)}Alarm", metric=metric, **common, threshold=0,
+                    self,
+                    f"{pascal(check.name)}Alarm",
+                    metric=metric,
+                    **common,
+                    threshold=0,
                     comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
                     # SQS stops reporting a queue nobody calls for six hours, though its messages stay: keep the
                     # last state rather than turn OK with dead letters still waiting.
@@ -133,18 +137,30 @@ class Monitoring(Construct):
                 metric = measure(period=COUNT_PERIOD, statistic="Sum")
             case "sms-failures":
                 metric = cloudwatch.Metric(
-                    namespace="AWS/SNS", metric_name="NumberOfNotificationsFailed", dimensions_map=SMS_DIMENSIONS,
-                    period=COUNT_PERIOD, statistic="Sum",
+                    namespace="AWS/SNS",
+                    metric_name="NumberOfNotificationsFailed",
+                    dimensions_map=SMS_DIMENSIONS,
+                    period=COUNT_PERIOD,
+                    statistic="Sum",
                 )
             case "email-bounces":
                 # Account-wide (no configuration set): every bounced page or notice, which a responder never got.
-                metric = cloudwatch.Metric(namespace="AWS/SES", metric_name="Bounce", period=COUNT_PERIOD, statistic="Sum")
+                metric = cloudwatch.Metric(
+                    namespace="AWS/SES", metric_name="Bounce", period=COUNT_PERIOD, statistic="Sum"
+                )
             case "email-bounce-rate":
                 metric = cloudwatch.Metric(
-                    namespace="AWS/SES", metric_name="Reputation.BounceRate", period=BOUNCE_RATE_PERIOD, statistic="Maximum"
+                    namespace="AWS/SES",
+                    metric_name="Reputation.BounceRate",
+                    period=BOUNCE_RATE_PERIOD,
+                    statistic="Maximum",
                 )
                 return cloudwatch.Alarm(
-                    self, f"{pascal(check.name)}Alarm", metric=metric, **common, threshold=self.spec.max_bounce_rate,
+                    self,
+                    f"{pascal(check.name)}Alarm",
+                    metric=metric,
+                    **common,
+                    threshold=self.spec.max_bounce_rate,
                     comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
                     # A reputation is a standing state that SES reports only while it sends: keep the last one.
                     treat_missing_data=cloudwatch.TreatMissingData.IGNORE,
@@ -165,7 +181,10 @@ class Monitoring(Construct):
             statistic="Sum",
         )
         return cloudwatch.Alarm(
-            self, f"{pascal(check.name)}Alarm", metric=metric, **{**common, "evaluation_periods": heartbeat.missing_periods},
+            self,
+            f"{pascal(check.name)}Alarm",
+            metric=metric,
+            **{**common, "evaluation_periods": heartbeat.missing_periods},
             datapoints_to_alarm=heartbeat.missing_periods,
             threshold=1,
             comparison_operator=cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
@@ -175,7 +194,9 @@ class Monitoring(Construct):
 
     def _consumer_of(self, queue: str) -> str:
         return next(
-            f.name for f in self._stack.topology.functions if isinstance(f.trigger, QueueTrigger) and f.trigger.queue == queue
+            f.name
+            for f in self._stack.topology.functions
+            if isinstance(f.trigger, QueueTrigger) and f.trigger.queue == queue
         )
 
     # --- heartbeat ---------------------------------------------------------------------------------

@@ -72,7 +72,9 @@ class People(Construct):
         self.user_pool = self._user_pool()
         self._risk_responses()
         self.groups = {
-            role: self.user_pool.add_group(f"{''.join(p.capitalize() for p in role.split('_'))}Group", group_name=role, description=description)
+            role: self.user_pool.add_group(
+                f"{''.join(p.capitalize() for p in role.split('_'))}Group", group_name=role, description=description
+            )
             for role, description in ROLES.items()
         }
         self.federation: tuple[IdentityProviderSpec, ...] = parse(stack.node.try_get_context(IDP_CONTEXT), base=ROOT)
@@ -119,7 +121,9 @@ class People(Construct):
                 password_history_size=5,
             ),
             account_recovery=cognito.AccountRecovery.EMAIL_ONLY,
-            user_invitation=cognito.UserInvitationConfig(email_subject="Your firebell sign-in", email_body=INVITATION_BODY),
+            user_invitation=cognito.UserInvitationConfig(
+                email_subject="Your firebell sign-in", email_body=INVITATION_BODY
+            ),
             # Plus: threat protection (compromised-credential and risky sign-in checks), about $0.02 a month per
             # active person; an incident tool's accounts can resolve, reassign and edit the directory.
             feature_plan=cognito.FeaturePlan.PLUS,
@@ -144,6 +148,7 @@ class People(Construct):
         """What threat protection does, explicitly: a password seen in a breach cannot sign in (the person resets
         it); a high-risk sign-in must pass MFA (someone without it set up is stopped), a medium-risk one passes it
         if set up. No notification emails: they would need an SES identity in the pool's region."""
+
         def action(event: str) -> cognito.CfnUserPoolRiskConfigurationAttachment.AccountTakeoverActionTypeProperty:
             return cognito.CfnUserPoolRiskConfigurationAttachment.AccountTakeoverActionTypeProperty(
                 event_action=event, notify=False
@@ -177,7 +182,9 @@ class People(Construct):
         self.console_client = self._client(
             "ConsoleClient", "console", callback=f"{console_url}/", logout=f"{console_url}/", scopes=CONSOLE_SCOPES
         )
-        self.cli_client = self._client("CliClient", "cli", callback=CLI_SIGN_IN_CALLBACK, logout=None, scopes=OAUTH_SCOPES)
+        self.cli_client = self._client(
+            "CliClient", "cli", callback=CLI_SIGN_IN_CALLBACK, logout=None, scopes=OAUTH_SCOPES
+        )
 
     def _client(
         self, construct_id: str, name: str, *, callback: str, logout: str | None, scopes: list[cognito.OAuthScope]
@@ -200,10 +207,14 @@ class People(Construct):
             ],
             prevent_user_existence_errors=True,
             enable_token_revocation=True,
-            read_attributes=cognito.ClientAttributes().with_standard_attributes(email=True, email_verified=True, fullname=True),
+            read_attributes=cognito.ClientAttributes().with_standard_attributes(
+                email=True, email_verified=True, fullname=True
+            ),
             # Not the email (the actor comes from it), except that a federated sign-in must be able to write
             # what it maps.
-            write_attributes=cognito.ClientAttributes().with_standard_attributes(fullname=True, email=bool(self.federation)),
+            write_attributes=cognito.ClientAttributes().with_standard_attributes(
+                fullname=True, email=bool(self.federation)
+            ),
         )
         for provider in self.providers:
             client.node.add_dependency(provider)
@@ -217,7 +228,11 @@ class People(Construct):
     # --- the people API ----------------------------------------------------------------------------
 
     def _api(
-        self, function: lambda_.IFunction, trigger: ApiTrigger, api_logging_account: IConstruct | None, waf_enabled: bool
+        self,
+        function: lambda_.IFunction,
+        trigger: ApiTrigger,
+        api_logging_account: IConstruct | None,
+        waf_enabled: bool,
     ) -> apigw.RestApi:
         authorizer = apigw.CognitoUserPoolsAuthorizer(
             self,
@@ -235,7 +250,9 @@ class People(Construct):
             function=function,
             trigger=trigger,
             guard=Guard(
-                method_options=apigw.MethodOptions(authorization_type=apigw.AuthorizationType.COGNITO, authorizer=authorizer),
+                method_options=apigw.MethodOptions(
+                    authorization_type=apigw.AuthorizationType.COGNITO, authorizer=authorizer
+                ),
                 refuses="the Cognito user pool authorizer refuses requests without a valid ID token",
                 # No or a bad token: 401 in the contract's words (docs/access.md), not API Gateway's "Unauthorized".
                 responses={apigw.ResponseType.UNAUTHORIZED: ("401", "unauthenticated")},
@@ -255,11 +272,24 @@ class People(Construct):
 
     def outputs(self) -> None:
         stack = self._stack
-        CfnOutput(stack, "PeopleApiUrl", value=self.api.url, description="The people API (Cognito ID tokens); the console calls it as /api")
+        CfnOutput(
+            stack,
+            "PeopleApiUrl",
+            value=self.api.url,
+            description="The people API (Cognito ID tokens); the console calls it as /api",
+        )
         CfnOutput(stack, "UserPoolId", value=self.user_pool.user_pool_id, description="aws cognito-idp --user-pool-id")
-        CfnOutput(stack, "HostedUiUrl", value=self.sign_in_url, description="Cognito's hosted sign-in (/oauth2/authorize, /oauth2/token)")
+        CfnOutput(
+            stack,
+            "HostedUiUrl",
+            value=self.sign_in_url,
+            description="Cognito's hosted sign-in (/oauth2/authorize, /oauth2/token)",
+        )
         assert self.console_client is not None and self.cli_client is not None, "add_clients() first"
         CfnOutput(stack, "ConsoleClientId", value=self.console_client.user_pool_client_id)
-        CfnOutput(stack, "CliClientId", value=self.cli_client.user_pool_client_id,
-                  description=f"The CLI's app client: authorization code with PKCE, redirect to {CLI_SIGN_IN_CALLBACK}")
-
+        CfnOutput(
+            stack,
+            "CliClientId",
+            value=self.cli_client.user_pool_client_id,
+            description=f"The CLI's app client: authorization code with PKCE, redirect to {CLI_SIGN_IN_CALLBACK}",
+        )

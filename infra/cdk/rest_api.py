@@ -110,8 +110,12 @@ def rest_api(
             NagSuppressions.add_resource_suppressions(
                 public,
                 [
-                    NagPackSuppression(id="AwsSolutions-APIG4", reason=f"Public by design: authenticated by {route.authenticated_by}"),
-                    NagPackSuppression(id="AwsSolutions-COG4", reason=f"Public by design: authenticated by {route.authenticated_by}"),
+                    NagPackSuppression(
+                        id="AwsSolutions-APIG4", reason=f"Public by design: authenticated by {route.authenticated_by}"
+                    ),
+                    NagPackSuppression(
+                        id="AwsSolutions-COG4", reason=f"Public by design: authenticated by {route.authenticated_by}"
+                    ),
                 ],
             )
     for response_type, (status, error) in guard.responses.items():
@@ -133,21 +137,29 @@ def rest_api(
     api.node.try_remove_child("Endpoint")
     suppressions = list(guard.suppressions)
     if not waf_enabled:
-        public = ", ".join(f"{route.path} ({route.throttle.rate_per_second:g}/s, burst {route.throttle.burst})"
-                           for route in trigger.public_routes)
-        suppressions.append(NagPackSuppression(
-            id="AwsSolutions-APIG3",
-            reason=f"No WAF web ACL unless deployed with -c {WAF_CONTEXT}=true (a per-IP rate rule, infra/cdk/api_protection.py): "
-            f"{guard.refuses} on every other route; the public routes authenticate by "
-            f"key or signed token and each has its own method throttle below the stage's: {public}",
-        ))
+        public = ", ".join(
+            f"{route.path} ({route.throttle.rate_per_second:g}/s, burst {route.throttle.burst})"
+            for route in trigger.public_routes
+        )
+        suppressions.append(
+            NagPackSuppression(
+                id="AwsSolutions-APIG3",
+                reason=f"No WAF web ACL unless deployed with -c {WAF_CONTEXT}=true (a per-IP rate rule, infra/cdk/api_protection.py): "
+                f"{guard.refuses} on every other route; the public routes authenticate by "
+                f"key or signed token and each has its own method throttle below the stage's: {public}",
+            )
+        )
     if cloud_watch_role:
-        suppressions.append(NagPackSuppression(
-            id="AwsSolutions-IAM4",
-            reason="API Gateway's account-wide CloudWatch role (needed for execution and access logging) uses "
-            "the AWS managed AmazonAPIGatewayPushToCloudWatchLogs policy, as AWS documents",
-            applies_to=["Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs"],
-        ))
+        suppressions.append(
+            NagPackSuppression(
+                id="AwsSolutions-IAM4",
+                reason="API Gateway's account-wide CloudWatch role (needed for execution and access logging) uses "
+                "the AWS managed AmazonAPIGatewayPushToCloudWatchLogs policy, as AWS documents",
+                applies_to=[
+                    "Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs"
+                ],
+            )
+        )
     if suppressions:
         NagSuppressions.add_resource_suppressions(api, suppressions, apply_to_children=True)
     return api

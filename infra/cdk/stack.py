@@ -59,11 +59,15 @@ METRICS_NAMESPACE = "firebell"
 
 def stack_environment(function: str, config_dir: str = LAYER_CONFIG_DIR) -> dict[str, str]:
     """What every function gets besides its topology variables (the benches run the handlers with it too)."""
-    return {"POWERTOOLS_SERVICE_NAME": function, "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
-            "FIREBELL_CONFIG_DIR": config_dir, "LOG_LEVEL": "INFO",
-            # firebell uses no pydantic plugin: without this, the first model reads every installed package's
-            # metadata looking for one (cold start).
-            "PYDANTIC_DISABLE_PLUGINS": "__all__"}
+    return {
+        "POWERTOOLS_SERVICE_NAME": function,
+        "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
+        "FIREBELL_CONFIG_DIR": config_dir,
+        "LOG_LEVEL": "INFO",
+        # firebell uses no pydantic plugin: without this, the first model reads every installed package's
+        # metadata looking for one (cold start).
+        "PYDANTIC_DISABLE_PLUGINS": "__all__",
+    }
 
 
 DLQ_RETENTION = Duration.days(14)
@@ -76,8 +80,11 @@ _ATTRIBUTE_TYPES = {
     "N": dynamodb.AttributeType.NUMBER,
     "B": dynamodb.AttributeType.BINARY,
 }
-_PROJECTIONS = {"ALL": dynamodb.ProjectionType.ALL, "KEYS_ONLY": dynamodb.ProjectionType.KEYS_ONLY,
-                "INCLUDE": dynamodb.ProjectionType.INCLUDE}
+_PROJECTIONS = {
+    "ALL": dynamodb.ProjectionType.ALL,
+    "KEYS_ONLY": dynamodb.ProjectionType.KEYS_ONLY,
+    "INCLUDE": dynamodb.ProjectionType.INCLUDE,
+}
 # Event pattern fields (EventBridge's names) → events.EventPattern's keyword arguments.
 _PATTERN_FIELDS = {
     "version": "version",
@@ -419,23 +426,25 @@ class FirebellStack(Stack):
         assert self.people.console_client is not None
         # The console's runtime configuration: what it needs to sign people in and call the API.
         assert self.people.cli_client is not None
-        self.console.deploy({
-            "auth": "cognito",  # the local runtime's config.json says "local" (its sign-in page)
-            "region": Aws.REGION,
-            "user_pool_id": self.people.user_pool.user_pool_id,
-            "client_id": self.people.console_client.user_pool_client_id,
-            "sign_in_url": self.people.sign_in_url,
-            # Cognito's user API, which the console calls with the access token to set up MFA (console/assets/js/mfa.js)
-            "user_api_url": self.people.user_api_url,
-            "redirect_uri": f"{self.console.url}/",
-            "logout_uri": f"{self.console.url}/",
-            "scopes": [scope.scope_name for scope in CONSOLE_SCOPES],
-            "identity_providers": [provider.name for provider in self.people.federation],
-            "api_url": API_PATH,
-            # `firebell login` reads these from the console's URL (firebell/cli/login.py)
-            "cli_client_id": self.people.cli_client.user_pool_client_id,
-            "cli_redirect_uri": CLI_SIGN_IN_CALLBACK,
-        })
+        self.console.deploy(
+            {
+                "auth": "cognito",  # the local runtime's config.json says "local" (its sign-in page)
+                "region": Aws.REGION,
+                "user_pool_id": self.people.user_pool.user_pool_id,
+                "client_id": self.people.console_client.user_pool_client_id,
+                "sign_in_url": self.people.sign_in_url,
+                # Cognito's user API, which the console calls with the access token to set up MFA (console/assets/js/mfa.js)
+                "user_api_url": self.people.user_api_url,
+                "redirect_uri": f"{self.console.url}/",
+                "logout_uri": f"{self.console.url}/",
+                "scopes": [scope.scope_name for scope in CONSOLE_SCOPES],
+                "identity_providers": [provider.name for provider in self.people.federation],
+                "api_url": API_PATH,
+                # `firebell login` reads these from the console's URL (firebell/cli/login.py)
+                "cli_client_id": self.people.cli_client.user_pool_client_id,
+                "cli_redirect_uri": CLI_SIGN_IN_CALLBACK,
+            }
+        )
         self.people.outputs()
         self.console.outputs()
 
@@ -444,11 +453,16 @@ class FirebellStack(Stack):
         rules when `-c firebell:email-intake=true` asks for them (SES receives mail in some regions only)."""
         from infra.cdk.mail import MailBuckets, receipt_rules, receiving_requested
 
-        self.mail = MailBuckets(self, "EmailIntake", specs=self.topology.buckets, queues=self.queues, log_bucket=self.console.log_bucket)
+        self.mail = MailBuckets(
+            self, "EmailIntake", specs=self.topology.buckets, queues=self.queues, log_bucket=self.console.log_bucket
+        )
         self.buckets = self.mail.buckets
         receipt = self.topology.mail_receipt
-        self.mail_rule_set = (receipt_rules(self, receipt, self.buckets[receipt.bucket], config.directory.email_intake)
-                              if receipt is not None and receiving_requested(self) else None)
+        self.mail_rule_set = (
+            receipt_rules(self, receipt, self.buckets[receipt.bucket], config.directory.email_intake)
+            if receipt is not None and receiving_requested(self)
+            else None
+        )
 
     # --- wiring ------------------------------------------------------------------------------------
 
@@ -487,7 +501,8 @@ class FirebellStack(Stack):
             )
         elif isinstance(spec.trigger, ScheduleTrigger):
             events.Rule(
-                self, f"{spec.name}-schedule",
+                self,
+                f"{spec.name}-schedule",
                 description=f"Runs {spec.name} every {spec.trigger.rate_minutes} min",
                 schedule=events.Schedule.rate(Duration.minutes(spec.trigger.rate_minutes)),
                 targets=[event_targets.LambdaFunction(function, retry_attempts=0)],

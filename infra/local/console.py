@@ -15,8 +15,15 @@ from typing import Any
 from infra.people import CONSOLE_DIR, console_content_security_policy
 
 ASSETS = "/assets/"
-CONTENT_TYPES = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8", ".html": "text/html; charset=utf-8",
-                 ".svg": "image/svg+xml", ".json": "application/json", ".png": "image/png", ".woff2": "font/woff2"}
+CONTENT_TYPES = {
+    ".js": "text/javascript; charset=utf-8",
+    ".css": "text/css; charset=utf-8",
+    ".html": "text/html; charset=utf-8",
+    ".svg": "image/svg+xml",
+    ".json": "application/json",
+    ".png": "image/png",
+    ".woff2": "font/woff2",
+}
 # As CloudFront's response headers policy in AWS (infra/cdk/console.py), with the same Content-Security-Policy less
 # the hosted UI (locally nobody signs in elsewhere): the console loads and calls nothing but this origin.
 HEADERS = {

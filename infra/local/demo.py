@@ -79,15 +79,21 @@ def sign_in(url: str, person: str, fresh: bool = False) -> str:
     parts = urllib.parse.urlsplit(url)
     origin = f"{parts.scheme}://{parts.netloc}"
     if fresh or (origin, person) not in _sessions:
-        status, body = _send("POST", f"{origin}/auth/local/sign-in", json.dumps({"person": person}).encode(),
-                             {"Content-Type": "application/json"})
+        status, body = _send(
+            "POST",
+            f"{origin}/auth/local/sign-in",
+            json.dumps({"person": person}).encode(),
+            {"Content-Type": "application/json"},
+        )
         if status != 200:
             raise DemoFailed(f"signing in as {person} answered {status}: {body}")
         _sessions[(origin, person)] = body["token"]
     return _sessions[(origin, person)]
 
 
-def http(method: str, url: str, body: Any = None, as_: str | None = MACHINE, headers: dict[str, str] | None = None) -> tuple[int, Any]:
+def http(
+    method: str, url: str, body: Any = None, as_: str | None = MACHINE, headers: dict[str, str] | None = None
+) -> tuple[int, Any]:
     """One request to the local runtime, as a client would send it. `as_`: MACHINE (signed with SigV4: an IAM
     principal, who may call every route), a person of the config (signed in: their roles, and the timeline names
     them), or None (no credentials)."""
@@ -167,7 +173,9 @@ class Demo:
 
     def incident_for(self, alarm_name: str) -> dict | None:
         """The incident this run's alarm opened (not one kept from an earlier run)."""
-        return next((i for i in self.incidents_for(alarm_name) if i["incident_id"] not in self._earlier_incidents), None)
+        return next(
+            (i for i in self.incidents_for(alarm_name) if i["incident_id"] not in self._earlier_incidents), None
+        )
 
     def incident(self, reference: str) -> dict:
         status, body = http("GET", f"{self.api_url}/incidents/{reference}")
@@ -177,7 +185,9 @@ class Demo:
 
     def outbox(self) -> list[dict]:
         """This run's emails and SMS."""
-        return [m for m in http("GET", f"{self.api_url}/_local/outbox")[1]["items"] if m["id"] not in self._earlier_messages]
+        return [
+            m for m in http("GET", f"{self.api_url}/_local/outbox")[1]["items"] if m["id"] not in self._earlier_messages
+        ]
 
     def pages_to(self, address: str, reference: str) -> list[dict]:
         """This run's messages to `address` about `reference` (kept incidents may page the same people meanwhile)."""
@@ -195,6 +205,7 @@ class Demo:
     def window_seconds(self, resolution_arn: str) -> int:
         """How long the resolution workflow keeps the window open, as the workflow was started (the incident
         names its execution in the commit that resolves it; the outbox starts it a moment later)."""
+
         def started() -> dict | None:
             try:
                 return self._execution(resolution_arn)
@@ -222,7 +233,9 @@ class Demo:
         reference = opened["reference"]
         self._passed(f"{reference} opened: {opened['title']}")
 
-        classified = self._wait_for("incident classified", lambda: (i := self.incident(reference))["priority"] and i, 15)
+        classified = self._wait_for(
+            "incident classified", lambda: (i := self.incident(reference))["priority"] and i, 15
+        )
         self._passed(
             f"classified {classified['category']}: impact {classified['impact']} × urgency {classified['urgency']} → "
             f"{classified['priority']}; team {classified['team']}; respond by {classified['sla']['response']['due_at'][11:19]} UTC, "
@@ -234,12 +247,16 @@ class Demo:
         email, phone = contacts(CONFIG_DIR)[primary]
         self._say("·", f"{primary} is on call for {PRIMARY_SCHEDULE} (GET /schedules/{PRIMARY_SCHEDULE}/on-call)")
         level1_pages = self._wait_for("level 1 paged", lambda: self.pages_to_each(reference, email, phone), 15)
-        self._passed(f"level 1 paged: email to {email} and SMS to {phone}: \"{level1_pages[0]['subject'][:60]}…\"")
+        self._passed(f'level 1 paged: email to {email} and SMS to {phone}: "{level1_pages[0]["subject"][:60]}…"')
 
         self._say("…", f"nobody acknowledges for {level1}s")
         paged_at = time.monotonic()
-        self._wait_for("level 2 paged", lambda: self.pages_to_each(reference, "bob@example.com", "+15550100002"), level1 + 15)
-        self._passed(f"level 2 paged after {time.monotonic() - paged_at:.1f}s: email to bob@example.com and SMS to +15550100002")
+        self._wait_for(
+            "level 2 paged", lambda: self.pages_to_each(reference, "bob@example.com", "+15550100002"), level1 + 15
+        )
+        self._passed(
+            f"level 2 paged after {time.monotonic() - paged_at:.1f}s: email to bob@example.com and SMS to +15550100002"
+        )
 
         self._say("▶", f"bob, signed in, acknowledges over HTTP: POST /incidents/{reference}/acknowledge")
         acked_at = time.monotonic()
@@ -248,7 +265,9 @@ class Demo:
             raise DemoFailed(f"acknowledge answered {status}: {body}")
         execution = body["escalation"]["execution_arn"]
         self._wait_for("paging stopped", lambda: self.incident(reference)["escalation"]["watching"], 10)
-        self._passed(f"acknowledged; paging stopped {time.monotonic() - acked_at:.1f}s later (the workflow now watches the acknowledgement)")
+        self._passed(
+            f"acknowledged; paging stopped {time.monotonic() - acked_at:.1f}s later (the workflow now watches the acknowledgement)"
+        )
 
         time.sleep(level2 + 1)  # past the moment level 2 would have escalated to the incident manager
         if self.pages_to("carol@example.com", reference):
@@ -257,15 +276,25 @@ class Demo:
 
         alarm = self.publish_alarm("alarm-state-ok.json")
         self._say("▶", f'CloudWatch alarm "{alarm["AlarmName"]}" → OK, published to the alarms topic')
-        resolved = self._wait_for("resolved automatically", lambda: (i := self.incident(reference))["status"] == "resolved" and i, 15)
+        resolved = self._wait_for(
+            "resolved automatically", lambda: (i := self.incident(reference))["status"] == "resolved" and i, 15
+        )
         if not resolved["auto_resolved"]:
             raise DemoFailed("the incident was resolved, but not automatically")
         self._passed(f"{reference} resolved automatically: {resolved['resolution_notes'][:60]}…")
-        self._wait_for("escalation ended", lambda: self.execution_status(execution) != "RUNNING", 10)  # (stopped: ABORTED)
+        self._wait_for(
+            "escalation ended", lambda: self.execution_status(execution) != "RUNNING", 10
+        )  # (stopped: ABORTED)
         window = self.window_seconds(resolved["resolution"]["execution_arn"])
-        self._passed(f"escalation workflow ended; the confirmation window is open for {window}s: the alarm returning "
-                     f"inside it reopens {reference}, after it a new incident opens (rules.yaml: confirmation_window_minutes)")
-        self._wait_for("stakeholders told", lambda: any("resolved" in m.get("subject", "") for m in self.pages_to("dave@example.com", reference)), 15)
+        self._passed(
+            f"escalation workflow ended; the confirmation window is open for {window}s: the alarm returning "
+            f"inside it reopens {reference}, after it a new incident opens (rules.yaml: confirmation_window_minutes)"
+        )
+        self._wait_for(
+            "stakeholders told",
+            lambda: any("resolved" in m.get("subject", "") for m in self.pages_to("dave@example.com", reference)),
+            15,
+        )
         self._passed("stakeholder dave@example.com told of the resolution by email")
 
         self._print_timeline(reference)
@@ -280,13 +309,23 @@ class Demo:
         for incident in earlier:
             reference = incident["reference"]
             if incident["status"] in ("triggered", "acknowledged", "on_hold"):
-                status, body = http("POST", f"{self.api_url}/incidents/{reference}/resolve",
-                                    {"resolution_notes": "set apart by a new run of the demo"})
+                status, body = http(
+                    "POST",
+                    f"{self.api_url}/incidents/{reference}/resolve",
+                    {"resolution_notes": "set apart by a new run of the demo"},
+                )
                 if status != 200:
                     raise DemoFailed(f"resolving {reference}, kept from an earlier run, answered {status}: {body}")
             if incident["status"] != "closed":
-                self._say("·", f"{reference}, kept from an earlier run, is resolved: waiting for its confirmation window to close it")
-                self._wait_for(f"{reference} closed", lambda: self.incident(reference)["status"] == "closed", self.confirmation_seconds + 15)
+                self._say(
+                    "·",
+                    f"{reference}, kept from an earlier run, is resolved: waiting for its confirmation window to close it",
+                )
+                self._wait_for(
+                    f"{reference} closed",
+                    lambda: self.incident(reference)["status"] == "closed",
+                    self.confirmation_seconds + 15,
+                )
 
     def _print_timeline(self, reference: str) -> None:
         _, timeline = http("GET", f"{self.api_url}/incidents/{reference}/timeline")

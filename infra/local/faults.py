@@ -150,7 +150,9 @@ class FaultInjector:
         if kind == "connection_error":
             raise EndpointConnectionError(endpoint_url=f"https://{service}.us-east-1.amazonaws.com/")
         if kind == "throttling":
-            return _error(400, "ProvisionedThroughputExceededException" if service == "dynamodb" else "ThrottlingException")
+            return _error(
+                400, "ProvisionedThroughputExceededException" if service == "dynamodb" else "ThrottlingException"
+            )
         if kind == "internal_error":
             return _error(500, "InternalServerError" if service == "dynamodb" else "InternalError")
         return _error(503, "ServiceUnavailable")

@@ -121,7 +121,9 @@ def measure(check: Check, runtime: LocalRuntime, sqs: Any, sfn: Any) -> dict[str
         timer = runtime.heartbeat
         seen, last_seen = heartbeat.seen()
         status = heartbeat_status(
-            started_at=runtime.started_at, last_seen=last_seen, now=time.time(),
+            started_at=runtime.started_at,
+            last_seen=last_seen,
+            now=time.time(),
             allowed=missing_after(timer.interval, timer.spec.missing_periods),
         )
         return {**entry, **status, "observable": True, "sent": timer.sent, "seen": seen}
@@ -134,7 +136,12 @@ def measured_or_failing(check: Check, runtime: LocalRuntime, sqs: Any, sfn: Any)
     try:
         return measure(check, runtime, sqs, sfn)
     except Exception as error:
-        return {**described(check), "ok": False, "observable": True, "detail": f"could not be measured: {type(error).__name__}: {error}"}
+        return {
+            **described(check),
+            "ok": False,
+            "observable": True,
+            "detail": f"could not be measured: {type(error).__name__}: {error}",
+        }
 
 
 def local_health(runtime: LocalRuntime) -> dict[str, Any]:

@@ -49,12 +49,25 @@ def iam_identity(headers: dict[str, str]) -> dict[str, str]:
     if not authorization.startswith("AWS4-HMAC-SHA256"):
         return {}
     access_key = authorization.partition("Credential=")[2].partition("/")[0][:128]
-    return {"accountId": ACCOUNT_ID, "caller": "AIDALOCALUSER", "user": "AIDALOCALUSER", "userArn": LOCAL_IAM_USER_ARN,
-            "accessKey": access_key}
+    return {
+        "accountId": ACCOUNT_ID,
+        "caller": "AIDALOCALUSER",
+        "user": "AIDALOCALUSER",
+        "userArn": LOCAL_IAM_USER_ARN,
+        "accessKey": access_key,
+    }
 
 
-def proxy_event(method: str, raw_path: str, headers: dict[str, str], body: bytes, source_ip: str,
-                domain: str = "127.0.0.1", scheme: str = "http", base_path: str = "") -> dict[str, Any]:
+def proxy_event(
+    method: str,
+    raw_path: str,
+    headers: dict[str, str],
+    body: bytes,
+    source_ip: str,
+    domain: str = "127.0.0.1",
+    scheme: str = "http",
+    base_path: str = "",
+) -> dict[str, Any]:
     """`base_path`: what API Gateway puts before the route in requestContext.path (the stage on the execute-api
     domain; a custom domain's base path): the local gateway serves at the root."""
     url = urlsplit(raw_path)
@@ -89,9 +102,15 @@ def proxy_event(method: str, raw_path: str, headers: dict[str, str], body: bytes
     }
 
 
-def start_http_api(runtime: "LocalRuntime", function: "LocalFunction", port: int,
-                   server_class: type[ThreadingHTTPServer] = ThreadingHTTPServer, name: str = "http-api") -> ThreadingHTTPServer:
+def start_http_api(
+    runtime: "LocalRuntime",
+    function: "LocalFunction",
+    port: int,
+    server_class: type[ThreadingHTTPServer] = ThreadingHTTPServer,
+    name: str = "http-api",
+) -> ThreadingHTTPServer:
     """`server_class`: infra/local/tls.py passes one that speaks TLS, for the same routes over HTTPS."""
+
     class Handler(BaseHTTPRequestHandler):
         server_version = "firebell-local"
         protocol_version = "HTTP/1.1"  # keep-alive and chunked request bodies, as API Gateway speaks
@@ -169,7 +188,9 @@ def start_http_api(runtime: "LocalRuntime", function: "LocalFunction", port: int
                 self._refuse(refused)
                 return
             except TimeoutError:
-                self._refuse(RequestRefused(408, "request_timeout", f"no complete body within {BODY_TIMEOUT_SECONDS:g} s"))
+                self._refuse(
+                    RequestRefused(408, "request_timeout", f"no complete body within {BODY_TIMEOUT_SECONDS:g} s")
+                )
                 return
             path = urlsplit(self.path).path
             if path.startswith("/_local/"):
@@ -180,8 +201,15 @@ def start_http_api(runtime: "LocalRuntime", function: "LocalFunction", port: int
                 self._reply(status, headers, content, head=self.command == "HEAD")
                 return
             host, port = self.server.server_address[:2]
-            event = proxy_event(self.command, self.path, dict(self.headers.items()), body, self.client_address[0],
-                                domain=f"{host}:{port}", scheme=getattr(self.server, "scheme", "http"))
+            event = proxy_event(
+                self.command,
+                self.path,
+                dict(self.headers.items()),
+                body,
+                self.client_address[0],
+                domain=f"{host}:{port}",
+                scheme=getattr(self.server, "scheme", "http"),
+            )
             try:
                 response = function.invoke(event)
             except Exception as error:  # what API Gateway answers when the integration fails
@@ -219,9 +247,24 @@ def start_http_api(runtime: "LocalRuntime", function: "LocalFunction", port: int
                 if injector is not None:
                     injector.rate = rate
                 elif rate:
-                    self._json(409, {"error": "faults_not_installed", "message": "start with FIREBELL_FAULT_RATE to inject faults"})
+                    self._json(
+                        409,
+                        {"error": "faults_not_installed", "message": "start with FIREBELL_FAULT_RATE to inject faults"},
+                    )
                     return
-            self._json(200, injector.snapshot() if injector else {"rate": 0.0, "seed": None, "faults_injected": 0, "eligible_calls": 0, "by_kind": {}, "by_operation": {}})
+            self._json(
+                200,
+                injector.snapshot()
+                if injector
+                else {
+                    "rate": 0.0,
+                    "seed": None,
+                    "faults_injected": 0,
+                    "eligible_calls": 0,
+                    "by_kind": {},
+                    "by_operation": {},
+                },
+            )
 
         def __getattr__(self, name: str) -> Any:
             # Every method (PROPFIND, TRACE, …) goes to the function, which knows which ones each path takes.

@@ -23,11 +23,26 @@ from infra.topology import FunctionSpec, Permissions, QueueTrigger, Topology
 
 # What CDK's grant_read_write_data allows on a table (and its indexes).
 TABLE_ACTIONS = (
-    "BatchGetItem", "GetRecords", "GetShardIterator", "Query", "GetItem", "Scan", "ConditionCheckItem",
-    "BatchWriteItem", "PutItem", "UpdateItem", "DeleteItem", "DescribeTable",
+    "BatchGetItem",
+    "GetRecords",
+    "GetShardIterator",
+    "Query",
+    "GetItem",
+    "Scan",
+    "ConditionCheckItem",
+    "BatchWriteItem",
+    "PutItem",
+    "UpdateItem",
+    "DeleteItem",
+    "DescribeTable",
 )
 # TransactWriteItems is authorised item by item, as the action each item does.
-_TRANSACT_ITEM_ACTIONS = {"Put": "PutItem", "Update": "UpdateItem", "Delete": "DeleteItem", "ConditionCheck": "ConditionCheckItem"}
+_TRANSACT_ITEM_ACTIONS = {
+    "Put": "PutItem",
+    "Update": "UpdateItem",
+    "Delete": "DeleteItem",
+    "ConditionCheck": "ConditionCheckItem",
+}
 TASK_RESPONSE_ACTIONS = ("SendTaskSuccess", "SendTaskFailure", "SendTaskHeartbeat")
 
 
@@ -52,16 +67,26 @@ def grants(spec: FunctionSpec, resources: dict[tuple[str, str], str], topology: 
     consumed = [spec.trigger.queue] if isinstance(spec.trigger, QueueTrigger) else []
     for queue in consumed + list(p.consume_queues):
         arn = resources[("queue_arn", queue)]
-        out += [Grant(f"sqs:{a}", arn) for a in ("ReceiveMessage", "ChangeMessageVisibility", "GetQueueUrl", "DeleteMessage", "GetQueueAttributes")]
+        out += [
+            Grant(f"sqs:{a}", arn)
+            for a in ("ReceiveMessage", "ChangeMessageVisibility", "GetQueueUrl", "DeleteMessage", "GetQueueAttributes")
+        ]
     for machine in p.start_executions:
         out.append(Grant("states:StartExecution", resources[("state_machine", machine)]))
     for machine in p.stop_executions:
         out.append(Grant("states:StopExecution", _executions_of(resources[("state_machine", machine)])))
     for machine in p.answer_tasks:
         out += [Grant(f"states:{a}", resources[("state_machine", machine)]) for a in TASK_RESPONSE_ACTIONS]
-    out += [Grant(f"secretsmanager:{a}", resources[("secret", s)] + "*") for s in p.read_secrets for a in ("GetSecretValue", "DescribeSecret")]
+    out += [
+        Grant(f"secretsmanager:{a}", resources[("secret", s)] + "*")
+        for s in p.read_secrets
+        for a in ("GetSecretValue", "DescribeSecret")
+    ]
     # GetObject on the bucket's objects under its prefix (received mail: inbound/), as the stack grants it.
-    out += [Grant("s3:GetObject", f"arn:aws:s3:::{resources[('bucket', b)]}/{topology.bucket(b).prefix}*") for b in p.read_objects]
+    out += [
+        Grant("s3:GetObject", f"arn:aws:s3:::{resources[('bucket', b)]}/{topology.bucket(b).prefix}*")
+        for b in p.read_objects
+    ]
     if p.send_email:
         out.append(Grant("ses:SendEmail", f"arn:aws:ses:{REGION}:{ACCOUNT_ID}:identity/*"))
     if p.send_sms:
@@ -79,22 +104,40 @@ def requested(service: str, operation: str, params: dict[str, Any]) -> list[tupl
     table = lambda name: f"arn:aws:dynamodb:{REGION}:{ACCOUNT_ID}:table/{name}"  # noqa: E731
     match service, operation:
         case "dynamodb", "TransactWriteItems":
-            return [(f"dynamodb:{_TRANSACT_ITEM_ACTIONS[kind]}", table(item[kind]["TableName"]))
-                    for item in params["TransactItems"] for kind in item]
+            return [
+                (f"dynamodb:{_TRANSACT_ITEM_ACTIONS[kind]}", table(item[kind]["TableName"]))
+                for item in params["TransactItems"]
+                for kind in item
+            ]
         case "dynamodb", "BatchWriteItem" | "BatchGetItem":
             return [(f"dynamodb:{operation}", table(name)) for name in params["RequestItems"]]
         case "dynamodb", _:
             name = params.get("TableName", "")
-            return [(f"dynamodb:{operation}", table(name) + (f"/index/{params['IndexName']}" if params.get("IndexName") else ""))]
+            return [
+                (
+                    f"dynamodb:{operation}",
+                    table(name) + (f"/index/{params['IndexName']}" if params.get("IndexName") else ""),
+                )
+            ]
         case "sns", "Publish":
-            return [("sns:Publish", params.get("TopicArn") or params.get("TargetArn") or f"sms:{params.get('PhoneNumber')}")]
+            return [
+                ("sns:Publish", params.get("TopicArn") or params.get("TargetArn") or f"sms:{params.get('PhoneNumber')}")
+            ]
         case "sqs", "SendMessageBatch" | "DeleteMessageBatch" | "ChangeMessageVisibilityBatch":
             # A batch needs its single action's permission, as SQS authorizes it (there is no sqs:SendMessageBatch).
             return [(f"sqs:{operation.removesuffix('Batch')}", _queue_arn(params["QueueUrl"]))]
-        case "sqs", "SendMessage" | "GetQueueAttributes" | "ReceiveMessage" | "DeleteMessage" | "ChangeMessageVisibility":
+        case (
+            "sqs",
+            "SendMessage" | "GetQueueAttributes" | "ReceiveMessage" | "DeleteMessage" | "ChangeMessageVisibility",
+        ):
             return [(f"sqs:{operation}", _queue_arn(params["QueueUrl"]))]
         case "sqs", "GetQueueUrl":
-            return [("sqs:GetQueueUrl", f"arn:aws:sqs:{REGION}:{params.get('QueueOwnerAWSAccountId', ACCOUNT_ID)}:{params['QueueName']}")]
+            return [
+                (
+                    "sqs:GetQueueUrl",
+                    f"arn:aws:sqs:{REGION}:{params.get('QueueOwnerAWSAccountId', ACCOUNT_ID)}:{params['QueueName']}",
+                )
+            ]
         case "stepfunctions", "StartExecution":
             return [("states:StartExecution", params["stateMachineArn"])]
         case "stepfunctions", "StopExecution" | "DescribeExecution":
@@ -102,7 +145,12 @@ def requested(service: str, operation: str, params: dict[str, Any]) -> list[tupl
         case "stepfunctions", "SendTaskSuccess" | "SendTaskFailure" | "SendTaskHeartbeat":
             return [(f"states:{operation}", None)]  # the token names the machine; IAM checks it against the role
         case "ses", "SendEmail" | "SendRawEmail":
-            return [(f"ses:{operation}", f"arn:aws:ses:{REGION}:{ACCOUNT_ID}:identity/{params.get('Source', '').split('@')[-1]}")]
+            return [
+                (
+                    f"ses:{operation}",
+                    f"arn:aws:ses:{REGION}:{ACCOUNT_ID}:identity/{params.get('Source', '').split('@')[-1]}",
+                )
+            ]
         case "s3", "GetObject":
             return [("s3:GetObject", f"arn:aws:s3:::{params['Bucket']}/{params['Key']}")]
         case "secretsmanager", "GetSecretValue":
@@ -145,9 +193,13 @@ class LocalIam:
                 with self._lock:
                     self.denied.append((function, action, resource))
                 raise ClientError(
-                    {"Error": {"Code": "AccessDeniedException",
-                               "Message": f"firebell-{function} is not authorized to perform: {action} on resource: {resource or '*'} "
-                                          f"(its grants come from infra/topology.py)"}},
+                    {
+                        "Error": {
+                            "Code": "AccessDeniedException",
+                            "Message": f"firebell-{function} is not authorized to perform: {action} on resource: {resource or '*'} "
+                            f"(its grants come from infra/topology.py)",
+                        }
+                    },
                     operation,
                 )
 

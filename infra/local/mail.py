@@ -32,15 +32,46 @@ def create_bucket(s3: Any, spec: BucketSpec, queue_arn: str) -> str:
     """The bucket as the stack makes it (private, encrypted, expiring), announcing new objects on the queue."""
     name = f"firebell-{spec.name}"
     s3.create_bucket(Bucket=name)
-    s3.put_public_access_block(Bucket=name, PublicAccessBlockConfiguration={
-        "BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": True, "RestrictPublicBuckets": True})
-    s3.put_bucket_encryption(Bucket=name, ServerSideEncryptionConfiguration={
-        "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]})
-    s3.put_bucket_lifecycle_configuration(Bucket=name, LifecycleConfiguration={"Rules": [{
-        "ID": "expire", "Status": "Enabled", "Filter": {"Prefix": ""}, "Expiration": {"Days": spec.expire_after_days}}]})
-    s3.put_bucket_notification_configuration(Bucket=name, NotificationConfiguration={"QueueConfigurations": [{
-        "QueueArn": queue_arn, "Events": ["s3:ObjectCreated:*"],
-        "Filter": {"Key": {"FilterRules": [{"Name": "prefix", "Value": spec.prefix}]}}}]})
+    s3.put_public_access_block(
+        Bucket=name,
+        PublicAccessBlockConfiguration={
+            "BlockPublicAcls": True,
+            "IgnorePublicAcls": True,
+            "BlockPublicPolicy": True,
+            "RestrictPublicBuckets": True,
+        },
+    )
+    s3.put_bucket_encryption(
+        Bucket=name,
+        ServerSideEncryptionConfiguration={
+            "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]
+        },
+    )
+    s3.put_bucket_lifecycle_configuration(
+        Bucket=name,
+        LifecycleConfiguration={
+            "Rules": [
+                {
+                    "ID": "expire",
+                    "Status": "Enabled",
+                    "Filter": {"Prefix": ""},
+                    "Expiration": {"Days": spec.expire_after_days},
+                }
+            ]
+        },
+    )
+    s3.put_bucket_notification_configuration(
+        Bucket=name,
+        NotificationConfiguration={
+            "QueueConfigurations": [
+                {
+                    "QueueArn": queue_arn,
+                    "Events": ["s3:ObjectCreated:*"],
+                    "Filter": {"Key": {"FilterRules": [{"Name": "prefix", "Value": spec.prefix}]}},
+                }
+            ]
+        },
+    )
     return name
 
 
@@ -49,9 +80,14 @@ def create_receipt_rules(ses: Any, spec: MailReceiptSpec, bucket_name: str, inta
     ses.create_receipt_rule_set(RuleSetName=RULE_SET)
     after = None
     for address in intake.addresses:
-        rule = {"Name": spec.rule_name(address.address), "Enabled": True, "Recipients": [address.address],
-                "ScanEnabled": spec.scan_enabled, "TlsPolicy": "Require" if spec.require_tls else "Optional",
-                "Actions": [{"S3Action": {"BucketName": bucket_name, "ObjectKeyPrefix": object_prefix(address.address)}}]}
+        rule = {
+            "Name": spec.rule_name(address.address),
+            "Enabled": True,
+            "Recipients": [address.address],
+            "ScanEnabled": spec.scan_enabled,
+            "TlsPolicy": "Require" if spec.require_tls else "Optional",
+            "Actions": [{"S3Action": {"BucketName": bucket_name, "ObjectKeyPrefix": object_prefix(address.address)}}],
+        }
         ses.create_receipt_rule(RuleSetName=RULE_SET, Rule=rule, **({"After": after} if after else {}))
         after = rule["Name"]
     ses.set_active_receipt_rule_set(RuleSetName=RULE_SET)
@@ -87,8 +123,12 @@ class SesReceiving:
     def _names(rule: dict[str, Any], recipient: str) -> bool:
         wanted = recipient.strip().lower()
         # (a rule may name a whole domain, or, with a leading dot, its subdomains, as SES's rules may)
-        return any(r.lower() == wanted or r.lower() == wanted.partition("@")[2] or
-                   (r.startswith(".") and wanted.endswith(r.lower())) for r in rule.get("Recipients", []))
+        return any(
+            r.lower() == wanted
+            or r.lower() == wanted.partition("@")[2]
+            or (r.startswith(".") and wanted.endswith(r.lower()))
+            for r in rule.get("Recipients", [])
+        )
 
     async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: list[str]) -> str:  # noqa: N802
         rules = await asyncio.get_running_loop().run_in_executor(None, self._rules)
@@ -98,9 +138,15 @@ class SesReceiving:
         return "250 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
-        message_id = await asyncio.get_running_loop().run_in_executor(None, self.store, envelope.mail_from or "",
-                                                                      list(envelope.rcpt_tos), envelope.original_content or b"",
-                                                                      session.host_name or "unknown", session.peer[0] if session.peer else "")
+        message_id = await asyncio.get_running_loop().run_in_executor(
+            None,
+            self.store,
+            envelope.mail_from or "",
+            list(envelope.rcpt_tos),
+            envelope.original_content or b"",
+            session.host_name or "unknown",
+            session.peer[0] if session.peer else "",
+        )
         return f"250 Ok {message_id}"
 
     def store(self, mail_from: str, recipients: list[str], content: bytes, helo: str, peer: str) -> str:
@@ -111,9 +157,12 @@ class SesReceiving:
             named = [r for r in recipients if self._names(rule, r)]
             if not named:
                 continue
-            received = (f"Return-Path: <{mail_from}>\r\n"
-                        f"Received: from {helo} ([{peer}])\r\n by firebell local SMTP listener with SMTP id {message_id}"
-                        + (f"\r\n for {named[0]}" if len(named) == 1 else "") + f";\r\n {formatdate(time.time())}\r\n")
+            received = (
+                f"Return-Path: <{mail_from}>\r\n"
+                f"Received: from {helo} ([{peer}])\r\n by firebell local SMTP listener with SMTP id {message_id}"
+                + (f"\r\n for {named[0]}" if len(named) == 1 else "")
+                + f";\r\n {formatdate(time.time())}\r\n"
+            )
             for action in rule.get("Actions", []):
                 if "S3Action" in action:
                     target = action["S3Action"]
@@ -132,8 +181,9 @@ class SmtpListener:
 
         self.port = port
         self.handler = SesReceiving(region)
-        self._controller = Controller(self.handler, hostname="127.0.0.1", port=port, data_size_limit=MAX_MESSAGE_BYTES,
-                                      ready_timeout=10)
+        self._controller = Controller(
+            self.handler, hostname="127.0.0.1", port=port, data_size_limit=MAX_MESSAGE_BYTES, ready_timeout=10
+        )
 
     @property
     def url(self) -> str:
@@ -147,4 +197,3 @@ class SmtpListener:
 
     def view(self) -> dict[str, Any]:
         return {"endpoint": self.url, "received": len(self.handler.received)}
-

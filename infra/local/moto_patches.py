@@ -86,8 +86,11 @@ def _back_up_items_not_tables() -> None:
             if name not in self.tables:
                 continue
             table = self.get_table(name)
-            key = op["Key"] if op_type != "Put" else {
-                a: op["Item"][a] for a in (table.hash_key_attr, table.range_key_attr) if a is not None}
+            key = (
+                op["Key"]
+                if op_type != "Put"
+                else {a: op["Item"][a] for a in (table.hash_key_attr, table.range_key_attr) if a is not None}
+            )
             current = self.get_item(name, key)
             backups.append((name, key, copy.deepcopy(current.to_json()["Attributes"]) if current else None))
         try:
@@ -109,7 +112,9 @@ def deliver_events_with_their_account() -> None:
 
     template = EventTemplateParser.DEFAULT_EVENT_INPUT_TEMPLATE
     if '"account"' not in template:
-        EventTemplateParser.DEFAULT_EVENT_INPUT_TEMPLATE = template.replace('"source": "<source>", ', '"source": "<source>", "account": "<account>", ')
+        EventTemplateParser.DEFAULT_EVENT_INPUT_TEMPLATE = template.replace(
+            '"source": "<source>", ', '"source": "<source>", "account": "<account>", '
+        )
 
 
 _stops_installed = False
@@ -131,7 +136,9 @@ def abort_callback_waits_on_stop() -> None:
 
     def wait_until_answered_timed_out_or_stopped(self, env, timeout_seconds, callback_endpoint, heartbeat_endpoint):  # type: ignore[no-untyped-def]
         if heartbeat_endpoint is not None:
-            return original(self, env, timeout_seconds, callback_endpoint, heartbeat_endpoint)  # (that one checks already)
+            return original(
+                self, env, timeout_seconds, callback_endpoint, heartbeat_endpoint
+            )  # (that one checks already)
         deadline = time.monotonic() + timeout_seconds
         while True:
             outcome = callback_endpoint.wait(timeout=min(0.2, max(0.0, deadline - time.monotonic())))
@@ -146,7 +153,6 @@ def abort_callback_waits_on_stop() -> None:
 
     StateTaskServiceCallback._eval_wait_for_task_token = wait_until_answered_timed_out_or_stopped  # type: ignore[method-assign]
     _stops_installed = True
-
 
 
 _variables_installed = False

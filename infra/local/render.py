@@ -20,7 +20,9 @@ REGION = "us-east-1"
 Resources = dict[tuple[str, str], str]
 
 
-def render_topology(topology: Topology, config_dir: Path, api_url: str, secret_values: dict[str, str] | None = None) -> Resources:
+def render_topology(
+    topology: Topology, config_dir: Path, api_url: str, secret_values: dict[str, str] | None = None
+) -> Resources:
     resources = _render_topology(topology, config_dir, api_url, secret_values or {})
     _rendered.append(resources)
     return resources
@@ -34,7 +36,9 @@ def _render_topology(topology: Topology, config_dir: Path, api_url: str, secret_
     """
     from firebell.config import load_config
 
-    dynamodb, sns, sqs, sfn, ses = (boto3.client(s, region_name=REGION) for s in ("dynamodb", "sns", "sqs", "stepfunctions", "ses"))
+    dynamodb, sns, sqs, sfn, ses = (
+        boto3.client(s, region_name=REGION) for s in ("dynamodb", "sns", "sqs", "stepfunctions", "ses")
+    )
     # (the local runtime serves the console at the API's own address)
     resources: Resources = {("api_url", "api"): api_url, ("console_url", "console"): api_url}
     for table in topology.tables:
@@ -58,18 +62,27 @@ def _render_topology(topology: Topology, config_dir: Path, api_url: str, secret_
             QueueName=f"firebell-{queue.name}",
             Attributes={
                 "VisibilityTimeout": str(topology.visibility_timeout_seconds(queue)),
-                "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": queue.max_receive_count}),
+                "RedrivePolicy": json.dumps(
+                    {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": queue.max_receive_count}
+                ),
             },
         )["QueueUrl"]
         arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
         resources.update(
-            {("queue_url", queue.name): url, ("queue_arn", queue.name): arn, ("queue_url", dlq_name): dlq_url, ("queue_arn", dlq_name): dlq_arn}
+            {
+                ("queue_url", queue.name): url,
+                ("queue_arn", queue.name): arn,
+                ("queue_url", dlq_name): dlq_url,
+                ("queue_arn", dlq_name): dlq_arn,
+            }
         )
         for subscription in queue.subscriptions:
             attributes = {"RawMessageDelivery": str(subscription.raw_message_delivery).lower()}
             if subscription.filter_policy:
                 attributes["FilterPolicy"] = json.dumps(subscription.filter_policy)
-            sns.subscribe(TopicArn=resources[("topic", subscription.topic)], Protocol="sqs", Endpoint=arn, Attributes=attributes)
+            sns.subscribe(
+                TopicArn=resources[("topic", subscription.topic)], Protocol="sqs", Endpoint=arn, Attributes=attributes
+            )
     events = boto3.client("events", region_name=REGION)
     for rule in topology.event_rules:
         resources[("event_rule", rule.name)] = create_event_rule(events, rule, topology, resources)
@@ -87,7 +100,8 @@ def _render_topology(topology: Topology, config_dir: Path, api_url: str, secret_
     secretsmanager = boto3.client("secretsmanager", region_name=REGION)
     for secret in topology.secrets:
         resources[("secret", secret.name)] = secretsmanager.create_secret(
-            Name=f"firebell-{secret.name}", Description=secret.description,
+            Name=f"firebell-{secret.name}",
+            Description=secret.description,
             SecretString=secret_values.get(secret.name) or secrets.token_urlsafe(32),
         )["ARN"]
     ses.verify_email_identity(EmailAddress=load_config(config_dir).directory.notifications.sender)
@@ -128,7 +142,9 @@ def create_event_rule(events: Any, rule: EventRuleSpec, topology: Topology, reso
     """The rule on the default bus, its queue as the target (the event as the body), the queue's DLQ for what
     EventBridge cannot deliver. Returns the rule's ARN."""
     name = f"firebell-{rule.name}"
-    arn = events.put_rule(Name=name, EventPattern=json.dumps(rule.pattern), State="ENABLED", Description=rule.description)["RuleArn"]
+    arn = events.put_rule(
+        Name=name, EventPattern=json.dumps(rule.pattern), State="ENABLED", Description=rule.description
+    )["RuleArn"]
     dlq_arn = resources[("queue_arn", topology.dlq_name(rule.queue))]
     failed = events.put_targets(
         Rule=name,
@@ -142,7 +158,8 @@ def create_event_rule(events: Any, rule: EventRuleSpec, topology: Topology, reso
 def common_environment(config_dir: Path, time_scale: float) -> dict[str, str]:
     """What every local function reads besides its own variables (in AWS: the stack's settings for all)."""
     return {
-        "FIREBELL_CONFIG_DIR": str(config_dir), "FIREBELL_TIME_SCALE": str(time_scale),
+        "FIREBELL_CONFIG_DIR": str(config_dir),
+        "FIREBELL_TIME_SCALE": str(time_scale),
         # Demo routing keys work here and nowhere else (the stack never sets it: tests/infra holds it to that).
         LOCAL_RUNTIME_VARIABLE: "1",
         # The outbox relay runs every second locally; effects a second old are its business.
@@ -198,7 +215,13 @@ def captured_outbox() -> list[dict[str, Any]]:
     from moto.sns.models import sns_backends
 
     emails = [
-        {"channel": "email", "id": m.id, "to": list(m.destinations.get("ToAddresses", [])), "subject": m.subject, "body": m.body}
+        {
+            "channel": "email",
+            "id": m.id,
+            "to": list(m.destinations.get("ToAddresses", [])),
+            "subject": m.subject,
+            "body": m.body,
+        }
         for m in list(ses_backends[ACCOUNT_ID][REGION].sent_messages)
     ]
     texts = [
@@ -217,7 +240,8 @@ def _dead_letter(message: Any) -> dict[str, Any]:
     return {
         "message_id": message.id,
         "body": message.body,
-        "reason": reason or (
+        "reason": reason
+        or (
             f"moved by the redrive policy after {receive_count} receives (no reason recorded: the function crashed "
             "or timed out before its batch processor could say why)"
         ),

@@ -44,8 +44,18 @@ from firebell.container import running_as
 from infra.local.iam import enforce
 from infra.local.state import PeriodicSave, StateDir
 from infra.local.tls import TlsFiles, ensure_certificate, https_server_class
-from infra.topology import (CONFIG_DIR, ROOT, SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET, TOPOLOGY, ApiTrigger, FunctionSpec, QueueTrigger,
-                            ScheduleTrigger, Topology)
+from infra.topology import (
+    CONFIG_DIR,
+    ROOT,
+    SLACK_BOT_TOKEN,
+    SLACK_SIGNING_SECRET,
+    TOPOLOGY,
+    ApiTrigger,
+    FunctionSpec,
+    QueueTrigger,
+    ScheduleTrigger,
+    Topology,
+)
 
 log = logging.getLogger("firebell.local")
 # The local runtime's own files (gitignored); the generated CA and certificate live in tls/.
@@ -80,7 +90,9 @@ class LocalFunction:
         self.spec = spec
         # Its own variables only, over the process's common ones: a variable it was not given fails here too.
         self.environment = own_environment(spec, resources if resources is not None else rendered())
-        self._handler: Callable[[dict, Any], Any] = getattr(importlib.import_module(spec.module), spec.handler.rsplit(".", 1)[1])
+        self._handler: Callable[[dict, Any], Any] = getattr(
+            importlib.import_module(spec.module), spec.handler.rsplit(".", 1)[1]
+        )
         self._lock = threading.Lock()
         self.invocations = 0
         self.errors = 0
@@ -102,7 +114,9 @@ class LocalFunction:
 class QueuePoller(threading.Thread):
     """Lambda's SQS event source mapping, locally: long-poll, invoke with a batch, delete what succeeded."""
 
-    def __init__(self, function: LocalFunction, trigger: QueueTrigger, queue_url: str, queue_arn: str, stop: threading.Event) -> None:
+    def __init__(
+        self, function: LocalFunction, trigger: QueueTrigger, queue_url: str, queue_arn: str, stop: threading.Event
+    ) -> None:
         super().__init__(name=f"poller-{trigger.queue}", daemon=True)
         self._function = function
         self._trigger = trigger
@@ -140,7 +154,9 @@ class QueuePoller(threading.Thread):
         for start in range(0, len(done), 10):
             self._sqs.delete_message_batch(
                 QueueUrl=self._queue_url,
-                Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(done[start : start + 10])],
+                Entries=[
+                    {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(done[start : start + 10])
+                ],
             )
 
 
@@ -250,14 +266,18 @@ class LocalRuntime:
     def start(self) -> "LocalRuntime":
         for port in (self.api_port, self.aws_port, self.tls_port, self.smtp_port):
             if port is not None and not port_is_free(port):
-                raise RuntimeError(f"port {port} on 127.0.0.1 is in use: pass --api-port/--aws-port/--tls-port/--smtp-port "
-                                   "(or FIREBELL_API_PORT/FIREBELL_AWS_PORT/FIREBELL_TLS_PORT/FIREBELL_SMTP_PORT)")
+                raise RuntimeError(
+                    f"port {port} on 127.0.0.1 is in use: pass --api-port/--aws-port/--tls-port/--smtp-port "
+                    "(or FIREBELL_API_PORT/FIREBELL_AWS_PORT/FIREBELL_TLS_PORT/FIREBELL_SMTP_PORT)"
+                )
         if self.tls_port is not None:  # before anything starts: a folder it cannot write fails here, saying so
             try:
                 self.tls = ensure_certificate(self.tls_dir)
             except OSError as error:
-                raise RuntimeError(f"cannot keep the local CA and certificate in {self.tls_dir}: {error}; pass --tls-dir "
-                                   "(or FIREBELL_TLS_DIR)") from error
+                raise RuntimeError(
+                    f"cannot keep the local CA and certificate in {self.tls_dir}: {error}; pass --tls-dir "
+                    "(or FIREBELL_TLS_DIR)"
+                ) from error
         if self.state is not None:
             self.state.take()
             if self.fresh:
@@ -326,7 +346,10 @@ class LocalRuntime:
     def _render_resources(self) -> None:
         secret_values = self.state.secrets() if self.state is not None else {}
         # The Slack app's secrets when given (a test's own Slack stand-in, or a real workspace's app); else kept or made.
-        for name, variable in ((SLACK_BOT_TOKEN, "FIREBELL_SLACK_BOT_TOKEN"), (SLACK_SIGNING_SECRET, "FIREBELL_SLACK_SIGNING_SECRET")):
+        for name, variable in (
+            (SLACK_BOT_TOKEN, "FIREBELL_SLACK_BOT_TOKEN"),
+            (SLACK_SIGNING_SECRET, "FIREBELL_SLACK_SIGNING_SECRET"),
+        ):
             if os.environ.get(variable):
                 secret_values[name] = os.environ[variable]
         self.resources = render_topology(self.topology, self.config_dir, self.api_url, secret_values)
@@ -356,7 +379,9 @@ class LocalRuntime:
             return
         from functions.outbox.app import BACKFILL_FACTS, REARM_TIMERS
 
-        answer = self.functions["outbox"].invoke({"source": "firebell.local", "detail-type": REARM_TIMERS, "detail": {}})
+        answer = self.functions["outbox"].invoke(
+            {"source": "firebell.local", "detail-type": REARM_TIMERS, "detail": {}}
+        )
         self.rearmed = answer["rearmed"]
         # State kept by an older firebell may hold closed incidents without the reports' facts.
         self.functions["outbox"].invoke({"source": "firebell.local", "detail-type": BACKFILL_FACTS, "detail": {}})
@@ -367,8 +392,12 @@ class LocalRuntime:
         from infra.local.moto_patches import dynamodb_writes
 
         state = self.state
-        self._saver = PeriodicSave(lambda how: state.save(self.topology, self.resources, self.outbox(), how),
-                                   lambda: (dynamodb_writes(), len(self.outbox())), self._save_interval, self._stop)
+        self._saver = PeriodicSave(
+            lambda how: state.save(self.topology, self.resources, self.outbox(), how),
+            lambda: (dynamodb_writes(), len(self.outbox())),
+            self._save_interval,
+            self._stop,
+        )
         self._saver.start()
         self._threads.append(self._saver)
 
@@ -382,14 +411,18 @@ class LocalRuntime:
             return
         sqs = boto3.client("sqs", region_name=REGION)
         for queue in self.topology.queues:
-            sqs.set_queue_attributes(QueueUrl=self.resources[("queue_url", queue.name)], Attributes={"VisibilityTimeout": str(int(seconds))})
+            sqs.set_queue_attributes(
+                QueueUrl=self.resources[("queue_url", queue.name)], Attributes={"VisibilityTimeout": str(int(seconds))}
+            )
 
     def _export_function_environment(self) -> None:
         # Only what every function shares; each function's own variables are its own (LocalFunction).
         os.environ.update(common_environment(self.config_dir, self.time_scale))
         # The local sign-in's signing secret (the api function's; no stack ever sets it): kept with the state, so
         # a session outlives a restart; without a state folder, one for this run.
-        os.environ["FIREBELL_SESSION_SECRET"] = self.state.session_secret() if self.state is not None else secrets.token_urlsafe(32)
+        os.environ["FIREBELL_SESSION_SECRET"] = (
+            self.state.session_secret() if self.state is not None else secrets.token_urlsafe(32)
+        )
         enforce(self.topology, self.resources)  # each function's calls held to its role, as AWS would
         from firebell import wiring
 

@@ -87,7 +87,11 @@ class SlackStandIn:
 
     def message(self, channel: str, incident_id: str) -> list[Message]:
         """The channel's messages about one incident (by their metadata)."""
-        return [m for m in self.channel(channel) if ((m.metadata or {}).get("event_payload") or {}).get("incident_id") == incident_id]
+        return [
+            m
+            for m in self.channel(channel)
+            if ((m.metadata or {}).get("event_payload") or {}).get("incident_id") == incident_id
+        ]
 
     def fail(self, method: str, error: str, times: int = 1, channel: str | None = None) -> None:
         with self._lock:
@@ -109,12 +113,20 @@ class SlackStandIn:
         arguments = _arguments(request, raw)
         with self._lock:
             self.calls.append(method)
-            failure = next((f for f in self.failures if f.method == method and f.times > 0
-                            and f.channel in (None, arguments.get("channel"))), None)
+            failure = next(
+                (
+                    f
+                    for f in self.failures
+                    if f.method == method and f.times > 0 and f.channel in (None, arguments.get("channel"))
+                ),
+                None,
+            )
             if failure is not None:
                 failure.times -= 1
         if failure is not None and failure.error == "http_429":
-            return _answer(request, 429, json.dumps({"ok": False, "error": "ratelimited"}), headers={"Retry-After": "1"})
+            return _answer(
+                request, 429, json.dumps({"ok": False, "error": "ratelimited"}), headers={"Retry-After": "1"}
+            )
         if failure is not None and failure.error != "lost_answer":
             return _answer(request, 200, json.dumps({"ok": False, "error": failure.error}))
         if request.headers.get("Authorization") != f"Bearer {self.bot_token}":
@@ -133,8 +145,15 @@ class SlackStandIn:
             return {"ok": False, "error": problem}
         with self._lock:
             ts = f"{int(time.time())}.{next(self._ts):06d}"
-            self.messages.append(Message(arguments["channel"], ts, arguments.get("text") or "", _json(arguments.get("blocks")) or [],
-                                         _json(arguments.get("metadata"))))
+            self.messages.append(
+                Message(
+                    arguments["channel"],
+                    ts,
+                    arguments.get("text") or "",
+                    _json(arguments.get("blocks")) or [],
+                    _json(arguments.get("metadata")),
+                )
+            )
         return {"ok": True, "channel": arguments["channel"], "ts": ts}
 
     def _chat_update(self, arguments: dict[str, Any]) -> dict[str, Any]:  # noqa: N802
@@ -142,10 +161,16 @@ class SlackStandIn:
         if problem:
             return {"ok": False, "error": problem}
         with self._lock:
-            found = next((m for m in self.messages if m.channel == arguments["channel"] and m.ts == arguments.get("ts")), None)
+            found = next(
+                (m for m in self.messages if m.channel == arguments["channel"] and m.ts == arguments.get("ts")), None
+            )
             if found is None:
                 return {"ok": False, "error": "message_not_found"}
-            found.text, found.blocks, found.edits = arguments.get("text") or "", _json(arguments.get("blocks")) or [], found.edits + 1
+            found.text, found.blocks, found.edits = (
+                arguments.get("text") or "",
+                _json(arguments.get("blocks")) or [],
+                found.edits + 1,
+            )
             if arguments.get("metadata"):
                 found.metadata = _json(arguments["metadata"])
         return {"ok": True, "channel": found.channel, "ts": found.ts}
@@ -159,9 +184,19 @@ class SlackStandIn:
         with self._lock:
             found = [m for m in self.messages if m.channel == channel and float(m.ts) >= oldest]
         found.sort(key=lambda m: float(m.ts), reverse=True)  # newest first, as Slack lists them
-        return {"ok": True, "has_more": False, "messages": [
-            {"type": "message", "ts": m.ts, "text": m.text, **({"metadata": m.metadata} if with_metadata and m.metadata else {})}
-            for m in found]}
+        return {
+            "ok": True,
+            "has_more": False,
+            "messages": [
+                {
+                    "type": "message",
+                    "ts": m.ts,
+                    "text": m.text,
+                    **({"metadata": m.metadata} if with_metadata and m.metadata else {}),
+                }
+                for m in found
+            ],
+        }
 
     def _views_open(self, arguments: dict[str, Any]) -> dict[str, Any]:
         view = _json(arguments.get("view")) or {}
@@ -198,7 +233,9 @@ class SlackStandIn:
         except Exception:  # (slack_sdk's SlackObjectFormationError: a length, a count, a required field)
             return "invalid_blocks"
         metadata = _json(arguments.get("metadata"))
-        if metadata is not None and not (isinstance(metadata.get("event_type"), str) and isinstance(metadata.get("event_payload"), dict)):
+        if metadata is not None and not (
+            isinstance(metadata.get("event_type"), str) and isinstance(metadata.get("event_payload"), dict)
+        ):
             return "invalid_metadata_format"
         return None
 
@@ -206,45 +243,98 @@ class SlackStandIn:
 
     def click(self, api_url: str, user: str, message: Message, action_id: str) -> tuple[int, str]:
         """`user` clicks the button `action_id` on `message`: Slack's block_actions request, signed, to firebell."""
-        button = next(e for b in message.blocks if b["type"] == "actions" for e in b["elements"] if e.get("action_id") == action_id)
-        payload = {"type": "block_actions", "user": {"id": user, "username": user.lower()}, "team": {"id": "T0FIREBELL"},
-                   "trigger_id": f"trigger.{next(self._triggers)}", "response_url": f"{self.url}/actions/{next(self._ts)}",
-                   "container": {"type": "message", "message_ts": message.ts, "channel_id": message.channel},
-                   "channel": {"id": message.channel}, "message": {"ts": message.ts, "text": message.text},
-                   "actions": [{"type": "button", "action_id": action_id, "block_id": "firebell.actions",
-                                "value": button.get("value"), "action_ts": str(time.time())}]}
+        button = next(
+            e
+            for b in message.blocks
+            if b["type"] == "actions"
+            for e in b["elements"]
+            if e.get("action_id") == action_id
+        )
+        payload = {
+            "type": "block_actions",
+            "user": {"id": user, "username": user.lower()},
+            "team": {"id": "T0FIREBELL"},
+            "trigger_id": f"trigger.{next(self._triggers)}",
+            "response_url": f"{self.url}/actions/{next(self._ts)}",
+            "container": {"type": "message", "message_ts": message.ts, "channel_id": message.channel},
+            "channel": {"id": message.channel},
+            "message": {"ts": message.ts, "text": message.text},
+            "actions": [
+                {
+                    "type": "button",
+                    "action_id": action_id,
+                    "block_id": "firebell.actions",
+                    "value": button.get("value"),
+                    "action_ts": str(time.time()),
+                }
+            ],
+        }
         return self.send(f"{api_url}/chat/slack/interactions", {"payload": json.dumps(payload)})
 
     def submit_resolve(self, api_url: str, user: str, notes: str) -> tuple[int, str]:
         """`user` fills in the last dialog opened and submits it: Slack's view_submission request."""
         view = self.views[-1]["view"]
         block = view["blocks"][0]
-        payload = {"type": "view_submission", "user": {"id": user}, "team": {"id": "T0FIREBELL"},
-                   "view": {**view, "id": "V1", "state": {"values": {block["block_id"]: {
-                       block["element"]["action_id"]: {"type": "plain_text_input", "value": notes}}}}}}
+        payload = {
+            "type": "view_submission",
+            "user": {"id": user},
+            "team": {"id": "T0FIREBELL"},
+            "view": {
+                **view,
+                "id": "V1",
+                "state": {
+                    "values": {
+                        block["block_id"]: {block["element"]["action_id"]: {"type": "plain_text_input", "value": notes}}
+                    }
+                },
+            },
+        }
         return self.send(f"{api_url}/chat/slack/interactions", {"payload": json.dumps(payload)})
 
     def command(self, api_url: str, user: str, text: str) -> tuple[int, str]:
         """`user` types `/firebell <text>`."""
-        return self.send(f"{api_url}/chat/slack/commands", {
-            "token": "deprecated-verification-token", "team_id": "T0FIREBELL", "channel_id": "C0INCIDENTS", "user_id": user,
-            "user_name": user.lower(), "command": "/firebell", "text": text, "api_app_id": "A0FIREBELL",
-            "response_url": f"{self.url}/actions/{next(self._ts)}", "trigger_id": f"trigger.{next(self._triggers)}"})
+        return self.send(
+            f"{api_url}/chat/slack/commands",
+            {
+                "token": "deprecated-verification-token",
+                "team_id": "T0FIREBELL",
+                "channel_id": "C0INCIDENTS",
+                "user_id": user,
+                "user_name": user.lower(),
+                "command": "/firebell",
+                "text": text,
+                "api_app_id": "A0FIREBELL",
+                "response_url": f"{self.url}/actions/{next(self._ts)}",
+                "trigger_id": f"trigger.{next(self._triggers)}",
+            },
+        )
 
-    def send(self, url: str, form: dict[str, str], timestamp: int | None = None, signature: str | None = None) -> tuple[int, str]:
+    def send(
+        self, url: str, form: dict[str, str], timestamp: int | None = None, signature: str | None = None
+    ) -> tuple[int, str]:
         """A form-encoded request signed as Slack signs it (or with the timestamp and signature given)."""
         from slack_sdk.signature import SignatureVerifier
 
         body = urlencode(form)
         timestamp = int(time.time()) if timestamp is None else timestamp
-        signature = signature or SignatureVerifier(self.signing_secret).generate_signature(timestamp=str(timestamp), body=body)
+        signature = signature or SignatureVerifier(self.signing_secret).generate_signature(
+            timestamp=str(timestamp), body=body
+        )
         return post_signed(url, body, str(timestamp), signature or "")
 
 
 def post_signed(url: str, body: str | bytes, timestamp: str, signature: str) -> tuple[int, str]:
-    request = urllib.request.Request(url, data=body if isinstance(body, bytes) else body.encode(), method="POST", headers={
-        "Content-Type": "application/x-www-form-urlencoded", "X-Slack-Request-Timestamp": timestamp, "X-Slack-Signature": signature,
-        "User-Agent": "Slackbot 1.0 (+https://api.slack.com/robots)"})
+    request = urllib.request.Request(
+        url,
+        data=body if isinstance(body, bytes) else body.encode(),
+        method="POST",
+        headers={
+            "Content-Type": "application/x-www-form-urlencoded",
+            "X-Slack-Request-Timestamp": timestamp,
+            "X-Slack-Signature": signature,
+            "User-Agent": "Slackbot 1.0 (+https://api.slack.com/robots)",
+        },
+    )
     try:
         with urllib.request.urlopen(request, timeout=30) as answer:  # noqa: S310 (this machine's API)
             return answer.status, answer.read().decode()
@@ -265,8 +355,13 @@ def _json(value: Any) -> Any:
     return json.loads(value) if isinstance(value, str) and value[:1] in "[{" else value
 
 
-def _answer(request: BaseHTTPRequestHandler, status: int, body: str, content_type: str = "application/json",
-            headers: dict[str, str] | None = None) -> None:
+def _answer(
+    request: BaseHTTPRequestHandler,
+    status: int,
+    body: str,
+    content_type: str = "application/json",
+    headers: dict[str, str] | None = None,
+) -> None:
     data = body.encode()
     request.send_response(status)
     request.send_header("Content-Type", f"{content_type}; charset=utf-8")

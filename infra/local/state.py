@@ -60,7 +60,9 @@ class StateDir:
             fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             self._lock.close()
-            raise RuntimeError(f"state folder {self.path} is in use by another local runtime: pass --state-dir (or FIREBELL_STATE_DIR)") from None
+            raise RuntimeError(
+                f"state folder {self.path} is in use by another local runtime: pass --state-dir (or FIREBELL_STATE_DIR)"
+            ) from None
 
     def release(self) -> None:
         if self._lock is not None:
@@ -105,8 +107,10 @@ class StateDir:
         """Put every kept item back into its (new, empty) table; returns how many per table."""
         manifest = self.manifest
         if manifest is not None and manifest.get("format") != FORMAT:
-            raise RuntimeError(f"{self.path}: state saved in format {manifest.get('format')}, this runtime reads {FORMAT} "
-                               "(start with --fresh to begin again)")
+            raise RuntimeError(
+                f"{self.path}: state saved in format {manifest.get('format')}, this runtime reads {FORMAT} "
+                "(start with --fresh to begin again)"
+            )
         dynamodb = boto3.client("dynamodb", region_name=REGION)
         loaded: dict[str, int] = {}
         for table in topology.tables:
@@ -115,7 +119,11 @@ class StateDir:
             for start in range(0, len(items), _BATCH):
                 requests = [{"PutRequest": {"Item": _with_bytes(item)}} for item in items[start : start + _BATCH]]
                 while requests:
-                    requests = dynamodb.batch_write_item(RequestItems={name: requests}).get("UnprocessedItems", {}).get(name, [])
+                    requests = (
+                        dynamodb.batch_write_item(RequestItems={name: requests})
+                        .get("UnprocessedItems", {})
+                        .get(name, [])
+                    )
             loaded[table.name] = len(items)
         return loaded
 
@@ -130,10 +138,18 @@ class StateDir:
             counts[table] = len(snapshot[name])
         _replace(self.path / "outbox.jsonl", outbox)
         secretsmanager = boto3.client("secretsmanager", region_name=REGION)
-        values = {s.name: secretsmanager.get_secret_value(SecretId=resources[("secret", s.name)])["SecretString"] for s in topology.secrets}
+        values = {
+            s.name: secretsmanager.get_secret_value(SecretId=resources[("secret", s.name)])["SecretString"]
+            for s in topology.secrets
+        }
         _replace_text(self.path / "secrets.json", json.dumps(values), mode=0o600)
-        manifest = {"format": FORMAT, "saved_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "saved_by": how,
-                    "items": counts, "outbox": len(outbox)}
+        manifest = {
+            "format": FORMAT,
+            "saved_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "saved_by": how,
+            "items": counts,
+            "outbox": len(outbox),
+        }
         _replace_text(self.path / "manifest.json", json.dumps(manifest, indent=2))
         return counts
 

@@ -58,12 +58,18 @@ class TlsFiles:
 
 
 def _name(common_name: str) -> x509.Name:
-    return x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, "firebell local runtime"),
-                      x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+    return x509.Name(
+        [
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "firebell local runtime"),
+            x509.NameAttribute(NameOID.COMMON_NAME, common_name),
+        ]
+    )
 
 
 def _pem_key(key: ec.EllipticCurvePrivateKey) -> bytes:
-    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    return key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
 
 
 def _write_private(path: Path, data: bytes, mode: int) -> None:
@@ -75,13 +81,24 @@ def _write_private(path: Path, data: bytes, mode: int) -> None:
     os.replace(temporary, path)
 
 
-def _signed(subject: x509.Name, issuer: x509.Name, public_key: ec.EllipticCurvePublicKey, signing_key: ec.EllipticCurvePrivateKey,
-            now: datetime.datetime, days: int, extensions: list[tuple[x509.ExtensionType, bool]]) -> x509.Certificate:
+def _signed(
+    subject: x509.Name,
+    issuer: x509.Name,
+    public_key: ec.EllipticCurvePublicKey,
+    signing_key: ec.EllipticCurvePrivateKey,
+    now: datetime.datetime,
+    days: int,
+    extensions: list[tuple[x509.ExtensionType, bool]],
+) -> x509.Certificate:
     """A certificate valid from five minutes ago (clock skew) for `days`, with (extension, critical) pairs."""
     builder = (
-        x509.CertificateBuilder().subject_name(subject).issuer_name(issuer).public_key(public_key)
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(issuer)
+        .public_key(public_key)
         .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5)).not_valid_after(now + datetime.timedelta(days=days))
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=days))
     )
     for extension, critical in extensions:
         builder = builder.add_extension(extension, critical=critical)
@@ -92,30 +109,63 @@ def _new_ca(files: TlsFiles, now: datetime.datetime) -> tuple[x509.Certificate, 
     key = ec.generate_private_key(ec.SECP256R1())
     subject = _name(f"firebell local CA ({socket.gethostname()})")
     permitted = [x509.DNSName(host) for host in HOSTS] + [
-        x509.IPAddress(ipaddress.ip_network(address)) for address in ADDRESSES]
-    cert = _signed(subject, subject, key.public_key(), key, now, CA_DAYS, [
-        (x509.BasicConstraints(ca=True, path_length=0), True),
-        (x509.KeyUsage(digital_signature=False, content_commitment=False, key_encipherment=False, data_encipherment=False,
-                       key_agreement=False, key_cert_sign=True, crl_sign=True, encipher_only=False, decipher_only=False), True),
-        (x509.NameConstraints(permitted_subtrees=permitted, excluded_subtrees=None), True),
-        (x509.SubjectKeyIdentifier.from_public_key(key.public_key()), False),
-    ])
+        x509.IPAddress(ipaddress.ip_network(address)) for address in ADDRESSES
+    ]
+    cert = _signed(
+        subject,
+        subject,
+        key.public_key(),
+        key,
+        now,
+        CA_DAYS,
+        [
+            (x509.BasicConstraints(ca=True, path_length=0), True),
+            (
+                x509.KeyUsage(
+                    digital_signature=False,
+                    content_commitment=False,
+                    key_encipherment=False,
+                    data_encipherment=False,
+                    key_agreement=False,
+                    key_cert_sign=True,
+                    crl_sign=True,
+                    encipher_only=False,
+                    decipher_only=False,
+                ),
+                True,
+            ),
+            (x509.NameConstraints(permitted_subtrees=permitted, excluded_subtrees=None), True),
+            (x509.SubjectKeyIdentifier.from_public_key(key.public_key()), False),
+        ],
+    )
     _write_private(files.ca_key, _pem_key(key), 0o600)
     _write_private(files.ca, cert.public_bytes(serialization.Encoding.PEM), 0o644)
     return cert, key
 
 
-def _new_leaf(files: TlsFiles, ca: x509.Certificate, ca_key: ec.EllipticCurvePrivateKey, now: datetime.datetime) -> None:
+def _new_leaf(
+    files: TlsFiles, ca: x509.Certificate, ca_key: ec.EllipticCurvePrivateKey, now: datetime.datetime
+) -> None:
     key = ec.generate_private_key(ec.SECP256R1())
     names = [x509.DNSName(host) for host in HOSTS] + [x509.IPAddress(ipaddress.ip_address(a)) for a in ADDRESSES]
-    cert = _signed(_name("127.0.0.1"), ca.subject, key.public_key(), ca_key, now, LEAF_DAYS, [
-        (x509.BasicConstraints(ca=False, path_length=None), True),
-        (x509.SubjectAlternativeName(names), False),
-        (x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), False),
-        (x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), False),
-    ])
+    cert = _signed(
+        _name("127.0.0.1"),
+        ca.subject,
+        key.public_key(),
+        ca_key,
+        now,
+        LEAF_DAYS,
+        [
+            (x509.BasicConstraints(ca=False, path_length=None), True),
+            (x509.SubjectAlternativeName(names), False),
+            (x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), False),
+            (x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), False),
+        ],
+    )
     _write_private(files.key, _pem_key(key), 0o600)
-    _write_private(files.cert, cert.public_bytes(serialization.Encoding.PEM) + ca.public_bytes(serialization.Encoding.PEM), 0o644)
+    _write_private(
+        files.cert, cert.public_bytes(serialization.Encoding.PEM) + ca.public_bytes(serialization.Encoding.PEM), 0o644
+    )
 
 
 def _valid_until(path: Path) -> datetime.datetime | None:

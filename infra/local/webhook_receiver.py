@@ -9,7 +9,9 @@ from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-Answer = Callable[[dict[str, Any], "WebhookReceiver"], int]  # (the delivery's body, the receiver) → the status to answer
+Answer = Callable[
+    [dict[str, Any], "WebhookReceiver"], int
+]  # (the delivery's body, the receiver) → the status to answer
 
 
 class WebhookReceiver:

@@ -19,8 +19,10 @@ from tests.e2e.conftest import RunningPipeline, running_pipeline
 
 CHROMIUM = Path(os.environ.get("FIREBELL_CHROMIUM", "/usr/bin/chromium"))
 REQUIRED = os.environ.get("FIREBELL_REQUIRE_BROWSER") == "1"
-INSTALL = ("install it with `sudo apt-get install chromium chromium-driver` (Debian/Ubuntu; .ci/run does this), "
-           "or point FIREBELL_CHROMIUM at a Chromium binary")
+INSTALL = (
+    "install it with `sudo apt-get install chromium chromium-driver` (Debian/Ubuntu; .ci/run does this), "
+    "or point FIREBELL_CHROMIUM at a Chromium binary"
+)
 ARTIFACTS = ROOT / "test-artifacts" / "console"
 HERE = Path(__file__).parent
 # Timers at 5 % of real time: escalation moves (level 1 waits 15 s) without re-paging mid-test (ack timeout 90 s).
@@ -59,9 +61,12 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
     if skipped and skipped[0]:
         count, reason = skipped
         terminalreporter.section("browser tests", sep="!", red=True, bold=True)
-        terminalreporter.line(f"{count} browser tests of the web console were SKIPPED: {reason}. "
-                              "CI runs them with FIREBELL_REQUIRE_BROWSER=1, where a missing browser is a failure.",
-                              red=True, bold=True)
+        terminalreporter.line(
+            f"{count} browser tests of the web console were SKIPPED: {reason}. "
+            "CI runs them with FIREBELL_REQUIRE_BROWSER=1, where a missing browser is a failure.",
+            red=True,
+            bold=True,
+        )
 
 
 @pytest.fixture(scope="session")
@@ -97,7 +102,9 @@ def open_page(browser: Any, request: pytest.FixtureRequest) -> Iterator[Callable
     errors: list[str] = []
 
     def open_(width: int = 1280, height: int = 900) -> Any:
-        context = browser.new_context(viewport={"width": width, "height": height}, locale="en-GB", timezone_id="Europe/London")
+        context = browser.new_context(
+            viewport={"width": width, "height": height}, locale="en-GB", timezone_id="Europe/London"
+        )
         contexts.append(context)
         page = context.new_page()
         page.on("pageerror", lambda error: errors.append(f"{error}"))

@@ -19,11 +19,24 @@ from tests.e2e.conftest import RunningPipeline
 WAIT_MS = 30_000  # an alarm's incident appears in a few seconds; a loaded machine may take longer
 
 # The browser tests' own directory: config/firebell.yaml with a person for each role (docs/access.md).
-ROLES = {"alice": ["responder"], "erin": ["responder"], "bob": ["responder"], "carol": ["incident_manager"],
-         "frank": ["admin"], "dave": ["viewer"]}
+ROLES = {
+    "alice": ["responder"],
+    "erin": ["responder"],
+    "bob": ["responder"],
+    "carol": ["incident_manager"],
+    "frank": ["admin"],
+    "dave": ["viewer"],
+}
 REPORTER = {"id": "rita", "name": "Rita Reporter", "email": "rita@example.com", "roles": ["reporter"]}
-NAMES = {"alice": "Alice Ops", "erin": "Erin Ops", "bob": "Bob Backend", "carol": "Carol Manager", "frank": "Frank Lead",
-         "dave": "Dave Stakeholder", "rita": "Rita Reporter"}
+NAMES = {
+    "alice": "Alice Ops",
+    "erin": "Erin Ops",
+    "bob": "Bob Backend",
+    "carol": "Carol Manager",
+    "frank": "Frank Lead",
+    "dave": "Dave Stakeholder",
+    "rita": "Rita Reporter",
+}
 
 
 def write_config(folder: Path) -> Path:
@@ -33,7 +46,9 @@ def write_config(folder: Path) -> Path:
         if file.is_file():
             (folder / file.name).write_bytes(file.read_bytes())
     directory = yaml.safe_load((ROOT / "config" / "firebell.yaml").read_text(encoding="utf-8"))
-    directory["people"] = [{**person, "roles": ROLES[person["id"]]} for person in directory["people"] if person["id"] in ROLES]
+    directory["people"] = [
+        {**person, "roles": ROLES[person["id"]]} for person in directory["people"] if person["id"] in ROLES
+    ]
     directory["people"].append(REPORTER)
     (folder / "firebell.yaml").write_text(yaml.safe_dump(directory, sort_keys=False), encoding="utf-8")
     return folder
@@ -58,14 +73,21 @@ def publish_alarm(pipeline: RunningPipeline) -> str:
     alarm["AlarmArn"] = alarm["AlarmArn"].replace(alarm["AlarmName"], name)
     alarm["AlarmName"] = name
     local_aws_client("sns", pipeline.aws_url).publish(
-        TopicArn=pipeline.resources["topic:alarms"], Subject=f'ALARM: "{name}" in US East (N. Virginia)', Message=json.dumps(alarm))
+        TopicArn=pipeline.resources["topic:alarms"],
+        Subject=f'ALARM: "{name}" in US East (N. Virginia)',
+        Message=json.dumps(alarm),
+    )
     return name
 
 
 def report(pipeline: RunningPipeline, title: str, impact: str = "high", urgency: str = "high") -> dict[str, Any]:
     """An incident opened over the API (by a machine), for tests that need one and do not test opening it."""
-    status, incident = machine(pipeline, "POST", "/incidents", {"title": title, "reporter": "monitoring", "service": "checkout",
-                                                                 "impact": impact, "urgency": urgency})
+    status, incident = machine(
+        pipeline,
+        "POST",
+        "/incidents",
+        {"title": title, "reporter": "monitoring", "service": "checkout", "impact": impact, "urgency": urgency},
+    )
     assert status == 201, incident
     return incident
 

@@ -14,23 +14,31 @@ from tests.browser.console import NAMES, WAIT_MS, machine, report, sign_in
 from tests.e2e.conftest import RunningPipeline
 
 # A Teams Workflows webhook's URL: its `sig` is what lets anyone post to the channel.
-TEAMS_URL = ("https://prod-12.westeurope.logic.azure.com:443/workflows/0a1b2c3d/triggers/manual/paths/invoke"
-             "?api-version=2016-06-01&sp=%2Ftriggers%2Fmanual%2Frun&sv=1.0&sig=TOKENTHATMUSTNOTSHOW")
+TEAMS_URL = (
+    "https://prod-12.westeurope.logic.azure.com:443/workflows/0a1b2c3d/triggers/manual/paths/invoke"
+    "?api-version=2016-06-01&sp=%2Ftriggers%2Fmanual%2Frun&sv=1.0&sig=TOKENTHATMUSTNOTSHOW"
+)
 
 
 def row_of(page: Page, entry_id: str) -> Any:
     return page.get_by_role("row").filter(has=page.get_by_role("rowheader", name=entry_id, exact=True))
 
 
-def test_an_admin_adds_a_slack_channel_and_only_admins_see_chat_channels(pipeline: RunningPipeline, open_page: Any) -> None:
+def test_an_admin_adds_a_slack_channel_and_only_admins_see_chat_channels(
+    pipeline: RunningPipeline, open_page: Any
+) -> None:
     # A paused Teams channel, added over the API: its URL carries its token
-    status, answer = machine(pipeline, "PUT", "/admin/chat_channels/ops-teams", {"kind": "teams", "url": TEAMS_URL, "enabled": False})
+    status, answer = machine(
+        pipeline, "PUT", "/admin/chat_channels/ops-teams", {"kind": "teams", "url": TEAMS_URL, "enabled": False}
+    )
     assert status in (200, 201), answer
     try:
         page = open_page()
         sign_in(page, pipeline, "frank")  # admin
         page.get_by_role("navigation", name="Main").get_by_role("link", name="Directory").click()
-        expect(page.get_by_role("columnheader", name="Slack")).to_be_visible(timeout=WAIT_MS)  # people's Slack ids: admins only
+        expect(page.get_by_role("columnheader", name="Slack")).to_be_visible(
+            timeout=WAIT_MS
+        )  # people's Slack ids: admins only
         page.get_by_role("navigation", name="Directory").get_by_role("link", name="Chat channels").click()
         expect(page.get_by_role("heading", level=1)).to_have_text("Directory: Chat channels")
 
@@ -51,8 +59,10 @@ def test_an_admin_adds_a_slack_channel_and_only_admins_see_chat_channels(pipelin
         expect(dialog.get_by_role("alert")).to_contain_text("body.channel", timeout=WAIT_MS)
 
         # Then with the channel's id it is saved and listed
-        entry.fill('{"kind": "slack", "channel": "C0INCIDENTS", "description": "Platform incidents",'
-                   ' "events": ["incident.opened", "incident.resolved"], "teams": ["platform"], "services": [], "enabled": true}')
+        entry.fill(
+            '{"kind": "slack", "channel": "C0INCIDENTS", "description": "Platform incidents",'
+            ' "events": ["incident.opened", "incident.resolved"], "teams": ["platform"], "services": [], "enabled": true}'
+        )
         dialog.get_by_role("button", name="Save").click()
         expect(dialog).to_have_count(0, timeout=WAIT_MS)
         slack = row_of(page, "incidents-slack")
@@ -68,7 +78,9 @@ def test_an_admin_adds_a_slack_channel_and_only_admins_see_chat_channels(pipelin
         others.goto(f"{pipeline.api_url}/#/directory/chat_channels")
         expect(others.get_by_role("heading", level=1)).to_have_text("Directory: People", timeout=WAIT_MS)
         expect(others.get_by_role("rowheader", name="alice", exact=True)).to_be_visible(timeout=WAIT_MS)
-        expect(others.get_by_role("navigation", name="Directory").get_by_role("link", name="Chat channels")).to_have_count(0)
+        expect(
+            others.get_by_role("navigation", name="Directory").get_by_role("link", name="Chat channels")
+        ).to_have_count(0)
         expect(others.get_by_role("columnheader", name="Slack")).to_have_count(0)
     finally:  # the other tests' incidents post to no channel of this test's
         for channel in ("ops-teams", "incidents-slack"):
@@ -89,7 +101,9 @@ def status_of(pipeline: RunningPipeline, reference: str) -> dict[str, Any]:
     return incident
 
 
-def test_a_chat_cards_acknowledge_link_asks_first_and_acknowledges_only_on_the_click(pipeline: RunningPipeline, open_page: Any) -> None:
+def test_a_chat_cards_acknowledge_link_asks_first_and_acknowledges_only_on_the_click(
+    pipeline: RunningPipeline, open_page: Any
+) -> None:
     reference = report(pipeline, "Checkout card payments declined")["reference"]
     link = f"{pipeline.api_url}/#/incidents/{reference}?do=acknowledge"
 
@@ -153,8 +167,10 @@ def test_not_now_leaves_it_triggered_and_a_viewer_is_never_asked(pipeline: Runni
     viewer = open_page()
     sign_in(viewer, pipeline, "dave")
     viewer.goto(link)
-    expect(notice(viewer)).to_have_text(f"{reference} is waiting to be acknowledged, but your roles do not allow you to acknowledge it.",
-                                        timeout=WAIT_MS)
+    expect(notice(viewer)).to_have_text(
+        f"{reference} is waiting to be acknowledged, but your roles do not allow you to acknowledge it.",
+        timeout=WAIT_MS,
+    )
     expect(prompt(viewer)).to_have_count(0)
     expect(viewer.get_by_role("main").get_by_role("button")).to_have_count(0)
     assert status_of(pipeline, reference)["status"] == "triggered"

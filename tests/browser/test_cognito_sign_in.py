@@ -37,7 +37,9 @@ def b64url(data: bytes) -> str:
 
 def id_token(email: str) -> str:
     header = b64url(json.dumps({"alg": "RS256", "kid": "test"}).encode())
-    claims = b64url(json.dumps({"email": email, "token_use": "id", "exp": int(time.time()) + 3600, "aud": CLIENT_ID}).encode())
+    claims = b64url(
+        json.dumps({"email": email, "token_use": "id", "exp": int(time.time()) + 3600, "aud": CLIENT_ID}).encode()
+    )
     return f"{header}.{claims}.signature"
 
 
@@ -61,12 +63,17 @@ def deployed_policy(*origins: str):
 
     def console_page(route: Route) -> None:
         response = route.fetch()
-        route.fulfill(response=response, headers={**response.headers, "content-security-policy": console_content_security_policy(*origins)})
+        route.fulfill(
+            response=response,
+            headers={**response.headers, "content-security-policy": console_content_security_policy(*origins)},
+        )
 
     return console_page
 
 
-def test_cognito_sign_in_uses_the_code_grant_with_pkce_and_sends_the_id_token_as_bearer(pipeline: RunningPipeline, open_page: Any) -> None:
+def test_cognito_sign_in_uses_the_code_grant_with_pkce_and_sends_the_id_token_as_bearer(
+    pipeline: RunningPipeline, open_page: Any
+) -> None:
     console = pipeline.api_url
     token = id_token("grace@example.com")
     seen: dict[str, Any] = {"api_authorizations": []}
@@ -74,10 +81,22 @@ def test_cognito_sign_in_uses_the_code_grant_with_pkce_and_sends_the_id_token_as
 
     def config(route: Route) -> None:
         # As infra/cdk/stack.py writes it (api_url: CloudFront sends /api/* to the people API).
-        route.fulfill(json={"auth": "cognito", "region": "us-east-1", "user_pool_id": "us-east-1_test", "sign_in_url": HOSTED_UI,
-                            "client_id": CLIENT_ID, "redirect_uri": f"{console}/", "logout_uri": f"{console}/",
-                            "scopes": ["openid", "email", "profile"], "identity_providers": [], "api_url": "/api",
-                            "cli_client_id": "cli-client-id", "cli_redirect_uri": "http://localhost:8765/callback"})
+        route.fulfill(
+            json={
+                "auth": "cognito",
+                "region": "us-east-1",
+                "user_pool_id": "us-east-1_test",
+                "sign_in_url": HOSTED_UI,
+                "client_id": CLIENT_ID,
+                "redirect_uri": f"{console}/",
+                "logout_uri": f"{console}/",
+                "scopes": ["openid", "email", "profile"],
+                "identity_providers": [],
+                "api_url": "/api",
+                "cli_client_id": "cli-client-id",
+                "cli_redirect_uri": "http://localhost:8765/callback",
+            }
+        )
 
     def authorize(route: Route) -> None:
         seen["authorize"] = hosted_ui_signs_in(route)
@@ -89,8 +108,16 @@ def test_cognito_sign_in_uses_the_code_grant_with_pkce_and_sends_the_id_token_as
         if form.get("grant_type") != "authorization_code" or form.get("code") != "the-code":
             route.fulfill(status=400, json={"error": "invalid_grant"}, headers=cors)
             return
-        route.fulfill(json={"id_token": token, "access_token": "access", "refresh_token": "refresh", "expires_in": 3600,
-                            "token_type": "Bearer"}, headers=cors)
+        route.fulfill(
+            json={
+                "id_token": token,
+                "access_token": "access",
+                "refresh_token": "refresh",
+                "expires_in": 3600,
+                "token_type": "Bearer",
+            },
+            headers=cors,
+        )
 
     def people_api(route: Route) -> None:
         seen["api_authorizations"].append(route.request.headers.get("authorization"))
@@ -100,7 +127,11 @@ def test_cognito_sign_in_uses_the_code_grant_with_pkce_and_sends_the_id_token_as
         elif path == "/api/incidents":
             route.fulfill(json={"items": [], "cursor": None})
         elif path == "/api/directory":
-            route.fulfill(json={"directory": {"people": [], "teams": [], "services": [], "schedules": [], "escalation_policies": []}})
+            route.fulfill(
+                json={
+                    "directory": {"people": [], "teams": [], "services": [], "schedules": [], "escalation_policies": []}
+                }
+            )
         else:
             route.fulfill(status=404, json={"error": "route_not_found", "message": f"no route for GET {path}"})
 
@@ -129,12 +160,20 @@ def test_cognito_sign_in_uses_the_code_grant_with_pkce_and_sends_the_id_token_as
     assert "code=" not in page.url and "state=" not in page.url
     # And the hosted UI was asked for a code with PKCE (S256) for this app client and redirect
     authorize_query = seen["authorize"]
-    assert {k: authorize_query[k] for k in ("response_type", "client_id", "redirect_uri", "code_challenge_method", "scope")} == {
-        "response_type": "code", "client_id": CLIENT_ID, "redirect_uri": f"{console}/", "code_challenge_method": "S256",
-        "scope": "openid email profile"}
+    assert {
+        k: authorize_query[k] for k in ("response_type", "client_id", "redirect_uri", "code_challenge_method", "scope")
+    } == {
+        "response_type": "code",
+        "client_id": CLIENT_ID,
+        "redirect_uri": f"{console}/",
+        "code_challenge_method": "S256",
+        "scope": "openid email profile",
+    }
     # And the code was traded with the verifier whose SHA-256 is the challenge
     verifier = seen["token"]["code_verifier"]
-    assert len(verifier) >= 43 and b64url(hashlib.sha256(verifier.encode()).digest()) == authorize_query["code_challenge"]
+    assert (
+        len(verifier) >= 43 and b64url(hashlib.sha256(verifier.encode()).digest()) == authorize_query["code_challenge"]
+    )
     assert seen["token"]["redirect_uri"] == f"{console}/" and seen["token"]["client_id"] == CLIENT_ID
     # And every API call carried the ID token
     assert seen["api_authorizations"] and set(seen["api_authorizations"]) == {f"Bearer {token}"}
@@ -150,8 +189,18 @@ def test_cognito_sign_in_uses_the_code_grant_with_pkce_and_sends_the_id_token_as
 def test_a_hosted_ui_refusal_is_shown_in_its_own_words(pipeline: RunningPipeline, open_page: Any) -> None:
     console = pipeline.api_url
     page = open_page()
-    page.route(f"{console}/config.json", lambda route: route.fulfill(json={
-        "api": "/api", "auth": "cognito", "sign_in_url": HOSTED_UI, "client_id": CLIENT_ID, "redirect_uri": f"{console}/"}))
+    page.route(
+        f"{console}/config.json",
+        lambda route: route.fulfill(
+            json={
+                "api": "/api",
+                "auth": "cognito",
+                "sign_in_url": HOSTED_UI,
+                "client_id": CLIENT_ID,
+                "redirect_uri": f"{console}/",
+            }
+        ),
+    )
 
     # When the hosted UI sends the person back with an error (a disabled user, a federation failure, …)
     page.goto(f"{console}/?{urlencode({'error': 'access_denied', 'error_description': 'User is disabled.'})}")
@@ -166,36 +215,71 @@ def totp(secret: str, at: float | None = None) -> str:
     key = base64.b32decode(secret + "=" * (-len(secret) % 8))
     digest = hmac.new(key, struct.pack(">Q", int((at or time.time()) // 30)), hashlib.sha1).digest()
     offset = digest[-1] & 0x0F
-    return f"{(struct.unpack('>I', digest[offset:offset + 4])[0] & 0x7FFFFFFF) % 1_000_000:06d}"
+    return f"{(struct.unpack('>I', digest[offset : offset + 4])[0] & 0x7FFFFFFF) % 1_000_000:06d}"
 
 
-def test_a_person_sets_up_an_authenticator_app_through_cognitos_user_api(pipeline: RunningPipeline, open_page: Any) -> None:
+def test_a_person_sets_up_an_authenticator_app_through_cognitos_user_api(
+    pipeline: RunningPipeline, open_page: Any
+) -> None:
     """Cognito's user API is moto's (the runtime's AWS endpoint), with a user and tokens it issued: the calls the
     console makes, and their order, are the ones Cognito answers."""
     console = pipeline.api_url
     cognito = local_aws_client("cognito-idp", pipeline.aws_url)
-    pool = cognito.create_user_pool(PoolName=f"people-{uuid.uuid4().hex[:6]}", MfaConfiguration="OPTIONAL")["UserPool"]["Id"]
-    client = cognito.create_user_pool_client(UserPoolId=pool, ClientName="console", ExplicitAuthFlows=["ADMIN_NO_SRP_AUTH"])["UserPoolClient"]["ClientId"]
-    cognito.admin_create_user(UserPoolId=pool, Username="grace@example.com", MessageAction="SUPPRESS",
-                              UserAttributes=[{"Name": "email", "Value": "grace@example.com"}])
-    cognito.admin_set_user_password(UserPoolId=pool, Username="grace@example.com", Password="Correct-horse-9", Permanent=True)
-    issued = cognito.admin_initiate_auth(UserPoolId=pool, ClientId=client, AuthFlow="ADMIN_NO_SRP_AUTH",
-                                         AuthParameters={"USERNAME": "grace@example.com", "PASSWORD": "Correct-horse-9"})["AuthenticationResult"]
+    pool = cognito.create_user_pool(PoolName=f"people-{uuid.uuid4().hex[:6]}", MfaConfiguration="OPTIONAL")["UserPool"][
+        "Id"
+    ]
+    client = cognito.create_user_pool_client(
+        UserPoolId=pool, ClientName="console", ExplicitAuthFlows=["ADMIN_NO_SRP_AUTH"]
+    )["UserPoolClient"]["ClientId"]
+    cognito.admin_create_user(
+        UserPoolId=pool,
+        Username="grace@example.com",
+        MessageAction="SUPPRESS",
+        UserAttributes=[{"Name": "email", "Value": "grace@example.com"}],
+    )
+    cognito.admin_set_user_password(
+        UserPoolId=pool, Username="grace@example.com", Password="Correct-horse-9", Permanent=True
+    )
+    issued = cognito.admin_initiate_auth(
+        UserPoolId=pool,
+        ClientId=client,
+        AuthFlow="ADMIN_NO_SRP_AUTH",
+        AuthParameters={"USERNAME": "grace@example.com", "PASSWORD": "Correct-horse-9"},
+    )["AuthenticationResult"]
     calls: list[str] = []
     page = open_page()
 
     def config(route: Route) -> None:
-        route.fulfill(json={"auth": "cognito", "region": "us-east-1", "sign_in_url": HOSTED_UI, "client_id": CLIENT_ID,
-                            "redirect_uri": f"{console}/", "api_url": "/api", "user_api_url": USER_API})
+        route.fulfill(
+            json={
+                "auth": "cognito",
+                "region": "us-east-1",
+                "sign_in_url": HOSTED_UI,
+                "client_id": CLIENT_ID,
+                "redirect_uri": f"{console}/",
+                "api_url": "/api",
+                "user_api_url": USER_API,
+            }
+        )
 
     def token_endpoint(route: Route) -> None:
-        route.fulfill(json={"id_token": id_token("grace@example.com"), "access_token": issued["AccessToken"],
-                            "refresh_token": "refresh", "expires_in": 3600, "token_type": "Bearer"},
-                      headers={"Access-Control-Allow-Origin": console})
+        route.fulfill(
+            json={
+                "id_token": id_token("grace@example.com"),
+                "access_token": issued["AccessToken"],
+                "refresh_token": "refresh",
+                "expires_in": 3600,
+                "token_type": "Bearer",
+            },
+            headers={"Access-Control-Allow-Origin": console},
+        )
 
     def user_api(route: Route) -> None:
-        cors = {"Access-Control-Allow-Origin": console, "Access-Control-Allow-Headers": "content-type, x-amz-target",
-                "Access-Control-Allow-Methods": "POST"}
+        cors = {
+            "Access-Control-Allow-Origin": console,
+            "Access-Control-Allow-Headers": "content-type, x-amz-target",
+            "Access-Control-Allow-Methods": "POST",
+        }
         if route.request.method == "OPTIONS":
             route.fulfill(status=204, headers=cors)
             return
@@ -236,7 +320,10 @@ def test_a_person_sets_up_an_authenticator_app_through_cognitos_user_api(pipelin
     # Then it is on, in Cognito: TOTP is her preferred second factor
     expect(page.get_by_text("On: every sign-in asks for the code")).to_be_visible(timeout=15_000)
     user = cognito.admin_get_user(UserPoolId=pool, Username="grace@example.com")
-    assert (user.get("UserMFASettingList"), user.get("PreferredMfaSetting")) == (["SOFTWARE_TOKEN_MFA"], "SOFTWARE_TOKEN_MFA")
+    assert (user.get("UserMFASettingList"), user.get("PreferredMfaSetting")) == (
+        ["SOFTWARE_TOKEN_MFA"],
+        "SOFTWARE_TOKEN_MFA",
+    )
     assert calls == ["GetUser", "AssociateSoftwareToken", "VerifySoftwareToken", "SetUserMFAPreference", "GetUser"]
 
     # And she can turn it off again

@@ -26,7 +26,9 @@ def actions(page: Page) -> Any:
     return page.get_by_role("group", name="Actions")
 
 
-def test_a_responder_sees_a_new_alarm_arrive_then_acknowledges_notes_and_resolves_it(pipeline: RunningPipeline, open_page: Any) -> None:
+def test_a_responder_sees_a_new_alarm_arrive_then_acknowledges_notes_and_resolves_it(
+    pipeline: RunningPipeline, open_page: Any
+) -> None:
     page = open_page()
     sign_in(page, pipeline, "alice")
     expect(page.get_by_role("heading", name="Incidents")).to_be_visible()
@@ -137,10 +139,14 @@ def test_an_incident_is_acknowledged_with_the_keyboard_alone(pipeline: RunningPi
 
     # From the top of a freshly loaded page, the order is the reading order: skip link, navigation, the page
     page.reload()
-    expect(page.get_by_role("group", name="Actions").get_by_role("button", name="Acknowledge")).to_be_visible(timeout=WAIT_MS)
+    expect(page.get_by_role("group", name="Actions").get_by_role("button", name="Acknowledge")).to_be_visible(
+        timeout=WAIT_MS
+    )
     order = tab_to(page, lambda name: name == "Acknowledge")
     assert order[0] == "Skip to content", order
-    assert order.index("Incidents") < order.index("Sign out") < order.index("← All incidents") < order.index("Acknowledge"), order
+    assert (
+        order.index("Incidents") < order.index("Sign out") < order.index("← All incidents") < order.index("Acknowledge")
+    ), order
 
     # Enter acknowledges; focus goes to the title, as the button is gone
     page.keyboard.press("Enter")
@@ -168,7 +174,9 @@ def tab_to(page: Page, wanted: Any, at_most: int = 40) -> list[str]:
     raise AssertionError(f"Tab never reached it in {at_most} presses: {names}")
 
 
-def test_the_list_narrows_by_search_and_filters_and_keeps_them_in_its_address(pipeline: RunningPipeline, open_page: Any) -> None:
+def test_the_list_narrows_by_search_and_filters_and_keeps_them_in_its_address(
+    pipeline: RunningPipeline, open_page: Any
+) -> None:
     tag = uuid.uuid4().hex[:8]
     urgent = report(pipeline, f"Orders are lost at payment {tag}")["reference"]
     minor = report(pipeline, f"Typo in the footer {tag}", impact="low", urgency="low")["reference"]

@@ -17,12 +17,16 @@ from tests.browser.console import WAIT_MS, sign_in
 from tests.e2e.conftest import RunningPipeline
 
 NEW_PHONE = "+447700900123"
-RULES = {"high": {"via": ["email"], "follow_up": {"every_minutes": 5, "times": 2, "via": ["sms"]}},
-         "low": {"via": ["email"], "follow_up": None},
-         "quiet_hours": {"start": "22:00:00", "end": "07:00:00", "low": "nothing"}}
-IN_WORDS = ["High urgency (P1, P2): email at once, then SMS every 5 min, 2 times, until acknowledged.",
-            "Low urgency (P3–P5): email.",
-            "Quiet hours 22:00–07:00 (Europe/London): low urgency waits."]
+RULES = {
+    "high": {"via": ["email"], "follow_up": {"every_minutes": 5, "times": 2, "via": ["sms"]}},
+    "low": {"via": ["email"], "follow_up": None},
+    "quiet_hours": {"start": "22:00:00", "end": "07:00:00", "low": "nothing"},
+}
+IN_WORDS = [
+    "High urgency (P1, P2): email at once, then SMS every 5 min, 2 times, until acknowledged.",
+    "Low urgency (P3–P5): email.",
+    "Quiet hours 22:00–07:00 (Europe/London): low urgency waits.",
+]
 
 
 def as_admin(pipeline: RunningPipeline, method: str, path: str) -> tuple[int, Any]:
@@ -32,7 +36,9 @@ def as_admin(pipeline: RunningPipeline, method: str, path: str) -> tuple[int, An
 
 def codes_sent_to(pipeline: RunningPipeline, phone: str) -> list[str]:
     outbox = http("GET", f"{pipeline.api_url}/_local/outbox")[1]["items"]
-    return [re.search(r"\b(\d{6})\b", m["body"]).group(1) for m in outbox if m["channel"] == "sms" and m["to"] == [phone]]
+    return [
+        re.search(r"\b(\d{6})\b", m["body"]).group(1) for m in outbox if m["channel"] == "sms" and m["to"] == [phone]
+    ]
 
 
 def open_account(page: Page) -> Any:
@@ -76,7 +82,9 @@ def test_a_person_sets_how_pages_reach_them_and_changes_their_phone(pipeline: Ru
         # Then the API's refusal is shown in the form, and beside the time zone it asks for
         expect(form.get_by_role("alert")).to_contain_text("quiet hours are kept in your time zone", timeout=WAIT_MS)
         expect(quiet.get_by_label("My time zone")).to_have_attribute("aria-invalid", "true")
-        expect(quiet.get_by_label("My time zone")).to_have_accessible_description(re.compile("quiet hours are kept in your time zone"))
+        expect(quiet.get_by_label("My time zone")).to_have_accessible_description(
+            re.compile("quiet hours are kept in your time zone")
+        )
         expect(quiet.get_by_label("My time zone")).to_be_focused()  # (the field named: where to type, as in every form)
         expect(section.locator("#my-rules")).to_have_text("No rules: every page is an SMS and an email")
         screenshot(page, "my-notifications-refused")
@@ -107,7 +115,10 @@ def test_a_person_sets_how_pages_reach_them_and_changes_their_phone(pipeline: Ru
         contact.get_by_label("New phone number or email address").fill(NEW_PHONE)
         contact.get_by_role("button", name="Send a code").click()
         code_form = section.get_by_role("form", name=f"Code for {NEW_PHONE}")
-        expect(code_form).to_contain_text(re.compile(rf"We sent a code to {re.escape(NEW_PHONE)}, the new phone number\. It expires at \d\d:\d\d\."), timeout=WAIT_MS)
+        expect(code_form).to_contain_text(
+            re.compile(rf"We sent a code to {re.escape(NEW_PHONE)}, the new phone number\. It expires at \d\d:\d\d\."),
+            timeout=WAIT_MS,
+        )
         expect(code_form.get_by_label(f"Code sent to {NEW_PHONE}")).to_be_focused()
         [code] = wait_for("the code's SMS in the outbox", lambda: codes_sent_to(pipeline, NEW_PHONE), 30)
 
@@ -123,18 +134,25 @@ def test_a_person_sets_how_pages_reach_them_and_changes_their_phone(pipeline: Ru
         expect(section.locator("#my-rules li")).to_have_text(IN_WORDS, timeout=WAIT_MS)
         expect(section.locator("#my-time-zone")).to_have_text("Europe/London")
         form = section.get_by_role("form", name="Change my rules")
-        expect(form.get_by_role("group", name="High urgency (P1, P2)").get_by_label("Every (minutes)")).to_have_value("5")
+        expect(form.get_by_role("group", name="High urgency (P1, P2)").get_by_label("Every (minutes)")).to_have_value(
+            "5"
+        )
         code_form = section.get_by_role("form", name=f"Code for {NEW_PHONE}")
         code_field = code_form.get_by_label(f"Code sent to {NEW_PHONE}")
         expect(code_field).to_be_visible()
         screenshot(page, "my-notifications")
-        shutil.copyfile(ROOT / "test-artifacts" / "console" / "my-notifications.png", ROOT / "docs" / "console" / "my-notifications.png")
+        shutil.copyfile(
+            ROOT / "test-artifacts" / "console" / "my-notifications.png",
+            ROOT / "docs" / "console" / "my-notifications.png",
+        )
 
         # When he types a wrong code, with the keyboard alone: the guesses he has left are shown beside the field
         code_field.focus()
         page.keyboard.type("000000" if code != "000000" else "111111")
         page.keyboard.press("Enter")
-        expect(code_form.locator(".field-error")).to_have_text(f"body.code: not the code sent to {NEW_PHONE} (4 guesses left)", timeout=WAIT_MS)
+        expect(code_form.locator(".field-error")).to_have_text(
+            f"body.code: not the code sent to {NEW_PHONE} (4 guesses left)", timeout=WAIT_MS
+        )
         expect(code_field).to_be_focused()
         expect(section.locator("#my-phone")).to_have_text(before["entry"]["phone"])
         screenshot(page, "my-notifications-wrong-code")
@@ -152,7 +170,9 @@ def test_a_person_sets_how_pages_reach_them_and_changes_their_phone(pipeline: Ru
 
         # And "Use defaults" drops his rules: a page is an SMS and an email again
         section.get_by_role("button", name="Use defaults").click()
-        expect(section.get_by_text("Back to the defaults: every page is an SMS and an email.")).to_be_focused(timeout=WAIT_MS)
+        expect(section.get_by_text("Back to the defaults: every page is an SMS and an email.")).to_be_focused(
+            timeout=WAIT_MS
+        )
         expect(section.locator("#my-rules")).to_have_text("No rules: every page is an SMS and an email")
         assert as_admin(pipeline, "GET", "/admin/people/bob")[1]["entry"].get("notification_rules") is None
     finally:
@@ -161,7 +181,9 @@ def test_a_person_sets_how_pages_reach_them_and_changes_their_phone(pipeline: Ru
         assert status in (200, 204), answer
 
 
-def test_at_phone_width_the_section_fits_and_a_person_without_a_phone_is_told_so(pipeline: RunningPipeline, open_page: Any) -> None:
+def test_at_phone_width_the_section_fits_and_a_person_without_a_phone_is_told_so(
+    pipeline: RunningPipeline, open_page: Any
+) -> None:
     page = open_page(width=375, height=812)
     sign_in(page, pipeline, "rita")  # a reporter: no phone number in the directory
     section = open_account(page)
@@ -174,5 +196,7 @@ def test_at_phone_width_the_section_fits_and_a_person_without_a_phone_is_told_so
     for button in section.get_by_role("button").all():
         button.scroll_into_view_if_needed()
         box = button.bounding_box()
-        assert box and box["x"] >= 0 and box["x"] + box["width"] <= 375, f"{button.inner_text()!r} is outside the screen: {box}"
+        assert box and box["x"] >= 0 and box["x"] + box["width"] <= 375, (
+            f"{button.inner_text()!r} is outside the screen: {box}"
+        )
     screenshot(page, "phone-account")

@@ -19,24 +19,34 @@ from tests.e2e.conftest import RunningPipeline
 PHONE = {"width": 375, "height": 812}
 
 
-def test_the_sign_in_page_lists_the_people_of_the_directory_with_their_roles(pipeline: RunningPipeline, open_page: Any) -> None:
+def test_the_sign_in_page_lists_the_people_of_the_directory_with_their_roles(
+    pipeline: RunningPipeline, open_page: Any
+) -> None:
     page = open_page()
     page.goto(f"{pipeline.api_url}/")
 
     people = page.get_by_role("list", name="People")
-    expect(people.get_by_role("button", name=re.compile(r"^Sign in as Rita Reporter \(rita\), reporter$"))).to_be_visible(timeout=WAIT_MS)
-    expect(people.get_by_role("button", name=re.compile(r"^Sign in as Carol Manager \(carol\), incident manager$"))).to_be_visible()
+    expect(
+        people.get_by_role("button", name=re.compile(r"^Sign in as Rita Reporter \(rita\), reporter$"))
+    ).to_be_visible(timeout=WAIT_MS)
+    expect(
+        people.get_by_role("button", name=re.compile(r"^Sign in as Carol Manager \(carol\), incident manager$"))
+    ).to_be_visible()
     screenshot(page, "sign-in")
 
 
-def test_an_employee_reports_an_incident_and_follows_it_in_their_reports(pipeline: RunningPipeline, open_page: Any) -> None:
+def test_an_employee_reports_an_incident_and_follows_it_in_their_reports(
+    pipeline: RunningPipeline, open_page: Any
+) -> None:
     page = open_page()
     sign_in(page, pipeline, "rita")
     title = f"Checkout page shows an error after paying ({uuid.uuid4().hex[:6]})"
 
     # A reporter lands on the form (they may not read every incident)
     expect(page.get_by_role("heading", name="Report an incident")).to_be_visible()
-    expect(page.get_by_role("navigation", name="Main").get_by_role("link", name="Incidents", exact=True)).to_have_count(0)
+    expect(page.get_by_role("navigation", name="Main").get_by_role("link", name="Incidents", exact=True)).to_have_count(
+        0
+    )
 
     # When she says what is wrong, where, and how bad, in her words
     page.get_by_label("In one line, what is wrong?").fill(title)
@@ -62,7 +72,12 @@ def test_an_employee_reports_an_incident_and_follows_it_in_their_reports(pipelin
     # And the API holds it as hers, with impact and urgency from her answers (high × high: P1)
     status, incident = machine(pipeline, "GET", f"/incidents/{reference}")
     assert status == 200
-    assert (incident["reporter"], incident["service"], incident["impact"], incident["urgency"]) == ("rita", "checkout", "high", "high")
+    assert (incident["reporter"], incident["service"], incident["impact"], incident["urgency"]) == (
+        "rita",
+        "checkout",
+        "high",
+        "high",
+    )
 
     # And opening it shows it, without any action for a reporter
     row.get_by_role("link", name=reference).click()
@@ -87,7 +102,9 @@ def test_a_responder_takes_a_shift_and_is_on_call_now(pipeline: RunningPipeline,
     # Then with a proper end he is on call now
     page.get_by_role("button", name="Take over Platform primary").click()
     form.get_by_role("button", name="Add override").click()
-    expect(form.locator(".notice")).to_contain_text("Override added: Bob Backend (bob) is on call for Platform primary", timeout=WAIT_MS)
+    expect(form.locator(".notice")).to_contain_text(
+        "Override added: Bob Backend (bob) is on call for Platform primary", timeout=WAIT_MS
+    )
     expect(now).to_contain_text("Bob Backend (bob) (you)", timeout=WAIT_MS)
     expect(page.locator("#h-mine + div")).to_contain_text("now", timeout=WAIT_MS)
     screenshot(page, "on-call")
@@ -95,7 +112,9 @@ def test_a_responder_takes_a_shift_and_is_on_call_now(pipeline: RunningPipeline,
     assert (status, on_call["person"]["id"]) == (200, "bob")
 
 
-def test_a_responder_subscribes_a_calendar_app_to_their_shifts_then_revokes_the_address(pipeline: RunningPipeline, open_page: Any) -> None:
+def test_a_responder_subscribes_a_calendar_app_to_their_shifts_then_revokes_the_address(
+    pipeline: RunningPipeline, open_page: Any
+) -> None:
     page = open_page()
     sign_in(page, pipeline, "alice")
     page.get_by_role("link", name="On call").click()
@@ -105,7 +124,9 @@ def test_a_responder_subscribes_a_calendar_app_to_their_shifts_then_revokes_the_
     # When she makes an address, it is shown once, whole, for a calendar app
     feed.get_by_role("button", name="Make an address").click()
     address = feed.get_by_label(re.compile("^Your calendar address"))
-    expect(address).to_have_value(re.compile(r"^http://127\.0\.0\.1:\d+/feeds/[\w-]+\.[\w-]+/calendar\.ics$"), timeout=WAIT_MS)
+    expect(address).to_have_value(
+        re.compile(r"^http://127\.0\.0\.1:\d+/feeds/[\w-]+\.[\w-]+/calendar\.ics$"), timeout=WAIT_MS
+    )
     url = address.input_value()
     screenshot(page, "calendar-feed")
     # Then a calendar app, which cannot sign in, reads her shifts from it
@@ -120,7 +141,9 @@ def test_a_responder_subscribes_a_calendar_app_to_their_shifts_then_revokes_the_
     assert gone.value.code == 404
 
 
-def test_an_admin_adds_a_person_and_sees_the_directorys_refusal_first(pipeline: RunningPipeline, open_page: Any) -> None:
+def test_an_admin_adds_a_person_and_sees_the_directorys_refusal_first(
+    pipeline: RunningPipeline, open_page: Any
+) -> None:
     page = open_page()
     sign_in(page, pipeline, "frank")
     page.get_by_role("link", name="Directory").click()
@@ -150,7 +173,9 @@ def test_an_admin_adds_a_person_and_sees_the_directorys_refusal_first(pipeline: 
     assert (status, person["entry"]["email"]) == (200, "gina@example.com")
 
 
-def test_an_admin_subscribes_a_webhook_and_reads_its_secret_which_others_never_see(pipeline: RunningPipeline, open_page: Any) -> None:
+def test_an_admin_subscribes_a_webhook_and_reads_its_secret_which_others_never_see(
+    pipeline: RunningPipeline, open_page: Any
+) -> None:
     page = open_page()
     sign_in(page, pipeline, "frank")  # admin
     page.goto(f"{pipeline.api_url}/#/directory/webhooks")
@@ -160,7 +185,9 @@ def test_an_admin_subscribes_a_webhook_and_reads_its_secret_which_others_never_s
     dialog.get_by_label("The webhook, as JSON").fill('{"url": "ftp://nope.example/", "events": ["incident.opened"]}')
     dialog.get_by_role("button", name="Save").click()
     expect(dialog.get_by_role("alert")).to_contain_text("https", timeout=WAIT_MS)  # refused, in the API's words
-    dialog.get_by_label("The webhook, as JSON").fill('{"url": "https://hooks.example.com/firebell", "events": ["incident.opened"]}')
+    dialog.get_by_label("The webhook, as JSON").fill(
+        '{"url": "https://hooks.example.com/firebell", "events": ["incident.opened"]}'
+    )
     dialog.get_by_role("button", name="Save").click()
     row = page.get_by_role("row").filter(has=page.get_by_role("rowheader", name="ops-bridge", exact=True))
     expect(row).to_contain_text("https://hooks.example.com/firebell", timeout=WAIT_MS)
@@ -174,7 +201,9 @@ def test_an_admin_subscribes_a_webhook_and_reads_its_secret_which_others_never_s
     others = open_page()
     sign_in(others, pipeline, "carol")  # an incident manager: no Webhooks in her directory
     others.goto(f"{pipeline.api_url}/#/directory/people")
-    expect(others.get_by_role("navigation", name="Directory").get_by_role("link", name="Problems")).to_be_visible(timeout=WAIT_MS)
+    expect(others.get_by_role("navigation", name="Directory").get_by_role("link", name="Problems")).to_be_visible(
+        timeout=WAIT_MS
+    )
     expect(others.get_by_role("navigation", name="Directory").get_by_role("link", name="Webhooks")).to_have_count(0)
 
 
@@ -191,13 +220,24 @@ def within_reach(page: Page, control: Any, what: str) -> None:
     assert box and box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"], f"{what} is outside the screen: {box}"
 
 
-def test_at_phone_width_no_page_scrolls_sideways_and_every_action_is_within_reach(pipeline: RunningPipeline, open_page: Any) -> None:
-    reference = report(pipeline, "Mobile app login fails for SSO users with a very long and descriptive title that wraps")["reference"]
+def test_at_phone_width_no_page_scrolls_sideways_and_every_action_is_within_reach(
+    pipeline: RunningPipeline, open_page: Any
+) -> None:
+    reference = report(
+        pipeline, "Mobile app login fails for SSO users with a very long and descriptive title that wraps"
+    )["reference"]
     page = open_page(**PHONE)
     sign_in(page, pipeline, "frank")  # admin: every button there is
 
-    pages = {"incidents": "#/incidents", "on-call": "#/on-call", "report": "#/report", "my-reports": "#/my-reports",
-             "directory": "#/directory/people", "directory-schedules": "#/directory/schedules", "directory-services": "#/directory/services"}
+    pages = {
+        "incidents": "#/incidents",
+        "on-call": "#/on-call",
+        "report": "#/report",
+        "my-reports": "#/my-reports",
+        "directory": "#/directory/people",
+        "directory-schedules": "#/directory/schedules",
+        "directory-services": "#/directory/services",
+    }
     for name, route in pages.items():
         page.goto(f"{pipeline.api_url}/{route}")
         expect(page.get_by_role("heading", level=1)).to_be_visible(timeout=WAIT_MS)
@@ -213,7 +253,9 @@ def test_at_phone_width_no_page_scrolls_sideways_and_every_action_is_within_reac
     screenshot(page, "phone-incident")
     buttons = page.get_by_role("group", name="Actions").get_by_role("button")
     labels = buttons.all_inner_texts()
-    assert {"Acknowledge", "Add note", "Escalate", "Reassign", "Resolve", "Post stakeholder update"} <= set(labels), labels
+    assert {"Acknowledge", "Add note", "Escalate", "Reassign", "Resolve", "Post stakeholder update"} <= set(labels), (
+        labels
+    )
     for label in labels:
         button = page.get_by_role("group", name="Actions").get_by_role("button", name=label, exact=True)
         within_reach(page, button, f"the {label} button")

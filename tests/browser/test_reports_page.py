@@ -17,7 +17,9 @@ from tests.e2e.conftest import RunningPipeline
 
 
 def test_an_incident_manager_reads_the_report_and_downloads_the_csv(pipeline: RunningPipeline, open_page: Any) -> None:
-    status, created = machine(pipeline, "POST", "/incidents", {"title": "Checkout latency above 2 s", "service": "checkout"})
+    status, created = machine(
+        pipeline, "POST", "/incidents", {"title": "Checkout latency above 2 s", "service": "checkout"}
+    )
     assert status == 201
     assert machine(pipeline, "POST", f"/incidents/{created['reference']}/acknowledge")[0] == 200
     page = open_page()
@@ -37,8 +39,14 @@ def test_an_incident_manager_reads_the_report_and_downloads_the_csv(pipeline: Ru
     page.get_by_label("Team").select_option("platform")
     page.get_by_label("Priority").select_option("P2")
     page.get_by_role("button", name="Show").click()
-    period = urlencode({"from": (datetime.now(UTC) - timedelta(days=30)).isoformat(), "to": (datetime.now(UTC) + timedelta(minutes=5)).isoformat(),
-                        "team": "platform", "priority": "P2"})
+    period = urlencode(
+        {
+            "from": (datetime.now(UTC) - timedelta(days=30)).isoformat(),
+            "to": (datetime.now(UTC) + timedelta(minutes=5)).isoformat(),
+            "team": "platform",
+            "priority": "P2",
+        }
+    )
     expected = machine(pipeline, "GET", f"/reports?{period}")[1]["incidents"]
     expect(summary).to_contain_text(re.compile(rf"Incidents\s*{expected}(?!\d)"), timeout=WAIT_MS)
 
@@ -55,7 +63,14 @@ def test_an_incident_manager_reads_the_report_and_downloads_the_csv(pipeline: Ru
     which.get_by_label("Source").select_option("api")
     page.get_by_role("button", name="Show").click()
     start = datetime.combine(today - timedelta(days=1), datetime.min.time(), london)
-    period = urlencode({"from": start.isoformat(), "to": (start + timedelta(days=2)).isoformat(), "service": "checkout", "source": "api"})
+    period = urlencode(
+        {
+            "from": start.isoformat(),
+            "to": (start + timedelta(days=2)).isoformat(),
+            "service": "checkout",
+            "source": "api",
+        }
+    )
     expected = machine(pipeline, "GET", f"/reports?{period}")[1]["incidents"]
     assert expected >= 1  # (the incident this test reported)
     expect(summary).to_contain_text(re.compile(rf"Incidents\s*{expected}(?!\d)"), timeout=WAIT_MS)
@@ -65,7 +80,9 @@ def test_an_incident_manager_reads_the_report_and_downloads_the_csv(pipeline: Ru
     download = downloading.value
     assert download.suggested_filename == "incidents.csv"
     rows = open(download.path(), encoding="utf-8").read().splitlines()
-    assert rows[0].startswith("reference,title,opened_at,") and any(row.startswith(created["reference"] + ",") for row in rows)
+    assert rows[0].startswith("reference,title,opened_at,") and any(
+        row.startswith(created["reference"] + ",") for row in rows
+    )
 
 
 def test_the_reports_page_fits_a_phone(pipeline: RunningPipeline, open_page: Any) -> None:
@@ -76,11 +93,18 @@ def test_the_reports_page_fits_a_phone(pipeline: RunningPipeline, open_page: Any
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
 
 
-def test_an_incident_page_shows_similar_resolved_incidents_and_how_they_were_resolved(pipeline: RunningPipeline, open_page: Any) -> None:
+def test_an_incident_page_shows_similar_resolved_incidents_and_how_they_were_resolved(
+    pipeline: RunningPipeline, open_page: Any
+) -> None:
     # Given a resolved incident (in its confirmation window: closed ones are found by their facts, tests/integration)
     status, old = machine(pipeline, "POST", "/incidents", {"title": "Build agent out of disk space on ci-runner-2"})
     assert status == 201
-    assert machine(pipeline, "POST", f"/incidents/{old['reference']}/resolve", {"resolution_notes": "pruned docker images"})[0] == 200
+    assert (
+        machine(
+            pipeline, "POST", f"/incidents/{old['reference']}/resolve", {"resolution_notes": "pruned docker images"}
+        )[0]
+        == 200
+    )
     # When a new one like it is opened
     _, new = machine(pipeline, "POST", "/incidents", {"title": "ci-runner-5 out of disk space"})
     page = open_page()
@@ -94,9 +118,16 @@ def test_an_incident_page_shows_similar_resolved_incidents_and_how_they_were_res
     screenshot(page, "incident-similar")
 
 
-def test_a_known_error_shows_its_workaround_on_the_incidents_it_explains(pipeline: RunningPipeline, open_page: Any) -> None:
-    problem = {"title": "Build cache volume fills up", "status": "known_error", "root_cause": "cache never pruned",
-               "workaround": "run the prune-cache job on the runner", "match": {"keywords": ["runner", "cache full"]}}
+def test_a_known_error_shows_its_workaround_on_the_incidents_it_explains(
+    pipeline: RunningPipeline, open_page: Any
+) -> None:
+    problem = {
+        "title": "Build cache volume fills up",
+        "status": "known_error",
+        "root_cause": "cache never pruned",
+        "workaround": "run the prune-cache job on the runner",
+        "match": {"keywords": ["runner", "cache full"]},
+    }
     assert machine(pipeline, "PUT", "/admin/problems/PRB-7", problem)[0] in (200, 201)
     status, incident = machine(pipeline, "POST", "/incidents", {"title": "Runner 4: cache full, builds failing"})
     assert status == 201 and incident["known_error"]["problem"] == "PRB-7"
@@ -108,18 +139,24 @@ def test_a_known_error_shows_its_workaround_on_the_incidents_it_explains(pipelin
     summary = page.get_by_role("region", name="Summary")
     expect(summary).to_contain_text("Workaround: run the prune-cache job on the runner", timeout=WAIT_MS)
     summary.get_by_role("link", name="PRB-7").click()
-    expect(page.get_by_role("row").filter(has_text="Build cache volume fills up")).to_contain_text("known error", timeout=WAIT_MS)
+    expect(page.get_by_role("row").filter(has_text="Build cache volume fills up")).to_contain_text(
+        "known error", timeout=WAIT_MS
+    )
     screenshot(page, "problems")
 
 
-def test_an_incident_manager_writes_a_problem_record_and_a_responder_links_an_incident_to_it(pipeline: RunningPipeline, open_page: Any) -> None:
+def test_an_incident_manager_writes_a_problem_record_and_a_responder_links_an_incident_to_it(
+    pipeline: RunningPipeline, open_page: Any
+) -> None:
     page = open_page()
     sign_in(page, pipeline, "carol")  # an incident manager, not an admin (tests/browser/console.py: ROLES)
     page.goto(f"{pipeline.api_url}/#/directory/problems")
     page.get_by_role("button", name="Add problem").click(timeout=WAIT_MS)
     dialog = page.get_by_role("dialog")
     dialog.get_by_label("Id").fill("PRB-41")
-    dialog.get_by_label("The problem, as JSON").fill('{"title": "Search index rebuilds stall", "root_cause": "one shard per node"}')
+    dialog.get_by_label("The problem, as JSON").fill(
+        '{"title": "Search index rebuilds stall", "root_cause": "one shard per node"}'
+    )
     dialog.get_by_role("button", name="Save").click()
     row = page.get_by_role("row").filter(has_text="Search index rebuilds stall")
     expect(row).to_contain_text("one shard per node", timeout=WAIT_MS)
@@ -138,10 +175,19 @@ def test_an_incident_manager_writes_a_problem_record_and_a_responder_links_an_in
     expect(summary).to_contain_text("Search index rebuilds stall (investigating)")
 
 
-def test_the_review_owner_writes_findings_adds_an_action_marks_it_done_and_downloads_the_review(pipeline: RunningPipeline, open_page: Any) -> None:
-    status, incident = machine(pipeline, "POST", "/incidents", {"title": "Orders database deadlock", "impact": "high", "urgency": "high"})
+def test_the_review_owner_writes_findings_adds_an_action_marks_it_done_and_downloads_the_review(
+    pipeline: RunningPipeline, open_page: Any
+) -> None:
+    status, incident = machine(
+        pipeline, "POST", "/incidents", {"title": "Orders database deadlock", "impact": "high", "urgency": "high"}
+    )
     assert status == 201 and incident["priority"] == "P1"
-    assert machine(pipeline, "POST", f"/incidents/{incident['reference']}/resolve", {"resolution_notes": "killed the session"})[0] == 200
+    assert (
+        machine(
+            pipeline, "POST", f"/incidents/{incident['reference']}/resolve", {"resolution_notes": "killed the session"}
+        )[0]
+        == 200
+    )
     page = open_page()
     sign_in(page, pipeline, "carol")  # the incident manager: the review is hers
     page.goto(f"{pipeline.api_url}/#/incidents/{incident['reference']}")
@@ -171,10 +217,15 @@ def test_the_review_owner_writes_findings_adds_an_action_marks_it_done_and_downl
     with page.expect_download(timeout=WAIT_MS) as downloading:
         review.get_by_role("button", name="Download as Markdown").click()
     text = open(downloading.value.path(), encoding="utf-8").read()
-    assert "## Root cause\n\nA missing index on orders.customer_id" in text and "| 1 | Alarm on slow queries above 1 s | bob |" in text
+    assert (
+        "## Root cause\n\nA missing index on orders.customer_id" in text
+        and "| 1 | Alarm on slow queries above 1 s | bob |" in text
+    )
 
 
-def test_an_incident_manager_runs_a_drill_from_the_reports_page_and_ends_it(pipeline: RunningPipeline, open_page: Any) -> None:
+def test_an_incident_manager_runs_a_drill_from_the_reports_page_and_ends_it(
+    pipeline: RunningPipeline, open_page: Any
+) -> None:
     page = open_page()
     sign_in(page, pipeline, "carol")
     page.goto(f"{pipeline.api_url}/#/reports")

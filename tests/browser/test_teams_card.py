@@ -70,29 +70,66 @@ main{width:500px;margin:16px;background:#fff;border:1px solid #e0e0e0;border-rad
 
 def incident(status: Status, **changes: Any) -> Incident:
     fields: dict[str, Any] = dict(
-        incident_id="01HZX3T0CHECKOUT5XX", reference="INC-42", title="Checkout returns 5xx to 12% of requests",
+        incident_id="01HZX3T0CHECKOUT5XX",
+        reference="INC-42",
+        title="Checkout returns 5xx to 12% of requests",
         description="Threshold Crossed: 1 out of the last 1 datapoints [12.0] was greater than or equal to the threshold (5.0).",
-        status=status, source=Source.CLOUDWATCH_ALARM, reporter="cloudwatch", service="checkout",
-        alarm=AlarmDetails(name="checkout-5xx-high", arn="arn:aws:cloudwatch:us-east-1:123456789012:alarm:checkout-5xx-high",
-                           state=AlarmState.ALARM, namespace="AWS/ApplicationELB"),
-        category="availability", impact=Impact.HIGH, urgency=Urgency.HIGH, priority=Priority.P1, team="payments",
-        sla=SlaClock(response=SlaTimer(target_minutes=15, at_risk_at=OPENED + timedelta(minutes=12), due_at=OPENED + timedelta(minutes=15)),
-                     resolution=SlaTimer(target_minutes=240, at_risk_at=OPENED + timedelta(minutes=192), due_at=OPENED + timedelta(hours=4))),
-        opened_at=OPENED, last_seen_at=OPENED + timedelta(minutes=3), occurrences=3,
+        status=status,
+        source=Source.CLOUDWATCH_ALARM,
+        reporter="cloudwatch",
+        service="checkout",
+        alarm=AlarmDetails(
+            name="checkout-5xx-high",
+            arn="arn:aws:cloudwatch:us-east-1:123456789012:alarm:checkout-5xx-high",
+            state=AlarmState.ALARM,
+            namespace="AWS/ApplicationELB",
+        ),
+        category="availability",
+        impact=Impact.HIGH,
+        urgency=Urgency.HIGH,
+        priority=Priority.P1,
+        team="payments",
+        sla=SlaClock(
+            response=SlaTimer(
+                target_minutes=15, at_risk_at=OPENED + timedelta(minutes=12), due_at=OPENED + timedelta(minutes=15)
+            ),
+            resolution=SlaTimer(
+                target_minutes=240, at_risk_at=OPENED + timedelta(minutes=192), due_at=OPENED + timedelta(hours=4)
+            ),
+        ),
+        opened_at=OPENED,
+        last_seen_at=OPENED + timedelta(minutes=3),
+        occurrences=3,
     )
     fields.update(changes)
     return Incident(**fields)
 
 
-TRIGGERED = incident(Status.TRIGGERED, known_error=KnownError(
-    problem="PRB-7", title="Connection pool too small for the Monday peak",
-    workaround="Scale the checkout service out to 6 tasks, then restart the oldest task."))
-ACKNOWLEDGED = incident(Status.ACKNOWLEDGED, assignee="alice", acknowledged_by="alice", acknowledged_at=OPENED + timedelta(minutes=4))
-RESOLVED = incident(Status.RESOLVED, assignee="alice", acknowledged_by="alice", acknowledged_at=OPENED + timedelta(minutes=4),
-                    resolved_by="alice", resolved_at=OPENED + timedelta(minutes=40),
-                    resolution_notes="Rolled back checkout to v2024.05.01-2; the new TLS client exhausted the pool.")
-CASES = {"triggered": (TRIGGERED, EventType.OPENED), "acknowledged": (ACKNOWLEDGED, EventType.ACKNOWLEDGED),
-         "resolved": (RESOLVED, EventType.RESOLVED)}
+TRIGGERED = incident(
+    Status.TRIGGERED,
+    known_error=KnownError(
+        problem="PRB-7",
+        title="Connection pool too small for the Monday peak",
+        workaround="Scale the checkout service out to 6 tasks, then restart the oldest task.",
+    ),
+)
+ACKNOWLEDGED = incident(
+    Status.ACKNOWLEDGED, assignee="alice", acknowledged_by="alice", acknowledged_at=OPENED + timedelta(minutes=4)
+)
+RESOLVED = incident(
+    Status.RESOLVED,
+    assignee="alice",
+    acknowledged_by="alice",
+    acknowledged_at=OPENED + timedelta(minutes=4),
+    resolved_by="alice",
+    resolved_at=OPENED + timedelta(minutes=40),
+    resolution_notes="Rolled back checkout to v2024.05.01-2; the new TLS client exhausted the pool.",
+)
+CASES = {
+    "triggered": (TRIGGERED, EventType.OPENED),
+    "acknowledged": (ACKNOWLEDGED, EventType.ACKNOWLEDGED),
+    "resolved": (RESOLVED, EventType.RESOLVED),
+}
 
 
 @pytest.fixture(scope="module")
@@ -104,7 +141,9 @@ def page(browser: Any) -> Iterator[Any]:
             pytest.fail(f"FIREBELL_REQUIRE_BROWSER=1 and {reason}")
         pytest.skip(f"browser tests SKIPPED: {reason}")
     installed = json.loads((RENDERER.parents[1] / "package.json").read_text(encoding="utf-8"))["version"]
-    assert installed == RENDERER_VERSION, f"node_modules has adaptivecards {installed}; package.json pins {RENDERER_VERSION}"
+    assert installed == RENDERER_VERSION, (
+        f"node_modules has adaptivecards {installed}; package.json pins {RENDERER_VERSION}"
+    )
     context = browser.new_context(viewport={"width": 600, "height": 900}, locale="en-GB")
     opened = context.new_page()
     errors: list[str] = []
@@ -135,7 +174,9 @@ def the_card(body: dict[str, Any]) -> dict[str, Any]:
 
 
 @pytest.mark.parametrize("case", list(CASES))
-def test_the_teams_card_passes_microsofts_renderer_and_shows_the_incident(case: str, check: Callable[..., dict[str, Any]]) -> None:
+def test_the_teams_card_passes_microsofts_renderer_and_shows_the_incident(
+    case: str, check: Callable[..., dict[str, Any]]
+) -> None:
     subject, event_type = CASES[case]
     body = teams_card(subject, event_type, CONSOLE)
     size = len(json.dumps(body, ensure_ascii=False).encode("utf-8"))
@@ -171,10 +212,22 @@ def test_the_teams_card_passes_microsofts_renderer_and_shows_the_incident(case: 
 
 
 BROKEN = {
-    "an unknown element type": (lambda card: card["body"].append({"type": "Gauge", "value": 3}), "events", "UnknownElementType"),
-    "an unknown action type": (lambda card: card["actions"].append({"type": "Action.Page", "title": "Page"}), "events", "UnknownActionType"),
+    "an unknown element type": (
+        lambda card: card["body"].append({"type": "Gauge", "value": 3}),
+        "events",
+        "UnknownElementType",
+    ),
+    "an unknown action type": (
+        lambda card: card["actions"].append({"type": "Action.Page", "title": "Page"}),
+        "events",
+        "UnknownActionType",
+    ),
     "a version no renderer knows": (lambda card: card.update(version="9.9"), "failures", "UnsupportedCardVersion"),
-    "a property newer than 1.4": (lambda card: card["body"][0].update(style="heading"), "events", "UnsupportedProperty"),
+    "a property newer than 1.4": (
+        lambda card: card["body"][0].update(style="heading"),
+        "events",
+        "UnsupportedProperty",
+    ),
     "an invalid value": (lambda card: card["body"][0].update(size="Enormous"), "events", "InvalidPropertyValue"),
     "an Action.OpenUrl without its url": (lambda card: card["actions"][0].pop("url"), "failures", "PropertyCantBeNull"),
 }

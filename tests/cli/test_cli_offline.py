@@ -88,10 +88,26 @@ def test_unknown_profile_is_a_usage_error_naming_how_to_make_it():
 
 
 def test_a_profile_set_is_used_by_later_commands(config_home: Path):
-    assert run("profile", "set", "prod", "--endpoint", "https://abc.execute-api.eu-west-1.amazonaws.com/prod/",
-               "--auth", "sigv4", "--aws-profile", "ops")[0] == 0
+    assert (
+        run(
+            "profile",
+            "set",
+            "prod",
+            "--endpoint",
+            "https://abc.execute-api.eu-west-1.amazonaws.com/prod/",
+            "--auth",
+            "sigv4",
+            "--aws-profile",
+            "ops",
+        )[0]
+        == 0
+    )
     profile = load_profile("prod")
-    assert (profile.endpoint, profile.auth, profile.aws_profile) == ("https://abc.execute-api.eu-west-1.amazonaws.com/prod", "sigv4", "ops")
+    assert (profile.endpoint, profile.auth, profile.aws_profile) == (
+        "https://abc.execute-api.eu-west-1.amazonaws.com/prod",
+        "sigv4",
+        "ops",
+    )
     assert region_of(profile.endpoint) == "eu-west-1"
 
 
@@ -104,11 +120,18 @@ def test_without_a_sign_in_the_command_says_to_log_in(server):
 
 def test_a_refusal_is_shown_in_the_apis_words_with_exit_code_1(server, config_home):
     url, handler = server
-    handler.script[("POST", "/auth/local/sign-in")] = (200, {"token": "t0k", "person": "dave", "roles": ["viewer"],
-                                                             "expires_at": "2099-01-01T00:00:00Z"})
+    handler.script[("POST", "/auth/local/sign-in")] = (
+        200,
+        {"token": "t0k", "person": "dave", "roles": ["viewer"], "expires_at": "2099-01-01T00:00:00Z"},
+    )
     handler.script[("GET", "/auth/me")] = (200, {"person": "dave", "roles": ["viewer"], "kind": "person"})
     handler.script[("POST", "/incidents/INC-7/acknowledge")] = (
-        403, {"error": "forbidden", "message": "viewer may not acknowledge an incident; needs one of responder, incident_manager, admin"})
+        403,
+        {
+            "error": "forbidden",
+            "message": "viewer may not acknowledge an incident; needs one of responder, incident_manager, admin",
+        },
+    )
     assert run("--endpoint", url, "login", "--as", "dave")[0] == 0
 
     code, _, err = run("--endpoint", url, "ack", "INC-7")
@@ -142,8 +165,14 @@ def test_a_sign_in_is_never_sent_to_another_endpoint(server, config_home):
 def test_table_and_json_output(server, config_home):
     url, handler = server
     TokenStore().put("local", {"token": "t", "endpoint": url})
-    incident = {"reference": "INC-3", "status": "triggered", "priority": "P2", "service": "checkout", "title": "5xx high",
-                "opened_at": "2026-12-01T10:00:00Z"}
+    incident = {
+        "reference": "INC-3",
+        "status": "triggered",
+        "priority": "P2",
+        "service": "checkout",
+        "title": "5xx high",
+        "opened_at": "2026-12-01T10:00:00Z",
+    }
     handler.script[("GET", "/incidents")] = (200, {"items": [incident], "cursor": None})
 
     code, table, _ = run("--endpoint", url, "incidents", "list", "--status", "triggered")
@@ -159,7 +188,11 @@ def test_table_and_json_output(server, config_home):
 
 def test_describe_refusal_names_the_fields():
     # The API's ErrorBody (domain/errors.py): each field's `problem`
-    body = {"error": "validation_failed", "message": "invalid request: body.to", "fields": [{"field": "body.to", "problem": "Field required"}]}
+    body = {
+        "error": "validation_failed",
+        "message": "invalid request: body.to",
+        "fields": [{"field": "body.to", "problem": "Field required"}],
+    }
     assert describe_refusal(422, body) == "422 validation_failed: invalid request: body.to (body.to: Field required)"
 
 
@@ -191,9 +224,19 @@ def test_cognito_sign_in_trades_the_code_for_tokens_with_the_verifier(server, co
     """The hosted UI redirects the browser to the CLI's 127.0.0.1 listener with a code; the CLI trades it at the
     token endpoint with its PKCE verifier and keeps the ID token for the API behind the console."""
     url, handler = server
-    handler.script[("GET", "/config.json")] = (200, {"api_url": "/api", "sign_in_url": url, "cli_client_id": "cli-client",
-                                                      "cli_redirect_uri": f"http://localhost:{free_port()}/callback"})
-    handler.script[("POST", "/oauth2/token")] = (200, {"id_token": "id.jwt", "refresh_token": "refresh", "expires_in": 3600})
+    handler.script[("GET", "/config.json")] = (
+        200,
+        {
+            "api_url": "/api",
+            "sign_in_url": url,
+            "cli_client_id": "cli-client",
+            "cli_redirect_uri": f"http://localhost:{free_port()}/callback",
+        },
+    )
+    handler.script[("POST", "/oauth2/token")] = (
+        200,
+        {"id_token": "id.jwt", "refresh_token": "refresh", "expires_in": 3600},
+    )
 
     def browser(authorize_url: str) -> None:  # the hosted UI signs the person in and redirects
         query = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(authorize_url).query))
@@ -201,25 +244,40 @@ def test_cognito_sign_in_trades_the_code_for_tokens_with_the_verifier(server, co
         callback = f"{query['redirect_uri']}?code=the-code&state={query['state']}"
         threading.Thread(target=lambda: urllib.request.urlopen(callback, timeout=10).read(), daemon=True).start()
 
-    saved = login_cognito(Profile("console", url, "cognito"), TokenStore(), open_browser=browser, say=lambda _: None, wait_seconds=20)
+    saved = login_cognito(
+        Profile("console", url, "cognito"), TokenStore(), open_browser=browser, say=lambda _: None, wait_seconds=20
+    )
 
     assert saved["token"] == "id.jwt" and saved["api_url"] == f"{url}/api"
     form = dict(urllib.parse.parse_qsl(handler.seen[-1]["body"].decode()))
-    assert form["grant_type"] == "authorization_code" and form["code"] == "the-code" and len(form["code_verifier"]) >= 43
+    assert (
+        form["grant_type"] == "authorization_code" and form["code"] == "the-code" and len(form["code_verifier"]) >= 43
+    )
 
 
 def test_cognito_sign_in_refuses_a_callback_with_another_state(server, config_home):
     url, handler = server
-    handler.script[("GET", "/config.json")] = (200, {"api_url": "/api", "sign_in_url": url, "cli_client_id": "c",
-                                                      "cli_redirect_uri": f"http://localhost:{free_port()}/callback"})
+    handler.script[("GET", "/config.json")] = (
+        200,
+        {
+            "api_url": "/api",
+            "sign_in_url": url,
+            "cli_client_id": "c",
+            "cli_redirect_uri": f"http://localhost:{free_port()}/callback",
+        },
+    )
 
     def forged(authorize_url: str) -> None:
         query = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(authorize_url).query))
-        threading.Thread(target=lambda: urllib.request.urlopen(f"{query['redirect_uri']}?code=x&state=forged", timeout=10).read(),
-                         daemon=True).start()
+        threading.Thread(
+            target=lambda: urllib.request.urlopen(f"{query['redirect_uri']}?code=x&state=forged", timeout=10).read(),
+            daemon=True,
+        ).start()
 
     with pytest.raises(NotSignedIn, match="another state"):
-        login_cognito(Profile("console", url, "cognito"), TokenStore(), open_browser=forged, say=lambda _: None, wait_seconds=20)
+        login_cognito(
+            Profile("console", url, "cognito"), TokenStore(), open_browser=forged, say=lambda _: None, wait_seconds=20
+        )
 
 
 def test_config_validate_names_the_first_problem(tmp_path: Path):
@@ -241,7 +299,14 @@ def test_a_command_cut_off_by_its_pipe_ends_quietly(tmp_path: Path):
         "import sys\n"
         "from firebell.cli import main as cli\n"
         "cli.main = lambda: print('x' * 1_000_000) or 0\n"  # more than a pipe holds: the write meets the closed pipe
-        "cli.run_entry_point()\n")
-    cut = subprocess.run(f"{sys.executable} {script} | head -c 1", shell=True, capture_output=True, text=True, timeout=60,
-                         env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+        "cli.run_entry_point()\n"
+    )
+    cut = subprocess.run(
+        f"{sys.executable} {script} | head -c 1",
+        shell=True,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+    )
     assert cut.stdout == "x" and cut.stderr == "", cut.stderr

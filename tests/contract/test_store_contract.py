@@ -33,7 +33,11 @@ def store(request, monkeypatch) -> Iterator:
     if request.param == "fake":
         yield InMemoryIncidentStore()
         return
-    for name, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"}.items():
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }.items():
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     serialise_dynamodb()
@@ -44,8 +48,16 @@ def store(request, monkeypatch) -> Iterator:
 
 
 def new_change(n: int = 1, at: datetime = T0, **fields) -> Change:
-    incident = Incident(incident_id=f"01ID{n:022d}", reference=f"INC-{n}", title=f"incident {n}", source=Source.API,
-                        reporter="erin", opened_at=at, last_seen_at=at, **fields)
+    incident = Incident(
+        incident_id=f"01ID{n:022d}",
+        reference=f"INC-{n}",
+        title=f"incident {n}",
+        source=Source.API,
+        reporter="erin",
+        opened_at=at,
+        last_seen_at=at,
+        **fields,
+    )
     change = Change(incident, at, new=True)
     change.log(TimelineKind.OPENED, "erin", "opened")
     change.publish(EventType.OPENED)
@@ -107,10 +119,14 @@ def test_a_used_once_key_fails_the_whole_change(store):
 
 def test_an_idempotency_key_binds_one_incident(store):
     change = new_change(1)
-    change.idempotency = IdempotencyClaim(key="caller|k1", incident_id=change.incident_id, fingerprint="f", expires_at=T0 + timedelta(days=1))
+    change.idempotency = IdempotencyClaim(
+        key="caller|k1", incident_id=change.incident_id, fingerprint="f", expires_at=T0 + timedelta(days=1)
+    )
     store.commit(change)
     other = new_change(2)
-    other.idempotency = IdempotencyClaim(key="caller|k1", incident_id=other.incident_id, fingerprint="f", expires_at=T0 + timedelta(days=1))
+    other.idempotency = IdempotencyClaim(
+        key="caller|k1", incident_id=other.incident_id, fingerprint="f", expires_at=T0 + timedelta(days=1)
+    )
     with pytest.raises(IdempotencyKeyTaken):
         store.commit(other)
     assert store.idempotent_incident("caller|k1") == (change.incident_id, "f")
@@ -120,7 +136,13 @@ def test_an_idempotency_key_binds_one_incident(store):
 
 def test_record_signal_claims_then_counts_and_a_message_counts_once(store):
     first = store.record_signals(KEY, "01A", T0, ["sns:m1"])
-    assert (first.incident_id, first.occurrences, first.claimed, first.created, first.replayed) == ("01A", 1, True, False, False)
+    assert (first.incident_id, first.occurrences, first.claimed, first.created, first.replayed) == (
+        "01A",
+        1,
+        True,
+        False,
+        False,
+    )
     again = store.record_signals(KEY, "01B", T0 + timedelta(seconds=1), ["sns:m1"])  # redelivered: not counted
     assert (again.incident_id, again.occurrences, again.claimed, again.replayed) == ("01A", 1, True, True)
     copy = store.record_signals(KEY, "01C", T0 + timedelta(seconds=2), ["sns:m2"])  # a genuine copy
@@ -131,12 +153,24 @@ def test_record_signal_claims_then_counts_and_a_message_counts_once(store):
 
 def test_record_signals_counts_a_batchs_notifications_in_one_write_each_once(store):
     first = store.record_signals(KEY, "01A", T0, ["sns:m1", "sns:m2", "sns:m3"])
-    assert (first.incident_id, first.occurrences, first.claimed, first.counted, first.replayed) == ("01A", 3, True, 3, False)
+    assert (first.incident_id, first.occurrences, first.claimed, first.counted, first.replayed) == (
+        "01A",
+        3,
+        True,
+        3,
+        False,
+    )
     # m2 and m3 redelivered with a new m4 (twice in the batch) and a copy without identity: m4 and the copy count
     at = T0 + timedelta(seconds=1)
     again = store.record_signals(KEY, "01B", at, ["sns:m2", "sns:m4", "sns:m3", "sns:m4", None])
     assert (again.incident_id, again.occurrences, again.claimed, again.counted, again.replayed, again.last_seen) == (
-        "01A", 5, False, 2, False, at)
+        "01A",
+        5,
+        False,
+        2,
+        False,
+        at,
+    )
     assert again.previous_seen == T0
     # every one counted before (the claimer's among them): nothing counted, and the claim is still this batch's
     replay = store.record_signals(KEY, "01C", T0 + timedelta(seconds=2), ["sns:m1", "sns:m4"])
@@ -190,7 +224,9 @@ def test_dedup_marks_commit_with_the_change_and_skip_a_pointer_that_moved_on(sto
 
 def test_log_repeat_is_a_compare_and_set_with_its_line(store):
     store.record_signals(KEY, "01A", T0, [None])
-    entry = new_change(1).entries[0].model_copy(update={"incident_id": "01A", "kind": TimelineKind.OCCURRENCE, "at": T0})
+    entry = (
+        new_change(1).entries[0].model_copy(update={"incident_id": "01A", "kind": TimelineKind.OCCURRENCE, "at": T0})
+    )
     assert store.log_repeat(KEY, "01A", None, entry) is True
     assert store.log_repeat(KEY, "01A", None, entry) is False  # the slot was taken
     later = entry.model_copy(update={"at": T0 + timedelta(minutes=5)})
@@ -207,7 +243,11 @@ def test_an_effect_is_claimed_once_released_and_completed_with_its_lines(store):
     assert store.claim_effect(effect, T0 + timedelta(seconds=61), T0 + timedelta(seconds=121)) is True  # lease ran out
     store.release_effect(effect)
     assert store.claim_effect(effect, T0 + timedelta(seconds=62), T0 + timedelta(seconds=122)) is True
-    line = new_change().entries[0].model_copy(update={"incident_id": incident.incident_id, "kind": TimelineKind.NOTIFICATION_SENT})
+    line = (
+        new_change()
+        .entries[0]
+        .model_copy(update={"incident_id": incident.incident_id, "kind": TimelineKind.NOTIFICATION_SENT})
+    )
     store.complete_effect(effect, EffectStatus.DONE, "published", [line])
     store.complete_effect(effect, EffectStatus.DONE, "published", [line])  # a retry whose first answer was lost
     assert [e.kind for e in store.timeline(incident.incident_id)].count(TimelineKind.NOTIFICATION_SENT) == 1
@@ -226,9 +266,21 @@ def test_a_change_committed_with_its_claim_holds_its_effects_for_its_committer_o
     (effect,) = store.pending_effects(incident.incident_id)
     assert [e.effect_id for e in store.outbox(T0 + timedelta(seconds=10))] == [effect.effect_id]
     assert store.claim_effect(effect, T0 + timedelta(seconds=1), T0 + timedelta(seconds=61)) is False
-    assert store.claim_effect(effect, T0 + timedelta(seconds=2), T0 + timedelta(seconds=62), ours_until=T0 + timedelta(seconds=59)) is False
-    assert store.claim_effect(effect, T0 + timedelta(seconds=3), T0 + timedelta(seconds=63), ours_until=T0 + timedelta(seconds=60)) is True
-    assert store.claim_effect(effect, T0 + timedelta(seconds=64), T0 + timedelta(seconds=124)) is True  # the extension ran out
+    assert (
+        store.claim_effect(
+            effect, T0 + timedelta(seconds=2), T0 + timedelta(seconds=62), ours_until=T0 + timedelta(seconds=59)
+        )
+        is False
+    )
+    assert (
+        store.claim_effect(
+            effect, T0 + timedelta(seconds=3), T0 + timedelta(seconds=63), ours_until=T0 + timedelta(seconds=60)
+        )
+        is True
+    )
+    assert (
+        store.claim_effect(effect, T0 + timedelta(seconds=64), T0 + timedelta(seconds=124)) is True
+    )  # the extension ran out
 
 
 def test_effects_completed_together_are_each_done_once(store):
@@ -280,15 +332,25 @@ def test_list_filters_on_priority_team_and_reporter_and_gives_whole_incidents(st
         change = new_change(n, at=T0 + timedelta(minutes=n), priority=priority, team=team)
         change.set(reporter=reporter)
         committed.append(store.commit(change))
-    for filters, wanted in (({"priority": Priority.P1}, ["INC-3", "INC-1"]), ({"team": "platform"}, ["INC-2", "INC-1"]),
-                            ({"reporter": "dave"}, ["INC-3", "INC-2"]), ({"priority": Priority.P1, "team": "payments"}, ["INC-3"])):
+    for filters, wanted in (
+        ({"priority": Priority.P1}, ["INC-3", "INC-1"]),
+        ({"team": "platform"}, ["INC-2", "INC-1"]),
+        ({"reporter": "dave"}, ["INC-3", "INC-2"]),
+        ({"priority": Priority.P1, "team": "payments"}, ["INC-3"]),
+    ):
         page = store.list(IncidentFilter(status=status, **filters), 10, None)
         assert [i.reference for i in page.items] == wanted, filters
     assert store.list(IncidentFilter(status=status), 10, None).items == committed[::-1]
 
 
-@pytest.mark.parametrize("other", [IncidentFilter(), IncidentFilter(status=Status.ACKNOWLEDGED),
-                                   IncidentFilter(status=Status.TRIGGERED, team="payments")])
+@pytest.mark.parametrize(
+    "other",
+    [
+        IncidentFilter(),
+        IncidentFilter(status=Status.ACKNOWLEDGED),
+        IncidentFilter(status=Status.TRIGGERED, team="payments"),
+    ],
+)
 def test_a_cursor_reused_with_another_filter_or_altered_is_refused(store, other):
     for n in range(1, 4):
         store.commit(new_change(n, at=T0 + timedelta(minutes=n)))
@@ -314,15 +376,25 @@ def test_an_sms_window_counts_each_effect_once_then_holds_until_its_digest_close
     assert [store.count_sms("alice", 7, f"i:{n}:00", 2, T0) for n in (1, 2, 1, 3)] == [True, True, True, False]
     assert store.count_sms("alice", 8, "i:3:00", 2, T0) is True  # the next window starts again
     assert store.count_sms("bob", 7, "i:3:00", 2, T0) is True  # and every person has their own
-    held = {"effect_id": "i:3:00", "incident_id": "i", "text": "firebell INC-3 P4 triggered: disk", "why": "level 1",
-            "held_at": T0.isoformat(), "guard": None}
+    held = {
+        "effect_id": "i:3:00",
+        "incident_id": "i",
+        "text": "firebell INC-3 P4 triggered: disk",
+        "why": "level 1",
+        "held_at": T0.isoformat(),
+        "guard": None,
+    }
     later = {**held, "effect_id": "i:4:00", "held_at": (T0 + timedelta(seconds=1)).isoformat()}
     assert store.hold_sms("alice", 7, "i:4:00", later, T0) and store.hold_sms("alice", 7, "i:3:00", held, T0)
     assert store.hold_sms("alice", 7, "i:3:00", held, T0)  # a retried hold keeps one
     assert store.held_sms("alice", 7) == [held, later]
 
-    effect = Effect(effect_id="sms-digest-alice-7:1:00", incident_id="sms-digest-alice-7", kind=EffectKind.SMS,
-                    payload={"to": "+15550100001", "person": "alice", "text": "", "why": "SMS digest", "digest": {"window": 7}})
+    effect = Effect(
+        effect_id="sms-digest-alice-7:1:00",
+        incident_id="sms-digest-alice-7",
+        kind=EffectKind.SMS,
+        payload={"to": "+15550100001", "person": "alice", "text": "", "why": "SMS digest", "digest": {"window": 7}},
+    )
     assert store.close_digest("alice", 7, effect, T0 + timedelta(hours=1)) is True
     assert store.close_digest("alice", 7, effect, T0 + timedelta(hours=1)) is False
     assert [e.effect_id for e in store.pending_effects("sms-digest-alice-7")] == [effect.effect_id]
@@ -355,7 +427,9 @@ def test_items_written_before_documents_were_packed_are_read_and_packed_when_sav
     change = Change(incident, T0)
     change.set(title="renamed")
     assert store.commit(change).title == "renamed" and store.get(incident.incident_id).title == "renamed"
-    stored = client.get_item(TableName=table, Key={"pk": {"S": f"INCIDENT#{incident.incident_id}"}, "sk": {"S": "INCIDENT"}})["Item"]
+    stored = client.get_item(
+        TableName=table, Key={"pk": {"S": f"INCIDENT#{incident.incident_id}"}, "sk": {"S": "INCIDENT"}}
+    )["Item"]
     assert "packed" in stored and "document" not in stored and "incident_id" not in stored
 
 
@@ -364,10 +438,21 @@ def test_the_facts_a_change_carries_are_found_by_the_month_the_incident_opened(s
 
     def facts_of_the_change(change: Change) -> IncidentFacts:
         incident = change.incident
-        return IncidentFacts(incident_id=incident.incident_id, reference=incident.reference, title=incident.title, opened_at=incident.opened_at,
-                             source=incident.source.value, notices=[Notice(person="alice", at=incident.opened_at, channel="sms", paging=True)])
+        return IncidentFacts(
+            incident_id=incident.incident_id,
+            reference=incident.reference,
+            title=incident.title,
+            opened_at=incident.opened_at,
+            source=incident.source.value,
+            notices=[Notice(person="alice", at=incident.opened_at, channel="sms", paging=True)],
+        )
 
-    opened = [T0.replace(month=4, day=30, hour=23, minute=59), T0, T0.replace(day=31, hour=23, minute=59, second=59), T0.replace(month=6, day=1, hour=0)]
+    opened = [
+        T0.replace(month=4, day=30, hour=23, minute=59),
+        T0,
+        T0.replace(day=31, hour=23, minute=59, second=59),
+        T0.replace(month=6, day=1, hour=0),
+    ]
     for n, at in enumerate(opened, start=1):
         change = new_change(n, at)
         if n != 2:  # (INC-2 did not close: no facts)
@@ -394,16 +479,27 @@ def test_the_most_recent_facts_come_newest_first_from_this_month_and_the_last(st
     from firebell.domain.facts import IncidentFacts
 
     # T0 is in May: March's is too old, June's (after `before`) not yet; April's and May's count
-    opened = [T0.replace(month=3, day=31), T0.replace(month=4, day=1), T0.replace(month=4, day=30), T0, T0.replace(day=20), T0.replace(month=6, day=2)]
+    opened = [
+        T0.replace(month=3, day=31),
+        T0.replace(month=4, day=1),
+        T0.replace(month=4, day=30),
+        T0,
+        T0.replace(day=20),
+        T0.replace(month=6, day=2),
+    ]
     for n, at in enumerate(opened, start=1):
         change = new_change(n, at)
-        change.facts = IncidentFacts(incident_id=change.incident_id, reference=change.incident.reference, title="t", opened_at=at, source="api")
+        change.facts = IncidentFacts(
+            incident_id=change.incident_id, reference=change.incident.reference, title="t", opened_at=at, source="api"
+        )
         store.commit(change)
 
     before = T0.replace(day=21)
     assert [f.reference for f in store.recent_facts(before, 10)] == ["INC-5", "INC-4", "INC-3", "INC-2"]
     assert [f.reference for f in store.recent_facts(before, 3)] == ["INC-5", "INC-4", "INC-3"]
-    assert [f.reference for f in store.recent_facts(T0.replace(month=1, day=5), 3)] == [] and store.recent_facts(before, 1)[0].reference == "INC-5"
+    assert [f.reference for f in store.recent_facts(T0.replace(month=1, day=5), 3)] == [] and store.recent_facts(
+        before, 1
+    )[0].reference == "INC-5"
 
 
 def test_the_closing_change_of_an_alerts_incident_keeps_its_facts_as_the_alerts_last_fix(store):
@@ -412,13 +508,26 @@ def test_the_closing_change_of_an_alerts_incident_keeps_its_facts_as_the_alerts_
     assert store.last_fix(KEY) is None
     for n in (1, 2):
         change = new_change(n, T0 + timedelta(days=n), dedup_key=KEY)
-        change.facts = IncidentFacts(incident_id=change.incident_id, reference=change.incident.reference, title="disk", opened_at=change.now,
-                                     source="cloudwatch_alarm", resolution_notes=f"fix {n}")
+        change.facts = IncidentFacts(
+            incident_id=change.incident_id,
+            reference=change.incident.reference,
+            title="disk",
+            opened_at=change.now,
+            source="cloudwatch_alarm",
+            resolution_notes=f"fix {n}",
+        )
         store.commit(change)
     assert store.last_fix(KEY).resolution_notes == "fix 2"  # the later one replaced it
     assert store.last_fix("another alert") is None
     change = new_change(3, T0 + timedelta(days=3), dedup_key=KEY)  # resolved by the alert's own recovery: not a fix
-    change.facts = IncidentFacts(incident_id=change.incident_id, reference=change.incident.reference, title="disk", opened_at=change.now,
-                                 source="cloudwatch_alarm", resolution_notes="Threshold Crossed: recovered", auto_resolved=True)
+    change.facts = IncidentFacts(
+        incident_id=change.incident_id,
+        reference=change.incident.reference,
+        title="disk",
+        opened_at=change.now,
+        source="cloudwatch_alarm",
+        resolution_notes="Threshold Crossed: recovered",
+        auto_resolved=True,
+    )
     store.commit(change)
     assert store.last_fix(KEY).resolution_notes == "fix 2"

@@ -50,27 +50,54 @@ def local_pipeline() -> Iterator[RunningPipeline]:
 
 
 @contextmanager
-def running_pipeline(config_dir: Path, time_scale: float, state_dir: Path | None = None, *args: str, demo: bool = False,
-                     tls_dir: Path | None = None) -> Iterator[RunningPipeline]:
+def running_pipeline(
+    config_dir: Path,
+    time_scale: float,
+    state_dir: Path | None = None,
+    *args: str,
+    demo: bool = False,
+    tls_dir: Path | None = None,
+) -> Iterator[RunningPipeline]:
     """`state_dir`: where it keeps its state (default: a temporary folder of its own, never the repository's).
     `demo`: play the demo first, as `make run` does (the fixture yields once it passed). `tls_dir`: where the runtime
     keeps its CA and certificate (default: a folder of its own, removed after)."""
     if state_dir is None:
         with tempfile.TemporaryDirectory(prefix="firebell-state-") as temporary:
-            with running_pipeline(config_dir, time_scale, Path(temporary), *args, demo=demo, tls_dir=tls_dir) as pipeline:
+            with running_pipeline(
+                config_dir, time_scale, Path(temporary), *args, demo=demo, tls_dir=tls_dir
+            ) as pipeline:
                 yield pipeline
         return
     api_port, aws_port, tls_port, smtp_port = free_port(), free_port(), free_port(), free_port()
     own_tls_dir = tls_dir is None
     tls_dir = Path(tempfile.mkdtemp(prefix="firebell-tls-")) if tls_dir is None else tls_dir
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "FIREBELL_STATE_DIR"))} | {"PYTHONUNBUFFERED": "1"}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "FIREBELL_STATE_DIR"))} | {
+        "PYTHONUNBUFFERED": "1"
+    }
     process = subprocess.Popen(
-        [sys.executable, "-m", "infra.local", *([] if demo else ["--no-demo"]), f"--api-port={api_port}",
-         f"--aws-port={aws_port}", f"--tls-port={tls_port}", f"--smtp-port={smtp_port}", f"--tls-dir={tls_dir}", f"--time-scale={time_scale}",
-         f"--config-dir={config_dir}", f"--state-dir={state_dir}", *args],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        [
+            sys.executable,
+            "-m",
+            "infra.local",
+            *([] if demo else ["--no-demo"]),
+            f"--api-port={api_port}",
+            f"--aws-port={aws_port}",
+            f"--tls-port={tls_port}",
+            f"--smtp-port={smtp_port}",
+            f"--tls-dir={tls_dir}",
+            f"--time-scale={time_scale}",
+            f"--config-dir={config_dir}",
+            f"--state-dir={state_dir}",
+            *args,
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     api_url = f"http://127.0.0.1:{api_port}"
+
     def health() -> dict[str, Any] | None:
         if process.poll() is not None:
             return {"exited": process.returncode}
@@ -83,7 +110,9 @@ def running_pipeline(config_dir: Path, time_scale: float, state_dir: Path | None
             return None
 
     try:
-        started: dict[str, Any] | None = wait_for("the local runtime answering /_local/health", health, 60, interval=0.2)
+        started: dict[str, Any] | None = wait_for(
+            "the local runtime answering /_local/health", health, 60, interval=0.2
+        )
     except AssertionError:
         started = None
     if started is None or "exited" in started:
@@ -92,8 +121,15 @@ def running_pipeline(config_dir: Path, time_scale: float, state_dir: Path | None
     if demo:
         wait_for_demo(process)
     try:
-        yield RunningPipeline(api_url, f"http://127.0.0.1:{aws_port}", started["resources"], process,
-                              f"https://127.0.0.1:{tls_port}", tls_dir / "ca.pem", smtp_port)
+        yield RunningPipeline(
+            api_url,
+            f"http://127.0.0.1:{aws_port}",
+            started["resources"],
+            process,
+            f"https://127.0.0.1:{tls_port}",
+            tls_dir / "ca.pem",
+            smtp_port,
+        )
     finally:
         stop_process(process)
         if own_tls_dir:

@@ -55,16 +55,26 @@ def google() -> Iterator[WebhookReceiver]:
 def pipeline(slack: SlackStandIn, teams: WebhookReceiver, google: WebhookReceiver) -> Iterator[RunningPipeline]:
     """Its own runtime, told where Slack is and given the app's secrets, as a deployer gives them; the channels are
     set up first (the directory reaches the functions within 15 s: the first message waited for says they have it)."""
-    given = {"FIREBELL_SLACK_API_URL": slack.api_url, "FIREBELL_SLACK_BOT_TOKEN": slack.bot_token,
-             "FIREBELL_SLACK_SIGNING_SECRET": slack.signing_secret}
+    given = {
+        "FIREBELL_SLACK_API_URL": slack.api_url,
+        "FIREBELL_SLACK_BOT_TOKEN": slack.bot_token,
+        "FIREBELL_SLACK_SIGNING_SECRET": slack.signing_secret,
+    }
     before = {name: os.environ.get(name) for name in given}
     os.environ.update(given)
     try:
         with running_pipeline(ROOT / "config", TIME_SCALE) as running:
             api = running.api_url
-            for entry in ({"id": "incidents", "kind": "slack", "channel": CHANNEL},
-                          {"id": "teams-ops", "kind": "teams", "url": teams.url},
-                          {"id": "gchat-ops", "kind": "google_chat", "url": f"{google.url}?key=k&token=t", "events": ["incident.opened"]}):
+            for entry in (
+                {"id": "incidents", "kind": "slack", "channel": CHANNEL},
+                {"id": "teams-ops", "kind": "teams", "url": teams.url},
+                {
+                    "id": "gchat-ops",
+                    "kind": "google_chat",
+                    "url": f"{google.url}?key=k&token=t",
+                    "events": ["incident.opened"],
+                },
+            ):
                 status, answer = http("PUT", f"{api}/admin/chat_channels/{entry['id']}", entry, as_="carol")
                 assert status == 201, answer
             # The person on call for the platform (where these tests' reports go) gets pages in Slack too.
@@ -72,8 +82,12 @@ def pipeline(slack: SlackStandIn, teams: WebhookReceiver, google: WebhookReceive
             for person, slack_user in {**PEOPLE, on_call: PEOPLE.get(on_call, ON_CALL_SLACK)}.items():
                 _, entry = http("GET", f"{api}/admin/people/{person}", as_="carol")
                 rules = {"notification_rules": {"high": {"via": ["slack", "email"]}}} if person == on_call else {}
-                status, answer = http("PUT", f"{api}/admin/people/{person}", {**entry["entry"], "slack_user_id": slack_user, **rules},
-                                      as_="carol")
+                status, answer = http(
+                    "PUT",
+                    f"{api}/admin/people/{person}",
+                    {**entry["entry"], "slack_user_id": slack_user, **rules},
+                    as_="carol",
+                )
                 assert status == 200, answer
             yield running
     finally:
@@ -85,7 +99,9 @@ def pipeline(slack: SlackStandIn, teams: WebhookReceiver, google: WebhookReceive
 
 
 def _report(pipeline: RunningPipeline, title: str) -> dict:
-    status, incident = http("POST", f"{pipeline.api_url}/incidents", {"title": title, "impact": "high", "urgency": "high"})
+    status, incident = http(
+        "POST", f"{pipeline.api_url}/incidents", {"title": title, "impact": "high", "urgency": "high"}
+    )
     assert status == 201, incident
     return incident
 
@@ -93,6 +109,7 @@ def _report(pipeline: RunningPipeline, title: str) -> dict:
 def _message(slack: SlackStandIn, incident: dict, showing: str = "", timeout: float = 40) -> Message:
     """The incident's one message in the channel, once it shows `showing` (the directory reaches the functions
     within 15 s of an admin's change)."""
+
     def shown() -> Message | None:
         found = slack.message(CHANNEL, incident["incident_id"])
         assert len(found) <= 1, f"{len(found)} messages for {incident['reference']}"
@@ -111,7 +128,9 @@ def _buttons(message: Message) -> list[str]:
     return [e.get("action_id") for b in message.blocks if b["type"] == "actions" for e in b["elements"]]
 
 
-def test_an_incident_is_one_message_updated_in_place_also_when_acknowledged_elsewhere(pipeline: RunningPipeline, slack: SlackStandIn) -> None:
+def test_an_incident_is_one_message_updated_in_place_also_when_acknowledged_elsewhere(
+    pipeline: RunningPipeline, slack: SlackStandIn
+) -> None:
     incident = _report(pipeline, "Checkout latency over 2 s")
     message = _message(slack, incident, "triggered")
     assert incident["reference"] in message.text and "Checkout latency over 2 s" in message.text
@@ -132,7 +151,10 @@ def test_buttons_act_as_the_directory_person_with_their_roles(pipeline: RunningP
     message = _message(slack, incident, "triggered")
     # Someone Slack knows but the directory does not: told so, only them, and nothing changes.
     assert slack.click(api, "U0STRANGER", message, chat.ACKNOWLEDGE)[0] == 200
-    assert "linked to no firebell person" in slack.responses[-1]["text"] and slack.responses[-1]["response_type"] == "ephemeral"
+    assert (
+        "linked to no firebell person" in slack.responses[-1]["text"]
+        and slack.responses[-1]["response_type"] == "ephemeral"
+    )
     # A viewer may not acknowledge: the same rule as the API's.
     assert slack.click(api, PEOPLE["dave"], message, chat.ACKNOWLEDGE)[0] == 200
     assert "viewer may not acknowledge incidents" in slack.responses[-1]["text"]
@@ -150,7 +172,11 @@ def test_buttons_act_as_the_directory_person_with_their_roles(pipeline: RunningP
     status, body = slack.submit_resolve(api, PEOPLE["bob"], "rotated the webhook signing key")
     assert status == 200 and body == ""
     resolved = _incident(pipeline, incident)
-    assert (resolved["status"], resolved["resolved_by"], resolved["resolution_notes"]) == ("resolved", "bob", "rotated the webhook signing key")
+    assert (resolved["status"], resolved["resolved_by"], resolved["resolution_notes"]) == (
+        "resolved",
+        "bob",
+        "rotated the webhook signing key",
+    )
     message = _message(slack, incident, "resolved by bob")
     assert _buttons(message) == ["firebell.open"]
     assert "rotated the webhook signing key" in json.dumps(message.blocks)
@@ -168,7 +194,10 @@ def test_the_slash_command_as_people_type_it(pipeline: RunningPipeline, slack: S
         assert reply["response_type"] == "ephemeral"
         return reply["text"]
 
-    assert answer(PEOPLE["bob"], f"ack {incident['reference']}") == f"{incident['reference']} acknowledged: paging has stopped."
+    assert (
+        answer(PEOPLE["bob"], f"ack {incident['reference']}")
+        == f"{incident['reference']} acknowledged: paging has stopped."
+    )
     _message(slack, incident, "acknowledged by bob")
     assert "Usage" in answer(PEOPLE["bob"], "")
     assert "Unknown command" in answer(PEOPLE["bob"], "dance")
@@ -176,8 +205,14 @@ def test_the_slash_command_as_people_type_it(pipeline: RunningPipeline, slack: S
     # The API's own limits: no control characters, notes within 65,536 characters
     assert answer(PEOPLE["bob"], "report bad\x00char") == "Not taken: the text contains the control character U+0000."
     assert answer(PEOPLE["bob"], f"resolve {incident['reference']} {'x' * 70_000}").startswith("Not done:")
-    assert answer(PEOPLE["bob"], f"resolve {incident['reference']} rebuilt the index") == f"{incident['reference']} resolved."
-    assert "Platform primary" in answer(PEOPLE["dave"], "oncall platform") or "platform" in answer(PEOPLE["dave"], "oncall platform").lower()
+    assert (
+        answer(PEOPLE["bob"], f"resolve {incident['reference']} rebuilt the index")
+        == f"{incident['reference']} resolved."
+    )
+    assert (
+        "Platform primary" in answer(PEOPLE["dave"], "oncall platform")
+        or "platform" in answer(PEOPLE["dave"], "oncall platform").lower()
+    )
     reported = answer(PEOPLE["dave"], "report Printer on fire")
     assert reported.startswith("Not done:") and "viewer" in reported  # a viewer reports nothing
     reported = answer(PEOPLE["bob"], "report Printer on fire on floor 3")
@@ -229,14 +264,19 @@ def test_the_on_call_persons_rules_page_them_in_slack(pipeline: RunningPipeline,
     incident = _report(pipeline, "Primary database deadlock")
     _message(slack, incident, "triggered")  # (the directory change is in effect by now: a second report follows it)
     incident = _report(pipeline, "Replica lag over 5 minutes")
-    dm = wait_for("the page as a Slack direct message", lambda: next(
-        (m for m in slack.channel(member) if incident["reference"] in m.text), None), 40)
+    dm = wait_for(
+        "the page as a Slack direct message",
+        lambda: next((m for m in slack.channel(member) if incident["reference"] in m.text), None),
+        40,
+    )
     assert "Ack:" in dm.text
     timeline = http("GET", f"{pipeline.api_url}/incidents/{incident['incident_id']}/timeline")[1]["items"]
     assert any(e["details"].get("channel") == "slack" and e["details"].get("to") == member for e in timeline)
 
 
-def test_a_deleted_message_is_posted_again_when_the_incident_changes(pipeline: RunningPipeline, slack: SlackStandIn) -> None:
+def test_a_deleted_message_is_posted_again_when_the_incident_changes(
+    pipeline: RunningPipeline, slack: SlackStandIn
+) -> None:
     incident = _report(pipeline, "Cache hit rate under 50%")
     gone = _message(slack, incident, "triggered")
     with slack._lock:
@@ -247,8 +287,9 @@ def test_a_deleted_message_is_posted_again_when_the_incident_changes(pipeline: R
     assert pipeline.process.poll() is None
 
 
-def test_teams_and_google_chat_get_a_card_per_event(pipeline: RunningPipeline, slack: SlackStandIn, teams: WebhookReceiver,
-                                                    google: WebhookReceiver) -> None:
+def test_teams_and_google_chat_get_a_card_per_event(
+    pipeline: RunningPipeline, slack: SlackStandIn, teams: WebhookReceiver, google: WebhookReceiver
+) -> None:
     api = pipeline.api_url
     incident = _report(pipeline, "Login errors over 5%")
     _message(slack, incident, "triggered")  # (the channels are in effect)
@@ -262,11 +303,20 @@ def test_teams_and_google_chat_get_a_card_per_event(pipeline: RunningPipeline, s
         (attachment,) = card["attachments"]
         assert card["type"] == "message" and attachment["contentType"] == "application/vnd.microsoft.card.adaptive"
         assert attachment["content"]["version"] == "1.4" and attachment["content"]["type"] == "AdaptiveCard"
-    body = wait_for("a Google Chat post", lambda: next((json.loads(b) for _, b, _ in google.got if incident["reference"] in b), None), 40)
-    assert body["thread"] == {"threadKey": incident["incident_id"]} and body["cardsV2"][0]["card"]["header"]["subtitle"] == "incident.opened"
+    body = wait_for(
+        "a Google Chat post",
+        lambda: next((json.loads(b) for _, b, _ in google.got if incident["reference"] in b), None),
+        40,
+    )
+    assert (
+        body["thread"] == {"threadKey": incident["incident_id"]}
+        and body["cardsV2"][0]["card"]["header"]["subtitle"] == "incident.opened"
+    )
     path = next(p for p, (_, b, _) in zip(google.paths, google.got, strict=True) if incident["reference"] in b)
     query = parse_qs(urlsplit(path).query)
-    assert query["messageId"][0].startswith("client-") and query["messageReplyOption"] == ["REPLY_MESSAGE_FALLBACK_TO_NEW_THREAD"]
+    assert query["messageId"][0].startswith("client-") and query["messageReplyOption"] == [
+        "REPLY_MESSAGE_FALLBACK_TO_NEW_THREAD"
+    ]
     assert query["key"] == ["k"] and query["token"] == ["t"]
 
     def recorded() -> set[str] | None:
@@ -275,5 +325,7 @@ def test_teams_and_google_chat_get_a_card_per_event(pipeline: RunningPipeline, s
         return posts if len(posts) >= 3 else None
 
     assert wait_for("the posts on the timeline", recorded, 20) == {
-        "Posted incident.opened to Teams (teams-ops)", "Posted incident.acknowledged to Teams (teams-ops)",
-        "Posted incident.opened to Google Chat (gchat-ops)"}
+        "Posted incident.opened to Teams (teams-ops)",
+        "Posted incident.acknowledged to Teams (teams-ops)",
+        "Posted incident.opened to Google Chat (gchat-ops)",
+    }

@@ -28,7 +28,9 @@ def firebell(local_pipeline: RunningPipeline, tmp_path: Path):
 
     def run(*argv: str, endpoint: str | None = local_pipeline.api_url) -> subprocess.CompletedProcess:
         prefix = ["--endpoint", endpoint] if endpoint else []
-        return subprocess.run([str(FIREBELL), *prefix, *argv], env=environment, capture_output=True, text=True, timeout=120)
+        return subprocess.run(
+            [str(FIREBELL), *prefix, *argv], env=environment, capture_output=True, text=True, timeout=120
+        )
 
     return run
 
@@ -38,11 +40,17 @@ def test_a_responder_reports_acknowledges_notes_and_resolves(firebell) -> None:
     assert signed_in.returncode == 0, signed_in.stderr
     assert "signed in as alice" in signed_in.stdout
 
-    reported = firebell("-o", "json", "report", "Disk full on db-1", "--service", "checkout", "--impact", "high", "--urgency", "high")
+    reported = firebell(
+        "-o", "json", "report", "Disk full on db-1", "--service", "checkout", "--impact", "high", "--urgency", "high"
+    )
     assert reported.returncode == 0, reported.stderr
     reference = json.loads(reported.stdout)["reference"]
 
-    for argv in (("ack", reference), ("note", reference, "freeing space"), ("resolve", reference, "--notes", "old logs removed")):
+    for argv in (
+        ("ack", reference),
+        ("note", reference, "freeing space"),
+        ("resolve", reference, "--notes", "old logs removed"),
+    ):
         done = firebell(*argv)
         assert done.returncode == 0, (argv, done.stderr)
 
@@ -79,13 +87,17 @@ def test_on_call_and_whoami(firebell) -> None:
 
 def test_reports_as_a_table_as_json_and_as_csv(firebell) -> None:
     assert firebell("login", "--as", "alice").returncode == 0
-    reference = json.loads(firebell("-o", "json", "report", "Queue backlog", "--service", "checkout").stdout)["reference"]
+    reference = json.loads(firebell("-o", "json", "report", "Queue backlog", "--service", "checkout").stdout)[
+        "reference"
+    ]
     assert firebell("ack", reference).returncode == 0
     assert firebell("login", "--as", "dave").returncode == 0  # a viewer may read reports
 
     table = firebell("reports", "--by", "on-call")
     assert table.returncode == 0, table.stderr
-    assert table.stdout.splitlines()[0].split()[0] == "incidents" and "PERSON" in table.stdout and "alice" in table.stdout
+    assert (
+        table.stdout.splitlines()[0].split()[0] == "incidents" and "PERSON" in table.stdout and "alice" in table.stdout
+    )
     report = json.loads(firebell("-o", "json", "reports", "--team", "platform").stdout)
     assert report["incidents"] >= 1 and report["filter"]["team"] == "platform"
     rows = firebell("reports", "--csv").stdout.splitlines()
@@ -106,7 +118,10 @@ def test_a_calendar_feed_address_from_the_cli_is_what_a_calendar_app_subscribes_
     url = next(line.split()[-1] for line in shown.stdout.splitlines() if line.startswith("url"))
     with urllib.request.urlopen(url, timeout=30) as answer:  # no credentials: the address is the credential
         calendar = answer.read().decode()
-    assert answer.headers["Content-Type"].startswith("text/calendar") and "SUMMARY:On call: Platform primary (alice)" in calendar
+    assert (
+        answer.headers["Content-Type"].startswith("text/calendar")
+        and "SUMMARY:On call: Platform primary (alice)" in calendar
+    )
     assert "url" not in json.loads(firebell("-o", "json", "oncall", "feed").stdout)  # shown once, when made
     assert firebell("oncall", "feed", "revoke").returncode == 0
     with pytest.raises(urllib.error.HTTPError) as gone:
@@ -123,7 +138,11 @@ def test_exit_codes_for_no_sign_in_unreachable_and_usage(firebell) -> None:
     assert elsewhere.returncode == 3 and "the sign-in kept is for" in elsewhere.stderr
     assert firebell("incidents", "frobnicate").returncode == 2
     refused = firebell("login", "--as", "nobody-of-the-config")  # refused by the API: exit 1, in its words
-    assert refused.returncode == 1 and "unknown_person" in refused.stderr and "body.person: unknown person" in refused.stderr
+    assert (
+        refused.returncode == 1
+        and "unknown_person" in refused.stderr
+        and "body.person: unknown person" in refused.stderr
+    )
     validated = firebell("config", "validate", "config", endpoint=None)
     assert validated.returncode == 0 and "valid" in validated.stdout
 

@@ -87,9 +87,17 @@ def _complete(text: str) -> bool:
 
 
 def on_ports(text: str, pipeline: RunningPipeline) -> str:
-    ports = {"api": pipeline.api_url, "tls": pipeline.https_url, "aws": pipeline.aws_url, "smtp": f"smtp://127.0.0.1:{pipeline.smtp_port}"}
-    return re.sub(r"\b(localhost|127\.0\.0\.1):(3000|3443|4566|2525)\b",
-                  lambda m: f"{m.group(1)}:{ports[DEFAULT_PORTS[m.group(2)]].rsplit(':', 1)[1]}", text)
+    ports = {
+        "api": pipeline.api_url,
+        "tls": pipeline.https_url,
+        "aws": pipeline.aws_url,
+        "smtp": f"smtp://127.0.0.1:{pipeline.smtp_port}",
+    }
+    return re.sub(
+        r"\b(localhost|127\.0\.0\.1):(3000|3443|4566|2525)\b",
+        lambda m: f"{m.group(1)}:{ports[DEFAULT_PORTS[m.group(2)]].rsplit(':', 1)[1]}",
+        text,
+    )
 
 
 def includes(actual: Any, expected: dict[str, Any]) -> bool:
@@ -124,8 +132,9 @@ def test_every_documented_command_works_as_printed(after_make_run: RunningPipeli
 
 def run(command: Command, pipeline: RunningPipeline, env: dict[str, str]) -> str | None:
     """What is wrong with the command's run, if anything (later commands still run: one report lists every failure)."""
-    done = subprocess.run(["bash", "-c", on_ports(command.text, pipeline)], cwd=ROOT, env=env, capture_output=True,
-                          text=True, timeout=120)
+    done = subprocess.run(
+        ["bash", "-c", on_ports(command.text, pipeline)], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
     output = f"{done.stdout}{done.stderr}".strip()[:1000]
     if done.returncode != 0:
         return f"exited {done.returncode}: {output}"

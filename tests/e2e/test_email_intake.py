@@ -45,20 +45,34 @@ def incident_titled(pipeline: RunningPipeline, title: str) -> dict[str, Any] | N
 def mail_queue_drained(pipeline: RunningPipeline) -> bool:
     """Every message the mail function was given is done with (deleted: handled, ignored or dead-lettered)."""
     sqs = local_aws_client("sqs", pipeline.aws_url)
-    attributes = sqs.get_queue_attributes(QueueUrl=pipeline.resources["queue_url:mail"], AttributeNames=[
-        "ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible", "ApproximateNumberOfMessagesDelayed"])
+    attributes = sqs.get_queue_attributes(
+        QueueUrl=pipeline.resources["queue_url:mail"],
+        AttributeNames=[
+            "ApproximateNumberOfMessages",
+            "ApproximateNumberOfMessagesNotVisible",
+            "ApproximateNumberOfMessagesDelayed",
+        ],
+    )
     return sum(int(v) for v in attributes["Attributes"].values()) == 0
 
 
 def test_an_email_opens_an_incident_and_a_reply_adds_a_note(local_pipeline: RunningPipeline) -> None:
     api = local_pipeline.api_url
-    message = report("Checkout is slow for EU customers", "Since 10:05 UTC p99 is above 4 s.\n\n-- \nAlice", "<e2e-report@example.com>")
+    message = report(
+        "Checkout is slow for EU customers",
+        "Since 10:05 UTC p99 is above 4 s.\n\n-- \nAlice",
+        "<e2e-report@example.com>",
+    )
     csv = b"timestamp,p99_ms\n10:05,4210\n10:06,4388\n"
     message.add_attachment(csv, maintype="text", subtype="csv", filename="p99.csv")
     send(local_pipeline, message)
     send(local_pipeline, message)  # the sender's server sent it twice: one incident
 
-    incident = wait_for("the incident opened from the email", lambda: incident_titled(local_pipeline, "Checkout is slow for EU customers"), 30)
+    incident = wait_for(
+        "the incident opened from the email",
+        lambda: incident_titled(local_pipeline, "Checkout is slow for EU customers"),
+        30,
+    )
     assert (incident["reporter"], incident["service"], incident["source"]) == ("alice", "checkout", "email")
     assert incident["description"].startswith("Since 10:05 UTC p99 is above 4 s.")
     (attachment,) = incident["custom_details"]["email"]["attachments"]
@@ -68,9 +82,13 @@ def test_an_email_opens_an_incident_and_a_reply_adds_a_note(local_pipeline: Runn
     reference = incident["reference"]
     wait_for("paged as any incident", lambda: http("GET", f"{api}/incidents/{reference}")[1].get("priority"), 30)
 
-    reply = report(f"Re: [firebell] {reference} P2 triggered: Checkout is slow for EU customers",
-                   f"Rolled back deploy 4711, p99 is back under 400 ms.\n\nOn Tue, 1 Dec 2026 at 11:05, firebell <firebell@example.com> "
-                   f"wrote:\n> [firebell] {reference} P2 triggered", "<e2e-reply@example.com>", sender="Bob Backend <bob@example.com>")
+    reply = report(
+        f"Re: [firebell] {reference} P2 triggered: Checkout is slow for EU customers",
+        f"Rolled back deploy 4711, p99 is back under 400 ms.\n\nOn Tue, 1 Dec 2026 at 11:05, firebell <firebell@example.com> "
+        f"wrote:\n> [firebell] {reference} P2 triggered",
+        "<e2e-reply@example.com>",
+        sender="Bob Backend <bob@example.com>",
+    )
     reply["In-Reply-To"] = "<0100018c2f7e4d5a-5b6c7d8e-9f01-4a2b-8c3d-4e5f6a7b8c9d-000000@email.amazonses.com>"
     send(local_pipeline, reply)
     send(local_pipeline, reply)  # delivered twice: one note
@@ -81,7 +99,9 @@ def test_an_email_opens_an_incident_and_a_reply_adds_a_note(local_pipeline: Runn
         found = [(e["actor"], e["message"]) for e in timeline["items"] if e["kind"] == "note"]
         return found or None
 
-    assert wait_for("the reply's note on the timeline", notes, 30) == [("bob", "Rolled back deploy 4711, p99 is back under 400 ms.")]
+    assert wait_for("the reply's note on the timeline", notes, 30) == [
+        ("bob", "Rolled back deploy 4711, p99 is back under 400 ms.")
+    ]
     wait_for("the mail queue drained", lambda: mail_queue_drained(local_pipeline), 30)
     assert notes() == [("bob", "Rolled back deploy 4711, p99 is back under 400 ms.")]  # the duplicate added nothing
     status, health = http("GET", f"{api}/_local/health")
@@ -97,7 +117,9 @@ def test_mail_to_an_address_no_rule_names_is_refused_as_ses_refuses_it(local_pip
 def test_ignored_mail_opens_nothing_and_hostile_messages_never_loop(local_pipeline: RunningPipeline) -> None:
     api = local_pipeline.api_url
     ignored = [
-        report("Refused: a stranger's report", "from outside", "<e2e-outside@example.net>", sender="mallory@example.net"),
+        report(
+            "Refused: a stranger's report", "from outside", "<e2e-outside@example.net>", sender="mallory@example.net"
+        ),
         report("Automatic reply: [firebell] INC-1 triggered", "I am away", "<e2e-ooo@example.com>"),
     ]
     ignored[1]["Auto-Submitted"] = "auto-replied"

@@ -49,7 +49,9 @@ def test_healthy_at_start_with_every_check_reported(pipeline: RunningPipeline) -
     # And what cannot be measured on moto says so instead of claiming health
     unobservable = {c["name"] for c in report["checks"] if not c["observable"]}
     assert {"sms-failures", "email-bounces", "email-bounce-rate"} <= unobservable
-    assert all(c["ok"] is None and "not observable locally" in c["detail"] for c in report["checks"] if not c["observable"])
+    assert all(
+        c["ok"] is None and "not observable locally" in c["detail"] for c in report["checks"] if not c["observable"]
+    )
 
 
 def test_heartbeat_reaches_intake(pipeline: RunningPipeline) -> None:

@@ -18,8 +18,10 @@ pytestmark = pytest.mark.e2e
 
 REPORT = '{"title": "Checkout is slow", "reporter": "me"}'
 # Signed as a machine (SigV4; the local gateway checks no signature): the hostility here is in the bodies.
-SIGNED = {"Authorization": "AWS4-HMAC-SHA256 Credential=AKIDLOCAL/20261201/us-east-1/execute-api/aws4_request, "
-                           "SignedHeaders=host;x-amz-date, Signature=0000"}
+SIGNED = {
+    "Authorization": "AWS4-HMAC-SHA256 Credential=AKIDLOCAL/20261201/us-east-1/execute-api/aws4_request, "
+    "SignedHeaders=host;x-amz-date, Signature=0000"
+}
 
 
 def send(pipeline: RunningPipeline, raw: bytes, pause_after: int | None = None) -> tuple[int, dict[str, str], bytes]:
@@ -46,8 +48,14 @@ def _length(answer: bytes) -> int:
     return 0
 
 
-def request(method: str, path: str, body: bytes = b"", headers: dict[str, str] | None = None, length: int | None = None,
-            credentials: dict[str, str] = SIGNED) -> bytes:
+def request(
+    method: str,
+    path: str,
+    body: bytes = b"",
+    headers: dict[str, str] | None = None,
+    length: int | None = None,
+    credentials: dict[str, str] = SIGNED,
+) -> bytes:
     lines = [f"{method} {path} HTTP/1.1", "Host: localhost", "Connection: close"]
     lines += [f"{name}: {value}" for name, value in {**credentials, **(headers or {})}.items()]
     if not any(name.lower() == "transfer-encoding" for name in headers or {}):
@@ -56,12 +64,14 @@ def request(method: str, path: str, body: bytes = b"", headers: dict[str, str] |
 
 
 def chunked(body: bytes, size: int = 7) -> bytes:
-    pieces = [body[i:i + size] for i in range(0, len(body), size)]
+    pieces = [body[i : i + size] for i in range(0, len(body), size)]
     return b"".join(b"%x\r\n%s\r\n" % (len(piece), piece) for piece in pieces) + b"0\r\n\r\n"
 
 
 def create(pipeline: RunningPipeline) -> None:
-    status, _, body = send(pipeline, request("POST", "/incidents", REPORT.encode(), {"Content-Type": "application/json"}))
+    status, _, body = send(
+        pipeline, request("POST", "/incidents", REPORT.encode(), {"Content-Type": "application/json"})
+    )
     assert status == 201, body
 
 
@@ -80,34 +90,155 @@ def tampered(cursor: str) -> str:
 Case = Callable[[RunningPipeline], tuple[bytes, int | None]]
 JSON = {"Content-Type": "application/json"}
 CASES: dict[str, tuple[Case, int, str]] = {  # name → (request, expected status, a field or code the body names)
-    "JSON nested 10,000 deep": (lambda p: (request("POST", "/incidents", b'{"title": ' + b"[" * 10_000 + b"]" * 10_000 + b', "reporter": "me"}', JSON), None), 400, "body"),
-    "integer of 5,001 digits": (lambda p: (request("POST", "/incidents", b'{"title": "x", "reporter": "me", "impact": ' + b"9" * 5_001 + b"}", JSON), None), 400, "body"),
-    "1e999": (lambda p: (request("POST", "/incidents", b'{"title": "x", "reporter": "me", "impact": 1e999}', JSON), None), 400, "body"),
-    "invalid UTF-8 (\\xff in title)": (lambda p: (request("POST", "/incidents", b'{"title": "caf\xff", "reporter": "me"}', JSON), None), 400, "body"),
-    "NUL in title": (lambda p: (request("POST", "/incidents", b'{"title": "a\\u0000b", "reporter": "me"}', JSON), None), 400, "body.title"),
-    "multipart/form-data without boundary": (lambda p: (request("POST", "/incidents", b"title=x", {"Content-Type": "multipart/form-data"}), None), 415, "header.Content-Type"),
-    "text/xml": (lambda p: (request("POST", "/incidents", b"<incident/>", {"Content-Type": "text/xml"}), None), 415, "header.Content-Type"),
-    "2 MB body (over the API's 1 MiB)": (lambda p: (request("POST", "/incidents", b'{"title": "' + b"x" * 2_000_000 + b'", "reporter": "me"}', JSON), None), 413, "body"),
-    "11 MB body (over API Gateway's 10 MB)": (lambda p: (request("POST", "/incidents", b"", JSON, length=11 * 1024 * 1024), None), 413, "payload_too_large"),
-    "tampered cursor": (lambda p: (request("GET", f"/incidents?status=triggered&limit=1&cursor={tampered(a_cursor(p))}"), None), 400, "query.cursor"),
-    "cursor reused with another filter": (lambda p: (request("GET", f"/incidents?status=acknowledged&limit=1&cursor={a_cursor(p)}"), None), 400, "query.cursor"),
+    "JSON nested 10,000 deep": (
+        lambda p: (
+            request("POST", "/incidents", b'{"title": ' + b"[" * 10_000 + b"]" * 10_000 + b', "reporter": "me"}', JSON),
+            None,
+        ),
+        400,
+        "body",
+    ),
+    "integer of 5,001 digits": (
+        lambda p: (
+            request("POST", "/incidents", b'{"title": "x", "reporter": "me", "impact": ' + b"9" * 5_001 + b"}", JSON),
+            None,
+        ),
+        400,
+        "body",
+    ),
+    "1e999": (
+        lambda p: (request("POST", "/incidents", b'{"title": "x", "reporter": "me", "impact": 1e999}', JSON), None),
+        400,
+        "body",
+    ),
+    "invalid UTF-8 (\\xff in title)": (
+        lambda p: (request("POST", "/incidents", b'{"title": "caf\xff", "reporter": "me"}', JSON), None),
+        400,
+        "body",
+    ),
+    "NUL in title": (
+        lambda p: (request("POST", "/incidents", b'{"title": "a\\u0000b", "reporter": "me"}', JSON), None),
+        400,
+        "body.title",
+    ),
+    "multipart/form-data without boundary": (
+        lambda p: (request("POST", "/incidents", b"title=x", {"Content-Type": "multipart/form-data"}), None),
+        415,
+        "header.Content-Type",
+    ),
+    "text/xml": (
+        lambda p: (request("POST", "/incidents", b"<incident/>", {"Content-Type": "text/xml"}), None),
+        415,
+        "header.Content-Type",
+    ),
+    "2 MB body (over the API's 1 MiB)": (
+        lambda p: (
+            request("POST", "/incidents", b'{"title": "' + b"x" * 2_000_000 + b'", "reporter": "me"}', JSON),
+            None,
+        ),
+        413,
+        "body",
+    ),
+    "11 MB body (over API Gateway's 10 MB)": (
+        lambda p: (request("POST", "/incidents", b"", JSON, length=11 * 1024 * 1024), None),
+        413,
+        "payload_too_large",
+    ),
+    "tampered cursor": (
+        lambda p: (request("GET", f"/incidents?status=triggered&limit=1&cursor={tampered(a_cursor(p))}"), None),
+        400,
+        "query.cursor",
+    ),
+    "cursor reused with another filter": (
+        lambda p: (request("GET", f"/incidents?status=acknowledged&limit=1&cursor={a_cursor(p)}"), None),
+        400,
+        "query.cursor",
+    ),
     "PROPFIND /incidents": (lambda p: (request("PROPFIND", "/incidents"), None), 405, "method_not_allowed"),
     "TRACE /incidents/INC-1": (lambda p: (request("TRACE", "/incidents/INC-1"), None), 405, "method_not_allowed"),
-    "chunked body (Transfer-Encoding: chunked)": (lambda p: (request("POST", "/incidents", chunked(REPORT.encode()), {**JSON, "Transfer-Encoding": "chunked"}), None), 201, "INC-"),
-    "stalled body (headers, 10 of 100 bytes, then silence)": (lambda p: (request("POST", "/incidents", b'{"title": ', JSON, length=100), len(request("POST", "/incidents", b'{"title": ', JSON, length=100))), 408, "request_timeout"),
-    "README's curl -d (form-urlencoded JSON)": (lambda p: (request("POST", "/incidents", REPORT.encode(), {"Content-Type": "application/x-www-form-urlencoded"}), None), 201, "INC-"),
-    "form-urlencoded form fields": (lambda p: (request("POST", "/incidents", b"title=x&reporter=me", {"Content-Type": "application/x-www-form-urlencoded"}), None), 400, "invalid_json"),
-    "no credentials, a broken body": (lambda p: (request("POST", "/incidents", b'{"title": ', JSON, credentials={}), None), 401, "unauthenticated"),
-    "a forged session token": (lambda p: (request("GET", "/incidents", headers={"Authorization": "Bearer eyJhbGciOiJub25lIn0.e30."}, credentials={}), None), 401, "not one this runtime signed"),
-    "a session cookie 8 KB long": (lambda p: (request("GET", "/incidents", headers={"Cookie": "firebell_session=" + "A" * 8192}, credentials={}), None), 401, "unauthenticated"),
-    "a stale body field `by`": (lambda p: (request("POST", "/incidents/INC-1/acknowledge", b'{"by": "bob"}', JSON), None), 422, "body.by"),
+    "chunked body (Transfer-Encoding: chunked)": (
+        lambda p: (
+            request("POST", "/incidents", chunked(REPORT.encode()), {**JSON, "Transfer-Encoding": "chunked"}),
+            None,
+        ),
+        201,
+        "INC-",
+    ),
+    "stalled body (headers, 10 of 100 bytes, then silence)": (
+        lambda p: (
+            request("POST", "/incidents", b'{"title": ', JSON, length=100),
+            len(request("POST", "/incidents", b'{"title": ', JSON, length=100)),
+        ),
+        408,
+        "request_timeout",
+    ),
+    "README's curl -d (form-urlencoded JSON)": (
+        lambda p: (
+            request("POST", "/incidents", REPORT.encode(), {"Content-Type": "application/x-www-form-urlencoded"}),
+            None,
+        ),
+        201,
+        "INC-",
+    ),
+    "form-urlencoded form fields": (
+        lambda p: (
+            request(
+                "POST", "/incidents", b"title=x&reporter=me", {"Content-Type": "application/x-www-form-urlencoded"}
+            ),
+            None,
+        ),
+        400,
+        "invalid_json",
+    ),
+    "no credentials, a broken body": (
+        lambda p: (request("POST", "/incidents", b'{"title": ', JSON, credentials={}), None),
+        401,
+        "unauthenticated",
+    ),
+    "a forged session token": (
+        lambda p: (
+            request("GET", "/incidents", headers={"Authorization": "Bearer eyJhbGciOiJub25lIn0.e30."}, credentials={}),
+            None,
+        ),
+        401,
+        "not one this runtime signed",
+    ),
+    "a session cookie 8 KB long": (
+        lambda p: (
+            request("GET", "/incidents", headers={"Cookie": "firebell_session=" + "A" * 8192}, credentials={}),
+            None,
+        ),
+        401,
+        "unauthenticated",
+    ),
+    "a stale body field `by`": (
+        lambda p: (request("POST", "/incidents/INC-1/acknowledge", b'{"by": "bob"}', JSON), None),
+        422,
+        "body.by",
+    ),
     # Powertools takes a list of nulls for no body at all (schemathesis: ST201 on acknowledge)
-    "a body of nulls where none or {} is due": (lambda p: (request("POST", "/incidents/INC-1/acknowledge", b"[null, null]", JSON), None), 422, "body"),
-    "a body of nulls to resume": (lambda p: (request("POST", "/incidents/INC-1/resume", b"[null]", JSON), None), 422, "body"),
+    "a body of nulls where none or {} is due": (
+        lambda p: (request("POST", "/incidents/INC-1/acknowledge", b"[null, null]", JSON), None),
+        422,
+        "body",
+    ),
+    "a body of nulls to resume": (
+        lambda p: (request("POST", "/incidents/INC-1/resume", b"[null]", JSON), None),
+        422,
+        "body",
+    ),
     # http.server's own refusals, in the API's format rather than its HTML page
     "a 100 KB address": (lambda p: (request("GET", "/incidents/" + "x" * 100_000), None), 414, "request_uri_too_long"),
-    "a 70 KB header": (lambda p: (request("GET", "/incidents", headers={"X-Padding": "y" * 70_000}), None), 431, "request_header_fields_too_large"),
-    "a calendar feed address that is no token": (lambda p: (request("GET", "/feeds/" + "%00.x" * 2_000 + "/calendar.ics", credentials={}), None), 404, "feed_not_found"),
+    "a 70 KB header": (
+        lambda p: (request("GET", "/incidents", headers={"X-Padding": "y" * 70_000}), None),
+        431,
+        "request_header_fields_too_large",
+    ),
+    "a calendar feed address that is no token": (
+        lambda p: (request("GET", "/feeds/" + "%00.x" * 2_000 + "/calendar.ics", credentials={}), None),
+        404,
+        "feed_not_found",
+    ),
 }
 
 

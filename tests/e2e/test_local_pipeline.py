@@ -12,8 +12,11 @@ from tests.e2e.conftest import TIME_SCALE, RunningPipeline
 def test_the_demo_scenario_happens_step_by_step(local_pipeline: RunningPipeline) -> None:
     # Given the pipeline running locally with timers scaled down
     demo = Demo(
-        local_pipeline.api_url, local_pipeline.aws_url, local_pipeline.resources["topic:alarms"],
-        level_timeouts(CONFIG_DIR, TIME_SCALE), out=lambda line: None,
+        local_pipeline.api_url,
+        local_pipeline.aws_url,
+        local_pipeline.resources["topic:alarms"],
+        level_timeouts(CONFIG_DIR, TIME_SCALE),
+        out=lambda line: None,
     )
 
     # When a CloudWatch alarm fires, nobody answers level 1, bob acknowledges, and the alarm recovers
@@ -33,14 +36,22 @@ def test_the_demo_scenario_happens_step_by_step(local_pipeline: RunningPipeline)
     # for the one event), never the incident manager
     _, on_call = http("GET", f"{local_pipeline.api_url}/schedules/platform-primary/on-call")
     primary_email, primary_phone = contacts(CONFIG_DIR)[on_call["person"]["id"]]
-    expected = sorted([
-        ("email", primary_email), ("sms", primary_phone),
-        ("email", "bob@example.com"), ("sms", "+15550100002"),
-        ("email", "dave@example.com"), ("email", primary_email), ("email", "bob@example.com"),
-    ])
+    expected = sorted(
+        [
+            ("email", primary_email),
+            ("sms", primary_phone),
+            ("email", "bob@example.com"),
+            ("sms", "+15550100002"),
+            ("email", "dave@example.com"),
+            ("email", primary_email),
+            ("email", "bob@example.com"),
+        ]
+    )
 
     def recipients() -> list[tuple[str, str]]:
-        return sorted((m["channel"], m["to"][0]) for m in http("GET", f"{local_pipeline.api_url}/_local/outbox")[1]["items"])
+        return sorted(
+            (m["channel"], m["to"][0]) for m in http("GET", f"{local_pipeline.api_url}/_local/outbox")[1]["items"]
+        )
 
     # (the last notices are sent asynchronously by the resolution and review workflows: wait for them)
     try:
@@ -92,7 +103,10 @@ def test_the_cli_refuses_ports_in_use_with_a_clear_message(local_pipeline: Runni
     api_port = local_pipeline.api_url.rsplit(":", 1)[1]
     result = subprocess.run(
         [sys.executable, "-m", "infra.local", "--demo-only", f"--api-port={api_port}"],
-        cwd=ROOT, capture_output=True, text=True, timeout=60,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
 
     # Then it exits non-zero and says which port and how to choose another

@@ -36,7 +36,9 @@ def test_pdpyras_triggers_deduplicates_acknowledges_and_resolves(firebell: Runni
 
     # When the client triggers an alert without a dedup key, firebell answers with one
     dedup_key = session.trigger(
-        "Checkout database replication lag above 30 s", "db-checkout-1.example.com", severity="error",
+        "Checkout database replication lag above 30 s",
+        "db-checkout-1.example.com",
+        severity="error",
         payload={"component": "postgres", "group": "checkout-db", "class": "replication"},
         custom_details={"lag_seconds": 42, "replica": "db-checkout-2"},
         links=[{"href": "https://grafana.example.com/d/replication", "text": "Replication dashboard"}],
@@ -46,7 +48,11 @@ def test_pdpyras_triggers_deduplicates_acknowledges_and_resolves(firebell: Runni
 
     # Then an incident is open with impact and urgency from the severity and what the client sent
     incident = pagerduty_incident(firebell, dedup_key)
-    assert (incident["source"], incident["service"], incident["status"]) == ("pagerduty_events", "checkout", "triggered")
+    assert (incident["source"], incident["service"], incident["status"]) == (
+        "pagerduty_events",
+        "checkout",
+        "triggered",
+    )
     assert (incident["impact"], incident["urgency"]) == ("high", "medium")
     assert incident["title"] == "Checkout database replication lag above 30 s"
     assert incident["custom_details"]["custom_details"] == {"lag_seconds": 42, "replica": "db-checkout-2"}
@@ -54,8 +60,15 @@ def test_pdpyras_triggers_deduplicates_acknowledges_and_resolves(firebell: Runni
     assert incident["links"] == [{"href": "https://grafana.example.com/d/replication", "text": "Replication dashboard"}]
 
     # When the client triggers again with that key, it is the same incident, seen twice
-    assert session.trigger("Checkout database replication lag above 30 s", "db-checkout-1.example.com",
-                           severity="error", dedup_key=dedup_key) == dedup_key
+    assert (
+        session.trigger(
+            "Checkout database replication lag above 30 s",
+            "db-checkout-1.example.com",
+            severity="error",
+            dedup_key=dedup_key,
+        )
+        == dedup_key
+    )
     again = pagerduty_incident(firebell, dedup_key)
     assert (again["reference"], again["occurrences"]) == (incident["reference"], 2)
 
@@ -72,7 +85,9 @@ def test_pdpyras_sees_pagerduty_s_errors(firebell: RunningPipeline) -> None:
     with pytest.raises(pdpyras.PDClientError) as refused:
         events_session(firebell).trigger("Disk full", "db-1", severity="fatal")
     assert refused.value.response.status_code == 400
-    assert refused.value.response.json()["errors"] == ["'payload.severity' is invalid (must be one of: critical, error, warning, info)"]
+    assert refused.value.response.json()["errors"] == [
+        "'payload.severity' is invalid (must be one of: critical, error, warning, info)"
+    ]
 
     # An unknown routing key is refused
     with pytest.raises(pdpyras.PDClientError) as refused:

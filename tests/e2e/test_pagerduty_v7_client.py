@@ -32,12 +32,18 @@ def firebell(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningPipeli
     directory = config / "firebell.yaml"
     text = directory.read_text()
     assert "\ndefault_team:" in text
-    directory.write_text(text.replace("\ndefault_team:", f"""
+    directory.write_text(
+        text.replace(
+            "\ndefault_team:",
+            f"""
   - id: payments
     team: platform
     routing_keys: [{{sha256: {routing_key_sha256(PAYMENTS_KEY)}}}]
 
-default_team:""", 1))
+default_team:""",
+            1,
+        )
+    )
     with running_pipeline(config, TIME_SCALE) as pipeline:
         yield pipeline
 
@@ -58,7 +64,9 @@ def timeline(pipeline: RunningPipeline, incident_id: str) -> list[dict]:
     return body["items"]
 
 
-def test_the_client_refuses_http_so_the_runtime_serves_https_with_a_certificate_its_ca_vouches_for(firebell: RunningPipeline) -> None:
+def test_the_client_refuses_http_so_the_runtime_serves_https_with_a_certificate_its_ca_vouches_for(
+    firebell: RunningPipeline,
+) -> None:
     with pytest.raises(pagerduty.UrlError):
         pagerduty.EventsApiV2Client(KEY, base_url=firebell.api_url)
     port = int(firebell.https_url.rsplit(":", 1)[1])
@@ -68,17 +76,30 @@ def test_the_client_refuses_http_so_the_runtime_serves_https_with_a_certificate_
     # ... with it, it is, for 127.0.0.1 and localhost alike
     context = ssl.create_default_context(cafile=firebell.ca_file)
     for name in ("127.0.0.1", "localhost"):
-        with socket.create_connection(("127.0.0.1", port), timeout=10) as raw, context.wrap_socket(raw, server_hostname=name) as tls:
+        with (
+            socket.create_connection(("127.0.0.1", port), timeout=10) as raw,
+            context.wrap_socket(raw, server_hostname=name) as tls,
+        ):
             assert tls.version() in ("TLSv1.2", "TLSv1.3")
 
 
 def test_official_client_triggers_acknowledges_and_resolves(firebell: RunningPipeline, trusting: Path) -> None:
     client = events_client(firebell)
 
-    dedup_key = client.trigger("Checkout payments gateway timeouts above 2%", "gw-1.example.com", severity="critical",
-                               custom_details={"timeouts_pct": 2.4}, links=[{"href": "https://grafana.example.com/d/gw", "text": "Gateway"}])
+    dedup_key = client.trigger(
+        "Checkout payments gateway timeouts above 2%",
+        "gw-1.example.com",
+        severity="critical",
+        custom_details={"timeouts_pct": 2.4},
+        links=[{"href": "https://grafana.example.com/d/gw", "text": "Gateway"}],
+    )
     incident = pagerduty_incident(firebell, dedup_key)
-    assert (incident["status"], incident["service"], incident["impact"], incident["urgency"]) == ("triggered", "checkout", "high", "high")
+    assert (incident["status"], incident["service"], incident["impact"], incident["urgency"]) == (
+        "triggered",
+        "checkout",
+        "high",
+        "high",
+    )
     assert incident["title"] == "Checkout payments gateway timeouts above 2%"
     assert incident["custom_details"]["custom_details"] == {"timeouts_pct": 2.4}
 
@@ -90,7 +111,9 @@ def test_official_client_triggers_acknowledges_and_resolves(firebell: RunningPip
     assert (resolved["status"], resolved["auto_resolved"]) == ("resolved", True)
 
 
-def test_acknowledge_and_resolve_through_another_services_key_change_nothing(firebell: RunningPipeline, trusting: Path) -> None:
+def test_acknowledge_and_resolve_through_another_services_key_change_nothing(
+    firebell: RunningPipeline, trusting: Path
+) -> None:
     dedup_key = events_client(firebell).trigger("Checkout cart service is down", "cart-1.example.com", severity="error")
     incident_id = pagerduty_incident(firebell, dedup_key)["incident_id"]
 
@@ -105,7 +128,9 @@ def test_acknowledge_and_resolve_through_another_services_key_change_nothing(fir
 
     # While checkout's own key acknowledges it
     events_client(firebell).acknowledge(dedup_key)
-    assert [e["kind"] for e in timeline(firebell, incident_id) if e["kind"] in ("acknowledged", "resolved")] == ["acknowledged"]
+    assert [e["kind"] for e in timeline(firebell, incident_id) if e["kind"] in ("acknowledged", "resolved")] == [
+        "acknowledged"
+    ]
 
 
 def test_change_events_show_on_the_services_open_incidents(firebell: RunningPipeline, trusting: Path) -> None:
@@ -115,17 +140,25 @@ def test_change_events_show_on_the_services_open_incidents(firebell: RunningPipe
 
     # The client's two ways to send a change: submit() and send_change_event(). submit() needs its timestamp given:
     # pagerduty 7.2.0 fails making its own (AttributeError in EventsApiV2Client.event_timestamp), before any request.
-    checkout.submit("Deployed checkout v2.14.0", "github-actions", custom_details={"sha": "9f2c1e0"},
-                    links=[{"href": "https://github.example.com/acme/checkout/releases/v2.14.0", "text": "Release"}],
-                    timestamp=datetime.now(UTC).isoformat())
+    checkout.submit(
+        "Deployed checkout v2.14.0",
+        "github-actions",
+        custom_details={"sha": "9f2c1e0"},
+        links=[{"href": "https://github.example.com/acme/checkout/releases/v2.14.0", "text": "Release"}],
+        timestamp=datetime.now(UTC).isoformat(),
+    )
     checkout.send_change_event(payload={"summary": "Feature flag fast-cart enabled", "source": "flags"})
 
     incident = pagerduty_incident(firebell, open_key)
     changes = [e for e in timeline(firebell, incident["incident_id"]) if e["kind"] == "change_event"]
-    assert [e["message"] for e in changes] == ["Change on checkout (from github-actions): Deployed checkout v2.14.0",
-                                               "Change on checkout (from flags): Feature flag fast-cart enabled"]
+    assert [e["message"] for e in changes] == [
+        "Change on checkout (from github-actions): Deployed checkout v2.14.0",
+        "Change on checkout (from flags): Feature flag fast-cart enabled",
+    ]
     assert changes[0]["details"]["custom_details"] == {"sha": "9f2c1e0"}
-    assert changes[0]["details"]["links"] == [{"href": "https://github.example.com/acme/checkout/releases/v2.14.0", "text": "Release"}]
+    assert changes[0]["details"]["links"] == [
+        {"href": "https://github.example.com/acme/checkout/releases/v2.14.0", "text": "Release"}
+    ]
     assert incident["status"] == "triggered"
     # Not on another service's incident
     other = pagerduty_incident(firebell, payments_key, service="payments")

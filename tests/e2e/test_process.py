@@ -52,28 +52,69 @@ def process_config(directory: Path) -> Path:
         "incident_manager_priorities": ["P1"],
     }
     # dave, the stakeholder, reports incidents here: the default role, reporter.
-    people = [("alice", "+15550100001", ["responder"]), ("bob", "+15550100002", ["responder"]),
-              ("carol", "+15550100003", ["incident_manager"]), ("frank", "+15550100006", ["incident_manager"]),
-              ("dave", None, ["reporter"])]
+    people = [
+        ("alice", "+15550100001", ["responder"]),
+        ("bob", "+15550100002", ["responder"]),
+        ("carol", "+15550100003", ["incident_manager"]),
+        ("frank", "+15550100006", ["incident_manager"]),
+        ("dave", None, ["reporter"]),
+    ]
     firebell = {
         "notifications": {"sender": "firebell@example.com"},
-        "people": [{"id": p, "name": p.title(), "email": f"{p}@example.com", **({"phone": ph} if ph else {}), "roles": roles}
-                   for p, ph, roles in people],
-        "schedules": [{
-            "id": "web-primary", "name": "Web primary", "time_zone": "Europe/London",
-            "layers": [{"name": "daily", "rotation": {"type": "daily", "start": "2020-01-06", "handoff": "09:00"}, "members": ["alice"]}],
-        }],
-        "escalation_policies": [{
-            "id": "web", "repeat": 1,
-            "levels": [{"delay_minutes": 3, "targets": [{"schedule": "web-primary"}]}, {"delay_minutes": 3, "targets": [{"person": "bob"}]}],
-        }, {
-            "id": "steady", "repeat": 0,
-            "levels": [{"delay_minutes": 60, "targets": [{"schedule": "web-primary"}]}, {"delay_minutes": 60, "targets": [{"person": "bob"}]}],
-        }],
-        "teams": [{"id": "web", "name": "Web", "escalation_policy": "web", "manager": "frank",
-                   "incident_managers": ["carol"], "stakeholders": ["dave"]},
-                  {"id": "steady", "name": "Steady", "escalation_policy": "steady", "manager": "frank",
-                   "incident_managers": ["carol"], "stakeholders": ["dave"]}],
+        "people": [
+            {"id": p, "name": p.title(), "email": f"{p}@example.com", **({"phone": ph} if ph else {}), "roles": roles}
+            for p, ph, roles in people
+        ],
+        "schedules": [
+            {
+                "id": "web-primary",
+                "name": "Web primary",
+                "time_zone": "Europe/London",
+                "layers": [
+                    {
+                        "name": "daily",
+                        "rotation": {"type": "daily", "start": "2020-01-06", "handoff": "09:00"},
+                        "members": ["alice"],
+                    }
+                ],
+            }
+        ],
+        "escalation_policies": [
+            {
+                "id": "web",
+                "repeat": 1,
+                "levels": [
+                    {"delay_minutes": 3, "targets": [{"schedule": "web-primary"}]},
+                    {"delay_minutes": 3, "targets": [{"person": "bob"}]},
+                ],
+            },
+            {
+                "id": "steady",
+                "repeat": 0,
+                "levels": [
+                    {"delay_minutes": 60, "targets": [{"schedule": "web-primary"}]},
+                    {"delay_minutes": 60, "targets": [{"person": "bob"}]},
+                ],
+            },
+        ],
+        "teams": [
+            {
+                "id": "web",
+                "name": "Web",
+                "escalation_policy": "web",
+                "manager": "frank",
+                "incident_managers": ["carol"],
+                "stakeholders": ["dave"],
+            },
+            {
+                "id": "steady",
+                "name": "Steady",
+                "escalation_policy": "steady",
+                "manager": "frank",
+                "incident_managers": ["carol"],
+                "stakeholders": ["dave"],
+            },
+        ],
         "services": [
             {"id": "web", "team": "web"},
             {"id": "steady", "team": "steady"},
@@ -96,11 +137,21 @@ def pipeline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningPipeli
 # --- helpers: what a person sees through the API and the outbox -----------------------------------
 
 
-def report(pipeline: RunningPipeline, title: str, impact: str = "medium", urgency: str = "medium", service: str = "web",
-           reporter: str = "dave") -> str:
+def report(
+    pipeline: RunningPipeline,
+    title: str,
+    impact: str = "medium",
+    urgency: str = "medium",
+    service: str = "web",
+    reporter: str = "dave",
+) -> str:
     """Reported by `reporter`, signed in (a person whose roles let them report)."""
-    status, body = http("POST", f"{pipeline.api_url}/incidents",
-                        {"title": title, "service": service, "impact": impact, "urgency": urgency}, as_=reporter)
+    status, body = http(
+        "POST",
+        f"{pipeline.api_url}/incidents",
+        {"title": title, "service": service, "impact": impact, "urgency": urgency},
+        as_=reporter,
+    )
     assert status == 201, body
     return body["reference"]
 
@@ -129,8 +180,13 @@ def kinds(pipeline: RunningPipeline, reference: str) -> list[str]:
 def messages(pipeline: RunningPipeline, reference: str, to: str, why: str = "") -> list[dict]:
     """Emails and SMS about `reference` sent to `to` (an address or number), for the reason `why`."""
     outbox = http("GET", f"{pipeline.api_url}/_local/outbox")[1]["items"]
-    return [m for m in outbox if to in m["to"] and reference in (m.get("subject") or m["body"])
-            and (why in m["body"] if m["channel"] == "email" else True)]
+    return [
+        m
+        for m in outbox
+        if to in m["to"]
+        and reference in (m.get("subject") or m["body"])
+        and (why in m["body"] if m["channel"] == "email" else True)
+    ]
 
 
 def pages(pipeline: RunningPipeline, reference: str, person: str, why: str) -> list[dict]:
@@ -147,9 +203,15 @@ def classified(pipeline: RunningPipeline, reference: str) -> dict[str, Any]:
 def test_maintenance_records_without_paging_and_escalates_when_the_window_ends(pipeline: RunningPipeline) -> None:
     # Given the batch service in maintenance from now on
     now = datetime.now(UTC)
-    status, body = http("POST", f"{pipeline.api_url}/admin/services/batch/maintenance-windows", {
-        "start": (now - timedelta(minutes=1)).isoformat(), "end": (now + timedelta(seconds=MAINTENANCE_SECONDS)).isoformat(),
-        "reason": "database upgrade"})
+    status, body = http(
+        "POST",
+        f"{pipeline.api_url}/admin/services/batch/maintenance-windows",
+        {
+            "start": (now - timedelta(minutes=1)).isoformat(),
+            "end": (now + timedelta(seconds=MAINTENANCE_SECONDS)).isoformat(),
+            "reason": "database upgrade",
+        },
+    )
     assert status == 201, body
     reference = report(pipeline, "Batch jobs failing", service="batch")
 
@@ -208,11 +270,15 @@ def test_the_policy_repeats_after_its_last_level_then_pages_the_incident_manager
     reference = report(pipeline, "Login errors")
 
     # When both rounds run out
-    wait_for("round 2 level 1", lambda: pages(pipeline, reference, "alice", "level 1, round 2"), 4 * LEVEL_SECONDS + PATIENCE)
+    wait_for(
+        "round 2 level 1", lambda: pages(pipeline, reference, "alice", "level 1, round 2"), 4 * LEVEL_SECONDS + PATIENCE
+    )
     wait_for("round 2 level 2", lambda: pages(pipeline, reference, "bob", "level 2, round 2"), LEVEL_SECONDS + PATIENCE)
 
     # Then the incident manager is paged, once, and the escalation is over
-    wait_for("incident manager", lambda: pages(pipeline, reference, "carol", "nobody acknowledged"), LEVEL_SECONDS + PATIENCE)
+    wait_for(
+        "incident manager", lambda: pages(pipeline, reference, "carol", "nobody acknowledged"), LEVEL_SECONDS + PATIENCE
+    )
     wait_for("exhausted", lambda: "escalation_exhausted" in kinds(pipeline, reference), PATIENCE)
     assert kinds(pipeline, reference).count("paged") == 4
     assert "escalation_exhausted" in kinds(pipeline, reference)
@@ -227,7 +293,9 @@ def test_an_acknowledgement_left_untouched_triggers_the_paging_again(pipeline: R
 
     # When the acknowledgement timeout (6 s) passes
     # Then it is triggered again and level 1 is paged a second time
-    wait_for("paged again", lambda: len(pages(pipeline, reference, "alice", "level 1")) >= 2, ACK_TIMEOUT_SECONDS + PATIENCE)
+    wait_for(
+        "paged again", lambda: len(pages(pipeline, reference, "alice", "level 1")) >= 2, ACK_TIMEOUT_SECONDS + PATIENCE
+    )
     assert incident(pipeline, reference)["status"] == "triggered"
     assert "retriggered" in kinds(pipeline, reference)
 
@@ -261,6 +329,7 @@ def test_escalating_by_hand_pages_the_next_level_now(pipeline: RunningPipeline) 
     # Then bob is paged after the escalation, long before level 1's delay would have paged him (as stamped
     # on the timeline: the test's own polling is not part of the measurement)
     wait_for("level 2 paged", lambda: pages(pipeline, reference, "bob", "level 2"), PATIENCE)
+
     # (notify records the page on the timeline just after sending it: wait for the entry, not only the message)
     def with_level_2_page() -> list[dict[str, Any]] | None:
         entries = timeline(pipeline, reference)
@@ -268,7 +337,9 @@ def test_escalating_by_hand_pages_the_next_level_now(pipeline: RunningPipeline) 
 
     entries = wait_for("level 2 page on the timeline", with_level_2_page, PATIENCE)
     escalated = next(datetime.fromisoformat(e["at"]) for e in entries if e["kind"] == "escalated")
-    level2 = next(datetime.fromisoformat(e["at"]) for e in entries if e["kind"] == "paged" and e["details"]["level"] == 2)
+    level2 = next(
+        datetime.fromisoformat(e["at"]) for e in entries if e["kind"] == "paged" and e["details"]["level"] == 2
+    )
     assert timedelta(0) < level2 - escalated < timedelta(seconds=STEADY_LEVEL_SECONDS)
 
 
@@ -299,7 +370,10 @@ def test_the_one_click_link_acknowledges_once(pipeline: RunningPipeline) -> None
 
     with urllib.request.urlopen(urllib.request.Request(local_link, data=b"", method="POST")) as response:
         assert response.status == 200
-    assert (incident(pipeline, reference)["status"], incident(pipeline, reference)["acknowledged_by"]) == ("acknowledged", "alice")
+    assert (incident(pipeline, reference)["status"], incident(pipeline, reference)["acknowledged_by"]) == (
+        "acknowledged",
+        "alice",
+    )
 
     # Then the same link cannot be used again, and a forged one is refused
     for url in (local_link, local_link[:-3] + "abc"):
@@ -349,7 +423,11 @@ def test_sla_clocks_pause_on_hold_and_resume_after(pipeline: RunningPipeline) ->
     # requests' own latency is not time on hold)
     due_after = datetime.fromisoformat(resumed["sla"]["resolution"]["due_at"])
     assert resumed["sla_status"]["resolution"]["state"] in ("running", "at_risk")
-    entries = {e["kind"]: datetime.fromisoformat(e["at"]) for e in timeline(pipeline, reference) if e["kind"] in ("on_hold", "resumed")}
+    entries = {
+        e["kind"]: datetime.fromisoformat(e["at"])
+        for e in timeline(pipeline, reference)
+        if e["kind"] in ("on_hold", "resumed")
+    }
     on_hold = (entries["resumed"] - entries["on_hold"]).total_seconds()
     assert on_hold >= 3
     assert (due_after - due_before).total_seconds() == pytest.approx(on_hold, abs=0.01)
@@ -375,7 +453,11 @@ def test_reopened_inside_the_window_then_closed_automatically_after_it(pipeline:
     act(pipeline, reference, "resolve", {"resolution_notes": "replaced the feeder's disk"}, as_="alice")
 
     # Then it closes by itself with closure details
-    closed = wait_for("closed", lambda: (i := incident(pipeline, reference))["status"] == "closed" and i, CONFIRMATION_SECONDS + PATIENCE)
+    closed = wait_for(
+        "closed",
+        lambda: (i := incident(pipeline, reference))["status"] == "closed" and i,
+        CONFIRMATION_SECONDS + PATIENCE,
+    )
     assert closed["closed_by"] == "firebell" and "replaced the feeder's disk" in closed["closure_notes"]
     status, error = http("POST", f"{pipeline.api_url}/incidents/{reference}/reopen", {}, as_="dave")
     assert status == 409 and "closed" in error["message"]
@@ -393,10 +475,14 @@ def test_p1_and_p2_require_a_review_whose_owner_is_reminded_until_done(pipeline:
     wait_for("reminded", lambda: pages(pipeline, reference, "alice", "post-incident review reminder #1"), PATIENCE)
 
     # Bob, another responder, may not complete a review he does not own
-    status, refused = http("POST", f"{pipeline.api_url}/incidents/{reference}/review", {"summary": "not mine"}, as_="bob")
+    status, refused = http(
+        "POST", f"{pipeline.api_url}/incidents/{reference}/review", {"summary": "not mine"}, as_="bob"
+    )
     assert status == 403 and "incidents whose review they own" in refused["message"], refused
     # When she completes it, Then the reminders stop: the reminder workflow ends, and no reminder follows
-    reviewed = act(pipeline, reference, "review", {"summary": "root cause: a bad config push; action: canary config"}, as_="alice")
+    reviewed = act(
+        pipeline, reference, "review", {"summary": "root cause: a bad config push; action: canary config"}, as_="alice"
+    )
     sfn = local_aws_client("stepfunctions", pipeline.aws_url)
     execution = reviewed["review"]["execution_arn"]
     wait_for("reminders ended", lambda: sfn.describe_execution(executionArn=execution)["status"] != "RUNNING", PATIENCE)
@@ -433,16 +519,29 @@ def test_p1_gets_an_incident_manager_and_overdue_updates_are_reminded_then_escal
 def test_an_alert_quiet_for_its_services_period_resolves_itself(pipeline: RunningPipeline) -> None:
     # Given a service that auto-resolves alert incidents after 10 quiet minutes (6 s), and its alarm firing
     alarm = json.loads((ROOT / "events" / "cloudwatch" / "alarm-state-alarm.json").read_text())
-    alarm.update(AlarmName="queue-depth", AlarmArn="arn:aws:cloudwatch:us-east-1:123456789012:alarm:queue-depth",
-                 AlarmDescription="Backlog of the order queue")
+    alarm.update(
+        AlarmName="queue-depth",
+        AlarmArn="arn:aws:cloudwatch:us-east-1:123456789012:alarm:queue-depth",
+        AlarmDescription="Backlog of the order queue",
+    )
     sns = local_aws_client("sns", pipeline.aws_url)
 
     def fire() -> None:
         sns.publish(TopicArn=pipeline.resources["topic:alarms"], Message=json.dumps(alarm))
 
     fire()
-    reference = wait_for("opened", lambda: next((i["reference"] for i in http("GET", f"{pipeline.api_url}/incidents?limit=100")[1]["items"]
-                                                 if i["title"].startswith("queue-depth")), None), PATIENCE)
+    reference = wait_for(
+        "opened",
+        lambda: next(
+            (
+                i["reference"]
+                for i in http("GET", f"{pipeline.api_url}/incidents?limit=100")[1]["items"]
+                if i["title"].startswith("queue-depth")
+            ),
+            None,
+        ),
+        PATIENCE,
+    )
     classified(pipeline, reference)
 
     # When it fires again inside the quiet period
@@ -450,7 +549,9 @@ def test_an_alert_quiet_for_its_services_period_resolves_itself(pipeline: Runnin
     wait_for("second occurrence", lambda: incident(pipeline, reference)["occurrences"] == 2, PATIENCE)
 
     # Then the quiet period starts over, and once the alert has been quiet for 6 s the incident resolves itself
-    resolved = wait_for("resolved", lambda: (i := incident(pipeline, reference))["status"] == "resolved" and i, QUIET_SECONDS + PATIENCE)
+    resolved = wait_for(
+        "resolved", lambda: (i := incident(pipeline, reference))["status"] == "resolved" and i, QUIET_SECONDS + PATIENCE
+    )
     assert resolved["auto_resolved"] is True and "quiet period" in resolved["resolution_notes"]
     assert resolved["occurrences"] == 2
     # (timed from the last occurrence, as stamped on the timeline, not from the first)

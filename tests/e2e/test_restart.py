@@ -40,11 +40,16 @@ def kept(state_dir: Path, reference: str) -> bool:
     """Whether a whole save (its manifest is written last) has happened and the folder holds the incident `reference`
     (a kill may land between a save's files: on a busy machine it did, between the table and the manifest)."""
     table = state_dir / "table-incidents.jsonl"
-    return (state_dir / "manifest.json").exists() and table.exists() and any(
-        json.loads(line).get("reference", {}).get("S") == reference for line in table.read_text().splitlines())
+    return (
+        (state_dir / "manifest.json").exists()
+        and table.exists()
+        and any(json.loads(line).get("reference", {}).get("S") == reference for line in table.read_text().splitlines())
+    )
 
 
-def test_a_clean_restart_keeps_incidents_counter_outbox_and_directory_and_re_arms_the_escalation(tmp_path: Path) -> None:
+def test_a_clean_restart_keeps_incidents_counter_outbox_and_directory_and_re_arms_the_escalation(
+    tmp_path: Path,
+) -> None:
     # Given a runtime with an acknowledged incident, one whose escalation is running, and a directory change
     with running_pipeline(CONFIG, TIME_SCALE, tmp_path) as first:
         acknowledged = report(first, "Checkout is slow")
@@ -114,7 +119,10 @@ def test_a_restart_works_out_the_report_facts_of_incidents_an_older_firebell_clo
     # then stripped of the reports' facts, as a firebell from before them would have left it
     with running_pipeline(CONFIG, 0.005, tmp_path) as first:
         reference = report(first, "Disk full on build host")
-        assert http("POST", f"{first.api_url}/incidents/{reference}/resolve", {"resolution_notes": "pruned"}, as_="bob")[0] == 200
+        assert (
+            http("POST", f"{first.api_url}/incidents/{reference}/resolve", {"resolution_notes": "pruned"}, as_="bob")[0]
+            == 200
+        )
         wait_for("closed", lambda: incident(first, reference)["status"] == "closed", 90)
     table = tmp_path / "table-incidents.jsonl"
     lines = table.read_text().splitlines()
@@ -134,4 +142,6 @@ def test_a_restart_works_out_the_report_facts_of_incidents_an_older_firebell_clo
             return answer if answer["incidents"] else None
 
         answer = wait_for("the closed incident in the reports", reported, 30)
-        assert answer["incidents"] == 1 and answer["mttr"]["count"] == 1 and answer["cost"]["estimated_incidents"] == 1, answer
+        assert (
+            answer["incidents"] == 1 and answer["mttr"]["count"] == 1 and answer["cost"]["estimated_incidents"] == 1
+        ), answer

@@ -56,12 +56,41 @@ def test_schemathesis_finds_nothing(local_pipeline: RunningPipeline, tmp_path: P
     reports = tmp_path / "reports"
     started = time.monotonic()
     run = subprocess.run(
-        [str(Path(sys.executable).with_name("st")), "--config-file", str(CONFIG), "--no-color", "run", str(document),
-         "--url", local_pipeline.api_url, "--header", f"Authorization: Bearer {token}", "--checks", "all", "--max-examples", str(EXAMPLES_PER_OPERATION),
-         "--seed", str(SEED), "--workers", "2", "--request-timeout", "60", "--report", "json,har",
-         "--report-dir", str(reports)],
-        capture_output=True, text=True, timeout=840, cwd=tmp_path, env={**os.environ, "SCHEMATHESIS_HOOKS": str(HOOKS),
-                                                      "FIREBELL_SLACK_SIGNING_SECRET": _slack_signing_secret(local_pipeline)},  # its cache (.schemathesis/) stays out of the repo
+        [
+            str(Path(sys.executable).with_name("st")),
+            "--config-file",
+            str(CONFIG),
+            "--no-color",
+            "run",
+            str(document),
+            "--url",
+            local_pipeline.api_url,
+            "--header",
+            f"Authorization: Bearer {token}",
+            "--checks",
+            "all",
+            "--max-examples",
+            str(EXAMPLES_PER_OPERATION),
+            "--seed",
+            str(SEED),
+            "--workers",
+            "2",
+            "--request-timeout",
+            "60",
+            "--report",
+            "json,har",
+            "--report-dir",
+            str(reports),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=840,
+        cwd=tmp_path,
+        env={
+            **os.environ,
+            "SCHEMATHESIS_HOOKS": str(HOOKS),
+            "FIREBELL_SLACK_SIGNING_SECRET": _slack_signing_secret(local_pipeline),
+        },  # its cache (.schemathesis/) stays out of the repo
     )
     elapsed = time.monotonic() - started
     [report_file] = reports.glob("json-*.json")
@@ -69,11 +98,14 @@ def test_schemathesis_finds_nothing(local_pipeline: RunningPipeline, tmp_path: P
     report = json.loads(report_file.read_text())
     requests = len(json.loads(har_file.read_text())["log"]["entries"])
     statuses = collections.Counter(
-        str(entry["response"]["status"]) for entry in json.loads(har_file.read_text())["log"]["entries"])
+        str(entry["response"]["status"]) for entry in json.loads(har_file.read_text())["log"]["entries"]
+    )
     failures = {f"{failure['code']} {failure['title']}": failure["count"] for failure in report["failures"]}
-    print(f"\nschemathesis {report['schemathesis_version']}: {requests} requests, {report['test_cases']['generated']} test "
-          f"cases, {len(failures)} kinds of failure {failures}, {len(report['errors'])} errors, {elapsed:.0f} s; "
-          f"statuses {dict(sorted(statuses.items()))}")
+    print(
+        f"\nschemathesis {report['schemathesis_version']}: {requests} requests, {report['test_cases']['generated']} test "
+        f"cases, {len(failures)} kinds of failure {failures}, {len(report['errors'])} errors, {elapsed:.0f} s; "
+        f"statuses {dict(sorted(statuses.items()))}"
+    )
     assert run.returncode == 0 and not failures and not report["errors"], run.stdout[-6000:]
     assert report["operations"]["tested"] == report["operations"]["total"] >= 26
     assert requests >= 1_000

@@ -31,8 +31,9 @@ def unsubscribed(local_pipeline: RunningPipeline) -> Iterator[None]:
         http("DELETE", f"{local_pipeline.api_url}/admin/webhooks/{hook}", as_="carol")
 
 
-def test_an_admin_subscribes_a_url_and_its_receiver_verifies_every_event_of_an_incident(local_pipeline: RunningPipeline,
-                                                                                          receiver: WebhookReceiver) -> None:
+def test_an_admin_subscribes_a_url_and_its_receiver_verifies_every_event_of_an_incident(
+    local_pipeline: RunningPipeline, receiver: WebhookReceiver
+) -> None:
     api = local_pipeline.api_url
     status, entry = http("PUT", f"{api}/admin/webhooks/rx-all", {"id": "rx-all", "url": receiver.url}, as_="carol")
     assert status == 201, entry
@@ -41,12 +42,20 @@ def test_an_admin_subscribes_a_url_and_its_receiver_verifies_every_event_of_an_i
     assert http("GET", f"{api}/admin/webhooks/rx-all/secret", as_="alice")[0] == 403
     verify = Webhook(answer["secret"]).verify
 
-    status, incident = http("POST", f"{api}/incidents", {"title": "Webhook test: checkout slow", "service": "checkout"}, as_="erin")
+    status, incident = http(
+        "POST", f"{api}/incidents", {"title": "Webhook test: checkout slow", "service": "checkout"}, as_="erin"
+    )
     reference = incident["reference"]
     assert http("POST", f"{api}/incidents/{reference}/acknowledge", as_="alice")[0] == 200
 
-    wait_for("opened and acknowledged delivered", lambda: {json.loads(b)["type"] for _, b, _ in receiver.about(reference)}
-             >= {"incident.opened", "incident.acknowledged"}, 30)
+    wait_for(
+        "opened and acknowledged delivered",
+        lambda: (
+            {json.loads(b)["type"] for _, b, _ in receiver.about(reference)}
+            >= {"incident.opened", "incident.acknowledged"}
+        ),
+        30,
+    )
     for headers, body, _ in receiver.about(reference):
         assert verify(body, headers)["data"]["incident"]["reference"] == reference
     ids = [h["webhook-id"] for h, _, _ in receiver.about(reference)]
@@ -58,27 +67,42 @@ def test_a_failing_receiver_gets_the_event_again_with_the_same_id(local_pipeline
 
     def refuse_the_first_about_the_retried_one(body: dict, receiver: WebhookReceiver) -> int:
         incident = body["data"]["incident"]
-        return 503 if incident["title"] == "Webhook test: retried" and not receiver.about(incident["reference"]) else 200
+        return (
+            503 if incident["title"] == "Webhook test: retried" and not receiver.about(incident["reference"]) else 200
+        )
 
     receiver = WebhookReceiver(refuse_the_first_about_the_retried_one)
     try:
-        assert http("PUT", f"{api}/admin/webhooks/rx-flaky", {"id": "rx-flaky", "url": receiver.url}, as_="carol")[0] == 201
+        assert (
+            http("PUT", f"{api}/admin/webhooks/rx-flaky", {"id": "rx-flaky", "url": receiver.url}, as_="carol")[0]
+            == 201
+        )
 
         # A subscription reaches the webhooks function within its directory cache's life (15 s): incidents are opened
         # until one of their events reaches the receiver.
         def reached() -> bool:
             if not receiver.got:
-                http("POST", f"{api}/incidents", {"title": "Webhook test: subscribed yet?", "service": "checkout"}, as_="erin")
+                http(
+                    "POST",
+                    f"{api}/incidents",
+                    {"title": "Webhook test: subscribed yet?", "service": "checkout"},
+                    as_="erin",
+                )
             return bool(receiver.got)
 
         wait_for("the subscription in effect", reached, 40, interval=2)
-        _, incident = http("POST", f"{api}/incidents", {"title": "Webhook test: retried", "service": "checkout"}, as_="erin")
+        _, incident = http(
+            "POST", f"{api}/incidents", {"title": "Webhook test: retried", "service": "checkout"}, as_="erin"
+        )
 
         def retried() -> list[str] | None:  # (the first retry waits 5 s, Standard Webhooks' schedule, unscaled)
             got = receiver.about(incident["reference"])
             first_id = got[0][0]["webhook-id"] if got else None
-            return [s for h, _, s in got if h["webhook-id"] == first_id] if got and got[0][2] == 503 and any(
-                s == 200 and h["webhook-id"] == first_id for h, _, s in got) else None
+            return (
+                [s for h, _, s in got if h["webhook-id"] == first_id]
+                if got and got[0][2] == 503 and any(s == 200 and h["webhook-id"] == first_id for h, _, s in got)
+                else None
+            )
 
         assert wait_for("the refused delivery made again, with its id", retried, 45)[:2] == [503, 200]
     finally:
@@ -87,26 +111,45 @@ def test_a_failing_receiver_gets_the_event_again_with_the_same_id(local_pipeline
 
 def test_an_event_dead_lettered_with_its_reason_is_delivered_once_replayed(local_pipeline: RunningPipeline) -> None:
     api = local_pipeline.api_url
-    receiver = WebhookReceiver(lambda body, _: 410 if body["data"]["incident"]["title"] == "Webhook test: gone" else 200)
+    receiver = WebhookReceiver(
+        lambda body, _: 410 if body["data"]["incident"]["title"] == "Webhook test: gone" else 200
+    )
     try:
-        assert http("PUT", f"{api}/admin/webhooks/rx-gone", {"id": "rx-gone", "url": receiver.url}, as_="carol")[0] == 201
+        assert (
+            http("PUT", f"{api}/admin/webhooks/rx-gone", {"id": "rx-gone", "url": receiver.url}, as_="carol")[0] == 201
+        )
 
         def reached() -> bool:  # (as above: the subscription takes effect within 15 s)
             if not receiver.got:
-                http("POST", f"{api}/incidents", {"title": "Webhook test: subscribed yet?", "service": "checkout"}, as_="erin")
+                http(
+                    "POST",
+                    f"{api}/incidents",
+                    {"title": "Webhook test: subscribed yet?", "service": "checkout"},
+                    as_="erin",
+                )
             return bool(receiver.got)
 
         wait_for("the subscription in effect", reached, 40, interval=2)
-        _, incident = http("POST", f"{api}/incidents", {"title": "Webhook test: gone", "service": "checkout"}, as_="erin")
+        _, incident = http(
+            "POST", f"{api}/incidents", {"title": "Webhook test: gone", "service": "checkout"}, as_="erin"
+        )
         reference = incident["reference"]
         wait_for("refused with 410", lambda: any(s == 410 for _, _, s in receiver.about(reference)), 30)
         # 410 Gone: dead-lettered at once, with the reason (the local runtime's view of the DLQs)
-        wait_for("dead-lettered", lambda: any(reference in str(m.get("reason")) for m in
-                                              http("GET", f"{api}/_local/dead-letters")[1]["queues"]["webhooks-dlq"]["messages"]), 30)
+        wait_for(
+            "dead-lettered",
+            lambda: any(
+                reference in str(m.get("reason"))
+                for m in http("GET", f"{api}/_local/dead-letters")[1]["queues"]["webhooks-dlq"]["messages"]
+            ),
+            30,
+        )
 
         receiver.answer = lambda _body, _receiver: 200  # the receiver is back
         status, replayed = http("POST", f"{api}/admin/webhooks/dead-letters/replay", as_="carol")
-        assert status == 200 and replayed["replayed"] >= 1 and any("answered 410" in r for r in replayed["reasons"]), replayed
+        assert status == 200 and replayed["replayed"] >= 1 and any("answered 410" in r for r in replayed["reasons"]), (
+            replayed
+        )
         assert http("POST", f"{api}/admin/webhooks/dead-letters/replay", as_="alice")[0] == 403
 
         def refused_and_taken() -> bool:  # every refused event, under its own id, now taken

@@ -17,6 +17,8 @@ from bench.faults_load import INVARIANTS, SMALL, run_load
 # Bounded generously: on a busy 2-core machine a run takes several times its ~80 s (only a hang reaches this)
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(1200)]
 SEED = 7
+
+
 @pytest.fixture(scope="module")
 def without_faults() -> dict[str, Any]:
     return run_load(0.0, SEED, SMALL, deadline_seconds=900)
@@ -37,7 +39,11 @@ def test_without_faults_the_harness_counts_every_invariant_at_zero(without_fault
     # lands between a page's email and its SMS stops the SMS (never the email: it is first)
     details = result["details"]
     assert details["sms_held_for_digests"] > 0  # the storm does reach the digest
-    assert 0 <= 2 * SMALL.incidents_expected - details["messages_in_outbox"] - details["sms_held_for_digests"] <= SMALL.acks
+    assert (
+        0
+        <= 2 * SMALL.incidents_expected - details["messages_in_outbox"] - details["sms_held_for_digests"]
+        <= SMALL.acks
+    )
     # (acknowledgements go out once their page is seen, within the run's deadline: on a loaded machine a few may not)
     assert result["details"]["acknowledged"] >= SMALL.acks // 2
     assert details["email_replies_sent"] == SMALL.replies  # every reply was sent, so their invariant counted something
@@ -49,7 +55,13 @@ def test_the_faulted_run_was_meaningful(under_faults: dict[str, Any]) -> None:
     eligible = details["faults"]["eligible_calls"]
     # ~10 % of the handlers' calls, every kind of fault, and the acknowledgements really sent
     assert 0.07 * eligible <= under_faults["faults_injected"] <= 0.13 * eligible, details["faults"]
-    assert set(details["faults"]["by_kind"]) == {"throttling", "internal_error", "service_unavailable", "connection_error", "read_timeout_after_effect"}
+    assert set(details["faults"]["by_kind"]) == {
+        "throttling",
+        "internal_error",
+        "service_unavailable",
+        "connection_error",
+        "read_timeout_after_effect",
+    }
     assert details["acknowledged"] >= SMALL.acks // 2  # (an incident never paged is never acknowledged)
     assert details["email_replies_sent"] == SMALL.replies  # (a reply goes once its incident was paged)
 

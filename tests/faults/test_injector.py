@@ -21,7 +21,11 @@ REGION = "us-east-1"
 
 @pytest.fixture
 def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    for name, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": REGION}.items():
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": REGION,
+    }.items():
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     with mock_aws():
@@ -51,7 +55,9 @@ def queue() -> tuple[object, str]:
 
 
 def messages_in(url: str) -> int:
-    attributes = boto3.client("sqs", region_name=REGION).get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"])
+    attributes = boto3.client("sqs", region_name=REGION).get_queue_attributes(
+        QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"]
+    )
     return int(attributes["Attributes"]["ApproximateNumberOfMessages"])
 
 
@@ -107,8 +113,10 @@ def test_calls_outside_a_handler_are_never_faulted(aws: None, injector) -> None:
 
 def test_pynamodb_clients_are_hooked_too(aws: None, injector) -> None:
     boto3.client("dynamodb", region_name=REGION).create_table(
-        TableName="t", BillingMode="PAY_PER_REQUEST",
-        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}], AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        TableName="t",
+        BillingMode="PAY_PER_REQUEST",
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
     )
     faults = injector(("throttling",))
     connection = Connection(region=REGION)
@@ -129,8 +137,11 @@ def test_a_delivered_email_never_gets_a_timeout_after_it(aws: None, injector) ->
     ses = botocore.session.get_session().create_client("ses", region_name=REGION)
 
     with handler_scope("notify"):
-        ses.send_email(Source="firebell@example.com", Destination={"ToAddresses": ["a@example.com"]},
-                       Message={"Subject": {"Data": "s"}, "Body": {"Text": {"Data": "b"}}})
+        ses.send_email(
+            Source="firebell@example.com",
+            Destination={"ToAddresses": ["a@example.com"]},
+            Message={"Subject": {"Data": "s"}, "Body": {"Text": {"Data": "b"}}},
+        )
 
     assert faults.snapshot()["faults_injected"] == 0 and faults.snapshot()["eligible_calls"] == 1
 

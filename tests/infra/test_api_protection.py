@@ -41,8 +41,13 @@ def method_settings(stage: dict[str, Any]) -> dict[tuple[str, str], dict[str, An
 
 
 def apig3_reasons(resources: dict[str, Any], logical_id: str | None = None) -> list[str]:
-    return [s["reason"] for k, r in resources.items() if logical_id in (None, k)
-            for s in r.get("Metadata", {}).get("cdk_nag", {}).get("rules_to_suppress", []) if s["id"] == "AwsSolutions-APIG3"]
+    return [
+        s["reason"]
+        for k, r in resources.items()
+        if logical_id in (None, k)
+        for s in r.get("Metadata", {}).get("cdk_nag", {}).get("rules_to_suppress", [])
+        if s["id"] == "AwsSolutions-APIG3"
+    ]
 
 
 def test_every_public_method_has_its_own_throttle_below_the_stage_s(resources: dict[str, Any]) -> None:
@@ -52,17 +57,28 @@ def test_every_public_method_has_its_own_throttle_below_the_stage_s(resources: d
         settings = method_settings(stage)
         # Given the stage-wide throttle, for the authorized routes
         stage_wide = settings[("/*", "*")]
-        assert (stage_wide["ThrottlingRateLimit"], stage_wide["ThrottlingBurstLimit"]) == (STAGE_THROTTLE.rate_per_second, STAGE_THROTTLE.burst)
+        assert (stage_wide["ThrottlingRateLimit"], stage_wide["ThrottlingBurstLimit"]) == (
+            STAGE_THROTTLE.rate_per_second,
+            STAGE_THROTTLE.burst,
+        )
         # Then each public route's method has its own, lower, as the topology says (paths escaped as API Gateway wants)
         assert PUBLIC_METHODS
         for route, method in PUBLIC_METHODS:
             own = settings[("/" + route.path.replace("/", "~1"), method)]
-            assert (own["ThrottlingRateLimit"], own["ThrottlingBurstLimit"]) == (route.throttle.rate_per_second, route.throttle.burst)
-            assert own["ThrottlingRateLimit"] < STAGE_THROTTLE.rate_per_second and own["ThrottlingBurstLimit"] < STAGE_THROTTLE.burst
+            assert (own["ThrottlingRateLimit"], own["ThrottlingBurstLimit"]) == (
+                route.throttle.rate_per_second,
+                route.throttle.burst,
+            )
+            assert (
+                own["ThrottlingRateLimit"] < STAGE_THROTTLE.rate_per_second
+                and own["ThrottlingBurstLimit"] < STAGE_THROTTLE.burst
+            )
         assert len(settings) == 1 + len(PUBLIC_METHODS)
 
 
-def test_without_the_waf_flag_there_is_no_web_acl_and_apig3_says_why(synthesized: Synthesized, resources: dict[str, Any]) -> None:
+def test_without_the_waf_flag_there_is_no_web_acl_and_apig3_says_why(
+    synthesized: Synthesized, resources: dict[str, Any]
+) -> None:
     assert not [r for r in resources.values() if r["Type"].startswith("AWS::WAFv2::")]
     # Given each API's own reason, naming what refuses unauthenticated requests on its other routes
     refusers = {
@@ -86,7 +102,9 @@ def test_no_function_is_told_it_is_the_local_runtime(resources: dict[str, Any]) 
 
 
 def test_a_config_with_only_demo_keys_warns_at_synth(synthesized: Synthesized) -> None:
-    warnings = Annotations.from_stack(synthesized.stack).find_warning("*", Match.string_like_regexp(f".*{DEMO_KEYS_WARNING}.*"))
+    warnings = Annotations.from_stack(synthesized.stack).find_warning(
+        "*", Match.string_like_regexp(f".*{DEMO_KEYS_WARNING}.*")
+    )
     assert len(warnings) == 1 and "python -m firebell.keys new" in warnings[0].entry.data
 
 
@@ -102,22 +120,32 @@ def with_waf() -> Iterator[tuple[dict[str, Any], list[Any]]]:
 
 def test_the_waf_flag_adds_a_per_ip_rate_rule_on_the_public_routes(with_waf: tuple[dict[str, Any], list[Any]]) -> None:
     resources, nag_errors = with_waf
-    (acl_id, acl), = of_type(resources, "AWS::WAFv2::WebACL").items()
+    ((acl_id, acl),) = of_type(resources, "AWS::WAFv2::WebACL").items()
     properties = acl["Properties"]
     assert properties["Scope"] == "REGIONAL" and properties["DefaultAction"] == {"Allow": {}}
     (rule,) = properties["Rules"]
     rate = rule["Statement"]["RateBasedStatement"]
-    assert (rate["AggregateKeyType"], rate["Limit"], rate["EvaluationWindowSec"]) == ("IP", WAF_PUBLIC_LIMIT, WAF_WINDOW_SECONDS)
+    assert (rate["AggregateKeyType"], rate["Limit"], rate["EvaluationWindowSec"]) == (
+        "IP",
+        WAF_PUBLIC_LIMIT,
+        WAF_WINDOW_SECONDS,
+    )
     assert rule["Action"] == {"Block": {"CustomResponse": {"ResponseCode": 429}}}
     # Scoped to every public route's path (and nothing else)
-    searched = {s["ByteMatchStatement"]["SearchString"] for s in rate["ScopeDownStatement"]["OrStatement"]["Statements"]}
+    searched = {
+        s["ByteMatchStatement"]["SearchString"] for s in rate["ScopeDownStatement"]["OrStatement"]["Statements"]
+    }
     assert searched == {route.path.split("{")[0] for route in API.trigger.public_routes}
     # And associated with both APIs' stages (one ACL, one fee): the machine API's and the people API's
     associations = of_type(resources, "AWS::WAFv2::WebACLAssociation").values()
     assert all(a["Properties"]["WebACLArn"] == {"Fn::GetAtt": [acl_id, "Arn"]} for a in associations)
     stage_ids = set(of_type(resources, "AWS::ApiGateway::Stage"))
-    associated = {part["Ref"] for a in associations for part in a["Properties"]["ResourceArn"]["Fn::Join"][1]
-                  if isinstance(part, dict) and part.get("Ref") in stage_ids}
+    associated = {
+        part["Ref"]
+        for a in associations
+        for part in a["Properties"]["ResourceArn"]["Fn::Join"][1]
+        if isinstance(part, dict) and part.get("Ref") in stage_ids
+    }
     assert len(associations) == len(stage_ids) == 2 and associated == stage_ids
 
 

@@ -25,7 +25,12 @@ Resources = dict[str, dict[str, Any]]
 CACHING_OPTIMIZED = "658327ea-f89d-4fab-a63d-7e88639e58f6"
 CACHING_DISABLED = "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"
 ALL_VIEWER_EXCEPT_HOST_HEADER = "b689b0a8-53d0-40ab-baf2-68738e2966ac"
-BLOCK_ALL = {"BlockPublicAcls": True, "BlockPublicPolicy": True, "IgnorePublicAcls": True, "RestrictPublicBuckets": True}
+BLOCK_ALL = {
+    "BlockPublicAcls": True,
+    "BlockPublicPolicy": True,
+    "IgnorePublicAcls": True,
+    "RestrictPublicBuckets": True,
+}
 
 
 def of_type(resources: Resources, cfn_type: str) -> Resources:
@@ -48,7 +53,11 @@ def flatten(value: Any) -> str:
 
 
 def _policy_of(resources: Resources, bucket_id: str) -> list[dict[str, Any]]:
-    (policy,) = [p for p in of_type(resources, "AWS::S3::BucketPolicy").values() if p["Properties"]["Bucket"] == {"Ref": bucket_id}]
+    (policy,) = [
+        p
+        for p in of_type(resources, "AWS::S3::BucketPolicy").values()
+        if p["Properties"]["Bucket"] == {"Ref": bucket_id}
+    ]
     return policy["Properties"]["PolicyDocument"]["Statement"]
 
 
@@ -56,7 +65,9 @@ def _policy_of(resources: Resources, bucket_id: str) -> list[dict[str, Any]]:
 
 
 @pytest.mark.parametrize("bucket", ["bucket", "log_bucket"])
-def test_buckets_are_private_encrypted_and_ssl_only(synthesized: Synthesized, resources: Resources, bucket: str) -> None:
+def test_buckets_are_private_encrypted_and_ssl_only(
+    synthesized: Synthesized, resources: Resources, bucket: str
+) -> None:
     bucket_id = synthesized.logical_id(getattr(synthesized.stack.console, bucket))
     properties = resources[bucket_id]["Properties"]
     assert properties["BucketEncryption"]["ServerSideEncryptionConfiguration"] == [
@@ -75,7 +86,9 @@ def test_only_the_distribution_reads_the_console_bucket(synthesized: Synthesized
     assert allow["Principal"] == {"Service": "cloudfront.amazonaws.com"}
     assert allow["Action"] == "s3:GetObject"
     assert {"Ref": distribution_id} in allow["Condition"]["StringEquals"]["AWS:SourceArn"]["Fn::Join"][1]
-    assert resources[bucket_id]["Properties"]["OwnershipControls"] == {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]}
+    assert resources[bucket_id]["Properties"]["OwnershipControls"] == {
+        "Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]
+    }
     # And its own access is logged, to the log bucket
     logging = resources[bucket_id]["Properties"]["LoggingConfiguration"]
     assert logging["DestinationBucketName"] == {"Ref": synthesized.logical_id(console.log_bucket)}
@@ -84,13 +97,19 @@ def test_only_the_distribution_reads_the_console_bucket(synthesized: Synthesized
 # --- the distribution --------------------------------------------------------------------------------------
 
 
-def test_the_distribution_reads_the_bucket_through_origin_access_control(synthesized: Synthesized, resources: Resources, config: dict[str, Any]) -> None:
+def test_the_distribution_reads_the_bucket_through_origin_access_control(
+    synthesized: Synthesized, resources: Resources, config: dict[str, Any]
+) -> None:
     bucket_id = synthesized.logical_id(synthesized.stack.console.bucket)
     (origin,) = [o for o in config["Origins"] if o["DomainName"] == {"Fn::GetAtt": [bucket_id, "RegionalDomainName"]}]
     assert origin["S3OriginConfig"] == {"OriginAccessIdentity": ""}  # no legacy OAI
     oac_id = origin["OriginAccessControlId"]["Fn::GetAtt"][0]
     oac = resources[oac_id]["Properties"]["OriginAccessControlConfig"]
-    assert (oac["OriginAccessControlOriginType"], oac["SigningBehavior"], oac["SigningProtocol"]) == ("s3", "always", "sigv4")
+    assert (oac["OriginAccessControlOriginType"], oac["SigningBehavior"], oac["SigningProtocol"]) == (
+        "s3",
+        "always",
+        "sigv4",
+    )
     assert config["DefaultCacheBehavior"]["TargetOriginId"] == origin["Id"]
 
 
@@ -104,7 +123,9 @@ def test_the_distribution_serves_https_only_with_index_html_at_the_root(config: 
         assert custom["OriginProtocolPolicy"] == "https-only" and custom["OriginSSLProtocols"] == ["TLSv1.2"]
 
 
-def test_every_response_carries_the_security_headers(synthesized: Synthesized, resources: Resources, config: dict[str, Any]) -> None:
+def test_every_response_carries_the_security_headers(
+    synthesized: Synthesized, resources: Resources, config: dict[str, Any]
+) -> None:
     behaviors = [config["DefaultCacheBehavior"], *config["CacheBehaviors"]]
     (policy_id,) = {b["ResponseHeadersPolicyId"]["Ref"] for b in behaviors}
     headers = resources[policy_id]["Properties"]["ResponseHeadersPolicyConfig"]["SecurityHeadersConfig"]
@@ -114,14 +135,23 @@ def test_every_response_carries_the_security_headers(synthesized: Synthesized, r
     assert headers["ReferrerPolicy"]["ReferrerPolicy"] == "no-referrer"
     # The CSP lets the console run only its own files, and fetch only itself, the hosted UI (the OAuth token
     # exchange) and Cognito's user API (MFA set-up)
-    csp = dict(d.strip().split(" ", 1) for d in flatten(headers["ContentSecurityPolicy"]["ContentSecurityPolicy"]).split(";"))
+    csp = dict(
+        d.strip().split(" ", 1) for d in flatten(headers["ContentSecurityPolicy"]["ContentSecurityPolicy"]).split(";")
+    )
     domain = "${" + synthesized.logical_id(synthesized.stack.people.domain) + "}"
-    assert csp["connect-src"] == f"'self' https://{domain}.auth.${{AWS::Region}}.amazoncognito.com https://cognito-idp.${{AWS::Region}}.${{AWS::URLSuffix}}"
-    assert csp["default-src"] == csp["script-src"] == csp["style-src"] == csp["base-uri"] == csp["form-action"] == "'self'"
+    assert (
+        csp["connect-src"]
+        == f"'self' https://{domain}.auth.${{AWS::Region}}.amazoncognito.com https://cognito-idp.${{AWS::Region}}.${{AWS::URLSuffix}}"
+    )
+    assert (
+        csp["default-src"] == csp["script-src"] == csp["style-src"] == csp["base-uri"] == csp["form-action"] == "'self'"
+    )
     assert csp["frame-ancestors"] == csp["object-src"] == "'none'"
 
 
-def test_api_paths_go_to_the_people_api_uncached_with_the_caller_s_headers(synthesized: Synthesized, config: dict[str, Any]) -> None:
+def test_api_paths_go_to_the_people_api_uncached_with_the_caller_s_headers(
+    synthesized: Synthesized, config: dict[str, Any]
+) -> None:
     (behavior,) = config["CacheBehaviors"]
     assert behavior["PathPattern"] == f"{API_PATH}/*"
     assert behavior["CachePolicyId"] == CACHING_DISABLED
@@ -136,7 +166,9 @@ def test_api_paths_go_to_the_people_api_uncached_with_the_caller_s_headers(synth
     assert association["EventType"] == "viewer-request"
 
 
-def test_console_pages_are_cached_and_fall_back_to_index_html_without_custom_error_responses(config: dict[str, Any]) -> None:
+def test_console_pages_are_cached_and_fall_back_to_index_html_without_custom_error_responses(
+    config: dict[str, Any],
+) -> None:
     default = config["DefaultCacheBehavior"]
     assert default["CachePolicyId"] == CACHING_OPTIMIZED
     (association,) = default["FunctionAssociations"]
@@ -145,7 +177,9 @@ def test_console_pages_are_cached_and_fall_back_to_index_html_without_custom_err
     assert "CustomErrorResponses" not in config
 
 
-def test_the_functions_in_the_template_are_the_module_s(synthesized: Synthesized, resources: Resources, config: dict[str, Any]) -> None:
+def test_the_functions_in_the_template_are_the_module_s(
+    synthesized: Synthesized, resources: Resources, config: dict[str, Any]
+) -> None:
     functions = {k: r["Properties"] for k, r in of_type(resources, "AWS::CloudFront::Function").items()}
     by_behavior = {
         "default": config["DefaultCacheBehavior"]["FunctionAssociations"][0]["FunctionARN"]["Fn::GetAtt"][0],
@@ -168,9 +202,25 @@ def _run(code: str, uris: list[str]) -> list[str]:
 
 
 def test_client_side_routes_get_index_html_and_files_stay_files() -> None:
-    uris = ["/", "/incidents", "/incidents/01J0ABC", "/oncall/", "/index.html", "/app.js", "/config.json", "/assets/app.css"]
+    uris = [
+        "/",
+        "/incidents",
+        "/incidents/01J0ABC",
+        "/oncall/",
+        "/index.html",
+        "/app.js",
+        "/config.json",
+        "/assets/app.css",
+    ]
     assert _run(SPA_FALLBACK, uris) == [
-        "/index.html", "/index.html", "/index.html", "/index.html", "/index.html", "/app.js", "/config.json", "/assets/app.css"
+        "/index.html",
+        "/index.html",
+        "/index.html",
+        "/index.html",
+        "/index.html",
+        "/app.js",
+        "/config.json",
+        "/assets/app.css",
     ]
 
 
@@ -179,7 +229,9 @@ def test_the_api_prefix_is_stripped_before_the_people_api_sees_the_path() -> Non
     assert _run(STRIP_API_PREFIX, uris) == ["/incidents", "/incidents/01J0ABC/ack", "/", "/auth/me"]
 
 
-def test_cloudfront_and_the_bucket_log_to_the_log_bucket(synthesized: Synthesized, resources: Resources, config: dict[str, Any]) -> None:
+def test_cloudfront_and_the_bucket_log_to_the_log_bucket(
+    synthesized: Synthesized, resources: Resources, config: dict[str, Any]
+) -> None:
     log_bucket = synthesized.logical_id(synthesized.stack.console.log_bucket)
     assert config["Logging"]["Bucket"] == {"Fn::GetAtt": [log_bucket, "RegionalDomainName"]}
     rules = resources[log_bucket]["Properties"]["LifecycleConfiguration"]["Rules"]
@@ -201,7 +253,9 @@ INLINE = re.compile(r"<script(?![^>]*\bsrc=)[^>]*>|<style\b|\sstyle=|\son[a-z]+=
 def test_the_console_pages_have_nothing_inline_that_the_csp_would_block() -> None:
     pages = sorted(CONSOLE_DIR.rglob("*.html"))
     assert CONSOLE_DIR / "index.html" in pages
-    assert {page.name: INLINE.findall(page.read_text(encoding="utf-8")) for page in pages} == {page.name: [] for page in pages}
+    assert {page.name: INLINE.findall(page.read_text(encoding="utf-8")) for page in pages} == {
+        page.name: [] for page in pages
+    }
 
 
 def test_the_inline_check_finds_what_the_csp_blocks() -> None:
@@ -231,7 +285,9 @@ def _staged(synthesized: Synthesized, object_key: str) -> Path:
 
 def test_config_json_tells_the_console_how_to_sign_in_and_where_the_api_is(synthesized: Synthesized) -> None:
     deployment = _deployment(synthesized)
-    (index,) = [i for i, key in enumerate(deployment["SourceObjectKeys"]) if (_staged(synthesized, key) / CONFIG_KEY).exists()]
+    (index,) = [
+        i for i, key in enumerate(deployment["SourceObjectKeys"]) if (_staged(synthesized, key) / CONFIG_KEY).exists()
+    ]
     text = (_staged(synthesized, deployment["SourceObjectKeys"][index]) / CONFIG_KEY).read_text(encoding="utf-8")
     markers = deployment["SourceMarkers"][index]
     # Each deploy-time value is a marker the deployment replaces with the JSON string CloudFormation resolves
@@ -250,7 +306,13 @@ def test_config_json_tells_the_console_how_to_sign_in_and_where_the_api_is(synth
     assert config["cli_redirect_uri"] in synthesized.resource(people.cli_client)["Properties"]["CallbackURLs"]
     assert {"Ref": synthesized.logical_id(people.domain)} in value("sign_in_url")
     assert {"Ref": "AWS::Region"} in value("region")
-    assert value("user_api_url") == ['"https://cognito-idp.', {"Ref": "AWS::Region"}, ".", {"Ref": "AWS::URLSuffix"}, '"']
+    assert value("user_api_url") == [
+        '"https://cognito-idp.',
+        {"Ref": "AWS::Region"},
+        ".",
+        {"Ref": "AWS::URLSuffix"},
+        '"',
+    ]
     distribution = {"Fn::GetAtt": [synthesized.logical_id(console.distribution), "DomainName"]}
     assert value("redirect_uri") == value("logout_uri") == ['"https://', distribution, '/"']
     # Same-origin API, the scopes the clients allow, no IdP without -c firebell:idp
@@ -260,4 +322,6 @@ def test_config_json_tells_the_console_how_to_sign_in_and_where_the_api_is(synth
 
 def test_the_console_url_is_an_output(synthesized: Synthesized) -> None:
     distribution = synthesized.logical_id(synthesized.stack.console.distribution)
-    assert synthesized.json["Outputs"]["ConsoleUrl"]["Value"] == {"Fn::Join": ["", ["https://", {"Fn::GetAtt": [distribution, "DomainName"]}]]}
+    assert synthesized.json["Outputs"]["ConsoleUrl"]["Value"] == {
+        "Fn::Join": ["", ["https://", {"Fn::GetAtt": [distribution, "DomainName"]}]]
+    }

@@ -35,10 +35,18 @@ def test_no_value_means_no_provider() -> None:
 
 def test_one_provider_as_json_with_the_usual_email_claims() -> None:
     (saml,) = parse(json.dumps(SAML))
-    assert (saml.type, saml.name, saml.metadata_url, saml.email_attribute) == ("saml", "Okta", SAML["metadata_url"], SAML_EMAIL)
+    assert (saml.type, saml.name, saml.metadata_url, saml.email_attribute) == (
+        "saml",
+        "Okta",
+        SAML["metadata_url"],
+        SAML_EMAIL,
+    )
     (oidc,) = parse(OIDC)  # as cdk.json would hold it: already an object
     assert (oidc.issuer, oidc.client_id, oidc.client_secret_id, oidc.client_secret_field) == (
-        OIDC["issuer"], OIDC["client_id"], "firebell/entra-client", "secret"
+        OIDC["issuer"],
+        OIDC["client_id"],
+        "firebell/entra-client",
+        "secret",
     )
     assert oidc.email_attribute == OIDC_EMAIL and oidc.identifiers == ("acme.example",)
 
@@ -87,12 +95,17 @@ def federated() -> Iterator[Synthesized]:
 
 
 def providers(synthesized: Synthesized) -> dict[str, dict[str, Any]]:
-    return {r["Properties"]["ProviderName"]: r for r in synthesized.json["Resources"].values()
-            if r["Type"] == "AWS::Cognito::UserPoolIdentityProvider"}
+    return {
+        r["Properties"]["ProviderName"]: r
+        for r in synthesized.json["Resources"].values()
+        if r["Type"] == "AWS::Cognito::UserPoolIdentityProvider"
+    }
 
 
 def clients(synthesized: Synthesized) -> list[dict[str, Any]]:
-    return [synthesized.resource(c) for c in (synthesized.stack.people.console_client, synthesized.stack.people.cli_client)]
+    return [
+        synthesized.resource(c) for c in (synthesized.stack.people.console_client, synthesized.stack.people.cli_client)
+    ]
 
 
 def test_without_the_context_people_sign_in_with_the_pool_only(synthesized: Synthesized) -> None:
@@ -121,8 +134,10 @@ def test_an_oidc_provider_reads_its_secret_from_secrets_manager_at_deploy_time(f
 
 
 def test_the_clients_offer_the_providers_and_may_write_what_they_map(federated: Synthesized) -> None:
-    ids = {name: next(k for k, r in federated.json["Resources"].items() if r is resource)
-           for name, resource in providers(federated).items()}
+    ids = {
+        name: next(k for k, r in federated.json["Resources"].items() if r is resource)
+        for name, resource in providers(federated).items()
+    }
     for client in clients(federated):
         assert client["Properties"]["SupportedIdentityProviders"] == ["COGNITO", "Okta", "Entra"]
         # Created after the providers (Cognito refuses a client naming a provider it does not have yet)

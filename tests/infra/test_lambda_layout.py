@@ -30,5 +30,7 @@ def test_the_function_imports_from_its_own_asset_and_the_layer(spec, tmp_path):
     module = spec.handler.rsplit(".", 1)[0]
     probe = PROBE.format(code=str(spec.code_dir), layer=str(LAYER), module=module)
     # -I: isolated (no cwd, no user site); run from an empty folder so the repository is not importable.
-    done = subprocess.run([sys.executable, "-I", "-c", probe], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-I", "-c", probe], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120
+    )
     assert done.returncode == 0, done.stderr

@@ -100,7 +100,9 @@ def test_real_layer_build(tmp_path: Path) -> None:
     compiled = {p.parent.parent / (p.name.split(".")[0] + ".py") for p in site.rglob("__pycache__/*.cpython-311.pyc")}
     assert sources and not [p for p in sources if p not in compiled and p.stat().st_size], "modules without bytecode"
     header = (site / "firebell" / "__pycache__" / "wiring.cpython-311.pyc").read_bytes()[:8]
-    assert header[:4] == importlib.util.MAGIC_NUMBER and int.from_bytes(header[4:8], "little") == 0b01  # hash-based, unchecked
+    assert (
+        header[:4] == importlib.util.MAGIC_NUMBER and int.from_bytes(header[4:8], "little") == 0b01
+    )  # hash-based, unchecked
     # And the functions can load the config from where FIREBELL_CONFIG_DIR points (/opt/firebell/config)
     assert load_config(tmp_path / "firebell" / "config").directory.notifications.sender
     # And botocore keeps the models of the services firebell calls, and only those
@@ -143,7 +145,9 @@ def test_pruned_botocore_data_keeps_the_services_models_endpoints_and_every_regi
         model = json.dumps({"metadata": {"endpointPrefix": prefix}}).encode()
         (tmp_path / service / "2020-01-01" / "service-2.json.gz").write_bytes(gzip.compress(model))
     regions = {"us-east-1": {"description": "US East (N. Virginia)"}}
-    endpoints = {"partitions": [{"partition": "aws", "regions": regions, "services": {"sns": {}, "states": {}, "ec2": {}}}]}
+    endpoints = {
+        "partitions": [{"partition": "aws", "regions": regions, "services": {"sns": {}, "states": {}, "ec2": {}}}]
+    }
     (tmp_path / "endpoints.json").write_text(json.dumps(endpoints))
     (tmp_path / "_retry.json").write_text("{}")
     # When it is pruned to two of them
@@ -167,7 +171,9 @@ def test_a_function_ships_its_modules_with_bytecode_checked_against_them(tmp_pat
     # Then the module ships with its bytecode, hash-checked (the console's editor can change app.py), and no stale cache
     assert sorted(p.name for p in (tmp_path / "out" / "__pycache__").iterdir()) == ["app.cpython-311.pyc"]
     header = (tmp_path / "out" / "__pycache__" / "app.cpython-311.pyc").read_bytes()[:8]
-    assert header[:4] == importlib.util.MAGIC_NUMBER and int.from_bytes(header[4:8], "little") == 0b11  # hash-based, checked
+    assert (
+        header[:4] == importlib.util.MAGIC_NUMBER and int.from_bytes(header[4:8], "little") == 0b11
+    )  # hash-based, checked
     # And the asset's fingerprint follows the code
     (code / "app.py").write_text("def handler(event, context):\n    return 2\n")
     assert bundler.fingerprint() != original

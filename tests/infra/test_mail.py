@@ -29,38 +29,69 @@ def receiving() -> Synthesized:
 
 
 @pytest.mark.parametrize("spec", TOPOLOGY.buckets, ids=lambda b: b.name)
-def test_the_bucket_is_private_encrypted_logged_and_expires(synthesized: Synthesized, resources: Resources, spec: Any) -> None:
+def test_the_bucket_is_private_encrypted_logged_and_expires(
+    synthesized: Synthesized, resources: Resources, spec: Any
+) -> None:
     bucket = synthesized.resource(synthesized.stack.buckets[spec.name])
     properties = bucket["Properties"]
     assert properties["BucketEncryption"]["ServerSideEncryptionConfiguration"] == [
-        {"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]
+        {"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}
+    ]
     assert properties["PublicAccessBlockConfiguration"] == dict.fromkeys(
-        ("BlockPublicAcls", "BlockPublicPolicy", "IgnorePublicAcls", "RestrictPublicBuckets"), True)
-    assert properties["LifecycleConfiguration"] == {"Rules": [{"ExpirationInDays": spec.expire_after_days, "Status": "Enabled"}]}
-    assert properties["LoggingConfiguration"]["DestinationBucketName"] == ref(synthesized.logical_id(synthesized.stack.console.log_bucket))
+        ("BlockPublicAcls", "BlockPublicPolicy", "IgnorePublicAcls", "RestrictPublicBuckets"), True
+    )
+    assert properties["LifecycleConfiguration"] == {
+        "Rules": [{"ExpirationInDays": spec.expire_after_days, "Status": "Enabled"}]
+    }
+    assert properties["LoggingConfiguration"]["DestinationBucketName"] == ref(
+        synthesized.logical_id(synthesized.stack.console.log_bucket)
+    )
     assert bucket["DeletionPolicy"] == "Retain"
     # And it refuses requests without TLS
-    policies = [p for p in of_type(resources, "AWS::S3::BucketPolicy").values()
-                if p["Properties"]["Bucket"] == ref(synthesized.logical_id(synthesized.stack.buckets[spec.name]))]
-    assert any(s["Effect"] == "Deny" and s["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
-               for p in policies for s in p["Properties"]["PolicyDocument"]["Statement"])
+    policies = [
+        p
+        for p in of_type(resources, "AWS::S3::BucketPolicy").values()
+        if p["Properties"]["Bucket"] == ref(synthesized.logical_id(synthesized.stack.buckets[spec.name]))
+    ]
+    assert any(
+        s["Effect"] == "Deny" and s["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+        for p in policies
+        for s in p["Properties"]["PolicyDocument"]["Statement"]
+    )
 
 
 @pytest.mark.parametrize("spec", TOPOLOGY.buckets, ids=lambda b: b.name)
-def test_new_objects_under_the_prefix_are_announced_on_the_queue_it_names(synthesized: Synthesized, resources: Resources,
-                                                                          spec: Any) -> None:
+def test_new_objects_under_the_prefix_are_announced_on_the_queue_it_names(
+    synthesized: Synthesized, resources: Resources, spec: Any
+) -> None:
     stack = synthesized.stack
     bucket = synthesized.resource(stack.buckets[spec.name])
     queue_id = synthesized.logical_id(stack.queues[spec.notify_queue])
-    assert bucket["Properties"]["NotificationConfiguration"] == {"QueueConfigurations": [{
-        "Event": "s3:ObjectCreated:*", "Queue": arn_of(queue_id),
-        "Filter": {"S3Key": {"Rules": [{"Name": "prefix", "Value": spec.prefix}]}}}]}
+    assert bucket["Properties"]["NotificationConfiguration"] == {
+        "QueueConfigurations": [
+            {
+                "Event": "s3:ObjectCreated:*",
+                "Queue": arn_of(queue_id),
+                "Filter": {"S3Key": {"Rules": [{"Name": "prefix", "Value": spec.prefix}]}},
+            }
+        ]
+    }
     # And S3 may send to the queue for this bucket alone (named as the bucket is, not by reference: S3 checks the
     # permission when the notification is set, so the queue's policy comes first)
-    (policy_id, policy), = [(k, p) for k, p in of_type(resources, "AWS::SQS::QueuePolicy").items() if ref(queue_id) in p["Properties"]["Queues"]]
-    (grant,) = [s for s in policy["Properties"]["PolicyDocument"]["Statement"] if s.get("Principal") == {"Service": "s3.amazonaws.com"}]
+    ((policy_id, policy),) = [
+        (k, p)
+        for k, p in of_type(resources, "AWS::SQS::QueuePolicy").items()
+        if ref(queue_id) in p["Properties"]["Queues"]
+    ]
+    (grant,) = [
+        s
+        for s in policy["Properties"]["PolicyDocument"]["Statement"]
+        if s.get("Principal") == {"Service": "s3.amazonaws.com"}
+    ]
     assert grant["Action"] == "sqs:SendMessage" and grant["Resource"] == arn_of(queue_id)
-    assert json.dumps(bucket["Properties"]["BucketName"]) in json.dumps(grant["Condition"]["ArnEquals"]["aws:SourceArn"])
+    assert json.dumps(bucket["Properties"]["BucketName"]) in json.dumps(
+        grant["Condition"]["ArnEquals"]["aws:SourceArn"]
+    )
     assert grant["Condition"]["StringEquals"] == {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}
     assert policy_id in bucket["DependsOn"]
 
@@ -68,15 +99,27 @@ def test_new_objects_under_the_prefix_are_announced_on_the_queue_it_names(synthe
 def test_only_the_functions_that_read_mail_may_read_the_bucket(synthesized: Synthesized, resources: Resources) -> None:
     for spec in TOPOLOGY.functions:
         statements = statements_of_role(resources, function_role(synthesized, spec.name))
-        readable = [s for s in statements if any(a.startswith("s3:") for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"]))]
+        readable = [
+            s
+            for s in statements
+            if any(a.startswith("s3:") for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"]))
+        ]
         if not spec.permissions.read_objects:
             assert readable == [], spec.name
             continue
         # GetObject under the prefix, nothing else of S3 (no listing, no writing)
-        assert {a for s in readable for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])} == {"s3:GetObject"}
+        assert {a for s in readable for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])} == {
+            "s3:GetObject"
+        }
         assert allowed(statements, "s3:GetObject") == [
-            {"Fn::Join": ["", [arn_of(synthesized.logical_id(synthesized.stack.buckets[b])), f"/{TOPOLOGY.bucket(b).prefix}*"]]}
-            for b in spec.permissions.read_objects]
+            {
+                "Fn::Join": [
+                    "",
+                    [arn_of(synthesized.logical_id(synthesized.stack.buckets[b])), f"/{TOPOLOGY.bucket(b).prefix}*"],
+                ]
+            }
+            for b in spec.permissions.read_objects
+        ]
     assert [f.name for f in TOPOLOGY.functions if f.permissions.read_objects] == ["mail"]
 
 
@@ -97,14 +140,23 @@ def test_with_it_each_intake_address_has_a_rule_storing_its_mail_in_the_bucket(r
         rule = rules[spec.rule_name(address.address)]["Properties"]
         assert rule["RuleSetName"] == ref(rule_set_id)
         assert rule["Rule"]["Recipients"] == [address.address]
-        assert rule["Rule"]["Actions"] == [{"S3Action": {"BucketName": bucket, "ObjectKeyPrefix": object_prefix(address.address)}}]
+        assert rule["Rule"]["Actions"] == [
+            {"S3Action": {"BucketName": bucket, "ObjectKeyPrefix": object_prefix(address.address)}}
+        ]
         assert rule["Rule"]["ScanEnabled"] is True and rule["Rule"]["TlsPolicy"] == "Require"
     # SES may put objects there, under those prefixes only, for this account
-    statements = [s for p in of_type(resources, "AWS::S3::BucketPolicy").values() if p["Properties"]["Bucket"] == bucket
-                  for s in p["Properties"]["PolicyDocument"]["Statement"] if s.get("Principal") == {"Service": "ses.amazonaws.com"}]
+    statements = [
+        s
+        for p in of_type(resources, "AWS::S3::BucketPolicy").values()
+        if p["Properties"]["Bucket"] == bucket
+        for s in p["Properties"]["PolicyDocument"]["Statement"]
+        if s.get("Principal") == {"Service": "ses.amazonaws.com"}
+    ]
     assert [s["Action"] for s in statements] == ["s3:PutObject"]
-    assert sorted(json.dumps(r) for r in statements[0]["Resource"]) == sorted(json.dumps(
-        {"Fn::Join": ["", [arn_of(bucket["Ref"]), f"/{object_prefix(a.address)}*"]]}) for a in INTAKE.addresses)
+    assert sorted(json.dumps(r) for r in statements[0]["Resource"]) == sorted(
+        json.dumps({"Fn::Join": ["", [arn_of(bucket["Ref"]), f"/{object_prefix(a.address)}*"]]})
+        for a in INTAKE.addresses
+    )
     assert statements[0]["Condition"] == {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}}
     # And the output names the set to activate
     assert receiving.json["Outputs"]["MailRuleSetName"]["Value"] == ref(rule_set_id)

@@ -26,7 +26,9 @@ assert MONITORING is not None
 
 def alarms(resources: Resources) -> dict[str, dict[str, Any]]:
     """Alarm properties by alarm name."""
-    return {a["Properties"]["AlarmName"]: a["Properties"] for a in of_type(resources, "AWS::CloudWatch::Alarm").values()}
+    return {
+        a["Properties"]["AlarmName"]: a["Properties"] for a in of_type(resources, "AWS::CloudWatch::Alarm").values()
+    }
 
 
 def alarms_on(resources: Resources, metric: str, dimension: str, value: Any) -> list[dict[str, Any]]:
@@ -45,9 +47,16 @@ def ops_topic(synthesized: Synthesized) -> str:
 def test_every_dlq_alarms_on_its_first_message(synthesized: Synthesized, resources: Resources, queue: str) -> None:
     dlq = synthesized.stack.queues[TOPOLOGY.dlq_name(queue)]
     (alarm,) = alarms_on(
-        resources, "ApproximateNumberOfMessagesVisible", "QueueName", {"Fn::GetAtt": [synthesized.logical_id(dlq), "QueueName"]}
+        resources,
+        "ApproximateNumberOfMessagesVisible",
+        "QueueName",
+        {"Fn::GetAtt": [synthesized.logical_id(dlq), "QueueName"]},
     )
-    assert (alarm["Namespace"], alarm["ComparisonOperator"], alarm["Threshold"]) == ("AWS/SQS", "GreaterThanThreshold", 0)
+    assert (alarm["Namespace"], alarm["ComparisonOperator"], alarm["Threshold"]) == (
+        "AWS/SQS",
+        "GreaterThanThreshold",
+        0,
+    )
     # A DLQ nobody touches stops reporting while its messages stay: the alarm keeps its state meanwhile
     assert alarm["TreatMissingData"] == "ignore"
     # And ops hear when it is emptied again
@@ -59,9 +68,14 @@ def test_every_dlq_alarms_on_its_first_message(synthesized: Synthesized, resourc
 def test_every_function_alarms_on_errors_and_throttles(
     synthesized: Synthesized, resources: Resources, function: str, metric: str
 ) -> None:
-    (alarm,) = alarms_on(resources, metric, "FunctionName", ref(synthesized.logical_id(synthesized.stack.functions[function])))
+    (alarm,) = alarms_on(
+        resources, metric, "FunctionName", ref(synthesized.logical_id(synthesized.stack.functions[function]))
+    )
     assert (alarm["Namespace"], alarm["Statistic"], alarm["ComparisonOperator"], alarm["Threshold"]) == (
-        "AWS/Lambda", "Sum", "GreaterThanOrEqualToThreshold", 1,
+        "AWS/Lambda",
+        "Sum",
+        "GreaterThanOrEqualToThreshold",
+        1,
     )
     assert alarm["TreatMissingData"] == "notBreaching"  # no invocations, no errors
 
@@ -71,10 +85,16 @@ def test_every_state_machine_alarms_on_failed_timed_out_and_aborted_executions(
     synthesized: Synthesized, resources: Resources, machine: str
 ) -> None:
     arn = ref(synthesized.logical_id(synthesized.stack.state_machines[machine]))
-    watched = {a["MetricName"] for a in alarms(resources).values() if {"Name": "StateMachineArn", "Value": arn} in a.get("Dimensions", [])}
+    watched = {
+        a["MetricName"]
+        for a in alarms(resources).values()
+        if {"Name": "StateMachineArn", "Value": arn} in a.get("Dimensions", [])
+    }
     # ABORTED is normal operation for a machine the pipeline stops on purpose (SLA clocks on hold or resolution,
     # escalation runs on resolution or when a new run supersedes them, reminders of a duty done)
-    expected = {"ExecutionsFailed", "ExecutionsTimedOut"} | (set() if machine in stopped_on_purpose(TOPOLOGY) else {"ExecutionsAborted"})
+    expected = {"ExecutionsFailed", "ExecutionsTimedOut"} | (
+        set() if machine in stopped_on_purpose(TOPOLOGY) else {"ExecutionsAborted"}
+    )
     assert watched == expected
 
 
@@ -119,7 +139,9 @@ def test_heartbeat_schedule_puts_the_heartbeat_alarm_on_the_intake_queue(synthes
     (target,) = rule["Targets"]
     stack = synthesized.stack
     assert target["Arn"] == {"Fn::GetAtt": [synthesized.logical_id(stack.queues[MONITORING.heartbeat.queue]), "Arn"]}
-    assert target["DeadLetterConfig"]["Arn"] == {"Fn::GetAtt": [synthesized.logical_id(stack.queues["intake-dlq"]), "Arn"]}
+    assert target["DeadLetterConfig"]["Arn"] == {
+        "Fn::GetAtt": [synthesized.logical_id(stack.queues["intake-dlq"]), "Arn"]
+    }
     # And what it delivers is, to intake, the reserved heartbeat alarm from this account and region
     assert target["InputTransformer"]["InputPathsMap"] == {"time": "$.time"}
     message = _rendered_input(target["InputTransformer"]["InputTemplate"])
@@ -128,7 +150,9 @@ def test_heartbeat_schedule_puts_the_heartbeat_alarm_on_the_intake_queue(synthes
     assert (alarm.account_id, alarm.region) == ("210987654321", "eu-west-1")
 
 
-def test_an_alarm_for_every_check_and_every_alarm_notifies_only_ops(synthesized: Synthesized, resources: Resources) -> None:
+def test_an_alarm_for_every_check_and_every_alarm_notifies_only_ops(
+    synthesized: Synthesized, resources: Resources
+) -> None:
     rendered = alarms(resources)
     expected = {synthesized.stack.monitoring.alarm_name(c) for c in checks(TOPOLOGY)}
     assert set(rendered) == expected
@@ -159,22 +183,34 @@ def test_ops_topic_subscribers_are_the_config_s_ops_section(synthesized: Synthes
 def test_ops_topic_is_no_input_of_the_pipeline(synthesized: Synthesized, resources: Resources) -> None:
     # No queue (nor anything else of firebell's) subscribes to the ops topic
     assert not [
-        s for s in of_type(resources, "AWS::SNS::Subscription").values()
-        if s["Properties"]["TopicArn"] == ref(ops_topic(synthesized)) and s["Properties"]["Protocol"] not in {"email", "sms"}
+        s
+        for s in of_type(resources, "AWS::SNS::Subscription").values()
+        if s["Properties"]["TopicArn"] == ref(ops_topic(synthesized))
+        and s["Properties"]["Protocol"] not in {"email", "sms"}
     ]
     # And no function may publish to it
     topic_arn = ref(ops_topic(synthesized))
     for policy in of_type(resources, "AWS::IAM::Policy").values():
         for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
-            assert topic_arn not in (statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]])
+            assert topic_arn not in (
+                statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+            )
 
 
-def test_ops_topic_is_encrypted_and_cloudwatch_may_publish_for_this_account_only(synthesized: Synthesized, resources: Resources) -> None:
+def test_ops_topic_is_encrypted_and_cloudwatch_may_publish_for_this_account_only(
+    synthesized: Synthesized, resources: Resources
+) -> None:
     topic = resources[ops_topic(synthesized)]["Properties"]
     assert topic["KmsMasterKeyId"] == {"Fn::GetAtt": [synthesized.logical_id(synthesized.stack.topics_key), "Arn"]}
-    (policy,) = [p for p in of_type(resources, "AWS::SNS::TopicPolicy").values() if ref(ops_topic(synthesized)) in p["Properties"]["Topics"]]
+    (policy,) = [
+        p
+        for p in of_type(resources, "AWS::SNS::TopicPolicy").values()
+        if ref(ops_topic(synthesized)) in p["Properties"]["Topics"]
+    ]
     statements = policy["Properties"]["PolicyDocument"]["Statement"]
     (allow,) = [s for s in statements if s["Effect"] == "Allow"]
     assert allow["Principal"] == {"Service": "cloudwatch.amazonaws.com"} and allow["Action"] == "sns:Publish"
     assert "aws:SourceArn" in allow["Condition"]["ArnLike"]
-    assert any(s["Effect"] == "Deny" and s["Condition"] == {"Bool": {"aws:SecureTransport": "false"}} for s in statements)
+    assert any(
+        s["Effect"] == "Deny" and s["Condition"] == {"Bool": {"aws:SecureTransport": "false"}} for s in statements
+    )

@@ -77,7 +77,12 @@ def test_mfa_is_available_as_an_authenticator_app_only(pool: dict[str, Any]) -> 
 def test_passwords_are_long_and_mixed(pool: dict[str, Any]) -> None:
     policy = pool["Policies"]["PasswordPolicy"]
     assert policy["MinimumLength"] == PASSWORD_MIN_LENGTH >= 12
-    assert policy["RequireLowercase"] and policy["RequireUppercase"] and policy["RequireNumbers"] and policy["RequireSymbols"]
+    assert (
+        policy["RequireLowercase"]
+        and policy["RequireUppercase"]
+        and policy["RequireNumbers"]
+        and policy["RequireSymbols"]
+    )
     assert policy["TemporaryPasswordValidityDays"] <= 7
 
 
@@ -91,7 +96,9 @@ def test_threat_protection_is_enforced_with_explicit_responses(synthesized: Synt
     assert properties["CompromisedCredentialsRiskConfiguration"]["Actions"] == {"EventAction": "BLOCK"}
     actions = properties["AccountTakeoverRiskConfiguration"]["Actions"]
     assert {level: a["EventAction"] for level, a in actions.items()} == {
-        "LowAction": "NO_ACTION", "MediumAction": "MFA_IF_CONFIGURED", "HighAction": "MFA_REQUIRED"
+        "LowAction": "NO_ACTION",
+        "MediumAction": "MFA_IF_CONFIGURED",
+        "HighAction": "MFA_REQUIRED",
     }
 
 
@@ -162,7 +169,16 @@ def test_clients_sign_in_by_authorization_code_only_and_keep_no_secret(synthesiz
 
 def test_the_console_client_returns_to_the_console(synthesized: Synthesized) -> None:
     properties = synthesized.resource(synthesized.stack.people.console_client)["Properties"]
-    console = {"Fn::Join": ["", ["https://", {"Fn::GetAtt": [synthesized.logical_id(synthesized.stack.console.distribution), "DomainName"]}, "/"]]}
+    console = {
+        "Fn::Join": [
+            "",
+            [
+                "https://",
+                {"Fn::GetAtt": [synthesized.logical_id(synthesized.stack.console.distribution), "DomainName"]},
+                "/",
+            ],
+        ]
+    }
     assert properties["CallbackURLs"] == properties["LogoutURLs"] == [console]
 
 
@@ -175,13 +191,17 @@ def test_the_cli_client_returns_to_localhost(synthesized: Synthesized) -> None:
 # --- the people API ----------------------------------------------------------------------------------------
 
 
-def test_every_non_public_people_route_has_the_cognito_authorizer(synthesized: Synthesized, resources: Resources) -> None:
+def test_every_non_public_people_route_has_the_cognito_authorizer(
+    synthesized: Synthesized, resources: Resources
+) -> None:
     api_id = synthesized.logical_id(synthesized.stack.people.api)
-    (authorizer_id, authorizer), = of_type(resources, "AWS::ApiGateway::Authorizer").items()
+    ((authorizer_id, authorizer),) = of_type(resources, "AWS::ApiGateway::Authorizer").items()
     # Given the one authorizer: Cognito, on this API, trusting this stack's user pool, reading the Authorization header
     assert authorizer["Properties"]["Type"] == "COGNITO_USER_POOLS"
     assert authorizer["Properties"]["RestApiId"] == {"Ref": api_id}
-    assert authorizer["Properties"]["ProviderARNs"] == [{"Fn::GetAtt": [synthesized.logical_id(synthesized.stack.people.user_pool), "Arn"]}]
+    assert authorizer["Properties"]["ProviderARNs"] == [
+        {"Fn::GetAtt": [synthesized.logical_id(synthesized.stack.people.user_pool), "Arn"]}
+    ]
     assert authorizer["Properties"]["IdentitySource"] == "method.request.header.Authorization"
     # When walking every method of the people API
     methods = methods_of(resources, api_id)
@@ -189,8 +209,13 @@ def test_every_non_public_people_route_has_the_cognito_authorizer(synthesized: S
     assert {"/", "/{proxy+}"} <= {path for path, _ in guarded}
     # Then each non-public one requires it, and each public one (the topology's) is open, with no authorizer
     for key, method in guarded.items():
-        assert (method["AuthorizationType"], method.get("AuthorizerId")) == ("COGNITO_USER_POOLS", {"Ref": authorizer_id}), key
-        assert "AuthorizationScopes" not in method  # no scopes: API Gateway takes the ID token, whose claims carry email and groups
+        assert (method["AuthorizationType"], method.get("AuthorizerId")) == (
+            "COGNITO_USER_POOLS",
+            {"Ref": authorizer_id},
+        ), key
+        assert (
+            "AuthorizationScopes" not in method
+        )  # no scopes: API Gateway takes the ID token, whose claims carry email and groups
     assert sorted(key for key in methods if key in PUBLIC) == PUBLIC
     for key in PUBLIC:
         assert methods[key]["AuthorizationType"] == "NONE" and "AuthorizerId" not in methods[key], key
@@ -208,13 +233,21 @@ def test_both_apis_offer_the_same_routes(synthesized: Synthesized, resources: Re
 
 def test_no_or_a_bad_token_is_refused_in_the_contract_s_words(synthesized: Synthesized, resources: Resources) -> None:
     api_id = synthesized.logical_id(synthesized.stack.people.api)
-    (response,) = [r["Properties"] for r in of_type(resources, "AWS::ApiGateway::GatewayResponse").values()
-                   if r["Properties"]["RestApiId"] == {"Ref": api_id} and r["Properties"]["ResponseType"] == "UNAUTHORIZED"]
+    (response,) = [
+        r["Properties"]
+        for r in of_type(resources, "AWS::ApiGateway::GatewayResponse").values()
+        if r["Properties"]["RestApiId"] == {"Ref": api_id} and r["Properties"]["ResponseType"] == "UNAUTHORIZED"
+    ]
     assert response["StatusCode"] == "401"
-    assert response["ResponseTemplates"]["application/json"] == '{"error":"unauthenticated","message":$context.error.messageString}'
+    assert (
+        response["ResponseTemplates"]["application/json"]
+        == '{"error":"unauthenticated","message":$context.error.messageString}'
+    )
 
 
-def test_the_people_api_is_regional_and_uses_the_account_s_logging_role(synthesized: Synthesized, resources: Resources) -> None:
+def test_the_people_api_is_regional_and_uses_the_account_s_logging_role(
+    synthesized: Synthesized, resources: Resources
+) -> None:
     api = synthesized.resource(synthesized.stack.people.api)
     assert api["Properties"]["EndpointConfiguration"] == {"Types": ["REGIONAL"]}
     # One CloudWatch role per account and region (the machine API's); the people API's stage waits for it
@@ -223,13 +256,20 @@ def test_the_people_api_is_regional_and_uses_the_account_s_logging_role(synthesi
     assert account_id in stage["DependsOn"]
 
 
-def test_the_people_api_may_invoke_the_function_through_one_permission(synthesized: Synthesized, resources: Resources) -> None:
+def test_the_people_api_may_invoke_the_function_through_one_permission(
+    synthesized: Synthesized, resources: Resources
+) -> None:
     api_id = synthesized.logical_id(synthesized.stack.people.api)
-    permissions = [p["Properties"] for p in of_type(resources, "AWS::Lambda::Permission").values()
-                   if {"Ref": api_id} in p["Properties"]["SourceArn"].get("Fn::Join", ["", []])[1]]
+    permissions = [
+        p["Properties"]
+        for p in of_type(resources, "AWS::Lambda::Permission").values()
+        if {"Ref": api_id} in p["Properties"]["SourceArn"].get("Fn::Join", ["", []])[1]
+    ]
     assert len(permissions) == 1
     (permission,) = permissions
-    assert permission["FunctionName"] == {"Fn::GetAtt": [synthesized.logical_id(synthesized.stack.functions[API.name]), "Arn"]}
+    assert permission["FunctionName"] == {
+        "Fn::GetAtt": [synthesized.logical_id(synthesized.stack.functions[API.name]), "Arn"]
+    }
     assert permission["Principal"] == "apigateway.amazonaws.com"
     assert permission["SourceArn"]["Fn::Join"][1][-1] == "/*/*/*"  # this API's methods only
 
@@ -241,5 +281,7 @@ def test_outputs_name_the_pool_the_clients_and_the_urls(synthesized: Synthesized
     assert outputs["ConsoleClientId"]["Value"] == {"Ref": synthesized.logical_id(people.console_client)}
     assert outputs["CliClientId"]["Value"] == {"Ref": synthesized.logical_id(people.cli_client)}
     domain_id = synthesized.logical_id(people.domain)
-    assert outputs["HostedUiUrl"]["Value"] == {"Fn::Join": ["", ["https://", {"Ref": domain_id}, ".auth.", {"Ref": "AWS::Region"}, ".amazoncognito.com"]]}
+    assert outputs["HostedUiUrl"]["Value"] == {
+        "Fn::Join": ["", ["https://", {"Ref": domain_id}, ".auth.", {"Ref": "AWS::Region"}, ".amazoncognito.com"]]
+    }
     assert {"Ref": synthesized.logical_id(people.api)} in outputs["PeopleApiUrl"]["Value"]["Fn::Join"][1]

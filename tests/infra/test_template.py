@@ -205,7 +205,9 @@ def test_topics_are_encrypted_with_a_rotating_key_and_ssl_only(synthesized: Synt
         topic_id = synthesized.logical_id(synthesized.stack.topics[spec.name])
         topic = resources[topic_id]["Properties"]
         policies = [
-            p for p in of_type(resources, "AWS::SNS::TopicPolicy").values() if ref(topic_id) in p["Properties"]["Topics"]
+            p
+            for p in of_type(resources, "AWS::SNS::TopicPolicy").values()
+            if ref(topic_id) in p["Properties"]["Topics"]
         ]
         # Then it is encrypted with the key and denies publishing without TLS
         assert topic["KmsMasterKeyId"] == arn_of(key_id)
@@ -232,7 +234,9 @@ def test_cloudwatch_alarms_can_publish_to_the_encrypted_alarms_topic(
     assert any(
         s["Principal"] == cloudwatch and set(s["Action"]) == {"kms:Decrypt", "kms:GenerateDataKey*"} for s in key
     )
-    assert any(s["Principal"] == cloudwatch and s["Action"] == "sns:Publish" and s["Effect"] == "Allow" for s in topic_policy)
+    assert any(
+        s["Principal"] == cloudwatch and s["Action"] == "sns:Publish" and s["Effect"] == "Allow" for s in topic_policy
+    )
 
 
 @pytest.mark.parametrize("spec", TOPOLOGY.queues, ids=lambda q: q.name)
@@ -249,9 +253,7 @@ def test_every_queue_has_a_dead_letter_queue(synthesized: Synthesized, resources
 
 
 @pytest.mark.parametrize("function", QUEUE_TRIGGERED, ids=lambda f: f.name)
-def test_visibility_timeout_covers_six_function_timeouts(
-    synthesized: Synthesized, function: FunctionSpec
-) -> None:
+def test_visibility_timeout_covers_six_function_timeouts(synthesized: Synthesized, function: FunctionSpec) -> None:
     # Given a queue-triggered function
     assert isinstance(function.trigger, QueueTrigger)
     spec = TOPOLOGY.queue(function.trigger.queue)
@@ -306,7 +308,9 @@ def test_event_rule_sends_matching_events_to_its_queue(synthesized: Synthesized,
     (target,) = rule["Targets"]
     assert target["Arn"] == arn_of(synthesized.logical_id(stack.queues[spec.queue]))
     assert "Input" not in target and "InputTransformer" not in target and "InputPath" not in target
-    assert target["DeadLetterConfig"] == {"Arn": arn_of(synthesized.logical_id(stack.queues[TOPOLOGY.dlq_name(spec.queue)]))}
+    assert target["DeadLetterConfig"] == {
+        "Arn": arn_of(synthesized.logical_id(stack.queues[TOPOLOGY.dlq_name(spec.queue)]))
+    }
 
 
 def test_alarm_state_changes_go_to_intake() -> None:
@@ -324,7 +328,9 @@ def test_eventbridge_may_send_to_the_queue_for_this_rule_only(
     # (the heartbeat schedule sends to the intake queue too: the rules that may are exactly these two)
     heartbeat = TOPOLOGY.monitoring.heartbeat if TOPOLOGY.monitoring else None
     senders = [arn_of(rule_id)] + (
-        [arn_of(synthesized.logical_id(stack.monitoring.heartbeat_rule))] if heartbeat and heartbeat.queue == spec.queue else []
+        [arn_of(synthesized.logical_id(stack.monitoring.heartbeat_rule))]
+        if heartbeat and heartbeat.queue == spec.queue
+        else []
     )
     for queue_name in (spec.queue, TOPOLOGY.dlq_name(spec.queue)):
         queue_id = synthesized.logical_id(stack.queues[queue_name])
@@ -335,16 +341,24 @@ def test_eventbridge_may_send_to_the_queue_for_this_rule_only(
             for s in p["Properties"]["PolicyDocument"]["Statement"]
         ]
         # Then the queue's policy lets EventBridge send to it, for deliveries of this rule only
-        grants = [s for s in statements if s["Effect"] == "Allow" and s.get("Principal") == {"Service": "events.amazonaws.com"}]
+        grants = [
+            s
+            for s in statements
+            if s["Effect"] == "Allow" and s.get("Principal") == {"Service": "events.amazonaws.com"}
+        ]
         assert grants, queue_name
         for grant in grants:
             assert "sqs:SendMessage" in as_list(grant["Action"])
             assert set(as_list(grant["Action"])) <= {"sqs:SendMessage", "sqs:GetQueueAttributes", "sqs:GetQueueUrl"}
             assert grant["Resource"] == arn_of(queue_id)
             assert grant["Condition"]["ArnEquals"]["aws:SourceArn"] in senders
-        assert {json.dumps(g["Condition"]["ArnEquals"]["aws:SourceArn"]) for g in grants} == {json.dumps(s) for s in senders}
+        assert {json.dumps(g["Condition"]["ArnEquals"]["aws:SourceArn"]) for g in grants} == {
+            json.dumps(s) for s in senders
+        }
         # And it still refuses requests without TLS
-        assert any(s["Effect"] == "Deny" and s["Condition"] == {"Bool": {"aws:SecureTransport": "false"}} for s in statements)
+        assert any(
+            s["Effect"] == "Deny" and s["Condition"] == {"Bool": {"aws:SecureTransport": "false"}} for s in statements
+        )
         # And it is encrypted with SQS-managed keys, which EventBridge can send to without a KMS grant
         queue = resources[queue_id]["Properties"]
         assert queue["SqsManagedSseEnabled"] is True and "KmsMasterKeyId" not in queue, queue_name
@@ -398,7 +412,9 @@ def test_function_environment_resolves_every_variable(synthesized: Synthesized, 
             case "api_url":
                 assert ref(synthesized.logical_id(stack.apis[name])) in value["Fn::Join"][1], variable
             case "console_url":  # https:// and the console's CloudFront domain name
-                assert {"Fn::GetAtt": [synthesized.logical_id(stack.console.distribution), "DomainName"]} in value["Fn::Join"][1], variable
+                assert {"Fn::GetAtt": [synthesized.logical_id(stack.console.distribution), "DomainName"]} in value[
+                    "Fn::Join"
+                ][1], variable
             case "max_receive_count":
                 assert value == str(TOPOLOGY.queue(name).max_receive_count), variable
             case "bucket":
@@ -408,7 +424,9 @@ def test_function_environment_resolves_every_variable(synthesized: Synthesized, 
 
 
 @pytest.mark.parametrize("spec", TOPOLOGY.functions, ids=lambda f: f.name)
-def test_every_function_knows_the_state_machines_its_use_cases_use(synthesized: Synthesized, spec: FunctionSpec) -> None:
+def test_every_function_knows_the_state_machines_its_use_cases_use(
+    synthesized: Synthesized, spec: FunctionSpec
+) -> None:
     # Given a function's rendered environment, and the machines its use cases start, stop or answer
     variables = synthesized.resource(synthesized.stack.functions[spec.name])["Properties"]["Environment"]["Variables"]
     needs = spec.needs
@@ -451,10 +469,16 @@ def test_queue_triggers_report_batch_item_failures(
 
 
 def methods_of(resources: Resources, api_logical_id: str) -> Resources:
-    return {k: m for k, m in of_type(resources, "AWS::ApiGateway::Method").items() if m["Properties"]["RestApiId"] == ref(api_logical_id)}
+    return {
+        k: m
+        for k, m in of_type(resources, "AWS::ApiGateway::Method").items()
+        if m["Properties"]["RestApiId"] == ref(api_logical_id)
+    }
 
 
-def test_api_methods_require_iam_authorization_except_the_declared_public_routes(synthesized: Synthesized, resources: Resources) -> None:
+def test_api_methods_require_iam_authorization_except_the_declared_public_routes(
+    synthesized: Synthesized, resources: Resources
+) -> None:
     # Given every method of the machine API (the people API's: tests/infra/test_people.py)
     (api_spec,) = [f for f in TOPOLOGY.functions if isinstance(f.trigger, ApiTrigger)]
     methods = methods_of(resources, synthesized.logical_id(synthesized.stack.apis[api_spec.name]))
@@ -467,8 +491,11 @@ def test_api_methods_require_iam_authorization_except_the_declared_public_routes
     )
     declared = sorted((route.path, method) for route in api_spec.trigger.public_routes for method in route.methods)
     assert open_methods == declared
-    assert all(m["Properties"].get("AuthorizationType") == "NONE" for m in methods.values()
-               if (method_path(resources, m), m["Properties"]["HttpMethod"]) in declared)
+    assert all(
+        m["Properties"].get("AuthorizationType") == "NONE"
+        for m in methods.values()
+        if (method_path(resources, m), m["Properties"]["HttpMethod"]) in declared
+    )
     # And every method goes through the request validator
     assert all("RequestValidatorId" in m["Properties"] for m in methods.values())
 
@@ -479,7 +506,9 @@ def test_api_proxies_every_route_to_the_api_function(synthesized: Synthesized, r
     function_id = synthesized.logical_id(synthesized.stack.functions[api_spec.name])
     # Then on both APIs (machine and people) the root, {proxy+} and public-route methods all integrate with it (Lambda proxy)
     for api in (synthesized.stack.apis[api_spec.name], synthesized.stack.people.api):
-        integrations = [m["Properties"]["Integration"] for m in methods_of(resources, synthesized.logical_id(api)).values()]
+        integrations = [
+            m["Properties"]["Integration"] for m in methods_of(resources, synthesized.logical_id(api)).values()
+        ]
         assert len(integrations) == 2 + sum(len(route.methods) for route in api_spec.trigger.public_routes)
         for integration in integrations:
             assert integration["Type"] == "AWS_PROXY"
@@ -508,7 +537,11 @@ def test_api_stage_logs_traces_and_measures(resources: Resources) -> None:
 def test_both_apis_answer_api_gateway_s_own_refusals_in_the_api_s_error_format(resources: Resources) -> None:
     responses = of_type(resources, "AWS::ApiGateway::GatewayResponse").values()
     for api_id in of_type(resources, "AWS::ApiGateway::RestApi"):
-        own = {r["Properties"]["ResponseType"]: r["Properties"] for r in responses if r["Properties"]["RestApiId"] == ref(api_id)}
+        own = {
+            r["Properties"]["ResponseType"]: r["Properties"]
+            for r in responses
+            if r["Properties"]["RestApiId"] == ref(api_id)
+        }
         for response_type in ("DEFAULT_4XX", "DEFAULT_5XX"):
             assert own[response_type]["ResponseTemplates"]["application/json"] == (
                 '{"error":"$context.error.responseType","message":$context.error.messageString}'
@@ -518,9 +551,17 @@ def test_both_apis_answer_api_gateway_s_own_refusals_in_the_api_s_error_format(r
 def test_outputs(template_json: dict[str, Any]) -> None:
     # Then the deployment tells where the API and the topics are, and nothing else
     assert set(template_json["Outputs"]) == {
-        "ApiUrl", "AlarmsTopicArn", "EventsTopicArn", "OpsTopicArn",
+        "ApiUrl",
+        "AlarmsTopicArn",
+        "EventsTopicArn",
+        "OpsTopicArn",
         # people's front door (tests/infra/test_people.py, test_console.py)
-        "PeopleApiUrl", "UserPoolId", "HostedUiUrl", "ConsoleClientId", "CliClientId", "ConsoleUrl",
+        "PeopleApiUrl",
+        "UserPoolId",
+        "HostedUiUrl",
+        "ConsoleClientId",
+        "CliClientId",
+        "ConsoleUrl",
     }
 
 
@@ -717,8 +758,12 @@ def test_function_permissions_are_the_topology_s(
     assert ("*" in allowed(statements, "sns:Publish")) is p.send_sms
     assert bool(allowed(statements, "ses:SendEmail")) is p.send_email
     # received mail: GetObject under the bucket's prefix, on the buckets the topology names (tests/infra/test_mail.py)
-    assert allowed(statements, "s3:GetObject") == canonical([
-        {"Fn::Join": ["", [arn_of(synthesized.logical_id(stack.buckets[b])), f"/{TOPOLOGY.bucket(b).prefix}*"]]} for b in p.read_objects])
+    assert allowed(statements, "s3:GetObject") == canonical(
+        [
+            {"Fn::Join": ["", [arn_of(synthesized.logical_id(stack.buckets[b])), f"/{TOPOLOGY.bucket(b).prefix}*"]]}
+            for b in p.read_objects
+        ]
+    )
     table_arns = [a for a in allowed(statements, "dynamodb:PutItem") if "Fn::GetAtt" in a]
     assert table_arns == arns(stack.tables, p.table_read_write)
     # And no other Step Functions or Secrets Manager action
@@ -735,7 +780,9 @@ def test_function_permissions_are_the_topology_s(
     assert not [s for s in statements if "*" in as_list(s["Action"])]
 
 
-def test_only_escalation_runs_sla_clocks_and_reminders_are_ever_stopped(synthesized: Synthesized, resources: Resources) -> None:
+def test_only_escalation_runs_sla_clocks_and_reminders_are_ever_stopped(
+    synthesized: Synthesized, resources: Resources
+) -> None:
     # Given every function's StopExecution grants (resolving stops the escalation run for certain, and the
     # stakeholder-update reminders; a new run stops the one before it, pausing an SLA or meeting its response
     # target stops its clock's execution, completing a review its reminders; the other workflows end when answered)
@@ -790,7 +837,8 @@ def test_every_topology_resource_is_rendered_once(resources: Resources) -> None:
         "AWS::Lambda::Function": len(TOPOLOGY.functions) + 1,
         "AWS::StepFunctions::StateMachine": len(TOPOLOGY.state_machines),
         "AWS::SecretsManager::Secret": len(TOPOLOGY.secrets),
-        "AWS::Events::Rule": len(TOPOLOGY.event_rules) + sum(isinstance(f.trigger, ScheduleTrigger) for f in TOPOLOGY.functions)
+        "AWS::Events::Rule": len(TOPOLOGY.event_rules)
+        + sum(isinstance(f.trigger, ScheduleTrigger) for f in TOPOLOGY.functions)
         + 1,  # the functions' schedules and the heartbeat's
         # each API function behind two APIs: the machine API (IAM) and the people API (Cognito)
         "AWS::ApiGateway::RestApi": 2 * sum(isinstance(f.trigger, ApiTrigger) for f in TOPOLOGY.functions),

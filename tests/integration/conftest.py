@@ -23,7 +23,15 @@ from infra.local.http_api import proxy_event
 from infra.local.moto_patches import install_local_patches
 from firebell.container import running_as
 from infra.local.iam import enforce, stop_enforcing
-from infra.local.render import REGION, captured_outbox, common_environment, own_environment, peek_dead_letters, render_topology, sqs_lambda_record
+from infra.local.render import (
+    REGION,
+    captured_outbox,
+    common_environment,
+    own_environment,
+    peek_dead_letters,
+    render_topology,
+    sqs_lambda_record,
+)
 from infra.local.runtime import LocalFunction
 from infra.topology import CONFIG_DIR, ROOT, TOPOLOGY
 
@@ -32,16 +40,22 @@ PEOPLE = {p.id: p for p in load_config(CONFIG_DIR).directory.people}
 CONTACTS = {p.id: (p.email, p.phone) for p in PEOPLE.values()}
 MACHINE = "machine"
 # What a SigV4-signing client sends (the local gateway checks no signature: infra/local/http_api.py).
-SIGV4 = ("AWS4-HMAC-SHA256 Credential=AKIDLOCAL/20261201/us-east-1/execute-api/aws4_request, "
-         "SignedHeaders=host;x-amz-date, Signature=0000")
+SIGV4 = (
+    "AWS4-HMAC-SHA256 Credential=AKIDLOCAL/20261201/us-east-1/execute-api/aws4_request, "
+    "SignedHeaders=host;x-amz-date, Signature=0000"
+)
 
 
 def cognito_claims(person: str) -> dict[str, str]:
     """What API Gateway's Cognito authorizer hands the function for this config person's ID token: every claim a
     string, the groups (their roles) comma-separated as a REST API passes them."""
     found = PEOPLE[person]
-    return {"sub": f"sub-{person}", "email": found.email or f"{person}@example.com", "token_use": "id",
-            "cognito:groups": ",".join(role.value for role in found.roles)}
+    return {
+        "sub": f"sub-{person}",
+        "email": found.email or f"{person}@example.com",
+        "token_use": "id",
+        "cognito:groups": ",".join(role.value for role in found.roles),
+    }
 
 
 def load_event(relative: str) -> dict[str, Any]:
@@ -75,20 +89,46 @@ class Pipeline:
     def invoke(self, function: str, event: dict) -> Any:
         return LocalFunction(TOPOLOGY.function(function), self.resources).invoke(event)
 
-    def api(self, method: str, path: str, body: Any = None, raw_body: str | None = None, as_: str | None = MACHINE,
-            headers: dict[str, str] | None = None) -> tuple[int, Any]:
+    def api(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        raw_body: str | None = None,
+        as_: str | None = MACHINE,
+        headers: dict[str, str] | None = None,
+    ) -> tuple[int, Any]:
         """`as_`: MACHINE (SigV4, an IAM principal: may call anything), a config person's id (signed in with Cognito,
         their config roles as groups), or None (no credentials)."""
         return self.api_response(method, path, body, raw_body, as_, headers)[:2]
 
-    def api_response(self, method: str, path: str, body: Any = None, raw_body: str | None = None, as_: str | None = MACHINE,
-                     headers: dict[str, str] | None = None) -> tuple[int, Any, dict[str, Any]]:
+    def api_response(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        raw_body: str | None = None,
+        as_: str | None = MACHINE,
+        headers: dict[str, str] | None = None,
+    ) -> tuple[int, Any, dict[str, Any]]:
         payload = raw_body if raw_body is not None else (json.dumps(body) if body is not None else "")
-        sent = {"Content-Type": "application/json", **({"Authorization": SIGV4} if as_ == MACHINE else {}), **(headers or {})}
+        sent = {
+            "Content-Type": "application/json",
+            **({"Authorization": SIGV4} if as_ == MACHINE else {}),
+            **(headers or {}),
+        }
         # As API Gateway hands it over at the URL the topology is rendered with (its stage in requestContext.path):
         # the pages the api sends link back there, as the other functions' do.
-        event = proxy_event(method, path, sent, payload.encode(), "198.51.100.7", domain="api.example.test", scheme="https",
-                            base_path="/prod")
+        event = proxy_event(
+            method,
+            path,
+            sent,
+            payload.encode(),
+            "198.51.100.7",
+            domain="api.example.test",
+            scheme="https",
+            base_path="/prod",
+        )
         if as_ not in (None, MACHINE):
             event["requestContext"]["authorizer"] = {"claims": cognito_claims(as_)}
         response = self.invoke("api", event)
@@ -107,8 +147,10 @@ class Pipeline:
             # SQS long polling waits for a message itself (up to 20 s a call), so no pause is needed here.
             remaining = deadline - time.monotonic()
             messages += sqs.receive_message(
-                QueueUrl=self.resources[("queue_url", queue)], MaxNumberOfMessages=10,
-                AttributeNames=["All"], MessageAttributeNames=["All"],
+                QueueUrl=self.resources[("queue_url", queue)],
+                MaxNumberOfMessages=10,
+                AttributeNames=["All"],
+                MessageAttributeNames=["All"],
                 WaitTimeSeconds=min(20, max(0, math.ceil(remaining))),
             ).get("Messages", [])
             if len(messages) >= expect or time.monotonic() >= deadline:
@@ -137,7 +179,9 @@ class Pipeline:
         return self.client("stepfunctions").describe_execution(executionArn=execution_arn)["status"]
 
     def publish_alarm(self, relative: str) -> None:
-        self.client("sns").publish(TopicArn=self.resources[("topic", "alarms")], Message=json.dumps(load_event(relative)))
+        self.client("sns").publish(
+            TopicArn=self.resources[("topic", "alarms")], Message=json.dumps(load_event(relative))
+        )
 
 
 @pytest.fixture
@@ -151,9 +195,14 @@ def pipeline(monkeypatch: pytest.MonkeyPatch, time_scale: float) -> Iterator[Pip
     for variable in ("AWS_ENDPOINT_URL", "AWS_PROFILE", "MOTO_PORT"):
         monkeypatch.delenv(variable, raising=False)
     for variable, value in {
-        "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing",
-        "AWS_REGION": REGION, "AWS_DEFAULT_REGION": REGION,
-        "POWERTOOLS_TRACE_DISABLED": "true", "POWERTOOLS_METRICS_DISABLED": "true", "POWERTOOLS_LOG_LEVEL": "WARNING",
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_REGION": REGION,
+        "AWS_DEFAULT_REGION": REGION,
+        "POWERTOOLS_TRACE_DISABLED": "true",
+        "POWERTOOLS_METRICS_DISABLED": "true",
+        "POWERTOOLS_LOG_LEVEL": "WARNING",
         # As deployed: without a namespace powertools raises once 100 values of one metric pile up.
         "POWERTOOLS_METRICS_NAMESPACE": "firebell",
         # What the local runtime gives the api function for its sign-in (infra/local/runtime.py).
@@ -177,7 +226,9 @@ def pipeline(monkeypatch: pytest.MonkeyPatch, time_scale: float) -> Iterator[Pip
         # into the next test's (identically named) queues.
         sfn = pipeline.client("stepfunctions")
         for machine in sfn.list_state_machines()["stateMachines"]:
-            for execution in sfn.list_executions(stateMachineArn=machine["stateMachineArn"], statusFilter="RUNNING")["executions"]:
+            for execution in sfn.list_executions(stateMachineArn=machine["stateMachineArn"], statusFilter="RUNNING")[
+                "executions"
+            ]:
                 try:
                     sfn.stop_execution(executionArn=execution["executionArn"])
                 except Exception:  # noqa: BLE001 - moto cannot stop an execution that is just finishing: fine

@@ -57,7 +57,9 @@ def test_every_registered_route_for_every_role_a_machine_and_nobody(pipeline: Pi
         rule = ROUTES.get((method, template))
         for caller in CALLERS:
             headers = {} if caller in ("nobody", MACHINE) else bearer("pat", Role(caller))
-            status, body = pipeline.api(method, route_path(template), as_=MACHINE if caller == MACHINE else None, headers=headers)
+            status, body = pipeline.api(
+                method, route_path(template), as_=MACHINE if caller == MACHINE else None, headers=headers
+            )
             want = expected(rule, caller)
             got = "open" if status not in (401, 403) else str(status)
             if got != want or status >= 500:
@@ -65,14 +67,17 @@ def test_every_registered_route_for_every_role_a_machine_and_nobody(pipeline: Pi
             elif want == "401":
                 assert body["error"] == "unauthenticated", body
             elif want == "403":
-                assert body["error"] == "forbidden" and ("needs one of" in body["message"] or "only a signed-in person" in body["message"]), body
+                assert body["error"] == "forbidden" and (
+                    "needs one of" in body["message"] or "only a signed-in person" in body["message"]
+                ), body
     assert wrong == []
 
 
 def test_the_walk_covers_what_the_roles_table_says(pipeline: Pipeline) -> None:
     """A few rows of docs/access.md, written out: the walk above derives its expectations from ROUTES."""
-    assert pipeline.api("POST", "/incidents/x/updates", headers=bearer("pat", Role.RESPONDER), as_=None)[1]["message"] == (
-        "responder may not post stakeholder updates; needs one of incident_manager, admin")
+    assert pipeline.api("POST", "/incidents/x/updates", headers=bearer("pat", Role.RESPONDER), as_=None)[1][
+        "message"
+    ] == ("responder may not post stakeholder updates; needs one of incident_manager, admin")
     assert pipeline.api("GET", "/admin/directory", headers=bearer("pat", Role.INCIDENT_MANAGER), as_=None)[0] == 403
     assert pipeline.api("GET", "/admin/directory", headers=bearer("pat", Role.ADMIN), as_=None)[0] == 200
     assert pipeline.api("GET", "/incidents", headers=bearer("pat", Role.VIEWER), as_=None)[0] == 200
@@ -82,8 +87,10 @@ def test_the_walk_covers_what_the_roles_table_says(pipeline: Pipeline) -> None:
 def test_a_refusal_comes_before_the_body_is_read(pipeline: Pipeline) -> None:
     status, error, response = pipeline.api_response("POST", "/incidents", raw_body='{"title": "half', as_=None)
     assert (status, error["error"]) == (401, "unauthenticated")
-    assert response["multiValueHeaders"].get("WWW-Authenticate") == ['Bearer realm="firebell"'] or \
-        response["headers"].get("WWW-Authenticate") == 'Bearer realm="firebell"'
+    assert (
+        response["multiValueHeaders"].get("WWW-Authenticate") == ['Bearer realm="firebell"']
+        or response["headers"].get("WWW-Authenticate") == 'Bearer realm="firebell"'
+    )
 
 
 # --- the actor ----------------------------------------------------------------------------------------
@@ -98,10 +105,14 @@ def test_the_actor_is_the_signed_in_person_even_when_the_body_names_another(pipe
     # Without it, alice acts as alice
     status, incident = pipeline.api("POST", "/incidents/INC-1/acknowledge", as_="alice")
     assert status == 200 and incident["acknowledged_by"] == "alice"
-    status, note = pipeline.api("POST", "/incidents/INC-1/notes", {"text": "looking"}, headers=bearer("erin", Role.RESPONDER), as_=None)
+    status, note = pipeline.api(
+        "POST", "/incidents/INC-1/notes", {"text": "looking"}, headers=bearer("erin", Role.RESPONDER), as_=None
+    )
     assert status == 201 and note["actor"] == "erin"
     _, timeline = pipeline.api("GET", "/incidents/INC-1/timeline")
-    people_lines = [(e["kind"], e["actor"]) for e in timeline["items"] if e["actor"] != "firebell"]  # (firebell's own: paging)
+    people_lines = [
+        (e["kind"], e["actor"]) for e in timeline["items"] if e["actor"] != "firebell"
+    ]  # (firebell's own: paging)
     assert people_lines == [("opened", "alice"), ("acknowledged", "alice"), ("note", "erin")]
 
 
@@ -109,7 +120,10 @@ def test_a_machines_actor_is_its_principal_and_its_reports_are_its_own(pipeline:
     status, incident = pipeline.api("POST", "/incidents", REPORT, as_=MACHINE, headers={"Idempotency-Key": "k1"})
     assert status == 201 and incident["reporter"] == f"iam:{LOCAL_IAM_USER_ARN}"
     # The same key from a person is theirs, not the machine's: another incident
-    assert pipeline.api("POST", "/incidents", REPORT, as_="alice", headers={"Idempotency-Key": "k1"})[1]["reference"] == "INC-2"
+    assert (
+        pipeline.api("POST", "/incidents", REPORT, as_="alice", headers={"Idempotency-Key": "k1"})[1]["reference"]
+        == "INC-2"
+    )
     _, resolved = pipeline.api("POST", "/incidents/INC-1/resolve", {"resolution_notes": "fixed"})
     assert resolved["resolved_by"] == f"iam:{LOCAL_IAM_USER_ARN}"
 
@@ -127,8 +141,12 @@ def test_a_reporter_follows_their_own_reports_only(pipeline: Pipeline) -> None:
     assert pipeline.api("GET", "/incidents/INC-1", as_="gus")[0] == 200
     assert pipeline.api("GET", "/incidents/INC-1/timeline", as_="gus")[0] == 200
     status, error = pipeline.api("GET", "/incidents/INC-2", as_="gus")
-    assert status == 403 and error["message"] == "reporter may read incidents only on incidents they reported; needs one of " \
+    assert (
+        status == 403
+        and error["message"]
+        == "reporter may read incidents only on incidents they reported; needs one of "
         "viewer, responder, incident_manager, admin"
+    )
     assert pipeline.api("GET", "/incidents/INC-2/timeline", as_="gus")[0] == 403
 
 
@@ -154,14 +172,27 @@ def test_sign_in_locally_then_act_with_the_token_or_the_cookie(pipeline: Pipelin
     status, signed, response = pipeline.api_response("POST", "/auth/local/sign-in", {"person": "carol"}, as_=None)
     assert status == 200 and (signed["person"], signed["roles"]) == ("carol", ["incident_manager", "admin"])
     cookie = (response.get("multiValueHeaders", {}).get("Set-Cookie") or [response["headers"]["Set-Cookie"]])[0]
-    assert cookie.startswith(f"firebell_session={signed['token']};") and "HttpOnly" in cookie and "SameSite=Strict" in cookie
+    assert (
+        cookie.startswith(f"firebell_session={signed['token']};")
+        and "HttpOnly" in cookie
+        and "SameSite=Strict" in cookie
+    )
     me = pipeline.api("GET", "/auth/me", headers={"Authorization": f"Bearer {signed['token']}"}, as_=None)[1]
     assert me == {"person": "carol", "name": "Carol Manager", "roles": ["incident_manager", "admin"], "kind": "person"}
-    assert pipeline.api("GET", "/auth/me", headers={"Cookie": f"firebell_session={signed['token']}"}, as_=None)[1]["person"] == "carol"
+    assert (
+        pipeline.api("GET", "/auth/me", headers={"Cookie": f"firebell_session={signed['token']}"}, as_=None)[1][
+            "person"
+        ]
+        == "carol"
+    )
     # And a machine is told what it is
     machine = pipeline.api("GET", "/auth/me")[1]
-    assert machine == {"person": f"iam:{LOCAL_IAM_USER_ARN}", "name": LOCAL_IAM_USER_ARN,
-                       "roles": [role.value for role in Role], "kind": "machine"}
+    assert machine == {
+        "person": f"iam:{LOCAL_IAM_USER_ARN}",
+        "name": LOCAL_IAM_USER_ARN,
+        "roles": [role.value for role in Role],
+        "kind": "machine",
+    }
 
 
 def test_sign_in_names_an_unknown_person_and_lists_whom_it_offers(pipeline: Pipeline) -> None:
@@ -204,7 +235,9 @@ def test_everyone_signed_in_reads_the_directory_without_phones_or_routing_keys(p
     status, answer = pipeline.api("GET", "/directory", as_="gus")
     assert status == 200
     directory = answer["directory"]
-    assert {"alice", "gus"} <= {p["id"] for p in directory["people"]} and "checkout" in {s["id"] for s in directory["services"]}
+    assert {"alice", "gus"} <= {p["id"] for p in directory["people"]} and "checkout" in {
+        s["id"] for s in directory["services"]
+    }
     text = json.dumps(directory)
     assert '"phone"' not in text and "routing_keys" not in text and "sha256" not in text
     admin = pipeline.api("GET", "/admin/directory", as_="carol")[1]["directory"]
@@ -221,13 +254,20 @@ def test_a_reporter_on_someone_elses_incident_is_refused_before_the_body_is_read
 
 
 def test_people_who_do_not_work_incidents_read_no_phone_numbers(pipeline: Pipeline) -> None:
-    reference = pipeline.api("POST", "/incidents", {**REPORT, "impact": "high", "urgency": "high"}, as_="gus")[1]["reference"]
+    reference = pipeline.api("POST", "/incidents", {**REPORT, "impact": "high", "urgency": "high"}, as_="gus")[1][
+        "reference"
+    ]
     pipeline.deliver("classify", "classify", wait_seconds=10)
     pipeline.deliver("notify", "notify", wait_seconds=10)
     worker = json.dumps(pipeline.api("GET", f"/incidents/{reference}/timeline", as_="alice")[1])
     phones = set(re.findall(r"\+[1-9]\d{6,14}", worker))
     assert phones, "an SMS page names the phone it went to"
     for reader in ("gus", "dave"):
-        seen = json.dumps([pipeline.api("GET", path, as_=reader)[1] for path in
-                           (f"/incidents/{reference}/timeline", f"/incidents/{reference}", "/incidents")], ensure_ascii=False)
+        seen = json.dumps(
+            [
+                pipeline.api("GET", path, as_=reader)[1]
+                for path in (f"/incidents/{reference}/timeline", f"/incidents/{reference}", "/incidents")
+            ],
+            ensure_ascii=False,
+        )
         assert not any(phone in seen for phone in phones) and "••" in seen, reader

@@ -29,17 +29,24 @@ def fields(body: dict[str, Any]) -> dict[str, str]:
     return {f["field"]: f["problem"] for f in body["fields"]}
 
 
-def api_with_headers(pipeline: Pipeline, method: str, path: str, headers: dict[str, str], body: Any = None) -> tuple[int, Any, dict]:
+def api_with_headers(
+    pipeline: Pipeline, method: str, path: str, headers: dict[str, str], body: Any = None
+) -> tuple[int, Any, dict]:
     """As carol, an admin (signed in with Cognito)."""
     status, answer, response = pipeline.api_response(method, path, body, as_="carol", headers=headers)
-    headers_out = {**(response.get("headers") or {}), **{k: v[-1] for k, v in (response.get("multiValueHeaders") or {}).items()}}
+    headers_out = {
+        **(response.get("headers") or {}),
+        **{k: v[-1] for k, v in (response.get("multiValueHeaders") or {}).items()},
+    }
     return status, answer, headers_out
 
 
 def test_the_effective_directory_shows_where_each_entry_comes_from(pipeline: Pipeline) -> None:
     # Given the shipped file, and an admin who adds a person and changes one the file defines
     assert pipeline.api("PUT", "/admin/people/zoe", ZOE)[0] == 201
-    status, bob = pipeline.api("PUT", "/admin/people/bob", {"id": "bob", "name": "Bob Backend", "email": "bob@example.org"})
+    status, bob = pipeline.api(
+        "PUT", "/admin/people/bob", {"id": "bob", "name": "Bob Backend", "email": "bob@example.org"}
+    )
     assert status == 200 and (bob["source"], bob["in_file"], bob["version"]) == ("admin", True, 1)
 
     # When the effective directory is read
@@ -51,14 +58,29 @@ def test_the_effective_directory_shows_where_each_entry_comes_from(pipeline: Pip
     assert people["zoe"]["email"] == "zoe@example.com" and people["bob"]["email"] == "bob@example.org"
     assert "phone" not in people["bob"]  # a replacement is the whole entry
     assert snapshot["sources"]["people"] == {
-        "alice": "file", "erin": "file", "bob": "admin", "carol": "file", "frank": "file", "dave": "file", "gus": "file",
-        "zoe": "admin"}
+        "alice": "file",
+        "erin": "file",
+        "bob": "admin",
+        "carol": "file",
+        "frank": "file",
+        "dave": "file",
+        "gus": "file",
+        "zoe": "admin",
+    }
     assert snapshot["sources"]["teams"] == {"platform": "file"} and snapshot["revision"] == 2
     # And each kind lists the same, entry by entry
     status, listing = pipeline.api("GET", "/admin/people")
-    assert status == 200 and [(i["id"], i["source"]) for i in listing["items"]][-2:] == [("gus", "file"), ("zoe", "admin")]
+    assert status == 200 and [(i["id"], i["source"]) for i in listing["items"]][-2:] == [
+        ("gus", "file"),
+        ("zoe", "admin"),
+    ]
     assert pipeline.api("GET", "/admin/people/alice")[1]["entry"] == {
-        "id": "alice", "name": "Alice Ops", "email": "alice@example.com", "phone": "+15550100001", "roles": ["responder"]}
+        "id": "alice",
+        "name": "Alice Ops",
+        "email": "alice@example.com",
+        "phone": "+15550100001",
+        "roles": ["responder"],
+    }
 
 
 def test_add_a_person_then_put_them_on_call_with_an_override(pipeline: Pipeline) -> None:
@@ -69,12 +91,17 @@ def test_add_a_person_then_put_them_on_call_with_an_override(pipeline: Pipeline)
 
     # When an override puts them on call for the next hour
     status, schedule = pipeline.api(
-        "POST", "/admin/schedules/platform-primary/overrides", {"person": "zoe", "start": iso(start), "end": iso(start + timedelta(hours=1))})
+        "POST",
+        "/admin/schedules/platform-primary/overrides",
+        {"person": "zoe", "start": iso(start), "end": iso(start + timedelta(hours=1))},
+    )
 
     # Then the schedule (from the file) now carries it, as an admin entry
     assert status == 201
     assert (schedule["source"], schedule["in_file"]) == ("admin", True)
-    assert schedule["entry"]["overrides"] == [{"person": "zoe", "start": iso(start), "end": iso(start + timedelta(hours=1))}]
+    assert schedule["entry"]["overrides"] == [
+        {"person": "zoe", "start": iso(start), "end": iso(start + timedelta(hours=1))}
+    ]
     assert schedule["entry"]["layers"][0]["members"] == ["alice", "erin"]
     # And the rest of the API sees it straight away: zoe is on call now
     status, on_call = pipeline.api("GET", "/schedules/platform-primary/on-call")
@@ -85,10 +112,16 @@ def test_a_new_person_on_call_is_paged(pipeline: Pipeline) -> None:
     # Given zoe, added through the API and on call by an override
     pipeline.api("PUT", "/admin/people/zoe", ZOE)
     start = now() - timedelta(minutes=1)
-    pipeline.api("POST", "/admin/schedules/platform-primary/overrides", {"person": "zoe", "start": iso(start), "end": iso(start + timedelta(hours=1))})
+    pipeline.api(
+        "POST",
+        "/admin/schedules/platform-primary/overrides",
+        {"person": "zoe", "start": iso(start), "end": iso(start + timedelta(hours=1))},
+    )
 
     # When an incident for checkout is reported and classified
-    status, _ = pipeline.api("POST", "/incidents", {"title": "Checkout is down", "reporter": "me", "service": "checkout"})
+    status, _ = pipeline.api(
+        "POST", "/incidents", {"title": "Checkout is down", "reporter": "me", "service": "checkout"}
+    )
     assert status == 201
     assert pipeline.deliver("classify", "classify") == {"batchItemFailures": []}
 
@@ -106,13 +139,18 @@ def test_a_maintenance_window_defers_paging_for_new_incidents(pipeline: Pipeline
     # Given a maintenance window on checkout, added through the API, running now
     start = now() - timedelta(minutes=5)
     status, service = pipeline.api(
-        "POST", "/admin/services/checkout/maintenance-windows",
-        {"start": iso(start), "end": iso(start + timedelta(hours=2)), "reason": "database upgrade"})
+        "POST",
+        "/admin/services/checkout/maintenance-windows",
+        {"start": iso(start), "end": iso(start + timedelta(hours=2)), "reason": "database upgrade"},
+    )
     assert status == 201 and service["entry"]["maintenance_windows"][0]["reason"] == "database upgrade"
 
     # When an incident for checkout is reported and classified
-    status, incident = pipeline.api("POST", "/incidents", {"title": "Checkout is slow", "reporter": "me", "service": "checkout",
-                                                           "impact": "low", "urgency": "low"})
+    status, incident = pipeline.api(
+        "POST",
+        "/incidents",
+        {"title": "Checkout is slow", "reporter": "me", "service": "checkout", "impact": "low", "urgency": "low"},
+    )
     assert status == 201
     assert pipeline.deliver("classify", "classify") == {"batchItemFailures": []}
 
@@ -125,16 +163,27 @@ def test_a_maintenance_window_defers_paging_for_new_incidents(pipeline: Pipeline
     maintenance = next(e for e in timeline["items"] if e["kind"] == "maintenance")
     assert "database upgrade" in maintenance["message"]
     # (this incident's: a run of the test before, stopped as it sent its page, may still land in the same-named queue)
-    assert [json.loads(r["body"])["type"] for r in pipeline.queued("notify", wait_seconds=1)["Records"]
-            if json.loads(r["body"]).get("type") == "escalation.page" and json.loads(r["body"]).get("incident_id") == incident["incident_id"]] == []
+    assert [
+        json.loads(r["body"])["type"]
+        for r in pipeline.queued("notify", wait_seconds=1)["Records"]
+        if json.loads(r["body"]).get("type") == "escalation.page"
+        and json.loads(r["body"]).get("incident_id") == incident["incident_id"]
+    ] == []
     assert pipeline.outbox() == []
 
 
 def test_a_put_that_breaks_a_reference_is_refused_naming_the_path(pipeline: Pipeline) -> None:
     # When a policy is replaced with a level that targets someone nobody defined
-    status, body = pipeline.api("PUT", "/admin/escalation_policies/platform-default", {
-        "levels": [{"delay_minutes": 5, "targets": [{"schedule": "platform-primary"}]},
-                   {"delay_minutes": 10, "targets": [{"person": "ghost"}]}]})
+    status, body = pipeline.api(
+        "PUT",
+        "/admin/escalation_policies/platform-default",
+        {
+            "levels": [
+                {"delay_minutes": 5, "targets": [{"schedule": "platform-primary"}]},
+                {"delay_minutes": 10, "targets": [{"person": "ghost"}]},
+            ]
+        },
+    )
 
     # Then it is refused with the path of the problem inside the entry sent, and nothing is stored
     assert status == 422 and body["error"] == "invalid_directory"
@@ -149,7 +198,9 @@ def test_deleting_a_person_the_file_still_targets_is_refused(pipeline: Pipeline)
 
     # Then it is refused with the path that still needs him, and bob stays
     assert status == 422 and body["error"] == "invalid_directory"
-    assert fields(body) == {"directory.escalation_policies['platform-default'].levels[1].targets[0].person": "unknown person 'bob'"}
+    assert fields(body) == {
+        "directory.escalation_policies['platform-default'].levels[1].targets[0].person": "unknown person 'bob'"
+    }
     assert pipeline.api("GET", "/admin/people/bob")[0] == 200
 
 
@@ -169,7 +220,11 @@ def test_delete_hides_a_file_entry_and_revert_brings_it_back(pipeline: Pipeline)
     assert pipeline.api("DELETE", "/admin/people/dave")[0] == 404
     # And reverting the tombstone brings the file's dave back
     status, dave = pipeline.api("POST", "/admin/people/dave/revert")
-    assert status == 200 and (dave["source"], dave["version"], dave["entry"]["email"]) == ("file", 0, "dave@example.com")
+    assert status == 200 and (dave["source"], dave["version"], dave["entry"]["email"]) == (
+        "file",
+        0,
+        "dave@example.com",
+    )
     # And an admin-only entry reverts to nothing
     pipeline.api("PUT", "/admin/people/zoe", ZOE)
     assert pipeline.api("POST", "/admin/people/zoe/revert") == (204, None)
@@ -192,25 +247,65 @@ def test_the_ids_in_path_and_body_must_agree(pipeline: Pipeline) -> None:
         ("/admin/people/zoe", {"name": "Zoe", "pager": "+15550100009"}, "body.pager"),
         ("/admin/people/zoe", ["not", "an", "object"], "body"),
         ("/admin/people/zoe", "zoe", "body"),
-        ("/admin/teams/platform", {"name": "Platform", "escalation_policy": "platform-default", "incident_managers": "carol"},
-         "body.incident_managers"),
-        ("/admin/escalation_policies/quick", {"levels": [{"delay_minutes": "soon", "targets": [{"person": "bob"}]}]},
-         "body.levels[0].delay_minutes"),
-        ("/admin/escalation_policies/quick", {"levels": [{"delay_minutes": 5, "targets": [{}]}]}, "body.levels[0].targets[0]"),
-        ("/admin/schedules/nights", {"name": "Nights", "time_zone": "Mars/Olympus", "layers": [
-            {"name": "l", "rotation": {"type": "daily", "start": "2026-01-05"}, "members": ["alice"]}]}, "body.time_zone"),
-        ("/admin/schedules/Nights", {"name": "Nights", "time_zone": "UTC", "layers": [
-            {"name": "l", "rotation": {"type": "daily", "start": "2026-01-05"}, "members": ["alice"]}]}, "body.id"),
-        ("/admin/services/billing", {"team": "platform", "maintenance_windows": [
-            {"start": "2026-01-05T10:00:00Z", "end": "2026-01-05T09:00:00Z"}]}, "body.maintenance_windows[0]"),
+        (
+            "/admin/teams/platform",
+            {"name": "Platform", "escalation_policy": "platform-default", "incident_managers": "carol"},
+            "body.incident_managers",
+        ),
+        (
+            "/admin/escalation_policies/quick",
+            {"levels": [{"delay_minutes": "soon", "targets": [{"person": "bob"}]}]},
+            "body.levels[0].delay_minutes",
+        ),
+        (
+            "/admin/escalation_policies/quick",
+            {"levels": [{"delay_minutes": 5, "targets": [{}]}]},
+            "body.levels[0].targets[0]",
+        ),
+        (
+            "/admin/schedules/nights",
+            {
+                "name": "Nights",
+                "time_zone": "Mars/Olympus",
+                "layers": [{"name": "l", "rotation": {"type": "daily", "start": "2026-01-05"}, "members": ["alice"]}],
+            },
+            "body.time_zone",
+        ),
+        (
+            "/admin/schedules/Nights",
+            {
+                "name": "Nights",
+                "time_zone": "UTC",
+                "layers": [{"name": "l", "rotation": {"type": "daily", "start": "2026-01-05"}, "members": ["alice"]}],
+            },
+            "body.id",
+        ),
+        (
+            "/admin/services/billing",
+            {
+                "team": "platform",
+                "maintenance_windows": [{"start": "2026-01-05T10:00:00Z", "end": "2026-01-05T09:00:00Z"}],
+            },
+            "body.maintenance_windows[0]",
+        ),
         ("/admin/services/billing", {"team": "nobody"}, "body.team"),
         # an escalation target without a usable contact method (a level that would page nobody)
         ("/admin/people/bob", {"name": "Bob Backend"}, "body.email"),
-        ("/admin/schedules/platform-primary/overrides", {"person": "alice", "start": "yesterday", "end": "2026-01-05T09:00:00Z"},
-         "body.start"),
-        ("/admin/schedules/platform-primary/overrides", {"person": "ghost", "start": "2026-01-05T09:00:00Z", "end": "2026-01-06T09:00:00Z"},
-         "body.person"),
-        ("/admin/services/checkout/maintenance-windows", {"start": "2026-01-05T09:00:00", "end": "2026-01-06T09:00:00Z"}, "body.start"),
+        (
+            "/admin/schedules/platform-primary/overrides",
+            {"person": "alice", "start": "yesterday", "end": "2026-01-05T09:00:00Z"},
+            "body.start",
+        ),
+        (
+            "/admin/schedules/platform-primary/overrides",
+            {"person": "ghost", "start": "2026-01-05T09:00:00Z", "end": "2026-01-06T09:00:00Z"},
+            "body.person",
+        ),
+        (
+            "/admin/services/checkout/maintenance-windows",
+            {"start": "2026-01-05T09:00:00", "end": "2026-01-06T09:00:00Z"},
+            "body.start",
+        ),
         ("/admin/services/checkout/maintenance-windows", [], "body"),
     ],
 )
@@ -238,13 +333,25 @@ def test_wrong_types_and_values_are_422_naming_the_field(pipeline: Pipeline, pat
         ("DELETE", "/admin/gadgets/zoe", "", 404, "unknown_kind"),
         ("GET", "/admin/people/nobody", "", 404, "entry_not_found"),
         ("DELETE", "/admin/people/nobody", "", 404, "entry_not_found"),
-        ("POST", "/admin/schedules/nights/overrides", json.dumps({"person": "alice", "start": "2026-01-05T09:00:00Z",
-                                                                  "end": "2026-01-06T09:00:00Z"}), 404, "entry_not_found"),
-        ("POST", "/admin/services/billing/maintenance-windows", json.dumps({"start": "2026-01-05T09:00:00Z",
-                                                                            "end": "2026-01-06T09:00:00Z"}), 404, "entry_not_found"),
+        (
+            "POST",
+            "/admin/schedules/nights/overrides",
+            json.dumps({"person": "alice", "start": "2026-01-05T09:00:00Z", "end": "2026-01-06T09:00:00Z"}),
+            404,
+            "entry_not_found",
+        ),
+        (
+            "POST",
+            "/admin/services/billing/maintenance-windows",
+            json.dumps({"start": "2026-01-05T09:00:00Z", "end": "2026-01-06T09:00:00Z"}),
+            404,
+            "entry_not_found",
+        ),
     ],
 )
-def test_bad_requests_are_clear_json_errors(pipeline: Pipeline, method: str, path: str, raw: str, status: int, error: str) -> None:
+def test_bad_requests_are_clear_json_errors(
+    pipeline: Pipeline, method: str, path: str, raw: str, status: int, error: str
+) -> None:
     answer_status, answer = pipeline.api(method, path, raw_body=raw)
     assert (answer_status, answer["error"]) == (status, error), answer
     assert answer["message"]
@@ -253,8 +360,11 @@ def test_bad_requests_are_clear_json_errors(pipeline: Pipeline, method: str, pat
 def test_escalation_policies_also_answer_to_their_url_spelling(pipeline: Pipeline) -> None:
     status, policy = pipeline.api("GET", "/admin/escalation-policies/platform-default")
     assert status == 200 and policy["kind"] == "escalation_policies"
-    status, created = pipeline.api("PUT", "/admin/escalation-policies/quick",
-                                   {"levels": [{"delay_minutes": 1, "targets": [{"team_manager": "platform"}]}]})
+    status, created = pipeline.api(
+        "PUT",
+        "/admin/escalation-policies/quick",
+        {"levels": [{"delay_minutes": 1, "targets": [{"team_manager": "platform"}]}]},
+    )
     assert status == 201 and created["entry"]["repeat"] == 0
 
 

@@ -28,8 +28,16 @@ def test_a_person_reports_an_incident(pipeline: Pipeline) -> None:
     assert response["statusCode"] == 201
     incident = json.loads(response["body"])
     assert incident["reference"] == "INC-1"
-    assert response["multiValueHeaders"]["Location"] == ["/incidents/INC-1"] or response["headers"].get("Location") == "/incidents/INC-1"
-    assert (incident["status"], incident["source"], incident["impact"], incident["urgency"]) == ("triggered", "api", "high", "high")
+    assert (
+        response["multiValueHeaders"]["Location"] == ["/incidents/INC-1"]
+        or response["headers"].get("Location") == "/incidents/INC-1"
+    )
+    assert (incident["status"], incident["source"], incident["impact"], incident["urgency"]) == (
+        "triggered",
+        "api",
+        "high",
+        "high",
+    )
     # And classification hears of it
     assert json.loads(pipeline.queued("classify")["Records"][0]["body"])["reference"] == "INC-1"
 
@@ -82,17 +90,30 @@ def test_acknowledge_resolve_note_and_timeline(pipeline: Pipeline) -> None:
 
     # When it is acknowledged, annotated and resolved with notes
     assert pipeline.api("POST", "/incidents/INC-1/acknowledge", as_="alice")[0] == 200
-    status, note = pipeline.api("POST", "/incidents/INC-1/notes", {"text": "Identity provider returns 503"}, as_="alice")
+    status, note = pipeline.api(
+        "POST", "/incidents/INC-1/notes", {"text": "Identity provider returns 503"}, as_="alice"
+    )
     assert status == 201 and note["kind"] == "note"
-    status, resolved = pipeline.api("POST", "/incidents/INC-1/resolve", {"resolution_notes": "IdP failed over"}, as_="alice")
+    status, resolved = pipeline.api(
+        "POST", "/incidents/INC-1/resolve", {"resolution_notes": "IdP failed over"}, as_="alice"
+    )
 
     # Then the incident says who did what, and the timeline lists every change in order
     assert status == 200
     assert (resolved["status"], resolved["acknowledged_by"], resolved["resolved_by"], resolved["resolution_notes"]) == (
-        "resolved", "alice", "alice", "IdP failed over")
+        "resolved",
+        "alice",
+        "alice",
+        "IdP failed over",
+    )
     _, timeline = pipeline.api("GET", "/incidents/INC-1/timeline")
     # (firebell's own lines between them: classified and paged as it opened, each delivery, the resolution's)
-    assert [e["kind"] for e in timeline["items"] if e["actor"] != "firebell"] == ["opened", "acknowledged", "note", "resolved"]
+    assert [e["kind"] for e in timeline["items"] if e["actor"] != "firebell"] == [
+        "opened",
+        "acknowledged",
+        "note",
+        "resolved",
+    ]
     assert [e["at"] for e in timeline["items"]] == sorted(e["at"] for e in timeline["items"])
 
 
@@ -145,7 +166,9 @@ def test_bad_input_gets_a_4xx_naming_the_field(pipeline: Pipeline, method, path,
 
     # Then the answer is a 4xx JSON error that names the field
     assert got == status, error
-    assert field in [f["field"] for f in error["fields"]] or any(f["field"].startswith(field) for f in error["fields"]), error
+    assert field in [f["field"] for f in error["fields"]] or any(
+        f["field"].startswith(field) for f in error["fields"]
+    ), error
 
 
 def test_malformed_json_is_a_400(pipeline: Pipeline) -> None:
@@ -153,7 +176,9 @@ def test_malformed_json_is_a_400(pipeline: Pipeline) -> None:
     assert status == 400 and error["error"] == "invalid_json"
 
 
-@pytest.mark.parametrize("path", ["/incidents/INC-999", "/incidents/01JDQ8Z3M4X2V6N8B0C2D4F6H8", "/incidents/INC-999/timeline"])
+@pytest.mark.parametrize(
+    "path", ["/incidents/INC-999", "/incidents/01JDQ8Z3M4X2V6N8B0C2D4F6H8", "/incidents/INC-999/timeline"]
+)
 def test_an_unknown_incident_is_a_404(pipeline: Pipeline, path) -> None:
     status, error = pipeline.api("GET", path)
     assert status == 404 and error["error"] == "incident_not_found"
@@ -168,8 +193,12 @@ def test_openapi_document_describes_every_route(pipeline: Pipeline) -> None:
     status, document = pipeline.api("GET", "/openapi.json")
     assert status == 200 and document["openapi"].startswith("3.")
     assert set(document["paths"]) >= {
-        "/incidents", "/incidents/{incident_id}", "/incidents/{incident_id}/acknowledge",
-        "/incidents/{incident_id}/resolve", "/incidents/{incident_id}/notes", "/incidents/{incident_id}/timeline",
+        "/incidents",
+        "/incidents/{incident_id}",
+        "/incidents/{incident_id}/acknowledge",
+        "/incidents/{incident_id}/resolve",
+        "/incidents/{incident_id}/notes",
+        "/incidents/{incident_id}/timeline",
     }
     assert "IncidentCreate" in document["components"]["schemas"]
 
@@ -189,7 +218,9 @@ def test_concurrent_updates_are_never_lost(pipeline: Pipeline) -> None:
 
     # When the alarm repeats while a responder acknowledges, concurrently
     with ThreadPoolExecutor(max_workers=4) as pool:
-        repeats = [pool.submit(pipeline.invoke, "intake", another_copy(load_event("sqs/intake-alarm.json"))) for _ in range(6)]
+        repeats = [
+            pool.submit(pipeline.invoke, "intake", another_copy(load_event("sqs/intake-alarm.json"))) for _ in range(6)
+        ]
         acknowledgement = pool.submit(pipeline.api, "POST", "/incidents/INC-1/acknowledge", as_="alice")
         [r.result() for r in repeats]
 

@@ -63,14 +63,17 @@ def test_an_admin_revokes_someone_elses_and_nobody_else_may(pipeline: Pipeline) 
     assert pipeline.api("POST", "/me/calendar-feed", as_=MACHINE)[0] == 403
 
 
-@pytest.mark.parametrize("forge", [
-    lambda token: token[:-1] + ("A" if token[-1] != "A" else "B"),  # the secret, one character off
-    lambda token: "ZXJpbg" + token[token.index("."):],  # erin's name on alice's secret
-    lambda token: token.split(".")[0],  # the person part alone
-    lambda token: "not-a-token",
-    lambda token: "x" * 3000,
-    lambda token: "%00%ff." + "a" * 50,
-])
+@pytest.mark.parametrize(
+    "forge",
+    [
+        lambda token: token[:-1] + ("A" if token[-1] != "A" else "B"),  # the secret, one character off
+        lambda token: "ZXJpbg" + token[token.index(".") :],  # erin's name on alice's secret
+        lambda token: token.split(".")[0],  # the person part alone
+        lambda token: "not-a-token",
+        lambda token: "x" * 3000,
+        lambda token: "%00%ff." + "a" * 50,
+    ],
+)
 def test_a_forged_or_altered_address_reads_nothing(pipeline: Pipeline, forge) -> None:
     subscribe(pipeline, "erin")  # so that the forged person part names someone with a feed
     token = subscribe(pipeline, "alice").split("/")[2]

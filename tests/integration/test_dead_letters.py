@@ -46,7 +46,10 @@ def test_every_dead_letter_is_shown_with_its_reason_and_none_is_consumed(pipelin
     intake = first["queues"]["intake-dlq"]
     assert intake["count"] == POISON == len(intake["messages"])
     assert sorted(m["body"] for m in intake["messages"]) == sorted(f"not json {n}" for n in range(POISON))
-    assert all(m["reason"].startswith("ValidationError (IntakeMessage): (top level): Invalid JSON") and m["reason_recorded"] for m in intake["messages"])
+    assert all(
+        m["reason"].startswith("ValidationError (IntakeMessage): (top level): Invalid JSON") and m["reason_recorded"]
+        for m in intake["messages"]
+    )
     assert all(m["receive_count"] == 1 for m in intake["messages"])
     assert {m["source"] for m in intake["messages"]} == {pipeline.resources[("queue_arn", "intake")]}
 
@@ -60,6 +63,8 @@ def test_every_dead_letter_is_shown_with_its_reason_and_none_is_consumed(pipelin
 
     assert first["queues"]["notify-dlq"] == {"count": 0, "messages": []}
     # And the messages are still on their queues for whoever redrives them
-    attributes = sqs.get_queue_attributes(QueueUrl=pipeline.resources[("queue_url", "intake-dlq")], AttributeNames=["All"])["Attributes"]
+    attributes = sqs.get_queue_attributes(
+        QueueUrl=pipeline.resources[("queue_url", "intake-dlq")], AttributeNames=["All"]
+    )["Attributes"]
     assert int(attributes["ApproximateNumberOfMessages"]) == POISON
     assert int(attributes["ApproximateNumberOfMessagesNotVisible"]) == 0

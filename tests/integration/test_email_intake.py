@@ -28,7 +28,10 @@ def test_a_stored_message_reaches_the_mail_function_and_opens_its_incident(pipel
     status, page = pipeline.api("GET", "/incidents")
     (incident,) = [i for i in page["items"] if i["title"] == "Payment workers are falling behind"]
     assert (incident["reporter"], incident["source"], incident["description"]) == (
-        "erin", "email", "Queue depth of the payment workers keeps growing.")
+        "erin",
+        "email",
+        "Queue depth of the payment workers keeps growing.",
+    )
     assert pipeline.dead_letters()["mail-dlq"] == []
 
 

@@ -57,22 +57,36 @@ def test_classification_prioritises_and_starts_the_escalation(pipeline: Pipeline
 
     # Then the rules kept as data classify it and the SLA clocks start at opening
     assert (incident["category"], incident["impact"], incident["urgency"], incident["priority"]) == (
-        "application", "high", "medium", "P2")
+        "application",
+        "high",
+        "medium",
+        "P2",
+    )
     assert (incident["team"], incident["service"]) == ("platform", "checkout")
-    assert incident["sla"]["response"]["target_minutes"] == 30 and incident["sla"]["resolution"]["target_minutes"] == 480
+    assert (
+        incident["sla"]["response"]["target_minutes"] == 30 and incident["sla"]["resolution"]["target_minutes"] == 480
+    )
     assert incident["sla_status"]["response"]["state"] == "running"
     # And the escalation workflow runs and hands level 1 to notify with a task token
     assert pipeline.execution_status(incident["escalation"]["execution_arn"]) == "RUNNING"
     page = next_message(pipeline, "escalation.page")
-    assert page["level"] == {"level": 1, "targets": [{"kind": "schedule", "ref": "platform-primary"}], "timeout_seconds": 300}
+    assert page["level"] == {
+        "level": 1,
+        "targets": [{"kind": "schedule", "ref": "platform-primary"}],
+        "timeout_seconds": 300,
+    }
     assert page["task_token"]
 
 
 def test_a_redelivered_opened_event_starts_no_second_escalation(pipeline: Pipeline) -> None:
     # Given a classified incident with its escalation running
     incident = open_and_classify(pipeline)
-    opened = {"type": "incident.opened", "incident_id": incident["incident_id"], "reference": "INC-1",
-              "occurred_at": incident["opened_at"]}
+    opened = {
+        "type": "incident.opened",
+        "incident_id": incident["incident_id"],
+        "reference": "INC-1",
+        "occurred_at": incident["opened_at"],
+    }
     event = load_event("sqs/classify-incident-opened.json")
     event["Records"][0]["body"] = json.dumps(opened)
 
@@ -160,10 +174,14 @@ def test_a_page_that_arrives_after_the_acknowledgement_pages_nobody(pipeline: Pi
 def test_resolution_tells_stakeholders_and_those_paged(pipeline: Pipeline) -> None:
     # Given an incident whose level 1 was paged
     open_and_classify(pipeline)
-    deliver_until(pipeline, lambda: "paged" in [e["kind"] for e in pipeline.api("GET", "/incidents/INC-1/timeline")[1]["items"]])
+    deliver_until(
+        pipeline, lambda: "paged" in [e["kind"] for e in pipeline.api("GET", "/incidents/INC-1/timeline")[1]["items"]]
+    )
 
     # When a responder resolves it with notes
-    status, resolved = pipeline.api("POST", "/incidents/INC-1/resolve", {"resolution_notes": "Rolled back release 2026.11.22-1"}, as_="alice")
+    status, resolved = pipeline.api(
+        "POST", "/incidents/INC-1/resolve", {"resolution_notes": "Rolled back release 2026.11.22-1"}, as_="alice"
+    )
     assert status == 200 and resolved["status"] == "resolved"
 
     # Then the resolution workflow's confirmation window opens and notify tells the stakeholder and
@@ -198,7 +216,8 @@ def timeline(pipeline: Pipeline) -> list[dict]:
 
 @pytest.mark.parametrize("time_scale", [0.004])  # level 1 waits 1 s, level 2 waits 2 s
 def test_a_maintenance_window_that_starts_mid_escalation_stops_paging_until_it_ends(
-        pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch) -> None:
+    pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """GoAlert #2594: maintenance turned on during a notification cycle did not stop it. Here level 2 falls due inside
     a window added after level 1 was paged: nobody is paged, that run ends, and the maintenance timer (a real Step
     Functions Wait) restarts the escalation from level 1 at the window's end."""
@@ -209,9 +228,14 @@ def test_a_maintenance_window_that_starts_mid_escalation_stops_paging_until_it_e
 
     # When a maintenance window starting now (ending in 20 s) is added while level 1 waits for an acknowledgement
     start = datetime.now(UTC) - timedelta(minutes=1)
-    end = datetime.now(UTC) + timedelta(seconds=20)  # (level 2 falls due ~1 s after level 1: inside it however busy the machine)
-    status, _ = pipeline.api("POST", "/admin/services/checkout/maintenance-windows",
-                             {"start": start.isoformat(), "end": end.isoformat(), "reason": "failover drill"})
+    end = datetime.now(UTC) + timedelta(
+        seconds=20
+    )  # (level 2 falls due ~1 s after level 1: inside it however busy the machine)
+    status, _ = pipeline.api(
+        "POST",
+        "/admin/services/checkout/maintenance-windows",
+        {"start": start.isoformat(), "end": end.isoformat(), "reason": "failover drill"},
+    )
     assert status == 201
 
     # Then level 2 falls due and pages nobody: bob gets nothing, the run ends
@@ -221,6 +245,11 @@ def test_a_maintenance_window_that_starts_mid_escalation_stops_paging_until_it_e
 
     # And when the window ends, the maintenance timer wakes classify and a new run pages level 1 again
     # (moto's Wait may wake a moment early, and a page still inside the window is held again: both queues are played)
-    deliver_until(pipeline, lambda: [e["kind"] for e in timeline(pipeline)].count("paged") == 2, seconds=60, queue=("classify", "notify"))
+    deliver_until(
+        pipeline,
+        lambda: [e["kind"] for e in timeline(pipeline)].count("paged") == 2,
+        seconds=60,
+        queue=("classify", "notify"),
+    )
     assert datetime.now(UTC) >= end - timedelta(seconds=1) and not to(pipeline, "bob@example.com")
     assert pipeline.api("GET", "/incidents/INC-1")[1]["escalation"]["runs"] >= 2

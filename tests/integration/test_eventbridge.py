@@ -12,7 +12,12 @@ import pytest
 
 from tests.integration.conftest import Pipeline, load_event
 
-SAMPLES = ["eventbridge/metric-alarm.json", "eventbridge/metric-math-alarm.json", "eventbridge/anomaly-detection-alarm.json", "eventbridge/composite-alarm.json"]
+SAMPLES = [
+    "eventbridge/metric-alarm.json",
+    "eventbridge/metric-math-alarm.json",
+    "eventbridge/anomaly-detection-alarm.json",
+    "eventbridge/composite-alarm.json",
+]
 
 
 def put_event(pipeline: Pipeline, event: dict[str, Any]) -> None:
@@ -35,7 +40,11 @@ def returned_to_ok(event: dict[str, Any]) -> dict[str, Any]:
     """The same alarm's next state change: back to OK."""
     ok = copy.deepcopy(event)
     ok["detail"]["previousState"] = event["detail"]["state"]
-    ok["detail"]["state"] = {"value": "OK", "reason": "Threshold Crossed: back under the threshold", "timestamp": "2026-01-01T00:00:00.000+0000"}
+    ok["detail"]["state"] = {
+        "value": "OK",
+        "reason": "Threshold Crossed: back under the threshold",
+        "timestamp": "2026-01-01T00:00:00.000+0000",
+    }
     return ok
 
 
@@ -49,14 +58,19 @@ def test_the_rule_routes_alarm_state_changes_to_the_intake_queue(pipeline: Pipel
     # Given the topology's rule, rendered on the default bus
     events = pipeline.client("events")
     (rule,) = [r for r in events.list_rules()["Rules"] if r["Name"] == "firebell-alarm-state-changes"]
-    assert json.loads(rule["EventPattern"]) == {"source": ["aws.cloudwatch"], "detail-type": ["CloudWatch Alarm State Change"]}
+    assert json.loads(rule["EventPattern"]) == {
+        "source": ["aws.cloudwatch"],
+        "detail-type": ["CloudWatch Alarm State Change"],
+    }
     (target,) = events.list_targets_by_rule(Rule=rule["Name"])["Targets"]
     assert target["Arn"] == pipeline.resources[("queue_arn", "intake")]
     assert target["DeadLetterConfig"] == {"Arn": pipeline.resources[("queue_arn", "intake-dlq")]}
 
     # When CloudWatch puts an alarm state change, and an alarm configuration change
     put_event(pipeline, load_event("eventbridge/metric-alarm.json"))
-    configuration_change = load_event("eventbridge/metric-alarm.json") | {"detail-type": "CloudWatch Alarm Configuration Change"}
+    configuration_change = load_event("eventbridge/metric-alarm.json") | {
+        "detail-type": "CloudWatch Alarm Configuration Change"
+    }
     put_event(pipeline, configuration_change)
 
     # Then only the state change arrives on the intake queue, the event itself as the body
@@ -91,7 +105,11 @@ def test_an_alarm_state_change_opens_an_incident_and_ok_resolves_it(pipeline: Pi
 
     # Then that incident is resolved automatically, and there is still only one
     [resolved] = incidents(pipeline)
-    assert (resolved["reference"], resolved["status"], resolved["auto_resolved"]) == (incident["reference"], "resolved", True)
+    assert (resolved["reference"], resolved["status"], resolved["auto_resolved"]) == (
+        incident["reference"],
+        "resolved",
+        True,
+    )
     assert pipeline.dead_letters()["intake-dlq"] == []
 
 
@@ -121,7 +139,8 @@ def test_the_same_alarm_by_sns_and_by_eventbridge_is_one_incident(pipeline: Pipe
     # Given an alarm with an SNS action whose state change also reaches EventBridge (both paths deliver it)
     event = load_event("eventbridge/metric-alarm.json")
     notification = load_event("cloudwatch/alarm-state-alarm.json") | {
-        "AlarmName": event["detail"]["alarmName"], "AlarmArn": event["resources"][0],
+        "AlarmName": event["detail"]["alarmName"],
+        "AlarmArn": event["resources"][0],
     }
     pipeline.client("sns").publish(TopicArn=pipeline.resources[("topic", "alarms")], Message=json.dumps(notification))
     put_event(pipeline, event)

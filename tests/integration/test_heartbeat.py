@@ -12,7 +12,9 @@ def test_heartbeat_on_the_intake_queue_opens_no_incident(pipeline: Pipeline) -> 
     # Given the heartbeat the schedule's rule puts on the intake queue
     seen_before, _ = heartbeat.seen()
     message = heartbeat.heartbeat_event(partition="aws", region=REGION, account=ACCOUNT_ID, time="2026-12-01T10:00:00Z")
-    pipeline.client("sqs").send_message(QueueUrl=pipeline.resources[("queue_url", "intake")], MessageBody=json.dumps(message))
+    pipeline.client("sqs").send_message(
+        QueueUrl=pipeline.resources[("queue_url", "intake")], MessageBody=json.dumps(message)
+    )
 
     # When intake takes it from the queue
     response = pipeline.deliver("intake", "intake")

@@ -26,8 +26,14 @@ class Answer:
     headers: dict[str, str]
 
 
-def post(pipeline: Pipeline, body: dict[str, Any], key: str | None = None, *, header: str = "Idempotency-Key",
-         caller: str = ALICE) -> Answer:
+def post(
+    pipeline: Pipeline,
+    body: dict[str, Any],
+    key: str | None = None,
+    *,
+    header: str = "Idempotency-Key",
+    caller: str = ALICE,
+) -> Answer:
     headers = {"Content-Type": "application/json", **({header: key} if key is not None else {})}
     event = proxy_event("POST", "/incidents", headers, json.dumps(body).encode(), "198.51.100.7")
     # What API Gateway puts there for a SigV4-signed (IAM-authorised) request
@@ -79,7 +85,11 @@ def test_the_header_name_is_case_insensitive(pipeline: Pipeline) -> None:
     # HTTP/2 clients send every header name in lower case
     assert post(pipeline, REPORT, "retry-2").body["reference"] == "INC-1"
     replay = post(pipeline, REPORT, "retry-2", header="idempotency-key")
-    assert (replay.status, replay.body["reference"], replay.headers.get("idempotent-replayed")) == (201, "INC-1", "true")
+    assert (replay.status, replay.body["reference"], replay.headers.get("idempotent-replayed")) == (
+        201,
+        "INC-1",
+        "true",
+    )
     assert references(pipeline) == ["INC-1"]
 
 
@@ -123,7 +133,9 @@ def test_keys_are_scoped_to_the_caller(pipeline: Pipeline) -> None:
     assert "idempotent-replayed" not in bob.headers
 
 
-def test_a_duplicate_while_the_first_request_is_in_flight_gets_the_same_incident(pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_duplicate_while_the_first_request_is_in_flight_gets_the_same_incident(
+    pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # Given a first request that is still opening its incident when its duplicate arrives (and completes first)
     service = pipeline.built_for("api", wiring.intake)
     open_ = service._incidents.open

@@ -85,7 +85,9 @@ def test_ok_resolves_the_incident_automatically(pipeline: Pipeline) -> None:
 def test_insufficient_data_is_recorded_without_paging(pipeline: Pipeline) -> None:
     # Given an open incident for the alarm, its level 1 paged when it opened
     pipeline.invoke("intake", load_event("sqs/intake-alarm.json"))
-    assert pipeline.queued("classify", wait_seconds=15, expect=1)["Records"]  # consume the opening event (SNS delivers it a moment later)
+    assert pipeline.queued("classify", wait_seconds=15, expect=1)[
+        "Records"
+    ]  # consume the opening event (SNS delivers it a moment later)
     paged = pipeline.outbox()
     [incident] = incidents(pipeline)
     level_one = pipeline.queued_about("notify", incident["incident_id"])  # the escalation's level-1 request, taken off
@@ -136,7 +138,10 @@ def test_a_poison_message_goes_to_the_dlq_with_its_reason_and_the_batch_carries_
     reasons = sorted(d["reason"] for d in dead)
     assert any("Invalid JSON" in r for r in reasons)
     # (the SNS envelope and the alarm in it are validated together: the field's path starts at the envelope)
-    assert any(r.startswith("ValidationError (SnsAlarmEnvelope): ") and "Message.AWSAccountId: Field required" in r for r in reasons)
+    assert any(
+        r.startswith("ValidationError (SnsAlarmEnvelope): ") and "Message.AWSAccountId: Field required" in r
+        for r in reasons
+    )
 
 
 def test_a_transient_failure_is_retried_not_dropped(pipeline: Pipeline, monkeypatch) -> None:

@@ -53,14 +53,22 @@ def test_a_pagerduty_trigger_opens_an_incident_with_mapped_priority_and_custom_d
     assert answer == {"status": "success", "message": "Event processed", "dedup_key": "srv01/mysql"}
     # And an incident is open for the service, impact and urgency mapped from the severity, everything kept
     [incident] = incidents(pipeline)
-    assert (incident["source"], incident["service"], incident["status"]) == ("pagerduty_events", "checkout", "triggered")
+    assert (incident["source"], incident["service"], incident["status"]) == (
+        "pagerduty_events",
+        "checkout",
+        "triggered",
+    )
     assert incident["title"] == "DISK at 99% on machine prod-datapipe03.example.com"
     assert (incident["impact"], incident["urgency"]) == ("high", "medium")
     assert incident["dedup_key"] == "pagerduty:checkout:srv01/mysql"
     details = incident["custom_details"]
     assert details["custom_details"] == {"free space": "1%", "ping time": "1500ms", "load avg": 0.75}
     assert (details["source"], details["component"], details["group"], details["class"]) == (
-        "prod-datapipe03.example.com", "mysql", "prod-datapipe", "disk")
+        "prod-datapipe03.example.com",
+        "mysql",
+        "prod-datapipe",
+        "disk",
+    )
     assert details["timestamp"] == "2015-07-17T08:42:58.315000+00:00"
     assert details["images"][0]["alt"] == "Example text"
     assert {"href": "https://example.com/", "text": "Link text"} in incident["links"]
@@ -88,12 +96,27 @@ def test_the_same_dedup_key_counts_an_occurrence_then_acknowledge_and_resolve_ac
     assert (incident["status"], incident["acknowledged_by"]) == ("acknowledged", "pagerduty-events")
 
     # And a resolve event
-    enqueue(pipeline, {"routing_key": KEY, "event_action": "resolve", "dedup_key": "srv01/mysql",
-                       "client": "Sample Monitoring Service"})
+    enqueue(
+        pipeline,
+        {
+            "routing_key": KEY,
+            "event_action": "resolve",
+            "dedup_key": "srv01/mysql",
+            "client": "Sample Monitoring Service",
+        },
+    )
     [incident] = incidents(pipeline)
-    assert (incident["status"], incident["auto_resolved"], incident["resolved_by"]) == ("resolved", True, "Sample Monitoring Service")
+    assert (incident["status"], incident["auto_resolved"], incident["resolved_by"]) == (
+        "resolved",
+        True,
+        "Sample Monitoring Service",
+    )
     _, timeline = pipeline.api("GET", "/incidents/INC-1/timeline")
-    assert [e["kind"] for e in timeline["items"] if e["kind"] in ("opened", "acknowledged", "resolved")] == ["opened", "acknowledged", "resolved"]
+    assert [e["kind"] for e in timeline["items"] if e["kind"] in ("opened", "acknowledged", "resolved")] == [
+        "opened",
+        "acknowledged",
+        "resolved",
+    ]
 
 
 def test_a_trigger_without_dedup_key_gets_a_generated_one_that_resolves_it(pipeline: Pipeline) -> None:
@@ -113,9 +136,17 @@ def test_acknowledging_or_resolving_an_unknown_key_is_accepted_and_changes_nothi
 
 
 def test_an_unknown_routing_key_is_refused(pipeline: Pipeline) -> None:
-    status, answer = pipeline.api("POST", "/v2/enqueue", {**PAGERDUTY_TRIGGER, "routing_key": "R0UT1NGKEYNOBODY0000000000000000"})
-    assert (status, answer) == (400, {"status": "invalid event", "message": "Event object is invalid",
-                                      "errors": ["'routing_key' is not the integration key of any service"]})
+    status, answer = pipeline.api(
+        "POST", "/v2/enqueue", {**PAGERDUTY_TRIGGER, "routing_key": "R0UT1NGKEYNOBODY0000000000000000"}
+    )
+    assert (status, answer) == (
+        400,
+        {
+            "status": "invalid event",
+            "message": "Event object is invalid",
+            "errors": ["'routing_key' is not the integration key of any service"],
+        },
+    )
     status, answer = pipeline.api("POST", "/v1/alertmanager/R0UT1NGKEYNOBODY0000000000000000", ALERTMANAGER_FIRING)
     assert status == 404 and answer["error"] == "unknown_routing_key"
     assert answer["fields"] == [{"field": "path.routing_key", "problem": "is not the integration key of any service"}]
@@ -128,14 +159,31 @@ def test_an_unknown_routing_key_is_refused(pipeline: Pipeline) -> None:
         ("{", "'body' is not valid JSON"),
         ("", "'body' is empty"),
         ('["trigger"]', "'body' must be a JSON object"),
-        (json.dumps({**PAGERDUTY_TRIGGER, "event_action": "escalate"}), "'event_action' is invalid (must be one of: trigger, acknowledge, resolve)"),
-        (json.dumps({**PAGERDUTY_TRIGGER, "payload": {**PAGERDUTY_TRIGGER["payload"], "summary": ""}}), "'payload.summary' is missing or blank"),
-        (json.dumps({**PAGERDUTY_TRIGGER, "payload": {**PAGERDUTY_TRIGGER["payload"], "summary": "s" * 1025}}),
-         "'payload.summary' is longer than 1,024 characters"),
-        (json.dumps({**PAGERDUTY_TRIGGER, "payload": {**PAGERDUTY_TRIGGER["payload"], "severity": "fatal"}}),
-         "'payload.severity' is invalid (must be one of: critical, error, warning, info)"),
-        (json.dumps({**PAGERDUTY_TRIGGER, "payload": {**PAGERDUTY_TRIGGER["payload"], "custom_details": {"x": "y" * 70_000}}}),
-         "'payload.custom_details' is larger than 64 KiB"),
+        (
+            json.dumps({**PAGERDUTY_TRIGGER, "event_action": "escalate"}),
+            "'event_action' is invalid (must be one of: trigger, acknowledge, resolve)",
+        ),
+        (
+            json.dumps({**PAGERDUTY_TRIGGER, "payload": {**PAGERDUTY_TRIGGER["payload"], "summary": ""}}),
+            "'payload.summary' is missing or blank",
+        ),
+        (
+            json.dumps({**PAGERDUTY_TRIGGER, "payload": {**PAGERDUTY_TRIGGER["payload"], "summary": "s" * 1025}}),
+            "'payload.summary' is longer than 1,024 characters",
+        ),
+        (
+            json.dumps({**PAGERDUTY_TRIGGER, "payload": {**PAGERDUTY_TRIGGER["payload"], "severity": "fatal"}}),
+            "'payload.severity' is invalid (must be one of: critical, error, warning, info)",
+        ),
+        (
+            json.dumps(
+                {
+                    **PAGERDUTY_TRIGGER,
+                    "payload": {**PAGERDUTY_TRIGGER["payload"], "custom_details": {"x": "y" * 70_000}},
+                }
+            ),
+            "'payload.custom_details' is larger than 64 KiB",
+        ),
         (json.dumps({"routing_key": KEY, "event_action": "resolve"}), "'dedup_key' is missing or blank"),
     ],
 )
@@ -149,7 +197,11 @@ def test_invalid_events_get_pagerduty_s_400_naming_the_field(pipeline: Pipeline,
 def test_the_largest_event_accepted_is_stored_and_one_too_large_is_refused(pipeline: Pipeline) -> None:
     # Given an event near every limit at once: 64 KiB of custom details, a 1,024-character non-ASCII summary, links
     payload = {**PAGERDUTY_TRIGGER["payload"], "summary": "😀" * 1024, "custom_details": {"log": "x" * 65_000}}
-    event = {**PAGERDUTY_TRIGGER, "payload": payload, "links": [{"href": "https://x.example/" + "p" * 2000, "text": "é" * 1024}] * 10}
+    event = {
+        **PAGERDUTY_TRIGGER,
+        "payload": payload,
+        "links": [{"href": "https://x.example/" + "p" * 2000, "text": "é" * 1024}] * 10,
+    }
     assert len(json.dumps(event)) > 150_000  # as stored, non-ASCII escaped
 
     # Then it is accepted, stored and read back whole
@@ -174,7 +226,9 @@ def test_alertmanager_firing_opens_one_incident_per_alert_and_resolved_resolves_
     # Then it gets what happened to each, and there are two incidents for the checkout service
     assert status == 200
     assert [(a["fingerprint"], a["status"], a["outcome"]) for a in answer["alerts"]] == [
-        ("5d3a0a8b4f9e6c21", "firing", "opened"), ("8e1f7c2d9b0a4e35", "firing", "opened")]
+        ("5d3a0a8b4f9e6c21", "firing", "opened"),
+        ("8e1f7c2d9b0a4e35", "firing", "opened"),
+    ]
     by_key = {i["dedup_key"]: i for i in incidents(pipeline)}
     assert set(by_key) == {"alertmanager:checkout:5d3a0a8b4f9e6c21", "alertmanager:checkout:8e1f7c2d9b0a4e35"}
     first, second = by_key["alertmanager:checkout:5d3a0a8b4f9e6c21"], by_key["alertmanager:checkout:8e1f7c2d9b0a4e35"]
@@ -182,7 +236,12 @@ def test_alertmanager_firing_opens_one_incident_per_alert_and_resolved_resolves_
     assert first["labels"] == ALERTMANAGER_FIRING["alerts"][0]["labels"]
     assert first["custom_details"]["annotations"] == ALERTMANAGER_FIRING["alerts"][0]["annotations"]
     assert first["title"] == "HighErrorRate: checkout-1 returns 5xx to 12% of requests"
-    assert (first["source"], first["service"], first["impact"], first["urgency"]) == ("alertmanager", "checkout", "high", "high")
+    assert (first["source"], first["service"], first["impact"], first["urgency"]) == (
+        "alertmanager",
+        "checkout",
+        "high",
+        "high",
+    )
     assert (second["impact"], second["urgency"]) == ("medium", "medium")
 
     # When the same group is sent again (Alertmanager's repeat), the alerts deduplicate by fingerprint
@@ -195,7 +254,9 @@ def test_alertmanager_firing_opens_one_incident_per_alert_and_resolved_resolves_
 
     # Then both incidents are resolved automatically
     assert status == 200 and [a["outcome"] for a in answer["alerts"]] == ["resolved", "resolved"]
-    assert [(i["status"], i["auto_resolved"], i["resolved_by"]) for i in incidents(pipeline)] == [("resolved", True, "alertmanager")] * 2
+    assert [(i["status"], i["auto_resolved"], i["resolved_by"]) for i in incidents(pipeline)] == [
+        ("resolved", True, "alertmanager")
+    ] * 2
 
 
 def test_one_resolved_alert_in_a_firing_group_resolves_only_its_incident(pipeline: Pipeline) -> None:
@@ -215,7 +276,9 @@ def test_sources_never_collide_on_a_key(pipeline: Pipeline) -> None:
     enqueue(pipeline, {**PAGERDUTY_TRIGGER, "dedup_key": "5d3a0a8b4f9e6c21"})
     pipeline.api("POST", ALERTMANAGER_URL, {**ALERTMANAGER_FIRING, "alerts": ALERTMANAGER_FIRING["alerts"][:1]})
     assert sorted(i["dedup_key"] for i in incidents(pipeline)) == [
-        "alertmanager:checkout:5d3a0a8b4f9e6c21", "pagerduty:checkout:5d3a0a8b4f9e6c21"]
+        "alertmanager:checkout:5d3a0a8b4f9e6c21",
+        "pagerduty:checkout:5d3a0a8b4f9e6c21",
+    ]
 
 
 @pytest.mark.parametrize(
@@ -225,8 +288,11 @@ def test_sources_never_collide_on_a_key(pipeline: Pipeline) -> None:
         ("", 400, "body"),
         (json.dumps({**ALERTMANAGER_FIRING, "version": "3"}), 422, "body.version"),
         (json.dumps({**ALERTMANAGER_FIRING, "alerts": [{"status": "firing"}]}), 422, "body.alerts.0.labels"),
-        (json.dumps({**ALERTMANAGER_FIRING, "alerts": [{"status": "firing", "labels": {"severity": ["critical"]}}]}), 422,
-         "body.alerts.0.labels.severity"),
+        (
+            json.dumps({**ALERTMANAGER_FIRING, "alerts": [{"status": "firing", "labels": {"severity": ["critical"]}}]}),
+            422,
+            "body.alerts.0.labels.severity",
+        ),
         (json.dumps({**ALERTMANAGER_FIRING, "alerts": ALERTMANAGER_FIRING["alerts"][:1] * 101}), 422, "body.alerts"),
     ],
 )
@@ -237,9 +303,13 @@ def test_malformed_webhooks_get_a_4xx_naming_the_field(pipeline: Pipeline, raw: 
     assert incidents(pipeline) == []
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+)
 @given(document=json_values, raw=st.none() | st.text(max_size=60))
-def test_anything_malformed_on_the_wire_gets_a_4xx_never_a_500(pipeline: Pipeline, document: Any, raw: str | None) -> None:
+def test_anything_malformed_on_the_wire_gets_a_4xx_never_a_500(
+    pipeline: Pipeline, document: Any, raw: str | None
+) -> None:
     payload = raw if raw is not None else json.dumps(document)
     status, answer = pipeline.api("POST", "/v2/enqueue", raw_body=payload)
     assert status == 400 and answer["errors"]
@@ -264,4 +334,7 @@ def test_a_change_event_goes_on_the_open_incidents_timeline_once_per_event(pipel
     status, timeline = pipeline.api("GET", f"/incidents/{incident['incident_id']}/timeline")
     changes = [e for e in timeline["items"] if e["kind"] == "change_event"]
     assert [e["details"]["timestamp"][:19] for e in changes] == ["2020-07-17T08:42:58", "2020-07-17T09:00:00"]
-    assert changes[0]["message"] == f"Change on checkout (from {CHANGE['payload']['source']}): {CHANGE['payload']['summary']}"
+    assert (
+        changes[0]["message"]
+        == f"Change on checkout (from {CHANGE['payload']['source']}): {CHANGE['payload']['summary']}"
+    )

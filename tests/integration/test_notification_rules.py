@@ -18,8 +18,13 @@ def sms_to(pipeline: Pipeline, phone: str) -> list[str]:
 
 def follow_ups_running(incident_id: str) -> bool:
     sfn = boto3.client("stepfunctions", region_name="us-east-1")
-    [machine] = [m["stateMachineArn"] for m in sfn.list_state_machines()["stateMachines"] if m["name"].endswith("reminder")]
-    return any(e["name"].startswith(f"{incident_id}-follow-") for e in sfn.list_executions(stateMachineArn=machine, statusFilter="RUNNING")["executions"])
+    [machine] = [
+        m["stateMachineArn"] for m in sfn.list_state_machines()["stateMachines"] if m["name"].endswith("reminder")
+    ]
+    return any(
+        e["name"].startswith(f"{incident_id}-follow-")
+        for e in sfn.list_executions(stateMachineArn=machine, statusFilter="RUNNING")["executions"]
+    )
 
 
 def drain(pipeline: Pipeline, until, seconds: float = 60) -> None:
@@ -40,10 +45,16 @@ def test_follow_ups_come_while_nobody_acknowledges_and_stop_when_someone_does(pi
     status, entry = pipeline.api("GET", f"/admin/people/{person}", as_="carol")
     assert status == 200, entry
     rules = {"high": {"via": ["email"], "follow_up": {"every_minutes": 2, "times": 3, "via": ["sms"]}}}
-    status, answer = pipeline.api("PUT", f"/admin/people/{person}", {**entry["entry"], "notification_rules": rules}, as_="carol")
+    status, answer = pipeline.api(
+        "PUT", f"/admin/people/{person}", {**entry["entry"], "notification_rules": rules}, as_="carol"
+    )
     assert status == 200, answer
 
-    status, incident = pipeline.api("POST", "/incidents", {"title": "Primary database deadlock", "reporter": "me", "impact": "high", "urgency": "high"})
+    status, incident = pipeline.api(
+        "POST",
+        "/incidents",
+        {"title": "Primary database deadlock", "reporter": "me", "impact": "high", "urgency": "high"},
+    )
     assert status == 201 and incident["priority"] == "P1"
     assert sms_to(pipeline, phone) == []  # at once: the email alone
     assert any(m["to"] == [email] for m in pipeline.outbox() if m["channel"] == "email")
@@ -63,12 +74,21 @@ def test_follow_ups_come_while_nobody_acknowledges_and_stop_when_someone_does(pi
 
 
 def test_a_person_sets_their_own_rules_and_a_new_phone_counts_only_once_its_code_came_back(pipeline: Pipeline) -> None:
-    rules = {"high": {"via": ["sms", "email"]}, "low": {"via": ["email"]},
-             "quiet_hours": {"start": "22:00", "end": "07:00", "low": "nothing"}}
+    rules = {
+        "high": {"via": ["sms", "email"]},
+        "low": {"via": ["email"]},
+        "quiet_hours": {"start": "22:00", "end": "07:00", "low": "nothing"},
+    }
     status, answer = pipeline.api("PUT", "/me/notification-rules", {"notification_rules": rules}, as_="bob")
     assert status == 422 and answer["fields"][0]["field"] == "body.time_zone"  # quiet hours need bob's time zone
-    status, answer = pipeline.api("PUT", "/me/notification-rules", {"notification_rules": rules, "time_zone": "Europe/Berlin"}, as_="bob")
-    assert status == 200 and answer["notification_rules"]["quiet_hours"]["start"] == "22:00:00" and answer["time_zone"] == "Europe/Berlin"
+    status, answer = pipeline.api(
+        "PUT", "/me/notification-rules", {"notification_rules": rules, "time_zone": "Europe/Berlin"}, as_="bob"
+    )
+    assert (
+        status == 200
+        and answer["notification_rules"]["quiet_hours"]["start"] == "22:00:00"
+        and answer["time_zone"] == "Europe/Berlin"
+    )
     status, entry = pipeline.api("GET", "/admin/people/bob", as_="carol")
     assert entry["updated_by"] == "bob" and entry["entry"]["notification_rules"]["low"] == {"via": ["email"]}
 
@@ -83,7 +103,9 @@ def test_a_person_sets_their_own_rules_and_a_new_phone_counts_only_once_its_code
     assert pipeline.api("GET", "/admin/people/bob", as_="carol")[1]["entry"]["phone"] == CONTACTS["bob"][1]  # not yet
     wrong = "000000" if code != "000000" else "111111"
     status, answer = pipeline.api("POST", "/me/contact-methods/verify", {"kind": "phone", "code": wrong}, as_="bob")
-    assert status == 422 and answer["fields"] == [{"field": "body.code", "problem": f"not the code sent to {new_phone} (4 guesses left)"}]
+    assert status == 422 and answer["fields"] == [
+        {"field": "body.code", "problem": f"not the code sent to {new_phone} (4 guesses left)"}
+    ]
     status, answer = pipeline.api("POST", "/me/contact-methods/verify", {"kind": "phone", "code": code}, as_="bob")
     assert status == 200 and answer["phone"] == new_phone and answer["waiting_for_code"] == []
     assert pipeline.api("GET", "/admin/people/bob", as_="carol")[1]["entry"]["phone"] == new_phone

@@ -19,7 +19,11 @@ def test_on_call_everywhere_names_every_schedule_and_follows_an_override(pipelin
     assert "platform-primary" in schedules and len(schedules) == len(before["schedules"])
 
     start = datetime.now(UTC) - timedelta(minutes=1)
-    pipeline.api("POST", "/admin/schedules/platform-primary/overrides", {"person": "frank", "start": iso(start), "end": iso(start + timedelta(hours=1))})
+    pipeline.api(
+        "POST",
+        "/admin/schedules/platform-primary/overrides",
+        {"person": "frank", "start": iso(start), "end": iso(start + timedelta(hours=1))},
+    )
 
     _, after = pipeline.api("GET", "/on-call")
     (primary,) = [row for row in after["schedules"] if row["schedule"] == "platform-primary"]
@@ -38,15 +42,20 @@ def test_on_call_at_a_given_time_and_refusals_that_name_the_parameter(pipeline: 
 
 def test_a_persons_shifts_come_from_every_schedule_in_time_order(pipeline: Pipeline) -> None:
     start = datetime.now(UTC).replace(microsecond=0) + timedelta(days=2)
-    pipeline.api("POST", "/admin/schedules/platform-primary/overrides", {"person": "frank", "start": iso(start), "end": iso(start + timedelta(hours=3))})
+    pipeline.api(
+        "POST",
+        "/admin/schedules/platform-primary/overrides",
+        {"person": "frank", "start": iso(start), "end": iso(start + timedelta(hours=3))},
+    )
 
     status, answer = pipeline.api("GET", "/people/frank/shifts?days=7")
 
     assert status == 200
     shifts = answer["shifts"]
     override = [s for s in shifts if s["source"] == "override"]
-    assert [(s["schedule"], datetime.fromisoformat(s["start"]), datetime.fromisoformat(s["end"])) for s in override] == [
-        ("platform-primary", start, start + timedelta(hours=3))]
+    assert [
+        (s["schedule"], datetime.fromisoformat(s["start"]), datetime.fromisoformat(s["end"])) for s in override
+    ] == [("platform-primary", start, start + timedelta(hours=3))]
     starts = [datetime.fromisoformat(s["start"]) for s in shifts]
     assert starts == sorted(starts)
     _, nobody = pipeline.api("GET", "/people/nobody-at-all/shifts")

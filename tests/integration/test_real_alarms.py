@@ -95,7 +95,11 @@ def test_a_real_alarm_opens_an_incident_and_its_ok_resolves_it(pipeline: Pipelin
 
     # Then that incident is resolved automatically; nothing was dead-lettered
     [resolved] = incidents(pipeline)
-    assert (resolved["reference"], resolved["status"], resolved["auto_resolved"]) == (incident["reference"], "resolved", True)
+    assert (resolved["reference"], resolved["status"], resolved["auto_resolved"]) == (
+        incident["reference"],
+        "resolved",
+        True,
+    )
     assert pipeline.dead_letters()["intake-dlq"] == []
 
 

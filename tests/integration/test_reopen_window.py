@@ -61,7 +61,11 @@ def test_an_alarm_returning_inside_the_window_reopens_and_after_it_opens_a_new_i
     publish(pipeline, "ok")
     resolved = incident(pipeline, "INC-1")
     assert resolved["status"] == "resolved"
-    assert window_seconds(pipeline, resolved["resolution"]["execution_arn"]) == scaled_timeout(WINDOW_MINUTES, TIME_SCALE) == 7
+    assert (
+        window_seconds(pipeline, resolved["resolution"]["execution_arn"])
+        == scaled_timeout(WINDOW_MINUTES, TIME_SCALE)
+        == 7
+    )
 
     # When the alarm fires again after what used to be the flapping window, while the confirmation window is open
     resolved_at = datetime.fromisoformat(resolved["resolved_at"])
@@ -76,7 +80,11 @@ def test_an_alarm_returning_inside_the_window_reopens_and_after_it_opens_a_new_i
 
     # When it recovers again and this time the confirmation window runs out
     publish(pipeline, "ok")
-    wait_for("the window to close INC-1", lambda: notify_what_arrives(pipeline) or incident(pipeline, "INC-1")["status"] == "closed", 60)
+    wait_for(
+        "the window to close INC-1",
+        lambda: notify_what_arrives(pipeline) or incident(pipeline, "INC-1")["status"] == "closed",
+        60,
+    )
 
     # Then the alarm's next firing opens a new incident
     publish(pipeline, "alarm")

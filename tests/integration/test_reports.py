@@ -13,11 +13,15 @@ from tests.integration.conftest import Pipeline, load_event
 
 def _period(**extra: str) -> str:
     now = datetime.now(UTC)
-    return urlencode({"from": (now - timedelta(days=1)).isoformat(), "to": (now + timedelta(days=1)).isoformat(), **extra})
+    return urlencode(
+        {"from": (now - timedelta(days=1)).isoformat(), "to": (now + timedelta(days=1)).isoformat(), **extra}
+    )
 
 
 def test_a_report_counts_what_happened_and_the_csv_lists_it(pipeline: Pipeline) -> None:
-    status, created = pipeline.api("POST", "/incidents", {"title": "Checkout errors", "service": "checkout"}, as_="erin")
+    status, created = pipeline.api(
+        "POST", "/incidents", {"title": "Checkout errors", "service": "checkout"}, as_="erin"
+    )
     assert status == 201
     pipeline.api("POST", f"/incidents/{created['reference']}/acknowledge", as_="alice")
 
@@ -54,7 +58,12 @@ def _window_closes(pipeline: Pipeline, incident_id: str) -> None:
 
 def test_similar_incidents_show_how_a_closed_one_was_resolved(pipeline: Pipeline) -> None:
     _, old = pipeline.api("POST", "/incidents", {"title": "Orders database deadlock on the primary"}, as_="erin")
-    pipeline.api("POST", f"/incidents/{old['reference']}/resolve", {"resolution_notes": "killed the blocking session"}, as_="alice")
+    pipeline.api(
+        "POST",
+        f"/incidents/{old['reference']}/resolve",
+        {"resolution_notes": "killed the blocking session"},
+        as_="alice",
+    )
     _window_closes(pipeline, old["incident_id"])
     _, unrelated = pipeline.api("POST", "/incidents", {"title": "Office printer jammed"}, as_="erin")
     pipeline.api("POST", f"/incidents/{unrelated['reference']}/resolve", {"resolution_notes": "paper"}, as_="alice")
@@ -65,20 +74,31 @@ def test_similar_incidents_show_how_a_closed_one_was_resolved(pipeline: Pipeline
 
     assert status == 200
     assert [(s["reference"], s["resolution_notes"], s["resolved_by"]) for s in similar["items"]] == [
-        (old["reference"], "killed the blocking session", "alice")]
+        (old["reference"], "killed the blocking session", "alice")
+    ]
     assert pipeline.api("GET", f"/incidents/{new['reference']}/similar", as_="gus")[0] == 403  # not a reader
 
 
 def test_a_known_error_put_by_an_admin_reaches_the_next_incident_it_explains(pipeline: Pipeline) -> None:
-    problem = {"title": "Pool exhausted at peak", "status": "known_error", "workaround": "scale checkout to 6 tasks",
-               "match": {"keywords": ["pool", "exhausted"], "services": ["checkout"]}}
+    problem = {
+        "title": "Pool exhausted at peak",
+        "status": "known_error",
+        "workaround": "scale checkout to 6 tasks",
+        "match": {"keywords": ["pool", "exhausted"], "services": ["checkout"]},
+    }
     assert pipeline.api("PUT", "/admin/problems/PRB-1", problem, as_="carol")[0] == 201
     status, refused = pipeline.api("PUT", "/admin/problems/PRB-2", {**problem, "workaround": ""}, as_="carol")
     assert status == 422 and "workaround" in str(refused)
 
-    _, incident = pipeline.api("POST", "/incidents", {"title": "DB pool exhausted on checkout", "service": "checkout"}, as_="erin")
+    _, incident = pipeline.api(
+        "POST", "/incidents", {"title": "DB pool exhausted on checkout", "service": "checkout"}, as_="erin"
+    )
 
-    assert incident["known_error"] == {"problem": "PRB-1", "title": "Pool exhausted at peak", "workaround": "scale checkout to 6 tasks"}
+    assert incident["known_error"] == {
+        "problem": "PRB-1",
+        "title": "Pool exhausted at peak",
+        "workaround": "scale checkout to 6 tasks",
+    }
     [page] = [m for m in pipeline.outbox() if "level 1" in m.get("body", "")]
     assert "Known error PRB-1 (Pool exhausted at peak). Workaround: scale checkout to 6 tasks" in page["body"]
 
@@ -86,7 +106,9 @@ def test_a_known_error_put_by_an_admin_reaches_the_next_incident_it_explains(pip
 def test_an_incident_manager_writes_problem_records_and_a_responder_links_incidents_to_them(pipeline: Pipeline) -> None:
     problem = {"id": "PRB-30", "title": "Disk fills on build hosts", "root_cause": "no log rotation"}
     assert pipeline.api("PUT", "/problems/PRB-30", problem, as_="alice")[0] == 403  # a responder may not write one
-    status, written = pipeline.api("PUT", "/problems/PRB-30", problem, as_="frank")  # frank: incident manager, not admin
+    status, written = pipeline.api(
+        "PUT", "/problems/PRB-30", problem, as_="frank"
+    )  # frank: incident manager, not admin
     assert status == 201 and written["entry"]["root_cause"] == "no log rotation"
     status, refused = pipeline.api("PUT", "/problems/PRB-30", {**problem, "status": "known_error"}, as_="frank")
     assert status == 422 and "workaround" in str(refused)  # a known error says what to do
@@ -94,30 +116,56 @@ def test_an_incident_manager_writes_problem_records_and_a_responder_links_incide
 
     versions = set()
     for _ in range(2):  # linking again changes nothing, its version neither (an edit that read it is not refused)
-        status, linked = pipeline.api("POST", f"/incidents/{incident['reference']}/problem", {"problem": "PRB-30"}, as_="alice")
+        status, linked = pipeline.api(
+            "POST", f"/incidents/{incident['reference']}/problem", {"problem": "PRB-30"}, as_="alice"
+        )
         assert status == 200 and linked["entry"]["incidents"] == [incident["reference"]]
         versions.add(linked["version"])
     assert len(versions) == 1
-    assert pipeline.api("POST", f"/incidents/{incident['reference']}/problem", {"problem": "PRB-404"}, as_="alice")[0] == 404
-    assert pipeline.api("POST", f"/incidents/{incident['reference']}/problem", {"problem": "PRB-30"}, as_="dave")[0] == 403
+    assert (
+        pipeline.api("POST", f"/incidents/{incident['reference']}/problem", {"problem": "PRB-404"}, as_="alice")[0]
+        == 404
+    )
+    assert (
+        pipeline.api("POST", f"/incidents/{incident['reference']}/problem", {"problem": "PRB-30"}, as_="dave")[0] == 403
+    )
     _, directory = pipeline.api("GET", "/directory", as_="dave")
-    assert [p["incidents"] for p in directory["directory"]["problems"] if p["id"] == "PRB-30"] == [[incident["reference"]]]
+    assert [p["incidents"] for p in directory["directory"]["problems"] if p["id"] == "PRB-30"] == [
+        [incident["reference"]]
+    ]
 
 
 def test_a_review_with_its_action_items_and_as_markdown(pipeline: Pipeline) -> None:
-    _, incident = pipeline.api("POST", "/incidents", {"title": "Primary database deadlock", "impact": "high", "urgency": "high"}, as_="erin")
+    _, incident = pipeline.api(
+        "POST", "/incidents", {"title": "Primary database deadlock", "impact": "high", "urgency": "high"}, as_="erin"
+    )
     reference = incident["reference"]
-    pipeline.api("POST", f"/incidents/{reference}/resolve", {"resolution_notes": "killed the blocking session"}, as_="alice")
+    pipeline.api(
+        "POST", f"/incidents/{reference}/resolve", {"resolution_notes": "killed the blocking session"}, as_="alice"
+    )
 
-    status, drafted = pipeline.api("PUT", f"/incidents/{reference}/review", {"root_cause": "a missing index"}, as_="carol")
+    status, drafted = pipeline.api(
+        "PUT", f"/incidents/{reference}/review", {"root_cause": "a missing index"}, as_="carol"
+    )
     assert status == 200 and drafted["review"]["root_cause"] == "a missing index"
-    assert pipeline.api("PUT", f"/incidents/{reference}/review", {"root_cause": "x"}, as_="bob")[0] == 403  # not the review's owner
+    assert (
+        pipeline.api("PUT", f"/incidents/{reference}/review", {"root_cause": "x"}, as_="bob")[0] == 403
+    )  # not the review's owner
     due = (datetime.now(UTC) + timedelta(days=7)).isoformat()
-    status, added = pipeline.api("POST", f"/incidents/{reference}/review/actions", {"text": "index the orders table", "owner": "bob", "due_at": due},
-                                 as_="carol")
+    status, added = pipeline.api(
+        "POST",
+        f"/incidents/{reference}/review/actions",
+        {"text": "index the orders table", "owner": "bob", "due_at": due},
+        as_="carol",
+    )
     assert status == 201 and added["review"]["actions"][0]["owner"] == "bob"
-    assert "task_token" not in json.dumps(added["review"]["actions"][0]) or added["review"]["actions"][0]["task_token"] is None
-    status, refused = pipeline.api("POST", f"/incidents/{reference}/review/actions", {"text": "x", "owner": "nobody", "due_at": due}, as_="carol")
+    assert (
+        "task_token" not in json.dumps(added["review"]["actions"][0])
+        or added["review"]["actions"][0]["task_token"] is None
+    )
+    status, refused = pipeline.api(
+        "POST", f"/incidents/{reference}/review/actions", {"text": "x", "owner": "nobody", "due_at": due}, as_="carol"
+    )
     assert status == 422 and [f["field"] for f in refused["fields"]] == ["body.owner"]
     status, done = pipeline.api("POST", f"/incidents/{reference}/review/actions/1/done", as_="bob")
     assert status == 200 and done["review"]["actions"][0]["done_by"] == "bob"

@@ -39,7 +39,9 @@ def incidents(pipeline: Pipeline) -> list[dict[str, Any]]:
 
 
 def test_a_deployed_function_refuses_the_demo_key_and_takes_a_generated_one(
-    pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture,
+    pipeline: Pipeline,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     # Given the api function as deployed (not the local runtime)
     as_deployed(monkeypatch)
@@ -102,7 +104,9 @@ def once_items(pipeline: Pipeline) -> list[dict[str, Any]]:
 
 
 def signed_link(pipeline: Pipeline, incident_id: str, expires_at: datetime) -> str:
-    secret = pipeline.client("secretsmanager").get_secret_value(SecretId=pipeline.resources[("secret", "ack-links")])["SecretString"]
+    secret = pipeline.client("secretsmanager").get_secret_value(SecretId=pipeline.resources[("secret", "ack-links")])[
+        "SecretString"
+    ]
     return ack_links.sign(incident_id, "alice", expires_at, secret.encode())
 
 

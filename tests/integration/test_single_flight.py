@@ -54,11 +54,19 @@ def act(pipeline: Pipeline, api: LocalFunction, action: str, who: str) -> int:
     from infra.local.http_api import proxy_event
 
     body = {
-        "acknowledge": {}, "notes": {"text": f"{who} looking"},
-        "resolve": {"resolution_notes": "restarted"}, "reopen": {"reason": "still broken"},
+        "acknowledge": {},
+        "notes": {"text": f"{who} looking"},
+        "resolve": {"resolution_notes": "restarted"},
+        "reopen": {"reason": "still broken"},
         "reassign": {"to": random.choice(["alice", "bob", "erin"])},
     }[action]
-    event = proxy_event("POST", f"/incidents/INC-1/{action}", {"Content-Type": "application/json"}, json.dumps(body).encode(), "198.51.100.7")
+    event = proxy_event(
+        "POST",
+        f"/incidents/INC-1/{action}",
+        {"Content-Type": "application/json"},
+        json.dumps(body).encode(),
+        "198.51.100.7",
+    )
     event["requestContext"]["authorizer"] = {"claims": cognito_claims(who)}  # signed in as `who`
     status = api.invoke(event)["statusCode"]
     if status == 200 and action in ("acknowledge", "resolve"):
@@ -69,8 +77,13 @@ def act(pipeline: Pipeline, api: LocalFunction, action: str, who: str) -> int:
 def escalation_runs(pipeline: Pipeline, incident_id: str) -> list[dict]:
     sfn = pipeline.client("stepfunctions")
     machine = pipeline.resources[("state_machine", "escalation")]
-    runs = [sfn.describe_execution(executionArn=e["executionArn"]) for e in sfn.list_executions(stateMachineArn=machine)["executions"]]
-    return sorted((r for r in runs if json.loads(r["input"])["incident_id"] == incident_id), key=lambda r: r["startDate"])
+    runs = [
+        sfn.describe_execution(executionArn=e["executionArn"])
+        for e in sfn.list_executions(stateMachineArn=machine)["executions"]
+    ]
+    return sorted(
+        (r for r in runs if json.loads(r["input"])["incident_id"] == incident_id), key=lambda r: r["startDate"]
+    )
 
 
 @pytest.fixture
@@ -112,8 +125,10 @@ def test_mixed_commands_from_many_threads_never_run_two_escalations_and_page_onl
     wait_for("level 1 paged", lambda: [m for m in pipeline.outbox() if "level 1" in json.dumps(m)], 30)
     apis = [LocalFunction(TOPOLOGY.function("api")) for _ in range(3)]  # three containers
     rng = random.Random(7)
-    plans = [[rng.choice(["acknowledge", "notes", "resolve", "reopen", "reassign"]) for _ in range(ACTIONS_PER_THREAD)]
-             for _ in range(THREADS)]
+    plans = [
+        [rng.choice(["acknowledge", "notes", "resolve", "reopen", "reassign"]) for _ in range(ACTIONS_PER_THREAD)]
+        for _ in range(THREADS)
+    ]
 
     # When 20 people act on it at once through three API containers
     def person(n: int) -> list[int]:
@@ -131,8 +146,11 @@ def test_mixed_commands_from_many_threads_never_run_two_escalations_and_page_onl
         status, incident = pipeline.api("GET", "/incidents/INC-1")
         if incident["status"] != "resolved":
             assert final == 200
-        wait_for("every escalation run over after the resolution",
-                 lambda: not any(r["status"] == "RUNNING" for r in escalation_runs(pipeline, incident["incident_id"])), 30)
+        wait_for(
+            "every escalation run over after the resolution",
+            lambda: not any(r["status"] == "RUNNING" for r in escalation_runs(pipeline, incident["incident_id"])),
+            30,
+        )
     finally:
         poller.stopping.set()
         poller.join(timeout=10)
@@ -156,14 +174,28 @@ def test_mixed_commands_from_many_threads_never_run_two_escalations_and_page_onl
     _, timeline = pipeline.api("GET", "/incidents/INC-1/timeline")
     status_at: dict[int, str] = {}
     for entry in sorted((e for e in timeline["items"] if e["version"] is not None), key=lambda e: e["version"]):
-        changed = {"opened": "triggered", "reopened": "triggered", "retriggered": "triggered", "escalated": "triggered",
-                   "acknowledged": "acknowledged", "on_hold": "on_hold", "resumed": "acknowledged", "resolved": "resolved",
-                   "closed": "closed"}.get(entry["kind"])
+        changed = {
+            "opened": "triggered",
+            "reopened": "triggered",
+            "retriggered": "triggered",
+            "escalated": "triggered",
+            "acknowledged": "acknowledged",
+            "on_hold": "on_hold",
+            "resumed": "acknowledged",
+            "resolved": "resolved",
+            "closed": "closed",
+        }.get(entry["kind"])
         if changed:
             status_at[entry["version"]] = changed
+
     def status(version: int) -> str:
         return status_at[max(v for v in status_at if v <= version)]
-    pages = [e for e in timeline["items"] if e["kind"] == "notification_sent" and e["details"]["why"].startswith(PAGE_REASONS)]
+
+    pages = [
+        e
+        for e in timeline["items"]
+        if e["kind"] == "notification_sent" and e["details"]["why"].startswith(PAGE_REASONS)
+    ]
     assert pages, "the escalation paged nobody: the test proves nothing"
     assert [p["message"] for p in pages if status(p["details"]["checked_version"]) != "triggered"] == []
     # And after the last resolution answered, nobody was paged at all

@@ -20,14 +20,25 @@ def sms_to(pipeline: Pipeline, phone: str) -> list[str]:
 
 
 @pytest.mark.parametrize("time_scale", [0.002])  # the digest window: 60 min → 7 s
-def test_a_storm_sends_the_on_call_person_five_sms_then_one_digest_naming_the_rest(pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_storm_sends_the_on_call_person_five_sms_then_one_digest_naming_the_rest(
+    pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # (one instant for the whole storm: every page falls in one digest window however slowly this machine runs it)
     frozen = datetime.now(UTC)
     monkeypatch.setattr(wiring, "utc_now", lambda: frozen)
     references = []
     for n in range(STORM):
-        status, incident = pipeline.api("POST", "/incidents", {"title": f"Disk {n} full on web-{n}", "reporter": "me", "service": "checkout",
-                                                               "impact": "low", "urgency": "low"})
+        status, incident = pipeline.api(
+            "POST",
+            "/incidents",
+            {
+                "title": f"Disk {n} full on web-{n}",
+                "reporter": "me",
+                "service": "checkout",
+                "impact": "low",
+                "urgency": "low",
+            },
+        )
         assert status == 201
         references.append(incident["reference"])
     _, on_call = pipeline.api("GET", "/schedules/platform-primary/on-call")

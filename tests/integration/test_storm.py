@@ -115,7 +115,10 @@ def alarm_costs(monkeypatch: pytest.MonkeyPatch) -> Iterator[AlarmCosts]:
 def the_same_alarm(pipeline: Pipeline, copies: int) -> list[dict]:
     """`copies` SQS records of the sample ALARM notification, each its own SNS and SQS message (as N publishes make)."""
     queue_arn = pipeline.resources[("queue_arn", "intake")]
-    return [{**another_copy(load_event("sqs/intake-alarm.json"))["Records"][0], "eventSourceARN": queue_arn} for _ in range(copies)]
+    return [
+        {**another_copy(load_event("sqs/intake-alarm.json"))["Records"][0], "eventSourceARN": queue_arn}
+        for _ in range(copies)
+    ]
 
 
 def deliver_concurrently(records: list[dict], workers: int) -> list[dict]:
@@ -139,7 +142,9 @@ def deliver_concurrently(records: list[dict], workers: int) -> list[dict]:
             except BaseException as error:  # noqa: BLE001 - re-raised below, in the test's thread
                 errors.append(error)
 
-    threads = [threading.Thread(target=worker, args=(LocalFunction(TOPOLOGY.function("intake")),)) for _ in range(workers)]
+    threads = [
+        threading.Thread(target=worker, args=(LocalFunction(TOPOLOGY.function("intake")),)) for _ in range(workers)
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -279,7 +284,11 @@ def test_a_batch_whose_alarm_write_fails_midway_is_redelivered_and_counted_exact
     assert status == 200 and [i["title"].split(":")[0] for i in page["items"]] == ["orders-latency"]
 
     # When SQS delivers the 7 again
-    again = [{**r, "attributes": {**r["attributes"], "ApproximateReceiveCount": "2"}} for r in batch if r["messageId"] in stormed_ids]
+    again = [
+        {**r, "attributes": {**r["attributes"], "ApproximateReceiveCount": "2"}}
+        for r in batch
+        if r["messageId"] in stormed_ids
+    ]
     assert pipeline.invoke("intake", {"Records": again}) == {"batchItemFailures": []}
 
     # Then each alarm has one incident, seen exactly as often as it was sent (the first write's count is not doubled)

@@ -144,7 +144,12 @@ def sqs_record(body: str, receive_count: int = 1, queue: str = "firebell-intake"
             "ApproximateFirstReceiveTimestamp": "1714557612350",
         },
         "messageAttributes": {
-            "type": {"stringValue": "incident.opened", "stringListValues": [], "binaryListValues": [], "dataType": "String"}
+            "type": {
+                "stringValue": "incident.opened",
+                "stringListValues": [],
+                "binaryListValues": [],
+                "dataType": "String",
+            }
         },
         "md5OfBody": hashlib.md5(body.encode()).hexdigest(),
         "eventSource": "aws:sqs",
@@ -195,7 +200,11 @@ def page_request(
         {
             "type": "escalation.page",
             "incident_id": incident_id,
-            "level": {"level": level, "targets": [_plan_target(t) for t in targets], "timeout_seconds": PAGE_TIMEOUTS.get(level, 60)},
+            "level": {
+                "level": level,
+                "targets": [_plan_target(t) for t in targets],
+                "timeout_seconds": PAGE_TIMEOUTS.get(level, 60),
+            },
             "round": round,
             "retrigger": retrigger,
             "task_token": token,
@@ -208,7 +217,9 @@ def watch_request(incident_id: str, token: str) -> WatchRequest:
 
 
 def exhausted(incident_id: str, managers: list[str] | None = None) -> EscalationExhausted:
-    return EscalationExhausted(type="escalation.exhausted", incident_id=incident_id, incident_managers=managers or ["carol"])
+    return EscalationExhausted(
+        type="escalation.exhausted", incident_id=incident_id, incident_managers=managers or ["carol"]
+    )
 
 
 def sla_wake(incident_id: str, kind: str, clock: str, generation: int = 0) -> SlaWakeUp:
@@ -217,7 +228,9 @@ def sla_wake(incident_id: str, kind: str, clock: str, generation: int = 0) -> Sl
 
 
 def reminder(incident_id: str, duty: str, round: int, token: str, max_rounds: int | None = None) -> ReminderDue:
-    return ReminderDue(type="reminder.due", incident_id=incident_id, duty=duty, round=round, task_token=token, max_rounds=max_rounds)
+    return ReminderDue(
+        type="reminder.due", incident_id=incident_id, duty=duty, round=round, task_token=token, max_rounds=max_rounds
+    )
 
 
 def confirming(incident_id: str, token: str) -> ResolutionConfirming:

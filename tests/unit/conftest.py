@@ -209,14 +209,24 @@ def world(shipped_config: FirebellConfig) -> World:
     return build_world(shipped_config)
 
 
-def open_unclassified(world: World, title: str = "Checkout is throwing 5xx", reporter: str = "erin", **fields) -> Incident:
+def open_unclassified(
+    world: World, title: str = "Checkout is throwing 5xx", reporter: str = "erin", **fields
+) -> Incident:
     """An incident as intake opened it before classification moved into the opening change (issue 10), and as
     such incidents are still stored: open, on the timeline and announced (incident.opened), but not classified:
     no priority, no SLA, no escalation, nobody paged. The classify function (still subscribed to incident.opened)
     and the timers' re-arming are what classify them now."""
     now = world.clock()
-    incident = Incident(incident_id=str(ULID()), reference=world.store.next_reference(), title=title, source=Source.API,
-                        reporter=reporter, opened_at=now, last_seen_at=now, **fields)
+    incident = Incident(
+        incident_id=str(ULID()),
+        reference=world.store.next_reference(),
+        title=title,
+        source=Source.API,
+        reporter=reporter,
+        opened_at=now,
+        last_seen_at=now,
+        **fields,
+    )
     change = Change(incident, now, new=True)
     change.log(TimelineKind.OPENED, reporter, f"{incident.reference} opened from report by {reporter}: {title}")
     change.publish(EventType.OPENED)
@@ -226,7 +236,9 @@ def open_unclassified(world: World, title: str = "Checkout is throwing 5xx", rep
 def committed_effects(world: World, incident_id: str, version: int) -> list:
     """The effects the change that committed `version` of the incident recorded, in the order it recorded them
     (the order they are carried out in)."""
-    found = [effect for effect, _ in world.store.effects(incident_id) if effect.effect_id.split(":")[-2] == str(version)]
+    found = [
+        effect for effect, _ in world.store.effects(incident_id) if effect.effect_id.split(":")[-2] == str(version)
+    ]
     return sorted(found, key=lambda effect: int(effect.effect_id.split(":")[-1]))
 
 
@@ -241,8 +253,16 @@ def sla_run_wakes(world: World, ref: str) -> list[Delivery]:
     at = datetime.fromisoformat(payload["at"].replace("Z", "+00:00"))
     if at > world.clock():
         world.clock.set(at)
-    return world.service.sla_wake_up(SlaWakeUp(type=MessageType.SLA_WAKE, incident_id=incident.incident_id, clock=payload["clock"],
-                                               moment=payload["moment"], generation=payload["generation"], execution=execution))
+    return world.service.sla_wake_up(
+        SlaWakeUp(
+            type=MessageType.SLA_WAKE,
+            incident_id=incident.incident_id,
+            clock=payload["clock"],
+            moment=payload["moment"],
+            generation=payload["generation"],
+            execution=execution,
+        )
+    )
 
 
 def with_directory(config: FirebellConfig, change: Callable[[dict[str, Any]], None]) -> FirebellConfig:
@@ -255,7 +275,12 @@ def with_directory(config: FirebellConfig, change: Callable[[dict[str, Any]], No
 def updates_by_a_reminder_run(world: World, ref: str) -> None:
     """Its stakeholder updates chased by a reminder run of their own, as incidents classified before their rounds
     became SLA moments are stored (until the timers are re-armed)."""
+
     def decide(c: Change) -> None:
-        c.set_part("updates", execution_arn=FakeWorkflows.execution_id(machines.REMINDER, f"{c.incident_id}-updates-1"), started_at=None)
+        c.set_part(
+            "updates",
+            execution_arn=FakeWorkflows.execution_id(machines.REMINDER, f"{c.incident_id}-updates-1"),
+            started_at=None,
+        )
 
     world.service.incidents.change(ref, decide)

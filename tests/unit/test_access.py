@@ -8,8 +8,18 @@ from pathlib import Path
 
 import pytest
 
-from firebell.domain.access import (ALL_ROLES, ROUTES, Allowed, Caller, Public, Role, decide, owns_incident, roles_from_groups,
-                                    route_table_markdown)
+from firebell.domain.access import (
+    ALL_ROLES,
+    ROUTES,
+    Allowed,
+    Caller,
+    Public,
+    Role,
+    decide,
+    owns_incident,
+    roles_from_groups,
+    route_table_markdown,
+)
 from firebell.domain.sessions import SESSION_HOURS, InvalidSession, issue, verify
 from functions.api.app import app
 from functions.api.identity import IdentitySources, caller_of, cognito_groups, session_token
@@ -49,10 +59,23 @@ def test_what_each_role_may_do_as_docs_access_md_says() -> None:
     """The roles table of docs/access.md, route by route for the everyday ones (the full walk is
     tests/integration/test_access.py)."""
     may = {
-        Role.VIEWER: {("GET", "/incidents"), ("GET", "/incidents/<incident_id>"), ("GET", "/schedules/<schedule_id>/on-call")},
+        Role.VIEWER: {
+            ("GET", "/incidents"),
+            ("GET", "/incidents/<incident_id>"),
+            ("GET", "/schedules/<schedule_id>/on-call"),
+        },
         Role.REPORTER: {("POST", "/incidents"), ("GET", "/incidents"), ("GET", "/incidents/<incident_id>")},
-        Role.RESPONDER: {("POST", "/incidents"), ("GET", "/incidents"), ("POST", ACK), ("POST", "/incidents/<incident_id>/reopen")},
-        Role.INCIDENT_MANAGER: {("POST", ACK), ("POST", "/incidents/<incident_id>/updates"), ("POST", "/incidents/<incident_id>/review")},
+        Role.RESPONDER: {
+            ("POST", "/incidents"),
+            ("GET", "/incidents"),
+            ("POST", ACK),
+            ("POST", "/incidents/<incident_id>/reopen"),
+        },
+        Role.INCIDENT_MANAGER: {
+            ("POST", ACK),
+            ("POST", "/incidents/<incident_id>/updates"),
+            ("POST", "/incidents/<incident_id>/review"),
+        },
         Role.ADMIN: set(ROUTES),
     }
     may_not = {
@@ -72,22 +95,33 @@ def test_what_each_role_may_do_as_docs_access_md_says() -> None:
 def test_a_refusal_names_the_callers_roles_and_the_ones_needed() -> None:
     decision = decide("POST", "/incidents/<incident_id>/updates", person(Role.RESPONDER, Role.VIEWER))
     assert (decision.status, decision.code) == (403, "forbidden")
-    assert decision.message == "viewer, responder may not post stakeholder updates; needs one of incident_manager, admin"
+    assert (
+        decision.message == "viewer, responder may not post stakeholder updates; needs one of incident_manager, admin"
+    )
     assert decide("POST", ACK, person()).message.startswith("no role may not acknowledge incidents")
 
 
 def test_nobody_is_401_and_says_why() -> None:
-    assert (decide("GET", "/incidents", Caller.nobody()).status, decide("GET", "/incidents", Caller.nobody()).code) == (401, "unauthenticated")
+    assert (decide("GET", "/incidents", Caller.nobody()).status, decide("GET", "/incidents", Caller.nobody()).code) == (
+        401,
+        "unauthenticated",
+    )
     expired = decide("GET", "/incidents", Caller.nobody("the session token has expired"))
     assert expired.status == 401 and expired.message.startswith("the session token has expired: sign in")
 
 
 def test_a_machine_may_call_every_route_but_a_persons_own_and_acts_as_its_principal() -> None:
     machine = Caller.machine("arn:aws:iam::123456789012:role/deployer")
-    refused = {(method, path) for method, path in ROUTES if not decide(method, path, machine, local_runtime=True).allowed}
+    refused = {
+        (method, path) for method, path in ROUTES if not decide(method, path, machine, local_runtime=True).allowed
+    }
     # (a person's own: their calendar feed, how they are reached, their contact methods)
     assert refused == {(m, "/me/calendar-feed") for m in ("GET", "POST", "DELETE")} | {
-        ("GET", "/me/notifications"), ("PUT", "/me/notification-rules"), ("POST", "/me/contact-methods"), ("POST", "/me/contact-methods/verify")}
+        ("GET", "/me/notifications"),
+        ("PUT", "/me/notification-rules"),
+        ("POST", "/me/contact-methods"),
+        ("POST", "/me/contact-methods/verify"),
+    }
     assert "only a signed-in person" in decide("POST", "/me/calendar-feed", machine).message
     assert machine.actor == "iam:arn:aws:iam::123456789012:role/deployer"
 
@@ -104,13 +138,20 @@ def test_public_routes_need_nothing_and_local_ones_exist_only_locally() -> None:
     assert decide("POST", "/auth/local/sign-in", Caller.nobody(), local_runtime=True).allowed
     deployed = decide("POST", "/auth/local/sign-in", Caller.nobody(), local_runtime=False)
     assert (deployed.status, deployed.code) == (404, "local_only")
-    assert all(isinstance(rule, Public) for (_, path), rule in ROUTES.items() if path.startswith(("/auth/local/", "/v2/", "/v1/", "/ack/")))
+    assert all(
+        isinstance(rule, Public)
+        for (_, path), rule in ROUTES.items()
+        if path.startswith(("/auth/local/", "/v2/", "/v1/", "/ack/"))
+    )
 
 
 def test_a_reporter_reads_and_reopens_only_their_own_reports() -> None:
     reporter = person(Role.REPORTER)
-    for method, path in (("GET", "/incidents/<incident_id>"), ("GET", "/incidents/<incident_id>/timeline"),
-                         ("POST", "/incidents/<incident_id>/reopen")):
+    for method, path in (
+        ("GET", "/incidents/<incident_id>"),
+        ("GET", "/incidents/<incident_id>/timeline"),
+        ("POST", "/incidents/<incident_id>/reopen"),
+    ):
         decision = decide(method, path, reporter)
         assert decision.allowed and decision.own_only, path
         assert owns_incident(reporter, decision.rule, reporter="pat", review_owner="pat")
@@ -146,16 +187,29 @@ def test_nobody_and_strangers_are_no_actors() -> None:
 # --- Cognito groups ---------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("claim", [
-    "responder,admin", "responder, admin", "[responder admin]", "[responder,admin]", '["responder","admin"]',
-    ["responder", "admin"], "responder admin",
-])
+@pytest.mark.parametrize(
+    "claim",
+    [
+        "responder,admin",
+        "responder, admin",
+        "[responder admin]",
+        "[responder,admin]",
+        '["responder","admin"]',
+        ["responder", "admin"],
+        "responder admin",
+    ],
+)
 def test_cognito_groups_however_api_gateway_wrote_them(claim) -> None:
     assert cognito_groups(claim) == ["responder", "admin"]
 
 
 def test_one_group_none_and_other_groups() -> None:
-    assert cognito_groups("viewer") == ["viewer"] and cognito_groups(None) == [] and cognito_groups("") == [] and cognito_groups("[]") == []
+    assert (
+        cognito_groups("viewer") == ["viewer"]
+        and cognito_groups(None) == []
+        and cognito_groups("") == []
+        and cognito_groups("[]") == []
+    )
     assert roles_from_groups(["us-east-1_Pool_Google", "responder", "admins"]) == {Role.RESPONDER}
 
 
@@ -171,13 +225,16 @@ def test_a_session_carries_the_person_and_roles_for_twelve_hours() -> None:
         verify(token, SECRET, NOW + timedelta(hours=SESSION_HOURS))
 
 
-@pytest.mark.parametrize("tamper", [
-    lambda t: t[:-2] + ("AA" if not t.endswith("AA") else "BB"),  # the signature
-    lambda t: "x" + t,  # the payload
-    lambda t: "",
-    lambda t: "not-a-token",
-    lambda t: "a" * 5000,
-])
+@pytest.mark.parametrize(
+    "tamper",
+    [
+        lambda t: t[:-2] + ("AA" if not t.endswith("AA") else "BB"),  # the signature
+        lambda t: "x" + t,  # the payload
+        lambda t: "",
+        lambda t: "not-a-token",
+        lambda t: "a" * 5000,
+    ],
+)
 def test_a_session_token_altered_or_not_ours_is_refused(tamper) -> None:
     token, _ = issue("alice", [Role.RESPONDER], SECRET, NOW)
     with pytest.raises(InvalidSession, match="not one this runtime signed"):
@@ -197,13 +254,17 @@ class _Directory:
     def person_by_email(self, email: str):
         from firebell.domain.directory import Person
 
-        people = {"bob@example.com": Person(id="bob", name="Bob", email="bob@example.com", roles=[]),
-                  "ida@example.com": Person(id="ida", name="Ida", email="ida@example.com", roles=[Role.INCIDENT_MANAGER])}
+        people = {
+            "bob@example.com": Person(id="bob", name="Bob", email="bob@example.com", roles=[]),
+            "ida@example.com": Person(id="ida", name="Ida", email="ida@example.com", roles=[Role.INCIDENT_MANAGER]),
+        }
         return people.get(email.casefold())
 
 
 def sources(local_runtime: bool = True, secret: bytes | None = SECRET) -> IdentitySources:
-    return IdentitySources(local_runtime=local_runtime, session_secret=secret, directory=lambda: _Directory(), now=lambda: NOW)
+    return IdentitySources(
+        local_runtime=local_runtime, session_secret=secret, directory=lambda: _Directory(), now=lambda: NOW
+    )
 
 
 def event(headers: dict[str, str] | None = None, **context) -> dict:
@@ -211,9 +272,13 @@ def event(headers: dict[str, str] | None = None, **context) -> dict:
 
 
 def test_cognito_claims_name_the_directory_person_by_email_with_their_groups_as_roles() -> None:
-    caller = caller_of(event(authorizer={"claims": {"email": "Bob@Example.com", "cognito:groups": "responder,viewer"}}), sources())
+    caller = caller_of(
+        event(authorizer={"claims": {"email": "Bob@Example.com", "cognito:groups": "responder,viewer"}}), sources()
+    )
     assert (caller.kind, caller.person, caller.roles) == ("person", "bob", {Role.RESPONDER, Role.VIEWER})
-    stranger = caller_of(event(authorizer={"claims": {"email": "eve@example.com", "cognito:groups": "admin"}}), sources())
+    stranger = caller_of(
+        event(authorizer={"claims": {"email": "eve@example.com", "cognito:groups": "admin"}}), sources()
+    )
     assert (stranger.kind, stranger.email) == ("stranger", "eve@example.com")
     assert caller_of(event(authorizer={"claims": {"sub": "x", "token_use": "access"}}), sources()).kind == "stranger"
 
@@ -228,15 +293,20 @@ def test_the_directorys_roles_add_to_the_groups_so_people_from_an_idp_need_no_co
 
 
 def test_an_iam_principal_is_a_machine() -> None:
-    caller = caller_of(event(identity={"userArn": "arn:aws:iam::123456789012:user/ci", "sourceIp": "1.2.3.4"}), sources())
+    caller = caller_of(
+        event(identity={"userArn": "arn:aws:iam::123456789012:user/ci", "sourceIp": "1.2.3.4"}), sources()
+    )
     assert (caller.kind, caller.actor) == ("machine", "iam:arn:aws:iam::123456789012:user/ci")
 
 
-@pytest.mark.parametrize("headers", [
-    lambda t: {"Authorization": f"Bearer {t}"},
-    lambda t: {"authorization": f"bearer {t}"},
-    lambda t: {"Cookie": f"theme=dark; firebell_session={t}; other=1"},
-])
+@pytest.mark.parametrize(
+    "headers",
+    [
+        lambda t: {"Authorization": f"Bearer {t}"},
+        lambda t: {"authorization": f"bearer {t}"},
+        lambda t: {"Cookie": f"theme=dark; firebell_session={t}; other=1"},
+    ],
+)
 def test_a_local_session_is_read_from_the_bearer_header_or_the_cookie(headers) -> None:
     token, _ = issue("alice", [Role.RESPONDER], SECRET, NOW)
     caller = caller_of(event(headers(token)), sources())
@@ -253,7 +323,10 @@ def test_a_local_session_counts_only_in_the_local_runtime() -> None:
 def test_an_invalid_or_expired_session_is_nobody_saying_why() -> None:
     token, _ = issue("alice", [Role.ADMIN], SECRET, NOW - timedelta(hours=13))
     assert caller_of(event({"Authorization": f"Bearer {token}"}), sources()).problem == "the session token has expired"
-    assert caller_of(event({"Authorization": "Bearer forged"}), sources()).problem == "the session token is not one this runtime signed"
+    assert (
+        caller_of(event({"Authorization": "Bearer forged"}), sources()).problem
+        == "the session token is not one this runtime signed"
+    )
     assert caller_of(event({"Authorization": "Basic YWxpY2U6"}), sources()) == Caller.nobody()
     assert caller_of({}, sources()) == Caller.nobody()
 
@@ -267,4 +340,6 @@ def test_session_token_prefers_the_header_and_ignores_other_cookies() -> None:
 def test_docs_access_md_shows_the_route_table_as_it_is() -> None:
     text = (Path(__file__).parents[2] / "docs" / "access.md").read_text(encoding="utf-8")
     shown = text.split("<!-- route-table -->\n", 1)[1].split("<!-- /route-table -->", 1)[0]
-    assert shown == route_table_markdown(), "docs/access.md: paste `python -m firebell.domain.access` between the route-table markers"
+    assert shown == route_table_markdown(), (
+        "docs/access.md: paste `python -m firebell.domain.access` between the route-table markers"
+    )

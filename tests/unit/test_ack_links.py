@@ -69,8 +69,14 @@ def test_link_valid_one_second_before_expiry():
 
 @pytest.mark.parametrize(
     "token",
-    ["", "nodot", "a.b.c", "!!!.???", base64.urlsafe_b64encode(b"only|three|parts").decode() + ".AAAA",
-     base64.urlsafe_b64encode(b"id|alice|notanumber|nonce").decode() + ".AAAA"],
+    [
+        "",
+        "nodot",
+        "a.b.c",
+        "!!!.???",
+        base64.urlsafe_b64encode(b"only|three|parts").decode() + ".AAAA",
+        base64.urlsafe_b64encode(b"id|alice|notanumber|nonce").decode() + ".AAAA",
+    ],
 )
 def test_malformed_link_is_refused(token):
     """Given anything that is not a link firebell made, then it is malformed (a 4xx, never a 500)."""

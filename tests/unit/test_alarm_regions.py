@@ -73,8 +73,11 @@ def test_the_partition_comes_with_the_region() -> None:
     assert details.arn == "arn:aws-cn:cloudwatch:cn-northwest-1:377051238643:alarm:checkout-5xx-high"
 
 
-@pytest.mark.parametrize(("changes", "context"), [({"Region": "Atlantis - Lost City"}, CONTEXT), ({"Region": None}, CONTEXT), ({}, None)],
-                         ids=["unknown-region", "no-region", "no-lookup"])
+@pytest.mark.parametrize(
+    ("changes", "context"),
+    [({"Region": "Atlantis - Lost City"}, CONTEXT), ({"Region": None}, CONTEXT), ({}, None)],
+    ids=["unknown-region", "no-region", "no-lookup"],
+)
 def test_without_an_arn_or_a_known_region_the_alarm_is_refused_saying_why(changes: dict, context: dict | None) -> None:
     with pytest.raises(ValidationError) as caught:
         parse(old_format(**changes), context)

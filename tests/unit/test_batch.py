@@ -117,7 +117,9 @@ def test_reason_names_every_offending_field():
     from firebell.domain.models import PageRequest
 
     with pytest.raises(ValidationError) as caught:
-        PageRequest.model_validate({"type": "escalation.page", "incident_id": "x", "level": {"level": 0, "targets": []}})
+        PageRequest.model_validate(
+            {"type": "escalation.page", "incident_id": "x", "level": {"level": 0, "targets": []}}
+        )
     assert describe(caught.value) == (
         "ValidationError (PageRequest): level.level: Input should be greater than or equal to 1; "
         "level.timeout_seconds: Field required; task_token: Field required"
@@ -126,7 +128,9 @@ def test_reason_names_every_offending_field():
 
 
 def client_error(code: str, operation: str = "PutItem", status: int = 400, **extra) -> ClientError:
-    return ClientError({"Error": {"Code": code, "Message": code}, "ResponseMetadata": {"HTTPStatusCode": status}, **extra}, operation)
+    return ClientError(
+        {"Error": {"Code": code, "Message": code}, "ResponseMetadata": {"HTTPStatusCode": status}, **extra}, operation
+    )
 
 
 TRANSIENT = {
@@ -136,8 +140,10 @@ TRANSIENT = {
     "5xx": client_error("InternalServerError", status=500),
     "unavailable": client_error("ServiceUnavailable", "Publish", status=503),
     "transaction-conflict": client_error(
-        "TransactionCanceledException", "TransactWriteItems",
-        CancellationReasons=[{"Code": "None"}, {"Code": "TransactionConflict"}]),
+        "TransactionCanceledException",
+        "TransactWriteItems",
+        CancellationReasons=[{"Code": "None"}, {"Code": "TransactionConflict"}],
+    ),
     "read-timeout": ReadTimeoutError(endpoint_url="https://dynamodb.us-east-1.amazonaws.com"),
     "no-endpoint": EndpointConnectionError(endpoint_url="https://sqs.us-east-1.amazonaws.com"),
     "lost-race": ConcurrentUpdate("01HX: too many concurrent updates"),
@@ -187,7 +193,9 @@ def test_a_record_still_failing_after_its_tries_in_place_goes_back_to_sqs(dead_l
     record = sqs_record("{}", receive_count=2)
     handler = flaky(*[TRANSIENT["5xx"]] * TRIES_IN_PLACE)
 
-    assert run(sqs_event(record), handler, dead_letters) == {"batchItemFailures": [{"itemIdentifier": record["messageId"]}]}
+    assert run(sqs_event(record), handler, dead_letters) == {
+        "batchItemFailures": [{"itemIdentifier": record["messageId"]}]
+    }
     assert handler.seen == [2, 3, 4]
     assert dead_letters.sent == []
 
@@ -262,7 +270,9 @@ def test_transient_error_on_the_last_attempt_is_dead_lettered_with_its_reason(de
 
 def test_unknown_error_on_the_last_attempt_is_dead_lettered_with_its_reason(dead_letters):
     record = sqs_record("{}", receive_count=5)
-    assert run(sqs_event(record), failing(RuntimeError("DynamoDB throttled")), dead_letters) == {"batchItemFailures": []}
+    assert run(sqs_event(record), failing(RuntimeError("DynamoDB throttled")), dead_letters) == {
+        "batchItemFailures": []
+    }
     (letter,) = dead_letters.sent
     assert letter.reason == "RuntimeError: DynamoDB throttled (unknown error, still failing after 5 attempts)"
 
@@ -273,7 +283,8 @@ PERMANENT = {
     "json": json.JSONDecodeError("bad", "{", 0),
     "aws-validation": client_error("ValidationException"),
     "transaction-validation": client_error(
-        "TransactionCanceledException", "TransactWriteItems", CancellationReasons=[{"Code": "ValidationError"}]),
+        "TransactionCanceledException", "TransactWriteItems", CancellationReasons=[{"Code": "ValidationError"}]
+    ),
 }
 
 

@@ -15,14 +15,24 @@ class Daemon:
 
 
 def sample(total: float, imported: float, cpu: float, segments: tuple[str, ...] = ()) -> dict:
-    return {"after_event_ms": [total], "import_ms": imported, "after_event_cpu_ms": [cpu], "import_cpu_ms": imported,
-            "peak_rss_kib": {"import": 40_960, "first_event": 61_440, "last_event": 61_440}, "modules": 500,
-            "segments": list(segments)}
+    return {
+        "after_event_ms": [total],
+        "import_ms": imported,
+        "after_event_cpu_ms": [cpu],
+        "import_cpu_ms": imported,
+        "peak_rss_kib": {"import": 40_960, "first_event": 61_440, "last_event": 61_440},
+        "modules": 500,
+        "segments": list(segments),
+    }
 
 
 def test_summary_gives_medians_and_ratios_to_the_baseline_of_the_same_run():
     # Given three samples of a function and the baseline's medians
-    samples = [sample(300, 200, 250), sample(500, 300, 260), sample(400, 250, 240, ("## handler", "dynamodb", "dynamodb"))]
+    samples = [
+        sample(300, 200, 250),
+        sample(500, 300, 260),
+        sample(400, 250, 240, ("## handler", "dynamodb", "dynamodb")),
+    ]
     row = summary(samples, {"median_ms": 100.0, "cpu_median_ms": 125.0})
     # Then the medians of the whole, the import and the event, and the ratios, wall and CPU
     assert (row["median_ms"], row["import_median_ms"], row["first_event_median_ms"]) == (400, 250, 150)
@@ -34,9 +44,16 @@ def test_summary_gives_medians_and_ratios_to_the_baseline_of_the_same_run():
 def test_markdown_puts_before_and_after_side_by_side():
     row = {"name": "intake", **summary([sample(250, 150, 200)], {"median_ms": 100.0, "cpu_median_ms": 100.0})}
     was = {"name": "intake", **summary([sample(400, 300, 350)], {"median_ms": 100.0, "cpu_median_ms": 100.0})}
-    result = {"date": "2026-12-01", "commit": "abc1234", "machine": "x86_64, 2 CPUs", "runs": 1, "command": "python -m bench.cold_start",
-              "baseline": {"median_ms": 100.0, "cpu_median_ms": 100.0}, "functions": [row],
-              "before": {"commit": "615fa25", "functions": [was]}}
+    result = {
+        "date": "2026-12-01",
+        "commit": "abc1234",
+        "machine": "x86_64, 2 CPUs",
+        "runs": 1,
+        "command": "python -m bench.cold_start",
+        "baseline": {"median_ms": 100.0, "cpu_median_ms": 100.0},
+        "functions": [row],
+        "before": {"commit": "615fa25", "functions": [was]},
+    }
     text = markdown(result)
     assert "| intake | 150 | 100 | 250 | **2.5** | 200 | 2.0 | 400 | 4.0 | 3.5 | 60.0 |" in text
     assert "before (615fa25)" in text and "Worst: 2.5× (within the 2.5× goal)." in text
@@ -49,11 +66,15 @@ def test_a_handler_runs_with_lambdas_environment_tracing_on_and_its_own_variable
     resources = {ref: f"{ref[0]}:{ref[1]}" for ref in spec.environment.values()}
     env = LambdaLike("http://127.0.0.1:5000", resources, Daemon(), tmp_path).environment(spec, deployment)
     # Then it is Lambda's (task root, function name, the X-Ray daemon) with tracing on, pointed at the local endpoint
-    assert env["LAMBDA_TASK_ROOT"] == str(tmp_path / "task" / "classify") and env["AWS_LAMBDA_FUNCTION_NAME"] == "classify"
+    assert (
+        env["LAMBDA_TASK_ROOT"] == str(tmp_path / "task" / "classify") and env["AWS_LAMBDA_FUNCTION_NAME"] == "classify"
+    )
     assert env["AWS_XRAY_DAEMON_ADDRESS"] == "127.0.0.1:2000" and "POWERTOOLS_TRACE_DISABLED" not in env
     assert env["AWS_ENDPOINT_URL"] == "http://127.0.0.1:5000"
     # And the stack's variables, the config in the layer, and exactly the topology's variables for this function
-    assert env["POWERTOOLS_SERVICE_NAME"] == "classify" and env["FIREBELL_CONFIG_DIR"] == str(tmp_path / "opt" / "firebell" / "config")
+    assert env["POWERTOOLS_SERVICE_NAME"] == "classify" and env["FIREBELL_CONFIG_DIR"] == str(
+        tmp_path / "opt" / "firebell" / "config"
+    )
     for variable, ref in spec.environment.items():
         assert env[variable] == resources[ref]
     assert "FIREBELL_LOCAL_RUNTIME" not in env and not any(k.startswith("PYTHON") for k in env)
@@ -63,13 +84,30 @@ def test_memory_reports_the_highest_peak_and_what_each_size_buys():
     from bench.memory import SIZES_MB, markdown as memory_markdown, row
 
     # Given two runs of a function that handled two events (CPU: 300 ms to the first event's end, then 20 ms)
-    runs = [{"after_event_ms": [350, 380], "after_event_cpu_ms": [300, 320],
-             "peak_rss_kib": {"import": 40_960, "first_event": 51_200, "last_event": peak}} for peak in (56_320, 61_440)]
+    runs = [
+        {
+            "after_event_ms": [350, 380],
+            "after_event_cpu_ms": [300, 320],
+            "peak_rss_kib": {"import": 40_960, "first_event": 51_200, "last_event": peak},
+        }
+        for peak in (56_320, 61_440)
+    ]
     found = row(TOPOLOGY.function("intake"), runs)
     # Then the highest peak of each stage, and the CPU-bound time at each size (1,769 MB is a full vCPU)
     assert found["peak_rss_mb"] == {"import": 40.0, "first_event": 50.0, "last_event": 60.0}
-    assert found["cold_start_ms_by_memory_mb"][1769] == 300 and found["cold_start_ms_by_memory_mb"][512] == round(300 * 1769 / 512)
+    assert found["cold_start_ms_by_memory_mb"][1769] == 300 and found["cold_start_ms_by_memory_mb"][512] == round(
+        300 * 1769 / 512
+    )
     assert found["warm_event_ms_by_memory_mb"][1769] == 20 and set(found["cold_start_ms_by_memory_mb"]) == set(SIZES_MB)
-    result = {"date": "2026-12-01", "commit": "abc1234", "machine": "x86_64", "events": 2, "runs": 2, "command": "python -m bench.memory",
-              "functions": [found]}
-    assert "| intake | 40.0 | 50.0 | **60.0** |" in memory_markdown(result) and "within the 90 MB goal" in memory_markdown(result)
+    result = {
+        "date": "2026-12-01",
+        "commit": "abc1234",
+        "machine": "x86_64",
+        "events": 2,
+        "runs": 2,
+        "command": "python -m bench.memory",
+        "functions": [found],
+    }
+    assert "| intake | 40.0 | 50.0 | **60.0** |" in memory_markdown(
+        result
+    ) and "within the 90 MB goal" in memory_markdown(result)

@@ -36,7 +36,9 @@ CHANGE: dict[str, Any] = {
 @pytest.fixture
 def world(shipped_config: FirebellConfig) -> World:
     document = shipped_config.directory.model_dump(mode="json", exclude_none=True)
-    document["services"].append({"id": "payments", "team": "platform", "routing_keys": [{"sha256": routing_key_sha256(PAYMENTS_KEY)}]})
+    document["services"].append(
+        {"id": "payments", "team": "platform", "routing_keys": [{"sha256": routing_key_sha256(PAYMENTS_KEY)}]}
+    )
     return build_world(shipped_config.model_copy(update={"directory": Directory.model_validate(document)}))
 
 
@@ -46,7 +48,9 @@ def send_change(world: World, document: Any) -> tuple[int, dict]:
     return change_enqueue(json.dumps(document), lambda: local, lambda: ChangeEvents(world.service.incidents))
 
 
-def send_event(world: World, key: str, action: str, dedup_key: str, summary: str = "Disk full on db-1") -> tuple[int, dict]:
+def send_event(
+    world: World, key: str, action: str, dedup_key: str, summary: str = "Disk full on db-1"
+) -> tuple[int, dict]:
     event: dict[str, Any] = {"routing_key": key, "event_action": action, "dedup_key": dedup_key}
     if action == "trigger":
         event["payload"] = {"summary": summary, "source": "db-1", "severity": "error"}
@@ -79,8 +83,10 @@ def test_a_change_event_goes_on_each_open_incident_of_its_service_only(world: Wo
         incident = incident_of(world, summary)
         [entry] = changes_on(world, incident.incident_id)
         assert entry.actor == "acme-build-pipeline-tool-default-i-9999"
-        assert entry.message == ("Change on checkout (from acme-build-pipeline-tool-default-i-9999): "
-                                 "Build Success: Increase snapshot create timeout to 30 seconds")
+        assert entry.message == (
+            "Change on checkout (from acme-build-pipeline-tool-default-i-9999): "
+            "Build Success: Increase snapshot create timeout to 30 seconds"
+        )
         assert entry.details["custom_details"] == CHANGE["payload"]["custom_details"]
         assert entry.details["links"] == CHANGE["links"]
         assert entry.details["timestamp"].startswith("2020-07-17T08:42:58.315")
@@ -118,14 +124,22 @@ def test_a_change_event_without_open_incidents_is_accepted_and_changes_nothing(w
     assert world.store.all_incidents() == []
 
 
-@pytest.mark.parametrize(("document", "error"), [
-    ({**CHANGE, "routing_key": "UNKNOWNKEY0000000000000000000000"}, "'routing_key' is not the integration key of any service"),
-    ({**CHANGE, "payload": {**CHANGE["payload"], "summary": " "}}, "'payload.summary' is missing or blank"),
-    ({"routing_key": CHECKOUT_KEY}, "'payload' is missing or blank"),
-    ({**CHANGE, "links": [{"href": "javascript:alert(1)"}]}, "'links.0.href' must be an http(s) URL"),
-    ({**CHANGE, "payload": {**CHANGE["payload"], "timestamp": "yesterday"}}, "'payload.timestamp'"),
-])
-def test_invalid_change_events_are_refused_as_pagerduty_does_naming_the_field(world: World, document: dict, error: str) -> None:
+@pytest.mark.parametrize(
+    ("document", "error"),
+    [
+        (
+            {**CHANGE, "routing_key": "UNKNOWNKEY0000000000000000000000"},
+            "'routing_key' is not the integration key of any service",
+        ),
+        ({**CHANGE, "payload": {**CHANGE["payload"], "summary": " "}}, "'payload.summary' is missing or blank"),
+        ({"routing_key": CHECKOUT_KEY}, "'payload' is missing or blank"),
+        ({**CHANGE, "links": [{"href": "javascript:alert(1)"}]}, "'links.0.href' must be an http(s) URL"),
+        ({**CHANGE, "payload": {**CHANGE["payload"], "timestamp": "yesterday"}}, "'payload.timestamp'"),
+    ],
+)
+def test_invalid_change_events_are_refused_as_pagerduty_does_naming_the_field(
+    world: World, document: dict, error: str
+) -> None:
     send_event(world, CHECKOUT_KEY, "trigger", "a", "Checkout A")
     status, answer = send_change(world, document)
     assert (status, answer["status"], answer["message"]) == (400, "invalid event", "Event object is invalid")
@@ -135,9 +149,13 @@ def test_invalid_change_events_are_refused_as_pagerduty_does_naming_the_field(wo
 
 def test_change_event_parser_refuses_oversized_details_and_ignores_unknown_fields() -> None:
     with pytest.raises(InvalidPayload) as refused:
-        parse_change_event(json.dumps({**CHANGE, "payload": {**CHANGE["payload"], "custom_details": {"log": "x" * 70_000}}}))
+        parse_change_event(
+            json.dumps({**CHANGE, "payload": {**CHANGE["payload"], "custom_details": {"log": "x" * 70_000}}})
+        )
     assert [p.field for p in refused.value.problems] == ["payload.custom_details"]
-    event = parse_change_event(json.dumps({**CHANGE, "images": [{"src": "https://example.com/a.png"}], "event_action": "x"}))
+    event = parse_change_event(
+        json.dumps({**CHANGE, "images": [{"src": "https://example.com/a.png"}], "event_action": "x"})
+    )
     assert event.payload.summary == CHANGE["payload"]["summary"]
 
 
@@ -150,7 +168,9 @@ def test_acknowledge_or_resolve_with_another_services_routing_key_changes_nothin
 
     # When the same dedup_key is acknowledged or resolved through payments' key: 202, as PagerDuty answers ...
     assert send_event(world, PAYMENTS_KEY, action, "srv01/mysql") == (
-        202, {"status": "success", "message": "Event processed", "dedup_key": "srv01/mysql"})
+        202,
+        {"status": "success", "message": "Event processed", "dedup_key": "srv01/mysql"},
+    )
 
     # ... and nothing changed: PagerDuty drops events whose routing key is not the trigger's
     after = incident_of(world, "Checkout DB down")

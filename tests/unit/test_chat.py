@@ -23,9 +23,19 @@ OPENED = datetime(2026, 12, 2, 9, 30, tzinfo=UTC)
 
 
 def incident(status: Status = Status.TRIGGERED, **changes) -> Incident:
-    fields = dict(incident_id="01HZX3T0CHECKOUT5XX", reference="INC-42", title="Checkout returns 5xx", status=status,
-                  source=Source.CLOUDWATCH_ALARM, reporter="cloudwatch", service="checkout", team="payments", priority="P1",
-                  opened_at=OPENED, last_seen_at=OPENED)
+    fields = dict(
+        incident_id="01HZX3T0CHECKOUT5XX",
+        reference="INC-42",
+        title="Checkout returns 5xx",
+        status=status,
+        source=Source.CLOUDWATCH_ALARM,
+        reporter="cloudwatch",
+        service="checkout",
+        team="payments",
+        priority="P1",
+        opened_at=OPENED,
+        last_seen_at=OPENED,
+    )
     return Incident(**{**fields, **changes})
 
 
@@ -42,20 +52,34 @@ def buttons(message: dict) -> list[str]:
     return [e["action_id"] for b in message["blocks"] if b["type"] == "actions" for e in b["elements"]]
 
 
-@pytest.mark.parametrize("status, expected", [
-    (Status.TRIGGERED, [chat.ACKNOWLEDGE, chat.RESOLVE, chat.ESCALATE, "firebell.open"]),
-    (Status.ACKNOWLEDGED, [chat.RESOLVE, chat.ESCALATE, "firebell.open"]),
-    (Status.ON_HOLD, [chat.RESOLVE, chat.ESCALATE, "firebell.open"]),
-    (Status.RESOLVED, ["firebell.open"]),
-    (Status.CLOSED, ["firebell.open"]),
-])
+@pytest.mark.parametrize(
+    "status, expected",
+    [
+        (Status.TRIGGERED, [chat.ACKNOWLEDGE, chat.RESOLVE, chat.ESCALATE, "firebell.open"]),
+        (Status.ACKNOWLEDGED, [chat.RESOLVE, chat.ESCALATE, "firebell.open"]),
+        (Status.ON_HOLD, [chat.RESOLVE, chat.ESCALATE, "firebell.open"]),
+        (Status.RESOLVED, ["firebell.open"]),
+        (Status.CLOSED, ["firebell.open"]),
+    ],
+)
 def test_a_slack_message_offers_what_can_be_done_in_each_state(status: Status, expected: list[str]) -> None:
-    message = chat.slack_message(incident(status, acknowledged_by="bob", resolved_by="bob", resolution_notes="restarted"), "https://console.example.com")
+    message = chat.slack_message(
+        incident(status, acknowledged_by="bob", resolved_by="bob", resolution_notes="restarted"),
+        "https://console.example.com",
+    )
     blocks_slack_accepts(message)
     assert buttons(message) == expected
-    assert message["metadata"] == {"event_type": chat.METADATA_TYPE,
-                                   "event_payload": {"incident_id": "01HZX3T0CHECKOUT5XX", "reference": "INC-42"}}
-    link = next(e for b in message["blocks"] if b["type"] == "actions" for e in b["elements"] if e["action_id"] == "firebell.open")
+    assert message["metadata"] == {
+        "event_type": chat.METADATA_TYPE,
+        "event_payload": {"incident_id": "01HZX3T0CHECKOUT5XX", "reference": "INC-42"},
+    }
+    link = next(
+        e
+        for b in message["blocks"]
+        if b["type"] == "actions"
+        for e in b["elements"]
+        if e["action_id"] == "firebell.open"
+    )
     assert link["url"] == "https://console.example.com/#/incidents/INC-42"
 
 
@@ -68,7 +92,9 @@ def test_the_longest_texts_firebell_takes_still_make_a_message_slack_accepts() -
 
 
 def test_alarm_text_cannot_mention_everyone_or_forge_a_link_in_slack() -> None:
-    hostile = incident(title="<!channel> disk full <https://evil.example|click me> & more", description="<@U0BOSS> look")
+    hostile = incident(
+        title="<!channel> disk full <https://evil.example|click me> & more", description="<@U0BOSS> look"
+    )
     message = chat.slack_message(hostile, "")
     # Slack reads mrkdwn (where <!channel> and <url|text> are markup) in the message's text and its sections and
     # context; the header is plain text, shown as it is.
@@ -87,8 +113,14 @@ def test_alarm_text_cannot_make_a_link_or_bold_in_a_teams_card() -> None:
 
 
 def test_alarm_text_cannot_mention_a_google_chat_space_or_make_a_link_there() -> None:
-    body = chat.google_chat_message(incident(title="<users/all> <https://evil.example/login|Acknowledge here>",
-                                             description="<a href='https://evil.example'>x</a>"), EventType.OPENED, "")
+    body = chat.google_chat_message(
+        incident(
+            title="<users/all> <https://evil.example/login|Acknowledge here>",
+            description="<a href='https://evil.example'>x</a>",
+        ),
+        EventType.OPENED,
+        "",
+    )
     assert "<" not in body["text"] and "evil" not in body["text"]  # (the text carries no alarm text at all)
     rendered = json.dumps(body["cardsV2"][0]["card"]["sections"])
     assert "<a href" not in rendered and "&lt;a href=" in rendered
@@ -103,8 +135,10 @@ def test_a_google_chat_post_goes_into_the_incidents_thread_under_an_id_google_ac
     assert message_id == chat.google_message_id(EventType.OPENED, "01HZX3T0CHECKOUT5XX", OPENED.isoformat(), "gchat")
     assert message_id != chat.google_message_id(EventType.RESOLVED, "01HZX3T0CHECKOUT5XX", OPENED.isoformat(), "gchat")
     url = chat.google_chat_url("https://chat.googleapis.com/v1/spaces/AAA/messages?key=k&token=t", message_id)
-    assert url == ("https://chat.googleapis.com/v1/spaces/AAA/messages?key=k&token=t"
-                   f"&messageId={message_id}&messageReplyOption=REPLY_MESSAGE_FALLBACK_TO_NEW_THREAD")
+    assert url == (
+        "https://chat.googleapis.com/v1/spaces/AAA/messages?key=k&token=t"
+        f"&messageId={message_id}&messageReplyOption=REPLY_MESSAGE_FALLBACK_TO_NEW_THREAD"
+    )
 
 
 def test_the_resolve_dialog_is_a_modal_slack_accepts() -> None:
@@ -116,34 +150,53 @@ def test_the_resolve_dialog_is_a_modal_slack_accepts() -> None:
 def test_channels_name_where_they_post_and_card_channels_skip_the_opening_classification() -> None:
     slack = ChatChannel(id="ops", kind="slack", channel="C0INCIDENTS")
     teams = ChatChannel(id="t", kind="teams", url="https://example.webhook.office.com/workflows/x")
-    assert slack.wants(EventType.CLASSIFIED, "payments", None) and not teams.wants(EventType.CLASSIFIED, "payments", None)
-    assert ChatChannel(id="t", kind="teams", url="https://h.example/x", events=[EventType.CLASSIFIED]).wants(EventType.CLASSIFIED, None, None)
-    for wrong, field in (({"kind": "slack"}, "channel"), ({"kind": "slack", "channel": "C0X1", "url": "https://h.example"}, "channel"),
-                         ({"kind": "teams"}, "url"), ({"kind": "google_chat", "url": "http://evil.example/x"}, "url"),
-                         ({"kind": "slack", "channel": "#incidents"}, "channel"), ({"kind": "discord", "url": "https://x.example"}, "kind")):
+    assert slack.wants(EventType.CLASSIFIED, "payments", None) and not teams.wants(
+        EventType.CLASSIFIED, "payments", None
+    )
+    assert ChatChannel(id="t", kind="teams", url="https://h.example/x", events=[EventType.CLASSIFIED]).wants(
+        EventType.CLASSIFIED, None, None
+    )
+    for wrong, field in (
+        ({"kind": "slack"}, "channel"),
+        ({"kind": "slack", "channel": "C0X1", "url": "https://h.example"}, "channel"),
+        ({"kind": "teams"}, "url"),
+        ({"kind": "google_chat", "url": "http://evil.example/x"}, "url"),
+        ({"kind": "slack", "channel": "#incidents"}, "channel"),
+        ({"kind": "discord", "url": "https://x.example"}, "kind"),
+    ):
         with pytest.raises(ValidationError, match=field):
             ChatChannel(id="x", **wrong)
 
 
-@pytest.mark.parametrize("typed, expected", [
-    ("ack INC-12", ("acknowledge", "INC-12", "")),
-    ("  acknowledge   inc-12 ", ("acknowledge", "INC-12", "")),
-    ("resolve INC-7 rolled back v2.4.1", ("resolve", "INC-7", "rolled back v2.4.1")),
-    ("oncall", ("oncall", None, "")),
-    ("on-call payments", ("oncall", None, "payments")),
-    ("report Printer on fire", ("report", None, "Printer on fire")),
-    ("", ("help", None, "")),
-    ("HELP", ("help", None, "")),
-    ("ack\tINC-22", ("acknowledge", "INC-22", "")),
-])
+@pytest.mark.parametrize(
+    "typed, expected",
+    [
+        ("ack INC-12", ("acknowledge", "INC-12", "")),
+        ("  acknowledge   inc-12 ", ("acknowledge", "INC-12", "")),
+        ("resolve INC-7 rolled back v2.4.1", ("resolve", "INC-7", "rolled back v2.4.1")),
+        ("oncall", ("oncall", None, "")),
+        ("on-call payments", ("oncall", None, "payments")),
+        ("report Printer on fire", ("report", None, "Printer on fire")),
+        ("", ("help", None, "")),
+        ("HELP", ("help", None, "")),
+        ("ack\tINC-22", ("acknowledge", "INC-22", "")),
+    ],
+)
 def test_the_command_as_people_type_it(typed: str, expected: tuple) -> None:
     assert parse_command(typed) == expected
 
 
-@pytest.mark.parametrize("typed, says", [
-    ("dance", "Unknown command"), ("ack", "Name the incident"), ("ack 12", "Name the incident"),
-    ("resolve INC-7", "Say what fixed it"), ("report", "Give a title"), ("ack INC-" + "9" * 40, "Name the incident"),
-])
+@pytest.mark.parametrize(
+    "typed, says",
+    [
+        ("dance", "Unknown command"),
+        ("ack", "Name the incident"),
+        ("ack 12", "Name the incident"),
+        ("resolve INC-7", "Say what fixed it"),
+        ("report", "Give a title"),
+        ("ack INC-" + "9" * 40, "Name the incident"),
+    ],
+)
 def test_what_the_command_refuses_says_what_to_type(typed: str, says: str) -> None:
     with pytest.raises(CommandRefused, match=says):
         parse_command(typed)
@@ -151,18 +204,26 @@ def test_what_the_command_refuses_says_what_to_type(typed: str, says: str) -> No
 
 def sample_message() -> dict:
     """What docs/chat/slack-message.json shows (paste its blocks into Slack's Block Kit Builder to see it)."""
-    shown = incident(Status.ACKNOWLEDGED, acknowledged_by="bob", acknowledged_at=OPENED + timedelta(minutes=3), assignee="bob",
-                     description="Threshold Crossed: 1 out of the last 1 datapoints [12.0] was greater than or equal to the threshold (5.0).",
-                     occurrences=3)
+    shown = incident(
+        Status.ACKNOWLEDGED,
+        acknowledged_by="bob",
+        acknowledged_at=OPENED + timedelta(minutes=3),
+        assignee="bob",
+        description="Threshold Crossed: 1 out of the last 1 datapoints [12.0] was greater than or equal to the threshold (5.0).",
+        occurrences=3,
+    )
     return chat.slack_message(shown, "https://d111111abcdef8.cloudfront.net")
 
 
 def test_docs_show_the_slack_message_as_firebell_makes_it() -> None:
     path = Path(__file__).parents[2] / "docs" / "chat" / "slack-message.json"
     assert json.loads(path.read_text(encoding="utf-8")) == {"blocks": sample_message()["blocks"]}, (
-        "docs/chat/slack-message.json: regenerate with `python -m tests.unit.test_chat`")
+        "docs/chat/slack-message.json: regenerate with `python -m tests.unit.test_chat`"
+    )
 
 
 if __name__ == "__main__":  # python -m tests.unit.test_chat: docs/chat/slack-message.json
     target = Path(__file__).parents[2] / "docs" / "chat" / "slack-message.json"
-    target.write_text(json.dumps({"blocks": sample_message()["blocks"]}, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    target.write_text(
+        json.dumps({"blocks": sample_message()["blocks"]}, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+    )

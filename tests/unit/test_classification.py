@@ -14,7 +14,9 @@ from firebell.domain.models import AlarmDetails, Incident
 OPENED = datetime(2024, 5, 1, 10, 0, tzinfo=UTC)
 
 
-def incident(title="Something is wrong", description="", alarm=None, service=None, impact=None, urgency=None, team=None):
+def incident(
+    title="Something is wrong", description="", alarm=None, service=None, impact=None, urgency=None, team=None
+):
     return Incident(
         incident_id="01HXAMPLE",
         reference="INC-1",
@@ -34,7 +36,10 @@ def incident(title="Something is wrong", description="", alarm=None, service=Non
 
 def alarm_details(name="some-alarm", namespace=None):
     return AlarmDetails(
-        name=name, arn=f"arn:aws:cloudwatch:us-east-1:123456789012:alarm:{name}", state=AlarmState.ALARM, namespace=namespace
+        name=name,
+        arn=f"arn:aws:cloudwatch:us-east-1:123456789012:alarm:{name}",
+        state=AlarmState.ALARM,
+        namespace=namespace,
     )
 
 
@@ -61,7 +66,12 @@ def two_teams() -> Directory:
             ],
             "teams": [
                 {"id": "platform", "name": "Platform", "escalation_policy": "platform", "incident_managers": ["carol"]},
-                {"id": "payments", "name": "Payments", "escalation_policy": "payments", "incident_managers": ["carol", "alice"]},
+                {
+                    "id": "payments",
+                    "name": "Payments",
+                    "escalation_policy": "payments",
+                    "incident_managers": ["carol", "alice"],
+                },
             ],
             "services": [
                 {"id": "checkout", "team": "payments", "alarm_name_prefixes": ["checkout-", "pay-"]},
@@ -89,7 +99,9 @@ def two_teams() -> Directory:
 )
 def test_alarm_namespace_picks_the_category(shipped_config, namespace, category, impact, urgency, priority):
     """Given an alarm in `namespace`, when classified, then the category's impact/urgency give the priority."""
-    result = classify(incident(alarm=alarm_details(namespace=namespace)), shipped_config.rules, shipped_config.directory)
+    result = classify(
+        incident(alarm=alarm_details(namespace=namespace)), shipped_config.rules, shipped_config.directory
+    )
     assert (result.category, result.impact, result.urgency, result.priority) == (category, impact, urgency, priority)
 
 
@@ -127,7 +139,9 @@ def test_keywords_match_whole_words_only(shipped_config):
 
 def test_first_matching_category_wins(shipped_config):
     """Given words of two categories (database listed before network), then the first listed rule wins."""
-    result = classify(incident(title="network partition broke the database"), shipped_config.rules, shipped_config.directory)
+    result = classify(
+        incident(title="network partition broke the database"), shipped_config.rules, shipped_config.directory
+    )
     assert result.category == "database"
 
 
@@ -154,7 +168,9 @@ def test_default_category(shipped_config):
 def test_reporter_impact_and_urgency_win(shipped_config, impact, urgency, priority):
     """Given a database report (high × high) where the reporter set impact and/or urgency, then theirs win."""
     result = classify(
-        incident(title="database deadlock", impact=impact, urgency=urgency), shipped_config.rules, shipped_config.directory
+        incident(title="database deadlock", impact=impact, urgency=urgency),
+        shipped_config.rules,
+        shipped_config.directory,
     )
     assert result.category == "database"
     assert result.impact == (impact or Impact.HIGH) and result.urgency == (urgency or Urgency.HIGH)
@@ -163,7 +179,9 @@ def test_reporter_impact_and_urgency_win(shipped_config, impact, urgency, priori
 
 def test_sla_starts_at_opening(shipped_config):
     """Given a P1, when classified, then its SLA clock runs from opened_at (not from classification time)."""
-    result = classify(incident(alarm=alarm_details(namespace="AWS/RDS")), shipped_config.rules, shipped_config.directory)
+    result = classify(
+        incident(alarm=alarm_details(namespace="AWS/RDS")), shipped_config.rules, shipped_config.directory
+    )
     assert result.sla.response.due_at == OPENED + timedelta(minutes=15)
     assert result.sla.resolution.due_at == OPENED + timedelta(minutes=240)
     assert result.sla.response.at_risk_at == OPENED + timedelta(minutes=15 * 0.75)
@@ -172,7 +190,9 @@ def test_sla_starts_at_opening(shipped_config):
 
 def test_sla_is_scaled_by_the_time_scale(shipped_config):
     """Given time_scale 0.01 (the local runtime), when a P1 is classified, then 15 min respond in 9 s."""
-    result = classify(incident(alarm=alarm_details(namespace="AWS/RDS")), shipped_config.rules, shipped_config.directory, 0.01)
+    result = classify(
+        incident(alarm=alarm_details(namespace="AWS/RDS")), shipped_config.rules, shipped_config.directory, 0.01
+    )
     assert result.sla.response.due_at == OPENED + timedelta(seconds=9)
     assert result.sla.response.target_minutes == 15  # the target itself is not scaled, only the moments
 
@@ -189,7 +209,9 @@ def test_alarm_name_prefix_gives_service_and_team(shipped_config, two_teams, nam
 
 def test_alarm_namespace_gives_service_when_no_prefix_matches(shipped_config, two_teams):
     """Given an alarm with no known prefix in a namespace a service lists, then that service owns it."""
-    result = classify(incident(alarm=alarm_details(name="dlq-depth", namespace="AWS/SQS")), shipped_config.rules, two_teams)
+    result = classify(
+        incident(alarm=alarm_details(name="dlq-depth", namespace="AWS/SQS")), shipped_config.rules, two_teams
+    )
     assert (result.service, result.team) == ("orders", "payments")
 
 
@@ -218,4 +240,9 @@ def test_shipped_directory_routes_checkout_alarms_to_platform(shipped_config):
         shipped_config.rules,
         shipped_config.directory,
     )
-    assert (result.category, result.priority, result.service, result.team) == ("application", "P2", "checkout", "platform")
+    assert (result.category, result.priority, result.service, result.team) == (
+        "application",
+        "P2",
+        "checkout",
+        "platform",
+    )

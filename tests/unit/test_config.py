@@ -69,7 +69,10 @@ def test_cached_config_reads_once():
 
 def test_unknown_escalation_target(config_dir):
     """Given a level targeting someone not in `people`, then the error names file, path and the person."""
-    edit(config_dir / "firebell.yaml", lambda d: d["escalation_policies"][0]["levels"][0].update(targets=[{"person": "zed"}]))
+    edit(
+        config_dir / "firebell.yaml",
+        lambda d: d["escalation_policies"][0]["levels"][0].update(targets=[{"person": "zed"}]),
+    )
     message = load_error(config_dir)
     assert message.startswith(f"{config_dir / 'firebell.yaml'}: ")
     assert "escalation_policies[0].levels[0].targets[0].person: unknown person 'zed'" in message
@@ -194,14 +197,22 @@ def test_service_with_unknown_policy(config_dir):
 
 def test_unknown_schedule_target(config_dir):
     """Given a level paging a schedule that does not exist, then the target's schedule is named."""
-    edit(config_dir / "firebell.yaml", lambda d: d["escalation_policies"][0]["levels"][0].update(targets=[{"schedule": "nights"}]))
+    edit(
+        config_dir / "firebell.yaml",
+        lambda d: d["escalation_policies"][0]["levels"][0].update(targets=[{"schedule": "nights"}]),
+    )
     assert "escalation_policies[0].levels[0].targets[0].schedule: unknown schedule 'nights'" in load_error(config_dir)
 
 
 def test_unknown_team_manager_target(config_dir):
     """Given a level paging the manager of a team that does not exist, then the target is named."""
-    edit(config_dir / "firebell.yaml", lambda d: d["escalation_policies"][0]["levels"][1].update(targets=[{"team_manager": "dba"}]))
-    assert "escalation_policies[0].levels[1].targets[0].team_manager: unknown team manager 'dba'" in load_error(config_dir)
+    edit(
+        config_dir / "firebell.yaml",
+        lambda d: d["escalation_policies"][0]["levels"][1].update(targets=[{"team_manager": "dba"}]),
+    )
+    assert "escalation_policies[0].levels[1].targets[0].team_manager: unknown team manager 'dba'" in load_error(
+        config_dir
+    )
 
 
 def test_team_manager_target_of_a_team_without_manager(config_dir):
@@ -222,8 +233,13 @@ def test_unknown_manager(config_dir):
 
 @pytest.mark.parametrize(
     ("section", "duplicate"),
-    [("people", "alice"), ("escalation_policies", "platform-default"), ("teams", "platform"), ("schedules", "platform-primary"),
-     ("services", "checkout")],
+    [
+        ("people", "alice"),
+        ("escalation_policies", "platform-default"),
+        ("teams", "platform"),
+        ("schedules", "platform-primary"),
+        ("services", "checkout"),
+    ],
 )
 def test_duplicate_ids(config_dir, section, duplicate):
     """Given two entries of a section with the same id, then the section and the id are named."""
@@ -239,7 +255,10 @@ def test_target_names_exactly_one_thing(config_dir, target, named):
     """Given a target naming two things (or nothing), then that target is refused saying what it named."""
     edit(config_dir / "firebell.yaml", lambda d: d["escalation_policies"][0]["levels"][1].update(targets=[target]))
     message = load_error(config_dir)
-    assert "escalation_policies[0].levels[1].targets[0]: a target names exactly one of person, schedule, team_manager" in message
+    assert (
+        "escalation_policies[0].levels[1].targets[0]: a target names exactly one of person, schedule, team_manager"
+        in message
+    )
     assert f"(got {named})" in message
 
 
@@ -265,14 +284,22 @@ def test_unknown_schedule_member(config_dir):
 
 
 def test_maintenance_window_must_end_after_it_starts(config_dir):
-    edit(config_dir / "firebell.yaml", lambda d: d["services"][0].update(
-        maintenance_windows=[{"start": "2026-05-01T12:00:00Z", "end": "2026-05-01T11:00:00Z"}]))
+    edit(
+        config_dir / "firebell.yaml",
+        lambda d: d["services"][0].update(
+            maintenance_windows=[{"start": "2026-05-01T12:00:00Z", "end": "2026-05-01T11:00:00Z"}]
+        ),
+    )
     assert "services[0].maintenance_windows[0]: end must be after start" in load_error(config_dir)
 
 
 def test_maintenance_window_needs_a_time_zone(config_dir):
-    edit(config_dir / "firebell.yaml", lambda d: d["services"][0].update(
-        maintenance_windows=[{"start": "2026-05-01T10:00:00", "end": "2026-05-01T11:00:00Z"}]))
+    edit(
+        config_dir / "firebell.yaml",
+        lambda d: d["services"][0].update(
+            maintenance_windows=[{"start": "2026-05-01T10:00:00", "end": "2026-05-01T11:00:00Z"}]
+        ),
+    )
     assert "services[0].maintenance_windows[0].start: Input should have timezone info" in load_error(config_dir)
 
 
@@ -284,7 +311,11 @@ def test_directory_lookups(shipped_config):
     assert directory.person("ghost") is None
     assert directory.team("disbanded").id == directory.team(None).id == "platform"
     assert directory.service("nope") is None and directory.schedule("nope") is None
-    assert directory.policy_for("platform", None).id == directory.policy_for("platform", "checkout").id == "platform-default"
+    assert (
+        directory.policy_for("platform", None).id
+        == directory.policy_for("platform", "checkout").id
+        == "platform-default"
+    )
 
 
 def test_config_error_is_a_value_error():
@@ -305,8 +336,14 @@ def test_a_paged_person_without_email_or_phone_is_refused_at_load(config_dir):
     a level that can page nobody is found when the config loads, not when an incident needs it."""
     edit(config_dir / "firebell.yaml", lambda d: _without_contact(next(p for p in d["people"] if p["id"] == "bob")))
     message = load_error(config_dir)
-    assert "escalation_policies[0].levels[1].targets[0].person: 'bob' (the person paged) has no email or phone to be paged at" in message
-    assert "people[2].email: neither email nor phone, yet paged by escalation_policies['platform-default'].levels[1]" in message
+    assert (
+        "escalation_policies[0].levels[1].targets[0].person: 'bob' (the person paged) has no email or phone to be paged at"
+        in message
+    )
+    assert (
+        "people[2].email: neither email nor phone, yet paged by escalation_policies['platform-default'].levels[1]"
+        in message
+    )
 
 
 def test_a_schedule_member_without_contact_is_refused_at_load(config_dir):
@@ -314,8 +351,10 @@ def test_a_schedule_member_without_contact_is_refused_at_load(config_dir):
     those weeks level 1 would page nobody."""
     edit(config_dir / "firebell.yaml", lambda d: _without_contact(next(p for p in d["people"] if p["id"] == "erin")))
     message = load_error(config_dir)
-    assert ("escalation_policies[0].levels[0].targets[0].schedule: 'erin' (on call in turn on schedule 'platform-primary') "
-            "has no email or phone to be paged at") in message
+    assert (
+        "escalation_policies[0].levels[0].targets[0].schedule: 'erin' (on call in turn on schedule 'platform-primary') "
+        "has no email or phone to be paged at"
+    ) in message
 
 
 def test_incident_managers_and_team_manager_targets_need_contact(config_dir):
@@ -328,7 +367,10 @@ def test_incident_managers_and_team_manager_targets_need_contact(config_dir):
     edit(config_dir / "firebell.yaml", change)
     message = load_error(config_dir)
     assert "teams[0].incident_managers: 'carol' (paged when no level acknowledges) has no email or phone" in message
-    assert "escalation_policies[0].levels[2].targets[0].team_manager: 'frank' (manager of team 'platform') has no email" in message
+    assert (
+        "escalation_policies[0].levels[2].targets[0].team_manager: 'frank' (manager of team 'platform') has no email"
+        in message
+    )
 
 
 def test_people_nobody_pages_may_go_without_contact(config_dir):
@@ -344,9 +386,15 @@ def test_shipped_roles():
     """The shipped people: responders on call, carol the incident manager who also keeps the directory, frank the
     team's lead as an incident manager, dave a stakeholder who reads, gus an employee with the default role."""
     people = {p.id: [r.value for r in p.roles] for p in load_config(CONFIG_DIR).directory.people}
-    assert people == {"alice": ["responder"], "erin": ["responder"], "bob": ["responder"],
-                      "carol": ["incident_manager", "admin"], "frank": ["incident_manager"], "dave": ["viewer"],
-                      "gus": ["reporter"]}
+    assert people == {
+        "alice": ["responder"],
+        "erin": ["responder"],
+        "bob": ["responder"],
+        "carol": ["incident_manager", "admin"],
+        "frank": ["incident_manager"],
+        "dave": ["viewer"],
+        "gus": ["reporter"],
+    }
 
 
 def test_a_person_without_roles_is_a_reporter_and_an_empty_list_is_no_role(config_dir):
@@ -362,7 +410,10 @@ def test_a_person_without_roles_is_a_reporter_and_an_empty_list_is_no_role(confi
 def test_an_unknown_role_is_refused_naming_the_person_and_the_roles_there_are(config_dir):
     edit(config_dir / "firebell.yaml", lambda d: d["people"][2].update(roles=["responder", "superuser"]))
     message = load_error(config_dir)
-    assert "people[2].roles[1]: Input should be 'viewer', 'reporter', 'responder', 'incident_manager' or 'admin'" in message
+    assert (
+        "people[2].roles[1]: Input should be 'viewer', 'reporter', 'responder', 'incident_manager' or 'admin'"
+        in message
+    )
 
 
 def test_a_role_listed_twice_is_refused(config_dir):
@@ -373,7 +424,9 @@ def test_a_role_listed_twice_is_refused(config_dir):
 def test_one_email_names_one_person(config_dir):
     """A signed-in person is found by email (Cognito's email claim): two people sharing one would be ambiguous."""
     edit(config_dir / "firebell.yaml", lambda d: d["people"][3].update(email="Alice@Example.com"))
-    assert "people[3].email: 'Alice@Example.com' is also person 'alice''s (one email, one person)" in load_error(config_dir)
+    assert "people[3].email: 'Alice@Example.com' is also person 'alice''s (one email, one person)" in load_error(
+        config_dir
+    )
 
 
 def test_a_person_is_found_by_email_whatever_its_case(shipped_config):
@@ -390,12 +443,20 @@ def test_a_document_parsed_at_build_is_read_instead_of_the_yaml(config_dir):
     build validated them (a fresh interpreter: what is imported and built is process-wide)."""
     for path in config_dir.glob("*.yaml"):
         write_parsed(path)
-    probe = (f"import sys; from pathlib import Path; from firebell.config import load_config; "
-             f"from firebell.domain.directory import Directory, FirebellConfig, Ops; from firebell.domain.rules import Rules; "
-             f"config = load_config(Path({str(config_dir)!r})); built = [m.__pydantic_complete__ for m in (Directory, Rules, FirebellConfig, Ops)]; "
-             f"print(config.model_dump_json()); print('yaml' in sys.modules); print(built)")
-    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120, check=True,
-                          env={**os.environ, "PYTHONPATH": str(CONFIG_DIR.parent / "layers" / "common" / "python")})
+    probe = (
+        f"import sys; from pathlib import Path; from firebell.config import load_config; "
+        f"from firebell.domain.directory import Directory, FirebellConfig, Ops; from firebell.domain.rules import Rules; "
+        f"config = load_config(Path({str(config_dir)!r})); built = [m.__pydantic_complete__ for m in (Directory, Rules, FirebellConfig, Ops)]; "
+        f"print(config.model_dump_json()); print('yaml' in sys.modules); print(built)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+        env={**os.environ, "PYTHONPATH": str(CONFIG_DIR.parent / "layers" / "common" / "python")},
+    )
     dumped, yaml_imported, built = done.stdout.strip().splitlines()[-3:]
     assert dumped == load_config(CONFIG_DIR).model_dump_json() and yaml_imported == "False"
     assert built == "[False, False, False, False]"

@@ -30,17 +30,25 @@ def test_an_alarm_incident_is_costed_from_its_changes_messages_and_what_reached_
 
 def test_the_estimate_adds_up_per_thing_done():
     one_change = estimate(Drivers(changes=1)).usd_ex_messaging
-    assert estimate(Drivers(changes=3)).usd_ex_messaging == pytest.approx(3 * one_change, abs=3e-8)  # (each rounded to 1e-8)
+    assert estimate(Drivers(changes=3)).usd_ex_messaging == pytest.approx(
+        3 * one_change, abs=3e-8
+    )  # (each rounded to 1e-8)
     # an alarm notification: SNS publish $0.50/M, an intake invocation $0.20/M, an X-Ray trace $5/M
     assert estimate(Drivers(changes=1, signals=1)).usd_ex_messaging == pytest.approx(one_change + 5.7e-6, abs=2e-8)
     # an API request: API Gateway $3.50/M, WAF $0.60/M, an invocation $0.20/M, a trace $5/M
     assert estimate(Drivers(api_requests=1)).usd_ex_messaging == pytest.approx(9.3e-6)
-    assert estimate(Drivers(emails=10)).usd_messaging == pytest.approx(0.001) and estimate(Drivers(emails=10)).usd_ex_messaging == 0
+    assert (
+        estimate(Drivers(emails=10)).usd_messaging == pytest.approx(0.001)
+        and estimate(Drivers(emails=10)).usd_ex_messaging == 0
+    )
 
 
 def test_the_report_sums_the_estimates_and_says_how_many_had_one(shipped_config):
-    items = [facts(0, aws_usd=0.0004, messaging_usd=0.01), facts(1, aws_usd=0.0002, messaging_usd=0.0, priority="P1"),
-             facts(2)]  # stored before the estimate: none
+    items = [
+        facts(0, aws_usd=0.0004, messaging_usd=0.01),
+        facts(1, aws_usd=0.0002, messaging_usd=0.0, priority="P1"),
+        facts(2),
+    ]  # stored before the estimate: none
     report = build_report(items, MAY, shipped_config.directory)
 
     assert (report.cost.aws_usd, report.cost.messaging_usd, report.cost.estimated_incidents) == (0.0006, 0.01, 2)

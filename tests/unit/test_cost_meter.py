@@ -23,7 +23,14 @@ def test_sizes_follow_dynamodbs_rules():
 
 
 def incident(status: str, document: str = "x" * 2000, **more) -> dict:
-    return {"pk": s("INCIDENT#1"), "sk": s("INCIDENT"), "status": s(status), "opened_at": s("2026-01-01"), "document": s(document), **more}
+    return {
+        "pk": s("INCIDENT#1"),
+        "sk": s("INCIDENT"),
+        "status": s(status),
+        "opened_at": s("2026-01-01"),
+        "document": s(document),
+        **more,
+    }
 
 
 def test_a_keys_only_index_is_written_only_when_its_keys_change():
@@ -36,13 +43,29 @@ def test_a_keys_only_index_is_written_only_when_its_keys_change():
 
 def test_an_all_projection_index_rewrites_the_whole_entry_on_every_change():
     index = _Index("by-status", ["status", "opened_at"], TABLE_KEYS, {"ProjectionType": "ALL"})
-    assert index.write_units(incident("triggered"), incident("triggered", document="y" * 2000)) == 3  # 2,060 bytes + 100, in KB
+    assert (
+        index.write_units(incident("triggered"), incident("triggered", document="y" * 2000)) == 3
+    )  # 2,060 bytes + 100, in KB
     assert index.write_units(incident("triggered"), incident("triggered")) == 0
 
 
 def test_an_include_index_carries_its_attributes_and_a_sparse_one_leaves_items_without_its_key_out():
-    index = _Index("by-recency", ["entity", "opened_at"], TABLE_KEYS, {"ProjectionType": "INCLUDE", "NonKeyAttributes": ["priority"]})
+    index = _Index(
+        "by-recency",
+        ["entity", "opened_at"],
+        TABLE_KEYS,
+        {"ProjectionType": "INCLUDE", "NonKeyAttributes": ["priority"]},
+    )
     assert index.write_units(incident("triggered"), incident("acknowledged")) == 0  # no `entity`: not in it
     with_entity = {"entity": s("incident")}
-    assert index.write_units(incident("triggered", **with_entity), incident("triggered", priority=s("P2"), **with_entity)) == 1
-    assert index.entry(incident("triggered", priority=s("P2"), **with_entity)).keys() == {"pk", "sk", "entity", "opened_at", "priority"}
+    assert (
+        index.write_units(incident("triggered", **with_entity), incident("triggered", priority=s("P2"), **with_entity))
+        == 1
+    )
+    assert index.entry(incident("triggered", priority=s("P2"), **with_entity)).keys() == {
+        "pk",
+        "sk",
+        "entity",
+        "opened_at",
+        "priority",
+    }

@@ -108,7 +108,10 @@ def test_entries_replace_by_id_in_place_remove_and_add(shipped_config: FirebellC
     base = shipped_config.directory
     team = base.team("platform").model_dump(mode="json", exclude_none=True)
     entries = [
-        person("zoe"), person("yan"), person("bob", email="bob@example.org"), tombstone("people", "dave"),
+        person("zoe"),
+        person("yan"),
+        person("bob", email="bob@example.org"),
+        tombstone("people", "dave"),
         OverlayEntry("teams", "platform", {**team, "stakeholders": []}),
     ]
 
@@ -120,8 +123,16 @@ def test_entries_replace_by_id_in_place_remove_and_add(shipped_config: FirebellC
     assert directory.person("bob") == Person(id="bob", name="Bob", email="bob@example.org")
     assert directory.team("platform").stakeholders == []
     sources = entry_sources(base, entries)
-    assert sources["people"] == {"alice": "file", "erin": "file", "bob": "admin", "carol": "file", "frank": "file",
-                                 "gus": "file", "yan": "admin", "zoe": "admin"}
+    assert sources["people"] == {
+        "alice": "file",
+        "erin": "file",
+        "bob": "admin",
+        "carol": "file",
+        "frank": "file",
+        "gus": "file",
+        "yan": "admin",
+        "zoe": "admin",
+    }
     assert sources["teams"] == {"platform": "admin"} and sources["schedules"] == {"platform-primary": "file"}
 
 
@@ -135,7 +146,9 @@ def test_a_broken_reference_names_the_entry_by_id(shipped_config: FirebellConfig
         apply_overlay(shipped_config.directory, [tombstone("people", "bob")])
 
     # Then the problem names the path by the policy's id, not its position
-    assert paths(raised.value) == {"escalation_policies['platform-default'].levels[1].targets[0].person": "unknown person 'bob'"}
+    assert paths(raised.value) == {
+        "escalation_policies['platform-default'].levels[1].targets[0].person": "unknown person 'bob'"
+    }
     assert "unknown person 'bob'" in str(raised.value)
 
 
@@ -147,8 +160,22 @@ def test_every_problem_is_reported_at_once(shipped_config: FirebellConfig) -> No
 
     # And a team with two bad references gets both reported
     with pytest.raises(InvalidDirectory) as raised:
-        apply_overlay(shipped_config.directory, [OverlayEntry("teams", "ops", {
-            "id": "ops", "name": "Ops", "escalation_policy": "nope", "manager": "ghost", "incident_managers": ["carol"]})])
+        apply_overlay(
+            shipped_config.directory,
+            [
+                OverlayEntry(
+                    "teams",
+                    "ops",
+                    {
+                        "id": "ops",
+                        "name": "Ops",
+                        "escalation_policy": "nope",
+                        "manager": "ghost",
+                        "incident_managers": ["carol"],
+                    },
+                )
+            ],
+        )
     assert paths(raised.value) == {
         "teams['ops'].escalation_policy": "unknown policy 'nope'",
         "teams['ops'].manager": "unknown person 'ghost'",
@@ -178,12 +205,29 @@ def test_kinds_and_their_url_spelling() -> None:
         ("people", "zoe", None, "body"),
         ("people", "zoe", {"name": None}, "body.name"),
         ("people", "zoe", {"name": "Zoe", "extra": 1}, "body.extra"),
-        ("escalation_policies", "p", {"levels": [{"delay_minutes": 0, "targets": [{"person": "a"}]}]}, "body.levels[0].delay_minutes"),
-        ("escalation_policies", "p", {"levels": [{"delay_minutes": 1, "targets": [{"person": "a", "schedule": "s"}]}]},
-         "body.levels[0].targets[0]"),
+        (
+            "escalation_policies",
+            "p",
+            {"levels": [{"delay_minutes": 0, "targets": [{"person": "a"}]}]},
+            "body.levels[0].delay_minutes",
+        ),
+        (
+            "escalation_policies",
+            "p",
+            {"levels": [{"delay_minutes": 1, "targets": [{"person": "a", "schedule": "s"}]}]},
+            "body.levels[0].targets[0]",
+        ),
         ("escalation_policies", "p", {"levels": [], "repeat": 10}, "body.levels"),
-        ("schedules", "s", {"name": "S", "time_zone": "UTC", "layers": [
-            {"name": "l", "rotation": {"type": "custom", "start": "2026-01-05"}, "members": ["a"]}]}, "body.layers[0].rotation"),
+        (
+            "schedules",
+            "s",
+            {
+                "name": "S",
+                "time_zone": "UTC",
+                "layers": [{"name": "l", "rotation": {"type": "custom", "start": "2026-01-05"}, "members": ["a"]}],
+            },
+            "body.layers[0].rotation",
+        ),
         ("people", "zoe", {"name": "x" * (300 * 1024)}, "body"),
     ],
 )
@@ -204,7 +248,9 @@ def test_put_creates_then_replaces_with_versions(world: Admin) -> None:
     view, created = world.admin.put("people", "zoe", ZOE)
     assert created and (view.source, view.in_file, view.version, view.updated_at) == ("admin", False, 1, NOW)
 
-    view, created = world.admin.put("people", "zoe", {**ZOE, "name": "Zoe Z"}, if_match=1, by="arn:aws:iam::1:user/admin")
+    view, created = world.admin.put(
+        "people", "zoe", {**ZOE, "name": "Zoe Z"}, if_match=1, by="arn:aws:iam::1:user/admin"
+    )
     assert not created and (view.version, view.entry.name, view.updated_by) == (2, "Zoe Z", "arn:aws:iam::1:user/admin")
     assert world.changes == 2 and world.store.state.revision == 2
     assert [v.id for v in world.admin.list("people")][-1] == "zoe"
@@ -214,10 +260,14 @@ def test_put_creates_then_replaces_with_versions(world: Admin) -> None:
 def test_a_change_that_breaks_the_directory_stores_nothing(world: Admin) -> None:
     with pytest.raises(InvalidDirectory) as raised:
         world.admin.delete("people", "bob")
-    assert paths(raised.value) == {"directory.escalation_policies['platform-default'].levels[1].targets[0].person": "unknown person 'bob'"}
+    assert paths(raised.value) == {
+        "directory.escalation_policies['platform-default'].levels[1].targets[0].person": "unknown person 'bob'"
+    }
     # Problems inside the entry sent name the body instead
     with pytest.raises(InvalidDirectory) as raised:
-        world.admin.put("teams", "platform", {"name": "P", "escalation_policy": "platform-default", "incident_managers": ["ghost"]})
+        world.admin.put(
+            "teams", "platform", {"name": "P", "escalation_policy": "platform-default", "incident_managers": ["ghost"]}
+        )
     assert paths(raised.value) == {"body.incident_managers": "unknown person 'ghost'"}
     assert (world.store.writes, world.changes) == (0, 0)
 
@@ -229,17 +279,23 @@ def test_a_write_that_leaves_a_target_unreachable_is_refused_naming_the_field(wo
         world.admin.put("people", "bob", {"name": "Bob Backend"})
     assert paths(raised.value) == {
         "body.email": "neither email nor phone, yet paged by escalation_policies['platform-default'].levels[1]",
-        "directory.escalation_policies['platform-default'].levels[1].targets[0].person":
-            "'bob' (the person paged) has no email or phone to be paged at",
+        "directory.escalation_policies['platform-default'].levels[1].targets[0].person": "'bob' (the person paged) has no email or phone to be paged at",
     }
     # A policy that pages a person without contact is refused at the target
     world.admin.put("people", "yan", {"name": "Yan"})  # nobody pages yan yet: allowed
     with pytest.raises(InvalidDirectory) as raised:
-        world.admin.put("escalation_policies", "yan-first", {"levels": [{"delay_minutes": 1, "targets": [{"person": "yan"}]}]})
-    assert paths(raised.value)["body.levels[0].targets[0].person"] == "'yan' (the person paged) has no email or phone to be paged at"
+        world.admin.put(
+            "escalation_policies", "yan-first", {"levels": [{"delay_minutes": 1, "targets": [{"person": "yan"}]}]}
+        )
+    assert (
+        paths(raised.value)["body.levels[0].targets[0].person"]
+        == "'yan' (the person paged) has no email or phone to be paged at"
+    )
     # And so is an override that puts them on call
     with pytest.raises(InvalidDirectory) as raised:
-        world.admin.add_override("platform-primary", {"person": "yan", "start": "2026-03-02T09:00:00Z", "end": "2026-03-02T17:00:00Z"})
+        world.admin.add_override(
+            "platform-primary", {"person": "yan", "start": "2026-03-02T09:00:00Z", "end": "2026-03-02T17:00:00Z"}
+        )
     assert "directory.escalation_policies['platform-default'].levels[0].targets[0].schedule" in paths(raised.value)
     assert world.store.writes == 1  # yan alone
 
@@ -265,7 +321,9 @@ def test_delete_and_revert(world: Admin) -> None:
 def test_reverting_what_others_still_need_is_refused(world: Admin) -> None:
     # zoe (admin-only) is on a policy; dropping her would leave the policy dangling
     world.admin.put("people", "zoe", ZOE)
-    world.admin.put("escalation_policies", "zoe-first", {"levels": [{"delay_minutes": 1, "targets": [{"person": "zoe"}]}]})
+    world.admin.put(
+        "escalation_policies", "zoe-first", {"levels": [{"delay_minutes": 1, "targets": [{"person": "zoe"}]}]}
+    )
     with pytest.raises(InvalidDirectory) as raised:
         world.admin.revert("people", "zoe")
     assert list(paths(raised.value)) == ["directory.escalation_policies['zoe-first'].levels[0].targets[0].person"]
@@ -292,29 +350,45 @@ def test_a_concurrent_change_is_revalidated_and_retried(world: Admin) -> None:
 
 def test_overrides_and_maintenance_windows_are_appended(world: Admin) -> None:
     world.admin.put("people", "zoe", ZOE)
-    view = world.admin.add_override("platform-primary", {"person": "zoe", "start": "2026-03-02T09:00:00Z", "end": "2026-03-02T17:00:00Z"})
-    view = world.admin.add_override("platform-primary", {"person": "alice", "start": "2026-03-03T09:00:00Z", "end": "2026-03-03T17:00:00Z"})
+    view = world.admin.add_override(
+        "platform-primary", {"person": "zoe", "start": "2026-03-02T09:00:00Z", "end": "2026-03-02T17:00:00Z"}
+    )
+    view = world.admin.add_override(
+        "platform-primary", {"person": "alice", "start": "2026-03-03T09:00:00Z", "end": "2026-03-03T17:00:00Z"}
+    )
     assert [o.person for o in view.entry.overrides] == ["zoe", "alice"] and view.version == 2
     # A problem with the item sent names the body's field
     with pytest.raises(InvalidDirectory) as raised:
-        world.admin.add_override("platform-primary", {"person": "ghost", "start": "2026-03-02T09:00:00Z", "end": "2026-03-02T17:00:00Z"})
+        world.admin.add_override(
+            "platform-primary", {"person": "ghost", "start": "2026-03-02T09:00:00Z", "end": "2026-03-02T17:00:00Z"}
+        )
     assert paths(raised.value) == {"body.person": "unknown person 'ghost'"}
     with pytest.raises(InvalidEntry) as raised:
-        world.admin.add_override("platform-primary", {"person": "zoe", "start": "2026-03-02T09:00:00Z", "end": "2026-03-02T08:00:00Z"})
+        world.admin.add_override(
+            "platform-primary", {"person": "zoe", "start": "2026-03-02T09:00:00Z", "end": "2026-03-02T08:00:00Z"}
+        )
     assert list(paths(raised.value)) == ["body"]
     with pytest.raises(EntryNotFound):
-        world.admin.add_override("nights", {"person": "zoe", "start": "2026-03-02T09:00:00Z", "end": "2026-03-02T17:00:00Z"})
+        world.admin.add_override(
+            "nights", {"person": "zoe", "start": "2026-03-02T09:00:00Z", "end": "2026-03-02T17:00:00Z"}
+        )
 
-    view = world.admin.add_maintenance_window("checkout", {"start": "2026-03-02T11:00:00Z", "end": "2026-03-02T13:00:00Z", "reason": "upgrade"})
+    view = world.admin.add_maintenance_window(
+        "checkout", {"start": "2026-03-02T11:00:00Z", "end": "2026-03-02T13:00:00Z", "reason": "upgrade"}
+    )
     assert view.entry.maintenance_at(NOW).reason == "upgrade"
     assert world.admin.effective_config().directory.service("checkout").maintenance_at(NOW) is not None
     with pytest.raises(EntryNotFound):
         world.admin.add_maintenance_window("billing", {"start": "2026-03-02T11:00:00Z", "end": "2026-03-02T13:00:00Z"})
 
 
-def test_an_overlay_the_file_no_longer_fits_falls_back_to_the_file(world: Admin, shipped_config: FirebellConfig) -> None:
+def test_an_overlay_the_file_no_longer_fits_falls_back_to_the_file(
+    world: Admin, shipped_config: FirebellConfig
+) -> None:
     # Given an admin policy that pages bob, who is in the file
-    world.admin.put("escalation_policies", "bob-first", {"levels": [{"delay_minutes": 1, "targets": [{"person": "bob"}]}]})
+    world.admin.put(
+        "escalation_policies", "bob-first", {"levels": [{"delay_minutes": 1, "targets": [{"person": "bob"}]}]}
+    )
     world.admin.put("people", "zoe", ZOE)
 
     # When a deploy ships a file without bob
@@ -328,11 +402,14 @@ def test_an_overlay_the_file_no_longer_fits_falls_back_to_the_file(world: Admin,
     snapshot = world.admin.snapshot()
     assert snapshot.directory == world.config.directory
     assert {p.field: p.problem for p in snapshot.problems} == {
-        "escalation_policies['bob-first'].levels[0].targets[0].person": "unknown person 'bob'"}
+        "escalation_policies['bob-first'].levels[0].targets[0].person": "unknown person 'bob'"
+    }
     # And a change that does not fix it is refused, naming the problem; one that fixes it is accepted
     with pytest.raises(InvalidDirectory):
         world.admin.put("people", "yan", {"name": "Yan"})
-    world.admin.put("escalation_policies", "bob-first", {"levels": [{"delay_minutes": 1, "targets": [{"person": "zoe"}]}]})
+    world.admin.put(
+        "escalation_policies", "bob-first", {"levels": [{"delay_minutes": 1, "targets": [{"person": "zoe"}]}]}
+    )
     assert world.admin.effective_config().directory.person("zoe") is not None
     assert world.admin.snapshot().problems == []
 

@@ -17,7 +17,11 @@ def effect(position: int, kind: EffectKind, machine: str | None = None) -> Effec
 
 def test_pages_run_in_order_and_the_publishes_and_starts_after_them_in_lanes():
     email, sms = effect(0, EffectKind.EMAIL), effect(1, EffectKind.SMS)
-    escalation, opened, classified = effect(2, EffectKind.START, "escalation"), effect(3, EffectKind.PUBLISH), effect(4, EffectKind.PUBLISH)
+    escalation, opened, classified = (
+        effect(2, EffectKind.START, "escalation"),
+        effect(3, EffectKind.PUBLISH),
+        effect(4, EffectKind.PUBLISH),
+    )
     sla, sla_again = effect(5, EffectKind.START, "sla"), effect(6, EffectKind.START, "sla")
 
     in_order, lanes = _lanes([email, sms, escalation, opened, classified, sla, sla_again])
@@ -36,7 +40,9 @@ def test_anything_after_a_stop_or_a_page_keeps_the_order_and_one_lane_is_no_lane
 
 
 def test_work_runs_at_once_with_results_and_errors_in_order_and_the_callers_context_carried():
-    both_running = threading.Barrier(2, timeout=5)  # would time out (BrokenBarrierError) if they ran one after the other
+    both_running = threading.Barrier(
+        2, timeout=5
+    )  # would time out (BrokenBarrierError) if they ran one after the other
     seen: list[str] = []
     local = threading.local()
     local.value = "caller's"

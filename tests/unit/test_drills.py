@@ -32,23 +32,36 @@ def test_a_drill_pages_whoever_is_on_call_and_every_message_says_it_is_a_drill(w
 
 
 def test_a_drill_ends_in_one_step_and_its_report_has_each_responders_time(world: World):
-    drill, _ = world.service.intake.start_drill(DrillStart(service="checkout", impact="high", urgency="high"), actor="carol")
-    level_1 = next(e.to for e in world.messenger.emails if "level 1" in e.body).split("@")[0]  # (the directory's ids are the addresses' names)
+    drill, _ = world.service.intake.start_drill(
+        DrillStart(service="checkout", impact="high", urgency="high"), actor="carol"
+    )
+    level_1 = next(e.to for e in world.messenger.emails if "level 1" in e.body).split("@")[
+        0
+    ]  # (the directory's ids are the addresses' names)
     world.clock.advance(minutes=5)
     world.service.page(page_request(drill.incident_id, 2, ["bob"], token="page-2"))  # level 1 did not answer
     world.clock.advance(seconds=90)
     world.service.acknowledge(drill.incident_id, by="bob")
-    runs = [world.service.get(drill.incident_id).escalation.execution_arn, world.service.get(drill.incident_id).sla.execution_arn]
+    runs = [
+        world.service.get(drill.incident_id).escalation.execution_arn,
+        world.service.get(drill.incident_id).sla.execution_arn,
+    ]
     world.messenger.emails.clear()
 
     ended = world.service.resolution.end_drill(drill.reference, by="carol").incident
 
-    assert ended.status is Status.CLOSED and ended.review is None and world.messenger.emails == []  # nobody told, no review
+    assert (
+        ended.status is Status.CLOSED and ended.review is None and world.messenger.emails == []
+    )  # nobody told, no review
     assert {arn for arn, cause in world.workflows.stops if cause == "drill ended"} >= set(runs)
     report = drill_report(world.store.facts_between(MAY.start, MAY.end)[0])
     by_person = {r.person: r for r in report.responders}
     assert (report.acknowledged_by, report.seconds_to_acknowledge, report.escalations_by_timeout) == ("bob", 390, 1)
-    assert (by_person["bob"].seconds_to_first_page, by_person["bob"].seconds_to_acknowledge, by_person["bob"].acknowledged) == (300, 90, True)
+    assert (
+        by_person["bob"].seconds_to_first_page,
+        by_person["bob"].seconds_to_acknowledge,
+        by_person["bob"].acknowledged,
+    ) == (300, 90, True)
     assert (by_person[level_1].seconds_to_first_page, by_person[level_1].seconds_to_acknowledge) == (0, None)
     world.service.resolution.end_drill(drill.reference, by="carol")  # again: nothing more
 

@@ -27,8 +27,11 @@ from firebell.domain.errors import (
 
 
 def raised_on_purpose() -> list[type[Exception]]:
-    return [cls for _, cls in inspect.getmembers(errors, inspect.isclass)
-            if issubclass(cls, errors.FirebellError) and cls.__module__ == errors.__name__]
+    return [
+        cls
+        for _, cls in inspect.getmembers(errors, inspect.isclass)
+        if issubclass(cls, errors.FirebellError) and cls.__module__ == errors.__name__
+    ]
 
 
 def test_every_error_is_explicitly_permanent_or_transient():
@@ -41,7 +44,9 @@ def test_every_error_is_explicitly_permanent_or_transient():
 def test_every_refusal_of_a_request_has_an_http_answer():
     """A DomainError or an invalid payload without a row would answer 500: each has its own row, or a parent's."""
     for cls in raised_on_purpose():
-        if cls in (DomainError, InvalidPayload, errors.DirectoryProblem) or not issubclass(cls, DomainError | InvalidPayload):
+        if cls in (DomainError, InvalidPayload, errors.DirectoryProblem) or not issubclass(
+            cls, DomainError | InvalidPayload
+        ):
             continue
         assert any(parent in errors.HTTP_ANSWERS for parent in cls.__mro__), f"{cls.__name__} has no HTTP answer"
 
@@ -53,25 +58,37 @@ def test_refusals_are_4xx_and_the_table_names_each_code_once():
 
 
 def test_http_answer_follows_the_class_hierarchy():
-    assert http_answer(errors.InvalidEntry("bad", [FieldProblem("body.phone", "bad")])) == errors.HTTP_ANSWERS[errors.InvalidRequest]
+    assert (
+        http_answer(errors.InvalidEntry("bad", [FieldProblem("body.phone", "bad")]))
+        == errors.HTTP_ANSWERS[errors.InvalidRequest]
+    )
     assert http_answer(RuntimeError("bug")) is None
 
 
 def test_http_body_names_the_fields():
     """The error's own problems win; otherwise the row's field names what the refusal is about."""
-    entry = errors.InvalidEntry("invalid request: body.phone", [FieldProblem("body.phone", "String should match pattern")])
+    entry = errors.InvalidEntry(
+        "invalid request: body.phone", [FieldProblem("body.phone", "String should match pattern")]
+    )
     assert http_body(entry, http_answer(entry)) == {
-        "error": "validation_failed", "message": "invalid request: body.phone",
-        "fields": [{"field": "body.phone", "problem": "String should match pattern"}]}
+        "error": "validation_failed",
+        "message": "invalid request: body.phone",
+        "fields": [{"field": "body.phone", "problem": "String should match pattern"}],
+    }
     person = errors.UnknownPerson("zed")
     assert http_body(person, http_answer(person)) == {
-        "error": "unknown_person", "message": "unknown person 'zed'", "fields": [{"field": "body.to", "problem": "unknown person 'zed'"}]}
+        "error": "unknown_person",
+        "message": "unknown person 'zed'",
+        "fields": [{"field": "body.to", "problem": "unknown person 'zed'"}],
+    }
     assert "fields" not in http_body(errors.IncidentNotFound("x"), http_answer(errors.IncidentNotFound("x")))
     assert http_answer(errors.VersionMismatch("stale")).status == HTTPStatus.PRECONDITION_FAILED
 
 
 def client_error(code: str, status: int = 400, **extra) -> ClientError:
-    return ClientError({"Error": {"Code": code, "Message": "…"}, "ResponseMetadata": {"HTTPStatusCode": status}, **extra}, "Op")
+    return ClientError(
+        {"Error": {"Code": code, "Message": "…"}, "ResponseMetadata": {"HTTPStatusCode": status}, **extra}, "Op"
+    )
 
 
 @pytest.mark.parametrize(
@@ -84,14 +101,36 @@ def client_error(code: str, status: int = 400, **extra) -> ClientError:
         (client_error("ServiceUnavailable", 503), Retry.TRANSIENT),
         (client_error("InternalServerError", 500), Retry.TRANSIENT),
         (client_error("SomethingNew", 502), Retry.TRANSIENT),  # any 5xx
-        (client_error("TransactionCanceledException", CancellationReasons=[{"Code": "None"}, {"Code": "TransactionConflict"}]),
-         Retry.TRANSIENT),
-        (client_error("TransactionCanceledException", CancellationReasons=[{"Code": "ThrottlingError"}]), Retry.TRANSIENT),
-        (client_error("TransactionCanceledException", CancellationReasons=[{"Code": "ValidationError"}]), Retry.PERMANENT),
-        (client_error("TransactionCanceledException", CancellationReasons=[{"Code": "ConditionalCheckFailed"}]), Retry.UNKNOWN),
-        (ClientError({"Error": {"Code": "TransactionCanceledException", "Message":
-                                "Transaction cancelled, please refer cancellation reasons for specific reasons [None, TransactionConflict]"}},
-                     "TransactWriteItems"), Retry.TRANSIENT),
+        (
+            client_error(
+                "TransactionCanceledException", CancellationReasons=[{"Code": "None"}, {"Code": "TransactionConflict"}]
+            ),
+            Retry.TRANSIENT,
+        ),
+        (
+            client_error("TransactionCanceledException", CancellationReasons=[{"Code": "ThrottlingError"}]),
+            Retry.TRANSIENT,
+        ),
+        (
+            client_error("TransactionCanceledException", CancellationReasons=[{"Code": "ValidationError"}]),
+            Retry.PERMANENT,
+        ),
+        (
+            client_error("TransactionCanceledException", CancellationReasons=[{"Code": "ConditionalCheckFailed"}]),
+            Retry.UNKNOWN,
+        ),
+        (
+            ClientError(
+                {
+                    "Error": {
+                        "Code": "TransactionCanceledException",
+                        "Message": "Transaction cancelled, please refer cancellation reasons for specific reasons [None, TransactionConflict]",
+                    }
+                },
+                "TransactWriteItems",
+            ),
+            Retry.TRANSIENT,
+        ),
         (client_error("ConditionalCheckFailedException"), Retry.UNKNOWN),  # its caller decides
         (client_error("ValidationException"), Retry.PERMANENT),
         (client_error("AccessDeniedException"), Retry.PERMANENT),
@@ -113,7 +152,10 @@ def test_classify(error, expected):
 
 
 def test_pynamodb_wrappers_are_judged_by_what_aws_answered():
-    assert classify(PutError("put failed", cause=client_error("ProvisionedThroughputExceededException"))) is Retry.TRANSIENT
+    assert (
+        classify(PutError("put failed", cause=client_error("ProvisionedThroughputExceededException")))
+        is Retry.TRANSIENT
+    )
     assert classify(PutError("put failed", cause=client_error("ValidationException"))) is Retry.PERMANENT
     conflict = client_error("TransactionCanceledException", CancellationReasons=[{"Code": "TransactionConflict"}])
     assert classify(TransactWriteError("transaction failed", cause=conflict)) is Retry.TRANSIENT
@@ -142,7 +184,9 @@ def test_field_problems_name_each_field_with_its_position():
         Policy.model_validate({"levels": [{"delay_minutes": 1}, {"delay_minutes": "soon"}]})
     assert field_problems(caught.value, prefix=("body",)) == [
         FieldProblem("body.id", "Field required"),
-        FieldProblem("body.levels[1].delay_minutes", "Input should be a valid number, unable to parse string as a number"),
+        FieldProblem(
+            "body.levels[1].delay_minutes", "Input should be a valid number, unable to parse string as a number"
+        ),
     ]
 
 

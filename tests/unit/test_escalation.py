@@ -16,8 +16,15 @@ OPENED = datetime(2026, 5, 1, 10, 0, tzinfo=UTC)
 
 def incident(team: str | None = None, service: str | None = None) -> Incident:
     return Incident(
-        incident_id="01HXAMPLE", reference="INC-1", title="x", source=Source.API, reporter="erin",
-        team=team, service=service, opened_at=OPENED, last_seen_at=OPENED,
+        incident_id="01HXAMPLE",
+        reference="INC-1",
+        title="x",
+        source=Source.API,
+        reporter="erin",
+        team=team,
+        service=service,
+        opened_at=OPENED,
+        last_seen_at=OPENED,
     )
 
 
@@ -42,14 +49,21 @@ def directory() -> Directory:
                     "id": "daily",
                     "name": "Daily",
                     "time_zone": "UTC",
-                    "layers": [{"name": "l", "rotation": {"type": "daily", "start": "2026-05-01", "handoff": "09:00"},
-                                "members": ["alice", "bob"]}],
+                    "layers": [
+                        {
+                            "name": "l",
+                            "rotation": {"type": "daily", "start": "2026-05-01", "handoff": "09:00"},
+                            "members": ["alice", "bob"],
+                        }
+                    ],
                 },
                 {
                     "id": "future",
                     "name": "Starts in 2030",
                     "time_zone": "UTC",
-                    "layers": [{"name": "l", "rotation": {"type": "daily", "start": "2030-01-01"}, "members": ["carol"]}],
+                    "layers": [
+                        {"name": "l", "rotation": {"type": "daily", "start": "2030-01-01"}, "members": ["carol"]}
+                    ],
                 },
             ],
             "escalation_policies": [
@@ -66,8 +80,13 @@ def directory() -> Directory:
             ],
             "teams": [
                 {"id": "platform", "name": "Platform", "escalation_policy": "platform", "incident_managers": ["carol"]},
-                {"id": "payments", "name": "Payments", "escalation_policy": "payments", "manager": "frank",
-                 "incident_managers": ["carol", "alice"]},
+                {
+                    "id": "payments",
+                    "name": "Payments",
+                    "escalation_policy": "payments",
+                    "manager": "frank",
+                    "incident_managers": ["carol", "alice"],
+                },
             ],
             "services": [
                 {"id": "checkout", "team": "payments"},
@@ -106,7 +125,9 @@ def test_shipped_plan(shipped_config):
     assert (plan.incident_id, plan.reference) == ("01HXAMPLE", "INC-1")
 
 
-@pytest.mark.parametrize(("scale", "timeouts", "ack"), [(0.01, [3, 6], 18), (0.1, [30, 60], 180), (2.0, [600, 1200], 3600)])
+@pytest.mark.parametrize(
+    ("scale", "timeouts", "ack"), [(0.01, [3, 6], 18), (0.1, [30, 60], 180), (2.0, [600, 1200], 3600)]
+)
 def test_plan_scales_delays_and_ack_timeout(shipped_config, scale, timeouts, ack):
     """Given a time_scale, then every level's delay and the acknowledgement timeout are multiplied by it."""
     plan = escalation_plan(incident(team="platform"), shipped_config.directory, shipped_config.rules, scale)
@@ -149,16 +170,28 @@ def test_plan_of_no_team_or_a_removed_team_uses_the_default_team(shipped_config,
 
 def test_plan_is_json_for_the_state_machine(shipped_config):
     """Given a plan, then its JSON form has what escalation.asl.json reads ($.levels, $.rounds, ...)."""
-    payload = escalation_plan(incident(team="platform"), shipped_config.directory, shipped_config.rules, 1.0).model_dump(mode="json")
+    payload = escalation_plan(
+        incident(team="platform"), shipped_config.directory, shipped_config.rules, 1.0
+    ).model_dump(mode="json")
     assert set(payload) >= {"incident_id", "levels", "rounds", "ack_timeout_seconds", "incident_managers"}
-    assert payload["levels"][0] == {"level": 1, "targets": [{"kind": "schedule", "ref": "platform-primary"}], "timeout_seconds": 300}
+    assert payload["levels"][0] == {
+        "level": 1,
+        "targets": [{"kind": "schedule", "ref": "platform-primary"}],
+        "timeout_seconds": 300,
+    }
 
 
 # --- people_for ---------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("at", "person"), [(datetime(2026, 5, 1, 10, tzinfo=UTC), "alice"), (datetime(2026, 5, 2, 10, tzinfo=UTC), "bob"),
-                                            (datetime(2026, 5, 2, 8, 59, tzinfo=UTC), "alice")])
+@pytest.mark.parametrize(
+    ("at", "person"),
+    [
+        (datetime(2026, 5, 1, 10, tzinfo=UTC), "alice"),
+        (datetime(2026, 5, 2, 10, tzinfo=UTC), "bob"),
+        (datetime(2026, 5, 2, 8, 59, tzinfo=UTC), "alice"),
+    ],
+)
 def test_schedule_target_is_whoever_is_on_call(directory, at, person):
     """Given a daily schedule (alice, then bob, handing off at 09:00), then a schedule target is the person on call then."""
     assert people_for([target("schedule", "daily")], directory, at) == [person]

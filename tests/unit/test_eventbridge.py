@@ -98,7 +98,12 @@ def test_anomaly_detection_alarm_is_a_math_alarm() -> None:
     # Given an anomaly-detection alarm (a metric and the band expression, both returning data)
     event = sample("metric-alarm.json")
     event["detail"]["configuration"]["metrics"].append(
-        {"id": "ad1", "expression": "ANOMALY_DETECTION_BAND(m1, 0.8)", "label": "CPUUtilization (expected)", "returnData": True}
+        {
+            "id": "ad1",
+            "expression": "ANOMALY_DETECTION_BAND(m1, 0.8)",
+            "label": "CPUUtilization (expected)",
+            "returnData": True,
+        }
     )
     details = parse(event).details()
     # Then its namespace is known, its single metric is not claimed
@@ -136,10 +141,22 @@ def test_without_a_state_timestamp_the_event_time_is_used() -> None:
         (lambda e: e["detail"].pop("alarmName"), "detail.alarmName", "missing"),
         (lambda e: e.update({"detail-type": "CloudWatch Alarm Configuration Change"}), "detail-type", "literal_error"),
         (lambda e: e.update(source="my.app"), "source", "literal_error"),
-        (lambda e: e.update(resources=["arn:aws:sns:us-east-1:123456789012:topic"]), "resources[0]", "string_pattern_mismatch"),
+        (
+            lambda e: e.update(resources=["arn:aws:sns:us-east-1:123456789012:topic"]),
+            "resources[0]",
+            "string_pattern_mismatch",
+        ),
         (lambda e: e["detail"]["state"].update(reason="x" * 4097), "detail.state.reason", "string_too_long"),
     ],
-    ids=["no-state", "unknown-state", "no-name", "configuration-change", "other-source", "not-an-alarm-arn", "long-reason"],
+    ids=[
+        "no-state",
+        "unknown-state",
+        "no-name",
+        "configuration-change",
+        "other-source",
+        "not-an-alarm-arn",
+        "long-reason",
+    ],
 )
 def test_a_malformed_event_is_refused_naming_the_field(change, field: str, error_type: str) -> None:
     # Given a metric alarm event with one thing wrong
@@ -156,18 +173,20 @@ def test_a_malformed_event_is_refused_naming_the_field(change, field: str, error
 
 
 def sns_body(notification: dict[str, Any]) -> str:
-    return json.dumps({
-        "Type": "Notification",
-        "MessageId": "95df01b4-ee98-5cb9-9903-4c221d41eb5e",
-        "TopicArn": "arn:aws:sns:us-east-1:123456789012:firebell-alarms",
-        "Subject": "ALARM",
-        "Message": json.dumps(notification),
-        "Timestamp": "2026-11-22T06:03:05.356Z",
-        "SignatureVersion": "1",
-        "Signature": "EXAMPLE",
-        "SigningCertURL": "https://sns.us-east-1.amazonaws.com/cert.pem",
-        "UnsubscribeURL": "https://sns.us-east-1.amazonaws.com/?Action=Unsubscribe",
-    })
+    return json.dumps(
+        {
+            "Type": "Notification",
+            "MessageId": "95df01b4-ee98-5cb9-9903-4c221d41eb5e",
+            "TopicArn": "arn:aws:sns:us-east-1:123456789012:firebell-alarms",
+            "Subject": "ALARM",
+            "Message": json.dumps(notification),
+            "Timestamp": "2026-11-22T06:03:05.356Z",
+            "SignatureVersion": "1",
+            "Signature": "EXAMPLE",
+            "SigningCertURL": "https://sns.us-east-1.amazonaws.com/cert.pem",
+            "UnsubscribeURL": "https://sns.us-east-1.amazonaws.com/?Action=Unsubscribe",
+        }
+    )
 
 
 def test_intake_tells_an_eventbridge_event_from_an_sns_notification() -> None:
@@ -189,7 +208,10 @@ def test_intake_refuses_what_is_neither() -> None:
         ("not json", "Invalid JSON"),
         ("[1, 2]", "IntakeMessage"),
         (json.dumps({"Type": "Notification"}), "Message: Field required"),
-        (json.dumps({"detail-type": "CloudWatch Alarm State Change", "source": "aws.cloudwatch"}), "detail: Field required"),
+        (
+            json.dumps({"detail-type": "CloudWatch Alarm State Change", "source": "aws.cloudwatch"}),
+            "detail: Field required",
+        ),
     ]:
         with pytest.raises(ValidationError) as error:
             alarm_details(body)

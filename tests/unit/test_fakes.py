@@ -48,14 +48,27 @@ def test_record_signal_claims_a_free_key_then_counts(store):
     first_seen = last_seen = its time) and the others only count and move last_seen; nobody else claims."""
     first = store.record_signals("arn:alarm", "A", T0, [None])
     assert first == DedupState(
-        incident_id="A", occurrences=1, first_seen=T0, last_seen=T0, created=False, resolved_at=None,
-        last_logged_at=None, claimed=True, previous_seen=T0, counted=1,
+        incident_id="A",
+        occurrences=1,
+        first_seen=T0,
+        last_seen=T0,
+        created=False,
+        resolved_at=None,
+        last_logged_at=None,
+        claimed=True,
+        previous_seen=T0,
+        counted=1,
     )
     second = store.record_signals("arn:alarm", "B", T0 + timedelta(minutes=1), [None])
     third = store.record_signals("arn:alarm", "C", T0 + timedelta(minutes=2), [None])
     assert (second.incident_id, second.occurrences, second.claimed) == ("A", 2, False)
     assert (third.incident_id, third.occurrences, third.first_seen, third.last_seen, third.claimed) == (
-        "A", 3, T0, T0 + timedelta(minutes=2), False)
+        "A",
+        3,
+        T0,
+        T0 + timedelta(minutes=2),
+        False,
+    )
     assert store.dedup_state("arn:alarm") == replace(third, counted=0)  # a read never claims, nor counts
     assert store.dedup_state("arn:other") is None
     assert store.calls["record_signals"] == 3 and store.writes() == 3
@@ -135,7 +148,11 @@ def test_workflows_start_is_idempotent_per_machine_and_name():
     other = workflows.start("sla", "01HX", {"incident_id": "01HX"})
     assert other != first
     assert first == "arn:aws:states:us-east-1:123456789012:execution:firebell-escalation:01HX"
-    assert [(s.machine, s.name) for s in workflows.starts] == [("escalation", "01HX"), ("escalation", "01HX"), ("sla", "01HX")]
+    assert [(s.machine, s.name) for s in workflows.starts] == [
+        ("escalation", "01HX"),
+        ("escalation", "01HX"),
+        ("sla", "01HX"),
+    ]
     assert workflows.started("escalation")[0].payload == {"incident_id": "01HX", "levels": [1, 2]}
     assert workflows.names("sla") == ["01HX"]
 
@@ -190,7 +207,11 @@ def test_dead_letter_sink_records_and_can_be_unreachable():
     sink = RecordingDeadLetters(max_receives=3)
     assert sink.max_receive_count("arn:aws:sqs:us-east-1:123456789012:q") == 3
     sink.send("arn:aws:sqs:us-east-1:123456789012:q", "{}", "why", 2)
-    assert (sink.sent[0].source_queue_arn, sink.sent[0].reason, sink.sent[0].attempts) == ("arn:aws:sqs:us-east-1:123456789012:q", "why", 2)
+    assert (sink.sent[0].source_queue_arn, sink.sent[0].reason, sink.sent[0].attempts) == (
+        "arn:aws:sqs:us-east-1:123456789012:q",
+        "why",
+        2,
+    )
     sink.unreachable = sink.policy_unreadable = True
     with pytest.raises(ConnectionError):
         sink.send("q", "{}", "why", 2)

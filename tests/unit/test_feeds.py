@@ -16,7 +16,9 @@ def test_a_token_names_its_person_and_matches_only_its_own_hash() -> None:
     assert feed_path(token) == f"/feeds/{token}/calendar.ics" and "/" not in token and "%" not in token
 
 
-@pytest.mark.parametrize("token", ["", ".", "YWxpY2U", "YWxpY2U.short", "." + "a" * 43, "!!!." + "a" * 43,
-                                   "__8." + "a" * 43, "YWxpY2U." + "a" * 600])
+@pytest.mark.parametrize(
+    "token",
+    ["", ".", "YWxpY2U", "YWxpY2U.short", "." + "a" * 43, "!!!." + "a" * 43, "__8." + "a" * 43, "YWxpY2U." + "a" * 600],
+)
 def test_anything_else_names_nobody(token: str) -> None:
     assert feed_person(token) is None

@@ -49,7 +49,9 @@ def handled(record: QueueRecord) -> None:
 
 
 def the_heartbeat() -> dict[str, Any]:
-    return heartbeat.heartbeat_event(partition="aws", region="us-east-1", account="123456789012", time="2026-12-01T10:00:00Z")
+    return heartbeat.heartbeat_event(
+        partition="aws", region="us-east-1", account="123456789012", time="2026-12-01T10:00:00Z"
+    )
 
 
 @pytest.fixture
@@ -75,7 +77,9 @@ def test_the_heartbeat_is_counted_and_opens_no_incident(world: World, intake_on_
     assert heartbeat.seen()[0] == seen_before + 1
 
 
-def test_a_real_alarm_in_the_same_format_still_opens_an_incident(world: World, intake_on_fakes: RecordingMetrics) -> None:
+def test_a_real_alarm_in_the_same_format_still_opens_an_incident(
+    world: World, intake_on_fakes: RecordingMetrics
+) -> None:
     # Given an EventBridge alarm state change that is not the heartbeat
     event = json.loads((EVENTS / "eventbridge/metric-alarm.json").read_text())
 
@@ -121,7 +125,10 @@ def test_local_heartbeat_is_scaled_like_the_other_timers_with_a_floor() -> None:
     spec = HeartbeatSpec()
     # Given real time (scale 1), the local heartbeat beats as the schedule does and is missing when the alarm fires
     assert heartbeat_interval(spec, 1.0) == spec.every_minutes * 60
-    assert missing_after(heartbeat_interval(spec, 1.0), spec.missing_periods) == spec.every_minutes * 60 * spec.missing_periods
+    assert (
+        missing_after(heartbeat_interval(spec, 1.0), spec.missing_periods)
+        == spec.every_minutes * 60 * spec.missing_periods
+    )
     # And scaled down, not more often than every MIN_HEARTBEAT_SECONDS
     assert heartbeat_interval(spec, 0.01) == MIN_HEARTBEAT_SECONDS
 

@@ -86,7 +86,9 @@ def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
 
 
 def test_the_graph_sees_the_package():
-    assert {"firebell.usecases.intake", "firebell.config", "firebell.domain.models", "firebell.domain.errors"} <= set(MODULES)
+    assert {"firebell.usecases.intake", "firebell.config", "firebell.domain.models", "firebell.domain.errors"} <= set(
+        MODULES
+    )
     assert "firebell.domain.directory" in GRAPH["firebell.config"]
     assert "firebell.domain.errors" in GRAPH["firebell.batch"]
 
@@ -113,8 +115,11 @@ def test_config_only_loads():
     import pydantic
 
     config = importlib.import_module(f"{PACKAGE}.config")
-    own_models = [name for name, value in vars(config).items()
-                  if isinstance(value, type) and issubclass(value, pydantic.BaseModel) and value.__module__ == config.__name__]
+    own_models = [
+        name
+        for name, value in vars(config).items()
+        if isinstance(value, type) and issubclass(value, pydantic.BaseModel) and value.__module__ == config.__name__
+    ]
     assert own_models == []
 
 

@@ -20,11 +20,18 @@ from .builders import ALARM_ARN, alarm
 from .conftest import World
 
 OTHER = "arn:aws:cloudwatch:us-east-1:123456789012:alarm:orders-latency"
-OPENED, DEDUPLICATED, RESOLVED, REOPENED = AlarmOutcome.OPENED, AlarmOutcome.DEDUPLICATED, AlarmOutcome.RESOLVED, AlarmOutcome.REOPENED
+OPENED, DEDUPLICATED, RESOLVED, REOPENED = (
+    AlarmOutcome.OPENED,
+    AlarmOutcome.DEDUPLICATED,
+    AlarmOutcome.RESOLVED,
+    AlarmOutcome.REOPENED,
+)
 
 
 def sig(action: str = "trigger", key: str = ALARM_ARN) -> Signal:
-    return Signal(source=Source.CLOUDWATCH_ALARM, action=action, dedup_key=key, summary=key.rsplit(":", 1)[-1], actor="cloudwatch")
+    return Signal(
+        source=Source.CLOUDWATCH_ALARM, action=action, dedup_key=key, summary=key.rsplit(":", 1)[-1], actor="cloudwatch"
+    )
 
 
 def arrivals(*spec: str, key: str = ALARM_ARN) -> list[Arrival]:
@@ -53,7 +60,15 @@ def test_every_signal_other_than_a_trigger_is_a_group_of_its_own_in_order() -> N
     batch = arrivals("T", "A", "A", "D", "R", "R", "T", "T")
     groups = group_arrivals(batch, 99)
     assert [g.positions for g in groups] == [(0,), (1,), (2,), (3,), (4,), (5,), (6, 7)]
-    assert [g.signal.action for g in groups] == ["trigger", "acknowledge", "acknowledge", "record", "resolve", "resolve", "trigger"]
+    assert [g.signal.action for g in groups] == [
+        "trigger",
+        "acknowledge",
+        "acknowledge",
+        "record",
+        "resolve",
+        "resolve",
+        "trigger",
+    ]
 
 
 def test_another_alerts_recovery_does_not_end_a_run() -> None:
@@ -65,7 +80,12 @@ def test_a_run_longer_than_one_write_takes_is_split_in_order() -> None:
 
 
 def test_a_group_carries_its_notifications_ids_in_order_and_whether_any_was_redelivered() -> None:
-    batch = [Arrival(sig(), "sns:a"), Arrival(sig(key=OTHER), "sns:x"), Arrival(sig(), None), Arrival(sig(), "sns:b", redelivered=True)]
+    batch = [
+        Arrival(sig(), "sns:a"),
+        Arrival(sig(key=OTHER), "sns:x"),
+        Arrival(sig(), None),
+        Arrival(sig(), "sns:b", redelivered=True),
+    ]
     (group, other) = group_arrivals(batch, 99)
     assert (group.message_ids, group.redelivered, group.dedup_key) == (["sns:a", None, "sns:b"], True, ALARM_ARN)
     assert (other.message_ids, other.redelivered) == (["sns:x"], False)
@@ -76,7 +96,10 @@ def test_a_group_carries_its_notifications_ids_in_order_and_whether_any_was_rede
 
 def alarms(*states: str, first: int = 0, redelivered: bool = False, **changes: Any) -> list[Arrival]:
     """CloudWatch notifications of the sample alarm, each its own SNS message (sns:<n>, numbered from `first`)."""
-    return [Arrival(alarm_signal(alarm(state, **changes)), f"sns:{first + n}", redelivered) for n, state in enumerate(states)]
+    return [
+        Arrival(alarm_signal(alarm(state, **changes)), f"sns:{first + n}", redelivered)
+        for n, state in enumerate(states)
+    ]
 
 
 def outcomes(results: list) -> list:
@@ -92,7 +115,10 @@ def test_ten_copies_in_a_batch_are_one_write_one_incident_counted_ten_times(worl
     assert world.store.calls["record_signals"] == 1
     assert world.store.dedup_state(ALARM_ARN).occurrences == 10
     assert world.service.read(world.service.get(incident.incident_id)).occurrences == 10  # as the API reads it
-    assert world.events.types() == ["incident.opened", "incident.classified"]  # once: opened, classified and paged in one change
+    assert world.events.types() == [
+        "incident.opened",
+        "incident.classified",
+    ]  # once: opened, classified and paged in one change
 
 
 def test_a_repeat_group_costs_one_write(world: World) -> None:
@@ -110,7 +136,11 @@ def test_a_repeat_group_costs_one_write(world: World) -> None:
 def test_redelivered_notifications_count_once_whichever_group_they_come_back_in(world: World) -> None:
     # Given sns:0..4 counted, then a batch with sns:3 and sns:4 again (redelivered) and two new ones, one of them twice
     world.service.intake.handle_batch(alarms(*["ALARM"] * 5))
-    again = alarms("ALARM", "ALARM", first=3, redelivered=True) + alarms("ALARM", "ALARM", first=5) + alarms("ALARM", first=6)
+    again = (
+        alarms("ALARM", "ALARM", first=3, redelivered=True)
+        + alarms("ALARM", "ALARM", first=5)
+        + alarms("ALARM", first=6)
+    )
 
     results = world.service.intake.handle_batch(again)
 
@@ -134,7 +164,12 @@ def test_alarm_ok_alarm_in_one_batch_open_resolve_and_reopen_in_order(world: Wor
 
 def test_other_alerts_in_the_batch_are_their_own_groups(world: World) -> None:
     other = {"AlarmName": "orders-latency", "AlarmArn": OTHER}
-    batch = alarms("ALARM") + alarms("ALARM", first=1, **other) + alarms("ALARM", "ALARM", first=2) + alarms("OK", first=4, **other)
+    batch = (
+        alarms("ALARM")
+        + alarms("ALARM", first=1, **other)
+        + alarms("ALARM", "ALARM", first=2)
+        + alarms("OK", first=4, **other)
+    )
 
     results = world.service.intake.handle_batch(batch)
 
@@ -155,7 +190,11 @@ def test_a_failed_group_fails_all_its_arrivals_holds_back_its_alerts_later_ones_
 
     # Then the group's three arrivals failed with that error, the same alarm's OK and ALARM after it were held
     # back (not applied before it), and the other alarm carried on
-    assert [type(r).__name__ for r in outcomes(results)] == ["ReadTimeoutError"] * 3 + ["AlarmOutcome", "HeldBack", "HeldBack"]
+    assert [type(r).__name__ for r in outcomes(results)] == ["ReadTimeoutError"] * 3 + [
+        "AlarmOutcome",
+        "HeldBack",
+        "HeldBack",
+    ]
     assert outcomes(results)[3] is OPENED
     assert isinstance(results[4], HeldBack) and ALARM_ARN in str(results[4])
     assert [i.dedup_key for i in world.store.all_incidents()] == [OTHER]

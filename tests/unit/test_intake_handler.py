@@ -58,15 +58,18 @@ def numbered(count: int, first: int = 0) -> list[dict]:
 
 
 def run(records: list[dict], dead_letters: RecordingDeadLetters | None = None) -> dict:
-    return intake.process_queue_batch_at_once(sqs_event(*records), LambdaContextStub(), intake.handle_batch,
-                                              dead_letters or RecordingDeadLetters())
+    return intake.process_queue_batch_at_once(
+        sqs_event(*records), LambdaContextStub(), intake.handle_batch, dead_letters or RecordingDeadLetters()
+    )
 
 
 def failed_ids(response: dict) -> set[str]:
     return {failure["itemIdentifier"] for failure in response["batchItemFailures"]}
 
 
-def test_a_batch_of_copies_is_one_write_and_the_metrics_count_every_outcome(world: World, metrics: RecordingMetrics) -> None:
+def test_a_batch_of_copies_is_one_write_and_the_metrics_count_every_outcome(
+    world: World, metrics: RecordingMetrics
+) -> None:
     other = {"AlarmName": "orders-latency", "AlarmArn": OTHER_ARN}
     records = numbered(7) + [copy_of("sns-o1", **other), copy_of("sns-o2", **other)] + numbered(1, first=7)
 

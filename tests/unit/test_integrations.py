@@ -40,8 +40,13 @@ PAGERDUTY_TRIGGER: dict[str, Any] = {
     "event_action": "trigger",
     "client": "Sample Monitoring Service",
     "client_url": "https://monitoring.service.com",
-    "images": [{"src": "https://www.pagerduty.com/wp-content/uploads/2016/05/pagerduty-logo-green.png",
-                "href": "https://example.com/", "alt": "Example text"}],
+    "images": [
+        {
+            "src": "https://www.pagerduty.com/wp-content/uploads/2016/05/pagerduty-logo-green.png",
+            "href": "https://example.com/",
+            "alt": "Example text",
+        }
+    ],
     "links": [{"href": "https://example.com/", "text": "Link text"}],
 }
 
@@ -59,10 +64,17 @@ ALERTMANAGER_FIRING: dict[str, Any] = {
     "alerts": [
         {
             "status": "firing",
-            "labels": {"alertname": "HighErrorRate", "instance": "checkout-1:8080", "job": "checkout", "severity": "critical"},
-            "annotations": {"summary": "checkout-1 returns 5xx to 12% of requests",
-                            "description": "The 5xx rate has been above 5% for 5 minutes.",
-                            "runbook_url": "https://runbooks.example.com/high-error-rate"},
+            "labels": {
+                "alertname": "HighErrorRate",
+                "instance": "checkout-1:8080",
+                "job": "checkout",
+                "severity": "critical",
+            },
+            "annotations": {
+                "summary": "checkout-1 returns 5xx to 12% of requests",
+                "description": "The 5xx rate has been above 5% for 5 minutes.",
+                "runbook_url": "https://runbooks.example.com/high-error-rate",
+            },
             "startsAt": "2024-05-01T10:00:12.345Z",
             "endsAt": "0001-01-01T00:00:00Z",
             "generatorURL": "http://prometheus.example.com:9090/graph?g0.expr=job%3A5xx_rate%3E0.05&g0.tab=1",
@@ -70,9 +82,16 @@ ALERTMANAGER_FIRING: dict[str, Any] = {
         },
         {
             "status": "firing",
-            "labels": {"alertname": "HighErrorRate", "instance": "checkout-2:8080", "job": "checkout", "severity": "Warning"},
-            "annotations": {"summary": "checkout-2 returns 5xx to 6% of requests",
-                            "runbook_url": "https://runbooks.example.com/high-error-rate"},
+            "labels": {
+                "alertname": "HighErrorRate",
+                "instance": "checkout-2:8080",
+                "job": "checkout",
+                "severity": "Warning",
+            },
+            "annotations": {
+                "summary": "checkout-2 returns 5xx to 6% of requests",
+                "runbook_url": "https://runbooks.example.com/high-error-rate",
+            },
             "startsAt": "2024-05-01T10:01:12.345Z",
             "endsAt": "0001-01-01T00:00:00Z",
             "generatorURL": "http://prometheus.example.com:9090/graph?g0.expr=job%3A5xx_rate%3E0.05&g0.tab=1",
@@ -110,15 +129,27 @@ def test_pagerduty_documented_trigger_becomes_a_signal_with_everything_kept() ->
     assert (signal.impact, signal.urgency) == (Impact.HIGH, Urgency.HIGH)  # critical
     assert signal.actor == "Sample Monitoring Service"
     assert signal.custom_details == {
-        "source": "prod-datapipe03.example.com", "severity": "critical", "timestamp": "2015-07-17T08:42:58.315000+00:00",
-        "component": "mysql", "group": "prod-datapipe", "class": "disk",
-        "client": "Sample Monitoring Service", "client_url": "https://monitoring.service.com",
-        "images": [{"src": "https://www.pagerduty.com/wp-content/uploads/2016/05/pagerduty-logo-green.png",
-                    "href": "https://example.com/", "alt": "Example text"}],
+        "source": "prod-datapipe03.example.com",
+        "severity": "critical",
+        "timestamp": "2015-07-17T08:42:58.315000+00:00",
+        "component": "mysql",
+        "group": "prod-datapipe",
+        "class": "disk",
+        "client": "Sample Monitoring Service",
+        "client_url": "https://monitoring.service.com",
+        "images": [
+            {
+                "src": "https://www.pagerduty.com/wp-content/uploads/2016/05/pagerduty-logo-green.png",
+                "href": "https://example.com/",
+                "alt": "Example text",
+            }
+        ],
         "custom_details": {"free space": "1%", "ping time": "1500ms", "load avg": 0.75},
     }
-    assert signal.links == [{"href": "https://example.com/", "text": "Link text"},
-                            {"href": "https://monitoring.service.com", "text": "Sample Monitoring Service"}]
+    assert signal.links == [
+        {"href": "https://example.com/", "text": "Link text"},
+        {"href": "https://monitoring.service.com", "text": "Sample Monitoring Service"},
+    ]
     assert "component: mysql" in signal.details and '"ping time": "1500ms"' in signal.details
 
 
@@ -127,14 +158,19 @@ def test_a_trigger_without_dedup_key_gets_one_generated() -> None:
     signal, dedup_key = wire.pagerduty_signal(event, "checkout", SeverityRules(), new_key=lambda: "generated-1")
     assert dedup_key == "generated-1" and signal.dedup_key == "pagerduty:checkout:generated-1"
     # the default key generator gives a fresh key each time
-    assert wire.pagerduty_signal(event, "checkout", SeverityRules())[1] != wire.pagerduty_signal(event, "checkout", SeverityRules())[1]
+    assert (
+        wire.pagerduty_signal(event, "checkout", SeverityRules())[1]
+        != wire.pagerduty_signal(event, "checkout", SeverityRules())[1]
+    )
 
 
 @pytest.mark.parametrize("action", ["acknowledge", "resolve"])
 def test_acknowledge_and_resolve_need_only_the_dedup_key(action: str) -> None:
     # As pdpyras sends them: no payload at all; a payload, if any, is ignored
     for extra in ({}, {"payload": "ignored"}):
-        event = wire.parse_pagerduty_event(body({"routing_key": KEY, "event_action": action, "dedup_key": "srv01/mysql", **extra}))
+        event = wire.parse_pagerduty_event(
+            body({"routing_key": KEY, "event_action": action, "dedup_key": "srv01/mysql", **extra})
+        )
         signal, dedup_key = wire.pagerduty_signal(event, "checkout", SeverityRules())
         assert (signal.action, signal.dedup_key, dedup_key) == (action, "pagerduty:checkout:srv01/mysql", "srv01/mysql")
         assert signal.impact is None
@@ -180,7 +216,9 @@ def test_bodies_that_are_not_a_json_object_are_refused_naming_the_body(text: str
 
 def test_control_characters_are_refused_naming_the_field() -> None:
     with pytest.raises(InvalidPayload) as invalid:
-        wire.parse_pagerduty_event('{"routing_key": "k", "event_action": "trigger", "payload": {"summary": "a\\u0000b"}}')
+        wire.parse_pagerduty_event(
+            '{"routing_key": "k", "event_action": "trigger", "payload": {"summary": "a\\u0000b"}}'
+        )
     assert fields(invalid) == ["payload.summary"]
     assert bounded_json.decode_json('{"text": "tab\\tand\\nnew line"}', 1024) == {"text": "tab\tand\nnew line"}
 
@@ -211,13 +249,29 @@ def _payload(**changes: Any) -> dict[str, Any]:
         # The limit counts the string as sent, as the schema says, not what is left after stripping it.
         (_payload(summary="\t" + "s" * 1023), _payload(summary="\t" + "s" * 1024), "payload.summary"),
         (_payload(component="c" * 1024), _payload(component="c" * 1025), "payload.component"),
-        (_payload(custom_details="d" * (65_536 - 2)), _payload(custom_details="d" * (65_536 - 1)), "payload.custom_details"),
-        (_payload(custom_details={"k": "é" * ((65_536 - 8) // 2)}), _payload(custom_details={"k": "é" * ((65_536 - 7) // 2 + 1)}), "payload.custom_details"),
+        (
+            _payload(custom_details="d" * (65_536 - 2)),
+            _payload(custom_details="d" * (65_536 - 1)),
+            "payload.custom_details",
+        ),
+        (
+            _payload(custom_details={"k": "é" * ((65_536 - 8) // 2)}),
+            _payload(custom_details={"k": "é" * ((65_536 - 7) // 2 + 1)}),
+            "payload.custom_details",
+        ),
         (pd(dedup_key="k" * 255), pd(dedup_key="k" * 256), "dedup_key"),
         (pd(routing_key="k" * 64), pd(routing_key="k" * 65), "routing_key"),
         (pd(links=[{"href": "https://x.example/"}] * 20), pd(links=[{"href": "https://x.example/"}] * 21), "links"),
-        (pd(images=[{"src": "https://x.example/i.png"}] * 20), pd(images=[{"src": "https://x.example/i.png"}] * 21), "images"),
-        (pd(links=[{"href": "https://x.example/" + "p" * 2030}]), pd(links=[{"href": "https://x.example/" + "p" * 2031}]), "links.0.href"),
+        (
+            pd(images=[{"src": "https://x.example/i.png"}] * 20),
+            pd(images=[{"src": "https://x.example/i.png"}] * 21),
+            "images",
+        ),
+        (
+            pd(links=[{"href": "https://x.example/" + "p" * 2030}]),
+            pd(links=[{"href": "https://x.example/" + "p" * 2031}]),
+            "links.0.href",
+        ),
     ],
 )
 def test_pagerduty_limits(at_limit: dict, over_limit: dict, field: str) -> None:
@@ -245,13 +299,28 @@ def _am(**alert_changes: Any) -> dict[str, Any]:
 @pytest.mark.parametrize(
     ("at_limit", "over_limit", "field"),
     [
-        ({**ALERTMANAGER_FIRING, "alerts": ALERTMANAGER_FIRING["alerts"][:1] * 100},
-         {**ALERTMANAGER_FIRING, "alerts": ALERTMANAGER_FIRING["alerts"][:1] * 101}, "alerts"),
+        (
+            {**ALERTMANAGER_FIRING, "alerts": ALERTMANAGER_FIRING["alerts"][:1] * 100},
+            {**ALERTMANAGER_FIRING, "alerts": ALERTMANAGER_FIRING["alerts"][:1] * 101},
+            "alerts",
+        ),
         (_am(labels={"alertname": "v" * 1024}), _am(labels={"alertname": "v" * 1025}), "alerts.0.labels.alertname"),
-        (_am(labels={f"l{i}": "v" for i in range(128)}), _am(labels={f"l{i}": "v" for i in range(129)}), "alerts.0.labels"),
-        (_am(annotations={"description": "d" * (65_536 - 18)}), _am(annotations={"description": "d" * (65_536 - 17)}), "alerts.0.annotations"),
+        (
+            _am(labels={f"l{i}": "v" for i in range(128)}),
+            _am(labels={f"l{i}": "v" for i in range(129)}),
+            "alerts.0.labels",
+        ),
+        (
+            _am(annotations={"description": "d" * (65_536 - 18)}),
+            _am(annotations={"description": "d" * (65_536 - 17)}),
+            "alerts.0.annotations",
+        ),
         (_am(fingerprint="f" * 128), _am(fingerprint="f" * 129), "alerts.0.fingerprint"),
-        (_am(annotations={"summary": "s" * 1024}), _am(annotations={"summary": "s" * 1025}), "alerts.0.annotations.summary"),
+        (
+            _am(annotations={"summary": "s" * 1024}),
+            _am(annotations={"summary": "s" * 1025}),
+            "alerts.0.annotations.summary",
+        ),
         (_am(annotations={"title": "s" * 1024}), _am(annotations={"title": "s" * 1025}), "alerts.0.annotations.title"),
     ],
 )
@@ -269,7 +338,12 @@ def test_alertmanager_documented_webhook_becomes_one_signal_per_alert() -> None:
     webhook = wire.parse_alertmanager_webhook(body(ALERTMANAGER_FIRING))
     first, second = wire.alertmanager_signals(webhook, "checkout", SeverityRules())
 
-    assert (first.source, first.action, first.service, first.actor) == (Source.ALERTMANAGER, "trigger", "checkout", "alertmanager")
+    assert (first.source, first.action, first.service, first.actor) == (
+        Source.ALERTMANAGER,
+        "trigger",
+        "checkout",
+        "alertmanager",
+    )
     assert first.dedup_key == "alertmanager:checkout:5d3a0a8b4f9e6c21"
     assert second.dedup_key == "alertmanager:checkout:8e1f7c2d9b0a4e35"
     assert first.summary == "HighErrorRate: checkout-1 returns 5xx to 12% of requests"
@@ -311,7 +385,9 @@ def test_alerts_without_fingerprint_are_keyed_by_their_label_set() -> None:
 
 def test_an_alert_with_no_name_or_summary_still_has_a_title() -> None:
     document = _am(labels={"job": "x"}, annotations={})
-    [signal, _] = wire.alertmanager_signals(wire.parse_alertmanager_webhook(body(document)), "checkout", SeverityRules())
+    [signal, _] = wire.alertmanager_signals(
+        wire.parse_alertmanager_webhook(body(document)), "checkout", SeverityRules()
+    )
     assert signal.summary == "Alertmanager alert 5d3a0a8b4f9e6c21"
 
 
@@ -336,9 +412,16 @@ def test_invalid_alertmanager_webhooks_name_the_field() -> None:
 
 @pytest.mark.parametrize(
     ("severity", "impact", "urgency"),
-    [("critical", "high", "high"), ("error", "high", "medium"), ("warning", "medium", "medium"), ("info", "low", "low")],
+    [
+        ("critical", "high", "high"),
+        ("error", "high", "medium"),
+        ("warning", "medium", "medium"),
+        ("info", "low", "low"),
+    ],
 )
-def test_pagerduty_severity_maps_by_the_shipped_rules(shipped_config: FirebellConfig, severity: str, impact: str, urgency: str) -> None:
+def test_pagerduty_severity_maps_by_the_shipped_rules(
+    shipped_config: FirebellConfig, severity: str, impact: str, urgency: str
+) -> None:
     event = wire.parse_pagerduty_event(body(_payload(severity=severity)))
     signal, _ = wire.pagerduty_signal(event, "checkout", shipped_config.rules.severity)
     assert (signal.impact, signal.urgency) == (impact, urgency)
@@ -362,7 +445,9 @@ def test_severity_rules_are_data(shipped_config: FirebellConfig) -> None:
     assert wire.pagerduty_signal(event, "checkout", rules)[0].urgency == Urgency.HIGH
     assert rules.for_alertmanager({"priority": "p1"}) == ImpactUrgency(impact="high", urgency="high")
     # default null: the category rules decide
-    [signal, _] = wire.alertmanager_signals(wire.parse_alertmanager_webhook(body(ALERTMANAGER_FIRING)), "checkout", rules)
+    [signal, _] = wire.alertmanager_signals(
+        wire.parse_alertmanager_webhook(body(ALERTMANAGER_FIRING)), "checkout", rules
+    )
     assert (signal.impact, signal.urgency) == (None, None)
 
 
@@ -371,11 +456,20 @@ def test_severity_rules_are_validated(shipped_config: FirebellConfig) -> None:
     incomplete = {**data, "severity": {"pagerduty": {"critical": {"impact": "high", "urgency": "high"}}}}
     with pytest.raises(ValidationError, match=r"pagerduty lacks severities \['error', 'warning', 'info'\]"):
         Rules.model_validate(incomplete)
-    twice = {**data, "severity": {"alertmanager": {"values": {"High": {"impact": "high", "urgency": "high"},
-                                                              "high": {"impact": "high", "urgency": "low"}}}}}
+    twice = {
+        **data,
+        "severity": {
+            "alertmanager": {
+                "values": {"High": {"impact": "high", "urgency": "high"}, "high": {"impact": "high", "urgency": "low"}}
+            }
+        },
+    }
     with pytest.raises(ValidationError, match="listed twice"):
         Rules.model_validate(twice)
-    unknown = {**data, "severity": {"pagerduty": {**data["severity"]["pagerduty"], "fatal": {"impact": "high", "urgency": "high"}}}}
+    unknown = {
+        **data,
+        "severity": {"pagerduty": {**data["severity"]["pagerduty"], "fatal": {"impact": "high", "urgency": "high"}}},
+    }
     with pytest.raises(ValidationError, match="severity.pagerduty.fatal"):
         Rules.model_validate(unknown)
     assert shipped_config.rules.severity == SeverityRules()  # config/rules.yaml says what the defaults say
@@ -399,11 +493,22 @@ def test_enqueue_answers_as_pagerduty_does(world: World) -> None:
     status, answer = answer_pd(world, PAGERDUTY_TRIGGER)
     assert (status, answer) == (202, {"status": "success", "message": "Event processed", "dedup_key": "srv01/mysql"})
     [incident] = world.store.all_incidents()
-    assert (incident.source, incident.service, incident.impact, incident.urgency) == ("pagerduty_events", "checkout", "high", "high")
+    assert (incident.source, incident.service, incident.impact, incident.urgency) == (
+        "pagerduty_events",
+        "checkout",
+        "high",
+        "high",
+    )
 
     status, answer = answer_pd(world, {**PAGERDUTY_TRIGGER, "routing_key": "UNKNOWNKEY0000000000000000000000"})
-    assert (status, answer) == (400, {"status": "invalid event", "message": "Event object is invalid",
-                                      "errors": ["'routing_key' is not the integration key of any service"]})
+    assert (status, answer) == (
+        400,
+        {
+            "status": "invalid event",
+            "message": "Event object is invalid",
+            "errors": ["'routing_key' is not the integration key of any service"],
+        },
+    )
 
     status, answer = answer_pd(world, {"routing_key": KEY, "event_action": "resolve", "dedup_key": "srv01/mysql"})
     assert status == 202 and world.store.all_incidents()[0].status == Status.RESOLVED
@@ -416,27 +521,41 @@ def test_alertmanager_answers_per_alert(world: World) -> None:
     assert len(world.store.all_incidents()) == 2
 
     status, answer = answer_am(world, ALERTMANAGER_FIRING, key="UNKNOWNKEY0000000000000000000000")
-    assert status == 404 and answer["fields"] == [{"field": "path.routing_key", "problem": "is not the integration key of any service"}]
+    assert status == 404 and answer["fields"] == [
+        {"field": "path.routing_key", "problem": "is not the integration key of any service"}
+    ]
     assert answer_am(world, None, key="k" * 10_000)[0] == 404
 
     status, answer = answer_am(world, None, raw="{")
     assert (status, answer["error"], answer["fields"][0]["field"]) == (400, "invalid_json", "body")
     status, answer = answer_am(world, {**ALERTMANAGER_FIRING, "alerts": "none"})
-    assert (status, answer["error"], answer["fields"]) == (422, "validation_failed", [{"field": "body.alerts", "problem": "must be an array"}])
+    assert (status, answer["error"], answer["fields"]) == (
+        422,
+        "validation_failed",
+        [{"field": "body.alerts", "problem": "must be an array"}],
+    )
     status, answer = answer_am(world, None, raw=" " * (wire.ALERTMANAGER_MAX_BODY_BYTES + 1))
     assert (status, answer["error"]) == (413, "payload_too_large")
 
 
 # --- properties: malformed payloads get a clean 4xx naming a field ------------------------------------
 
-json_scalars = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=20)
-json_values = st.recursive(json_scalars, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4), max_leaves=12)
+json_scalars = (
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=20)
+)
+json_values = st.recursive(
+    json_scalars,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    max_leaves=12,
+)
 not_strings = json_values.filter(lambda v: not isinstance(v, str))
 not_objects = json_values.filter(lambda v: not isinstance(v, dict))
 not_arrays = json_values.filter(lambda v: not isinstance(v, list))
 junk_text = st.text(min_size=1, max_size=12).filter(lambda t: t.strip())
 
-PROPERTY = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+PROPERTY = settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+)
 
 
 def assert_clean_rejection(parse, raw: Any) -> list[FieldProblem]:
@@ -516,7 +635,21 @@ def broken(draw: st.DrawFn, valid: dict, catalogue: list) -> tuple[dict, str]:
         value = "x" * (max_length + draw(st.integers(1, 100)))
     else:
         value = draw(junk_text)
-        assume(value.strip().lower() not in ("trigger", "acknowledge", "resolve", "critical", "error", "warning", "info", "4", "firing", "resolved"))
+        assume(
+            value.strip().lower()
+            not in (
+                "trigger",
+                "acknowledge",
+                "resolve",
+                "critical",
+                "error",
+                "warning",
+                "info",
+                "4",
+                "firing",
+                "resolved",
+            )
+        )
     return _set(copy.deepcopy(valid), path, value), ".".join(str(p) for p in path)
 
 
@@ -535,15 +668,36 @@ AM_FIELDS: list[tuple[tuple, bool, st.SearchStrategy, int | None, bool]] = [
     (("receiver",), False, not_strings.filter(lambda v: v is not None), 1024, False),
     (("groupKey",), False, not_strings.filter(lambda v: v is not None), 4096, False),
     (("externalURL",), False, not_strings.filter(lambda v: v is not None), 2048, False),
-    (("truncatedAlerts",), False, st.text(max_size=5) | st.floats(allow_nan=False, allow_infinity=False) | st.lists(st.integers(), max_size=2) | st.integers(max_value=-1), None, False),
+    (
+        ("truncatedAlerts",),
+        False,
+        st.text(max_size=5)
+        | st.floats(allow_nan=False, allow_infinity=False)
+        | st.lists(st.integers(), max_size=2)
+        | st.integers(max_value=-1),
+        None,
+        False,
+    ),
     (("groupLabels",), False, not_objects.filter(lambda v: v is not None), None, False),
-    (("commonLabels",), False, st.dictionaries(st.text(min_size=1, max_size=5), not_strings, min_size=1, max_size=3), None, False),
+    (
+        ("commonLabels",),
+        False,
+        st.dictionaries(st.text(min_size=1, max_size=5), not_strings, min_size=1, max_size=3),
+        None,
+        False,
+    ),
     (("alerts", 0), False, not_objects, None, False),
     (("alerts", 0, "status"), True, not_strings, None, True),
     (("alerts", 0, "labels"), True, not_objects, None, False),
     (("alerts", 0, "labels", "severity"), False, not_strings, 1024, False),
     (("alerts", 0, "annotations", "summary"), False, not_strings, 1024, False),
-    (("alerts", 0, "startsAt"), False, not_strings.filter(lambda v: v is not None) | junk_text.filter(lambda t: not any(c.isdigit() for c in t)), None, False),
+    (
+        ("alerts", 0, "startsAt"),
+        False,
+        not_strings.filter(lambda v: v is not None) | junk_text.filter(lambda t: not any(c.isdigit() for c in t)),
+        None,
+        False,
+    ),
     (("alerts", 0, "fingerprint"), False, not_strings.filter(lambda v: v is not None), 128, False),
     (("alerts", 0, "generatorURL"), False, not_strings.filter(lambda v: v is not None), 2048, False),
 ]
@@ -570,7 +724,9 @@ def test_enqueue_answers_4xx_as_pagerduty_for_anything_malformed(shipped_config:
 
 @PROPERTY
 @given(document=json_values | broken(ALERTMANAGER_FIRING, AM_FIELDS).map(lambda case: case[0]))
-def test_the_alertmanager_route_answers_4xx_for_anything_malformed(shipped_config: FirebellConfig, document: Any) -> None:
+def test_the_alertmanager_route_answers_4xx_for_anything_malformed(
+    shipped_config: FirebellConfig, document: Any
+) -> None:
     world = build_world(shipped_config)
     status, answer = answer_am(world, document)
     assert status in (400, 413, 422)
@@ -606,18 +762,30 @@ printable = st.text(st.characters(exclude_categories=["Cs"]), min_size=1, max_si
 @st.composite
 def well_typed_pagerduty(draw: st.DrawFn) -> dict[str, Any]:
     """Right types everywhere, any text and sizes: accepted, or refused cleanly, never an error."""
-    payload = {"summary": draw(printable), "source": draw(printable), "severity": draw(st.sampled_from(["critical", "error", "warning", "info"]))}
+    payload = {
+        "summary": draw(printable),
+        "source": draw(printable),
+        "severity": draw(st.sampled_from(["critical", "error", "warning", "info"])),
+    }
     for name in ("component", "group", "class"):
         if draw(st.booleans()):
             payload[name] = draw(printable)
     if draw(st.booleans()):
         payload["custom_details"] = draw(json_values)
-    document: dict[str, Any] = {"routing_key": KEY, "event_action": draw(st.sampled_from(["trigger", "trigger", "acknowledge", "resolve"])),
-                                "payload": payload}
+    document: dict[str, Any] = {
+        "routing_key": KEY,
+        "event_action": draw(st.sampled_from(["trigger", "trigger", "acknowledge", "resolve"])),
+        "payload": payload,
+    }
     if draw(st.booleans()):
         document["dedup_key"] = draw(st.text(max_size=255))
     if draw(st.booleans()):
-        document["links"] = draw(st.lists(st.fixed_dictionaries({"href": printable.map(lambda t: "https://" + t[:2000]), "text": printable}), max_size=20))
+        document["links"] = draw(
+            st.lists(
+                st.fixed_dictionaries({"href": printable.map(lambda t: "https://" + t[:2000]), "text": printable}),
+                max_size=20,
+            )
+        )
     if draw(st.booleans()):
         document["client"] = draw(printable)
     return document
@@ -628,18 +796,36 @@ def well_typed_alertmanager(draw: st.DrawFn) -> dict[str, Any]:
     names = st.text(st.characters(exclude_categories=["Cs"]), min_size=1, max_size=40)
     alert = st.fixed_dictionaries(
         {"status": st.sampled_from(["firing", "resolved"]), "labels": st.dictionaries(names, printable, max_size=8)},
-        optional={"annotations": st.dictionaries(st.sampled_from(["summary", "title", "description", "message", "runbook_url"]) | names, printable, max_size=5),
-                  "fingerprint": printable.map(lambda t: t[:128]), "generatorURL": printable,
-                  "startsAt": st.datetimes(timezones=st.just(__import__("datetime").UTC)).map(lambda d: d.isoformat()),
-                  "endsAt": st.sampled_from(["0001-01-01T00:00:00Z", "9999-12-31T23:59:59-01:00", "2024-05-01T10:20:12.345Z"])},
+        optional={
+            "annotations": st.dictionaries(
+                st.sampled_from(["summary", "title", "description", "message", "runbook_url"]) | names,
+                printable,
+                max_size=5,
+            ),
+            "fingerprint": printable.map(lambda t: t[:128]),
+            "generatorURL": printable,
+            "startsAt": st.datetimes(timezones=st.just(__import__("datetime").UTC)).map(lambda d: d.isoformat()),
+            "endsAt": st.sampled_from(
+                ["0001-01-01T00:00:00Z", "9999-12-31T23:59:59-01:00", "2024-05-01T10:20:12.345Z"]
+            ),
+        },
     )
-    return {"version": "4", "status": draw(st.sampled_from(["firing", "resolved"])), "alerts": draw(st.lists(alert, max_size=4)),
-            "receiver": draw(printable), "groupKey": draw(printable), "externalURL": draw(printable), "commonAnnotations": None}
+    return {
+        "version": "4",
+        "status": draw(st.sampled_from(["firing", "resolved"])),
+        "alerts": draw(st.lists(alert, max_size=4)),
+        "receiver": draw(printable),
+        "groupKey": draw(printable),
+        "externalURL": draw(printable),
+        "commonAnnotations": None,
+    }
 
 
 @PROPERTY
 @given(document=well_typed_pagerduty())
-def test_well_typed_pagerduty_events_are_accepted_or_refused_cleanly(shipped_config: FirebellConfig, document: dict) -> None:
+def test_well_typed_pagerduty_events_are_accepted_or_refused_cleanly(
+    shipped_config: FirebellConfig, document: dict
+) -> None:
     status, answer = answer_pd(build_world(shipped_config), document)
     assert status in (202, 400), answer
     if status == 400:
@@ -648,7 +834,9 @@ def test_well_typed_pagerduty_events_are_accepted_or_refused_cleanly(shipped_con
 
 @PROPERTY
 @given(document=well_typed_alertmanager())
-def test_well_typed_alertmanager_webhooks_are_accepted_or_refused_cleanly(shipped_config: FirebellConfig, document: dict) -> None:
+def test_well_typed_alertmanager_webhooks_are_accepted_or_refused_cleanly(
+    shipped_config: FirebellConfig, document: dict
+) -> None:
     world = build_world(shipped_config)
     status, answer = answer_am(world, document)
     assert status in (200, 400, 413, 422), answer

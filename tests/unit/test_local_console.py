@@ -65,10 +65,14 @@ def test_nothing_is_loaded_from_another_origin() -> None:
     for file in CONSOLE_DIR.rglob("*"):
         if file.suffix in {".html", ".css", ".js"}:
             text = file.read_text(encoding="utf-8")
-            assert not re.search(r"""(?:src|href)=["']https?:|@import|url\(\s*["']?https?:|from\s+["']https?:""", text), file
+            assert not re.search(
+                r"""(?:src|href)=["']https?:|@import|url\(\s*["']?https?:|from\s+["']https?:""", text
+            ), file
 
 
-@pytest.mark.parametrize("path", ["/assets/../../pyproject.toml", "/assets/../index.html/../../Makefile", "/assets/js", "/assets/missing.js"])
+@pytest.mark.parametrize(
+    "path", ["/assets/../../pyproject.toml", "/assets/../index.html/../../Makefile", "/assets/js", "/assets/missing.js"]
+)
 def test_a_path_outside_the_console_or_not_a_file_is_not_found(path: str) -> None:
     status, headers, body = served(path)
 
@@ -76,6 +80,8 @@ def test_a_path_outside_the_console_or_not_a_file_is_not_found(path: str) -> Non
     assert json.loads(body)["error"] == "not_found"
 
 
-@pytest.mark.parametrize("path", ["/incidents", "/admin/directory", "/auth/me", "/openapi.json", "/docs", "/assetsX/a.js"])
+@pytest.mark.parametrize(
+    "path", ["/incidents", "/admin/directory", "/auth/me", "/openapi.json", "/docs", "/assetsX/a.js"]
+)
 def test_api_paths_stay_the_apis(path: str) -> None:
     assert not is_console_path(path)

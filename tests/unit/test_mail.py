@@ -13,7 +13,15 @@ from hypothesis import strategies as st
 
 from firebell.domain.directory import Directory, FirebellConfig
 from firebell.domain.mail import parse, title_of, without_quotes
-from firebell.domain.mail_decisions import TEXT_LIMIT, AddNote, Ignored, OpenIncident, authenticated, decide, may_add_note
+from firebell.domain.mail_decisions import (
+    TEXT_LIMIT,
+    AddNote,
+    Ignored,
+    OpenIncident,
+    authenticated,
+    decide,
+    may_add_note,
+)
 from firebell.domain.mail_intake import EmailIntake, object_prefix, recipient_of
 
 from .conftest import with_directory
@@ -26,8 +34,12 @@ def sample(name: str) -> bytes:
     return (SAMPLES / name).read_bytes()
 
 
-def message(subject: str = "Checkout is slow for EU customers", sender: str = "Alice Ops <alice@example.com>",
-            text: str | None = "Since 10:05 UTC p99 is above 4 s.", **headers: str) -> EmailMessage:
+def message(
+    subject: str = "Checkout is slow for EU customers",
+    sender: str = "Alice Ops <alice@example.com>",
+    text: str | None = "Since 10:05 UTC p99 is above 4 s.",
+    **headers: str,
+) -> EmailMessage:
     built = EmailMessage()
     built["From"] = sender
     built["To"] = "incidents@example.com"
@@ -45,7 +57,9 @@ def directory(shipped_config: FirebellConfig) -> Directory:
     return shipped_config.directory
 
 
-def decided(raw: bytes | EmailMessage, directory: Directory, local: bool = True, address: str = "incidents@example.com"):
+def decided(
+    raw: bytes | EmailMessage, directory: Directory, local: bool = True, address: str = "incidents@example.com"
+):
     mail = parse(raw if isinstance(raw, bytes) else raw.as_bytes())
     return decide(mail, directory.email_intake.address(address), directory, LOCATION, local_runtime=local)
 
@@ -73,8 +87,11 @@ def test_a_sender_the_directory_does_not_know_reports_as_their_address(directory
 
 def test_an_html_only_message_is_read_as_its_text(directory: Directory) -> None:
     built = message(text=None)
-    built.set_content("<html><head><style>p{color:red}</style></head><body><p>Checkout <b>down</b> &amp; slow</p>"
-                      "<ul><li>EU</li><li>US</li></ul><script>alert(1)</script></body></html>", subtype="html")
+    built.set_content(
+        "<html><head><style>p{color:red}</style></head><body><p>Checkout <b>down</b> &amp; slow</p>"
+        "<ul><li>EU</li><li>US</li></ul><script>alert(1)</script></body></html>",
+        subtype="html",
+    )
     mail = parse(built.as_bytes())
     assert mail.text == "Checkout down & slow\n\n- EU\n- US"
 
@@ -87,18 +104,23 @@ def test_attachments_are_listed_with_name_type_size_and_where_they_are(directory
     assert isinstance(decision, OpenIncident)
     listed = decision.custom_details["email"]["attachments"]
     assert [(a["filename"], a["content_type"], a["size"]) for a in listed] == [
-        ("postmortem.pdf", "application/pdf", 2009), ("p99 graph.png", "image/png", 506)]
+        ("postmortem.pdf", "application/pdf", 2009),
+        ("p99 graph.png", "image/png", 506),
+    ]
     assert all(a["location"].startswith(f"{LOCATION}#part=") for a in listed)
-    assert [link["text"] for link in decision.links][1:] == ["postmortem.pdf (application/pdf, 2,009 bytes)",
-                                                           "p99 graph.png (image/png, 506 bytes)"]
+    assert [link["text"] for link in decision.links][1:] == [
+        "postmortem.pdf (application/pdf, 2,009 bytes)",
+        "p99 graph.png (image/png, 506 bytes)",
+    ]
     assert decision.request.description == "Since 10:05 UTC p99 is above 4 s."  # the body, not the files
 
 
 def test_encoded_subjects_and_other_charsets_are_decoded(directory: Directory) -> None:
-    raw = ("From: =?iso-8859-1?q?Ren=E9e_L=F6we?= <renee@example.com>\r\nTo: incidents@example.com\r\n"
-           "Subject: =?iso-8859-1?q?Caf=E9_kasse_f=E4llt_aus?= =?utf-8?b?4pyI?=\r\nMessage-ID: <x1@example.com>\r\n"
-           "MIME-Version: 1.0\r\nContent-Type: text/plain; charset=windows-1252\r\nContent-Transfer-Encoding: 8bit\r\n\r\n"
-           ).encode() + "Kasse zeigt “Fehler 42” – seit 9 Uhr.".encode("windows-1252")
+    raw = (
+        "From: =?iso-8859-1?q?Ren=E9e_L=F6we?= <renee@example.com>\r\nTo: incidents@example.com\r\n"
+        "Subject: =?iso-8859-1?q?Caf=E9_kasse_f=E4llt_aus?= =?utf-8?b?4pyI?=\r\nMessage-ID: <x1@example.com>\r\n"
+        "MIME-Version: 1.0\r\nContent-Type: text/plain; charset=windows-1252\r\nContent-Transfer-Encoding: 8bit\r\n\r\n"
+    ).encode() + "Kasse zeigt “Fehler 42” – seit 9 Uhr.".encode("windows-1252")
     mail = parse(raw)
     assert mail.subject == "Café kasse fällt aus✈"  # (RFC 2047: the space between two encoded words is no text)
     assert mail.sender_name == "Renée Löwe" and mail.sender == "renee@example.com"
@@ -173,9 +195,16 @@ def test_a_new_message_that_mentions_a_reference_opens_an_incident(directory: Di
 
 def test_an_out_of_office_reply_is_ignored(directory: Directory) -> None:
     decision = decided(sample("outlook-out-of-office.eml"), directory)
-    assert decision == Ignored("auto-reply", "an automatic reply or bulk mail from carol@example.com (Auto-Submitted: auto-replied)")
-    for headers in ({"X_Autoreply": "yes"}, {"X_Autorespond": "yes"}, {"Precedence": "bulk"}, {"Precedence": "junk"},
-                    {"List_Id": "<ops.example.com>"}):
+    assert decision == Ignored(
+        "auto-reply", "an automatic reply or bulk mail from carol@example.com (Auto-Submitted: auto-replied)"
+    )
+    for headers in (
+        {"X_Autoreply": "yes"},
+        {"X_Autorespond": "yes"},
+        {"Precedence": "bulk"},
+        {"Precedence": "junk"},
+        {"List_Id": "<ops.example.com>"},
+    ):
         assert decided(message(**headers), directory).kind == "auto-reply", headers
     assert decided(message("Out of Office: back Monday"), directory).kind == "auto-reply"
     assert isinstance(decided(message(Auto_Submitted="no"), directory), OpenIncident)
@@ -202,8 +231,14 @@ def test_senders_outside_the_allowed_domains_are_refused(directory: Directory, s
 
 
 def test_garbage_and_a_message_without_a_sender_are_refused_not_raised(directory: Directory) -> None:
-    for raw in (b"\x00\xff\xfe garbage \r\n\r\n\x80", b"", b"Subject: hello\r\n\r\nno From", b"From: <>\r\n\r\n",
-                b"From: " + b"a" * 300 + b"@example.com\r\n\r\n", b"From: =?x-bad?q?=ZZ?= <\r\n\r\n"):
+    for raw in (
+        b"\x00\xff\xfe garbage \r\n\r\n\x80",
+        b"",
+        b"Subject: hello\r\n\r\nno From",
+        b"From: <>\r\n\r\n",
+        b"From: " + b"a" * 300 + b"@example.com\r\n\r\n",
+        b"From: =?x-bad?q?=ZZ?= <\r\n\r\n",
+    ):
         decision = decided(raw, directory)
         assert decision == Ignored("refused", "the message names no sender address (From)"), raw
 
@@ -213,8 +248,11 @@ def test_in_aws_ses_must_vouch_for_the_sender(directory: Directory) -> None:
     assert isinstance(decided(reply, directory, local=False), AddNote)
     spam = reply.replace(b"X-SES-Spam-Verdict: PASS", b"X-SES-Spam-Verdict: FAIL")
     assert "spam check failed" in decided(spam, directory, local=False).reason
-    forged = reply.replace(b"dkim=pass header.i=@example.com", b"dkim=fail header.i=@example.com") \
-        .replace(b"dmarc=pass", b"dmarc=fail").replace(b"spf=pass", b"spf=softfail")
+    forged = (
+        reply.replace(b"dkim=pass header.i=@example.com", b"dkim=fail header.i=@example.com")
+        .replace(b"dmarc=pass", b"dmarc=fail")
+        .replace(b"spf=pass", b"spf=softfail")
+    )
     assert "could not authenticate" in decided(forged, directory, local=False).reason
     # a message that brings its own Authentication-Results (SES prepends its own above any)
     unverified = message(Authentication_Results="amazonses.com; dmarc=pass header.from=example.com").as_bytes()
@@ -243,9 +281,12 @@ def test_the_configuration_names_what_is_wrong(shipped_config: FirebellConfig) -
         return str(refused.value)
 
     assert "email_intake.addresses[1].service: unknown service 'payments'" in broken(
-        lambda e: e["addresses"][1].update(service="payments"))
+        lambda e: e["addresses"][1].update(service="payments")
+    )
     assert "is notifications.sender" in broken(lambda e: e["addresses"].append({"address": "Firebell@example.com"}))
-    assert "listed twice: incidents@example.com" in broken(lambda e: e["addresses"].append({"address": "INCIDENTS@example.com"}))
+    assert "listed twice: incidents@example.com" in broken(
+        lambda e: e["addresses"].append({"address": "INCIDENTS@example.com"})
+    )
     assert "is not a domain name" in broken(lambda e: e.update(allowed_sender_domains=["example"]))
     assert EmailIntake().allowed_sender_domains == []  # (nobody's mail is heard until someone says whose)
 
@@ -257,12 +298,34 @@ def test_keys_name_the_address_a_message_came_to() -> None:
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(st.one_of(st.binary(max_size=2000),
-                 st.lists(st.sampled_from([b"From: ", b"Subject: =?", b"Content-Type: multipart/mixed; boundary=x",
-                                           b"--x", b"\r\n", b"=?utf-8?b?", b"<>", b"@", b"Re: INC-1", b"\xff\xfe",
-                                           b"Content-Transfer-Encoding: base64", b"charset=\"x\"", b"Return-Path: <>"]),
-                          max_size=40).map(b"".join)))
+@given(
+    st.one_of(
+        st.binary(max_size=2000),
+        st.lists(
+            st.sampled_from(
+                [
+                    b"From: ",
+                    b"Subject: =?",
+                    b"Content-Type: multipart/mixed; boundary=x",
+                    b"--x",
+                    b"\r\n",
+                    b"=?utf-8?b?",
+                    b"<>",
+                    b"@",
+                    b"Re: INC-1",
+                    b"\xff\xfe",
+                    b"Content-Transfer-Encoding: base64",
+                    b'charset="x"',
+                    b"Return-Path: <>",
+                ]
+            ),
+            max_size=40,
+        ).map(b"".join),
+    )
+)
 def test_no_message_makes_reading_or_deciding_raise(directory: Directory, raw: bytes) -> None:
     for local in (True, False):
         assert isinstance(decided(raw, directory, local=local), (Ignored, OpenIncident, AddNote))
-        assert isinstance(decided(b"From: alice@example.com\r\n" + raw, directory, local=local), (Ignored, OpenIncident, AddNote))
+        assert isinstance(
+            decided(b"From: alice@example.com\r\n" + raw, directory, local=local), (Ignored, OpenIncident, AddNote)
+        )

@@ -70,11 +70,15 @@ class RecordingIncidents(Incidents):
 @pytest.fixture
 def recorded(shipped_config) -> tuple[World, Recorded]:
     def window(directory):
-        directory["services"][0]["maintenance_windows"] = [{"start": "2026-06-01T09:00:00Z", "end": "2026-06-01T11:00:00Z"}]
+        directory["services"][0]["maintenance_windows"] = [
+            {"start": "2026-06-01T09:00:00Z", "end": "2026-06-01T11:00:00Z"}
+        ]
         for person in directory["people"]:  # everyone's pages followed up, and in Slack too (usecases/reaching.py)
             person["slack_user_id"] = "U0" + "".join(c for c in person["id"].upper() if c.isalnum())[:18]
-            person["notification_rules"] = {"high": {"via": ["sms", "email", "slack"], "follow_up": {"every_minutes": 5, "via": ["sms"]}},
-                                            "low": {"via": ["email", "slack"], "follow_up": {"every_minutes": 10, "via": ["email"]}}}
+            person["notification_rules"] = {
+                "high": {"via": ["sms", "email", "slack"], "follow_up": {"every_minutes": 5, "via": ["sms"]}},
+                "low": {"via": ["email", "slack"], "follow_up": {"every_minutes": 10, "via": ["email"]}},
+            }
 
     world = build_world(with_directory(shipped_config, window))
     recorded = Recorded()
@@ -88,7 +92,9 @@ def recorded(shipped_config) -> tuple[World, Recorded]:
     service.resolution = Resolution(own(Resolution), ctx)
     service.escalation = Escalation(own(Escalation), ctx)
     # (the opening change is AlertIntake's, classification and first page included)
-    service.intake = AlertIntake(own(AlertIntake), ctx, service.lifecycle, service.resolution, Escalation(own(AlertIntake), ctx))
+    service.intake = AlertIntake(
+        own(AlertIntake), ctx, service.lifecycle, service.resolution, Escalation(own(AlertIntake), ctx)
+    )
     service.sla_clocks = SlaClocks(own(SlaClocks), ctx)
     service.duties = Duties(own(Duties), ctx)
     service.reviews = Reviews(own(Reviews), ctx)
@@ -113,7 +119,9 @@ def drive_the_whole_process(world: World) -> None:
     s.add_note(p1, by="alice", text="looking")
     s.reassign(p1, to="bob", by="alice")
     s.escalate(p1, by="alice")
-    for _ in range(4):  # the SLA run's moments: update rounds (overdue twice: escalated, by SMS too), the resolution target's
+    for _ in range(
+        4
+    ):  # the SLA run's moments: update rounds (overdue twice: escalated, by SMS too), the resolution target's
         sla_run_wakes(world, p1)
     s.sla_wake_up(sla_wake(p1, "at_risk", "resolution", generation=1))  # from a run of the machine before issue 10
     chased_the_old_way = s.report(IncidentCreate(title="Primary database deadlock again", reporter="erin")).incident_id
@@ -128,8 +136,14 @@ def drive_the_whole_process(world: World) -> None:
     s.reassign(p1, to="erin", by="carol")  # triggered: paged by SMS too
     s.resolve(p1, by="alice", notes="really fixed")
     s.reminder_due(reminder(p1, "review", 1, "review-1"))
-    s.reviews.draft(p1, "carol", ReviewDraft(root_cause="a missing index", contributing_factors=["no slow-query alarm"]))
-    s.reviews.add_action(p1, "carol", ActionItemCreate(text="alarm on slow queries", owner="bob", due_at=world.clock() + timedelta(days=1)))
+    s.reviews.draft(
+        p1, "carol", ReviewDraft(root_cause="a missing index", contributing_factors=["no slow-query alarm"])
+    )
+    s.reviews.add_action(
+        p1,
+        "carol",
+        ActionItemCreate(text="alarm on slow queries", owner="bob", due_at=world.clock() + timedelta(days=1)),
+    )
     s.reminder_due(reminder(p1, "action-1", 1, "action-1-1"))
     world.clock.advance(days=1)
     s.reminder_due(reminder(p1, "action-1", 2, "action-1-2", max_rounds=9))  # due: bob reminded
@@ -155,7 +169,9 @@ def drive_the_whole_process(world: World) -> None:
     # once the SLA run waits for a moment hours away, the window ends: escalation and stakeholder updates begin,
     # and the SLA run makes way for the first update round
     world.clock.set(datetime.fromisoformat("2026-06-01T09:30:00+00:00"))
-    deferred = s.report(IncidentCreate(title="Checkout down", reporter="erin", service="checkout", impact="high", urgency="high")).incident_id
+    deferred = s.report(
+        IncidentCreate(title="Checkout down", reporter="erin", service="checkout", impact="high", urgency="high")
+    ).incident_id
     while s.get(deferred).sla.execution_arn and "resolution" not in s.get(deferred).sla.execution_arn:
         sla_run_wakes(world, deferred)
     world.clock.set(datetime.fromisoformat("2026-06-01T11:00:00+00:00"))
@@ -167,7 +183,9 @@ def test_what_a_use_case_does_is_what_it_declares(recorded: tuple[World, Recorde
     world, seen = recorded
     drive_the_whole_process(world)
     name, needs = use_case.__name__, use_case.NEEDS
-    assert seen.effects[name] <= needs.effects, f"{name} emitted {seen.effects[name] - needs.effects} it does not declare"
+    assert seen.effects[name] <= needs.effects, (
+        f"{name} emitted {seen.effects[name] - needs.effects} it does not declare"
+    )
     assert seen.starts[name] <= needs.starts, f"{name} started {seen.starts[name] - needs.starts}"
     assert seen.stops[name] <= needs.stops, f"{name} stopped {seen.stops[name] - needs.stops}"
     assert not seen.links[name] or needs.signs_ack_links, f"{name} sent acknowledgement links"

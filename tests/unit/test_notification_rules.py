@@ -9,7 +9,15 @@ import pytest
 from pydantic import ValidationError
 
 from firebell.domain.enums import Priority
-from firebell.domain.notification_rules import FollowUp, NotificationRules, QuietHours, UrgencyRule, follow_up, page_channels, urgency_of
+from firebell.domain.notification_rules import (
+    FollowUp,
+    NotificationRules,
+    QuietHours,
+    UrgencyRule,
+    follow_up,
+    page_channels,
+    urgency_of,
+)
 
 RULES = NotificationRules(
     high=UrgencyRule(via=["sms", "email"], follow_up=FollowUp(every_minutes=5, times=2, via=["sms"])),
@@ -19,7 +27,14 @@ RULES = NotificationRules(
 
 
 def test_urgency_is_high_for_p1_p2_and_what_is_not_prioritised_yet() -> None:
-    assert [urgency_of(p) for p in (Priority.P1, Priority.P2, None, Priority.P3, Priority.P4, Priority.P5)] == ["high", "high", "high", "low", "low", "low"]
+    assert [urgency_of(p) for p in (Priority.P1, Priority.P2, None, Priority.P3, Priority.P4, Priority.P5)] == [
+        "high",
+        "high",
+        "high",
+        "low",
+        "low",
+        "low",
+    ]
 
 
 def test_without_rules_a_page_is_sms_and_email_as_before() -> None:
@@ -27,15 +42,24 @@ def test_without_rules_a_page_is_sms_and_email_as_before() -> None:
         assert page_channels(None, urgency, datetime(2026, 3, 29, 3, tzinfo=UTC), None)[0] == ["sms", "email"]
 
 
-@pytest.mark.parametrize("at, urgency, expected", [
-    # London is on GMT until 01:00 UTC on 29 March 2026, then BST (UTC+1).
-    (datetime(2026, 3, 28, 21, 59, tzinfo=UTC), "low", ["email"]),   # 21:59 GMT: before the quiet hours
-    (datetime(2026, 3, 28, 22, 0, tzinfo=UTC), "low", []),           # 22:00 GMT: quiet
-    (datetime(2026, 3, 29, 5, 59, tzinfo=UTC), "low", []),           # 06:59 BST: still quiet
-    (datetime(2026, 3, 29, 6, 0, tzinfo=UTC), "low", ["email"]),     # 07:00 BST (06:00 UTC): over, an hour earlier in UTC
-    (datetime(2026, 3, 29, 2, 0, tzinfo=UTC), "high", ["sms", "email"]),  # high urgency ignores quiet hours
-])
-def test_quiet_hours_hold_back_low_urgency_in_the_persons_own_time(at: datetime, urgency: str, expected: list[str]) -> None:
+@pytest.mark.parametrize(
+    "at, urgency, expected",
+    [
+        # London is on GMT until 01:00 UTC on 29 March 2026, then BST (UTC+1).
+        (datetime(2026, 3, 28, 21, 59, tzinfo=UTC), "low", ["email"]),  # 21:59 GMT: before the quiet hours
+        (datetime(2026, 3, 28, 22, 0, tzinfo=UTC), "low", []),  # 22:00 GMT: quiet
+        (datetime(2026, 3, 29, 5, 59, tzinfo=UTC), "low", []),  # 06:59 BST: still quiet
+        (
+            datetime(2026, 3, 29, 6, 0, tzinfo=UTC),
+            "low",
+            ["email"],
+        ),  # 07:00 BST (06:00 UTC): over, an hour earlier in UTC
+        (datetime(2026, 3, 29, 2, 0, tzinfo=UTC), "high", ["sms", "email"]),  # high urgency ignores quiet hours
+    ],
+)
+def test_quiet_hours_hold_back_low_urgency_in_the_persons_own_time(
+    at: datetime, urgency: str, expected: list[str]
+) -> None:
     assert page_channels(RULES, urgency, at, "Europe/London")[0] == expected
 
 
@@ -52,18 +76,21 @@ def test_follow_ups_are_the_urgencys_own() -> None:
     assert follow_up(RULES, "low") is None and follow_up(None, "high") is None
 
 
-@pytest.mark.parametrize("wrong", [
-    {"high": {"via": ["sms", "sms"]}},
-    {"high": {"via": ["pager"]}},
-    {"high": {"via": ["sms"], "follow_up": {"every_minutes": 0.5, "via": ["sms"]}}},
-    {"high": {"via": ["sms"], "follow_up": {"every_minutes": 5, "times": 11, "via": ["sms"]}}},
-    {"high": {"via": ["sms"], "follow_up": {"every_minutes": 5, "via": []}}},
-    {"quiet_hours": {"start": "22:00", "end": "07:00", "low": "sms"}},
-    {"quiet_hours": {"start": "25:00", "end": "07:00"}},
-    {"quiet_hours": {"start": "22:00", "end": "22:00"}},  # empty
-    {"high": {"via": []}},  # a P1 that reaches nobody
-    {"quiet_hours": {"start": "00:00:00+05:00", "end": "23:59"}},  # an offset: they are kept in the person's zone
-])
+@pytest.mark.parametrize(
+    "wrong",
+    [
+        {"high": {"via": ["sms", "sms"]}},
+        {"high": {"via": ["pager"]}},
+        {"high": {"via": ["sms"], "follow_up": {"every_minutes": 0.5, "via": ["sms"]}}},
+        {"high": {"via": ["sms"], "follow_up": {"every_minutes": 5, "times": 11, "via": ["sms"]}}},
+        {"high": {"via": ["sms"], "follow_up": {"every_minutes": 5, "via": []}}},
+        {"quiet_hours": {"start": "22:00", "end": "07:00", "low": "sms"}},
+        {"quiet_hours": {"start": "25:00", "end": "07:00"}},
+        {"quiet_hours": {"start": "22:00", "end": "22:00"}},  # empty
+        {"high": {"via": []}},  # a P1 that reaches nobody
+        {"quiet_hours": {"start": "00:00:00+05:00", "end": "23:59"}},  # an offset: they are kept in the person's zone
+    ],
+)
 def test_rules_that_make_no_sense_are_refused(wrong: dict) -> None:
     with pytest.raises(ValidationError):
         NotificationRules.model_validate(wrong)

@@ -15,7 +15,9 @@ from functions.api.integrations import PAGERDUTY_REJECTION
 from infra.topology import TOPOLOGY
 
 DOCUMENT = openapi.build_document(app)
-OPERATIONS = [(path, method, operation) for path, item in DOCUMENT["paths"].items() for method, operation in item.items()]
+OPERATIONS = [
+    (path, method, operation) for path, item in DOCUMENT["paths"].items() for method, operation in item.items()
+]
 ERROR_BODY = {"$ref": "#/components/schemas/ErrorBody"}
 
 
@@ -57,9 +59,15 @@ def test_powertools_validation_error_schema_is_gone() -> None:
 
 
 def test_every_write_declares_its_json_body_with_an_example() -> None:
-    bodiless = {("post", "/admin/{kind}/{entry_id}/revert"), ("post", "/ack/{token}"), ("post", "/auth/local/sign-out"),
-                ("post", "/me/calendar-feed"), ("post", "/incidents/{incident_id}/review/actions/{number}/done"), ("post", "/drills/{incident_id}/end"),
-                ("post", "/admin/webhooks/dead-letters/replay")}
+    bodiless = {
+        ("post", "/admin/{kind}/{entry_id}/revert"),
+        ("post", "/ack/{token}"),
+        ("post", "/auth/local/sign-out"),
+        ("post", "/me/calendar-feed"),
+        ("post", "/incidents/{incident_id}/review/actions/{number}/done"),
+        ("post", "/drills/{incident_id}/end"),
+        ("post", "/admin/webhooks/dead-letters/replay"),
+    }
     for path, method, operation in OPERATIONS:
         if method not in ("post", "put") or (method, path) in bodiless:
             continue
@@ -67,8 +75,13 @@ def test_every_write_declares_its_json_body_with_an_example() -> None:
         media_type = "application/x-www-form-urlencoded" if path.startswith("/chat/slack/") else "application/json"
         media = operation["requestBody"]["content"][media_type]
         assert media["schema"] and media["example"] is not None, (method, path)
-    for path in ("/v2/enqueue", "/v1/alertmanager/{routing_key}", "/admin/{kind}/{entry_id}",
-                 "/admin/schedules/{entry_id}/overrides", "/admin/services/{entry_id}/maintenance-windows"):
+    for path in (
+        "/v2/enqueue",
+        "/v1/alertmanager/{routing_key}",
+        "/admin/{kind}/{entry_id}",
+        "/admin/schedules/{entry_id}/overrides",
+        "/admin/services/{entry_id}/maintenance-windows",
+    ):
         method = "put" if path == "/admin/{kind}/{entry_id}" else "post"
         assert "requestBody" in DOCUMENT["paths"][path][method], path
 
@@ -84,10 +97,18 @@ def test_security_follows_the_access_rules_and_the_deployed_public_routes_are_th
     assert (schemes["bearer"]["type"], schemes["bearer"]["scheme"]) == ("http", "bearer")
     assert (schemes["session"]["in"], schemes["session"]["name"]) == ("cookie", "firebell_session")
     documented_public = {(path, method) for path, method, operation in OPERATIONS if operation.get("security") == []}
-    public_rules = {(_openapi(template), method.lower()): rule for (method, template), rule in ROUTES.items() if isinstance(rule, Public)}
+    public_rules = {
+        (_openapi(template), method.lower()): rule
+        for (method, template), rule in ROUTES.items()
+        if isinstance(rule, Public)
+    }
     assert documented_public == set(public_rules)
     # Deployed, API Gateway lets the public ones through unauthenticated; the local sign-in is not among them
-    topology = {(route.path, method.lower()) for route in TOPOLOGY.function("api").trigger.public_routes for method in route.methods}
+    topology = {
+        (route.path, method.lower())
+        for route in TOPOLOGY.function("api").trigger.public_routes
+        for method in route.methods
+    }
     assert topology == {key for key, rule in public_rules.items() if not rule.local_only}
 
 

@@ -6,7 +6,13 @@ import pytest
 
 from firebell.data import packing
 
-DOCUMENT = {"title": "disk full — über", "sla": {"response": {"due_at": "2026-05-01T10:30:00Z"}}, "labels": {}, "links": [], "n": 1.5}
+DOCUMENT = {
+    "title": "disk full — über",
+    "sla": {"response": {"due_at": "2026-05-01T10:30:00Z"}},
+    "labels": {},
+    "links": [],
+    "n": 1.5,
+}
 
 
 @pytest.mark.parametrize("dictionary", [None, packing.INCIDENT_V1])
@@ -21,6 +27,12 @@ def test_a_dictionary_once_written_never_changes():
 
 
 def test_the_dictionary_pays_for_itself_on_an_incident():
-    incident = {"title": "checkout-5xx-rate", "source": "cloudwatch_alarm", "category": "application", "impact": "high",
-                "sla": {"response": {"target_minutes": 30.0, "at_risk_at": None, "due_at": None}}, "escalation": {"runs": 1, "level": 1}}
+    incident = {
+        "title": "checkout-5xx-rate",
+        "source": "cloudwatch_alarm",
+        "category": "application",
+        "impact": "high",
+        "sla": {"response": {"target_minutes": 30.0, "at_risk_at": None, "due_at": None}},
+        "escalation": {"runs": 1, "level": 1},
+    }
     assert len(packing.pack(incident, packing.INCIDENT_V1)) < len(packing.pack(incident))

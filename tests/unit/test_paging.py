@@ -95,10 +95,16 @@ def test_an_alarms_first_page_goes_out_in_the_change_that_opens_it_before_the_es
     effects = committed_effects(world, incident_id, version=1)
     first_start = [e.kind for e in effects].index(EffectKind.START)
     page, after = effects[:first_start], effects[first_start:]
-    assert [(e.kind, e.payload["to"]) for e in page] == [(EffectKind.EMAIL, "alice@example.com"), (EffectKind.SMS, "+15550100001")]
+    assert [(e.kind, e.payload["to"]) for e in page] == [
+        (EffectKind.EMAIL, "alice@example.com"),
+        (EffectKind.SMS, "+15550100001"),
+    ]
     assert {e.guard for e in page} == {Guard(statuses=(Status.TRIGGERED,), escalation_execution=run.execution_arn)}
     assert after[0].payload["machine"] == machines.ESCALATION
-    assert [e.payload["type"] for e in after if e.kind is EffectKind.PUBLISH] == ["incident.opened", "incident.classified"]
+    assert [e.payload["type"] for e in after if e.kind is EffectKind.PUBLISH] == [
+        "incident.opened",
+        "incident.classified",
+    ]
     assert witness.recipients() == ["alice@example.com", "+15550100001"] and witness.runs_started_before == [0, 0]
     (paged,) = entries(world, incident_id, TimelineKind.PAGED)
     assert (paged.version, paged.message) == (1, "Level 1 paged: alice; escalates in 300s unless acknowledged")
@@ -169,7 +175,9 @@ def test_acknowledged_before_the_runs_first_request_answers_it_without_a_not_pag
 
 
 @pytest.mark.parametrize("acknowledged_before_the_first_request", [False, True], ids=["after", "before"])
-def test_a_retrigger_level_1_request_after_the_watch_timed_out_still_pages(world, acknowledged_before_the_first_request):
+def test_a_retrigger_level_1_request_after_the_watch_timed_out_still_pages(
+    world, acknowledged_before_the_first_request
+):
     """Given an alarm incident paged at opening and acknowledged by alice (before or after the run's first request
     took over that page's wait), the run then watching the acknowledgement, when the watch times out untouched and
     the state machine pages level 1 again with retrigger, then the incident is triggered again and alice is paged:
@@ -232,7 +240,11 @@ def test_page_emails_and_texts_the_level(world, incident_id):
     assert paged.details == {"level": 2, "round": 1, "people": ["bob"]}
 
     incident = world.service.get(incident_id)
-    assert (incident.escalation.level, incident.escalation.task_token, incident.escalation.watching) == (2, "token-2", False)
+    assert (incident.escalation.level, incident.escalation.task_token, incident.escalation.watching) == (
+        2,
+        "token-2",
+        False,
+    )
     assert world.workflows.answers == []
 
 
@@ -363,7 +375,9 @@ def test_acknowledge_while_a_level_is_being_paged(world, incident_id):
             return message_id
 
     # the notify function's instance of the service, sharing the table and the state machines with the API's
-    racing = build_world(world.config, store=world.store, workflows=world.workflows, messenger=AckDuringSend(), clock=world.clock)
+    racing = build_world(
+        world.config, store=world.store, workflows=world.workflows, messenger=AckDuringSend(), clock=world.clock
+    )
 
     racing.service.page(page_request(incident_id, 2, ["bob"], token="token-2"))
 
@@ -644,7 +658,8 @@ def test_exhausted_after_acknowledge_or_resolve_pages_nobody(world, incident_id,
 def announce_resolution(world, incident_id: str):
     """The resolution machine's confirmation window opens: everyone who needs to know is told."""
     return world.service.resolution_confirming(
-        ResolutionConfirming(type="resolution.confirming", incident_id=incident_id, task_token="resolution-token"))
+        ResolutionConfirming(type="resolution.confirming", incident_id=incident_id, task_token="resolution-token")
+    )
 
 
 def test_resolution_is_announced_to_stakeholders_those_paged_and_the_incident_manager(world, incident_id):
@@ -664,12 +679,16 @@ def test_resolution_is_announced_to_stakeholders_those_paged_and_the_incident_ma
     assert "Resolution: Killed the blocking session" in email.body
     assert "Acknowledge" not in email.body
     # carol owns the P1's review: her resolution email says so, and is the only one she gets for it
-    assert "Post-incident review due" in world.messenger.emails[-1].body and "Post-incident review due" not in email.body
+    assert (
+        "Post-incident review due" in world.messenger.emails[-1].body and "Post-incident review due" not in email.body
+    )
     told = [e.message.split(" (", 1)[1] for e in entries(world, incident_id, TimelineKind.NOTIFICATION_SENT)][-3:]
     assert told == ["resolution)", "resolution)", "resolution; the post-incident review is yours)"]
 
 
-def test_resolution_of_a_p1_paged_only_at_opening_goes_to_stakeholders_level_1_and_its_incident_manager(world, incident_id):
+def test_resolution_of_a_p1_paged_only_at_opening_goes_to_stakeholders_level_1_and_its_incident_manager(
+    world, incident_id
+):
     """Given a P1 resolved before its escalation asked for any page (level 1, alice, was paged by the change that
     opened it), when resolution is announced, then dave (stakeholder), alice and carol are told."""
     world.service.resolve(incident_id, by="erin", notes="false alarm")
@@ -702,7 +721,14 @@ def test_a_person_reached_by_several_routes_gets_one_email_and_one_sms(world, in
     from firebell.usecases.duties import reach
 
     change = Change(world.service.get(incident_id), world.clock())
-    reach(change, world.service.ctx, world.config, ["alice", "bob", "alice"], urgent=True, why="stakeholder update overdue ×2")
+    reach(
+        change,
+        world.service.ctx,
+        world.config,
+        ["alice", "bob", "alice"],
+        urgent=True,
+        why="stakeholder update overdue ×2",
+    )
 
     sent = [(e.kind, e.payload["person"]) for e in change.effects(0)]
     assert sent == [("email", "alice"), ("sms", "alice"), ("email", "bob"), ("sms", "bob")]

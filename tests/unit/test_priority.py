@@ -125,7 +125,11 @@ def test_sla_minutes_must_be_positive(minutes):
 def test_shipped_process_rules(raw_rules):
     """Given the shipped rules.yaml, then the process timers are the documented ITIL-style ones."""
     process = Rules.model_validate(raw_rules).process
-    assert (process.ack_timeout_minutes, process.confirmation_window_minutes, process.sla_at_risk_share) == (30, 60, 0.75)
+    assert (process.ack_timeout_minutes, process.confirmation_window_minutes, process.sla_at_risk_share) == (
+        30,
+        60,
+        0.75,
+    )
     assert process.stakeholder_update_minutes == {Priority.P1: 30, Priority.P2: 60}
     assert process.review_required == [Priority.P1, Priority.P2]
     assert process.incident_manager_priorities == [Priority.P1]

@@ -21,12 +21,15 @@ def world_where_alice(shipped_config, rules: dict[str, Any], time_zone: str | No
         alice["notification_rules"] = rules
         if time_zone:
             alice["time_zone"] = time_zone
+
     return build_world(with_directory(shipped_config, set_rules))
 
 
 def to_alice(world: World) -> tuple[list[str], list[str]]:
-    return ([s.text for s in world.messenger.sms if s.phone == ALICE_PHONE],
-            [e.subject for e in world.messenger.emails if e.to == ALICE_EMAIL])
+    return (
+        [s.text for s in world.messenger.sms if s.phone == ALICE_PHONE],
+        [e.subject for e in world.messenger.emails if e.to == ALICE_EMAIL],
+    )
 
 
 def report(world: World, title: str, impact: str, urgency: str):
@@ -45,22 +48,34 @@ def test_low_urgency_by_email_only_high_by_sms_and_email(shipped_config) -> None
 
 
 def test_quiet_hours_hold_back_a_low_urgency_page_and_say_so(shipped_config) -> None:
-    world = world_where_alice(shipped_config, {"low": {"via": ["sms", "email"]},
-                                               "quiet_hours": {"start": "22:00", "end": "07:00", "low": "nothing"}})
+    world = world_where_alice(
+        shipped_config,
+        {"low": {"via": ["sms", "email"]}, "quiet_hours": {"start": "22:00", "end": "07:00", "low": "nothing"}},
+    )
     world.clock.set(world.clock().replace(hour=23, minute=30))  # 00:30 BST: quiet
     incident = report(world, "Disk 80% on batch-3", "low", "low")
     assert to_alice(world) == ([], [])
     [skipped] = [e for e in world.store.timeline(incident.incident_id) if e.kind is TimelineKind.PAGE_SKIPPED]
-    assert skipped.message.startswith("alice not paged: their notification rules say nothing for low urgency in their quiet hours (22:00–07:00)")
+    assert skipped.message.startswith(
+        "alice not paged: their notification rules say nothing for low urgency in their quiet hours (22:00–07:00)"
+    )
 
 
 def test_follow_ups_while_nobody_acknowledges_and_none_once_someone_does(shipped_config) -> None:
-    world = world_where_alice(shipped_config, {"high": {"via": ["email"], "follow_up": {"every_minutes": 5, "times": 2, "via": ["sms"]}}})
+    world = world_where_alice(
+        shipped_config, {"high": {"via": ["email"], "follow_up": {"every_minutes": 5, "times": 2, "via": ["sms"]}}}
+    )
     incident = report(world, "Primary database deadlock", "high", "high")
     assert to_alice(world)[0] == []  # at once: email only
     [run] = world.workflows.started(machines.REMINDER)
-    assert run.payload["duty"] == "follow-1-alice" and run.payload["interval_seconds"] == 300 and run.payload["max_rounds"] == 3
-    due = lambda n, token: world.service.reminder_due(reminder(incident.incident_id, run.payload["duty"], n, token, max_rounds=3))  # noqa: E731
+    assert (
+        run.payload["duty"] == "follow-1-alice"
+        and run.payload["interval_seconds"] == 300
+        and run.payload["max_rounds"] == 3
+    )
+    due = lambda n, token: world.service.reminder_due(
+        reminder(incident.incident_id, run.payload["duty"], n, token, max_rounds=3)
+    )  # noqa: E731
     due(1, "t1")  # the run's start: nothing
     assert to_alice(world)[0] == []
     due(2, "t2")
@@ -76,7 +91,9 @@ def test_follow_ups_while_nobody_acknowledges_and_none_once_someone_does(shipped
 
 
 def test_a_later_page_takes_over_the_follow_ups(shipped_config) -> None:
-    world = world_where_alice(shipped_config, {"high": {"via": ["email"], "follow_up": {"every_minutes": 5, "times": 3, "via": ["sms"]}}})
+    world = world_where_alice(
+        shipped_config, {"high": {"via": ["email"], "follow_up": {"every_minutes": 5, "times": 3, "via": ["sms"]}}}
+    )
     incident = report(world, "Primary database deadlock", "high", "high")
     [first] = world.workflows.started(machines.REMINDER)
     world.service.escalate(incident.incident_id, by="carol")  # (level 2 pages others; alice is not paged again here)
@@ -94,10 +111,13 @@ def test_rules_asking_for_sms_of_someone_without_a_phone_say_so_on_the_timeline(
         alice = next(p for p in directory["people"] if p["id"] == "alice")
         alice.pop("phone")
         alice["notification_rules"] = {"high": {"via": ["sms"]}}
+
     world = build_world(with_directory(shipped_config, no_phone))
     incident = report(world, "Primary database deadlock", "high", "high")
     [skipped] = [e for e in world.store.timeline(incident.incident_id) if e.kind is TimelineKind.PAGE_SKIPPED]
-    assert skipped.message.startswith("alice not paged: their notification rules ask for sms, and the directory has no phone for them")
+    assert skipped.message.startswith(
+        "alice not paged: their notification rules ask for sms, and the directory has no phone for them"
+    )
 
 
 def test_a_page_may_be_a_slack_direct_message_and_slacks_refusal_ends_on_the_timeline(shipped_config) -> None:
@@ -108,6 +128,7 @@ def test_a_page_may_be_a_slack_direct_message_and_slacks_refusal_ends_on_the_tim
         alice = next(p for p in directory["people"] if p["id"] == "alice")
         alice["slack_user_id"] = "U0ALICE"
         alice["notification_rules"] = {"high": {"via": ["slack", "email"]}}
+
     config = with_directory(shipped_config, in_slack)
     world = build_world(config)
     incident = report(world, "Primary <!channel> database deadlock", "high", "high")
@@ -123,5 +144,6 @@ def test_a_page_may_be_a_slack_direct_message_and_slacks_refusal_ends_on_the_tim
     incident = report(refusing, "Primary database deadlock", "high", "high")
     failed = [e for e in refusing.store.timeline(incident.incident_id) if e.kind is TimelineKind.NOTIFICATION_FAILED]
     assert [e.message for e in failed] == [
-        "slack to alice not sent: Slack refused chat.postMessage: channel_not_found (level 1)"]
+        "slack to alice not sent: Slack refused chat.postMessage: channel_not_found (level 1)"
+    ]
     assert refusing.store.pending_effects(incident.incident_id) == []  # not tried again

@@ -25,7 +25,9 @@ def rearm(world: World) -> TimerRearm:
 
 def opened(world: World, title: str = "Checkout errors") -> str:
     """A P2 for checkout, classified and its level 1 (alice) paged by the change that opened it."""
-    incident = world.service.report(IncidentCreate(title=title, reporter="erin", impact="high", urgency="medium", service="checkout"))
+    incident = world.service.report(
+        IncidentCreate(title=title, reporter="erin", impact="high", urgency="medium", service="checkout")
+    )
     return incident.incident_id
 
 
@@ -98,7 +100,9 @@ def test_a_window_that_ended_while_stopped_closes_at_once(world: World, rearm: T
     assert world.workflows.started(machines.RESOLUTION)[-1].payload["confirmation_seconds"] == 1
 
 
-def test_a_pending_review_of_a_closed_incident_is_chased_again_without_a_second_assignment(world: World, rearm: TimerRearm) -> None:
+def test_a_pending_review_of_a_closed_incident_is_chased_again_without_a_second_assignment(
+    world: World, rearm: TimerRearm
+) -> None:
     # Given a closed P2 whose review owner was told and has not done it
     incident_id = opened(world)
     world.service.resolve(incident_id, by="alice", notes="rolled back")
@@ -159,7 +163,9 @@ def test_a_run_re_armed_before_its_first_request_pages_level_1_on_that_request(w
     run = world.service.get(incident_id).escalation
     assert (run.runs, run.paged_at_start, run.task_token) == (2, False, None)
     request = page_request(incident_id, 1, [("schedule", "platform-primary")], token="run2-level1")
-    assert {d.person for d in world.service.page(request.model_copy(update={"execution": run.execution_arn}))} == {"alice"}
+    assert {d.person for d in world.service.page(request.model_copy(update={"execution": run.execution_arn}))} == {
+        "alice"
+    }
     assert world.service.get(incident_id).escalation.task_token == "run2-level1"
 
 
@@ -180,7 +186,9 @@ def test_updates_chased_by_a_reminder_run_of_old_become_moments_of_the_sla_run(w
     assert rearmed(world, incident_id)[1:] == ["SLA clocks", "stakeholder update reminders"]
     world.service.acknowledge(incident_id, by="alice")
     assert world.workflows.started(machines.SLA)[-1].payload["clock"] == "updates"
-    assert world.workflows.started(machines.SLA)[-1].payload["at"] == (world.clock() + timedelta(minutes=60)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert world.workflows.started(machines.SLA)[-1].payload["at"] == (world.clock() + timedelta(minutes=60)).strftime(
+        "%Y-%m-%dT%H:%M:%SZ"
+    )
 
 
 def test_update_rounds_missed_while_the_timers_were_lost_come_as_one(world: World, rearm: TimerRearm) -> None:
@@ -204,4 +212,6 @@ def test_update_rounds_missed_while_the_timers_were_lost_come_as_one(world: Worl
     sla_run_wakes(world, incident_id)
     assert world.clock() == rearmed_at + timedelta(minutes=30)
     assert [e.message for e in world.store.timeline(incident_id) if e.kind is TimelineKind.UPDATE_OVERDUE] == [
-        "Stakeholder update overdue: carol reminded", "Stakeholder update overdue 2 times in a row: escalated to carol, frank"]
+        "Stakeholder update overdue: carol reminded",
+        "Stakeholder update overdue 2 times in a row: escalated to carol, frank",
+    ]

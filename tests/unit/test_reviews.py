@@ -30,12 +30,19 @@ def reviewed(world: World) -> str:
 
 def test_the_review_records_its_root_cause_and_contributing_factors(world: World, reviewed: str):
     world.service.reviews.draft(reviewed, "carol", ReviewDraft(root_cause="a release opened a connection per request"))
-    world.service.reviews.draft(reviewed, "carol", ReviewDraft(contributing_factors=["no load test", "pool not alarmed"]))
+    world.service.reviews.draft(
+        reviewed, "carol", ReviewDraft(contributing_factors=["no load test", "pool not alarmed"])
+    )
     review = world.service.get(reviewed).review
-    assert (review.root_cause, review.contributing_factors) == ("a release opened a connection per request", ["no load test", "pool not alarmed"])
+    assert (review.root_cause, review.contributing_factors) == (
+        "a release opened a connection per request",
+        ["no load test", "pool not alarmed"],
+    )
     lines = [e.message for e in world.store.timeline(reviewed) if e.kind is TimelineKind.REVIEW][-2:]
-    assert lines == ["Post-incident review: root cause: a release opened a connection per request",
-                     "Post-incident review: contributing factors: no load test, pool not alarmed"]
+    assert lines == [
+        "Post-incident review: root cause: a release opened a connection per request",
+        "Post-incident review: contributing factors: no load test, pool not alarmed",
+    ]
 
 
 def test_an_incident_without_a_review_refuses_them(world: World):
@@ -46,15 +53,21 @@ def test_an_incident_without_a_review_refuses_them(world: World):
 
 def test_an_action_is_reminded_from_the_day_before_it_is_due_until_it_is_done(world: World, reviewed: str):
     due = world.clock() + timedelta(days=3)
-    world.service.reviews.add_action(reviewed, "carol", ActionItemCreate(text="alarm on pool usage", owner="bob", due_at=due))
+    world.service.reviews.add_action(
+        reviewed, "carol", ActionItemCreate(text="alarm on pool usage", owner="bob", due_at=due)
+    )
 
     # Its owner is told; its reminder run reminds daily (24 h), silent for the 2 rounds before the day before it is due
     [item] = world.service.get(reviewed).review.actions
     (run,) = world.workflows.started(machines.REMINDER)[-1:]
-    assert (run.name, run.payload) == (f"{reviewed}-action-1", {"incident_id": reviewed, "duty": "action-1", "max_rounds": 1 + 2 + 7,
-                                                                "round": 1, "interval_seconds": 86400})
+    assert (run.name, run.payload) == (
+        f"{reviewed}-action-1",
+        {"incident_id": reviewed, "duty": "action-1", "max_rounds": 1 + 2 + 7, "round": 1, "interval_seconds": 86400},
+    )
     assert item.execution_arn == FakeWorkflows.execution_id(machines.REMINDER, f"{reviewed}-action-1")
-    assert [(e.to, "post-incident action #1 is yours" in e.body) for e in world.messenger.emails] == [("bob@example.com", True)]
+    assert [(e.to, "post-incident action #1 is yours" in e.body) for e in world.messenger.emails] == [
+        ("bob@example.com", True)
+    ]
     world.messenger.emails.clear()
     assert world.service.reminder_due(reminder(reviewed, "action-1", 1, "a1", max_rounds=10)) == []  # as the run starts
     world.clock.advance(days=1)
@@ -78,7 +91,9 @@ def test_an_action_is_reminded_from_the_day_before_it_is_due_until_it_is_done(wo
 
 def test_an_action_names_a_person_of_the_directory_and_an_action_that_exists(world: World, reviewed: str):
     with pytest.raises(UnknownPerson):
-        world.service.reviews.add_action(reviewed, "carol", ActionItemCreate(text="x", owner="nobody", due_at=world.clock()))
+        world.service.reviews.add_action(
+            reviewed, "carol", ActionItemCreate(text="x", owner="nobody", due_at=world.clock())
+        )
     with pytest.raises(InvalidTransition, match="no such action"):
         world.service.reviews.action_done(reviewed, "bob", 3)
 
@@ -86,23 +101,32 @@ def test_an_action_names_a_person_of_the_directory_and_an_action_that_exists(wor
 @pytest.mark.parametrize("due", [timedelta(0), timedelta(days=-1), timedelta(days=366)])
 def test_an_action_is_due_within_the_next_year(world: World, reviewed: str, due: timedelta):
     with pytest.raises(InvalidRequest) as refused:
-        world.service.reviews.add_action(reviewed, "carol", ActionItemCreate(text="x", owner="bob", due_at=world.clock() + due))
+        world.service.reviews.add_action(
+            reviewed, "carol", ActionItemCreate(text="x", owner="bob", due_at=world.clock() + due)
+        )
     assert [p.field for p in refused.value.problems] == ["body.due_at"]
 
 
 def test_a_due_time_given_with_an_offset_is_kept_and_shown_in_utc():
     from datetime import datetime, timezone
 
-    item = ActionItemCreate(text="x", owner="bob", due_at=datetime(2026, 12, 4, 9, 0, tzinfo=timezone(timedelta(hours=5, minutes=30))))
+    item = ActionItemCreate(
+        text="x", owner="bob", due_at=datetime(2026, 12, 4, 9, 0, tzinfo=timezone(timedelta(hours=5, minutes=30)))
+    )
     assert item.due_at == datetime(2026, 12, 4, 3, 30, tzinfo=UTC) and item.due_at.tzinfo is UTC
     with pytest.raises(ValidationError, match="out of range"):
         ActionItemCreate(text="x", owner="bob", due_at="0001-01-01T00:00:00+05:00")
 
 
 def test_the_review_as_markdown(world: World, reviewed: str):
-    world.service.reviews.draft(reviewed, "carol", ReviewDraft(root_cause="connection | per request", contributing_factors=["no load test"]))
-    world.service.reviews.add_action(reviewed, "carol", ActionItemCreate(text="alarm on pool\\nusage", owner="bob",
-                                                                        due_at=world.clock() + timedelta(days=2)))
+    world.service.reviews.draft(
+        reviewed, "carol", ReviewDraft(root_cause="connection | per request", contributing_factors=["no load test"])
+    )
+    world.service.reviews.add_action(
+        reviewed,
+        "carol",
+        ActionItemCreate(text="alarm on pool\\nusage", owner="bob", due_at=world.clock() + timedelta(days=2)),
+    )
     incident = world.service.get(reviewed)
 
     text = review_markdown(incident, world.store.timeline(reviewed))

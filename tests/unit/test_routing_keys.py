@@ -83,7 +83,9 @@ def test_a_plain_key_in_config_is_refused_without_being_echoed(config_dir: Path)
 
 def test_a_key_identifies_one_service(config_dir: Path) -> None:
     def second_service_with_the_same_key(d):
-        d["services"].append({"id": "billing", "team": "platform", "routing_keys": [{"sha256": routing_key_sha256(KEY)}]})
+        d["services"].append(
+            {"id": "billing", "team": "platform", "routing_keys": [{"sha256": routing_key_sha256(KEY)}]}
+        )
 
     edit(config_dir / "firebell.yaml", second_service_with_the_same_key)
     assert "services[1].routing_keys[0]: listed before, for service 'checkout'" in load_error(config_dir)

@@ -49,7 +49,11 @@ def test_report_opens_inc_1(world):
     assert classified.kind is TimelineKind.CLASSIFIED and classified.version == opened.version == 1
 
     announced, classified_event = world.events.published
-    assert (announced.type, announced.incident_id, announced.reference) == (EventType.OPENED, incident.incident_id, "INC-1")
+    assert (announced.type, announced.incident_id, announced.reference) == (
+        EventType.OPENED,
+        incident.incident_id,
+        "INC-1",
+    )
     assert announced.occurred_at == world.clock()
     assert classified_event.type is EventType.CLASSIFIED
     assert world.messenger.recipients() == ["alice@example.com", "+15550100001"]
@@ -85,7 +89,9 @@ def test_list_passes_filters_and_cursor(world):
     second = world.service.list(IncidentFilter(status=Status.TRIGGERED), 2, first.cursor)
     assert [i.reference for i in first.items + second.items] == ["INC-5", "INC-4", "INC-3", "INC-1"]
     assert second.cursor is None
-    assert [i.reference for i in world.service.list(IncidentFilter(status=Status.ACKNOWLEDGED), 10, None).items] == ["INC-2"]
+    assert [i.reference for i in world.service.list(IncidentFilter(status=Status.ACKNOWLEDGED), 10, None).items] == [
+        "INC-2"
+    ]
 
 
 # --- alarms -------------------------------------------------------------------------------------
@@ -101,13 +107,22 @@ def test_alarm_opens_an_incident(world):
     assert outcome is AlarmOutcome.OPENED and isinstance(incident_id, str)
     incident = world.service.get(incident_id)
     assert incident.reference == "INC-1"
-    assert (incident.source, incident.reporter, incident.dedup_key) == (Source.CLOUDWATCH_ALARM, "cloudwatch", ALARM_ARN)
+    assert (incident.source, incident.reporter, incident.dedup_key) == (
+        Source.CLOUDWATCH_ALARM,
+        "cloudwatch",
+        ALARM_ARN,
+    )
     assert incident.title == TITLE
     assert incident.description.startswith("Threshold Crossed: 1 out of the last 1 datapoints")
     assert incident.alarm.namespace == "AWS/ApplicationELB"
     assert world.store.dedup_keys() == {ALARM_ARN: incident_id}
     pointer = world.store.dedup_state(ALARM_ARN)
-    assert (pointer.occurrences, pointer.created, pointer.resolved_at, pointer.first_seen) == (1, True, None, world.clock())
+    assert (pointer.occurrences, pointer.created, pointer.resolved_at, pointer.first_seen) == (
+        1,
+        True,
+        None,
+        world.clock(),
+    )
     assert world.store.timeline(incident_id)[0].message == f"INC-1 opened from alarm checkout-5xx-high: {TITLE}"
     assert world.events.types() == ["incident.opened", "incident.classified"]
 
@@ -124,7 +139,10 @@ def test_alarm_twice_is_one_incident_with_two_occurrences(world):
     shown = world.service.read(world.service.get(first))
     assert (shown.reference, shown.occurrences, shown.last_seen_at) == ("INC-1", 2, later)
     assert len(world.store.all_incidents()) == 1
-    assert world.events.types() == ["incident.opened", "incident.classified"]  # no second opening, no second classification
+    assert world.events.types() == [
+        "incident.opened",
+        "incident.classified",
+    ]  # no second opening, no second classification
     assert world.messenger.recipients() == ["alice@example.com", "+15550100001"]  # nor a second page
     entry = world.store.timeline(first)[-1]
     assert (entry.kind, entry.actor, entry.at) == (TimelineKind.OCCURRENCE, "cloudwatch", later)
@@ -168,7 +186,10 @@ def test_alarm_returning_after_resolution_reopens_the_same_incident(world):
     assert reopened.reopened_count == 1 and reopened.resolved_at is None
     assert len(world.store.all_incidents()) == 1
     entry = [e for e in world.store.timeline(opened) if e.kind is TimelineKind.REOPENED][-1]
-    assert (entry.actor, entry.message) == ("cloudwatch", f"Reopened by cloudwatch: {TITLE} fired again 600s after it recovered")
+    assert (entry.actor, entry.message) == (
+        "cloudwatch",
+        f"Reopened by cloudwatch: {TITLE} fired again 600s after it recovered",
+    )
     assert world.events.types()[-1] == "incident.reopened"
     assert world.workflows.names(machines.ESCALATION) == [opened, f"{opened}-2"]
     assert world.store.dedup_state(ALARM_ARN).resolved_at is None
@@ -316,10 +337,16 @@ def test_classify_p1_sets_priority_sla_team_and_starts_everything_once(world):
     assert (classified.priority, classified.team) == (Priority.P1, "platform")
     assert classified.sla.response.due_at == incident.opened_at + timedelta(minutes=15)
     assert classified.sla.resolution.due_at == incident.opened_at + timedelta(minutes=240)
-    assert classified.sla.execution_arn == FakeWorkflows.execution_id(machines.SLA, f"{incident.incident_id}-sla-0-response-at-risk")
+    assert classified.sla.execution_arn == FakeWorkflows.execution_id(
+        machines.SLA, f"{incident.incident_id}-sla-0-response-at-risk"
+    )
     assert classified.escalation.execution_arn == FakeWorkflows.execution_id(machines.ESCALATION, incident.incident_id)
     assert (classified.escalation.runs, classified.incident_manager) == (1, "carol")
-    assert (classified.updates.every_minutes, classified.updates.started_at, classified.updates.rounds) == (30, incident.opened_at, 0)
+    assert (classified.updates.every_minutes, classified.updates.started_at, classified.updates.rounds) == (
+        30,
+        incident.opened_at,
+        0,
+    )
     assert classified.updates.execution_arn is None  # (its rounds are moments of the SLA run)
 
     # Each machine's run once (level 1's page went before any of them: test_paging.py, issue 10; runs of different
@@ -329,10 +356,19 @@ def test_classify_p1_sets_priority_sla_team_and_starts_everything_once(world):
     escalation_run, sla_run = starts[machines.ESCALATION], starts[machines.SLA]
     # The SLA run waits for the first moment to come: the response target at risk (75 % of 15 min), before the
     # first stakeholder update round (30 min).
-    assert sla_run.payload == {"incident_id": incident.incident_id, "generation": 0, "clock": "response", "moment": "at_risk",
-                               "at": "2026-05-01T10:11:15Z"}
+    assert sla_run.payload == {
+        "incident_id": incident.incident_id,
+        "generation": 0,
+        "clock": "response",
+        "moment": "at_risk",
+        "at": "2026-05-01T10:11:15Z",
+    }
     plan = escalation_run.payload
-    assert (plan["incident_id"], plan["reference"], plan["incident_managers"]) == (incident.incident_id, "INC-1", ["carol"])
+    assert (plan["incident_id"], plan["reference"], plan["incident_managers"]) == (
+        incident.incident_id,
+        "INC-1",
+        ["carol"],
+    )
     assert (plan["rounds"], plan["ack_timeout_seconds"]) == (1, 1800)
     assert [(lvl["targets"], lvl["timeout_seconds"]) for lvl in plan["levels"]] == [
         ([{"kind": "schedule", "ref": "platform-primary"}], 300),
@@ -342,8 +378,13 @@ def test_classify_p1_sets_priority_sla_team_and_starts_everything_once(world):
 
     timeline = world.store.timeline(incident.incident_id)
     assert [e.kind for e in timeline] == [
-        TimelineKind.OPENED, TimelineKind.CLASSIFIED, TimelineKind.ESCALATION_STARTED, TimelineKind.PAGED,
-        TimelineKind.INCIDENT_MANAGER, TimelineKind.STAKEHOLDER_UPDATE, *[TimelineKind.NOTIFICATION_SENT] * 4,
+        TimelineKind.OPENED,
+        TimelineKind.CLASSIFIED,
+        TimelineKind.ESCALATION_STARTED,
+        TimelineKind.PAGED,
+        TimelineKind.INCIDENT_MANAGER,
+        TimelineKind.STAKEHOLDER_UPDATE,
+        *[TimelineKind.NOTIFICATION_SENT] * 4,
     ]
     assert timeline[1].message == (
         "Classified database: impact high × urgency high → P1; team platform; respond by 10:15 UTC, "
@@ -357,8 +398,10 @@ def test_classify_p1_sets_priority_sla_team_and_starts_everything_once(world):
     assert timeline[4].message == "P1: carol assigned as incident manager"
     assert timeline[5].message == "P1: stakeholder updates due every 30 min while open"
     assert [e.message for e in timeline[6:]] == [
-        "email to alice <alice@example.com> (level 1)", "sms to alice <+15550100001> (level 1)",
-        "email to carol <carol@example.com> (incident manager for P1)", "sms to carol <+15550100003> (incident manager for P1)",
+        "email to alice <alice@example.com> (level 1)",
+        "sms to alice <+15550100001> (level 1)",
+        "email to carol <carol@example.com> (incident manager for P1)",
+        "sms to carol <+15550100003> (incident manager for P1)",
     ]
     assert world.events.types() == ["incident.opened", "incident.classified"]
 
@@ -375,8 +418,15 @@ def test_classify_p1_sets_priority_sla_team_and_starts_everything_once(world):
 
 def observed(world: World, incident_id: str) -> tuple:
     """Everything a command could have changed about the incident or done about it."""
-    return (world.service.get(incident_id), world.store.timeline(incident_id), world.store.effects(incident_id),
-            world.events.types(), [s.name for s in world.workflows.starts], world.workflows.answers[:], world.messenger.recipients())
+    return (
+        world.service.get(incident_id),
+        world.store.timeline(incident_id),
+        world.store.effects(incident_id),
+        world.events.types(),
+        [s.name for s in world.workflows.starts],
+        world.workflows.answers[:],
+        world.messenger.recipients(),
+    )
 
 
 def test_classify_of_an_incident_classified_when_it_opened_changes_nothing(world):
@@ -407,7 +457,11 @@ def test_classify_of_an_incident_opened_unclassified_pages_its_level_1_itself(wo
 
     classified = world.service.classify(incident.incident_id)
 
-    assert (classified.priority, classified.escalation.level, classified.escalation.paged_at_start) == (Priority.P2, 1, True)
+    assert (classified.priority, classified.escalation.level, classified.escalation.paged_at_start) == (
+        Priority.P2,
+        1,
+        True,
+    )
     assert world.messenger.recipients() == ["alice@example.com", "+15550100001"]
     kinds_in_order = [e.kind.value for e in committed_effects(world, incident.incident_id, classified.version)]
     assert kinds_in_order[:3] == ["email", "sms", "start"]
@@ -432,7 +486,10 @@ def test_classify_p3_has_neither_incident_manager_nor_updates(world):
     incident = report(world, "Disk full on build host")
     classified = world.service.classify(incident.incident_id)
     assert (classified.priority, classified.incident_manager, classified.updates) == (Priority.P3, None, None)
-    assert sorted(s.machine for s in world.workflows.starts) == [machines.ESCALATION, machines.SLA]  # (at once: any order)
+    assert sorted(s.machine for s in world.workflows.starts) == [
+        machines.ESCALATION,
+        machines.SLA,
+    ]  # (at once: any order)
 
 
 def test_classify_alarm_incident(world):
@@ -498,7 +555,10 @@ def test_escalation_whose_start_failed_is_started_by_the_outbox_relay(world):
     relay_later(world)
 
     assert len(world.workflows.started(machines.ESCALATION)) == 1
-    assert world.service.get(incident.incident_id).escalation.execution_arn == world.workflows.started(machines.ESCALATION)[0].execution_id
+    assert (
+        world.service.get(incident.incident_id).escalation.execution_arn
+        == world.workflows.started(machines.ESCALATION)[0].execution_id
+    )
     assert world.service.get(incident.incident_id).incident_manager == "carol"
     assert kinds(world, incident.incident_id).count("classified") == 1  # not classified twice
     assert world.events.types().count("incident.classified") == 1
@@ -607,7 +667,11 @@ def test_acknowledge(world):
     assert acknowledged.status is Status.ACKNOWLEDGED
     assert (acknowledged.acknowledged_by, acknowledged.acknowledged_at) == ("alice", world.clock())
     entry = world.store.timeline(acknowledged.incident_id)[-1]
-    assert (entry.kind, entry.actor, entry.message) == (TimelineKind.ACKNOWLEDGED, "alice", "Acknowledged by alice; paging stopped")
+    assert (entry.kind, entry.actor, entry.message) == (
+        TimelineKind.ACKNOWLEDGED,
+        "alice",
+        "Acknowledged by alice; paging stopped",
+    )
     assert world.events.types() == ["incident.opened", "incident.classified", "incident.acknowledged"]
     assert world.workflows.answers == []  # no task token handed over yet (test_paging.py: the request then is answered)
 
@@ -630,11 +694,24 @@ def test_resolve(world):
     resolved = world.service.resolve("INC-1", by="alice", notes="Restarted the pool")
 
     assert resolved.status is Status.RESOLVED
-    assert (resolved.resolved_by, resolved.resolved_at, resolved.resolution_notes) == ("alice", world.clock(), "Restarted the pool")
+    assert (resolved.resolved_by, resolved.resolved_at, resolved.resolution_notes) == (
+        "alice",
+        world.clock(),
+        "Restarted the pool",
+    )
     assert resolved.auto_resolved is False
     (entry,) = [e for e in world.store.timeline(resolved.incident_id) if e.kind is TimelineKind.RESOLVED]
-    assert (entry.at, entry.message, entry.details) == (world.clock(), "Resolved by alice: Restarted the pool", {"automatic": False})
-    assert world.events.types() == ["incident.opened", "incident.classified", "incident.acknowledged", "incident.resolved"]
+    assert (entry.at, entry.message, entry.details) == (
+        world.clock(),
+        "Resolved by alice: Restarted the pool",
+        {"automatic": False},
+    )
+    assert world.events.types() == [
+        "incident.opened",
+        "incident.classified",
+        "incident.acknowledged",
+        "incident.resolved",
+    ]
 
 
 def test_resolve_already_resolved_is_refused(world):
@@ -664,7 +741,12 @@ def test_add_note(world):
 
     note = world.service.add_note("INC-1", by="bob", text="Looking at the ALB logs")
 
-    assert (note.kind, note.actor, note.message, note.at) == (TimelineKind.NOTE, "bob", "Looking at the ALB logs", world.clock())
+    assert (note.kind, note.actor, note.message, note.at) == (
+        TimelineKind.NOTE,
+        "bob",
+        "Looking at the ALB logs",
+        world.clock(),
+    )
     assert world.service.timeline("INC-1")[-1] == note
     assert world.service.timeline(incident.incident_id)[-1] == note
     with pytest.raises(IncidentNotFound):

@@ -20,7 +20,15 @@ from firebell.domain.requests import IncidentCreate
 from tests.fakes import FakeWorkflows
 
 from .builders import ALARM_ARN, alarm, confirming, exhausted, page_request, reminder, sla_wake, watch_request
-from .conftest import API_URL, World, build_world, open_unclassified, sla_run_wakes, updates_by_a_reminder_run, with_directory
+from .conftest import (
+    API_URL,
+    World,
+    build_world,
+    open_unclassified,
+    sla_run_wakes,
+    updates_by_a_reminder_run,
+    with_directory,
+)
 
 
 def entries(world: World, incident_id: str, kind: TimelineKind):
@@ -174,7 +182,9 @@ def test_classify_during_maintenance_defers_escalation(maintenance):
     assert world.messenger.recipients() == []
 
     world.service.classify(incident_id)  # redelivered
-    assert len(world.workflows.started(machines.MAINTENANCE)) == 1 and world.workflows.started(machines.ESCALATION) == []
+    assert (
+        len(world.workflows.started(machines.MAINTENANCE)) == 1 and world.workflows.started(machines.ESCALATION) == []
+    )
 
 
 def test_updates_beginning_after_maintenance_take_the_sla_run_and_no_run_name_comes_twice(maintenance):
@@ -183,7 +193,9 @@ def test_updates_beginning_after_maintenance_take_the_sla_run_and_no_run_name_co
     then updates begin and the SLA run gives way to update round 1 (12:30) under a new generation; after that
     round the resolution target's run comes back under a name never started before."""
     world = maintenance
-    p1 = world.service.report(IncidentCreate(title="Checkout down", reporter="erin", service="checkout", impact="high", urgency="high")).incident_id
+    p1 = world.service.report(
+        IncidentCreate(title="Checkout down", reporter="erin", service="checkout", impact="high", urgency="high")
+    ).incident_id
     while "resolution" not in world.service.get(p1).sla.execution_arn:
         sla_run_wakes(world, p1)
     waiting = world.service.get(p1).sla.execution_arn
@@ -235,7 +247,9 @@ def test_outside_the_window_escalation_starts_at_once(maintenance, now):
     world.clock.set(datetime.fromisoformat(now))
     _, incident_id = world.service.handle_alarm(alarm("ALARM"))
     world.service.classify(incident_id)
-    assert len(world.workflows.started(machines.ESCALATION)) == 1 and world.workflows.started(machines.MAINTENANCE) == []
+    assert (
+        len(world.workflows.started(machines.ESCALATION)) == 1 and world.workflows.started(machines.MAINTENANCE) == []
+    )
 
 
 def test_maintenance_of_another_service_does_not_defer(maintenance):
@@ -249,7 +263,9 @@ def test_p1_during_maintenance_pages_nobody(maintenance):
     """Given checkout in maintenance, when a P1 for checkout is reported and classified, then nobody is paged
     (the incident manager included) until the window ends."""
     world = maintenance
-    incident = world.service.report(IncidentCreate(title="Primary database deadlock", reporter="erin", service="checkout"))
+    incident = world.service.report(
+        IncidentCreate(title="Primary database deadlock", reporter="erin", service="checkout")
+    )
 
     classified = world.service.classify(incident.incident_id)
 
@@ -262,7 +278,9 @@ def maintenance_later(shipped_config) -> World:
     """checkout goes into maintenance from 10:30 to 12:00 (the clock says 10:00: escalation starts first)."""
 
     def change(d):
-        d["services"][0]["maintenance_windows"] = [{"start": "2026-05-01T10:30:00Z", "end": "2026-05-01T12:00:00Z", "reason": "failover drill"}]
+        d["services"][0]["maintenance_windows"] = [
+            {"start": "2026-05-01T10:30:00Z", "end": "2026-05-01T12:00:00Z", "reason": "failover drill"}
+        ]
 
     return build_world(with_directory(shipped_config, change))
 
@@ -270,7 +288,9 @@ def maintenance_later(shipped_config) -> World:
 def run_page(world: World, incident_id: str, level: int, targets, token: str):
     """A page as the current escalation run sends it (its execution id included)."""
     execution = world.store.get(incident_id).escalation.execution_arn
-    return world.service.page(page_request(incident_id, level, targets, token=token).model_copy(update={"execution": execution}))
+    return world.service.page(
+        page_request(incident_id, level, targets, token=token).model_copy(update={"execution": execution})
+    )
 
 
 def test_a_window_that_starts_mid_escalation_stops_its_paging_and_its_end_resumes_it(maintenance_later):
@@ -293,11 +313,14 @@ def test_a_window_that_starts_mid_escalation_stops_its_paging_and_its_end_resume
     assert world.messenger.recipients() == []
     assert world.workflows.outcomes("run1-level2") == ["stop"]
     paused = world.store.get(incident_id)
-    assert paused.escalation.execution_arn is None and paused.escalation.deferred_until == datetime.fromisoformat("2026-05-01T12:00:00+00:00")
+    assert paused.escalation.execution_arn is None and paused.escalation.deferred_until == datetime.fromisoformat(
+        "2026-05-01T12:00:00+00:00"
+    )
     (timer,) = world.workflows.started(machines.MAINTENANCE)
     assert (timer.name, timer.payload["window_ends_at"]) == (f"{incident_id}-maintenance-1", "2026-05-01T12:00:00Z")
     assert entries(world, incident_id, TimelineKind.MAINTENANCE)[-1].message == (
-        "Service checkout is in maintenance until 2026-05-01 12:00 UTC (failover drill): level 2 not paged, nobody paged until then")
+        "Service checkout is in maintenance until 2026-05-01 12:00 UTC (failover drill): level 2 not paged, nobody paged until then"
+    )
 
     # The incident manager is not paged either, should the old run get that far
     world.service.page_incident_managers(exhausted(incident_id).model_copy(update={"execution": first_run}))
@@ -306,7 +329,9 @@ def test_a_window_that_starts_mid_escalation_stops_its_paging_and_its_end_resume
     world.clock.set(datetime.fromisoformat("2026-05-01T12:00:00+00:00"))
     resumed = world.service.maintenance_ended(incident_id)
     assert resumed.escalation.runs == 2 and resumed.escalation.execution_arn not in (None, first_run)
-    assert {d.person for d in run_page(world, incident_id, 1, [("schedule", "platform-primary")], "run2-level1")} == {"alice"}
+    assert {d.person for d in run_page(world, incident_id, 1, [("schedule", "platform-primary")], "run2-level1")} == {
+        "alice"
+    }
     clear_outbox(world)
     stale = page_request(incident_id, 2, ["bob"], token="run1-level2-late").model_copy(update={"execution": first_run})
     assert world.service.page(stale) == [] and world.workflows.outcomes("run1-level2-late") == ["stop"]
@@ -325,7 +350,11 @@ def test_a_window_that_starts_while_acknowledged_holds_the_retrigger(maintenance
 
     world.clock.set(datetime.fromisoformat("2026-05-01T11:00:00+00:00"))
     execution = world.store.get(incident_id).escalation.execution_arn
-    world.service.page(page_request(incident_id, 1, ["alice"], token="retrigger-1", retrigger=True).model_copy(update={"execution": execution}))
+    world.service.page(
+        page_request(incident_id, 1, ["alice"], token="retrigger-1", retrigger=True).model_copy(
+            update={"execution": execution}
+        )
+    )
 
     assert world.messenger.recipients() == [] and world.store.get(incident_id).escalation.deferred_until is not None
 
@@ -389,7 +418,13 @@ def test_resume_rearms_the_sla_shifted_by_the_pause(world, p2):
     assert world.workflows.stops[-1] == (held_run, "SLA resumed")
     assert resumed.sla.execution_arn == FakeWorkflows.execution_id(machines.SLA, f"{p2}-sla-1-updates-1")
     rearmed = world.workflows.started(machines.SLA)[-1]
-    assert rearmed.payload == {"incident_id": p2, "generation": 1, "clock": "updates", "moment": "due", "at": "2026-05-01T11:00:00Z"}
+    assert rearmed.payload == {
+        "incident_id": p2,
+        "generation": 1,
+        "clock": "updates",
+        "moment": "due",
+        "at": "2026-05-01T11:00:00Z",
+    }
     assert resumed.sla.resolution.at_risk_at == datetime.fromisoformat("2026-05-01T16:20:00+00:00")
     assert entries(world, p2, TimelineKind.RESUMED)[0].message == "Resumed; SLA clocks running again"
     # Hold is activity: the watch is answered (its machine then sends a fresh token, which resume would answer).
@@ -500,8 +535,10 @@ def test_an_sla_run_waits_for_one_moment_and_its_wake_up_arms_the_next(world, p1
     assert [d.person for d in world.service.sla_wake_up(sla_wake(p1, "at_risk", "response"))] == ["alice"]
 
     breach = world.workflows.started(machines.SLA)[-1]
-    assert (breach.name, breach.payload) == (f"{p1}-sla-0-response-breach", {
-        "incident_id": p1, "generation": 0, "clock": "response", "moment": "breach", "at": "2026-05-01T10:15:00Z"})
+    assert (breach.name, breach.payload) == (
+        f"{p1}-sla-0-response-breach",
+        {"incident_id": p1, "generation": 0, "clock": "response", "moment": "breach", "at": "2026-05-01T10:15:00Z"},
+    )
     assert world.service.get(p1).sla.execution_arn == breach.execution_id
     assert world.workflows.stops == []  # the run that woke has ended by itself
 
@@ -519,7 +556,14 @@ def test_acknowledging_swaps_the_response_run_for_the_resolution_one(world, p1):
     assert (next_run.name, next_run.payload["at"]) == (f"{p1}-sla-0-updates-1", "2026-05-01T10:30:00Z")
     assert world.service.get(p1).sla.execution_arn == next_run.execution_id
     assert world.service.sla_wake_up(sla_wake(p1, "at_risk", "response")) == []
-    late = SlaWakeUp(type=MessageType.SLA_WAKE, incident_id=p1, clock="response", moment="at_risk", generation=0, execution=response_run)
+    late = SlaWakeUp(
+        type=MessageType.SLA_WAKE,
+        incident_id=p1,
+        clock="response",
+        moment="at_risk",
+        generation=0,
+        execution=response_run,
+    )
     assert world.service.sla_wake_up(late) == []
     assert len(world.workflows.started(machines.SLA)) == 2
 
@@ -539,10 +583,17 @@ def test_update_rounds_are_moments_of_the_sla_run(world, p1):
     """Given a P1 (updates every 30 min), its SLA run waits for the response target at risk (10:11:15), then, once
     alice acknowledges, for update round 1 (10:30) rather than the resolution target at risk (13:00): one run an
     incident, whichever moment comes first."""
-    assert world.service.get(p1).sla.execution_arn == FakeWorkflows.execution_id(machines.SLA, f"{p1}-sla-0-response-at-risk")
+    assert world.service.get(p1).sla.execution_arn == FakeWorkflows.execution_id(
+        machines.SLA, f"{p1}-sla-0-response-at-risk"
+    )
     world.service.acknowledge(p1, by="alice")
     assert world.workflows.started(machines.SLA)[-1].payload == {
-        "incident_id": p1, "generation": 0, "clock": "updates", "moment": "due", "at": "2026-05-01T10:30:00Z"}
+        "incident_id": p1,
+        "generation": 0,
+        "clock": "updates",
+        "moment": "due",
+        "at": "2026-05-01T10:30:00Z",
+    }
     assert world.workflows.started(machines.REMINDER) == []
 
 
@@ -563,7 +614,12 @@ def test_overdue_update_reminds_then_escalates_to_the_team_manager(world, p1):
     escalated = sla_run_wakes(world, p1)
 
     assert world.clock() == datetime.fromisoformat("2026-05-01T11:00:00+00:00")
-    assert [(d.channel, d.person) for d in escalated] == [("email", "carol"), ("sms", "carol"), ("email", "frank"), ("sms", "frank")]
+    assert [(d.channel, d.person) for d in escalated] == [
+        ("email", "carol"),
+        ("sms", "carol"),
+        ("email", "frank"),
+        ("sms", "frank"),
+    ]
     assert entries(world, p1, TimelineKind.UPDATE_OVERDUE)[-1].message == (
         "Stakeholder update overdue 2 times in a row: escalated to carol, frank"
     )
@@ -575,7 +631,9 @@ def test_a_redelivered_or_stale_update_round_counts_once(world, p1):
     acknowledged_and_watched(world, p1)
     run = world.service.get(p1).sla.execution_arn
     sla_run_wakes(world, p1)
-    again = SlaWakeUp(type=MessageType.SLA_WAKE, incident_id=p1, clock="updates", moment="due", generation=0, execution=run)
+    again = SlaWakeUp(
+        type=MessageType.SLA_WAKE, incident_id=p1, clock="updates", moment="due", generation=0, execution=run
+    )
     assert world.service.sla_wake_up(again) == []
     assert world.service.get(p1).updates.rounds == 1
 
@@ -612,7 +670,9 @@ def test_resolving_ends_the_updates(world, p1):
     run = world.service.get(p1).sla.execution_arn
     world.service.resolve(p1, by="alice", notes="fixed")
     assert (run, "resolved") in world.workflows.stops
-    late = SlaWakeUp(type=MessageType.SLA_WAKE, incident_id=p1, clock="updates", moment="due", generation=0, execution=run)
+    late = SlaWakeUp(
+        type=MessageType.SLA_WAKE, incident_id=p1, clock="updates", moment="due", generation=0, execution=run
+    )
     assert world.service.sla_wake_up(late) == []
 
 
@@ -623,7 +683,9 @@ def test_updates_chased_by_a_reminder_run_of_old_go_on_until_re_armed(world, p1)
     updates_by_a_reminder_run(world, p1)
     assert world.service.reminder_due(reminder(p1, "updates", 1, "u1")) == []
     world.clock.advance(minutes=30)
-    assert [(d.channel, d.person) for d in world.service.reminder_due(reminder(p1, "updates", 2, "u2"))] == [("email", "carol")]
+    assert [(d.channel, d.person) for d in world.service.reminder_due(reminder(p1, "updates", 2, "u2"))] == [
+        ("email", "carol")
+    ]
     assert world.service.get(p1).updates.task_token == "u2"
     world.service.resolve(p1, by="alice", notes="fixed")
     assert (world.service.get(p1).updates.execution_arn, "resolved") in world.workflows.stops
@@ -642,13 +704,24 @@ def test_resolving_a_p1_requires_a_review(world, p1):
     assert (resolved.review.owner, resolved.review.due_at) == ("carol", world.clock() + timedelta(days=5))
     (review_run,) = world.workflows.started(machines.REMINDER)
     assert (review_run.name, review_run.payload) == (
-        f"{p1}-review-0", {"incident_id": p1, "duty": "review", "max_rounds": 7, "interval_seconds": 86400, "round": 1})
+        f"{p1}-review-0",
+        {"incident_id": p1, "duty": "review", "max_rounds": 7, "interval_seconds": 86400, "round": 1},
+    )
     assert resolved.review.execution_arn == review_run.execution_id
     (resolution_run,) = world.workflows.started(machines.RESOLUTION)
-    assert (resolution_run.name, resolution_run.payload) == (f"{p1}-resolution-0", {"incident_id": p1, "confirmation_seconds": 3600})
+    assert (resolution_run.name, resolution_run.payload) == (
+        f"{p1}-resolution-0",
+        {"incident_id": p1, "confirmation_seconds": 3600},
+    )
     assert resolved.resolution.execution_arn == resolution_run.execution_id
-    assert entries(world, p1, TimelineKind.REVIEW)[0].message == "P1: post-incident review required, owner carol, due 2026-05-06 10:00 UTC"
-    assert (FakeWorkflows.execution_id(machines.SLA, f"{p1}-sla-0-response-at-risk"), "resolved") in world.workflows.stops
+    assert (
+        entries(world, p1, TimelineKind.REVIEW)[0].message
+        == "P1: post-incident review required, owner carol, due 2026-05-06 10:00 UTC"
+    )
+    assert (
+        FakeWorkflows.execution_id(machines.SLA, f"{p1}-sla-0-response-at-risk"),
+        "resolved",
+    ) in world.workflows.stops
 
 
 def test_review_owner_of_a_p2_is_whoever_acknowledged(world, p2):
@@ -691,7 +764,10 @@ def test_review_reminders_then_completion(world, p1):
 
     assert (done.review.completed_by, done.review.summary) == ("carol", "Connection pool too small; raised it")
     assert (done.review.execution_arn, "review done") in world.workflows.stops
-    assert entries(world, p1, TimelineKind.REVIEW)[-1].message == "Post-incident review done: Connection pool too small; raised it"
+    assert (
+        entries(world, p1, TimelineKind.REVIEW)[-1].message
+        == "Post-incident review done: Connection pool too small; raised it"
+    )
     assert world.service.reminder_due(reminder(p1, "review", 3, "r3")) == []
     assert world.workflows.outcomes("r3") == ["done"]
     with pytest.raises(InvalidTransition, match="the review is already done"):
@@ -714,7 +790,8 @@ def test_review_reminders_stop_at_the_cap_and_the_timeline_says_so(world, p1):
     assert world.workflows.outcomes("r7") == ["done"]
     assert entries(world, p1, TimelineKind.REVIEW)[-1].message == (
         "No more post-incident review reminders: round 7 of 7 was the last (6 reminder(s) sent and the review is not done; "
-        "rules.yaml process.review_reminder_max_rounds)")
+        "rules.yaml process.review_reminder_max_rounds)"
+    )
     assert world.service.reminder_due(reminder(p1, "review", 8, "r8", max_rounds=7)) == []
     assert world.workflows.outcomes("r8") == ["done"]
 
@@ -722,7 +799,9 @@ def test_review_reminders_stop_at_the_cap_and_the_timeline_says_so(world, p1):
 def test_the_review_reminders_cap_is_configurable(shipped_config):
     """rules.yaml process.review_reminder_max_rounds is what a review's run is started with."""
     process = shipped_config.rules.process.model_copy(update={"review_reminder_max_rounds": 3})
-    world = build_world(shipped_config.model_copy(update={"rules": shipped_config.rules.model_copy(update={"process": process})}))
+    world = build_world(
+        shipped_config.model_copy(update={"rules": shipped_config.rules.model_copy(update={"process": process})})
+    )
     incident = world.service.report(IncidentCreate(title="Primary database deadlock", reporter="erin"))
     world.service.classify(incident.incident_id)
     world.service.resolve(incident.incident_id, by="alice", notes="fixed")
@@ -809,16 +888,28 @@ def test_reopen_answers_the_window_restarts_escalation_and_resumes_the_sla(world
     reopened = world.service.reopen("INC-1", by="erin", reason="checkout still failing")
 
     assert world.workflows.outcomes("c1") == ["reopened"]
-    assert (reopened.status, reopened.reopened_count, reopened.resolved_at, reopened.resolved_by) == (Status.TRIGGERED, 1, None, None)
+    assert (reopened.status, reopened.reopened_count, reopened.resolved_at, reopened.resolved_by) == (
+        Status.TRIGGERED,
+        1,
+        None,
+        None,
+    )
     assert world.workflows.names(machines.ESCALATION) == [p1, f"{p1}-2"]
-    assert (reopened.escalation.runs, reopened.escalation.execution_arn) == (2, FakeWorkflows.execution_id(machines.ESCALATION, f"{p1}-2"))
+    assert (reopened.escalation.runs, reopened.escalation.execution_arn) == (
+        2,
+        FakeWorkflows.execution_id(machines.ESCALATION, f"{p1}-2"),
+    )
     assert reopened.sla.resolution.met_at is None
     assert reopened.sla.resolution.due_at == datetime.fromisoformat("2026-05-01T14:30:00+00:00")
     assert (reopened.sla.generation, reopened.sla.paused_since) == (1, None)
     # (update rounds are due again from the reopening: the first at 12:00, before the resolution target at risk)
     assert world.workflows.started(machines.SLA)[-1].name == f"{p1}-sla-1-updates-1"
     assert world.workflows.started(machines.SLA)[-1].payload["at"] == "2026-05-01T12:00:00Z"
-    assert (reopened.updates.started_at, reopened.updates.rounds, reopened.updates.overdue_rounds) == (world.clock(), 0, 0)
+    assert (reopened.updates.started_at, reopened.updates.rounds, reopened.updates.overdue_rounds) == (
+        world.clock(),
+        0,
+        0,
+    )
     (entry,) = entries(world, p1, TimelineKind.REOPENED)
     assert (entry.actor, entry.message) == ("erin", "Reopened by erin: checkout still failing")
     assert world.events.types()[-1] == "incident.reopened"

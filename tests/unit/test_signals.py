@@ -43,7 +43,9 @@ def with_process(config: FirebellConfig, **process: Any) -> FirebellConfig:
     """The shipped config with some rules.process values changed (validated as YAML would be)."""
     rules = config.rules.model_dump(mode="json")
     rules["process"].update(process)
-    return FirebellConfig.model_validate({"directory": config.directory.model_dump(mode="json", exclude_none=True), "rules": rules})
+    return FirebellConfig.model_validate(
+        {"directory": config.directory.model_dump(mode="json", exclude_none=True), "rules": rules}
+    )
 
 
 def occurrence_entries(world: World, incident_id: str):
@@ -119,7 +121,11 @@ def test_storm_of_identical_triggers_is_one_incident_counting_every_one(shipped_
     assert sorted(outcome.value for outcome, _ in results) == ["deduplicated"] * (storm - 1) + ["opened"]
     assert {incident_id for _, incident_id in results} == {incident.incident_id}
     assert world.events.types() == ["incident.opened", "incident.classified"]
-    assert (pointer(world).occurrences, pointer(world).created, pointer(world).incident_id) == (storm, True, incident.incident_id)
+    assert (pointer(world).occurrences, pointer(world).created, pointer(world).incident_id) == (
+        storm,
+        True,
+        incident.incident_id,
+    )
     shown = world.service.read(world.service.get(incident.incident_id))
     assert (shown.reference, shown.occurrences) == ("INC-1", storm)
     assert len(occurrence_entries(world, incident.incident_id)) <= 1
@@ -183,7 +189,11 @@ def test_occurrence_log_minutes_comes_from_the_rules(shipped_config):
         world.clock.advance(seconds=30)
         world.service.handle_signal(signal())
 
-    assert [e.at.strftime("%H:%M:%S") for e in occurrence_entries(world, incident_id)] == ["10:00:30", "10:01:30", "10:02:30"]
+    assert [e.at.strftime("%H:%M:%S") for e in occurrence_entries(world, incident_id)] == [
+        "10:00:30",
+        "10:01:30",
+        "10:02:30",
+    ]
 
 
 def test_read_shows_the_exact_count_and_last_seen(world):
@@ -223,7 +233,11 @@ def test_a_duplicate_costs_exactly_one_store_write_and_no_read(world):
 
     assert world.store.writes() == 25
     # (nothing but the opening announced, started or paged anything)
-    assert world.events.types() == events and len(world.workflows.starts) == starts and world.messenger.recipients() == paged
+    assert (
+        world.events.types() == events
+        and len(world.workflows.starts) == starts
+        and world.messenger.recipients() == paged
+    )
 
 
 def test_a_duplicate_due_a_timeline_line_costs_two_writes(world):
@@ -273,7 +287,9 @@ def closed_with_its_pointer_left_resolved(world: World) -> str:
     return incident_id
 
 
-@pytest.mark.parametrize("after", [timedelta(seconds=1), timedelta(minutes=30, seconds=1), timedelta(minutes=59, seconds=59)])
+@pytest.mark.parametrize(
+    "after", [timedelta(seconds=1), timedelta(minutes=30, seconds=1), timedelta(minutes=59, seconds=59)]
+)
 def test_trigger_while_the_incident_is_resolved_reopens(world, after):
     """Given INC-1 resolved at 10:00, its confirmation window (60 minutes) open, when it triggers again at any
     time before the window closes it, then INC-1 is reopened, escalates again, and the pointer is no longer
@@ -286,7 +302,10 @@ def test_trigger_while_the_incident_is_resolved_reopens(world, after):
     reopened = world.service.get(incident_id)
     assert (reopened.status, reopened.reopened_count) == (Status.TRIGGERED, 1)
     (entry,) = [e for e in world.store.timeline(incident_id) if e.kind is TimelineKind.REOPENED]
-    assert entry.message == f"Reopened by pagerduty: Disk 95% full on web-1 fired again {after.total_seconds():.0f}s after it recovered"
+    assert (
+        entry.message
+        == f"Reopened by pagerduty: Disk 95% full on web-1 fired again {after.total_seconds():.0f}s after it recovered"
+    )
     assert world.workflows.names(machines.ESCALATION) == [incident_id, f"{incident_id}-2"]
     assert (pointer(world).incident_id, pointer(world).resolved_at) == (incident_id, None)
     assert len(world.store.all_incidents()) == 1
@@ -307,7 +326,12 @@ def test_trigger_after_the_window_closed_the_incident_opens_a_new_one(world):
     assert world.service.get(first).status is Status.CLOSED
     state = pointer(world)
     assert (state.incident_id, state.occurrences, state.created, state.resolved_at, state.first_seen) == (
-        second, 1, True, None, world.clock())
+        second,
+        1,
+        True,
+        None,
+        world.clock(),
+    )
     assert world.service.handle_signal(signal("resolve")) == (AlarmOutcome.RESOLVED, second)
 
 
@@ -429,7 +453,10 @@ def test_acknowledge_action_acknowledges_as_the_source(world):
     world.service.classify(incident_id)
     world.service.page(page_request(incident_id, 1, ["alice"], token="token-1"))
 
-    assert world.service.handle_signal(signal("acknowledge", actor="pagerduty:bob")) == (AlarmOutcome.ACKNOWLEDGED, incident_id)
+    assert world.service.handle_signal(signal("acknowledge", actor="pagerduty:bob")) == (
+        AlarmOutcome.ACKNOWLEDGED,
+        incident_id,
+    )
 
     acknowledged = world.service.get(incident_id)
     assert (acknowledged.status, acknowledged.acknowledged_by) == (Status.ACKNOWLEDGED, "pagerduty:bob")
@@ -467,7 +494,10 @@ def test_record_action_is_a_timeline_line_only(world):
     _, incident_id = world.service.handle_signal(signal())
     writes, events, paged = world.store.writes(), world.events.types(), world.messenger.recipients()
 
-    assert world.service.handle_signal(signal("record", details="inode usage 80%")) == (AlarmOutcome.RECORDED, incident_id)
+    assert world.service.handle_signal(signal("record", details="inode usage 80%")) == (
+        AlarmOutcome.RECORDED,
+        incident_id,
+    )
     assert world.service.handle_signal(signal("record")) == (AlarmOutcome.RECORDED, incident_id)
 
     lines = [e for e in world.store.timeline(incident_id) if e.kind is TimelineKind.ALARM_STATE]
@@ -504,7 +534,11 @@ def test_trigger_carries_what_the_source_said(world):
 
     incident = world.service.get(incident_id)
     assert (incident.source, incident.reporter, incident.title, incident.description) == (
-        Source.PAGERDUTY, "pagerduty", "Disk 95% full on web-1", "df says 95%")
+        Source.PAGERDUTY,
+        "pagerduty",
+        "Disk 95% full on web-1",
+        "df says 95%",
+    )
     assert (incident.service, incident.impact, incident.urgency, incident.dedup_key) == ("checkout", "high", "low", KEY)
     assert incident.labels == {"host": "web-1", "severity": "warning"}
     assert incident.custom_details == {"free_gb": 2.5, "mounts": ["/", "/var"]}
@@ -518,11 +552,15 @@ def test_keys_of_different_sources_never_meet(world):
     """Given the same alert name from PagerDuty, Alertmanager and CloudWatch (keys namespaced by source), then
     each is its own incident, and resolving one leaves the others open."""
     _, pd = world.service.handle_signal(signal(key="pagerduty:checkout:web-1"))
-    _, am = world.service.handle_signal(signal(key="alertmanager:3f2a9c", source=Source.ALERTMANAGER, actor="alertmanager"))
+    _, am = world.service.handle_signal(
+        signal(key="alertmanager:3f2a9c", source=Source.ALERTMANAGER, actor="alertmanager")
+    )
     _, cw = world.service.handle_alarm(alarm("ALARM"))
 
     assert len({pd, am, cw}) == 3
-    world.service.handle_signal(signal("resolve", key="alertmanager:3f2a9c", source=Source.ALERTMANAGER, actor="alertmanager"))
+    world.service.handle_signal(
+        signal("resolve", key="alertmanager:3f2a9c", source=Source.ALERTMANAGER, actor="alertmanager")
+    )
     assert [world.service.get(i).status for i in (pd, am, cw)] == [Status.TRIGGERED, Status.RESOLVED, Status.TRIGGERED]
     assert world.store.dedup_keys() == {"pagerduty:checkout:web-1": pd, "alertmanager:3f2a9c": am, ALARM_ARN: cw}
 
@@ -705,7 +743,9 @@ def acknowledged_alarm_incident(world: World) -> str:
     _, incident_id = world.service.handle_alarm(alarm("ALARM"), message_id="sns:first")
     world.service.classify(incident_id)
     execution = world.store.get(incident_id).escalation.execution_arn
-    world.service.page(page_request(incident_id, 1, ["alice"], token="page-1").model_copy(update={"execution": execution}))
+    world.service.page(
+        page_request(incident_id, 1, ["alice"], token="page-1").model_copy(update={"execution": execution})
+    )
     world.service.acknowledge(incident_id, by="alice")
     world.service.watch(watch_request(incident_id, "watch-1"))
     world.messenger.emails.clear()
@@ -741,7 +781,9 @@ def test_an_acknowledged_incidents_alert_back_after_a_long_silence_pages_again(w
     (entry,) = [e for e in world.store.timeline(incident_id) if e.kind is TimelineKind.RETRIGGERED]
     assert entry.message.endswith("fired again after 2h30m of silence while acknowledged by alice: paging again")
     execution = incident.escalation.execution_arn
-    paged = world.service.page(page_request(incident_id, 1, ["alice"], token="page-2").model_copy(update={"execution": execution}))
+    paged = world.service.page(
+        page_request(incident_id, 1, ["alice"], token="page-2").model_copy(update={"execution": execution})
+    )
     assert {(d.channel, d.person) for d in paged} == {("email", "alice"), ("sms", "alice")}
 
     world.service.handle_alarm(alarm("ALARM"), message_id="sns:back", redelivered=True)

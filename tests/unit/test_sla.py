@@ -25,9 +25,15 @@ def p1(shipped_config) -> SlaClock:
 
 def test_start_clock_sets_at_risk_and_due_moments(p1):
     assert (p1.response.target_minutes, p1.response.at_risk_at, p1.response.due_at) == (
-        15, OPENED + timedelta(minutes=11.25), OPENED + timedelta(minutes=15))
+        15,
+        OPENED + timedelta(minutes=11.25),
+        OPENED + timedelta(minutes=15),
+    )
     assert (p1.resolution.target_minutes, p1.resolution.at_risk_at, p1.resolution.due_at) == (
-        240, OPENED + timedelta(hours=3), OPENED + timedelta(hours=4))
+        240,
+        OPENED + timedelta(hours=3),
+        OPENED + timedelta(hours=4),
+    )
     assert (p1.paused_since, p1.paused_seconds, p1.generation, p1.execution_arn) == (None, 0, 0, None)
     assert p1.response.met_at is p1.response.breached_at is p1.response.at_risk_notified_at is None
 
@@ -67,7 +73,9 @@ def test_pause_then_resume_shifts_every_unmet_moment(p1):
 def test_resume_leaves_met_and_breached_timers_alone(p1):
     """Given response met and resolution breached, when paused and resumed, then neither moves."""
     met = sla.meet(p1, "response", OPENED + timedelta(minutes=3))
-    both = met.model_copy(update={"resolution": met.resolution.model_copy(update={"breached_at": OPENED + timedelta(hours=4)})})
+    both = met.model_copy(
+        update={"resolution": met.resolution.model_copy(update={"breached_at": OPENED + timedelta(hours=4)})}
+    )
 
     resumed = sla.resume(sla.pause(both, OPENED + timedelta(hours=5)), OPENED + timedelta(hours=6))
 
@@ -107,7 +115,14 @@ def test_meet_records_the_first_moment_only(p1):
 
 @pytest.mark.parametrize(
     ("minutes", "state", "left"),
-    [(0, "running", 900), (11, "running", 240), (11.25, "at_risk", 225), (14, "at_risk", 60), (15, "breached", 0), (20, "breached", -300)],
+    [
+        (0, "running", 900),
+        (11, "running", 240),
+        (11.25, "at_risk", 225),
+        (14, "at_risk", 60),
+        (15, "breached", 0),
+        (20, "breached", -300),
+    ],
 )
 def test_response_status_over_time(p1, minutes, state, left):
     """Given a running P1 response clock, then running until 75%, at risk until due, breached from due on."""
@@ -135,7 +150,9 @@ def test_status_of_a_clock_paused_after_its_breach_is_breached(p1):
 
 def test_status_breached_once_recorded_even_if_time_was_added(p1):
     """Given a breach recorded at 10:15, then it stays breached whatever the clock says after."""
-    breached = p1.model_copy(update={"response": p1.response.model_copy(update={"breached_at": OPENED + timedelta(minutes=15)})})
+    breached = p1.model_copy(
+        update={"response": p1.response.model_copy(update={"breached_at": OPENED + timedelta(minutes=15)})}
+    )
     assert breached.status(OPENED).response.state == "breached"
 
 
@@ -168,10 +185,17 @@ def test_the_next_moment_is_the_earliest_still_to_come(p1):
     """Given both clocks running, then the response at-risk moment comes first; once it was told, the response
     breach; once the response target is met, the resolution's (its at-risk first); none when both are done."""
     assert sla.next_moment(p1) == ("response", "at_risk", p1.response.at_risk_at)
-    told = p1.model_copy(update={"response": p1.response.model_copy(update={"at_risk_notified_at": p1.response.at_risk_at})})
+    told = p1.model_copy(
+        update={"response": p1.response.model_copy(update={"at_risk_notified_at": p1.response.at_risk_at})}
+    )
     assert sla.next_moment(told) == ("response", "breach", p1.response.due_at)
     met = sla.meet(told, "response", OPENED + timedelta(minutes=13))
     assert sla.next_moment(met) == ("resolution", "at_risk", p1.resolution.at_risk_at)
     assert sla.next_moment(sla.meet(met, "resolution", OPENED + timedelta(hours=1))) is None
     assert sla.wake_input("01HX", 4, "resolution", "at_risk", p1.resolution.at_risk_at) == {
-        "incident_id": "01HX", "generation": 4, "clock": "resolution", "moment": "at_risk", "at": "2026-05-01T13:00:00Z"}
+        "incident_id": "01HX",
+        "generation": 4,
+        "clock": "resolution",
+        "moment": "at_risk",
+        "at": "2026-05-01T13:00:00Z",
+    }

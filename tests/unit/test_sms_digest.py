@@ -25,10 +25,16 @@ def storm(world: World, count: int, minutes_apart: float = 1) -> list[str]:
     """`count` distinct low-priority incidents, each classified and its level 1 paging alice."""
     ids = []
     for n in range(count):
-        incident = world.service.report(IncidentCreate(title=f"Disk {n} full on web-{n}", reporter="erin", impact="low", urgency="low"))
+        incident = world.service.report(
+            IncidentCreate(title=f"Disk {n} full on web-{n}", reporter="erin", impact="low", urgency="low")
+        )
         world.service.classify(incident.incident_id)
         execution = world.store.get(incident.incident_id).escalation.execution_arn
-        world.service.page(page_request(incident.incident_id, 1, ["alice"], token=f"page-{n}").model_copy(update={"execution": execution}))
+        world.service.page(
+            page_request(incident.incident_id, 1, ["alice"], token=f"page-{n}").model_copy(
+                update={"execution": execution}
+            )
+        )
         ids.append(incident.incident_id)
         world.clock.advance(minutes=minutes_apart)
     return ids
@@ -41,7 +47,12 @@ def sms_to_alice(world: World) -> list:
 def digest_due(world: World) -> SmsDigestDue:
     (name,) = {s.name for s in world.workflows.started(machines.DIGEST)}
     payload = next(s.payload for s in world.workflows.started(machines.DIGEST) if s.name == name)
-    return SmsDigestDue(type=MessageType.SMS_DIGEST_DUE, person=payload["person"], window=payload["window"], digest_id=payload["digest_id"])
+    return SmsDigestDue(
+        type=MessageType.SMS_DIGEST_DUE,
+        person=payload["person"],
+        window=payload["window"],
+        digest_id=payload["digest_id"],
+    )
 
 
 def test_past_the_limit_sms_pages_are_held_and_go_out_as_one_digest(world):
@@ -57,7 +68,9 @@ def test_past_the_limit_sms_pages_are_held_and_go_out_as_one_digest(world):
     assert timer == (due.digest_id, "2026-05-01T11:00:00Z")
     for incident_id in ids[5:]:
         (held,) = [e for e in world.store.timeline(incident_id) if e.kind is TimelineKind.NOTIFICATION_HELD]
-        assert held.message.startswith(f"sms to alice <{ALICE_PHONE}> held for digest {due.digest_id}: 5 SMS to them in 60 min")
+        assert held.message.startswith(
+            f"sms to alice <{ALICE_PHONE}> held for digest {due.digest_id}: 5 SMS to them in 60 min"
+        )
         assert "the digest goes out at 11:00:00 UTC" in held.message
     assert not [e for i in ids[:5] for e in world.store.timeline(i) if e.kind is TimelineKind.NOTIFICATION_HELD]
 
@@ -74,9 +87,14 @@ def test_past_the_limit_sms_pages_are_held_and_go_out_as_one_digest(world):
     assert digest.text.startswith(f"firebell digest {due.digest_id}: 3 more page(s) after 5 SMS in 60 min")
     assert all(reference in digest.text for reference in references)
     for incident_id in ids[5:]:
-        sent = [e for e in world.store.timeline(incident_id) if e.kind is TimelineKind.NOTIFICATION_SENT and e.details.get("digest")]
+        sent = [
+            e
+            for e in world.store.timeline(incident_id)
+            if e.kind is TimelineKind.NOTIFICATION_SENT and e.details.get("digest")
+        ]
         assert [e.message for e in sent] == [
-            f"sms to alice <{ALICE_PHONE}> sent in digest {due.digest_id} at 11:00:00 UTC, one SMS for 3 held page(s) (level 1)"]
+            f"sms to alice <{ALICE_PHONE}> sent in digest {due.digest_id} at 11:00:00 UTC, one SMS for 3 held page(s) (level 1)"
+        ]
 
 
 def test_a_page_in_the_next_window_is_sent_again(world):
@@ -100,24 +118,44 @@ def digest_due_window(world: World) -> int:
 
 
 def test_without_the_rule_every_sms_page_is_sent(shipped_config):
-    config = shipped_config.model_copy(update={"directory": shipped_config.directory.model_copy(update={
-        "notifications": shipped_config.directory.notifications.model_copy(update={"sms_digest": None})})})
+    config = shipped_config.model_copy(
+        update={
+            "directory": shipped_config.directory.model_copy(
+                update={"notifications": shipped_config.directory.notifications.model_copy(update={"sms_digest": None})}
+            )
+        }
+    )
     world = build_world(config)
     storm(world, 8)
     assert len(sms_to_alice(world)) == 8 and world.workflows.started(machines.DIGEST) == []
 
 
 def test_a_long_digest_stays_one_sms():
-    held = [{"text": f"firebell INC-{n} P4 triggered: Disk {n} full on a host with a long name " * 2 + " Ack: https://x"} for n in range(40)]
+    held = [
+        {"text": f"firebell INC-{n} P4 triggered: Disk {n} full on a host with a long name " * 2 + " Ack: https://x"}
+        for n in range(40)
+    ]
     text = digest_text("sms-digest-alice-1", held, 5, 60)
     assert len(text) <= 1500 and text.endswith("more") and "Ack:" not in text
 
 
 @pytest.mark.parametrize("after", [1, 3])
 def test_the_limit_comes_from_the_config(shipped_config, after):
-    config = shipped_config.model_copy(update={"directory": shipped_config.directory.model_copy(update={
-        "notifications": shipped_config.directory.notifications.model_copy(update={
-            "sms_digest": shipped_config.directory.notifications.sms_digest.model_copy(update={"after": after})})})})
+    config = shipped_config.model_copy(
+        update={
+            "directory": shipped_config.directory.model_copy(
+                update={
+                    "notifications": shipped_config.directory.notifications.model_copy(
+                        update={
+                            "sms_digest": shipped_config.directory.notifications.sms_digest.model_copy(
+                                update={"after": after}
+                            )
+                        }
+                    )
+                }
+            )
+        }
+    )
     world = build_world(config)
     storm(world, 5, minutes_apart=0.5)
     assert len(sms_to_alice(world)) == after
@@ -136,4 +174,6 @@ def test_a_held_page_whose_incident_was_acknowledged_meanwhile_is_left_out_of_th
     assert digest.text.startswith(f"firebell digest {due.digest_id}: 1 more page(s)")
     assert reference_sent in digest.text and reference_left_out not in digest.text
     (skipped,) = [e for e in world.store.timeline(ids[5]) if e.kind is TimelineKind.PAGE_SKIPPED]
-    assert skipped.message == f"sms to alice held for digest {due.digest_id} not sent: incident is acknowledged (level 1)"
+    assert (
+        skipped.message == f"sms to alice held for digest {due.digest_id} not sent: incident is acknowledged (level 1)"
+    )

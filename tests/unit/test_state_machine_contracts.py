@@ -53,8 +53,17 @@ def sends(path: Path) -> list[Send]:
         assert "type" in body, f"{path.name} {name}: the message type must be a literal, not a path"
         waits = state["Resource"] == SEND_AND_WAIT
         result_path = state.get("ResultPath")
-        found.append(Send(path.name, name, body["type"], state["Parameters"]["QueueUrl"], waits,
-                          f"{result_path}.outcome" if waits and result_path else None, state.get("Next")))
+        found.append(
+            Send(
+                path.name,
+                name,
+                body["type"],
+                state["Parameters"]["QueueUrl"],
+                waits,
+                f"{result_path}.outcome" if waits and result_path else None,
+                state.get("Next"),
+            )
+        )
     return found
 
 
@@ -69,13 +78,22 @@ ALL_SENDS = [s for path in MACHINES for s in sends(path)]
 
 
 def test_the_machines_are_found():
-    assert {p.name.removesuffix(".asl.json") for p in MACHINES} >= {"escalation", "sla", "reminder", "resolution", "quiet", "maintenance"}
+    assert {p.name.removesuffix(".asl.json") for p in MACHINES} >= {
+        "escalation",
+        "sla",
+        "reminder",
+        "resolution",
+        "quiet",
+        "maintenance",
+    }
     assert ALL_SENDS
 
 
 @pytest.mark.parametrize("send", ALL_SENDS, ids=lambda s: f"{s.machine}:{s.state}")
 def test_every_message_type_sent_is_a_known_type_with_a_model(send: Send):
-    assert send.message_type in set(MessageType), f"{send.machine} {send.state} sends unknown type {send.message_type!r}"
+    assert send.message_type in set(MessageType), (
+        f"{send.machine} {send.state} sends unknown type {send.message_type!r}"
+    )
     assert MessageType(send.message_type) in MODEL_TYPES, f"no model in domain/models.py accepts {send.message_type!r}"
 
 
@@ -83,7 +101,12 @@ def test_every_message_type_sent_is_a_known_type_with_a_model(send: Send):
 def test_a_machine_waits_exactly_on_the_messages_that_get_an_answer(send: Send):
     assert (MessageType(send.message_type) in OUTCOMES_FOR) == send.waits, (
         f"{send.machine} {send.state}: {send.message_type!r} "
-        + ("waits for a task token but OUTCOMES_FOR gives it no answers" if send.waits else "is in OUTCOMES_FOR but nothing waits for it"))
+        + (
+            "waits for a task token but OUTCOMES_FOR gives it no answers"
+            if send.waits
+            else "is in OUTCOMES_FOR but nothing waits for it"
+        )
+    )
 
 
 @pytest.mark.parametrize("path", MACHINES, ids=lambda p: p.name)
@@ -99,18 +122,24 @@ def test_every_choice_on_an_outcome_tests_an_answer_the_waited_message_may_get(p
         # The Choice tests the answer to the wait just before it.
         (wait,) = [s for s in waits.values() if s.next_state == choice_name and s.outcome_path == variable]
         assert TaskOutcome(value) in OUTCOMES_FOR[MessageType(wait.message_type)], (
-            f"{path.name} {choice_name} expects {value!r} after {wait.message_type!r}, which never gets it")
+            f"{path.name} {choice_name} expects {value!r} after {wait.message_type!r}, which never gets it"
+        )
 
 
 def outcomes_named_by_choices() -> set[str]:
-    return {rule["StringEquals"] for path in MACHINES for _, rule, _ in choice_rules(path)
-            if rule.get("Variable", "").endswith(".outcome")}
+    return {
+        rule["StringEquals"]
+        for path in MACHINES
+        for _, rule, _ in choice_rules(path)
+        if rule.get("Variable", "").endswith(".outcome")
+    }
 
 
 # Accepted from runs started before their machine stopped sending them (a Standard run keeps its definition).
 NO_LONGER_SENT = {
     MessageType.ESCALATION_EXHAUSTED,  # now the escalation's last step: escalation.page without a level
-    MessageType.SLA_AT_RISK, MessageType.SLA_BREACHED,  # now sla.wake, which names its moment
+    MessageType.SLA_AT_RISK,
+    MessageType.SLA_BREACHED,  # now sla.wake, which names its moment
 }
 
 
@@ -137,16 +166,26 @@ def test_every_answer_a_machine_catches_is_one_the_waited_message_may_get_and_is
     states = {name: state for name, state, _ in walk(json.loads(path.read_text(encoding="utf-8"))["States"])}
     for name, error, _ in caught_answers(path):
         outcome = error.removeprefix("firebell.")
-        assert outcome in ROUTED_AS_ERRORS and answer_error(outcome) == error, f"{path.name} {name}: {error!r} is not sent as an error"
+        assert outcome in ROUTED_AS_ERRORS and answer_error(outcome) == error, (
+            f"{path.name} {name}: {error!r} is not sent as an error"
+        )
         assert TaskOutcome(outcome) in OUTCOMES_FOR[MessageType(waits[name].message_type)]
         # States.TaskFailed matches every error but States.Timeout: an answer must meet a retrier that never retries first.
-        first = next(r for r in states[name].get("Retry", []) if error in r["ErrorEquals"] or "States.TaskFailed" in r["ErrorEquals"] or "States.ALL" in r["ErrorEquals"])
-        assert error in first["ErrorEquals"] and first["MaxAttempts"] == 0, f"{path.name} {name} would retry (send again) on {error!r}"
+        first = next(
+            r
+            for r in states[name].get("Retry", [])
+            if error in r["ErrorEquals"] or "States.TaskFailed" in r["ErrorEquals"] or "States.ALL" in r["ErrorEquals"]
+        )
+        assert error in first["ErrorEquals"] and first["MaxAttempts"] == 0, (
+            f"{path.name} {name} would retry (send again) on {error!r}"
+        )
     for name, wait in waits.items():  # every answer sent as an error to a state that waits is caught by it
         from firebell.adapters.aws import ROUTED_AS_ERRORS as routed
 
         expected = {answer_error(o) for o in OUTCOMES_FOR[MessageType(wait.message_type)] if o in routed}
-        assert expected <= {e for n, e, _ in caught_answers(path) if n == name}, f"{path.name} {name} does not catch all of {expected}"
+        assert expected <= {e for n, e, _ in caught_answers(path) if n == name}, (
+            f"{path.name} {name} does not catch all of {expected}"
+        )
 
 
 def test_every_outcome_answers_a_message_some_machine_waits_on():
@@ -163,7 +202,12 @@ def test_every_outcome_a_machine_tells_apart_is_tested_and_the_rest_end_the_wait
     caught = {error.removeprefix("firebell.") for path in MACHINES for _, error, _ in caught_answers(path)}
     assert caught == ROUTED_AS_ERRORS
     assert not outcomes_named_by_choices() & caught
-    assert outcomes_named_by_choices() | caught == {TaskOutcome.ACKNOWLEDGED, TaskOutcome.ESCALATE, TaskOutcome.TOUCHED, TaskOutcome.WAIT}
+    assert outcomes_named_by_choices() | caught == {
+        TaskOutcome.ACKNOWLEDGED,
+        TaskOutcome.ESCALATE,
+        TaskOutcome.TOUCHED,
+        TaskOutcome.WAIT,
+    }
 
 
 def model_types() -> set[MessageType]:

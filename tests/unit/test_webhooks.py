@@ -28,12 +28,19 @@ def test_a_delivery_verifies_with_the_standard_webhooks_library_and_by_the_spec_
 
     headers = webhooks.headers(secret, msg_id, now, payload)
 
-    assert Webhook(secret).verify(payload, headers) == {"type": "incident.acknowledged", "timestamp": AT.isoformat(),
-                                                        "data": {"incident": {"reference": "INC-7", "status": "acknowledged"}}}
+    assert Webhook(secret).verify(payload, headers) == {
+        "type": "incident.acknowledged",
+        "timestamp": AT.isoformat(),
+        "data": {"incident": {"reference": "INC-7", "status": "acknowledged"}},
+    }
     # spec v1: base64(HMAC-SHA256(base64-decoded secret, "<id>.<timestamp>.<body>")), prefixed "v1,"
     key = base64.b64decode(secret.removeprefix("whsec_"))
-    expected = base64.b64encode(hmac.new(key, f"{msg_id}.{int(now.timestamp())}.{payload}".encode(), hashlib.sha256).digest()).decode()
-    assert headers["webhook-signature"] == f"v1,{expected}" and headers["webhook-timestamp"] == str(int(now.timestamp()))
+    expected = base64.b64encode(
+        hmac.new(key, f"{msg_id}.{int(now.timestamp())}.{payload}".encode(), hashlib.sha256).digest()
+    ).decode()
+    assert headers["webhook-signature"] == f"v1,{expected}" and headers["webhook-timestamp"] == str(
+        int(now.timestamp())
+    )
     with pytest.raises(WebhookVerificationError):  # another subscription's secret does not verify it
         Webhook(webhooks.subscription_secret(KEY, "other")).verify(payload, headers)
     with pytest.raises(WebhookVerificationError):  # nor does a body changed on the way
@@ -43,21 +50,49 @@ def test_a_delivery_verifies_with_the_standard_webhooks_library_and_by_the_spec_
 def test_one_event_to_one_subscription_keeps_its_id_across_attempts():
     first = webhooks.message_id(EventType.OPENED, "01ABC", AT, "a")
     assert first == webhooks.message_id(EventType.OPENED, "01ABC", AT, "a") and first.startswith("msg_")
-    assert len({first, webhooks.message_id(EventType.OPENED, "01ABC", AT, "b"), webhooks.message_id(EventType.RESOLVED, "01ABC", AT, "a"),
-                webhooks.message_id(EventType.OPENED, "01ABC", AT + timedelta(seconds=1), "a")}) == 4
+    assert (
+        len(
+            {
+                first,
+                webhooks.message_id(EventType.OPENED, "01ABC", AT, "b"),
+                webhooks.message_id(EventType.RESOLVED, "01ABC", AT, "a"),
+                webhooks.message_id(EventType.OPENED, "01ABC", AT + timedelta(seconds=1), "a"),
+            }
+        )
+        == 4
+    )
 
 
-@pytest.mark.parametrize("url", ["http://example.com/hook", "ftp://example.com/", "https://", "not a url", "http://10.0.0.1/x",
-                                 "https://exa mple.com/x", "https://example.com:99999/x", "https://localhost\n/x",
-                                 "https://user:pa55@hooks.example.com/x"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://example.com/hook",
+        "ftp://example.com/",
+        "https://",
+        "not a url",
+        "http://10.0.0.1/x",
+        "https://exa mple.com/x",
+        "https://example.com:99999/x",
+        "https://localhost\n/x",
+        "https://user:pa55@hooks.example.com/x",
+    ],
+)
 def test_a_subscription_needs_a_well_formed_https_url_without_credentials(url):
     with pytest.raises(ValidationError, match="url"):
         WebhookSubscription(id="x", url=url)
 
 
-@pytest.mark.parametrize(("url", "loopback_allowed"), [
-    ("https://127.0.0.1/x", False), ("https://169.254.169.254/latest/meta-data", False), ("https://10.0.0.1/", False),
-    ("https://[::1]/", False), ("https://192.168.1.5:8443/", True), ("https://localhost/", False)])
+@pytest.mark.parametrize(
+    ("url", "loopback_allowed"),
+    [
+        ("https://127.0.0.1/x", False),
+        ("https://169.254.169.254/latest/meta-data", False),
+        ("https://10.0.0.1/", False),
+        ("https://[::1]/", False),
+        ("https://192.168.1.5:8443/", True),
+        ("https://localhost/", False),
+    ],
+)
 def test_webhooks_never_reach_into_the_functions_own_network(url, loopback_allowed):
     from firebell.adapters.http import UrllibWebhookSender
     from firebell.domain.failures import is_permanent
@@ -70,17 +105,33 @@ def test_webhooks_never_reach_into_the_functions_own_network(url, loopback_allow
 
 def test_a_subscription_takes_the_events_teams_and_services_it_names():
     every = WebhookSubscription(id="all", url="https://hooks.example.com/firebell")
-    narrow = WebhookSubscription(id="n", url="http://127.0.0.1:9000/", events=[EventType.RESOLVED], teams=["payments"], services=["checkout"])
+    narrow = WebhookSubscription(
+        id="n", url="http://127.0.0.1:9000/", events=[EventType.RESOLVED], teams=["payments"], services=["checkout"]
+    )
     assert every.wants(EventType.OPENED, None, None)
     assert narrow.wants(EventType.RESOLVED, "payments", "checkout")
-    assert not narrow.wants(EventType.OPENED, "payments", "checkout") and not narrow.wants(EventType.RESOLVED, "platform", "checkout")
+    assert not narrow.wants(EventType.OPENED, "payments", "checkout") and not narrow.wants(
+        EventType.RESOLVED, "platform", "checkout"
+    )
     assert not narrow.wants(EventType.RESOLVED, "payments", None)
     assert not every.model_copy(update={"enabled": False}).wants(EventType.OPENED, None, None)
 
 
-@pytest.mark.parametrize(("status", "is_delivered", "is_gone"), [
-    (200, True, False), (204, True, False), (299, True, False), (301, False, False), (400, False, False), (404, False, False),
-    (429, False, False), (500, False, False), (None, False, False), (410, False, True)])
+@pytest.mark.parametrize(
+    ("status", "is_delivered", "is_gone"),
+    [
+        (200, True, False),
+        (204, True, False),
+        (299, True, False),
+        (301, False, False),
+        (400, False, False),
+        (404, False, False),
+        (429, False, False),
+        (500, False, False),
+        (None, False, False),
+        (410, False, True),
+    ],
+)
 def test_only_a_2xx_is_delivered_and_only_410_ends_the_attempts_early(status, is_delivered, is_gone):
     assert (webhooks.delivered(status), webhooks.gone(status)) == (is_delivered, is_gone)
 
@@ -131,15 +182,21 @@ def _event(world, kind: EventType):
     from firebell.domain.requests import IncidentCreate
 
     incident = world.service.report(IncidentCreate(title="Checkout errors", reporter="erin"))  # (no service)
-    return IncidentEvent(type=kind, incident_id=incident.incident_id, reference=incident.reference, occurred_at=incident.opened_at)
+    return IncidentEvent(
+        type=kind, incident_id=incident.incident_id, reference=incident.reference, occurred_at=incident.opened_at
+    )
 
 
 def test_an_event_goes_signed_to_each_subscription_that_wants_it_and_a_retry_only_to_those_missing_it(world):
     from firebell.domain.webhooks import WebhookUndelivered
 
     a, b = "https://a.example/hook", "https://b.example/hook"
-    hooks = [{"id": "a", "url": a}, {"id": "b", "url": b}, {"id": "resolved-only", "url": "https://c.example/", "events": ["incident.resolved"]},
-             {"id": "checkout", "url": "https://d.example/", "services": ["checkout"]}]
+    hooks = [
+        {"id": "a", "url": a},
+        {"id": "b", "url": b},
+        {"id": "resolved-only", "url": "https://c.example/", "events": ["incident.resolved"]},
+        {"id": "checkout", "url": "https://d.example/", "services": ["checkout"]},
+    ]
     deliveries, endpoints = _deliveries(world, hooks, {a: [200], b: [503, None, 204]})
     event = _event(world, EventType.OPENED)
 
@@ -156,7 +213,9 @@ def test_an_event_goes_signed_to_each_subscription_that_wants_it_and_a_retry_onl
     url, body, headers = endpoints.received[-1]
     # (signed at the fake clock's time, which the library's 5-minute tolerance would refuse: compared instead)
     signed_at = datetime.fromtimestamp(int(headers["webhook-timestamp"]), UTC)
-    assert headers["webhook-signature"] == Webhook(webhooks.subscription_secret(KEY, "b")).sign(headers["webhook-id"], signed_at, body)
+    assert headers["webhook-signature"] == Webhook(webhooks.subscription_secret(KEY, "b")).sign(
+        headers["webhook-id"], signed_at, body
+    )
     assert signed_at == world.clock() and json.loads(body)["data"]["incident"]["reference"] == event.reference
     assert len({h["webhook-id"] for u, _, h in endpoints.received if u == b}) == 1  # one id on every attempt
     assert '"task_token":"' not in body  # the incident as the API shows it: no secrets

@@ -34,8 +34,15 @@ from .retrying import persevering
 from .domain.errors import describe
 from .domain.failures import Retry, classify, is_transient
 
-__all__ = ["DeadLetterQueues", "QueueRecord", "describe", "process_queue_batch", "process_queue_batch_at_once",
-           "process_queue_records_at_once", "should_retry"]
+__all__ = [
+    "DeadLetterQueues",
+    "QueueRecord",
+    "describe",
+    "process_queue_batch",
+    "process_queue_batch_at_once",
+    "process_queue_records_at_once",
+    "should_retry",
+]
 
 logger = Logger(child=True)
 
@@ -113,7 +120,10 @@ def should_retry(record: QueueRecord, error: Exception, dead_letters: DeadLetter
             return True
         logger.warning("message dead-lettered", extra={"message_id": record.message_id, "reason": reason})
         return False
-    logger.info("message will be retried", extra={"message_id": record.message_id, "error": describe(error), "retry": str(retry)})
+    logger.info(
+        "message will be retried",
+        extra={"message_id": record.message_id, "error": describe(error), "retry": str(retry)},
+    )
     return True
 
 
@@ -123,14 +133,19 @@ def tries_in_place(context: LambdaContext) -> Callable[[Callable[[int], T]], T]:
     return lambda work: _tried(work, context, {})
 
 
-def tried_in_place(handle_record: Callable[[QueueRecord], object], context: LambdaContext) -> Callable[[QueueRecord], object]:
+def tried_in_place(
+    handle_record: Callable[[QueueRecord], object], context: LambdaContext
+) -> Callable[[QueueRecord], object]:
     """`handle_record`, tried again at once over transient errors while the invocation has time to spare.
 
     A further try sees the record as redelivered (its receive count one higher): an earlier try may have failed
     midway, which is what a handler asks the receive count (intake: finish a claim left without its incident).
     """
-    return lambda record: _tried(lambda attempt: handle_record(record if attempt == 0 else _tried_again(record, attempt)),
-                                 context, {"message_id": record.message_id})
+    return lambda record: _tried(
+        lambda attempt: handle_record(record if attempt == 0 else _tried_again(record, attempt)),
+        context,
+        {"message_id": record.message_id},
+    )
 
 
 def _tried(work: Callable[[int], T], context: LambdaContext, about: dict[str, Any]) -> T:
@@ -139,8 +154,12 @@ def _tried(work: Callable[[int], T], context: LambdaContext, about: dict[str, An
             return work(attempt)
         except Exception as error:
             out_of_tries = attempt == TRIES_IN_PLACE - 1
-            if (out_of_tries or not is_transient(error) or not getattr(error, "retry_in_place", True)
-                    or context.get_remaining_time_in_millis() < _TIME_KEPT_FOR_THE_REST_MS):
+            if (
+                out_of_tries
+                or not is_transient(error)
+                or not getattr(error, "retry_in_place", True)
+                or context.get_remaining_time_in_millis() < _TIME_KEPT_FOR_THE_REST_MS
+            ):
                 raise
             logger.info("tried again in place", extra={**about, "error": describe(error)})
             time.sleep(_BACKOFF_SECONDS * 2**attempt)
@@ -149,7 +168,12 @@ def _tried(work: Callable[[int], T], context: LambdaContext, about: dict[str, An
 
 def _tried_again(record: QueueRecord, attempt: int) -> QueueRecord:
     attributes = record.raw_event.get("attributes") or {}
-    return QueueRecord({**record.raw_event, "attributes": {**attributes, "ApproximateReceiveCount": str(record.receive_count + attempt)}})
+    return QueueRecord(
+        {
+            **record.raw_event,
+            "attributes": {**attributes, "ApproximateReceiveCount": str(record.receive_count + attempt)},
+        }
+    )
 
 
 def process_queue_batch(
@@ -171,14 +195,19 @@ def process_queue_batch(
     return {"batchItemFailures": failures}
 
 
-def process_queue_records_at_once(event: dict, context: LambdaContext, handle_record: Callable[[QueueRecord], object],
-                                  dead_letters: DeadLetterQueues) -> PartialBatchResponse:
+def process_queue_records_at_once(
+    event: dict, context: LambdaContext, handle_record: Callable[[QueueRecord], object], dead_letters: DeadLetterQueues
+) -> PartialBatchResponse:
     """process_queue_batch, each record at once as a batch of its own: one slow receiver (up to its timeout) holds up
     no other record, and the invocation lasts about as long as its slowest record (webhooks, chat)."""
     from .concurrency import run_at_once
 
-    answers = run_at_once([lambda record=record: process_queue_batch({"Records": [record]}, context, handle_record, dead_letters)
-                           for record in event.get("Records") or []])
+    answers = run_at_once(
+        [
+            lambda record=record: process_queue_batch({"Records": [record]}, context, handle_record, dead_letters)
+            for record in event.get("Records") or []
+        ]
+    )
     failures: list[BatchItemFailure] = []
     for answer in answers:
         if isinstance(answer, Exception):
@@ -190,16 +219,20 @@ def process_queue_records_at_once(event: dict, context: LambdaContext, handle_re
 BatchHandler = Callable[[list[QueueRecord], Callable[[Callable[[int], Any]], Any]], Mapping[str, Exception]]
 
 
-def process_queue_batch_at_once(event: dict, context: LambdaContext, handle_batch: BatchHandler,
-                                dead_letters: DeadLetterQueues) -> PartialBatchResponse:
+def process_queue_batch_at_once(
+    event: dict, context: LambdaContext, handle_batch: BatchHandler, dead_letters: DeadLetterQueues
+) -> PartialBatchResponse:
     """For a handler that takes its batch whole (intake counts an alert's copies in one write):
     `handle_batch(records, tried)` does the work, running each unit of it through `tried` (the tries in place),
     and answers the error of each record that failed, by SQS message id. Those then go where failed records go
     (the DLQ with their reason, or back to the queue: should_retry); the others are done."""
     records = _records(event)
     failed = handle_batch(records, tries_in_place(context))
-    failures: list[BatchItemFailure] = [{"itemIdentifier": r.message_id} for r in records
-                                        if r.message_id in failed and should_retry(r, failed[r.message_id], dead_letters)]
+    failures: list[BatchItemFailure] = [
+        {"itemIdentifier": r.message_id}
+        for r in records
+        if r.message_id in failed and should_retry(r, failed[r.message_id], dead_letters)
+    ]
     return {"batchItemFailures": failures}
 
 

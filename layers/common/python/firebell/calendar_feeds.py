@@ -15,7 +15,9 @@ from .schedule_service import ScheduleService
 
 
 class CalendarFeeds:
-    def __init__(self, store: FeedSecrets, schedules: ScheduleService, config: Callable[[], FirebellConfig], clock: Clock) -> None:
+    def __init__(
+        self, store: FeedSecrets, schedules: ScheduleService, config: Callable[[], FirebellConfig], clock: Clock
+    ) -> None:
         self._store = store
         self._schedules = schedules
         self._config = config

@@ -49,8 +49,15 @@ def run_at_once(work: Sequence[Callable[[], T]]) -> list[T | Exception]:
             for _, leave in carried:
                 leave()
 
-    threads = [threading.Thread(target=contextvars.copy_context().run, args=(in_worker, position), name=f"firebell-at-once-{position}",
-                                daemon=True) for position in range(1, len(work))]
+    threads = [
+        threading.Thread(
+            target=contextvars.copy_context().run,
+            args=(in_worker, position),
+            name=f"firebell-at-once-{position}",
+            daemon=True,
+        )
+        for position in range(1, len(work))
+    ]
     for thread in threads:
         thread.start()
     if work:

@@ -52,7 +52,9 @@ def write_parsed(path: Path) -> None:
     except ValidationError:
         validated = None
     if validated is not None:
-        _shipped(path, VALIDATED_SUFFIX).write_bytes(pickle.dumps((digest, validated), protocol=pickle.HIGHEST_PROTOCOL))
+        _shipped(path, VALIDATED_SUFFIX).write_bytes(
+            pickle.dumps((digest, validated), protocol=pickle.HIGHEST_PROTOCOL)
+        )
     else:
         _shipped(path, VALIDATED_SUFFIX).unlink(missing_ok=True)
 

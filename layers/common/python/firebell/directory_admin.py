@@ -78,8 +78,13 @@ class EntryView:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "kind": self.kind, "id": self.id, "source": self.source, "in_file": self.in_file, "version": self.version,
-            "updated_at": self.updated_at.isoformat() if self.updated_at else None, "updated_by": self.updated_by,
+            "kind": self.kind,
+            "id": self.id,
+            "source": self.source,
+            "in_file": self.in_file,
+            "version": self.version,
+            "updated_at": self.updated_at.isoformat() if self.updated_at else None,
+            "updated_by": self.updated_by,
             "entry": dump(self.entry),
         }
 
@@ -115,8 +120,13 @@ def _model(kind: str, entry_id: str, merged: MergedDirectory) -> BaseModel:
 
 
 def _in_directory_terms(error: InvalidDirectory) -> InvalidDirectory:
-    return InvalidDirectory(str(error), [FieldProblem("directory." + p.field if not p.field.startswith("(") else p.field, p.problem)
-                                         for p in error.problems])
+    return InvalidDirectory(
+        str(error),
+        [
+            FieldProblem("directory." + p.field if not p.field.startswith("(") else p.field, p.problem)
+            for p in error.problems
+        ],
+    )
 
 
 class DirectoryAdmin:
@@ -174,18 +184,26 @@ class DirectoryAdmin:
             raise EntryNotFound(kind, entry_id)
         return self._view(kind, entry_id, merged, state, base)
 
-    def _view(self, kind: str, entry_id: str, merged: MergedDirectory, state: OverlayState, base: Directory) -> EntryView:
+    def _view(
+        self, kind: str, entry_id: str, merged: MergedDirectory, state: OverlayState, base: Directory
+    ) -> EntryView:
         stored = state.entries.get((kind, entry_id))
         return EntryView(
-            kind=kind, id=entry_id, entry=_model(kind, entry_id, merged), source=merged.sources[kind][entry_id],
+            kind=kind,
+            id=entry_id,
+            entry=_model(kind, entry_id, merged),
+            source=merged.sources[kind][entry_id],
             in_file=any(e.id == entry_id for e in getattr(base, kind)),
             version=stored.version if stored else 0,
-            updated_at=stored.updated_at if stored else None, updated_by=stored.updated_by if stored else None,
+            updated_at=stored.updated_at if stored else None,
+            updated_by=stored.updated_by if stored else None,
         )
 
     # --- changing ------------------------------------------------------------------------------
 
-    def put(self, kind: str, entry_id: str, body: Any, *, if_match: int | None = None, by: str | None = None) -> tuple[EntryView, bool]:
+    def put(
+        self, kind: str, entry_id: str, body: Any, *, if_match: int | None = None, by: str | None = None
+    ) -> tuple[EntryView, bool]:
         """Create or replace an entry; returns it and whether it is new."""
         kind = canonical_kind(kind)
         entry = validate_entry(kind, entry_id, body)
@@ -282,7 +300,9 @@ class DirectoryAdmin:
     def _check_version(self, kind: str, entry_id: str, stored: OverlayEntry | None, if_match: int | None) -> None:
         current = stored.version if stored else 0
         if if_match is not None and if_match != current:
-            raise VersionMismatch(f"{kind} {entry_id!r} is at version {current}, not {if_match}: read it again and reapply your change")
+            raise VersionMismatch(
+                f"{kind} {entry_id!r} is at version {current}, not {if_match}: read it again and reapply your change"
+            )
 
     def _change(
         self,
@@ -306,8 +326,13 @@ class DirectoryAdmin:
             current = _model(kind, entry_id, merged) if merged.entry(kind, entry_id) is not None else None
             updated = change(current)
             entry = OverlayEntry(
-                kind=kind, id=entry_id, document=dump(updated) if updated is not None else {}, deleted=updated is None,
-                version=stored.version if stored else 0, updated_at=self._clock(), updated_by=by,
+                kind=kind,
+                id=entry_id,
+                document=dump(updated) if updated is not None else {},
+                deleted=updated is None,
+                version=stored.version if stored else 0,
+                updated_at=self._clock(),
+                updated_by=by,
             )
             entries = {**state.entries, (kind, entry_id): entry}
             after = merge(base, entries.values())
@@ -322,23 +347,27 @@ class DirectoryAdmin:
             self._on_change()
             if updated is None:
                 return None, current is not None
-            view = self._view(kind, entry_id, after, OverlayState(state.revision + 1, {**entries, (kind, entry_id): saved}), base)
+            view = self._view(
+                kind, entry_id, after, OverlayState(state.revision + 1, {**entries, (kind, entry_id): saved}), base
+            )
             return view, current is not None
         raise DirectoryBusy("other directory changes kept landing first; try again")
 
     @staticmethod
-    def _in_request_terms(error: InvalidDirectory, kind: str, entry_id: str, merged: MergedDirectory, appended: str | None) -> InvalidDirectory:
+    def _in_request_terms(
+        error: InvalidDirectory, kind: str, entry_id: str, merged: MergedDirectory, appended: str | None
+    ) -> InvalidDirectory:
         """Problems inside the entry being written name the request body; the rest name the directory."""
         own = f"{kind}[{entry_id!r}]"
         problems = []
         for p in error.problems:
             if p.field == own or p.field.startswith((own + ".", own + "[")):
-                rest = p.field[len(own):]
+                rest = p.field[len(own) :]
                 if appended:
                     # POST …/overrides sent one item: `overrides[3].person` is the body's `person`.
                     items = (merged.entry(kind, entry_id) or {}).get(appended, [])
                     last = f".{appended}[{len(items) - 1}]"
-                    rest = rest[len(last):] if rest.startswith(last) else None
+                    rest = rest[len(last) :] if rest.startswith(last) else None
                 if rest is not None:
                     problems.append(FieldProblem("body" + rest, p.problem))
                     continue
@@ -358,7 +387,9 @@ class TtlCache(Generic[T]):
     a DynamoDB hiccup must not stop paging with the directory it had a few seconds ago.
     """
 
-    def __init__(self, load: Callable[[], T], ttl_seconds: float, monotonic: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, load: Callable[[], T], ttl_seconds: float, monotonic: Callable[[], float] = time.monotonic
+    ) -> None:
         self._load = load
         self._ttl = ttl_seconds
         self._monotonic = monotonic
@@ -376,7 +407,9 @@ class TtlCache(Generic[T]):
             except Exception:
                 if self._value is None:
                     raise
-                logger.exception("reloading the directory failed; using the one loaded %.0f s ago", now - self._value[0])
+                logger.exception(
+                    "reloading the directory failed; using the one loaded %.0f s ago", now - self._value[0]
+                )
                 self._value = (now, self._value[1])  # try again after another ttl, not on every call
                 self._stale = False
                 return self._value[1]

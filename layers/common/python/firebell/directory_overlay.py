@@ -183,12 +183,19 @@ def validate_entry(kind: str, entry_id: str, body: Any) -> BaseModel:
     """One entry as the admin API receives it; problems name request fields (`body.phone`, `path.id`)."""
     kind = canonical_kind(kind)
     if not ID_PATTERN.match(entry_id):
-        raise InvalidEntry(f"invalid {kind} id", [FieldProblem("path.id", f"an id is 1-128 letters, digits and . _ @ + - (got {entry_id!r})")])
+        raise InvalidEntry(
+            f"invalid {kind} id",
+            [FieldProblem("path.id", f"an id is 1-128 letters, digits and . _ @ + - (got {entry_id!r})")],
+        )
     if not isinstance(body, dict):
-        raise InvalidEntry("the body must be a JSON object", [FieldProblem("body", f"expected a JSON object with the {kind} entry")])
+        raise InvalidEntry(
+            "the body must be a JSON object", [FieldProblem("body", f"expected a JSON object with the {kind} entry")]
+        )
     if "id" in body and body["id"] != entry_id:
-        raise InvalidEntry("the id in the body differs from the one in the path",
-                           [FieldProblem("body.id", f"must equal the id in the path ({entry_id!r}); got {body['id']!r}")])
+        raise InvalidEntry(
+            "the id in the body differs from the one in the path",
+            [FieldProblem("body.id", f"must equal the id in the path ({entry_id!r}); got {body['id']!r}")],
+        )
     return parse_entry(KINDS[kind], {**body, "id": entry_id})
 
 
@@ -204,5 +211,7 @@ def parse_entry(model: type[M], body: Any, prefix: str = "body") -> M:
         problems = field_problems(error, prefix=(prefix,))
         raise InvalidEntry("invalid request: " + ", ".join(p.field for p in problems), problems) from None
     if len(json.dumps(dump(parsed)).encode()) > MAX_DOCUMENT_BYTES:
-        raise InvalidEntry("entry too large", [FieldProblem(prefix, f"an entry is at most {MAX_DOCUMENT_BYTES // 1024} KiB as JSON")])
+        raise InvalidEntry(
+            "entry too large", [FieldProblem(prefix, f"an entry is at most {MAX_DOCUMENT_BYTES // 1024} KiB as JSON")]
+        )
     return parsed

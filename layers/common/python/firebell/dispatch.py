@@ -67,8 +67,15 @@ class Delivery:
 
 
 class Dispatcher:
-    def __init__(self, store: IncidentStore, events: EventPublisher, workflows: Workflows, messenger: Messenger, clock: Clock,
-                 lease: timedelta = LEASE) -> None:
+    def __init__(
+        self,
+        store: IncidentStore,
+        events: EventPublisher,
+        workflows: Workflows,
+        messenger: Messenger,
+        clock: Clock,
+        lease: timedelta = LEASE,
+    ) -> None:
         self._store = store
         self._events = events
         self._workflows = workflows
@@ -96,12 +103,18 @@ class Dispatcher:
         for position, effect in enumerate(in_order):
             is_earlier = position < len(earlier)
             try:
-                delivery = self._run(effect, in_turn=is_earlier, committed=None if is_earlier else committed,
-                                     done_together=None if is_earlier else done_together)
+                delivery = self._run(
+                    effect,
+                    in_turn=is_earlier,
+                    committed=None if is_earlier else committed,
+                    done_together=None if is_earlier else done_together,
+                )
             except Exception as error:
-                logger.warning("effect %s (%s) failed; left for the next dispatch", effect.effect_id, effect.kind, exc_info=True)
+                logger.warning(
+                    "effect %s (%s) failed; left for the next dispatch", effect.effect_id, effect.kind, exc_info=True
+                )
                 if committed is not None:  # (ours: this change's effects after this one, lanes included)
-                    self._hand_back(effects[max(0, position + 1 - len(earlier)):])
+                    self._hand_back(effects[max(0, position + 1 - len(earlier)) :])
                 self._mark_done(done_together)
                 raise EffectsPending(effect.incident_id, str(error)) from error
             if delivery:
@@ -112,8 +125,13 @@ class Dispatcher:
             raise EffectsPending(failure[0].incident_id, str(failure[1])) from failure[1]
         return deliveries
 
-    def _run_lanes(self, lanes: list[list[Effect]], committed: Committed, done_together: list[tuple[Effect, str]],
-                   deliveries: list[Delivery]) -> tuple[Effect, Exception] | None:
+    def _run_lanes(
+        self,
+        lanes: list[list[Effect]],
+        committed: Committed,
+        done_together: list[tuple[Effect, str]],
+        deliveries: list[Delivery],
+    ) -> tuple[Effect, Exception] | None:
         """Each lane in order on a thread of its own (firebell/concurrency.py); a lane's first failure hands back the
         rest of that lane. The first failure, if any (by lane)."""
 
@@ -125,12 +143,18 @@ class Dispatcher:
                     try:
                         delivery = self._run(effect, committed=committed, done_together=done)
                     except Exception as error:
-                        logger.warning("effect %s (%s) failed; left for the next dispatch", effect.effect_id, effect.kind, exc_info=True)
-                        self._hand_back(lane[position + 1:])
+                        logger.warning(
+                            "effect %s (%s) failed; left for the next dispatch",
+                            effect.effect_id,
+                            effect.kind,
+                            exc_info=True,
+                        )
+                        self._hand_back(lane[position + 1 :])
                         raise _LaneStopped(effect, error, done, delivered) from error
                     if delivery:
                         delivered.append(delivery)
                 return done, delivered
+
             return run
 
         failure = None
@@ -153,7 +177,9 @@ class Dispatcher:
             persevering(lambda: self._store.complete_effects(done))
         except Exception:
             # Left claimed: once the lease runs out the relay carries them out again, which harms nobody.
-            logger.warning("effects %s stay claimed until their lease runs out", [e.effect_id for e, _ in done], exc_info=True)
+            logger.warning(
+                "effects %s stay claimed until their lease runs out", [e.effect_id for e, _ in done], exc_info=True
+            )
 
     def _hand_back(self, claimed: list[Effect]) -> None:
         """The commit claimed these for us and we stop before them: the relay may take them at once, not after the
@@ -169,7 +195,11 @@ class Dispatcher:
         `start` must not land after a later change's `stop` (two escalation runs at once). So the run effects of
         earlier changes still pending go first (see _run's `in_turn`)."""
         first = _commit_order(effects[0])
-        return [e for e in self._store.pending_effects(effects[0].incident_id) if e.kind in _RUN_LIFECYCLE and _commit_order(e) < first]
+        return [
+            e
+            for e in self._store.pending_effects(effects[0].incident_id)
+            if e.kind in _RUN_LIFECYCLE and _commit_order(e) < first
+        ]
 
     def dispatch_pending(self, incident_id: str) -> list[Delivery]:
         """Whatever an earlier attempt committed and did not finish (a redelivery, the stream's safety net)."""
@@ -178,7 +208,9 @@ class Dispatcher:
     def _claimed(self, effect: Effect, now: datetime, committed: Committed | None) -> bool:
         if committed is not None and now + self._lease / 2 < committed.claimed_until:
             return True  # the commit claimed it, with time to spare
-        return self._store.claim_effect(effect, now, now + self._lease, ours_until=committed.claimed_until if committed else None)
+        return self._store.claim_effect(
+            effect, now, now + self._lease, ours_until=committed.claimed_until if committed else None
+        )
 
     def _last_seen(self, effect: Effect, committed: Committed | None) -> tuple[Incident | None, datetime]:
         """The incident as last seen, for a guard: what we committed a moment ago, else a fresh read."""
@@ -187,8 +219,13 @@ class Dispatcher:
         incident = self._store.get(effect.incident_id)
         return incident, self._clock()
 
-    def _run(self, effect: Effect, in_turn: bool = False, committed: Committed | None = None,
-             done_together: list[tuple[Effect, str]] | None = None) -> Delivery | None:
+    def _run(
+        self,
+        effect: Effect,
+        in_turn: bool = False,
+        committed: Committed | None = None,
+        done_together: list[tuple[Effect, str]] | None = None,
+    ) -> Delivery | None:
         now = self._clock()
         if not self._claimed(effect, now, committed):
             if in_turn and self._store.effect_status(effect.incident_id, effect.effect_id) not in _FINISHED:
@@ -226,8 +263,12 @@ class Dispatcher:
                 raise
             # Slack refused for good (the app not installed, the member gone): said on the timeline, not tried again.
             p = effect.payload
-            failed = self._entry(effect, TimelineKind.NOTIFICATION_FAILED, f"slack to {p['person']} not sent: {refused} ({p['why']})",
-                                 {"effect": effect.effect_id, "person": p["person"], "channel": "slack"})
+            failed = self._entry(
+                effect,
+                TimelineKind.NOTIFICATION_FAILED,
+                f"slack to {p['person']} not sent: {refused} ({p['why']})",
+                {"effect": effect.effect_id, "person": p["person"], "channel": "slack"},
+            )
             persevering(lambda: self._store.complete_effect(effect, EffectStatus.SKIPPED, str(refused)[:200], [failed]))
             return None
         except Exception:
@@ -235,13 +276,27 @@ class Dispatcher:
             raise
         entries = [held] if held else digest_entries
         if delivery and "digest" not in effect.payload:
-            entries.append(self._entry(
-                effect, TimelineKind.NOTIFICATION_SENT, f"{delivery.channel} to {delivery.person} <{delivery.to}> ({effect.payload['why']})",
-                {"channel": delivery.channel, "to": delivery.to, "person": delivery.person, "message_id": delivery.message_id,
-                 "why": effect.payload["why"], "effect": effect.effect_id,
-                 # when the incident was last seen still wanting it (a page is only ever sent right after)
-                 **({"checked_at": checked_at.isoformat(), "checked_version": checked_version} if checked_at else {})},
-            ))
+            entries.append(
+                self._entry(
+                    effect,
+                    TimelineKind.NOTIFICATION_SENT,
+                    f"{delivery.channel} to {delivery.person} <{delivery.to}> ({effect.payload['why']})",
+                    {
+                        "channel": delivery.channel,
+                        "to": delivery.to,
+                        "person": delivery.person,
+                        "message_id": delivery.message_id,
+                        "why": effect.payload["why"],
+                        "effect": effect.effect_id,
+                        # when the incident was last seen still wanting it (a page is only ever sent right after)
+                        **(
+                            {"checked_at": checked_at.isoformat(), "checked_version": checked_version}
+                            if checked_at
+                            else {}
+                        ),
+                    },
+                )
+            )
         if done_together is not None and effect.kind in _REPEATABLE and not entries:
             done_together.append((effect, result))
             return delivery
@@ -259,17 +314,34 @@ class Dispatcher:
             return None
         digest = sms_digest.digest_id(p["person"], window)
         ends = sms_digest.window_end(window, limit["window_seconds"])
-        kept = {"effect_id": effect.effect_id, "incident_id": effect.incident_id, "text": p["text"], "why": p["why"], "held_at": now.isoformat(),
-                "guard": effect.guard.model_dump(mode="json") if effect.guard else None}
+        kept = {
+            "effect_id": effect.effect_id,
+            "incident_id": effect.incident_id,
+            "text": p["text"],
+            "why": p["why"],
+            "held_at": now.isoformat(),
+            "guard": effect.guard.model_dump(mode="json") if effect.guard else None,
+        }
         if not self._store.hold_sms(p["person"], window, effect.effect_id, kept, now):
             return None  # that window's digest went already: a page this late goes out by itself
-        self._workflows.start(machines.DIGEST, digest, {"person": p["person"], "window": window, "digest_id": digest,
-                                                        "window_ends_at": state_machine_time(ends)})
+        self._workflows.start(
+            machines.DIGEST,
+            digest,
+            {"person": p["person"], "window": window, "digest_id": digest, "window_ends_at": state_machine_time(ends)},
+        )
         return self._entry(
-            effect, TimelineKind.NOTIFICATION_HELD,
+            effect,
+            TimelineKind.NOTIFICATION_HELD,
             f"sms to {p['person']} <{p['to']}> held for digest {digest}: {limit['after']} SMS to them in {limit['per_minutes']:g} min "
             f"already; the digest goes out at {ends:%H:%M:%S} UTC ({p['why']})",
-            {"channel": "sms", "person": p["person"], "digest": digest, "window_ends_at": ends.isoformat(), "effect": effect.effect_id})
+            {
+                "channel": "sms",
+                "person": p["person"],
+                "digest": digest,
+                "window_ends_at": ends.isoformat(),
+                "effect": effect.effect_id,
+            },
+        )
 
     def _send_digest(self, effect: Effect) -> tuple[str, Delivery | None, list[TimelineEntry]]:
         """One SMS naming every page held in the window that is still wanted (a page's guard, checked as a page's
@@ -282,30 +354,62 @@ class Dispatcher:
             wanted = not item.get("guard") or Guard.model_validate(item["guard"]).holds(incident)
             (held if wanted else moot).append((item, incident.status if incident else "gone"))
         at = self._clock()
-        entries = [TimelineEntry(
-            incident_id=item["incident_id"], at=at, kind=TimelineKind.PAGE_SKIPPED, actor=SYSTEM,
-            message=f"sms to {p['person']} held for digest {digest['digest_id']} not sent: incident is {status} ({item['why']})",
-            details={"channel": "sms", "person": p["person"], "digest": digest["digest_id"], "effect": item["effect_id"]},
-        ) for item, status in moot]
+        entries = [
+            TimelineEntry(
+                incident_id=item["incident_id"],
+                at=at,
+                kind=TimelineKind.PAGE_SKIPPED,
+                actor=SYSTEM,
+                message=f"sms to {p['person']} held for digest {digest['digest_id']} not sent: incident is {status} ({item['why']})",
+                details={
+                    "channel": "sms",
+                    "person": p["person"],
+                    "digest": digest["digest_id"],
+                    "effect": item["effect_id"],
+                },
+            )
+            for item, status in moot
+        ]
         held = [item for item, _ in held]
         if not held:
             return "nothing held is still wanted", None, entries
-        message_id = self._messenger.send_sms(p["to"], sms_digest.digest_text(digest["digest_id"], held, digest["after"], digest["per_minutes"]))
-        entries += [TimelineEntry(
-            incident_id=item["incident_id"], at=at, kind=TimelineKind.NOTIFICATION_SENT, actor=SYSTEM,
-            message=f"sms to {p['person']} <{p['to']}> sent in digest {digest['digest_id']} at {at:%H:%M:%S} UTC, "
-                    f"one SMS for {len(held)} held page(s) ({item['why']})",
-            details={"channel": "sms", "to": p["to"], "person": p["person"], "message_id": message_id, "why": item["why"],
-                     "digest": digest["digest_id"], "effect": item["effect_id"]},
-        ) for item in held]
+        message_id = self._messenger.send_sms(
+            p["to"], sms_digest.digest_text(digest["digest_id"], held, digest["after"], digest["per_minutes"])
+        )
+        entries += [
+            TimelineEntry(
+                incident_id=item["incident_id"],
+                at=at,
+                kind=TimelineKind.NOTIFICATION_SENT,
+                actor=SYSTEM,
+                message=f"sms to {p['person']} <{p['to']}> sent in digest {digest['digest_id']} at {at:%H:%M:%S} UTC, "
+                f"one SMS for {len(held)} held page(s) ({item['why']})",
+                details={
+                    "channel": "sms",
+                    "to": p["to"],
+                    "person": p["person"],
+                    "message_id": message_id,
+                    "why": item["why"],
+                    "digest": digest["digest_id"],
+                    "effect": item["effect_id"],
+                },
+            )
+            for item in held
+        ]
         return message_id, Delivery("sms", p["to"], p["person"], message_id), entries
 
     def _skip(self, effect: Effect, status: str) -> None:
         entries = []
         if effect.kind in (EffectKind.EMAIL, EffectKind.SMS, EffectKind.CHAT):
             p = effect.payload
-            entries.append(self._entry(effect, TimelineKind.PAGE_SKIPPED, f"{effect.kind} to {p['person']} not sent: incident is {status} ({p['why']})",
-                                       {"effect": effect.effect_id, "person": p["person"], "channel": str(effect.kind)}))
+            entries.append(
+                self._entry(
+                    effect,
+                    TimelineKind.PAGE_SKIPPED,
+                    f"{effect.kind} to {p['person']} not sent: incident is {status} ({p['why']})",
+                    {"effect": effect.effect_id, "person": p["person"], "channel": str(effect.kind)},
+                )
+            )
         self._store.complete_effect(effect, EffectStatus.SKIPPED, f"incident {status}", entries)
 
     def _carry_out(self, effect: Effect) -> tuple[str, Delivery | None]:
@@ -334,7 +438,9 @@ class Dispatcher:
         raise AssertionError(f"unknown effect kind {effect.kind}")
 
     def _entry(self, effect: Effect, kind: TimelineKind, message: str, details: dict) -> TimelineEntry:
-        return TimelineEntry(incident_id=effect.incident_id, at=self._clock(), kind=kind, actor=SYSTEM, message=message, details=details)
+        return TimelineEntry(
+            incident_id=effect.incident_id, at=self._clock(), kind=kind, actor=SYSTEM, message=message, details=details
+        )
 
 
 class EffectsPending(Exception):
@@ -355,10 +461,16 @@ class OutboxRelay:
 
     # Whatever any use case committed: every kind of effect, on every machine (runs stopped: escalation, SLA, reminders;
     # tasks answered: the machines that wait for an answer).
-    NEEDS = Needs(effects=frozenset(EffectKind), starts=frozenset(machines.ALL), stops=frozenset({machines.ESCALATION, machines.SLA, machines.REMINDER}),
-                  answers=frozenset({machines.ESCALATION, machines.REMINDER, machines.RESOLUTION, machines.QUIET}))
+    NEEDS = Needs(
+        effects=frozenset(EffectKind),
+        starts=frozenset(machines.ALL),
+        stops=frozenset({machines.ESCALATION, machines.SLA, machines.REMINDER}),
+        answers=frozenset({machines.ESCALATION, machines.REMINDER, machines.RESOLUTION, machines.QUIET}),
+    )
 
-    def __init__(self, store: IncidentStore, dispatcher: Dispatcher, clock: Clock, grace: timedelta = timedelta(seconds=10)) -> None:
+    def __init__(
+        self, store: IncidentStore, dispatcher: Dispatcher, clock: Clock, grace: timedelta = timedelta(seconds=10)
+    ) -> None:
         self._store = store
         self._dispatcher = dispatcher
         self._clock = clock
@@ -379,7 +491,9 @@ class OutboxRelay:
 
 
 class _LaneStopped(Exception):
-    def __init__(self, effect: Effect, error: Exception, done: list[tuple[Effect, str]], delivered: list[Delivery]) -> None:
+    def __init__(
+        self, effect: Effect, error: Exception, done: list[tuple[Effect, str]], delivered: list[Delivery]
+    ) -> None:
         super().__init__(str(error))
         self.effect, self.error, self.done, self.delivered = effect, error, done, delivered
 

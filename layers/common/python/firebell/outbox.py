@@ -153,15 +153,24 @@ class Change:
     # timeline ---------------------------------------------------------------------------------------
 
     def log(self, kind: TimelineKind, actor: str, message: str, details: dict | None = None) -> TimelineEntry:
-        entry = TimelineEntry(incident_id=self.incident_id, at=self.now, kind=kind, actor=actor, message=message, details=details or {},
-                              version=1 if self.new else self.before.version + 1)
+        entry = TimelineEntry(
+            incident_id=self.incident_id,
+            at=self.now,
+            kind=kind,
+            actor=actor,
+            message=message,
+            details=details or {},
+            version=1 if self.new else self.before.version + 1,
+        )
         self.entries.append(entry)
         return entry
 
     # effects, in the order they must happen ----------------------------------------------------------
 
     def publish(self, event_type: EventType) -> None:
-        event = IncidentEvent(type=event_type, incident_id=self.incident_id, reference=self.incident.reference, occurred_at=self.now)
+        event = IncidentEvent(
+            type=event_type, incident_id=self.incident_id, reference=self.incident.reference, occurred_at=self.now
+        )
         self._effects.append((EffectKind.PUBLISH, event.model_dump(mode="json"), None))
 
     def start(self, machine: str, name: str, payload: dict[str, Any], guard: Guard | None = None) -> None:
@@ -173,12 +182,24 @@ class Change:
 
     def answer(self, task_token: str | None, outcome: TaskOutcome, **details: Any) -> None:
         if task_token:
-            self._effects.append((EffectKind.ANSWER, {"task_token": task_token, "outcome": outcome, "details": details}, None))
+            self._effects.append(
+                (EffectKind.ANSWER, {"task_token": task_token, "outcome": outcome, "details": details}, None)
+            )
 
-    def email(self, *, sender: str, to: str, person: str, subject: str, body: str, why: str, guard: Guard | None = None) -> None:
-        self._effects.append((EffectKind.EMAIL, {"sender": sender, "to": to, "person": person, "subject": subject, "body": body, "why": why}, guard))
+    def email(
+        self, *, sender: str, to: str, person: str, subject: str, body: str, why: str, guard: Guard | None = None
+    ) -> None:
+        self._effects.append(
+            (
+                EffectKind.EMAIL,
+                {"sender": sender, "to": to, "person": person, "subject": subject, "body": body, "why": why},
+                guard,
+            )
+        )
 
-    def sms(self, *, to: str, person: str, text: str, why: str, guard: Guard | None = None, limit: dict | None = None) -> None:
+    def sms(
+        self, *, to: str, person: str, text: str, why: str, guard: Guard | None = None, limit: dict | None = None
+    ) -> None:
         """`limit`: the person's SMS digest rule (domain/sms_digest.py): past it, the SMS is held for the digest."""
         payload = {"to": to, "person": person, "text": text, "why": why} | ({"limit": limit} if limit else {})
         self._effects.append((EffectKind.SMS, payload, guard))
@@ -191,8 +212,15 @@ class Change:
 
     @property
     def empty(self) -> bool:
-        return (self.incident == self.before and not self.new and not self.entries and not self._effects
-                and not self.dedup and not self.once and self.idempotency is None)
+        return (
+            self.incident == self.before
+            and not self.new
+            and not self.entries
+            and not self._effects
+            and not self.dedup
+            and not self.once
+            and self.idempotency is None
+        )
 
     def committed_state(self) -> Incident:
         """The incident as the transaction writes it: next version, stamped with this change's id."""
@@ -202,7 +230,13 @@ class Change:
     def effects(self, version: int) -> list[Effect]:
         """Effect ids derive from the committed version: a command that commits once has them once."""
         return [
-            Effect(effect_id=f"{self.incident_id}:{version}:{position:02d}", incident_id=self.incident_id, kind=kind, payload=payload, guard=guard)
+            Effect(
+                effect_id=f"{self.incident_id}:{version}:{position:02d}",
+                incident_id=self.incident_id,
+                kind=kind,
+                payload=payload,
+                guard=guard,
+            )
             for position, (kind, payload, guard) in enumerate(self._effects)
         ]
 

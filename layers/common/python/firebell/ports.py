@@ -92,25 +92,40 @@ class IncidentStore(Protocol):
         """State, timeline entries, pending effects and the change's side items in ONE transaction, conditioned on
         the version read; ConcurrentUpdate if someone committed first, OnceKeyUsed / IdempotencyKeyTaken."""
 
-    def record_signals(self, dedup_key: str, candidate_id: str, seen_at: datetime, message_ids: Sequence[str | None]) -> DedupState:
+    def record_signals(
+        self, dedup_key: str, candidate_id: str, seen_at: datetime, message_ids: Sequence[str | None]
+    ) -> DedupState:
         """ONE write: claim the key for `candidate_id` if nobody holds it, and count these occurrences, one per entry
         (a notification's id, counted once across redeliveries, or None); at most SIGNALS_PER_WRITE of them."""
 
-    def log_repeat(self, dedup_key: str, incident_id: str, logged_before: datetime | None, entry: TimelineEntry) -> bool:
+    def log_repeat(
+        self, dedup_key: str, incident_id: str, logged_before: datetime | None, entry: TimelineEntry
+    ) -> bool:
         """Take the storm's next timeline slot and write its line, together; False if another repeat took it."""
 
-    def replace_dedup(self, dedup_key: str, old_incident_id: str, candidate_id: str, seen_at: datetime, message_id: str | None = None,
-                      occurrences: int = 1) -> bool:
+    def replace_dedup(
+        self,
+        dedup_key: str,
+        old_incident_id: str,
+        candidate_id: str,
+        seen_at: datetime,
+        message_id: str | None = None,
+        occurrences: int = 1,
+    ) -> bool:
         """Point the key at a new incident (the old one resolved long ago), seen `occurrences` times so far; False if
         someone else did first."""
 
     def pending_effects(self, incident_id: str) -> list[Effect]: ...
 
-    def claim_effect(self, effect: Effect, now: datetime, lease_until: datetime, ours_until: datetime | None = None) -> bool:
+    def claim_effect(
+        self, effect: Effect, now: datetime, lease_until: datetime, ours_until: datetime | None = None
+    ) -> bool:
         """Take a pending effect (or one whose claimer's lease ran out, or, with `ours_until`, one its commit claimed
         for us until then: the lease is extended); False if another dispatcher has it or it is done."""
 
-    def complete_effect(self, effect: Effect, status: EffectStatus, result: str, entries: list[TimelineEntry] = ()) -> None: ...
+    def complete_effect(
+        self, effect: Effect, status: EffectStatus, result: str, entries: list[TimelineEntry] = ()
+    ) -> None: ...
 
     def complete_effects(self, done: list[tuple[Effect, str]]) -> None:
         """Several claimed effects done, with no timeline lines (each completed once, as above; not atomically: a

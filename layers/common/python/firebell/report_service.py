@@ -41,7 +41,14 @@ class ReportService:
         since, until = incident.opened_at - SIMILAR_WINDOW, self._clock()
         candidates = self._store.facts_between(since, until)  # (the same span whether they are closed yet or not)
         candidates += [facts_of(i, []) for i in self._all(Status.RESOLVED) if since <= i.opened_at < until]
-        return rank(f"{incident.title} {incident.description}", incident.alert, incident.service, candidates, limit, exclude=incident.incident_id)
+        return rank(
+            f"{incident.title} {incident.description}",
+            incident.alert,
+            incident.service,
+            candidates,
+            limit,
+            exclude=incident.incident_id,
+        )
 
     def facts(self, period: ReportFilter) -> list[IncidentFacts]:
         _check(period)
@@ -86,16 +93,29 @@ class ReportService:
 
 def _check(period: ReportFilter) -> None:
     problems = []
-    outside = [name for name, at in (("query.from", period.start), ("query.to", period.end))
-               if at.tzinfo is not None and not EARLIEST <= at <= LATEST]
+    outside = [
+        name
+        for name, at in (("query.from", period.start), ("query.to", period.end))
+        if at.tzinfo is not None and not EARLIEST <= at <= LATEST
+    ]
     if period.start.tzinfo is None or period.end.tzinfo is None:
-        problems.append(FieldProblem("query.from" if period.start.tzinfo is None else "query.to", "give a UTC offset, e.g. 2026-01-01T00:00:00Z"))
+        problems.append(
+            FieldProblem(
+                "query.from" if period.start.tzinfo is None else "query.to",
+                "give a UTC offset, e.g. 2026-01-01T00:00:00Z",
+            )
+        )
     elif outside:
         problems.append(FieldProblem(outside[0], f"must be between {EARLIEST:%Y} and {LATEST:%Y}"))
     elif period.end <= period.start:
         problems.append(FieldProblem("query.to", "must be after `from`"))
     elif period.end - period.start > MAX_PERIOD:
-        problems.append(FieldProblem("query.to", f"a report covers at most {MAX_PERIOD.days} days: `to` is "
-                                                 f"{(period.end - period.start).days} days after `from`"))
+        problems.append(
+            FieldProblem(
+                "query.to",
+                f"a report covers at most {MAX_PERIOD.days} days: `to` is "
+                f"{(period.end - period.start).days} days after `from`",
+            )
+        )
     if problems:
         raise InvalidRequest(problems=problems)

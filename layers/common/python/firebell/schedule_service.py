@@ -37,7 +37,11 @@ class ScheduleService:
         except ValueError as error:
             raise NobodyOnCall(f"at: {error}") from error
         person = self._config().directory.person(person_id)
-        return {"schedule": schedule.id, "at": when.isoformat(), "person": {"id": person_id, "name": person.name if person else None}}
+        return {
+            "schedule": schedule.id,
+            "at": when.isoformat(),
+            "person": {"id": person_id, "name": person.name if person else None},
+        }
 
     def on_call_everywhere(self, at: datetime | None) -> dict[str, Any]:
         """Who is on call on every schedule at one instant (a schedule nobody covers then says so)."""
@@ -52,8 +56,13 @@ class ScheduleService:
             except ValueError:
                 person_id = None
             person = directory.person(person_id) if person_id else None
-            answers.append({"schedule": schedule.id, "name": schedule.name,
-                            "person": {"id": person_id, "name": person.name if person else None} if person_id else None})
+            answers.append(
+                {
+                    "schedule": schedule.id,
+                    "name": schedule.name,
+                    "person": {"id": person_id, "name": person.name if person else None} if person_id else None,
+                }
+            )
         return {"at": when.isoformat(), "schedules": answers}
 
     def calendar(self, schedule_id: str, person: str | None, days: int) -> str:
@@ -64,8 +73,11 @@ class ScheduleService:
         """A person's shifts on every schedule from today on, in time order (what `firebell oncall mine` shows)."""
         found = []
         for schedule in self._config().directory.schedules:
-            found += [{"schedule": schedule.id, "start": s.start.isoformat(), "end": s.end.isoformat(), "source": s.source}
-                      for s in self._upcoming(schedule, days) if s.person == person and s.end > self._clock()]
+            found += [
+                {"schedule": schedule.id, "start": s.start.isoformat(), "end": s.end.isoformat(), "source": s.source}
+                for s in self._upcoming(schedule, days)
+                if s.person == person and s.end > self._clock()
+            ]
         return sorted(found, key=lambda shift: datetime.fromisoformat(shift["start"]))
 
     def upcoming_by_schedule(self, days: int) -> list[tuple[Schedule, list]]:

@@ -45,6 +45,7 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
+
 def utc_now() -> datetime:
     return datetime.now(UTC)
 
@@ -149,8 +150,16 @@ def mail_intake() -> MailIntake:
     settings = get_settings()
     if not settings.mail_bucket:
         raise RuntimeError("no mail bucket is configured (MAIL_BUCKET)")
-    return MailIntake(aws.S3MailBucket(settings.region), intake(), lifecycle(), incidents(), effective_config, utc_now,
-                      settings.mail_bucket, local_runtime=settings.local_runtime)
+    return MailIntake(
+        aws.S3MailBucket(settings.region),
+        intake(),
+        lifecycle(),
+        incidents(),
+        effective_config,
+        utc_now,
+        settings.mail_bucket,
+        local_runtime=settings.local_runtime,
+    )
 
 
 @per_function
@@ -241,7 +250,9 @@ def webhook_replay() -> WebhookReplay:
 
     settings = get_settings()
     if not (settings.webhooks_dlq_url and settings.webhooks_queue_url):
-        raise RuntimeError("the webhooks queue and its dead-letter queue are not configured (WEBHOOKS_QUEUE_URL, WEBHOOKS_DLQ_URL)")
+        raise RuntimeError(
+            "the webhooks queue and its dead-letter queue are not configured (WEBHOOKS_QUEUE_URL, WEBHOOKS_DLQ_URL)"
+        )
     return WebhookReplay(aws.SqsReplay(settings.webhooks_dlq_url, settings.webhooks_queue_url, settings.region))
 
 
@@ -337,8 +348,11 @@ def _shipped_config() -> FirebellConfig:
     settings = get_settings()
     config = cached_config(settings.config_dir)
     if not settings.local_runtime and config.directory.demo_keys_only():
-        logger.warning("every routing key in %s/firebell.yaml is a demo key, refused outside the local runtime: "
-                       "PagerDuty and Alertmanager senders need keys of your own (python -m firebell.keys new)", settings.config_dir)
+        logger.warning(
+            "every routing key in %s/firebell.yaml is a demo key, refused outside the local runtime: "
+            "PagerDuty and Alertmanager senders need keys of your own (python -m firebell.keys new)",
+            settings.config_dir,
+        )
     return config
 
 

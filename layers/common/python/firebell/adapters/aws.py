@@ -82,7 +82,9 @@ class StepFunctionsWorkflows:
         sfn = client("stepfunctions", self._region)
         # Execution names are unique per machine: a redelivered message cannot start a second one.
         try:
-            return sfn.start_execution(stateMachineArn=self._arns[machine], name=name, input=json.dumps(payload))["executionArn"]
+            return sfn.start_execution(stateMachineArn=self._arns[machine], name=name, input=json.dumps(payload))[
+                "executionArn"
+            ]
         except ClientError as error:
             if error.response["Error"]["Code"] != "ExecutionAlreadyExists":
                 raise
@@ -93,7 +95,9 @@ class StepFunctionsWorkflows:
             output = json.dumps({"outcome": outcome, **details})
             if outcome in ROUTED_AS_ERRORS:
                 # The escalation machine catches these straight into its next state (no Choice to pay for).
-                client("stepfunctions", self._region).send_task_failure(taskToken=task_token, error=answer_error(outcome), cause=output)
+                client("stepfunctions", self._region).send_task_failure(
+                    taskToken=task_token, error=answer_error(outcome), cause=output
+                )
             else:
                 client("stepfunctions", self._region).send_task_success(taskToken=task_token, output=output)
             return True
@@ -121,7 +125,9 @@ class SecretsManagerSecret:
 
     def __call__(self) -> bytes:
         if self._value is None:
-            self._value = client("secretsmanager", self._region).get_secret_value(SecretId=self._arn)["SecretString"].encode()
+            self._value = (
+                client("secretsmanager", self._region).get_secret_value(SecretId=self._arn)["SecretString"].encode()
+            )
         return self._value
 
 
@@ -192,7 +198,9 @@ class SqsRedriveDeadLetters:
         _, _, _, _, account, name = source_queue_arn.split(":")
         sqs = client("sqs", self._region)
         url = sqs.get_queue_url(QueueName=name, QueueOwnerAWSAccountId=account)["QueueUrl"]
-        sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=receipt_handle, VisibilityTimeout=min(seconds, 43_200))
+        sqs.change_message_visibility(
+            QueueUrl=url, ReceiptHandle=receipt_handle, VisibilityTimeout=min(seconds, 43_200)
+        )
 
     def send(self, source_queue_arn: str, body: str, reason: str, attempts: int) -> None:
         client("sqs", self._region).send_message(
@@ -221,14 +229,24 @@ class SqsReplay:
         reasons: list[str] = []
         while len(reasons) < limit:
             # (a short long-poll: SQS's short poll samples a few servers and may answer nothing while messages wait)
-            batch = sqs.receive_message(QueueUrl=self._dlq_url, MaxNumberOfMessages=min(10, limit - len(reasons)), WaitTimeSeconds=1,
-                                        MessageAttributeNames=["reason"]).get("Messages", [])
+            batch = sqs.receive_message(
+                QueueUrl=self._dlq_url,
+                MaxNumberOfMessages=min(10, limit - len(reasons)),
+                WaitTimeSeconds=1,
+                MessageAttributeNames=["reason"],
+            ).get("Messages", [])
             if not batch:
                 break
-            sent = sqs.send_message_batch(QueueUrl=self._queue_url, Entries=[{"Id": str(i), "MessageBody": m["Body"]} for i, m in enumerate(batch)])
+            sent = sqs.send_message_batch(
+                QueueUrl=self._queue_url,
+                Entries=[{"Id": str(i), "MessageBody": m["Body"]} for i, m in enumerate(batch)],
+            )
             moved = [batch[int(entry["Id"])] for entry in sent.get("Successful", [])]
             if moved:
-                sqs.delete_message_batch(QueueUrl=self._dlq_url, Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(moved)])
+                sqs.delete_message_batch(
+                    QueueUrl=self._dlq_url,
+                    Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(moved)],
+                )
             reasons += [m.get("MessageAttributes", {}).get("reason", {}).get("StringValue", "") for m in moved]
             if len(moved) < len(batch):  # the rest come back after their visibility timeout: try again later
                 break

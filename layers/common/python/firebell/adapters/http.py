@@ -45,9 +45,15 @@ class UrllibWebhookSender:
     def post(self, url: str, body: str, headers: dict[str, str], timeout_seconds: float) -> int | None:
         _check_destination(url, self._loopback_allowed)
         try:
-            response = _pool().request("POST", url, body=body.encode(), headers=headers, redirect=False,
-                                       timeout=urllib3.Timeout(connect=min(5.0, timeout_seconds), read=timeout_seconds),
-                                       preload_content=False)
+            response = _pool().request(
+                "POST",
+                url,
+                body=body.encode(),
+                headers=headers,
+                redirect=False,
+                timeout=urllib3.Timeout(connect=min(5.0, timeout_seconds), read=timeout_seconds),
+                preload_content=False,
+            )
         except urllib3.exceptions.HTTPError as error:  # no answer: a timeout, a refused connection, a TLS failure
             logger.info("webhook post: no answer (%s)", type(error).__name__)  # (not the URL: it may hold a token)
             return None

@@ -26,7 +26,14 @@ _ADVICE = {
     "invalid_blocks": "Slack refused the message's blocks",
     "msg_too_long": "Slack refused the message's length",
 }
-_TRANSIENT = {"ratelimited", "internal_error", "fatal_error", "service_unavailable", "request_timeout", "team_added_to_org"}
+_TRANSIENT = {
+    "ratelimited",
+    "internal_error",
+    "fatal_error",
+    "service_unavailable",
+    "request_timeout",
+    "team_added_to_org",
+}
 
 
 class SlackUnreachable(TransientError):
@@ -86,14 +93,21 @@ class SlackWebApi:
         """The ts of the channel's message carrying the incident's metadata, posted since `since`; None if none."""
         cursor = None
         for _ in range(_HISTORY_PAGES):
-            arguments: dict[str, Any] = {"channel": channel, "oldest": f"{since.timestamp():.6f}", "limit": 200,
-                                         "include_all_metadata": True}
+            arguments: dict[str, Any] = {
+                "channel": channel,
+                "oldest": f"{since.timestamp():.6f}",
+                "limit": 200,
+                "include_all_metadata": True,
+            }
             if cursor:
                 arguments["cursor"] = cursor
             answer = self._call("conversations.history", **arguments)
             for message in answer.get("messages") or []:
                 metadata = message.get("metadata") or {}
-                if metadata.get("event_type") == metadata_type and (metadata.get("event_payload") or {}).get("incident_id") == incident_id:
+                if (
+                    metadata.get("event_type") == metadata_type
+                    and (metadata.get("event_payload") or {}).get("incident_id") == incident_id
+                ):
                     return str(message["ts"])
             cursor = (answer.get("response_metadata") or {}).get("next_cursor")
             if not cursor:
@@ -108,6 +122,8 @@ class SlackWebApi:
         from slack_sdk.webhook import WebhookClient
 
         try:
-            WebhookClient(response_url, timeout=TIMEOUT_SECONDS).send(text=text, response_type="ephemeral", replace_original=False)
+            WebhookClient(response_url, timeout=TIMEOUT_SECONDS).send(
+                text=text, response_type="ephemeral", replace_original=False
+            )
         except OSError as error:  # (an answer to one person: the action itself is done, or refused, already)
             logger.info("slack response_url: no answer (%s)", type(error).__name__)

@@ -47,7 +47,11 @@ def describe_refusal(status: int, body: Any) -> str:
         return f"{status}: {body}" if body else str(status)
     code = body.get("error") or body.get("status") or ""
     message = body.get("message") or ""
-    fields = [f"{f.get('field')}: {f.get('problem') or f.get('message')}" for f in body.get("fields") or [] if isinstance(f, dict)]
+    fields = [
+        f"{f.get('field')}: {f.get('problem') or f.get('message')}"
+        for f in body.get("fields") or []
+        if isinstance(f, dict)
+    ]
     fields += [str(e) for e in body.get("errors") or []]  # PagerDuty's own refusal shape
     text = f"{status} {code}: {message}".strip().rstrip(":")
     return f"{text} ({'; '.join(fields)})" if fields else text
@@ -61,7 +65,9 @@ def region_of(endpoint: str) -> str | None:
 
 
 class Api:
-    def __init__(self, profile: Profile, tokens: TokenStore, refresh: Callable[[Profile, dict], dict] | None = None) -> None:
+    def __init__(
+        self, profile: Profile, tokens: TokenStore, refresh: Callable[[Profile, dict], dict] | None = None
+    ) -> None:
         self.profile = profile
         self.tokens = tokens
         self._refresh = refresh  # cognito: a fresh ID token from the refresh token (login.py)
@@ -76,16 +82,25 @@ class Api:
     def base_url(self) -> str:
         return (self._sign_in() or {}).get("api_url") or self.profile.endpoint
 
-    def call(self, method: str, path: str, body: Any = None, query: dict[str, Any] | None = None,
-             headers: dict[str, str] | None = None) -> Any:
+    def call(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        query: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> Any:
         """The parsed answer of a 2xx; Refused for a 4xx, Unavailable for a 5xx or no answer."""
         url = self.base_url + path
         pairs = {k: v for k, v in (query or {}).items() if v is not None}
         if pairs:
             url += "?" + urllib.parse.urlencode(pairs)
         data = json.dumps(body).encode() if body is not None else None
-        all_headers = {"Accept": "application/json", **({"Content-Type": "application/json"} if data is not None else {}),
-                       **(headers or {})}
+        all_headers = {
+            "Accept": "application/json",
+            **({"Content-Type": "application/json"} if data is not None else {}),
+            **(headers or {}),
+        }
         all_headers.update(self._credentials(method, url, data, all_headers))
         request = urllib.request.Request(url, data=data, method=method, headers=all_headers)
         try:
@@ -94,13 +109,17 @@ class Api:
         except urllib.error.HTTPError as error:
             answer = _parsed(error.read(), error.headers.get_content_type() if error.headers else "")
             if error.code == 401 and self.profile.auth != "sigv4":
-                raise NotSignedIn(f"{describe_refusal(401, answer)}: run `firebell login` (profile {self.profile.name})") from None
+                raise NotSignedIn(
+                    f"{describe_refusal(401, answer)}: run `firebell login` (profile {self.profile.name})"
+                ) from None
             if error.code >= 500:
                 raise Unavailable(describe_refusal(error.code, answer)) from None
             raise Refused(error.code, answer) from None
         except (urllib.error.URLError, TimeoutError, ConnectionError) as error:
             reason = getattr(error, "reason", error)
-            raise Unavailable(f"no answer from {self.base_url} ({reason}); is it running? (profile {self.profile.name})") from None
+            raise Unavailable(
+                f"no answer from {self.base_url} ({reason}); is it running? (profile {self.profile.name})"
+            ) from None
 
     def _credentials(self, method: str, url: str, data: bytes | None, headers: dict[str, str]) -> dict[str, str]:
         if self.profile.auth == "sigv4":
@@ -108,7 +127,11 @@ class Api:
         saved = self._sign_in()
         if not saved or not saved.get("token"):
             elsewhere = self.tokens.get(self.profile.name)
-            where = f" to {self.profile.endpoint} (the sign-in kept is for {elsewhere.get('endpoint') or 'another endpoint'})" if elsewhere else ""
+            where = (
+                f" to {self.profile.endpoint} (the sign-in kept is for {elsewhere.get('endpoint') or 'another endpoint'})"
+                if elsewhere
+                else ""
+            )
             raise NotSignedIn(f"not signed in{where} (profile {self.profile.name}): run `firebell login`")
         if saved.get("expires_at") and saved["expires_at"] <= time.time() + 30:
             if self._refresh is None or not saved.get("refresh_token"):
@@ -127,13 +150,17 @@ def _sigv4(profile: Profile, method: str, url: str, data: bytes | None, headers:
     session = botocore.session.Session(profile=profile.aws_profile)
     credentials = session.get_credentials()
     if credentials is None:
-        raise NotSignedIn(f"no AWS credentials for profile {profile.aws_profile or 'default'} (aws configure, or aws sso login)")
+        raise NotSignedIn(
+            f"no AWS credentials for profile {profile.aws_profile or 'default'} (aws configure, or aws sso login)"
+        )
     region = profile.region or region_of(profile.endpoint) or session.get_config_variable("region")
     if not region:
         raise NotSignedIn("no region to sign for: set region in the firebell profile or the AWS profile")
     request = AWSRequest(method=method, url=url, data=data or b"", headers=dict(headers))
     SigV4Auth(credentials.get_frozen_credentials(), "execute-api", region).add_auth(request)
-    return {k: v for k, v in request.headers.items() if k.lower() in ("authorization", "x-amz-date", "x-amz-security-token")}
+    return {
+        k: v for k, v in request.headers.items() if k.lower() in ("authorization", "x-amz-date", "x-amz-security-token")
+    }
 
 
 def _parsed(raw: bytes, content_type: str) -> Any:

@@ -16,12 +16,41 @@ from .output import emit
 from .profiles import Profile, ProfileError, save_profile
 
 INCIDENT_COLUMNS = ("reference", "status", "priority", "service", "team", "assignee", "opened_at", "title")
-INCIDENT_DETAIL = ("reference", "title", "status", "priority", "impact", "urgency", "service", "team", "category",
-                   "assignee", "incident_manager", "reporter", "opened_at", "acknowledged_by", "acknowledged_at",
-                   "resolved_by", "resolved_at", "resolution_notes", "occurrences", "last_seen_at", "sla_status",
-                   "description")
+INCIDENT_DETAIL = (
+    "reference",
+    "title",
+    "status",
+    "priority",
+    "impact",
+    "urgency",
+    "service",
+    "team",
+    "category",
+    "assignee",
+    "incident_manager",
+    "reporter",
+    "opened_at",
+    "acknowledged_by",
+    "acknowledged_at",
+    "resolved_by",
+    "resolved_at",
+    "resolution_notes",
+    "occurrences",
+    "last_seen_at",
+    "sla_status",
+    "description",
+)
 TIMELINE_COLUMNS = ("at", "kind", "actor", "message")
-DIRECTORY_KINDS = ("people", "schedules", "escalation_policies", "teams", "services", "problems", "webhooks", "chat_channels")
+DIRECTORY_KINDS = (
+    "people",
+    "schedules",
+    "escalation_policies",
+    "teams",
+    "services",
+    "problems",
+    "webhooks",
+    "chat_channels",
+)
 
 
 def _path(*parts: str) -> str:
@@ -32,7 +61,12 @@ def _incident_action(action: str, *body_fields: str):
     def run(args: argparse.Namespace, api: Api, out: TextIO) -> None:
         body = {name: getattr(args, name) for name in body_fields if getattr(args, name, None) is not None}
         answer = api.call("POST", _path("incidents", args.incident, action), body)
-        emit(answer, args.output, out, detail=INCIDENT_DETAIL if isinstance(answer, dict) and "reference" in answer else ())
+        emit(
+            answer,
+            args.output,
+            out,
+            detail=INCIDENT_DETAIL if isinstance(answer, dict) and "reference" in answer else (),
+        )
 
     return run
 
@@ -54,8 +88,11 @@ def _register_session(sub: argparse._SubParsersAction) -> None:
     login.set_defaults(run=_login)
     sub.add_parser("logout", help="forget this profile's sign-in").set_defaults(run=_logout)
     sub.add_parser("whoami", help="who the API takes you for, and your roles").set_defaults(
-        run=lambda a, api, out: emit(whoami(api), a.output, out, detail=("person", "name", "kind", "roles")))
-    profile = sub.add_parser("profile", help="named endpoints: set or show").add_subparsers(dest="action", required=True)
+        run=lambda a, api, out: emit(whoami(api), a.output, out, detail=("person", "name", "kind", "roles"))
+    )
+    profile = sub.add_parser("profile", help="named endpoints: set or show").add_subparsers(
+        dest="action", required=True
+    )
     put = profile.add_parser("set", help="create or change a profile")
     put.add_argument("name")
     put.add_argument("--endpoint", required=True)
@@ -64,13 +101,19 @@ def _register_session(sub: argparse._SubParsersAction) -> None:
     put.add_argument("--region")
     put.set_defaults(run=_profile_set)
     profile.add_parser("show", help="the profile in use").set_defaults(
-        run=lambda a, api, out: emit(vars(api.profile), a.output, out, detail=("name", "endpoint", "auth", "aws_profile", "region")))
+        run=lambda a, api, out: emit(
+            vars(api.profile), a.output, out, detail=("name", "endpoint", "auth", "aws_profile", "region")
+        )
+    )
 
 
 def _login(args: argparse.Namespace, api: Api, out: TextIO) -> None:
     profile = api.profile
     if profile.auth == "sigv4":
-        print(f"profile {profile.name} signs each request with AWS profile {profile.aws_profile or 'default'}: nothing to sign in to", file=out)
+        print(
+            f"profile {profile.name} signs each request with AWS profile {profile.aws_profile or 'default'}: nothing to sign in to",
+            file=out,
+        )
         return
     if profile.auth == "local":
         if not args.person:
@@ -79,7 +122,10 @@ def _login(args: argparse.Namespace, api: Api, out: TextIO) -> None:
     else:
         login_cognito(profile, api.tokens, say=lambda text: print(text, file=sys.stderr))
     me = whoami(api)
-    print(f"signed in as {me.get('person')} ({', '.join(me.get('roles') or []) or 'no roles'}) on {api.base_url}", file=out)
+    print(
+        f"signed in as {me.get('person')} ({', '.join(me.get('roles') or []) or 'no roles'}) on {api.base_url}",
+        file=out,
+    )
 
 
 def _logout(args: argparse.Namespace, api: Api, out: TextIO) -> None:
@@ -101,25 +147,43 @@ def _register_incidents(sub: argparse._SubParsersAction) -> None:
     listing.add_argument("--status")
     listing.add_argument("--priority")
     listing.add_argument("--team")
-    listing.add_argument("--reporter", help="who reported them: a person's id, or me (a reporter's list is always their own)")
+    listing.add_argument(
+        "--reporter", help="who reported them: a person's id, or me (a reporter's list is always their own)"
+    )
     listing.add_argument("--limit", type=int, default=25)
     listing.add_argument("--all", action="store_true", help="follow the cursor to the last page")
     listing.set_defaults(run=_list_incidents)
     show = incidents.add_parser("show", help="one incident, by INC- reference or id")
     show.add_argument("incident")
-    show.set_defaults(run=lambda a, api, out: emit(api.call("GET", _path("incidents", a.incident)), a.output, out, detail=INCIDENT_DETAIL))
+    show.set_defaults(
+        run=lambda a, api, out: emit(
+            api.call("GET", _path("incidents", a.incident)), a.output, out, detail=INCIDENT_DETAIL
+        )
+    )
     timeline = incidents.add_parser("timeline", help="every change and notification, oldest first")
     timeline.add_argument("incident")
-    timeline.set_defaults(run=lambda a, api, out: emit(
-        api.call("GET", _path("incidents", a.incident, "timeline"))["items"] if a.output == "table"
-        else api.call("GET", _path("incidents", a.incident, "timeline")), a.output, out, columns=TIMELINE_COLUMNS))
+    timeline.set_defaults(
+        run=lambda a, api, out: emit(
+            api.call("GET", _path("incidents", a.incident, "timeline"))["items"]
+            if a.output == "table"
+            else api.call("GET", _path("incidents", a.incident, "timeline")),
+            a.output,
+            out,
+            columns=TIMELINE_COLUMNS,
+        )
+    )
 
     actions: list[tuple[str, str, str, tuple[tuple[str, dict[str, Any]], ...]]] = [
         ("ack", "acknowledge", "acknowledge: paging stops", ()),
         ("resolve", "resolve", "resolve, with notes", (("--notes", {"dest": "resolution_notes", "required": True}),)),
         ("note", "notes", "add a note to the timeline", (("text", {}),)),
         ("escalate", "escalate", "page the next level now", (("--reason", {}),)),
-        ("reassign", "reassign", "reassign to a person, who is paged", (("--to", {"required": True}), ("--reason", {}))),
+        (
+            "reassign",
+            "reassign",
+            "reassign to a person, who is paged",
+            (("--to", {"required": True}), ("--reason", {})),
+        ),
         ("hold", "hold", "on hold: SLA clocks pause", (("--reason", {}),)),
         ("resume", "resume", "off hold: SLA clocks run again", ()),
         ("reopen", "reopen", "reopen a resolved incident", (("--reason", {}),)),
@@ -145,18 +209,35 @@ def _register_incidents(sub: argparse._SubParsersAction) -> None:
 
 
 def _list_incidents(args: argparse.Namespace, api: Api, out: TextIO) -> None:
-    query = {"status": args.status, "priority": args.priority, "team": args.team, "reporter": args.reporter, "limit": args.limit}
+    query = {
+        "status": args.status,
+        "priority": args.priority,
+        "team": args.team,
+        "reporter": args.reporter,
+        "limit": args.limit,
+    }
     items: list[dict[str, Any]] = []
     page = api.call("GET", "/incidents", query=query)
     items += page["items"]
     while args.all and page.get("cursor"):
         page = api.call("GET", "/incidents", query={**query, "cursor": page["cursor"]})
         items += page["items"]
-    emit(items if args.output == "table" else {"items": items, "cursor": page.get("cursor")}, args.output, out, columns=INCIDENT_COLUMNS)
+    emit(
+        items if args.output == "table" else {"items": items, "cursor": page.get("cursor")},
+        args.output,
+        out,
+        columns=INCIDENT_COLUMNS,
+    )
 
 
 def _report(args: argparse.Namespace, api: Api, out: TextIO) -> None:
-    body = {"title": args.title, "description": args.description, "service": args.service, "impact": args.impact, "urgency": args.urgency}
+    body = {
+        "title": args.title,
+        "description": args.description,
+        "service": args.service,
+        "impact": args.impact,
+        "urgency": args.urgency,
+    }
     headers = {"Idempotency-Key": args.idempotency_key} if args.idempotency_key else None
     answer = api.call("POST", "/incidents", {k: v for k, v in body.items() if v is not None}, headers=headers)
     emit(answer, args.output, out, detail=INCIDENT_DETAIL)
@@ -166,7 +247,9 @@ def _report(args: argparse.Namespace, api: Api, out: TextIO) -> None:
 
 
 def _register_oncall(sub: argparse._SubParsersAction) -> None:
-    oncall = sub.add_parser("oncall", help="who is on call, and your shifts").add_subparsers(dest="action", required=True)
+    oncall = sub.add_parser("oncall", help="who is on call, and your shifts").add_subparsers(
+        dest="action", required=True
+    )
     now = oncall.add_parser("now", help="on every schedule now (or --at a time)")
     now.add_argument("--at", help="an ISO 8601 time with its offset, e.g. 2026-12-24T09:00:00Z")
     now.add_argument("--schedule", help="one schedule only")
@@ -179,7 +262,9 @@ def _register_oncall(sub: argparse._SubParsersAction) -> None:
     mine.add_argument("--person")
     mine.add_argument("--days", type=int, default=28)
     mine.set_defaults(run=_my_shifts)
-    feed = oncall.add_parser("feed", help="your secret calendar feed address: make (a new one replaces the old), show, revoke")
+    feed = oncall.add_parser(
+        "feed", help="your secret calendar feed address: make (a new one replaces the old), show, revoke"
+    )
     feed.add_argument("what", choices=("new", "show", "revoke"), nargs="?", default="show")
     feed.set_defaults(run=_calendar_feed)
 
@@ -201,7 +286,12 @@ def _oncall_now(args: argparse.Namespace, api: Api, out: TextIO) -> None:
     else:
         answer = api.call("GET", "/on-call", query={"at": args.at})
         rows = [{**row, "at": answer["at"]} for row in answer["schedules"]]
-    emit(rows if args.output == "table" else answer, args.output, out, columns=("schedule", "person.id", "person.name", "at"))
+    emit(
+        rows if args.output == "table" else answer,
+        args.output,
+        out,
+        columns=("schedule", "person.id", "person.name", "at"),
+    )
 
 
 def _my_shifts(args: argparse.Namespace, api: Api, out: TextIO) -> None:
@@ -209,39 +299,97 @@ def _my_shifts(args: argparse.Namespace, api: Api, out: TextIO) -> None:
     if not person:
         raise CliError("the API knows you as no person of the directory: pass --person")
     answer = api.call("GET", _path("people", person, "shifts"), query={"days": args.days})
-    emit(answer["shifts"] if args.output == "table" else answer, args.output, out, columns=("schedule", "start", "end", "source"))
+    emit(
+        answer["shifts"] if args.output == "table" else answer,
+        args.output,
+        out,
+        columns=("schedule", "start", "end", "source"),
+    )
 
 
 # --- reports ------------------------------------------------------------------------------------------
 
-BREAKDOWN_COLUMNS = ("key", "incidents", "mtta.p50_seconds", "mtta.p90_seconds", "mttr.p50_seconds", "mttr.p90_seconds", "aws_usd")
-SUMMARY = ("incidents", "drills_excluded", "mtta.mean_seconds", "mtta.p50_seconds", "mtta.p90_seconds", "mttr.mean_seconds",
-           "mttr.p50_seconds", "mttr.p90_seconds", "time_to_first_page.p50_seconds", "auto_resolved_share", "escalations",
-           "cost.aws_usd", "cost.aws_usd_per_incident", "cost.messaging_usd")
+BREAKDOWN_COLUMNS = (
+    "key",
+    "incidents",
+    "mtta.p50_seconds",
+    "mtta.p90_seconds",
+    "mttr.p50_seconds",
+    "mttr.p90_seconds",
+    "aws_usd",
+)
+SUMMARY = (
+    "incidents",
+    "drills_excluded",
+    "mtta.mean_seconds",
+    "mtta.p50_seconds",
+    "mtta.p90_seconds",
+    "mttr.mean_seconds",
+    "mttr.p50_seconds",
+    "mttr.p90_seconds",
+    "time_to_first_page.p50_seconds",
+    "auto_resolved_share",
+    "escalations",
+    "cost.aws_usd",
+    "cost.aws_usd_per_incident",
+    "cost.messaging_usd",
+)
 
 
 def _register_reports(sub: argparse._SubParsersAction) -> None:
-    reports = sub.add_parser("reports", help="MTTA/MTTR, SLA, escalations, noisy alerts, on-call load for a period (default: the last 30 days)")
+    reports = sub.add_parser(
+        "reports",
+        help="MTTA/MTTR, SLA, escalations, noisy alerts, on-call load for a period (default: the last 30 days)",
+    )
     reports.add_argument("--from", dest="start", help="ISO 8601 time with its offset (default: 30 days before --to)")
     reports.add_argument("--to", dest="end", help="ISO 8601 time with its offset (default: now)")
     for name in ("team", "service", "priority", "source"):
         reports.add_argument(f"--{name}")
-    reports.add_argument("--by", choices=("priority", "team", "service", "period", "sla", "on-call", "alerts"), default="priority",
-                         help="the table shown after the summary")
+    reports.add_argument(
+        "--by",
+        choices=("priority", "team", "service", "period", "sla", "on-call", "alerts"),
+        default="priority",
+        help="the table shown after the summary",
+    )
     reports.add_argument("--bucket", choices=("week", "month"), default="week", help="the periods of --by period (UTC)")
     reports.add_argument("--csv", action="store_true", help="the period's incidents as CSV, one row each")
     reports.set_defaults(run=_reports)
-    drill = sub.add_parser("drill", help="training drills: start one, end it, read its report").add_subparsers(dest="action", required=True)
+    drill = sub.add_parser("drill", help="training drills: start one, end it, read its report").add_subparsers(
+        dest="action", required=True
+    )
     start = drill.add_parser("start", help="page whoever is on call with a practice incident, marked as a drill")
     start.add_argument("--title")
     start.add_argument("--service")
     start.add_argument("--impact", choices=("high", "medium", "low"))
     start.add_argument("--urgency", choices=("high", "medium", "low"))
-    start.set_defaults(run=lambda a, api, out: emit(api.call("POST", "/drills", {k: v for k, v in (
-        ("title", a.title), ("service", a.service), ("impact", a.impact), ("urgency", a.urgency)) if v}), a.output, out, detail=INCIDENT_DETAIL))
+    start.set_defaults(
+        run=lambda a, api, out: emit(
+            api.call(
+                "POST",
+                "/drills",
+                {
+                    k: v
+                    for k, v in (
+                        ("title", a.title),
+                        ("service", a.service),
+                        ("impact", a.impact),
+                        ("urgency", a.urgency),
+                    )
+                    if v
+                },
+            ),
+            a.output,
+            out,
+            detail=INCIDENT_DETAIL,
+        )
+    )
     end = drill.add_parser("end", help="end a drill: resolved and closed at once, every timer stopped")
     end.add_argument("incident")
-    end.set_defaults(run=lambda a, api, out: emit(api.call("POST", _path("drills", a.incident, "end")), a.output, out, detail=INCIDENT_DETAIL))
+    end.set_defaults(
+        run=lambda a, api, out: emit(
+            api.call("POST", _path("drills", a.incident, "end")), a.output, out, detail=INCIDENT_DETAIL
+        )
+    )
     report = drill.add_parser("report", help="who was paged when, each responder's time to acknowledge")
     report.add_argument("incident")
     report.set_defaults(run=_drill_report)
@@ -250,8 +398,14 @@ def _register_reports(sub: argparse._SubParsersAction) -> None:
 def _reports(args: argparse.Namespace, api: Api, out: TextIO) -> None:
     end = _time("--to", args.end) or datetime.now(UTC)
     start = _time("--from", args.start) or end - timedelta(days=30)
-    query = {"from": start.isoformat(), "to": end.isoformat(), "team": args.team, "service": args.service, "priority": args.priority,
-             "source": args.source}
+    query = {
+        "from": start.isoformat(),
+        "to": end.isoformat(),
+        "team": args.team,
+        "service": args.service,
+        "priority": args.priority,
+        "source": args.source,
+    }
     if args.csv:
         print(api.call("GET", "/reports/incidents.csv", query=query), end="", file=out)
         return
@@ -262,11 +416,27 @@ def _reports(args: argparse.Namespace, api: Api, out: TextIO) -> None:
     emit(report, "table", out, detail=SUMMARY)
     print(file=out)
     rows, columns = {
-        "priority": (report["by_priority"], BREAKDOWN_COLUMNS), "team": (report["by_team"], BREAKDOWN_COLUMNS),
-        "service": (report["by_service"], BREAKDOWN_COLUMNS), "period": (report["by_period"], BREAKDOWN_COLUMNS),
-        "sla": (report["sla"], ("priority", "incidents", "response_met", "response_breached", "resolution_met", "resolution_breached")),
-        "on-call": (report["on_call"], ("person", "time_zone", "pages", "interruptions.business", "interruptions.off_hours",
-                                        "interruptions.sleep", "acknowledgements", "hours_on_call")),
+        "priority": (report["by_priority"], BREAKDOWN_COLUMNS),
+        "team": (report["by_team"], BREAKDOWN_COLUMNS),
+        "service": (report["by_service"], BREAKDOWN_COLUMNS),
+        "period": (report["by_period"], BREAKDOWN_COLUMNS),
+        "sla": (
+            report["sla"],
+            ("priority", "incidents", "response_met", "response_breached", "resolution_met", "resolution_breached"),
+        ),
+        "on-call": (
+            report["on_call"],
+            (
+                "person",
+                "time_zone",
+                "pages",
+                "interruptions.business",
+                "interruptions.off_hours",
+                "interruptions.sleep",
+                "acknowledgements",
+                "hours_on_call",
+            ),
+        ),
         "alerts": (report["top_alerts_by_incidents"], ("alert", "incidents", "occurrences", "flaps")),
     }[args.by]
     emit(rows, "table", out, columns=columns)
@@ -277,10 +447,27 @@ def _drill_report(args: argparse.Namespace, api: Api, out: TextIO) -> None:
     if args.output == "json":
         emit(report, "json", out)
         return
-    emit(report, "table", out, detail=("reference", "title", "started_at", "ended_at", "acknowledged_by", "seconds_to_acknowledge",
-                                       "escalations_by_timeout"))
+    emit(
+        report,
+        "table",
+        out,
+        detail=(
+            "reference",
+            "title",
+            "started_at",
+            "ended_at",
+            "acknowledged_by",
+            "seconds_to_acknowledge",
+            "escalations_by_timeout",
+        ),
+    )
     print(file=out)
-    emit(report["responders"], "table", out, columns=("person", "seconds_to_first_page", "acknowledged", "seconds_to_acknowledge"))
+    emit(
+        report["responders"],
+        "table",
+        out,
+        columns=("person", "seconds_to_first_page", "acknowledged", "seconds_to_acknowledge"),
+    )
 
 
 def _time(flag: str, text: str | None) -> datetime | None:
@@ -294,12 +481,16 @@ def _time(flag: str, text: str | None) -> datetime | None:
 
 
 def _register_config_and_admin(sub: argparse._SubParsersAction) -> None:
-    config = sub.add_parser("config", help="check a config folder before deploying it").add_subparsers(dest="action", required=True)
+    config = sub.add_parser("config", help="check a config folder before deploying it").add_subparsers(
+        dest="action", required=True
+    )
     validate = config.add_parser("validate", help="load config/ as the functions would; the first problem named")
     validate.add_argument("folder", nargs="?", default="config")
     validate.set_defaults(run=_validate_config)
 
-    admin = sub.add_parser("admin", help="the directory through the admin API").add_subparsers(dest="action", required=True)
+    admin = sub.add_parser("admin", help="the directory through the admin API").add_subparsers(
+        dest="action", required=True
+    )
     listing = admin.add_parser("list", help="one kind of entry")
     listing.add_argument("kind", choices=DIRECTORY_KINDS)
     listing.set_defaults(run=lambda a, api, out: emit(api.call("GET", _path("admin", a.kind)), a.output, out))
@@ -317,16 +508,30 @@ def _register_config_and_admin(sub: argparse._SubParsersAction) -> None:
     delete.add_argument("kind", choices=DIRECTORY_KINDS)
     delete.add_argument("id")
     delete.add_argument("--if-match")
-    delete.set_defaults(run=lambda a, api, out: emit(
-        api.call("DELETE", _path("admin", a.kind, a.id), headers={"If-Match": a.if_match} if a.if_match else None) or {"deleted": a.id},
-        "json", out))
+    delete.set_defaults(
+        run=lambda a, api, out: emit(
+            api.call("DELETE", _path("admin", a.kind, a.id), headers={"If-Match": a.if_match} if a.if_match else None)
+            or {"deleted": a.id},
+            "json",
+            out,
+        )
+    )
     override = admin.add_parser("override", help="take or give a shift: someone on call on a schedule for a while")
     override.add_argument("schedule")
     override.add_argument("--person", required=True)
     override.add_argument("--start", required=True)
     override.add_argument("--end", required=True)
-    override.set_defaults(run=lambda a, api, out: emit(api.call(
-        "POST", _path("admin", "schedules", a.schedule, "overrides"), {"person": a.person, "start": a.start, "end": a.end}), "json", out))
+    override.set_defaults(
+        run=lambda a, api, out: emit(
+            api.call(
+                "POST",
+                _path("admin", "schedules", a.schedule, "overrides"),
+                {"person": a.person, "start": a.start, "end": a.end},
+            ),
+            "json",
+            out,
+        )
+    )
 
 
 def _validate_config(args: argparse.Namespace, api: Api, out: TextIO) -> None:
@@ -340,8 +545,11 @@ def _validate_config(args: argparse.Namespace, api: Api, out: TextIO) -> None:
     except (ValidationError, ValueError, OSError) as error:
         raise CliError(f"{folder}: {error}") from None
     directory = config.directory
-    print(f"{folder}: valid — {len(directory.people)} people, {len(directory.teams)} teams, "
-          f"{len(directory.schedules)} schedules, {len(directory.escalation_policies)} policies, {len(directory.services)} services", file=out)
+    print(
+        f"{folder}: valid — {len(directory.people)} people, {len(directory.teams)} teams, "
+        f"{len(directory.schedules)} schedules, {len(directory.escalation_policies)} policies, {len(directory.services)} services",
+        file=out,
+    )
 
 
 def _admin_put(args: argparse.Namespace, api: Api, out: TextIO) -> None:

@@ -31,8 +31,12 @@ SIGN_IN_WAIT_SECONDS = 300
 
 
 def _post_json(url: str, body: dict[str, Any]) -> Any:
-    request = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST",
-                                     headers={"Content-Type": "application/json", "Accept": "application/json"})
+    request = urllib.request.Request(
+        url,
+        data=json.dumps(body).encode(),
+        method="POST",
+        headers={"Content-Type": "application/json", "Accept": "application/json"},
+    )
     return _send(request)
 
 
@@ -46,7 +50,9 @@ def _send(request: urllib.request.Request) -> Any:
             raise Unavailable(describe_refusal(error.code, answer)) from None
         # A sign-in refused (an unknown person, a code the hosted UI does not know) is a refusal, exit 1, like any
         # other; only a 401 says that credentials are missing.
-        raise (NotSignedIn(describe_refusal(error.code, answer)) if error.code == 401 else Refused(error.code, answer)) from None
+        raise (
+            NotSignedIn(describe_refusal(error.code, answer)) if error.code == 401 else Refused(error.code, answer)
+        ) from None
     except (urllib.error.URLError, TimeoutError, ConnectionError) as error:
         raise Unavailable(f"no answer from {request.full_url} ({getattr(error, 'reason', error)})") from None
 
@@ -62,8 +68,13 @@ def _epoch(value: Any) -> float | None:
 def login_local(profile: Profile, tokens: TokenStore, person: str) -> dict[str, Any]:
     """POST /auth/local/sign-in: the local runtime signs anyone of its config in, no password."""
     answer = _post_json(f"{profile.endpoint}/auth/local/sign-in", {"person": person})
-    saved = {"token": answer["token"], "person": answer.get("person", person), "roles": answer.get("roles", []),
-             "expires_at": _epoch(answer.get("expires_at")), "endpoint": profile.endpoint}
+    saved = {
+        "token": answer["token"],
+        "person": answer.get("person", person),
+        "roles": answer.get("roles", []),
+        "expires_at": _epoch(answer.get("expires_at")),
+        "endpoint": profile.endpoint,
+    }
     tokens.put(profile.name, saved)
     return saved
 
@@ -109,7 +120,11 @@ class _CallbackHandler(BaseHTTPRequestHandler):
             self.server.error = f"{query['error']}: {query.get('error_description', '')}".strip(": ")
         else:
             self.server.code = query.get("code")
-        done = "You are signed in to firebell; you can close this tab." if self.server.code else f"Sign-in failed: {self.server.error}"
+        done = (
+            "You are signed in to firebell; you can close this tab."
+            if self.server.code
+            else f"Sign-in failed: {self.server.error}"
+        )
         body = f"<!doctype html><title>firebell</title><p>{done}</p>".encode()
         self.send_response(200)
         self.send_header("Content-Type", "text/html; charset=utf-8")
@@ -118,8 +133,13 @@ class _CallbackHandler(BaseHTTPRequestHandler):
         self.wfile.write(body)
 
 
-def login_cognito(profile: Profile, tokens: TokenStore, open_browser: Callable[[str], Any] = webbrowser.open,
-                  say: Callable[[str], None] = print, wait_seconds: float = SIGN_IN_WAIT_SECONDS) -> dict[str, Any]:
+def login_cognito(
+    profile: Profile,
+    tokens: TokenStore,
+    open_browser: Callable[[str], Any] = webbrowser.open,
+    say: Callable[[str], None] = print,
+    wait_seconds: float = SIGN_IN_WAIT_SECONDS,
+) -> dict[str, Any]:
     config = console_config(profile)
     verifier, challenge = pkce_pair()
     redirect_uri = config.get("cli_redirect_uri") or DEFAULT_REDIRECT_URI
@@ -127,11 +147,21 @@ def login_cognito(profile: Profile, tokens: TokenStore, open_browser: Callable[[
     try:
         server = _OneCallback(("127.0.0.1", port), _CallbackHandler)
     except OSError as error:
-        raise CliError(f"cannot listen on {redirect_uri} for the sign-in's answer ({error.strerror}): is another sign-in running?") from None
+        raise CliError(
+            f"cannot listen on {redirect_uri} for the sign-in's answer ({error.strerror}): is another sign-in running?"
+        ) from None
     server.state = secrets.token_urlsafe(24)
-    authorize = f"{config['sign_in_url'].rstrip('/')}/oauth2/authorize?" + urllib.parse.urlencode({
-        "response_type": "code", "client_id": config["cli_client_id"], "redirect_uri": redirect_uri,
-        "scope": "openid email profile", "state": server.state, "code_challenge": challenge, "code_challenge_method": "S256"})
+    authorize = f"{config['sign_in_url'].rstrip('/')}/oauth2/authorize?" + urllib.parse.urlencode(
+        {
+            "response_type": "code",
+            "client_id": config["cli_client_id"],
+            "redirect_uri": redirect_uri,
+            "scope": "openid email profile",
+            "state": server.state,
+            "code_challenge": challenge,
+            "code_challenge_method": "S256",
+        }
+    )
     say(f"Opening the sign-in page; if no browser opens, visit:\n  {authorize}")
     open_browser(authorize)
     server.timeout = 1
@@ -143,8 +173,15 @@ def login_cognito(profile: Profile, tokens: TokenStore, open_browser: Callable[[
         server.server_close()
     if server.code is None:
         raise NotSignedIn(server.error or f"no sign-in within {wait_seconds:.0f} s")
-    answer = _token_request(config, {"grant_type": "authorization_code", "code": server.code,
-                                      "redirect_uri": redirect_uri, "code_verifier": verifier})
+    answer = _token_request(
+        config,
+        {
+            "grant_type": "authorization_code",
+            "code": server.code,
+            "redirect_uri": redirect_uri,
+            "code_verifier": verifier,
+        },
+    )
     saved = _saved_tokens(answer, config, profile)
     tokens.put(profile.name, saved)
     return saved
@@ -159,20 +196,26 @@ def refresh_cognito(profile: Profile, saved: dict[str, Any]) -> dict[str, Any]:
 
 def _token_request(config: dict[str, Any], form: dict[str, str]) -> dict[str, Any]:
     data = urllib.parse.urlencode({**form, "client_id": config["cli_client_id"]}).encode()
-    request = urllib.request.Request(f"{config['sign_in_url'].rstrip('/')}/oauth2/token", data=data, method="POST",
-                                     headers={"Content-Type": "application/x-www-form-urlencoded"})
+    request = urllib.request.Request(
+        f"{config['sign_in_url'].rstrip('/')}/oauth2/token",
+        data=data,
+        method="POST",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
     return _send(request)
 
 
 def _saved_tokens(answer: dict[str, Any], config: dict[str, Any], profile: Profile) -> dict[str, Any]:
     api = str(config.get("api_url") or "")
     api_url = api if api.startswith("http") else profile.endpoint + api  # "/api" behind the console's CloudFront
-    return {"token": answer["id_token"], "refresh_token": answer.get("refresh_token"),
-            "expires_at": time.time() + int(answer.get("expires_in", 3600)), "api_url": api_url.rstrip("/"),
-            "endpoint": profile.endpoint}
+    return {
+        "token": answer["id_token"],
+        "refresh_token": answer.get("refresh_token"),
+        "expires_at": time.time() + int(answer.get("expires_in", 3600)),
+        "api_url": api_url.rstrip("/"),
+        "endpoint": profile.endpoint,
+    }
 
 
 def whoami(api: Api) -> dict[str, Any]:
     return api.call("GET", "/auth/me")
-
-

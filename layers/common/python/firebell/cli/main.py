@@ -25,7 +25,9 @@ class _Parser(argparse.ArgumentParser):
 
 def parser() -> argparse.ArgumentParser:
     root = _Parser(prog="firebell", description="Work firebell incidents, on-call and the directory from a terminal.")
-    root.add_argument("--profile", help="a profile of ~/.config/firebell/config.toml (default: $FIREBELL_PROFILE or local)")
+    root.add_argument(
+        "--profile", help="a profile of ~/.config/firebell/config.toml (default: $FIREBELL_PROFILE or local)"
+    )
     root.add_argument("--endpoint", help="the API (or, for cognito, the console) URL, over the profile's")
     root.add_argument("--auth", choices=("local", "sigv4", "cognito"), help="how to authenticate, over the profile's")
     root.add_argument("--output", "-o", choices=("table", "json"), default="table")
@@ -65,5 +67,3 @@ def run_entry_point() -> None:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # (Python's flush at exit would raise again)
         code = 141  # 128 + SIGPIPE, what a shell reports for a command cut off by its pipe
     sys.exit(code)
-
-

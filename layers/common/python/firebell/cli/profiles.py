@@ -76,7 +76,9 @@ def load_profile(name: str | None, endpoint: str | None = None, auth: str | None
     chosen = name or os.environ.get("FIREBELL_PROFILE") or DEFAULT_PROFILE
     found = _profiles_file().get(chosen)
     if found is None and chosen != DEFAULT_PROFILE and endpoint is None:
-        raise ProfileError(f"no profile {chosen!r} in {config_home() / 'config.toml'} (create it with `firebell profile set {chosen} --endpoint …`)")
+        raise ProfileError(
+            f"no profile {chosen!r} in {config_home() / 'config.toml'} (create it with `firebell profile set {chosen} --endpoint …`)"
+        )
     settings = dict(found or {})
     settings.setdefault("endpoint", LOCAL_ENDPOINT)
     settings.setdefault("auth", "local")
@@ -85,11 +87,16 @@ def load_profile(name: str | None, endpoint: str | None = None, auth: str | None
     if auth:
         settings["auth"] = auth
     if settings["auth"] not in AUTH_KINDS:
-        raise ProfileError(f"profile {chosen!r}: auth must be one of {', '.join(AUTH_KINDS)} (got {settings['auth']!r})")
+        raise ProfileError(
+            f"profile {chosen!r}: auth must be one of {', '.join(AUTH_KINDS)} (got {settings['auth']!r})"
+        )
     known = {"endpoint", "auth", "aws_profile", "region"}
     return Profile(
-        name=chosen, endpoint=str(settings["endpoint"]).rstrip("/"), auth=settings["auth"],
-        aws_profile=settings.get("aws_profile"), region=settings.get("region"),
+        name=chosen,
+        endpoint=str(settings["endpoint"]).rstrip("/"),
+        auth=settings["auth"],
+        aws_profile=settings.get("aws_profile"),
+        region=settings.get("region"),
         extra={k: v for k, v in settings.items() if k not in known},
     )
 

@@ -27,8 +27,11 @@ def _thread_key(incident_id: str, channel_id: str) -> tuple[str, str]:
 
 
 def _timeline_record(entry: TimelineEntry) -> TimelineRecord:
-    return TimelineRecord(incident_pk(entry.incident_id), f"TIMELINE#{entry.at.isoformat()}#{ULID()}",
-                          document=entry.model_dump(mode="json"))
+    return TimelineRecord(
+        incident_pk(entry.incident_id),
+        f"TIMELINE#{entry.at.isoformat()}#{ULID()}",
+        document=entry.model_dump(mode="json"),
+    )
 
 
 class ChatMarks:
@@ -43,10 +46,13 @@ class ChatMarks:
     def claim_chat_message(self, incident_id: str, channel_id: str, now: datetime, until: datetime) -> bool:
         """Take the right to post the message: nobody has, or a claim that left no message has lapsed."""
         pk, sk = _thread_key(incident_id, channel_id)
-        condition = ChatThreadRecord.pk.does_not_exist() | (ChatThreadRecord.ts.does_not_exist()
-                                                           & (ChatThreadRecord.claimed_until < now.isoformat()))
+        condition = ChatThreadRecord.pk.does_not_exist() | (
+            ChatThreadRecord.ts.does_not_exist() & (ChatThreadRecord.claimed_until < now.isoformat())
+        )
         try:
-            ChatThreadRecord(pk, sk, claimed_until=until.isoformat(), expires=expiry(now, KEEP_THREAD_DAYS)).save(condition=condition)
+            ChatThreadRecord(pk, sk, claimed_until=until.isoformat(), expires=expiry(now, KEEP_THREAD_DAYS)).save(
+                condition=condition
+            )
             return True
         except PutError as error:
             if conditional_failure(error):
@@ -57,8 +63,10 @@ class ChatMarks:
         """A post that may or may not have landed: the claim lapses now (the next taker looks in the channel first)."""
         pk, sk = _thread_key(incident_id, channel_id)
         try:
-            ChatThreadRecord(pk, sk).update(actions=[ChatThreadRecord.claimed_until.set(now.isoformat())],
-                                            condition=ChatThreadRecord.ts.does_not_exist())
+            ChatThreadRecord(pk, sk).update(
+                actions=[ChatThreadRecord.claimed_until.set(now.isoformat())],
+                condition=ChatThreadRecord.ts.does_not_exist(),
+            )
         except UpdateError as error:
             if not conditional_failure(error):
                 raise
@@ -76,7 +84,11 @@ class ChatMarks:
         pk, sk = _thread_key(incident_id, channel_id)
         try:
             with TransactWrite(connection=ChatThreadRecord._get_connection().connection) as tx:
-                tx.update(ChatThreadRecord(pk, sk), actions=[ChatThreadRecord.ts.set(ts)], condition=ChatThreadRecord.ts.does_not_exist())
+                tx.update(
+                    ChatThreadRecord(pk, sk),
+                    actions=[ChatThreadRecord.ts.set(ts)],
+                    condition=ChatThreadRecord.ts.does_not_exist(),
+                )
                 tx.save(_timeline_record(entry))
             return True
         except TransactWriteError as error:
@@ -88,8 +100,12 @@ class ChatMarks:
         """A post (Teams, Google Chat) marked made, with its timeline line; False if it was marked before."""
         try:
             with TransactWrite(connection=OnceRecord._get_connection().connection) as tx:
-                tx.save(OnceRecord(f"ONCE#chat#{post_id}", expires_at=keep_until.isoformat(), expires=int(keep_until.timestamp())),
-                        condition=OnceRecord.pk.does_not_exist())
+                tx.save(
+                    OnceRecord(
+                        f"ONCE#chat#{post_id}", expires_at=keep_until.isoformat(), expires=int(keep_until.timestamp())
+                    ),
+                    condition=OnceRecord.pk.does_not_exist(),
+                )
                 tx.save(_timeline_record(entry))
             return True
         except TransactWriteError as error:
@@ -101,8 +117,9 @@ class ChatMarks:
         """A signed Slack request seen for the first time (True), or a replay of one (False)."""
         key = hashlib.sha256(signature.encode()).hexdigest()
         try:
-            OnceRecord(f"ONCE#slack#{key}", expires_at=keep_until.isoformat(), expires=int(keep_until.timestamp())).save(
-                condition=OnceRecord.pk.does_not_exist())
+            OnceRecord(
+                f"ONCE#slack#{key}", expires_at=keep_until.isoformat(), expires=int(keep_until.timestamp())
+            ).save(condition=OnceRecord.pk.does_not_exist())
             return True
         except PutError as error:
             if conditional_failure(error):

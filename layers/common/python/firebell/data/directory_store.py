@@ -65,7 +65,10 @@ def _conflict(error: TransactWriteError) -> bool:
         return False
     reasons = getattr(error, "cancellation_reasons", None) or []
     # A condition failed, or another transaction was touching the same items: either way, re-read and retry.
-    return any(r is not None and r.code in ("ConditionalCheckFailed", "TransactionConflict") for r in reasons) or not reasons
+    return (
+        any(r is not None and r.code in ("ConditionalCheckFailed", "TransactionConflict") for r in reasons)
+        or not reasons
+    )
 
 
 class DynamoDirectoryStore:

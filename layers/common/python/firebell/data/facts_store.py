@@ -41,7 +41,9 @@ class FactsStore:
         """Facts of the incidents opened in [start, end) that have closed (eventually consistent), oldest first."""
         found = []
         for month in months_between(start, end):
-            for record in FactsRecord.query(month, FactsRecord.sk.between(start.astimezone(UTC).isoformat(), end.astimezone(UTC).isoformat())):
+            for record in FactsRecord.query(
+                month, FactsRecord.sk.between(start.astimezone(UTC).isoformat(), end.astimezone(UTC).isoformat())
+            ):
                 facts = IncidentFacts.model_validate(record.packed)
                 if start <= facts.opened_at < end:
                     found.append(facts)
@@ -54,7 +56,9 @@ class FactsStore:
         until = facts_key(before, "")[1]
         last_month = before.astimezone(UTC).replace(day=1) - timedelta(days=1)
         for month in reversed(months_between(last_month, before)):
-            for record in FactsRecord.query(month, FactsRecord.sk < until, scan_index_forward=False, limit=limit - len(found)):
+            for record in FactsRecord.query(
+                month, FactsRecord.sk < until, scan_index_forward=False, limit=limit - len(found)
+            ):
                 found.append(IncidentFacts.model_validate(record.packed))
             if len(found) >= limit:
                 break

@@ -36,7 +36,11 @@ def failed_conditions(error: TransactWriteError) -> list[int]:
     response = getattr(error.cause, "response", None) or {}
     if response.get("Error", {}).get("Code") != "TransactionCanceledException":
         return []
-    return [i for i, reason in enumerate(error.cancellation_reasons or []) if reason and reason.code == "ConditionalCheckFailed"]
+    return [
+        i
+        for i, reason in enumerate(error.cancellation_reasons or [])
+        if reason and reason.code == "ConditionalCheckFailed"
+    ]
 
 
 def expiry(at: datetime, days: int = KEEP_DAYS) -> int:
@@ -67,4 +71,3 @@ def months_between(start: datetime, end: datetime) -> list[str]:
         months.append(_facts_pk(year, month))
         year, month = (year + 1, 1) if month == 12 else (year, month + 1)
     return months
-

@@ -17,11 +17,11 @@ from typing import Any
 # v1 (issue 10): phrases an incident repeats (ARNs, values of enums, CloudWatch's alarm reasons, closure notes;
 # no account or region), then the incident document's keys in the order they are dumped (the nearest last).
 INCIDENT_V1 = (
-    b'arn:aws:cloudwatch::alarm:arn:aws:states::execution:firebell-escalation:firebell-sla:-sla-0-resolution-at-risk'
+    b"arn:aws:cloudwatch::alarm:arn:aws:states::execution:firebell-escalation:firebell-sla:-sla-0-resolution-at-risk"
     b'-response-at-risk:firebell-reminder:-review-0-updates-1firebell-resolution:-resolution-0"cloudwatch_alarm"'
     b'"triggered""acknowledged""resolved""closed""application""high""medium""ALARM""OK"Threshold Crossed: '
-    b'datapoints were greater than the threshold (minimum datapoints for OK -> ALARM transition). recovered: '
-    b'Closed automatically: not reopened within the confirmation window. Resolution: '
+    b"datapoints were greater than the threshold (minimum datapoints for OK -> ALARM transition). recovered: "
+    b"Closed automatically: not reopened within the confirmation window. Resolution: "
     b'{"title":null,"description":null,"source":null,"dedup_key":null,"service":null,"alarm":{"name":null,"arn":null,'
     b'"state":null,"reason":null,"description":null,"namespace":null,"metric":null,"dimensions":null,"region":null,'
     b'"account_id":null,"changed_at":null,"actions_suppressed_by":null},"labels":{},"custom_details":{},"links":[],'

@@ -21,7 +21,15 @@ from typing import Any
 
 import pynamodb.connection.base as pynamodb_connections
 
-from pynamodb.attributes import BinaryAttribute, BooleanAttribute, JSONAttribute, NumberAttribute, UnicodeAttribute, UnicodeSetAttribute, VersionAttribute
+from pynamodb.attributes import (
+    BinaryAttribute,
+    BooleanAttribute,
+    JSONAttribute,
+    NumberAttribute,
+    UnicodeAttribute,
+    UnicodeSetAttribute,
+    VersionAttribute,
+)
 from pynamodb.indexes import GlobalSecondaryIndex, IncludeProjection, KeysOnlyProjection
 from pynamodb.models import Model
 
@@ -152,7 +160,9 @@ class DedupRecord(Model):
     first_seen = UnicodeAttribute(null=True)
     last_seen = UnicodeAttribute(null=True)
     created = BooleanAttribute(null=True)
-    claim_message = UnicodeAttribute(null=True)  # the notification that claimed the key (its redelivery finishes the job)
+    claim_message = UnicodeAttribute(
+        null=True
+    )  # the notification that claimed the key (its redelivery finishes the job)
     resolved_at = UnicodeAttribute(null=True)
     last_logged_at = UnicodeAttribute(null=True)
     previous_seen = UnicodeAttribute(null=True)  # last_seen before the latest occurrence: how long the alert was silent
@@ -287,8 +297,18 @@ class VerificationRecord(Model):
 
 
 ALL_RECORDS: tuple[type[Model], ...] = (
-    IncidentRecord, TimelineRecord, DedupRecord, OnceRecord, CounterRecord, EffectRecord, MessageRecord, IdempotencyRecord,
-    SmsWindowRecord, SmsHeldRecord, ChatThreadRecord, VerificationRecord,
+    IncidentRecord,
+    TimelineRecord,
+    DedupRecord,
+    OnceRecord,
+    CounterRecord,
+    EffectRecord,
+    MessageRecord,
+    IdempotencyRecord,
+    SmsWindowRecord,
+    SmsHeldRecord,
+    ChatThreadRecord,
+    VerificationRecord,
 )
 TABLE_MODEL = IncidentRecord  # carries the key schema of the table; the indexes are every model's
 
@@ -309,7 +329,9 @@ class _ProcessSession:
         return getattr(aws.session(), name)
 
     def create_client(self, *args: Any, **kwargs: Any) -> Any:
-        options = {name: getattr(value, "_user_provided_options", value) for name, value in kwargs.items()}  # a Config's
+        options = {
+            name: getattr(value, "_user_provided_options", value) for name, value in kwargs.items()
+        }  # a Config's
         key = repr((args, sorted(options.items())))
         with aws.MAKING_CLIENTS:
             if self._session is not aws.session():
@@ -343,4 +365,3 @@ class FactsRecord(Model):
     pk = UnicodeAttribute(hash_key=True)
     sk = UnicodeAttribute(range_key=True)
     packed = PackedJSONAttribute()
-

@@ -27,7 +27,8 @@ class SmsWindowStore:
         sent = SmsWindowRecord.sent
         try:
             SmsWindowRecord._get_connection().update_item(
-                _window_pk(person, window), range_key=_WINDOW_SK,
+                _window_pk(person, window),
+                range_key=_WINDOW_SK,
                 actions=[sent.add({effect_id}), SmsWindowRecord.expires.set(expiry(at, _KEEP_DAYS))],
                 condition=sent.does_not_exist() | sent.contains(effect_id) | (size(sent) < limit),
             )
@@ -40,9 +41,17 @@ class SmsWindowStore:
     def hold_sms(self, person: str, window: int, effect_id: str, held: dict[str, Any], at: datetime) -> bool:
         try:
             with TransactWrite(connection=SmsWindowRecord._get_connection().connection) as tx:
-                tx.condition_check(SmsWindowRecord, _window_pk(person, window), _WINDOW_SK, condition=SmsWindowRecord.closed_at.does_not_exist())
-                tx.save(SmsHeldRecord(_window_pk(person, window), f"HELD#{effect_id}", document=held,
-                                      expires=expiry(at, _KEEP_DAYS)))
+                tx.condition_check(
+                    SmsWindowRecord,
+                    _window_pk(person, window),
+                    _WINDOW_SK,
+                    condition=SmsWindowRecord.closed_at.does_not_exist(),
+                )
+                tx.save(
+                    SmsHeldRecord(
+                        _window_pk(person, window), f"HELD#{effect_id}", document=held, expires=expiry(at, _KEEP_DAYS)
+                    )
+                )
             return True
         except TransactWriteError as error:
             if failed_conditions(error):  # (the held item's put has no condition: it is the window's check)
@@ -52,13 +61,26 @@ class SmsWindowStore:
     def close_digest(self, person: str, window: int, effect: Effect | None, at: datetime) -> bool:
         try:
             with TransactWrite(connection=SmsWindowRecord._get_connection().connection) as tx:
-                tx.update(SmsWindowRecord(_window_pk(person, window), _WINDOW_SK),
-                          actions=[SmsWindowRecord.closed_at.set(at.isoformat()), SmsWindowRecord.expires.set(expiry(at, _KEEP_DAYS))],
-                          condition=SmsWindowRecord.closed_at.does_not_exist())
+                tx.update(
+                    SmsWindowRecord(_window_pk(person, window), _WINDOW_SK),
+                    actions=[
+                        SmsWindowRecord.closed_at.set(at.isoformat()),
+                        SmsWindowRecord.expires.set(expiry(at, _KEEP_DAYS)),
+                    ],
+                    condition=SmsWindowRecord.closed_at.does_not_exist(),
+                )
                 if effect is not None:
-                    tx.save(EffectRecord(incident_pk(effect.incident_id), effect_sk(effect.effect_id), status=EffectStatus.PENDING.value,
-                                         outbox=OUTBOX_PENDING, committed_at=at.isoformat(), packed=effect.model_dump(mode="json"),
-                                         expires=expiry(at)))
+                    tx.save(
+                        EffectRecord(
+                            incident_pk(effect.incident_id),
+                            effect_sk(effect.effect_id),
+                            status=EffectStatus.PENDING.value,
+                            outbox=OUTBOX_PENDING,
+                            committed_at=at.isoformat(),
+                            packed=effect.model_dump(mode="json"),
+                            expires=expiry(at),
+                        )
+                    )
             return True
         except TransactWriteError as error:
             if failed_conditions(error):  # (the effect's put has no condition: it is the window's)
@@ -66,5 +88,7 @@ class SmsWindowStore:
             raise
 
     def held_sms(self, person: str, window: int) -> list[dict[str, Any]]:
-        records = SmsHeldRecord.query(_window_pk(person, window), SmsHeldRecord.sk.startswith("HELD#"), consistent_read=True)
+        records = SmsHeldRecord.query(
+            _window_pk(person, window), SmsHeldRecord.sk.startswith("HELD#"), consistent_read=True
+        )
         return sorted((record.document for record in records), key=lambda held: held["held_at"])

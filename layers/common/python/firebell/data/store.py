@@ -18,8 +18,17 @@ from ..domain.facts import IncidentFacts
 from ..domain.models import Incident, TimelineEntry
 from ..outbox import Change, DedupMark, EffectStatus
 from ..ports import SIGNALS_PER_WRITE, DedupState, IncidentFilter, Page
-from .items import (OUTBOX_PENDING, conditional_failure, effect_sk, expiry, facts_key, failed_conditions, incident_id_of, incident_pk,
-                    items_in_order)
+from .items import (
+    OUTBOX_PENDING,
+    conditional_failure,
+    effect_sk,
+    expiry,
+    facts_key,
+    failed_conditions,
+    incident_id_of,
+    incident_pk,
+    items_in_order,
+)
 from .chat_store import ChatMarks
 from .contact_store import ContactStore
 from .delivery_store import DeliveryLog
@@ -41,7 +50,18 @@ from .records import (
 )
 
 # Fields kept as top-level attributes (keys, indexes, atomic counters; the id is pk's); the rest is packed (data/packing.py).
-_TOP_LEVEL = {"incident_id", "reference", "status", "priority", "team", "reporter", "opened_at", "occurrences", "last_seen_at", "version"}
+_TOP_LEVEL = {
+    "incident_id",
+    "reference",
+    "status",
+    "priority",
+    "team",
+    "reporter",
+    "opened_at",
+    "occurrences",
+    "last_seen_at",
+    "version",
+}
 _INCIDENT_SK = "INCIDENT"
 _REFERENCE_COUNTER = "COUNTER#reference"
 
@@ -61,8 +81,13 @@ def _when(text: str | None) -> datetime | None:
     return datetime.fromisoformat(text) if text else None
 
 
-def _dedup_state(record: DedupRecord, candidate_id: str | None, message_ids: Sequence[str] = (), counted: int = 0,
-                 replayed: bool = False) -> DedupState:
+def _dedup_state(
+    record: DedupRecord,
+    candidate_id: str | None,
+    message_ids: Sequence[str] = (),
+    counted: int = 0,
+    replayed: bool = False,
+) -> DedupState:
     """The pointer as record_signals left it; `message_ids`: the named notifications it was given (redeliveries too)."""
     return DedupState(
         incident_id=record.incident_id,
@@ -72,8 +97,11 @@ def _dedup_state(record: DedupRecord, candidate_id: str | None, message_ids: Seq
         created=record.created is not False,  # pointers from before `created` existed were always written
         resolved_at=_when(record.resolved_at),
         last_logged_at=_when(record.last_logged_at),
-        claimed=(record.claim_message in message_ids) if message_ids else (
-            candidate_id is not None and record.incident_id == candidate_id and int(record.occurrences or 0) == counted),
+        claimed=(record.claim_message in message_ids)
+        if message_ids
+        else (
+            candidate_id is not None and record.incident_id == candidate_id and int(record.occurrences or 0) == counted
+        ),
         replayed=replayed,
         previous_seen=_when(record.previous_seen) if not replayed or record.last_message in message_ids else None,
         counted=counted,
@@ -93,7 +121,10 @@ def _counting(candidate_id: str, seen_at: datetime, count: int, fresh: Sequence[
         DedupRecord.created.set(DedupRecord.created | False),
     ]
     if fresh:
-        actions += [DedupRecord.claim_message.set(DedupRecord.claim_message | fresh[0]), DedupRecord.last_message.set(fresh[-1])]
+        actions += [
+            DedupRecord.claim_message.set(DedupRecord.claim_message | fresh[0]),
+            DedupRecord.last_message.set(fresh[-1]),
+        ]
     return actions
 
 
@@ -146,9 +177,12 @@ def _decode_cursor(cursor: str | None, filters: IncidentFilter, index_key: tuple
         return None
     key = cursors.unseal(cursor, filters.sealed_as())
     hash_name, hash_value = index_key
-    if not (isinstance(key, dict) and set(key) == {"pk", "sk", hash_name, "opened_at"}
-            and all(isinstance(v, dict) and list(v) == ["S"] and isinstance(v["S"], str) for v in key.values())
-            and key[hash_name]["S"] == hash_value):
+    if not (
+        isinstance(key, dict)
+        and set(key) == {"pk", "sk", hash_name, "opened_at"}
+        and all(isinstance(v, dict) and list(v) == ["S"] and isinstance(v["S"], str) for v in key.values())
+        and key[hash_name]["S"] == hash_value
+    ):
         raise InvalidCursor(cursor)
     return key
 
@@ -252,9 +286,15 @@ class DynamoIncidentStore(OutboxStore, SmsWindowStore, FactsStore, DeliveryLog, 
     def _labels(change: Change, marks: list[DedupMark]) -> list[str]:
         """What each position of the transaction is, in the order pynamodb sends them (checks, deletes, puts, updates)."""
         deletes = [f"dedup{i}" for i, m in enumerate(marks) if m.release]
-        puts = (["incident"] + ["entry"] * len(change.entries) + ["effect"] * len(change.effects(0))
-                + ["once"] * len(change.once) + (["idempotency"] if change.idempotency else []) + (["facts"] if change.facts else [])
-                + (["last fix"] if change.facts and change.incident.dedup_key else []))
+        puts = (
+            ["incident"]
+            + ["entry"] * len(change.entries)
+            + ["effect"] * len(change.effects(0))
+            + ["once"] * len(change.once)
+            + (["idempotency"] if change.idempotency else [])
+            + (["facts"] if change.facts else [])
+            + (["last fix"] if change.facts and change.incident.dedup_key else [])
+        )
         updates = [f"dedup{i}" for i, m in enumerate(marks) if not m.release]
         return deletes + puts + updates
 
@@ -273,22 +313,47 @@ class DynamoIncidentStore(OutboxStore, SmsWindowStore, FactsStore, DeliveryLog, 
             # pynamodb adds `version = <read version>` (or "absent" for a new incident) as the condition.
             tx.save(record, condition=IncidentRecord.pk.does_not_exist() if change.new else None)
             for entry in change.entries:
-                tx.save(TimelineRecord(incident_pk(entry.incident_id), f"TIMELINE#{entry.at.isoformat()}#{ULID()}",
-                                       document=entry.model_dump(mode="json")))
+                tx.save(
+                    TimelineRecord(
+                        incident_pk(entry.incident_id),
+                        f"TIMELINE#{entry.at.isoformat()}#{ULID()}",
+                        document=entry.model_dump(mode="json"),
+                    )
+                )
             claimed = change.claimed_until.isoformat() if change.claimed_until else None
             for effect in change.effects(committed.version):
-                tx.save(EffectRecord(incident_pk(effect.incident_id), effect_sk(effect.effect_id),
-                                     status=(EffectStatus.SENDING if claimed else EffectStatus.PENDING).value, lease_until=claimed,
-                                     outbox=OUTBOX_PENDING, committed_at=change.now.isoformat(), packed=effect.model_dump(mode="json"),
-                                     expires=expires))
+                tx.save(
+                    EffectRecord(
+                        incident_pk(effect.incident_id),
+                        effect_sk(effect.effect_id),
+                        status=(EffectStatus.SENDING if claimed else EffectStatus.PENDING).value,
+                        lease_until=claimed,
+                        outbox=OUTBOX_PENDING,
+                        committed_at=change.now.isoformat(),
+                        packed=effect.model_dump(mode="json"),
+                        expires=expires,
+                    )
+                )
             for once in change.once:
-                tx.save(OnceRecord(f"ONCE#{once.key}", expires_at=once.expires_at.isoformat(), expires=int((once.expires_at + ONCE_KEY_MARGIN).timestamp())),
-                        condition=OnceRecord.pk.does_not_exist())
+                tx.save(
+                    OnceRecord(
+                        f"ONCE#{once.key}",
+                        expires_at=once.expires_at.isoformat(),
+                        expires=int((once.expires_at + ONCE_KEY_MARGIN).timestamp()),
+                    ),
+                    condition=OnceRecord.pk.does_not_exist(),
+                )
             if change.idempotency:
                 claim = change.idempotency
-                tx.save(IdempotencyRecord(f"IDEMPOTENCY#{_hashed(claim.key)}", incident_id=claim.incident_id, fingerprint=claim.fingerprint,
-                                          expires=int(claim.expires_at.timestamp())),
-                        condition=IdempotencyRecord.pk.does_not_exist())
+                tx.save(
+                    IdempotencyRecord(
+                        f"IDEMPOTENCY#{_hashed(claim.key)}",
+                        incident_id=claim.incident_id,
+                        fingerprint=claim.fingerprint,
+                        expires=int(claim.expires_at.timestamp()),
+                    ),
+                    condition=IdempotencyRecord.pk.does_not_exist(),
+                )
             if change.facts:
                 facts = change.facts.model_dump(mode="json")
                 tx.save(FactsRecord(*facts_key(change.facts.opened_at, change.incident_id), packed=facts))
@@ -310,7 +375,9 @@ class DynamoIncidentStore(OutboxStore, SmsWindowStore, FactsStore, DeliveryLog, 
 
     # --- alerts: one write per batch of an alert's occurrences ---------------------------------------------------
 
-    def record_signals(self, dedup_key: str, candidate_id: str, seen_at: datetime, message_ids: Sequence[str | None]) -> DedupState:
+    def record_signals(
+        self, dedup_key: str, candidate_id: str, seen_at: datetime, message_ids: Sequence[str | None]
+    ) -> DedupState:
         """Claim the key for `candidate_id` if nobody holds it, and count these occurrences, in one write.
 
         One occurrence per entry: the id of the notification that carried it (the SNS MessageId or EventBridge event
@@ -327,8 +394,13 @@ class DynamoIncidentStore(OutboxStore, SmsWindowStore, FactsStore, DeliveryLog, 
             try:
                 with TransactWrite(connection=DedupRecord._get_connection().connection) as tx:
                     for message_id in fresh:
-                        tx.save(MessageRecord(pk, f"MSG#{message_id}", expires=expiry(seen_at, 1)), condition=MessageRecord.pk.does_not_exist())
-                    tx.update(DedupRecord(pk, _DEDUP_SK), actions=_counting(candidate_id, seen_at, len(fresh) + plain, fresh))
+                        tx.save(
+                            MessageRecord(pk, f"MSG#{message_id}", expires=expiry(seen_at, 1)),
+                            condition=MessageRecord.pk.does_not_exist(),
+                        )
+                    tx.update(
+                        DedupRecord(pk, _DEDUP_SK), actions=_counting(candidate_id, seen_at, len(fresh) + plain, fresh)
+                    )
                 break
             except TransactWriteError as error:
                 failed = failed_conditions(error)  # the markers come first, in `fresh`'s order
@@ -338,13 +410,19 @@ class DynamoIncidentStore(OutboxStore, SmsWindowStore, FactsStore, DeliveryLog, 
         else:
             if plain:  # nothing named is left to count: the plain update says the new state itself
                 response = DedupRecord._get_connection().update_item(
-                    pk, range_key=_DEDUP_SK, actions=_counting(candidate_id, seen_at, plain, []), return_values="ALL_NEW")
+                    pk,
+                    range_key=_DEDUP_SK,
+                    actions=_counting(candidate_id, seen_at, plain, []),
+                    return_values="ALL_NEW",
+                )
                 return _dedup_state(DedupRecord.from_raw_data(response["Attributes"]), candidate_id, named, plain)
         counted = len(fresh) + plain
         record = DedupRecord.get(pk, _DEDUP_SK, consistent_read=True)
         return _dedup_state(record, candidate_id, named, counted, replayed=counted == 0)
 
-    def log_repeat(self, dedup_key: str, incident_id: str, logged_before: datetime | None, entry: TimelineEntry) -> bool:
+    def log_repeat(
+        self, dedup_key: str, incident_id: str, logged_before: datetime | None, entry: TimelineEntry
+    ) -> bool:
         """Take the storm's next timeline slot and write its line together; False if a concurrent repeat took it."""
         condition = DedupRecord.incident_id == incident_id
         if logged_before is None:
@@ -353,26 +431,54 @@ class DynamoIncidentStore(OutboxStore, SmsWindowStore, FactsStore, DeliveryLog, 
             condition &= DedupRecord.last_logged_at == logged_before.isoformat()
         try:
             with TransactWrite(connection=DedupRecord._get_connection().connection) as tx:
-                tx.save(TimelineRecord(incident_pk(incident_id), f"TIMELINE#{entry.at.isoformat()}#{ULID()}", document=entry.model_dump(mode="json")))
-                tx.update(DedupRecord(_dedup_pk(dedup_key), _DEDUP_SK), actions=[DedupRecord.last_logged_at.set(entry.at.isoformat())], condition=condition)
+                tx.save(
+                    TimelineRecord(
+                        incident_pk(incident_id),
+                        f"TIMELINE#{entry.at.isoformat()}#{ULID()}",
+                        document=entry.model_dump(mode="json"),
+                    )
+                )
+                tx.update(
+                    DedupRecord(_dedup_pk(dedup_key), _DEDUP_SK),
+                    actions=[DedupRecord.last_logged_at.set(entry.at.isoformat())],
+                    condition=condition,
+                )
             return True
         except TransactWriteError as error:
             if failed_conditions(error):
                 return False
             raise
 
-    def replace_dedup(self, dedup_key: str, old_incident_id: str, candidate_id: str, seen_at: datetime, message_id: str | None = None,
-                      occurrences: int = 1) -> bool:
+    def replace_dedup(
+        self,
+        dedup_key: str,
+        old_incident_id: str,
+        candidate_id: str,
+        seen_at: datetime,
+        message_id: str | None = None,
+        occurrences: int = 1,
+    ) -> bool:
         """Point the key at a new incident (the old one resolved long ago), seen `occurrences` times so far; False if
         someone else did first."""
         now = seen_at.isoformat()
-        actions = [DedupRecord.incident_id.set(candidate_id), DedupRecord.first_seen.set(now), DedupRecord.last_seen.set(now),
-                   DedupRecord.occurrences.set(occurrences), DedupRecord.created.set(False), DedupRecord.resolved_at.remove(),
-                   DedupRecord.last_logged_at.remove(), DedupRecord.previous_seen.set(now)]
+        actions = [
+            DedupRecord.incident_id.set(candidate_id),
+            DedupRecord.first_seen.set(now),
+            DedupRecord.last_seen.set(now),
+            DedupRecord.occurrences.set(occurrences),
+            DedupRecord.created.set(False),
+            DedupRecord.resolved_at.remove(),
+            DedupRecord.last_logged_at.remove(),
+            DedupRecord.previous_seen.set(now),
+        ]
         actions.append(DedupRecord.claim_message.set(message_id) if message_id else DedupRecord.claim_message.remove())
         try:
-            DedupRecord._get_connection().update_item(_dedup_pk(dedup_key), range_key=_DEDUP_SK, actions=actions,
-                                                      condition=DedupRecord.incident_id == old_incident_id)
+            DedupRecord._get_connection().update_item(
+                _dedup_pk(dedup_key),
+                range_key=_DEDUP_SK,
+                actions=actions,
+                condition=DedupRecord.incident_id == old_incident_id,
+            )
             return True
         except UpdateError as error:
             if conditional_failure(error):

@@ -115,8 +115,13 @@ class Allowed:
 Rule = Public | Allowed
 
 
-def _allow(roles: frozenset[Role], summary: str, own: frozenset[Role] = frozenset(),
-           owns: Literal["report", "review"] = "report", people_only: bool = False) -> Allowed:
+def _allow(
+    roles: frozenset[Role],
+    summary: str,
+    own: frozenset[Role] = frozenset(),
+    owns: Literal["report", "review"] = "report",
+    people_only: bool = False,
+) -> Allowed:
     return Allowed(roles, own, owns, summary, people_only)
 
 
@@ -137,7 +142,9 @@ ROUTES: dict[tuple[str, str], Rule] = {
     ("GET", "/docs"): _allow(ALL_ROLES, "read the API document"),
     # Who am I; the local runtime's pick-a-person sign-in.
     ("GET", "/auth/me"): _allow(ALL_ROLES, "ask who they are"),
-    ("POST", "/auth/local/sign-in"): Public("nothing: the local runtime lets anyone pick a person of the config", local_only=True),
+    ("POST", "/auth/local/sign-in"): Public(
+        "nothing: the local runtime lets anyone pick a person of the config", local_only=True
+    ),
     ("POST", "/auth/local/sign-out"): Public("nothing: it only drops the session cookie", local_only=True),
     ("GET", "/auth/local/people"): Public("nothing: the people the local sign-in offers", local_only=True),
     # Incidents.
@@ -158,10 +165,15 @@ ROUTES: dict[tuple[str, str], Rule] = {
     ("POST", f"{_INCIDENT}/reopen"): _allow(WORKERS, "reopen incidents", own=_REPORTER),
     ("POST", f"{_INCIDENT}/updates"): _allow(MANAGERS, "post stakeholder updates"),
     # A review is owned by whoever resolved the incident (usecases/duties.py), reminded until it is done.
-    ("POST", f"{_INCIDENT}/review"): _allow(MANAGERS, "complete post-incident reviews", own=frozenset({Role.RESPONDER}),
-                                            owns="review"),
-    ("PUT", f"{_INCIDENT}/review"): _allow(MANAGERS, "write post-incident reviews", own=frozenset({Role.RESPONDER}), owns="review"),
-    ("POST", f"{_INCIDENT}/review/actions"): _allow(MANAGERS, "add post-incident actions", own=frozenset({Role.RESPONDER}), owns="review"),
+    ("POST", f"{_INCIDENT}/review"): _allow(
+        MANAGERS, "complete post-incident reviews", own=frozenset({Role.RESPONDER}), owns="review"
+    ),
+    ("PUT", f"{_INCIDENT}/review"): _allow(
+        MANAGERS, "write post-incident reviews", own=frozenset({Role.RESPONDER}), owns="review"
+    ),
+    ("POST", f"{_INCIDENT}/review/actions"): _allow(
+        MANAGERS, "add post-incident actions", own=frozenset({Role.RESPONDER}), owns="review"
+    ),
     # Whoever does an action says it is done (its owner need not own the review).
     ("POST", f"{_INCIDENT}/review/actions/<number>/done"): _allow(WORKERS, "complete post-incident actions"),
     ("GET", f"{_INCIDENT}/review.md"): _allow(READERS, "read post-incident reviews", own=_REPORTER),
@@ -205,12 +217,20 @@ ROUTES: dict[tuple[str, str], Rule] = {
     # Secrets other than a person's or a machine's credentials.
     ("GET", "/ack/<token>"): Public("the acknowledgement link's HMAC-signed, expiring, single-use token"),
     ("POST", "/ack/<token>"): Public("the acknowledgement link's HMAC-signed, expiring, single-use token"),
-    ("POST", "/chat/slack/interactions"): Public("Slack's request signature (the app's signing secret; 5 minutes; each request once)", signed=True),
-    ("POST", "/chat/slack/commands"): Public("Slack's request signature (the app's signing secret; 5 minutes; each request once)", signed=True),
-    ("GET", "/feeds/<token>/calendar.ics"): Public("the person's secret calendar feed token in the path (stored as SHA-256, revocable)"),
+    ("POST", "/chat/slack/interactions"): Public(
+        "Slack's request signature (the app's signing secret; 5 minutes; each request once)", signed=True
+    ),
+    ("POST", "/chat/slack/commands"): Public(
+        "Slack's request signature (the app's signing secret; 5 minutes; each request once)", signed=True
+    ),
+    ("GET", "/feeds/<token>/calendar.ics"): Public(
+        "the person's secret calendar feed token in the path (stored as SHA-256, revocable)"
+    ),
     ("POST", "/v2/enqueue"): Public(f"{_KEY} (PagerDuty Events API v2)"),
     ("POST", "/v2/change/enqueue"): Public(f"{_KEY} (PagerDuty Change Events)"),
-    ("POST", "/v1/alertmanager/<routing_key>"): Public("the routing key in the path, an integration key of one service (Alertmanager)"),
+    ("POST", "/v1/alertmanager/<routing_key>"): Public(
+        "the routing key in the path, an integration key of one service (Alertmanager)"
+    ),
 }
 
 
@@ -240,25 +260,42 @@ def decide(method: str, path: str, caller: Caller, local_runtime: bool = False) 
     rule = ROUTES.get((method.upper(), path))
     if isinstance(rule, Public):
         if rule.local_only and not local_runtime:
-            return Decision(404, "local_only", f"{method.upper()} {path} exists only in the local runtime (make run)", rule=rule)
+            return Decision(
+                404, "local_only", f"{method.upper()} {path} exists only in the local runtime (make run)", rule=rule
+            )
         return Decision(None, rule=rule)
     if rule is None:
-        return Decision(403, "forbidden", f"{method.upper()[:20]} {path[:200]} is open to nobody (it has no access rule)")
+        return Decision(
+            403, "forbidden", f"{method.upper()[:20]} {path[:200]} is open to nobody (it has no access rule)"
+        )
     if caller.kind == "nobody":
         why = caller.problem or "no credentials"
-        return Decision(401, "unauthenticated", f"{why}: sign in (Authorization: Bearer <token>) or sign the request with SigV4",
-                        rule=rule)
+        return Decision(
+            401,
+            "unauthenticated",
+            f"{why}: sign in (Authorization: Bearer <token>) or sign the request with SigV4",
+            rule=rule,
+        )
     if caller.kind == "stranger":
         who = f"{caller.email!r}" if caller.email else "a token without an email claim"
-        return Decision(403, "not_in_directory", f"{who} is no person of the directory: ask an admin to add them", rule=rule)
+        return Decision(
+            403, "not_in_directory", f"{who} is no person of the directory: ask an admin to add them", rule=rule
+        )
     if caller.kind == "machine" and rule.people_only:
-        return Decision(403, "forbidden", f"an IAM principal may not {rule.summary}: only a signed-in person has one", rule=rule)
+        return Decision(
+            403, "forbidden", f"an IAM principal may not {rule.summary}: only a signed-in person has one", rule=rule
+        )
     roles = caller.effective_roles
     if roles & rule.roles:
         return Decision(None, rule=rule)
     if roles & rule.own:
         return Decision(None, own_only=True, rule=rule)
-    return Decision(403, "forbidden", f"{role_names(roles)} may not {rule.summary}; needs one of {role_names(rule.all_roles)}", rule=rule)
+    return Decision(
+        403,
+        "forbidden",
+        f"{role_names(roles)} may not {rule.summary}; needs one of {role_names(rule.all_roles)}",
+        rule=rule,
+    )
 
 
 def owns_incident(caller: Caller, rule: Allowed, reporter: str, review_owner: str | None) -> bool:

@@ -103,8 +103,10 @@ class CloudWatchAlarmNotification(_Lenient):
             return self
         region = _region(info, self.Region)
         if region is None:
-            raise ValueError(f"AlarmArn is missing and Region {self.Region!r} is not a known AWS region name, "
-                             "so the alarm cannot be identified")
+            raise ValueError(
+                f"AlarmArn is missing and Region {self.Region!r} is not a known AWS region name, "
+                "so the alarm cannot be identified"
+            )
         self._arn = alarm_arn(region, self.AWSAccountId, self.AlarmName)
         return self
 
@@ -214,8 +216,10 @@ class CloudWatchAlarmStateChange(_Lenient):
             return self
         region = _region(info, self.region)
         if region is None or not self.account:
-            raise ValueError("resources is empty, so the event's account and region must name the alarm's: "
-                             f"account {self.account!r}, region {self.region!r}")
+            raise ValueError(
+                "resources is empty, so the event's account and region must name the alarm's: "
+                f"account {self.account!r}, region {self.region!r}"
+            )
         self._arn = alarm_arn(region, self.account, self.detail.alarmName)
         return self
 

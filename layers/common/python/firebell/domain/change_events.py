@@ -50,7 +50,9 @@ class ChangeEvent(_Wire):
         has no dedup key for changes; without a timestamp two identical changes cannot be told from one sent twice."""
         if self.payload.timestamp is None:
             return None
-        canonical = json.dumps(self.model_dump(mode="json", exclude={"routing_key"}), sort_keys=True, ensure_ascii=False)
+        canonical = json.dumps(
+            self.model_dump(mode="json", exclude={"routing_key"}), sort_keys=True, ensure_ascii=False
+        )
         return hashlib.sha256(canonical.encode("utf-8", errors="surrogatepass")).hexdigest()[:32]
 
     def details(self) -> dict[str, Any]:

@@ -34,7 +34,13 @@ POST_TIMEOUT_SECONDS = 10  # what a Teams or Google Chat webhook gets to answer
 ATTEMPTS = 8  # deliveries of one event before it is dead-lettered with the reason
 # Slack's message metadata: what finds the incident's message again when an answer to chat.postMessage was lost.
 METADATA_TYPE = "firebell_incident"
-_STATUS_MARK = {Status.TRIGGERED: "🔴", Status.ACKNOWLEDGED: "🟠", Status.ON_HOLD: "⏸️", Status.RESOLVED: "✅", Status.CLOSED: "⚪"}
+_STATUS_MARK = {
+    Status.TRIGGERED: "🔴",
+    Status.ACKNOWLEDGED: "🟠",
+    Status.ON_HOLD: "⏸️",
+    Status.RESOLVED: "✅",
+    Status.CLOSED: "⚪",
+}
 # Slack's limits (Block Kit reference): header text 150, section text 3,000, a field 2,000, button text 75.
 _HEADER_MAX, _SECTION_MAX, _FIELD_MAX = 150, 3000, 2000
 
@@ -102,8 +108,12 @@ def headline(incident: Incident) -> str:
 
 
 def _facts(incident: Incident) -> list[tuple[str, str]]:
-    facts = [("Status", _state(incident)), ("Priority", incident.priority or "unprioritised"),
-             ("Team", incident.team or "-"), ("Service", incident.service or "-")]
+    facts = [
+        ("Status", _state(incident)),
+        ("Priority", incident.priority or "unprioritised"),
+        ("Team", incident.team or "-"),
+        ("Service", incident.service or "-"),
+    ]
     if incident.assignee:
         facts.append(("Assignee", incident.assignee))
     if incident.sla and incident.status in (Status.TRIGGERED, Status.ACKNOWLEDGED, Status.ON_HOLD):
@@ -122,56 +132,133 @@ def _notes(incident: Incident) -> str:
 def slack_message(incident: Incident, console_url: str) -> dict[str, Any]:
     """chat.postMessage / chat.update arguments (without the channel): the incident as it stands now."""
     blocks: list[dict[str, Any]] = [
-        {"type": "header", "text": {"type": "plain_text", "text": _cut(headline(incident), _HEADER_MAX), "emoji": True}},
-        {"type": "section", "fields": [{"type": "mrkdwn", "text": _cut(f"*{name}*\n{slack_escaped(value)}", _FIELD_MAX)}
-                                       for name, value in _facts(incident)]},
+        {
+            "type": "header",
+            "text": {"type": "plain_text", "text": _cut(headline(incident), _HEADER_MAX), "emoji": True},
+        },
+        {
+            "type": "section",
+            "fields": [
+                {"type": "mrkdwn", "text": _cut(f"*{name}*\n{slack_escaped(value)}", _FIELD_MAX)}
+                for name, value in _facts(incident)
+            ],
+        },
     ]
     notes = _notes(incident)
     if notes:
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": _cut(slack_escaped(notes), _SECTION_MAX)}})
     buttons: list[dict[str, Any]] = []
     if incident.status is Status.TRIGGERED:
-        buttons.append({"type": "button", "action_id": ACKNOWLEDGE, "style": "primary", "value": incident.incident_id,
-                        "text": {"type": "plain_text", "text": "Acknowledge"}})
+        buttons.append(
+            {
+                "type": "button",
+                "action_id": ACKNOWLEDGE,
+                "style": "primary",
+                "value": incident.incident_id,
+                "text": {"type": "plain_text", "text": "Acknowledge"},
+            }
+        )
     if incident.status in (Status.TRIGGERED, Status.ACKNOWLEDGED, Status.ON_HOLD):
-        buttons.append({"type": "button", "action_id": RESOLVE, "value": incident.incident_id,
-                        "text": {"type": "plain_text", "text": "Resolve…"}})
-        buttons.append({"type": "button", "action_id": ESCALATE, "style": "danger", "value": incident.incident_id,
-                        "text": {"type": "plain_text", "text": "Escalate"},
-                        "confirm": {"title": {"type": "plain_text", "text": "Escalate now?"},
-                                    "text": {"type": "plain_text", "text": "The next level is paged at once."},
-                                    "confirm": {"type": "plain_text", "text": "Escalate"},
-                                    "deny": {"type": "plain_text", "text": "Cancel"}}})
+        buttons.append(
+            {
+                "type": "button",
+                "action_id": RESOLVE,
+                "value": incident.incident_id,
+                "text": {"type": "plain_text", "text": "Resolve…"},
+            }
+        )
+        buttons.append(
+            {
+                "type": "button",
+                "action_id": ESCALATE,
+                "style": "danger",
+                "value": incident.incident_id,
+                "text": {"type": "plain_text", "text": "Escalate"},
+                "confirm": {
+                    "title": {"type": "plain_text", "text": "Escalate now?"},
+                    "text": {"type": "plain_text", "text": "The next level is paged at once."},
+                    "confirm": {"type": "plain_text", "text": "Escalate"},
+                    "deny": {"type": "plain_text", "text": "Cancel"},
+                },
+            }
+        )
     if console_url:
-        buttons.append({"type": "button", "action_id": "firebell.open", "url": incident_url(console_url, incident.reference),
-                        "text": {"type": "plain_text", "text": "Open in firebell"}})
+        buttons.append(
+            {
+                "type": "button",
+                "action_id": "firebell.open",
+                "url": incident_url(console_url, incident.reference),
+                "text": {"type": "plain_text", "text": "Open in firebell"},
+            }
+        )
     if buttons:
         blocks.append({"type": "actions", "block_id": "firebell.actions", "elements": buttons})
-    blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": slack_escaped(
-        f"Opened {incident.opened_at:%Y-%m-%d %H:%M} UTC · {incident.source.value} · seen {incident.occurrences}×")}]})
+    blocks.append(
+        {
+            "type": "context",
+            "elements": [
+                {
+                    "type": "mrkdwn",
+                    "text": slack_escaped(
+                        f"Opened {incident.opened_at:%Y-%m-%d %H:%M} UTC · {incident.source.value} · seen {incident.occurrences}×"
+                    ),
+                }
+            ],
+        }
+    )
     # (the top-level text is mrkdwn too, and it is what notifications show: escaped as well; the header is plain text)
-    return {"text": _cut(slack_escaped(f"{headline(incident)} ({_state(incident)})"), 3000), "blocks": blocks,
-            "metadata": {"event_type": METADATA_TYPE,
-                         "event_payload": {"incident_id": incident.incident_id, "reference": incident.reference}},
-            "unfurl_links": False}
+    return {
+        "text": _cut(slack_escaped(f"{headline(incident)} ({_state(incident)})"), 3000),
+        "blocks": blocks,
+        "metadata": {
+            "event_type": METADATA_TYPE,
+            "event_payload": {"incident_id": incident.incident_id, "reference": incident.reference},
+        },
+        "unfurl_links": False,
+    }
 
 
 def resolve_dialog(incident: Incident) -> dict[str, Any]:
     """views.open's view: resolution notes, which resolving requires (ITIL: how it was fixed)."""
-    return {"type": "modal", "callback_id": RESOLVE_DIALOG, "private_metadata": incident.incident_id,
-            "title": {"type": "plain_text", "text": _cut(f"Resolve {incident.reference}", 24)},
-            "submit": {"type": "plain_text", "text": "Resolve"}, "close": {"type": "plain_text", "text": "Cancel"},
-            "blocks": [{"type": "input", "block_id": NOTES_BLOCK, "label": {"type": "plain_text", "text": "Resolution notes"},
-                        "element": {"type": "plain_text_input", "action_id": NOTES_INPUT, "multiline": True,
-                                    "min_length": 1, "max_length": 3000}}]}
+    return {
+        "type": "modal",
+        "callback_id": RESOLVE_DIALOG,
+        "private_metadata": incident.incident_id,
+        "title": {"type": "plain_text", "text": _cut(f"Resolve {incident.reference}", 24)},
+        "submit": {"type": "plain_text", "text": "Resolve"},
+        "close": {"type": "plain_text", "text": "Cancel"},
+        "blocks": [
+            {
+                "type": "input",
+                "block_id": NOTES_BLOCK,
+                "label": {"type": "plain_text", "text": "Resolution notes"},
+                "element": {
+                    "type": "plain_text_input",
+                    "action_id": NOTES_INPUT,
+                    "multiline": True,
+                    "min_length": 1,
+                    "max_length": 3000,
+                },
+            }
+        ],
+    }
 
 
 def teams_card(incident: Incident, event_type: EventType, console_url: str) -> dict[str, Any]:
     """The Workflows webhook's body: a message with one Adaptive Card 1.4 (what Teams renders in channels)."""
     body: list[dict[str, Any]] = [
-        {"type": "TextBlock", "text": _teams_escaped(headline(incident)), "weight": "Bolder", "size": "Medium", "wrap": True},
+        {
+            "type": "TextBlock",
+            "text": _teams_escaped(headline(incident)),
+            "weight": "Bolder",
+            "size": "Medium",
+            "wrap": True,
+        },
         {"type": "TextBlock", "text": f"{event_type.value}", "isSubtle": True, "spacing": "None", "wrap": True},
-        {"type": "FactSet", "facts": [{"title": name, "value": _teams_escaped(value)} for name, value in _facts(incident)]},
+        {
+            "type": "FactSet",
+            "facts": [{"title": name, "value": _teams_escaped(value)} for name, value in _facts(incident)],
+        },
     ]
     notes = _notes(incident)
     if notes:
@@ -180,30 +267,63 @@ def teams_card(incident: Incident, event_type: EventType, console_url: str) -> d
     if console_url:
         url = incident_url(console_url, incident.reference)
         if incident.status is Status.TRIGGERED:  # the console acknowledges as whoever signs in
-            actions.append({"type": "Action.OpenUrl", "title": "Acknowledge", "url": f"{url}?do=acknowledge", "style": "positive"})
+            actions.append(
+                {"type": "Action.OpenUrl", "title": "Acknowledge", "url": f"{url}?do=acknowledge", "style": "positive"}
+            )
         actions.append({"type": "Action.OpenUrl", "title": "Open in firebell", "url": url})
-    card = {"$schema": "http://adaptivecards.io/schemas/adaptive-card.json", "type": "AdaptiveCard", "version": "1.4",
-            "body": body, "actions": actions, "msteams": {"width": "Full"}}
-    return {"type": "message", "attachments": [{"contentType": "application/vnd.microsoft.card.adaptive", "contentUrl": None,
-                                                "content": card}]}
+    card = {
+        "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
+        "type": "AdaptiveCard",
+        "version": "1.4",
+        "body": body,
+        "actions": actions,
+        "msteams": {"width": "Full"},
+    }
+    return {
+        "type": "message",
+        "attachments": [
+            {"contentType": "application/vnd.microsoft.card.adaptive", "contentUrl": None, "content": card}
+        ],
+    }
 
 
 def google_chat_message(incident: Incident, event_type: EventType, console_url: str) -> dict[str, Any]:
     """An incoming webhook's body (Chat API Message): a text fallback and a card, in the incident's thread."""
     # Google Chat reads <…> in a message's text as mentions and links, and a card's text as HTML: the text carries
     # nothing an alarm wrote, and the card's text is escaped.
-    widgets: list[dict[str, Any]] = [{"decoratedText": {"topLabel": name, "text": html.escape(value)}} for name, value in _facts(incident)]
+    widgets: list[dict[str, Any]] = [
+        {"decoratedText": {"topLabel": name, "text": html.escape(value)}} for name, value in _facts(incident)
+    ]
     notes = _notes(incident)
     if notes:
         widgets.append({"textParagraph": {"text": html.escape(_cut(notes, _SECTION_MAX))}})
     if console_url:
-        widgets.append({"buttonList": {"buttons": [{"text": "Open in firebell",
-                                                    "onClick": {"openLink": {"url": incident_url(console_url, incident.reference)}}}]}})
+        widgets.append(
+            {
+                "buttonList": {
+                    "buttons": [
+                        {
+                            "text": "Open in firebell",
+                            "onClick": {"openLink": {"url": incident_url(console_url, incident.reference)}},
+                        }
+                    ]
+                }
+            }
+        )
     drill = "DRILL " if incident.drill else ""
-    return {"text": f"{_STATUS_MARK[incident.status]} {drill}{incident.reference} {incident.priority or 'unprioritised'} ({event_type.value})",
-            "thread": {"threadKey": incident.incident_id},
-            "cardsV2": [{"cardId": "incident", "card": {"header": {"title": _cut(headline(incident), 200), "subtitle": event_type.value},
-                                                        "sections": [{"widgets": widgets}]}}]}
+    return {
+        "text": f"{_STATUS_MARK[incident.status]} {drill}{incident.reference} {incident.priority or 'unprioritised'} ({event_type.value})",
+        "thread": {"threadKey": incident.incident_id},
+        "cardsV2": [
+            {
+                "cardId": "incident",
+                "card": {
+                    "header": {"title": _cut(headline(incident), 200), "subtitle": event_type.value},
+                    "sections": [{"widgets": widgets}],
+                },
+            }
+        ],
+    }
 
 
 def google_message_id(event_type: EventType, incident_id: str, occurred_at_iso: str, channel_id: str) -> str:
@@ -221,8 +341,10 @@ def google_chat_url(url: str, message_id: str) -> str:
 # --- the /firebell slash command -----------------------------------------------------------------------------
 
 _REFERENCE = re.compile(r"^INC-\d{1,12}$", re.IGNORECASE)
-USAGE = ("Usage: `/firebell ack INC-12` · `/firebell resolve INC-12 <what fixed it>` · `/firebell oncall [team]` · "
-         "`/firebell report <title>`")
+USAGE = (
+    "Usage: `/firebell ack INC-12` · `/firebell resolve INC-12 <what fixed it>` · `/firebell oncall [team]` · "
+    "`/firebell report <title>`"
+)
 
 
 class CommandRefused(ValueError):
@@ -235,8 +357,16 @@ def parse_command(text: str) -> tuple[str, str | None, str]:
     if problem:
         raise CommandRefused(f"Not taken: the text {problem}.")
     verb, rest = (text.split(None, 1) + ["", ""])[:2]  # (any whitespace between: a tab is what some keyboards send)
-    verb = {"ack": "acknowledge", "acknowledge": "acknowledge", "resolve": "resolve", "oncall": "oncall",
-            "on-call": "oncall", "report": "report", "help": "help", "": "help"}.get(verb.lower(), "")
+    verb = {
+        "ack": "acknowledge",
+        "acknowledge": "acknowledge",
+        "resolve": "resolve",
+        "oncall": "oncall",
+        "on-call": "oncall",
+        "report": "report",
+        "help": "help",
+        "": "help",
+    }.get(verb.lower(), "")
     rest = rest.strip()
     if not verb:
         raise CommandRefused(f"Unknown command. {USAGE}")

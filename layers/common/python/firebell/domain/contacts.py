@@ -41,8 +41,12 @@ class ContactMethod(BaseModel):
         kind = info.data.get("kind")
         if kind == "phone" and not re.fullmatch(r"\+[1-9][0-9]{6,14}", value):  # E.164, ASCII digits: what SNS takes
             raise ValueError("a phone number in E.164 form, e.g. +447700900123")
-        if kind == "email" and (value.count("@") != 1 or any(c.isspace() or ord(c) < 32 for c in value)
-                                or not value.split("@")[1] or "." not in value.split("@")[1]):
+        if kind == "email" and (
+            value.count("@") != 1
+            or any(c.isspace() or ord(c) < 32 for c in value)
+            or not value.split("@")[1]
+            or "." not in value.split("@")[1]
+        ):
             raise ValueError("an email address, e.g. name@example.com")
         return value
 
@@ -74,22 +78,41 @@ def issue(person: str, method: ContactMethod, code: str, now: datetime, earlier:
     """The verification to store for a new code; TooManyRequests while the person must wait."""
     sent = [at for at in (earlier.sent if earlier else []) if at > now - timedelta(hours=1)]
     if sent and now - max(sent) < RESEND_AFTER:
-        raise TooManyRequests(f"a code went {int((now - max(sent)).total_seconds())} s ago: ask for another after a minute")
+        raise TooManyRequests(
+            f"a code went {int((now - max(sent)).total_seconds())} s ago: ask for another after a minute"
+        )
     if len(sent) >= CODES_PER_HOUR:
         raise TooManyRequests(f"{CODES_PER_HOUR} codes in the last hour: try again later")
     salt = secrets.token_hex(8)
-    return Verification(person=person, kind=method.kind, value=method.value, code_sha256=_hashed(code, salt), salt=salt,
-                        expires_at=now + CODE_LIFETIME, sent=[*sent, now], revision=(earlier.revision if earlier else 0) + 1)
+    return Verification(
+        person=person,
+        kind=method.kind,
+        value=method.value,
+        code_sha256=_hashed(code, salt),
+        salt=salt,
+        expires_at=now + CODE_LIFETIME,
+        sent=[*sent, now],
+        revision=(earlier.revision if earlier else 0) + 1,
+    )
 
 
 def check(verification: Verification | None, kind: Kind, code: str, now: datetime) -> Verification:
     """The verification `code` proves; InvalidRequest naming body.code otherwise (the caller records the guess)."""
-    if verification is None or verification.kind != kind or verification.expires_at <= now or verification.guesses_left <= 0:
-        raise _refused(f"no {kind} is waiting to be verified (codes last 10 minutes and take 5 guesses): ask for a new code")
+    if (
+        verification is None
+        or verification.kind != kind
+        or verification.expires_at <= now
+        or verification.guesses_left <= 0
+    ):
+        raise _refused(
+            f"no {kind} is waiting to be verified (codes last 10 minutes and take 5 guesses): ask for a new code"
+        )
     if not hmac.compare_digest(verification.code_sha256, _hashed(code.strip(), verification.salt)):
         left = verification.guesses_left - 1
         if left == 0:
-            raise _refused(f"not the code sent to {verification.value}, and that was the last guess: ask for a new code")
+            raise _refused(
+                f"not the code sent to {verification.value}, and that was the last guess: ask for a new code"
+            )
         raise _refused(f"not the code sent to {verification.value} ({left} {'guess' if left == 1 else 'guesses'} left)")
     return verification
 

@@ -24,16 +24,31 @@ from .enums import TimelineKind
 PRICES: dict[str, tuple[float, str, str]] = {
     "stepfunctions": (0.025 / 1000, "state transition (Standard)", "https://aws.amazon.com/step-functions/pricing/"),
     "lambda_requests": (0.20 / 1e6, "invocation", "https://aws.amazon.com/lambda/pricing/"),
-    "lambda_gb_seconds": (0.0000166667, "GB-second (x86_64, as infra/cdk builds them)", "https://aws.amazon.com/lambda/pricing/"),
-    "dynamodb_write_units": (0.625 / 1e6, "write request unit (on-demand)", "https://aws.amazon.com/dynamodb/pricing/on-demand/"),
-    "dynamodb_read_units": (0.125 / 1e6, "read request unit (on-demand)", "https://aws.amazon.com/dynamodb/pricing/on-demand/"),
+    "lambda_gb_seconds": (
+        0.0000166667,
+        "GB-second (x86_64, as infra/cdk builds them)",
+        "https://aws.amazon.com/lambda/pricing/",
+    ),
+    "dynamodb_write_units": (
+        0.625 / 1e6,
+        "write request unit (on-demand)",
+        "https://aws.amazon.com/dynamodb/pricing/on-demand/",
+    ),
+    "dynamodb_read_units": (
+        0.125 / 1e6,
+        "read request unit (on-demand)",
+        "https://aws.amazon.com/dynamodb/pricing/on-demand/",
+    ),
     "sqs": (0.40 / 1e6, "request (standard queue)", "https://aws.amazon.com/sqs/pricing/"),
     "sns": (0.50 / 1e6, "publish (deliveries to SQS are free)", "https://aws.amazon.com/sns/pricing/"),
     "secretsmanager": (0.05 / 10_000, "API call", "https://aws.amazon.com/secrets-manager/pricing/"),
     "apigateway": (3.50 / 1e6, "REST API request", "https://aws.amazon.com/api-gateway/pricing/"),
     "waf": (0.60 / 1e6, "request inspected by the API's web ACL", "https://aws.amazon.com/waf/pricing/"),
-    "xray": (5.00 / 1e6, "trace recorded (one per alarm notification or API request: the rest joins it)",
-             "https://aws.amazon.com/xray/pricing/"),
+    "xray": (
+        5.00 / 1e6,
+        "trace recorded (one per alarm notification or API request: the rest joins it)",
+        "https://aws.amazon.com/xray/pricing/",
+    ),
     "ses": (0.10 / 1000, "email", "https://aws.amazon.com/ses/pricing/"),
     "sms": (0.00581, "SMS to a US number (base price; carrier fees on top)", "https://aws.amazon.com/sns/sms-pricing/"),
 }
@@ -42,9 +57,16 @@ MESSAGING = ("ses", "sms")  # priced per message whatever the design
 # Units per driver. Per change: the two scenarios' counted units (bench/results/cost.json of 2026-12-02, less what
 # the alarm notifications and API requests themselves cost) divided by their 12 changes; a save that writes no
 # timeline line of its own (a timer's bookkeeping) and the deliveries' queue messages and invocations are in it.
-PER_CHANGE = {"stepfunctions": 17 / 12, "lambda_requests": 15 / 12, "lambda_gb_seconds": 2.518 / 12,
-              "dynamodb_write_units": 431 / 12, "dynamodb_read_units": 54 / 12, "sqs": 47 / 12, "sns": 10 / 12,
-              "secretsmanager": 4 / 12}
+PER_CHANGE = {
+    "stepfunctions": 17 / 12,
+    "lambda_requests": 15 / 12,
+    "lambda_gb_seconds": 2.518 / 12,
+    "dynamodb_write_units": 431 / 12,
+    "dynamodb_read_units": 54 / 12,
+    "sqs": 47 / 12,
+    "sns": 10 / 12,
+    "secretsmanager": 4 / 12,
+}
 PER_SIGNAL = {"sns": 1, "lambda_requests": 1, "xray": 1}  # CloudWatch's publish, intake's invocation, its trace
 PER_API_REQUEST = {"apigateway": 1, "waf": 1, "lambda_requests": 1, "xray": 1}
 
@@ -81,12 +103,18 @@ def drivers_of(entries: list[Any], source: str) -> Drivers:
             signals += 1
         elif any(e.actor != SYSTEM for e in lines) and (source == "api" or not opening):
             api_requests += 1
-    return Drivers(changes=len(changes), emails=sent["email"], sms=sent["sms"], signals=signals, api_requests=api_requests)
+    return Drivers(
+        changes=len(changes), emails=sent["email"], sms=sent["sms"], signals=signals, api_requests=api_requests
+    )
 
 
 def units_of(drivers: Drivers) -> dict[str, float]:
     units: Counter[str] = Counter()
-    for per, count in ((PER_CHANGE, drivers.changes), (PER_SIGNAL, drivers.signals), (PER_API_REQUEST, drivers.api_requests)):
+    for per, count in (
+        (PER_CHANGE, drivers.changes),
+        (PER_SIGNAL, drivers.signals),
+        (PER_API_REQUEST, drivers.api_requests),
+    ):
         for unit, amount in per.items():
             units[unit] += amount * count
     units["ses"] += drivers.emails
@@ -106,5 +134,7 @@ class CostEstimate:
 
 def estimate(drivers: Drivers) -> CostEstimate:
     usd = {unit: amount * PRICES[unit][0] for unit, amount in units_of(drivers).items()}
-    return CostEstimate(usd_ex_messaging=round(sum(v for u, v in usd.items() if u not in MESSAGING), 8),
-                        usd_messaging=round(sum(v for u, v in usd.items() if u in MESSAGING), 8))
+    return CostEstimate(
+        usd_ex_messaging=round(sum(v for u, v in usd.items() if u not in MESSAGING), 8),
+        usd_messaging=round(sum(v for u, v in usd.items() if u in MESSAGING), 8),
+    )

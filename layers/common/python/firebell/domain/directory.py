@@ -60,7 +60,9 @@ class Person(_Strict):
     @model_validator(mode="after")
     def _quiet_hours_have_a_zone(self) -> "Person":
         if self.notification_rules and self.notification_rules.quiet_hours and not self.time_zone:
-            raise ValueError("notification_rules.quiet_hours: give the person a time_zone (an IANA name) to keep them in")
+            raise ValueError(
+                "notification_rules.quiet_hours: give the person a time_zone (an IANA name) to keep them in"
+            )
         return self
 
     @property
@@ -188,7 +190,9 @@ class Directory(_Strict):
     services: list[Service] = []
     problems: list[Problem] = []  # ITIL problem records and known errors (domain/problems.py)
     webhooks: list[WebhookSubscription] = []  # outgoing webhooks (domain/webhooks.py): admins only, never in readable()
-    chat_channels: list[ChatChannel] = []  # Slack, Teams, Google Chat (domain/chat.py): admins only, never in readable()
+    chat_channels: list[
+        ChatChannel
+    ] = []  # Slack, Teams, Google Chat (domain/chat.py): admins only, never in readable()
     # Mail that opens incidents (domain/mail_intake.py, docs/email-intake.md): the file's alone, no admin kind.
     email_intake: EmailIntake = Field(default_factory=EmailIntake)
     default_team: str
@@ -198,12 +202,20 @@ class Directory(_Strict):
     def readable(self) -> dict[str, list[dict[str, Any]]]:
         """What every signed-in person may read (GET /directory): who is who and what pages whom; not phone
         numbers, routing keys (even hashed) or the ops contacts, which the admin API shows admins."""
-        def dump(entries: list[Any], hidden: set[str] | None = None) -> list[dict[str, Any]]:
-            return [entry.model_dump(mode="json", exclude=hidden, exclude_none=True) for entry in entries]  # as /admin/ shows them
 
-        return {"people": dump(self.people, {"phone"}), "teams": dump(self.teams), "schedules": dump(self.schedules),
-                "escalation_policies": dump(self.escalation_policies), "services": dump(self.services, {"routing_keys"}),
-                "problems": dump(self.problems)}
+        def dump(entries: list[Any], hidden: set[str] | None = None) -> list[dict[str, Any]]:
+            return [
+                entry.model_dump(mode="json", exclude=hidden, exclude_none=True) for entry in entries
+            ]  # as /admin/ shows them
+
+        return {
+            "people": dump(self.people, {"phone"}),
+            "teams": dump(self.teams),
+            "schedules": dump(self.schedules),
+            "escalation_policies": dump(self.escalation_policies),
+            "services": dump(self.services, {"routing_keys"}),
+            "problems": dump(self.problems),
+        }
 
     @model_validator(mode="after")
     def _references_exist(self) -> "Directory":
@@ -212,9 +224,16 @@ class Directory(_Strict):
         known = {"person": people, "schedule": {s.id for s in self.schedules}, "team_manager": teams}
         policies = {p.id for p in self.escalation_policies}
         problems: list[str] = []
-        for kind, items in (("people", self.people), ("schedules", self.schedules), ("escalation_policies", self.escalation_policies),
-                            ("teams", self.teams), ("services", self.services), ("problems", self.problems),
-                            ("webhooks", self.webhooks), ("chat_channels", self.chat_channels)):
+        for kind, items in (
+            ("people", self.people),
+            ("schedules", self.schedules),
+            ("escalation_policies", self.escalation_policies),
+            ("teams", self.teams),
+            ("services", self.services),
+            ("problems", self.problems),
+            ("webhooks", self.webhooks),
+            ("chat_channels", self.chat_channels),
+        ):
             ids = [item.id for item in items]
             problems += [f"{kind}: duplicate id {i!r}" for i in sorted({i for i in ids if ids.count(i) > 1})]
         emails: dict[str, str] = {}
@@ -223,21 +242,31 @@ class Directory(_Strict):
             if person.email:  # a signed-in email must name one person (Cognito's email claim → directory id)
                 owner = emails.setdefault(person.email.casefold(), person.id)
                 if owner != person.id:
-                    problems.append(f"people[{pi}].email: {person.email!r} is also person {owner!r}'s (one email, one person)")
+                    problems.append(
+                        f"people[{pi}].email: {person.email!r} is also person {owner!r}'s (one email, one person)"
+                    )
             if person.slack_user_id:  # a click in Slack acts as one person
                 owner = slack_users.setdefault(person.slack_user_id, person.id)
                 if owner != person.id:
                     problems.append(f"people[{pi}].slack_user_id: {person.slack_user_id!r} is also person {owner!r}'s")
         for si, schedule in enumerate(self.schedules):
             for li, layer in enumerate(schedule.layers):
-                problems += [f"schedules[{si}].layers[{li}].members: unknown person {m!r}" for m in layer.members if m not in people]
-            problems += [f"schedules[{si}].overrides[{oi}].person: unknown person {o.person!r}"
-                         for oi, o in enumerate(schedule.overrides) if o.person not in people]
+                problems += [
+                    f"schedules[{si}].layers[{li}].members: unknown person {m!r}"
+                    for m in layer.members
+                    if m not in people
+                ]
+            problems += [
+                f"schedules[{si}].overrides[{oi}].person: unknown person {o.person!r}"
+                for oi, o in enumerate(schedule.overrides)
+                if o.person not in people
+            ]
         for pi, policy in enumerate(self.escalation_policies):
             for li, level in enumerate(policy.levels):
                 problems += [
                     f"escalation_policies[{pi}].levels[{li}].targets[{ti}].{t.kind}: unknown {t.kind.replace('_', ' ')} {t.ref!r}"
-                    for ti, t in enumerate(level.targets) if t.ref not in known[t.kind]
+                    for ti, t in enumerate(level.targets)
+                    if t.ref not in known[t.kind]
                 ]
         for ti, team in enumerate(self.teams):
             if team.escalation_policy not in policies:
@@ -245,7 +274,9 @@ class Directory(_Strict):
             if team.manager and team.manager not in people:
                 problems.append(f"teams[{ti}].manager: unknown person {team.manager!r}")
             for field in ("incident_managers", "stakeholders"):
-                problems += [f"teams[{ti}].{field}: unknown person {p!r}" for p in getattr(team, field) if p not in people]
+                problems += [
+                    f"teams[{ti}].{field}: unknown person {p!r}" for p in getattr(team, field) if p not in people
+                ]
         for si, service in enumerate(self.services):
             if service.team not in teams:
                 problems.append(f"services[{si}].team: unknown team {service.team!r}")
@@ -255,27 +286,39 @@ class Directory(_Strict):
         for kind, subscribers in (("webhooks", self.webhooks), ("chat_channels", self.chat_channels)):
             for wi, subscriber in enumerate(subscribers):
                 problems += [f"{kind}[{wi}].teams: unknown team {t!r}" for t in subscriber.teams if t not in teams]
-                problems += [f"{kind}[{wi}].services: unknown service {s!r}" for s in subscriber.services if s not in service_ids]
+                problems += [
+                    f"{kind}[{wi}].services: unknown service {s!r}" for s in subscriber.services if s not in service_ids
+                ]
         for ai, intake in enumerate(self.email_intake.addresses):
             if intake.service and intake.service not in service_ids:
                 problems.append(f"email_intake.addresses[{ai}].service: unknown service {intake.service!r}")
             if intake.address == self.notifications.sender.lower():
-                problems.append(f"email_intake.addresses[{ai}].address: {intake.address!r} is notifications.sender, the "
-                                "address firebell sends from (its own mail would come back to it)")
+                problems.append(
+                    f"email_intake.addresses[{ai}].address: {intake.address!r} is notifications.sender, the "
+                    "address firebell sends from (its own mail would come back to it)"
+                )
         for pi, problem in enumerate(self.problems):
-            problems += [f"problems[{pi}].match.services: unknown service {s!r}" for s in problem.match.services if s not in service_ids]
+            problems += [
+                f"problems[{pi}].match.services: unknown service {s!r}"
+                for s in problem.match.services
+                if s not in service_ids
+            ]
         key_owners: dict[str, str] = {}
         for si, service in enumerate(self.services):
             for ki, key in enumerate(service.routing_keys):
                 if key.sha256 in key_owners:
-                    problems.append(f"services[{si}].routing_keys[{ki}]: listed before, for service {key_owners[key.sha256]!r} "
-                                    "(a key identifies one service)")
+                    problems.append(
+                        f"services[{si}].routing_keys[{ki}]: listed before, for service {key_owners[key.sha256]!r} "
+                        "(a key identifies one service)"
+                    )
                 key_owners.setdefault(key.sha256, service.id)
         for ti, team in enumerate(self.teams):
             manager_targets = [
                 f"escalation_policies[{pi}].levels[{li}]"
-                for pi, policy in enumerate(self.escalation_policies) for li, level in enumerate(policy.levels)
-                for t in level.targets if t.team_manager == team.id and not team.manager
+                for pi, policy in enumerate(self.escalation_policies)
+                for li, level in enumerate(policy.levels)
+                for t in level.targets
+                if t.team_manager == team.id and not team.manager
             ]
             problems += [f"{where}: team {team.id!r} has no manager to page" for where in manager_targets]
         if self.default_team not in teams:
@@ -301,8 +344,10 @@ class Directory(_Strict):
             for pid in unreachable:
                 paged_by.setdefault(pid, []).append(named)
             if unreachable:
-                problems.append(f"{where}: {', '.join(map(repr, unreachable))} ({what}) "
-                                f"{'has' if len(unreachable) == 1 else 'have'} no email or phone to be paged at")
+                problems.append(
+                    f"{where}: {', '.join(map(repr, unreachable))} ({what}) "
+                    f"{'has' if len(unreachable) == 1 else 'have'} no email or phone to be paged at"
+                )
 
         for pi, policy in enumerate(self.escalation_policies):
             for li, level in enumerate(policy.levels):
@@ -313,16 +358,24 @@ class Directory(_Strict):
                         flag(where, named, [target.ref], "the person paged")
                     elif target.kind == "schedule" and target.ref in schedules:
                         schedule = schedules[target.ref]
-                        who = [m for layer in schedule.layers for m in layer.members] + [o.person for o in schedule.overrides]
+                        who = [m for layer in schedule.layers for m in layer.members] + [
+                            o.person for o in schedule.overrides
+                        ]
                         flag(where, named, who, f"on call in turn on schedule {target.ref!r}")
                     elif target.kind == "team_manager" and target.ref in teams and teams[target.ref].manager:
                         flag(where, named, [teams[target.ref].manager], f"manager of team {target.ref!r}")
         for ti, team in enumerate(self.teams):
-            flag(f"teams[{ti}].incident_managers", f"teams[{team.id!r}].incident_managers", list(team.incident_managers),
-                 "paged when no level acknowledges")
+            flag(
+                f"teams[{ti}].incident_managers",
+                f"teams[{team.id!r}].incident_managers",
+                list(team.incident_managers),
+                "paged when no level acknowledges",
+            )
         for pi, person in enumerate(self.people):
             if person.id in paged_by:
-                problems.append(f"people[{pi}].email: neither email nor phone, yet paged by {', '.join(paged_by[person.id])}")
+                problems.append(
+                    f"people[{pi}].email: neither email nor phone, yet paged by {', '.join(paged_by[person.id])}"
+                )
         return problems
 
     def person(self, person_id: str) -> Person | None:

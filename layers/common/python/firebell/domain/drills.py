@@ -38,12 +38,26 @@ def drill_report(facts: IncidentFacts) -> DrillReport:
         if notice.paging:
             first.setdefault(notice.person, notice.at)
     ack = facts.acknowledged_at
-    responders = [Responder(person=person, first_paged_at=at, seconds_to_first_page=(at - facts.opened_at).total_seconds(),
-                            acknowledged=facts.acknowledged_by == person,
-                            seconds_to_acknowledge=(ack - at).total_seconds() if ack and facts.acknowledged_by == person else None)
-                  for person, at in first.items()]
-    return DrillReport(reference=facts.reference, title=facts.title, started_at=facts.opened_at, ended_at=facts.closed_at,
-                       priority=facts.priority, team=facts.team, acknowledged_by=facts.acknowledged_by,
-                       seconds_to_acknowledge=(ack - facts.opened_at).total_seconds() if ack else None,
-                       escalations_by_timeout=facts.escalated_by_timeout, reached_incident_manager=facts.reached_incident_manager,
-                       responders=responders)
+    responders = [
+        Responder(
+            person=person,
+            first_paged_at=at,
+            seconds_to_first_page=(at - facts.opened_at).total_seconds(),
+            acknowledged=facts.acknowledged_by == person,
+            seconds_to_acknowledge=(ack - at).total_seconds() if ack and facts.acknowledged_by == person else None,
+        )
+        for person, at in first.items()
+    ]
+    return DrillReport(
+        reference=facts.reference,
+        title=facts.title,
+        started_at=facts.opened_at,
+        ended_at=facts.closed_at,
+        priority=facts.priority,
+        team=facts.team,
+        acknowledged_by=facts.acknowledged_by,
+        seconds_to_acknowledge=(ack - facts.opened_at).total_seconds() if ack else None,
+        escalations_by_timeout=facts.escalated_by_timeout,
+        reached_incident_manager=facts.reached_incident_manager,
+        responders=responders,
+    )

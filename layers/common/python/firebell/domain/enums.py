@@ -135,7 +135,9 @@ class TaskOutcome(StrEnum):
 # take its Default (escalation: Stopped; reminder, resolution and quiet: the machine ends).
 OUTCOMES_FOR: dict[MessageType, frozenset[TaskOutcome]] = {
     MessageType.PAGE: frozenset({TaskOutcome.ACKNOWLEDGED, TaskOutcome.ESCALATE, TaskOutcome.STOP}),
-    MessageType.WATCH: frozenset({TaskOutcome.TOUCHED, TaskOutcome.ACKNOWLEDGED, TaskOutcome.ESCALATE, TaskOutcome.STOP}),
+    MessageType.WATCH: frozenset(
+        {TaskOutcome.TOUCHED, TaskOutcome.ACKNOWLEDGED, TaskOutcome.ESCALATE, TaskOutcome.STOP}
+    ),
     MessageType.REMINDER_DUE: frozenset({TaskOutcome.DONE}),
     MessageType.RESOLUTION_CONFIRMING: frozenset({TaskOutcome.REOPENED}),
     MessageType.QUIET_CHECK: frozenset({TaskOutcome.DONE, TaskOutcome.WAIT}),

@@ -82,8 +82,10 @@ class UnknownSchedule(DomainError):
 
 class UnknownFeed(DomainError):
     def __init__(self) -> None:
-        super().__init__("no calendar feed at this address: it was replaced or revoked, or never existed; "
-                         "make a new one in the console (or POST /me/calendar-feed)")
+        super().__init__(
+            "no calendar feed at this address: it was replaced or revoked, or never existed; "
+            "make a new one in the console (or POST /me/calendar-feed)"
+        )
 
 
 class UnknownPerson(DomainError):
@@ -120,8 +122,10 @@ class DemoRoutingKeyRefused(DomainError):
     """A routing key marked demo (published in the docs) sent to a deployed firebell."""
 
     def __init__(self) -> None:
-        super().__init__("this is a demo routing key, accepted only by the local runtime: "
-                         "send a key of your own (python -m firebell.keys new, docs/security.md)")
+        super().__init__(
+            "this is a demo routing key, accepted only by the local runtime: "
+            "send a key of your own (python -m firebell.keys new, docs/security.md)"
+        )
 
 
 class IdempotencyKeyReused(DomainError):
@@ -214,7 +218,10 @@ class UnsupportedMediaType(InvalidPayload):
 
     def __init__(self, content_type: str) -> None:
         problem = f"is {content_type[:100]!r}: send application/json"
-        super().__init__(f"unsupported Content-Type {content_type[:100]!r}: the API reads JSON", [FieldProblem("header.Content-Type", problem)])
+        super().__init__(
+            f"unsupported Content-Type {content_type[:100]!r}: the API reads JSON",
+            [FieldProblem("header.Content-Type", problem)],
+        )
 
 
 class TooManyRequests(DomainError):
@@ -281,7 +288,9 @@ HTTP_ANSWERS: dict[type[Exception], HttpAnswer] = {
     UnknownRoutingKey: HttpAnswer(HTTPStatus.NOT_FOUND, "unknown_routing_key"),
     # The key is known but not valid here: forbidden, not unknown (the sender should learn why).
     DemoRoutingKeyRefused: HttpAnswer(HTTPStatus.FORBIDDEN, "demo_routing_key"),
-    IdempotencyKeyReused: HttpAnswer(HTTPStatus.UNPROCESSABLE_ENTITY, "idempotency_key_reused", "header.Idempotency-Key"),
+    IdempotencyKeyReused: HttpAnswer(
+        HTTPStatus.UNPROCESSABLE_ENTITY, "idempotency_key_reused", "header.Idempotency-Key"
+    ),
     InvalidDirectory: HttpAnswer(HTTPStatus.UNPROCESSABLE_ENTITY, "invalid_directory"),
     UnknownKind: HttpAnswer(HTTPStatus.NOT_FOUND, "unknown_kind", "path.kind"),
     EntryNotFound: HttpAnswer(HTTPStatus.NOT_FOUND, "entry_not_found"),
@@ -293,7 +302,9 @@ HTTP_ANSWERS: dict[type[Exception], HttpAnswer] = {
     InvalidRequest: HttpAnswer(HTTPStatus.UNPROCESSABLE_ENTITY, "validation_failed"),
     InvalidHeader: HttpAnswer(HTTPStatus.BAD_REQUEST, "invalid_header"),
     InvalidCursor: HttpAnswer(HTTPStatus.BAD_REQUEST, "invalid_cursor", "query.cursor"),
-    UnsupportedMediaType: HttpAnswer(HTTPStatus.UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", "header.Content-Type"),
+    UnsupportedMediaType: HttpAnswer(
+        HTTPStatus.UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", "header.Content-Type"
+    ),
     MethodNotAllowed: HttpAnswer(HTTPStatus.METHOD_NOT_ALLOWED, "method_not_allowed"),
     TooManyRequests: HttpAnswer(HTTPStatus.TOO_MANY_REQUESTS, "too_many_requests"),
     Unauthenticated: HttpAnswer(HTTPStatus.UNAUTHORIZED, "unauthenticated"),
@@ -311,11 +322,21 @@ class FieldError(BaseModel):
 class ErrorBody(BaseModel):
     """Every refusal's body, from the handler (http_body below) and from the gateway in front of it."""
 
-    model_config = ConfigDict(json_schema_extra={"examples": [{
-        "error": "validation_failed", "message": "invalid request: body.title",
-        "fields": [{"field": "body.title", "problem": "Field required"}]}]})
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "error": "validation_failed",
+                    "message": "invalid request: body.title",
+                    "fields": [{"field": "body.title", "problem": "Field required"}],
+                }
+            ]
+        }
+    )
 
-    error: str = Field(description="What went wrong, as a stable code: validation_failed, invalid_json, incident_not_found, …")
+    error: str = Field(
+        description="What went wrong, as a stable code: validation_failed, invalid_json, incident_not_found, …"
+    )
     message: str = Field(description="The same for a person to read")
     fields: list[FieldError] | None = Field(None, description="The request fields at fault, when there are any")
 
@@ -353,11 +374,15 @@ def field_path(loc: Iterable[Any]) -> str:
     return path
 
 
-def field_problems(error: ValidationError | Sequence[dict[str, Any]], prefix: Sequence[str | int] = ()) -> list[FieldProblem]:
+def field_problems(
+    error: ValidationError | Sequence[dict[str, Any]], prefix: Sequence[str | int] = ()
+) -> list[FieldProblem]:
     """Each problem of a pydantic ValidationError (or its `.errors()` list), named by its field path under `prefix`."""
     details = error if isinstance(error, Sequence) else error.errors(include_url=False, include_input=False)
     return [
-        FieldProblem(field_path((*prefix, *detail["loc"])) or "(top level)", str(detail["msg"]).removeprefix("Value error, "))
+        FieldProblem(
+            field_path((*prefix, *detail["loc"])) or "(top level)", str(detail["msg"]).removeprefix("Value error, ")
+        )
         for detail in details
     ]
 

@@ -20,8 +20,15 @@ from .models import Incident, TimelineEntry
 # Why a notification went out, for the ones that page, i.e. reach people urgently (usecases: escalation, lifecycle,
 # sla_clocks, duties): the rest (SLA at risk, resolution notices, stakeholder updates, review reminders) reach
 # people but are not pages.
-_PAGING_REASONS = ("level ", "incident manager", "nobody acknowledged", "assigned by", "response SLA breached",
-                   "resolution SLA breached", "stakeholder update overdue ×")
+_PAGING_REASONS = (
+    "level ",
+    "incident manager",
+    "nobody acknowledged",
+    "assigned by",
+    "response SLA breached",
+    "resolution SLA breached",
+    "stakeholder update overdue ×",
+)
 
 
 class Notice(BaseModel):
@@ -87,7 +94,9 @@ def facts_of(incident: Incident, timeline: list[TimelineEntry]) -> IncidentFacts
         if e.kind is TimelineKind.ESCALATED:
             by_hand += 1
             asked += 1
-        elif (e.kind is TimelineKind.PAGED and (e.details.get("level"), e.details.get("round")) != (1, 1)) or e.kind is TimelineKind.ESCALATION_EXHAUSTED:
+        elif (
+            e.kind is TimelineKind.PAGED and (e.details.get("level"), e.details.get("round")) != (1, 1)
+        ) or e.kind is TimelineKind.ESCALATION_EXHAUSTED:
             if asked:
                 asked -= 1
             else:
@@ -102,24 +111,42 @@ def facts_of(incident: Incident, timeline: list[TimelineEntry]) -> IncidentFacts
     clock = incident.sla
     cost = estimate(drivers_of(entries, incident.source.value))
     return IncidentFacts(
-        incident_id=incident.incident_id, reference=incident.reference, title=incident.title,
-        description=incident.description[:500], opened_at=incident.opened_at,
-        source=incident.source.value, team=incident.team, service=incident.service,
-        priority=incident.priority.value if incident.priority else None, category=incident.category,
+        incident_id=incident.incident_id,
+        reference=incident.reference,
+        title=incident.title,
+        description=incident.description[:500],
+        opened_at=incident.opened_at,
+        source=incident.source.value,
+        team=incident.team,
+        service=incident.service,
+        priority=incident.priority.value if incident.priority else None,
+        category=incident.category,
         alert=incident.alert,
         first_page_at=pages[0].at if pages else None,
         acknowledged_at=_first(entries, TimelineKind.ACKNOWLEDGED) or incident.acknowledged_at,
-        acknowledged_by=next((e.actor for e in entries if e.kind is TimelineKind.ACKNOWLEDGED), incident.acknowledged_by),
-        resolved_at=_first(entries, TimelineKind.RESOLVED) or incident.resolved_at, resolved_by=incident.resolved_by,
-        resolution_notes=incident.resolution_notes[:1000] if incident.resolution_notes else None, closed_at=incident.closed_at,
-        auto_resolved=incident.auto_resolved, reopened=incident.reopened_count, flaps=flaps, occurrences=incident.occurrences,
-        response_due_at=clock.response.due_at if clock else None, resolution_due_at=clock.resolution.due_at if clock else None,
+        acknowledged_by=next(
+            (e.actor for e in entries if e.kind is TimelineKind.ACKNOWLEDGED), incident.acknowledged_by
+        ),
+        resolved_at=_first(entries, TimelineKind.RESOLVED) or incident.resolved_at,
+        resolved_by=incident.resolved_by,
+        resolution_notes=incident.resolution_notes[:1000] if incident.resolution_notes else None,
+        closed_at=incident.closed_at,
+        auto_resolved=incident.auto_resolved,
+        reopened=incident.reopened_count,
+        flaps=flaps,
+        occurrences=incident.occurrences,
+        response_due_at=clock.response.due_at if clock else None,
+        resolution_due_at=clock.resolution.due_at if clock else None,
         response_breached=_breached(clock.response) if clock else None,
         resolution_breached=_breached(clock.resolution) if clock else None,
-        escalated_by_timeout=by_timeout, escalated_by_hand=by_hand,
+        escalated_by_timeout=by_timeout,
+        escalated_by_hand=by_hand,
         reassigned=sum(1 for e in entries if e.kind is TimelineKind.REASSIGNED),
         reached_incident_manager=any(e.kind is TimelineKind.ESCALATION_EXHAUSTED for e in entries),
-        notices=notices, drill=incident.drill, aws_usd=cost.usd_ex_messaging, messaging_usd=cost.usd_messaging,
+        notices=notices,
+        drill=incident.drill,
+        aws_usd=cost.usd_ex_messaging,
+        messaging_usd=cost.usd_messaging,
     )
 
 
@@ -127,8 +154,16 @@ def _notice(entry: TimelineEntry) -> Notice:
     why = str(entry.details.get("why", ""))
     channel = "sms" if entry.details.get("channel") == "sms" else "email"
     effect = str(entry.details.get("effect", ""))
-    sent_with = f"digest:{entry.details['digest']}" if entry.details.get("digest") else (effect.rsplit(":", 1)[0] or None)
-    return Notice(person=entry.details["person"], at=entry.at, channel=channel, paging=why.startswith(_PAGING_REASONS), sent_with=sent_with)
+    sent_with = (
+        f"digest:{entry.details['digest']}" if entry.details.get("digest") else (effect.rsplit(":", 1)[0] or None)
+    )
+    return Notice(
+        person=entry.details["person"],
+        at=entry.at,
+        channel=channel,
+        paging=why.startswith(_PAGING_REASONS),
+        sent_with=sent_with,
+    )
 
 
 def _first(entries: list[TimelineEntry], kind: TimelineKind) -> datetime | None:

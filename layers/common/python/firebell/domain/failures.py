@@ -20,20 +20,41 @@ from .errors import FirebellError
 class Retry(StrEnum):
     TRANSIENT = "transient"  # retry it: throttled, timed out, a race lost
     PERMANENT = "permanent"  # no retry can fix it: dead-letter it at once, or answer 4xx
-    UNKNOWN = "unknown"  # not raised on purpose (a bug, an unexpected answer): retried, dead-lettered when retries run out
+    UNKNOWN = (
+        "unknown"  # not raised on purpose (a bug, an unexpected answer): retried, dead-lettered when retries run out
+    )
 
 
 # ClientError codes a retry can fix (AWS's own retry classification, plus lost transaction races).
-TRANSIENT_AWS_CODES = frozenset({
-    "ThrottlingException", "Throttling", "ThrottledException", "TooManyRequestsException",
-    "ProvisionedThroughputExceededException", "RequestLimitExceeded", "LimitExceededException",
-    "RequestThrottled", "RequestThrottledException", "SlowDown", "EC2ThrottledException",
-    "TransactionConflictException", "TransactionInProgressException",
-    "ServiceUnavailable", "ServiceUnavailableException", "InternalServerError", "InternalFailure",
-    "InternalError", "RequestTimeout", "RequestTimeoutException", "PriorRequestNotComplete",
-})
+TRANSIENT_AWS_CODES = frozenset(
+    {
+        "ThrottlingException",
+        "Throttling",
+        "ThrottledException",
+        "TooManyRequestsException",
+        "ProvisionedThroughputExceededException",
+        "RequestLimitExceeded",
+        "LimitExceededException",
+        "RequestThrottled",
+        "RequestThrottledException",
+        "SlowDown",
+        "EC2ThrottledException",
+        "TransactionConflictException",
+        "TransactionInProgressException",
+        "ServiceUnavailable",
+        "ServiceUnavailableException",
+        "InternalServerError",
+        "InternalFailure",
+        "InternalError",
+        "RequestTimeout",
+        "RequestTimeoutException",
+        "PriorRequestNotComplete",
+    }
+)
 # TransactionCanceledException reasons a retry can fix; any other reason (a validation error) is permanent.
-TRANSIENT_CANCELLATION_REASONS = frozenset({"TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded", "RequestLimitExceeded"})
+TRANSIENT_CANCELLATION_REASONS = frozenset(
+    {"TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded", "RequestLimitExceeded"}
+)
 
 
 def _client_error_class(response: dict[str, Any]) -> Retry:

@@ -16,7 +16,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BeforeValidator, Field, StrictInt, StringConstraints, ValidationError, field_validator
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    Field,
+    StrictInt,
+    StringConstraints,
+    ValidationError,
+    field_validator,
+)
 
 from .enums import Source
 from .errors import FieldProblem, InvalidRequest
@@ -93,7 +101,9 @@ class PagerDutyEnvelope(_Wire):
     routing_key: text(MAX_ROUTING_KEY)
     event_action: Literal["trigger", "acknowledge", "resolve"]
     # Kept verbatim (not stripped): it is the caller's key.
-    dedup_key: Annotated[Annotated[str, StringConstraints(max_length=MAX_DEDUP_KEY)] | None, BeforeValidator(_blank_is_none)] = None
+    dedup_key: Annotated[
+        Annotated[str, StringConstraints(max_length=MAX_DEDUP_KEY)] | None, BeforeValidator(_blank_is_none)
+    ] = None
     payload: Any = None  # validated as PagerDutyPayload for triggers; acknowledge and resolve ignore it
     links: Annotated[list[PagerDutyLink], Field(max_length=MAX_LINKS)] | None = None
     images: Annotated[list[PagerDutyImage], Field(max_length=MAX_LINKS)] | None = None
@@ -119,7 +129,11 @@ def parse_pagerduty_event(body: bytes | str | None) -> PagerDutyEvent:
     action = document.get("event_action")
     if action == "trigger":
         if not isinstance(document.get("payload"), dict):
-            problems.append(FieldProblem("payload", "is missing or blank" if document.get("payload") is None else "must be an object"))
+            problems.append(
+                FieldProblem(
+                    "payload", "is missing or blank" if document.get("payload") is None else "must be an object"
+                )
+            )
         else:
             try:
                 payload = PagerDutyPayload.model_validate(document["payload"])
@@ -146,7 +160,10 @@ def _clip(text: str, limit: int) -> str:
 
 
 def pagerduty_signal(
-    event: PagerDutyEvent, service: str, severity: SeverityRules, new_key: Callable[[], str] = lambda: uuid.uuid4().hex,
+    event: PagerDutyEvent,
+    service: str,
+    severity: SeverityRules,
+    new_key: Callable[[], str] = lambda: uuid.uuid4().hex,
 ) -> tuple[Signal, str]:
     """The Signal for an event of the service the routing key belongs to, and the dedup key to answer with
     (the caller's, or a new one for a trigger without). PayloadTooLarge if it would not fit on an incident."""
@@ -159,46 +176,78 @@ def pagerduty_signal(
     payload = event.payload
     if envelope.event_action != "trigger" or payload is None:
         return Signal(
-            source=Source.PAGERDUTY, action=envelope.event_action, dedup_key=pagerduty_dedup_key(service, dedup_key),
-            summary=f"PagerDuty event {_clip(dedup_key, 200)}", details=f"{envelope.event_action} from {actor}",
-            actor=actor, service=service, links=links,
+            source=Source.PAGERDUTY,
+            action=envelope.event_action,
+            dedup_key=pagerduty_dedup_key(service, dedup_key),
+            summary=f"PagerDuty event {_clip(dedup_key, 200)}",
+            details=f"{envelope.event_action} from {actor}",
+            actor=actor,
+            service=service,
+            links=links,
         ), dedup_key
     mapped = severity.for_pagerduty(payload.severity)
     context = {
-        "source": payload.source, "severity": payload.severity.value,
+        "source": payload.source,
+        "severity": payload.severity.value,
         "timestamp": payload.timestamp.isoformat() if payload.timestamp else None,
-        "component": payload.component, "group": payload.group, "class": payload.class_,
-        "client": envelope.client, "client_url": envelope.client_url,
+        "component": payload.component,
+        "group": payload.group,
+        "class": payload.class_,
+        "client": envelope.client,
+        "client_url": envelope.client_url,
         "images": [image.model_dump(exclude_none=True) for image in envelope.images or []],
         "custom_details": payload.custom_details,
     }
     custom_details = {k: v for k, v in context.items() if v not in (None, [])}
-    header = [f"{name}: {custom_details[name]}" for name in ("source", "severity", "component", "group", "class") if name in custom_details]
+    header = [
+        f"{name}: {custom_details[name]}"
+        for name in ("source", "severity", "component", "group", "class")
+        if name in custom_details
+    ]
     details = "\n".join(header)
     if payload.custom_details is not None:
-        rendered = payload.custom_details if isinstance(payload.custom_details, str) else json.dumps(payload.custom_details, ensure_ascii=False)
+        rendered = (
+            payload.custom_details
+            if isinstance(payload.custom_details, str)
+            else json.dumps(payload.custom_details, ensure_ascii=False)
+        )
         details += "\n\n" + _clip(rendered, MAX_DESCRIPTION_DETAILS)
     signal = Signal(
-        source=Source.PAGERDUTY, action="trigger", dedup_key=pagerduty_dedup_key(service, dedup_key),
-        summary=payload.summary, details=_clip(details.strip(), MAX_ANNOTATION), actor=actor, service=service,
-        impact=mapped.impact, urgency=mapped.urgency, custom_details=custom_details, links=links,
+        source=Source.PAGERDUTY,
+        action="trigger",
+        dedup_key=pagerduty_dedup_key(service, dedup_key),
+        summary=payload.summary,
+        details=_clip(details.strip(), MAX_ANNOTATION),
+        actor=actor,
+        service=service,
+        impact=mapped.impact,
+        urgency=mapped.urgency,
+        custom_details=custom_details,
+        links=links,
     )
-    sources = {"payload.custom_details": payload.custom_details, "links": envelope.model_dump(include={"links"}),
-               "images": envelope.model_dump(include={"images"}),
-               "payload": payload.model_dump(exclude={"custom_details"}, mode="json"),
-               "client": [envelope.client, envelope.client_url]}
+    sources = {
+        "payload.custom_details": payload.custom_details,
+        "links": envelope.model_dump(include={"links"}),
+        "images": envelope.model_dump(include={"images"}),
+        "payload": payload.model_dump(exclude={"custom_details"}, mode="json"),
+        "client": [envelope.client, envelope.client_url],
+    }
     return _storable(signal, sources), dedup_key
 
 
 # --- Prometheus Alertmanager webhook, version 4 --------------------------------------------------------
 
 LabelName = Annotated[str, StringConstraints(min_length=1, max_length=MAX_LABEL_NAME)]
-LabelSet = Annotated[dict[LabelName, Annotated[str, StringConstraints(max_length=MAX_TEXT)]], Field(max_length=MAX_LABELS)]
+LabelSet = Annotated[
+    dict[LabelName, Annotated[str, StringConstraints(max_length=MAX_TEXT)]], Field(max_length=MAX_LABELS)
+]
 
 
 def _bounded_annotations(value: dict[str, str]) -> dict[str, str]:
     if _json_bytes(value) > MAX_DETAILS_BYTES:
-        raise ValueError(f"are larger than {MAX_DETAILS_BYTES // 1024} KiB ({MAX_DETAILS_BYTES:,} bytes) together as JSON")
+        raise ValueError(
+            f"are larger than {MAX_DETAILS_BYTES // 1024} KiB ({MAX_DETAILS_BYTES:,} bytes) together as JSON"
+        )
     return value
 
 
@@ -264,8 +313,12 @@ def parse_alertmanager_webhook(body: bytes | str | None) -> AlertmanagerWebhook:
         raise InvalidRequest(problems=_problems(error, blank="is missing")) from None
     # The annotations that become the incident title have the title's limit.
     too_long = [
-        FieldProblem(f"alerts.{i}.annotations.{name}", f"is longer than {MAX_SUMMARY:,} characters (it becomes the incident title)")
-        for i, alert in enumerate(webhook.alerts) for name in TITLE_ANNOTATIONS
+        FieldProblem(
+            f"alerts.{i}.annotations.{name}",
+            f"is longer than {MAX_SUMMARY:,} characters (it becomes the incident title)",
+        )
+        for i, alert in enumerate(webhook.alerts)
+        for name in TITLE_ANNOTATIONS
         if len(alert.annotations.get(name, "")) > MAX_SUMMARY
     ]
     if too_long:
@@ -335,6 +388,15 @@ def alertmanager_signals(webhook: AlertmanagerWebhook, service: str, severity: S
             links=links,
         )
         at = f"alerts.{index}"
-        signals.append(_storable(signal, {f"{at}.annotations": alert.annotations, f"{at}.labels": alert.labels,
-                                          f"{at}.generatorURL": alert.generatorURL, "groupKey": webhook.groupKey}))
+        signals.append(
+            _storable(
+                signal,
+                {
+                    f"{at}.annotations": alert.annotations,
+                    f"{at}.labels": alert.labels,
+                    f"{at}.generatorURL": alert.generatorURL,
+                    "groupKey": webhook.groupKey,
+                },
+            )
+        )
     return signals

@@ -20,14 +20,18 @@ from html import unescape
 from html.parser import HTMLParser
 
 # Subject prefixes mail programs add to replies and forwards (English, German, Nordic, Dutch, French, Spanish, Italian).
-REPLY_PREFIX = re.compile(r"^\s*(?:re|fw|fwd|aw|wg|sv|vs|antw|tr|rv|rif|r)\s*(?:\[\d+\]|\(\d+\))?\s*[:：]\s*", re.IGNORECASE)
+REPLY_PREFIX = re.compile(
+    r"^\s*(?:re|fw|fwd|aw|wg|sv|vs|antw|tr|rv|rif|r)\s*(?:\[\d+\]|\(\d+\))?\s*[:：]\s*", re.IGNORECASE
+)
 REFERENCE = re.compile(r"\bINC-(\d{1,12})\b", re.IGNORECASE)
 # Where the text a reply quotes begins: the attribution lines of the common mail programs, Outlook's header block.
 _QUOTE_STARTS = (
     re.compile(r"^\s*On\b(?=.*\d).{0,300}\bwrote:\s*$", re.IGNORECASE | re.DOTALL),  # Gmail, Apple Mail, Thunderbird
     re.compile(r"^\s*Am\b.{0,300}\bschrieb\b.{0,200}:\s*$", re.IGNORECASE | re.DOTALL),
     re.compile(r"^\s*Le\b.{0,300}\ba écrit\s*:\s*$", re.IGNORECASE | re.DOTALL),
-    re.compile(r"^\s*-{2,}\s*(?:Original Message|Ursprüngliche Nachricht|Forwarded message)\s*-{2,}\s*$", re.IGNORECASE),
+    re.compile(
+        r"^\s*-{2,}\s*(?:Original Message|Ursprüngliche Nachricht|Forwarded message)\s*-{2,}\s*$", re.IGNORECASE
+    ),
     re.compile(r"^\s*_{20,}\s*$"),  # Outlook's rule above its header block
 )
 _OUTLOOK_HEADER = re.compile(r"^\s*\*?(?:From|Von|De)\s*:\*?\s", re.IGNORECASE)
@@ -74,8 +78,19 @@ class InboundMail:
 
 # What intake decides on (domain/mail_intake.py): auto-replies, bulk mail, SES's verdicts (the topmost
 # Authentication-Results: SES prepends its own above any the message arrived with).
-HEADERS = ("auto-submitted", "x-autoreply", "x-autorespond", "x-auto-response-suppress", "precedence", "list-id",
-           "authentication-results", "x-ses-spam-verdict", "x-ses-virus-verdict", "in-reply-to", "references")
+HEADERS = (
+    "auto-submitted",
+    "x-autoreply",
+    "x-autorespond",
+    "x-auto-response-suppress",
+    "precedence",
+    "list-id",
+    "authentication-results",
+    "x-ses-spam-verdict",
+    "x-ses-virus-verdict",
+    "in-reply-to",
+    "references",
+)
 
 
 def parse(raw: bytes) -> InboundMail:
@@ -97,7 +112,9 @@ def parse(raw: bytes) -> InboundMail:
         attachments=attachments,
         headers=headers,
         content_type=message.get_content_type(),
-        report_type=(message.get_param("report-type") or None) if message.get_content_type() == "multipart/report" else None,
+        report_type=(message.get_param("report-type") or None)
+        if message.get_content_type() == "multipart/report"
+        else None,
         size=len(raw),
     )
 
@@ -119,7 +136,7 @@ def without_quotes(text: str) -> str:
         pair = f"{line} {lines[i + 1]}" if i + 1 < len(lines) else line  # attributions wrap onto a second line
         if any(p.match(line) or p.match(pair) for p in _QUOTE_STARTS) or _SIGNATURE.match(line):
             break
-        if _OUTLOOK_HEADER.match(line) and any(_OUTLOOK_NEXT.match(n) for n in lines[i + 1:i + 4]):
+        if _OUTLOOK_HEADER.match(line) and any(_OUTLOOK_NEXT.match(n) for n in lines[i + 1 : i + 4]):
             break
         if not line.lstrip().startswith(">"):
             kept.append(line.rstrip())
@@ -197,8 +214,14 @@ def _attachments(message: Message, body: Message | None) -> list[Attachment]:
         if part.get_content_disposition() != "attachment" and not filename:
             continue  # an alternative body (text/html beside text/plain), not a file
         payload = part.get_payload(decode=True)
-        found.append(Attachment(filename=filename or f"part-{position}", content_type=part.get_content_type(),
-                                size=len(payload) if isinstance(payload, bytes) else 0, part=position))
+        found.append(
+            Attachment(
+                filename=filename or f"part-{position}",
+                content_type=part.get_content_type(),
+                size=len(payload) if isinstance(payload, bytes) else 0,
+                part=position,
+            )
+        )
     return found
 
 
@@ -213,7 +236,9 @@ def _filename(part: Message) -> str:
 class _TextOfHtml(HTMLParser):
     """The text an HTML mail shows: block elements on lines of their own, no scripts or styles."""
 
-    BLOCKS = frozenset({"p", "div", "br", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "pre", "table", "hr"})
+    BLOCKS = frozenset(
+        {"p", "div", "br", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "pre", "table", "hr"}
+    )
     HIDDEN = frozenset({"script", "style", "head", "title"})
 
     def __init__(self) -> None:

@@ -82,5 +82,5 @@ def recipient_of(key: str) -> str | None:
     """The intake address a stored message's key names; None for a key outside INBOUND_PREFIX."""
     if not key.startswith(INBOUND_PREFIX):
         return None
-    address, slash, rest = key[len(INBOUND_PREFIX):].partition("/")
+    address, slash, rest = key[len(INBOUND_PREFIX) :].partition("/")
     return address if slash and rest and "@" in address else None

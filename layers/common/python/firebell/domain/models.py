@@ -3,11 +3,19 @@
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, SerializationInfo, StringConstraints
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    SerializationInfo,
+    StringConstraints,
+)
 
 from .text import text
 from .enums import AlarmState, EventType, Impact, MessageType, Priority, Source, Status, TimelineKind, Urgency
-
 
 
 # Limits documented in docs/api.md; the API refuses anything longer with a 422 naming the field.
@@ -107,7 +115,9 @@ class SlaClock(Model):
 
     def status(self, now: datetime) -> SlaStatus:
         """Where both clocks stand at `now` (what GET /incidents/{id} shows as sla_status)."""
-        return SlaStatus(response=self.response.view(self.paused_since, now), resolution=self.resolution.view(self.paused_since, now))
+        return SlaStatus(
+            response=self.response.view(self.paused_since, now), resolution=self.resolution.view(self.paused_since, now)
+        )
 
 
 class EscalationState(Model):
@@ -267,7 +277,9 @@ class Incident(Model):
     known_error: KnownError | None = None
     drill: bool = False  # a training drill (usecases/drills.py): its messages say so, reports leave it out
     version: int = 0
-    last_change: str | None = None  # id of the change that wrote this version: a commit whose answer was lost is recognised
+    last_change: str | None = (
+        None  # id of the change that wrote this version: a commit whose answer was lost is recognised
+    )
 
     @property
     def alert(self) -> str | None:
@@ -351,11 +363,13 @@ class EscalationPlan(Model):
         step without a level: the incident manager), which the machine walks by position without a Choice."""
         steps = [(level, round_) for round_ in range(1, self.rounds + 1) for level in self.levels]
         data = self.model_dump(mode="json")
-        return {**data,
-                "step_levels": [data["levels"][level.level - 1] for level, _ in steps] + [None],
-                "step_rounds": [round_ for _, round_ in steps] + [self.rounds],
-                # (the last step waits for notify's answer after paging the incident manager)
-                "step_timeouts": [level.timeout_seconds for level, _ in steps] + [self.ack_timeout_seconds]}
+        return {
+            **data,
+            "step_levels": [data["levels"][level.level - 1] for level, _ in steps] + [None],
+            "step_rounds": [round_ for _, round_ in steps] + [self.rounds],
+            # (the last step waits for notify's answer after paging the incident manager)
+            "step_timeouts": [level.timeout_seconds for level, _ in steps] + [self.ack_timeout_seconds],
+        }
 
 
 class PageRequest(Model):
@@ -419,7 +433,9 @@ class ReminderDue(Model):
     type: Literal[MessageType.REMINDER_DUE]
     incident_id: str
     # action-<n>: an action item; follow-<version>-<person>: a page's follow-ups (usecases/reaching.py)
-    duty: Annotated[str, StringConstraints(pattern=r"^(review|updates|action-[1-9][0-9]{0,3}|follow-[1-9][0-9]{0,8}-.{1,128})$")]
+    duty: Annotated[
+        str, StringConstraints(pattern=r"^(review|updates|action-[1-9][0-9]{0,3}|follow-[1-9][0-9]{0,8}-.{1,128})$")
+    ]
     round: int
     max_rounds: int | None = None  # the run's last round (None from runs started before the reminder cap)
     task_token: str

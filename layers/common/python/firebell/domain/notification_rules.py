@@ -66,7 +66,9 @@ class QuietHours(_Strict):
     @classmethod
     def _local_time(cls, value: time) -> time:
         if value.tzinfo is not None:
-            raise ValueError("a time of day without an offset, e.g. 22:00: quiet hours are kept in the person's time_zone")
+            raise ValueError(
+                "a time of day without an offset, e.g. 22:00: quiet hours are kept in the person's time_zone"
+            )
         return value
 
     @model_validator(mode="after")
@@ -101,7 +103,9 @@ def urgency_of(priority: Priority | None) -> Urgency:
     return "low" if priority in _LOW else "high"
 
 
-def page_channels(rules: NotificationRules | None, urgency: Urgency, at: datetime, time_zone: str | None) -> tuple[list[Channel], str]:
+def page_channels(
+    rules: NotificationRules | None, urgency: Urgency, at: datetime, time_zone: str | None
+) -> tuple[list[Channel], str]:
     """What a page reaches them by now, and why (for the timeline when it is nothing, or not everything)."""
     rules = rules or DEFAULT
     rule = rules.high if urgency == "high" else rules.low
@@ -112,13 +116,15 @@ def page_channels(rules: NotificationRules | None, urgency: Urgency, at: datetim
     return list(rule.via), f"{urgency} urgency"
 
 
-def follow_up_channels(rules: NotificationRules | None, plan: FollowUp, urgency: Urgency, at: datetime,
-                       time_zone: str | None) -> tuple[list[Channel], str]:
+def follow_up_channels(
+    rules: NotificationRules | None, plan: FollowUp, urgency: Urgency, at: datetime, time_zone: str | None
+) -> tuple[list[Channel], str]:
     """A follow-up step's channels now: the step's own, held back as a page would be in quiet hours."""
     quiet = rules.quiet_hours if rules else None
     if urgency == "low" and quiet is not None and quiet.covers(at, time_zone or "UTC"):
-        return (["email"] if quiet.low == "email" and "email" in plan.via else []), \
-            f"low urgency in their quiet hours ({quiet.start:%H:%M}–{quiet.end:%H:%M})"
+        return (
+            ["email"] if quiet.low == "email" and "email" in plan.via else []
+        ), f"low urgency in their quiet hours ({quiet.start:%H:%M}–{quiet.end:%H:%M})"
     return list(plan.via), f"{urgency} urgency"
 
 

@@ -43,7 +43,9 @@ class Problem(BaseModel):
     workaround: Annotated[text(1000, required=False), Field(validate_default=True)] = ""
     match: ProblemMatch = Field(default_factory=ProblemMatch)
     # Incidents linked to it by hand, besides those it matched: their references.
-    incidents: Annotated[list[Annotated[str, Field(pattern=r"^[A-Z][A-Z0-9]*-[0-9]+$", max_length=32)]], Field(max_length=1000)] = []
+    incidents: Annotated[
+        list[Annotated[str, Field(pattern=r"^[A-Z][A-Z0-9]*-[0-9]+$", max_length=32)]], Field(max_length=1000)
+    ] = []
 
     @field_validator("workaround")
     @classmethod
@@ -63,6 +65,10 @@ def matches(match: ProblemMatch, text: str, alerts: tuple[str | None, ...], serv
     return all(keyword.casefold() in lowered for keyword in match.keywords)
 
 
-def known_error_for(problems: list[Problem], text: str, alerts: tuple[str | None, ...], service: str | None) -> Problem | None:
+def known_error_for(
+    problems: list[Problem], text: str, alerts: tuple[str | None, ...], service: str | None
+) -> Problem | None:
     """The first known error (in the directory's order) that explains an incident like this, if any."""
-    return next((p for p in problems if p.status is ProblemStatus.KNOWN_ERROR and matches(p.match, text, alerts, service)), None)
+    return next(
+        (p for p in problems if p.status is ProblemStatus.KNOWN_ERROR and matches(p.match, text, alerts, service)), None
+    )

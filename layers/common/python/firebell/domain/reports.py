@@ -53,9 +53,19 @@ class ReportFilter(BaseModel):
 
     def matches(self, facts: IncidentFacts, drills: bool = False) -> bool:
         """In the period and the filter; drills never, unless `drills` (to count those left out)."""
-        return (self.start <= facts.opened_at < self.end and facts.drill is drills
-                and all(wanted is None or wanted == have for wanted, have in (
-                    (self.team, facts.team), (self.service, facts.service), (self.priority, facts.priority), (self.source, facts.source))))
+        return (
+            self.start <= facts.opened_at < self.end
+            and facts.drill is drills
+            and all(
+                wanted is None or wanted == have
+                for wanted, have in (
+                    (self.team, facts.team),
+                    (self.service, facts.service),
+                    (self.priority, facts.priority),
+                    (self.source, facts.source),
+                )
+            )
+        )
 
 
 class Stats(BaseModel):
@@ -159,8 +169,12 @@ def nearest_rank(values: list[float], p: float) -> float | None:
 
 def stats(values: Iterable[float]) -> Stats:
     found = list(values)
-    return Stats(count=len(found), mean_seconds=round(sum(found) / len(found), 3) if found else None,
-                 p50_seconds=nearest_rank(found, 0.5), p90_seconds=nearest_rank(found, 0.9))
+    return Stats(
+        count=len(found),
+        mean_seconds=round(sum(found) / len(found), 3) if found else None,
+        p50_seconds=nearest_rank(found, 0.5),
+        p90_seconds=nearest_rank(found, 0.9),
+    )
 
 
 def _seconds(later: datetime | None, earlier: datetime) -> float | None:
@@ -200,8 +214,10 @@ def _breakdown(items: list[IncidentFacts], key: Callable[[IncidentFacts], str | 
     groups: dict[str, list[IncidentFacts]] = defaultdict(list)
     for f in items:
         groups[key(f) or "(none)"].append(f)
-    return [Breakdown(key=k, incidents=len(g), mtta=_mtta(g), mttr=_mttr(g), aws_usd=_sum(f.aws_usd for f in g))
-            for k, g in sorted(groups.items())]
+    return [
+        Breakdown(key=k, incidents=len(g), mtta=_mtta(g), mttr=_mttr(g), aws_usd=_sum(f.aws_usd for f in g))
+        for k, g in sorted(groups.items())
+    ]
 
 
 def _sum(amounts: Iterable[float | None]) -> float | None:
@@ -212,8 +228,12 @@ def _sum(amounts: Iterable[float | None]) -> float | None:
 def _cost(items: list[IncidentFacts]) -> Cost:
     estimated = [f for f in items if f.aws_usd is not None]
     aws = _sum(f.aws_usd for f in estimated)
-    return Cost(aws_usd=aws, messaging_usd=_sum(f.messaging_usd for f in estimated),
-                aws_usd_per_incident=round(aws / len(estimated), 8) if aws is not None else None, estimated_incidents=len(estimated))
+    return Cost(
+        aws_usd=aws,
+        messaging_usd=_sum(f.messaging_usd for f in estimated),
+        aws_usd_per_incident=round(aws / len(estimated), 8) if aws is not None else None,
+        estimated_incidents=len(estimated),
+    )
 
 
 def _sla(items: list[IncidentFacts]) -> tuple[list[SlaRow], list[Breach]]:
@@ -222,8 +242,17 @@ def _sla(items: list[IncidentFacts]) -> tuple[list[SlaRow], list[Breach]]:
     for f in items:
         if f.priority is None:
             continue
-        row = rows.setdefault(f.priority, SlaRow(priority=f.priority, incidents=0, response_met=0, response_breached=0,
-                                                  resolution_met=0, resolution_breached=0))
+        row = rows.setdefault(
+            f.priority,
+            SlaRow(
+                priority=f.priority,
+                incidents=0,
+                response_met=0,
+                response_breached=0,
+                resolution_met=0,
+                resolution_breached=0,
+            ),
+        )
         row.incidents += 1
         for target in ("response", "resolution"):
             breached = getattr(f, f"{target}_breached")
@@ -232,7 +261,11 @@ def _sla(items: list[IncidentFacts]) -> tuple[list[SlaRow], list[Breach]]:
             counted = f"{target}_{'breached' if breached else 'met'}"
             setattr(row, counted, getattr(row, counted) + 1)
             if breached:
-                breaches.append(Breach(reference=f.reference, priority=f.priority, target=target, due_at=getattr(f, f"{target}_due_at")))
+                breaches.append(
+                    Breach(
+                        reference=f.reference, priority=f.priority, target=target, due_at=getattr(f, f"{target}_due_at")
+                    )
+                )
     return [rows[p] for p in sorted(rows)], breaches
 
 
@@ -265,8 +298,10 @@ def _recurring(items: list[IncidentFacts], threshold: int) -> list[Recurring]:
                 if end - start > best[1] - best[0]:
                     best = (start, end)
             if best[1] - best[0] >= threshold:
-                window = group[best[0]:best[1]]
-                found.append(Recurring(kind=kind, key=name, incidents=len(window), references=[f.reference for f in window]))
+                window = group[best[0] : best[1]]
+                found.append(
+                    Recurring(kind=kind, key=name, incidents=len(window), references=[f.reference for f in window])
+                )
     return found
 
 
@@ -316,17 +351,29 @@ def _on_call(items: list[IncidentFacts], directory: Directory, period: ReportFil
     for person in people:
         zone = person_zone(directory, person)
         interruptions: dict[Band, int] = {"business": 0, "off_hours": 0, "sleep": 0}
-        sms = {(n.sent_with if n.sent_with and n.sent_with.startswith("digest:") else (n.sent_with, n.at)): n
-               for n in notices[person] if n.channel == "sms"}
+        sms = {
+            (n.sent_with if n.sent_with and n.sent_with.startswith("digest:") else (n.sent_with, n.at)): n
+            for n in notices[person]
+            if n.channel == "sms"
+        }
         for n in sms.values():
             interruptions[band(n.at, zone)] += 1
-        loads.append(PersonLoad(person=person, time_zone=zone.key, pages=len({n.sent_with or n.at for n in notices[person] if n.paging}),
-                                interruptions=interruptions, acknowledgements=acknowledged[person],
-                                hours_on_call=None if filtered else hours.get(person, 0.0)))
+        loads.append(
+            PersonLoad(
+                person=person,
+                time_zone=zone.key,
+                pages=len({n.sent_with or n.at for n in notices[person] if n.paging}),
+                interruptions=interruptions,
+                acknowledgements=acknowledged[person],
+                hours_on_call=None if filtered else hours.get(person, 0.0),
+            )
+        )
     return loads
 
 
-def build_report(facts: Iterable[IncidentFacts], period: ReportFilter, directory: Directory, now: datetime | None = None) -> Report:
+def build_report(
+    facts: Iterable[IncidentFacts], period: ReportFilter, directory: Directory, now: datetime | None = None
+) -> Report:
     """`now`: hours on call count up to it, not shifts still to come (default: the period's end)."""
     everything = [f for f in facts if period.start <= f.opened_at < period.end]
     items = sorted((f for f in everything if period.matches(f)), key=lambda f: f.opened_at)
@@ -334,16 +381,25 @@ def build_report(facts: Iterable[IncidentFacts], period: ReportFilter, directory
     alerts = _alerts(items)
     resolved = [f for f in items if f.resolved_at]
     return Report(
-        filter=period, incidents=len(items), drills_excluded=sum(1 for f in everything if period.matches(f, drills=True)),
-        mtta=_mtta(items), mttr=_mttr(items),
+        filter=period,
+        incidents=len(items),
+        drills_excluded=sum(1 for f in everything if period.matches(f, drills=True)),
+        mtta=_mtta(items),
+        mttr=_mttr(items),
         time_to_first_page=_since_opening(items, "first_page_at"),
         auto_resolved_share=round(sum(f.auto_resolved for f in resolved) / len(resolved), 4) if resolved else None,
-        by_priority=_breakdown(items, lambda f: f.priority), by_team=_breakdown(items, lambda f: f.team),
-        by_service=_breakdown(items, lambda f: f.service), by_period=_breakdown(items, lambda f: bucket_of(f.opened_at, period.bucket)),
-        sla=sla_rows, breaches=breaches,
-        escalations=Escalations(by_timeout=sum(f.escalated_by_timeout for f in items), by_hand=sum(f.escalated_by_hand for f in items),
-                                reassignments=sum(f.reassigned for f in items),
-                                reached_incident_manager=sum(1 for f in items if f.reached_incident_manager)),
+        by_priority=_breakdown(items, lambda f: f.priority),
+        by_team=_breakdown(items, lambda f: f.team),
+        by_service=_breakdown(items, lambda f: f.service),
+        by_period=_breakdown(items, lambda f: bucket_of(f.opened_at, period.bucket)),
+        sla=sla_rows,
+        breaches=breaches,
+        escalations=Escalations(
+            by_timeout=sum(f.escalated_by_timeout for f in items),
+            by_hand=sum(f.escalated_by_hand for f in items),
+            reassignments=sum(f.reassigned for f in items),
+            reached_incident_manager=sum(1 for f in items if f.reached_incident_manager),
+        ),
         top_alerts_by_incidents=sorted(alerts, key=lambda a: (-a.incidents, a.alert))[:10],
         top_alerts_by_occurrences=sorted(alerts, key=lambda a: (-a.occurrences, a.alert))[:10],
         flapping_alerts=sorted((a for a in alerts if a.flaps >= 2), key=lambda a: (-a.flaps, a.alert)),
@@ -353,10 +409,37 @@ def build_report(facts: Iterable[IncidentFacts], period: ReportFilter, directory
     )
 
 
-CSV_COLUMNS = ("reference", "title", "opened_at", "source", "team", "service", "priority", "category", "alert", "first_page_at",
-               "acknowledged_at", "acknowledged_by", "resolved_at", "resolved_by", "closed_at", "auto_resolved", "reopened", "flaps", "occurrences",
-               "response_breached", "resolution_breached", "escalated_by_timeout", "escalated_by_hand", "reassigned",
-               "reached_incident_manager", "seconds_to_acknowledge", "seconds_to_resolve", "aws_usd", "messaging_usd")
+CSV_COLUMNS = (
+    "reference",
+    "title",
+    "opened_at",
+    "source",
+    "team",
+    "service",
+    "priority",
+    "category",
+    "alert",
+    "first_page_at",
+    "acknowledged_at",
+    "acknowledged_by",
+    "resolved_at",
+    "resolved_by",
+    "closed_at",
+    "auto_resolved",
+    "reopened",
+    "flaps",
+    "occurrences",
+    "response_breached",
+    "resolution_breached",
+    "escalated_by_timeout",
+    "escalated_by_hand",
+    "reassigned",
+    "reached_incident_manager",
+    "seconds_to_acknowledge",
+    "seconds_to_resolve",
+    "aws_usd",
+    "messaging_usd",
+)
 
 
 def incidents_csv(facts: Iterable[IncidentFacts], period: ReportFilter) -> str:

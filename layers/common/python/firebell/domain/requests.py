@@ -63,8 +63,7 @@ class ReviewDraft(Model):
     """What the review found so far; a field left out stays as it was."""
 
     root_cause: LongText | None = None
-    contributing_factors: Annotated[list[text(2000)],
-                                    Field(max_length=50)] | None = None
+    contributing_factors: Annotated[list[text(2000)], Field(max_length=50)] | None = None
 
 
 class DrillStart(Model):

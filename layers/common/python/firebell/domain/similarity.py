@@ -24,8 +24,10 @@ THRESHOLD = 0.2
 PAGE_THRESHOLD, PAGE_LIMIT = 0.3, 2
 _WORD = re.compile(r"[a-z][a-z0-9]+|[0-9]+[a-z]+[a-z0-9]*")
 # Words that say nothing about what went wrong (an alarm's state, filler).
-_STOP = frozenset("""a an and are as at be by for from has in is it its of on or the to was were with alarm state
-    ok insufficient data threshold crossed datapoints datapoint last out than greater less equal""".split())
+_STOP = frozenset(
+    """a an and are as at be by for from has in is it its of on or the to was were with alarm state
+    ok insufficient data threshold crossed datapoints datapoint last out than greater less equal""".split()
+)
 
 
 @dataclass(frozen=True)
@@ -45,7 +47,7 @@ def terms(text: str) -> list[str]:
     """Its words, and their letter trigrams: "deadlock" and "deadlocked", "certificate" and "certificates" share
     most of theirs (on the labelled set, the best match is in the right group for 15 of 20 titles, 8 on words alone)."""
     found = words(text)
-    return found + [f"#{w[i:i + 3]}" for w in found if len(w) > 3 for i in range(len(w) - 2)]
+    return found + [f"#{w[i : i + 3]}" for w in found if len(w) > 3 for i in range(len(w) - 2)]
 
 
 def _vector(tokens: list[str], idf: dict[str, float]) -> dict[str, float]:
@@ -59,8 +61,14 @@ def _cosine(a: dict[str, float], b: dict[str, float]) -> float:
     return dot / norm if norm else 0.0
 
 
-def rank(text: str, alert: str | None, service: str | None, candidates: Sequence[IncidentFacts], limit: int = 5,
-         exclude: str | None = None) -> list[Similar]:
+def rank(
+    text: str,
+    alert: str | None,
+    service: str | None,
+    candidates: Sequence[IncidentFacts],
+    limit: int = 5,
+    exclude: str | None = None,
+) -> list[Similar]:
     """The `limit` candidates most like (text, alert, service) that score at least THRESHOLD, best first."""
     pool = [c for c in candidates if c.incident_id != exclude and not c.drill]
     documents = [terms(f"{c.title} {c.description}") for c in pool]
@@ -81,9 +89,19 @@ def rank(text: str, alert: str | None, service: str | None, candidates: Sequence
     return sorted(found, key=lambda s: (-s.score, -s.facts.opened_at.timestamp()))[:limit]
 
 
-def fixes_like(text: str, alert: str | None, service: str | None, candidates: Sequence[IncidentFacts]) -> list[PreviousFix]:
+def fixes_like(
+    text: str, alert: str | None, service: str | None, candidates: Sequence[IncidentFacts]
+) -> list[PreviousFix]:
     """The past incidents a first page names: the closest that were resolved with notes and look like this one."""
     resolved = [c for c in candidates if c.resolution_notes]
-    return [PreviousFix(reference=s.facts.reference, title=s.facts.title[:120], resolved_at=s.facts.resolved_at, resolved_by=s.facts.resolved_by,
-                        resolution_notes=s.facts.resolution_notes[:300])
-            for s in rank(text, alert, service, resolved, PAGE_LIMIT) if s.score >= PAGE_THRESHOLD]
+    return [
+        PreviousFix(
+            reference=s.facts.reference,
+            title=s.facts.title[:120],
+            resolved_at=s.facts.resolved_at,
+            resolved_by=s.facts.resolved_by,
+            resolution_notes=s.facts.resolution_notes[:300],
+        )
+        for s in rank(text, alert, service, resolved, PAGE_LIMIT)
+        if s.score >= PAGE_THRESHOLD
+    ]

@@ -54,7 +54,9 @@ def resume(clock: SlaClock, at: datetime) -> SlaClock:
     def shifted(timer: SlaTimer) -> SlaTimer:
         if timer.met_at or timer.breached_at:
             return timer
-        return timer.model_copy(update={"at_risk_at": timer.at_risk_at + pause_length, "due_at": timer.due_at + pause_length})
+        return timer.model_copy(
+            update={"at_risk_at": timer.at_risk_at + pause_length, "due_at": timer.due_at + pause_length}
+        )
 
     return clock.model_copy(
         update={
@@ -83,7 +85,9 @@ def pending_moments(clock: SlaClock, update_due: datetime | None = None) -> list
             timer: SlaTimer = getattr(clock, which)
             if timer.met_at or timer.breached_at:
                 continue
-            moments.append((timer.due_at, which, "breach") if timer.at_risk_notified_at else (timer.at_risk_at, which, "at_risk"))
+            moments.append(
+                (timer.due_at, which, "breach") if timer.at_risk_notified_at else (timer.at_risk_at, which, "at_risk")
+            )
     if update_due is not None:
         moments.append((update_due, "updates", "due"))
     return moments
@@ -101,4 +105,10 @@ def next_moment(clock: SlaClock, update_due: datetime | None = None) -> tuple[st
 
 def wake_input(incident_id: str, generation: int, clock: str, moment: str, at: datetime) -> dict[str, Any]:
     """Input of the SLA state machine: the one moment it waits for."""
-    return {"incident_id": incident_id, "generation": generation, "clock": clock, "moment": moment, "at": state_machine_time(at)}
+    return {
+        "incident_id": incident_id,
+        "generation": generation,
+        "clock": clock,
+        "moment": moment,
+        "at": state_machine_time(at),
+    }

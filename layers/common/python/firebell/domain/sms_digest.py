@@ -29,7 +29,9 @@ def digest_id(person: str, window: int) -> str:
 
 def digest_text(digest: str, held: list[dict[str, Any]], after: int, per_minutes: float) -> str:
     """One SMS naming every held page (their one-click links stay in the emails sent for each)."""
-    head = f"firebell digest {digest}: {len(held)} more page(s) after {after} SMS in {per_minutes:g} min; see each email."
+    head = (
+        f"firebell digest {digest}: {len(held)} more page(s) after {after} SMS in {per_minutes:g} min; see each email."
+    )
     lines = [head]
     for n, item in enumerate(held):
         line = item["text"].split(" Ack: ")[0][:_LINE]

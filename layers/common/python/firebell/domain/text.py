@@ -12,7 +12,9 @@ def _stripped(value: str) -> str:
 
 def _stripped_not_blank(value: str) -> str:
     if not (value := value.strip()):  # the error pydantic's strip_whitespace gave, so every message stays as it was
-        raise PydanticCustomError("string_too_short", "String should have at least {min_length} character", {"min_length": 1})
+        raise PydanticCustomError(
+            "string_too_short", "String should have at least {min_length} character", {"min_length": 1}
+        )
     return value
 
 
@@ -21,5 +23,8 @@ def text(max_length: int, *, required: bool = True) -> Any:
 
     The limit applies to the string as sent, which is what the OpenAPI schema says: pydantic's own
     strip_whitespace checks the length after stripping, so it accepted longer strings than documented."""
-    return Annotated[str, StringConstraints(min_length=1 if required else 0, max_length=max_length),
-                     AfterValidator(_stripped_not_blank if required else _stripped)]
+    return Annotated[
+        str,
+        StringConstraints(min_length=1 if required else 0, max_length=max_length),
+        AfterValidator(_stripped_not_blank if required else _stripped),
+    ]

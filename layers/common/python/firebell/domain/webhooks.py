@@ -71,8 +71,12 @@ class Subscriber(BaseModel):
         return values
 
     def wants(self, event_type: EventType, team: str | None, service: str | None) -> bool:
-        return (self.enabled and (not self.events or event_type in self.events)
-                and (not self.teams or team in self.teams) and (not self.services or service in self.services))
+        return (
+            self.enabled
+            and (not self.events or event_type in self.events)
+            and (not self.teams or team in self.teams)
+            and (not self.services or service in self.services)
+        )
 
 
 class WebhookSubscription(Subscriber):
@@ -93,7 +97,9 @@ def check_url(url: str) -> str:
         parts.port  # (raises for a port out of range)
     except ValueError:
         raise ValueError("url: has an invalid port") from None
-    if parts.username or parts.password:  # (they would travel in logs and reasons: a token goes in a header or the path)
+    if (
+        parts.username or parts.password
+    ):  # (they would travel in logs and reasons: a token goes in a header or the path)
         raise ValueError("url: must not carry a user name or password")
     if parts.scheme == "https" and parts.hostname:
         return url
@@ -111,14 +117,19 @@ def subscription_secret(key: bytes, subscription_id: str) -> str:
 
 def message_id(event_type: EventType, incident_id: str, occurred_at: datetime, subscription_id: str) -> str:
     """The same for every attempt (and every publication) of one event to one subscription."""
-    digest = hashlib.sha256(f"{incident_id}|{event_type.value}|{occurred_at.isoformat()}|{subscription_id}".encode()).hexdigest()
+    digest = hashlib.sha256(
+        f"{incident_id}|{event_type.value}|{occurred_at.isoformat()}|{subscription_id}".encode()
+    ).hexdigest()
     return f"msg_{digest[:32]}"
 
 
 def body(event_type: EventType, occurred_at: datetime, incident: dict[str, Any]) -> str:
     """Standard Webhooks' payload shape; `incident` is the incident as the API shows it, when the delivery was made."""
-    return json.dumps({"type": event_type.value, "timestamp": occurred_at.isoformat(), "data": {"incident": incident}},
-                      separators=(",", ":"), ensure_ascii=False)
+    return json.dumps(
+        {"type": event_type.value, "timestamp": occurred_at.isoformat(), "data": {"incident": incident}},
+        separators=(",", ":"),
+        ensure_ascii=False,
+    )
 
 
 def headers(secret: str, msg_id: str, sent_at: datetime, payload: str) -> dict[str, str]:
@@ -127,8 +138,13 @@ def headers(secret: str, msg_id: str, sent_at: datetime, payload: str) -> dict[s
 
     timestamp = int(sent_at.timestamp())
     signed = Webhook(secret).sign(msg_id, datetime.fromtimestamp(timestamp, UTC), payload)
-    return {"content-type": "application/json", "user-agent": "firebell-webhooks/1", "webhook-id": msg_id,
-            "webhook-timestamp": str(timestamp), "webhook-signature": signed}
+    return {
+        "content-type": "application/json",
+        "user-agent": "firebell-webhooks/1",
+        "webhook-id": msg_id,
+        "webhook-timestamp": str(timestamp),
+        "webhook-signature": signed,
+    }
 
 
 def delivered(status: int | None) -> bool:

@@ -160,9 +160,14 @@ def _dotted(loc: tuple[str | int, ...]) -> str:
 
 
 _TYPE_NAMES = {
-    "string_type": "must be a string", "dict_type": "must be an object", "model_type": "must be an object",
-    "model_attributes_type": "must be an object", "list_type": "must be an array", "int_type": "must be an integer",
-    "int_from_float": "must be an integer", "int_parsing": "must be an integer",
+    "string_type": "must be a string",
+    "dict_type": "must be an object",
+    "model_type": "must be an object",
+    "model_attributes_type": "must be an object",
+    "list_type": "must be an array",
+    "int_type": "must be an integer",
+    "int_from_float": "must be an integer",
+    "int_parsing": "must be an integer",
 }
 
 
@@ -189,7 +194,9 @@ def _problem(error: dict[str, Any], blank: str) -> str:
     return str(error["msg"])[:200]
 
 
-def _problems(error: ValidationError, prefix: tuple[str | int, ...] = (), blank: str = "is missing or blank") -> list[FieldProblem]:
+def _problems(
+    error: ValidationError, prefix: tuple[str | int, ...] = (), blank: str = "is missing or blank"
+) -> list[FieldProblem]:
     found: list[FieldProblem] = []
     for detail in error.errors(include_url=False, include_input=False):
         loc, problem = tuple(detail["loc"]), _problem(detail, blank)
@@ -242,11 +249,17 @@ def _stored_bytes(value: Any) -> int:
 
 def _storable(signal: Signal, sources: dict[str, Any]) -> Signal:
     """The signal, if what it puts on the incident fits; else too_large naming the biggest field it came from."""
-    stored = _stored_bytes(signal.model_dump(mode="json", include={"summary", "details", "labels", "custom_details", "links"}))
+    stored = _stored_bytes(
+        signal.model_dump(mode="json", include={"summary", "details", "labels", "custom_details", "links"})
+    )
     if stored > MAX_STORED_BYTES:
         field = max(sources, key=lambda name: _stored_bytes(sources[name]))
-        raise PayloadTooLarge(problems=[FieldProblem(
-            field, f"is too large: with the rest of the alert it comes to {stored:,} bytes as stored, at most {MAX_STORED_BYTES:,}")])
+        raise PayloadTooLarge(
+            problems=[
+                FieldProblem(
+                    field,
+                    f"is too large: with the rest of the alert it comes to {stored:,} bytes as stored, at most {MAX_STORED_BYTES:,}",
+                )
+            ]
+        )
     return signal
-
-

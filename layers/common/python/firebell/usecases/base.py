@@ -78,8 +78,14 @@ class Incidents:
         """The API's view: the exact occurrence count lives on the dedup pointer (one write per batch of repeats)."""
         if incident.dedup_key:
             state = self.store.dedup_state(incident.dedup_key)
-            if state is not None and state.incident_id == incident.incident_id and state.occurrences > incident.occurrences:
-                incident = incident.model_copy(update={"occurrences": state.occurrences, "last_seen_at": state.last_seen})
+            if (
+                state is not None
+                and state.incident_id == incident.incident_id
+                and state.occurrences > incident.occurrences
+            ):
+                incident = incident.model_copy(
+                    update={"occurrences": state.occurrences, "last_seen_at": state.last_seen}
+                )
         return IncidentRead.of(incident, self._clock())
 
     def list(self, filters: IncidentFilter, limit: int, cursor: str | None) -> Page:
@@ -133,8 +139,9 @@ class Incidents:
 
     def _dispatch(self, change: Change, committed: Incident) -> list[Delivery]:
         try:
-            return self._dispatcher.dispatch(change.effects(committed.version),
-                                             Committed(committed, self._clock(), change.claimed_until))
+            return self._dispatcher.dispatch(
+                change.effects(committed.version), Committed(committed, self._clock(), change.claimed_until)
+            )
         except EffectsPending:
             # Committed: what is left stays in the outbox, and the relay carries it out.
             return []

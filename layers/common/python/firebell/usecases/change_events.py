@@ -36,8 +36,12 @@ def record_change(c: Change, event: ChangeEvent, identity: str | None) -> None:
         c.once.append(UseOnce(key=f"CHANGE#{c.incident_id}#{identity}", expires_at=c.now + _REMEMBER))
     payload = event.payload
     source = f" (from {payload.source})" if payload.source else ""
-    c.log(TimelineKind.CHANGE_EVENT, payload.source or "pagerduty-change-events",
-          f"Change on {c.incident.service}{source}: {payload.summary}", event.details())
+    c.log(
+        TimelineKind.CHANGE_EVENT,
+        payload.source or "pagerduty-change-events",
+        f"Change on {c.incident.service}{source}: {payload.summary}",
+        event.details(),
+    )
 
 
 class ChangeEvents:

@@ -82,8 +82,16 @@ class ChatDone:
 class ChatDeliveries:
     NEEDS = Needs(posts_to_slack=True, links_to_console=True)
 
-    def __init__(self, store: IncidentStore, marks: ChatMarks, slack: SlackPoster, sender: WebhookSender,
-                 config: Callable[[], FirebellConfig], clock: Clock, console_url: Callable[[], str]) -> None:
+    def __init__(
+        self,
+        store: IncidentStore,
+        marks: ChatMarks,
+        slack: SlackPoster,
+        sender: WebhookSender,
+        config: Callable[[], FirebellConfig],
+        clock: Clock,
+        console_url: Callable[[], str],
+    ) -> None:
         self._store = store
         self._marks = marks
         self._slack = slack
@@ -110,8 +118,11 @@ class ChatDeliveries:
             if all(isinstance(e, PermanentError) for e in done.failed.values()):
                 raise ChatRefused(f"{event.type.value} {event.reference}: {reason}")
             waits = [e.retry_after_seconds for e in done.failed.values() if getattr(e, "retry_after_seconds", None)]
-            raise ChatUndelivered(f"{event.type.value} {event.reference}: {reason}", max(waits) if waits else None,
-                                  all(getattr(e, "retry_in_place", True) for e in done.failed.values()))
+            raise ChatUndelivered(
+                f"{event.type.value} {event.reference}: {reason}",
+                max(waits) if waits else None,
+                all(getattr(e, "retry_in_place", True) for e in done.failed.values()),
+            )
         return done
 
     def _current(self, incident_id: str) -> Incident:
@@ -158,16 +169,23 @@ class ChatDeliveries:
         assert channel.channel is not None
         now = self._clock()
         if claimed_until is not None and claimed_until > now:
-            raise ChatUndelivered(f"the message is being posted (claimed until {claimed_until:%H:%M:%S})", _seconds_until(claimed_until, now))
+            raise ChatUndelivered(
+                f"the message is being posted (claimed until {claimed_until:%H:%M:%S})",
+                _seconds_until(claimed_until, now),
+            )
         if not self._marks.claim_chat_message(incident.incident_id, channel.id, now, now + CLAIM):
             ts, claimed_until = self._marks.chat_message(incident.incident_id, channel.id)
             if ts is None:
-                raise ChatUndelivered("the message is being posted by another delivery", _seconds_until(claimed_until or now + CLAIM, now))
+                raise ChatUndelivered(
+                    "the message is being posted by another delivery", _seconds_until(claimed_until or now + CLAIM, now)
+                )
             return ts
         try:
             ts = None
             if claimed_until is not None:  # an earlier post's answer was lost: it may be in the channel all the same
-                ts = self._slack.find(channel.channel, chat.METADATA_TYPE, incident.incident_id, incident.opened_at - timedelta(minutes=5))
+                ts = self._slack.find(
+                    channel.channel, chat.METADATA_TYPE, incident.incident_id, incident.opened_at - timedelta(minutes=5)
+                )
             found = ts is not None
             if ts is None:
                 ts = self._slack.post(channel.channel, chat.slack_message(incident, self._console_url()))
@@ -176,8 +194,14 @@ class ChatDeliveries:
             # over at once, and looks for it in the channel before posting.
             self._marks.release_chat_claim(incident.incident_id, channel.id, now)
             raise
-        entry = TimelineEntry(incident_id=incident.incident_id, at=self._clock(), kind=TimelineKind.NOTIFICATION_SENT, actor=SYSTEM,
-                              message=f"Posted to Slack ({channel.id})", details={"channel": "slack", "chat_channel": channel.id, "ts": ts})
+        entry = TimelineEntry(
+            incident_id=incident.incident_id,
+            at=self._clock(),
+            kind=TimelineKind.NOTIFICATION_SENT,
+            actor=SYSTEM,
+            message=f"Posted to Slack ({channel.id})",
+            details={"channel": "slack", "chat_channel": channel.id, "ts": ts},
+        )
         try:
             self._marks.keep_chat_message(incident.incident_id, channel.id, ts, entry)
         except Exception:
@@ -198,9 +222,16 @@ class ChatDeliveries:
         if channel.kind == "teams":
             url, body = channel.url, chat.teams_card(incident, event.type, console_url)
         else:
-            url, body = chat.google_chat_url(channel.url, post_id), chat.google_chat_message(incident, event.type, console_url)
-        status = self._sender.post(url, json.dumps(body, ensure_ascii=False), {"content-type": "application/json; charset=UTF-8"},
-                                   chat.POST_TIMEOUT_SECONDS)
+            url, body = (
+                chat.google_chat_url(channel.url, post_id),
+                chat.google_chat_message(incident, event.type, console_url),
+            )
+        status = self._sender.post(
+            url,
+            json.dumps(body, ensure_ascii=False),
+            {"content-type": "application/json; charset=UTF-8"},
+            chat.POST_TIMEOUT_SECONDS,
+        )
         # 409: Google Chat has a message under this id already (an earlier attempt whose answer was lost).
         if status is None or status in (408, 429) or status >= 500:
             raise ChatUndelivered(f"answered {status}" if status is not None else "no answer", retry_in_place=False)
@@ -208,9 +239,14 @@ class ChatDeliveries:
             raise ChatRefused(f"answered {status} (check the channel's webhook URL)")
         now = self._clock()
         what = {"teams": "Teams", "google_chat": "Google Chat"}[channel.kind]
-        entry = TimelineEntry(incident_id=incident.incident_id, at=now, kind=TimelineKind.NOTIFICATION_SENT, actor=SYSTEM,
-                              message=f"Posted {event.type.value} to {what} ({channel.id})",
-                              details={"channel": channel.kind, "chat_channel": channel.id, "event": event.type.value})
+        entry = TimelineEntry(
+            incident_id=incident.incident_id,
+            at=now,
+            kind=TimelineKind.NOTIFICATION_SENT,
+            actor=SYSTEM,
+            message=f"Posted {event.type.value} to {what} ({channel.id})",
+            details={"channel": channel.kind, "chat_channel": channel.id, "event": event.type.value},
+        )
         self._marks.record_chat_post(post_id, now + KEEP_POST_MARKS, entry)
 
 

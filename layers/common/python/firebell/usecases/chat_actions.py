@@ -37,8 +37,16 @@ class SlackViews(Protocol):
 class ChatActions:
     NEEDS = Needs(posts_to_slack=True, verifies_slack=True)
 
-    def __init__(self, config: Callable[[], FirebellConfig], incidents: Any, lifecycle: Any, resolution: Any, intake: Any,
-                 schedules: Any, slack: SlackViews) -> None:
+    def __init__(
+        self,
+        config: Callable[[], FirebellConfig],
+        incidents: Any,
+        lifecycle: Any,
+        resolution: Any,
+        intake: Any,
+        schedules: Any,
+        slack: SlackViews,
+    ) -> None:
         self._config = config
         self._incidents = incidents
         self._lifecycle = lifecycle
@@ -53,8 +61,10 @@ class ChatActions:
     def _refusal(self, slack_user_id: str, what: str) -> tuple[Person | None, str | None]:
         person = self.person(slack_user_id)
         if person is None:
-            return None, ("Your Slack account is linked to no firebell person: ask an admin to set your "
-                          f"`slack_user_id` ({slack_user_id}) in the directory.")
+            return None, (
+                "Your Slack account is linked to no firebell person: ask an admin to set your "
+                f"`slack_user_id` ({slack_user_id}) in the directory."
+            )
         method, route = _RULES[what]
         decision = decide(method, route, Caller.of_person(person.id, person.roles))
         if decision.status is not None:
@@ -71,7 +81,11 @@ class ChatActions:
         try:
             if action_id == chat.ACKNOWLEDGE:
                 incident = self._lifecycle.acknowledge(incident_id, person.id).incident
-                return None if incident.acknowledged_by == person.id else f"{incident.reference} is {incident.status.value.replace('_', ' ')}."
+                return (
+                    None
+                    if incident.acknowledged_by == person.id
+                    else f"{incident.reference} is {incident.status.value.replace('_', ' ')}."
+                )
             if action_id == chat.ESCALATE:
                 self._lifecycle.escalate(incident_id, person.id, "escalated from Slack")
                 return None
@@ -106,7 +120,9 @@ class ChatActions:
             return str(refused)
         if verb == "help":
             return chat.USAGE
-        person, refusal = self._refusal(slack_user_id, {"acknowledge": chat.ACKNOWLEDGE, "resolve": chat.RESOLVE}.get(verb, verb))
+        person, refusal = self._refusal(
+            slack_user_id, {"acknowledge": chat.ACKNOWLEDGE, "resolve": chat.RESOLVE}.get(verb, verb)
+        )
         if refusal or person is None:
             return refusal or ""
         try:
@@ -116,7 +132,9 @@ class ChatActions:
                     return f"{incident.reference} acknowledged: paging has stopped."
                 return f"{incident.reference} is {incident.status.value.replace('_', ' ')}."
             if verb == "resolve":
-                incident = self._resolution.resolve(reference, person.id, ResolveRequest(resolution_notes=rest).resolution_notes).incident
+                incident = self._resolution.resolve(
+                    reference, person.id, ResolveRequest(resolution_notes=rest).resolution_notes
+                ).incident
                 return f"{incident.reference} resolved."
             if verb == "report":
                 incident = self._intake.report(IncidentCreate(title=rest), actor=person.id)
@@ -133,8 +151,10 @@ class ChatActions:
         if not answer:
             return "No schedules."
         heading = "" if matching or not wanted else f"No schedule's id or name has {wanted!r}; every schedule:\n"
-        return heading + "\n".join(f"{s['name'] or s['schedule']}: {s['person']['name'] or s['person']['id'] if s['person'] else 'nobody'}"
-                         for s in (matching or answer))
+        return heading + "\n".join(
+            f"{s['name'] or s['schedule']}: {s['person']['name'] or s['person']['id'] if s['person'] else 'nobody'}"
+            for s in (matching or answer)
+        )
 
 
 def _problem(invalid: ValidationError) -> str:

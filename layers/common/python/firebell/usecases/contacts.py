@@ -32,10 +32,19 @@ class PersonUpdates(Protocol):
 
 
 class MyContacts:
-    NEEDS = Needs(effects=frozenset({EffectKind.EMAIL, EffectKind.SMS}))  # (the codes: sent at once, not as an incident's effects)
+    NEEDS = Needs(
+        effects=frozenset({EffectKind.EMAIL, EffectKind.SMS})
+    )  # (the codes: sent at once, not as an incident's effects)
 
-    def __init__(self, config: Callable[[], FirebellConfig], store: Verifications, directory: PersonUpdates, messenger: Messenger,
-                 clock: Clock, new_code: Callable[[], str] = contacts.new_code) -> None:
+    def __init__(
+        self,
+        config: Callable[[], FirebellConfig],
+        store: Verifications,
+        directory: PersonUpdates,
+        messenger: Messenger,
+        clock: Clock,
+        new_code: Callable[[], str] = contacts.new_code,
+    ) -> None:
         self._config = config
         self._store = store
         self._directory = directory
@@ -52,11 +61,22 @@ class MyContacts:
     def show(self, person_id: str) -> dict[str, Any]:
         person = self._person(person_id)
         now = self._clock()
-        waiting = [v for kind in ("email", "phone")
-                   if (v := self._store.verification(person_id, kind)) and v.expires_at > now and v.guesses_left > 0]
-        return {"email": person.email, "phone": person.phone, "time_zone": person.time_zone,
-                "notification_rules": person.notification_rules.model_dump(mode="json") if person.notification_rules else None,
-                "waiting_for_code": [{"kind": v.kind, "value": v.value, "expires_at": v.expires_at.isoformat()} for v in waiting]}
+        waiting = [
+            v
+            for kind in ("email", "phone")
+            if (v := self._store.verification(person_id, kind)) and v.expires_at > now and v.guesses_left > 0
+        ]
+        return {
+            "email": person.email,
+            "phone": person.phone,
+            "time_zone": person.time_zone,
+            "notification_rules": person.notification_rules.model_dump(mode="json")
+            if person.notification_rules
+            else None,
+            "waiting_for_code": [
+                {"kind": v.kind, "value": v.value, "expires_at": v.expires_at.isoformat()} for v in waiting
+            ],
+        }
 
     def set_rules(self, person_id: str, rules: NotificationRules | None, time_zone: str | None) -> dict[str, Any]:
         person = self._person(person_id)
@@ -82,7 +102,9 @@ class MyContacts:
             self._messenger.send_sms(method.value, text)
         else:
             config = self._config()
-            self._messenger.send_email(config.directory.notifications.sender, method.value, f"firebell: {code} is your code", text)
+            self._messenger.send_email(
+                config.directory.notifications.sender, method.value, f"firebell: {code} is your code", text
+            )
         return {"kind": method.kind, "value": method.value, "expires_at": verification.expires_at.isoformat()}
 
     def verify(self, person_id: str, kind: Kind, code: str) -> dict[str, Any]:
@@ -97,5 +119,7 @@ class MyContacts:
             raise
         self._directory.update_person(person_id, {proven.kind: proven.value}, by=person_id)
         # Used up, not forgotten: its sending history still counts toward the hour's limit.
-        self._store.save_verification(proven.model_copy(update={"expires_at": self._clock(), "guesses_left": 0, "revision": proven.revision + 1}))
+        self._store.save_verification(
+            proven.model_copy(update={"expires_at": self._clock(), "guesses_left": 0, "revision": proven.revision + 1})
+        )
         return self.show(person_id)

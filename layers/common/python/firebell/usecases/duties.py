@@ -32,8 +32,17 @@ def touch(c: Change) -> None:
 
 def start_reminder(c: Change, ctx: Context, name: str, duty: str, interval_seconds: int, max_rounds: int) -> str:
     """A run of the reminder machine asking notify about `duty` every interval; its execution id."""
-    c.start(machines.REMINDER, name, {"incident_id": c.incident_id, "duty": duty, "max_rounds": max_rounds,
-                                      "interval_seconds": interval_seconds, "round": 1})
+    c.start(
+        machines.REMINDER,
+        name,
+        {
+            "incident_id": c.incident_id,
+            "duty": duty,
+            "max_rounds": max_rounds,
+            "interval_seconds": interval_seconds,
+            "round": 1,
+        },
+    )
     return ctx.execution_arn(machines.REMINDER, name)
 
 
@@ -43,7 +52,9 @@ def review_interval(ctx: Context, config: FirebellConfig) -> int:
 
 def start_review_reminder(c: Change, ctx: Context, config: FirebellConfig, run: int, suffix: str = "") -> str:
     name = f"{c.incident_id}-review-{run}" + (f"-{suffix}" if suffix else "")
-    return start_reminder(c, ctx, name, "review", review_interval(ctx, config), config.rules.process.review_reminder_max_rounds)
+    return start_reminder(
+        c, ctx, name, "review", review_interval(ctx, config), config.rules.process.review_reminder_max_rounds
+    )
 
 
 def start_duties(c: Change, ctx: Context, config: FirebellConfig) -> None:
@@ -59,14 +70,23 @@ def start_duties(c: Change, ctx: Context, config: FirebellConfig) -> None:
         # (their rounds are moments of the SLA run the caller arms: sla_clocks.arm)
         every = process.stakeholder_update_minutes[incident.priority]
         c.set(updates=StakeholderUpdates(every_minutes=every, started_at=c.now))
-        c.log(TimelineKind.STAKEHOLDER_UPDATE, SYSTEM, f"{incident.priority}: stakeholder updates due every {every:g} min while open")
+        c.log(
+            TimelineKind.STAKEHOLDER_UPDATE,
+            SYSTEM,
+            f"{incident.priority}: stakeholder updates due every {every:g} min while open",
+        )
 
 
 def next_update_due(incident: Incident, time_scale: float) -> datetime | None:
     """When the next stakeholder update round is due: None if the incident has none (or a reminder run of old
     chases them), is no longer open, or has had its last round."""
     updates = incident.updates
-    if updates is None or updates.started_at is None or updates.execution_arn is not None or not is_open(incident.status):
+    if (
+        updates is None
+        or updates.started_at is None
+        or updates.execution_arn is not None
+        or not is_open(incident.status)
+    ):
         return None
     if updates.rounds >= _MAX_UPDATE_ROUNDS:
         return None
@@ -80,8 +100,13 @@ def update_round(c: Change, ctx: Context, config: FirebellConfig) -> None:
     c.set_part("updates", rounds=rounds)
     _overdue_unless_posted(c, ctx, config)
     if rounds >= _MAX_UPDATE_ROUNDS:
-        c.log(TimelineKind.UPDATE_OVERDUE, SYSTEM, f"No more stakeholder update reminders: round {rounds} of {_MAX_UPDATE_ROUNDS} was the last "
-              f"(stakeholder updates are reminded for {_MAX_UPDATE_ROUNDS} rounds at most)", details={"duty": "updates", "rounds": rounds})
+        c.log(
+            TimelineKind.UPDATE_OVERDUE,
+            SYSTEM,
+            f"No more stakeholder update reminders: round {rounds} of {_MAX_UPDATE_ROUNDS} was the last "
+            f"(stakeholder updates are reminded for {_MAX_UPDATE_ROUNDS} rounds at most)",
+            details={"duty": "updates", "rounds": rounds},
+        )
 
 
 def _overdue_unless_posted(c: Change, ctx: Context, config: FirebellConfig, **updates_fields) -> None:
@@ -99,7 +124,11 @@ def _overdue_unless_posted(c: Change, ctx: Context, config: FirebellConfig, **up
         reach(c, ctx, config, [manager], urgent=False, why="stakeholder update overdue")
         return
     escalate_to = [p for p in (manager, team.manager) if p]
-    c.log(TimelineKind.UPDATE_OVERDUE, SYSTEM, f"Stakeholder update overdue {overdue} times in a row: escalated to {', '.join(escalate_to)}")
+    c.log(
+        TimelineKind.UPDATE_OVERDUE,
+        SYSTEM,
+        f"Stakeholder update overdue {overdue} times in a row: escalated to {', '.join(escalate_to)}",
+    )
     reach(c, ctx, config, escalate_to, urgent=True, why=f"stakeholder update overdue ×{overdue}")
 
 
@@ -115,13 +144,19 @@ def require_review(c: Change, ctx: Context, config: FirebellConfig) -> None:
     due = c.now + sla.scaled(process.review_due_days * 24 * 60, ctx.time_scale)
     execution = start_review_reminder(c, ctx, config, incident.reopened_count)
     c.set(review=Review(owner=owner, due_at=due, execution_arn=execution))
-    c.log(TimelineKind.REVIEW, SYSTEM, f"{incident.priority}: post-incident review required, owner {owner}, due {due:%Y-%m-%d %H:%M} UTC")
+    c.log(
+        TimelineKind.REVIEW,
+        SYSTEM,
+        f"{incident.priority}: post-incident review required, owner {owner}, due {due:%Y-%m-%d %H:%M} UTC",
+    )
 
 
 class Duties:
     NEEDS = Needs(
         effects=frozenset({EffectKind.ANSWER, EffectKind.STOP, EffectKind.EMAIL, EffectKind.SMS, EffectKind.CHAT}),
-        answers=frozenset({machines.REMINDER, machines.ESCALATION}), stops=frozenset({machines.REMINDER}), signs_ack_links=True,
+        answers=frozenset({machines.REMINDER, machines.ESCALATION}),
+        stops=frozenset({machines.REMINDER}),
+        signs_ack_links=True,
     )
 
     def __init__(self, incidents: Incidents, ctx: Context) -> None:
@@ -153,8 +188,19 @@ class Duties:
                     return  # redelivered
                 sent += 1
                 c.set_part("review", task_token=due.task_token, reminders_sent=sent)
-                reach(c, self._ctx, config, [review.owner], urgent=False, why=f"post-incident review reminder #{due.round - 1}")
-            self._last_round(c, due, f"{sent} reminder(s) sent and the review is not done; rules.yaml process.review_reminder_max_rounds")
+                reach(
+                    c,
+                    self._ctx,
+                    config,
+                    [review.owner],
+                    urgent=False,
+                    why=f"post-incident review reminder #{due.round - 1}",
+                )
+            self._last_round(
+                c,
+                due,
+                f"{sent} reminder(s) sent and the review is not done; rules.yaml process.review_reminder_max_rounds",
+            )
             return
         # A reminder run of the updates from before they became SLA moments (until the timers are re-armed).
         updates = c.incident.updates
@@ -170,8 +216,13 @@ class Duties:
     def _last_round(c: Change, due: ReminderDue, why: str) -> None:
         kind = TimelineKind.REVIEW if due.duty == "review" else TimelineKind.UPDATE_OVERDUE
         what = "post-incident review" if due.duty == "review" else "stakeholder update"
-        _end_at_last_round(c, due, kind, f"No more {what} reminders: round {due.round} of {due.max_rounds} was the last ({why})",
-                           {"duty": due.duty, "rounds": due.round})
+        _end_at_last_round(
+            c,
+            due,
+            kind,
+            f"No more {what} reminders: round {due.round} of {due.max_rounds} was the last ({why})",
+            {"duty": due.duty, "rounds": due.round},
+        )
 
     def post_update(self, incident_id_or_reference: str, by: str, message: str) -> tuple[TimelineEntry, Outcome]:
         config = self._ctx.config()
@@ -193,9 +244,13 @@ class Duties:
         def decide(c: Change) -> None:
             incident = c.incident
             if incident.review is None:
-                raise InvalidTransition(incident.reference, incident.status, "complete the review of", "it has no post-incident review")
+                raise InvalidTransition(
+                    incident.reference, incident.status, "complete the review of", "it has no post-incident review"
+                )
             if incident.review.completed_at:
-                raise InvalidTransition(incident.reference, incident.status, "complete the review of", "the review is already done")
+                raise InvalidTransition(
+                    incident.reference, incident.status, "complete the review of", "the review is already done"
+                )
             c.set_part("review", completed_at=c.now, completed_by=by, summary=summary)
             c.log(TimelineKind.REVIEW, by, f"Post-incident review done: {summary}")
             c.stop(incident.review.execution_arn, "review done")  # (its first round keeps no token to answer)
@@ -232,9 +287,22 @@ def remind_action(c: Change, ctx: Context, config: FirebellConfig, due: Reminder
         return  # redelivered
     late = "overdue" if c.now >= item.due_at else "due"
     replace_action(c, item.model_copy(update={"reminders_sent": item.reminders_sent + 1, "task_token": due.task_token}))
-    reach(c, ctx, config, [item.owner], urgent=False, why=f"post-incident action #{number} {late} {item.due_at:%Y-%m-%d}", note=item.text)
-    _end_at_last_round(c, due, TimelineKind.REVIEW, f"No more reminders for action #{number}: round {due.round} of {due.max_rounds} was the last",
-                       {"action": number, "rounds": due.round})
+    reach(
+        c,
+        ctx,
+        config,
+        [item.owner],
+        urgent=False,
+        why=f"post-incident action #{number} {late} {item.due_at:%Y-%m-%d}",
+        note=item.text,
+    )
+    _end_at_last_round(
+        c,
+        due,
+        TimelineKind.REVIEW,
+        f"No more reminders for action #{number}: round {due.round} of {due.max_rounds} was the last",
+        {"action": number, "rounds": due.round},
+    )
 
 
 def _end_at_last_round(c: Change, due: ReminderDue, kind: TimelineKind, line: str, details: dict) -> None:

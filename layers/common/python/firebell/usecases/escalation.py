@@ -34,37 +34,70 @@ def start_escalation(c: Change, ctx: Context, config: FirebellConfig, page_first
     execution = ctx.execution_arn(machines.ESCALATION, name)
     c.answer(incident.escalation.task_token, TaskOutcome.STOP)
     c.stop(incident.escalation.execution_arn, "superseded by a new escalation run")
-    c.set_part("escalation", execution_arn=execution, runs=run, level=0, round=1, task_token=None, watching=False, exhausted=False,
-               deferred_until=None, paged_at_start=False, escalate_on_first_request=False)
-    steps = ", then ".join(f"level {lvl.level} ({', '.join(t.ref for t in lvl.targets)}) for {lvl.timeout_seconds}s" for lvl in plan.levels)
+    c.set_part(
+        "escalation",
+        execution_arn=execution,
+        runs=run,
+        level=0,
+        round=1,
+        task_token=None,
+        watching=False,
+        exhausted=False,
+        deferred_until=None,
+        paged_at_start=False,
+        escalate_on_first_request=False,
+    )
+    steps = ", then ".join(
+        f"level {lvl.level} ({', '.join(t.ref for t in lvl.targets)}) for {lvl.timeout_seconds}s" for lvl in plan.levels
+    )
     repeat = f" ×{plan.rounds}" if plan.rounds > 1 else ""
-    c.log(TimelineKind.ESCALATION_STARTED, SYSTEM, f"Escalation started: {steps}{repeat}; then incident manager",
-          details={"execution": execution, "run": run})
+    c.log(
+        TimelineKind.ESCALATION_STARTED,
+        SYSTEM,
+        f"Escalation started: {steps}{repeat}; then incident manager",
+        details={"execution": execution, "run": run},
+    )
     if page_first_level and c.incident.status is Status.TRIGGERED:
         page_level(c, ctx, config, plan.levels[0], 1, task_token=None)
         c.set_part("escalation", paged_at_start=True)
     # Started only while the incident still wants this very run (a resolve may commit before it starts).
-    c.start(machines.ESCALATION, name, plan.machine_input(), guard=Guard(statuses=_OPEN, escalation_execution=execution))
+    c.start(
+        machines.ESCALATION, name, plan.machine_input(), guard=Guard(statuses=_OPEN, escalation_execution=execution)
+    )
 
 
-def page_level(c: Change, ctx: Context, config: FirebellConfig, level: EscalationLevel, round_: int, task_token: str | None) -> None:
+def page_level(
+    c: Change, ctx: Context, config: FirebellConfig, level: EscalationLevel, round_: int, task_token: str | None
+) -> None:
     people = people_for(level.targets, config.directory, c.now)
     round_note = f", round {round_}" if round_ > 1 else ""
     c.set_part("escalation", level=level.level, round=round_, task_token=task_token, watching=False)
     reach(c, ctx, config, people, urgent=True, why=f"level {level.level}{round_note}", guard=page_guard(c))
-    c.log(TimelineKind.PAGED, SYSTEM,
-          f"Level {level.level}{round_note} paged: {', '.join(people) or 'nobody reachable'}; "
-          f"escalates in {level.timeout_seconds}s unless acknowledged",
-          details={"level": level.level, "round": round_, "people": people})
+    c.log(
+        TimelineKind.PAGED,
+        SYSTEM,
+        f"Level {level.level}{round_note} paged: {', '.join(people) or 'nobody reachable'}; "
+        f"escalates in {level.timeout_seconds}s unless acknowledged",
+        details={"level": level.level, "round": round_, "people": people},
+    )
 
 
 def _known_error(c: Change, config: FirebellConfig) -> None:
     incident = c.incident
-    found = known_error_for(config.directory.problems, f"{incident.title} {incident.description}", (incident.alert, incident.dedup_key),
-                            incident.service)
+    found = known_error_for(
+        config.directory.problems,
+        f"{incident.title} {incident.description}",
+        (incident.alert, incident.dedup_key),
+        incident.service,
+    )
     if found:
         c.set(known_error=KnownError(problem=found.id, title=found.title, workaround=found.workaround))
-        c.log(TimelineKind.KNOWN_ERROR, SYSTEM, f"Known error {found.id} ({found.title}): {found.workaround}", details={"problem": found.id})
+        c.log(
+            TimelineKind.KNOWN_ERROR,
+            SYSTEM,
+            f"Known error {found.id} ({found.title}): {found.workaround}",
+            details={"problem": found.id},
+        )
 
 
 def page_guard(c: Change) -> Guard:
@@ -79,8 +112,13 @@ def _maintenance(c: Change, config: FirebellConfig) -> MaintenanceWindow | None:
 
 def _paged_at_start(incident: Incident, request: PageRequest) -> bool:
     """The run's first page request, for a level 1 paged when the run started."""
-    return (incident.escalation.paged_at_start and request.level.level == 1 and request.round == 1 and not request.retrigger
-            and incident.escalation.task_token is None)
+    return (
+        incident.escalation.paged_at_start
+        and request.level.level == 1
+        and request.round == 1
+        and not request.retrigger
+        and incident.escalation.task_token is None
+    )
 
 
 def _stale(c: Change, execution: str | None) -> bool:
@@ -91,10 +129,22 @@ def _stale(c: Change, execution: str | None) -> bool:
 class Escalation:
     NEEDS = Needs(
         # (it starts only the first escalation run: no run before it to stop; an SLA run may make way for updates)
-        effects=frozenset({EffectKind.PUBLISH, EffectKind.ANSWER, EffectKind.START, EffectKind.STOP, EffectKind.EMAIL, EffectKind.SMS, EffectKind.CHAT}),
+        effects=frozenset(
+            {
+                EffectKind.PUBLISH,
+                EffectKind.ANSWER,
+                EffectKind.START,
+                EffectKind.STOP,
+                EffectKind.EMAIL,
+                EffectKind.SMS,
+                EffectKind.CHAT,
+            }
+        ),
         # (reminder: the follow-ups of a page, as the paged person's notification rules ask: usecases/reaching.py)
-        starts=frozenset({machines.ESCALATION, machines.SLA, machines.QUIET, machines.MAINTENANCE, machines.REMINDER}), stops=frozenset({machines.SLA}),
-        answers=frozenset({machines.ESCALATION}), signs_ack_links=True,
+        starts=frozenset({machines.ESCALATION, machines.SLA, machines.QUIET, machines.MAINTENANCE, machines.REMINDER}),
+        stops=frozenset({machines.SLA}),
+        answers=frozenset({machines.ESCALATION}),
+        signs_ack_links=True,
     )
 
     def __init__(self, incidents: Incidents, ctx: Context) -> None:
@@ -117,13 +167,23 @@ class Escalation:
         newly = c.incident.priority is None
         if newly:
             result = classify(c.incident, config.rules, config.directory, self._ctx.time_scale)
-            c.set(category=result.category, impact=result.impact, urgency=result.urgency, priority=result.priority,
-                  team=result.team, service=result.service, sla=result.sla)
-            c.log(TimelineKind.CLASSIFIED, SYSTEM,
-                  f"Classified {result.category}: impact {result.impact} × urgency {result.urgency} → {result.priority}; "
-                  f"team {result.team}; respond by {result.sla.response.due_at:%H:%M} UTC, "
-                  f"resolve by {result.sla.resolution.due_at:%Y-%m-%d %H:%M} UTC",
-                  details={"category": result.category, "priority": result.priority, "team": result.team})
+            c.set(
+                category=result.category,
+                impact=result.impact,
+                urgency=result.urgency,
+                priority=result.priority,
+                team=result.team,
+                service=result.service,
+                sla=result.sla,
+            )
+            c.log(
+                TimelineKind.CLASSIFIED,
+                SYSTEM,
+                f"Classified {result.category}: impact {result.impact} × urgency {result.urgency} → {result.priority}; "
+                f"team {result.team}; respond by {result.sla.response.due_at:%H:%M} UTC, "
+                f"resolve by {result.sla.resolution.due_at:%Y-%m-%d %H:%M} UTC",
+                details={"category": result.category, "priority": result.priority, "team": result.team},
+            )
             _known_error(c, config)  # (before the first page, which tells its workaround)
         if is_open(c.incident.status):
             # Effects run in the order they are added: level 1's pages first, then the escalation's start, so the
@@ -153,24 +213,40 @@ class Escalation:
         service = config.directory.service(c.incident.service)
         if not c.incident.dedup_key or service is None or service.auto_resolve_quiet_minutes is None:
             return
-        c.start(machines.QUIET, f"{c.incident_id}-quiet-{c.incident.reopened_count}",
-                {"incident_id": c.incident_id, "quiet_seconds": scaled_timeout(service.auto_resolve_quiet_minutes, self._ctx.time_scale)})
+        c.start(
+            machines.QUIET,
+            f"{c.incident_id}-quiet-{c.incident.reopened_count}",
+            {
+                "incident_id": c.incident_id,
+                "quiet_seconds": scaled_timeout(service.auto_resolve_quiet_minutes, self._ctx.time_scale),
+            },
+        )
 
     def _defer(self, c: Change, window: MaintenanceWindow, name: str | None = None, what: str = "recorded") -> None:
         """During maintenance the incident is recorded, nobody is paged; escalation starts when the window ends."""
         name = name or f"{c.incident_id}-maintenance"
-        c.start(machines.MAINTENANCE, name, {"incident_id": c.incident_id, "window_ends_at": sla.state_machine_time(window.end)})
+        c.start(
+            machines.MAINTENANCE,
+            name,
+            {"incident_id": c.incident_id, "window_ends_at": sla.state_machine_time(window.end)},
+        )
         c.set_part("escalation", deferred_until=window.end)
-        c.log(TimelineKind.MAINTENANCE, SYSTEM,
-              f"Service {c.incident.service} is in maintenance until {window.end:%Y-%m-%d %H:%M} UTC ({window.reason or 'no reason given'}): "
-              f"{what}, nobody paged until then", details={"execution": self._ctx.execution_arn(machines.MAINTENANCE, name)})
+        c.log(
+            TimelineKind.MAINTENANCE,
+            SYSTEM,
+            f"Service {c.incident.service} is in maintenance until {window.end:%Y-%m-%d %H:%M} UTC ({window.reason or 'no reason given'}): "
+            f"{what}, nobody paged until then",
+            details={"execution": self._ctx.execution_arn(machines.MAINTENANCE, name)},
+        )
 
     def _pause_for_maintenance(self, c: Change, window: MaintenanceWindow, task_token: str | None, what: str) -> None:
         """A window that began while the escalation ran (GoAlert #2594): this run ends here without paging, and a
         new run starts from level 1 when the window ends if the incident is still open."""
         c.answer(task_token, TaskOutcome.STOP)
         c.set_part("escalation", execution_arn=None, task_token=None, watching=False)
-        self._defer(c, window, name=f"{c.incident_id}-maintenance-{c.incident.escalation.runs}", what=f"{what} not paged")
+        self._defer(
+            c, window, name=f"{c.incident_id}-maintenance-{c.incident.escalation.runs}", what=f"{what} not paged"
+        )
 
     def maintenance_ended(self, incident_id: str) -> Outcome:
         config = self._ctx.config()
@@ -178,11 +254,17 @@ class Escalation:
         def decide(c: Change) -> None:
             if not is_open(c.incident.status) or c.incident.escalation.execution_arn:
                 return
-            c.log(TimelineKind.MAINTENANCE, SYSTEM, "Maintenance window over and the incident is still open: escalation starts")
+            c.log(
+                TimelineKind.MAINTENANCE,
+                SYSTEM,
+                "Maintenance window over and the incident is still open: escalation starts",
+            )
             start_escalation(c, self._ctx, config)
             start_duties(c, self._ctx, config)
             if c.incident.sla:
-                sla_clocks.arm(c, self._ctx, why="stakeholder updates begin")  # their first round may come before its moment
+                sla_clocks.arm(
+                    c, self._ctx, why="stakeholder updates begin"
+                )  # their first round may come before its moment
 
         return self._incidents.change(incident_id, decide)
 
@@ -217,7 +299,11 @@ class Escalation:
             c.set_part("escalation", paged_at_start=False)
         if request.retrigger and incident.status is Status.ACKNOWLEDGED and incident.escalation.watching:
             c.set(status=next_status(incident.reference, incident.status, Action.RETRIGGER))
-            c.log(TimelineKind.RETRIGGERED, SYSTEM, "Acknowledged but untouched past the acknowledgement timeout: paging again")
+            c.log(
+                TimelineKind.RETRIGGERED,
+                SYSTEM,
+                "Acknowledged but untouched past the acknowledgement timeout: paging again",
+            )
         status = c.incident.status
         window = _maintenance(c, config) if status is Status.TRIGGERED else None
         if window:
@@ -229,7 +315,9 @@ class Escalation:
             c.answer(request.task_token, TaskOutcome.ACKNOWLEDGED)
             return
         if status is not Status.TRIGGERED:
-            c.answer(request.task_token, TaskOutcome.ACKNOWLEDGED if status is Status.ACKNOWLEDGED else TaskOutcome.STOP)
+            c.answer(
+                request.task_token, TaskOutcome.ACKNOWLEDGED if status is Status.ACKNOWLEDGED else TaskOutcome.STOP
+            )
             if not paged_at_start:
                 c.log(TimelineKind.PAGE_SKIPPED, SYSTEM, f"Level {request.level.level} not paged: incident {status}")
             return
@@ -248,7 +336,9 @@ class Escalation:
     def page_incident_managers(self, request: EscalationExhausted) -> Outcome:
         """escalation.exhausted, from runs started before the last step became a PageRequest without a level."""
         config = self._ctx.config()
-        return self._incidents.change(request.incident_id, lambda c: self._exhausted(c, config, request.incident_managers, request.execution))
+        return self._incidents.change(
+            request.incident_id, lambda c: self._exhausted(c, config, request.incident_managers, request.execution)
+        )
 
     def _exhausted(self, c: Change, config: FirebellConfig, managers: list[str], execution: str | None) -> None:
         incident = c.incident
@@ -260,4 +350,8 @@ class Escalation:
             return
         c.set_part("escalation", exhausted=True)
         reach(c, self._ctx, config, managers, urgent=True, why="nobody acknowledged", guard=page_guard(c))
-        c.log(TimelineKind.ESCALATION_EXHAUSTED, SYSTEM, f"No level acknowledged: incident manager paged ({', '.join(managers)})")
+        c.log(
+            TimelineKind.ESCALATION_EXHAUSTED,
+            SYSTEM,
+            f"No level acknowledged: incident manager paged ({', '.join(managers)})",
+        )

@@ -31,7 +31,9 @@ from .resolution import Resolution
 # How long an alert's claim may stay unwritten before a later signal assumes its writer crashed.
 _CLAIM_GRACE = timedelta(seconds=30)
 _IDEMPOTENCY_DAYS = 1
-_RECENT_FACTS = 200  # the closed incidents a new one is compared with for its first page (the incident page looks back 180 days)
+_RECENT_FACTS = (
+    200  # the closed incidents a new one is compared with for its first page (the incident page looks back 180 days)
+)
 
 
 class AlarmOutcome(StrEnum):
@@ -53,12 +55,16 @@ def _once(work: Callable[[int], list[Handled]]) -> list[Handled]:
 
 
 def fingerprint(request: IncidentCreate | DrillStart) -> str:
-    return hashlib.sha256(json.dumps({"kind": type(request).__name__, **request.model_dump(mode="json")}, sort_keys=True).encode()).hexdigest()
+    return hashlib.sha256(
+        json.dumps({"kind": type(request).__name__, **request.model_dump(mode="json")}, sort_keys=True).encode()
+    ).hexdigest()
 
 
 def alarm_signal(alarm: AlarmDetails) -> Signal:
     """A CloudWatch alarm state change: ALARM triggers, OK resolves, INSUFFICIENT_DATA is recorded."""
-    action = {AlarmState.ALARM: "trigger", AlarmState.OK: "resolve", AlarmState.INSUFFICIENT_DATA: "record"}[alarm.state]
+    action = {AlarmState.ALARM: "trigger", AlarmState.OK: "resolve", AlarmState.INSUFFICIENT_DATA: "record"}[
+        alarm.state
+    ]
     if alarm.actions_suppressed_by and action == "trigger":
         action = "record"
     details = alarm.reason
@@ -81,7 +87,9 @@ class AlertIntake:
     # quick return reopens, PagerDuty acknowledges.
     NEEDS = Needs(effects=frozenset({EffectKind.PUBLISH})) | Escalation.NEEDS | Lifecycle.NEEDS | Resolution.NEEDS
 
-    def __init__(self, incidents: Incidents, ctx: Context, lifecycle: Lifecycle, resolution: Resolution, escalation: Escalation) -> None:
+    def __init__(
+        self, incidents: Incidents, ctx: Context, lifecycle: Lifecycle, resolution: Resolution, escalation: Escalation
+    ) -> None:
         self._incidents = incidents
         self._store = incidents.store
         self._ctx = ctx
@@ -94,9 +102,15 @@ class AlertIntake:
     def report(self, request: IncidentCreate, idempotency_key: str | None = None, actor: str | None = None) -> Incident:
         return self.report_once(request, idempotency_key, actor)[0]
 
-    def report_once(self, request: IncidentCreate, idempotency_key: str | None = None, actor: str | None = None,
-                    source: Source = Source.API, custom_details: dict[str, Any] | None = None,
-                    links: list[dict[str, str]] | None = None) -> tuple[Incident, bool]:
+    def report_once(
+        self,
+        request: IncidentCreate,
+        idempotency_key: str | None = None,
+        actor: str | None = None,
+        source: Source = Source.API,
+        custom_details: dict[str, Any] | None = None,
+        links: list[dict[str, str]] | None = None,
+    ) -> tuple[Incident, bool]:
         """Open an incident; True when an earlier request with this Idempotency-Key had opened it. The key is bound
         to the incident in the same transaction: a retry after any failure, or racing the first request, finds
         that incident (a different body is refused: IdempotencyKeyReused), never opens a second.
@@ -107,29 +121,59 @@ class AlertIntake:
         reporter = request.reporter or actor
         if reporter is None:
             raise ValueError("a report names its reporter, or is made by an authenticated actor")
-        return self._opened_once(idempotency_key, fingerprint(request), lambda: self._new(
-            str(ULID()), title=request.title, description=request.description, source=source, reporter=reporter,
-            service=request.service, impact=request.impact, urgency=request.urgency, opened_by=actor,
-            custom_details=custom_details or {}, links=links or [],
-        ))
+        return self._opened_once(
+            idempotency_key,
+            fingerprint(request),
+            lambda: self._new(
+                str(ULID()),
+                title=request.title,
+                description=request.description,
+                source=source,
+                reporter=reporter,
+                service=request.service,
+                impact=request.impact,
+                urgency=request.urgency,
+                opened_by=actor,
+                custom_details=custom_details or {},
+                links=links or [],
+            ),
+        )
 
     def start_drill(self, request: DrillStart, actor: str, idempotency_key: str | None = None) -> tuple[Incident, bool]:
         """A training drill: a synthetic incident opened, classified and paged like any (the real policy and
         schedules), marked as a drill in every message and left out of the reports; Resolution.end_drill ends it.
         With an Idempotency-Key, as report_once: True when an earlier request with it had started it."""
-        return self._opened_once(idempotency_key, fingerprint(request), lambda: self._new(
-            str(ULID()), title=f"[DRILL] {request.title}", description=f"A drill started by {actor}.", source=Source.API,
-            reporter=actor, service=request.service, impact=request.impact, urgency=request.urgency, drill=True))
+        return self._opened_once(
+            idempotency_key,
+            fingerprint(request),
+            lambda: self._new(
+                str(ULID()),
+                title=f"[DRILL] {request.title}",
+                description=f"A drill started by {actor}.",
+                source=Source.API,
+                reporter=actor,
+                service=request.service,
+                impact=request.impact,
+                urgency=request.urgency,
+                drill=True,
+            ),
+        )
 
-    def _opened_once(self, idempotency_key: str | None, print_: str, new: Callable[[], Change]) -> tuple[Incident, bool]:
+    def _opened_once(
+        self, idempotency_key: str | None, print_: str, new: Callable[[], Change]
+    ) -> tuple[Incident, bool]:
         if idempotency_key:
             existing = self._bound(idempotency_key, print_)
             if existing:
                 return existing, True
         change = new()
         if idempotency_key:
-            change.idempotency = IdempotencyClaim(key=idempotency_key, incident_id=change.incident_id, fingerprint=print_,
-                                                  expires_at=change.now + timedelta(days=_IDEMPOTENCY_DAYS))
+            change.idempotency = IdempotencyClaim(
+                key=idempotency_key,
+                incident_id=change.incident_id,
+                fingerprint=print_,
+                expires_at=change.now + timedelta(days=_IDEMPOTENCY_DAYS),
+            )
         try:
             return self._incidents.open(change).incident, False
         except IdempotencyKeyTaken:
@@ -141,15 +185,21 @@ class AlertIntake:
             return None
         incident_id, bound_print = found
         if bound_print != print_:
-            raise IdempotencyKeyReused(f"Idempotency-Key {key!r} was already used with a different request body; use a new key")
+            raise IdempotencyKeyReused(
+                f"Idempotency-Key {key!r} was already used with a different request body; use a new key"
+            )
         return self._incidents.get(incident_id)
 
     # --- monitoring tools ----------------------------------------------------------------------------
 
-    def handle_alarm(self, alarm: AlarmDetails, message_id: str | None = None, redelivered: bool = False) -> tuple[AlarmOutcome, str | None]:
+    def handle_alarm(
+        self, alarm: AlarmDetails, message_id: str | None = None, redelivered: bool = False
+    ) -> tuple[AlarmOutcome, str | None]:
         return self.handle_signal(alarm_signal(alarm), message_id, redelivered)
 
-    def handle_signal(self, signal: Signal, message_id: str | None = None, redelivered: bool = False) -> tuple[AlarmOutcome, str | None]:
+    def handle_signal(
+        self, signal: Signal, message_id: str | None = None, redelivered: bool = False
+    ) -> tuple[AlarmOutcome, str | None]:
         """Any monitoring source's alert. `message_id` identifies this notification across redeliveries (it
         counts once); `redelivered`: an earlier attempt at this message may have failed midway."""
         if signal.action == "trigger":
@@ -172,7 +222,9 @@ class AlertIntake:
         self._incidents.change(state.incident_id, lambda c: c.log(TimelineKind.ALARM_STATE, signal.actor, line))
         return AlarmOutcome.RECORDED, state.incident_id
 
-    def _trigger(self, signal: Signal, message_ids: Sequence[str | None], redelivered: bool) -> tuple[AlarmOutcome, str | None]:
+    def _trigger(
+        self, signal: Signal, message_ids: Sequence[str | None], redelivered: bool
+    ) -> tuple[AlarmOutcome, str | None]:
         """`signal` arrived once per entry of `message_ids` (its notifications' ids, or None): what the first copy
         did; the others are its repeats."""
         now = self._ctx.clock()
@@ -204,31 +256,55 @@ class AlertIntake:
         every = timedelta(minutes=self._ctx.config().rules.process.occurrence_log_minutes)
         if state.last_logged_at is not None and now - state.last_logged_at < every:
             return
-        entry = TimelineEntry(incident_id=state.incident_id, at=now, kind=TimelineKind.OCCURRENCE, actor=signal.actor,
-                              message=f"{signal.summary} fired again: {state.occurrences} occurrences since {state.first_seen:%H:%M:%S} UTC",
-                              details={"occurrences": state.occurrences})
+        entry = TimelineEntry(
+            incident_id=state.incident_id,
+            at=now,
+            kind=TimelineKind.OCCURRENCE,
+            actor=signal.actor,
+            message=f"{signal.summary} fired again: {state.occurrences} occurrences since {state.first_seen:%H:%M:%S} UTC",
+            details={"occurrences": state.occurrences},
+        )
         self._store.log_repeat(signal.dedup_key, state.incident_id, state.last_logged_at, entry)
 
-    def _returned(self, signal: Signal, state: DedupState, candidate: str, now, message_ids: Sequence[str | None],
-                  redelivered: bool) -> tuple[AlarmOutcome, str | None]:
+    def _returned(
+        self,
+        signal: Signal,
+        state: DedupState,
+        candidate: str,
+        now,
+        message_ids: Sequence[str | None],
+        redelivered: bool,
+    ) -> tuple[AlarmOutcome, str | None]:
         """It recovered and fires again. The one reopen rule (rules.yaml: confirmation_window_minutes): while its
         incident is resolved, i.e. its confirmation window is open, that incident reopens; once the window has
         closed it, a new incident opens."""
         try:
             after = (now - state.resolved_at).total_seconds()
-            self._resolution.reopen(state.incident_id, by=signal.actor, reason=f"{signal.summary} fired again {after:.0f}s after it recovered")
+            self._resolution.reopen(
+                state.incident_id,
+                by=signal.actor,
+                reason=f"{signal.summary} fired again {after:.0f}s after it recovered",
+            )
             return AlarmOutcome.REOPENED, state.incident_id
         except InvalidTransition:
             if self._incidents.get(state.incident_id).status is not Status.CLOSED:
                 return AlarmOutcome.DEDUPLICATED, state.incident_id  # a concurrent repeat reopened it
             # the window closed it meanwhile: this alert starts a new incident
         old, moved = state.incident_id, state.counted  # what this write counted goes to the new incident
-        self._incidents.change(old, lambda c: c.set(occurrences=state.occurrences - moved, last_seen_at=state.last_seen)
-                               if state.occurrences - moved > c.incident.occurrences else None)
+        self._incidents.change(
+            old,
+            lambda c: (
+                c.set(occurrences=state.occurrences - moved, last_seen_at=state.last_seen)
+                if state.occurrences - moved > c.incident.occurrences
+                else None
+            ),
+        )
         claim = next((m for m in message_ids if m is not None), None)
         if self._store.replace_dedup(signal.dedup_key, old, candidate, now, claim, moved):
             return self._open_from_signal(candidate, signal)
-        return self._trigger(signal, [None] * moved, redelivered)  # another trigger replaced it first: count these there
+        return self._trigger(
+            signal, [None] * moved, redelivered
+        )  # another trigger replaced it first: count these there
 
     # --- a queue's batch at once ------------------------------------------------------------------------
 
@@ -243,7 +319,9 @@ class AlertIntake:
             try:
                 if group.dedup_key in failed:
                     raise HeldBack(group.dedup_key)
-                results: list[Handled] = tried(lambda attempt: self.handle_group(group, group.redelivered or attempt > 0))
+                results: list[Handled] = tried(
+                    lambda attempt: self.handle_group(group, group.redelivered or attempt > 0)
+                )
             except Exception as error:
                 failed.add(group.dedup_key)
                 results = [error] * len(group.arrivals)
@@ -263,16 +341,29 @@ class AlertIntake:
 
     def _open_from_signal(self, incident_id: str, signal: Signal) -> tuple[AlarmOutcome, str]:
         change = self._new(
-            incident_id, title=signal.summary, description=signal.details, source=signal.source, reporter=signal.actor,
-            service=signal.service, impact=signal.impact, urgency=signal.urgency, alarm=signal.alarm, dedup_key=signal.dedup_key,
-            labels=signal.labels, custom_details=signal.custom_details, links=signal.links,
+            incident_id,
+            title=signal.summary,
+            description=signal.details,
+            source=signal.source,
+            reporter=signal.actor,
+            service=signal.service,
+            impact=signal.impact,
+            urgency=signal.urgency,
+            alarm=signal.alarm,
+            dedup_key=signal.dedup_key,
+            labels=signal.labels,
+            custom_details=signal.custom_details,
+            links=signal.links,
         )
         change.dedup.append(DedupMark(dedup_key=signal.dedup_key, incident_id=incident_id, created=True))
         try:
             self._incidents.open(change)
             return AlarmOutcome.OPENED, incident_id
         except ConcurrentUpdate:
-            return AlarmOutcome.DEDUPLICATED, incident_id  # a redelivery of the claimer, or a concurrent takeover, opened it
+            return (
+                AlarmOutcome.DEDUPLICATED,
+                incident_id,
+            )  # a redelivery of the claimer, or a concurrent takeover, opened it
 
     def _new(self, incident_id: str, opened_by: str | None = None, **fields) -> Change:
         """A new incident with its reference, its "opened" line (by `opened_by`, else its reporter), its
@@ -281,20 +372,38 @@ class AlertIntake:
         dedup_key = fields.get("dedup_key")
         last = self._store.last_fix(dedup_key) if dedup_key else None
         if last is not None and last.resolution_notes:
-            fields["previously"] = PreviousFix(reference=last.reference, resolved_at=last.resolved_at, resolved_by=last.resolved_by,
-                                               resolution_notes=last.resolution_notes)
-        incident = Incident(incident_id=incident_id, reference=self._store.next_reference(), opened_at=now, last_seen_at=now, **fields)
-        if incident.previously is None:  # no fix of its own alert: recent incidents that look like it (one bounded query)
-            incident.similar = fixes_like(f"{incident.title} {incident.description}", incident.alert, incident.service,
-                                          self._store.recent_facts(now, _RECENT_FACTS))
+            fields["previously"] = PreviousFix(
+                reference=last.reference,
+                resolved_at=last.resolved_at,
+                resolved_by=last.resolved_by,
+                resolution_notes=last.resolution_notes,
+            )
+        incident = Incident(
+            incident_id=incident_id, reference=self._store.next_reference(), opened_at=now, last_seen_at=now, **fields
+        )
+        if (
+            incident.previously is None
+        ):  # no fix of its own alert: recent incidents that look like it (one bounded query)
+            incident.similar = fixes_like(
+                f"{incident.title} {incident.description}",
+                incident.alert,
+                incident.service,
+                self._store.recent_facts(now, _RECENT_FACTS),
+            )
         change = Change(incident, now, new=True)
         origin = (
-            f"alarm {incident.alarm.name}" if incident.alarm
-            else {Source.PAGERDUTY: "a PagerDuty Events v2 event", Source.ALERTMANAGER: "an Alertmanager alert",
-                  Source.EMAIL: f"an email by {incident.reporter}"}.get(incident.source, f"report by {incident.reporter}")
+            f"alarm {incident.alarm.name}"
+            if incident.alarm
+            else {
+                Source.PAGERDUTY: "a PagerDuty Events v2 event",
+                Source.ALERTMANAGER: "an Alertmanager alert",
+                Source.EMAIL: f"an email by {incident.reporter}",
+            }.get(incident.source, f"report by {incident.reporter}")
         )
-        change.log(TimelineKind.OPENED, opened_by or incident.reporter, f"{incident.reference} opened from {origin}: {incident.title}")
+        change.log(
+            TimelineKind.OPENED,
+            opened_by or incident.reporter,
+            f"{incident.reference} opened from {origin}: {incident.title}",
+        )
         self._escalation.classify_opening(change)
         return change
-
-

@@ -35,9 +35,21 @@ def acknowledge(c: Change, by: str, ctx: Context) -> None:
 
 class Lifecycle:
     NEEDS = Needs(
-        effects=frozenset({EffectKind.PUBLISH, EffectKind.ANSWER, EffectKind.START, EffectKind.STOP, EffectKind.EMAIL, EffectKind.SMS, EffectKind.CHAT}),
-        starts=frozenset({machines.ESCALATION, machines.SLA}), stops=frozenset({machines.ESCALATION, machines.SLA}),
-        answers=frozenset({machines.ESCALATION}), signs_ack_links=True,
+        effects=frozenset(
+            {
+                EffectKind.PUBLISH,
+                EffectKind.ANSWER,
+                EffectKind.START,
+                EffectKind.STOP,
+                EffectKind.EMAIL,
+                EffectKind.SMS,
+                EffectKind.CHAT,
+            }
+        ),
+        starts=frozenset({machines.ESCALATION, machines.SLA}),
+        stops=frozenset({machines.ESCALATION, machines.SLA}),
+        answers=frozenset({machines.ESCALATION}),
+        signs_ack_links=True,
     )
 
     def __init__(self, incidents: Incidents, ctx: Context) -> None:
@@ -97,7 +109,9 @@ class Lifecycle:
         def decide(c: Change) -> None:
             incident = c.incident
             if incident.status is Status.ON_HOLD:
-                raise InvalidTransition(incident.reference, incident.status, "escalate", "it is on hold; resume it first")
+                raise InvalidTransition(
+                    incident.reference, incident.status, "escalate", "it is on hold; resume it first"
+                )
             if not is_open(incident.status):
                 raise InvalidTransition(incident.reference, incident.status, "escalate", f"it is {incident.status}")
             if incident.status is Status.ACKNOWLEDGED:

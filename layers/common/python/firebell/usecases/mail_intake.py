@@ -53,8 +53,17 @@ class NotReceivedMail(PermanentError):
 class MailIntake:
     NEEDS = Needs(reads_mail=True) | AlertIntake.NEEDS | Lifecycle.NEEDS
 
-    def __init__(self, bucket: MailBucket, intake: AlertIntake, lifecycle: Lifecycle, incidents: Incidents,
-                 config: Callable[[], FirebellConfig], clock: Clock, bucket_name: str, local_runtime: bool = False) -> None:
+    def __init__(
+        self,
+        bucket: MailBucket,
+        intake: AlertIntake,
+        lifecycle: Lifecycle,
+        incidents: Incidents,
+        config: Callable[[], FirebellConfig],
+        clock: Clock,
+        bucket_name: str,
+        local_runtime: bool = False,
+    ) -> None:
         self._bucket = bucket
         self._intake = intake
         self._lifecycle = lifecycle
@@ -83,8 +92,13 @@ class MailIntake:
 
     def _open(self, decision: OpenIncident) -> Received:
         try:
-            incident, earlier = self._intake.report_once(decision.request, decision.idempotency_key, source=Source.EMAIL,
-                                                         custom_details=decision.custom_details, links=decision.links)
+            incident, earlier = self._intake.report_once(
+                decision.request,
+                decision.idempotency_key,
+                source=Source.EMAIL,
+                custom_details=decision.custom_details,
+                links=decision.links,
+            )
         except IdempotencyKeyReused:
             # The same message again, decided otherwise (the directory changed in between): it opened one already.
             return Received(MailOutcome.ALREADY, reason="this message opened an incident before")
@@ -94,8 +108,11 @@ class MailIntake:
         try:
             incident = self._incidents.get(note.reference)
         except IncidentNotFound:
-            return Received(MailOutcome.IGNORED, kind="refused", reason=f"a reply from {note.sender} about {note.reference}, "
-                                                                         "which does not exist")
+            return Received(
+                MailOutcome.IGNORED,
+                kind="refused",
+                reason=f"a reply from {note.sender} about {note.reference}, which does not exist",
+            )
         refused = may_add_note(note, incident.reporter)
         if refused:
             return Received(MailOutcome.IGNORED, incident.reference, "refused", refused)

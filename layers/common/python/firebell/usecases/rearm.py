@@ -30,12 +30,20 @@ _PAGE = 100
 
 def _sla_running(incident: Incident) -> bool:
     clock = incident.sla
-    return (clock is not None and clock.execution_arn is not None and clock.paused_since is None
-            and any(t.met_at is None and t.breached_at is None for t in (clock.response, clock.resolution)))
+    return (
+        clock is not None
+        and clock.execution_arn is not None
+        and clock.paused_since is None
+        and any(t.met_at is None and t.breached_at is None for t in (clock.response, clock.resolution))
+    )
 
 
 def _review_pending(incident: Incident) -> bool:
-    return incident.review is not None and incident.review.completed_at is None and incident.review.execution_arn is not None
+    return (
+        incident.review is not None
+        and incident.review.completed_at is None
+        and incident.review.execution_arn is not None
+    )
 
 
 def _one_missed_update_round(c: Change, ctx: Context) -> None:
@@ -58,7 +66,16 @@ def has_timers(incident: Incident) -> bool:
 class TimerRearm:
     NEEDS = Needs(
         effects=frozenset({EffectKind.PUBLISH, EffectKind.START, EffectKind.STOP, EffectKind.ANSWER}),
-        starts=frozenset({machines.ESCALATION, machines.SLA, machines.REMINDER, machines.RESOLUTION, machines.MAINTENANCE, machines.QUIET}),
+        starts=frozenset(
+            {
+                machines.ESCALATION,
+                machines.SLA,
+                machines.REMINDER,
+                machines.RESOLUTION,
+                machines.MAINTENANCE,
+                machines.QUIET,
+            }
+        ),
         stops=frozenset({machines.ESCALATION, machines.SLA, machines.REMINDER}),
         answers=frozenset({machines.ESCALATION}),
     )
@@ -99,8 +116,12 @@ class TimerRearm:
             c.set_part("review", execution_arn=execution)
             armed.append("review reminders")
         if armed:
-            c.log(TimelineKind.TIMERS_REARMED, SYSTEM, f"Timers re-armed after a restart: {', '.join(armed)}",
-                  details={"timers": armed})
+            c.log(
+                TimelineKind.TIMERS_REARMED,
+                SYSTEM,
+                f"Timers re-armed after a restart: {', '.join(armed)}",
+                details={"timers": armed},
+            )
 
     def _open_timers(self, c: Change, config: FirebellConfig, tag: str) -> list[str]:
         incident = c.incident
@@ -111,8 +132,11 @@ class TimerRearm:
             return ["classification"]
         escalation = incident.escalation
         if escalation.deferred_until is not None and escalation.execution_arn is None:
-            c.start(machines.MAINTENANCE, f"{c.incident_id}-maintenance-{tag}",
-                    {"incident_id": c.incident_id, "window_ends_at": sla.state_machine_time(escalation.deferred_until)})
+            c.start(
+                machines.MAINTENANCE,
+                f"{c.incident_id}-maintenance-{tag}",
+                {"incident_id": c.incident_id, "window_ends_at": sla.state_machine_time(escalation.deferred_until)},
+            )
             armed.append("end of maintenance")
         elif escalation.execution_arn is not None and not escalation.exhausted:
             start_escalation(c, self._ctx, config)  # (acknowledged: its first page is skipped and the watch resumes)
@@ -137,17 +161,24 @@ class TimerRearm:
         if incident.dedup_key and service is not None and service.auto_resolve_quiet_minutes is not None:
             quiet = sla.scaled(service.auto_resolve_quiet_minutes, self._ctx.time_scale)
             left = (incident.last_seen_at + quiet - c.now).total_seconds()
-            c.start(machines.QUIET, f"{c.incident_id}-quiet-{incident.reopened_count}-{tag}",
-                    {"incident_id": c.incident_id, "quiet_seconds": max(1, math.ceil(left))})
+            c.start(
+                machines.QUIET,
+                f"{c.incident_id}-quiet-{incident.reopened_count}-{tag}",
+                {"incident_id": c.incident_id, "quiet_seconds": max(1, math.ceil(left))},
+            )
             armed.append("quiet period")
         return armed
 
     def _confirmation_window(self, c: Change, config: FirebellConfig, tag: str) -> list[str]:
         incident = c.incident
         window = sla.scaled(config.rules.process.confirmation_window_minutes, self._ctx.time_scale)
-        left = (incident.resolved_at + window - c.now).total_seconds() if incident.resolved_at else window.total_seconds()
+        left = (
+            (incident.resolved_at + window - c.now).total_seconds() if incident.resolved_at else window.total_seconds()
+        )
         name = f"{c.incident_id}-resolution-{incident.reopened_count}-{tag}"
-        c.start(machines.RESOLUTION, name, {"incident_id": c.incident_id, "confirmation_seconds": max(1, math.ceil(left))})
+        c.start(
+            machines.RESOLUTION, name, {"incident_id": c.incident_id, "confirmation_seconds": max(1, math.ceil(left))}
+        )
         # The token of the lost run stays until the new run's own arrives: it says stakeholders were told already.
         c.set_part("resolution", execution_arn=self._ctx.execution_arn(machines.RESOLUTION, name))
         return ["confirmation window"]

@@ -47,11 +47,15 @@ class Resolution:
             after = store.dedup_state(incident.dedup_key)
             if after and after.incident_id == incident.incident_id and after.occurrences > before.occurrences:
                 # The alert fired while we were resolving: it counted as a repeat of an open incident.
-                return self.reopen(incident.incident_id, by=SYSTEM, reason="the alert fired again while it was being resolved")
+                return self.reopen(
+                    incident.incident_id, by=SYSTEM, reason="the alert fired again while it was being resolved"
+                )
         return outcome
 
     def _resolve(self, c: Change, by: str, notes: str, automatic: bool, config: FirebellConfig) -> None:
-        transition(c, Action.RESOLVE, resolved_at=c.now, resolved_by=by, resolution_notes=notes, auto_resolved=automatic)
+        transition(
+            c, Action.RESOLVE, resolved_at=c.now, resolved_by=by, resolution_notes=notes, auto_resolved=automatic
+        )
         incident = c.incident
         if incident.sla:
             # Response is met by now whatever happened; the resolution clock stops (a reopen resumes it).
@@ -69,8 +73,16 @@ class Resolution:
         if incident.updates:
             c.stop(incident.updates.execution_arn, "resolved")
         name = f"{incident.incident_id}-resolution-{incident.reopened_count}"
-        c.start(machines.RESOLUTION, name, {"incident_id": incident.incident_id,
-                                            "confirmation_seconds": scaled_timeout(config.rules.process.confirmation_window_minutes, self._ctx.time_scale)})
+        c.start(
+            machines.RESOLUTION,
+            name,
+            {
+                "incident_id": incident.incident_id,
+                "confirmation_seconds": scaled_timeout(
+                    config.rules.process.confirmation_window_minutes, self._ctx.time_scale
+                ),
+            },
+        )
         c.set_part("resolution", execution_arn=self._ctx.execution_arn(machines.RESOLUTION, name), task_token=None)
         require_review(c, self._ctx, config)
         c.publish(EventType.RESOLVED)
@@ -91,7 +103,11 @@ class Resolution:
                 transition(c, Action.RESOLVE, resolved_at=c.now, resolved_by=by, resolution_notes="drill ended")
             transition(c, Action.CLOSE, closed_at=c.now, closed_by=by, closure_notes="drill ended")
             # (a confirmation window already open closes nothing when it ends: the drill is closed by then)
-            for run in (before.escalation.execution_arn, before.sla and before.sla.execution_arn, before.updates and before.updates.execution_arn):
+            for run in (
+                before.escalation.execution_arn,
+                before.sla and before.sla.execution_arn,
+                before.updates and before.updates.execution_arn,
+            ):
                 c.stop(run or None, "drill ended")
             c.set_part("escalation", task_token=None, watching=False)
             c.log(TimelineKind.CLOSED, by, f"Drill ended by {by}")
@@ -104,11 +120,21 @@ class Resolution:
 
         def decide(c: Change) -> None:
             before = c.incident
-            transition(c, Action.REOPEN, resolved_at=None, resolved_by=None, auto_resolved=False,
-                       reopened_count=before.reopened_count + 1, acknowledged_at=None, acknowledged_by=None)
+            transition(
+                c,
+                Action.REOPEN,
+                resolved_at=None,
+                resolved_by=None,
+                auto_resolved=False,
+                reopened_count=before.reopened_count + 1,
+                acknowledged_at=None,
+                acknowledged_by=None,
+            )
             c.log(TimelineKind.REOPENED, by, f"Reopened by {by}: {reason or 'no reason given'}")
             if before.dedup_key:
-                c.dedup.append(DedupMark(dedup_key=before.dedup_key, incident_id=before.incident_id, clear_resolved=True))
+                c.dedup.append(
+                    DedupMark(dedup_key=before.dedup_key, incident_id=before.incident_id, clear_resolved=True)
+                )
             c.answer(before.resolution.task_token, TaskOutcome.REOPENED)
             c.set_part("resolution", task_token=None)
             if c.incident.updates:
@@ -118,8 +144,15 @@ class Resolution:
                 # The resolution clock carries on from where resolving stopped it.
                 stopped_at = before.resolved_at or c.now
                 clock = c.incident.sla
-                c.set(sla=clock.model_copy(update={"resolution": clock.resolution.model_copy(update={"met_at": None}),
-                                                   "paused_since": clock.paused_since or stopped_at, "execution_arn": None}))
+                c.set(
+                    sla=clock.model_copy(
+                        update={
+                            "resolution": clock.resolution.model_copy(update={"met_at": None}),
+                            "paused_since": clock.paused_since or stopped_at,
+                            "execution_arn": None,
+                        }
+                    )
+                )
                 sla_clocks.resume(c, self._ctx)
             c.publish(EventType.REOPENED)
             start_escalation(c, self._ctx, config)
@@ -137,9 +170,13 @@ class Resolution:
             if incident.status is not Status.ACKNOWLEDGED:
                 return  # still paging (triggered), or on hold waiting on someone else: counted only
             c.set(status=next_status(incident.reference, incident.status, Action.RETRIGGER))
-            c.log(TimelineKind.RETRIGGERED, by,
-                  f"{summary} fired again after {_duration(silence)} of silence while acknowledged by {incident.acknowledged_by}: "
-                  f"paging again", details={"silence_seconds": round(silence.total_seconds())})
+            c.log(
+                TimelineKind.RETRIGGERED,
+                by,
+                f"{summary} fired again after {_duration(silence)} of silence while acknowledged by {incident.acknowledged_by}: "
+                f"paging again",
+                details={"silence_seconds": round(silence.total_seconds())},
+            )
             start_escalation(c, self._ctx, config)
 
         return self._incidents.change(incident_id, decide)
@@ -149,8 +186,12 @@ class Resolution:
     def confirming(self, request: ResolutionConfirming) -> Outcome:
         """The confirmation window opened: keep its token, tell stakeholders and those paged."""
         config = self._ctx.config()
-        paged = [p for entry in self._incidents.store.timeline(request.incident_id) if entry.kind is TimelineKind.PAGED
-                 for p in entry.details.get("people", [])]
+        paged = [
+            p
+            for entry in self._incidents.store.timeline(request.incident_id)
+            if entry.kind is TimelineKind.PAGED
+            for p in entry.details.get("people", [])
+        ]
 
         def decide(c: Change) -> None:
             incident = c.incident
@@ -207,11 +248,21 @@ class Resolution:
         minutes = service.auto_resolve_quiet_minutes if service else None
         if is_open(incident.status) and minutes is not None and incident.dedup_key:
             state = self._incidents.store.dedup_state(incident.dedup_key)
-            last_seen = state.last_seen if state and state.incident_id == incident.incident_id else incident.last_seen_at
+            last_seen = (
+                state.last_seen if state and state.incident_id == incident.incident_id else incident.last_seen_at
+            )
             remaining = (last_seen + sla.scaled(minutes, self._ctx.time_scale) - self._ctx.clock()).total_seconds()
             if remaining > 0:  # it fired again meanwhile: the quiet period starts over from that occurrence
-                return self._incidents.change(incident.incident_id, lambda c: c.answer(request.task_token, TaskOutcome.WAIT, seconds=max(1, math.ceil(remaining))))
-            self.resolve(incident.incident_id, by=SYSTEM, notes=f"no new occurrence for {minutes:g} min (quiet period)", automatic=True)
+                return self._incidents.change(
+                    incident.incident_id,
+                    lambda c: c.answer(request.task_token, TaskOutcome.WAIT, seconds=max(1, math.ceil(remaining))),
+                )
+            self.resolve(
+                incident.incident_id,
+                by=SYSTEM,
+                notes=f"no new occurrence for {minutes:g} min (quiet period)",
+                automatic=True,
+            )
         return self._incidents.change(incident.incident_id, lambda c: c.answer(request.task_token, TaskOutcome.DONE))
 
 

@@ -100,7 +100,11 @@ def owners(incident: Incident, config: FirebellConfig, now) -> list[str]:
 
 class SlaClocks:
     # Each wake-up arms the run for the moment after it.
-    NEEDS = Needs(effects=frozenset({EffectKind.EMAIL, EffectKind.SMS, EffectKind.CHAT, EffectKind.START}), starts=frozenset({machines.SLA}), signs_ack_links=True)
+    NEEDS = Needs(
+        effects=frozenset({EffectKind.EMAIL, EffectKind.SMS, EffectKind.CHAT, EffectKind.START}),
+        starts=frozenset({machines.SLA}),
+        signs_ack_links=True,
+    )
 
     def __init__(self, incidents: Incidents, ctx: Context) -> None:
         self._incidents = incidents
@@ -119,7 +123,9 @@ class SlaClocks:
             if wake.clock == "updates" or wake.generation != clock.generation or clock.paused_since:
                 return  # stale: the clock was paused, re-armed or stopped since this wake-up was scheduled
             self._notify(c, wake, config)
-            if clock.execution_arn == self._ctx.execution_arn(machines.SLA, _run_name(c.incident_id, clock.generation, wake.clock, wake.which_moment)):
+            if clock.execution_arn == self._ctx.execution_arn(
+                machines.SLA, _run_name(c.incident_id, clock.generation, wake.clock, wake.which_moment)
+            ):
                 arm(c, self._ctx, ended=True)  # that run is over: the one for the moment after it
             return
         if wake.execution != clock.execution_arn:
@@ -140,16 +146,28 @@ class SlaClocks:
                 return
             self._mark(c, wake.clock, at_risk_notified_at=c.now)
             left = (timer.due_at - c.now).total_seconds()
-            c.log(TimelineKind.SLA_AT_RISK, SYSTEM, f"{wake.clock.title()} SLA at risk: {left:.0f}s left of {timer.target_minutes:g} min",
-                  details={"clock": wake.clock})
+            c.log(
+                TimelineKind.SLA_AT_RISK,
+                SYSTEM,
+                f"{wake.clock.title()} SLA at risk: {left:.0f}s left of {timer.target_minutes:g} min",
+                details={"clock": wake.clock},
+            )
             reach(c, self._ctx, config, owners(incident, config, c.now), urgent=False, why=f"{wake.clock} SLA at risk")
             return
         if timer.breached_at:
             return
         self._mark(c, wake.clock, breached_at=c.now)
-        c.log(TimelineKind.SLA_BREACHED, SYSTEM, f"{wake.clock.title()} SLA breached: target {timer.target_minutes:g} min",
-              details={"clock": wake.clock})
-        managers = [incident.incident_manager] if incident.incident_manager else list(config.directory.team(incident.team).incident_managers)
+        c.log(
+            TimelineKind.SLA_BREACHED,
+            SYSTEM,
+            f"{wake.clock.title()} SLA breached: target {timer.target_minutes:g} min",
+            details={"clock": wake.clock},
+        )
+        managers = (
+            [incident.incident_manager]
+            if incident.incident_manager
+            else list(config.directory.team(incident.team).incident_managers)
+        )
         reach(c, self._ctx, config, managers, urgent=True, why=f"{wake.clock} SLA breached")
 
     @staticmethod

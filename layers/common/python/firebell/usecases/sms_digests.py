@@ -25,9 +25,23 @@ class SmsDigests:
         effect = None
         if person is not None and person.phone:
             # Stored as the outbox stores an incident's effects, under the digest's id (its one effect, position 00).
-            effect = Effect(effect_id=f"{due.digest_id}:1:00", incident_id=due.digest_id, kind=EffectKind.SMS, payload={
-                "to": person.phone, "person": person.id, "text": "", "why": "SMS digest",
-                "digest": {"person": person.id, "window": due.window, "digest_id": due.digest_id,
-                           "after": rule.after if rule else 0, "per_minutes": rule.per_minutes if rule else 0}})
+            effect = Effect(
+                effect_id=f"{due.digest_id}:1:00",
+                incident_id=due.digest_id,
+                kind=EffectKind.SMS,
+                payload={
+                    "to": person.phone,
+                    "person": person.id,
+                    "text": "",
+                    "why": "SMS digest",
+                    "digest": {
+                        "person": person.id,
+                        "window": due.window,
+                        "digest_id": due.digest_id,
+                        "after": rule.after if rule else 0,
+                        "per_minutes": rule.per_minutes if rule else 0,
+                    },
+                },
+            )
         self._incidents.store.close_digest(due.person, due.window, effect, self._ctx.clock())
         return self._incidents.dispatch_pending(due.digest_id)

@@ -35,8 +35,15 @@ class Deliveries:
 class WebhookDeliveries:
     NEEDS = Needs(signs_webhooks=True)
 
-    def __init__(self, store: IncidentStore, log: DeliveryLog, sender: WebhookSender, config: Callable[[], FirebellConfig],
-                 key: Callable[[], bytes], clock: Clock) -> None:
+    def __init__(
+        self,
+        store: IncidentStore,
+        log: DeliveryLog,
+        sender: WebhookSender,
+        config: Callable[[], FirebellConfig],
+        key: Callable[[], bytes],
+        clock: Clock,
+    ) -> None:
         self._store = store
         self._log = log
         self._sender = sender
@@ -84,14 +91,18 @@ class WebhookDeliveries:
         if done.failed:
             # (the subscription's id, not its URL: a URL may carry the receiver's token, and reasons are shown and logged)
             reason = "; ".join(f"webhook {s}: {what}" for s, what in done.failed.items())
-            only_gone = gone and all(what == "answered 410" or "not a public address" in what for what in done.failed.values())
+            only_gone = gone and all(
+                what == "answered 410" or "not a public address" in what for what in done.failed.values()
+            )
             raise (WebhookGone if only_gone else WebhookUndelivered)(f"{event.type.value} {event.reference}: {reason}")
         return done
 
     def _post(self, subscription: WebhookSubscription, message_id: str, payload: str) -> int | None:
         now = self._clock()
         secret = webhooks.subscription_secret(self._key(), subscription.id)
-        status = self._sender.post(subscription.url, payload, webhooks.headers(secret, message_id, now, payload), webhooks.TIMEOUT_SECONDS)
+        status = self._sender.post(
+            subscription.url, payload, webhooks.headers(secret, message_id, now, payload), webhooks.TIMEOUT_SECONDS
+        )
         if webhooks.delivered(status):
             self._log.mark_delivered(message_id, now + KEEP_DELIVERY_MARKS)
         return status
