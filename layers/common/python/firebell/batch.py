@@ -30,9 +30,9 @@ from typing import Any, Protocol, TypedDict, TypeVar
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from .retrying import persevering
 from .domain.errors import describe
 from .domain.failures import Retry, classify, is_transient
+from .retrying import persevering
 
 __all__ = [
     "DeadLetterQueues",

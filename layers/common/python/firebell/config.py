@@ -16,7 +16,6 @@ from .domain.directory import Directory, FirebellConfig
 from .domain.errors import ConfigError, field_problems
 from .domain.rules import Rules
 
-
 M = TypeVar("M", bound=BaseModel)
 # Beside each YAML file in the layer: its document as parsed at build time, with the SHA-256 of the text it came
 # from (write_parsed). Importing PyYAML costs ~90 M instructions (0.17x import botocore.session) of a cold start.
@@ -37,7 +36,7 @@ def _yaml_loader() -> Any:
 
 def parse_yaml(text: bytes) -> Any:
     yaml, loader = _yaml_loader()
-    return yaml.load(text.decode("utf-8"), Loader=loader)  # noqa: S506 (a safe loader)
+    return yaml.load(text.decode("utf-8"), Loader=loader)
 
 
 def write_parsed(path: Path) -> None:
@@ -66,7 +65,7 @@ def _shipped(path: Path, suffix: str) -> Path:
 def _at_build(path: Path, suffix: str, text: bytes) -> tuple[Any] | None:
     """What the build shipped beside `path`, if it came from this very text (an edited file is parsed anew)."""
     try:
-        digest, shipped = pickle.loads(_shipped(path, suffix).read_bytes())  # noqa: S301 (our build's)
+        digest, shipped = pickle.loads(_shipped(path, suffix).read_bytes())
     except OSError:
         return None
     return (shipped,) if digest == hashlib.sha256(text).hexdigest() else None

@@ -21,13 +21,12 @@ from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from .domain.chat import ChatChannel
 from .domain.directory import Directory, EscalationPolicy, Person, Service, Team
 from .domain.errors import FieldProblem, InvalidDirectory, InvalidEntry, UnknownKind, field_problems
 from .domain.problems import Problem
-from .domain.webhooks import WebhookSubscription
-from .domain.chat import ChatChannel
 from .domain.schedules import Schedule
-
+from .domain.webhooks import WebhookSubscription
 
 Source = Literal["file", "admin"]
 

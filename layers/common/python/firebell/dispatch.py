@@ -20,16 +20,16 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from . import workflows as machines
+from .concurrency import run_at_once
 from .domain import sms_digest
 from .domain.enums import TimelineKind
 from .domain.errors import PermanentError
-from .domain.sla import state_machine_time
-from .retrying import persevering
 from .domain.models import Incident, IncidentEvent, TimelineEntry
-from . import workflows as machines
-from .concurrency import run_at_once
+from .domain.sla import state_machine_time
 from .outbox import Effect, EffectKind, EffectStatus, Guard, Needs
 from .ports import Clock, EventPublisher, IncidentStore, Messenger, Workflows
+from .retrying import persevering
 
 logger = logging.getLogger(__name__)
 SYSTEM = "firebell"
@@ -251,12 +251,15 @@ class Dispatcher:
                 result, delivery, digest_entries = self._send_digest(effect)
             else:
                 result, delivery = self._carry_out(effect)
-            if effect.kind is EffectKind.START and effect.guard is not None:
-                # A resolve may have committed between the read above and the start: check once more, and stop
-                # a run nobody wants any more (so two runs never overlap beyond this instant).
-                if not effect.guard.holds(self._store.get(effect.incident_id)):
-                    self._workflows.stop(result, "no longer wanted when it started")
-                    result = f"stopped at once: {result}"
+            # A resolve may have committed between the read above and the start: check once more, and stop
+            # a run nobody wants any more (so two runs never overlap beyond this instant).
+            if (
+                effect.kind is EffectKind.START
+                and effect.guard is not None
+                and not effect.guard.holds(self._store.get(effect.incident_id))
+            ):
+                self._workflows.stop(result, "no longer wanted when it started")
+                result = f"stopped at once: {result}"
         except PermanentError as refused:
             if effect.kind is not EffectKind.CHAT:
                 persevering(lambda: self._store.release_effect(effect))
@@ -269,7 +272,8 @@ class Dispatcher:
                 f"slack to {p['person']} not sent: {refused} ({p['why']})",
                 {"effect": effect.effect_id, "person": p["person"], "channel": "slack"},
             )
-            persevering(lambda: self._store.complete_effect(effect, EffectStatus.SKIPPED, str(refused)[:200], [failed]))
+            reason = str(refused)[:200]
+            persevering(lambda: self._store.complete_effect(effect, EffectStatus.SKIPPED, reason, [failed]))
             return None
         except Exception:
             persevering(lambda: self._store.release_effect(effect))  # the next dispatch may take it at once

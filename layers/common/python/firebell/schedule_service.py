@@ -2,14 +2,13 @@
 
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from .domain.directory import FirebellConfig
 from .domain.errors import NobodyOnCall, UnknownSchedule
 from .domain.schedules import Schedule, on_call, shifts, to_icalendar
 from .ports import Clock
-
 
 # How far beyond the asked window shifts are read so that those crossing its edges come out whole (a shift longer
 # than this is still cut here: rotations are daily or weekly, and an override rarely lasts a month).

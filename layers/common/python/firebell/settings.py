@@ -1,8 +1,8 @@
 """Function settings from the environment, validated once per container on first use."""
 
-from .container import environ, per_function
-
 from pydantic import BaseModel, Field
+
+from .container import environ, per_function
 
 
 class Settings(BaseModel):

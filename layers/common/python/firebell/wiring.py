@@ -16,6 +16,7 @@ from .container import forget_everything_built, per_function
 from .settings import Settings, get_settings
 
 if TYPE_CHECKING:
+    from .adapters.slack import SlackWebApi
     from .batch import DeadLetterQueues
     from .calendar_feeds import CalendarFeeds
     from .data.store import DynamoIncidentStore
@@ -25,9 +26,11 @@ if TYPE_CHECKING:
     from .domain.directory import FirebellConfig
     from .report_service import ReportService
     from .schedule_service import ScheduleService
-    from .usecases.reviews import Reviews
     from .usecases.base import Context, Incidents
     from .usecases.change_events import ChangeEvents
+    from .usecases.chat import ChatDeliveries
+    from .usecases.chat_actions import ChatActions
+    from .usecases.contacts import MyContacts
     from .usecases.duties import Duties
     from .usecases.escalation import Escalation
     from .usecases.intake import AlertIntake
@@ -35,13 +38,10 @@ if TYPE_CHECKING:
     from .usecases.mail_intake import MailIntake
     from .usecases.rearm import TimerRearm
     from .usecases.resolution import Resolution
+    from .usecases.reviews import Reviews
     from .usecases.sla_clocks import SlaClocks
     from .usecases.sms_digests import SmsDigests
     from .usecases.webhooks import WebhookDeliveries, WebhookReplay, WebhookSecrets
-    from .adapters.slack import SlackWebApi
-    from .usecases.chat import ChatDeliveries
-    from .usecases.chat_actions import ChatActions
-    from .usecases.contacts import MyContacts
 
 logger = logging.getLogger(__name__)
 

@@ -13,7 +13,6 @@ from botocore.exceptions import ClientError
 from ..domain.enums import TaskOutcome
 from ..domain.models import IncidentEvent
 
-
 MAKING_CLIENTS = threading.Lock()
 
 

@@ -23,9 +23,9 @@ def table(rows: Sequence[dict[str, Any]], columns: Sequence[str], out: TextIO) -
         return
     shown = [[cell(_dig(row, column)) for column in columns] for row in rows]
     widths = [max(len(column), *(len(r[i]) for r in shown)) for i, column in enumerate(columns)]
-    print("  ".join(c.upper().ljust(w) for c, w in zip(columns, widths)).rstrip(), file=out)
+    print("  ".join(c.upper().ljust(w) for c, w in zip(columns, widths, strict=True)).rstrip(), file=out)
     for r in shown:
-        print("  ".join(v.ljust(w) for v, w in zip(r, widths)).rstrip(), file=out)
+        print("  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)).rstrip(), file=out)
 
 
 def fields(record: dict[str, Any], names: Sequence[str], out: TextIO) -> None:

@@ -20,7 +20,6 @@ import json
 from typing import Any
 
 import pynamodb.connection.base as pynamodb_connections
-
 from pynamodb.attributes import (
     BinaryAttribute,
     BooleanAttribute,

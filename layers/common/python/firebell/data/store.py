@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import json
-from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
-
 import hashlib
+from collections.abc import Sequence
+from datetime import datetime, timedelta
 
 from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
 from pynamodb.transactions import TransactWrite
@@ -14,10 +12,13 @@ from ulid import ULID
 
 from ..domain import cursors
 from ..domain.errors import ConcurrentUpdate, IdempotencyKeyTaken, InvalidCursor, OnceKeyUsed
-from ..domain.facts import IncidentFacts
 from ..domain.models import Incident, TimelineEntry
 from ..outbox import Change, DedupMark, EffectStatus
 from ..ports import SIGNALS_PER_WRITE, DedupState, IncidentFilter, Page
+from .chat_store import ChatMarks
+from .contact_store import ContactStore
+from .delivery_store import DeliveryLog
+from .facts_store import FactsStore, last_fix_key
 from .items import (
     OUTBOX_PENDING,
     conditional_failure,
@@ -29,12 +30,7 @@ from .items import (
     incident_pk,
     items_in_order,
 )
-from .chat_store import ChatMarks
-from .contact_store import ContactStore
-from .delivery_store import DeliveryLog
-from .facts_store import FactsStore, last_fix_key
 from .outbox_store import OutboxStore
-from .sms_window_store import SmsWindowStore
 from .records import (
     CounterRecord,
     DedupRecord,
@@ -48,6 +44,7 @@ from .records import (
     bind_table,
     document_of,
 )
+from .sms_window_store import SmsWindowStore
 
 # Fields kept as top-level attributes (keys, indexes, atomic counters; the id is pk's); the rest is packed (data/packing.py).
 _TOP_LEVEL = {
@@ -303,7 +300,7 @@ class DynamoIncidentStore(OutboxStore, SmsWindowStore, FactsStore, DeliveryLog, 
         record = _to_record(committed.model_copy(update={"version": 0 if change.new else change.before.version}))
         expires = expiry(change.now)
         with TransactWrite(connection=IncidentRecord._get_connection().connection) as tx:
-            for position, mark in enumerate(marks):
+            for _position, mark in enumerate(marks):
                 pointer = DedupRecord(_dedup_pk(mark.dedup_key), _DEDUP_SK)
                 owned = DedupRecord.incident_id == mark.incident_id
                 if mark.release:

@@ -13,7 +13,7 @@ display names come from a RegionLookup passed as validation context (adapters/re
 
 import re
 from datetime import datetime
-from typing import Annotated, Any, Literal, NamedTuple, Protocol
+from typing import Annotated, Literal, NamedTuple, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, Json, PrivateAttr, ValidationInfo, model_validator
 

@@ -23,9 +23,9 @@ from .wire import (
     MAX_TEXT,
     PAGERDUTY_MAX_BODY_BYTES,
     Timestamp,
-    _Wire,
     _optional_text,
     _problems,
+    _Wire,
     decode_json_object,
 )
 

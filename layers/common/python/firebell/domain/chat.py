@@ -356,7 +356,7 @@ def parse_command(text: str) -> tuple[str, str | None, str]:
     problem = text_problem(text)  # (what the API refuses in any text: a NUL would travel on into emails and SMS)
     if problem:
         raise CommandRefused(f"Not taken: the text {problem}.")
-    verb, rest = (text.split(None, 1) + ["", ""])[:2]  # (any whitespace between: a tab is what some keyboards send)
+    verb, rest = ([*text.split(None, 1), "", ""])[:2]  # (any whitespace between: a tab is what some keyboards send)
     verb = {
         "ack": "acknowledge",
         "acknowledge": "acknowledge",
@@ -371,7 +371,7 @@ def parse_command(text: str) -> tuple[str, str | None, str]:
     if not verb:
         raise CommandRefused(f"Unknown command. {USAGE}")
     if verb in ("acknowledge", "resolve"):
-        reference, rest = (rest.split(None, 1) + ["", ""])[:2]
+        reference, rest = ([*rest.split(None, 1), "", ""])[:2]
         if not _REFERENCE.match(reference):
             raise CommandRefused(f"Name the incident, e.g. `/firebell {text.split()[0]} INC-12`.")
         if verb == "resolve" and not rest.strip():

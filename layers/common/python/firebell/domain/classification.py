@@ -7,8 +7,8 @@ from .directory import Directory
 from .enums import Impact, Priority, Urgency
 from .models import Incident, SlaClock
 from .priority import priority_for
-from .sla import start_clock
 from .rules import CategoryRule, Rules
+from .sla import start_clock
 
 
 @dataclass(frozen=True, slots=True)

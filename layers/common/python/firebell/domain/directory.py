@@ -8,15 +8,15 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
 from .access import Role
+from .chat import ChatChannel
 from .errors import DemoRoutingKeyRefused
 from .mail_intake import EmailIntake
+from .notification_rules import NotificationRules
+from .problems import Problem
 from .routing_keys import RoutingKey, StoredRoutingKey, routing_key_sha256
 from .rules import Rules
-from .problems import Problem
-from .notification_rules import NotificationRules
-from .webhooks import WebhookSubscription
-from .chat import ChatChannel
 from .schedules import Schedule
+from .webhooks import WebhookSubscription
 
 
 class _Strict(BaseModel):
@@ -312,7 +312,7 @@ class Directory(_Strict):
                         "(a key identifies one service)"
                     )
                 key_owners.setdefault(key.sha256, service.id)
-        for ti, team in enumerate(self.teams):
+        for team in self.teams:
             manager_targets = [
                 f"escalation_policies[{pi}].levels[{li}]"
                 for pi, policy in enumerate(self.escalation_policies)

@@ -1,10 +1,11 @@
 """Escalation policies frozen into a plan when an incident opens, and targets resolved to people when paged."""
 
+import contextlib
 from datetime import datetime
 
 from .directory import Directory, PolicyLevel
-from .rules import Rules
 from .models import EscalationLevel, EscalationPlan, Incident, PlanTarget
+from .rules import Rules
 from .schedules import on_call
 
 
@@ -47,10 +48,9 @@ def people_for(targets: list[PlanTarget], directory: Directory, at: datetime) ->
         elif target.kind == "schedule":
             schedule = directory.schedule(target.ref)
             if schedule is not None:
-                try:
+                # Nobody on call yet: the level's other targets (or the next level) carry it.
+                with contextlib.suppress(ValueError):
                     people.append(on_call(schedule, at))
-                except ValueError:
-                    pass  # nobody on call yet: the level's other targets (or the next level) carry it
         elif target.kind == "team_manager":
             manager = directory.team(target.ref).manager
             if manager:

@@ -32,31 +32,29 @@ from .models import Signal, text
 from .rules import PagerDutySeverity, SeverityRules
 from .wire import (  # the shared wire rules; the public ones are part of this module's interface too
     ALERTMANAGER_MAX_BODY_BYTES,
-    HttpUrl,
     MAX_ALERTS,
     MAX_ANNOTATION,
     MAX_DEDUP_KEY,
-    MAX_DEPTH,
     MAX_DESCRIPTION_DETAILS,
     MAX_DETAILS_BYTES,
     MAX_FINGERPRINT,
     MAX_GROUP_KEY,
-    MAX_LABELS,
     MAX_LABEL_NAME,
+    MAX_LABELS,
     MAX_LINKS,
     MAX_ROUTING_KEY,
-    MAX_STORED_BYTES,
     MAX_SUMMARY,
     MAX_TEXT,
     MAX_URL,
     PAGERDUTY_MAX_BODY_BYTES,
+    HttpUrl,
     Timestamp,
-    _Wire,
     _blank_is_none,
     _json_bytes,
     _optional_text,
     _problems,
     _storable,
+    _Wire,
     decode_json_object,
 )
 
@@ -267,7 +265,7 @@ TITLE_ANNOTATIONS = ("summary", "title")
 class AlertmanagerAlert(_Wire):
     status: AlertStatus
     labels: LabelSet
-    annotations: Annotations = {}
+    annotations: Annotations = Field(default_factory=dict)
     startsAt: Timestamp | None = None
     endsAt: Timestamp | None = None
     generatorURL: Annotated[str, StringConstraints(max_length=MAX_URL)] | None = None
@@ -293,9 +291,9 @@ class AlertmanagerWebhook(_Wire):
     receiver: Annotated[str, StringConstraints(max_length=MAX_TEXT)] | None = None
     groupKey: Annotated[str, StringConstraints(max_length=MAX_GROUP_KEY)] | None = None
     truncatedAlerts: Annotated[StrictInt, Field(ge=0)] = 0
-    groupLabels: Annotated[LabelSet, BeforeValidator(_null_is_empty)] = {}
-    commonLabels: Annotated[LabelSet, BeforeValidator(_null_is_empty)] = {}
-    commonAnnotations: Annotations = {}
+    groupLabels: Annotated[LabelSet, BeforeValidator(_null_is_empty)] = Field(default_factory=dict)
+    commonLabels: Annotated[LabelSet, BeforeValidator(_null_is_empty)] = Field(default_factory=dict)
+    commonAnnotations: Annotations = Field(default_factory=dict)
     externalURL: Annotated[str, StringConstraints(max_length=MAX_URL)] | None = None
 
     @field_validator("commonAnnotations")

@@ -18,7 +18,8 @@ import re
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from .access import Caller, decide as access_decision
+from .access import Caller
+from .access import decide as access_decision
 from .directory import Directory, Person
 from .mail import InboundMail, title_of, without_quotes
 from .mail_intake import EmailIntake, IntakeAddress

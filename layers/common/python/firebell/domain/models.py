@@ -14,9 +14,8 @@ from pydantic import (
     StringConstraints,
 )
 
-from .text import text
 from .enums import AlarmState, EventType, Impact, MessageType, Priority, Source, Status, TimelineKind, Urgency
-
+from .text import text
 
 # Limits documented in docs/api.md; the API refuses anything longer with a 422 naming the field.
 Title = text(1024)

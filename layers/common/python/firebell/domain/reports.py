@@ -18,8 +18,9 @@ import csv
 import io
 import math
 from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
-from typing import Callable, Iterable, Literal
+from typing import Literal
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, field_validator

@@ -14,6 +14,7 @@ for real durations).
 
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from typing import Annotated
@@ -51,7 +52,7 @@ class Rotation(_Strict):
         return value
 
     @model_validator(mode="after")
-    def _length_only_for_custom(self) -> "Rotation":
+    def _length_only_for_custom(self) -> Rotation:
         if self.type is RotationType.CUSTOM and self.length_hours is None:
             raise ValueError("length_hours is required for a custom rotation")
         if self.type is not RotationType.CUSTOM and self.length_hours is not None:
@@ -71,7 +72,7 @@ class Override(_Strict):
     end: AwareDatetime
 
     @model_validator(mode="after")
-    def _ordered(self) -> "Override":
+    def _ordered(self) -> Override:
         if self.end <= self.start:
             raise ValueError("end must be after start")
         return self
@@ -247,7 +248,7 @@ def shifts(schedule: Schedule, start: datetime, end: datetime) -> list[Shift]:
     cuts = sorted({t for _, pieces in sources for piece in pieces for t in piece[:2]})
     cursors = [0] * len(sources)
     result: list[Shift] = []
-    for begin, finish in zip(cuts, cuts[1:]):
+    for begin, finish in itertools.pairwise(cuts):
         winner: tuple[str, str] | None = None
         for i, (name, pieces) in enumerate(sources):
             while cursors[i] < len(pieces) and pieces[cursors[i]][1] <= begin:

@@ -25,8 +25,46 @@ PAGE_THRESHOLD, PAGE_LIMIT = 0.3, 2
 _WORD = re.compile(r"[a-z][a-z0-9]+|[0-9]+[a-z]+[a-z0-9]*")
 # Words that say nothing about what went wrong (an alarm's state, filler).
 _STOP = frozenset(
-    """a an and are as at be by for from has in is it its of on or the to was were with alarm state
-    ok insufficient data threshold crossed datapoints datapoint last out than greater less equal""".split()
+    [
+        "a",
+        "an",
+        "and",
+        "are",
+        "as",
+        "at",
+        "be",
+        "by",
+        "for",
+        "from",
+        "has",
+        "in",
+        "is",
+        "it",
+        "its",
+        "of",
+        "on",
+        "or",
+        "the",
+        "to",
+        "was",
+        "were",
+        "with",
+        "alarm",
+        "state",
+        "ok",
+        "insufficient",
+        "data",
+        "threshold",
+        "crossed",
+        "datapoints",
+        "datapoint",
+        "last",
+        "out",
+        "than",
+        "greater",
+        "less",
+        "equal",
+    ]
 )
 
 
@@ -79,7 +117,7 @@ def rank(
     idf = {w: math.log((1 + total) / (1 + n)) + 1 for w, n in frequency.items()}
     target = _vector(query, idf)
     found = []
-    for candidate, tokens in zip(pool, documents):
+    for candidate, tokens in zip(pool, documents, strict=True):
         text_score = _cosine(target, _vector(tokens, idf))
         same_alert = bool(alert) and candidate.alert == alert
         same_service = bool(service) and candidate.service == service

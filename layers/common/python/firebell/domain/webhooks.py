@@ -94,7 +94,7 @@ def check_url(url: str) -> str:
         raise ValueError("url: must have no spaces or control characters")
     parts = urlsplit(url)
     try:
-        parts.port  # (raises for a port out of range)
+        _ = parts.port  # (raises for a port out of range)
     except ValueError:
         raise ValueError("url: has an invalid port") from None
     if (

@@ -11,7 +11,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, StringConstraints, ValidationError
 
-from .errors import FieldProblem, InvalidJson, InvalidRequest, PayloadTooLarge
+from .errors import FieldProblem, InvalidJson, InvalidPayload, InvalidRequest, PayloadTooLarge
 from .models import Signal, text
 
 # --- limits -----------------------------------------------------------------------------------------

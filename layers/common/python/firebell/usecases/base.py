@@ -7,8 +7,8 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from ..domain.directory import FirebellConfig
 from ..dispatch import Committed, Delivery, Dispatcher, EffectsPending
+from ..domain.directory import FirebellConfig
 from ..domain.errors import ConcurrentUpdate, DomainError, IdempotencyKeyTaken, IncidentNotFound
 from ..domain.models import Incident, IncidentRead, TimelineEntry
 from ..outbox import Change

@@ -6,14 +6,14 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from .. import workflows as machines
-from ..domain.directory import FirebellConfig
 from ..domain import sla
+from ..domain.directory import FirebellConfig
 from ..domain.enums import TaskOutcome, TimelineKind
 from ..domain.errors import InvalidTransition
 from ..domain.escalation import scaled_timeout
 from ..domain.lifecycle import is_open
 from ..domain.models import ActionItem, Incident, ReminderDue, Review, StakeholderUpdates, TimelineEntry
-from ..outbox import Change, EffectKind, Guard, Needs
+from ..outbox import Change, EffectKind, Needs
 from .base import SYSTEM, Context, Incidents, Outcome
 from .reaching import follow_up_due, reach
 

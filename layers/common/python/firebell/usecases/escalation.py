@@ -4,9 +4,9 @@ acknowledgement moves it to the watch; at most one escalation run per incident, 
 from __future__ import annotations
 
 from .. import workflows as machines
-from ..domain.directory import FirebellConfig, MaintenanceWindow
 from ..domain import sla
 from ..domain.classification import classify
+from ..domain.directory import FirebellConfig, MaintenanceWindow
 from ..domain.enums import Action, EventType, Status, TaskOutcome, TimelineKind
 from ..domain.escalation import escalation_plan, people_for, scaled_timeout
 from ..domain.lifecycle import is_open, next_status

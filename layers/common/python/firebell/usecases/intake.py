@@ -15,7 +15,7 @@ from typing import Any
 from ulid import ULID
 
 from ..domain import sla
-from ..domain.enums import AlarmState, EventType, Source, Status, TimelineKind
+from ..domain.enums import AlarmState, Source, Status, TimelineKind
 from ..domain.errors import ConcurrentUpdate, HeldBack, IdempotencyKeyReused, IdempotencyKeyTaken, InvalidTransition
 from ..domain.models import AlarmDetails, Incident, PreviousFix, Signal, TimelineEntry
 from ..domain.requests import DrillStart, IncidentCreate
@@ -320,7 +320,7 @@ class AlertIntake:
                 if group.dedup_key in failed:
                     raise HeldBack(group.dedup_key)
                 results: list[Handled] = tried(
-                    lambda attempt: self.handle_group(group, group.redelivered or attempt > 0)
+                    lambda attempt, group=group: self.handle_group(group, group.redelivered or attempt > 0)
                 )
             except Exception as error:
                 failed.add(group.dedup_key)

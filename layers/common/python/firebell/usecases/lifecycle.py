@@ -13,8 +13,8 @@ from ..outbox import Change, EffectKind, Needs, UseOnce
 from . import sla_clocks
 from .base import Context, Incidents, Outcome
 from .duties import touch
-from .reaching import reach
 from .escalation import start_escalation
+from .reaching import reach
 
 
 def transition(c: Change, action: Action, **fields) -> None:

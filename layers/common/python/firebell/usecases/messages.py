@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from ..domain.directory import FirebellConfig, Person
 from ..domain import ack_links
+from ..domain.directory import FirebellConfig, Person
 from ..domain.enums import Status
 from ..domain.models import Incident
 from .base import Context

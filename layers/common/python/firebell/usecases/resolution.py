@@ -7,8 +7,8 @@ import math
 from datetime import timedelta
 
 from .. import workflows as machines
-from ..domain.directory import FirebellConfig
 from ..domain import sla
+from ..domain.directory import FirebellConfig
 from ..domain.enums import Action, EventType, Status, TaskOutcome, TimelineKind
 from ..domain.errors import InvalidTransition
 from ..domain.escalation import scaled_timeout
@@ -19,9 +19,9 @@ from ..outbox import Change, DedupMark, EffectKind, Needs
 from . import sla_clocks
 from .base import SYSTEM, Context, Incidents, Outcome
 from .duties import require_review
-from .reaching import reach
 from .escalation import start_escalation
 from .lifecycle import transition
+from .reaching import reach
 
 
 class Resolution:

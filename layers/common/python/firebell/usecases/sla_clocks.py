@@ -5,8 +5,8 @@ rounds as well (duties.update_round): one run an incident, waiting for whichever
 from __future__ import annotations
 
 from .. import workflows as machines
-from ..domain.directory import FirebellConfig
 from ..domain import sla
+from ..domain.directory import FirebellConfig
 from ..domain.enums import TimelineKind
 from ..domain.escalation import people_for, plan_targets
 from ..domain.lifecycle import is_open

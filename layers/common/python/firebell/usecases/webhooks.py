@@ -13,12 +13,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from ..concurrency import run_at_once
 from ..domain import webhooks
 from ..domain.directory import FirebellConfig
 from ..domain.errors import EntryNotFound, IncidentNotFound
 from ..domain.models import IncidentEvent, IncidentRead
 from ..domain.webhooks import UnsafeDestination, WebhookGone, WebhookSubscription, WebhookUndelivered
-from ..concurrency import run_at_once
 from ..outbox import Needs
 from ..ports import Clock, DeadLetterReplay, DeliveryLog, IncidentStore, WebhookSender
 
