@@ -22,10 +22,10 @@ from firebell.domain.errors import (
     HTTP_ANSWERS,
     FieldProblem,
     FirebellError,
-    MethodNotAllowed,
     InvalidAckLink,
     InvalidRequest,
     InvalidTransition,
+    MethodNotAllowed,
     Unauthenticated,
     error_body,
     field_problems,
@@ -57,12 +57,12 @@ if __package__:  # functions.api.app: tests, the local runtime, the cold-start b
     from .feeds import router as feeds_router
     from .http_rules import method_not_allowed, public_url, read_json
     from .integrations import router as integrations_router
+    from .me import router as me_router
     from .problems import router as problems_router
     from .reports import router as reports_router
     from .resolver import PerThreadRestResolver
     from .reviews import router as reviews_router
     from .slack import router as slack_router
-    from .me import router as me_router
 else:  # `app` in Lambda, where this folder is the asset's root
     import guard
     import openapi
@@ -73,12 +73,12 @@ else:  # `app` in Lambda, where this folder is the asset's root
     from feeds import router as feeds_router
     from http_rules import method_not_allowed, public_url, read_json
     from integrations import router as integrations_router
+    from me import router as me_router
     from problems import router as problems_router
     from reports import router as reports_router
     from resolver import PerThreadRestResolver
     from reviews import router as reviews_router
     from slack import router as slack_router
-    from me import router as me_router
 
 logger = Logger()
 tracer = lazy_tracer()

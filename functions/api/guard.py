@@ -25,9 +25,9 @@ from pydantic import BaseModel
 
 from firebell import wiring
 from firebell.domain.access import Allowed, Caller, Decision, decide, own_only_refusal, owns_incident
+from firebell.domain.errors import Forbidden, LocalOnly, NotInDirectory, Unauthenticated
 from firebell.domain.models import Incident
 from firebell.domain.redaction import sees_contacts, without_phone_numbers
-from firebell.domain.errors import Forbidden, LocalOnly, NotInDirectory, Unauthenticated
 from firebell.settings import get_settings
 
 if __package__:

@@ -19,8 +19,8 @@ from pydantic import BaseModel, Field
 from firebell import wiring
 from firebell.domain.enums import Priority, Source
 from firebell.domain.models import QueryTime
-from firebell.domain.similarity import Similar
 from firebell.domain.reports import Report, ReportFilter
+from firebell.domain.similarity import Similar
 
 router = Router()
 

@@ -15,8 +15,8 @@ from firebell import wiring
 from firebell.batch import QueueRecord, process_queue_records_at_once
 from firebell.domain.chat import ATTEMPTS
 from firebell.domain.models import IncidentEvent
-from firebell.usecases.chat import ChatUndelivered
 from firebell.tracing import lazy_tracer
+from firebell.usecases.chat import ChatUndelivered
 
 logger = Logger()
 tracer = lazy_tracer()

@@ -14,6 +14,7 @@ from pydantic import Field, TypeAdapter
 
 from firebell import wiring
 from firebell.batch import QueueRecord, process_queue_batch
+from firebell.dispatch import Delivery
 from firebell.domain.models import (
     EscalationExhausted,
     PageRequest,
@@ -25,7 +26,6 @@ from firebell.domain.models import (
     SmsDigestDue,
     WatchRequest,
 )
-from firebell.dispatch import Delivery
 from firebell.tracing import lazy_tracer
 
 logger = Logger()

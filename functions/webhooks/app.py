@@ -14,8 +14,8 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from firebell import wiring
 from firebell.batch import QueueRecord, process_queue_records_at_once
 from firebell.domain import webhooks
-from firebell.domain.webhooks import WebhookUndelivered
 from firebell.domain.models import IncidentEvent
+from firebell.domain.webhooks import WebhookUndelivered
 from firebell.tracing import lazy_tracer
 
 logger = Logger()
