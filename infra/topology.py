@@ -13,47 +13,47 @@ from pathlib import Path
 from firebell import workflows as machines
 from firebell.data.records import ALL_RECORDS, EXPIRY_ATTRIBUTE, TABLE_MODEL
 from firebell.dispatch import OutboxRelay
+from firebell.domain import chat, webhooks
+from firebell.domain.alarms import ALARM_STATE_CHANGE_PATTERN
+from firebell.domain.enums import EventType
+from firebell.domain.mail_intake import INBOUND_PREFIX
 from firebell.outbox import EffectKind, Needs
-from firebell.usecases.duties import Duties
-from firebell.usecases.reviews import Reviews
-from firebell.usecases.escalation import Escalation
 from firebell.usecases.change_events import ChangeEvents
+from firebell.usecases.chat import ChatDeliveries
+from firebell.usecases.chat_actions import ChatActions
+from firebell.usecases.contacts import MyContacts
+from firebell.usecases.duties import Duties
+from firebell.usecases.escalation import Escalation
 from firebell.usecases.intake import AlertIntake
 from firebell.usecases.lifecycle import Lifecycle
 from firebell.usecases.mail_intake import MailIntake
 from firebell.usecases.rearm import TimerRearm
 from firebell.usecases.resolution import Resolution
+from firebell.usecases.reviews import Reviews
 from firebell.usecases.sla_clocks import SlaClocks
 from firebell.usecases.sms_digests import SmsDigests
 from firebell.usecases.webhooks import WebhookDeliveries, WebhookReplay, WebhookSecrets
-from firebell.usecases.chat import ChatDeliveries
-from firebell.usecases.chat_actions import ChatActions
-from firebell.usecases.contacts import MyContacts
-from firebell.domain import chat, webhooks
-from firebell.domain.alarms import ALARM_STATE_CHANGE_PATTERN
-from firebell.domain.mail_intake import INBOUND_PREFIX
-from firebell.domain.enums import EventType
 from infra.monitoring import MonitoringSpec
 from infra.specs import (  # noqa: F401  (the kinds of resource, under the names everyone imports them by)
-    KeyAttribute,
-    IndexSpec,
-    TableSpec,
-    table_from_model,
-    TopicSpec,
-    Subscription,
-    QueueSpec,
-    EventRuleSpec,
-    BucketSpec,
-    MailReceiptSpec,
-    SecretSpec,
-    StateMachineSpec,
-    Throttle,
-    STAGE_THROTTLE,
     PUBLIC_ROUTE_THROTTLE,
-    PublicRoute,
+    STAGE_THROTTLE,
     ApiTrigger,
+    BucketSpec,
+    EventRuleSpec,
+    IndexSpec,
+    KeyAttribute,
+    MailReceiptSpec,
+    PublicRoute,
+    QueueSpec,
     QueueTrigger,
     ScheduleTrigger,
+    SecretSpec,
+    StateMachineSpec,
+    Subscription,
+    TableSpec,
+    Throttle,
+    TopicSpec,
+    table_from_model,
 )
 
 ROOT = Path(__file__).resolve().parent.parent

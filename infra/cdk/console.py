@@ -40,11 +40,11 @@ SPA_FALLBACK = """function handler(event) {
   return request;
 }"""
 # The people API knows its routes without the prefix: /api/incidents -> /incidents (and /api/ -> /).
-STRIP_API_PREFIX = """function handler(event) {
+STRIP_API_PREFIX = f"""function handler(event) {{
   var request = event.request;
-  request.uri = request.uri.substring(%d) || '/';
+  request.uri = request.uri.substring({len(API_PATH)}) || '/';
   return request;
-}""" % len(API_PATH)
+}}"""
 
 
 class Console(Construct):

@@ -154,7 +154,7 @@ class LayerBundler:
                 config_target / path.name
             )  # read instead of the YAML while it is unchanged (firebell/config.py)
 
-    def try_bundle(self, output_dir: str, options: BundlingOptions) -> bool:  # noqa: ARG002 (jsii signature)
+    def try_bundle(self, output_dir: str, options: BundlingOptions) -> bool:
         self.bundle(Path(output_dir))
         return True
 
@@ -177,7 +177,7 @@ class FunctionBundler:
         )
         compile_site(output_dir, py_compile.PycInvalidationMode.CHECKED_HASH)
 
-    def try_bundle(self, output_dir: str, options: BundlingOptions) -> bool:  # noqa: ARG002 (jsii signature)
+    def try_bundle(self, output_dir: str, options: BundlingOptions) -> bool:
         self.bundle(Path(output_dir))
         return True
 

@@ -323,7 +323,7 @@ class Demo:
                 )
                 self._wait_for(
                     f"{reference} closed",
-                    lambda: self.incident(reference)["status"] == "closed",
+                    lambda reference=reference: self.incident(reference)["status"] == "closed",
                     self.confirmation_seconds + 15,
                 )
 

@@ -98,7 +98,7 @@ class FaultInjector:
 
     # --- installing --------------------------------------------------------------------------------
 
-    def install(self) -> "FaultInjector":
+    def install(self) -> FaultInjector:
         if self._original_create_client is not None:
             return self
         original = self._original_create_client = botocore.session.Session.create_client

@@ -14,7 +14,7 @@ import json
 import logging
 import threading
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import boto3
@@ -67,7 +67,7 @@ class HeartbeatTimer(threading.Thread):
             self._stopping.wait(self.interval)
 
     def beat(self) -> None:
-        now = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         event = heartbeat.heartbeat_event(partition="aws", region=REGION, account=ACCOUNT_ID, time=now)
         self._sqs.send_message(QueueUrl=self._queue_url, MessageBody=json.dumps(event))
         self.sent += 1

@@ -103,8 +103,8 @@ def proxy_event(
 
 
 def start_http_api(
-    runtime: "LocalRuntime",
-    function: "LocalFunction",
+    runtime: LocalRuntime,
+    function: LocalFunction,
     port: int,
     server_class: type[ThreadingHTTPServer] = ThreadingHTTPServer,
     name: str = "http-api",

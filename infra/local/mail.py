@@ -130,14 +130,14 @@ class SesReceiving:
             for r in rule.get("Recipients", [])
         )
 
-    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: list[str]) -> str:  # noqa: N802
+    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: list[str]) -> str:
         rules = await asyncio.get_running_loop().run_in_executor(None, self._rules)
         if not any(self._names(rule, address) for rule in rules):
             return "550 5.1.1 Mailbox does not exist"  # SES refuses recipients no active rule names
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         message_id = await asyncio.get_running_loop().run_in_executor(
             None,
             self.store,

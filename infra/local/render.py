@@ -119,7 +119,9 @@ def create_table(dynamodb: Any, table: TableSpec) -> str:
         indexes.append(
             {
                 "IndexName": index.name,
-                "KeySchema": [{"AttributeName": k.name, "KeyType": t} for k, t in zip(index_keys, ("HASH", "RANGE"))],
+                "KeySchema": [
+                    {"AttributeName": k.name, "KeyType": t} for k, t in zip(index_keys, ("HASH", "RANGE"), strict=False)
+                ],
                 "Projection": {"ProjectionType": index.projection}
                 | ({"NonKeyAttributes": list(index.non_key_attributes)} if index.non_key_attributes else {}),
             }
@@ -127,7 +129,7 @@ def create_table(dynamodb: Any, table: TableSpec) -> str:
     dynamodb.create_table(
         TableName=name,
         BillingMode="PAY_PER_REQUEST",
-        KeySchema=[{"AttributeName": k.name, "KeyType": t} for k, t in zip(keys, ("HASH", "RANGE"))],
+        KeySchema=[{"AttributeName": k.name, "KeyType": t} for k, t in zip(keys, ("HASH", "RANGE"), strict=False)],
         AttributeDefinitions=[{"AttributeName": n, "AttributeType": t} for n, t in attributes.items()],
         **({"GlobalSecondaryIndexes": indexes} if indexes else {}),
     )

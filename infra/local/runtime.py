@@ -20,28 +20,29 @@ import threading
 import time
 import uuid
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import boto3
 
+from firebell.container import running_as
 from infra.local import faults
+from infra.local.iam import enforce
 from infra.local.render import (
     ACCOUNT_ID,
     REGION,
-    captured_outbox,
     Resources,
+    captured_outbox,
     common_environment,
-    own_environment,
-    rendered,
     dead_letters_view,
+    own_environment,
     peek_dead_letters,
     render_topology,
+    rendered,
     sqs_lambda_record,
 )
-from firebell.container import running_as
-from infra.local.iam import enforce
 from infra.local.state import PeriodicSave, StateDir
 from infra.local.tls import TlsFiles, ensure_certificate, https_server_class
 from infra.topology import (
@@ -263,7 +264,7 @@ class LocalRuntime:
 
     # --- lifecycle -------------------------------------------------------------------------------
 
-    def start(self) -> "LocalRuntime":
+    def start(self) -> LocalRuntime:
         for port in (self.api_port, self.aws_port, self.tls_port, self.smtp_port):
             if port is not None and not port_is_free(port):
                 raise RuntimeError(
@@ -323,7 +324,7 @@ class LocalRuntime:
         if self.state is not None:
             self.state.release()
 
-    def __enter__(self) -> "LocalRuntime":
+    def __enter__(self) -> LocalRuntime:
         return self.start()
 
     def __exit__(self, *_: object) -> None:

@@ -61,10 +61,10 @@ class SlackStandIn:
         stand_in = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+            def do_POST(self) -> None:
                 stand_in._serve(self)
 
-            def do_GET(self) -> None:  # noqa: N802
+            def do_GET(self) -> None:
                 stand_in._serve(self)
 
             def log_message(self, *_: Any) -> None:
@@ -139,7 +139,7 @@ class SlackStandIn:
             return None
         return _answer(request, 200, json.dumps(answer))
 
-    def _chat_postMessage(self, arguments: dict[str, Any]) -> dict[str, Any]:  # noqa: N802 (Slack's method name)
+    def _chat_postMessage(self, arguments: dict[str, Any]) -> dict[str, Any]:
         problem = self._refusal(arguments)
         if problem:
             return {"ok": False, "error": problem}
@@ -156,7 +156,7 @@ class SlackStandIn:
             )
         return {"ok": True, "channel": arguments["channel"], "ts": ts}
 
-    def _chat_update(self, arguments: dict[str, Any]) -> dict[str, Any]:  # noqa: N802
+    def _chat_update(self, arguments: dict[str, Any]) -> dict[str, Any]:
         problem = self._refusal(arguments)
         if problem:
             return {"ok": False, "error": problem}
@@ -336,7 +336,7 @@ def post_signed(url: str, body: str | bytes, timestamp: str, signature: str) -> 
         },
     )
     try:
-        with urllib.request.urlopen(request, timeout=30) as answer:  # noqa: S310 (this machine's API)
+        with urllib.request.urlopen(request, timeout=30) as answer:
             return answer.status, answer.read().decode()
     except urllib.error.HTTPError as error:
         return error.code, error.read().decode()
