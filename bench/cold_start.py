@@ -42,7 +42,7 @@ def summary(samples: list[dict[str, Any]], baseline: dict[str, float]) -> dict[s
     return {
         "median_ms": round(statistics.median(total), 1),
         "import_median_ms": round(statistics.median(imports), 1),
-        "first_event_median_ms": round(statistics.median(t - i for t, i in zip(total, imports)), 1),
+        "first_event_median_ms": round(statistics.median(t - i for t, i in zip(total, imports, strict=True)), 1),
         "samples_ms": total,
         "ratio_to_baseline": round(statistics.median(total) / baseline["median_ms"], 2),
         "cpu_median_ms": round(statistics.median(cpu), 1),

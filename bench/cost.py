@@ -29,9 +29,10 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from firebell.domain.cost import MESSAGING, PRICES, drivers_of, estimate, units_of
 from firebell.domain.models import TimelineEntry

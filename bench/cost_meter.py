@@ -218,7 +218,7 @@ class DynamoCapacity:
         failed: bool,
         response: Any,
     ) -> None:
-        for (table, key, transactional), old, new in zip(writes, before, after):
+        for (table, key, transactional), old, new in zip(writes, before, after, strict=True):
             units = (2 if transactional else 1) * _units(max(item_size(old), item_size(new)), 1024)
             kind = (key.get("sk", {}).get("S", "") or "").split("#")[0] or "?"
             self.write_units[caller] += units

@@ -4,8 +4,8 @@ channel and a Teams channel set up before the load, and the invariants each must
 from __future__ import annotations
 
 import json
-from collections import Counter, defaultdict
 import re
+from collections import Counter, defaultdict
 from collections.abc import Callable
 from typing import Any
 

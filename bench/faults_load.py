@@ -17,12 +17,13 @@ so a second identical message to one person about one incident is a duplicate, n
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import random
-import smtplib
 import re
 import shutil
+import smtplib
 import subprocess
 import sys
 import tempfile
@@ -37,14 +38,16 @@ from dataclasses import dataclass, field
 from email.message import EmailMessage
 from typing import Any
 
-from infra.local.demo import stop_process, DemoFailed, local_aws_client, machine_headers, wait_for
 from bench.faults_effects import (
     INVARIANTS as EFFECT_INVARIANTS,
+)
+from bench.faults_effects import (
     chat_invariants,
     set_up,
     slack_stand_in,
     webhook_invariants,
 )
+from infra.local.demo import DemoFailed, local_aws_client, machine_headers, stop_process, wait_for
 from infra.local.slack_stand_in import SlackStandIn
 from infra.local.webhook_receiver import WebhookReceiver
 from infra.topology import ROOT, TOPOLOGY
@@ -133,7 +136,10 @@ def local_runtime(
             FIREBELL_SLACK_BOT_TOKEN=slack.bot_token,
             FIREBELL_SLACK_SIGNING_SECRET=slack.signing_secret,
         )
-    log = tempfile.NamedTemporaryFile("w", prefix="firebell-faults-", suffix=".log", delete=False)
+    # Open for the whole life of the runtime process (closed when the load ends), so not a `with` block.
+    log = tempfile.NamedTemporaryFile(  # noqa: SIM115
+        "w", prefix="firebell-faults-", suffix=".log", delete=False
+    )
     state_dir = tempfile.mkdtemp(prefix="firebell-faults-state-")  # never the repository's kept state
     tls_dir = tempfile.mkdtemp(
         prefix="firebell-faults-tls-"
@@ -364,17 +370,16 @@ def drive(pipeline: Pipeline, run: Run, deadline_seconds: float) -> None:
                 elif reference and (pages[reference] or late):
                     status, _, _ = retrying("POST", f"{pipeline.api_url}/incidents/{reference}/acknowledge")
                     run.outcomes.append((f"acknowledge {reference}", status))
-                    if status is not None and status < 300 or status == 409:  # 409: an earlier attempt took effect
+                    if (status is not None and status < 300) or status == 409:  # 409: an earlier attempt took effect
                         run.acked[reference] = sum(
                             1 for m in outbox(pipeline.api_url) if is_page(m) and page_key(m)[0] == reference
                         )
                     pending.remove(target)
             return not pending and (not to_reply or late)
 
-        try:
+        # The ones never sent show as fewer acknowledgements in the details.
+        with contextlib.suppress(DemoFailed):
             wait_for("every acknowledgement sent", acknowledge_what_was_paged, deadline_seconds, interval=0.5)
-        except DemoFailed:
-            pass  # the ones never sent show as fewer acknowledgements in the details
         for job in jobs:
             job.result()
 

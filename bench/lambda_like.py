@@ -106,7 +106,7 @@ class XrayDaemon:
         self._socket = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self._socket.bind(("127.0.0.1", 0))
         self._socket.settimeout(0.2)
-        self.address = "127.0.0.1:%d" % self._socket.getsockname()[1]
+        self.address = f"127.0.0.1:{self._socket.getsockname()[1]}"
         self._names: list[str] = []
         self._lock = threading.Lock()
         self._stopping = threading.Event()

@@ -65,7 +65,7 @@ def main(job_path: str, result_path: str) -> None:
     import_ms, import_cpu_ms = (time.perf_counter() - start) * 1000, (time.process_time() - start_cpu) * 1000
     rss_after_import = peak_rss_kib()
     handler = getattr(module, job["handler"]) if job["handler"] else None
-    for event, context in zip(events, contexts):
+    for event, context in zip(events, contexts, strict=True):
         responses.append(handler(event, context))
         after_event_ms.append((time.perf_counter() - start) * 1000)
         after_event_cpu_ms.append((time.process_time() - start_cpu) * 1000)

@@ -25,6 +25,7 @@ them. Compare runs on one machine; a shared machine's load shows in p99 first.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -66,7 +67,7 @@ def first_times(timeline: list[dict[str, Any]]) -> dict[str, float]:
 def breakdown(started: dict[str, float], timelines: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
     """`started`: reference → when it was sent; the path's percentiles and each hop's."""
     totals: list[float] = []
-    hops: dict[str, list[float]] = {f"{a} → {b}": [] for a, b in zip(("sent", *HOPS), HOPS)}
+    hops: dict[str, list[float]] = {f"{a} → {b}": [] for a, b in zip(("sent", *HOPS), HOPS, strict=False)}
     missing = []
     for reference, sent_at in started.items():
         times = first_times(timelines.get(reference, []))
@@ -75,7 +76,7 @@ def breakdown(started: dict[str, float], timelines: dict[str, list[dict[str, Any
             continue
         totals.append((times["notification_sent"] - sent_at) * 1000)
         previous = sent_at
-        for (name, samples), hop in zip(hops.items(), HOPS):
+        for (_name, samples), hop in zip(hops.items(), HOPS, strict=True):
             if hop in times:
                 samples.append((times[hop] - previous) * 1000)
                 previous = times[hop]
@@ -148,10 +149,8 @@ def timelines_once_paged(api_url: str, references: list[str], timeout: float) ->
                 timelines[reference] = timeline["items"]
         return all(any(e["kind"] == "notification_sent" for e in timelines.get(r, [])) for r in references)
 
-    try:
+    with contextlib.suppress(AssertionError):  # reported as `unpaged`
         wait_for("every incident paged", all_paged, timeout, interval=0.5)
-    except AssertionError:
-        pass  # reported as `unpaged`
     return timelines
 
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import platform
-import time
 from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
@@ -77,7 +76,9 @@ def count_transitions(runtime: LocalRuntime, incident_id: str, settle: bool = Tr
             if settle:
                 wait_for(
                     "execution finished",
-                    lambda: sfn.describe_execution(executionArn=execution["executionArn"])["status"] != "RUNNING",
+                    lambda arn=execution["executionArn"]: (
+                        sfn.describe_execution(executionArn=arn)["status"] != "RUNNING"
+                    ),
                     20,
                 )
             history = sfn.get_execution_history(executionArn=execution["executionArn"], maxResults=1000)["events"]

@@ -283,7 +283,7 @@ def run_raw_updates(keys: list[str], workers: int, cpu_seconds: Any) -> dict[str
                     },
                     ReturnValues="ALL_NEW",
                 )
-            except Exception as error:  # noqa: BLE001 - reported, and it fails the run
+            except Exception as error:
                 failures.append(f"{type(error).__name__}: {error}")
 
     threads = [threading.Thread(target=worker, name=f"raw-{i}", daemon=True) for i in range(workers)]
@@ -339,8 +339,8 @@ def dead_letter_counts(resources: dict[tuple[str, str], str]) -> dict[str, int]:
 
     sqs = boto3.client("sqs", region_name=REGION)
     counts = {}
-    for queue in TOPOLOGY.queues:
-        name = TOPOLOGY.dlq_name(queue.name)
+    for spec in TOPOLOGY.queues:
+        name = TOPOLOGY.dlq_name(spec.name)
         attributes = sqs.get_queue_attributes(QueueUrl=resources[("queue_url", name)], AttributeNames=["All"])[
             "Attributes"
         ]
