@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
@@ -79,7 +80,7 @@ def test_an_incident_manager_reads_the_report_and_downloads_the_csv(pipeline: Ru
         page.get_by_role("button", name="Download CSV").click()
     download = downloading.value
     assert download.suggested_filename == "incidents.csv"
-    rows = open(download.path(), encoding="utf-8").read().splitlines()
+    rows = Path(download.path()).read_text(encoding="utf-8").splitlines()
     assert rows[0].startswith("reference,title,opened_at,") and any(
         row.startswith(created["reference"] + ",") for row in rows
     )
@@ -216,7 +217,7 @@ def test_the_review_owner_writes_findings_adds_an_action_marks_it_done_and_downl
     expect(row).to_contain_text("by carol", timeout=WAIT_MS)
     with page.expect_download(timeout=WAIT_MS) as downloading:
         review.get_by_role("button", name="Download as Markdown").click()
-    text = open(downloading.value.path(), encoding="utf-8").read()
+    text = Path(downloading.value.path()).read_text(encoding="utf-8")
     assert (
         "## Root cause\n\nA missing index on orders.customer_id" in text
         and "| 1 | Alarm on slow queries above 1 s | bob |" in text

@@ -14,7 +14,7 @@ import urllib.request
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 
@@ -40,8 +40,8 @@ def run(*argv: str) -> tuple[int, str, str]:
 class Recorder(BaseHTTPRequestHandler):
     """An HTTP server answering from a script: (method, path) → (status, body); it records what it got."""
 
-    script: dict[tuple[str, str], tuple[int, Any]] = {}
-    seen: list[dict[str, Any]] = []
+    script: ClassVar[dict[tuple[str, str], tuple[int, Any]]] = {}
+    seen: ClassVar[list[dict[str, Any]]] = []
 
     def log_message(self, *_: Any) -> None:
         pass

@@ -13,8 +13,8 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -62,11 +62,11 @@ def running_pipeline(
     `demo`: play the demo first, as `make run` does (the fixture yields once it passed). `tls_dir`: where the runtime
     keeps its CA and certificate (default: a folder of its own, removed after)."""
     if state_dir is None:
-        with tempfile.TemporaryDirectory(prefix="firebell-state-") as temporary:
-            with running_pipeline(
-                config_dir, time_scale, Path(temporary), *args, demo=demo, tls_dir=tls_dir
-            ) as pipeline:
-                yield pipeline
+        with (
+            tempfile.TemporaryDirectory(prefix="firebell-state-") as temporary,
+            running_pipeline(config_dir, time_scale, Path(temporary), *args, demo=demo, tls_dir=tls_dir) as pipeline,
+        ):
+            yield pipeline
         return
     api_port, aws_port, tls_port, smtp_port = free_port(), free_port(), free_port(), free_port()
     own_tls_dir = tls_dir is None

@@ -104,7 +104,7 @@ def test_an_email_opens_an_incident_and_a_reply_adds_a_note(local_pipeline: Runn
     ]
     wait_for("the mail queue drained", lambda: mail_queue_drained(local_pipeline), 30)
     assert notes() == [("bob", "Rolled back deploy 4711, p99 is back under 400 ms.")]  # the duplicate added nothing
-    status, health = http("GET", f"{api}/_local/health")
+    _status, health = http("GET", f"{api}/_local/health")
     assert health["smtp"]["received"] >= 3 and "mail-function-errors" not in health["failing"], health["failing"]
 
 

@@ -5,10 +5,10 @@ runtime made on start the way a user would: SSL_CERT_FILE, which its HTTP librar
 from __future__ import annotations
 
 import shutil
-from datetime import UTC, datetime
 import socket
 import ssl
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pagerduty

@@ -13,7 +13,8 @@ import pytest
 from infra.local.demo import http, wait_for
 from infra.topology import ROOT
 from tests.e2e.conftest import RunningPipeline, running_pipeline
-from tests.e2e.test_process import incident, report as report_in
+from tests.e2e.test_process import incident
+from tests.e2e.test_process import report as report_in
 
 # Level 1 waits 5 min × 0.05 = 15 s: an escalation is still running when the runtime stops.
 TIME_SCALE = 0.05
@@ -108,10 +109,12 @@ def test_fresh_starts_empty_at_inc_1(tmp_path: Path) -> None:
 
 
 def test_one_folder_serves_one_runtime(tmp_path: Path) -> None:
-    with running_pipeline(CONFIG, TIME_SCALE, tmp_path):
-        with pytest.raises(pytest.fail.Exception, match="in use by another local runtime"):
-            with running_pipeline(CONFIG, TIME_SCALE, tmp_path):
-                pass
+    with (
+        running_pipeline(CONFIG, TIME_SCALE, tmp_path),
+        pytest.raises(pytest.fail.Exception, match="in use by another local runtime"),
+        running_pipeline(CONFIG, TIME_SCALE, tmp_path),
+    ):
+        pass
 
 
 def test_a_restart_works_out_the_report_facts_of_incidents_an_older_firebell_closed(tmp_path: Path) -> None:

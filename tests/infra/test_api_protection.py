@@ -119,7 +119,7 @@ def with_waf() -> Iterator[tuple[dict[str, Any], list[Any]]]:
 
 
 def test_the_waf_flag_adds_a_per_ip_rate_rule_on_the_public_routes(with_waf: tuple[dict[str, Any], list[Any]]) -> None:
-    resources, nag_errors = with_waf
+    resources, _nag_errors = with_waf
     ((acl_id, acl),) = of_type(resources, "AWS::WAFv2::WebACL").items()
     properties = acl["Properties"]
     assert properties["Scope"] == "REGIONAL" and properties["DefaultAction"] == {"Allow": {}}

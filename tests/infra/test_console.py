@@ -193,7 +193,7 @@ def test_the_functions_in_the_template_are_the_module_s(
 def _run(code: str, uris: list[str]) -> list[str]:
     """The CloudFront Function's handler, run by node on viewer-request events with these URIs: the URI of the
     request it hands on (a viewer-request handler returns the request)."""
-    script = code + "\nconsole.log(JSON.stringify(%s.map(u => handler({request: {uri: u}}).uri)));" % json.dumps(uris)
+    script = code + f"\nconsole.log(JSON.stringify({json.dumps(uris)}.map(u => handler({{request: {{uri: u}}}}).uri)));"
     node = shutil.which("node")
     assert node, "node runs the CDK; it is here wherever synth runs"
     done = subprocess.run([node, "-e", script], capture_output=True, text=True, timeout=60)

@@ -15,18 +15,18 @@ import pytest
 from firebell import workflows
 from firebell.data.records import ALL_RECORDS, TABLE_MODEL
 from infra.cdk.stack import ASL_PLACEHOLDER, VISIBILITY_TIMEOUT_FACTOR
-from tests.infra.test_people import method_path
 from infra.topology import (
     TABLE,
     TOPOLOGY,
     ApiTrigger,
-    ScheduleTrigger,
     EventRuleSpec,
     FunctionSpec,
     QueueTrigger,
+    ScheduleTrigger,
     StateMachineSpec,
     table_from_model,
 )
+from tests.infra.test_people import method_path
 
 if TYPE_CHECKING:
     from conftest import Synthesized

@@ -3,11 +3,12 @@ with Lambda-shaped events (from events/ or read off the real queues)."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
-import uuid
 import time
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,10 +20,10 @@ from moto import mock_aws
 
 from firebell import wiring
 from firebell.config import load_config
-from infra.local.http_api import proxy_event
-from infra.local.moto_patches import install_local_patches
 from firebell.container import running_as
+from infra.local.http_api import proxy_event
 from infra.local.iam import enforce, stop_enforcing
+from infra.local.moto_patches import install_local_patches
 from infra.local.render import (
     REGION,
     captured_outbox,
@@ -229,8 +230,6 @@ def pipeline(monkeypatch: pytest.MonkeyPatch, time_scale: float) -> Iterator[Pip
             for execution in sfn.list_executions(stateMachineArn=machine["stateMachineArn"], statusFilter="RUNNING")[
                 "executions"
             ]:
-                try:
+                with contextlib.suppress(Exception):
                     sfn.stop_execution(executionArn=execution["executionArn"])
-                except Exception:  # noqa: BLE001 - moto cannot stop an execution that is just finishing: fine
-                    pass
     wiring.reset()

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from firebell.domain.access import ROUTES, Allowed, Public, Role
+from firebell.domain.access import ROUTES, Public, Role
 from firebell.domain.sessions import issue
 from functions.api.app import app
 from infra.local.http_api import LOCAL_IAM_USER_ARN, proxy_event

@@ -8,7 +8,6 @@ from typing import Any
 
 import pytest
 
-from firebell import wiring
 from firebell.data.directory_store import DynamoDirectoryStore
 from firebell.directory_overlay import OverlayEntry
 from firebell.domain.errors import ConcurrentUpdate
@@ -371,7 +370,7 @@ def test_escalation_policies_also_answer_to_their_url_spelling(pipeline: Pipelin
 def test_if_match_guards_against_lost_updates(pipeline: Pipeline) -> None:
     # Given zoe at version 1, read with her ETag
     pipeline.api("PUT", "/admin/people/zoe", ZOE)
-    status, zoe, headers = api_with_headers(pipeline, "GET", "/admin/people/zoe", {})
+    status, _zoe, headers = api_with_headers(pipeline, "GET", "/admin/people/zoe", {})
     assert status == 200 and headers["ETag"] == '"1"'
 
     # When two admins change her, each from version 1

@@ -25,7 +25,7 @@ def test_a_stored_message_reaches_the_mail_function_and_opens_its_incident(pipel
     store(pipeline, "Payment workers are falling behind", "ses-integration-1")
     # (S3's test event, sent when the notification was set up, comes first: skipped)
     assert pipeline.deliver("mail", "mail", expect=2) == {"batchItemFailures": []}
-    status, page = pipeline.api("GET", "/incidents")
+    _status, page = pipeline.api("GET", "/incidents")
     (incident,) = [i for i in page["items"] if i["title"] == "Payment workers are falling behind"]
     assert (incident["reporter"], incident["source"], incident["description"]) == (
         "erin",

@@ -1,13 +1,12 @@
 """Classify, escalate, notify, acknowledge: the escalation state machine runs for real (moto executes the ASL)."""
 
 import json
-from datetime import UTC, datetime, timedelta
 import time
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from firebell import wiring
-
 from infra.local.demo import wait_for
 from tests.integration.conftest import CONTACTS, Pipeline, load_event
 
@@ -101,7 +100,7 @@ def test_a_redelivered_opened_event_starts_no_second_escalation(pipeline: Pipeli
 
 def test_level_one_is_paged_by_email_and_sms_and_acknowledging_stops_the_workflow(pipeline: Pipeline) -> None:
     # Given an alarm's incident: level 1 is paged in the change that opens it
-    incident = open_and_classify(pipeline)
+    open_and_classify(pipeline)
 
     # When notify then takes the escalation's level-1 request (it hands over the wait's task token)
     page = next_message(pipeline, "escalation.page")
@@ -153,7 +152,7 @@ def test_unacknowledged_levels_escalate_then_page_the_incident_manager(pipeline:
 
 def test_a_page_that_arrives_after_the_acknowledgement_pages_nobody(pipeline: Pipeline) -> None:
     # Given an incident (level 1 paged when it opened) acknowledged before notify got the workflow's level-1 request
-    incident = open_and_classify(pipeline)
+    open_and_classify(pipeline)
     page = next_message(pipeline, "escalation.page")
     pipeline.api("POST", "/incidents/INC-1/acknowledge", as_="alice")
     paged_at_opening = pipeline.outbox()

@@ -33,7 +33,7 @@ def test_alarm_opens_an_incident_and_announces_it(pipeline: Pipeline) -> None:
     assert incident["title"].startswith("checkout-5xx-rate")
     # And it was classified and its level 1 paged in the change that opened it, before intake answered: the
     # first page waited for no queue or workflow (issue 10)
-    status, timeline = pipeline.api("GET", "/incidents/INC-1/timeline")
+    _status, timeline = pipeline.api("GET", "/incidents/INC-1/timeline")
     kinds = [e["kind"] for e in timeline["items"]]
     assert kinds[:4] == ["opened", "classified", "escalation_started", "paged"]
     assert len({e["at"] for e in timeline["items"][:4]}) == 1  # one change, one moment

@@ -15,7 +15,6 @@ import json
 import queue
 import threading
 import time
-import uuid
 from collections import Counter
 from collections.abc import Iterator
 
@@ -23,7 +22,7 @@ import pytest
 
 from infra.local.runtime import LocalFunction
 from infra.topology import TOPOLOGY
-from tests.integration.conftest import another_copy, CONTACTS, Pipeline, load_event
+from tests.integration.conftest import CONTACTS, Pipeline, another_copy, load_event
 
 COPIES = 200
 WORKERS = 16
@@ -139,7 +138,7 @@ def deliver_concurrently(records: list[dict], workers: int) -> list[dict]:
                 return
             try:
                 responses.append(function.invoke({"Records": batch}))
-            except BaseException as error:  # noqa: BLE001 - re-raised below, in the test's thread
+            except BaseException as error:
                 errors.append(error)
 
     threads = [

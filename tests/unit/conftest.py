@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import shutil
 import socket
-from collections.abc import Callable
+import sys
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -14,8 +16,8 @@ from ulid import ULID
 
 from firebell import workflows as machines
 from firebell.config import load_config
-from firebell.domain.directory import FirebellConfig
 from firebell.dispatch import Delivery, Dispatcher, OutboxRelay
+from firebell.domain.directory import FirebellConfig
 from firebell.domain.enums import EventType, MessageType, Source, TimelineKind
 from firebell.domain.models import Incident, SlaWakeUp
 from firebell.outbox import Change
@@ -284,3 +286,20 @@ def updates_by_a_reminder_run(world: World, ref: str) -> None:
         )
 
     world.service.incidents.change(ref, decide)
+
+
+@pytest.fixture
+def busy_switching() -> Iterator[None]:
+    """Make the interpreter switch threads very often, so interleavings actually happen."""
+    previous = sys.getswitchinterval()
+    sys.setswitchinterval(1e-5)
+    yield
+    sys.setswitchinterval(previous)
+
+
+@pytest.fixture
+def config_dir(tmp_path: Path) -> Path:
+    """A writable copy of config/."""
+    target = tmp_path / "config"
+    shutil.copytree(CONFIG_DIR, target)
+    return target

@@ -181,7 +181,7 @@ def test_nobody_and_strangers_are_no_actors() -> None:
     assert Caller.of_person("alice", [Role.RESPONDER]).actor == "alice"
     for caller in (Caller.nobody(), Caller.stranger("x@example.com")):
         with pytest.raises(ValueError):
-            caller.actor
+            _ = caller.actor
 
 
 # --- Cognito groups ---------------------------------------------------------------------------------

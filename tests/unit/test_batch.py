@@ -7,11 +7,10 @@ from __future__ import annotations
 import json
 
 import pytest
+from botocore.exceptions import ClientError, EndpointConnectionError, ReadTimeoutError
 
 from firebell.batch import TRIES_IN_PLACE, QueueRecord, process_queue_batch, should_retry
 from firebell.domain.alarms import CloudWatchAlarmNotification
-from botocore.exceptions import ClientError, EndpointConnectionError, ReadTimeoutError
-
 from firebell.domain.errors import ConcurrentUpdate, IncidentNotFound, PermanentMessageError
 from tests.fakes import RecordingDeadLetters
 

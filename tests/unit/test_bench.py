@@ -81,7 +81,8 @@ def test_a_handler_runs_with_lambdas_environment_tracing_on_and_its_own_variable
 
 
 def test_memory_reports_the_highest_peak_and_what_each_size_buys():
-    from bench.memory import SIZES_MB, markdown as memory_markdown, row
+    from bench.memory import SIZES_MB, row
+    from bench.memory import markdown as memory_markdown
 
     # Given two runs of a function that handled two events (CPU: 300 ms to the first event's end, then 20 ms)
     runs = [

@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from firebell.domain.directory import Directory
 from firebell.domain.classification import classify
+from firebell.domain.directory import Directory
 from firebell.domain.enums import AlarmState, Impact, Priority, Source, Urgency
 from firebell.domain.models import AlarmDetails, Incident
 

@@ -6,7 +6,6 @@ whose conditional writes behave like DynamoDB's.
 
 from __future__ import annotations
 
-import sys
 import threading
 import time
 from collections.abc import Callable
@@ -28,15 +27,6 @@ from .conftest import World, build_world, open_unclassified
 @pytest.fixture
 def racy(shipped_config) -> World:
     return build_world(shipped_config, store=YieldingStore())
-
-
-@pytest.fixture
-def busy_switching():
-    """Make the interpreter switch threads very often, so interleavings actually happen."""
-    previous = sys.getswitchinterval()
-    sys.setswitchinterval(1e-5)
-    yield
-    sys.setswitchinterval(previous)
 
 
 def run_together(count: int, work: Callable[[int], object]) -> list[object]:

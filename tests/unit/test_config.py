@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -16,14 +15,6 @@ from firebell.domain.directory import FirebellConfig
 from firebell.domain.errors import ConfigError
 
 from .conftest import CONFIG_DIR
-
-
-@pytest.fixture
-def config_dir(tmp_path: Path) -> Path:
-    """A writable copy of config/."""
-    target = tmp_path / "config"
-    shutil.copytree(CONFIG_DIR, target)
-    return target
 
 
 def edit(path: Path, change) -> None:

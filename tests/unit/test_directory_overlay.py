@@ -8,7 +8,6 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from firebell.domain.directory import Directory, FirebellConfig, Person
 from firebell.directory_admin import DirectoryAdmin, TtlCache
 from firebell.directory_overlay import (
     OverlayEntry,
@@ -18,6 +17,7 @@ from firebell.directory_overlay import (
     entry_sources,
     validate_entry,
 )
+from firebell.domain.directory import Directory, FirebellConfig, Person
 from firebell.domain.errors import (
     ConcurrentUpdate,
     DirectoryBusy,

@@ -12,8 +12,8 @@ from firebell.domain.drills import drill_report
 from firebell.domain.enums import Status
 from firebell.domain.errors import IdempotencyKeyReused, InvalidTransition
 from firebell.domain.facts import facts_of
-from firebell.domain.requests import DrillStart, IncidentCreate
 from firebell.domain.reports import ReportFilter, build_report
+from firebell.domain.requests import DrillStart, IncidentCreate
 
 from .builders import page_request
 from .conftest import World

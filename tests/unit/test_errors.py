@@ -12,7 +12,6 @@ from pydantic import BaseModel, ValidationError
 from pynamodb.exceptions import PutError, TransactWriteError
 
 from firebell.domain import errors
-from firebell.domain.failures import Retry, classify
 from firebell.domain.errors import (
     ConcurrentUpdate,
     DomainError,
@@ -24,6 +23,7 @@ from firebell.domain.errors import (
     http_answer,
     http_body,
 )
+from firebell.domain.failures import Retry, classify
 
 
 def raised_on_purpose() -> list[type[Exception]]:

@@ -13,13 +13,13 @@ import pytest
 from pydantic import ValidationError
 
 from firebell.batch import describe
-from firebell.domain.errors import field_path
 from firebell.domain.alarms import (
     ALARM_STATE_CHANGE_PATTERN,
     CloudWatchAlarmNotification,
     CloudWatchAlarmStateChange,
 )
 from firebell.domain.enums import AlarmState
+from firebell.domain.errors import field_path
 from functions.intake.app import alarm_details
 
 from .conftest import ROOT

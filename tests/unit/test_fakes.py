@@ -11,9 +11,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from firebell.data.store import InvalidCursor
-from firebell.domain.enums import Priority, Source, Status, TimelineKind
-from firebell.domain.errors import ConcurrentUpdate
-from firebell.domain.models import Incident, TimelineEntry
+from firebell.domain.enums import Priority, Source, Status
+from firebell.domain.models import Incident
 from firebell.ports import DedupState, IncidentFilter
 from tests.fakes import FakeWorkflows, FixedClock, InMemoryIncidentStore, OutboxMessenger, RecordingDeadLetters
 

@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 from botocore.exceptions import ReadTimeoutError
 
+from firebell.domain.enums import Source, Status
 from firebell.domain.errors import HeldBack
 from firebell.domain.models import Signal
 from firebell.domain.signal_groups import Arrival, group_arrivals
-from firebell.domain.enums import Source, Status
 from firebell.usecases.intake import AlarmOutcome, alarm_signal
 
 from .builders import ALARM_ARN, alarm

@@ -71,7 +71,7 @@ def test_a_batch_of_copies_is_one_write_and_the_metrics_count_every_outcome(
     world: World, metrics: RecordingMetrics
 ) -> None:
     other = {"AlarmName": "orders-latency", "AlarmArn": OTHER_ARN}
-    records = numbered(7) + [copy_of("sns-o1", **other), copy_of("sns-o2", **other)] + numbered(1, first=7)
+    records = [*numbered(7), copy_of("sns-o1", **other), copy_of("sns-o2", **other), *numbered(1, first=7)]
 
     assert run(records) == {"batchItemFailures": []}
 
@@ -84,7 +84,7 @@ def test_a_batch_of_copies_is_one_write_and_the_metrics_count_every_outcome(
 def test_an_unreadable_record_is_dead_lettered_alone(world: World, metrics: RecordingMetrics) -> None:
     dead_letters = RecordingDeadLetters()
     bad = sqs_record('{"Type": "Notification", "MessageId": "x"}')
-    records = numbered(3) + [bad] + numbered(2, first=3)
+    records = [*numbered(3), bad, *numbered(2, first=3)]
 
     assert run(records, dead_letters) == {"batchItemFailures": []}
 
@@ -102,7 +102,7 @@ def test_a_group_whose_write_keeps_failing_fails_all_its_records_and_their_redel
         world.store.fail_next("record_signals", ReadTimeoutError(endpoint_url="https://dynamodb"), after_effect=True)
     other = {"AlarmName": "orders-latency", "AlarmArn": OTHER_ARN}
     storm = numbered(4) + numbered(2, first=4)
-    records = storm[:4] + [copy_of("sns-o1", **other)] + storm[4:]
+    records = [*storm[:4], copy_of("sns-o1", **other), *storm[4:]]
 
     response = run(records)
 

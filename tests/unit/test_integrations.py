@@ -12,9 +12,9 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from firebell.domain.directory import FirebellConfig
 from firebell.domain import integrations as wire
 from firebell.domain import wire as bounded_json
+from firebell.domain.directory import FirebellConfig
 from firebell.domain.enums import Impact, Source, Status, Urgency
 from firebell.domain.errors import FieldProblem, InvalidJson, InvalidPayload, InvalidRequest, PayloadTooLarge
 from firebell.domain.rules import ImpactUrgency, Rules, SeverityRules
@@ -470,7 +470,7 @@ def test_severity_rules_are_validated(shipped_config: FirebellConfig) -> None:
         **data,
         "severity": {"pagerduty": {**data["severity"]["pagerduty"], "fatal": {"impact": "high", "urgency": "high"}}},
     }
-    with pytest.raises(ValidationError, match="severity.pagerduty.fatal"):
+    with pytest.raises(ValidationError, match=r"severity\.pagerduty\.fatal"):
         Rules.model_validate(unknown)
     assert shipped_config.rules.severity == SeverityRules()  # config/rules.yaml says what the defaults say
 

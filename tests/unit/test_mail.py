@@ -117,10 +117,10 @@ def test_attachments_are_listed_with_name_type_size_and_where_they_are(directory
 
 def test_encoded_subjects_and_other_charsets_are_decoded(directory: Directory) -> None:
     raw = (
-        "From: =?iso-8859-1?q?Ren=E9e_L=F6we?= <renee@example.com>\r\nTo: incidents@example.com\r\n"
-        "Subject: =?iso-8859-1?q?Caf=E9_kasse_f=E4llt_aus?= =?utf-8?b?4pyI?=\r\nMessage-ID: <x1@example.com>\r\n"
-        "MIME-Version: 1.0\r\nContent-Type: text/plain; charset=windows-1252\r\nContent-Transfer-Encoding: 8bit\r\n\r\n"
-    ).encode() + "Kasse zeigt “Fehler 42” – seit 9 Uhr.".encode("windows-1252")
+        b"From: =?iso-8859-1?q?Ren=E9e_L=F6we?= <renee@example.com>\r\nTo: incidents@example.com\r\n"
+        b"Subject: =?iso-8859-1?q?Caf=E9_kasse_f=E4llt_aus?= =?utf-8?b?4pyI?=\r\nMessage-ID: <x1@example.com>\r\n"
+        b"MIME-Version: 1.0\r\nContent-Type: text/plain; charset=windows-1252\r\nContent-Transfer-Encoding: 8bit\r\n\r\n"
+    ) + "Kasse zeigt “Fehler 42” – seit 9 Uhr.".encode("windows-1252")
     mail = parse(raw)
     assert mail.subject == "Café kasse fällt aus✈"  # (RFC 2047: the space between two encoded words is no text)
     assert mail.sender_name == "Renée Löwe" and mail.sender == "renee@example.com"

@@ -10,7 +10,7 @@ from email.message import EmailMessage
 import pytest
 
 from firebell.domain.enums import Source, TimelineKind
-from firebell.domain.failures import classify, Retry
+from firebell.domain.failures import Retry, classify
 from firebell.domain.mail_intake import object_prefix
 from firebell.outbox import Needs
 from firebell.ports import IncidentFilter
@@ -171,5 +171,5 @@ def test_s3_events_as_the_queue_carries_them() -> None:
 
 
 def test_its_needs_are_the_opening_s_and_the_noting_s_and_reading_mail() -> None:
-    assert MailIntake.NEEDS == AlertIntake.NEEDS | Lifecycle.NEEDS | Needs(reads_mail=True)
+    assert AlertIntake.NEEDS | Lifecycle.NEEDS | Needs(reads_mail=True) == MailIntake.NEEDS
     assert not (AlertIntake.NEEDS | Lifecycle.NEEDS).reads_mail

@@ -6,12 +6,12 @@ from __future__ import annotations
 import pytest
 
 from firebell import workflows as machines
+from firebell.dispatch import Delivery
 from firebell.domain import ack_links
 from firebell.domain.enums import Priority, Status, TimelineKind
 from firebell.domain.errors import InvalidTransition
-from firebell.domain.requests import IncidentCreate
-from firebell.dispatch import Delivery
 from firebell.domain.models import ResolutionConfirming
+from firebell.domain.requests import IncidentCreate
 from firebell.outbox import EffectKind, Guard
 from firebell.usecases.lifecycle import UnknownPerson
 from tests.fakes import FakeWorkflows, OutboxMessenger

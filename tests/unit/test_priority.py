@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import itertools
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -11,8 +12,8 @@ from pydantic import ValidationError
 
 from firebell.domain.enums import Impact, Priority, Urgency
 from firebell.domain.priority import priority_for
-from firebell.domain.sla import start_clock
 from firebell.domain.rules import Rules, SlaTarget
+from firebell.domain.sla import start_clock
 
 from .conftest import CONFIG_DIR
 
@@ -46,7 +47,7 @@ def test_matrix_is_monotonic(shipped_config):
     def p(impact: str, urgency: str) -> int:
         return rank[priority_for(Impact(impact), Urgency(urgency), shipped_config.rules)]
 
-    for lower, higher in zip(steps, steps[1:]):
+    for lower, higher in itertools.pairwise(steps):
         for other in steps:
             assert p(higher, other) <= p(lower, other), f"impact {lower}→{higher} at urgency {other}"
             assert p(other, higher) <= p(other, lower), f"urgency {lower}→{higher} at impact {other}"

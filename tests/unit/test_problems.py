@@ -7,8 +7,8 @@ import pytest
 from pydantic import ValidationError
 
 from firebell.domain.enums import TimelineKind
-from firebell.domain.requests import IncidentCreate
 from firebell.domain.problems import Problem, ProblemMatch, ProblemStatus, known_error_for, matches
+from firebell.domain.requests import IncidentCreate
 
 from .builders import alarm
 from .conftest import build_world, with_directory

@@ -73,9 +73,10 @@ def test_follow_ups_while_nobody_acknowledges_and_none_once_someone_does(shipped
         and run.payload["interval_seconds"] == 300
         and run.payload["max_rounds"] == 3
     )
-    due = lambda n, token: world.service.reminder_due(
-        reminder(incident.incident_id, run.payload["duty"], n, token, max_rounds=3)
-    )  # noqa: E731
+
+    def due(n, token):
+        return world.service.reminder_due(reminder(incident.incident_id, run.payload["duty"], n, token, max_rounds=3))
+
     due(1, "t1")  # the run's start: nothing
     assert to_alice(world)[0] == []
     due(2, "t2")

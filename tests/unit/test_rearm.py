@@ -13,7 +13,7 @@ from firebell.domain.enums import EventType, Status, TimelineKind
 from firebell.domain.requests import IncidentCreate
 from firebell.usecases.rearm import TimerRearm
 
-from .builders import alarm, confirming, page_request, reminder
+from .builders import confirming, page_request, reminder
 from .conftest import World, open_unclassified, sla_run_wakes, updates_by_a_reminder_run
 from .test_service_process import clear_outbox
 

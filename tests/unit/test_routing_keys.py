@@ -15,7 +15,7 @@ from firebell.domain.directory import FirebellConfig
 from firebell.domain.errors import DemoRoutingKeyRefused
 from firebell.domain.routing_keys import routing_key_sha256
 
-from .test_config import config_dir, edit, load_error  # noqa: F401 (config_dir is a fixture)
+from .test_config import edit, load_error
 from .test_integrations import KEY
 
 

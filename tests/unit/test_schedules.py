@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -63,7 +64,7 @@ def schedule(*layers: Layer, time_zone: str = "Europe/London", overrides: tuple[
 
 
 def assert_contiguous(found: list[Shift]) -> None:
-    for before, after in zip(found, found[1:]):
+    for before, after in itertools.pairwise(found):
         assert before.end == after.start, f"gap or overlap between {before} and {after}"
         assert not (before.person == after.person and before.source == after.source), "unmerged neighbours"
     for shift in found:

@@ -3,6 +3,7 @@ shifts tile their window without gaps or overlaps wherever someone is on call.""
 
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, available_timezones
 
@@ -63,7 +64,7 @@ def check_tiling(schedule: Schedule, found: list[Shift], window_start: datetime,
     for shift in found:
         assert shift.start.tzinfo == zone and shift.end.tzinfo == zone
         assert utc(window_start) <= utc(shift.start) < utc(shift.end) <= utc(window_end)
-    for before, after in zip(found, found[1:]):
+    for before, after in itertools.pairwise(found):
         assert utc(before.end) <= utc(after.start), "overlap"
         if utc(before.end) < utc(after.start):
             with pytest.raises(ValueError):  # a hole is only allowed where nobody is on call

@@ -15,7 +15,7 @@ from firebell.domain.errors import IncidentNotFound, InvalidTransition
 from firebell.domain.requests import IncidentCreate
 from firebell.ports import IncidentFilter
 from firebell.usecases.intake import AlarmOutcome
-from tests.fakes import FakeWorkflows, InMemoryIncidentStore, RecordingEvents
+from tests.fakes import FakeWorkflows
 
 from .builders import ALARM_ARN, alarm, page_request
 from .conftest import World, build_world, committed_effects, open_unclassified

@@ -5,13 +5,10 @@ window, closure and reopening."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from collections.abc import Callable
-from typing import Any
 
 import pytest
 
 from firebell import workflows as machines
-from firebell.domain.directory import FirebellConfig
 from firebell.domain.ack_links import InvalidAckLink
 from firebell.domain.enums import MessageType, Priority, Status, TimelineKind
 from firebell.domain.errors import InvalidTransition

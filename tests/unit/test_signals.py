@@ -22,7 +22,7 @@ from tests.fakes import InMemoryIncidentStore
 
 from .builders import ALARM_ARN, alarm, confirming, page_request, watch_request
 from .conftest import World, build_world
-from .test_concurrency import YieldingStore, busy_switching, run_together  # noqa: F401 (fixture)
+from .test_concurrency import YieldingStore, run_together
 
 KEY = "pagerduty:checkout:disk-full-web-1"
 

@@ -112,7 +112,7 @@ def test_a_machine_waits_exactly_on_the_messages_that_get_an_answer(send: Send):
 @pytest.mark.parametrize("path", MACHINES, ids=lambda p: p.name)
 def test_every_choice_on_an_outcome_tests_an_answer_the_waited_message_may_get(path: Path):
     waits = {s.state: s for s in sends(path) if s.waits}
-    for choice_name, rule, block in choice_rules(path):
+    for choice_name, rule, _block in choice_rules(path):
         variable = rule.get("Variable", "")
         if not variable.endswith(".outcome"):
             continue
@@ -225,7 +225,7 @@ MODEL_TYPES = model_types()
 
 
 def test_every_message_type_has_a_model():
-    assert MODEL_TYPES == set(MessageType)
+    assert set(MessageType) == MODEL_TYPES
 
 
 def test_notify_and_classify_accept_what_their_queue_gets():

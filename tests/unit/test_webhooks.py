@@ -170,6 +170,7 @@ class Endpoints:
 
 def _deliveries(world, hooks: list[dict], answers: dict[str, list[int | None]]):
     from firebell.usecases.webhooks import WebhookDeliveries
+
     from .conftest import with_directory
 
     config = with_directory(world.config, lambda raw: raw.update(webhooks=hooks))
@@ -210,7 +211,7 @@ def test_an_event_goes_signed_to_each_subscription_that_wants_it_and_a_retry_onl
     assert (done.delivered, done.already, done.failed) == (["b"], ["a"], {})
     urls = [url for url, _, _ in endpoints.received]  # (a's and b's first posts at once, in either order)
     assert sorted(urls[:2]) == [a, b] and urls[2:] == [b, b]  # c wants resolutions only; d the checkout service's
-    url, body, headers = endpoints.received[-1]
+    _url, body, headers = endpoints.received[-1]
     # (signed at the fake clock's time, which the library's 5-minute tolerance would refuse: compared instead)
     signed_at = datetime.fromtimestamp(int(headers["webhook-timestamp"]), UTC)
     assert headers["webhook-signature"] == Webhook(webhooks.subscription_secret(KEY, "b")).sign(
@@ -247,5 +248,5 @@ def test_a_subscription_into_the_functions_own_network_is_dead_lettered_at_once(
 
     deliveries, _ = _deliveries(world, [{"id": "inside", "url": "https://metadata.internal/"}], {})
     deliveries._sender = Guarded({})
-    with pytest.raises(WebhookGone, match="webhook inside: .*not a public address"):
+    with pytest.raises(WebhookGone, match=r"webhook inside: .*not a public address"):
         deliveries.deliver(_event(world, EventType.OPENED))
