@@ -8,7 +8,7 @@ POST /me/contact-methods/verify      the code: the contact method goes into the 
 from __future__ import annotations
 
 from http import HTTPStatus
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from firebell import wiring
 from firebell.domain.contacts import ContactMethod
 from firebell.domain.notification_rules import NotificationRules
-from firebell.domain.text import text
+from firebell.domain.text import Text
 
 if __package__:
     from . import guard
@@ -30,13 +30,13 @@ router = Router()
 class RulesUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid", defer_build=True)
     notification_rules: NotificationRules | None = Field(description="null: a page is SMS and email, as without rules")
-    time_zone: text(64) | None = Field(None, description="An IANA name; quiet hours are kept in it")
+    time_zone: Annotated[str, Text(64)] | None = Field(None, description="An IANA name; quiet hours are kept in it")
 
 
 class CodeEntry(BaseModel):
     model_config = ConfigDict(extra="forbid", defer_build=True)
     kind: Literal["email", "phone"]
-    code: text(12)
+    code: Annotated[str, Text(12)]
 
 
 def _me() -> str:

@@ -15,15 +15,14 @@ from pydantic import Field, ValidationError
 
 from .errors import InvalidRequest
 from .integrations import CustomDetails, PagerDutyLink
-from .models import text
+from .text import Text
 from .wire import (
     MAX_LINKS,
     MAX_ROUTING_KEY,
     MAX_SUMMARY,
-    MAX_TEXT,
     PAGERDUTY_MAX_BODY_BYTES,
+    OptionalText,
     Timestamp,
-    _optional_text,
     _problems,
     _Wire,
     decode_json_object,
@@ -31,8 +30,8 @@ from .wire import (
 
 
 class ChangePayload(_Wire):
-    summary: text(MAX_SUMMARY)
-    source: _optional_text(MAX_TEXT) = None
+    summary: Annotated[str, Text(MAX_SUMMARY)]
+    source: OptionalText = None
     timestamp: Timestamp | None = None
     custom_details: CustomDetails = None
 
@@ -41,7 +40,7 @@ class ChangeEvent(_Wire):
     """PagerDuty's change event: `routing_key`, `payload` (summary required), `links` (images are ignored, as PagerDuty
     ignores them on change events)."""
 
-    routing_key: text(MAX_ROUTING_KEY)
+    routing_key: Annotated[str, Text(MAX_ROUTING_KEY)]
     payload: ChangePayload
     links: Annotated[list[PagerDutyLink], Field(max_length=MAX_LINKS)] | None = None
 

@@ -28,8 +28,9 @@ from pydantic import (
 
 from .enums import Source
 from .errors import FieldProblem, InvalidRequest
-from .models import Signal, text
+from .models import Signal
 from .rules import PagerDutySeverity, SeverityRules
+from .text import Text
 from .wire import (  # the shared wire rules; the public ones are part of this module's interface too
     ALERTMANAGER_MAX_BODY_BYTES,
     MAX_ALERTS,
@@ -48,10 +49,10 @@ from .wire import (  # the shared wire rules; the public ones are part of this m
     MAX_URL,
     PAGERDUTY_MAX_BODY_BYTES,
     HttpUrl,
+    OptionalText,
     Timestamp,
     _blank_is_none,
     _json_bytes,
-    _optional_text,
     _problems,
     _storable,
     _Wire,
@@ -66,13 +67,13 @@ OptionalHttpUrl = Annotated[HttpUrl | None, BeforeValidator(_blank_is_none)]
 
 class PagerDutyLink(_Wire):
     href: HttpUrl
-    text: _optional_text(MAX_TEXT) = None
+    text: OptionalText = None
 
 
 class PagerDutyImage(_Wire):
     src: HttpUrl
     href: OptionalHttpUrl = None
-    alt: _optional_text(MAX_TEXT) = None
+    alt: OptionalText = None
 
 
 def _bounded_details(value: Any) -> Any:
@@ -85,18 +86,18 @@ CustomDetails = Annotated[Any, AfterValidator(_bounded_details)]  # payload.cust
 
 
 class PagerDutyPayload(_Wire):
-    summary: text(MAX_SUMMARY)
-    source: text(MAX_TEXT)
+    summary: Annotated[str, Text(MAX_SUMMARY)]
+    source: Annotated[str, Text(MAX_TEXT)]
     severity: PagerDutySeverity
     timestamp: Timestamp | None = None
-    component: _optional_text(MAX_TEXT) = None
-    group: _optional_text(MAX_TEXT) = None
-    class_: _optional_text(MAX_TEXT) = Field(default=None, alias="class")
+    component: OptionalText = None
+    group: OptionalText = None
+    class_: OptionalText = Field(default=None, alias="class")
     custom_details: CustomDetails = None
 
 
 class PagerDutyEnvelope(_Wire):
-    routing_key: text(MAX_ROUTING_KEY)
+    routing_key: Annotated[str, Text(MAX_ROUTING_KEY)]
     event_action: Literal["trigger", "acknowledge", "resolve"]
     # Kept verbatim (not stripped): it is the caller's key.
     dedup_key: Annotated[
@@ -105,7 +106,7 @@ class PagerDutyEnvelope(_Wire):
     payload: Any = None  # validated as PagerDutyPayload for triggers; acknowledge and resolve ignore it
     links: Annotated[list[PagerDutyLink], Field(max_length=MAX_LINKS)] | None = None
     images: Annotated[list[PagerDutyImage], Field(max_length=MAX_LINKS)] | None = None
-    client: _optional_text(MAX_TEXT) = None
+    client: OptionalText = None
     client_url: OptionalHttpUrl = None
 
 
@@ -269,7 +270,7 @@ class AlertmanagerAlert(_Wire):
     startsAt: Timestamp | None = None
     endsAt: Timestamp | None = None
     generatorURL: Annotated[str, StringConstraints(max_length=MAX_URL)] | None = None
-    fingerprint: text(MAX_FINGERPRINT) | None = None
+    fingerprint: Annotated[str, Text(MAX_FINGERPRINT)] | None = None
 
     @field_validator("annotations")
     @classmethod

@@ -15,13 +15,9 @@ from pydantic import (
 )
 
 from .enums import AlarmState, EventType, Impact, MessageType, Priority, Source, Status, TimelineKind, Urgency
-from .text import text
+from .text import LongText, Title
 
 # Limits documented in docs/api.md; the API refuses anything longer with a 422 naming the field.
-Title = text(1024)
-LongText = text(65_536, required=False)
-Actor = text(256)
-Name = text(128)
 
 
 def _written_as_a_date(value: object) -> object:

@@ -12,7 +12,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
-from .models import text
+from .text import Text
 
 
 class ProblemStatus(StrEnum):
@@ -35,12 +35,12 @@ class ProblemMatch(BaseModel):
 class Problem(BaseModel):
     model_config = ConfigDict(defer_build=True, extra="forbid", frozen=True)
     id: Annotated[str, Field(min_length=1, max_length=64)]
-    title: text(200)
+    title: Annotated[str, Text(200)]
     status: ProblemStatus = ProblemStatus.INVESTIGATING
-    description: text(4000, required=False) = ""
-    root_cause: text(4000, required=False) = ""
+    description: Annotated[str, Text(4000, required=False)] = ""
+    root_cause: Annotated[str, Text(4000, required=False)] = ""
     # Copied into the incidents it explains and every page sent for them: a few sentences, not a runbook (link one).
-    workaround: Annotated[text(1000, required=False), Field(validate_default=True)] = ""
+    workaround: Annotated[Annotated[str, Text(1000, required=False)], Field(validate_default=True)] = ""
     match: ProblemMatch = Field(default_factory=ProblemMatch)
     # Incidents linked to it by hand, besides those it matched: their references.
     incidents: Annotated[

@@ -9,7 +9,8 @@ from typing import Annotated
 from pydantic import AfterValidator, AwareDatetime, Field
 
 from .enums import Impact, Urgency
-from .models import Actor, LongText, Model, Name, Title, text
+from .models import Model
+from .text import Actor, LongText, Name, Text, Title
 
 
 class IncidentCreate(Model):
@@ -32,11 +33,11 @@ class AcknowledgeRequest(Model):
 
 
 class ResolveRequest(Model):
-    resolution_notes: text(65_536)
+    resolution_notes: Annotated[str, Text(65_536)]
 
 
 class NoteRequest(Model):
-    text: text(65_536)
+    text: Annotated[str, Text(65_536)]
 
 
 class ResumeRequest(Model):
@@ -44,32 +45,32 @@ class ResumeRequest(Model):
 
 
 class ReasonRequest(Model):
-    reason: text(4096, required=False) = ""
+    reason: Annotated[str, Text(4096, required=False)] = ""
 
 
 class ReassignRequest(Model):
-    to: text(128)
+    to: Annotated[str, Text(128)]
 
 
 class StakeholderUpdateRequest(Model):
-    message: text(65_536)
+    message: Annotated[str, Text(65_536)]
 
 
 class ReviewRequest(Model):
-    summary: text(65_536)
+    summary: Annotated[str, Text(65_536)]
 
 
 class ReviewDraft(Model):
     """What the review found so far; a field left out stays as it was."""
 
     root_cause: LongText | None = None
-    contributing_factors: Annotated[list[text(2000)], Field(max_length=50)] | None = None
+    contributing_factors: Annotated[list[Annotated[str, Text(2000)]], Field(max_length=50)] | None = None
 
 
 class DrillStart(Model):
     """A drill: a synthetic incident paged through the real policy and schedules; a field left out is the demo's."""
 
-    title: text(200) = "Checkout returns errors"
+    title: Annotated[str, Text(200)] = "Checkout returns errors"
     service: Name | None = None
     impact: Impact = Impact.HIGH
     urgency: Urgency = Urgency.MEDIUM
@@ -83,7 +84,7 @@ def _in_utc(at: datetime) -> datetime:
 
 
 class ActionItemCreate(Model):
-    text: text(2000)
+    text: Annotated[str, Text(2000)]
     owner: Actor  # a person of the directory: reminded until it is done
     due_at: Annotated[AwareDatetime, AfterValidator(_in_utc)]  # within the next year (usecases/reviews.py)
 

@@ -12,7 +12,8 @@ from typing import Annotated, Any
 from pydantic import BaseModel, BeforeValidator, ConfigDict, StringConstraints, ValidationError
 
 from .errors import FieldProblem, InvalidJson, InvalidPayload, InvalidRequest, PayloadTooLarge
-from .models import Signal, text
+from .models import Signal
+from .text import Text
 
 # --- limits -----------------------------------------------------------------------------------------
 
@@ -220,9 +221,8 @@ def _blank_is_none(value: Any) -> Any:
     return None if isinstance(value, str) and not value.strip() else value
 
 
-def _optional_text(max_length: int) -> Any:
-    """An optional string: blank or null is absent."""
-    return Annotated[text(max_length, required=False) | None, BeforeValidator(_blank_is_none)]
+# An optional string: blank or null is absent.
+OptionalText = Annotated[Annotated[str, Text(MAX_TEXT, required=False)] | None, BeforeValidator(_blank_is_none)]
 
 
 Timestamp = Annotated[datetime, BeforeValidator(_iso_string)]
