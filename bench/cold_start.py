@@ -13,8 +13,8 @@ what travels between machines: compare those, never the milliseconds.
 `--before REV` builds a second deployment from another commit's package, functions and pins, and measures it in
 the same rounds (the before/after table); both run the same events against the same endpoint.
 
-    .venv/bin/python -m bench.cold_start [--runs 7] [--before 615fa25] [--out bench/results]
-        → bench/results/cold_start.json (`functions[].ratio_to_baseline`) and cold_start.md
+    .venv/bin/python -m bench.cold_start [--runs 7] [--before 615fa25] [--out FOLDER] [--save]
+        → bench/results/local/ (--save: bench/results/) cold_start.json (`functions[].ratio_to_baseline`) and cold_start.md
 """
 
 from __future__ import annotations
@@ -23,13 +23,12 @@ import argparse
 import statistics
 import sys
 from collections import Counter
-from pathlib import Path
 from typing import Any
 
+from bench import output
 from bench.lambda_like import BASELINE, measured_builds, run_facts, write_result
-from infra.topology import ROOT, TOPOLOGY, FunctionSpec
+from infra.topology import TOPOLOGY, FunctionSpec
 
-RESULTS = ROOT / "bench" / "results"
 GOAL = 2.5
 
 
@@ -133,7 +132,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=7, help="rounds measured (one more is run first and discarded)")
     parser.add_argument("--before", metavar="REV", help="also measure this commit's code in the same rounds")
     parser.add_argument("--functions", nargs="+", choices=[f.name for f in TOPOLOGY.functions], help="only these")
-    parser.add_argument("--out", type=Path, default=RESULTS)
+    output.add_arguments(parser)
     args = parser.parse_args(argv)
     if args.runs < 1:
         parser.error("--runs must be at least 1")
@@ -146,7 +145,7 @@ def main(argv: list[str] | None = None) -> int:
         "goal_ratio": GOAL,
         "baseline": measured["baseline"],
     }
-    write_result(args.out, "cold_start", result, args.before, measured, markdown)
+    write_result(output.chosen(args.out, args.save), "cold_start", result, args.before, measured, markdown)
     return 0
 
 

@@ -1,6 +1,6 @@
 """What one incident costs in AWS, counted call by call on the local runtime and priced at us-east-1 list prices.
 
-    .venv/bin/python -m bench.cost        → bench/results/cost.{json,md} (about 3 minutes: two scenarios)
+    .venv/bin/python -m bench.cost        → bench/results/local/ (--save: bench/results/) cost.{json,md} (about 3 minutes: two scenarios)
 
 Scenarios (each in a fresh process with its own local runtime, timers scaled by TIME_SCALE so that one minute
 is 0.6 s and every moment keeps its order):
@@ -34,10 +34,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from bench import output
 from firebell.domain.cost import MESSAGING, PRICES, drivers_of, estimate, units_of
 from firebell.domain.models import TimelineEntry
 
-RESULTS = Path(__file__).parent / "results"
 TIME_SCALE = 0.01  # level 1: 3 s, level 2: 6 s, P2 response at risk: 13.5 s, OK at 15 s, confirmation window: 36 s
 MINUTE = 60 * TIME_SCALE
 
@@ -377,9 +377,9 @@ def markdown(result: dict[str, Any], before: dict[str, Any] | None) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--scenario", choices=SCENARIOS, help="run one scenario in this process and print its JSON")
-    parser.add_argument("--results", type=Path, default=RESULTS)
+    output.add_arguments(parser, "--results")
     parser.add_argument(
-        "--before", type=Path, default=RESULTS / "cost-before-issue-10.json", help="the run to compare with"
+        "--before", type=Path, default=output.SAVED / "cost-before-issue-10.json", help="the run to compare with"
     )
     parser.add_argument("--commit", help="what code this is (default: git HEAD)")
     args = parser.parse_args(argv)
@@ -411,11 +411,9 @@ def main(argv: list[str] | None = None) -> int:
             unit: {"usd": price, "per": per, "source": source} for unit, (price, per, source) in PRICES.items()
         },
     }
-    args.results.mkdir(parents=True, exist_ok=True)
     before = json.loads(args.before.read_text()) if args.before.exists() else None
-    (args.results / "cost.json").write_text(json.dumps(result, indent=2) + "\n")
     report = markdown(result, before)
-    (args.results / "cost.md").write_text(report)
+    output.write(output.chosen(args.results, args.save), "cost", result, report)
     print(report)
     return 0
 

@@ -1,7 +1,7 @@
 """Issue 7's mixed load under seeded faults on the handlers' AWS calls, at 0 %, 10 % and 20 %.
 
 Each rate runs on a fresh local runtime (bench/faults_load.py: the load, the runtime process, the invariants;
-infra/local/faults.py: the injector). Writes bench/results/faults.json and bench/results/faults.md.
+infra/local/faults.py: the injector). Writes faults.json and faults.md into bench/results/local/ (--save: bench/results/).
 
     .venv/bin/python -m bench.faults [--rates 0 0.1 0.2 --seed 7 --small --note "…"]
 """
@@ -9,15 +9,13 @@ infra/local/faults.py: the injector). Writes bench/results/faults.json and bench
 from __future__ import annotations
 
 import argparse
-import json
 import platform
 import sys
 from datetime import UTC, datetime
-from pathlib import Path
 
+from bench import output
 from bench.faults_load import FULL, INVARIANTS, SMALL, run_load
 
-RESULTS = Path(__file__).resolve().parent / "results"
 COLUMNS = ("fault_rate", "seed", "faults_injected", "incidents_expected", "incidents_created", *INVARIANTS)
 
 
@@ -68,6 +66,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--small", action="store_true", help="the test's smaller load")
     parser.add_argument("--note", default="", help="a line for the .md (e.g. which code was measured)")
+    output.add_arguments(parser)
     args = parser.parse_args(argv)
     load = SMALL if args.small else FULL
     runs = []
@@ -82,10 +81,9 @@ def main(argv: list[str] | None = None) -> int:
         "load": load_fields,
         "note": args.note,
     }
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "faults.json").write_text(json.dumps({"runs": runs, **meta}, indent=2) + "\n")
-    (RESULTS / "faults.md").write_text(markdown(runs, load_fields, args.note))
-    print(f"wrote {RESULTS / 'faults.json'} and {RESULTS / 'faults.md'}")
+    output.write(
+        output.chosen(args.out, args.save), "faults", {"runs": runs, **meta}, markdown(runs, load_fields, args.note)
+    )
     return 0
 
 

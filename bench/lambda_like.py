@@ -32,6 +32,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from bench import output
 from infra.topology import CONFIG_DIR, ROOT, TOPOLOGY, FunctionSpec
 
 PROBE = ROOT / "bench" / "lambda_probe.py"
@@ -294,8 +295,6 @@ def write_result(
     result["functions"] = measured["after"]
     if "before" in measured:
         result["before"] = {"commit": before, "functions": measured["before"]}
-    out.mkdir(parents=True, exist_ok=True)
-    (out / f"{stem}.json").write_text(json.dumps(result, indent=2) + "\n")
     report = text(result)
-    (out / f"{stem}.md").write_text(report)
     print(report)
+    output.write(out, stem, result, report)

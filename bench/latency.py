@@ -18,8 +18,8 @@ then the escalation workflow and notify each were a hop of their own.
 Percentiles over all samples (`statistics.quantiles`, inclusive); the run's machine, Python and commit go with
 them. Compare runs on one machine; a shared machine's load shows in p99 first.
 
-    .venv/bin/python -m bench.latency [--alarms 100 --reports 100 --interval 1.0 --out bench/results]
-        → bench/results/latency.json and latency.md
+    .venv/bin/python -m bench.latency [--alarms 100 --reports 100 --interval 1.0 --out FOLDER --save]
+        → bench/results/local/ (--save: bench/results/) latency.json and latency.md
 """
 
 from __future__ import annotations
@@ -34,14 +34,13 @@ import subprocess
 import time
 import uuid
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
+from bench import output
 from bench.faults_load import local_runtime, request
 from infra.local.demo import local_aws_client, wait_for
 from infra.topology import ROOT
 
-RESULTS = ROOT / "bench" / "results"
 ALARM = ROOT / "events" / "cloudwatch" / "alarm-state-alarm.json"
 TIME_SCALE = 10.0  # level 1 waits 50 min: nothing but the first page happens during a run
 HOPS = ("opened", "classified", "paged", "notification_sent")
@@ -196,7 +195,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--alarms", type=int, default=100)
     parser.add_argument("--reports", type=int, default=100)
     parser.add_argument("--interval", type=float, default=1.0, help="seconds between two alarms (or reports)")
-    parser.add_argument("--out", type=Path, default=RESULTS)
+    output.add_arguments(parser)
     args = parser.parse_args(argv)
     run = uuid.uuid4().hex[:6]
     paths: dict[str, Any] = {}
@@ -235,9 +234,7 @@ def main(argv: list[str] | None = None) -> int:
         "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}",
         "paths": paths,
     }
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "latency.json").write_text(json.dumps(result, indent=2) + "\n")
-    (args.out / "latency.md").write_text(markdown(result))
+    output.write(output.chosen(args.out, args.save), "latency", result, markdown(result))
     print(markdown(result))
     return 1 if any(path["unpaged"] for path in paths.values()) else 0
 

@@ -7,14 +7,13 @@ without any __pycache__, takes each function's folder without its bytecode (the 
 between the two layers; `import botocore.session` from each layer is the baseline. Medians, one warm-up round
 discarded; the ratios are what travels between machines.
 
-    .venv/bin/python -m bench.layer_bytecode [--runs 7 --out bench/results]
-        → bench/results/layer_bytecode.json and layer_bytecode.md
+    .venv/bin/python -m bench.layer_bytecode [--runs 7 --out FOLDER --save]
+        → bench/results/local/ (--save: bench/results/) layer_bytecode.json and layer_bytecode.md
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import shutil
@@ -25,10 +24,10 @@ import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 
+from bench import output
 from bench.lambda_like import build_deployment
-from infra.topology import ROOT, TOPOLOGY
+from infra.topology import TOPOLOGY
 
-RESULTS = ROOT / "bench" / "results"
 _PROBE = "import sys, time\nsys.path[:0] = {paths!r}\nstart = time.perf_counter()\nimport {module}\nprint(time.perf_counter() - start)"
 # As Lambda runs them (tracing off: the X-Ray SDK is a measurement of its own).
 ENVIRONMENT = {
@@ -72,7 +71,7 @@ def build(folder: Path) -> dict[str, Path]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=7)
-    parser.add_argument("--out", type=Path, default=RESULTS)
+    output.add_arguments(parser)
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="firebell-layer-bench-") as temporary:
         folder = Path(temporary)
@@ -119,9 +118,7 @@ def main(argv: list[str] | None = None) -> int:
         lines.append(
             f"| {row['function']} | {w['median_ms']} | {w['ratio_to_baseline']} | {wo['median_ms']} | {wo['ratio_to_baseline']} | {row['speed_up']} |"
         )
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "layer_bytecode.json").write_text(json.dumps(result, indent=2) + "\n")
-    (args.out / "layer_bytecode.md").write_text("\n".join(lines) + "\n")
+    output.write(output.chosen(args.out, args.save), "layer_bytecode", result, "\n".join(lines) + "\n")
     print("\n".join(lines))
     return 0
 

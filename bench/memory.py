@@ -10,8 +10,8 @@ The CPU time of the cold start (bench/cold_start.py's measure, taken here too) s
 latency: Lambda gives a function CPU in proportion to its memory (1,769 MB = one vCPU), so the table shows, per
 function, the configured memory (infra/topology.py), the share of a vCPU it buys and the cold start it implies.
 
-    .venv/bin/python -m bench.memory [--events 20 --runs 3 --before 615fa25 --out bench/results]
-        → bench/results/memory.json and memory.md
+    .venv/bin/python -m bench.memory [--events 20 --runs 3 --before 615fa25 --out FOLDER --save]
+        → bench/results/local/ (--save: bench/results/) memory.json and memory.md
 """
 
 from __future__ import annotations
@@ -19,13 +19,12 @@ from __future__ import annotations
 import argparse
 import statistics
 import sys
-from pathlib import Path
 from typing import Any
 
+from bench import output
 from bench.lambda_like import measured_builds, run_facts, write_result
-from infra.topology import ROOT, TOPOLOGY
+from infra.topology import TOPOLOGY
 
-RESULTS = ROOT / "bench" / "results"
 GOAL_MB = 90
 FULL_VCPU_MB = 1769  # Lambda: the memory size at which a function has one full vCPU
 SIZES_MB = (128, 256, 512, 1024, FULL_VCPU_MB)  # the sizes the trade-off table compares
@@ -135,7 +134,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--events", type=int, default=20, help="events per function (default 20)")
     parser.add_argument("--runs", type=int, default=3, help="fresh interpreters per function (default 3)")
     parser.add_argument("--before", metavar="REV", help="also measure this commit's code in the same run")
-    parser.add_argument("--out", type=Path, default=RESULTS)
+    output.add_arguments(parser)
     args = parser.parse_args(argv)
     if args.events < 1 or args.runs < 1:
         parser.error("--events and --runs must be at least 1")
@@ -147,7 +146,7 @@ def main(argv: list[str] | None = None) -> int:
         "runs": args.runs,
         "goal_mb": GOAL_MB,
     }
-    write_result(args.out, "memory", result, args.before, measured, markdown)
+    write_result(output.chosen(args.out, args.save), "memory", result, args.before, measured, markdown)
     return 0 if all(r["peak_rss_mb"]["last_event"] <= GOAL_MB for r in result["functions"]) else 1
 
 

@@ -5,23 +5,22 @@ closing change writes them, data/store.py), spread over the year, each with what
 by email and SMS, often level 2, resolution notices); then `ReportService.report` for the year, timed apart:
 the months' queries (reading the items) and the computation (domain/reports.py), median of 3. Moto's query is
 slower than DynamoDB's, so the ratios between sizes are the finding, not the milliseconds. Results:
-bench/results/reports.{json,md}.
+bench/results/local/reports.{json,md} (--save: bench/results/).
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import random
 import statistics
 import time
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import boto3
 from moto import mock_aws
 
+from bench import output
 from bench.lambda_like import run_facts
 from firebell.config import load_config
 from firebell.data.items import facts_key
@@ -31,9 +30,8 @@ from firebell.domain.facts import IncidentFacts, Notice
 from firebell.domain.reports import ReportFilter, build_report
 from firebell.report_service import ReportService
 from infra.local.render import REGION, create_table
-from infra.topology import CONFIG_DIR, ROOT, TOPOLOGY
+from infra.topology import CONFIG_DIR, TOPOLOGY
 
-RESULTS = ROOT / "bench" / "results"
 YEAR = ReportFilter(start=datetime(2026, 1, 1, tzinfo=UTC), end=datetime(2027, 1, 1, tzinfo=UTC))
 ALERTS = [f"alarm-{n}" for n in range(60)]
 
@@ -158,7 +156,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 5000, 20000])
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--out", type=Path, default=RESULTS)
+    output.add_arguments(parser)
     args = parser.parse_args(argv)
     for name, value in {
         "AWS_ACCESS_KEY_ID": "testing",
@@ -171,10 +169,9 @@ def main(argv: list[str] | None = None) -> int:
         "rounds": args.rounds,
         "sizes": [measure(size, args.rounds) for size in args.sizes],
     }
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "reports.json").write_text(json.dumps(result, indent=2) + "\n")
+    folder = output.chosen(args.out, args.save)
     text = markdown(result)
-    (args.out / "reports.md").write_text(text)
+    output.write(folder, "reports", result, text)
     print(text)
     return 0
 

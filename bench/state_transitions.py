@@ -8,21 +8,20 @@ Scenario: a P1 is reported; level 1 is paged and does not answer; level 2 is pag
 the incident manager posts one stakeholder update; it is resolved; the review is completed; the
 confirmation window passes and it closes.
 
-    .venv/bin/python -m bench.state_transitions      → bench/results/state_transitions.{json,md}
+    .venv/bin/python -m bench.state_transitions      → bench/results/local/ (--save: bench/results/) state_transitions.{json,md}
 """
 
 from __future__ import annotations
 
-import json
+import argparse
 import platform
 from collections import Counter
 from datetime import UTC, datetime
-from pathlib import Path
 
+from bench import output
 from infra.local.demo import http, local_aws_client, wait_for
 from infra.local.runtime import LocalRuntime, port_is_free
 
-RESULTS = Path(__file__).parent / "results"
 TIME_SCALE = 0.002  # level 1 (5 min) and level 2 (10 min) wait 1 s each; the confirmation window ~7 s
 
 
@@ -93,8 +92,10 @@ def count_transitions(runtime: LocalRuntime, incident_id: str, settle: bool = Tr
     return executions
 
 
-def main() -> None:
-    RESULTS.mkdir(exist_ok=True)
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.state_transitions", description=__doc__)
+    output.add_arguments(parser)
+    args = parser.parse_args(argv)
     with LocalRuntime(api_port=free_port(3300), aws_port=free_port(4700), time_scale=TIME_SCALE) as runtime:
         reference = run_scenario(runtime)
         incident_id = http("GET", f"{runtime.api_url}/incidents/{reference}")[1]["incident_id"]
@@ -109,7 +110,6 @@ def main() -> None:
         "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "python": platform.python_version(),
     }
-    (RESULTS / "state_transitions.json").write_text(json.dumps(result, indent=2) + "\n")
     lines = [
         "# Step Functions state transitions for one P1 incident",
         "",
@@ -126,8 +126,8 @@ def main() -> None:
         f"At $0.025 per 1,000 transitions (Standard, us-east-1): ${result['cost_usd_at_0.000025_per_transition']:.6f} per incident.",
         "",
     ]
-    (RESULTS / "state_transitions.md").write_text("\n".join(lines))
     print("\n".join(lines))
+    output.write(output.chosen(args.out, args.save), "state_transitions", result, "\n".join(lines))
 
 
 if __name__ == "__main__":

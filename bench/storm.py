@@ -35,7 +35,7 @@ alike; without it even the baseline's plain counter loses increments.
 
     .venv/bin/python -m bench.storm [--duplicates 10000 --distinct 1000 --workers 16 --moto process --seed 7]
                                     [--before earlier/storm.json] [--code "what code, if not HEAD"]
-        → bench/results/storm.json, bench/results/storm.md; exit status 1 if a check fails
+        → bench/results/local/ (--save: bench/results/) storm.json, bench/results/storm.md; exit status 1 if a check fails
 """
 
 from __future__ import annotations
@@ -59,6 +59,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from bench import output
+
 ROOT = Path(__file__).resolve().parent.parent
 LAYER = ROOT / "layers" / "common" / "python"
 for _path in (str(ROOT), str(LAYER)):
@@ -69,7 +71,6 @@ from bench.storm_endpoint import MotoEndpoint, cpu_ms_per  # noqa: E402 (after t
 from bench.storm_ledger import AlarmLedger, DynamoCalls, reads, writes  # noqa: E402
 from bench.storm_report import machine, markdown, summary_of  # noqa: E402
 
-RESULTS = ROOT / "bench" / "results"
 REGION = "us-east-1"
 BATCH_SIZE = 10  # the intake trigger's batch size (infra/topology.py)
 STORM_EVENT = ROOT / "events" / "cloudwatch" / "alarm-state-alarm.json"
@@ -422,7 +423,7 @@ def main(argv: list[str] | None = None) -> int:
         help="moto's server in its own process (default) or in a thread of this one",
     )
     parser.add_argument("--seed", type=int, default=7, help="shuffle seed")
-    parser.add_argument("--out", type=Path, default=RESULTS)
+    output.add_arguments(parser)
     parser.add_argument("--before", type=Path, help="an earlier run's storm.json: its figures go beside this run's")
     parser.add_argument(
         "--code", help="what code this run measures, when not this checkout's HEAD (default: the commit)"
@@ -554,9 +555,7 @@ def main(argv: list[str] | None = None) -> int:
     }
     if args.before:
         result["before"] = summary_of(json.loads(args.before.read_text()))
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "storm.json").write_text(json.dumps(result, indent=2) + "\n")
-    (args.out / "storm.md").write_text(markdown(result))
+    output.write(output.chosen(args.out, args.save), "storm", result, markdown(result))
     print(
         f"incidents {checks['incidents_created']:,} (expected {checks['incidents_expected']:,}); "
         f"occurrences {checks['storm_occurrences_api']} (expected {args.duplicates:,}); "
@@ -564,7 +563,6 @@ def main(argv: list[str] | None = None) -> int:
         f"writes/duplicate {result['dynamodb']['writes_per_duplicate_alarm']}; "
         f"{alarms_per_second:,.1f} alarms/s vs {raw_per_second:,.1f} raw updates/s (ratio {result['throughput']['ratio']:.3f})"
     )
-    print(f"results: {args.out / 'storm.json'}, {args.out / 'storm.md'}")
     for problem in problems:
         print(f"FAILED: {problem}", file=sys.stderr)
     return 0 if not problems else 1

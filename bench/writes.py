@@ -3,24 +3,24 @@
 Counted on the store port with the in-memory fake (tests/fakes.py), which keeps DynamoIncidentStore's shape:
 a write request is one PutItem/UpdateItem/DeleteItem or one TransactWriteItems; items are what DynamoDB bills
 (a transaction item costs two write units). Writes to carry effects out (claim, then done with its timeline
-line) are counted with the step whose change committed them. Results: bench/results/writes.{json,md}.
+line) are counted with the step whose change committed them. Results: writes.{json,md} in bench/results/local/ (--save: bench/results/).
 """
 
 from __future__ import annotations
 
-import json
+import argparse
 import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "layers" / "common" / "python")]
 
+from bench import output  # noqa: E402
 from firebell.config import load_config  # noqa: E402
 from tests.fakes import InMemoryIncidentStore  # noqa: E402
 from tests.unit.builders import alarm, confirming, page_request, watch_request  # noqa: E402
 from tests.unit.conftest import build_world  # noqa: E402
 
-OUT = ROOT / "bench" / "results"
 # Before issue 7's core (commit e5cd404), the same steps, counted the same way on its fake store.
 BEFORE = {
     "alarm opens an incident (intake)": 5,
@@ -125,12 +125,13 @@ def markdown(rows: list[dict]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.writes", description=__doc__)
+    output.add_arguments(parser)
+    args = parser.parse_args(argv)
     rows = measure()
-    OUT.mkdir(parents=True, exist_ok=True)
-    (OUT / "writes.json").write_text(json.dumps({"steps": rows}, indent=2) + "\n")
-    (OUT / "writes.md").write_text(markdown(rows))
     print(markdown(rows))
+    output.write(output.chosen(args.out, args.save), "writes", {"steps": rows}, markdown(rows))
 
 
 if __name__ == "__main__":
