@@ -2,7 +2,8 @@
 firebell package and the YAML config.
 
 Layer layout (extracted under /opt by Lambda):
-  python/<runtime dependencies>   cp311 manylinux x86_64 wheels from pyproject's [project].dependencies
+  python/<runtime dependencies>   cp311 manylinux x86_64 wheels from pyproject's [project].dependencies, their
+                                  own dependencies at constraints.txt's versions (`make lock`)
   python/firebell/                layers/common/python/firebell
   firebell/config/*.yaml          config/, read through FIREBELL_CONFIG_DIR=/opt/firebell/config, each with its
                                   document parsed at build time beside it (*.yaml.parsed) and its model as
@@ -44,6 +45,9 @@ from infra.topology import CONFIG_DIR, ROOT
 LAYER_SOURCE_DIR = ROOT / "layers" / "common"
 PACKAGE_DIR = LAYER_SOURCE_DIR / "python" / "firebell"
 PYPROJECT = ROOT / "pyproject.toml"
+# Every package's version as resolved from pyproject's pins (`make lock`): the layer takes its runtime dependencies'
+# own dependencies at these versions, as `make install` does, so the layer is what the tests ran against.
+CONSTRAINTS = ROOT / "constraints.txt"
 
 PYTHON_VERSION = "3.11"
 LAMBDA_RUNTIME = lambda_.Runtime.PYTHON_3_11
@@ -94,10 +98,12 @@ class LayerBundler:
         package_dir: Path = PACKAGE_DIR,
         config_dir: Path = CONFIG_DIR,
         requirements: Sequence[str] | None = None,
+        constraints: Path | None = CONSTRAINTS,
     ) -> None:
         self.package_dir = package_dir
         self.config_dir = config_dir
         self.requirements = tuple(requirements) if requirements is not None else runtime_requirements()
+        self.constraints = constraints
 
     def pip_command(self, target: Path) -> list[str]:
         return [
@@ -119,6 +125,7 @@ class LayerBundler:
             "--no-compile",
             "--target",
             str(target),
+            *(["--constraint", str(self.constraints)] if self.constraints else []),
             *self.requirements,
         ]
 
@@ -131,7 +138,8 @@ class LayerBundler:
         With this one, a synth reuses cdk.out's bundle until an input changes.
         """
         inputs = [(self.package_dir, _files(self.package_dir)), (self.config_dir, _files(self.config_dir, "*.yaml"))]
-        return _fingerprint(inputs, self.requirements)
+        locked = self.constraints.read_text(encoding="utf-8").splitlines() if self.constraints else []
+        return _fingerprint(inputs, [*self.requirements, *locked])
 
     def bundle(self, output_dir: Path) -> None:
         site = output_dir / "python"

@@ -19,6 +19,7 @@ import pytest
 from firebell.config import load_config
 from infra.cdk.layer import (
     BOTOCORE_SERVICES,
+    CONSTRAINTS,
     PACKAGE_DIR,
     PLATFORM,
     PYPROJECT,
@@ -177,3 +178,33 @@ def test_a_function_ships_its_modules_with_bytecode_checked_against_them(tmp_pat
     # And the asset's fingerprint follows the code
     (code / "app.py").write_text("def handler(event, context):\n    return 2\n")
     assert bundler.fingerprint() != original
+
+
+def test_the_layer_installs_at_the_locked_versions(tmp_path: Path) -> None:
+    # Given the bundler as synth makes it
+    bundler = LayerBundler()
+    command = bundler.pip_command(tmp_path)
+    # Then pip is held to constraints.txt (the runtime dependencies' own dependencies as make install takes them)
+    assert command[command.index("--constraint") + 1] == str(CONSTRAINTS)
+    # And the layer is rebuilt when the lock changes
+    lock = tmp_path / "constraints.txt"
+    lock.write_text("six==1.17.0\n")
+    locked = LayerBundler(constraints=lock).fingerprint()
+    lock.write_text("six==1.16.0\n")
+    assert LayerBundler(constraints=lock).fingerprint() != locked
+
+
+def test_the_lock_holds_every_pin_of_pyproject() -> None:
+    """constraints.txt is made from pyproject.toml by `make lock`: a pin changed in one and not the other would make
+    `make install` refuse to resolve, or the layer ship another version than the tests ran."""
+    locked = dict(
+        re.match(r"([A-Za-z0-9_.\[\]-]+)==(\S+)", line).groups()  # type: ignore[union-attr]
+        for line in CONSTRAINTS.read_text(encoding="utf-8").splitlines()
+        if line and not line.startswith((" ", "#"))
+    )
+    locked = {re.sub(r"[-_.]+", "-", name).lower(): version for name, version in locked.items()}
+    with PYPROJECT.open("rb") as file:
+        project = tomllib.load(file)["project"]
+    for pin in [*project["dependencies"], *project["optional-dependencies"]["dev"]]:
+        name, version = re.match(r"([A-Za-z0-9_.-]+)(?:\[[^\]]*\])?==(\S+)", pin).groups()  # type: ignore[union-attr]
+        assert locked.get(re.sub(r"[-_.]+", "-", name).lower()) == version, f"{pin}: run make lock"
