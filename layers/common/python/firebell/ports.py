@@ -3,6 +3,7 @@ tests replace them with in-memory fakes (tests/fakes.py)."""
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -69,18 +70,18 @@ class IncidentStore(Protocol):
 
     def list(self, filters: IncidentFilter, limit: int, cursor: str | None) -> Page: ...
 
-    def timeline(self, incident_id: str) -> list[TimelineEntry]: ...
+    def timeline(self, incident_id: str) -> builtins.list[TimelineEntry]: ...
 
     def last_fix(self, dedup_key: str) -> IncidentFacts | None:
         """The facts of the last closed incident of this alert (the closing change stores them), if any."""
 
-    def facts_between(self, start: datetime, end: datetime) -> list[IncidentFacts]:
+    def facts_between(self, start: datetime, end: datetime) -> builtins.list[IncidentFacts]:
         """Facts of the incidents opened in [start, end) that closed (the closing change stores them)."""
 
     def add_facts(self, facts: IncidentFacts) -> bool:
         """Store an incident's facts if it has none (a backfill: the closing change writes them); whether it did."""
 
-    def recent_facts(self, before: datetime, limit: int) -> list[IncidentFacts]:
+    def recent_facts(self, before: datetime, limit: int) -> builtins.list[IncidentFacts]:
         """Facts of the last `limit` closed incidents opened before `before` (this month and the last), newest first."""
 
     def dedup_state(self, dedup_key: str) -> DedupState | None: ...
@@ -115,7 +116,7 @@ class IncidentStore(Protocol):
         """Point the key at a new incident (the old one resolved long ago), seen `occurrences` times so far; False if
         someone else did first."""
 
-    def pending_effects(self, incident_id: str) -> list[Effect]: ...
+    def pending_effects(self, incident_id: str) -> builtins.list[Effect]: ...
 
     def claim_effect(
         self, effect: Effect, now: datetime, lease_until: datetime, ours_until: datetime | None = None
@@ -124,10 +125,10 @@ class IncidentStore(Protocol):
         for us until then: the lease is extended); False if another dispatcher has it or it is done."""
 
     def complete_effect(
-        self, effect: Effect, status: EffectStatus, result: str, entries: list[TimelineEntry] = ()
+        self, effect: Effect, status: EffectStatus, result: str, entries: Sequence[TimelineEntry] = ()
     ) -> None: ...
 
-    def complete_effects(self, done: list[tuple[Effect, str]]) -> None:
+    def complete_effects(self, done: builtins.list[tuple[Effect, str]]) -> None:
         """Several claimed effects done, with no timeline lines (each completed once, as above; not atomically: a
         done mark stands alone, and DynamoDB bills a transaction's items twice)."""
 
@@ -136,7 +137,7 @@ class IncidentStore(Protocol):
 
     def effect_status(self, incident_id: str, effect_id: str) -> EffectStatus | None: ...
 
-    def outbox(self, committed_before: datetime, limit: int = 100) -> list[Effect]:
+    def outbox(self, committed_before: datetime, limit: int = 100) -> builtins.list[Effect]:
         """Effects not done that committed before `committed_before`, oldest first (for the relay)."""
 
     # SMS digest windows (domain/sms_digest.py), one item per person and window
@@ -151,7 +152,7 @@ class IncidentStore(Protocol):
     def close_digest(self, person: str, window: int, effect: Effect | None, at: datetime) -> bool:
         """ONE transaction: mark the window's digest sent (no more holds) and commit its SMS effect; False if done before."""
 
-    def held_sms(self, person: str, window: int) -> list[dict[str, Any]]:
+    def held_sms(self, person: str, window: int) -> builtins.list[dict[str, Any]]:
         """What `hold_sms` kept for the window, in the order held."""
 
 

@@ -13,7 +13,7 @@ display names come from a RegionLookup passed as validation context (adapters/re
 
 import re
 from datetime import datetime
-from typing import Annotated, Literal, NamedTuple, Protocol
+from typing import Annotated, Any, Literal, NamedTuple, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, Json, PrivateAttr, ValidationInfo, model_validator
 
@@ -37,7 +37,7 @@ class AlarmTrigger(_Lenient):
     Namespace: str | None = None
     Dimensions: list[MetricDimension] = []
     # Metric-math alarms carry their metrics here instead of MetricName/Namespace.
-    Metrics: list[dict] | None = None
+    Metrics: list[dict[str, Any]] | None = None
 
 
 AlarmNameStr = Annotated[str, Field(min_length=1, max_length=255)]
@@ -137,10 +137,10 @@ class SnsAlarmEnvelope(_Lenient):
     Message: Json[CloudWatchAlarmNotification]
 
 
-def _math_namespace(metrics: list[dict] | None) -> str | None:
+def _math_namespace(metrics: list[dict[str, Any]] | None) -> str | None:
     for metric in metrics or []:
         namespace = metric.get("MetricStat", {}).get("Metric", {}).get("Namespace")
-        if namespace:
+        if isinstance(namespace, str) and namespace:
             return namespace
     return None
 

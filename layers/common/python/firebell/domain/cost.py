@@ -14,7 +14,7 @@ for each, so a design change that moves one shows as a drift there. Prices are u
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 from typing import Any
 
@@ -89,7 +89,7 @@ class Drivers:
 def drivers_of(entries: list[Any], source: str) -> Drivers:
     """Entries are the incident's timeline lines (TimelineEntry); `source` is how it was opened."""
     changes: dict[int, list[Any]] = {}
-    sent = Counter()
+    sent: Counter[str] = Counter()
     for e in entries:
         if e.version is not None:
             changes.setdefault(e.version, []).append(e)
@@ -109,7 +109,7 @@ def drivers_of(entries: list[Any], source: str) -> Drivers:
 
 
 def units_of(drivers: Drivers) -> dict[str, float]:
-    units: Counter[str] = Counter()
+    units: defaultdict[str, float] = defaultdict(float)
     for per, count in (
         (PER_CHANGE, drivers.changes),
         (PER_SIGNAL, drivers.signals),

@@ -90,7 +90,8 @@ class Target(_Strict):
 
     @property
     def ref(self) -> str:
-        return getattr(self, self.kind)
+        chosen: str = getattr(self, self.kind)
+        return chosen
 
 
 class PolicyLevel(_Strict):
@@ -362,8 +363,10 @@ class Directory(_Strict):
                             o.person for o in schedule.overrides
                         ]
                         flag(where, named, who, f"on call in turn on schedule {target.ref!r}")
-                    elif target.kind == "team_manager" and target.ref in teams and teams[target.ref].manager:
-                        flag(where, named, [teams[target.ref].manager], f"manager of team {target.ref!r}")
+                    elif (
+                        target.kind == "team_manager" and target.ref in teams and (manager := teams[target.ref].manager)
+                    ):
+                        flag(where, named, [manager], f"manager of team {target.ref!r}")
         for ti, team in enumerate(self.teams):
             flag(
                 f"teams[{ti}].incident_managers",

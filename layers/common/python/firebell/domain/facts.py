@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict
 
 from .cost import drivers_of, estimate
 from .enums import TimelineKind
-from .models import Incident, TimelineEntry
+from .models import Incident, SlaTimer, TimelineEntry
 
 # Why a notification went out, for the ones that page, i.e. reach people urgently (usecases: escalation, lifecycle,
 # sla_clocks, duties): the rest (SLA at risk, resolution notices, stakeholder updates, review reminders) reach
@@ -170,7 +170,7 @@ def _first(entries: list[TimelineEntry], kind: TimelineKind) -> datetime | None:
     return next((e.at for e in entries if e.kind is kind), None)
 
 
-def _breached(timer) -> bool | None:
+def _breached(timer: SlaTimer) -> bool | None:
     """Breached: its breach moment came, or it was met late (a paused clock's due time moved with the pause).
     None while neither happened (still running)."""
     if timer.breached_at is not None:

@@ -14,7 +14,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeGuard
 
 from pydantic import (
     AfterValidator,
@@ -329,7 +329,7 @@ def alertmanager_dedup_key(service: str, fingerprint: str) -> str:
     return _namespaced("alertmanager", service, fingerprint)
 
 
-def _is_set(moment: datetime | None) -> bool:
+def _is_set(moment: datetime | None) -> TypeGuard[datetime]:
     return moment is not None and moment.year > 1  # Alertmanager sends 0001-01-01T00:00:00Z for "not yet"
 
 

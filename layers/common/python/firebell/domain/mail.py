@@ -112,9 +112,7 @@ def parse(raw: bytes) -> InboundMail:
         attachments=attachments,
         headers=headers,
         content_type=message.get_content_type(),
-        report_type=(message.get_param("report-type") or None)
-        if message.get_content_type() == "multipart/report"
-        else None,
+        report_type=_report_type(message),
         size=len(raw),
     )
 
@@ -185,9 +183,18 @@ def _body_part(message: Message) -> Message | None:
     return message if message.get_content_maintype() == "text" and not message.get_filename() else None
 
 
+def _report_type(message: Message) -> str | None:
+    """A multipart/report's report-type parameter (RFC 6522: delivery-status for a bounce)."""
+    if message.get_content_type() != "multipart/report":
+        return None
+    value = message.get_param("report-type")
+    return value if isinstance(value, str) and value else None
+
+
 def _decoded(part: Message) -> str:
     try:
-        content = part.get_content()
+        # Parsed with policy=default, every part is an EmailMessage, which decodes its own content.
+        content = part.get_content() if isinstance(part, EmailMessage) else None
         if isinstance(content, str):
             return content
     except Exception:  # an unknown charset, a broken transfer encoding

@@ -284,11 +284,15 @@ def _alerts(items: list[IncidentFacts]) -> list[AlertRow]:
 def _recurring(items: list[IncidentFacts], threshold: int) -> list[Recurring]:
     found = []
     in_order = sorted(items, key=lambda f: f.opened_at)
-    for kind, key in (("alert", lambda f: f.alert), ("service", lambda f: f.service)):
+    keys: tuple[tuple[str, Callable[[IncidentFacts], str | None]], ...] = (
+        ("alert", lambda f: f.alert),
+        ("service", lambda f: f.service),
+    )
+    for kind, key in keys:
         groups: dict[str, list[IncidentFacts]] = defaultdict(list)
         for f in in_order:
-            if key(f):
-                groups[key(f)].append(f)
+            if value := key(f):
+                groups[value].append(f)
         for name, group in sorted(groups.items()):
             # The most incidents in a 30-day window starting at one of them (two pointers: linear in the group).
             best, end = (0, 0), 0

@@ -138,7 +138,7 @@ def fixes_like(
             title=s.facts.title[:120],
             resolved_at=s.facts.resolved_at,
             resolved_by=s.facts.resolved_by,
-            resolution_notes=s.facts.resolution_notes[:300],
+            resolution_notes=(s.facts.resolution_notes or "")[:300],
         )
         for s in rank(text, alert, service, resolved, PAGE_LIMIT)
         if s.score >= PAGE_THRESHOLD

@@ -65,7 +65,7 @@ class Subscriber(BaseModel):
 
     @field_validator("events", "teams", "services")
     @classmethod
-    def _listed_once(cls, values: list) -> list:
+    def _listed_once(cls, values: list[str]) -> list[str]:
         if len(set(values)) != len(values):
             raise ValueError("lists an entry twice")
         return values

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -76,6 +77,7 @@ def _flaw(document: Any, limit: int) -> tuple[tuple[str | int, ...], str, type[I
     stack: list[tuple[Any, tuple[str | int, ...]]] = [(document, ())]
     while stack:
         value, path = stack.pop()
+        children: Iterable[tuple[str | int, Any]]
         if isinstance(value, str):
             problem = text_problem(value)
             if problem:
@@ -172,7 +174,7 @@ _TYPE_NAMES = {
 }
 
 
-def _problem(error: dict[str, Any], blank: str) -> str:
+def _problem(error: Mapping[str, Any], blank: str) -> str:
     kind, ctx = error["type"], error.get("ctx") or {}
     if kind == "missing":
         return blank
