@@ -34,7 +34,7 @@ class FirebellError(Exception):
     same invocation (firebell/batch.py), rather than only when the queue hands the message out again."""
 
     transient: ClassVar[bool] = False
-    retry_in_place: ClassVar[bool] = True
+    retry_in_place: bool = True  # (an instance may say otherwise: usecases/chat.py's ChatUndelivered)
 
 
 class PermanentError(FirebellError):

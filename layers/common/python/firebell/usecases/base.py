@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import logging
 import re
 from collections.abc import Callable
@@ -91,7 +92,7 @@ class Incidents:
     def list(self, filters: IncidentFilter, limit: int, cursor: str | None) -> Page:
         return self.store.list(filters, limit, cursor)
 
-    def timeline(self, incident_id_or_reference: str) -> list[TimelineEntry]:
+    def timeline(self, incident_id_or_reference: str) -> builtins.list[TimelineEntry]:
         return self.store.timeline(self.get(incident_id_or_reference).incident_id)
 
     # --- commands ---------------------------------------------------------------------------------
@@ -137,8 +138,10 @@ class Incidents:
             return None
         return current if current is not None and current.last_change == change.change_id else None
 
-    def _dispatch(self, change: Change, committed: Incident) -> list[Delivery]:
+    def _dispatch(self, change: Change, committed: Incident) -> builtins.list[Delivery]:
         try:
+            if change.claimed_until is None:
+                raise RuntimeError(f"change {change.change_id} was dispatched before it was committed")
             return self._dispatcher.dispatch(
                 change.effects(committed.version), Committed(committed, self._clock(), change.claimed_until)
             )
@@ -146,7 +149,7 @@ class Incidents:
             # Committed: what is left stays in the outbox, and the relay carries it out.
             return []
 
-    def dispatch_pending(self, incident_id: str) -> list[Delivery]:
+    def dispatch_pending(self, incident_id: str) -> builtins.list[Delivery]:
         try:
             return self._dispatcher.dispatch_pending(incident_id)
         except EffectsPending:

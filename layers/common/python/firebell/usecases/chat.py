@@ -15,6 +15,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any, Protocol
 
 from ..concurrency import run_at_once
@@ -107,7 +108,7 @@ class ChatDeliveries:
             return done
         incident = self._current(event.incident_id)
         wanting = [c for c in channels if c.wants(event.type, incident.team, incident.service)]
-        answers = run_at_once([lambda c=c: self._show(c, incident, event) for c in wanting])
+        answers = run_at_once([partial(self._show, c, incident, event) for c in wanting])
         for channel, answer in zip(wanting, answers, strict=True):
             if isinstance(answer, Exception):
                 done.failed[channel.id] = answer
@@ -117,7 +118,11 @@ class ChatDeliveries:
             reason = "; ".join(f"chat {c}: {error}" for c, error in done.failed.items())
             if all(isinstance(e, PermanentError) for e in done.failed.values()):
                 raise ChatRefused(f"{event.type.value} {event.reference}: {reason}")
-            waits = [e.retry_after_seconds for e in done.failed.values() if getattr(e, "retry_after_seconds", None)]
+            waits = [
+                e.retry_after_seconds
+                for e in done.failed.values()
+                if isinstance(e, ChatUndelivered) and e.retry_after_seconds
+            ]
             raise ChatUndelivered(
                 f"{event.type.value} {event.reference}: {reason}",
                 max(waits) if waits else None,

@@ -4,6 +4,7 @@ and post-incident reviews, with the reminders that chase them."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from .. import workflows as machines
 from ..domain import sla
@@ -93,9 +94,16 @@ def next_update_due(incident: Incident, time_scale: float) -> datetime | None:
     return updates.started_at + sla.scaled(updates.every_minutes * (updates.rounds + 1), time_scale)
 
 
+def updates_of(c: Change) -> StakeholderUpdates:
+    """The incident's stakeholder updates: the steps that read them run only once classification asked for them."""
+    if c.incident.updates is None:
+        raise ValueError(f"incident {c.incident_id} has no stakeholder updates")
+    return c.incident.updates
+
+
 def update_round(c: Change, ctx: Context, config: FirebellConfig) -> None:
     """A round of stakeholder updates came: overdue unless someone posted one within the last interval."""
-    updates = c.incident.updates
+    updates = updates_of(c)
     rounds = updates.rounds + 1
     c.set_part("updates", rounds=rounds)
     _overdue_unless_posted(c, ctx, config)
@@ -109,10 +117,10 @@ def update_round(c: Change, ctx: Context, config: FirebellConfig) -> None:
         )
 
 
-def _overdue_unless_posted(c: Change, ctx: Context, config: FirebellConfig, **updates_fields) -> None:
+def _overdue_unless_posted(c: Change, ctx: Context, config: FirebellConfig, **updates_fields: Any) -> None:
     """No update in the last interval: remind the incident manager; overdue again, escalate to the team manager.
     (An update in time: posting it set overdue_rounds back to 0.)"""
-    updates = c.incident.updates
+    updates = updates_of(c)
     if updates.last_update_at and updates.last_update_at >= c.now - sla.scaled(updates.every_minutes, ctx.time_scale):
         return
     overdue = updates.overdue_rounds + 1
@@ -265,7 +273,10 @@ _LEAD = timedelta(days=1)
 
 
 def replace_action(c: Change, item: ActionItem) -> None:
-    c.set_part("review", actions=[item if a.number == item.number else a for a in c.incident.review.actions])
+    review = c.incident.review
+    if review is None:
+        raise InvalidTransition(c.incident.reference, c.incident.status, "update an action", "it has no review")
+    c.set_part("review", actions=[item if a.number == item.number else a for a in review.actions])
 
 
 def lead(ctx: Context) -> timedelta:
@@ -305,7 +316,7 @@ def remind_action(c: Change, ctx: Context, config: FirebellConfig, due: Reminder
     )
 
 
-def _end_at_last_round(c: Change, due: ReminderDue, kind: TimelineKind, line: str, details: dict) -> None:
+def _end_at_last_round(c: Change, due: ReminderDue, kind: TimelineKind, line: str, details: dict[str, Any]) -> None:
     """The run's last round: it ends here, and the timeline says why nobody will be reminded again."""
     if due.max_rounds is None or due.round < due.max_rounds:
         return

@@ -114,6 +114,7 @@ def _paged_at_start(incident: Incident, request: PageRequest) -> bool:
     """The run's first page request, for a level 1 paged when the run started."""
     return (
         incident.escalation.paged_at_start
+        and request.level is not None
         and request.level.level == 1
         and request.round == 1
         and not request.retrigger

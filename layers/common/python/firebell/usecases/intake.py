@@ -8,8 +8,9 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
+from functools import partial
 from typing import Any
 
 from ulid import ULID
@@ -177,7 +178,11 @@ class AlertIntake:
         try:
             return self._incidents.open(change).incident, False
         except IdempotencyKeyTaken:
-            return self._bound(idempotency_key, print_), True
+            # (only a change that claimed a key meets its claim taken: by a request like it that committed first)
+            bound = self._bound(idempotency_key, print_) if idempotency_key else None
+            if bound is None:
+                raise
+            return bound, True
 
     def _bound(self, key: str, print_: str) -> Incident | None:
         found = self._store.idempotent_incident(key)
@@ -234,7 +239,7 @@ class AlertIntake:
         if state.claimed:
             return self._open_from_signal(state.incident_id, signal)
         if state.resolved_at is not None and not state.replayed:
-            return self._returned(signal, state, candidate, now, message_ids, redelivered)
+            return self._returned(signal, state, state.resolved_at, candidate, now, message_ids, redelivered)
         if not state.created:
             # Another delivery claimed the key and is writing the incident. If it crashed (it is long ago, or
             # this is a redelivery), finish its job; the conditional create makes a race harmless.
@@ -251,7 +256,7 @@ class AlertIntake:
             self._resolution.returned(state.incident_id, by=signal.actor, summary=signal.summary, silence=silence)
         return AlarmOutcome.DEDUPLICATED, state.incident_id
 
-    def _log_repeat(self, signal: Signal, state: DedupState, now) -> None:
+    def _log_repeat(self, signal: Signal, state: DedupState, now: datetime) -> None:
         """At most one timeline entry per few minutes in a storm; the count itself is always exact."""
         every = timedelta(minutes=self._ctx.config().rules.process.occurrence_log_minutes)
         if state.last_logged_at is not None and now - state.last_logged_at < every:
@@ -270,8 +275,9 @@ class AlertIntake:
         self,
         signal: Signal,
         state: DedupState,
+        resolved_at: datetime,
         candidate: str,
-        now,
+        now: datetime,
         message_ids: Sequence[str | None],
         redelivered: bool,
     ) -> tuple[AlarmOutcome, str | None]:
@@ -279,7 +285,7 @@ class AlertIntake:
         incident is resolved, i.e. its confirmation window is open, that incident reopens; once the window has
         closed it, a new incident opens."""
         try:
-            after = (now - state.resolved_at).total_seconds()
+            after = (now - resolved_at).total_seconds()
             self._resolution.reopen(
                 state.incident_id,
                 by=signal.actor,
@@ -319,14 +325,16 @@ class AlertIntake:
             try:
                 if group.dedup_key in failed:
                     raise HeldBack(group.dedup_key)
-                results: list[Handled] = tried(
-                    lambda attempt, group=group: self.handle_group(group, group.redelivered or attempt > 0)
-                )
+                results = tried(partial(self._attempt_group, group))
             except Exception as error:
                 failed.add(group.dedup_key)
                 results = [error] * len(group.arrivals)
             handled.update(zip(group.positions, results, strict=True))
         return [handled[position] for position in range(len(arrivals))]
+
+    def _attempt_group(self, group: SignalGroup, attempt: int) -> list[Handled]:
+        """handle_group as `tried` runs it: an attempt after the first is a redelivery of the group's work."""
+        return list(self.handle_group(group, group.redelivered or attempt > 0))
 
     def handle_group(self, group: SignalGroup, redelivered: bool) -> list[tuple[AlarmOutcome, str | None]]:
         """One group of a batch (domain/signal_groups.py): an alert's copies counted in one write, the first one
@@ -365,7 +373,7 @@ class AlertIntake:
                 incident_id,
             )  # a redelivery of the claimer, or a concurrent takeover, opened it
 
-    def _new(self, incident_id: str, opened_by: str | None = None, **fields) -> Change:
+    def _new(self, incident_id: str, opened_by: str | None = None, **fields: Any) -> Change:
         """A new incident with its reference, its "opened" line (by `opened_by`, else its reporter), its
         classification and first page, and its announcement, as one change."""
         now = self._ctx.clock()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from .. import workflows as machines
 from ..domain import ack_links
 from ..domain import sla as sla_rules
@@ -17,7 +19,7 @@ from .escalation import start_escalation
 from .reaching import reach
 
 
-def transition(c: Change, action: Action, **fields) -> None:
+def transition(c: Change, action: Action, **fields: Any) -> None:
     c.set(status=next_status(c.incident.reference, c.incident.status, action), **fields)
 
 
@@ -60,6 +62,8 @@ class Lifecycle:
         return self._incidents.change(incident_id_or_reference, lambda c: acknowledge(c, by, self._ctx))
 
     def acknowledge_by_link(self, token: str) -> Outcome:
+        if self._ctx.ack_secret is None:
+            raise InvalidAckLink("acknowledgement links are not set up here (no signing secret)")
         claim = ack_links.verify(token, self._ctx.ack_secret(), self._ctx.clock())
 
         def decide(c: Change) -> None:

@@ -22,7 +22,7 @@ from ..outbox import Change, EffectKind, Needs
 from ..ports import IncidentFilter
 from . import sla_clocks
 from .base import SYSTEM, Context, Incidents, Outcome
-from .duties import next_update_due, start_review_reminder
+from .duties import next_update_due, start_review_reminder, updates_of
 from .escalation import start_escalation
 
 _PAGE = 100
@@ -52,7 +52,7 @@ def _one_missed_update_round(c: Change, ctx: Context) -> None:
     due = next_update_due(c.incident, ctx.time_scale)
     if due is None or due >= c.now:
         return
-    updates = c.incident.updates
+    updates = updates_of(c)
     c.set_part("updates", started_at=c.now - sla.scaled(updates.every_minutes * (updates.rounds + 1), ctx.time_scale))
 
 

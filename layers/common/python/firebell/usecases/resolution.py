@@ -43,7 +43,7 @@ class Resolution:
         # A person resolving may race the alert firing again; an automatic resolve is that alert itself.
         before = store.dedup_state(incident.dedup_key) if incident.dedup_key and not automatic else None
         outcome = self._incidents.change(incident.incident_id, lambda c: self._resolve(c, by, notes, automatic, config))
-        if before is not None:
+        if before is not None and incident.dedup_key:
             after = store.dedup_state(incident.dedup_key)
             if after and after.incident_id == incident.incident_id and after.occurrences > before.occurrences:
                 # The alert fired while we were resolving: it counted as a repeat of an open incident.
@@ -140,10 +140,9 @@ class Resolution:
             if c.incident.updates:
                 # Updates are due again from now, as SLA moments (a reminder run of old was stopped with the resolution).
                 c.set_part("updates", started_at=c.now, rounds=0, overdue_rounds=0, execution_arn=None, task_token=None)
-            if before.sla:
+            if before.sla and (clock := c.incident.sla):
                 # The resolution clock carries on from where resolving stopped it.
                 stopped_at = before.resolved_at or c.now
-                clock = c.incident.sla
                 c.set(
                     sla=clock.model_copy(
                         update={

@@ -10,7 +10,7 @@ from datetime import timedelta
 from .. import workflows as machines
 from ..domain.enums import TimelineKind
 from ..domain.errors import FieldProblem, InvalidRequest, InvalidTransition, UnknownPerson
-from ..domain.models import ActionItem
+from ..domain.models import ActionItem, Review
 from ..domain.requests import ActionItemCreate, ReviewDraft
 from ..outbox import Change, EffectKind, Needs
 from .base import Context, Incidents, Outcome
@@ -20,7 +20,7 @@ from .reaching import reach
 MAX_DUE = timedelta(days=365)
 
 
-def _review(c: Change, what: str):
+def _review(c: Change, what: str) -> Review:
     review = c.incident.review
     if review is None:
         raise InvalidTransition(c.incident.reference, c.incident.status, what, "it has no post-incident review")

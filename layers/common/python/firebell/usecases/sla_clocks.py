@@ -4,13 +4,16 @@ rounds as well (duties.update_round): one run an incident, waiting for whichever
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Any
+
 from .. import workflows as machines
 from ..domain import sla
 from ..domain.directory import FirebellConfig
 from ..domain.enums import TimelineKind
 from ..domain.escalation import people_for, plan_targets
 from ..domain.lifecycle import is_open
-from ..domain.models import Incident, SlaWakeUp
+from ..domain.models import Incident, SlaClock, SlaWakeUp
 from ..outbox import Change, EffectKind, Needs
 from .base import SYSTEM, Context, Incidents, Outcome
 from .duties import next_update_due, update_round
@@ -25,16 +28,23 @@ def _run_name(incident_id: str, generation: int, clock: str, moment: str, update
     return f"{incident_id}-sla-{generation}-{clock}-{moment.replace('_', '-')}"
 
 
+def _clock(c: Change) -> SlaClock:
+    """The incident's SLA clock: the steps that read it run only once classification armed one."""
+    if c.incident.sla is None:
+        raise ValueError(f"incident {c.incident_id} has no SLA clock")
+    return c.incident.sla
+
+
 def _legacy(c: Change, ctx: Context) -> bool:
     """A run of the machine before issue 10, which waited for every moment itself (it still does)."""
-    clock = c.incident.sla
+    clock = _clock(c)
     return clock.execution_arn == ctx.execution_arn(machines.SLA, f"{c.incident_id}-sla-{clock.generation}")
 
 
 def arm(c: Change, ctx: Context, why: str = "re-armed", ended: bool = False) -> None:
     """Have one run wait for the incident's next moment (SLA target or stakeholder update round), or none: the
     current run stays if it waits for that moment already, else it is stopped (`ended`: it has just woken)."""
-    clock = c.incident.sla
+    clock = _clock(c)
     current = None if ended else clock.execution_arn
     update_due = next_update_due(c.incident, ctx.time_scale)
     found = sla.next_moment(clock, update_due)
@@ -76,7 +86,7 @@ def pause(c: Change, ctx: Context) -> None:
         arm(c, ctx, why="SLA paused")
     else:
         c.stop(clock.execution_arn, "SLA paused")
-        c.set(sla=c.incident.sla.model_copy(update={"execution_arn": None}))
+        c.set(sla=_clock(c).model_copy(update={"execution_arn": None}))
 
 
 def resume(c: Change, ctx: Context) -> None:
@@ -88,7 +98,7 @@ def resume(c: Change, ctx: Context) -> None:
     arm(c, ctx)
 
 
-def owners(incident: Incident, config: FirebellConfig, now) -> list[str]:
+def owners(incident: Incident, config: FirebellConfig, now: datetime) -> list[str]:
     """Who owns the incident now: its assignee, whoever acknowledged it, else the first level's people."""
     if incident.assignee:
         return [incident.assignee]
@@ -171,6 +181,6 @@ class SlaClocks:
         reach(c, self._ctx, config, managers, urgent=True, why=f"{wake.clock} SLA breached")
 
     @staticmethod
-    def _mark(c: Change, which: str, **fields) -> None:
-        clock = c.incident.sla
+    def _mark(c: Change, which: str, **fields: Any) -> None:
+        clock = _clock(c)
         c.set(sla=clock.model_copy(update={which: getattr(clock, which).model_copy(update=fields)}))

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
+from functools import partial
 
 from ..concurrency import run_at_once
 from ..domain import webhooks
@@ -74,7 +75,7 @@ class WebhookDeliveries:
             else:
                 missing.append((subscription, message_id))
         # At once: one slow endpoint (up to its timeout) delays no other subscription's delivery.
-        answers = run_at_once([lambda s=s, m=m: self._post(s, m, payload) for s, m in missing])
+        answers = run_at_once([partial(self._post, s, m, payload) for s, m in missing])
         gone = False
         for (subscription, _), status in zip(missing, answers, strict=True):
             if isinstance(status, UnsafeDestination):
