@@ -25,6 +25,7 @@ ReportBatchItemFailures response, as powertools gave it (`raise_on_entire_batch_
 
 import time
 from collections.abc import Callable, Mapping
+from functools import partial
 from typing import Any, Protocol, TypedDict, TypeVar
 
 from aws_lambda_powertools import Logger
@@ -73,11 +74,13 @@ class QueueRecord:
 
     @property
     def body(self) -> str:
-        return self.raw_event["body"]
+        body: str = self.raw_event["body"]
+        return body
 
     @property
     def message_id(self) -> str:
-        return self.raw_event["messageId"]
+        message_id: str = self.raw_event["messageId"]
+        return message_id
 
     @property
     def event_source_arn(self) -> str | None:
@@ -177,7 +180,7 @@ def _tried_again(record: QueueRecord, attempt: int) -> QueueRecord:
 
 
 def process_queue_batch(
-    event: dict,
+    event: dict[str, Any],
     context: LambdaContext,
     handle_record: Callable[[QueueRecord], object],
     dead_letters: DeadLetterQueues,
@@ -196,7 +199,10 @@ def process_queue_batch(
 
 
 def process_queue_records_at_once(
-    event: dict, context: LambdaContext, handle_record: Callable[[QueueRecord], object], dead_letters: DeadLetterQueues
+    event: dict[str, Any],
+    context: LambdaContext,
+    handle_record: Callable[[QueueRecord], object],
+    dead_letters: DeadLetterQueues,
 ) -> PartialBatchResponse:
     """process_queue_batch, each record at once as a batch of its own: one slow receiver (up to its timeout) holds up
     no other record, and the invocation lasts about as long as its slowest record (webhooks, chat)."""
@@ -204,7 +210,7 @@ def process_queue_records_at_once(
 
     answers = run_at_once(
         [
-            lambda record=record: process_queue_batch({"Records": [record]}, context, handle_record, dead_letters)
+            partial(process_queue_batch, {"Records": [record]}, context, handle_record, dead_letters)
             for record in event.get("Records") or []
         ]
     )
@@ -220,7 +226,7 @@ BatchHandler = Callable[[list[QueueRecord], Callable[[Callable[[int], Any]], Any
 
 
 def process_queue_batch_at_once(
-    event: dict, context: LambdaContext, handle_batch: BatchHandler, dead_letters: DeadLetterQueues
+    event: dict[str, Any], context: LambdaContext, handle_batch: BatchHandler, dead_letters: DeadLetterQueues
 ) -> PartialBatchResponse:
     """For a handler that takes its batch whole (intake counts an alert's copies in one write):
     `handle_batch(records, tried)` does the work, running each unit of it through `tried` (the tries in place),

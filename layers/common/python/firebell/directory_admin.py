@@ -362,12 +362,13 @@ class DirectoryAdmin:
         problems = []
         for p in error.problems:
             if p.field == own or p.field.startswith((own + ".", own + "[")):
-                rest = p.field[len(own) :]
+                inside = p.field[len(own) :]
+                rest: str | None = inside
                 if appended:
                     # POST …/overrides sent one item: `overrides[3].person` is the body's `person`.
                     items = (merged.entry(kind, entry_id) or {}).get(appended, [])
                     last = f".{appended}[{len(items) - 1}]"
-                    rest = rest[len(last) :] if rest.startswith(last) else None
+                    rest = inside[len(last) :] if inside.startswith(last) else None
                 if rest is not None:
                     problems.append(FieldProblem("body" + rest, p.problem))
                     continue

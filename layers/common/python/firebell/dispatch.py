@@ -17,8 +17,10 @@ another), so their round trips overlap (issue 10); each lane stops at its own fi
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from . import workflows as machines
 from .concurrency import run_at_once
@@ -119,7 +121,9 @@ class Dispatcher:
                 raise EffectsPending(effect.incident_id, str(error)) from error
             if delivery:
                 deliveries.append(delivery)
-        failure = self._run_lanes(lanes, committed, done_together, deliveries) if lanes else None
+        failure = None
+        if lanes and committed is not None and done_together is not None:  # (lanes are only a committed change's)
+            failure = self._run_lanes(lanes, committed, done_together, deliveries)
         self._mark_done(done_together)
         if failure is not None:
             raise EffectsPending(failure[0].incident_id, str(failure[1])) from failure[1]
@@ -135,7 +139,7 @@ class Dispatcher:
         """Each lane in order on a thread of its own (firebell/concurrency.py); a lane's first failure hands back the
         rest of that lane. The first failure, if any (by lane)."""
 
-        def lane_of(lane: list[Effect]):
+        def lane_of(lane: list[Effect]) -> Callable[[], tuple[list[tuple[Effect, str]], list[Delivery]]]:
             def run() -> tuple[list[tuple[Effect, str]], list[Delivery]]:
                 done: list[tuple[Effect, str]] = []
                 delivered: list[Delivery] = []
@@ -352,7 +356,8 @@ class Dispatcher:
         is just before sending), and a line on each held incident's timeline."""
         p = effect.payload
         digest = p["digest"]
-        held, moot = [], []
+        held: list[tuple[dict[str, Any], str]] = []
+        moot: list[tuple[dict[str, Any], str]] = []
         for item in self._store.held_sms(p["person"], digest["window"]):
             incident = self._store.get(item["incident_id"]) if item.get("guard") else None
             wanted = not item.get("guard") or Guard.model_validate(item["guard"]).holds(incident)
@@ -374,11 +379,11 @@ class Dispatcher:
             )
             for item, status in moot
         ]
-        held = [item for item, _ in held]
-        if not held:
+        still_wanted = [item for item, _ in held]
+        if not still_wanted:
             return "nothing held is still wanted", None, entries
         message_id = self._messenger.send_sms(
-            p["to"], sms_digest.digest_text(digest["digest_id"], held, digest["after"], digest["per_minutes"])
+            p["to"], sms_digest.digest_text(digest["digest_id"], still_wanted, digest["after"], digest["per_minutes"])
         )
         entries += [
             TimelineEntry(
@@ -387,7 +392,7 @@ class Dispatcher:
                 kind=TimelineKind.NOTIFICATION_SENT,
                 actor=SYSTEM,
                 message=f"sms to {p['person']} <{p['to']}> sent in digest {digest['digest_id']} at {at:%H:%M:%S} UTC, "
-                f"one SMS for {len(held)} held page(s) ({item['why']})",
+                f"one SMS for {len(still_wanted)} held page(s) ({item['why']})",
                 details={
                     "channel": "sms",
                     "to": p["to"],
@@ -398,7 +403,7 @@ class Dispatcher:
                     "effect": item["effect_id"],
                 },
             )
-            for item in held
+            for item in still_wanted
         ]
         return message_id, Delivery("sms", p["to"], p["person"], message_id), entries
 
@@ -441,7 +446,7 @@ class Dispatcher:
                 return message_id, Delivery("slack", p["to"], p["person"], message_id)
         raise AssertionError(f"unknown effect kind {effect.kind}")
 
-    def _entry(self, effect: Effect, kind: TimelineKind, message: str, details: dict) -> TimelineEntry:
+    def _entry(self, effect: Effect, kind: TimelineKind, message: str, details: dict[str, Any]) -> TimelineEntry:
         return TimelineEntry(
             incident_id=effect.incident_id, at=self._clock(), kind=kind, actor=SYSTEM, message=message, details=details
         )

@@ -152,7 +152,7 @@ class Change:
 
     # timeline ---------------------------------------------------------------------------------------
 
-    def log(self, kind: TimelineKind, actor: str, message: str, details: dict | None = None) -> TimelineEntry:
+    def log(self, kind: TimelineKind, actor: str, message: str, details: dict[str, Any] | None = None) -> TimelineEntry:
         entry = TimelineEntry(
             incident_id=self.incident_id,
             at=self.now,
@@ -198,7 +198,14 @@ class Change:
         )
 
     def sms(
-        self, *, to: str, person: str, text: str, why: str, guard: Guard | None = None, limit: dict | None = None
+        self,
+        *,
+        to: str,
+        person: str,
+        text: str,
+        why: str,
+        guard: Guard | None = None,
+        limit: dict[str, Any] | None = None,
     ) -> None:
         """`limit`: the person's SMS digest rule (domain/sms_digest.py): past it, the SMS is held for the digest."""
         payload = {"to": to, "person": person, "text": text, "why": why} | ({"limit": limit} if limit else {})

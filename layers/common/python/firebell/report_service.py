@@ -67,7 +67,9 @@ class ReportService:
         them), worked out from each one and its timeline as its closing change would have, and stored where none is
         yet. Returns their references. Each month's stored facts are read once, so incidents that have theirs cost
         no timeline read; running it again adds nothing."""
-        added, known, months = [], set(), set()
+        added: list[str] = []
+        known: set[str] = set()
+        months: set[tuple[int, int]] = set()
         for incident in self._all(Status.CLOSED):
             month = (incident.opened_at.astimezone(UTC).year, incident.opened_at.astimezone(UTC).month)
             if month not in months:

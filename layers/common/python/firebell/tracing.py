@@ -9,12 +9,15 @@ subsegment opens (the handler's, in Lambda): never at import, never where nothin
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, cast
 
 from aws_lambda_powertools import Tracer
 
 from .concurrency import carry_into_threads
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.tracing.base import BaseProvider
 
 # The libraries whose calls are traced: every AWS call (botocore clients, and pynamodb through them).
 TRACED_LIBRARIES = ("botocore",)
@@ -59,7 +62,7 @@ class LazyXrayProvider:
         self.patch(self._modules)
 
 
-def _trace_entity_of(recorder: Any):
+def _trace_entity_of(recorder: Any) -> Callable[[], tuple[Callable[[], None], Callable[[], None]]]:
     """The recorder's context is per thread: a thread firebell.concurrency starts records its calls under the
     (sub)segment current in the thread that started it, as the X-Ray SDK documents for threads."""
 
@@ -72,4 +75,5 @@ def _trace_entity_of(recorder: Any):
 
 def lazy_tracer() -> Tracer:
     """A function's Tracer: tracing as configured (on in Lambda, POWERTOOLS_TRACE_DISABLED elsewhere), X-Ray lazily."""
-    return Tracer(provider=LazyXrayProvider(), auto_patch=False)
+    # (duck-typed: powertools' provider interface, without importing the X-Ray SDK until a trace needs it)
+    return Tracer(provider=cast("BaseProvider", LazyXrayProvider()), auto_patch=False)

@@ -81,9 +81,9 @@ class StepFunctionsWorkflows:
         sfn = client("stepfunctions", self._region)
         # Execution names are unique per machine: a redelivered message cannot start a second one.
         try:
-            return sfn.start_execution(stateMachineArn=self._arns[machine], name=name, input=json.dumps(payload))[
-                "executionArn"
-            ]
+            started = sfn.start_execution(stateMachineArn=self._arns[machine], name=name, input=json.dumps(payload))
+            execution_arn: str = started["executionArn"]
+            return execution_arn
         except ClientError as error:
             if error.response["Error"]["Code"] != "ExecutionAlreadyExists":
                 raise
@@ -141,7 +141,8 @@ class AwsMessenger:
     def send_chat(self, user: str, text: str) -> str:
         if self._slack is None:
             raise RuntimeError("this function sends no Slack messages (no bot token is configured)")
-        return self._slack().post(user, {"text": text, "unfurl_links": False})
+        message_id: str = self._slack().post(user, {"text": text, "unfurl_links": False})
+        return message_id
 
     def send_email(self, sender: str, to: str, subject: str, body: str) -> str:
         response = client("ses", self._region).send_email(
@@ -149,7 +150,8 @@ class AwsMessenger:
             Destination={"ToAddresses": [to]},
             Message={"Subject": {"Data": subject}, "Body": {"Text": {"Data": body}}},
         )
-        return response["MessageId"]
+        message_id: str = response["MessageId"]
+        return message_id
 
     def send_sms(self, phone: str, text: str) -> str:
         response = client("sns", self._region).publish(
@@ -157,7 +159,8 @@ class AwsMessenger:
             Message=text,
             MessageAttributes={"AWS.SNS.SMS.SMSType": {"DataType": "String", "StringValue": "Transactional"}},
         )
-        return response["MessageId"]
+        message_id: str = response["MessageId"]
+        return message_id
 
 
 class S3MailBucket:
@@ -167,7 +170,8 @@ class S3MailBucket:
         self._region = region
 
     def read(self, bucket: str, key: str) -> bytes:
-        return client("s3", self._region).get_object(Bucket=bucket, Key=key)["Body"].read()
+        body: bytes = client("s3", self._region).get_object(Bucket=bucket, Key=key)["Body"].read()
+        return body
 
 
 class SqsRedriveDeadLetters:

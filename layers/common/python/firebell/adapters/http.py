@@ -31,7 +31,7 @@ def _check_destination(url: str, loopback_allowed: bool) -> None:
     except OSError:
         return  # (no such name: the post finds no answer, and is retried)
     for address in addresses:
-        ip = ipaddress.ip_address(address.split("%")[0])
+        ip = ipaddress.ip_address(str(address).split("%")[0])
         if ip.is_loopback and loopback_allowed:
             continue
         if not ip.is_global or ip.is_multicast:

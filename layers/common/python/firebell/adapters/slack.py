@@ -70,7 +70,8 @@ class SlackWebApi:
         client = _client(self._token(), self._base_url)
         try:
             # (the SDK's own method for each: it sends each call the way Slack takes it, JSON or form)
-            return getattr(client, method.replace(".", "_"))(**arguments).data
+            data: dict[str, Any] = getattr(client, method.replace(".", "_"))(**arguments).data
+            return data
         except SlackApiError as error:
             code = str(error.response.get("error") or error.response.status_code)
             if code in _TRANSIENT or error.response.status_code >= 500:

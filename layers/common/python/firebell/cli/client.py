@@ -66,7 +66,10 @@ def region_of(endpoint: str) -> str | None:
 
 class Api:
     def __init__(
-        self, profile: Profile, tokens: TokenStore, refresh: Callable[[Profile, dict], dict] | None = None
+        self,
+        profile: Profile,
+        tokens: TokenStore,
+        refresh: Callable[[Profile, dict[str, Any]], dict[str, Any]] | None = None,
     ) -> None:
         self.profile = profile
         self.tokens = tokens

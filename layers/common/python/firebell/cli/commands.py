@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TextIO
@@ -57,7 +58,7 @@ def _path(*parts: str) -> str:
     return "/" + "/".join(quote(p, safe="") for p in parts)
 
 
-def _incident_action(action: str, *body_fields: str):
+def _incident_action(action: str, *body_fields: str) -> Callable[[argparse.Namespace, Api, TextIO], None]:
     def run(args: argparse.Namespace, api: Api, out: TextIO) -> None:
         body = {name: getattr(args, name) for name in body_fields if getattr(args, name, None) is not None}
         answer = api.call("POST", _path("incidents", args.incident, action), body)
@@ -71,7 +72,7 @@ def _incident_action(action: str, *body_fields: str):
     return run
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[Any]) -> None:
     _register_session(sub)
     _register_incidents(sub)
     _register_oncall(sub)
@@ -82,7 +83,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 # --- signing in and profiles --------------------------------------------------------------------
 
 
-def _register_session(sub: argparse._SubParsersAction) -> None:
+def _register_session(sub: argparse._SubParsersAction[Any]) -> None:
     login = sub.add_parser("login", help="sign in: --as <person> locally, the hosted sign-in for a deployed console")
     login.add_argument("--as", dest="person", help="local runtime: the person of the config to act as")
     login.set_defaults(run=_login)
@@ -141,7 +142,7 @@ def _profile_set(args: argparse.Namespace, api: Api, out: TextIO) -> None:
 # --- incidents --------------------------------------------------------------------------------------
 
 
-def _register_incidents(sub: argparse._SubParsersAction) -> None:
+def _register_incidents(sub: argparse._SubParsersAction[Any]) -> None:
     incidents = sub.add_parser("incidents", help="list, show, timeline").add_subparsers(dest="action", required=True)
     listing = incidents.add_parser("list", help="newest first")
     listing.add_argument("--status")
@@ -246,7 +247,7 @@ def _report(args: argparse.Namespace, api: Api, out: TextIO) -> None:
 # --- on call ------------------------------------------------------------------------------------------
 
 
-def _register_oncall(sub: argparse._SubParsersAction) -> None:
+def _register_oncall(sub: argparse._SubParsersAction[Any]) -> None:
     oncall = sub.add_parser("oncall", help="who is on call, and your shifts").add_subparsers(
         dest="action", required=True
     )
@@ -336,7 +337,7 @@ SUMMARY = (
 )
 
 
-def _register_reports(sub: argparse._SubParsersAction) -> None:
+def _register_reports(sub: argparse._SubParsersAction[Any]) -> None:
     reports = sub.add_parser(
         "reports",
         help="MTTA/MTTR, SLA, escalations, noisy alerts, on-call load for a period (default: the last 30 days)",
@@ -480,7 +481,7 @@ def _time(flag: str, text: str | None) -> datetime | None:
 # --- config and the admin directory ------------------------------------------------------------------
 
 
-def _register_config_and_admin(sub: argparse._SubParsersAction) -> None:
+def _register_config_and_admin(sub: argparse._SubParsersAction[Any]) -> None:
     config = sub.add_parser("config", help="check a config folder before deploying it").add_subparsers(
         dest="action", required=True
     )

@@ -202,7 +202,8 @@ def _token_request(config: dict[str, Any], form: dict[str, str]) -> dict[str, An
         method="POST",
         headers={"Content-Type": "application/x-www-form-urlencoded"},
     )
-    return _send(request)
+    tokens: dict[str, Any] = _send(request)
+    return tokens
 
 
 def _saved_tokens(answer: dict[str, Any], config: dict[str, Any], profile: Profile) -> dict[str, Any]:
@@ -218,4 +219,5 @@ def _saved_tokens(answer: dict[str, Any], config: dict[str, Any], profile: Profi
 
 
 def whoami(api: Api) -> dict[str, Any]:
-    return api.call("GET", "/auth/me")
+    me: dict[str, Any] = api.call("GET", "/auth/me")
+    return me

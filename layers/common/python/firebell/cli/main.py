@@ -7,7 +7,7 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
-from typing import TextIO
+from typing import NoReturn, TextIO
 
 from . import commands
 from .client import Api, CliError
@@ -18,7 +18,7 @@ EXIT_USAGE = 2
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # argparse's own exit code is 2 too; say what to run for help
+    def error(self, message: str) -> NoReturn:  # argparse's own exit code is 2 too; say what to run for help
         self.print_usage(sys.stderr)
         self.exit(EXIT_USAGE, f"{self.prog}: {message} (see {self.prog} --help)\n")
 

@@ -66,7 +66,8 @@ def _profiles_file() -> dict[str, Any]:
     if not path.exists():
         return {}
     try:
-        return tomllib.loads(path.read_text(encoding="utf-8")).get("profiles", {})
+        profiles: dict[str, Any] = tomllib.loads(path.read_text(encoding="utf-8")).get("profiles", {})
+        return profiles
     except tomllib.TOMLDecodeError as error:
         raise ProfileError(f"{path}: {error}") from None
 
@@ -128,7 +129,8 @@ class TokenStore:
 
     def _all(self) -> dict[str, Any]:
         try:
-            return json.loads(self.path.read_text(encoding="utf-8"))
+            saved: dict[str, Any] = json.loads(self.path.read_text(encoding="utf-8"))
+            return saved
         except (FileNotFoundError, json.JSONDecodeError):
             return {}
 

@@ -13,6 +13,7 @@ different entries at once cannot together leave the directory invalid; the loser
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
 from pynamodb.attributes import BooleanAttribute, JSONAttribute, UnicodeAttribute, VersionAttribute
@@ -108,16 +109,26 @@ class DynamoDirectoryStore:
         if entry.version:
             record.version = entry.version
         head = self._head(expected_revision, entry.updated_at)
-        self._commit(lambda t: (t.save(record), t.save(head)))
+
+        def save_both(transaction: TransactWrite) -> None:
+            transaction.save(record)
+            transaction.save(head)
+
+        self._commit(save_both)
         return _from_record(record)
 
     def remove(self, entry: OverlayEntry, *, expected_revision: int) -> None:
         record = DirectoryRecord(_PK, _entry_sk(entry.kind, entry.id))
         record.version = entry.version
         head = self._head(expected_revision, None)
-        self._commit(lambda t: (t.delete(record), t.save(head)))
 
-    def _commit(self, write) -> None:
+        def delete_and_save_head(transaction: TransactWrite) -> None:
+            transaction.delete(record)
+            transaction.save(head)
+
+        self._commit(delete_and_save_head)
+
+    def _commit(self, write: Callable[[TransactWrite], None]) -> None:
         try:
             with TransactWrite(connection=DirectoryRecord._get_connection().connection) as transaction:
                 write(transaction)

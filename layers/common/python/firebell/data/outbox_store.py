@@ -3,7 +3,9 @@ dispatcher, completed with their timeline lines; the by-outbox index lists what 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
 from pynamodb.transactions import TransactWrite
@@ -56,7 +58,7 @@ class OutboxStore:
             raise
 
     def complete_effect(
-        self, effect: Effect, status: EffectStatus, result: str, entries: list[TimelineEntry] = ()
+        self, effect: Effect, status: EffectStatus, result: str, entries: Sequence[TimelineEntry] = ()
     ) -> None:
         """Mark it done (or skipped) together with the timeline lines that record it (e.g. the delivery); a second
         completion (a retry of one whose answer was lost) changes nothing and writes no line twice."""
@@ -138,7 +140,7 @@ class OutboxStore:
         return [(Effect.model_validate(document_of(r)), EffectStatus(r.status)) for r in records]
 
 
-def _completion(status: EffectStatus, result: str) -> list:
+def _completion(status: EffectStatus, result: str) -> list[Any]:
     return [
         EffectRecord.status.set(status.value),
         EffectRecord.result.set(result[:1024] or "-"),

@@ -43,7 +43,7 @@ EXPIRY_ATTRIBUTE = "expires"
 class Utf8JSONAttribute(JSONAttribute):
     """JSON stored as UTF-8 rather than \\u-escaped: long non-ASCII text stays far below the 400 KB item limit."""
 
-    def serialize(self, value):
+    def serialize(self, value: Any) -> str | None:
         return None if value is None else json.dumps(value, ensure_ascii=False)
 
 
@@ -57,10 +57,10 @@ class PackedJSONAttribute(BinaryAttribute):
         super().__init__(legacy_encoding=False, **kwargs)
         self.dictionary = dictionary
 
-    def serialize(self, value):
+    def serialize(self, value: Any) -> bytes | None:
         return None if value is None else packing.pack(value, self.dictionary)
 
-    def deserialize(self, value):
+    def deserialize(self, value: bytes) -> Any:
         return packing.unpack(value)
 
 
@@ -346,7 +346,8 @@ _PROCESS_SESSION = _ProcessSession()
 
 def bind_table(table_name: str, region: str, models: tuple[type[Model], ...] = ALL_RECORDS) -> None:
     """Point every model (or `models`) at the deployed table (idempotent; drops cached connections on change)."""
-    pynamodb_connections.get_session = lambda: _PROCESS_SESSION  # pynamodb looks the name up on every new session
+    # pynamodb looks the name up on every new session; its stubs type the module's function, not this replacement.
+    pynamodb_connections.get_session = lambda: _PROCESS_SESSION  # type: ignore[attr-defined,assignment,misc]
     for model in models:
         if model.Meta.table_name != table_name or model.Meta.region != region:
             model.Meta.table_name = table_name

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import builtins
 import hashlib
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
 from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
 from pynamodb.transactions import TransactWrite
@@ -40,6 +42,8 @@ from .records import (
     IncidentRecord,
     MessageRecord,
     OnceRecord,
+    RecencyIndex,
+    StatusIndex,
     TimelineRecord,
     bind_table,
     document_of,
@@ -78,6 +82,13 @@ def _when(text: str | None) -> datetime | None:
     return datetime.fromisoformat(text) if text else None
 
 
+def _seen(text: str | None) -> datetime:
+    """A moment every pointer has: record_signals writes first_seen and last_seen with the pointer itself."""
+    if not text:
+        raise ValueError("a dedup pointer without first_seen or last_seen (not written by record_signals)")
+    return datetime.fromisoformat(text)
+
+
 def _dedup_state(
     record: DedupRecord,
     candidate_id: str | None,
@@ -89,8 +100,8 @@ def _dedup_state(
     return DedupState(
         incident_id=record.incident_id,
         occurrences=int(record.occurrences or 0),
-        first_seen=_when(record.first_seen),
-        last_seen=_when(record.last_seen),
+        first_seen=_seen(record.first_seen),
+        last_seen=_seen(record.last_seen),
         created=record.created is not False,  # pointers from before `created` existed were always written
         resolved_at=_when(record.resolved_at),
         last_logged_at=_when(record.last_logged_at),
@@ -105,7 +116,7 @@ def _dedup_state(
     )
 
 
-def _counting(candidate_id: str, seen_at: datetime, count: int, fresh: Sequence[str]) -> list:
+def _counting(candidate_id: str, seen_at: datetime, count: int, fresh: Sequence[str]) -> list[Any]:
     """record_signals' update: `count` more occurrences, the key claimed for `candidate_id` if nobody holds it."""
     now = seen_at.isoformat()
     actions = [
@@ -131,9 +142,7 @@ def _hashed(key: str) -> str:
 
 def _to_record(incident: Incident) -> IncidentRecord:
     data = incident.model_dump(mode="json")
-    # A VersionAttribute must be absent (not None) on a new item: pynamodb then saves version 1.
-    version = {"version": incident.version} if incident.version else {}
-    return IncidentRecord(
+    record = IncidentRecord(
         pk=incident_pk(incident.incident_id),
         sk=_INCIDENT_SK,
         reference=incident.reference,
@@ -145,8 +154,11 @@ def _to_record(incident: Incident) -> IncidentRecord:
         occurrences=incident.occurrences,
         last_seen_at=data["last_seen_at"],
         packed={k: v for k, v in data.items() if k not in _TOP_LEVEL},
-        **version,
     )
+    # A VersionAttribute must be absent (not None) on a new item: pynamodb then saves version 1.
+    if incident.version:
+        record.version = incident.version
+    return record
 
 
 def _from_record(record: IncidentRecord) -> Incident:
@@ -167,7 +179,7 @@ def _from_record(record: IncidentRecord) -> Incident:
     )
 
 
-def _decode_cursor(cursor: str | None, filters: IncidentFilter, index_key: tuple[str, str]) -> dict | None:
+def _decode_cursor(cursor: str | None, filters: IncidentFilter, index_key: tuple[str, str]) -> dict[str, Any] | None:
     """The start key sealed in the cursor, if it has exactly the shape the index's own pages return (table and
     index keys, strings) and starts inside the same partition: anything else would make DynamoDB refuse the query."""
     if not cursor:
@@ -215,6 +227,7 @@ class DynamoIncidentStore(OutboxStore, SmsWindowStore, FactsStore, DeliveryLog, 
             condition &= IncidentRecord.team == filters.team
         if filters.reporter:
             condition &= IncidentRecord.reporter == filters.reporter
+        index: StatusIndex | RecencyIndex
         if filters.status:
             index, hash_name, key = IncidentRecord.by_status, "status", filters.status.value
         else:
@@ -232,7 +245,7 @@ class DynamoIncidentStore(OutboxStore, SmsWindowStore, FactsStore, DeliveryLog, 
         last = results.last_evaluated_key
         return Page(items=items, cursor=cursors.seal(last, filters.sealed_as()) if last else None)
 
-    def timeline(self, incident_id: str) -> list[TimelineEntry]:
+    def timeline(self, incident_id: str) -> builtins.list[TimelineEntry]:
         records = TimelineRecord.query(
             incident_pk(incident_id), TimelineRecord.sk.startswith("TIMELINE#"), consistent_read=True
         )
@@ -274,13 +287,13 @@ class DynamoIncidentStore(OutboxStore, SmsWindowStore, FactsStore, DeliveryLog, 
                     raise ConcurrentUpdate(change.incident_id) from error
                 if "once" in reasons:
                     raise OnceKeyUsed(change.once[0].key) from error
-                if "idempotency" in reasons:
+                if "idempotency" in reasons and change.idempotency is not None:
                     raise IdempotencyKeyTaken(change.idempotency.key) from error
                 # A dedup pointer that moved on to another incident is no longer this change's to update.
                 marks = [m for position, m in enumerate(marks) if f"dedup{position}" not in reasons]
 
     @staticmethod
-    def _labels(change: Change, marks: list[DedupMark]) -> list[str]:
+    def _labels(change: Change, marks: builtins.list[DedupMark]) -> builtins.list[str]:
         """What each position of the transaction is, in the order pynamodb sends them (checks, deletes, puts, updates)."""
         deletes = [f"dedup{i}" for i, m in enumerate(marks) if m.release]
         puts = (
@@ -295,7 +308,7 @@ class DynamoIncidentStore(OutboxStore, SmsWindowStore, FactsStore, DeliveryLog, 
         updates = [f"dedup{i}" for i, m in enumerate(marks) if not m.release]
         return deletes + puts + updates
 
-    def _transact(self, change: Change, marks: list[DedupMark]) -> Incident:
+    def _transact(self, change: Change, marks: builtins.list[DedupMark]) -> Incident:
         committed = change.committed_state()
         record = _to_record(committed.model_copy(update={"version": 0 if change.new else change.before.version}))
         expires = expiry(change.now)
@@ -360,7 +373,7 @@ class DynamoIncidentStore(OutboxStore, SmsWindowStore, FactsStore, DeliveryLog, 
         return committed
 
     @staticmethod
-    def _mark_actions(mark: DedupMark) -> list:
+    def _mark_actions(mark: DedupMark) -> builtins.list[Any]:
         actions = []
         if mark.created is not None:
             actions.append(DedupRecord.created.set(mark.created))
