@@ -27,6 +27,7 @@ from typing import Annotated, Any
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Header
+from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 
 from firebell import wiring
 from firebell.directory_admin import EntryView
@@ -44,8 +45,8 @@ else:  # Lambda: this folder is the asset's root
 
 router = Router()
 
-ENTRY_ANSWER = {"description": "The entry (ETag: its version)"}
-IF_MATCH_REFUSALS: dict[int, dict[str, Any]] = {
+ENTRY_ANSWER: OpenAPIResponse = {"description": "The entry (ETag: its version)"}
+IF_MATCH_REFUSALS: dict[int, OpenAPIResponse] = {
     400: {"description": 'If-Match is not an entry version such as "3"'},
     412: {"description": "If-Match names another version than the entry has now"},
 }
@@ -204,7 +205,9 @@ def delete_entry(kind: str, entry_id: str, if_match: IfMatch = None) -> Response
 )
 def revert_entry(kind: str, entry_id: str, if_match: IfMatch = None) -> Response[dict[str, Any] | None]:
     view = wiring.directory_admin().revert(kind, entry_id, if_match=if_match_version(if_match))
-    return entry_response(view) if view else Response(HTTPStatus.NO_CONTENT, None, None)
+    if view is None:
+        return Response(HTTPStatus.NO_CONTENT, None, None)
+    return Response(HTTPStatus.OK, "application/json", view.to_json(), headers={"ETag": f'"{view.version}"'})
 
 
 @router.post(

@@ -12,6 +12,11 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.event_handler.openapi.params import Header, Query
+from aws_lambda_powertools.event_handler.openapi.types import (
+    OpenAPIResponse,
+    OpenAPIResponseContentModel,
+    OpenAPIResponseContentSchema,
+)
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -98,14 +103,14 @@ app.include_router(slack_router)
 app.include_router(me_router)
 
 
-def _error(status: HTTPStatus, code: str, message: str) -> Response:
+def _error(status: HTTPStatus, code: str, message: str) -> Response[Any]:
     return Response(status_code=status, content_type="application/json", body=error_body(code, message))
 
 
 # --- one place where exceptions become HTTP answers: domain/errors.py's table ----------------------------
 
 
-def refusal(error: Exception) -> Response:
+def refusal(error: Exception) -> Response[Any]:
     answer = http_answer(error)
     if answer is None:  # raised on purpose, but not a refusal of the request (e.g. a ConfigError)
         logger.exception("no HTTP answer for this error")
@@ -124,14 +129,14 @@ app.exception_handler(FirebellError)(refusal)
 
 
 @app.exception_handler(RequestValidationError)
-def _invalid_request(error: RequestValidationError) -> Response:
+def _invalid_request(error: RequestValidationError) -> Response[Any]:
     # Bodies that are not JSON never get here: http_rules.read_json refuses them first (400).
     fields = field_problems(error.errors())
     return refusal(InvalidRequest(f"invalid request: {', '.join(f.field for f in fields)}", fields))
 
 
 @app.not_found
-def _no_route(_: Exception) -> Response:
+def _no_route(_: Exception) -> Response[Any]:
     method, path = app.current_event.http_method, app.current_event.path
     other_methods = method_not_allowed(app, method, path)
     if other_methods is not None:
@@ -184,7 +189,7 @@ def create_incident(
         headers["Idempotent-Replayed"] = "true"
     else:
         metrics.add_metric(name="IncidentsReported", unit=MetricUnit.Count, value=1)
-    return Response(
+    return Response[Any](
         HTTPStatus.CREATED, "application/json", incidents.read(incident).model_dump(mode="json"), headers=headers
     )
 
@@ -247,7 +252,7 @@ def resolve_incident(incident_id: str, request: ResolveRequest) -> IncidentRead:
 )
 def add_note(incident_id: str, request: NoteRequest) -> Response[TimelineEntry]:
     entry = wiring.lifecycle().add_note(incident_id, guard.actor(app), request.text)
-    return Response(HTTPStatus.CREATED, "application/json", entry.model_dump(mode="json"))
+    return Response[Any](HTTPStatus.CREATED, "application/json", entry.model_dump(mode="json"))
 
 
 @app.get("/incidents/<incident_id>/timeline", summary="Every change and every notification, oldest first")
@@ -290,7 +295,7 @@ def reopen_incident(incident_id: str, request: ReasonRequest) -> IncidentRead:
 )
 def post_stakeholder_update(incident_id: str, request: StakeholderUpdateRequest) -> Response[Timeline]:
     posted, _ = wiring.duties().post_update(incident_id, guard.actor(app), request.message)
-    return Response(HTTPStatus.CREATED, "application/json", {"items": [posted.model_dump(mode="json")]})
+    return Response[Any](HTTPStatus.CREATED, "application/json", {"items": [posted.model_dump(mode="json")]})
 
 
 @app.post("/incidents/<incident_id>/review", summary="Complete the post-incident review")
@@ -304,8 +309,10 @@ _ACK_PAGE = """<!doctype html><html><head><meta charset="utf-8"><title>firebell<
 <body style="font-family:sans-serif;max-width:32em;margin:3em auto">{body}</body></html>"""
 
 
-_HTML = {"text/html": {"schema": {"type": "string"}}}
-_LINK_GONE = {
+_HTML: dict[str, OpenAPIResponseContentSchema | OpenAPIResponseContentModel] = {
+    "text/html": {"schema": {"type": "string"}}
+}
+_LINK_GONE: OpenAPIResponse = {
     "description": "The link is forged, expired, used, or its incident moved on (an HTML page saying which)",
     "content": _HTML,
 }
@@ -381,7 +388,7 @@ def schedule_calendar(
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
 @tracer.capture_lambda_handler
 @metrics.log_metrics
-def handler(event: dict, context: LambdaContext) -> dict:
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     wiring.serving_at(public_url(event))  # the pages this request sends link back to where it came from
     with guard.reading_caller(event):  # who asks, before the resolver takes the event (functions/api/guard.py)
         return app.resolve(event, context)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from http import HTTPStatus
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
@@ -111,7 +111,7 @@ def sign_in(request: SignInRequest) -> Response[SignedIn]:
         raise UnknownPerson(request.person, field="body.person")
     token, session = issue(person.id, person.roles, secret, wiring.utc_now())
     body = SignedIn(token=token, person=person.id, roles=_ordered(session.roles), expires_at=session.expires_at)
-    return Response(
+    return Response[Any](
         HTTPStatus.OK,
         "application/json",
         body.model_dump(mode="json"),

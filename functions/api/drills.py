@@ -8,7 +8,7 @@ GET  /drills/<id>            its report: who was paged when, each responder's ti
 from __future__ import annotations
 
 from http import HTTPStatus
-from typing import Annotated
+from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
@@ -48,7 +48,7 @@ def start_drill(
         request, actor, f"{actor}|{idempotency_key}" if idempotency_key else None
     )
     headers = {"Location": f"/drills/{incident.reference}"} | ({"Idempotent-Replayed": "true"} if replayed else {})
-    return Response(
+    return Response[Any](
         HTTPStatus.CREATED,
         "application/json",
         wiring.incidents().read(incident).model_dump(mode="json"),

@@ -10,11 +10,12 @@ GET    /feeds/<token>/calendar.ics        public: the address is the credential 
 from __future__ import annotations
 
 from http import HTTPStatus
-from typing import Annotated
+from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Query
+from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponseContentModel, OpenAPIResponseContentSchema
 from pydantic import BaseModel, Field
 
 from firebell import wiring
@@ -27,7 +28,9 @@ else:  # Lambda: this folder is the asset's root
 
 router = Router()
 
-_CALENDAR = {"text/calendar": {"schema": {"type": "string"}}}
+_CALENDAR: dict[str, OpenAPIResponseContentSchema | OpenAPIResponseContentModel] = {
+    "text/calendar": {"schema": {"type": "string"}}
+}
 
 
 class CalendarFeed(BaseModel):
@@ -58,7 +61,7 @@ def new_feed() -> Response[CalendarFeed]:
     `path`: it shows your shifts on every schedule, overrides applied. Anyone holding the address can read your
     shifts: making a new one, or DELETE, stops the old one at once."""
     feed = CalendarFeed(**wiring.calendar_feeds().issue(_me()))
-    return Response(
+    return Response[Any](
         HTTPStatus.CREATED, "application/json", feed.model_dump(mode="json"), headers={"Cache-Control": "no-store"}
     )
 

@@ -60,10 +60,11 @@ def identity_sources() -> IdentitySources:
 @contextmanager
 def reading_caller(event: Mapping[str, Any]) -> Iterator[Caller]:
     """The event's caller, for the routes this request reaches (the handler wraps app.resolve in it)."""
-    token = _caller.set(caller_of(event, identity_sources()))
+    caller = caller_of(event, identity_sources())
+    token = _caller.set(caller)
     decided = _decision.set(None)
     try:
-        yield _caller.get()
+        yield caller
     finally:
         _decision.reset(decided)
         _caller.reset(token)
@@ -74,9 +75,11 @@ def check(app: Any) -> None:
     route = app.context.get("_route")
     if route is None or not any(route is r for r in (*app._static_routes, *app._dynamic_routes)):
         return  # the not-found route (404/405)
-    if _caller.get() is None:  # app.resolve called without the handler (a test): read it now
-        _caller.set(caller_of(app.current_event.raw_event, identity_sources()))
-    decision = decide(route.method, route.path, _caller.get(), local_runtime=get_settings().local_runtime)
+    caller = _caller.get()
+    if caller is None:  # app.resolve called without the handler (a test): read it now
+        caller = caller_of(app.current_event.raw_event, identity_sources())
+        _caller.set(caller)
+    decision = decide(route.method, route.path, caller, local_runtime=get_settings().local_runtime)
     _decision.set(decision)
     if not decision.allowed:
         raise _REFUSALS.get(decision.code, Forbidden)(decision.message)
@@ -96,7 +99,7 @@ class GuardedJsonBodies(JsonBodies):
 
 def install(app: APIGatewayRestResolver) -> None:
     # Powertools builds each route's middleware stack from this attribute (api_gateway.py, Route._build_middleware_stack).
-    app._request_validation_middleware = GuardedJsonBodies()
+    app._request_validation_middleware = GuardedJsonBodies()  # type: ignore[no-untyped-call]  # (Powertools' __init__)
 
 
 def caller(resolver: APIGatewayRestResolver | Router) -> Caller:

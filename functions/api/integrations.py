@@ -18,9 +18,10 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 
 from firebell import wiring
-from firebell.domain import integrations
+from firebell.domain import integrations, wire
 from firebell.domain.change_events import ChangeEvent, parse_change_event
 from firebell.domain.directory import FirebellConfig
 from firebell.domain.errors import FieldProblem, InvalidPayload, UnknownRoutingKey, http_answer, http_body
@@ -46,7 +47,7 @@ PAGERDUTY_REJECTION = {
     },
 }
 # Both /v2 routes refuse as PagerDuty does.
-PAGERDUTY_REFUSALS = {
+PAGERDUTY_REFUSALS: dict[int, OpenAPIResponse] = {
     400: {
         "description": "Invalid event, or unknown routing_key (PagerDuty's own answer format)",
         "content": {"application/json": {"schema": PAGERDUTY_REJECTION}},
@@ -153,11 +154,7 @@ def alertmanager(
 ) -> Answer:
     """POST /v1/alertmanager/<routing key>: 200 with what happened to each alert."""
     current = config()
-    owner = (
-        current.directory.service_for_routing_key(routing_key)
-        if len(routing_key) <= integrations.MAX_ROUTING_KEY
-        else None
-    )
+    owner = current.directory.service_for_routing_key(routing_key) if len(routing_key) <= wire.MAX_ROUTING_KEY else None
     if owner is None:
         return _refusal(UnknownRoutingKey())
     try:

@@ -103,7 +103,7 @@ SECURITY_SCHEMES = {
         "description": "The local runtime's session cookie, set by POST /auth/local/sign-in (the same token).",
     },
 }
-SECURITY = [{"sigv4": []}, {"bearer": []}, {"session": []}]
+SECURITY: list[dict[str, list[str]]] = [{"sigv4": []}, {"bearer": []}, {"session": []}]
 # Request examples by body schema name, shown in the document and in /docs.
 EXAMPLES: dict[str, Any] = {
     "IncidentCreate": {"title": "Checkout is slow", "reporter": "service-desk", "impact": "high", "urgency": "medium"},

@@ -14,6 +14,7 @@ from typing import Any
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 
 from firebell import wiring
 from firebell.domain.requests import ProblemLink
@@ -44,7 +45,7 @@ PROBLEM = {
         "incidents": {"type": "array", "items": {"type": "string"}},
     },
 }
-_ENTRY = {"description": "The problem record, as the directory keeps it (ETag: its version)"}
+_ENTRY: OpenAPIResponse = {"description": "The problem record, as the directory keeps it (ETag: its version)"}
 
 
 @router.get("/problems/<problem_id>", summary="Read one problem record (ETag: its version, for If-Match)")

@@ -14,6 +14,11 @@ from typing import Annotated, Literal
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Query
+from aws_lambda_powertools.event_handler.openapi.types import (
+    OpenAPIResponse,
+    OpenAPIResponseContentModel,
+    OpenAPIResponseContentSchema,
+)
 from pydantic import BaseModel, Field
 
 from firebell import wiring
@@ -24,22 +29,32 @@ from firebell.domain.similarity import Similar
 
 router = Router()
 
-_CSV = {"text/csv": {"schema": {"type": "string"}}}
-_PERIOD = {
+_CSV: dict[str, OpenAPIResponseContentSchema | OpenAPIResponseContentModel] = {
+    "text/csv": {"schema": {"type": "string"}}
+}
+_PERIOD: dict[int, OpenAPIResponse] = {
     422: {
         "description": "A time without its UTC offset, `to` not after `from`, or a period over 400 days (the field is named)"
     }
 }
 
 
-def _period(start, end, team, service, priority, source, bucket="week") -> ReportFilter:
+def _period(
+    start: datetime,
+    end: datetime,
+    team: str | None,
+    service: str | None,
+    priority: Priority | None,
+    source: Source | None,
+    bucket: Literal["week", "month"] = "week",
+) -> ReportFilter:
     return ReportFilter(
         start=start,
         end=end,
         team=team,
         service=service,
-        priority=priority and priority.value,
-        source=source and source.value,
+        priority=priority.value if priority else None,
+        source=source.value if source else None,
         bucket=bucket,
     )
 

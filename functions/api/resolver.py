@@ -19,18 +19,19 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver
 class PerThreadRestResolver(APIGatewayRestResolver):
     _request = threading.local()
 
-    @property  # type: ignore[override]
-    def context(self) -> dict:
+    @property
+    def context(self) -> dict[str, Any]:
         state = self._request.__dict__
         if "context" not in state:
             state["context"] = {}
-        return state["context"]
+        context: dict[str, Any] = state["context"]
+        return context
 
     @context.setter
-    def context(self, value: dict) -> None:
+    def context(self, value: dict[str, Any]) -> None:
         self._request.context = value
 
-    @property  # type: ignore[override]
+    @property
     def current_event(self) -> Any:
         return self._request.event
 

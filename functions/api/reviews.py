@@ -9,9 +9,11 @@ GET  /incidents/<id>/review.md                      the review as Markdown
 from __future__ import annotations
 
 from http import HTTPStatus
+from typing import Any
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 
 from firebell import wiring
 from firebell.domain.models import IncidentRead
@@ -25,12 +27,12 @@ else:  # Lambda: this folder is the asset's root
 
 router = Router()
 
-_NO_REVIEW = {
+_NO_REVIEW: dict[int, OpenAPIResponse] = {
     409: {
         "description": "The incident has no post-incident review (P1 and P2 get one when resolved), or no such action"
     }
 }
-_INCIDENT = {
+_INCIDENT: dict[int, OpenAPIResponse] = {
     200: {"description": "The incident, its review changed", "content": {"application/json": {"model": IncidentRead}}}
 }
 
@@ -56,7 +58,9 @@ def draft_review(incident_id: str, draft: ReviewDraft) -> IncidentRead:
 )
 def add_action(incident_id: str, item: ActionItemCreate) -> Response[IncidentRead]:
     incident = wiring.reviews().add_action(incident_id, guard.actor(router), item).incident
-    return Response(HTTPStatus.CREATED, "application/json", wiring.incidents().read(incident).model_dump(mode="json"))
+    return Response[Any](
+        HTTPStatus.CREATED, "application/json", wiring.incidents().read(incident).model_dump(mode="json")
+    )
 
 
 @router.post(

@@ -20,6 +20,7 @@ from urllib.parse import parse_qs
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from firebell import wiring
@@ -36,7 +37,9 @@ logger = Logger(child=True)
 SIGNATURE_WINDOW = timedelta(
     minutes=5
 )  # slack_sdk's verifier refuses older timestamps; a request is remembered as long
-_REFUSED = {401: {"description": "Not signed by Slack with the app's signing secret, too old, or seen before"}}
+_REFUSED: dict[int, OpenAPIResponse] = {
+    401: {"description": "Not signed by Slack with the app's signing secret, too old, or seen before"}
+}
 # What Slack sends, form-encoded. Any body is described as valid: in a form every value is a string, so a
 # "wrong type" is the same bytes as a right one; what the routes refuse (no signature, a replay, no payload or
 # user_id, a payload not Slack's) is refused with a 401 or 400, checked by tests/e2e/test_chat.py.
@@ -99,7 +102,7 @@ def _body() -> bytes:
     return (event.body or "").encode()
 
 
-def _verified(body: bytes) -> Response | None:
+def _verified(body: bytes) -> Response[Any] | None:
     """None when Slack signed this request and it was not seen before; else the 401 to answer."""
     from slack_sdk.signature import SignatureVerifier
 
@@ -126,7 +129,7 @@ def _verified(body: bytes) -> Response | None:
     return None
 
 
-def _unauthenticated(message: str) -> Response:
+def _unauthenticated(message: str) -> Response[Any]:
     logger.warning("slack request refused", extra={"why": message})
     return Response(401, "application/json", json.dumps(error_body("unauthenticated", message)))
 
@@ -141,7 +144,7 @@ def _form(body: bytes) -> dict[str, str] | None:
         return None
 
 
-def _ephemeral(text: str) -> Response:
+def _ephemeral(text: str) -> Response[Any]:
     return Response(200, "application/json", json.dumps({"response_type": "ephemeral", "text": text}))
 
 

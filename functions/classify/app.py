@@ -5,7 +5,7 @@ from firebell import startup
 
 startup.begin()  # no garbage collections while the import runs (firebell/startup.py)
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
@@ -13,7 +13,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import Field, TypeAdapter
 
 from firebell import wiring
-from firebell.batch import QueueRecord, process_queue_batch
+from firebell.batch import PartialBatchResponse, QueueRecord, process_queue_batch
 from firebell.domain.models import IncidentOpened, MaintenanceEnded
 from firebell.tracing import lazy_tracer
 
@@ -40,7 +40,7 @@ def handle_record(record: QueueRecord) -> None:
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
 @metrics.log_metrics
-def handler(event: dict, context: LambdaContext) -> dict:
+def handler(event: dict[str, Any], context: LambdaContext) -> PartialBatchResponse:
     return process_queue_batch(event, context, handle_record, wiring.dead_letters())
 
 

@@ -23,7 +23,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import RootModel
 
 from firebell import heartbeat, wiring
-from firebell.batch import QueueRecord, process_queue_batch_at_once
+from firebell.batch import PartialBatchResponse, QueueRecord, process_queue_batch_at_once
 from firebell.domain.alarms import REGIONS, CloudWatchAlarmStateChange, SnsAlarmEnvelope
 from firebell.domain.models import AlarmDetails
 from firebell.domain.signal_groups import Arrival
@@ -91,8 +91,8 @@ def handle_batch(records: list[QueueRecord], tried: Tried) -> Mapping[str, Excep
         logger.debug(
             "alarm handled", extra={"alarm": handled.signal.dedup_key, "outcome": outcome, "incident_id": incident_id}
         )
-    for outcome, count in outcomes.items():
-        metrics.add_metric(name=f"Alarm{outcome.title()}", unit=MetricUnit.Count, value=count)
+    for outcome_name, count in outcomes.items():
+        metrics.add_metric(name=f"Alarm{outcome_name.title()}", unit=MetricUnit.Count, value=count)
     logger.info("batch handled", extra={"records": len(records), "outcomes": dict(outcomes), "failed": len(failed)})
     return failed
 
@@ -101,7 +101,7 @@ def handle_batch(records: list[QueueRecord], tried: Tried) -> Mapping[str, Excep
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
 @metrics.log_metrics
-def handler(event: dict, context: LambdaContext) -> dict:
+def handler(event: dict[str, Any], context: LambdaContext) -> PartialBatchResponse:
     return process_queue_batch_at_once(event, context, handle_batch, wiring.dead_letters())
 
 

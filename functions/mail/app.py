@@ -10,7 +10,7 @@ from firebell import startup
 
 startup.begin()  # no garbage collections while the import runs (firebell/startup.py)
 
-from typing import Literal
+from typing import Any, Literal
 from urllib.parse import unquote_plus
 
 from aws_lambda_powertools import Logger, Metrics
@@ -19,7 +19,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ConfigDict, Field
 
 from firebell import wiring
-from firebell.batch import QueueRecord, process_queue_batch
+from firebell.batch import PartialBatchResponse, QueueRecord, process_queue_batch
 from firebell.tracing import lazy_tracer
 from firebell.usecases.mail_intake import MailOutcome, NotReceivedMail
 
@@ -90,7 +90,7 @@ def handle_record(record: QueueRecord) -> None:
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
 @metrics.log_metrics
-def handler(event: dict, context: LambdaContext) -> dict:
+def handler(event: dict[str, Any], context: LambdaContext) -> PartialBatchResponse:
     return process_queue_batch(event, context, handle_record, wiring.dead_letters())
 
 

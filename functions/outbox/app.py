@@ -11,6 +11,8 @@ from firebell import startup
 
 startup.begin()  # no garbage collections while the import runs (firebell/startup.py)
 
+from typing import Any
+
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -29,7 +31,7 @@ BACKFILL_FACTS = "Backfill report facts"
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
 @metrics.log_metrics
-def handler(event: dict, context: LambdaContext) -> dict:
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     if event.get("detail-type") == REARM_TIMERS:
         rearmed = wiring.timer_rearm().rearm_all()
         logger.info("timers re-armed", extra={"incidents": rearmed})

@@ -7,12 +7,14 @@ from firebell import startup
 
 startup.begin()  # no garbage collections while the import runs (firebell/startup.py)
 
+from typing import Any
+
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from firebell import wiring
-from firebell.batch import QueueRecord, process_queue_records_at_once
+from firebell.batch import PartialBatchResponse, QueueRecord, process_queue_records_at_once
 from firebell.domain import webhooks
 from firebell.domain.models import IncidentEvent
 from firebell.domain.webhooks import WebhookUndelivered
@@ -44,7 +46,7 @@ def handle_record(record: QueueRecord) -> None:
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
 @metrics.log_metrics
-def handler(event: dict, context: LambdaContext) -> dict:
+def handler(event: dict[str, Any], context: LambdaContext) -> PartialBatchResponse:
     return process_queue_records_at_once(event, context, handle_record, wiring.dead_letters())
 
 
