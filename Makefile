@@ -72,4 +72,4 @@ $(NODE_STAMP): package.json
 	rm -f node_modules/.installed-* && touch $@
 
 clean:                           ## remove .venv, node_modules and what builds and tests leave
-	rm -rf $(VENV) node_modules cdk.out .pytest_cache build
+	rm -rf $(VENV) node_modules cdk.out .pytest_cache .mypy_cache .ruff_cache build
