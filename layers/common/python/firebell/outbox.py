@@ -20,6 +20,8 @@ from .domain.enums import EventType, Status, TaskOutcome, TimelineKind
 from .domain.facts import IncidentFacts
 from .domain.models import Incident, IncidentEvent, TimelineEntry
 
+SYSTEM = "firebell"  # the actor of the timeline lines firebell writes itself
+
 
 class EffectKind(StrEnum):
     PUBLISH = "publish"  # an IncidentEvent on the events topic
