@@ -176,3 +176,8 @@ def _parsed(raw: bytes, content_type: str) -> Any:
         except json.JSONDecodeError:
             return text
     return text
+
+
+def api_path(*parts: str) -> str:
+    """A route's path from its parts, each quoted (an incident reference or an id may hold anything)."""
+    return "/" + "/".join(urllib.parse.quote(p, safe="") for p in parts)

@@ -6,41 +6,16 @@ import argparse
 import json
 import sys
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TextIO
-from urllib.parse import quote
 
-from .client import Api, CliError
+from .client import Api, CliError, api_path
 from .login import login_cognito, login_local, whoami
-from .output import emit
+from .output import INCIDENT_DETAIL, emit
 from .profiles import Profile, ProfileError, save_profile
+from .report_commands import register_reports
 
 INCIDENT_COLUMNS = ("reference", "status", "priority", "service", "team", "assignee", "opened_at", "title")
-INCIDENT_DETAIL = (
-    "reference",
-    "title",
-    "status",
-    "priority",
-    "impact",
-    "urgency",
-    "service",
-    "team",
-    "category",
-    "assignee",
-    "incident_manager",
-    "reporter",
-    "opened_at",
-    "acknowledged_by",
-    "acknowledged_at",
-    "resolved_by",
-    "resolved_at",
-    "resolution_notes",
-    "occurrences",
-    "last_seen_at",
-    "sla_status",
-    "description",
-)
 TIMELINE_COLUMNS = ("at", "kind", "actor", "message")
 DIRECTORY_KINDS = (
     "people",
@@ -54,14 +29,10 @@ DIRECTORY_KINDS = (
 )
 
 
-def _path(*parts: str) -> str:
-    return "/" + "/".join(quote(p, safe="") for p in parts)
-
-
 def _incident_action(action: str, *body_fields: str) -> Callable[[argparse.Namespace, Api, TextIO], None]:
     def run(args: argparse.Namespace, api: Api, out: TextIO) -> None:
         body = {name: getattr(args, name) for name in body_fields if getattr(args, name, None) is not None}
-        answer = api.call("POST", _path("incidents", args.incident, action), body)
+        answer = api.call("POST", api_path("incidents", args.incident, action), body)
         emit(
             answer,
             args.output,
@@ -76,7 +47,7 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     _register_session(sub)
     _register_incidents(sub)
     _register_oncall(sub)
-    _register_reports(sub)
+    register_reports(sub)
     _register_config_and_admin(sub)
 
 
@@ -158,16 +129,16 @@ def _register_incidents(sub: argparse._SubParsersAction[Any]) -> None:
     show.add_argument("incident")
     show.set_defaults(
         run=lambda a, api, out: emit(
-            api.call("GET", _path("incidents", a.incident)), a.output, out, detail=INCIDENT_DETAIL
+            api.call("GET", api_path("incidents", a.incident)), a.output, out, detail=INCIDENT_DETAIL
         )
     )
     timeline = incidents.add_parser("timeline", help="every change and notification, oldest first")
     timeline.add_argument("incident")
     timeline.set_defaults(
         run=lambda a, api, out: emit(
-            api.call("GET", _path("incidents", a.incident, "timeline"))["items"]
+            api.call("GET", api_path("incidents", a.incident, "timeline"))["items"]
             if a.output == "table"
-            else api.call("GET", _path("incidents", a.incident, "timeline")),
+            else api.call("GET", api_path("incidents", a.incident, "timeline")),
             a.output,
             out,
             columns=TIMELINE_COLUMNS,
@@ -282,7 +253,7 @@ def _calendar_feed(args: argparse.Namespace, api: Api, out: TextIO) -> None:
 
 def _oncall_now(args: argparse.Namespace, api: Api, out: TextIO) -> None:
     if args.schedule:
-        answer = api.call("GET", _path("schedules", args.schedule, "on-call"), query={"at": args.at})
+        answer = api.call("GET", api_path("schedules", args.schedule, "on-call"), query={"at": args.at})
         rows = [{"schedule": answer["schedule"], "person": answer["person"], "at": answer["at"]}]
     else:
         answer = api.call("GET", "/on-call", query={"at": args.at})
@@ -299,183 +270,13 @@ def _my_shifts(args: argparse.Namespace, api: Api, out: TextIO) -> None:
     person = args.person or whoami(api).get("person")
     if not person:
         raise CliError("the API knows you as no person of the directory: pass --person")
-    answer = api.call("GET", _path("people", person, "shifts"), query={"days": args.days})
+    answer = api.call("GET", api_path("people", person, "shifts"), query={"days": args.days})
     emit(
         answer["shifts"] if args.output == "table" else answer,
         args.output,
         out,
         columns=("schedule", "start", "end", "source"),
     )
-
-
-# --- reports ------------------------------------------------------------------------------------------
-
-BREAKDOWN_COLUMNS = (
-    "key",
-    "incidents",
-    "mtta.p50_seconds",
-    "mtta.p90_seconds",
-    "mttr.p50_seconds",
-    "mttr.p90_seconds",
-    "aws_usd",
-)
-SUMMARY = (
-    "incidents",
-    "drills_excluded",
-    "mtta.mean_seconds",
-    "mtta.p50_seconds",
-    "mtta.p90_seconds",
-    "mttr.mean_seconds",
-    "mttr.p50_seconds",
-    "mttr.p90_seconds",
-    "time_to_first_page.p50_seconds",
-    "auto_resolved_share",
-    "escalations",
-    "cost.aws_usd",
-    "cost.aws_usd_per_incident",
-    "cost.messaging_usd",
-)
-
-
-def _register_reports(sub: argparse._SubParsersAction[Any]) -> None:
-    reports = sub.add_parser(
-        "reports",
-        help="MTTA/MTTR, SLA, escalations, noisy alerts, on-call load for a period (default: the last 30 days)",
-    )
-    reports.add_argument("--from", dest="start", help="ISO 8601 time with its offset (default: 30 days before --to)")
-    reports.add_argument("--to", dest="end", help="ISO 8601 time with its offset (default: now)")
-    for name in ("team", "service", "priority", "source"):
-        reports.add_argument(f"--{name}")
-    reports.add_argument(
-        "--by",
-        choices=("priority", "team", "service", "period", "sla", "on-call", "alerts"),
-        default="priority",
-        help="the table shown after the summary",
-    )
-    reports.add_argument("--bucket", choices=("week", "month"), default="week", help="the periods of --by period (UTC)")
-    reports.add_argument("--csv", action="store_true", help="the period's incidents as CSV, one row each")
-    reports.set_defaults(run=_reports)
-    drill = sub.add_parser("drill", help="training drills: start one, end it, read its report").add_subparsers(
-        dest="action", required=True
-    )
-    start = drill.add_parser("start", help="page whoever is on call with a practice incident, marked as a drill")
-    start.add_argument("--title")
-    start.add_argument("--service")
-    start.add_argument("--impact", choices=("high", "medium", "low"))
-    start.add_argument("--urgency", choices=("high", "medium", "low"))
-    start.set_defaults(
-        run=lambda a, api, out: emit(
-            api.call(
-                "POST",
-                "/drills",
-                {
-                    k: v
-                    for k, v in (
-                        ("title", a.title),
-                        ("service", a.service),
-                        ("impact", a.impact),
-                        ("urgency", a.urgency),
-                    )
-                    if v
-                },
-            ),
-            a.output,
-            out,
-            detail=INCIDENT_DETAIL,
-        )
-    )
-    end = drill.add_parser("end", help="end a drill: resolved and closed at once, every timer stopped")
-    end.add_argument("incident")
-    end.set_defaults(
-        run=lambda a, api, out: emit(
-            api.call("POST", _path("drills", a.incident, "end")), a.output, out, detail=INCIDENT_DETAIL
-        )
-    )
-    report = drill.add_parser("report", help="who was paged when, each responder's time to acknowledge")
-    report.add_argument("incident")
-    report.set_defaults(run=_drill_report)
-
-
-def _reports(args: argparse.Namespace, api: Api, out: TextIO) -> None:
-    end = _time("--to", args.end) or datetime.now(UTC)
-    start = _time("--from", args.start) or end - timedelta(days=30)
-    query = {
-        "from": start.isoformat(),
-        "to": end.isoformat(),
-        "team": args.team,
-        "service": args.service,
-        "priority": args.priority,
-        "source": args.source,
-    }
-    if args.csv:
-        print(api.call("GET", "/reports/incidents.csv", query=query), end="", file=out)
-        return
-    report = api.call("GET", "/reports", query={**query, "bucket": args.bucket})
-    if args.output == "json":
-        emit(report, "json", out)
-        return
-    emit(report, "table", out, detail=SUMMARY)
-    print(file=out)
-    rows, columns = {
-        "priority": (report["by_priority"], BREAKDOWN_COLUMNS),
-        "team": (report["by_team"], BREAKDOWN_COLUMNS),
-        "service": (report["by_service"], BREAKDOWN_COLUMNS),
-        "period": (report["by_period"], BREAKDOWN_COLUMNS),
-        "sla": (
-            report["sla"],
-            ("priority", "incidents", "response_met", "response_breached", "resolution_met", "resolution_breached"),
-        ),
-        "on-call": (
-            report["on_call"],
-            (
-                "person",
-                "time_zone",
-                "pages",
-                "interruptions.business",
-                "interruptions.off_hours",
-                "interruptions.sleep",
-                "acknowledgements",
-                "hours_on_call",
-            ),
-        ),
-        "alerts": (report["top_alerts_by_incidents"], ("alert", "incidents", "occurrences", "flaps")),
-    }[args.by]
-    emit(rows, "table", out, columns=columns)
-
-
-def _drill_report(args: argparse.Namespace, api: Api, out: TextIO) -> None:
-    report = api.call("GET", _path("drills", args.incident))
-    if args.output == "json":
-        emit(report, "json", out)
-        return
-    emit(
-        report,
-        "table",
-        out,
-        detail=(
-            "reference",
-            "title",
-            "started_at",
-            "ended_at",
-            "acknowledged_by",
-            "seconds_to_acknowledge",
-            "escalations_by_timeout",
-        ),
-    )
-    print(file=out)
-    emit(
-        report["responders"],
-        "table",
-        out,
-        columns=("person", "seconds_to_first_page", "acknowledged", "seconds_to_acknowledge"),
-    )
-
-
-def _time(flag: str, text: str | None) -> datetime | None:
-    try:
-        return datetime.fromisoformat(text) if text else None
-    except ValueError:
-        raise CliError(f"{flag}: give an ISO 8601 time with its offset, e.g. 2026-11-01T00:00:00Z") from None
 
 
 # --- config and the admin directory ------------------------------------------------------------------
@@ -494,11 +295,11 @@ def _register_config_and_admin(sub: argparse._SubParsersAction[Any]) -> None:
     )
     listing = admin.add_parser("list", help="one kind of entry")
     listing.add_argument("kind", choices=DIRECTORY_KINDS)
-    listing.set_defaults(run=lambda a, api, out: emit(api.call("GET", _path("admin", a.kind)), a.output, out))
+    listing.set_defaults(run=lambda a, api, out: emit(api.call("GET", api_path("admin", a.kind)), a.output, out))
     get = admin.add_parser("get", help="one entry")
     get.add_argument("kind", choices=DIRECTORY_KINDS)
     get.add_argument("id")
-    get.set_defaults(run=lambda a, api, out: emit(api.call("GET", _path("admin", a.kind, a.id)), a.output, out))
+    get.set_defaults(run=lambda a, api, out: emit(api.call("GET", api_path("admin", a.kind, a.id)), a.output, out))
     put = admin.add_parser("put", help="create or replace an entry from a JSON file (- for stdin)")
     put.add_argument("kind", choices=DIRECTORY_KINDS)
     put.add_argument("id")
@@ -511,7 +312,9 @@ def _register_config_and_admin(sub: argparse._SubParsersAction[Any]) -> None:
     delete.add_argument("--if-match")
     delete.set_defaults(
         run=lambda a, api, out: emit(
-            api.call("DELETE", _path("admin", a.kind, a.id), headers={"If-Match": a.if_match} if a.if_match else None)
+            api.call(
+                "DELETE", api_path("admin", a.kind, a.id), headers={"If-Match": a.if_match} if a.if_match else None
+            )
             or {"deleted": a.id},
             "json",
             out,
@@ -526,7 +329,7 @@ def _register_config_and_admin(sub: argparse._SubParsersAction[Any]) -> None:
         run=lambda a, api, out: emit(
             api.call(
                 "POST",
-                _path("admin", "schedules", a.schedule, "overrides"),
+                api_path("admin", "schedules", a.schedule, "overrides"),
                 {"person": a.person, "start": a.start, "end": a.end},
             ),
             "json",
@@ -560,4 +363,4 @@ def _admin_put(args: argparse.Namespace, api: Api, out: TextIO) -> None:
     except json.JSONDecodeError as error:
         raise CliError(f"{args.file}: not JSON ({error})") from None
     headers = {"If-Match": args.if_match} if args.if_match else None
-    emit(api.call("PUT", _path("admin", args.kind, args.id), body, headers=headers), "json", out)
+    emit(api.call("PUT", api_path("admin", args.kind, args.id), body, headers=headers), "json", out)

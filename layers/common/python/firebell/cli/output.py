@@ -6,6 +6,32 @@ import json
 from collections.abc import Sequence
 from typing import Any, TextIO
 
+# The fields `incidents show` (and what answers with an incident) lists, one a line.
+INCIDENT_DETAIL = (
+    "reference",
+    "title",
+    "status",
+    "priority",
+    "impact",
+    "urgency",
+    "service",
+    "team",
+    "category",
+    "assignee",
+    "incident_manager",
+    "reporter",
+    "opened_at",
+    "acknowledged_by",
+    "acknowledged_at",
+    "resolved_by",
+    "resolved_at",
+    "resolution_notes",
+    "occurrences",
+    "last_seen_at",
+    "sla_status",
+    "description",
+)
+
 
 def cell(value: Any, limit: int | None = 60) -> str:
     """A value as a table shows it: long text cut to `limit` (None: whole, for a field on a line of its own)."""
