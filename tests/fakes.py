@@ -552,7 +552,7 @@ def _when(text: str | None) -> datetime | None:
 def _dedup_state(
     pointer: dict, candidate_id: str | None, message_ids: Sequence[str] = (), counted: int = 0, replayed: bool = False
 ) -> DedupState:
-    """As firebell.data.store._dedup_state reads a DEDUP item."""
+    """As firebell.data.dedup_store._dedup_state reads a DEDUP item."""
     occurrences = int(pointer.get("occurrences") or 0)
     return DedupState(
         incident_id=pointer["incident_id"],
