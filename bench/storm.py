@@ -270,7 +270,7 @@ def run_raw_updates(keys: list[str], workers: int, cpu_seconds: Any) -> dict[str
                 return
             now = datetime.now(UTC).isoformat()
             try:
-                # The dedup pointer's counting update (data/store.py), plus a condition that holds: the write DynamoDB must check.
+                # The dedup pointer's counting update (data/dedup_store.py), plus a condition that holds: the write DynamoDB must check.
                 client.update_item(
                     TableName=table,
                     Key={"pk": {"S": f"DEDUP#{key}"}, "sk": {"S": "DEDUP"}},
