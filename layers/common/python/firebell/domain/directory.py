@@ -447,3 +447,9 @@ class FirebellConfig(_Strict):
 
     def accepting_demo_keys(self) -> "FirebellConfig":
         return self.model_copy(update={"directory": self.directory.accepting_demo_keys()})
+
+    def sending_from(self, sender: str) -> "FirebellConfig":
+        """This config with another notifications.sender: the deployer's address (checked by the CDK app)."""
+        notifications = self.directory.notifications.model_copy(update={"sender": sender})
+        directory = self.directory.model_copy(update={"notifications": notifications})
+        return self.model_copy(update={"directory": directory})
