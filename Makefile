@@ -21,8 +21,10 @@ demo: $(PY_STAMP)                ## play the demo and exit: 0 only if every step
 test: $(PY_STAMP) $(NODE_STAMP)   ## the whole test suite (npm: the CDK CLI, and Microsoft's Adaptive Cards renderer the browser tests use)
 	$(BIN)/python -m pytest $(ARGS)
 
-synth: $(PY_STAMP) $(NODE_STAMP) ## CloudFormation template into cdk.out/ (no Docker, no AWS credentials)
+synth: $(PY_STAMP) $(NODE_STAMP) ## CloudFormation template into cdk.out/ (no Docker, no AWS credentials); deploying: docs/deploy.md
+	@$(BIN)/python -m infra.cdk.toolchain node
 	npx --no-install cdk synth --quiet $(ARGS)
+	@$(BIN)/python -m infra.cdk.toolchain templates
 
 bench: $(PY_STAMP)               ## benchmarks (~25 min); results in bench/results/
 	$(BIN)/python -m bench.cold_start
