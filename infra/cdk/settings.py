@@ -30,7 +30,7 @@ from infra.cdk.api_protection import WAF_CONTEXT
 from infra.cdk.federation import IDP_CONTEXT, FederationError, IdentityProviderSpec, parse
 from infra.cdk.mail import EMAIL_INTAKE_CONTEXT
 from infra.cdk.people import DOMAIN_PREFIX_CONTEXT, domain_prefix_problem
-from infra.topology import CONFIG_DIR, ROOT, Permissions
+from infra.topology import CONFIG_DIR, ROOT, TOPOLOGY, Permissions
 
 ENV = "firebell:env"
 SENDER = "firebell:sender"
@@ -44,6 +44,9 @@ CONSOLE_DOMAIN = "firebell:console-domain"
 CONSOLE_CERTIFICATE = "firebell:console-certificate-arn"
 HOSTED_ZONE_ID = "firebell:hosted-zone-id"
 HOSTED_ZONE_NAME = "firebell:hosted-zone-name"
+# Upgrading a stack whose indexes project ALL (before issue 10), one index change per deploy (docs/deploy.md).
+LEGACY_INDEXES = "firebell:legacy-all-indexes"
+OMIT_INDEXES = "firebell:omit-indexes"
 # Read where they are used (their modules name them); listed so that a misspelt key is refused.
 AUTH_DOMAIN_PREFIX = DOMAIN_PREFIX_CONTEXT
 WAF = WAF_CONTEXT
@@ -63,6 +66,8 @@ KNOWN = {
     CONSOLE_CERTIFICATE,
     HOSTED_ZONE_ID,
     HOSTED_ZONE_NAME,
+    LEGACY_INDEXES,
+    OMIT_INDEXES,
     IDP_CONTEXT,
     AUTH_DOMAIN_PREFIX,
     WAF,
@@ -136,6 +141,9 @@ class DeploySettings:
     console_domain: CustomDomain | None = None
     hosted_zone: HostedZone | None = None
     identity_providers: tuple[IdentityProviderSpec, ...] = field(default=())
+    # Global secondary indexes rendered as a stack before issue 10 has them (projection ALL), and left out.
+    legacy_all_indexes: tuple[str, ...] = ()
+    omitted_indexes: tuple[str, ...] = ()
 
     @property
     def ses_identity_is_domain(self) -> bool:
@@ -187,6 +195,12 @@ def read(context: Context, directory: Directory | None = None) -> DeploySettings
         problems.append(str(error))
         providers = ()
 
+    legacy, omitted = _indexes(context, LEGACY_INDEXES, problems), _indexes(context, OMIT_INDEXES, problems)
+    problems += [
+        f"{OMIT_INDEXES}, {LEGACY_INDEXES}: {name} is in both; an index is left out or rendered, not both"
+        for name in sorted(set(legacy) & set(omitted))
+    ]
+
     prefix = context.try_get_context(AUTH_DOMAIN_PREFIX)
     if prefix is not None and (problem := domain_prefix_problem(prefix)):
         problems.append(problem)
@@ -211,6 +225,8 @@ def read(context: Context, directory: Directory | None = None) -> DeploySettings
         console_domain=console_domain,
         hosted_zone=zone,
         identity_providers=providers,
+        legacy_all_indexes=legacy,
+        omitted_indexes=omitted,
     )
 
 
@@ -270,6 +286,15 @@ def _ops(
         if not E164.fullmatch(phone)
     ]
     return emails, phones
+
+
+def _indexes(context: Context, key: str, problems: list[str]) -> tuple[str, ...]:
+    names = _list(context, key, problems) or ()
+    known = sorted(index.name for table in TOPOLOGY.tables for index in table.indexes)
+    problems += [
+        f"{key}: {name!r} is not an index (the indexes: {', '.join(known)})" for name in names if name not in known
+    ]
+    return names
 
 
 def _given(context: Context) -> dict[str, Any]:

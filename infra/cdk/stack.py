@@ -198,12 +198,16 @@ class FirebellStack(Stack):
             removal_policy=RemovalPolicy.RETAIN,
         )
         for index in spec.indexes:
+            if index.name in self.settings.omitted_indexes:
+                continue
+            # ALL holds what any projection holds: the code reads a legacy index as it reads its own.
+            legacy = index.name in self.settings.legacy_all_indexes
             table.add_global_secondary_index(
                 index_name=index.name,
                 partition_key=_attribute(index.hash_key),
                 sort_key=_attribute(index.range_key) if index.range_key else None,
-                projection_type=_PROJECTIONS[index.projection],
-                non_key_attributes=list(index.non_key_attributes) or None,
+                projection_type=dynamodb.ProjectionType.ALL if legacy else _PROJECTIONS[index.projection],
+                non_key_attributes=None if legacy else list(index.non_key_attributes) or None,
             )
         return table
 

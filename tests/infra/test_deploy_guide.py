@@ -61,7 +61,25 @@ def documented_context_json() -> dict[str, Any]:
 
 
 def deploys() -> list[dict[str, str]]:
-    return [context_of(words) for words in cdk_commands() if words[2] == "deploy" and context_of(words)]
+    """The first deploy's commands: the ones that say firebell:env themselves."""
+    return [context_of(words) for words in cdk_commands() if words[2] == "deploy" and s.ENV in context_of(words)]
+
+
+def index_upgrade() -> list[dict[str, str]]:
+    """The deploys that take a stack from before issue 10 to the new index projections, in order."""
+    (block,) = [block for block in blocks("shell") if s.LEGACY_INDEXES in block]
+    return [context_of(shlex.split(line)) for line in block.splitlines() if CDK_COMMAND.match(line.strip())]
+
+
+def index_state(context: dict[str, Any]) -> dict[str, str]:
+    """Index name → its projection as the stack renders it with `context`; a left-out index is not there."""
+    settings = read(Context(context))
+    return {
+        index.name: "ALL" if index.name in settings.legacy_all_indexes else index.projection
+        for table in TOPOLOGY.tables
+        for index in table.indexes
+        if index.name not in settings.omitted_indexes
+    }
 
 
 def test_the_guide_prints_the_commands_it_walks_through() -> None:
@@ -89,6 +107,23 @@ def test_the_guide_documents_every_setting_and_the_message_it_quotes_is_the_app_
     assert quoted.strip() == str(refused.value)
 
 
+def test_the_index_upgrade_changes_one_index_per_deploy_and_ends_at_the_models_projections() -> None:
+    steps = index_upgrade()
+    names = {index.name for table in TOPOLOGY.tables for index in table.indexes}
+    # Given a stack from before issue 10: every index projects ALL
+    state = dict.fromkeys(names, "ALL")
+    for number, step in enumerate(steps, 1):
+        following = index_state({**documented_context_json(), **step})
+        changed = {name for name in names if state.get(name) != following.get(name)}
+        # Then each deploy creates or deletes at most one index, and never changes one in place
+        assert len(changed) <= 1, (number, step, changed)
+        assert all(name not in state or name not in following for name in changed), (number, step, changed)
+        state = following
+    assert steps[0] and not steps[-1], "it starts with the new code on the old indexes and ends with no such setting"
+    assert state == index_state(documented_context_json())
+    assert set(state.values()) != {"ALL"}
+
+
 # --- the stacks the documented commands make --------------------------------------------------------------------
 
 
@@ -107,6 +142,21 @@ def without_zone() -> Iterator[Synthesized]:
     """The full deploy for a deployer whose DNS is not in Route 53."""
     context = {k: v for k, v in deploys()[0].items() if k not in (s.HOSTED_ZONE_ID, s.HOSTED_ZONE_NAME)}
     yield synthesize(context)
+
+
+@pytest.fixture(scope="module")
+def upgrading() -> Iterator[Synthesized]:
+    """The index upgrade's second deploy: by-outbox left out, the other indexes as before issue 10."""
+    yield synthesize({**documented_context_json(), **index_upgrade()[1]})
+
+
+def test_an_upgrade_step_renders_the_indexes_it_names(upgrading: Synthesized) -> None:
+    step = index_upgrade()[1]
+    (table,) = of_type(upgrading, "AWS::DynamoDB::Table").values()
+    indexes = {i["IndexName"]: i["Projection"] for i in table["Properties"]["GlobalSecondaryIndexes"]}
+    assert set(indexes) == set(step[s.LEGACY_INDEXES].split(","))
+    assert all(projection == {"ProjectionType": "ALL"} for projection in indexes.values())
+    assert not upgrading.nag_errors and not upgrading.nag_warnings
 
 
 def of_type(synthesized: Synthesized, cfn_type: str) -> dict[str, dict[str, Any]]:

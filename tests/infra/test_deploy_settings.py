@@ -116,6 +116,14 @@ def test_ops_contacts_may_be_lists_as_cdk_context_json_holds_them_or_json_on_the
         ({s.HOSTED_ZONE_NAME: "acme.io"}, f"{s.HOSTED_ZONE_ID}: required with {s.HOSTED_ZONE_NAME}"),
         ({s.HOSTED_ZONE_ID: "acme", s.HOSTED_ZONE_NAME: "acme.io"}, f"{s.HOSTED_ZONE_ID}: a Route 53 hosted zone id"),
         ({"firebell:sendr": "firebell@acme.io"}, "firebell:sendr: not a firebell setting"),
+        (
+            {s.OMIT_INDEXES: "by-status,by-colour"},
+            f"{s.OMIT_INDEXES}: 'by-colour' is not an index (the indexes: by-outbox",
+        ),
+        (
+            {s.OMIT_INDEXES: "by-status", s.LEGACY_INDEXES: "by-status,by-outbox"},
+            f"{s.OMIT_INDEXES}, {s.LEGACY_INDEXES}: by-status is in both",
+        ),
         ({s.ENV: "production"}, f"{s.ENV}: 'demo'"),
         ({s.WAF: "yes"}, f"{s.WAF}: true or false; got 'yes'"),
         ({s.IDP_CONTEXT: '{"type": "ldap"}'}, "firebell:idp[0].type: expected 'saml' or 'oidc'"),
