@@ -5,7 +5,6 @@ BIN    := $(VENV)/bin
 # Re-install when the pinned dependencies change.
 PY_STAMP   := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 NODE_STAMP := node_modules/.installed-$(shell cat package.json package-lock.json 2>/dev/null | sha1sum | cut -c1-12)
-export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 export PYTHONDONTWRITEBYTECODE := 1
 # The browser tests drive the system Chromium (/usr/bin/chromium): Playwright must never fetch a browser build.
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
