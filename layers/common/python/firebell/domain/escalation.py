@@ -46,11 +46,9 @@ def people_for(targets: list[PlanTarget], directory: Directory, at: datetime) ->
             people.append(target.ref)
         elif target.kind == "schedule":
             schedule = directory.schedule(target.ref)
-            if schedule is not None:
-                try:
-                    people.append(on_call(schedule, at))
-                except ValueError:
-                    pass  # nobody on call yet: the level's other targets (or the next level) carry it
+            person = on_call(schedule, at) if schedule is not None else None
+            if person is not None:  # nobody on call (outside its hours): the level's other targets, or the next level
+                people.append(person)
         elif target.kind == "team_manager":
             manager = directory.team(target.ref).manager
             if manager:
