@@ -8,7 +8,7 @@ from ..domain.directory import FirebellConfig, MaintenanceWindow
 from ..domain import sla
 from ..domain.classification import classify
 from ..domain.enums import Action, EventType, Status, TaskOutcome, TimelineKind
-from ..domain.escalation import escalation_plan, people_for, scaled_timeout
+from ..domain.escalation import escalation_plan, next_step, people_for, scaled_timeout, vacancies
 from ..domain.lifecycle import is_open, next_status
 from ..domain.models import EscalationExhausted, EscalationLevel, Incident, KnownError, PageRequest, WatchRequest
 from ..domain.problems import known_error_for
@@ -46,6 +46,8 @@ def start_escalation(c: Change, ctx: Context, config: FirebellConfig, page_first
         deferred_until=None,
         paged_at_start=False,
         escalate_on_first_request=False,
+        plan_levels=len(plan.levels),
+        plan_rounds=plan.rounds,
     )
     steps = ", then ".join(
         f"level {lvl.level} ({', '.join(t.ref for t in lvl.targets)}) for {lvl.timeout_seconds}s" for lvl in plan.levels
@@ -72,6 +74,9 @@ def page_level(
     people = people_for(level.targets, config.directory, c.now)
     round_note = f", round {round_}" if round_ > 1 else ""
     c.set_part("escalation", level=level.level, round=round_, task_token=task_token, watching=False)
+    if not people:
+        _skip_empty_level(c, config, level, round_, task_token)
+        return
     reach(c, ctx, config, people, urgent=True, why=f"level {level.level}{round_note}", guard=page_guard(c))
     c.log(
         TimelineKind.PAGED,
@@ -79,6 +84,29 @@ def page_level(
         f"Level {level.level}{round_note} paged: {', '.join(people) or 'nobody reachable'}; "
         f"escalates in {level.timeout_seconds}s unless acknowledged",
         details={"level": level.level, "round": round_, "people": people},
+    )
+
+
+def _skip_empty_level(
+    c: Change, config: FirebellConfig, level: EscalationLevel, round_: int, task_token: str | None
+) -> None:
+    """A level that pages nobody (its schedules have nobody on call, outside their hours) is skipped at once, as
+    PagerDuty and Opsgenie skip an empty rule, rather than waiting out its delay: the run is answered `escalate`
+    (or, for level 1 paged as the run started, its first request will be). The token stays recorded, so a
+    redelivered request finds the level done."""
+    if task_token is None:
+        c.set_part("escalation", escalate_on_first_request=True)
+    else:
+        c.answer(task_token, TaskOutcome.ESCALATE)
+    run = c.incident.escalation
+    why = "; ".join(vacancies(level.targets, config.directory, c.now)) or "its targets name nobody"
+    after = next_step(level.level, round_, run.plan_levels, run.plan_rounds)
+    round_note = f", round {round_}" if round_ > 1 else ""
+    c.log(
+        TimelineKind.PAGE_SKIPPED,
+        SYSTEM,
+        f"Level {level.level}{round_note} pages nobody: {why}; {after} next",
+        details={"level": level.level, "round": round_, "people": []},
     )
 
 
