@@ -27,7 +27,15 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         ("pagerduty", "https://api.pagerduty.com"),
         ("opsgenie", "https://api.opsgenie.com; --eu for api.eu.opsgenie.com"),
     ):
-        parser = vendors.add_parser(vendor, help=f"import from {vendor.title()}")
+        variable = TOKEN_VARIABLES[vendor]
+        parser = vendors.add_parser(
+            vendor,
+            help=f"import from {vendor.title()}",
+            description=f"Import {vendor.title()}'s directory into a firebell config file (docs/importing.md).",
+            epilog=f"examples:\n  {variable}=… firebell import {vendor} --token --out config/firebell.yaml\n"
+            f"  firebell import {vendor} --from-dir saved/ --out config/firebell.yaml --sender firebell@example.com",
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
         where = parser.add_mutually_exclusive_group(required=True)
         where.add_argument(
             "--token",
@@ -35,7 +43,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
             const="",
             metavar="TOKEN",
             help=f"read the API ({api_help}) with this read-only API key; without a value, "
-            f"${TOKEN_VARIABLES[vendor]} (kept out of your shell history)",
+            f"${variable} (kept out of your shell history)",
         )
         where.add_argument("--from-dir", type=Path, metavar="DIR", help="read JSON answers saved from the API instead")
         parser.add_argument("--out", type=Path, required=True, metavar="FILE", help="the config to write or update")

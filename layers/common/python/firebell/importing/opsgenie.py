@@ -83,17 +83,18 @@ def read(source: Source) -> JsonObject:
     escalations = list(_listed(source, "/v2/escalations"))
     integrations = list(_listed(source, "/v2/integrations"))
 
-    def user_details(item: tuple[str, dict[str, Any]]) -> tuple[list[Any], list[tuple[str, dict[str, Any]]]]:
+    def user_details(item: tuple[str, dict[str, Any]]) -> tuple[list[Any], list[tuple[str, dict[str, Any]]], int]:
         where, user = item
         user_id = _q(need(user, "id", str, where))
         contacts = list(_listed(source, f"/v2/users/{user_id}/contacts"))
+        listed = list(_listed(source, f"/v2/users/{user_id}/notification-rules"))
         rules = []
-        for rule_where, rule in _listed(source, f"/v2/users/{user_id}/notification-rules"):
+        for rule_where, rule in listed:
             if rule.get("actionType") == PAGING:
                 rule_id = _q(need(rule, "id", str, rule_where))
                 full = _data(source.get(f"/v2/users/{user_id}/notification-rules/{rule_id}"), rule_where)
                 rules.append((rule_where, full))
-        return contacts, rules
+        return contacts, rules, len(listed)
 
     def team_details(item: tuple[str, dict[str, Any]]) -> tuple[Any, list[tuple[str, dict[str, Any]]]]:
         where, team = item
@@ -142,8 +143,9 @@ def convert(raw: JsonObject, ids: Ids, as_of: datetime, restrictions: bool = Tru
 def _people(users: list[Any], ids: Ids, out: Imported) -> tuple[dict[str, str], list[str]]:
     found: dict[str, str] = {}
     admins: list[str] = []
-    for where, user, contacts, rules in users:
+    for where, user, contacts, rules, listed_rules in users:
         out.count("users")
+        out.count("notification rules", listed_rules)  # every rule; only the paging ones (create-alert) are read
         user_id = need(user, "id", str, where)
         email = need(user, "username", str, where)  # an Opsgenie username is the user's email address
         name = maybe(user, "fullName", str, where, email)
@@ -199,7 +201,6 @@ def _urgencies(rule: dict[str, Any], where: str) -> list[str] | None:
 def _notification_rules(
     user_id: str, name: str, rules: list[tuple[str, dict[str, Any]]], out: Imported
 ) -> Entry | None:
-    out.count("notification rules", len(rules))
     steps: dict[str, list[tuple[int, str]]] = {"high": [], "low": []}
     decided: set[str] = set()
     for where, rule in sorted(rules, key=lambda r: r[1].get("order") or 0):
