@@ -226,3 +226,35 @@ def local(moment: datetime, tz: ZoneInfo) -> datetime:
 
 
 ONE_DAY = timedelta(days=1)
+
+
+def follow_ups(source_id: str, name: str, steps: dict[str, list[tuple[int, str]]], out: Imported) -> Entry | None:
+    """Per urgency, channels at once (delay 0) and later ones as firebell's follow-up (every N minutes, k times).
+    None when the result is firebell's default (SMS and email at once for both urgencies)."""
+    rules: Entry = {}
+    for urgency, timed in steps.items():
+        at_once = list(dict.fromkeys(channel for delay, channel in timed if delay == 0))
+        delays = sorted({delay for delay, _ in timed if delay > 0})
+        rule: Entry = {"via": at_once}
+        if delays:
+            every = min(max(delays[0], 1), 120)
+            times = min(len(delays), 10)
+            later = list(dict.fromkeys(channel for delay, channel in sorted(timed) if delay > 0))
+            if delays != [every * (k + 1) for k in range(len(delays))]:
+                out.skip(
+                    "notification_rule",
+                    source_id,
+                    name,
+                    f"{urgency} urgency steps at {delays} minutes are not evenly spaced: firebell follows up every "
+                    f"{every} minutes, {times} times",
+                )
+            rule["follow_up"] = {"every_minutes": every, "times": times, "via": later}
+        rules[urgency] = rule
+    if not rules.get("high", {}).get("via") and "follow_up" not in rules.get("high", {}):
+        out.skip("notification_rule", source_id, name, "no high-urgency rule firebell can send: left to the default")
+        rules.pop("high", None)
+    for urgency in ("high", "low"):
+        rules.setdefault(urgency, {"via": []} if urgency == "low" and steps.get("high") else {"via": ["sms", "email"]})
+    default = {"via": ["sms", "email"]}
+    same = all(set(rules[u].get("via", [])) == set(default["via"]) and "follow_up" not in rules[u] for u in rules)
+    return None if same else rules
