@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -111,13 +111,6 @@ def _layer(
     start = instant(layer.get("start"), f"{where}.start")
     if end is not None:
         out.skip("layer", layer_id, what, f"ends at {end}: firebell layers do not end; remove it from the config then")
-    if start > as_of and start > virtual_start and (start - virtual_start).total_seconds() % turn:
-        out.skip(
-            "layer",
-            layer_id,
-            what,
-            f"starts at {start.isoformat()}, inside a turn: firebell puts its member on call from that turn's start",
-        )
     members = []
     for user_where, item in objects(layer, "users", where):
         user_id = need(need(item, "user", dict, user_where), "id", str, f"{user_where}.user")
@@ -128,11 +121,22 @@ def _layer(
     if not members:
         out.skip("layer", layer_id, what, "no members")
         return None
-    entry: Entry = {
-        "name": slug(label, f"layer-{number}"),
-        "rotation": rotation(turn // 3600, local(virtual_start, tz)),
-    }
-    entry["members"] = members
+    # The turns count from rotation_virtual_start, the layer counts from `start`: firebell's rotation begins at the
+    # first handoff at or after `start`, with the member whose turn that is (its members rotated to begin there).
+    origin, step = local(virtual_start, tz), timedelta(seconds=turn)
+    begins = local(start, tz)
+    skipped_turns = max(0, -(-(begins - origin) // step))
+    if (begins - origin) % step and begins > origin:
+        out.skip(
+            "layer",
+            layer_id,
+            what,
+            f"starts at {start.isoformat()}, inside a turn: firebell starts it at the next handoff",
+        )
+    origin += skipped_turns * step
+    first = skipped_turns % len(members)
+    entry: Entry = {"name": slug(label, f"layer-{number}"), "rotation": rotation(turn // 3600, origin)}
+    entry["members"] = members[first:] + members[:first]
     restrictions = []
     for restriction_where, restriction in objects(layer, "restrictions", where, required=False):
         kind = need(restriction, "type", str, restriction_where)
