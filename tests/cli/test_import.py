@@ -427,3 +427,13 @@ def test_retry_after() -> None:
     assert retry_after_seconds(None, 2) == 2.0
     assert retry_after_seconds("Wed, 21 Oct 2015 07:28:00 GMT", 0) == 0.0  # a date in the past: at once
     assert retry_after_seconds("9999", 0) == 60.0
+
+
+def test_a_config_file_of_the_wrong_shape_is_named(tmp_path: Path) -> None:
+    out = tmp_path / "firebell.yaml"
+    out.write_text("notifications: {sender: fb@example.com}\npeople: 42\n")
+    code, _, stderr = import_from("pagerduty", FIXTURES / "pagerduty", out)
+    assert code == 1 and "people: expected a list of entries" in stderr and "Traceback" not in stderr
+    out.write_text("people: [unclosed\n")
+    code, _, stderr = import_from("pagerduty", FIXTURES / "pagerduty", out)
+    assert code == 1 and "not valid YAML" in stderr

@@ -58,6 +58,18 @@ def objects(obj: Any, key: str, where: str, required: bool = True) -> list[tuple
     return out
 
 
+def ident(obj: Any, key: str = "id") -> str | None:
+    """obj[key] when obj is an object and that is a string; else None (for look-ups that skip what is odd)."""
+    value = obj.get(key) if isinstance(obj, dict) else None
+    return value if isinstance(value, str) else None
+
+
+def items_of(obj: Any, key: str) -> list[Any]:
+    """obj[key] when it is a list; else [] (read-only references, such as a policy's teams, that may be absent)."""
+    value = obj.get(key) if isinstance(obj, dict) else None
+    return value if isinstance(value, list) else []
+
+
 def instant(value: Any, where: str) -> datetime:
     """An ISO 8601 date-time with an offset (both vendors send them so; a Z is UTC)."""
     if not isinstance(value, str):

@@ -26,7 +26,7 @@ from .common import (
     slug,
 )
 from .opsgenie_directory import UNIT_MINUTES, map_policies, map_schedules, map_teams
-from .sources import HttpSource, ImportError_, JsonObject, Source
+from .sources import HttpSource, JsonObject, Source
 
 API = "https://api.opsgenie.com"
 API_EU = "https://api.eu.opsgenie.com"
@@ -54,10 +54,9 @@ def _q(value: str) -> str:
     return urllib.parse.quote(value, safe="")
 
 
-def _data(answer: JsonObject, where: str) -> Any:
-    if "data" not in answer:
-        raise ImportError_(f"{where}.data: missing")
-    return answer["data"]
+def _data(answer: JsonObject, where: str) -> dict[str, Any]:
+    """The object a GET of one thing answers, under `data`."""
+    return need(answer, "data", dict, where)
 
 
 def _listed(source: Source, path: str, params: dict[str, Any] | None = None) -> Iterator[tuple[str, dict[str, Any]]]:
@@ -145,7 +144,7 @@ def _people(users: list[Any], ids: Ids, out: Imported) -> tuple[dict[str, str], 
         person: Entry = {"id": ids.of(f"people:{user_id}", slug(email.split("@")[0], "person")), "name": name}
         person["email"] = email
         out.count("contact methods", len(contacts))
-        for contact_where, contact in sorted(contacts, key=lambda c: c[1].get("applyOrder") or 0):
+        for contact_where, contact in sorted(contacts, key=lambda c: maybe(c[1], "applyOrder", int, c[0], 0)):
             method = maybe(contact, "method", str, contact_where, "")
             enabled = (
                 (contact.get("status") or {}).get("enabled", True) if isinstance(contact.get("status"), dict) else True
@@ -196,7 +195,7 @@ def _notification_rules(
 ) -> Entry | None:
     steps: dict[str, list[tuple[int, str]]] = {"high": [], "low": []}
     decided: set[str] = set()
-    for where, rule in sorted(rules, key=lambda r: r[1].get("order") or 0):
+    for where, rule in sorted(rules, key=lambda r: maybe(r[1], "order", int, r[0], 0)):
         rule_id = str(rule.get("id"))
         if rule.get("enabled") is False:
             continue

@@ -13,8 +13,10 @@ from .common import (
     Ids,
     Imported,
     clock,
+    ident,
     instant,
     is_zone,
+    items_of,
     local,
     maybe,
     need,
@@ -114,7 +116,7 @@ def map_schedules(
                 continue
             if end <= as_of or end <= start:
                 continue
-            named = [str(r.get("id")) for r in override.get("rotations") or [] if isinstance(r, dict)]
+            named = [str(r.get("id")) for r in items_of(override, "rotations") if isinstance(r, dict)]
             for rotation_id in named or list(made):  # none named: it takes over every rotation
                 if rotation_id in made:
                     target = out.schedules[f"schedules:{rotation_id}"]
@@ -259,15 +261,16 @@ def map_teams(
     owned: dict[str, str] = {}
     for _, escalation in escalations:
         owner = escalation.get("ownerTeam")
-        if isinstance(owner, dict) and escalation.get("id") in policies:
-            owned.setdefault(str(owner.get("id")), policies[escalation["id"]])
+        escalation_id = ident(escalation)
+        if isinstance(owner, dict) and escalation_id in policies:
+            owned.setdefault(str(owner.get("id")), policies[str(escalation_id)])
     for where, team, routing_rules in teams:
         out.count("teams")
         team_id = need(team, "id", str, where)
         name = maybe(team, "name", str, where, team_id)
         team_key = slug(name, "team")
         policy = None
-        for rule_where, rule in sorted(routing_rules, key=lambda r: r[1].get("order") or 0):
+        for rule_where, rule in sorted(routing_rules, key=lambda r: maybe(r[1], "order", int, r[0], 0)):
             out.count("routing rules")
             notify = maybe(rule, "notify", dict, rule_where, {})
             target = f"{notify.get('type')} {notify.get('name') or notify.get('id')}"
@@ -280,16 +283,17 @@ def map_teams(
                     f"routes by {conditions} to {target}: firebell routes every alert of a team to its policy",
                 )
                 continue
-            if notify.get("type") == "escalation" and notify.get("id") in policies:
-                policy = policies[str(notify["id"])]
-            elif notify.get("type") == "schedule" and notify.get("id") in rotations:
+            notified = ident(notify) or ""
+            if notify.get("type") == "escalation" and notified in policies:
+                policy = policies[notified]
+            elif notify.get("type") == "schedule" and notified in rotations:
                 policy = ids.of(f"escalation_policies:routing:{team_id}", f"{team_key}-on-call")
                 out.escalation_policies[f"escalation_policies:routing:{team_id}"] = {
                     "id": policy,
                     "levels": [
                         {
                             "delay_minutes": LAST_LEVEL_MINUTES,
-                            "targets": [{"schedule": s} for s in rotations[str(notify["id"])]],
+                            "targets": [{"schedule": s} for s in rotations[notified]],
                         }
                     ],
                     "repeat": 0,
@@ -302,9 +306,9 @@ def map_teams(
             out.skip("team", team_id, name, "neither its default routing rule nor an escalation it owns was imported")
             continue
         members = [
-            (people[str((m.get("user") or {}).get("id"))], m.get("role"))
+            (people[user_id], m.get("role"))
             for _, m in objects(team, "members", where, required=False)
-            if str((m.get("user") or {}).get("id")) in people
+            if (user_id := ident(m.get("user")) or "") in people
         ]
         managers = [p for p, role in members if role == "admin"]
         incident_managers = managers or [p for p, _ in members if p in admins] or admins[:1]

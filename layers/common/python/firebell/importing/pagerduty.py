@@ -16,6 +16,7 @@ from .common import (
     Imported,
     e164,
     follow_ups,
+    ident,
     is_zone,
     maybe,
     need,
@@ -135,7 +136,7 @@ def _people(users: list[tuple[str, dict[str, Any]]], ids: Ids, out: Imported) ->
         email = need(user, "email", str, where)
         person: Entry = {"id": ids.of(f"people:{user_id}", slug(email.split("@")[0], "person")), "name": name}
         person["email"] = email
-        methods = {m_id: m for _, m in objects(user, "contact_methods", where, required=False) if (m_id := m.get("id"))}
+        methods = {m_id: m for _, m in objects(user, "contact_methods", where, required=False) if (m_id := ident(m))}
         out.count("contact methods", len(methods))
         phone = _phone(user_id, name, methods, out)
         if phone:

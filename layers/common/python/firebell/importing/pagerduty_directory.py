@@ -13,8 +13,10 @@ from .common import (
     Ids,
     Imported,
     daily_window,
+    ident,
     instant,
     is_zone,
+    items_of,
     local,
     maybe,
     need,
@@ -227,16 +229,16 @@ def map_teams(
     ids: Ids,
     out: Imported,
 ) -> dict[str, str]:
-    owners = [people[u["id"]] for _, u in users if u.get("role") in ("owner", "admin") and u.get("id") in people]
+    owners = [people[u["id"]] for _, u in users if u.get("role") in ("owner", "admin") and ident(u) in people]
     policy_of_team: dict[str, str] = {}
     for _, policy in sorted(raw_policies, key=lambda item: str(item[1].get("name", ""))):
-        for team in policy.get("teams") or []:
-            if isinstance(team, dict) and policy.get("id") in policies:
+        for team in items_of(policy, "teams"):
+            if isinstance(team, dict) and ident(policy) in policies:
                 policy_of_team.setdefault(str(team.get("id")), policies[policy["id"]])
     for _, service in raw_services:  # else the policy of a service the team owns
         ep = service.get("escalation_policy") or {}
-        for team in service.get("teams") or []:
-            if isinstance(team, dict) and isinstance(ep, dict) and ep.get("id") in policies:
+        for team in items_of(service, "teams"):
+            if isinstance(team, dict) and ident(ep) in policies:
                 policy_of_team.setdefault(str(team.get("id")), policies[ep["id"]])
     found: dict[str, str] = {}
     for where, team, members in teams:
@@ -291,7 +293,7 @@ def map_services(
             continue
         policy_ref = need(service, "escalation_policy", dict, where)
         policy = policies.get(str(policy_ref.get("id")))
-        own_teams = [teams[t["id"]] for t in service.get("teams") or [] if isinstance(t, dict) and t.get("id") in teams]
+        own_teams = [teams[t["id"]] for t in items_of(service, "teams") if ident(t) in teams]
         team = own_teams[0] if own_teams else team_of_policy.get(policy or "")
         if team is None or policy is None:
             out.skip("service", service_id, name, "neither its team nor its escalation policy was imported")

@@ -112,8 +112,8 @@ class HttpSource:
 def _json_object(raw: bytes, where: str) -> JsonObject:
     try:
         value = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as error:
-        raise ImportError_(f"{where}: not JSON ({error})") from None
+    except (ValueError, UnicodeDecodeError, RecursionError) as error:
+        raise ImportError_(f"{where}: not JSON ({type(error).__name__})") from None
     if not isinstance(value, dict):
         raise ImportError_(f"{where}: expected a JSON object, got {type(value).__name__}")
     return value
@@ -146,9 +146,13 @@ class DirectorySource:
             raise ImportError_(f"{file}: cannot read: {error.strerror}") from None
         try:
             value = json.loads(raw)
-        except (ValueError, UnicodeDecodeError) as error:
-            raise ImportError_(f"{file}: not JSON ({error})") from None
+        except (ValueError, UnicodeDecodeError, RecursionError) as error:
+            raise ImportError_(
+                f"{file}: not JSON ({error if not isinstance(error, RecursionError) else 'nested too deep'})"
+            ) from None
         answers = value if isinstance(value, list) else [value]
+        if not answers:
+            raise ImportError_(f"{file}: an empty list (expected an answer, or the pages of one)")
         for i, answer in enumerate(answers):
             if not isinstance(answer, dict):
                 raise ImportError_(f"{file}: page [{i}]: expected a JSON object, got {type(answer).__name__}")

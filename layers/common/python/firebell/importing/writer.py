@@ -68,6 +68,9 @@ def load_plan(config: Path) -> Plan:
         if loaded is not None and not isinstance(loaded, dict):
             raise ImportError_(f"{config}: expected a mapping at the top level")
         document = loaded or {}
+        for kind in KINDS:
+            if not isinstance(document.get(kind) or [], list):
+                raise ImportError_(f"{config}: {kind}: expected a list of entries")
     mapping: dict[str, dict[str, str]] = {}
     side = sidecar_path(config)
     if side.exists():
