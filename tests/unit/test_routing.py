@@ -101,7 +101,6 @@ def team_with(shipped_config: FirebellConfig, *routing_rules: dict[str, Any]) ->
         ({**DAYTIME_RULE, "restrictions": []}, "restrictions"),
         ({**DAYTIME_RULE, "priorities": ["P9"]}, "priorities"),
         ({**DAYTIME_RULE, "priorities": []}, "priorities"),
-        ({k: v for k, v in CHAT_RULE.items() if k != "escalation_policy"}, "escalation_policy"),  # null on purpose
         ({**DAYTIME_RULE, "start": "09:00"}, "start"),
     ],
 )

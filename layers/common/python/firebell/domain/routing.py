@@ -30,8 +30,9 @@ class RoutingRule(_Strict):
     time_zone: str  # IANA name: the windows are wall-clock times there
     restrictions: Annotated[list[Restriction], Field(min_length=1)]
     priorities: Annotated[list[Priority], Field(min_length=1)] | None = None  # absent: every priority
-    # Required, so that "page nobody" is written as null on purpose, never left out by mistake.
-    escalation_policy: str | None
+    # null pages nobody. Absent means null too: entries are stored and shown without their nulls (as every entry of
+    # the directory), so a rule read back from the admin API must mean what was written.
+    escalation_policy: str | None = None
 
     @field_validator("time_zone")
     @classmethod
