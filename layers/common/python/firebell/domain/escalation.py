@@ -18,9 +18,12 @@ def plan_targets(level: PolicyLevel) -> list[PlanTarget]:
     return [PlanTarget(kind=t.kind, ref=t.ref) for t in level.targets]
 
 
-def escalation_plan(incident: Incident, directory: Directory, rules: Rules, time_scale: float) -> EscalationPlan:
-    """The service's (or team's) policy as it is now: the incident keeps it even if the config changes."""
-    policy = directory.policy_for(incident.team, incident.service)
+def escalation_plan(
+    incident: Incident, directory: Directory, rules: Rules, time_scale: float, policy_id: str | None = None
+) -> EscalationPlan:
+    """The policy named (a routing rule's choice), else the service's (or team's), as it is now: the incident keeps
+    it even if the config changes."""
+    policy = directory.policy_for(incident.team, incident.service, policy_id)
     team = directory.team(incident.team)
     return EscalationPlan(
         incident_id=incident.incident_id,

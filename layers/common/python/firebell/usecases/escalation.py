@@ -12,6 +12,7 @@ from ..domain.escalation import escalation_plan, next_step, people_for, scaled_t
 from ..domain.lifecycle import is_open, next_status
 from ..domain.models import EscalationExhausted, EscalationLevel, Incident, KnownError, PageRequest, WatchRequest
 from ..domain.problems import known_error_for
+from ..domain.routing import Route, routed_line
 from ..outbox import Change, EffectKind, Guard, Needs
 from . import sla_clocks
 from .base import SYSTEM, Context, Incidents, Outcome
@@ -21,19 +22,33 @@ from .reaching import reach
 _OPEN = (Status.TRIGGERED, Status.ACKNOWLEDGED, Status.ON_HOLD)
 
 
-def start_escalation(c: Change, ctx: Context, config: FirebellConfig, page_first_level: bool = False) -> None:
+def start_escalation(
+    c: Change, ctx: Context, config: FirebellConfig, page_first_level: bool = False, reroute: bool = True
+) -> None:
     """A new run of the incident's policy; the previous run (if any) is stopped first: never two at once.
 
+    `reroute`: paging starts afresh (opening, the end of a maintenance window, a reopen, a returning alert), so the
+    team's routing rules choose the policy now; else (escalated by hand, timers re-armed) the policy chosen before
+    is kept, and an incident a rule sent to chat pages with the service's or team's own policy.
     `page_first_level`: level 1 is paged by this very change, its pages going before the run's start (whose first
     page request then only hands over its token): the first page waits for no workflow, queue or function.
     """
     incident = c.incident
-    plan = escalation_plan(incident, config.directory, config.rules, ctx.time_scale)
+    chosen = _route(c, config) if reroute else None
+    c.answer(incident.escalation.task_token, TaskOutcome.STOP)
+    c.stop(incident.escalation.execution_arn, "superseded by a new escalation run")
+    if chosen is not None and chosen.policy is None:
+        c.set_part(
+            "escalation", execution_arn=None, task_token=None, watching=False, exhausted=False, deferred_until=None,
+            paged_at_start=False, escalate_on_first_request=False, policy=None, routed_by=chosen.rule,
+            routed_at=c.now,
+        )  # fmt: skip
+        return
+    policy_id = chosen.policy if chosen is not None else _kept_policy(c, config)
+    plan = escalation_plan(incident, config.directory, config.rules, ctx.time_scale, policy_id)
     run = incident.escalation.runs + 1
     name = incident.incident_id if run == 1 else f"{incident.incident_id}-{run}"
     execution = ctx.execution_arn(machines.ESCALATION, name)
-    c.answer(incident.escalation.task_token, TaskOutcome.STOP)
-    c.stop(incident.escalation.execution_arn, "superseded by a new escalation run")
     c.set_part(
         "escalation",
         execution_arn=execution,
@@ -48,6 +63,9 @@ def start_escalation(c: Change, ctx: Context, config: FirebellConfig, page_first
         escalate_on_first_request=False,
         plan_levels=len(plan.levels),
         plan_rounds=plan.rounds,
+        policy=policy_id,
+        routed_by=chosen.rule if chosen is not None else incident.escalation.routed_by,
+        routed_at=c.now if chosen is not None else incident.escalation.routed_at,
     )
     steps = ", then ".join(
         f"level {lvl.level} ({', '.join(t.ref for t in lvl.targets)}) for {lvl.timeout_seconds}s" for lvl in plan.levels
@@ -66,6 +84,43 @@ def start_escalation(c: Change, ctx: Context, config: FirebellConfig, page_first
     c.start(
         machines.ESCALATION, name, plan.machine_input(), guard=Guard(statuses=_OPEN, escalation_execution=execution)
     )
+
+
+def _route(c: Change, config: FirebellConfig) -> Route:
+    """The team's routing rules at this moment, for the incident's priority; a rule's choice goes on the timeline."""
+    incident = c.incident
+    chosen = config.directory.route_for(incident.team, incident.service, incident.priority, c.now)
+    if chosen.rule is not None:
+        channels = [
+            (channel.kind, channel.id)
+            for channel in config.directory.chat_channels
+            if channel.wants(EventType.OPENED, incident.team, incident.service)
+        ]
+        team = config.directory.team(incident.team).id
+        c.log(
+            TimelineKind.ROUTED,
+            SYSTEM,
+            routed_line(team, chosen.rule, chosen.policy, channels),
+            details={"rule": chosen.rule, "escalation_policy": chosen.policy},
+        )
+    return chosen
+
+
+def _kept_policy(c: Change, config: FirebellConfig) -> str:
+    """The policy paging follows when it is not routed afresh: the one chosen before; for an incident a routing rule
+    sent to chat (nobody paged), the service's or team's own, and the timeline says so."""
+    escalation = c.incident.escalation
+    if escalation.policy is not None:
+        return escalation.policy
+    policy = config.directory.policy_for(c.incident.team, c.incident.service).id
+    if escalation.routed_by is not None:
+        c.log(
+            TimelineKind.ROUTED,
+            SYSTEM,
+            f"Paging with {policy}, the default policy: the rule {escalation.routed_by!r} had paged nobody",
+            details={"rule": None, "escalation_policy": policy},
+        )
+    return policy
 
 
 def page_level(
@@ -226,8 +281,8 @@ class Escalation:
 
     def _start_paging(self, c: Change, config: FirebellConfig) -> None:
         escalation = c.incident.escalation
-        if escalation.execution_arn is not None or escalation.deferred_until is not None:
-            return  # started (or deferred) by an earlier delivery
+        if escalation.execution_arn is not None or escalation.deferred_until is not None or escalation.routed_at:
+            return  # started (or deferred, or routed to chat) by an earlier delivery
         window = _maintenance(c, config)
         if window:
             self._defer(c, window)
