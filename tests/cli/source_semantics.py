@@ -114,3 +114,26 @@ def opsgenie_on_call(schedule: dict[str, Any], overrides: list[dict[str, Any]], 
             if participant.get("type", "user") == "user":
                 found.add(participant["id"])
     return found
+
+
+def opsgenie_route(rules: list[dict[str, Any]], priority: str, at: datetime) -> tuple[str, str | None]:
+    """What a team's routing rules notify for an alert of `priority` at `at`: the first rule by `order` whose
+    criteria (here: all alerts, or priority equal to one of its values) and time restriction (in the rule's
+    timezone) match; the default rule takes what none matched. (type, id) of its notify; ("none", None) pages nobody.
+    """
+    default = next(r for r in rules if r.get("isDefault"))
+    for rule in sorted(rules, key=lambda r: r["order"]):
+        if rule.get("isDefault"):
+            continue
+        criteria = rule.get("criteria", {"type": "match-all"})
+        if criteria["type"] != "match-all":
+            wanted = [c for c in criteria["conditions"] if c["field"] == "priority"]
+            if len(wanted) != len(criteria["conditions"]):
+                continue  # other conditions (tags …): this test's alerts carry none of them
+            if priority not in {c["expectedValue"] for c in wanted}:
+                continue
+        zone = ZoneInfo(rule.get("timezone", "UTC"))
+        if rule.get("timeRestriction") and not _og_covered(rule["timeRestriction"], _wall(at, zone)):
+            continue
+        return rule["notify"]["type"], rule["notify"].get("id")
+    return default["notify"]["type"], default["notify"].get("id")

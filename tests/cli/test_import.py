@@ -87,7 +87,12 @@ def test_opsgenie_from_files(tmp_path: Path) -> None:
     assert teams[ids["teams:t-ops"]].incident_managers == [ids["people:u-ben"]]  # the team admin
     assert teams[ids["teams:t-web"]].incident_managers == [ids["people:u-ada"]]  # no admin: the account owner
     report = (tmp_path / "firebell.import-report.md").read_text()
-    assert "routes by time restrictions" in report and "a team recipient" in report and "notifies the next" in report
+    assert "conditions other than priority" in report and "a team recipient" in report and "notifies the next" in report
+    # routing by hours and priority: a rule to nobody overnight for P4/P5, office hours to the Web schedule
+    quiet = teams[ids["teams:t-ops"]].routing_rules[0]
+    assert (quiet.escalation_policy, [p.value for p in quiet.priorities or []]) == (None, ["P4", "P5"])
+    office = teams[ids["teams:t-web"]].routing_rules[0]
+    assert office.escalation_policy == ids["escalation_policies:routing:t-web:s-web"]
 
 
 # --- idempotency and hand edits ----------------------------------------------------------------------------------

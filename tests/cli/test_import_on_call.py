@@ -101,3 +101,31 @@ def test_what_is_not_compared_is_reported(vendor: str, schedule_id: str, why: st
     imported(vendor, tmp_path)
     report = (tmp_path / "firebell.import-report.md").read_text()
     assert any(schedule_id in line and why in line for line in report.splitlines())
+
+
+def test_opsgenie_routing_rules_route_as_the_source(tmp_path: Path) -> None:
+    """Team routing by hours and priority (a rule to a schedule in New York office hours; low priorities overnight
+    in London to nobody), across both DST changes, against firebell's domain/routing.py."""
+    from firebell.domain.enums import Priority
+    from firebell.domain.routing import route
+
+    from .source_semantics import opsgenie_route
+
+    directory, ids = imported("opsgenie", tmp_path)
+    seen: set[tuple[str, str | None]] = set()
+    for team_id in ("t-ops", "t-web"):
+        rules = load(FIXTURES / "opsgenie" / "teams" / team_id / "routing-rules.json")["data"]
+        team = directory.team(ids[f"teams:{team_id}"])
+        for at in instants()[::3]:
+            for priority in Priority:
+                kind, target = opsgenie_route(rules, priority.value, at)
+                if kind == "escalation":
+                    expected: str | None = ids[f"escalation_policies:{target}"]
+                elif kind == "schedule":
+                    expected = ids[f"escalation_policies:routing:{team_id}:{target}"]
+                else:
+                    expected = None
+                got = route(list(team.routing_rules), priority, at, None, team.escalation_policy).policy
+                assert got == expected, (team_id, priority, at, kind, target)
+                seen.add((kind, target))
+    assert seen == {("escalation", "e-ops"), ("none", None), ("schedule", "s-web"), ("escalation", "e-web")}

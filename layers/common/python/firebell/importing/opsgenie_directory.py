@@ -3,16 +3,14 @@ teams → firebell (docs/importing.md). The people are opsgenie.py's."""
 
 from __future__ import annotations
 
-from datetime import datetime, time
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from .common import (
-    WEEKDAYS,
     Entry,
     Ids,
     Imported,
-    clock,
     ident,
     instant,
     is_zone,
@@ -24,6 +22,7 @@ from .common import (
     rotation,
     slug,
 )
+from .opsgenie_routing import map_routing, restriction_windows
 from .sources import ImportError_
 
 LAST_LEVEL_MINUTES = 30  # how long the last level waits before the incident managers when Opsgenie does not repeat
@@ -34,42 +33,6 @@ UNIT_MINUTES = {"minutes": 1, "hours": 60, "days": 1440}
 
 
 # --- schedules --------------------------------------------------------------------------------------------------
-
-
-def _restrictions(value: Any, where: str) -> list[Entry]:
-    restriction = maybe({"r": value}, "r", dict, where, {})
-    kind = need(restriction, "type", str, where)
-
-    def wall(item: dict[str, Any], prefix: str, item_where: str) -> tuple[int, time]:
-        hour = need(item, f"{prefix}Hour", int, item_where)
-        minute = maybe(item, f"{prefix}Min", int, item_where, 0)
-        if not (0 <= hour <= 24 and 0 <= minute < 60) or (hour == 24 and minute):
-            raise ImportError_(f"{item_where}.{prefix}Hour: {hour}:{minute:02} is not a time of day")
-        return (1, time(0, minute)) if hour == 24 else (0, time(hour, minute))
-
-    if kind == "time-of-day":
-        item = need(restriction, "restriction", dict, where)
-        (_, start), (_, end) = wall(item, "start", f"{where}.restriction"), wall(item, "end", f"{where}.restriction")
-        return [{"type": "daily", "start": clock(start), "end": clock(end)}]
-    if kind == "weekday-and-time-of-day":
-        windows = []
-        for item_where, item in objects(restriction, "restrictions", where):
-            start_day = DAYS.get(str(item.get("startDay")).lower())
-            end_day = DAYS.get(str(item.get("endDay")).lower())
-            if start_day is None or end_day is None:
-                raise ImportError_(f"{item_where}.startDay: days are monday … sunday")
-            (_, start), (later, end) = wall(item, "start", item_where), wall(item, "end", item_where)
-            windows.append(
-                {
-                    "type": "weekly",
-                    "start_day": WEEKDAYS[start_day],
-                    "start": clock(start),
-                    "end_day": WEEKDAYS[(end_day + later) % 7],
-                    "end": clock(end),
-                }
-            )
-        return windows
-    raise ImportError_(f"{where}.type: {kind[:40]!r} is not time-of-day or weekday-and-time-of-day")
 
 
 _STEP_HOURS = {"hourly": 1, "daily": 24, "weekly": 24 * 7}
@@ -175,7 +138,7 @@ def _rotation(
         out.unrestricted("rotation", rotation_id, what)
         return None
     if rot.get("timeRestriction"):
-        layer["restrictions"] = _restrictions(rot["timeRestriction"], f"{where}.timeRestriction")
+        layer["restrictions"] = restriction_windows(rot["timeRestriction"], f"{where}.timeRestriction")
     wanted = slug(f"{schedule_name}-{label}", "rotation")
     return {"id": ids.of(f"schedules:{rotation_id}", wanted), "name": what, "time_zone": tz.key, "layers": [layer]}
 
@@ -269,38 +232,8 @@ def map_teams(
         team_id = need(team, "id", str, where)
         name = maybe(team, "name", str, where, team_id)
         team_key = slug(name, "team")
-        policy = None
-        for rule_where, rule in sorted(routing_rules, key=lambda r: maybe(r[1], "order", int, r[0], 0)):
-            out.count("routing rules")
-            notify = maybe(rule, "notify", dict, rule_where, {})
-            target = f"{notify.get('type')} {notify.get('name') or notify.get('id')}"
-            if not rule.get("isDefault"):
-                conditions = "time restrictions" if rule.get("timeRestriction") else "conditions"
-                out.skip(
-                    "routing_rule",
-                    str(rule.get("id")),
-                    f"{name} / {rule.get('name') or target}",
-                    f"routes by {conditions} to {target}: firebell routes every alert of a team to its policy",
-                )
-                continue
-            notified = ident(notify) or ""
-            if notify.get("type") == "escalation" and notified in policies:
-                policy = policies[notified]
-            elif notify.get("type") == "schedule" and notified in rotations:
-                policy = ids.of(f"escalation_policies:routing:{team_id}", f"{team_key}-on-call")
-                out.escalation_policies[f"escalation_policies:routing:{team_id}"] = {
-                    "id": policy,
-                    "levels": [
-                        {
-                            "delay_minutes": LAST_LEVEL_MINUTES,
-                            "targets": [{"schedule": s} for s in rotations[notified]],
-                        }
-                    ],
-                    "repeat": 0,
-                }
-                out.notes.append(
-                    f"team {name}: its default routing pages schedule {notify.get('name')}: policy {policy}"
-                )
+        routing = map_routing(team_id, name, routing_rules, policies, rotations, ids, out)
+        policy = routing.default
         policy = policy or owned.get(team_id)
         if policy is None:
             out.skip("team", team_id, name, "neither its default routing rule nor an escalation it owns was imported")
@@ -321,6 +254,8 @@ def map_teams(
         if managers:
             entry["manager"] = managers[0]
         entry["incident_managers"] = incident_managers
+        if routing.rules:
+            entry["routing_rules"] = routing.rules
         out.teams[f"teams:{team_id}"] = entry
         for person in out.people.values():
             if person["id"] in incident_managers and "incident_manager" not in person["roles"]:

@@ -18,7 +18,7 @@ MANAGED = {
     "people": {"name", "email", "phone", "time_zone", "notification_rules"},
     "schedules": {"name", "time_zone", "layers", "overrides"},
     "escalation_policies": {"levels", "repeat"},
-    "teams": {"name", "escalation_policy", "manager", "incident_managers"},
+    "teams": {"name", "escalation_policy", "manager", "incident_managers", "routing_rules"},
     "services": {"team", "escalation_policy"},
 }
 
