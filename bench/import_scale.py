@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import os
 import shutil
 import tempfile
 import threading
@@ -258,6 +259,36 @@ def _timed(run: Callable[[], int]) -> tuple[float, int]:
     return time.perf_counter() - started, code
 
 
+def _phases(folder: Path, config: Path) -> list[tuple[str, float]]:
+    from datetime import UTC, datetime
+
+    from firebell.importing import opsgenie, writer
+    from firebell.importing.sources import DirectorySource
+
+    as_of = datetime(2026, 10, 20, tzinfo=UTC)
+    marks = [time.perf_counter()]
+    plan = writer.load_plan(config)
+    marks.append(time.perf_counter())
+    raw = opsgenie.read(DirectorySource(folder))
+    marks.append(time.perf_counter())
+    ids = plan.ids("opsgenie")
+    imported = opsgenie.convert(raw, ids, as_of)
+    outcome = writer.merge(plan, imported, ids, None)
+    marks.append(time.perf_counter())
+    assert not writer.validate(outcome.document)
+    marks.append(time.perf_counter())
+    writer.dump_yaml(outcome.document)
+    marks.append(time.perf_counter())
+    steps = [
+        "reading the config file it wrote (PyYAML: libyaml parses, Python builds the objects)",
+        "reading the saved answers (a file per GET)",
+        "mapping and merging",
+        "validating as the functions load it (pydantic)",
+        "writing the YAML (libyaml's emitter)",
+    ]
+    return [(step, marks[i + 1] - marks[i]) for i, step in enumerate(steps)]
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.import_scale", description=__doc__)
     parser.add_argument("--api", action="store_true", help="also import through a stand-in API on 127.0.0.1")
@@ -265,6 +296,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     from firebell.cli import main as cli
 
+    load_before = os.getloadavg()[0]
     work = Path(tempfile.mkdtemp(prefix="firebell-import-bench-"))
     try:
         started = time.perf_counter()
@@ -286,11 +318,12 @@ def main(argv: list[str] | None = None) -> None:
         stdout = io.StringIO()
         first, code = _timed(lambda: cli.main(argv_files, stdout, io.StringIO()))
         assert code == 0, stdout.getvalue()
-        summary = stdout.getvalue().strip()
+        summary = stdout.getvalue().strip().replace(str(config.parent), "<out>")
         text = config.read_text()
         again, code = _timed(lambda: cli.main(argv_files, io.StringIO(), io.StringIO()))
         assert code == 0 and config.read_text() == text, "a re-import changed the file"
         rows = [("from saved files, into a new file", first), ("again, into the file it wrote (the same bytes)", again)]
+        phases = _phases(work / "opsgenie", config)
         requests = 0
         if args.api:
             handler = type("Files", (_Files,), {"folder": work / "opsgenie", "requests": 0})
@@ -329,7 +362,8 @@ def main(argv: list[str] | None = None) -> None:
         "",
         (
             f"Generating the folder of answers took {generated:.1f} s (not counted below). Wall times on this machine "
-            "(2 cores shared with other work):"
+            f"(2 cores shared with other work; load average {load_before:.1f} when the bench started, "
+            f"{os.getloadavg()[0]:.1f} when it ended):"
         ),
         "",
         "| import | wall time |",
@@ -341,6 +375,12 @@ def main(argv: list[str] | None = None) -> None:
         "```text",
         summary,
         "```",
+        "",
+        "Where the re-import's time goes (the same steps called one by one):",
+        "",
+        "| step | wall time |",
+        "|---|---|",
+        *(f"| {step} | {seconds:.1f} s |" for step, seconds in phases),
         "",
         "Through Opsgenie's real API the time is set by its rate limits (per-minute quotas by plan, answered 429 with",
         "the wait, which the importer honours), not by the importer: one GET per user for contacts, one for the",
