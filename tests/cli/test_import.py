@@ -315,9 +315,13 @@ def test_usage_errors(tmp_path: Path) -> None:
     assert both.value.code == 2
 
 
-def test_help_reads_well() -> None:
-    with pytest.raises(SystemExit):
+def test_help_reads_well(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as done:
         run("import", "opsgenie", "--help")
+    shown = capsys.readouterr().out
+    assert done.value.code == 0
+    for expected in ("--from-dir DIR", "$OPSGENIE_API_KEY", "api.eu.opsgenie.com", "examples:", "docs/importing.md"):
+        assert expected in shown
 
 
 # --- the stand-in APIs ----------------------------------------------------------------------------------------------
