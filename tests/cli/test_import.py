@@ -125,6 +125,16 @@ def test_hand_added_entries_survive_and_ids_stay(tmp_path: Path) -> None:
     alice["slack_user_id"] = "U0ALICE01"
     alice["roles"] = ["responder"]  # demoted by hand: kept
     document["teams"][0]["stakeholders"] = ["zed"]
+    document["teams"][0]["routing_rules"] = [  # PagerDuty has no team routing: a rule added by hand stays
+        {
+            "name": "weekends",
+            "time_zone": "Europe/London",
+            "escalation_policy": "payments",
+            "restrictions": [
+                {"type": "weekly", "start_day": "sat", "start": "00:00", "end_day": "mon", "end": "00:00"}
+            ],
+        }
+    ]
     out.write_text(yaml.safe_dump(document, sort_keys=False))
     # in PagerDuty meanwhile: Alice renamed, Gus deleted
     pages = json.loads((source / "users.json").read_text())
@@ -142,6 +152,7 @@ def test_hand_added_entries_survive_and_ids_stay(tmp_path: Path) -> None:
     assert alice_after.slack_user_id == "U0ALICE01" and [r.value for r in alice_after.roles] == ["responder"]
     assert after.person("zed") is not None and after.person("gus") is None
     assert after.service("billing") is not None and after.team("platform-sre").stakeholders == ["zed"]
+    assert [rule.name for rule in after.team("platform-sre").routing_rules] == ["weekends"]
     assert "member PGUS000 is not among the users read" in (tmp_path / "firebell.import-report.md").read_text()
 
 

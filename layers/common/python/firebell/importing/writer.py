@@ -18,9 +18,11 @@ MANAGED = {
     "people": {"name", "email", "phone", "time_zone", "notification_rules"},
     "schedules": {"name", "time_zone", "layers", "overrides"},
     "escalation_policies": {"levels", "repeat"},
-    "teams": {"name", "escalation_policy", "manager", "incident_managers", "routing_rules"},
+    "teams": {"name", "escalation_policy", "manager", "incident_managers"},
     "services": {"team", "escalation_policy"},
 }
+# Fields only one vendor's import writes (PagerDuty has no team routing rules: one you add to its team stays).
+MANAGED_BY = {"opsgenie": {"teams": {"routing_rules"}}}
 
 
 def sidecar_path(config: Path) -> Path:
@@ -103,7 +105,8 @@ def merge(plan: Plan, imported: Imported, ids: Ids, sender: str | None) -> Outco
         for entry in document.get(kind) or []:
             entry_id = str(entry.get("id")) if isinstance(entry, dict) else None
             if entry_id in fresh:
-                merged.append(_update(kind, entry, fresh[entry_id]))
+                managed = MANAGED[kind] | MANAGED_BY.get(imported.vendor, {}).get(kind, set())
+                merged.append(_update(managed, kind, entry, fresh[entry_id]))
                 placed.add(str(entry_id))
             elif entry_id is not None and entry_id in owned.get(kind, set()):  # gone from the source
                 outcome.removed.append(f"{kind} {entry_id}")
@@ -128,8 +131,8 @@ def merge(plan: Plan, imported: Imported, ids: Ids, sender: str | None) -> Outco
     return outcome
 
 
-def _update(kind: str, existing: Entry, fresh: Entry) -> Entry:
-    kept = {key: value for key, value in existing.items() if key not in MANAGED[kind]}
+def _update(managed: set[str], kind: str, existing: Entry, fresh: Entry) -> Entry:
+    kept = {key: value for key, value in existing.items() if key not in managed}
     updated = {**fresh, **{k: v for k, v in kept.items() if k not in fresh or k in ("roles", "routing_keys")}}
     if kind == "services" and existing.get("routing_keys") and fresh.get("routing_keys"):
         # keys added by hand stay beside the imported ones
