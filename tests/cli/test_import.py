@@ -457,3 +457,10 @@ def test_a_config_file_of_the_wrong_shape_is_named(tmp_path: Path) -> None:
     out.write_text("people: [unclosed\n")
     code, _, stderr = import_from("pagerduty", FIXTURES / "pagerduty", out)
     assert code == 1 and "not valid YAML" in stderr
+
+
+def test_a_dry_run_writes_nothing(tmp_path: Path) -> None:
+    out = tmp_path / "firebell.yaml"
+    code, stdout, _ = import_from("opsgenie", FIXTURES / "opsgenie", out, "--sender", "fb@example.com", "--dry-run")
+    assert code == 0 and "would write: 6 people" in stdout
+    assert list(tmp_path.iterdir()) == []
