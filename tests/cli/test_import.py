@@ -464,3 +464,28 @@ def test_a_dry_run_writes_nothing(tmp_path: Path) -> None:
     code, stdout, _ = import_from("opsgenie", FIXTURES / "opsgenie", out, "--sender", "fb@example.com", "--dry-run")
     assert code == 0 and "would write: 6 people" in stdout
     assert list(tmp_path.iterdir()) == []
+
+
+def test_notification_steps_become_follow_ups() -> None:
+    from firebell.domain.notification_rules import NotificationRules
+    from firebell.importing.common import Imported, follow_ups
+
+    out = Imported("pagerduty")
+    even = follow_ups("P1", "Ann", {"high": [(0, "email"), (5, "sms"), (10, "sms")], "low": [(0, "email")]}, out)
+    assert even == {
+        "high": {"via": ["email"], "follow_up": {"every_minutes": 5, "times": 2, "via": ["sms"]}},
+        "low": {"via": ["email"]},
+    }
+    uneven = follow_ups("P2", "Bo", {"high": [(0, "sms"), (3, "email"), (10, "sms")], "low": []}, out)
+    assert uneven is not None and uneven["high"]["follow_up"] == {
+        "every_minutes": 3,
+        "times": 2,
+        "via": ["email", "sms"],
+    }
+    assert uneven["low"] == {"via": []}  # no low-urgency rule in the source: low urgency reaches nobody there too
+    nothing_high = follow_ups("P3", "Cy", {"high": [], "low": [(0, "email")]}, out)
+    assert nothing_high is not None and nothing_high["high"] == {"via": ["sms", "email"]}
+    assert follow_ups("P4", "Di", {"high": [(0, "sms"), (0, "email")], "low": [(0, "email"), (0, "sms")]}, out) is None
+    for rules in (even, uneven, nothing_high):
+        NotificationRules.model_validate(rules)  # what the config will hold
+    assert [item.source_id for item in out.not_mapped] == ["P2", "P3"]

@@ -244,7 +244,8 @@ def follow_ups(source_id: str, name: str, steps: dict[str, list[tuple[int, str]]
     """Per urgency, channels at once (delay 0) and later ones as firebell's follow-up (every N minutes, k times).
     None when the result is firebell's default (SMS and email at once for both urgencies)."""
     rules: Entry = {}
-    for urgency, timed in steps.items():
+    for urgency in ("high", "low"):
+        timed = steps.get(urgency, [])
         at_once = list(dict.fromkeys(channel for delay, channel in timed if delay == 0))
         delays = sorted({delay for delay, _ in timed if delay > 0})
         rule: Entry = {"via": at_once}
@@ -262,11 +263,10 @@ def follow_ups(source_id: str, name: str, steps: dict[str, list[tuple[int, str]]
                 )
             rule["follow_up"] = {"every_minutes": every, "times": times, "via": later}
         rules[urgency] = rule
-    if not rules.get("high", {}).get("via") and "follow_up" not in rules.get("high", {}):
-        out.skip("notification_rule", source_id, name, "no high-urgency rule firebell can send: left to the default")
-        rules.pop("high", None)
-    for urgency in ("high", "low"):
-        rules.setdefault(urgency, {"via": []} if urgency == "low" and steps.get("high") else {"via": ["sms", "email"]})
-    default = {"via": ["sms", "email"]}
-    same = all(set(rules[u].get("via", [])) == set(default["via"]) and "follow_up" not in rules[u] for u in rules)
+    default = ["sms", "email"]
+    if not rules["high"]["via"] and "follow_up" not in rules["high"]:
+        # firebell refuses a high urgency that reaches nobody (a P1 must page someone)
+        out.skip("notification_rule", source_id, name, "no high-urgency step firebell can send: SMS and email instead")
+        rules["high"] = {"via": default}
+    same = all(set(rule["via"]) == set(default) and "follow_up" not in rule for rule in rules.values())
     return None if same else rules
