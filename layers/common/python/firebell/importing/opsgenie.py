@@ -175,19 +175,25 @@ def _people(users: list[Any], ids: Ids, out: Imported) -> tuple[dict[str, str], 
     return found, admins
 
 
-def _urgencies(rule: dict[str, Any], where: str) -> list[str] | None:
-    """The urgencies a rule's criteria cover: all alerts, or conditions on priority only; None: other conditions."""
+URGENCY_PRIORITIES = {"high": {"P1", "P2"}, "low": {"P3", "P4", "P5"}}  # domain/notification_rules.py's split
+
+
+def _priorities(rule: dict[str, Any], where: str) -> set[str] | None:
+    """The priorities a rule's criteria select (all alerts: P1–P5); None for conditions on anything else."""
     criteria = maybe(rule, "criteria", dict, where, {"type": "match-all"})
     if criteria.get("type") == "match-all":
-        return ["high", "low"]
-    covered: set[str] = set()
-    for condition_where, condition in objects(criteria, "conditions", f"{where}.criteria", required=False):
+        return {"P1", "P2", "P3", "P4", "P5"}
+    chosen: set[str] = set()
+    for _, condition in objects(criteria, "conditions", f"{where}.criteria", required=False):
+        value = condition.get("expectedValue")
         if condition.get("field") != "priority" or condition.get("operation") != "equals" or condition.get("not"):
             return None
-        covered.add("high" if condition.get("expectedValue") in ("P1", "P2") else "low")
-    if criteria.get("type") == "match-all-conditions" and len(covered) > 1:
-        return []
-    return sorted(covered) or None
+        if value not in URGENCY_PRIORITIES["high"] | URGENCY_PRIORITIES["low"]:
+            return None
+        chosen.add(str(value))
+    if criteria.get("type") == "match-all-conditions" and len(chosen) > 1:
+        return set()  # one alert has one priority: such a rule matches nothing
+    return chosen or None
 
 
 def _notification_rules(
@@ -199,20 +205,26 @@ def _notification_rules(
         rule_id = str(rule.get("id"))
         if rule.get("enabled") is False:
             continue
-        urgencies = _urgencies(rule, where)
-        if urgencies is None:
+        priorities = _priorities(rule, where)
+        if priorities is None:
             out.skip("notification_rule", rule_id, name, "conditions other than priority: not mapped")
             continue
+        # firebell's rules are per urgency: a rule takes an urgency when it covers any of its priorities not
+        # already taken by an earlier rule (Opsgenie applies the first rule that matches)
+        urgencies = [u for u, covered in URGENCY_PRIORITIES.items() if covered & priorities]
+        for urgency in urgencies:
+            if urgency not in decided and not URGENCY_PRIORITIES[urgency] <= priorities:
+                wanted = ", ".join(sorted(priorities & URGENCY_PRIORITIES[urgency]))
+                out.skip(
+                    "notification_rule",
+                    rule_id,
+                    name,
+                    f"for {wanted} only: firebell applies it to every {urgency}-urgency page "
+                    f"({', '.join(sorted(URGENCY_PRIORITIES[urgency]))})",
+                )
         if rule.get("timeRestriction"):
             out.skip("notification_rule", rule_id, name, "a time restriction: firebell's quiet hours are per person")
         fresh = [u for u in urgencies if u not in decided]
-        if len(fresh) < len(urgencies):
-            out.skip(
-                "notification_rule",
-                rule_id,
-                name,
-                "Opsgenie applies the first matching rule: an earlier rule already takes some of these alerts",
-            )
         timed = []
         for step_where, step in objects(rule, "steps", where, required=False):
             if step.get("enabled") is False:
@@ -225,6 +237,8 @@ def _notification_rules(
             )
             if method in CHANNELS:
                 timed.append((minutes, CHANNELS[method]))
+                if method == "voice":
+                    out.notes.append(f"{name}: a voice call step becomes SMS to the same number")
             else:
                 out.skip("notification_rule", rule_id, name, f"a {method or 'contact'} step has no firebell channel")
         for urgency in fresh:
