@@ -489,3 +489,23 @@ def test_notification_steps_become_follow_ups() -> None:
     for rules in (even, uneven, nothing_high):
         NotificationRules.model_validate(rules)  # what the config will hold
     assert [item.source_id for item in out.not_mapped] == ["P2", "P3"]
+
+
+def test_a_person_already_in_the_file_is_taken_over_by_email(tmp_path: Path) -> None:
+    """The sample config's people, added by hand, include the vendor's: one person, one entry (their roles stay)."""
+    out = tmp_path / "firebell.yaml"
+    out.write_text(
+        "notifications: {sender: fb@example.com}\n"
+        "people:\n  - {id: al, name: Al, email: Alice@Example.com, roles: [incident_manager], slack_user_id: U0AL12345}\n"
+    )
+    code, _, stderr = import_from("pagerduty", FIXTURES / "pagerduty", out)
+    assert code == 0, stderr
+    directory = written(out)
+    assert [p.id for p in directory.people if p.email and p.email.lower() == "alice@example.com"] == ["al"]
+    al = directory.person("al")
+    assert al is not None and al.name == "Alice Ops" and al.slack_user_id == "U0AL12345"
+    assert [r.value for r in al.roles] == ["incident_manager"]
+    ids = json.loads((tmp_path / "firebell.import-ids.json").read_text())["pagerduty"]
+    assert ids["people:PAL1CE0"] == "al"
+    assert import_from("pagerduty", FIXTURES / "pagerduty", out)[0] == 0  # and again: still one
+    assert [p.id for p in written(out).people].count("al") == 1

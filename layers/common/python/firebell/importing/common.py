@@ -202,8 +202,12 @@ class Ids:
     """Firebell ids for source keys, stable across imports: the sidecar file's mapping is used first; a new key gets
     the wanted slug, or the slug with -2, -3 … when another entry of that kind holds it."""
 
-    def __init__(self, known: dict[str, str], reserved: dict[str, set[str]]) -> None:
+    def __init__(
+        self, known: dict[str, str], reserved: dict[str, set[str]], emails: dict[str, str] | None = None
+    ) -> None:
         self.known = dict(known)
+        # people already in the file that this vendor did not import, by email (casefolded): the same person
+        self.emails = dict(emails or {})
         self.taken: dict[str, set[str]] = {kind: set(ids) for kind, ids in reserved.items()}
         for key, firebell_id in self.known.items():
             self.taken.setdefault(_kind_of(key), set()).add(firebell_id)
@@ -220,6 +224,13 @@ class Ids:
             self.known[key] = found
         self.used[key] = found
         return found
+
+    def person(self, key: str, email: str) -> str:
+        """A person's id: theirs from an earlier import, else that of the person of the file with their email (who
+        the import takes over), else one from the email's local part."""
+        if key not in self.known and email.casefold() in self.emails:
+            self.known[key] = self.emails.pop(email.casefold())
+        return self.of(key, slug(email.split("@")[0], "person"))
 
 
 def _kind_of(key: str) -> str:

@@ -23,7 +23,6 @@ from .common import (
     maybe,
     need,
     objects,
-    slug,
 )
 from .opsgenie_directory import UNIT_MINUTES, map_policies, map_schedules, map_teams
 from .sources import HttpSource, JsonObject, Source
@@ -141,7 +140,7 @@ def _people(users: list[Any], ids: Ids, out: Imported) -> tuple[dict[str, str], 
         user_id = need(user, "id", str, where)
         email = need(user, "username", str, where)  # an Opsgenie username is the user's email address
         name = maybe(user, "fullName", str, where, email)
-        person: Entry = {"id": ids.of(f"people:{user_id}", slug(email.split("@")[0], "person")), "name": name}
+        person: Entry = {"id": ids.person(f"people:{user_id}", email), "name": name}
         person["email"] = email
         out.count("contact methods", len(contacts))
         for contact_where, contact in sorted(contacts, key=lambda c: maybe(c[1], "applyOrder", int, c[0], 0)):

@@ -21,7 +21,6 @@ from .common import (
     maybe,
     need,
     objects,
-    slug,
 )
 from .pagerduty_directory import map_policies, map_schedules, map_services, map_teams
 from .sources import HttpSource, JsonObject, Source
@@ -134,7 +133,7 @@ def _people(users: list[tuple[str, dict[str, Any]]], ids: Ids, out: Imported) ->
         user_id = need(user, "id", str, where)
         name = maybe(user, "name", str, where, user_id)
         email = need(user, "email", str, where)
-        person: Entry = {"id": ids.of(f"people:{user_id}", slug(email.split("@")[0], "person")), "name": name}
+        person: Entry = {"id": ids.person(f"people:{user_id}", email), "name": name}
         person["email"] = email
         methods = {m_id: m for _, m in objects(user, "contact_methods", where, required=False) if (m_id := ident(m))}
         out.count("contact methods", len(methods))

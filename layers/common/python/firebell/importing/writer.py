@@ -48,7 +48,12 @@ class Plan:
             - owned.get(kind, set())
             for kind in KINDS
         }
-        return Ids(known, reserved)
+        emails = {
+            str(p["email"]).casefold(): str(p["id"])
+            for p in self.document.get("people") or []
+            if isinstance(p, dict) and isinstance(p.get("email"), str) and str(p.get("id")) in reserved["people"]
+        }
+        return Ids(known, reserved, emails)
 
 
 def _owned(known: dict[str, str]) -> dict[str, set[str]]:
