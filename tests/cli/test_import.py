@@ -63,7 +63,7 @@ def test_pagerduty_from_files(tmp_path: Path) -> None:
     assert alice is not None and alice.phone == "+447700900001" and alice.notification_rules is not None
     follow_up = alice.notification_rules.high.follow_up
     assert follow_up is not None and (follow_up.every_minutes, follow_up.times) == (5, 2)
-    report = (tmp_path / "firebell.import-report.md").read_text()
+    report = (tmp_path / "firebell.pagerduty-import.md").read_text()
     for expected in ("repeats 12 times", "round robin", "aws_cloudwatch_inbound_integration", "push_notification"):
         assert expected in report
 
@@ -86,7 +86,7 @@ def test_opsgenie_from_files(tmp_path: Path) -> None:
     teams = {t.id: t for t in directory.teams}
     assert teams[ids["teams:t-ops"]].incident_managers == [ids["people:u-ben"]]  # the team admin
     assert teams[ids["teams:t-web"]].incident_managers == [ids["people:u-ada"]]  # no admin: the account owner
-    report = (tmp_path / "firebell.import-report.md").read_text()
+    report = (tmp_path / "firebell.opsgenie-import.md").read_text()
     assert "conditions other than priority" in report and "a team recipient" in report and "notifies the next" in report
     # routing by hours and priority: a rule to nobody overnight for P4/P5, office hours to the Web schedule
     quiet = teams[ids["teams:t-ops"]].routing_rules[0]
@@ -153,7 +153,7 @@ def test_hand_added_entries_survive_and_ids_stay(tmp_path: Path) -> None:
     assert after.person("zed") is not None and after.person("gus") is None
     assert after.service("billing") is not None and after.team("platform-sre").stakeholders == ["zed"]
     assert [rule.name for rule in after.team("platform-sre").routing_rules] == ["weekends"]
-    assert "member PGUS000 is not among the users read" in (tmp_path / "firebell.import-report.md").read_text()
+    assert "member PGUS000 is not among the users read" in (tmp_path / "firebell.pagerduty-import.md").read_text()
 
 
 def test_an_import_that_does_not_validate_writes_nothing(tmp_path: Path) -> None:

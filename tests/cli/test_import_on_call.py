@@ -99,7 +99,7 @@ def test_the_comparison_can_fail(tmp_path: Path) -> None:
 )
 def test_what_is_not_compared_is_reported(vendor: str, schedule_id: str, why: str, tmp_path: Path) -> None:
     imported(vendor, tmp_path)
-    report = (tmp_path / "firebell.import-report.md").read_text()
+    report = (tmp_path / f"firebell.{vendor}-import.md").read_text()
     assert any(schedule_id in line and why in line for line in report.splitlines())
 
 

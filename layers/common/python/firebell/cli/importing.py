@@ -48,7 +48,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         where.add_argument("--from-dir", type=Path, metavar="DIR", help="read JSON answers saved from the API instead")
         parser.add_argument("--out", type=Path, required=True, metavar="FILE", help="the config to write or update")
         parser.add_argument("--sender", metavar="ADDRESS", help="notifications.sender, needed when FILE has none yet")
-        parser.add_argument("--report", type=Path, metavar="FILE", help="default: FILE's name + .import-report.md")
+        parser.add_argument("--report", type=Path, metavar="FILE", help=f"default: FILE's name + .{vendor}-import.md")
         parser.add_argument("--api-url", metavar="URL", help="another API address (a proxy, or a test's stand-in)")
         if vendor == "opsgenie":
             parser.add_argument("--eu", action="store_true", help="the EU instance, api.eu.opsgenie.com")
@@ -107,7 +107,7 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         return EXIT_UNREACHABLE if unreachable else EXIT_REFUSED
     problems = writer.validate(outcome.document)
     text = writer.report(imported, outcome, described)
-    report_file = args.report or writer.report_path(args.out)
+    report_file = args.report or writer.report_path(args.out, args.vendor)
     print(summary(imported, outcome, report_file, args.dry_run), file=out)
     if problems:
         if not args.dry_run:

@@ -29,8 +29,8 @@ def sidecar_path(config: Path) -> Path:
     return config.with_name(config.stem + ".import-ids.json")
 
 
-def report_path(config: Path) -> Path:
-    return config.with_name(config.stem + ".import-report.md")
+def report_path(config: Path, vendor: str) -> Path:
+    return config.with_name(f"{config.stem}.{vendor}-import.md")
 
 
 @dataclass
