@@ -8,10 +8,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from pydantic import ValidationError
-
 from firebell.domain.restrictions import DailyRestriction, WeeklyRestriction, in_force, windows
-from firebell.domain.schedules import Layer, Override, Rotation, Schedule, Shift, Vacancy, on_call, shifts, vacancy
+from firebell.domain.schedules import Layer, Override, Schedule, Shift, Vacancy, on_call, shifts, vacancy
+from pydantic import ValidationError
 
 LONDON = ZoneInfo("Europe/London")
 NEW_YORK = ZoneInfo("America/New_York")

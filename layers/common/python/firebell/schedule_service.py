@@ -7,7 +7,7 @@ from typing import Any
 
 from .domain.directory import FirebellConfig
 from .domain.errors import NobodyOnCall, UnknownSchedule
-from .domain.schedules import Schedule, on_call, shifts, to_icalendar, vacancy
+from .domain.schedules import Schedule, Shift, on_call, shifts, to_icalendar, vacancy
 from .ports import Clock
 
 
@@ -68,11 +68,11 @@ class ScheduleService:
             ]
         return sorted(found, key=lambda shift: datetime.fromisoformat(shift["start"]))
 
-    def upcoming_by_schedule(self, days: int) -> list[tuple[Schedule, list]]:
+    def upcoming_by_schedule(self, days: int) -> list[tuple[Schedule, list[Shift]]]:
         """Every schedule with its shifts from today on (a person's feed picks theirs)."""
         return [(schedule, self._upcoming(schedule, days)) for schedule in self._config().directory.schedules]
 
-    def _upcoming(self, schedule: Schedule, days: int) -> list:
+    def _upcoming(self, schedule: Schedule, days: int) -> list[Shift]:
         """The shifts that overlap the next `days` from local midnight, each whole: a shift that began yesterday
         keeps its start (and its calendar UID) from one day's fetch to the next, and the last one its end."""
         zone = ZoneInfo(schedule.time_zone)

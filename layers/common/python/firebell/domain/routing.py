@@ -10,6 +10,7 @@ team's say about its hours, and a service that must always page can be left out 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated
@@ -88,7 +89,7 @@ def route(
 _CHAT_KINDS = {"slack": "Slack", "teams": "Teams", "google_chat": "Google Chat"}
 
 
-def routed_line(team: str, rule: str, policy: str | None, channels: list[tuple[str, str]]) -> str:
+def routed_line(team: str, rule: str, policy: str | None, channels: Sequence[tuple[str, str]]) -> str:
     """The timeline's words for a routing decision; `channels`: (kind, id) of the chat channels that get the
     incident."""
     if policy is not None:
