@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from .enums import Priority
-from .restrictions import Restriction, in_force
+from .restrictions import MAX_RESTRICTIONS, Restriction, in_force
 
 
 class _Strict(BaseModel):
@@ -29,7 +29,7 @@ class _Strict(BaseModel):
 class RoutingRule(_Strict):
     name: Annotated[str, Field(min_length=1, max_length=200)]
     time_zone: str  # IANA name: the windows are wall-clock times there
-    restrictions: Annotated[list[Restriction], Field(min_length=1)]
+    restrictions: Annotated[list[Restriction], Field(min_length=1, max_length=MAX_RESTRICTIONS)]
     priorities: Annotated[list[Priority], Field(min_length=1)] | None = None  # absent: every priority
     # null pages nobody. Absent means null too: entries are stored and shown without their nulls (as every entry of
     # the directory), so a rule read back from the admin API must mean what was written.
