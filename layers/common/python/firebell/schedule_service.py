@@ -47,7 +47,10 @@ class ScheduleService:
 
     def _who(self, schedule: Schedule, when: datetime) -> dict[str, Any]:
         """`person` (null when nobody is on call: a truthful answer, not an error) and, then, `vacancy`: why not."""
-        person_id = on_call(schedule, when)
+        try:
+            person_id = on_call(schedule, when)
+        except OverflowError:  # (days around a time at the very ends of datetime's range, e.g. 9999-12-31)
+            raise NobodyOnCall(f"at: {when.isoformat()} is too far off to answer for") from None
         if person_id is None:
             return {"person": None, "vacancy": str(vacancy(schedule, when))}
         person = self._config().directory.person(person_id)
