@@ -7,7 +7,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-
 from firebell.domain.enums import TimelineKind
 from firebell.domain.escalation import next_step
 from firebell.domain.models import PageRequest
@@ -48,10 +47,8 @@ def test_after_hours_level_1_pages_nobody_and_level_2_comes_at_once(restricted):
     _, incident_id = restricted.service.handle_alarm(alarm("ALARM"))
 
     assert restricted.messenger.recipients() == []
-    assert skipped(restricted, incident_id) == [
-        "Level 1 pages nobody: nobody on call on platform-primary at 19:02 Europe/London (outside its hours); "
-        "level 2 next"
-    ]
+    why = "nobody on call on platform-primary at 19:02 Europe/London (outside its hours)"
+    assert skipped(restricted, incident_id) == [f"Level 1 pages nobody: {why}; level 2 next"]
     assert restricted.service.get(incident_id).escalation.escalate_on_first_request is True
 
     restricted.service.page(first_request(restricted, incident_id))

@@ -8,10 +8,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from pydantic import ValidationError
-
 from firebell.domain.restrictions import DailyRestriction, WeeklyRestriction, in_force, windows
-from firebell.domain.schedules import Layer, Override, Rotation, Schedule, Shift, Vacancy, on_call, shifts, vacancy
+from firebell.domain.schedules import Layer, Override, Schedule, Shift, Vacancy, on_call, shifts, vacancy
+from pydantic import ValidationError
 
 LONDON = ZoneInfo("Europe/London")
 NEW_YORK = ZoneInfo("America/New_York")
@@ -248,6 +247,8 @@ def test_an_override_wins_inside_and_outside_the_windows():
         (daily("09:00+01:00", "17:00"), "HH:MM"),
         (daily("9:00", "17:00"), "HH:MM"),
         (daily("24:00", "17:00"), "not a time of day"),
+        (daily("\u0660\u0669:00", "17:00"), "HH:MM"),  # Arabic-Indic digits are digits to str.isdigit
+        (daily("09:00:00.5", "17:00"), "HH:MM"),
         ({"type": "daily", "start": 1050, "end": "17:00"}, "quoted string"),  # YAML's reading of an unquoted 17:30
         (weekly("monday", "09:00", "fri", "17:00"), "start_day"),
         ({"type": "hourly", "start": "09:00", "end": "10:00"}, "type"),
@@ -258,6 +259,11 @@ def test_restrictions_that_are_refused_name_the_field(restriction: dict[str, Any
     with pytest.raises(ValidationError) as refused:
         layer(restriction)
     assert complaint in str(refused.value) and "restrictions" in str(refused.value)
+
+
+def test_a_layer_has_at_most_100_windows():
+    with pytest.raises(ValidationError, match="at most 100"):
+        layer(*[daily("09:00", "17:00")] * 101)
 
 
 def test_seconds_are_allowed():

@@ -8,13 +8,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from pydantic import ValidationError
-
 from firebell import workflows as machines
 from firebell.domain.directory import FirebellConfig
 from firebell.domain.enums import Priority, TimelineKind
 from firebell.domain.requests import IncidentCreate
 from firebell.domain.routing import Route, RoutingRule, route
+from pydantic import ValidationError
 
 from .builders import alarm
 from .conftest import World, build_world, with_directory

@@ -7,7 +7,7 @@ from typing import Any
 
 from .domain.directory import FirebellConfig
 from .domain.errors import NobodyOnCall, UnknownSchedule
-from .domain.schedules import Schedule, on_call, shifts, to_icalendar, vacancy
+from .domain.schedules import Schedule, Shift, on_call, shifts, to_icalendar, vacancy
 from .ports import Clock
 
 
@@ -47,7 +47,10 @@ class ScheduleService:
 
     def _who(self, schedule: Schedule, when: datetime) -> dict[str, Any]:
         """`person` (null when nobody is on call: a truthful answer, not an error) and, then, `vacancy`: why not."""
-        person_id = on_call(schedule, when)
+        try:
+            person_id = on_call(schedule, when)
+        except OverflowError:  # (days around a time at the very ends of datetime's range, e.g. 9999-12-31)
+            raise NobodyOnCall(f"at: {when.isoformat()} is too far off to answer for") from None
         if person_id is None:
             return {"person": None, "vacancy": str(vacancy(schedule, when))}
         person = self._config().directory.person(person_id)
@@ -68,11 +71,11 @@ class ScheduleService:
             ]
         return sorted(found, key=lambda shift: datetime.fromisoformat(shift["start"]))
 
-    def upcoming_by_schedule(self, days: int) -> list[tuple[Schedule, list]]:
+    def upcoming_by_schedule(self, days: int) -> list[tuple[Schedule, list[Shift]]]:
         """Every schedule with its shifts from today on (a person's feed picks theirs)."""
         return [(schedule, self._upcoming(schedule, days)) for schedule in self._config().directory.schedules]
 
-    def _upcoming(self, schedule: Schedule, days: int) -> list:
+    def _upcoming(self, schedule: Schedule, days: int) -> list[Shift]:
         """The shifts that overlap the next `days` from local midnight, each whole: a shift that began yesterday
         keeps its start (and its calendar UID) from one day's fetch to the next, and the last one its end."""
         zone = ZoneInfo(schedule.time_zone)

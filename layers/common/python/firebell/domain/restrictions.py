@@ -61,7 +61,7 @@ def _wall_time(value: object) -> object:
     if not isinstance(value, str):
         raise ValueError('a time of day as a quoted string, "HH:MM" or "HH:MM:SS" (YAML reads 17:30 as a number)')  # noqa: TRY004 (pydantic reports only ValueError)
     parts = value.split(":")
-    if len(parts) not in (2, 3) or not all(len(p) == 2 and p.isdigit() for p in parts):
+    if len(parts) not in (2, 3) or not all(len(p) == 2 and p.isascii() and p.isdigit() for p in parts):
         raise ValueError(f'{value[:40]!r} is not a time of day: use "HH:MM" or "HH:MM:SS", without an offset')
     hour, minute, second = (int(p) for p in [*parts, "00"][:3])
     if hour > 23 or minute > 59 or second > 59:
@@ -109,6 +109,8 @@ class WeeklyRestriction(_Strict):
 
 
 Restriction = Annotated[DailyRestriction | WeeklyRestriction, Field(discriminator="type")]
+# More windows than any real week needs (PagerDuty's and Opsgenie's run to a handful): a bound on the work per question.
+MAX_RESTRICTIONS = 100
 
 
 def _resolve(wall: datetime, zone: ZoneInfo) -> datetime:

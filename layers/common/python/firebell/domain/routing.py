@@ -10,6 +10,7 @@ team's say about its hours, and a service that must always page can be left out 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated
@@ -18,7 +19,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from .enums import Priority
-from .restrictions import Restriction, in_force
+from .restrictions import MAX_RESTRICTIONS, Restriction, in_force
 
 
 class _Strict(BaseModel):
@@ -28,7 +29,7 @@ class _Strict(BaseModel):
 class RoutingRule(_Strict):
     name: Annotated[str, Field(min_length=1, max_length=200)]
     time_zone: str  # IANA name: the windows are wall-clock times there
-    restrictions: Annotated[list[Restriction], Field(min_length=1)]
+    restrictions: Annotated[list[Restriction], Field(min_length=1, max_length=MAX_RESTRICTIONS)]
     priorities: Annotated[list[Priority], Field(min_length=1)] | None = None  # absent: every priority
     # null pages nobody. Absent means null too: entries are stored and shown without their nulls (as every entry of
     # the directory), so a rule read back from the admin API must mean what was written.
@@ -88,7 +89,7 @@ def route(
 _CHAT_KINDS = {"slack": "Slack", "teams": "Teams", "google_chat": "Google Chat"}
 
 
-def routed_line(team: str, rule: str, policy: str | None, channels: list[tuple[str, str]]) -> str:
+def routed_line(team: str, rule: str, policy: str | None, channels: Sequence[tuple[str, str]]) -> str:
     """The timeline's words for a routing decision; `channels`: (kind, id) of the chat channels that get the
     incident."""
     if policy is not None:

@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from .restrictions import Restriction, in_force, mask, windows
+from .restrictions import MAX_RESTRICTIONS, Restriction, in_force, mask, windows
 
 OVERRIDE_SOURCE = "override"  # Shift.source of a piece that comes from an override
 
@@ -68,7 +68,7 @@ class Layer(_Strict):
     rotation: Rotation
     members: Annotated[list[str], Field(min_length=1)]
     # The hours the layer is in force, in the schedule's time zone; none: always.
-    restrictions: list[Restriction] = []
+    restrictions: Annotated[list[Restriction], Field(max_length=MAX_RESTRICTIONS)] = []
 
 
 class Override(_Strict):

@@ -12,12 +12,12 @@ from ..domain.escalation import escalation_plan, next_step, people_for, scaled_t
 from ..domain.lifecycle import is_open, next_status
 from ..domain.models import EscalationExhausted, EscalationLevel, Incident, KnownError, PageRequest, WatchRequest
 from ..domain.problems import known_error_for
-from ..domain.routing import Route, routed_line
 from ..outbox import Change, EffectKind, Guard, Needs
 from . import sla_clocks
 from .base import SYSTEM, Context, Incidents, Outcome
 from .duties import start_duties
 from .reaching import reach
+from .routing import kept_policy, route_now
 
 _OPEN = (Status.TRIGGERED, Status.ACKNOWLEDGED, Status.ON_HOLD)
 
@@ -34,7 +34,7 @@ def start_escalation(
     page request then only hands over its token): the first page waits for no workflow, queue or function.
     """
     incident = c.incident
-    chosen = _route(c, config) if reroute else None
+    chosen = route_now(c, config) if reroute else None
     c.answer(incident.escalation.task_token, TaskOutcome.STOP)
     c.stop(incident.escalation.execution_arn, "superseded by a new escalation run")
     if chosen is not None and chosen.policy is None:
@@ -44,7 +44,7 @@ def start_escalation(
             routed_at=c.now,
         )  # fmt: skip
         return
-    policy_id = chosen.policy if chosen is not None else _kept_policy(c, config)
+    policy_id = chosen.policy if chosen is not None else kept_policy(c, config)
     plan = escalation_plan(incident, config.directory, config.rules, ctx.time_scale, policy_id)
     run = incident.escalation.runs + 1
     name = incident.incident_id if run == 1 else f"{incident.incident_id}-{run}"
@@ -84,43 +84,6 @@ def start_escalation(
     c.start(
         machines.ESCALATION, name, plan.machine_input(), guard=Guard(statuses=_OPEN, escalation_execution=execution)
     )
-
-
-def _route(c: Change, config: FirebellConfig) -> Route:
-    """The team's routing rules at this moment, for the incident's priority; a rule's choice goes on the timeline."""
-    incident = c.incident
-    chosen = config.directory.route_for(incident.team, incident.service, incident.priority, c.now)
-    if chosen.rule is not None:
-        channels = [
-            (channel.kind, channel.id)
-            for channel in config.directory.chat_channels
-            if channel.wants(EventType.OPENED, incident.team, incident.service)
-        ]
-        team = config.directory.team(incident.team).id
-        c.log(
-            TimelineKind.ROUTED,
-            SYSTEM,
-            routed_line(team, chosen.rule, chosen.policy, channels),
-            details={"rule": chosen.rule, "escalation_policy": chosen.policy},
-        )
-    return chosen
-
-
-def _kept_policy(c: Change, config: FirebellConfig) -> str:
-    """The policy paging follows when it is not routed afresh: the one chosen before; for an incident a routing rule
-    sent to chat (nobody paged), the service's or team's own, and the timeline says so."""
-    escalation = c.incident.escalation
-    if escalation.policy is not None:
-        return escalation.policy
-    policy = config.directory.policy_for(c.incident.team, c.incident.service).id
-    if escalation.routed_by is not None:
-        c.log(
-            TimelineKind.ROUTED,
-            SYSTEM,
-            f"Paging with {policy}, the default policy: the rule {escalation.routed_by!r} had paged nobody",
-            details={"rule": None, "escalation_policy": policy},
-        )
-    return policy
 
 
 def page_level(
