@@ -140,6 +140,8 @@ def _people(users: list[Any], ids: Ids, out: Imported) -> tuple[dict[str, str], 
         user_id = need(user, "id", str, where)
         email = need(user, "username", str, where)  # an Opsgenie username is the user's email address
         name = maybe(user, "fullName", str, where, email)
+        if user.get("blocked") is True:
+            out.notes.append(f"{name}: blocked in Opsgenie; imported (remove them from the config if they left)")
         person: Entry = {"id": ids.person(f"people:{user_id}", email), "name": name}
         person["email"] = email
         out.count("contact methods", len(contacts))

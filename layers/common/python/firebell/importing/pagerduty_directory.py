@@ -324,4 +324,15 @@ def map_services(
         for field, label in (("auto_resolve_timeout", "auto-resolve"), ("acknowledgement_timeout", "ack timeout")):
             if service.get(field):
                 out.skip("service", service_id, name, f"{label} after {service[field]} s has no firebell equivalent")
+        urgency_rule = service.get("incident_urgency_rule")
+        if isinstance(urgency_rule, dict) and urgency_rule.get("type") == "use_support_hours":
+            out.skip(
+                "service",
+                service_id,
+                name,
+                "urgency by support hours: firebell's urgency comes from config/rules.yaml; route by hours with "
+                "the team's routing_rules (docs/schedules.md)",
+            )
+        elif isinstance(urgency_rule, dict) and urgency_rule.get("urgency") == "low":
+            out.skip("service", service_id, name, "every incident low urgency: set that in config/rules.yaml")
         out.services[f"services:{service_id}"] = entry
