@@ -248,8 +248,8 @@ def map_teams(
         if not incident_managers:
             out.skip("team", team_id, name, "no team admin and no account owner or admin to be its incident manager")
             continue
-        if not managers:
-            out.notes.append(f"team {name}: no team admin; incident manager: {', '.join(incident_managers)}")
+        why = "its team admins" if managers else "no team admin: account owners/admins"
+        out.notes.append(f"team {name}: policy {policy}; incident managers {', '.join(incident_managers)} ({why})")
         entry: Entry = {"id": ids.of(f"teams:{team_id}", team_key), "name": name, "escalation_policy": policy}
         if managers:
             entry["manager"] = managers[0]

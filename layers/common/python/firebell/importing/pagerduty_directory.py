@@ -260,10 +260,8 @@ def map_teams(
         if not incident_managers:
             out.skip("team", team_id, name, "no team manager and no account owner or admin to be its incident manager")
             continue
-        if not managers:
-            out.notes.append(
-                f"team {name}: no member with the manager role; incident manager: {', '.join(incident_managers)}"
-            )
+        why = "its members with the manager role" if managers else "no member has the manager role: owners/admins"
+        out.notes.append(f"team {name}: policy {team_policy}; incident managers {', '.join(incident_managers)} ({why})")
         entry: Entry = {
             "id": ids.of(f"teams:{team_id}", slug(name, "team")),
             "name": name,
