@@ -23,15 +23,15 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         "added by hand. What cannot be mapped is listed, with why, in a report file.",
     )
     vendors = command.add_subparsers(dest="vendor", required=True)
-    for vendor, api_help in (
-        ("pagerduty", "https://api.pagerduty.com"),
-        ("opsgenie", "https://api.opsgenie.com; --eu for api.eu.opsgenie.com"),
+    for vendor, brand, api_help in (
+        ("pagerduty", "PagerDuty", "https://api.pagerduty.com"),
+        ("opsgenie", "Opsgenie", "https://api.opsgenie.com; --eu for api.eu.opsgenie.com"),
     ):
         variable = TOKEN_VARIABLES[vendor]
         parser = vendors.add_parser(
             vendor,
-            help=f"import from {vendor.title()}",
-            description=f"Import {vendor.title()}'s directory into a firebell config file (docs/importing.md).",
+            help=f"import from {brand}",
+            description=f"Import {brand}'s directory into a firebell config file (docs/importing.md).",
             epilog=f"examples:\n  {variable}=… firebell import {vendor} --token --out config/firebell.yaml\n"
             f"  firebell import {vendor} --from-dir saved/ --out config/firebell.yaml --sender firebell@example.com",
             formatter_class=argparse.RawDescriptionHelpFormatter,
