@@ -21,7 +21,7 @@ CHAT_RULE = {
     "time_zone": "Europe/London",
     "restrictions": [{"type": "daily", "start": "09:00", "end": "17:30"}],
     "priorities": ["P3", "P4", "P5"],
-    "escalation_policy": None,
+    "page_nobody": True,
 }
 
 

@@ -27,7 +27,7 @@ CHAT_RULE = {
     "time_zone": "Europe/London",
     "restrictions": OFFICE,
     "priorities": ["P3", "P4", "P5"],
-    "escalation_policy": None,
+    "page_nobody": True,
 }
 DAYTIME_RULE = {
     "name": "daytime P1/P2",
@@ -101,6 +101,10 @@ def team_with(shipped_config: FirebellConfig, *routing_rules: dict[str, Any]) ->
         ({**DAYTIME_RULE, "priorities": ["P9"]}, "priorities"),
         ({**DAYTIME_RULE, "priorities": []}, "priorities"),
         ({**DAYTIME_RULE, "start": "09:00"}, "start"),
+        # a forgotten policy is refused, not read as "page nobody"; and a rule cannot say both
+        ({k: v for k, v in DAYTIME_RULE.items() if k != "escalation_policy"}, "give exactly one of escalation_policy"),
+        ({**DAYTIME_RULE, "page_nobody": True}, "give exactly one of escalation_policy"),
+        ({**CHAT_RULE, "page_nobody": False}, "give exactly one of escalation_policy"),
     ],
 )
 def test_a_rule_that_cannot_be_read_is_refused_naming_the_field(shipped_config, rule, complaint):

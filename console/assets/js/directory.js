@@ -47,7 +47,7 @@ const COLUMNS = {
     ["Incident managers", (t) => list(t.incident_managers)], ["Stakeholders", (t) => list(t.stakeholders)],
     // Working-hours routing (docs/schedules.md): the first rule matching when paging starts picks the policy.
     ["Routing rules", (t) => ((t.routing_rules || []).length ? h("ol", {}, t.routing_rules.map((r) => h("li", {},
-      `${r.name}: ${r.escalation_policy || "nobody paged"}${r.priorities ? ` (${r.priorities.join(", ")})` : ""}, ${r.restrictions.map(windowText).join("; ")} ${r.time_zone}`))) : "—")]],
+      `${r.name}: ${r.page_nobody ? "nobody paged" : r.escalation_policy}${r.priorities ? ` (${r.priorities.join(", ")})` : ""}, ${r.restrictions.map(windowText).join("; ")} ${r.time_zone}`))) : "—")]],
   schedules: [["Name", (s) => s.name], ["Time zone", (s) => s.time_zone],
     ["Layers", (s) => h("ul", {}, s.layers.map((l) => h("li", {}, `${l.name}: ${l.rotation.type} from ${l.rotation.start} at ${l.rotation.handoff}; ${list(l.members)}`,
       (l.restrictions || []).length ? `; on call ${l.restrictions.map(windowText).join("; ")}` : "")))],

@@ -2,8 +2,8 @@
 hours go to the team's chat channel, after hours page the on-call person). Pure: no I/O, no clock.
 
 The first rule whose windows (domain/restrictions.py, in the rule's time zone) cover the moment, and whose
-priorities (all when absent) include the incident's, decides: its `escalation_policy`, or nobody paged when it is
-null (the team's chat channels and the console get the incident as they always do). No rule matching: the service's
+priorities (all when absent) include the incident's, decides: its `escalation_policy`, or nobody paged with
+`page_nobody: true` (the team's chat channels and the console get the incident as they always do). No rule matching: the service's
 own escalation_policy if it has one, else the team's. Rules come before a service's own policy: they are the
 team's say about its hours, and a service that must always page can be left out of them by priority.
 """
@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from .enums import Priority
 from .restrictions import MAX_RESTRICTIONS, Restriction, in_force
@@ -31,9 +31,10 @@ class RoutingRule(_Strict):
     time_zone: str  # IANA name: the windows are wall-clock times there
     restrictions: Annotated[list[Restriction], Field(min_length=1, max_length=MAX_RESTRICTIONS)]
     priorities: Annotated[list[Priority], Field(min_length=1)] | None = None  # absent: every priority
-    # null pages nobody. Absent means null too: entries are stored and shown without their nulls (as every entry of
-    # the directory), so a rule read back from the admin API must mean what was written.
-    escalation_policy: str | None = None
+    # Exactly one of the two: a policy, or `page_nobody: true`. Paging nobody is said out loud rather than meant by
+    # a missing policy, so a rule whose policy was forgotten is refused instead of silencing the team's pages.
+    escalation_policy: Annotated[str, Field(min_length=1)] | None = None
+    page_nobody: bool = False
 
     @field_validator("time_zone")
     @classmethod
@@ -52,6 +53,20 @@ class RoutingRule(_Strict):
         if twice:
             raise ValueError(f"listed twice: {', '.join(twice)}")
         return priorities
+
+    @model_validator(mode="after")
+    def _one_outcome(self) -> RoutingRule:
+        if (self.escalation_policy is None) == (not self.page_nobody):
+            raise ValueError(
+                "give exactly one of escalation_policy (the policy that pages) or page_nobody: true "
+                "(nobody is paged; chat and the console have the incident)"
+            )
+        return self
+
+    @property
+    def policy(self) -> str | None:
+        """The policy that pages, None for nobody."""
+        return None if self.page_nobody else self.escalation_policy
 
     def matches(self, priority: Priority | None, at: datetime) -> bool:
         """Whether the rule routes an incident of `priority` whose paging starts at `at` (aware)."""
@@ -82,7 +97,7 @@ def route(
 ) -> Route:
     for rule in rules:
         if rule.matches(priority, at):
-            return Route(policy=rule.escalation_policy, rule=rule.name)
+            return Route(policy=rule.policy, rule=rule.name)
     return Route(policy=service_policy or team_policy)
 
 

@@ -1,8 +1,8 @@
 """An Opsgenie team's routing rules → the team's escalation policy and its firebell `routing_rules`
 (domain/routing.py). Opsgenie tries the rules by `order`, the first whose criteria and time restriction match routes
 the alert, and the default rule takes the rest; firebell tries a team's routing_rules in order the same way, and
-the team's escalation_policy takes the rest. A rule notifying `none` pages nobody (a firebell rule with a null
-policy); one notifying a schedule pages its rotations (a one-level policy made for it)."""
+the team's escalation_policy takes the rest. A rule notifying `none` pages nobody (a firebell rule with
+`page_nobody: true`); one notifying a schedule pages its rotations (a one-level policy made for it)."""
 
 from __future__ import annotations
 
@@ -160,7 +160,9 @@ def map_routing(
         entry: Entry = {"name": name, "time_zone": zone_name, "restrictions": restrictions}
         if priorities is not None:
             entry["priorities"] = priorities
-        if policy != _NOBODY:
+        if policy == _NOBODY:
+            entry["page_nobody"] = True
+        else:
             entry["escalation_policy"] = policy
         routing.rules.append(entry)
     return routing
