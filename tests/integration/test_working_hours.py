@@ -136,7 +136,11 @@ def test_a_schedule_with_nobody_on_call_moves_the_state_machine_to_the_next_leve
 @pytest.mark.parametrize(
     ("rule", "field"),
     [
-        ({**CHAT_RULE, "escalation_policy": "no-such-policy"}, "routing_rules[0].escalation_policy"),
+        (
+            {**{k: v for k, v in CHAT_RULE.items() if k != "page_nobody"}, "escalation_policy": "no-such-policy"},
+            "routing_rules[0].escalation_policy",
+        ),
+        ({**CHAT_RULE, "escalation_policy": "platform-default"}, "routing_rules[0]"),  # both: which one is meant?
         ({**CHAT_RULE, "time_zone": "Mars/Olympus"}, "routing_rules[0].time_zone"),
         ({**CHAT_RULE, "restrictions": []}, "routing_rules[0].restrictions"),
         (
