@@ -8,7 +8,6 @@ PIP_TOOLS   := pip-tools==7.6.2
 # Re-install when the pinned dependencies or the lock change.
 PY_STAMP   := $(VENV)/.installed-$(shell cat pyproject.toml $(CONSTRAINTS) | sha1sum | cut -c1-12)
 NODE_STAMP := node_modules/.installed-$(shell cat package.json package-lock.json 2>/dev/null | sha1sum | cut -c1-12)
-export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 export PYTHONDONTWRITEBYTECODE := 1
 # The browser tests drive the system Chromium (/usr/bin/chromium): Playwright must never fetch a browser build.
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
@@ -38,8 +37,10 @@ format: $(PY_STAMP)              ## ruff: apply the lint rules' safe fixes (impo
 typecheck: $(PY_STAMP)           ## mypy --strict on the firebell package and functions/ (pyproject.toml's [tool.mypy])
 	$(BIN)/mypy
 
-synth: $(PY_STAMP) $(NODE_STAMP) ## CloudFormation template into cdk.out/ (no Docker, no AWS credentials)
+synth: $(PY_STAMP) $(NODE_STAMP) ## CloudFormation template into cdk.out/ (no Docker, no AWS credentials); deploying: docs/deploy.md
+	@$(BIN)/python -m infra.cdk.toolchain node
 	npx --no-install cdk synth --quiet $(ARGS)
+	@$(BIN)/python -m infra.cdk.toolchain templates
 
 bench: export FIREBELL_BENCH_SAVE = $(SAVE)
 bench: $(PY_STAMP)               ## benchmarks (~25 min); results in bench/results/local/, or the tracked bench/results/ with SAVE=1

@@ -13,6 +13,7 @@ from typing import Any, cast
 
 from aws_cdk import CfnElement, CfnOutput, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_apigateway as apigw
+from aws_cdk import aws_certificatemanager as acm
 from aws_cdk import aws_cloudfront as cloudfront
 from aws_cdk import aws_cloudfront_origins as origins
 from aws_cdk import aws_logs as logs
@@ -22,6 +23,7 @@ from cdk_nag import NagPackSuppression, NagSuppressions, RegexAppliesTo
 from constructs import Construct
 
 from infra.cdk.rest_api import LOG_RETENTION
+from infra.cdk.settings import CustomDomain
 from infra.people import CONSOLE_DIR, console_content_security_policy
 
 API_PATH = "/api"
@@ -48,7 +50,17 @@ STRIP_API_PREFIX = f"""function handler(event) {{
 
 
 class Console(Construct):
-    def __init__(self, scope: Stack, construct_id: str, *, api: apigw.RestApi, sign_in_origins: list[str]) -> None:
+    def __init__(
+        self,
+        scope: Stack,
+        construct_id: str,
+        *,
+        api: apigw.RestApi,
+        sign_in_origins: list[str],
+        domain: CustomDomain | None = None,
+        certificate: acm.ICertificate | None = None,
+    ) -> None:
+        """`domain` (with its us-east-1 `certificate`): the name people open instead of CloudFront's own."""
         super().__init__(scope, construct_id)
         self._stack = scope
         self.log_bucket = self._log_bucket()
@@ -116,9 +128,14 @@ class Console(Construct):
             enable_logging=True,
             log_bucket=self.log_bucket,
             log_file_prefix="cloudfront/",
+            domain_names=[domain.name] if domain else None,
+            certificate=certificate if domain else None,
+            # With a certificate of our own CloudFront lets us choose; its default one allows TLS 1.0 (CFR4).
+            minimum_protocol_version=cloudfront.SecurityPolicyProtocol.TLS_V1_2_2021 if domain else None,
         )
-        self.url = f"https://{self.distribution.distribution_domain_name}"
-        self._explain_distribution()
+        # Cognito's redirects, the console's config.json and the links in chat messages all follow it.
+        self.url = domain.url if domain else f"https://{self.distribution.distribution_domain_name}"
+        self._explain_distribution(custom_certificate=domain is not None)
 
     def _log_bucket(self) -> s3.Bucket:
         bucket = s3.Bucket(
@@ -153,7 +170,15 @@ class Console(Construct):
         )
         return cloudfront.FunctionAssociation(function=function, event_type=cloudfront.FunctionEventType.VIEWER_REQUEST)
 
-    def _explain_distribution(self) -> None:
+    def _explain_distribution(self, custom_certificate: bool) -> None:
+        default_certificate = [
+            NagPackSuppression(
+                id="AwsSolutions-CFR4",
+                reason="The default *.cloudfront.net certificate, whose security policy CloudFront fixes; deploy with "
+                "-c firebell:console-domain and -c firebell:console-certificate-arn for TLSv1.2_2021 "
+                "(docs/deploy.md)",
+            )
+        ]
         NagSuppressions.add_resource_suppressions(
             self.distribution,
             [
@@ -169,11 +194,7 @@ class Console(Construct):
                     "refuses requests without a valid token (and which -c firebell:waf=true covers with the "
                     "regional web ACL)",
                 ),
-                NagPackSuppression(
-                    id="AwsSolutions-CFR4",
-                    reason="The default *.cloudfront.net certificate, whose security policy CloudFront fixes; a "
-                    "custom domain with its own ACM certificate (TLSv1.2_2021) is a later change",
-                ),
+                *([] if custom_certificate else default_certificate),
             ],
         )
 

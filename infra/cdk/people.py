@@ -48,12 +48,20 @@ def domain_prefix(stack: Stack) -> str:
     given = stack.node.try_get_context(DOMAIN_PREFIX_CONTEXT)
     if given is None:
         return f"{stack.stack_name.lower()}-{Aws.ACCOUNT_ID}"
-    if not DOMAIN_PREFIX.fullmatch(str(given)) or any(word in str(given) for word in RESERVED_IN_PREFIX):
-        raise ValueError(
-            f"{DOMAIN_PREFIX_CONTEXT}: 1-63 lowercase letters, digits and '-', not starting or ending with '-', "
-            f"without {', '.join(RESERVED_IN_PREFIX)}; got {given!r}"
-        )
+    problem = domain_prefix_problem(given)
+    if problem:
+        raise ValueError(problem)
     return str(given)
+
+
+def domain_prefix_problem(given: object) -> str | None:
+    """What is wrong with a `firebell:auth-domain-prefix` value, if anything (infra/cdk/settings.py asks up front)."""
+    if DOMAIN_PREFIX.fullmatch(str(given)) and not any(word in str(given) for word in RESERVED_IN_PREFIX):
+        return None
+    return (
+        f"{DOMAIN_PREFIX_CONTEXT}: 1-63 lowercase letters, digits and '-', not starting or ending with '-', "
+        f"without {', '.join(RESERVED_IN_PREFIX)}; got {given!r}"
+    )
 
 
 class People(Construct):

@@ -17,7 +17,6 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_event_sources as event_sources
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_secretsmanager as secretsmanager
-from aws_cdk import aws_ses as ses
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk import aws_sqs as sqs
@@ -26,9 +25,12 @@ from cdk_nag import NagPackSuppression, NagSuppressions
 from constructs import Construct
 
 from firebell.config import load_config
+from firebell.domain.directory import Ops
 from infra.cdk.api_protection import waf_requested, web_acl
+from infra.cdk.domains import api_domain, console_certificate, console_records, hosted_zone, sender_identity
 from infra.cdk.layer import LAMBDA_RUNTIME, common_layer, function_code
 from infra.cdk.rest_api import LOG_RETENTION, Guard, rest_api
+from infra.cdk.settings import DeploySettings, deploy_environment, read
 from infra.topology import (
     ALARMS_TOPIC,
     CONFIG_DIR,
@@ -115,15 +117,21 @@ class FirebellStack(Stack):
         construct_id: str,
         *,
         topology: Topology = TOPOLOGY,
+        settings: DeploySettings | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
         self.topology = topology
-        # The same config/ the layer ships to the functions, so the identity is the address they send from.
+        # The same config/ the layer ships to the functions; the deployer's settings (the sender, the ops
+        # contacts, names and certificates) come from the context instead (infra/cdk/settings.py).
         config = load_config(CONFIG_DIR)
-        self.sender = config.directory.notifications.sender
+        self.settings = settings if settings is not None else read(self.node, config.directory)
+        self.sender = self.settings.sender
         if config.directory.demo_keys_only():
             Annotations.of(self).add_warning_v2(DEMO_KEYS_WARNING, DEMO_KEYS_MESSAGE)
+            if self.settings.environment == "demo":
+                # Expected of the demo config (the local runtime accepts them); a deployment is still told.
+                Annotations.of(self).acknowledge_warning(DEMO_KEYS_WARNING, "firebell:env=demo: the demo config")
 
         self.tables = {spec.name: self._table(spec) for spec in topology.tables}
         self.topics_key = self._topics_key()
@@ -137,13 +145,19 @@ class FirebellStack(Stack):
         self.event_rules = {spec.name: self._event_rule(spec) for spec in topology.event_rules}
         self.secrets = {spec.name: self._secret(spec) for spec in topology.secrets}
         self.layer = common_layer(self, "CommonLayer")
-        self.sender_identity = ses.EmailIdentity(self, "SenderIdentity", identity=ses.Identity.email(self.sender))
+        self.hosted_zone = hosted_zone(self, self.settings.hosted_zone)
+        self.sender_identity = sender_identity(self, self.settings, self.hosted_zone)
         self.functions = {spec.name: self._function(spec) for spec in topology.functions}
         self.state_machines = {spec.name: self._state_machine(spec) for spec in topology.state_machines}
         self.apis = {
             spec.name: self._rest_api(spec, self.functions[spec.name])
             for spec in topology.functions
             if isinstance(spec.trigger, ApiTrigger)
+        }
+        self.api_domains = {
+            name: api_domain(self, api, self.settings.api_domain, self.hosted_zone)
+            for name, api in self.apis.items()
+            if self.settings.api_domain is not None
         }
         self._people_and_console()
         self._mail(config)
@@ -164,7 +178,8 @@ class FirebellStack(Stack):
             # Imported here: infra/cdk/monitoring.py builds on this module (pascal, METRICS_NAMESPACE).
             from infra.cdk.monitoring import Monitoring
 
-            self.monitoring = Monitoring(self, "Monitoring", spec=topology.monitoring)
+            ops = Ops(emails=list(self.settings.ops_emails), phones=list(self.settings.ops_phones))
+            self.monitoring = Monitoring(self, "Monitoring", spec=topology.monitoring, ops=ops)
 
     # --- resources ---------------------------------------------------------------------------------
 
@@ -183,12 +198,16 @@ class FirebellStack(Stack):
             removal_policy=RemovalPolicy.RETAIN,
         )
         for index in spec.indexes:
+            if index.name in self.settings.omitted_indexes:
+                continue
+            # ALL holds what any projection holds: the code reads a legacy index as it reads its own.
+            legacy = index.name in self.settings.legacy_all_indexes
             table.add_global_secondary_index(
                 index_name=index.name,
                 partition_key=_attribute(index.hash_key),
                 sort_key=_attribute(index.range_key) if index.range_key else None,
-                projection_type=_PROJECTIONS[index.projection],
-                non_key_attributes=list(index.non_key_attributes) or None,
+                projection_type=dynamodb.ProjectionType.ALL if legacy else _PROJECTIONS[index.projection],
+                non_key_attributes=None if legacy else list(index.non_key_attributes) or None,
             )
         return table
 
@@ -419,9 +438,17 @@ class FirebellStack(Stack):
             api_logging_account=self.apis[spec.name].node.try_find_child("Account"),
             waf_enabled=waf_requested(self),
         )
+        domain = self.settings.console_domain
         self.console = Console(
-            self, "Console", api=self.people.api, sign_in_origins=[self.people.sign_in_url, self.people.user_api_url]
+            self,
+            "Console",
+            api=self.people.api,
+            sign_in_origins=[self.people.sign_in_url, self.people.user_api_url],
+            domain=domain,
+            certificate=console_certificate(self, domain) if domain else None,
         )
+        if domain is not None:
+            console_records(self, self.console.distribution, domain, self.hosted_zone)
         self.people.add_clients(self.console.url)
         assert self.people.console_client is not None
         # The console's runtime configuration: what it needs to sign people in and call the API.
@@ -479,7 +506,7 @@ class FirebellStack(Stack):
             case "secret":
                 return self.secrets[name].secret_arn
             case "api_url":
-                return self.apis[name].url
+                return self.api_url(name)
             case "console_url":
                 return self.console.url
             case "bucket":
@@ -489,6 +516,8 @@ class FirebellStack(Stack):
     def _wire(self, spec: FunctionSpec, function: lambda_.Function) -> None:
         for variable, (kind, name) in spec.environment.items():
             function.add_environment(variable, self._resolve(kind, name))
+        for variable, value in deploy_environment(self.settings, spec.permissions).items():
+            function.add_environment(variable, value)
 
         if isinstance(spec.trigger, QueueTrigger):
             function.add_event_source(
@@ -541,6 +570,11 @@ class FirebellStack(Stack):
         indexed = tuple(t.name for t in self.topology.tables if t.name in permissions.table_read_write and t.indexes)
         if indexed:
             self._explain_index_grants(role, indexed)
+
+    def api_url(self, name: str) -> str:
+        """Where people and tools reach an API: its custom domain when it has one, else API Gateway's own URL."""
+        domain = self.settings.api_domain
+        return f"{domain.url}/" if domain is not None and name in self.api_domains else self.apis[name].url
 
     def executions_arn(self, machine: str) -> str:
         """`arn:…:states:<region>:<account>:execution:<machine name>:*`: every execution of one state machine.
@@ -642,8 +676,8 @@ class FirebellStack(Stack):
         self.topics_key.grant(cloudwatch, "kms:Decrypt", "kms:GenerateDataKey*")
 
     def _outputs(self) -> None:
-        for name, api in self.apis.items():
-            CfnOutput(self, f"{pascal(name)}Url", value=api.url)
+        for name in self.apis:
+            CfnOutput(self, f"{pascal(name)}Url", value=self.api_url(name))
         for spec in self.topology.topics:
             topic = self.topics[spec.name]
             CfnOutput(self, f"{pascal(spec.name)}TopicArn", value=topic.topic_arn, description=spec.description)

@@ -243,6 +243,10 @@ class Demo:
         )
 
         _, on_call = http("GET", f"{self.api_url}/schedules/{PRIMARY_SCHEDULE}/on-call")
+        if not on_call.get("person"):  # (config/firebell.yaml's schedule restricted to hours that are not now)
+            raise DemoFailed(
+                f"nobody is on call for {PRIMARY_SCHEDULE} now ({on_call.get('vacancy')}): level 1 pages nobody"
+            )
         primary = on_call["person"]["id"]
         email, phone = contacts(CONFIG_DIR)[primary]
         self._say("·", f"{primary} is on call for {PRIMARY_SCHEDULE} (GET /schedules/{PRIMARY_SCHEDULE}/on-call)")

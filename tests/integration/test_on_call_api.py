@@ -34,7 +34,8 @@ def test_on_call_at_a_given_time_and_refusals_that_name_the_parameter(pipeline: 
     status, answer = pipeline.api("GET", "/on-call?at=2026-12-24T09:00:00Z")
     assert status == 200 and answer["at"] == "2026-12-24T09:00:00+00:00"
     # seconds since 1970 are not an ISO 8601 time (pydantic would read them as one); a time without offset is ambiguous
-    for bad in ("0.5", "1700000000", "2026-12-24T09:00:00"):
+    # (and the very ends of datetime's range, where the days around the time cannot be counted)
+    for bad in ("0.5", "1700000000", "2026-12-24T09:00:00", "9999-12-31T23:00:00Z"):
         status, refusal = pipeline.api("GET", f"/on-call?at={bad}")
         assert 400 <= status < 500, (bad, status)
         assert "at" in str(refusal), refusal
@@ -60,3 +61,55 @@ def test_a_persons_shifts_come_from_every_schedule_in_time_order(pipeline: Pipel
     assert starts == sorted(starts)
     _, nobody = pipeline.api("GET", "/people/nobody-at-all/shifts")
     assert nobody["shifts"] == []
+
+
+def test_a_restricted_schedule_answers_nobody_outside_its_hours(pipeline: Pipeline) -> None:
+    # Given platform-primary restricted to 09:00–17:00 London through the admin API
+    status, changed = pipeline.api(
+        "PUT",
+        "/admin/schedules/platform-primary",
+        {
+            "id": "platform-primary",
+            "name": "Platform primary",
+            "time_zone": "Europe/London",
+            "layers": [
+                {
+                    "name": "weekly",
+                    "rotation": {"type": "weekly", "start": "2026-01-05", "handoff": "09:00"},
+                    "members": ["alice", "erin"],
+                    "restrictions": [{"type": "daily", "start": "09:00", "end": "17:00"}],
+                }
+            ],
+        },
+    )
+    assert status == 200, changed
+    # Then at 19:02 London (BST) nobody is on call, which is an answer (200), not an error, and says why
+    status, evening = pipeline.api("GET", "/schedules/platform-primary/on-call?at=2026-03-30T18:02:00Z")
+    assert status == 200 and evening["person"] is None and evening["vacancy"] == "outside its hours"
+    _, everywhere = pipeline.api("GET", "/on-call?at=2026-03-30T18:02:00Z")
+    (primary,) = [row for row in everywhere["schedules"] if row["schedule"] == "platform-primary"]
+    assert primary["person"] is None and primary["vacancy"] == "outside its hours"
+    # And at 09:00 BST (08:00 UTC) the rotation's member is
+    _, morning = pipeline.api("GET", "/schedules/platform-primary/on-call?at=2026-03-30T08:00:00Z")
+    assert morning["person"]["id"] in ("alice", "erin") and "vacancy" not in morning
+    # And a restriction the directory cannot read is refused naming the field
+    status, refusal = pipeline.api(
+        "PUT",
+        "/admin/schedules/platform-primary",
+        {
+            "id": "platform-primary",
+            "name": "Platform primary",
+            "time_zone": "Europe/London",
+            "layers": [
+                {
+                    "name": "weekly",
+                    "rotation": {"type": "weekly", "start": "2026-01-05", "handoff": "09:00"},
+                    "members": ["alice"],
+                    "restrictions": [
+                        {"type": "weekly", "start_day": "someday", "start": "09:00", "end_day": "fri", "end": "17:00"}
+                    ],
+                }
+            ],
+        },
+    )
+    assert status == 422 and "restrictions" in str(refusal) and "start_day" in str(refusal), refusal

@@ -277,12 +277,20 @@ def test_team_manager_target(world, incident_id):
     assert world.messenger.recipients() == ["frank@example.com", "+15550100006"]
 
 
-def test_level_with_nobody_reachable_is_still_recorded(world, incident_id):
-    """Given a level whose only target is a schedule since removed, then nobody is paged, the timeline says
-    so, and the token is kept (the state machine's timeout moves on to the next level)."""
+def test_level_whose_schedule_is_gone_is_skipped_at_once(world, incident_id):
+    """Given a level whose only target is a schedule since removed, then nobody is paged, the timeline says why,
+    and the run is answered `escalate` at once (no waiting out the level's delay for nobody); the token is kept, so
+    a redelivered request answers nothing again."""
     assert world.service.page(page_request(incident_id, 2, [("schedule", "gone")], token="token-2")) == []
-    assert entries(world, incident_id, TimelineKind.PAGED)[-1].message.startswith("Level 2 paged: nobody reachable;")
+    skipped = entries(world, incident_id, TimelineKind.PAGE_SKIPPED)[-1]
+    assert (
+        skipped.message
+        == "Level 2 pages nobody: schedule gone is no longer in the directory; the incident manager next"
+    )
+    assert world.workflows.answers == [("token-2", "escalate")]
     assert world.service.get(incident_id).escalation.task_token == "token-2"
+    world.service.page(page_request(incident_id, 2, [("schedule", "gone")], token="token-2"))
+    assert world.workflows.answers == [("token-2", "escalate")] and world.messenger.recipients() == []
 
 
 def test_redelivered_page_is_not_sent_twice(world, incident_id):

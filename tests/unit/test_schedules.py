@@ -15,9 +15,11 @@ from firebell.domain.schedules import (
     Rotation,
     Schedule,
     Shift,
+    Vacancy,
     on_call,
     shifts,
     to_icalendar,
+    vacancy,
 )
 
 LONDON = ZoneInfo("Europe/London")
@@ -217,10 +219,11 @@ def test_ambiguous_handoff_uses_the_first_occurrence():
 
 
 def test_before_the_start_nobody_is_on_call():
-    """Given a rotation starting 2026-01-05 09:00, when asked one second earlier, then ValueError says why."""
+    """Given a rotation starting 2026-01-05 09:00, when asked one second earlier, then nobody (None) and why."""
     sched = schedule(layer())
-    with pytest.raises(ValueError, match="nobody is on call"):
-        on_call(sched, at(LONDON, 2026, 1, 5, 8, 59, 59))
+    assert on_call(sched, at(LONDON, 2026, 1, 5, 8, 59, 59)) is None
+    assert vacancy(sched, at(LONDON, 2026, 1, 5, 8, 59, 59)) is Vacancy.NOT_STARTED
+    assert vacancy(sched, at(LONDON, 2026, 1, 5, 9)) is None
     assert on_call(sched, at(LONDON, 2026, 1, 5, 9)) == "alice"
 
 
@@ -320,8 +323,7 @@ def test_an_override_covers_even_before_any_layer_starts():
     override = Override(person="dave", start=utc(2026, 1, 1), end=utc(2026, 1, 2))
     sched = schedule(overrides=(override,))
     assert on_call(sched, utc(2026, 1, 1, 12)) == "dave"
-    with pytest.raises(ValueError):
-        on_call(sched, utc(2026, 1, 3))
+    assert on_call(sched, utc(2026, 1, 3)) is None
     found = shifts(sched, utc(2025, 12, 31), utc(2026, 1, 5, 10))
     assert [(s.person, s.source) for s in found] == [("dave", "override"), ("alice", "primary")]
     assert found[1].start == at(LONDON, 2026, 1, 5, 9)  # a gap where nobody is on call is left out

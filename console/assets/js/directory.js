@@ -35,6 +35,8 @@ const allWhenEmpty = (values) => (values && values.length ? values.join(", ") : 
 const CHAT_KINDS = { slack: "Slack", teams: "Microsoft Teams", google_chat: "Google Chat" };
 // A Teams or Google Chat webhook's URL carries its token (Google Chat's in its query, Teams' in its path): its host only.
 const hostOf = (url) => { try { return new URL(url).host || "?"; } catch { return "(not a URL)"; } };
+// A restriction window (daily or weekly, domain/restrictions.py) in words: "daily 09:00–17:00", "fri 18:00 → mon 08:00".
+const windowText = (w) => (w.type === "daily" ? `daily ${w.start}–${w.end}` : `${w.start_day} ${w.start} → ${w.end_day} ${w.end}`);
 const span = (from, to) => [time(from, true), " → ", time(to, true)];
 
 // Columns per kind: [heading, (entry) => content].
@@ -42,9 +44,13 @@ const COLUMNS = {
   people: [["Name", (p) => p.name], ["Email", (p) => p.email || "—"], ["Phone", (p) => p.phone || "—", "admin"],
     ["Slack", (p) => p.slack_user_id || "—", "admin"], ["Roles", (p) => list(p.roles)]],
   teams: [["Name", (t) => t.name], ["Escalation policy", (t) => t.escalation_policy], ["Manager", (t) => t.manager || "—"],
-    ["Incident managers", (t) => list(t.incident_managers)], ["Stakeholders", (t) => list(t.stakeholders)]],
+    ["Incident managers", (t) => list(t.incident_managers)], ["Stakeholders", (t) => list(t.stakeholders)],
+    // Working-hours routing (docs/schedules.md): the first rule matching when paging starts picks the policy.
+    ["Routing rules", (t) => ((t.routing_rules || []).length ? h("ol", {}, t.routing_rules.map((r) => h("li", {},
+      `${r.name}: ${r.page_nobody ? "nobody paged" : r.escalation_policy}${r.priorities ? ` (${r.priorities.join(", ")})` : ""}, ${r.restrictions.map(windowText).join("; ")} ${r.time_zone}`))) : "—")]],
   schedules: [["Name", (s) => s.name], ["Time zone", (s) => s.time_zone],
-    ["Layers", (s) => h("ul", {}, s.layers.map((l) => h("li", {}, `${l.name}: ${l.rotation.type} from ${l.rotation.start} at ${l.rotation.handoff}; ${list(l.members)}`)))],
+    ["Layers", (s) => h("ul", {}, s.layers.map((l) => h("li", {}, `${l.name}: ${l.rotation.type} from ${l.rotation.start} at ${l.rotation.handoff}; ${list(l.members)}`,
+      (l.restrictions || []).length ? `; on call ${l.restrictions.map(windowText).join("; ")}` : "")))],
     ["Overrides", (s) => ((s.overrides || []).length ? h("ul", {}, s.overrides.map((o) => h("li", {}, `${o.person}: `, span(o.start, o.end)))) : "—")]],
   escalation_policies: [["Levels", (p) => h("ol", {}, p.levels.map((l) => h("li", {}, `${l.targets.map(target).join("; ")}, ${l.delay_minutes} min to acknowledge`)))],
     ["Repeat", (p) => String(p.repeat ?? 0)]],

@@ -38,7 +38,7 @@ export const ACTIONS = [
 
 const applies = (action, incident) => (typeof action.when === "function" ? action.when(incident) : action.when.includes(incident.status));
 
-const PAGING = ["paged", "notification_sent", "notification_failed", "notification_held", "page_skipped", "escalation_exhausted", "incident_manager", "reassigned"];
+const PAGING = ["routed", "paged", "notification_sent", "notification_failed", "notification_held", "page_skipped", "escalation_exhausted", "incident_manager", "reassigned"];
 const OCCURRENCES = ["opened", "occurrence", "alarm_state", "change_event", "reopened"];
 const SLA_WORDS = { running: "on track", at_risk: "at risk", breached: "breached", paused: "paused (on hold)", met: "met" };
 

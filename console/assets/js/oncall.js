@@ -30,7 +30,7 @@ export function render(main, ctx) {
     const answer = await get("/on-call");
     schedules = answer.schedules;
     const rows = schedules.map((entry) => {
-      const who = entry.person ? `${entry.person.name || entry.person.id} (${entry.person.id})` : h("span", { class: "muted" }, "nobody");
+      const who = entry.person ? `${entry.person.name || entry.person.id} (${entry.person.id})` : h("span", { class: "muted" }, entry.vacancy ? `nobody (${entry.vacancy})` : "nobody");
       const you = entry.person && entry.person.id === ctx.me.person ? h("strong", {}, " (you)") : null;
       const take = ctx.may("take_shift") && !you ? h("button", {
         type: "button", class: "secondary", "aria-label": `Take over ${entry.name || entry.schedule}`,

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 from .domain.directory import FirebellConfig
 from .domain.errors import NobodyOnCall, UnknownSchedule
-from .domain.schedules import Schedule, Shift, on_call, shifts, to_icalendar
+from .domain.schedules import Schedule, Shift, on_call, shifts, to_icalendar, vacancy
 from .ports import Clock
 
 # How far beyond the asked window shifts are read so that those crossing its edges come out whole (a shift longer
@@ -31,16 +31,7 @@ class ScheduleService:
         when = at or self._clock()
         if when.tzinfo is None:
             raise NobodyOnCall("at: give a time zone offset, e.g. 2026-11-22T09:00:00Z")
-        try:
-            person_id = on_call(schedule, when)
-        except ValueError as error:
-            raise NobodyOnCall(f"at: {error}") from error
-        person = self._config().directory.person(person_id)
-        return {
-            "schedule": schedule.id,
-            "at": when.isoformat(),
-            "person": {"id": person_id, "name": person.name if person else None},
-        }
+        return {"schedule": schedule.id, "at": when.isoformat(), **self._who(schedule, when)}
 
     def on_call_everywhere(self, at: datetime | None) -> dict[str, Any]:
         """Who is on call on every schedule at one instant (a schedule nobody covers then says so)."""
@@ -50,19 +41,19 @@ class ScheduleService:
         directory = self._config().directory
         answers = []
         for schedule in directory.schedules:
-            try:
-                person_id: str | None = on_call(schedule, when)
-            except ValueError:
-                person_id = None
-            person = directory.person(person_id) if person_id else None
-            answers.append(
-                {
-                    "schedule": schedule.id,
-                    "name": schedule.name,
-                    "person": {"id": person_id, "name": person.name if person else None} if person_id else None,
-                }
-            )
+            answers.append({"schedule": schedule.id, "name": schedule.name, **self._who(schedule, when)})
         return {"at": when.isoformat(), "schedules": answers}
+
+    def _who(self, schedule: Schedule, when: datetime) -> dict[str, Any]:
+        """`person` (null when nobody is on call: a truthful answer, not an error) and, then, `vacancy`: why not."""
+        try:
+            person_id = on_call(schedule, when)
+        except OverflowError:  # (days around a time at the very ends of datetime's range, e.g. 9999-12-31)
+            raise NobodyOnCall(f"at: {when.isoformat()} is too far off to answer for") from None
+        if person_id is None:
+            return {"person": None, "vacancy": str(vacancy(schedule, when))}
+        person = self._config().directory.person(person_id)
+        return {"person": {"id": person_id, "name": person.name if person else None}}
 
     def calendar(self, schedule_id: str, person: str | None, days: int) -> str:
         schedule = self._schedule(schedule_id)

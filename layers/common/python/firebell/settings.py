@@ -33,6 +33,10 @@ class Settings(BaseModel):
     outbox_grace_seconds: float = Field(default=10.0, ge=0)
     # How long a dispatcher holds an effect it claimed: longer than an effect can take (the function's timeout).
     outbox_lease_seconds: float = Field(default=60.0, gt=0)
+    # The deployer's sender address (cdk -c firebell:sender): replaces config/firebell.yaml's notifications.sender.
+    sender: str = ""
+    # SMS origination identity (cdk -c firebell:sms-origination): an E.164 number or an alphanumeric sender ID.
+    sms_origination: str = ""
     # Set only by the local runtime (infra/local/render.py), never by the stack: demo routing keys work here alone.
     local_runtime: bool = False
     # Signs the local sign-in's sessions: made once per state folder by the local runtime, which alone sets it.
@@ -70,10 +74,14 @@ _ENV = {
     "public_api_url": "PUBLIC_API_URL",
     "outbox_grace_seconds": "FIREBELL_OUTBOX_GRACE_SECONDS",
     "outbox_lease_seconds": "FIREBELL_OUTBOX_LEASE_SECONDS",
+    "sender": "FIREBELL_SENDER",
+    "sms_origination": "FIREBELL_SMS_ORIGINATION",
     "local_runtime": "FIREBELL_LOCAL_RUNTIME",
     "session_secret": "FIREBELL_SESSION_SECRET",
 }
 LOCAL_RUNTIME_VARIABLE = _ENV["local_runtime"]
+SENDER_VARIABLE = _ENV["sender"]
+SMS_ORIGINATION_VARIABLE = _ENV["sms_origination"]
 
 
 @per_function

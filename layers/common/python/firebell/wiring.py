@@ -74,7 +74,9 @@ def _dispatcher() -> Dispatcher:
         events=aws.SnsEventPublisher(settings.events_topic_arn, settings.region),
         workflows=_workflows(),
         # (Slack direct messages only where the bot token is granted: the functions whose use cases page people)
-        messenger=aws.AwsMessenger(settings.region, slack_api if settings.slack_bot_token_arn else None),
+        messenger=aws.AwsMessenger(
+            settings.region, slack_api if settings.slack_bot_token_arn else None, settings.sms_origination
+        ),
         clock=utc_now,
         lease=timedelta(seconds=settings.outbox_lease_seconds),
     )
@@ -316,7 +318,13 @@ def my_contacts() -> MyContacts:
     from .usecases.contacts import MyContacts
 
     store = _store()
-    return MyContacts(effective_config, store, directory_admin(), aws.AwsMessenger(get_settings().region), utc_now)
+    return MyContacts(
+        effective_config,
+        store,
+        directory_admin(),
+        aws.AwsMessenger(get_settings().region, sms_origination=get_settings().sms_origination),
+        utc_now,
+    )
 
 
 def reports() -> ReportService:
@@ -347,6 +355,8 @@ def _shipped_config() -> FirebellConfig:
 
     settings = get_settings()
     config = cached_config(settings.config_dir)
+    if settings.sender:
+        config = config.sending_from(settings.sender)
     if not settings.local_runtime and config.directory.demo_keys_only():
         logger.warning(
             "every routing key in %s/firebell.yaml is a demo key, refused outside the local runtime: "

@@ -130,13 +130,25 @@ class SecretsManagerSecret:
         return self._value
 
 
+def sms_attributes(origination: str = "") -> dict[str, dict[str, str]]:
+    """SNS Publish's SMS attributes: transactional (delivery over price), from the deployer's origination identity
+    if one is given: a number in E.164 (+…) or an alphanumeric sender ID; else SNS picks one of the account's."""
+    attributes = {"AWS.SNS.SMS.SMSType": {"DataType": "String", "StringValue": "Transactional"}}
+    if origination.startswith("+"):
+        attributes["AWS.MM.SMS.OriginationNumber"] = {"DataType": "String", "StringValue": origination}
+    elif origination:
+        attributes["AWS.SNS.SMS.SenderID"] = {"DataType": "String", "StringValue": origination}
+    return attributes
+
+
 class AwsMessenger:
     """Email through SES, SMS through SNS; Slack direct messages through `slack` (() → the Slack Web API client,
     made on first use: a function without the bot token's grant fails only if it is asked to send one)."""
 
-    def __init__(self, region: str, slack: Any = None) -> None:
+    def __init__(self, region: str, slack: Any = None, sms_origination: str = "") -> None:
         self._region = region
         self._slack = slack
+        self._sms_attributes = sms_attributes(sms_origination)
 
     def send_chat(self, user: str, text: str) -> str:
         if self._slack is None:
@@ -157,7 +169,7 @@ class AwsMessenger:
         response = client("sns", self._region).publish(
             PhoneNumber=phone,
             Message=text,
-            MessageAttributes={"AWS.SNS.SMS.SMSType": {"DataType": "String", "StringValue": "Transactional"}},
+            MessageAttributes=self._sms_attributes,
         )
         message_id: str = response["MessageId"]
         return message_id

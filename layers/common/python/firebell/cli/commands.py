@@ -255,6 +255,7 @@ def _oncall_now(args: argparse.Namespace, api: Api, out: TextIO) -> None:
     if args.schedule:
         answer = api.call("GET", api_path("schedules", args.schedule, "on-call"), query={"at": args.at})
         rows = [{"schedule": answer["schedule"], "person": answer["person"], "at": answer["at"]}]
+        rows[0]["vacancy"] = answer.get("vacancy")
     else:
         answer = api.call("GET", "/on-call", query={"at": args.at})
         rows = [{**row, "at": answer["at"]} for row in answer["schedules"]]
@@ -262,7 +263,8 @@ def _oncall_now(args: argparse.Namespace, api: Api, out: TextIO) -> None:
         rows if args.output == "table" else answer,
         args.output,
         out,
-        columns=("schedule", "person.id", "person.name", "at"),
+        # (vacancy: why nobody is on call, e.g. "outside its hours"; empty when someone is)
+        columns=("schedule", "person.id", "person.name", "vacancy", "at"),
     )
 
 

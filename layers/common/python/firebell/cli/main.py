@@ -9,7 +9,7 @@ import sys
 from collections.abc import Sequence
 from typing import NoReturn, TextIO
 
-from . import commands
+from . import commands, importing
 from .client import Api, CliError
 from .login import refresh_cognito
 from .profiles import ProfileError, TokenStore, load_profile
@@ -33,12 +33,18 @@ def parser() -> argparse.ArgumentParser:
     root.add_argument("--output", "-o", choices=("table", "json"), default="table")
     sub = root.add_subparsers(dest="command", required=True, parser_class=_Parser)
     commands.register(sub)
+    importing.register(sub)
     return root
 
 
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: TextIO | None = None) -> int:
     out, err = out or sys.stdout, err or sys.stderr
     args = parser().parse_args(argv)
+    if getattr(args, "offline", None):  # works on files and a vendor's API: no profile or sign-in
+        try:
+            return int(args.offline(args, out, err))
+        except KeyboardInterrupt:
+            return 130
     try:
         profile = load_profile(args.profile, args.endpoint, args.auth)
     except ProfileError as error:

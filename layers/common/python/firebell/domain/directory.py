@@ -9,10 +9,12 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, PrivateAttr, f
 
 from .access import Role
 from .chat import ChatChannel
+from .enums import Priority
 from .errors import DemoRoutingKeyRefused
 from .mail_intake import EmailIntake
 from .notification_rules import NotificationRules
 from .problems import Problem
+from .routing import Route, RoutingRule, distinct_rule_names, route
 from .routing_keys import RoutingKey, StoredRoutingKey, routing_key_sha256
 from .rules import Rules
 from .schedules import Schedule
@@ -113,6 +115,10 @@ class Team(_Strict):
     manager: str | None = None
     incident_managers: Annotated[list[str], Field(min_length=1)]
     stakeholders: list[str] = []
+    # Working-hours routing (domain/routing.py): the first rule matching when paging starts picks the policy.
+    routing_rules: list[RoutingRule] = []
+
+    _distinct_rules = field_validator("routing_rules")(distinct_rule_names)
 
 
 class MaintenanceWindow(_Strict):
@@ -272,6 +278,11 @@ class Directory(_Strict):
         for ti, team in enumerate(self.teams):
             if team.escalation_policy not in policies:
                 problems.append(f"teams[{ti}].escalation_policy: unknown policy {team.escalation_policy!r}")
+            problems += [
+                f"teams[{ti}].routing_rules[{ri}].escalation_policy: unknown policy {rule.escalation_policy!r}"
+                for ri, rule in enumerate(team.routing_rules)
+                if rule.escalation_policy is not None and rule.escalation_policy not in policies
+            ]
             if team.manager and team.manager not in people:
                 problems.append(f"teams[{ti}].manager: unknown person {team.manager!r}")
             for field in ("incident_managers", "stakeholders"):
@@ -435,11 +446,24 @@ class Directory(_Strict):
     def schedule(self, schedule_id: str) -> Schedule | None:
         return next((s for s in self.schedules if s.id == schedule_id), None)
 
-    def policy_for(self, team_id: str | None, service_id: str | None) -> EscalationPolicy:
-        """The service's own policy, else its team's."""
+    def policy_for(self, team_id: str | None, service_id: str | None, policy_id: str | None = None) -> EscalationPolicy:
+        """The policy named (the one a routing rule chose), else the service's own, else its team's. A named policy
+        an admin has removed since falls back to those: paging someone beats paging nobody."""
         service = self.service(service_id)
-        policy_id = (service.escalation_policy if service else None) or self.team(team_id).escalation_policy
-        return next(p for p in self.escalation_policies if p.id == policy_id)
+        team_policy = self.team(team_id).escalation_policy  # (validated: it exists)
+        for wanted in (policy_id, service.escalation_policy if service else None, team_policy):
+            found = next((p for p in self.escalation_policies if p.id == wanted), None)
+            if found is not None:
+                return found
+        raise LookupError(f"team policy {team_policy!r} is not in the directory")
+
+    def route_for(self, team_id: str | None, service_id: str | None, priority: Priority | None, at: datetime) -> Route:
+        """Which policy pages an incident whose paging starts at `at`: the team's first matching routing rule,
+        else the service's own policy, else the team's (domain/routing.py)."""
+        service, team = self.service(service_id), self.team(team_id)
+        return route(
+            team.routing_rules, priority, at, service.escalation_policy if service else None, team.escalation_policy
+        )
 
 
 class FirebellConfig(_Strict):
@@ -450,3 +474,9 @@ class FirebellConfig(_Strict):
 
     def accepting_demo_keys(self) -> "FirebellConfig":
         return self.model_copy(update={"directory": self.directory.accepting_demo_keys()})
+
+    def sending_from(self, sender: str) -> "FirebellConfig":
+        """This config with another notifications.sender: the deployer's address (checked by the CDK app)."""
+        notifications = self.directory.notifications.model_copy(update={"sender": sender})
+        directory = self.directory.model_copy(update={"notifications": notifications})
+        return self.model_copy(update={"directory": directory})

@@ -85,6 +85,7 @@ class TimelineKind(StrEnum):
     TIMERS_REARMED = "timers_rearmed"
     KNOWN_ERROR = "known_error"  # classified as a case of a known error: its workaround
     CHANGE_EVENT = "change_event"  # a deploy or config change on the incident's service (PagerDuty Change Events)
+    ROUTED = "routed"  # a team's routing rule chose the escalation policy, or to page nobody (domain/routing.py)
 
 
 class EventType(StrEnum):

@@ -96,7 +96,8 @@ class UnknownPerson(DomainError):
 
 
 class NobodyOnCall(DomainError):
-    """A question about on-call the schedule cannot answer (before its start, or a naive time)."""
+    """A question about on-call that has no answer: a time without an offset. (Nobody being on call, before a
+    schedule starts or outside its hours, is an answer: `person` null.)"""
 
 
 class InvalidTransition(DomainError):

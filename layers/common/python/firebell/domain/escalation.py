@@ -1,12 +1,12 @@
 """Escalation policies frozen into a plan when an incident opens, and targets resolved to people when paged."""
 
-import contextlib
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from .directory import Directory, PolicyLevel
 from .models import EscalationLevel, EscalationPlan, Incident, PlanTarget
 from .rules import Rules
-from .schedules import on_call
+from .schedules import on_call, vacancy
 
 
 def scaled_timeout(delay_minutes: float, time_scale: float) -> int:
@@ -18,9 +18,12 @@ def plan_targets(level: PolicyLevel) -> list[PlanTarget]:
     return [PlanTarget(kind=t.kind, ref=t.ref) for t in level.targets]
 
 
-def escalation_plan(incident: Incident, directory: Directory, rules: Rules, time_scale: float) -> EscalationPlan:
-    """The service's (or team's) policy as it is now: the incident keeps it even if the config changes."""
-    policy = directory.policy_for(incident.team, incident.service)
+def escalation_plan(
+    incident: Incident, directory: Directory, rules: Rules, time_scale: float, policy_id: str | None = None
+) -> EscalationPlan:
+    """The policy named (a routing rule's choice), else the service's (or team's), as it is now: the incident keeps
+    it even if the config changes."""
+    policy = directory.policy_for(incident.team, incident.service, policy_id)
     team = directory.team(incident.team)
     return EscalationPlan(
         incident_id=incident.incident_id,
@@ -47,12 +50,40 @@ def people_for(targets: list[PlanTarget], directory: Directory, at: datetime) ->
             people.append(target.ref)
         elif target.kind == "schedule":
             schedule = directory.schedule(target.ref)
-            if schedule is not None:
-                # Nobody on call yet: the level's other targets (or the next level) carry it.
-                with contextlib.suppress(ValueError):
-                    people.append(on_call(schedule, at))
+            person = on_call(schedule, at) if schedule is not None else None
+            if person is not None:  # nobody on call (outside its hours): the level's other targets, or the next level
+                people.append(person)
         elif target.kind == "team_manager":
             manager = directory.team(target.ref).manager
             if manager:
                 people.append(manager)
     return list(dict.fromkeys(people))
+
+
+def vacancies(targets: list[PlanTarget], directory: Directory, at: datetime) -> list[str]:
+    """Why each schedule target of a level means nobody at `at`, in the words of its timeline line: "nobody on call
+    on platform-primary at 19:02 Europe/London (outside its hours)"."""
+    found: list[str] = []
+    for target in targets:
+        if target.kind != "schedule":
+            continue
+        schedule = directory.schedule(target.ref)
+        if schedule is None:
+            found.append(f"schedule {target.ref} is no longer in the directory")
+            continue
+        why = vacancy(schedule, at)
+        if why is not None:
+            local = at.astimezone(ZoneInfo(schedule.time_zone))
+            found.append(f"nobody on call on {schedule.id} at {local:%H:%M} {schedule.time_zone} ({why})")
+    return found
+
+
+def next_step(level: int, round_: int, levels: int, rounds: int) -> str:
+    """What an escalation run does after level `level` of round `round_` (levels and rounds: 0 when not known)."""
+    if not levels or not rounds:
+        return "the next step"
+    if level < levels:
+        return f"level {level + 1}" + (f", round {round_}" if round_ > 1 else "")
+    if round_ < rounds:
+        return f"level 1, round {round_ + 1}"
+    return "the incident manager"

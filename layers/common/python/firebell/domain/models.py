@@ -129,6 +129,14 @@ class EscalationState(Model):
     paged_at_start: bool = False
     # Escalated by hand before that first request came: it is answered "escalate" at once (level 2 is paged).
     escalate_on_first_request: bool = False
+    # The run's plan in short (what a level that pages nobody names as next); 0: a run started before they were kept.
+    plan_levels: int = 0
+    plan_rounds: int = 0
+    # Working-hours routing (domain/routing.py), decided when paging starts: the policy paging follows (None once
+    # routed_at is set: a routing rule sent the incident to chat, nobody paged), the rule's name, and when.
+    policy: str | None = None
+    routed_by: str | None = None
+    routed_at: datetime | None = None
     # Personal follow-ups (usecases/reaching.py): person → the version whose page they follow, and the last round sent.
     follow_ups: dict[str, int] = {}
     follow_up_rounds: dict[str, str] = {}

@@ -7,6 +7,8 @@ Handoffs are stepped in local wall-clock time: a daily rotation hands off at its
 every local day, so the shift spanning a DST change is 23 h or 25 h long. A wall time that does
 not exist (spring-forward gap) is resolved by zoneinfo with fold=0, i.e. moved forward by the gap
 (02:30 in New York's gap is 03:30 EDT); an ambiguous one (fall-back) is its first occurrence.
+A layer's `restrictions` (domain/restrictions.py) mask it: its member is on call only inside one of the windows, and
+the rotation keeps turning outside them (as in PagerDuty and Opsgenie), so a lower layer, or nobody, shows through.
 Internally everything is compared in UTC; returned shifts are in the schedule's zone (note that
 subtracting two datetimes that share a ZoneInfo gives the wall-clock difference, so convert to UTC
 for real durations).
@@ -21,6 +23,8 @@ from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from .restrictions import MAX_RESTRICTIONS, Restriction, in_force, mask, windows
 
 OVERRIDE_SOURCE = "override"  # Shift.source of a piece that comes from an override
 
@@ -64,6 +68,8 @@ class Layer(_Strict):
     name: Annotated[str, Field(min_length=1)]
     rotation: Rotation
     members: Annotated[list[str], Field(min_length=1)]
+    # The hours the layer is in force, in the schedule's time zone; none: always.
+    restrictions: Annotated[list[Restriction], Field(max_length=MAX_RESTRICTIONS)] = []
 
 
 class Override(_Strict):
@@ -202,11 +208,18 @@ def _step_hours(rotation: Rotation) -> int:
     return rotation.length_hours
 
 
-def on_call(schedule: Schedule, at: datetime) -> str:
-    """The person on call at `at` (an aware datetime).
+class Vacancy(StrEnum):
+    """Why nobody is on call at an instant (words that finish "nobody on call on <schedule> at <time> (…)")."""
 
-    The last listed override covering `at` wins; otherwise the top layer that has started.
-    Raises ValueError for a naive `at` or when nobody is on call.
+    NOT_STARTED = "before its rotations start"
+    OUTSIDE_HOURS = "outside its hours"
+
+
+def on_call(schedule: Schedule, at: datetime) -> str | None:
+    """The person on call at `at` (an aware datetime), or None when nobody is (`vacancy` says why).
+
+    The last listed override covering `at` wins; otherwise the top layer that has started and whose restrictions
+    cover `at`. Raises ValueError for a naive `at`.
     """
     at_utc = _require_aware(at, "at")
     for override in reversed(schedule.overrides):  # the last listed override wins
@@ -215,20 +228,26 @@ def on_call(schedule: Schedule, at: datetime) -> str:
     zone = _zone(schedule)
     for layer in reversed(schedule.layers):  # the top layer that has someone wins
         k = _Rotation(layer, zone).index_at(at_utc)
-        if k is not None:
+        if k is not None and in_force(layer.restrictions, zone, at_utc):
             return layer.members[k % len(layer.members)]
-    raise ValueError(
-        f"nobody is on call for schedule {schedule.id!r} at {at.isoformat()}: "
-        f"it is before every layer's start and no override covers it"
-    )
+    return None
+
+
+def vacancy(schedule: Schedule, at: datetime) -> Vacancy | None:
+    """Why nobody is on call at `at`; None if someone is."""
+    if on_call(schedule, at) is not None:
+        return None
+    zone, at_utc = _zone(schedule), _require_aware(at, "at")
+    started = any(_Rotation(layer, zone).index_at(at_utc) is not None for layer in schedule.layers)
+    return Vacancy.OUTSIDE_HOURS if started else Vacancy.NOT_STARTED
 
 
 def shifts(schedule: Schedule, start: datetime, end: datetime) -> list[Shift]:
     """The final schedule between start and end (overrides and layers applied), in time order.
 
     Pieces are clipped to [start, end), adjacent pieces with the same person and source are merged,
-    and stretches where nobody is on call (before every layer starts) are left out, so the result is
-    contiguous wherever someone is on call. Times are aware, in the schedule's time zone.
+    and stretches where nobody is on call (before every layer starts, or outside every layer's restrictions)
+    are left out, so the result is contiguous wherever someone is on call. Times are aware, in the schedule's time zone.
     """
     window_start, window_end = _require_aware(start, "start"), _require_aware(end, "end")
     if window_end < window_start:
@@ -237,9 +256,12 @@ def shifts(schedule: Schedule, start: datetime, end: datetime) -> list[Shift]:
         return []
     zone = _zone(schedule)
     # sources from the lowest priority to the highest, each a time-ordered list of disjoint pieces
-    sources: list[tuple[str, list[tuple[datetime, datetime, str]]]] = [
-        (layer.name, _Rotation(layer, zone).segments(window_start, window_end)) for layer in schedule.layers
-    ]
+    sources: list[tuple[str, list[tuple[datetime, datetime, str]]]] = []
+    for layer in schedule.layers:
+        pieces = _Rotation(layer, zone).segments(window_start, window_end)
+        if layer.restrictions:
+            pieces = mask(pieces, windows(layer.restrictions, zone, window_start, window_end))
+        sources.append((layer.name, pieces))
     for override in schedule.overrides:
         begin = max(override.start.astimezone(UTC), window_start)
         finish = min(override.end.astimezone(UTC), window_end)
@@ -256,7 +278,7 @@ def shifts(schedule: Schedule, start: datetime, end: datetime) -> list[Shift]:
             if cursors[i] < len(pieces) and pieces[cursors[i]][0] <= begin:
                 winner = (pieces[cursors[i]][2], name)  # later sources sit on top
         if winner is None:
-            continue  # nobody on call here (before every layer's start)
+            continue  # nobody on call here (before every layer's start, or outside their hours)
         person, source = winner
         last = result[-1] if result else None
         if last is not None and last.person == person and last.source == source and last.end == begin:

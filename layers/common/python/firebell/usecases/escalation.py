@@ -8,7 +8,7 @@ from ..domain import sla
 from ..domain.classification import classify
 from ..domain.directory import FirebellConfig, MaintenanceWindow
 from ..domain.enums import Action, EventType, Status, TaskOutcome, TimelineKind
-from ..domain.escalation import escalation_plan, people_for, scaled_timeout
+from ..domain.escalation import escalation_plan, next_step, people_for, scaled_timeout, vacancies
 from ..domain.lifecycle import is_open, next_status
 from ..domain.models import EscalationExhausted, EscalationLevel, Incident, KnownError, PageRequest, WatchRequest
 from ..domain.problems import known_error_for
@@ -17,23 +17,38 @@ from . import sla_clocks
 from .base import SYSTEM, Context, Incidents, Outcome
 from .duties import start_duties
 from .reaching import reach
+from .routing import kept_policy, route_now
 
 _OPEN = (Status.TRIGGERED, Status.ACKNOWLEDGED, Status.ON_HOLD)
 
 
-def start_escalation(c: Change, ctx: Context, config: FirebellConfig, page_first_level: bool = False) -> None:
+def start_escalation(
+    c: Change, ctx: Context, config: FirebellConfig, page_first_level: bool = False, reroute: bool = True
+) -> None:
     """A new run of the incident's policy; the previous run (if any) is stopped first: never two at once.
 
+    `reroute`: paging starts afresh (opening, the end of a maintenance window, a reopen, a returning alert), so the
+    team's routing rules choose the policy now; else (escalated by hand, timers re-armed) the policy chosen before
+    is kept, and an incident a rule sent to chat pages with the service's or team's own policy.
     `page_first_level`: level 1 is paged by this very change, its pages going before the run's start (whose first
     page request then only hands over its token): the first page waits for no workflow, queue or function.
     """
     incident = c.incident
-    plan = escalation_plan(incident, config.directory, config.rules, ctx.time_scale)
+    chosen = route_now(c, config) if reroute else None
+    c.answer(incident.escalation.task_token, TaskOutcome.STOP)
+    c.stop(incident.escalation.execution_arn, "superseded by a new escalation run")
+    if chosen is not None and chosen.policy is None:
+        c.set_part(
+            "escalation", execution_arn=None, task_token=None, watching=False, exhausted=False, deferred_until=None,
+            paged_at_start=False, escalate_on_first_request=False, policy=None, routed_by=chosen.rule,
+            routed_at=c.now,
+        )  # fmt: skip
+        return
+    policy_id = chosen.policy if chosen is not None else kept_policy(c, config)
+    plan = escalation_plan(incident, config.directory, config.rules, ctx.time_scale, policy_id)
     run = incident.escalation.runs + 1
     name = incident.incident_id if run == 1 else f"{incident.incident_id}-{run}"
     execution = ctx.execution_arn(machines.ESCALATION, name)
-    c.answer(incident.escalation.task_token, TaskOutcome.STOP)
-    c.stop(incident.escalation.execution_arn, "superseded by a new escalation run")
     c.set_part(
         "escalation",
         execution_arn=execution,
@@ -46,6 +61,11 @@ def start_escalation(c: Change, ctx: Context, config: FirebellConfig, page_first
         deferred_until=None,
         paged_at_start=False,
         escalate_on_first_request=False,
+        plan_levels=len(plan.levels),
+        plan_rounds=plan.rounds,
+        policy=policy_id,
+        routed_by=chosen.rule if chosen is not None else incident.escalation.routed_by,
+        routed_at=c.now if chosen is not None else incident.escalation.routed_at,
     )
     steps = ", then ".join(
         f"level {lvl.level} ({', '.join(t.ref for t in lvl.targets)}) for {lvl.timeout_seconds}s" for lvl in plan.levels
@@ -72,6 +92,9 @@ def page_level(
     people = people_for(level.targets, config.directory, c.now)
     round_note = f", round {round_}" if round_ > 1 else ""
     c.set_part("escalation", level=level.level, round=round_, task_token=task_token, watching=False)
+    if not people:
+        _skip_empty_level(c, config, level, round_, task_token)
+        return
     reach(c, ctx, config, people, urgent=True, why=f"level {level.level}{round_note}", guard=page_guard(c))
     c.log(
         TimelineKind.PAGED,
@@ -79,6 +102,29 @@ def page_level(
         f"Level {level.level}{round_note} paged: {', '.join(people) or 'nobody reachable'}; "
         f"escalates in {level.timeout_seconds}s unless acknowledged",
         details={"level": level.level, "round": round_, "people": people},
+    )
+
+
+def _skip_empty_level(
+    c: Change, config: FirebellConfig, level: EscalationLevel, round_: int, task_token: str | None
+) -> None:
+    """A level that pages nobody (its schedules have nobody on call, outside their hours) is skipped at once, as
+    PagerDuty and Opsgenie skip an empty rule, rather than waiting out its delay: the run is answered `escalate`
+    (or, for level 1 paged as the run started, its first request will be). The token stays recorded, so a
+    redelivered request finds the level done."""
+    if task_token is None:
+        c.set_part("escalation", escalate_on_first_request=True)
+    else:
+        c.answer(task_token, TaskOutcome.ESCALATE)
+    run = c.incident.escalation
+    why = "; ".join(vacancies(level.targets, config.directory, c.now)) or "its targets name nobody"
+    after = next_step(level.level, round_, run.plan_levels, run.plan_rounds)
+    round_note = f", round {round_}" if round_ > 1 else ""
+    c.log(
+        TimelineKind.PAGE_SKIPPED,
+        SYSTEM,
+        f"Level {level.level}{round_note} pages nobody: {why}; {after} next",
+        details={"level": level.level, "round": round_, "people": []},
     )
 
 
@@ -199,8 +245,8 @@ class Escalation:
 
     def _start_paging(self, c: Change, config: FirebellConfig) -> None:
         escalation = c.incident.escalation
-        if escalation.execution_arn is not None or escalation.deferred_until is not None:
-            return  # started (or deferred) by an earlier delivery
+        if escalation.execution_arn is not None or escalation.deferred_until is not None or escalation.routed_at:
+            return  # started (or deferred, or routed to chat) by an earlier delivery
         window = _maintenance(c, config)
         if window:
             self._defer(c, window)

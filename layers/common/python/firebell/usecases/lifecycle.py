@@ -131,7 +131,8 @@ class Lifecycle:
                 c.set_part("escalation", escalate_on_first_request=True)
             else:
                 # No escalation is waiting any more (it ran out, or never started): start a new one.
-                start_escalation(c, self._ctx, config)
+                # (a rule sent it to chat: a person asking for paging gets the default policy, usecases/escalation.py)
+                start_escalation(c, self._ctx, config, reroute=False)
 
         return self._incidents.change(incident_id_or_reference, decide)
 

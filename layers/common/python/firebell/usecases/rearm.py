@@ -139,7 +139,9 @@ class TimerRearm:
             )
             armed.append("end of maintenance")
         elif escalation.execution_arn is not None and not escalation.exhausted:
-            start_escalation(c, self._ctx, config)  # (acknowledged: its first page is skipped and the watch resumes)
+            start_escalation(
+                c, self._ctx, config, reroute=False
+            )  # (acknowledged: its first page is skipped and the watch resumes)
             armed.append(f"escalation (run {c.incident.escalation.runs}, from level 1)")
         if incident.updates is not None and incident.updates.execution_arn is not None:
             # A reminder run of old: its rounds become moments of the SLA run armed below, due from now.

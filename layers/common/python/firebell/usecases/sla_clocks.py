@@ -104,7 +104,7 @@ def owners(incident: Incident, config: FirebellConfig, now: datetime) -> list[st
         return [incident.assignee]
     if incident.acknowledged_by and config.directory.person(incident.acknowledged_by):
         return [incident.acknowledged_by]
-    policy = config.directory.policy_for(incident.team, incident.service)
+    policy = config.directory.policy_for(incident.team, incident.service, incident.escalation.policy)
     return people_for(plan_targets(policy.levels[0]), config.directory, now)
 
 
