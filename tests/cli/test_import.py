@@ -168,6 +168,53 @@ def test_an_import_that_does_not_validate_writes_nothing(tmp_path: Path) -> None
     assert out.read_text() == before and not (tmp_path / "firebell.import-ids.json").exists()
 
 
+def test_a_refused_import_into_a_new_folder_writes_its_report_only(tmp_path: Path) -> None:
+    source = tmp_path / "pagerduty"
+    shutil.copytree(FIXTURES / "pagerduty", source)
+    _edit(  # two users of one email, as PagerDuty allows by case: firebell refuses the merged file
+        "users.json",
+        lambda pages: [
+            {
+                **pages[0],
+                "users": [
+                    pages[0]["users"][0],
+                    {**pages[0]["users"][1], "email": pages[0]["users"][0]["email"].upper()},
+                ],
+            },
+            *pages[1:],
+        ],
+    )(source)
+    out = tmp_path / "new" / "firebell.yaml"
+    code, stdout, stderr = import_from("pagerduty", source, out, "--sender", "fb@example.com")
+    assert code == 1 and "Traceback" not in stderr and "one email, one person" in stderr
+    assert "would write:" in stdout and "wrote:" not in stdout
+    assert not out.exists() and (out.parent / "firebell.pagerduty-import.md").exists()
+
+
+def test_layers_of_one_name_and_a_vast_turn(tmp_path: Path) -> None:
+    source = tmp_path / "pagerduty"
+    shutil.copytree(FIXTURES / "pagerduty", source)
+
+    def rename_and_stretch(d: Any) -> Any:
+        layers = d["schedule"]["schedule_layers"]
+        layers[0]["name"] = layers[1]["name"]  # PagerDuty does not keep layer names distinct
+        layers[2]["end"] = None
+        layers[2]["rotation_turn_length_seconds"] = 3600 * 10**20
+        return d
+
+    _edit("schedules/PSCHED1.json", rename_and_stretch)(source)
+    out = tmp_path / "firebell.yaml"
+    code, _, stderr = import_from("pagerduty", source, out, "--sender", "fb@example.com")
+    assert code == 0, stderr
+    ids = json.loads((tmp_path / "firebell.import-ids.json").read_text())["pagerduty"]
+    layers = written(out).schedule(ids["schedules:PSCHED1"]).layers
+    assert [layer.name for layer in layers] == ["weekly", "weekly-2"]
+    assert (
+        "Old weekly): a turn of 360000000000000000000000 seconds is longer than 100 years"
+        in (tmp_path / "firebell.pagerduty-import.md").read_text()
+    )
+
+
 def test_a_new_file_needs_a_sender(tmp_path: Path) -> None:
     code, _, stderr = import_from("opsgenie", FIXTURES / "opsgenie", tmp_path / "new.yaml")
     assert code == 1 and "--sender" in stderr
@@ -292,6 +339,25 @@ HOSTILE: list[tuple[str, str, Callable[[Path], None], str]] = [
             },
         ),
         "startHour: 25:00 is not a time of day",
+    ),
+    (
+        "pagerduty",
+        "a virtual start in year 1",
+        _edit(
+            "schedules/PSCHED1.json",
+            lambda d: {
+                "schedule": {
+                    **d["schedule"],
+                    "schedule_layers": [
+                        {
+                            **d["schedule"]["schedule_layers"][0],
+                            "rotation_virtual_start": "0001-01-01T00:00:00+01:00",
+                        }
+                    ],
+                }
+            },
+        ),
+        "rotation_virtual_start: '0001-01-01T00:00:00+01:00' is out of range",
     ),
     ("opsgenie", "not JSON", lambda folder: (folder / "teams.json").write_text("{oops"), "teams.json: not JSON"),
     ("opsgenie", "a missing file", lambda folder: (folder / "escalations.json").unlink(), "escalations.json: missing"),

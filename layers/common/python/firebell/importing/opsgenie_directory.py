@@ -8,6 +8,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from .common import (
+    MAX_TURN_HOURS,
     Entry,
     Ids,
     Imported,
@@ -111,6 +112,9 @@ def _rotation(
     length = maybe(rot, "length", int, where, 1)
     if kind not in _STEP_HOURS or length < 1:
         raise ImportError_(f"{where}.type: {kind[:20]!r} with length {length}: expected daily, weekly or hourly")
+    if _STEP_HOURS[kind] * length > MAX_TURN_HOURS:
+        out.skip("rotation", rotation_id, what, f"a turn of {length} {kind} steps is longer than 100 years")
+        return None
     start = instant(rot.get("startDate"), f"{where}.startDate")
     if end is not None:
         out.skip("rotation", rotation_id, what, f"ends at {end}: firebell schedules do not end; remove it then")

@@ -9,10 +9,12 @@ from zoneinfo import ZoneInfo
 
 from ..domain.routing_keys import routing_key_sha256
 from .common import (
+    MAX_TURN_HOURS,
     Entry,
     Ids,
     Imported,
     daily_window,
+    distinct_name,
     ident,
     instant,
     is_zone,
@@ -58,6 +60,8 @@ def map_schedules(
             out.count("schedule layers")
             mapped = _layer(schedule_id, name, number, layer_where, layer, people, tz, out, as_of)
             if mapped is not None:
+                # PagerDuty does not keep layer names distinct; firebell does (an override or the console names one).
+                mapped["name"] = distinct_name(mapped["name"], {existing["name"] for existing in layers})
                 layers.append(mapped)
         if not layers:
             out.skip("schedule", schedule_id, name, "no layer in force could be mapped")
@@ -108,6 +112,9 @@ def _layer(
     turn = need(layer, "rotation_turn_length_seconds", int, where)
     if turn <= 0 or turn % 3600:
         out.skip("layer", layer_id, what, f"a turn of {turn} seconds is not a whole number of hours")
+        return None
+    if turn // 3600 > MAX_TURN_HOURS:
+        out.skip("layer", layer_id, what, f"a turn of {turn} seconds is longer than 100 years")
         return None
     virtual_start = instant(layer.get("rotation_virtual_start"), f"{where}.rotation_virtual_start")
     start = instant(layer.get("start"), f"{where}.start")
