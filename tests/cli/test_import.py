@@ -215,6 +215,25 @@ def test_layers_of_one_name_and_a_vast_turn(tmp_path: Path) -> None:
     )
 
 
+def test_an_opsgenie_default_rule_to_nobody_is_a_last_rule_paging_nobody(tmp_path: Path) -> None:
+    source = tmp_path / "opsgenie"
+    shutil.copytree(FIXTURES / "opsgenie", source)
+
+    def default_to_nobody(answer: Any) -> Any:
+        for rule in answer["data"]:
+            if rule["isDefault"]:
+                rule["notify"] = {"type": "none"}
+        return answer
+
+    _edit("teams/t-web/routing-rules.json", default_to_nobody)(source)
+    out = tmp_path / "firebell.yaml"
+    code, _, stderr = import_from("opsgenie", source, out, "--sender", "fb@example.com")
+    assert code == 0, stderr
+    ids = json.loads((tmp_path / "firebell.import-ids.json").read_text())["opsgenie"]
+    last = written(out).team(ids["teams:t-web"]).routing_rules[-1]
+    assert (last.name, last.page_nobody, last.escalation_policy) == ("default: nobody", True, None)
+
+
 def test_a_new_file_needs_a_sender(tmp_path: Path) -> None:
     code, _, stderr = import_from("opsgenie", FIXTURES / "opsgenie", tmp_path / "new.yaml")
     assert code == 1 and "--sender" in stderr
