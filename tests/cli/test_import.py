@@ -234,6 +234,20 @@ def test_an_opsgenie_default_rule_to_nobody_is_a_last_rule_paging_nobody(tmp_pat
     assert (last.name, last.page_nobody, last.escalation_policy) == ("default: nobody", True, None)
 
 
+def test_a_file_written_by_an_import_without_its_ids_is_refused(tmp_path: Path) -> None:
+    first = tmp_path / "first" / "firebell.yaml"
+    assert import_from("pagerduty", FIXTURES / "pagerduty", first, "--sender", "fb@example.com")[0] == 0
+    copied = tmp_path / "config" / "firebell.yaml"  # the config copied without its firebell.import-ids.json
+    copied.parent.mkdir()
+    shutil.copy(first, copied)
+    code, _, stderr = import_from("pagerduty", FIXTURES / "pagerduty", copied)
+    assert code == 1 and "firebell.import-ids.json" in stderr and "Traceback" not in stderr
+    assert copied.read_text() == first.read_text()
+    shutil.copy(first.with_name("firebell.import-ids.json"), copied.with_name("firebell.import-ids.json"))
+    assert import_from("pagerduty", FIXTURES / "pagerduty", copied)[0] == 0
+    assert copied.read_text() == first.read_text()
+
+
 def test_a_new_file_needs_a_sender(tmp_path: Path) -> None:
     code, _, stderr = import_from("opsgenie", FIXTURES / "opsgenie", tmp_path / "new.yaml")
     assert code == 1 and "--sender" in stderr

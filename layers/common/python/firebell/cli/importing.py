@@ -93,6 +93,12 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             else:
                 source = opsgenie.http_source(token, args.api_url or (opsgenie.API_EU if args.eu else opsgenie.API))
             described = source.base_url
+        if writer.orphaned(args.out):
+            raise ImportError_(
+                f"{args.out} was written by an import, but {writer.sidecar_path(args.out).name} (the source ids it "
+                "gave) is not beside it: importing now would add every entry again beside itself. Put that file back "
+                "(keep it in git with the config), or import into a new file"
+            )
         plan = writer.load_plan(args.out)
         ids = plan.ids(args.vendor)
         restrictions = writer.restrictions_supported()
