@@ -248,6 +248,33 @@ def test_a_file_written_by_an_import_without_its_ids_is_refused(tmp_path: Path) 
     assert copied.read_text() == first.read_text()
 
 
+@pytest.mark.parametrize(
+    ("vendor", "path", "field"),
+    [
+        ("pagerduty", "schedules/PSCHED1/overrides.json", ("overrides", "start", "end")),
+        ("opsgenie", "schedules/s-ops/overrides.json", ("data", "startDate", "endDate")),
+    ],
+)
+def test_an_override_ending_before_it_starts_is_reported(
+    vendor: str, path: str, field: tuple[str, str, str], tmp_path: Path
+) -> None:
+    listed, start, end = field
+
+    def reverse(answer: Any) -> Any:
+        pages = answer if isinstance(answer, list) else [answer]
+        first = pages[0][listed][0]
+        first[start], first[end] = first[end], first[start]
+        return answer
+
+    source = tmp_path / vendor
+    shutil.copytree(FIXTURES / vendor, source)
+    _edit(path, reverse)(source)
+    out = tmp_path / "firebell.yaml"
+    code, _, stderr = import_from(vendor, source, out, "--sender", "fb@example.com")
+    assert code == 0, stderr
+    assert "before it starts" in (tmp_path / f"firebell.{vendor}-import.md").read_text()
+
+
 def test_a_new_file_needs_a_sender(tmp_path: Path) -> None:
     code, _, stderr = import_from("opsgenie", FIXTURES / "opsgenie", tmp_path / "new.yaml")
     assert code == 1 and "--sender" in stderr

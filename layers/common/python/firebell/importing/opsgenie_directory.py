@@ -78,7 +78,10 @@ def map_schedules(
                     "override", str(override.get("alias")), name, f"{user.get('type')} {user_id}: not a person read"
                 )
                 continue
-            if end <= as_of or end <= start:
+            if end <= start:
+                out.skip("override", str(override.get("alias")), name, f"ends ({end}) before it starts ({start})")
+                continue
+            if end <= as_of:  # over before the import: nothing to carry
                 continue
             named = [str(r.get("id")) for r in items_of(override, "rotations") if isinstance(r, dict)]
             for rotation_id in named or list(made):  # none named: it takes over every rotation

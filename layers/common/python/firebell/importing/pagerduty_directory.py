@@ -82,7 +82,9 @@ def map_schedules(
             )
             if user_id not in people:
                 out.skip("override", str(override.get("id")), name, f"user {user_id} is not among the users read")
-            elif end > start and end > as_of:
+            elif end <= start:
+                out.skip("override", str(override.get("id")), name, f"ends ({end}) before it starts ({start})")
+            elif end > as_of:  # one over before the import has nothing to carry
                 kept.append({"person": people[user_id], "start": start.isoformat(), "end": end.isoformat()})
         if kept:
             entry["overrides"] = kept
