@@ -210,7 +210,7 @@ def test_layers_of_one_name_and_a_vast_turn(tmp_path: Path) -> None:
     layers = written(out).schedule(ids["schedules:PSCHED1"]).layers
     assert [layer.name for layer in layers] == ["weekly", "weekly-2"]
     assert (
-        "Old weekly): a turn of 360000000000000000000000 seconds is longer than 100 years"
+        "Old weekly): a turn of 360000000000000000000000 seconds is longer than a year"
         in (tmp_path / "firebell.pagerduty-import.md").read_text()
     )
 

@@ -16,7 +16,8 @@ T = TypeVar("T")
 Entry = dict[str, Any]  # one config entry, as it is written to YAML
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 # A turn longer than this is nobody's rotation, and stepping a schedule by a vast one overflows datetime at run time.
-MAX_TURN_HOURS = 100 * 366 * 24
+MAX_LEVEL_MINUTES = 7 * 24 * 60  # an escalation level's longest wait (domain/directory.py)
+MAX_TURN_HOURS = 366 * 24  # a custom rotation's longest turn (domain/schedules.py)
 _KIND_NAMES = {str: "a string", int: "an integer", list: "a list", dict: "an object", bool: "true or false"}
 
 

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 from ..domain.routing_keys import routing_key_sha256
 from .common import (
+    MAX_LEVEL_MINUTES,
     MAX_TURN_HOURS,
     Entry,
     Ids,
@@ -116,7 +117,7 @@ def _layer(
         out.skip("layer", layer_id, what, f"a turn of {turn} seconds is not a whole number of hours")
         return None
     if turn // 3600 > MAX_TURN_HOURS:
-        out.skip("layer", layer_id, what, f"a turn of {turn} seconds is longer than 100 years")
+        out.skip("layer", layer_id, what, f"a turn of {turn} seconds is longer than a year")
         return None
     virtual_start = instant(layer.get("rotation_virtual_start"), f"{where}.rotation_virtual_start")
     start = instant(layer.get("start"), f"{where}.start")
@@ -214,7 +215,9 @@ def map_policies(
                 continue
             if delay < 1:
                 out.skip("escalation_rule", str(rule.get("id")), name, f"delay {delay} minutes: firebell waits 1")
-            levels.append({"delay_minutes": max(delay, 1), "targets": targets})
+            if delay > MAX_LEVEL_MINUTES:
+                out.skip("escalation_rule", str(rule.get("id")), name, f"delay {delay} minutes: firebell waits a week")
+            levels.append({"delay_minutes": min(max(delay, 1), MAX_LEVEL_MINUTES), "targets": targets})
         if not levels:
             out.skip("escalation_policy", policy_id, name, "no rule with a target that was imported")
             continue
