@@ -3,6 +3,7 @@
 The deployer's settings (infra/cdk/settings.py) are read from the context before anything is built: what is missing
 or wrong stops the synthesis with one message that lists it all, not a stack trace."""
 
+import os
 import sys
 
 from aws_cdk import App, Aspects
@@ -16,7 +17,7 @@ STACK_NAME = "Firebell"
 
 def build(app: App) -> FirebellStack:
     """The stack in `app`, with the cdk-nag aspect applied (shared by the CLI entry point and tests/infra)."""
-    settings = read(app.node)
+    settings = read(app.node, account=os.environ.get("CDK_DEFAULT_ACCOUNT"))
     # Environment-agnostic (no account/region): synth needs no credentials.
     stack = FirebellStack(app, STACK_NAME, settings=settings, description="firebell: serverless incident management")
     Aspects.of(app).add(AwsSolutionsChecks(verbose=True))

@@ -86,6 +86,8 @@ CLOUDFRONT_CERTIFICATE_REGION = "us-east-1"
 # RFC 2606 and RFC 6761: reserved for documentation; mail to them reaches nobody.
 PLACEHOLDER_DOMAINS = ("example.com", "example.org", "example.net", "example", "invalid", "test", "localhost")
 GUIDE = "docs/deploy.md#configuration"
+# North American numbers that reach nobody: area code 555 (not in service) and 555-0100–0199 (reserved for fiction).
+FICTIONAL_PHONE = re.compile(r"\+1(555\d{7}|\d{3}55501\d{2})")
 
 
 class Context(Protocol):
@@ -149,11 +151,21 @@ class DeploySettings:
         return "@" not in self.ses_identity
 
 
-def read(context: Context, directory: Directory | None = None) -> DeploySettings:
-    """The settings the context gives, with config/firebell.yaml's values for what a demo may leave out."""
+def read(context: Context, directory: Directory | None = None, account: str | None = None) -> DeploySettings:
+    """The settings the context gives, with config/firebell.yaml's values for what a demo may leave out.
+
+    `account`: the AWS account the CDK CLI resolved from the caller's credentials (CDK_DEFAULT_ACCOUNT), if any."""
     directory = directory if directory is not None else load_config(CONFIG_DIR).directory
     problems: list[str] = []
     environment = _text(context, ENV) or "demo"
+    if _text(context, ENV) is None and account:
+        # A bare `cdk deploy` (an upgrade run without the first deploy's -c values) would otherwise deploy the
+        # demo's sender and drop the custom domains without a word.
+        problems.append(
+            f"{ENV}: not given, and the CDK CLI has credentials for account {account}: a deployment says "
+            f"-c {ENV}=prod with its settings (keep them in cdk.context.json, {GUIDE}); "
+            f"-c {ENV}=demo deploys the demo's example values on purpose"
+        )
     if environment not in ENVIRONMENTS:
         problems.append(
             f"{ENV}: 'demo' (the default: config/firebell.yaml's example values) or 'prod'; got {environment!r}"
@@ -370,6 +382,15 @@ def _zone(context: Context, problems: list[str]) -> HostedZone | None:
     if not DOMAIN.fullmatch(name):
         problems.append(f"{HOSTED_ZONE_NAME}: the zone's DNS name, e.g. yourcompany.com; got {name!r}")
     return HostedZone(zone_id, name) if len(problems) == found else None
+
+
+def placeholder_people(directory: Directory) -> list[str]:
+    """People whose email is at a documentation domain or whose phone is a fictional 555-01xx number: the demo's."""
+    return [
+        person.id
+        for person in directory.people
+        if (person.email and _placeholder(person.email)) or (person.phone and FICTIONAL_PHONE.fullmatch(person.phone))
+    ]
 
 
 def _placeholder(address: str) -> bool:

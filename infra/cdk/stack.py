@@ -30,7 +30,7 @@ from infra.cdk.api_protection import waf_requested, web_acl
 from infra.cdk.domains import api_domain, console_certificate, console_records, hosted_zone, sender_identity
 from infra.cdk.layer import LAMBDA_RUNTIME, common_layer, function_code
 from infra.cdk.rest_api import LOG_RETENTION, Guard, rest_api
-from infra.cdk.settings import DeploySettings, deploy_environment, read
+from infra.cdk.settings import DeploySettings, deploy_environment, placeholder_people, read
 from infra.topology import (
     ALARMS_TOPIC,
     CONFIG_DIR,
@@ -54,6 +54,7 @@ DEMO_KEYS_MESSAGE = (
     "config/firebell.yaml's only routing keys are demo keys, which a deployed firebell refuses: PagerDuty and "
     "Alertmanager senders need keys of your own (python -m firebell.keys new, docs/security.md)"
 )
+DEMO_PEOPLE_WARNING = "firebell:demo-people"
 ASL_PLACEHOLDER = re.compile(r"\$\{(\w+)\}")
 LAYER_CONFIG_DIR = "/opt/firebell/config"
 METRICS_NAMESPACE = "firebell"
@@ -132,6 +133,14 @@ class FirebellStack(Stack):
             if self.settings.environment == "demo":
                 # Expected of the demo config (the local runtime accepts them); a deployment is still told.
                 Annotations.of(self).acknowledge_warning(DEMO_KEYS_WARNING, "firebell:env=demo: the demo config")
+        demo_people = placeholder_people(config.directory)
+        if demo_people and self.settings.environment != "demo":
+            Annotations.of(self).add_warning_v2(
+                DEMO_PEOPLE_WARNING,
+                f"config/firebell.yaml pages people at addresses that reach nobody ({', '.join(demo_people)}: "
+                "documentation domains, fictional numbers): import yours (docs/importing.md) or write them "
+                "(docs/deploy.md#who-is-paged-the-directory)",
+            )
 
         self.tables = {spec.name: self._table(spec) for spec in topology.tables}
         self.topics_key = self._topics_key()

@@ -169,6 +169,113 @@ def test_an_import_that_does_not_validate_writes_nothing(tmp_path: Path) -> None
     assert out.read_text() == before and not (tmp_path / "firebell.import-ids.json").exists()
 
 
+def test_a_refused_import_into_a_new_folder_writes_its_report_only(tmp_path: Path) -> None:
+    source = tmp_path / "pagerduty"
+    shutil.copytree(FIXTURES / "pagerduty", source)
+    _edit(  # two users of one email, as PagerDuty allows by case: firebell refuses the merged file
+        "users.json",
+        lambda pages: [
+            {
+                **pages[0],
+                "users": [
+                    pages[0]["users"][0],
+                    {**pages[0]["users"][1], "email": pages[0]["users"][0]["email"].upper()},
+                ],
+            },
+            *pages[1:],
+        ],
+    )(source)
+    out = tmp_path / "new" / "firebell.yaml"
+    code, stdout, stderr = import_from("pagerduty", source, out, "--sender", "fb@example.com")
+    assert code == 1 and "Traceback" not in stderr and "one email, one person" in stderr
+    assert "would write:" in stdout and "wrote:" not in stdout
+    assert not out.exists() and (out.parent / "firebell.pagerduty-import.md").exists()
+
+
+def test_layers_of_one_name_and_a_vast_turn(tmp_path: Path) -> None:
+    source = tmp_path / "pagerduty"
+    shutil.copytree(FIXTURES / "pagerduty", source)
+
+    def rename_and_stretch(d: Any) -> Any:
+        layers = d["schedule"]["schedule_layers"]
+        layers[0]["name"] = layers[1]["name"]  # PagerDuty does not keep layer names distinct
+        layers[2]["end"] = None
+        layers[2]["rotation_turn_length_seconds"] = 3600 * 10**20
+        return d
+
+    _edit("schedules/PSCHED1.json", rename_and_stretch)(source)
+    out = tmp_path / "firebell.yaml"
+    code, _, stderr = import_from("pagerduty", source, out, "--sender", "fb@example.com")
+    assert code == 0, stderr
+    ids = json.loads((tmp_path / "firebell.import-ids.json").read_text())["pagerduty"]
+    layers = written(out).schedule(ids["schedules:PSCHED1"]).layers
+    assert [layer.name for layer in layers] == ["weekly", "weekly-2"]
+    assert (
+        "Old weekly): a turn of 360000000000000000000000 seconds is longer than a year"
+        in (tmp_path / "firebell.pagerduty-import.md").read_text()
+    )
+
+
+def test_an_opsgenie_default_rule_to_nobody_is_a_last_rule_paging_nobody(tmp_path: Path) -> None:
+    source = tmp_path / "opsgenie"
+    shutil.copytree(FIXTURES / "opsgenie", source)
+
+    def default_to_nobody(answer: Any) -> Any:
+        for rule in answer["data"]:
+            if rule["isDefault"]:
+                rule["notify"] = {"type": "none"}
+        return answer
+
+    _edit("teams/t-web/routing-rules.json", default_to_nobody)(source)
+    out = tmp_path / "firebell.yaml"
+    code, _, stderr = import_from("opsgenie", source, out, "--sender", "fb@example.com")
+    assert code == 0, stderr
+    ids = json.loads((tmp_path / "firebell.import-ids.json").read_text())["opsgenie"]
+    last = written(out).team(ids["teams:t-web"]).routing_rules[-1]
+    assert (last.name, last.page_nobody, last.escalation_policy) == ("default: nobody", True, None)
+
+
+def test_a_file_written_by_an_import_without_its_ids_is_refused(tmp_path: Path) -> None:
+    first = tmp_path / "first" / "firebell.yaml"
+    assert import_from("pagerduty", FIXTURES / "pagerduty", first, "--sender", "fb@example.com")[0] == 0
+    copied = tmp_path / "config" / "firebell.yaml"  # the config copied without its firebell.import-ids.json
+    copied.parent.mkdir()
+    shutil.copy(first, copied)
+    code, _, stderr = import_from("pagerduty", FIXTURES / "pagerduty", copied)
+    assert code == 1 and "firebell.import-ids.json" in stderr and "Traceback" not in stderr
+    assert copied.read_text() == first.read_text()
+    shutil.copy(first.with_name("firebell.import-ids.json"), copied.with_name("firebell.import-ids.json"))
+    assert import_from("pagerduty", FIXTURES / "pagerduty", copied)[0] == 0
+    assert copied.read_text() == first.read_text()
+
+
+@pytest.mark.parametrize(
+    ("vendor", "path", "field"),
+    [
+        ("pagerduty", "schedules/PSCHED1/overrides.json", ("overrides", "start", "end")),
+        ("opsgenie", "schedules/s-ops/overrides.json", ("data", "startDate", "endDate")),
+    ],
+)
+def test_an_override_ending_before_it_starts_is_reported(
+    vendor: str, path: str, field: tuple[str, str, str], tmp_path: Path
+) -> None:
+    listed, start, end = field
+
+    def reverse(answer: Any) -> Any:
+        pages = answer if isinstance(answer, list) else [answer]
+        first = pages[0][listed][0]
+        first[start], first[end] = first[end], first[start]
+        return answer
+
+    source = tmp_path / vendor
+    shutil.copytree(FIXTURES / vendor, source)
+    _edit(path, reverse)(source)
+    out = tmp_path / "firebell.yaml"
+    code, _, stderr = import_from(vendor, source, out, "--sender", "fb@example.com")
+    assert code == 0, stderr
+    assert "before it starts" in (tmp_path / f"firebell.{vendor}-import.md").read_text()
+
+
 def test_a_new_file_needs_a_sender(tmp_path: Path) -> None:
     code, _, stderr = import_from("opsgenie", FIXTURES / "opsgenie", tmp_path / "new.yaml")
     assert code == 1 and "--sender" in stderr
@@ -293,6 +400,25 @@ HOSTILE: list[tuple[str, str, Callable[[Path], None], str]] = [
             },
         ),
         "startHour: 25:00 is not a time of day",
+    ),
+    (
+        "pagerduty",
+        "a virtual start in year 1",
+        _edit(
+            "schedules/PSCHED1.json",
+            lambda d: {
+                "schedule": {
+                    **d["schedule"],
+                    "schedule_layers": [
+                        {
+                            **d["schedule"]["schedule_layers"][0],
+                            "rotation_virtual_start": "0001-01-01T00:00:00+01:00",
+                        }
+                    ],
+                }
+            },
+        ),
+        "rotation_virtual_start: '0001-01-01T00:00:00+01:00' is out of range",
     ),
     ("opsgenie", "not JSON", lambda folder: (folder / "teams.json").write_text("{oops"), "teams.json: not JSON"),
     ("opsgenie", "a missing file", lambda folder: (folder / "escalations.json").unlink(), "escalations.json: missing"),

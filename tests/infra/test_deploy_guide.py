@@ -19,7 +19,7 @@ from test_deploy_settings import Context
 
 from infra.cdk import settings as s
 from infra.cdk.settings import read
-from infra.cdk.stack import DEMO_KEYS_WARNING
+from infra.cdk.stack import DEMO_KEYS_WARNING, DEMO_PEOPLE_WARNING
 from infra.topology import ROOT, TOPOLOGY
 
 if TYPE_CHECKING:
@@ -281,6 +281,11 @@ def test_a_deployment_whose_config_has_only_demo_keys_is_warned(smallest: Synthe
         "*", Match.string_like_regexp(f".*{DEMO_KEYS_WARNING}.*")
     )
     assert len(warnings) == 1 and "python -m firebell.keys new" in warnings[0].entry.data
+    # and so is one whose directory still pages the demo's people, at addresses that reach nobody
+    people = Annotations.from_stack(smallest.stack).find_warning(
+        "*", Match.string_like_regexp(f".*{DEMO_PEOPLE_WARNING}.*")
+    )
+    assert len(people) == 1 and "alice" in people[0].entry.data and "docs/importing.md" in people[0].entry.data
 
 
 def test_every_documented_stack_is_cdk_nag_clean(

@@ -13,7 +13,9 @@ import pytest
 
 from infra.cdk import settings as s
 from infra.cdk.settings import DeploySettingsError, read
-from infra.topology import ROOT
+from firebell.config import load_config
+from firebell.domain.directory import Directory
+from infra.topology import CONFIG_DIR, ROOT
 
 PROD = {
     s.ENV: "prod",
@@ -184,3 +186,27 @@ def test_the_app_stops_with_the_message_and_no_traceback(tmp_path: Any) -> None:
     for key in (s.SENDER, s.OPS_EMAILS, s.WAF):
         assert f"  - {key}:" in finished.stderr
     assert not list(tmp_path.glob("*.template.json"))
+
+
+def test_credentials_without_firebell_env_are_refused_and_an_explicit_demo_is_not() -> None:
+    # Given a bare `cdk deploy` (an upgrade run without the first deploy's context): the CLI resolved an account
+    with pytest.raises(DeploySettingsError) as refused:
+        read(Context({}), account="123456789012")
+    # Then it stops, rather than deploying the demo's sender over the deployment's
+    assert f"{s.ENV}: not given, and the CDK CLI has credentials for account 123456789012" in str(refused.value)
+    assert read(Context({s.ENV: "demo"}), account="123456789012").environment == "demo"
+    assert read(Context(PROD), account="123456789012").environment == "prod"
+    assert read(Context({})).environment == "demo"  # make synth without credentials, as ever
+
+
+def test_the_demo_s_people_are_the_ones_that_reach_nobody() -> None:
+    shipped_directory: Directory = load_config(CONFIG_DIR).directory
+    assert s.placeholder_people(shipped_directory) == [person.id for person in shipped_directory.people]
+    real = shipped_directory.model_copy(
+        update={
+            "people": [
+                p.model_copy(update={"email": "ana@acme.io", "phone": "+4930901820"}) for p in shipped_directory.people
+            ]
+        }
+    )
+    assert s.placeholder_people(real) == []

@@ -110,6 +110,13 @@ def test_bad_delay(config_dir):
     assert "escalation_policies[0].levels[1].delay_minutes: Input should be greater than 0" in message
 
 
+def test_a_delay_longer_than_a_week_is_refused(config_dir):
+    """An unbounded wait failed the Step Functions run (States.Runtime): nobody was paged at all."""
+    edit(config_dir / "firebell.yaml", lambda d: d["escalation_policies"][0]["levels"][1].update(delay_minutes=1e15))
+    message = load_error(config_dir)
+    assert "escalation_policies[0].levels[1].delay_minutes: Input should be less than or equal to 10080" in message
+
+
 def test_empty_targets(config_dir):
     """Given a level with no targets, then it is refused at that level's targets."""
     edit(config_dir / "firebell.yaml", lambda d: d["escalation_policies"][0]["levels"][0].update(targets=[]))

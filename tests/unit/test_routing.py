@@ -106,6 +106,9 @@ def team_with(shipped_config: FirebellConfig, *routing_rules: dict[str, Any]) ->
         ({k: v for k, v in DAYTIME_RULE.items() if k != "escalation_policy"}, "give exactly one of escalation_policy"),
         ({**DAYTIME_RULE, "page_nobody": True}, "give exactly one of escalation_policy"),
         ({**CHAT_RULE, "page_nobody": False}, "give exactly one of escalation_policy"),
+        # silencing a team's pages is said with a real true, not a string or a number read as one
+        ({**CHAT_RULE, "page_nobody": "yes"}, "page_nobody"),
+        ({**CHAT_RULE, "page_nobody": 1}, "page_nobody"),
     ],
 )
 def test_a_rule_that_cannot_be_read_is_refused_naming_the_field(shipped_config, rule, complaint):

@@ -13,6 +13,7 @@ from firebell.domain.schedules import (
     Layer,
     Override,
     Rotation,
+    RotationType,
     Schedule,
     Shift,
     Vacancy,
@@ -482,3 +483,10 @@ def test_icalendar_refuses_naive_shift_times():
     naive = Shift(person="alice", start=datetime(2026, 1, 5, 9), end=datetime(2026, 1, 6, 9), source="primary")
     with pytest.raises(ValueError, match="timezone-aware"):
         to_icalendar(schedule(), [naive])
+
+
+def test_a_custom_turn_longer_than_a_year_is_refused() -> None:
+    # Stepping to a turn of 10**12 hours overflowed datetime in on_call (a 5xx); a year is the longest turn taken
+    Rotation(type=RotationType.CUSTOM, start=date(2026, 1, 1), length_hours=366 * 24)
+    with pytest.raises(ValidationError, match="length_hours"):
+        Rotation(type=RotationType.CUSTOM, start=date(2026, 1, 1), length_hours=366 * 24 + 1)

@@ -93,6 +93,12 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             else:
                 source = opsgenie.http_source(token, args.api_url or (opsgenie.API_EU if args.eu else opsgenie.API))
             described = source.base_url
+        if writer.orphaned(args.out):
+            raise ImportError_(
+                f"{args.out} was written by an import, but {writer.sidecar_path(args.out).name} (the source ids it "
+                "gave) is not beside it: importing now would add every entry again beside itself. Put that file back "
+                "(keep it in git with the config), or import into a new file"
+            )
         plan = writer.load_plan(args.out)
         ids = plan.ids(args.vendor)
         restrictions = writer.restrictions_supported()
@@ -108,9 +114,11 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     problems = writer.validate(outcome.document)
     text = writer.report(imported, outcome, described)
     report_file = args.report or writer.report_path(args.out, args.vendor)
-    print(summary(imported, outcome, report_file, args.dry_run), file=out)
+    # A config that does not validate is not written: the summary then says what would have been.
+    print(summary(imported, outcome, report_file, args.dry_run, written=not problems), file=out)
     if problems:
         if not args.dry_run:
+            report_file.parent.mkdir(parents=True, exist_ok=True)
             report_file.write_text(text, "utf-8")
         print(f"firebell: the merged config does not validate, nothing written to {args.out}:", file=err)
         for problem in problems[:20]:
@@ -131,14 +139,17 @@ def json_text(value: object) -> str:
     return json.dumps(value, indent=1, sort_keys=True) + "\n"
 
 
-def summary(imported: object, outcome: object, report_file: Path, dry_run: bool) -> str:
+def summary(imported: object, outcome: object, report_file: Path, dry_run: bool, written: bool = True) -> str:
     from ..importing.common import Imported
     from ..importing.writer import Outcome
 
     assert isinstance(imported, Imported) and isinstance(outcome, Outcome)
     read = ", ".join(f"{n} {kind}" for kind, n in imported.counts_in.items()) or "nothing"
     wrote = ", ".join(f"{n} {kind.replace('_', ' ')}" for kind, n in outcome.counts_out.items())
-    lines = [f"read from {imported.vendor}: {read}", f"{'would write' if dry_run else 'wrote'}: {wrote}"]
+    lines = [
+        f"read from {imported.vendor}: {read}",
+        f"{'wrote' if written and not dry_run else 'would write'}: {wrote}",
+    ]
     if outcome.removed:
         lines.append(f"removed (gone from {imported.vendor}): {len(outcome.removed)}")
     lines.append(

@@ -97,7 +97,8 @@ class Target(_Strict):
 
 
 class PolicyLevel(_Strict):
-    delay_minutes: Annotated[float, Field(gt=0)]
+    # At most a week: a level's wait is a Step Functions Wait, and an unbounded one failed the run (no paging at all).
+    delay_minutes: Annotated[float, Field(gt=0, le=7 * 24 * 60)]
     targets: Annotated[list[Target], Field(min_length=1)]
 
 

@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator, model_validator
 
 from .enums import Priority
 from .restrictions import MAX_RESTRICTIONS, Restriction, in_force
@@ -34,7 +34,7 @@ class RoutingRule(_Strict):
     # Exactly one of the two: a policy, or `page_nobody: true`. Paging nobody is said out loud rather than meant by
     # a missing policy, so a rule whose policy was forgotten is refused instead of silencing the team's pages.
     escalation_policy: Annotated[str, Field(min_length=1)] | None = None
-    page_nobody: bool = False
+    page_nobody: StrictBool = False  # a real true: "yes" or 1 from a hand-written request is refused
 
     @field_validator("time_zone")
     @classmethod

@@ -46,7 +46,8 @@ class Rotation(_Strict):
     type: RotationType
     start: date
     handoff: time = time(9, 0)
-    length_hours: Annotated[int | None, Field(gt=0)] = None  # only for custom rotations
+    # Only for custom rotations; at most a (leap) year, so that stepping through handoffs stays within datetime's range.
+    length_hours: Annotated[int | None, Field(gt=0, le=366 * 24)] = None
 
     @field_validator("handoff")
     @classmethod

@@ -15,6 +15,9 @@ from .sources import ImportError_
 T = TypeVar("T")
 Entry = dict[str, Any]  # one config entry, as it is written to YAML
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+# A turn longer than this is nobody's rotation, and stepping a schedule by a vast one overflows datetime at run time.
+MAX_LEVEL_MINUTES = 7 * 24 * 60  # an escalation level's longest wait (domain/directory.py)
+MAX_TURN_HOURS = 366 * 24  # a custom rotation's longest turn (domain/schedules.py)
 _KIND_NAMES = {str: "a string", int: "an integer", list: "a list", dict: "an object", bool: "true or false"}
 
 
@@ -80,7 +83,10 @@ def instant(value: Any, where: str) -> datetime:
         raise ImportError_(f"{where}: {value[:40]!r} is not an ISO 8601 date-time") from None
     if parsed.tzinfo is None:
         raise ImportError_(f"{where}: {value[:40]!r} has no UTC offset")
-    return parsed.astimezone(UTC)
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError:  # year 1 or 9999 with an offset lands outside datetime's range
+        raise ImportError_(f"{where}: {value[:40]!r} is out of range") from None
 
 
 def zone(name: Any, where: str) -> ZoneInfo:
@@ -134,6 +140,15 @@ def weekly_window(start_day: int, start: time, seconds: int) -> Entry:
         "end_day": WEEKDAYS[(start_day + days) % 7],
         "end": clock(end),
     }
+
+
+def distinct_name(name: str, taken: set[str]) -> str:
+    """name, or name-2, name-3 … the first not taken."""
+    candidate, n = name, 1
+    while candidate in taken:
+        n += 1
+        candidate = f"{name}-{n}"
+    return candidate
 
 
 def rotation(step_hours: int, origin_local: datetime) -> Entry:

@@ -8,6 +8,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from .common import (
+    MAX_LEVEL_MINUTES,
+    MAX_TURN_HOURS,
     Entry,
     Ids,
     Imported,
@@ -77,7 +79,10 @@ def map_schedules(
                     "override", str(override.get("alias")), name, f"{user.get('type')} {user_id}: not a person read"
                 )
                 continue
-            if end <= as_of or end <= start:
+            if end <= start:
+                out.skip("override", str(override.get("alias")), name, f"ends ({end}) before it starts ({start})")
+                continue
+            if end <= as_of:  # over before the import: nothing to carry
                 continue
             named = [str(r.get("id")) for r in items_of(override, "rotations") if isinstance(r, dict)]
             for rotation_id in named or list(made):  # none named: it takes over every rotation
@@ -111,6 +116,9 @@ def _rotation(
     length = maybe(rot, "length", int, where, 1)
     if kind not in _STEP_HOURS or length < 1:
         raise ImportError_(f"{where}.type: {kind[:20]!r} with length {length}: expected daily, weekly or hourly")
+    if _STEP_HOURS[kind] * length > MAX_TURN_HOURS:
+        out.skip("rotation", rotation_id, what, f"a turn of {length} {kind} steps is longer than a year")
+        return None
     start = instant(rot.get("startDate"), f"{where}.startDate")
     if end is not None:
         out.skip("rotation", rotation_id, what, f"ends at {end}: firebell schedules do not end; remove it then")
@@ -203,7 +211,10 @@ def map_policies(
         for i, minutes in enumerate(times):
             next_at = times[i + 1] if i + 1 < len(times) else minutes + (wait or LAST_LEVEL_MINUTES)
             targets = list({tuple(t.items()): t for t in at[minutes]}.values())
-            levels.append({"delay_minutes": max(next_at - minutes, 1), "targets": targets})
+            delay = next_at - minutes
+            if delay > MAX_LEVEL_MINUTES:
+                out.skip("escalation", escalation_id, name, f"a wait of {delay} minutes: firebell waits a week")
+            levels.append({"delay_minutes": min(max(delay, 1), MAX_LEVEL_MINUTES), "targets": targets})
         entry: Entry = {"id": ids.of(f"escalation_policies:{escalation_id}", slug(name, "policy")), "levels": levels}
         entry["repeat"] = min(count, 9)
         found[escalation_id] = entry["id"]

@@ -137,7 +137,13 @@ def map_routing(
             continue
         if rule.get("isDefault") is True:
             if policy == _NOBODY:  # every other alert pages nobody: a last rule for the whole week, to nobody
-                routing.rules.append({"name": "default: nobody", "time_zone": "UTC", "restrictions": WHOLE_WEEK})
+                name = "default: nobody"
+                while name in names:
+                    name += "'"
+                names.add(name)
+                routing.rules.append(
+                    {"name": name, "time_zone": "UTC", "restrictions": WHOLE_WEEK, "page_nobody": True}
+                )
             else:
                 routing.default = policy
             continue

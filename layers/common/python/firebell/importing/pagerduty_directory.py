@@ -9,10 +9,13 @@ from zoneinfo import ZoneInfo
 
 from ..domain.routing_keys import routing_key_sha256
 from .common import (
+    MAX_LEVEL_MINUTES,
+    MAX_TURN_HOURS,
     Entry,
     Ids,
     Imported,
     daily_window,
+    distinct_name,
     ident,
     instant,
     is_zone,
@@ -58,6 +61,8 @@ def map_schedules(
             out.count("schedule layers")
             mapped = _layer(schedule_id, name, number, layer_where, layer, people, tz, out, as_of)
             if mapped is not None:
+                # PagerDuty does not keep layer names distinct; firebell does (an override or the console names one).
+                mapped["name"] = distinct_name(mapped["name"], {existing["name"] for existing in layers})
                 layers.append(mapped)
         if not layers:
             out.skip("schedule", schedule_id, name, "no layer in force could be mapped")
@@ -78,7 +83,9 @@ def map_schedules(
             )
             if user_id not in people:
                 out.skip("override", str(override.get("id")), name, f"user {user_id} is not among the users read")
-            elif end > start and end > as_of:
+            elif end <= start:
+                out.skip("override", str(override.get("id")), name, f"ends ({end}) before it starts ({start})")
+            elif end > as_of:  # one over before the import has nothing to carry
                 kept.append({"person": people[user_id], "start": start.isoformat(), "end": end.isoformat()})
         if kept:
             entry["overrides"] = kept
@@ -108,6 +115,9 @@ def _layer(
     turn = need(layer, "rotation_turn_length_seconds", int, where)
     if turn <= 0 or turn % 3600:
         out.skip("layer", layer_id, what, f"a turn of {turn} seconds is not a whole number of hours")
+        return None
+    if turn // 3600 > MAX_TURN_HOURS:
+        out.skip("layer", layer_id, what, f"a turn of {turn} seconds is longer than a year")
         return None
     virtual_start = instant(layer.get("rotation_virtual_start"), f"{where}.rotation_virtual_start")
     start = instant(layer.get("start"), f"{where}.start")
@@ -205,7 +215,9 @@ def map_policies(
                 continue
             if delay < 1:
                 out.skip("escalation_rule", str(rule.get("id")), name, f"delay {delay} minutes: firebell waits 1")
-            levels.append({"delay_minutes": max(delay, 1), "targets": targets})
+            if delay > MAX_LEVEL_MINUTES:
+                out.skip("escalation_rule", str(rule.get("id")), name, f"delay {delay} minutes: firebell waits a week")
+            levels.append({"delay_minutes": min(max(delay, 1), MAX_LEVEL_MINUTES), "targets": targets})
         if not levels:
             out.skip("escalation_policy", policy_id, name, "no rule with a target that was imported")
             continue

@@ -25,6 +25,18 @@ MANAGED = {
 MANAGED_BY = {"opsgenie": {"teams": {"routing_rules"}}}
 
 
+HEADER = "# Written by `firebell import` (docs/importing.md); entries you add by hand are kept on the next import.\n"
+
+
+def orphaned(config: Path) -> bool:
+    """The file was written by an import but the ids it gave are gone (the config copied without its sidecar):
+    importing into it would add every entry again beside itself, as if added by hand."""
+    if not config.exists() or sidecar_path(config).exists():
+        return False
+    with config.open("rb") as file:
+        return file.readline() == HEADER.encode()
+
+
 def sidecar_path(config: Path) -> Path:
     return config.with_name(config.stem + ".import-ids.json")
 
@@ -172,9 +184,7 @@ def dump_yaml(document: dict[str, Any]) -> str:
 
     yaml: Any = importlib.import_module("yaml")  # (pyyaml ships no type stubs)
 
-    header = (
-        "# Written by `firebell import` (docs/importing.md); entries you add by hand are kept on the next import.\n"
-    )
+    header = HEADER
     dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)  # libyaml's emitter: a 1,247-schedule file in a second
     text: str = yaml.dump(
         document, Dumper=dumper, sort_keys=False, allow_unicode=True, width=120, default_flow_style=None
