@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 
-from infra.cdk import settings as s
-from infra.cdk.settings import DeploySettingsError, read
 from firebell.config import load_config
 from firebell.domain.directory import Directory
+from infra.cdk import settings as s
+from infra.cdk.settings import DeploySettingsError, read
 from infra.topology import CONFIG_DIR, ROOT
 
 PROD = {

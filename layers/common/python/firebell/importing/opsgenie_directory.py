@@ -211,10 +211,10 @@ def map_policies(
         for i, minutes in enumerate(times):
             next_at = times[i + 1] if i + 1 < len(times) else minutes + (wait or LAST_LEVEL_MINUTES)
             targets = list({tuple(t.items()): t for t in at[minutes]}.values())
-            delay = next_at - minutes
-            if delay > MAX_LEVEL_MINUTES:
-                out.skip("escalation", escalation_id, name, f"a wait of {delay} minutes: firebell waits a week")
-            levels.append({"delay_minutes": min(max(delay, 1), MAX_LEVEL_MINUTES), "targets": targets})
+            level_minutes = next_at - minutes
+            if level_minutes > MAX_LEVEL_MINUTES:
+                out.skip("escalation", escalation_id, name, f"a wait of {level_minutes} minutes: firebell waits a week")
+            levels.append({"delay_minutes": min(max(level_minutes, 1), MAX_LEVEL_MINUTES), "targets": targets})
         entry: Entry = {"id": ids.of(f"escalation_policies:{escalation_id}", slug(name, "policy")), "levels": levels}
         entry["repeat"] = min(count, 9)
         found[escalation_id] = entry["id"]
