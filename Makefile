@@ -53,6 +53,7 @@ bench: $(PY_STAMP)               ## benchmarks (~25 min); results in bench/resul
 	$(BIN)/python -m bench.writes
 	$(BIN)/python -m bench.storm
 	$(BIN)/python -m bench.faults
+	$(BIN)/python -m bench.import_scale
 
 install: $(PY_STAMP) $(NODE_STAMP) ## .venv at the locked versions, and node_modules
 

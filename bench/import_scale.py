@@ -1,6 +1,7 @@
 """`python -m bench.import_scale`: `firebell import opsgenie` (and pagerduty) on a generated tenant of the size a
 migration vendor audited (1,247 schedules; 30,000+ contact methods and notification rules), from saved files and,
-with --api, from a stand-in of Opsgenie's API on 127.0.0.1. Writes bench/results/import.md (or --out)."""
+with --api, from a stand-in of Opsgenie's API on 127.0.0.1. Writes import.json and import.md
+into bench/results/local/ (bench/results/ with --save; --out FOLDER anywhere)."""
 
 from __future__ import annotations
 
@@ -8,17 +9,20 @@ import argparse
 import io
 import json
 import os
+import re
 import shutil
 import tempfile
 import threading
 import time
 import urllib.parse
+from collections import Counter
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-RESULTS = Path(__file__).parent / "results"
+from bench import output
+
 SCHEDULES = 1247
 USERS = 6000  # 3 contact methods and 3 notification rules each: 36,000
 TEAMS = 250
@@ -292,7 +296,7 @@ def _phases(folder: Path, config: Path) -> list[tuple[str, float]]:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.import_scale", description=__doc__)
     parser.add_argument("--api", action="store_true", help="also import through a stand-in API on 127.0.0.1")
-    parser.add_argument("--out", type=Path, default=RESULTS / "import.md")
+    output.add_arguments(parser)
     args = parser.parse_args(argv)
     from firebell.cli import main as cli
 
@@ -319,6 +323,7 @@ def main(argv: list[str] | None = None) -> None:
         first, code = _timed(lambda: cli.main(argv_files, stdout, io.StringIO()))
         assert code == 0, stdout.getvalue()
         summary = stdout.getvalue().strip().replace(str(config.parent), "<out>")
+        not_mapped = _not_mapped(config.parent / "firebell.opsgenie-import.md")
         text = config.read_text()
         again, code = _timed(lambda: cli.main(argv_files, io.StringIO(), io.StringIO()))
         assert code == 0 and config.read_text() == text, "a re-import changed the file"
@@ -376,6 +381,12 @@ def main(argv: list[str] | None = None) -> None:
         summary,
         "```",
         "",
+        "Not mapped, by kind and reason (digits folded to N; each line of the report names its source entry):",
+        "",
+        "| kind | reason | entries |",
+        "|---|---|---:|",
+        *(f"| {kind} | {why} | {n:,} |" for (kind, why), n in not_mapped.most_common()),
+        "",
         "Where the re-import's time goes (the same steps called one by one):",
         "",
         "| step | wall time |",
@@ -388,9 +399,27 @@ def main(argv: list[str] | None = None) -> None:
         "overrides" + (f" ({requests:,} here)." if requests else "."),
         "",
     ]
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text("\n".join(lines), "utf-8")
-    print("\n".join(lines))
+    result = {
+        "tenant": counts,
+        "wall_seconds": dict(rows),
+        "reimport_phases_seconds": dict(phases),
+        "config_bytes": size,
+        "api_requests": requests,
+        "not_mapped": [{"kind": k, "why": w, "entries": n} for (k, w), n in not_mapped.most_common()],
+        "summary": summary,
+    }
+    output.write(output.chosen(args.out, args.save), "import", result, "\n".join(lines))
+
+
+def _not_mapped(report: Path) -> Counter[tuple[str, str]]:
+    """The report's "Not mapped" lines (`- <kind> <id> (<name>): <why>`) counted by kind and reason."""
+    section = report.read_text("utf-8").split("## Not mapped", 1)[1].split("\n## ", 1)[0]
+    found: Counter[tuple[str, str]] = Counter()
+    for line in section.splitlines():
+        if line.startswith("- ") and ": " in line and line != "- nothing":
+            kind, why = line[2:].split(" ", 1)[0], line.split(": ", 1)[1]
+            found[(kind, re.sub(r"\d+", "N", why)[:120])] += 1
+    return found
 
 
 if __name__ == "__main__":
