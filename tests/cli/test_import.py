@@ -636,3 +636,21 @@ def test_a_person_already_in_the_file_is_taken_over_by_email(tmp_path: Path) -> 
     assert ids["people:PAL1CE0"] == "al"
     assert import_from("pagerduty", FIXTURES / "pagerduty", out)[0] == 0  # and again: still one
     assert [p.id for p in written(out).people].count("al") == 1
+
+
+def test_a_user_whose_email_is_not_an_address_comes_over_without_one(tmp_path: Path) -> None:
+    source = tmp_path / "pagerduty"
+    shutil.copytree(FIXTURES / "pagerduty", source)
+
+    def misspell(pages: Any) -> Any:
+        pages[0]["users"][1]["email"] = "bob at example"  # the directory refuses it: SES could not send to it
+        return pages
+
+    _edit("users.json", misspell)(source)
+    out = tmp_path / "firebell.yaml"
+    code, _, stderr = import_from("pagerduty", source, out, "--sender", "fb@example.com")
+    assert code == 0, stderr
+    ids = json.loads((tmp_path / "firebell.import-ids.json").read_text())["pagerduty"]
+    bob = written(out).person(ids["people:PB0B000"])
+    assert bob is not None and bob.email is None and bob.phone == "+12025550102"
+    assert "email 'bob at example' is not an address" in (tmp_path / "firebell.pagerduty-import.md").read_text()

@@ -480,3 +480,9 @@ def test_a_broken_file_with_a_stale_parsed_document_still_fails_as_yaml(config_d
     write_parsed(config_dir / "firebell.yaml")
     (config_dir / "firebell.yaml").write_text("people: [unclosed\n", encoding="utf-8")
     assert "not valid YAML" in load_error(config_dir)
+
+
+def test_an_email_that_is_not_an_address_is_refused(config_dir):
+    """SES cannot send to it: the person would be unreachable by email without anyone knowing."""
+    edit(config_dir / "firebell.yaml", lambda d: d["people"][0].update(email="alice at example"))
+    assert "people[0].email: String should match pattern" in load_error(config_dir)

@@ -21,6 +21,10 @@ from .schedules import Schedule
 from .webhooks import WebhookSubscription
 
 
+E164 = Annotated[str, Field(pattern=r"^\+[1-9]\d{6,14}$")]  # as SNS SMS needs
+EmailAddress = Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
+
+
 class _Strict(BaseModel):
     # defer_build: a model's validator is built on its first use, so a function builds only the models it uses (cold start).
     model_config = ConfigDict(defer_build=True, extra="forbid", frozen=True)
@@ -29,7 +33,7 @@ class _Strict(BaseModel):
 class Person(_Strict):
     id: Annotated[str, Field(min_length=1)]
     name: str
-    email: str | None = None
+    email: EmailAddress | None = None  # an address SES can send to: a typo is refused, not silently unreachable
     phone: Annotated[str | None, Field(pattern=r"^\+[1-9]\d{6,14}$")] = None  # E.164, as SNS SMS needs
     # What they may do when they sign in locally (domain/access.py; deployed, their Cognito groups say it).
     # Everyone may report an incident unless the config says otherwise; [] is someone who is only paged.
@@ -164,8 +168,6 @@ class Notifications(_Strict):
     sms_digest: SmsDigest | None = None  # off when unset: every SMS page is sent
 
 
-E164 = Annotated[str, Field(pattern=r"^\+[1-9]\d{6,14}$")]  # as SNS SMS needs
-EmailAddress = Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
 
 
 class Ops(_Strict):

@@ -16,9 +16,15 @@ T = TypeVar("T")
 Entry = dict[str, Any]  # one config entry, as it is written to YAML
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 # A turn longer than this is nobody's rotation, and stepping a schedule by a vast one overflows datetime at run time.
+ADDRESS = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")  # the directory's EmailAddress pattern
 MAX_LEVEL_MINUTES = 7 * 24 * 60  # an escalation level's longest wait (domain/directory.py)
 MAX_TURN_HOURS = 366 * 24  # a custom rotation's longest turn (domain/schedules.py)
 _KIND_NAMES = {str: "a string", int: "an integer", list: "a list", dict: "an object", bool: "true or false"}
+
+
+def is_address(email: str) -> bool:
+    """Whether `email` is an address a person of the directory may have (domain/directory.py's EmailAddress)."""
+    return ADDRESS.fullmatch(email) is not None
 
 
 def _kind(value: Any) -> str:

@@ -19,6 +19,7 @@ from .common import (
     Imported,
     e164,
     follow_ups,
+    is_address,
     is_zone,
     maybe,
     need,
@@ -143,7 +144,10 @@ def _people(users: list[Any], ids: Ids, out: Imported) -> tuple[dict[str, str], 
         if user.get("blocked") is True:
             out.notes.append(f"{name}: blocked in Opsgenie; imported (remove them from the config if they left)")
         person: Entry = {"id": ids.person(f"people:{user_id}", email), "name": name}
-        person["email"] = email
+        if is_address(email):
+            person["email"] = email
+        else:
+            out.skip("user", user_id, name, f"username {email[:80]!r} is not an email address: imported without one")
         out.count("contact methods", len(contacts))
         for contact_where, contact in sorted(contacts, key=lambda c: maybe(c[1], "applyOrder", int, c[0], 0)):
             method = maybe(contact, "method", str, contact_where, "")

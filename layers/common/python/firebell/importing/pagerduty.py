@@ -17,6 +17,7 @@ from .common import (
     e164,
     follow_ups,
     ident,
+    is_address,
     is_zone,
     maybe,
     need,
@@ -134,7 +135,10 @@ def _people(users: list[tuple[str, dict[str, Any]]], ids: Ids, out: Imported) ->
         name = maybe(user, "name", str, where, user_id)
         email = need(user, "email", str, where)
         person: Entry = {"id": ids.person(f"people:{user_id}", email), "name": name}
-        person["email"] = email
+        if is_address(email):
+            person["email"] = email
+        else:
+            out.skip("user", user_id, name, f"email {email[:80]!r} is not an address: imported without one")
         methods = {m_id: m for _, m in objects(user, "contact_methods", where, required=False) if (m_id := ident(m))}
         out.count("contact methods", len(methods))
         phone = _phone(user_id, name, methods, out)
