@@ -654,3 +654,22 @@ def test_a_user_whose_email_is_not_an_address_comes_over_without_one(tmp_path: P
     bob = written(out).person(ids["people:PB0B000"])
     assert bob is not None and bob.email is None and bob.phone == "+12025550102"
     assert "email 'bob at example' is not an address" in (tmp_path / "firebell.pagerduty-import.md").read_text()
+
+
+def test_a_user_without_notification_rules_is_said_to_get_firebell_s_default(tmp_path: Path) -> None:
+    source = tmp_path / "pagerduty"
+    shutil.copytree(FIXTURES / "pagerduty", source)
+
+    def no_rules(pages: Any) -> Any:
+        pages[0]["users"][1]["notification_rules"] = []
+        return pages
+
+    _edit("users.json", no_rules)(source)
+    out = tmp_path / "firebell.yaml"
+    code, _, stderr = import_from("pagerduty", source, out, "--sender", "fb@example.com")
+    assert code == 0, stderr
+    ids = json.loads((tmp_path / "firebell.import-ids.json").read_text())["pagerduty"]
+    bob = written(out).person(ids["people:PB0B000"])
+    assert bob is not None and bob.notification_rules is None  # firebell's default: SMS and email
+    report = (tmp_path / "firebell.pagerduty-import.md").read_text()
+    assert "Bob Backend: no notification rules in PagerDuty" in report

@@ -200,5 +200,10 @@ def _notification_rules(
             out.notes.append(f"{name}: a phone call notification rule becomes SMS to the same number")
         steps[urgency].append((delay, channel))
     if not any(steps.values()):
+        if isinstance(user.get("notification_rules"), list) and not rules:
+            out.notes.append(
+                f"{name}: no notification rules in PagerDuty (it told them of nothing); firebell's default pages them "
+                "by SMS and email"
+            )
         return None
     return follow_ups(user_id, name, steps, out)
