@@ -260,7 +260,11 @@ def map_teams(
             out.skip("team", team_id, name, "no team admin and no account owner or admin to be its incident manager")
             continue
         why = "its team admins" if managers else "no team admin: account owners/admins"
-        out.notes.append(f"team {name}: policy {policy}; incident managers {', '.join(incident_managers)} ({why})")
+        out.notes.append(
+            f"team {name}: policy {policy}; incident managers {', '.join(incident_managers)} ({why}); Opsgenie has no "
+            "services, so no service routes incidents to it yet: add one (alarm_name_prefixes, namespaces or "
+            "routing_keys), else its incidents go to default_team"
+        )
         entry: Entry = {"id": ids.of(f"teams:{team_id}", team_key), "name": name, "escalation_policy": policy}
         if managers:
             entry["manager"] = managers[0]
