@@ -3,7 +3,6 @@ changed at run time by the admin API). Pure models and the cross-reference check
 
 from datetime import datetime
 from typing import Annotated, Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
@@ -18,8 +17,8 @@ from .routing import Route, RoutingRule, distinct_rule_names, route
 from .routing_keys import RoutingKey, StoredRoutingKey, routing_key_sha256
 from .rules import Rules
 from .schedules import Schedule
+from .time_zones import TimeZoneName
 from .webhooks import WebhookSubscription
-
 
 E164 = Annotated[str, Field(pattern=r"^\+[1-9]\d{6,14}$")]  # as SNS SMS needs
 EmailAddress = Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
@@ -39,21 +38,11 @@ class Person(_Strict):
     # Everyone may report an incident unless the config says otherwise; [] is someone who is only paged.
     roles: list[Role] = [Role.REPORTER]
     # IANA name: reports count their interruptions in it (business, off hours, sleep); else their first schedule's.
-    time_zone: str | None = None
+    time_zone: TimeZoneName | None = None
     # Their Slack member id: the buttons and /firebell they use in Slack act as them, with their directory roles.
     slack_user_id: Annotated[str | None, Field(pattern=r"^[UW][A-Z0-9]{2,20}$")] = None
     # How a page reaches them, by urgency (domain/notification_rules.py); none: SMS and email, as always.
     notification_rules: NotificationRules | None = None
-
-    @field_validator("time_zone")
-    @classmethod
-    def _known_time_zone(cls, value: str | None) -> str | None:
-        if value is not None:
-            try:
-                ZoneInfo(value)
-            except (ZoneInfoNotFoundError, ValueError, OSError):
-                raise ValueError(f"unknown time zone {value!r}: use an IANA name such as Europe/London") from None
-        return value
 
     @field_validator("roles")
     @classmethod
@@ -166,8 +155,6 @@ class SmsDigest(_Strict):
 class Notifications(_Strict):
     sender: Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+$")]
     sms_digest: SmsDigest | None = None  # off when unset: every SMS page is sent
-
-
 
 
 class Ops(_Strict):

@@ -20,11 +20,12 @@ import itertools
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from typing import Annotated
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from .restrictions import MAX_RESTRICTIONS, Restriction, in_force, mask, windows
+from .time_zones import TimeZoneName
 
 OVERRIDE_SOURCE = "override"  # Shift.source of a piece that comes from an override
 
@@ -88,19 +89,10 @@ class Override(_Strict):
 class Schedule(_Strict):
     id: Annotated[str, Field(min_length=1, pattern=r"^[a-z0-9][a-z0-9-]*$")]
     name: str
-    time_zone: str  # IANA name, e.g. Europe/London
+    time_zone: TimeZoneName  # IANA name, e.g. Europe/London
     # Later layers sit on top: at any moment the highest layer with someone on call wins.
     layers: Annotated[list[Layer], Field(min_length=1)]
     overrides: list[Override] = []
-
-    @field_validator("time_zone")
-    @classmethod
-    def _known_time_zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError, OSError):
-            raise ValueError(f"unknown time zone {value!r}: use an IANA name such as Europe/London") from None
-        return value
 
     @field_validator("layers")
     @classmethod
