@@ -13,7 +13,8 @@ from firebell.domain.enums import Status, TimelineKind
 from firebell.domain.errors import InvalidRequest
 from firebell.domain.facts import IncidentFacts, Notice, facts_of
 from firebell.domain.models import TimelineEntry
-from firebell.domain.reports import ReportFilter, band, build_report, hours_on_call, incidents_csv, nearest_rank
+from firebell.domain.on_call_time import hours_on_call
+from firebell.domain.reports import ReportFilter, band, build_report, incidents_csv, nearest_rank
 from firebell.domain.requests import IncidentCreate
 from firebell.report_service import ReportService
 

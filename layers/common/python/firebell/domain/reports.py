@@ -27,7 +27,7 @@ from pydantic import BaseModel, field_validator
 
 from .directory import Directory
 from .facts import IncidentFacts, Notice
-from .schedules import shifts
+from .on_call_time import hours_on_call, person_zone
 
 Band = Literal["business", "off_hours", "sleep"]
 RECURRING_WINDOW = timedelta(days=30)
@@ -308,36 +308,6 @@ def _recurring(items: list[IncidentFacts], threshold: int) -> list[Recurring]:
                     Recurring(kind=kind, key=name, incidents=len(window), references=[f.reference for f in window])
                 )
     return found
-
-
-def person_zone(directory: Directory, person: str) -> ZoneInfo:
-    """The person's own time zone, else that of the first schedule they are on, else UTC."""
-    who = directory.person(person)
-    if who is not None and who.time_zone:
-        return ZoneInfo(who.time_zone)
-    for schedule in directory.schedules:
-        if any(person in layer.members for layer in schedule.layers):
-            return ZoneInfo(schedule.time_zone)
-    return ZoneInfo("UTC")  # (a ZoneInfo: PersonLoad names its key)
-
-
-def hours_on_call(directory: Directory, start: datetime, end: datetime) -> dict[str, float]:
-    """Hours each person is on call for any schedule in [start, end) (two schedules at once count once)."""
-    spans: dict[str, list[tuple[datetime, datetime]]] = defaultdict(list)
-    for schedule in directory.schedules:
-        for shift in shifts(schedule, start, end):
-            # in UTC: Python subtracts two times of one zone as wall clocks (a DST week would come out 168 h, not 167)
-            spans[shift.person].append((shift.start.astimezone(UTC), shift.end.astimezone(UTC)))
-    hours = {}
-    for person, pieces in spans.items():
-        total, reach = timedelta(), None
-        for begin, finish in sorted(pieces):
-            begin = max(begin, reach) if reach else begin
-            if finish > begin:
-                total += finish - begin
-            reach = max(reach, finish) if reach else finish
-        hours[person] = round(total.total_seconds() / 3600, 2)
-    return hours
 
 
 def _on_call(items: list[IncidentFacts], directory: Directory, period: ReportFilter, now: datetime) -> list[PersonLoad]:
