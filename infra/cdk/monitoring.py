@@ -17,7 +17,7 @@ from aws_cdk import aws_sns_subscriptions as subscriptions
 from constructs import Construct
 
 from firebell.config import load_config
-from firebell.domain.directory import Ops
+from firebell.domain.sending import Ops
 from firebell.heartbeat import heartbeat_event
 from infra.cdk.stack import METRICS_NAMESPACE, pascal
 from infra.monitoring import Check, HeartbeatSpec, MonitoringSpec, checks

@@ -25,7 +25,7 @@ from cdk_nag import NagPackSuppression, NagSuppressions
 from constructs import Construct
 
 from firebell.config import load_config
-from firebell.domain.directory import Ops
+from firebell.domain.sending import Ops
 from infra.cdk.api_protection import waf_requested, web_acl
 from infra.cdk.domains import api_domain, console_certificate, console_records, hosted_zone, sender_identity
 from infra.cdk.layer import LAMBDA_RUNTIME, common_layer, function_code

@@ -17,11 +17,9 @@ from .routing import Route, RoutingRule, distinct_rule_names, route
 from .routing_keys import RoutingKey, StoredRoutingKey, routing_key_sha256
 from .rules import Rules
 from .schedules import Schedule
+from .sending import EmailAddress, Notifications, Ops
 from .time_zones import TimeZoneName
 from .webhooks import WebhookSubscription
-
-E164 = Annotated[str, Field(pattern=r"^\+[1-9]\d{6,14}$")]  # as SNS SMS needs
-EmailAddress = Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
 
 
 class _Strict(BaseModel):
@@ -142,37 +140,6 @@ class Service(_Strict):
 
     def maintenance_at(self, at: datetime) -> MaintenanceWindow | None:
         return next((w for w in self.maintenance_windows if w.start <= at < w.end), None)
-
-
-class SmsDigest(_Strict):
-    """Past `after` SMS pages to one person within `per_minutes`, the window's further SMS pages go out as one
-    digest when it ends (domain/sms_digest.py)."""
-
-    after: Annotated[int, Field(ge=1, le=100)]
-    per_minutes: Annotated[float, Field(gt=0, le=24 * 60)]
-
-
-class Notifications(_Strict):
-    sender: Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+$")]
-    sms_digest: SmsDigest | None = None  # off when unset: every SMS page is sent
-
-
-class Ops(_Strict):
-    """Who hears about firebell's own health: subscribed by email and SMS to the ops topic its self-monitoring
-    alarms notify (infra/cdk/monitoring.py). Reached directly by SNS, never through firebell's own pipeline,
-    which may be the thing that is broken."""
-
-    emails: list[EmailAddress] = []
-    phones: list[E164] = []
-
-    @model_validator(mode="after")
-    def _no_duplicates(self) -> "Ops":
-        for field in ("emails", "phones"):
-            values = getattr(self, field)
-            duplicates = sorted({v for v in values if values.count(v) > 1})
-            if duplicates:
-                raise ValueError(f"{field}: listed twice: {', '.join(duplicates)}")
-        return self
 
 
 class Directory(_Strict):
