@@ -14,6 +14,8 @@ EventBridge delivers every event with its `account`; moto's default target input
 Step Functions' StopExecution aborts an execution at once, whatever state it is in; moto's leaves one that waits for
 a task token blocked until the wait times out (then fails it). firebell stops such runs (an escalation when the
 incident is resolved, reminders of a duty done) without answering their tokens first, which would cost transitions.
+And StopExecution right after StartExecution stops the run in AWS; moto's run builds its environment on its own
+thread, and a stop that arrives first fails with a 500 (AttributeError on `env`).
 """
 
 from __future__ import annotations
@@ -155,6 +157,57 @@ def abort_callback_waits_on_stop() -> None:
     _stops_installed = True
 
 
+_early_stops_installed = False
+
+
+def stop_waits_for_the_run_to_start() -> None:
+    """Idempotent: StopExecution stops the run before it answers, as in AWS (DescribeExecution then says ABORTED).
+    moto's run builds its environment on its own thread, and a stop that arrives first failed with a 500 (a resolve
+    right after the page stops the escalation); and moto answered before the run had ended."""
+    global _early_stops_installed
+    if _early_stops_installed:
+        return
+    from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
+
+    init, build_environment, run, stop = (
+        ExecutionWorker.__init__,
+        ExecutionWorker._get_evaluation_environment,
+        ExecutionWorker._execution_logic,
+        ExecutionWorker.stop,
+    )
+
+    def init_with_flags(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        init(self, *args, **kwargs)
+        self.firebell_started, self.firebell_ended = threading.Event(), threading.Event()
+        self.firebell_thread = None
+
+    def build_and_announce(self):  # type: ignore[no-untyped-def]
+        self.env = build_environment(self)
+        self.firebell_started.set()
+        return self.env
+
+    def run_and_announce_the_end(self):  # type: ignore[no-untyped-def]
+        self.firebell_thread = threading.current_thread()
+        try:
+            return run(self)
+        finally:
+            self.firebell_ended.set()
+
+    def stop_and_wait_for_the_end(self, stop_date, error, cause):  # type: ignore[no-untyped-def]
+        # A run whose definition fails to parse never starts: it has failed already, there is nothing to stop.
+        if not self.firebell_started.wait(timeout=30):
+            return
+        stop(self, stop_date=stop_date, error=error, cause=cause)
+        if threading.current_thread() is not self.firebell_thread:  # (a run that stops itself cannot wait for itself)
+            self.firebell_ended.wait(timeout=30)
+
+    ExecutionWorker.__init__ = init_with_flags  # type: ignore[method-assign]
+    ExecutionWorker._get_evaluation_environment = build_and_announce  # type: ignore[method-assign]
+    ExecutionWorker._execution_logic = run_and_announce_the_end  # type: ignore[method-assign]
+    ExecutionWorker.stop = stop_and_wait_for_the_end  # type: ignore[method-assign]
+    _early_stops_installed = True
+
+
 _variables_installed = False
 
 
@@ -214,4 +267,5 @@ def install_local_patches() -> None:
     serialise_dynamodb()  # DynamoDB's item atomicity and transaction isolation, which moto lacks under threads
     deliver_events_with_their_account()
     abort_callback_waits_on_stop()
+    stop_waits_for_the_run_to_start()
     jsonpath_variables_without_jsonata()
