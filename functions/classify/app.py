@@ -14,7 +14,7 @@ from pydantic import Field, TypeAdapter
 
 from firebell import wiring
 from firebell.batch import PartialBatchResponse, QueueRecord, process_queue_batch
-from firebell.domain.models import IncidentOpened, MaintenanceEnded
+from firebell.domain.workflow_messages import IncidentOpened, MaintenanceEnded
 from firebell.tracing import lazy_tracer
 
 logger = Logger()

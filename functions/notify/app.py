@@ -15,7 +15,7 @@ from pydantic import Field, TypeAdapter
 from firebell import wiring
 from firebell.batch import PartialBatchResponse, QueueRecord, process_queue_batch
 from firebell.dispatch import Delivery
-from firebell.domain.models import (
+from firebell.domain.workflow_messages import (
     EscalationExhausted,
     PageRequest,
     QuietCheck,

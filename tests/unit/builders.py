@@ -10,8 +10,8 @@ import uuid
 from typing import Any
 
 from firebell.domain.alarms import CloudWatchAlarmNotification
-from firebell.domain.models import (
-    AlarmDetails,
+from firebell.domain.models import AlarmDetails
+from firebell.domain.workflow_messages import (
     EscalationExhausted,
     PageRequest,
     ReminderDue,

@@ -19,7 +19,8 @@ from firebell.config import load_config
 from firebell.dispatch import Delivery, Dispatcher, OutboxRelay
 from firebell.domain.directory import FirebellConfig
 from firebell.domain.enums import EventType, MessageType, Source, TimelineKind
-from firebell.domain.models import Incident, SlaWakeUp
+from firebell.domain.models import Incident
+from firebell.domain.workflow_messages import SlaWakeUp
 from firebell.outbox import Change
 from firebell.usecases import messages
 from firebell.usecases.base import Context, Incidents

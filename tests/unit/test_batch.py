@@ -113,7 +113,7 @@ def test_reason_names_every_offending_field():
     from pydantic import ValidationError
 
     from firebell.batch import describe
-    from firebell.domain.models import PageRequest
+    from firebell.domain.workflow_messages import PageRequest
 
     with pytest.raises(ValidationError) as caught:
         PageRequest.model_validate(

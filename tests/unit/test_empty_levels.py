@@ -10,7 +10,7 @@ import pytest
 
 from firebell.domain.enums import TimelineKind
 from firebell.domain.escalation import next_step
-from firebell.domain.models import PageRequest
+from firebell.domain.workflow_messages import PageRequest
 
 from .builders import alarm, page_request
 from .conftest import World, build_world, with_directory

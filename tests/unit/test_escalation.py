@@ -9,7 +9,8 @@ import pytest
 from firebell.domain.directory import Directory
 from firebell.domain.enums import Source
 from firebell.domain.escalation import escalation_plan, people_for, scaled_timeout
-from firebell.domain.models import Incident, PlanTarget
+from firebell.domain.models import Incident
+from firebell.domain.workflow_messages import PlanTarget
 
 OPENED = datetime(2026, 5, 1, 10, 0, tzinfo=UTC)
 

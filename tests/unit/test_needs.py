@@ -10,8 +10,8 @@ from datetime import datetime, timedelta
 import pytest
 
 from firebell.domain.enums import MessageType
-from firebell.domain.models import QuietCheck
 from firebell.domain.requests import ActionItemCreate, IncidentCreate, ReviewDraft
+from firebell.domain.workflow_messages import QuietCheck
 from firebell.outbox import EffectKind, Needs
 from firebell.usecases.base import Incidents
 from firebell.usecases.duties import Duties

@@ -10,8 +10,8 @@ from firebell.dispatch import Delivery
 from firebell.domain import ack_links
 from firebell.domain.enums import Priority, Status, TimelineKind
 from firebell.domain.errors import InvalidTransition
-from firebell.domain.models import ResolutionConfirming
 from firebell.domain.requests import IncidentCreate
+from firebell.domain.workflow_messages import ResolutionConfirming
 from firebell.outbox import EffectKind, Guard
 from firebell.usecases.lifecycle import UnknownPerson
 from tests.fakes import FakeWorkflows, OutboxMessenger

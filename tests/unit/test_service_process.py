@@ -12,8 +12,9 @@ from firebell import workflows as machines
 from firebell.domain.ack_links import InvalidAckLink
 from firebell.domain.enums import MessageType, Priority, Status, TimelineKind
 from firebell.domain.errors import InvalidTransition
-from firebell.domain.models import IncidentRead, SlaWakeUp, WatchRequest
+from firebell.domain.models import IncidentRead
 from firebell.domain.requests import IncidentCreate
+from firebell.domain.workflow_messages import SlaWakeUp, WatchRequest
 from tests.fakes import FakeWorkflows
 
 from .builders import ALARM_ARN, alarm, confirming, exhausted, page_request, reminder, sla_wake, watch_request

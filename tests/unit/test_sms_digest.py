@@ -10,9 +10,9 @@ import pytest
 
 from firebell import workflows as machines
 from firebell.domain.enums import MessageType, TimelineKind
-from firebell.domain.models import SmsDigestDue
 from firebell.domain.requests import IncidentCreate
 from firebell.domain.sms_digest import digest_text
+from firebell.domain.workflow_messages import SmsDigestDue
 from firebell.usecases.sms_digests import SmsDigests
 
 from .builders import page_request

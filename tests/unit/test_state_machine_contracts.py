@@ -11,8 +11,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from pydantic import BaseModel
 
-from firebell.domain import models
+from firebell.domain import workflow_messages
 from firebell.domain.enums import OUTCOMES_FOR, MessageType, TaskOutcome
 
 from .conftest import ROOT
@@ -94,7 +95,9 @@ def test_every_message_type_sent_is_a_known_type_with_a_model(send: Send):
     assert send.message_type in set(MessageType), (
         f"{send.machine} {send.state} sends unknown type {send.message_type!r}"
     )
-    assert MessageType(send.message_type) in MODEL_TYPES, f"no model in domain/models.py accepts {send.message_type!r}"
+    assert MessageType(send.message_type) in MODEL_TYPES, (
+        f"no model in domain/workflow_messages.py accepts {send.message_type!r}"
+    )
 
 
 @pytest.mark.parametrize("send", ALL_SENDS, ids=lambda s: f"{s.machine}:{s.state}")
@@ -211,10 +214,10 @@ def test_every_outcome_a_machine_tells_apart_is_tested_and_the_rest_end_the_wait
 
 
 def model_types() -> set[MessageType]:
-    """Message types the models in domain/models.py accept (their `type: Literal[...]`)."""
+    """Message types the models in domain/workflow_messages.py accept (their `type: Literal[...]`)."""
     accepted: set[MessageType] = set()
-    for model in vars(models).values():
-        if isinstance(model, type) and issubclass(model, models.BaseModel) and "type" in model.model_fields:
+    for model in vars(workflow_messages).values():
+        if isinstance(model, type) and issubclass(model, BaseModel) and "type" in model.model_fields:
             for value in typing.get_args(model.model_fields["type"].annotation):
                 if isinstance(value, MessageType):
                     accepted.add(value)

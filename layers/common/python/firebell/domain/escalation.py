@@ -4,9 +4,10 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from .directory import Directory, PolicyLevel
-from .models import EscalationLevel, EscalationPlan, Incident, PlanTarget
+from .models import Incident
 from .rules import Rules
 from .schedules import on_call, vacancy
+from .workflow_messages import EscalationLevel, EscalationPlan, PlanTarget
 
 
 def scaled_timeout(delay_minutes: float, time_scale: float) -> int:

@@ -13,7 +13,8 @@ from ..domain.enums import TaskOutcome, TimelineKind
 from ..domain.errors import InvalidTransition
 from ..domain.escalation import scaled_timeout
 from ..domain.lifecycle import is_open
-from ..domain.models import ActionItem, Incident, ReminderDue, Review, StakeholderUpdates, TimelineEntry
+from ..domain.models import ActionItem, Incident, Review, StakeholderUpdates, TimelineEntry
+from ..domain.workflow_messages import ReminderDue
 from ..outbox import Change, EffectKind, Needs
 from .base import SYSTEM, Context, Incidents, Outcome
 from .reaching import follow_up_due, reach

@@ -10,8 +10,9 @@ from ..domain.directory import FirebellConfig, MaintenanceWindow
 from ..domain.enums import Action, EventType, Status, TaskOutcome, TimelineKind
 from ..domain.escalation import escalation_plan, next_step, people_for, scaled_timeout, vacancies
 from ..domain.lifecycle import is_open, next_status
-from ..domain.models import EscalationExhausted, EscalationLevel, Incident, KnownError, PageRequest, WatchRequest
+from ..domain.models import Incident, KnownError
 from ..domain.problems import known_error_for
+from ..domain.workflow_messages import EscalationExhausted, EscalationLevel, PageRequest, WatchRequest
 from ..outbox import Change, EffectKind, Guard, Needs
 from . import sla_clocks
 from .base import SYSTEM, Context, Incidents, Outcome

@@ -14,8 +14,8 @@ from .. import workflows as machines
 from ..domain.directory import FirebellConfig, Person
 from ..domain.enums import Status, TaskOutcome, TimelineKind
 from ..domain.escalation import scaled_timeout
-from ..domain.models import ReminderDue
 from ..domain.notification_rules import Channel, FollowUp, follow_up, follow_up_channels, page_channels, urgency_of
+from ..domain.workflow_messages import ReminderDue
 from ..outbox import Change, Guard
 from .base import SYSTEM, Context
 from .messages import compose, slack_text

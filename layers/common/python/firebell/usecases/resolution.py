@@ -14,7 +14,7 @@ from ..domain.errors import InvalidTransition
 from ..domain.escalation import scaled_timeout
 from ..domain.facts import facts_of
 from ..domain.lifecycle import is_open, next_status
-from ..domain.models import QuietCheck, ResolutionConfirming
+from ..domain.workflow_messages import QuietCheck, ResolutionConfirming
 from ..outbox import Change, DedupMark, EffectKind, Needs
 from . import sla_clocks
 from .base import SYSTEM, Context, Incidents, Outcome

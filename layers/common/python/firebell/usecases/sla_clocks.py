@@ -13,7 +13,8 @@ from ..domain.directory import FirebellConfig
 from ..domain.enums import TimelineKind
 from ..domain.escalation import people_for, plan_targets
 from ..domain.lifecycle import is_open
-from ..domain.models import Incident, SlaClock, SlaWakeUp
+from ..domain.models import Incident, SlaClock
+from ..domain.workflow_messages import SlaWakeUp
 from ..outbox import Change, EffectKind, Needs
 from .base import SYSTEM, Context, Incidents, Outcome
 from .duties import next_update_due, update_round

@@ -4,7 +4,7 @@ Holding happens where each page is sent (firebell/dispatch.py); this closes the 
 from __future__ import annotations
 
 from ..dispatch import Delivery
-from ..domain.models import SmsDigestDue
+from ..domain.workflow_messages import SmsDigestDue
 from ..outbox import Effect, EffectKind, Needs
 from .base import Context, Incidents
 
