@@ -11,6 +11,8 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
+from .repeats import refuse_repeats
+
 _DOMAIN = re.compile(r"^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,62}$")
 
 
@@ -50,18 +52,13 @@ class EmailIntake(BaseModel):
     @field_validator("addresses")
     @classmethod
     def _each_address_once(cls, addresses: list[IntakeAddress]) -> list[IntakeAddress]:
-        seen = [a.address for a in addresses]
-        twice = sorted({a for a in seen if seen.count(a) > 1})
-        if twice:
-            raise ValueError(f"listed twice: {', '.join(twice)}")
+        refuse_repeats(a.address for a in addresses)
         return addresses
 
     @field_validator("allowed_sender_domains")
     @classmethod
     def _each_domain_once(cls, domains: list[str]) -> list[str]:
-        twice = sorted({d for d in domains if domains.count(d) > 1})
-        if twice:
-            raise ValueError(f"listed twice: {', '.join(twice)}")
+        refuse_repeats(domains)
         return domains
 
     def address(self, recipient: str) -> IntakeAddress | None:

@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator, model_validator
 
 from .enums import Priority
+from .repeats import refuse_repeats
 from .restrictions import MAX_RESTRICTIONS, Restriction, in_force
 from .time_zones import TimeZoneName
 
@@ -40,10 +41,7 @@ class RoutingRule(_Strict):
     @field_validator("priorities")
     @classmethod
     def _each_priority_once(cls, priorities: list[Priority] | None) -> list[Priority] | None:
-        listed = priorities or []
-        twice = sorted({p.value for p in listed if listed.count(p) > 1})
-        if twice:
-            raise ValueError(f"listed twice: {', '.join(twice)}")
+        refuse_repeats(p.value for p in priorities or [])
         return priorities
 
     @model_validator(mode="after")
@@ -68,10 +66,7 @@ class RoutingRule(_Strict):
 
 
 def distinct_rule_names(rules: list[RoutingRule]) -> list[RoutingRule]:
-    names = [rule.name for rule in rules]
-    twice = sorted({name for name in names if names.count(name) > 1})
-    if twice:
-        raise ValueError(f"rule names must be distinct; repeated: {', '.join(map(repr, twice))}")
+    refuse_repeats((repr(rule.name) for rule in rules), "rule names must be distinct; repeated")
     return rules
 
 

@@ -24,6 +24,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from .repeats import refuse_repeats
 from .restrictions import MAX_RESTRICTIONS, Restriction, in_force, mask, windows
 from .time_zones import TimeZoneName
 
@@ -100,9 +101,7 @@ class Schedule(_Strict):
         names = [layer.name for layer in layers]
         if OVERRIDE_SOURCE in names:
             raise ValueError(f"a layer cannot be named {OVERRIDE_SOURCE!r}: that name marks override shifts")
-        duplicates = sorted({name for name in names if names.count(name) > 1})
-        if duplicates:
-            raise ValueError(f"layer names must be distinct; repeated: {', '.join(duplicates)}")
+        refuse_repeats(names, "layer names must be distinct; repeated")
         return layers
 
 

@@ -7,6 +7,8 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from .repeats import refuse_repeats
+
 E164 = Annotated[str, Field(pattern=r"^\+[1-9]\d{6,14}$")]  # as SNS SMS needs
 EmailAddress = Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
 
@@ -40,8 +42,5 @@ class Ops(_Strict):
     @model_validator(mode="after")
     def _no_duplicates(self) -> Ops:
         for field in ("emails", "phones"):
-            values = getattr(self, field)
-            duplicates = sorted({v for v in values if values.count(v) > 1})
-            if duplicates:
-                raise ValueError(f"{field}: listed twice: {', '.join(duplicates)}")
+            refuse_repeats(getattr(self, field), f"{field}: listed twice")
         return self
