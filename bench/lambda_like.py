@@ -150,7 +150,7 @@ class LambdaLike:
         self._home = home
 
     def environment(self, spec: FunctionSpec, deployment: Deployment) -> dict[str, str]:
-        from infra.cdk.stack import stack_environment
+        from infra.cdk.functions import stack_environment
         from infra.local.render import own_environment
 
         host, port = self.xray.address.split(":")

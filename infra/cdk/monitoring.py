@@ -19,7 +19,7 @@ from constructs import Construct
 from firebell.config import load_config
 from firebell.domain.sending import Ops
 from firebell.heartbeat import heartbeat_event
-from infra.cdk.stack import METRICS_NAMESPACE, pascal
+from infra.cdk.functions import METRICS_NAMESPACE, pascal
 from infra.monitoring import Check, HeartbeatSpec, MonitoringSpec, checks
 from infra.topology import CONFIG_DIR, QueueTrigger
 
@@ -62,7 +62,7 @@ class Monitoring(Construct):
             self,
             f"{pascal(self.spec.ops_topic)}Topic",
             display_name="firebell ops",
-            # The topics key, which CloudWatch may already use (FirebellStack._allow_cloudwatch_alarms).
+            # The topics key, which CloudWatch may already use (infra/cdk/grants.py allow_cloudwatch_alarms).
             master_key=self._stack.topics_key,
             enforce_ssl=True,
         )

@@ -4,17 +4,15 @@ this module only decides how each kind of resource is built (encryption, logging
 from __future__ import annotations
 
 import re
-from typing import Any, cast
+from typing import Any
 
-from aws_cdk import Annotations, ArnFormat, Aws, CfnElement, CfnOutput, Duration, RemovalPolicy, Stack
+from aws_cdk import Annotations, Aws, CfnOutput, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as event_targets
-from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_lambda_event_sources as event_sources
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_sns as sns
@@ -28,11 +26,12 @@ from firebell.config import load_config
 from firebell.domain.sending import Ops
 from infra.cdk.api_protection import waf_requested, web_acl
 from infra.cdk.domains import api_domain, console_certificate, console_records, hosted_zone, sender_identity
-from infra.cdk.layer import LAMBDA_RUNTIME, common_layer, function_code
+from infra.cdk.functions import lambda_function, pascal, wire
+from infra.cdk.grants import allow_cloudwatch_alarms
+from infra.cdk.layer import common_layer
 from infra.cdk.rest_api import LOG_RETENTION, Guard, rest_api
-from infra.cdk.settings import DeploySettings, deploy_environment, placeholder_people, read
+from infra.cdk.settings import DeploySettings, placeholder_people, read
 from infra.topology import (
-    ALARMS_TOPIC,
     CONFIG_DIR,
     TOPOLOGY,
     VISIBILITY_TIMEOUT_FACTOR,  # noqa: F401 (tests/infra reads it here)
@@ -41,8 +40,6 @@ from infra.topology import (
     FunctionSpec,
     KeyAttribute,
     QueueSpec,
-    QueueTrigger,
-    ScheduleTrigger,
     SecretSpec,
     StateMachineSpec,
     TableSpec,
@@ -56,21 +53,6 @@ DEMO_KEYS_MESSAGE = (
 )
 DEMO_PEOPLE_WARNING = "firebell:demo-people"
 ASL_PLACEHOLDER = re.compile(r"\$\{(\w+)\}")
-LAYER_CONFIG_DIR = "/opt/firebell/config"
-METRICS_NAMESPACE = "firebell"
-
-
-def stack_environment(function: str, config_dir: str = LAYER_CONFIG_DIR) -> dict[str, str]:
-    """What every function gets besides its topology variables (the benches run the handlers with it too)."""
-    return {
-        "POWERTOOLS_SERVICE_NAME": function,
-        "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
-        "FIREBELL_CONFIG_DIR": config_dir,
-        "LOG_LEVEL": "INFO",
-        # firebell uses no pydantic plugin: without this, the first model reads every installed package's
-        # metadata looking for one (cold start).
-        "PYDANTIC_DISABLE_PLUGINS": "__all__",
-    }
 
 
 DLQ_RETENTION = Duration.days(14)
@@ -100,11 +82,6 @@ _PATTERN_FIELDS = {
     "resources": "resources",
     "detail": "detail",
 }
-
-
-def pascal(name: str) -> str:
-    """`intake-dlq` → `IntakeDlq`: construct ids from topology names."""
-    return "".join(part.capitalize() for part in name.replace("_", "-").split("-"))
 
 
 def _attribute(key: KeyAttribute) -> dynamodb.Attribute:
@@ -156,7 +133,7 @@ class FirebellStack(Stack):
         self.layer = common_layer(self, "CommonLayer")
         self.hosted_zone = hosted_zone(self, self.settings.hosted_zone)
         self.sender_identity = sender_identity(self, self.settings, self.hosted_zone)
-        self.functions = {spec.name: self._function(spec) for spec in topology.functions}
+        self.functions = {spec.name: lambda_function(self, spec) for spec in topology.functions}
         self.state_machines = {spec.name: self._state_machine(spec) for spec in topology.state_machines}
         self.apis = {
             spec.name: self._rest_api(spec, self.functions[spec.name])
@@ -179,9 +156,9 @@ class FirebellStack(Stack):
             )
         # Wired last: environments and grants refer to resources of every kind (classify, notify: the API's URL).
         for spec in topology.functions:
-            self._wire(spec, self.functions[spec.name])
+            wire(self, spec, self.functions[spec.name])
 
-        self._allow_cloudwatch_alarms()
+        allow_cloudwatch_alarms(self)
         self._outputs()
         if topology.monitoring is not None:
             # Imported here: infra/cdk/monitoring.py builds on this module (pascal, METRICS_NAMESPACE).
@@ -308,57 +285,6 @@ class FirebellStack(Stack):
         )
         return secret
 
-    def _function(self, spec: FunctionSpec) -> lambda_.Function:
-        name = pascal(spec.name)
-        log_group = logs.LogGroup(self, f"{name}FunctionLogs", retention=LOG_RETENTION)
-        # Our own role instead of the default one with AWSLambdaBasicExecutionRole: it may write to this
-        # function's log group only, not create and write any log group in the account.
-        role = iam.Role(
-            self,
-            f"{name}FunctionRole",
-            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
-            description=f"firebell {spec.name} function",
-        )
-        log_group.grant_write(role)
-        function = lambda_.Function(
-            self,
-            f"{name}Function",
-            description=spec.description,
-            runtime=LAMBDA_RUNTIME,
-            architecture=lambda_.Architecture.X86_64,
-            handler=spec.handler,
-            code=function_code(spec.code_dir),
-            layers=[self.layer],
-            memory_size=spec.memory_mb,
-            timeout=Duration.seconds(spec.timeout_seconds),
-            tracing=lambda_.Tracing.ACTIVE,
-            log_group=log_group,
-            role=role,
-            environment=stack_environment(spec.name),
-        )
-        NagSuppressions.add_resource_suppressions(
-            role,
-            [
-                NagPackSuppression(
-                    id="AwsSolutions-IAM5",
-                    reason="Active tracing: X-Ray PutTraceSegments/PutTelemetryRecords support only Resource '*'",
-                    applies_to=["Resource::*"],
-                )
-            ],
-            apply_to_children=True,
-        )
-        NagSuppressions.add_resource_suppressions(
-            function,
-            [
-                NagPackSuppression(
-                    id="AwsSolutions-L1",
-                    reason="Pinned to python3.11 on purpose: the layer ships bytecode and cp311 wheels, which only "
-                    "the interpreter that built them can use (infra/cdk/layer.py); a newer runtime means building with it",
-                )
-            ],
-        )
-        return function
-
     def _state_machine(self, spec: StateMachineSpec) -> sfn.StateMachine:
         name = pascal(spec.name)
         definition = spec.definition_file.read_text(encoding="utf-8")
@@ -379,7 +305,7 @@ class FirebellStack(Stack):
             # in the template; CloudFormation fills its ${...} placeholders from DefinitionSubstitutions.
             definition_body=sfn.DefinitionBody.from_string(definition),
             definition_substitutions={
-                placeholder: self._resolve(kind, target) for placeholder, (kind, target) in spec.substitutions.items()
+                placeholder: self.resource(kind, target) for placeholder, (kind, target) in spec.substitutions.items()
             },
             state_machine_type=sfn.StateMachineType.STANDARD,
             # Execution data would put task tokens (which can stop an escalation) in the logs: states only.
@@ -502,7 +428,8 @@ class FirebellStack(Stack):
 
     # --- wiring ------------------------------------------------------------------------------------
 
-    def _resolve(self, kind: str, name: str) -> str:
+    def resource(self, kind: str, name: str) -> str:
+        """The deployed name, ARN or URL of a topology resource (what a variable or an ASL substitution holds)."""
         match kind:
             case "table":
                 return self.tables[name].table_name
@@ -522,167 +449,10 @@ class FirebellStack(Stack):
                 return self.buckets[name].bucket_name
         raise ValueError(f"unknown resource kind {kind!r} (for {name!r})")
 
-    def _wire(self, spec: FunctionSpec, function: lambda_.Function) -> None:
-        for variable, (kind, name) in spec.environment.items():
-            function.add_environment(variable, self._resolve(kind, name))
-        for variable, value in deploy_environment(self.settings, spec.permissions).items():
-            function.add_environment(variable, value)
-
-        if isinstance(spec.trigger, QueueTrigger):
-            function.add_event_source(
-                event_sources.SqsEventSource(
-                    self.queues[spec.trigger.queue],
-                    batch_size=spec.trigger.batch_size,
-                    max_batching_window=Duration.seconds(spec.trigger.max_batching_window_seconds),
-                    report_batch_item_failures=True,
-                )
-            )
-        elif isinstance(spec.trigger, ScheduleTrigger):
-            events.Rule(
-                self,
-                f"{spec.name}-schedule",
-                description=f"Runs {spec.name} every {spec.trigger.rate_minutes} min",
-                schedule=events.Schedule.rate(Duration.minutes(spec.trigger.rate_minutes)),
-                targets=[event_targets.LambdaFunction(function, retry_attempts=0)],
-            )
-
-        permissions = spec.permissions
-        role = function.role
-        assert role is not None  # the role made in _function()
-        for table in permissions.table_read_write:
-            self.tables[table].grant_read_write_data(function)
-        for topic in permissions.publish_to_topics:
-            # grant_publish() minus its kms:GenerateDataKey* wildcard: SNS calls GenerateDataKey for a publisher.
-            self.topics[topic].grants.actions(
-                function, ["sns:Publish"], key_actions=["kms:Decrypt", "kms:GenerateDataKey"]
-            )
-        for queue in permissions.send_to_queues:
-            self.queues[queue].grant_send_messages(function)
-        for queue in permissions.consume_queues:
-            self.queues[queue].grant_consume_messages(function)
-        for machine in permissions.start_executions:
-            self.state_machines[machine].grants.start_execution(function)
-        if permissions.stop_executions:
-            self._allow_stop_executions(role, permissions.stop_executions)
-        for machine in permissions.answer_tasks:
-            # SendTaskSuccess, SendTaskFailure and SendTaskHeartbeat.
-            self.state_machines[machine].grants.task_response(function)
-        for secret in permissions.read_secrets:
-            # GetSecretValue and DescribeSecret on this secret only (its key is AWS managed: no KMS grant).
-            self.secrets[secret].grant_read(function)
-        for bucket in permissions.read_objects:
-            self.mail.grant_read(bucket, self.topology.bucket(bucket), role)
-        if permissions.send_email:
-            self.sender_identity.grant_send_email(function)
-        if permissions.send_sms:
-            self._allow_sms(spec, role)
-        indexed = tuple(t.name for t in self.topology.tables if t.name in permissions.table_read_write and t.indexes)
-        if indexed:
-            self._explain_index_grants(role, indexed)
-
     def api_url(self, name: str) -> str:
         """Where people and tools reach an API: its custom domain when it has one, else API Gateway's own URL."""
         domain = self.settings.api_domain
         return f"{domain.url}/" if domain is not None and name in self.api_domains else self.apis[name].url
-
-    def executions_arn(self, machine: str) -> str:
-        """`arn:…:states:<region>:<account>:execution:<machine name>:*`: every execution of one state machine.
-
-        What grants.execution() grants, spelled with the machine's Name attribute so that the suppression
-        below can name the exact wildcard it allows."""
-        return self.format_arn(
-            service="states",
-            resource="execution",
-            resource_name=f"{self.state_machines[machine].state_machine_name}:*",
-            arn_format=ArnFormat.COLON_RESOURCE_NAME,
-        )
-
-    def _allow_stop_executions(self, role: iam.IRole, machines: tuple[str, ...]) -> None:
-        iam.Grant.add_to_principal(
-            grantee=role,
-            actions=["states:StopExecution"],
-            # On the machines' executions, not on the machines themselves (StopExecution takes an execution ARN).
-            resource_arns=[self.executions_arn(m) for m in machines],
-        )
-        NagSuppressions.add_resource_suppressions(
-            role,
-            [
-                NagPackSuppression(
-                    id="AwsSolutions-IAM5",
-                    reason="StopExecution acts on an execution, whose ARN ends in a name chosen when it starts; "
-                    f"'<machine name>:*' limits it to the executions of these state machines: {', '.join(machines)}",
-                    applies_to=[
-                        "Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:"
-                        f"<{self.get_logical_id(cast(CfnElement, self.state_machines[m].node.default_child))}.Name>:*"
-                        for m in machines
-                    ],
-                )
-            ],
-            apply_to_children=True,
-        )
-
-    def _explain_index_grants(self, role: iam.IRole, tables: tuple[str, ...]) -> None:
-        indexes = ", ".join(i.name for t in self.topology.tables if t.name in tables for i in t.indexes)
-        NagSuppressions.add_resource_suppressions(
-            role,
-            [
-                NagPackSuppression(
-                    id="AwsSolutions-IAM5",
-                    reason="Table grants cover the table's own global secondary indexes (<table ARN>/index/*), "
-                    f"which the shared store (firebell.data.store) queries: {indexes}",
-                    applies_to=[
-                        f"Resource::<{self.get_logical_id(cast(CfnElement, self.tables[t].node.default_child))}.Arn>"
-                        "/index/*"
-                        for t in tables
-                    ],
-                )
-            ],
-            apply_to_children=True,
-        )
-
-    def _allow_sms(self, spec: FunctionSpec, role: iam.IRole) -> None:
-        # A policy of its own, so that its suppression covers exactly this statement.
-        policy = iam.Policy(
-            self,
-            f"{pascal(spec.name)}SmsPolicy",
-            statements=[
-                # Topics are granted one by one above; this statement exists for phone numbers.
-                iam.PolicyStatement(actions=["sns:Publish"], resources=["*"])
-            ],
-        )
-        policy.attach_to_role(role)
-        NagSuppressions.add_resource_suppressions(
-            policy,
-            [
-                NagPackSuppression(
-                    id="AwsSolutions-IAM5",
-                    reason="SMS: sns:Publish to a phone number (PhoneNumber=...) has no resource ARN, so IAM "
-                    "requires Resource '*'",
-                    applies_to=["Resource::*"],
-                )
-            ],
-        )
-
-    def _allow_cloudwatch_alarms(self) -> None:
-        """CloudWatch alarm actions publish to the alarms topic, and so encrypt with the topics key."""
-        cloudwatch = iam.ServicePrincipal("cloudwatch.amazonaws.com")
-        alarms = self.topics[ALARMS_TOPIC]
-        alarms.add_to_resource_policy(
-            iam.PolicyStatement(
-                principals=[cloudwatch],
-                actions=["sns:Publish"],
-                resources=[alarms.topic_arn],
-                # Only this account's alarms (confused-deputy guard, as the CloudWatch documentation shows).
-                conditions={
-                    "ArnLike": {
-                        "aws:SourceArn": f"arn:{Aws.PARTITION}:cloudwatch:{Aws.REGION}:{Aws.ACCOUNT_ID}:alarm:*"
-                    }
-                },
-            )
-        )
-        # The key statement AWS documents for alarms on encrypted topics (no condition keys: CloudWatch's
-        # calls to KMS are not documented to carry them, and a failed check would silence every alarm).
-        self.topics_key.grant(cloudwatch, "kms:Decrypt", "kms:GenerateDataKey*")
 
     def _outputs(self) -> None:
         for name in self.apis:
