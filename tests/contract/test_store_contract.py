@@ -5,6 +5,7 @@ tests that use it mean something."""
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
@@ -531,3 +532,29 @@ def test_the_closing_change_of_an_alerts_incident_keeps_its_facts_as_the_alerts_
     )
     store.commit(change)
     assert store.last_fix(KEY).resolution_notes == "fix 2"
+
+
+def test_effects_completed_together_are_marked_at_once(store, monkeypatch):
+    """Given three effects claimed at their commit, when they are completed together, then their done marks are sent
+    at once (each mark waits here until the other two have begun: one round trip, not three)."""
+    if isinstance(store, InMemoryIncidentStore):
+        pytest.skip("DynamoDB's round trips only")
+    change = new_change()
+    change.publish(EventType.CLASSIFIED)
+    change.publish(EventType.ACKNOWLEDGED)
+    change.claimed_until = T0 + timedelta(seconds=60)
+    incident = store.commit(change)
+    effects = store.pending_effects(incident.incident_id)
+    assert len(effects) == 3
+    met = threading.Barrier(3, timeout=10)
+    complete = type(store).complete_effect
+
+    def meeting(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        met.wait()
+        return complete(self, *args, **kwargs)
+
+    monkeypatch.setattr(type(store), "complete_effect", meeting)
+
+    store.complete_effects([(e, "published") for e in effects])
+
+    assert not met.broken and store.pending_effects(incident.incident_id) == []

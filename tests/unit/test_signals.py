@@ -805,3 +805,36 @@ def test_an_incident_on_hold_is_not_retriggered_by_its_alert(world):
     world.clock.advance(hours=3)
     world.service.handle_alarm(alarm("ALARM"), message_id="sns:back")
     assert world.store.get(incident_id).status is Status.ON_HOLD and world.messenger.recipients() == []
+
+
+class ReadsMeetStore(InMemoryIncidentStore):
+    """Each read an opening makes waits until the others have begun: it passes only if they run at once."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.met = threading.Barrier(3, timeout=10)
+
+    def next_reference(self) -> str:
+        self.met.wait()
+        return super().next_reference()
+
+    def last_fix(self, dedup_key: str):  # type: ignore[no-untyped-def]
+        self.met.wait()
+        return super().last_fix(dedup_key)
+
+    def recent_facts(self, before: datetime, limit: int):  # type: ignore[no-untyped-def]
+        self.met.wait()
+        return super().recent_facts(before, limit)
+
+
+def test_an_opening_reads_its_reference_last_fix_and_recent_facts_at_once(shipped_config):
+    # Given a store whose three opening reads each wait for the other two (the first page waits for one round trip,
+    # not three)
+    world = build_world(shipped_config, store=ReadsMeetStore())
+
+    # When an alert opens an incident
+    outcome, incident_id = world.service.handle_signal(signal())
+
+    # Then the reads met, and the incident opened with its reference as usual
+    assert outcome is AlarmOutcome.OPENED and not world.store.met.broken
+    assert world.service.get(incident_id).reference == "INC-1"

@@ -18,23 +18,20 @@ from ulid import ULID
 from ..domain import sla
 from ..domain.enums import AlarmState, Source, Status, TimelineKind
 from ..domain.errors import ConcurrentUpdate, HeldBack, IdempotencyKeyReused, IdempotencyKeyTaken, InvalidTransition
-from ..domain.models import AlarmDetails, Incident, PreviousFix, Signal, TimelineEntry
+from ..domain.models import AlarmDetails, Incident, Signal, TimelineEntry
 from ..domain.requests import DrillStart, IncidentCreate
 from ..domain.signal_groups import Arrival, SignalGroup, group_arrivals
-from ..domain.similarity import fixes_like
 from ..outbox import Change, DedupMark, EffectKind, IdempotencyClaim, Needs
 from ..ports import SIGNALS_PER_WRITE, DedupState
 from .base import Context, Incidents
 from .escalation import Escalation
 from .lifecycle import Lifecycle
+from .opening import Opening
 from .resolution import Resolution
 
 # How long an alert's claim may stay unwritten before a later signal assumes its writer crashed.
 _CLAIM_GRACE = timedelta(seconds=30)
 _IDEMPOTENCY_DAYS = 1
-_RECENT_FACTS = (
-    200  # the closed incidents a new one is compared with for its first page (the incident page looks back 180 days)
-)
 
 
 class AlarmOutcome(StrEnum):
@@ -97,6 +94,7 @@ class AlertIntake:
         self._lifecycle = lifecycle
         self._resolution = resolution
         self._escalation = escalation
+        self._opening = Opening(incidents.store, ctx, escalation)
 
     # --- people -----------------------------------------------------------------------------------
 
@@ -125,7 +123,7 @@ class AlertIntake:
         return self._opened_once(
             idempotency_key,
             fingerprint(request),
-            lambda: self._new(
+            lambda: self._opening.new(
                 str(ULID()),
                 title=request.title,
                 description=request.description,
@@ -147,7 +145,7 @@ class AlertIntake:
         return self._opened_once(
             idempotency_key,
             fingerprint(request),
-            lambda: self._new(
+            lambda: self._opening.new(
                 str(ULID()),
                 title=f"[DRILL] {request.title}",
                 description=f"A drill started by {actor}.",
@@ -348,7 +346,7 @@ class AlertIntake:
     # --- opening ----------------------------------------------------------------------------------------
 
     def _open_from_signal(self, incident_id: str, signal: Signal) -> tuple[AlarmOutcome, str]:
-        change = self._new(
+        change = self._opening.new(
             incident_id,
             title=signal.summary,
             description=signal.details,
@@ -372,46 +370,3 @@ class AlertIntake:
                 AlarmOutcome.DEDUPLICATED,
                 incident_id,
             )  # a redelivery of the claimer, or a concurrent takeover, opened it
-
-    def _new(self, incident_id: str, opened_by: str | None = None, **fields: Any) -> Change:
-        """A new incident with its reference, its "opened" line (by `opened_by`, else its reporter), its
-        classification and first page, and its announcement, as one change."""
-        now = self._ctx.clock()
-        dedup_key = fields.get("dedup_key")
-        last = self._store.last_fix(dedup_key) if dedup_key else None
-        if last is not None and last.resolution_notes:
-            fields["previously"] = PreviousFix(
-                reference=last.reference,
-                resolved_at=last.resolved_at,
-                resolved_by=last.resolved_by,
-                resolution_notes=last.resolution_notes,
-            )
-        incident = Incident(
-            incident_id=incident_id, reference=self._store.next_reference(), opened_at=now, last_seen_at=now, **fields
-        )
-        if (
-            incident.previously is None
-        ):  # no fix of its own alert: recent incidents that look like it (one bounded query)
-            incident.similar = fixes_like(
-                f"{incident.title} {incident.description}",
-                incident.alert,
-                incident.service,
-                self._store.recent_facts(now, _RECENT_FACTS),
-            )
-        change = Change(incident, now, new=True)
-        origin = (
-            f"alarm {incident.alarm.name}"
-            if incident.alarm
-            else {
-                Source.PAGERDUTY: "a PagerDuty Events v2 event",
-                Source.ALERTMANAGER: "an Alertmanager alert",
-                Source.EMAIL: f"an email by {incident.reporter}",
-            }.get(incident.source, f"report by {incident.reporter}")
-        )
-        change.log(
-            TimelineKind.OPENED,
-            opened_by or incident.reporter,
-            f"{incident.reference} opened from {origin}: {incident.title}",
-        )
-        self._escalation.classify_opening(change)
-        return change
