@@ -14,6 +14,9 @@ that handles the event starts: only the child is measured.
 - webhooks: incident.opened of a freshly opened incident, as the events topic delivers it (no subscription in the
   shipped config: the event is read and nothing is posted).
 - chat: the same, for the chat function (no chat channel in the shipped config).
+- mail: a new report to the intake address (events/email/report.eml) with the verdicts and authentication results
+  SES prepends (tests/unit/mail/README.md), stored in the mail bucket as SES's S3 action stores it; the event is
+  the S3 notification that moto's bucket sent to the mail queue, received from it.
 """
 
 from __future__ import annotations
@@ -178,6 +181,26 @@ class Events:
 
     def _chat(self, _: int) -> dict[str, Any]:
         return self._opened("chat")
+
+    def _mail(self, i: int) -> dict[str, Any]:
+        import boto3
+
+        from infra.local.mail import SesReceiving
+
+        sender, recipient = "alice@example.com", "incidents@example.com"
+        ses_headers = (
+            "X-SES-Spam-Verdict: PASS\r\nX-SES-Virus-Verdict: PASS\r\n"
+            f"Authentication-Results: amazonses.com;\r\n spf=pass client-ip=192.0.2.10; envelope-from={sender};\r\n"
+            " dkim=pass header.i=@example.com;\r\n dmarc=pass header.from=example.com;\r\n"
+        )
+        report = (EVENTS / "email" / "report.eml").read_text().replace("docs-report-1", f"bench-{uuid.uuid4().hex}")
+        SesReceiving("us-east-1").store(sender, [recipient], (ses_headers + report).encode(), "mail.example.com", "")
+        sqs, url = boto3.client("sqs", region_name="us-east-1"), self._resources[("queue_url", "mail")]
+        while True:  # (past the s3:TestEvent a bucket sends when its notifications are configured)
+            (message,) = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=1, WaitTimeSeconds=10)["Messages"]
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+            if "ObjectCreated" in message["Body"]:
+                return {"Records": [self._record("mail", message)]}
 
     def _outbox(self, _: int) -> dict[str, Any]:
         return {

@@ -112,3 +112,12 @@ def test_memory_reports_the_highest_peak_and_what_each_size_buys():
     assert "| intake | 40.0 | 50.0 | **60.0** |" in memory_markdown(
         result
     ) and "within the 90 MB goal" in memory_markdown(result)
+
+
+def test_every_function_has_a_representative_event_for_the_benches():
+    # The cold-start and memory benches hand each function of the topology its own kind of event: a function added
+    # without one stops `make bench` at its first step (as the mail function once did).
+    from bench.lambda_events import Events
+
+    missing = [spec.name for spec in TOPOLOGY.functions if not callable(getattr(Events, f"_{spec.name}", None))]
+    assert missing == []
