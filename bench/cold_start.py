@@ -13,7 +13,7 @@ what travels between machines: compare those, never the milliseconds.
 `--before REV` builds a second deployment from another commit's package, functions and pins, and measures it in
 the same rounds (the before/after table); both run the same events against the same endpoint.
 
-    .venv/bin/python -m bench.cold_start [--runs 7] [--before 615fa25] [--out FOLDER] [--save]
+    .venv/bin/python -m bench.cold_start [--runs 7] [--before 615fa25] [--aws-latency-ms 0] [--out FOLDER] [--save]
         → bench/results/local/ (--save: bench/results/) cold_start.json (`functions[].ratio_to_baseline`) and cold_start.md
 """
 
@@ -52,8 +52,10 @@ def summary(samples: list[dict[str, Any]], baseline: dict[str, float]) -> dict[s
     }
 
 
-def measure(runs: int, before: str | None, functions: tuple[FunctionSpec, ...] = TOPOLOGY.functions) -> dict[str, Any]:
-    with measured_builds(before) as (deployments, env, events):
+def measure(
+    runs: int, before: str | None, functions: tuple[FunctionSpec, ...] = TOPOLOGY.functions, aws_latency_ms: float = 0.0
+) -> dict[str, Any]:
+    with measured_builds(before, aws_latency_ms) as (deployments, env, events):
         samples: dict[tuple[str, str], list[dict[str, Any]]] = {}
         baseline: list[dict[str, Any]] = []
         for round_ in range(runs + 1):
@@ -90,6 +92,10 @@ def measure(runs: int, before: str | None, functions: tuple[FunctionSpec, ...] =
 def markdown(result: dict[str, Any]) -> str:
     before = {row["name"]: row for row in result.get("before", {}).get("functions", [])}
     base = result["baseline"]
+    latency = result.get("aws_latency_ms") or 0
+    aws_latency = (
+        f", which answers each one {latency:g} ms later (`--aws-latency-ms`: AWS across a network)" if latency else ""
+    )
     lines = [
         f"# Cold start: import + first event, as Lambda runs it ({result['date']}, commit {result['commit']})",
         "",
@@ -99,7 +105,7 @@ def markdown(result: dict[str, Any]) -> str:
         "Each: the layer as built for deployment (bytecode included) and the function's folder only on sys.path; Lambda's "
         "environment with active tracing (LAMBDA_TASK_ROOT, AWS_LAMBDA_FUNCTION_NAME, a sampled _X_AMZN_TRACE_ID, the X-Ray "
         "daemon address) and the function's variables from infra/topology.py; the first event's AWS calls go to moto's "
-        f"server. Baseline: `import {BASELINE}` from the same layer, in the same rounds: {base['median_ms']} ms "
+        f"server{aws_latency}. Baseline: `import {BASELINE}` from the same layer, in the same rounds: {base['median_ms']} ms "
         f"({base['cpu_median_ms']} ms CPU). Goal: at most {GOAL}× for every function. Wall time is the goal's measure; "
         "CPU time (the child's own, without the endpoint's) is the steadier one on a busy machine.",
         "",
@@ -132,17 +138,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=7, help="rounds measured (one more is run first and discarded)")
     parser.add_argument("--before", metavar="REV", help="also measure this commit's code in the same rounds")
     parser.add_argument("--functions", nargs="+", choices=[f.name for f in TOPOLOGY.functions], help="only these")
+    parser.add_argument(
+        "--aws-latency-ms",
+        type=float,
+        default=0.0,
+        help="moto's server answers each AWS call this much later, as a service across a network does (default 0)",
+    )
     output.add_arguments(parser)
     args = parser.parse_args(argv)
     if args.runs < 1:
         parser.error("--runs must be at least 1")
     functions = tuple(TOPOLOGY.function(name) for name in args.functions) if args.functions else TOPOLOGY.functions
-    measured = measure(args.runs, args.before, functions)
+    measured = measure(args.runs, args.before, functions, args.aws_latency_ms)
     result = {
         "what": "median wall time of `import app` plus the first event, in a fresh interpreter as Lambda runs it",
         **run_facts("cold_start", argv),
         "runs": args.runs,
         "goal_ratio": GOAL,
+        "aws_latency_ms": args.aws_latency_ms,
         "baseline": measured["baseline"],
     }
     write_result(output.chosen(args.out, args.save), "cold_start", result, args.before, measured, markdown)

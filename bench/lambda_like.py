@@ -233,12 +233,12 @@ class LambdaLike:
 
 
 @contextmanager
-def lambda_like() -> Iterator[LambdaLike]:
-    """moto's server with the topology on it, and the daemon."""
+def lambda_like(aws_latency_ms: float = 0.0) -> Iterator[LambdaLike]:
+    """moto's server with the topology on it (each answer `aws_latency_ms` later), and the daemon."""
     from bench.storm import configure_process
     from bench.storm_endpoint import MotoEndpoint
 
-    endpoint = MotoEndpoint("process")
+    endpoint = MotoEndpoint("process", aws_latency_ms)
     configure_process(endpoint.url, endpoint.port)
     from firebell import wiring
     from infra.local.render import common_environment, render_topology
@@ -259,7 +259,9 @@ def lambda_like() -> Iterator[LambdaLike]:
 
 
 @contextmanager
-def measured_builds(before: str | None) -> Iterator[tuple[dict[str, Deployment], LambdaLike, Any]]:
+def measured_builds(
+    before: str | None, aws_latency_ms: float = 0.0
+) -> Iterator[tuple[dict[str, Deployment], LambdaLike, Any]]:
     """This tree's deployment ("after") and, given a commit, that commit's ("before"), built by their own recipes;
     the endpoint; and the maker of representative events (bench/lambda_events.py)."""
     with tempfile.TemporaryDirectory(prefix="firebell-bench-") as temporary:
@@ -267,7 +269,7 @@ def measured_builds(before: str | None) -> Iterator[tuple[dict[str, Deployment],
         deployments = {"after": build_deployment(folder / "after")}
         if before:
             deployments["before"] = build_deployment(folder / "before", source_of(before, folder / "before-source"))
-        with lambda_like() as env:
+        with lambda_like(aws_latency_ms) as env:
             from bench.lambda_events import Events
 
             yield deployments, env, Events(env.resources)

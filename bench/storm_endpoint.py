@@ -32,10 +32,26 @@ def dynamodb_item_atomicity() -> Iterator[None]:
     yield
 
 
-def serve_moto(port: int) -> None:
+def answer_later(latency_ms: float) -> None:
+    """moto's server answers each request `latency_ms` later, as an AWS service does across the network from a
+    Lambda function (a few ms in one region): requests in flight at once wait together, one after another add up."""
+    from moto.moto_server import threaded_moto_server
+
+    class FarAway(threaded_moto_server.DomainDispatcherApplication):  # type: ignore[misc]
+        def __call__(self, environ: Any, start_response: Any) -> Any:
+            time.sleep(latency_ms / 1000)  # (the network's share of a round trip, outside moto's own locks)
+            return super().__call__(environ, start_response)
+
+    threaded_moto_server.DomainDispatcherApplication = FarAway
+
+
+def serve_moto(port: int, latency_ms: float = 0.0) -> None:
     """The child process of `--moto process`: moto's server, DynamoDB made item-atomic, until stdin closes."""
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     from moto.server import ThreadedMotoServer
+
+    if latency_ms:
+        answer_later(latency_ms)
 
     with dynamodb_item_atomicity():
         server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
@@ -52,8 +68,9 @@ class MotoEndpoint:
     their own machines: the bench process's CPU time is then the client side alone (the handlers, or boto3).
     """
 
-    def __init__(self, mode: str) -> None:
+    def __init__(self, mode: str, latency_ms: float = 0.0) -> None:
         self.mode = mode
+        self.latency_ms = latency_ms  # (its own process only: added to each answer, see answer_later)
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self._child: subprocess.Popen[str] | None = None
@@ -63,7 +80,7 @@ class MotoEndpoint:
     def start(self) -> None:
         if self.mode == "process":
             self._child = subprocess.Popen(
-                [sys.executable, "-m", "bench.storm_endpoint", str(self.port)],
+                [sys.executable, "-m", "bench.storm_endpoint", str(self.port), str(self.latency_ms)],
                 cwd=ROOT,
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
@@ -114,4 +131,4 @@ def cpu_ms_per(
 
 
 if __name__ == "__main__":  # the child process of `--moto process`
-    serve_moto(int(sys.argv[1]))
+    serve_moto(int(sys.argv[1]), float(sys.argv[2]) if len(sys.argv) > 2 else 0.0)
