@@ -238,7 +238,12 @@ class InMemoryIncidentStore:
     # deduplication: one pointer per alert key, stored as DynamoDB holds it (ISO strings, absent = missing)
 
     def record_signals(
-        self, dedup_key: str, candidate_id: str, seen_at: datetime, message_ids: Sequence[str | None]
+        self,
+        dedup_key: str,
+        candidate_id: str,
+        seen_at: datetime,
+        message_ids: Sequence[str | None],
+        triggered_at: datetime | None = None,
     ) -> DedupState:
         self._count("record_signals")
         self._fault("record_signals", after=False)
@@ -261,6 +266,8 @@ class InMemoryIncidentStore:
                 pointer["last_seen"] = now
                 pointer["occurrences"] = pointer.get("occurrences", 0) + counted
                 pointer.setdefault("created", False)
+                if triggered_at is not None:
+                    pointer["triggered_at"] = triggered_at.isoformat()
             state = _dedup_state(pointer, candidate_id, named, counted, replayed=not counted)
         self._fault("record_signals", after=True)
         return state
@@ -570,6 +577,7 @@ def _dedup_state(
         if not replayed or pointer.get("last_message") in message_ids
         else None,
         counted=counted,
+        triggered_at=_when(pointer.get("triggered_at")),
     )
 
 

@@ -152,6 +152,16 @@ def test_record_signal_claims_then_counts_and_a_message_counts_once(store):
     assert (plain.occurrences, plain.claimed, plain.last_seen) == (3, False, T0 + timedelta(seconds=3))
 
 
+def test_record_signals_keeps_when_the_source_says_the_alert_fired(store):
+    # (the time a late recovery is judged against: AlertIntake ignores one older than it)
+    fired = T0 - timedelta(minutes=3)
+    assert store.record_signals(KEY, "01A", T0, ["sns:m1"], fired).triggered_at == fired
+    assert store.record_signals(KEY, "01B", T0, [None]).triggered_at == fired  # a source without a time keeps it
+    again = T0 + timedelta(minutes=1)
+    assert store.record_signals(KEY, "01C", T0, [None], again).triggered_at == again
+    assert store.dedup_state(KEY).triggered_at == again
+
+
 def test_record_signals_counts_a_batchs_notifications_in_one_write_each_once(store):
     first = store.record_signals(KEY, "01A", T0, ["sns:m1", "sns:m2", "sns:m3"])
     assert (first.incident_id, first.occurrences, first.claimed, first.counted, first.replayed) == (

@@ -51,6 +51,8 @@ class DedupState:
     # When it fired before this notification (the silence it broke); None on a replay others have come after.
     previous_seen: datetime | None = None
     counted: int = 0  # occurrences this very write added (0 on a read, or when every notification was replayed)
+    # When the source says the alert last changed to firing, as the trigger counted last said (None: no source time)
+    triggered_at: datetime | None = None
 
 
 # The most notifications record_signals takes at once: their markers and the count are one DynamoDB transaction,
@@ -94,10 +96,16 @@ class IncidentStore(Protocol):
         the version read; ConcurrentUpdate if someone committed first, OnceKeyUsed / IdempotencyKeyTaken."""
 
     def record_signals(
-        self, dedup_key: str, candidate_id: str, seen_at: datetime, message_ids: Sequence[str | None]
+        self,
+        dedup_key: str,
+        candidate_id: str,
+        seen_at: datetime,
+        message_ids: Sequence[str | None],
+        triggered_at: datetime | None = None,
     ) -> DedupState:
         """ONE write: claim the key for `candidate_id` if nobody holds it, and count these occurrences, one per entry
-        (a notification's id, counted once across redeliveries, or None); at most SIGNALS_PER_WRITE of them."""
+        (a notification's id, counted once across redeliveries, or None); at most SIGNALS_PER_WRITE of them.
+        `triggered_at`: when the source says the alert changed to firing (kept as the pointer's triggered_at)."""
 
     def log_repeat(
         self, dedup_key: str, incident_id: str, logged_before: datetime | None, entry: TimelineEntry

@@ -59,10 +59,13 @@ def _dedup_state(
         replayed=replayed,
         previous_seen=_when(record.previous_seen) if not replayed or record.last_message in message_ids else None,
         counted=counted,
+        triggered_at=_when(record.triggered_at),
     )
 
 
-def _counting(candidate_id: str, seen_at: datetime, count: int, fresh: Sequence[str]) -> list[Any]:
+def _counting(
+    candidate_id: str, seen_at: datetime, count: int, fresh: Sequence[str], triggered_at: datetime | None
+) -> list[Any]:
     """record_signals' update: `count` more occurrences, the key claimed for `candidate_id` if nobody holds it."""
     now = seen_at.isoformat()
     actions = [
@@ -74,6 +77,8 @@ def _counting(candidate_id: str, seen_at: datetime, count: int, fresh: Sequence[
         DedupRecord.occurrences.add(count),
         DedupRecord.created.set(DedupRecord.created | False),
     ]
+    if triggered_at is not None:
+        actions.append(DedupRecord.triggered_at.set(triggered_at.isoformat()))
     if fresh:
         actions += [
             DedupRecord.claim_message.set(DedupRecord.claim_message | fresh[0]),
@@ -90,7 +95,12 @@ class DedupStore:
             return None
 
     def record_signals(
-        self, dedup_key: str, candidate_id: str, seen_at: datetime, message_ids: Sequence[str | None]
+        self,
+        dedup_key: str,
+        candidate_id: str,
+        seen_at: datetime,
+        message_ids: Sequence[str | None],
+        triggered_at: datetime | None = None,
     ) -> DedupState:
         """Claim the key for `candidate_id` if nobody holds it, and count these occurrences, in one write.
 
@@ -113,7 +123,8 @@ class DedupStore:
                             condition=MessageRecord.pk.does_not_exist(),
                         )
                     tx.update(
-                        DedupRecord(pk, DEDUP_SK), actions=_counting(candidate_id, seen_at, len(fresh) + plain, fresh)
+                        DedupRecord(pk, DEDUP_SK),
+                        actions=_counting(candidate_id, seen_at, len(fresh) + plain, fresh, triggered_at),
                     )
                 break
             except TransactWriteError as error:
@@ -126,7 +137,7 @@ class DedupStore:
                 response = DedupRecord._get_connection().update_item(
                     pk,
                     range_key=DEDUP_SK,
-                    actions=_counting(candidate_id, seen_at, plain, []),
+                    actions=_counting(candidate_id, seen_at, plain, [], triggered_at),
                     return_values="ALL_NEW",
                 )
                 return _dedup_state(DedupRecord.from_raw_data(response["Attributes"]), candidate_id, named, plain)

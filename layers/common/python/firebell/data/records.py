@@ -166,6 +166,7 @@ class DedupRecord(Model):
     last_logged_at = UnicodeAttribute(null=True)
     previous_seen = UnicodeAttribute(null=True)  # last_seen before the latest occurrence: how long the alert was silent
     last_message = UnicodeAttribute(null=True)  # the notification counted last (a redelivery of it knows its silence)
+    triggered_at = UnicodeAttribute(null=True)  # the source's time of the trigger counted last (ports.DedupState)
 
 
 class OnceRecord(Model):

@@ -229,6 +229,9 @@ class Signal(Model):
     impact: Impact | None = None
     urgency: Urgency | None = None
     alarm: AlarmDetails | None = None
+    # When the source says the alert's state changed (CloudWatch's StateChangeTime): notifications can arrive out of
+    # order, and an older one must not undo a newer one.
+    changed_at: datetime | None = None
     labels: dict[str, str] = {}
     custom_details: dict[str, Any] = {}
     links: list[dict[str, str]] = []
@@ -265,6 +268,9 @@ class Incident(Model):
     resolved_by: str | None = None
     resolution_notes: str | None = None
     auto_resolved: bool = False
+    # When the recovery that resolved it changed its alert's state, by the source's clock: an alert older than
+    # that, arriving late, neither reopens it nor opens another.
+    recovered_at: datetime | None = None
     reopened_count: int = 0
     closed_at: datetime | None = None
     closed_by: str | None = None

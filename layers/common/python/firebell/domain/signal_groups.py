@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from .models import Signal
 
@@ -32,6 +33,13 @@ class SignalGroup:
     def signal(self) -> Signal:
         """The first arrival's signal: the one that opens, reopens or resolves; the rest are its repeats."""
         return self.arrivals[0].signal
+
+    @property
+    def triggered_at(self) -> datetime | None:
+        """When the source says the alert last changed to firing: the latest of the copies' times (a run of
+        triggers may hold two firings whose recovery in between arrives late)."""
+        times = [utc(a.signal.changed_at) for a in self.arrivals if a.signal.changed_at is not None]
+        return max(times) if times else None
 
     @property
     def dedup_key(self) -> str:
@@ -63,3 +71,14 @@ def group_arrivals(arrivals: Sequence[Arrival], limit: int) -> list[SignalGroup]
         runs[key] = run = [position]
         groups.append(run)
     return [SignalGroup(tuple(group), tuple(arrivals[p] for p in group)) for group in groups]
+
+
+def utc(moment: datetime) -> datetime:
+    """A source's time in UTC; one without an offset is taken as UTC (CloudWatch's are)."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def out_of_order(changed_at: datetime | None, latest: datetime | None) -> bool:
+    """A signal whose state change (by the source's clock) is older than the latest one already applied: it arrived
+    out of order (SNS and SQS do not keep order; a failed delivery comes back later) and must not undo that one."""
+    return changed_at is not None and latest is not None and utc(changed_at) < utc(latest)

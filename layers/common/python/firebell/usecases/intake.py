@@ -20,7 +20,7 @@ from ..domain.enums import AlarmState, Source, Status, TimelineKind
 from ..domain.errors import ConcurrentUpdate, HeldBack, IdempotencyKeyReused, IdempotencyKeyTaken, InvalidTransition
 from ..domain.models import AlarmDetails, Incident, Signal, TimelineEntry
 from ..domain.requests import DrillStart, IncidentCreate
-from ..domain.signal_groups import Arrival, SignalGroup, group_arrivals
+from ..domain.signal_groups import Arrival, SignalGroup, group_arrivals, out_of_order, utc
 from ..outbox import Change, DedupMark, EffectKind, IdempotencyClaim, Needs
 from ..ports import SIGNALS_PER_WRITE, DedupState
 from .base import Context, Incidents
@@ -52,6 +52,10 @@ def _once(work: Callable[[int], list[Handled]]) -> list[Handled]:
     return work(0)
 
 
+def _at(moment: datetime | None) -> str:
+    return f"{utc(moment):%Y-%m-%d %H:%M:%S} UTC" if moment else "an unknown time"
+
+
 def fingerprint(request: IncidentCreate | DrillStart) -> str:
     return hashlib.sha256(
         json.dumps({"kind": type(request).__name__, **request.model_dump(mode="json")}, sort_keys=True).encode()
@@ -77,6 +81,7 @@ def alarm_signal(alarm: AlarmDetails) -> Signal:
         details=details,
         actor="cloudwatch",
         alarm=alarm,
+        changed_at=alarm.changed_at,
     )
 
 
@@ -212,8 +217,16 @@ class AlertIntake:
             return AlarmOutcome.IGNORED, None
         try:
             if signal.action == "resolve":
+                if out_of_order(signal.changed_at, state.triggered_at):
+                    return self._ignored_out_of_order(
+                        state.incident_id,
+                        signal,
+                        f"its recovery at {_at(signal.changed_at)} arrived after it fired at {_at(state.triggered_at)}",
+                    )
                 notes = f"{signal.summary} recovered" + (f": {signal.details}" if signal.details else "")
-                self._resolution.resolve(state.incident_id, by=signal.actor, notes=notes, automatic=True)
+                self._resolution.resolve(
+                    state.incident_id, by=signal.actor, notes=notes, automatic=True, recovered_at=signal.changed_at
+                )
                 return AlarmOutcome.RESOLVED, state.incident_id
             if signal.action == "acknowledge":
                 self._lifecycle.acknowledge(state.incident_id, by=signal.actor)
@@ -233,7 +246,7 @@ class AlertIntake:
         now = self._ctx.clock()
         candidate = str(ULID())
         # The one write a batch's copies of an alert cost: claim the key and count them all, atomically (once per message).
-        state = self._store.record_signals(signal.dedup_key, candidate, now, message_ids)
+        state = self._store.record_signals(signal.dedup_key, candidate, now, message_ids, signal.changed_at)
         if state.claimed:
             return self._open_from_signal(state.incident_id, signal)
         if state.resolved_at is not None and not state.replayed:
@@ -253,6 +266,12 @@ class AlertIntake:
             # (a redelivery decides again: the retrigger is a no-op once the incident is no longer acknowledged)
             self._resolution.returned(state.incident_id, by=signal.actor, summary=signal.summary, silence=silence)
         return AlarmOutcome.DEDUPLICATED, state.incident_id
+
+    def _ignored_out_of_order(self, incident_id: str, signal: Signal, what: str) -> tuple[AlarmOutcome, str | None]:
+        """Said on the timeline, and nothing else done."""
+        line = f"{signal.summary}: {what}, so it is ignored (notifications can arrive out of order)"
+        self._incidents.change(incident_id, lambda c: c.log(TimelineKind.ALARM_STATE, signal.actor, line))
+        return AlarmOutcome.IGNORED, incident_id
 
     def _log_repeat(self, signal: Signal, state: DedupState, now: datetime) -> None:
         """At most one timeline entry per few minutes in a storm; the count itself is always exact."""
@@ -281,7 +300,14 @@ class AlertIntake:
     ) -> tuple[AlarmOutcome, str | None]:
         """It recovered and fires again. The one reopen rule (rules.yaml: confirmation_window_minutes): while its
         incident is resolved, i.e. its confirmation window is open, that incident reopens; once the window has
-        closed it, a new incident opens."""
+        closed it, a new incident opens. Unless it fired before the recovery that resolved it: then it is late."""
+        recovered_at = self._incidents.get(state.incident_id).recovered_at
+        if out_of_order(signal.changed_at, recovered_at):
+            return self._ignored_out_of_order(
+                state.incident_id,
+                signal,
+                f"it fired at {_at(signal.changed_at)}, before the recovery at {_at(recovered_at)} that resolved it",
+            )
         try:
             after = (now - resolved_at).total_seconds()
             self._resolution.reopen(
@@ -340,7 +366,10 @@ class AlertIntake:
         if group.signal.action != "trigger":  # (alone in its group)
             (arrival,) = group.arrivals
             return [self.handle_signal(arrival.signal, arrival.message_id, redelivered)]
-        outcome, incident_id = self._trigger(group.signal, group.message_ids, redelivered)
+        signal = group.signal
+        if signal.changed_at is not None and group.triggered_at != signal.changed_at:
+            signal = signal.model_copy(update={"changed_at": group.triggered_at})
+        outcome, incident_id = self._trigger(signal, group.message_ids, redelivered)
         return [(outcome, incident_id)] + [(AlarmOutcome.DEDUPLICATED, incident_id)] * (len(group.arrivals) - 1)
 
     # --- opening ----------------------------------------------------------------------------------------

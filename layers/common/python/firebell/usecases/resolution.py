@@ -4,7 +4,7 @@ window that tells everyone and closes, reopening."""
 from __future__ import annotations
 
 import math
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from .. import workflows as machines
 from ..domain import sla
@@ -36,13 +36,23 @@ class Resolution:
         self._incidents = incidents
         self._ctx = ctx
 
-    def resolve(self, incident_id_or_reference: str, by: str, notes: str, automatic: bool = False) -> Outcome:
+    def resolve(
+        self,
+        incident_id_or_reference: str,
+        by: str,
+        notes: str,
+        automatic: bool = False,
+        recovered_at: datetime | None = None,
+    ) -> Outcome:
+        """`recovered_at`: an alert's recovery, when its source says its state changed (kept on the incident)."""
         config = self._ctx.config()
         incident = self._incidents.get(incident_id_or_reference)
         store = self._incidents.store
         # A person resolving may race the alert firing again; an automatic resolve is that alert itself.
         before = store.dedup_state(incident.dedup_key) if incident.dedup_key and not automatic else None
-        outcome = self._incidents.change(incident.incident_id, lambda c: self._resolve(c, by, notes, automatic, config))
+        outcome = self._incidents.change(
+            incident.incident_id, lambda c: self._resolve(c, by, notes, automatic, config, recovered_at)
+        )
         if before is not None and incident.dedup_key:
             after = store.dedup_state(incident.dedup_key)
             if after and after.incident_id == incident.incident_id and after.occurrences > before.occurrences:
@@ -52,9 +62,23 @@ class Resolution:
                 )
         return outcome
 
-    def _resolve(self, c: Change, by: str, notes: str, automatic: bool, config: FirebellConfig) -> None:
+    def _resolve(
+        self,
+        c: Change,
+        by: str,
+        notes: str,
+        automatic: bool,
+        config: FirebellConfig,
+        recovered_at: datetime | None = None,
+    ) -> None:
         transition(
-            c, Action.RESOLVE, resolved_at=c.now, resolved_by=by, resolution_notes=notes, auto_resolved=automatic
+            c,
+            Action.RESOLVE,
+            resolved_at=c.now,
+            resolved_by=by,
+            resolution_notes=notes,
+            auto_resolved=automatic,
+            recovered_at=recovered_at,
         )
         incident = c.incident
         if incident.sla:
