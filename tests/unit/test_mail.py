@@ -4,6 +4,7 @@ Python's email package as a mail program would."""
 
 from __future__ import annotations
 
+import base64
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -329,3 +330,21 @@ def test_no_message_makes_reading_or_deciding_raise(directory: Directory, raw: b
         assert isinstance(
             decided(b"From: alice@example.com\r\n" + raw, directory, local=local), (Ignored, OpenIncident, AddNote)
         )
+
+
+def test_control_characters_in_a_subject_or_body_never_reach_the_incident(directory: Directory) -> None:
+    # Given a report whose RFC 2047 subject carries an ESC colour sequence, a BEL and a NUL, and whose body an ESC
+    raw = (
+        b"From: Alice Ops <alice@example.com>\r\nTo: incidents@example.com\r\n"
+        b"Subject: =?utf-8?b?"
+        + base64.b64encode(b"red \x1b[31mALERT\x1b[0m bell\x07 nul\x00 end")
+        + b"?=\r\nMessage-ID: <ctl@example.com>\r\nContent-Type: text/plain\r\n\r\nline one\r\n\x1b[2Jline two\r\n"
+    )
+
+    # When intake decides on it
+    decision = decided(raw, directory)
+
+    # Then the incident it opens holds no control character: each is U+FFFD (a line break stays in the text)
+    assert isinstance(decision, OpenIncident)
+    assert decision.request.title == "red \ufffd[31mALERT\ufffd[0m bell\ufffd nul\ufffd end"
+    assert "\ufffd[2Jline two" in decision.request.description and "\x1b" not in decision.request.description

@@ -37,10 +37,10 @@ class Problem(BaseModel):
     id: Annotated[str, Field(min_length=1, max_length=64)]
     title: Annotated[str, Text(200)]
     status: ProblemStatus = ProblemStatus.INVESTIGATING
-    description: Annotated[str, Text(4000, required=False)] = ""
-    root_cause: Annotated[str, Text(4000, required=False)] = ""
+    description: Annotated[str, Text(4000, required=False, one_line=False)] = ""
+    root_cause: Annotated[str, Text(4000, required=False, one_line=False)] = ""
     # Copied into the incidents it explains and every page sent for them: a few sentences, not a runbook (link one).
-    workaround: Annotated[Annotated[str, Text(1000, required=False)], Field(validate_default=True)] = ""
+    workaround: Annotated[Annotated[str, Text(1000, required=False, one_line=False)], Field(validate_default=True)] = ""
     match: ProblemMatch = Field(default_factory=ProblemMatch)
     # Incidents linked to it by hand, besides those it matched: their references.
     incidents: Annotated[

@@ -33,11 +33,11 @@ class AcknowledgeRequest(Model):
 
 
 class ResolveRequest(Model):
-    resolution_notes: Annotated[str, Text(65_536)]
+    resolution_notes: Annotated[str, Text(65_536, one_line=False)]
 
 
 class NoteRequest(Model):
-    text: Annotated[str, Text(65_536)]
+    text: Annotated[str, Text(65_536, one_line=False)]
 
 
 class ResumeRequest(Model):
@@ -45,7 +45,7 @@ class ResumeRequest(Model):
 
 
 class ReasonRequest(Model):
-    reason: Annotated[str, Text(4096, required=False)] = ""
+    reason: Annotated[str, Text(4096, required=False, one_line=False)] = ""
 
 
 class ReassignRequest(Model):
@@ -53,18 +53,20 @@ class ReassignRequest(Model):
 
 
 class StakeholderUpdateRequest(Model):
-    message: Annotated[str, Text(65_536)]
+    message: Annotated[str, Text(65_536, one_line=False)]
 
 
 class ReviewRequest(Model):
-    summary: Annotated[str, Text(65_536)]
+    summary: Annotated[str, Text(65_536, one_line=False)]
 
 
 class ReviewDraft(Model):
     """What the review found so far; a field left out stays as it was."""
 
     root_cause: LongText | None = None
-    contributing_factors: Annotated[list[Annotated[str, Text(2000)]], Field(max_length=50)] | None = None
+    contributing_factors: Annotated[list[Annotated[str, Text(2000, one_line=False)]], Field(max_length=50)] | None = (
+        None
+    )
 
 
 class DrillStart(Model):
@@ -84,7 +86,7 @@ def _in_utc(at: datetime) -> datetime:
 
 
 class ActionItemCreate(Model):
-    text: Annotated[str, Text(2000)]
+    text: Annotated[str, Text(2000, one_line=False)]
     owner: Actor  # a person of the directory: reminded until it is done
     due_at: Annotated[AwareDatetime, AfterValidator(_in_utc)]  # within the next year (usecases/reviews.py)
 

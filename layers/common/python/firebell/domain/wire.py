@@ -224,7 +224,9 @@ def _blank_is_none(value: Any) -> Any:
 
 
 # An optional string: blank or null is absent.
-OptionalText = Annotated[Annotated[str, Text(MAX_TEXT, required=False)] | None, BeforeValidator(_blank_is_none)]
+OptionalText = Annotated[
+    Annotated[str, Text(MAX_TEXT, required=False, one_line=False)] | None, BeforeValidator(_blank_is_none)
+]
 
 
 Timestamp = Annotated[datetime, BeforeValidator(_iso_string)]
