@@ -417,6 +417,10 @@ def test_facts_of_counts_escalations_by_hand_and_flaps(world: World):
         found.reached_incident_manager,
     ) == (2, 1, 1, 1, True)
     assert found.resolved_at == incident.opened_at + timedelta(minutes=10)  # the first resolution
+    # and who made it, and how, are the first resolution's too (not a later resolver's next to its time)
+    resolved_later_by_alice = incident.model_copy(update={"resolved_by": "alice", "auto_resolved": False})
+    first = facts_of(resolved_later_by_alice, [*timeline[:4], timeline[4].model_copy(update={"actor": "cloudwatch"})])
+    assert (first.resolved_by, first.auto_resolved) == ("cloudwatch", True)
 
 
 def test_the_next_incident_of_an_alert_tells_whoever_is_paged_how_the_last_one_was_resolved(world: World):

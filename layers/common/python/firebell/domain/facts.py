@@ -108,6 +108,7 @@ def facts_of(incident: Incident, timeline: list[TimelineEntry]) -> IncidentFacts
         elif e.kind is TimelineKind.REOPENED:
             flaps += after_recovery
             after_recovery = False
+    first_resolved = next((e for e in entries if e.kind is TimelineKind.RESOLVED), None)
     clock = incident.sla
     cost = estimate(drivers_of(entries, incident.source.value))
     return IncidentFacts(
@@ -127,11 +128,12 @@ def facts_of(incident: Incident, timeline: list[TimelineEntry]) -> IncidentFacts
         acknowledged_by=next(
             (e.actor for e in entries if e.kind is TimelineKind.ACKNOWLEDGED), incident.acknowledged_by
         ),
-        resolved_at=_first(entries, TimelineKind.RESOLVED) or incident.resolved_at,
-        resolved_by=incident.resolved_by,
+        # The first resolution, whoever or whatever made it (MTTR's): a reopened incident's later one is not it.
+        resolved_at=first_resolved.at if first_resolved else incident.resolved_at,
+        resolved_by=first_resolved.actor if first_resolved else incident.resolved_by,
         resolution_notes=incident.resolution_notes[:1000] if incident.resolution_notes else None,
         closed_at=incident.closed_at,
-        auto_resolved=incident.auto_resolved,
+        auto_resolved=bool(first_resolved.details.get("automatic")) if first_resolved else incident.auto_resolved,
         reopened=incident.reopened_count,
         flaps=flaps,
         occurrences=incident.occurrences,
