@@ -19,6 +19,7 @@ import urllib.parse
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -156,7 +157,11 @@ class Demo:
     # --- the doors -------------------------------------------------------------------------------
 
     def publish_alarm(self, file_name: str) -> dict:
+        """The shipped notification as CloudWatch would send it now: its state changed at this moment (firebell
+        ignores a notification older than the alarm's latest state it acted on, and a kept state may hold one)."""
         alarm = json.loads((EVENTS / file_name).read_text())
+        now = datetime.now(UTC)
+        alarm["StateChangeTime"] = f"{now:%Y-%m-%dT%H:%M:%S}.{now.microsecond // 1000:03d}+0000"
         sns = local_aws_client("sns", self.aws_url, self.region)
         sns.publish(
             TopicArn=self.alarms_topic_arn,

@@ -2,6 +2,7 @@
 
 import json
 import time
+from typing import Any
 
 import pytest
 
@@ -76,10 +77,38 @@ def test_ok_resolves_the_incident_automatically(pipeline: Pipeline) -> None:
     resolved = [e for e in timeline["items"] if e["kind"] == "resolved"]
     assert resolved and "automatically" in resolved[0]["message"]
 
-    # And the same alarm firing again inside the confirmation window reopens the same incident
-    pipeline.invoke("intake", another_copy(load_event("sqs/intake-alarm.json")))
+    # And the same alarm firing again (after its recovery) inside the confirmation window reopens the same incident
+    pipeline.invoke(
+        "intake", fired_at(another_copy(load_event("sqs/intake-alarm.json")), "2026-11-22T06:40:05.311+0000")
+    )
     [reopened] = incidents(pipeline)
     assert (reopened["reference"], reopened["status"], reopened["reopened_count"]) == ("INC-1", "triggered", 1)
+
+
+def fired_at(event: dict[str, Any], state_change_time: str) -> dict[str, Any]:
+    """The notification with CloudWatch's StateChangeTime for its change (firebell orders notifications by it)."""
+    for record in event["Records"]:
+        body = json.loads(record["body"])
+        message = json.loads(body["Message"])
+        message["StateChangeTime"] = state_change_time
+        body["Message"] = json.dumps(message)
+        record["body"] = json.dumps(body)
+    return event
+
+
+def test_a_late_recovery_older_than_the_firing_does_not_resolve_it(pipeline: Pipeline) -> None:
+    # Given an open incident for the alarm that fired at 06:03
+    pipeline.invoke("intake", load_event("sqs/intake-alarm.json"))
+
+    # When its OK of 05:50, from before it fired, arrives now (SNS and SQS keep no order)
+    pipeline.invoke("intake", fired_at(load_event("sqs/intake-ok.json"), "2026-11-22T05:50:00.000+0000"))
+
+    # Then the incident stays triggered, and its timeline says the OK was ignored and why
+    [incident] = incidents(pipeline)
+    assert incident["status"] == "triggered"
+    _, timeline = pipeline.api("GET", f"/incidents/{incident['reference']}/timeline")
+    (line,) = [e["message"] for e in timeline["items"] if e["kind"] == "alarm_state"]
+    assert "recovery at 2026-11-22 05:50:00 UTC arrived after it fired at 2026-11-22 06:03:05 UTC" in line
 
 
 def test_insufficient_data_is_recorded_without_paging(pipeline: Pipeline) -> None:
