@@ -183,7 +183,7 @@ def test_alarm_returning_after_resolution_reopens_the_same_incident(world):
     assert (outcome, reopened_id) == (AlarmOutcome.REOPENED, opened)
     reopened = world.service.get(opened)
     assert (reopened.reference, reopened.status) == ("INC-1", Status.TRIGGERED)
-    assert reopened.reopened_count == 1 and reopened.resolved_at is None
+    assert reopened.reopened_count == 1 and reopened.resolved_at is None and reopened.resolution_notes is None
     assert len(world.store.all_incidents()) == 1
     entry = [e for e in world.store.timeline(opened) if e.kind is TimelineKind.REOPENED][-1]
     assert (entry.actor, entry.message) == (

@@ -149,6 +149,7 @@ class Resolution:
                 Action.REOPEN,
                 resolved_at=None,
                 resolved_by=None,
+                resolution_notes=None,  # (they told of a resolution that did not hold; the timeline keeps them)
                 auto_resolved=False,
                 reopened_count=before.reopened_count + 1,
                 acknowledged_at=None,
