@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import threading
 from typing import Any
+from urllib.parse import unquote
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver
 
@@ -40,6 +41,12 @@ class PerThreadRestResolver(APIGatewayRestResolver):
         self._request.event = value
 
     def resolve(self, event: Any, context: Any) -> dict[str, Any]:
+        raw = event if isinstance(event, dict) else event.raw_event
+        if "%" in (raw.get("path") or ""):
+            # A REST API hands over `path` as sent, percent-encoded, and Powertools takes route arguments from it
+            # as they are: `/admin/people/ann%40ops` (a browser's encodeURIComponent) must find `ann@ops`. Ids hold
+            # no '/', so decoding the whole path cannot change which route matches.
+            raw = {**raw, "path": unquote(raw["path"])}
         # Powertools sets the class attribute, which other threads share; reads go to this thread's copy.
-        self._request.event = self._to_proxy_event(event if isinstance(event, dict) else event.raw_event)
-        return super().resolve(event, context)
+        self._request.event = self._to_proxy_event(raw)
+        return super().resolve(raw, context)

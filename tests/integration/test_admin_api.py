@@ -412,3 +412,16 @@ def test_changes_validated_against_an_older_revision_are_not_stored(pipeline: Pi
 def test_the_openapi_document_still_builds(pipeline: Pipeline) -> None:
     status, document = pipeline.api("GET", "/openapi.json")
     assert status == 200 and "/admin/{kind}/{entry_id}" in document["paths"]
+
+
+def test_an_id_a_browser_percent_encodes_is_found(pipeline: Pipeline) -> None:
+    # Given a person whose id holds an '@' (the id rule allows it)
+    assert pipeline.api("PUT", "/admin/people/ann@ops", {**ZOE, "email": "ann@example.com"})[0] == 201
+
+    # When the console asks for her as encodeURIComponent writes her id (the path as API Gateway hands it over)
+    status, found = pipeline.api("GET", "/admin/people/ann%40ops")
+    shifts_status, shifts = pipeline.api("GET", "/people/ann%40ops/shifts")
+
+    # Then she is found, under her id
+    assert status == 200 and found["entry"]["id"] == "ann@ops"
+    assert shifts_status == 200 and shifts["person"] == "ann@ops"
