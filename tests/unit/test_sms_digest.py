@@ -177,3 +177,24 @@ def test_a_held_page_whose_incident_was_acknowledged_meanwhile_is_left_out_of_th
     assert (
         skipped.message == f"sms to alice held for digest {due.digest_id} not sent: incident is acknowledged (level 1)"
     )
+
+
+def test_a_p1_page_is_never_held_past_the_limit(world):
+    # Given alice had 5 SMS pages within the hour (the shipped limit), so the window's next ones are held
+    storm(world, 6)
+    assert len(sms_to_alice(world)) == 5
+
+    # When a P1 pages her in the same window
+    major = world.service.report(
+        IncidentCreate(title="Checkout down for everyone", reporter="erin", impact="high", urgency="high")
+    )
+    world.service.classify(major.incident_id)
+    assert world.store.get(major.incident_id).priority == "P1"
+    execution = world.store.get(major.incident_id).escalation.execution_arn
+    world.service.page(
+        page_request(major.incident_id, 1, ["alice"], token="page-p1").model_copy(update={"execution": execution})
+    )
+
+    # Then her SMS goes out at once (notifications.sms_digest.send_at_once: [P1]), and nothing of it is held
+    assert len(sms_to_alice(world)) == 6 and "INC-7" in sms_to_alice(world)[-1].text
+    assert not [e for e in world.store.timeline(major.incident_id) if e.kind is TimelineKind.NOTIFICATION_HELD]

@@ -7,6 +7,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from .enums import Priority
 from .repeats import refuse_repeats
 
 E164 = Annotated[str, Field(pattern=r"^\+[1-9]\d{6,14}$")]  # as SNS SMS needs
@@ -24,6 +25,9 @@ class SmsDigest(_Strict):
 
     after: Annotated[int, Field(ge=1, le=100)]
     per_minutes: Annotated[float, Field(gt=0, le=24 * 60)]
+    # Pages of these priorities go out at once, past the limit too, and do not count toward it: the digest spares a
+    # phone the noise of a storm, never someone the wake-up call of a major incident.
+    send_at_once: list[Priority] = [Priority.P1]
 
 
 class Notifications(_Strict):

@@ -106,7 +106,7 @@ def send(
                 "per_minutes": digest.per_minutes,
                 "window_seconds": scaled_timeout(digest.per_minutes, ctx.time_scale),
             }
-            if digest
+            if digest and c.incident.priority not in digest.send_at_once
             else None
         )
         c.sms(to=person.phone, person=person.id, text=text, why=why, guard=guard, limit=limit)
