@@ -135,7 +135,7 @@ def main(argv: list[str] | None = None) -> int:
                 f"\nserving until Ctrl-C; try (sign in as anyone of the config, then act as them):\n"
                 f'  curl -s -c .firebell/alice.cookies -XPOST {runtime.api_url}/auth/local/sign-in -d \'{{"person":"alice"}}\'\n'
                 f'  curl -s -b .firebell/alice.cookies -XPOST {runtime.api_url}/incidents -d \'{{"title":"Checkout is slow"}}\'\n'
-                f"  AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test .venv/bin/aws --endpoint-url {runtime.aws_url} --region us-east-1 sns publish --topic-arn {alarms_topic} --message file://events/cloudwatch/alarm-state-alarm.json"
+                f"  AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test .venv/bin/aws --endpoint-url {runtime.aws_url} --region us-east-1 sns publish --topic-arn {alarms_topic} --message file://events/cloudwatch/alarm-metric-math.json"
             )
             # Until Ctrl-C or SIGTERM. Python runs signal handlers in the main thread only, and the OS may deliver the
             # signal to any of the runtime's threads: a wait without a timeout would then never wake to run it.

@@ -34,6 +34,13 @@ PRIMARY_SCHEDULE = "platform-primary"
 T = TypeVar("T")
 
 
+def changed_now(alarm: dict) -> dict:
+    """A CloudWatch notification whose state changed at this moment, in CloudWatch's format: firebell orders an
+    alarm's notifications by StateChangeTime, so a shipped file's fixed time would read as a late one."""
+    now = datetime.now(UTC)
+    return {**alarm, "StateChangeTime": f"{now:%Y-%m-%dT%H:%M:%S}.{now.microsecond // 1000:03d}+0000"}
+
+
 class DemoFailed(AssertionError):
     pass
 
@@ -159,9 +166,7 @@ class Demo:
     def publish_alarm(self, file_name: str) -> dict:
         """The shipped notification as CloudWatch would send it now: its state changed at this moment (firebell
         ignores a notification older than the alarm's latest state it acted on, and a kept state may hold one)."""
-        alarm = json.loads((EVENTS / file_name).read_text())
-        now = datetime.now(UTC)
-        alarm["StateChangeTime"] = f"{now:%Y-%m-%dT%H:%M:%S}.{now.microsecond // 1000:03d}+0000"
+        alarm = changed_now(json.loads((EVENTS / file_name).read_text()))
         sns = local_aws_client("sns", self.aws_url, self.region)
         sns.publish(
             TopicArn=self.alarms_topic_arn,

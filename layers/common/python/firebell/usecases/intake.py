@@ -193,8 +193,9 @@ class AlertIntake:
             return None
         incident_id, bound_print = found
         if bound_print != print_:
+            shown = key.partition("|")[2] or key  # (the API scopes keys by caller: `<caller>|<key>`; say the key sent)
             raise IdempotencyKeyReused(
-                f"Idempotency-Key {key!r} was already used with a different request body; use a new key"
+                f"Idempotency-Key {shown!r} was already used with a different request body; use a new key"
             )
         return self._incidents.get(incident_id)
 
