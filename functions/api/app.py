@@ -263,8 +263,10 @@ def read_timeline(incident_id: str) -> Timeline:
 @app.post(
     "/incidents/<incident_id>/hold", summary="Put on hold (waiting on someone outside the team): SLA clocks pause"
 )
-def hold_incident(incident_id: str, request: ReasonRequest) -> IncidentRead:
-    return wiring.incidents().read(wiring.lifecycle().hold(incident_id, guard.actor(app), request.reason).incident)
+def hold_incident(incident_id: str, request: ReasonRequest | None = None) -> IncidentRead:
+    _no_body_or_an_object()  # (a reason is optional: no body at all says none)
+    reason = request.reason if request else ""
+    return wiring.incidents().read(wiring.lifecycle().hold(incident_id, guard.actor(app), reason).incident)
 
 
 @app.post("/incidents/<incident_id>/resume", summary="Resume from hold: SLA clocks run again")
@@ -274,8 +276,10 @@ def resume_incident(incident_id: str, request: ResumeRequest | None = None) -> I
 
 
 @app.post("/incidents/<incident_id>/escalate", summary="Escalate by hand to the next level now")
-def escalate_incident(incident_id: str, request: ReasonRequest) -> IncidentRead:
-    return wiring.incidents().read(wiring.lifecycle().escalate(incident_id, guard.actor(app), request.reason).incident)
+def escalate_incident(incident_id: str, request: ReasonRequest | None = None) -> IncidentRead:
+    _no_body_or_an_object()  # (a reason is optional: no body at all says none)
+    reason = request.reason if request else ""
+    return wiring.incidents().read(wiring.lifecycle().escalate(incident_id, guard.actor(app), reason).incident)
 
 
 @app.post("/incidents/<incident_id>/reassign", summary="Reassign to a person, who is paged")
@@ -284,8 +288,10 @@ def reassign_incident(incident_id: str, request: ReassignRequest) -> IncidentRea
 
 
 @app.post("/incidents/<incident_id>/reopen", summary="Reopen a resolved incident (within its confirmation window)")
-def reopen_incident(incident_id: str, request: ReasonRequest) -> IncidentRead:
-    return wiring.incidents().read(wiring.resolution().reopen(incident_id, guard.actor(app), request.reason).incident)
+def reopen_incident(incident_id: str, request: ReasonRequest | None = None) -> IncidentRead:
+    _no_body_or_an_object()  # (a reason is optional: no body at all says none)
+    reason = request.reason if request else ""
+    return wiring.incidents().read(wiring.resolution().reopen(incident_id, guard.actor(app), reason).incident)
 
 
 @app.post(

@@ -228,3 +228,22 @@ def test_concurrent_updates_are_never_lost(pipeline: Pipeline) -> None:
     assert acknowledgement.result()[0] == 200
     _, incident = pipeline.api("GET", "/incidents/INC-1")
     assert incident["status"] == "acknowledged" and incident["occurrences"] == 7
+
+
+def test_hold_escalate_and_reopen_take_no_body_as_no_reason(pipeline: Pipeline) -> None:
+    # Given an incident (a reason is optional on each of these commands)
+    reference = report(pipeline)["reference"]
+
+    # When they are sent as `curl -XPOST` sends them, without a body
+    escalated = pipeline.api("POST", f"/incidents/{reference}/escalate")
+    pipeline.api("POST", f"/incidents/{reference}/acknowledge")
+    held = pipeline.api("POST", f"/incidents/{reference}/hold")
+    resumed = pipeline.api("POST", f"/incidents/{reference}/resume")
+    pipeline.api("POST", f"/incidents/{reference}/resolve", {"resolution_notes": "rolled back"})
+    reopened = pipeline.api("POST", f"/incidents/{reference}/reopen")
+
+    # Then each is done, as with `{}`; a body that is not an object is still refused
+    assert [escalated[0], held[0], resumed[0], reopened[0]] == [200, 200, 200, 200], (escalated, held, reopened)
+    assert (held[1]["status"], reopened[1]["status"]) == ("on_hold", "triggered")
+    status, refused = pipeline.api("POST", f"/incidents/{reference}/escalate", raw_body="[]")
+    assert status == 422 and [f["field"] for f in refused["fields"]] == ["body"]
