@@ -53,6 +53,9 @@ def test_a_responder_reports_acknowledges_notes_and_resolves(firebell) -> None:
     ):
         done = firebell(*argv)
         assert done.returncode == 0, (argv, done.stderr)
+        if argv[0] == "note":  # what it put on the timeline, shown as the timeline is
+            assert done.stdout.splitlines()[0].split() == ["AT", "KIND", "ACTOR", "MESSAGE"], done.stdout
+            assert "freeing space" in done.stdout.splitlines()[-1]
 
     shown = json.loads(firebell("-o", "json", "incidents", "show", reference).stdout)
     assert (shown["status"], shown["acknowledged_by"], shown["resolved_by"]) == ("resolved", "alice", "alice")

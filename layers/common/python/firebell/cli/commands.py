@@ -33,12 +33,13 @@ def _incident_action(action: str, *body_fields: str) -> Callable[[argparse.Names
     def run(args: argparse.Namespace, api: Api, out: TextIO) -> None:
         body = {name: getattr(args, name) for name in body_fields if getattr(args, name, None) is not None}
         answer = api.call("POST", api_path("incidents", args.incident, action), body)
-        emit(
-            answer,
-            args.output,
-            out,
-            detail=INCIDENT_DETAIL if isinstance(answer, dict) and "reference" in answer else (),
-        )
+        if isinstance(answer, dict) and "reference" in answer:
+            emit(answer, args.output, out, detail=INCIDENT_DETAIL)
+        elif args.output == "table" and isinstance(answer, dict) and ("kind" in answer or "items" in answer):
+            # (a note or a stakeholder update answers with what it put on the timeline: shown as the timeline is)
+            emit(answer.get("items", [answer]), args.output, out, columns=TIMELINE_COLUMNS)
+        else:
+            emit(answer, args.output, out)
 
     return run
 
