@@ -326,17 +326,39 @@ _LINK_GONE: OpenAPIResponse = {
 
 @app.get(
     "/ack/<token>",
-    summary="The page an acknowledgement link opens: a button that acknowledges",
-    responses={200: {"description": "The page, with its button", "content": _HTML}},
+    summary="The page an acknowledgement link opens: the incident, and a button that acknowledges",
+    responses={
+        200: {"description": "The page: the incident, with its button while it is triggered", "content": _HTML},
+        410: _LINK_GONE,
+    },
 )
 def acknowledge_link_page(token: str) -> Response[str]:
     """What a person sees on opening the link in a page (email or SMS). Opening it changes nothing."""
     # A GET never acknowledges: mail scanners open links, and must not silence a page.
-    body = (
-        "<h1>Acknowledge this incident?</h1><p>Acknowledging stops paging.</p>"
+    try:
+        incident, person = wiring.lifecycle().ack_link_preview(token)
+    except InvalidAckLink as refused:
+        page = f"<h1>Not acknowledged</h1><p>{html.escape(str(refused))}</p>"
+        return Response(
+            HTTPStatus(HTTP_ANSWERS[InvalidAckLink].status), "text/html; charset=utf-8", _ACK_PAGE.format(body=page)
+        )
+    what = html.escape(f"{incident.reference} ({incident.priority or 'unprioritised'}): {incident.title}")
+    if incident.status is not Status.TRIGGERED:
+        # (acknowledged by someone, resolved, or on hold: the button could only be refused)
+        by = (
+            f" by {incident.acknowledged_by}"
+            if incident.status is Status.ACKNOWLEDGED and incident.acknowledged_by
+            else ""
+        )
+        state = html.escape(f"{incident.status.value.replace('_', ' ')}{by}")
+        page = f"<h1>Nothing to acknowledge</h1><p>{what}</p><p>It is {state}: paging has stopped.</p>"
+        return Response(HTTPStatus.OK, "text/html; charset=utf-8", _ACK_PAGE.format(body=page))
+    page = (
+        f"<h1>Acknowledge {html.escape(incident.reference)}?</h1><p>{what}</p>"
+        f"<p>Acknowledging as {html.escape(person)} stops paging.</p>"
         f'<form method="post" action="{html.escape(token)}"><button type="submit">Acknowledge</button></form>'
     )
-    return Response(HTTPStatus.OK, "text/html; charset=utf-8", _ACK_PAGE.format(body=body))
+    return Response(HTTPStatus.OK, "text/html; charset=utf-8", _ACK_PAGE.format(body=page))
 
 
 @app.post(

@@ -77,11 +77,23 @@ def test_a_report_pages_level_1_before_it_is_answered_with_a_link_back_to_where_
     [email] = [m for m in pipeline.outbox() if m["channel"] == "email"]
     link = next(line for line in email["body"].splitlines() if line.startswith("Acknowledge (stops paging): "))
     assert link.startswith("Acknowledge (stops paging): https://api.example.test/prod/ack/")
-    # And the link acknowledges it
+    # And opening the link shows which incident it is for and as whom it acknowledges, changing nothing
     token = link.rsplit("/ack/", 1)[1]
+    page = pipeline.invoke("api", proxy_event("GET", f"/ack/{token}", {}, b"", "198.51.100.7"))
+    assert page["statusCode"] == 200 and "INC-1 (P2): " in page["body"] and 'method="post"' in page["body"]
+    person = email["to"][0].split("@")[0]  # (the demo directory's people: id = the address's local part)
+    assert f"Acknowledging as {person} stops paging" in page["body"], page["body"]
+    assert pipeline.api("GET", "/incidents/INC-1")[1]["status"] == "triggered"
+    # And its button acknowledges it
     response = pipeline.invoke("api", proxy_event("POST", f"/ack/{token}", {}, b"", "198.51.100.7"))
     assert response["statusCode"] == 200
     assert pipeline.api("GET", "/incidents/INC-1")[1]["status"] == "acknowledged"
+    # And opening it again says there is nothing left to acknowledge, without a button
+    again = pipeline.invoke("api", proxy_event("GET", f"/ack/{token}", {}, b"", "198.51.100.7"))
+    assert again["statusCode"] == 200 and "Nothing to acknowledge" in again["body"]
+    assert f"acknowledged by {person}" in again["body"] and "<form" not in again["body"]
+    forged = pipeline.invoke("api", proxy_event("GET", f"/ack/{token[:-4]}AAAA", {}, b"", "198.51.100.7"))
+    assert forged["statusCode"] == 410 and "Not acknowledged" in forged["body"]
 
 
 def test_acknowledge_resolve_note_and_timeline(pipeline: Pipeline) -> None:

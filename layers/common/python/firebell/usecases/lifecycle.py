@@ -10,7 +10,7 @@ from ..domain import sla as sla_rules
 from ..domain.enums import Action, EventType, Status, TaskOutcome, TimelineKind
 from ..domain.errors import InvalidAckLink, InvalidTransition, OnceKeyUsed, UnknownPerson
 from ..domain.lifecycle import is_open, next_status
-from ..domain.models import TimelineEntry
+from ..domain.models import Incident, TimelineEntry
 from ..outbox import Change, EffectKind, Needs, UseOnce
 from . import sla_clocks
 from .base import Context, Incidents, Outcome
@@ -61,10 +61,19 @@ class Lifecycle:
     def acknowledge(self, incident_id_or_reference: str, by: str) -> Outcome:
         return self._incidents.change(incident_id_or_reference, lambda c: acknowledge(c, by, self._ctx))
 
-    def acknowledge_by_link(self, token: str) -> Outcome:
+    def ack_link_preview(self, token: str) -> tuple[Incident, str]:
+        """The incident a link was sent for and the person it was sent to, as they are now: nothing is done (mail
+        scanners open links). InvalidAckLink as acknowledge_by_link would refuse it."""
+        claim = self._claim(token)
+        return self._incidents.get(claim.incident_id), claim.person
+
+    def _claim(self, token: str) -> ack_links.AckClaim:
         if self._ctx.ack_secret is None:
             raise InvalidAckLink("acknowledgement links are not set up here (no signing secret)")
-        claim = ack_links.verify(token, self._ctx.ack_secret(), self._ctx.clock())
+        return ack_links.verify(token, self._ctx.ack_secret(), self._ctx.clock())
+
+    def acknowledge_by_link(self, token: str) -> Outcome:
+        claim = self._claim(token)
 
         def decide(c: Change) -> None:
             c.once.append(UseOnce(key=f"ACKLINK#{claim.nonce}", expires_at=claim.expires_at))
