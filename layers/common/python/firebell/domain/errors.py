@@ -103,6 +103,21 @@ class UnknownPerson(DomainError):
         self.problems = [FieldProblem(field, str(self))]
 
 
+class UnknownService(DomainError):
+    """A service a person or tool names (POST /incidents, POST /drills) that the directory does not have. (An alert
+    from an unknown service is no refusal: it goes to the default team, as the monitoring tool cannot be asked.)"""
+
+    SHOWN = 20  # services listed in the message; GET /directory has them all
+
+    def __init__(self, service: str, known: Sequence[str], field: str = "body.service") -> None:
+        listed = ", ".join(sorted(known)[: self.SHOWN]) or "(none)"
+        more = f" and {len(known) - self.SHOWN} more" if len(known) > self.SHOWN else ""
+        problem = f"unknown service {service[:128]!r}: use one of {listed}{more} (GET /directory lists them)"
+        super().__init__(problem)
+        self.service = service
+        self.problems = [FieldProblem(field, problem)]
+
+
 class InvalidTransition(DomainError):
     """An action that the incident's current status does not allow."""
 
@@ -286,6 +301,7 @@ HTTP_ANSWERS: dict[type[Exception], HttpAnswer] = {
     PersonNotFound: HttpAnswer(HTTPStatus.NOT_FOUND, "person_not_found", "path.person_id"),
     UnknownFeed: HttpAnswer(HTTPStatus.NOT_FOUND, "feed_not_found", "path.token"),
     UnknownPerson: HttpAnswer(HTTPStatus.UNPROCESSABLE_ENTITY, "unknown_person", "body.to"),
+    UnknownService: HttpAnswer(HTTPStatus.UNPROCESSABLE_ENTITY, "unknown_service", "body.service"),
     InvalidTransition: HttpAnswer(HTTPStatus.CONFLICT, "invalid_transition"),
     # A link is the only thing a person holds: once it cannot acknowledge, it is gone for good.
     InvalidAckLink: HttpAnswer(HTTPStatus.GONE, "invalid_ack_link"),
