@@ -16,8 +16,9 @@ WHOLE_SHIFT_MARGIN = timedelta(days=35)
 
 
 def _bad_at(problem: str) -> InvalidRequest:
-    """The `at` query parameter refused as any bad query value is (422 validation_failed naming query.at)."""
-    return InvalidRequest(problems=[FieldProblem("query.at", problem)])
+    """The `at` query parameter refused as any bad query value is (422 validation_failed naming query.at, the
+    message as functions/api/app.py words pydantic's refusals)."""
+    return InvalidRequest("invalid request: query.at", [FieldProblem("query.at", problem)])
 
 
 class ScheduleService:
