@@ -167,7 +167,10 @@ def api_docs() -> Response[str]:
     "The same key with a different body is refused (422 idempotency_key_reused).",
     responses={
         201: {"description": "Incident opened (or, for a retried Idempotency-Key, the one the first request opened)"},
-        422: {"description": "Invalid request, or an Idempotency-Key already used with a different body"},
+        422: {
+            "description": "Invalid request, a service the directory does not have (unknown_service), or an "
+            "Idempotency-Key already used with a different body"
+        },
     },
 )
 def create_incident(

@@ -36,7 +36,10 @@ router = Router()
     "Idempotent-Replayed: true), as POST /incidents does.",
     responses={
         201: {"description": "Started: the drill's incident, paged like any"},
-        422: {"description": "Invalid request, or an Idempotency-Key already used with a different body"},
+        422: {
+            "description": "Invalid request, a service the directory does not have (unknown_service), or an "
+            "Idempotency-Key already used with a different body"
+        },
     },
 )
 def start_drill(

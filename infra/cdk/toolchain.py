@@ -1,7 +1,8 @@
 """What `make synth` checks before it runs the CDK CLI, and tells after (python -m infra.cdk.toolchain <command>):
 
 - `node`: the Node.js on PATH is one the pinned CDK CLI supports (its package.json `engines`), else one clear line
-  that says which is needed and where to read more, instead of the CLI failing somewhere inside;
+  that says which is needed and where to read more, instead of the CLI failing somewhere inside (and, with no CLI
+  installed yet, how to install it);
 - `templates`: where the synthesized CloudFormation templates went (cdk.out/manifest.json's stacks).
 """
 
@@ -63,8 +64,15 @@ def _holds(version: Version, operator: str, major: str, minor: str, patch: str) 
             return version[:precision] == wanted[:precision]
 
 
-def check_node(package: Path = CDK_CLI_PACKAGE, node: str | None = None) -> str | None:
-    """None if the Node.js on PATH (or `node`, a version string) runs the CDK CLI; else what is wrong."""
+def check_node(package: Path | None = None, node: str | None = None) -> str | None:
+    """None if the Node.js on PATH (or `node`, a version string) runs the CDK CLI (`package`: its package.json,
+    by default the installed one); else what is wrong."""
+    package = package or CDK_CLI_PACKAGE
+    if not package.is_file():  # a fresh clone before `make install`: the pinned CLI's `engines` is not there to read
+        return (
+            f"the AWS CDK CLI is not installed ({_shown(package)} is missing): run `make install` "
+            f"(npm install: the CLI pinned in package.json, into node_modules; `make synth` does it too) ({GUIDE})"
+        )
     about = json.loads(package.read_text(encoding="utf-8"))
     cli = f"the AWS CDK CLI {about['version']}"
     wanted = about.get("engines", {}).get("node")
@@ -76,14 +84,20 @@ def check_node(package: Path = CDK_CLI_PACKAGE, node: str | None = None) -> str 
     version = parse_version(node)
     if wanted and not satisfies(version, wanted):
         return (
-            f"Node.js {node.strip()} cannot run {cli}: it needs Node.js {wanted} "
-            f"({package.relative_to(ROOT) if package.is_relative_to(ROOT) else package} engines; {GUIDE})"
+            f"Node.js {node.strip()} cannot run {cli}: it needs Node.js {wanted} ({_shown(package)} engines; {GUIDE})"
         )
     return None
 
 
-def templates(assembly: Path = CLOUD_ASSEMBLY) -> list[Path]:
-    """The stacks' template files, from the cloud assembly's manifest."""
+def _shown(path: Path) -> Path:
+    return path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
+
+
+def templates(assembly: Path | None = None) -> list[Path]:
+    """The stacks' template files, from the cloud assembly's manifest (by default cdk.out's)."""
+    assembly = assembly or CLOUD_ASSEMBLY
+    if not (assembly / "manifest.json").is_file():
+        raise FileNotFoundError(f"no cloud assembly in {_shown(assembly)}: run `make synth` first")
     manifest = json.loads((assembly / "manifest.json").read_text(encoding="utf-8"))
     return [
         assembly / artifact["properties"]["templateFile"]
@@ -101,7 +115,12 @@ def main(argv: list[str]) -> int:
                 return 1
             return 0
         case ["templates"]:
-            for path in templates():
+            try:
+                found = templates()
+            except FileNotFoundError as error:
+                print(f"make: {error}", file=sys.stderr)
+                return 1
+            for path in found:
                 print(f"CloudFormation template: {path.relative_to(ROOT)}")
             return 0
     print("usage: python -m infra.cdk.toolchain node|templates", file=sys.stderr)

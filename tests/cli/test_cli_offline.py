@@ -87,6 +87,30 @@ def test_unknown_profile_is_a_usage_error_naming_how_to_make_it():
     assert "no profile 'prod'" in err and "firebell profile set prod" in err
 
 
+@pytest.mark.parametrize("endpoint", ["notaurl", "http://[::1", "ftp://example.com", "https://", "http://host:port"])
+@pytest.mark.parametrize("command", [("login", "--as", "alice"), ("incidents", "list"), ("oncall", "now")])
+def test_an_endpoint_that_is_no_url_is_a_usage_error_naming_the_flag(endpoint, command):
+    code, _, err = run("--endpoint", endpoint, *command)
+    assert code == 2, err
+    assert err.startswith("firebell: --endpoint:") and err.count("\n") == 1 and "Traceback" not in err, err
+
+
+def test_a_profile_whose_endpoint_is_no_url_is_a_usage_error_naming_the_profile(config_home: Path):
+    config_home.mkdir(parents=True)
+    (config_home / "config.toml").write_text('[profiles.prod]\nendpoint = "http://[::1"\nauth = "sigv4"\n')
+
+    code, _, err = run("--profile", "prod", "incidents", "list")
+
+    assert code == 2 and "profile 'prod'" in err and "config.toml" in err and "not a URL" in err, err
+
+
+def test_profile_set_refuses_an_endpoint_that_is_no_url(config_home: Path):
+    code, _, err = run("profile", "set", "prod", "--endpoint", "notaurl", "--auth", "sigv4")
+
+    assert code == 2 and "--endpoint" in err, err
+    assert not (config_home / "config.toml").exists()
+
+
 def test_a_profile_set_is_used_by_later_commands(config_home: Path):
     assert (
         run(

@@ -86,6 +86,11 @@ def test_on_call_and_whoami(firebell) -> None:
     assert now.returncode == 0 and "platform-primary" in now.stdout
     mine = firebell("-o", "json", "oncall", "mine", "--days", "14")
     assert mine.returncode == 0 and json.loads(mine.stdout)["person"] == "bob"
+    nobody = firebell("oncall", "mine", "--person", "nobody")
+    assert nobody.returncode == 1 and "404 person_not_found" in nobody.stderr, nobody.stderr
+    no_offset = firebell("oncall", "at", "2026-12-03T09:30:00")
+    assert no_offset.returncode == 1 and "422 validation_failed" in no_offset.stderr, no_offset.stderr
+    assert "query.at: give a UTC offset" in no_offset.stderr
 
 
 def test_reports_as_a_table_as_json_and_as_csv(firebell) -> None:
@@ -152,6 +157,8 @@ def test_exit_codes_for_no_sign_in_unreachable_and_usage(firebell) -> None:
 
 def test_a_drill_from_the_cli(firebell) -> None:
     assert firebell("login", "--as", "carol").returncode == 0
+    unknown = firebell("drill", "start", "--service", "nope")
+    assert unknown.returncode == 1 and "422 unknown_service" in unknown.stderr and "body.service" in unknown.stderr
     started = firebell("-o", "json", "drill", "start", "--service", "checkout")
     assert started.returncode == 0, started.stderr
     reference = json.loads(started.stdout)["reference"]

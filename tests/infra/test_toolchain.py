@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from infra.cdk import toolchain
 from infra.cdk.toolchain import CDK_CLI_PACKAGE, check_node, main, parse_version, satisfies, templates
 
 
@@ -68,3 +69,26 @@ def test_templates_are_read_from_the_manifest(tmp_path: Path) -> None:
 def test_an_unknown_command_prints_the_usage(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["deploy"]) == 2
     assert "usage" in capsys.readouterr().err
+
+
+def test_without_the_cdk_cli_installed_node_says_how_to_install_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(toolchain, "CDK_CLI_PACKAGE", tmp_path / "node_modules" / "aws-cdk" / "package.json")
+
+    assert main(["node"]) == 1
+
+    err = capsys.readouterr().err
+    assert err.startswith("make: the AWS CDK CLI is not installed") and "`make install`" in err, err
+    assert err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_templates_before_any_synth_says_to_synth_first(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(toolchain, "CLOUD_ASSEMBLY", tmp_path / "cdk.out")
+
+    assert main(["templates"]) == 1
+
+    err = capsys.readouterr().err
+    assert err.startswith("make: no cloud assembly in") and "`make synth`" in err and err.count("\n") == 1, err

@@ -159,6 +159,9 @@ def test_an_invalid_transition_is_refused_with_409_saying_why(pipeline: Pipeline
         ("POST", "/incidents", {"title": "x", "reporter": "me", "impact": "catastrophic"}, 422, "body.impact"),
         ("POST", "/incidents", {"title": "x", "reporter": "me", "colour": "red"}, 422, "body.colour"),
         ("POST", "/incidents", ["not", "an", "object"], 422, "body"),
+        # A service the directory does not have would route to the default team unseen (alerts still do).
+        ("POST", "/incidents", {"title": "x", "reporter": "me", "service": "nope"}, 422, "body.service"),
+        ("POST", "/drills", {"service": "payments-db"}, 422, "body.service"),
         ("POST", "/incidents/INC-1/resolve", {}, 422, "body.resolution_notes"),
         # The actor is the caller (docs/access.md): a body still naming one is refused, never silently replaced.
         ("POST", "/incidents/INC-1/acknowledge", {"by": "alice"}, 422, "body.by"),

@@ -6,13 +6,19 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from .domain.directory import FirebellConfig
-from .domain.errors import NobodyOnCall, UnknownSchedule
+from .domain.errors import FieldProblem, InvalidRequest, PersonNotFound, UnknownSchedule
 from .domain.schedules import Schedule, Shift, on_call, shifts, to_icalendar, vacancy
 from .ports import Clock
 
 # How far beyond the asked window shifts are read so that those crossing its edges come out whole (a shift longer
 # than this is still cut here: rotations are daily or weekly, and an override rarely lasts a month).
 WHOLE_SHIFT_MARGIN = timedelta(days=35)
+
+
+def _bad_at(problem: str) -> InvalidRequest:
+    """The `at` query parameter refused as any bad query value is (422 validation_failed naming query.at, the
+    message as functions/api/app.py words pydantic's refusals)."""
+    return InvalidRequest("invalid request: query.at", [FieldProblem("query.at", problem)])
 
 
 class ScheduleService:
@@ -30,14 +36,14 @@ class ScheduleService:
         schedule = self._schedule(schedule_id)
         when = at or self._clock()
         if when.tzinfo is None:
-            raise NobodyOnCall("at: give a time zone offset, e.g. 2026-11-22T09:00:00Z")
+            raise _bad_at("give a UTC offset, e.g. 2026-11-22T09:00:00Z")
         return {"schedule": schedule.id, "at": when.isoformat(), **self._who(schedule, when)}
 
     def on_call_everywhere(self, at: datetime | None) -> dict[str, Any]:
         """Who is on call on every schedule at one instant (a schedule nobody covers then says so)."""
         when = at or self._clock()
         if when.tzinfo is None:
-            raise NobodyOnCall("at: give a time zone offset, e.g. 2026-11-22T09:00:00Z")
+            raise _bad_at("give a UTC offset, e.g. 2026-11-22T09:00:00Z")
         directory = self._config().directory
         answers = []
         for schedule in directory.schedules:
@@ -49,7 +55,7 @@ class ScheduleService:
         try:
             person_id = on_call(schedule, when)
         except OverflowError:  # (days around a time at the very ends of datetime's range, e.g. 9999-12-31)
-            raise NobodyOnCall(f"at: {when.isoformat()} is too far off to answer for") from None
+            raise _bad_at(f"{when.isoformat()} is too far off to answer for") from None
         if person_id is None:
             return {"person": None, "vacancy": str(vacancy(schedule, when))}
         person = self._config().directory.person(person_id)
@@ -61,6 +67,8 @@ class ScheduleService:
 
     def upcoming_shifts(self, person: str, days: int) -> list[dict[str, Any]]:
         """A person's shifts on every schedule from today on, in time order (what `firebell oncall mine` shows)."""
+        if self._config().directory.person(person) is None:
+            raise PersonNotFound(person)  # (an empty list would read as "no shifts", hiding a mistyped id)
         found = []
         for schedule in self._config().directory.schedules:
             found += [

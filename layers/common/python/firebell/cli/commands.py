@@ -12,7 +12,7 @@ from typing import Any, TextIO
 from .client import Api, CliError, api_path
 from .login import login_cognito, login_local, whoami
 from .output import INCIDENT_DETAIL, emit
-from .profiles import Profile, ProfileError, save_profile
+from .profiles import Profile, ProfileError, checked_endpoint, save_profile
 from .report_commands import register_reports
 
 INCIDENT_COLUMNS = ("reference", "status", "priority", "service", "team", "assignee", "opened_at", "title")
@@ -107,7 +107,8 @@ def _logout(args: argparse.Namespace, api: Api, out: TextIO) -> None:
 
 
 def _profile_set(args: argparse.Namespace, api: Api, out: TextIO) -> None:
-    path = save_profile(Profile(args.name, args.endpoint.rstrip("/"), args.auth, args.aws_profile, args.region))
+    endpoint = checked_endpoint(args.endpoint, "--endpoint")
+    path = save_profile(Profile(args.name, endpoint, args.auth, args.aws_profile, args.region))
     print(f"profile {args.name} saved in {path}", file=out)
 
 

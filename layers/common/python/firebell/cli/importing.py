@@ -79,6 +79,11 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if args.override_days < 1:
         print("firebell: --override-days: at least 1", file=err)
         return EXIT_USAGE
+    for flag, path in (("--out", args.out), ("--report", args.report)):
+        problem = path and _not_a_file_path(path)
+        if problem:
+            print(f"firebell: {flag}: {problem}", file=err)
+            return EXIT_USAGE
     try:
         if args.from_dir is not None:
             source: DirectorySource | HttpSource = DirectorySource(args.from_dir)
@@ -125,12 +130,26 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             print(f"  {problem}", file=err)
         return EXIT_REFUSED
     if not args.dry_run:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(writer.dump_yaml(outcome.document), "utf-8")
-        mapping = {**plan.mapping, args.vendor: dict(sorted(ids.known.items()))}
-        writer.sidecar_path(args.out).write_text(json_text(mapping), "utf-8")
-        report_file.write_text(text, "utf-8")
+        try:
+            args.out.parent.mkdir(parents=True, exist_ok=True)
+            args.out.write_text(writer.dump_yaml(outcome.document), "utf-8")
+            mapping = {**plan.mapping, args.vendor: dict(sorted(ids.known.items()))}
+            writer.sidecar_path(args.out).write_text(json_text(mapping), "utf-8")
+            report_file.write_text(text, "utf-8")
+        except OSError as error:  # (permissions, a full disk: what the checks above cannot foresee)
+            print(f"firebell: cannot write {error.filename or args.out}: {error.strerror or error}", file=err)
+            return EXIT_USAGE
     return 0
+
+
+def _not_a_file_path(path: Path) -> str | None:
+    """Why a file cannot be written at `path` (checked before anything is read, so that nothing is half done)."""
+    if path.is_dir():
+        return f"{path} is a folder: give the config file to write, e.g. {path / 'firebell.yaml'}"
+    existing = next((parent for parent in path.parents if parent.exists()), None)
+    if existing is not None and not existing.is_dir():
+        return f"{existing} is a file, not a folder: {path} cannot be made"
+    return None
 
 
 def json_text(value: object) -> str:

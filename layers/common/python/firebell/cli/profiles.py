@@ -24,6 +24,7 @@ from __future__ import annotations
 import json
 import os
 import tomllib
+import urllib.parse
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -72,6 +73,20 @@ def _profiles_file() -> dict[str, Any]:
         raise ProfileError(f"{path}: {error}") from None
 
 
+def checked_endpoint(endpoint: object, source: str) -> str:
+    """The endpoint without its trailing slash, or ProfileError naming where it came from (`--endpoint`, a profile):
+    urllib would otherwise fail deep inside a command with a traceback (`unknown url type`, `Invalid IPv6 URL`)."""
+    text = str(endpoint).strip()
+    try:
+        parts = urllib.parse.urlsplit(text)
+        parts.port  # noqa: B018 (reading it validates it: a port that is not a number raises ValueError)
+    except ValueError as error:
+        raise ProfileError(f"{source}: {text[:200]!r} is not a URL ({error})") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ProfileError(f"{source}: {text[:200]!r} is not an http(s) URL, e.g. {LOCAL_ENDPOINT}")
+    return text.rstrip("/")
+
+
 def load_profile(name: str | None, endpoint: str | None = None, auth: str | None = None) -> Profile:
     """The named profile (or $FIREBELL_PROFILE, or `local`), with --endpoint/--auth over what it says."""
     chosen = name or os.environ.get("FIREBELL_PROFILE") or DEFAULT_PROFILE
@@ -92,9 +107,10 @@ def load_profile(name: str | None, endpoint: str | None = None, auth: str | None
             f"profile {chosen!r}: auth must be one of {', '.join(AUTH_KINDS)} (got {settings['auth']!r})"
         )
     known = {"endpoint", "auth", "aws_profile", "region"}
+    source = "--endpoint" if endpoint else f"profile {chosen!r} (in {config_home() / 'config.toml'}): endpoint"
     return Profile(
         name=chosen,
-        endpoint=str(settings["endpoint"]).rstrip("/"),
+        endpoint=checked_endpoint(settings["endpoint"], source),
         auth=settings["auth"],
         aws_profile=settings.get("aws_profile"),
         region=settings.get("region"),

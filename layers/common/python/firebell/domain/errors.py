@@ -80,6 +80,14 @@ class UnknownSchedule(DomainError):
         super().__init__(f"schedule {schedule_id!r} not found")
 
 
+class PersonNotFound(DomainError):
+    """A person the path names (GET /people/<id>/…) is not in the directory. (A person a body names is
+    UnknownPerson: a 422 on that field.)"""
+
+    def __init__(self, person_id: str) -> None:
+        super().__init__(f"person {person_id[:128]!r} not found")
+
+
 class UnknownFeed(DomainError):
     def __init__(self) -> None:
         super().__init__(
@@ -95,9 +103,19 @@ class UnknownPerson(DomainError):
         self.problems = [FieldProblem(field, str(self))]
 
 
-class NobodyOnCall(DomainError):
-    """A question about on-call that has no answer: a time without an offset. (Nobody being on call, before a
-    schedule starts or outside its hours, is an answer: `person` null.)"""
+class UnknownService(DomainError):
+    """A service a person or tool names (POST /incidents, POST /drills) that the directory does not have. (An alert
+    from an unknown service is no refusal: it goes to the default team, as the monitoring tool cannot be asked.)"""
+
+    SHOWN = 20  # services listed in the message; GET /directory has them all
+
+    def __init__(self, service: str, known: Sequence[str], field: str = "body.service") -> None:
+        listed = ", ".join(sorted(known)[: self.SHOWN]) or "(none)"
+        more = f" and {len(known) - self.SHOWN} more" if len(known) > self.SHOWN else ""
+        problem = f"unknown service {service[:128]!r}: use one of {listed}{more} (GET /directory lists them)"
+        super().__init__(problem)
+        self.service = service
+        self.problems = [FieldProblem(field, problem)]
 
 
 class InvalidTransition(DomainError):
@@ -280,9 +298,10 @@ class HttpAnswer:
 HTTP_ANSWERS: dict[type[Exception], HttpAnswer] = {
     IncidentNotFound: HttpAnswer(HTTPStatus.NOT_FOUND, "incident_not_found"),
     UnknownSchedule: HttpAnswer(HTTPStatus.NOT_FOUND, "schedule_not_found"),
+    PersonNotFound: HttpAnswer(HTTPStatus.NOT_FOUND, "person_not_found", "path.person_id"),
     UnknownFeed: HttpAnswer(HTTPStatus.NOT_FOUND, "feed_not_found", "path.token"),
     UnknownPerson: HttpAnswer(HTTPStatus.UNPROCESSABLE_ENTITY, "unknown_person", "body.to"),
-    NobodyOnCall: HttpAnswer(HTTPStatus.UNPROCESSABLE_ENTITY, "nobody_on_call", "query.at"),
+    UnknownService: HttpAnswer(HTTPStatus.UNPROCESSABLE_ENTITY, "unknown_service", "body.service"),
     InvalidTransition: HttpAnswer(HTTPStatus.CONFLICT, "invalid_transition"),
     # A link is the only thing a person holds: once it cannot acknowledge, it is gone for good.
     InvalidAckLink: HttpAnswer(HTTPStatus.GONE, "invalid_ack_link"),

@@ -17,7 +17,14 @@ from ulid import ULID
 
 from ..domain import sla
 from ..domain.enums import AlarmState, Source, Status, TimelineKind
-from ..domain.errors import ConcurrentUpdate, HeldBack, IdempotencyKeyReused, IdempotencyKeyTaken, InvalidTransition
+from ..domain.errors import (
+    ConcurrentUpdate,
+    HeldBack,
+    IdempotencyKeyReused,
+    IdempotencyKeyTaken,
+    InvalidTransition,
+    UnknownService,
+)
 from ..domain.models import AlarmDetails, Incident, Signal, TimelineEntry
 from ..domain.requests import DrillStart, IncidentCreate
 from ..domain.signal_groups import Arrival, SignalGroup, group_arrivals, out_of_order, utc
@@ -125,6 +132,8 @@ class AlertIntake:
         reporter = request.reporter or actor
         if reporter is None:
             raise ValueError("a report names its reporter, or is made by an authenticated actor")
+        if source is Source.API:  # (an email's service comes from the directory's own intake address)
+            self._check_service(request.service)
         return self._opened_once(
             idempotency_key,
             fingerprint(request),
@@ -147,6 +156,7 @@ class AlertIntake:
         """A training drill: a synthetic incident opened, classified and paged like any (the real policy and
         schedules), marked as a drill in every message and left out of the reports; Resolution.end_drill ends it.
         With an Idempotency-Key, as report_once: True when an earlier request with it had started it."""
+        self._check_service(request.service)
         return self._opened_once(
             idempotency_key,
             fingerprint(request),
@@ -162,6 +172,13 @@ class AlertIntake:
                 drill=True,
             ),
         )
+
+    def _check_service(self, service: str | None) -> None:
+        """A service named by a person or tool must exist: a typo would otherwise route to the default team unseen.
+        (Alerts from unknown services still go to the default team: a monitoring tool cannot be asked again.)"""
+        directory = self._ctx.config().directory
+        if service is not None and directory.service(service) is None:
+            raise UnknownService(service, [known.id for known in directory.services])
 
     def _opened_once(
         self, idempotency_key: str | None, print_: str, new: Callable[[], Change]
