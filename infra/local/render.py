@@ -273,6 +273,42 @@ def peek_dead_letters(topology: Topology, resources: Resources) -> dict[str, lis
     return found
 
 
+def kept_dead_letters(topology: Topology, resources: Resources) -> list[dict[str, Any]]:
+    """Every DLQ message as the state folder keeps it (infra/local/state.py): its queue, body and attributes, with the
+    receive count that brought it there as its `attempts` when firebell.batch did not record them (a resend starts
+    its count again). Read from moto's queues as peek_dead_letters reads them: nothing changes."""
+    from moto.sqs.models import sqs_backends
+
+    queues = sqs_backends[ACCOUNT_ID][REGION].queues
+    rows: list[dict[str, Any]] = []
+    for queue in topology.queues:
+        name = topology.dlq_name(queue.name)
+        physical = resources[("queue_url", name)].rsplit("/", 1)[1]
+        for message in sorted(list(queues[physical]._messages), key=lambda m: (m.sent_timestamp or 0, m.id)):
+            attributes = {
+                key: {"DataType": value.get("DataType", "String"), "StringValue": value["StringValue"]}
+                for key, value in message.message_attributes.items()
+                if value.get("StringValue") is not None
+            }
+            attributes.setdefault(
+                "attempts", {"DataType": "Number", "StringValue": str(message.approximate_receive_count)}
+            )
+            rows.append({"queue": name, "body": message.body, "attributes": attributes})
+    return rows
+
+
+def restore_dead_letters(resources: Resources, rows: list[dict[str, Any]]) -> int:
+    """What kept_dead_letters kept, back into the (new, empty) DLQs; how many."""
+    sqs = boto3.client("sqs", region_name=REGION)
+    for row in rows:
+        sqs.send_message(
+            QueueUrl=resources[("queue_url", row["queue"])],
+            MessageBody=row["body"],
+            MessageAttributes=row["attributes"],
+        )
+    return len(rows)
+
+
 def dead_letters_view(topology: Topology, resources: Resources) -> dict[str, Any]:
     """GET /_local/dead-letters: per DLQ, how many messages and every one of them."""
     per_queue = peek_dead_letters(topology, resources)

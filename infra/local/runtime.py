@@ -37,10 +37,12 @@ from infra.local.render import (
     captured_outbox,
     common_environment,
     dead_letters_view,
+    kept_dead_letters,
     own_environment,
     peek_dead_letters,
     render_topology,
     rendered,
+    restore_dead_letters,
     sqs_lambda_record,
 )
 from infra.local.state import PeriodicSave, StateDir
@@ -373,6 +375,7 @@ class LocalRuntime:
         self.kept_from = self.state.manifest
         self._earlier_outbox = self.state.outbox()
         self.restored = self.state.load_tables(self.topology, self.resources)
+        restore_dead_letters(self.resources, self.state.dead_letters())
 
     def _rearm_timers(self) -> None:
         """Executions are not kept: the timers each kept incident's state implies start again (functions/outbox)."""
@@ -394,8 +397,10 @@ class LocalRuntime:
 
         state = self.state
         self._saver = PeriodicSave(
-            lambda how: state.save(self.topology, self.resources, self.outbox(), how),
-            lambda: (dynamodb_writes(), len(self.outbox())),
+            lambda how: state.save(
+                self.topology, self.resources, self.outbox(), how, kept_dead_letters(self.topology, self.resources)
+            ),
+            lambda: (dynamodb_writes(), len(self.outbox()), len(kept_dead_letters(self.topology, self.resources))),
             self._save_interval,
             self._stop,
         )

@@ -7,6 +7,8 @@
                                      the outbox's effects, dedup pointers, used nonces, the reference counter and
                                      the admin API's directory overlay
     outbox.jsonl                     every email and SMS sent (what GET /_local/outbox lists), earlier runs included
+    dead-letters.jsonl               every message in a dead-letter queue, with why it is there (GET /_local/dead-letters
+                                     and the health check's dead-letter alarm see them again after a restart)
     secrets.json                     the generated secrets' values (ack links in kept emails stay valid); mode 0600
     session.key                      signs the local sign-in's sessions (docs/access.md): made on first start, kept
                                      even by --fresh (a browser's session stays valid across restarts); mode 0600
@@ -16,8 +18,8 @@ the lock every DynamoDB request takes (infra/local/moto_patches.py): one consist
 10,000 items where a paginated Scan takes 5 s and holds that lock page by page (`python -m bench.state_save`).
 Saved on a clean stop, and every `interval` seconds while anything changed: a kill -9 loses at most the last
 interval's changes. Each file is replaced whole (write, then rename): a crash mid-save leaves the previous save.
-Never kept: messages still in a queue, Step Functions executions (each incident's timers are re-armed from its
-state at start), the dead-letter queues.
+Never kept: messages still in a queue (but a dead-letter queue's), Step Functions executions (each incident's
+timers are re-armed from its state at start).
 """
 
 from __future__ import annotations
@@ -78,7 +80,7 @@ class StateDir:
 
     def erase(self) -> None:
         """Forget what was kept (--fresh): only this folder's own files, never anything else in it."""
-        for name in ("manifest.json", "outbox.jsonl", "secrets.json"):
+        for name in ("manifest.json", "outbox.jsonl", "dead-letters.jsonl", "secrets.json"):
             (self.path / name).unlink(missing_ok=True)
         for table in self.path.glob("table-*.jsonl"):
             table.unlink()
@@ -102,6 +104,9 @@ class StateDir:
 
     def outbox(self) -> list[dict[str, Any]]:
         return list(_read_lines(self.path / "outbox.jsonl"))
+
+    def dead_letters(self) -> list[dict[str, Any]]:
+        return list(_read_lines(self.path / "dead-letters.jsonl"))
 
     def load_tables(self, topology: Topology, resources: Resources) -> dict[str, int]:
         """Put every kept item back into its (new, empty) table; returns how many per table."""
@@ -129,7 +134,14 @@ class StateDir:
 
     # --- saving ----------------------------------------------------------------------------------
 
-    def save(self, topology: Topology, resources: Resources, outbox: list[dict[str, Any]], how: str) -> dict[str, int]:
+    def save(
+        self,
+        topology: Topology,
+        resources: Resources,
+        outbox: list[dict[str, Any]],
+        how: str,
+        dead_letters: list[dict[str, Any]] | None = None,
+    ) -> dict[str, int]:
         names = {table.name: resources[("table", table.name)] for table in topology.tables}
         snapshot = dynamodb_snapshot(ACCOUNT_ID, REGION, list(names.values()))
         counts: dict[str, int] = {}
@@ -137,6 +149,7 @@ class StateDir:
             _replace(self.path / f"table-{table}.jsonl", snapshot[name])
             counts[table] = len(snapshot[name])
         _replace(self.path / "outbox.jsonl", outbox)
+        _replace(self.path / "dead-letters.jsonl", dead_letters or [])
         secretsmanager = boto3.client("secretsmanager", region_name=REGION)
         values = {
             s.name: secretsmanager.get_secret_value(SecretId=resources[("secret", s.name)])["SecretString"]
@@ -149,6 +162,7 @@ class StateDir:
             "saved_by": how,
             "items": counts,
             "outbox": len(outbox),
+            "dead_letters": len(dead_letters or []),
         }
         _replace_text(self.path / "manifest.json", json.dumps(manifest, indent=2))
         return counts

@@ -148,3 +148,22 @@ def test_a_restart_works_out_the_report_facts_of_incidents_an_older_firebell_clo
         assert (
             answer["incidents"] == 1 and answer["mttr"]["count"] == 1 and answer["cost"]["estimated_incidents"] == 1
         ), answer
+
+
+def test_dead_letters_and_their_reasons_are_kept_across_a_restart(tmp_path: Path) -> None:
+    # Given a runtime whose intake dead-lettered a message it can never process (health answers 503 for it)
+    from infra.local.demo import local_aws_client
+
+    with running_pipeline(CONFIG, TIME_SCALE, tmp_path) as first:
+        sqs = local_aws_client("sqs", first.aws_url)
+        sqs.send_message(QueueUrl=first.resources["queue_url:intake"], MessageBody="this is not an alarm")
+        letters = lambda pipeline: http("GET", f"{pipeline.api_url}/_local/dead-letters")[1]  # noqa: E731
+        before = wait_for("a dead letter", lambda: letters(first)["queues"]["intake-dlq"]["messages"], 60)
+    # When it is stopped and started again on the same folder
+    with running_pipeline(CONFIG, TIME_SCALE, tmp_path) as second:
+        # Then the dead letter is still there, with its reason and attempts, and health still says so
+        after = letters(second)["queues"]["intake-dlq"]["messages"]
+        assert [(m["body"], m["reason"], m["receive_count"]) for m in after] == [
+            (m["body"], m["reason"], m["receive_count"]) for m in before
+        ]
+        assert http("GET", f"{second.api_url}/_local/health")[0] == 503
