@@ -22,11 +22,13 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from firebell import wiring
+from firebell.domain.access import WORKERS
 from firebell.domain.enums import Priority, Status
 from firebell.domain.errors import (
     HTTP_ANSWERS,
     FieldProblem,
     FirebellError,
+    Forbidden,
     InvalidAckLink,
     InvalidRequest,
     InvalidTransition,
@@ -179,6 +181,13 @@ def create_incident(
 ) -> Response[IncidentRead]:
     intake, incidents = wiring.intake(), wiring.incidents()
     actor = guard.actor(app)
+    me = guard.caller(app)
+    if request.reporter not in (None, actor) and me.kind == "person" and not me.roles & WORKERS:
+        # A reporter reads only incidents they reported: one reported for someone else would be lost to them.
+        raise Forbidden(
+            f"body.reporter: a reporter reports as themselves; reporting for {request.reporter[:128]!r} needs one of "
+            "responder, incident_manager, admin"
+        )
     replayed = False
     if idempotency_key is None:
         incident = intake.report(request, actor=actor)

@@ -150,6 +150,15 @@ def test_a_reporter_follows_their_own_reports_only(pipeline: Pipeline) -> None:
     assert pipeline.api("GET", "/incidents/INC-2/timeline", as_="gus")[0] == 403
 
 
+def test_a_reporter_reports_as_themselves_a_responder_may_report_for_someone(pipeline: Pipeline) -> None:
+    # (a reporter could not read an incident reported for someone else: it would be lost to them)
+    status, error = pipeline.api("POST", "/incidents", {**REPORT, "reporter": "dave"}, as_="gus")
+    assert status == 403 and error["message"].startswith("body.reporter: a reporter reports as themselves")
+    assert pipeline.api("GET", "/incidents")[1]["items"] == []
+    assert pipeline.api("POST", "/incidents", {**REPORT, "reporter": "gus"}, as_="gus")[0] == 201
+    assert pipeline.api("POST", "/incidents", {**REPORT, "reporter": "dave"}, as_="alice")[1]["reporter"] == "dave"
+
+
 def test_the_cognito_sample_event_acts_as_its_person(pipeline: Pipeline) -> None:
     """events/api/acknowledge-cognito.json: the people API's event, groups as API Gateway writes them."""
     assert pipeline.api("POST", "/incidents", REPORT)[0] == 201
