@@ -348,8 +348,12 @@ class Demo:
             at = entry["at"]
             self.out(f"  {at[11:23]}  {entry['kind']:<20} {entry['message'][:110]}")
         outbox = self.outbox()
+        # (the outbox holds every run's messages when the state is kept: count this incident's)
+        outbox = [m for m in outbox if f"{reference} " in f"{m.get('subject') or ''} {m['body']}"]
         emails = sum(1 for m in outbox if m["channel"] == "email")
-        self.out(f"\nOutbox: {emails} emails, {len(outbox) - emails} SMS  (GET {self.api_url}/_local/outbox)")
+        self.out(
+            f"\nOutbox: {emails} emails, {len(outbox) - emails} SMS about {reference}  (GET {self.api_url}/_local/outbox)"
+        )
 
 
 def level_timeouts(config_dir: Path, time_scale: float) -> list[int]:
