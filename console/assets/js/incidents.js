@@ -117,6 +117,16 @@ export function render(main, ctx, { query }) {
       if (value && !known.has(value)) selectEl.append(h("option", { value, selected: value === filters[selectEl.name] }, text));
     }
   };
+  // A value from the address the API does not know (a bookmarked `status=bogus`) stays shown as what is applied,
+  // rather than the select silently showing its first option; the API's 422 then says what is wrong with it.
+  for (const selectEl of [form.elements.status, form.elements.priority]) {
+    const value = filters[selectEl.name];
+    if (![...selectEl.options].some((o) => o.value === value)) {
+      offer(selectEl, [[value, value]]);
+      selectEl.setAttribute("aria-invalid", "true");
+      selectEl.addEventListener("change", () => selectEl.removeAttribute("aria-invalid"), { once: true });
+    }
+  }
   if (filters.team) offer(teamSelect, [[filters.team, filters.team]]);
   if (filters.service) offer(serviceSelect, [[filters.service, filters.service]]);
   ctx.directory().then((dir) => {
@@ -134,7 +144,20 @@ export function render(main, ctx, { query }) {
     const key = apiKey();
     if (refetch || !fetched || fetched.key !== key) {
       const [status, priority, team] = JSON.parse(key);
-      const answer = await fetchIncidents({ status, priority, team });
+      let answer;
+      try {
+        answer = await fetchIncidents({ status, priority, team });
+      } catch (error) {
+        // Nothing fetched yet for these filters (first load, or the filters just changed): the list must not keep
+        // saying "Loading…" or show another filter's incidents. A failed refresh keeps the list it had.
+        if (key === apiKey() && (!fetched || fetched.key !== key)) {
+          signature = null;
+          shown = null;
+          results.setAttribute("aria-busy", "false");
+          replaceKeepingFocus(results, h("p", { class: "error" }, `The incidents could not be loaded: ${error.message}`));
+        }
+        throw error;
+      }
       if (key !== apiKey()) return;  // the filters changed while this was loading: their own load shows them
       fetched = { key, ...answer };
       offer(teamSelect, answer.items.map((i) => [i.team, i.team]));
