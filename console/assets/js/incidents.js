@@ -58,7 +58,8 @@ export function incidentTable(rows, caption) {
     h("thead", {}, h("tr", {}, ["Incident", "Title", "Status", "Priority", "Team · service", "Opened", "SLA"].map((t) => h("th", { scope: "col" }, t)))),
     h("tbody", {}, rows.map((i) => h("tr", { "data-reference": i.reference },
       cell("Incident", h("a", { href: `#/incidents/${enc(i.reference)}`, "data-ref": i.reference }, i.reference)),
-      cell("Title", i.title),
+      // Cut to one line with an ellipsis at table width (console.css); the whole title on hover and on its page.
+      h("td", { "data-label": "Title", class: "title" }, h("span", { title: i.title }, i.title)),
       cell("Status", statusBadge(i.status)),
       cell("Priority", priorityBadge(i.priority)),
       cell("Team · service", [i.team, i.service].filter(Boolean).join(" · ") || "—"),
