@@ -211,9 +211,12 @@ export function render(main, ctx, reference, { query } = {}) {
     sections[key] = h("div");
     sections[`${key}Section`] = h("section", { class: "card", "aria-labelledby": `h-${key}` }, h("h2", { id: `h-${key}` }, title), sections[key]);
   }
-  main.append(...[h("p", {}, h("a", { href: ctx.may("read_incidents") ? "#/incidents" : "#/my-reports" }, "← All incidents")),
-    heading, prompt, badges, actions, sections.summarySection, h("div", { class: "columns" }, sections.slaSection, sections.occurrencesSection),
-    sections.pagingSection, sections.alertsSection, ctx.may("read_incidents") ? sections.similarSection : null, sections.reviewSection, sections.drillSection, sections.timelineSection].filter(Boolean));
+  // Back to the list the person may open: a reporter's is their own reports, not every incident.
+  const back = ctx.may("read_incidents") ? h("a", { href: "#/incidents" }, "← All incidents")
+    : ctx.may("read_own_reports") ? h("a", { href: "#/my-reports" }, "← My reports") : null;
+  const body = [prompt, badges, actions, sections.summarySection, h("div", { class: "columns" }, sections.slaSection, sections.occurrencesSection),
+    sections.pagingSection, sections.alertsSection, ctx.may("read_incidents") ? sections.similarSection : null, sections.reviewSection, sections.drillSection, sections.timelineSection].filter(Boolean);
+  main.append(...[back ? h("p", {}, back) : null, heading, ...body].filter(Boolean));
   sections.drillSection.hidden = true;
 
   let incident = null;
@@ -356,9 +359,18 @@ export function render(main, ctx, reference, { query } = {}) {
     if (announceChange) announce(`${fresh.reference} changed: ${items[items.length - 1].message}`);
   }
 
+  // Refused or missing: one sentence instead of empty sections, and no refreshing (it would only fail again).
+  let stop = () => {};
   load().catch((error) => {
     showAlert(error);
-    if (error.status === 404) clear(sections.summary, h("p", {}, `${reference} was not found.`));
+    const words = error.status === 403
+      ? `You may not see ${reference}.${ctx.may("read_incidents") ? "" : " Your roles let you read only the incidents you reported."}`
+      : error.status === 404 ? `${reference} was not found.` : null;
+    if (!words) return;
+    stop();
+    body.forEach((node) => node.remove());
+    heading.after(h("p", { class: "error" }, words));
   });
-  return every(REFRESH_MS, () => load());
+  stop = every(REFRESH_MS, () => load());
+  return () => stop();
 }

@@ -58,7 +58,8 @@ export function incidentTable(rows, caption) {
     h("thead", {}, h("tr", {}, ["Incident", "Title", "Status", "Priority", "Team · service", "Opened", "SLA"].map((t) => h("th", { scope: "col" }, t)))),
     h("tbody", {}, rows.map((i) => h("tr", { "data-reference": i.reference },
       cell("Incident", h("a", { href: `#/incidents/${enc(i.reference)}`, "data-ref": i.reference }, i.reference)),
-      cell("Title", i.title),
+      // Cut to one line with an ellipsis at table width (console.css); the whole title on hover and on its page.
+      h("td", { "data-label": "Title", class: "title" }, h("span", { title: i.title }, i.title)),
       cell("Status", statusBadge(i.status)),
       cell("Priority", priorityBadge(i.priority)),
       cell("Team · service", [i.team, i.service].filter(Boolean).join(" · ") || "—"),
@@ -117,6 +118,16 @@ export function render(main, ctx, { query }) {
       if (value && !known.has(value)) selectEl.append(h("option", { value, selected: value === filters[selectEl.name] }, text));
     }
   };
+  // A value from the address the API does not know (a bookmarked `status=bogus`) stays shown as what is applied,
+  // rather than the select silently showing its first option; the API's 422 then says what is wrong with it.
+  for (const selectEl of [form.elements.status, form.elements.priority]) {
+    const value = filters[selectEl.name];
+    if (![...selectEl.options].some((o) => o.value === value)) {
+      offer(selectEl, [[value, value]]);
+      selectEl.setAttribute("aria-invalid", "true");
+      selectEl.addEventListener("change", () => selectEl.removeAttribute("aria-invalid"), { once: true });
+    }
+  }
   if (filters.team) offer(teamSelect, [[filters.team, filters.team]]);
   if (filters.service) offer(serviceSelect, [[filters.service, filters.service]]);
   ctx.directory().then((dir) => {
@@ -134,7 +145,20 @@ export function render(main, ctx, { query }) {
     const key = apiKey();
     if (refetch || !fetched || fetched.key !== key) {
       const [status, priority, team] = JSON.parse(key);
-      const answer = await fetchIncidents({ status, priority, team });
+      let answer;
+      try {
+        answer = await fetchIncidents({ status, priority, team });
+      } catch (error) {
+        // Nothing fetched yet for these filters (first load, or the filters just changed): the list must not keep
+        // saying "Loading…" or show another filter's incidents. A failed refresh keeps the list it had.
+        if (key === apiKey() && (!fetched || fetched.key !== key)) {
+          signature = null;
+          shown = null;
+          results.setAttribute("aria-busy", "false");
+          replaceKeepingFocus(results, h("p", { class: "error" }, `The incidents could not be loaded: ${error.message}`));
+        }
+        throw error;
+      }
       if (key !== apiKey()) return;  // the filters changed while this was loading: their own load shows them
       fetched = { key, ...answer };
       offer(teamSelect, answer.items.map((i) => [i.team, i.team]));
