@@ -42,11 +42,22 @@ class PerThreadRestResolver(APIGatewayRestResolver):
 
     def resolve(self, event: Any, context: Any) -> dict[str, Any]:
         raw = event if isinstance(event, dict) else event.raw_event
-        if "%" in (raw.get("path") or ""):
-            # A REST API hands over `path` as sent, percent-encoded, and Powertools takes route arguments from it
-            # as they are: `/admin/people/ann%40ops` (a browser's encodeURIComponent) must find `ann@ops`. Ids hold
-            # no '/', so decoding the whole path cannot change which route matches.
-            raw = {**raw, "path": unquote(raw["path"])}
+        if "%" in (raw.get("path") or "") and (decoded := _decoded(raw["path"])) is not None:
+            raw = {**raw, "path": decoded}
         # Powertools sets the class attribute, which other threads share; reads go to this thread's copy.
         self._request.event = self._to_proxy_event(raw)
         return super().resolve(raw, context)
+
+
+def _decoded(path: str) -> str | None:
+    """A REST API hands over `path` as sent, percent-encoded, and Powertools takes route arguments from it as they
+    are: `/admin/people/ann%40ops` (a browser's encodeURIComponent) must find `ann@ops`. Decoded only when that
+    changes no segment boundary and yields text (no '%2F', no invalid UTF-8, no control character): anything else
+    stays as sent, for the route to refuse as it always did."""
+    try:
+        decoded = unquote(path, errors="strict")
+    except UnicodeDecodeError:
+        return None
+    if decoded.count("/") != path.count("/") or any(ord(c) < 0x20 or 0x7F <= ord(c) < 0xA0 for c in decoded):
+        return None
+    return decoded
