@@ -1,9 +1,10 @@
-"""What an import calls things: counts in its summary."""
+"""What an import calls things: ids for names written in another script than Latin, and counts in its summary."""
 
 from __future__ import annotations
 
 import io
 import json
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,7 @@ from firebell.cli import main as cli
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "import"
 AS_OF = "2026-01-10T00:00:00+00:00"
+TEAM = "運用チーム"
 
 
 def run_import(vendor: str, folder: Path, out: Path) -> str:
@@ -120,3 +122,43 @@ def test_the_summary_counts_one_of_a_kind_in_the_singular(tmp_path: Path) -> Non
         stdout
     )
     assert "wrote: 1 person, 1 schedule, 1 escalation policy, 1 team, 1 service\n" in stdout
+
+
+def test_pagerduty_names_without_latin_letters_get_the_kind_and_the_source_id(tmp_path: Path) -> None:
+    out = tmp_path / "firebell.yaml"
+    run_import("pagerduty", pagerduty_one_of_each(tmp_path / "pd", TEAM), out)
+    expected = {
+        "schedules:P1A2B3C": "schedule-p1a2b3c",
+        "escalation_policies:PEPJP01": "policy-pepjp01",
+        "teams:PT1ZX9": "team-pt1zx9",
+        "services:PSVJP01": "service-psvjp01",
+    }
+    assert ids_of(out, "pagerduty").items() >= expected.items()
+    run_import("pagerduty", tmp_path / "pd", out)  # again: the same ids, nothing added
+    assert ids_of(out, "pagerduty").items() >= expected.items()
+    assert f"name: {TEAM}" in out.read_text("utf-8") and "schedule-p1a2b3c-2" not in out.read_text("utf-8")
+
+
+def test_opsgenie_names_without_latin_letters_get_the_kind_and_the_source_id(tmp_path: Path) -> None:
+    folder = tmp_path / "og"
+    shutil.copytree(FIXTURES / "opsgenie", folder)
+    renamed = {
+        "Ops": TEAM,
+        "Ops schedule": "運用当番",
+        "Working week": "平日",
+        "Ops escalation": "運用エスカレーション",
+    }
+    for path in folder.rglob("*.json"):
+        text = path.read_text("utf-8")
+        for old, new in renamed.items():
+            text = text.replace(f'"name": "{old}"', f'"name": "{new}"')
+        path.write_text(text, "utf-8")
+    out = tmp_path / "firebell.yaml"
+
+    run_import("opsgenie", folder, out)
+
+    ids = ids_of(out, "opsgenie")
+    assert ids["teams:t-ops"] == "team-t-ops"
+    assert ids["escalation_policies:e-ops"] == "policy-e-ops"
+    assert ids["schedules:r-ops-week"] == "schedule-r-ops-week"
+    assert ids["schedules:r-ops-nights"] == "nights"  # a name with Latin letters keeps its slug
