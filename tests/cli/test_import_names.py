@@ -1,4 +1,5 @@
-"""What an import calls things: ids for names written in another script than Latin, and counts in its summary."""
+"""What an import calls things (ids for names in another script than Latin, counts in its summary), and checking
+its output folder with `firebell config validate`."""
 
 from __future__ import annotations
 
@@ -162,3 +163,29 @@ def test_opsgenie_names_without_latin_letters_get_the_kind_and_the_source_id(tmp
     assert ids["escalation_policies:e-ops"] == "policy-e-ops"
     assert ids["schedules:r-ops-week"] == "schedule-r-ops-week"
     assert ids["schedules:r-ops-nights"] == "nights"  # a name with Latin letters keeps its slug
+
+
+def test_config_validate_on_an_imports_folder_says_to_copy_the_rules_beside_it(tmp_path: Path) -> None:
+    out = tmp_path / "imported" / "firebell.yaml"
+    run_import("pagerduty", pagerduty_one_of_each(tmp_path / "pd", "Ops"), out)
+
+    def validate() -> tuple[int, str, str]:
+        stdout, stderr = io.StringIO(), io.StringIO()
+        code = cli.main(["config", "validate", str(out.parent)], stdout, stderr)
+        return code, stdout.getvalue(), stderr.getvalue()
+
+    code, _, stderr = validate()
+    assert code == 1
+    assert "firebell.yaml is valid (1 person, 1 team, 1 schedule, 1 escalation policy, 1 service)" in stderr
+    assert f"copy config/rules.yaml into {out.parent}" in stderr
+    shutil.copy(Path(__file__).parents[2] / "config" / "rules.yaml", out.parent)
+    code, stdout, stderr = validate()
+    assert code == 0, stderr
+    assert stdout == f"{out.parent}: valid — 1 person, 1 team, 1 schedule, 1 escalation policy, 1 service\n"
+
+
+def test_config_validate_names_a_problem_of_a_firebell_yaml_without_rules(tmp_path: Path) -> None:
+    (tmp_path / "firebell.yaml").write_text("people: []\n")
+    stdout, stderr = io.StringIO(), io.StringIO()
+    assert cli.main(["config", "validate", str(tmp_path)], stdout, stderr) == 1
+    assert "people" in stderr.getvalue() and "rules.yaml" not in stderr.getvalue()
