@@ -5,13 +5,15 @@ Paths under /_local/ are the runtime's own (outbox, dead letters, health), never
 As the deployed API (infra/cdk: binaryMediaTypes */*), every body reaches the function base64-encoded, byte
 for byte: text that is not UTF-8 is the function's to refuse, not replaced on the way. Every method reaches
 the function (which answers 405 with Allow for one no route declares); chunked bodies are read; a client
-that stops sending mid-request is answered 408 after BODY_TIMEOUT_SECONDS and its connection closed.
+that stops sending mid-request is answered 408 after BODY_TIMEOUT_SECONDS and its connection closed; one that
+hangs up before its answer is read is a debug line, not a traceback.
 """
 
 from __future__ import annotations
 
 import base64
 import json
+import logging
 import threading
 import time
 import uuid
@@ -29,6 +31,11 @@ if TYPE_CHECKING:
 
 MAX_BODY_BYTES = 10 * 1024 * 1024  # API Gateway's payload limit
 BODY_TIMEOUT_SECONDS = 10.0
+# What reading from or writing to a client that has hung up raises (the api function's own failures are caught
+# where it is invoked: a 502).
+CLIENT_GONE = (ConnectionResetError, BrokenPipeError, ConnectionAbortedError)
+
+log = logging.getLogger("firebell.local")
 
 
 class RequestRefused(Exception):
@@ -118,6 +125,13 @@ def start_http_api(
 
         def log_message(self, *_: Any) -> None:  # the timeline is the log that matters
             pass
+
+        def handle(self) -> None:
+            try:
+                super().handle()
+            except CLIENT_GONE as error:  # the client's choice, not firebell's error: no traceback in the log
+                self.close_connection = True
+                log.debug("%s %s: the client went away (%s)", name, self.client_address[0], type(error).__name__)
 
         def _reply(self, status: int, headers: dict[str, str], body: bytes, head: bool = False) -> None:
             self.send_response(status)

@@ -334,3 +334,42 @@ def test_a_command_cut_off_by_its_pipe_ends_quietly(tmp_path: Path):
         env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
     )
     assert cut.stdout == "x" and cut.stderr == "", cut.stderr
+
+
+def test_reports_reads_dates_and_times_without_offset_as_utc(server, config_home):
+    url, handler = server
+    TokenStore().put("local", {"token": "t", "endpoint": url})
+    handler.script[("GET", "/reports")] = (200, {})
+
+    def asked(*period: str) -> dict[str, list[str]]:
+        code, _, err = run("--endpoint", url, "-o", "json", "reports", *period)
+        assert code == 0, err
+        return urllib.parse.parse_qs(urllib.parse.urlsplit(handler.seen[-1]["path"]).query)
+
+    november = asked("--from", "2026-11-01", "--to", "2026-11-30")  # --to's day is included
+    assert (november["from"], november["to"]) == (["2026-11-01T00:00:00+00:00"], ["2026-12-01T00:00:00+00:00"])
+    morning = asked("--from", "2026-11-01T09:30", "--to", "2026-11-01T12:00:00+01:00")
+    assert (morning["from"], morning["to"]) == (["2026-11-01T09:30:00+00:00"], ["2026-11-01T12:00:00+01:00"])
+
+
+@pytest.mark.parametrize(
+    ("period", "named"),
+    [
+        (("--from", "2026-13-01"), "argument --from: '2026-13-01' is no date or time"),
+        (("--to", "last tuesday"), "argument --to: 'last tuesday' is no date or time"),
+        (("--from", "2026-12-02", "--to", "2026-12-01"), "--to: must be after --from"),
+        (("--from", "2025-01-01", "--to", "2026-12-01"), "--from: a report covers at most 400 days"),
+        (("--from", "1900-01-01", "--to", "1900-02-01"), "--from: must be between 1970 and 2200"),
+        (("--to", "9999-12-31"), "--to: must be between 1970 and 2200"),
+    ],
+)
+def test_reports_refuses_a_period_the_api_would_refuse_as_a_usage_error(server, config_home, capsys, period, named):
+    url, handler = server
+    TokenStore().put("local", {"token": "t", "endpoint": url})
+    try:
+        code, _, err = run("--endpoint", url, "reports", *period)
+    except SystemExit as parse_error:  # argparse's own refusal, printed to sys.stderr
+        code, err = int(parse_error.code or 0), capsys.readouterr().err
+    assert code == 2
+    assert named in err
+    assert handler.seen == []  # not sent

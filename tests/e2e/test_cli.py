@@ -111,7 +111,7 @@ def test_reports_as_a_table_as_json_and_as_csv(firebell) -> None:
     rows = firebell("reports", "--csv").stdout.splitlines()
     assert rows[0].startswith("reference,title,opened_at,") and any(row.startswith(reference + ",") for row in rows[1:])
     bad = firebell("reports", "--from", "last tuesday")
-    assert bad.returncode == 1 and "--from" in bad.stderr
+    assert bad.returncode == 2 and "--from" in bad.stderr  # a usage error, refused before the API is asked
     monthly = json.loads(firebell("-o", "json", "reports", "--bucket", "month").stdout)
     assert monthly["filter"]["bucket"] == "month" and all(len(p["key"]) == 7 for p in monthly["by_period"])  # 2026-12
 

@@ -101,6 +101,11 @@ def _load_yaml_model(path: Path, model: type[M]) -> M:
         raise ConfigError(f"{path}: " + "; ".join(f"{p.field}: {p.problem}" for p in field_problems(exc))) from exc
 
 
+def load_directory(path: Path) -> Directory:
+    """A firebell.yaml alone, validated as load_config validates it."""
+    return _load_yaml_model(path, Directory)
+
+
 def load_config(config_dir: Path) -> FirebellConfig:
     # Both parts are validated models already: validating them again as FirebellConfig's fields would build every
     # validator of the directory and the rules, which the shipped models spare a container.

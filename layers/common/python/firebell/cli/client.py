@@ -31,6 +31,12 @@ class Refused(CliError):
         super().__init__(describe_refusal(status, body))
 
 
+class UsageError(CliError):
+    """A flag's value the command refuses before asking the API."""
+
+    exit_code = 2
+
+
 class NotSignedIn(CliError):
     exit_code = 3
 

@@ -7,13 +7,16 @@ import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from .client import Api, CliError, api_path
 from .login import login_cognito, login_local, whoami
 from .output import INCIDENT_DETAIL, emit
 from .profiles import Profile, ProfileError, checked_endpoint, save_profile
 from .report_commands import register_reports
+
+if TYPE_CHECKING:
+    from firebell.domain.directory import Directory
 
 INCIDENT_COLUMNS = ("reference", "status", "priority", "service", "team", "assignee", "opened_at", "title")
 TIMELINE_COLUMNS = ("at", "kind", "actor", "message")
@@ -345,18 +348,34 @@ def _register_config_and_admin(sub: argparse._SubParsersAction[Any]) -> None:
 def _validate_config(args: argparse.Namespace, api: Api, out: TextIO) -> None:
     from pydantic import ValidationError
 
-    from firebell.config import load_config
+    from firebell.config import load_config, load_directory
 
     folder = Path(args.folder)
     try:
+        if (folder / "firebell.yaml").is_file() and not (folder / "rules.yaml").exists():
+            # An import writes firebell.yaml alone: check it, then say what the functions need besides
+            directory = load_directory(folder / "firebell.yaml")
+            raise CliError(
+                f"{folder}: firebell.yaml is valid ({_counts(directory)}) but has no rules.yaml beside it, which the "
+                f"functions load too: copy config/rules.yaml into {folder}"
+            )
         config = load_config(folder)
     except (ValidationError, ValueError, OSError) as error:
         raise CliError(f"{folder}: {error}") from None
-    directory = config.directory
-    print(
-        f"{folder}: valid — {len(directory.people)} people, {len(directory.teams)} teams, "
-        f"{len(directory.schedules)} schedules, {len(directory.escalation_policies)} policies, {len(directory.services)} services",
-        file=out,
+    print(f"{folder}: valid — {_counts(config.directory)}", file=out)
+
+
+def _counts(directory: Directory) -> str:
+    from firebell.importing.writer import counted
+
+    return counted(
+        {
+            "people": len(directory.people),
+            "teams": len(directory.teams),
+            "schedules": len(directory.schedules),
+            "escalation_policies": len(directory.escalation_policies),
+            "services": len(directory.services),
+        }
     )
 
 

@@ -160,11 +160,11 @@ def json_text(value: object) -> str:
 
 def summary(imported: object, outcome: object, report_file: Path, dry_run: bool, written: bool = True) -> str:
     from ..importing.common import Imported
-    from ..importing.writer import Outcome
+    from ..importing.writer import Outcome, counted
 
     assert isinstance(imported, Imported) and isinstance(outcome, Outcome)
-    read = ", ".join(f"{n} {kind}" for kind, n in imported.counts_in.items()) or "nothing"
-    wrote = ", ".join(f"{n} {kind.replace('_', ' ')}" for kind, n in outcome.counts_out.items())
+    read = counted(imported.counts_in) or "nothing"
+    wrote = counted(outcome.counts_out)
     lines = [
         f"read from {imported.vendor}: {read}",
         f"{'wrote' if written and not dry_run else 'would write'}: {wrote}",

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import argparse
-from datetime import UTC, datetime, timedelta
+from collections.abc import Callable
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, TextIO
 
-from .client import Api, CliError, api_path
+from .client import Api, UsageError, api_path
 from .output import INCIDENT_DETAIL, emit
 
 BREAKDOWN_COLUMNS = (
@@ -41,8 +42,18 @@ def register_reports(sub: argparse._SubParsersAction[Any]) -> None:
         "reports",
         help="MTTA/MTTR, SLA, escalations, noisy alerts, on-call load for a period (default: the last 30 days)",
     )
-    reports.add_argument("--from", dest="start", help="ISO 8601 time with its offset (default: 30 days before --to)")
-    reports.add_argument("--to", dest="end", help="ISO 8601 time with its offset (default: now)")
+    reports.add_argument(
+        "--from",
+        dest="start",
+        type=_moment(end_of_day=False),
+        help="a date (from its start) or an ISO 8601 time; UTC unless it has an offset (default: 30 days before --to)",
+    )
+    reports.add_argument(
+        "--to",
+        dest="end",
+        type=_moment(end_of_day=True),
+        help="a date (to its end) or an ISO 8601 time; UTC unless it has an offset (default: now)",
+    )
     for name in ("team", "service", "priority", "source"):
         reports.add_argument(f"--{name}")
     reports.add_argument(
@@ -96,8 +107,7 @@ def register_reports(sub: argparse._SubParsersAction[Any]) -> None:
 
 
 def _reports(args: argparse.Namespace, api: Api, out: TextIO) -> None:
-    end = _time("--to", args.end) or datetime.now(UTC)
-    start = _time("--from", args.start) or end - timedelta(days=30)
+    start, end = _period(args.start, args.end)
     query = {
         "from": start.isoformat(),
         "to": end.isoformat(),
@@ -170,8 +180,42 @@ def _drill_report(args: argparse.Namespace, api: Api, out: TextIO) -> None:
     )
 
 
-def _time(flag: str, text: str | None) -> datetime | None:
-    try:
-        return datetime.fromisoformat(text) if text else None
-    except ValueError:
-        raise CliError(f"{flag}: give an ISO 8601 time with its offset, e.g. 2026-11-01T00:00:00Z") from None
+def _moment(end_of_day: bool) -> Callable[[str], datetime]:
+    """argparse's type for --from/--to: a date or an ISO 8601 time, in UTC unless an offset is given (reports count
+    weeks and months in UTC). `--to 2026-11-30` includes that day, so `--from 2026-11-01 --to 2026-11-30` is November."""
+
+    def parse(text: str) -> datetime:
+        try:
+            day = date.fromisoformat(text)
+        except ValueError:
+            pass
+        else:
+            return datetime.combine(day, time(), UTC) + timedelta(days=1 if end_of_day and day < date.max else 0)
+        try:
+            moment = datetime.fromisoformat(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"{text!r} is no date or time; give e.g. 2026-11-01 or 2026-11-01T09:30:00+01:00"
+            ) from None
+        return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+    return parse
+
+
+def _period(start: datetime | None, end: datetime | None) -> tuple[datetime, datetime]:
+    """The period asked for, refused here as a usage error naming the flag where the API would refuse it
+    (report_service.py), so that no value it cannot take is sent."""
+    from ..report_service import EARLIEST, LATEST, MAX_PERIOD  # (the domain only when a report is asked for)
+
+    for flag, moment in (("--from", start), ("--to", end)):
+        if moment is not None and not EARLIEST <= moment <= LATEST:
+            raise UsageError(f"{flag}: must be between {EARLIEST:%Y} and {LATEST:%Y}")
+    end = end or datetime.now(UTC)
+    start = start or end - timedelta(days=30)
+    if end <= start:
+        raise UsageError(f"--to: must be after --from ({start.isoformat()})")
+    if end - start > MAX_PERIOD:
+        raise UsageError(
+            f"--from: a report covers at most {MAX_PERIOD.days} days; this period is {(end - start).days} days"
+        )
+    return start, end

@@ -119,6 +119,13 @@ def slug(text: str, fallback: str) -> str:
     return cleaned or fallback
 
 
+def name_id(name: str, kind: str, source_id: str) -> str:
+    """The id wanted for an entry named `name`: its slug, or, when that has no letter (運用チーム, or its digits
+    alone), the kind and the source's id (`schedule-p1a2b3c`): readable, and the same on every import."""
+    wanted = slug(name, "")
+    return wanted if re.search("[a-z]", wanted) else slug(f"{kind}-{source_id}", kind)
+
+
 def clock(value: time) -> str:
     return value.strftime("%H:%M:%S") if value.second else value.strftime("%H:%M")
 

@@ -19,10 +19,10 @@ from .common import (
     items_of,
     local,
     maybe,
+    name_id,
     need,
     objects,
     rotation,
-    slug,
 )
 from .opsgenie_routing import map_routing, restriction_windows
 from .sources import ImportError_
@@ -147,7 +147,7 @@ def _rotation(
         return None
     if rot.get("timeRestriction"):
         layer["restrictions"] = restriction_windows(rot["timeRestriction"], f"{where}.timeRestriction")
-    wanted = slug(f"{schedule_name}-{label}", "rotation")
+    wanted = name_id(f"{schedule_name}-{label}", "schedule", rotation_id)
     return {"id": ids.of(f"schedules:{rotation_id}", wanted), "name": what, "time_zone": tz.key, "layers": [layer]}
 
 
@@ -215,7 +215,10 @@ def map_policies(
             if level_minutes > MAX_LEVEL_MINUTES:
                 out.skip("escalation", escalation_id, name, f"a wait of {level_minutes} minutes: firebell waits a week")
             levels.append({"delay_minutes": min(max(level_minutes, 1), MAX_LEVEL_MINUTES), "targets": targets})
-        entry: Entry = {"id": ids.of(f"escalation_policies:{escalation_id}", slug(name, "policy")), "levels": levels}
+        entry: Entry = {
+            "id": ids.of(f"escalation_policies:{escalation_id}", name_id(name, "policy", escalation_id)),
+            "levels": levels,
+        }
         entry["repeat"] = min(count, 9)
         found[escalation_id] = entry["id"]
         out.escalation_policies[f"escalation_policies:{escalation_id}"] = entry
@@ -242,7 +245,7 @@ def map_teams(
         out.count("teams")
         team_id = need(team, "id", str, where)
         name = maybe(team, "name", str, where, team_id)
-        team_key = slug(name, "team")
+        team_key = name_id(name, "team", team_id)
         routing = map_routing(team_id, name, routing_rules, policies, rotations, ids, out)
         policy = routing.default
         policy = policy or owned.get(team_id)

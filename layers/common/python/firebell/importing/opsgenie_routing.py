@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import time
 from typing import Any
 
-from .common import WEEKDAYS, Entry, Ids, Imported, clock, ident, is_zone, maybe, need, objects, slug
+from .common import WEEKDAYS, Entry, Ids, Imported, clock, ident, is_zone, maybe, name_id, need, objects
 from .sources import ImportError_
 
 LAST_LEVEL_MINUTES = 30
@@ -99,7 +99,7 @@ def _target(
         return policies.get(notified)
     if kind == "schedule" and notified in rotations:
         key = f"escalation_policies:routing:{team_id}:{notified}"
-        policy = ids.of(key, f"{team_key}-{slug(str(notify.get('name') or notified), 'schedule')}")
+        policy = ids.of(key, f"{team_key}-{name_id(str(notify.get('name') or notified), 'schedule', notified)}")
         out.escalation_policies[key] = {
             "id": policy,
             "levels": [
@@ -122,7 +122,7 @@ def map_routing(
     out: Imported,
 ) -> Routing:
     routing = Routing()
-    team_key = slug(team_name, "team")
+    team_key = name_id(team_name, "team", team_id)
     names: set[str] = set()
     for where, rule in sorted(rules, key=lambda r: maybe(r[1], "order", int, r[0], 0)):
         out.count("routing rules")

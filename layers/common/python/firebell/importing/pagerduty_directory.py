@@ -22,6 +22,7 @@ from .common import (
     items_of,
     local,
     maybe,
+    name_id,
     need,
     objects,
     rotation,
@@ -68,7 +69,7 @@ def map_schedules(
             out.skip("schedule", schedule_id, name, "no layer in force could be mapped")
             continue
         entry: Entry = {
-            "id": ids.of(f"schedules:{schedule_id}", slug(name, "schedule")),
+            "id": ids.of(f"schedules:{schedule_id}", name_id(name, "schedule", schedule_id)),
             "name": name,
             "time_zone": zone_name,
             "layers": layers,
@@ -224,7 +225,10 @@ def map_policies(
         loops = maybe(policy, "num_loops", int, where, 0)
         if loops > 9:
             out.skip("escalation_policy", policy_id, name, f"repeats {loops} times: firebell repeats at most 9")
-        entry: Entry = {"id": ids.of(f"escalation_policies:{policy_id}", slug(name, "policy")), "levels": levels}
+        entry: Entry = {
+            "id": ids.of(f"escalation_policies:{policy_id}", name_id(name, "policy", policy_id)),
+            "levels": levels,
+        }
         entry["repeat"] = min(max(loops, 0), 9)
         found[policy_id] = entry["id"]
         out.escalation_policies[f"escalation_policies:{policy_id}"] = entry
@@ -275,7 +279,7 @@ def map_teams(
         why = "its members with the manager role" if managers else "no member has the manager role: owners/admins"
         out.notes.append(f"team {name}: policy {team_policy}; incident managers {', '.join(incident_managers)} ({why})")
         entry: Entry = {
-            "id": ids.of(f"teams:{team_id}", slug(name, "team")),
+            "id": ids.of(f"teams:{team_id}", name_id(name, "team", team_id)),
             "name": name,
             "escalation_policy": team_policy,
         }
@@ -308,7 +312,7 @@ def map_services(
         if team is None or policy is None:
             out.skip("service", service_id, name, "neither its team nor its escalation policy was imported")
             continue
-        entry: Entry = {"id": ids.of(f"services:{service_id}", slug(name, "service")), "team": team}
+        entry: Entry = {"id": ids.of(f"services:{service_id}", name_id(name, "service", service_id)), "team": team}
         if policy != next(t["escalation_policy"] for t in out.teams.values() if t["id"] == team):
             entry["escalation_policy"] = policy
         keys = []

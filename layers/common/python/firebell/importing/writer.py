@@ -25,6 +25,21 @@ MANAGED = {
 MANAGED_BY = {"opsgenie": {"teams": {"routing_rules"}}}
 
 
+# The kinds counted (config keys and the vendors' own words) whose singular is not the plural less its "s".
+_SINGULAR = {"people": "person", "escalation_policies": "escalation policy", "escalation policies": "escalation policy"}
+
+
+def counted(counts: dict[str, int]) -> str:
+    """`1 team, 3 escalation policies`: each kind with its count, singular for one."""
+    return ", ".join(f"{n} {_kind_name(kind, n)}" for kind, n in counts.items())
+
+
+def _kind_name(kind: str, n: int) -> str:
+    if n != 1:
+        return kind.replace("_", " ")
+    return _SINGULAR.get(kind) or kind.replace("_", " ").removesuffix("s")
+
+
 HEADER = "# Written by `firebell import` (docs/importing.md); entries you add by hand are kept on the next import.\n"
 
 
@@ -199,7 +214,7 @@ def report(imported: Imported, outcome: Outcome, source: str) -> str:
     lines += [f"- {kind}: {n}" for kind, n in outcome.counts_out.items()]
     if outcome.kept_by_hand:
         lines += ["", "Kept from the file (added by hand or by another import): "]
-        lines[-1] += ", ".join(f"{n} {kind}" for kind, n in outcome.kept_by_hand.items())
+        lines[-1] += counted(outcome.kept_by_hand)
     if outcome.removed:
         lines += ["", "## Removed (imported before, gone from the source)", ""]
         lines += [f"- {what}" for what in outcome.removed]
