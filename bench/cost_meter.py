@@ -265,7 +265,7 @@ class CallMeter:
         import botocore.client
         import botocore.endpoint
 
-        from infra.local import runtime
+        from infra.local import lambdas
 
         meter = self
         make_api_call = botocore.client.BaseClient._make_api_call
@@ -293,7 +293,7 @@ class CallMeter:
 
         botocore.client.BaseClient._make_api_call = counted  # type: ignore[method-assign]
         botocore.endpoint.Endpoint.create_request = tagged  # type: ignore[method-assign]
-        invoke = runtime.LocalFunction.invoke
+        invoke = lambdas.LocalFunction.invoke
 
         def timed(function, event):  # type: ignore[no-untyped-def]
             trigger = function.spec.trigger.kind
@@ -310,4 +310,4 @@ class CallMeter:
                             billed_ms / 1000 * function.spec.memory_mb / 1024
                         )
 
-        runtime.LocalFunction.invoke = timed  # type: ignore[method-assign]
+        lambdas.LocalFunction.invoke = timed  # type: ignore[method-assign]

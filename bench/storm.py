@@ -2,7 +2,7 @@
 
 What runs: moto's server on a free 127.0.0.1 port is the AWS endpoint; the real topology is rendered onto it
 (infra/local/render.py); `--workers` threads (at least 16 by default) each hold their own intake "container"
-(infra.local.runtime.LocalFunction) and invoke the intake handler in-process with SQS Lambda events of 10
+(infra.local.lambdas.LocalFunction) and invoke the intake handler in-process with SQS Lambda events of 10
 records, exactly as Lambda's event source mapping would hand them over. Every record is a real-format SNS
 envelope (taken from what moto's SNS actually delivers to the intake queue) around a real-format CloudWatch
 alarm notification (events/cloudwatch/alarm-state-alarm.json): `--duplicates` copies of one alarm ARN and
@@ -155,7 +155,7 @@ def run_intake(events: list[dict[str, Any]], workers: int, cpu_seconds: Any) -> 
 
     A record intake reports as failed comes back with its receive count raised, as SQS would redeliver it.
     """
-    from infra.local.runtime import LocalFunction
+    from infra.local.lambdas import LocalFunction
     from infra.topology import TOPOLOGY
 
     spec = TOPOLOGY.function("intake")
@@ -323,7 +323,7 @@ def scan_all(table: str, **kwargs: Any) -> Iterator[dict[str, Any]]:
 def api_get(path: str) -> tuple[int, Any]:
     """GET through the real api handler, as API Gateway would call it for a SigV4-signed script (an IAM principal)."""
     from infra.local.http_api import LOCAL_IAM_USER_ARN, proxy_event
-    from infra.local.runtime import LocalFunction
+    from infra.local.lambdas import LocalFunction
     from infra.topology import TOPOLOGY
 
     event = proxy_event("GET", path, {"Accept": "application/json"}, b"", "198.51.100.7")

@@ -27,7 +27,8 @@ from infra.local.console import console_file, is_console_path
 from infra.local.render import ACCOUNT_ID
 
 if TYPE_CHECKING:
-    from infra.local.runtime import LocalFunction, LocalRuntime
+    from infra.local.lambdas import LocalFunction
+    from infra.local.runtime import LocalRuntime
 
 MAX_BODY_BYTES = 10 * 1024 * 1024  # API Gateway's payload limit
 BODY_TIMEOUT_SECONDS = 10.0

@@ -24,6 +24,7 @@ from firebell.container import running_as
 from infra.local.demo import changed_now
 from infra.local.http_api import proxy_event
 from infra.local.iam import enforce, stop_enforcing
+from infra.local.lambdas import LocalFunction
 from infra.local.moto_patches import install_local_patches
 from infra.local.render import (
     REGION,
@@ -34,7 +35,6 @@ from infra.local.render import (
     render_topology,
     sqs_lambda_record,
 )
-from infra.local.runtime import LocalFunction
 from infra.topology import CONFIG_DIR, ROOT, TOPOLOGY
 
 EVENTS = ROOT / "events"

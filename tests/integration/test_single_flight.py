@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 import pytest
 
 from infra.local.demo import wait_for
-from infra.local.runtime import LocalFunction
+from infra.local.lambdas import LocalFunction
 from infra.topology import TOPOLOGY
 from tests.integration.conftest import Pipeline, cognito_claims, load_event
 

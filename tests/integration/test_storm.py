@@ -20,7 +20,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from infra.local.runtime import LocalFunction
+from infra.local.lambdas import LocalFunction
 from infra.topology import TOPOLOGY
 from tests.integration.conftest import CONTACTS, Pipeline, another_copy, load_event
 
