@@ -5,7 +5,8 @@ A unit is what intake decides at once: a group of one alarm's copies in a batch 
 write for all of them) where intake has groups, else one alarm (AlertIntake.handle_alarm, as before them); the
 same bench measures both. Calls are counted at botocore's `BaseClient._make_api_call` (pynamodb calls it
 directly, every boto3 client method goes through it; SDK retries inside one call are not separate calls) and
-charged to the unit the thread is handling, so writes per alarm are measured, never derived.
+charged to the unit being handled, also when the unit makes them on threads of its own (firebell/concurrency.py
+runs them in a copy of its context), so writes per alarm are measured, never derived.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import threading
 from collections import Counter, defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 WRITE_OPERATIONS = frozenset({"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems"})
@@ -30,11 +32,11 @@ def reads(operations: Counter[str]) -> int:
 
 class DynamoCalls:
     """Every DynamoDB API call made in this process (pynamodb's, the adapters', boto3's), by operation; calls made
-    while a thread is inside `charge` are also charged to that block."""
+    inside `charge` (on its thread, or on threads started there in a copy of its context) are also charged to it."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._local = threading.local()
+        self._charged: ContextVar[Counter[str] | None] = ContextVar("charged", default=None)
         self.by_operation: Counter[str] = Counter()
         self._original: Any = None
 
@@ -59,20 +61,21 @@ class DynamoCalls:
             self._original = None
 
     def _count(self, operation: str) -> None:
+        charged = self._charged.get()
         with self._lock:
             self.by_operation[operation] += 1
-        charged = getattr(self._local, "charged", None)
-        if charged is not None:
-            charged[operation] += 1
+            if charged is not None:
+                charged[operation] += 1
 
     @contextmanager
     def charge(self) -> Iterator[Counter[str]]:
-        """The DynamoDB calls this thread makes inside the block."""
-        self._local.charged = charged = Counter()
+        """The DynamoDB calls made inside the block."""
+        charged: Counter[str] = Counter()
+        token = self._charged.set(charged)
         try:
             yield charged
         finally:
-            self._local.charged = None
+            self._charged.reset(token)
 
     def snapshot(self) -> Counter[str]:
         with self._lock:

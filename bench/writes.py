@@ -52,9 +52,9 @@ class CountingStore(InMemoryIncidentStore):
         self._add(1 + len(change.entries) + len(change.effects(0)) + marks)
         return super().commit(change)
 
-    def record_signals(self, dedup_key, candidate_id, seen_at, message_ids):
+    def record_signals(self, dedup_key, candidate_id, seen_at, message_ids, triggered_at=None):
         self._add(1 + sum(1 for m in message_ids if m))  # a marker per message id and the count, one transaction
-        return super().record_signals(dedup_key, candidate_id, seen_at, message_ids)
+        return super().record_signals(dedup_key, candidate_id, seen_at, message_ids, triggered_at)
 
     def log_repeat(self, *args):
         self._add(2)

@@ -121,3 +121,38 @@ def test_every_function_has_a_representative_event_for_the_benches():
 
     missing = [spec.name for spec in TOPOLOGY.functions if not callable(getattr(Events, f"_{spec.name}", None))]
     assert missing == []
+
+
+def test_the_writes_bench_counts_every_step_of_an_incident():
+    # (it runs in `make bench` only: a change to the store port it counts on must break here, not there)
+    from bench.writes import BEFORE, measure
+
+    rows = measure()
+    assert [r["step"] for r in rows] == list(BEFORE)
+    assert all(r["items_written"] >= r["write_requests"] >= 0 for r in rows), rows
+    # (classify writes nothing since the opening change classifies and pages: its step is kept, counted as 0)
+    assert rows[0]["write_requests"] >= 1 and sum(r["write_requests"] for r in rows) > len(rows), rows
+
+
+def test_the_storm_ledger_charges_a_unit_with_the_calls_its_own_threads_make(monkeypatch) -> None:
+    import boto3
+    from moto import mock_aws
+
+    from bench.storm_ledger import DynamoCalls
+    from firebell.concurrency import run_at_once
+
+    for variable in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        monkeypatch.setenv(variable, "testing")
+    calls = DynamoCalls()
+    calls.install()
+    try:
+        with mock_aws():
+            dynamodb = boto3.client("dynamodb", region_name="us-east-1")
+            dynamodb.list_tables()  # (outside any unit)
+            with calls.charge() as charged:
+                # (as the opening reads at once: firebell/concurrency.py)
+                run_at_once([dynamodb.list_tables, dynamodb.list_tables, dynamodb.describe_limits])
+    finally:
+        calls.uninstall()
+    assert charged == {"ListTables": 2, "DescribeLimits": 1}
+    assert calls.snapshot() == {"ListTables": 3, "DescribeLimits": 1}
