@@ -8,7 +8,7 @@ import hashlib
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pynamodb.indexes import GlobalSecondaryIndex
 from pynamodb.models import Model
@@ -84,7 +84,9 @@ class Subscription:
     topic: str
     # Raw delivery hands the SNS message itself to the consumer; off keeps SNS's envelope (the alarm format).
     raw_message_delivery: bool
-    filter_policy: dict[str, list[str]] | None = None
+    # SNS's filter policy on message attributes: each attribute's conditions (a value, or an operator such as
+    # {"exists": False}), any one of which lets a message through.
+    filter_policy: dict[str, list[Any]] | None = None
 
 
 @dataclass(frozen=True)

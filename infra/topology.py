@@ -13,7 +13,7 @@ from pathlib import Path
 from firebell import workflows as machines
 from firebell.data.records import ALL_RECORDS, EXPIRY_ATTRIBUTE, TABLE_MODEL
 from firebell.dispatch import OutboxRelay
-from firebell.domain import chat, webhooks
+from firebell.domain import audience, chat, webhooks
 from firebell.domain.alarms import ALARM_STATE_CHANGE_PATTERN
 from firebell.domain.enums import EventType
 from firebell.domain.mail_intake import INBOUND_PREFIX
@@ -256,10 +256,17 @@ TOPOLOGY = Topology(
         QueueSpec("notify"),
         # Every incident event, for the outgoing webhooks; each attempt on Standard Webhooks' schedule (about 28 h).
         QueueSpec(
-            WEBHOOKS_QUEUE, subscriptions=(Subscription(EVENTS_TOPIC, True),), max_receive_count=webhooks.ATTEMPTS
+            WEBHOOKS_QUEUE,
+            subscriptions=(Subscription(EVENTS_TOPIC, True, audience.filter_policy(audience.WEBHOOKS)),),
+            max_receive_count=webhooks.ATTEMPTS,
         ),
         # Every incident event, for the chat channels (Slack, Teams, Google Chat).
-        QueueSpec(CHAT_QUEUE, subscriptions=(Subscription(EVENTS_TOPIC, True),), max_receive_count=chat.ATTEMPTS),
+        QueueSpec(
+            CHAT_QUEUE,
+            # (only the events a channel wants: domain/audience.py)
+            subscriptions=(Subscription(EVENTS_TOPIC, True, audience.filter_policy(audience.CHAT)),),
+            max_receive_count=chat.ATTEMPTS,
+        ),
         # Fed by the mail bucket's event notifications (buckets, below): one S3 event per received message.
         QueueSpec(MAIL_QUEUE),
     ),

@@ -35,7 +35,7 @@ import copy
 import itertools
 import json
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -608,17 +608,19 @@ class RecordingEvents:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self.published: list[IncidentEvent] = []
+        self.audiences: list[Mapping[str, bool] | None] = []  # beside each published event: who wants it
         self._failures: list[Exception] = []
 
     def fail_next(self, error: Exception, times: int = 1) -> None:
         with self._lock:
             self._failures.extend([error] * times)
 
-    def publish(self, event: IncidentEvent) -> None:
+    def publish(self, event: IncidentEvent, audience: Mapping[str, bool] | None = None) -> None:
         with self._lock:
             if self._failures:
                 raise self._failures.pop(0)
             self.published.append(event)
+            self.audiences.append(audience)
 
     def types(self, incident_id: str | None = None) -> list[str]:
         with self._lock:

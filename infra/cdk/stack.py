@@ -230,7 +230,7 @@ class FirebellStack(Stack):
                     raw_message_delivery=subscription.raw_message_delivery,
                     filter_policy=(
                         {
-                            attribute: sns.SubscriptionFilter.string_filter(allowlist=list(values))
+                            attribute: sns.SubscriptionFilter(conditions=list(values))
                             for attribute, values in subscription.filter_policy.items()
                         }
                         if subscription.filter_policy

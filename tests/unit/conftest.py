@@ -17,6 +17,7 @@ from ulid import ULID
 from firebell import workflows as machines
 from firebell.config import load_config
 from firebell.dispatch import Delivery, Dispatcher, OutboxRelay
+from firebell.domain.audience import audience
 from firebell.domain.directory import FirebellConfig
 from firebell.domain.enums import EventType, MessageType, Source, TimelineKind
 from firebell.domain.models import Incident
@@ -202,7 +203,11 @@ def build_world(
         api_url=API_URL + "/",
         ack_secret=(lambda: ack_secret) if ack_secret is not None else None,
     )
-    service = Service(Incidents(store, dispatcher, clock), ctx)
+
+    def event_audience(event_type: EventType, incident: Incident) -> dict[str, bool]:
+        return audience(config.directory, event_type, incident.team, incident.service)
+
+    service = Service(Incidents(store, dispatcher, clock, event_audience), ctx)
     relay = OutboxRelay(store, dispatcher, clock)
     return World(service, store, events, workflows, messenger, clock, config, relay)
 

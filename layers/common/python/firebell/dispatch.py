@@ -26,8 +26,8 @@ from . import workflows as machines
 from .concurrency import run_at_once
 from .domain.enums import TimelineKind
 from .domain.errors import PermanentError
-from .domain.models import Incident, IncidentEvent, TimelineEntry
-from .outbox import SYSTEM, Effect, EffectKind, EffectStatus, Needs
+from .domain.models import Incident, TimelineEntry
+from .outbox import SYSTEM, Effect, EffectKind, EffectStatus, Needs, published
 from .ports import Clock, EventPublisher, IncidentStore, Messenger, Workflows
 from .retrying import persevering
 from .sms_holding import SmsHolding
@@ -331,7 +331,7 @@ class Dispatcher:
         p = effect.payload
         match effect.kind:
             case EffectKind.PUBLISH:
-                self._events.publish(IncidentEvent.model_validate(p))
+                self._events.publish(*published(p))
                 return "published", None
             case EffectKind.START:
                 return self._workflows.start(p["machine"], p["name"], p["input"]), None

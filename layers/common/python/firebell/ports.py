@@ -4,7 +4,7 @@ tests replace them with in-memory fakes (tests/fakes.py)."""
 from __future__ import annotations
 
 import builtins
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -183,7 +183,8 @@ class WebhookSender(Protocol):
 
 
 class EventPublisher(Protocol):
-    def publish(self, event: IncidentEvent) -> None: ...
+    def publish(self, event: IncidentEvent, audience: Mapping[str, bool] | None = None) -> None:
+        """`audience`: which optional consumers want it (domain/audience.py); None: every one gets it."""
 
 
 class Workflows(Protocol):

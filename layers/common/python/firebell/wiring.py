@@ -24,6 +24,8 @@ if TYPE_CHECKING:
     from .dispatch import Dispatcher, OutboxRelay
     from .domain.alarms import RegionLookup
     from .domain.directory import FirebellConfig
+    from .domain.enums import EventType
+    from .domain.models import Incident
     from .report_service import ReportService
     from .schedule_service import ScheduleService
     from .usecases.base import Context, Incidents
@@ -87,7 +89,14 @@ def incidents() -> Incidents:
     """Reading incidents and running commands: the store, and the dispatcher that carries out their effects."""
     from .usecases.base import Incidents
 
-    return Incidents(_store(), _dispatcher(), utc_now)
+    return Incidents(_store(), _dispatcher(), utc_now, event_audience)
+
+
+def event_audience(event_type: EventType, incident: Incident) -> dict[str, bool]:
+    """Which optional consumers want the event, by the directory as it stands (its overlay included)."""
+    from .domain.audience import audience
+
+    return audience(effective_config().directory, event_type, incident.team, incident.service)
 
 
 @per_function

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Mapping
 from functools import cache
 from typing import Any
 
 import botocore.session
 from botocore.exceptions import ClientError
 
+from ..domain.audience import NOT_WANTED, WANTED
 from ..domain.enums import TaskOutcome
 from ..domain.models import IncidentEvent
 
@@ -51,11 +53,12 @@ class SnsEventPublisher:
         self._topic_arn = topic_arn
         self._region = region
 
-    def publish(self, event: IncidentEvent) -> None:
+    def publish(self, event: IncidentEvent, audience: Mapping[str, bool] | None = None) -> None:
+        attributes = {"type": {"DataType": "String", "StringValue": event.type.value}}
+        for consumer, wanted in (audience or {}).items():  # what the subscriptions filter on (domain/audience.py)
+            attributes[consumer] = {"DataType": "String", "StringValue": WANTED if wanted else NOT_WANTED}
         client("sns", self._region).publish(
-            TopicArn=self._topic_arn,
-            Message=event.model_dump_json(),
-            MessageAttributes={"type": {"DataType": "String", "StringValue": event.type.value}},
+            TopicArn=self._topic_arn, Message=event.model_dump_json(), MessageAttributes=attributes
         )
 
 

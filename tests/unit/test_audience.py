@@ -1,0 +1,87 @@
+"""Who is sent an incident event (domain/audience.py): the chat and webhooks functions only get the events one of
+their channels or subscriptions wants; an event committed before the change said so still reaches both."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from firebell.domain.audience import audience, filter_policy
+from firebell.domain.directory import FirebellConfig
+from firebell.domain.enums import EventType
+from firebell.outbox import AUDIENCE, Change
+
+from .builders import alarm
+from .conftest import build_world, with_directory
+
+NOBODY = {"chat": False, "webhooks": False}
+
+
+def subscribed(config: FirebellConfig, chat: list[dict[str, Any]], hooks: list[dict[str, Any]]) -> FirebellConfig:
+    def change(directory: dict[str, Any]) -> None:
+        directory["chat_channels"], directory["webhooks"] = chat, hooks
+
+    return with_directory(config, change)
+
+
+def test_without_channels_or_subscriptions_no_event_is_sent_to_chat_or_webhooks(shipped_config: FirebellConfig):
+    world = build_world(subscribed(shipped_config, [], []))
+    ref = world.service.handle_alarm(alarm("ALARM"), message_id="sns:1")[1]
+    world.service.acknowledge(ref, by="alice")
+
+    assert world.events.types() == ["incident.opened", "incident.classified", "incident.acknowledged"]
+    assert world.events.audiences == [NOBODY] * 3
+
+
+def test_each_consumer_is_sent_what_one_of_its_own_wants(shipped_config: FirebellConfig):
+    config = subscribed(
+        shipped_config,
+        chat=[{"id": "ops-room", "kind": "slack", "channel": "C0123ABCD", "teams": ["platform"]}],
+        hooks=[{"id": "itsm", "url": "https://itsm.example.com/hooks", "events": ["incident.acknowledged"]}],
+    )
+    world = build_world(config)
+    incident = world.service.get(world.service.handle_alarm(alarm("ALARM"), message_id="sns:1")[1])
+    assert incident.team == "platform"
+    world.service.acknowledge(incident.reference, by="alice")
+
+    assert world.events.audiences == [
+        {"chat": True, "webhooks": False},  # opened
+        {"chat": True, "webhooks": False},  # classified
+        {"chat": True, "webhooks": True},  # acknowledged
+    ]
+
+
+def test_a_channel_or_subscription_of_another_team_or_service_or_disabled_wants_nothing(
+    shipped_config: FirebellConfig,
+):
+    directory = subscribed(
+        shipped_config,
+        chat=[
+            {"id": "platform-room", "kind": "slack", "channel": "C0123ABCD", "teams": ["platform"]},
+            {"id": "all", "kind": "teams", "url": "https://example.webhook.office.com/x", "enabled": False},
+        ],
+        hooks=[{"id": "itsm", "url": "https://itsm.example.com/hooks", "services": ["checkout"]}],
+    ).directory
+
+    assert audience(directory, EventType.OPENED, "another-team", "api") == NOBODY
+    assert audience(directory, EventType.OPENED, "platform", "checkout") == {"chat": True, "webhooks": True}
+
+
+def test_a_publish_committed_without_its_audience_is_sent_to_every_consumer(shipped_config: FirebellConfig):
+    # As code from before the audience committed it (straight to the store), and the relay carries it out.
+    world = build_world(shipped_config)
+    incident = world.service.get(world.service.handle_alarm(alarm("ALARM"), message_id="sns:1")[1])
+    change = Change(incident, world.clock())
+    change.publish(EventType.REOPENED)
+    world.store.commit(change)
+    (effect,) = world.store.pending_effects(incident.incident_id)
+    assert AUDIENCE not in effect.payload
+    published_before = len(world.events.published)
+
+    world.service.incidents.dispatch_pending(incident.incident_id)
+
+    assert world.events.types()[published_before:] == ["incident.reopened"]
+    assert world.events.audiences[published_before:] == [None]
+
+
+def test_the_subscriptions_filter_lets_through_what_is_wanted_and_what_does_not_say():
+    assert filter_policy("chat") == {"chat": [{"exists": False}, "yes"]}
