@@ -15,8 +15,8 @@ Both are registered on every botocore client made once the injector is installed
 from `botocore.session.Session.create_client`, pynamodb's included: its connections make their clients the same
 way, from the process's session), so the injector does not depend on how the code under test wires its clients.
 
-Which calls: only those made on a thread that is inside a handler invocation (`handler_scope`, entered by
-LocalFunction.invoke). Left alone, on purpose:
+Which calls: only those a handler invocation makes (`handler_scope`, entered by LocalFunction.invoke), on its own
+thread or on the threads it runs work on at once (firebell/concurrency.py runs them in a copy of its context). Left alone, on purpose:
 - the SQS pollers' ReceiveMessage/DeleteMessageBatch: Lambda's event source mapping is AWS's code, not the
   handler's (a handler's own SendMessage, e.g. to a DLQ, is in scope);
 - moto's Step Functions engine's SDK integrations (AWS's code too), the runtime's /_local views, and the test
@@ -36,6 +36,7 @@ import threading
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 import botocore.session
@@ -47,22 +48,22 @@ AFTER_KINDS = ("read_timeout_after_effect",)
 KINDS = BEFORE_KINDS + AFTER_KINDS
 _MARK = "firebell_fault_after_call"  # request-context key: before-call chose a timeout for after-call
 
-_scope = threading.local()
+# (a context variable, not a thread-local: the work a handler runs at once on other threads is its too)
+_scope: ContextVar[str | None] = ContextVar("firebell_fault_scope", default=None)
 
 
 @contextmanager
 def handler_scope(function_name: str) -> Iterator[None]:
-    """Calls made on this thread until exit are the handler's (eligible for faults)."""
-    previous = getattr(_scope, "function", None)
-    _scope.function = function_name
+    """Calls made until exit, here and by work run at once from here, are the handler's (eligible for faults)."""
+    token = _scope.set(function_name)
     try:
         yield
     finally:
-        _scope.function = previous
+        _scope.reset(token)
 
 
 def current_function() -> str | None:
-    return getattr(_scope, "function", None)
+    return _scope.get()
 
 
 def _error(status: int, code: str) -> tuple[AWSResponse, dict[str, Any]]:

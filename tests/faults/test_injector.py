@@ -4,6 +4,7 @@ handlers' calls, count what it injects, and place each fault before or after the
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Iterator
 
 import boto3
@@ -109,6 +110,28 @@ def test_calls_outside_a_handler_are_never_faulted(aws: None, injector) -> None:
 
     assert messages_in(url) == 1
     assert faults.snapshot()["faults_injected"] == 0 and faults.snapshot()["eligible_calls"] == 0
+
+
+def test_work_a_handler_runs_at_once_is_faulted_as_its_own_and_other_threads_are_not(aws: None, injector) -> None:
+    from firebell.concurrency import run_at_once
+
+    faults = injector(("throttling",))
+    sqs, url = queue()
+
+    def send() -> None:
+        sqs.send_message(QueueUrl=url, MessageBody="sent")
+
+    # A thread of its own (as moto's Step Functions engine starts them): not the handler's, even while it runs
+    outside = threading.Thread(target=send)
+    with handler_scope("notify"):
+        outside.start()
+        outside.join()
+        # The handler's work on threads of its own (firebell/concurrency.py: the opening's reads, the effects' lanes)
+        answers = run_at_once([send, send])
+
+    assert messages_in(url) == 1  # the outside thread's
+    assert all(isinstance(a, ClientError) for a in answers), answers
+    assert faults.snapshot()["faults_injected"] == 2
 
 
 def test_pynamodb_clients_are_hooked_too(aws: None, injector) -> None:
