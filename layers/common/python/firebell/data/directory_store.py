@@ -23,6 +23,7 @@ from pynamodb.transactions import TransactWrite
 
 from ..directory_overlay import OverlayEntry, OverlayState
 from ..domain.errors import ConcurrentUpdate
+from ..retrying import persevering
 from .records import _TableMeta, bind_table
 
 _PK = "DIRECTORY"
@@ -78,6 +79,10 @@ class DynamoDirectoryStore:
         bind_table(table_name, region, (DirectoryRecord,))
 
     def load(self) -> OverlayState:
+        # (retried in place over a throttle or a timeout: an admin's change, or a function's directory, waits on it)
+        return persevering(self._load)
+
+    def _load(self) -> OverlayState:
         revision = 0
         entries: dict[tuple[str, str], OverlayEntry] = {}
         for record in DirectoryRecord.query(_PK, consistent_read=True):
@@ -129,9 +134,14 @@ class DynamoDirectoryStore:
         self._commit(delete_and_save_head)
 
     def _commit(self, write: Callable[[TransactWrite], None]) -> None:
-        try:
+        def once() -> None:
             with TransactWrite(connection=DirectoryRecord._get_connection().connection) as transaction:
                 write(transaction)
+
+        try:
+            # A throttle or a timeout is tried again at once; if the timed-out try had landed, the next one fails
+            # its revision check: ConcurrentUpdate, and the caller reads the directory again.
+            persevering(once)
         except TransactWriteError as error:
             if _conflict(error):
                 raise ConcurrentUpdate("the directory changed meanwhile") from error
