@@ -9,6 +9,7 @@ import operator
 from dataclasses import dataclass
 from functools import reduce
 from pathlib import Path
+from typing import Any
 
 from firebell import workflows as machines
 from firebell.data.records import ALL_RECORDS, EXPIRY_ATTRIBUTE, TABLE_MODEL
@@ -218,6 +219,13 @@ MAIL_QUEUE = "mail"
 MACHINES = machines.ALL
 
 
+def _wanted_by(consumer: str) -> dict[str, list[Any]]:
+    """SNS's filter for an optional consumer of the events topic (firebell/domain/audience.py): what it wants, and
+    what does not say (published by the relay, or by code from before). ("exists": false matches only a message
+    with some attribute: every event has its `type`.)"""
+    return {consumer: [{"exists": False}, audience.WANTED]}
+
+
 def _posts_to_slack(needs: Needs) -> bool:
     """Slack's Web API: chat channels and their buttons, and people's direct messages (their notification rules)."""
     return needs.posts_to_slack or EffectKind.CHAT in needs.effects
@@ -257,14 +265,13 @@ TOPOLOGY = Topology(
         # Every incident event, for the outgoing webhooks; each attempt on Standard Webhooks' schedule (about 28 h).
         QueueSpec(
             WEBHOOKS_QUEUE,
-            subscriptions=(Subscription(EVENTS_TOPIC, True, audience.filter_policy(audience.WEBHOOKS)),),
+            subscriptions=(Subscription(EVENTS_TOPIC, True, _wanted_by(audience.WEBHOOKS)),),
             max_receive_count=webhooks.ATTEMPTS,
         ),
         # Every incident event, for the chat channels (Slack, Teams, Google Chat).
         QueueSpec(
             CHAT_QUEUE,
-            # (only the events a channel wants: domain/audience.py)
-            subscriptions=(Subscription(EVENTS_TOPIC, True, audience.filter_policy(audience.CHAT)),),
+            subscriptions=(Subscription(EVENTS_TOPIC, True, _wanted_by(audience.CHAT)),),
             max_receive_count=chat.ATTEMPTS,
         ),
         # Fed by the mail bucket's event notifications (buckets, below): one S3 event per received message.

@@ -194,7 +194,13 @@ def build_world(
     messenger = messenger or OutboxMessenger()
     clock = clock or FixedClock()
     events = RecordingEvents()
-    dispatcher = Dispatcher(store=store, events=events, workflows=workflows, messenger=messenger, clock=clock)
+
+    def event_audience(event_type: EventType, incident: Incident) -> dict[str, bool]:
+        return audience(config.directory, event_type, incident.team, incident.service)
+
+    dispatcher = Dispatcher(
+        store=store, events=events, workflows=workflows, messenger=messenger, clock=clock, audience=event_audience
+    )
     ctx = Context(
         config=lambda: config,
         clock=clock,
@@ -203,11 +209,7 @@ def build_world(
         api_url=API_URL + "/",
         ack_secret=(lambda: ack_secret) if ack_secret is not None else None,
     )
-
-    def event_audience(event_type: EventType, incident: Incident) -> dict[str, bool]:
-        return audience(config.directory, event_type, incident.team, incident.service)
-
-    service = Service(Incidents(store, dispatcher, clock, event_audience), ctx)
+    service = Service(Incidents(store, dispatcher, clock), ctx)
     relay = OutboxRelay(store, dispatcher, clock)
     return World(service, store, events, workflows, messenger, clock, config, relay)
 

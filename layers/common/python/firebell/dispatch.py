@@ -24,10 +24,10 @@ from typing import Any
 
 from . import workflows as machines
 from .concurrency import run_at_once
-from .domain.enums import TimelineKind
+from .domain.enums import EventType, TimelineKind
 from .domain.errors import PermanentError
-from .domain.models import Incident, TimelineEntry
-from .outbox import SYSTEM, Effect, EffectKind, EffectStatus, Needs, published
+from .domain.models import Incident, IncidentEvent, TimelineEntry
+from .outbox import SYSTEM, Effect, EffectKind, EffectStatus, Needs
 from .ports import Clock, EventPublisher, IncidentStore, Messenger, Workflows
 from .retrying import persevering
 from .sms_holding import SmsHolding
@@ -58,6 +58,10 @@ class Committed:
     claimed_until: datetime
 
 
+# Which optional consumers of the events topic want an event of this type about this incident (domain/audience.py).
+EventAudience = Callable[[EventType, Incident], dict[str, bool]]
+
+
 @dataclass(frozen=True, slots=True)
 class Delivery:
     channel: str
@@ -75,9 +79,11 @@ class Dispatcher:
         messenger: Messenger,
         clock: Clock,
         lease: timedelta = LEASE,
+        audience: EventAudience | None = None,
     ) -> None:
         self._store = store
         self._events = events
+        self._audience = audience
         self._workflows = workflows
         self._messenger = messenger
         self._clock = clock
@@ -255,7 +261,7 @@ class Dispatcher:
                 p = effect.payload
                 delivery = Delivery("sms", p["to"], p["person"], message_id) if message_id else None
             else:
-                result, delivery = self._carry_out(effect)
+                result, delivery = self._carry_out(effect, committed)
             # A resolve may have committed between the read above and the start: check once more, and stop
             # a run nobody wants any more (so two runs never overlap beyond this instant).
             if (
@@ -327,11 +333,20 @@ class Dispatcher:
             )
         self._store.complete_effect(effect, EffectStatus.SKIPPED, f"incident {status}", entries)
 
-    def _carry_out(self, effect: Effect) -> tuple[str, Delivery | None]:
+    def _wanted(self, event: IncidentEvent, committed: Committed | None) -> dict[str, bool] | None:
+        """Who wants an event published right after its change, by the incident as committed. None when the relay
+        publishes it: every consumer gets it and checks for itself. (Decided here, not stored with the effect: the
+        stored effect stays what code from before reads, should a deploy be rolled back.)"""
+        if self._audience is None or committed is None:
+            return None
+        return self._audience(event.type, committed.incident)
+
+    def _carry_out(self, effect: Effect, committed: Committed | None = None) -> tuple[str, Delivery | None]:
         p = effect.payload
         match effect.kind:
             case EffectKind.PUBLISH:
-                self._events.publish(*published(p))
+                event = IncidentEvent.model_validate(p)
+                self._events.publish(event, self._wanted(event, committed))
                 return "published", None
             case EffectKind.START:
                 return self._workflows.start(p["machine"], p["name"], p["input"]), None

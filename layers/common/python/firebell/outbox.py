@@ -8,7 +8,6 @@ stable effect id so that a redelivery or a second dispatcher never repeats one.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, fields
 from datetime import datetime
 from enum import StrEnum
@@ -22,8 +21,6 @@ from .domain.facts import IncidentFacts
 from .domain.models import Incident, IncidentEvent, TimelineEntry
 
 SYSTEM = "firebell"  # the actor of the timeline lines firebell writes itself
-# Beside a published event in its effect's payload: which optional consumers want it (domain/audience.py).
-AUDIENCE = "audience"
 
 
 class EffectKind(StrEnum):
@@ -178,12 +175,6 @@ class Change:
         )
         self._effects.append((EffectKind.PUBLISH, event.model_dump(mode="json"), None))
 
-    def address_events(self, audience: Callable[[EventType], dict[str, bool]]) -> None:
-        """Say, with each event this change publishes, which optional consumers want it (domain/audience.py)."""
-        for kind, payload, _ in self._effects:
-            if kind is EffectKind.PUBLISH:
-                payload[AUDIENCE] = audience(EventType(payload["type"]))
-
     def start(self, machine: str, name: str, payload: dict[str, Any], guard: Guard | None = None) -> None:
         self._effects.append((EffectKind.START, {"machine": machine, "name": name, "input": payload}, guard))
 
@@ -260,9 +251,3 @@ class Change:
 
     def effect_kinds(self) -> list[EffectKind]:
         return [kind for kind, _, _ in self._effects]
-
-
-def published(payload: dict[str, Any]) -> tuple[IncidentEvent, dict[str, bool] | None]:
-    """A publish effect's event, and who wants it (None: committed before the change said)."""
-    event = {key: value for key, value in payload.items() if key != AUDIENCE}
-    return IncidentEvent.model_validate(event), payload.get(AUDIENCE)

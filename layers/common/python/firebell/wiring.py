@@ -81,6 +81,7 @@ def _dispatcher() -> Dispatcher:
         ),
         clock=utc_now,
         lease=timedelta(seconds=settings.outbox_lease_seconds),
+        audience=event_audience,
     )
 
 
@@ -89,7 +90,7 @@ def incidents() -> Incidents:
     """Reading incidents and running commands: the store, and the dispatcher that carries out their effects."""
     from .usecases.base import Incidents
 
-    return Incidents(_store(), _dispatcher(), utc_now, event_audience)
+    return Incidents(_store(), _dispatcher(), utc_now)
 
 
 def event_audience(event_type: EventType, incident: Incident) -> dict[str, bool]:

@@ -10,7 +10,6 @@ from dataclasses import dataclass, field
 
 from ..dispatch import Committed, Delivery, Dispatcher, EffectsPending
 from ..domain.directory import FirebellConfig
-from ..domain.enums import EventType
 from ..domain.errors import ConcurrentUpdate, DomainError, IdempotencyKeyTaken, IncidentNotFound
 from ..domain.models import Incident, IncidentRead, TimelineEntry
 from ..outbox import Change
@@ -53,21 +52,15 @@ class Outcome:
 
 
 Decide = Callable[[Change], object]
-# Which optional consumers want an event of this type about this incident, as it stands after the change
-# (domain/audience.py).
-Audience = Callable[[EventType, Incident], dict[str, bool]]
 
 
 class Incidents:
     """Reading incidents, and running one command: read once, decide, commit once, dispatch."""
 
-    def __init__(
-        self, store: IncidentStore, dispatcher: Dispatcher, clock: Clock, audience: Audience | None = None
-    ) -> None:
+    def __init__(self, store: IncidentStore, dispatcher: Dispatcher, clock: Clock) -> None:
         self.store = store
         self._dispatcher = dispatcher
         self._clock = clock
-        self._audience = audience
 
     # --- reading ----------------------------------------------------------------------------------
 
@@ -126,9 +119,6 @@ class Incidents:
 
     def _commit(self, change: Change) -> Incident:
         change.claimed_until = self._dispatcher.claim_until(self._clock())
-        if self._audience is not None:
-            audience, incident = self._audience, change.incident
-            change.address_events(lambda event_type: audience(event_type, incident))
         try:
             return self.store.commit(change)
         except (ConcurrentUpdate, DomainError, IdempotencyKeyTaken):
