@@ -115,10 +115,11 @@ class InMemoryIncidentStore:
             self._fail.append((method, error, after_effect))
 
     def _fault(self, method: str, after: bool) -> None:
-        with self._lock:
-            if self._fail and self._fail[0][0] == method and self._fail[0][2] == after:
-                _, error, _ = self._fail.popleft()
-                raise error
+        with self._lock:  # (each method's own next failure: calls made at once come in no set order)
+            for queued in self._fail:
+                if queued[0] == method and queued[2] == after:
+                    self._fail.remove(queued)
+                    raise queued[1]
 
     def writes(self) -> int:
         """How many writing port calls were made so far."""
@@ -129,9 +130,12 @@ class InMemoryIncidentStore:
 
     def next_reference(self) -> str:
         self._count("next_reference")
+        self._fault("next_reference", after=False)
         with self._lock:  # DynamoDB's ADD is atomic: each caller gets its own number, none is reused
             self._reference_counter += 1
-            return f"INC-{self._reference_counter}"
+            reference = f"INC-{self._reference_counter}"
+        self._fault("next_reference", after=True)
+        return reference
 
     # incidents
 
@@ -332,6 +336,7 @@ class InMemoryIncidentStore:
 
     def last_fix(self, dedup_key: str) -> IncidentFacts | None:
         self._count("last_fix")
+        self._fault("last_fix", after=False)
         with self._lock:
             found = self._last_fix.get(dedup_key)
             return found.model_copy(deep=True) if found else None
@@ -351,6 +356,7 @@ class InMemoryIncidentStore:
 
     def recent_facts(self, before: datetime, limit: int) -> list[IncidentFacts]:
         self._count("recent_facts")
+        self._fault("recent_facts", after=False)
         last_month = before.astimezone(UTC).replace(day=1) - timedelta(days=1)
         since = last_month.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
         with self._lock:

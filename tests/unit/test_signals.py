@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 
 from firebell import workflows as machines
 from firebell.domain.directory import FirebellConfig
@@ -838,3 +839,22 @@ def test_an_opening_reads_its_reference_last_fix_and_recent_facts_at_once(shippe
     # Then the reads met, and the incident opened with its reference as usual
     assert outcome is AlarmOutcome.OPENED and not world.store.met.broken
     assert world.service.get(incident_id).reference == "INC-1"
+
+
+def test_an_opening_rides_out_a_throttled_read_and_a_lost_reference(shipped_config):
+    # Given a store whose reads fail once each, as AWS does when its SDK's retries gave up: the reference's draw
+    # lands but its answer is lost, the facts query is throttled, the last fix times out
+    world = build_world(shipped_config)
+    throttled = ClientError({"Error": {"Code": "ThrottlingException"}, "ResponseMetadata": {}}, "Query")
+    world.store.fail_next("next_reference", TimeoutError("no answer"), after_effect=True)
+    world.store.fail_next("recent_facts", throttled)
+    world.store.fail_next("last_fix", TimeoutError("no answer"))
+
+    # When an alert opens an incident
+    outcome, incident_id = world.service.handle_signal(signal())
+
+    # Then it opens and pages at once, with the next reference (the one whose answer was lost is skipped)
+    assert outcome is AlarmOutcome.OPENED
+    assert world.service.get(incident_id).reference == "INC-2"
+    assert world.store.calls["next_reference"] == 2 and world.store.calls["recent_facts"] == 2
+    assert "INC-2" in world.messenger.emails[0].subject

@@ -30,6 +30,7 @@ from ..domain.requests import DrillStart, IncidentCreate
 from ..domain.signal_groups import Arrival, SignalGroup, group_arrivals, out_of_order, utc
 from ..outbox import Change, DedupMark, EffectKind, IdempotencyClaim, Needs
 from ..ports import SIGNALS_PER_WRITE, DedupState
+from ..retrying import persevering
 from .base import Context, Incidents
 from .escalation import Escalation
 from .lifecycle import Lifecycle
@@ -205,7 +206,7 @@ class AlertIntake:
             return bound, True
 
     def _bound(self, key: str, print_: str) -> Incident | None:
-        found = self._store.idempotent_incident(key)
+        found = persevering(lambda: self._store.idempotent_incident(key))  # (a read: tried again in place)
         if found is None:
             return None
         incident_id, bound_print = found

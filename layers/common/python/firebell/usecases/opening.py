@@ -14,6 +14,7 @@ from ..domain.models import Incident, PreviousFix
 from ..domain.similarity import fixes_like
 from ..outbox import Change
 from ..ports import IncidentStore
+from ..retrying import persevering
 from .base import Context
 from .escalation import Escalation
 
@@ -32,11 +33,14 @@ class Opening:
         first page waits for one round trip instead of four (issue 10). The config is loaded meanwhile too (once
         per container and TTL: classifying reads it). The facts are read even when the alert's own fix will make
         them unneeded: one bounded query, which costs less than the wait."""
+        # Each tried again in place over a throttle or a timeout: one of them failing would fail the whole opening,
+        # which the client or the queue then makes again from the start. (A reference drawn by a try whose answer
+        # was lost is skipped: references stay unique, with a gap.)
         answers = run_at_once(
             [
-                self._store.next_reference,
-                lambda: self._store.last_fix(dedup_key) if dedup_key else None,
-                lambda: self._store.recent_facts(now, _RECENT_FACTS),
+                lambda: persevering(self._store.next_reference),
+                lambda: persevering(lambda: self._store.last_fix(dedup_key)) if dedup_key else None,
+                lambda: persevering(lambda: self._store.recent_facts(now, _RECENT_FACTS)),
                 self._ctx.config,
             ]
         )
