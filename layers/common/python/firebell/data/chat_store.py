@@ -43,12 +43,18 @@ class ChatMarks:
             return None, None
         return record.ts, datetime.fromisoformat(record.claimed_until)
 
-    def claim_chat_message(self, incident_id: str, channel_id: str, now: datetime, until: datetime) -> bool:
-        """Take the right to post the message: nobody has, or a claim that left no message has lapsed."""
+    def claim_chat_message(
+        self, incident_id: str, channel_id: str, now: datetime, until: datetime, replacing: datetime | None
+    ) -> bool:
+        """Take the right to post the message. `replacing`: the claim read before (None: nobody had claimed it),
+        which must have lapsed and left no message. A claim read as none only takes a record that is still none:
+        had another delivery claimed, posted and let go meanwhile, its message would be in the channel unknown to
+        this taker, which looks there only when it takes over a claim."""
         pk, sk = _thread_key(incident_id, channel_id)
-        condition = ChatThreadRecord.pk.does_not_exist() | (
-            ChatThreadRecord.ts.does_not_exist() & (ChatThreadRecord.claimed_until < now.isoformat())
-        )
+        if replacing is None:
+            condition = ChatThreadRecord.pk.does_not_exist()
+        else:
+            condition = ChatThreadRecord.ts.does_not_exist() & (ChatThreadRecord.claimed_until < now.isoformat())
         try:
             ChatThreadRecord(pk, sk, claimed_until=until.isoformat(), expires=expiry(now, KEEP_THREAD_DAYS)).save(
                 condition=condition

@@ -61,7 +61,9 @@ class SlackPoster(Protocol):
 class ChatMarks(Protocol):
     def chat_message(self, incident_id: str, channel_id: str) -> tuple[str | None, datetime | None]: ...
 
-    def claim_chat_message(self, incident_id: str, channel_id: str, now: datetime, until: datetime) -> bool: ...
+    def claim_chat_message(
+        self, incident_id: str, channel_id: str, now: datetime, until: datetime, replacing: datetime | None
+    ) -> bool: ...
 
     def keep_chat_message(self, incident_id: str, channel_id: str, ts: str, entry: TimelineEntry) -> bool: ...
 
@@ -178,7 +180,7 @@ class ChatDeliveries:
                 f"the message is being posted (claimed until {claimed_until:%H:%M:%S})",
                 _seconds_until(claimed_until, now),
             )
-        if not self._marks.claim_chat_message(incident.incident_id, channel.id, now, now + CLAIM):
+        if not self._marks.claim_chat_message(incident.incident_id, channel.id, now, now + CLAIM, claimed_until):
             ts, claimed_until = self._marks.chat_message(incident.incident_id, channel.id)
             if ts is None:
                 raise ChatUndelivered(
