@@ -141,6 +141,7 @@ class InMemoryIncidentStore:
 
     def get(self, incident_id: str) -> Incident | None:
         self._count("get")
+        self._fault("get", after=False)
         with self._lock:
             found = self._incidents.get(incident_id)
             return found.model_copy(deep=True) if found else None

@@ -858,3 +858,14 @@ def test_an_opening_rides_out_a_throttled_read_and_a_lost_reference(shipped_conf
     assert world.service.get(incident_id).reference == "INC-2"
     assert world.store.calls["next_reference"] == 2 and world.store.calls["recent_facts"] == 2
     assert "INC-2" in world.messenger.emails[0].subject
+
+
+def test_a_command_rides_out_a_throttled_read(shipped_config):
+    # Given an open incident, and a store whose next read is throttled (as when the SDK's own retries gave up)
+    world = build_world(shipped_config)
+    _, incident_id = world.service.handle_signal(signal())
+    throttled = ClientError({"Error": {"Code": "ThrottlingException"}, "ResponseMetadata": {}}, "GetItem")
+    world.store.fail_next("get", throttled)
+
+    # When someone acknowledges it: the read is made again, not the request failed
+    assert world.service.acknowledge(incident_id, by="alice").status is Status.ACKNOWLEDGED

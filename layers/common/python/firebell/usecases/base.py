@@ -14,6 +14,7 @@ from ..domain.errors import ConcurrentUpdate, DomainError, IdempotencyKeyTaken, 
 from ..domain.models import Incident, IncidentRead, TimelineEntry
 from ..outbox import Change
 from ..ports import Clock, IncidentFilter, IncidentStore, Page
+from ..retrying import persevering
 
 logger = logging.getLogger(__name__)
 SYSTEM = "firebell"
@@ -100,7 +101,8 @@ class Incidents:
     def change(self, incident_id_or_reference: str, decide: Decide) -> Outcome:
         """Run `decide` on the current incident and commit what it changed; a lost race decides again."""
         for _ in range(_ATTEMPTS):
-            current = self.get(incident_id_or_reference)
+            # (the read tried again in place over a throttle or a timeout: failing it fails the whole command)
+            current = persevering(lambda: self.get(incident_id_or_reference))
             change = Change(current, self._clock())
             decide(change)
             if change.empty:
