@@ -113,3 +113,14 @@ def test_one_broken_value_is_an_import_error_or_nothing(vendor: str, data: st.Da
         run_import(vendor, files)
     except ImportError_ as error:
         assert str(error)
+
+
+def test_a_priority_condition_whose_value_is_a_list_is_no_priority() -> None:
+    # (found by the test above: `expectedValue: ["P5"]` in a notification rule's criteria raised TypeError)
+    files = copy.deepcopy(ANSWERS["opsgenie"])
+    rule = files["users/u-ada/notification-rules/nr-u-ada-low"]["data"]
+    rule["criteria"]["conditions"][0]["expectedValue"] = ["P5"]
+    try:
+        run_import("opsgenie", files)
+    except ImportError_ as error:
+        assert str(error)

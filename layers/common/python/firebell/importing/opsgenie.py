@@ -193,8 +193,8 @@ def _priorities(rule: dict[str, Any], where: str) -> set[str] | None:
         value = condition.get("expectedValue")
         if condition.get("field") != "priority" or condition.get("operation") != "equals" or condition.get("not"):
             return None
-        if value not in URGENCY_PRIORITIES["high"] | URGENCY_PRIORITIES["low"]:
-            return None
+        if not isinstance(value, str) or value not in URGENCY_PRIORITIES["high"] | URGENCY_PRIORITIES["low"]:
+            return None  # (a list or an object there: not a priority, so a condition on something else)
         chosen.add(str(value))
     if criteria.get("type") == "match-all-conditions" and len(chosen) > 1:
         return set()  # one alert has one priority: such a rule matches nothing
